@@ -1,0 +1,58 @@
+"""Errors the library raises; the CLI turns each into one line on stderr and exit code 2."""
+
+from __future__ import annotations
+
+__all__ = [
+    "EmptyWindow",
+    "InputFileError",
+    "NetsupportError",
+    "NotMeasured",
+    "ResourceLimit",
+    "StudyError",
+    "StudyKeyError",
+    "UnknownFormat",
+    "UnsafeArchive",
+]
+
+
+class NetsupportError(Exception):
+    """Base class: the message names the file, key or line and what was expected."""
+
+
+class InputFileError(NetsupportError):
+    """A file cannot be read at all (missing, wrong encoding throughout, truncated archive)."""
+
+    def __init__(self, path: object, reason: str, position: str | None = None):
+        self.path = str(path)
+        self.reason = reason
+        self.position = position
+        where = f"{self.path}:{position}" if position else self.path
+        super().__init__(f"{where}: {reason}")
+
+
+class UnknownFormat(InputFileError):
+    """The format of a file could not be detected, or the named format does not exist."""
+
+
+class UnsafeArchive(InputFileError):
+    """A zip member leaves the target folder, or the archive decompresses beyond the cap."""
+
+
+class StudyError(NetsupportError):
+    """The study file is invalid (wrong type, missing input, bad window)."""
+
+
+class StudyKeyError(StudyError):
+    """The study file has an unknown or missing key."""
+
+
+class EmptyWindow(NetsupportError):
+    """A window holds no data where data is required."""
+
+
+class NotMeasured(NetsupportError):
+    """A metric cannot be measured with the data given (reason in the message)."""
+
+
+class ResourceLimit(NetsupportError):
+    """A step would exceed memory or another limit; the message says what to use instead."""

@@ -1,0 +1,371 @@
+"""Read and validate a study file (study.toml) into a :class:`Study`.
+
+Unknown keys and wrong types are errors that name the key and its line. Paths are resolved
+relative to the study file. (DESIGN.md puts this in study.py; it lives in its own module so that
+stance/support/report can take a ``Study`` without importing the pipeline that runs them.)
+
+Examples
+--------
+>>> import tempfile, pathlib
+>>> d = pathlib.Path(tempfile.mkdtemp())
+>>> _ = (d / "t.jsonl").write_text("")
+>>> _ = (d / "study.toml").write_text('''
+... [study]
+... name = "demo"
+... focal = ["@Inspector_Lane"]
+... [windows]
+... crisis_start = "2014-02-14T09:00:00Z"
+... crisis_end = "2014-02-19T18:00:00Z"
+... [[inputs]]
+... path = "t.jsonl"
+... ''')
+>>> s = load_study(d / "study.toml")
+>>> s.focal, s.institution, s.windows.days(Window.CRISIS)
+(('inspector_lane',), (), 5.375)
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import StudyError, StudyKeyError
+from .schema import Window, normalise_handle
+from .windows import Windows, parse_instant
+
+__all__ = [
+    "CommunityParams",
+    "InputSpec",
+    "StanceParams",
+    "Study",
+    "SupportParams",
+    "load_study",
+]
+
+INPUT_FORMATS = ("auto", "twitter-v2", "twitter-archive", "csv", "nodexl", "followers", "accounts")
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """One input file of a study."""
+
+    path: Path
+    format: str = "auto"
+    mapping: tuple[tuple[str, str], ...] = ()  # CSV column -> canonical field
+    account: str | None = None  # for follower/following lists: whose list it is
+    direction: str = "followers"  # followers (people who follow account) | following
+
+
+@dataclass(frozen=True)
+class CommunityParams:
+    algorithm: str = "louvain"  # louvain | leiden | multilevel | auto
+    resolution: float = 1.0
+    seed: int = 42
+    runs: int = 1
+
+
+@dataclass(frozen=True)
+class StanceParams:
+    lexicon: Path | None = None
+    labels: Path | None = None
+    positive_threshold: float = 0.05  # VADER compound >= this -> supportive
+    negative_threshold: float = -0.05  # VADER compound <= this -> critical
+
+
+@dataclass(frozen=True)
+class SupportParams:
+    bootstrap: int = 1000
+    seed: int = 42
+    breadth_min_supporters: int = 3
+    top_n: int = 10
+    confidence: float = 0.95
+
+
+@dataclass(frozen=True)
+class Study:
+    """A validated study: who, when, which inputs, and every parameter of the analysis."""
+
+    name: str
+    focal: tuple[str, ...]
+    institution: tuple[str, ...]
+    windows: Windows
+    inputs: tuple[InputSpec, ...]
+    proxies: tuple[str, ...] = ()
+    markers: tuple[str, ...] = ()
+    communities: CommunityParams = field(default_factory=CommunityParams)
+    stance: StanceParams = field(default_factory=StanceParams)
+    support: SupportParams = field(default_factory=SupportParams)
+    output_dir: Path = Path("reports/study")
+    store_dir: Path = Path("reports/study/store")
+    accounts: Path | None = None  # optional accounts CSV with roles
+    path: Path | None = None  # the study file itself
+
+    def parameters(self) -> dict[str, Any]:
+        """Return every analysis parameter as plain JSON-able values (for manifests and reports)."""
+        return {
+            "name": self.name,
+            "focal": list(self.focal),
+            "institution": list(self.institution),
+            "proxies": list(self.proxies),
+            "markers": list(self.markers),
+            "windows": self.windows.as_dict(),
+            "communities": {
+                "algorithm": self.communities.algorithm,
+                "resolution": self.communities.resolution,
+                "seed": self.communities.seed,
+                "runs": self.communities.runs,
+            },
+            "stance": {
+                "positive_threshold": self.stance.positive_threshold,
+                "negative_threshold": self.stance.negative_threshold,
+                "lexicon": self.stance.lexicon.name if self.stance.lexicon else None,
+                "labels": self.stance.labels.name if self.stance.labels else None,
+            },
+            "support": {
+                "bootstrap": self.support.bootstrap,
+                "seed": self.support.seed,
+                "breadth_min_supporters": self.support.breadth_min_supporters,
+                "top_n": self.support.top_n,
+                "confidence": self.support.confidence,
+            },
+        }
+
+
+# key -> expected python type(s); nested tables are described by their own dicts
+_SPEC: dict[str, Any] = {
+    "study": {
+        "name": str,
+        "focal": list,
+        "institution": list,
+        "proxies": list,
+        "markers": list,
+        "accounts": str,
+    },
+    "windows": {
+        "crisis_start": (str, object),
+        "crisis_end": (str, object),
+        "baseline_days": (int, float),
+        "after_days": (int, float),
+        "baseline_start": (str, object),
+        "after_end": (str, object),
+    },
+    "inputs": [
+        {"path": str, "format": str, "map": dict, "account": str, "direction": str},
+    ],
+    "communities": {"algorithm": str, "resolution": (int, float), "seed": int, "runs": int},
+    "stance": {
+        "lexicon": str,
+        "labels": str,
+        "positive_threshold": (int, float),
+        "negative_threshold": (int, float),
+    },
+    "support": {
+        "bootstrap": int,
+        "seed": int,
+        "breadth_min_supporters": int,
+        "top_n": int,
+        "confidence": float,
+    },
+    "output": {"dir": str, "store": str},
+}
+
+
+def _line_of(text: str, key: str) -> int | None:
+    pat = re.compile(rf"^\s*(\[+\s*)?{re.escape(key)}\b", re.M)
+    m = pat.search(text)
+    return text.count("\n", 0, m.start()) + 1 if m else None
+
+
+def _where(path: Path, text: str, key: str) -> str:
+    line = _line_of(text, key.split(".")[-1].split("[")[0])
+    return f"{path}:{line}" if line else str(path)
+
+
+def _check(data: dict, spec: dict, prefix: str, path: Path, text: str) -> None:
+    for key, value in data.items():
+        dotted = f"{prefix}{key}"
+        if key not in spec:
+            allowed = ", ".join(sorted(spec))
+            raise StudyKeyError(
+                f"{_where(path, text, key)}: unknown key '{dotted}' (expected one of: {allowed})"
+            )
+        expected = spec[key]
+        if isinstance(expected, dict):
+            if not isinstance(value, dict):
+                raise StudyKeyError(f"{_where(path, text, key)}: '{dotted}' must be a table")
+            _check(value, expected, f"{dotted}.", path, text)
+        elif isinstance(expected, list):
+            if not isinstance(value, list):
+                raise StudyKeyError(
+                    f"{_where(path, text, key)}: '{dotted}' must be an array of tables ([[{dotted}]])"
+                )
+            for i, item in enumerate(value):
+                if not isinstance(item, dict):
+                    raise StudyKeyError(f"{_where(path, text, key)}: '{dotted}[{i}]' must be a table")
+                _check(item, expected[0], f"{dotted}[{i}].", path, text)
+        else:
+            types = expected if isinstance(expected, tuple) else (expected,)
+            if object not in types and not isinstance(value, types) or isinstance(value, bool):
+                names = " or ".join(t.__name__ for t in types if t is not object)
+                raise StudyKeyError(
+                    f"{_where(path, text, key)}: '{dotted}' must be {names}, "
+                    f"got {type(value).__name__}"
+                )
+
+
+def _require(data: dict, dotted: str, path: Path, text: str) -> Any:
+    cur: Any = data
+    for part in dotted.split("."):
+        if not isinstance(cur, dict) or part not in cur:
+            raise StudyKeyError(f"{path}: missing required key '{dotted}'")
+        cur = cur[part]
+    return cur
+
+
+def _handles(values: list, dotted: str, path: Path, text: str) -> tuple[str, ...]:
+    out = []
+    for v in values:
+        h = normalise_handle(v) if isinstance(v, str) else None
+        if not h:
+            raise StudyKeyError(f"{_where(path, text, dotted)}: '{dotted}' must list handles")
+        out.append(h)
+    return tuple(dict.fromkeys(out))
+
+
+def _resolve(base: Path, value: str, dotted: str, must_exist: bool = True) -> Path:
+    p = (base / value).resolve() if not Path(value).is_absolute() else Path(value)
+    if must_exist and not p.exists():
+        raise StudyError(f"{dotted}: file not found: {p}")
+    return p
+
+
+def load_study(path: str | Path) -> Study:
+    """Read, validate and return the study at ``path``.
+
+    Raises
+    ------
+    StudyKeyError
+        Unknown key, missing key or wrong type; the message names the key and its line.
+    StudyError
+        Missing input file, invalid TOML, or an impossible window.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise StudyError(f"{path}: study file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise StudyError(f"{path}: cannot read study file ({exc})") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise StudyError(f"{path}: invalid TOML: {exc}") from None
+    _check(data, _SPEC, "", path, text)
+    base = path.resolve().parent
+
+    st = data.get("study", {})
+    name = _require(data, "study.name", path, text)
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
+        raise StudyKeyError(f"{_where(path, text, 'name')}: 'study.name' must be letters, digits, _ . -")
+    focal = _handles(_require(data, "study.focal", path, text), "focal", path, text)
+    if not focal:
+        raise StudyKeyError(f"{_where(path, text, 'focal')}: 'study.focal' must name at least one handle")
+    institution = _handles(st.get("institution", []), "institution", path, text)
+    proxies = _handles(st.get("proxies", []), "proxies", path, text)
+    markers = tuple(dict.fromkeys(str(m).strip().lower() for m in st.get("markers", []) if str(m).strip()))
+
+    w = data.get("windows", {})
+    cs = _require(data, "windows.crisis_start", path, text)
+    ce = _require(data, "windows.crisis_end", path, text)
+    around = Windows.from_crisis(cs, ce, w.get("baseline_days", 14), w.get("after_days", 14))
+    windows = Windows(
+        parse_instant(w["baseline_start"], "windows.baseline_start")
+        if "baseline_start" in w
+        else around.baseline_start,
+        around.crisis_start,
+        around.crisis_end,
+        parse_instant(w["after_end"], "windows.after_end") if "after_end" in w else around.after_end,
+    )
+
+    inputs_raw = data.get("inputs", [])
+    if not inputs_raw:
+        raise StudyKeyError(f"{path}: the study needs at least one [[inputs]] table with a path")
+    inputs = []
+    for i, item in enumerate(inputs_raw):
+        dotted = f"inputs[{i}]"
+        if "path" not in item:
+            raise StudyKeyError(f"{path}: missing required key '{dotted}.path'")
+        fmt = item.get("format", "auto")
+        if fmt not in INPUT_FORMATS:
+            raise StudyKeyError(
+                f"{_where(path, text, 'format')}: '{dotted}.format' is {fmt!r}; "
+                f"expected one of {', '.join(INPUT_FORMATS)}"
+            )
+        direction = item.get("direction", "followers")
+        if direction not in ("followers", "following"):
+            raise StudyKeyError(f"{path}: '{dotted}.direction' must be 'followers' or 'following'")
+        mapping = tuple(sorted((str(k), str(v)) for k, v in item.get("map", {}).items()))
+        inputs.append(
+            InputSpec(
+                path=_resolve(base, item["path"], f"{dotted}.path"),
+                format=fmt,
+                mapping=mapping,
+                account=normalise_handle(item["account"]) if "account" in item else None,
+                direction=direction,
+            )
+        )
+
+    c = data.get("communities", {})
+    algorithm = c.get("algorithm", "louvain")
+    if algorithm not in ("louvain", "leiden", "multilevel", "auto"):
+        raise StudyKeyError(
+            f"{_where(path, text, 'algorithm')}: 'communities.algorithm' must be louvain, leiden, "
+            f"multilevel or auto, got {algorithm!r}"
+        )
+    communities = CommunityParams(
+        algorithm=algorithm,
+        resolution=float(c.get("resolution", 1.0)),
+        seed=int(c.get("seed", 42)),
+        runs=int(c.get("runs", 1)),
+    )
+    s = data.get("stance", {})
+    stance = StanceParams(
+        lexicon=_resolve(base, s["lexicon"], "stance.lexicon") if "lexicon" in s else None,
+        labels=_resolve(base, s["labels"], "stance.labels") if "labels" in s else None,
+        positive_threshold=float(s.get("positive_threshold", 0.05)),
+        negative_threshold=float(s.get("negative_threshold", -0.05)),
+    )
+    sp = data.get("support", {})
+    support = SupportParams(
+        bootstrap=int(sp.get("bootstrap", 1000)),
+        seed=int(sp.get("seed", communities.seed)),
+        breadth_min_supporters=int(sp.get("breadth_min_supporters", 3)),
+        top_n=int(sp.get("top_n", 10)),
+        confidence=float(sp.get("confidence", 0.95)),
+    )
+    o = data.get("output", {})
+    out_dir = _resolve(base, o.get("dir", f"reports/{name}"), "output.dir", must_exist=False)
+    store_dir = _resolve(base, o["store"], "output.store", False) if "store" in o else out_dir / "store"
+    accounts = _resolve(base, st["accounts"], "study.accounts") if "accounts" in st else None
+    return Study(
+        name=name,
+        focal=focal,
+        institution=institution,
+        windows=windows,
+        inputs=tuple(inputs),
+        proxies=proxies,
+        markers=markers,
+        communities=communities,
+        stance=stance,
+        support=support,
+        output_dir=out_dir,
+        store_dir=store_dir,
+        accounts=accounts,
+        path=path.resolve(),
+    )
+
+
+_ = Window  # re-exported for doctest convenience
