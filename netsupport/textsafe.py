@@ -1,0 +1,212 @@
+"""Safe, byte-stable writing of the files netsupport produces (CSV, JSON, any bytes).
+
+* CSV cells that a spreadsheet would run as a formula (starting with ``=``, ``+``, ``-``, ``@``,
+  tab or carriage return) are neutralised by prefixing a single quote (OWASP "CSV injection").
+* JSON is written with sorted keys, indent 2, floats rounded to 6 places, NaN/inf as ``null``.
+* Every write is atomic: a temporary file in the same directory, then :func:`os.replace`, so a
+  reader never sees a half-written file and an interrupted run leaves the old file intact.
+
+Examples
+--------
+>>> safe_csv_cell("=HYPERLINK(\\"http://x\\")")
+'\\'=HYPERLINK("http://x")'
+>>> safe_csv_cell("fine"), safe_csv_cell(-3)
+('fine', -3)
+>>> print(dumps_json({"b": 1 / 3, "a": [float("nan"), 2]}))
+{
+  "a": [
+    null,
+    2
+  ],
+  "b": 0.333333
+}
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import json
+import math
+import os
+import tempfile
+from collections.abc import Mapping
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "FORMULA_PREFIXES",
+    "atomic_write_bytes",
+    "atomic_write_text",
+    "dumps_json",
+    "jsonable",
+    "safe_csv_cell",
+    "write_csv",
+    "write_json",
+]
+
+#: Leading characters that make a spreadsheet treat a cell as a formula.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+FLOAT_DIGITS = 6
+
+
+def safe_csv_cell(value: Any) -> Any:
+    """Return ``value`` with a leading single quote if it is a string a spreadsheet would execute.
+
+    Only strings are changed; numbers (including negative numbers) are data, not formulas.
+
+    Examples
+    --------
+    >>> [safe_csv_cell(v) for v in ["@alice", "+1", "-x", "\\tcmd", "ok", None]]
+    ["'@alice", "'+1", "'-x", "'\\tcmd", 'ok', None]
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically (temp file in the same folder, then rename).
+
+    Parent folders are created. Returns the path written.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "sub" / "x.bin"
+    >>> atomic_write_bytes(p, b"abc").read_bytes()
+    b'abc'
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
+    """Write ``text`` as UTF-8 with ``\\n`` line endings to ``path`` atomically."""
+    return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def _round_float(x: float) -> float | None:
+    if math.isnan(x) or math.isinf(x):
+        return None
+    r = round(x, FLOAT_DIGITS)
+    return 0.0 if r == 0 else r  # no "-0.0"
+
+
+def jsonable(obj: Any) -> Any:
+    """Return ``obj`` as plain JSON values: floats rounded to 6 places, NaN/inf/NA as ``None``.
+
+    Handles dicts, lists, tuples, sets (sorted), numpy scalars and arrays, pandas Timestamps
+    (ISO-8601 UTC with ``Z``), ``datetime``, ``Path`` and ``Enum`` (its value). Dict keys become
+    strings.
+
+    Examples
+    --------
+    >>> t = pd.Timestamp("2014-02-14", tz="UTC")
+    >>> jsonable({"x": np.float64(0.1234567), "n": np.int64(3), "t": t})
+    {'x': 0.123457, 'n': 3, 't': '2014-02-14T00:00:00Z'}
+    """
+    if obj is None or isinstance(obj, bool | str):
+        return obj.value if isinstance(obj, Enum) else obj
+    if isinstance(obj, Enum):
+        return jsonable(obj.value)
+    if isinstance(obj, np.bool_):
+        return bool(obj)
+    if isinstance(obj, int | np.integer):
+        return int(obj)
+    if isinstance(obj, float | np.floating):
+        return _round_float(float(obj))
+    if isinstance(obj, Mapping):
+        return {str(jsonable(k)): jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, set | frozenset):
+        return sorted((jsonable(v) for v in obj), key=lambda v: (str(type(v)), str(v)))
+    if isinstance(obj, list | tuple):
+        return [jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return [jsonable(v) for v in obj.tolist()]
+    if isinstance(obj, pd.Timestamp | _dt.datetime):
+        ts = pd.Timestamp(obj)
+        if ts is pd.NaT:
+            return None
+        if ts.tzinfo is None:
+            ts = ts.tz_localize("UTC")
+        return ts.tz_convert("UTC").strftime("%Y-%m-%dT%H:%M:%SZ")
+    if isinstance(obj, _dt.date):
+        return obj.isoformat()
+    if isinstance(obj, pd.Timedelta | _dt.timedelta):
+        return _round_float(pd.Timedelta(obj).total_seconds())
+    if isinstance(obj, os.PathLike):
+        return os.fspath(obj)
+    if obj is pd.NA or obj is pd.NaT:
+        return None
+    raise TypeError(f"cannot write a {type(obj).__name__} as JSON")
+
+
+def dumps_json(obj: Any) -> str:
+    """Return ``obj`` as stable JSON text: sorted keys, indent 2, 6-place floats, no newline."""
+    return json.dumps(jsonable(obj), sort_keys=True, indent=2, ensure_ascii=False, allow_nan=False)
+
+
+def write_json(obj: Any, path: str | os.PathLike[str]) -> Path:
+    """Write ``obj`` to ``path`` as byte-stable JSON (see :func:`dumps_json`) with a final newline.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = write_json({"b": 2, "a": 0.1 + 0.2}, pathlib.Path(tempfile.mkdtemp()) / "m.json")
+    >>> p.read_text()
+    '{\\n  "a": 0.3,\\n  "b": 2\\n}\\n'
+    """
+    return atomic_write_text(path, dumps_json(obj) + "\n")
+
+
+def _safe_frame(df: pd.DataFrame) -> pd.DataFrame:
+    out = df.copy()
+    out.columns = [safe_csv_cell(str(c)) for c in out.columns]
+    for col in out.columns:
+        s = out[col]
+        if pd.api.types.is_float_dtype(s.dtype):
+            out[col] = s.round(FLOAT_DIGITS).mask(s.round(FLOAT_DIGITS) == 0, 0.0)
+        elif pd.api.types.is_datetime64_any_dtype(s.dtype):
+            ts = s if getattr(s.dt, "tz", None) is not None else s.dt.tz_localize("UTC")
+            out[col] = ts.dt.tz_convert("UTC").dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+        elif not (pd.api.types.is_numeric_dtype(s.dtype) or pd.api.types.is_bool_dtype(s.dtype)):
+            out[col] = s.astype(object).map(safe_csv_cell)
+    return out
+
+
+def write_csv(df: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
+    """Write ``df`` to ``path`` as UTF-8 CSV, formula-safe, byte-stable and atomic.
+
+    Text cells (and column names) starting with ``= + - @``, tab or CR get a leading ``'``;
+    floats are rounded to 6 places; datetimes are written as ISO-8601 UTC (``...Z``); no index;
+    ``\\n`` line endings. Row order is kept: sort before calling.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> df = pd.DataFrame({"handle": ["@a", "b"], "share": [1 / 3, -0.5]})
+    >>> print(write_csv(df, pathlib.Path(tempfile.mkdtemp()) / "t.csv").read_text(), end="")
+    handle,share
+    '@a,0.333333
+    b,-0.5
+    """
+    text = _safe_frame(df).to_csv(index=False, lineterminator="\n")
+    return atomic_write_text(path, text)

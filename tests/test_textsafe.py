@@ -1,0 +1,89 @@
+"""Tests for netsupport.textsafe: CSV injection, stable JSON, atomic writes."""
+
+from __future__ import annotations
+
+import csv
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from netsupport.schema import Stance
+from netsupport.textsafe import (
+    atomic_write_bytes,
+    dumps_json,
+    jsonable,
+    safe_csv_cell,
+    write_csv,
+    write_json,
+)
+
+
+@pytest.mark.parametrize("prefix", ["=", "+", "-", "@", "\t", "\r"])
+def test_safe_csv_cell_neutralises_formula_prefixes(prefix):
+    assert safe_csv_cell(prefix + "SUM(A1)") == "'" + prefix + "SUM(A1)"
+
+
+def test_safe_csv_cell_leaves_numbers_and_plain_text():
+    assert safe_csv_cell(-1.5) == -1.5
+    assert safe_csv_cell("a=b") == "a=b"
+    assert safe_csv_cell(None) is None
+
+
+def test_write_csv_neutralises_cells_and_headers_and_rounds(tmp_path):
+    df = pd.DataFrame(
+        {
+            "=evil": ["=cmd|' /C calc'!A0", "@SUM(1)", "+1", "-2", "\tx", "plain"],
+            "v": [1 / 3, -0.5, 0.0, -1e-9, 2.0, np.nan],
+            "n": [1, 2, 3, 4, 5, 6],
+        }
+    )
+    p = write_csv(df, tmp_path / "t.csv")
+    rows = list(csv.reader(p.open(encoding="utf-8", newline="")))
+    assert rows[0] == ["'=evil", "v", "n"]
+    assert [r[0] for r in rows[1:]] == [
+        "'=cmd|' /C calc'!A0",
+        "'@SUM(1)",
+        "'+1",
+        "'-2",
+        "'\tx",
+        "plain",
+    ]
+    # floats rounded to 6 places, -1e-9 rounds to 0 without a sign, NaN empty; numbers untouched
+    assert [r[1] for r in rows[1:]] == ["0.333333", "-0.5", "0.0", "0.0", "2.0", ""]
+    assert b"\r\n" not in p.read_bytes()
+
+
+def test_write_csv_datetimes_iso_utc(tmp_path):
+    df = pd.DataFrame({"t": pd.to_datetime(["2014-02-14T10:00:00+01:00"], utc=True)})
+    assert write_csv(df, tmp_path / "t.csv").read_text() == "t\n2014-02-14T09:00:00Z\n"
+
+
+def test_write_json_is_sorted_rounded_and_stable(tmp_path):
+    obj = {"z": {"b": np.float64(2 / 3), "a": [math.inf, -0.0]}, "a": Stance.SUPPORTIVE}
+    p1 = write_json(obj, tmp_path / "a.json")
+    p2 = write_json(dict(reversed(list(obj.items()))), tmp_path / "b.json")
+    assert p1.read_bytes() == p2.read_bytes()
+    assert p1.read_text() == (
+        '{\n  "a": "supportive",\n  "z": {\n    "a": [\n      null,\n      0.0\n    ],\n'
+        '    "b": 0.666667\n  }\n}\n'
+    )
+
+
+def test_jsonable_rejects_unknown_types():
+    with pytest.raises(TypeError, match="object"):
+        jsonable(object())
+
+
+def test_dumps_json_handles_pandas_na_and_sets():
+    assert (
+        dumps_json({"s": {3, 1}, "x": pd.NA}) == '{\n  "s": [\n    1,\n    3\n  ],\n  "x": null\n}'
+    )
+
+
+def test_atomic_write_leaves_no_temp_files(tmp_path):
+    atomic_write_bytes(tmp_path / "f", b"1")
+    atomic_write_bytes(tmp_path / "f", b"2")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["f"]
+    assert (tmp_path / "f").read_bytes() == b"2"
