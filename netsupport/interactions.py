@@ -13,7 +13,8 @@ Examples
 ...     "text": ["@lane @force hi", "go @lane #StandWithLane"]})
 >>> interactions_from_posts(posts)[["source", "target", "kind", "post_id"]].values.tolist()
 [['amy', 'force', 'mention', '1'], ['amy', 'lane', 'reply', '1'], ['bob', 'lane', 'mention', '2']]
->>> marker_interactions(posts, ["#standwithlane"], ["lane"])[["source", "target", "kind"]].values.tolist()
+>>> m = marker_interactions(posts, ["#standwithlane"], ["lane"])
+>>> m[["source", "target", "kind"]].values.tolist()
 [['bob', 'lane', 'marker']]
 """
 
@@ -95,8 +96,13 @@ def interactions_from_posts(posts: pd.DataFrame) -> pd.DataFrame:
 
     ikind = pd.Series(kind).map(_KIND_OF_POST).to_numpy()
     has_target = pd.notna(ikind) & pd.notna(target) & (target != author)
-    direct = _frame(author[has_target], target[has_target], ikind[has_target],
-                    post_id[has_target], created[has_target])
+    direct = _frame(
+        author[has_target],
+        target[has_target],
+        ikind[has_target],
+        post_id[has_target],
+        created[has_target],
+    )
 
     mentions = posts[PostCol.MENTIONS].fillna("").astype(str)
     split = mentions.str.split()
@@ -106,8 +112,13 @@ def interactions_from_posts(posts: pd.DataFrame) -> pd.DataFrame:
         handles = np.asarray([h for lst in split if lst for h in lst], dtype=object)
         keep = (handles != author[rep]) & ~(has_target[rep] & (handles == target[rep]))
         rep, handles = rep[keep], handles[keep]
-        men = _frame(author[rep], handles, np.full(len(rep), IKind.MENTION.value, dtype=object),
-                     post_id[rep], created[rep])
+        men = _frame(
+            author[rep],
+            handles,
+            np.full(len(rep), IKind.MENTION.value, dtype=object),
+            post_id[rep],
+            created[rep],
+        )
         men = men.drop_duplicates([InteractionCol.POST_ID, InteractionCol.TARGET])
         out = pd.concat([direct, men], ignore_index=True)
     else:

@@ -117,7 +117,8 @@ class PostCol(StrEnum):
     KIND = "kind"
     TARGET_POST_ID = "target_post_id"
     TARGET_AUTHOR = "target_author"
-    MENTIONS = "mentions"  # space-separated normalised handles (departure from DESIGN.md: needed to derive mentions)
+    # space-separated normalised handles (an addition to DESIGN.md: needed to derive mentions)
+    MENTIONS = "mentions"
     HASHTAGS = "hashtags"  # space-separated lower-case hashtags without '#'
     LANG = "lang"
     SOURCE_FILE = "source_file"

@@ -200,15 +200,18 @@ def _check(data: dict, spec: dict, prefix: str, path: Path, text: str) -> None:
         elif isinstance(expected, list):
             if not isinstance(value, list):
                 raise StudyKeyError(
-                    f"{_where(path, text, key)}: '{dotted}' must be an array of tables ([[{dotted}]])"
+                    f"{_where(path, text, key)}: '{dotted}' must be an array of tables "
+                    f"([[{dotted}]])"
                 )
             for i, item in enumerate(value):
                 if not isinstance(item, dict):
-                    raise StudyKeyError(f"{_where(path, text, key)}: '{dotted}[{i}]' must be a table")
+                    raise StudyKeyError(
+                        f"{_where(path, text, key)}: '{dotted}[{i}]' must be a table"
+                    )
                 _check(item, expected[0], f"{dotted}[{i}].", path, text)
         else:
             types = expected if isinstance(expected, tuple) else (expected,)
-            if object not in types and not isinstance(value, types) or isinstance(value, bool):
+            if (object not in types and not isinstance(value, types)) or isinstance(value, bool):
                 names = " or ".join(t.__name__ for t in types if t is not object)
                 raise StudyKeyError(
                     f"{_where(path, text, key)}: '{dotted}' must be {names}, "
@@ -269,13 +272,19 @@ def load_study(path: str | Path) -> Study:
     st = data.get("study", {})
     name = _require(data, "study.name", path, text)
     if not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
-        raise StudyKeyError(f"{_where(path, text, 'name')}: 'study.name' must be letters, digits, _ . -")
+        raise StudyKeyError(
+            f"{_where(path, text, 'name')}: 'study.name' must be letters, digits, _ . -"
+        )
     focal = _handles(_require(data, "study.focal", path, text), "focal", path, text)
     if not focal:
-        raise StudyKeyError(f"{_where(path, text, 'focal')}: 'study.focal' must name at least one handle")
+        raise StudyKeyError(
+            f"{_where(path, text, 'focal')}: 'study.focal' must name at least one handle"
+        )
     institution = _handles(st.get("institution", []), "institution", path, text)
     proxies = _handles(st.get("proxies", []), "proxies", path, text)
-    markers = tuple(dict.fromkeys(str(m).strip().lower() for m in st.get("markers", []) if str(m).strip()))
+    markers = tuple(
+        dict.fromkeys(str(m).strip().lower() for m in st.get("markers", []) if str(m).strip())
+    )
 
     w = data.get("windows", {})
     cs = _require(data, "windows.crisis_start", path, text)
@@ -287,7 +296,9 @@ def load_study(path: str | Path) -> Study:
         else around.baseline_start,
         around.crisis_start,
         around.crisis_end,
-        parse_instant(w["after_end"], "windows.after_end") if "after_end" in w else around.after_end,
+        parse_instant(w["after_end"], "windows.after_end")
+        if "after_end" in w
+        else around.after_end,
     )
 
     inputs_raw = data.get("inputs", [])
@@ -348,7 +359,9 @@ def load_study(path: str | Path) -> Study:
     )
     o = data.get("output", {})
     out_dir = _resolve(base, o.get("dir", f"reports/{name}"), "output.dir", must_exist=False)
-    store_dir = _resolve(base, o["store"], "output.store", False) if "store" in o else out_dir / "store"
+    store_dir = (
+        _resolve(base, o["store"], "output.store", False) if "store" in o else out_dir / "store"
+    )
     accounts = _resolve(base, st["accounts"], "study.accounts") if "accounts" in st else None
     return Study(
         name=name,

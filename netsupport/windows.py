@@ -105,19 +105,29 @@ def assign_windows(created_at: pd.Series, windows: Windows) -> pd.Series:
     Examples
     --------
     >>> w = Windows.from_crisis("2014-02-14T00:00:00Z", "2014-02-15T00:00:00Z", 1, 1)
-    >>> s = pd.Series(pd.to_datetime(["2014-02-13T12:00Z", "2014-02-14T00:00Z", "2014-02-20T00:00Z"]))
+    >>> t = ["2014-02-13T12:00Z", "2014-02-14T00:00Z", "2014-02-20T00:00Z"]
+    >>> s = pd.Series(pd.to_datetime(t))
     >>> assign_windows(s, w).tolist()
     ['baseline', 'crisis', <NA>]
     """
     ts = pd.to_datetime(created_at, utc=True)
     edges = np.array(
-        [w.value for w in (windows.baseline_start, windows.crisis_start, windows.crisis_end,
-                           windows.after_end)],
+        [
+            w.value
+            for w in (
+                windows.baseline_start,
+                windows.crisis_start,
+                windows.crisis_end,
+                windows.after_end,
+            )
+        ],
         dtype="int64",
     )
     values = ts.astype("datetime64[ns, UTC]").array.asi8 if len(ts) else np.array([], "int64")
     idx = np.searchsorted(edges, values, side="right") - 1  # 0,1,2 inside; -1 or 3 outside
-    labels = np.array([Window.BASELINE.value, Window.CRISIS.value, Window.AFTER.value], dtype=object)
+    labels = np.array(
+        [Window.BASELINE.value, Window.CRISIS.value, Window.AFTER.value], dtype=object
+    )
     out = np.full(len(values), None, dtype=object)
     inside = (idx >= 0) & (idx <= 2)
     if ts.isna().any():

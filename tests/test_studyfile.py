@@ -1,0 +1,120 @@
+"""Study file validation: unknown keys, wrong types and missing files name the key/path and line."""
+
+from pathlib import Path
+
+import pytest
+
+from netsupport.errors import StudyError, StudyKeyError
+from netsupport.schema import Window
+from netsupport.studyfile import load_study
+
+GOOD = """\
+[study]
+name = "example"
+focal = ["@Inspector_Lane", "inspector_lane"]
+institution = ["Northshire_Police"]
+markers = ["#StandWithLane"]
+
+[windows]
+crisis_start = "2014-02-14T09:00:00Z"
+crisis_end   = "2014-02-19T18:00:00+00:00"
+baseline_days = 14
+after_days = 7
+
+[[inputs]]
+path = "tweets.jsonl"
+format = "twitter-v2"
+
+[[inputs]]
+path = "followers.txt"
+format = "followers"
+account = "@inspector_lane"
+
+[communities]
+algorithm = "leiden"
+resolution = 1.5
+seed = 7
+
+[output]
+dir = "out"
+"""
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    (tmp_path / "tweets.jsonl").write_text("")
+    (tmp_path / "followers.txt").write_text("")
+    p = tmp_path / "study.toml"
+    p.write_text(text)
+    return p
+
+
+def test_good_study_is_normalised_and_resolved(tmp_path):
+    s = load_study(_write(tmp_path, GOOD))
+    assert s.focal == ("inspector_lane",)  # normalised and de-duplicated
+    assert s.institution == ("northshire_police",)
+    assert s.markers == ("#standwithlane",)
+    assert s.windows.days(Window.AFTER) == 7
+    assert s.inputs[0].path == (tmp_path / "tweets.jsonl").resolve()
+    assert s.inputs[1].account == "inspector_lane"
+    assert s.communities.algorithm == "leiden" and s.communities.seed == 7
+    assert s.support.seed == 7  # defaults to the community seed
+    assert s.output_dir == (tmp_path / "out").resolve()
+    assert s.store_dir == s.output_dir / "store"
+    assert s.parameters()["windows"]["crisis_end"] == "2014-02-19T18:00:00Z"
+
+
+def test_typo_in_key_names_key_and_line(tmp_path):
+    p = _write(tmp_path, GOOD.replace("baseline_days", "baseline_dayz"))
+    with pytest.raises(StudyKeyError, match=r"study.toml:10: unknown key 'windows.baseline_dayz'"):
+        load_study(p)
+
+
+def test_unknown_section(tmp_path):
+    p = _write(tmp_path, GOOD + "\n[outptu]\ndir = 'x'\n")
+    with pytest.raises(StudyKeyError, match="unknown key 'outptu'"):
+        load_study(p)
+
+
+def test_wrong_type_names_key(tmp_path):
+    p = _write(tmp_path, GOOD.replace("resolution = 1.5", 'resolution = "high"'))
+    with pytest.raises(
+        StudyKeyError, match="'communities.resolution' must be int or float, got str"
+    ):
+        load_study(p)
+
+
+def test_missing_input_file_names_path(tmp_path):
+    p = _write(tmp_path, GOOD)
+    (tmp_path / "tweets.jsonl").unlink()
+    with pytest.raises(StudyError, match=r"inputs\[0\].path: file not found: .*tweets.jsonl"):
+        load_study(p)
+
+
+def test_missing_required_key(tmp_path):
+    p = _write(tmp_path, GOOD.replace('crisis_end   = "2014-02-19T18:00:00+00:00"\n', ""))
+    with pytest.raises(StudyKeyError, match="missing required key 'windows.crisis_end'"):
+        load_study(p)
+
+
+def test_naive_crisis_instant_is_refused(tmp_path):
+    p = _write(tmp_path, GOOD.replace("2014-02-14T09:00:00Z", "2014-02-14T09:00:00"))
+    with pytest.raises(StudyError, match="no time zone"):
+        load_study(p)
+
+
+def test_invalid_toml(tmp_path):
+    p = _write(tmp_path, GOOD + "\nthis is not toml\n")
+    with pytest.raises(StudyError, match="invalid TOML"):
+        load_study(p)
+
+
+def test_unknown_format_and_algorithm(tmp_path):
+    with pytest.raises(StudyKeyError, match="format' is 'tweets'"):
+        load_study(_write(tmp_path, GOOD.replace('format = "twitter-v2"', 'format = "tweets"')))
+    with pytest.raises(StudyKeyError, match="communities.algorithm"):
+        load_study(_write(tmp_path, GOOD.replace('"leiden"', '"girvan"')))
+
+
+def test_missing_study_file(tmp_path):
+    with pytest.raises(StudyError, match="study file not found"):
+        load_study(tmp_path / "nope.toml")

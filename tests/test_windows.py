@@ -1,0 +1,64 @@
+"""Windows: half-open UTC intervals, time zones converted, naive instants refused."""
+
+import pandas as pd
+import pytest
+
+from netsupport.errors import StudyError
+from netsupport.schema import Window
+from netsupport.windows import Windows, assign_windows, parse_instant
+
+
+def test_from_crisis_bounds_and_days():
+    w = Windows.from_crisis("2014-02-14T09:00:00Z", "2014-02-19T18:00:00Z", 14, 7)
+    assert w.bounds(Window.BASELINE) == (
+        pd.Timestamp("2014-01-31T09:00:00Z"),
+        pd.Timestamp("2014-02-14T09:00:00Z"),
+    )
+    assert w.days(Window.BASELINE) == 14
+    assert w.days(Window.CRISIS) == pytest.approx(5 + 9 / 24)
+    assert w.days(Window.AFTER) == 7
+    assert w.as_dict()["after_end"] == "2014-02-26T18:00:00Z"
+
+
+def test_offsets_are_converted_to_utc():
+    assert parse_instant("2014-02-14T10:00:00+01:00") == pd.Timestamp("2014-02-14T09:00:00Z")
+
+
+def test_naive_instant_is_an_error_naming_the_value():
+    with pytest.raises(StudyError, match="crisis_start.*no time zone"):
+        Windows.from_crisis("2014-02-14T09:00:00", "2014-02-19T18:00:00Z", 14, 14)
+
+
+def test_unreadable_instant_is_an_error():
+    with pytest.raises(StudyError, match="crisis_end"):
+        Windows.from_crisis("2014-02-14T09:00:00Z", "next tuesday", 14, 14)
+
+
+def test_crisis_end_before_start_is_an_error():
+    with pytest.raises(StudyError, match="crisis_start < crisis_end"):
+        Windows.from_crisis("2014-02-19T09:00:00Z", "2014-02-14T18:00:00Z", 14, 14)
+
+
+def test_assign_windows_half_open_edges_and_outside():
+    w = Windows.from_crisis("2014-02-14T00:00:00Z", "2014-02-15T00:00:00Z", 1, 1)
+    s = pd.Series(
+        pd.to_datetime(
+            [
+                "2014-02-12T23:59:59Z",  # before baseline
+                "2014-02-13T00:00:00Z",  # baseline start (inclusive)
+                "2014-02-14T00:00:00Z",  # crisis start (inclusive)
+                "2014-02-14T23:59:59Z",
+                "2014-02-15T00:00:00Z",  # crisis end is exclusive -> after
+                "2014-02-16T00:00:00Z",  # after end is exclusive -> outside
+                None,
+            ],
+            utc=True,
+        )
+    )
+    got = assign_windows(s, w).tolist()
+    assert got == [pd.NA, "baseline", "crisis", "crisis", "after", pd.NA, pd.NA]
+
+
+def test_assign_windows_empty():
+    w = Windows.from_crisis("2014-02-14T00:00:00Z", "2014-02-15T00:00:00Z", 1, 1)
+    assert assign_windows(pd.Series([], dtype="datetime64[ns, UTC]"), w).empty
