@@ -1,0 +1,1119 @@
+"""Stance of each interaction towards its target: supportive, critical or neutral.
+
+The classifier is a transparent rule system over VADER (Hutto & Gilbert 2014) and a study lexicon
+of support and critique phrases; every row of its output names the rule that decided it, so a
+researcher can audit a sample and hand-code where it errs. METHODS.md, section "Stance", gives the
+rules in order; in short, for one target side (the focal account or the institution):
+
+1. a hand label for the post (labels CSV) decides;
+2. a repost of the target's own post is endorsement (supportive);
+3. lexicon phrases aimed at the target (or unaimed) decide by their net polarity, negation flips a
+   phrase ("not a disgrace"); a phrase is aimed at the account whose handle follows it within two
+   words ("shame on @force") or, failing that, the nearest handle before it in the same sentence
+   ("@force should be ashamed");
+4. target awareness: an account that is the object of a criticised action ("for silencing
+   @inspector", "suspending @inspector is a disgrace") is supported, and a critique aimed at the
+   institution is support for the focal account, not critique of it;
+5. phrases aimed only at others leave the target neutral; reporting language ("breaking",
+   "statement") makes a post neutral news;
+6. otherwise VADER's compound score with the study's thresholds.
+
+Every distinct text is scored once (both sides at once), in worker processes when there are many.
+
+Examples
+--------
+>>> c = Classifier(focal=["inspector"], institution=["force"])
+>>> scored = c.score_text("Shame on @force for silencing @inspector")
+>>> scored["focal"], scored["institution"]
+(('supportive', 1.0, 'victim:silencing'), ('critical', -1.0, 'lexicon:shame on'))
+>>> c.score_text("@inspector is not a disgrace")["focal"]
+('supportive', 1.0, 'lexicon:disgrace*')
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import tomllib
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .errors import InputFileError, NetsupportError
+from .schema import (
+    IKind,
+    InteractionCol,
+    PostCol,
+    Role,
+    Stance,
+    Table,
+    Target,
+    Window,
+    normalise_handle,
+)
+from .windows import Windows, assign_windows
+
+__all__ = [
+    "STANCE_COLUMNS",
+    "STANCE_ORDER",
+    "Classifier",
+    "Lexicon",
+    "StanceResult",
+    "agreement",
+    "apply_labels",
+    "coding_sheet",
+    "load_labels",
+    "load_lexicon",
+    "stance_interactions",
+    "stance_table",
+]
+
+#: Columns of the stance audit table (stance.csv), in order.
+STANCE_COLUMNS = [
+    "post_id",
+    "source",
+    "target",
+    "kind",
+    "created_at",
+    "window",
+    "target_side",
+    "stance",
+    "score",
+    "rule",
+]
+
+#: The order stance labels are reported in (confusion matrices, shares).
+STANCE_ORDER = (Stance.SUPPORTIVE.value, Stance.CRITICAL.value, Stance.NEUTRAL.value)
+
+_SIDES = (Target.FOCAL.value, Target.INSTITUTION.value)
+_SUP, _CRI, _NEU = STANCE_ORDER
+
+# Rules (the `rule` column). Lexicon-based rules carry the deciding phrase after a colon.
+RULE_LABEL = "label"
+RULE_REPOST = "repost"
+RULE_LEXICON = "lexicon"
+RULE_MARKER = "marker"
+RULE_VICTIM = "victim"
+RULE_TWO_TARGET = "two-target"
+RULE_ELSEWHERE = "aimed-elsewhere"
+RULE_NEUTRAL = "neutral"
+RULE_VADER = "vader"
+RULE_NO_TEXT = "no-text"
+
+#: Words the following-handle search may skip (a phrase aims at a handle at most this far on).
+_FOLLOW_GAP = 2
+#: Words joining a list of handles into one group ("@a and @b").
+_JOINERS = frozenset({"and", "or", "&"})
+#: Filler words allowed between a victim word and its handle ("silencing our @inspector").
+_VICTIM_FILLERS = frozenset({"our", "poor", "the", "a", "an", "my", "your", "their", "this"})
+
+
+# ---- lexicon -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    """The phrase lists the classifier uses (see netsupport/data/lexicon.toml for the format).
+
+    Examples
+    --------
+    >>> lex = load_lexicon()
+    >>> "shame on" in lex.critique and "stand with" in lex.support
+    True
+    """
+
+    support: tuple[str, ...] = ()
+    critique: tuple[str, ...] = ()
+    neutral: tuple[str, ...] = ()
+    negators: tuple[str, ...] = ()
+    negation_scope: int = 3
+    victim: tuple[str, ...] = ()
+    focal_supportive: tuple[str, ...] = ()
+    focal_critical: tuple[str, ...] = ()
+    institution_supportive: tuple[str, ...] = ()
+    institution_critical: tuple[str, ...] = ()
+    roles: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    sources: tuple[str, ...] = ()
+
+    def describe(self) -> dict[str, Any]:
+        """Return a JSON-able summary (sources and list sizes) for reports and manifests."""
+        return {
+            "sources": list(self.sources),
+            "support_phrases": len(self.support),
+            "critique_phrases": len(self.critique),
+            "neutral_phrases": len(self.neutral),
+            "victim_words": len(self.victim),
+            "markers": len(self.focal_supportive) + len(self.focal_critical),
+            "institution_markers": len(self.institution_supportive)
+            + len(self.institution_critical),
+            "negation_scope": self.negation_scope,
+        }
+
+
+def _phrases(data: Mapping[str, Any], section: str, key: str, path: str) -> tuple[str, ...]:
+    sec = data.get(section, {})
+    if not isinstance(sec, Mapping):
+        raise InputFileError(path, f"[{section}] must be a table")
+    values = sec.get(key, [])
+    if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+        raise InputFileError(path, f"[{section}] {key} must be a list of strings")
+    return tuple(_norm_phrase(v) for v in values if _norm_phrase(v))
+
+
+def _norm_phrase(p: str) -> str:
+    return " ".join(p.lower().replace("\u2019", "'").replace("\u2018", "'").split())
+
+
+def _tag(p: str) -> str:
+    return p.strip().lower().lstrip("#")
+
+
+_LEXICON_SECTIONS = {
+    "extends_default",
+    "support",
+    "critique",
+    "neutral",
+    "negation",
+    "victim",
+    "markers",
+    "institution_markers",
+    "roles",
+}
+
+
+def _parse_lexicon(data: Mapping[str, Any], path: str) -> Lexicon:
+    unknown = sorted(set(data) - _LEXICON_SECTIONS)
+    if unknown:
+        raise InputFileError(
+            path,
+            f"unknown lexicon section {unknown[0]!r} (expected one of: "
+            f"{', '.join(sorted(_LEXICON_SECTIONS))})",
+        )
+    neg = data.get("negation", {})
+    scope = neg.get("scope", 3) if isinstance(neg, Mapping) else 3
+    if not isinstance(scope, int) or isinstance(scope, bool) or scope < 0:
+        raise InputFileError(path, "[negation] scope must be a whole number >= 0")
+    roles_raw = data.get("roles", {})
+    if not isinstance(roles_raw, Mapping):
+        raise InputFileError(path, "[roles] must be a table")
+    roles = []
+    for role, words in roles_raw.items():
+        if role not in {r.value for r in Role} or role in (Role.UNKNOWN, Role.CITIZEN):
+            raise InputFileError(
+                path,
+                f"[roles] {role!r} is not a keyword role (institution, media, journalist, "
+                "professional; citizen is the default)",
+            )
+        roles.append(
+            (role, tuple(_norm_phrase(w) for w in _as_strings(words, f"[roles] {role}", path)))
+        )
+    return Lexicon(
+        support=_phrases(data, "support", "phrases", path),
+        critique=_phrases(data, "critique", "phrases", path),
+        neutral=_phrases(data, "neutral", "phrases", path),
+        negators=_phrases(data, "negation", "words", path),
+        negation_scope=scope,
+        victim=_phrases(data, "victim", "words", path),
+        focal_supportive=tuple(_tag(t) for t in _phrases(data, "markers", "supportive", path)),
+        focal_critical=tuple(_tag(t) for t in _phrases(data, "markers", "critical", path)),
+        institution_supportive=tuple(
+            _tag(t) for t in _phrases(data, "institution_markers", "supportive", path)
+        ),
+        institution_critical=tuple(
+            _tag(t) for t in _phrases(data, "institution_markers", "critical", path)
+        ),
+        roles=tuple(roles),
+        sources=(path,),
+    )
+
+
+def _as_strings(values: Any, what: str, path: str) -> list[str]:
+    if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+        raise InputFileError(path, f"{what} must be a list of strings")
+    return values
+
+
+def _merge(base: Lexicon, extra: Lexicon) -> Lexicon:
+    def cat(a: tuple[str, ...], b: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(a + b))
+
+    roles = dict(base.roles)
+    for role, words in extra.roles:
+        roles[role] = cat(roles.get(role, ()), words)
+    order = [r for r, _ in base.roles] + [r for r, _ in extra.roles if r not in dict(base.roles)]
+    return Lexicon(
+        support=cat(base.support, extra.support),
+        critique=cat(base.critique, extra.critique),
+        neutral=cat(base.neutral, extra.neutral),
+        negators=cat(base.negators, extra.negators),
+        negation_scope=extra.negation_scope,
+        victim=cat(base.victim, extra.victim),
+        focal_supportive=cat(base.focal_supportive, extra.focal_supportive),
+        focal_critical=cat(base.focal_critical, extra.focal_critical),
+        institution_supportive=cat(base.institution_supportive, extra.institution_supportive),
+        institution_critical=cat(base.institution_critical, extra.institution_critical),
+        roles=tuple((r, roles[r]) for r in order),
+        sources=base.sources + extra.sources,
+    )
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputFileError(path, "lexicon file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputFileError(path, f"cannot read lexicon ({exc})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise InputFileError(path, f"invalid TOML: {exc}") from None
+
+
+def load_lexicon(path: str | Path | None = None) -> Lexicon:
+    """Return the default lexicon, extended (or replaced) by the study lexicon at ``path``.
+
+    Parameters
+    ----------
+    path : path, optional
+        A TOML file with any of the sections of the default lexicon. Its lists are appended to the
+        default ones, unless it starts with ``extends_default = false``.
+
+    Raises
+    ------
+    InputFileError
+        The file is missing, not TOML, or has an unknown section or a wrong type.
+
+    Examples
+    --------
+    >>> load_lexicon().sources
+    ('netsupport/data/lexicon.toml',)
+    """
+    text = resources.files("netsupport").joinpath("data/lexicon.toml").read_text(encoding="utf-8")
+    default = _parse_lexicon(tomllib.loads(text), "netsupport/data/lexicon.toml")
+    if path is None:
+        return default
+    path = Path(path)
+    data = _read_toml(path)
+    extends = data.get("extends_default", True)
+    if not isinstance(extends, bool):
+        raise InputFileError(path, "extends_default must be true or false")
+    study = _parse_lexicon(data, str(path))
+    return _merge(default, study) if extends else study
+
+
+# ---- text analysis -------------------------------------------------------------------------------
+
+_TOKEN_RE = re.compile(
+    r"(?P<url>(?:https?://|www\.)\S+)"
+    r"|(?P<handle>(?<![\w@])@\w{1,50})"
+    r"|(?P<tag>#\w+)"
+    r"|(?P<word>[^\W_]+(?:'[^\W_]+)*|&)"
+    r"|(?P<stop>[.!?;]+|\n)"
+)
+_URL_RE = re.compile(r"(?:https?://|www\.)\S+")
+_HANDLE_RE = re.compile(r"(?<![\w@])@\w{1,50}")
+
+_W, _H, _T, _S = 0, 1, 2, 3  # token kinds: word, handle, hashtag, sentence stop
+
+
+@dataclass(frozen=True)
+class _Phrase:
+    tokens: tuple[str, ...]  # exact words; "stem*" prefix; "@" = a handle must follow
+    polarity: int  # +1 support, -1 critique, 0 neutral
+    label: str
+    kind: str = RULE_LEXICON
+
+
+def _compile(phrase: str, polarity: int, kind: str = RULE_LEXICON) -> _Phrase:
+    return _Phrase(tuple(phrase.split()), polarity, phrase, kind)
+
+
+def _word_match(pattern: str, word: str) -> bool:
+    if pattern.endswith("*") and len(pattern) > 1:
+        return word.startswith(pattern[:-1])
+    return word == pattern
+
+
+@dataclass
+class _Match:
+    start: int
+    end: int  # exclusive
+    phrase: _Phrase
+    polarity: int  # after negation
+    aim: frozenset[str] | None = None  # sides ("focal", "institution", "other"); None = unaimed
+
+
+@dataclass
+class _Tokens:
+    kinds: list[int]
+    values: list[str]
+    sentence: list[int]
+
+    def __len__(self) -> int:
+        return len(self.kinds)
+
+
+@dataclass
+class _Reading:
+    """What the lexicon finds in one text."""
+
+    matches: list[_Match] = field(default_factory=list)
+    victim_word: dict[str, str] = field(default_factory=dict)  # side -> victim word
+    has_words: bool = False
+
+
+def _tokenize(text: str) -> _Tokens:
+    kinds: list[int] = []
+    values: list[str] = []
+    sentence: list[int] = []
+    sid = 0
+    low = text.lower().replace("\u2019", "'").replace("\u2018", "'")
+    for m in _TOKEN_RE.finditer(low):
+        group = m.lastgroup
+        if group == "url":
+            continue
+        if group == "stop":
+            sid += 1
+            continue
+        tok = m.group()
+        if group == "handle":
+            kinds.append(_H)
+            values.append(tok[1:])
+        elif group == "tag":
+            kinds.append(_T)
+            values.append(tok[1:])
+        else:
+            kinds.append(_W)
+            values.append(tok)
+        sentence.append(sid)
+    return _Tokens(kinds, values, sentence)
+
+
+class _Analyser:
+    """Scores texts towards the focal and institution sides (one instance per worker process)."""
+
+    def __init__(
+        self,
+        lexicon: Lexicon,
+        focal: Iterable[str],
+        institution: Iterable[str],
+        positive_threshold: float,
+        negative_threshold: float,
+    ):
+        self.side_of: dict[str, str] = {h: Target.INSTITUTION.value for h in institution}
+        self.side_of.update({h: Target.FOCAL.value for h in focal})
+        self.pos = positive_threshold
+        self.neg = negative_threshold
+        self.negators = frozenset(lexicon.negators)
+        self.scope = lexicon.negation_scope
+        phrases = (
+            [_compile(p, +1) for p in lexicon.support]
+            + [_compile(p, -1) for p in lexicon.critique]
+            + [_compile(p, 0) for p in lexicon.neutral]
+        )
+        # phrases indexed by their first word; those starting with a stem are tried one by one
+        self.by_first: dict[str, list[_Phrase]] = {}
+        self.stem_first: list[_Phrase] = []
+        for ph in phrases:
+            first = ph.tokens[0]
+            if first.endswith("*") or first == "@":
+                self.stem_first.append(ph)
+            else:
+                self.by_first.setdefault(first, []).append(ph)
+        self.victims = [tuple(v.split()) for v in lexicon.victim]
+        self.markers: dict[str, tuple[str, int]] = {}
+        for tags, side, pol in (
+            (lexicon.focal_supportive, Target.FOCAL.value, +1),
+            (lexicon.focal_critical, Target.FOCAL.value, -1),
+            (lexicon.institution_supportive, Target.INSTITUTION.value, +1),
+            (lexicon.institution_critical, Target.INSTITUTION.value, -1),
+        ):
+            for tag in tags:
+                self.markers[tag] = (side, pol)
+        self._vader: Any = None
+
+    # -- lexicon matching --------------------------------------------------------------------------
+    @staticmethod
+    def _matches_at(ph: _Phrase, i: int, t: _Tokens) -> int:
+        """Return the end of ``ph`` matched at token ``i`` (exclusive), or -1."""
+        n = len(t)
+        j = i
+        for pat in ph.tokens:
+            if pat == "@":  # a handle must follow; it is not part of the phrase
+                return j if j < n and t.kinds[j] == _H else -1
+            if j >= n or t.kinds[j] == _H or not _word_match(pat, t.values[j]):
+                return -1
+            j += 1
+        return j
+
+    def _phrase_at(self, i: int, t: _Tokens) -> tuple[_Phrase, int] | None:
+        best: tuple[_Phrase, int] | None = None
+        for ph in (*self.by_first.get(t.values[i], ()), *self.stem_first):
+            end = self._matches_at(ph, i, t)
+            if end > i and (best is None or len(ph.tokens) > len(best[0].tokens)):
+                best = (ph, end)
+        return best
+
+    def _negated(self, start: int, t: _Tokens) -> bool:
+        seen, k = 0, start - 1
+        while k >= 0 and seen < self.scope and t.sentence[k] == t.sentence[start]:
+            if t.kinds[k] != _H:
+                w = t.values[k]
+                if w in self.negators or w.endswith("n't"):
+                    return True
+                seen += 1
+            k -= 1
+        return False
+
+    def _victim_handles(self, t: _Tokens) -> dict[int, str]:
+        """Return {handle token: victim word} for handles right after a victim word."""
+        out: dict[int, str] = {}
+        for k, kind in enumerate(t.kinds):
+            if kind != _H:
+                continue
+            end = k
+            if end >= 1 and t.kinds[end - 1] == _W and t.values[end - 1] in _VICTIM_FILLERS:
+                end -= 1  # "silencing our @inspector"
+            for v in self.victims:
+                s = end - len(v)
+                if s >= 0 and all(
+                    t.kinds[s + x] == _W and _word_match(v[x], t.values[s + x])
+                    for x in range(len(v))
+                ):
+                    out[k] = " ".join(t.values[s:end])
+                    break
+        return out
+
+    def _group(self, k: int, t: _Tokens, victims: Mapping[int, str]) -> set[str]:
+        """Return the handles of the group around token ``k`` ("@a and @b", "@a @b"), no victims."""
+        members = {k}
+        for step in (-1, 1):
+            j = k + step
+            while 0 <= j < len(t):
+                if t.kinds[j] == _H:
+                    members.add(j)
+                elif not (t.kinds[j] == _W and t.values[j] in _JOINERS):
+                    break
+                j += step
+        return {t.values[j] for j in members if j not in victims}
+
+    def _aim(
+        self, m: _Match, t: _Tokens, covered: list[bool], victims: Mapping[int, str]
+    ) -> set[str] | None:
+        """Return the handles a phrase is aimed at, or None when it is unaimed."""
+        sid = t.sentence[m.start]
+        words, j = 0, m.end
+        # 1. a handle right after the phrase (at most _FOLLOW_GAP words on, no other phrase between)
+        while j < len(t) and t.sentence[j] == sid and not covered[j]:
+            if t.kinds[j] == _H:
+                if j not in victims:
+                    return self._group(j, t, victims)
+            else:
+                words += 1
+                if words > _FOLLOW_GAP:
+                    break
+            j += 1
+        # 2. the nearest handle before it in the same sentence
+        j = m.start - 1
+        while j >= 0 and t.sentence[j] == sid:
+            if t.kinds[j] == _H and j not in victims:
+                return self._group(j, t, victims)
+            j -= 1
+        return None
+
+    def read(self, text: str) -> _Reading:
+        """Return the phrase matches of ``text`` with their aims and the victims it names."""
+        t = _tokenize(text)
+        found: list[_Match] = []
+        covered = [False] * len(t)
+        i = 0
+        while i < len(t):
+            if t.kinds[i] == _T and t.values[i] in self.markers:
+                side, pol = self.markers[t.values[i]]
+                ph = _Phrase(("#" + t.values[i],), pol, "#" + t.values[i], RULE_MARKER)
+                found.append(_Match(i, i + 1, ph, pol, frozenset({side})))
+                covered[i] = True
+                i += 1
+                continue
+            hit = self._phrase_at(i, t) if t.kinds[i] != _H else None
+            if hit is None:
+                i += 1
+                continue
+            ph, end = hit
+            pol = -ph.polarity if ph.polarity and self._negated(i, t) else ph.polarity
+            found.append(_Match(i, end, ph, pol))
+            covered[i:end] = [True] * (end - i)
+            i = end
+        victims = self._victim_handles(t)
+        for m in found:
+            if m.aim is None and m.polarity:
+                handles = self._aim(m, t, covered, victims)
+                if handles:
+                    m.aim = frozenset(self.side_of.get(h, "other") for h in handles)
+        # an unaimed phrase takes the aim of the nearest aimed phrase of the same polarity
+        aimed = [m for m in found if m.aim is not None]
+        for m in found:
+            if m.aim is None and m.polarity:
+                same = [a for a in aimed if a.polarity == m.polarity]
+                if same:
+                    m.aim = min(same, key=lambda a: (abs(a.start - m.start), a.start)).aim
+        victim_word: dict[str, str] = {}
+        for k in sorted(victims):
+            side = self.side_of.get(t.values[k])
+            if side is not None:
+                victim_word.setdefault(side, victims[k])
+        has_words = any(k in (_W, _T) for k in t.kinds)
+        return _Reading(found, victim_word, has_words)
+
+    # -- scoring -----------------------------------------------------------------------------------
+    def vader(self, text: str) -> float:
+        """Return VADER's compound score of ``text`` without handles, URLs and '#'."""
+        if self._vader is None:
+            from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+            self._vader = SentimentIntensityAnalyzer()
+        clean = _HANDLE_RE.sub(" ", _URL_RE.sub(" ", text)).replace("#", " ")
+        return float(self._vader.polarity_scores(clean)["compound"])
+
+    def by_score(self, score: float) -> str:
+        if score >= self.pos:
+            return _SUP
+        if score <= self.neg:
+            return _CRI
+        return _NEU
+
+    def score(self, text: str) -> dict[str, tuple[str, float, str]]:
+        """Return ``{side: (stance, score, rule)}`` for the focal and the institution side."""
+        if not isinstance(text, str) or not text.strip():
+            return {side: (_NEU, 0.0, RULE_NO_TEXT) for side in _SIDES}
+        r = self.read(text)
+        polar = [m for m in r.matches if m.polarity]
+        neutral = [m for m in r.matches if not m.polarity]
+        inst_critique = [
+            m for m in polar if m.polarity < 0 and m.aim and Target.INSTITUTION.value in m.aim
+        ]
+        cache: list[float] = []
+
+        def vader() -> tuple[str, float, str]:
+            if not cache:
+                cache.append(self.vader(text))
+            return (self.by_score(cache[0]), cache[0], RULE_VADER)
+
+        out: dict[str, tuple[str, float, str]] = {}
+        for side in _SIDES:
+            victim = side in r.victim_word
+            applicable = [
+                m
+                for m in polar
+                if (m.aim is not None and side in m.aim) or (m.aim is None and not victim)
+            ]
+            net = sum(m.polarity for m in applicable)
+            if applicable and net:
+                sign = 1 if net > 0 else -1
+                deciding = min((m for m in applicable if m.polarity == sign), key=lambda m: m.start)
+                out[side] = (
+                    _SUP if sign > 0 else _CRI,
+                    net / len(applicable),
+                    f"{deciding.phrase.kind}:{deciding.phrase.label}",
+                )
+            elif applicable:  # support and critique cancel out: VADER decides
+                out[side] = vader()
+            elif victim and any(m.polarity < 0 for m in polar):
+                out[side] = (_SUP, 1.0, f"{RULE_VICTIM}:{r.victim_word[side]}")
+            elif side == Target.FOCAL.value and inst_critique:
+                out[side] = (_SUP, 1.0, f"{RULE_TWO_TARGET}:{inst_critique[0].phrase.label}")
+            elif polar:
+                out[side] = (_NEU, 0.0, RULE_ELSEWHERE)
+            elif neutral:
+                out[side] = (_NEU, 0.0, f"{RULE_NEUTRAL}:{neutral[0].phrase.label}")
+            elif not r.has_words:
+                out[side] = (_NEU, 0.0, RULE_NO_TEXT)
+            else:
+                out[side] = vader()
+        return out
+
+
+# ---- parallel scoring of distinct texts ---------------------------------------------------------
+
+_WORKER: _Analyser | None = None
+
+
+def _init_worker(args: tuple) -> None:
+    global _WORKER
+    _WORKER = _Analyser(*args)
+
+
+def _score_chunk(texts: Sequence[str]) -> list[tuple]:
+    assert _WORKER is not None
+    return [_flatten(_WORKER.score(t)) for t in texts]
+
+
+def _flatten(res: Mapping[str, tuple[str, float, str]]) -> tuple:
+    f, i = res[Target.FOCAL.value], res[Target.INSTITUTION.value]
+    return (*f, *i)
+
+
+#: Below this many distinct texts, scoring stays in the calling process (no pool start-up cost).
+PARALLEL_MIN_TEXTS = 4000
+
+
+class Classifier:
+    """Stance classifier for one study: the focal and institution handles, a lexicon, thresholds.
+
+    Parameters
+    ----------
+    focal, institution : iterable of str
+        Handles (normalised or not) of the focal account and of the institution.
+    lexicon : Lexicon, optional
+        Defaults to :func:`load_lexicon` ``()``.
+    positive_threshold, negative_threshold : float
+        VADER compound at or above / at or below which a text is supportive / critical.
+
+    Examples
+    --------
+    >>> c = Classifier(["inspector"], ["force"])
+    >>> c.score_text("Thank you @force and @inspector for the help")["institution"]
+    ('supportive', 1.0, 'lexicon:thank you')
+    >>> c.score_text("@force suspending @inspector is a disgrace")["focal"]
+    ('supportive', 1.0, 'victim:suspending')
+    """
+
+    def __init__(
+        self,
+        focal: Iterable[str],
+        institution: Iterable[str] = (),
+        lexicon: Lexicon | None = None,
+        positive_threshold: float = 0.05,
+        negative_threshold: float = -0.05,
+    ):
+        if not negative_threshold < positive_threshold:
+            raise NetsupportError(
+                "stance thresholds: negative_threshold must be below positive_threshold, got "
+                f"{negative_threshold} and {positive_threshold}"
+            )
+        self.focal = tuple(h for h in (normalise_handle(x) for x in focal) if h)
+        self.institution = tuple(h for h in (normalise_handle(x) for x in institution) if h)
+        self.lexicon = lexicon if lexicon is not None else load_lexicon()
+        self.positive_threshold = float(positive_threshold)
+        self.negative_threshold = float(negative_threshold)
+        self._args = (
+            self.lexicon,
+            self.focal,
+            self.institution,
+            self.positive_threshold,
+            self.negative_threshold,
+        )
+        self._local = _Analyser(*self._args)
+
+    def score_text(self, text: str) -> dict[str, tuple[str, float, str]]:
+        """Return ``{side: (stance, score, rule)}`` for one text (see the module docstring)."""
+        return self._local.score(text)
+
+    def score_texts(self, texts: Sequence[str], workers: int | None = None) -> pd.DataFrame:
+        """Score distinct texts towards both sides; one row per text, in the order given.
+
+        Uses up to ``workers`` processes (default: all cores) when there are at least
+        :data:`PARALLEL_MIN_TEXTS` texts; results do not depend on the number of workers.
+
+        Returns
+        -------
+        DataFrame
+            Columns ``focal_stance, focal_score, focal_rule, institution_stance,
+            institution_score, institution_rule``.
+        """
+        texts = list(texts)
+        workers = workers if workers is not None else (os.cpu_count() or 1)
+        if workers > 1 and len(texts) >= PARALLEL_MIN_TEXTS:
+            size = math.ceil(len(texts) / (workers * 4))
+            chunks = [texts[i : i + size] for i in range(0, len(texts), size)]
+            with ProcessPoolExecutor(
+                max_workers=workers, initializer=_init_worker, initargs=(self._args,)
+            ) as pool:
+                rows = [row for part in pool.map(_score_chunk, chunks) for row in part]
+        else:
+            rows = [_flatten(self._local.score(t)) for t in texts]
+        cols = [f"{side}_{what}" for side in _SIDES for what in ("stance", "score", "rule")]
+        out = pd.DataFrame(rows, columns=cols) if rows else pd.DataFrame(columns=cols)
+        for side in _SIDES:
+            out[f"{side}_score"] = out[f"{side}_score"].astype("float64")
+        return out
+
+    def side_of(self, handles: pd.Series) -> pd.Series:
+        """Return "focal", "institution" or <NA> for each handle."""
+        mapping = {h: Target.INSTITUTION.value for h in self.institution}
+        mapping.update({h: Target.FOCAL.value for h in self.focal})
+        return handles.map(mapping).astype("string")
+
+    def classify(
+        self,
+        interactions: pd.DataFrame,
+        posts: pd.DataFrame,
+        windows: Windows | None = None,
+        workers: int | None = None,
+    ) -> pd.DataFrame:
+        """Return the stance of every interaction towards the focal account or the institution.
+
+        Only interactions whose target is a focal or institution handle are kept (follows are
+        not interactions with a stance, and an account's own side talking to itself is dropped).
+        Each distinct text is scored once.
+
+        Parameters
+        ----------
+        interactions : DataFrame
+            Canonical interactions (marker interactions included if wanted).
+        posts : DataFrame
+            Canonical posts; ``text`` is looked up by ``post_id``.
+        windows : Windows, optional
+            Fills the ``window`` column (<NA> outside the windows, or everywhere if not given).
+
+        Returns
+        -------
+        DataFrame
+            :data:`STANCE_COLUMNS`, sorted by created_at, post_id, target_side, kind, source,
+            target.
+        """
+        I = InteractionCol  # noqa: E741 - short alias for the column enum
+        df = interactions[[I.SOURCE, I.TARGET, I.KIND, I.POST_ID, I.CREATED_AT]].copy()
+        df = df[df[I.KIND].astype("string") != IKind.FOLLOW.value]
+        side = self.side_of(df[I.TARGET])
+        src_side = self.side_of(df[I.SOURCE])
+        keep = side.notna() & (src_side.isna() | (src_side != side)).fillna(True)
+        df = df[keep.to_numpy(dtype=bool)].copy()
+        df["target_side"] = side[keep.to_numpy(dtype=bool)].to_numpy()
+        df[I.CREATED_AT] = pd.to_datetime(df[I.CREATED_AT], utc=True)
+        if windows is not None and len(df):
+            df["window"] = assign_windows(df[I.CREATED_AT], windows).to_numpy()
+        else:
+            df["window"] = pd.array([pd.NA] * len(df), dtype="string")
+        df["window"] = df["window"].astype("string")
+
+        text = _texts_by_post(posts)
+        post_text = df[I.POST_ID].map(text) if len(df) else pd.Series([], dtype=object)
+        codes, uniques = pd.factorize(post_text.fillna(""), sort=False)
+        scored = self.score_texts(list(uniques), workers=workers)
+        is_focal = (df["target_side"] == Target.FOCAL.value).to_numpy(dtype=bool)
+        stance = np.empty(len(df), dtype=object)
+        score = np.zeros(len(df), dtype="float64")
+        rule = np.empty(len(df), dtype=object)
+        for side_name, mask in (
+            (Target.FOCAL.value, is_focal),
+            (Target.INSTITUTION.value, ~is_focal),
+        ):
+            if not mask.any():
+                continue
+            c = codes[mask]
+            stance[mask] = scored[f"{side_name}_stance"].to_numpy(dtype=object)[c]
+            score[mask] = scored[f"{side_name}_score"].to_numpy()[c]
+            rule[mask] = scored[f"{side_name}_rule"].to_numpy(dtype=object)[c]
+        repost = (df[I.KIND].astype("string") == IKind.REPOST.value).to_numpy(dtype=bool)
+        stance[repost] = _SUP
+        score[repost] = 1.0
+        rule[repost] = RULE_REPOST
+        df["stance"] = stance
+        df["score"] = score
+        df["rule"] = rule
+        return _sorted_stance(df)
+
+
+def _texts_by_post(posts: pd.DataFrame) -> pd.Series:
+    if posts is None or posts.empty:
+        return pd.Series([], dtype=object)
+    p = posts[[PostCol.POST_ID, PostCol.TEXT]].drop_duplicates(PostCol.POST_ID, keep="first")
+    return pd.Series(p[PostCol.TEXT].to_numpy(dtype=object), index=p[PostCol.POST_ID].to_numpy())
+
+
+def _sorted_stance(df: pd.DataFrame) -> pd.DataFrame:
+    out = df[STANCE_COLUMNS].sort_values(
+        ["created_at", "post_id", "target_side", "kind", "source", "target"],
+        kind="mergesort",
+        na_position="first",
+    )
+    out = out.reset_index(drop=True)
+    for col in ("post_id", "source", "target", "kind", "target_side", "stance", "rule"):
+        out[col] = out[col].astype(object)
+    return out
+
+
+# ---- hand labels, agreement, coding sheet --------------------------------------------------------
+
+
+def load_labels(path: str | Path) -> pd.DataFrame:
+    """Read a labels CSV: ``post_id, stance`` and optionally ``target_side`` (focal|institution).
+
+    Rows with an empty stance are skipped (a partly filled coding sheet is a valid labels file);
+    a stance other than supportive/critical/neutral is an error naming the line.
+
+    Returns
+    -------
+    DataFrame
+        Columns post_id, target_side (<NA> = both sides), stance.
+    """
+    path = Path(path)
+    try:
+        raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+    except FileNotFoundError:
+        raise InputFileError(path, "labels file not found") from None
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise InputFileError(path, f"cannot read labels CSV ({exc})") from None
+    raw.columns = [c.strip().lower().lstrip("'") for c in raw.columns]
+    missing = {"post_id", "stance"} - set(raw.columns)
+    if missing:
+        raise InputFileError(
+            path, f"labels CSV needs columns post_id and stance; missing {sorted(missing)}"
+        )
+    side = raw["target_side"] if "target_side" in raw.columns else pd.Series([""] * len(raw))
+    out = pd.DataFrame(
+        {
+            "post_id": raw["post_id"].str.strip().str.lstrip("'"),
+            "target_side": side.str.strip().str.lower().to_numpy(),
+            "stance": raw["stance"].str.strip().str.lower(),
+        }
+    )
+    for i, row in enumerate(out.itertuples(index=False), start=2):
+        if row.stance and row.stance not in STANCE_ORDER:
+            raise InputFileError(
+                path, f"stance {row.stance!r} is not one of {', '.join(STANCE_ORDER)}", f"line {i}"
+            )
+        if row.target_side and row.target_side not in _SIDES:
+            raise InputFileError(
+                path, f"target_side {row.target_side!r} is not focal or institution", f"line {i}"
+            )
+    out = out[(out["stance"] != "") & (out["post_id"] != "")].copy()
+    out["target_side"] = out["target_side"].replace("", pd.NA).astype("string")
+    return out.drop_duplicates(["post_id", "target_side"], keep="last").reset_index(drop=True)
+
+
+def _label_lookup(table: pd.DataFrame, labels: pd.DataFrame) -> pd.Series:
+    """Return the hand label for each row of ``table`` (<NA> where none); side-specific first."""
+    key_side = labels.dropna(subset=["target_side"])
+    both = labels[labels["target_side"].isna()].drop_duplicates("post_id", keep="last")
+    by_side = dict(
+        zip(
+            zip(key_side["post_id"], key_side["target_side"], strict=True),
+            key_side["stance"],
+            strict=True,
+        )
+    )
+    by_post = dict(zip(both["post_id"], both["stance"], strict=True))
+    out = [
+        by_side.get((p, s), by_post.get(p))
+        for p, s in zip(table["post_id"], table["target_side"], strict=True)
+    ]
+    return pd.Series(out, index=table.index, dtype="string")
+
+
+def apply_labels(table: pd.DataFrame, labels: pd.DataFrame | None) -> pd.DataFrame:
+    """Return ``table`` with hand labels overriding the classifier (rule ``label``).
+
+    A label with a ``target_side`` applies to that side of the post; one without applies to
+    every interaction of the post.
+    """
+    if labels is None or labels.empty or table.empty:
+        return table
+    lab = _label_lookup(table, labels)
+    hit = lab.notna().to_numpy(dtype=bool)
+    out = table.copy()
+    out.loc[hit, "stance"] = lab[hit].astype(object).to_numpy()
+    out.loc[hit, "score"] = (
+        lab[hit].map({_SUP: 1.0, _CRI: -1.0, _NEU: 0.0}).astype(float).to_numpy()
+    )
+    out.loc[hit, "rule"] = RULE_LABEL
+    return out
+
+
+def agreement(predicted: Sequence[str], labelled: Sequence[str]) -> dict[str, Any]:
+    """Return agreement of classifier stances with hand labels: accuracy, macro-F1, Cohen's kappa.
+
+    Parameters
+    ----------
+    predicted, labelled : sequences of stance labels, aligned.
+
+    Returns
+    -------
+    dict
+        ``{"n", "accuracy", "macro_f1", "kappa", "confusion": {"labels": [...], "matrix":
+        [[...]]}}`` (rows: hand label, columns: classifier), or ``{"status": "not measured",
+        "reason": ...}`` without labels. ``kappa`` is None when it is undefined (one class only).
+
+    Examples
+    --------
+    >>> a = agreement(["supportive", "critical", "neutral", "neutral"],
+    ...               ["supportive", "critical", "neutral", "critical"])
+    >>> a["accuracy"], a["confusion"]["matrix"]
+    (0.75, [[1, 0, 0], [0, 1, 1], [0, 0, 1]])
+    """
+    from sklearn.metrics import accuracy_score, cohen_kappa_score, confusion_matrix, f1_score
+
+    pred = [str(x) for x in predicted]
+    true = [str(x) for x in labelled]
+    if not true:
+        return {"status": "not measured", "reason": "no hand labels match a classified interaction"}
+    order = list(STANCE_ORDER)
+    kappa: float | None
+    if len(set(true) | set(pred)) < 2:
+        kappa = None
+    else:
+        kappa = float(cohen_kappa_score(true, pred, labels=order))
+        kappa = None if math.isnan(kappa) else kappa
+    present = sorted(set(true) | set(pred), key=order.index)
+    return {
+        "n": len(true),
+        "accuracy": float(accuracy_score(true, pred)),
+        "macro_f1": float(f1_score(true, pred, labels=present, average="macro", zero_division=0)),
+        "kappa": kappa,
+        "confusion": {
+            "labels": order,
+            "matrix": confusion_matrix(true, pred, labels=order).tolist(),
+        },
+    }
+
+
+def coding_sheet(table: pd.DataFrame, posts: pd.DataFrame, n: int, seed: int) -> pd.DataFrame:
+    """Return a blank coding sheet: ``n`` posts sampled by stance x window, in random order.
+
+    Units are (post, target side). Strata are the classifier's stance crossed with the window;
+    the sample is spread equally over the strata (a stratum smaller than its share gives its
+    remainder to the others, in a fixed order), so rare stances are checked too. The sheet does
+    not show the classifier's stance (blind coding); fill the ``stance`` column and pass the file
+    as the study's labels CSV.
+
+    Returns
+    -------
+    DataFrame
+        Columns post_id, target_side, target, window, created_at, source, text, stance, note.
+    """
+    if n < 1:
+        raise NetsupportError(f"--sample must be at least 1, got {n}")
+    units = table.drop_duplicates(["post_id", "target_side"], keep="first").copy()
+    units["stratum"] = (
+        units["stance"].astype(str) + "|" + units["window"].fillna("none").astype(str)
+    )
+    strata = sorted(units["stratum"].unique())
+    sizes = units.groupby("stratum").size().reindex(strata).to_numpy()
+    take = _allocate(int(n), sizes)
+    rng = np.random.default_rng(seed)
+    picked = []
+    for stratum, k in zip(strata, take, strict=True):
+        rows = units[units["stratum"] == stratum].sort_values(["post_id", "target_side"])
+        if k:
+            picked.append(rows.iloc[np.sort(rng.choice(len(rows), size=k, replace=False))])
+    sample = pd.concat(picked) if picked else units.iloc[:0]
+    sample = sample.iloc[rng.permutation(len(sample))]
+    text = _texts_by_post(posts)
+    return pd.DataFrame(
+        {
+            "post_id": sample["post_id"].to_numpy(),
+            "target_side": sample["target_side"].to_numpy(),
+            "target": sample["target"].to_numpy(),
+            "window": sample["window"].to_numpy(),
+            "created_at": sample["created_at"].to_numpy(),
+            "source": sample["source"].to_numpy(),
+            "text": sample["post_id"].map(text).to_numpy(),
+            "stance": "",
+            "note": "",
+        }
+    ).reset_index(drop=True)
+
+
+def _allocate(n: int, sizes: np.ndarray) -> list[int]:
+    """Spread ``n`` over strata of ``sizes`` as equally as capacity allows (fixed order)."""
+    take = [0] * len(sizes)
+    left = min(n, int(sizes.sum()))
+    while left > 0:
+        open_ = [i for i in range(len(sizes)) if take[i] < sizes[i]]
+        share, extra = divmod(left, len(open_))
+        for rank, i in enumerate(open_):
+            add = min(share + (1 if rank < extra else 0), int(sizes[i]) - take[i])
+            take[i] += add
+            left -= add
+    return take
+
+
+# ---- study-level entry points --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StanceResult:
+    """The stance audit table and the classifier's agreement with hand labels."""
+
+    table: pd.DataFrame
+    agreement: dict[str, Any]
+    lexicon: dict[str, Any]
+
+
+def stance_interactions(tables: Mapping[str, pd.DataFrame], study: Any) -> pd.DataFrame:
+    """Return the interactions a study classifies: stored edges plus the study's marker edges.
+
+    If the store holds no interactions but has posts, the edges are derived from the posts.
+    """
+    from .interactions import interactions_from_posts, marker_interactions
+
+    posts = tables.get(Table.POSTS)
+    inter = tables.get(Table.INTERACTIONS)
+    if (inter is None or inter.empty) and posts is not None and not posts.empty:
+        inter = interactions_from_posts(posts)
+    frames = [inter] if inter is not None else []
+    if posts is not None and not posts.empty and study.markers:
+        frames.append(marker_interactions(posts, study.markers, study.focal))
+    frames = [f for f in frames if f is not None and not f.empty]
+    if not frames:
+        from .schema import empty_frame
+
+        return empty_frame(Table.INTERACTIONS)
+    out = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    if len(frames) > 1:
+        out = out.drop_duplicates(
+            [
+                InteractionCol.POST_ID,
+                InteractionCol.SOURCE,
+                InteractionCol.TARGET,
+                InteractionCol.KIND,
+            ]
+        )
+    return out.reset_index(drop=True)
+
+
+def stance_table(
+    tables: Mapping[str, pd.DataFrame], study: Any, workers: int | None = None
+) -> StanceResult:
+    """Classify every interaction of a study towards the focal account and the institution.
+
+    Applies the study's lexicon and thresholds, then its hand labels (which override), and
+    measures the classifier's agreement with those labels (before the override).
+
+    Parameters
+    ----------
+    tables : mapping
+        ``{"posts": ..., "interactions": ...}`` canonical DataFrames (as read from a store).
+    study : Study
+        Gives focal, institution, windows, markers and the [stance] parameters.
+    """
+    params = study.stance
+    clf = Classifier(
+        study.focal,
+        study.institution,
+        load_lexicon(params.lexicon),
+        params.positive_threshold,
+        params.negative_threshold,
+    )
+    posts = tables.get(Table.POSTS)
+    posts = posts if posts is not None else pd.DataFrame(columns=[PostCol.POST_ID, PostCol.TEXT])
+    auto = clf.classify(stance_interactions(tables, study), posts, study.windows, workers)
+    labels = load_labels(params.labels) if params.labels else None
+    if labels is None:
+        agree: dict[str, Any] = {"status": "not measured", "reason": "no labels CSV in the study"}
+        return StanceResult(auto, agree, clf.lexicon.describe())
+    units = auto.drop_duplicates(["post_id", "target_side"])
+    lab = _label_lookup(units, labels)
+    have = lab.notna().to_numpy(dtype=bool)
+    agree = agreement(units["stance"][have].tolist(), lab[have].tolist())
+    return StanceResult(apply_labels(auto, labels), agree, clf.lexicon.describe())
+
+
+_ = Window  # the window names come from schema.Window via windows.assign_windows
