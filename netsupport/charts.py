@@ -1,0 +1,1021 @@
+"""The six charts of a netsupport report: matplotlib (Agg), one style, colour-blind-safe colours.
+
+Every chart is a pure function from small, documented data frames (built by
+:mod:`netsupport.report` from the metrics and tables) to a :class:`matplotlib.figure.Figure`;
+:func:`save_figure` writes it as PNG and SVG with pinned metadata (no date, fixed SVG id salt),
+so the same data give the same bytes.
+
+The palette is Okabe & Ito's (2008) eight colours, chosen to stay distinct under the common forms
+of colour blindness; stance uses blue (supportive) against vermillion (critical) with grey for
+neutral, never red against green. Titles and axis labels are plain words. Nothing reads the clock.
+
+Charts
+------
+1. :func:`attention_timeline` - interactions towards the focal account and the institution
+   per day (or hour), stacked by stance, crisis shaded, the focal account's silence marked.
+2. :func:`network_map` - the crisis graph around the focal account, coloured by baseline community,
+   sized by PageRank, proxies labelled (spring layout with a fixed seed; a sample when large).
+3. :func:`community_mobilisation` - per community: share active and supportive share, with
+   intervals.
+4. :func:`supporter_composition` - supporters with a prior tie vs newcomers, per window.
+5. :func:`net_support_chart` - net support per window for the focal account and the institution.
+6. :func:`roles_timeline` - attention by role over time, with each role's first mention.
+
+Examples
+--------
+>>> import pandas as pd, tempfile, pathlib
+>>> df = pd.DataFrame({"window": ["baseline", "crisis", "baseline", "crisis"],
+...                    "target": ["focal", "focal", "institution", "institution"],
+...                    "net": [0.1, 0.5, 0.0, -0.4], "lo": [0.0, 0.4, -0.1, -0.5],
+...                    "hi": [0.2, 0.6, 0.1, -0.3]})
+>>> fig = net_support_chart(df, focal_label="@lane", institution_label="@force")
+>>> paths = save_figure(fig, pathlib.Path(tempfile.mkdtemp()) / "net_support")
+>>> sorted(p.suffix for p in paths.values())
+['.png', '.svg']
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import textwrap
+from collections.abc import Iterable, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+import matplotlib.dates as mdates
+import matplotlib.patheffects as pe
+import matplotlib.transforms as mtransforms
+import networkx as nx
+import numpy as np
+import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.collections import LineCollection
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Rectangle
+from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
+
+from .schema import Role, Stance, Target, Window
+from .textsafe import atomic_write_bytes
+
+__all__ = [
+    "COMMUNITY_COLOURS",
+    "OKABE_ITO",
+    "ROLE_COLOURS",
+    "STANCE_COLOURS",
+    "STYLE",
+    "TARGET_COLOURS",
+    "attention_timeline",
+    "community_colour",
+    "community_mobilisation",
+    "figure_bytes",
+    "net_support_chart",
+    "network_map",
+    "roles_timeline",
+    "sample_nodes",
+    "save_figure",
+    "supporter_composition",
+]
+
+#: Okabe & Ito (2008), "Color Universal Design": distinct under protan, deutan and tritan vision.
+OKABE_ITO = {
+    "black": "#000000",
+    "orange": "#E69F00",
+    "sky_blue": "#56B4E9",
+    "bluish_green": "#009E73",
+    "yellow": "#F0E442",
+    "blue": "#0072B2",
+    "vermillion": "#D55E00",
+    "reddish_purple": "#CC79A7",
+}
+GREY = "#BBBBBB"
+DARK = "#333333"
+CRISIS_SHADE = "#F0E442"  # Okabe-Ito yellow, drawn pale behind the data
+
+STANCE_COLOURS = {
+    Stance.SUPPORTIVE: OKABE_ITO["blue"],
+    Stance.NEUTRAL: "#C8C8C8",
+    Stance.CRITICAL: OKABE_ITO["vermillion"],
+}
+STANCE_ORDER = (Stance.SUPPORTIVE, Stance.NEUTRAL, Stance.CRITICAL)
+TARGET_COLOURS = {Target.FOCAL: OKABE_ITO["bluish_green"], Target.INSTITUTION: OKABE_ITO["orange"]}
+ROLE_COLOURS = {
+    Role.MEDIA: OKABE_ITO["orange"],
+    Role.JOURNALIST: OKABE_ITO["reddish_purple"],
+    Role.PROFESSIONAL: OKABE_ITO["blue"],
+    Role.INSTITUTION: OKABE_ITO["vermillion"],
+    Role.CITIZEN: OKABE_ITO["bluish_green"],
+    Role.UNKNOWN: "#999999",
+}
+ROLE_MARKERS = {
+    Role.MEDIA: "s",
+    Role.JOURNALIST: "D",
+    Role.PROFESSIONAL: "^",
+    Role.INSTITUTION: "v",
+    Role.CITIZEN: "o",
+    Role.UNKNOWN: "x",
+}
+#: Community colours by rank (community 0 is the largest); later communities are grey.
+COMMUNITY_COLOURS = (
+    OKABE_ITO["blue"],
+    OKABE_ITO["orange"],
+    OKABE_ITO["bluish_green"],
+    OKABE_ITO["reddish_purple"],
+    OKABE_ITO["sky_blue"],
+    OKABE_ITO["vermillion"],
+    OKABE_ITO["yellow"],
+)
+WINDOW_LABELS = {Window.BASELINE: "Before", Window.CRISIS: "Crisis", Window.AFTER: "After"}
+
+#: The one style of every chart (applied with ``matplotlib.rc_context``, never globally).
+STYLE: dict[str, Any] = {
+    "font.family": "DejaVu Sans",  # ships with matplotlib: same glyphs on every machine
+    "font.size": 10.5,
+    "axes.titlesize": 12.5,
+    "axes.titleweight": "bold",
+    "axes.titlelocation": "left",
+    "axes.titlepad": 10,
+    "axes.labelsize": 10.5,
+    "axes.labelcolor": DARK,
+    "axes.edgecolor": "#888888",
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "axes.grid.axis": "y",
+    "axes.axisbelow": True,
+    "grid.color": "#E6E6E6",
+    "grid.linewidth": 0.8,
+    "xtick.color": DARK,
+    "ytick.color": DARK,
+    "legend.frameon": False,
+    "legend.fontsize": 9.5,
+    "figure.facecolor": "white",
+    "figure.dpi": 100,
+    "savefig.dpi": 150,
+    "savefig.facecolor": "white",
+    "svg.hashsalt": "netsupport",  # stable SVG ids
+    "svg.fonttype": "path",  # text as paths: renders the same without the font installed
+    "text.parse_math": False,  # handles and hashtags are data: "$" must not start mathtext
+    "path.simplify": True,
+}
+FIGSIZE = (10.0, 5.2)
+
+
+@contextmanager
+def _style():
+    with matplotlib.rc_context(STYLE):
+        yield
+
+
+def _figure(figsize: tuple[float, float] = FIGSIZE) -> Figure:
+    """Return a new figure on the Agg canvas (no pyplot: no global figure state, no display)."""
+    fig = Figure(figsize=figsize, layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def community_colour(rank: int | None) -> str:
+    """Return the colour of the community with this rank (0 = largest); grey beyond the palette.
+
+    Examples
+    --------
+    >>> community_colour(0), community_colour(99), community_colour(None)
+    ('#0072B2', '#BBBBBB', '#FFFFFF')
+    """
+    if rank is None or (isinstance(rank, float) and math.isnan(rank)):
+        return "#FFFFFF"
+    rank = int(rank)
+    return COMMUNITY_COLOURS[rank] if 0 <= rank < len(COMMUNITY_COLOURS) else GREY
+
+
+# ---- saving -------------------------------------------------------------------------------------
+
+
+def figure_bytes(fig: Figure, fmt: str, title: str | None = None) -> bytes:
+    """Return ``fig`` rendered as ``"png"`` or ``"svg"`` bytes with no date or version in them.
+
+    PNG: the ``Software`` tag is dropped; SVG: no ``Date``, creator ``netsupport``, and the
+    ``svg.hashsalt`` of :data:`STYLE` so clip-path ids are the same on every run.
+    """
+    import io
+
+    title = title or (fig.get_suptitle() or None)
+    if fmt == "png":
+        metadata: dict[str, Any] = {"Software": None}
+        if title:
+            metadata["Title"] = title
+    elif fmt == "svg":
+        metadata = {"Date": None, "Creator": "netsupport"}
+        if title:
+            metadata["Title"] = title
+    else:
+        raise ValueError(f"unsupported chart format {fmt!r} (png or svg)")
+    buf = io.BytesIO()
+    with _style():
+        fig.savefig(buf, format=fmt, metadata=metadata)
+    return buf.getvalue()
+
+
+def save_figure(
+    fig: Figure, stem: str | Path, formats: Sequence[str] = ("png", "svg"), title: str | None = None
+) -> dict[str, Path]:
+    """Write ``fig`` to ``stem.png`` and ``stem.svg`` atomically; return ``{format: path}``."""
+    stem = Path(stem)
+    return {
+        fmt: atomic_write_bytes(stem.with_suffix(f".{fmt}"), figure_bytes(fig, fmt, title))
+        for fmt in formats
+    }
+
+
+# ---- helpers ------------------------------------------------------------------------------------
+
+
+def _utc(ts: Any) -> pd.Timestamp:
+    t = pd.Timestamp(ts)
+    return t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")
+
+
+def _naive(ts: Any) -> np.datetime64:
+    """Matplotlib date axes want naive datetimes; all ours are UTC."""
+    return _utc(ts).tz_localize(None).to_datetime64()
+
+
+def _titles(fig: Figure, title: str, subtitle: str | None = None, ax: Any = None) -> None:
+    """Put the bold title at the top left of the figure and a grey subtitle above ``ax``."""
+    fig.suptitle(title, x=0.01, ha="left", fontsize=13.5, fontweight="bold")
+    if subtitle and ax is not None:
+        ax.set_title(
+            textwrap.fill(subtitle, 120),
+            fontsize=9.5,
+            fontweight="normal",
+            color="#555555",
+            loc="left",
+        )
+
+
+def _date_axis(ax) -> None:
+    locator = mdates.AutoDateLocator(minticks=4, maxticks=10)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, show_offset=True))
+
+
+def _shade_crisis(ax, windows: Any, label: bool = True) -> None:
+    ax.axvspan(
+        _naive(windows.crisis_start),
+        _naive(windows.crisis_end),
+        color=CRISIS_SHADE,
+        alpha=0.28,
+        lw=0,
+        zorder=0,
+        label="Crisis window" if label else None,
+    )
+
+
+def _no_data(ax, message: str) -> None:
+    ax.text(
+        0.5,
+        0.5,
+        message,
+        transform=ax.transAxes,
+        ha="center",
+        va="center",
+        color="#666666",
+        fontsize=11,
+    )
+    ax.set_yticks([])
+
+
+def _pct_axis(ax, axis: str = "x") -> None:
+    fmt = PercentFormatter(xmax=1.0, decimals=0)
+    (ax.xaxis if axis == "x" else ax.yaxis).set_major_formatter(fmt)
+
+
+def _interval_note(confidence: float) -> str:
+    return f"Lines: {confidence:.0%} intervals"
+
+
+def bin_width(freq: str) -> pd.Timedelta:
+    """Return the width of a time bin ``"D"`` (day) or ``"h"`` (hour).
+
+    Examples
+    --------
+    >>> bin_width("h")
+    Timedelta('0 days 01:00:00')
+    """
+    if freq not in ("D", "h"):
+        raise ValueError(f"time bin must be 'D' or 'h', got {freq!r}")
+    return pd.Timedelta(days=1) if freq == "D" else pd.Timedelta(hours=1)
+
+
+# ---- 1. attention timeline ----------------------------------------------------------------------
+
+
+def attention_timeline(
+    counts: pd.DataFrame,
+    windows: Any,
+    *,
+    focal_label: str,
+    institution_label: str | None = None,
+    silence: tuple[Any, Any] | None = None,
+    freq: str = "D",
+) -> Figure:
+    """Draw interactions towards the focal account (and the institution) over time, by stance.
+
+    Parameters
+    ----------
+    counts : DataFrame
+        Columns ``time`` (bin start, UTC), ``target`` (:class:`Target`), ``stance``
+        (:class:`Stance`), ``count``.
+    windows : Windows
+        The study windows; the crisis is shaded and the x axis spans baseline to after.
+    focal_label, institution_label : str
+        How the two sides are named (e.g. ``"@inspector_lane"``); without an institution label the
+        chart has one panel.
+    silence : (start, end), optional
+        The focal account's longest silence overlapping the crisis; drawn as a hatched strip
+        along the top of the focal panel.
+    freq : {"D", "h"}
+        Bin width: day or hour.
+    """
+    targets = [Target.FOCAL] + ([Target.INSTITUTION] if institution_label else [])
+    labels = {Target.FOCAL: focal_label, Target.INSTITUTION: institution_label}
+    width = bin_width(freq)
+    unit = "day" if freq == "D" else "hour"
+    with _style():
+        fig = _figure((10.0, 2.9 * len(targets) + 1.2))
+        axes = fig.subplots(len(targets), 1, sharex=True, squeeze=False)[:, 0]
+        x0, x1 = _naive(windows.baseline_start), _naive(windows.after_end)
+        for ax, target in zip(axes, targets, strict=True):
+            _shade_crisis(ax, windows)
+            sub = counts[counts["target"].astype(str) == target.value]
+            table = (
+                sub.pivot_table(index="time", columns="stance", values="count", aggfunc="sum")
+                .fillna(0)
+                .sort_index()
+                if len(sub)
+                else pd.DataFrame()
+            )
+            if table.empty or float(table.to_numpy().sum()) == 0:
+                _no_data(ax, f"No interactions towards {labels[target]} in the data")
+            else:
+                xs = [_naive(t) for t in table.index]
+                bottom = np.zeros(len(table))
+                for stance in STANCE_ORDER:
+                    vals = (
+                        table[stance.value].to_numpy(float)
+                        if stance.value in table
+                        else np.zeros(len(table))
+                    )
+                    ax.bar(
+                        xs,
+                        vals,
+                        bottom=bottom,
+                        width=width * 0.86,
+                        align="edge",
+                        color=STANCE_COLOURS[stance],
+                        label=stance.value.capitalize(),
+                        lw=0,
+                        zorder=2,
+                    )
+                    bottom += vals
+                ax.yaxis.set_major_locator(MaxNLocator(nbins=5, integer=True))
+                ax.set_ylim(0, float(bottom.max()) * (1.18 if target == Target.FOCAL else 1.05))
+            if target == Target.FOCAL and silence is not None:
+                # a hatched strip along the top of the panel, clear of the bars
+                strip = mtransforms.blended_transform_factory(ax.transData, ax.transAxes)
+                s0, s1 = _naive(silence[0]), _naive(silence[1])
+                ax.add_patch(
+                    Rectangle(
+                        (mdates.date2num(s0), 0.93),
+                        mdates.date2num(s1) - mdates.date2num(s0),
+                        0.07,
+                        transform=strip,
+                        facecolor="white",
+                        edgecolor="#444444",
+                        hatch="////",
+                        lw=0.8,
+                        zorder=3,
+                        label=f"{focal_label} silent",
+                    )
+                )
+            ax.set_xlim(x0, x1)
+            ax.set_title(f"Towards {labels[target]}")
+            ax.set_ylabel(f"Interactions per {unit}")
+        handles, names = axes[0].get_legend_handles_labels()
+        order = sorted(range(len(names)), key=lambda j: (_legend_rank(names[j]), names[j]))
+        fig.legend(
+            [handles[j] for j in order],
+            [names[j] for j in order],
+            loc="outside lower center",
+            ncols=len(order),
+        )
+        _date_axis(axes[-1])
+        axes[-1].set_xlabel("Date (UTC)")
+        _titles(fig, "Attention before, during and after the crisis, by stance")
+    return fig
+
+
+def _legend_rank(name: str) -> int:
+    order = ["Supportive", "Neutral", "Critical", "Crisis window"]
+    return order.index(name) if name in order else len(order)
+
+
+# ---- 2. network map -----------------------------------------------------------------------------
+
+
+def sample_nodes(
+    graph: nx.Graph,
+    pagerank: Mapping[str, float],
+    keep: Iterable[str] = (),
+    max_nodes: int = 250,
+) -> list[str]:
+    """Return up to ``max_nodes`` nodes, sorted: ``keep`` first (when present), then by PageRank.
+
+    Ties in PageRank are broken by node name, so the sample is the same on every run.
+
+    Examples
+    --------
+    >>> g = nx.path_graph(["a", "b", "c", "d"])
+    >>> sample_nodes(g, {"a": 0.1, "b": 0.4, "c": 0.4, "d": 0.1}, keep=["d"], max_nodes=2)
+    ['b', 'd']
+    """
+    keep_list = [n for n in dict.fromkeys(keep) if n in graph]
+    kept = set(keep_list)
+    rest = sorted(
+        (n for n in graph.nodes if n not in kept),
+        key=lambda n: (-float(pagerank.get(n, 0.0)), str(n)),
+    )
+    chosen = keep_list + rest[: max(0, max_nodes - len(keep_list))]
+    return sorted(chosen, key=str)
+
+
+def _spread_labels(
+    pos: Mapping[str, np.ndarray], names: list[str], min_dy: float, min_dx: float
+) -> dict[str, np.ndarray]:
+    """Return label anchors above each node, pushed apart vertically where they would overlap."""
+    anchors = {n: pos[n] + np.array([0.0, min_dy * 0.9]) for n in names}
+    for _ in range(100):
+        moved = False
+        ordered = sorted(names, key=lambda n: (anchors[n][1], n))
+        for a, b in itertools.pairwise(ordered):
+            pa_, pb = anchors[a], anchors[b]
+            if abs(pa_[0] - pb[0]) < min_dx and (pb[1] - pa_[1]) < min_dy:
+                shift = (min_dy - (pb[1] - pa_[1])) / 2 + 1e-9
+                pa_[1] -= shift
+                pb[1] += shift
+                moved = True
+        if not moved:
+            break
+    return anchors
+
+
+def _layout(
+    nodes: list[str],
+    edges: Mapping[tuple[str, str], float],
+    seed: int,
+    anchors: Mapping[str, tuple[float, float]],
+) -> dict[str, np.ndarray]:
+    """Spring layout with nodes/edges inserted sorted and the ``anchors`` pinned in place."""
+    h = nx.Graph()
+    h.add_nodes_from(nodes)
+    h.add_edges_from(sorted(edges))
+    k = 1.8 / math.sqrt(max(len(nodes), 1))
+    fixed = [n for n in nodes if n in anchors]
+    pos = nx.spring_layout(
+        h,
+        seed=seed,
+        k=k,
+        iterations=150,
+        weight=None,
+        pos={n: anchors[n] for n in fixed} or None,
+        fixed=fixed or None,
+    )
+    return {n: np.asarray(p, dtype=float) for n, p in pos.items()}
+
+
+def _anchor_positions(focal: Sequence[str], institution: Sequence[str]) -> dict:
+    """Pin the focal account(s) left of centre and the institution right of it."""
+    out: dict[str, tuple[float, float]] = {}
+    for side, names in ((-0.4, focal), (0.4, institution)):
+        if not names:
+            continue
+        for i, n in enumerate(names):
+            out[n] = (side if institution else 0.0, 0.25 * (i - (len(names) - 1) / 2))
+    return out
+
+
+def network_map(
+    graph: nx.Graph,
+    *,
+    membership: Mapping[str, int],
+    pagerank: Mapping[str, float],
+    focal: Sequence[str],
+    institution: Sequence[str] = (),
+    proxies: Sequence[str] = (),
+    seed: int = 42,
+    max_nodes: int = 250,
+    community_names: Mapping[int, str] | None = None,
+) -> Figure:
+    """Draw the crisis interaction graph around the focal account.
+
+    Nodes are coloured by their baseline community (:func:`community_colour`; white when the
+    account was not in the baseline graph), sized by PageRank in the crisis graph; the focal
+    account, the institution and the proxies are labelled. When the graph has more than
+    ``max_nodes`` nodes, the labelled accounts plus the highest-PageRank accounts are drawn
+    (:func:`sample_nodes`) and the subtitle says so. Layout: ``networkx.spring_layout`` with
+    ``seed`` on the undirected sample, nodes and edges inserted in sorted order.
+    """
+    focal = [n for n in focal]
+    labelled = list(dict.fromkeys([*focal, *institution, *proxies]))
+    with _style():
+        fig = _figure((10.0, 8.4))
+        ax = fig.add_subplot()
+        ax.set_axis_off()
+        n_total = graph.number_of_nodes()
+        title = "Who talked to whom during the crisis"
+        if n_total == 0:
+            _no_data(ax, "No interactions in the crisis window")
+            _titles(fig, title)
+            return fig
+        nodes = sample_nodes(graph, pagerank, keep=labelled, max_nodes=max_nodes)
+        und: dict[tuple[str, str], float] = {}
+        for u, v, d in graph.subgraph(nodes).edges(data=True):
+            if u == v:
+                continue
+            key = (u, v) if str(u) <= str(v) else (v, u)
+            und[key] = und.get(key, 0.0) + float(d.get("weight", 1.0))
+        pos = _layout(nodes, und, seed, _anchor_positions(focal, institution))
+        if und:
+            keys = sorted(und)
+            ws = np.log1p(np.array([und[e] for e in keys]))
+            lw = 0.4 + 1.4 * ws / max(float(ws.max()), 1e-9)
+            ax.add_collection(
+                LineCollection(
+                    [(pos[u], pos[v]) for (u, v) in keys],
+                    colors="#9A9A9A",
+                    linewidths=lw,
+                    alpha=0.35,
+                    zorder=1,
+                )
+            )
+        pr = np.array([float(pagerank.get(n, 0.0)) for n in nodes])
+        pr_max = float(pr.max()) if pr.max() > 0 else 1.0
+        sizes = 16 + 1100 * np.sqrt(pr / pr_max)
+        ranks = [membership.get(n) for n in nodes]
+        order = np.argsort(sizes, kind="stable")  # big nodes drawn last, on top
+        xy = np.array([pos[n] for n in nodes])
+        ax.scatter(
+            xy[order, 0],
+            xy[order, 1],
+            s=sizes[order],
+            c=[community_colour(ranks[i]) for i in order],
+            edgecolors="#444444",
+            linewidths=0.5,
+            zorder=2,
+        )
+        rings = {n: TARGET_COLOURS[Target.INSTITUTION] for n in institution}
+        rings.update({n: TARGET_COLOURS[Target.FOCAL] for n in focal})
+        index = {n: i for i, n in enumerate(nodes)}
+        for n, colour in sorted(rings.items()):
+            if n in pos:
+                ax.scatter(
+                    [pos[n][0]],
+                    [pos[n][1]],
+                    s=sizes[index[n]] * 1.8 + 120,
+                    facecolors="none",
+                    edgecolors=colour,
+                    linewidths=2.4,
+                    zorder=3,
+                )
+        xs, ys = xy[:, 0], xy[:, 1]
+        span_x = float(xs.max() - xs.min()) or 1.0
+        span_y = float(ys.max() - ys.min()) or 1.0
+        present = [n for n in labelled if n in pos]
+        anchors = _spread_labels(pos, present, min_dy=0.05 * span_y, min_dx=0.3 * span_x)
+        for n in present:
+            is_proxy = n not in focal and n not in institution
+            ax.annotate(
+                f"@{n} (proxy)" if is_proxy else f"@{n}",
+                xy=pos[n],
+                xytext=anchors[n],
+                ha="center",
+                va="bottom",
+                fontsize=10.5,
+                fontweight="normal" if is_proxy else "bold",
+                color="#111111",
+                zorder=5,
+                arrowprops={"arrowstyle": "-", "color": "#555555", "lw": 0.7, "shrinkB": 5},
+                path_effects=[pe.withStroke(linewidth=3.5, foreground="white")],
+            )
+        top = max([float(ys.max()), *(float(a[1]) for a in anchors.values())])
+        ax.set_xlim(xs.min() - 0.08 * span_x, xs.max() + 0.08 * span_x)
+        ax.set_ylim(ys.min() - 0.04 * span_y, top + 0.07 * span_y)
+        shown = (
+            f"all {n_total:,} accounts shown"
+            if len(nodes) == n_total
+            else f"the {len(nodes):,} most central of {n_total:,} accounts shown"
+        )
+        _titles(
+            fig,
+            title,
+            f"Node size: PageRank in the crisis graph. Colour: community before the crisis. "
+            f"Ringed: {_ringed(focal, institution)}; "
+            f"{shown}.",
+            ax,
+        )
+        fig.legend(
+            handles=_community_handles(ranks, community_names), loc="outside lower center", ncols=4
+        )
+    return fig
+
+
+def _ringed(focal: Sequence[str], institution: Sequence[str]) -> str:
+    text = " ".join(f"@{n}" for n in focal) + " (green)"
+    if institution:
+        text += " and " + " ".join(f"@{n}" for n in institution) + " (orange)"
+    return text
+
+
+def _community_handles(ranks: list, names: Mapping[int, str] | None) -> list[Line2D]:
+    def dot(colour: str, label: str) -> Line2D:
+        return Line2D([], [], ls="", marker="o", ms=9, mfc=colour, mec="#444444", label=label)
+
+    present = sorted({int(r) for r in ranks if r is not None and not pd.isna(r)})
+    handles = [
+        dot(community_colour(r), (names or {}).get(r, f"Community {r + 1}"))
+        for r in present
+        if r < len(COMMUNITY_COLOURS)
+    ]
+    if any(r >= len(COMMUNITY_COLOURS) for r in present):
+        handles.append(dot(GREY, "Smaller communities"))
+    if any(r is None or pd.isna(r) for r in ranks):
+        handles.append(dot("#FFFFFF", "Not in the graph before the crisis"))
+    return handles
+
+
+# ---- 3. community mobilisation ------------------------------------------------------------------
+
+
+def community_mobilisation(
+    mob: pd.DataFrame, *, focal_label: str, confidence: float = 0.95
+) -> Figure:
+    """Draw, per baseline community, the share of members active and the supportive share.
+
+    Parameters
+    ----------
+    mob : DataFrame
+        One row per community, in display order: ``community`` (rank, 0 = largest), ``label``,
+        ``members``, ``active_share``, ``active_lo``, ``active_hi``, ``supportive_share``,
+        ``supportive_lo``, ``supportive_hi`` (shares in 0..1; NaN when not measured).
+    """
+    title = f"Which communities turned out for {focal_label}"
+    with _style():
+        n = max(len(mob), 1)
+        fig = _figure((10.0, 1.9 + 0.45 * n))
+        ax1, ax2 = fig.subplots(1, 2, sharey=True)
+        if mob.empty:
+            for ax in (ax1, ax2):
+                _no_data(ax, "No communities")
+            _titles(fig, title)
+            return fig
+        ys = np.arange(len(mob))[::-1]
+        colours = [community_colour(r) for r in mob["community"]]
+        panels = (
+            (
+                ax1,
+                "active",
+                f"Share of members who interacted with\n{focal_label} during the crisis",
+            ),
+            (ax2, "supportive", "Share of those active who were supportive"),
+        )
+        for ax, key, xlabel in panels:
+            val = mob[f"{key}_share"].to_numpy(float)
+            lo = mob[f"{key}_lo"].to_numpy(float)
+            hi = mob[f"{key}_hi"].to_numpy(float)
+            for y, v, a, b, c in zip(ys, val, lo, hi, colours, strict=True):
+                if np.isnan(v):
+                    ax.text(
+                        0.01,
+                        y,
+                        "not measured (no one active)",
+                        va="center",
+                        fontsize=9,
+                        color="#777777",
+                    )
+                    continue
+                if not (np.isnan(a) or np.isnan(b)):
+                    ax.plot([a, b], [y, y], color=DARK, lw=1.6, solid_capstyle="butt", zorder=2)
+                ax.plot([v], [y], "o", ms=9, mfc=c, mec=DARK, mew=0.8, zorder=3)
+                ax.annotate(
+                    f"{v:.0%}",
+                    (v, y),
+                    xytext=(0, 8),
+                    textcoords="offset points",
+                    ha="center",
+                    va="bottom",
+                    fontsize=8.5,
+                    color="#444444",
+                )
+            ax.set_xlim(0, 1)
+            _pct_axis(ax, "x")
+            ax.set_xlabel(xlabel)
+            ax.grid(axis="x", color="#E6E6E6")
+            ax.grid(axis="y", visible=False)
+        ax1.set_yticks(ys)
+        ax1.set_yticklabels(
+            [
+                f"{lab} ({int(m):,} members)"
+                for lab, m in zip(mob["label"], mob["members"], strict=True)
+            ]
+        )
+        ax1.set_ylim(-0.7, len(mob) - 0.2)
+        _titles(
+            fig,
+            title,
+            f"Communities as found before the crisis. {_interval_note(confidence)}.",
+            ax1,
+        )
+    return fig
+
+
+# ---- 4. supporter composition -------------------------------------------------------------------
+
+
+def supporter_composition(comp: pd.DataFrame, *, focal_label: str) -> Figure:
+    """Draw supporters with a prior tie vs newcomers in each window (100% stacked bars).
+
+    Parameters
+    ----------
+    comp : DataFrame
+        Columns ``window`` (:class:`Window`), ``prior_tie`` and ``newcomer`` (account counts).
+    """
+    title = f"Were {focal_label}'s supporters old ties or newcomers?"
+    with _style():
+        fig = _figure((10.0, 2.0 + 0.62 * max(len(comp), 1)))
+        ax = fig.add_subplot()
+        if comp.empty or float(comp[["prior_tie", "newcomer"]].to_numpy().sum()) == 0:
+            _no_data(ax, "No supporters in any window")
+            _titles(fig, title)
+            return fig
+        rank = {w.value: i for i, w in enumerate(Window)}
+        comp = comp.assign(_o=comp["window"].astype(str).map(rank)).sort_values("_o")
+        ys = np.arange(len(comp))[::-1]
+        totals = (comp["prior_tie"] + comp["newcomer"]).to_numpy(float)
+        parts = (
+            (
+                "prior_tie",
+                "Had a prior tie (followed or interacted before the crisis)",
+                OKABE_ITO["blue"],
+                "white",
+            ),
+            ("newcomer", "Newcomer (no tie before the crisis)", OKABE_ITO["sky_blue"], "#111111"),
+        )
+        left = np.zeros(len(comp))
+        for col, label, colour, ink in parts:
+            counts = comp[col].to_numpy(float)
+            share = np.divide(counts, totals, out=np.zeros_like(counts), where=totals > 0)
+            ax.barh(ys, share, left=left, color=colour, label=label, height=0.62, lw=0)
+            for y, s, c, lft in zip(ys, share, counts, left, strict=True):
+                if s >= 0.09:
+                    ax.text(
+                        lft + s / 2,
+                        y,
+                        f"{s:.0%} ({int(c):,})",
+                        ha="center",
+                        va="center",
+                        color=ink,
+                        fontsize=10,
+                    )
+            left += share
+        ax.set_yticks(ys)
+        ax.set_yticklabels(
+            [
+                f"{WINDOW_LABELS.get(Window(w), w)}\n{int(t):,} supporters"
+                for w, t in zip(comp["window"].astype(str), totals, strict=True)
+            ]
+        )
+        ax.set_xlim(0, 1)
+        _pct_axis(ax, "x")
+        ax.set_xlabel("Share of supporting accounts")
+        ax.grid(axis="y", visible=False)
+        ax.grid(axis="x", color="#E6E6E6")
+        fig.legend(loc="outside lower center", ncols=2)
+        _titles(fig, title, "Accounts that addressed them supportively, by window.", ax)
+    return fig
+
+
+# ---- 5. focal vs institution --------------------------------------------------------------------
+
+
+def net_support_chart(
+    net: pd.DataFrame,
+    *,
+    focal_label: str,
+    institution_label: str | None = None,
+    confidence: float = 0.95,
+) -> Figure:
+    """Draw net support (supportive minus critical share) per window for both sides.
+
+    Parameters
+    ----------
+    net : DataFrame
+        Columns ``window``, ``target`` (:class:`Target`), ``net``, ``lo``, ``hi`` (in -1..1; NaN
+        when not measured).
+    """
+    labels = {Target.FOCAL: focal_label, Target.INSTITUTION: institution_label}
+    title = f"Net support for {focal_label}" + (
+        f" and {institution_label}" if institution_label else ""
+    )
+    with _style():
+        fig = _figure((10.0, 5.0))
+        ax = fig.add_subplot()
+        ax.axhline(0, color="#777777", lw=1, zorder=1)
+        windows = list(Window)
+        xs = np.arange(len(windows), dtype=float)
+        targets = [t for t in Target if labels[t]]
+        offsets = [-0.1, 0.1] if len(targets) > 1 else [0.0]
+        missing = False
+        for off, target in zip(offsets, targets, strict=True):
+            sub = net[net["target"].astype(str) == target.value]
+            sub = sub.set_index(sub["window"].astype(str))
+            colour = TARGET_COLOURS[target]
+            vals = np.array(
+                [
+                    [
+                        float(sub.loc[w.value, c]) if w.value in sub.index else np.nan
+                        for c in ("net", "lo", "hi")
+                    ]
+                    for w in windows
+                ]
+            )
+            ok = ~np.isnan(vals[:, 0])
+            missing |= not ok.all()
+            ax.plot(xs[ok] + off, vals[ok, 0], "-", color=colour, lw=1.4, alpha=0.55, zorder=2)
+            for x, (y, a, b) in zip(xs + off, vals, strict=True):
+                if np.isnan(y):
+                    continue
+                if not (np.isnan(a) or np.isnan(b)):
+                    ax.plot([x, x], [a, b], color=colour, lw=2.4, solid_capstyle="butt", zorder=3)
+                ax.plot([x], [y], "o", ms=9, color=colour, mec="white", mew=1.2, zorder=4)
+                right = off >= 0
+                ax.annotate(
+                    _signed(y * 100),
+                    (x, y),
+                    xytext=(9 if right else -9, 0),
+                    textcoords="offset points",
+                    va="center",
+                    ha="left" if right else "right",
+                    fontsize=10,
+                    color=colour,
+                    fontweight="bold",
+                    path_effects=[pe.withStroke(linewidth=3, foreground="white")],
+                )
+            ax.plot([], [], "o-", color=colour, label=labels[target])
+        ax.set_xticks(xs)
+        ax.set_xticklabels([WINDOW_LABELS[w] for w in windows])
+        ax.set_xlim(-0.5, len(windows) - 0.5)
+        ax.set_ylim(-1.05, 1.05)
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: _signed(v * 100)))
+        ax.set_ylabel("Net support, points\n(supportive minus critical share)")
+        ax.legend(loc="upper left", ncols=2)
+        note = (
+            "Above zero: more supportive than critical interactions. "
+            f"{_interval_note(confidence)} (bootstrap over accounts)."
+        )
+        if missing:
+            note += " A missing point: not measured (no interactions)."
+        _titles(fig, f"{title}, before, during and after the crisis", note, ax)
+    return fig
+
+
+# ---- 6. roles over time -------------------------------------------------------------------------
+
+
+def roles_timeline(
+    counts: pd.DataFrame,
+    windows: Any,
+    *,
+    focal_label: str,
+    first_mentions: Mapping[str, Any] | None = None,
+    freq: str = "D",
+) -> Figure:
+    """Draw attention towards the focal account by the sender's role over time.
+
+    Parameters
+    ----------
+    counts : DataFrame
+        Columns ``time`` (bin start, UTC), ``role`` (:class:`Role`), ``count``.
+    first_mentions : mapping role -> instant, optional
+        Each role's first interaction with the focal account in the crisis; drawn in a second
+        panel as hours after the crisis began, so the reader sees who carried the story first.
+    """
+    width = bin_width(freq)
+    unit = "day" if freq == "D" else "hour"
+    first = (
+        {
+            Role(r): _utc(t)
+            for r, t in (first_mentions or {}).items()
+            if t is not None and not pd.isna(t) and r in Role.__members__.values()
+        }
+        if first_mentions
+        else {}
+    )
+    title = f"Who carried the story: interactions with {focal_label} by role"
+    with _style():
+        fig = _figure((10.0, 6.4 if first else 4.8))
+        if first:
+            ax, ax2 = fig.subplots(2, 1, height_ratios=[3, 1.35])
+        else:
+            ax, ax2 = fig.add_subplot(), None
+        _shade_crisis(ax, windows)
+        present = set(counts["role"].astype(str)) if len(counts) else set()
+        roles = [r for r in Role if r.value in present]
+        if not roles:
+            _no_data(ax, "No interactions with the focal account")
+        full = pd.date_range(
+            _utc(windows.baseline_start).floor(freq),
+            _utc(windows.after_end),
+            freq=freq,
+            inclusive="left",
+        )
+        for role in roles:
+            sub = counts[counts["role"].astype(str) == role.value]
+            series = sub.groupby("time")["count"].sum()
+            series.index = pd.DatetimeIndex(pd.to_datetime(series.index, utc=True))
+            series = series.reindex(full, fill_value=0)
+            xs = [_naive(t + width / 2) for t in series.index]
+            ax.plot(
+                xs,
+                series.to_numpy(float),
+                color=ROLE_COLOURS[role],
+                lw=1.9,
+                marker=ROLE_MARKERS[role],
+                ms=4,
+                markevery=max(1, len(xs) // 30),
+                label=role.value.capitalize(),
+            )
+        ax.set_xlim(_naive(windows.baseline_start), _naive(windows.after_end))
+        ax.set_ylim(bottom=0)
+        ax.yaxis.set_major_locator(MaxNLocator(nbins=5, integer=True))
+        _date_axis(ax)
+        ax.set_xlabel("Date (UTC)")
+        ax.set_ylabel(f"Interactions per {unit}")
+        ax.legend(loc="upper left", ncols=4)
+        _titles(fig, title, "Accounts' roles from the accounts file or their profile text.", ax)
+        if ax2 is not None:
+            ordered = sorted(first, key=lambda r: (first[r], list(Role).index(r)))
+            hours = [
+                (first[r] - _utc(windows.crisis_start)).total_seconds() / 3600 for r in ordered
+            ]
+            ys = np.arange(len(ordered))[::-1]
+            for y, h, r in zip(ys, hours, ordered, strict=True):
+                ax2.plot([0, h], [y, y], color=ROLE_COLOURS[r], lw=2, zorder=2)
+                ax2.plot([h], [y], marker=ROLE_MARKERS[r], ms=8, color=ROLE_COLOURS[r], zorder=3)
+                ax2.annotate(
+                    _hours_text(h),
+                    (h, y),
+                    xytext=(8, 0),
+                    textcoords="offset points",
+                    va="center",
+                    fontsize=9.5,
+                    color="#333333",
+                )
+            ax2.set_yticks(ys)
+            ax2.set_yticklabels([r.value.capitalize() for r in ordered])
+            ax2.set_xlim(0, max(max(hours, default=1.0) * 1.18, 1.0))
+            ax2.set_ylim(-0.6, len(ordered) - 0.4)
+            ax2.set_xlabel("Hours after the crisis began")
+            ax2.set_title("First interaction of each role in the crisis", fontsize=10.5)
+            ax2.grid(axis="y", visible=False)
+            ax2.grid(axis="x", color="#E6E6E6")
+    return fig
+
+
+def _signed(v: float) -> str:
+    """Return ``v`` rounded, with a sign and a typographic minus.
+
+    Examples
+    --------
+    >>> _signed(-55.2), _signed(4.6), _signed(0.0)
+    ('−55', '+5', '0')
+    """
+    r = round(v)
+    return "0" if r == 0 else f"+{r}" if r > 0 else f"−{-r}"
+
+
+def _hours_text(h: float) -> str:
+    """Return a duration in hours as plain words.
+
+    Examples
+    --------
+    >>> _hours_text(0.25), _hours_text(5.04), _hours_text(30)
+    ('15 min', '5.0 h', '1 d 6 h')
+    """
+    if h < 1:
+        return f"{h * 60:.0f} min"
+    if h < 24:
+        return f"{h:.1f} h"
+    return f"{int(h // 24)} d {h % 24:.0f} h"
