@@ -41,3 +41,64 @@ def graph_windows():
     from netsupport.windows import Windows
 
     return Windows.from_crisis("2014-02-14T09:00:00Z", "2014-02-19T18:00:00Z", 14, 14)
+
+
+# ---- stance / support (issue 5) ------------------------------------------------------------------
+
+SUPPORT_FIXTURE = DATA / "support_fixture"
+
+
+def load_support_fixture() -> dict:
+    """Return the hand-written ~30-interaction case as canonical tables (posts, interactions, ...)."""
+    import pandas as pd
+
+    from netsupport.schema import SCHEMAS, Table
+
+    out = {}
+    for table in (Table.POSTS, Table.INTERACTIONS, Table.FOLLOWS, Table.ACCOUNTS):
+        raw = pd.read_csv(SUPPORT_FIXTURE / f"{table.value}.csv", dtype=str, keep_default_na=False)
+        raw = raw.replace("", None)
+        df = pd.DataFrame(index=range(len(raw)))
+        for f in SCHEMAS[table]:
+            col = raw[f.name] if f.name in raw.columns else pd.Series([None] * len(raw))
+            if str(f.type).startswith("timestamp"):
+                df[f.name] = pd.to_datetime(col, utc=True)
+            elif f.name == "weight":
+                df[f.name] = 1.0
+            elif str(f.type) == "int64":
+                df[f.name] = pd.array([None] * len(raw), dtype="Int64")
+            else:
+                df[f.name] = col.astype(object).to_numpy()
+        out[table.value] = df
+    return out
+
+
+def support_fixture_study(**changes):
+    """Return the Study of the hand fixture: focal @lane, institution @force, 4 + 2 + 4 days."""
+    import dataclasses
+
+    from netsupport.studyfile import SupportParams, Study
+    from netsupport.windows import Windows
+
+    base = Study(
+        name="fixture",
+        focal=("lane",),
+        institution=("force",),
+        windows=Windows.from_crisis("2014-02-14T00:00:00Z", "2014-02-16T00:00:00Z", 4, 4),
+        inputs=(),
+        proxies=("b",),
+        support=SupportParams(bootstrap=4000, seed=7, breadth_min_supporters=2, top_n=10),
+    )
+    return dataclasses.replace(base, **changes)
+
+
+@pytest.fixture
+def support_tables() -> dict:
+    """The hand fixture's tables (tests/data/support_fixture)."""
+    return load_support_fixture()
+
+
+@pytest.fixture
+def support_study():
+    """The hand fixture's study."""
+    return support_fixture_study()
