@@ -55,16 +55,20 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import normalized_mutual_info_score
 
-from .errors import NetsupportError, ResourceLimit
+from .errors import EmptyWindow, NetsupportError, ResourceLimit
 from .graph import (
     HANDLE,
     EmptyGraph,
     GraphArrays,
     GraphLike,
+    aggregate_edges,
+    export_graph,
     node_table,
     pagerank,
     parse_kinds,
     select_edges,
+    window_interactions,
+    write_dynamic_gexf,
 )
 from .schema import AccountCol, IKind, PostCol, Role, Window
 from .textsafe import write_csv, write_json
@@ -78,11 +82,13 @@ __all__ = [
     "Algorithm",
     "CommunityAnalysis",
     "EngineUnavailable",
+    "GraphExport",
     "Partition",
     "analyse_communities",
     "community_table",
     "detect",
     "estimate_memory",
+    "export_window_graph",
     "modularity",
     "stability",
     "write_community_outputs",
@@ -392,7 +398,7 @@ def _community_weights(ug: GraphArrays, labels: np.ndarray) -> tuple[np.ndarray,
     external = np.bincount(cu[cut], ug.weight[cut], minlength=k) + np.bincount(
         cv[cut], ug.weight[cut], minlength=k
     )
-    return internal, external
+    return internal.astype(float), external.astype(float)  # bincount of nothing gives ints
 
 
 def _per_community_modularity(
@@ -861,3 +867,102 @@ def write_community_outputs(analysis: CommunityAnalysis, out_dir: str | Path) ->
         write_csv(analysis.table, out / "communities.csv"),
         write_json(analysis.summary(), out / "communities.json"),
     ]
+
+
+@dataclass(frozen=True, eq=False)
+class GraphExport:
+    """What :func:`export_window_graph` wrote."""
+
+    paths: list[Path]
+    n_nodes: int
+    n_edges: int
+    partition: Partition | None
+    notes: tuple[str, ...] = ()
+
+
+def export_window_graph(
+    interactions: pd.DataFrame,
+    out: str | Path,
+    *,
+    windows: Windows | None = None,
+    window: Window | str | None = None,
+    kinds: Iterable[IKind | str] | None = None,
+    kind_weights: Mapping[str, float] | None = None,
+    accounts: pd.DataFrame | None = None,
+    stance_counts: pd.DataFrame | None = None,
+    dynamic: bool = False,
+    algorithm: str | None = "louvain",
+    resolution: float = 1.0,
+    seed: int = 42,
+) -> GraphExport:
+    """Build the interaction graph of a window and write it for Gephi (GEXF), GraphML or CSV.
+
+    (It lives here rather than in graph.py because it attaches communities, and graph.py sits
+    upstream of this module.)
+
+    Nodes carry community (unless ``algorithm`` is None), role, in/out degree, weighted
+    degrees, PageRank and any ``stance_counts`` columns; edges carry kind, per-kind counts and
+    weight. With ``dynamic`` one GEXF holds the three windows as spells (``out`` must end in
+    ``.gexf``; ``windows`` required); node attributes and communities then come from the graph of
+    ``window`` if given, else of all three windows together.
+
+    Raises
+    ------
+    EmptyWindow
+        No interactions of those kinds in the window.
+    NetsupportError
+        Unknown output suffix, or ``dynamic`` without windows / GEXF.
+    """
+    out = Path(out)
+    kinds = parse_kinds(kinds)
+    if dynamic:
+        if windows is None:
+            raise NetsupportError("a dynamic GEXF needs windows: give --study or --crisis")
+        if out.suffix.lower() != ".gexf":
+            raise NetsupportError(f"{out}: a dynamic graph is written as GEXF; use a .gexf name")
+        if window is None:
+            rows = pd.concat(
+                [window_interactions(interactions, windows, w) for w in Window], ignore_index=True
+            )
+            edges = aggregate_edges(rows, kinds, kind_weights)
+            if edges.empty:
+                raise EmptyWindow(
+                    "no window (baseline, crisis, after) holds an interaction between two "
+                    f"accounts; windows are {windows.as_dict()}"
+                )
+        else:
+            edges = select_edges(
+                interactions,
+                windows=windows,
+                window=window,
+                kinds=kinds,
+                kind_weights=kind_weights,
+            )
+    else:
+        edges = select_edges(
+            interactions, windows=windows, window=window, kinds=kinds, kind_weights=kind_weights
+        )
+    arrays = GraphArrays.from_edges(edges)
+    part = None
+    if algorithm is not None:
+        part = _detect_prepared(
+            arrays.to_undirected(), algorithm, resolution, seed, LEIDEN_ITERATIONS, None
+        )
+    attrs = node_table(
+        arrays, part.membership if part is not None else None, accounts, stance_counts
+    )
+    if dynamic:
+        paths = [
+            write_dynamic_gexf(
+                interactions,
+                windows,
+                out,
+                kinds=kinds,
+                kind_weights=kind_weights,
+                node_attrs=attrs,
+            )
+        ]
+    else:
+        paths = export_graph(edges, out, attrs)
+    notes = tuple(n for n in ((part.note if part is not None else None),) if n)
+    return GraphExport(paths, arrays.n_nodes, arrays.n_edges, part, notes)

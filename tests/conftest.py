@@ -43,6 +43,31 @@ def graph_windows():
     return Windows.from_crisis("2014-02-14T09:00:00Z", "2014-02-19T18:00:00Z", 14, 14)
 
 
+@pytest.fixture
+def graph_store(tmp_path, graph_interactions):
+    """A committed store holding ``graph_interactions``, two accounts with roles, two posts."""
+    import pyarrow as pa
+
+    from netsupport.schema import Table
+    from netsupport.store import Store, conform_arrow
+
+    store = Store(tmp_path / "store")
+    rows = pa.Table.from_pandas(graph_interactions, preserve_index=False)
+    posts = pa.table(
+        {
+            "platform": ["twitter", "twitter"],
+            "post_id": ["1", "2"],
+            "author": ["amy", "bob"],
+            "hashtags": ["standwithlane police", "standwithlane"],
+        }
+    )
+    with store.transaction() as tx:
+        tx.append(Table.INTERACTIONS, conform_arrow(rows, Table.INTERACTIONS))
+        tx.add_accounts(pa.table({"handle": ["lane", "amy"], "role": ["professional", "citizen"]}))
+        tx.add_posts(conform_arrow(posts, Table.POSTS))
+    return store
+
+
 # ---- stance / support (issue 5) ------------------------------------------------------------------
 
 SUPPORT_FIXTURE = DATA / "support_fixture"

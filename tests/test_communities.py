@@ -441,3 +441,107 @@ def test_analyse_communities_uses_all_interactions_without_window(graph_interact
     edges = aggregate_edges(graph_interactions)
     assert a.info["n_edges"] == len(edges) and a.info["window"] is None
     assert a.partition.membership.index.tolist() == sorted(build_graph(edges).nodes)
+
+
+# ---- CLI: netsupport communities ----------------------------------------------------------------
+
+CRISIS = ["--crisis", "2014-02-14T09:00:00Z", "2014-02-19T18:00:00Z"]
+
+
+def _invoke(args):
+    from typer.testing import CliRunner
+
+    from netsupport.cli import app
+
+    return CliRunner().invoke(app, args)
+
+
+def test_cli_communities_prints_table_and_writes_outputs(tmp_path, graph_store):
+    out = tmp_path / "comm"
+    r = _invoke(
+        [
+            "communities",
+            "--store",
+            str(graph_store.root),
+            *CRISIS,
+            "--window",
+            "crisis",
+            "--runs",
+            "3",
+            "--out",
+            str(out),
+        ]
+    )
+    assert r.exit_code == 0, r.output
+    header = r.stdout.splitlines()[0].split()
+    assert header[:3] == ["community", "size", "internal_weight"]
+    assert "louvain: 1 communities" in r.stderr and "stability over 3 seeds" in r.stderr
+    nodes = pd.read_csv(out / "nodes.csv")
+    assert nodes["handle"].tolist() == ["amy", "bob", "lane"]
+    assert nodes["role"].tolist() == ["citizen", "unknown", "professional"]
+    table = pd.read_csv(out / "communities.csv")
+    assert table.loc[0, "top_hashtags"] == "standwithlane:2 police:1"
+    assert table.loc[0, "known_role_share"] == pytest.approx(2 / 3, abs=1e-6)
+    record = json.loads((out / "communities.json").read_text())
+    assert record["stability"]["seeds"] == [42, 43, 44]
+
+
+def test_cli_communities_takes_windows_store_and_defaults_from_the_study(tmp_path, graph_store):
+    (tmp_path / "t.jsonl").write_text("")
+    study = tmp_path / "study.toml"
+    study.write_text(
+        f"""
+[study]
+name = "t"
+focal = ["lane"]
+[windows]
+crisis_start = "2014-02-14T09:00:00Z"
+crisis_end = "2014-02-19T18:00:00Z"
+[[inputs]]
+path = "t.jsonl"
+[communities]
+algorithm = "auto"
+seed = 5
+[output]
+store = "{graph_store.root}"
+"""
+    )
+    r = _invoke(
+        [
+            "communities",
+            "--study",
+            str(study),
+            "--window",
+            "baseline",
+            "--kinds",
+            "reply,follow",
+            "--out",
+            str(tmp_path / "o"),
+        ]
+    )
+    assert r.exit_code == 0, r.output
+    assert "auto:" in r.stderr  # the study's algorithm, and auto says what it chose
+    record = json.loads((tmp_path / "o" / "communities.json").read_text())
+    assert record["partition"]["parameters"]["seed"] == 5
+    assert record["window"] == "baseline" and record["kinds"] == ["reply", "follow"]
+    assert record["n_edges"] == 2  # amy->lane reply on 02-10, dan->amy structural follow
+
+
+def test_cli_communities_errors(tmp_path, graph_store):
+    r = _invoke(["communities", "--store", str(graph_store.root), "--algorithm", "girvan"])
+    assert r.exit_code == 2 and "unknown community algorithm 'girvan'" in r.stderr
+    r = _invoke(
+        [
+            "communities",
+            "--store",
+            str(graph_store.root),
+            *CRISIS,
+            "--window",
+            "after",
+            "--kinds",
+            "repost",
+        ]
+    )
+    assert r.exit_code == 2 and "has no interactions" in r.stderr
+    r = _invoke(["communities"])
+    assert r.exit_code == 2 and "--store is required" in r.stderr

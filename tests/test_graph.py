@@ -480,3 +480,90 @@ def test_export_graph_dispatches_on_suffix(tmp_path, graph_interactions):
     assert "graphml" in export_graph(G, tmp_path / "x.graphml")[0].read_text()
     with pytest.raises(NetsupportError, match="use .gexf, .graphml or .csv"):
         export_graph(G, tmp_path / "x.json")
+
+
+# ---- CLI: netsupport graph ----------------------------------------------------------------------
+
+CRISIS = ["--crisis", "2014-02-14T09:00:00Z", "2014-02-19T18:00:00Z"]
+
+
+def _invoke(args):
+    from typer.testing import CliRunner
+
+    from netsupport.cli import app
+
+    return CliRunner().invoke(app, args)
+
+
+def test_cli_graph_writes_gexf_of_a_window(tmp_path, graph_store):
+    out = tmp_path / "crisis.gexf"
+    r = _invoke(
+        [
+            "graph",
+            "--store",
+            str(graph_store.root),
+            *CRISIS,
+            "--window",
+            "crisis",
+            "--out",
+            str(out),
+        ]
+    )
+    assert r.exit_code == 0, r.output
+    assert r.stdout.strip() == str(out)
+    assert "graph: 4 nodes, 4 edges" in r.stderr and "window crisis" in r.stderr
+    H = nx.read_gexf(out)
+    assert sorted(H.edges) == [("amy", "lane"), ("bob", "amy"), ("bob", "lane"), ("eve", "lane")]
+    assert H.nodes["lane"]["role"] == "professional" and "community" in H.nodes["lane"]
+
+
+def test_cli_graph_dynamic_and_csv_and_kinds(tmp_path, graph_store):
+    dyn = tmp_path / "d.gexf"
+    r = _invoke(
+        ["graph", "--store", str(graph_store.root), *CRISIS, "--dynamic", "--out", str(dyn)]
+    )
+    assert r.exit_code == 0, r.output
+    assert nx.read_gexf(dyn).graph["mode"] == "dynamic"
+    r = _invoke(
+        [
+            "graph",
+            "--store",
+            str(graph_store.root),
+            "--kinds",
+            "reply,mention",
+            "--no-communities",
+            "--out",
+            str(tmp_path / "g.csv"),
+        ]
+    )
+    assert r.exit_code == 0, r.output
+    assert "using all interactions" in r.stderr
+    edges = pd.read_csv(tmp_path / "g.csv")
+    assert edges[["source", "target"]].values.tolist() == [
+        ["amy", "lane"],
+        ["bob", "amy"],
+        ["cat", "lane"],
+    ]
+    assert pd.read_csv(tmp_path / "g.nodes.csv")["community"].isna().all()
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--window", "crisis"], "--window needs --study or --crisis"),
+        ([*CRISIS, "--window", "after", "--kinds", "repost"], "window after"),
+        (["--kinds", "likes"], "unknown interaction kind 'likes'"),
+        ([*CRISIS, "--window", "later"], "expected baseline, crisis or after"),
+    ],
+)
+def test_cli_graph_errors_are_one_line(tmp_path, graph_store, args, message):
+    r = _invoke(
+        ["graph", "--store", str(graph_store.root), *args, "--out", str(tmp_path / "x.gexf")]
+    )
+    assert r.exit_code == 2
+    assert message in r.stderr and r.stderr.count("error:") == 1 and "Traceback" not in r.output
+
+
+def test_cli_graph_without_a_store_says_import_first(tmp_path):
+    r = _invoke(["graph", "--store", str(tmp_path / "none"), "--out", str(tmp_path / "x.gexf")])
+    assert r.exit_code == 2 and "import data first" in r.stderr
