@@ -835,8 +835,8 @@ def _sorted_stance(df: pd.DataFrame) -> pd.DataFrame:
         na_position="first",
     )
     out = out.reset_index(drop=True)
-    for col in ("post_id", "source", "target", "kind", "target_side", "stance", "rule"):
-        out[col] = out[col].astype(object)
+    for col in ("post_id", "source", "target", "kind", "target_side", "window", "stance", "rule"):
+        out[col] = pd.Series(out[col].to_numpy(dtype=object, na_value=None), dtype=object)
     return out
 
 

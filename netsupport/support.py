@@ -101,6 +101,11 @@ def not_measured(reason: str) -> dict[str, str]:
     return {"status": "not measured", "reason": reason}
 
 
+def _obj(values: pd.Series | pd.Index) -> np.ndarray:
+    """Return values as an object array with None for missing (safe to compare with ==)."""
+    return values.to_numpy(dtype=object, na_value=None)
+
+
 def _measured(x: Any) -> bool:
     return not (isinstance(x, Mapping) and x.get("status") == "not measured")
 
@@ -222,10 +227,10 @@ def post_units(stance: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame({c: pd.Series([], dtype=object) for c in UNIT_COLUMNS}).assign(
             created_at=pd.Series([], dtype="datetime64[us, UTC]")
         )
-    rule = stance["rule"].astype(object).to_numpy()
+    rule = _obj(stance["rule"])
     rank = np.where(rule == "label", 0, np.where(rule == "repost", 1, 2))
     post_code, _ = pd.factorize(stance["post_id"], sort=False)
-    side_code = (stance["target_side"].astype(object).to_numpy() == _INST).astype(np.int64)
+    side_code = (_obj(stance["target_side"]) == _INST).astype(np.int64)
     key = post_code.astype(np.int64) * 2 + side_code
     order = np.lexsort((np.arange(len(stance)), rank, key))
     first = np.ones(len(order), dtype=bool)
@@ -235,9 +240,7 @@ def post_units(stance: pd.DataFrame) -> pd.DataFrame:
 
 
 def _cell(units: pd.DataFrame, side: str, window: str) -> pd.DataFrame:
-    m = (units["target_side"].to_numpy(dtype=object) == side) & (
-        units["window"].astype(object).to_numpy() == window
-    )
+    m = (_obj(units["target_side"]) == side) & (_obj(units["window"]) == window)
     return units[m]
 
 
@@ -292,8 +295,8 @@ class _Cells:
 
     @classmethod
     def build(cls, units: pd.DataFrame, cells: Sequence[tuple[str, str]]) -> _Cells:
-        side = units["target_side"].to_numpy(dtype=object)
-        window = units["window"].astype(object).to_numpy()
+        side = _obj(units["target_side"])
+        window = _obj(units["window"])
         cell_idx = np.full(len(units), -1, dtype=np.int64)
         for i, (s, w) in enumerate(cells):
             cell_idx[(side == s) & (window == w)] = i
@@ -301,9 +304,9 @@ class _Cells:
         d = 3 * len(cells)
         if not sel.any():
             return cls(tuple(cells), np.zeros((0, d), dtype=np.int64), np.zeros(0, dtype=np.int64))
-        acc, _ = pd.factorize(units["source"].to_numpy(dtype=object)[sel])
+        acc, _ = pd.factorize(_obj(units["source"])[sel])
         stance_code = (
-            pd.Series(units["stance"].to_numpy(dtype=object)[sel])
+            pd.Series(_obj(units["stance"])[sel])
             .map({s: i for i, s in enumerate(STANCE_ORDER)})
             .to_numpy(dtype=np.int64)
         )
@@ -592,10 +595,10 @@ def prior_ties(
         later |= accs.isin(f[FollowCol.FOLLOWER][~prior].to_numpy())
     inter = pd.Series(False, index=accs)
     if interactions is not None and not interactions.empty:
-        kind = interactions[InteractionCol.KIND].astype(object).to_numpy()
+        kind = _obj(interactions[InteractionCol.KIND])
         ts = pd.to_datetime(interactions[InteractionCol.CREATED_AT], utc=True)
-        src = interactions[InteractionCol.SOURCE].to_numpy(dtype=object)
-        dst = interactions[InteractionCol.TARGET].to_numpy(dtype=object)
+        src = _obj(interactions[InteractionCol.SOURCE])
+        dst = _obj(interactions[InteractionCol.TARGET])
         is_follow = kind == IKind.FOLLOW.value
         to_focal = pd.Series(dst).isin(focal).to_numpy()
         f_prior = is_follow & to_focal & (ts.isna() | (ts < start_c)).to_numpy(dtype=bool)
@@ -657,9 +660,9 @@ def community_mobilisation(
     mem = membership.dropna()
     comm_ids = np.sort(mem.unique())
     members = mem.groupby(mem).size().reindex(comm_ids, fill_value=0)
-    focal_units = units[units["target_side"].to_numpy(dtype=object) == _FOCAL]
-    crisis = focal_units[focal_units["window"].astype(object).to_numpy() == _C]
-    base = focal_units[focal_units["window"].astype(object).to_numpy() == _B]
+    focal_units = units[_obj(units["target_side"]) == _FOCAL]
+    crisis = focal_units[_obj(focal_units["window"]) == _C]
+    base = focal_units[_obj(focal_units["window"]) == _B]
     c_comm = crisis["source"].map(mem)
     b_comm = base["source"].map(mem)
     active = crisis.assign(c=c_comm).dropna(subset=["c"]).groupby("c")["source"].nunique()
@@ -850,8 +853,8 @@ def proxies(
     focal = set(focal)
     start, end = pd.Timestamp(silence["start"]), pd.Timestamp(silence["end"])
     u = units[
-        (units["target_side"].to_numpy(dtype=object) == _FOCAL)
-        & (units["stance"].to_numpy(dtype=object) == _SUP)
+        (_obj(units["target_side"]) == _FOCAL)
+        & (_obj(units["stance"]) == _SUP)
         & ~units["source"].isin(focal).to_numpy()
     ]
     ts = pd.to_datetime(u["created_at"], utc=True)
@@ -956,12 +959,12 @@ def roles_attention(
     crisis interactions, its first crisis post (``first_mention``, ISO time, and
     ``hours_after_crisis_start``) and the share of its crisis accounts that were supportive.
     """
-    cell = units[units["target_side"].to_numpy(dtype=object) == side]
+    cell = units[_obj(units["target_side"]) == side]
     if cell.empty:
         return not_measured(f"no posts addressed the {side} side")
     role = cell["source"].map(roles).fillna(Role.UNKNOWN.value)
     cell = cell.assign(role=role.to_numpy())
-    crisis = cell[cell["window"].astype(object).to_numpy() == _C]
+    crisis = cell[_obj(cell["window"]) == _C]
     n_crisis = len(crisis)
     maj = majority_stance(account_stance_counts(crisis))
     out: dict[str, Any] = {}
@@ -971,9 +974,9 @@ def roles_attention(
             continue
         entry: dict[str, Any] = {}
         for w in _WINDOWS:
-            x = rc[rc["window"].astype(object).to_numpy() == w]
+            x = rc[_obj(rc["window"]) == w]
             entry[w] = {"interactions": len(x), "accounts": int(x["source"].nunique())}
-        rcc = rc[rc["window"].astype(object).to_numpy() == _C]
+        rcc = rc[_obj(rc["window"]) == _C]
         if rcc.empty:
             entry["first_mention"] = not_measured(f"no {r.value} account in the crisis window")
             entry["crisis_share"] = 0.0 if n_crisis else not_measured("no crisis posts")
@@ -1059,7 +1062,7 @@ def _side_presence(
     """Return a reason the side cannot be measured, or None."""
     if not handles:
         return f"no {side} account given in the study"
-    addressed = (units["target_side"].to_numpy(dtype=object) == side).any()
+    addressed = (_obj(units["target_side"]) == side).any()
     posted = posts is not None and not posts.empty and posts[PostCol.AUTHOR].isin(handles).any()
     if not addressed and not posted:
         names = ", ".join("@" + h for h in handles)
