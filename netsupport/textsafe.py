@@ -55,6 +55,17 @@ FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 FLOAT_DIGITS = 6
 
 
+def _current_umask() -> int:
+    mask = os.umask(0o022)  # read the umask (there is no getter) and put it back at once
+    os.umask(mask)
+    return mask
+
+
+#: Mode of the files written: what ``open()`` would give (0o666 minus the umask), not the
+#: 0o600 of :func:`tempfile.mkstemp`.
+FILE_MODE = 0o666 & ~_current_umask()
+
+
 def safe_csv_cell(value: Any) -> Any:
     """Return ``value`` with a leading single quote if it is a string a spreadsheet would execute.
 
@@ -90,6 +101,7 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, FILE_MODE)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

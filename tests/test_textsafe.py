@@ -87,3 +87,13 @@ def test_atomic_write_leaves_no_temp_files(tmp_path):
     atomic_write_bytes(tmp_path / "f", b"2")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["f"]
     assert (tmp_path / "f").read_bytes() == b"2"
+
+
+def test_atomic_write_gives_normal_file_permissions(tmp_path):
+    import os
+    import stat
+
+    p = atomic_write_bytes(tmp_path / "f", b"1")
+    mask = os.umask(0o022)
+    os.umask(mask)
+    assert stat.S_IMODE(p.stat().st_mode) == 0o666 & ~mask  # not mkstemp's 0o600
