@@ -160,17 +160,20 @@ def test_network_map_samples_large_graph_and_keeps_named_accounts():
         g, membership={}, pagerank=pr, focal=["lane"], proxies=["n001"], max_nodes=60
     )
     subtitle = " ".join(fig.axes[0].get_title(loc="left").split())
-    assert "60 most central of 401 accounts" in subtitle
+    assert "60 of 401 accounts shown" in subtitle
     texts = [t.get_text() for t in fig.axes[0].texts]
     assert "@lane" in texts and "@n001 (proxy)" in texts
 
 
-def test_sample_nodes_is_order_independent_and_keeps_low_pagerank_named_nodes():
-    g1 = nx.Graph([("a", "b"), ("b", "c"), ("c", "d"), ("d", "e")])
-    g2 = nx.Graph([("d", "e"), ("c", "d"), ("b", "c"), ("a", "b")])
-    pr = {"a": 0.05, "b": 0.3, "c": 0.3, "d": 0.3, "e": 0.05}
+def test_sample_nodes_is_connected_order_independent_and_keeps_named_nodes():
+    g1 = nx.Graph([("a", "b"), ("b", "c"), ("c", "d"), ("d", "e"), ("x", "y")])
+    g2 = nx.Graph([("x", "y"), ("d", "e"), ("c", "d"), ("b", "c"), ("a", "b")])
+    pr = {"a": 0.05, "b": 0.3, "c": 0.3, "d": 0.2, "e": 0.05, "x": 0.9, "y": 0.9}
+    # grown from the low-PageRank named node "e"; "x"/"y" rank highest but are not connected
     s1 = charts.sample_nodes(g1, pr, keep=["e", "zz"], max_nodes=3)
-    assert s1 == charts.sample_nodes(g2, pr, keep=["e", "zz"], max_nodes=3) == ["b", "c", "e"]
+    assert s1 == charts.sample_nodes(g2, pr, keep=["e", "zz"], max_nodes=3) == ["c", "d", "e"]
+    # without a named node present it starts from the top PageRank node (tie broken by name)
+    assert charts.sample_nodes(g1, pr, keep=["zz"], max_nodes=5) == ["x", "y"]
 
 
 def test_network_layout_is_seeded():

@@ -1,0 +1,1530 @@
+"""The case-study report: findings in plain sentences, six charts, tables, methods, and files.
+
+:func:`write_report` turns a study's metrics (:func:`netsupport.support.analyse`) and the tables
+behind them into ``<output dir>/``:
+
+``index.html``
+    self-contained (CSS inline, charts embedded as ``data:`` PNGs, a Content-Security-Policy that
+    forbids every network request), rendered with jinja2 and autoescaping on;
+``report.md``
+    the same content in Markdown, charts referenced relatively (``charts/*.png``); every
+    untrusted string (handles, post text) is escaped for Markdown and HTML;
+``metrics.json``, ``tables/*.csv``, ``charts/*.png|svg``, ``graph.gexf``
+    byte-stable: the same inputs give the same bytes;
+``manifest.json``
+    (:func:`write_manifest`) input hashes, parameters, seeds, package versions and the only
+    wall-clock timestamp of the run.
+
+The headline findings are generated from the numbers (:func:`findings`), e.g. "Attention to
+@x rose 7.4x in the crisis (95% CI 6.1-9.0)". A metric the data cannot support is listed under
+"Not measured" with its reason, never shown as a zero.
+
+Examples
+--------
+>>> md_escape("**@a_b** <script>")
+'\\\\*\\\\*@a\\\\_b\\\\*\\\\* &lt;script&gt;'
+>>> fmt_points(-0.553), fmt_ratio(7.44), fmt_pct(0.684)
+('−55', '7.4×', '68%')
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import importlib.metadata
+import math
+import platform
+import re
+import struct
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import networkx as nx
+import numpy as np
+import pandas as pd
+from markupsafe import Markup, escape
+
+from . import __version__, charts
+from .errors import EmptyWindow
+from .schema import IKind, PostCol, Role, Stance, Target, Window
+from .textsafe import atomic_write_text, jsonable, write_csv, write_json
+from .windows import Windows
+
+__all__ = [
+    "CHART_KEYS",
+    "Chart",
+    "ReportInputs",
+    "Sentence",
+    "attention_counts",
+    "composition_frame",
+    "findings",
+    "fmt_pct",
+    "fmt_points",
+    "fmt_ratio",
+    "md_escape",
+    "mobilisation_frame",
+    "net_support_frame",
+    "package_versions",
+    "render_html",
+    "render_markdown",
+    "roles_counts",
+    "write_manifest",
+    "write_report",
+]
+
+_FOCAL, _INST = Target.FOCAL.value, Target.INSTITUTION.value
+_B, _C, _A = Window.BASELINE.value, Window.CRISIS.value, Window.AFTER.value
+_SUP, _CRI, _NEU = Stance.SUPPORTIVE.value, Stance.CRITICAL.value, Stance.NEUTRAL.value
+
+#: Charts in the order the report shows them (file stems under charts/).
+CHART_KEYS = ("attention", "net_support", "composition", "mobilisation", "network", "roles")
+#: Kinds of the crisis graph drawn in the network map (the graph PageRank runs on).
+NETWORK_KINDS = (IKind.REPOST, IKind.QUOTE, IKind.MENTION)
+#: Packages whose versions the manifest records.
+MANIFEST_PACKAGES = (
+    "numpy",
+    "pandas",
+    "pyarrow",
+    "networkx",
+    "python-louvain",
+    "igraph",
+    "leidenalg",
+    "scipy",
+    "scikit-learn",
+    "vaderSentiment",
+    "matplotlib",
+    "jinja2",
+    "typer",
+)
+#: Characters of a post's text shown in the report.
+POST_TEXT_LIMIT = 280
+#: Forbid every network request and every script: the report is a document, not an app.
+CSP = (
+    "default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src 'none'; "
+    "base-uri 'none'; form-action 'none'"
+)
+
+
+# ---- formatting ---------------------------------------------------------------------------------
+
+
+def _is_nm(x: Any) -> bool:
+    """True for a missing value or a ``{"status": "not measured"}`` block."""
+    return x is None or (isinstance(x, Mapping) and x.get("status") == "not measured")
+
+
+def _num(x: Any) -> float | None:
+    if x is None or isinstance(x, Mapping):
+        return None
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(v) else v
+
+
+def fmt_ratio(x: Any) -> str:
+    """Return a rate ratio as ``7.4×`` (two significant places below 10, none above).
+
+    Examples
+    --------
+    >>> fmt_ratio(0.456), fmt_ratio(12.3), fmt_ratio(float("inf"))
+    ('0.46×', '12×', 'unbounded')
+    """
+    v = _num(x)
+    if v is None:
+        return "n/a"
+    if math.isinf(v):
+        return "unbounded"
+    if v < 1:
+        return f"{v:.2f}×"
+    return f"{v:.1f}×" if v < 10 else f"{v:.0f}×"
+
+
+def fmt_points(x: Any, signed: bool = True) -> str:
+    """Return a share difference (-1..1) as signed percentage points with a typographic minus."""
+    v = _num(x)
+    if v is None:
+        return "n/a"
+    r = round(v * 100)
+    if r == 0:
+        return "0"
+    if r < 0:
+        return f"−{-r}"
+    return f"+{r}" if signed else f"{r}"
+
+
+def fmt_pct(x: Any) -> str:
+    """Return a share (0..1) as a whole percentage."""
+    v = _num(x)
+    return "n/a" if v is None else f"{v * 100:.0f}%"
+
+
+def fmt_count(x: Any) -> str:
+    """Return an integer with thousands separators.
+
+    Examples
+    --------
+    >>> fmt_count(12345)
+    '12,345'
+    """
+    v = _num(x)
+    return "n/a" if v is None else f"{round(v):,}"
+
+
+def fmt_rate(x: Any) -> str:
+    """Return a rate per day with sensible precision."""
+    v = _num(x)
+    if v is None:
+        return "n/a"
+    return f"{v:.1f}" if v < 100 else f"{v:,.0f}"
+
+
+def fmt_time(x: Any) -> str:
+    """Return an instant as ``14 Feb 2014 09:00 UTC``.
+
+    Examples
+    --------
+    >>> fmt_time("2014-02-14T09:00:00Z")
+    '14 Feb 2014 09:00 UTC'
+    """
+    if x is None:
+        return "n/a"
+    ts = pd.Timestamp(x)
+    ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+    return f"{ts.day} {ts.strftime('%b %Y %H:%M')} UTC"
+
+
+def fmt_day(x: Any) -> str:
+    """Return an instant's date as ``14 Feb 2014``."""
+    ts = pd.Timestamp(x)
+    ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+    return f"{ts.day} {ts.strftime('%b %Y')}"
+
+
+def fmt_hours(h: Any) -> str:
+    """Return a duration in hours as plain words.
+
+    Examples
+    --------
+    >>> fmt_hours(0.5), fmt_hours(3.04), fmt_hours(50)
+    ('30 min', '3.0 h', '2 d 2 h')
+    """
+    v = _num(h)
+    if v is None:
+        return "n/a"
+    if v < 1:
+        return f"{v * 60:.0f} min"
+    if v < 24:
+        return f"{v:.1f} h"
+    return f"{int(v // 24)} d {v % 24:.0f} h"
+
+
+def _ci(block: Any, fmt: Any, sep: str = "–") -> str:
+    lo, hi = _num(block.get("low")), _num(block.get("high"))
+    if lo is None or hi is None:
+        return ""
+    if fmt is fmt_points:
+        return f"{fmt(lo)} to {fmt(hi)}"
+    return f"{fmt(lo).rstrip('×%')}{sep}{fmt(hi)}"
+
+
+def _conf(metrics: Mapping[str, Any]) -> str:
+    c = _num(metrics.get("parameters", {}).get("confidence")) or 0.95
+    return f"{c * 100:.0f}%"
+
+
+def handle(h: str) -> str:
+    """Return ``@h``."""
+    return f"@{h}"
+
+
+def handles(hs: Iterable[str]) -> str:
+    """Return handles as ``@a``, ``@a and @b`` or ``@a, @b and @c``."""
+    hs = [handle(h) for h in hs]
+    if len(hs) <= 1:
+        return "".join(hs)
+    return ", ".join(hs[:-1]) + " and " + hs[-1]
+
+
+# ---- escaping -----------------------------------------------------------------------------------
+
+# Inline Markdown syntax. Parentheses and "!" need no escape: a link or image needs an
+# unescaped "]" before "(", and every bracket is escaped.
+_MD_INLINE = re.compile(r"([\\`*_{}\[\]|~])")
+# Block syntax that only counts at the start of a line and before a space (or the end).
+_MD_LEADING = re.compile(r"^(#|[+\-=](?=\s|$)|\d+(?=[.)](?:\s|$)))")
+
+
+class MdSafe(str):
+    """A string already safe for Markdown (written by us, or escaped)."""
+
+
+def md_escape(text: Any) -> str:
+    """Return untrusted text safe to put inline in Markdown (and in HTML it may contain).
+
+    Line breaks become spaces (a post's line breaks would end a list item or a table row);
+    Markdown control characters get a backslash; ``& < > " '`` become HTML entities, so raw HTML
+    in a post cannot become markup when the Markdown is rendered.
+
+    Examples
+    --------
+    >>> md_escape('{{ 7*7 }} "><img src=x onerror=alert(1)>')
+    '\\\\{\\\\{ 7\\\\*7 \\\\}\\\\} &quot;&gt;&lt;img src=x onerror=alert(1)&gt;'
+    >>> md_escape("1. not a list"), md_escape("- not a bullet"), md_escape("+53 (+45 to +60)")
+    ('1\\\\. not a list', '\\\\- not a bullet', '+53 (+45 to +60)')
+    >>> md_escape("# not a heading"), md_escape("[x](javascript:alert(1))")
+    ('\\\\# not a heading', '\\\\[x\\\\](javascript:alert(1))')
+    """
+    if isinstance(text, MdSafe):
+        return text
+    s = " ".join(str(text).split())
+    s = _MD_INLINE.sub(r"\\\1", s)
+    m = _MD_LEADING.match(s)
+    if m:
+        lead = m.group(1)
+        s = (lead + "\\" + s[len(lead) :]) if lead[0].isdigit() else "\\" + s
+    return html.escape(s, quote=True)
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A finding: our own wording with untrusted or numeric values filled in safely.
+
+    ``template`` is a :meth:`str.format` string written by netsupport (trusted); ``values`` are
+    escaped for the output format; the names in ``strong`` are emphasised.
+
+    Examples
+    --------
+    >>> s = Sentence("Support for {who} rose {x}.", {"who": "@<b>", "x": "7.4×"}, ("x",))
+    >>> str(s.html())
+    'Support for @&lt;b&gt; rose <strong>7.4×</strong>.'
+    >>> s.markdown()
+    'Support for @&lt;b&gt; rose **7.4×**.'
+    >>> s.text()
+    'Support for @<b> rose 7.4×.'
+    """
+
+    template: str
+    values: Mapping[str, Any] = field(default_factory=dict)
+    strong: tuple[str, ...] = ()
+
+    def html(self) -> Markup:
+        args = {
+            k: Markup("<strong>{}</strong>").format(v) if k in self.strong else escape(v)
+            for k, v in self.values.items()
+        }
+        return Markup(str(escape(self.template))).format(**args)
+
+    def markdown(self) -> MdSafe:
+        args = {
+            k: f"**{md_escape(v)}**" if k in self.strong else md_escape(v)
+            for k, v in self.values.items()
+        }
+        return MdSafe(self.template.format(**args))
+
+    def text(self) -> str:
+        return self.template.format(**{k: str(v) for k, v in self.values.items()})
+
+
+# ---- findings -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Findings:
+    """Headline sentences and the measures the data could not support."""
+
+    sentences: list[Sentence]
+    not_measured: list[tuple[str, str]]  # (measure, reason)
+
+
+def _get(d: Any, *path: str) -> Any:
+    for p in path:
+        if _is_nm(d) or not isinstance(d, Mapping):
+            return d if _is_nm(d) else None
+        d = d.get(p)
+    return d
+
+
+def _reason(block: Any) -> str:
+    if isinstance(block, Mapping) and block.get("reason"):
+        return str(block["reason"])
+    return "not in the metrics"
+
+
+def findings(metrics: Mapping[str, Any]) -> Findings:
+    """Return the headline findings as plain sentences generated from ``metrics``.
+
+    Each sentence states a number with its interval and what it means; a measure that is not
+    measured goes to :attr:`Findings.not_measured` with its reason instead.
+    """
+    st = metrics.get("study", {})
+    focal = handles(st.get("focal", []))
+    inst = handles(st.get("institution", []))
+    conf = _conf(metrics)
+    out: list[Sentence] = []
+    nm: list[tuple[str, str]] = []
+
+    # 1. attention lift, focal
+    lift_f = _get(metrics, "attention", _FOCAL, "lift")
+    if _is_nm(lift_f):
+        nm.append((f"Attention lift for {focal}", _reason(lift_f)))
+    else:
+        per_c = _get(metrics, "attention", _FOCAL, _C, "interactions_per_day")
+        per_b = _get(metrics, "attention", _FOCAL, _B, "interactions_per_day")
+        verb = "rose" if lift_f["value"] >= 1 else "fell"
+        out.append(
+            Sentence(
+                "Attention to {who} {verb} {x} in the crisis ({conf} CI {ci}): {c} posts a day "
+                "addressed the account, against {b} a day before.",
+                {
+                    "who": focal,
+                    "verb": verb,
+                    "x": fmt_ratio(lift_f["value"]),
+                    "conf": conf,
+                    "ci": _ci(lift_f, fmt_ratio),
+                    "c": fmt_rate(per_c),
+                    "b": fmt_rate(per_b),
+                },
+                ("x",),
+            )
+        )
+
+    # 2. stance in the crisis and reputational change, focal
+    sh = _get(metrics, "stance_shares", _FOCAL, _C, "account_level")
+    rep_f = _get(metrics, "reputation", _FOCAL, "account_level")
+    base_net = _get(metrics, "stance_shares", _FOCAL, _B, "account_level", "net_support")
+    if _is_nm(sh) or sh is None:
+        nm.append((f"Stance towards {focal} in the crisis", _reason(sh)))
+    else:
+        values = {
+            "n": fmt_count(sh.get("n")),
+            "who": focal,
+            "sup": fmt_pct(_get(sh, _SUP, "value")),
+            "cri": fmt_pct(_get(sh, _CRI, "value")),
+            "net": fmt_points(_get(sh, "net_support", "value")),
+            "conf": conf,
+            "ci": _ci(sh["net_support"], fmt_points),
+        }
+        text = (
+            "In the crisis, {sup} of the {n} accounts that addressed {who} were supportive and "
+            "{cri} critical: net support {net} points ({conf} CI {ci})"
+        )
+        if not _is_nm(rep_f) and rep_f is not None and not _is_nm(base_net):
+            text += ", {change} points on the period before ({conf} CI {rci})"
+            values["change"] = fmt_points(rep_f["value"])
+            values["rci"] = _ci(rep_f, fmt_points)
+        elif _is_nm(rep_f):
+            nm.append((f"Reputational change of {focal}", _reason(rep_f)))
+        out.append(Sentence(text + ".", values, ("sup", "net")))
+
+    # 3. the institution, side by side
+    if inst:
+        rep_i = _get(metrics, "reputation", _INST, "account_level")
+        sh_i = _get(metrics, "stance_shares", _INST, _C, "account_level", "net_support")
+        sh_ib = _get(metrics, "stance_shares", _INST, _B, "account_level", "net_support")
+        if _is_nm(rep_i) or rep_i is None:
+            nm.append((f"Reputational change of {inst}", _reason(rep_i)))
+        else:
+            verb = "fell" if rep_i["value"] < 0 else "rose"
+            values = {
+                "who": inst,
+                "verb": verb,
+                "change": fmt_points(abs(rep_i["value"]), signed=False),
+                "conf": conf,
+                "ci": _ci(rep_i, fmt_points),
+                "b": fmt_points(_get(sh_ib, "value")),
+                "c": fmt_points(_get(sh_i, "value")),
+            }
+            text = (
+                "Net support for {who} {verb} by {change} points ({conf} CI {ci}), from {b} "
+                "before the crisis to {c} during it"
+            )
+            gap = _get(metrics, "reputation", "gap", "account_level")
+            if not _is_nm(gap) and gap is not None and not _is_nm(rep_f) and rep_f is not None:
+                text += "; the two sides moved {gap} points apart ({conf} CI {gci})"
+                values["gap"] = fmt_points(abs(gap["value"]), signed=False)
+                values["gci"] = _ci(gap, fmt_points)
+            out.append(Sentence(text + ".", values, ("change",)))
+
+    # 4. prior ties
+    comp = metrics.get("composition")
+    if _is_nm(comp) or comp is None:
+        nm.append((f"Supporters' prior ties to {focal}", _reason(comp)))
+    else:
+        share = comp["prior_tie_share"]
+        out.append(
+            Sentence(
+                "{pct} of the {n} accounts that supported {who} in the crisis had a prior tie "
+                "({conf} CI {ci}): they followed the account or had interacted with it before; "
+                "{new} were newcomers.",
+                {
+                    "pct": fmt_pct(share["value"]),
+                    "n": fmt_count(comp["supporters"]),
+                    "who": focal,
+                    "conf": conf,
+                    "ci": _ci(share, fmt_pct),
+                    "new": fmt_count(comp["newcomers"]),
+                },
+                ("pct",),
+            )
+        )
+
+    # 5. breadth and the most mobilised community
+    br = metrics.get("breadth")
+    mob = metrics.get("mobilisation")
+    if _is_nm(br) or br is None:
+        nm.append(("Breadth of support across communities", _reason(br)))
+    else:
+        values = {
+            "k": fmt_count(br["communities_with_k_supporters"]),
+            "of": fmt_count(_get(mob, "n_communities")),
+            "min": fmt_count(br["k"]),
+            "even": f"{br['normalised_entropy']:.2f}",
+        }
+        text = (
+            "Support was spread over {k} of the {of} communities found before the crisis (with at "
+            "least {min} supporters each; evenness {even} on a 0–1 scale)"
+        )
+        best = _most_mobilised(mob)
+        if best is not None:
+            text += "; community {c} took part most: {pct} of its {m} members addressed {who}"
+            values.update(
+                {
+                    "c": str(int(best["community"]) + 1),
+                    "pct": fmt_pct(best["share_active"]),
+                    "m": fmt_count(best["members"]),
+                    "who": focal,
+                }
+            )
+        out.append(Sentence(text + ".", values, ("k",)))
+
+    # 6. proxies during the silence
+    sil = metrics.get("silence")
+    px = metrics.get("proxies")
+    if _is_nm(sil) or sil is None:
+        nm.append((f"{focal}'s silence", _reason(sil)))
+    elif _is_nm(px) or px is None:
+        nm.append(("Proxies during the silence", _reason(px)))
+    elif not px.get("top"):
+        nm.append(
+            (
+                "Proxies during the silence",
+                "no supportive post about the focal account made during its silence reached "
+                "another account",
+            )
+        )
+    else:
+        top = px["top"]
+        values = {
+            "who": focal,
+            "start": fmt_time(sil["start"]),
+            "end": fmt_time(sil["end"]),
+            "hours": fmt_hours(sil["hours"]),
+            "p1": handle(top[0]["handle"]),
+            "r1": fmt_count(top[0]["reach"]),
+        }
+        text = (
+            "While {who} was silent ({start} to {end}, {hours}), {p1} carried the most support: "
+            "its supportive posts reached {r1} accounts"
+        )
+        if len(top) > 1:
+            text += ", followed by {p2} ({r2})"
+            values.update({"p2": handle(top[1]["handle"]), "r2": fmt_count(top[1]["reach"])})
+        out.append(Sentence(text + ".", values, ("p1",)))
+
+    # 7. who carried the story first
+    roles = _get(metrics, "roles", _FOCAL)
+    firsts = _first_mention_hours(roles)
+    if _is_nm(roles) or not firsts:
+        nm.append(("First mentions by role", _reason(roles)))
+    else:
+        parts = [f"{_role_plural(r)} ({fmt_hours(h)})" for r, h in firsts]
+        out.append(
+            Sentence(
+                "First to address {who} after the crisis began: {order}.",
+                {"who": focal, "order": ", then ".join(parts)},
+                (),
+            )
+        )
+
+    # 8. persistence
+    pa = _get(metrics, "persistence", _FOCAL, "attention_ratio")
+    pn = _get(metrics, "persistence", _FOCAL, "net_support_change", "account_level")
+    if _is_nm(pa) or pa is None:
+        nm.append((f"Persistence of attention to {focal}", _reason(pa)))
+    else:
+        values = {
+            "who": focal,
+            "x": fmt_ratio(pa["value"]),
+            "conf": conf,
+            "ci": _ci(pa, fmt_ratio),
+        }
+        text = "After the crisis, attention to {who} stood at {x} its level before ({conf} CI {ci})"
+        if not _is_nm(pn) and pn is not None:
+            text += " and net support at {n} points on the period before ({conf} CI {nci})"
+            values.update({"n": fmt_points(pn["value"]), "nci": _ci(pn, fmt_points)})
+        out.append(Sentence(text + ".", values, ("x",)))
+    return Findings(out, nm)
+
+
+def _most_mobilised(mob: Any) -> Mapping[str, Any] | None:
+    if _is_nm(mob) or not mob:
+        return None
+    rows = [
+        r for r in mob.get("communities", []) if r.get("members", 0) >= 5 and r.get("active", 0)
+    ]
+    if not rows:
+        return None
+    return sorted(rows, key=lambda r: (-float(r["share_active"]), int(r["community"])))[0]
+
+
+def _first_mention_hours(roles: Any) -> list[tuple[str, float]]:
+    if _is_nm(roles) or not isinstance(roles, Mapping):
+        return []
+    out = []
+    for r in Role:
+        entry = roles.get(r.value)
+        fm = entry.get("first_mention") if isinstance(entry, Mapping) else None
+        if fm is None or _is_nm(fm) or r is Role.UNKNOWN:
+            continue
+        out.append((r.value, float(fm["hours_after_crisis_start"])))
+    return sorted(out, key=lambda t: (t[1], t[0]))
+
+
+def _role_plural(role: str) -> str:
+    return {
+        Role.MEDIA.value: "media accounts",
+        Role.JOURNALIST.value: "journalists",
+        Role.PROFESSIONAL.value: "professionals",
+        Role.INSTITUTION.value: "institutions",
+        Role.CITIZEN.value: "citizens",
+    }.get(role, f"{role} accounts")
+
+
+# ---- chart data ---------------------------------------------------------------------------------
+
+
+def time_bin(windows: Windows) -> str:
+    """Return ``"h"`` (hourly bins) for studies spanning at most 4 days, else ``"D"``."""
+    return "h" if (windows.after_end - windows.baseline_start) <= pd.Timedelta(days=4) else "D"
+
+
+def attention_counts(units: pd.DataFrame, windows: Windows, freq: str = "D") -> pd.DataFrame:
+    """Return posts addressing each side per time bin and stance (chart 1).
+
+    Parameters
+    ----------
+    units : DataFrame
+        :func:`netsupport.support.post_units` (post_id, target_side, source, created_at,
+        window, stance, ...).
+
+    Returns
+    -------
+    DataFrame
+        Columns ``time`` (bin start, UTC), ``target``, ``stance``, ``count``, sorted; only rows
+        inside the study period.
+
+    Examples
+    --------
+    >>> w = Windows.from_crisis("2014-02-14T00:00Z", "2014-02-15T00:00Z", 1, 1)
+    >>> u = pd.DataFrame({"target_side": ["focal", "focal", "institution"],
+    ...     "stance": ["supportive", "supportive", "critical"],
+    ...     "created_at": pd.to_datetime(["2014-02-14T01:00Z", "2014-02-14T05:00Z",
+    ...                                   "2014-02-20T00:00Z"], utc=True)})
+    >>> attention_counts(u, w).values.tolist()
+    [[Timestamp('2014-02-14 00:00:00+0000', tz='UTC'), 'focal', 'supportive', 2]]
+    """
+    cols = ["time", "target", "stance", "count"]
+    if units.empty:
+        return pd.DataFrame(columns=cols)
+    ts = pd.to_datetime(units["created_at"], utc=True)
+    inside = ((ts >= windows.baseline_start) & (ts < windows.after_end)).to_numpy(dtype=bool)
+    u = pd.DataFrame(
+        {
+            "time": ts[inside].dt.floor(freq),
+            "target": units["target_side"].astype(object)[inside],
+            "stance": units["stance"].astype(object)[inside],
+        }
+    )
+    if u.empty:
+        return pd.DataFrame(columns=cols)
+    out = u.groupby(["time", "target", "stance"], sort=True).size().rename("count").reset_index()
+    return out[cols]
+
+
+def roles_counts(
+    units: pd.DataFrame, roles: pd.Series, windows: Windows, freq: str = "D"
+) -> pd.DataFrame:
+    """Return posts addressing the focal account per time bin and sender role (chart 6)."""
+    cols = ["time", "role", "count"]
+    if units.empty:
+        return pd.DataFrame(columns=cols)
+    u = units[units["target_side"].astype(object).to_numpy() == _FOCAL]
+    ts = pd.to_datetime(u["created_at"], utc=True)
+    inside = ((ts >= windows.baseline_start) & (ts < windows.after_end)).to_numpy(dtype=bool)
+    role = u["source"].map(roles).fillna(Role.UNKNOWN.value).astype(object)
+    frame = pd.DataFrame({"time": ts[inside].dt.floor(freq), "role": role[inside]})
+    if frame.empty:
+        return pd.DataFrame(columns=cols)
+    out = frame.groupby(["time", "role"], sort=True).size().rename("count").reset_index()
+    return out[cols]
+
+
+def first_mentions(metrics: Mapping[str, Any]) -> dict[str, pd.Timestamp]:
+    """Return each role's first crisis post addressing the focal account (from metrics)."""
+    roles = _get(metrics, "roles", _FOCAL)
+    out: dict[str, pd.Timestamp] = {}
+    if _is_nm(roles) or not isinstance(roles, Mapping):
+        return out
+    for r in Role:
+        fm = _get(roles, r.value, "first_mention")
+        if fm is not None and not _is_nm(fm) and r is not Role.UNKNOWN:
+            out[r.value] = pd.Timestamp(fm["at"])
+    return out
+
+
+def mobilisation_frame(
+    metrics: Mapping[str, Any], confidence: float = 0.95, top: int = 12
+) -> pd.DataFrame:
+    """Return per-community shares with exact binomial intervals (chart 3).
+
+    ``share_active`` = active / members and ``supportive_share`` = supporters / active come from
+    metrics.json; their intervals are Clopper-Pearson intervals on those counts
+    (:func:`netsupport.support.proportion_ci`). The ``top`` largest communities are kept.
+    """
+    from .support import proportion_ci
+
+    cols = [
+        "community",
+        "label",
+        "members",
+        "active_share",
+        "active_lo",
+        "active_hi",
+        "supportive_share",
+        "supportive_lo",
+        "supportive_hi",
+    ]
+    mob = metrics.get("mobilisation")
+    if _is_nm(mob) or not mob:
+        return pd.DataFrame(columns=cols)
+    rows = []
+    for r in sorted(mob.get("communities", []), key=lambda r: int(r["community"]))[:top]:
+        members, active, sup = int(r["members"]), int(r["active"]), int(r["supporters"])
+        a = proportion_ci(active, members, confidence)
+        s = proportion_ci(sup, active, confidence)
+        rows.append(
+            {
+                "community": int(r["community"]),
+                "label": f"Community {int(r['community']) + 1}",
+                "members": members,
+                "active_share": np.nan if _is_nm(a) else a["value"],
+                "active_lo": np.nan if _is_nm(a) else a["low"],
+                "active_hi": np.nan if _is_nm(a) else a["high"],
+                "supportive_share": np.nan if _is_nm(s) else s["value"],
+                "supportive_lo": np.nan if _is_nm(s) else s["low"],
+                "supportive_hi": np.nan if _is_nm(s) else s["high"],
+            }
+        )
+    return pd.DataFrame(rows, columns=cols)
+
+
+def net_support_frame(metrics: Mapping[str, Any]) -> pd.DataFrame:
+    """Return account-level net support per window and side, with intervals (chart 5)."""
+    rows = []
+    for side in (_FOCAL, _INST):
+        for w in (_B, _C, _A):
+            ns = _get(metrics, "stance_shares", side, w, "account_level", "net_support")
+            if ns is None or _is_nm(ns):
+                continue
+            rows.append(
+                {"window": w, "target": side, "net": ns["value"], "lo": ns["low"], "hi": ns["high"]}
+            )
+    return pd.DataFrame(rows, columns=["window", "target", "net", "lo", "hi"])
+
+
+def composition_frame(
+    units: pd.DataFrame,
+    focal: Sequence[str],
+    follows: pd.DataFrame | None,
+    interactions: pd.DataFrame | None,
+    windows: Windows,
+) -> pd.DataFrame:
+    """Return supporters with and without a prior tie in the crisis and after windows (chart 4).
+
+    A prior tie is one that existed before the crisis began (:func:`netsupport.support.prior_ties`),
+    so the crisis row equals metrics.json's ``composition``. The baseline is left out: its
+    supporters addressed the account before the crisis, so all have a prior tie by definition.
+    """
+    from .support import prior_ties, supporters
+
+    rows = []
+    for w in (_C, _A):
+        sup = supporters(units, _FOCAL, w) if not units.empty else pd.Index([])
+        if len(sup) == 0:
+            rows.append({"window": w, "prior_tie": 0, "newcomer": 0})
+            continue
+        ties = prior_ties(sup, focal, follows, interactions, windows)
+        k = int(ties["prior_tie"].sum())
+        rows.append({"window": w, "prior_tie": k, "newcomer": len(ties) - k})
+    return pd.DataFrame(rows, columns=["window", "prior_tie", "newcomer"])
+
+
+def crisis_graph(interactions: pd.DataFrame, windows: Windows) -> nx.DiGraph:
+    """Return the crisis repost/quote/mention graph (the one PageRank ranks amplifiers on)."""
+    from . import graph
+
+    rows = graph.window_interactions(interactions, windows, Window.CRISIS)
+    edges = graph.aggregate_edges(rows, kinds=NETWORK_KINDS)
+    return graph.build_graph(edges) if not edges.empty else nx.DiGraph()
+
+
+def neighbourhood(g: nx.DiGraph, centre: Iterable[str], hops: int = 2) -> nx.DiGraph:
+    """Return the subgraph within ``hops`` (ignoring direction) of the ``centre`` accounts.
+
+    The whole graph when none of the centre accounts is in it.
+    """
+    seeds = sorted(n for n in set(centre) if n in g)
+    if not seeds:
+        return g
+    und = g.to_undirected(as_view=True)
+    keep: set[str] = set(seeds)
+    frontier = set(seeds)
+    for _ in range(hops):
+        nxt = {m for n in sorted(frontier) for m in und.neighbors(n)} - keep
+        keep |= nxt
+        frontier = nxt
+    return g.subgraph(sorted(keep)).copy()
+
+
+# ---- charts -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Chart:
+    """One rendered chart: file stem, title, caption (a :class:`Sentence`), alt text, bytes."""
+
+    key: str
+    title: str
+    caption: Sentence
+    alt: str
+    png: bytes
+    svg: bytes
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """Pixel width and height of the PNG (from its IHDR chunk)."""
+        return struct.unpack(">II", self.png[16:24])
+
+    def data_uri(self) -> str:
+        """Return the PNG as a ``data:`` URI (embedded in index.html)."""
+        return "data:image/png;base64," + base64.b64encode(self.png).decode("ascii")
+
+
+def _pagerank_map(pr: pd.Series | None) -> dict[str, float]:
+    return {} if pr is None else {str(k): float(v) for k, v in pr.items()}
+
+
+def build_charts(inp: ReportInputs) -> list[Chart]:
+    """Draw the six charts of the report from the metrics and tables."""
+    study, m = inp.study, inp.metrics
+    w = study.windows
+    freq = time_bin(w)
+    conf = float(study.support.confidence)
+    focal = handles(study.focal)
+    inst = handles(study.institution) if study.institution else None
+    sil = m.get("silence")
+    silence = None if _is_nm(sil) or sil is None else (sil["start"], sil["end"])
+    out: list[Chart] = []
+
+    def add(key: str, fig: Any, title: str, caption: Sentence, alt: str) -> None:
+        out.append(
+            Chart(
+                key,
+                title,
+                caption,
+                alt,
+                charts.figure_bytes(fig, "png", title),
+                charts.figure_bytes(fig, "svg", title),
+            )
+        )
+
+    unit = "day" if freq == "D" else "hour"
+    crisis_text = f"{fmt_time(w.crisis_start)} to {fmt_time(w.crisis_end)}"
+    counts = attention_counts(inp.units, w, freq)
+    cap = (
+        "Posts addressing {who}"
+        + (" (top) and {inst} (bottom)" if inst else "")
+        + " per {unit}, coloured by their stance towards that account. The yellow band is the "
+        "crisis ({crisis})."
+    )
+    values = {"who": focal, "inst": inst or "", "unit": unit, "crisis": crisis_text}
+    if silence is not None:
+        cap += " The hatched strip marks {who}'s longest silence: {hours} without a post."
+        values["hours"] = fmt_hours(sil["hours"])
+    add(
+        "attention",
+        charts.attention_timeline(
+            counts, w, focal_label=focal, institution_label=inst, silence=silence, freq=freq
+        ),
+        "Attention before, during and after the crisis",
+        Sentence(cap, values),
+        f"Stacked bar chart of posts per {unit} addressing {focal}"
+        + (f" and {inst}" if inst else "")
+        + ", by stance, with the crisis window shaded.",
+    )
+
+    net = net_support_frame(m)
+    add(
+        "net_support",
+        charts.net_support_chart(net, focal_label=focal, institution_label=inst, confidence=conf),
+        "Net support before, during and after the crisis",
+        Sentence(
+            "Net support is the share of accounts whose posts were mostly supportive minus the "
+            "share mostly critical, in percentage points, for each window"
+            + (" and for both sides" if inst else "")
+            + ". Vertical lines are {conf} bootstrap intervals over accounts.",
+            {"conf": f"{conf * 100:.0f}%"},
+        ),
+        "Dot plot of net support per window"
+        + (f" for {focal} and {inst}" if inst else f" for {focal}")
+        + ", with intervals.",
+    )
+
+    comp = composition_frame(inp.units, study.focal, inp.follows, inp.interactions, w)
+    add(
+        "composition",
+        charts.supporter_composition(comp, focal_label=focal),
+        "Prior ties and newcomers among supporters",
+        Sentence(
+            "Accounts whose posts about {who} were mostly supportive, split by whether they had "
+            "a tie to the account before the crisis began (they followed it, or interacted with "
+            "it in the baseline window) or were newcomers.",
+            {"who": focal},
+        ),
+        f"Stacked bars of supporters of {focal} with and without a prior tie, per window.",
+    )
+
+    mob = mobilisation_frame(m, conf)
+    add(
+        "mobilisation",
+        charts.community_mobilisation(mob, focal_label=focal, confidence=conf),
+        "Community mobilisation",
+        Sentence(
+            "Communities are found on the interaction graph before the crisis. Left: the share of "
+            "each community's members who addressed {who} in the crisis. Right: of those, the "
+            "share who were mostly supportive. Lines are {conf} exact binomial intervals.",
+            {"who": focal, "conf": f"{conf * 100:.0f}%"},
+        ),
+        f"Dot plot per community of the share of members addressing {focal} and the share "
+        "supportive, with intervals.",
+    )
+
+    g = neighbourhood(crisis_graph(inp.interactions, w), (*study.focal, *study.institution))
+    membership = (
+        {}
+        if inp.membership is None
+        else {str(k): int(v) for k, v in inp.membership.dropna().items()}
+    )
+    proxies_top = (
+        [r["handle"] for r in (_get(m, "proxies", "top") or [])[:3]]
+        if not _is_nm(m.get("proxies"))
+        else []
+    )
+    declared = [h for h in study.proxies if h not in proxies_top]
+    add(
+        "network",
+        charts.network_map(
+            g,
+            membership=membership,
+            pagerank=_pagerank_map(inp.pagerank),
+            focal=list(study.focal),
+            institution=list(study.institution),
+            proxies=[*proxies_top, *declared],
+            seed=int(study.communities.seed),
+        ),
+        "Who talked to whom during the crisis",
+        Sentence(
+            "Reposts, quotes and mentions in the crisis among accounts within two steps of {who}. "
+            "Node size is PageRank on this graph; colour is the community the account belonged "
+            "to before the crisis; labelled proxies are the accounts whose supportive posts "
+            "reached most others while {who} was silent. Layout: spring layout, seed {seed}.",
+            {"who": focal, "seed": str(study.communities.seed)},
+        ),
+        f"Network map of the crisis interactions around {focal}, coloured by community.",
+    )
+
+    rc = roles_counts(inp.units, inp.roles, w, freq)
+    add(
+        "roles",
+        charts.roles_timeline(
+            rc, w, focal_label=focal, first_mentions=first_mentions(m), freq=freq
+        ),
+        "Who carried the story",
+        Sentence(
+            "Posts addressing {who} per {unit} by the sender's role (from the accounts file, or "
+            "keywords in the profile). Below: how long after the crisis began each role first "
+            "addressed the account.",
+            {"who": focal, "unit": unit},
+        ),
+        f"Line chart of posts addressing {focal} by role over time, and first mention per role.",
+    )
+    order = {k: i for i, k in enumerate(CHART_KEYS)}
+    return sorted(out, key=lambda c: order[c.key])
+
+
+# ---- tables -------------------------------------------------------------------------------------
+
+
+def top_posts(
+    units: pd.DataFrame,
+    posts: pd.DataFrame | None,
+    side: str,
+    window: str = _C,
+    n: int = 5,
+) -> pd.DataFrame:
+    """Return the posts addressing ``side`` in ``window`` that most accounts replied to, reposted
+    or quoted (reach), with their text (untrusted: escaped by the templates).
+    """
+    cols = ["post_id", "author", "created_at", "stance", "reach", "text"]
+    if posts is None or posts.empty or units.empty:
+        return pd.DataFrame(columns=cols)
+    u = units[
+        (units["target_side"].astype(object).to_numpy() == side)
+        & (units["window"].astype(object).to_numpy() == window)
+        & (units["kind"].astype(object).to_numpy() != IKind.REPOST.value)
+    ]
+    ref = posts[[PostCol.AUTHOR, PostCol.TARGET_POST_ID]].dropna()
+    reach = ref.groupby(PostCol.TARGET_POST_ID)[PostCol.AUTHOR].nunique()
+    u = u.assign(reach=u["post_id"].map(reach).fillna(0).astype(np.int64))
+    u = u[u["reach"] > 0]
+    if u.empty:
+        return pd.DataFrame(columns=cols)
+    text = posts.drop_duplicates(PostCol.POST_ID).set_index(PostCol.POST_ID)[PostCol.TEXT]
+    u = u.sort_values(
+        ["reach", "created_at", "post_id"], ascending=[False, True, True], kind="mergesort"
+    ).head(n)
+    out = pd.DataFrame(
+        {
+            "post_id": u["post_id"].to_numpy(dtype=object),
+            "author": u["source"].to_numpy(dtype=object),
+            "created_at": pd.to_datetime(u["created_at"], utc=True).to_numpy(),
+            "stance": u["stance"].to_numpy(dtype=object),
+            "reach": u["reach"].to_numpy(),
+            "text": [_clip(t) for t in u["post_id"].map(text).to_numpy(dtype=object)],
+        }
+    )
+    out["created_at"] = pd.to_datetime(out["created_at"], utc=True)
+    return out
+
+
+def _clip(text: Any) -> str:
+    if text is None or (isinstance(text, float) and math.isnan(text)):
+        return ""
+    s = " ".join(str(text).split())
+    return s if len(s) <= POST_TEXT_LIMIT else s[: POST_TEXT_LIMIT - 1] + "…"
+
+
+_HEADLINE = (
+    # (key, measure, path under a side or None, formatter)
+    ("attention_lift", "Attention, crisis / before", ("attention", "{side}", "lift"), fmt_ratio),
+    (
+        "net_support_crisis",
+        "Net support in the crisis, points",
+        ("stance_shares", "{side}", _C, "account_level", "net_support"),
+        fmt_points,
+    ),
+    (
+        "reputational_change",
+        "Change in net support, crisis − before",
+        ("reputation", "{side}", "account_level"),
+        fmt_points,
+    ),
+    (
+        "persistence_attention",
+        "Attention, after / before",
+        ("persistence", "{side}", "attention_ratio"),
+        fmt_ratio,
+    ),
+    (
+        "persistence_net_support",
+        "Change in net support, after − before",
+        ("persistence", "{side}", "net_support_change", "account_level"),
+        fmt_points,
+    ),
+)
+
+
+def headline_table(metrics: Mapping[str, Any]) -> pd.DataFrame:
+    """Return the headline measures as numbers: one row per measure and side (headline.csv).
+
+    Columns ``measure, side, value, low, high, status`` (status ``measured`` or the reason it
+    is not measured).
+    """
+    rows = []
+    sides = [_FOCAL] + ([_INST] if metrics.get("study", {}).get("institution") else [])
+    for key, _, path, _ in _HEADLINE:
+        for side in sides:
+            rows.append(
+                _headline_row(key, side, _get(metrics, *(p.format(side=side) for p in path)))
+            )
+    rows.append(
+        _headline_row("prior_tie_share", _FOCAL, _get(metrics, "composition", "prior_tie_share"))
+    )
+    br = metrics.get("breadth")
+    rows.append(
+        _headline_row(
+            "communities_with_k_supporters",
+            _FOCAL,
+            br if _is_nm(br) or br is None else {"value": br["communities_with_k_supporters"]},
+        )
+    )
+    return pd.DataFrame(rows, columns=["measure", "side", "value", "low", "high", "status"])
+
+
+def _headline_row(key: str, side: str, block: Any) -> dict[str, Any]:
+    if _is_nm(block) or block is None:
+        return {
+            "measure": key,
+            "side": side,
+            "value": np.nan,
+            "low": np.nan,
+            "high": np.nan,
+            "status": _reason(block),
+        }
+    return {
+        "measure": key,
+        "side": side,
+        "value": _num(block.get("value")),
+        "low": _num(block.get("low")),
+        "high": _num(block.get("high")),
+        "status": "measured",
+    }
+
+
+def headline_display(metrics: Mapping[str, Any]) -> list[list[str]]:
+    """Return the headline measures as formatted text rows (measure, focal[, institution])."""
+    sides = [_FOCAL] + ([_INST] if metrics.get("study", {}).get("institution") else [])
+
+    def show(block: Any, fmt: Any) -> str:
+        if _is_nm(block) or block is None:
+            return "not measured"
+        ci = _ci(block, fmt)
+        return f"{fmt(block.get('value'))} ({ci})" if ci else fmt(block.get("value"))
+
+    rows = []
+    for _, label, path, fmt in _HEADLINE:
+        rows.append(
+            [label]
+            + [show(_get(metrics, *(p.format(side=side) for p in path)), fmt) for side in sides]
+        )
+    blank = [""] * (len(sides) - 1)
+    rows.append(
+        [
+            "Supporters with a prior tie",
+            show(_get(metrics, "composition", "prior_tie_share"), fmt_pct),
+            *blank,
+        ]
+    )
+    br = metrics.get("breadth")
+    rows.append(
+        [
+            "Communities with enough supporters",
+            "not measured"
+            if _is_nm(br) or br is None
+            else f"{br['communities_with_k_supporters']} with ≥ {br['k']} "
+            f"(evenness {br['normalised_entropy']:.2f})",
+            *blank,
+        ]
+    )
+    px = _get(metrics, "proxies", "top")
+    rows.append(
+        [
+            "Top proxy during the silence",
+            f"{handle(px[0]['handle'])} (reached {fmt_count(px[0]['reach'])})"
+            if isinstance(px, list) and px
+            else "not measured",
+            *blank,
+        ]
+    )
+    return rows
+
+
+def report_tables(inp: ReportInputs) -> dict[str, pd.DataFrame]:
+    """Return the CSV tables of the report (file stem -> table)."""
+    out: dict[str, pd.DataFrame] = {"headline": headline_table(inp.metrics)}
+    stance_cols = [c for c in inp.stance.columns]
+    out["stance"] = inp.stance[stance_cols]
+    for name in ("supporters", "communities", "amplifiers", "proxies", "roles"):
+        t = inp.tables.get(name)
+        if t is not None:
+            out[name] = t
+    out["top_posts_focal"] = top_posts(inp.units, inp.posts, _FOCAL)
+    if inp.study.institution:
+        out["top_posts_institution"] = top_posts(inp.units, inp.posts, _INST)
+    return out
+
+
+# ---- rendering ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReportInputs:
+    """Everything the report is made from (see :func:`netsupport.study.run_study`)."""
+
+    study: Any  # Study
+    metrics: Mapping[str, Any]
+    units: pd.DataFrame
+    stance: pd.DataFrame
+    tables: Mapping[str, pd.DataFrame]
+    interactions: pd.DataFrame
+    posts: pd.DataFrame | None = None
+    follows: pd.DataFrame | None = None
+    membership: pd.Series | None = None
+    pagerank: pd.Series | None = None
+    roles: pd.Series = field(default_factory=lambda: pd.Series(dtype=object))
+    inputs: Sequence[Mapping[str, Any]] = ()
+    counts: Mapping[str, int] = field(default_factory=dict)  # rows per store table
+
+
+def _env(markdown: bool) -> jinja2.Environment:
+    loader = jinja2.PackageLoader("netsupport", "templates")
+    if markdown:
+        env = jinja2.Environment(
+            loader=loader,
+            autoescape=False,
+            undefined=jinja2.StrictUndefined,
+            finalize=md_escape,  # every {{ value }} is escaped unless it is MdSafe
+            keep_trailing_newline=True,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        env.filters["md"] = MdSafe
+    else:
+        env = jinja2.Environment(
+            loader=loader,
+            autoescape=True,
+            undefined=jinja2.StrictUndefined,
+            keep_trailing_newline=True,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+    env.filters.update(
+        {
+            "count": fmt_count,
+            "pct": fmt_pct,
+            "points": fmt_points,
+            "ratio": fmt_ratio,
+            "time": fmt_time,
+            "hours": fmt_hours,
+            "clip": _clip,
+        }
+    )
+    return env
+
+
+def _table_rows(df: pd.DataFrame | None, columns: Sequence[tuple[str, str, Any]]) -> dict:
+    """Return ``{"head": [...], "rows": [[...]]}`` of formatted cells for a template table."""
+    head = [label for _, label, _ in columns]
+    rows: list[list[str]] = []
+    if df is not None and not df.empty:
+        for rec in df.to_dict("records"):
+            rows.append([f(rec.get(col)) if f else _cell(rec.get(col)) for col, _, f in columns])
+    return {"head": head, "rows": rows}
+
+
+def _cell(v: Any) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return ""
+    if isinstance(v, float):
+        return f"{v:.3f}"
+    if isinstance(v, pd.Timestamp):
+        return fmt_time(v)
+    return str(v)
+
+
+def _community_label(v: Any) -> str:
+    n = _num(v)
+    return "" if n is None else f"Community {int(n) + 1}"
+
+
+def _context(inp: ReportInputs, charts_: Sequence[Chart], tables: Mapping[str, pd.DataFrame]):
+    study, m = inp.study, inp.metrics
+    w = study.windows
+    f = findings(m)
+    conf = _conf(m)
+    agreement = _get(m, "stance", "agreement")
+    params = study.parameters()
+    windows_rows = [
+        (
+            "Before (baseline)",
+            fmt_time(w.baseline_start),
+            fmt_time(w.crisis_start),
+            f"{w.days(Window.BASELINE):.1f}",
+        ),
+        (
+            "Crisis",
+            fmt_time(w.crisis_start),
+            fmt_time(w.crisis_end),
+            f"{w.days(Window.CRISIS):.1f}",
+        ),
+        ("After", fmt_time(w.crisis_end), fmt_time(w.after_end), f"{w.days(Window.AFTER):.1f}"),
+    ]
+    tbl = {
+        "amplifiers": _table_rows(
+            tables.get("amplifiers"),
+            [
+                ("rank", "Rank", None),
+                ("handle", "Account", handle),
+                ("role", "Role", None),
+                ("community", "Community before", _community_label),
+                ("pagerank", "PageRank", lambda v: f"{float(v):.4f}"),
+                ("crisis_posts_about_focal", f"Posts about {handles(study.focal)}", fmt_count),
+                ("stance", "Mostly", None),
+            ],
+        ),
+        "proxies": _table_rows(
+            tables.get("proxies"),
+            [
+                ("rank", "Rank", None),
+                ("handle", "Account", handle),
+                ("reach", "Accounts reached", fmt_count),
+                ("supportive_posts", "Supportive posts", fmt_count),
+                ("declared", "Named in the study", lambda v: "yes" if v else ""),
+            ],
+        ),
+        "top_focal": _table_rows(
+            tables.get("top_posts_focal"),
+            [
+                ("author", "Account", handle),
+                ("created_at", "Posted", fmt_time),
+                ("stance", "Stance", None),
+                ("reach", "Accounts reached", fmt_count),
+                ("text", "Text", None),
+            ],
+        ),
+        "top_institution": _table_rows(
+            tables.get("top_posts_institution"),
+            [
+                ("author", "Account", handle),
+                ("created_at", "Posted", fmt_time),
+                ("stance", "Stance", None),
+                ("reach", "Accounts reached", fmt_count),
+                ("text", "Text", None),
+            ],
+        ),
+        "headline": {
+            "head": ["Measure", handles(study.focal)]
+            + ([handles(study.institution)] if study.institution else []),
+            "rows": headline_display(m),
+        },
+    }
+    agree = None
+    if isinstance(agreement, Mapping) and not _is_nm(agreement):
+        agree = {
+            "n": fmt_count(agreement.get("n")),
+            "accuracy": fmt_pct(agreement.get("accuracy")),
+            "kappa": f"{float(agreement.get('kappa', float('nan'))):.2f}",
+            "macro_f1": f"{float(agreement.get('macro_f1', float('nan'))):.2f}",
+        }
+    return {
+        "title": f"Who stood by {handles(study.focal)}",
+        "study": study,
+        "name": study.name,
+        "focal": handles(study.focal),
+        "institution": handles(study.institution) if study.institution else "",
+        "crisis": f"{fmt_time(w.crisis_start)} to {fmt_time(w.crisis_end)}",
+        "crisis_days": f"{w.days(Window.CRISIS):.1f}",
+        "baseline_days": f"{w.days(Window.BASELINE):.0f}",
+        "after_days": f"{w.days(Window.AFTER):.0f}",
+        "counts": {k: fmt_count(v) for k, v in inp.counts.items()},
+        "n_inputs": len(inp.inputs),
+        "findings": f.sentences,
+        "not_measured": f.not_measured,
+        "charts": list(charts_),
+        "tables": tbl,
+        "windows": windows_rows,
+        "inputs": [
+            {
+                "name": Path(str(i.get("path", ""))).name,
+                "format": i.get("format", ""),
+                "bytes": fmt_count(i.get("bytes")),
+                "sha256": str(i.get("sha256", "")),
+            }
+            for i in inp.inputs
+        ],
+        "parameters": _flat_parameters(params),
+        "agreement": agree,
+        "agreement_reason": _reason(agreement) if _is_nm(agreement) else "",
+        "stance_rules": sorted((_get(m, "stance", "by_rule") or {}).items()),
+        "conf": conf,
+        "version": __version__,
+        "csp": CSP,
+        "table_files": sorted(f"tables/{k}.csv" for k in tables),
+    }
+
+
+def _flat_parameters(params: Mapping[str, Any], prefix: str = "") -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    for k in sorted(params):
+        v = params[k]
+        key = f"{prefix}{k}"
+        if isinstance(v, Mapping):
+            out += _flat_parameters(v, f"{key}.")
+        elif isinstance(v, list | tuple):
+            out.append((key, ", ".join(str(x) for x in v) or "(none)"))
+        else:
+            out.append((key, "(none)" if v is None else str(v)))
+    return out
+
+
+def render_html(inp: ReportInputs, charts_: Sequence[Chart], tables: Mapping) -> str:
+    """Return the self-contained index.html (autoescaped; charts as data URIs)."""
+    return _env(False).get_template("report.html.j2").render(**_context(inp, charts_, tables))
+
+
+def render_markdown(inp: ReportInputs, charts_: Sequence[Chart], tables: Mapping) -> str:
+    """Return report.md (untrusted strings escaped for Markdown; charts linked relatively)."""
+    return _env(True).get_template("report.md.j2").render(**_context(inp, charts_, tables))
+
+
+def _clean(folder: Path, keep: set[str], suffixes: tuple[str, ...]) -> None:
+    """Remove files a previous run wrote in ``folder`` that this run does not write."""
+    if not folder.is_dir():
+        return
+    for p in sorted(folder.iterdir()):
+        if p.is_file() and p.suffix in suffixes and p.name not in keep:
+            p.unlink()
+
+
+def write_report(inp: ReportInputs, out_dir: str | Path) -> list[Path]:
+    """Write the report files into ``out_dir`` and return their paths (manifest excluded).
+
+    Writes metrics.json, tables/*.csv, charts/*.png|svg, graph.gexf (dynamic: one spell per
+    window), report.md and index.html, each atomically; files a previous run left in charts/ and
+    tables/ that this run does not produce are removed.
+    """
+    from . import graph
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = [write_json(inp.metrics, out / "metrics.json")]
+
+    tables = report_tables(inp)
+    for name, df in sorted(tables.items()):
+        written.append(write_csv(df, out / "tables" / f"{name}.csv"))
+    _clean(out / "tables", {f"{k}.csv" for k in tables}, (".csv",))
+
+    chart_list = build_charts(inp)
+    for c in chart_list:
+        written.append(_write_bytes(out / "charts" / f"{c.key}.png", c.png))
+        written.append(_write_bytes(out / "charts" / f"{c.key}.svg", c.svg))
+    _clean(
+        out / "charts",
+        {f"{c.key}.{x}" for c in chart_list for x in ("png", "svg")},
+        (".png", ".svg"),
+    )
+
+    gexf = out / "graph.gexf"
+    try:
+        written.append(
+            graph.write_dynamic_gexf(
+                inp.interactions, inp.study.windows, gexf, node_attrs=_node_attrs(inp)
+            )
+        )
+    except EmptyWindow:
+        if gexf.exists():
+            gexf.unlink()
+
+    written.append(atomic_write_text(out / "report.md", render_markdown(inp, chart_list, tables)))
+    written.append(atomic_write_text(out / "index.html", render_html(inp, chart_list, tables)))
+    return written
+
+
+def _write_bytes(path: Path, data: bytes) -> Path:
+    from .textsafe import atomic_write_bytes
+
+    return atomic_write_bytes(path, data)
+
+
+def _node_attrs(inp: ReportInputs) -> pd.DataFrame:
+    """Static node attributes for the GEXF: baseline community, role, crisis PageRank."""
+    idx = set(inp.roles.index.astype(str))
+    if inp.membership is not None:
+        idx |= set(inp.membership.index.astype(str))
+    if inp.pagerank is not None:
+        idx |= set(inp.pagerank.index.astype(str))
+    index = pd.Index(sorted(idx), dtype=object, name="handle")
+    df = pd.DataFrame(index=index)
+    df["community"] = (
+        inp.membership.reindex(index).astype("Int64")
+        if inp.membership is not None
+        else pd.array([pd.NA] * len(index), dtype="Int64")
+    )
+    df["role"] = inp.roles.reindex(index).fillna(Role.UNKNOWN.value).astype(object)
+    df["crisis_pagerank"] = (
+        inp.pagerank.reindex(index).astype(float) if inp.pagerank is not None else np.nan
+    )
+    return df.reset_index()
+
+
+# ---- manifest -----------------------------------------------------------------------------------
+
+
+def package_versions(names: Iterable[str] = MANIFEST_PACKAGES) -> dict[str, str | None]:
+    """Return the installed version of each package (``None`` when not installed)."""
+    out: dict[str, str | None] = {}
+    for name in names:
+        try:
+            out[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def write_manifest(
+    out_dir: str | Path,
+    study: Any,
+    inputs: Sequence[Mapping[str, Any]],
+    *,
+    steps: Mapping[str, Any] | None = None,
+    files: Sequence[Path] = (),
+    created_at: str | None = None,
+) -> Path:
+    """Write manifest.json: how the report was made (the only file with a wall-clock time).
+
+    Records the inputs with their sha256, every parameter and seed, the package and Python
+    versions, the netsupport version, the steps run or reused, and the sha256 of every output
+    file, so a reader can check that a rerun reproduced the report byte for byte.
+    """
+    import hashlib
+
+    out = Path(out_dir)
+    digests = {
+        str(p.relative_to(out)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(set(files))
+        if p.exists() and p.is_relative_to(out)
+    }
+    manifest = {
+        "netsupport": __version__,
+        "created_at": created_at
+        if created_at is not None
+        else pd.Timestamp.now(tz="UTC").strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "study": str(study.path) if study.path else None,
+        "parameters": study.parameters(),
+        "seeds": {
+            "communities": study.communities.seed,
+            "support_bootstrap": study.support.seed,
+            "layout": study.communities.seed,
+        },
+        "inputs": [dict(i) for i in inputs],
+        "python": platform.python_version(),
+        "packages": package_versions(),
+        "steps": dict(steps or {}),
+        "outputs": digests,
+    }
+    return write_json(jsonable(manifest), out / "manifest.json")
