@@ -55,9 +55,9 @@ from .schema import (
     Stance,
     Table,
     Target,
-    Window,
     normalise_handle,
 )
+from .studyfile import StanceParams
 from .windows import Windows, assign_windows
 
 __all__ = [
@@ -66,12 +66,16 @@ __all__ = [
     "Classifier",
     "Lexicon",
     "StanceResult",
+    "StanceSpec",
     "agreement",
     "apply_labels",
     "coding_sheet",
     "load_labels",
     "load_lexicon",
+    "read_tables",
+    "run_stance",
     "stance_interactions",
+    "stance_summary",
     "stance_table",
 ]
 
@@ -1039,6 +1043,33 @@ def _allocate(n: int, sizes: np.ndarray) -> list[int]:
 
 
 @dataclass(frozen=True)
+class StanceSpec:
+    """What stance classification needs from a study (a Study works wherever a spec does).
+
+    ``windows`` may be None (no crisis given): the ``window`` column is then empty.
+    """
+
+    focal: tuple[str, ...]
+    institution: tuple[str, ...] = ()
+    markers: tuple[str, ...] = ()
+    windows: Windows | None = None
+    params: StanceParams = field(default_factory=StanceParams)
+
+    @classmethod
+    def of(cls, study: Any) -> StanceSpec:
+        """Return the spec of a :class:`~netsupport.studyfile.Study` (or the spec itself)."""
+        if isinstance(study, StanceSpec):
+            return study
+        return cls(
+            tuple(study.focal),
+            tuple(study.institution),
+            tuple(study.markers),
+            study.windows,
+            study.stance,
+        )
+
+
+@dataclass(frozen=True)
 class StanceResult:
     """The stance audit table and the classifier's agreement with hand labels."""
 
@@ -1047,36 +1078,54 @@ class StanceResult:
     lexicon: dict[str, Any]
 
 
+def read_tables(store_dir: str | Path) -> dict[str, pd.DataFrame]:
+    """Return the posts, interactions, follows and accounts tables of a store.
+
+    Raises
+    ------
+    NetsupportError
+        When there is no store at ``store_dir``.
+    """
+    from .store import Store
+
+    store = Store(store_dir)
+    if not store.exists():
+        raise NetsupportError(f"{store_dir}: no store here; import data first (netsupport import)")
+    return {
+        t.value: store.read(t)
+        for t in (Table.POSTS, Table.INTERACTIONS, Table.FOLLOWS, Table.ACCOUNTS)
+    }
+
+
 def stance_interactions(tables: Mapping[str, pd.DataFrame], study: Any) -> pd.DataFrame:
     """Return the interactions a study classifies: stored edges plus the study's marker edges.
 
     If the store holds no interactions but has posts, the edges are derived from the posts.
     """
     from .interactions import interactions_from_posts, marker_interactions
+    from .schema import empty_frame
 
+    spec = StanceSpec.of(study)
     posts = tables.get(Table.POSTS)
     inter = tables.get(Table.INTERACTIONS)
     if (inter is None or inter.empty) and posts is not None and not posts.empty:
         inter = interactions_from_posts(posts)
-    frames = [inter] if inter is not None else []
-    if posts is not None and not posts.empty and study.markers:
-        frames.append(marker_interactions(posts, study.markers, study.focal))
-    frames = [f for f in frames if f is not None and not f.empty]
+    frames = [inter] if inter is not None and not inter.empty else []
+    if posts is not None and not posts.empty and spec.markers and spec.focal:
+        markers = marker_interactions(posts, spec.markers, spec.focal)
+        if not markers.empty:
+            frames.append(markers)
     if not frames:
-        from .schema import empty_frame
-
         return empty_frame(Table.INTERACTIONS)
-    out = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-    if len(frames) > 1:
-        out = out.drop_duplicates(
-            [
-                InteractionCol.POST_ID,
-                InteractionCol.SOURCE,
-                InteractionCol.TARGET,
-                InteractionCol.KIND,
-            ]
-        )
-    return out.reset_index(drop=True)
+    if len(frames) == 1:
+        return frames[0].reset_index(drop=True)
+    key = [
+        InteractionCol.POST_ID,
+        InteractionCol.SOURCE,
+        InteractionCol.TARGET,
+        InteractionCol.KIND,
+    ]
+    return pd.concat(frames, ignore_index=True).drop_duplicates(key).reset_index(drop=True)
 
 
 def stance_table(
@@ -1091,20 +1140,23 @@ def stance_table(
     ----------
     tables : mapping
         ``{"posts": ..., "interactions": ...}`` canonical DataFrames (as read from a store).
-    study : Study
+    study : Study or StanceSpec
         Gives focal, institution, windows, markers and the [stance] parameters.
+    workers : int, optional
+        Processes for scoring distinct texts (default: all cores, when there are many).
     """
-    params = study.stance
+    spec = StanceSpec.of(study)
+    params = spec.params
     clf = Classifier(
-        study.focal,
-        study.institution,
+        spec.focal,
+        spec.institution,
         load_lexicon(params.lexicon),
         params.positive_threshold,
         params.negative_threshold,
     )
     posts = tables.get(Table.POSTS)
     posts = posts if posts is not None else pd.DataFrame(columns=[PostCol.POST_ID, PostCol.TEXT])
-    auto = clf.classify(stance_interactions(tables, study), posts, study.windows, workers)
+    auto = clf.classify(stance_interactions(tables, spec), posts, spec.windows, workers)
     labels = load_labels(params.labels) if params.labels else None
     if labels is None:
         agree: dict[str, Any] = {"status": "not measured", "reason": "no labels CSV in the study"}
@@ -1116,4 +1168,52 @@ def stance_table(
     return StanceResult(apply_labels(auto, labels), agree, clf.lexicon.describe())
 
 
-_ = Window  # the window names come from schema.Window via windows.assign_windows
+def stance_summary(result: StanceResult) -> dict[str, Any]:
+    """Return counts by side and stance, counts by rule and the agreement, for display."""
+    t = result.table
+    by_side = {
+        side: {
+            s: int(((t["target_side"] == side) & (t["stance"] == s)).sum()) for s in STANCE_ORDER
+        }
+        for side in _SIDES
+    }
+    rules = t["rule"].astype(str).str.split(":").str[0].value_counts().sort_index()
+    return {
+        "interactions": len(t),
+        "by_side": by_side,
+        "by_rule": {k: int(v) for k, v in rules.items()},
+        "agreement": result.agreement,
+    }
+
+
+def run_stance(
+    tables: Mapping[str, pd.DataFrame],
+    study: Any,
+    out: str | Path,
+    *,
+    sample: int | None = None,
+    seed: int = 42,
+    sample_out: str | Path | None = None,
+    workers: int | None = None,
+) -> dict[str, Any]:
+    """Classify, write the audit table (and optionally a coding sheet), return a summary.
+
+    ``out`` gets one row per interaction (:data:`STANCE_COLUMNS`), formula-safe CSV. With
+    ``sample``, a blank coding sheet of that many (post, side) units, stratified by stance x
+    window (:func:`coding_sheet`), goes to ``sample_out`` (default: ``<out stem>.coding.csv``).
+    """
+    from .textsafe import write_csv
+
+    result = stance_table(tables, study, workers=workers)
+    summary = stance_summary(result)
+    summary["out"] = write_csv(result.table, out)
+    if sample is not None:
+        posts = tables.get(Table.POSTS)
+        posts = (
+            posts if posts is not None else pd.DataFrame(columns=[PostCol.POST_ID, PostCol.TEXT])
+        )
+        sheet = coding_sheet(result.table, posts, sample, seed)
+        target = Path(sample_out) if sample_out else Path(out).with_suffix(".coding.csv")
+        summary["sample_out"] = write_csv(sheet, target)
+        summary["sample"] = len(sheet)
+    return summary

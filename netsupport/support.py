@@ -26,6 +26,7 @@ import re
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -70,6 +71,7 @@ __all__ = [
     "rate_ratio",
     "reputational_change",
     "roles_attention",
+    "run_support",
     "stance_shares",
     "supporter_composition",
     "supporters",
@@ -1542,3 +1544,14 @@ def headline_rows(metrics: Mapping[str, Any]) -> list[tuple[str, str, str]]:
         text = f"@{p['handle']} (reached {p['reach']})" if _measured(p) else "not measured"
         rows.append(("Top proxy during the silence", text, ""))
     return rows
+
+
+def run_support(
+    tables: Mapping[str, pd.DataFrame], study: Any, out: str | Path, **kwargs: Any
+) -> dict[str, Any]:
+    """Compute the metrics of a study, write them to ``out`` as byte-stable JSON, return them."""
+    from .textsafe import write_json
+
+    metrics = compute_metrics(tables, study, **kwargs)
+    write_json(metrics, out)
+    return metrics

@@ -1,0 +1,464 @@
+"""Stance: rules, target awareness, negation, labels, agreement, coding sheet and the CLI."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from conftest import DATA, load_support_fixture, support_fixture_study
+from typer.testing import CliRunner
+
+from netsupport import stance as stance_mod
+from netsupport.cli import app
+from netsupport.errors import InputFileError, NetsupportError
+from netsupport.schema import SCHEMAS, Table
+from netsupport.stance import (
+    STANCE_COLUMNS,
+    Classifier,
+    StanceSpec,
+    agreement,
+    apply_labels,
+    coding_sheet,
+    load_labels,
+    load_lexicon,
+    stance_table,
+)
+from netsupport.store import Store, conform_arrow
+from netsupport.windows import Windows
+
+FOCAL, INST = "inspector_lane", "northshire_police"
+
+
+@pytest.fixture(scope="module")
+def clf() -> Classifier:
+    return Classifier([FOCAL], [INST])
+
+
+def side(clf: Classifier, text: str, which: str = "focal") -> tuple[str, str]:
+    stance, _score, rule = clf.score_text(text)[which]
+    return stance, rule
+
+
+# ---- the hand-labelled set -----------------------------------------------------------------------
+
+
+def test_accuracy_on_hand_labelled_texts(clf, capsys):
+    """>= 0.8 accuracy on the 82 hand-labelled texts; the confusion matrix goes to the output."""
+    df = pd.read_csv(DATA / "stance_labelled.csv", dtype=str, keep_default_na=False)
+    assert len(df) >= 60
+    assert set(df["category"]) >= {"support", "news", "two-target", "negation"}
+    pred = [clf.score_text(t)[s][0] for t, s in zip(df["text"], df["target_side"], strict=True)]
+    a = agreement(pred, df["stance"].tolist())
+    order = a["confusion"]["labels"]
+    lines = [
+        f"stance classifier vs {a['n']} hand labels: accuracy {a['accuracy']:.3f}, "
+        f"macro-F1 {a['macro_f1']:.3f}, Cohen's kappa {a['kappa']:.3f}",
+        "confusion matrix (rows: hand label, columns: classifier)",
+        " " * 12 + "".join(f"{c:>12}" for c in order),
+    ]
+    for name, row in zip(order, a["confusion"]["matrix"], strict=True):
+        lines.append(f"{name:>12}" + "".join(f"{v:>12}" for v in row))
+    by_cat = (
+        df.assign(ok=[p == t for p, t in zip(pred, df["stance"], strict=True)])
+        .groupby("category")["ok"]
+        .mean()
+    )
+    lines.append("accuracy by category: " + ", ".join(f"{k} {v:.2f}" for k, v in by_cat.items()))
+    with capsys.disabled():
+        print("\n" + "\n".join(lines))
+    assert a["accuracy"] >= 0.8
+    assert a["kappa"] >= 0.7
+    # every category is mostly right, not just the easy ones
+    assert by_cat.min() >= 0.7
+
+
+# ---- rules ---------------------------------------------------------------------------------------
+
+
+def test_two_target_critique_of_institution_is_support_for_focal(clf):
+    # the brief's example: critical of the force, supportive of the inspector
+    t = f"shame on @{INST} for silencing @{FOCAL}"
+    assert side(clf, t, "institution") == ("critical", "lexicon:shame on")
+    assert side(clf, t, "focal") == ("supportive", "victim:silencing")
+    # without a victim word, a critique aimed at the institution still supports the focal
+    t = f"@{FOCAL} ignore them, @{INST} should be ashamed"
+    assert side(clf, t, "institution") == ("critical", "lexicon:should be ashamed")
+    assert side(clf, t, "focal") == ("supportive", "two-target:should be ashamed")
+    # the subject, not the object of the criticised action, is criticised
+    t = f"@{INST} suspending @{FOCAL} is a disgrace"
+    assert side(clf, t, "institution")[0] == "critical"
+    assert side(clf, t, "focal") == ("supportive", "victim:suspending")
+
+
+def test_two_target_critique_of_both(clf):
+    t = f"@{FOCAL} @{INST} you are both a disgrace"
+    assert side(clf, t, "focal")[0] == side(clf, t, "institution")[0] == "critical"
+
+
+def test_two_target_support_for_one_does_not_leak(clf):
+    t = f"I stand with @{FOCAL} against @{INST}"
+    assert side(clf, t, "focal") == ("supportive", "lexicon:stand with")
+    assert side(clf, t, "institution") == ("critical", "lexicon:against @")
+
+
+def test_against_needs_a_handle(clf):
+    # "against @" only counts when a handle follows: news about crime is not critique
+    assert side(clf, f"@{INST} statement on crime against women", "institution")[0] == "neutral"
+
+
+def test_negation_flips_a_phrase(clf):
+    assert side(clf, f"@{FOCAL} is not a disgrace") == ("supportive", "lexicon:disgrace*")
+    assert side(clf, f"I do not stand with @{FOCAL}")[0] == "critical"
+    assert side(clf, f"@{FOCAL} shouldn't resign")[0] == "supportive"
+    # negation does not reach across a sentence
+    assert side(clf, f"No. @{FOCAL} is a disgrace")[0] == "critical"
+
+
+def test_phrases_aimed_at_a_third_party_leave_the_target_neutral(clf):
+    assert side(clf, f"@{FOCAL} shame on @bbc for that headline") == ("neutral", "aimed-elsewhere")
+
+
+def test_unaimed_phrase_follows_the_aimed_one(clf):
+    # "Incompetent." has no handle in its sentence: it takes the aim of the nearest aimed
+    # critique ("shame on @force"), so it does not hit @lane
+    t = f"Shame on @{INST}. Incompetent. Thank you @{FOCAL}"
+    assert side(clf, t, "institution")[0] == "critical"
+    assert side(clf, t, "focal") == ("supportive", "lexicon:thank you")
+
+
+def test_news_language_is_neutral_and_vader_is_the_fallback(clf):
+    assert side(clf, f"BREAKING: @{INST} confirm an officer was suspended", "institution") == (
+        "neutral",
+        "neutral:breaking",
+    )
+    stance, rule = side(clf, f"@{FOCAL} what a lovely, wonderful day")
+    assert (stance, rule) == ("supportive", "vader")
+    assert side(clf, "   ") == ("neutral", "no-text")
+    assert side(clf, f"@{FOCAL} https://t.co/x") == ("neutral", "no-text")
+
+
+def test_stems_and_apostrophes(clf):
+    assert side(clf, f"@{FOCAL} disgraceful behaviour")[0] == "critical"
+    assert side(clf, f"@{FOCAL} you did nothing wrong \u2014 we\u2019re behind you")[0] == (
+        "supportive"
+    )
+
+
+def test_thresholds_are_configurable():
+    strict = Classifier([FOCAL], [], positive_threshold=0.9, negative_threshold=-0.9)
+    assert strict.score_text(f"@{FOCAL} what a lovely day")["focal"][0] == "neutral"
+    with pytest.raises(NetsupportError):
+        Classifier([FOCAL], [], positive_threshold=0.0, negative_threshold=0.1)
+
+
+def test_study_lexicon_extends_and_markers(tmp_path):
+    lex = tmp_path / "lex.toml"
+    lex.write_text(
+        '[markers]\nsupportive = ["#StandWithLane"]\n'
+        '[institution_markers]\ncritical = ["#nsfail"]\n'
+        '[support]\nphrases = ["free the inspector"]\n'
+    )
+    c = Classifier([FOCAL], [INST], load_lexicon(lex))
+    assert c.score_text("#standwithlane")["focal"] == ("supportive", 1.0, "marker:#standwithlane")
+    assert c.score_text("#nsfail again")["institution"][0] == "critical"
+    assert c.score_text("free the inspector now")["focal"][2] == "lexicon:free the inspector"
+    assert "shame on" in load_lexicon(lex).critique  # the default is still there
+    lex.write_text('extends_default = false\n[critique]\nphrases = ["boo"]\n')
+    assert load_lexicon(lex).critique == ("boo",)
+
+
+def test_bad_lexicon_is_a_clear_error(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[suport]\nphrases = []\n")
+    with pytest.raises(InputFileError, match="unknown lexicon section 'suport'"):
+        load_lexicon(bad)
+    bad.write_text("[support]\nphrases = 'stand with'\n")
+    with pytest.raises(InputFileError, match="must be a list of strings"):
+        load_lexicon(bad)
+    with pytest.raises(InputFileError, match="not found"):
+        load_lexicon(tmp_path / "missing.toml")
+
+
+# ---- interactions --------------------------------------------------------------------------------
+
+
+def _posts(rows):
+    cols = ["post_id", "author", "created_at", "kind", "text", "target_post_id", "target_author"]
+    df = pd.DataFrame(rows, columns=cols)
+    df["created_at"] = pd.to_datetime(df["created_at"], utc=True)
+    return df
+
+
+def _inter(rows):
+    df = pd.DataFrame(rows, columns=["source", "target", "kind", "post_id", "created_at"])
+    df["created_at"] = pd.to_datetime(df["created_at"], utc=True)
+    df["weight"] = 1.0
+    return df
+
+
+def test_classify_interactions_rules_and_filters():
+    posts = _posts(
+        [
+            ["1", "amy", "2014-02-14T10:00Z", "repost", "", "9", "lane"],
+            ["2", "bob", "2014-02-14T11:00Z", "quote", "@lane should resign", "9", "lane"],
+            [
+                "3",
+                "cat",
+                "2014-02-14T12:00Z",
+                "post",
+                "Shame on @force for gagging @lane",
+                None,
+                None,
+            ],
+            ["4", "force", "2014-02-14T13:00Z", "post", "@force2 thanks", None, None],
+            ["5", "dan", "2014-02-14T14:00Z", "post", "@zed great work", None, None],
+        ]
+    )
+    inter = _inter(
+        [
+            ["amy", "lane", "repost", "1", "2014-02-14T10:00Z"],
+            ["bob", "lane", "quote", "2", "2014-02-14T11:00Z"],
+            ["cat", "force", "mention", "3", "2014-02-14T12:00Z"],
+            ["cat", "lane", "mention", "3", "2014-02-14T12:00Z"],
+            ["force", "force2", "mention", "4", "2014-02-14T13:00Z"],  # institution to itself
+            ["dan", "zed", "mention", "5", "2014-02-14T14:00Z"],  # not a target
+            ["eve", "lane", "follow", None, None],  # follows have no stance
+        ]
+    )
+    c = Classifier(["lane"], ["force", "force2"])
+    w = Windows.from_crisis("2014-02-14T00:00Z", "2014-02-15T00:00Z", 1, 1)
+    t = c.classify(inter, posts, w, workers=1)
+    assert list(t.columns) == STANCE_COLUMNS
+    got = {(r.post_id, r.target_side): (r.stance, r.rule) for r in t.itertuples()}
+    assert got == {
+        ("1", "focal"): ("supportive", "repost"),  # a repost of the target's post endorses it
+        ("2", "focal"): ("critical", "lexicon:should resign"),  # a quote: its own text
+        ("3", "institution"): ("critical", "lexicon:shame on"),
+        ("3", "focal"): ("supportive", "victim:gagging"),
+    }
+    assert set(t["window"]) == {"crisis"}
+
+
+def test_parallel_scoring_equals_serial(monkeypatch):
+    texts = [
+        f"@lane thank you number {i}" if i % 3 else f"@force shame on you {i}" for i in range(60)
+    ]
+    texts += ["", "what a lovely day", "No. @lane is a disgrace"] * 5
+    c = Classifier(["lane"], ["force"])
+    serial = c.score_texts(texts, workers=1)
+    monkeypatch.setattr(stance_mod, "PARALLEL_MIN_TEXTS", 10)
+    parallel = c.score_texts(texts, workers=2)
+    pd.testing.assert_frame_equal(serial, parallel)
+    assert len(serial) == len(texts)
+
+
+# ---- labels, agreement, coding sheet -------------------------------------------------------------
+
+
+def test_labels_csv_validation(tmp_path):
+    p = tmp_path / "labels.csv"
+    p.write_text("post_id,stance\n1,supportive\n2,\n")
+    lab = load_labels(p)
+    assert lab["post_id"].tolist() == ["1"]  # an empty stance is skipped (partly coded sheet)
+    p.write_text("post_id,stance\n1,supportive\n2,angry\n")
+    with pytest.raises(InputFileError, match="line 3"):
+        load_labels(p)
+    p.write_text("id,stance\n1,supportive\n")
+    with pytest.raises(InputFileError, match="post_id"):
+        load_labels(p)
+    p.write_text("post_id,target_side,stance\n1,institution,critical\n")
+    assert load_labels(p)["target_side"].tolist() == ["institution"]
+
+
+def test_side_specific_label_wins_over_post_label():
+    table = pd.DataFrame(
+        {
+            "post_id": ["1", "1"],
+            "target_side": ["focal", "institution"],
+            "stance": ["neutral", "neutral"],
+            "score": [0.0, 0.0],
+            "rule": ["vader", "vader"],
+        }
+    )
+    labels = pd.DataFrame(
+        {
+            "post_id": ["1", "1"],
+            "target_side": pd.array([pd.NA, "institution"], dtype="string"),
+            "stance": ["supportive", "critical"],
+        }
+    )
+    out = apply_labels(table, labels)
+    assert out["stance"].tolist() == ["supportive", "critical"]
+    assert out["rule"].tolist() == ["label", "label"]
+
+
+def test_agreement_kappa_undefined_with_one_class():
+    a = agreement(["neutral"] * 3, ["neutral"] * 3)
+    assert a["accuracy"] == 1.0 and a["kappa"] is None
+    assert agreement([], [])["status"] == "not measured"
+
+
+def test_coding_sheet_is_stratified_blind_and_seeded():
+    res = stance_table(load_support_fixture(), support_fixture_study())
+    posts = load_support_fixture()["posts"]
+    sheet = coding_sheet(res.table, posts, 9, seed=3)
+    assert len(sheet) == 9
+    assert list(sheet.columns) == [
+        "post_id",
+        "target_side",
+        "target",
+        "window",
+        "created_at",
+        "source",
+        "text",
+        "stance",
+        "note",
+    ]
+    assert (sheet["stance"] == "").all()  # blind: the classifier's stance is not shown
+    units = res.table.drop_duplicates(["post_id", "target_side"])
+    strata = units.assign(k=units["stance"] + "|" + units["window"].fillna("none"))
+    key = strata.set_index(["post_id", "target_side"])["k"]
+    picked = key.reindex(pd.MultiIndex.from_frame(sheet[["post_id", "target_side"]]))
+    # 9 strata exist (3 stances x 3 windows, all present in the fixture): one unit from each
+    assert picked.nunique() == 9
+    again = coding_sheet(res.table, posts, 9, seed=3)
+    pd.testing.assert_frame_equal(sheet, again)
+    assert not coding_sheet(res.table, posts, 9, seed=4).equals(sheet)
+    assert len(coding_sheet(res.table, posts, 10_000, seed=1)) == len(units)  # capped
+
+
+# ---- CLI -----------------------------------------------------------------------------------------
+
+
+def _store_from_fixture(root) -> Store:
+    import pyarrow as pa
+
+    t = load_support_fixture()
+    t["posts"]["platform"] = "twitter"
+    store = Store(root)
+    with store.transaction() as tx:
+        tx.add_posts(
+            conform_arrow(pa.Table.from_pandas(t["posts"], preserve_index=False), Table.POSTS)
+        )
+        tx.append(
+            Table.INTERACTIONS,
+            conform_arrow(
+                pa.Table.from_pandas(t["interactions"], preserve_index=False), Table.INTERACTIONS
+            ),
+        )
+        tx.add_follows(
+            conform_arrow(pa.Table.from_pandas(t["follows"], preserve_index=False), Table.FOLLOWS)
+        )
+        tx.add_accounts(
+            conform_arrow(pa.Table.from_pandas(t["accounts"], preserve_index=False), Table.ACCOUNTS)
+        )
+    assert SCHEMAS  # canonical schemas used above
+    return store
+
+
+def test_cli_stance_writes_audit_table_and_sheet(tmp_path):
+    _store_from_fixture(tmp_path / "store")
+    out = tmp_path / "stance.csv"
+    r = CliRunner().invoke(
+        app,
+        [
+            "stance",
+            "--store",
+            str(tmp_path / "store"),
+            "--focal",
+            "@Lane",
+            "--institution",
+            "force",
+            "--crisis",
+            "2014-02-14T00:00Z",
+            "2014-02-16T00:00Z",
+            "--baseline-days",
+            "4",
+            "--after-days",
+            "4",
+            "--out",
+            str(out),
+            "--sample",
+            "5",
+            "--seed",
+            "1",
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    df = pd.read_csv(out, dtype=str, keep_default_na=False)
+    assert list(df.columns) == STANCE_COLUMNS and len(df) == 25
+    assert df.loc[df["post_id"] == "C03", "rule"].tolist() == [
+        "victim:silencing",
+        "lexicon:shame on",
+    ]
+    assert (tmp_path / "stance.coding.csv").exists()
+    assert "supportive" in r.stdout and "focal" in r.stdout
+
+
+def test_cli_stance_csv_is_formula_safe(tmp_path):
+    import pyarrow as pa
+
+    store = Store(tmp_path / "store")
+    posts = _posts([["=1+1", "=cmd", "2014-02-14T10:00Z", "post", "@lane hi", None, None]])
+    posts["platform"] = "twitter"
+    inter = _inter([["=cmd", "lane", "mention", "=1+1", "2014-02-14T10:00Z"]])
+    with store.transaction() as tx:
+        tx.add_posts(conform_arrow(pa.Table.from_pandas(posts, preserve_index=False), Table.POSTS))
+        tx.append(
+            Table.INTERACTIONS,
+            conform_arrow(pa.Table.from_pandas(inter, preserve_index=False), Table.INTERACTIONS),
+        )
+    out = tmp_path / "s.csv"
+    r = CliRunner().invoke(
+        app, ["stance", "--store", str(tmp_path / "store"), "--focal", "lane", "--out", str(out)]
+    )
+    assert r.exit_code == 0, r.output
+    text = out.read_text()
+    assert "'=1+1" in text and "'=cmd" in text and "\n=" not in text and ",=" not in text
+
+
+def test_cli_support_writes_metrics(tmp_path):
+    _store_from_fixture(tmp_path / "store")
+    out = tmp_path / "metrics.json"
+    r = CliRunner().invoke(
+        app,
+        [
+            "support",
+            "--store",
+            str(tmp_path / "store"),
+            "--focal",
+            "lane",
+            "--institution",
+            "force",
+            "--crisis",
+            "2014-02-14T00:00Z",
+            "2014-02-16T00:00Z",
+            "--baseline-days",
+            "4",
+            "--after-days",
+            "4",
+            "--out",
+            str(out),
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    m = json.loads(out.read_text())
+    assert m["attention"]["focal"]["lift"]["value"] == 5.5
+    assert "Attention lift" in r.stdout and "5.50" in r.stdout
+
+
+def test_cli_errors_are_one_line(tmp_path):
+    r = CliRunner().invoke(app, ["support", "--store", str(tmp_path), "--focal", "lane"])
+    assert r.exit_code == 2 and "--crisis START END is required" in r.output
+    r = CliRunner().invoke(app, ["stance", "--focal", "lane"])
+    assert r.exit_code == 2 and "--store is required" in r.output
+    r = CliRunner().invoke(app, ["stance", "--store", str(tmp_path / "none"), "--focal", "x"])
+    assert r.exit_code == 2 and "no store here" in r.output
+
+
+def test_stance_spec_from_study():
+    s = support_fixture_study()
+    spec = StanceSpec.of(s)
+    assert spec.focal == ("lane",) and spec.windows is s.windows
+    assert StanceSpec.of(spec) is spec
