@@ -326,6 +326,282 @@ def communities_command(
 
 # ---- commands: stance / support -----------------------------------------------------------------
 
+_SsStudyOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--study",
+        help="Study file: focal, institution, windows, markers, lexicon, labels and the store.",
+        exists=True,
+        dir_okay=False,
+    ),
+]
+_SsStoreOpt = Annotated[
+    Path | None,
+    typer.Option("--store", help="Store directory (default: the study's store).", file_okay=False),
+]
+_SsFocalOpt = Annotated[
+    list[str] | None,
+    typer.Option("--focal", help="Focal account handle (repeat for aliases), instead of --study."),
+]
+_SsInstitutionOpt = Annotated[
+    list[str] | None,
+    typer.Option("--institution", help="Institution handle (repeatable), instead of --study."),
+]
+_SsCrisisOpt = Annotated[
+    tuple[str, str] | None,
+    typer.Option(
+        "--crisis",
+        metavar="START END",
+        help="Crisis start and end with a time zone (e.g. 2014-02-14T09:00Z), instead of --study.",
+    ),
+]
+_SsBaselineDaysOpt = Annotated[
+    float,
+    typer.Option("--baseline-days", help="Baseline length before the crisis (with --crisis)."),
+]
+_SsAfterDaysOpt = Annotated[
+    float, typer.Option("--after-days", help="After-window length (with --crisis).")
+]
+_SsLexiconOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--lexicon", help="Study lexicon TOML (extends the default).", exists=True, dir_okay=False
+    ),
+]
+_SsLabelsOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--labels",
+        help="Hand labels CSV (post_id, [target_side,] stance).",
+        exists=True,
+        dir_okay=False,
+    ),
+]
+_SsMarkerOpt = Annotated[
+    list[str] | None,
+    typer.Option("--marker", help="Marker hashtag or phrase addressing the focal account."),
+]
+_SsWorkersOpt = Annotated[
+    int | None,
+    typer.Option("--workers", min=1, help="Processes for scoring texts (default: all cores)."),
+]
+
+
+def _ss_study(
+    *,
+    study,
+    store,
+    focal,
+    institution,
+    crisis,
+    baseline_days,
+    after_days,
+    lexicon,
+    labels,
+    marker,
+    need_windows: bool,
+):
+    """Return (Study or StanceSpec, store dir, output dir) from --study or the ad-hoc options."""
+    import dataclasses
+
+    from .errors import NetsupportError
+    from .schema import normalise_handle
+    from .stance import StanceSpec
+    from .studyfile import StanceParams, Study, load_study
+    from .windows import Windows
+
+    if study is not None:
+        if focal or institution or crisis:
+            raise NetsupportError("give --study or --focal/--institution/--crisis, not both")
+        s = load_study(study)
+        stance = s.stance
+        if lexicon is not None or labels is not None:
+            stance = dataclasses.replace(
+                stance, lexicon=lexicon or stance.lexicon, labels=labels or stance.labels
+            )
+        s = dataclasses.replace(s, stance=stance, markers=s.markers + tuple(marker or ()))
+        return s, store or s.store_dir, s.output_dir
+    if store is None:
+        raise NetsupportError("--store is required without --study")
+    handles = tuple(h for h in (normalise_handle(x) for x in focal or []) if h)
+    if not handles:
+        raise NetsupportError("--focal is required without --study (the account at the centre)")
+    inst = tuple(h for h in (normalise_handle(x) for x in institution or []) if h)
+    windows = None
+    if crisis:
+        windows = Windows.from_crisis(crisis[0], crisis[1], baseline_days, after_days)
+    if need_windows and windows is None:
+        raise NetsupportError("--crisis START END is required without --study")
+    params = StanceParams(lexicon=lexicon, labels=labels)
+    marks = tuple(m.strip().lower() for m in marker or () if m.strip())
+    if windows is None:
+        return StanceSpec(handles, inst, marks, None, params), store, Path(".")
+    s = Study(
+        name="adhoc",
+        focal=handles,
+        institution=inst,
+        windows=windows,
+        inputs=(),
+        markers=marks,
+        stance=params,
+        store_dir=store,
+        output_dir=Path("."),
+    )
+    return s, store, Path(".")
+
+
+def _ss_table(title: str, columns: list[str], rows: list[tuple[str, ...]]) -> None:
+    from rich.console import Console
+    from rich.table import Table as RichTable
+
+    table = RichTable(title=title, title_justify="left")
+    for i, c in enumerate(columns):
+        table.add_column(c, justify="left" if i == 0 else "right", overflow="fold")
+    for r in rows:
+        table.add_row(*r)
+    Console(soft_wrap=False, width=110).print(table)
+
+
+@app.command("stance")
+def stance_command(
+    study: _SsStudyOpt = None,
+    store: _SsStoreOpt = None,
+    focal: _SsFocalOpt = None,
+    institution: _SsInstitutionOpt = None,
+    crisis: _SsCrisisOpt = None,
+    baseline_days: _SsBaselineDaysOpt = 14.0,
+    after_days: _SsAfterDaysOpt = 14.0,
+    lexicon: _SsLexiconOpt = None,
+    labels: _SsLabelsOpt = None,
+    marker: _SsMarkerOpt = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", help="stance.csv to write (default: <output dir>/stance.csv).", dir_okay=False
+        ),
+    ] = None,
+    sample: Annotated[
+        int | None,
+        typer.Option(
+            "--sample",
+            min=1,
+            help="Also write a blank coding sheet of N posts (stratified by stance x window).",
+        ),
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the --sample draw.")] = 42,
+    sample_out: Annotated[
+        Path | None,
+        typer.Option(
+            "--sample-out", help="Coding sheet path (default: <out>.coding.csv).", dir_okay=False
+        ),
+    ] = None,
+    workers: _SsWorkersOpt = None,
+) -> None:
+    """Classify every interaction towards the focal account and the institution.
+
+    Writes stance.csv (post_id, source, target, kind, created_at, window, target_side, stance,
+    score, rule) so each decision can be audited; rule says what decided it: label, repost,
+    lexicon:<phrase>, marker:<tag>, victim:<word>, two-target:<phrase>, aimed-elsewhere,
+    neutral:<phrase>, vader or no-text. With --sample N, also writes a blank coding sheet; fill
+    its stance column and give it back as the study's labels CSV (or --labels) to override and
+    to measure the classifier's agreement (accuracy, macro-F1, Cohen's kappa).
+    """
+    from .stance import STANCE_ORDER, read_tables, run_stance
+
+    spec, store_dir, out_dir = _ss_study(
+        study=study,
+        store=store,
+        focal=focal,
+        institution=institution,
+        crisis=crisis,
+        baseline_days=baseline_days,
+        after_days=after_days,
+        lexicon=lexicon,
+        labels=labels,
+        marker=marker,
+        need_windows=False,
+    )
+    target = out if out is not None else Path(out_dir) / "stance.csv"
+    tables = read_tables(store_dir)
+    summary = run_stance(
+        tables, spec, target, sample=sample, seed=seed, sample_out=sample_out, workers=workers
+    )
+    typer.echo(f"wrote {summary['interactions']} interactions to {summary['out']}", err=True)
+    if "sample_out" in summary:
+        typer.echo(
+            f"wrote a coding sheet of {summary['sample']} posts to {summary['sample_out']}",
+            err=True,
+        )
+    rows = [
+        (side, *(str(summary["by_side"][side][s]) for s in STANCE_ORDER))
+        for side in summary["by_side"]
+    ]
+    _ss_table("Stance of interactions", ["target", *STANCE_ORDER], rows)
+    agree = summary["agreement"]
+    if "accuracy" in agree:
+        kappa = "undefined" if agree["kappa"] is None else f"{agree['kappa']:.3f}"
+        typer.echo(
+            f"agreement with {agree['n']} hand labels: accuracy {agree['accuracy']:.3f}, "
+            f"macro-F1 {agree['macro_f1']:.3f}, Cohen's kappa {kappa}"
+        )
+
+
+@app.command("support")
+def support_command(
+    study: _SsStudyOpt = None,
+    store: _SsStoreOpt = None,
+    focal: _SsFocalOpt = None,
+    institution: _SsInstitutionOpt = None,
+    crisis: _SsCrisisOpt = None,
+    baseline_days: _SsBaselineDaysOpt = 14.0,
+    after_days: _SsAfterDaysOpt = 14.0,
+    lexicon: _SsLexiconOpt = None,
+    labels: _SsLabelsOpt = None,
+    marker: _SsMarkerOpt = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help="metrics.json to write (default: <output dir>/metrics.json).",
+            dir_okay=False,
+        ),
+    ] = None,
+    workers: _SsWorkersOpt = None,
+) -> None:
+    """Measure the support around the focal account and the institution; write metrics.json.
+
+    Attention and its lift (crisis / baseline, exact Poisson rate-ratio interval), supportive /
+    critical / neutral shares and net support (bootstrap over accounts), reputational change
+    of the focal account beside the institution's, prior-tie supporters vs newcomers, community
+    mobilisation and breadth, amplifiers (PageRank), proxies during the focal account's silence,
+    roles and persistence. Prints the headline table; METHODS.md defines every measure.
+    """
+    from .stance import read_tables
+    from .support import headline_rows, run_support
+
+    spec, store_dir, out_dir = _ss_study(
+        study=study,
+        store=store,
+        focal=focal,
+        institution=institution,
+        crisis=crisis,
+        baseline_days=baseline_days,
+        after_days=after_days,
+        lexicon=lexicon,
+        labels=labels,
+        marker=marker,
+        need_windows=True,
+    )
+    target = out if out is not None else Path(out_dir) / "metrics.json"
+    metrics = run_support(read_tables(store_dir), spec, target, workers=workers)
+    typer.echo(f"wrote {target}", err=True)
+    _ss_table(
+        f"Support: {metrics['study']['name']}",
+        ["measure", "focal", "institution"],
+        headline_rows(metrics),
+    )
+
+
 # ---- commands: synth ----------------------------------------------------------------------------
 
 
