@@ -540,7 +540,13 @@ def findings(metrics: Mapping[str, Any]) -> Findings:
     roles = _get(metrics, "roles", _FOCAL)
     firsts = _first_mention_hours(roles)
     if _is_nm(roles) or not firsts:
-        nm.append(("First mentions by role", _reason(roles)))
+        why = (
+            _reason(roles)
+            if _is_nm(roles)
+            else "no account with a known role addressed the focal account in the crisis "
+            "(roles come from an accounts file or profile texts)"
+        )
+        nm.append(("First mentions by role", why))
     else:
         parts = [f"{_role_plural(r)} ({fmt_hours(h)})" for r, h in firsts]
         out.append(

@@ -1,0 +1,730 @@
+"""Run a whole study from its study.toml: import, stance, communities, metrics, report.
+
+:func:`run_study` is what ``netsupport run study.toml`` calls. It chains the library's stages::
+
+    import       inputs -> the study's store (netsupport.ingest.import_inputs)
+    stance       store -> stance of every interaction (netsupport.stance.stance_table)
+    communities  store -> baseline communities and crisis PageRank (graph + communities)
+    metrics      all of the above -> metrics.json (netsupport.support.analyse)
+    report       metrics + tables -> index.html, report.md, charts, tables, graph.gexf
+
+Each step has a *key*: the sha256 of everything it depends on (the inputs' sha256, the
+parameters that concern it, the keys of the steps before it, and a fingerprint of netsupport's own
+code). A step whose key matches the one recorded by the previous run, and whose outputs are still
+there, is reused; ``force=True`` runs every step again. The keys live in
+``<output dir>/.netsupport/state.json`` beside the cached intermediate tables (Parquet).
+
+The study file itself is read and validated by :func:`netsupport.studyfile.load_study`; this module
+adds the checks that need the data (a crisis window the data do not reach).
+
+Examples
+--------
+>>> step_key({"b": 1, "a": [1, 2]}) == step_key({"a": [1, 2], "b": 1})
+True
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from . import __version__
+from .errors import StudyError
+from .schema import InteractionCol, PostCol, Table
+from .studyfile import InputSpec, Study, load_study
+from .textsafe import atomic_write_bytes, dumps_json, write_json
+
+__all__ = [
+    "STEPS",
+    "RunProgress",
+    "RunResult",
+    "StepResult",
+    "check_data_range",
+    "code_fingerprint",
+    "input_files",
+    "report_study",
+    "run_study",
+    "step_key",
+]
+
+#: The steps of a run, in order.
+STEPS = ("import", "stance", "communities", "metrics", "report")
+#: Version of the cache layout (state.json and the cached tables).
+STATE_VERSION = 1
+CACHE_DIR = ".netsupport"
+#: Marker file: the store was created by ``netsupport run`` and may be rebuilt by it.
+RUN_STORE_MARKER = ".created-by-netsupport-run"
+_TABLES = (Table.POSTS, Table.INTERACTIONS, Table.FOLLOWS, Table.ACCOUNTS)
+
+
+# ---- progress -----------------------------------------------------------------------------------
+
+
+class RunProgress(Protocol):
+    """Receives what a run is doing (the CLI draws one display on stderr)."""
+
+    def step_start(self, index: int, total: int, name: str, what: str) -> None: ...
+
+    def step_end(self, name: str, status: str, seconds: float, detail: str) -> None: ...
+
+    # import progress (netsupport.ingest.ImportProgress)
+    def start_file(self, path: str, total_bytes: int) -> None: ...
+
+    def advance(self, nbytes: int) -> None: ...
+
+    def end_file(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """What one step did: ``ran`` or ``reused``, how long it took, and a one-line detail."""
+
+    name: str
+    status: str
+    seconds: float
+    detail: str = ""
+
+
+@dataclass
+class RunResult:
+    """The outcome of :func:`run_study`."""
+
+    study: Study
+    out_dir: Path
+    steps: list[StepResult]
+    files: list[Path]
+    metrics: dict[str, Any]
+    findings: list[str] = field(default_factory=list)
+    not_measured: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def index_html(self) -> Path:
+        return self.out_dir / "index.html"
+
+
+# ---- keys ---------------------------------------------------------------------------------------
+
+
+def step_key(parts: Any) -> str:
+    """Return the sha256 of ``parts`` as canonical JSON (sorted keys): a step's cache key."""
+    blob = json.dumps(parts, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+_CODE_FINGERPRINT: str | None = None
+
+
+def code_fingerprint() -> str:
+    """Return the sha256 of netsupport's own source files (code, templates, packaged data).
+
+    Part of every step key, so a changed netsupport reruns the steps its change may affect.
+    """
+    global _CODE_FINGERPRINT
+    if _CODE_FINGERPRINT is None:
+        root = Path(__file__).resolve().parent
+        h = hashlib.sha256(__version__.encode())
+        files = sorted(
+            p
+            for p in root.rglob("*")
+            if p.is_file()
+            and p.suffix in {".py", ".j2", ".css", ".toml"}
+            and "__pycache__" not in p.parts
+        )
+        for p in files:
+            h.update(str(p.relative_to(root)).encode())
+            h.update(hashlib.sha256(p.read_bytes()).digest())
+        _CODE_FINGERPRINT = h.hexdigest()
+    return _CODE_FINGERPRINT
+
+
+def _file_sha256(path: Path, known: Mapping[str, Any]) -> str:
+    """sha256 of a file, reused from the previous run when its size and mtime are unchanged."""
+    st = path.stat()
+    prev = known.get(str(path))
+    if prev and prev.get("size") == st.st_size and prev.get("mtime_ns") == st.st_mtime_ns:
+        return str(prev["sha256"])
+    with open(path, "rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
+
+
+def _expand(path: Path) -> list[Path]:
+    if path.is_dir():
+        return sorted(
+            (p for p in path.rglob("*") if p.is_file() and not _hidden(p, path)),
+            key=lambda p: str(p.relative_to(path)),
+        )
+    return [path]
+
+
+def _hidden(p: Path, root: Path) -> bool:
+    return any(part.startswith(".") for part in p.relative_to(root).parts)
+
+
+def _input_specs(study: Study) -> list[InputSpec]:
+    specs = list(study.inputs)
+    if study.accounts is not None:
+        specs.append(InputSpec(path=study.accounts, format="accounts"))
+    return specs
+
+
+def input_files(study: Study, known: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+    """Return every input file of a study with its sha256, size and the spec that names it.
+
+    Raises
+    ------
+    StudyError
+        An input is missing (the message names the study key and the path).
+    """
+    known = known or {}
+    out = []
+    for i, spec in enumerate(_input_specs(study)):
+        key = f"inputs[{i}].path" if i < len(study.inputs) else "study.accounts"
+        if not spec.path.exists():
+            raise StudyError(f"{key}: file not found: {spec.path}")
+        for p in _expand(spec.path):
+            st = p.stat()
+            out.append(
+                {
+                    "path": str(p),
+                    "format": spec.format,
+                    "mapping": [list(m) for m in spec.mapping],
+                    "account": spec.account,
+                    "direction": spec.direction,
+                    "bytes": st.st_size,
+                    "mtime_ns": st.st_mtime_ns,
+                    "sha256": _file_sha256(p, known),
+                }
+            )
+    return out
+
+
+def _keys(study: Study, files: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+    """Return the key of every step."""
+    code = code_fingerprint()
+    p = study.parameters()
+    inputs = [{k: v for k, v in f.items() if k not in ("mtime_ns", "path")} for f in files]
+    keys: dict[str, str] = {}
+    keys["import"] = step_key({"code": code, "inputs": inputs})
+    who = {
+        "focal": p["focal"],
+        "institution": p["institution"],
+        "markers": p["markers"],
+        "windows": p["windows"],
+    }
+    lexicon = _sha_or_none(study.stance.lexicon)
+    keys["stance"] = step_key(
+        {
+            "code": code,
+            "import": keys["import"],
+            **who,
+            "stance": p["stance"],
+            "lexicon": lexicon,
+            "labels": _sha_or_none(study.stance.labels),
+        }
+    )
+    keys["communities"] = step_key(
+        {"code": code, "import": keys["import"], **who, "communities": p["communities"]}
+    )
+    keys["metrics"] = step_key(
+        {
+            "code": code,
+            "stance": keys["stance"],
+            "communities": keys["communities"],
+            "support": p["support"],
+            "proxies": p["proxies"],
+            "lexicon": lexicon,
+            "name": p["name"],
+        }
+    )
+    keys["report"] = step_key({"code": code, "metrics": keys["metrics"], "inputs": inputs})
+    return keys
+
+
+def _sha_or_none(path: Path | None) -> str | None:
+    if path is None:
+        return None
+    with open(path, "rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
+
+
+# ---- state and cache ----------------------------------------------------------------------------
+
+
+class _State:
+    """The keys of the last run's steps and the files they wrote (``state.json``)."""
+
+    def __init__(self, cache: Path):
+        self.cache = cache
+        self.path = cache / "state.json"
+        self.data: dict[str, Any] = {"version": STATE_VERSION, "steps": {}, "files": {}}
+        if self.path.is_file():
+            try:
+                data = json.loads(self.path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                data = None  # a damaged state only costs a rerun
+            if isinstance(data, dict) and data.get("version") == STATE_VERSION:
+                self.data = data
+
+    def fresh(self, step: str, key: str, outputs: Iterable[Path]) -> bool:
+        rec = self.data["steps"].get(step)
+        return bool(rec and rec.get("key") == key and all(p.exists() for p in outputs))
+
+    def record(self, step: str, key: str) -> None:
+        self.data["steps"][step] = {"key": key}
+        self.save()
+
+    def forget(self, *steps: str) -> None:
+        for s in steps:
+            self.data["steps"].pop(s, None)
+        self.save()
+
+    def save(self) -> None:
+        atomic_write_bytes(self.path, (dumps_json(self.data) + "\n").encode("utf-8"))
+
+
+def _write_parquet(df: pd.DataFrame, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    pq.write_table(pa.Table.from_pandas(df, preserve_index=False), tmp)
+    os.replace(tmp, path)
+
+
+def _read_parquet(path: Path) -> pd.DataFrame:
+    return pq.read_table(path).to_pandas()
+
+
+def _series(df: pd.DataFrame, index: str, value: str) -> pd.Series:
+    s = df.set_index(index)[value]
+    s.index.name = index
+    return s
+
+
+# ---- data checks --------------------------------------------------------------------------------
+
+
+def _span(store: Any) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
+    lows, highs = [], []
+    for table, col in (
+        (Table.POSTS, PostCol.CREATED_AT),
+        (Table.INTERACTIONS, InteractionCol.CREATED_AT),
+    ):
+        arr = store.read_arrow(table, columns=[col.value]).column(0)
+        if len(arr) and arr.null_count < len(arr):
+            mm = pc.min_max(arr)
+            lows.append(pd.Timestamp(mm["min"].as_py()))
+            highs.append(pd.Timestamp(mm["max"].as_py()))
+    if not lows:
+        return None, None
+    return min(lows), max(highs)
+
+
+def check_data_range(study: Study, first: Any, last: Any) -> None:
+    """Raise if the data hold nothing, or if the crisis window lies outside the data's time span.
+
+    Raises
+    ------
+    StudyError
+        The message names the study keys (``windows.crisis_start`` / ``windows.crisis_end``),
+        the window and the span of the data.
+
+    Examples
+    --------
+    >>> from netsupport.windows import Windows
+    >>> class S: windows = Windows.from_crisis("2014-02-14T00:00Z", "2014-02-15T00:00Z", 1, 1)
+    >>> check_data_range(S, pd.Timestamp("2014-02-14T12:00Z"), pd.Timestamp("2014-02-20T00:00Z"))
+    >>> late = pd.Timestamp("2015-01-01T00:00Z")
+    >>> check_data_range(S, late, late)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    netsupport.errors.StudyError: windows.crisis_start..windows.crisis_end: ... outside the data...
+    """
+    where = f"{study.path}: " if getattr(study, "path", None) else ""
+    if first is None or last is None:
+        raise StudyError(f"{where}the inputs hold no posts or interactions with a time")
+    cs, ce = study.windows.crisis_start, study.windows.crisis_end
+    if last < cs or first >= ce:
+        iso = "%Y-%m-%dT%H:%M:%SZ"
+        raise StudyError(
+            f"{where}windows.crisis_start..windows.crisis_end: the crisis window "
+            f"{cs.strftime(iso)} to {ce.strftime(iso)} lies outside the data, which run from "
+            f"{pd.Timestamp(first).tz_convert('UTC').strftime(iso)} to "
+            f"{pd.Timestamp(last).tz_convert('UTC').strftime(iso)}"
+        )
+
+
+# ---- the run ------------------------------------------------------------------------------------
+
+
+class _Quiet:
+    def step_start(self, index: int, total: int, name: str, what: str) -> None:
+        pass
+
+    def step_end(self, name: str, status: str, seconds: float, detail: str) -> None:
+        pass
+
+    def start_file(self, path: str, total_bytes: int) -> None:
+        pass
+
+    def advance(self, nbytes: int) -> None:
+        pass
+
+    def end_file(self) -> None:
+        pass
+
+
+_WHAT = {
+    "import": "importing the inputs into the store",
+    "stance": "classifying the stance of every interaction",
+    "communities": "finding communities before the crisis and ranking the crisis graph",
+    "metrics": "computing the support measures",
+    "report": "drawing the charts and writing the report",
+}
+
+
+def run_study(
+    study: Study | str | os.PathLike[str],
+    force: bool = False,
+    progress: RunProgress | None = None,
+    *,
+    workers: int | None = None,
+    clock: Callable[[], str] | None = None,
+) -> RunResult:
+    """Run every step of a study, reusing the steps whose inputs did not change.
+
+    Parameters
+    ----------
+    study : Study or path
+        A loaded study or the path of its study.toml (validated by
+        :func:`netsupport.studyfile.load_study`).
+    force : bool
+        Run every step even when its cached result is up to date (the store is rebuilt too,
+        when ``netsupport run`` created it).
+    progress : RunProgress, optional
+        Receives step starts/ends and import progress.
+    workers : int, optional
+        Processes for import and stance scoring (default: the library's choice).
+    clock : callable, optional
+        Returns the manifest's timestamp (tests pin it); default: now, UTC.
+
+    Returns
+    -------
+    RunResult
+
+    Raises
+    ------
+    StudyError
+        Invalid study file, missing input, or a crisis window outside the data (the message
+        names the key or path).
+    NetsupportError
+        Any library error of a step (unreadable input, empty graph where one is needed, ...).
+    """
+    if not isinstance(study, Study):
+        study = load_study(study)
+    progress = progress or _Quiet()
+    out = Path(study.output_dir)
+    cache = out / CACHE_DIR
+    out.mkdir(parents=True, exist_ok=True)
+    state = _State(cache)
+    files = input_files(study, state.data.get("files", {}))
+    state.data["files"] = {
+        f["path"]: {"size": f["bytes"], "mtime_ns": f["mtime_ns"], "sha256": f["sha256"]}
+        for f in files
+    }
+    keys = _keys(study, files)
+    if force:
+        state.forget(*STEPS)
+    results: list[StepResult] = []
+    total = len(STEPS)
+    ctx = _Context(study, out, cache, state, keys, progress, workers)
+
+    for i, step in enumerate(STEPS, 1):
+        progress.step_start(i, total, step, _WHAT[step])
+        t0 = time.perf_counter()
+        status, detail = getattr(ctx, f"step_{step}")(force)
+        seconds = time.perf_counter() - t0
+        progress.step_end(step, status, seconds, detail)
+        results.append(StepResult(step, status, seconds, detail))
+
+    from .report import findings, write_manifest
+
+    manifest_inputs = [
+        {
+            "path": _relative(f["path"], study),
+            "format": f["format"],
+            "bytes": f["bytes"],
+            "sha256": f["sha256"],
+        }
+        for f in files
+    ]
+    manifest = write_manifest(
+        out,
+        study,
+        manifest_inputs,
+        steps={r.name: {"status": r.status, "seconds": round(r.seconds, 3)} for r in results},
+        files=ctx.report_files,
+        created_at=clock() if clock else None,
+    )
+    f = findings(ctx.metrics)
+    return RunResult(
+        study,
+        out,
+        results,
+        [*ctx.report_files, manifest],
+        ctx.metrics,
+        [s.text() for s in f.sentences],
+        f.not_measured,
+    )
+
+
+def report_study(
+    study: Study | str | os.PathLike[str],
+    progress: RunProgress | None = None,
+    *,
+    workers: int | None = None,
+) -> RunResult:
+    """Rewrite a study's report from its cached results (running the steps that are stale)."""
+    if not isinstance(study, Study):
+        study = load_study(study)
+    state = _State(Path(study.output_dir) / CACHE_DIR)
+    state.forget("report")
+    return run_study(study, force=False, progress=progress, workers=workers)
+
+
+def _relative(path: str, study: Study) -> str:
+    """Return an input path relative to the study file (so manifests do not leak home dirs)."""
+    if study.path is None:
+        return Path(path).name
+    try:
+        return str(Path(path).resolve().relative_to(Path(study.path).resolve().parent))
+    except ValueError:
+        return Path(path).name
+
+
+@dataclass
+class _Context:
+    """State shared by the steps of one run (loaded lazily from the store or the cache)."""
+
+    study: Study
+    out: Path
+    cache: Path
+    state: _State
+    keys: dict[str, str]
+    progress: Any
+    workers: int | None
+    _tables: dict[str, pd.DataFrame] | None = None
+    stance: Any = None  # StanceResult
+    membership: pd.Series | None = None
+    pagerank: pd.Series | None = None
+    metrics: dict[str, Any] = field(default_factory=dict)
+    units: pd.DataFrame | None = None
+    analysis_tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    report_files: list[Path] = field(default_factory=list)
+
+    # -- helpers --
+    @property
+    def store(self) -> Any:
+        from .store import Store
+
+        return Store(self.study.store_dir)
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        if self._tables is None:
+            store = self.store
+            self._tables = {t: store.read(t) for t in _TABLES}
+        return self._tables
+
+    def fresh(self, step: str, outputs: Iterable[Path]) -> bool:
+        return self.state.fresh(step, self.keys[step], outputs)
+
+    # -- steps --
+    def step_import(self, force: bool) -> tuple[str, str]:
+        from .ingest import import_inputs
+
+        store_dir = Path(self.study.store_dir)
+        marker = store_dir / RUN_STORE_MARKER
+        manifest = store_dir / "manifest.json"
+        if self.fresh("import", [manifest]):
+            status, detail = "reused", "inputs unchanged"
+        else:
+            if store_dir.exists() and (force or "import" in self.state.data["steps"]):
+                if marker.exists():  # ours: rebuild from scratch so removed inputs leave too
+                    shutil.rmtree(store_dir)
+                elif force:
+                    raise StudyError(
+                        f"output.store: {store_dir} was not created by netsupport run; "
+                        "--force would have to delete it: remove it yourself or point "
+                        "output.store elsewhere"
+                    )
+            fresh_store = not store_dir.exists()
+            summary = import_inputs(
+                self.store,
+                _input_specs(self.study),
+                workers=self.workers or 0,
+                progress=self.progress,
+            )
+            if fresh_store:
+                atomic_write_bytes(marker, b"")
+            counts = summary.store_counts
+            status = "ran"
+            detail = (
+                f"{counts.get('posts', 0):,} posts, {counts.get('interactions', 0):,} "
+                f"interactions, {summary.total('rejects'):,} rejected rows"
+            )
+            self.state.forget(*STEPS)
+        first, last = _span(self.store)
+        check_data_range(self.study, first, last)
+        self.state.record("import", self.keys["import"])
+        return status, detail
+
+    def step_stance(self, force: bool) -> tuple[str, str]:
+        from .stance import StanceResult, stance_table
+
+        table_p, meta_p = self.cache / "stance.parquet", self.cache / "stance.json"
+        if self.fresh("stance", [table_p, meta_p]):
+            meta = json.loads(meta_p.read_text(encoding="utf-8"))
+            self.stance = StanceResult(_read_parquet(table_p), meta["agreement"], meta["lexicon"])
+            return "reused", f"{len(self.stance.table):,} interactions"
+        self.stance = stance_table(self.tables(), self.study, workers=self.workers)
+        _write_parquet(self.stance.table, table_p)
+        write_json({"agreement": self.stance.agreement, "lexicon": self.stance.lexicon}, meta_p)
+        self.state.record("stance", self.keys["stance"])
+        return "ran", f"{len(self.stance.table):,} interactions"
+
+    def step_communities(self, force: bool) -> tuple[str, str]:
+        from . import support
+        from .stance import stance_interactions
+
+        mem_p, pr_p = self.cache / "membership.parquet", self.cache / "pagerank.parquet"
+        if self.fresh("communities", [mem_p, pr_p]):
+            self.membership = _series(_read_parquet(mem_p), "handle", "community")
+            self.pagerank = _series(_read_parquet(pr_p), "handle", "pagerank")
+            status = "reused"
+        else:
+            inter = stance_interactions(self.tables(), self.study)
+            # the functions support.analyse itself uses when given no membership or PageRank,
+            # so `netsupport run` gives the same metrics as `netsupport support`
+            membership, _ = support._communities(inter, self.study)
+            pagerank, _ = support._crisis_pagerank(inter, self.study)
+            self.membership = (
+                membership if membership is not None else pd.Series(dtype="int64", name="community")
+            )
+            self.pagerank = (
+                pagerank if pagerank is not None else pd.Series(dtype="float64", name="pagerank")
+            )
+            _write_parquet(_frame(self.membership, "community"), mem_p)
+            _write_parquet(_frame(self.pagerank, "pagerank"), pr_p)
+            self.state.record("communities", self.keys["communities"])
+            status = "ran"
+        n_comm = int(self.membership.nunique()) if len(self.membership) else 0
+        return status, f"{n_comm:,} communities of {len(self.membership):,} accounts"
+
+    def step_metrics(self, force: bool) -> tuple[str, str]:
+        from . import support
+
+        metrics_p = self.out / "metrics.json"
+        units_p = self.cache / "units.parquet"
+        tables_dir = self.cache / "tables"
+        index_p = self.cache / "tables.json"
+        if self.fresh("metrics", [metrics_p, units_p, index_p]):
+            self.metrics = json.loads(metrics_p.read_text(encoding="utf-8"))
+            self.units = _read_parquet(units_p)
+            names = json.loads(index_p.read_text(encoding="utf-8"))
+            self.analysis_tables = {n: _read_parquet(tables_dir / f"{n}.parquet") for n in names}
+            return "reused", "parameters and data unchanged"
+        analysis = support.analyse(
+            self.tables(),
+            self.study,
+            stance=self.stance,
+            membership=self.membership if len(self.membership) else None,
+            pagerank=self.pagerank if len(self.pagerank) else None,
+            workers=self.workers,
+        )
+        self.metrics = analysis.metrics
+        self.units = analysis.units
+        self.analysis_tables = dict(analysis.tables)
+        write_json(self.metrics, metrics_p)
+        _write_parquet(self.units, units_p)
+        for name, df in self.analysis_tables.items():
+            _write_parquet(df, tables_dir / f"{name}.parquet")
+        write_json(sorted(self.analysis_tables), index_p)
+        self.state.record("metrics", self.keys["metrics"])
+        return "ran", f"{sum(1 for _ in _measured_leaves(self.metrics)):,} numbers"
+
+    def step_report(self, force: bool) -> tuple[str, str]:
+        from . import report
+        from .stance import stance_interactions
+
+        listing = self.cache / "report-files.json"
+        if listing.is_file():
+            previous = [self.out / p for p in json.loads(listing.read_text(encoding="utf-8"))]
+        else:
+            previous = []
+        if previous and self.fresh("report", [listing, *previous]):
+            self.report_files = previous
+            return "reused", "metrics unchanged"
+        tables = self.tables()
+        roles_t = self.analysis_tables.get("roles")
+        roles = (
+            _series(roles_t, "handle", "role")
+            if roles_t is not None and not roles_t.empty
+            else pd.Series(dtype=object)
+        )
+        counts = self.store.counts()
+        inp = report.ReportInputs(
+            study=self.study,
+            metrics=self.metrics,
+            units=self.units,
+            stance=self.stance.table,
+            tables=self.analysis_tables,
+            interactions=stance_interactions(tables, self.study),
+            posts=tables[Table.POSTS],
+            follows=tables[Table.FOLLOWS],
+            membership=self.membership if len(self.membership) else None,
+            pagerank=self.pagerank if len(self.pagerank) else None,
+            roles=roles,
+            inputs=[
+                {"path": _relative(f, self.study), **v}
+                for f, v in sorted(self._input_records().items())
+            ],
+            counts={t.value: int(counts.get(t.value, 0)) for t in _TABLES},
+        )
+        self.report_files = report.write_report(inp, self.out)
+        write_json(sorted(str(p.relative_to(self.out)) for p in self.report_files), listing)
+        self.state.record("report", self.keys["report"])
+        return "ran", f"{len(self.report_files)} files"
+
+    def _input_records(self) -> dict[str, dict[str, Any]]:
+        files = input_files(self.study, self.state.data.get("files", {}))
+        return {
+            f["path"]: {"format": f["format"], "bytes": f["bytes"], "sha256": f["sha256"]}
+            for f in files
+        }
+
+
+def _frame(s: pd.Series, name: str) -> pd.DataFrame:
+    return pd.DataFrame({"handle": s.index.astype(object), name: s.to_numpy()})
+
+
+def _measured_leaves(obj: Any) -> Iterable[Any]:
+    if isinstance(obj, Mapping):
+        if obj.get("status") == "not measured":
+            return
+        for v in obj.values():
+            yield from _measured_leaves(v)
+    elif isinstance(obj, list):
+        for v in obj:
+            yield from _measured_leaves(v)
+    elif isinstance(obj, int | float) and not isinstance(obj, bool):
+        yield obj
