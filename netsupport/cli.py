@@ -7,6 +7,7 @@ errors (``NetsupportError``) become one line ``error: ...`` on stderr and exit c
 from __future__ import annotations
 
 import sys
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -67,6 +68,153 @@ def _root(
 
 
 # ---- commands: import / info (io + store) -------------------------------------------------------
+
+
+class ImportFormat(StrEnum):
+    """Input formats of ``netsupport import``."""
+
+    AUTO = "auto"
+    TWITTER_V2 = "twitter-v2"
+    TWITTER_ARCHIVE = "twitter-archive"
+    CSV = "csv"
+    NODEXL = "nodexl"
+    FOLLOWERS = "followers"
+    ACCOUNTS = "accounts"
+
+
+class FollowDirection(StrEnum):
+    """Whether a follower list holds the account's followers or the accounts it follows."""
+
+    FOLLOWERS = "followers"
+    FOLLOWING = "following"
+
+
+def _parse_map(items: list[str] | None) -> list[tuple[str, str]]:
+    pairs = []
+    for item in items or []:
+        col, sep, fld = item.partition("=")
+        if not sep or not col.strip() or not fld.strip():
+            raise typer.BadParameter(f"{item!r}: expected COL=FIELD", param_hint="--map")
+        pairs.append((col.strip(), fld.strip()))
+    return pairs
+
+
+class _ProgressBar:
+    """A rich progress bar on stderr for files of 8 MB or more."""
+
+    MIN_BYTES = 8 * 1024**2
+
+    def __init__(self) -> None:
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+            TransferSpeedColumn,
+        )
+
+        self.progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            DownloadColumn(),
+            TransferSpeedColumn(),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
+            transient=True,
+        )
+        self.task = None
+
+    def start_file(self, path: str, total_bytes: int) -> None:
+        if total_bytes >= self.MIN_BYTES:
+            self.progress.start()
+            self.task = self.progress.add_task(Path(path).name, total=total_bytes)
+
+    def advance(self, nbytes: int) -> None:
+        if self.task is not None:
+            self.progress.advance(self.task, nbytes)
+
+    def end_file(self) -> None:
+        if self.task is not None:
+            self.progress.remove_task(self.task)
+            self.progress.stop()
+            self.task = None
+
+
+@app.command("import")
+def import_command(
+    paths: Annotated[
+        list[Path],
+        typer.Argument(help="Files or folders to import (a folder: its files in name order)."),
+    ],
+    store: StoreOpt,
+    format: Annotated[
+        ImportFormat,
+        typer.Option("--format", "-f", help="Input format; auto detects it from each file."),
+    ] = ImportFormat.AUTO,
+    map_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--map",
+            metavar="COL=FIELD",
+            help="CSV column to canonical field, e.g. --map 'Screen Name=author' (repeatable).",
+        ),
+    ] = None,
+    account: Annotated[
+        str | None,
+        typer.Option("--account", help="For follower lists: the account whose list it is."),
+    ] = None,
+    direction: Annotated[
+        FollowDirection,
+        typer.Option("--direction", help="For follower lists: followers or following."),
+    ] = FollowDirection.FOLLOWERS,
+    max_archive_bytes: Annotated[
+        int,
+        typer.Option("--max-archive-bytes", help="Cap on bytes decompressed from one archive."),
+    ] = 2 * 1024**3,
+    workers: Annotated[
+        int, typer.Option("--workers", help="Processes for large JSON-lines files (0: auto).")
+    ] = 0,
+) -> None:
+    """Import exported posts, follower lists and accounts into a store.
+
+    Formats: Twitter API v2/v1.1 JSON (twarc2), Twitter archives (zip or folder), CSV with
+    --map, NodeXL edge lists, follower lists, accounts CSV. Bad rows go to the store's rejects
+    table; a file that cannot be read at all stops the import and leaves the store unchanged.
+    Re-importing a file already imported does nothing.
+    """
+    from .ingest import format_summary, import_paths
+    from .store import Store
+
+    summary = import_paths(
+        Store(store),
+        paths,
+        format.value,
+        _parse_map(map_),
+        account,
+        direction.value,
+        workers=workers,
+        progress=_ProgressBar() if sys.stderr.isatty() else None,
+        max_archive_bytes=max_archive_bytes,
+    )
+    typer.echo(format_summary(summary))
+
+
+@app.command("info")
+def info_command(
+    store: StoreOpt,
+    top: Annotated[int, typer.Option("--top", help="How many top authors to list.")] = 10,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")] = False,
+) -> None:
+    """Show what a store holds: rows per table, time span, top authors, imported files."""
+    from .ingest import format_info
+    from .store import Store
+    from .textsafe import dumps_json
+
+    info = Store(store).summary(top=top)
+    typer.echo(dumps_json(info) if as_json else format_info(info))
+
 
 # ---- commands: graph / communities --------------------------------------------------------------
 

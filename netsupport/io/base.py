@@ -1,0 +1,335 @@
+"""The common reader interface: every importer turns one input into batches of canonical rows.
+
+A reader is a function ``read(path, source, options) -> Iterator[Batch]``. ``source`` is the label
+stored in the ``source_file`` column (the path as given, or ``archive.zip!data/tweets.js`` for an
+archive member). Each :class:`Batch` holds Arrow tables with the canonical schemas of
+:mod:`netsupport.schema` (any of them may be ``None``) and the number of input rows it covers.
+Readers stream: memory depends on the batch size, not the file size.
+
+``source_line`` is the 1-based line of the input for line-oriented formats (JSON lines, CSV, text);
+for JSON documents (a JSON array, a pretty-printed object, an archive's ``tweets.js``) it is the
+1-based position of the record in the document.
+
+Examples
+--------
+>>> rows = PostRows("t.csv")
+>>> rows.add(("twitter", "1", "amy", None, "2014-02-12T10:00:00Z", "hi", "post",
+...           None, None, None, None, None, 2, b"raw"))
+>>> rows.add(("twitter", "2", "bob", None, "yesterday", "hi", "post",
+...           None, None, None, None, None, 3, b"raw2"))
+>>> posts, rejects = rows.take()
+>>> posts.column("post_id").to_pylist(), rejects.column("source_line").to_pylist()
+(['1'], [3])
+>>> rejects.column("reason")[0].as_py()[:33]
+"cannot read timestamp 'yesterday'"
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..schema import SCHEMAS, PostCol, Table
+from .timestamps import parse_column
+
+__all__ = [
+    "PLATFORM_TWITTER",
+    "RAW_LIMIT",
+    "AccountRows",
+    "Batch",
+    "PostRows",
+    "ReadOptions",
+    "Reader",
+    "RejectRows",
+    "as_id",
+    "raw_text",
+    "shift_lines",
+]
+
+#: Platform label of everything Twitter/X exports (posts are de-duplicated per platform).
+PLATFORM_TWITTER = "twitter"
+
+#: Characters of the raw input kept in a reject row.
+RAW_LIMIT = 500
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """Options every reader receives (each uses the ones that concern its format).
+
+    Attributes
+    ----------
+    mapping : tuple of (column, field)
+        CSV column -> canonical field (``--map COL=FIELD``).
+    account, direction : str
+        Whose follower list a followers file is, and whether it lists the account's
+        ``followers`` or the accounts it is ``following``.
+    batch_rows : int
+        Rows per batch for readers that batch by count.
+    workers : int
+        Processes for large JSON-lines files; 0 picks ``min(2, cpu count)``, 1 parses in-process.
+    max_archive_bytes : int
+        Cap on the bytes decompressed from one archive (zip-bomb guard).
+    progress : callable or None
+        Called with the number of input bytes consumed since the last call.
+    """
+
+    mapping: tuple[tuple[str, str], ...] = ()
+    account: str | None = None
+    direction: str = "followers"
+    batch_rows: int = 50_000
+    workers: int = 0
+    max_archive_bytes: int = 2 * 1024**3
+    progress: Callable[[int], None] | None = field(default=None, compare=False)
+
+    def advance(self, nbytes: int) -> None:
+        """Report ``nbytes`` more input bytes consumed."""
+        if self.progress is not None and nbytes:
+            self.progress(nbytes)
+
+
+@dataclass
+class Batch:
+    """Canonical rows from one stretch of input; tables that a format never yields are ``None``."""
+
+    posts: pa.Table | None = None
+    follows: pa.Table | None = None
+    accounts: pa.Table | None = None
+    rejects: pa.Table | None = None
+    rows_read: int = 0
+
+
+class Reader(Protocol):
+    """What every importer module exposes as ``read``."""
+
+    def __call__(self, path: Path, source: str, options: ReadOptions) -> Iterator[Batch]: ...
+
+
+def as_id(value: object) -> str | None:
+    """Return an id as a string (ints are exact with orjson), or None for anything else.
+
+    Examples
+    --------
+    >>> as_id(10765432100123456789), as_id("12"), as_id(""), as_id(True), as_id({"a": 1})
+    ('10765432100123456789', '12', None, None, None)
+    """
+    t = type(value)
+    if t is str:
+        return value or None  # type: ignore[return-value]
+    if t is int:
+        return str(value)
+    return None
+
+
+def raw_text(raw: object, limit: int = RAW_LIMIT) -> str:
+    """Return the raw input of a rejected row as text, at most ``limit`` characters.
+
+    Examples
+    --------
+    >>> raw_text(b'{"id": 1, "te\\xff', limit=10)
+    '{"id": 1, '
+    >>> raw_text({"id": 1})
+    '{"id":1}'
+    """
+    if isinstance(raw, bytes | bytearray | memoryview):
+        text = bytes(raw[: limit * 4]).decode("utf-8", errors="replace").rstrip("\r\n")
+    elif isinstance(raw, str):
+        text = raw
+    elif isinstance(raw, list | tuple) and all(isinstance(c, str) for c in raw):
+        text = ",".join(raw)
+    else:
+        try:
+            text = orjson.dumps(raw, default=str).decode("utf-8")
+        except (TypeError, orjson.JSONEncodeError):
+            text = repr(raw)
+    return text[:limit]
+
+
+class RejectRows:
+    """Collect reject rows (source_file, source_line, reason, raw) for one source."""
+
+    __slots__ = ("rows", "source")
+
+    def __init__(self, source: str):
+        self.source = source
+        self.rows: list[tuple[str, int | None, str, str]] = []
+
+    def add(self, line: int | None, reason: str, raw: object) -> None:
+        """Record one rejected row."""
+        self.rows.append((self.source, line, reason[:RAW_LIMIT], raw_text(raw)))
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def take(self) -> pa.Table | None:
+        """Return the collected rejects as a table (None when there are none) and reset."""
+        if not self.rows:
+            return None
+        table = _table(Table.REJECTS, list(zip(*self.rows, strict=True)))
+        self.rows = []
+        return table
+
+
+#: Position of each field in a post row tuple: the canonical columns except source_file, with
+#: created_at still raw, then the raw input (for the reject row if the timestamp is unreadable).
+_POST_FIELDS = [c for c in SCHEMAS[Table.POSTS].names if c != PostCol.SOURCE_FILE]
+_CREATED = _POST_FIELDS.index(PostCol.CREATED_AT)
+_LINE = _POST_FIELDS.index(PostCol.SOURCE_LINE)
+
+
+class PostRows:
+    """Collect post rows as tuples and turn them into a canonical posts table per batch.
+
+    A row is ``(platform, post_id, author, author_id, created_at, text, kind, target_post_id,
+    target_author, mentions, hashtags, lang, source_line, raw)`` with every text field a ``str``
+    or ``None``; ``created_at`` is the raw timestamp, read in one vectorised pass by :meth:`take`.
+    """
+
+    __slots__ = ("naive_utc", "rejects", "rows", "source")
+
+    def __init__(self, source: str, rejects: RejectRows | None = None, *, naive_utc: bool = False):
+        self.source = source
+        self.rows: list[tuple] = []
+        self.rejects = rejects if rejects is not None else RejectRows(source)
+        self.naive_utc = naive_utc
+
+    def add(self, row: tuple) -> None:
+        """Append one row tuple."""
+        self.rows.append(row)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def take(self) -> tuple[pa.Table | None, pa.Table | None]:
+        """Return ``(posts, rejects)`` for the rows collected so far, and reset.
+
+        Rows whose timestamp cannot be read move to the rejects with the reason.
+        """
+        rows, self.rows = self.rows, []
+        posts = None
+        if rows:
+            cols = list(zip(*rows, strict=True))
+            created, bad = parse_column(list(cols[_CREATED]), naive_utc=self.naive_utc)
+            arrays = []
+            for i, name in enumerate(_POST_FIELDS):
+                if i == _CREATED:
+                    arrays.append(created)
+                elif i == _LINE:
+                    arrays.append(pa.array(cols[i], type=pa.int64()))
+                else:
+                    arrays.append(pa.array(cols[i], type=pa.string()))
+                if name == PostCol.LANG:  # source_file sits between lang and source_line
+                    arrays.append(pa.repeat(pa.scalar(self.source, pa.string()), len(rows)))
+            posts = pa.Table.from_arrays(arrays, schema=SCHEMAS[Table.POSTS])
+            if bad:
+                for i in sorted(bad):
+                    self.rejects.add(rows[i][_LINE], bad[i], rows[i][-1])
+                keep = pa.array([i not in bad for i in range(len(rows))])
+                posts = posts.filter(keep)
+        return posts, self.rejects.take()
+
+
+class AccountRows:
+    """Collect accounts by handle; for each field the first non-null value seen wins.
+
+    Examples
+    --------
+    >>> acc = AccountRows()
+    >>> acc.add("amy", "1", None, None, None)
+    >>> acc.add("amy", "9", "Amy", None, 5)
+    >>> sorted(acc.take().to_pylist()[0].items())  # doctest: +NORMALIZE_WHITESPACE
+    [('account_id', '1'), ('description', None), ('followers_count', 5), ('handle', 'amy'),
+     ('name', 'Amy'), ('role', None)]
+    """
+
+    __slots__ = ("by_handle", "full")
+
+    def __init__(self) -> None:
+        self.by_handle: dict[str, list] = {}
+        self.full: set[str] = set()  # handles already recorded from a whole user object
+
+    def add(
+        self,
+        handle: str,
+        account_id: object = None,
+        name: object = None,
+        description: object = None,
+        followers_count: object = None,
+        role: object = None,
+    ) -> None:
+        """Record what is known of an account; values of the wrong type are ignored."""
+        new = [
+            handle,
+            as_id(account_id),
+            name if type(name) is str else None,
+            description if type(description) is str else None,
+            followers_count if type(followers_count) is int and followers_count >= 0 else None,
+            role if type(role) is str else None,
+        ]
+        if new[4] is not None and new[4] >= 2**63:
+            new[4] = None
+        rec = self.by_handle.get(handle)
+        if rec is None:
+            self.by_handle[handle] = new
+        else:
+            for i, value in enumerate(new):
+                if rec[i] is None and value is not None:
+                    rec[i] = value
+
+    def add_user_v2(self, user: dict) -> None:
+        """Record an API v2 user object (``includes.users`` or a flattened ``author``)."""
+        handle = user.get("username")
+        if type(handle) is not str or handle in self.full or not handle:
+            return
+        self.full.add(handle)
+        metrics = user.get("public_metrics")
+        followers = metrics.get("followers_count") if type(metrics) is dict else None
+        self.add(
+            handle.lower(), user.get("id"), user.get("name"), user.get("description"), followers
+        )
+
+    def add_user_v1(self, user: dict) -> None:
+        """Record an API v1.1 user object."""
+        handle = user.get("screen_name")
+        if type(handle) is not str or handle in self.full or not handle:
+            return
+        self.full.add(handle)
+        self.add(
+            handle.lower(),
+            user.get("id_str") or user.get("id"),
+            user.get("name"),
+            user.get("description"),
+            user.get("followers_count"),
+        )
+
+    def __len__(self) -> int:
+        return len(self.by_handle)
+
+    def take(self) -> pa.Table | None:
+        """Return the accounts as a table (None when empty) and reset."""
+        if not self.by_handle:
+            return None
+        recs = list(self.by_handle.values())
+        self.by_handle = {}
+        self.full = set()
+        return _table(Table.ACCOUNTS, list(zip(*recs, strict=True)))
+
+
+def _table(table: Table, columns: list) -> pa.Table:
+    schema = SCHEMAS[table]
+    arrays = [pa.array(col, type=f.type) for col, f in zip(columns, schema, strict=True)]
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def shift_lines(table: pa.Table | None, offset: int) -> pa.Table | None:
+    """Return ``table`` with ``offset`` added to its ``source_line`` column."""
+    if table is None or offset == 0 or table.num_rows == 0:
+        return table
+    idx = table.schema.get_field_index(PostCol.SOURCE_LINE)
+    return table.set_column(idx, PostCol.SOURCE_LINE, pc.add(table.column(idx), offset))

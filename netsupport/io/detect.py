@@ -1,0 +1,192 @@
+"""Detect an input's format from its content (not only its name).
+
+Rules, in order, on the first 64 KiB:
+
+* a folder: an extracted Twitter archive (``data/tweets.js``, ``data/account.js``...);
+* zip magic bytes: ``twitter-archive``; a file starting ``window.YTD.``: an archive part;
+* JSON (``{`` or ``[``) holding tweets or v2 pages: ``twitter-v2``;
+* CSV with ``Vertex 1`` and ``Vertex 2`` columns: ``nodexl``; with ``handle`` and account
+  columns only: ``accounts``; with ``source`` and ``target`` or other canonical post fields, or any
+  CSV when ``--map`` is given: ``csv``;
+* a list of handles or ids, one per line (or a CSV of them), when ``--account`` is given:
+  ``followers``.
+
+Anything else raises :class:`~netsupport.errors.UnknownFormat` naming what was seen. An empty file
+is ``empty`` (imported as zero rows).
+
+Examples
+--------
+>>> import tempfile, pathlib
+>>> p = pathlib.Path(tempfile.mkdtemp()) / "edges.txt"
+>>> _ = p.write_text("source,target,kind,created_at,text\\namy,lane,mention,2014-02-14T10:00Z,\\n")
+>>> detect_format(p)
+'csv'
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import re
+from pathlib import Path
+
+import orjson
+
+from ..errors import InputFileError, UnknownFormat
+from .base import ReadOptions
+
+__all__ = ["HANDLE_LINE", "detect_format", "fingerprint", "sniff_dialect"]
+
+HEAD_BYTES = 1 << 16
+#: One handle (optionally with @) or one numeric id per line.
+HANDLE_LINE = re.compile(r"@?[A-Za-z0-9_]{1,50}")
+_ACCOUNT_COLUMNS = {"account_id", "name", "description", "followers_count", "role"}
+_POST_HINTS = {
+    "post_id",
+    "author",
+    "created_at",
+    "text",
+    "kind",
+    "target_author",
+    "source",
+    "target",
+    "mentions",
+}
+_LIST_HEADERS = {"handle", "username", "screen_name", "user", "id", "user_id", "account_id"}
+
+
+def sniff_dialect(sample: str) -> type[csv.Dialect] | csv.Dialect:
+    """Return the CSV dialect of a sample: comma, tab or semicolon separated.
+
+    Examples
+    --------
+    >>> sniff_dialect("a;b;c\\n1;2;3\\n").delimiter
+    ';'
+    """
+    first = sample.split("\n", 1)[0]
+    counts = {d: first.count(d) for d in (",", "\t", ";")}
+    delim = max(counts, key=lambda d: (counts[d], d == ","))
+    if counts[delim] == 0:
+        delim = ","
+
+    class Dialect(csv.excel):
+        delimiter = delim
+
+    return Dialect
+
+
+def _header(text: str) -> list[str]:
+    first = text.split("\n", 1)[0].rstrip("\r")
+    try:
+        row = next(csv.reader(io.StringIO(first), sniff_dialect(text)))
+    except (csv.Error, StopIteration):
+        return []
+    return [c.strip().lower() for c in row]
+
+
+def _looks_like_tweets(head: bytes) -> bool:
+    from .twitter_json import looks_like_tweet
+
+    for line in head.split(b"\n")[:5]:
+        if not line.strip():
+            continue
+        try:
+            return looks_like_tweet(orjson.loads(line))
+        except orjson.JSONDecodeError:
+            continue
+    # a pretty-printed document: look for tweet keys
+    return bool(
+        re.search(
+            rb'"(id_str|author_id|referenced_tweets|screen_name|in_reply_to_user_id|created_at|'
+            rb'full_text|edit_history_tweet_ids|conversation_id)"\s*:',
+            head,
+        )
+    )
+
+
+def detect_format(path: Path, options: ReadOptions | None = None) -> str:
+    """Return the format name of ``path`` from its content (see the module docstring).
+
+    Raises
+    ------
+    UnknownFormat
+        When no format fits; the message says what the file looks like.
+    InputFileError
+        When the file cannot be opened.
+    """
+    from .archive import is_archive_folder
+
+    options = options or ReadOptions()
+    path = Path(path)
+    if path.is_dir():
+        if is_archive_folder(path):
+            return "twitter-archive"
+        raise UnknownFormat(path, "a folder that is not an extracted Twitter archive")
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(HEAD_BYTES)
+    except OSError as exc:
+        raise InputFileError(path, f"cannot open ({exc.strerror or exc})") from None
+    if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        return "twitter-archive"
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise InputFileError(path, "UTF-16 text; save it as UTF-8 and import again")
+    if head.startswith(b"\xef\xbb\xbf"):
+        head = head[3:]
+    stripped = head.lstrip()
+    if not stripped:
+        return "empty"
+    if b"\x00" in head[:4096]:
+        raise UnknownFormat(path, "binary content (NUL bytes); not a known export format")
+    if stripped.startswith(b"window.YTD."):
+        return "twitter-archive"
+    if stripped[:1] in (b"{", b"["):
+        if _looks_like_tweets(stripped):
+            return "twitter-v2"
+        raise UnknownFormat(path, "JSON, but not tweets or Twitter API pages")
+    text = stripped.decode("utf-8", errors="replace")
+    header = _header(text)
+    cols = set(header)
+    if {"vertex 1", "vertex 2"} <= cols:
+        return "nodexl"
+    if "handle" in cols and cols & _ACCOUNT_COLUMNS and not cols & (_POST_HINTS - {"handle"}):
+        return "accounts"
+    if options.account:
+        lines = [ln.strip() for ln in text.splitlines()[:50] if ln.strip()]
+        if cols & _LIST_HEADERS or all(HANDLE_LINE.fullmatch(ln) for ln in lines):
+            return "followers"
+    if options.mapping or {"source", "target"} <= cols or len(cols & _POST_HINTS) >= 2:
+        return "csv"
+    lines = [ln.strip() for ln in text.splitlines()[:50] if ln.strip()]
+    if lines and all(HANDLE_LINE.fullmatch(ln) for ln in lines):
+        raise UnknownFormat(
+            path,
+            "looks like a list of handles or ids; import it with --format followers "
+            "--account HANDLE --direction followers|following",
+        )
+    raise UnknownFormat(
+        path,
+        "cannot tell the format from the content; give --format "
+        "(twitter-v2, twitter-archive, csv, nodexl, followers, accounts)",
+    )
+
+
+def fingerprint(path: Path) -> tuple[str, int]:
+    """Return (sha256, size in bytes) identifying an input: a file, or an archive folder.
+
+    A folder's digest covers the relative path and content of every file under it, in name order.
+    """
+    path = Path(path)
+    if not path.is_dir():
+        with open(path, "rb") as fh:
+            digest = hashlib.file_digest(fh, "sha256").hexdigest()
+        return digest, path.stat().st_size
+    h = hashlib.sha256()
+    size = 0
+    for p in sorted(q for q in path.rglob("*") if q.is_file()):
+        rel = p.relative_to(path).as_posix()
+        with open(p, "rb") as fh:
+            h.update(rel.encode() + b"\0" + hashlib.file_digest(fh, "sha256").digest())
+        size += p.stat().st_size
+    return h.hexdigest(), size

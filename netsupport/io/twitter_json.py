@@ -1,0 +1,644 @@
+"""Twitter JSON: API v2 (twarc2 response pages and flattened tweets) and API v1.1 tweets.
+
+One reader for the JSON that Twitter collections come in:
+
+* **v2 response pages**, one per line, as ``twarc2 search`` writes them:
+  ``{"data": [...], "includes": {"users": [...], "tweets": [...]}, "meta": {...}}``. Author handles
+  come from ``includes.users``; the author of a referenced tweet from ``includes.tweets``.
+* **v2 tweets, one per line**, bare or flattened by ``twarc2 flatten`` (which embeds ``author``,
+  ``in_reply_to_user`` and the referenced tweets).
+* **v1.1 tweets** (``user.screen_name``, ``retweeted_status``, ``quoted_status``,
+  ``in_reply_to_screen_name``, ``entities.user_mentions``, ``extended_tweet.full_text``): the format
+  of most academic collections of 2010-2020 (PHEME, RumourEval).
+
+Lines may mix the three. A file that is one JSON document (an array of tweets or pages, or one
+pretty-printed tweet) is read whole. Only the tweets of ``data`` become posts: the referenced
+tweets in ``includes.tweets``, ``retweeted_status`` and ``quoted_status`` were not collected by the
+query, so they only name the target of a repost, quote or reply. Every user object seen (authors,
+``includes.users``, embedded users, mentions with ids) becomes an ``accounts`` row.
+
+Post kind: a retweet is a ``repost``; a reply that also quotes is a ``reply``; otherwise a quote is
+a ``quote``. A tweet needs an id, an author handle and a readable ``created_at``; anything else is a
+reject with the reason. Large files are split at line boundaries and parsed by two processes.
+
+Examples
+--------
+>>> p = TweetParser("example.jsonl")
+>>> p.line(b'{"id": "2", "text": "@Lane hi", "created_at": "2014-02-14T10:00:00.000Z",'
+...        b' "author": {"id": "7", "username": "Amy"},'
+...        b' "entities": {"mentions": [{"username": "Lane", "id": "9"}]},'
+...        b' "referenced_tweets": [{"type": "replied_to", "id": "1"}],'
+...        b' "in_reply_to_user_id": "9"}', 1)
+>>> b = p.take()
+>>> row = b.posts.to_pylist()[0]
+>>> row["author"], row["kind"], row["target_post_id"], row["target_author"], row["mentions"]
+('amy', 'reply', '1', 'lane', 'lane')
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import re
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import orjson
+import pyarrow as pa
+
+from ..errors import InputFileError
+from ..schema import PostKind
+from .base import (
+    PLATFORM_TWITTER,
+    AccountRows,
+    Batch,
+    PostRows,
+    ReadOptions,
+    RejectRows,
+    as_id,
+    shift_lines,
+)
+from .timestamps import twitter_time_to_iso
+
+__all__ = ["TweetParser", "looks_like_tweet", "read"]
+
+_POST = PostKind.POST.value
+_REPLY = PostKind.REPLY.value
+_REPOST = PostKind.REPOST.value
+_QUOTE = PostKind.QUOTE.value
+_TW = PLATFORM_TWITTER
+
+#: Files at least this big are parsed by a process pool, in chunks of CHUNK_BYTES.
+PARALLEL_MIN_BYTES = 16 * 1024**2
+CHUNK_BYTES = 8 * 1024**2
+#: A JSON document (not JSON lines) is read whole; refuse bigger ones with advice.
+DOCUMENT_MAX_BYTES = 1024**3
+
+_RT_RE = re.compile(r"RT @(\w{1,50}):")
+_STATUS_URL_RE = re.compile(
+    r"https?://(?:www\.|mobile\.)?(?:twitter|x)\.com/(\w{1,50})/status(?:es)?/(\d+)"
+)
+_BOM = b"\xef\xbb\xbf"
+
+
+def _handle(value: object) -> str | None:
+    return value.lower() if type(value) is str and value else None
+
+
+def _rt_target(text: object) -> str | None:
+    if type(text) is str and text.startswith("RT @"):
+        m = _RT_RE.match(text)
+        if m:
+            return m.group(1).lower()
+    return None
+
+
+def looks_like_tweet(obj: object) -> bool:
+    """Return True if ``obj`` is a tweet, a v2 page or an archive ``{"tweet": ...}`` wrapper.
+
+    Examples
+    --------
+    >>> looks_like_tweet({"data": [], "includes": {}}), looks_like_tweet({"name": "x"})
+    (True, False)
+    """
+    if isinstance(obj, list):
+        return bool(obj) and looks_like_tweet(obj[0])
+    if not isinstance(obj, dict):
+        return False
+    if "data" in obj and isinstance(obj["data"], list | dict):
+        return True
+    if "tweet" in obj and isinstance(obj["tweet"], dict):
+        return True
+    has_id = "id" in obj or "id_str" in obj
+    return has_id and any(
+        k in obj for k in ("text", "full_text", "author_id", "user", "created_at", "author")
+    )
+
+
+class TweetParser:
+    """Turn decoded tweets into post rows, account rows and rejects for one source.
+
+    Parameters
+    ----------
+    source : str
+        The ``source_file`` label.
+    owner : (handle, account_id) or None
+        The author of every tweet (archives, whose tweets carry no user).
+    """
+
+    def __init__(self, source: str, owner: tuple[str, str | None] | None = None):
+        self.rejects = RejectRows(source)
+        self.posts = PostRows(source, self.rejects)
+        self.accounts = AccountRows()
+        self.records = 0
+        self.owner = owner
+
+    # -- entry points ---------------------------------------------------------------------------
+    def line(self, line: bytes, n: int) -> None:
+        """Parse one line of JSON lines input (line number ``n``)."""
+        try:
+            obj = orjson.loads(line)
+        except orjson.JSONDecodeError as exc:
+            self.records += 1
+            self.rejects.add(n, f"malformed JSON: {exc}", line)
+            return
+        self.value(obj, n, line)
+
+    def value(self, obj: object, n: int, raw: object) -> None:
+        """Parse one decoded JSON value: a tweet, a v2 page, an archive wrapper or a list."""
+        if type(obj) is dict:
+            if "data" in obj or "includes" in obj:
+                self.page(obj, n)
+                return
+            self.records += 1
+            if "tweet" in obj and type(obj["tweet"]) is dict:
+                self.v1(obj["tweet"], n, raw)
+            elif "user" in obj or "id_str" in obj or self.owner is not None:
+                self.v1(obj, n, raw)
+            elif "id" in obj:
+                self.v2(obj, n, raw, _EMPTY, _EMPTY)
+            else:
+                keys = ", ".join(sorted(str(k) for k in obj)[:8])
+                self.rejects.add(n, f"not a tweet (keys: {keys})", raw)
+        elif type(obj) is list:
+            for item in obj:
+                self.value(item, n, item)
+        else:
+            self.records += 1
+            self.rejects.add(n, f"not a tweet (a JSON {type(obj).__name__})", raw)
+
+    def page(self, obj: dict, n: int) -> None:
+        """Parse a v2 response page: ``data`` tweets resolved against ``includes``."""
+        includes = obj.get("includes")
+        users: dict = {}
+        tweets: dict = {}
+        if type(includes) is dict:
+            for u in includes.get("users") or ():
+                if type(u) is dict and type(u.get("id")) is str:
+                    users[u["id"]] = u
+                    self.accounts.add_user_v2(u)
+            for t in includes.get("tweets") or ():
+                if type(t) is dict and type(t.get("id")) is str:
+                    tweets[t["id"]] = t
+        data = obj.get("data")
+        if type(data) is dict:
+            data = [data]
+        if type(data) is not list:
+            self.records += 1
+            reason = "API error page without data" if "errors" in obj else "page without data"
+            self.rejects.add(n, reason, obj)
+            return
+        for t in data:
+            self.records += 1
+            if type(t) is dict:
+                self.v2(t, n, t, users, tweets)
+            else:
+                self.rejects.add(n, "not a tweet in data", t)
+
+    # -- v2 ---------------------------------------------------------------------------------------
+    def v2(self, t: dict, n: int, raw: object, users: dict, tweets: dict) -> None:
+        """Parse one v2 tweet (bare, flattened, or from a page with ``users``/``tweets`` maps)."""
+        try:
+            g = t.get
+            pid = g("id")
+            if type(pid) is not str or not pid:
+                pid = as_id(pid)
+                if pid is None:
+                    self.rejects.add(n, "missing id", raw)
+                    return
+            au = g("author")
+            aid = g("author_id")
+            if type(au) is not dict:
+                au = users.get(aid) if type(aid) is str else None
+            handle = au.get("username") if au is not None else None
+            if type(handle) is not str or not handle:
+                self.rejects.add(
+                    n, "missing author handle (no author.username, none in includes.users)", raw
+                )
+                return
+            handle = handle.lower()
+            if aid is None:
+                aid = au.get("id")
+            text = g("text")
+            note = g("note_tweet")
+            if type(note) is dict and type(note.get("text")) is str:
+                text = note["text"]
+            elif type(text) is not str:
+                text = None
+            mentions = hashtags = None
+            mlist = None
+            ent = g("entities")
+            if ent:
+                mlist = ent.get("mentions")
+                if mlist:
+                    if len(mlist) == 1:
+                        mentions = mlist[0]["username"].lower()
+                    else:
+                        mentions = " ".join(dict.fromkeys([m["username"].lower() for m in mlist]))
+                hl = ent.get("hashtags")
+                if hl:
+                    if len(hl) == 1:
+                        hashtags = hl[0]["tag"].lower()
+                    else:
+                        hashtags = " ".join(dict.fromkeys([h["tag"].lower() for h in hl]))
+            kind = _POST
+            tpid = tauth = None
+            refs = g("referenced_tweets")
+            if refs:
+                ref = None
+                for r in refs:
+                    rtype = r["type"]
+                    if rtype == "retweeted":
+                        kind, ref = _REPOST, r
+                        break
+                    if rtype == "replied_to":
+                        kind, ref = _REPLY, r
+                    elif rtype == "quoted" and ref is None:
+                        kind, ref = _QUOTE, r
+                if ref is not None:
+                    tpid = as_id(ref.get("id"))
+                    tauth = self._ref_author(ref, tpid, users, tweets)
+            if kind is _REPLY and tauth is None:
+                tauth = self._reply_user(t, users, mlist)
+            elif kind is _REPOST and tauth is None:
+                tauth = _rt_target(text)
+            lang = g("lang")
+            if au is not None and handle not in self.accounts.full:
+                self.accounts.add_user_v2(au)
+            self.posts.rows.append(
+                (
+                    _TW,
+                    pid,
+                    handle,
+                    aid if type(aid) is str else as_id(aid),
+                    g("created_at"),
+                    text,
+                    kind,
+                    tpid,
+                    tauth,
+                    mentions,
+                    hashtags,
+                    lang if type(lang) is str else None,
+                    n,
+                    raw,
+                )
+            )
+        except (TypeError, AttributeError, KeyError, ValueError) as exc:
+            self.rejects.add(n, f"malformed tweet: {type(exc).__name__}: {exc}", raw)
+
+    def _ref_author(self, ref: dict, tpid: str | None, users: dict, tweets: dict) -> str | None:
+        au = ref.get("author")
+        if type(au) is dict:
+            self.accounts.add_user_v2(au)
+            return _handle(au.get("username"))
+        target = tweets.get(tpid) if tpid is not None else None
+        if target is None:
+            return None
+        au = target.get("author")
+        if type(au) is not dict:
+            au = users.get(target.get("author_id"))
+        return _handle(au.get("username")) if type(au) is dict else None
+
+    def _reply_user(self, t: dict, users: dict, mlist: object) -> str | None:
+        u = t.get("in_reply_to_user")
+        if type(u) is dict:
+            self.accounts.add_user_v2(u)
+            return _handle(u.get("username"))
+        uid = t.get("in_reply_to_user_id")
+        if type(uid) is not str:
+            return None
+        u = users.get(uid)
+        if u is not None:
+            return _handle(u.get("username"))
+        if type(mlist) is list:
+            for m in mlist:
+                if type(m) is dict and m.get("id") == uid:
+                    return _handle(m.get("username"))
+        return None
+
+    # -- v1.1 and archive -------------------------------------------------------------------------
+    def v1(self, t: dict, n: int, raw: object) -> None:
+        """Parse one v1.1 tweet (or an archive tweet, whose author is the archive's owner)."""
+        try:
+            g = t.get
+            pid = as_id(g("id_str")) or as_id(g("id"))
+            if pid is None:
+                self.rejects.add(n, "missing id_str", raw)
+                return
+            if self.owner is not None:
+                handle, aid = self.owner
+            else:
+                user = g("user")
+                handle = _handle(user.get("screen_name")) if type(user) is dict else None
+                if handle is None:
+                    self.rejects.add(n, "missing user.screen_name", raw)
+                    return
+                aid = as_id(user.get("id_str")) or as_id(user.get("id"))
+                self.accounts.add_user_v1(user)
+            created = g("created_at")
+            if type(created) is str:
+                created = twitter_time_to_iso(created)
+            ext = g("extended_tweet")
+            if type(ext) is dict:
+                text = ext.get("full_text")
+                ents = ext.get("entities") or g("entities")
+            else:
+                text = g("full_text") or g("text")
+                ents = g("entities")
+            if type(text) is not str:
+                text = None
+            mentions = hashtags = None
+            urls = None
+            if ents:
+                ml = ents.get("user_mentions")
+                if ml:
+                    names = []
+                    for m in ml:
+                        h = m["screen_name"].lower()
+                        names.append(h)
+                        if h not in self.accounts.by_handle:
+                            self.accounts.add(h, m.get("id_str") or m.get("id"))
+                    mentions = " ".join(dict.fromkeys(names))
+                hl = ents.get("hashtags")
+                if hl:
+                    hashtags = " ".join(dict.fromkeys([h["text"].lower() for h in hl]))
+                urls = ents.get("urls")
+            kind, tpid, tauth = self._v1_kind(t, text, urls)
+            lang = g("lang")
+            self.posts.rows.append(
+                (
+                    _TW,
+                    pid,
+                    handle,
+                    aid,
+                    created,
+                    text,
+                    kind,
+                    tpid,
+                    tauth,
+                    mentions,
+                    hashtags,
+                    lang if type(lang) is str else None,
+                    n,
+                    raw,
+                )
+            )
+        except (TypeError, AttributeError, KeyError, ValueError) as exc:
+            self.rejects.add(n, f"malformed tweet: {type(exc).__name__}: {exc}", raw)
+
+    def _v1_kind(self, t: dict, text: str | None, urls: object):
+        g = t.get
+        rs = g("retweeted_status")
+        if type(rs) is dict:
+            user = rs.get("user")
+            if type(user) is dict:
+                self.accounts.add_user_v1(user)
+                tauth = _handle(user.get("screen_name"))
+            else:
+                tauth = _rt_target(text)
+            return _REPOST, as_id(rs.get("id_str")) or as_id(rs.get("id")), tauth
+        reply_id = as_id(g("in_reply_to_status_id_str")) or as_id(g("in_reply_to_status_id"))
+        reply_to = _handle(g("in_reply_to_screen_name"))
+        if reply_id is not None or reply_to is not None:
+            return _REPLY, reply_id, reply_to
+        qs = g("quoted_status")
+        if type(qs) is dict:
+            user = qs.get("user")
+            tauth = None
+            if type(user) is dict:
+                self.accounts.add_user_v1(user)
+                tauth = _handle(user.get("screen_name"))
+            return _QUOTE, as_id(qs.get("id_str")) or as_id(qs.get("id")), tauth
+        qid = as_id(g("quoted_status_id_str"))
+        rt = _rt_target(text)
+        if rt is not None:  # archives and old exports carry retweets only as "RT @x: ..."
+            return _REPOST, None, rt
+        if qid is not None or self.owner is not None:
+            # A link to a status is a quote (archives keep quotes only as that link).
+            for u in urls if type(urls) is list else ():
+                m = _STATUS_URL_RE.match(u.get("expanded_url") or "") if type(u) is dict else None
+                if m and (qid is None or m.group(2) == qid):
+                    return _QUOTE, m.group(2), m.group(1).lower()
+            if qid is not None:
+                return _QUOTE, qid, None
+        return _POST, None, None
+
+    # -- output -----------------------------------------------------------------------------------
+    def take(self) -> Batch:
+        """Return everything parsed since the last call as one :class:`Batch`."""
+        posts, rejects = self.posts.take()
+        batch = Batch(
+            posts=posts, accounts=self.accounts.take(), rejects=rejects, rows_read=self.records
+        )
+        self.records = 0
+        return batch
+
+
+_EMPTY: dict = {}
+
+
+# ---- reading files ------------------------------------------------------------------------------
+
+
+def parse_lines(data: bytes, source: str, *, strip_bom: bool = False) -> tuple[Batch, int]:
+    """Parse a block of JSON lines; return the batch (line numbers from 1) and the line count.
+
+    Examples
+    --------
+    >>> b, n = parse_lines(b'{"id": "1"}\\n\\nnot json\\n', "x.jsonl")
+    >>> n, b.rows_read, b.rejects.column("source_line").to_pylist()
+    (3, 2, [1, 3])
+    """
+    if strip_bom and data.startswith(_BOM):
+        data = data[3:]
+    lines = data.split(b"\n")
+    if lines and not lines[-1]:
+        lines.pop()
+    parser = TweetParser(source)
+    add = parser.line
+    for n, line in enumerate(lines, 1):
+        if line and not line.isspace():
+            add(line, n)
+    return parser.take(), len(lines)
+
+
+def _parse_range(path: str, start: int, end: int, source: str) -> tuple[bytes, int, int]:
+    """Worker: parse bytes [start, end) of ``path``; return (Arrow IPC of batch, lines, rows)."""
+    import gc
+
+    gc.disable()  # the parse allocates millions of short-lived containers and no cycles
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(start)
+            data = fh.read(end - start)
+        batch, nlines = parse_lines(data, source, strip_bom=start == 0)
+        return _dump(batch), nlines, batch.rows_read
+    finally:
+        gc.enable()
+
+
+_TABLES = ("posts", "accounts", "rejects")
+
+
+def _dump(batch: Batch) -> bytes:
+    sink = pa.BufferOutputStream()
+    present = [name for name in _TABLES if getattr(batch, name) is not None]
+    head = ",".join(present).encode() + b"\n"
+    sink.write(len(head).to_bytes(4, "little") + head)
+    for name in present:
+        table = getattr(batch, name)
+        buf = pa.BufferOutputStream()
+        with pa.ipc.new_stream(buf, table.schema) as writer:
+            writer.write_table(table)
+        body = buf.getvalue()
+        sink.write(len(body).to_bytes(8, "little"))
+        sink.write(body)
+    return sink.getvalue().to_pybytes()
+
+
+def _load(data: bytes, rows_read: int) -> Batch:
+    view = memoryview(data)
+    hlen = int.from_bytes(view[:4], "little")
+    names = bytes(view[4 : 4 + hlen]).decode().strip()
+    pos = 4 + hlen
+    batch = Batch(rows_read=rows_read)
+    for name in names.split(",") if names else ():
+        size = int.from_bytes(view[pos : pos + 8], "little")
+        pos += 8
+        with pa.ipc.open_stream(pa.py_buffer(view[pos : pos + size])) as reader:
+            setattr(batch, name, reader.read_all())
+        pos += size
+    return batch
+
+
+def _chunks(path: Path, size: int, chunk: int) -> Iterator[tuple[int, int]]:
+    """Yield byte ranges of about ``chunk`` bytes that start at line starts."""
+    start = 0
+    with open(path, "rb") as fh:
+        while start < size:
+            fh.seek(min(start + chunk, size))
+            if fh.tell() < size:
+                fh.readline()
+            end = min(fh.tell(), size)
+            yield start, end
+            start = end
+
+
+def _pool_context() -> mp.context.BaseContext:
+    # forkserver: children start from a clean single-threaded server (fork with threads in the
+    # parent, e.g. a progress bar, can deadlock); spawn where forkserver does not exist.
+    methods = mp.get_all_start_methods()
+    if "forkserver" in methods:
+        ctx = mp.get_context("forkserver")
+        ctx.set_forkserver_preload([__name__])
+        return ctx
+    return mp.get_context("spawn")
+
+
+def _workers(options: ReadOptions) -> int:
+    if options.workers:
+        return max(1, options.workers)
+    return max(1, min(2, os.cpu_count() or 1))
+
+
+def _read_lines(path: Path, source: str, options: ReadOptions) -> Iterator[Batch]:
+    size = path.stat().st_size
+    workers = _workers(options)
+    offset = 0
+    if workers > 1 and size >= PARALLEL_MIN_BYTES:
+        with ProcessPoolExecutor(workers, mp_context=_pool_context()) as pool:
+            pending: deque = deque()
+            for start, end in _chunks(path, size, CHUNK_BYTES):
+                pending.append(
+                    (end - start, pool.submit(_parse_range, str(path), start, end, source))
+                )
+                if len(pending) > 2 * workers:
+                    batch, offset = _collect(pending.popleft(), offset, options)
+                    yield batch
+            while pending:
+                batch, offset = _collect(pending.popleft(), offset, options)
+                yield batch
+        return
+    for start, end in _chunks(path, size, CHUNK_BYTES):
+        with open(path, "rb") as fh:
+            fh.seek(start)
+            data = fh.read(end - start)
+        batch, nlines = parse_lines(data, source, strip_bom=start == 0)
+        options.advance(end - start)
+        yield _shift(batch, offset)
+        offset += nlines
+
+
+def _collect(item, offset: int, options: ReadOptions) -> tuple[Batch, int]:
+    nbytes, future = item
+    data, nlines, rows = future.result()
+    options.advance(nbytes)
+    return _shift(_load(data, rows), offset), offset + nlines
+
+
+def _shift(batch: Batch, offset: int) -> Batch:
+    batch.posts = shift_lines(batch.posts, offset)
+    batch.rejects = shift_lines(batch.rejects, offset)
+    return batch
+
+
+def _layout(path: Path) -> tuple[str, object]:
+    """Return ("lines", None) or ("document", parsed value) for a JSON file.
+
+    JSON lines unless the file starts with ``[``, or starts with ``{`` and neither its first line
+    nor any of the next few is a JSON value (a pretty-printed object). A document that does not
+    parse cannot be read at all (InputFileError).
+    """
+    size = path.stat().st_size
+    with open(path, "rb") as fh:
+        head = fh.read(1 << 20)
+    if head.startswith(_BOM):
+        head = head[3:]
+    stripped = head.lstrip()
+    if stripped[:1] == b"{":
+        lines = [ln for ln in stripped.split(b"\n", 6)[:6] if ln.strip()]
+        if len(lines) > 1 and not head.endswith(lines[-1]):
+            lines = lines[:-1]  # the last piece may be cut by the head
+        for line in lines:
+            try:
+                orjson.loads(line)
+                return "lines", None
+            except orjson.JSONDecodeError:
+                continue
+    elif stripped[:1] != b"[":
+        return "lines", None
+    if size > DOCUMENT_MAX_BYTES:
+        raise InputFileError(
+            path,
+            f"a single JSON document of {size} bytes is too big to read whole; "
+            "write it as JSON lines (one tweet or page per line), e.g. with jq -c '.[]'",
+        )
+    data = path.read_bytes()
+    try:
+        return "document", orjson.loads(data[3:] if data.startswith(_BOM) else data)
+    except orjson.JSONDecodeError as exc:
+        raise InputFileError(path, f"not valid JSON ({exc}); truncated?") from None
+
+
+def read(path: Path, source: str, options: ReadOptions) -> Iterator[Batch]:
+    """Read a Twitter JSON file (v2 pages, v2 tweets, v1.1 tweets; lines or one document).
+
+    Yields
+    ------
+    Batch
+        Posts, accounts and rejects.
+    """
+    layout, doc = _layout(path)
+    if layout == "lines":
+        yield from _read_lines(path, source, options)
+        return
+    parser = TweetParser(source)
+    items = doc if type(doc) is list else [doc]
+    for i, item in enumerate(items, 1):
+        parser.value(item, i, item)
+        if len(parser.posts) >= options.batch_rows:
+            yield parser.take()
+    options.advance(path.stat().st_size)
+    yield parser.take()

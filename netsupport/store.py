@@ -1,0 +1,650 @@
+"""The store: the canonical tables as Parquet part files under one folder, and a manifest.
+
+Layout::
+
+    STORE/
+      manifest.json                      # the commit point: parts and imported files
+      posts/part-000001-3f2a9c1e.parquet
+      interactions/part-000001-....parquet
+      follows/  accounts/  rejects/
+      .lock                              # held by the one writing transaction
+
+``manifest.json`` lists, per table, the committed part files (with row count and sha256) and every
+imported file (sha256, path, format, row counts). Readers read only the parts the manifest lists.
+A write (:class:`Transaction`) writes new parts under temporary names, renames them to their final
+names, and then replaces the manifest atomically (temp file + ``os.replace``); files that no
+manifest lists are removed by the next transaction. So an import killed at any moment leaves the
+store exactly as it was, and a finished import appears all at once.
+
+Semantics of a transaction:
+
+* posts are de-duplicated by ``(platform, post_id)`` against the store and within the transaction
+  (the first row seen wins);
+* follows are de-duplicated by ``(follower, followee)``;
+* accounts are merged by handle: for each field the first non-null value wins (existing values
+  first, then rows in the order they arrive), so later imports fill gaps but never overwrite;
+  the merged accounts table is rewritten as one part at commit;
+* interactions and rejects are appended as given;
+* a file whose sha256 the manifest records is not imported again.
+
+Examples
+--------
+>>> import tempfile
+>>> store = Store(tempfile.mkdtemp())
+>>> store.exists(), len(store.read("posts"))
+(False, 0)
+>>> posts = pa.table({"platform": ["twitter"] * 2, "post_id": ["1", "1"], "author": ["amy", "bob"]})
+>>> with store.transaction() as tx:
+...     kept, duplicates = tx.add_posts(conform_arrow(posts, Table.POSTS))
+>>> kept.num_rows, duplicates, store.read("posts")["author"].tolist()
+(1, 1, ['amy'])
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import os
+import signal
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from .errors import NetsupportError
+from .schema import SCHEMAS, AccountCol, FollowCol, PostCol, RejectCol, Table
+
+__all__ = ["MANIFEST", "Store", "StoreError", "Transaction", "conform_arrow", "to_pandas"]
+
+MANIFEST = "manifest.json"
+FORMAT_VERSION = 1
+#: Rows buffered before a Parquet row group is written, and rows per part file.
+ROW_GROUP_ROWS = 131_072
+PART_ROWS = 2_000_000
+
+
+class StoreError(NetsupportError):
+    """The store folder is not a netsupport store, or its manifest is damaged."""
+
+
+def conform_arrow(table: pa.Table, name: Table) -> pa.Table:
+    """Return ``table`` with exactly the canonical columns of ``name`` (missing ones null).
+
+    Examples
+    --------
+    >>> conform_arrow(pa.table({"handle": ["a"]}), Table.ACCOUNTS).column_names[:3]
+    ['handle', 'account_id', 'name']
+    """
+    schema = SCHEMAS[Table(name)]
+    if table.schema.equals(schema):
+        return table
+    arrays = []
+    for f in schema:
+        if f.name in table.column_names:
+            col = table.column(f.name)
+            arrays.append(col if col.type == f.type else col.cast(f.type))
+        else:
+            arrays.append(pa.nulls(table.num_rows, f.type))
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def _types_mapper(t: pa.DataType):
+    if pa.types.is_integer(t):
+        return pd.Int64Dtype()
+    return None
+
+
+def to_pandas(table: pa.Table) -> pd.DataFrame:
+    """Return an Arrow table as pandas with the canonical dtypes (as :func:`schema.empty_frame`)."""
+    return table.to_pandas(types_mapper=_types_mapper)
+
+
+def _empty_manifest() -> dict[str, Any]:
+    return {
+        "format_version": FORMAT_VERSION,
+        "tables": {t.value: [] for t in Table},
+        "imports": [],
+        "next_part": 1,
+    }
+
+
+class Store:
+    """A netsupport store folder (see the module docstring for its layout and guarantees).
+
+    Parameters
+    ----------
+    root : path
+        The store folder; created by the first transaction.
+    """
+
+    def __init__(self, root: str | os.PathLike[str]):
+        self.root = Path(root)
+
+    def __repr__(self) -> str:
+        return f"Store({str(self.root)!r})"
+
+    # -- reading ----------------------------------------------------------------------------------
+    def exists(self) -> bool:
+        """Return True if a committed store is at ``root``."""
+        return (self.root / MANIFEST).is_file()
+
+    def manifest(self) -> dict[str, Any]:
+        """Return the committed manifest (an empty one if nothing was committed)."""
+        path = self.root / MANIFEST
+        if not path.is_file():
+            if self.root.exists() and not self.root.is_dir():
+                raise StoreError(f"{self.root}: not a folder")
+            return _empty_manifest()
+        try:
+            data = orjson.loads(path.read_bytes())
+        except orjson.JSONDecodeError as exc:
+            raise StoreError(f"{path}: damaged manifest ({exc})") from None
+        if not isinstance(data, dict) or data.get("format_version") != FORMAT_VERSION:
+            raise StoreError(f"{path}: not a netsupport store manifest (version 1)")
+        return data
+
+    def part_paths(self, table: Table | str) -> list[Path]:
+        """Return the committed Parquet part files of ``table``, in commit order."""
+        parts = self.manifest()["tables"].get(Table(table).value, [])
+        return [self.root / p["path"] for p in parts]
+
+    def counts(self) -> dict[str, int]:
+        """Return the number of rows per table (from the manifest; reads no data)."""
+        tables = self.manifest()["tables"]
+        return {t.value: sum(p["rows"] for p in tables.get(t.value, [])) for t in Table}
+
+    def imported_files(self) -> list[dict[str, Any]]:
+        """Return one record per imported file: path, sha256, format, size and row counts."""
+        return list(self.manifest()["imports"])
+
+    def read_arrow(self, table: Table | str, columns: list[str] | None = None) -> pa.Table:
+        """Return a table as Arrow, canonical schema, rows in commit order."""
+        name = Table(table)
+        schema = SCHEMAS[name]
+        if columns is not None:
+            unknown = [c for c in columns if c not in schema.names]
+            if unknown:
+                raise StoreError(f"{name.value}: no column(s) {', '.join(map(str, unknown))}")
+            schema = pa.schema([schema.field(str(c)) for c in columns])
+        paths = self.part_paths(name)
+        if not paths:
+            return schema.empty_table()
+        pieces = []
+        for path in paths:
+            try:
+                pieces.append(pq.read_table(path, columns=schema.names, schema=schema))
+            except (OSError, pa.ArrowException) as exc:
+                raise StoreError(f"{path}: cannot read committed part ({exc})") from None
+        return pa.concat_tables(pieces).combine_chunks() if len(pieces) > 1 else pieces[0]
+
+    def read(self, table: Table | str, columns: list[str] | None = None) -> pd.DataFrame:
+        """Return a table as pandas: canonical columns and dtypes, ``created_at`` UTC.
+
+        An empty store gives an empty frame with the right columns.
+        """
+        return to_pandas(self.read_arrow(table, columns))
+
+    def summary(self, top: int = 10) -> dict[str, Any]:
+        """Return what the store holds: rows per table, posts' time span, top authors,
+        the most common reject reasons and the imported files (JSON-able).
+
+        Raises
+        ------
+        StoreError
+            If there is no store at ``root``.
+        """
+        if not self.exists():
+            raise StoreError(f"{self.root}: no store here (import files into it first)")
+        posts = self.read_arrow(Table.POSTS, [PostCol.AUTHOR, PostCol.CREATED_AT])
+        first = last = None
+        if posts.num_rows:
+            bounds = pc.min_max(posts.column(PostCol.CREATED_AT))
+            fmt = "%Y-%m-%dT%H:%M:%SZ"
+            if bounds["min"].is_valid:
+                first = bounds["min"].as_py().strftime(fmt)
+                last = bounds["max"].as_py().strftime(fmt)
+        return {
+            "root": str(self.root),
+            "counts": self.counts(),
+            "time_span": {"first": first, "last": last},
+            "top_authors": _top(posts.column(PostCol.AUTHOR), top, "author", "posts"),
+            "reject_reasons": _top(
+                self.read_arrow(Table.REJECTS, [RejectCol.REASON]).column(0),
+                top,
+                "reason",
+                "count",
+            ),
+            "imports": self.imported_files(),
+        }
+
+    # -- writing ----------------------------------------------------------------------------------
+    def transaction(self) -> Transaction:
+        """Return a new write transaction (use as a context manager: commit on success)."""
+        return Transaction(self)
+
+
+def _top(column: pa.ChunkedArray, n: int, key: str, count: str) -> list[dict[str, Any]]:
+    """Most frequent values, ties broken by value (deterministic)."""
+    if len(column) == 0 or n <= 0:
+        return []
+    counts = pc.value_counts(column.drop_null()).to_pylist()
+    counts.sort(key=lambda r: (-r["counts"], r["values"]))
+    return [{key: r["values"], count: r["counts"]} for r in counts[:n]]
+
+
+class _PartWriter:
+    """Stream one table into temporary Parquet files, row group by row group."""
+
+    def __init__(self, folder: Path, table: Table, tx_id: str):
+        self.folder = folder
+        self.table = table
+        self.schema = SCHEMAS[table]
+        self.tx_id = tx_id
+        self.buffer: list[pa.Table] = []
+        self.buffered = 0
+        self.writer: pq.ParquetWriter | None = None
+        self.current: Path | None = None
+        self.current_rows = 0
+        self.done: list[tuple[Path, int]] = []
+        self.rows = 0
+
+    def write(self, table: pa.Table) -> None:
+        if table.num_rows == 0:
+            return
+        self.buffer.append(table)
+        self.buffered += table.num_rows
+        self.rows += table.num_rows
+        if self.buffered >= ROW_GROUP_ROWS:
+            self._flush()
+
+    def _flush(self) -> None:
+        if not self.buffered:
+            return
+        data = pa.concat_tables(self.buffer)
+        self.buffer, self.buffered = [], 0
+        if self.writer is None:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            self.current = self.folder / f".tmp-{self.tx_id}-{len(self.done):04d}.parquet"
+            self.writer = pq.ParquetWriter(
+                self.current, self.schema, compression="zstd", compression_level=1
+            )
+            self.current_rows = 0
+        self.writer.write_table(data, row_group_size=ROW_GROUP_ROWS)
+        self.current_rows += data.num_rows
+        if self.current_rows >= PART_ROWS:
+            self._close_part()
+
+    def _close_part(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            self.done.append((self.current, self.current_rows))
+            self.writer, self.current = None, None
+
+    def finish(self) -> list[tuple[Path, int]]:
+        self._flush()
+        self._close_part()
+        return self.done
+
+    def abort(self) -> None:
+        if self.writer is not None:
+            with contextlib.suppress(Exception):
+                self.writer.close()
+        for path in [p for p, _ in self.done] + ([self.current] if self.current else []):
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+
+
+def _sha256(path: Path) -> str:
+    with open(path, "rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` via a temp file in the same folder, fsync, then rename."""
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        raise
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class Transaction:
+    """One write to a store: add batches, then commit once (or abort: nothing changes).
+
+    Only one transaction writes at a time (an exclusive lock on ``STORE/.lock``); readers are
+    never blocked and see the previous commit until this one's manifest replaces it.
+    """
+
+    def __init__(self, store: Store):
+        self.store = store
+        self.root = store.root
+        self._lock_fd: int | None = None
+        self.manifest: dict[str, Any] = {}
+        self.tx_id = uuid.uuid4().hex[:12]
+        self._writers: dict[Table, _PartWriter] = {}
+        self._seen_posts: dict[str, set[str]] | None = None
+        self._seen_follows: set[tuple[str, str]] | None = None
+        self._accounts: pa.Table | None = None
+        self._new_accounts: list[pa.Table] = []
+        self._account_ids: dict[str, str] | None = None
+        self._imports: list[dict[str, Any]] = []
+        self._open = False
+
+    # -- life cycle -------------------------------------------------------------------------------
+    def __enter__(self) -> Transaction:
+        self.begin()
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.commit()
+        else:
+            self.abort()
+
+    def begin(self) -> None:
+        """Take the store lock, read the manifest and remove files no manifest lists."""
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except (FileExistsError, NotADirectoryError):
+            raise StoreError(f"{self.root}: not a folder") from None
+        self._lock_fd = os.open(self.root / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+            raise StoreError(f"{self.root}: another import is writing to this store") from None
+        self.manifest = self.store.manifest()
+        self._collect_garbage()
+        self._open = True
+
+    def _collect_garbage(self) -> None:
+        listed = {p["path"] for parts in self.manifest["tables"].values() for p in parts}
+        for t in Table:
+            folder = self.root / t.value
+            if not folder.is_dir():
+                continue
+            for path in folder.iterdir():
+                rel = f"{t.value}/{path.name}"
+                if path.is_file() and path.suffix == ".parquet" and rel not in listed:
+                    path.unlink()
+        for path in self.root.glob(f".{MANIFEST}.*.tmp"):
+            path.unlink()
+
+    def _release(self) -> None:
+        self._open = False
+        if self._lock_fd is not None:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    def abort(self) -> None:
+        """Discard everything written by this transaction."""
+        for writer in self._writers.values():
+            writer.abort()
+        self._writers.clear()
+        self._release()
+
+    # -- adding rows ------------------------------------------------------------------------------
+    def _writer(self, table: Table) -> _PartWriter:
+        w = self._writers.get(table)
+        if w is None:
+            w = self._writers[table] = _PartWriter(self.root / table.value, table, self.tx_id)
+        return w
+
+    def append(self, table: Table, rows: pa.Table | None) -> int:
+        """Append rows to ``table`` as given (interactions, rejects); return the count."""
+        if rows is None or rows.num_rows == 0:
+            return 0
+        table = Table(table)
+        self._writer(table).write(conform_arrow(rows, table))
+        return rows.num_rows
+
+    def _post_keys(self) -> dict[str, set[str]]:
+        if self._seen_posts is None:
+            seen: dict[str, set[str]] = {}
+            existing = self.store.read_arrow(Table.POSTS, [PostCol.PLATFORM, PostCol.POST_ID])
+            for platform in pc.unique(existing.column(0)).to_pylist():
+                mask = pc.equal(existing.column(0), platform)
+                seen[platform] = set(existing.column(1).filter(mask).to_pylist())
+            self._seen_posts = seen
+        return self._seen_posts
+
+    def add_posts(self, posts: pa.Table | None) -> tuple[pa.Table, int]:
+        """Append the posts not seen before; return ``(kept posts, number of duplicates)``.
+
+        The first row seen with a given ``(platform, post_id)`` wins, in the store or earlier in
+        this transaction or earlier in ``posts``.
+        """
+        if posts is None or posts.num_rows == 0:
+            return SCHEMAS[Table.POSTS].empty_table(), 0
+        posts = conform_arrow(posts, Table.POSTS)
+        seen_by_platform = self._post_keys()
+        ids = posts.column(PostCol.POST_ID).to_pylist()
+        platforms = posts.column(PostCol.PLATFORM)
+        uniques = pc.unique(platforms).to_pylist()
+        if len(uniques) == 1:
+            seen = seen_by_platform.setdefault(uniques[0], set())
+            add = seen.add
+            keep = [i for i, x in enumerate(ids) if not (x in seen or add(x))]
+        else:
+            keep = []
+            for i, (plat, x) in enumerate(zip(platforms.to_pylist(), ids, strict=True)):
+                seen = seen_by_platform.setdefault(plat, set())
+                if x not in seen:
+                    seen.add(x)
+                    keep.append(i)
+        duplicates = posts.num_rows - len(keep)
+        if duplicates:
+            posts = posts.take(pa.array(keep, type=pa.int64()))
+        self._writer(Table.POSTS).write(posts)
+        _test_point("rows-written", self)
+        return posts, duplicates
+
+    def _follow_keys(self) -> set[tuple[str, str]]:
+        if self._seen_follows is None:
+            existing = self.store.read_arrow(
+                Table.FOLLOWS, [FollowCol.FOLLOWER, FollowCol.FOLLOWEE]
+            )
+            self._seen_follows = set(
+                zip(existing.column(0).to_pylist(), existing.column(1).to_pylist(), strict=True)
+            )
+        return self._seen_follows
+
+    def add_follows(self, follows: pa.Table | None) -> tuple[pa.Table, int]:
+        """Append follows not seen before (by follower, followee); return (kept, duplicates).
+
+        A follower or followee written ``id:NNN`` (only the account id was known) is replaced by
+        the handle when the store's or this transaction's accounts know that id.
+        """
+        if follows is None or follows.num_rows == 0:
+            return SCHEMAS[Table.FOLLOWS].empty_table(), 0
+        follows = self._resolve_ids(conform_arrow(follows, Table.FOLLOWS))
+        seen = self._follow_keys()
+        pairs = zip(
+            follows.column(FollowCol.FOLLOWER).to_pylist(),
+            follows.column(FollowCol.FOLLOWEE).to_pylist(),
+            strict=True,
+        )
+        add = seen.add
+        keep = [i for i, p in enumerate(pairs) if not (p in seen or add(p))]
+        duplicates = follows.num_rows - len(keep)
+        if duplicates:
+            follows = follows.take(pa.array(keep, type=pa.int64()))
+        self._writer(Table.FOLLOWS).write(follows)
+        return follows, duplicates
+
+    def _ids(self) -> dict[str, str]:
+        """Account id -> handle, from the store's accounts and those added so far."""
+        if self._account_ids is None:
+            ids: dict[str, str] = {}
+            for acc in [self._existing_accounts(), *self._new_accounts]:
+                handles = acc.column(AccountCol.HANDLE).to_pylist()
+                account_ids = acc.column(AccountCol.ACCOUNT_ID).to_pylist()
+                for h, i in zip(handles, account_ids, strict=True):
+                    if i is not None and h is not None:
+                        ids.setdefault(i, h)
+            self._account_ids = ids
+        return self._account_ids
+
+    def _resolve_ids(self, follows: pa.Table) -> pa.Table:
+        for col in (FollowCol.FOLLOWER, FollowCol.FOLLOWEE):
+            values = follows.column(col).to_pylist()
+            if not any(v.startswith("id:") for v in values if v):
+                continue
+            ids = self._ids()
+            fixed = [ids.get(v[3:], v) if v and v.startswith("id:") else v for v in values]
+            idx = follows.schema.get_field_index(col)
+            follows = follows.set_column(idx, col, pa.array(fixed, pa.string()))
+        return follows
+
+    def _existing_accounts(self) -> pa.Table:
+        if self._accounts is None:
+            self._accounts = self.store.read_arrow(Table.ACCOUNTS)
+        return self._accounts
+
+    def add_accounts(self, accounts: pa.Table | None) -> int:
+        """Queue accounts for the merge at commit; return the number of rows given."""
+        if accounts is None or accounts.num_rows == 0:
+            return 0
+        accounts = conform_arrow(accounts, Table.ACCOUNTS)
+        self._new_accounts.append(accounts)
+        if self._account_ids is not None:
+            for h, i in zip(
+                accounts.column(AccountCol.HANDLE).to_pylist(),
+                accounts.column(AccountCol.ACCOUNT_ID).to_pylist(),
+                strict=True,
+            ):
+                if i is not None:
+                    self._account_ids.setdefault(i, h)
+        return accounts.num_rows
+
+    # -- imported files ---------------------------------------------------------------------------
+    def has_file(self, sha256: str) -> bool:
+        """Return True if a file with this sha256 is in the store or in this transaction."""
+        return any(r["sha256"] == sha256 for r in self.manifest["imports"] + self._imports)
+
+    def has_size(self, size: int) -> bool:
+        """Return True if a file of this byte size was imported (only then can a hash match)."""
+        return any(r.get("size") == size for r in self.manifest["imports"] + self._imports)
+
+    def record_import(self, record: dict[str, Any]) -> None:
+        """Record an imported file (path, sha256, format, size, row counts) in the manifest."""
+        self._imports.append(dict(record))
+
+    # -- commit -----------------------------------------------------------------------------------
+    def _merged_accounts(self) -> pa.Table | None:
+        if not self._new_accounts:
+            return None
+        existing = self._existing_accounts()
+        merged: dict[str, list] = {}
+        for table in [existing, *self._new_accounts]:
+            for rec in zip(*(c.to_pylist() for c in table.columns), strict=True):
+                handle = rec[0]
+                if handle is None:
+                    continue
+                cur = merged.get(handle)
+                if cur is None:
+                    merged[handle] = list(rec)
+                elif None in cur:
+                    for i, value in enumerate(rec):
+                        if cur[i] is None and value is not None:
+                            cur[i] = value
+        rows = [merged[h] for h in sorted(merged)]
+        schema = SCHEMAS[Table.ACCOUNTS]
+        cols = list(zip(*rows, strict=True)) if rows else [[] for _ in schema]
+        return pa.Table.from_arrays(
+            [pa.array(c, type=f.type) for c, f in zip(cols, schema, strict=True)], schema=schema
+        )
+
+    def commit(self) -> None:
+        """Make everything added visible at once (parts renamed, then the manifest replaced)."""
+        if not self._open:
+            raise StoreError(f"{self.root}: transaction is not open")
+        try:
+            accounts = self._merged_accounts()
+            if accounts is not None:
+                writer = self._writer(Table.ACCOUNTS)
+                writer.write(accounts)
+            manifest = self.manifest
+            seq = int(manifest.get("next_part", 1))
+            replaced: list[str] = []
+            for table in Table:
+                writer = self._writers.get(table)
+                if writer is None:
+                    continue
+                parts = []
+                for tmp, rows in writer.finish():
+                    sha = _sha256(tmp)
+                    _fsync(tmp)
+                    final = tmp.with_name(f"part-{seq:06d}-{sha[:8]}.parquet")
+                    seq += 1
+                    os.replace(tmp, final)
+                    parts.append(
+                        {"path": f"{table.value}/{final.name}", "rows": rows, "sha256": sha}
+                    )
+                if table is Table.ACCOUNTS and accounts is not None:
+                    replaced += [p["path"] for p in manifest["tables"][table.value]]
+                    manifest["tables"][table.value] = parts
+                else:
+                    manifest["tables"][table.value] += parts
+            manifest["imports"] = manifest["imports"] + self._imports
+            manifest["next_part"] = seq
+            body = orjson.dumps(manifest, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)
+            _test_point("before-manifest")
+            _write_atomic(self.root / MANIFEST, body + b"\n")
+        except BaseException:
+            self.abort()
+            raise
+        self._writers.clear()
+        for rel in replaced:
+            with contextlib.suppress(FileNotFoundError):
+                (self.root / rel).unlink()
+        self._release()
+
+
+def _test_point(name: str, tx: Transaction | None = None) -> None:
+    """Crash-test hook: ``NETSUPPORT_TEST_KILL=<name>`` kills this process with SIGKILL there.
+
+    Points: ``rows-written`` (after the first rows reach a temporary part file on disk) and
+    ``before-manifest`` (every part renamed to its final name, manifest not yet replaced). The
+    recovery tests use it to interrupt an import at the worst moments; it costs one dict lookup.
+    """
+    if os.environ.get("NETSUPPORT_TEST_KILL") != name:
+        return
+    if tx is not None:
+        for writer in tx._writers.values():
+            writer._flush()
+            if writer.writer is not None:
+                writer.writer.close()  # make sure the partial part is really on disk
+                writer.writer = None
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def iter_part_batches(store: Store, table: Table | str) -> Iterator[pa.RecordBatch]:
+    """Yield the record batches of a table part by part (for streaming over big stores)."""
+    name = Table(table)
+    for path in store.part_paths(name):
+        yield from pq.ParquetFile(path).iter_batches(batch_size=ROW_GROUP_ROWS)

@@ -1,0 +1,113 @@
+"""`netsupport import` and `netsupport info`: summaries, exit codes, one-line errors."""
+
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from netsupport.cli import app
+from netsupport.store import Store
+
+runner = CliRunner()
+
+
+def _import(*args):
+    return runner.invoke(app, ["import", *map(str, args)])
+
+
+def test_import_prints_summary_and_info_describes_the_store(tmp_path, data_dir):
+    store = tmp_path / "store"
+    page = data_dir / "io" / "twarc2_page.jsonl"
+    result = _import(page, data_dir / "io" / "v1_tweets.jsonl", "--store", store)
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0].split()[:9] == [
+        "file",
+        "format",
+        "rows",
+        "read",
+        "posts",
+        "duplicates",
+        "interactions",
+        "follows",
+        "accounts",
+    ]
+    page_row = next(line for line in lines if line.startswith(str(page)))
+    # rows read, posts, duplicates, interactions, follows, accounts, rejected
+    assert page_row.split()[1:] == ["twitter-v2", "4", "4", "0", "4", "0", "5", "0"]
+    assert lines[-1].startswith("store now holds: posts 7, interactions 8")
+
+    info = runner.invoke(app, ["info", "--store", str(store)])
+    assert info.exit_code == 0, info.output
+    assert "posts from 2014-02-14T10:00:00Z to 2014-02-15T12:00:00Z" in info.stdout
+    assert "edtheeditor" in info.stdout and "imported files (2):" in info.stdout
+    as_json = json.loads(runner.invoke(app, ["info", "--store", str(store), "--json"]).stdout)
+    assert as_json["counts"]["posts"] == 7
+    assert as_json["top_authors"][0] == {"author": "bob_b", "posts": 2}
+
+
+def test_reimport_is_a_no_op(tmp_path, data_dir):
+    store = tmp_path / "store"
+    page = data_dir / "io" / "twarc2_page.jsonl"
+    assert _import(page, "--store", store).exit_code == 0
+    manifest = (store / "manifest.json").read_text()
+    copy = tmp_path / "copy.jsonl"
+    copy.write_bytes(page.read_bytes())  # same content under another name
+    result = _import(page, copy, "--store", store)
+    assert result.exit_code == 0
+    assert result.stdout.count("already imported") == 2
+    assert (
+        json.loads((store / "manifest.json").read_text())["imports"]
+        == json.loads(manifest)["imports"]
+    )
+    assert Store(store).counts()["posts"] == 4
+
+
+def test_unreadable_file_is_one_error_line_exit_2_and_nothing_written(tmp_path, data_dir):
+    store = tmp_path / "store"
+    assert _import(data_dir / "io" / "v1_tweets.jsonl", "--store", store).exit_code == 0
+    manifest = (store / "manifest.json").read_bytes()
+    bad = tmp_path / "cut.json"
+    bad.write_text('[{"id": "1", "text": "a", "created_at": "2014-02-14T10:00:00Z"}, {"id": ')
+    page = data_dir / "io" / "twarc2_page.jsonl"
+    result = _import(page, bad, "--store", store)  # the good file first: still nothing written
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"error: {bad}: not valid JSON")
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.output
+    assert (store / "manifest.json").read_bytes() == manifest
+    assert not [p for p in store.rglob("*.parquet") if p.name.startswith(".")]
+
+
+def test_missing_path_unknown_content_and_bad_options(tmp_path):
+    store = tmp_path / "store"
+    result = _import(tmp_path / "nope.jsonl", "--store", store)
+    assert result.exit_code == 2 and "no such file" in result.stderr
+    blob = tmp_path / "blob.bin"
+    blob.write_bytes(b"\x00\x01\x02garbage" * 10)
+    result = _import(blob, "--store", store)
+    assert result.exit_code == 2 and result.stderr.startswith(f"error: {blob}: binary content")
+    notes = tmp_path / "notes.txt"
+    notes.write_text("Dear diary, today the inspector was suspended.\n")
+    result = _import(notes, "--store", store)
+    assert result.exit_code == 2 and "cannot tell the format" in result.stderr
+    result = _import(notes, "--store", store, "--format", "excel")
+    assert result.exit_code == 2 and "excel" in result.stderr
+    result = _import(notes, "--store", store, "--map", "nofield")
+    assert result.exit_code == 2 and "COL=FIELD" in result.stderr
+    assert not store.exists() or Store(store).counts()["posts"] == 0
+
+
+def test_info_on_a_missing_store(tmp_path):
+    result = runner.invoke(app, ["info", "--store", str(tmp_path / "none")])
+    assert result.exit_code == 2 and "no store here" in result.stderr
+
+
+def test_empty_file_imports_zero_rows(tmp_path):
+    empty = tmp_path / "empty.jsonl"
+    empty.write_bytes(b"")
+    result = _import(empty, "--store", tmp_path / "store")
+    assert result.exit_code == 0, result.output
+    assert "empty" in result.stdout
+    assert Store(tmp_path / "store").counts()["posts"] == 0
