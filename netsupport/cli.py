@@ -799,6 +799,127 @@ def synth_command(
 # ---- commands: run / report ---------------------------------------------------------------------
 
 
+class _RunDisplay:
+    """One progress display on stderr for `run` and `report`: a line per step, and (on a
+    terminal) a live bar for the step running and the file being imported."""
+
+    def __init__(self) -> None:
+        from rich.console import Console
+
+        self.console = Console(stderr=True, highlight=False)
+        self.live = self.console.is_terminal
+        self.progress = None
+        self.step_task = None
+        self.file_task = None
+        if self.live:
+            from rich.progress import (
+                BarColumn,
+                Progress,
+                SpinnerColumn,
+                TaskProgressColumn,
+                TextColumn,
+                TimeElapsedColumn,
+            )
+
+            self.progress = Progress(
+                SpinnerColumn(),
+                TextColumn("{task.description}"),
+                BarColumn(),
+                TaskProgressColumn(),
+                TimeElapsedColumn(),
+                console=self.console,
+                transient=True,
+            )
+
+    def __enter__(self) -> _RunDisplay:
+        if self.progress is not None:
+            self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+
+    def step_start(self, index: int, total: int, name: str, what: str) -> None:
+        if self.progress is not None:
+            if self.step_task is None:
+                self.step_task = self.progress.add_task("", total=total)
+            self.progress.update(
+                self.step_task, completed=index - 1, description=f"[{index}/{total}] {what}"
+            )
+
+    def step_end(self, name: str, status: str, seconds: float, detail: str) -> None:
+        line = f"{name:<12} {status:<7} {seconds:6.1f} s  {detail}"
+        if self.progress is not None:
+            self.progress.console.print(line, markup=False)
+            self.progress.advance(self.step_task)
+        else:
+            self.console.print(line, markup=False)
+
+    def start_file(self, path: str, total_bytes: int) -> None:
+        if self.progress is not None:
+            self.file_task = self.progress.add_task(f"  {Path(path).name}", total=total_bytes)
+
+    def advance(self, nbytes: int) -> None:
+        if self.progress is not None and self.file_task is not None:
+            self.progress.advance(self.file_task, nbytes)
+
+    def end_file(self) -> None:
+        if self.progress is not None and self.file_task is not None:
+            self.progress.remove_task(self.file_task)
+            self.file_task = None
+
+
+def _print_run(result) -> None:
+    """Findings to stdout (the result); where the report is to stderr."""
+    for sentence in result.findings:
+        typer.echo(f"- {sentence}")
+    for what, why in result.not_measured:
+        typer.echo(f"- not measured: {what} ({why})")
+    typer.echo(f"report: {result.index_html}", err=True)
+
+
+WorkersOpt = Annotated[
+    int | None,
+    typer.Option("--workers", help="Processes for import and stance scoring (default: up to 2)."),
+]
+
+
+@app.command("run")
+def run_command(
+    study: Annotated[Path, typer.Argument(help="The study file (study.toml).", dir_okay=False)],
+    force: Annotated[
+        bool, typer.Option("--force", help="Run every step again instead of reusing cached ones.")
+    ] = False,
+    workers: WorkersOpt = None,
+) -> None:
+    """Run a whole study from its study.toml: import, stance, communities, metrics, report.
+
+    Writes index.html, report.md, metrics.json, charts, tables, graph.gexf and manifest.json to
+    the study's output folder and prints the headline findings. Steps whose inputs and
+    parameters did not change since the last run are reused; --force runs them all again.
+    """
+    from .study import run_study
+
+    with _RunDisplay() as display:
+        result = run_study(study, force=force, progress=display, workers=workers)
+    _print_run(result)
+
+
+@app.command("report")
+def report_command(study: StudyOpt, workers: WorkersOpt = None) -> None:
+    """Write a study's report again (index.html, report.md, charts, tables) from its results.
+
+    Uses the results cached by `netsupport run` and runs only the steps that are out of date
+    (all of them the first time).
+    """
+    from .study import report_study
+
+    with _RunDisplay() as display:
+        result = report_study(study, progress=display, workers=workers)
+    _print_run(result)
+
+
 def main() -> None:
     """Console-script entry point."""
     try:
