@@ -49,7 +49,7 @@ from markupsafe import Markup, escape
 
 from . import __version__, charts
 from .errors import EmptyWindow
-from .schema import IKind, PostCol, Role, Stance, Target, Window
+from .schema import IKind, PostCol, Role, Stance, Table, Target, Window
 from .textsafe import atomic_write_text, jsonable, write_csv, write_json
 from .windows import Windows
 
@@ -59,6 +59,7 @@ __all__ = [
     "ReportInputs",
     "Sentence",
     "attention_counts",
+    "build_inputs",
     "composition_frame",
     "findings",
     "fmt_pct",
@@ -1195,6 +1196,58 @@ class ReportInputs:
     roles: pd.Series = field(default_factory=lambda: pd.Series(dtype=object))
     inputs: Sequence[Mapping[str, Any]] = ()
     counts: Mapping[str, int] = field(default_factory=dict)  # rows per store table
+
+
+def build_inputs(
+    study: Any,
+    tables: Mapping[str, pd.DataFrame],
+    analysis: Any,
+    *,
+    membership: pd.Series | None = None,
+    pagerank: pd.Series | None = None,
+    inputs: Sequence[Mapping[str, Any]] = (),
+    counts: Mapping[str, int] | None = None,
+) -> ReportInputs:
+    """Return the :class:`ReportInputs` of a study from its tables and its analysis.
+
+    Parameters
+    ----------
+    tables : mapping
+        The canonical tables (``posts``, ``interactions``, ``follows``, ``accounts``).
+    analysis : netsupport.support.Analysis
+        Metrics, stance table, units and the per-metric tables.
+    membership, pagerank : Series, optional
+        Baseline communities and crisis PageRank (as given to, or computed by, the analysis).
+    inputs : sequence of dict
+        ``{path, format, bytes, sha256}`` per input file (for the methods section).
+    counts : mapping, optional
+        Rows per store table (default: the lengths of ``tables``).
+    """
+    from .stance import stance_interactions
+
+    roles_t = analysis.tables.get("roles")
+    roles = (
+        roles_t.set_index("handle")["role"]
+        if roles_t is not None and not roles_t.empty
+        else pd.Series(dtype=object)
+    )
+    if counts is None:
+        counts = {str(k): len(v) for k, v in tables.items() if v is not None}
+    return ReportInputs(
+        study=study,
+        metrics=analysis.metrics,
+        units=analysis.units,
+        stance=analysis.stance,
+        tables=dict(analysis.tables),
+        interactions=stance_interactions(tables, study),
+        posts=tables.get(Table.POSTS),
+        follows=tables.get(Table.FOLLOWS),
+        membership=membership if membership is not None and len(membership) else None,
+        pagerank=pagerank if pagerank is not None and len(pagerank) else None,
+        roles=roles,
+        inputs=list(inputs),
+        counts=dict(counts),
+    )
 
 
 def _env(markdown: bool) -> jinja2.Environment:

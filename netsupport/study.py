@@ -664,7 +664,6 @@ class _Context:
 
     def step_report(self, force: bool) -> tuple[str, str]:
         from . import report
-        from .stance import stance_interactions
 
         listing = self.cache / "report-files.json"
         if listing.is_file():
@@ -674,26 +673,16 @@ class _Context:
         if previous and self.fresh("report", [listing, *previous]):
             self.report_files = previous
             return "reused", "metrics unchanged"
-        tables = self.tables()
-        roles_t = self.analysis_tables.get("roles")
-        roles = (
-            _series(roles_t, "handle", "role")
-            if roles_t is not None and not roles_t.empty
-            else pd.Series(dtype=object)
-        )
+        from .support import Analysis
+
         counts = self.store.counts()
-        inp = report.ReportInputs(
-            study=self.study,
-            metrics=self.metrics,
-            units=self.units,
-            stance=self.stance.table,
-            tables=self.analysis_tables,
-            interactions=stance_interactions(tables, self.study),
-            posts=tables[Table.POSTS],
-            follows=tables[Table.FOLLOWS],
-            membership=self.membership if len(self.membership) else None,
-            pagerank=self.pagerank if len(self.pagerank) else None,
-            roles=roles,
+        analysis = Analysis(self.metrics, self.stance.table, self.units, self.analysis_tables)
+        inp = report.build_inputs(
+            self.study,
+            self.tables(),
+            analysis,
+            membership=self.membership,
+            pagerank=self.pagerank,
             inputs=[
                 {"path": _relative(f, self.study), **v}
                 for f, v in sorted(self._input_records().items())
