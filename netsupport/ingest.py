@@ -196,6 +196,7 @@ def interactions_arrow(posts: pa.Table) -> pa.Table:
         created.filter(has_target),
     )
     pieces = [direct]
+    unique_posts = pc.count_distinct(post_id).as_py() == len(post_id)
     mentions = posts.column(PostCol.MENTIONS).combine_chunks()
     if mentions.null_count < len(mentions):
         split = pc.utf8_split_whitespace(pc.fill_null(mentions, ""))
@@ -217,13 +218,17 @@ def interactions_arrow(posts: pa.Table) -> pa.Table:
             parents = parents.filter(keep)
             handles = handles.filter(keep)
             m_pid = post_id.take(parents)
-            # first occurrence of each (post_id, target), like DataFrame.drop_duplicates
-            order = pa.table({"p": m_pid, "t": handles, "i": pa.array(range(len(handles)))})
-            first = order.group_by(["p", "t"], use_threads=False).aggregate([("i", "min")])
-            idx = pc.sort_indices(first.column("i_min"))
-            rows = first.column("i_min").take(idx)
-            if len(rows) < len(handles):
-                parents, handles, m_pid = parents.take(rows), handles.take(rows), m_pid.take(rows)
+            if not unique_posts:
+                # first occurrence of each (post_id, target), like DataFrame.drop_duplicates
+                order = pa.table({"p": m_pid, "t": handles, "i": pa.array(range(len(handles)))})
+                first = order.group_by(["p", "t"], use_threads=False).aggregate([("i", "min")])
+                rows = pc.sort(first.column("i_min"))
+                if len(rows) < len(handles):
+                    parents, handles, m_pid = (
+                        parents.take(rows),
+                        handles.take(rows),
+                        m_pid.take(rows),
+                    )
             pieces.append(
                 _edges(
                     author.take(parents),
@@ -233,10 +238,27 @@ def interactions_arrow(posts: pa.Table) -> pa.Table:
                     created.take(parents),
                 )
             )
+            # With unique post ids, a handle repeated in one post's mentions gives rows with the
+            # same post, kind, target, source and time: adjacent once sorted, dropped below.
     out = pa.concat_tables(pieces) if len(pieces) > 1 else direct
     if out.num_rows > 1:
         out = out.take(_sort_nulls_first(out, _SORT_COLUMNS))
+        if unique_posts:
+            out = _drop_adjacent_repeats(out)
     return out
+
+
+def _drop_adjacent_repeats(edges: pa.Table) -> pa.Table:
+    """Drop rows equal to the row before on post_id, kind and target (sorted input)."""
+    n = edges.num_rows
+    same = None
+    for col in (InteractionCol.POST_ID, InteractionCol.KIND, InteractionCol.TARGET):
+        c = edges.column(col)
+        eq = pc.fill_null(pc.equal(c.slice(1), c.slice(0, n - 1)), False)
+        same = eq if same is None else pc.and_(same, eq)
+    if not pc.any(same).as_py():
+        return edges
+    return edges.filter(pa.concat_arrays([pa.array([True]), pc.invert(same).combine_chunks()]))
 
 
 def follow_interactions(follows: pa.Table) -> pa.Table:

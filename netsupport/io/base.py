@@ -171,6 +171,7 @@ class RejectRows:
         """Return the collected rejects as a table (None when there are none) and reset."""
         if not self.rows:
             return None
+        self.rows.sort(key=lambda r: -1 if r[1] is None else r[1])  # stable: input order
         table = _table(Table.REJECTS, list(zip(*self.rows, strict=True)))
         self.rows = []
         return table
