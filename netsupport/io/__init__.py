@@ -38,6 +38,10 @@ __all__ = [
 FORMATS: dict[str, str] = {
     "twitter-v2": "twitter_json",
     "twitter-archive": "archive",
+    "csv": "csvfile",
+    "nodexl": "csvfile:read_nodexl",
+    "followers": "followers",
+    "accounts": "accounts",
 }
 
 

@@ -148,13 +148,15 @@ def detect_format(path: Path, options: ReadOptions | None = None) -> str:
     text = stripped.decode("utf-8", errors="replace")
     header = _header(text)
     cols = set(header)
-    if {"vertex 1", "vertex 2"} <= cols:
+    # NodeXL sheets saved as CSV may have a row of section titles above the header
+    if any({"vertex 1", "vertex 2"} <= set(_header(line)) for line in text.splitlines()[:5]):
         return "nodexl"
     if "handle" in cols and cols & _ACCOUNT_COLUMNS and not cols & (_POST_HINTS - {"handle"}):
         return "accounts"
     if options.account:
         lines = [ln.strip() for ln in text.splitlines()[:50] if ln.strip()]
-        if cols & _LIST_HEADERS or all(HANDLE_LINE.fullmatch(ln) for ln in lines):
+        handles = sum(1 for ln in lines if HANDLE_LINE.fullmatch(ln))
+        if cols & _LIST_HEADERS or handles >= 0.8 * len(lines):
             return "followers"
     if options.mapping or {"source", "target"} <= cols or len(cols & _POST_HINTS) >= 2:
         return "csv"
