@@ -131,7 +131,7 @@ def detect_format(path: Path, options: ReadOptions | None = None) -> str:
     if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
         return "twitter-archive"
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise InputFileError(path, "UTF-16 text; save it as UTF-8 and import again")
+        raise UnknownFormat(path, "UTF-16 text; save it as UTF-8 and import again")
     if head.startswith(b"\xef\xbb\xbf"):
         head = head[3:]
     stripped = head.lstrip()

@@ -1,0 +1,78 @@
+"""Timestamps of every export format, read as UTC instants; unreadable ones with a reason."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pyarrow as pa
+import pytest
+
+from netsupport.io.timestamps import parse_column, to_micros, twitter_time_to_iso
+
+T0 = int(datetime(2014, 2, 12, 10, tzinfo=UTC).timestamp()) * 1_000_000
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "2014-02-12T10:00:00Z",
+        "2014-02-12T10:00:00.000Z",
+        "2014-02-12T10:00:00.000000000Z",  # nanoseconds: cut to microseconds
+        "2014-02-12 10:00:00+00:00",
+        "2014-02-12T11:00:00+01:00",
+        "2014-02-12T05:00:00-0500",
+        "Wed Feb 12 10:00:00 +0000 2014",
+        "Wed Feb 12 12:00:00 +0200 2014",
+        "Wed, 12 Feb 2014 10:00:00 +0000",
+        "Wed, 12 Feb 2014 10:00:00 GMT",
+        1392199200000,
+        "1392199200000",
+        1392199200,
+        "1392199200",
+        1392199200.0,
+    ],
+)
+def test_every_accepted_form_gives_the_same_instant(value):
+    assert to_micros(value) == T0
+    arr, bad = parse_column([value])
+    assert bad == {} and arr.cast(pa.int64()).to_pylist() == [T0]
+
+
+@pytest.mark.parametrize(
+    "value, reason",
+    [
+        ("2014-02-12 10:00:00", "has no time zone"),
+        ("2014-02-12T10:00:00", "has no time zone"),
+        ("12/02/2014 10:00", "cannot read timestamp"),
+        ("Wed Feb 31 10:00:00 +0000 2014", "cannot read timestamp"),
+        ("Someday", "cannot read timestamp"),
+        ("", "timestamp is empty"),
+        (None, "is not a date and time"),
+        (True, "is not a date and time"),
+        ({"a": 1}, "is not a date and time"),
+        (float("nan"), "is not a number"),
+        (10**30, "out of range"),
+    ],
+)
+def test_unreadable_timestamps_say_why(value, reason):
+    with pytest.raises(ValueError, match=reason):
+        to_micros(value)
+
+
+def test_naive_utc_only_when_the_format_documents_it():
+    assert to_micros("2014-02-12 10:00:00", naive_utc=True) == T0
+    arr, bad = parse_column(["2014-02-12 10:00:00"], naive_utc=True)
+    assert bad == {} and arr.cast(pa.int64()).to_pylist() == [T0]
+
+
+def test_parse_column_marks_bad_and_missing_values():
+    arr, bad = parse_column(["2014-02-12T10:00:00Z", None, "nope", 1392199200000])
+    assert arr.null_count == 2
+    assert sorted(bad) == [1, 2] and bad[1] == "missing timestamp"
+    arr, bad = parse_column(["2014-02-12T10:00:00Z", None])  # fast path with a null
+    assert bad == {1: "missing timestamp"}
+
+
+def test_twitter_time_to_iso_leaves_other_text_alone():
+    assert twitter_time_to_iso("Thu Feb 6 01:02:03 +0000 2014") == "2014-02-06T01:02:03+0000"
+    assert twitter_time_to_iso("Wed Xyz 12 10:00:00 +0000 2014") == "Wed Xyz 12 10:00:00 +0000 2014"
