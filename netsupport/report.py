@@ -490,11 +490,15 @@ def findings(metrics: Mapping[str, Any]) -> Findings:
             "Support was spread over {k} of the {of} communities found before the crisis (with at "
             "least {min} supporters each; evenness {even} on a 0–1 scale)"
         )
-        best = _most_mobilised(mob)
+        best = _most_supporters(mob)
         if best is not None:
-            text += "; community {c} took part most: {pct} of its {m} members addressed {who}"
+            text += (
+                "; the most supporters, {s}, came from community {c}, where {pct} of the {m} "
+                "members addressed {who}"
+            )
             values.update(
                 {
+                    "s": fmt_count(best["supporters"]),
                     "c": str(int(best["community"]) + 1),
                     "pct": fmt_pct(best["share_active"]),
                     "m": fmt_count(best["members"]),
@@ -578,15 +582,14 @@ def findings(metrics: Mapping[str, Any]) -> Findings:
     return Findings(out, nm)
 
 
-def _most_mobilised(mob: Any) -> Mapping[str, Any] | None:
+def _most_supporters(mob: Any) -> Mapping[str, Any] | None:
+    """Return the community that gave the most crisis supporters (ties: the larger, lower id)."""
     if _is_nm(mob) or not mob:
         return None
-    rows = [
-        r for r in mob.get("communities", []) if r.get("members", 0) >= 5 and r.get("active", 0)
-    ]
+    rows = [r for r in mob.get("communities", []) if int(r.get("supporters", 0)) > 0]
     if not rows:
         return None
-    return sorted(rows, key=lambda r: (-float(r["share_active"]), int(r["community"])))[0]
+    return sorted(rows, key=lambda r: (-int(r["supporters"]), int(r["community"])))[0]
 
 
 def _first_mention_hours(roles: Any) -> list[tuple[str, float]]:
@@ -781,6 +784,25 @@ def composition_frame(
     return pd.DataFrame(rows, columns=["window", "prior_tie", "newcomer"])
 
 
+def labelled_proxies(metrics: Mapping[str, Any], n: int = 3, share: float = 0.1) -> list[str]:
+    """Return the proxies worth a label on the network map: the top ``n`` whose reach is at least
+    ``share`` of the top proxy's (and at least 2 accounts), so a proxy that reached one account is
+    not drawn as if it mattered.
+
+    Examples
+    --------
+    >>> labelled_proxies({"proxies": {"top": [{"handle": "a", "reach": 88},
+    ...     {"handle": "b", "reach": 49}, {"handle": "c", "reach": 1}]}})
+    ['a', 'b']
+    """
+    px = metrics.get("proxies")
+    if _is_nm(px) or not px or not px.get("top"):
+        return []
+    top = px["top"]
+    floor = max(2.0, share * float(top[0]["reach"]))
+    return [r["handle"] for r in top[:n] if float(r["reach"]) >= floor]
+
+
 def crisis_graph(interactions: pd.DataFrame, windows: Windows) -> nx.DiGraph:
     """Return the crisis repost/quote/mention graph (the one PageRank ranks amplifiers on)."""
     from . import graph
@@ -937,11 +959,8 @@ def build_charts(inp: ReportInputs) -> list[Chart]:
         if inp.membership is None
         else {str(k): int(v) for k, v in inp.membership.dropna().items()}
     )
-    proxies_top = (
-        [r["handle"] for r in (_get(m, "proxies", "top") or [])[:3]]
-        if not _is_nm(m.get("proxies"))
-        else []
-    )
+    proxies_top = labelled_proxies(m)
+
     declared = [h for h in study.proxies if h not in proxies_top]
     add(
         "network",

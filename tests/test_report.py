@@ -131,9 +131,21 @@ def _metrics() -> dict:
         "mobilisation": {
             "n_communities": 7,
             "communities": [
-                {"community": 0, "members": 300, "active": 180, "share_active": 0.6},
-                {"community": 3, "members": 40, "active": 30, "share_active": 0.75},
-                {"community": 5, "members": 4, "active": 4, "share_active": 1.0},
+                {
+                    "community": 0,
+                    "members": 300,
+                    "active": 180,
+                    "supporters": 92,
+                    "share_active": 0.6,
+                },
+                {
+                    "community": 3,
+                    "members": 40,
+                    "active": 30,
+                    "supporters": 92,
+                    "share_active": 0.75,
+                },
+                {"community": 5, "members": 4, "active": 4, "supporters": 4, "share_active": 1.0},
             ],
         },
         "silence": {
@@ -174,10 +186,10 @@ def test_findings_are_plain_sentences_with_the_numbers_worked_by_hand():
         "68% of the 265 accounts that supported @lane in the crisis had a prior tie (95% CI "
         "62–74%): they followed the account or had interacted with it before; 85 were "
         "newcomers.",
-        # community 3 (shown as 4) has the highest share among communities of >= 5 members
+        # communities 0 and 3 both gave 92 supporters: the tie goes to the lower id (shown +1)
         "Support was spread over 5 of the 7 communities found before the crisis (with at least "
-        "3 supporters each; evenness 0.82 on a 0–1 scale); community 4 took part most: 75% of "
-        "its 40 members addressed @lane.",
+        "3 supporters each; evenness 0.82 on a 0–1 scale); the most supporters, 92, came from "
+        "community 1, where 60% of the 300 members addressed @lane.",
         "While @lane was silent (14 Feb 2014 08:00 UTC to 19 Feb 2014 21:00 UTC, 5 d 13 h), "
         "@sgt_ana carried the most support: its supportive posts reached 312 accounts, followed "
         "by @rmn_tess (201).",
