@@ -200,8 +200,21 @@ def _safe_frame(df: pd.DataFrame) -> pd.DataFrame:
             ts = s if getattr(s.dt, "tz", None) is not None else s.dt.tz_localize("UTC")
             out[col] = ts.dt.tz_convert("UTC").dt.strftime("%Y-%m-%dT%H:%M:%SZ")
         elif not (pd.api.types.is_numeric_dtype(s.dtype) or pd.api.types.is_bool_dtype(s.dtype)):
-            out[col] = s.astype(object).map(safe_csv_cell)
+            out[col] = _safe_text_column(s)
     return out
+
+
+def _safe_text_column(s: pd.Series) -> pd.Series:
+    """Vectorised :func:`safe_csv_cell` over a column (non-strings are left as they are)."""
+    obj = s.astype(object)
+    try:
+        risky = obj.str.startswith(FORMULA_PREFIXES, na=False).astype(bool)
+    except AttributeError:  # no strings in the column at all
+        return obj
+    if risky.any():
+        obj = obj.copy()
+        obj[risky] = "'" + obj[risky].astype(str)
+    return obj
 
 
 def write_csv(df: pd.DataFrame, path: str | os.PathLike[str]) -> Path:

@@ -97,3 +97,15 @@ def test_atomic_write_gives_normal_file_permissions(tmp_path):
     mask = os.umask(0o022)
     os.umask(mask)
     assert stat.S_IMODE(p.stat().st_mode) == 0o666 & ~mask  # not mkstemp's 0o600
+
+
+def test_write_csv_mixed_and_empty_text_columns(tmp_path):
+    df = pd.DataFrame(
+        {
+            "mixed": pd.Series(["=1+1", 3, None, "-x"], dtype=object),
+            "none": pd.Series([None] * 4, dtype=object),
+            "s": pd.Series(["@a", None, "b", "+c"], dtype="string"),
+        }
+    )
+    rows = list(csv.reader((write_csv(df, tmp_path / "m.csv")).open(encoding="utf-8")))
+    assert rows[1:] == [["'=1+1", "", "'@a"], ["3", "", ""], ["", "", "b"], ["'-x", "", "'+c"]]
