@@ -257,7 +257,8 @@ _GcKindsOpt = Annotated[
     str | None,
     typer.Option(
         "--kinds",
-        help="Comma-separated kinds: reply,mention,repost,quote,follow,marker.",
+        help="Comma-separated kinds: reply,mention,repost,quote,follow,marker. Default: all "
+        "(graph), all but marker (communities).",
     ),
 ]
 _GcAlgorithmOpt = Annotated[
