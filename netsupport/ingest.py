@@ -131,6 +131,9 @@ class ImportProgress(Protocol):
 
 # ---- interactions from posts and follows --------------------------------------------------------
 
+# Python's str.split() separators, for RE2. (pc.utf8_split_whitespace is not used: in pyarrow
+# 26.0.1 it sometimes reads past the last string and keeps a trailing space in the last piece.)
+_WHITESPACE = "[" + "".join(f"\\x{{{c:x}}}" for c in range(0x110000) if chr(c).isspace()) + "]+"
 _DIRECT_KINDS = pa.array([PostKind.REPLY.value, PostKind.REPOST.value, PostKind.QUOTE.value])
 _ISCHEMA = SCHEMAS[Table.INTERACTIONS]
 _SORT_COLUMNS = [
@@ -199,7 +202,7 @@ def interactions_arrow(posts: pa.Table) -> pa.Table:
     unique_posts = pc.count_distinct(post_id).as_py() == len(post_id)
     mentions = posts.column(PostCol.MENTIONS).combine_chunks()
     if mentions.null_count < len(mentions):
-        split = pc.utf8_split_whitespace(pc.fill_null(mentions, ""))
+        split = pc.split_pattern_regex(pc.fill_null(mentions, ""), _WHITESPACE)
         parents = pc.list_parent_indices(split)
         handles = pc.list_flatten(split)
         if len(handles):
@@ -213,7 +216,7 @@ def interactions_arrow(posts: pa.Table) -> pa.Table:
                     pc.fill_null(pc.not_equal(handles, m_author), True),
                     pc.invert(same_as_target),
                 ),
-                pc.not_equal(handles, ""),  # Arrow splits "" and runs of spaces into "" pieces
+                pc.not_equal(handles, ""),  # leading/trailing separators give "" pieces
             )
             parents = parents.filter(keep)
             handles = handles.filter(keep)
@@ -222,7 +225,8 @@ def interactions_arrow(posts: pa.Table) -> pa.Table:
                 # first occurrence of each (post_id, target), like DataFrame.drop_duplicates
                 order = pa.table({"p": m_pid, "t": handles, "i": pa.array(range(len(handles)))})
                 first = order.group_by(["p", "t"], use_threads=False).aggregate([("i", "min")])
-                rows = pc.sort(first.column("i_min"))
+                firsts = first.column("i_min")
+                rows = firsts.take(pc.sort_indices(firsts))
                 if len(rows) < len(handles):
                     parents, handles, m_pid = (
                         parents.take(rows),

@@ -67,6 +67,60 @@ def read(path: Path, source: str, options: ReadOptions) -> Iterator[Batch]:
             path, f"--direction must be followers or following, not {options.direction!r}"
         )
     rejects = RejectRows(source)
+    with open(path, "rb") as fh:
+        head = fh.readline(1 << 16).decode("utf-8-sig", errors="replace").strip()
+    names = [c.strip().lower() for c in _split_header(head)]
+    if len(names) > 1 or (names and names[0] in _HANDLE_COLUMNS + _ID_COLUMNS):
+        yield from _read_csv(path, source, account, options, rejects)
+    else:
+        yield from _read_text(path, source, account, options, rejects)
+
+
+def _split_header(line: str) -> list[str]:
+    for delim in (",", "\t", ";"):
+        if delim in line:
+            return line.split(delim)
+    return [line] if line else []
+
+
+def _pair(account: str, other: str, direction: str) -> tuple[str, str]:
+    return (other, account) if direction == "followers" else (account, other)
+
+
+def _read_text(
+    path: Path, source: str, account: str, options: ReadOptions, rejects: RejectRows
+) -> Iterator[Batch]:
+    """One handle or id per line; read line by line (no CSV quoting rules)."""
+    follows = _Follows(rejects)
+    read_rows = 0
+    with open(path, "rb") as fh:
+        for n, raw in enumerate(fh, 1):
+            if n == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                raw = raw[3:]
+            if not raw.strip():
+                continue
+            read_rows += 1
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                rejects.add(n, "not valid UTF-8", raw)
+                continue
+            other = _entry(text)
+            if other is None:
+                rejects.add(n, "not a handle or a numeric account id", raw)
+                continue
+            follows.rows.append((*_pair(account, other, options.direction), None, n, raw))
+            if len(follows.rows) >= options.batch_rows:
+                yield Batch(follows=follows.take(), rejects=rejects.take(), rows_read=read_rows)
+                read_rows = 0
+    options.advance(path.stat().st_size)
+    yield Batch(follows=follows.take(), rejects=rejects.take(), rows_read=read_rows)
+
+
+def _read_csv(
+    path: Path, source: str, account: str, options: ReadOptions, rejects: RejectRows
+) -> Iterator[Batch]:
+    """A CSV with a header naming a handle or id column (and maybe observed_at)."""
     rows = _CsvRows(path, rejects, options)
     follows = _Follows(rejects)
     try:
@@ -75,41 +129,30 @@ def read(path: Path, source: str, options: ReadOptions) -> Iterator[Batch]:
         if first is None:
             yield Batch(rejects=rejects.take())
             return
+        rows.rows_read()  # the header is not a row read
         names = [c.strip().lower() for c in first[1]]
-        handle_col = id_col = time_col = None
-        if len(names) > 1 or names[0] in _HANDLE_COLUMNS + _ID_COLUMNS:
-            handle_col = next((names.index(c) for c in _HANDLE_COLUMNS if c in names), None)
-            id_col = next((names.index(c) for c in _ID_COLUMNS if c in names), None)
-            time_col = next((names.index(c) for c in _TIME_COLUMNS if c in names), None)
-            if handle_col is None and id_col is None:
-                raise InputFileError(
-                    path,
-                    "follower list CSV without a handle or id column "
-                    f"(expected one of {', '.join(_HANDLE_COLUMNS + _ID_COLUMNS)})",
-                )
-            lines = it
-            rows.rows_read()  # the header is not a row read
-        else:  # plain text: the first line is already an entry
-            lines = _chain(first, it)
-        for line, cells in lines:
-            if handle_col is None and id_col is None:
-                other = _entry(cells[0]) if len(cells) == 1 else None
-            else:
-                other = (
-                    _entry(cells[handle_col])
-                    if handle_col is not None and handle_col < len(cells)
-                    else None
-                )
-                if other is None and id_col is not None and id_col < len(cells):
-                    other = _entry(cells[id_col], is_id=True)
+        handle_col = next((names.index(c) for c in _HANDLE_COLUMNS if c in names), None)
+        id_col = next((names.index(c) for c in _ID_COLUMNS if c in names), None)
+        time_col = next((names.index(c) for c in _TIME_COLUMNS if c in names), None)
+        if handle_col is None and id_col is None:
+            raise InputFileError(
+                path,
+                "follower list CSV without a handle or id column "
+                f"(expected one of {', '.join(_HANDLE_COLUMNS + _ID_COLUMNS)})",
+            )
+        for line, cells in it:
+            other = None
+            if handle_col is not None and handle_col < len(cells):
+                other = _entry(cells[handle_col])
+            if other is None and id_col is not None and id_col < len(cells):
+                other = _entry(cells[id_col], is_id=True)
             if other is None:
                 rejects.add(line, "not a handle or a numeric account id", cells)
                 continue
-            observed = (
-                cells[time_col].strip() if time_col is not None and time_col < len(cells) else None
-            )
-            pair = (other, account) if options.direction == "followers" else (account, other)
-            follows.rows.append((*pair, observed or None, line, cells))
+            observed = None
+            if time_col is not None and time_col < len(cells):
+                observed = cells[time_col].strip() or None
+            follows.rows.append((*_pair(account, other, options.direction), observed, line, cells))
             if len(follows.rows) >= options.batch_rows:
                 yield Batch(
                     follows=follows.take(), rejects=rejects.take(), rows_read=rows.rows_read()
@@ -118,8 +161,3 @@ def read(path: Path, source: str, options: ReadOptions) -> Iterator[Batch]:
         yield Batch(follows=follows.take(), rejects=rejects.take(), rows_read=rows.rows_read())
     finally:
         rows.close()
-
-
-def _chain(first, rest):
-    yield first
-    yield from rest

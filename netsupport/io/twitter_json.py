@@ -587,9 +587,9 @@ def _shift(batch: Batch, offset: int) -> Batch:
 def _layout(path: Path) -> tuple[str, object]:
     """Return ("lines", None) or ("document", parsed value) for a JSON file.
 
-    JSON lines unless the file starts with ``[``, or starts with ``{`` and neither its first line
-    nor any of the next few is a JSON value (a pretty-printed object). A document that does not
-    parse cannot be read at all (InputFileError).
+    JSON lines if one of the first few lines is a JSON value on its own; otherwise (a
+    pretty-printed array or object) one document. A document that does not parse cannot be read
+    at all (InputFileError).
     """
     size = path.stat().st_size
     with open(path, "rb") as fh:
@@ -597,18 +597,17 @@ def _layout(path: Path) -> tuple[str, object]:
     if head.startswith(_BOM):
         head = head[3:]
     stripped = head.lstrip()
-    if stripped[:1] == b"{":
-        lines = [ln for ln in stripped.split(b"\n", 6)[:6] if ln.strip()]
-        if len(lines) > 1 and not head.endswith(lines[-1]):
-            lines = lines[:-1]  # the last piece may be cut by the head
-        for line in lines:
-            try:
-                orjson.loads(line)
-                return "lines", None
-            except orjson.JSONDecodeError:
-                continue
-    elif stripped[:1] != b"[":
+    if stripped[:1] not in (b"{", b"["):
         return "lines", None
+    lines = [ln for ln in stripped.split(b"\n", 6)[:6] if ln.strip()]
+    if len(lines) > 1 and not head.endswith(lines[-1]):
+        lines = lines[:-1]  # the last piece may be cut by the head
+    for line in lines:
+        try:
+            orjson.loads(line)
+            return "lines", None  # (a one-line array reads the same either way)
+        except orjson.JSONDecodeError:
+            continue
     if size > DOCUMENT_MAX_BYTES:
         raise InputFileError(
             path,

@@ -1,0 +1,122 @@
+"""Import orchestration: interactions at import time, the importer contract, study inputs."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pyarrow as pa
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from netsupport.ingest import (
+    ImportSummary,
+    format_summary,
+    import_inputs,
+    import_paths,
+    interactions_arrow,
+)
+from netsupport.interactions import interactions_from_posts
+from netsupport.io import FORMATS, reader_for
+from netsupport.io.base import ReadOptions
+from netsupport.schema import SCHEMAS, Table
+from netsupport.store import Store, conform_arrow, to_pandas
+from netsupport.studyfile import InputSpec
+
+handles = st.sampled_from(["amy", "bob", "lane", "force", "cy"])
+post_rows = st.lists(
+    st.tuples(
+        st.sampled_from(["1", "2", "3", "4", "5", "6"]),  # repeated ids allowed
+        handles,
+        st.sampled_from(["post", "reply", "repost", "quote", "other"]),
+        st.none() | handles,
+        st.none()
+        | st.lists(handles | st.just(""), max_size=4).map(" ".join)
+        | st.just("  lane   amy "),
+        st.none() | st.integers(1_392_000_000, 1_392_400_000),
+    ),
+    max_size=25,
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rows=post_rows)
+def test_interactions_arrow_equals_interactions_from_posts(rows):
+    """The import-time Arrow derivation must give exactly the library function's rows."""
+    df = pd.DataFrame(
+        rows, columns=["post_id", "author", "kind", "target_author", "mentions", "created_at"]
+    )
+    df["created_at"] = pd.to_datetime(df["created_at"], unit="s", utc=True)
+    df["hashtags"] = None
+    df["text"] = None
+    expected = interactions_from_posts(df)
+    got = to_pandas(interactions_arrow(conform_arrow(pa.Table.from_pandas(df), Table.POSTS)))
+
+    def plain(frame):
+        frame = frame.astype(object)
+        return frame.where(frame.notna(), None).values.tolist()
+
+    assert list(got.columns) == list(expected.columns)
+    assert plain(got) == plain(expected)
+
+
+def test_every_importer_yields_canonical_tables(data_dir, tmp_path):
+    """One contract for all formats: batches of canonical Arrow tables and a row count."""
+    followers = tmp_path / "f.txt"
+    followers.write_text("amy\nbob\n")
+    accounts = tmp_path / "a.csv"
+    accounts.write_text("handle,role\namy,citizen\n")
+    edges = tmp_path / "e.csv"
+    edges.write_text("source,target,kind,created_at\namy,lane,mention,2014-02-14T10:00:00Z\n")
+    fixtures = {
+        "twitter-v2": data_dir / "io" / "twarc2_page.jsonl",
+        "twitter-archive": data_dir / "io" / "archive.zip",
+        "csv": edges,
+        "nodexl": data_dir / "io" / "nodexl_edges.csv",
+        "followers": followers,
+        "accounts": accounts,
+    }
+    assert set(fixtures) == set(FORMATS)
+    for fmt, path in fixtures.items():
+        batches = list(reader_for(fmt)(path, str(path), ReadOptions(account="lane")))
+        assert batches, fmt
+        assert sum(b.rows_read for b in batches) > 0, fmt
+        for b in batches:
+            for table in Table:
+                t = getattr(b, table.value, None)
+                if t is not None:
+                    assert t.schema.equals(SCHEMAS[table]), (fmt, table)
+
+
+def test_import_inputs_takes_study_input_specs(tmp_path, data_dir):
+    lst = tmp_path / "lane_followers.txt"
+    lst.write_text("amyexample\n")
+    specs = [
+        InputSpec(path=data_dir / "io" / "twarc2_page.jsonl"),
+        InputSpec(path=lst, format="followers", account="inspector_lane", direction="followers"),
+    ]
+    summary = import_inputs(Store(tmp_path / "s"), specs)
+    assert [(f.format, f.status) for f in summary.files] == [
+        ("twitter-v2", "imported"),
+        ("followers", "imported"),
+    ]
+    assert summary.store_counts["follows"] == 1
+    assert summary.as_dict()["totals"]["posts"] == 4
+
+
+def test_summary_counts_duplicates_across_files_and_accounts_once(tmp_path, data_dir):
+    page = data_dir / "io" / "twarc2_page.jsonl"
+    copy = tmp_path / "copy.jsonl"
+    copy.write_bytes(page.read_bytes() + b"\n")  # different bytes, same tweets
+    summary = import_paths(Store(tmp_path / "s"), [page, copy])
+    second = summary.files[1]
+    assert (second.rows_read, second.posts, second.duplicates, second.interactions) == (4, 0, 4, 0)
+    text = format_summary(summary)
+    assert "total" in text and "store now holds: posts 4" in text
+
+
+def test_unknown_format_name_is_an_error(tmp_path, data_dir):
+    from netsupport.errors import UnknownFormat
+
+    with pytest.raises(UnknownFormat, match="unknown format"):
+        import_paths(Store(tmp_path / "s"), [data_dir / "io" / "twarc2_page.jsonl"], "tsv")
+    assert isinstance(ImportSummary().as_dict(), dict)

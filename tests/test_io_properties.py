@@ -1,0 +1,343 @@
+"""Property tests: random bytes and random JSON into every importer.
+
+Two properties, for each format: (1) never a traceback: reading anything either works or raises a
+``NetsupportError`` (which the CLI prints as one line); (2) never a lost good row: good rows
+mixed with arbitrary junk all land in the output, junk only in the rejects.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+import tempfile
+import zipfile
+from pathlib import Path
+
+import orjson
+import pyarrow as pa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from netsupport.errors import NetsupportError
+from netsupport.ingest import import_paths
+from netsupport.io import FORMATS, reader_for
+from netsupport.io.base import ReadOptions
+from netsupport.io.detect import detect_format
+from netsupport.store import Store
+
+SETTINGS = settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+
+TWEET_KEYS = [
+    "id",
+    "id_str",
+    "text",
+    "full_text",
+    "created_at",
+    "author",
+    "author_id",
+    "username",
+    "user",
+    "screen_name",
+    "entities",
+    "mentions",
+    "hashtags",
+    "user_mentions",
+    "tag",
+    "referenced_tweets",
+    "type",
+    "data",
+    "includes",
+    "users",
+    "tweets",
+    "tweet",
+    "retweeted_status",
+    "quoted_status",
+    "in_reply_to_user_id",
+    "in_reply_to_screen_name",
+    "extended_tweet",
+    "note_tweet",
+    "lang",
+]
+
+json_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=12)
+    | st.sampled_from(["retweeted", "replied_to", "quoted", "2014-02-14T10:00:00Z", "RT @x: y"])
+)
+json_values = st.recursive(
+    json_scalars,
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(st.sampled_from(TWEET_KEYS) | st.text(max_size=6), children, max_size=5)
+    ),
+    max_leaves=20,
+)
+
+
+def good_tweet(i: int) -> dict:
+    return {
+        "id": f"9{i:09d}",
+        "text": f"@lane good {i}",
+        "created_at": "2014-02-14T10:00:00.000Z",
+        "author": {"id": "7", "username": "Good_Amy"},
+        "entities": {"mentions": [{"username": "lane", "id": "9"}]},
+        "referenced_tweets": [{"type": "replied_to", "id": "1"}],
+    }
+
+
+@st.composite
+def mutated_tweet(draw):
+    """A good tweet with one field replaced by an arbitrary JSON value."""
+    t = good_tweet(draw(st.integers(0, 999)))
+    key = draw(st.sampled_from([*sorted(t), "entities.mentions", "author.username"]))
+    value = draw(json_values)
+    if "." in key:
+        outer, inner = key.split(".")
+        t[outer] = {**t[outer], inner: value} if isinstance(t[outer], dict) else value
+    else:
+        t[key] = value
+    return t
+
+
+junk_json = json_values | mutated_tweet()
+
+
+def _tmpdir() -> Path:
+    return Path(tempfile.mkdtemp(prefix="ns-prop-"))
+
+
+def _read_all(fmt: str, path: Path, **opts):
+    batches = list(reader_for(fmt)(path, str(path), ReadOptions(**opts)))
+
+    def rows(name):
+        tables = [getattr(b, name) for b in batches if getattr(b, name) is not None]
+        return pa.concat_tables(tables).to_pylist() if tables else []
+
+    return rows("posts"), rows("follows"), rows("accounts"), rows("rejects")
+
+
+def _no_traceback(fn) -> None:
+    """Run ``fn``; a NetsupportError (one line in the CLI) is fine, anything else fails."""
+    with contextlib.suppress(NetsupportError):
+        fn()
+
+
+# ---- random bytes into every importer ------------------------------------------------------------
+
+OPTIONS = {"followers": {"account": "lane"}}
+
+
+@SETTINGS
+@given(data=st.binary(max_size=3000), fmt=st.sampled_from(sorted(FORMATS)))
+def test_random_bytes_never_give_a_traceback(data, fmt):
+    d = _tmpdir()
+    path = d / "input.bin"
+    path.write_bytes(data)
+    _no_traceback(lambda: _read_all(fmt, path, **OPTIONS.get(fmt, {})))
+    _no_traceback(lambda: detect_format(path))
+    _no_traceback(lambda: import_paths(Store(d / "store"), [path], account="lane"))
+
+
+@SETTINGS
+@given(
+    prefix=st.sampled_from([b"PK\x03\x04", b"window.YTD.tweets.part0 = ", b"{", b"[", b""]),
+    data=st.binary(max_size=2000),
+)
+def test_random_bytes_after_a_plausible_start(prefix, data):
+    d = _tmpdir()
+    path = d / "input"
+    path.write_bytes(prefix + data)
+    _no_traceback(lambda: import_paths(Store(d / "store"), [path], account="lane"))
+
+
+@SETTINGS
+@given(
+    member=st.binary(max_size=2000), name=st.sampled_from(["data/tweets.js", "data/follower.js"])
+)
+def test_random_bytes_as_an_archive_member(member, name):
+    d = _tmpdir()
+    path = d / "a.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr(
+            "data/account.js", 'window.YTD.account.part0 = [{"account": {"username": "o"}}]'
+        )
+        zf.writestr(name, member)
+    _no_traceback(lambda: _read_all("twitter-archive", path))
+
+
+# ---- random JSON mixed with good rows ----------------------------------------------------------
+
+
+def _interleave(goods, junks, positions):
+    out = list(junks)
+    for g, p in zip(goods, positions, strict=False):
+        out.insert(p % (len(out) + 1), g)
+    return out
+
+
+@SETTINGS
+@given(
+    junk=st.lists(junk_json, max_size=12),
+    n_good=st.integers(1, 6),
+    positions=st.lists(st.integers(0, 100), min_size=6, max_size=6),
+)
+def test_twitter_json_never_loses_a_good_line(junk, n_good, positions):
+    goods = [good_tweet(i) for i in range(n_good)]
+    lines = _interleave(goods, junk, positions)
+    path = _tmpdir() / "t.jsonl"
+    path.write_text("".join(json.dumps(v) + "\n" for v in lines), encoding="utf-8")
+    posts, _, _, rejects = _read_all("twitter-v2", path)
+    for line, value in enumerate(lines, 1):
+        if value in goods:
+            match = [p for p in posts if p["source_line"] == line and p["post_id"] == value["id"]]
+            assert match and match[0]["author"] == "good_amy" and match[0]["kind"] == "reply"
+        elif isinstance(value, dict) and not ({"data", "includes"} & value.keys()):
+            # a record: it is a post or a reject, never silently dropped
+            assert any(p["source_line"] == line for p in posts) or any(
+                r["source_line"] == line for r in rejects
+            )
+
+
+@SETTINGS
+@given(
+    junk=st.lists(junk_json, max_size=10),
+    positions=st.lists(st.integers(0, 50), min_size=3, max_size=3),
+)
+def test_v2_pages_with_random_data_keep_good_tweets(junk, positions):
+    goods = [good_tweet(i) for i in range(3)]
+    page = {"data": _interleave(goods, junk, positions), "includes": {"users": junk[:2]}}
+    path = _tmpdir() / "p.jsonl"
+    path.write_text(json.dumps(page) + "\n", encoding="utf-8")
+    posts, _, _, _ = _read_all("twitter-v2", path)
+    ids = {p["post_id"] for p in posts if p["author"] == "good_amy"}
+    assert {g["id"] for g in goods} <= ids
+
+
+@SETTINGS
+@given(
+    junk=st.lists(json_values, max_size=10),
+    positions=st.lists(st.integers(0, 50), min_size=3, max_size=3),
+)
+def test_archive_never_loses_a_good_tweet(junk, positions):
+    goods = [
+        {
+            "tweet": {
+                "id_str": f"8{i:09d}",
+                "created_at": "Fri Feb 14 10:00:00 +0000 2014",
+                "full_text": f"good {i}",
+            }
+        }
+        for i in range(3)
+    ]
+    items = _interleave(goods, junk, positions)
+    path = _tmpdir() / "a.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr(
+            "data/account.js", 'window.YTD.account.part0 = [{"account": {"username": "o"}}]'
+        )
+        zf.writestr("data/tweets.js", "window.YTD.tweets.part0 = " + json.dumps(items))
+    posts, _, _, _ = _read_all("twitter-archive", path)
+    assert {g["tweet"]["id_str"] for g in goods} <= {p["post_id"] for p in posts}
+
+
+# ---- CSV-shaped formats: random (well-quoted) rows mixed with good rows --------------------------
+
+cells = st.text(max_size=15)
+
+
+def _write_csv(path: Path, header: list[str], rows: list[list[str]]) -> None:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(header)
+    w.writerows(rows)
+    path.write_text(buf.getvalue(), encoding="utf-8")
+
+
+@SETTINGS
+@given(
+    junk=st.lists(st.lists(cells, max_size=7), max_size=10),
+    positions=st.lists(st.integers(0, 50), min_size=3, max_size=3),
+)
+def test_csv_never_loses_a_good_row(junk, positions):
+    goods = [
+        ["amy", "lane", "mention", "2014-02-14T10:00:00Z", f"good-row-{i}-7f3a"] for i in range(3)
+    ]
+    path = _tmpdir() / "e.csv"
+    _write_csv(
+        path,
+        ["source", "target", "kind", "created_at", "text"],
+        _interleave(goods, junk, positions),
+    )
+    posts, _, _, _ = _read_all("csv", path)
+    texts = {p["text"] for p in posts if p["author"] == "amy" and p["mentions"] == "lane"}
+    assert {g[4] for g in goods} <= texts
+
+
+@SETTINGS
+@given(
+    junk=st.lists(st.lists(cells, max_size=6), max_size=10),
+    positions=st.lists(st.integers(0, 50), min_size=3, max_size=3),
+)
+def test_nodexl_never_loses_a_good_tweet(junk, positions):
+    header = [
+        "Vertex 1",
+        "Vertex 2",
+        "Relationship",
+        "Relationship Date (UTC)",
+        "Tweet",
+        "Imported ID",
+    ]
+    goods = [
+        ["amy", "lane", "Replies to", "2014-02-14 10:00:00", f"good {i}", f"70000000000000000{i}"]
+        for i in range(3)
+    ]
+    path = _tmpdir() / "n.csv"
+    _write_csv(path, header, _interleave(goods, junk, positions))
+    posts, _, _, _ = _read_all("nodexl", path)
+    got = {(p["post_id"], p["kind"], p["target_author"]) for p in posts}
+    assert {(g[5], "reply", "lane") for g in goods} <= got
+
+
+@SETTINGS
+@given(
+    junk=st.lists(
+        st.text(max_size=20).map(lambda s: s.replace("\n", " ").replace("\r", " ")), max_size=10
+    ),
+    positions=st.lists(st.integers(0, 50), min_size=3, max_size=3),
+)
+def test_follower_list_never_loses_a_good_handle(junk, positions):
+    goods = [f"good_{i}" for i in range(3)]
+    path = _tmpdir() / "f.txt"
+    lines = _interleave(goods, junk, positions)
+    path.write_text("good_x\n" + "\n".join(lines) + "\n", encoding="utf-8")
+    _, follows, _, _ = _read_all("followers", path, account="lane")
+    assert {*goods, "good_x"} <= {f["follower"] for f in follows}
+
+
+@SETTINGS
+@given(
+    junk=st.lists(st.lists(cells, max_size=7), max_size=10),
+    positions=st.lists(st.integers(0, 50), min_size=3, max_size=3),
+)
+def test_accounts_never_loses_a_good_row(junk, positions):
+    header = ["handle", "account_id", "name", "description", "followers_count", "role"]
+    goods = [[f"good_{i}", str(i), "N", "d", "5", "media"] for i in range(3)]
+    path = _tmpdir() / "a.csv"
+    _write_csv(path, header, _interleave(goods, junk, positions))
+    _, _, accounts, _ = _read_all("accounts", path)
+    by_handle = {a["handle"]: a for a in accounts}
+    for g in goods:
+        assert by_handle[g[0]]["role"] == "media" and by_handle[g[0]]["followers_count"] == 5
+
+
+def test_json_helpers_are_consistent():
+    assert json.loads(orjson.dumps(good_tweet(1))) == good_tweet(1)
