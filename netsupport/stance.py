@@ -72,7 +72,9 @@ __all__ = [
     "coding_sheet",
     "load_labels",
     "load_lexicon",
+    "object_strings",
     "read_tables",
+    "rule_counts",
     "run_stance",
     "stance_interactions",
     "stance_summary",
@@ -344,6 +346,20 @@ def _word_match(pattern: str, word: str) -> bool:
     return word == pattern
 
 
+def _prefix_regex(stems: Sequence[str]) -> re.Pattern[str]:
+    """Return a regex matching words that start with any of ``stems``."""
+    return re.compile("|".join(re.escape(x) for x in sorted(set(stems), key=len, reverse=True)))
+
+
+def _word_regex(patterns: Sequence[str]) -> re.Pattern[str]:
+    """Return a regex fully matching a word against lexicon patterns (``stem*`` or exact)."""
+    alts = [
+        re.escape(p[:-1]) + r".*" if p.endswith("*") and len(p) > 1 else re.escape(p)
+        for p in patterns
+    ]
+    return re.compile("(?:" + "|".join(alts) + r")\Z" if alts else r"(?!)")
+
+
 @dataclass
 class _Match:
     start: int
@@ -430,7 +446,12 @@ class _Analyser:
                 self.stem_first.append(ph)
             else:
                 self.by_first.setdefault(first, []).append(ph)
+        # a handle's previous word must match one of these before the victim phrases are tried
+        stems = [ph.tokens[0][:-1] for ph in self.stem_first if ph.tokens[0] != "@"]
+        self.stem_gate = _prefix_regex(stems) if stems else None
         self.victims = [tuple(v.split()) for v in lexicon.victim]
+        last = [v[-1] for v in self.victims]
+        self.victim_gate = _word_regex(last)
         self.markers: dict[str, tuple[str, int]] = {}
         for tags, side, pol in (
             (lexicon.focal_supportive, Target.FOCAL.value, +1),
@@ -458,7 +479,11 @@ class _Analyser:
 
     def _phrase_at(self, i: int, t: _Tokens) -> tuple[_Phrase, int] | None:
         best: tuple[_Phrase, int] | None = None
-        for ph in (*self.by_first.get(t.values[i], ()), *self.stem_first):
+        word = t.values[i]
+        cands: Iterable[_Phrase] = self.by_first.get(word, ())
+        if self.stem_gate is not None and self.stem_gate.match(word):
+            cands = (*cands, *self.stem_first)
+        for ph in cands:
             end = self._matches_at(ph, i, t)
             if end > i and (best is None or len(ph.tokens) > len(best[0].tokens)):
                 best = (ph, end)
@@ -484,6 +509,8 @@ class _Analyser:
             end = k
             if end >= 1 and t.kinds[end - 1] == _W and t.values[end - 1] in _VICTIM_FILLERS:
                 end -= 1  # "silencing our @inspector"
+            if end < 1 or t.kinds[end - 1] != _W or not self.victim_gate.match(t.values[end - 1]):
+                continue  # the word before the handle cannot end a victim phrase
             for v in self.victims:
                 s = end - len(v)
                 if s >= 0 and all(
@@ -833,12 +860,16 @@ def _texts_by_post(posts: pd.DataFrame) -> pd.Series:
 
 
 def _sorted_stance(df: pd.DataFrame) -> pd.DataFrame:
-    out = df[STANCE_COLUMNS].sort_values(
-        ["created_at", "post_id", "target_side", "kind", "source", "target"],
-        kind="mergesort",
-        na_position="first",
-    )
-    out = out.reset_index(drop=True)
+    """Return the stance rows in a fixed order: created_at, post_id, side, kind, source, target."""
+    keys = []
+    for col in ("target", "source", "kind", "target_side", "post_id"):
+        codes, _ = pd.factorize(df[col], sort=True, use_na_sentinel=True)
+        keys.append(codes)  # missing first (-1), then in sorted order
+    ts = pd.to_datetime(df["created_at"], utc=True)
+    t = ts.astype("datetime64[ns, UTC]").array.asi8.copy() if len(df) else np.zeros(0, np.int64)
+    t[ts.isna().to_numpy()] = np.iinfo(np.int64).min
+    keys.append(t)
+    out = df[STANCE_COLUMNS].iloc[np.lexsort(keys)].reset_index(drop=True)
     for col in ("post_id", "source", "target", "kind", "target_side", "window", "stance", "rule"):
         out[col] = pd.Series(out[col].to_numpy(dtype=object, na_value=None), dtype=object)
     return out
@@ -1076,6 +1107,31 @@ class StanceResult:
     table: pd.DataFrame
     agreement: dict[str, Any]
     lexicon: dict[str, Any]
+    interactions: pd.DataFrame | None = None  # the interactions classified (markers included)
+
+
+def object_strings(tables: Mapping[str, pd.DataFrame | None]) -> dict[str, pd.DataFrame]:
+    """Return the tables with string columns as object dtype (None-safe, numpy-fast).
+
+    pandas 3 reads strings as Arrow-backed ``str``; the metrics select, compare and ``isin`` on
+    million-row string columns many times, which is much faster on object arrays. Converting once
+    at the entry points costs a fraction of a second per million rows.
+    """
+    out: dict[str, pd.DataFrame] = {}
+    for name, df in tables.items():
+        if df is None:
+            continue
+        cols = [
+            c
+            for c in df.columns
+            if isinstance(df[c].dtype, pd.StringDtype) or str(df[c].dtype) == "str"
+        ]
+        if cols:
+            df = df.copy(deep=False)
+            for c in cols:
+                df[c] = df[c].astype(object).where(df[c].notna(), None)
+        out[name] = df
+    return out
 
 
 def read_tables(store_dir: str | Path) -> dict[str, pd.DataFrame]:
@@ -1112,7 +1168,8 @@ def stance_interactions(tables: Mapping[str, pd.DataFrame], study: Any) -> pd.Da
         inter = interactions_from_posts(posts)
     frames = [inter] if inter is not None and not inter.empty else []
     if posts is not None and not posts.empty and spec.markers and spec.focal:
-        markers = marker_interactions(posts, spec.markers, spec.focal)
+        cand = _marker_candidates(posts, spec.markers)
+        markers = marker_interactions(posts[cand], spec.markers, spec.focal)
         if not markers.empty:
             frames.append(markers)
     if not frames:
@@ -1126,6 +1183,23 @@ def stance_interactions(tables: Mapping[str, pd.DataFrame], study: Any) -> pd.Da
         InteractionCol.KIND,
     ]
     return pd.concat(frames, ignore_index=True).drop_duplicates(key).reset_index(drop=True)
+
+
+def _marker_candidates(posts: pd.DataFrame, markers: Sequence[str]) -> np.ndarray:
+    """Return posts that may carry a marker (a cheap substring test; matching is done later)."""
+    marks = [m.strip().lower() for m in markers if m and m.strip()]
+    hit = np.zeros(len(posts), dtype=bool)
+    tags = [m[1:] for m in marks if m.startswith("#")]
+    phrases = [m for m in marks if not m.startswith("#")]
+    if tags:
+        col = posts[PostCol.HASHTAGS].fillna("").astype(str)
+        for tag in tags:
+            hit |= col.str.contains(tag, regex=False).to_numpy(dtype=bool)
+    if phrases:
+        low = posts[PostCol.TEXT].fillna("").astype(str).str.lower()
+        for phrase in phrases:
+            hit |= low.str.contains(phrase, regex=False).to_numpy(dtype=bool)
+    return hit
 
 
 def stance_table(
@@ -1147,6 +1221,7 @@ def stance_table(
     """
     spec = StanceSpec.of(study)
     params = spec.params
+    tables = object_strings(tables)
     clf = Classifier(
         spec.focal,
         spec.institution,
@@ -1156,16 +1231,33 @@ def stance_table(
     )
     posts = tables.get(Table.POSTS)
     posts = posts if posts is not None else pd.DataFrame(columns=[PostCol.POST_ID, PostCol.TEXT])
-    auto = clf.classify(stance_interactions(tables, spec), posts, spec.windows, workers)
+    inter = stance_interactions(tables, spec)
+    auto = clf.classify(inter, posts, spec.windows, workers)
     labels = load_labels(params.labels) if params.labels else None
     if labels is None:
         agree: dict[str, Any] = {"status": "not measured", "reason": "no labels CSV in the study"}
-        return StanceResult(auto, agree, clf.lexicon.describe())
+        return StanceResult(auto, agree, clf.lexicon.describe(), inter)
     units = auto.drop_duplicates(["post_id", "target_side"])
     lab = _label_lookup(units, labels)
     have = lab.notna().to_numpy(dtype=bool)
     agree = agreement(units["stance"][have].tolist(), lab[have].tolist())
-    return StanceResult(apply_labels(auto, labels), agree, clf.lexicon.describe())
+    return StanceResult(apply_labels(auto, labels), agree, clf.lexicon.describe(), inter)
+
+
+def rule_counts(rules: pd.Series) -> dict[str, int]:
+    """Return how many rows each rule family decided (``lexicon:shame on`` counts as lexicon).
+
+    Examples
+    --------
+    >>> rule_counts(pd.Series(["lexicon:shame on", "vader", "lexicon:hero"]))
+    {'lexicon': 2, 'vader': 1}
+    """
+    counts = rules.value_counts(dropna=True)  # few distinct rules: split those, not every row
+    out: dict[str, int] = {}
+    for rule, n in counts.items():
+        family = str(rule).split(":", 1)[0]
+        out[family] = out.get(family, 0) + int(n)
+    return dict(sorted(out.items()))
 
 
 def stance_summary(result: StanceResult) -> dict[str, Any]:
@@ -1177,11 +1269,11 @@ def stance_summary(result: StanceResult) -> dict[str, Any]:
         }
         for side in _SIDES
     }
-    rules = t["rule"].astype(str).str.split(":").str[0].value_counts().sort_index()
+    rules = rule_counts(t["rule"])
     return {
         "interactions": len(t),
         "by_side": by_side,
-        "by_rule": {k: int(v) for k, v in rules.items()},
+        "by_rule": rules,
         "agreement": result.agreement,
     }
 

@@ -45,7 +45,15 @@ from .schema import (
     Window,
     normalise_handle,
 )
-from .stance import STANCE_ORDER, Lexicon, StanceResult, load_lexicon, stance_interactions
+from .stance import (
+    STANCE_ORDER,
+    Lexicon,
+    StanceResult,
+    load_lexicon,
+    object_strings,
+    rule_counts,
+    stance_interactions,
+)
 from .textsafe import jsonable
 from .windows import Windows
 
@@ -238,12 +246,49 @@ def post_units(stance: pd.DataFrame) -> pd.DataFrame:
     first = np.ones(len(order), dtype=bool)
     first[1:] = key[order][1:] != key[order][:-1]
     units = stance.iloc[np.sort(order[first])]
-    return units[UNIT_COLUMNS].reset_index(drop=True)
+    return _with_codes(units[UNIT_COLUMNS].reset_index(drop=True))
+
+
+_SIDE_CODE = {_FOCAL: 0, _INST: 1}
+_WINDOW_CODE = {w: i for i, w in enumerate(_WINDOWS)}
+_STANCE_CODE = {s: i for i, s in enumerate(STANCE_ORDER)}
+_CODE_COLUMNS = ("_side", "_window", "_stance", "_account")
+
+
+def _with_codes(units: pd.DataFrame) -> pd.DataFrame:
+    """Return ``units`` with integer code columns for side, window, stance and account.
+
+    The metrics select cells of a million rows many times; integer columns make that cheap.
+    Missing or unknown values get -1.
+    """
+    out = units.copy()
+    for col, name, mapping in (
+        ("_side", "target_side", _SIDE_CODE),
+        ("_window", "window", _WINDOW_CODE),
+        ("_stance", "stance", _STANCE_CODE),
+    ):
+        codes, uniques = pd.factorize(units[name], use_na_sentinel=True)
+        lookup = np.array([mapping.get(str(u), -1) for u in uniques] + [-1], dtype=np.int8)
+        out[col] = lookup[codes]  # code -1 (missing) picks the trailing -1
+    out["_account"] = pd.factorize(units["source"])[0].astype(np.int64)
+    return out
+
+
+def _codes(units: pd.DataFrame) -> pd.DataFrame:
+    return units if "_window" in units.columns else _with_codes(units)
 
 
 def _cell(units: pd.DataFrame, side: str, window: str) -> pd.DataFrame:
-    m = (_obj(units["target_side"]) == side) & (_obj(units["window"]) == window)
-    return units[m]
+    u = _codes(units)
+    m = (u["_side"].to_numpy() == _SIDE_CODE[side]) & (
+        u["_window"].to_numpy() == _WINDOW_CODE[window]
+    )
+    return u[m]
+
+
+def _side_rows(units: pd.DataFrame, side: str) -> pd.DataFrame:
+    u = _codes(units)
+    return u[u["_side"].to_numpy() == _SIDE_CODE[side]]
 
 
 def account_stance_counts(units: pd.DataFrame) -> pd.DataFrame:
@@ -297,25 +342,21 @@ class _Cells:
 
     @classmethod
     def build(cls, units: pd.DataFrame, cells: Sequence[tuple[str, str]]) -> _Cells:
-        side = _obj(units["target_side"])
-        window = _obj(units["window"])
-        cell_idx = np.full(len(units), -1, dtype=np.int64)
+        u = _codes(units)
+        side = u["_side"].to_numpy()
+        window = u["_window"].to_numpy()
+        cell_idx = np.full(len(u), -1, dtype=np.int64)
         for i, (s, w) in enumerate(cells):
-            cell_idx[(side == s) & (window == w)] = i
-        sel = cell_idx >= 0
+            cell_idx[(side == _SIDE_CODE[s]) & (window == _WINDOW_CODE[w])] = i
+        sel = (cell_idx >= 0) & (u["_stance"].to_numpy() >= 0)
         d = 3 * len(cells)
         if not sel.any():
             return cls(tuple(cells), np.zeros((0, d), dtype=np.int64), np.zeros(0, dtype=np.int64))
-        acc, _ = pd.factorize(_obj(units["source"])[sel])
-        stance_code = (
-            pd.Series(_obj(units["stance"])[sel])
-            .map({s: i for i, s in enumerate(STANCE_ORDER)})
-            .to_numpy(dtype=np.int64)
-        )
-        col = cell_idx[sel] * 3 + stance_code
+        _, acc = np.unique(u["_account"].to_numpy()[sel], return_inverse=True)
+        col = cell_idx[sel] * 3 + u["_stance"].to_numpy()[sel].astype(np.int64)
         n_acc = int(acc.max()) + 1
         flat = np.bincount(acc * d + col, minlength=n_acc * d).reshape(n_acc, d)
-        profiles, freq = np.unique(flat, axis=0, return_counts=True)
+        profiles, freq = _unique_rows(flat)
         return cls(tuple(cells), profiles, freq)
 
     def counts(self, i: int) -> np.ndarray:
@@ -347,6 +388,14 @@ class _Cells:
 
     def point_weights(self) -> np.ndarray:
         return self.freq[None, :].astype(np.float64)
+
+
+def _unique_rows(m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return the distinct rows of an int matrix (in a fixed order) and how often each occurs."""
+    m = np.ascontiguousarray(m, dtype=np.int64)
+    void = m.view(np.dtype((np.void, m.dtype.itemsize * m.shape[1]))).ravel()
+    _, first, counts = np.unique(void, return_index=True, return_counts=True)
+    return m[first], counts
 
 
 def _interval(point: float, draws: np.ndarray, confidence: float) -> dict[str, Any]:
@@ -597,6 +646,10 @@ def prior_ties(
         later |= accs.isin(f[FollowCol.FOLLOWER][~prior].to_numpy())
     inter = pd.Series(False, index=accs)
     if interactions is not None and not interactions.empty:
+        touch = interactions[InteractionCol.SOURCE].isin(focal) | interactions[
+            InteractionCol.TARGET
+        ].isin(focal)
+        interactions = interactions[touch.to_numpy(dtype=bool)]
         kind = _obj(interactions[InteractionCol.KIND])
         ts = pd.to_datetime(interactions[InteractionCol.CREATED_AT], utc=True)
         src = _obj(interactions[InteractionCol.SOURCE])
@@ -662,9 +715,8 @@ def community_mobilisation(
     mem = membership.dropna()
     comm_ids = np.sort(mem.unique())
     members = mem.groupby(mem).size().reindex(comm_ids, fill_value=0)
-    focal_units = units[_obj(units["target_side"]) == _FOCAL]
-    crisis = focal_units[_obj(focal_units["window"]) == _C]
-    base = focal_units[_obj(focal_units["window"]) == _B]
+    crisis = _cell(units, _FOCAL, _C)
+    base = _cell(units, _FOCAL, _B)
     c_comm = crisis["source"].map(mem)
     b_comm = base["source"].map(mem)
     active = crisis.assign(c=c_comm).dropna(subset=["c"]).groupby("c")["source"].nunique()
@@ -854,11 +906,8 @@ def proxies(
         )
     focal = set(focal)
     start, end = pd.Timestamp(silence["start"]), pd.Timestamp(silence["end"])
-    u = units[
-        (_obj(units["target_side"]) == _FOCAL)
-        & (_obj(units["stance"]) == _SUP)
-        & ~units["source"].isin(focal).to_numpy()
-    ]
+    u = _side_rows(units, _FOCAL)
+    u = u[(u["_stance"].to_numpy() == _STANCE_CODE[_SUP]) & ~u["source"].isin(focal).to_numpy()]
     ts = pd.to_datetime(u["created_at"], utc=True)
     u = u[((ts >= start) & (ts < end)).to_numpy(dtype=bool)]
     n_posts = u.groupby("source").size()
@@ -961,24 +1010,25 @@ def roles_attention(
     crisis interactions, its first crisis post (``first_mention``, ISO time, and
     ``hours_after_crisis_start``) and the share of its crisis accounts that were supportive.
     """
-    cell = units[_obj(units["target_side"]) == side]
+    cell = _side_rows(units, side)
     if cell.empty:
         return not_measured(f"no posts addressed the {side} side")
-    role = cell["source"].map(roles).fillna(Role.UNKNOWN.value)
-    cell = cell.assign(role=role.to_numpy())
-    crisis = cell[_obj(cell["window"]) == _C]
-    n_crisis = len(crisis)
-    maj = majority_stance(account_stance_counts(crisis))
+    codes, uniq = pd.factorize(_obj(cell["source"]))
+    role = roles.reindex(uniq).fillna(Role.UNKNOWN.value).to_numpy(dtype=object)[codes]
+    window = cell["_window"].to_numpy()
+    in_crisis = window == _WINDOW_CODE[_C]
+    n_crisis = int(in_crisis.sum())
+    maj = majority_stance(account_stance_counts(cell[in_crisis]))
     out: dict[str, Any] = {}
     for r in Role:
-        rc = cell[cell["role"] == r.value]
-        if rc.empty:
+        is_r = role == r.value
+        if not is_r.any():
             continue
         entry: dict[str, Any] = {}
         for w in _WINDOWS:
-            x = rc[_obj(rc["window"]) == w]
-            entry[w] = {"interactions": len(x), "accounts": int(x["source"].nunique())}
-        rcc = rc[_obj(rc["window"]) == _C]
+            x = is_r & (window == _WINDOW_CODE[w])
+            entry[w] = {"interactions": int(x.sum()), "accounts": len(np.unique(codes[x]))}
+        rcc = cell[is_r & in_crisis]
         if rcc.empty:
             entry["first_mention"] = not_measured(f"no {r.value} account in the crisis window")
             entry["crisis_share"] = 0.0 if n_crisis else not_measured("no crisis posts")
@@ -1064,7 +1114,7 @@ def _side_presence(
     """Return a reason the side cannot be measured, or None."""
     if not handles:
         return f"no {side} account given in the study"
-    addressed = (_obj(units["target_side"]) == side).any()
+    addressed = len(_side_rows(units, side)) > 0
     posted = posts is not None and not posts.empty and posts[PostCol.AUTHOR].isin(handles).any()
     if not addressed and not posted:
         names = ", ".join("@" + h for h in handles)
@@ -1158,10 +1208,15 @@ def analyse(
 
     sp = study.support
     windows: Windows = study.windows
+    tables = object_strings(tables)
     posts = tables.get(Table.POSTS)
     if stance is None:
         stance = stance_table(tables, study, workers=workers)
-    inter = stance_interactions(tables, study)
+    inter = (
+        stance.interactions
+        if stance.interactions is not None
+        else stance_interactions(tables, study)
+    )
     units = post_units(stance.table)
     handles = {_FOCAL: tuple(study.focal), _INST: tuple(study.institution)}
     absent = {s: _side_presence(s, handles[s], units, posts) for s in _SIDES}
@@ -1200,21 +1255,11 @@ def analyse(
         },
         "coverage": coverage,
     }
-    rules = stance.table["rule"].astype(str).str.split(":").str[0]
     m["stance"] = {
         "interactions": len(stance.table),
         "units": len(units),
-        "by_rule": {k: int(v) for k, v in rules.value_counts().sort_index().items()},
-        "by_stance": {
-            side: {
-                s: int(v)
-                for s, v in units[units["target_side"] == side]["stance"]
-                .value_counts()
-                .reindex(list(STANCE_ORDER), fill_value=0)
-                .items()
-            }
-            for side in _SIDES
-        },
+        "by_rule": rule_counts(stance.table["rule"]),
+        "by_stance": {side: _stance_counts(_side_rows(units, side)) for side in _SIDES},
         "agreement": stance.agreement,
     }
 
@@ -1301,10 +1346,14 @@ def analyse(
             }
             m["breadth"] = breadth(membership, sup_idx, sp.breadth_min_supporters)
 
+    active = units["source"].unique()
+    accounts = tables.get(Table.ACCOUNTS)
+    if accounts is not None and not accounts.empty:  # roles are needed for active accounts only
+        accounts = accounts[accounts[AccountCol.HANDLE].isin(active)]
     roles = account_roles(
-        tables.get(Table.ACCOUNTS),
+        accounts,
         load_lexicon(study.stance.lexicon),
-        units["source"].unique(),
+        active,
         study.institution,
     )
     if focal_why:
@@ -1356,6 +1405,11 @@ def analyse(
     out_tables["roles"] = roles.reset_index()
     m["headline"] = _headline(m)
     return Analysis(jsonable(m), stance.table, units, out_tables)
+
+
+def _stance_counts(units: pd.DataFrame) -> dict[str, int]:
+    counts = np.bincount(units["_stance"].to_numpy()[units["_stance"].to_numpy() >= 0], minlength=3)
+    return {s: int(counts[i]) for i, s in enumerate(STANCE_ORDER)}
 
 
 def _community_record(r: Mapping[str, Any]) -> dict[str, Any]:
