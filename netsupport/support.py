@@ -148,7 +148,9 @@ def rate_ratio(n1: int, t1: float, n0: int, t0: float, confidence: float = 0.95)
 
     References
     ----------
-    Fay & Feuer (1997); Ulm (1990); METHODS.md "Attention and lift".
+    Breslow & Day (1987), Statistical Methods in Cancer Research II, ch. 2; Fay (2010), "Two-sided
+    exact tests and matching confidence intervals for discrete data", R Journal 2(1);
+    METHODS.md "Attention and lift".
 
     Examples
     --------
@@ -587,19 +589,56 @@ def lift(
     numerator: str = _C,
     denominator: str = _B,
     confidence: float = 0.95,
+    n_boot: int | None = None,
+    seed: int = 42,
 ) -> dict[str, Any]:
-    """Return the attention rate ratio numerator/denominator window (crisis/baseline by default)."""
+    """Return the attention rate ratio numerator/denominator window (crisis/baseline by default).
+
+    The interval is the exact Poisson rate-ratio interval (:func:`rate_ratio`). With ``n_boot``,
+    ``account_bootstrap`` adds a percentile interval from resampling the accounts active in either
+    window with all their posts: it keeps the burstiness the Poisson interval ignores (a few
+    accounts posting a lot, cascades), so it is the wider and safer of the two when they differ.
+    """
     n1 = len(_cell(units, side, numerator))
     n0 = len(_cell(units, side, denominator))
-    r = rate_ratio(
-        n1, windows.days(Window(numerator)), n0, windows.days(Window(denominator)), confidence
-    )
+    t1, t0 = windows.days(Window(numerator)), windows.days(Window(denominator))
+    r = rate_ratio(n1, t1, n0, t0, confidence)
     if not _measured(r) and n0 == 0:
         return not_measured(
             f"nobody addressed the {side} side in the {denominator} window ({n1} posts in the "
             f"{numerator} window): the rate ratio is unbounded"
         )
+    if _measured(r) and n_boot:
+        r["account_bootstrap"] = _lift_bootstrap(
+            units, side, (denominator, t0), (numerator, t1), n_boot, seed, confidence
+        )
     return r
+
+
+def _lift_bootstrap(
+    units: pd.DataFrame,
+    side: str,
+    den: tuple[str, float],
+    num: tuple[str, float],
+    n_boot: int,
+    seed: int,
+    confidence: float,
+) -> dict[str, Any]:
+    cells = _Cells.build(units, [(side, den[0]), (side, num[0])])
+    w = cells.replicate_weights(n_boot, _rng(seed, f"lift/{side}/{num[0]}/{den[0]}"))
+    n0 = w @ cells.counts(0).sum(axis=1)
+    n1 = w @ cells.counts(1).sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = (n1 / num[1]) / (n0 / den[1])
+    ci = _interval(0.0, np.where(n0 > 0, ratio, np.nan), confidence)
+    return {
+        "low": ci["low"],
+        "high": ci["high"],
+        "accounts": cells.n_accounts,
+        "bootstrap": n_boot,
+        "undefined_resamples": int((n0 == 0).sum()),
+        "method": BOOTSTRAP_METHOD,
+    }
 
 
 # ---- supporters and prior ties -------------------------------------------------------------------
@@ -1067,7 +1106,14 @@ def persistence(
     """
     return {
         "attention_ratio": lift(
-            units, side, windows, numerator=_A, denominator=_B, confidence=confidence
+            units,
+            side,
+            windows,
+            numerator=_A,
+            denominator=_B,
+            confidence=confidence,
+            n_boot=n_boot,
+            seed=seed,
         ),
         "net_support_change": reputational_change(
             units, side, later=_A, earlier=_B, n_boot=n_boot, seed=seed, confidence=confidence
@@ -1280,7 +1326,11 @@ def analyse(
                 sh[w] = stance_shares(units, side, w, **boot)
         why = window_ok(_C) or window_ok(_B)
         a["lift"] = (
-            not_measured(why) if why else lift(units, side, windows, confidence=sp.confidence)
+            not_measured(why)
+            if why
+            else lift(
+                units, side, windows, confidence=sp.confidence, n_boot=sp.bootstrap, seed=sp.seed
+            )
         )
         att[side], shares[side] = a, sh
         rep[side] = not_measured(why) if why else reputational_change(units, side, **boot)

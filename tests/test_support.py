@@ -654,3 +654,36 @@ def test_amplifiers_function_directly():
     t = amplifiers(pr, units, exclude=["lane"], top_n=1)
     assert t["handle"].tolist() == ["y"]  # tie 0.25 broken by handle
     assert t["stance"].isna().all() and t["role"].tolist() == ["unknown"]
+
+
+def _units(rows):
+    return pd.DataFrame(rows, columns=["source", "target_side", "window", "stance"]).assign(
+        post_id=lambda d: [str(i) for i in range(len(d))]
+    )
+
+
+def test_lift_account_bootstrap_constant_ratio():
+    # a and b each post once in the baseline (4 days) and twice in the crisis (2 days): every
+    # resample of accounts has crisis/baseline posts = 2, so the ratio is (2/2)/(1/4) = 4 always
+    from netsupport.support import lift
+
+    rows = [[h, "focal", "baseline", "neutral"] for h in "ab"]
+    rows += [[h, "focal", "crisis", "neutral"] for h in "aabb"]
+    w = Windows.from_crisis("2014-02-14T00:00:00Z", "2014-02-16T00:00:00Z", 4, 4)
+    r = lift(_units(rows), "focal", w, n_boot=500, seed=3)
+    assert r["value"] == 4.0
+    assert (r["account_bootstrap"]["low"], r["account_bootstrap"]["high"]) == (4.0, 4.0)
+
+
+def test_lift_account_bootstrap_sees_burstiness():
+    # 20 accounts post once in each window, one account posts 60 times in the crisis: the
+    # Poisson interval treats 80 crisis posts as independent; resampling accounts does not
+    from netsupport.support import lift
+
+    rows = [[f"u{i}", "focal", "baseline", "neutral"] for i in range(20)]
+    rows += [[f"u{i}", "focal", "crisis", "neutral"] for i in range(20)]
+    rows += [["loud", "focal", "crisis", "supportive"]] * 60
+    w = Windows.from_crisis("2014-02-14T00:00:00Z", "2014-02-16T00:00:00Z", 4, 4)
+    r = lift(_units(rows), "focal", w, n_boot=2000, seed=3)
+    boot = r["account_bootstrap"]
+    assert boot["high"] - boot["low"] > 2 * (r["high"] - r["low"])
