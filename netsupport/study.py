@@ -248,7 +248,9 @@ def _keys(study: Study, files: Sequence[Mapping[str, Any]]) -> dict[str, str]:
             "name": p["name"],
         }
     )
-    keys["report"] = step_key({"code": code, "metrics": keys["metrics"], "inputs": inputs})
+    keys["report"] = step_key(
+        {"code": code, "metrics": keys["metrics"], "inputs": inputs, "parameters": p}
+    )
     return keys
 
 

@@ -323,6 +323,21 @@ def test_post_text_is_escaped_in_report_md(mini):
             assert line.count(" | ") >= 4
 
 
+def test_report_md_renders_to_safe_html(mini):
+    # render the Markdown as a reader's viewer would (CommonMark with tables, raw HTML allowed):
+    # the escaped post text must come out as text, never as tags
+    markdown_it = pytest.importorskip("markdown_it")
+    md = (mini / "report.md").read_text(encoding="utf-8")
+    html = markdown_it.MarkdownIt("commonmark", {"html": True}).enable("table").render(md)
+    assert "<script" not in html.lower()
+    assert "<img src=x" not in html and '<img src="x"' not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; {{ 7*7 }}" in html
+    imgs = re.findall(r'<img src="([^"]+)"', html)
+    assert imgs == [f"charts/{k}.png" for k in report.CHART_KEYS]
+    assert html.count("<table>") >= 4  # headline, windows, inputs, parameters at least
+    assert "@inspector" not in html and "@lane" in html
+
+
 def test_csv_tables_neutralise_formula_cells(mini):
     rows = list(csv.DictReader((mini / "tables" / "top_posts_focal.csv").open(encoding="utf-8")))
     texts = [r["text"] for r in rows]
