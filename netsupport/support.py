@@ -1189,8 +1189,14 @@ def _communities(inter: pd.DataFrame, study: Any) -> tuple[pd.Series | None, dic
         seed=study.communities.seed,
     )
     membership = part.membership
-    info["nodes"] = len(membership)
-    info["edges"] = len(edges)
+    info.update(
+        {
+            "engine": part.algorithm,
+            "modularity": part.modularity,
+            "nodes": len(membership),
+            "edges": len(edges),
+        }
+    )
     return membership, info
 
 
@@ -1367,7 +1373,11 @@ def analyse(
     if focal_why:
         m["mobilisation"] = m["breadth"] = not_measured(focal_why)
     else:
-        info: dict[str, Any] = {}
+        info: dict[str, Any] = {
+            "algorithm": study.communities.algorithm,
+            "resolution": study.communities.resolution,
+            "seed": study.communities.seed,
+        }
         if membership is None:
             membership, info = _communities(inter, study)
         if membership is None or len(membership) == 0:
