@@ -1554,7 +1554,9 @@ def compute_metrics(tables: Mapping[str, pd.DataFrame], study: Any, **kwargs: An
         attention: {side: {window: {interactions, accounts, days, interactions_per_day,
                                     accounts_per_day} | NM,
                            lift: {value, low, high, confidence, method, numerator,
-                                  denominator} | NM} | NM}
+                                  denominator,
+                                  account_bootstrap: {low, high, accounts, bootstrap,
+                                                      undefined_resamples, method}} | NM} | NM}
         stance_shares: {side: {window: {post_level: {n, supportive: CI, critical: CI,
                                                      neutral: CI, net_support: CI},
                                         account_level: {same, n = accounts},
@@ -1568,7 +1570,8 @@ def compute_metrics(tables: Mapping[str, pd.DataFrame], study: Any, **kwargs: An
                       prior_tie_share: {value, low, high, confidence, method, k, n},
                       tie_kind: {follow_only, interaction_only, both},
                       follow_observed_later} | NM
-        mobilisation: {algorithm, resolution, seed, nodes, edges, n_communities,
+        mobilisation: {algorithm, resolution, seed, [engine, modularity, nodes, edges],
+                       n_communities,
                        communities: [{community, members, active, share_active, supporters,
                                       supportive_share: float | NM, crisis_interactions,
                                       baseline_interactions, lift: {value, low, high} | NM}],
@@ -1576,8 +1579,8 @@ def compute_metrics(tables: Mapping[str, pd.DataFrame], study: Any, **kwargs: An
         breadth: {k, communities_with_k_supporters, communities_with_supporters, entropy,
                   normalised_entropy, supporters_in_communities, supporters_outside} | NM
         amplifiers: {graph: {kinds, edges, nodes},
-                     top: [{rank, handle, pagerank, role, community, crisis_posts_about_focal,
-                            stance}],
+                     top: [{rank, handle, pagerank, role, community: int | null,
+                            crisis_posts_about_focal, stance: str | null}],
                      focal_pagerank: float | NM} | NM
         silence: {start, end, hours, crisis_overlap_hours, censored_start, censored_end,
                   focal_posts} | NM
