@@ -36,7 +36,6 @@ Examples
 
 from __future__ import annotations
 
-import itertools
 import math
 import textwrap
 from collections.abc import Iterable, Mapping, Sequence
@@ -474,23 +473,39 @@ def sample_nodes(
 
 
 def _spread_labels(
-    pos: Mapping[str, np.ndarray], names: list[str], min_dy: float, min_dx: float
-) -> dict[str, np.ndarray]:
-    """Return label anchors above each node, pushed apart vertically where they would overlap."""
-    anchors = {n: pos[n] + np.array([0.0, min_dy * 0.9]) for n in names}
-    for _ in range(100):
+    anchors: Mapping[str, tuple[float, float]],
+    widths: Mapping[str, float],
+    height: float = 15.0,
+) -> dict[str, tuple[float, float]]:
+    """Return label positions (points) pushed up until no two label boxes overlap.
+
+    ``anchors`` are the bottom centres wanted for each label (just above its node), ``widths``
+    their widths; of two boxes that overlap, the upper one moves up (so no label slides down
+    over its own node), in a fixed order, so the result is the same on every run.
+
+    Examples
+    --------
+    >>> out = _spread_labels({"a": (0.0, 0.0), "b": (10.0, 5.0)}, {"a": 60.0, "b": 60.0})
+    >>> round(out["b"][1] - out["a"][1], 3)
+    15.0
+    """
+    pos = {n: [float(x), float(y)] for n, (x, y) in anchors.items()}
+    names = sorted(pos)
+    for _ in range(200):
         moved = False
-        ordered = sorted(names, key=lambda n: (anchors[n][1], n))
-        for a, b in itertools.pairwise(ordered):
-            pa_, pb = anchors[a], anchors[b]
-            if abs(pa_[0] - pb[0]) < min_dx and (pb[1] - pa_[1]) < min_dy:
-                shift = (min_dy - (pb[1] - pa_[1])) / 2 + 1e-9
-                pa_[1] -= shift
-                pb[1] += shift
-                moved = True
+        ordered = sorted(names, key=lambda n: (pos[n][1], n))
+        for k, a in enumerate(ordered):
+            for b in ordered[k + 1 :]:
+                pa_, pb = pos[a], pos[b]
+                if abs(pa_[0] - pb[0]) >= (widths[a] + widths[b]) / 2:
+                    continue
+                gap = pb[1] - pa_[1]
+                if gap < height:
+                    pb[1] += height - gap + 1e-6  # only upwards: a label never covers its node
+                    moved = True
         if not moved:
             break
-    return anchors
+    return {n: (p[0], p[1]) for n, p in pos.items()}
 
 
 def _layout(
@@ -597,9 +612,9 @@ def network_map(
             linewidths=0.5,
             zorder=2,
         )
+        index = {n: i for i, n in enumerate(nodes)}
         rings = {n: TARGET_COLOURS[Target.INSTITUTION] for n in institution}
         rings.update({n: TARGET_COLOURS[Target.FOCAL] for n in focal})
-        index = {n: i for i, n in enumerate(nodes)}
         for n, colour in sorted(rings.items()):
             if n in pos:
                 ax.scatter(
@@ -611,29 +626,62 @@ def network_map(
                     linewidths=2.4,
                     zorder=3,
                 )
+        # proxies on top of everything, with a dark outline, so a label always finds its node
+        for n in dict.fromkeys(proxies):
+            if n in pos and n not in rings:
+                ax.scatter(
+                    [pos[n][0]],
+                    [pos[n][1]],
+                    s=max(sizes[index[n]], 90),
+                    c=[community_colour(ranks[index[n]])],
+                    edgecolors="#111111",
+                    linewidths=1.8,
+                    zorder=4,
+                )
         xs, ys = xy[:, 0], xy[:, 1]
         span_x = float(xs.max() - xs.min()) or 1.0
         span_y = float(ys.max() - ys.min()) or 1.0
+        x0, x1 = xs.min() - 0.08 * span_x, xs.max() + 0.08 * span_x
+        y0, y1 = ys.min() - 0.04 * span_y, ys.max() + 0.12 * span_y
+        ax.set_xlim(x0, x1)
+        ax.set_ylim(y0, y1)
+        # labels are placed in points (approximate axes size: the figure minus title and legend)
+        w_in, h_in = fig.get_size_inches()
+        sx, sy = w_in * 72 * 0.95 / (x1 - x0), h_in * 72 * 0.78 / (y1 - y0)
         present = [n for n in labelled if n in pos]
-        anchors = _spread_labels(pos, present, min_dy=0.05 * span_y, min_dx=0.3 * span_x)
+        texts = {n: f"@{n}" if n in focal or n in institution else f"@{n} (proxy)" for n in present}
+        radius = {
+            n: math.sqrt(sizes[index[n]] * 1.8 + 120 if n in rings else max(sizes[index[n]], 90))
+            / 2
+            for n in present
+        }
+        wanted = {n: (pos[n][0] * sx, pos[n][1] * sy + radius[n] + 3) for n in present}
+        placed = _spread_labels(wanted, {n: 6.4 * len(texts[n]) + 6 for n in present})
         for n in present:
             is_proxy = n not in focal and n not in institution
+            dx, dy = placed[n][0] - pos[n][0] * sx, placed[n][1] - pos[n][1] * sy
             ax.annotate(
-                f"@{n} (proxy)" if is_proxy else f"@{n}",
+                texts[n],
                 xy=pos[n],
-                xytext=anchors[n],
+                xytext=(dx, dy),
+                textcoords="offset points",
                 ha="center",
                 va="bottom",
                 fontsize=10.5,
                 fontweight="normal" if is_proxy else "bold",
                 color="#111111",
                 zorder=5,
-                arrowprops={"arrowstyle": "-", "color": "#555555", "lw": 0.7, "shrinkB": 5},
+                arrowprops={
+                    "arrowstyle": "-",
+                    "color": "#555555",
+                    "lw": 0.7,
+                    "shrinkA": 0,
+                    "shrinkB": radius[n],
+                }
+                if is_proxy or dy > radius[n] + 8
+                else None,
                 path_effects=[pe.withStroke(linewidth=3.5, foreground="white")],
             )
-        top = max([float(ys.max()), *(float(a[1]) for a in anchors.values())])
-        ax.set_xlim(xs.min() - 0.08 * span_x, xs.max() + 0.08 * span_x)
-        ax.set_ylim(ys.min() - 0.04 * span_y, top + 0.07 * span_y)
         shown = (
             f"all {n_total:,} accounts shown"
             if len(nodes) == n_total
@@ -644,7 +692,7 @@ def network_map(
             fig,
             title,
             f"Node size: PageRank in the crisis graph. Colour: community before the crisis. "
-            f"Ringed: {_ringed(focal, institution)}; "
+            f"Ringed: {_ringed(focal, institution)}; outlined: the labelled proxies; "
             f"{shown}.",
             ax,
         )
