@@ -386,6 +386,7 @@ class _Reading:
     matches: list[_Match] = field(default_factory=list)
     victim_word: dict[str, str] = field(default_factory=dict)  # side -> victim word
     has_words: bool = False
+    residual: str = ""  # the words no support/critique phrase covers
 
 
 def _tokenize(text: str) -> _Tokens:
@@ -568,6 +569,8 @@ class _Analyser:
             if t.kinds[i] == _T and t.values[i] in self.markers:
                 side, pol = self.markers[t.values[i]]
                 ph = _Phrase(("#" + t.values[i],), pol, "#" + t.values[i], RULE_MARKER)
+                if self._negated(i, t):  # "not joining the #standwithlane crowd"
+                    pol = -pol
                 found.append(_Match(i, i + 1, ph, pol, frozenset({side})))
                 covered[i] = True
                 i += 1
@@ -600,11 +603,20 @@ class _Analyser:
             if side is not None:
                 victim_word.setdefault(side, victims[k])
         has_words = any(k in (_W, _T) for k in t.kinds)
-        return _Reading(found, victim_word, has_words)
+        polar_cover = [False] * len(t)
+        for m in found:
+            if m.polarity:
+                polar_cover[m.start : m.end] = [True] * (m.end - m.start)
+        residual = " ".join(
+            v for v, k, c in zip(t.values, t.kinds, polar_cover, strict=True) if k != _H and not c
+        )
+        return _Reading(found, victim_word, has_words, residual)
 
     # -- scoring -----------------------------------------------------------------------------------
     def vader(self, text: str) -> float:
         """Return VADER's compound score of ``text`` without handles, URLs and '#'."""
+        if not text.strip():
+            return 0.0
         if self._vader is None:
             from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
@@ -630,6 +642,7 @@ class _Analyser:
             m for m in polar if m.polarity < 0 and m.aim and Target.INSTITUTION.value in m.aim
         ]
         cache: list[float] = []
+        residual: dict[str, float] = {}
 
         def vader() -> tuple[str, float, str]:
             if not cache:
@@ -639,10 +652,12 @@ class _Analyser:
         out: dict[str, tuple[str, float, str]] = {}
         for side in _SIDES:
             victim = side in r.victim_word
+            # an unaimed critique does not hit a victim; an unaimed support phrase does
             applicable = [
                 m
                 for m in polar
-                if (m.aim is not None and side in m.aim) or (m.aim is None and not victim)
+                if (m.aim is not None and side in m.aim)
+                or (m.aim is None and not (victim and m.polarity < 0))
             ]
             net = sum(m.polarity for m in applicable)
             if applicable and net:
@@ -659,8 +674,11 @@ class _Analyser:
                 out[side] = (_SUP, 1.0, f"{RULE_VICTIM}:{r.victim_word[side]}")
             elif side == Target.FOCAL.value and inst_critique:
                 out[side] = (_SUP, 1.0, f"{RULE_TWO_TARGET}:{inst_critique[0].phrase.label}")
-            elif polar:
-                out[side] = (_NEU, 0.0, RULE_ELSEWHERE)
+            elif polar:  # every phrase is aimed at others: the remaining words decide
+                if "residual" not in residual:
+                    residual["residual"] = self.vader(r.residual)
+                c = residual["residual"]
+                out[side] = (self.by_score(c), c, RULE_ELSEWHERE)
             elif neutral:
                 out[side] = (_NEU, 0.0, f"{RULE_NEUTRAL}:{neutral[0].phrase.label}")
             elif not r.has_words:

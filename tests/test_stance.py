@@ -462,3 +462,31 @@ def test_stance_spec_from_study():
     spec = StanceSpec.of(s)
     assert spec.focal == ("lane",) and spec.windows is s.windows
     assert StanceSpec.of(spec) is spec
+
+
+def test_unaimed_support_reaches_a_victim(clf):
+    # bug guarded: victims were shielded from unaimed support too, leaving them neutral
+    t = f"Silencing @{FOCAL} helps nobody. He is a credit to the force"
+    assert side(clf, t) == ("supportive", "lexicon:credit to")
+
+
+def test_aimed_elsewhere_lets_the_remaining_words_decide(clf):
+    # the marker is aimed at the focal account; "Disgusted" still speaks to the institution
+    c = Classifier([FOCAL], [INST], load_lexicon_with_marker())
+    t = f"Disgusted with @{INST} for suspending @{FOCAL} #StandWithLane"
+    assert c.score_text(t)["institution"][::2] == ("critical", "aimed-elsewhere")
+    assert c.score_text(t)["focal"][0] == "supportive"
+
+
+def test_negated_marker_flips(tmp_path):
+    c = Classifier([FOCAL], [INST], load_lexicon_with_marker())
+    assert c.score_text("Not joining the #standwithlane crowd")["focal"][0] == "critical"
+
+
+def load_lexicon_with_marker():
+    import tempfile
+    from pathlib import Path
+
+    p = Path(tempfile.mkdtemp()) / "lex.toml"
+    p.write_text('[markers]\nsupportive = ["#standwithlane"]\n')
+    return load_lexicon(p)
