@@ -14,8 +14,8 @@ rules in order; in short, for one target side (the focal account or the institut
 4. target awareness: an account that is the object of a criticised action ("for silencing
    @inspector", "suspending @inspector is a disgrace") is supported, and a critique aimed at the
    institution is support for the focal account, not critique of it;
-5. phrases aimed only at others leave the target neutral; reporting language ("breaking",
-   "statement") makes a post neutral news;
+5. when every phrase is aimed at others, VADER scores the remaining words; reporting language
+   ("breaking", "statement") makes a post neutral news;
 6. otherwise VADER's compound score with the study's thresholds.
 
 Every distinct text is scored once (both sides at once), in worker processes when there are many.
