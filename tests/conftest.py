@@ -74,7 +74,7 @@ SUPPORT_FIXTURE = DATA / "support_fixture"
 
 
 def load_support_fixture() -> dict:
-    """Return the hand-written ~30-interaction case as canonical tables (posts, interactions, ...)."""
+    """Return the hand-written ~30-interaction case as canonical tables (posts, interactions...)."""
     import pandas as pd
 
     from netsupport.schema import SCHEMAS, Table
@@ -102,7 +102,7 @@ def support_fixture_study(**changes):
     """Return the Study of the hand fixture: focal @lane, institution @force, 4 + 2 + 4 days."""
     import dataclasses
 
-    from netsupport.studyfile import SupportParams, Study
+    from netsupport.studyfile import Study, SupportParams
     from netsupport.windows import Windows
 
     base = Study(
