@@ -233,6 +233,31 @@ def _ci(block: Any, fmt: Any, sep: str = "–") -> str:
     return f"{fmt(lo).rstrip('×%')}{sep}{fmt(hi)}"
 
 
+def _boot_ci(lift: Mapping[str, Any]) -> str:
+    """Return "; a–b× resampling accounts" when the lift carries an account-bootstrap interval
+    that is wider than the Poisson one (bursty posting), else "".
+
+    Examples
+    --------
+    >>> _boot_ci({"low": 6.1, "high": 9.0, "account_bootstrap": {"low": 4.2, "high": 12.5}})
+    '; 4.2–12× resampling accounts'
+    >>> _boot_ci({"low": 6.1, "high": 9.0, "account_bootstrap": {"low": 6.5, "high": 8.0}})
+    ''
+    """
+    b = lift.get("account_bootstrap")
+    if not isinstance(b, Mapping) or _is_nm(b):
+        return ""
+    lo, hi, plo, phi = (
+        _num(b.get("low")),
+        _num(b.get("high")),
+        _num(lift.get("low")),
+        _num(lift.get("high")),
+    )
+    if None in (lo, hi, plo, phi) or (lo >= plo and hi <= phi):
+        return ""
+    return f"; {_ci(b, fmt_ratio)} resampling accounts"
+
+
 def _conf(metrics: Mapping[str, Any]) -> str:
     c = _num(metrics.get("parameters", {}).get("confidence")) or 0.95
     return f"{c * 100:.0f}%"
@@ -379,14 +404,15 @@ def findings(metrics: Mapping[str, Any]) -> Findings:
         verb = "rose" if lift_f["value"] >= 1 else "fell"
         out.append(
             Sentence(
-                "Attention to {who} {verb} {x} in the crisis ({conf} CI {ci}): {c} posts a day "
-                "addressed the account, against {b} a day before.",
+                "Attention to {who} {verb} {x} in the crisis ({conf} CI {ci}{boot}): {c} posts "
+                "a day addressed the account, against {b} a day before.",
                 {
                     "who": focal,
                     "verb": verb,
                     "x": fmt_ratio(lift_f["value"]),
                     "conf": conf,
                     "ci": _ci(lift_f, fmt_ratio),
+                    "boot": _boot_ci(lift_f),
                     "c": fmt_rate(per_c),
                     "b": fmt_rate(per_b),
                 },
@@ -573,8 +599,12 @@ def findings(metrics: Mapping[str, Any]) -> Findings:
             "x": fmt_ratio(pa["value"]),
             "conf": conf,
             "ci": _ci(pa, fmt_ratio),
+            "boot": _boot_ci(pa),
         }
-        text = "After the crisis, attention to {who} stood at {x} its level before ({conf} CI {ci})"
+        text = (
+            "After the crisis, attention to {who} stood at {x} its level before "
+            "({conf} CI {ci}{boot})"
+        )
         if not _is_nm(pn) and pn is not None:
             text += " and net support at {n} points on the period before ({conf} CI {nci})"
             values.update({"n": fmt_points(pn["value"]), "nci": _ci(pn, fmt_points)})

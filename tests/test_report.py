@@ -204,6 +204,16 @@ def test_findings_are_plain_sentences_with_the_numbers_worked_by_hand():
     assert "**7.4×**" in f.sentences[0].markdown()
 
 
+def test_findings_add_the_account_bootstrap_interval_when_it_is_wider():
+    m = _metrics()
+    m["attention"]["focal"]["lift"]["account_bootstrap"] = {"low": 4.9, "high": 11.6}
+    first = report.findings(m).sentences[0].text()
+    assert first.startswith(
+        "Attention to @lane rose 7.4× in the crisis (95% CI 6.1–9.0×; 4.9–12× resampling "
+        "accounts): "
+    )
+
+
 def test_findings_list_what_is_not_measured_instead_of_zeros():
     nm = {"status": "not measured", "reason": "the data hold nothing in the crisis window"}
     m = {
