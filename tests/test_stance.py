@@ -490,3 +490,31 @@ def load_lexicon_with_marker():
     p = Path(tempfile.mkdtemp()) / "lex.toml"
     p.write_text('[markers]\nsupportive = ["#standwithlane"]\n')
     return load_lexicon(p)
+
+
+def test_cli_with_study_file(tmp_path):
+    _store_from_fixture(tmp_path / "store")
+    (tmp_path / "in.jsonl").write_text("")
+    (tmp_path / "labels.csv").write_text("post_id,target_side,stance\nC10,focal,supportive\n")
+    (tmp_path / "study.toml").write_text(
+        '[study]\nname = "fx"\nfocal = ["lane"]\ninstitution = ["force"]\n'
+        '[windows]\ncrisis_start = "2014-02-14T00:00:00Z"\ncrisis_end = "2014-02-16T00:00:00Z"\n'
+        "baseline_days = 4\nafter_days = 4\n"
+        '[[inputs]]\npath = "in.jsonl"\n'
+        '[stance]\nlabels = "labels.csv"\n'
+        "[support]\nbootstrap = 200\nseed = 5\n"
+        '[output]\ndir = "out"\nstore = "store"\n'
+    )
+    r = CliRunner().invoke(app, ["stance", "--study", str(tmp_path / "study.toml")])
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "out" / "stance.csv").exists()
+    assert "agreement with 1 hand labels" in r.stdout
+    r = CliRunner().invoke(app, ["support", "--study", str(tmp_path / "study.toml")])
+    assert r.exit_code == 0, r.output
+    m = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    assert m["study"]["name"] == "fx" and m["parameters"]["bootstrap"] == 200
+    assert m["stance"]["by_rule"]["label"] == 1
+    r = CliRunner().invoke(
+        app, ["support", "--study", str(tmp_path / "study.toml"), "--focal", "x"]
+    )
+    assert r.exit_code == 2 and "not both" in r.output
