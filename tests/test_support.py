@@ -687,3 +687,25 @@ def test_lift_account_bootstrap_sees_burstiness():
     r = lift(_units(rows), "focal", w, n_boot=2000, seed=3)
     boot = r["account_bootstrap"]
     assert boot["high"] - boot["low"] > 2 * (r["high"] - r["low"])
+
+
+def test_row_order_does_not_change_the_metrics():
+    # same rows, shuffled: byte-identical metrics (bootstrap draws are tied to sorted profiles)
+    t, s = load_support_fixture(), support_fixture_study()
+    base = dumps_json(compute_metrics(t, s, membership=MEMBERSHIP, pagerank=PAGERANK))
+    rng = np.random.default_rng(0)
+    shuffled = {k: v.iloc[rng.permutation(len(v))].reset_index(drop=True) for k, v in t.items()}
+    again = dumps_json(compute_metrics(shuffled, s, membership=MEMBERSHIP, pagerank=PAGERANK))
+    assert again == base
+
+
+def test_posts_alone_are_enough():
+    # no interactions table (derived from posts), no follows, no accounts
+    t = load_support_fixture()
+    m = compute_metrics(
+        {"posts": t["posts"]}, support_fixture_study(), membership=MEMBERSHIP, pagerank=PAGERANK
+    )
+    assert m["attention"]["focal"]["lift"]["value"] == 5.5
+    # without the follows table, a and e lose their follow ties: a keeps its baseline reply
+    assert m["composition"]["prior_tie"] == 2  # a and b
+    assert set(m["roles"]["focal"]) == {"unknown"}
