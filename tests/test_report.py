@@ -46,21 +46,23 @@ def _mini_tables() -> dict:
     }
 
 
-def _mini_study(out: Path) -> Study:
+def _mini_study(
+    out: Path, focal=("lane",), institution=("force",), markers=("#standwithlane",)
+) -> Study:
     return Study(
         name="mini",
-        focal=("lane",),
-        institution=("force",),
+        focal=focal,
+        institution=institution,
         windows=W,
         inputs=(),
-        markers=("#standwithlane",),
+        markers=markers,
         support=SupportParams(bootstrap=200, seed=7),
         output_dir=out,
     )
 
 
-def _write_mini(out: Path) -> list[Path]:
-    study = _mini_study(out)
+def _write_mini(out: Path, **kw) -> list[Path]:
+    study = _mini_study(out, **kw)
     tables = _mini_tables()
     st = stance.stance_table(tables, study, workers=1)
     inter = stance.stance_interactions(tables, study)
@@ -440,6 +442,24 @@ def test_manifest_records_inputs_versions_and_the_only_timestamp(tmp_path):
     assert m["outputs"] == {
         "metrics.json": hashlib.sha256(b"{}\n").hexdigest(),
     }
+
+
+def test_report_without_an_institution(tmp_path):
+    _write_mini(tmp_path, institution=())
+    html = (tmp_path / "index.html").read_text(encoding="utf-8")
+    assert "@force" not in re.search(r'<table class="headline">.*?</table>', html, re.S).group(0)
+    assert not (tmp_path / "tables" / "top_posts_institution.csv").exists()
+    assert len(re.findall(r'<img src="data:image/png', html)) == 6
+
+
+def test_report_when_the_focal_account_never_appears(tmp_path):
+    # nothing about @nobody can be measured: the report says so instead of showing zeros
+    _write_mini(tmp_path, focal=("nobody",), markers=())  # a marker would address @nobody
+    html = (tmp_path / "index.html").read_text(encoding="utf-8")
+    nm = re.search(r'<div class="nm">(.*?)</div>', html, re.S).group(1)
+    assert "Attention lift for @nobody" in nm and "never appear in the data" in nm
+    assert "Attention to @nobody rose" not in html
+    assert len(re.findall(r'<img src="data:image/png', html)) == 6  # charts say "No ..."
 
 
 # ---- in a real browser --------------------------------------------------------------------------
