@@ -20,6 +20,7 @@ Examples
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 import numpy as np
@@ -56,6 +57,11 @@ def sort_interactions(df: pd.DataFrame) -> pd.DataFrame:
     return df.sort_values(keys, kind="mergesort", na_position="first").reset_index(drop=True)
 
 
+def _utc_values(created_at: pd.Series) -> np.ndarray:
+    """Return timestamps as naive datetime64 values in UTC (fast to index; no Timestamp objects)."""
+    return pd.to_datetime(created_at, utc=True).dt.tz_localize(None).to_numpy()
+
+
 def _frame(source, target, kind, post_id, created_at) -> pd.DataFrame:
     return pd.DataFrame(
         {
@@ -63,7 +69,7 @@ def _frame(source, target, kind, post_id, created_at) -> pd.DataFrame:
             InteractionCol.TARGET: np.asarray(target, dtype=object),
             InteractionCol.KIND: np.asarray(kind, dtype=object),
             InteractionCol.POST_ID: np.asarray(post_id, dtype=object),
-            InteractionCol.CREATED_AT: pd.to_datetime(pd.Series(created_at), utc=True).to_numpy(),
+            InteractionCol.CREATED_AT: pd.DatetimeIndex(created_at).tz_localize("UTC"),
             InteractionCol.WEIGHT: np.ones(len(source), dtype="float64"),
         }
     )
@@ -92,7 +98,7 @@ def interactions_from_posts(posts: pd.DataFrame) -> pd.DataFrame:
     kind = posts[PostCol.KIND].astype(object).to_numpy()
     target = posts[PostCol.TARGET_AUTHOR].astype(object).to_numpy()
     post_id = posts[PostCol.POST_ID].astype(object).to_numpy()
-    created = pd.to_datetime(posts[PostCol.CREATED_AT], utc=True).to_numpy()
+    created = _utc_values(posts[PostCol.CREATED_AT])
 
     ikind = pd.Series(kind).map(_KIND_OF_POST).to_numpy()
     has_target = pd.notna(ikind) & pd.notna(target) & (target != author)
@@ -142,9 +148,10 @@ def marker_interactions(
     tags = {m[1:] for m in markers if m.startswith("#")}
     phrases = [m for m in markers if not m.startswith("#")]
     hit = np.zeros(len(posts), dtype=bool)
-    if tags:
-        tag_lists = posts[PostCol.HASHTAGS].fillna("").astype(str).str.split()
-        hit |= tag_lists.map(lambda ts: bool(tags.intersection(ts))).to_numpy(dtype=bool)
+    if tags:  # whole-tag match inside the space-separated hashtags column
+        pattern = r"(?:^| )(?:" + "|".join(re.escape(t) for t in sorted(tags)) + r")(?: |$)"
+        hashtags = posts[PostCol.HASHTAGS].fillna("").astype(str)
+        hit |= hashtags.str.contains(pattern, regex=True).to_numpy(dtype=bool)
     if phrases:
         text = posts[PostCol.TEXT].fillna("").astype(str).str.lower()
         for phrase in phrases:
@@ -158,6 +165,6 @@ def marker_interactions(
         np.full(n, focal[0], dtype=object),
         np.full(n, IKind.MARKER.value, dtype=object),
         sel[PostCol.POST_ID].to_numpy(dtype=object),
-        sel[PostCol.CREATED_AT].to_numpy(),
+        _utc_values(sel[PostCol.CREATED_AT]),
     )
     return sort_interactions(out[INTERACTION_COLUMNS])
