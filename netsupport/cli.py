@@ -37,6 +37,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_show_locals=False,  # posts are personal data: keep them out of tracebacks
+    rich_markup_mode="markdown",  # reflow docstring paragraphs in --help
     help="Measure who stands by an account in a crisis, how strongly, and what happens to the "
     "institution around it.",
 )
