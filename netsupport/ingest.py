@@ -37,6 +37,7 @@ from .errors import InputFileError, UnknownFormat
 from .io import FORMATS, ReadOptions, detect_format, fingerprint, reader_for
 from .schema import (
     SCHEMAS,
+    AccountCol,
     FollowCol,
     IKind,
     InteractionCol,
@@ -90,7 +91,7 @@ class FileSummary:
     interactions: int = 0
     follows: int = 0
     follow_duplicates: int = 0
-    accounts: int = 0
+    accounts: int = 0  # distinct accounts the file describes
     rejects: int = 0
     reject_samples: list[tuple[str, int | None, str]] = field(default_factory=list)
 
@@ -355,8 +356,9 @@ def _import_one(
         options = replace(options, progress=progress.advance)
     try:
         if fmt != "empty":
+            handles: set[str] = set()  # distinct accounts seen in this file
             for batch in reader_for(fmt)(path, str(path), options):
-                _add_batch(tx, summary, batch)
+                _add_batch(tx, summary, batch, handles)
     finally:
         if progress is not None:
             progress.end_file()
@@ -374,7 +376,7 @@ def _import_one(
     return summary
 
 
-def _add_batch(tx: Transaction, summary: FileSummary, batch) -> None:
+def _add_batch(tx: Transaction, summary: FileSummary, batch, handles: set[str]) -> None:
     summary.rows_read += batch.rows_read
     if batch.posts is not None:
         kept, dups = tx.add_posts(batch.posts)
@@ -387,7 +389,9 @@ def _add_batch(tx: Transaction, summary: FileSummary, batch) -> None:
         summary.follow_duplicates += dups
         summary.interactions += tx.append(Table.INTERACTIONS, follow_interactions(kept))
     if batch.accounts is not None:
-        summary.accounts += tx.add_accounts(batch.accounts)
+        tx.add_accounts(batch.accounts)
+        handles.update(batch.accounts.column(AccountCol.HANDLE).to_pylist())
+        summary.accounts = len(handles)
     if batch.rejects is not None:
         summary.rejects += tx.append(Table.REJECTS, batch.rejects)
         room = _SAMPLES - len(summary.reject_samples)

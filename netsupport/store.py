@@ -61,13 +61,23 @@ import pyarrow.parquet as pq
 from .errors import NetsupportError
 from .schema import SCHEMAS, AccountCol, FollowCol, PostCol, RejectCol, Table
 
-__all__ = ["MANIFEST", "Store", "StoreError", "Transaction", "conform_arrow", "to_pandas"]
+__all__ = [
+    "MANIFEST",
+    "Store",
+    "StoreError",
+    "Transaction",
+    "conform_arrow",
+    "merge_accounts",
+    "to_pandas",
+]
 
 MANIFEST = "manifest.json"
 FORMAT_VERSION = 1
 #: Rows buffered before a Parquet row group is written, and rows per part file.
 ROW_GROUP_ROWS = 131_072
 PART_ROWS = 2_000_000
+#: Account rows queued in a transaction before they are merged (memory stays flat).
+ACCOUNT_COMPACT_ROWS = 1_000_000
 
 
 class StoreError(NetsupportError):
@@ -93,6 +103,37 @@ def conform_arrow(table: pa.Table, name: Table) -> pa.Table:
         else:
             arrays.append(pa.nulls(table.num_rows, f.type))
     return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def merge_accounts(tables: list[pa.Table]) -> pa.Table:
+    """Merge account rows by handle: for each field the first non-null value, in table order.
+
+    Returns one row per handle, sorted by handle.
+
+    Examples
+    --------
+    >>> a = conform_arrow(pa.table({"handle": ["amy", "bob"], "name": [None, "Bob"]}),
+    ...                   Table.ACCOUNTS)
+    >>> b = conform_arrow(pa.table({"handle": ["amy"], "name": ["Amy"], "role": ["media"]}),
+    ...                   Table.ACCOUNTS)
+    >>> [(r["handle"], r["name"], r["role"]) for r in merge_accounts([a, b]).to_pylist()]
+    [('amy', 'Amy', 'media'), ('bob', 'Bob', None)]
+    """
+    schema = SCHEMAS[Table.ACCOUNTS]
+    rows = pa.concat_tables([conform_arrow(t, Table.ACCOUNTS) for t in tables])
+    rows = rows.filter(pc.is_valid(rows.column(AccountCol.HANDLE)))
+    if rows.num_rows == 0:
+        return schema.empty_table()
+    fields = [f.name for f in schema if f.name != AccountCol.HANDLE]
+    # "first" skips nulls and follows input order when not threaded
+    merged = rows.group_by(AccountCol.HANDLE.value, use_threads=False).aggregate(
+        [(f, "first") for f in fields]
+    )
+    merged = merged.take(pc.sort_indices(merged, [(AccountCol.HANDLE.value, "ascending")]))
+    return pa.Table.from_arrays(
+        [merged.column(AccountCol.HANDLE.value)] + [merged.column(f"{f}_first") for f in fields],
+        schema=schema,
+    )
 
 
 def _types_mapper(t: pa.DataType):
@@ -348,6 +389,7 @@ class Transaction:
         self._seen_follows: set[tuple[str, str]] | None = None
         self._accounts: pa.Table | None = None
         self._new_accounts: list[pa.Table] = []
+        self._new_account_rows = 0
         self._account_ids: dict[str, str] | None = None
         self._imports: list[dict[str, Any]] = []
         self._open = False
@@ -447,8 +489,19 @@ class Transaction:
         uniques = pc.unique(platforms).to_pylist()
         if len(uniques) == 1:
             seen = seen_by_platform.setdefault(uniques[0], set())
-            add = seen.add
-            keep = [i for i, x in enumerate(ids) if not (x in seen or add(x))]
+            if seen.isdisjoint(ids):  # the usual case: all new (C-speed checks)
+                before = len(seen)
+                seen.update(ids)
+                if len(seen) - before == len(ids):
+                    keep = None
+                else:  # repeats within the batch: keep each id's first row
+                    first: dict[str, int] = {}
+                    for i, x in enumerate(ids):
+                        first.setdefault(x, i)
+                    keep = sorted(first.values())
+            else:
+                add = seen.add
+                keep = [i for i, x in enumerate(ids) if not (x in seen or add(x))]
         else:
             keep = []
             for i, (plat, x) in enumerate(zip(platforms.to_pylist(), ids, strict=True)):
@@ -456,7 +509,7 @@ class Transaction:
                 if x not in seen:
                     seen.add(x)
                     keep.append(i)
-        duplicates = posts.num_rows - len(keep)
+        duplicates = 0 if keep is None else posts.num_rows - len(keep)
         if duplicates:
             posts = posts.take(pa.array(keep, type=pa.int64()))
         self._writer(Table.POSTS).write(posts)
@@ -531,6 +584,10 @@ class Transaction:
             return 0
         accounts = conform_arrow(accounts, Table.ACCOUNTS)
         self._new_accounts.append(accounts)
+        self._new_account_rows += accounts.num_rows
+        if self._new_account_rows > ACCOUNT_COMPACT_ROWS:  # keep memory flat: merge as we go
+            self._new_accounts = [merge_accounts(self._new_accounts)]
+            self._new_account_rows = self._new_accounts[0].num_rows
         if self._account_ids is not None:
             for h, i in zip(
                 accounts.column(AccountCol.HANDLE).to_pylist(),
@@ -558,26 +615,7 @@ class Transaction:
     def _merged_accounts(self) -> pa.Table | None:
         if not self._new_accounts:
             return None
-        existing = self._existing_accounts()
-        merged: dict[str, list] = {}
-        for table in [existing, *self._new_accounts]:
-            for rec in zip(*(c.to_pylist() for c in table.columns), strict=True):
-                handle = rec[0]
-                if handle is None:
-                    continue
-                cur = merged.get(handle)
-                if cur is None:
-                    merged[handle] = list(rec)
-                elif None in cur:
-                    for i, value in enumerate(rec):
-                        if cur[i] is None and value is not None:
-                            cur[i] = value
-        rows = [merged[h] for h in sorted(merged)]
-        schema = SCHEMAS[Table.ACCOUNTS]
-        cols = list(zip(*rows, strict=True)) if rows else [[] for _ in schema]
-        return pa.Table.from_arrays(
-            [pa.array(c, type=f.type) for c, f in zip(cols, schema, strict=True)], schema=schema
-        )
+        return merge_accounts([self._existing_accounts(), *self._new_accounts])
 
     def commit(self) -> None:
         """Make everything added visible at once (parts renamed, then the manifest replaced)."""

@@ -61,6 +61,7 @@ from .base import (
     shift_lines,
 )
 from .timestamps import twitter_time_to_iso
+from .v2_arrow import parse_v2_block
 
 __all__ = ["TweetParser", "looks_like_tweet", "read"]
 
@@ -149,13 +150,15 @@ class TweetParser:
     def value(self, obj: object, n: int, raw: object) -> None:
         """Parse one decoded JSON value: a tweet, a v2 page, an archive wrapper or a list."""
         if type(obj) is dict:
-            if "data" in obj or "includes" in obj:
+            # (a key holding null counts as absent, here and in the Arrow fast path)
+            get = obj.get
+            if get("data") is not None or get("includes") is not None:
                 self.page(obj, n)
                 return
             self.records += 1
-            if "tweet" in obj and type(obj["tweet"]) is dict:
+            if type(get("tweet")) is dict:
                 self.v1(obj["tweet"], n, raw)
-            elif "user" in obj or "id_str" in obj or self.owner is not None:
+            elif get("user") is not None or get("id_str") is not None or self.owner is not None:
                 self.v1(obj, n, raw)
             elif "id" in obj:
                 self.v2(obj, n, raw, _EMPTY, _EMPTY)
@@ -265,7 +268,7 @@ class TweetParser:
             elif kind is _REPOST and tauth is None:
                 tauth = _rt_target(text)
             lang = g("lang")
-            if au is not None and handle not in self.accounts.full:
+            if au is not None:
                 self.accounts.add_user_v2(au)
             self.posts.rows.append(
                 (
@@ -442,7 +445,9 @@ _EMPTY: dict = {}
 # ---- reading files ------------------------------------------------------------------------------
 
 
-def parse_lines(data: bytes, source: str, *, strip_bom: bool = False) -> tuple[Batch, int]:
+def parse_lines(
+    data: bytes, source: str, *, strip_bom: bool = False, fast: bool = True
+) -> tuple[Batch, int]:
     """Parse a block of JSON lines; return the batch (line numbers from 1) and the line count.
 
     Examples
@@ -453,6 +458,10 @@ def parse_lines(data: bytes, source: str, *, strip_bom: bool = False) -> tuple[B
     """
     if strip_bom and data.startswith(_BOM):
         data = data[3:]
+    if fast:
+        done = parse_v2_block(data, source)
+        if done is not None:
+            return done
     lines = data.split(b"\n")
     if lines and not lines[-1]:
         lines.pop()
