@@ -243,6 +243,8 @@ def _boot_ci(lift: Mapping[str, Any]) -> str:
     '; 4.2–12× resampling accounts'
     >>> _boot_ci({"low": 6.1, "high": 9.0, "account_bootstrap": {"low": 6.5, "high": 8.0}})
     ''
+    >>> _boot_ci({"low": 1.21, "high": 1.7, "account_bootstrap": {"low": 1.19, "high": 1.71}})
+    ''
     """
     b = lift.get("account_bootstrap")
     if not isinstance(b, Mapping) or _is_nm(b):
@@ -254,6 +256,8 @@ def _boot_ci(lift: Mapping[str, Any]) -> str:
         _num(lift.get("high")),
     )
     if None in (lo, hi, plo, phi) or (lo >= plo and hi <= phi):
+        return ""
+    if _ci(b, fmt_ratio) == _ci(lift, fmt_ratio):  # wider, but not at the precision shown
         return ""
     return f"; {_ci(b, fmt_ratio)} resampling accounts"
 
