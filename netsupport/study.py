@@ -14,6 +14,11 @@ code). A step whose key matches the one recorded by the previous run, and whose 
 there, is reused; ``force=True`` runs every step again. The keys live in
 ``<output dir>/.netsupport/state.json`` beside the cached intermediate tables (Parquet).
 
+The store is the study's own (``[output] store``, default ``<output dir>/store``). When the inputs
+change, a store that ``netsupport run`` created is rebuilt from scratch, so a removed input leaves
+no rows behind; a store made otherwise (``netsupport import``, shared between studies) is only
+added to, and ``force=True`` refuses to delete it.
+
 The study file itself is read and validated by :func:`netsupport.studyfile.load_study`; this module
 adds the checks that need the data (a crisis window the data do not reach).
 
