@@ -229,3 +229,20 @@ def test_colours_are_okabe_ito():
 def test_bin_width_rejects_unknown():
     with pytest.raises(ValueError, match="time bin"):
         charts.bin_width("W")
+
+
+def test_hourly_bins_for_a_short_study():
+    w = Windows.from_crisis("2014-02-14T09:00:00Z", "2014-02-14T21:00:00Z", 1, 1)
+    hours = pd.date_range("2014-02-13T09:00Z", "2014-02-15T20:00Z", freq="h")
+    counts = pd.DataFrame(
+        {"time": hours, "target": "focal", "stance": "supportive", "count": range(len(hours))}
+    )
+    fig = charts.attention_timeline(counts, w, focal_label="@x", freq="h")
+    assert fig.axes[0].get_ylabel() == "Interactions per hour"
+    roles = pd.DataFrame({"time": hours, "role": "citizen", "count": 1})
+    fig2 = charts.roles_timeline(
+        roles, w, focal_label="@x", first_mentions={"citizen": w.crisis_start}, freq="h"
+    )
+    assert fig2.axes[0].get_ylabel() == "Interactions per hour"
+    for f in (fig, fig2):
+        assert charts.figure_bytes(f, "png").startswith(b"\x89PNG")
