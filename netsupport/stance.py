@@ -1171,10 +1171,22 @@ def read_tables(store_dir: str | Path) -> dict[str, pd.DataFrame]:
     }
 
 
-def stance_interactions(tables: Mapping[str, pd.DataFrame], study: Any) -> pd.DataFrame:
+def stance_interactions(
+    tables: Mapping[str, pd.DataFrame],
+    study: Any,
+    *,
+    derive: bool | None = None,
+    dedup: bool | None = None,
+) -> pd.DataFrame:
     """Return the interactions a study classifies: stored edges plus the study's marker edges.
 
     If the store holds no interactions but has posts, the edges are derived from the posts.
+    When marker edges are added, rows repeating a (post_id, source, target, kind) are dropped
+    (the first is kept).
+
+    ``derive`` and ``dedup`` override those two decisions, which are otherwise taken from
+    ``tables`` alone: a caller handling one partition of a larger store passes the decisions
+    taken for the whole store (:mod:`netsupport.scale`).
     """
     from .interactions import interactions_from_posts, marker_interactions
     from .schema import empty_frame
@@ -1182,7 +1194,9 @@ def stance_interactions(tables: Mapping[str, pd.DataFrame], study: Any) -> pd.Da
     spec = StanceSpec.of(study)
     posts = tables.get(Table.POSTS)
     inter = tables.get(Table.INTERACTIONS)
-    if (inter is None or inter.empty) and posts is not None and not posts.empty:
+    if derive is None:
+        derive = inter is None or inter.empty
+    if derive and posts is not None and not posts.empty:
         inter = interactions_from_posts(posts)
     frames = [inter] if inter is not None and not inter.empty else []
     if posts is not None and not posts.empty and spec.markers and spec.focal:
@@ -1192,15 +1206,18 @@ def stance_interactions(tables: Mapping[str, pd.DataFrame], study: Any) -> pd.Da
             frames.append(markers)
     if not frames:
         return empty_frame(Table.INTERACTIONS)
-    if len(frames) == 1:
-        return frames[0].reset_index(drop=True)
+    if dedup is None:
+        dedup = len(frames) > 1
+    out = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    if not dedup:
+        return out.reset_index(drop=True)
     key = [
         InteractionCol.POST_ID,
         InteractionCol.SOURCE,
         InteractionCol.TARGET,
         InteractionCol.KIND,
     ]
-    return pd.concat(frames, ignore_index=True).drop_duplicates(key).reset_index(drop=True)
+    return out.drop_duplicates(key).reset_index(drop=True)
 
 
 def _marker_candidates(posts: pd.DataFrame, markers: Sequence[str]) -> np.ndarray:
