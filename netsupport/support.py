@@ -59,18 +59,25 @@ from .windows import Windows
 
 __all__ = [
     "METRICS_VERSION",
+    "UNIT_WEIGHT",
     "Analysis",
+    "MetricInputs",
     "account_roles",
     "amplifiers",
     "analyse",
+    "analyse_inputs",
     "attention",
     "breadth",
+    "communities_from_edges",
     "community_mobilisation",
+    "compress_units",
     "compute_metrics",
     "focal_silence",
     "headline_rows",
     "majority_stance",
+    "metric_inputs",
     "not_measured",
+    "pagerank_from_edges",
     "persistence",
     "post_units",
     "prior_ties",
@@ -293,11 +300,73 @@ def _side_rows(units: pd.DataFrame, side: str) -> pd.DataFrame:
     return u[u["_side"].to_numpy() == _SIDE_CODE[side]]
 
 
+#: Column of compressed units (:func:`compress_units`): how many post-level units a row stands for.
+UNIT_WEIGHT = "_n"
+_UNIT_KEY = ["source", "target_side", "window", "stance"]
+
+
+def _weight(units: pd.DataFrame) -> np.ndarray | None:
+    """Return the units' weights (None: every row is one unit)."""
+    return units[UNIT_WEIGHT].to_numpy(dtype=np.int64) if UNIT_WEIGHT in units.columns else None
+
+
+def _count(units: pd.DataFrame) -> int:
+    """Return how many post-level units ``units`` stands for."""
+    w = _weight(units)
+    return len(units) if w is None else int(w.sum())
+
+
+def compress_units(units: pd.DataFrame, freq: str | None = None) -> pd.DataFrame:
+    """Return units counted per account, side, window and stance (and time bin, with ``freq``).
+
+    Every measure computed from units gives the same result on the compressed table: a row
+    stands for :data:`UNIT_WEIGHT` units, and ``created_at`` is the earliest of them (the bin of
+    ``freq``, e.g. ``"D"``, keeps the report's timelines exact). Compressing compressed units
+    again (their concatenation, say) adds the weights. The Dask engine (:mod:`netsupport.scale`)
+    computes it per partition; :func:`analyse` computes the measures from it.
+
+    Examples
+    --------
+    >>> u = pd.DataFrame({"source": ["a", "a", "b"], "target_side": ["focal"] * 3,
+    ...     "window": ["crisis"] * 3, "stance": ["supportive"] * 3,
+    ...     "created_at": pd.to_datetime(["2014-02-15", "2014-02-14", "2014-02-14"], utc=True)})
+    >>> c = compress_units(u)
+    >>> c[["source", UNIT_WEIGHT]].values.tolist(), str(c["created_at"].iloc[0].date())
+    ([['a', 2], ['b', 1]], '2014-02-14')
+    """
+    cols = [*_UNIT_KEY, "created_at", UNIT_WEIGHT]
+    if units.empty:
+        out = pd.DataFrame({c: pd.Series([], dtype=object) for c in _UNIT_KEY})
+        out["created_at"] = pd.Series([], dtype="datetime64[us, UTC]")
+        out[UNIT_WEIGHT] = pd.Series([], dtype="int64")
+        return _with_codes(out[cols])
+    ts = pd.to_datetime(units["created_at"], utc=True)
+    frame = pd.DataFrame({c: _obj(units[c]) for c in _UNIT_KEY})
+    frame["created_at"] = ts.to_numpy()
+    w = _weight(units)
+    frame[UNIT_WEIGHT] = np.ones(len(units), dtype=np.int64) if w is None else w
+    keys = list(_UNIT_KEY)
+    if freq is not None:
+        frame["_bin"] = ts.dt.floor(freq).to_numpy()
+        keys.append("_bin")
+    g = frame.groupby(keys, sort=True, dropna=False)
+    out = g.agg(created_at=("created_at", "min"), **{UNIT_WEIGHT: (UNIT_WEIGHT, "sum")})
+    out = out.reset_index()[cols]
+    for c in _UNIT_KEY:
+        out[c] = _obj(out[c])
+    out[UNIT_WEIGHT] = out[UNIT_WEIGHT].astype(np.int64)
+    return _with_codes(out)
+
+
 def account_stance_counts(units: pd.DataFrame) -> pd.DataFrame:
     """Return posts per account and stance (index: account; columns: the three stances)."""
     if units.empty:
         return pd.DataFrame(columns=list(STANCE_ORDER), dtype="int64")
-    counts = units.groupby(["source", "stance"], sort=True).size().unstack(fill_value=0)
+    if UNIT_WEIGHT in units.columns:
+        sizes = units.groupby(["source", "stance"], sort=True)[UNIT_WEIGHT].sum()
+    else:
+        sizes = units.groupby(["source", "stance"], sort=True).size()
+    counts = sizes.unstack(fill_value=0)
     return counts.reindex(columns=list(STANCE_ORDER), fill_value=0).astype("int64")
 
 
@@ -357,7 +426,11 @@ class _Cells:
         _, acc = np.unique(u["_account"].to_numpy()[sel], return_inverse=True)
         col = cell_idx[sel] * 3 + u["_stance"].to_numpy()[sel].astype(np.int64)
         n_acc = int(acc.max()) + 1
-        flat = np.bincount(acc * d + col, minlength=n_acc * d).reshape(n_acc, d)
+        w = _weight(u)
+        flat = np.bincount(
+            acc * d + col, weights=None if w is None else w[sel], minlength=n_acc * d
+        )
+        flat = flat.astype(np.int64).reshape(n_acc, d)
         profiles, freq = _unique_rows(flat)
         return cls(tuple(cells), profiles, freq)
 
@@ -570,7 +643,7 @@ def attention(units: pd.DataFrame, side: str, windows: Windows) -> dict[str, dic
         if days <= 0:
             out[w] = not_measured(f"the {w} window has zero length")
             continue
-        n, a = len(cell), int(cell["source"].nunique())
+        n, a = _count(cell), int(cell["source"].nunique())
         out[w] = {
             "interactions": n,
             "accounts": a,
@@ -599,8 +672,8 @@ def lift(
     window with all their posts: it keeps the burstiness the Poisson interval ignores (a few
     accounts posting a lot, cascades), so it is the wider and safer of the two when they differ.
     """
-    n1 = len(_cell(units, side, numerator))
-    n0 = len(_cell(units, side, denominator))
+    n1 = _count(_cell(units, side, numerator))
+    n0 = _count(_cell(units, side, denominator))
     t1, t0 = windows.days(Window(numerator)), windows.days(Window(denominator))
     r = rate_ratio(n1, t1, n0, t0, confidence)
     if not _measured(r) and n0 == 0:
@@ -759,8 +832,8 @@ def community_mobilisation(
     c_comm = crisis["source"].map(mem)
     b_comm = base["source"].map(mem)
     active = crisis.assign(c=c_comm).dropna(subset=["c"]).groupby("c")["source"].nunique()
-    crisis_n = c_comm.dropna().value_counts()
-    base_n = b_comm.dropna().value_counts()
+    crisis_n = _weighted_counts(c_comm, crisis)
+    base_n = _weighted_counts(b_comm, base)
     sup = pd.Series(supporters_idx.to_numpy(dtype=object)).map(mem).dropna().value_counts()
     df = pd.DataFrame({"community": comm_ids, "members": members.to_numpy()})
     for name, s in (
@@ -783,6 +856,14 @@ def community_mobilisation(
     df["lift_low"] = [r["low"] if _measured(r) else np.nan for r in lifts]
     df["lift_high"] = [r["high"] if _measured(r) else np.nan for r in lifts]
     return df
+
+
+def _weighted_counts(labels: pd.Series, units: pd.DataFrame) -> pd.Series:
+    """Units per label (NaN labels left out), counting each row's weight."""
+    w = _weight(units)
+    if w is None:
+        return labels.dropna().value_counts()
+    return pd.Series(w, index=labels.index).groupby(labels.to_numpy()).sum()
 
 
 def breadth(membership: pd.Series, supporters_idx: pd.Index, k: int = 3) -> dict[str, Any]:
@@ -861,7 +942,13 @@ def amplifiers(
     return df
 
 
-def focal_silence(posts: pd.DataFrame, focal: Iterable[str], windows: Windows) -> dict[str, Any]:
+def focal_silence(
+    posts: pd.DataFrame | None,
+    focal: Iterable[str],
+    windows: Windows,
+    *,
+    any_posts: bool | None = None,
+) -> dict[str, Any]:
     """Return the focal account's longest posting gap overlapping the crisis.
 
     Gaps are between consecutive posts by any focal handle inside the study period
@@ -873,11 +960,18 @@ def focal_silence(posts: pd.DataFrame, focal: Iterable[str], windows: Windows) -
     dict
         ``start, end, hours, crisis_overlap_hours, censored_start, censored_end, focal_posts``;
         not measured when the data hold no post by the focal account.
+
+    ``posts`` may hold only the focal account's posts when ``any_posts`` says whether the data
+    hold any post at all (the Dask engine passes just those).
     """
     focal = set(focal)
-    if posts is None or posts.empty:
+    if any_posts is None:
+        any_posts = posts is not None and not posts.empty
+    if not any_posts:
         return not_measured("the data hold no posts")
-    mine = posts[posts[PostCol.AUTHOR].isin(focal)]
+    mine = posts[posts[PostCol.AUTHOR].isin(focal)] if posts is not None else posts
+    if mine is None:
+        mine = pd.DataFrame(columns=[PostCol.AUTHOR, PostCol.CREATED_AT])
     if mine.empty:
         return not_measured(
             "the data hold no post by the focal account, so its silence cannot be located"
@@ -920,6 +1014,8 @@ def proxies(
     focal: Iterable[str] = (),
     declared: Iterable[str] = (),
     top_n: int = 10,
+    references: bool | None = None,
+    reach: pd.Series | None = None,
 ) -> dict[str, Any]:
     """Return the accounts whose supportive posts about the focal account reached most accounts
     while the focal account was silent.
@@ -935,10 +1031,17 @@ def proxies(
         ``{"top": [{rank, handle, reach, supportive_posts, declared}], "candidates",
         "supportive_posts", "declared": [{handle, reach, supportive_posts}]}``; not measured
         when the silence is unknown or no post in the data refers to another post by id.
+
+    ``references`` (whether any post refers to another by id) and ``reach`` (per account) may be
+    given instead of being computed from ``posts``: the Dask engine computes them in parallel.
     """
     if not _measured(silence):
         return not_measured(silence["reason"])
-    if posts is None or posts.empty or posts[PostCol.TARGET_POST_ID].isna().all():
+    if references is None:
+        references = (
+            posts is not None and not posts.empty and posts[PostCol.TARGET_POST_ID].notna().any()
+        )
+    if not references:
         return not_measured(
             "no post in the data refers to another post by id (target_post_id), so reach "
             "cannot be measured"
@@ -950,12 +1053,16 @@ def proxies(
     ts = pd.to_datetime(u["created_at"], utc=True)
     u = u[((ts >= start) & (ts < end)).to_numpy(dtype=bool)]
     n_posts = u.groupby("source").size()
-    ref = posts[[PostCol.AUTHOR, PostCol.TARGET_POST_ID]].dropna()
-    hits = ref.merge(
-        u[["post_id", "source"]], left_on=PostCol.TARGET_POST_ID, right_on="post_id", how="inner"
-    )
-    hits = hits[hits[PostCol.AUTHOR] != hits["source"]]
-    reach = hits.groupby("source")[PostCol.AUTHOR].nunique()
+    if reach is None:
+        ref = posts[[PostCol.AUTHOR, PostCol.TARGET_POST_ID]].dropna()
+        hits = ref.merge(
+            u[["post_id", "source"]],
+            left_on=PostCol.TARGET_POST_ID,
+            right_on="post_id",
+            how="inner",
+        )
+        hits = hits[hits[PostCol.AUTHOR] != hits["source"]]
+        reach = hits.groupby("source")[PostCol.AUTHOR].nunique()
     declared = [h for h in (normalise_handle(d) for d in declared) if h]
     table = pd.DataFrame({"supportive_posts": n_posts})
     table["reach"] = reach.reindex(table.index, fill_value=0).astype(np.int64)
@@ -1055,8 +1162,10 @@ def roles_attention(
     codes, uniq = pd.factorize(_obj(cell["source"]))
     role = roles.reindex(uniq).fillna(Role.UNKNOWN.value).to_numpy(dtype=object)[codes]
     window = cell["_window"].to_numpy()
+    wt = _weight(cell)
+    wt = np.ones(len(cell), dtype=np.int64) if wt is None else wt
     in_crisis = window == _WINDOW_CODE[_C]
-    n_crisis = int(in_crisis.sum())
+    n_crisis = int(wt[in_crisis].sum())
     maj = majority_stance(account_stance_counts(cell[in_crisis]))
     out: dict[str, Any] = {}
     for r in Role:
@@ -1066,7 +1175,7 @@ def roles_attention(
         entry: dict[str, Any] = {}
         for w in _WINDOWS:
             x = is_r & (window == _WINDOW_CODE[w])
-            entry[w] = {"interactions": int(x.sum()), "accounts": len(np.unique(codes[x]))}
+            entry[w] = {"interactions": int(wt[x].sum()), "accounts": len(np.unique(codes[x]))}
         rcc = cell[is_r & in_crisis]
         if rcc.empty:
             entry["first_mention"] = not_measured(f"no {r.value} account in the crisis window")
@@ -1080,7 +1189,7 @@ def roles_attention(
                 "at": first,
                 "hours_after_crisis_start": (first - windows.crisis_start).total_seconds() / 3600,
             }
-            entry["crisis_share"] = len(rcc) / n_crisis
+            entry["crisis_share"] = _count(rcc) / n_crisis
             accs = rcc["source"].unique()
             entry["supportive_account_share"] = float((maj.reindex(accs) == _SUP).mean())
         out[r.value] = entry
@@ -1170,11 +1279,18 @@ def _side_presence(
 
 def _communities(inter: pd.DataFrame, study: Any) -> tuple[pd.Series | None, dict[str, Any]]:
     """Detect communities on the baseline graph (graph + communities modules)."""
-    from . import communities as comm
     from . import graph
 
     base = graph.window_interactions(inter, study.windows, Window.BASELINE)
-    edges = graph.aggregate_edges(base)
+    return communities_from_edges(graph.aggregate_edges(base), study)
+
+
+def communities_from_edges(
+    edges: pd.DataFrame, study: Any
+) -> tuple[pd.Series | None, dict[str, Any]]:
+    """Detect communities on the aggregated baseline edges (:func:`graph.aggregate_edges`)."""
+    from . import communities as comm
+
     info: dict[str, Any] = {
         "algorithm": study.communities.algorithm,
         "resolution": study.communities.resolution,
@@ -1204,7 +1320,13 @@ def _crisis_pagerank(inter: pd.DataFrame, study: Any) -> tuple[pd.Series | None,
     from . import graph
 
     crisis = graph.window_interactions(inter, study.windows, Window.CRISIS)
-    edges = graph.aggregate_edges(crisis, kinds=AMPLIFIER_KINDS)
+    return pagerank_from_edges(graph.aggregate_edges(crisis, kinds=AMPLIFIER_KINDS))
+
+
+def pagerank_from_edges(edges: pd.DataFrame) -> tuple[pd.Series | None, dict[str, Any]]:
+    """PageRank on the aggregated crisis repost/quote/mention edges (amplifiers)."""
+    from . import graph
+
     info = {"kinds": [k.value for k in AMPLIFIER_KINDS], "edges": len(edges)}
     if edges.empty:
         return None, info
@@ -1258,21 +1380,116 @@ def analyse(
     """
     from .stance import stance_table
 
-    sp = study.support
-    windows: Windows = study.windows
     tables = object_strings(tables)
-    posts = tables.get(Table.POSTS)
     if stance is None:
         stance = stance_table(tables, study, workers=workers)
+    inputs, units = metric_inputs(tables, study, stance)
+    metrics, out_tables = analyse_inputs(inputs, study, membership=membership, pagerank=pagerank)
+    return Analysis(metrics, stance.table, units, out_tables)
+
+
+@dataclass
+class MetricInputs:
+    """What the measures are computed from: the boundary between the data and the metrics.
+
+    :func:`metric_inputs` builds it from the tables (pandas engine); :mod:`netsupport.scale`
+    builds the same from a store with Dask, partition by partition. Either way
+    :func:`analyse_inputs` gives the same metrics.
+
+    Attributes
+    ----------
+    units : DataFrame
+        :func:`compress_units` of the post-level units (compressed or not, same metrics).
+    stance_rows, by_rule, agreement, lexicon
+        Interactions classified, their count per rule family, the agreement with hand labels and
+        the lexicon's description (:class:`netsupport.stance.StanceResult`).
+    coverage : dict
+        Rows of data (posts and interactions) per window (``{window: {rows, covered}}``).
+    tie_interactions : DataFrame or None
+        Interactions touching the focal account (at least): :func:`prior_ties` reads these.
+    follows, accounts : DataFrame or None
+        The canonical tables (accounts may be limited to the accounts in ``units``).
+    posts : DataFrame or None
+        Posts: at least those by the focal and institution accounts (author, created_at).
+    any_posts, any_references : bool
+        Whether the data hold any post; whether any post refers to another by id.
+    proxy_units : DataFrame
+        Post-level units: at least the supportive ones about the focal account during its
+        silence (:func:`proxies`).
+    proxy_reach : Series, optional
+        Reach per account of those posts, if computed elsewhere (else from ``posts``).
+    interactions : DataFrame, optional
+        All interactions: only needed to detect communities or PageRank not given.
+    """
+
+    units: pd.DataFrame
+    stance_rows: int
+    by_rule: dict[str, int]
+    agreement: dict[str, Any]
+    lexicon: dict[str, Any]
+    coverage: dict[str, dict[str, Any]]
+    tie_interactions: pd.DataFrame | None
+    follows: pd.DataFrame | None
+    accounts: pd.DataFrame | None
+    posts: pd.DataFrame | None
+    any_posts: bool
+    any_references: bool
+    proxy_units: pd.DataFrame
+    proxy_reach: pd.Series | None = None
+    interactions: pd.DataFrame | None = None
+
+
+def metric_inputs(
+    tables: Mapping[str, pd.DataFrame], study: Any, stance: StanceResult
+) -> tuple[MetricInputs, pd.DataFrame]:
+    """Return the :class:`MetricInputs` of a study's tables and stance, and the post-level units."""
+    tables = object_strings(tables)
+    posts = tables.get(Table.POSTS)
     inter = (
         stance.interactions
         if stance.interactions is not None
         else stance_interactions(tables, study)
     )
     units = post_units(stance.table)
+    has_posts = posts is not None and not posts.empty
+    inputs = MetricInputs(
+        units=compress_units(units),
+        stance_rows=len(stance.table),
+        by_rule=rule_counts(stance.table["rule"]),
+        agreement=stance.agreement,
+        lexicon=stance.lexicon,
+        coverage=_coverage(tables, inter, study.windows),
+        tie_interactions=inter,
+        follows=tables.get(Table.FOLLOWS),
+        accounts=tables.get(Table.ACCOUNTS),
+        posts=posts,
+        any_posts=has_posts,
+        any_references=bool(has_posts and posts[PostCol.TARGET_POST_ID].notna().any()),
+        proxy_units=units,
+        interactions=inter,
+    )
+    return inputs, units
+
+
+def analyse_inputs(
+    inputs: MetricInputs,
+    study: Any,
+    *,
+    membership: pd.Series | None = None,
+    pagerank: pd.Series | None = None,
+) -> tuple[dict[str, Any], dict[str, pd.DataFrame]]:
+    """Return every support metric (see :func:`compute_metrics`) and the tables behind them.
+
+    ``membership`` and ``pagerank`` are detected from ``inputs.interactions`` when not given
+    (and are not measured when neither is there).
+    """
+    sp = study.support
+    windows: Windows = study.windows
+    units = inputs.units
+    posts = inputs.posts
     handles = {_FOCAL: tuple(study.focal), _INST: tuple(study.institution)}
     absent = {s: _side_presence(s, handles[s], units, posts) for s in _SIDES}
-    coverage = _coverage(tables, inter, windows)
+    coverage = inputs.coverage
     boot = {"n_boot": sp.bootstrap, "seed": sp.seed, "confidence": sp.confidence}
 
     def window_ok(w: str) -> str | None:
@@ -1303,16 +1520,16 @@ def analyse(
             "top_n": sp.top_n,
             "positive_threshold": study.stance.positive_threshold,
             "negative_threshold": study.stance.negative_threshold,
-            "lexicon": stance.lexicon,
+            "lexicon": inputs.lexicon,
         },
         "coverage": coverage,
     }
     m["stance"] = {
-        "interactions": len(stance.table),
-        "units": len(units),
-        "by_rule": rule_counts(stance.table["rule"]),
+        "interactions": inputs.stance_rows,
+        "units": _count(units),
+        "by_rule": dict(inputs.by_rule),
         "by_stance": {side: _stance_counts(_side_rows(units, side)) for side in _SIDES},
-        "agreement": stance.agreement,
+        "agreement": inputs.agreement,
     }
 
     # attention, shares, reputation, persistence: per side
@@ -1366,7 +1583,7 @@ def analyse(
     if focal_why:
         m["composition"] = not_measured(focal_why)
     else:
-        ties = prior_ties(sup_idx, study.focal, tables.get(Table.FOLLOWS), inter, windows)
+        ties = prior_ties(sup_idx, study.focal, inputs.follows, inputs.tie_interactions, windows)
         out_tables["supporters"] = ties.reset_index()
         m["composition"] = supporter_composition(ties, sp.confidence)
 
@@ -1378,8 +1595,8 @@ def analyse(
             "resolution": study.communities.resolution,
             "seed": study.communities.seed,
         }
-        if membership is None:
-            membership, info = _communities(inter, study)
+        if membership is None and inputs.interactions is not None:
+            membership, info = _communities(inputs.interactions, study)
         if membership is None or len(membership) == 0:
             m["mobilisation"] = m["breadth"] = not_measured(
                 "the baseline graph is empty: no standing community to compare with"
@@ -1407,7 +1624,7 @@ def analyse(
             m["breadth"] = breadth(membership, sup_idx, sp.breadth_min_supporters)
 
     active = units["source"].unique()
-    accounts = tables.get(Table.ACCOUNTS)
+    accounts = inputs.accounts
     if accounts is not None and not accounts.empty:  # roles are needed for active accounts only
         accounts = accounts[accounts[AccountCol.HANDLE].isin(active)]
     roles = account_roles(
@@ -1420,8 +1637,8 @@ def analyse(
         m["amplifiers"] = not_measured(focal_why)
     else:
         pr_info: dict[str, Any] = {"kinds": [k.value for k in AMPLIFIER_KINDS]}
-        if pagerank is None:
-            pagerank, pr_info = _crisis_pagerank(inter, study)
+        if pagerank is None and inputs.interactions is not None:
+            pagerank, pr_info = _crisis_pagerank(inputs.interactions, study)
         if pagerank is None or len(pagerank) == 0:
             m["amplifiers"] = not_measured("the crisis repost/quote/mention graph is empty")
         else:
@@ -1446,10 +1663,17 @@ def analyse(
     if absent[_FOCAL]:
         m["silence"] = m["proxies"] = not_measured(absent[_FOCAL])
     else:
-        silence = focal_silence(posts, study.focal, windows)
+        silence = focal_silence(posts, study.focal, windows, any_posts=inputs.any_posts)
         m["silence"] = silence
         m["proxies"] = proxies(
-            units, posts, silence, focal=study.focal, declared=study.proxies, top_n=sp.top_n
+            inputs.proxy_units,
+            posts,
+            silence,
+            focal=study.focal,
+            declared=study.proxies,
+            top_n=sp.top_n,
+            references=inputs.any_references,
+            reach=inputs.proxy_reach,
         )
         if _measured(m["proxies"]):
             out_tables["proxies"] = pd.DataFrame(m["proxies"]["top"])
@@ -1464,11 +1688,15 @@ def analyse(
     }
     out_tables["roles"] = roles.reset_index()
     m["headline"] = _headline(m)
-    return Analysis(jsonable(m), stance.table, units, out_tables)
+    return jsonable(m), out_tables
 
 
 def _stance_counts(units: pd.DataFrame) -> dict[str, int]:
-    counts = np.bincount(units["_stance"].to_numpy()[units["_stance"].to_numpy() >= 0], minlength=3)
+    code = units["_stance"].to_numpy()
+    w = _weight(units)
+    counts = np.bincount(
+        code[code >= 0], weights=None if w is None else w[code >= 0], minlength=3
+    ).astype(np.int64)
     return {s: int(counts[i]) for i, s in enumerate(STANCE_ORDER)}
 
 
