@@ -64,6 +64,7 @@ __all__ = [
     "undirected_edges",
     "window_interactions",
     "write_dynamic_gexf",
+    "write_dynamic_gexf_edges",
     "write_edge_node_csv",
     "write_gexf",
     "write_graphml",
@@ -1009,12 +1010,38 @@ def write_dynamic_gexf(
     EmptyWindow
         If no window holds any edge.
     """
-    per_window = []
-    for window in Window:
-        edges = aggregate_edges(
+    window_edges = {
+        window.value: aggregate_edges(
             window_interactions(interactions, windows, window), kinds, kind_weights
         )
-        if not edges.empty:
+        for window in Window
+    }
+    return write_dynamic_gexf_edges(window_edges, windows, path, node_attrs=node_attrs)
+
+
+def write_dynamic_gexf_edges(
+    window_edges: Mapping[str, pd.DataFrame],
+    windows: Windows,
+    path: str | Path,
+    *,
+    node_attrs: pd.DataFrame | None = None,
+) -> Path:
+    """Write the dynamic GEXF of :func:`write_dynamic_gexf` from edges aggregated per window.
+
+    ``window_edges`` maps a window name to :func:`aggregate_edges` of that window's interactions
+    (windows missing or empty have no edges). The Dask engine (:mod:`netsupport.scale`)
+    aggregates them in parallel and writes the same file.
+
+    Raises
+    ------
+    EmptyWindow
+        If no window holds any edge.
+    """
+    per_window = []
+    for window in Window:
+        edges = window_edges.get(window.value)
+        if edges is not None and not edges.empty:
+            edges = edges.copy()
             edges.insert(2, "window", window.value)
             per_window.append(edges)
     if not per_window:
