@@ -49,7 +49,7 @@ from . import __version__
 from .errors import StudyError
 from .schema import InteractionCol, PostCol, Table
 from .studyfile import InputSpec, Study, load_study
-from .textsafe import atomic_write_bytes, dumps_json, write_json
+from .textsafe import atomic_write_bytes, dumps_json, jsonable, write_json
 
 __all__ = [
     "STEPS",
@@ -534,6 +534,7 @@ class _Context:
     stance: Any = None  # StanceResult
     membership: pd.Series | None = None
     pagerank: pd.Series | None = None
+    graph_info: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
     units: pd.DataFrame | None = None
     analysis_tables: dict[str, pd.DataFrame] = field(default_factory=dict)
@@ -614,16 +615,20 @@ class _Context:
         from .stance import stance_interactions
 
         mem_p, pr_p = self.cache / "membership.parquet", self.cache / "pagerank.parquet"
-        if self.fresh("communities", [mem_p, pr_p]):
+        info_p = self.cache / "communities.json"
+        if self.fresh("communities", [mem_p, pr_p, info_p]):
             self.membership = _series(_read_parquet(mem_p), "handle", "community")
             self.pagerank = _series(_read_parquet(pr_p), "handle", "pagerank")
+            self.graph_info = json.loads(info_p.read_text(encoding="utf-8"))
             status = "reused"
         else:
             inter = stance_interactions(self.tables(), self.study)
             # the functions support.analyse itself uses when given no membership or PageRank,
             # so `netsupport run` gives the same metrics as `netsupport support`
-            membership, _ = support._communities(inter, self.study)
-            pagerank, _ = support._crisis_pagerank(inter, self.study)
+            membership, m_info = support._communities(inter, self.study)
+            pagerank, p_info = support._crisis_pagerank(inter, self.study)
+            self.graph_info = jsonable({"communities": m_info, "pagerank": p_info})
+            write_json(self.graph_info, info_p)
             self.membership = (
                 membership if membership is not None else pd.Series(dtype="int64", name="community")
             )
@@ -658,7 +663,7 @@ class _Context:
             pagerank=self.pagerank if len(self.pagerank) else None,
             workers=self.workers,
         )
-        self.metrics = analysis.metrics
+        self.metrics = _with_graph_info(analysis.metrics, self.graph_info)
         self.units = analysis.units
         self.analysis_tables = dict(analysis.tables)
         write_json(self.metrics, metrics_p)
@@ -707,6 +712,23 @@ class _Context:
             f["path"]: {"format": f["format"], "bytes": f["bytes"], "sha256": f["sha256"]}
             for f in files
         }
+
+
+def _with_graph_info(metrics: dict[str, Any], info: Mapping[str, Any]) -> dict[str, Any]:
+    """Put back the method records analyse writes when it detects communities and PageRank itself.
+
+    Given a precomputed membership and PageRank, support.analyse records only the requested
+    algorithm, resolution and seed; the engine, modularity and graph sizes come from the
+    communities step, so metrics.json is the same as `netsupport support` writes.
+    """
+    out = dict(metrics)
+    mob = out.get("mobilisation")
+    if isinstance(mob, dict) and mob.get("status") != "not measured" and info.get("communities"):
+        out["mobilisation"] = {**mob, **info["communities"]}
+    amp = out.get("amplifiers")
+    if isinstance(amp, dict) and amp.get("status") != "not measured" and info.get("pagerank"):
+        out["amplifiers"] = {**amp, "graph": dict(info["pagerank"])}
+    return jsonable(out)
 
 
 def _frame(s: pd.Series, name: str) -> pd.DataFrame:

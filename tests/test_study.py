@@ -144,6 +144,26 @@ def test_run_twice_gives_byte_identical_outputs(ran, ran_copy):
     assert first.findings[0].startswith("Attention to @inspector_lane")
 
 
+def test_run_gives_the_same_metrics_as_compute_metrics(ran):
+    # run passes the cached communities and PageRank to support.analyse; the result must be what
+    # `netsupport support` computes from scratch (guards against the two drifting apart)
+    from netsupport.schema import Table
+    from netsupport.store import Store
+    from netsupport.studyfile import load_study
+    from netsupport.support import compute_metrics
+
+    folder, result = ran
+    study = load_study(folder / "study.toml")
+    store = Store(study.store_dir)
+    tables = {
+        t: store.read(t) for t in (Table.POSTS, Table.INTERACTIONS, Table.FOLLOWS, Table.ACCOUNTS)
+    }
+    expected = compute_metrics(tables, study)
+    assert json.loads((folder / "out" / "metrics.json").read_text()) == expected
+    assert result.metrics == expected
+    assert "engine" in expected["mobilisation"] and "edges" in expected["amplifiers"]["graph"]
+
+
 def test_second_run_reuses_every_step_and_changes_nothing(ran, ran_copy):
     _, r1 = ran
     assert [s.status for s in r1.steps] == ["ran"] * 5
