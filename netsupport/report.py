@@ -36,7 +36,7 @@ import math
 import platform
 import re
 import struct
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -696,8 +696,21 @@ def attention_counts(units: pd.DataFrame, windows: Windows, freq: str = "D") -> 
     )
     if u.empty:
         return pd.DataFrame(columns=cols)
-    out = u.groupby(["time", "target", "stance"], sort=True).size().rename("count").reset_index()
+    out = _sizes(u, units, inside, ["time", "target", "stance"]).rename("count").reset_index()
     return out[cols]
+
+
+def _sizes(
+    frame: pd.DataFrame, units: pd.DataFrame, rows: np.ndarray, keys: list[str]
+) -> pd.Series:
+    """Group sizes of ``frame`` by ``keys``, counting each unit's weight when the units are
+    compressed (:func:`netsupport.support.compress_units`, as the Dask engine hands them over)."""
+    from .support import UNIT_WEIGHT
+
+    if UNIT_WEIGHT not in units.columns:
+        return frame.groupby(keys, sort=True).size()
+    w = units[UNIT_WEIGHT].to_numpy(dtype=np.int64)[rows]
+    return frame.assign(_w=w).groupby(keys, sort=True)["_w"].sum()
 
 
 def roles_counts(
@@ -714,7 +727,7 @@ def roles_counts(
     frame = pd.DataFrame({"time": ts[inside].dt.floor(freq), "role": role[inside]})
     if frame.empty:
         return pd.DataFrame(columns=cols)
-    out = frame.groupby(["time", "role"], sort=True).size().rename("count").reset_index()
+    out = _sizes(frame, u, inside, ["time", "role"]).rename("count").reset_index()
     return out[cols]
 
 
@@ -987,7 +1000,14 @@ def build_charts(inp: ReportInputs) -> list[Chart]:
         "supportive, with intervals.",
     )
 
-    g = neighbourhood(crisis_graph(inp.interactions, w), (*study.focal, *study.institution))
+    if inp.edges is not None:  # aggregated by the Dask engine (the same repost/quote/mention edges)
+        from . import graph
+
+        edges = inp.edges.get("amplifiers")
+        crisis = graph.build_graph(edges) if edges is not None and len(edges) else nx.DiGraph()
+    else:
+        crisis = crisis_graph(inp.interactions, w)
+    g = neighbourhood(crisis, (*study.focal, *study.institution))
     membership = (
         {}
         if inp.membership is None
@@ -1217,12 +1237,18 @@ def headline_display(metrics: Mapping[str, Any]) -> list[list[str]]:
 def report_tables(inp: ReportInputs) -> dict[str, pd.DataFrame]:
     """Return the CSV tables of the report (file stem -> table)."""
     out: dict[str, pd.DataFrame] = {"headline": headline_table(inp.metrics)}
-    stance_cols = [c for c in inp.stance.columns]
-    out["stance"] = inp.stance[stance_cols]
+    if inp.write_stance is None:
+        stance_cols = [c for c in inp.stance.columns]
+        out["stance"] = inp.stance[stance_cols]
     for name in ("supporters", "communities", "amplifiers", "proxies", "roles"):
         t = inp.tables.get(name)
         if t is not None:
             out[name] = t
+    if inp.top is not None:  # computed by the Dask engine with report.top_posts
+        out["top_posts_focal"] = inp.top[_FOCAL]
+        if inp.study.institution:
+            out["top_posts_institution"] = inp.top[_INST]
+        return out
     out["top_posts_focal"] = top_posts(inp.units, inp.posts, _FOCAL)
     if inp.study.institution:
         out["top_posts_institution"] = top_posts(inp.units, inp.posts, _INST)
@@ -1249,6 +1275,13 @@ class ReportInputs:
     roles: pd.Series = field(default_factory=lambda: pd.Series(dtype=object))
     inputs: Sequence[Mapping[str, Any]] = ()
     counts: Mapping[str, int] = field(default_factory=dict)  # rows per store table
+    # Given by the Dask engine (netsupport.scale), which never holds the rows in one process:
+    # edges aggregated per window (baseline/crisis/after, all kinds) and "amplifiers" (crisis
+    # repost/quote/mention), used instead of `interactions`; the most-answered posts per side
+    # (top_posts); and a writer of tables/stance.csv used instead of `stance`.
+    edges: Mapping[str, pd.DataFrame] | None = None
+    top: Mapping[str, pd.DataFrame] | None = None
+    write_stance: Callable[[Path], Path] | None = None
 
 
 def build_inputs(
@@ -1527,8 +1560,14 @@ def write_report(inp: ReportInputs, out_dir: str | Path) -> list[Path]:
     written: list[Path] = [write_json(inp.metrics, out / "metrics.json")]
 
     tables = report_tables(inp)
+    if inp.write_stance is not None:
+        tables["stance"] = pd.DataFrame()  # listed with the others; written by write_stance
     for name, df in sorted(tables.items()):
-        written.append(write_csv(df, out / "tables" / f"{name}.csv"))
+        path = out / "tables" / f"{name}.csv"
+        if name == "stance" and inp.write_stance is not None:
+            written.append(inp.write_stance(path))
+        else:
+            written.append(write_csv(df, path))
     _clean(out / "tables", {f"{k}.csv" for k in tables}, (".csv",))
 
     chart_list = build_charts(inp)
@@ -1543,11 +1582,18 @@ def write_report(inp: ReportInputs, out_dir: str | Path) -> list[Path]:
 
     gexf = out / "graph.gexf"
     try:
-        written.append(
-            graph.write_dynamic_gexf(
-                inp.interactions, inp.study.windows, gexf, node_attrs=_node_attrs(inp)
+        if inp.edges is not None:
+            written.append(
+                graph.write_dynamic_gexf_edges(
+                    inp.edges, inp.study.windows, gexf, node_attrs=_node_attrs(inp)
+                )
             )
-        )
+        else:
+            written.append(
+                graph.write_dynamic_gexf(
+                    inp.interactions, inp.study.windows, gexf, node_attrs=_node_attrs(inp)
+                )
+            )
     except EmptyWindow:
         if gexf.exists():
             gexf.unlink()
