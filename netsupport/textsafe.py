@@ -30,7 +30,7 @@ import json
 import math
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -46,6 +46,7 @@ __all__ = [
     "jsonable",
     "safe_csv_cell",
     "write_csv",
+    "write_csv_parts",
     "write_json",
 ]
 
@@ -235,3 +236,52 @@ def write_csv(df: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
     """
     text = _safe_frame(df).to_csv(index=False, lineterminator="\n")
     return atomic_write_text(path, text)
+
+
+def write_csv_parts(
+    frames: Iterable[pd.DataFrame], path: str | os.PathLike[str], columns: Sequence[str]
+) -> Path:
+    """Write frames one after another as one CSV: the bytes of ``write_csv(pd.concat(frames))``.
+
+    For tables too big to hold at once (the Dask engine streams the stance table this way).
+    Every frame must have ``columns``; with no frames (or only empty ones) the file holds the
+    header. Atomic, like :func:`write_csv`.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> parts = [pd.DataFrame({"a": ["=1"]}), pd.DataFrame({"a": ["b"]})]
+    >>> p = write_csv_parts(parts, pathlib.Path(tempfile.mkdtemp()) / "t.csv", ["a"])
+    >>> p.read_text().splitlines()
+    ['a', "'=1", 'b']
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            header = True
+            for df in frames:
+                if df.empty:
+                    continue
+                fh.write(
+                    _safe_frame(df[list(columns)]).to_csv(
+                        index=False, header=header, lineterminator="\n"
+                    )
+                )
+                header = False
+            if header:
+                fh.write(
+                    _safe_frame(pd.DataFrame(columns=list(columns))).to_csv(
+                        index=False, lineterminator="\n"
+                    )
+                )
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, FILE_MODE)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    return path
