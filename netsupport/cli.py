@@ -768,6 +768,10 @@ def synth_command(
     days: Annotated[
         int, typer.Option("--days", help="Length of the baseline and of the after window.")
     ] = 14,
+    focal_share: Annotated[
+        float,
+        typer.Option("--focal-share", help="Share of the posts that address the focal account."),
+    ] = 0.08,
     name: Annotated[str, typer.Option("--name", help="Study name in study.toml.")] = "synthetic",
     report_dir: Annotated[
         str | None,
@@ -788,6 +792,7 @@ def synth_command(
         accounts=accounts,
         interactions=interactions,
         days=days,
+        focal_share=focal_share,
         name=name,
         report_dir=report_dir,
     )
@@ -887,6 +892,33 @@ WorkersOpt = Annotated[
 ]
 
 
+class Engine(StrEnum):
+    """Where `run` computes the steps after the import."""
+
+    PANDAS = "pandas"
+    DASK = "dask"
+
+
+EngineOpt = Annotated[
+    Engine,
+    typer.Option(
+        "--engine",
+        help="pandas: one process (default). dask: a Dask cluster reads the store in "
+        "partitions by day and hands back aggregates; same results, for stores too big for "
+        "one process.",
+    ),
+]
+SchedulerOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="With --engine dask: a running Dask scheduler (e.g. tcp://10.0.0.5:8786); "
+        "default: a local cluster of 2 worker processes, closed at the end.",
+    ),
+]
+
+
 @app.command("run")
 def run_command(
     study: Annotated[Path, typer.Argument(help="The study file (study.toml).", dir_okay=False)],
@@ -894,31 +926,49 @@ def run_command(
         bool, typer.Option("--force", help="Run every step again instead of reusing cached ones.")
     ] = False,
     workers: WorkersOpt = None,
+    engine: EngineOpt = Engine.PANDAS,
+    scheduler: SchedulerOpt = None,
 ) -> None:
     """Run a whole study from its study.toml: import, stance, communities, metrics, report.
 
     Writes index.html, report.md, metrics.json, charts, tables, graph.gexf and manifest.json to
     the study's output folder and prints the headline findings. Steps whose inputs and
     parameters did not change since the last run are reused; --force runs them all again.
+    With --engine dask the steps after the import run on a Dask cluster (a local one, or the
+    one at --scheduler ADDRESS); the results are the same.
     """
     from .study import run_study
 
     with _RunDisplay() as display:
-        result = run_study(study, force=force, progress=display, workers=workers)
+        result = run_study(
+            study,
+            force=force,
+            progress=display,
+            workers=workers,
+            engine=engine.value,
+            scheduler=scheduler,
+        )
     _print_run(result)
 
 
 @app.command("report")
-def report_command(study: StudyOpt, workers: WorkersOpt = None) -> None:
+def report_command(
+    study: StudyOpt,
+    workers: WorkersOpt = None,
+    engine: EngineOpt = Engine.PANDAS,
+    scheduler: SchedulerOpt = None,
+) -> None:
     """Write a study's report again (index.html, report.md, charts, tables) from its results.
 
     Uses the results cached by `netsupport run` and runs only the steps that are out of date
-    (all of them the first time).
+    (all of them the first time). Give the --engine the run used to reuse its results.
     """
     from .study import report_study
 
     with _RunDisplay() as display:
-        result = report_study(study, progress=display, workers=workers)
+        result = report_study(
+            study, progress=display, workers=workers, engine=engine.value, scheduler=scheduler
+        )
     _print_run(result)
 
 

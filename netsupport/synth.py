@@ -51,6 +51,7 @@ import orjson
 
 from .errors import NetsupportError
 from .schema import AccountCol, PostKind, Role, Stance, Target, Window
+from .textsafe import jsonable
 from .windows import Windows
 
 __all__ = [
@@ -75,12 +76,12 @@ _COMMUNITY_SHARE = np.array([0.17, 0.15, 0.19, 0.07, 0.39, 0.03])
 # Row c: where accounts of community c direct their follows (and so their everyday interactions).
 _MIXING = np.array(
     [
-        [0.90, 0.04, 0.02, 0.01, 0.03, 0.00],
-        [0.04, 0.89, 0.05, 0.00, 0.02, 0.00],
-        [0.01, 0.05, 0.89, 0.00, 0.05, 0.00],
-        [0.03, 0.01, 0.01, 0.84, 0.11, 0.00],
-        [0.01, 0.00, 0.02, 0.02, 0.95, 0.00],
-        [0.01, 0.00, 0.00, 0.02, 0.05, 0.92],
+        [0.980, 0.008, 0.004, 0.002, 0.006, 0.000],
+        [0.007, 0.980, 0.009, 0.000, 0.004, 0.000],
+        [0.002, 0.009, 0.980, 0.000, 0.009, 0.000],
+        [0.015, 0.005, 0.005, 0.920, 0.055, 0.000],
+        [0.002, 0.000, 0.004, 0.004, 0.990, 0.000],
+        [0.004, 0.000, 0.000, 0.008, 0.018, 0.970],
     ]
 )
 
@@ -195,15 +196,15 @@ _POOLS: dict[str, list[str]] = {
         "Review ends: inspector {F} returns to Twitter, force says",
     ],
     # two-target posts: FI.<phase>.<focal stance>.<institution stance>
-    "FI.b.sup.neu": [
-        "{I} lucky to have {F}, the s136 work is brilliant",
-        "{I} is {F} still leading the triage pilot? Great scheme",
-    ],
+    "FI.b.sup.neu": ["{I} is {F} still leading the triage pilot? Great scheme"],
     "FI.b.neu.neu": [
         "{I} is {F} the right contact for the triage pilot?",
         "{I} does {F} run the mental health training now?",
     ],
-    "FI.b.sup.sup": ["Proud of {I} and {F} for the street triage results"],
+    "FI.b.sup.sup": [
+        "Proud of {I} and {F} for the street triage results",
+        "{I} lucky to have {F}, the s136 work is brilliant",
+    ],
     "FI.b.cri.neu": ["{I} does {F} have clearance to tweet all this?"],
     "FI.c.sup.cri": [
         "Shame on {I} for silencing {F}",
@@ -654,6 +655,9 @@ class SynthConfig:
         Length of the baseline and of the after window, in days.
     crisis_start, crisis_end
         The crisis window (the focal account's suspension), ISO-8601 with a time zone.
+    focal_share
+        Share of the posts that address the focal account (by others); the institution gets
+        0.6 times as many. The rest is everyday activity, which carries the communities.
     lift
         Planted ratio of the crisis rate to the baseline rate of posts addressed to the focal
         account (the realised lift is reported in ``truth.json``).
@@ -670,6 +674,7 @@ class SynthConfig:
     crisis_start: str = "2014-02-14T09:00:00Z"
     crisis_end: str = "2014-02-19T18:00:00Z"
     lift: float = 8.0
+    focal_share: float = 0.08
     name: str = "synthetic"
     report_dir: str | None = None
 
@@ -683,6 +688,10 @@ class SynthConfig:
             )
         if not 2 <= self.days <= 365:
             raise NetsupportError(f"synth: --days must be between 2 and 365, got {self.days}")
+        if not 0.01 <= self.focal_share <= 0.4:
+            raise NetsupportError(
+                f"synth: --focal-share must be between 0.01 and 0.4, got {self.focal_share}"
+            )
         if self.lift < 1:
             raise NetsupportError(f"synth: lift must be >= 1, got {self.lift}")
         if not re.fullmatch(r"[A-Za-z0-9_.-]+", self.name):
@@ -842,7 +851,7 @@ def _accounts(rng: np.random.Generator, n: int) -> dict[str, Any]:
         Role.JOURNALIST.value: 1.5,
         Role.INSTITUTION.value: 1.5,
     }
-    activity = rng.lognormal(0.0, 0.8, size=n) * np.array(
+    activity = rng.lognormal(0.0, _ACTIVITY_SIGMA, size=n) * np.array(
         [role_activity.get(r, 1.0) for r in roles]
     )
     role_pop = {Role.MEDIA.value: 8.0, Role.JOURNALIST.value: 3.0, Role.INSTITUTION.value: 10.0}
@@ -863,12 +872,25 @@ def _accounts(rng: np.random.Generator, n: int) -> dict[str, Any]:
     }
 
 
+_SHARE_PLAIN = 0.08  # posts addressing nobody
+_INST_PER_FOCAL = 0.6  # posts addressing only the institution, per post addressing the focal one
+# who follows the focal account and the institution, by community
+_FOCAL_FOLLOW_P = np.array([0.19, 0.16, 0.12, 0.09, 0.02, 0.05])
+_INST_FOLLOW_P = np.array([0.26, 0.09, 0.05, 0.21, 0.07, 0.10])
+_FOCAL_FOLLOWING = 0.03  # share of accounts the focal account follows
+_ACTIVITY_SIGMA = 0.6  # spread of the accounts' activity (lognormal)
+_FOLLOW_MEDIAN = 16  # median number of accounts an account follows
+_CIRCLE_SIZE = 25  # circles: teams, wards, support groups, friend groups
+_CIRCLE_P = 0.5  # share of follows inside the community that stay inside one's circle
+
+
 def _follow_graph(
     rng: np.random.Generator, community: np.ndarray, popularity: np.ndarray
 ) -> dict[str, np.ndarray]:
     """Plant the follow graph: who follows whom (CSR), and the focal/institution follower sets."""
     n = len(community)
-    deg = np.clip(np.round(rng.lognormal(np.log(16), 0.7, size=n)), 3, 400).astype(np.int64)
+    deg = np.clip(np.round(rng.lognormal(np.log(_FOLLOW_MEDIAN), 0.7, size=n)), 3, 400)
+    deg = deg.astype(np.int64)
     deg[:2] = 0  # the focal account's and the institution's own follows are drawn separately
     src = np.repeat(np.arange(n, dtype=np.int64), deg)
     cum = _MIXING.cumsum(axis=1)
@@ -876,20 +898,36 @@ def _follow_graph(
     tcomm = (u[:, None] > cum[community[src]]).sum(axis=1)
     tcomm = np.minimum(tcomm, 5)
     dst = np.empty(len(src), dtype=np.int64)
+    inside = tcomm == community[src]
     for c in range(6):
         members = np.flatnonzero(community == c)
         members = members[members >= 2]  # the two named targets get follower lists, not CSR edges
         pick = np.flatnonzero(tcomm == c)
-        w = np.cumsum(popularity[members])
+        w = np.cumsum(popularity[members])  # towards the community's popular accounts
         dst[pick] = members[np.searchsorted(w, rng.random(len(pick)) * w[-1], side="right")]
+    # circles: teams, wards, support groups, friend groups; a share of follows stays inside one
+    circle = np.full(n, -1, dtype=np.int64)
+    next_id = 0
+    for c in range(6):
+        members = np.flatnonzero(community == c)
+        members = rng.permutation(members[members >= 2])
+        circle[members] = next_id + np.arange(len(members)) // _CIRCLE_SIZE
+        next_id = int(circle[members].max()) + 1 if len(members) else next_id
+    by_circle = np.argsort(circle, kind="stable")
+    by_circle = by_circle[circle[by_circle] >= 0]
+    csize = np.bincount(circle[by_circle], minlength=next_id)
+    cstart = np.concatenate([[0], np.cumsum(csize)[:-1]])
+    local = np.flatnonzero(inside & (rng.random(len(src)) < _CIRCLE_P))
+    cid = circle[src[local]]
+    dst[local] = by_circle[cstart[cid] + (rng.random(len(local)) * csize[cid]).astype(np.int64)]
     keep = src != dst
     key = np.unique(src[keep] * n + dst[keep])
     fsrc, fdst = key // n, key % n
     offsets = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(fsrc, minlength=n), out=offsets[1:])
 
-    focal_p = np.array([0.55, 0.45, 0.35, 0.25, 0.05, 0.15])
-    inst_p = np.array([0.75, 0.25, 0.15, 0.60, 0.20, 0.30])
+    focal_p = _FOCAL_FOLLOW_P
+    inst_p = _INST_FOLLOW_P
     u1, u2 = rng.random(n), rng.random(n)
     focal_followers = np.flatnonzero(u1 < focal_p[community])
     focal_followers = np.union1d(focal_followers[focal_followers != 0], [1, 2, 3])
@@ -897,7 +935,7 @@ def _follow_graph(
     inst_followers = np.union1d(inst_followers[inst_followers != 1], [0, 2])
     cand = np.flatnonzero(np.isin(community, [_POL, _CLI, _SU, _MED]))
     cand = cand[cand > 1]
-    k = min(len(cand), max(30, int(0.08 * n)))
+    k = min(len(cand), max(30, int(_FOCAL_FOLLOWING * n)))
     w = popularity[cand] / popularity[cand].sum()
     focal_following = np.union1d(rng.choice(cand, size=k, replace=False, p=w), [1, 2, 3])
     return {
@@ -937,8 +975,8 @@ _RP_AUTHOR, _RP_FOCAL, _RP_PROXY, _RP_NEWS, _RP_INST = range(5)
 
 _FOCAL_SEG_W = {
     _B: (0.80, 0.14, 0.06, 0.00),
-    _C: (0.55, 0.25, 0.07, 0.13),
-    _A: (0.60, 0.22, 0.04, 0.14),
+    _C: (0.68, 0.14, 0.06, 0.12),
+    _A: (0.66, 0.16, 0.04, 0.14),
 }
 _INST_SEG_W = {
     _B: (0.25, 0.55, 0.05, 0.15),
@@ -1539,9 +1577,9 @@ class _Gen:
         n_focal_own = int(np.clip(round(0.01 * n_total), 40, 12 * 2 * cfg.days))
         n_inst_own = int(np.clip(round(0.005 * n_total), 30, 8 * days_total))
         n_proxy = int(np.clip(round(0.0004 * n_total), 8, 25))
-        n_fstream = round(0.17 * n_total)
-        n_istream = round(0.08 * n_total)
-        n_plain = round(0.12 * n_total)
+        n_fstream = round(cfg.focal_share * n_total)
+        n_istream = round(_INST_PER_FOCAL * cfg.focal_share * n_total)
+        n_plain = round(_SHARE_PLAIN * n_total)
         n_chat = n_total - n_focal_own - n_inst_own - 2 * n_proxy - n_fstream - n_istream - n_plain
 
         self.plain(n_plain)
@@ -1619,7 +1657,8 @@ class _Gen:
         rep = np.flatnonzero(posts["kind"] == _K_REPOST)
         lang[rep] = lang[posts["ref"][rep]]  # a repost has the language of what it repeats
         posts["lang"] = lang
-        _entities(posts, {h: i for i, h in enumerate(handles)})
+        ent = _Entities(posts["text"], {h: i for i, h in enumerate(handles)})
+        posts["entities"], posts["has_marker"] = ent, ent.has_marker
 
         indeg = np.bincount(fg["friends"], minlength=cfg.accounts)
         indeg[0] += len(fg["focal_followers"])
@@ -1724,34 +1763,102 @@ def _render(posts: dict[str, np.ndarray], handles: list[str]) -> list[str]:
     return texts
 
 
-_MENTION_RE = re.compile(r"(?<![\w@])@(\w{1,20})")
-_HASHTAG_RE = re.compile(r"(?<![\w#&])#(\w+)")
-_URL_RE = re.compile(r"https://t\.co/\w+")
+_ENTITY_RE = re.compile(
+    r"(?<![\w@])@(?P<m>\w{1,20})|(?<![\w#&])#(?P<h>\w+)|(?P<u>https://t\.co/\w+)"
+)
+_E_MENTION, _E_HASHTAG, _E_URL = 0, 1, 2
 
 
-def _entities(posts: dict[str, Any], index: dict[str, int]) -> None:
-    """Extract mentions, hashtags and URLs with code-point offsets, as Twitter does."""
-    mentions, hashtags, urls = [], [], []
-    for text in posts["text"]:
-        mentions.append(
-            [(m.start(), m.end(), index[m.group(1)]) for m in _MENTION_RE.finditer(text)]
-            if "@" in text
-            else []
+class _Entities:
+    """Mentions, hashtags and URLs of every post, flat (CSR) so that 10^7 posts fit in memory.
+
+    Offsets are code points, as Twitter counts them. For a mention ``value`` is the account
+    index; a hashtag's tag and a URL are slices of the text.
+    """
+
+    def __init__(self, texts: list[str], index: dict[str, int]):
+        counts = np.zeros(len(texts), dtype=np.int64)
+        kind: list[int] = []
+        start: list[int] = []
+        end: list[int] = []
+        value: list[int] = []
+        cache: dict[str, list[tuple[int, int, int, int]]] = {}
+        finditer = _ENTITY_RE.finditer
+        for i, text in enumerate(texts):
+            if "@" not in text and "#" not in text and "t.co/" not in text:
+                continue
+            found = cache.get(text)
+            if found is None:
+                found = []
+                for m in finditer(text):
+                    if m.group("m") is not None:
+                        found.append((_E_MENTION, m.start(), m.end(), index[m.group("m")]))
+                    elif m.group("h") is not None:
+                        found.append((_E_HASHTAG, m.start(), m.end(), -1))
+                    else:
+                        found.append((_E_URL, m.start(), m.end(), -1))
+                if len(cache) > 200_000:
+                    cache.clear()
+                cache[text] = found
+            counts[i] = len(found)
+            for k, a, b, v in found:
+                kind.append(k)
+                start.append(a)
+                end.append(b)
+                value.append(v)
+        self.offsets = np.zeros(len(texts) + 1, dtype=np.int64)
+        np.cumsum(counts, out=self.offsets[1:])
+        self.kind = np.array(kind, dtype=np.int8)
+        self.start = np.array(start, dtype=np.int32)
+        self.end = np.array(end, dtype=np.int32)
+        self.value = np.array(value, dtype=np.int64)
+        self.texts = texts
+        post = np.repeat(np.arange(len(texts)), counts)
+        tags = np.flatnonzero(self.kind == _E_HASHTAG)
+        marker = np.array(
+            [texts[post[j]][self.start[j] + 1 : self.end[j]].lower() == MARKER for j in tags],
+            dtype=bool,
         )
-        hashtags.append(
-            [(m.start(), m.end(), m.group(1)) for m in _HASHTAG_RE.finditer(text)]
-            if "#" in text
-            else []
+        self.has_marker = np.zeros(len(texts), dtype=bool)
+        self.has_marker[post[tags[marker]]] = True
+        self.n_mentions = np.bincount(post[self.kind == _E_MENTION], minlength=len(texts)).astype(
+            np.int64
         )
-        urls.append(
-            [(m.start(), m.end(), m.group()) for m in _URL_RE.finditer(text)]
-            if "t.co/" in text
-            else []
-        )
-    posts["mentions"], posts["hashtags"], posts["urls"] = mentions, hashtags, urls
-    posts["has_marker"] = np.array(
-        [any(tag.lower() == MARKER for _, _, tag in hs) for hs in hashtags], dtype=bool
-    )
+
+    def mentions(self, i: int) -> list[tuple[int, int, int]]:
+        """(start, end, account index) of each mention in post i."""
+        a, b = self.offsets[i], self.offsets[i + 1]
+        return [
+            (int(self.start[j]), int(self.end[j]), int(self.value[j]))
+            for j in range(a, b)
+            if self.kind[j] == _E_MENTION
+        ]
+
+    def hashtags(self, i: int) -> list[tuple[int, int, str]]:
+        """(start, end, tag without '#') of each hashtag in post i."""
+        a, b = self.offsets[i], self.offsets[i + 1]
+        t = self.texts[i]
+        return [
+            (int(self.start[j]), int(self.end[j]), t[self.start[j] + 1 : self.end[j]])
+            for j in range(a, b)
+            if self.kind[j] == _E_HASHTAG
+        ]
+
+    def urls(self, i: int) -> list[tuple[int, int, str]]:
+        """(start, end, url) of each t.co link in post i."""
+        a, b = self.offsets[i], self.offsets[i + 1]
+        t = self.texts[i]
+        return [
+            (int(self.start[j]), int(self.end[j]), t[self.start[j] : self.end[j]])
+            for j in range(a, b)
+            if self.kind[j] == _E_URL
+        ]
+
+    def mention_pairs(self) -> tuple[np.ndarray, np.ndarray]:
+        """(post index, account index) of every mention, in order."""
+        sel = self.kind == _E_MENTION
+        post = np.repeat(np.arange(len(self.offsets) - 1), np.diff(self.offsets))
+        return post[sel], self.value[sel]
 
 
 def _assign_sources(case: Case, rng: np.random.Generator) -> None:
@@ -1768,7 +1875,7 @@ def _assign_sources(case: Case, rng: np.random.Generator) -> None:
     referenced = np.zeros(n, dtype=bool)
     referenced[p["ref"][p["ref"] >= 0]] = True
     by_focal = p["author"] == 0
-    no_mentions = np.array([not m for m in p["mentions"]], dtype=bool)
+    no_mentions = p["entities"].n_mentions == 0
     archive_only = by_focal & (p["kind"] == _K_POST) & no_mentions & ~referenced
     archive_only &= rng.random(n) < 0.5
     cs = int(case.windows.crisis_start.timestamp())
@@ -1801,6 +1908,7 @@ def canonical_posts(case: Case) -> Any:
     import pandas as pd
 
     p, h = case.posts, np.array(case.handles, dtype=object)
+    ent, n = p["entities"], len(p["id"])
     ref = p["ref"]
     has = ref >= 0
     target = np.full(len(ref), None, dtype=object)
@@ -1817,9 +1925,11 @@ def canonical_posts(case: Case) -> Any:
             "kind": np.array(_KIND_NAME, dtype=object)[p["kind"]],
             "target_post_id": target_post,
             "target_author": target,
-            "mentions": [" ".join(dict.fromkeys(h[a] for _, _, a in m)) for m in p["mentions"]],
+            "mentions": [
+                " ".join(dict.fromkeys(h[a] for _, _, a in ent.mentions(i))) for i in range(n)
+            ],
             "hashtags": [
-                " ".join(dict.fromkeys(t.lower() for _, _, t in x)) for x in p["hashtags"]
+                " ".join(dict.fromkeys(t.lower() for _, _, t in ent.hashtags(i))) for i in range(n)
             ],
             "lang": p["lang"],
         }
@@ -1833,145 +1943,146 @@ def _majority(counts: np.ndarray) -> np.ndarray:
     return np.where(n_top == 1, counts.argmax(axis=1), _NEU)
 
 
-def _units(case: Case, posts_df: Any) -> Any:
-    """Return one row per (post, side) addressing the focal account or the institution."""
-    import pandas as pd
+def _units(case: Case) -> dict[str, np.ndarray]:
+    """Return one row per (post, side) addressing the focal account or the institution.
 
-    from .interactions import interactions_from_posts, marker_interactions
+    A post addresses a side when it replies to, reposts or quotes a post of that side, mentions
+    it, or (focal side) carries the campaign marker, and its author is not on that side: the
+    units netsupport.interactions + netsupport.support derive from the same posts (a test checks
+    the two agree). Columns: ``post`` (index), ``side`` (0 focal, 1 institution).
+    """
+    p = case.posts
+    author, ref = p["author"], p["ref"]
+    ref_author = np.where(ref >= 0, author[np.maximum(ref, 0)], -1)
+    direct = (ref >= 0) & (ref_author != author)
+    m_post, m_acc = p["entities"].mention_pairs()
+    m_ok = m_acc != author[m_post]
+    out_post, out_side = [], []
+    for side, who in ((0, 0), (1, 1)):
+        hit = direct & (ref_author == who)
+        hit[m_post[m_ok & (m_acc == who)]] = True
+        if side == 0:
+            hit |= p["has_marker"]
+        hit &= author != who
+        idx = np.flatnonzero(hit)
+        out_post.append(idx)
+        out_side.append(np.full(len(idx), side, dtype=np.int8))
+    post = np.concatenate(out_post)
+    side = np.concatenate(out_side)
+    order = np.lexsort((side, post))
+    return {"post": post[order], "side": side[order]}
 
-    inter = pd.concat(
-        [
-            interactions_from_posts(posts_df),
-            marker_interactions(posts_df, ["#" + MARKER], [FOCAL]),
-        ],
-        ignore_index=True,
-    )
-    side = inter["target"].map({FOCAL: Target.FOCAL.value, INSTITUTION: Target.INSTITUTION.value})
-    src_side = inter["source"].map(
-        {FOCAL: Target.FOCAL.value, INSTITUTION: Target.INSTITUTION.value}
-    )
-    keep = side.notna() & (side != src_side)
-    u = inter[keep].assign(side=side[keep])
-    u = u.drop_duplicates(["post_id", "side"]).reset_index(drop=True)
-    return inter, u
+
+def _interaction_rows(case: Case) -> int:
+    """Number of interaction rows netsupport derives from the posts (markers included)."""
+    p = case.posts
+    author, ref = p["author"], p["ref"]
+    ref_author = np.where(ref >= 0, author[np.maximum(ref, 0)], -1)
+    direct = (ref >= 0) & (ref_author != author)
+    m_post, m_acc = p["entities"].mention_pairs()
+    keep = (m_acc != author[m_post]) & ~(direct[m_post] & (m_acc == ref_author[m_post]))
+    distinct = len(np.unique(m_post[keep] * len(case.handles) + m_acc[keep]))
+    marker = int((p["has_marker"] & (author != 0)).sum())
+    return int(direct.sum()) + distinct + marker
+
+
+def _shares(source: np.ndarray, stance: np.ndarray) -> dict[str, Any]:
+    """Post- and account-level stance shares; an account's stance is its majority (ties neutral)."""
+    post_n = np.bincount(stance, minlength=3)
+    accounts, inv = np.unique(source, return_inverse=True)
+    counts = np.zeros((len(accounts), 3), dtype=np.int64)
+    np.add.at(counts, (inv, stance), 1)
+    maj = _majority(counts) if len(counts) else np.zeros(0, dtype=np.int64)
+    acc_n = np.bincount(maj, minlength=3)
+    tot_p, tot_a = max(int(post_n.sum()), 1), max(len(maj), 1)
+    ties = int(((counts == counts.max(axis=1, keepdims=True)).sum(axis=1) > 1).sum())
+    return {
+        "post_level": {
+            "n": int(post_n.sum()),
+            **{_STANCE_NAME[s]: post_n[s] / tot_p for s in (_NEU, _SUP, _CRI)},
+            "net_support": (post_n[_SUP] - post_n[_CRI]) / tot_p,
+        },
+        "account_level": {
+            "n": len(maj),
+            **{_STANCE_NAME[s]: acc_n[s] / tot_a for s in (_NEU, _SUP, _CRI)},
+            "net_support": (acc_n[_SUP] - acc_n[_CRI]) / tot_a,
+            "ties": ties,
+        },
+    }
 
 
 def _truth(case: Case) -> dict[str, Any]:
-    import pandas as pd
-
-    from .windows import assign_windows
-
+    """Everything planted, measured on the generated posts with netsupport's definitions."""
     cfg, p, win = case.config, case.posts, case.windows
-    posts_df = canonical_posts(case)
-    inter, units = _units(case, posts_df)
-    row_of = pd.Series(np.arange(len(p["id"])), index=posts_df["post_id"].to_numpy())
-    rows = row_of.reindex(units["post_id"].to_numpy()).to_numpy()
-    is_focal = (units["side"] == Target.FOCAL.value).to_numpy()
-    planted = np.where(is_focal, p["sf"][rows], p["si"][rows]).astype(np.int64)
+    h = np.array(case.handles, dtype=object)
+    units = _units(case)
+    post, side = units["post"], units["side"]
+    planted = np.where(side == 0, p["sf"][post], p["si"][post]).astype(np.int64)
     unplanted = int((planted == _NA).sum())
     planted[planted == _NA] = _NEU
-    units = units.assign(
-        stance=planted,
-        window=assign_windows(units["created_at"], win).to_numpy(dtype=object),
-    )
-    role_of = dict(zip(case.handles, case.roles, strict=True))
-    cs = win.crisis_start
-
-    def cell(side: str, w: str) -> Any:
-        return units[(units["side"] == side) & (units["window"] == w)]
-
-    def shares(c: Any) -> dict[str, Any]:
-        counts = np.zeros((0, 3), dtype=np.int64)
-        if len(c):
-            counts = (
-                c.groupby(["source", "stance"])
-                .size()
-                .unstack(fill_value=0)
-                .reindex(columns=[_NEU, _SUP, _CRI], fill_value=0)
-                .to_numpy()
-            )
-        maj = _majority(counts) if len(counts) else np.zeros(0, dtype=np.int64)
-        post_n = np.bincount(c["stance"].to_numpy(dtype=np.int64), minlength=3)
-        acc_n = np.bincount(maj, minlength=3)
-        tot_p, tot_a = max(int(post_n.sum()), 1), max(len(maj), 1)
-        ties = (
-            int(((counts == counts.max(axis=1, keepdims=True)).sum(axis=1) > 1).sum())
-            if len(counts)
-            else 0
-        )
-        return {
-            "post_level": {
-                "n": int(post_n.sum()),
-                **{_STANCE_NAME[s]: post_n[s] / tot_p for s in (_NEU, _SUP, _CRI)},
-                "net_support": (post_n[_SUP] - post_n[_CRI]) / tot_p,
-            },
-            "account_level": {
-                "n": len(maj),
-                **{_STANCE_NAME[s]: acc_n[s] / tot_a for s in (_NEU, _SUP, _CRI)},
-                "net_support": (acc_n[_SUP] - acc_n[_CRI]) / tot_a,
-                "ties": ties,
-            },
-        }
+    ts = p["ts"][post]
+    source = p["author"][post]
+    edges = [int(x.timestamp()) for x in (win.baseline_start, win.crisis_start, win.crisis_end)]
+    edges.append(int(win.after_end.timestamp()))
+    wcode = np.searchsorted(np.array(edges), ts, side="right") - 1  # 0,1,2 inside
+    sides = (Target.FOCAL.value, Target.INSTITUTION.value)
 
     attention: dict[str, Any] = {}
     stance: dict[str, Any] = {}
     reputation: dict[str, Any] = {}
-    for side in (Target.FOCAL.value, Target.INSTITUTION.value):
+    for k, side_name in enumerate(sides):
         a: dict[str, Any] = {}
         st: dict[str, Any] = {}
-        for w in _WINDOWS:
-            c = cell(side, w.value)
+        for w_i, w in enumerate(_WINDOWS):
+            sel = (side == k) & (wcode == w_i)
             days = win.days(w)
             a[w.value] = {
-                "interactions": len(c),
-                "accounts": int(c["source"].nunique()),
+                "interactions": int(sel.sum()),
+                "accounts": len(np.unique(source[sel])),
                 "days": days,
-                "interactions_per_day": len(c) / days,
+                "interactions_per_day": sel.sum() / days,
             }
-            st[w.value] = shares(c)
-        a["lift"] = a[Window.CRISIS.value]["interactions_per_day"] / max(
-            a[Window.BASELINE.value]["interactions_per_day"], 1e-12
-        )
-        a["after_ratio"] = a[Window.AFTER.value]["interactions_per_day"] / max(
-            a[Window.BASELINE.value]["interactions_per_day"], 1e-12
-        )
-        attention[side], stance[side] = a, st
-        reputation[side] = {
+            st[w.value] = _shares(source[sel], planted[sel])
+        base_rate = max(a[Window.BASELINE.value]["interactions_per_day"], 1e-12)
+        a["lift"] = a[Window.CRISIS.value]["interactions_per_day"] / base_rate
+        a["after_ratio"] = a[Window.AFTER.value]["interactions_per_day"] / base_rate
+        attention[side_name], stance[side_name] = a, st
+        reputation[side_name] = {
             level: st[Window.CRISIS.value][level]["net_support"]
             - st[Window.BASELINE.value][level]["net_support"]
             for level in ("post_level", "account_level")
         }
     attention[Target.FOCAL.value]["lift_parameter"] = cfg.lift
 
-    # crisis supporters and their prior ties (follow, or a baseline interaction either way)
-    fc = cell(Target.FOCAL.value, Window.CRISIS.value)
-    counts = (
-        fc.groupby(["source", "stance"])
-        .size()
-        .unstack(fill_value=0)
-        .reindex(columns=[_NEU, _SUP, _CRI], fill_value=0)
-    )
-    supporters = counts.index[_majority(counts.to_numpy()) == _SUP] if len(counts) else []
-    h = np.array(case.handles, dtype=object)
-    follows = set(h[case.focal_followers])
-    bi = inter[(inter["created_at"] >= win.baseline_start) & (inter["created_at"] < cs)]
-    tied = (
-        follows
-        | set(bi.loc[bi["target"] == FOCAL, "source"])
-        | set(bi.loc[bi["source"] == FOCAL, "target"])
-    )
+    # crisis supporters (majority supportive) and their prior ties: a follow, or any baseline
+    # interaction with the focal account in either direction
+    fc = (side == 0) & (wcode == 1)
+    accounts, inv = np.unique(source[fc], return_inverse=True)
+    counts = np.zeros((len(accounts), 3), dtype=np.int64)
+    np.add.at(counts, (inv, planted[fc]), 1)
+    supporters = accounts[_majority(counts) == _SUP] if len(accounts) else accounts
+    tied = np.zeros(len(h), dtype=bool)
+    tied[case.focal_followers] = True
+    tied[source[(side == 0) & (wcode == 0)]] = True
+    author, ref = p["author"], p["ref"]
+    p_w = np.searchsorted(np.array(edges), p["ts"], side="right") - 1
+    by_focal = (author == 0) & (p_w == 0)
+    tied[author[ref[by_focal & (ref >= 0)]]] = True
+    m_post, m_acc = p["entities"].mention_pairs()
+    tied[m_acc[by_focal[m_post]]] = True
     n_sup = len(supporters)
-    n_tied = sum(1 for s in supporters if s in tied)
+    n_tied = int(tied[supporters].sum())
 
-    # first mention of the focal account in the crisis, by role
+    # first crisis post addressing the focal account, by role
+    cs = int(win.crisis_start.timestamp())
     first: dict[str, Any] = {}
-    fc_roles = fc["source"].map(role_of)
+    roles_fc = case.roles[source[fc]]
     for r in Role:
-        t = fc.loc[fc_roles == r.value, "created_at"]
+        t = ts[fc][roles_fc == r.value]
         if len(t):
             first[r.value] = {
-                "at": t.min().strftime("%Y-%m-%dT%H:%M:%SZ"),
-                "hours_after_crisis_start": (t.min() - cs).total_seconds() / 3600.0,
+                "at": _iso(int(t.min())),
+                "hours_after_crisis_start": (t.min() - cs) / 3600,
             }
     media_first = min(
         (
@@ -1983,109 +2094,107 @@ def _truth(case: Case) -> dict[str, Any]:
     )
     citizen_first = first.get(Role.CITIZEN.value, {}).get("hours_after_crisis_start")
 
-    # the focal account's silence and the proxies' reach while it lasted
-    focal_ts = np.sort(p["ts"][p["author"] == 0])
-    cs_s, ce_s = int(cs.timestamp()), int(win.crisis_end.timestamp())
-    last_before = int(focal_ts[focal_ts < cs_s].max())
-    first_after = int(focal_ts[focal_ts >= ce_s].min())
-    sup_units = units[
-        (units["side"] == Target.FOCAL.value)
-        & (units["stance"] == _SUP)
-        & (units["created_at"] >= pd.Timestamp(last_before, unit="s", tz="UTC"))
-        & (units["created_at"] < pd.Timestamp(first_after, unit="s", tz="UTC"))
-    ]
-    refs = posts_df[["author", "target_post_id"]].dropna()
-    hits = refs.merge(
-        sup_units[["post_id", "source"]], left_on="target_post_id", right_on="post_id"
+    # the focal account's silence, and the reach of supportive posts about it during the silence
+    focal_ts = np.sort(p["ts"][author == 0])
+    ce = int(win.crisis_end.timestamp())
+    last_before = int(focal_ts[focal_ts < cs].max())
+    first_after = int(focal_ts[focal_ts >= ce].min())
+    sup_post = np.zeros(len(author), dtype=bool)
+    sup_post[post[(side == 0) & (planted == _SUP) & (ts >= last_before) & (ts < first_after)]] = (
+        True
     )
-    hits = hits[hits["author"] != hits["source"]]
-    reach = (
-        hits.groupby("source")["author"].nunique().sort_values(ascending=False, kind="mergesort")
-    )
-    reach = reach.reindex(sorted(reach.index, key=lambda k: (-reach[k], k)))
+    resp = np.flatnonzero(ref >= 0)
+    resp = resp[sup_post[ref[resp]] & (author[resp] != author[ref[resp]])]
+    pairs = np.unique(author[ref[resp]] * len(h) + author[resp])
+    reach = np.bincount(pairs // len(h), minlength=len(h))
+    top = np.lexsort((h.astype(str), -reach))[:5]
 
     comm_names = np.array(COMMUNITIES, dtype=object)[case.community]
-    role_counts = pd.Series(case.roles).value_counts()
-    out = {
-        "generator": {
-            "module": "netsupport.synth",
-            "config": asdict(cfg),
-            "note": "synthetic data: every account, post and number here is made up",
-        },
-        "study": {
-            "focal": FOCAL,
-            "institution": INSTITUTION,
-            "markers": ["#" + MARKER],
-            "proxies": [case.handles[i] for i in case.proxies],
-        },
-        "windows": win.as_dict(),
-        "counts": {
-            "accounts": cfg.accounts,
-            "posts": len(p["id"]),
-            "interaction_rows": len(inter),
-            "units": len(units),
-            "units_without_planted_stance": unplanted,
-            "follow_edges_planted": int(
-                len(case.focal_followers) + len(case.institution_followers)
-            ),
-            "focal_followers": len(case.focal_followers),
-            "focal_following": len(case.focal_following),
-            "institution_followers": len(case.institution_followers),
-        },
-        "files": {
-            "jsonl_posts": int(p["in_jsonl"].sum()),
-            "archive_posts": int(p["in_archive"].sum()),
-            "nodexl_posts": int(p["in_nodexl"].sum()),
-            "in_jsonl_and_archive": int((p["in_jsonl"] & p["in_archive"]).sum()),
-            "in_jsonl_and_nodexl": int((p["in_jsonl"] & p["in_nodexl"]).sum()),
-            "archive_only": int((p["in_archive"] & ~p["in_jsonl"]).sum()),
-            "nodexl_only": int((p["in_nodexl"] & ~p["in_jsonl"]).sum()),
-            "unique_posts": len(p["id"]),
-        },
-        "communities": {
-            "names": list(COMMUNITIES),
-            "sizes": {c: int((case.community == i).sum()) for i, c in enumerate(COMMUNITIES)},
-            "mixing": _MIXING.tolist(),
-        },
-        "roles": {r: int(role_counts.get(r, 0)) for r in sorted(role_counts.index)},
-        "attention": attention,
-        "stance": stance,
-        "reputational_change": reputation,
-        "composition": {
-            "supporters": n_sup,
-            "prior_tie": n_tied,
-            "prior_tie_share": n_tied / n_sup if n_sup else None,
-        },
-        "first_mention": {
-            "crisis_by_role": first,
-            "media_or_journalist_hours": media_first,
-            "citizen_hours": citizen_first,
-            "media_after_citizens": (
-                media_first is not None
-                and citizen_first is not None
-                and media_first > citizen_first
-            ),
-        },
-        "silence": {"last_post_before": _iso(last_before), "first_post_after": _iso(first_after)},
-        "proxies": {
-            "handles": [case.handles[i] for i in case.proxies],
-            "reach_top": [{"handle": k, "reach": int(v)} for k, v in reach.head(5).items()],
-        },
-        "community": dict(sorted(zip(case.handles, comm_names.tolist(), strict=True))),
-        "post_stance": {
-            side: dict(
-                sorted(
-                    zip(
-                        units.loc[units["side"] == side, "post_id"],
-                        [_STANCE_NAME[int(s)] for s in units.loc[units["side"] == side, "stance"]],
-                        strict=True,
+    roles, role_n = np.unique(case.roles.astype(str), return_counts=True)
+    pid = p["id"].astype(str)
+    return jsonable(
+        {
+            "generator": {
+                "module": "netsupport.synth",
+                "config": asdict(cfg),
+                "note": "synthetic data: every account, post and number here is made up",
+            },
+            "study": {
+                "focal": FOCAL,
+                "institution": INSTITUTION,
+                "markers": ["#" + MARKER],
+                "proxies": [case.handles[i] for i in case.proxies],
+            },
+            "windows": win.as_dict(),
+            "counts": {
+                "accounts": cfg.accounts,
+                "posts": len(author),
+                "interaction_rows": _interaction_rows(case),
+                "units": len(post),
+                "units_without_planted_stance": unplanted,
+                "focal_followers": len(case.focal_followers),
+                "focal_following": len(case.focal_following),
+                "institution_followers": len(case.institution_followers),
+            },
+            "files": {
+                "jsonl_posts": int(p["in_jsonl"].sum()),
+                "archive_posts": int(p["in_archive"].sum()),
+                "nodexl_posts": int(p["in_nodexl"].sum()),
+                "in_jsonl_and_archive": int((p["in_jsonl"] & p["in_archive"]).sum()),
+                "in_jsonl_and_nodexl": int((p["in_jsonl"] & p["in_nodexl"]).sum()),
+                "archive_only": int((p["in_archive"] & ~p["in_jsonl"]).sum()),
+                "nodexl_only": int((p["in_nodexl"] & ~p["in_jsonl"]).sum()),
+                "unique_posts": len(author),
+            },
+            "communities": {
+                "names": list(COMMUNITIES),
+                "sizes": {c: int((case.community == i).sum()) for i, c in enumerate(COMMUNITIES)},
+                "mixing": _MIXING.tolist(),
+            },
+            "roles": {str(r): int(k) for r, k in zip(roles, role_n, strict=True)},
+            "attention": attention,
+            "stance": stance,
+            "reputational_change": reputation,
+            "composition": {
+                "supporters": n_sup,
+                "prior_tie": n_tied,
+                "prior_tie_share": n_tied / n_sup if n_sup else None,
+            },
+            "first_mention": {
+                "crisis_by_role": first,
+                "media_or_journalist_hours": media_first,
+                "citizen_hours": citizen_first,
+                "media_after_citizens": (
+                    media_first is not None
+                    and citizen_first is not None
+                    and media_first > citizen_first
+                ),
+            },
+            "silence": {
+                "last_post_before": _iso(last_before),
+                "first_post_after": _iso(first_after),
+            },
+            "proxies": {
+                "handles": [case.handles[i] for i in case.proxies],
+                "reach_top": [
+                    {"handle": case.handles[i], "reach": int(reach[i])} for i in top if reach[i] > 0
+                ],
+            },
+            "community": dict(sorted(zip(case.handles, comm_names.tolist(), strict=True))),
+            "post_stance": {
+                name: dict(
+                    sorted(
+                        zip(
+                            pid[post[side == k]].tolist(),
+                            [_STANCE_NAME[int(x)] for x in planted[side == k]],
+                            strict=True,
+                        )
                     )
                 )
-            )
-            for side in (Target.FOCAL.value, Target.INSTITUTION.value)
-        },
-    }
-    return out
+                for k, name in enumerate(sides)
+            },
+        }
+    )
 
 
 # ------------------------------------------------------------------------------------------------
@@ -2123,10 +2232,11 @@ class _TweetData:
         self.lang = p["lang"].tolist()
         self.uid = case.account_ids.astype(str).tolist()
         self.handles = case.handles
+        self.ent: _Entities = p["entities"]
+        self._users: dict[int, dict[str, Any]] = {}
 
     def v2(self, i: int) -> dict[str, Any]:
         """Return post i as a Twitter API v2 tweet object."""
-        p = self.case.posts
         d: dict[str, Any] = {
             "author_id": self.uid[self.author[i]],
             "conversation_id": self.id[i],
@@ -2137,15 +2247,17 @@ class _TweetData:
             "text": self.text[i],
         }
         ent: dict[str, Any] = {}
-        if p["mentions"][i]:
-            ent["mentions"] = [
-                {"end": e, "id": self.uid[a], "start": s, "username": self.handles[a]}
-                for s, e, a in p["mentions"][i]
-            ]
-        if p["hashtags"][i]:
-            ent["hashtags"] = [{"end": e, "start": s, "tag": t} for s, e, t in p["hashtags"][i]]
-        if p["urls"][i]:
-            ent["urls"] = [self._url(i, s, e, u) for s, e, u in p["urls"][i]]
+        e_all = self.ent
+        if e_all.offsets[i + 1] > e_all.offsets[i]:
+            if men := e_all.mentions(i):
+                ent["mentions"] = [
+                    {"end": e, "id": self.uid[a], "start": s, "username": self.handles[a]}
+                    for s, e, a in men
+                ]
+            if tags := e_all.hashtags(i):
+                ent["hashtags"] = [{"end": e, "start": s, "tag": t} for s, e, t in tags]
+            if urls := e_all.urls(i):
+                ent["urls"] = [self._url(i, s, e, u) for s, e, u in urls]
         if ent:
             d["entities"] = ent
         r = self.ref[i]
@@ -2172,7 +2284,11 @@ class _TweetData:
         }
 
     def user(self, a: int) -> dict[str, Any]:
-        return {"id": self.uid[a], "name": self.case.names[a], "username": self.handles[a]}
+        u = self._users.get(a)
+        if u is None:
+            u = {"id": self.uid[a], "name": self.case.names[a], "username": self.handles[a]}
+            self._users[a] = u
+        return u
 
 
 def _write_jsonl(case: Case, data: _TweetData, path: Path) -> None:
@@ -2198,7 +2314,7 @@ def _write_jsonl(case: Case, data: _TweetData, path: Path) -> None:
             refs: dict[int, None] = {}
             for i in page:
                 users[data.author[i]] = None
-                for _, _, a in p["mentions"][i]:
+                for _, _, a in data.ent.mentions(i):
                     users[a] = None
                 r = data.ref[i]
                 if r >= 0:
@@ -2246,7 +2362,7 @@ def _archive_tweet(case: Case, data: _TweetData, i: int) -> dict[str, Any]:
         "source": _SOURCES[int(p["id"][i] >> 22) % len(_SOURCES)],
         "entities": {
             "hashtags": [
-                {"text": tag, "indices": [str(s), str(e)]} for s, e, tag in p["hashtags"][i]
+                {"text": tag, "indices": [str(s), str(e)]} for s, e, tag in data.ent.hashtags(i)
             ],
             "symbols": [],
             "user_mentions": [
@@ -2257,7 +2373,7 @@ def _archive_tweet(case: Case, data: _TweetData, i: int) -> dict[str, Any]:
                     "id_str": data.uid[a],
                     "id": data.uid[a],
                 }
-                for s, e, a in p["mentions"][i]
+                for s, e, a in data.ent.mentions(i)
             ],
             "urls": [
                 {
@@ -2266,7 +2382,7 @@ def _archive_tweet(case: Case, data: _TweetData, i: int) -> dict[str, Any]:
                     "display_url": u["display_url"],
                     "indices": [str(u["start"]), str(u["end"])],
                 }
-                for u in (data._url(i, s, e, url) for s, e, url in p["urls"][i])
+                for u in (data._url(i, s, e, url) for s, e, url in data.ent.urls(i))
             ],
         },
         "display_text_range": ["0", str(len(text))],
@@ -2391,7 +2507,7 @@ def _write_nodexl(case: Case, data: _TweetData, path: Path) -> None:
         me = case.handles[a]
         when = data.iso[i][:19].replace("T", " ")
         r, k = data.ref[i], data.kind[i]
-        mentioned = [case.handles[x] for _, _, x in p["mentions"][i]]
+        mentioned = [case.handles[x] for _, _, x in data.ent.mentions(i)]
         edges: list[tuple[str, str]] = []
         target = case.handles[data.author[r]] if r >= 0 else None
         if k == _K_REPOST:
@@ -2403,8 +2519,8 @@ def _write_nodexl(case: Case, data: _TweetData, path: Path) -> None:
                 edges.append((h, "Mentions"))
         if not edges:
             edges.append((me, "Tweet"))
-        urls = [u for _, _, u in p["urls"][i]]
-        tags = " ".join(t.lower() for _, _, t in p["hashtags"][i])
+        urls = [u for _, _, u in data.ent.urls(i)]
+        tags = " ".join(t.lower() for _, _, t in data.ent.hashtags(i))
         for other, rel in edges:
             w.writerow(
                 [
@@ -2476,22 +2592,30 @@ def _write_accounts(case: Case, path: Path) -> None:
 LEXICON_TOML = """\
 # Study lexicon for the synthetic #standwithlane case (extends netsupport's default lexicon).
 # Written the way a researcher would after reading a sample of the posts: the campaign hashtag,
-# and the expressions of support and critique that recur in this case and that the general
-# default lexicon does not know. Phrases are whole lower-case words; "stem*" matches a prefix.
+# the recurring expressions of support and critique in this case that the general default
+# lexicon does not know, and the question forms that make a post neutral. Phrases are whole
+# lower-case words; "stem*" matches a prefix.
 
 [support]
 phrases = [
   "miss you", "miss him", "missing", "we are with you", "let him tweet", "best thing about",
-  "more sense", "worth a follow", "worth following", "owe him an apology", "good to have you back",
-  "so good to have you", "glad", "keep talking", "honest voices",
+  "more sense", "worth a follow", "worth following", "good to have you back", "glad",
+  "keep talking", "honest voices",
 ]
 
 [critique]
 phrases = [
-  "good riddance", "shut * up", "about time someone", "lost all respect", "own goal",
-  "above the rules", "bigger than the job", "forgot who he works for", "reining in",
-  "should not be on twitter", "tweet less", "lecturing", "shambles", "nobody believes",
-  "lost my trust", "lost a lot of goodwill", "not good enough", "stick to policing",
+  "good riddance", "about time someone", "lost all respect", "own goal", "above the rules",
+  "bigger than the job", "should not be on twitter", "tweet less", "lecturing", "shambles",
+  "nobody believes", "lost my trust", "lost a lot of goodwill", "not good enough",
+  "stick to policing", "still waiting", "never should have", "too little too late",
+]
+
+# Questions and requests for information: neutral unless a support or critique phrase applies.
+[neutral]
+phrases = [
+  "anyone know", "does anyone", "what happened", "is it true", "any update", "any idea",
+  "any news", "how do i", "what number", "is there", "when will",
 ]
 
 [markers]
@@ -2502,7 +2626,6 @@ critical = []
 
 def _study_toml(cfg: SynthConfig, windows: Windows) -> str:
     report_dir = cfg.report_dir or f"reports/{cfg.name}"
-    algorithm = "louvain" if cfg.accounts <= 20000 else "auto"
     w = windows.as_dict()
     inputs = [
         (JSONL_NAME, "twitter-v2", None),
@@ -2514,7 +2637,7 @@ def _study_toml(cfg: SynthConfig, windows: Windows) -> str:
     lines = [
         "# Synthetic case study written by `netsupport synth` (fictional accounts and posts).",
         f"# Regenerate: netsupport synth --out DIR --seed {cfg.seed} --accounts {cfg.accounts} "
-        f"--interactions {cfg.interactions} --days {cfg.days}",
+        f"--interactions {cfg.interactions} --days {cfg.days} --focal-share {cfg.focal_share:g}",
         "# What was planted (communities, stance of every post, proxies, lift) is in truth.json.",
         "",
         "[study]",
@@ -2537,7 +2660,9 @@ def _study_toml(cfg: SynthConfig, windows: Windows) -> str:
     lines += [
         "",
         "[communities]",
-        f'algorithm = "{algorithm}"',
+        "# leiden: python-louvain's greedy moves can merge two planted communities around the",
+        "# focal account (see docs/case-study.md); leiden refines them and is deterministic too",
+        'algorithm = "leiden"',
         "resolution = 1.0",
         "seed = 42",
         "",
