@@ -243,11 +243,14 @@ _POOLS: dict[str, list[str]] = {
     ],
     "FI.a.sup.neu": ["{I} great that {F} is back, will the review be published?"],
     "FI.a.neu.neu": ["{I} has {F}'s review been published?"],
-    "FI.a.cri.sup": ["{I} shame you let {F} back on so soon"],
+    "FI.a.cri.sup": ["{I} fair play for the review. {F} still has questions to answer"],
     "FI.a.cri.neu": ["{I} what were the terms of {F}'s return?"],
     "FI.a.neu.cri": ["{I} so what was the {F} suspension for then?"],
     "FI.a.neu.sup": ["{I} reasonable outcome on {F}'s account"],
-    "FI.a.cri.cri": ["{I} and {F} deserve each other"],
+    "FI.a.cri.cri": [
+        "{I} and {F} deserve each other",
+        "{I} shame you let {F} back on so soon",
+    ],
     # marker-only posts: the campaign hashtag without a handle
     "T.c.sup": [
         "{T} because honest coppers should be heard",
