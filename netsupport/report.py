@@ -517,8 +517,8 @@ def findings(metrics: Mapping[str, Any]) -> Findings:
             "even": f"{br['normalised_entropy']:.2f}",
         }
         text = (
-            "Support was spread over {k} of the {of} communities found before the crisis (with at "
-            "least {min} supporters each; evenness {even} on a 0–1 scale)"
+            "Support came from {k} communities with at least {min} supporters each (of the {of} "
+            "found before the crisis; evenness {even} on a 0–1 scale)"
         )
         best = _most_supporters(mob)
         if best is not None:
