@@ -789,7 +789,7 @@ def community_mobilisation(
                     fontsize=8.5,
                     color="#444444",
                 )
-            ax.set_xlim(0, 1)
+            ax.set_xlim(-0.03, 1.03)  # room for a dot at 0% or 100%
             _pct_axis(ax, "x")
             ax.set_xlabel(xlabel)
             ax.grid(axis="x", color="#E6E6E6")
