@@ -1081,11 +1081,12 @@ def _hours_text(h: float) -> str:
 
     Examples
     --------
-    >>> _hours_text(0.25), _hours_text(5.04), _hours_text(30)
-    ('15 min', '5.0 h', '1 d 6 h')
+    >>> _hours_text(0.25), _hours_text(5.04), _hours_text(30), _hours_text(47.9)
+    ('15 min', '5.0 h', '1 d 6 h', '2 d')
     """
     if h < 1:
         return f"{h * 60:.0f} min"
     if h < 24:
         return f"{h:.1f} h"
-    return f"{int(h // 24)} d {h % 24:.0f} h"
+    days, hours = divmod(round(h), 24)
+    return f"{days} d {hours} h" if hours else f"{days} d"

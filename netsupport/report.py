@@ -211,8 +211,8 @@ def fmt_hours(h: Any) -> str:
 
     Examples
     --------
-    >>> fmt_hours(0.5), fmt_hours(3.04), fmt_hours(50)
-    ('30 min', '3.0 h', '2 d 2 h')
+    >>> fmt_hours(0.5), fmt_hours(3.04), fmt_hours(50), fmt_hours(24.3), fmt_hours(47.9)
+    ('30 min', '3.0 h', '2 d 2 h', '1 d', '2 d')
     """
     v = _num(h)
     if v is None:
@@ -221,7 +221,8 @@ def fmt_hours(h: Any) -> str:
         return f"{v * 60:.0f} min"
     if v < 24:
         return f"{v:.1f} h"
-    return f"{int(v // 24)} d {v % 24:.0f} h"
+    days, hours = divmod(round(v), 24)
+    return f"{days} d {hours} h" if hours else f"{days} d"
 
 
 def _ci(block: Any, fmt: Any, sep: str = "–") -> str:
