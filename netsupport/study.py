@@ -407,6 +407,8 @@ def run_study(
     *,
     workers: int | None = None,
     clock: Callable[[], str] | None = None,
+    engine: str = "pandas",
+    scheduler: str | None = None,
 ) -> RunResult:
     """Run every step of a study, reusing the steps whose inputs did not change.
 
@@ -424,6 +426,12 @@ def run_study(
         Processes for import and stance scoring (default: the library's choice).
     clock : callable, optional
         Returns the manifest's timestamp (tests pin it); default: now, UTC.
+    engine : {"pandas", "dask"}
+        ``dask``: the steps after the import run on a Dask cluster that reads the store in
+        partitions by day and returns aggregates (:mod:`netsupport.scale`); same results.
+    scheduler : str, optional
+        With ``engine="dask"``: the address of an existing Dask scheduler (default: a local
+        cluster, started and closed by the run).
 
     Returns
     -------
@@ -434,9 +442,16 @@ def run_study(
     StudyError
         Invalid study file, missing input, or a crisis window outside the data (the message
         names the key or path).
+    ResourceLimit
+        The store is too big for the engine's memory here (estimated from its row counts after
+        the import; the message suggests ``--engine dask``).
     NetsupportError
         Any library error of a step (unreadable input, empty graph where one is needed, ...).
     """
+    if engine not in ("pandas", "dask"):
+        raise StudyError(f"engine: expected pandas or dask, got {engine!r}")
+    if scheduler is not None and engine != "dask":
+        raise StudyError("a scheduler address needs engine dask (--engine dask)")
     if not isinstance(study, Study):
         study = load_study(study)
     progress = progress or _Quiet()
@@ -454,7 +469,12 @@ def run_study(
         state.forget(*STEPS)
     results: list[StepResult] = []
     total = len(STEPS)
-    ctx = _Context(study, out, cache, state, keys, progress, workers)
+    if engine == "dask":
+        from .scale import dask_context
+
+        ctx = dask_context(study, out, cache, state, keys, progress, workers, scheduler=scheduler)
+    else:
+        ctx = _Context(study, out, cache, state, keys, progress, workers)
 
     for i, step in enumerate(STEPS, 1):
         progress.step_start(i, total, step, _WHAT[step])
@@ -463,6 +483,8 @@ def run_study(
         seconds = time.perf_counter() - t0
         progress.step_end(step, status, seconds, detail)
         results.append(StepResult(step, status, seconds, detail))
+        if step == "import" and len(STEPS) > 1:
+            ctx.check_resources()  # before the steps that hold the data in memory
 
     from .report import findings, write_manifest
 
@@ -500,13 +522,22 @@ def report_study(
     progress: RunProgress | None = None,
     *,
     workers: int | None = None,
+    engine: str = "pandas",
+    scheduler: str | None = None,
 ) -> RunResult:
     """Rewrite a study's report from its cached results (running the steps that are stale)."""
     if not isinstance(study, Study):
         study = load_study(study)
     state = _State(Path(study.output_dir) / CACHE_DIR)
     state.forget("report")
-    return run_study(study, force=False, progress=progress, workers=workers)
+    return run_study(
+        study,
+        force=False,
+        progress=progress,
+        workers=workers,
+        engine=engine,
+        scheduler=scheduler,
+    )
 
 
 def _relative(path: str, study: Study) -> str:
@@ -555,6 +586,12 @@ class _Context:
 
     def fresh(self, step: str, outputs: Iterable[Path]) -> bool:
         return self.state.fresh(step, self.keys[step], outputs)
+
+    def check_resources(self) -> None:
+        """Raise ResourceLimit when the store is too big for this engine (netsupport.scale)."""
+        from .scale import check_memory
+
+        check_memory(self.store.counts(), engine="pandas")
 
     # -- steps --
     def step_import(self, force: bool) -> tuple[str, str]:

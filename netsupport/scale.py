@@ -1,0 +1,1483 @@
+"""Scale-out with Dask: a study's aggregates computed in parallel over the Parquet store.
+
+``netsupport run study.toml --engine dask [--scheduler ADDRESS]`` runs the same study as the
+default (pandas) engine, with the heavy steps moved to a Dask cluster: a local one (two worker
+processes) when no scheduler is given, an existing one with ``--scheduler``. The cluster reads
+the store and returns only aggregates, which are small (per account, per edge, per window); the
+single-machine code takes them from there (communities, PageRank, the metrics, the report). The
+results equal the pandas engine's exactly (tests/test_scale.py compares metrics.json byte for
+byte). docs/scale.md explains the design; in short:
+
+1. **Plan** (:func:`plan_partitions`). The posts and interactions part files are read as two Dask
+   DataFrames with one partition per UTC day of ``created_at`` (busy days are cut into equal
+   parts of a day, rows with no time form one partition of their own). Each partition reads only
+   the Parquet row groups whose statistics overlap its interval and keeps the rows inside it, so
+   a post and the interactions it gave (which carry its time) meet in the same partition.
+2. **Scan** (pass 0). Per partition: hashes of the post ids seen, marker hits, the focal and
+   institution accounts' own posts, posts per window. The driver finds the *conflicts*: post ids
+   (and, for rows without a post id, interaction keys) that occur in more than one partition, as
+   when an edge list gives a post another time than the post itself. Their rows are not
+   aggregated in the partitions but collected and processed together on the driver, so
+   de-duplication, the text lookup and the one-unit-per-post rule see all of a post's rows, as
+   the pandas engine does. Usually there are none.
+3. **Aggregate** (pass 1). Per partition, with the very functions the pandas engine uses: the
+   study's interactions (:func:`netsupport.stance.stance_interactions`, marker edges included),
+   their stance (:meth:`netsupport.stance.Classifier.classify`: each distinct text of the
+   partition scored once), hand labels, one unit per post and side
+   (:func:`netsupport.support.post_units`), then the reductions: units counted per account, side,
+   window, stance and time bin (:func:`netsupport.support.compress_units`), edges per window
+   (:func:`netsupport.graph.aggregate_edges`), rows per window, the ties with the focal account,
+   rule counts, and the few post-level rows some measures need (supportive posts in the focal
+   account's silence, crisis posts that may be the most answered). Partition results are merged
+   in a tree of sums (counts add up; first times take the minimum).
+4. **Reach** (pass 2). Which accounts answered, reposted or quoted the candidate posts: distinct
+   (post, account) pairs, for the proxies and the report's most-answered posts.
+
+Everything that is added up is an integer, so the order of partitions does not change a result;
+edge weights are sums of the interactions' weights (1.0 from every importer), exact as long as
+those are whole numbers.
+
+Examples
+--------
+>>> ceil_div(7, 2), ceil_div(8, 2)
+(4, 4)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import math
+import os
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from .errors import NetsupportError, ResourceLimit
+from .schema import SCHEMAS, IKind, InteractionCol, PostCol, Table, Target, Window
+from .store import Store, to_pandas
+from .windows import Windows
+
+__all__ = [
+    "DEFAULT_PARTITION_ROWS",
+    "Partition",
+    "Piece",
+    "Plan",
+    "StudyAggregates",
+    "aggregate_study",
+    "ceil_div",
+    "dask_client",
+    "plan_partitions",
+]
+
+#: A day holding more rows than this (posts or interactions, estimated from row-group
+#: statistics) is cut into equal parts of a day.
+DEFAULT_PARTITION_ROWS = 400_000
+#: Worker processes of the local cluster, and the share of memory each may use at most.
+LOCAL_WORKERS = 2
+LOCAL_WORKER_MEMORY = 3 * 2**30
+_DAY_NS = 86_400 * 10**9
+_FOCAL, _INST = Target.FOCAL.value, Target.INSTITUTION.value
+_WINDOWS = tuple(w.value for w in Window)
+_POST_COLUMNS = [
+    PostCol.POST_ID,
+    PostCol.AUTHOR,
+    PostCol.CREATED_AT,
+    PostCol.TEXT,
+    PostCol.KIND,
+    PostCol.TARGET_POST_ID,
+    PostCol.TARGET_AUTHOR,
+    PostCol.MENTIONS,
+    PostCol.HASHTAGS,
+]
+_KEY = [InteractionCol.POST_ID, InteractionCol.SOURCE, InteractionCol.TARGET, InteractionCol.KIND]
+_SEQ = "_seq"
+
+
+def ceil_div(a: int, b: int) -> int:
+    """Return ``ceil(a / b)`` for non-negative integers."""
+    return -(-a // b)
+
+
+# ---- plan: partitions by day ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Piece:
+    """One Parquet row group of a table's part file, with its ``created_at`` statistics."""
+
+    path: str
+    row_group: int
+    part: int  # index of the part file in commit order
+    offset: int  # row offset of the row group inside its part file
+    rows: int
+    lo: int | None  # min created_at, ns since the epoch (None: no statistics)
+    hi: int | None
+    nulls: bool  # the row group may hold rows without created_at
+
+    def overlaps(self, start: int, end: int) -> bool:
+        if self.lo is None or self.hi is None:
+            return self.rows > 0
+        return self.lo < end and self.hi >= start
+
+    def share(self, start: int, end: int) -> float:
+        """Estimated rows inside ``[start, end)`` (rows spread evenly between min and max)."""
+        if not self.overlaps(start, end):
+            return 0.0
+        if self.lo is None or self.hi is None or self.hi <= self.lo:
+            return float(self.rows)
+        inside = min(end, self.hi + 1) - max(start, self.lo)
+        return self.rows * max(0, inside) / (self.hi + 1 - self.lo)
+
+
+@dataclass(frozen=True)
+class Partition:
+    """A time interval ``[start, end)`` (ns, UTC) and the row groups that may hold its rows.
+
+    ``start is None``: the rows without a ``created_at``.
+    """
+
+    start: int | None
+    end: int | None
+    posts: tuple[Piece, ...]
+    interactions: tuple[Piece, ...]
+
+    @property
+    def label(self) -> str:
+        if self.start is None:
+            return "no time"
+        s = pd.Timestamp(self.start, tz="UTC")
+        if self.end is not None and self.end - self.start == _DAY_NS:
+            return s.strftime("%Y-%m-%d")
+        return s.strftime("%Y-%m-%dT%H:%M")
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The partitions of a store, and how many rows they read (row groups spanning several
+    partitions are read once per partition)."""
+
+    partitions: tuple[Partition, ...]
+    rows: dict[str, int]
+    reads: dict[str, int]
+
+    @property
+    def overread(self) -> float:
+        """Rows read / rows stored (1.0 when the store is in time order)."""
+        total = sum(self.rows.values())
+        return sum(self.reads.values()) / total if total else 1.0
+
+
+def _pieces(store: Store, table: Table) -> list[Piece]:
+    out = []
+    for k, path in enumerate(store.part_paths(table)):
+        meta = pq.ParquetFile(path).metadata
+        col = meta.schema.to_arrow_schema().get_field_index(InteractionCol.CREATED_AT.value)
+        offset = 0
+        for g in range(meta.num_row_groups):
+            rg = meta.row_group(g)
+            lo = hi = None
+            nulls = True
+            st = rg.column(col).statistics if col >= 0 else None
+            if st is not None and st.has_min_max:
+                lo, hi = int(pd.Timestamp(st.min).value), int(pd.Timestamp(st.max).value)
+            if st is not None and st.has_null_count:
+                nulls = st.null_count > 0
+            out.append(Piece(str(path), g, k, offset, rg.num_rows, lo, hi, nulls))
+            offset += rg.num_rows
+    return out
+
+
+def plan_partitions(store: Store, max_rows: int = DEFAULT_PARTITION_ROWS) -> Plan:
+    """Return the day partitions of a store's posts and interactions (see the module docstring).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> plan_partitions(Store(tempfile.mkdtemp())).partitions
+    ()
+    """
+    pieces = {t: _pieces(store, t) for t in (Table.POSTS, Table.INTERACTIONS)}
+    allp = [p for ps in pieces.values() for p in ps if p.rows]
+    timed = [p for p in allp if p.lo is not None]
+    intervals: list[tuple[int | None, int | None]] = []
+    if any(p.nulls for p in allp):
+        intervals.append((None, None))
+    if timed:
+        first = min(p.lo for p in timed) // _DAY_NS * _DAY_NS  # type: ignore[operator]
+        last = max(p.hi for p in timed)  # type: ignore[type-var]
+        day = first
+        while day <= last:  # type: ignore[operator]
+            est = max(sum(p.share(day, day + _DAY_NS) for p in ps) for ps in pieces.values())
+            k = min(24, max(1, math.ceil(est / max_rows)))
+            step = _DAY_NS // k
+            for j in range(k):
+                end = day + _DAY_NS if j == k - 1 else day + (j + 1) * step
+                intervals.append((day + j * step, end))
+            day += _DAY_NS
+    parts = []
+    reads = {t.value: 0 for t in pieces}
+    for start, end in intervals:
+        sel = {}
+        for t, ps in pieces.items():
+            if start is None:
+                chosen = tuple(p for p in ps if p.rows and p.nulls)
+            else:
+                chosen = tuple(p for p in ps if p.overlaps(start, end))  # type: ignore[arg-type]
+            sel[t] = chosen
+            reads[t.value] += sum(p.rows for p in chosen)
+        if sel[Table.POSTS] or sel[Table.INTERACTIONS]:
+            parts.append(Partition(start, end, sel[Table.POSTS], sel[Table.INTERACTIONS]))
+    rows = {t.value: sum(p.rows for p in ps) for t, ps in pieces.items()}
+    return Plan(tuple(parts), rows, reads)
+
+
+_FILES: dict[str, pq.ParquetFile] = {}
+
+
+def _parquet(path: str) -> pq.ParquetFile:
+    f = _FILES.get(path)
+    if f is None:
+        if len(_FILES) > 64:
+            _FILES.clear()
+        f = _FILES[path] = pq.ParquetFile(path)
+    return f
+
+
+def _schema(table: Table, columns: Sequence[str]) -> pa.Schema:
+    full = SCHEMAS[table]
+    return pa.schema([full.field(str(c)) for c in columns])
+
+
+def read_partition(
+    part: Partition, table: Table | str, columns: Sequence[str], seq: bool = False
+) -> pd.DataFrame:
+    """Return the rows of one table inside a partition, canonical dtypes (as ``Store.read``).
+
+    With ``seq``, a column ``_seq`` gives each row's position in the store (part file, row), so
+    rows from several partitions can be put back in store order.
+    """
+    table = Table(table)
+    columns = [str(c) for c in columns]
+    schema = _schema(table, columns)
+    pieces = part.posts if table is Table.POSTS else part.interactions
+    read_cols = list(dict.fromkeys([*columns, InteractionCol.CREATED_AT.value]))
+    chunks = []
+    for p in pieces:
+        t = _parquet(p.path).read_row_group(p.row_group, columns=read_cols)
+        ts = t.column(InteractionCol.CREATED_AT.value)
+        if part.start is None:
+            mask = pc.is_null(ts)
+        else:
+            lo = pa.scalar(pd.Timestamp(part.start, tz="UTC"), type=ts.type)
+            hi = pa.scalar(pd.Timestamp(part.end, tz="UTC"), type=ts.type)
+            mask = pc.and_(pc.greater_equal(ts, lo), pc.less(ts, hi))
+            mask = pc.fill_null(mask, False)
+        if seq:
+            pos = np.arange(p.offset, p.offset + t.num_rows, dtype=np.int64) + (p.part << 40)
+            t = t.append_column(_SEQ, pa.array(pos))
+        t = t.filter(mask)
+        if t.num_rows:
+            chunks.append(t)
+    if not chunks:
+        out = to_pandas(schema.empty_table())
+        if seq:
+            out[_SEQ] = pd.Series([], dtype="int64")
+        return out
+    t = pa.concat_tables(chunks)
+    arrays = [t.column(c).cast(schema.field(c).type) for c in columns]
+    out = to_pandas(pa.Table.from_arrays(arrays, schema=schema))
+    if seq:
+        out[_SEQ] = t.column(_SEQ).to_numpy()
+    return out
+
+
+def partition_frames(
+    plan: Plan, table: Table | str, columns: Sequence[str], seq: bool = False
+) -> Any:
+    """Return a table as a Dask DataFrame with one partition per :class:`Partition` of ``plan``."""
+    import dask.dataframe as dd
+
+    meta = read_partition(Partition(0, 0, (), ()), table, columns, seq)
+    return dd.from_map(
+        read_partition,
+        list(plan.partitions),
+        table=Table(table).value,
+        columns=list(map(str, columns)),
+        seq=seq,
+        meta=meta,
+        enforce_metadata=False,
+        label=f"read-{Table(table).value}",
+    )
+
+
+# ---- hashing -----------------------------------------------------------------------------------
+
+
+def _hash(values: pd.Series) -> np.ndarray:
+    """64-bit hashes of strings (stable across processes)."""
+    return pd.util.hash_array(values.to_numpy(dtype=object, na_value=None))
+
+
+def _key_hash(df: pd.DataFrame) -> np.ndarray:
+    cols = [InteractionCol.SOURCE, InteractionCol.TARGET, InteractionCol.KIND]
+    return pd.util.hash_pandas_object(
+        df[cols].astype(object).where(df[cols].notna(), None), index=False
+    ).to_numpy()
+
+
+def _isin(hashes: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
+    if len(sorted_set) == 0 or len(hashes) == 0:
+        return np.zeros(len(hashes), dtype=bool)
+    i = np.searchsorted(sorted_set, hashes)
+    i[i == len(sorted_set)] = 0
+    return sorted_set[i] == hashes
+
+
+# ---- the context shipped to the workers ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Ctx:
+    """What a partition task needs to know about the study (picklable)."""
+
+    focal: tuple[str, ...]
+    institution: tuple[str, ...]
+    markers: tuple[str, ...]
+    windows: Windows
+    stance: Any  # StanceParams
+    freq: str | None = None
+    derive: bool = False
+    dedup: bool = False
+    labels: pd.DataFrame | None = None
+    silence: tuple[int, int] | None = None
+    conflict_posts: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint64))
+    conflict_keys: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint64))
+    parts_dir: str | None = None
+
+    @property
+    def spec(self) -> Any:
+        from .stance import StanceSpec
+
+        return StanceSpec(self.focal, self.institution, self.markers, self.windows, self.stance)
+
+
+_CLASSIFIERS: dict[tuple, Any] = {}
+
+
+def _classifier(ctx: _Ctx) -> Any:
+    from .stance import Classifier, load_lexicon
+
+    p = ctx.stance
+    key = (ctx.focal, ctx.institution, str(p.lexicon), p.positive_threshold, p.negative_threshold)
+    clf = _CLASSIFIERS.get(key)
+    if clf is None:
+        clf = _CLASSIFIERS[key] = Classifier(
+            ctx.focal,
+            ctx.institution,
+            load_lexicon(p.lexicon),
+            p.positive_threshold,
+            p.negative_threshold,
+        )
+    return clf
+
+
+# ---- pass 0: scan --------------------------------------------------------------------------------
+
+
+def _window_counts(ts: pd.Series, windows: Windows) -> dict[str, int]:
+    ts = pd.to_datetime(ts, utc=True)
+    out = {}
+    for w in Window:
+        s, e = windows.bounds(w)
+        out[w.value] = int(((ts >= s) & (ts < e)).sum())
+    return out
+
+
+def _scan(posts: pd.DataFrame, inter: pd.DataFrame, ctx: _Ctx) -> dict[str, Any]:
+    from .stance import _marker_candidates
+
+    pid = posts[PostCol.POST_ID]
+    iid = inter[InteractionCol.POST_ID]
+    ids = np.unique(np.concatenate([_hash(pid[pid.notna()]), _hash(iid[iid.notna()])]))
+    null_keys = np.unique(_key_hash(inter[iid.isna().to_numpy()]))
+    markers = 0
+    if ctx.markers and ctx.focal and len(posts):
+        from .interactions import marker_interactions
+
+        p = posts.astype({c: object for c in (PostCol.HASHTAGS, PostCol.TEXT) if c in posts})
+        cand = _marker_candidates(p, ctx.markers)
+        markers = len(marker_interactions(p[cand], ctx.markers, ctx.focal))
+    own = posts[posts[PostCol.AUTHOR].isin([*ctx.focal, *ctx.institution]).to_numpy(dtype=bool)]
+    return {
+        "ids": ids,
+        "null_keys": null_keys,
+        "markers": markers,
+        "own_posts": own[[PostCol.POST_ID, PostCol.AUTHOR, PostCol.CREATED_AT]],
+        "post_windows": _window_counts(posts[PostCol.CREATED_AT], ctx.windows),
+        "references": int(posts[PostCol.TARGET_POST_ID].notna().sum()),
+        "posts": len(posts),
+        "interactions": len(inter),
+    }
+
+
+def _combine_scan(results: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    out = {
+        "markers": sum(r["markers"] for r in results),
+        "own_posts": _concat([r["own_posts"] for r in results]),
+        "post_windows": _add_counts([r["post_windows"] for r in results]),
+        "references": sum(r["references"] for r in results),
+        "posts": sum(r["posts"] for r in results),
+        "interactions": sum(r["interactions"] for r in results),
+    }
+    return out
+
+
+def _conflicts(sets: Sequence[np.ndarray]) -> np.ndarray:
+    """Hashes present in more than one of ``sets`` (each already unique), sorted."""
+    if not sets:
+        return np.zeros(0, dtype=np.uint64)
+    allh = np.concatenate(sets)
+    values, counts = np.unique(allh, return_counts=True)
+    return values[counts > 1].astype(np.uint64)
+
+
+# ---- pass 1: aggregate ---------------------------------------------------------------------------
+
+
+def _concat(frames: Sequence[pd.DataFrame | None]) -> pd.DataFrame:
+    frames = [f for f in frames if f is not None]
+    nonempty = [f for f in frames if len(f)]
+    if not nonempty:
+        return frames[0].iloc[:0] if frames else pd.DataFrame()
+    return pd.concat(nonempty, ignore_index=True) if len(nonempty) > 1 else nonempty[0]
+
+
+def _add_counts(dicts: Sequence[Mapping[str, int]]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for d in dicts:
+        for k, v in d.items():
+            out[k] = out.get(k, 0) + int(v)
+    return dict(sorted(out.items()))
+
+
+_TIE_CLASS = "_class"
+
+
+def tie_rows(inter: pd.DataFrame, focal: Sequence[str], windows: Windows) -> pd.DataFrame:
+    """Return the interactions touching the focal account, reduced to what
+    :func:`netsupport.support.prior_ties` looks at: one row per source, target, kind and time
+    class (no time / before the baseline / baseline / from the crisis on), with the earliest time.
+
+    ``prior_ties`` gives the same answer on these rows as on the interactions they came from.
+    """
+    cols = [InteractionCol.SOURCE, InteractionCol.TARGET, InteractionCol.KIND]
+    empty = pd.DataFrame(
+        {c: pd.Series([], dtype=object) for c in cols}
+        | {InteractionCol.CREATED_AT: pd.Series([], dtype="datetime64[us, UTC]")}
+    )
+    if inter is None or inter.empty:
+        return empty
+    focal = list(focal)
+    touch = (
+        inter[InteractionCol.SOURCE].isin(focal) | inter[InteractionCol.TARGET].isin(focal)
+    ).to_numpy(dtype=bool)
+    t = inter.loc[touch, [*cols, InteractionCol.CREATED_AT]]
+    if t.empty:
+        return empty
+    ts = pd.to_datetime(t[InteractionCol.CREATED_AT], utc=True)
+    klass = np.select(
+        [
+            ts.isna().to_numpy(),
+            (ts < windows.baseline_start).to_numpy(dtype=bool, na_value=False),
+            (ts < windows.crisis_start).to_numpy(dtype=bool, na_value=False),
+        ],
+        [0, 1, 2],
+        3,
+    )
+    t = t.assign(**{InteractionCol.CREATED_AT.value: ts, _TIE_CLASS: klass})
+    for c in cols:
+        t[c] = t[c].astype(object).where(t[c].notna(), None)
+    return _reduce_ties(t)
+
+
+def _reduce_ties(t: pd.DataFrame) -> pd.DataFrame:
+    cols = [InteractionCol.SOURCE, InteractionCol.TARGET, InteractionCol.KIND, _TIE_CLASS]
+    if t.empty:
+        return t
+    g = t.groupby(cols, sort=True, dropna=False)[InteractionCol.CREATED_AT].min()
+    return g.reset_index()
+
+
+def _unit_frames(units: pd.DataFrame, ctx: _Ctx) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Post-level units some measures need: supportive posts about the focal account during its
+    silence (proxies) and crisis posts that are not reposts (the report's most-answered posts)."""
+    from .support import UNIT_COLUMNS
+
+    cols = list(UNIT_COLUMNS)
+    if units.empty:
+        e = units[cols]
+        return e, e
+    ts = pd.to_datetime(units["created_at"], utc=True)
+    side = units["target_side"].to_numpy(dtype=object)
+    stance = units["stance"].to_numpy(dtype=object)
+    proxy = np.zeros(len(units), dtype=bool)
+    if ctx.silence is not None:
+        s, e = (pd.Timestamp(x, tz="UTC") for x in ctx.silence)
+        proxy = (
+            (side == _FOCAL)
+            & (stance == "supportive")
+            & ~units["source"].isin(list(ctx.focal)).to_numpy(dtype=bool)
+            & ((ts >= s) & (ts < e)).to_numpy(dtype=bool, na_value=False)
+        )
+    cand = (units["window"].to_numpy(dtype=object) == Window.CRISIS.value) & (
+        units["kind"].to_numpy(dtype=object) != IKind.REPOST.value
+    )
+    return units.loc[proxy, cols].reset_index(drop=True), units.loc[cand, cols].reset_index(
+        drop=True
+    )
+
+
+def _aggregates_of(
+    posts: pd.DataFrame, inter: pd.DataFrame, ctx: _Ctx, name: str
+) -> dict[str, Any]:
+    """The aggregates of one set of rows (a partition, or the conflicts): see the module doc."""
+    from . import graph
+    from .stance import apply_labels, object_strings, rule_counts, stance_interactions
+    from .support import AMPLIFIER_KINDS, compress_units, post_units
+
+    tables = object_strings({Table.POSTS.value: posts, Table.INTERACTIONS.value: inter})
+    sint = stance_interactions(tables, ctx.spec, derive=ctx.derive, dedup=ctx.dedup)
+    clf = _classifier(ctx)
+    auto = clf.classify(sint, tables[Table.POSTS.value], ctx.windows, workers=1)
+    label_rows = auto.iloc[:0]
+    table = auto
+    if ctx.labels is not None and not ctx.labels.empty:
+        label_rows = auto[auto["post_id"].isin(ctx.labels["post_id"]).to_numpy(dtype=bool)]
+        table = apply_labels(auto, ctx.labels)
+    units = post_units(table)
+    proxy_units, candidates = _unit_frames(units, ctx)
+    edges = {}
+    for w in Window:
+        rows = graph.window_interactions(sint, ctx.windows, w)
+        edges[w.value] = graph.aggregate_edges(rows)
+        if w is Window.CRISIS:
+            edges["amplifiers"] = graph.aggregate_edges(rows, kinds=AMPLIFIER_KINDS)
+    if ctx.parts_dir is not None and len(table):
+        path = Path(ctx.parts_dir) / f"part-{name}.parquet"
+        pq.write_table(pa.Table.from_pandas(table, preserve_index=False), path)
+    return {
+        "freq": ctx.freq,
+        "units": compress_units(units, ctx.freq),
+        "rows": len(table),
+        "by_rule": rule_counts(table["rule"]) if len(table) else {},
+        "label_rows": label_rows,
+        "proxy_units": proxy_units,
+        "candidates": candidates,
+        "edges": edges,
+        "inter_windows": _window_counts(sint[InteractionCol.CREATED_AT], ctx.windows),
+        "ties": tie_rows(sint, ctx.focal, ctx.windows),
+        "conflict_posts": None,
+        "conflict_inter": None,
+    }
+
+
+def _aggregate(posts: pd.DataFrame, inter: pd.DataFrame, ctx: _Ctx, name: str) -> dict[str, Any]:
+    """Pass 1 on one partition: set the conflict rows aside, aggregate the others."""
+    cp = np.zeros(len(posts), dtype=bool)
+    ci = np.zeros(len(inter), dtype=bool)
+    if len(ctx.conflict_posts):
+        pid = posts[PostCol.POST_ID]
+        cp = pid.notna().to_numpy() & _isin(_hash(pid), ctx.conflict_posts)
+        iid = inter[InteractionCol.POST_ID]
+        ci = iid.notna().to_numpy() & _isin(_hash(iid), ctx.conflict_posts)
+    if len(ctx.conflict_keys):
+        null = inter[InteractionCol.POST_ID].isna().to_numpy()
+        ci |= null & _isin(_key_hash(inter), ctx.conflict_keys)
+    res = _aggregates_of(
+        posts.loc[~cp].drop(columns=_SEQ, errors="ignore").reset_index(drop=True),
+        inter.loc[~ci].drop(columns=_SEQ, errors="ignore").reset_index(drop=True),
+        ctx,
+        name,
+    )
+    res["conflict_posts"] = posts.loc[cp]
+    res["conflict_inter"] = inter.loc[ci]
+    return res
+
+
+def _sum_edges(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    frames = [f for f in frames if f is not None and len(f)]
+    if not frames:
+        return _empty_edges()
+    if len(frames) == 1:
+        return frames[0]
+    allf = pd.concat(frames, ignore_index=True)
+    counts = [c for c in allf.columns if c.startswith("n_")]
+    allf[counts] = allf[counts].fillna(0).astype("int64")
+    return allf.groupby(["source", "target"], sort=False, as_index=False)[[*counts, "weight"]].sum()
+
+
+def _empty_edges() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "source": pd.Series([], dtype=object),
+            "target": pd.Series([], dtype=object),
+            "weight": pd.Series([], dtype="float64"),
+        }
+    )
+
+
+def finish_edges(edges: pd.DataFrame) -> pd.DataFrame:
+    """Return summed partition edges in :func:`netsupport.graph.aggregate_edges`' form: count
+    columns of the kinds present in :class:`IKind` order, sorted by source and target."""
+    from .graph import count_column
+
+    if edges.empty:
+        return _empty_edges()
+    present = [
+        count_column(k)
+        for k in IKind
+        if count_column(k) in edges.columns and edges[count_column(k)].sum() > 0
+    ]
+    out = edges[["source", "target", *present, "weight"]].copy()
+    out[present] = out[present].astype("int64")
+    out["source"] = out["source"].astype(object)
+    out["target"] = out["target"].astype(object)
+    out["weight"] = out["weight"].astype("float64")
+    return out.sort_values(["source", "target"], kind="mergesort").reset_index(drop=True)
+
+
+def _combine(results: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Merge pass-1 results (associative: used at every level of the reduction tree)."""
+    from .support import compress_units
+
+    results = [r for r in results if r is not None]
+    if len(results) == 1:
+        return results[0]
+    keys = {k for r in results for k in r["edges"]}
+    freq = results[0]["freq"]  # the same in every result; bins survive (created_at is their min)
+    return {
+        "freq": freq,
+        "units": compress_units(_concat([r["units"] for r in results]), freq),
+        "rows": sum(r["rows"] for r in results),
+        "by_rule": _add_counts([r["by_rule"] for r in results]),
+        "label_rows": _concat([r["label_rows"] for r in results]),
+        "proxy_units": _concat([r["proxy_units"] for r in results]),
+        "candidates": _concat([r["candidates"] for r in results]),
+        "edges": {k: _sum_edges([r["edges"].get(k) for r in results]) for k in sorted(keys)},
+        "inter_windows": _add_counts([r["inter_windows"] for r in results]),
+        "ties": _reduce_ties(_concat([r["ties"] for r in results])),
+        "conflict_posts": _concat([r["conflict_posts"] for r in results]),
+        "conflict_inter": _concat([r["conflict_inter"] for r in results]),
+    }
+
+
+def _tree(items: list[Any], combine: Callable[[list[Any]], Any], width: int = 8) -> Any:
+    """Reduce delayed ``items`` with ``combine`` in a tree of fan-in ``width``."""
+    import dask
+
+    level = list(items)
+    while len(level) > 1:
+        level = [
+            dask.delayed(combine, pure=True)(level[i : i + width])
+            for i in range(0, len(level), width)
+        ]
+    return level[0]
+
+
+# ---- pass 2: reach -------------------------------------------------------------------------------
+
+
+def _pairs(posts: pd.DataFrame, candidates: np.ndarray) -> pd.DataFrame:
+    """Distinct (target_post_id, author) of posts answering, reposting or quoting a candidate."""
+    ref = posts[[PostCol.AUTHOR, PostCol.TARGET_POST_ID]].dropna()
+    if ref.empty or len(candidates) == 0:
+        return pd.DataFrame({PostCol.TARGET_POST_ID: [], PostCol.AUTHOR: []}, dtype=object)
+    hit = _isin(_hash(ref[PostCol.TARGET_POST_ID]), candidates)
+    out = ref.loc[hit, [PostCol.TARGET_POST_ID, PostCol.AUTHOR]].astype(object)
+    return out.drop_duplicates().reset_index(drop=True)
+
+
+def _combine_pairs(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    return _concat(frames).drop_duplicates().reset_index(drop=True)
+
+
+def _texts(posts: pd.DataFrame, ids: np.ndarray) -> pd.DataFrame:
+    hit = posts[PostCol.POST_ID].notna().to_numpy() & _isin(_hash(posts[PostCol.POST_ID]), ids)
+    return posts.loc[hit].astype(object)
+
+
+# ---- the driver ----------------------------------------------------------------------------------
+
+
+@dataclass
+class StudyAggregates:
+    """Everything the dask engine computes from the store for one study (see module docs)."""
+
+    units: pd.DataFrame  # compressed units (support.compress_units, with time bins)
+    rows: int  # interactions classified
+    by_rule: dict[str, int]
+    agreement: dict[str, Any]
+    lexicon: dict[str, Any]
+    edges: dict[str, pd.DataFrame]  # baseline / crisis / after (all kinds) and amplifiers
+    coverage: dict[str, dict[str, Any]]
+    ties: pd.DataFrame  # tie_rows
+    own_posts: pd.DataFrame  # posts by the focal and institution accounts
+    any_posts: bool
+    any_references: bool
+    proxy_units: pd.DataFrame
+    proxy_reach: pd.Series
+    top_posts: dict[str, pd.DataFrame]  # side -> report.top_posts table
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+def _study_ctx(study: Any, freq: str | None) -> _Ctx:
+    from .stance import load_labels
+
+    labels = load_labels(study.stance.labels) if study.stance.labels else None
+    return _Ctx(
+        focal=tuple(study.focal),
+        institution=tuple(study.institution),
+        markers=tuple(study.markers),
+        windows=study.windows,
+        stance=study.stance,
+        freq=freq,
+        labels=labels,
+    )
+
+
+def _agreement(label_rows: pd.DataFrame, labels: pd.DataFrame | None) -> dict[str, Any]:
+    """The classifier's agreement with the hand labels, as :func:`stance_table` measures it."""
+    from .stance import RULE_LABEL, agreement, apply_labels
+
+    if labels is None:
+        return {"status": "not measured", "reason": "no labels CSV in the study"}
+    units = _sort_stance(label_rows).drop_duplicates(["post_id", "target_side"])
+    lab = apply_labels(units, labels)
+    have = (lab["rule"] == RULE_LABEL).to_numpy(dtype=bool) if len(lab) else np.zeros(0, bool)
+    return agreement(units["stance"][have].tolist(), lab["stance"][have].tolist())
+
+
+def _sort_stance(df: pd.DataFrame) -> pd.DataFrame:
+    """Rows in the stance table's order (created_at, post_id, target_side, kind, source, target)."""
+    keys = ["created_at", "post_id", "target_side", "kind", "source", "target"]
+    return df.sort_values(keys, kind="mergesort", na_position="first").reset_index(drop=True)
+
+
+def aggregate_study(
+    study: Any,
+    client: Any,
+    *,
+    freq: str | None = None,
+    parts_dir: str | os.PathLike[str] | None = None,
+    max_rows: int = DEFAULT_PARTITION_ROWS,
+    progress: Callable[[str], None] | None = None,
+) -> StudyAggregates:
+    """Compute a study's aggregates on a Dask cluster (``client``) from its store.
+
+    Parameters
+    ----------
+    study : Study
+    client : distributed.Client
+    freq : str, optional
+        Time bin of the compressed units (the report's chart bins: ``"D"`` or ``"h"``).
+    parts_dir : path, optional
+        Folder where each partition writes its rows of the stance audit table (Parquet).
+    max_rows : int
+        Busy days are cut into parts of at most about this many rows.
+    progress : callable, optional
+        Called with a short message as each pass starts.
+    """
+    import dask
+
+    say = progress or (lambda _msg: None)
+    store = Store(study.store_dir)
+    if not store.exists():
+        raise NetsupportError(f"{study.store_dir}: no store here; import the inputs first")
+    plan = plan_partitions(store, max_rows)
+    ctx = _study_ctx(study, freq)
+    counts = store.counts()
+    posts_cols = [PostCol.POST_ID, PostCol.AUTHOR, PostCol.CREATED_AT, PostCol.TARGET_POST_ID]
+    if ctx.markers:
+        posts_cols += [PostCol.HASHTAGS, PostCol.TEXT]
+    inter_cols = [*_KEY, InteractionCol.CREATED_AT]
+
+    # pass 0: scan
+    say(f"scanning {len(plan.partitions)} partitions")
+    p0 = partition_frames(plan, Table.POSTS, posts_cols).to_delayed()
+    i0 = partition_frames(plan, Table.INTERACTIONS, inter_cols).to_delayed()
+    cdel = dask.delayed(ctx, pure=True)
+    scans = dask.compute(
+        *[dask.delayed(_scan, pure=True)(p, i, cdel) for p, i in zip(p0, i0, strict=True)]
+    )
+    scan = _combine_scan(scans) if scans else _combine_scan([_scan_empty()])
+    conflict_posts = _conflicts([s["ids"] for s in scans])
+    conflict_keys = _conflicts([s["null_keys"] for s in scans])
+    del scans
+
+    from .support import focal_silence
+
+    own = scan["own_posts"]
+    silence = focal_silence(own if len(own) else None, ctx.focal, ctx.windows)
+    if isinstance(silence, Mapping) and "start" in silence:
+        span = (pd.Timestamp(silence["start"]).value, pd.Timestamp(silence["end"]).value)
+    else:
+        span = None
+    ctx = replace(
+        ctx,
+        derive=counts.get(Table.INTERACTIONS.value, 0) == 0 and scan["posts"] > 0,
+        dedup=scan["markers"] > 0,
+        silence=span,
+        conflict_posts=conflict_posts,
+        conflict_keys=conflict_keys,
+        parts_dir=str(parts_dir) if parts_dir is not None else None,
+    )
+    if parts_dir is not None:
+        Path(parts_dir).mkdir(parents=True, exist_ok=True)
+        for old in Path(parts_dir).glob("part-*.parquet"):
+            old.unlink()
+        index = [[f"{k:05d}", p.start, p.end] for k, p in enumerate(plan.partitions)]
+        (Path(parts_dir) / "index.json").write_text(json.dumps(index), encoding="utf-8")
+
+    # pass 1: aggregate
+    say(f"classifying and aggregating {len(plan.partitions)} partitions")
+    p1 = partition_frames(plan, Table.POSTS, _POST_COLUMNS, seq=True).to_delayed()
+    i1 = partition_frames(
+        plan, Table.INTERACTIONS, list(SCHEMAS[Table.INTERACTIONS].names), seq=True
+    ).to_delayed()
+    cdel = dask.delayed(ctx, pure=True)
+    tasks = [
+        dask.delayed(_aggregate, pure=True)(p, i, cdel, f"{k:05d}")
+        for k, (p, i) in enumerate(zip(p1, i1, strict=True))
+    ]
+    (res,) = dask.compute(_tree(tasks, _combine)) if tasks else (None,)
+    if res is None:
+        res = _aggregates_of(_empty(Table.POSTS), _empty(Table.INTERACTIONS), ctx, "empty")
+    cposts, cinter = res.pop("conflict_posts"), res.pop("conflict_inter")
+    if len(cposts) or len(cinter):  # rows of posts seen in several partitions, in store order
+        say(f"resolving {len(cposts) + len(cinter):,} rows of posts spread over partitions")
+        cposts = _by_seq(cposts, Table.POSTS, _POST_COLUMNS)
+        cinter = _by_seq(cinter, Table.INTERACTIONS, list(SCHEMAS[Table.INTERACTIONS].names))
+        res = _combine([res, _aggregates_of(cposts, cinter, ctx, "conflicts")])
+        res.pop("conflict_posts")
+        res.pop("conflict_inter")
+
+    # pass 2: reach of the candidate posts
+    proxy_units, candidates = res["proxy_units"], res["candidates"]
+    ids = pd.concat([proxy_units["post_id"], candidates["post_id"]], ignore_index=True)
+    ids = np.unique(_hash(ids.dropna()))
+    pairs = pd.DataFrame({PostCol.TARGET_POST_ID: [], PostCol.AUTHOR: []}, dtype=object)
+    if len(ids):
+        say("measuring the reach of candidate posts")
+        p2 = partition_frames(
+            plan, Table.POSTS, [PostCol.AUTHOR, PostCol.CREATED_AT, PostCol.TARGET_POST_ID]
+        ).to_delayed()
+        idel = dask.delayed(ids, pure=True)
+        (pairs,) = dask.compute(
+            _tree([dask.delayed(_pairs, pure=True)(p, idel) for p in p2], _combine_pairs)
+        )
+    proxy_reach = _proxy_reach(pairs, proxy_units)
+    top = _top_posts(study, candidates, pairs, plan)
+
+    from .support import compress_units
+
+    coverage = {}
+    for w in _WINDOWS:
+        n = int(scan["post_windows"].get(w, 0)) + int(res["inter_windows"].get(w, 0))
+        coverage[w] = {"rows": n, "covered": n > 0}
+    from .stance import load_lexicon
+
+    edges = {k: finish_edges(v) for k, v in res["edges"].items()}
+    for w in (*_WINDOWS, "amplifiers"):
+        edges.setdefault(w, _empty_edges())
+    return StudyAggregates(
+        units=compress_units(res["units"], freq),
+        rows=int(res["rows"]),
+        by_rule=dict(res["by_rule"]),
+        agreement=_agreement(res["label_rows"], ctx.labels),
+        lexicon=load_lexicon(study.stance.lexicon).describe(),
+        edges=edges,
+        coverage=coverage,
+        ties=res["ties"],
+        own_posts=own.reset_index(drop=True),
+        any_posts=scan["posts"] > 0,
+        any_references=scan["references"] > 0,
+        proxy_units=proxy_units,
+        proxy_reach=proxy_reach,
+        top_posts=top,
+        info={
+            "partitions": len(plan.partitions),
+            "overread": round(plan.overread, 3),
+            "conflict_post_ids": len(conflict_posts),
+            "conflict_keys": len(conflict_keys),
+            "markers": bool(ctx.dedup),
+        },
+    )
+
+
+def _scan_empty() -> dict[str, Any]:
+    return {
+        "markers": 0,
+        "own_posts": pd.DataFrame(
+            {
+                PostCol.POST_ID: pd.Series([], dtype=object),
+                PostCol.AUTHOR: pd.Series([], dtype=object),
+                PostCol.CREATED_AT: pd.Series([], dtype="datetime64[us, UTC]"),
+            }
+        ),
+        "post_windows": {},
+        "references": 0,
+        "posts": 0,
+        "interactions": 0,
+    }
+
+
+def _empty(table: Table) -> pd.DataFrame:
+    return to_pandas(SCHEMAS[table].empty_table())
+
+
+def _by_seq(df: pd.DataFrame, table: Table, columns: Sequence[str]) -> pd.DataFrame:
+    if df is None or df.empty:
+        return read_partition(Partition(0, 0, (), ()), table, columns)
+    df = df.sort_values(_SEQ, kind="mergesort")
+    return df.drop(columns=_SEQ).reset_index(drop=True)
+
+
+def _proxy_reach(pairs: pd.DataFrame, units: pd.DataFrame) -> pd.Series:
+    """Distinct accounts (not the author) that answered each account's supportive posts."""
+    if units.empty or pairs.empty:
+        return pd.Series(dtype="int64", name=PostCol.AUTHOR.value)
+    hits = pairs.merge(
+        units[["post_id", "source"]],
+        left_on=PostCol.TARGET_POST_ID,
+        right_on="post_id",
+        how="inner",
+    )
+    hits = hits[hits[PostCol.AUTHOR] != hits["source"]]
+    return hits.groupby("source")[PostCol.AUTHOR].nunique()
+
+
+def _top_posts(
+    study: Any, candidates: pd.DataFrame, pairs: pd.DataFrame, plan: Plan
+) -> dict[str, pd.DataFrame]:
+    """The report's most-answered crisis posts per side (report.top_posts on reduced inputs)."""
+    import dask
+
+    from .report import top_posts
+
+    sides = [_FOCAL] + ([_INST] if study.institution else [])
+    reach_ids = set(pairs[PostCol.TARGET_POST_ID]) if len(pairs) else set()
+    cand = candidates[candidates["post_id"].isin(reach_ids).to_numpy(dtype=bool)]
+    # the top posts are among the candidates with the most distinct answering accounts
+    reach = pairs.groupby(PostCol.TARGET_POST_ID)[PostCol.AUTHOR].nunique()
+    need: set[str] = set()
+    for side in sides:
+        c = cand[cand["target_side"].to_numpy(dtype=object) == side]
+        r = c.assign(reach=c["post_id"].map(reach).to_numpy())
+        r = r.sort_values(["reach", "created_at", "post_id"], ascending=[False, True, True])
+        need |= set(r["post_id"].head(5))
+    texts = pd.DataFrame({PostCol.POST_ID: [], PostCol.TEXT: []}, dtype=object)
+    if need:
+        ids = np.unique(_hash(pd.Series(sorted(need), dtype=object)))
+        p3 = partition_frames(
+            plan, Table.POSTS, [PostCol.POST_ID, PostCol.TEXT], seq=True
+        ).to_delayed()
+        idel = dask.delayed(ids, pure=True)
+        (texts,) = dask.compute(_tree([dask.delayed(_texts)(p, idel) for p in p3], _concat))
+        texts = texts.sort_values(_SEQ, kind="mergesort").drop_duplicates(PostCol.POST_ID)
+        texts = texts.drop(columns=_SEQ)  # the first of a post id in store order, as pandas does
+    posts = pd.concat(
+        [
+            pairs.assign(**{PostCol.POST_ID.value: None, PostCol.TEXT.value: None}),
+            texts.assign(**{PostCol.AUTHOR.value: None, PostCol.TARGET_POST_ID.value: None}),
+        ],
+        ignore_index=True,
+    )
+    return {side: top_posts(cand, posts, side) for side in sides}
+
+
+# ---- the cluster ---------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def dask_client(scheduler: str | None = None, workers: int | None = None) -> Iterator[Any]:
+    """Yield a ``distributed.Client``: on ``scheduler`` if given, else on a local cluster.
+
+    The local cluster has ``workers`` (default 2) single-threaded worker processes, each allowed
+    at most a quarter of this machine's memory and never more than 3 GiB; its logs are silenced
+    and it is closed on exit.
+
+    Raises
+    ------
+    NetsupportError
+        Dask's ``distributed`` is not installed, or the scheduler cannot be reached.
+    """
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:  # pragma: no cover - the scale extra is a dependency of the CLI option
+        raise NetsupportError(
+            "--engine dask needs dask[dataframe] and distributed: pip install 'netsupport[scale]'"
+        ) from None
+    if scheduler:
+        try:
+            client = Client(scheduler, timeout="20s")
+        except (OSError, TimeoutError) as exc:
+            raise NetsupportError(f"--scheduler {scheduler}: cannot connect ({exc})") from None
+        try:
+            yield client
+        finally:
+            client.close()
+        return
+    n = workers or LOCAL_WORKERS
+    limit = min(LOCAL_WORKER_MEMORY, _total_memory() // 4)
+    with _quiet_dask():
+        cluster = LocalCluster(
+            n_workers=n,
+            threads_per_worker=1,
+            processes=True,
+            memory_limit=limit,
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
+        )
+        client = Client(cluster)
+        try:
+            yield client
+        finally:
+            client.close()
+            cluster.close()
+
+
+def _total_memory() -> int:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError):  # pragma: no cover
+        return 8 * 2**30
+
+
+@contextlib.contextmanager
+def _quiet_dask() -> Iterator[None]:
+    names = ["distributed", "distributed.nanny", "distributed.scheduler", "distributed.worker"]
+    levels = {n: logging.getLogger(n).level for n in names}
+    for n in names:
+        logging.getLogger(n).setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        for n, lvl in levels.items():
+            logging.getLogger(n).setLevel(lvl)
+
+
+def metric_inputs_of(agg: StudyAggregates, study: Any) -> Any:
+    """Return the :class:`netsupport.support.MetricInputs` of a study's Dask aggregates."""
+    from .stance import object_strings
+    from .support import MetricInputs
+
+    store = Store(study.store_dir)
+    tables = object_strings(
+        {
+            Table.FOLLOWS.value: store.read(Table.FOLLOWS),
+            Table.ACCOUNTS.value: store.read(Table.ACCOUNTS),
+        }
+    )
+    return MetricInputs(
+        units=agg.units,
+        stance_rows=agg.rows,
+        by_rule=agg.by_rule,
+        agreement=agg.agreement,
+        lexicon=agg.lexicon,
+        coverage=agg.coverage,
+        tie_interactions=agg.ties,
+        follows=tables[Table.FOLLOWS.value],
+        accounts=tables[Table.ACCOUNTS.value],
+        posts=agg.own_posts,
+        any_posts=agg.any_posts,
+        any_references=agg.any_references,
+        proxy_units=agg.proxy_units,
+        proxy_reach=agg.proxy_reach,
+    )
+
+
+# ---- the stance audit table, from the partitions' parts -----------------------------------------
+
+
+def stance_writer(parts_dir: str | os.PathLike[str]) -> Callable[[Path], Path]:
+    """Return a function writing the stance table (stance.csv) from the parts of
+    :func:`aggregate_study` (``parts_dir``), in the pandas engine's row order, part by part.
+
+    Each partition wrote its rows sorted; partitions are disjoint intervals of time in order, so
+    the parts follow each other; the rows of posts spread over partitions (processed on the
+    driver) are merged into the part of their time.
+    """
+    from .stance import STANCE_COLUMNS
+    from .textsafe import write_csv_parts
+
+    folder = Path(parts_dir)
+
+    def read(path: Path) -> pd.DataFrame:
+        from .stance import object_strings
+
+        df = pq.read_table(path).to_pandas()
+        return object_strings({"t": df})["t"]
+
+    def frames() -> Iterator[pd.DataFrame]:
+        index = json.loads((folder / "index.json").read_text(encoding="utf-8"))
+        cpath = folder / "part-conflicts.parquet"
+        conflicts = read(cpath) if cpath.is_file() else None
+        for name, start, end in index:
+            path = folder / f"part-{name}.parquet"
+            df = read(path) if path.is_file() else None
+            if conflicts is not None and len(conflicts):
+                ts = pd.to_datetime(conflicts["created_at"], utc=True)
+                if start is None:
+                    here = ts.isna().to_numpy()
+                else:
+                    lo, hi = pd.Timestamp(start, tz="UTC"), pd.Timestamp(end, tz="UTC")
+                    here = ((ts >= lo) & (ts < hi)).to_numpy(dtype=bool, na_value=False)
+                if here.any():
+                    df = _sort_stance(_concat([df, conflicts[here]]))
+            if df is not None:
+                yield df
+
+    def write(path: Path) -> Path:
+        return write_csv_parts(frames(), path, STANCE_COLUMNS)
+
+    return write
+
+
+# ---- keeping the aggregates between runs ---------------------------------------------------------
+
+
+def save_aggregates(agg: StudyAggregates, folder: str | os.PathLike[str]) -> Path:
+    """Write the aggregates to ``folder`` (Parquet frames and one JSON); return the JSON's path."""
+    from .textsafe import write_json
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    frames = {
+        "units": agg.units,
+        "ties": agg.ties,
+        "own_posts": agg.own_posts,
+        "proxy_units": agg.proxy_units,
+        "proxy_reach": agg.proxy_reach.rename("reach").rename_axis("source").reset_index(),
+        **{f"edges-{k}": v for k, v in agg.edges.items()},
+        **{f"top-{k}": v for k, v in agg.top_posts.items()},
+    }
+    for name, df in frames.items():
+        _write(df, folder / f"{name}.parquet")
+    meta = {
+        "rows": agg.rows,
+        "by_rule": agg.by_rule,
+        "agreement": agg.agreement,
+        "lexicon": agg.lexicon,
+        "coverage": agg.coverage,
+        "any_posts": agg.any_posts,
+        "any_references": agg.any_references,
+        "info": agg.info,
+        "edges": sorted(agg.edges),
+        "top": sorted(agg.top_posts),
+    }
+    return write_json(meta, folder / "aggregates.json")
+
+
+def _write(df: pd.DataFrame, path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    pq.write_table(pa.Table.from_pandas(df, preserve_index=False), tmp)
+    os.replace(tmp, path)
+
+
+def load_aggregates(folder: str | os.PathLike[str]) -> StudyAggregates:
+    """Read the aggregates :func:`save_aggregates` wrote (strings as object, as computed)."""
+    from .stance import object_strings
+
+    folder = Path(folder)
+    meta = json.loads((folder / "aggregates.json").read_text(encoding="utf-8"))
+
+    def read(name: str) -> pd.DataFrame:
+        df = pq.read_table(folder / f"{name}.parquet").to_pandas()
+        return object_strings({"t": df})["t"]
+
+    reach = read("proxy_reach")
+    return StudyAggregates(
+        units=read("units"),
+        rows=int(meta["rows"]),
+        by_rule=dict(meta["by_rule"]),
+        agreement=meta["agreement"],
+        lexicon=meta["lexicon"],
+        edges={k: read(f"edges-{k}") for k in meta["edges"]},
+        coverage=meta["coverage"],
+        ties=read("ties"),
+        own_posts=read("own_posts"),
+        any_posts=bool(meta["any_posts"]),
+        any_references=bool(meta["any_references"]),
+        proxy_units=read("proxy_units"),
+        proxy_reach=pd.Series(
+            reach["reach"].to_numpy(dtype=np.int64),
+            index=pd.Index(reach["source"].to_numpy(dtype=object), name="source"),
+            name=PostCol.AUTHOR.value,
+        ),
+        top_posts={k: read(f"top-{k}") for k in meta["top"]},
+        info=meta.get("info", {}),
+    )
+
+
+# ---- memory estimates ----------------------------------------------------------------------------
+
+#: Peak memory of a pandas-engine run per stored row (bytes), and a fixed base (the libraries),
+#: measured with bench/scale.py at 10^5 and 10^6 interactions (docs/scale.md).
+PANDAS_BYTES_PER_ROW = {"posts": 1200, "interactions": 700, "follows": 150, "accounts": 400}
+PANDAS_BASE_BYTES = 350 * 2**20
+#: The Dask engine's driver holds aggregates: per account and per edge rather than per row.
+DASK_DRIVER_BYTES_PER_ROW = {"posts": 0, "interactions": 220, "follows": 150, "accounts": 600}
+DASK_BASE_BYTES = 450 * 2**20
+MEMORY_LIMIT_ENV = "NETSUPPORT_MEMORY_LIMIT"
+
+
+def estimate_memory(counts: Mapping[str, int], engine: str = "pandas") -> int:
+    """Return the estimated peak memory (bytes) of a run on a store with these row counts.
+
+    For the Dask engine: the driver process only (each worker holds one partition at a time).
+
+    Examples
+    --------
+    >>> round(estimate_memory({"posts": 10**6, "interactions": 10**6}) / 2**30, 2)
+    2.12
+    """
+    per_row, base = (
+        (PANDAS_BYTES_PER_ROW, PANDAS_BASE_BYTES)
+        if engine == "pandas"
+        else (DASK_DRIVER_BYTES_PER_ROW, DASK_BASE_BYTES)
+    )
+    return int(base + sum(per_row.get(t, 0) * int(n) for t, n in counts.items()))
+
+
+def memory_limit() -> int:
+    """Return the memory a run may use: ``$NETSUPPORT_MEMORY_LIMIT`` (bytes, or with a K/M/G
+    suffix) if set, else 80% of the memory available now."""
+    text = os.environ.get(MEMORY_LIMIT_ENV, "").strip()
+    if text:
+        scale = {"K": 2**10, "M": 2**20, "G": 2**30}.get(text[-1].upper(), 1)
+        try:
+            return int(float(text[:-1] if scale > 1 else text) * scale)
+        except ValueError:
+            raise NetsupportError(
+                f"{MEMORY_LIMIT_ENV}={text!r}: expected bytes, e.g. 2000000000 or 2G"
+            ) from None
+    import psutil
+
+    return int(0.8 * psutil.virtual_memory().available)
+
+
+def check_memory(counts: Mapping[str, int], engine: str = "pandas") -> int:
+    """Raise :class:`ResourceLimit` if a run on a store with these row counts would not fit in
+    memory (:func:`estimate_memory` against :func:`memory_limit`); return the estimate.
+
+    The message says what to do instead: the Dask engine for the pandas engine, more memory (or
+    a cluster with ``--scheduler``) for the Dask engine's driver.
+    """
+    need = estimate_memory(counts, engine)
+    limit = memory_limit()
+    if need <= limit:
+        return need
+    size = (
+        f"{int(counts.get('posts', 0)):,} posts and {int(counts.get('interactions', 0)):,} "
+        "interactions"
+    )
+    gib = f"about {need / 2**30:.1f} GiB, more than the {limit / 2**30:.1f} GiB available"
+    if engine == "pandas":
+        raise ResourceLimit(
+            f"the store holds {size}: the pandas engine would need {gib}; run with --engine "
+            "dask (a local cluster reads the store in partitions by day; --scheduler ADDRESS "
+            "uses an existing one), or with fewer inputs"
+        )
+    raise ResourceLimit(
+        f"the store holds {size}: even the Dask engine's aggregates would need {gib} on this "
+        "machine; run the driver on a machine with more memory"
+    )
+
+
+# ---- netsupport run --engine dask ----------------------------------------------------------------
+
+
+def _dask_context_class() -> type:
+    """The run-step context of :func:`netsupport.study.run_study` for ``engine="dask"``."""
+    from . import study as st
+
+    @dataclass
+    class DaskContext(st._Context):
+        """Steps after the import run on a Dask cluster (stance and aggregates) and on the
+        aggregates (communities, metrics, report); see the module docstring."""
+
+        scheduler: str | None = None
+        agg: StudyAggregates | None = None
+
+        def __post_init__(self) -> None:
+            # the dask engine caches other intermediates than pandas: its own step keys
+            self.keys = {
+                k: v if k == "import" else st.step_key({"engine": "dask", "key": v})
+                for k, v in self.keys.items()
+            }
+
+        @property
+        def dask_dir(self) -> Path:
+            return self.cache / "dask"
+
+        def aggregates(self) -> StudyAggregates:
+            if self.agg is None:
+                self.agg = load_aggregates(self.dask_dir)
+            return self.agg
+
+        def check_resources(self) -> None:
+            check_memory(self.store.counts(), engine="dask")
+
+        def step_stance(self, force: bool) -> tuple[str, str]:
+            from .report import time_bin
+
+            meta = self.dask_dir / "aggregates.json"
+            parts = self.dask_dir / "stance-parts"
+            if self.fresh("stance", [meta, parts / "index.json"]):
+                agg = self.aggregates()
+                return "reused", f"{agg.rows:,} interactions"
+            with dask_client(self.scheduler) as client:
+                self.agg = aggregate_study(
+                    self.study, client, freq=time_bin(self.study.windows), parts_dir=parts
+                )
+            save_aggregates(self.agg, self.dask_dir)
+            self.state.record("stance", self.keys["stance"])
+            n = self.agg.info["partitions"]
+            return "ran", f"{self.agg.rows:,} interactions (Dask, {n} partitions)"
+
+        def step_communities(self, force: bool) -> tuple[str, str]:
+            from . import support
+            from .textsafe import jsonable, write_json
+
+            mem_p, pr_p = self.cache / "membership.parquet", self.cache / "pagerank.parquet"
+            info_p = self.cache / "communities.json"
+            if self.fresh("communities", [mem_p, pr_p, info_p]):
+                self.membership = st._series(st._read_parquet(mem_p), "handle", "community")
+                self.pagerank = st._series(st._read_parquet(pr_p), "handle", "pagerank")
+                self.graph_info = json.loads(info_p.read_text(encoding="utf-8"))
+                status = "reused"
+            else:
+                agg = self.aggregates()
+                membership, m_info = support.communities_from_edges(
+                    agg.edges["baseline"], self.study
+                )
+                pagerank, p_info = support.pagerank_from_edges(agg.edges["amplifiers"])
+                self.graph_info = jsonable({"communities": m_info, "pagerank": p_info})
+                write_json(self.graph_info, info_p)
+                self.membership = (
+                    membership
+                    if membership is not None
+                    else pd.Series(dtype="int64", name="community")
+                )
+                self.pagerank = (
+                    pagerank
+                    if pagerank is not None
+                    else pd.Series(dtype="float64", name="pagerank")
+                )
+                st._write_parquet(st._frame(self.membership, "community"), mem_p)
+                st._write_parquet(st._frame(self.pagerank, "pagerank"), pr_p)
+                self.state.record("communities", self.keys["communities"])
+                status = "ran"
+            n_comm = int(self.membership.nunique()) if len(self.membership) else 0
+            return status, f"{n_comm:,} communities of {len(self.membership):,} accounts"
+
+        def step_metrics(self, force: bool) -> tuple[str, str]:
+            from . import support
+            from .textsafe import write_json
+
+            metrics_p = self.out / "metrics.json"
+            units_p = self.cache / "units.parquet"
+            tables_dir = self.cache / "tables"
+            index_p = self.cache / "tables.json"
+            if self.fresh("metrics", [metrics_p, units_p, index_p]):
+                self.metrics = json.loads(metrics_p.read_text(encoding="utf-8"))
+                self.units = st._read_parquet(units_p)
+                names = json.loads(index_p.read_text(encoding="utf-8"))
+                self.analysis_tables = {
+                    n: st._read_parquet(tables_dir / f"{n}.parquet") for n in names
+                }
+                return "reused", "parameters and data unchanged"
+            agg = self.aggregates()
+            metrics, tables = support.analyse_inputs(
+                metric_inputs_of(agg, self.study),
+                self.study,
+                membership=self.membership if len(self.membership) else None,
+                pagerank=self.pagerank if len(self.pagerank) else None,
+            )
+            self.metrics = st._with_graph_info(metrics, self.graph_info)
+            self.units = agg.units
+            self.analysis_tables = dict(tables)
+            write_json(self.metrics, metrics_p)
+            st._write_parquet(self.units, units_p)
+            for name, df in self.analysis_tables.items():
+                st._write_parquet(df, tables_dir / f"{name}.parquet")
+            write_json(sorted(self.analysis_tables), index_p)
+            self.state.record("metrics", self.keys["metrics"])
+            n = sum(1 for _ in st._measured_leaves(self.metrics))
+            return "ran", f"{n:,} numbers"
+
+        def step_report(self, force: bool) -> tuple[str, str]:
+            from . import report
+            from .stance import object_strings
+            from .textsafe import write_json
+
+            listing = self.cache / "report-files.json"
+            previous = (
+                [self.out / p for p in json.loads(listing.read_text(encoding="utf-8"))]
+                if listing.is_file()
+                else []
+            )
+            if previous and self.fresh("report", [listing, *previous]):
+                self.report_files = previous
+                return "reused", "metrics unchanged"
+            agg = self.aggregates()
+            store = self.store
+            counts = store.counts()
+            roles_t = self.analysis_tables.get("roles")
+            roles = (
+                roles_t.set_index("handle")["role"]
+                if roles_t is not None and not roles_t.empty
+                else pd.Series(dtype=object)
+            )
+            follows = object_strings({"f": store.read(Table.FOLLOWS)})["f"]
+            inp = report.ReportInputs(
+                study=self.study,
+                metrics=self.metrics,
+                units=object_strings({"u": self.units})["u"],
+                stance=pd.DataFrame(),
+                tables=self.analysis_tables,
+                interactions=agg.ties,  # what composition_frame's prior_ties reads
+                posts=None,
+                follows=follows,
+                membership=self.membership if len(self.membership) else None,
+                pagerank=self.pagerank if len(self.pagerank) else None,
+                roles=roles,
+                inputs=[
+                    {"path": st._relative(f, self.study), **v}
+                    for f, v in sorted(self._input_records().items())
+                ],
+                counts={t.value: int(counts.get(t.value, 0)) for t in st._TABLES},
+                edges=agg.edges,
+                top=agg.top_posts,
+                write_stance=stance_writer(self.dask_dir / "stance-parts"),
+            )
+            self.report_files = report.write_report(inp, self.out)
+            write_json(sorted(str(p.relative_to(self.out)) for p in self.report_files), listing)
+            self.state.record("report", self.keys["report"])
+            return "ran", f"{len(self.report_files)} files"
+
+    return DaskContext
+
+
+def dask_context(*args: Any, scheduler: str | None = None, **kwargs: Any) -> Any:
+    """Return the step context of a ``--engine dask`` run (arguments of study._Context)."""
+    return _dask_context_class()(*args, scheduler=scheduler, **kwargs)
