@@ -675,8 +675,8 @@ def _combine(results: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "edges": {k: _sum_edges([r["edges"].get(k) for r in results]) for k in sorted(keys)},
         "inter_windows": _add_counts([r["inter_windows"] for r in results]),
         "ties": _reduce_ties(_concat([r["ties"] for r in results])),
-        "conflict_posts": _concat([r["conflict_posts"] for r in results]),
-        "conflict_inter": _concat([r["conflict_inter"] for r in results]),
+        "conflict_posts": _concat([r.get("conflict_posts") for r in results]),
+        "conflict_inter": _concat([r.get("conflict_inter") for r in results]),
     }
 
 
@@ -867,8 +867,6 @@ def aggregate_study(
         cposts = _by_seq(cposts, Table.POSTS, _POST_COLUMNS)
         cinter = _by_seq(cinter, Table.INTERACTIONS, list(SCHEMAS[Table.INTERACTIONS].names))
         res = _combine([res, _aggregates_of(cposts, cinter, ctx, "conflicts")])
-        res.pop("conflict_posts")
-        res.pop("conflict_inter")
 
     # pass 2: reach of the candidate posts
     proxy_units, candidates = res["proxy_units"], res["candidates"]
@@ -1008,12 +1006,14 @@ def _top_posts(
 
 
 @contextlib.contextmanager
-def dask_client(scheduler: str | None = None, workers: int | None = None) -> Iterator[Any]:
+def dask_client(
+    scheduler: str | None = None, workers: int | None = None, timeout: str = "20s"
+) -> Iterator[Any]:
     """Yield a ``distributed.Client``: on ``scheduler`` if given, else on a local cluster.
 
     The local cluster has ``workers`` (default 2) single-threaded worker processes, each allowed
     at most a quarter of this machine's memory and never more than 3 GiB; its logs are silenced
-    and it is closed on exit.
+    and it is closed on exit. ``timeout``: how long to try to reach ``scheduler``.
 
     Raises
     ------
@@ -1028,7 +1028,7 @@ def dask_client(scheduler: str | None = None, workers: int | None = None) -> Ite
         ) from None
     if scheduler:
         try:
-            client = Client(scheduler, timeout="20s")
+            client = Client(scheduler, timeout=timeout)
         except (OSError, TimeoutError) as exc:
             raise NetsupportError(f"--scheduler {scheduler}: cannot connect ({exc})") from None
         try:
@@ -1248,7 +1248,7 @@ def estimate_memory(counts: Mapping[str, int], engine: str = "pandas") -> int:
     Examples
     --------
     >>> round(estimate_memory({"posts": 10**6, "interactions": 10**6}) / 2**30, 2)
-    2.12
+    2.11
     """
     per_row, base = (
         (PANDAS_BYTES_PER_ROW, PANDAS_BASE_BYTES)

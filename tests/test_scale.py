@@ -1,0 +1,360 @@
+"""The Dask engine (netsupport.scale): partitions by day, exact equality with the pandas engine,
+rows of one post spread over partitions, memory estimates.
+
+The equality tests are the contract of ``--engine dask``: the same metrics.json (byte for byte)
+and the same report files as the default engine. One Dask cluster (2 worker processes) serves
+the module; the example study runs through ``netsupport run --engine dask --scheduler ADDRESS``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+from typer.testing import CliRunner
+
+from netsupport import scale, support
+from netsupport.cli import app
+from netsupport.errors import ResourceLimit
+from netsupport.schema import SCHEMAS, InteractionCol, Table
+from netsupport.store import Store, conform_arrow
+from netsupport.studyfile import load_study
+from netsupport.textsafe import dumps_json
+
+EXAMPLE = Path(__file__).parent.parent / "data" / "example"
+REPORT_FILES = ["metrics.json", "report.md", "graph.gexf", "tables/stance.csv"]
+
+pytest.importorskip("distributed", reason="the Dask engine needs distributed (extra 'scale')")
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """A local Dask cluster for the module: its scheduler address."""
+    from distributed import LocalCluster
+
+    with LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=None,
+        silence_logs=logging.ERROR,
+    ) as c:
+        yield c.scheduler_address
+
+
+@pytest.fixture(scope="module")
+def client(cluster):
+    from distributed import Client
+
+    with Client(cluster) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def example_runs(tmp_path_factory, cluster):
+    """The example study run with each engine into its own folder (same inputs)."""
+    if not (EXAMPLE / "study.toml").is_file():
+        pytest.skip("data/example is not there")
+    base = tmp_path_factory.mktemp("example")
+    out = {}
+    for engine in ("pandas", "dask"):
+        d = base / engine
+        shutil.copytree(EXAMPLE, d)
+        args = ["run", str(d / "study.toml")]
+        if engine == "dask":
+            args += ["--engine", "dask", "--scheduler", cluster]
+        res = CliRunner().invoke(app, args)
+        assert res.exit_code == 0, res.output
+        out[engine] = load_study(d / "study.toml")
+    return out
+
+
+# ---- the contract: same results as the pandas engine ---------------------------------------------
+
+
+def test_example_metrics_json_is_byte_identical_with_dask(example_runs):
+    p = Path(example_runs["pandas"].output_dir) / "metrics.json"
+    d = Path(example_runs["dask"].output_dir) / "metrics.json"
+    assert p.read_bytes() == d.read_bytes()
+    assert b'"not measured"' not in p.read_bytes().split(b'"headline"')[1][:200]
+
+
+@pytest.mark.parametrize("name", REPORT_FILES[1:])
+def test_example_report_files_are_identical_with_dask(example_runs, name):
+    p = Path(example_runs["pandas"].output_dir) / name
+    d = Path(example_runs["dask"].output_dir) / name
+    assert p.read_bytes() == d.read_bytes()
+
+
+def test_dask_run_really_used_partitions(example_runs):
+    """Guard against a silent fallback: the dask run cached its aggregates and stance parts."""
+    dask_dir = Path(example_runs["dask"].output_dir) / ".netsupport" / "dask"
+    agg = scale.load_aggregates(dask_dir)
+    assert agg.info["partitions"] >= 28  # one per day of a 14 + 5.4 + 14 day study, at least
+    assert len(list((dask_dir / "stance-parts").glob("part-0*.parquet"))) >= 28
+    assert agg.rows > 1000
+
+
+def _break_up_posts(store: Store) -> None:
+    """Add rows that put parts of one post in other partitions (as a NodeXL edge list with its
+    own times does): a duplicate of a reply one day later (de-duplicated away), a mention of the
+    focal account by a known post on another day (one unit with the post's other rows), a
+    follow without post id on two days, and a post repeated under another platform."""
+    inter = store.read(Table.INTERACTIONS)
+    posts = store.read(Table.POSTS)
+    replies = inter[(inter["kind"] == "reply") & (inter["target"] == "inspector_lane")]
+    dup = replies.head(3).copy()
+    dup["created_at"] = dup["created_at"] + pd.Timedelta(days=1)
+    other = inter[(inter["kind"] == "mention") & (inter["target"] != "inspector_lane")].head(3)
+    moved = other.copy()
+    moved["target"] = "inspector_lane"
+    moved["created_at"] = moved["created_at"] - pd.Timedelta(days=2)
+    follow = pd.DataFrame(
+        {
+            "source": ["newfan", "newfan"],
+            "target": ["inspector_lane", "inspector_lane"],
+            "kind": ["follow", "follow"],
+            "post_id": [None, None],
+            "created_at": pd.to_datetime(["2014-02-01T10:00Z", "2014-02-20T10:00Z"], utc=True),
+            "weight": [1.0, 1.0],
+        }
+    )
+    extra = pd.concat([dup, moved, follow], ignore_index=True)
+    twin = posts[posts["post_id"].isin(other["post_id"])].head(1).copy()
+    twin["platform"] = "mastodon"
+    twin["text"] = "a different text under the same id"
+    twin["created_at"] = twin["created_at"] + pd.Timedelta(days=3)
+    with store.transaction() as tx:
+        tx.append(Table.INTERACTIONS, pa.Table.from_pandas(extra, preserve_index=False))
+        tx.add_posts(conform_arrow(pa.Table.from_pandas(twin, preserve_index=False), Table.POSTS))
+
+
+def test_posts_spread_over_partitions_give_the_pandas_results(example_runs, client, tmp_path):
+    from netsupport.report import time_bin
+    from netsupport.stance import read_tables, stance_table
+    from netsupport.textsafe import write_csv
+
+    study = example_runs["pandas"]
+    store_dir = tmp_path / "store"
+    shutil.copytree(study.store_dir, store_dir)
+    study = dataclasses.replace(study, store_dir=store_dir)
+    _break_up_posts(Store(store_dir))
+
+    tables = read_tables(store_dir)
+    st = stance_table(tables, study)
+    mem, _ = support._communities(st.interactions, study)
+    pr, _ = support._crisis_pagerank(st.interactions, study)
+    expected = support.analyse(tables, study, stance=st, membership=mem, pagerank=pr)
+
+    parts = tmp_path / "parts"
+    agg = scale.aggregate_study(study, client, freq=time_bin(study.windows), parts_dir=parts)
+    assert agg.info["conflict_post_ids"] >= 4 and agg.info["conflict_keys"] >= 1
+    mem2, _ = support.communities_from_edges(agg.edges["baseline"], study)
+    pr2, _ = support.pagerank_from_edges(agg.edges["amplifiers"])
+    assert mem2.equals(mem) and pr2.equals(pr)
+    metrics, _ = support.analyse_inputs(
+        scale.metric_inputs_of(agg, study), study, membership=mem2, pagerank=pr2
+    )
+    assert dumps_json(metrics) == dumps_json(expected.metrics)
+    assert metrics["stance"]["interactions"] == len(st.table)
+
+    a = write_csv(st.table, tmp_path / "pandas.csv").read_bytes()
+    b = scale.stance_writer(parts)(tmp_path / "dask.csv").read_bytes()
+    assert a == b
+
+
+def test_local_cluster_starts_two_worker_processes_and_closes():
+    with scale.dask_client() as c:
+        info = c.scheduler_info()
+        workers = list(info["workers"].values())
+        assert len(workers) == 2
+        assert all(w["nthreads"] == 1 for w in workers)
+        assert all(w["memory_limit"] <= scale.LOCAL_WORKER_MEMORY for w in workers)
+        pids = c.run(__import__("os").getpid)
+        assert len(set(pids.values())) == 2
+    assert c.status == "closed"
+
+
+def test_unreachable_scheduler_is_one_clear_error():
+    from netsupport.errors import NetsupportError
+
+    with (
+        pytest.raises(NetsupportError, match="--scheduler tcp://127.0.0.1:9"),
+        scale.dask_client("tcp://127.0.0.1:9", timeout="2s"),
+    ):
+        pass
+
+
+# ---- partitions by day ---------------------------------------------------------------------------
+
+
+def _store_with(tmp_path, times: list[str | None]) -> Store:
+    n = len(times)
+    posts = pd.DataFrame(
+        {
+            "platform": ["twitter"] * n,
+            "post_id": [str(i) for i in range(n)],
+            "author": [f"a{i % 3}" for i in range(n)],
+            "created_at": pd.to_datetime(times, utc=True),
+            "text": ["hi"] * n,
+            "kind": ["post"] * n,
+        }
+    )
+    inter = pd.DataFrame(
+        {
+            "source": [f"a{i % 3}" for i in range(n)],
+            "target": ["b"] * n,
+            "kind": ["mention"] * n,
+            "post_id": [str(i) for i in range(n)],
+            "created_at": pd.to_datetime(times, utc=True),
+            "weight": [1.0] * n,
+        }
+    )
+    store = Store(tmp_path / "s")
+    with store.transaction() as tx:
+        tx.add_posts(conform_arrow(pa.Table.from_pandas(posts, preserve_index=False), Table.POSTS))
+        tx.append(Table.INTERACTIONS, pa.Table.from_pandas(inter, preserve_index=False))
+    return store
+
+
+def test_partitions_are_days_and_cover_every_row_once(tmp_path):
+    times = ["2014-02-14T23:59:59Z", "2014-02-14T00:00:00Z", None, "2014-02-16T12:00:00Z"]
+    store = _store_with(tmp_path, times)
+    plan = scale.plan_partitions(store)
+    assert [p.label for p in plan.partitions] == [
+        "no time",
+        "2014-02-14",
+        "2014-02-15",
+        "2014-02-16",
+    ]
+    cols = [InteractionCol.POST_ID, InteractionCol.CREATED_AT]
+    got = [scale.read_partition(p, Table.INTERACTIONS, cols) for p in plan.partitions]
+    assert [sorted(g["post_id"]) for g in got] == [["2"], ["0", "1"], [], ["3"]]
+    assert got[1]["created_at"].dtype == store.read(Table.INTERACTIONS)["created_at"].dtype
+
+
+def test_busy_days_are_cut_into_parts_of_a_day(tmp_path):
+    times = [f"2014-02-14T{h:02d}:30:00Z" for h in range(24)] + ["2014-02-15T01:00:00Z"]
+    plan = scale.plan_partitions(_store_with(tmp_path, times), max_rows=6)
+    labels = [p.label for p in plan.partitions]
+    assert labels[:4] == [
+        "2014-02-14T00:00",
+        "2014-02-14T06:00",
+        "2014-02-14T12:00",
+        "2014-02-14T18:00",
+    ]
+    assert labels[4:] == ["2014-02-15"]
+    rows = [
+        len(scale.read_partition(p, Table.POSTS, ["post_id", "created_at"]))
+        for p in plan.partitions
+    ]
+    assert rows == [6, 6, 6, 6, 1]
+
+
+def test_read_partition_seq_gives_store_order(tmp_path):
+    store = _store_with(tmp_path, ["2014-02-14T10:00Z", "2014-02-14T09:00Z"])
+    part = scale.plan_partitions(store).partitions[0]
+    df = scale.read_partition(part, Table.POSTS, ["post_id", "created_at"], seq=True)
+    assert df.sort_values("_seq")["post_id"].tolist() == ["0", "1"]
+
+
+def test_an_empty_store_plans_nothing(tmp_path):
+    assert scale.plan_partitions(Store(tmp_path)).partitions == ()
+
+
+# ---- compressed units ----------------------------------------------------------------------------
+
+
+def test_every_measure_is_the_same_on_compressed_units():
+    from netsupport.windows import Windows
+
+    rng = np.random.default_rng(3)
+    n = 400
+    w = Windows.from_crisis("2014-02-14T00:00Z", "2014-02-16T00:00Z", 3, 3)
+    start = w.baseline_start.value
+    span = w.after_end.value - start
+    units = pd.DataFrame(
+        {
+            "post_id": [str(i) for i in range(n)],
+            "target_side": rng.choice(["focal", "institution"], n).astype(object),
+            "source": rng.choice([f"u{i}" for i in range(40)], n).astype(object),
+            "created_at": pd.to_datetime(start + rng.integers(0, span, n), utc=True),
+            "stance": rng.choice(["supportive", "critical", "neutral"], n).astype(object),
+            "kind": "mention",
+            "rule": "vader",
+        }
+    )
+    from netsupport.windows import assign_windows
+
+    units["window"] = assign_windows(units["created_at"], w).astype(object).to_numpy()
+    c = support.compress_units(units, "D")
+    assert c[support.UNIT_WEIGHT].sum() == n and len(c) < n
+    roles = pd.Series({f"u{i}": ["citizen", "media"][i % 2] for i in range(40)})
+    mem = pd.Series({f"u{i}": i % 4 for i in range(30)})
+    for side in ("focal", "institution"):
+        assert support.attention(c, side, w) == support.attention(units, side, w)
+        assert support.lift(c, side, w, n_boot=50) == support.lift(units, side, w, n_boot=50)
+        for win in ("baseline", "crisis", "after"):
+            a = support.stance_shares(c, side, win, n_boot=50)
+            b = support.stance_shares(units, side, win, n_boot=50)
+            assert dumps_json(a) == dumps_json(b)
+        a = support.roles_attention(c, roles, side, w)
+        assert dumps_json(a) == dumps_json(support.roles_attention(units, roles, side, w))
+    sup = support.supporters(units)
+    assert sup.equals(support.supporters(c))
+    a = support.community_mobilisation(mem, c, sup, w)
+    pd.testing.assert_frame_equal(a, support.community_mobilisation(mem, units, sup, w))
+
+
+# ---- memory --------------------------------------------------------------------------------------
+
+
+def test_memory_estimate_grows_with_the_store():
+    small = scale.estimate_memory({"posts": 10**5, "interactions": 10**5})
+    big = scale.estimate_memory({"posts": 10**7, "interactions": 10**7})
+    base = scale.PANDAS_BASE_BYTES
+    assert big - base == 100 * (small - base)  # linear in the rows
+    assert scale.estimate_memory({"interactions": 10**7}, "dask") < big / 2
+
+
+def test_too_big_for_pandas_is_a_clear_message_not_a_crash(tmp_path, monkeypatch):
+    if not (EXAMPLE / "study.toml").is_file():
+        pytest.skip("data/example is not there")
+    d = tmp_path / "ex"
+    shutil.copytree(EXAMPLE, d)
+    monkeypatch.setenv(scale.MEMORY_LIMIT_ENV, "100M")
+    res = CliRunner().invoke(app, ["run", str(d / "study.toml")])
+    assert res.exit_code == 2
+    msg = res.output.strip().splitlines()[-1]
+    assert msg.startswith("error: the store holds ")
+    assert "--engine dask" in msg and "GiB" in msg
+    assert not (d / "reports" / "example" / "metrics.json").exists()
+
+
+def test_memory_limit_env_is_validated(monkeypatch):
+    from netsupport.errors import NetsupportError
+
+    monkeypatch.setenv(scale.MEMORY_LIMIT_ENV, "2G")
+    assert scale.memory_limit() == 2 * 2**30
+    monkeypatch.setenv(scale.MEMORY_LIMIT_ENV, "lots")
+    with pytest.raises(NetsupportError, match="NETSUPPORT_MEMORY_LIMIT"):
+        scale.memory_limit()
+
+
+def test_check_memory_passes_when_it_fits(monkeypatch):
+    monkeypatch.setenv(scale.MEMORY_LIMIT_ENV, "64G")
+    assert scale.check_memory({"posts": 10**6, "interactions": 10**6}) > 0
+    monkeypatch.setenv(scale.MEMORY_LIMIT_ENV, "1G")
+    with pytest.raises(ResourceLimit, match="driver on a machine with more memory"):
+        scale.check_memory({"posts": 10**7, "interactions": 10**7}, engine="dask")
+
+
+def test_schema_columns_read_by_partitions_exist():
+    for c in scale._POST_COLUMNS:
+        assert c in SCHEMAS[Table.POSTS].names
