@@ -36,11 +36,16 @@ True
 
 from __future__ import annotations
 
+import array
+import contextlib
 import csv
 import hashlib
 import io
+import multiprocessing
 import os
 import re
+import shutil
+import string
 import zipfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -1655,12 +1660,11 @@ class _Gen:
         posts["tag"] = rng.integers(len(_TAG_VARIANTS), size=len(ms)).astype(np.int8)
 
         handles = acc["handles"]
-        posts["text"] = _render(posts, handles)
+        posts["text"], ent = _render(posts, handles)
         lang = np.array(_TEXT_LANG, dtype=object)[np.maximum(posts["tpl"], 0)]
         rep = np.flatnonzero(posts["kind"] == _K_REPOST)
         lang[rep] = lang[posts["ref"][rep]]  # a repost has the language of what it repeats
         posts["lang"] = lang
-        ent = _Entities(posts["text"], {h: i for i, h in enumerate(handles)})
         posts["entities"], posts["has_marker"] = ent, ent.has_marker
 
         indeg = np.bincount(fg["friends"], minlength=cfg.accounts)
@@ -1729,8 +1733,29 @@ def _tco(post_id: int) -> str:
     return "https://t.co/" + "".join(out)
 
 
-def _render(posts: dict[str, np.ndarray], handles: list[str]) -> list[str]:
-    """Return the text of every post (references always point to earlier posts)."""
+def _compile_template(text: str) -> list[tuple[str, str | None, tuple[tuple[int, int], ...]]]:
+    """Split a template into (literal, placeholder, URL spans in the literal) pieces."""
+    pieces = []
+    for literal, name, _, _ in string.Formatter().parse(text):
+        urls = tuple((m.start(), m.end()) for m in _URL_IN_TEXT.finditer(literal))
+        if "@" in literal or "#" in literal:
+            raise AssertionError(f"template literal with a handle or hashtag: {text!r}")
+        pieces.append((literal, name, urls))
+    return pieces
+
+
+_URL_IN_TEXT = re.compile(r"https://t\.co/\w+")
+_COMPILED = [_compile_template(t) for t in _TEXTS]
+
+
+def _render(posts: dict[str, np.ndarray], handles: list[str]) -> tuple[list[str], _Entities]:
+    """Return the text and the entities of every post (references point to earlier posts).
+
+    Entities are computed while the text is assembled (offsets in code points, as Twitter
+    counts them): a handle substituted into a template or a reply prefix is a mention, the
+    campaign hashtag a hashtag, a t.co link a URL. A repost is ``RT @author: `` and the
+    original text, cut at 140 characters with an ellipsis; entities the cut breaks are dropped.
+    """
     n = len(posts["t"])
     texts: list[str] = [""] * n
     kind = posts["kind"].tolist()
@@ -1741,29 +1766,84 @@ def _render(posts: dict[str, np.ndarray], handles: list[str]) -> list[str]:
     tag = posts["tag"].tolist()
     ids = posts["id"].tolist()
     at = ["@" + h for h in handles]
-    f_h, i_h = at[0], at[1]
+    counts = array.array("q", bytes(8 * n))
+    e_kind, e_start, e_end, e_val = (array.array("q") for _ in range(4))
+    offsets = array.array("q", [0])
+
+    def add(k: int, a: int, b: int, v: int) -> None:
+        e_kind.append(k)
+        e_start.append(a)
+        e_end.append(b)
+        e_val.append(v)
+
     for i in range(n):
         k = kind[i]
+        before = len(e_kind)
         if k == _K_REPOST:
             r = ref[i]
-            s = "RT " + at[author[r]] + ": " + texts[r]
-            texts[i] = s if len(s) <= 140 else s[:139] + "\u2026"
-            continue
-        body = _TEXTS[tpl[i]]
-        if "{" in body:
-            m = mention[i]
-            body = body.format(
-                F=f_h, I=i_h, A=at[m] if m >= 0 and k == _K_POST else "", T=_TAG_VARIANTS[tag[i]]
-            )
-        if k == _K_REPLY:
-            m = mention[i]
-            prefix = at[author[ref[i]]] + (" " + at[m] if m >= 0 else "")
-            texts[i] = prefix + " " + body
-        elif k == _K_QUOTE:
-            texts[i] = body + " " + _tco(ids[i])
+            head = at[author[r]]
+            pre = "RT " + head + ": "
+            body = texts[r]
+            text = pre + body
+            cut = len(text) if len(text) <= 140 else 139
+            if cut < len(text):
+                text = text[:139] + "\u2026"
+            add(_E_MENTION, 3, 3 + len(head), author[r])
+            shift = len(pre)
+            for j in range(offsets[r], offsets[r + 1]):
+                if e_end[j] + shift <= cut:
+                    add(e_kind[j], e_start[j] + shift, e_end[j] + shift, e_val[j])
+            texts[i] = text
         else:
-            texts[i] = body
-    return texts
+            parts: list[str] = []
+            pos = 0
+            if k == _K_REPLY:
+                a = author[ref[i]]
+                add(_E_MENTION, 0, len(at[a]), a)
+                parts.append(at[a])
+                pos = len(at[a])
+                m = mention[i]
+                if m >= 0:
+                    add(_E_MENTION, pos + 1, pos + 1 + len(at[m]), m)
+                    parts.append(" " + at[m])
+                    pos += 1 + len(at[m])
+                parts.append(" ")
+                pos += 1
+            for literal, name, urls in _COMPILED[tpl[i]]:
+                if literal:
+                    for a, b in urls:
+                        add(_E_URL, pos + a, pos + b, -1)
+                    parts.append(literal)
+                    pos += len(literal)
+                if name is None:
+                    continue
+                if name == "T":
+                    value = _TAG_VARIANTS[tag[i]]
+                    add(_E_HASHTAG, pos, pos + len(value), -1)
+                else:
+                    who = 0 if name == "F" else 1 if name == "I" else mention[i]
+                    if who < 0:
+                        continue
+                    value = at[who]
+                    add(_E_MENTION, pos, pos + len(value), who)
+                parts.append(value)
+                pos += len(value)
+            if k == _K_QUOTE:
+                url = _tco(ids[i])
+                add(_E_URL, pos + 1, pos + 1 + len(url), -1)
+                parts.append(" " + url)
+            texts[i] = "".join(parts)
+        counts[i] = len(e_kind) - before
+        offsets.append(len(e_kind))
+    ent = _Entities.from_arrays(
+        texts,
+        np.frombuffer(counts, dtype=np.int64),
+        np.frombuffer(e_kind, dtype=np.int64).astype(np.int8),
+        np.frombuffer(e_start, dtype=np.int64).astype(np.int32),
+        np.frombuffer(e_end, dtype=np.int64).astype(np.int32),
+        np.frombuffer(e_val, dtype=np.int64).copy(),
+    )
+    return texts, ent
 
 
 _ENTITY_RE = re.compile(
@@ -1779,83 +1859,100 @@ class _Entities:
     index; a hashtag's tag and a URL are slices of the text.
     """
 
-    def __init__(self, texts: list[str], index: dict[str, int]):
-        counts = np.zeros(len(texts), dtype=np.int64)
-        kind: list[int] = []
-        start: list[int] = []
-        end: list[int] = []
-        value: list[int] = []
-        cache: dict[str, list[tuple[int, int, int, int]]] = {}
-        finditer = _ENTITY_RE.finditer
-        for i, text in enumerate(texts):
-            if "@" not in text and "#" not in text and "t.co/" not in text:
-                continue
-            found = cache.get(text)
-            if found is None:
-                found = []
-                for m in finditer(text):
-                    if m.group("m") is not None:
-                        found.append((_E_MENTION, m.start(), m.end(), index[m.group("m")]))
-                    elif m.group("h") is not None:
-                        found.append((_E_HASHTAG, m.start(), m.end(), -1))
-                    else:
-                        found.append((_E_URL, m.start(), m.end(), -1))
-                if len(cache) > 200_000:
-                    cache.clear()
-                cache[text] = found
-            counts[i] = len(found)
-            for k, a, b, v in found:
-                kind.append(k)
-                start.append(a)
-                end.append(b)
-                value.append(v)
-        self.offsets = np.zeros(len(texts) + 1, dtype=np.int64)
-        np.cumsum(counts, out=self.offsets[1:])
-        self.kind = np.array(kind, dtype=np.int8)
-        self.start = np.array(start, dtype=np.int32)
-        self.end = np.array(end, dtype=np.int32)
-        self.value = np.array(value, dtype=np.int64)
+    def __init__(
+        self,
+        texts: list[str],
+        offsets: np.ndarray,
+        kind: np.ndarray,
+        start: np.ndarray,
+        end: np.ndarray,
+        value: np.ndarray,
+    ):
         self.texts = texts
+        self.offsets, self.kind, self.start, self.end, self.value = offsets, kind, start, end, value
+        counts = np.diff(offsets)
         post = np.repeat(np.arange(len(texts)), counts)
-        tags = np.flatnonzero(self.kind == _E_HASHTAG)
-        marker = np.array(
-            [texts[post[j]][self.start[j] + 1 : self.end[j]].lower() == MARKER for j in tags],
-            dtype=bool,
-        )
+        # every hashtag a template can produce is a spelling of the campaign marker
         self.has_marker = np.zeros(len(texts), dtype=bool)
-        self.has_marker[post[tags[marker]]] = True
-        self.n_mentions = np.bincount(post[self.kind == _E_MENTION], minlength=len(texts)).astype(
-            np.int64
+        self.has_marker[post[kind == _E_HASHTAG]] = True
+        self.n_mentions = np.bincount(post[kind == _E_MENTION], minlength=len(texts))
+        self._lists: tuple[list[int], ...] | None = None
+
+    @classmethod
+    def from_arrays(cls, texts, counts, kind, start, end, value) -> _Entities:
+        offsets = np.zeros(len(texts) + 1, dtype=np.int64)
+        np.cumsum(counts, out=offsets[1:])
+        return cls(texts, offsets, kind, start, end, value)
+
+    @classmethod
+    def parse(cls, texts: list[str], index: dict[str, int]) -> _Entities:
+        """Find the entities by pattern, as Twitter's text parser would (tests compare both)."""
+        counts = np.zeros(len(texts), dtype=np.int64)
+        kind, start, end, value = [], [], [], []
+        for i, text in enumerate(texts):
+            for m in _ENTITY_RE.finditer(text):
+                if m.group("m") is not None:
+                    k, v = _E_MENTION, index[m.group("m")]
+                elif m.group("h") is not None:
+                    k, v = _E_HASHTAG, -1
+                else:
+                    k, v = _E_URL, -1
+                kind.append(k)
+                start.append(m.start())
+                end.append(m.end())
+                value.append(v)
+                counts[i] += 1
+        return cls.from_arrays(
+            texts,
+            counts,
+            np.array(kind, dtype=np.int8),
+            np.array(start, dtype=np.int32),
+            np.array(end, dtype=np.int32),
+            np.array(value, dtype=np.int64),
         )
+
+    def _py(self) -> tuple[list[int], list[int], list[int], list[int], list[int]]:
+        """The arrays as Python lists (fast per-post access for the writers), built once."""
+        if self._lists is None:
+            self._lists = (
+                self.offsets.tolist(),
+                self.kind.tolist(),
+                self.start.tolist(),
+                self.end.tolist(),
+                self.value.tolist(),
+            )
+        return self._lists
+
+    def of(self, i: int) -> tuple[list, list, list]:
+        """Mentions (start, end, account), hashtags (start, end, tag), URLs (start, end, url)."""
+        off, kind, start, end, value = self._py()
+        men: list[tuple[int, int, int]] = []
+        tags: list[tuple[int, int, str]] = []
+        urls: list[tuple[int, int, str]] = []
+        for j in range(off[i], off[i + 1]):
+            k, a, b = kind[j], start[j], end[j]
+            if k == _E_MENTION:
+                men.append((a, b, value[j]))
+            elif k == _E_HASHTAG:
+                tags.append((a, b, self.texts[i][a + 1 : b]))
+            else:
+                urls.append((a, b, self.texts[i][a:b]))
+        return men, tags, urls
 
     def mentions(self, i: int) -> list[tuple[int, int, int]]:
         """(start, end, account index) of each mention in post i."""
-        a, b = self.offsets[i], self.offsets[i + 1]
+        off, kind, start, end, value = self._py()
         return [
-            (int(self.start[j]), int(self.end[j]), int(self.value[j]))
-            for j in range(a, b)
-            if self.kind[j] == _E_MENTION
+            (start[j], end[j], value[j]) for j in range(off[i], off[i + 1]) if kind[j] == _E_MENTION
         ]
 
     def hashtags(self, i: int) -> list[tuple[int, int, str]]:
         """(start, end, tag without '#') of each hashtag in post i."""
-        a, b = self.offsets[i], self.offsets[i + 1]
-        t = self.texts[i]
-        return [
-            (int(self.start[j]), int(self.end[j]), t[self.start[j] + 1 : self.end[j]])
-            for j in range(a, b)
-            if self.kind[j] == _E_HASHTAG
-        ]
+        return self.of(i)[1]
 
     def urls(self, i: int) -> list[tuple[int, int, str]]:
         """(start, end, url) of each t.co link in post i."""
-        a, b = self.offsets[i], self.offsets[i + 1]
-        t = self.texts[i]
-        return [
-            (int(self.start[j]), int(self.end[j]), t[self.start[j] : self.end[j]])
-            for j in range(a, b)
-            if self.kind[j] == _E_URL
-        ]
+        return self.of(i)[2]
 
     def mention_pairs(self) -> tuple[np.ndarray, np.ndarray]:
         """(post index, account index) of every mention, in order."""
@@ -2250,17 +2347,16 @@ class _TweetData:
             "text": self.text[i],
         }
         ent: dict[str, Any] = {}
-        e_all = self.ent
-        if e_all.offsets[i + 1] > e_all.offsets[i]:
-            if men := e_all.mentions(i):
-                ent["mentions"] = [
-                    {"end": e, "id": self.uid[a], "start": s, "username": self.handles[a]}
-                    for s, e, a in men
-                ]
-            if tags := e_all.hashtags(i):
-                ent["hashtags"] = [{"end": e, "start": s, "tag": t} for s, e, t in tags]
-            if urls := e_all.urls(i):
-                ent["urls"] = [self._url(i, s, e, u) for s, e, u in urls]
+        men, tags, urls = self.ent.of(i)
+        if men:
+            ent["mentions"] = [
+                {"end": e, "id": self.uid[a], "start": s, "username": self.handles[a]}
+                for s, e, a in men
+            ]
+        if tags:
+            ent["hashtags"] = [{"end": e, "start": s, "tag": t} for s, e, t in tags]
+        if urls:
+            ent["urls"] = [self._url(i, s, e, u) for s, e, u in urls]
         if ent:
             d["entities"] = ent
         r = self.ref[i]
@@ -2294,25 +2390,37 @@ class _TweetData:
         return u
 
 
-def _write_jsonl(case: Case, data: _TweetData, path: Path) -> None:
+class _JsonlPages:
     """twarc2 output: one raw API v2 response page per line, newest tweets first."""
-    p = case.posts
-    order = np.flatnonzero(p["in_jsonl"])[::-1]
-    n_pages = (len(order) + PAGE_SIZE - 1) // PAGE_SIZE
-    start = case.windows.baseline_start.strftime("%Y-%m-%dT%H:%M:%SZ")
-    end = case.windows.after_end.strftime("%Y-%m-%dT%H:%M:%SZ")
-    url = (
-        "https://api.twitter.com/2/tweets/search/all?query=%40inspector_lane%20OR%20"
-        f"%40northshire_police%20OR%20%23standwithlane&start_time={start}&end_time={end}"
-        "&max_results=100"
-    )
-    twarc = {"retrieved_at": "2023-03-01T12:00:00+00:00", "url": url, "version": "2.14.0"}
-    tmp = path.with_name(f".{path.name}.tmp")
-    opt = orjson.OPT_SORT_KEYS
-    with open(tmp, "wb") as fh:
-        for k in range(n_pages):
-            page = order[k * PAGE_SIZE : (k + 1) * PAGE_SIZE].tolist()
-            tweets = [data.v2(i) for i in page]
+
+    def __init__(self, case: Case, data: _TweetData):
+        self.case, self.data = case, data
+        self.order = np.flatnonzero(case.posts["in_jsonl"])[::-1]
+        self.n_pages = (len(self.order) + PAGE_SIZE - 1) // PAGE_SIZE
+        start = case.windows.baseline_start.strftime("%Y-%m-%dT%H:%M:%SZ")
+        end = case.windows.after_end.strftime("%Y-%m-%dT%H:%M:%SZ")
+        url = (
+            "https://api.twitter.com/2/tweets/search/all?query=%40inspector_lane%20OR%20"
+            f"%40northshire_police%20OR%20%23standwithlane&start_time={start}&end_time={end}"
+            "&max_results=100"
+        )
+        self.twarc = {"retrieved_at": "2023-03-01T12:00:00+00:00", "url": url, "version": "2.14.0"}
+        self._cache: dict[int, dict[str, Any]] = {}
+
+    def _included(self, r: int) -> dict[str, Any]:
+        """A referenced tweet for ``includes.tweets`` (popular originals recur: cached)."""
+        d = self._cache.get(r)
+        if d is None:
+            if len(self._cache) >= 100_000:
+                self._cache.clear()
+            d = self._cache[r] = self.data.v2(r)
+        return d
+
+    def write(self, first: int, last: int, fh: Any) -> None:
+        """Write pages ``first`` to ``last - 1`` to the binary file ``fh``."""
+        data, seed = self.data, self.case.config.seed
+        for k in range(first, last):
+            page = self.order[k * PAGE_SIZE : (k + 1) * PAGE_SIZE].tolist()
             users: dict[int, None] = {}
             refs: dict[int, None] = {}
             for i in page:
@@ -2328,21 +2436,66 @@ def _write_jsonl(case: Case, data: _TweetData, path: Path) -> None:
                 "oldest_id": data.id[page[-1]],
                 "result_count": len(page),
             }
-            if k + 1 < n_pages:
-                meta["next_token"] = hashlib.sha1(f"{case.config.seed}:{k}".encode()).hexdigest()[
-                    :24
-                ]
+            if k + 1 < self.n_pages:
+                meta["next_token"] = hashlib.sha1(f"{seed}:{k}".encode()).hexdigest()[:24]
             doc = {
-                "__twarc": twarc,
-                "data": tweets,
+                "__twarc": self.twarc,
+                "data": [data.v2(i) for i in page],
                 "includes": {
-                    "tweets": [data.v2(r) for r in refs],
+                    "tweets": [self._included(r) for r in refs],
                     "users": [data.user(a) for a in users],
                 },
                 "meta": meta,
             }
-            fh.write(orjson.dumps(doc, option=opt))
+            fh.write(orjson.dumps(doc, option=orjson.OPT_SORT_KEYS))
             fh.write(b"\n")
+
+
+#: Pages written by forked workers (set only while :func:`_write_jsonl` runs a pool).
+_FORKED_PAGES: _JsonlPages | None = None
+#: Below this many pages the JSONL is written in-process (a pool costs more than it saves).
+PARALLEL_MIN_PAGES = 2000
+
+
+def _write_part(job: tuple[int, int, str]) -> str:
+    first, last, part = job
+    assert _FORKED_PAGES is not None
+    with open(part, "wb") as fh:
+        _FORKED_PAGES.write(first, last, fh)
+    return part
+
+
+def _write_jsonl(case: Case, data: _TweetData, path: Path) -> None:
+    """Write the JSONL; large files in contiguous slices by forked workers, then concatenated.
+
+    The bytes do not depend on the number of workers.
+    """
+    global _FORKED_PAGES
+    pages = _JsonlPages(case, data)
+    tmp = path.with_name(f".{path.name}.tmp")
+    workers = min(os.cpu_count() or 1, 4)
+    fork = "fork" in multiprocessing.get_all_start_methods()
+    if workers < 2 or pages.n_pages < PARALLEL_MIN_PAGES or not fork:
+        with open(tmp, "wb") as fh:
+            pages.write(0, pages.n_pages, fh)
+        os.replace(tmp, path)
+        return
+    bounds = np.linspace(0, pages.n_pages, workers + 1).astype(int).tolist()
+    parts = [str(path.with_name(f".{path.name}.part{j}")) for j in range(workers)]
+    jobs = [(bounds[j], bounds[j + 1], parts[j]) for j in range(workers)]
+    _FORKED_PAGES = pages
+    try:
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            pool.map(_write_part, jobs)
+        with open(tmp, "wb") as out:
+            for part in parts:
+                with open(part, "rb") as fh:
+                    shutil.copyfileobj(fh, out, 1 << 22)
+    finally:
+        _FORKED_PAGES = None
+        for part in parts:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(part)
     os.replace(tmp, path)
 
 

@@ -162,6 +162,16 @@ def test_jsonl_entities_point_into_the_text(pages):
     assert seen_mentions > 1000 and seen_tags > 50
 
 
+def test_entities_built_with_the_text_match_a_parse_of_the_text():
+    """Entities are computed while texts are assembled; a regex parse must find the same ones."""
+    case = synth.generate(synth.SynthConfig(seed=9, accounts=400, interactions=4000))
+    built = case.posts["entities"]
+    parsed = synth._Entities.parse(case.posts["text"], {h: i for i, h in enumerate(case.handles)})
+    for name in ("offsets", "kind", "start", "end", "value"):
+        assert np.array_equal(getattr(built, name), getattr(parsed, name)), name
+    assert built.has_marker.sum() > 0
+
+
 def test_jsonl_has_replies_quotes_retweets_and_languages(pages):
     types = {r["type"] for p in pages for t in p["data"] for r in t.get("referenced_tweets", [])}
     assert types == {"replied_to", "quoted", "retweeted"}
