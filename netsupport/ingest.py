@@ -25,7 +25,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Iterable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
@@ -35,6 +35,8 @@ import pyarrow.compute as pc
 
 from .errors import InputFileError, UnknownFormat
 from .io import FORMATS, ReadOptions, detect_format, fingerprint, reader_for
+from .io.pool import WorkerPool, worker_count
+from .io.twitter_json import PARALLEL_MIN_BYTES
 from .schema import (
     SCHEMAS,
     AccountCol,
@@ -134,7 +136,12 @@ class ImportProgress(Protocol):
 
 # Python's str.split() separators, for RE2. (pc.utf8_split_whitespace is not used: in pyarrow
 # 26.0.1 it sometimes reads past the last string and keeps a trailing space in the last piece.)
-_WHITESPACE = "[" + "".join(f"\\x{{{c:x}}}" for c in range(0x110000) if chr(c).isspace()) + "]+"
+# (= every c with chr(c).isspace(); a test checks the list)
+_WHITESPACE = (
+    r"[\x{9}\x{a}\x{b}\x{c}\x{d}\x{1c}\x{1d}\x{1e}\x{1f}\x{20}\x{85}\x{a0}\x{1680}"
+    r"\x{2000}\x{2001}\x{2002}\x{2003}\x{2004}\x{2005}\x{2006}\x{2007}\x{2008}\x{2009}"
+    r"\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}]+"
+)
 _DIRECT_KINDS = pa.array([PostKind.REPLY.value, PostKind.REPOST.value, PostKind.QUOTE.value])
 _ISCHEMA = SCHEMAS[Table.INTERACTIONS]
 _SORT_COLUMNS = [
@@ -162,12 +169,27 @@ def _edges(source, target, kind, post_id, created_at) -> pa.Table:
     )
 
 
-def interactions_arrow(posts: pa.Table) -> pa.Table:
+def interactions_arrow(
+    posts: pa.Table, *, sort: bool = True, mentions_unique: bool = False
+) -> pa.Table:
     """Return the reply/mention/repost/quote edges of canonical posts, as an Arrow table.
 
-    The same rows, in the same order, as
-    :func:`netsupport.interactions.interactions_from_posts` (a test checks this on random
-    posts), computed with Arrow kernels: about 20 times faster on a million posts.
+    The same rows as :func:`netsupport.interactions.interactions_from_posts` (a property test
+    checks this on random posts), computed with Arrow kernels: about 20 times faster on a million
+    posts.
+
+    Parameters
+    ----------
+    posts : pa.Table
+        Canonical posts (post_id, author, kind, target_author, mentions, created_at).
+    sort : bool
+        Sort canonically (created_at, post_id, kind, source, target; nulls first), as
+        ``interactions_from_posts`` does. Otherwise the order is the direct edges in post order,
+        then the mention edges in post order (the importer's choice: sorting a million edges by
+        five keys costs more than deriving them).
+    mentions_unique : bool
+        The caller guarantees no handle repeats within one post's ``mentions`` (every importer
+        writes them de-duplicated); skips that de-duplication when post ids are unique too.
 
     Examples
     --------
@@ -200,7 +222,6 @@ def interactions_arrow(posts: pa.Table) -> pa.Table:
         created.filter(has_target),
     )
     pieces = [direct]
-    unique_posts = pc.count_distinct(post_id).as_py() == len(post_id)
     mentions = posts.column(PostCol.MENTIONS).combine_chunks()
     if mentions.null_count < len(mentions):
         split = pc.split_pattern_regex(pc.fill_null(mentions, ""), _WHITESPACE)
@@ -222,13 +243,14 @@ def interactions_arrow(posts: pa.Table) -> pa.Table:
             parents = parents.filter(keep)
             handles = handles.filter(keep)
             m_pid = post_id.take(parents)
-            if not unique_posts:
+            unique_posts = pc.count_distinct(post_id).as_py() == len(post_id)
+            if not (mentions_unique and unique_posts):
                 # first occurrence of each (post_id, target), like DataFrame.drop_duplicates
                 order = pa.table({"p": m_pid, "t": handles, "i": pa.array(range(len(handles)))})
                 first = order.group_by(["p", "t"], use_threads=False).aggregate([("i", "min")])
-                firsts = first.column("i_min")
-                rows = firsts.take(pc.sort_indices(firsts))
-                if len(rows) < len(handles):
+                if first.num_rows < len(handles):
+                    firsts = first.column("i_min")
+                    rows = firsts.take(pc.sort_indices(firsts))
                     parents, handles, m_pid = (
                         parents.take(rows),
                         handles.take(rows),
@@ -243,27 +265,10 @@ def interactions_arrow(posts: pa.Table) -> pa.Table:
                     created.take(parents),
                 )
             )
-            # With unique post ids, a handle repeated in one post's mentions gives rows with the
-            # same post, kind, target, source and time: adjacent once sorted, dropped below.
     out = pa.concat_tables(pieces) if len(pieces) > 1 else direct
-    if out.num_rows > 1:
+    if sort and out.num_rows > 1:
         out = out.take(_sort_nulls_first(out, _SORT_COLUMNS))
-        if unique_posts:
-            out = _drop_adjacent_repeats(out)
     return out
-
-
-def _drop_adjacent_repeats(edges: pa.Table) -> pa.Table:
-    """Drop rows equal to the row before on post_id, kind and target (sorted input)."""
-    n = edges.num_rows
-    same = None
-    for col in (InteractionCol.POST_ID, InteractionCol.KIND, InteractionCol.TARGET):
-        c = edges.column(col)
-        eq = pc.fill_null(pc.equal(c.slice(1), c.slice(0, n - 1)), False)
-        same = eq if same is None else pc.and_(same, eq)
-    if not pc.any(same).as_py():
-        return edges
-    return edges.filter(pa.concat_arrays([pa.array([True]), pc.invert(same).combine_chunks()]))
 
 
 def follow_interactions(follows: pa.Table) -> pa.Table:
@@ -318,13 +323,18 @@ def _sha256(path: Path) -> str:
 
 
 class _Hasher:
-    """The sha256 of a file, computed in a thread while the file is imported."""
+    """The sha256 of a file: in a worker process while the file is imported, or right away."""
 
-    def __init__(self, path: Path, pool: ThreadPoolExecutor):
-        self.future: Future[str] = pool.submit(_sha256, path)
+    def __init__(self, path: Path, pool: WorkerPool | None):
+        self.future: Future[str] | None = None
+        self.value: str | None = None
+        if pool is not None:
+            self.future = pool.submit(_sha256, path)
+        else:
+            self.value = _sha256(path)
 
     def result(self) -> str:
-        return self.future.result()
+        return self.future.result() if self.future is not None else self.value  # type: ignore[return-value]
 
 
 def _import_one(
@@ -333,7 +343,7 @@ def _import_one(
     fmt: str,
     options: ReadOptions,
     progress: ImportProgress | None,
-    hash_pool: ThreadPoolExecutor,
+    pool: WorkerPool | None,
 ) -> FileSummary:
     summary = FileSummary(path=str(path), format=fmt)
     if path.is_dir():
@@ -346,7 +356,7 @@ def _import_one(
         if tx.has_size(size):
             summary.sha256 = _sha256(path)
         else:
-            hasher = _Hasher(path, hash_pool)  # cannot be a re-import: no file of this size
+            hasher = _Hasher(path, pool)  # cannot be a re-import: no file of this size
     if summary.sha256 is not None and tx.has_file(summary.sha256):
         summary.status = "already imported"
         return summary
@@ -356,9 +366,12 @@ def _import_one(
         options = replace(options, progress=progress.advance)
     try:
         if fmt != "empty":
-            handles: set[str] = set()  # distinct accounts seen in this file
+            handles: list[pa.ChunkedArray] = []  # the accounts this file describes
             for batch in reader_for(fmt)(path, str(path), options):
                 _add_batch(tx, summary, batch, handles)
+            if handles:
+                chunks = [c for h in handles for c in h.chunks]
+                summary.accounts = pc.count_distinct(pa.chunked_array(chunks, pa.string())).as_py()
     finally:
         if progress is not None:
             progress.end_file()
@@ -376,13 +389,14 @@ def _import_one(
     return summary
 
 
-def _add_batch(tx: Transaction, summary: FileSummary, batch, handles: set[str]) -> None:
+def _add_batch(tx: Transaction, summary: FileSummary, batch, handles: list) -> None:
     summary.rows_read += batch.rows_read
     if batch.posts is not None:
         kept, dups = tx.add_posts(batch.posts)
         summary.posts += kept.num_rows
         summary.duplicates += dups
-        summary.interactions += tx.append(Table.INTERACTIONS, interactions_arrow(kept))
+        edges = interactions_arrow(kept, sort=False, mentions_unique=True)
+        summary.interactions += tx.append(Table.INTERACTIONS, edges)
     if batch.follows is not None:
         kept, dups = tx.add_follows(batch.follows)
         summary.follows += kept.num_rows
@@ -390,8 +404,7 @@ def _add_batch(tx: Transaction, summary: FileSummary, batch, handles: set[str]) 
         summary.interactions += tx.append(Table.INTERACTIONS, follow_interactions(kept))
     if batch.accounts is not None:
         tx.add_accounts(batch.accounts)
-        handles.update(batch.accounts.column(AccountCol.HANDLE).to_pylist())
-        summary.accounts = len(handles)
+        handles.append(batch.accounts.column(AccountCol.HANDLE))
     if batch.rejects is not None:
         summary.rejects += tx.append(Table.REJECTS, batch.rejects)
         room = _SAMPLES - len(summary.reject_samples)
@@ -433,19 +446,28 @@ def import_inputs(
     """
     specs = list(inputs)
     summary = ImportSummary()
-    with store.transaction() as tx, ThreadPoolExecutor(1) as hash_pool:
-        for spec in specs:
-            fmt = _check_format(spec.format)
-            options = ReadOptions(
-                mapping=tuple(spec.mapping),
-                account=spec.account,
-                direction=spec.direction,
-                workers=workers,
-                max_archive_bytes=max_archive_bytes,
-            )
-            for path, explicit in _expand(Path(spec.path)):
+    for spec in specs:
+        _check_format(spec.format)
+    files = [
+        (spec, path, explicit) for spec in specs for path, explicit in _expand(Path(spec.path))
+    ]
+    # Worker processes start now, before this process has any other thread (see io.pool).
+    n_workers = worker_count(workers)
+    big = any(p.is_file() and p.stat().st_size >= PARALLEL_MIN_BYTES for _, p, _ in files)
+    pool = WorkerPool(n_workers) if big and n_workers > 1 else None
+    try:
+        with store.transaction() as tx:
+            for spec, path, explicit in files:
+                options = ReadOptions(
+                    mapping=tuple(spec.mapping),
+                    account=spec.account,
+                    direction=spec.direction,
+                    workers=workers,
+                    max_archive_bytes=max_archive_bytes,
+                    pool=pool,
+                )
                 try:
-                    file_fmt = detect_format(path, options) if fmt == "auto" else fmt
+                    fmt = detect_format(path, options) if spec.format == "auto" else spec.format
                 except UnknownFormat as exc:
                     if explicit:
                         raise
@@ -453,7 +475,10 @@ def import_inputs(
                         FileSummary(str(path), "unknown", status="skipped", reason=exc.reason)
                     )
                     continue
-                summary.files.append(_import_one(tx, path, file_fmt, options, progress, hash_pool))
+                summary.files.append(_import_one(tx, path, fmt, options, progress, pool))
+    finally:
+        if pool is not None:
+            pool.close()
     summary.store_counts = store.counts()
     return summary
 

@@ -15,7 +15,7 @@ from netsupport.ingest import (
     import_paths,
     interactions_arrow,
 )
-from netsupport.interactions import interactions_from_posts
+from netsupport.interactions import interactions_from_posts, sort_interactions
 from netsupport.io import FORMATS, reader_for
 from netsupport.io.base import ReadOptions
 from netsupport.schema import SCHEMAS, Table
@@ -49,14 +49,17 @@ def test_interactions_arrow_equals_interactions_from_posts(rows):
     df["hashtags"] = None
     df["text"] = None
     expected = interactions_from_posts(df)
-    got = to_pandas(interactions_arrow(conform_arrow(pa.Table.from_pandas(df), Table.POSTS)))
+    posts = conform_arrow(pa.Table.from_pandas(df), Table.POSTS)
+    got = to_pandas(interactions_arrow(posts))
 
     def plain(frame):
         frame = frame.astype(object)
         return frame.where(frame.notna(), None).values.tolist()
 
     assert list(got.columns) == list(expected.columns)
-    assert plain(got) == plain(expected)
+    assert plain(got) == plain(expected)  # same rows, same canonical order
+    unsorted = to_pandas(interactions_arrow(posts, sort=False))
+    assert plain(sort_interactions(unsorted)) == plain(expected)  # same rows, any order
 
 
 def test_every_importer_yields_canonical_tables(data_dir, tmp_path):
@@ -120,3 +123,10 @@ def test_unknown_format_name_is_an_error(tmp_path, data_dir):
     with pytest.raises(UnknownFormat, match="unknown format"):
         import_paths(Store(tmp_path / "s"), [data_dir / "io" / "twarc2_page.jsonl"], "tsv")
     assert isinstance(ImportSummary().as_dict(), dict)
+
+
+def test_mention_separators_are_exactly_python_whitespace():
+    from netsupport.ingest import _WHITESPACE
+
+    expected = "".join(f"\\x{{{c:x}}}" for c in range(0x110000) if chr(c).isspace())
+    assert f"[{expected}]+" == _WHITESPACE

@@ -76,3 +76,10 @@ def test_parse_column_marks_bad_and_missing_values():
 def test_twitter_time_to_iso_leaves_other_text_alone():
     assert twitter_time_to_iso("Thu Feb 6 01:02:03 +0000 2014") == "2014-02-06T01:02:03+0000"
     assert twitter_time_to_iso("Wed Xyz 12 10:00:00 +0000 2014") == "Wed Xyz 12 10:00:00 +0000 2014"
+
+
+def test_instants_outside_1900_2200_are_refused():
+    arr, bad = parse_column(["0001-01-01T00:00:00Z", "2014-02-12T10:00:00Z", -62_135_596_800_001])
+    assert arr.null_count == 2 and sorted(bad) == [0, 2]
+    assert bad[0] == "timestamp '0001-01-01T00:00:00Z' is outside 1900-2199"
+    assert arr.to_pylist()[1] is not None

@@ -29,7 +29,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import orjson
 import pyarrow as pa
@@ -78,6 +78,8 @@ class ReadOptions:
         Cap on the bytes decompressed from one archive (zip-bomb guard).
     progress : callable or None
         Called with the number of input bytes consumed since the last call.
+    pool : WorkerPool or None
+        Worker processes to use instead of starting new ones.
     """
 
     mapping: tuple[tuple[str, str], ...] = ()
@@ -87,6 +89,7 @@ class ReadOptions:
     workers: int = 0
     max_archive_bytes: int = 2 * 1024**3
     progress: Callable[[int], None] | None = field(default=None, compare=False)
+    pool: Any = field(default=None, compare=False)  # a running WorkerPool to share
 
     def advance(self, nbytes: int) -> None:
         """Report ``nbytes`` more input bytes consumed."""
@@ -100,7 +103,7 @@ class Batch:
 
     posts: pa.Table | None = None
     follows: pa.Table | None = None
-    accounts: pa.Table | None = None
+    accounts: pa.Table | None = None  # may hold a handle more than once: merged in order
     rejects: pa.Table | None = None
     rows_read: int = 0
 
@@ -249,11 +252,11 @@ class AccountRows:
      ('name', 'Amy'), ('role', None)]
     """
 
-    __slots__ = ("by_handle", "full")
+    __slots__ = ("by_handle", "complete")
 
     def __init__(self) -> None:
         self.by_handle: dict[str, list] = {}
-        self.full: set[str] = set()  # handles already recorded from a whole user object
+        self.complete: set[str] = set()  # handles whose id, name, bio and followers are known
 
     def add(
         self,
@@ -270,39 +273,43 @@ class AccountRows:
             as_id(account_id),
             name if type(name) is str else None,
             description if type(description) is str else None,
-            followers_count if type(followers_count) is int and followers_count >= 0 else None,
+            followers_count
+            if type(followers_count) is int and 0 <= followers_count < 2**63
+            else None,
             role if type(role) is str else None,
         ]
-        if new[4] is not None and new[4] >= 2**63:
-            new[4] = None
         rec = self.by_handle.get(handle)
         if rec is None:
-            self.by_handle[handle] = new
+            self.by_handle[handle] = rec = new
         else:
             for i, value in enumerate(new):
                 if rec[i] is None and value is not None:
                     rec[i] = value
+        if rec[1] is not None and rec[2] is not None and rec[3] is not None and rec[4] is not None:
+            self.complete.add(handle)  # a user object can add nothing more (it has no role)
 
     def add_user_v2(self, user: dict) -> None:
         """Record an API v2 user object (``includes.users`` or a flattened ``author``)."""
         handle = user.get("username")
-        if type(handle) is not str or handle in self.full or not handle:
+        if type(handle) is not str or not handle:
             return
-        self.full.add(handle)
+        handle = handle.lower()
+        if handle in self.complete:
+            return
         metrics = user.get("public_metrics")
         followers = metrics.get("followers_count") if type(metrics) is dict else None
-        self.add(
-            handle.lower(), user.get("id"), user.get("name"), user.get("description"), followers
-        )
+        self.add(handle, user.get("id"), user.get("name"), user.get("description"), followers)
 
     def add_user_v1(self, user: dict) -> None:
         """Record an API v1.1 user object."""
         handle = user.get("screen_name")
-        if type(handle) is not str or handle in self.full or not handle:
+        if type(handle) is not str or not handle:
             return
-        self.full.add(handle)
+        handle = handle.lower()
+        if handle in self.complete:
+            return
         self.add(
-            handle.lower(),
+            handle,
             user.get("id_str") or user.get("id"),
             user.get("name"),
             user.get("description"),
@@ -318,7 +325,7 @@ class AccountRows:
             return None
         recs = list(self.by_handle.values())
         self.by_handle = {}
-        self.full = set()
+        self.complete = set()
         return _table(Table.ACCOUNTS, list(zip(*recs, strict=True)))
 
 

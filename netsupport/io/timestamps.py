@@ -32,7 +32,7 @@ from email.utils import parsedate_to_datetime
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["TIMESTAMP", "parse_column", "to_micros", "twitter_time_to_iso"]
+__all__ = ["EARLIEST", "LATEST", "TIMESTAMP", "parse_column", "to_micros", "twitter_time_to_iso"]
 
 #: The canonical timestamp type of every table (UTC, microseconds).
 TIMESTAMP = pa.timestamp("us", tz="UTC")
@@ -49,6 +49,12 @@ _EPOCH_RE = re.compile(r"-?\d+(\.\d+)?")
 _FRACTION_RE = re.compile(r"(\.\d{6})\d+")  # Python reads at most microseconds
 _TWITTER_FORMAT = "%a %b %d %H:%M:%S %z %Y"
 _MS_THRESHOLD = 10**11
+#: Instants outside [EARLIEST, LATEST) are refused: no social-media post is from year 1 or 9999,
+#: and Python's datetime (used downstream) cannot represent the extremes.
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+_EARLIEST_US = (EARLIEST - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
+_LATEST_US = (LATEST - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
 MISSING = "missing timestamp"
 
 
@@ -166,13 +172,22 @@ def parse_column(values: list, *, naive_utc: bool = False) -> tuple[pa.Array, di
     except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError):
         pass
     else:
-        if strings.null_count == 0:
-            return stamps, {}
-        missing = pc.indices_nonzero(pc.is_null(strings)).to_pylist()
-        return stamps, dict.fromkeys(missing, MISSING)
+        bad = {}
+        if strings.null_count:
+            bad = dict.fromkeys(pc.indices_nonzero(pc.is_null(strings)).to_pylist(), MISSING)
+        return _in_range(stamps, values, bad)
     out: list[int | None] = [None] * len(values)
     bad: dict[int, str] = {}
-    for i, value in enumerate(values):
+    rest = range(len(values))
+    standard = _standard_iso(values)
+    if standard is not None:  # most values are plain ISO-8601: cast those in one go
+        stamps, picked = standard
+        for i, v in zip(picked, stamps.cast(pa.int64()).to_pylist(), strict=True):
+            out[i] = v
+        done = set(picked)
+        rest = [i for i in range(len(values)) if i not in done]
+    for i in rest:
+        value = values[i]
         if value is None:
             bad[i] = MISSING
             continue
@@ -180,4 +195,37 @@ def parse_column(values: list, *, naive_utc: bool = False) -> tuple[pa.Array, di
             out[i] = to_micros(value, naive_utc=naive_utc)
         except ValueError as exc:
             bad[i] = str(exc)
-    return pa.array(out, type=pa.int64()).cast(TIMESTAMP), bad
+    return _in_range(pa.array(out, type=pa.int64()).cast(TIMESTAMP), values, bad)
+
+
+_ISO = r"^\d{4}-\d\d-\d\d[T ]\d\d:\d\d(:\d\d(\.\d{1,6})?)?(Z|[+-]\d\d:?\d\d)$"
+
+
+def _standard_iso(values: list) -> tuple[pa.Array, list[int]] | None:
+    """Cast the values that are ISO-8601 with a zone in one go; (stamps, their indices)."""
+    try:
+        strings = pa.array(values, type=pa.string())
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError):
+        strings = pa.array([v if isinstance(v, str) else None for v in values], type=pa.string())
+    picked = pc.indices_nonzero(pc.fill_null(pc.match_substring_regex(strings, _ISO), False))
+    if len(picked) == 0:
+        return None
+    try:
+        return strings.take(picked).cast(TIMESTAMP), picked.to_pylist()
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None  # e.g. 2014-02-31: element by element, with the reason
+
+
+def _in_range(
+    stamps: pa.Array, values: list, bad: dict[int, str]
+) -> tuple[pa.Array, dict[int, str]]:
+    """Null out (and explain) instants outside :data:`EARLIEST` .. :data:`LATEST`."""
+    ints = stamps.cast(pa.int64())
+    outside = pc.or_(pc.less(ints, _EARLIEST_US), pc.greater_equal(ints, _LATEST_US))
+    if not pc.any(outside).as_py():
+        return stamps, bad
+    idx = pc.indices_nonzero(pc.fill_null(outside, False)).to_pylist()
+    for i in idx:
+        bad[i] = f"timestamp {_short(values[i])} is outside {EARLIEST.year}-{LATEST.year - 1}"
+    keep = pc.invert(pc.fill_null(outside, False))
+    return pc.if_else(keep, stamps, pa.nulls(len(stamps), TIMESTAMP)), bad

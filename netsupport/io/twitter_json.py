@@ -37,16 +37,15 @@ Examples
 
 from __future__ import annotations
 
-import multiprocessing as mp
-import os
 import re
 from collections import deque
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+import numpy as np
 import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..errors import InputFileError
 from ..schema import PostKind
@@ -60,6 +59,7 @@ from .base import (
     as_id,
     shift_lines,
 )
+from .pool import WorkerPool, worker_count
 from .timestamps import twitter_time_to_iso
 from .v2_arrow import parse_v2_block
 
@@ -459,9 +459,50 @@ def parse_lines(
     if strip_bom and data.startswith(_BOM):
         data = data[3:]
     if fast:
-        done = parse_v2_block(data, source)
-        if done is not None:
-            return done
+        parts = _fast_parts(data, source)
+        return parts[0] if len(parts) == 1 else _combine(parts)
+    return _slow_lines(data, source)
+
+
+def _line_span(data: bytes, k: int) -> tuple[int, int]:
+    """Byte offsets (start, end) of line ``k`` (from 0), the end past its newline."""
+    newlines = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
+    start = int(newlines[k - 1]) + 1 if k > 0 else 0
+    end = int(newlines[k]) + 1 if k < len(newlines) else len(data)
+    return start, end
+
+
+def _fast_parts(data: bytes, source: str) -> list[tuple[Batch, int]]:
+    """Parse a block with the Arrow fast path, sending only the lines it refuses (up to
+    BAD_LINES_PER_BLOCK of them; then the rest of the block) to the line parser."""
+    todo: list[tuple[bool, bytes]] = [(True, data)]
+    parts = []
+    budget = BAD_LINES_PER_BLOCK
+    while todo:
+        fast, seg = todo.pop(0)
+        done = parse_v2_block(seg, source) if fast and budget > 0 else None
+        if isinstance(done, tuple):
+            parts.append(done)
+            continue
+        if done is None:
+            if fast and budget > 0 and len(seg) >= SPLIT_MIN_BYTES and seg[:1] == b"{":
+                budget -= 1  # the refused line is not known: look at smaller pieces
+                todo[0:0] = [(True, piece) for piece in _pieces(seg, 4)]
+            else:
+                parts.append(_slow_lines(seg, source))
+            continue
+        budget -= 1
+        start, end = _line_span(seg, done)
+        todo[0:0] = [
+            *([(True, seg[:start])] if start else []),
+            (False, seg[start:end]),
+            *([(True, seg[end:])] if end < len(seg) else []),
+        ]
+    return parts
+
+
+def _slow_lines(data: bytes, source: str) -> tuple[Batch, int]:
+    """Parse a block line by line with TweetParser."""
     lines = data.split(b"\n")
     if lines and not lines[-1]:
         lines.pop()
@@ -471,6 +512,65 @@ def parse_lines(
         if line and not line.isspace():
             add(line, n)
     return parser.take(), len(lines)
+
+
+#: Blocks the fast path refuses without saying where are retried in pieces down to this size.
+SPLIT_MIN_BYTES = 64 * 1024
+#: Lines per block the fast path may refuse one by one before the block goes line by line.
+BAD_LINES_PER_BLOCK = 32
+
+
+def _pieces(data: bytes, k: int) -> list[bytes]:
+    """Split ``data`` into about ``k`` pieces at line ends."""
+    step = max(1, len(data) // k)
+    out, start = [], 0
+    while start < len(data):
+        end = data.find(b"\n", start + step)
+        end = len(data) if end < 0 else end + 1
+        out.append(data[start:end])
+        start = end
+    return out
+
+
+def _combine(parts: list[tuple[Batch, int]]) -> tuple[Batch, int]:
+    """Join the batches of consecutive pieces of one block (line numbers made continuous)."""
+    posts, rejects, accounts = [], [], []
+    offset = rows = 0
+    for batch, nlines in parts:
+        batch = _shift(batch, offset)
+        offset += nlines
+        rows += batch.rows_read
+        if batch.posts is not None:
+            posts.append(batch.posts)
+        if batch.rejects is not None:
+            rejects.append(batch.rejects)
+        if batch.accounts is not None:
+            accounts.append(batch.accounts)
+    return (
+        Batch(
+            posts=pa.concat_tables(posts) if posts else None,
+            accounts=_merge_in_order(accounts) if accounts else None,
+            rejects=pa.concat_tables(rejects) if rejects else None,
+            rows_read=rows,
+        ),
+        offset,
+    )
+
+
+def _merge_in_order(tables: list[pa.Table]) -> pa.Table:
+    """Accounts by handle, first non-null value per field, handles in first-seen order."""
+    if len(tables) == 1:
+        return tables[0]
+    t = pa.concat_tables(tables)
+    t = t.append_column("_o", pa.array(range(t.num_rows), pa.int64()))
+    names = [n for n in t.column_names if n not in ("handle", "_o")]
+    g = t.group_by("handle", use_threads=False).aggregate(
+        [(n, "first") for n in names] + [("_o", "min")]
+    )
+    g = g.take(pc.sort_indices(g.column("_o_min")))
+    return pa.Table.from_arrays(
+        [g.column("handle")] + [g.column(f"{n}_first") for n in names], schema=tables[0].schema
+    )
 
 
 def _parse_range(path: str, start: int, end: int, source: str) -> tuple[bytes, int, int]:
@@ -535,41 +635,17 @@ def _chunks(path: Path, size: int, chunk: int) -> Iterator[tuple[int, int]]:
             start = end
 
 
-def _pool_context() -> mp.context.BaseContext:
-    # forkserver: children start from a clean single-threaded server (fork with threads in the
-    # parent, e.g. a progress bar, can deadlock); spawn where forkserver does not exist.
-    methods = mp.get_all_start_methods()
-    if "forkserver" in methods:
-        ctx = mp.get_context("forkserver")
-        ctx.set_forkserver_preload([__name__])
-        return ctx
-    return mp.get_context("spawn")
-
-
-def _workers(options: ReadOptions) -> int:
-    if options.workers:
-        return max(1, options.workers)
-    return max(1, min(2, os.cpu_count() or 1))
-
-
 def _read_lines(path: Path, source: str, options: ReadOptions) -> Iterator[Batch]:
     size = path.stat().st_size
-    workers = _workers(options)
-    offset = 0
+    workers = worker_count(options.workers)
     if workers > 1 and size >= PARALLEL_MIN_BYTES:
-        with ProcessPoolExecutor(workers, mp_context=_pool_context()) as pool:
-            pending: deque = deque()
-            for start, end in _chunks(path, size, CHUNK_BYTES):
-                pending.append(
-                    (end - start, pool.submit(_parse_range, str(path), start, end, source))
-                )
-                if len(pending) > 2 * workers:
-                    batch, offset = _collect(pending.popleft(), offset, options)
-                    yield batch
-            while pending:
-                batch, offset = _collect(pending.popleft(), offset, options)
-                yield batch
+        if options.pool is not None:
+            yield from _read_parallel(path, size, source, options, options.pool)
+        else:
+            with WorkerPool(workers) as pool:
+                yield from _read_parallel(path, size, source, options, pool)
         return
+    offset = 0
     for start, end in _chunks(path, size, CHUNK_BYTES):
         with open(path, "rb") as fh:
             fh.seek(start)
@@ -578,6 +654,22 @@ def _read_lines(path: Path, source: str, options: ReadOptions) -> Iterator[Batch
         options.advance(end - start)
         yield _shift(batch, offset)
         offset += nlines
+
+
+def _read_parallel(
+    path: Path, size: int, source: str, options: ReadOptions, pool: WorkerPool
+) -> Iterator[Batch]:
+    """Chunks parsed by the pool's workers, yielded in file order (line numbers made exact)."""
+    offset = 0
+    pending: deque = deque()
+    for start, end in _chunks(path, size, CHUNK_BYTES):
+        pending.append((end - start, pool.submit(_parse_range, str(path), start, end, source)))
+        if len(pending) > 2 * pool.workers:
+            batch, offset = _collect(pending.popleft(), offset, options)
+            yield batch
+    while pending:
+        batch, offset = _collect(pending.popleft(), offset, options)
+        yield batch
 
 
 def _collect(item, offset: int, options: ReadOptions) -> tuple[Batch, int]:

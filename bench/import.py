@@ -1,0 +1,252 @@
+"""Benchmark `netsupport import` on a generated 1,000,000-tweet API v2 JSON-lines file.
+
+Target (issue 3): >= 250,000 tweets/s on this 2-core machine with peak memory under 1 GB,
+validation and rejects included. The file is what ``twarc2 flatten`` writes: one tweet per line
+with its ``author`` and the referenced tweets' authors embedded (about 1 KB a line), 40 % posts,
+25 % replies, 25 % retweets, 10 % quotes, 0-3 mentions and 0-2 hashtags each; 24 lines are bad
+(malformed JSON, no author, unreadable timestamps) and must come out as rejects.
+
+Each run imports the file into a fresh store with the real command line
+(``python -m netsupport import FILE --store DIR``), so start-up, hashing, parsing, validation,
+de-duplication, interaction derivation and the Parquet commit are all in the time. Peak memory is
+reported two ways: the largest single process (``wait4`` ``ru_maxrss``, main or worker) and the
+whole process tree (summed proportional set size, sampled every 50 ms with psutil).
+
+Usage: ``python bench/import.py [--tweets N] [--runs K]``; writes the "Import" section of
+bench/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import orjson
+import psutil
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import OUT, machine, update_section
+
+GENERATOR_VERSION = 4
+BAD_LINES = 24
+
+
+def _user(rng: random.Random, i: int) -> dict:
+    return {
+        "id": str(100_000 + i),
+        "username": f"User_{i}",
+        "name": f"User {i}",
+        "description": rng.choice(
+            ["", "Nurse. Northshire born.", "Retired officer", "Dad, runner"]
+        ),
+        "public_metrics": {
+            "followers_count": rng.randrange(10_000),
+            "following_count": rng.randrange(2_000),
+            "tweet_count": rng.randrange(50_000),
+            "listed_count": rng.randrange(50),
+        },
+    }
+
+
+def generate(path: Path, n: int, seed: int = 20140214) -> None:
+    """Write ``n`` flattened v2 tweets (and BAD_LINES bad lines) to ``path``, deterministically."""
+    rng = random.Random(seed)
+    users = [_user(rng, i) for i in range(50_000)]
+    bad_at = set(rng.sample(range(n), BAD_LINES))
+    start = 1_391_212_800  # 2014-02-01T00:00:00Z
+    tags = ["StandWithLane", "Northshire", "police", "justice", "FreeSpeech"]
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "wb") as fh:
+        for i in range(n):
+            if i in bad_at:
+                k = len(bad_at & set(range(i)))
+                fh.write(
+                    [
+                        b'{"id": "broken", "text": "cut off',
+                        b'{"id": "%d", "text": "no author", "created_at": "2014-02-14T10:00:00Z"}'
+                        % (9_000_000_000 + i),
+                        b'{"id": "%d", "text": "x", "created_at": "14/02/2014", "author": '
+                        b'{"id": "1", "username": "x"}}' % (9_000_000_000 + i),
+                    ][k % 3]
+                    + b"\n"
+                )
+                continue
+            a = users[rng.randrange(len(users))]
+            ts = start + i * 2
+            created = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(ts))
+            mentioned = [users[rng.randrange(len(users))] for _ in range(rng.randrange(4))]
+            text = " ".join(f"@{m['username']}" for m in mentioned) + f" words words {i}"
+            hashtags = rng.sample(tags, rng.randrange(3))
+            text += "".join(f" #{h}" for h in hashtags)
+            tweet = {
+                "id": str(1_430_000_000_000_000_000 + i),
+                "text": text,
+                "created_at": created,
+                "author_id": a["id"],
+                "lang": "en",
+                "edit_history_tweet_ids": [str(1_430_000_000_000_000_000 + i)],
+                "public_metrics": {
+                    "retweet_count": rng.randrange(20),
+                    "reply_count": rng.randrange(5),
+                    "like_count": rng.randrange(100),
+                    "quote_count": 0,
+                },
+                "entities": {
+                    "mentions": [
+                        {"start": 0, "end": 10, "username": m["username"], "id": m["id"]}
+                        for m in mentioned
+                    ],
+                    "hashtags": [{"start": 0, "end": 5, "tag": h} for h in hashtags],
+                },
+                "author": a,
+                "__twarc": {"version": "2.14.0"},
+            }
+            r = rng.random()
+            if r < 0.6:
+                other = users[rng.randrange(len(users))]
+                brief = {k: other[k] for k in ("id", "username", "name")}
+                ref = {
+                    "id": str(1_430_000_000_000_000_000 + max(0, i - rng.randrange(1, 500))),
+                    "author_id": other["id"],
+                    "author": brief,
+                }
+                if r < 0.25:
+                    tweet["referenced_tweets"] = [{"type": "replied_to", **ref}]
+                    tweet["in_reply_to_user_id"] = other["id"]
+                    tweet["in_reply_to_user"] = brief
+                elif r < 0.5:
+                    tweet["referenced_tweets"] = [{"type": "retweeted", **ref}]
+                    tweet["text"] = f"RT @{other['username']}: {text}"
+                else:
+                    tweet["referenced_tweets"] = [{"type": "quoted", **ref}]
+            if not tweet["entities"]["mentions"]:
+                del tweet["entities"]["mentions"]
+            fh.write(orjson.dumps(tweet) + b"\n")
+    os.replace(tmp, path)
+
+
+def _tree(proc: psutil.Process, cpu: dict[int, float]) -> int:
+    """Return the summed PSS of ``proc`` and its descendants; record each one's CPU time.
+
+    PSS (proportional set size) counts a page shared by k processes as 1/k in each, so the sum
+    is the memory the whole tree really uses (forked workers share the parent's pages; summing
+    their RSS would count those pages once per process).
+    """
+    total = 0
+    for p in [proc, *proc.children(recursive=True)]:
+        with contextlib.suppress(psutil.Error), p.oneshot():
+            total += p.memory_full_info().pss
+            t = p.cpu_times()
+            cpu[p.pid] = t.user + t.system
+    return total
+
+
+def run_once(data: Path, store: Path) -> dict:
+    """Import ``data`` into a fresh ``store``; return wall time and peak memory."""
+    shutil.rmtree(store, ignore_errors=True)
+    cmd = [sys.executable, "-m", "netsupport", "import", str(data), "--store", str(store)]
+    peak_tree = 0
+    cpu: dict[int, float] = {}
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    ps = psutil.Process(proc.pid)
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak_tree
+        while not done.is_set():
+            with contextlib.suppress(psutil.Error):
+                peak_tree = max(peak_tree, _tree(ps, cpu))
+            time.sleep(0.05)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    done.set()
+    sampler.join()
+    out, err = proc.stdout.read().decode(), proc.stderr.read().decode()
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        raise SystemExit(f"import failed ({code}): {err[-2000:]}")
+    return {
+        "wall": wall,
+        # every process's last sample (taken at most 50 ms before it ended)
+        "cpu": sum(cpu.values()),
+        "peak_process_mb": usage.ru_maxrss / 1024,
+        "peak_tree_mb": peak_tree / 2**20,
+        "summary": out,
+    }
+
+
+def main(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--tweets", type=int, default=1_000_000)
+    ap.add_argument("--runs", type=int, default=3)
+    args = ap.parse_args(argv)
+
+    OUT.mkdir(parents=True, exist_ok=True)
+    data = OUT / f"import-v2-{args.tweets}-g{GENERATOR_VERSION}.jsonl"
+    if not data.exists():
+        t = time.perf_counter()
+        generate(data, args.tweets)
+        print(f"generated {data.name} in {time.perf_counter() - t:.1f} s", flush=True)
+    size_mb = data.stat().st_size / 2**20
+
+    runs = []
+    for k in range(args.runs):
+        r = run_once(data, OUT / "import-store")
+        runs.append(r)
+        print(
+            f"run {k + 1}: {r['wall']:.2f} s, {args.tweets / r['wall']:,.0f} tweets/s, "
+            f"peak {r['peak_process_mb']:.0f} MB largest process, {r['peak_tree_mb']:.0f} MB tree",
+            flush=True,
+        )
+    from netsupport.store import Store
+
+    counts = Store(OUT / "import-store").counts()
+    assert counts["posts"] == args.tweets - BAD_LINES, counts  # every good tweet kept
+    assert counts["rejects"] == BAD_LINES, counts  # every bad line rejected
+
+    wall = statistics.median(r["wall"] for r in runs)
+    best = min(r["wall"] for r in runs)
+    peak_proc = max(r["peak_process_mb"] for r in runs)
+    peak_tree = max(r["peak_tree_mb"] for r in runs)
+    load = os.getloadavg()[0]
+    rows = " / ".join(f"{counts[t]:,}" for t in ("posts", "interactions", "accounts", "rejects"))
+    body = f"""
+`python bench/import.py` — `netsupport import` of a generated {args.tweets:,}-tweet API v2
+JSON-lines file ({size_mb:,.0f} MB, twarc2-flattened tweets of about
+{size_mb * 2**20 / args.tweets:,.0f} bytes, {BAD_LINES} bad lines), fresh store, whole command
+timed (start-up, sha256, parse, validation, rejects, de-duplication, interactions, Parquet commit).
+
+| measure | value |
+|---|---|
+| tweets/s (median of {args.runs} runs) | {args.tweets / wall:,.0f} |
+| tweets/s (best run) | {args.tweets / best:,.0f} |
+| wall time, median | {wall:.2f} s |
+| CPU time (all processes), median | {statistics.median(r["cpu"] for r in runs):.2f} s |
+| peak RSS, largest process | {peak_proc:,.0f} MB |
+| peak memory, process tree (summed PSS) | {peak_tree:,.0f} MB |
+| rows: posts / interactions / accounts / rejects | {rows} |
+| machine | {machine()} |
+| 1-minute load average at the end | {load:.1f} (other jobs share the machine) |
+
+Target: >= 250,000 tweets/s and < 1 GB peak memory.
+"""
+    update_section("Import", body)
+    print(body)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
