@@ -43,7 +43,6 @@ Examples
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import os
 import re
@@ -166,6 +165,33 @@ def merge_accounts(tables: list[pa.Table]) -> pa.Table:
         [merged.column(AccountCol.HANDLE.value)] + [merged.column(f"{f}_first") for f in fields],
         schema=schema,
     )
+
+
+try:  # an exclusive, non-blocking lock on STORE/.lock, released when the process ends
+    import fcntl
+
+    def _lock(fd: int) -> bool:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        return True
+
+    def _unlock(fd: int) -> None:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+
+except ImportError:  # pragma: no cover - Windows
+    import msvcrt
+
+    def _lock(fd: int) -> bool:
+        try:
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        except OSError:
+            return False
+        return True
+
+    def _unlock(fd: int) -> None:
+        msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
 
 
 _DECIMAL = r"^[1-9][0-9]{0,18}$"
@@ -477,9 +503,7 @@ class Transaction:
         except (FileExistsError, NotADirectoryError):
             raise StoreError(f"{self.root}: not a folder") from None
         self._lock_fd = os.open(self.root / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+        if not _lock(self._lock_fd):
             os.close(self._lock_fd)
             self._lock_fd = None
             raise StoreError(f"{self.root}: another import is writing to this store") from None
@@ -503,7 +527,7 @@ class Transaction:
     def _release(self) -> None:
         self._open = False
         if self._lock_fd is not None:
-            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+            _unlock(self._lock_fd)
             os.close(self._lock_fd)
             self._lock_fd = None
 
