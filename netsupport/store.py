@@ -68,6 +68,7 @@ __all__ = [
     "Transaction",
     "conform_arrow",
     "id_keys",
+    "iter_part_batches",
     "merge_accounts",
     "to_pandas",
 ]
