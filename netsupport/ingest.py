@@ -101,6 +101,11 @@ class FileSummary:
         """Return the row counts as a dict (the manifest's ``rows`` record)."""
         return {k: getattr(self, k) for k in COUNTS}
 
+    @property
+    def all_duplicates(self) -> int:
+        """Rows skipped as already present: posts and follows."""
+        return self.duplicates + self.follow_duplicates
+
 
 @dataclass
 class ImportSummary:
@@ -542,10 +547,10 @@ def import_paths(
 _COLUMNS = [
     ("rows read", "rows_read"),
     ("posts", "posts"),
-    ("duplicates", "duplicates"),
     ("interactions", "interactions"),
     ("follows", "follows"),
     ("accounts", "accounts"),
+    ("duplicates", "all_duplicates"),
     ("rejected", "rejects"),
 ]
 
@@ -565,14 +570,17 @@ def _table_text(header: list[str], rows: list[list[str]]) -> list[str]:
 def format_summary(summary: ImportSummary) -> str:
     """Return the import summary as plain text: one line per file, totals, store counts.
 
+    ``duplicates`` counts the posts and follows skipped because the store (or an earlier row)
+    already had them; ``accounts`` the distinct accounts a file describes (merged by handle).
+
     Examples
     --------
     >>> s = ImportSummary([FileSummary("a.jsonl", "twitter-v2", rows_read=3, posts=2, rejects=1,
     ...     reject_samples=[("a.jsonl", 2, "malformed JSON")])], {"posts": 2})
     >>> print(format_summary(s))  # doctest: +NORMALIZE_WHITESPACE
-    file     format      rows read  posts  duplicates  interactions  follows  accounts  rejected
-    a.jsonl  twitter-v2          3      2           0             0        0         0         1
-    total                        3      2           0             0        0         0         1
+    file     format      rows read  posts  interactions  follows  accounts  duplicates  rejected
+    a.jsonl  twitter-v2          3      2             0        0         0           0         1
+    total                        3      2             0        0         0           0         1
     rejected rows (first 5 per file; all are in the store's rejects table):
       a.jsonl:2: malformed JSON
     store now holds: posts 2

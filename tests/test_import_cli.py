@@ -22,20 +22,21 @@ def test_import_prints_summary_and_info_describes_the_store(tmp_path, data_dir):
     result = _import(page, data_dir / "io" / "v1_tweets.jsonl", "--store", store)
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
-    assert lines[0].split()[:9] == [
+    assert lines[0].split() == [
         "file",
         "format",
         "rows",
         "read",
         "posts",
-        "duplicates",
         "interactions",
         "follows",
         "accounts",
+        "duplicates",
+        "rejected",
     ]
     page_row = next(line for line in lines if line.startswith(str(page)))
-    # rows read, posts, duplicates, interactions, follows, accounts, rejected
-    assert page_row.split()[1:] == ["twitter-v2", "4", "4", "0", "4", "0", "5", "0"]
+    # rows read, posts, interactions, follows, accounts, duplicates, rejected
+    assert page_row.split()[1:] == ["twitter-v2", "4", "4", "4", "0", "5", "0", "0"]
     assert lines[-1].startswith("store now holds: posts 7, interactions 8")
 
     info = runner.invoke(app, ["info", "--store", str(store)])
