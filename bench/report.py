@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import os
 import re
 import shutil
 import sys
@@ -116,9 +117,11 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     sizes = args.n or list(SIZES)
     rows = []
+    load_before = os.getloadavg()[0]
     for n in sizes:
         print(f"report bench: {n:,} posts ...", flush=True)
         rows.append(measure(n))
+    load_after = os.getloadavg()[0]
     text = table(rows)
     print(text)
     if not args.n:
@@ -126,7 +129,8 @@ def main(argv: list[str]) -> int:
             f"Machine: {machine()}. Command: `python bench/report.py`. Step columns are seconds "
             "from `netsupport run`'s progress lines; `report` alone is `netsupport report "
             "--study` rewriting the report from the cached results (a new process: imports "
-            "included).\n\n" + text
+            f"included). Load average (1 min) {load_before:.1f} before, {load_after:.1f} after: "
+            "other work shared the 2 cores, so the times are upper bounds.\n\n" + text
         )
         update_section(TITLE, body)
     return 0 if all(r["identical"] for r in rows) else 1
