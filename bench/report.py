@@ -95,9 +95,9 @@ def measure(n: int) -> dict[str, object]:
 def table(rows: list[dict[str, object]]) -> str:
     head = (
         "| posts | accounts | `run` wall s | peak RSS MB | import | stance | communities | "
-        "metrics | report | `report` alone wall s | its peak RSS MB | index.html KB | "
-        "rerun byte-identical |\n"
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---|\n"
+        "metrics | report | `report --study`: report step s | its wall s | its peak RSS MB | "
+        "index.html KB | rerun byte-identical |\n"
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---|\n"
     )
     lines = []
     for r in rows:
@@ -105,7 +105,8 @@ def table(rows: list[dict[str, object]]) -> str:
         lines.append(
             f"| {r['posts']:,} | {r['accounts']:,} | {r['wall']:.1f} | {r['rss']:.0f} | "
             + " | ".join(f"{s.get(k, float('nan')):.1f}" for k in STEPS)
-            + f" | {r['report_wall']:.1f} | {r['report_rss']:.0f} | {r['html_kb']:.0f} | "
+            + f" | {r['report_step']:.1f} | {r['report_wall']:.1f} | {r['report_rss']:.0f} | "
+            f"{r['html_kb']:.0f} | "
             f"{'yes' if r['identical'] else 'NO'} |"
         )
     return head + "\n".join(lines) + "\n"
@@ -127,9 +128,10 @@ def main(argv: list[str]) -> int:
     if not args.n:
         body = (
             f"Machine: {machine()}. Command: `python bench/report.py`. Step columns are seconds "
-            "from `netsupport run`'s progress lines; `report` alone is `netsupport report "
-            "--study` rewriting the report from the cached results (a new process: imports "
-            f"included). Load average (1 min) {load_before:.1f} before, {load_after:.1f} after: "
+            "from `netsupport run`'s progress lines; `report --study` rewrites the report from "
+            "the cached results in a new process (its wall time includes Python's imports, and "
+            "any step whose code changed meanwhile). "
+            f"Load average (1 min) {load_before:.1f} before, {load_after:.1f} after: "
             "other work shared the 2 cores, so the times are upper bounds.\n\n" + text
         )
         update_section(TITLE, body)
