@@ -52,6 +52,31 @@ StudyOpt = Annotated[
     typer.Option("--study", help="Study file (study.toml).", exists=True, dir_okay=False),
 ]
 
+CrisisOpt = Annotated[
+    tuple[str, str] | None,
+    typer.Option(
+        "--crisis",
+        metavar="START END",
+        help="Crisis start and end with a time zone (e.g. 2014-02-14T09:00Z), instead of --study.",
+    ),
+]
+BaselineDaysOpt = Annotated[
+    float,
+    typer.Option("--baseline-days", help="Baseline length before the crisis (with --crisis)."),
+]
+AfterDaysOpt = Annotated[
+    float, typer.Option("--after-days", help="After-window length (with --crisis).")
+]
+
+
+def _crisis_windows(crisis: tuple[str, str] | None, baseline_days: float, after_days: float):
+    """Return Windows from --crisis START END and the baseline/after lengths, or None."""
+    from .windows import Windows
+
+    if crisis is None:
+        return None
+    return Windows.from_crisis(crisis[0], crisis[1], baseline_days, after_days)
+
 
 def _version(value: bool) -> None:
     if value:
@@ -232,21 +257,6 @@ _GcStudyOpt = Annotated[
         dir_okay=False,
     ),
 ]
-_GcCrisisOpt = Annotated[
-    tuple[str, str] | None,
-    typer.Option(
-        "--crisis",
-        metavar="START END",
-        help="Crisis start and end with a time zone (e.g. 2014-02-14T09:00Z), instead of --study.",
-    ),
-]
-_GcBaselineDaysOpt = Annotated[
-    float,
-    typer.Option("--baseline-days", help="Baseline length before the crisis (with --crisis)."),
-]
-_GcAfterDaysOpt = Annotated[
-    float, typer.Option("--after-days", help="After-window length (with --crisis).")
-]
 _GcWindowOpt = Annotated[
     str | None,
     typer.Option(
@@ -281,14 +291,13 @@ def _gc_context(store, study, crisis, baseline_days, after_days, window):
     from .schema import Window
     from .store import Store
     from .studyfile import CommunityParams, load_study
-    from .windows import Windows
 
     loaded = load_study(study) if study is not None else None
     if loaded is not None and crisis is not None:
         raise NetsupportError("give --study or --crisis, not both")
     windows = loaded.windows if loaded is not None else None
     if crisis is not None:
-        windows = Windows.from_crisis(crisis[0], crisis[1], baseline_days, after_days)
+        windows = _crisis_windows(crisis, baseline_days, after_days)
     if store is None:
         if loaded is None:
             raise NetsupportError("--store is required (or --study, whose store is used)")
@@ -331,9 +340,9 @@ def graph_command(
     ],
     store: _GcStoreOpt = None,
     study: _GcStudyOpt = None,
-    crisis: _GcCrisisOpt = None,
-    baseline_days: _GcBaselineDaysOpt = 14.0,
-    after_days: _GcAfterDaysOpt = 14.0,
+    crisis: CrisisOpt = None,
+    baseline_days: BaselineDaysOpt = 14.0,
+    after_days: AfterDaysOpt = 14.0,
     window: _GcWindowOpt = None,
     kinds: _GcKindsOpt = None,
     dynamic: Annotated[
@@ -392,9 +401,9 @@ def graph_command(
 def communities_command(
     store: _GcStoreOpt = None,
     study: _GcStudyOpt = None,
-    crisis: _GcCrisisOpt = None,
-    baseline_days: _GcBaselineDaysOpt = 14.0,
-    after_days: _GcAfterDaysOpt = 14.0,
+    crisis: CrisisOpt = None,
+    baseline_days: BaselineDaysOpt = 14.0,
+    after_days: AfterDaysOpt = 14.0,
     window: _GcWindowOpt = None,
     kinds: _GcKindsOpt = None,
     algorithm: _GcAlgorithmOpt = None,
@@ -497,21 +506,6 @@ _SsInstitutionOpt = Annotated[
     list[str] | None,
     typer.Option("--institution", help="Institution handle (repeatable), instead of --study."),
 ]
-_SsCrisisOpt = Annotated[
-    tuple[str, str] | None,
-    typer.Option(
-        "--crisis",
-        metavar="START END",
-        help="Crisis start and end with a time zone (e.g. 2014-02-14T09:00Z), instead of --study.",
-    ),
-]
-_SsBaselineDaysOpt = Annotated[
-    float,
-    typer.Option("--baseline-days", help="Baseline length before the crisis (with --crisis)."),
-]
-_SsAfterDaysOpt = Annotated[
-    float, typer.Option("--after-days", help="After-window length (with --crisis).")
-]
 _SsLexiconOpt = Annotated[
     Path | None,
     typer.Option(
@@ -558,7 +552,6 @@ def _ss_study(
     from .schema import normalise_handle
     from .stance import StanceSpec
     from .studyfile import StanceParams, Study, load_study
-    from .windows import Windows
 
     if study is not None:
         if focal or institution or crisis:
@@ -577,9 +570,7 @@ def _ss_study(
     if not handles:
         raise NetsupportError("--focal is required without --study (the account at the centre)")
     inst = tuple(h for h in (normalise_handle(x) for x in institution or []) if h)
-    windows = None
-    if crisis:
-        windows = Windows.from_crisis(crisis[0], crisis[1], baseline_days, after_days)
+    windows = _crisis_windows(crisis, baseline_days, after_days)
     if need_windows and windows is None:
         raise NetsupportError("--crisis START END is required without --study")
     params = StanceParams(lexicon=lexicon, labels=labels)
@@ -618,9 +609,9 @@ def stance_command(
     store: _SsStoreOpt = None,
     focal: _SsFocalOpt = None,
     institution: _SsInstitutionOpt = None,
-    crisis: _SsCrisisOpt = None,
-    baseline_days: _SsBaselineDaysOpt = 14.0,
-    after_days: _SsAfterDaysOpt = 14.0,
+    crisis: CrisisOpt = None,
+    baseline_days: BaselineDaysOpt = 14.0,
+    after_days: AfterDaysOpt = 14.0,
     lexicon: _SsLexiconOpt = None,
     labels: _SsLabelsOpt = None,
     marker: _SsMarkerOpt = None,
@@ -702,9 +693,9 @@ def support_command(
     store: _SsStoreOpt = None,
     focal: _SsFocalOpt = None,
     institution: _SsInstitutionOpt = None,
-    crisis: _SsCrisisOpt = None,
-    baseline_days: _SsBaselineDaysOpt = 14.0,
-    after_days: _SsAfterDaysOpt = 14.0,
+    crisis: CrisisOpt = None,
+    baseline_days: BaselineDaysOpt = 14.0,
+    after_days: AfterDaysOpt = 14.0,
     lexicon: _SsLexiconOpt = None,
     labels: _SsLabelsOpt = None,
     marker: _SsMarkerOpt = None,
