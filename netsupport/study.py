@@ -662,8 +662,8 @@ class _Context:
             inter = stance_interactions(self.tables(), self.study)
             # the functions support.analyse itself uses when given no membership or PageRank,
             # so `netsupport run` gives the same metrics as `netsupport support`
-            membership, m_info = support._communities(inter, self.study)
-            pagerank, p_info = support._crisis_pagerank(inter, self.study)
+            membership, m_info = support.baseline_communities(inter, self.study)
+            pagerank, p_info = support.crisis_pagerank(inter, self.study)
             self.graph_info = jsonable({"communities": m_info, "pagerank": p_info})
             write_json(self.graph_info, info_p)
             self.membership = (

@@ -67,11 +67,13 @@ __all__ = [
     "analyse",
     "analyse_inputs",
     "attention",
+    "baseline_communities",
     "breadth",
     "communities_from_edges",
     "community_mobilisation",
     "compress_units",
     "compute_metrics",
+    "crisis_pagerank",
     "focal_silence",
     "headline_rows",
     "majority_stance",
@@ -1277,7 +1279,9 @@ def _side_presence(
     return None
 
 
-def _communities(inter: pd.DataFrame, study: Any) -> tuple[pd.Series | None, dict[str, Any]]:
+def baseline_communities(
+    inter: pd.DataFrame, study: Any
+) -> tuple[pd.Series | None, dict[str, Any]]:
     """Detect communities on the baseline graph (graph + communities modules)."""
     from . import graph
 
@@ -1316,7 +1320,8 @@ def communities_from_edges(
     return membership, info
 
 
-def _crisis_pagerank(inter: pd.DataFrame, study: Any) -> tuple[pd.Series | None, dict[str, Any]]:
+def crisis_pagerank(inter: pd.DataFrame, study: Any) -> tuple[pd.Series | None, dict[str, Any]]:
+    """PageRank on the crisis repost/quote/mention graph, with the record of how it was made."""
     from . import graph
 
     crisis = graph.window_interactions(inter, study.windows, Window.CRISIS)
@@ -1596,7 +1601,7 @@ def analyse_inputs(
             "seed": study.communities.seed,
         }
         if membership is None and inputs.interactions is not None:
-            membership, info = _communities(inputs.interactions, study)
+            membership, info = baseline_communities(inputs.interactions, study)
         if membership is None or len(membership) == 0:
             m["mobilisation"] = m["breadth"] = not_measured(
                 "the baseline graph is empty: no standing community to compare with"
@@ -1638,7 +1643,7 @@ def analyse_inputs(
     else:
         pr_info: dict[str, Any] = {"kinds": [k.value for k in AMPLIFIER_KINDS]}
         if pagerank is None and inputs.interactions is not None:
-            pagerank, pr_info = _crisis_pagerank(inputs.interactions, study)
+            pagerank, pr_info = crisis_pagerank(inputs.interactions, study)
         if pagerank is None or len(pagerank) == 0:
             m["amplifiers"] = not_measured("the crisis repost/quote/mention graph is empty")
         else:
