@@ -888,8 +888,8 @@ _INST_FOLLOW_P = np.array([0.26, 0.09, 0.05, 0.21, 0.07, 0.10])
 _FOCAL_FOLLOWING = 0.03  # share of accounts the focal account follows
 _ACTIVITY_SIGMA = 0.6  # spread of the accounts' activity (lognormal)
 _FOLLOW_MEDIAN = 16  # median number of accounts an account follows
-_CIRCLE_SIZE = 25  # circles: teams, wards, support groups, friend groups
-_CIRCLE_P = 0.5  # share of follows inside the community that stay inside one's circle
+_CIRCLE_SIZE = 50  # circles: teams, wards, support groups, friend groups
+_CIRCLE_P = 0.35  # share of follows inside the community that stay inside one's circle
 
 
 def _follow_graph(
