@@ -276,7 +276,8 @@ _GcAlgorithmOpt = Annotated[
     str | None,
     typer.Option(
         "--algorithm",
-        help="louvain (python-louvain, default), leiden, multilevel (igraph, fast) or auto.",
+        help="auto (default: python-louvain, or igraph multilevel above 200k edges / 100k nodes), "
+        "louvain (python-louvain), leiden or multilevel (igraph, fast).",
     ),
 ]
 _GcResolutionOpt = Annotated[

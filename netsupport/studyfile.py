@@ -61,7 +61,8 @@ class InputSpec:
 
 @dataclass(frozen=True)
 class CommunityParams:
-    algorithm: str = "louvain"  # louvain | leiden | multilevel | auto
+    # auto: python-louvain up to 200k edges / 100k nodes, igraph multilevel above (and says so)
+    algorithm: str = "auto"  # auto | louvain | leiden | multilevel
     resolution: float = 1.0
     seed: int = 42
     runs: int = 1
@@ -330,7 +331,7 @@ def load_study(path: str | Path) -> Study:
         )
 
     c = data.get("communities", {})
-    algorithm = c.get("algorithm", "louvain")
+    algorithm = c.get("algorithm", "auto")
     if algorithm not in ("louvain", "leiden", "multilevel", "auto"):
         raise StudyKeyError(
             f"{_where(path, text, 'algorithm')}: 'communities.algorithm' must be louvain, leiden, "

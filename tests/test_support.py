@@ -545,7 +545,9 @@ def test_analyse_detects_communities_and_pagerank():
     t, s = load_support_fixture(), support_fixture_study()
     a = analyse(t, s)
     mob = a.metrics["mobilisation"]
-    assert mob["algorithm"] == "louvain" and mob["n_communities"] >= 2
+    # the study default is auto, which takes python-louvain on a graph this small
+    assert mob["algorithm"] == "auto" and mob["engine"] == "louvain"
+    assert mob["n_communities"] >= 2
     members = sum(c["members"] for c in mob["communities"])
     # baseline graph: the 12 baseline interactions plus the two structural follows (a, e -> lane;
     # x1 -> e): nodes a b c d e f force g h lane x1
