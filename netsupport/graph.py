@@ -27,7 +27,7 @@ from __future__ import annotations
 import io
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeAlias
@@ -40,7 +40,7 @@ import pandas as pd
 from . import __version__
 from .errors import EmptyWindow, NetsupportError
 from .schema import AccountCol, IKind, InteractionCol, Role, Window
-from .textsafe import atomic_write_bytes, write_csv
+from .textsafe import atomic_write_bytes, atomic_write_chunks, write_csv
 from .windows import Windows
 
 __all__ = [
@@ -1084,66 +1084,125 @@ def write_dynamic_gexf_edges(
     edyn = _AttrSpec("ed0", "window_weight", "double")
     bounds = [_spell_bounds(windows, w) for w in Window]
 
-    lines = _gexf_head(
+    head = _gexf_head(
         "dynamic", True, ' timeformat="date" timerepresentation="interval" timezone="UTC"'
     )
-    lines += _attributes_block("node", "static", nspecs)
-    lines += _attributes_block("node", "dynamic", [ndyn])
-    lines += _attributes_block("edge", "static", especs)
-    lines += _attributes_block("edge", "dynamic", [edyn])
+    head += _attributes_block("node", "static", nspecs)
+    head += _attributes_block("node", "dynamic", [ndyn])
+    head += _attributes_block("edge", "static", especs)
+    head += _attributes_block("edge", "dynamic", [edyn])
+    ind = "        "
+    ids = {node: _attr(node) for node in nodes}
 
-    def dynamic_block(spec: _AttrSpec, active: list[tuple[int, float]], ind: str) -> list[str]:
-        out = [f"{ind}<spells>"]
-        out += [f'{ind}  <spell start="{bounds[w][0]}" end="{bounds[w][1]}"/>' for w, _ in active]
-        out.append(f"{ind}</spells>")
-        return out
+    # Each element's text is built from columns of precomputed lines (values are escaped once
+    # per distinct value) and written in batches: a graph of a million edges takes seconds and
+    # never exists as one string.
+    spells = [f'{ind}  <spell start="{b0}" end="{b1}"/>' for b0, b1 in bounds]
 
-    def dyn_values(spec: _AttrSpec, active: list[tuple[int, float]], ind: str) -> list[str]:
+    def dyn_lines(spec: _AttrSpec, wins: list[int], values: list[float]) -> list[str]:
         return [
             f'{ind}  <attvalue for="{spec.id}" value="{v!r}" start="{bounds[w][0]}" '
             f'end="{bounds[w][1]}"/>'
-            for w, v in active
+            for w, v in zip(wins, values, strict=True)
         ]
 
-    lines.append("    <nodes>")
-    ind = "        "
-    for node, row in zip(nodes, nattr.itertuples(index=False, name=None), strict=True):
-        active = [(int(w), float(v)) for w, v in node_windows[node]]
-        lines.append(f"      <node id={_attr(node)} label={_attr(node)}>")
-        lines.append(f"{ind}<attvalues>")
-        lines += _attvalue_cells(nspecs, row, ind)
-        lines += dyn_values(ndyn, active, ind)
-        lines.append(f"{ind}</attvalues>")
-        lines += dynamic_block(ndyn, active, ind)
-        lines.append("      </node>")
-    lines.append("    </nodes>")
+    def element(open_tag: str, static: str, dyn: list[str], wins: list[int], close: str) -> str:
+        parts = [open_tag, f"{ind}<attvalues>"]
+        if static:
+            parts.append(static)
+        parts += dyn
+        parts += [f"{ind}</attvalues>", f"{ind}<spells>", *(spells[w] for w in wins)]
+        parts += [f"{ind}</spells>", close]
+        return "\n".join(parts)
+
+    s_handles = strength.index.get_level_values(0).tolist()
+    s_wins = [int(w) for w in strength.index.get_level_values(1).tolist()]
+    s_vals = [float(v) for v in strength.tolist()]
+    s_lines = dyn_lines(ndyn, s_wins, s_vals)
+    span: dict[Any, tuple[int, int]] = {}
+    lo = 0
+    for i in range(1, len(s_handles) + 1):
+        if i == len(s_handles) or s_handles[i] != s_handles[lo]:
+            span[s_handles[lo]] = (lo, i)
+            lo = i
+    n_static = _attvalue_rows(nspecs, nattr, ind)
 
     sizes = allw.groupby([SOURCE, TARGET], sort=True).size().to_numpy()
     offsets = np.concatenate([[0], np.cumsum(sizes)]).tolist()
     win_idx = allw["_w"].astype(int).tolist()
-    win_weight = allw[WEIGHT].tolist()
-    lines.append("    <edges>")
-    for i, (s, t, w, row) in enumerate(
-        zip(
-            total[SOURCE].tolist(),
-            total[TARGET].tolist(),
-            total[WEIGHT].tolist(),
-            eattr.itertuples(index=False, name=None),
-            strict=True,
-        )
-    ):
-        lo, hi = offsets[i], offsets[i + 1]
-        active = list(zip(win_idx[lo:hi], win_weight[lo:hi], strict=True))
-        lines.append(f'      <edge id="{i}" source={_attr(s)} target={_attr(t)} weight="{w!r}">')
-        lines.append(f"{ind}<attvalues>")
-        lines += _attvalue_cells(especs, row, ind)
-        lines += dyn_values(edyn, active, ind)
-        lines.append(f"{ind}</attvalues>")
-        lines += dynamic_block(edyn, active, ind)
-        lines.append("      </edge>")
-    lines.append("    </edges>")
-    lines += ["  </graph>", "</gexf>", ""]
-    return atomic_write_bytes(path, "\n".join(lines).encode("utf-8"))
+    w_lines = dyn_lines(edyn, win_idx, allw[WEIGHT].tolist())
+    e_static = _attvalue_rows(especs, eattr, ind)
+    sources, targets = total[SOURCE].tolist(), total[TARGET].tolist()
+    weights = total[WEIGHT].tolist()
+
+    def chunks() -> Iterator[str]:
+        yield "\n".join(head) + "\n"
+        yield "    <nodes>\n"
+        batch: list[str] = []
+        for k, node in enumerate(nodes):
+            a, b = span[node]
+            batch.append(
+                element(
+                    f"      <node id={ids[node]} label={ids[node]}>",
+                    n_static[k],
+                    s_lines[a:b],
+                    s_wins[a:b],
+                    "      </node>",
+                )
+            )
+            if len(batch) >= 20_000:
+                yield "\n".join(batch) + "\n"
+                batch = []
+        if batch:
+            yield "\n".join(batch) + "\n"
+        yield "    </nodes>\n    <edges>\n"
+        batch = []
+        for i in range(len(sources)):
+            a, b = offsets[i], offsets[i + 1]
+            batch.append(
+                element(
+                    f'      <edge id="{i}" source={ids[sources[i]]} target={ids[targets[i]]} '
+                    f'weight="{weights[i]!r}">',
+                    e_static[i],
+                    w_lines[a:b],
+                    win_idx[a:b],
+                    "      </edge>",
+                )
+            )
+            if len(batch) >= 20_000:
+                yield "\n".join(batch) + "\n"
+                batch = []
+        if batch:
+            yield "\n".join(batch) + "\n"
+        yield "    </edges>\n  </graph>\n</gexf>\n"
+
+    return atomic_write_chunks(path, chunks())
+
+
+def _attvalue_rows(specs: Sequence[_AttrSpec], frame: pd.DataFrame, indent: str) -> list[str]:
+    """Per row of ``frame``, its ``<attvalue>`` lines (as :func:`_attvalue_cells`), joined."""
+    columns = []
+    for spec, col in zip(specs, frame.columns, strict=True):
+        cache: dict[Any, str] = {}
+        cells = []
+        for value in frame[col].tolist():
+            if value is None or value is pd.NA or value is pd.NaT or value != value:
+                cells.append("")
+                continue
+            key = (type(value), value)
+            line = cache.get(key)
+            if line is None:
+                text = _gexf_value(value, spec.gtype)
+                line = cache[key] = (
+                    ""
+                    if text is None
+                    else f'{indent}  <attvalue for="{spec.id}" value={_attr(text)}/>'
+                )
+            cells.append(line)
+        columns.append(cells)
+    if not columns:
+        return [""] * len(frame)
+    return ["\n".join(c for c in row if c) for row in zip(*columns, strict=True)]
 
 
 def _native(value: object) -> object:

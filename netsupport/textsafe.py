@@ -41,6 +41,7 @@ import pandas as pd
 __all__ = [
     "FORMULA_PREFIXES",
     "atomic_write_bytes",
+    "atomic_write_chunks",
     "atomic_write_text",
     "dumps_json",
     "jsonable",
@@ -238,6 +239,35 @@ def write_csv(df: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
     return atomic_write_text(path, text)
 
 
+def atomic_write_chunks(path: str | os.PathLike[str], chunks: Iterable[str]) -> Path:
+    """Write text chunks one after another to ``path`` (UTF-8), atomically, without ever holding
+    the whole text: for big files (the GEXF of a large graph, a long CSV).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = atomic_write_chunks(pathlib.Path(tempfile.mkdtemp()) / "x.txt", ["a\\n", "b\\n"])
+    >>> p.read_text()
+    'a\\nb\\n'
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            for chunk in chunks:
+                fh.write(chunk)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, FILE_MODE)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    return path
+
+
 def write_csv_parts(
     frames: Iterable[pd.DataFrame], path: str | os.PathLike[str], columns: Sequence[str]
 ) -> Path:
@@ -255,33 +285,16 @@ def write_csv_parts(
     >>> p.read_text().splitlines()
     ['a', "'=1", 'b']
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            header = True
-            for df in frames:
-                if df.empty:
-                    continue
-                fh.write(
-                    _safe_frame(df[list(columns)]).to_csv(
-                        index=False, header=header, lineterminator="\n"
-                    )
-                )
-                header = False
-            if header:
-                fh.write(
-                    _safe_frame(pd.DataFrame(columns=list(columns))).to_csv(
-                        index=False, lineterminator="\n"
-                    )
-                )
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, FILE_MODE)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    return path
+    cols = list(columns)
+
+    def chunks() -> Iterable[str]:
+        header = True
+        for df in frames:
+            if df.empty:
+                continue
+            yield _safe_frame(df[cols]).to_csv(index=False, header=header, lineterminator="\n")
+            header = False
+        if header:
+            yield _safe_frame(pd.DataFrame(columns=cols)).to_csv(index=False, lineterminator="\n")
+
+    return atomic_write_chunks(path, chunks())
