@@ -2648,7 +2648,10 @@ _NODEXL_COLUMNS = [
     "Twitter Page for Tweet",
     "Imported ID",
     "In-Reply-To Tweet ID",
+    "In-Reply-To User ID",
     "Language",
+    "Quoted Status ID",
+    "Retweet ID",
 ]
 
 
@@ -2698,7 +2701,10 @@ def _write_nodexl(case: Case, data: _TweetData, path: Path) -> None:
                     f"https://twitter.com/{me}/status/{data.id[i]}",
                     data.id[i],
                     data.id[r] if r >= 0 and k == _K_REPLY else "",
+                    data.uid[data.author[r]] if r >= 0 and k == _K_REPLY else "",
                     data.lang[i],
+                    data.id[r] if r >= 0 and k == _K_QUOTE else "",
+                    data.id[r] if r >= 0 and k == _K_REPOST else "",
                 ]
             )
     _atomic(path, buf.getvalue().encode("utf-8"))
