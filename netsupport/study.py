@@ -72,6 +72,18 @@ CACHE_DIR = ".netsupport"
 #: Marker file: the store was created by ``netsupport run`` and may be rebuilt by it.
 RUN_STORE_MARKER = ".created-by-netsupport-run"
 _TABLES = (Table.POSTS, Table.INTERACTIONS, Table.FOLLOWS, Table.ACCOUNTS)
+#: The post columns the steps read (the others, e.g. source_file and lang, stay on disk).
+_POST_COLUMNS = [
+    PostCol.POST_ID,
+    PostCol.AUTHOR,
+    PostCol.CREATED_AT,
+    PostCol.TEXT,
+    PostCol.KIND,
+    PostCol.TARGET_POST_ID,
+    PostCol.TARGET_AUTHOR,
+    PostCol.MENTIONS,
+    PostCol.HASHTAGS,
+]
 
 
 # ---- progress -----------------------------------------------------------------------------------
@@ -580,8 +592,14 @@ class _Context:
 
     def tables(self) -> dict[str, pd.DataFrame]:
         if self._tables is None:
+            from .stance import object_strings
+
             store = self.store
-            self._tables = {t: store.read(t) for t in _TABLES}
+            # read once, only the columns used, strings converted once (the steps would each
+            # convert them again: 1M posts cost ~0.5 GB per copy)
+            self._tables = object_strings(
+                {t: store.read(t, _POST_COLUMNS if t is Table.POSTS else None) for t in _TABLES}
+            )
         return self._tables
 
     def fresh(self, step: str, outputs: Iterable[Path]) -> bool:
