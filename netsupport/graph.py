@@ -1091,118 +1091,128 @@ def write_dynamic_gexf_edges(
     head += _attributes_block("node", "dynamic", [ndyn])
     head += _attributes_block("edge", "static", especs)
     head += _attributes_block("edge", "dynamic", [edyn])
+    # The text is assembled column-wise from object arrays of lines, each value formatted and
+    # escaped once per distinct value, and written in batches: a graph of a million edges
+    # takes seconds and never exists as one string. Every piece below ends with a newline.
     ind = "        "
-    ids = {node: _attr(node) for node in nodes}
+    node_index = pd.Index(nodes, dtype=object)
+    ids = np.array([_attr(node) for node in nodes], dtype=object)
+    spell = np.array([f'{ind}  <spell start="{b0}" end="{b1}"/>\n' for b0, b1 in bounds], object)
 
-    # Each element's text is built from columns of precomputed lines (values are escaped once
-    # per distinct value) and written in batches: a graph of a million edges takes seconds and
-    # never exists as one string.
-    spells = [f'{ind}  <spell start="{b0}" end="{b1}"/>' for b0, b1 in bounds]
+    def dyn_lines(spec: _AttrSpec, wins: np.ndarray, values: pd.Series) -> np.ndarray:
+        tail = np.array([f'" start="{b0}" end="{b1}"/>\n' for b0, b1 in bounds], dtype=object)
+        codes, uniques = pd.factorize(values.astype("float64"), use_na_sentinel=False)
+        text = np.array([repr(float(v)) for v in uniques], dtype=object)
+        return f'{ind}  <attvalue for="{spec.id}" value="' + text[codes] + tail[wins]
 
-    def dyn_lines(spec: _AttrSpec, wins: list[int], values: list[float]) -> list[str]:
-        return [
-            f'{ind}  <attvalue for="{spec.id}" value="{v!r}" start="{bounds[w][0]}" '
-            f'end="{bounds[w][1]}"/>'
-            for w, v in zip(wins, values, strict=True)
-        ]
+    def elements(
+        head: np.ndarray,
+        static: np.ndarray,
+        dyn: np.ndarray,
+        wins: np.ndarray,
+        starts: np.ndarray,
+        close: str,
+    ) -> np.ndarray:
+        """Concatenate, per element, its pieces (``dyn``/``wins`` rows grouped at ``starts``)."""
+        mid = f"{ind}</attvalues>\n{ind}<spells>\n"
+        return (
+            head
+            + f"{ind}<attvalues>\n"
+            + static
+            + np.add.reduceat(dyn, starts)
+            + mid
+            + np.add.reduceat(spell[wins], starts)
+            + f"{ind}</spells>\n{close}\n"
+        )
 
-    def element(open_tag: str, static: str, dyn: list[str], wins: list[int], close: str) -> str:
-        parts = [open_tag, f"{ind}<attvalues>"]
-        if static:
-            parts.append(static)
-        parts += dyn
-        parts += [f"{ind}</attvalues>", f"{ind}<spells>", *(spells[w] for w in wins)]
-        parts += [f"{ind}</spells>", close]
-        return "\n".join(parts)
-
-    s_handles = strength.index.get_level_values(0).tolist()
-    s_wins = [int(w) for w in strength.index.get_level_values(1).tolist()]
-    s_vals = [float(v) for v in strength.tolist()]
-    s_lines = dyn_lines(ndyn, s_wins, s_vals)
-    span: dict[Any, tuple[int, int]] = {}
-    lo = 0
-    for i in range(1, len(s_handles) + 1):
-        if i == len(s_handles) or s_handles[i] != s_handles[lo]:
-            span[s_handles[lo]] = (lo, i)
-            lo = i
+    # nodes: the strength rows are grouped by handle (sorted); put the groups in node order
+    s_handles = strength.index.get_level_values(0).to_numpy(dtype=object)
+    s_wins = strength.index.get_level_values(1).to_numpy(dtype=np.int64)
+    s_lines = dyn_lines(ndyn, s_wins, pd.Series(strength.to_numpy()))
+    first = np.flatnonzero(np.r_[True, s_handles[1:] != s_handles[:-1]])
+    group_of = node_index.get_indexer(s_handles[first])
+    node_order = np.empty(len(nodes), dtype=np.int64)
+    node_order[group_of] = np.arange(len(first))
+    bounds_n = np.r_[first, len(s_handles)]
     n_static = _attvalue_rows(nspecs, nattr, ind)
 
     sizes = allw.groupby([SOURCE, TARGET], sort=True).size().to_numpy()
-    offsets = np.concatenate([[0], np.cumsum(sizes)]).tolist()
-    win_idx = allw["_w"].astype(int).tolist()
-    w_lines = dyn_lines(edyn, win_idx, allw[WEIGHT].tolist())
+    offsets = np.concatenate([[0], np.cumsum(sizes)])
+    win_idx = allw["_w"].to_numpy(dtype=np.int64)
+    w_lines = dyn_lines(edyn, win_idx, allw[WEIGHT])
     e_static = _attvalue_rows(especs, eattr, ind)
-    sources, targets = total[SOURCE].tolist(), total[TARGET].tolist()
-    weights = total[WEIGHT].tolist()
+    src = ids[node_index.get_indexer(total[SOURCE].to_numpy(dtype=object))]
+    dst = ids[node_index.get_indexer(total[TARGET].to_numpy(dtype=object))]
+    wcodes, wuniq = pd.factorize(total[WEIGHT].astype("float64"), use_na_sentinel=False)
+    wtext = np.array([repr(float(v)) for v in wuniq], dtype=object)[wcodes]
+    eid = np.arange(len(total)).astype(str).astype(object)
+    batch = 20_000
 
     def chunks() -> Iterator[str]:
         yield "\n".join(head) + "\n"
         yield "    <nodes>\n"
-        batch: list[str] = []
-        for k, node in enumerate(nodes):
-            a, b = span[node]
-            batch.append(
-                element(
-                    f"      <node id={ids[node]} label={ids[node]}>",
-                    n_static[k],
-                    s_lines[a:b],
-                    s_wins[a:b],
+        for a in range(0, len(nodes), batch):
+            k = node_order[a : a + batch]  # strength groups of these nodes
+            lo, hi = bounds_n[k], bounds_n[k + 1]
+            rows = np.concatenate([np.arange(x, y) for x, y in zip(lo, hi, strict=True)])
+            starts = np.r_[0, np.cumsum(hi - lo)[:-1]]
+            head_n = "      <node id=" + ids[a : a + batch] + " label=" + ids[a : a + batch] + ">\n"
+            yield "".join(
+                elements(
+                    head_n,
+                    n_static[a : a + batch],
+                    s_lines[rows],
+                    s_wins[rows],
+                    starts,
                     "      </node>",
                 )
             )
-            if len(batch) >= 20_000:
-                yield "\n".join(batch) + "\n"
-                batch = []
-        if batch:
-            yield "\n".join(batch) + "\n"
         yield "    </nodes>\n    <edges>\n"
-        batch = []
-        for i in range(len(sources)):
-            a, b = offsets[i], offsets[i + 1]
-            batch.append(
-                element(
-                    f'      <edge id="{i}" source={ids[sources[i]]} target={ids[targets[i]]} '
-                    f'weight="{weights[i]!r}">',
-                    e_static[i],
-                    w_lines[a:b],
-                    win_idx[a:b],
+        for a in range(0, len(total), batch):
+            b = min(a + batch, len(total))
+            lo, hi = offsets[a], offsets[b]
+            head_e = (
+                '      <edge id="'
+                + eid[a:b]
+                + '" source='
+                + src[a:b]
+                + " target="
+                + dst[a:b]
+                + ' weight="'
+                + wtext[a:b]
+                + '">\n'
+            )
+            yield "".join(
+                elements(
+                    head_e,
+                    e_static[a:b],
+                    w_lines[lo:hi],
+                    win_idx[lo:hi],
+                    offsets[a:b] - lo,
                     "      </edge>",
                 )
             )
-            if len(batch) >= 20_000:
-                yield "\n".join(batch) + "\n"
-                batch = []
-        if batch:
-            yield "\n".join(batch) + "\n"
         yield "    </edges>\n  </graph>\n</gexf>\n"
 
     return atomic_write_chunks(path, chunks())
 
 
-def _attvalue_rows(specs: Sequence[_AttrSpec], frame: pd.DataFrame, indent: str) -> list[str]:
-    """Per row of ``frame``, its ``<attvalue>`` lines (as :func:`_attvalue_cells`), joined."""
-    columns = []
+def _attvalue_rows(specs: Sequence[_AttrSpec], frame: pd.DataFrame, indent: str) -> np.ndarray:
+    """Per row of ``frame``, its ``<attvalue>`` lines (as :func:`_attvalue_cells`), each ending
+    with a newline, concatenated (an object array; empty strings for rows with none)."""
+    out = np.full(len(frame), "", dtype=object)
     for spec, col in zip(specs, frame.columns, strict=True):
-        cache: dict[Any, str] = {}
-        cells = []
-        for value in frame[col].tolist():
-            if value is None or value is pd.NA or value is pd.NaT or value != value:
-                cells.append("")
-                continue
-            key = (type(value), value)
-            line = cache.get(key)
-            if line is None:
-                text = _gexf_value(value, spec.gtype)
-                line = cache[key] = (
-                    ""
-                    if text is None
-                    else f'{indent}  <attvalue for="{spec.id}" value={_attr(text)}/>'
-                )
-            cells.append(line)
-        columns.append(cells)
-    if not columns:
-        return [""] * len(frame)
-    return ["\n".join(c for c in row if c) for row in zip(*columns, strict=True)]
+        codes, uniques = pd.factorize(frame[col], use_na_sentinel=True)
+        lines = []
+        for value in list(uniques):
+            text = _gexf_value(value, spec.gtype)
+            lines.append(
+                ""
+                if text is None
+                else f'{indent}  <attvalue for="{spec.id}" value={_attr(text)}/>\n'
+            )
+        out = out + np.array([*lines, ""], dtype=object)[codes]
+    return out
 
 
 def _native(value: object) -> object:
