@@ -66,8 +66,8 @@ def _write_mini(out: Path, **kw) -> list[Path]:
     tables = _mini_tables()
     st = stance.stance_table(tables, study, workers=1)
     inter = stance.stance_interactions(tables, study)
-    membership, _ = support._communities(inter, study)
-    pr, _ = support._crisis_pagerank(inter, study)
+    membership, _ = support.baseline_communities(inter, study)
+    pr, _ = support.crisis_pagerank(inter, study)
     analysis = support.analyse(tables, study, stance=st, membership=membership, pagerank=pr)
     inputs = [{"path": "posts.csv", "format": "csv", "bytes": 123, "sha256": "ab" * 32}]
     inp = report.build_inputs(
