@@ -1,3 +1,3 @@
-"""netsupport: who stands by an account in a crisis, how strongly, and what happens to the institution."""
+"""netsupport: who stands by an account in trouble, how strongly, and what happens around it."""
 
 __version__ = "0.1.0"
