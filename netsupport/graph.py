@@ -1099,10 +1099,13 @@ def write_dynamic_gexf_edges(
     ids = np.array([_attr(node) for node in nodes], dtype=object)
     spell = np.array([f'{ind}  <spell start="{b0}" end="{b1}"/>\n' for b0, b1 in bounds], object)
 
-    def dyn_lines(spec: _AttrSpec, wins: np.ndarray, values: pd.Series) -> np.ndarray:
-        tail = np.array([f'" start="{b0}" end="{b1}"/>\n' for b0, b1 in bounds], dtype=object)
+    tail = np.array([f'" start="{b0}" end="{b1}"/>\n' for b0, b1 in bounds], dtype=object)
+
+    def dyn_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
         codes, uniques = pd.factorize(values.astype("float64"), use_na_sentinel=False)
-        text = np.array([repr(float(v)) for v in uniques], dtype=object)
+        return codes, np.array([repr(float(v)) for v in uniques], dtype=object)
+
+    def dyn_lines(spec: _AttrSpec, wins: np.ndarray, codes: np.ndarray, text: np.ndarray):
         return f'{ind}  <attvalue for="{spec.id}" value="' + text[codes] + tail[wins]
 
     def elements(
@@ -1128,19 +1131,19 @@ def write_dynamic_gexf_edges(
     # nodes: the strength rows are grouped by handle (sorted); put the groups in node order
     s_handles = strength.index.get_level_values(0).to_numpy(dtype=object)
     s_wins = strength.index.get_level_values(1).to_numpy(dtype=np.int64)
-    s_lines = dyn_lines(ndyn, s_wins, pd.Series(strength.to_numpy()))
+    s_codes, s_text = dyn_codes(pd.Series(strength.to_numpy()))
     first = np.flatnonzero(np.r_[True, s_handles[1:] != s_handles[:-1]])
     group_of = node_index.get_indexer(s_handles[first])
     node_order = np.empty(len(nodes), dtype=np.int64)
     node_order[group_of] = np.arange(len(first))
     bounds_n = np.r_[first, len(s_handles)]
-    n_static = _attvalue_rows(nspecs, nattr, ind)
+    n_static = _AttvalueColumns(nspecs, nattr, ind)
 
     sizes = allw.groupby([SOURCE, TARGET], sort=True).size().to_numpy()
     offsets = np.concatenate([[0], np.cumsum(sizes)])
     win_idx = allw["_w"].to_numpy(dtype=np.int64)
-    w_lines = dyn_lines(edyn, win_idx, allw[WEIGHT])
-    e_static = _attvalue_rows(especs, eattr, ind)
+    w_codes, w_text = dyn_codes(allw[WEIGHT])
+    e_static = _AttvalueColumns(especs, eattr, ind)
     src = ids[node_index.get_indexer(total[SOURCE].to_numpy(dtype=object))]
     dst = ids[node_index.get_indexer(total[TARGET].to_numpy(dtype=object))]
     wcodes, wuniq = pd.factorize(total[WEIGHT].astype("float64"), use_na_sentinel=False)
@@ -1160,8 +1163,8 @@ def write_dynamic_gexf_edges(
             yield "".join(
                 elements(
                     head_n,
-                    n_static[a : a + batch],
-                    s_lines[rows],
+                    n_static.rows(a, a + batch),
+                    dyn_lines(ndyn, s_wins[rows], s_codes[rows], s_text),
                     s_wins[rows],
                     starts,
                     "      </node>",
@@ -1185,8 +1188,8 @@ def write_dynamic_gexf_edges(
             yield "".join(
                 elements(
                     head_e,
-                    e_static[a:b],
-                    w_lines[lo:hi],
+                    e_static.rows(a, b),
+                    dyn_lines(edyn, win_idx[lo:hi], w_codes[lo:hi], w_text),
                     win_idx[lo:hi],
                     offsets[a:b] - lo,
                     "      </edge>",
@@ -1197,22 +1200,31 @@ def write_dynamic_gexf_edges(
     return atomic_write_chunks(path, chunks())
 
 
-def _attvalue_rows(specs: Sequence[_AttrSpec], frame: pd.DataFrame, indent: str) -> np.ndarray:
-    """Per row of ``frame``, its ``<attvalue>`` lines (as :func:`_attvalue_cells`), each ending
-    with a newline, concatenated (an object array; empty strings for rows with none)."""
-    out = np.full(len(frame), "", dtype=object)
-    for spec, col in zip(specs, frame.columns, strict=True):
-        codes, uniques = pd.factorize(frame[col], use_na_sentinel=True)
-        lines = []
-        for value in list(uniques):
-            text = _gexf_value(value, spec.gtype)
-            lines.append(
-                ""
-                if text is None
-                else f'{indent}  <attvalue for="{spec.id}" value={_attr(text)}/>\n'
-            )
-        out = out + np.array([*lines, ""], dtype=object)[codes]
-    return out
+class _AttvalueColumns:
+    """The ``<attvalue>`` lines of a frame's rows (as :func:`_attvalue_cells`), each value
+    formatted and escaped once; :meth:`rows` assembles a slice of rows on demand."""
+
+    def __init__(self, specs: Sequence[_AttrSpec], frame: pd.DataFrame, indent: str):
+        self.n = len(frame)
+        self.columns: list[tuple[np.ndarray, np.ndarray]] = []
+        for spec, col in zip(specs, frame.columns, strict=True):
+            codes, uniques = pd.factorize(frame[col], use_na_sentinel=True)
+            lines = []
+            for value in list(uniques):
+                text = _gexf_value(value, spec.gtype)
+                lines.append(
+                    ""
+                    if text is None
+                    else f'{indent}  <attvalue for="{spec.id}" value={_attr(text)}/>\n'
+                )
+            self.columns.append((codes, np.array([*lines, ""], dtype=object)))
+
+    def rows(self, start: int, stop: int) -> np.ndarray:
+        """Each row's lines, each ending with a newline, concatenated ('' for none)."""
+        out = np.full(min(stop, self.n) - start, "", dtype=object)
+        for codes, lines in self.columns:
+            out = out + lines[codes[start:stop]]
+        return out
 
 
 def _native(value: object) -> object:
