@@ -1294,6 +1294,7 @@ def build_inputs(
     pagerank: pd.Series | None = None,
     inputs: Sequence[Mapping[str, Any]] = (),
     counts: Mapping[str, int] | None = None,
+    interactions: pd.DataFrame | None = None,
 ) -> ReportInputs:
     """Return the :class:`ReportInputs` of a study from its tables and its analysis.
 
@@ -1309,6 +1310,9 @@ def build_inputs(
         ``{path, format, bytes, sha256}`` per input file (for the methods section).
     counts : mapping, optional
         Rows per store table (default: the lengths of ``tables``).
+    interactions : DataFrame, optional
+        The study's interactions (:func:`netsupport.stance.stance_interactions`) when already
+        computed (e.g. by the stance step): saves computing, and holding, a second copy.
     """
     from .stance import stance_interactions
 
@@ -1326,7 +1330,9 @@ def build_inputs(
         units=analysis.units,
         stance=analysis.stance,
         tables=dict(analysis.tables),
-        interactions=stance_interactions(tables, study),
+        interactions=(
+            interactions if interactions is not None else stance_interactions(tables, study)
+        ),
         posts=tables.get(Table.POSTS),
         follows=tables.get(Table.FOLLOWS),
         membership=membership if membership is not None and len(membership) else None,

@@ -574,6 +574,7 @@ class _Context:
     progress: Any
     workers: int | None
     _tables: dict[str, pd.DataFrame] | None = None
+    _interactions: pd.DataFrame | None = None
     stance: Any = None  # StanceResult
     membership: pd.Series | None = None
     pagerank: pd.Series | None = None
@@ -604,6 +605,17 @@ class _Context:
 
     def fresh(self, step: str, outputs: Iterable[Path]) -> bool:
         return self.state.fresh(step, self.keys[step], outputs)
+
+    def interactions(self) -> pd.DataFrame:
+        """The study's interactions (markers included), computed once per run: the stance
+        step's when it ran, else from the tables."""
+        from .stance import stance_interactions
+
+        if self.stance is not None and self.stance.interactions is not None:
+            return self.stance.interactions
+        if self._interactions is None:
+            self._interactions = stance_interactions(self.tables(), self.study)
+        return self._interactions
 
     def check_resources(self) -> None:
         """Raise ResourceLimit when the store is too big for this engine (netsupport.scale)."""
@@ -667,7 +679,6 @@ class _Context:
 
     def step_communities(self, force: bool) -> tuple[str, str]:
         from . import support
-        from .stance import stance_interactions
 
         mem_p, pr_p = self.cache / "membership.parquet", self.cache / "pagerank.parquet"
         info_p = self.cache / "communities.json"
@@ -677,7 +688,7 @@ class _Context:
             self.graph_info = json.loads(info_p.read_text(encoding="utf-8"))
             status = "reused"
         else:
-            inter = stance_interactions(self.tables(), self.study)
+            inter = self.interactions()
             # the functions support.analyse itself uses when given no membership or PageRank,
             # so `netsupport run` gives the same metrics as `netsupport support`
             membership, m_info = support.baseline_communities(inter, self.study)
@@ -755,6 +766,7 @@ class _Context:
                 for f, v in sorted(self._input_records().items())
             ],
             counts={t.value: int(counts.get(t.value, 0)) for t in _TABLES},
+            interactions=self.interactions(),
         )
         self.report_files = report.write_report(inp, self.out)
         write_json(sorted(str(p.relative_to(self.out)) for p in self.report_files), listing)
