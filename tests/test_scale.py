@@ -148,8 +148,8 @@ def test_posts_spread_over_partitions_give_the_pandas_results(example_runs, clie
 
     tables = read_tables(store_dir)
     st = stance_table(tables, study)
-    mem, _ = support._communities(st.interactions, study)
-    pr, _ = support._crisis_pagerank(st.interactions, study)
+    mem, _ = support.baseline_communities(st.interactions, study)
+    pr, _ = support.crisis_pagerank(st.interactions, study)
     expected = support.analyse(tables, study, stance=st, membership=mem, pagerank=pr)
 
     parts = tmp_path / "parts"
