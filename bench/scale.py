@@ -14,11 +14,13 @@ then runs every stage as its own CLI process and measures its wall time and peak
 * ``report``       ``netsupport report`` after the run (only the report step runs)
 
 and, for the sizes in ``--dask-sizes``, ``netsupport run --engine dask`` end to end on a local
-cluster. Peak memory is measured two ways: the sum of the resident set sizes of the whole process
-tree (the CLI process and every worker it starts), sampled every 0.1 s with psutil, which is the
-figure the acceptance limits refer to; and ``ru_maxrss`` from ``os.wait4``, the largest single
-process. Sizes in the scaling table are the interactions in the store (``netsupport synth
---interactions`` counts posts; each post gives about one interaction).
+cluster. Peak memory is measured two ways: the sum over the whole process tree (the CLI process
+and every worker it starts) of each process's proportional set size (PSS: private pages plus a
+share of shared ones, so pages a forked worker shares with its parent count once), sampled every
+0.1 s, which is the figure the acceptance limits refer to; and ``ru_maxrss`` from ``os.wait4``,
+the peak RSS of the largest single process (the CLI or one of its children). Sizes in the
+scaling table are the interactions in the store (``netsupport synth --interactions`` counts
+posts; each post gives about one interaction).
 
 Side by side on the same data (largest size up to 10^6, each in its own child process): our
 graph build vs a row-by-row networkx ``add_edge`` loop; our community step vs plain
@@ -39,7 +41,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime as dt
 import json
 import math
@@ -71,12 +72,16 @@ SEED = 42
 
 
 class Measured:
-    """Wall time, peak tree RSS (sampled), largest single-process RSS (wait4) and output."""
+    """Wall time, peak memory of the process tree (summed PSS, sampled every 0.1 s), largest
+    single-process peak RSS (wait4 ``ru_maxrss``) and the output."""
 
-    def __init__(self, seconds: float, tree_mb: float, max_mb: float, stdout: str, stderr: str):
+    def __init__(
+        self, seconds: float, tree_mb: float, max_mb: float, cpu: float, stdout: str, stderr: str
+    ):
         self.seconds = seconds
         self.tree_mb = tree_mb
         self.max_mb = max_mb
+        self.cpu = cpu
         self.stdout = stdout
         self.stderr = stderr
 
@@ -85,22 +90,32 @@ class Measured:
             "seconds": round(self.seconds, 2),
             "tree_mb": round(self.tree_mb, 1),
             "max_mb": round(self.max_mb, 1),
+            "cpu_s": round(self.cpu, 1),
         }
 
 
-def _tree_rss(proc: Any) -> int:
-    """Sum of RSS of a psutil process and all its descendants (bytes); 0 once it is gone."""
+def _pss(pid: int) -> int:
+    """Proportional set size of a process (bytes): its private pages plus its share of pages
+    shared with others (a forked worker's copy-on-write pages count once over the tree)."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", "rb") as fh:
+            for line in fh:
+                if line.startswith(b"Pss:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def _tree_memory(proc: Any) -> int:
+    """Sum of PSS of a psutil process and all its descendants (bytes); 0 once it is gone."""
     import psutil
 
-    total = 0
     try:
         procs = [proc, *proc.children(recursive=True)]
     except psutil.Error:
         return 0
-    for p in procs:
-        with contextlib.suppress(psutil.Error):
-            total += p.memory_info().rss
-    return total
+    return sum(_pss(p.pid) for p in procs)
 
 
 def measure(cmd: list[str], log: Path | None = None, env: dict | None = None) -> Measured:
@@ -118,7 +133,7 @@ def measure(cmd: list[str], log: Path | None = None, env: dict | None = None) ->
 
         def sample() -> None:
             while not done.is_set():
-                peak[0] = max(peak[0], _tree_rss(ps))
+                peak[0] = max(peak[0], _tree_memory(ps))
                 done.wait(0.1)
 
         sampler = threading.Thread(target=sample, daemon=True)
@@ -139,7 +154,8 @@ def measure(cmd: list[str], log: Path | None = None, env: dict | None = None) ->
         sys.stderr.write(stderr[-4000:])
         raise SystemExit(f"benchmark command failed ({code}): {' '.join(cmd)}")
     max_mb = usage.ru_maxrss / 1024.0
-    return Measured(elapsed, max(peak[0] / 2**20, max_mb), max_mb, stdout, stderr)
+    cpu = usage.ru_utime + usage.ru_stime  # the process and the children it waited for
+    return Measured(elapsed, peak[0] / 2**20, max_mb, cpu, stdout, stderr)
 
 
 # ---- inputs --------------------------------------------------------------------------------------
@@ -524,9 +540,10 @@ def render(results: dict[str, Any]) -> str:
         f"Machine: {machine()}. Command: `python bench/scale.py` (`make bench`; 10^7 with "
         "`--sizes '' --dask-sizes 1e7`). Inputs: `netsupport synth --seed 42 --interactions N "
         "--accounts N/10` (twarc2 JSONL pages, archive zip, NodeXL CSV, follower lists, accounts "
-        "CSV). Each stage runs as its own CLI process. Memory: peak of the summed RSS of the "
-        "process tree (CLI + worker processes), sampled every 0.1 s; in brackets the largest "
-        "single process (wait4 ru_maxrss). Other jobs shared the 2 cores during these runs.",
+        "CSV). Each stage runs as its own CLI process. Memory: peak of the summed PSS of the "
+        "process tree (CLI + worker processes), sampled every 0.1 s; in brackets the peak RSS "
+        "of the largest single process (wait4 ru_maxrss). Other jobs shared the 2 cores during "
+        "these runs.",
         "",
     ]
     if sizes:
@@ -567,10 +584,10 @@ def render(results: dict[str, Any]) -> str:
         lines += [
             "### `netsupport run` end to end: time, memory and each step's share",
             "",
-            "| size | interactions | engine | wall s | peak MB (largest process) | "
+            "| size | interactions | engine | wall s | CPU s | peak MB (largest process) | "
             + " | ".join(RUN_STEPS)
             + " | date |",
-            "|---|---:|---|---:|---:|" + "---:|" * len(RUN_STEPS) + "---|",
+            "|---|---:|---|---:|---:|---:|" + "---:|" * len(RUN_STEPS) + "---|",
         ]
         for engine, s, e in runs:
             r, steps = e["run"], e.get("run_steps", {})
@@ -581,7 +598,8 @@ def render(results: dict[str, Any]) -> str:
             ]
             lines.append(
                 f"| {size_label(s)} | {e.get('counts', {}).get('interactions', 0):,} | {engine} "
-                f"| {r['seconds']:.1f} | {r['tree_mb']:,.0f} ({r['max_mb']:,.0f}) | "
+                f"| {r['seconds']:.1f} | {r.get('cpu_s', 0):.1f} | "
+                f"{r['tree_mb']:,.0f} ({r['max_mb']:,.0f}) | "
                 + " | ".join(shares)
                 + f" | {e.get('date', '')} |"
             )
