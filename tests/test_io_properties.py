@@ -474,3 +474,62 @@ def test_a_few_odd_lines_in_a_big_block_give_the_same_tables(data, bad):
     slow, n_slow = parse_lines(raw, "x", fast=False)
     assert n_fast == n_slow and fast.rows_read == slow.rows_read
     _assert_same_batches(fast, slow)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    data=st.data(),
+    n=st.integers(2, 12),
+    odd=st.lists(
+        st.tuples(
+            st.integers(0, 11),
+            st.sampled_from(["no author", "no id", "v1.1", "page", "null type", "null mention"]),
+        ),
+        min_size=1,
+        max_size=4,
+    ),
+)
+def test_lines_refused_after_arrow_read_them_are_not_read_again(data, n, odd):
+    """A block refused at a line Arrow has read (no author, no id, a null type...) reuses the
+    table for the other lines: JSON read once; tables equal to the line parser's, also with
+    v1.1 tweets and pages among the lines."""
+    import pyarrow.json as pj
+
+    from netsupport.io import v2_arrow
+    from netsupport.io.twitter_json import parse_lines
+
+    tweets = [data.draw(flat_tweet(i)) for i in range(n)]
+    for i, how in odd:
+        t = tweets[i % n]
+        if how == "no author":
+            t.pop("author", None)
+        elif how == "no id":
+            t.pop("id", None)
+        elif how == "v1.1":
+            t = {"id_str": "7", "text": "hi", "user": {"screen_name": "Amy"},
+                 "created_at": "Wed Feb 12 10:00:00 +0000 2014"}  # fmt: skip
+        elif how == "page":
+            t = {"data": [t], "includes": {"users": [{"id": "1", "username": "Amy"}]}}
+        elif how == "null type":
+            t["referenced_tweets"] = [{"type": None, "id": "1"}]
+        else:
+            t["entities"] = {"mentions": [{"username": None}], "hashtags": [{"tag": "x"}]}
+        tweets[i % n] = t
+    raw = "".join(json.dumps(t) + "\n" for t in tweets).encode()
+    calls = []
+    real = pj.read_json
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    v2_arrow.pj.read_json = counting
+    try:
+        fast, n_fast = parse_lines(raw, "x")
+    finally:
+        v2_arrow.pj.read_json = real
+    if all(how not in ("v1.1", "page") for _, how in odd):  # (those fail Arrow's read itself)
+        assert len(calls) == 1  # the lines around a refused one were not read again
+    slow, n_slow = parse_lines(raw, "x", fast=False)
+    assert n_fast == n_slow == n and fast.rows_read == slow.rows_read
+    _assert_same_batches(fast, slow)

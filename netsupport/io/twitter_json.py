@@ -475,30 +475,42 @@ def _line_span(data: bytes, k: int) -> tuple[int, int]:
 def _fast_parts(data: bytes, source: str) -> list[tuple[Batch, int]]:
     """Parse a block with the Arrow fast path, sending only the lines it refuses (up to
     BAD_LINES_PER_BLOCK of them; then the rest of the block) to the line parser."""
-    todo: list[tuple[bool, bytes]] = [(True, data)]
+    # (fast?, bytes, Arrow's table of those bytes when already read)
+    todo: list[tuple[bool, bytes, pa.Table | None]] = [(True, data, None)]
     parts = []
     budget = BAD_LINES_PER_BLOCK
     while todo:
-        fast, seg = todo.pop(0)
-        done = parse_v2_block(seg, source) if fast and budget > 0 else None
+        fast, seg, table = todo.pop(0)
+        parsed: list[pa.Table] = []
+        done = parse_v2_block(seg, source, table, parsed) if fast and budget > 0 else None
         if isinstance(done, tuple):
             parts.append(done)
             continue
         if done is None:
             if fast and budget > 0 and len(seg) >= SPLIT_MIN_BYTES and seg[:1] == b"{":
                 budget -= 1  # the refused line is not known: look at smaller pieces
-                todo[0:0] = [(True, piece) for piece in _pieces(seg, 4)]
+                todo[0:0] = [(True, piece, None) for piece in _pieces(seg, 4)]
             else:
                 parts.append(_slow_lines(seg, source))
             continue
         budget -= 1
         start, end = _line_span(seg, done)
+        # refused after Arrow read the block (no author...): the other lines' rows are reused
+        whole = parsed[0] if parsed else None
         todo[0:0] = [
-            *([(True, seg[:start])] if start else []),
-            (False, seg[start:end]),
-            *([(True, seg[end:])] if end < len(seg) else []),
+            *([(True, seg[:start], _rows(whole, 0, done))] if start else []),
+            (False, seg[start:end], None),
+            *([(True, seg[end:], _rows(whole, done + 1, None))] if end < len(seg) else []),
         ]
     return parts
+
+
+def _rows(table: pa.Table | None, start: int, stop: int | None) -> pa.Table | None:
+    """Rows [start, stop) of ``table`` as fresh arrays (list offsets from 0, as Arrow reads)."""
+    if table is None:
+        return None
+    stop = table.num_rows if stop is None else stop
+    return table.take(pa.array(np.arange(start, stop, dtype=np.int64)))
 
 
 def _slow_lines(data: bytes, source: str) -> tuple[Batch, int]:

@@ -151,8 +151,23 @@ def _first_null_parent(lists: pa.ListArray, values: pa.Array) -> int:
     return int(pc.list_parent_indices(lists)[_first(pc.is_null(values))].as_py())
 
 
-def parse_v2_block(data: bytes, source: str) -> tuple[Batch, int] | int | None:
+def parse_v2_block(
+    data: bytes, source: str, table: pa.Table | None = None, parsed: list | None = None
+) -> tuple[Batch, int] | int | None:
     """Parse a block of v2 tweet lines.
+
+    Parameters
+    ----------
+    data : bytes
+        The lines.
+    source : str
+        The file name for ``source_file``.
+    table : pa.Table, optional
+        Arrow's reading of ``data`` against :data:`SCHEMA` (rows taken from a block already
+        read and checked, one row per line): the JSON is not read again.
+    parsed : list, optional
+        When the block is refused at a known line after Arrow has read it, the table read is
+        appended here, so the lines before and after that one need not be read again.
 
     Returns
     -------
@@ -164,6 +179,8 @@ def parse_v2_block(data: bytes, source: str) -> tuple[Batch, int] | int | None:
     None
         The block needs the line parser, and where is not known.
     """
+    if table is not None:
+        return _parse_table(data, source, table, table.num_rows, parsed)
     if not data:
         return None
     if data[:1] != b"{":
@@ -192,8 +209,17 @@ def parse_v2_block(data: bytes, source: str) -> tuple[Batch, int] | int | None:
         return int(m.group(1)) if m else None
     if t.num_rows != nlines:  # two JSON values on one line: where is not known
         return None
+    return _parse_table(data, source, t, nlines, parsed)
+
+
+def _parse_table(
+    data: bytes, source: str, t: pa.Table, nlines: int, parsed: list | None
+) -> tuple[Batch, int] | int | None:
+    """The rest of :func:`parse_v2_block`, from Arrow's table of the block's lines."""
     t = t.combine_chunks()
     n = t.num_rows
+    if parsed is not None:
+        parsed.append(t)
     if n == 0:
         return None
     col = {name: t.column(name).chunk(0) for name in t.column_names}
