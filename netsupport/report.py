@@ -1651,6 +1651,14 @@ def package_versions(names: Iterable[str] = MANIFEST_PACKAGES) -> dict[str, str 
     return out
 
 
+def _file_sha256(path: Path) -> str:
+    """sha256 of a file, read in blocks (graph.gexf of a big study is hundreds of MB)."""
+    import hashlib
+
+    with open(path, "rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
+
+
 def write_manifest(
     out_dir: str | Path,
     study: Any,
@@ -1666,11 +1674,9 @@ def write_manifest(
     versions, the netsupport version, the steps run or reused, and the sha256 of every output
     file, so a reader can check that a rerun reproduced the report byte for byte.
     """
-    import hashlib
-
     out = Path(out_dir)
     digests = {
-        str(p.relative_to(out)): hashlib.sha256(p.read_bytes()).hexdigest()
+        str(p.relative_to(out)): _file_sha256(p)
         for p in sorted(set(files))
         if p.exists() and p.is_relative_to(out)
     }
