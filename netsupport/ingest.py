@@ -3,8 +3,8 @@
 :func:`import_paths` is what ``netsupport import`` and the study runner call. One call is one store
 transaction: either every file is imported or (on an error that stops the import) nothing is.
 Interactions are derived at import time from the kept posts (reply, mention, repost, quote; see
-:func:`netsupport.interactions.interactions_from_posts`, which :func:`interactions_arrow` mirrors
-on Arrow tables for speed) and from follow lists (kind ``follow``, ``created_at`` = observed_at).
+:func:`netsupport.interactions.interactions_arrow`) and from follow lists (kind ``follow``,
+``created_at`` = observed_at).
 
 Examples
 --------
@@ -34,17 +34,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .errors import InputFileError, UnknownFormat
+from .interactions import follow_interactions, interactions_arrow
 from .io import FORMATS, ReadOptions, detect_format, fingerprint, reader_for
 from .io.pool import WorkerPool, worker_count
 from .io.twitter_json import PARALLEL_MIN_BYTES
 from .schema import (
-    SCHEMAS,
     AccountCol,
-    FollowCol,
-    IKind,
-    InteractionCol,
-    PostCol,
-    PostKind,
     RejectCol,
     Table,
 )
@@ -56,10 +51,8 @@ __all__ = [
     "ImportProgress",
     "ImportSummary",
     "InputSpec",
-    "follow_interactions",
     "import_inputs",
     "import_paths",
-    "interactions_arrow",
 ]
 
 
@@ -135,167 +128,6 @@ class ImportProgress(Protocol):
     def advance(self, nbytes: int) -> None: ...
 
     def end_file(self) -> None: ...
-
-
-# ---- interactions from posts and follows --------------------------------------------------------
-
-# Python's str.split() separators, for RE2. (pc.utf8_split_whitespace is not used: in pyarrow
-# 26.0.1 it sometimes reads past the last string and keeps a trailing space in the last piece.)
-# (= every c with chr(c).isspace(); a test checks the list)
-_WHITESPACE = (
-    r"[\x{9}\x{a}\x{b}\x{c}\x{d}\x{1c}\x{1d}\x{1e}\x{1f}\x{20}\x{85}\x{a0}\x{1680}"
-    r"\x{2000}\x{2001}\x{2002}\x{2003}\x{2004}\x{2005}\x{2006}\x{2007}\x{2008}\x{2009}"
-    r"\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}]+"
-)
-_DIRECT_KINDS = pa.array([PostKind.REPLY.value, PostKind.REPOST.value, PostKind.QUOTE.value])
-_ISCHEMA = SCHEMAS[Table.INTERACTIONS]
-_SORT_COLUMNS = [
-    InteractionCol.CREATED_AT.value,
-    InteractionCol.POST_ID.value,
-    InteractionCol.KIND.value,
-    InteractionCol.SOURCE.value,
-    InteractionCol.TARGET.value,
-]
-
-
-def _sort_nulls_first(table: pa.Table, columns: list[str]) -> pa.Array:
-    """Indices sorting ``table`` by ``columns`` ascending, nulls first in every key."""
-    try:  # pyarrow >= 25: null placement per key
-        return pc.sort_indices(table, sort_keys=[(c, "ascending", "at_start") for c in columns])
-    except (TypeError, ValueError, pa.ArrowInvalid):
-        keys = [(c, "ascending") for c in columns]
-        return pc.sort_indices(table, sort_keys=keys, null_placement="at_start")
-
-
-def _edges(source, target, kind, post_id, created_at) -> pa.Table:
-    n = len(source)
-    return pa.Table.from_arrays(
-        [source, target, kind, post_id, created_at, pa.repeat(pa.scalar(1.0), n)], schema=_ISCHEMA
-    )
-
-
-def interactions_arrow(
-    posts: pa.Table, *, sort: bool = True, mentions_unique: bool = False
-) -> pa.Table:
-    """Return the reply/mention/repost/quote edges of canonical posts, as an Arrow table.
-
-    The same rows as :func:`netsupport.interactions.interactions_from_posts` (a property test
-    checks this on random posts), computed with Arrow kernels: about 20 times faster on a million
-    posts.
-
-    Parameters
-    ----------
-    posts : pa.Table
-        Canonical posts (post_id, author, kind, target_author, mentions, created_at).
-    sort : bool
-        Sort canonically (created_at, post_id, kind, source, target; nulls first), as
-        ``interactions_from_posts`` does. Otherwise the order is the direct edges in post order,
-        then the mention edges in post order (the importer's choice: sorting a million edges by
-        five keys costs more than deriving them).
-    mentions_unique : bool
-        The caller guarantees no handle repeats within one post's ``mentions`` (every importer
-        writes them de-duplicated); skips that de-duplication when post ids are unique too.
-
-    Examples
-    --------
-    >>> posts = pa.table({"post_id": ["1"], "author": ["amy"], "kind": ["reply"],
-    ...     "target_author": ["lane"], "mentions": ["lane force"],
-    ...     "created_at": pa.array([0], pa.timestamp("us", tz="UTC"))})
-    >>> t = interactions_arrow(posts)
-    >>> list(zip(t["target"].to_pylist(), t["kind"].to_pylist()))
-    [('force', 'mention'), ('lane', 'reply')]
-    """
-    if posts.num_rows == 0:
-        return _ISCHEMA.empty_table()
-    author = posts.column(PostCol.AUTHOR).combine_chunks()
-    kind = posts.column(PostCol.KIND).combine_chunks()
-    target = posts.column(PostCol.TARGET_AUTHOR).combine_chunks()
-    post_id = posts.column(PostCol.POST_ID).combine_chunks()
-    created = posts.column(PostCol.CREATED_AT).combine_chunks()
-    if created.type != _ISCHEMA.field(InteractionCol.CREATED_AT).type:
-        created = created.cast(_ISCHEMA.field(InteractionCol.CREATED_AT).type)
-
-    has_target = pc.fill_null(
-        pc.and_kleene(pc.is_in(kind, value_set=_DIRECT_KINDS), pc.not_equal(target, author)),
-        False,
-    )
-    direct = _edges(
-        author.filter(has_target),
-        target.filter(has_target),
-        kind.filter(has_target),
-        post_id.filter(has_target),
-        created.filter(has_target),
-    )
-    pieces = [direct]
-    mentions = posts.column(PostCol.MENTIONS).combine_chunks()
-    if mentions.null_count < len(mentions):
-        split = pc.split_pattern_regex(pc.fill_null(mentions, ""), _WHITESPACE)
-        parents = pc.list_parent_indices(split)
-        handles = pc.list_flatten(split)
-        if len(handles):
-            m_author = author.take(parents)
-            m_target = target.take(parents)
-            same_as_target = pc.fill_null(
-                pc.and_kleene(has_target.take(parents), pc.equal(handles, m_target)), False
-            )
-            keep = pc.and_(
-                pc.and_(
-                    pc.fill_null(pc.not_equal(handles, m_author), True),
-                    pc.invert(same_as_target),
-                ),
-                pc.not_equal(handles, ""),  # leading/trailing separators give "" pieces
-            )
-            parents = parents.filter(keep)
-            handles = handles.filter(keep)
-            m_pid = post_id.take(parents)
-            unique_posts = pc.count_distinct(post_id).as_py() == len(post_id)
-            if not (mentions_unique and unique_posts):
-                # first occurrence of each (post_id, target), like DataFrame.drop_duplicates
-                order = pa.table({"p": m_pid, "t": handles, "i": pa.array(range(len(handles)))})
-                first = order.group_by(["p", "t"], use_threads=False).aggregate([("i", "min")])
-                if first.num_rows < len(handles):
-                    firsts = first.column("i_min")
-                    rows = firsts.take(pc.sort_indices(firsts))
-                    parents, handles, m_pid = (
-                        parents.take(rows),
-                        handles.take(rows),
-                        m_pid.take(rows),
-                    )
-            pieces.append(
-                _edges(
-                    author.take(parents),
-                    handles,
-                    pa.repeat(pa.scalar(IKind.MENTION.value), len(handles)),
-                    m_pid,
-                    created.take(parents),
-                )
-            )
-    out = pa.concat_tables(pieces) if len(pieces) > 1 else direct
-    if sort and out.num_rows > 1:
-        out = out.take(_sort_nulls_first(out, _SORT_COLUMNS))
-    return out
-
-
-def follow_interactions(follows: pa.Table) -> pa.Table:
-    """Return one ``follow`` edge follower -> followee per follows row (created_at = observed_at).
-
-    Examples
-    --------
-    >>> f = pa.table({"follower": ["amy"], "followee": ["lane"],
-    ...               "observed_at": pa.nulls(1, pa.timestamp("us", tz="UTC"))})
-    >>> follow_interactions(f).to_pylist()[0]["kind"]
-    'follow'
-    """
-    n = follows.num_rows
-    if n == 0:
-        return _ISCHEMA.empty_table()
-    return _edges(
-        follows.column(FollowCol.FOLLOWER).combine_chunks(),
-        follows.column(FollowCol.FOLLOWEE).combine_chunks(),
-        pa.repeat(pa.scalar(IKind.FOLLOW.value), n),
-        pa.nulls(n, pa.string()),
-        follows.column(FollowCol.OBSERVED_AT).combine_chunks(),
-    )
 
 
 # ---- files --------------------------------------------------------------------------------------

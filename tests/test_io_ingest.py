@@ -13,9 +13,8 @@ from netsupport.ingest import (
     format_summary,
     import_inputs,
     import_paths,
-    interactions_arrow,
 )
-from netsupport.interactions import interactions_from_posts, sort_interactions
+from netsupport.interactions import interactions_arrow, interactions_from_posts, sort_interactions
 from netsupport.io import FORMATS, reader_for
 from netsupport.io.base import ReadOptions
 from netsupport.schema import SCHEMAS, Table
@@ -38,28 +37,51 @@ post_rows = st.lists(
 )
 
 
+def _reference_interactions(rows):
+    """A plain-Python oracle of the documented rule, one post at a time.
+
+    reply/repost/quote -> one edge of that kind to target_author (not to oneself); each mentioned
+    handle -> a mention edge, except the author, the direct target, and a (post id, handle) pair
+    already given (first occurrence wins). Sorted by time (nulls first), post id, kind, source,
+    target.
+    """
+    out, seen = [], set()
+    for post_id, author, kind, target, mentions, created in rows:
+        direct = kind in ("reply", "repost", "quote") and target is not None and target != author
+        if direct:
+            out.append((author, target, kind, post_id, created))
+        for h in (mentions or "").split():
+            if h == author or (direct and h == target) or (post_id, h) in seen:
+                continue
+            seen.add((post_id, h))
+            out.append((author, h, "mention", post_id, created))
+    return sorted(out, key=lambda r: (r[4] is not None, r[4] or 0, r[3], r[2], r[0], r[1]))
+
+
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(rows=post_rows)
-def test_interactions_arrow_equals_interactions_from_posts(rows):
-    """The import-time Arrow derivation must give exactly the library function's rows."""
+def test_interactions_arrow_follows_the_documented_rule(rows):
+    """The import-time Arrow derivation gives exactly the oracle's rows, in canonical order."""
     df = pd.DataFrame(
         rows, columns=["post_id", "author", "kind", "target_author", "mentions", "created_at"]
     )
     df["created_at"] = pd.to_datetime(df["created_at"], unit="s", utc=True)
     df["hashtags"] = None
     df["text"] = None
-    expected = interactions_from_posts(df)
     posts = conform_arrow(pa.Table.from_pandas(df), Table.POSTS)
     got = to_pandas(interactions_arrow(posts))
 
     def plain(frame):
-        frame = frame.astype(object)
-        return frame.where(frame.notna(), None).values.tolist()
+        frame = frame[["source", "target", "kind", "post_id", "created_at"]].astype(object)
+        frame["created_at"] = [None if pd.isna(t) else int(t.timestamp()) for t in frame.created_at]
+        return [tuple(None if pd.isna(v) else v for v in r) for r in frame.values.tolist()]
 
-    assert list(got.columns) == list(expected.columns)
-    assert plain(got) == plain(expected)  # same rows, same canonical order
+    assert list(got.columns) == list(SCHEMAS[Table.INTERACTIONS].names)
+    assert plain(got) == _reference_interactions(rows)  # same rows, same canonical order
+    assert (got["weight"] == 1.0).all()
     unsorted = to_pandas(interactions_arrow(posts, sort=False))
-    assert plain(sort_interactions(unsorted)) == plain(expected)  # same rows, any order
+    assert plain(sort_interactions(unsorted)) == plain(got)  # same rows, any order
+    assert plain(interactions_from_posts(df)) == plain(got)  # the pandas entry point agrees
 
 
 def test_every_importer_yields_canonical_tables(data_dir, tmp_path):
@@ -126,7 +148,7 @@ def test_unknown_format_name_is_an_error(tmp_path, data_dir):
 
 
 def test_mention_separators_are_exactly_python_whitespace():
-    from netsupport.ingest import _WHITESPACE
+    from netsupport.interactions import _WHITESPACE
 
     expected = "".join(f"\\x{{{c:x}}}" for c in range(0x110000) if chr(c).isspace())
     assert f"[{expected}]+" == _WHITESPACE
