@@ -1054,25 +1054,32 @@ def write_dynamic_gexf_edges(
     allw[counts] = allw[counts].fillna(0).astype("int64")
     order = {w.value: i for i, w in enumerate(Window)}
     allw["_w"] = allw["window"].map(order)
-    allw = allw.sort_values([SOURCE, TARGET, "_w"], kind="mergesort").reset_index(drop=True)
-    total = allw.groupby([SOURCE, TARGET], sort=True)[[*counts, WEIGHT]].sum().reset_index()
-    nodes = sorted(set(total[SOURCE]).union(total[TARGET]))
+    # handles as integer codes in sorted order: every sort and group below is on integers
+    src_h = allw[SOURCE].to_numpy(dtype=object)
+    dst_h = allw[TARGET].to_numpy(dtype=object)
+    nodes = sorted(pd.unique(np.concatenate([src_h, dst_h])))
+    node_index = pd.Index(nodes, dtype=object)
+    s_code = node_index.get_indexer(src_h)
+    t_code = node_index.get_indexer(dst_h)
+    w_arr = allw["_w"].to_numpy(dtype=np.int64)
+    perm = np.lexsort((w_arr, t_code, s_code))  # source, target, window
+    allw = allw.take(perm).reset_index(drop=True)
+    s_code, t_code, w_arr = s_code[perm], t_code[perm], w_arr[perm]
+    pair = s_code.astype(np.int64) * len(nodes) + t_code
+    starts_e = np.flatnonzero(np.r_[True, pair[1:] != pair[:-1]])
+    edge_no = np.repeat(np.arange(len(starts_e)), np.diff(np.r_[starts_e, len(pair)]))
+    total = allw[[*counts, WEIGHT]].groupby(edge_no, sort=True).sum().reset_index(drop=True)
+    total.insert(0, SOURCE, src_h[perm][starts_e])
+    total.insert(1, TARGET, dst_h[perm][starts_e])
     eattr = _edge_attr_frame(total)
 
-    # per-node weighted degree in each window
+    # per-node weighted degree in each window (sources' rows, then targets', as summed)
+    n_w = len(Window)
     strength = (
-        pd.concat(
-            [
-                allw[[SOURCE, "_w", WEIGHT]].rename(columns={SOURCE: HANDLE}),
-                allw[[TARGET, "_w", WEIGHT]].rename(columns={TARGET: HANDLE}),
-            ]
-        )
-        .groupby([HANDLE, "_w"], sort=True)[WEIGHT]
+        pd.Series(np.concatenate([allw[WEIGHT].to_numpy(), allw[WEIGHT].to_numpy()]))
+        .groupby(np.concatenate([s_code * n_w + w_arr, t_code * n_w + w_arr]), sort=True)
         .sum()
     )
-    node_windows: dict[Any, list[tuple[int, float]]] = {}
-    for (handle, w), value in strength.items():
-        node_windows.setdefault(handle, []).append((w, value))
 
     if node_attrs is None:
         nattr = pd.DataFrame(index=pd.Index(nodes, dtype=object, name=HANDLE))
@@ -1095,7 +1102,6 @@ def write_dynamic_gexf_edges(
     # escaped once per distinct value, and written in batches: a graph of a million edges
     # takes seconds and never exists as one string. Every piece below ends with a newline.
     ind = "        "
-    node_index = pd.Index(nodes, dtype=object)
     ids = np.array([_attr(node) for node in nodes], dtype=object)
     spell = np.array([f'{ind}  <spell start="{b0}" end="{b1}"/>\n' for b0, b1 in bounds], object)
 
@@ -1128,24 +1134,20 @@ def write_dynamic_gexf_edges(
             + f"{ind}</spells>\n{close}\n"
         )
 
-    # nodes: the strength rows are grouped by handle (sorted); put the groups in node order
-    s_handles = strength.index.get_level_values(0).to_numpy(dtype=object)
-    s_wins = strength.index.get_level_values(1).to_numpy(dtype=np.int64)
+    # nodes: strength rows are sorted by node (every node has one at least), then window
+    s_key = strength.index.to_numpy(dtype=np.int64)
+    s_node, s_wins = s_key // n_w, s_key % n_w
     s_codes, s_text = dyn_codes(pd.Series(strength.to_numpy()))
-    first = np.flatnonzero(np.r_[True, s_handles[1:] != s_handles[:-1]])
-    group_of = node_index.get_indexer(s_handles[first])
-    node_order = np.empty(len(nodes), dtype=np.int64)
-    node_order[group_of] = np.arange(len(first))
-    bounds_n = np.r_[first, len(s_handles)]
+    bounds_n = np.r_[np.flatnonzero(np.r_[True, s_node[1:] != s_node[:-1]]), len(s_key)]
+    node_order = np.arange(len(nodes))
     n_static = _AttvalueColumns(nspecs, nattr, ind)
 
-    sizes = allw.groupby([SOURCE, TARGET], sort=True).size().to_numpy()
-    offsets = np.concatenate([[0], np.cumsum(sizes)])
-    win_idx = allw["_w"].to_numpy(dtype=np.int64)
+    offsets = np.r_[starts_e, len(pair)]
+    win_idx = w_arr
     w_codes, w_text = dyn_codes(allw[WEIGHT])
     e_static = _AttvalueColumns(especs, eattr, ind)
-    src = ids[node_index.get_indexer(total[SOURCE].to_numpy(dtype=object))]
-    dst = ids[node_index.get_indexer(total[TARGET].to_numpy(dtype=object))]
+    src = ids[s_code[starts_e]]
+    dst = ids[t_code[starts_e]]
     wcodes, wuniq = pd.factorize(total[WEIGHT].astype("float64"), use_na_sentinel=False)
     wtext = np.array([repr(float(v)) for v in wuniq], dtype=object)[wcodes]
     eid = np.arange(len(total)).astype(str).astype(object)
