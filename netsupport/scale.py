@@ -252,6 +252,25 @@ def _parquet(path: str) -> pq.ParquetFile:
     return f
 
 
+#: Decoded row groups kept per worker process: consecutive day partitions read the same row
+#: groups (a row group spans several days in a small store), so each is decoded about once.
+ROW_GROUP_CACHE_BYTES = 256 * 2**20
+_ROW_GROUPS: dict[tuple, pa.Table] = {}
+
+
+def _row_group(piece: Piece, columns: list[str]) -> pa.Table:
+    key = (piece.path, piece.row_group, tuple(columns))
+    t = _ROW_GROUPS.pop(key, None)
+    if t is None:
+        t = _parquet(piece.path).read_row_group(piece.row_group, columns=columns)
+    _ROW_GROUPS[key] = t  # most recently used last
+    while len(_ROW_GROUPS) > 1 and sum(x.nbytes for x in _ROW_GROUPS.values()) > (
+        ROW_GROUP_CACHE_BYTES
+    ):
+        del _ROW_GROUPS[next(iter(_ROW_GROUPS))]
+    return t
+
+
 def _schema(table: Table, columns: Sequence[str]) -> pa.Schema:
     full = SCHEMAS[table]
     return pa.schema([full.field(str(c)) for c in columns])
@@ -272,7 +291,7 @@ def read_partition(
     read_cols = list(dict.fromkeys([*columns, InteractionCol.CREATED_AT.value]))
     chunks = []
     for p in pieces:
-        t = _parquet(p.path).read_row_group(p.row_group, columns=read_cols)
+        t = _row_group(p, read_cols)
         ts = t.column(InteractionCol.CREATED_AT.value)
         if part.start is None:
             mask = pc.is_null(ts)
@@ -613,6 +632,47 @@ def _aggregate(posts: pd.DataFrame, inter: pd.DataFrame, ctx: _Ctx, name: str) -
     return res
 
 
+#: The edge tables the Dask engine aggregates: each window (all kinds) and the crisis
+#: repost/quote/mention graph (amplifiers, the report's network map).
+EDGE_KEYS = (*_WINDOWS, "amplifiers")
+
+
+def _uniform_edges(edges: pd.DataFrame) -> pd.DataFrame:
+    """Edges with a count column for every kind (0 where absent): one schema for all parts."""
+    from .graph import count_column
+
+    out = pd.DataFrame(
+        {
+            "source": edges["source"].astype(object).to_numpy(),
+            "target": edges["target"].astype(object).to_numpy(),
+        }
+    )
+    for k in IKind:
+        c = count_column(k)
+        out[c] = edges[c].to_numpy(dtype=np.int64) if c in edges else np.zeros(len(edges), np.int64)
+    out["weight"] = edges["weight"].to_numpy(dtype=np.float64)
+    return out
+
+
+def _edge_buckets(result: dict[str, Any], n: int) -> dict[str, list[pd.DataFrame]]:
+    """A partition's edges of every kind of table, split into ``n`` buckets by source."""
+    out = {}
+    for key in EDGE_KEYS:
+        e = result["edges"].get(key)
+        e = _uniform_edges(e if e is not None else _empty_edges())
+        b = _hash(e["source"]) % np.uint64(n)
+        out[key] = [e[b == i].reset_index(drop=True) for i in range(n)]
+    return out
+
+
+def _bucket(buckets: dict[str, list[pd.DataFrame]], key: str, i: int) -> pd.DataFrame:
+    return buckets[key][i]
+
+
+def _without_edges(result: dict[str, Any]) -> dict[str, Any]:
+    return {**result, "edges": {}}
+
+
 def _sum_edges(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
     frames = [f for f in frames if f is not None and len(f)]
     if not frames:
@@ -858,8 +918,26 @@ def aggregate_study(
         dask.delayed(_aggregate, pure=True)(p, i, cdel, f"{k:05d}")
         for k, (p, i) in enumerate(zip(p1, i1, strict=True))
     ]
-    (res,) = dask.compute(_tree(tasks, _combine)) if tasks else (None,)
-    if res is None:
+    edge_sums: dict[str, pd.DataFrame] = {}
+    if tasks:
+        # The edges (the biggest result) are split by a hash of their source into buckets, and
+        # each bucket summed over the partitions in its own tree, so no task holds them all;
+        # the rest is summed in one tree. One compute: each partition is classified once.
+        small = _tree([dask.delayed(_without_edges, pure=True)(r) for r in tasks], _combine)
+        n_buckets = max(1, min(16, len(tasks) // 8))
+        split = [dask.delayed(_edge_buckets, pure=True)(r, n_buckets) for r in tasks]
+        lazy = {
+            (key, b): _tree(
+                [dask.delayed(_bucket, pure=True)(s, key, b) for s in split], _sum_edges
+            )
+            for key in EDGE_KEYS
+            for b in range(n_buckets)
+        }
+        res, *sums = dask.compute(small, *lazy.values())
+        for (key, _), frame in zip(lazy, sums, strict=True):
+            edge_sums.setdefault(key, []).append(frame)
+        edge_sums = {k: _concat(v) for k, v in edge_sums.items()}
+    else:
         res = _aggregates_of(_empty(Table.POSTS), _empty(Table.INTERACTIONS), ctx, "empty")
     cposts, cinter = res.pop("conflict_posts"), res.pop("conflict_inter")
     if len(cposts) or len(cinter):  # rows of posts seen in several partitions, in store order
@@ -893,7 +971,8 @@ def aggregate_study(
         coverage[w] = {"rows": n, "covered": n > 0}
     from .stance import load_lexicon
 
-    edges = {k: finish_edges(v) for k, v in res["edges"].items()}
+    keys = set(edge_sums) | set(res["edges"])
+    edges = {k: finish_edges(_sum_edges([edge_sums.get(k), res["edges"].get(k)])) for k in keys}
     for w in (*_WINDOWS, "amplifiers"):
         edges.setdefault(w, _empty_edges())
     return StudyAggregates(
