@@ -1037,23 +1037,22 @@ def write_dynamic_gexf_edges(
     EmptyWindow
         If no window holds any edge.
     """
-    per_window = []
-    for window in Window:
+    per_window, wins = [], []
+    for i, window in enumerate(Window):
         edges = window_edges.get(window.value)
         if edges is not None and not edges.empty:
-            edges = edges.copy()
-            edges.insert(2, "window", window.value)
             per_window.append(edges)
+            wins.append(np.full(len(edges), i, dtype=np.int64))
     if not per_window:
         raise EmptyWindow(
             "no window (baseline, crisis, after) holds an interaction between two accounts; "
             f"windows are {windows.as_dict()}"
         )
     allw = pd.concat(per_window, ignore_index=True)
+    del per_window
     counts = [c for c in (count_column(k) for k in IKind) if c in allw.columns]
     allw[counts] = allw[counts].fillna(0).astype("int64")
-    order = {w.value: i for i, w in enumerate(Window)}
-    allw["_w"] = allw["window"].map(order)
+    allw["_w"] = np.concatenate(wins)
     # handles as integer codes in sorted order: every sort and group below is on integers
     src_h = allw[SOURCE].to_numpy(dtype=object)
     dst_h = allw[TARGET].to_numpy(dtype=object)

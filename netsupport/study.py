@@ -672,6 +672,10 @@ class _Context:
             self.stance = StanceResult(_read_parquet(table_p), meta["agreement"], meta["lexicon"])
             return "reused", f"{len(self.stance.table):,} interactions"
         self.stance = stance_table(self.tables(), self.study, workers=self.workers)
+        if self.stance.interactions is not None and self._tables is not None:
+            # the later steps read the study's interactions (self.interactions()), which hold
+            # every stored row: the raw table is one more copy (~0.2 GB per 1M rows)
+            self._tables[Table.INTERACTIONS] = self._tables[Table.INTERACTIONS].iloc[:0]
         _write_parquet(self.stance.table, table_p)
         write_json({"agreement": self.stance.agreement, "lexicon": self.stance.lexicon}, meta_p)
         self.state.record("stance", self.keys["stance"])
@@ -807,7 +811,9 @@ def _object_frame(table: pa.Table) -> pd.DataFrame:
     out = {}
     for name in table.column_names:
         col = table.column(name)
-        if not pa.types.is_string(col.type):
+        if not pa.types.is_string(col.type) or name == PostCol.TEXT:
+            # texts stay Arrow strings (half the memory): only the stance step reads them all,
+            # and it converts what it needs
             out[name] = to_pandas(pa.table({name: col}))[name]
             continue
         probe = col.slice(0, 10_000)
