@@ -1048,37 +1048,60 @@ def write_dynamic_gexf_edges(
             "no window (baseline, crisis, after) holds an interaction between two accounts; "
             f"windows are {windows.as_dict()}"
         )
-    allw = pd.concat(per_window, ignore_index=True)
-    del per_window
-    counts = [c for c in (count_column(k) for k in IKind) if c in allw.columns]
-    allw[counts] = allw[counts].fillna(0).astype("int64")
-    allw["_w"] = np.concatenate(wins)
-    # handles as integer codes in sorted order: every sort and group below is on integers
-    src_h = allw[SOURCE].to_numpy(dtype=object)
-    dst_h = allw[TARGET].to_numpy(dtype=object)
+    # The windows' edges as plain arrays, one row per (edge, window); handles as integer codes
+    # in sorted order, so every sort and group below is on integers (a study of 10^7
+    # interactions has ~10^7 such rows: no DataFrame copies of them).
+    counts = [
+        c for c in (count_column(k) for k in IKind) if any(c in e.columns for e in per_window)
+    ]
+    src_h = np.concatenate([e[SOURCE].to_numpy(dtype=object) for e in per_window])
+    dst_h = np.concatenate([e[TARGET].to_numpy(dtype=object) for e in per_window])
+    w_arr = np.concatenate(wins)
     nodes = sorted(pd.unique(np.concatenate([src_h, dst_h])))
     node_index = pd.Index(nodes, dtype=object)
     s_code = node_index.get_indexer(src_h)
     t_code = node_index.get_indexer(dst_h)
-    w_arr = allw["_w"].to_numpy(dtype=np.int64)
     perm = np.lexsort((w_arr, t_code, s_code))  # source, target, window
-    allw = allw.take(perm).reset_index(drop=True)
     s_code, t_code, w_arr = s_code[perm], t_code[perm], w_arr[perm]
+    src_first = src_h[perm]
+    dst_first = dst_h[perm]
+    del src_h, dst_h
+
+    def column(frames: list[pd.DataFrame], name: str, dtype: Any) -> np.ndarray:
+        parts = [
+            (e[name].fillna(0) if name != WEIGHT else e[name]).to_numpy(dtype=dtype)
+            if name in e.columns
+            else np.zeros(len(e), dtype=dtype)
+            for e in frames
+        ]
+        return np.concatenate(parts)[perm]
+
+    values = pd.DataFrame({c: column(per_window, c, np.int64) for c in counts})
+    w_values = column(per_window, WEIGHT, np.float64)
+    values[WEIGHT] = w_values
+    per_window = []
     pair = s_code.astype(np.int64) * len(nodes) + t_code
     starts_e = np.flatnonzero(np.r_[True, pair[1:] != pair[:-1]])
     edge_no = np.repeat(np.arange(len(starts_e)), np.diff(np.r_[starts_e, len(pair)]))
-    total = allw[[*counts, WEIGHT]].groupby(edge_no, sort=True).sum().reset_index(drop=True)
-    total.insert(0, SOURCE, src_h[perm][starts_e])
-    total.insert(1, TARGET, dst_h[perm][starts_e])
+    del pair
+    total = values.groupby(edge_no, sort=True).sum().reset_index(drop=True)
+    del values, edge_no
+    total.insert(0, SOURCE, src_first[starts_e])
+    total.insert(1, TARGET, dst_first[starts_e])
+    del src_first, dst_first
     eattr = _edge_attr_frame(total)
+    total_weight = total[WEIGHT]
+    del total
 
     # per-node weighted degree in each window (sources' rows, then targets', as summed)
     n_w = len(Window)
     strength = (
-        pd.Series(np.concatenate([allw[WEIGHT].to_numpy(), allw[WEIGHT].to_numpy()]))
+        pd.Series(np.concatenate([w_values, w_values]))
         .groupby(np.concatenate([s_code * n_w + w_arr, t_code * n_w + w_arr]), sort=True)
         .sum()
     )
+    src_code, dst_code = s_code[starts_e], t_code[starts_e]
+    del s_code, t_code
 
     if node_attrs is None:
         nattr = pd.DataFrame(index=pd.Index(nodes, dtype=object, name=HANDLE))
@@ -1141,15 +1164,15 @@ def write_dynamic_gexf_edges(
     node_order = np.arange(len(nodes))
     n_static = _AttvalueColumns(nspecs, nattr, ind)
 
-    offsets = np.r_[starts_e, len(pair)]
+    offsets = np.r_[starts_e, len(w_arr)]
     win_idx = w_arr
-    w_codes, w_text = dyn_codes(allw[WEIGHT])
+    w_codes, w_text = dyn_codes(pd.Series(w_values))
+    del w_values
     e_static = _AttvalueColumns(especs, eattr, ind)
-    src = ids[s_code[starts_e]]
-    dst = ids[t_code[starts_e]]
-    wcodes, wuniq = pd.factorize(total[WEIGHT].astype("float64"), use_na_sentinel=False)
-    wtext = np.array([repr(float(v)) for v in wuniq], dtype=object)[wcodes]
-    eid = np.arange(len(total)).astype(str).astype(object)
+    n_edges = len(eattr)
+    del eattr
+    wcodes, wuniq = pd.factorize(total_weight.astype("float64"), use_na_sentinel=False)
+    wtext = np.array([repr(float(v)) for v in wuniq], dtype=object)
     batch = 20_000
 
     def chunks() -> Iterator[str]:
@@ -1172,18 +1195,18 @@ def write_dynamic_gexf_edges(
                 )
             )
         yield "    </nodes>\n    <edges>\n"
-        for a in range(0, len(total), batch):
-            b = min(a + batch, len(total))
+        for a in range(0, n_edges, batch):
+            b = min(a + batch, n_edges)
             lo, hi = offsets[a], offsets[b]
             head_e = (
                 '      <edge id="'
-                + eid[a:b]
+                + np.arange(a, b).astype(str).astype(object)
                 + '" source='
-                + src[a:b]
+                + ids[src_code[a:b]]
                 + " target="
-                + dst[a:b]
+                + ids[dst_code[a:b]]
                 + ' weight="'
-                + wtext[a:b]
+                + wtext[wcodes[a:b]]
                 + '">\n'
             )
             yield "".join(
