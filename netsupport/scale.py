@@ -1272,16 +1272,29 @@ def _write(df: pd.DataFrame, path: Path) -> None:
     os.replace(tmp, path)
 
 
+def _objects(table: pa.Table) -> pd.DataFrame:
+    """An Arrow table as pandas, strings as object columns (None for missing) whose repeated
+    values share one Python object: 10^7 edges name 10^6 accounts, not 2 x 10^7 strings."""
+    out = {}
+    for name in table.column_names:
+        col = table.column(name)
+        if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
+            out[name] = col.to_pandas()
+            continue
+        enc = pc.dictionary_encode(col).combine_chunks()
+        uniques = np.asarray([*enc.dictionary.to_pylist(), None], dtype=object)
+        values = uniques[enc.indices.fill_null(len(uniques) - 1).to_numpy()]
+        out[name] = pd.Series(values, dtype=object, name=name)
+    return pd.DataFrame(out, columns=table.column_names)
+
+
 def load_aggregates(folder: str | os.PathLike[str]) -> StudyAggregates:
     """Read the aggregates :func:`save_aggregates` wrote (strings as object, as computed)."""
-    from .stance import object_strings
-
     folder = Path(folder)
     meta = json.loads((folder / "aggregates.json").read_text(encoding="utf-8"))
 
     def read(name: str) -> pd.DataFrame:
-        df = pq.read_table(folder / f"{name}.parquet").to_pandas()
-        return object_strings({"t": df})["t"]
+        return _objects(pq.read_table(folder / f"{name}.parquet"))
 
     reach = read("proxy_reach")
     return StudyAggregates(
@@ -1429,6 +1442,9 @@ def _dask_context_class() -> type:
                     self.study, client, freq=time_bin(self.study.windows), parts_dir=parts
                 )
             save_aggregates(self.agg, self.dask_dir)
+            # read back: the same values, repeated handles sharing one object (the frames from
+            # the workers hold a copy of each handle per row; 10^7 edges: ~1 GB less)
+            self.agg = load_aggregates(self.dask_dir)
             self.state.record("stance", self.keys["stance"])
             n = self.agg.info["partitions"]
             return "ran", f"{self.agg.rows:,} interactions (Dask, {n} partitions)"
