@@ -46,10 +46,13 @@ Examples
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import json
 import logging
 import math
 import os
+import shutil
+import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -80,7 +83,7 @@ __all__ = [
 
 #: A day holding more rows than this (posts or interactions, estimated from row-group
 #: statistics) is cut into equal parts of a day.
-DEFAULT_PARTITION_ROWS = 400_000
+DEFAULT_PARTITION_ROWS = 200_000
 #: Worker processes of the local cluster, and the share of memory each may use at most.
 LOCAL_WORKERS = 2
 LOCAL_WORKER_MEMORY = 3 * 2**30
@@ -254,7 +257,7 @@ def _parquet(path: str) -> pq.ParquetFile:
 
 #: Decoded row groups kept per worker process: consecutive day partitions read the same row
 #: groups (a row group spans several days in a small store), so each is decoded about once.
-ROW_GROUP_CACHE_BYTES = 256 * 2**20
+ROW_GROUP_CACHE_BYTES = 128 * 2**20
 _ROW_GROUPS: dict[tuple, pa.Table] = {}
 
 
@@ -381,6 +384,8 @@ class _Ctx:
     conflict_posts: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint64))
     conflict_keys: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint64))
     parts_dir: str | None = None
+    edges_dir: str | None = None  # partitions write their edges here, in buckets by source
+    n_buckets: int = 1
 
     @property
     def spec(self) -> Any:
@@ -609,6 +614,28 @@ def _aggregates_of(
     }
 
 
+def _release_memory() -> None:
+    """Hand memory freed by a partition back to the OS. A worker process otherwise keeps the
+    peak of every partition it ran (glibc's and Arrow's allocators hold on to freed pages), and
+    Dask restarts a worker whose process memory passes 95% of its limit, losing its results."""
+    pa.default_memory_pool().release_unused()
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
+def _released(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Run ``fn``, then :func:`_release_memory` (a partition task)."""
+
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            _release_memory()
+
+    run.__name__ = fn.__name__
+    return run
+
+
 def _aggregate(posts: pd.DataFrame, inter: pd.DataFrame, ctx: _Ctx, name: str) -> dict[str, Any]:
     """Pass 1 on one partition: set the conflict rows aside, aggregate the others."""
     cp = np.zeros(len(posts), dtype=bool)
@@ -629,7 +656,34 @@ def _aggregate(posts: pd.DataFrame, inter: pd.DataFrame, ctx: _Ctx, name: str) -
     )
     res["conflict_posts"] = posts.loc[cp]
     res["conflict_inter"] = inter.loc[ci]
+    if ctx.edges_dir is not None:  # the edges go to disk, in buckets; the rest to the tree
+        _write_buckets(res.pop("edges"), Path(ctx.edges_dir), ctx.n_buckets, name)
+        res["edges"] = {}
     return res
+
+
+def _write_buckets(edges: Mapping[str, pd.DataFrame], folder: Path, n: int, name: str) -> None:
+    """Write one partition's edges as Parquet, split into ``n`` buckets by a hash of source:
+    ``folder/<table>/<bucket>/part-<name>.parquet``. A bucket is then summed by one task
+    (:func:`_sum_bucket`), so no process ever holds every partition's edges."""
+    for key in EDGE_KEYS:
+        e = edges.get(key)
+        if e is None or e.empty:
+            continue
+        e = _uniform_edges(e)
+        bucket = _hash(e["source"]) % np.uint64(n)
+        for i in np.unique(bucket):
+            d = folder / key / f"{int(i):03d}"
+            d.mkdir(parents=True, exist_ok=True)
+            _write(e[bucket == i].reset_index(drop=True), d / f"part-{name}.parquet")
+
+
+def _sum_bucket(folder: str) -> pd.DataFrame:
+    """Sum the partitions' edges of one bucket (see :func:`_write_buckets`)."""
+    paths = sorted(Path(folder).glob("part-*.parquet"))
+    frames = [_objects(pq.read_table(p)) for p in paths]
+    out = _sum_edges(frames) if len(frames) != 1 else frames[0]
+    return out
 
 
 #: The edge tables the Dask engine aggregates: each window (all kinds) and the crisis
@@ -652,25 +706,6 @@ def _uniform_edges(edges: pd.DataFrame) -> pd.DataFrame:
         out[c] = edges[c].to_numpy(dtype=np.int64) if c in edges else np.zeros(len(edges), np.int64)
     out["weight"] = edges["weight"].to_numpy(dtype=np.float64)
     return out
-
-
-def _edge_buckets(result: dict[str, Any], n: int) -> dict[str, list[pd.DataFrame]]:
-    """A partition's edges of every kind of table, split into ``n`` buckets by source."""
-    out = {}
-    for key in EDGE_KEYS:
-        e = result["edges"].get(key)
-        e = _uniform_edges(e if e is not None else _empty_edges())
-        b = _hash(e["source"]) % np.uint64(n)
-        out[key] = [e[b == i].reset_index(drop=True) for i in range(n)]
-    return out
-
-
-def _bucket(buckets: dict[str, list[pd.DataFrame]], key: str, i: int) -> pd.DataFrame:
-    return buckets[key][i]
-
-
-def _without_edges(result: dict[str, Any]) -> dict[str, Any]:
-    return {**result, "edges": {}}
 
 
 def _sum_edges(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
@@ -840,6 +875,7 @@ def aggregate_study(
     parts_dir: str | os.PathLike[str] | None = None,
     max_rows: int = DEFAULT_PARTITION_ROWS,
     progress: Callable[[str], None] | None = None,
+    scratch_dir: str | os.PathLike[str] | None = None,
 ) -> StudyAggregates:
     """Compute a study's aggregates on a Dask cluster (``client``) from its store.
 
@@ -855,6 +891,9 @@ def aggregate_study(
         Busy days are cut into parts of at most about this many rows.
     progress : callable, optional
         Called with a short message as each pass starts.
+    scratch_dir : path, optional
+        Where the partitions write their edges for the summing tasks (a temporary folder by
+        default; with a remote cluster it must be on a file system the workers share).
     """
     import dask
 
@@ -876,7 +915,10 @@ def aggregate_study(
     i0 = partition_frames(plan, Table.INTERACTIONS, inter_cols).to_delayed()
     cdel = dask.delayed(ctx, pure=True)
     scans = dask.compute(
-        *[dask.delayed(_scan, pure=True)(p, i, cdel) for p, i in zip(p0, i0, strict=True)]
+        *[
+            dask.delayed(_released(_scan), pure=True)(p, i, cdel)
+            for p, i in zip(p0, i0, strict=True)
+        ]
     )
     scan = _combine_scan(scans) if scans else _combine_scan([_scan_empty()])
     conflict_posts = _conflicts([s["ids"] for s in scans])
@@ -913,30 +955,29 @@ def aggregate_study(
     i1 = partition_frames(
         plan, Table.INTERACTIONS, list(SCHEMAS[Table.INTERACTIONS].names), seq=True
     ).to_delayed()
+    tmp_root = None if scratch_dir else tempfile.mkdtemp(prefix="netsupport-")
+    edges_dir = Path(scratch_dir or tmp_root) / "edges"
+    shutil.rmtree(edges_dir, ignore_errors=True)
+    edges_dir.mkdir(parents=True)
+    n_rows = max(plan.rows.values(), default=0)
+    ctx = replace(ctx, edges_dir=str(edges_dir), n_buckets=min(64, max(1, n_rows // 1_000_000)))
     cdel = dask.delayed(ctx, pure=True)
     tasks = [
-        dask.delayed(_aggregate, pure=True)(p, i, cdel, f"{k:05d}")
+        dask.delayed(_released(_aggregate), pure=True)(p, i, cdel, f"{k:05d}")
         for k, (p, i) in enumerate(zip(p1, i1, strict=True))
     ]
     edge_sums: dict[str, pd.DataFrame] = {}
     if tasks:
-        # The edges (the biggest result) are split by a hash of their source into buckets, and
-        # each bucket summed over the partitions in its own tree, so no task holds them all;
-        # the rest is summed in one tree. One compute: each partition is classified once.
-        small = _tree([dask.delayed(_without_edges, pure=True)(r) for r in tasks], _combine)
-        n_buckets = max(1, min(16, len(tasks) // 8))
-        split = [dask.delayed(_edge_buckets, pure=True)(r, n_buckets) for r in tasks]
-        lazy = {
-            (key, b): _tree(
-                [dask.delayed(_bucket, pure=True)(s, key, b) for s in split], _sum_edges
-            )
-            for key in EDGE_KEYS
-            for b in range(n_buckets)
-        }
-        res, *sums = dask.compute(small, *lazy.values())
-        for (key, _), frame in zip(lazy, sums, strict=True):
-            edge_sums.setdefault(key, []).append(frame)
+        # The partitions write their edges (the biggest result) to disk in buckets by source;
+        # then each bucket is summed by one task. The rest is summed in a tree. Workers so hold
+        # one partition, or one bucket, at a time.
+        (res,) = dask.compute(_tree(tasks, _released(_combine)))
+        folders = sorted(str(d) for d in edges_dir.glob("*/*") if d.is_dir())
+        sums = dask.compute(*[dask.delayed(_released(_sum_bucket))(d) for d in folders])
+        for folder, frame in zip(folders, sums, strict=True):
+            edge_sums.setdefault(Path(folder).parent.name, []).append(frame)
         edge_sums = {k: _concat(v) for k, v in edge_sums.items()}
+        shutil.rmtree(tmp_root or edges_dir, ignore_errors=True)
     else:
         res = _aggregates_of(_empty(Table.POSTS), _empty(Table.INTERACTIONS), ctx, "empty")
     cposts, cinter = res.pop("conflict_posts"), res.pop("conflict_inter")
@@ -958,7 +999,7 @@ def aggregate_study(
         ).to_delayed()
         idel = dask.delayed(ids, pure=True)
         (pairs,) = dask.compute(
-            _tree([dask.delayed(_pairs, pure=True)(p, idel) for p in p2], _combine_pairs)
+            _tree([dask.delayed(_released(_pairs), pure=True)(p, idel) for p in p2], _combine_pairs)
         )
     proxy_reach = _proxy_reach(pairs, proxy_units)
     top = _top_posts(study, candidates, pairs, plan)
@@ -1068,7 +1109,9 @@ def _top_posts(
             plan, Table.POSTS, [PostCol.POST_ID, PostCol.TEXT], seq=True
         ).to_delayed()
         idel = dask.delayed(ids, pure=True)
-        (texts,) = dask.compute(_tree([dask.delayed(_texts)(p, idel) for p in p3], _concat))
+        (texts,) = dask.compute(
+            _tree([dask.delayed(_released(_texts))(p, idel) for p in p3], _concat)
+        )
         texts = texts.sort_values(_SEQ, kind="mergesort").drop_duplicates(PostCol.POST_ID)
         texts = texts.drop(columns=_SEQ)  # the first of a post id in store order, as pandas does
     posts = pd.concat(
@@ -1439,7 +1482,11 @@ def _dask_context_class() -> type:
                 return "reused", f"{agg.rows:,} interactions"
             with dask_client(self.scheduler) as client:
                 self.agg = aggregate_study(
-                    self.study, client, freq=time_bin(self.study.windows), parts_dir=parts
+                    self.study,
+                    client,
+                    freq=time_bin(self.study.windows),
+                    parts_dir=parts,
+                    scratch_dir=self.dask_dir,
                 )
             save_aggregates(self.agg, self.dask_dir)
             # read back: the same values, repeated handles sharing one object (the frames from
