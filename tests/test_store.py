@@ -147,6 +147,27 @@ def test_accounts_merged_by_handle_gaps_filled_never_overwritten(tmp_path):
     assert len(list((tmp_path / "s" / "accounts").glob("*.parquet"))) == 1
 
 
+def test_account_merges_while_importing_stay_few_as_accounts_grow(tmp_path, monkeypatch):
+    # Each merge costs the accounts merged so far: merging on every batch once there are more
+    # than ACCOUNT_COMPACT_ROWS distinct accounts made big imports quadratic.
+    monkeypatch.setattr(store_mod, "ACCOUNT_COMPACT_ROWS", 10)
+    store = Store(tmp_path / "s")
+    batches = [
+        _accounts([(f"u{b * 5 + k}", str(b), None, None, None, None) for k in range(5)])
+        for b in range(200)
+    ]
+    batches.append(_accounts([("u0", "x", "Zero", None, None, None)]))  # fills a gap only
+    with store.transaction() as tx:
+        for batch in batches:
+            tx.add_accounts(batch)
+        merges = tx.account_merges
+    assert 3 <= merges <= 10  # doubling: about log2(1000 / 10) merges, not ~200
+    rows = store.read("accounts").astype(object).where(lambda d: d.notna(), None)
+    assert len(rows) == 1000
+    assert rows[rows["handle"] == "u0"].values.tolist() == [["u0", "0", "Zero", None, None, None]]
+    assert store_mod.merge_accounts(batches).equals(store.read_arrow("accounts"))
+
+
 def test_failed_transaction_changes_nothing_and_leaves_no_files(tmp_path):
     store = Store(tmp_path / "s")
     with store.transaction() as tx:
