@@ -372,6 +372,7 @@ def flat_tweet(draw, i):
                     "2014-02-14T11:00:00+01:00",
                     "Wed Feb 12 10:00:00 +0000 2014",
                     "soon",
+                    "1850-02-14T10:00:00.000Z",  # outside 1900-2199: a reject
                 ]
             )
         ),
@@ -530,6 +531,109 @@ def test_lines_refused_after_arrow_read_them_are_not_read_again(data, n, odd):
         v2_arrow.pj.read_json = real
     if all(how not in ("v1.1", "page") for _, how in odd):  # (those fail Arrow's read itself)
         assert len(calls) == 1  # the lines around a refused one were not read again
+    slow, n_slow = parse_lines(raw, "x", fast=False)
+    assert n_fast == n_slow == n and fast.rows_read == slow.rows_read
+    _assert_same_batches(fast, slow)
+
+
+# ---- the same for v2 response pages (twarc2 output): authors and targets from includes ------
+
+
+@st.composite
+def page_user(draw, strict: bool):
+    user = draw(flat_user)
+    user["id"] = draw(st.sampled_from(["1", "2", "3", "9", ""]))
+    if strict:
+        user["username"] = draw(st.sampled_from(["Amy", "amy", "Bob", "Cy"]))
+    elif draw(st.booleans()):
+        user.pop(draw(st.sampled_from(["id", "username"])))
+    return user
+
+
+@st.composite
+def page(draw, first: int, strict: bool):
+    """A response page: tweets without (mostly) or with an embedded author, users and
+    referenced tweets in includes (ids repeat: the last one wins), odd bits when not strict."""
+    tweets = []
+    for i in range(draw(st.integers(0, 5))):
+        t = draw(flat_tweet(first + i))
+        if strict and t["created_at"] in ("soon", "1850-02-14T10:00:00.000Z"):
+            t["created_at"] = "2014-02-14T10:00:00.000Z"
+        if draw(st.integers(0, 3)):
+            del t["author"]
+            t["author_id"] = draw(st.sampled_from(["1", "2", "3"] if strict else ["1", "3", "7"]))
+        tweets.append(t)
+    includes: dict = {
+        "users": draw(st.lists(page_user(strict), max_size=5)),
+        "tweets": draw(
+            st.lists(
+                st.fixed_dictionaries(
+                    {"id": st.sampled_from(["1", "2", ""])},
+                    optional={
+                        "author_id": st.sampled_from(["1", "2", "3", "9"]),
+                        "author": flat_user,
+                        "text": st.just("hi"),
+                    },
+                ),
+                max_size=3,
+            )
+        ),
+    }
+    if strict:  # every author_id resolves
+        includes["users"] += [{"id": u, "username": f"U{u}"} for u in ("1", "2", "3")]
+    else:
+        includes = draw(st.sampled_from([includes, {"users": includes["users"]}, {}]))
+        if draw(st.integers(0, 9)) == 0:
+            includes["users"] = [None, *includes.get("users", [])]
+    out = {"data": tweets, "meta": {"result_count": len(tweets)}}
+    if includes or strict:
+        out["includes"] = includes
+    return out
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), n=st.integers(1, 6))
+def test_v2_pages_fast_path_equals_line_by_line(data, n):
+    from netsupport.io.twitter_json import parse_lines
+    from netsupport.io.v2_arrow import parse_v2_block
+
+    pages = [data.draw(page(10 * k, strict=True)) for k in range(n)]
+    raw = "".join(json.dumps(p, ensure_ascii=data.draw(st.booleans())) + "\n" for p in pages)
+    raw = raw.encode("utf-8")
+    fast = parse_v2_block(raw, "x")
+    slow, nlines = parse_lines(raw, "x", fast=False)
+    assert isinstance(fast, tuple)  # all of these are fast-path material
+    batch, fast_lines = fast
+    assert fast_lines == nlines and batch.rows_read == slow.rows_read
+    _assert_same_batches(batch, slow)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), n=st.integers(1, 8))
+def test_v2_pages_with_odd_bits_give_the_line_parsers_tables(data, n):
+    """Pages the fast path must refuse (a tweet without author, an unreadable timestamp, a
+    null user...), mixed with tweets one per line, v1.1 tweets and broken lines."""
+    from netsupport.io import twitter_json
+    from netsupport.io.twitter_json import parse_lines
+
+    lines = []
+    for k in range(n):
+        what = data.draw(st.sampled_from(["page", "page", "page", "tweet", "v1.1", "broken"]))
+        if what == "page":
+            lines.append(json.dumps(data.draw(page(10 * k, strict=False))))
+        elif what == "tweet":
+            lines.append(json.dumps(data.draw(flat_tweet(10 * k))))
+        elif what == "v1.1":
+            lines.append(json.dumps({"id_str": "7", "user": {"screen_name": "Amy"}}))
+        else:
+            lines.append('{"data": [')
+    raw = ("\n".join(lines) + "\n").encode()
+    old = twitter_json.SPLIT_MIN_BYTES
+    twitter_json.SPLIT_MIN_BYTES = 64  # pieces of a line or two
+    try:
+        fast, n_fast = parse_lines(raw, "x")
+    finally:
+        twitter_json.SPLIT_MIN_BYTES = old
     slow, n_slow = parse_lines(raw, "x", fast=False)
     assert n_fast == n_slow == n and fast.rows_read == slow.rows_read
     _assert_same_batches(fast, slow)

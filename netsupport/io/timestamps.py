@@ -32,7 +32,15 @@ from email.utils import parsedate_to_datetime
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["EARLIEST", "LATEST", "TIMESTAMP", "parse_column", "to_micros", "twitter_time_to_iso"]
+__all__ = [
+    "EARLIEST",
+    "LATEST",
+    "TIMESTAMP",
+    "all_in_range",
+    "parse_column",
+    "to_micros",
+    "twitter_time_to_iso",
+]
 
 #: The canonical timestamp type of every table (UTC, microseconds).
 TIMESTAMP = pa.timestamp("us", tz="UTC")
@@ -214,6 +222,21 @@ def _standard_iso(values: list) -> tuple[pa.Array, list[int]] | None:
         return strings.take(picked).cast(TIMESTAMP), picked.to_pylist()
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         return None  # e.g. 2014-02-31: element by element, with the reason
+
+
+def all_in_range(stamps: pa.Array) -> bool:
+    """Return True if every (non-null) instant is within :data:`EARLIEST` .. :data:`LATEST`.
+
+    Examples
+    --------
+    >>> all_in_range(pa.array(["2014-02-12T10:00:00Z"]).cast(TIMESTAMP))
+    True
+    >>> all_in_range(pa.array(["1850-02-12T10:00:00Z"]).cast(TIMESTAMP))
+    False
+    """
+    bounds = pc.min_max(stamps.cast(pa.int64()))
+    low, high = bounds["min"].as_py(), bounds["max"].as_py()
+    return low is None or (low >= _EARLIEST_US and high < _LATEST_US)
 
 
 def _in_range(

@@ -1,14 +1,17 @@
-"""Fast path for blocks of API v2 tweets, one per line: Arrow's JSON reader plus Arrow kernels.
+"""Fast path for blocks of API v2 JSON lines: Arrow's JSON reader plus Arrow kernels.
 
 :class:`~netsupport.io.twitter_json.TweetParser` defines what a line means. This module gives
-the same rows (posts, accounts, rejects) for the common case, a block where every line is a v2
-tweet with its ``author`` embedded (``twarc2 flatten`` output), about three times faster: the
-JSON is parsed by Arrow in C++ against an explicit schema of the fields used, and the fields are
-then extracted with vectorised kernels. Whenever a block holds anything else (a response page, a
-v1.1 tweet, a malformed line, a missing field, a value of another type, ``NaN``, two JSON values
-on a line...) :func:`parse_v2_block` returns ``None`` and the caller parses the block line by
-line with ``TweetParser``, which gives the exact rejects. A property test checks that both paths
-give identical tables on random and mutated tweets.
+the same rows (posts, accounts, rejects) for the two common cases, about three times faster: a
+block where every line is a v2 tweet with its ``author`` embedded (``twarc2 flatten`` output),
+and a block where every line is a v2 response page (``twarc2 search`` output), whose tweets'
+authors and targets are looked up in the page's ``includes`` (per page; the last of repeated
+ids wins, as in TweetParser's dicts). The JSON is parsed by Arrow in C++ against an explicit
+schema of the fields used, and the fields are then extracted with vectorised kernels. Whenever
+a line holds anything else (a v1.1 tweet, a malformed line, a missing field, a value of another
+type, ``NaN``, two JSON values on a line, a page with a tweet the line parser would reject...)
+:func:`parse_v2_block` says which line, or returns ``None``, and the caller parses those lines
+with ``TweetParser``, which gives the exact rejects. Property tests check that both paths give
+identical tables on random and mutated tweets and pages.
 
 One known difference: Arrow's reader accepts the non-standard literals ``NaN`` and ``Infinity``,
 so a line that holds one in a field netsupport does not read is imported here where the line
@@ -21,13 +24,14 @@ from __future__ import annotations
 import re
 
 import numpy as np
+import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pj
 
 from ..schema import SCHEMAS, PostKind, Table
 from .base import PLATFORM_TWITTER, Batch, RejectRows
-from .timestamps import parse_column
+from .timestamps import all_in_range, parse_column
 
 __all__ = ["parse_v2_block"]
 
@@ -72,6 +76,29 @@ SCHEMA = pa.schema(
     ]
 )
 _PARSE = pj.ParseOptions(explicit_schema=SCHEMA, unexpected_field_behavior="ignore")
+#: A tweet of a page's ``data``: the same fields (in a page the keys of other formats mean nothing).
+_TWEET = pa.struct(
+    [f for f in SCHEMA if f.name not in ("data", "includes", "tweet", "user", "id_str")]
+)
+#: A v2 response page (``twarc2`` output): TweetParser.page reads ``data`` and ``includes``.
+PAGE_SCHEMA = pa.schema(
+    [
+        ("data", pa.list_(_TWEET)),
+        (
+            "includes",
+            pa.struct(
+                [
+                    ("users", pa.list_(_USER)),
+                    (
+                        "tweets",
+                        pa.list_(pa.struct([("id", _S), ("author_id", _S), ("author", _USER)])),
+                    ),
+                ]
+            ),
+        ),
+    ]
+)
+_PAGE_PARSE = pj.ParseOptions(explicit_schema=PAGE_SCHEMA, unexpected_field_behavior="ignore")
 _POSTS = SCHEMAS[Table.POSTS]
 _KINDS = pa.array(
     [PostKind.POST.value, PostKind.REPLY.value, PostKind.REPOST.value, PostKind.QUOTE.value]
@@ -154,7 +181,9 @@ def _first_null_parent(lists: pa.ListArray, values: pa.Array) -> int:
 def parse_v2_block(
     data: bytes, source: str, table: pa.Table | None = None, parsed: list | None = None
 ) -> tuple[Batch, int] | int | None:
-    """Parse a block of v2 tweet lines.
+    """Parse a block of v2 tweet lines, or of v2 response pages (one per line).
+
+    The block's first line decides which: a page (``data`` or ``includes`` present) or a tweet.
 
     Parameters
     ----------
@@ -163,8 +192,8 @@ def parse_v2_block(
     source : str
         The file name for ``source_file``.
     table : pa.Table, optional
-        Arrow's reading of ``data`` against :data:`SCHEMA` (rows taken from a block already
-        read and checked, one row per line): the JSON is not read again.
+        Arrow's reading of ``data`` against :data:`SCHEMA` or :data:`PAGE_SCHEMA` (rows taken
+        from a block already read and checked, one row per line): the JSON is not read again.
     parsed : list, optional
         When the block is refused at a known line after Arrow has read it, the table read is
         appended here, so the lines before and after that one need not be read again.
@@ -198,11 +227,14 @@ def parse_v2_block(
     odd = np.flatnonzero(buf[after] != 123)
     if len(odd):  # a blank line, or a line not starting with "{": row i would not be line i + 1
         return int(odd[0]) + 1
+    pages = _is_page(data[: newlines[0]] if len(newlines) else data)
+    if pages is None:
+        return 0
     try:
         t = pj.read_json(
             pa.py_buffer(data),
             read_options=pj.ReadOptions(use_threads=False, block_size=len(data) + 1),
-            parse_options=_PARSE,
+            parse_options=_PAGE_PARSE if pages else _PARSE,
         )
     except (pa.ArrowException, ValueError, UnicodeDecodeError) as exc:
         m = _ROW_IN_ERROR.search(str(exc))
@@ -210,6 +242,17 @@ def parse_v2_block(
     if t.num_rows != nlines:  # two JSON values on one line: where is not known
         return None
     return _parse_table(data, source, t, nlines, parsed)
+
+
+def _is_page(line: bytes) -> bool | None:
+    """True if the line is a v2 response page, False if not, None if it is not a JSON object."""
+    try:
+        obj = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return None
+    if type(obj) is not dict:
+        return None
+    return obj.get("data") is not None or obj.get("includes") is not None
 
 
 def _parse_table(
@@ -222,13 +265,153 @@ def _parse_table(
         parsed.append(t)
     if n == 0:
         return None
+    if pa.types.is_list(t.schema.field("data").type):
+        return _parse_pages(source, t, nlines)
     col = {name: t.column(name).chunk(0) for name in t.column_names}
     elsewhere = [col[k] for k in ("data", "includes", "tweet", "user", "id_str")]
     if any(c.null_count != n for c in elsewhere):  # a page, a v1.1 tweet, an archive wrapper
         return min(_first(pc.is_valid(c)) for c in elsewhere if c.null_count != n)
-    ids = col["id"]
+    lines = np.arange(1, n + 1, dtype=np.int64)
     author = col["author"]
-    usernames = author.field("username")
+    names = (author.field("username"), author.field("id"))
+    out = _tweets(col, names, author, source, lines, _Lookups(), data)
+    return out if isinstance(out, int) else (out, nlines)
+
+
+class _Lookups:
+    """What a page's ``includes`` resolve for its tweets (nothing for flattened tweets).
+
+    ``ref_handle``: per referenced tweet (the values of ``referenced_tweets``), the handle of its
+    author found through ``includes.tweets`` (``None`` where none). ``reply_found`` and
+    ``reply_handle``: per tweet, whether ``includes.users`` has the ``in_reply_to_user_id``, and
+    that user's handle. ``users`` and ``users_order``: the ``includes.users`` account rows and
+    their place in TweetParser's order; ``order``: the place of each tweet's first account row.
+    """
+
+    def __init__(self) -> None:
+        self.ref_handle: pa.Array | None = None
+        self.reply_found: np.ndarray | None = None
+        self.reply_handle: pa.Array | None = None
+        self.users: pa.Array | None = None
+        self.users_order: np.ndarray | None = None
+        self.order: np.ndarray | None = None
+
+
+def _handles(users: pa.Array) -> pa.Array:
+    """TweetParser's ``_handle(user.get("username"))`` of struct users (null users: null)."""
+    names = users.flatten()[users.type.get_field_index("username")]
+    return _nonempty(_python_lower(names))
+
+
+class _PageMap:
+    """``{id: row}`` of a list column of a page's ``includes`` (per page; the last row wins)."""
+
+    def __init__(self, lists: pa.ListArray, ids: pa.Array, pages: pa.Array):
+        keys = _page_keys(pages, ids)
+        rows = pc.indices_nonzero(pc.is_valid(keys)).to_numpy()[::-1].copy()  # last first
+        self.rows = pa.array(rows, pa.int64())
+        self.keys = keys.take(self.rows)
+
+    def find(self, pages: pa.Array, ids: pa.Array) -> pa.Array:
+        """Row (into the flattened list values) of each (page, id); null where none."""
+        where = pc.index_in(_page_keys(pages, ids), value_set=self.keys)
+        return self.rows.take(where)
+
+
+def _page_keys(pages: pa.Array, ids: pa.Array) -> pa.Array:
+    return pc.binary_join_element_wise(pages.cast(_S), ids, ":")
+
+
+def _parse_pages(source: str, t: pa.Table, nlines: int) -> tuple[Batch, int] | int:
+    """Posts, accounts of a block of v2 response pages (TweetParser.page, vectorised).
+
+    Any page with something the line parser would reject (a null in ``data``, a tweet without
+    author, an unreadable timestamp...) is refused: its line index is returned.
+    """
+    data = t.column("data").chunk(0)
+    if data.null_count:
+        return _first(pc.is_null(data))
+    page_of = pc.list_parent_indices(data)
+    page_np = page_of.to_numpy()
+    tweets = data.flatten()
+    if tweets.null_count:
+        return int(page_np[_first(pc.is_null(tweets))])
+    includes = t.column("includes").chunk(0)
+    user_lists, tweet_lists = includes.flatten()
+    users = user_lists.flatten()
+    user_page = pc.list_parent_indices(user_lists)
+    user_fields = dict(zip([f.name for f in _USER], users.flatten(), strict=True))
+    umap = _PageMap(user_lists, user_fields["id"], user_page)
+    user_handle = _handles(users)
+    inc_tweets = tweet_lists.flatten()
+    inc_page = pc.list_parent_indices(tweet_lists)
+    inc_id, inc_author_id, inc_author = inc_tweets.flatten()
+    tmap = _PageMap(tweet_lists, inc_id, inc_page)
+
+    col = dict(zip([f.name for f in _TWEET], tweets.flatten(), strict=True))
+    # the author: the tweet's own, else includes.users[author_id] (whose account row is the
+    # includes.users one: adding the same user object again changes nothing)
+    own = col["author"]
+    found = umap.find(page_of, col["author_id"])
+    has_own = own.is_valid()
+    own_id, own_name = own.flatten()[0:2]  # (_USER: id, username, ...)
+    author = (
+        pc.if_else(has_own, own_name, user_fields["username"].take(found)),
+        pc.if_else(has_own, own_id, user_fields["id"].take(found)),
+    )
+
+    look = _Lookups()
+    # a referenced tweet's author: includes.tweets[id].author, else includes.users[its author_id]
+    refs = col["referenced_tweets"]
+    ref_page = page_of.take(pc.list_parent_indices(refs))
+    ref_ids = _nonempty(refs.flatten().field("id"))
+    target = tmap.find(ref_page, ref_ids)
+    by_author = _handles(inc_author)
+    by_user = user_handle.take(umap.find(inc_page, inc_author_id))
+    inc_handle = pc.if_else(inc_author.is_valid(), by_author, by_user)
+    look.ref_handle = inc_handle.take(target)
+    reply = umap.find(page_of, col["in_reply_to_user_id"])
+    look.reply_found = pc.is_valid(reply).to_numpy(zero_copy_only=False)
+    look.reply_handle = user_handle.take(reply)
+    # account rows in TweetParser's order: each page's includes.users, then its tweets' users
+    per_page = np.bincount(user_page.to_numpy(), minlength=t.num_rows)
+    first_user = np.concatenate([[0], np.cumsum(per_page)[:-1]])
+    look.users = users.filter(pc.is_valid(user_fields["id"]))
+    users_order = (user_page.to_numpy().astype(np.int64) << 32) + (
+        np.arange(len(users)) - first_user[user_page.to_numpy()]
+    )
+    look.users_order = users_order[pc.is_valid(user_fields["id"]).to_numpy(zero_copy_only=False)]
+    first_tweet = np.asarray(data.offsets)[:-1] - data.offsets[0].as_py()
+    look.order = (
+        (page_np.astype(np.int64) << 32)
+        + per_page[page_np]
+        + 3 * (np.arange(len(page_np)) - first_tweet[page_np])
+    )
+    out = _tweets(col, author, own, source, page_np + 1, look, None)
+    if isinstance(out, int):
+        return int(page_np[out])
+    return out, nlines
+
+
+def _tweets(
+    col: dict[str, pa.Array],
+    author: tuple[pa.Array, pa.Array],
+    author_rows: pa.Array,
+    source: str,
+    lines: np.ndarray,
+    look: _Lookups,
+    data: bytes | None,
+) -> Batch | int:
+    """Posts and accounts of v2 tweets (one struct field per ``col`` entry), or the index of
+    the first tweet the line parser must read.
+
+    ``author``: each tweet's author's (username, id); ``author_rows``: the author user objects
+    that give account rows. ``data``: the block's bytes, for the rejects of unreadable
+    timestamps (None: refuse those tweets instead).
+    """
+    ids = col["id"]
+    n = len(ids)
+    usernames = author[0]
     bad = pc.or_(
         pc.or_kleene(pc.is_null(ids), pc.equal(ids, "")),
         pc.or_kleene(pc.is_null(usernames), pc.equal(usernames, "")),
@@ -239,7 +422,7 @@ def _parse_table(
     if pc.any(bad).as_py():  # missing id or author, or a non-ASCII handle (str.lower() rules)
         return _first(bad)
     handle = pc.utf8_lower(usernames)
-    author_id = pc.coalesce(col["author_id"], author.field("id"))
+    author_id = pc.coalesce(col["author_id"], author[1])
     note = col["note_tweet"]
     text = pc.coalesce(note.field("text"), col["text"])
 
@@ -280,8 +463,13 @@ def _parse_table(
     ref_authors = rvalues.field("author").take(take) if len(rvalues) else pa.nulls(n, _USER)
     ref_name = ref_authors.field("username")
     target_author = _nonempty(_python_lower(ref_name))
+    if look.ref_handle is not None and len(rvalues):  # no author in the ref: includes.tweets
+        target_author = pc.if_else(
+            ref_authors.is_valid(), target_author, look.ref_handle.take(take)
+        )
 
-    # replies without a target from the ref: in_reply_to_user, else a mention with that id
+    # replies without a target from the ref: in_reply_to_user, else includes.users, else a
+    # mention with that id
     reply_user = col["in_reply_to_user"]
     no_target = pc.is_null(target_author).to_numpy(zero_copy_only=False)
     need_reply = np.flatnonzero((kind_np == 1) & no_target)
@@ -300,6 +488,9 @@ def _parse_table(
             uid = col["in_reply_to_user_id"][int(i)].as_py()
             if uid is None:
                 continue
+            if look.reply_found is not None and look.reply_found[i]:
+                targets[i] = look.reply_handle[int(i)].as_py()
+                continue
             for men in mention_lists[int(i)].as_py() or ():
                 if men.get("id") == uid:
                     name = men.get("username")
@@ -313,7 +504,8 @@ def _parse_table(
         target_author = pa.array(targets, _S)
 
     created, bad = _timestamps(col["created_at"])
-    lines = pa.array(np.arange(1, n + 1, dtype=np.int64))
+    if bad and data is None:
+        return min(bad)
     posts = pa.Table.from_arrays(
         [
             pa.repeat(pa.scalar(PLATFORM_TWITTER), n),
@@ -329,7 +521,7 @@ def _parse_table(
             hashtags,
             col["lang"],
             pa.repeat(pa.scalar(source, _S), n),
-            lines,
+            pa.array(lines),
         ],
         schema=_POSTS,
     )
@@ -342,30 +534,37 @@ def _parse_table(
         keep[list(bad)] = False
         posts = posts.filter(pa.array(keep))
 
-    accounts = _accounts(author, ref_authors, reply_user, used_reply_user, n)
-    return Batch(posts=posts, accounts=accounts, rejects=rejects.take(), rows_read=n), nlines
+    accounts = _accounts(author_rows, ref_authors, reply_user, used_reply_user, n, look)
+    return Batch(posts=posts, accounts=accounts, rejects=rejects.take(), rows_read=n)
 
 
 def _timestamps(values: pa.Array) -> tuple[pa.Array, dict[int, str]]:
     """Cast ISO-8601 strings in one go; anything else the way PostRows reads it."""
     if not values.null_count:
         try:
-            return values.cast(_POSTS.field("created_at").type), {}
+            stamps = values.cast(_POSTS.field("created_at").type)
         except (pa.ArrowInvalid, pa.ArrowTypeError):
             pass
+        else:
+            if all_in_range(stamps):  # (else parse_column says which are outside, and why)
+                return stamps, {}
     return parse_column(values.to_pylist())
 
 
-def _accounts(author, ref_authors, reply_user, used_reply_user, n) -> pa.Table | None:
+def _accounts(author, ref_authors, reply_user, used_reply_user, n, look: _Lookups):
     """Account rows in TweetParser's order: per tweet the ref's author, the replied-to user,
-    the author (not merged by handle: the store does that)."""
-    order = np.arange(n, dtype=np.int64) * 3
+    the author (not merged by handle: the store does that); for pages each page's
+    ``includes.users`` before its tweets'."""
+    order = np.arange(n, dtype=np.int64) * 3 if look.order is None else look.order
     pieces = []
-    for users, slot, mask in (
-        (ref_authors, 0, None),
-        (reply_user, 1, used_reply_user),
-        (author, 2, None),
-    ):
+    sources = [
+        (ref_authors, order, None),
+        (reply_user, order + 1, used_reply_user),
+        (author, order + 2, None),
+    ]
+    if look.users is not None:
+        sources.insert(0, (look.users, look.users_order, None))
+    for users, place, mask in sources:
         valid = users.is_valid()
         if mask is not None:
             valid = pc.and_(valid, pa.array(mask))
@@ -379,7 +578,7 @@ def _accounts(author, ref_authors, reply_user, used_reply_user, n) -> pa.Table |
         pieces.append(
             pa.table(
                 {
-                    "o": pa.array(order[idx.to_numpy()] + slot),
+                    "o": pa.array(place[idx.to_numpy()]),
                     "raw": sel.field("username"),
                     "account_id": _nonempty(sel.field("id")),
                     "name": sel.field("name"),
