@@ -40,6 +40,7 @@ from .io.pool import WorkerPool, worker_count
 from .io.twitter_json import PARALLEL_MIN_BYTES
 from .schema import (
     AccountCol,
+    PostCol,
     RejectCol,
     Table,
 )
@@ -232,7 +233,11 @@ def _add_batch(tx: Transaction, summary: FileSummary, batch, handles: list) -> N
         kept, dups = tx.add_posts(batch.posts)
         summary.posts += kept.num_rows
         summary.duplicates += dups
-        edges = interactions_arrow(kept, sort=False, mentions_unique=True)
+        # (kept posts are unique by platform and post id: by post id when one platform)
+        platform = kept.column(PostCol.PLATFORM)
+        bounds = pc.min_max(platform)
+        one_platform = platform.null_count == 0 and bounds["min"] == bounds["max"]
+        edges = interactions_arrow(kept, sort=False, mentions_unique=True, ids_unique=one_platform)
         summary.interactions += tx.append(Table.INTERACTIONS, edges)
     if batch.follows is not None:
         kept, dups = tx.add_follows(batch.follows)
@@ -302,6 +307,9 @@ def import_inputs(
                     workers=workers,
                     max_archive_bytes=max_archive_bytes,
                     pool=pool,
+                    # (workers leave results as files; not on Windows, which cannot delete
+                    # a file that is memory-mapped)
+                    spool=str(tx.scratch()) if pool is not None and os.name != "nt" else None,
                 )
                 try:
                     fmt = detect_format(path, options) if spec.format == "auto" else spec.format

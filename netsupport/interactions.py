@@ -189,7 +189,7 @@ def _edges(source, target, kind, post_id, created_at) -> pa.Table:
 
 
 def interactions_arrow(
-    posts: pa.Table, *, sort: bool = True, mentions_unique: bool = False
+    posts: pa.Table, *, sort: bool = True, mentions_unique: bool = False, ids_unique: bool = False
 ) -> pa.Table:
     """Return the reply/mention/repost/quote edges of canonical posts, as an Arrow table.
 
@@ -209,6 +209,9 @@ def interactions_arrow(
     mentions_unique : bool
         The caller guarantees no handle repeats within one post's ``mentions`` (every importer
         writes them de-duplicated); skips that de-duplication when post ids are unique too.
+    ids_unique : bool
+        The caller guarantees no post id repeats in ``posts`` (the store's de-duplicated posts
+        of one platform): with ``mentions_unique``, nothing is checked.
 
     Examples
     --------
@@ -262,8 +265,10 @@ def interactions_arrow(
             parents = parents.filter(keep)
             handles = handles.filter(keep)
             m_pid = post_id.take(parents)
-            unique_posts = pc.count_distinct(post_id).as_py() == len(post_id)
-            if not (mentions_unique and unique_posts):
+            unique_posts = mentions_unique and (
+                ids_unique or pc.count_distinct(post_id).as_py() == len(post_id)
+            )
+            if not unique_posts:
                 # first occurrence of each (post_id, target), like DataFrame.drop_duplicates
                 order = pa.table({"p": m_pid, "t": handles, "i": pa.array(range(len(handles)))})
                 first = order.group_by(["p", "t"], use_threads=False).aggregate([("i", "min")])

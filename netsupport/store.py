@@ -8,6 +8,7 @@ Layout::
       interactions/part-000001-....parquet
       follows/  accounts/  rejects/
       .lock                              # held by the one writing transaction
+      .scratch-<id>/                     # the writing transaction's temporary files
 
 ``manifest.json`` lists, per table, the committed part files (with row count and sha256) and every
 imported file (sha256, path, format, row counts). Readers read only the parts the manifest lists.
@@ -46,6 +47,7 @@ import contextlib
 import hashlib
 import os
 import re
+import shutil
 import signal
 import uuid
 from collections.abc import Iterator
@@ -74,6 +76,7 @@ __all__ = [
 ]
 
 MANIFEST = "manifest.json"
+_SCRATCH = ".scratch-"
 FORMAT_VERSION = 1
 #: Rows buffered before a Parquet row group is written, and rows per part file.
 ROW_GROUP_ROWS = 131_072
@@ -84,20 +87,18 @@ PART_ROWS = 2_000_000
 ACCOUNT_COMPACT_ROWS = 250_000
 
 
-#: Columns with few distinct values, dictionary-encoded in Parquet (ids, texts and times are not:
-#: encoding them as dictionaries costs time and saves nothing).
+#: Columns with few distinct values, dictionary-encoded in Parquet (ids, texts, times and handles
+#: are not: encoding them as dictionaries costs time and, under zstd, saves next to nothing:
+#: on a million generated tweets, 10% more write time for 3% smaller posts parts).
 _DICTIONARY = {
     Table.POSTS: [
         PostCol.PLATFORM,
-        PostCol.AUTHOR,
-        PostCol.AUTHOR_ID,
         PostCol.KIND,
-        PostCol.TARGET_AUTHOR,
         PostCol.HASHTAGS,
         PostCol.LANG,
         PostCol.SOURCE_FILE,
     ],
-    Table.INTERACTIONS: [InteractionCol.SOURCE, InteractionCol.TARGET, InteractionCol.KIND],
+    Table.INTERACTIONS: [InteractionCol.KIND],
     Table.FOLLOWS: [FollowCol.FOLLOWER, FollowCol.FOLLOWEE],
     Table.ACCOUNTS: [AccountCol.ROLE],
     Table.REJECTS: [RejectCol.SOURCE_FILE, RejectCol.REASON],
@@ -488,6 +489,7 @@ class Transaction:
         self.account_merges = 0
         self._account_ids: dict[str, str] | None = None
         self._imports: list[dict[str, Any]] = []
+        self._scratch: Path | None = None
         self._open = False
 
     # -- life cycle -------------------------------------------------------------------------------
@@ -528,9 +530,25 @@ class Transaction:
                     path.unlink()
         for path in self.root.glob(f".{MANIFEST}.*.tmp"):
             path.unlink()
+        for path in self.root.glob(f"{_SCRATCH}*"):  # left by an import that was killed
+            shutil.rmtree(path, ignore_errors=True)
+
+    def scratch(self) -> Path:
+        """Return a folder for this transaction's temporary files (worker results).
+
+        It is removed when the transaction ends (commit or abort), or by the next transaction
+        if this process is killed.
+        """
+        if self._scratch is None:
+            self._scratch = self.root / f"{_SCRATCH}{self.tx_id}"
+            self._scratch.mkdir()
+        return self._scratch
 
     def _release(self) -> None:
         self._open = False
+        if self._scratch is not None:
+            shutil.rmtree(self._scratch, ignore_errors=True)
+            self._scratch = None
         if self._lock_fd is not None:
             _unlock(self._lock_fd)
             os.close(self._lock_fd)

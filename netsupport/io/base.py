@@ -80,6 +80,9 @@ class ReadOptions:
         Called with the number of input bytes consumed since the last call.
     pool : WorkerPool or None
         Worker processes to use instead of starting new ones.
+    spool : str or None
+        A folder where the worker processes leave their results as files (the importer reads
+        them memory-mapped, then deletes them); None sends results back through pipes.
     """
 
     mapping: tuple[tuple[str, str], ...] = ()
@@ -90,6 +93,7 @@ class ReadOptions:
     max_archive_bytes: int = 2 * 1024**3
     progress: Callable[[int], None] | None = field(default=None, compare=False)
     pool: Any = field(default=None, compare=False)  # a running WorkerPool to share
+    spool: str | None = None
 
     def advance(self, nbytes: int) -> None:
         """Report ``nbytes`` more input bytes consumed."""
