@@ -246,7 +246,7 @@ def stages(data: Path) -> dict[str, float]:
     import hashlib
     import tempfile
 
-    from netsupport.ingest import FileSummary, _add_batch
+    from netsupport.ingest import FileSummary, _add_batch, _Distinct
     from netsupport.io import twitter_json as tj
     from netsupport.store import Store
 
@@ -262,7 +262,7 @@ def stages(data: Path) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         tx = Store(Path(tmp) / "s").transaction()
         tx.begin()
-        summary, handles, offset = FileSummary(str(data), "twitter-v2"), [], 0
+        summary, handles, offset = FileSummary(str(data), "twitter-v2"), _Distinct(), 0
         c = time.process_time()
         for blob, nlines, rows in parsed:
             _add_batch(tx, summary, tj._shift(tj._load(blob, rows), offset), handles)

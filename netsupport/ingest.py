@@ -204,12 +204,10 @@ def _import_one(
         options = replace(options, progress=progress.advance)
     try:
         if fmt != "empty":
-            handles: list[pa.ChunkedArray] = []  # the accounts this file describes
+            handles = _Distinct()  # the accounts this file describes
             for batch in reader_for(fmt)(path, str(path), options):
                 _add_batch(tx, summary, batch, handles)
-            if handles:
-                chunks = [c for h in handles for c in h.chunks]
-                summary.accounts = pc.count_distinct(pa.chunked_array(chunks, pa.string())).as_py()
+            summary.accounts = handles.count()
     finally:
         if progress is not None:
             progress.end_file()
@@ -227,7 +225,39 @@ def _import_one(
     return summary
 
 
-def _add_batch(tx: Transaction, summary: FileSummary, batch, handles: list) -> None:
+class _Distinct:
+    """Count the distinct values of many string arrays in bounded memory.
+
+    Examples
+    --------
+    >>> d = _Distinct(compact_rows=2)
+    >>> for values in (["a", "b"], ["b", "c"], ["a", None]):
+    ...     d.add(pa.chunked_array([values], pa.string()))
+    >>> d.count()
+    3
+    """
+
+    def __init__(self, compact_rows: int = 1_000_000):
+        self.chunks: list[pa.Array] = []
+        self.rows = 0
+        self.unique_rows = 0
+        self.compact_rows = compact_rows
+
+    def add(self, values: pa.ChunkedArray) -> None:
+        self.chunks += values.chunks
+        self.rows += len(values)
+        if self.rows > max(self.compact_rows, 2 * self.unique_rows):
+            unique = pc.unique(pa.chunked_array(self.chunks, pa.string()))
+            self.chunks, self.rows = [unique], len(unique)
+            self.unique_rows = self.rows
+
+    def count(self) -> int:
+        if not self.chunks:
+            return 0
+        return pc.count_distinct(pa.chunked_array(self.chunks, pa.string())).as_py()
+
+
+def _add_batch(tx: Transaction, summary: FileSummary, batch, handles: _Distinct) -> None:
     summary.rows_read += batch.rows_read
     if batch.posts is not None:
         kept, dups = tx.add_posts(batch.posts)
@@ -246,7 +276,7 @@ def _add_batch(tx: Transaction, summary: FileSummary, batch, handles: list) -> N
         summary.interactions += tx.append(Table.INTERACTIONS, follow_interactions(kept))
     if batch.accounts is not None:
         tx.add_accounts(batch.accounts)
-        handles.append(batch.accounts.column(AccountCol.HANDLE))
+        handles.add(batch.accounts.column(AccountCol.HANDLE))
     if batch.rejects is not None:
         summary.rejects += tx.append(Table.REJECTS, batch.rejects)
         room = _SAMPLES - len(summary.reject_samples)
