@@ -678,13 +678,41 @@ def _write_buckets(edges: Mapping[str, pd.DataFrame], folder: Path, n: int, name
             _write(e[bucket == i].reset_index(drop=True), d / f"part-{name}.parquet")
 
 
-def _sum_bucket(folder: str) -> pd.DataFrame:
-    """Sum the partitions' edges of one bucket (see :func:`_write_buckets`)."""
+def _sum_bucket(folder: str) -> str:
+    """Sum the partitions' edges of one bucket (see :func:`_write_buckets`) into
+    ``folder/sum.parquet``; return its path (the driver reads every bucket's sum as one Arrow
+    table: nothing edge-sized is pickled, and its handles become shared objects once)."""
     paths = sorted(Path(folder).glob("part-*.parquet"))
     frames = [_objects(pq.read_table(p)) for p in paths]
     out = _sum_edges(frames) if len(frames) != 1 else frames[0]
-    return out
+    del frames
+    dst = Path(folder) / "sum.parquet"
+    _write(_uniform_edges(out), dst)
+    return str(dst)
 
+
+def _read_sums(paths: Sequence[str]) -> pd.DataFrame:
+    """The bucket sums of one edge table, in :func:`finish_edges`' form. Buckets split the
+    edges by source, so their rows are disjoint: they are concatenated, sorted by source and
+    target in Arrow (UTF-8 byte order is code point order, Python's str order) and converted
+    once, strings as shared objects."""
+    from .graph import count_column
+
+    table = pa.concat_tables([pq.read_table(p) for p in paths])
+    present = [
+        count_column(k)
+        for k in IKind
+        if count_column(k) in table.column_names
+        and (pc.sum(table.column(count_column(k))).as_py() or 0) > 0
+    ]
+    table = table.select(["source", "target", *present, "weight"])
+    table = table.sort_by([("source", "ascending"), ("target", "ascending")])
+    return _objects(table)
+
+
+#: Rows of the largest partition per edge bucket: edges are summed in min(64, rows / this)
+#: buckets by source (:func:`_write_buckets`).
+ROWS_PER_EDGE_BUCKET = 1_000_000
 
 #: The edge tables the Dask engine aggregates: each window (all kinds) and the crisis
 #: repost/quote/mention graph (amplifiers, the report's network map).
@@ -960,7 +988,8 @@ def aggregate_study(
     shutil.rmtree(edges_dir, ignore_errors=True)
     edges_dir.mkdir(parents=True)
     n_rows = max(plan.rows.values(), default=0)
-    ctx = replace(ctx, edges_dir=str(edges_dir), n_buckets=min(64, max(1, n_rows // 1_000_000)))
+    n_buckets = min(64, max(1, n_rows // ROWS_PER_EDGE_BUCKET))
+    ctx = replace(ctx, edges_dir=str(edges_dir), n_buckets=n_buckets)
     cdel = dask.delayed(ctx, pure=True)
     tasks = [
         dask.delayed(_released(_aggregate), pure=True)(p, i, cdel, f"{k:05d}")
@@ -974,9 +1003,10 @@ def aggregate_study(
         (res,) = dask.compute(_tree(tasks, _released(_combine)))
         folders = sorted(str(d) for d in edges_dir.glob("*/*") if d.is_dir())
         sums = dask.compute(*[dask.delayed(_released(_sum_bucket))(d) for d in folders])
-        for folder, frame in zip(folders, sums, strict=True):
-            edge_sums.setdefault(Path(folder).parent.name, []).append(frame)
-        edge_sums = {k: _concat(v) for k, v in edge_sums.items()}
+        by_key: dict[str, list[str]] = {}
+        for folder, path in zip(folders, sums, strict=True):
+            by_key.setdefault(Path(folder).parent.name, []).append(path)
+        edge_sums = {k: _read_sums(v) for k, v in sorted(by_key.items())}
         shutil.rmtree(tmp_root or edges_dir, ignore_errors=True)
     else:
         res = _aggregates_of(_empty(Table.POSTS), _empty(Table.INTERACTIONS), ctx, "empty")
@@ -1012,8 +1042,12 @@ def aggregate_study(
         coverage[w] = {"rows": n, "covered": n > 0}
     from .stance import load_lexicon
 
-    keys = set(edge_sums) | set(res["edges"])
-    edges = {k: finish_edges(_sum_edges([edge_sums.get(k), res["edges"].get(k)])) for k in keys}
+    edges = {}
+    for k in sorted(set(edge_sums) | set(res["edges"])):
+        if k in edge_sums and not len(res["edges"].get(k, ())):
+            edges[k] = edge_sums.pop(k)  # already in finish_edges' form
+        else:
+            edges[k] = finish_edges(_sum_edges([edge_sums.pop(k, None), res["edges"].get(k)]))
     for w in (*_WINDOWS, "amplifiers"):
         edges.setdefault(w, _empty_edges())
     return StudyAggregates(

@@ -358,3 +358,21 @@ def test_check_memory_passes_when_it_fits(monkeypatch):
 def test_schema_columns_read_by_partitions_exist():
     for c in scale._POST_COLUMNS:
         assert c in SCHEMAS[Table.POSTS].names
+
+
+def test_edges_summed_in_many_buckets_equal_the_pandas_edges(example_runs, client, monkeypatch):
+    # buckets split the edges by source; their sums are concatenated and sorted in Arrow
+    from netsupport import graph
+    from netsupport.report import time_bin
+    from netsupport.schema import Window
+    from netsupport.stance import read_tables, stance_table
+
+    study = example_runs["pandas"]
+    st = stance_table(read_tables(study.store_dir), study)
+    monkeypatch.setattr(scale, "ROWS_PER_EDGE_BUCKET", 50)
+    agg = scale.aggregate_study(study, client, freq=time_bin(study.windows))
+    for w in Window:
+        expected = graph.aggregate_edges(
+            graph.window_interactions(st.interactions, study.windows, w)
+        )
+        pd.testing.assert_frame_equal(agg.edges[w.value], expected)
