@@ -7,15 +7,19 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from netsupport import store as store_mod
 from netsupport.schema import SCHEMAS, Table, empty_frame
-from netsupport.store import Store, StoreError, conform_arrow
+from netsupport.store import Store, StoreError, Transaction, conform_arrow
 
 TS = pa.timestamp("us", tz="UTC")
 
@@ -327,3 +331,53 @@ def test_kill_9_at_a_random_moment_never_leaves_a_partial_import(tmp_path):
         n = len(store.read("posts"))
         assert n in (0, 60_000)
         assert store.counts()["posts"] == n
+
+
+_ID_POOL = [str(i) for i in range(1, 40)] + [
+    "9223372036854775807",  # 2**63 - 1: the largest int id
+    "9223372036854775808",  # 2**63: kept as text
+    "007",
+    "0",
+    "-5",
+    "row-ab12",
+    "",
+    None,
+]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    batches=st.lists(
+        st.lists(
+            st.tuples(st.sampled_from(["twitter", "x", None]), st.sampled_from(_ID_POOL)),
+            max_size=30,
+        ),
+        max_size=6,
+    )
+)
+def test_post_ids_seen_first_wins_like_a_set(batches):
+    """The id table gives what a plain set of (platform, id) would, batch after batch."""
+    tx = Transaction(Store(tempfile.mkdtemp()))
+    tx._seen_posts = {}
+    oracle: set = set()
+    for batch in batches:
+        platforms = pa.array([p for p, _ in batch], pa.string())
+        ids = pa.array([i for _, i in batch], pa.string())
+        keep = tx._first_seen(pa.chunked_array([platforms]), pa.chunked_array([ids]))
+        expected = []
+        for key in batch:
+            expected.append(key not in oracle)
+            oracle.add(key)
+        assert keep.tolist() == expected
+
+
+def test_id_table_grows_and_keeps_every_id():
+    rng = np.random.default_rng(7)
+    seen = store_mod.IdSet()
+    ids = rng.choice(2**62, size=60_000, replace=False) + 1
+    for part in np.array_split(ids, 7):
+        assert seen.first_seen(pa.array(part.astype(str))).all()
+    assert len(seen) == 60_000 and len(seen.table) >= 100_000
+    again = np.concatenate([ids[::3], rng.choice(2**62, size=1000) + 2**62])
+    keep = seen.first_seen(pa.array(again.astype(str)))
+    assert not keep[: len(ids[::3])].any() and keep[len(ids[::3]) :].all()
