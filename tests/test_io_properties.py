@@ -637,3 +637,39 @@ def test_v2_pages_with_odd_bits_give_the_line_parsers_tables(data, n):
     slow, n_slow = parse_lines(raw, "x", fast=False)
     assert n_fast == n_slow == n and fast.rows_read == slow.rows_read
     _assert_same_batches(fast, slow)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    data=st.lists(
+        st.sampled_from(
+            [
+                0x41,
+                0x0A,
+                0x7F,
+                0x80,
+                0xBF,
+                0xC0,
+                0xC2,
+                0xDF,
+                0xE0,
+                0xED,
+                0xEF,
+                0xF0,
+                0xF4,
+                0xF5,
+                0xFF,
+            ]
+        ),
+        max_size=12,
+    ).map(bytes)
+)
+def test_fast_utf8_check_agrees_with_python(data):
+    from netsupport.io.v2_arrow import _valid_utf8
+
+    try:
+        data.decode("utf-8")
+        ok = True
+    except UnicodeDecodeError:
+        ok = False
+    assert _valid_utf8(data) == ok

@@ -288,3 +288,19 @@ def test_archive_style_retweet_and_status_link_quote():
         ("owner", "repost", "lane", None),
         ("owner", "quote", "force", "77"),
     ]
+
+
+@pytest.mark.parametrize("odd", [1, True, "users", {"id": "1"}, None])
+def test_page_with_includes_lists_of_another_type(odd):
+    """includes.users / includes.tweets that are not lists are ignored (no traceback)."""
+    tweet = {"id": "5", "text": "hi", "created_at": "2014-02-14T10:00:00Z", "author_id": "1"}
+    for key in ("users", "tweets"):
+        includes = {"users": [{"id": "1", "username": "Amy"}], key: odd}
+        line = json.dumps({"data": [tweet], "includes": includes}).encode()
+        for fast in (True, False):
+            batch, _ = parse_lines(line + b"\n", "x", fast=fast)
+            rows = batch.posts.to_pylist() if batch.posts is not None else []
+            if key == "users":  # no author handle: a reject with the reason
+                assert rows == [] and batch.rejects.num_rows == 1
+            else:
+                assert [r["author"] for r in rows] == ["amy"]

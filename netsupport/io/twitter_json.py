@@ -179,11 +179,13 @@ class TweetParser:
         users: dict = {}
         tweets: dict = {}
         if type(includes) is dict:
-            for u in includes.get("users") or ():
+            listed = includes.get("users")
+            for u in listed if type(listed) is list else ():
                 if type(u) is dict and type(u.get("id")) is str:
                     users[u["id"]] = u
                     self.accounts.add_user_v2(u)
-            for t in includes.get("tweets") or ():
+            listed = includes.get("tweets")
+            for t in listed if type(listed) is list else ():
                 if type(t) is dict and type(t.get("id")) is str:
                     tweets[t["id"]] = t
         data = obj.get("data")
