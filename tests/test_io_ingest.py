@@ -187,3 +187,56 @@ def test_worker_results_pass_through_files_that_are_removed(tmp_path, monkeypatc
         assert store.read_arrow(table).equals(serial.read_arrow(table)), table
     assert store.counts()["rejects"] == 1
     assert sorted(p.name for p in (tmp_path / "s").iterdir() if p.name.startswith(".")) == [".lock"]
+
+
+def test_workers_drop_only_account_rows_that_change_nothing(tmp_path, monkeypatch):
+    """Workers leave out account rows of handles they already sent complete: the merged
+    accounts (first non-null value per field, file order) equal a serial import's."""
+    import json
+    import random
+
+    from netsupport import ingest
+    from netsupport.io import twitter_json
+
+    rng = random.Random(5)
+    lines = []
+    for i in range(3000):
+        user = {"id": str(rng.randrange(1, 40)), "username": f"U{rng.randrange(30)}"}
+        if rng.random() < 0.7:
+            user["name"] = rng.choice(["A", "B", None])
+        if rng.random() < 0.7:
+            user["description"] = rng.choice(["x", "y"])
+        if rng.random() < 0.7:
+            user["public_metrics"] = {"followers_count": rng.randrange(-1, 9)}
+        tweet = {
+            "id": str(10_000 + i),
+            "text": "hi",
+            "created_at": "2014-02-14T10:00:00Z",
+            "author": user,
+        }
+        if rng.random() < 0.3:
+            tweet["referenced_tweets"] = [
+                {"type": "retweeted", "id": "1", "author": {"username": f"U{rng.randrange(30)}"}}
+            ]
+        lines.append(json.dumps(tweet))
+    big = tmp_path / "big.jsonl"
+    big.write_text("\n".join(lines) + "\n")
+    serial = Store(tmp_path / "serial")
+    import_paths(serial, [big], workers=1)
+    monkeypatch.setattr(ingest, "PARALLEL_MIN_BYTES", 1)
+    monkeypatch.setattr(twitter_json, "PARALLEL_MIN_BYTES", 1)
+    monkeypatch.setattr(twitter_json, "CHUNK_BYTES", 20_000)
+    sent = []
+    real = twitter_json._load_file
+
+    def counting(*args):
+        batch = real(*args)
+        sent.append(0 if batch.accounts is None else batch.accounts.num_rows)
+        return batch
+
+    monkeypatch.setattr(twitter_json, "_load_file", counting)
+    parallel = Store(tmp_path / "parallel")
+    summary = import_paths(parallel, [big], workers=2)
+    assert sum(sent) < 3000  # rows were left out...
+    assert parallel.read_arrow("accounts").equals(serial.read_arrow("accounts"))  # ...harmlessly
+    assert summary.files[0].accounts == serial.counts()["accounts"]

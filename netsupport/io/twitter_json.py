@@ -41,6 +41,7 @@ import os
 import re
 from collections import deque
 from collections.abc import Iterator
+from itertools import compress
 from pathlib import Path
 
 import numpy as np
@@ -49,7 +50,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..errors import InputFileError
-from ..schema import PostKind
+from ..schema import AccountCol, PostKind
 from .base import (
     PLATFORM_TWITTER,
     AccountRows,
@@ -602,6 +603,8 @@ def _parse_range(
             fh.seek(start)
             data = fh.read(end - start)
         batch, nlines = parse_lines(data, source, strip_bom=start == 0)
+        if spool is not None and batch.accounts is not None:
+            batch.accounts = _drop_known_accounts(batch.accounts, (spool, source))
         if spool is None:
             sink = pa.BufferOutputStream()
             _dump(batch, sink)
@@ -615,6 +618,41 @@ def _parse_range(
 
 
 _TABLES = ("posts", "accounts", "rejects")
+
+#: (transaction scratch folder, source file) -> handles this worker has sent a complete user
+#: object for (id, name, description and followers count all known)
+_KNOWN: dict[tuple[str, str], set[str]] = {}
+
+
+def _drop_known_accounts(accounts: pa.Table, key: tuple[str, str]) -> pa.Table:
+    """Worker: drop the account rows that cannot change the store's merge.
+
+    The store merges account rows in file order, first non-null value per field. Once this
+    worker has sent a row with every field but ``role`` known for a handle (from an earlier
+    chunk of the same file: earlier in file order, since each worker takes chunks in order), a
+    later row for that handle without a role changes nothing. A big file names the same users
+    over and over: this spares most of the main process's merging.
+    """
+    known = _KNOWN.get(key)
+    if known is None:
+        _KNOWN.clear()  # (another file or import: what was known belongs to it)
+        known = _KNOWN[key] = set()
+    if accounts.column(AccountCol.ROLE).null_count != accounts.num_rows:
+        return accounts
+    handles = accounts.column(AccountCol.HANDLE).to_pylist()
+    keep = [h not in known for h in handles]
+    complete = pc.and_(
+        pc.and_(
+            pc.is_valid(accounts.column(AccountCol.ACCOUNT_ID)),
+            pc.is_valid(accounts.column(AccountCol.NAME)),
+        ),
+        pc.and_(
+            pc.is_valid(accounts.column(AccountCol.DESCRIPTION)),
+            pc.is_valid(accounts.column(AccountCol.FOLLOWERS_COUNT)),
+        ),
+    )
+    known.update(compress(handles, complete.to_numpy(zero_copy_only=False)))
+    return accounts if all(keep) else accounts.filter(pa.array(keep))
 
 
 def _dump(batch: Batch, sink) -> None:
