@@ -41,7 +41,6 @@ import os
 import re
 from collections import deque
 from collections.abc import Iterator
-from itertools import compress
 from pathlib import Path
 
 import numpy as np
@@ -619,39 +618,46 @@ def _parse_range(
 
 _TABLES = ("posts", "accounts", "rejects")
 
-#: (transaction scratch folder, source file) -> handles this worker has sent a complete user
-#: object for (id, name, description and followers count all known)
-_KNOWN: dict[tuple[str, str], set[str]] = {}
+#: (transaction scratch folder, source file) -> {handle: fields this worker has sent a value of}
+_KNOWN: dict[tuple[str, str], dict[str, int]] = {}
+_FIELDS = (
+    AccountCol.ACCOUNT_ID,
+    AccountCol.NAME,
+    AccountCol.DESCRIPTION,
+    AccountCol.FOLLOWERS_COUNT,
+    AccountCol.ROLE,
+)
 
 
 def _drop_known_accounts(accounts: pa.Table, key: tuple[str, str]) -> pa.Table:
     """Worker: drop the account rows that cannot change the store's merge.
 
-    The store merges account rows in file order, first non-null value per field. Once this
-    worker has sent a row with every field but ``role`` known for a handle (from an earlier
-    chunk of the same file: earlier in file order, since each worker takes chunks in order), a
-    later row for that handle without a role changes nothing. A big file names the same users
-    over and over: this spares most of the main process's merging.
+    The store merges account rows in file order, first non-null value per field. A row whose
+    non-null fields all had a value in a row this worker sent before for the same handle
+    (earlier in the chunk, or in an earlier chunk of the same file: earlier in file order, as
+    each worker takes chunks in order) changes nothing. A big file names the same users over
+    and over: this spares most of the main process's merging.
     """
     known = _KNOWN.get(key)
     if known is None:
         _KNOWN.clear()  # (another file or import: what was known belongs to it)
-        known = _KNOWN[key] = set()
-    if accounts.column(AccountCol.ROLE).null_count != accounts.num_rows:
-        return accounts
-    handles = accounts.column(AccountCol.HANDLE).to_pylist()
-    keep = [h not in known for h in handles]
-    complete = pc.and_(
-        pc.and_(
-            pc.is_valid(accounts.column(AccountCol.ACCOUNT_ID)),
-            pc.is_valid(accounts.column(AccountCol.NAME)),
-        ),
-        pc.and_(
-            pc.is_valid(accounts.column(AccountCol.DESCRIPTION)),
-            pc.is_valid(accounts.column(AccountCol.FOLLOWERS_COUNT)),
-        ),
-    )
-    known.update(compress(handles, complete.to_numpy(zero_copy_only=False)))
+        known = _KNOWN[key] = {}
+    bits = np.zeros(accounts.num_rows, dtype=np.int64)
+    for i, name in enumerate(_FIELDS):
+        bits |= (
+            pc.is_valid(accounts.column(name)).to_numpy(zero_copy_only=False).astype(np.int64) << i
+        )
+    keep = []
+    get = known.get
+    for handle, have in zip(
+        accounts.column(AccountCol.HANDLE).to_pylist(), bits.tolist(), strict=True
+    ):
+        before = get(handle, 0)
+        if have & ~before:
+            known[handle] = before | have
+            keep.append(True)
+        else:
+            keep.append(False)
     return accounts if all(keep) else accounts.filter(pa.array(keep))
 
 
