@@ -19,7 +19,11 @@ query, so they only name the target of a repost, quote or reply. Every user obje
 
 Post kind: a retweet is a ``repost``; a reply that also quotes is a ``reply``; otherwise a quote is
 a ``quote``. A tweet needs an id, an author handle and a readable ``created_at``; anything else is a
-reject with the reason. Large files are split at line boundaries and parsed by two processes.
+reject with the reason. Blocks of flattened v2 tweets or of v2 response pages go through an
+Arrow fast path (:mod:`netsupport.io.v2_arrow`) that gives the same tables; anything else, line by
+line through :class:`TweetParser`. Large files are split at line boundaries and parsed by two
+worker processes, which leave their results as Arrow files in the importing transaction's
+scratch folder.
 
 Examples
 --------

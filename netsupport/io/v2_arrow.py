@@ -320,9 +320,9 @@ def _handles(users: pa.Array) -> pa.Array:
 
 
 class _PageMap:
-    """``{id: row}`` of a list column of a page's ``includes`` (per page; the last row wins)."""
+    """``{(page, id): row}`` of a list column of the pages' ``includes`` (the last row wins)."""
 
-    def __init__(self, lists: pa.ListArray, ids: pa.Array, pages: pa.Array):
+    def __init__(self, ids: pa.Array, pages: pa.Array):
         keys = _page_keys(pages, ids)
         rows = pc.indices_nonzero(pc.is_valid(keys)).to_numpy()[::-1].copy()  # last first
         self.rows = pa.array(rows, pa.int64())
@@ -357,12 +357,12 @@ def _parse_pages(source: str, t: pa.Table, nlines: int) -> tuple[Batch, int] | i
     users = user_lists.flatten()
     user_page = pc.list_parent_indices(user_lists)
     user_fields = dict(zip([f.name for f in _USER], users.flatten(), strict=True))
-    umap = _PageMap(user_lists, user_fields["id"], user_page)
+    umap = _PageMap(user_fields["id"], user_page)
     user_handle = _handles(users)
     inc_tweets = tweet_lists.flatten()
     inc_page = pc.list_parent_indices(tweet_lists)
     inc_id, inc_author_id, inc_author = inc_tweets.flatten()
-    tmap = _PageMap(tweet_lists, inc_id, inc_page)
+    tmap = _PageMap(inc_id, inc_page)
 
     col = dict(zip([f.name for f in _TWEET], tweets.flatten(), strict=True))
     # the author: the tweet's own, else includes.users[author_id] (whose account row is the
