@@ -1403,8 +1403,9 @@ def load_aggregates(folder: str | os.PathLike[str]) -> StudyAggregates:
 #: measured with bench/scale.py at 10^5 and 10^6 interactions (docs/scale.md).
 PANDAS_BYTES_PER_ROW = {"posts": 1200, "interactions": 700, "follows": 150, "accounts": 400}
 PANDAS_BASE_BYTES = 350 * 2**20
-#: The Dask engine's driver holds aggregates: per account and per edge rather than per row.
-DASK_DRIVER_BYTES_PER_ROW = {"posts": 0, "interactions": 220, "follows": 150, "accounts": 600}
+#: The Dask engine's driver holds aggregates: per account and per edge rather than per row
+#: (its peak at 10,556,327 interactions and 1,000,000 accounts: 4.4 GiB, bench/RESULTS.md).
+DASK_DRIVER_BYTES_PER_ROW = {"posts": 0, "interactions": 320, "follows": 150, "accounts": 600}
 DASK_BASE_BYTES = 450 * 2**20
 MEMORY_LIMIT_ENV = "NETSUPPORT_MEMORY_LIMIT"
 
