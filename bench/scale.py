@@ -36,6 +36,7 @@ Usage::
     python bench/scale.py                        # 10^5 and 10^6, pandas + dask, side by side
     python bench/scale.py --sizes 1e5 --dask-sizes 1e5 --no-compare     # quick check
     python bench/scale.py --sizes '' --dask-sizes 1e7   # only the 10^7 dask run (long)
+    python bench/scale.py --sizes '' --dask-sizes '' --compare-size 1e6  # only side by side
 """
 
 from __future__ import annotations
@@ -471,7 +472,7 @@ def child(what: str, args: list[str]) -> None:
         edges = graph.undirected_edges(graph.aggregate_edges(inter))
         ug.add_weighted_edges_from(edges[["source", "target", "weight"]].itertuples(index=False))
         res = {
-            "engine": part.engine,
+            "engine": part.algorithm,
             "communities": int(part.membership.nunique()),
             "modularity": round(_modularity(ug, part.membership.to_dict()), 4),
         }
@@ -688,6 +689,12 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--sizes", default="1e5,1e6", help="sizes for the stage-by-stage runs")
     ap.add_argument("--dask-sizes", default="1e5,1e6", help="sizes for `run --engine dask`")
     ap.add_argument("--no-compare", action="store_true", help="skip the side-by-side runs")
+    ap.add_argument(
+        "--compare-size",
+        default="",
+        help="size of the side-by-side runs (default: the largest of --sizes up to 10^6); "
+        "its stage runs must have been made before (their store is reused)",
+    )
     ap.add_argument("--fresh", action="store_true", help="forget results of earlier runs")
     args = ap.parse_args(argv)
     sizes, dask_sizes = _sizes(args.sizes), _sizes(args.dask_sizes)
@@ -715,8 +722,9 @@ def main(argv: list[str]) -> int:
             "synth": synth_t,
         }
         save_results(results)
-    if not args.no_compare and sizes:
-        n = max([s for s in sizes if s <= 1_000_000] or [min(sizes)])
+    if not args.no_compare and (sizes or args.compare_size):
+        n = _sizes(args.compare_size)[0] if args.compare_size else None
+        n = n or max([s for s in sizes if s <= 1_000_000] or [min(sizes)])
         print(f"== side by side at {size_label(n)}", flush=True)
         folder, _ = synth(n)
         results["compare"] = {**compare(n, folder), **stamp}
