@@ -135,7 +135,7 @@ def _joined(lists: pa.ListArray, lowered: pa.ListArray) -> pa.Array:
 def _python_lower(values: pa.Array) -> pa.Array:
     """str.lower() exactly (Arrow's utf8_lower differs from Python for a few code points)."""
     if pc.all(pc.fill_null(pc.string_is_ascii(values), True)).as_py():
-        return pc.utf8_lower(values)
+        return pc.ascii_lower(values)  # (all ASCII: the same, ten times faster)
     return pa.array([v.lower() if v is not None else None for v in values.to_pylist()], _S)
 
 
@@ -437,7 +437,7 @@ def _tweets(
     )
     if pc.any(bad).as_py():  # missing id or author, or a non-ASCII handle (str.lower() rules)
         return _first(bad)
-    handle = pc.utf8_lower(usernames)
+    handle = pc.ascii_lower(usernames)  # (checked ASCII above)
     author_id = pc.coalesce(col["author_id"], author[1])
     note = col["note_tweet"]
     text = pc.coalesce(note.field("text"), col["text"])
