@@ -666,18 +666,22 @@ def _drop_known_accounts(accounts: pa.Table, key: tuple[str, str]) -> pa.Table:
 
 
 def _dump(batch: Batch, sink) -> None:
-    """Write a batch's tables to ``sink``: a header naming them, then each one's IPC stream."""
+    """Write a batch's tables to ``sink`` (a file or buffer): each one's IPC stream, written
+    straight to the sink, then a trailer with their names and sizes."""
     present = [name for name in _TABLES if getattr(batch, name) is not None]
-    head = ",".join(present).encode() + b"\n"
-    sink.write(len(head).to_bytes(4, "little") + head)
+    sizes = []
     for name in present:
         table = getattr(batch, name)
-        buf = pa.BufferOutputStream()
-        with pa.ipc.new_stream(buf, table.schema) as writer:
+        start = sink.tell()
+        with pa.ipc.new_stream(sink, table.schema) as writer:
             writer.write_table(table)
-        body = buf.getvalue()
-        sink.write(len(body).to_bytes(8, "little"))
-        sink.write(body)
+        sizes.append(sink.tell() - start)
+    trailer = (
+        len(present).to_bytes(1, "little")
+        + b"".join(size.to_bytes(8, "little") for size in sizes)
+        + ",".join(present).encode()
+    )
+    sink.write(trailer + len(trailer).to_bytes(4, "little"))
 
 
 def _load_file(path: str, rows_read: int) -> Batch:
@@ -691,13 +695,14 @@ def _load_file(path: str, rows_read: int) -> Batch:
 def _load(data: bytes | pa.Buffer, rows_read: int) -> Batch:
     """The batch :func:`_dump` wrote (zero-copy: the tables use ``data``'s memory)."""
     buf = data if isinstance(data, pa.Buffer) else pa.py_buffer(data)
-    hlen = int.from_bytes(buf.slice(0, 4).to_pybytes(), "little")
-    names = buf.slice(4, hlen).to_pybytes().decode().strip()
-    pos = 4 + hlen
+    tlen = int.from_bytes(buf.slice(buf.size - 4, 4).to_pybytes(), "little")
+    trailer = buf.slice(buf.size - 4 - tlen, tlen).to_pybytes()
+    count = trailer[0]
+    sizes = [int.from_bytes(trailer[1 + 8 * i : 9 + 8 * i], "little") for i in range(count)]
+    names = trailer[1 + 8 * count :].decode().split(",") if count else []
     batch = Batch(rows_read=rows_read)
-    for name in names.split(",") if names else ():
-        size = int.from_bytes(buf.slice(pos, 8).to_pybytes(), "little")
-        pos += 8
+    pos = 0
+    for name, size in zip(names, sizes, strict=True):
         with pa.ipc.open_stream(buf.slice(pos, size)) as reader:
             setattr(batch, name, reader.read_all())
         pos += size
