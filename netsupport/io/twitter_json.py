@@ -45,6 +45,7 @@ import os
 import re
 from collections import deque
 from collections.abc import Iterator
+from itertools import compress, repeat
 from pathlib import Path
 
 import numpy as np
@@ -638,8 +639,8 @@ def _drop_known_accounts(accounts: pa.Table, key: tuple[str, str]) -> pa.Table:
 
     The store merges account rows in file order, first non-null value per field. A row whose
     non-null fields all had a value in a row this worker sent before for the same handle
-    (earlier in the chunk, or in an earlier chunk of the same file: earlier in file order, as
-    each worker takes chunks in order) changes nothing. A big file names the same users over
+    (in an earlier chunk of the same file: earlier in file order, as each worker takes chunks
+    in order) changes nothing. A big file names the same users over
     and over: this spares most of the main process's merging.
     """
     known = _KNOWN.get(key)
@@ -651,18 +652,16 @@ def _drop_known_accounts(accounts: pa.Table, key: tuple[str, str]) -> pa.Table:
         bits |= (
             pc.is_valid(accounts.column(name)).to_numpy(zero_copy_only=False).astype(np.int64) << i
         )
-    keep = []
-    get = known.get
-    for handle, have in zip(
-        accounts.column(AccountCol.HANDLE).to_pylist(), bits.tolist(), strict=True
-    ):
-        before = get(handle, 0)
-        if have & ~before:
-            known[handle] = before | have
-            keep.append(True)
-        else:
-            keep.append(False)
-    return accounts if all(keep) else accounts.filter(pa.array(keep))
+    handles = accounts.column(AccountCol.HANDLE).to_pylist()
+    n = len(handles)
+    before = np.fromiter(map(known.get, handles, repeat(0, n)), dtype=np.int64, count=n)
+    keep = (bits & ~before) != 0
+    # (two rows of one handle in this chunk: the later one may overwrite the earlier one's
+    # bits here, so a later chunk keeps rows it could have left out: never the reverse)
+    known.update(zip(compress(handles, keep), (before | bits)[keep].tolist(), strict=True))
+    if keep.all():
+        return accounts
+    return accounts.filter(pa.array(keep))
 
 
 def _dump(batch: Batch, sink) -> None:
