@@ -266,26 +266,14 @@ def aggregate_edges(
     """
     wanted = parse_kinds(kinds) or tuple(IKind)
     weights = _kind_weight_map(kind_weights)
-    src = interactions[SOURCE].astype(object)
-    dst = interactions[TARGET].astype(object)
-    kind = interactions[InteractionCol.KIND].astype(object)
+    src = interactions[SOURCE]
+    dst = interactions[TARGET]
+    kind = interactions[InteractionCol.KIND]
     keep = src.notna() & dst.notna() & kind.isin([k.value for k in wanted])
     if not self_loops:
         keep &= src != dst
     keep = keep.to_numpy(dtype=bool)
-    if WEIGHT in interactions.columns:
-        row_w = pd.to_numeric(interactions[WEIGHT], errors="coerce").fillna(1.0).to_numpy(float)
-    else:
-        row_w = np.ones(len(interactions))
-    frame = pd.DataFrame(
-        {
-            SOURCE: src.to_numpy()[keep],
-            TARGET: dst.to_numpy()[keep],
-            "kind": kind.to_numpy()[keep],
-            "w": row_w[keep] * kind.map(weights).to_numpy(dtype=float, na_value=0.0)[keep],
-        }
-    )
-    if frame.empty:
+    if not keep.any():
         return pd.DataFrame(
             {
                 SOURCE: pd.Series([], dtype=object),
@@ -293,16 +281,36 @@ def aggregate_edges(
                 WEIGHT: pd.Series([], dtype="float64"),
             }
         )
-    counts = frame.groupby([SOURCE, TARGET, "kind"], sort=True).size().unstack("kind", fill_value=0)
-    present = [k.value for k in IKind if k.value in counts.columns]
-    counts = counts[present].astype("int64")
-    counts.columns = [count_column(k) for k in present]
-    total = frame.groupby([SOURCE, TARGET], sort=True)["w"].sum()
-    out = counts.join(total.rename(WEIGHT)).reset_index()
-    out.columns.name = None
-    out[SOURCE] = out[SOURCE].astype(object)
-    out[TARGET] = out[TARGET].astype(object)
-    return out.sort_values([SOURCE, TARGET], kind="mergesort").reset_index(drop=True)
+    if WEIGHT in interactions.columns:
+        row_w = pd.to_numeric(interactions[WEIGHT], errors="coerce").fillna(1.0).to_numpy(float)
+    else:
+        row_w = np.ones(len(interactions))
+    kinds_all = [k.value for k in IKind]
+    k_codes, k_uniq = pd.factorize(kind[keep])
+    k_code = np.asarray([kinds_all.index(str(k)) for k in k_uniq], dtype=np.int64)[k_codes]
+    w = row_w[keep] * np.asarray([weights.get(k, 0.0) for k in kinds_all], dtype=float)[k_code]
+    # handles as codes in sorted order (Python's str order), one integer key per (source,
+    # target): the key's order is the (source, target) order, and groups are found by np.unique
+    s_keep, t_keep = src[keep], dst[keep]
+    codes, uniq = pd.factorize(pd.concat([s_keep, t_keep], ignore_index=True), sort=True)
+    m, n = len(s_keep), len(uniq)
+    key = codes[:m].astype(np.int64) * n + codes[m:]
+    pairs, edge = np.unique(key, return_inverse=True)
+    n_k = len(kinds_all)
+    table = np.bincount(edge * n_k + k_code, minlength=len(pairs) * n_k).reshape(-1, n_k)
+    handles = np.asarray(uniq, dtype=object)
+    out = pd.DataFrame(
+        {
+            SOURCE: pd.Series(handles[pairs // n], dtype=object),
+            TARGET: pd.Series(handles[pairs % n], dtype=object),
+        }
+    )
+    for j, k in enumerate(kinds_all):
+        if table[:, j].any():
+            out[count_column(k)] = table[:, j].astype("int64")
+    # pandas' groupby sum over each edge's rows in row order (same bits as grouping by names)
+    out[WEIGHT] = pd.Series(w).groupby(edge, sort=True).sum().to_numpy(dtype=np.float64)
+    return out
 
 
 def select_edges(

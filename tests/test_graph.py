@@ -567,3 +567,41 @@ def test_cli_graph_errors_are_one_line(tmp_path, graph_store, args, message):
 def test_cli_graph_without_a_store_says_import_first(tmp_path):
     r = _invoke(["graph", "--store", str(tmp_path / "none"), "--out", str(tmp_path / "x.gexf")])
     assert r.exit_code == 2 and "import data first" in r.stderr
+
+
+_HANDLES = st.sampled_from(["a", "b", "ä", "Z", "zz", "ß", "a b", None])
+_KINDS = st.sampled_from([*(k.value for k in IKind), "other", None])
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(
+        st.tuples(_HANDLES, _HANDLES, _KINDS, st.one_of(st.none(), st.sampled_from([1.0, 2.5]))),
+        max_size=40,
+    ),
+    st.booleans(),
+    st.booleans(),
+)
+def test_aggregate_edges_matches_a_plain_python_oracle(rows, self_loops, arrow_strings):
+    df = pd.DataFrame(rows, columns=["source", "target", "kind", "weight"])
+    for col in ("source", "target", "kind"):
+        df[col] = df[col].astype("str" if arrow_strings else object)
+    weights = {"repost": 2.0}
+    got = aggregate_edges(df, kind_weights=weights, self_loops=self_loops)
+    oracle: dict = {}
+    for s, t, k, w in rows:
+        if s is None or t is None or k not in {x.value for x in IKind}:
+            continue
+        if s == t and not self_loops:
+            continue
+        e = oracle.setdefault((s, t), {"w": 0.0})
+        e[k] = e.get(k, 0) + 1
+        e["w"] += (1.0 if w is None else w) * weights.get(k, 1.0)
+    assert list(zip(got["source"], got["target"], strict=True)) == sorted(oracle)
+    kinds = [k.value for k in IKind if any(k.value in e for e in oracle.values())]
+    assert [c for c in got.columns if c.startswith("n_")] == [f"n_{k}" for k in kinds]
+    for row, key in zip(got.itertuples(index=False), sorted(oracle), strict=True):
+        e = oracle[key]
+        assert [getattr(row, f"n_{k}") for k in kinds] == [e.get(k, 0) for k in kinds]
+        assert row.weight == pytest.approx(e["w"])
+    assert got["source"].dtype == object and got["target"].dtype == object
