@@ -66,6 +66,7 @@ import pyarrow.parquet as pq
 
 from .errors import NetsupportError, ResourceLimit
 from .schema import SCHEMAS, IKind, InteractionCol, PostCol, Table, Target, Window
+from .stance import POST_COLUMNS
 from .store import Store, to_pandas
 from .windows import Windows
 
@@ -90,17 +91,7 @@ LOCAL_WORKER_MEMORY = 3 * 2**30
 _DAY_NS = 86_400 * 10**9
 _FOCAL, _INST = Target.FOCAL.value, Target.INSTITUTION.value
 _WINDOWS = tuple(w.value for w in Window)
-_POST_COLUMNS = [
-    PostCol.POST_ID,
-    PostCol.AUTHOR,
-    PostCol.CREATED_AT,
-    PostCol.TEXT,
-    PostCol.KIND,
-    PostCol.TARGET_POST_ID,
-    PostCol.TARGET_AUTHOR,
-    PostCol.MENTIONS,
-    PostCol.HASHTAGS,
-]
+_POST_COLUMNS = POST_COLUMNS  # the columns the pandas engine reads, too
 _KEY = [InteractionCol.POST_ID, InteractionCol.SOURCE, InteractionCol.TARGET, InteractionCol.KIND]
 _SEQ = "_seq"
 

@@ -45,6 +45,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from .errors import InputFileError, NetsupportError
 from .schema import (
@@ -1152,8 +1154,24 @@ def object_strings(tables: Mapping[str, pd.DataFrame | None]) -> dict[str, pd.Da
     return out
 
 
+#: The post columns the steps read (the others, e.g. source_file and lang, stay on disk).
+POST_COLUMNS = [
+    PostCol.POST_ID,
+    PostCol.AUTHOR,
+    PostCol.CREATED_AT,
+    PostCol.TEXT,
+    PostCol.KIND,
+    PostCol.TARGET_POST_ID,
+    PostCol.TARGET_AUTHOR,
+    PostCol.MENTIONS,
+    PostCol.HASHTAGS,
+]
+
+
 def read_tables(store_dir: str | Path) -> dict[str, pd.DataFrame]:
-    """Return the posts, interactions, follows and accounts tables of a store.
+    """Return the posts, interactions, follows and accounts tables of a store, as the steps
+    read them: posts with :data:`POST_COLUMNS` only, strings as object columns whose repeated
+    values share one Python object, post texts as Arrow-backed strings.
 
     Raises
     ------
@@ -1166,9 +1184,34 @@ def read_tables(store_dir: str | Path) -> dict[str, pd.DataFrame]:
     if not store.exists():
         raise NetsupportError(f"{store_dir}: no store here; import data first (netsupport import)")
     return {
-        t.value: store.read(t)
+        t.value: _object_frame(store.read_arrow(t, POST_COLUMNS if t is Table.POSTS else None))
         for t in (Table.POSTS, Table.INTERACTIONS, Table.FOLLOWS, Table.ACCOUNTS)
     }
+
+
+def _object_frame(table: pa.Table) -> pd.DataFrame:
+    """Return an Arrow table as pandas with strings as object columns (None for missing), as
+    :func:`netsupport.stance.object_strings` gives them, repeated strings sharing one object
+    (handles, kinds, hashtags: a third of the memory of one object per cell)."""
+    from .store import to_pandas
+
+    out = {}
+    for name in table.column_names:
+        col = table.column(name)
+        if not pa.types.is_string(col.type) or name == PostCol.TEXT:
+            # texts stay Arrow strings (half the memory): only the stance step reads them all,
+            # and it converts what it needs
+            out[name] = to_pandas(pa.table({name: col}))[name]
+            continue
+        probe = col.slice(0, 10_000)
+        if len(pc.unique(probe)) > len(probe) // 2:  # mostly distinct (ids, texts): one each
+            values = col.to_numpy(zero_copy_only=False)
+        else:
+            enc = pc.dictionary_encode(col).combine_chunks()
+            uniques = np.asarray([*enc.dictionary.to_pylist(), None], dtype=object)
+            values = uniques[enc.indices.fill_null(len(uniques) - 1).to_numpy()]
+        out[name] = pd.Series(values, dtype=object, name=name)
+    return pd.DataFrame(out, columns=table.column_names)
 
 
 def stance_interactions(

@@ -40,7 +40,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -73,18 +72,6 @@ CACHE_DIR = ".netsupport"
 #: Marker file: the store was created by ``netsupport run`` and may be rebuilt by it.
 RUN_STORE_MARKER = ".created-by-netsupport-run"
 _TABLES = (Table.POSTS, Table.INTERACTIONS, Table.FOLLOWS, Table.ACCOUNTS)
-#: The post columns the steps read (the others, e.g. source_file and lang, stay on disk).
-_POST_COLUMNS = [
-    PostCol.POST_ID,
-    PostCol.AUTHOR,
-    PostCol.CREATED_AT,
-    PostCol.TEXT,
-    PostCol.KIND,
-    PostCol.TARGET_POST_ID,
-    PostCol.TARGET_AUTHOR,
-    PostCol.MENTIONS,
-    PostCol.HASHTAGS,
-]
 
 
 # ---- progress -----------------------------------------------------------------------------------
@@ -594,13 +581,11 @@ class _Context:
 
     def tables(self) -> dict[str, pd.DataFrame]:
         if self._tables is None:
-            store = self.store
+            from .stance import read_tables
+
             # read once, only the columns used, strings as (shared) Python objects once: the
             # steps would each convert them again (1M posts cost ~0.5 GB per copy)
-            self._tables = {
-                t: _object_frame(store.read_arrow(t, _POST_COLUMNS if t is Table.POSTS else None))
-                for t in _TABLES
-            }
+            self._tables = {Table(k): v for k, v in read_tables(self.study.store_dir).items()}
         return self._tables
 
     def fresh(self, step: str, outputs: Iterable[Path]) -> bool:
@@ -800,31 +785,6 @@ def _with_graph_info(metrics: dict[str, Any], info: Mapping[str, Any]) -> dict[s
     if isinstance(amp, dict) and amp.get("status") != "not measured" and info.get("pagerank"):
         out["amplifiers"] = {**amp, "graph": dict(info["pagerank"])}
     return jsonable(out)
-
-
-def _object_frame(table: pa.Table) -> pd.DataFrame:
-    """Return an Arrow table as pandas with strings as object columns (None for missing), as
-    :func:`netsupport.stance.object_strings` gives them, repeated strings sharing one object
-    (handles, kinds, hashtags: a third of the memory of one object per cell)."""
-    from .store import to_pandas
-
-    out = {}
-    for name in table.column_names:
-        col = table.column(name)
-        if not pa.types.is_string(col.type) or name == PostCol.TEXT:
-            # texts stay Arrow strings (half the memory): only the stance step reads them all,
-            # and it converts what it needs
-            out[name] = to_pandas(pa.table({name: col}))[name]
-            continue
-        probe = col.slice(0, 10_000)
-        if len(pc.unique(probe)) > len(probe) // 2:  # mostly distinct (ids, texts): one each
-            values = col.to_numpy(zero_copy_only=False)
-        else:
-            enc = pc.dictionary_encode(col).combine_chunks()
-            uniques = np.asarray([*enc.dictionary.to_pylist(), None], dtype=object)
-            values = uniques[enc.indices.fill_null(len(uniques) - 1).to_numpy()]
-        out[name] = pd.Series(values, dtype=object, name=name)
-    return pd.DataFrame(out, columns=table.column_names)
 
 
 def _frame(s: pd.Series, name: str) -> pd.DataFrame:
