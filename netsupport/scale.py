@@ -945,6 +945,7 @@ def aggregate_study(
     del scans
 
     from .support import focal_silence
+    from .support import proxy_reach as reach_of
 
     own = scan["own_posts"]
     silence = focal_silence(own if len(own) else None, ctx.focal, ctx.windows)
@@ -1022,7 +1023,7 @@ def aggregate_study(
         (pairs,) = dask.compute(
             _tree([dask.delayed(_released(_pairs), pure=True)(p, idel) for p in p2], _combine_pairs)
         )
-    proxy_reach = _proxy_reach(pairs, proxy_units)
+    proxy_reach = reach_of(pairs, proxy_units)
     top = _top_posts(study, candidates, pairs, plan)
 
     from .support import compress_units
@@ -1092,20 +1093,6 @@ def _by_seq(df: pd.DataFrame, table: Table, columns: Sequence[str]) -> pd.DataFr
         return read_partition(Partition(0, 0, (), ()), table, columns)
     df = df.sort_values(_SEQ, kind="mergesort")
     return df.drop(columns=_SEQ).reset_index(drop=True)
-
-
-def _proxy_reach(pairs: pd.DataFrame, units: pd.DataFrame) -> pd.Series:
-    """Distinct accounts (not the author) that answered each account's supportive posts."""
-    if units.empty or pairs.empty:
-        return pd.Series(dtype="int64", name=PostCol.AUTHOR.value)
-    hits = pairs.merge(
-        units[["post_id", "source"]],
-        left_on=PostCol.TARGET_POST_ID,
-        right_on="post_id",
-        how="inner",
-    )
-    hits = hits[hits[PostCol.AUTHOR] != hits["source"]]
-    return hits.groupby("source")[PostCol.AUTHOR].nunique()
 
 
 def _top_posts(

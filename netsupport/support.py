@@ -85,6 +85,7 @@ __all__ = [
     "prior_ties",
     "proportion_ci",
     "proxies",
+    "proxy_reach",
     "rate_ratio",
     "reputational_change",
     "roles_attention",
@@ -1008,6 +1009,31 @@ def focal_silence(
     }
 
 
+def proxy_reach(pairs: pd.DataFrame, units: pd.DataFrame) -> pd.Series:
+    """Distinct accounts (not the author) that answered each account's supportive posts.
+
+    ``pairs`` holds the answering posts' ``author`` and ``target_post_id``; ``units`` the
+    supportive posts' ``post_id`` and ``source``. Returns the count per source (sources nobody
+    answered are absent).
+
+    Examples
+    --------
+    >>> pairs = pd.DataFrame({"author": ["b", "c", "c", "a"], "target_post_id": ["1"] * 4})
+    >>> proxy_reach(pairs, pd.DataFrame({"post_id": ["1"], "source": ["a"]})).to_dict()
+    {'a': 2}
+    """
+    if units.empty or pairs.empty:
+        return pd.Series(dtype="int64", name=PostCol.AUTHOR.value)
+    hits = pairs.merge(
+        units[["post_id", "source"]],
+        left_on=PostCol.TARGET_POST_ID,
+        right_on="post_id",
+        how="inner",
+    )
+    hits = hits[hits[PostCol.AUTHOR] != hits["source"]]
+    return hits.groupby("source")[PostCol.AUTHOR].nunique()
+
+
 def proxies(
     units: pd.DataFrame,
     posts: pd.DataFrame,
@@ -1056,15 +1082,7 @@ def proxies(
     u = u[((ts >= start) & (ts < end)).to_numpy(dtype=bool)]
     n_posts = u.groupby("source").size()
     if reach is None:
-        ref = posts[[PostCol.AUTHOR, PostCol.TARGET_POST_ID]].dropna()
-        hits = ref.merge(
-            u[["post_id", "source"]],
-            left_on=PostCol.TARGET_POST_ID,
-            right_on="post_id",
-            how="inner",
-        )
-        hits = hits[hits[PostCol.AUTHOR] != hits["source"]]
-        reach = hits.groupby("source")[PostCol.AUTHOR].nunique()
+        reach = proxy_reach(posts[[PostCol.AUTHOR, PostCol.TARGET_POST_ID]].dropna(), u)
     declared = [h for h in (normalise_handle(d) for d in declared) if h]
     table = pd.DataFrame({"supportive_posts": n_posts})
     table["reach"] = reach.reindex(table.index, fill_value=0).astype(np.int64)
