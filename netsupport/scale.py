@@ -1509,58 +1509,17 @@ def _dask_context_class() -> type:
             n = self.agg.info["partitions"]
             return "ran", f"{self.agg.rows:,} interactions (Dask, {n} partitions)"
 
-        def step_communities(self, force: bool) -> tuple[str, str]:
+        def _graph_measures(self) -> tuple[Any, dict[str, Any], Any, dict[str, Any]]:
             from . import support
-            from .textsafe import jsonable, write_json
 
-            mem_p, pr_p = self.cache / "membership.parquet", self.cache / "pagerank.parquet"
-            info_p = self.cache / "communities.json"
-            if self.fresh("communities", [mem_p, pr_p, info_p]):
-                self.membership = st._series(st._read_parquet(mem_p), "handle", "community")
-                self.pagerank = st._series(st._read_parquet(pr_p), "handle", "pagerank")
-                self.graph_info = json.loads(info_p.read_text(encoding="utf-8"))
-                status = "reused"
-            else:
-                agg = self.aggregates()
-                membership, m_info = support.communities_from_edges(
-                    agg.edges["baseline"], self.study
-                )
-                pagerank, p_info = support.pagerank_from_edges(agg.edges["amplifiers"])
-                self.graph_info = jsonable({"communities": m_info, "pagerank": p_info})
-                write_json(self.graph_info, info_p)
-                self.membership = (
-                    membership
-                    if membership is not None
-                    else pd.Series(dtype="int64", name="community")
-                )
-                self.pagerank = (
-                    pagerank
-                    if pagerank is not None
-                    else pd.Series(dtype="float64", name="pagerank")
-                )
-                st._write_parquet(st._frame(self.membership, "community"), mem_p)
-                st._write_parquet(st._frame(self.pagerank, "pagerank"), pr_p)
-                self.state.record("communities", self.keys["communities"])
-                status = "ran"
-            n_comm = int(self.membership.nunique()) if len(self.membership) else 0
-            return status, f"{n_comm:,} communities of {len(self.membership):,} accounts"
+            agg = self.aggregates()
+            membership, m_info = support.communities_from_edges(agg.edges["baseline"], self.study)
+            pagerank, p_info = support.pagerank_from_edges(agg.edges["amplifiers"])
+            return membership, m_info, pagerank, p_info
 
-        def step_metrics(self, force: bool) -> tuple[str, str]:
+        def _analyse(self) -> tuple[dict[str, Any], pd.DataFrame, Mapping[str, pd.DataFrame]]:
             from . import support
-            from .textsafe import write_json
 
-            metrics_p = self.out / "metrics.json"
-            units_p = self.cache / "units.parquet"
-            tables_dir = self.cache / "tables"
-            index_p = self.cache / "tables.json"
-            if self.fresh("metrics", [metrics_p, units_p, index_p]):
-                self.metrics = json.loads(metrics_p.read_text(encoding="utf-8"))
-                self.units = st._read_parquet(units_p)
-                names = json.loads(index_p.read_text(encoding="utf-8"))
-                self.analysis_tables = {
-                    n: st._read_parquet(tables_dir / f"{n}.parquet") for n in names
-                }
-                return "reused", "parameters and data unchanged"
             agg = self.aggregates()
             metrics, tables = support.analyse_inputs(
                 metric_inputs_of(agg, self.study),
@@ -1568,17 +1527,7 @@ def _dask_context_class() -> type:
                 membership=self.membership if len(self.membership) else None,
                 pagerank=self.pagerank if len(self.pagerank) else None,
             )
-            self.metrics = st._with_graph_info(metrics, self.graph_info)
-            self.units = agg.units
-            self.analysis_tables = dict(tables)
-            write_json(self.metrics, metrics_p)
-            st._write_parquet(self.units, units_p)
-            for name, df in self.analysis_tables.items():
-                st._write_parquet(df, tables_dir / f"{name}.parquet")
-            write_json(sorted(self.analysis_tables), index_p)
-            self.state.record("metrics", self.keys["metrics"])
-            n = sum(1 for _ in st._measured_leaves(self.metrics))
-            return "ran", f"{n:,} numbers"
+            return metrics, agg.units, tables
 
         def step_report(self, force: bool) -> tuple[str, str]:
             from . import report

@@ -666,9 +666,19 @@ class _Context:
         self.state.record("stance", self.keys["stance"])
         return "ran", f"{len(self.stance.table):,} interactions"
 
-    def step_communities(self, force: bool) -> tuple[str, str]:
+    def _graph_measures(self) -> tuple[Any, dict[str, Any], Any, dict[str, Any]]:
+        """(membership, its info, PageRank, its info), None where not measured. The Dask
+        engine's context computes them from its aggregated edges instead."""
         from . import support
 
+        inter = self.interactions()
+        # the functions support.analyse itself uses when given no membership or PageRank,
+        # so `netsupport run` gives the same metrics as `netsupport support`
+        membership, m_info = support.baseline_communities(inter, self.study)
+        pagerank, p_info = support.crisis_pagerank(inter, self.study)
+        return membership, m_info, pagerank, p_info
+
+    def step_communities(self, force: bool) -> tuple[str, str]:
         mem_p, pr_p = self.cache / "membership.parquet", self.cache / "pagerank.parquet"
         info_p = self.cache / "communities.json"
         if self.fresh("communities", [mem_p, pr_p, info_p]):
@@ -677,11 +687,7 @@ class _Context:
             self.graph_info = json.loads(info_p.read_text(encoding="utf-8"))
             status = "reused"
         else:
-            inter = self.interactions()
-            # the functions support.analyse itself uses when given no membership or PageRank,
-            # so `netsupport run` gives the same metrics as `netsupport support`
-            membership, m_info = support.baseline_communities(inter, self.study)
-            pagerank, p_info = support.crisis_pagerank(inter, self.study)
+            membership, m_info, pagerank, p_info = self._graph_measures()
             self.graph_info = jsonable({"communities": m_info, "pagerank": p_info})
             write_json(self.graph_info, info_p)
             self.membership = (
@@ -697,9 +703,22 @@ class _Context:
         n_comm = int(self.membership.nunique()) if len(self.membership) else 0
         return status, f"{n_comm:,} communities of {len(self.membership):,} accounts"
 
-    def step_metrics(self, force: bool) -> tuple[str, str]:
+    def _analyse(self) -> tuple[dict[str, Any], pd.DataFrame, Mapping[str, pd.DataFrame]]:
+        """Compute the metrics: (metrics, compressed units, analysis tables). The Dask engine's
+        context computes them from its aggregates instead."""
         from . import support
 
+        analysis = support.analyse(
+            self.tables(),
+            self.study,
+            stance=self.stance,
+            membership=self.membership if len(self.membership) else None,
+            pagerank=self.pagerank if len(self.pagerank) else None,
+            workers=self.workers,
+        )
+        return analysis.metrics, analysis.units, analysis.tables
+
+    def step_metrics(self, force: bool) -> tuple[str, str]:
         metrics_p = self.out / "metrics.json"
         units_p = self.cache / "units.parquet"
         tables_dir = self.cache / "tables"
@@ -710,17 +729,9 @@ class _Context:
             names = json.loads(index_p.read_text(encoding="utf-8"))
             self.analysis_tables = {n: _read_parquet(tables_dir / f"{n}.parquet") for n in names}
             return "reused", "parameters and data unchanged"
-        analysis = support.analyse(
-            self.tables(),
-            self.study,
-            stance=self.stance,
-            membership=self.membership if len(self.membership) else None,
-            pagerank=self.pagerank if len(self.pagerank) else None,
-            workers=self.workers,
-        )
-        self.metrics = _with_graph_info(analysis.metrics, self.graph_info)
-        self.units = analysis.units
-        self.analysis_tables = dict(analysis.tables)
+        metrics, self.units, tables = self._analyse()
+        self.metrics = _with_graph_info(metrics, self.graph_info)
+        self.analysis_tables = dict(tables)
         write_json(self.metrics, metrics_p)
         _write_parquet(self.units, units_p)
         for name, df in self.analysis_tables.items():
