@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
 import re
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 BENCH = Path(__file__).resolve().parent
 RESULTS = BENCH / "RESULTS.md"
@@ -31,6 +36,63 @@ def machine() -> str:
     )
 
 
+@dataclass
+class Watched:
+    """A finished child process: wall seconds, exit code, ``os.wait4`` resource usage (the child
+    and the descendants it waited for), and its output."""
+
+    seconds: float
+    code: int
+    usage: Any
+    stdout: str
+    stderr: str
+
+
+def watch(
+    cmd: list[str],
+    sample: Callable[[Any], None] | None = None,
+    interval: float = 0.1,
+    **kwargs: Any,
+) -> Watched:
+    """Run ``cmd`` to its end; while it runs, call ``sample(psutil.Process)`` every ``interval``
+    seconds (errors of processes that vanish meanwhile are ignored). Output goes to temporary
+    files, so a chatty child never blocks on a full pipe."""
+    import tempfile
+
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, **kwargs)
+        done = threading.Event()
+        sampler = None
+        if sample is not None:
+            import psutil
+
+            ps = psutil.Process(proc.pid)
+
+            def loop() -> None:
+                while not done.is_set():
+                    with contextlib.suppress(psutil.Error):
+                        sample(ps)
+                    done.wait(interval)
+
+            sampler = threading.Thread(target=loop, daemon=True)
+            sampler.start()
+        _, status, usage = os.wait4(proc.pid, 0)
+        elapsed = time.perf_counter() - start
+        done.set()
+        if sampler is not None:
+            sampler.join()
+        out.seek(0)
+        err.seek(0)
+        return Watched(
+            elapsed,
+            os.waitstatus_to_exitcode(status),
+            usage,
+            out.read().decode(errors="replace"),
+            err.read().decode(errors="replace"),
+        )
+
+
 def run_measured(cmd: list[str], **kwargs) -> tuple[float, float, subprocess.CompletedProcess]:
     """Run ``cmd`` as a child process; return (wall seconds, peak RSS in MB, result).
 
@@ -38,26 +100,12 @@ def run_measured(cmd: list[str], **kwargs) -> tuple[float, float, subprocess.Com
     of the child and the descendants it waited for (worker pools included), in KiB. Stages measured
     one after another therefore do not mix.
     """
-    import tempfile
-
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        start = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=out, stderr=err, **kwargs)
-        _, status, usage = os.wait4(proc.pid, 0)
-        elapsed = time.perf_counter() - start
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
-        result = subprocess.CompletedProcess(
-            cmd,
-            proc.returncode,
-            out.read().decode(errors="replace"),
-            err.read().decode(errors="replace"),
-        )
+    w = watch(cmd, **kwargs)
+    result = subprocess.CompletedProcess(cmd, w.code, w.stdout, w.stderr)
     if result.returncode != 0:
         sys.stderr.write(result.stderr[-4000:])
         raise SystemExit(f"benchmark command failed ({result.returncode}): {' '.join(cmd)}")
-    return elapsed, usage.ru_maxrss / 1024.0, result
+    return w.seconds, w.usage.ru_maxrss / 1024.0, result
 
 
 def update_section(title: str, body: str) -> None:

@@ -24,9 +24,7 @@ import os
 import random
 import shutil
 import statistics
-import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -34,7 +32,7 @@ import orjson
 import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import OUT, machine, update_section
+from _common import OUT, machine, update_section, watch
 
 GENERATOR_VERSION = 4
 BAD_LINES = 24
@@ -202,37 +200,22 @@ def run_once(data: Path, store: Path) -> dict:
     """Import ``data`` into a fresh ``store``; return wall time and peak memory."""
     shutil.rmtree(store, ignore_errors=True)
     cmd = [sys.executable, "-m", "netsupport", "import", str(data), "--store", str(store)]
-    peak_tree = 0
+    peak_tree = [0]
     cpu: dict[int, float] = {}
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    ps = psutil.Process(proc.pid)
-    done = threading.Event()
 
-    def sample() -> None:
-        nonlocal peak_tree
-        while not done.is_set():
-            with contextlib.suppress(psutil.Error):
-                peak_tree = max(peak_tree, _tree(ps, cpu))
-            time.sleep(0.05)
+    def sample(ps: psutil.Process) -> None:
+        peak_tree[0] = max(peak_tree[0], _tree(ps, cpu))
 
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - start
-    done.set()
-    sampler.join()
-    out, err = proc.stdout.read().decode(), proc.stderr.read().decode()
-    code = os.waitstatus_to_exitcode(status)
-    if code != 0:
-        raise SystemExit(f"import failed ({code}): {err[-2000:]}")
+    w = watch(cmd, sample, 0.05)
+    if w.code != 0:
+        raise SystemExit(f"import failed ({w.code}): {w.stderr[-2000:]}")
     return {
-        "wall": wall,
+        "wall": w.seconds,
         # every process's last sample (taken at most 50 ms before it ended)
         "cpu": sum(cpu.values()),
-        "peak_process_mb": usage.ru_maxrss / 1024,
-        "peak_tree_mb": peak_tree / 2**20,
-        "summary": out,
+        "peak_process_mb": w.usage.ru_maxrss / 1024,
+        "peak_tree_mb": peak_tree[0] / 2**20,
+        "summary": w.stdout,
     }
 
 

@@ -45,19 +45,17 @@ import argparse
 import datetime as dt
 import json
 import math
-import os
 import re
 import shutil
 import subprocess
 import sys
-import threading
 import time
 import tomllib
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import BENCH, OUT, machine, update_section
+from _common import BENCH, OUT, machine, update_section, watch
 
 ROOT = BENCH.parent
 SCALE_OUT = OUT / "scale"
@@ -121,42 +119,21 @@ def _tree_memory(proc: Any) -> int:
 
 def measure(cmd: list[str], log: Path | None = None, env: dict | None = None) -> Measured:
     """Run ``cmd``; return its wall time and memory (see :class:`Measured`); exit on failure."""
-    import tempfile
+    peak = [0]
 
-    import psutil
+    def sample(ps: Any) -> None:
+        peak[0] = max(peak[0], _tree_memory(ps))
 
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        start = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=out, stderr=err, cwd=ROOT, env=env)
-        ps = psutil.Process(proc.pid)
-        peak = [0]
-        done = threading.Event()
-
-        def sample() -> None:
-            while not done.is_set():
-                peak[0] = max(peak[0], _tree_memory(ps))
-                done.wait(0.1)
-
-        sampler = threading.Thread(target=sample, daemon=True)
-        sampler.start()
-        _, status, usage = os.wait4(proc.pid, 0)
-        elapsed = time.perf_counter() - start
-        done.set()
-        sampler.join()
-        code = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
-        stdout = out.read().decode(errors="replace")
-        stderr = err.read().decode(errors="replace")
+    w = watch(cmd, sample, 0.1, cwd=ROOT, env=env)
     if log is not None:
         log.parent.mkdir(parents=True, exist_ok=True)
-        log.write_text(f"$ {' '.join(cmd)}\n{stdout}\n--- stderr\n{stderr}", encoding="utf-8")
-    if code != 0:
-        sys.stderr.write(stderr[-4000:])
-        raise SystemExit(f"benchmark command failed ({code}): {' '.join(cmd)}")
-    max_mb = usage.ru_maxrss / 1024.0
-    cpu = usage.ru_utime + usage.ru_stime  # the process and the children it waited for
-    return Measured(elapsed, peak[0] / 2**20, max_mb, cpu, stdout, stderr)
+        log.write_text(f"$ {' '.join(cmd)}\n{w.stdout}\n--- stderr\n{w.stderr}", encoding="utf-8")
+    if w.code != 0:
+        sys.stderr.write(w.stderr[-4000:])
+        raise SystemExit(f"benchmark command failed ({w.code}): {' '.join(cmd)}")
+    max_mb = w.usage.ru_maxrss / 1024.0
+    cpu = w.usage.ru_utime + w.usage.ru_stime  # the process and the children it waited for
+    return Measured(w.seconds, peak[0] / 2**20, max_mb, cpu, w.stdout, w.stderr)
 
 
 # ---- inputs --------------------------------------------------------------------------------------
