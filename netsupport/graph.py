@@ -1116,8 +1116,9 @@ def write_dynamic_gexf_edges(
     del total
 
     # per-node weighted degree in each window: sources' sums plus targets' sums
-    rows_src = np.repeat(src_code, np.diff(np.r_[starts_e, len(w_arr)]))
-    rows_dst = np.repeat(dst_code, np.diff(np.r_[starts_e, len(w_arr)]))
+    offsets = np.r_[starts_e, len(w_arr)]  # edge i's rows (one per window): offsets[i:i+2]
+    rows_src = np.repeat(src_code, np.diff(offsets))
+    rows_dst = np.repeat(dst_code, np.diff(offsets))
     size = n_nodes * n_w
     s_keys = rows_src * n_w + w_arr
     t_keys = rows_dst * n_w + w_arr
@@ -1191,8 +1192,6 @@ def write_dynamic_gexf_edges(
     node_order = np.arange(len(nodes))
     n_static = _AttvalueColumns(nspecs, nattr, ind)
 
-    offsets = np.r_[starts_e, len(w_arr)]
-    win_idx = w_arr
     w_codes, w_text = dyn_codes(pd.Series(w_values))
     del w_values
     e_static = _AttvalueColumns(especs, eattr, ind)
@@ -1240,8 +1239,8 @@ def write_dynamic_gexf_edges(
                 elements(
                     head_e,
                     e_static.rows(a, b),
-                    dyn_lines(edyn, win_idx[lo:hi], w_codes[lo:hi], w_text),
-                    win_idx[lo:hi],
+                    dyn_lines(edyn, w_arr[lo:hi], w_codes[lo:hi], w_text),
+                    w_arr[lo:hi],
                     offsets[a:b] - lo,
                     "      </edge>",
                 )
