@@ -62,7 +62,16 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from .errors import NetsupportError
-from .schema import SCHEMAS, AccountCol, FollowCol, InteractionCol, PostCol, RejectCol, Table
+from .schema import (
+    SCHEMAS,
+    AccountCol,
+    FollowCol,
+    InteractionCol,
+    PostCol,
+    RejectCol,
+    Table,
+    _types_mapper,
+)
 
 __all__ = [
     "MANIFEST",
@@ -338,12 +347,6 @@ class IdSet:
                 add(k)
                 keep[i] = True
         return keep
-
-
-def _types_mapper(t: pa.DataType):
-    if pa.types.is_integer(t):
-        return pd.Int64Dtype()
-    return None
 
 
 def to_pandas(table: pa.Table) -> pd.DataFrame:
