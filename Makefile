@@ -6,6 +6,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+BENCH_STAMP := $(VENV)/.installed-bench
 STUDY ?= data/example/study.toml
 PYTEST_ARGS ?=
 
@@ -28,7 +29,11 @@ test: $(STAMP) ## Run the test suite (unit, property, CLI, recovery and browser 
 report: $(STAMP) ## Build the example study's report into reports/example/ (STUDY=path/to/study.toml for another)
 	$(BIN)/netsupport run $(STUDY)
 
-bench: $(STAMP) ## Run the benchmarks and update bench/RESULTS.md
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	@touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP) ## Run the benchmarks and update bench/RESULTS.md (installs the bench extra)
 	$(BIN)/python bench/run_all.py
 
 lint: $(STAMP) ## Check code style with ruff

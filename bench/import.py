@@ -257,6 +257,83 @@ def stages(data: Path) -> dict[str, float]:
     return out
 
 
+def _duckdb_columns(t) -> str:
+    """DuckDB's type for an Arrow type of the fast path's schema (null-typed keys read as JSON)."""
+    import pyarrow as pa
+
+    if pa.types.is_struct(t):
+        return "STRUCT(" + ", ".join(f'"{f.name}" {_duckdb_columns(f.type)}' for f in t) + ")"
+    if pa.types.is_list(t):
+        return _duckdb_columns(t.value_type) + "[]"
+    if pa.types.is_null(t):
+        return "JSON"
+    return "BIGINT" if pa.types.is_int64(t) else "VARCHAR"
+
+
+def readers(data: Path) -> dict[str, float]:
+    """CPU seconds per million lines of the JSON readers alone, one thread, on the file's
+    8 MB chunks that hold no bad line (the same chunks for each reader):
+
+    ``arrow``: pyarrow's reader against the fast path's explicit schema (what runs now);
+    ``duckdb_chunks``: DuckDB's ``read_json`` with the same columns, each chunk written to a
+    temporary file first (DuckDB reads files, not buffers); ``duckdb_file``: the same over the
+    whole file in one query (``ignore_errors``: bad lines dropped, so no line numbers).
+    DuckDB is not a dependency: its figures are left out when it is not installed.
+    """
+    import tempfile
+
+    import pyarrow as pa
+    import pyarrow.json as pj
+
+    from netsupport.io import twitter_json as tj
+    from netsupport.io.v2_arrow import _PARSE, SCHEMA
+
+    chunks, lines = [], 0
+    with open(data, "rb") as fh:
+        for start, end in tj._chunks(data, data.stat().st_size, tj.CHUNK_BYTES):
+            fh.seek(start)
+            blob = fh.read(end - start)
+            with contextlib.suppress(pa.ArrowInvalid):
+                opts = pj.ReadOptions(use_threads=False, block_size=len(blob) + 1)
+                pj.read_json(pa.py_buffer(blob), read_options=opts, parse_options=_PARSE)
+                chunks.append(blob)
+                lines += blob.count(b"\n")
+    out = {}
+    c = time.process_time()
+    for blob in chunks:
+        opts = pj.ReadOptions(use_threads=False, block_size=len(blob) + 1)
+        pj.read_json(pa.py_buffer(blob), read_options=opts, parse_options=_PARSE)
+    out["arrow"] = (time.process_time() - c) / lines * 1e6
+    try:
+        import duckdb
+    except ImportError:
+        return out
+    con = duckdb.connect()
+    con.execute("SET threads = 1")
+    con.execute("SET enable_progress_bar = false")
+    cols = "{" + ", ".join(f"'{f.name}': '{_duckdb_columns(f.type)}'" for f in SCHEMA) + "}"
+    with tempfile.TemporaryDirectory() as tmp:
+        part = Path(tmp) / "chunk.jsonl"
+        c = time.process_time()
+        for blob in chunks:
+            part.write_bytes(blob)
+            con.execute(
+                f"SELECT * FROM read_json('{part}', format = 'newline_delimited', columns = {cols})"
+            ).to_arrow_table()
+        out["duckdb_chunks"] = (time.process_time() - c) / lines * 1e6
+    c = time.process_time()
+    n = (
+        con.execute(
+            f"SELECT * FROM read_json('{data}', format = 'newline_delimited', columns = {cols}, "
+            "ignore_errors = true)"
+        )
+        .to_arrow_table()
+        .num_rows
+    )
+    out["duckdb_file"] = (time.process_time() - c) / n * 1e6
+    return out
+
+
 def orjson_loop(data: Path) -> float:
     """Rows per CPU-second of a bare ``orjson.loads`` loop over the file (the issue's yardstick)."""
     n = 0
@@ -319,8 +396,11 @@ def main(argv: list[str]) -> int:
     load = os.getloadavg()[0]
 
     stage = stages(data)
+    reader = readers(data)
     baseline = orjson_loop(data)
     flat, pg = results["tweets"], results["pages"]
+    rest = sum(stage.values()) - reader["arrow"] * args.tweets / 1e6 + 0.4
+    best = min(reader.values()) * args.tweets / 1e6
 
     def row(label: str, key: str, fmt) -> str:
         return f"| {label} | {fmt(flat[key])} | {fmt(pg[key])} |"
@@ -365,11 +445,25 @@ Where the CPU goes (flattened file, per million tweets, in-process measurements)
 reader against the explicit schema ~3.3 s (it is ~1.7 s for the `id` field alone), the Arrow
 kernels that turn its table into posts and account rows ~0.75 s, sha256 of the file ~0.55 s,
 and in the main process Parquet (zstd) ~0.9 s, the account merge ~0.6 s (less where workers
-can leave rows out), interactions ~0.3 s, id de-duplication ~0.15 s, start-up ~0.4 s. DuckDB
-1.5.6's `read_json` with the same explicit columns takes ~2.5 CPU-s per million lines on this
-file but was not adopted: it converts a value of the wrong type to text instead of failing
-(`"username": 7` becomes `"7"`, where the line parser rejects the tweet) and keeps the first of
-two duplicate keys where orjson keeps the last, so the exact-or-refuse rule could not hold.
+can leave rows out), interactions ~0.3 s, id de-duplication ~0.15 s, start-up ~0.4 s.
+
+The JSON readers alone, CPU-s per million lines, one thread, on the chunks without a bad line
+(`readers()`): {", ".join(f"{k} {v:.2f}" for k, v in reader.items())}{
+        "" if "duckdb_file" in reader else " (DuckDB not installed: its figures left out)"
+    }. Everything but the reader costs {rest:.2f} CPU-s per million tweets (the stages above
+less the Arrow reader, plus ~0.4 s of start-up); 250,000 tweets/s on 2 cores allows 8 CPU-s in
+all, and less since start-up runs on one core. With the rest as it is and the cheapest reader
+measured here that is
+{rest + best:.2f} CPU-s, i.e. at most {args.tweets / ((rest + best) / 2):,.0f} tweets/s with perfect
+overlap. (`duckdb_file` reads the whole file in one query with `ignore_errors`, where a
+malformed line becomes a row of nulls, a blank line no row and a value of the wrong shape a null
+field: no line numbers, no rejects. Without it the first bad line stops the query. Per chunk, as
+the workers read, DuckDB saves little.) DuckDB 1.5.6 with explicit columns refuses a line with a
+duplicate key (harmless: that line would go to the line parser) but accepts `NaN` and a trailing
+comma, which the line parser refuses, and it converts a number, `true` or an object to text for
+a VARCHAR column (`"username": 7` becomes `"7"`, where the line parser rejects the tweet), so
+exactness would need its leaves read as JSON and unquoted in Arrow. Swapped into the fast path
+per chunk (a trial patch, not kept) it took the whole import from 5.62-5.71 s to 5.41-5.52 s.
 
 Target: >= 250,000 tweets/s and < 1 GB peak memory (flattened file). Memory: {
         "met" if flat["peak_tree"] < 1024 else "NOT met"
