@@ -152,6 +152,10 @@ def _expand(path: Path) -> list[tuple[Path, bool]]:
             elif child.is_file():
                 out.append((child, False))
         return out
+    if not path.is_file():  # (read more than once: a pipe would hang, a device never end)
+        raise InputFileError(
+            path, "not a regular file (a pipe, socket or device); save it to a file first"
+        )
     return [(path, True)]
 
 

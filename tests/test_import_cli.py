@@ -112,3 +112,29 @@ def test_empty_file_imports_zero_rows(tmp_path):
     assert result.exit_code == 0, result.output
     assert "empty" in result.stdout
     assert Store(tmp_path / "store").counts()["posts"] == 0
+
+
+def test_a_pipe_or_device_is_one_error_line_not_a_hang(tmp_path):
+    """A FIFO (``<(zcat x.gz)``) or a device is read more than once (detection, hash, read):
+    refused at once instead of blocking forever."""
+    import os
+    import subprocess
+    import sys
+
+    fifo = tmp_path / "tweets.jsonl"
+    os.mkfifo(fifo)
+    store = tmp_path / "store"
+    for path, fmt in ((fifo, "auto"), ("/dev/zero", "twitter-v2")):
+        args = ["import", str(path), "--store", str(store), "--format", fmt]
+        done = subprocess.run(
+            [sys.executable, "-m", "netsupport", *args],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 2, done.stderr
+        assert done.stderr == (
+            f"error: {path}: not a regular file (a pipe, socket or device); "
+            "save it to a file first\n"
+        )
+    assert not store.exists() or Store(store).counts()["posts"] == 0
