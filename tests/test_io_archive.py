@@ -148,6 +148,52 @@ def test_symlink_member_is_refused(tmp_path):
         list(read(path, str(path), ReadOptions()))
 
 
+def test_a_member_name_twice_refuses_the_archive(tmp_path):
+    """zipfile reads the last of two same-named members; the first one's tweets would vanish."""
+    tweets = b'window.YTD.tweets.part0 = [{"tweet": {"id_str": "%d", "full_text": "t"}}]'
+    members = [("data/account.js", ACCOUNT)] + [("data/tweets.js", tweets % i) for i in (1, 2)]
+    with pytest.warns(UserWarning, match="Duplicate name"):
+        path = _zip(tmp_path / "a.zip", members)
+    with pytest.raises(UnsafeArchive, match="'data/tweets.js' appears twice"):
+        list(read(path, str(path), ReadOptions()))
+
+
+def test_symlink_loop_in_an_extracted_folder_is_not_a_file(tmp_path):
+    import os
+
+    folder = tmp_path / "archive"
+    (folder / "data").mkdir(parents=True)
+    (folder / "data" / "account.js").write_bytes(ACCOUNT)
+    (folder / "data" / "tweets.js").write_bytes(
+        b'window.YTD.tweets.part0 = [{"tweet": {"id_str": "1", "full_text": "t",'
+        b' "created_at": "Fri Feb 14 09:00:00 +0000 2014"}}]'
+    )
+    os.symlink("loop-b.js", folder / "data" / "loop-a.js")
+    os.symlink("loop-a.js", folder / "data" / "loop-b.js")
+    summary = import_paths(Store(tmp_path / "s"), [folder])
+    assert summary.total("posts") == 1 and summary.total("rejects") == 0
+
+
+def test_owner_from_manifest_js_when_account_js_names_none(tmp_path):
+    """An archive's manifest.js assigns an object to window.__THAR_CONFIG, not an array."""
+    manifest = (
+        b'window.__THAR_CONFIG = {\n  "userInfo" : {\n    "accountId" : "111",\n'
+        b'    "userName" : "Inspector_Lane",\n    "displayName" : "Lane"\n  }\n}'
+    )
+    tweets = b'window.YTD.tweets.part0 = [{"tweet": {"id_str": "5", "full_text": "t",'
+    tweets += b' "created_at": "Fri Feb 14 09:00:00 +0000 2014"}}]'
+    path = _zip(tmp_path / "a.zip", [("data/manifest.js", manifest), ("data/tweets.js", tweets)])
+    batches = list(read(path, str(path), ReadOptions()))
+    owner = batches[0].accounts.to_pylist()
+    assert [(a["handle"], a["account_id"], a["name"]) for a in owner] == [
+        ("inspector_lane", "111", "Lane")
+    ]
+    posts = [p for b in batches if b.posts is not None for p in b.posts.to_pylist()]
+    assert [(p["post_id"], p["author"], p["author_id"]) for p in posts] == [
+        ("5", "inspector_lane", "111")
+    ]
+
+
 def test_zip_bomb_stops_at_the_cap_with_a_clear_error(tmp_path):
     bomb = b"window.YTD.tweets.part0 = [" + b" " * (8 * 1024**2) + b"]"
     path = _zip(tmp_path / "bomb.zip", [("data/account.js", ACCOUNT), ("data/tweets.js", bomb)])

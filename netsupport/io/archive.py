@@ -72,8 +72,11 @@ def is_archive_folder(path: Path) -> bool:
     )
 
 
-def parse_ytd(data: bytes, name: str) -> list:
+def parse_ytd(data: bytes, name: str, *, prefix: bytes = b"window.YTD.") -> list:
     """Return the JSON array assigned in an archive ``.js`` file (never evaluated).
+
+    ``prefix``: how the assignment starts (``manifest.js`` assigns ``window.__THAR_CONFIG``,
+    an object, which is returned in a list of one).
 
     Raises
     ------
@@ -82,17 +85,19 @@ def parse_ytd(data: bytes, name: str) -> list:
     """
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
-    head = data.lstrip()[:11]
+    head = data.lstrip()[: len(prefix)]
     eq = data.find(b"=")
-    if head != b"window.YTD." or eq < 0:
+    if head != prefix or eq < 0:
         raise InputFileError(
-            name, "not an archive data file (expected 'window.YTD.<name> = [...]')"
+            name, f"not an archive data file (expected '{prefix.decode()}<name> = [...]')"
         )
     body = data[eq + 1 :].strip().rstrip(b";")
     try:
         value = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise InputFileError(name, f"malformed JSON after '=' ({exc}); truncated?") from None
+    if isinstance(value, dict) and prefix != b"window.YTD.":
+        return [value]
     if not isinstance(value, list):
         raise InputFileError(name, "expected a JSON array after '='")
     return value
@@ -147,8 +152,11 @@ class _ZipMembers(_Members):
             if stat.S_ISLNK(info.external_attr >> 16):
                 raise UnsafeArchive(path, f"member {info.filename!r} is a symbolic link")
             if not info.is_dir():
-                self.names.append(info.filename.replace("\\", "/"))
-                self.sizes[info.filename.replace("\\", "/")] = info.compress_size
+                name = info.filename.replace("\\", "/")
+                if name in self.sizes:  # (zipfile would read the last one; unzip may ask)
+                    raise UnsafeArchive(path, f"member {name!r} appears twice: which is meant?")
+                self.names.append(name)
+                self.sizes[name] = info.compress_size
         self.infos = {i.filename.replace("\\", "/"): i for i in infos}
 
     def read(self, name: str) -> bytes:
@@ -174,8 +182,15 @@ class _FolderMembers(_Members):
         super().__init__(path, cap)
         root = path.resolve()
         for p in sorted(path.rglob("*")):
-            if p.is_symlink() and not p.resolve().is_relative_to(root):
-                raise UnsafeArchive(path, f"{p.relative_to(path)} links outside the archive folder")
+            if p.is_symlink():
+                try:
+                    target = p.resolve()
+                except (OSError, RuntimeError):  # a symbolic link loop: links to no file
+                    continue
+                if not target.is_relative_to(root):
+                    raise UnsafeArchive(
+                        path, f"{p.relative_to(path)} links outside the archive folder"
+                    )
             if p.is_file():
                 rel = p.relative_to(path).as_posix()
                 self.names.append(rel)
@@ -237,8 +252,8 @@ def _owner(members: _Members, source: str) -> tuple[tuple[str, str | None] | Non
                 break
     if owner is None:
         for name in _find(members, "manifest")[:1]:
-            items = parse_ytd(members.read(name), f"{source}!{name}")
-            info = items if isinstance(items, dict) else None
+            items = parse_ytd(members.read(name), f"{source}!{name}", prefix=b"window.")
+            info = None
             for item in items:
                 if isinstance(item, dict) and isinstance(item.get("userInfo"), dict):
                     info = item["userInfo"]
