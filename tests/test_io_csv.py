@@ -145,6 +145,40 @@ def test_bad_rows_become_rejects_with_line_numbers(tmp_path):
     assert raw[3] == ",lane,mention,2014-02-14T10:00:00Z,no author"
 
 
+@pytest.mark.parametrize("batch_rows", [50_000, 1])
+def test_follow_rows_with_unreadable_times_are_rejects(tmp_path, batch_rows):
+    """A follow row whose observed time cannot be read is a reject (it used to vanish: the
+    batch's rejects were taken before the follows' were added), in CSV and NodeXL alike."""
+    path = _csv(
+        tmp_path,
+        "source,target,kind,created_at,text\n"
+        "amy,lane,follow,,\n"
+        "bob,lane,follow,2014-02-14 10:00:00,\n"
+        "cy,lane,mention,2014-02-14T10:00:00Z,hi\n"
+        "dan,lane,follow,soon,\n",
+    )
+    options = ReadOptions(batch_rows=batch_rows)
+    posts, follows, rejects, n = _collect(read(path, "x.csv", options))
+    assert n == 4 and len(posts) == 1
+    assert [(f["follower"], f["followee"]) for f in follows] == [("amy", "lane")]
+    assert [(r["source_line"], r["reason"][:28]) for r in rejects] == [
+        (3, "timestamp '2014-02-14 10:00:"),
+        (5, "cannot read timestamp 'soon'"),
+    ]
+    nodexl = _csv(
+        tmp_path,
+        "Vertex 1,Vertex 2,Relationship,Relationship Date (UTC)\n"
+        "amy,lane,Followed,2014-02-14 10:00:00\n"
+        "bob,lane,Followed,soon\n",
+        "n.csv",
+    )
+    _, follows, rejects, n = _collect(read_nodexl(nodexl, "n.csv", options))
+    assert n == 2 and [f["follower"] for f in follows] == ["amy"]
+    assert [(r["source_line"], r["reason"][:28]) for r in rejects] == [
+        (3, "cannot read timestamp 'soon'")
+    ]
+
+
 def test_kind_synonyms():
     assert [
         kind_of(k) for k in ("Tweet", "replied_to", "Retweeted", "QUOTE", "MentionsInQuote")

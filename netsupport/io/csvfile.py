@@ -345,10 +345,12 @@ def _read_rows(rows, it, header, fields, source, rejects, options) -> Iterator[B
             )
         )
         if len(posts) >= options.batch_rows:
+            f = follows.take()  # (first: its unreadable timestamps are rejects of this batch)
             p, r = posts.take()
-            yield Batch(posts=p, follows=follows.take(), rejects=r, rows_read=rows.rows_read())
+            yield Batch(posts=p, follows=f, rejects=r, rows_read=rows.rows_read())
+    f = follows.take()
     p, r = posts.take()
-    yield Batch(posts=p, follows=follows.take(), rejects=r, rows_read=rows.rows_read())
+    yield Batch(posts=p, follows=f, rejects=r, rows_read=rows.rows_read())
 
 
 # ---- NodeXL -------------------------------------------------------------------------------------
@@ -495,5 +497,6 @@ def _nodexl_rows(rows, it, header, source, rejects, options) -> Iterator[Batch]:
                 rec[10],
             )
         )
+    f = follows.take()  # (first: its unreadable timestamps are rejects of this batch)
     p, r = out.take()
-    yield Batch(posts=p, follows=follows.take(), rejects=r, rows_read=rows.rows_read())
+    yield Batch(posts=p, follows=f, rejects=r, rows_read=rows.rows_read())
