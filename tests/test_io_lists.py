@@ -136,3 +136,17 @@ def test_accounts_csv_without_handle_column(tmp_path):
     path.write_text("name,role\nx,media\n")
     with pytest.raises(InputFileError, match="without a handle column"):
         list(accounts.read(path, "a", ReadOptions()))
+
+
+def test_accounts_followers_count_of_digit_signs_that_are_not_numbers(tmp_path):
+    """'²' passes str.isdigit() but int() refuses it: a reject, not a traceback."""
+    path = tmp_path / "a.csv"
+    path.write_text("handle,followers_count\namy,²\nbob,1①\ncy,1_000\n", encoding="utf-8")
+    batches = list(accounts.read(path, "a.csv", ReadOptions()))
+    assert [(r["handle"], r["followers_count"]) for r in _rows(batches, "accounts")] == [
+        ("cy", 1000)
+    ]
+    assert [(r["source_line"], r["reason"]) for r in _rows(batches, "rejects")] == [
+        (2, "followers_count '²' is not a whole number"),
+        (3, "followers_count '1①' is not a whole number"),
+    ]

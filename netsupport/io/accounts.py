@@ -88,7 +88,7 @@ def read(path: Path, source: str, options: ReadOptions) -> Iterator[Batch]:
             count = values["followers_count"]
             if count is not None:
                 digits = count.replace(",", "").replace("_", "")
-                if not digits.isdigit():
+                if not digits.isdecimal():  # (isdigit() passes "²", which int() refuses)
                     rejects.add(line, f"followers_count {count!r} is not a whole number", cells)
                     continue
                 count = int(digits)
