@@ -18,6 +18,19 @@ from . import __version__
 from .errors import NetsupportError
 
 
+def _os_error_message(exc: OSError) -> str:
+    """Return ``PATH: reason`` for an OSError, saying so when a file stands where a folder must."""
+    if exc.filename is None:
+        return str(exc)
+    path = Path(exc.filename)
+    reason = exc.strerror or str(exc)
+    if isinstance(exc, FileExistsError | NotADirectoryError):
+        blocker = next((p for p in (path, *path.parents) if p.is_file()), None)
+        if blocker is not None:
+            reason = "a file, not a folder" if blocker == path else f"{blocker} is a file"
+    return f"{path}: {reason}"
+
+
 class _Group(TyperGroup):
     """Translate library errors into one line on stderr and exit code 2 (no traceback)."""
 
@@ -26,6 +39,9 @@ class _Group(TyperGroup):
             return super().invoke(ctx)
         except NetsupportError as exc:
             typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from None
+        except OSError as exc:  # a path that cannot be read or written: not a folder, disk full
+            typer.echo(f"error: {_os_error_message(exc)}", err=True)
             raise typer.Exit(2) from None
         except KeyboardInterrupt:
             typer.echo("error: interrupted", err=True)

@@ -273,3 +273,13 @@ def test_crisis_outside_the_data_is_one_line_naming_the_keys(study_dir):
 def test_missing_study_file_is_one_line(tmp_path):
     line = _error_line(CliRunner().invoke(app, ["run", str(tmp_path / "none.toml")]))
     assert "none.toml" in line
+
+
+@pytest.mark.parametrize("command", ["run", "report"])
+def test_an_output_folder_under_a_file_is_one_line_naming_the_file(study_dir, command):
+    (study_dir / "blocker").write_text("a file, not a folder")
+    path = study_dir / "study.toml"
+    path.write_text(path.read_text().replace('dir = "out"', 'dir = "blocker/out"'))
+    args = ["run", str(path)] if command == "run" else ["report", "--study", str(path)]
+    line = _error_line(CliRunner().invoke(app, args))
+    assert "blocker is a file" in line, line
