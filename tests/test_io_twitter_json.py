@@ -304,3 +304,32 @@ def test_page_with_includes_lists_of_another_type(odd):
                 assert rows == [] and batch.rejects.num_rows == 1
             else:
                 assert [r["author"] for r in rows] == ["amy"]
+
+
+@pytest.mark.parametrize("prefix", [b"", b"\xef\xbb\xbf\n  "])
+def test_json_lines_whose_first_line_is_longer_than_the_head(tmp_path, prefix):
+    """A twarc2 page of 500 tweets passes 1 MB: its file is JSON lines, not one document (it
+    was read whole as a document, which the second line made invalid: nothing imported)."""
+    user = {"id": "1", "username": "Amy"}
+
+    def page(first, n):
+        tweets = [
+            {
+                "id": str(i),
+                "text": "x" * 300,
+                "created_at": "2014-02-14T10:00:00Z",
+                "author_id": "1",
+            }
+            for i in range(first, first + n)
+        ]
+        return json.dumps({"data": tweets, "includes": {"users": [user]}}).encode()
+
+    big = page(1, 3500)
+    assert len(big) > 1 << 20
+    path = tmp_path / "pages.jsonl"
+    path.write_bytes(prefix + big + b"\n" + page(9001, 2) + b"\n")
+    posts, _, rejects, read_rows = _read(path)
+    assert read_rows == 3502 and rejects == []
+    assert len(posts) == 3502 and posts[-1]["post_id"] == "9002"
+    assert posts[-1]["source_line"] == 2 + prefix.count(b"\n")
+    assert {p["author"] for p in posts} == {"amy"}

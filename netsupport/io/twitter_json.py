@@ -798,14 +798,19 @@ def _layout(path: Path) -> tuple[str, object]:
     size = path.stat().st_size
     with open(path, "rb") as fh:
         head = fh.read(1 << 20)
-    if head.startswith(_BOM):
-        head = head[3:]
-    stripped = head.lstrip()
-    if stripped[:1] not in (b"{", b"["):
-        return "lines", None
-    lines = [ln for ln in stripped.split(b"\n", 6)[:6] if ln.strip()]
-    if len(lines) > 1 and not head.endswith(lines[-1]):
-        lines = lines[:-1]  # the last piece may be cut by the head
+        whole = len(head) == size
+        if head.startswith(_BOM):
+            head = head[3:]
+        stripped = head.lstrip()
+        if stripped[:1] not in (b"{", b"["):
+            return "lines", None
+        lines = [ln for ln in stripped.split(b"\n", 6)[:6] if ln.strip()]
+        if len(lines) > 1 and not head.endswith(lines[-1]):
+            lines = lines[:-1]  # the last piece may be cut by the head
+        elif b"\n" not in stripped and not whole:
+            # the first line is longer than the head (a twarc2 page of 500 tweets passes 1 MB)
+            fh.seek(fh.tell() - len(stripped))
+            lines = [fh.readline()]
     for line in lines:
         try:
             orjson.loads(line)
