@@ -26,6 +26,7 @@ Examples
 
 from __future__ import annotations
 
+import math
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -174,14 +175,16 @@ _SPEC: dict[str, Any] = {
 }
 
 
-def _line_of(text: str, key: str) -> int | None:
+def _line_of(text: str, key: str, start: int = 0) -> int | None:
     pat = re.compile(rf"^\s*(\[+\s*)?{re.escape(key)}\b", re.M)
-    m = pat.search(text)
+    m = pat.search(text, start)
     return text.count("\n", 0, m.start()) + 1 if m else None
 
 
 def _where(path: Path, text: str, key: str) -> str:
-    line = _line_of(text, key.split(".")[-1].split("[")[0])
+    section, _, name = key.rpartition(".")
+    header = re.search(rf"^\s*\[\s*{re.escape(section)}\s*\]", text, re.M) if section else None
+    line = _line_of(text, name.split("[")[0], header.end() if header else 0)
     return f"{path}:{line}" if line else str(path)
 
 
@@ -246,6 +249,56 @@ def _resolve(base: Path, value: str, dotted: str, must_exist: bool = True) -> Pa
     return p
 
 
+def _check_value(ok: bool, value: Any, dotted: str, expected: str, path: Path, text: str) -> None:
+    if not ok:
+        raise StudyKeyError(
+            f"{_where(path, text, dotted)}: '{dotted}' must be {expected}, got {value!r}"
+        )
+
+
+_MAX_SEED = 2**32 - 1  # python-louvain and numpy's legacy generator take seeds up to 2**32 - 1
+
+
+def _check_parameters(study: Study, path: Path, text: str) -> None:
+    """Refuse parameter values outside their range, naming the key and its line."""
+    c, st, sp = study.communities, study.stance, study.support
+    seed_range = f"an integer from 0 to {_MAX_SEED}"
+    checks = [
+        (
+            math.isfinite(c.resolution) and c.resolution > 0,
+            c.resolution,
+            "communities.resolution",
+            "a number > 0",
+        ),
+        (0 <= c.seed <= _MAX_SEED, c.seed, "communities.seed", seed_range),
+        (c.runs >= 1, c.runs, "communities.runs", "at least 1"),
+        (
+            -1 <= st.positive_threshold <= 1,
+            st.positive_threshold,
+            "stance.positive_threshold",
+            "between -1 and 1 (VADER compound scores)",
+        ),
+        (
+            -1 <= st.negative_threshold < st.positive_threshold,
+            st.negative_threshold,
+            "stance.negative_threshold",
+            "between -1 and stance.positive_threshold",
+        ),
+        (sp.bootstrap >= 1, sp.bootstrap, "support.bootstrap", "at least 1"),
+        (0 <= sp.seed <= _MAX_SEED, sp.seed, "support.seed", seed_range),
+        (
+            sp.breadth_min_supporters >= 1,
+            sp.breadth_min_supporters,
+            "support.breadth_min_supporters",
+            "at least 1",
+        ),
+        (sp.top_n >= 1, sp.top_n, "support.top_n", "at least 1"),
+        (0 < sp.confidence < 1, sp.confidence, "support.confidence", "between 0 and 1"),
+    ]
+    for ok, value, dotted, expected in checks:
+        _check_value(ok, value, dotted, expected, path, text)
+
+
 def load_study(path: str | Path) -> Study:
     """Read, validate and return the study at ``path``.
 
@@ -283,6 +336,12 @@ def load_study(path: str | Path) -> Study:
         )
     institution = _handles(st.get("institution", []), "institution", path, text)
     proxies = _handles(st.get("proxies", []), "proxies", path, text)
+    for m in st.get("markers", []):
+        if not isinstance(m, str):
+            raise StudyKeyError(
+                f"{_where(path, text, 'markers')}: 'study.markers' must list hashtags or "
+                f"phrases (strings), got {m!r}"
+            )
     markers = tuple(
         dict.fromkeys(str(m).strip().lower() for m in st.get("markers", []) if str(m).strip())
     )
@@ -290,17 +349,20 @@ def load_study(path: str | Path) -> Study:
     w = data.get("windows", {})
     cs = _require(data, "windows.crisis_start", path, text)
     ce = _require(data, "windows.crisis_end", path, text)
-    around = Windows.from_crisis(cs, ce, w.get("baseline_days", 14), w.get("after_days", 14))
-    windows = Windows(
-        parse_instant(w["baseline_start"], "windows.baseline_start")
-        if "baseline_start" in w
-        else around.baseline_start,
-        around.crisis_start,
-        around.crisis_end,
-        parse_instant(w["after_end"], "windows.after_end")
-        if "after_end" in w
-        else around.after_end,
-    )
+    try:
+        around = Windows.from_crisis(cs, ce, w.get("baseline_days", 14), w.get("after_days", 14))
+        windows = Windows(
+            parse_instant(w["baseline_start"], "windows.baseline_start")
+            if "baseline_start" in w
+            else around.baseline_start,
+            around.crisis_start,
+            around.crisis_end,
+            parse_instant(w["after_end"], "windows.after_end")
+            if "after_end" in w
+            else around.after_end,
+        )
+    except StudyError as exc:  # name the study file too
+        raise StudyError(f"{path}: {exc}") from None
 
     inputs_raw = data.get("inputs", [])
     if not inputs_raw:
@@ -364,7 +426,7 @@ def load_study(path: str | Path) -> Study:
         _resolve(base, o["store"], "output.store", False) if "store" in o else out_dir / "store"
     )
     accounts = _resolve(base, st["accounts"], "study.accounts") if "accounts" in st else None
-    return Study(
+    study = Study(
         name=name,
         focal=focal,
         institution=institution,
@@ -380,6 +442,8 @@ def load_study(path: str | Path) -> Study:
         accounts=accounts,
         path=path.resolve(),
     )
+    _check_parameters(study, path, text)
+    return study
 
 
 _ = Window  # re-exported for doctest convenience

@@ -11,6 +11,8 @@ Examples
 
 from __future__ import annotations
 
+import datetime as _dt
+import math
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -31,6 +33,10 @@ def parse_instant(value: object, name: str = "instant") -> pd.Timestamp:
     >>> parse_instant("2014-02-14T10:00:00+01:00").isoformat()
     '2014-02-14T09:00:00+00:00'
     """
+    if not isinstance(value, str | _dt.date):  # pd.Timestamp(5) would be 5 ns after 1970
+        raise StudyError(
+            f"{name}: {value!r} is not a date and time; write it as e.g. 2014-02-14T09:00:00Z"
+        )
     try:
         ts = pd.Timestamp(value)
     except (ValueError, TypeError) as exc:
@@ -54,6 +60,14 @@ class Windows:
     after_end: pd.Timestamp
 
     def __post_init__(self) -> None:
+        for ts in (self.baseline_start, self.crisis_start, self.crisis_end, self.after_end):
+            try:
+                ts.as_unit("ns")  # window edges are compared as int64 nanoseconds
+            except (OverflowError, ValueError):
+                raise StudyError(
+                    f"windows: {ts.isoformat()} is outside the dates supported "
+                    f"({pd.Timestamp.min.year + 1} to {pd.Timestamp.max.year - 1})"
+                ) from None
         if not (self.baseline_start <= self.crisis_start < self.crisis_end <= self.after_end):
             raise StudyError(
                 "windows: expected baseline_start <= crisis_start < crisis_end <= after_end, got "
@@ -68,9 +82,19 @@ class Windows:
         """Build windows from the crisis instants and the baseline/after lengths in days."""
         cs = parse_instant(crisis_start, "crisis_start")
         ce = parse_instant(crisis_end, "crisis_end")
-        if baseline_days < 0 or after_days < 0:
-            raise StudyError("windows: baseline_days and after_days must be >= 0")
-        return cls(cs - timedelta(days=baseline_days), cs, ce, ce + timedelta(days=after_days))
+        if not all(math.isfinite(d) and d >= 0 for d in (baseline_days, after_days)):
+            raise StudyError(
+                "windows: baseline_days and after_days must be finite numbers >= 0, got "
+                f"{baseline_days!r} and {after_days!r}"
+            )
+        try:
+            start, end = cs - timedelta(days=baseline_days), ce + timedelta(days=after_days)
+        except (OverflowError, ValueError):
+            raise StudyError(
+                f"windows: baseline_days {baseline_days!r} or after_days {after_days!r} reaches "
+                "beyond the dates supported"
+            ) from None
+        return cls(start, cs, ce, end)
 
     def bounds(self, window: Window) -> tuple[pd.Timestamp, pd.Timestamp]:
         """Return ``(start, end)`` of a window."""

@@ -118,3 +118,65 @@ def test_unknown_format_and_algorithm(tmp_path):
 def test_missing_study_file(tmp_path):
     with pytest.raises(StudyError, match="study file not found"):
         load_study(tmp_path / "nope.toml")
+
+
+GOOD_WITH_SUPPORT = GOOD + "\n[support]\nbootstrap = 100\nseed = 3\n"
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "match"),
+    [
+        (
+            "resolution = 1.5",
+            "resolution = -1.0",
+            r":24: 'communities.resolution' must be a number",
+        ),
+        ("resolution = 1.5", "resolution = nan", "'communities.resolution' must be a number > 0"),
+        (
+            "seed = 7",
+            "seed = -1",
+            r":25: 'communities.seed' must be an integer from 0 to 4294967295",
+        ),
+        ("seed = 7", "seed = 4294967296", "'communities.seed' must be an integer from 0"),
+        ("seed = 7", "seed = 7\nruns = 0", "'communities.runs' must be at least 1, got 0"),
+        ("seed = 3", "seed = -3", r":32: 'support.seed' must be an integer from 0"),
+        ("bootstrap = 100", "bootstrap = 0", "'support.bootstrap' must be at least 1, got 0"),
+        ("bootstrap = 100", "bootstrap = -5", "'support.bootstrap' must be at least 1"),
+        ("bootstrap = 100", "bootstrap = 9\ntop_n = -1", "'support.top_n' must be at least 1"),
+        ("bootstrap = 100", "bootstrap = 9\nbreadth_min_supporters = 0", "breadth_min_supporters"),
+        ("bootstrap = 100", "bootstrap = 9\nconfidence = 1.5", "'support.confidence' must be"),
+        ("bootstrap = 100", "bootstrap = 9\nconfidence = 0.0", "'support.confidence' must be"),
+        ("[support]", "[stance]\npositive_threshold = 5\n[support]", "positive_threshold"),
+        (
+            "[support]",
+            "[stance]\npositive_threshold = -0.5\nnegative_threshold = 0.5\n[support]",
+            "'stance.negative_threshold' must be between -1 and stance.positive_threshold",
+        ),
+        ('markers = ["#StandWithLane"]', "markers = [1]", "'study.markers' must list hashtags"),
+    ],
+)
+def test_parameters_out_of_range_name_key_and_line(tmp_path, old, new, match):
+    assert old in GOOD_WITH_SUPPORT
+    p = _write(tmp_path, GOOD_WITH_SUPPORT.replace(old, new, 1))
+    with pytest.raises(StudyKeyError, match=match):
+        load_study(p)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "match"),
+    [
+        (
+            'crisis_end   = "2014-02-19T18:00:00+00:00"',
+            "crisis_end = 5",
+            "5 is not a date and time",
+        ),
+        ("baseline_days = 14", "baseline_days = nan", "must be finite numbers >= 0"),
+        ("baseline_days = 14", "baseline_days = 1000000000", "beyond the dates supported"),
+        ("2014-02-19T18:00:00+00:00", "3000-01-01T00:00:00Z", "outside the dates supported"),
+        ("2014-02-19T18:00:00+00:00", "2014-02-10T00:00:00Z", "expected baseline_start <="),
+    ],
+)
+def test_impossible_windows_name_the_study_file(tmp_path, old, new, match):
+    p = _write(tmp_path, GOOD.replace(old, new, 1))
+    with pytest.raises(StudyError, match=rf"study.toml: .*{match}"):
+        load_study(p)

@@ -62,3 +62,29 @@ def test_assign_windows_half_open_edges_and_outside():
 def test_assign_windows_empty():
     w = Windows.from_crisis("2014-02-14T00:00:00Z", "2014-02-15T00:00:00Z", 1, 1)
     assert assign_windows(pd.Series([], dtype="datetime64[ns, UTC]"), w).empty
+
+
+def test_a_number_is_not_read_as_nanoseconds_since_1970():
+    with pytest.raises(StudyError, match="crisis_end: 5 is not a date and time"):
+        parse_instant(5, "crisis_end")
+
+
+@pytest.mark.parametrize(
+    ("baseline_days", "match"),
+    [
+        (float("nan"), "must be finite numbers >= 0"),
+        (float("inf"), "must be finite numbers >= 0"),
+        (1e9, "reaches beyond the dates supported"),
+        (1e6, "-724-03-19.* is outside the dates supported"),
+    ],
+)
+def test_impossible_baseline_lengths_are_errors(baseline_days, match):
+    with pytest.raises(StudyError, match=match):
+        Windows.from_crisis("2014-02-14T09:00Z", "2014-02-19T18:00Z", baseline_days, 14)
+
+
+def test_instants_beyond_nanosecond_timestamps_are_errors():
+    with pytest.raises(StudyError, match="3000-01-01.* is outside the dates supported"):
+        Windows.from_crisis("2014-02-14T09:00Z", "3000-01-01T00:00Z", 14, 14)
+    with pytest.raises(StudyError, match="outside the dates supported"):
+        Windows.from_crisis("2014-02-14T09:00Z", "2262-04-10T00:00Z", 14, 14)
