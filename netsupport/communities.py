@@ -426,8 +426,9 @@ def _prepare(graph: GraphLike) -> GraphArrays:
 def _validate(resolution: float, seed: int, n_iterations: int) -> None:
     if not (isinstance(resolution, int | float) and math.isfinite(resolution) and resolution > 0):
         raise NetsupportError(f"resolution must be a number > 0, got {resolution!r}")
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-        raise NetsupportError(f"seed must be an integer >= 0, got {seed!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or not 0 <= seed < 2**32:
+        # python-louvain (numpy RandomState) takes seeds below 2**32; the same range for all
+        raise NetsupportError(f"seed must be an integer from 0 to {2**32 - 1}, got {seed!r}")
     if not 1 <= int(n_iterations) <= 100:
         raise NetsupportError(
             f"n_iterations must be between 1 and 100 (never -1: unbounded), got {n_iterations}"

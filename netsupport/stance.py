@@ -1029,6 +1029,13 @@ def agreement(predicted: Sequence[str], labelled: Sequence[str]) -> dict[str, An
     }
 
 
+def _check_sample(n: int, seed: int) -> None:
+    if n < 1:
+        raise NetsupportError(f"--sample must be at least 1, got {n}")
+    if seed < 0:  # numpy's generators take seeds >= 0 only
+        raise NetsupportError(f"--seed of the sample must be an integer >= 0, got {seed}")
+
+
 def coding_sheet(table: pd.DataFrame, posts: pd.DataFrame, n: int, seed: int) -> pd.DataFrame:
     """Return a blank coding sheet: ``n`` posts sampled by stance x window, in random order.
 
@@ -1043,8 +1050,7 @@ def coding_sheet(table: pd.DataFrame, posts: pd.DataFrame, n: int, seed: int) ->
     DataFrame
         Columns post_id, target_side, target, window, created_at, source, text, stance, note.
     """
-    if n < 1:
-        raise NetsupportError(f"--sample must be at least 1, got {n}")
+    _check_sample(n, seed)
     units = table.drop_duplicates(["post_id", "target_side"], keep="first").copy()
     units["stratum"] = (
         units["stance"].astype(str) + "|" + units["window"].fillna("none").astype(str)
@@ -1374,6 +1380,8 @@ def run_stance(
     """
     from .textsafe import write_csv
 
+    if sample is not None:
+        _check_sample(sample, seed)  # before anything is written
     result = stance_table(tables, study, workers=workers)
     summary = stance_summary(result)
     summary["out"] = write_csv(result.table, out)

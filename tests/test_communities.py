@@ -270,7 +270,9 @@ def test_empty_graphs_give_clear_errors():
     [
         ({"algorithm": "girvan"}, "unknown community algorithm 'girvan'"),
         ({"resolution": 0}, "resolution must be a number > 0"),
-        ({"seed": -1}, "seed must be an integer >= 0"),
+        ({"seed": -1}, "seed must be an integer from 0 to 4294967295"),
+        ({"seed": 2**32}, "seed must be an integer from 0 to 4294967295"),  # louvain's limit
+        ({"algorithm": "leiden", "seed": 2**70}, "seed must be an integer from 0"),
         ({"algorithm": "leiden", "n_iterations": -1}, "never -1"),
     ],
 )

@@ -457,6 +457,16 @@ def test_cli_errors_are_one_line(tmp_path):
     assert r.exit_code == 2 and "no store here" in r.output
 
 
+def test_cli_negative_sample_seed_is_one_line_and_writes_nothing(tmp_path):
+    _store_from_fixture(tmp_path / "store")
+    out = tmp_path / "stance.csv"
+    args = ["stance", "--store", str(tmp_path / "store"), "--focal", "lane", "--out", str(out)]
+    r = CliRunner().invoke(app, [*args, "--sample", "5", "--seed", "-1"])
+    assert r.exit_code == 2, r.output
+    assert r.output.strip() == "error: --seed of the sample must be an integer >= 0, got -1"
+    assert not out.exists()  # refused before stance.csv was written
+
+
 def test_stance_spec_from_study():
     s = support_fixture_study()
     spec = StanceSpec.of(s)
