@@ -363,6 +363,29 @@ def _empty_manifest() -> dict[str, Any]:
     }
 
 
+def _manifest_problem(data: dict[str, Any]) -> str | None:
+    """Return what is wrong with a parsed manifest's structure, or None."""
+    tables = data.get("tables")
+    if not isinstance(tables, dict):
+        return "'tables' is not an object"
+    for name, parts in tables.items():
+        if not isinstance(parts, list):
+            return f"tables.{name} is not a list"
+        for i, part in enumerate(parts):
+            ok = (
+                isinstance(part, dict)
+                and isinstance(part.get("path"), str)
+                and isinstance(part.get("rows"), int)
+                and not isinstance(part.get("rows"), bool)
+            )
+            if not ok:
+                return f"tables.{name}[{i}] needs a path and a row count"
+    imports = data.get("imports")
+    if not isinstance(imports, list) or not all(isinstance(r, dict) for r in imports):
+        return "'imports' is not a list of objects"
+    return None
+
+
 class Store:
     """A netsupport store folder (see the module docstring for its layout and guarantees).
 
@@ -396,6 +419,9 @@ class Store:
             raise StoreError(f"{path}: damaged manifest ({exc})") from None
         if not isinstance(data, dict) or data.get("format_version") != FORMAT_VERSION:
             raise StoreError(f"{path}: not a netsupport store manifest (version 1)")
+        problem = _manifest_problem(data)
+        if problem:
+            raise StoreError(f"{path}: damaged manifest ({problem})")
         return data
 
     def part_paths(self, table: Table | str) -> list[Path]:

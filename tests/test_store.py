@@ -230,6 +230,29 @@ def test_damaged_manifest_is_a_clear_error(tmp_path):
         Store(tmp_path / "s").read("posts")
 
 
+@pytest.mark.parametrize(
+    ("manifest", "problem"),
+    [
+        ('{"format_version": 1}', "'tables' is not an object"),
+        ('{"format_version": 1, "tables": {"posts": {}}, "imports": []}', "tables.posts is not"),
+        (
+            '{"format_version": 1, "tables": {"posts": [{"path": "p", "rows": "9"}]}, '
+            '"imports": []}',
+            r"tables.posts\[0\] needs a path and a row count",
+        ),
+        ('{"format_version": 1, "tables": {}, "imports": 3}', "'imports' is not a list"),
+    ],
+)
+def test_a_manifest_of_the_wrong_shape_is_a_clear_error(tmp_path, manifest, problem):
+    # valid JSON of the wrong shape was a KeyError / TypeError traceback in info, graph, stance
+    (tmp_path / "s").mkdir()
+    (tmp_path / "s" / "manifest.json").write_text(manifest)
+    with pytest.raises(StoreError, match=f"manifest.json: damaged manifest \\({problem}"):
+        Store(tmp_path / "s").summary()
+    with pytest.raises(StoreError, match="damaged manifest"):
+        Store(tmp_path / "s").read("posts")
+
+
 def test_summary_counts_span_and_top_authors(tmp_path):
     store = Store(tmp_path / "s")
     with store.transaction() as tx:
