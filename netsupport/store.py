@@ -363,6 +363,13 @@ def _empty_manifest() -> dict[str, Any]:
     }
 
 
+#: The name of a committed part file (written by Transaction.commit): ``part-<seq>-<sha>.parquet``.
+_PART_NAME = re.compile(r"part-\d{6,}-[0-9a-f]{8}\.parquet")
+#: The names of the files a transaction writes into a table folder: its parts, and their
+#: temporary names while it runs (``.tmp-<tx id>-<n>.parquet``).
+_STORE_FILE = re.compile(rf"{_PART_NAME.pattern}|\.tmp-[0-9a-f]{{12}}-\d{{4,}}\.parquet")
+
+
 def _manifest_problem(data: dict[str, Any]) -> str | None:
     """Return what is wrong with a parsed manifest's structure, or None."""
     tables = data.get("tables")
@@ -380,6 +387,10 @@ def _manifest_problem(data: dict[str, Any]) -> str | None:
             )
             if not ok:
                 return f"tables.{name}[{i}] needs a path and a row count"
+            # (a part is read, and replaced accounts parts deleted, by this path: never outside)
+            folder, _, file = part["path"].partition("/")
+            if folder != name or not _PART_NAME.fullmatch(file):
+                return f"tables.{name}[{i}] path {part['path']!r} is not a part of this store"
     imports = data.get("imports")
     if not isinstance(imports, list) or not all(isinstance(r, dict) for r in imports):
         return "'imports' is not a list of objects"
@@ -669,7 +680,8 @@ class Transaction:
                 continue
             for path in folder.iterdir():
                 rel = f"{t.value}/{path.name}"
-                if path.is_file() and path.suffix == ".parquet" and rel not in listed:
+                # (only files named as this store names its parts: never a user's own Parquet)
+                if _STORE_FILE.fullmatch(path.name) and path.is_file() and rel not in listed:
                     path.unlink()
         for path in self.root.glob(f".{MANIFEST}.*.tmp"):
             path.unlink()

@@ -201,6 +201,40 @@ def test_files_not_in_the_manifest_are_ignored_then_removed(tmp_path):
     assert not stray.exists()
 
 
+def test_only_the_stores_own_files_are_removed(tmp_path):
+    # a store pointed at a folder that already holds the user's own Parquet must not delete it
+    root = tmp_path / "s"
+    (root / "posts").mkdir(parents=True)
+    mine = root / "posts" / "mine.parquet"
+    mine.write_bytes(b"the user's own file")
+    left = root / "posts" / ".tmp-0123456789ab-0000.parquet"  # a killed transaction's part
+    left.write_bytes(b"x")
+    with Store(root).transaction() as tx:
+        tx.add_posts(_posts([("twitter", "1", "amy", "a", "2014-02-14T10:00Z")]))
+    assert mine.read_bytes() == b"the user's own file"
+    assert not left.exists()
+    assert Store(root).read("posts")["post_id"].tolist() == ["1"]
+
+
+@pytest.mark.parametrize(
+    "path", ["../outside.parquet", "/tmp/outside.parquet", "accounts/part-000001-0badf00d.parquet"]
+)
+def test_a_manifest_part_outside_the_table_folder_is_refused(tmp_path, path):
+    # parts are read, and replaced accounts parts deleted, by their manifest path
+    outside = tmp_path / "outside.parquet"
+    outside.write_bytes(b"keep me")
+    root = tmp_path / "s"
+    root.mkdir()
+    rel = path if not path.startswith("/tmp/") else str(outside)
+    manifest = {"format_version": 1, "tables": {"posts": [{"path": rel, "rows": 1}]}, "imports": []}
+    (root / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(StoreError, match="is not a part of this store"):
+        Store(root).read("posts")
+    with pytest.raises(StoreError, match="is not a part of this store"):
+        Store(root).transaction().begin()
+    assert outside.read_bytes() == b"keep me"
+
+
 def test_one_writer_at_a_time(tmp_path):
     store = Store(tmp_path / "s")
     with store.transaction(), pytest.raises(StoreError, match="another import"):
