@@ -333,3 +333,23 @@ def test_json_lines_whose_first_line_is_longer_than_the_head(tmp_path, prefix):
     assert len(posts) == 3502 and posts[-1]["post_id"] == "9002"
     assert posts[-1]["source_line"] == 2 + prefix.count(b"\n")
     assert {p["author"] for p in posts} == {"amy"}
+
+
+@pytest.mark.parametrize("odd", ["NaN", "[" * 1100 + "]" * 1100])
+def test_known_fast_path_leniency_in_a_field_not_read(odd):
+    # the documented differences (v2_arrow's docstring): NaN and nesting past orjson's 1,024
+    # levels, in a field netsupport does not read, pass the Arrow path; the line parser refuses
+    def tweet(i, extra=""):
+        return (
+            f'{{"id": "{i}", "text": "t", "created_at": "2014-02-14T10:00:00Z", '
+            f'"author": {{"id": "5", "username": "Amy"}}{extra}}}'
+        )
+
+    data = "\n".join([tweet(1), tweet(2, f', "x": {odd}'), tweet(3)]).encode() + b"\n"
+    fast, _ = parse_lines(data, "f.jsonl", fast=True)
+    slow, _ = parse_lines(data, "f.jsonl", fast=False)
+    assert fast.posts.column("post_id").to_pylist() == ["1", "2", "3"]
+    assert fast.rejects is None or fast.rejects.num_rows == 0
+    assert slow.posts.column("post_id").to_pylist() == ["1", "3"]
+    assert slow.rejects.column("source_line").to_pylist() == [2]
+    assert slow.rejects.column("reason")[0].as_py().startswith("malformed JSON")

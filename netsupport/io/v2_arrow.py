@@ -13,10 +13,11 @@ type, ``NaN``, two JSON values on a line, a page with a tweet the line parser wo
 with ``TweetParser``, which gives the exact rejects. Property tests check that both paths give
 identical tables on random and mutated tweets and pages.
 
-One known difference: Arrow's reader accepts the non-standard literals ``NaN`` and ``Infinity``,
-so a line that holds one in a field netsupport does not read is imported here where the line
-parser would reject it as malformed JSON (in a field it reads, the types differ and the block
-goes to the line parser). Searching every block for them would cost more than all the rest.
+Two known differences, both in fields netsupport does not read (in a field it reads, the types
+differ and the line goes to the line parser): Arrow's reader accepts the non-standard literals
+``NaN`` and ``Infinity``, and nesting deeper than 1,024 levels (orjson's limit; JSON sets none),
+so such a line is imported here where the line parser rejects it as malformed JSON. Searching
+every block for them would cost more than all the rest; twarc never writes either.
 """
 
 from __future__ import annotations
