@@ -81,7 +81,6 @@ __all__ = [
     "Transaction",
     "conform_arrow",
     "id_keys",
-    "iter_part_batches",
     "merge_accounts",
     "to_pandas",
 ]
@@ -451,23 +450,33 @@ class Store:
 
     def read_arrow(self, table: Table | str, columns: list[str] | None = None) -> pa.Table:
         """Return a table as Arrow, canonical schema, rows in commit order."""
-        name = Table(table)
-        schema = SCHEMAS[name]
-        if columns is not None:
-            unknown = [c for c in columns if c not in schema.names]
-            if unknown:
-                raise StoreError(f"{name.value}: no column(s) {', '.join(map(str, unknown))}")
-            schema = pa.schema([schema.field(str(c)) for c in columns])
-        paths = self.part_paths(name)
-        if not paths:
-            return schema.empty_table()
-        pieces = []
-        for path in paths:
+        pieces = list(self.iter_parts(table, columns))
+        if not pieces:
+            return self._schema(table, columns).empty_table()
+        return pa.concat_tables(pieces).combine_chunks() if len(pieces) > 1 else pieces[0]
+
+    def iter_parts(
+        self, table: Table | str, columns: list[str] | None = None
+    ) -> Iterator[pa.Table]:
+        """Yield a table's committed parts one at a time as Arrow (canonical schema, commit
+        order): a scan that can stop early, or that must not hold the whole table at once."""
+        schema = self._schema(table, columns)
+        for path in self.part_paths(table):
             try:
-                pieces.append(pq.read_table(path, columns=schema.names, schema=schema))
+                yield pq.read_table(path, columns=schema.names, schema=schema)
             except (OSError, pa.ArrowException) as exc:
                 raise StoreError(f"{path}: cannot read committed part ({exc})") from None
-        return pa.concat_tables(pieces).combine_chunks() if len(pieces) > 1 else pieces[0]
+
+    @staticmethod
+    def _schema(table: Table | str, columns: list[str] | None) -> pa.Schema:
+        name = Table(table)
+        schema = SCHEMAS[name]
+        if columns is None:
+            return schema
+        unknown = [c for c in columns if c not in schema.names]
+        if unknown:
+            raise StoreError(f"{name.value}: no column(s) {', '.join(map(str, unknown))}")
+        return pa.schema([schema.field(str(c)) for c in columns])
 
     def read(self, table: Table | str, columns: list[str] | None = None) -> pd.DataFrame:
         """Return a table as pandas: canonical columns and dtypes, ``created_at`` UTC.
@@ -941,10 +950,3 @@ def _test_point(name: str, tx: Transaction | None = None) -> None:
                 writer.writer.close()  # make sure the partial part is really on disk
                 writer.writer = None
     os.kill(os.getpid(), signal.SIGKILL)
-
-
-def iter_part_batches(store: Store, table: Table | str) -> Iterator[pa.RecordBatch]:
-    """Yield the record batches of a table part by part (for streaming over big stores)."""
-    name = Table(table)
-    for path in store.part_paths(name):
-        yield from pq.ParquetFile(path).iter_batches(batch_size=ROW_GROUP_ROWS)

@@ -47,7 +47,7 @@ import pyarrow.parquet as pq
 
 from . import __version__
 from .errors import StudyError
-from .schema import InteractionCol, PostCol, Table
+from .schema import AccountCol, FollowCol, InteractionCol, PostCol, Table
 from .studyfile import InputSpec, Study, load_study
 from .textsafe import atomic_write_bytes, dumps_json, jsonable, write_json
 
@@ -56,6 +56,7 @@ __all__ = [
     "RunProgress",
     "RunResult",
     "StepResult",
+    "check_accounts_present",
     "check_data_range",
     "code_fingerprint",
     "input_files",
@@ -371,6 +372,46 @@ def check_data_range(study: Study, first: Any, last: Any) -> None:
         )
 
 
+#: Where an account's handle can appear in the store: (table, columns).
+_HANDLE_COLUMNS = (
+    (Table.POSTS, [PostCol.AUTHOR.value]),
+    (Table.INTERACTIONS, [InteractionCol.SOURCE.value, InteractionCol.TARGET.value]),
+    (Table.FOLLOWS, [FollowCol.FOLLOWER.value, FollowCol.FOLLOWEE.value]),
+    (Table.ACCOUNTS, [AccountCol.HANDLE.value]),
+)
+
+
+def check_accounts_present(study: Study, store: Any) -> None:
+    """Raise if none of the focal handles, or none of the institution's, appears in the data.
+
+    A handle mistyped in the study file would otherwise give a run whose figures are about
+    nobody (only marker posts would address the focal account). The store's parts are scanned
+    one at a time and the scan stops at the first match.
+
+    Raises
+    ------
+    StudyError
+        The message names the study key (``focal`` or ``institution``) and the handles.
+    """
+    where = f"{study.path}: " if getattr(study, "path", None) else ""
+    for key, handles in (("focal", study.focal), ("institution", study.institution)):
+        if handles and not _appears(store, handles):
+            named = ", ".join(f"@{h}" for h in handles)
+            raise StudyError(
+                f"{where}{key}: {named} appears in no post, interaction, follow or account of "
+                "the inputs; check the handle (lower case, without @, as in the data)"
+            )
+
+
+def _appears(store: Any, handles: Sequence[str]) -> bool:
+    value_set = pa.array(sorted(handles), pa.string())
+    for table, columns in _HANDLE_COLUMNS:
+        for part in store.iter_parts(table, columns):
+            if any(pc.any(pc.is_in(col, value_set=value_set)).as_py() for col in part.columns):
+                return True
+    return False
+
+
 # ---- the run ------------------------------------------------------------------------------------
 
 
@@ -645,6 +686,7 @@ class _Context:
             self.state.forget(*STEPS)
         first, last = _span(self.store)
         check_data_range(self.study, first, last)
+        check_accounts_present(self.study, self.store)
         self.state.record("import", self.keys["import"])
         return status, detail
 

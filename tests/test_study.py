@@ -270,6 +270,26 @@ def test_crisis_outside_the_data_is_one_line_naming_the_keys(study_dir):
     assert "2014-02" in line  # says where the data are
 
 
+@pytest.mark.parametrize(
+    ("old", "new", "key"),
+    [
+        ('focal = ["inspector_lane"]', 'focal = ["inspector_lain"]', "focal"),
+        (
+            'institution = ["northshire_police"]',
+            'institution = ["northshire_polce"]',
+            "institution",
+        ),
+    ],
+)
+def test_a_handle_found_nowhere_in_the_data_is_one_line_naming_the_key(study_dir, old, new, key):
+    # a mistyped handle ran to the end with figures about nobody (only marker posts addressed it)
+    path = study_dir / "study.toml"
+    path.write_text(path.read_text().replace(old, new))
+    line = _error_line(CliRunner().invoke(app, ["run", str(path)]))
+    assert f"{key}: @{new.split(chr(34))[1]} appears in no post" in line, line
+    assert "study.toml" in line
+
+
 def test_missing_study_file_is_one_line(tmp_path):
     line = _error_line(CliRunner().invoke(app, ["run", str(tmp_path / "none.toml")]))
     assert "none.toml" in line
