@@ -216,7 +216,8 @@ def import_command(
         typer.Option("--max-archive-bytes", help="Cap on bytes decompressed from one archive."),
     ] = 2 * 1024**3,
     workers: Annotated[
-        int, typer.Option("--workers", help="Processes for large JSON-lines files (0: auto).")
+        int,
+        typer.Option("--workers", min=0, help="Processes for large JSON-lines files (0: auto)."),
     ] = 0,
 ) -> None:
     """Import exported posts, follower lists and accounts into a store.
@@ -246,7 +247,7 @@ def import_command(
 @app.command("info")
 def info_command(
     store: StoreOpt,
-    top: Annotated[int, typer.Option("--top", help="How many top authors to list.")] = 10,
+    top: Annotated[int, typer.Option("--top", min=0, help="How many top authors to list.")] = 10,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")] = False,
 ) -> None:
     """Show what a store holds: rows per table, time span, top authors, imported files."""
@@ -896,7 +897,9 @@ def _print_run(result) -> None:
 
 WorkersOpt = Annotated[
     int | None,
-    typer.Option("--workers", help="Processes for import and stance scoring (default: up to 2)."),
+    typer.Option(
+        "--workers", min=1, help="Processes for import and stance scoring (default: up to 2)."
+    ),
 ]
 
 
