@@ -202,6 +202,7 @@ def test_nodexl_rows_grouped_into_tweets_field_by_field(tmp_path, data_dir):
         "433912350000000005",
         "433912350000000006",
         "434200000000000003",
+        "434200000000000009",
     ]
     reply = by_id["433912350000000001"]
     assert reply == {
@@ -236,10 +237,15 @@ def test_nodexl_rows_grouped_into_tweets_field_by_field(tmp_path, data_dir):
         "northshirepolice",
         "433800000000000000",
     )
+    # Excel's UK-locale date (the 15th: day first) is read, as the sheet's other dates would be
+    late = by_id["434200000000000009"]
+    assert (late["created_at"], late["kind"], late["mentions"]) == (
+        datetime(2014, 2, 15, 9, 30, tzinfo=UTC),
+        "post",
+        "northshirepolice",
+    )
     assert follows == [{"follower": "citizen_c", "followee": "inspector_lane", "observed_at": None}]
-    assert [(r["source_line"], r["reason"][:33]) for r in rejects] == [
-        (9, "cannot read timestamp '15/02/2014")
-    ]
+    assert rejects == []
 
 
 def test_nodexl_import_gives_the_same_edges_as_the_api_would(tmp_path, data_dir):
@@ -254,6 +260,7 @@ def test_nodexl_import_gives_the_same_edges_as_the_api_would(tmp_path, data_dir)
             ("dee_supporter", "inspector_lane", "repost", "433912350000000006"),
             ("dee_supporter", "polfed", "mention", "433912350000000006"),
             ("edtheeditor", "northshirepolice", "quote", "434200000000000003"),
+            ("citizen_c", "northshirepolice", "mention", "434200000000000009"),
             ("citizen_c", "inspector_lane", "follow", None),
         ]
     )
@@ -270,6 +277,67 @@ def test_nodexl_without_ids_groups_by_author_time_and_text(tmp_path):
     posts, _, rejects, _ = _collect(read_nodexl(path, "n", ReadOptions()))
     assert [(p["mentions"], p["post_id"][:4]) for p in posts] == [("lane bob", "row-")]
     assert rejects[0]["reason"] == "unknown relationship 'Likes'"
+
+
+_SHEET = "Vertex 1,Vertex 2,Relationship,Relationship Date (UTC),Tweet,Imported ID\n"
+
+
+def _utc(*args):
+    return datetime(*args, tzinfo=UTC)
+
+
+def test_nodexl_dates_in_a_uk_sheets_day_first_order(tmp_path):
+    # Excel in a UK locale saves 14 Feb as 14/02/2014; the 14th tells the order for the file,
+    # so 03/02/2014 is 3 February (not 2 March); follows and ISO dates in the same file too
+    path = _csv(
+        tmp_path,
+        _SHEET + "amy,lane,Replies to,14/02/2014 10:00,@lane hi,1\n"
+        "bob,lane,Mentions,03/02/2014 09:05:07,@lane yo,2\n"
+        "cy,lane,Tweet,2014-02-15 08:00:00,plain,3\n"
+        "dan,lane,Followed,01/02/2014,,\n",
+    )
+    posts, follows, rejects, n = _collect(read_nodexl(path, "n.csv", ReadOptions()))
+    assert rejects == [] and n == 4
+    assert [(p["post_id"], p["created_at"]) for p in posts] == [
+        ("1", _utc(2014, 2, 14, 10, 0)),
+        ("2", _utc(2014, 2, 3, 9, 5, 7)),
+        ("3", _utc(2014, 2, 15, 8, 0)),
+    ]
+    assert [(f["follower"], f["observed_at"]) for f in follows] == [("dan", _utc(2014, 2, 1))]
+
+
+def test_nodexl_dates_in_a_us_sheets_month_first_order_with_am_pm(tmp_path):
+    path = _csv(
+        tmp_path,
+        _SHEET + "amy,lane,Tweet,2/14/2014 12:30 AM,a,1\n"
+        "bob,lane,Tweet,3/2/2014 12:00:59 PM,b,2\n"
+        "cy,lane,Tweet,3/2/2014 1:00 pm,c,3\n",
+    )
+    posts, _, rejects, _ = _collect(read_nodexl(path, "n.csv", ReadOptions()))
+    assert rejects == []
+    assert [p["created_at"] for p in posts] == [
+        _utc(2014, 2, 14, 0, 30),
+        _utc(2014, 3, 2, 12, 0, 59),
+        _utc(2014, 3, 2, 13, 0),
+    ]
+
+
+def test_nodexl_dates_whose_order_the_file_cannot_tell_are_rejects_saying_why(tmp_path):
+    # every date fits both orders: 03/02 could be 3 February or 2 March, so no row is guessed
+    path = _csv(
+        tmp_path,
+        _SHEET + "amy,lane,Tweet,03/02/2014 10:00,a,1\n"
+        "bob,lane,Tweet,2014-02-14T10:00:00Z,b,2\n"
+        "cy,lane,Followed,04/02/2014 10:00,,\n",
+    )
+    posts, follows, rejects, _ = _collect(read_nodexl(path, "n.csv", ReadOptions()))
+    assert [p["post_id"] for p in posts] == ["2"] and follows == []
+    assert sorted(r["source_line"] for r in rejects) == [2, 4]
+    assert all("day/month order unknown" in r["reason"] for r in rejects)
+    # dates that fit neither order (a 13th month and a 13th-day-first US date) say so too
+    path = _csv(tmp_path, _SHEET + "a,b,Tweet,13/02/2014,x,1\nb,c,Tweet,2/13/2014,y,2\n", "m.csv")
+    _, _, rejects, _ = _collect(read_nodexl(path, "m.csv", ReadOptions()))
+    assert [r["reason"].endswith("fit neither day/month order") for r in rejects] == [True] * 2
 
 
 def test_nodexl_without_header_is_an_error(tmp_path):

@@ -19,8 +19,10 @@ finds them as duplicates. Timestamps need a time zone (``Z`` or an offset) or ep
 mentions) are grouped back into one post by ``Imported ID`` (or the status URL, or author, time
 and text). ``Relationship``: ``Tweet`` (a post), ``Replies to``, ``Mentions``, ``Retweet``,
 ``Quote``, ``MentionsInRetweet``/``MentionsInReplyTo``/``MentionsInQuote`` (mentions), and
-``Followed`` (follows). Dates are UTC, as the column names say. A file is grouped in memory
-(NodeXL exports are bounded by Excel's row limit).
+``Followed`` (follows). Dates are UTC, as the column names say; a sheet saved from Excel may
+write them in its locale's day/month order (``14/02/2014 10:00``, ``2/14/2014 10:00 AM``), which is
+decided from the whole file (see :func:`~netsupport.io.timestamps.spreadsheet_dates`). A file is
+grouped in memory (NodeXL exports are bounded by Excel's row limit).
 
 Cells that are not valid UTF-8, rows with more cells than the header, missing authors, unreadable
 timestamps and unknown kinds become rejects with the reason.
@@ -51,7 +53,7 @@ from ..errors import InputFileError
 from ..schema import SCHEMAS, PostKind, Table, normalise_handle
 from .base import PLATFORM_TWITTER, Batch, PostRows, ReadOptions, RejectRows
 from .detect import sniff_dialect
-from .timestamps import parse_column
+from .timestamps import parse_column, spreadsheet_dates
 
 __all__ = ["FIELDS", "KIND_SYNONYMS", "read", "read_nodexl"]
 
@@ -416,6 +418,31 @@ def read_nodexl(path: Path, source: str, options: ReadOptions) -> Iterator[Batch
         rows.close()
 
 
+def _read_sheet_dates(posts: dict[str, list], follows: _Follows, rejects: RejectRows):
+    """Dates as Excel writes them for the sheet's locale (``14/02/2014 10:00``) to ISO, the
+    day/month order decided from the whole file; a row whose date cannot be told is a reject."""
+    iso, unread = spreadsheet_dates(
+        [rec[1] for rec in posts.values()] + [row[2] for row in follows.rows]
+    )
+    if not iso and not unread:
+        return posts
+    kept = {}
+    for key, rec in posts.items():
+        if rec[1] in unread:
+            rejects.add(rec[9], f"date {rec[1]!r}: {unread[rec[1]]}", rec[10])
+            continue
+        rec[1] = iso.get(rec[1], rec[1])
+        kept[key] = rec
+    rows = []
+    for author, other, created, line, cells in follows.rows:
+        if created in unread:
+            rejects.add(line, f"date {created!r}: {unread[created]}", cells)
+            continue
+        rows.append((author, other, iso.get(created, created), line, cells))
+    follows.rows = rows
+    return kept
+
+
 def _nodexl_rows(rows, it, header, source, rejects, options) -> Iterator[Batch]:
     col = _nodexl_columns(header)
     if col["date"] is None:
@@ -476,6 +503,7 @@ def _nodexl_rows(rows, it, header, source, rejects, options) -> Iterator[Batch]:
             rec[4] = other if other != author else None
             id_col = {"reply": "reply_id", "quote": "quote_id", "repost": "retweet_id"}.get(kind)
             rec[5] = _cell(cells, col[id_col]) if id_col else None
+    posts = _read_sheet_dates(posts, follows, rejects)
     out = PostRows(source, rejects, naive_utc=True)
     for rec in posts.values():
         mentions = list(dict.fromkeys(rec[6]))

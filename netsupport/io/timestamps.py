@@ -38,6 +38,7 @@ __all__ = [
     "TIMESTAMP",
     "all_in_range",
     "parse_column",
+    "spreadsheet_dates",
     "to_micros",
     "twitter_time_to_iso",
 ]
@@ -252,3 +253,68 @@ def _in_range(
         bad[i] = f"timestamp {_short(values[i])} is outside {EARLIEST.year}-{LATEST.year - 1}"
     keep = pc.invert(pc.fill_null(outside, False))
     return pc.if_else(keep, stamps, pa.nulls(len(stamps), TIMESTAMP)), bad
+
+
+# ---- dates as a spreadsheet writes them ---------------------------------------------------------
+
+#: ``14/02/2014 10:00``, ``2/14/2014 10:00:00 PM``, ``14.02.2014``: day and month in an order the
+#: text does not say (Excel writes the locale's), a four-digit year, an optional time.
+_SHEET_DATE = re.compile(
+    r"\s*(\d{1,2})([/.-])(\d{1,2})\2(\d{4})"
+    r"(?:[ T]+(\d{1,2}):(\d{2})(?::(\d{2}))?\s*([AaPp][Mm])?)?\s*"
+)
+
+
+def _sheet_parts(m: re.Match, day_first: bool) -> str | None:
+    a, _, b, year, hour, minute, second, ampm = m.groups()
+    day, month = (int(a), int(b)) if day_first else (int(b), int(a))
+    h = int(hour or 0)
+    if ampm:
+        if not 1 <= h <= 12:
+            return None
+        h = h % 12 + (12 if ampm.lower() == "pm" else 0)
+    try:
+        t = datetime(int(year), month, day, h, int(minute or 0), int(second or 0))
+    except ValueError:
+        return None
+    return t.strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def spreadsheet_dates(values: list[str | None]) -> tuple[dict[str, str], dict[str, str]]:
+    """Read the day/month/year dates of one file, deciding the day/month order from the file.
+
+    A spreadsheet saved as CSV writes dates in its locale's order (``14/02/2014 10:00`` in the
+    UK, ``2/14/2014 10:00 AM`` in the US), and a single date such as ``03/02/2014`` does not say
+    which. The order is the one every such date of the file fits; in a file where each date fits
+    both (no day after the 12th) or neither, they are left unread, with the reason. ISO dates and
+    other values are left alone.
+
+    Returns
+    -------
+    (dict, dict)
+        ISO-8601 text without a zone (the caller knows the zone) for each day/month/year value
+        read; the reason for each one left unread.
+
+    Examples
+    --------
+    >>> iso, unread = spreadsheet_dates(["14/02/2014 10:00", "03/02/2014 9:05:07 PM", None, "x"])
+    >>> iso["14/02/2014 10:00"], iso["03/02/2014 9:05:07 PM"], len(iso), unread
+    ('2014-02-14T10:00:00', '2014-02-03T21:05:07', 2, {})
+    >>> spreadsheet_dates(["03/02/2014 10:00", "04/02/2014"])[1]["04/02/2014"]  # doctest: +ELLIPSIS
+    'day/month order unknown: every d/m/y date of the file fits both orders...'
+    """
+    matches = {v: m for v in set(values) if v and (m := _SHEET_DATE.fullmatch(v))}
+    orders = {}
+    for day_first in (True, False):
+        read = {v: _sheet_parts(m, day_first) for v, m in matches.items()}
+        if all(read.values()):
+            orders[day_first] = read
+    if len(orders) == 1 or (orders and orders[True] == orders[False]):  # (2: each day == month)
+        return next(iter(orders.values())), {}
+    why = (
+        "day/month order unknown: every d/m/y date of the file fits both orders (no day after "
+        "the 12th); save the sheet with ISO dates (yyyy-mm-dd hh:mm:ss)"
+        if orders
+        else "the d/m/y dates of the file fit neither day/month order"
+    )
+    return {}, dict.fromkeys(matches, why)
