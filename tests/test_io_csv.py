@@ -334,7 +334,7 @@ def test_nodexl_dates_whose_order_the_file_cannot_tell_are_rejects_saying_why(tm
     assert [p["post_id"] for p in posts] == ["2"] and follows == []
     assert sorted(r["source_line"] for r in rejects) == [2, 4]
     assert all("day/month order unknown" in r["reason"] for r in rejects)
-    # dates that fit neither order (a 13th month and a 13th-day-first US date) say so too
+    # 13/02 fits only day first and 2/13 only month first: no one order reads the file
     path = _csv(tmp_path, _SHEET + "a,b,Tweet,13/02/2014,x,1\nb,c,Tweet,2/13/2014,y,2\n", "m.csv")
     _, _, rejects, _ = _collect(read_nodexl(path, "m.csv", ReadOptions()))
     assert [r["reason"].endswith("fit neither day/month order") for r in rejects] == [True] * 2
