@@ -32,13 +32,14 @@ Examples
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 import re
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -312,6 +313,10 @@ def load_lexicon(path: str | Path | None = None) -> Lexicon:
     if not isinstance(extends, bool):
         raise InputFileError(path, "extends_default must be true or false")
     study = _parse_lexicon(data, str(path))
+    # (named by its file name and content, not where it lies: outputs do not change with the
+    # folder a study is run from, and a changed lexicon shows)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    study = replace(study, sources=(f"{path.name} sha256:{digest}",))
     return _merge(default, study) if extends else study
 
 

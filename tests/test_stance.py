@@ -168,6 +168,23 @@ def test_study_lexicon_extends_and_markers(tmp_path):
     assert load_lexicon(lex).critique == ("boo",)
 
 
+def test_a_study_lexicon_is_recorded_by_name_and_content_not_where_it_lies(tmp_path):
+    # metrics.json recorded the lexicon's absolute path: a study run from another folder (a
+    # second checkout) gave different bytes; a changed lexicon must still show
+    import hashlib
+
+    text = '[support]\nphrases = ["free the inspector"]\n'
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "lex.toml").write_text(text)
+    digest = hashlib.sha256(text.encode()).hexdigest()[:16]
+    one, two = (load_lexicon(tmp_path / f / "lex.toml").describe() for f in ("a", "b"))
+    assert one == two
+    assert one["sources"] == ["netsupport/data/lexicon.toml", f"lex.toml sha256:{digest}"]
+    (tmp_path / "b" / "lex.toml").write_text(text + "# changed\n")
+    assert load_lexicon(tmp_path / "b" / "lex.toml").describe()["sources"] != one["sources"]
+
+
 def test_bad_lexicon_is_a_clear_error(tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text("[suport]\nphrases = []\n")
