@@ -11,10 +11,9 @@ Examples
 
 from __future__ import annotations
 
-import datetime as _dt
 import math
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
@@ -33,7 +32,7 @@ def parse_instant(value: object, name: str = "instant") -> pd.Timestamp:
     >>> parse_instant("2014-02-14T10:00:00+01:00").isoformat()
     '2014-02-14T09:00:00+00:00'
     """
-    if not isinstance(value, str | _dt.date):  # pd.Timestamp(5) would be 5 ns after 1970
+    if not isinstance(value, str | date):  # pd.Timestamp(5) would be 5 ns after 1970
         raise StudyError(
             f"{name}: {value!r} is not a date and time; write it as e.g. 2014-02-14T09:00:00Z"
         )

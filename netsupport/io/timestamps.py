@@ -309,7 +309,8 @@ def spreadsheet_dates(values: list[str | None]) -> tuple[dict[str, str], dict[st
         read = {v: _sheet_parts(m, day_first) for v, m in matches.items()}
         if all(read.values()):
             orders[day_first] = read
-    if len(orders) == 1 or (orders and orders[True] == orders[False]):  # (2: each day == month)
+    # one order reads them all; or both do, alike (every date has day == month)
+    if len(orders) == 1 or (orders and orders[True] == orders[False]):
         return next(iter(orders.values())), {}
     why = (
         "day/month order unknown: every d/m/y date of the file fits both orders (no day after "
