@@ -273,9 +273,12 @@ def _merge(base: Lexicon, extra: Lexicon) -> Lexicon:
     )
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
+def _read_toml(path: Path) -> tuple[dict[str, Any], str]:
+    """Return the lexicon file's TOML and the SHA-256 of its bytes (read once)."""
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        raw = path.read_bytes()
+        text = raw.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")  # (as read_text)
+        return tomllib.loads(text), hashlib.sha256(raw).hexdigest()
     except FileNotFoundError:
         raise InputFileError(path, "lexicon file not found") from None
     except (OSError, UnicodeDecodeError) as exc:
@@ -308,15 +311,14 @@ def load_lexicon(path: str | Path | None = None) -> Lexicon:
     if path is None:
         return default
     path = Path(path)
-    data = _read_toml(path)
+    data, digest = _read_toml(path)
     extends = data.get("extends_default", True)
     if not isinstance(extends, bool):
         raise InputFileError(path, "extends_default must be true or false")
     study = _parse_lexicon(data, str(path))
     # (named by its file name and content, not where it lies: outputs do not change with the
     # folder a study is run from, and a changed lexicon shows)
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
-    study = replace(study, sources=(f"{path.name} sha256:{digest}",))
+    study = replace(study, sources=(f"{path.name} sha256:{digest[:16]}",))
     return _merge(default, study) if extends else study
 
 

@@ -338,6 +338,11 @@ def _span(store: Any) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
     return min(lows), max(highs)
 
 
+def _at(study: Study) -> str:
+    """``"<study file>: "`` to begin an error message with, or nothing for a study in memory."""
+    return f"{study.path}: " if getattr(study, "path", None) else ""
+
+
 def check_data_range(study: Study, first: Any, last: Any) -> None:
     """Raise if the data hold nothing, or if the crisis window lies outside the data's time span.
 
@@ -358,7 +363,7 @@ def check_data_range(study: Study, first: Any, last: Any) -> None:
     ...
     netsupport.errors.StudyError: windows.crisis_start..windows.crisis_end: ... outside the data...
     """
-    where = f"{study.path}: " if getattr(study, "path", None) else ""
+    where = _at(study)
     if first is None or last is None:
         raise StudyError(f"{where}the inputs hold no posts or interactions with a time")
     cs, ce = study.windows.crisis_start, study.windows.crisis_end
@@ -393,7 +398,7 @@ def check_accounts_present(study: Study, store: Any) -> None:
     StudyError
         The message names the study key (``focal`` or ``institution``) and the handles.
     """
-    where = f"{study.path}: " if getattr(study, "path", None) else ""
+    where = _at(study)
     for key, handles in (("focal", study.focal), ("institution", study.institution)):
         if handles and not _appears(store, handles):
             named = ", ".join(f"@{h}" for h in handles)
