@@ -418,7 +418,7 @@ def _window_counts(ts: pd.Series, windows: Windows) -> dict[str, int]:
 
 
 def _scan(posts: pd.DataFrame, inter: pd.DataFrame, ctx: _Ctx) -> dict[str, Any]:
-    from .stance import _marker_candidates
+    from .stance.tables import _marker_candidates
 
     pid = posts[PostCol.POST_ID]
     iid = inter[InteractionCol.POST_ID]

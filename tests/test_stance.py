@@ -9,7 +9,6 @@ import pytest
 from conftest import DATA, load_support_fixture, support_fixture_study
 from typer.testing import CliRunner
 
-from netsupport import stance as stance_mod
 from netsupport.cli import app
 from netsupport.errors import InputFileError, NetsupportError
 from netsupport.schema import SCHEMAS, Table
@@ -24,6 +23,7 @@ from netsupport.stance import (
     load_lexicon,
     stance_table,
 )
+from netsupport.stance import rules as stance_rules
 from netsupport.store import Store, conform_arrow
 from netsupport.windows import Windows
 
@@ -264,7 +264,7 @@ def test_parallel_scoring_equals_serial(monkeypatch):
     texts += ["", "what a lovely day", "No. @lane is a disgrace"] * 5
     c = Classifier(["lane"], ["force"])
     serial = c.score_texts(texts, workers=1)
-    monkeypatch.setattr(stance_mod, "PARALLEL_MIN_TEXTS", 10)
+    monkeypatch.setattr(stance_rules, "PARALLEL_MIN_TEXTS", 10)
     parallel = c.score_texts(texts, workers=2)
     pd.testing.assert_frame_equal(serial, parallel)
     assert len(serial) == len(texts)

@@ -32,7 +32,6 @@ from scipy.stats import beta, binom
 from netsupport.interactions import interactions_from_posts
 from netsupport.stance import stance_table
 from netsupport.support import (
-    _Cells,
     account_roles,
     amplifiers,
     analyse,
@@ -52,6 +51,7 @@ from netsupport.support import (
     supporter_composition,
     supporters,
 )
+from netsupport.support.shares import _Cells
 from netsupport.textsafe import dumps_json
 from netsupport.windows import Windows
 

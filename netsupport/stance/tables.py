@@ -1,0 +1,324 @@
+"""Study-level stance: the audit table of every interaction towards the focal and institution."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..errors import NetsupportError
+from ..schema import (
+    InteractionCol,
+    PostCol,
+    Table,
+)
+from ..studyfile import StanceParams
+from ..windows import Windows
+from .labels import _check_sample, _label_lookup, agreement, apply_labels, coding_sheet, load_labels
+from .rules import _SIDES, STANCE_ORDER, Classifier, load_lexicon
+
+# ---- study-level entry points --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StanceSpec:
+    """What stance classification needs from a study (a Study works wherever a spec does).
+
+    ``windows`` may be None (no crisis given): the ``window`` column is then empty.
+    """
+
+    focal: tuple[str, ...]
+    institution: tuple[str, ...] = ()
+    markers: tuple[str, ...] = ()
+    windows: Windows | None = None
+    params: StanceParams = field(default_factory=StanceParams)
+
+    @classmethod
+    def of(cls, study: Any) -> StanceSpec:
+        """Return the spec of a :class:`~netsupport.studyfile.Study` (or the spec itself)."""
+        if isinstance(study, StanceSpec):
+            return study
+        return cls(
+            tuple(study.focal),
+            tuple(study.institution),
+            tuple(study.markers),
+            study.windows,
+            study.stance,
+        )
+
+
+@dataclass(frozen=True)
+class StanceResult:
+    """The stance audit table and the classifier's agreement with hand labels."""
+
+    table: pd.DataFrame
+    agreement: dict[str, Any]
+    lexicon: dict[str, Any]
+    interactions: pd.DataFrame | None = None  # the interactions classified (markers included)
+
+
+def object_strings(tables: Mapping[str, pd.DataFrame | None]) -> dict[str, pd.DataFrame]:
+    """Return the tables with string columns as object dtype (None-safe, numpy-fast).
+
+    pandas 3 reads strings as Arrow-backed ``str``; the metrics select, compare and ``isin`` on
+    million-row string columns many times, which is much faster on object arrays. Converting once
+    at the entry points costs a fraction of a second per million rows.
+    """
+    out: dict[str, pd.DataFrame] = {}
+    for name, df in tables.items():
+        if df is None:
+            continue
+        cols = [
+            c
+            for c in df.columns
+            if isinstance(df[c].dtype, pd.StringDtype) or str(df[c].dtype) == "str"
+        ]
+        if cols:
+            df = df.copy(deep=False)
+            for c in cols:
+                df[c] = df[c].astype(object).where(df[c].notna(), None)
+        out[name] = df
+    return out
+
+
+#: The post columns the steps read (the others, e.g. source_file and lang, stay on disk).
+POST_COLUMNS = [
+    PostCol.POST_ID,
+    PostCol.AUTHOR,
+    PostCol.CREATED_AT,
+    PostCol.TEXT,
+    PostCol.KIND,
+    PostCol.TARGET_POST_ID,
+    PostCol.TARGET_AUTHOR,
+    PostCol.MENTIONS,
+    PostCol.HASHTAGS,
+]
+
+
+def read_tables(store_dir: str | Path) -> dict[str, pd.DataFrame]:
+    """Return the posts, interactions, follows and accounts tables of a store, as the steps
+    read them: posts with :data:`POST_COLUMNS` only, strings as object columns whose repeated
+    values share one Python object, post texts as Arrow-backed strings.
+
+    Raises
+    ------
+    NetsupportError
+        When there is no store at ``store_dir``.
+    """
+    from ..store import Store
+
+    store = Store(store_dir)
+    if not store.exists():
+        raise NetsupportError(f"{store_dir}: no store here; import data first (netsupport import)")
+    return {
+        t.value: _object_frame(store.read_arrow(t, POST_COLUMNS if t is Table.POSTS else None))
+        for t in (Table.POSTS, Table.INTERACTIONS, Table.FOLLOWS, Table.ACCOUNTS)
+    }
+
+
+def _object_frame(table: pa.Table) -> pd.DataFrame:
+    """Return an Arrow table as pandas with strings as object columns (None for missing), as
+    :func:`netsupport.stance.object_strings` gives them, repeated strings sharing one object
+    (handles, kinds, hashtags: a third of the memory of one object per cell)."""
+    from ..store import to_pandas
+
+    out = {}
+    for name in table.column_names:
+        col = table.column(name)
+        if not pa.types.is_string(col.type) or name == PostCol.TEXT:
+            # texts stay Arrow strings (half the memory): only the stance step reads them all,
+            # and it converts what it needs
+            out[name] = to_pandas(pa.table({name: col}))[name]
+            continue
+        probe = col.slice(0, 10_000)
+        if len(pc.unique(probe)) > len(probe) // 2:  # mostly distinct (ids, texts): one each
+            values = col.to_numpy(zero_copy_only=False)
+        else:
+            enc = pc.dictionary_encode(col).combine_chunks()
+            uniques = np.asarray([*enc.dictionary.to_pylist(), None], dtype=object)
+            values = uniques[enc.indices.fill_null(len(uniques) - 1).to_numpy()]
+        out[name] = pd.Series(values, dtype=object, name=name)
+    return pd.DataFrame(out, columns=table.column_names)
+
+
+def stance_interactions(
+    tables: Mapping[str, pd.DataFrame],
+    study: Any,
+    *,
+    derive: bool | None = None,
+    dedup: bool | None = None,
+) -> pd.DataFrame:
+    """Return the interactions a study classifies: stored edges plus the study's marker edges.
+
+    If the store holds no interactions but has posts, the edges are derived from the posts.
+    When marker edges are added, rows repeating a (post_id, source, target, kind) are dropped
+    (the first is kept).
+
+    ``derive`` and ``dedup`` override those two decisions, which are otherwise taken from
+    ``tables`` alone: a caller handling one partition of a larger store passes the decisions
+    taken for the whole store (:mod:`netsupport.scale`).
+    """
+    from ..interactions import interactions_from_posts, marker_interactions
+    from ..schema import empty_frame
+
+    spec = StanceSpec.of(study)
+    posts = tables.get(Table.POSTS)
+    inter = tables.get(Table.INTERACTIONS)
+    if derive is None:
+        derive = inter is None or inter.empty
+    if derive and posts is not None and not posts.empty:
+        inter = interactions_from_posts(posts)
+    frames = [inter] if inter is not None and not inter.empty else []
+    if posts is not None and not posts.empty and spec.markers and spec.focal:
+        cand = _marker_candidates(posts, spec.markers)
+        markers = marker_interactions(posts[cand], spec.markers, spec.focal)
+        if not markers.empty:
+            frames.append(markers)
+    if not frames:
+        return empty_frame(Table.INTERACTIONS)
+    if dedup is None:
+        dedup = len(frames) > 1
+    out = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    if not dedup:
+        return out.reset_index(drop=True)
+    key = [
+        InteractionCol.POST_ID,
+        InteractionCol.SOURCE,
+        InteractionCol.TARGET,
+        InteractionCol.KIND,
+    ]
+    return out.drop_duplicates(key).reset_index(drop=True)
+
+
+def _marker_candidates(posts: pd.DataFrame, markers: Sequence[str]) -> np.ndarray:
+    """Return posts that may carry a marker (a cheap substring test; matching is done later)."""
+    marks = [m.strip().lower() for m in markers if m and m.strip()]
+    hit = np.zeros(len(posts), dtype=bool)
+    tags = [m[1:] for m in marks if m.startswith("#")]
+    phrases = [m for m in marks if not m.startswith("#")]
+    if tags:
+        col = posts[PostCol.HASHTAGS].fillna("").astype(str)
+        for tag in tags:
+            hit |= col.str.contains(tag, regex=False).to_numpy(dtype=bool)
+    if phrases:
+        low = posts[PostCol.TEXT].fillna("").astype(str).str.lower()
+        for phrase in phrases:
+            hit |= low.str.contains(phrase, regex=False).to_numpy(dtype=bool)
+    return hit
+
+
+def stance_table(
+    tables: Mapping[str, pd.DataFrame], study: Any, workers: int | None = None
+) -> StanceResult:
+    """Classify every interaction of a study towards the focal account and the institution.
+
+    Applies the study's lexicon and thresholds, then its hand labels (which override), and
+    measures the classifier's agreement with those labels (before the override).
+
+    Parameters
+    ----------
+    tables : mapping
+        ``{"posts": ..., "interactions": ...}`` canonical DataFrames (as read from a store).
+    study : Study or StanceSpec
+        Gives focal, institution, windows, markers and the [stance] parameters.
+    workers : int, optional
+        Processes for scoring distinct texts (default: all cores, when there are many).
+    """
+    spec = StanceSpec.of(study)
+    params = spec.params
+    tables = object_strings(tables)
+    clf = Classifier(
+        spec.focal,
+        spec.institution,
+        load_lexicon(params.lexicon),
+        params.positive_threshold,
+        params.negative_threshold,
+    )
+    posts = tables.get(Table.POSTS)
+    posts = posts if posts is not None else pd.DataFrame(columns=[PostCol.POST_ID, PostCol.TEXT])
+    inter = stance_interactions(tables, spec)
+    auto = clf.classify(inter, posts, spec.windows, workers)
+    labels = load_labels(params.labels) if params.labels else None
+    if labels is None:
+        agree: dict[str, Any] = {"status": "not measured", "reason": "no labels CSV in the study"}
+        return StanceResult(auto, agree, clf.lexicon.describe(), inter)
+    units = auto.drop_duplicates(["post_id", "target_side"])
+    lab = _label_lookup(units, labels)
+    have = lab.notna().to_numpy(dtype=bool)
+    agree = agreement(units["stance"][have].tolist(), lab[have].tolist())
+    return StanceResult(apply_labels(auto, labels), agree, clf.lexicon.describe(), inter)
+
+
+def rule_counts(rules: pd.Series) -> dict[str, int]:
+    """Return how many rows each rule family decided (``lexicon:shame on`` counts as lexicon).
+
+    Examples
+    --------
+    >>> rule_counts(pd.Series(["lexicon:shame on", "vader", "lexicon:hero"]))
+    {'lexicon': 2, 'vader': 1}
+    """
+    counts = rules.value_counts(dropna=True)  # few distinct rules: split those, not every row
+    out: dict[str, int] = {}
+    for rule, n in counts.items():
+        family = str(rule).split(":", 1)[0]
+        out[family] = out.get(family, 0) + int(n)
+    return dict(sorted(out.items()))
+
+
+def stance_summary(result: StanceResult) -> dict[str, Any]:
+    """Return counts by side and stance, counts by rule and the agreement, for display."""
+    t = result.table
+    by_side = {
+        side: {
+            s: int(((t["target_side"] == side) & (t["stance"] == s)).sum()) for s in STANCE_ORDER
+        }
+        for side in _SIDES
+    }
+    rules = rule_counts(t["rule"])
+    return {
+        "interactions": len(t),
+        "by_side": by_side,
+        "by_rule": rules,
+        "agreement": result.agreement,
+    }
+
+
+def run_stance(
+    tables: Mapping[str, pd.DataFrame],
+    study: Any,
+    out: str | Path,
+    *,
+    sample: int | None = None,
+    seed: int = 42,
+    sample_out: str | Path | None = None,
+    workers: int | None = None,
+) -> dict[str, Any]:
+    """Classify, write the audit table (and optionally a coding sheet), return a summary.
+
+    ``out`` gets one row per interaction (:data:`STANCE_COLUMNS`), formula-safe CSV. With
+    ``sample``, a blank coding sheet of that many (post, side) units, stratified by stance x
+    window (:func:`coding_sheet`), goes to ``sample_out`` (default: ``<out stem>.coding.csv``).
+    """
+    from ..textsafe import write_csv
+
+    if sample is not None:
+        _check_sample(sample, seed)  # before anything is written
+    result = stance_table(tables, study, workers=workers)
+    summary = stance_summary(result)
+    summary["out"] = write_csv(result.table, out)
+    if sample is not None:
+        posts = tables.get(Table.POSTS)
+        posts = (
+            posts if posts is not None else pd.DataFrame(columns=[PostCol.POST_ID, PostCol.TEXT])
+        )
+        sheet = coding_sheet(result.table, posts, sample, seed)
+        target = Path(sample_out) if sample_out else Path(out).with_suffix(".coding.csv")
+        summary["sample_out"] = write_csv(sheet, target)
+        summary["sample"] = len(sheet)
+    return summary

@@ -1,0 +1,108 @@
+"""Supporters and their prior ties to the focal account (the 'reputation paid off' measure)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import pandas as pd
+
+from ..schema import (
+    FollowCol,
+    IKind,
+    InteractionCol,
+)
+from ..windows import Windows
+from .common import _C, _FOCAL, _SUP, _obj, not_measured, proportion_ci
+from .shares import _cell, account_stance_counts, majority_stance
+
+# ---- supporters and prior ties -------------------------------------------------------------------
+
+
+def supporters(units: pd.DataFrame, side: str = _FOCAL, window: str = _C) -> pd.Index:
+    """Return the accounts whose majority stance towards ``side`` in ``window`` is supportive."""
+    counts = account_stance_counts(_cell(units, side, window))
+    maj = majority_stance(counts)
+    return pd.Index(sorted(maj.index[maj == _SUP]), name="handle")
+
+
+def prior_ties(
+    accounts: Iterable[str],
+    focal: Iterable[str],
+    follows: pd.DataFrame | None,
+    interactions: pd.DataFrame | None,
+    windows: Windows,
+) -> pd.DataFrame:
+    """Return, per account, whether it had a tie to the focal account before the crisis.
+
+    A *follow* tie: the account follows a focal handle in the follows table (or a ``follow``
+    interaction), observed before the crisis started or at an unknown time. An *interaction*
+    tie: any non-follow interaction between the account and a focal handle, in either
+    direction, in the baseline window. A follow observed only after the crisis start is not
+    evidence of a prior tie (``follow_later`` flags it).
+
+    Returns
+    -------
+    DataFrame
+        Index handle (sorted); bool columns ``follow``, ``interaction``, ``prior_tie``,
+        ``follow_later``.
+    """
+    accs = pd.Index(sorted(set(accounts)), name="handle")
+    focal = set(focal)
+    start_c = windows.crisis_start
+    follow = pd.Series(False, index=accs)
+    later = pd.Series(False, index=accs)
+    if follows is not None and not follows.empty:
+        f = follows[follows[FollowCol.FOLLOWEE].isin(focal)]
+        obs = pd.to_datetime(f[FollowCol.OBSERVED_AT], utc=True)
+        prior = (obs.isna() | (obs < start_c)).to_numpy(dtype=bool)
+        follow |= accs.isin(f[FollowCol.FOLLOWER][prior].to_numpy())
+        later |= accs.isin(f[FollowCol.FOLLOWER][~prior].to_numpy())
+    inter = pd.Series(False, index=accs)
+    if interactions is not None and not interactions.empty:
+        touch = interactions[InteractionCol.SOURCE].isin(focal) | interactions[
+            InteractionCol.TARGET
+        ].isin(focal)
+        interactions = interactions[touch.to_numpy(dtype=bool)]
+        kind = _obj(interactions[InteractionCol.KIND])
+        ts = pd.to_datetime(interactions[InteractionCol.CREATED_AT], utc=True)
+        src = _obj(interactions[InteractionCol.SOURCE])
+        dst = _obj(interactions[InteractionCol.TARGET])
+        is_follow = kind == IKind.FOLLOW.value
+        to_focal = pd.Series(dst).isin(focal).to_numpy()
+        f_prior = is_follow & to_focal & (ts.isna() | (ts < start_c)).to_numpy(dtype=bool)
+        follow |= accs.isin(src[f_prior])
+        later |= accs.isin(src[is_follow & to_focal & ~f_prior])
+        base = (~is_follow) & ((ts >= windows.baseline_start) & (ts < start_c)).to_numpy(
+            dtype=bool, na_value=False
+        )
+        from_focal = pd.Series(src).isin(focal).to_numpy()
+        inter |= accs.isin(src[base & to_focal])
+        inter |= accs.isin(dst[base & from_focal])
+    out = pd.DataFrame({"follow": follow, "interaction": inter}, index=accs)
+    out["prior_tie"] = out["follow"] | out["interaction"]
+    out["follow_later"] = later & ~out["prior_tie"]
+    return out
+
+
+def supporter_composition(ties: pd.DataFrame, confidence: float = 0.95) -> dict[str, Any]:
+    """Return prior-tie supporters vs newcomers among crisis supporters (``ties`` from prior_ties).
+
+    ``prior_tie_share`` (the "reputation paid off" measure) has a Clopper-Pearson interval.
+    """
+    n = len(ties)
+    if n == 0:
+        return not_measured("no account was supportive of the focal account in the crisis")
+    k = int(ties["prior_tie"].sum())
+    return {
+        "supporters": n,
+        "prior_tie": k,
+        "newcomers": n - k,
+        "prior_tie_share": proportion_ci(k, n, confidence),
+        "tie_kind": {
+            "follow_only": int((ties["follow"] & ~ties["interaction"]).sum()),
+            "interaction_only": int((ties["interaction"] & ~ties["follow"]).sum()),
+            "both": int((ties["follow"] & ties["interaction"]).sum()),
+        },
+        "follow_observed_later": int(ties["follow_later"].sum()),
+    }
