@@ -27,6 +27,7 @@ import os
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -40,6 +41,7 @@ from .io.pool import WorkerPool, worker_count
 from .io.twitter_json import PARALLEL_MIN_BYTES
 from .schema import (
     AccountCol,
+    FollowCol,
     PostCol,
     RejectCol,
     Table,
@@ -90,6 +92,26 @@ class FileSummary:
     accounts: int = 0  # distinct accounts the file describes
     rejects: int = 0
     reject_samples: list[tuple[str, int | None, str]] = field(default_factory=list)
+    # the time span of the file's own rows (posts' created_at, follows' observed_at), duplicates
+    # of rows already stored included: what the file covers, for the coverage check
+    first: datetime | None = None
+    last: datetime | None = None
+
+    def cover(self, times: pa.ChunkedArray | pa.Array) -> None:
+        """Widen the file's time span to hold ``times`` (nulls ignored)."""
+        if len(times) == 0 or times.null_count == len(times):
+            return
+        mm = pc.min_max(times)
+        lo, hi = mm["min"].as_py(), mm["max"].as_py()
+        self.first = lo if self.first is None else min(self.first, lo)
+        self.last = hi if self.last is None else max(self.last, hi)
+
+    def span(self) -> dict[str, str] | None:
+        """Return ``{"first", "last"}`` as ISO-8601 UTC, or None when no row has a time."""
+        if self.first is None or self.last is None:
+            return None
+        iso = "%Y-%m-%dT%H:%M:%S.%fZ"
+        return {"first": self.first.strftime(iso), "last": self.last.strftime(iso)}
 
     def counts(self) -> dict[str, int]:
         """Return the row counts as a dict (the manifest's ``rows`` record)."""
@@ -224,6 +246,7 @@ def _import_one(
             "format": summary.format,
             "size": summary.size,
             "rows": summary.counts(),
+            **({"span": summary.span()} if summary.span() else {}),
         }
     )
     return summary
@@ -264,6 +287,7 @@ class _Distinct:
 def _add_batch(tx: Transaction, summary: FileSummary, batch, handles: _Distinct) -> None:
     summary.rows_read += batch.rows_read
     if batch.posts is not None:
+        summary.cover(batch.posts.column(PostCol.CREATED_AT))
         kept, dups = tx.add_posts(batch.posts)
         summary.posts += kept.num_rows
         summary.duplicates += dups
@@ -274,6 +298,7 @@ def _add_batch(tx: Transaction, summary: FileSummary, batch, handles: _Distinct)
         edges = interactions_arrow(kept, sort=False, mentions_unique=True, ids_unique=one_platform)
         summary.interactions += tx.append(Table.INTERACTIONS, edges)
     if batch.follows is not None:
+        summary.cover(batch.follows.column(FollowCol.OBSERVED_AT))
         kept, dups = tx.add_follows(batch.follows)
         summary.follows += kept.num_rows
         summary.follow_duplicates += dups

@@ -1213,6 +1213,7 @@ def metric_inputs_of(agg: StudyAggregates, study: Any) -> Any:
     """Return the :class:`netsupport.support.MetricInputs` of a study's Dask aggregates."""
     from .stance import object_strings
     from .support import MetricInputs
+    from .support.coverage import input_spans
 
     store = Store(study.store_dir)
     tables = object_strings(
@@ -1236,6 +1237,7 @@ def metric_inputs_of(agg: StudyAggregates, study: Any) -> Any:
         any_references=agg.any_references,
         proxy_units=agg.proxy_units,
         proxy_reach=agg.proxy_reach,
+        spans=input_spans(store.imported_files()),
     )
 
 

@@ -249,6 +249,7 @@ def _keys(study: Study, files: Sequence[Mapping[str, Any]]) -> dict[str, str]:
             "stance": keys["stance"],
             "communities": keys["communities"],
             "support": p["support"],
+            "evidence": p["evidence"],
             "proxies": p["proxies"],
             "lexicon": lexicon,
             "name": p["name"],
@@ -754,6 +755,7 @@ class _Context:
         """Compute the metrics: (metrics, compressed units, analysis tables). The Dask engine's
         context computes them from its aggregates instead."""
         from . import support
+        from .support.coverage import input_spans
 
         analysis = support.analyse(
             self.tables(),
@@ -762,6 +764,7 @@ class _Context:
             membership=self.membership if len(self.membership) else None,
             pagerank=self.pagerank if len(self.pagerank) else None,
             workers=self.workers,
+            spans=input_spans(self.store.imported_files()),
         )
         return analysis.metrics, analysis.units, analysis.tables
 

@@ -40,6 +40,7 @@ from .windows import Windows, parse_instant
 __all__ = [
     "CommunityParams",
     "InputSpec",
+    "Provenance",
     "StanceParams",
     "Study",
     "SupportParams",
@@ -87,6 +88,33 @@ class SupportParams:
 
 
 @dataclass(frozen=True)
+class Provenance:
+    """How the data were collected and under what approval (``[provenance]``), for the report."""
+
+    method: str | None = None  # how the data were collected (API, export, scraping, ...)
+    query: str | None = None  # the search query or account list
+    collected_from: str | None = None  # collection period (dates as written)
+    collected_to: str | None = None
+    coders: tuple[str, ...] = ()  # who hand-coded stance
+    ethics: str | None = None  # ethics approval (body and reference) or why none was needed
+    synthetic: bool = False  # the data are generated, not collected
+    notes: str | None = None
+
+    def fields(self) -> list[tuple[str, str]]:
+        """Return the declared fields as (label, text) rows, in a fixed order."""
+        rows = [
+            ("Collection method", self.method),
+            ("Query", self.query),
+            ("Collected from", self.collected_from),
+            ("Collected to", self.collected_to),
+            ("Stance coders", ", ".join(self.coders) if self.coders else None),
+            ("Ethics approval", self.ethics),
+            ("Notes", self.notes),
+        ]
+        return [(k, v) for k, v in rows if v]
+
+
+@dataclass(frozen=True)
 class Study:
     """A validated study: who, when, which inputs, and every parameter of the analysis."""
 
@@ -104,6 +132,11 @@ class Study:
     store_dir: Path = Path("reports/study/store")
     accounts: Path | None = None  # optional accounts CSV with roles
     path: Path | None = None  # the study file itself
+    uncovered: str = "cut"  # a window the data do not span: cut to the data | refuse
+    primary: tuple[str, ...] = ()  # declared primary measures (netsupport.measures)
+    provenance: Provenance = field(default_factory=Provenance)
+    pseudonymise: bool = False  # stable salted pseudonyms in every output
+    salt_file: Path | None = None  # a study-local secret file holding the salt (never written)
 
     def parameters(self) -> dict[str, Any]:
         """Return every analysis parameter as plain JSON-able values (for manifests and reports)."""
@@ -133,6 +166,12 @@ class Study:
                 "top_n": self.support.top_n,
                 "confidence": self.support.confidence,
             },
+            "evidence": {
+                "uncovered": self.uncovered,
+                "primary": list(self.primary),
+                "pseudonymise": self.pseudonymise,
+            },
+            "provenance": dict(self.provenance.fields()) | {"synthetic": self.provenance.synthetic},
         }
 
 
@@ -145,6 +184,7 @@ _SPEC: dict[str, Any] = {
         "proxies": list,
         "markers": list,
         "accounts": str,
+        "primary": list,
     },
     "windows": {
         "crisis_start": (str, object),
@@ -153,6 +193,7 @@ _SPEC: dict[str, Any] = {
         "after_days": (int, float),
         "baseline_start": (str, object),
         "after_end": (str, object),
+        "uncovered": str,
     },
     "inputs": [
         {"path": str, "format": str, "map": dict, "account": str, "direction": str},
@@ -171,7 +212,17 @@ _SPEC: dict[str, Any] = {
         "top_n": int,
         "confidence": float,
     },
-    "output": {"dir": str, "store": str},
+    "output": {"dir": str, "store": str, "pseudonymise": bool, "salt_file": str},
+    "provenance": {
+        "method": str,
+        "query": str,
+        "collected_from": (str, object),
+        "collected_to": (str, object),
+        "coders": list,
+        "ethics": str,
+        "synthetic": bool,
+        "notes": str,
+    },
 }
 
 
@@ -215,7 +266,9 @@ def _check(data: dict, spec: dict, prefix: str, path: Path, text: str) -> None:
                 _check(item, expected[0], f"{dotted}[{i}].", path, text)
         else:
             types = expected if isinstance(expected, tuple) else (expected,)
-            if (object not in types and not isinstance(value, types)) or isinstance(value, bool):
+            if (object not in types and not isinstance(value, types)) or (
+                isinstance(value, bool) and bool not in types
+            ):
                 names = " or ".join(t.__name__ for t in types if t is not object)
                 raise StudyKeyError(
                     f"{_where(path, text, key)}: '{dotted}' must be {names}, "
@@ -443,7 +496,67 @@ def load_study(path: str | Path) -> Study:
         path=path.resolve(),
     )
     _check_parameters(study, path, text)
-    return study
+    return _with_evidence_keys(study, data, base, path, text)
+
+
+def _with_evidence_keys(study: Study, data: dict, base: Path, path: Path, text: str) -> Study:
+    """Return ``study`` with the keys of issue 15 read: ``windows.uncovered``,
+    ``study.primary``, ``[provenance]``, ``output.pseudonymise`` and ``output.salt_file``."""
+    from dataclasses import replace
+
+    from .measures import PRIMARY_MEASURES, valid_primary
+
+    uncovered = data.get("windows", {}).get("uncovered", "cut")
+    _check_value(
+        uncovered in ("cut", "refuse"), uncovered, "windows.uncovered", "cut or refuse", path, text
+    )
+    primary = data.get("study", {}).get("primary", [])
+    for name in primary:
+        _check_value(
+            isinstance(name, str) and valid_primary(name),
+            name,
+            "study.primary",
+            "a list of headline measures ("
+            + ", ".join(PRIMARY_MEASURES)
+            + "; a per-side one may end in .focal or .institution)",
+            path,
+            text,
+        )
+    pv = data.get("provenance", {})
+    coders = pv.get("coders", [])
+    _check_value(
+        all(isinstance(c, str) and c.strip() for c in coders),
+        coders,
+        "provenance.coders",
+        "a list of names (strings)",
+        path,
+        text,
+    )
+
+    def when(key: str) -> str | None:
+        v = pv.get(key)
+        return None if v is None else (v.isoformat() if hasattr(v, "isoformat") else str(v))
+
+    provenance = Provenance(
+        method=pv.get("method"),
+        query=pv.get("query"),
+        collected_from=when("collected_from"),
+        collected_to=when("collected_to"),
+        coders=tuple(c.strip() for c in coders),
+        ethics=pv.get("ethics"),
+        synthetic=bool(pv.get("synthetic", False)),
+        notes=pv.get("notes"),
+    )
+    o = data.get("output", {})
+    salt_file = _resolve(base, o["salt_file"], "output.salt_file") if "salt_file" in o else None
+    return replace(
+        study,
+        uncovered=uncovered,
+        primary=tuple(dict.fromkeys(primary)),
+        provenance=provenance,
+        pseudonymise=bool(o.get("pseudonymise", False)),
+        salt_file=salt_file,
+    )
 
 
 _ = Window  # re-exported for doctest convenience

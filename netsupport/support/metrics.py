@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, is_dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +42,7 @@ from .common import (
     _measured,
     not_measured,
 )
+from .coverage import InputSpan, coverage_check
 from .communities import baseline_communities, breadth, community_mobilisation
 from .proxies import amplifiers, crisis_pagerank, focal_silence, proxies
 from .roles import account_roles, roles_attention
@@ -82,11 +83,13 @@ def _coverage(tables: Mapping[str, pd.DataFrame], inter: pd.DataFrame, windows: 
         if stamps
         else pd.Series([], dtype="datetime64[us, UTC]")
     )
-    out = {}
+    out: dict[str, Any] = {}
     for w in _WINDOWS:
         s, e = windows.bounds(Window(w))
         n = int(((ts >= s) & (ts < e)).sum())
         out[w] = {"rows": n, "covered": n > 0}
+    if len(ts) and ts.notna().any():
+        out["_span"] = (ts.min(), ts.max())  # popped by analyse_inputs (coverage check)
     return out
 
 
@@ -122,6 +125,7 @@ def analyse(
     membership: pd.Series | None = None,
     pagerank: pd.Series | None = None,
     workers: int | None = None,
+    spans: Sequence[InputSpan] | None = None,
 ) -> Analysis:
     """Run stance classification and every support metric for a study.
 
@@ -139,6 +143,9 @@ def analyse(
         PageRank on the crisis repost/quote/mention graph; computed if omitted.
     workers : int, optional
         Processes for stance scoring.
+    spans : sequence of InputSpan, optional
+        The time span of each input file (:func:`netsupport.support.coverage.input_spans` of the
+        store's manifest); by default the span of all posts and interactions together.
 
     Returns
     -------
@@ -152,7 +159,7 @@ def analyse(
     tables = object_strings(tables)
     if stance is None:
         stance = stance_table(tables, study, workers=workers)
-    inputs, units = metric_inputs(tables, study, stance)
+    inputs, units = metric_inputs(tables, study, stance, spans=spans)
     metrics, out_tables = analyse_inputs(inputs, study, membership=membership, pagerank=pagerank)
     return Analysis(metrics, stance.table, units, out_tables)
 
@@ -189,6 +196,9 @@ class MetricInputs:
         Reach per account of those posts, if computed elsewhere (else from ``posts``).
     interactions : DataFrame, optional
         All interactions: only needed to detect communities or PageRank not given.
+    spans : sequence of InputSpan, optional
+        The time span of each input file, for the coverage check (default: the span of the
+        rows in ``coverage``, as one input).
     """
 
     units: pd.DataFrame
@@ -206,10 +216,14 @@ class MetricInputs:
     proxy_units: pd.DataFrame
     proxy_reach: pd.Series | None = None
     interactions: pd.DataFrame | None = None
+    spans: Sequence[InputSpan] | None = None
 
 
 def metric_inputs(
-    tables: Mapping[str, pd.DataFrame], study: Any, stance: StanceResult
+    tables: Mapping[str, pd.DataFrame],
+    study: Any,
+    stance: StanceResult,
+    spans: Sequence[InputSpan] | None = None,
 ) -> tuple[MetricInputs, pd.DataFrame]:
     """Return the :class:`MetricInputs` of a study's tables and stance, and the post-level units."""
     tables = object_strings(tables)
@@ -236,6 +250,7 @@ def metric_inputs(
         any_references=bool(has_posts and posts[PostCol.TARGET_POST_ID].notna().any()),
         proxy_units=units,
         interactions=inter,
+        spans=spans,
     )
     return inputs, units
 
@@ -252,13 +267,14 @@ def analyse_inputs(
     ``membership`` and ``pagerank`` are detected from ``inputs.interactions`` when not given
     (and are not measured when neither is there).
     """
+    coverage = dict(inputs.coverage)
+    study, coverage_record = _checked_windows(study, inputs, coverage.pop("_span", None))
     sp = study.support
     windows: Windows = study.windows
     units = inputs.units
     posts = inputs.posts
     handles = {_FOCAL: tuple(study.focal), _INST: tuple(study.institution)}
     absent = {s: _side_presence(s, handles[s], units, posts) for s in _SIDES}
-    coverage = inputs.coverage
     boot = {"n_boot": sp.bootstrap, "seed": sp.seed, "confidence": sp.confidence}
 
     def window_ok(w: str) -> str | None:
@@ -292,6 +308,7 @@ def analyse_inputs(
             "lexicon": inputs.lexicon,
         },
         "coverage": coverage,
+        "coverage_check": coverage_record,
     }
     m["stance"] = {
         "interactions": inputs.stance_rows,
@@ -458,6 +475,22 @@ def analyse_inputs(
     out_tables["roles"] = roles.reset_index()
     m["headline"] = _headline(m)
     return jsonable(m), out_tables
+
+
+def _checked_windows(study: Any, inputs: MetricInputs, span: Any) -> tuple[Any, dict[str, Any]]:
+    """Return the study with its windows cut to the data (or raise), and the coverage record."""
+    spans = list(inputs.spans) if inputs.spans is not None else []
+    if not any(s.first is not None for s in spans) and span is not None:
+        spans.append(InputSpan("all inputs", "", span[0], span[1]))
+    used, record = coverage_check(
+        spans,
+        study.windows,
+        getattr(study, "uncovered", "cut"),
+        study_path=getattr(study, "path", None),
+    )
+    if used != study.windows and is_dataclass(study) and not isinstance(study, type):
+        study = replace(study, windows=used)
+    return study, record
 
 
 def _stance_counts(units: pd.DataFrame) -> dict[str, int]:

@@ -1,0 +1,315 @@
+"""Coverage: the time span each input covers, per window, and windows cut to the data or refused.
+
+A window counts as covered only when the data *span* it: the study's data (every input with
+times) run from before its start to after its end. A window that the data do not span is cut to
+the data (``[windows] uncovered = "cut"``, the default, with a warning in metrics.json and the
+report) or refused (``"refuse"``: a one-line error naming the window's key). Spans are rounded
+outwards to the hour (the first post at 09:00:51 covers from 09:00), so a window that starts
+with the collection is not reported as cut by seconds. See METHODS.md, "Coverage".
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ..errors import StudyError
+from ..schema import PostCol, Table, Window
+from ..windows import Windows
+from .common import _WINDOWS
+
+__all__ = [
+    "UNCOVERED_POLICIES",
+    "InputSpan",
+    "coverage_check",
+    "cut_windows",
+    "input_spans",
+    "spans_from_posts",
+]
+
+#: Values of ``[windows] uncovered``.
+UNCOVERED_POLICIES = ("cut", "refuse")
+#: The study key each window bound comes from (named in warnings and refusals).
+_BOUND_KEYS = {
+    "baseline_start": "windows.baseline_days",
+    "crisis_start": "windows.crisis_start",
+    "crisis_end": "windows.crisis_end",
+    "after_end": "windows.after_days",
+}
+_ISO = "%Y-%m-%dT%H:%M:%SZ"
+#: An input whose span covers less than this share of a window (but some of it) is flagged. The
+#: first and last rows of a sparse input (one account's archive) fall some hours inside the
+#: true collection period, so a span of 95% or more is taken as covering the window.
+PARTIAL_BELOW = 0.95
+
+
+@dataclass(frozen=True)
+class InputSpan:
+    """The first and last time of one input file's rows (None when its rows carry no time)."""
+
+    file: str
+    format: str
+    first: pd.Timestamp | None
+    last: pd.Timestamp | None
+
+
+def _ts(x: Any) -> pd.Timestamp | None:
+    if x is None:
+        return None
+    t = pd.Timestamp(x)
+    return t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")
+
+
+def input_spans(imports: Iterable[Mapping[str, Any]]) -> list[InputSpan]:
+    """Return the time span of each imported file from a store manifest's ``imports`` records.
+
+    Files are named by their base name (a path would change the bytes of metrics.json from one
+    folder to another). A record without ``span`` (a follower list without dates, or a store
+    imported before spans were recorded) has no times.
+
+    Examples
+    --------
+    >>> s = input_spans([{"path": "/x/a.csv", "format": "nodexl",
+    ...     "span": {"first": "2014-02-14T09:00:50Z", "last": "2014-02-18T07:35:06Z"}}])
+    >>> s[0].file, str(s[0].first), str(s[0].last)
+    ('a.csv', '2014-02-14 09:00:50+00:00', '2014-02-18 07:35:06+00:00')
+    """
+    out = []
+    for rec in imports:
+        span = rec.get("span") or {}
+        out.append(
+            InputSpan(
+                Path(str(rec.get("path", ""))).name,
+                str(rec.get("format", "")),
+                _ts(span.get("first")),
+                _ts(span.get("last")),
+            )
+        )
+    return out
+
+
+def spans_from_posts(posts: pd.DataFrame | None) -> list[InputSpan]:
+    """Return spans per ``source_file`` of a posts table (for stores without recorded spans).
+
+    Posts are de-duplicated across files, so a file whose posts were mostly stored from another
+    file first looks shorter than it is; the store's recorded spans do not have that bias.
+    """
+    if posts is None or posts.empty or PostCol.SOURCE_FILE not in posts.columns:
+        return []
+    ts = pd.to_datetime(posts[PostCol.CREATED_AT], utc=True)
+    g = ts.groupby(posts[PostCol.SOURCE_FILE].astype(str), sort=True).agg(["min", "max"])
+    return [InputSpan(Path(f).name, "", _ts(r["min"]), _ts(r["max"])) for f, r in g.iterrows()]
+
+
+def _outward(first: pd.Timestamp, last: pd.Timestamp) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """Round a span outwards to whole hours (a last post at 07:35 covers until 08:00)."""
+    return first.floor("h"), last.ceil("h") if last.ceil("h") > last else last + pd.Timedelta("1h")
+
+
+def _fraction(span: tuple[pd.Timestamp, pd.Timestamp], s: pd.Timestamp, e: pd.Timestamp) -> float:
+    if e <= s:
+        return 1.0
+    lo, hi = max(span[0], s), min(span[1], e)
+    return max(0.0, (hi - lo) / (e - s))
+
+
+def _days(td: pd.Timedelta) -> float:
+    return td.total_seconds() / 86400
+
+
+def cut_windows(windows: Windows, first: pd.Timestamp, last: pd.Timestamp) -> Windows:
+    """Return the windows with every bound moved inside the data's span ``[first, last]``.
+
+    The span is rounded outwards to the hour. A window wholly outside the data gets zero length
+    (its measures are then not measured, saying so).
+
+    Examples
+    --------
+    >>> w = Windows.from_crisis("2014-02-14T09:00Z", "2014-02-19T18:00Z", 28, 14)
+    >>> c = cut_windows(w, pd.Timestamp("2014-01-31T09:00:51Z"), pd.Timestamp("2014-03-05T17:55Z"))
+    >>> str(c.baseline_start), c.days(Window.BASELINE)
+    ('2014-01-31 09:00:00+00:00', 14.0)
+    """
+    lo, hi = _outward(first, last)
+
+    def clamp(t: pd.Timestamp) -> pd.Timestamp:
+        return min(max(t, lo), hi)
+
+    return Windows(
+        clamp(windows.baseline_start),
+        clamp(windows.crisis_start),
+        clamp(windows.crisis_end),
+        clamp(windows.after_end),
+    )
+
+
+def _bounds(windows: Windows) -> dict[str, pd.Timestamp]:
+    return {
+        "baseline_start": windows.baseline_start,
+        "crisis_start": windows.crisis_start,
+        "crisis_end": windows.crisis_end,
+        "after_end": windows.after_end,
+    }
+
+
+def coverage_check(
+    spans: Sequence[InputSpan],
+    windows: Windows,
+    policy: str = "cut",
+    *,
+    study_path: str | Path | None = None,
+) -> tuple[Windows, dict[str, Any]]:
+    """Return the windows to measure with, and the coverage record for metrics.json.
+
+    Parameters
+    ----------
+    spans : sequence of InputSpan
+        One per input file (:func:`input_spans`); files without times are listed but do not
+        count towards the data's span.
+    windows : Windows
+        The study's declared windows.
+    policy : {"cut", "refuse"}
+        What to do with a window the data do not span (``[windows] uncovered``).
+    study_path : path, optional
+        Named at the start of a refusal.
+
+    Returns
+    -------
+    (Windows, dict)
+        The windows cut to the data (unchanged when the data span them, or when no input has
+        times), and ``{policy, data: {first, last} | None, inputs: [{file, format, first,
+        last, windows: {window: fraction}}], declared: {bound: time}, cut: [{bound, key,
+        declared, used}], windows: {window: {declared_days, used_days, spanned}},
+        warnings: [str]}``. Fractions are the share of each declared window an input's span
+        covers (0 to 1).
+
+    Raises
+    ------
+    StudyError
+        With ``policy="refuse"``, when the data do not span a window; the message names the
+        window's study key and the data's span.
+    """
+    if policy not in UNCOVERED_POLICIES:
+        raise StudyError(f"windows.uncovered: expected cut or refuse, got {policy!r}")
+    timed = [s for s in spans if s.first is not None and s.last is not None]
+    declared = _bounds(windows)
+    record: dict[str, Any] = {
+        "policy": policy,
+        "declared": {k: v.strftime(_ISO) for k, v in declared.items()},
+        "data": None,
+        "inputs": [],
+        "cut": [],
+        "windows": {},
+        "warnings": [],
+    }
+    win_bounds = {w: windows.bounds(Window(w)) for w in _WINDOWS}
+    if not timed:
+        record["inputs"] = [
+            {"file": s.file, "format": s.format, "first": None, "last": None, "windows": None}
+            for s in spans
+        ]
+        for w in _WINDOWS:
+            d = _days(win_bounds[w][1] - win_bounds[w][0])
+            record["windows"][w] = {"declared_days": d, "used_days": d, "spanned": None}
+        record["warnings"].append(
+            "no input records the time span it covers: windows are taken as declared"
+        )
+        return windows, record
+
+    first = min(s.first for s in timed)  # type: ignore[type-var]
+    last = max(s.last for s in timed)  # type: ignore[type-var]
+    record["data"] = {"first": first.strftime(_ISO), "last": last.strftime(_ISO)}
+    used = cut_windows(windows, first, last)
+    used_bounds = {w: used.bounds(Window(w)) for w in _WINDOWS}
+    for s in spans:
+        row: dict[str, Any] = {
+            "file": s.file,
+            "format": s.format,
+            "first": s.first.strftime(_ISO) if s.first is not None else None,
+            "last": s.last.strftime(_ISO) if s.last is not None else None,
+        }
+        if s.first is not None and s.last is not None:
+            span = _outward(s.first, s.last)
+            row["windows"] = {w: _fraction(span, *b) for w, b in used_bounds.items()}
+        else:
+            row["windows"] = None
+        record["inputs"].append(row)
+    for bound, t in _bounds(used).items():
+        if t != declared[bound]:
+            record["cut"].append(
+                {
+                    "bound": bound,
+                    "key": _BOUND_KEYS[bound],
+                    "declared": declared[bound].strftime(_ISO),
+                    "used": t.strftime(_ISO),
+                }
+            )
+    for w in _WINDOWS:
+        d0 = _days(win_bounds[w][1] - win_bounds[w][0])
+        d1 = used.days(Window(w))
+        record["windows"][w] = {
+            "declared_days": d0,
+            "used_days": d1,
+            "spanned": math.isclose(d0, d1),
+        }
+    span_text = f"the data run from {first.strftime(_ISO)} to {last.strftime(_ISO)}"
+    for w in _WINDOWS:
+        info = record["windows"][w]
+        if info["spanned"]:
+            continue
+        s, e = win_bounds[w]
+        what = (
+            f"the {w} window {s.strftime(_ISO)} to {e.strftime(_ISO)} "
+            f"({info['declared_days']:.1f} days)"
+        )
+        if policy == "refuse":
+            keys = [c["key"] for c in record["cut"] if c["bound"] in _window_bounds(w)]
+            key = keys[0] if keys else f"windows.{w}"
+            where = f"{study_path}: " if study_path else ""
+            raise StudyError(
+                f"{where}{key}: {what} is not spanned by the data ({span_text}); shorten the "
+                'window, or set [windows] uncovered = "cut" to measure it on the covered part'
+            )
+        record["warnings"].append(
+            f"{what} is not spanned by the data ({span_text}): it is cut to "
+            f"{info['used_days']:.1f} days"
+        )
+    for row in record["inputs"]:
+        fr = row["windows"]
+        if fr is None:
+            continue
+        partial = [w for w in _WINDOWS if 0 < fr[w] < PARTIAL_BELOW]
+        missing = [w for w in _WINDOWS if fr[w] == 0]
+        if not partial and not missing:
+            continue
+        parts = [
+            f"{100 * fr[w]:.0f}% of the {w} window "
+            f"({fr[w] * record['windows'][w]['used_days']:.1f} of "
+            f"{record['windows'][w]['used_days']:.1f} days)"
+            for w in partial
+        ]
+        if missing:
+            parts.append("none of the " + " or ".join(missing) + " window" + "s" * (len(missing) > 1))
+        record["warnings"].append(
+            f"{row['file']} ({row['first']} to {row['last']}) covers only " + ", ".join(parts)
+            + ": counts from it are not comparable across windows"
+        )
+    return used, record
+
+
+def _window_bounds(w: str) -> tuple[str, ...]:
+    return {
+        "baseline": ("baseline_start", "crisis_start"),
+        "crisis": ("crisis_start", "crisis_end"),
+        "after": ("crisis_end", "after_end"),
+    }[w]
+
+
+def spans_of_tables(tables: Mapping[str, pd.DataFrame]) -> list[InputSpan]:
+    """Return :func:`spans_from_posts` of a tables mapping (empty when posts lack the column)."""
+    return spans_from_posts(tables.get(Table.POSTS))
