@@ -736,7 +736,9 @@ def support_command(
     roles and persistence. Prints the headline table; METHODS.md defines every measure.
     """
     from .stance import read_tables
+    from .store import Store
     from .support import headline_rows, run_support
+    from .support.coverage import input_spans
 
     spec, store_dir, out_dir = _ss_study(
         study=study,
@@ -752,7 +754,8 @@ def support_command(
         need_windows=True,
     )
     target = out if out is not None else Path(out_dir) / "metrics.json"
-    metrics = run_support(read_tables(store_dir), spec, target, workers=workers)
+    spans = input_spans(Store(store_dir).imported_files())  # each input's time span
+    metrics = run_support(read_tables(store_dir), spec, target, workers=workers, spans=spans)
     typer.echo(f"wrote {target}", err=True)
     _ss_table(
         f"Support: {metrics['study']['name']}",

@@ -96,22 +96,29 @@ class FileSummary:
     # of rows already stored included: what the file covers, for the coverage check
     first: datetime | None = None
     last: datetime | None = None
+    timed: int = 0  # rows with a time
 
     def cover(self, times: pa.ChunkedArray | pa.Array) -> None:
         """Widen the file's time span to hold ``times`` (nulls ignored)."""
         if len(times) == 0 or times.null_count == len(times):
             return
+        self.timed += len(times) - times.null_count
         mm = pc.min_max(times)
         lo, hi = mm["min"].as_py(), mm["max"].as_py()
         self.first = lo if self.first is None else min(self.first, lo)
         self.last = hi if self.last is None else max(self.last, hi)
 
-    def span(self) -> dict[str, str] | None:
-        """Return ``{"first", "last"}`` as ISO-8601 UTC, or None when no row has a time."""
+    def span(self) -> dict[str, Any] | None:
+        """Return ``{"first", "last", "rows"}`` (ISO-8601 UTC times, rows with a time), or None
+        when no row has a time."""
         if self.first is None or self.last is None:
             return None
         iso = "%Y-%m-%dT%H:%M:%S.%fZ"
-        return {"first": self.first.strftime(iso), "last": self.last.strftime(iso)}
+        return {
+            "first": self.first.strftime(iso),
+            "last": self.last.strftime(iso),
+            "rows": self.timed,
+        }
 
     def counts(self) -> dict[str, int]:
         """Return the row counts as a dict (the manifest's ``rows`` record)."""

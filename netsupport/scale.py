@@ -1212,8 +1212,9 @@ def _quiet_dask() -> Iterator[None]:
 def metric_inputs_of(agg: StudyAggregates, study: Any) -> Any:
     """Return the :class:`netsupport.support.MetricInputs` of a study's Dask aggregates."""
     from .stance import object_strings
+    from .study import _span
     from .support import MetricInputs
-    from .support.coverage import input_spans
+    from .support.timeseries import timeline_counts, timeline_freq
 
     store = Store(study.store_dir)
     tables = object_strings(
@@ -1228,7 +1229,7 @@ def metric_inputs_of(agg: StudyAggregates, study: Any) -> Any:
         by_rule=agg.by_rule,
         agreement=agg.agreement,
         lexicon=agg.lexicon,
-        coverage=agg.coverage,
+        coverage={**agg.coverage, "_span": _span(store)},  # _span: for the coverage check
         tie_interactions=agg.ties,
         follows=tables[Table.FOLLOWS.value],
         accounts=tables[Table.ACCOUNTS.value],
@@ -1237,7 +1238,11 @@ def metric_inputs_of(agg: StudyAggregates, study: Any) -> Any:
         any_references=agg.any_references,
         proxy_units=agg.proxy_units,
         proxy_reach=agg.proxy_reach,
-        spans=input_spans(store.imported_files()),
+        # the units are compressed with time bins of the study's bin width (time_bin), so
+        # the counts per bin are exact; the baseline edges give each account's activity
+        timeline=timeline_counts(agg.units, freq := timeline_freq(study.windows)),
+        timeline_freq=freq,
+        baseline_edges=agg.edges.get("baseline"),
     )
 
 
@@ -1523,8 +1528,12 @@ def _dask_context_class() -> type:
             from . import support
 
             agg = self.aggregates()
+            from .support.coverage import input_spans
+
+            inputs = metric_inputs_of(agg, self.study)
+            inputs.spans = input_spans(self.store.imported_files())
             metrics, tables = support.analyse_inputs(
-                metric_inputs_of(agg, self.study),
+                inputs,
                 self.study,
                 membership=self.membership if len(self.membership) else None,
                 pagerank=self.pagerank if len(self.pagerank) else None,

@@ -137,5 +137,6 @@ def test_example_with_a_28_day_baseline_and_refuse_is_one_line_naming_the_key(tm
 
 def test_a_bad_uncovered_value_is_one_line_naming_the_key_and_line(tmp_path):
     study = _example_study(tmp_path, '\nuncovered = "shrink"')
-    with pytest.raises(StudyKeyError, match=r"study\.toml:\d+: 'windows\.uncovered' must be cut or"):
+    pattern = r"study\.toml:\d+: 'windows\.uncovered' must be cut or refuse"
+    with pytest.raises(StudyKeyError, match=pattern):
         load_study(study)

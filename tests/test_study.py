@@ -151,6 +151,7 @@ def test_run_gives_the_same_metrics_as_compute_metrics(ran):
     from netsupport.store import Store
     from netsupport.studyfile import load_study
     from netsupport.support import compute_metrics
+    from netsupport.support.coverage import input_spans
 
     folder, result = ran
     study = load_study(folder / "study.toml")
@@ -158,7 +159,9 @@ def test_run_gives_the_same_metrics_as_compute_metrics(ran):
     tables = {
         t: store.read(t) for t in (Table.POSTS, Table.INTERACTIONS, Table.FOLLOWS, Table.ACCOUNTS)
     }
-    expected = compute_metrics(tables, study)
+    # the input files' time spans come from the store's manifest, as `netsupport support` reads
+    spans = input_spans(store.imported_files())
+    expected = compute_metrics(tables, study, spans=spans)
     assert json.loads((folder / "out" / "metrics.json").read_text()) == expected
     assert result.metrics == expected
     assert "engine" in expected["mobilisation"] and "edges" in expected["amplifiers"]["graph"]

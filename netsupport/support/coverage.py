@@ -42,10 +42,10 @@ _BOUND_KEYS = {
     "after_end": "windows.after_days",
 }
 _ISO = "%Y-%m-%dT%H:%M:%SZ"
-#: An input whose span covers less than this share of a window (but some of it) is flagged. The
-#: first and last rows of a sparse input (one account's archive) fall some hours inside the
-#: true collection period, so a span of 95% or more is taken as covering the window.
-PARTIAL_BELOW = 0.95
+#: A gap between a window's edge and the data's first (or last) row counts as uncovered when a
+#: Poisson process at the data's own rate would leave a gap that long empty with probability
+#: below this: sparse data (one account's archive) start some hours inside the period collected.
+GAP_PROBABILITY = 0.001
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,25 @@ class InputSpan:
     format: str
     first: pd.Timestamp | None
     last: pd.Timestamp | None
+    rows: int = 0  # rows read from the file (its rate sets the tolerated gap)
+
+    def slack(self) -> pd.Timedelta:
+        """Return the longest gap at the span's edges that the file's rate makes unsurprising.
+
+        A Poisson process at rate ``r = (rows - 1) / span`` leaves a gap of length ``g`` empty
+        with probability ``exp(-r g)``; the slack is the ``g`` where that is
+        :data:`GAP_PROBABILITY` (zero for fewer than two rows).
+
+        Examples
+        --------
+        >>> s = InputSpan("a", "", pd.Timestamp("2014-01-01Z"), pd.Timestamp("2014-01-11Z"), 11)
+        >>> round(s.slack() / pd.Timedelta(days=1), 3)  # 1 row a day: 6.9 days
+        6.908
+        """
+        if self.first is None or self.last is None or self.rows < 2 or self.last <= self.first:
+            return pd.Timedelta(0)
+        rate = (self.rows - 1) / _days(self.last - self.first)
+        return pd.Timedelta(days=-math.log(GAP_PROBABILITY) / rate)
 
 
 def _ts(x: Any) -> pd.Timestamp | None:
@@ -88,6 +107,7 @@ def input_spans(imports: Iterable[Mapping[str, Any]]) -> list[InputSpan]:
                 str(rec.get("format", "")),
                 _ts(span.get("first")),
                 _ts(span.get("last")),
+                int(span.get("rows", (rec.get("rows") or {}).get("rows_read", 0)) or 0),
             )
         )
     return out
@@ -102,8 +122,11 @@ def spans_from_posts(posts: pd.DataFrame | None) -> list[InputSpan]:
     if posts is None or posts.empty or PostCol.SOURCE_FILE not in posts.columns:
         return []
     ts = pd.to_datetime(posts[PostCol.CREATED_AT], utc=True)
-    g = ts.groupby(posts[PostCol.SOURCE_FILE].astype(str), sort=True).agg(["min", "max"])
-    return [InputSpan(Path(f).name, "", _ts(r["min"]), _ts(r["max"])) for f, r in g.iterrows()]
+    g = ts.groupby(posts[PostCol.SOURCE_FILE].astype(str), sort=True).agg(["min", "max", "size"])
+    return [
+        InputSpan(Path(f).name, "", _ts(r["min"]), _ts(r["max"]), int(r["size"]))
+        for f, r in g.iterrows()
+    ]
 
 
 def _outward(first: pd.Timestamp, last: pd.Timestamp) -> tuple[pd.Timestamp, pd.Timestamp]:
@@ -122,11 +145,18 @@ def _days(td: pd.Timedelta) -> float:
     return td.total_seconds() / 86400
 
 
-def cut_windows(windows: Windows, first: pd.Timestamp, last: pd.Timestamp) -> Windows:
-    """Return the windows with every bound moved inside the data's span ``[first, last]``.
+def cut_windows(
+    windows: Windows,
+    first: pd.Timestamp,
+    last: pd.Timestamp,
+    slack: Mapping[str, pd.Timedelta] | None = None,
+) -> Windows:
+    """Return the windows with every bound that lies beyond the data moved to the data's edge.
 
-    The span is rounded outwards to the hour. A window wholly outside the data gets zero length
-    (its measures are then not measured, saying so).
+    A bound more than its ``slack`` (by bound name: ``baseline_start``, ``crisis_start``,
+    ``crisis_end``, ``after_end``; default none) before ``first`` or after ``last`` moves to the
+    data's span rounded outwards to the hour; a bound within its slack stays. A window wholly
+    outside the data gets zero length (its measures are then not measured, saying so).
 
     Examples
     --------
@@ -136,16 +166,17 @@ def cut_windows(windows: Windows, first: pd.Timestamp, last: pd.Timestamp) -> Wi
     ('2014-01-31 09:00:00+00:00', 14.0)
     """
     lo, hi = _outward(first, last)
+    slack = slack or {}
 
-    def clamp(t: pd.Timestamp) -> pd.Timestamp:
-        return min(max(t, lo), hi)
+    def clamp(bound: str, t: pd.Timestamp) -> pd.Timestamp:
+        g = slack.get(bound, pd.Timedelta(0))
+        if t < first - g:
+            return lo
+        if t > last + g:
+            return hi
+        return t
 
-    return Windows(
-        clamp(windows.baseline_start),
-        clamp(windows.crisis_start),
-        clamp(windows.crisis_end),
-        clamp(windows.after_end),
-    )
+    return Windows(*(clamp(b, t) for b, t in _bounds(windows).items()))
 
 
 def _bounds(windows: Windows) -> dict[str, pd.Timestamp]:
@@ -157,11 +188,26 @@ def _bounds(windows: Windows) -> dict[str, pd.Timestamp]:
     }
 
 
+def window_slack(rows: int, days: float) -> pd.Timedelta:
+    """Return the gap a Poisson process of ``rows`` in ``days`` leaves empty with probability
+    :data:`GAP_PROBABILITY` (zero without rows).
+
+    Examples
+    --------
+    >>> round(window_slack(10, 10.0) / pd.Timedelta(days=1), 3)
+    6.908
+    """
+    if rows <= 0 or days <= 0:
+        return pd.Timedelta(0)
+    return pd.Timedelta(days=-math.log(GAP_PROBABILITY) * days / rows)
+
+
 def coverage_check(
     spans: Sequence[InputSpan],
     windows: Windows,
     policy: str = "cut",
     *,
+    rows: Mapping[str, Any] | None = None,
     study_path: str | Path | None = None,
 ) -> tuple[Windows, dict[str, Any]]:
     """Return the windows to measure with, and the coverage record for metrics.json.
@@ -175,6 +221,10 @@ def coverage_check(
         The study's declared windows.
     policy : {"cut", "refuse"}
         What to do with a window the data do not span (``[windows] uncovered``).
+    rows : mapping, optional
+        Rows of data (posts and interactions) per declared window (``{window: {"rows": n}}``,
+        metrics.json's ``coverage``): a gap between a window's outer edge and the data is
+        tolerated up to :func:`window_slack` of that window's rate (none without ``rows``).
     study_path : path, optional
         Named at the start of a refusal.
 
@@ -224,8 +274,19 @@ def coverage_check(
     first = min(s.first for s in timed)  # type: ignore[type-var]
     last = max(s.last for s in timed)  # type: ignore[type-var]
     record["data"] = {"first": first.strftime(_ISO), "last": last.strftime(_ISO)}
-    used = cut_windows(windows, first, last)
+    rate_of = {
+        w: window_slack(int((rows or {}).get(w, {}).get("rows", 0)), windows.days(Window(w)))
+        for w in _WINDOWS
+    }
+    slack = {
+        "baseline_start": rate_of[_WINDOWS[0]],
+        "crisis_start": rate_of[_WINDOWS[1]],
+        "crisis_end": rate_of[_WINDOWS[1]],
+        "after_end": rate_of[_WINDOWS[2]],
+    }
+    used = cut_windows(windows, first, last, slack)
     used_bounds = {w: used.bounds(Window(w)) for w in _WINDOWS}
+    short: dict[str, set[str]] = {}
     for s in spans:
         row: dict[str, Any] = {
             "file": s.file,
@@ -236,6 +297,8 @@ def coverage_check(
         if s.first is not None and s.last is not None:
             span = _outward(s.first, s.last)
             row["windows"] = {w: _fraction(span, *b) for w, b in used_bounds.items()}
+            wide = _outward(s.first - s.slack(), s.last + s.slack())  # within the file's rate
+            short[s.file] = {w for w, b in used_bounds.items() if _fraction(wide, *b) < 1}
         else:
             row["windows"] = None
         record["inputs"].append(row)
@@ -283,8 +346,8 @@ def coverage_check(
         fr = row["windows"]
         if fr is None:
             continue
-        partial = [w for w in _WINDOWS if 0 < fr[w] < PARTIAL_BELOW]
-        missing = [w for w in _WINDOWS if fr[w] == 0]
+        partial = [w for w in _WINDOWS if 0 < fr[w] < 1 and w in short[row["file"]]]
+        missing = [w for w in _WINDOWS if fr[w] == 0 and w in short[row["file"]]]
         if not partial and not missing:
             continue
         parts = [
@@ -294,9 +357,11 @@ def coverage_check(
             for w in partial
         ]
         if missing:
-            parts.append("none of the " + " or ".join(missing) + " window" + "s" * (len(missing) > 1))
+            plural = "s" * (len(missing) > 1)
+            parts.append("none of the " + " or ".join(missing) + " window" + plural)
         record["warnings"].append(
-            f"{row['file']} ({row['first']} to {row['last']}) covers only " + ", ".join(parts)
+            f"{row['file']} ({row['first']} to {row['last']}) covers only "
+            + ", ".join(parts)
             + ": counts from it are not comparable across windows"
         )
     return used, record

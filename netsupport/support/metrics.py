@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..graph import aggregate_edges, window_interactions
 from ..schema import (
     AccountCol,
     InteractionCol,
@@ -42,8 +43,10 @@ from .common import (
     _measured,
     not_measured,
 )
-from .coverage import InputSpan, coverage_check
 from .communities import baseline_communities, breadth, community_mobilisation
+from .comparisons import net_change_split, tie_comparison
+from .coverage import InputSpan, coverage_check
+from .primary import primary_measures
 from .proxies import amplifiers, crisis_pagerank, focal_silence, proxies
 from .roles import account_roles, roles_attention
 from .shares import (
@@ -57,6 +60,7 @@ from .shares import (
     stance_shares,
 )
 from .ties import prior_ties, supporter_composition, supporters
+from .timeseries import block_shares, its_lift, timeline_counts, timeline_freq
 
 # ---- orchestration -------------------------------------------------------------------------------
 
@@ -199,6 +203,14 @@ class MetricInputs:
     spans : sequence of InputSpan, optional
         The time span of each input file, for the coverage check (default: the span of the
         rows in ``coverage``, as one input).
+    timeline, timeline_freq : DataFrame and str, optional
+        Posts per side, window, stance and time bin (:func:`timeseries.timeline_counts`) and the
+        bin width: the time-series model and the day-block intervals read them (not measured
+        without).
+    baseline_edges : DataFrame, optional
+        Baseline interactions aggregated into edges (:func:`netsupport.graph.aggregate_edges`):
+        each account's baseline activity, the tie comparison's covariate (computed from
+        ``interactions`` when not given).
     """
 
     units: pd.DataFrame
@@ -217,6 +229,9 @@ class MetricInputs:
     proxy_reach: pd.Series | None = None
     interactions: pd.DataFrame | None = None
     spans: Sequence[InputSpan] | None = None
+    timeline: pd.DataFrame | None = None
+    timeline_freq: str | None = None
+    baseline_edges: pd.DataFrame | None = None
 
 
 def metric_inputs(
@@ -251,6 +266,8 @@ def metric_inputs(
         proxy_units=units,
         interactions=inter,
         spans=spans,
+        timeline=timeline_counts(units, freq := timeline_freq(study.windows)),
+        timeline_freq=freq,
     )
     return inputs, units
 
@@ -268,6 +285,7 @@ def analyse_inputs(
     (and are not measured when neither is there).
     """
     coverage = dict(inputs.coverage)
+    declared: Windows = study.windows
     study, coverage_record = _checked_windows(study, inputs, coverage.pop("_span", None))
     sp = study.support
     windows: Windows = study.windows
@@ -278,14 +296,16 @@ def analyse_inputs(
     boot = {"n_boot": sp.bootstrap, "seed": sp.seed, "confidence": sp.confidence}
 
     def window_ok(w: str) -> str | None:
-        if windows.days(Window(w)) <= 0:
+        if declared.days(Window(w)) <= 0:
             return f"the {w} window has zero length"
-        if not coverage[w]["covered"]:
-            s, e = windows.bounds(Window(w))
+        if not coverage[w]["covered"]:  # (before a cut to the data leaves it zero length)
+            s, e = declared.bounds(Window(w))
             return (
                 f"the data hold nothing in the {w} window [{s.isoformat()}, {e.isoformat()}): "
                 "the input does not cover it"
             )
+        if windows.days(Window(w)) <= 0:
+            return f"the {w} window lies outside the data's time span: cut to zero length"
         return None
 
     m: dict[str, Any] = {
@@ -464,6 +484,8 @@ def analyse_inputs(
         if _measured(m["proxies"]):
             out_tables["proxies"] = pd.DataFrame(m["proxies"]["top"])
 
+    m.update(_evidence(inputs, study, units, absent, window_ok))
+
     m["roles"] = {
         side: (
             not_measured(absent[side])
@@ -474,18 +496,65 @@ def analyse_inputs(
     }
     out_tables["roles"] = roles.reset_index()
     m["headline"] = _headline(m)
+    m["primary"] = primary_measures(m, getattr(study, "primary", ()))
     return jsonable(m), out_tables
+
+
+def _evidence(
+    inputs: MetricInputs, study: Any, units: pd.DataFrame, absent: Mapping[str, Any], window_ok: Any
+) -> dict[str, Any]:
+    """The measures that test the claims (issue 15): the prior-tie comparison, the split of the
+    change in net support, the time-series model of attention and the day-block intervals."""
+    sp, windows = study.support, study.windows
+    boot = {"n_boot": sp.bootstrap, "seed": sp.seed, "confidence": sp.confidence}
+    focal_why = absent[_FOCAL] or window_ok(_C)
+    edges = inputs.baseline_edges
+    if edges is None and inputs.interactions is not None:
+        edges = aggregate_edges(window_interactions(inputs.interactions, windows, Window.BASELINE))
+    comparisons: dict[str, Any] = {
+        "prior_ties": not_measured(focal_why)
+        if focal_why
+        else tie_comparison(
+            units,
+            tuple(study.focal),
+            inputs.follows,
+            inputs.tie_interactions,
+            windows,
+            baseline_edges=edges,
+            confidence=sp.confidence,
+        ),
+    }
+    split, model, blocks = {}, {}, {}
+    for side in _SIDES:
+        why = absent[side] or window_ok(_C) or window_ok(_B)
+        split[side] = not_measured(why) if why else net_change_split(units, side, **boot)
+        if why:
+            model[side] = blocks[side] = not_measured(why)
+        elif inputs.timeline is None or inputs.timeline_freq is None:
+            model[side] = blocks[side] = not_measured("no per-bin counts were computed")
+        else:
+            model[side] = its_lift(
+                inputs.timeline, side, windows, inputs.timeline_freq, sp.confidence
+            )
+            blocks[side] = {
+                w: block_shares(inputs.timeline, side, w, inputs.timeline_freq, **boot)
+                for w in (_B, _C)
+            }
+    comparisons["net_support_change"] = split
+    return {"comparisons": comparisons, "attention_model": model, "block_bootstrap": blocks}
 
 
 def _checked_windows(study: Any, inputs: MetricInputs, span: Any) -> tuple[Any, dict[str, Any]]:
     """Return the study with its windows cut to the data (or raise), and the coverage record."""
     spans = list(inputs.spans) if inputs.spans is not None else []
     if not any(s.first is not None for s in spans) and span is not None:
-        spans.append(InputSpan("all inputs", "", span[0], span[1]))
+        rows = sum(int(c["rows"]) for c in inputs.coverage.values() if isinstance(c, Mapping))
+        spans.append(InputSpan("all inputs", "", span[0], span[1], rows))
     used, record = coverage_check(
         spans,
         study.windows,
         getattr(study, "uncovered", "cut"),
+        rows=inputs.coverage,
         study_path=getattr(study, "path", None),
     )
     if used != study.windows and is_dataclass(study) and not isinstance(study, type):
@@ -547,6 +616,13 @@ def _headline(m: Mapping[str, Any]) -> dict[str, Any]:
             else:
                 out[key][side] = _pick(m[path[0]], side, *path[1:])
     out["prior_tie_share"] = _pick(m["composition"], "prior_tie_share")
+    if "attention_model" in m:  # the measures that test the claims (issue 15)
+        out["attention_level_change"] = {
+            side: _pick(m["attention_model"], side, "level_change") for side in _SIDES
+        }
+        out["prior_tie_odds_ratio"] = _pick(
+            m["comparisons"], "prior_ties", "variants", "all_ties", "odds_ratio"
+        )
     out["breadth"] = (
         {k: m["breadth"][k] for k in ("communities_with_k_supporters", "normalised_entropy", "k")}
         if _measured(m["breadth"])

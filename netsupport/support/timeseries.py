@@ -1,0 +1,309 @@
+"""Attention as an interrupted time series: segmented regression of counts per day (or hour).
+
+METHODS.md, "Attention as a time series". The counts of posts addressing a side per time bin
+over the baseline, crisis and after windows are fitted by a Poisson GLM with a log link and an
+exposure offset (the part of each bin inside its window), with Newey-West (HAC) standard errors:
+the point estimates are the quasi-Poisson ones and the HAC sandwich allows for overdispersion and
+for autocorrelation between neighbouring bins (cascades spill over a bin's edge).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..schema import Window
+from ..windows import Windows
+from .common import _A, _B, _C, _FOCAL, _INST, _WINDOWS, not_measured
+from .shares import UNIT_WEIGHT
+
+__all__ = ["ITS_METHOD", "block_shares", "its_lift", "timeline_counts", "timeline_freq"]
+
+ITS_METHOD = (
+    "segmented Poisson regression (statsmodels GLM, log link, exposure offset) with Newey-West "
+    "HAC standard errors (quasi-Poisson point estimates)"
+)
+_SIDE_OF = {_FOCAL: 0, _INST: 1}
+#: Fewest bins per window for the model: a level and a slope need at least three points.
+MIN_BINS = 3
+
+
+def timeline_freq(windows: Windows) -> str:
+    """Return ``"h"`` for studies spanning at most 4 days, else ``"D"`` (as the report's charts).
+
+    Examples
+    --------
+    >>> timeline_freq(Windows.from_crisis("2014-02-14T09:00Z", "2014-02-15T09:00Z", 1, 1))
+    'h'
+    """
+    return "h" if (windows.after_end - windows.baseline_start) <= pd.Timedelta(days=4) else "D"
+
+
+def timeline_counts(units: pd.DataFrame, freq: str) -> pd.DataFrame:
+    """Return posts per side, window and time bin (``freq``-floored UTC) from post units.
+
+    Works on plain units and on units compressed with bins of ``freq`` or finer
+    (:func:`netsupport.support.compress_units`), whose ``created_at`` lies in their bin.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``target_side``, ``window``, ``bin`` (UTC timestamp), ``stance``, ``n``;
+        sorted.
+    """
+    cols = ["target_side", "window", "bin", "stance", "n"]
+    if units.empty:
+        return pd.DataFrame({c: [] for c in cols})
+    ts = pd.to_datetime(units["created_at"], utc=True)
+    w = (
+        units[UNIT_WEIGHT].to_numpy(dtype=np.int64)
+        if UNIT_WEIGHT in units.columns
+        else np.ones(len(units), dtype=np.int64)
+    )
+    frame = pd.DataFrame(
+        {
+            "target_side": units["target_side"].astype(object).to_numpy(),
+            "window": units["window"].astype(object).to_numpy(),
+            "bin": ts.dt.floor(freq).to_numpy(),
+            "stance": units["stance"].astype(object).to_numpy(),
+            "n": w,
+        }
+    )
+    frame = frame[frame["window"].isin(_WINDOWS).to_numpy()]
+    keys = ["target_side", "window", "bin", "stance"]
+    out = frame.groupby(keys, sort=True, dropna=False)["n"].sum().reset_index()
+    out["n"] = out["n"].astype(np.int64)
+    return out[cols]
+
+
+def _bins(windows: Windows, freq: str) -> pd.DataFrame:
+    """Every bin of every window, with its exposure (days of the bin inside the window)."""
+    step = pd.Timedelta(1, unit="D" if freq == "D" else "h")
+    rows = []
+    for w in _WINDOWS:
+        s, e = windows.bounds(Window(w))
+        if e <= s:
+            continue
+        b = s.floor(freq)
+        while b < e:
+            lo, hi = max(b, s), min(b + step, e)
+            rows.append((w, b, (hi - lo) / pd.Timedelta(days=1), (lo + (hi - lo) / 2)))
+            b += step
+    return pd.DataFrame(rows, columns=["window", "bin", "exposure", "mid"])
+
+
+def _hac_lags(n: int) -> int:
+    """Newey-West's rule of thumb for the HAC truncation lag: floor(4 (n/100)^(2/9))."""
+    return max(1, math.floor(4 * (n / 100) ** (2 / 9)))
+
+
+def its_lift(
+    timeline: pd.DataFrame, side: str, windows: Windows, freq: str, confidence: float = 0.95
+) -> dict[str, Any]:
+    """Return the segmented-regression model of attention towards ``side``.
+
+    Model, with ``t`` the time of a bin's centre in days from the crisis start, ``C`` and
+    ``A`` indicators of the crisis and after windows and ``e`` the bin's exposure in days::
+
+        log E[y] = log e + b0 + b1 t + b2 C + b3 C (t - 0) + b4 A + b5 A (t - d_c)
+
+    ``exp(b2)`` is the **level change** at the crisis start (the rate in the crisis's first
+    moment over the baseline trend extrapolated there), ``exp(b3)`` the **slope change**: the
+    crisis rate's daily multiplier relative to the baseline trend; when the crisis rate falls
+    (``b1 + b3 < 0``) its **half-life** is ``ln 2 / -(b1 + b3)`` days. ``exp(b4)`` is the level
+    at the start of the after window relative to the baseline trend. Intervals are Wald
+    intervals with Newey-West HAC standard errors (lag ``floor(4 (n/100)^(2/9))``).
+
+    Parameters
+    ----------
+    timeline : DataFrame
+        :func:`timeline_counts` of the study's units.
+    side : str
+    windows : Windows
+    freq : {"D", "h"}
+        Bin width.
+    confidence : float
+
+    Returns
+    -------
+    dict
+        ``{level_change, slope_change, crisis_trend, after_level: CI, half_life_days: float |
+        NM, baseline_trend: CI, bins, freq, hac_lags, dispersion, method, confidence,
+        fitted: [{bin, window, observed, fitted, counterfactual}]}`` or not measured.
+    """
+    import statsmodels.api as sm
+    from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationWarning
+
+    bins = _bins(windows, freq)
+    own = timeline[(timeline["target_side"] == side).to_numpy(dtype=bool)]
+    counts = own.groupby(["window", "bin"], sort=True)["n"].sum()
+    keys = zip(bins["window"], bins["bin"], strict=True)
+    bins["y"] = [int(counts.get(k, 0)) for k in keys]
+    n_by = bins.groupby("window").size()
+    for w in (_B, _C):
+        if int(n_by.get(w, 0)) < MIN_BINS:
+            return not_measured(
+                f"the {w} window has fewer than {MIN_BINS} bins of one {_unit(freq)}: no trend "
+                "to fit"
+            )
+    if bins.loc[bins["window"] == _B, "y"].sum() == 0:
+        return not_measured(f"nobody addressed the {side} side in the baseline window")
+    day = pd.Timedelta(days=1)
+    t = ((bins["mid"] - windows.crisis_start) / day).to_numpy(dtype=float)
+    d_c = (windows.crisis_end - windows.crisis_start) / day
+    c = (bins["window"] == _C).to_numpy(dtype=float)
+    a = (bins["window"] == _A).to_numpy(dtype=float)
+    cols = [np.ones(len(bins)), t, c, c * t]
+    names = ["intercept", "baseline_trend", "level_change", "slope_change"]
+    has_after = int(n_by.get(_A, 0)) >= MIN_BINS
+    if has_after:
+        cols += [a, a * (t - d_c)]
+        names += ["after_level", "after_slope"]
+    else:  # too few after bins for a level and slope: leave them out of the fit
+        keep = a == 0
+        cols = [x[keep] for x in cols]
+        bins = bins[keep].reset_index(drop=True)
+        t = t[keep]
+    x = np.column_stack(cols)
+    y = bins["y"].to_numpy(dtype=float)
+    offset = np.log(bins["exposure"].to_numpy(dtype=float))
+    lags = _hac_lags(len(y))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", ConvergenceWarning)
+            warnings.simplefilter("error", PerfectSeparationWarning)
+            warnings.simplefilter("ignore", RuntimeWarning)
+            model = sm.GLM(y, x, family=sm.families.Poisson(), offset=offset)
+            fit = model.fit(cov_type="HAC", cov_kwds={"maxlags": lags})
+    except (ConvergenceWarning, PerfectSeparationWarning, np.linalg.LinAlgError, ValueError) as e:
+        return not_measured(f"the segmented regression did not converge ({type(e).__name__})")
+    b = np.asarray(fit.params, dtype=float)
+    ci = np.asarray(fit.conf_int(alpha=1 - confidence), dtype=float)
+    if not (np.all(np.isfinite(b)) and np.all(np.isfinite(ci))):
+        return not_measured("the segmented regression gave no finite estimate")
+    # Pearson chi2 / residual df: how overdispersed the counts are (1 = Poisson)
+    mu = np.asarray(fit.mu, dtype=float)
+    dispersion = float(np.sum((y - mu) ** 2 / mu) / max(1, len(y) - len(b)))
+
+    def ratio(i: int) -> dict[str, Any]:
+        return {"value": math.exp(b[i]), "low": math.exp(ci[i, 0]), "high": math.exp(ci[i, 1])}
+
+    out: dict[str, Any] = {}
+    for i, nm in enumerate(names):
+        if nm != "intercept":
+            out[nm] = ratio(i)
+    crisis_slope = b[1] + b[3]
+    cov = np.asarray(fit.cov_params(), dtype=float)
+    se_cs = math.sqrt(max(0.0, cov[1, 1] + cov[3, 3] + 2 * cov[1, 3]))
+    z = float(_z(confidence))
+    out["crisis_trend"] = {
+        "value": math.exp(crisis_slope),
+        "low": math.exp(crisis_slope - z * se_cs),
+        "high": math.exp(crisis_slope + z * se_cs),
+    }
+    out["half_life_days"] = (
+        math.log(2) / -crisis_slope
+        if crisis_slope < 0
+        else not_measured("attention did not fall during the crisis: no decay")
+    )
+    cf = np.exp(offset + x[:, :2] @ b[:2])  # the baseline trend carried on: no crisis
+    fitted = np.exp(offset + x @ b)
+    out.update(
+        {
+            "bins": len(y),
+            "freq": freq,
+            "hac_lags": lags,
+            "dispersion": dispersion,
+            "confidence": confidence,
+            "method": ITS_METHOD,
+            "fitted": [
+                {
+                    "bin": bn.isoformat(),
+                    "window": w,
+                    "observed": int(o),
+                    "fitted": float(f),
+                    "counterfactual": float(k),
+                }
+                for bn, w, o, f, k in zip(bins["bin"], bins["window"], y, fitted, cf, strict=True)
+            ],
+        }
+    )
+    return out
+
+
+def _z(confidence: float) -> float:
+    from scipy import stats
+
+    return float(stats.norm.ppf(0.5 + confidence / 2))
+
+
+def _unit(freq: str) -> str:
+    return "day" if freq == "D" else "hour"
+
+
+def block_shares(
+    timeline: pd.DataFrame,
+    side: str,
+    window: str,
+    freq: str,
+    *,
+    n_boot: int = 1000,
+    seed: int = 42,
+    confidence: float = 0.95,
+) -> dict[str, Any]:
+    """Return post-level stance shares towards ``side`` in ``window`` with a day-block bootstrap.
+
+    The time bins of the window (days, or hours for short studies) are resampled with
+    replacement, each bringing all its posts; the percentile interval of the shares and of net
+    support (supportive - critical) follows. A cascade (a post and the reposts and quotes of it)
+    mostly falls within one day, so this interval keeps the dependence between the posts of one
+    cascade that resampling accounts ignores; it ignores the dependence between days.
+
+    Examples
+    --------
+    >>> tl = pd.DataFrame({"target_side": ["focal"] * 3, "window": ["crisis"] * 3,
+    ...     "bin": pd.to_datetime(["2014-02-14", "2014-02-14", "2014-02-15"], utc=True),
+    ...     "stance": ["supportive", "critical", "supportive"], "n": [3, 1, 2]})
+    >>> r = block_shares(tl, "focal", "crisis", "D", n_boot=50)
+    >>> round(r["net_support"]["value"], 6), r["blocks"]
+    (0.666667, 2)
+    """
+    from .common import _interval, _rng
+
+    cell = timeline[
+        (timeline["target_side"] == side).to_numpy(dtype=bool)
+        & (timeline["window"] == window).to_numpy(dtype=bool)
+    ]
+    if cell.empty or int(cell["n"].sum()) == 0:
+        return not_measured(f"no post addressed the {side} side in the {window} window")
+    table = cell.pivot_table(
+        index="bin", columns="stance", values="n", aggfunc="sum", fill_value=0
+    ).sort_index()
+    stances = ("supportive", "critical", "neutral")
+    m = table.reindex(columns=list(stances), fill_value=0).to_numpy(dtype=np.int64)
+    rng = _rng(seed, f"block_shares/{side}/{window}")
+    w = rng.multinomial(len(m), np.full(len(m), 1 / len(m)), size=n_boot)  # blocks drawn
+    counts = w @ m  # (n_boot, 3)
+    total = counts.sum(axis=1).astype(float)
+    point_n = m.sum(axis=0)
+    out: dict[str, Any] = {}
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for i, s in enumerate(stances):
+            out[s] = _interval(float(point_n[i] / point_n.sum()), counts[:, i] / total, confidence)
+        net_point = float((point_n[0] - point_n[1]) / point_n.sum())
+        out["net_support"] = _interval(net_point, (counts[:, 0] - counts[:, 1]) / total, confidence)
+    out.update(
+        {
+            "n": int(point_n.sum()),
+            "blocks": len(m),
+            "freq": freq,
+            "confidence": confidence,
+            "method": f"percentile bootstrap over {_unit(freq)} blocks",
+            "bootstrap": n_boot,
+        }
+    )
+    return out
