@@ -1,10 +1,11 @@
 """Attention as an interrupted time series: segmented regression of counts per day (or hour).
 
 METHODS.md, "Attention as a time series". The counts of posts addressing a side per time bin
-over the baseline, crisis and after windows are fitted by a Poisson GLM with a log link and an
-exposure offset (the part of each bin inside its window), with Newey-West (HAC) standard errors:
-the point estimates are the quasi-Poisson ones and the HAC sandwich allows for overdispersion and
-for autocorrelation between neighbouring bins (cascades spill over a bin's edge).
+over the baseline, crisis and after windows are fitted by a negative-binomial GLM with a log link
+and an exposure offset (the part of each bin inside its window). Each interval is the wider of
+the model-based one and the Newey-West (HAC) one, which allows for autocorrelation between
+neighbouring bins (cascades spill over a bin's edge) but is too narrow on its own with the ~50
+bins of a study (measured in tests/test_comparisons.py and METHODS.md).
 """
 
 from __future__ import annotations
@@ -24,8 +25,9 @@ from .shares import UNIT_WEIGHT
 __all__ = ["ITS_METHOD", "block_shares", "its_lift", "timeline_counts", "timeline_freq"]
 
 ITS_METHOD = (
-    "segmented Poisson regression (statsmodels GLM, log link, exposure offset) with Newey-West "
-    "HAC standard errors (quasi-Poisson point estimates)"
+    "segmented negative-binomial regression (statsmodels GLM, log link, exposure offset, "
+    "dispersion by maximum likelihood); intervals: the wider of the model-based and the "
+    "Newey-West HAC Wald intervals"
 )
 _SIDE_OF = {_FOCAL: 0, _INST: 1}
 #: Fewest bins per window for the model: a level and a slope need at least three points.
@@ -115,8 +117,10 @@ def its_lift(
     moment over the baseline trend extrapolated there), ``exp(b3)`` the **slope change**: the
     crisis rate's daily multiplier relative to the baseline trend; when the crisis rate falls
     (``b1 + b3 < 0``) its **half-life** is ``ln 2 / -(b1 + b3)`` days. ``exp(b4)`` is the level
-    at the start of the after window relative to the baseline trend. Intervals are Wald
-    intervals with Newey-West HAC standard errors (lag ``floor(4 (n/100)^(2/9))``).
+    at the start of the after window relative to the baseline trend. The counts are
+    negative binomial (``var = mu + alpha mu^2``, ``alpha`` by maximum likelihood). Each
+    interval is the wider of the model-based Wald interval and the one with Newey-West HAC
+    standard errors (lag ``floor(4 (n/100)^(2/9))``).
 
     Parameters
     ----------
@@ -133,7 +137,7 @@ def its_lift(
     dict
         ``{level_change, slope_change, crisis_trend, after_level: CI, half_life_days: float |
         NM, baseline_trend: CI, bins, freq, hac_lags, dispersion, method, confidence,
-        fitted: [{bin, window, observed, fitted, counterfactual}]}`` or not measured.
+        nb_alpha, fitted: [{bin, window, observed, fitted, counterfactual}]}`` or not measured.
     """
     import statsmodels.api as sm
     from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationWarning
@@ -177,15 +181,21 @@ def its_lift(
             warnings.simplefilter("error", ConvergenceWarning)
             warnings.simplefilter("error", PerfectSeparationWarning)
             warnings.simplefilter("ignore", RuntimeWarning)
-            model = sm.GLM(y, x, family=sm.families.Poisson(), offset=offset)
-            fit = model.fit(cov_type="HAC", cov_kwds={"maxlags": lags})
+            nb_alpha = _nb_alpha(y, x, offset)
+            model = sm.GLM(y, x, family=sm.families.NegativeBinomial(alpha=nb_alpha), offset=offset)
+            fit = model.fit()
+            hac = model.fit(cov_type="HAC", cov_kwds={"maxlags": lags})
     except (ConvergenceWarning, PerfectSeparationWarning, np.linalg.LinAlgError, ValueError) as e:
         return not_measured(f"the segmented regression did not converge ({type(e).__name__})")
     b = np.asarray(fit.params, dtype=float)
-    ci = np.asarray(fit.conf_int(alpha=1 - confidence), dtype=float)
+    ci_model = np.asarray(fit.conf_int(alpha=1 - confidence), dtype=float)
+    ci_hac = np.asarray(hac.conf_int(alpha=1 - confidence), dtype=float)
+    ci = np.column_stack(
+        [np.minimum(ci_model[:, 0], ci_hac[:, 0]), np.maximum(ci_model[:, 1], ci_hac[:, 1])]
+    )
     if not (np.all(np.isfinite(b)) and np.all(np.isfinite(ci))):
         return not_measured("the segmented regression gave no finite estimate")
-    # Pearson chi2 / residual df: how overdispersed the counts are (1 = Poisson)
+    # Pearson chi2 / residual df under the Poisson variance: how overdispersed (1 = Poisson)
     mu = np.asarray(fit.mu, dtype=float)
     dispersion = float(np.sum((y - mu) ** 2 / mu) / max(1, len(y) - len(b)))
 
@@ -197,8 +207,7 @@ def its_lift(
         if nm != "intercept":
             out[nm] = ratio(i)
     crisis_slope = b[1] + b[3]
-    cov = np.asarray(fit.cov_params(), dtype=float)
-    se_cs = math.sqrt(max(0.0, cov[1, 1] + cov[3, 3] + 2 * cov[1, 3]))
+    se_cs = max(_se_sum(fit, 1, 3), _se_sum(hac, 1, 3))
     z = float(_z(confidence))
     out["crisis_trend"] = {
         "value": math.exp(crisis_slope),
@@ -217,6 +226,7 @@ def its_lift(
             "bins": len(y),
             "freq": freq,
             "hac_lags": lags,
+            "nb_alpha": nb_alpha,
             "dispersion": dispersion,
             "confidence": confidence,
             "method": ITS_METHOD,
@@ -233,6 +243,28 @@ def its_lift(
         }
     )
     return out
+
+
+def _nb_alpha(y: np.ndarray, x: np.ndarray, offset: np.ndarray) -> float:
+    """Return the negative-binomial dispersion (var = mu + alpha mu^2) by maximum likelihood
+    (statsmodels NegativeBinomial), or a Poisson-like 1e-8 when the counts are not overdispersed
+    or the fit fails."""
+    import statsmodels.api as sm
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            res = sm.NegativeBinomial(y, x, offset=offset).fit(disp=0, maxiter=200)
+        alpha = float(np.asarray(res.params)[-1])
+    except (np.linalg.LinAlgError, ValueError):
+        return 1e-8
+    return alpha if math.isfinite(alpha) and alpha > 1e-8 else 1e-8
+
+
+def _se_sum(fit: Any, i: int, j: int) -> float:
+    """Standard error of coefficient i + coefficient j."""
+    cov = np.asarray(fit.cov_params(), dtype=float)
+    return math.sqrt(max(0.0, cov[i, i] + cov[j, j] + 2 * cov[i, j]))
 
 
 def _z(confidence: float) -> float:

@@ -1,0 +1,284 @@
+"""Tests for netsupport.support.comparisons, timeseries and primary: values worked out by hand
+on tiny cases, and recovery of planted parameters."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from netsupport.errors import StudyKeyError
+from netsupport.studyfile import load_study
+from netsupport.support.comparisons import (
+    baseline_activity,
+    net_change_split,
+    tie_comparison,
+    tie_odds_ratio,
+)
+from netsupport.support.primary import primary_measures
+from netsupport.support.shares import post_units
+from netsupport.support.timeseries import block_shares, its_lift, timeline_counts
+from netsupport.windows import Windows
+
+NM = "not measured"
+W = Windows.from_crisis("2014-02-14T00:00:00Z", "2014-02-16T00:00:00Z", 4, 4)
+
+
+def _units(rows):
+    """Units from (post_id, side, source, time, window, stance)."""
+    df = pd.DataFrame(
+        rows, columns=["post_id", "target_side", "source", "created_at", "window", "stance"]
+    )
+    df["created_at"] = pd.to_datetime(df["created_at"], utc=True)
+    df["kind"] = "mention"
+    df["rule"] = "vader"
+    return post_units(df)
+
+
+# ---- odds ratio ---------------------------------------------------------------------------------
+
+
+def test_unadjusted_odds_ratio_is_the_2x2_tables_with_woolfs_interval():
+    # supporters: 30 tied, 10 not; others: 12 tied, 24 not -> OR = (30*24)/(10*12) = 6
+    tie = np.array([1] * 30 + [0] * 10 + [1] * 12 + [0] * 24)
+    sup = np.array([1] * 40 + [0] * 36)
+    r = tie_odds_ratio(tie, sup, None)
+    assert r["value"] == pytest.approx(6.0)
+    se = math.sqrt(1 / 30 + 1 / 10 + 1 / 12 + 1 / 24)  # Woolf: the Wald interval of the logit
+    z = stats.norm.ppf(0.975)
+    assert r["low"] == pytest.approx(math.exp(math.log(6) - z * se), rel=1e-6)
+    assert r["high"] == pytest.approx(math.exp(math.log(6) + z * se), rel=1e-6)
+
+
+def test_odds_ratio_with_separation_is_not_measured_saying_why():
+    tie = np.array([1, 1, 1, 0, 1, 0])
+    sup = np.array([1, 1, 1, 0, 0, 0])  # every supporter tied
+    r = tie_odds_ratio(tie, sup, None)
+    assert r["status"] == NM and "separation" in r["reason"] and "every one" in r["reason"]
+    # activity predicting the tie perfectly within both groups: quasi-complete separation
+    tie = np.array([1, 1, 0, 0, 1, 1, 0, 0])
+    sup = np.array([1, 1, 1, 1, 0, 0, 0, 0])
+    act = np.array([9, 8, 0, 0, 9, 8, 0, 0])
+    r = tie_odds_ratio(tie, sup, act)
+    assert r["status"] == NM
+
+
+def test_adjusted_odds_ratio_recovers_the_planted_effect():
+    # planted: logit P(tie) = -1 + ln(3) supporter + 0.6 log(1 + activity), activity
+    # correlated with being a supporter (the confounding the adjustment removes)
+    rng = np.random.default_rng(3)
+    n = 6000
+    sup = rng.random(n) < 0.4
+    act = rng.poisson(np.where(sup, 6.0, 2.0))
+    p = 1 / (1 + np.exp(-(-1 + math.log(3) * sup + 0.6 * np.log1p(act))))
+    tie = rng.random(n) < p
+    adj = tie_odds_ratio(tie, sup, act)
+    raw = tie_odds_ratio(tie, sup, None)
+    assert adj["low"] < 3 < adj["high"]
+    assert raw["low"] > 3  # without the covariate the effect is overstated
+
+
+def test_baseline_activity_counts_non_follow_edges_by_source():
+    e = pd.DataFrame(
+        {
+            "source": ["a", "a", "b"],
+            "target": ["b", "c", "a"],
+            "n_reply": [2, 0, 1],
+            "n_mention": [1, 0, 0],
+            "n_follow": [1, 1, 0],
+            "weight": [4.0, 1.0, 1.0],
+        }
+    )
+    assert baseline_activity(pd.Index(["a", "b", "z"]), e).tolist() == [3, 1, 0]
+    assert baseline_activity(pd.Index(["a"]), None) is None
+
+
+def test_tie_comparison_by_hand_with_and_without_undated_follows():
+    units = _units(
+        [
+            ("1", "focal", "a", "2014-02-14T10:00Z", "crisis", "supportive"),
+            ("2", "focal", "b", "2014-02-14T11:00Z", "crisis", "supportive"),
+            ("3", "focal", "c", "2014-02-14T12:00Z", "crisis", "critical"),
+            ("4", "focal", "d", "2014-02-14T13:00Z", "crisis", "neutral"),
+            ("5", "focal", "e", "2014-02-14T14:00Z", "crisis", "supportive"),
+        ]
+    )
+    follows = pd.DataFrame(
+        {
+            "follower": ["a", "c"],
+            "followee": ["lane", "lane"],
+            "observed_at": pd.to_datetime([None, "2014-02-01T00:00Z"], utc=True),
+        }
+    )
+    inter = pd.DataFrame(
+        {
+            "source": ["b"],
+            "target": ["lane"],
+            "kind": ["reply"],
+            "post_id": ["0"],
+            "created_at": pd.to_datetime(["2014-02-12T00:00Z"], utc=True),
+            "weight": [1.0],
+        }
+    )
+    r = tie_comparison(units, ("lane",), follows, inter, W)
+    assert r["accounts"] == 5 and r["undated_follow_only"] == 1  # a: an undated follow only
+    g = r["variants"]["all_ties"]["groups"]
+    assert (g["supportive"]["accounts"], g["supportive"]["prior_tie"]) == (3, 2)  # a, b of a b e
+    assert (g["critical"]["prior_tie"], g["neutral"]["prior_tie"]) == (1, 0)
+    assert g["supportive"]["share"]["value"] == pytest.approx(2 / 3)
+    gd = r["variants"]["dated_ties"]["groups"]
+    assert gd["supportive"]["prior_tie"] == 1  # b only: a's follow has no date
+    # no baseline edges given: the adjusted ratio says why it is missing
+    assert r["variants"]["all_ties"]["odds_ratio"]["status"] == NM
+
+
+# ---- net support change split -------------------------------------------------------------------
+
+
+def test_net_change_split_by_hand():
+    u = _units(
+        [
+            ("1", "focal", "s1", "2014-02-11T00:00Z", "baseline", "critical"),
+            ("2", "focal", "s2", "2014-02-11T01:00Z", "baseline", "supportive"),
+            ("3", "focal", "l", "2014-02-11T02:00Z", "baseline", "critical"),
+            ("4", "focal", "s1", "2014-02-14T01:00Z", "crisis", "supportive"),
+            ("5", "focal", "s2", "2014-02-14T02:00Z", "crisis", "supportive"),
+            ("6", "focal", "j", "2014-02-14T03:00Z", "crisis", "supportive"),
+        ]
+    )
+    r = net_change_split(u, "focal", n_boot=200)
+    # net before = (-1 + 1 - 1) / 3, after = 1: change 4/3; stayers moved from 0 to 1 and make
+    # 2 of the 3 crisis accounts: within = 2/3 * 1, turnover = 4/3 - 2/3
+    assert r["change"]["value"] == pytest.approx(4 / 3)
+    assert r["within"]["value"] == pytest.approx(2 / 3)
+    assert r["turnover"]["value"] == pytest.approx(2 / 3)
+    assert r["stayers"] == {"accounts": 2, "net_earlier": 0.0, "net_later": 1.0}
+    assert r["joiners"] == {"accounts": 1, "net": 1.0}
+    assert r["leavers"] == {"accounts": 1, "net": -1.0}
+    assert r["change"]["low"] <= r["change"]["value"] <= r["change"]["high"]
+
+
+# ---- interrupted time series --------------------------------------------------------------------
+
+
+def _planted_timeline(level: float, slope: float, seed: int, days: tuple[int, int, int]):
+    """Daily counts from log mu = log 20 + level C + slope C t (+ a return after), NB noise."""
+    b, c, a = days
+    w = Windows.from_crisis("2014-03-01T00:00Z", f"2014-03-{1 + c:02d}T00:00Z", b, a)
+    rng = np.random.default_rng(seed)
+    rows = []
+    for window, start, n in (("baseline", -b, b), ("crisis", 0, c), ("after", c, a)):
+        for k in range(n):
+            t = start + k + 0.5
+            mu = 20.0
+            if window == "crisis":
+                mu *= math.exp(level + slope * t)
+            y = rng.negative_binomial(10, 10 / (10 + mu))  # overdispersed, mean mu
+            rows.append(("focal", window, w.crisis_start + pd.Timedelta(days=start + k), y))
+    tl = pd.DataFrame(rows, columns=["target_side", "window", "bin", "n"])
+    tl["stance"] = "neutral"
+    return tl, w
+
+
+def test_segmented_regression_recovers_planted_level_and_slope_change():
+    hits = 0
+    for seed in range(10):
+        tl, w = _planted_timeline(math.log(5), -0.3, seed, (28, 10, 14))
+        r = its_lift(tl, "focal", w, "D")
+        assert r["bins"] == 52 and r["hac_lags"] == 3
+        hits += r["level_change"]["low"] < 5 < r["level_change"]["high"]
+        assert r["half_life_days"] == pytest.approx(math.log(2) / 0.3, rel=0.5)
+    assert hits >= 8  # a 95% interval: 8 of 10 or more
+
+
+def test_segmented_regression_needs_enough_bins_and_baseline_posts():
+    tl, w = _planted_timeline(0.0, 0.0, 1, (2, 10, 14))
+    assert "fewer than 3 bins" in its_lift(tl, "focal", w, "D")["reason"]
+    tl, w = _planted_timeline(0.0, 0.0, 1, (28, 10, 14))
+    tl.loc[tl["window"] == "baseline", "n"] = 0
+    assert "baseline" in its_lift(tl, "focal", w, "D")["reason"]
+
+
+def test_timeline_counts_bins_by_window_and_stance():
+    u = _units(
+        [
+            ("1", "focal", "a", "2014-02-13T23:00Z", "baseline", "critical"),
+            ("2", "focal", "b", "2014-02-14T01:00Z", "crisis", "supportive"),
+            ("3", "focal", "c", "2014-02-14T05:00Z", "crisis", "supportive"),
+        ]
+    )
+    tl = timeline_counts(u, "D")
+    assert tl[["window", "stance", "n"]].values.tolist() == [
+        ["baseline", "critical", 1],
+        ["crisis", "supportive", 2],
+    ]
+
+
+def test_block_bootstrap_with_one_block_has_no_spread():
+    tl = pd.DataFrame(
+        {
+            "target_side": ["focal"] * 2,
+            "window": ["crisis"] * 2,
+            "bin": pd.to_datetime(["2014-02-14"] * 2, utc=True),
+            "stance": ["supportive", "critical"],
+            "n": [3, 1],
+        }
+    )
+    r = block_shares(tl, "focal", "crisis", "D", n_boot=100)
+    assert r["net_support"] == {"value": 0.5, "low": 0.5, "high": 0.5}
+
+
+# ---- primary measures ---------------------------------------------------------------------------
+
+
+def test_primary_measures_are_picked_from_the_headline_and_the_rest_counted():
+    m = {
+        "headline": {
+            "prior_tie_share": {"value": 0.6, "low": 0.5, "high": 0.7},
+            "attention_lift": {"focal": {"value": 2.0, "low": 1.0, "high": 3.0}},
+        },
+        "composition": {"prior_tie_share": {"value": 0.6, "low": 0.5, "high": 0.7}},
+        "attention": {"focal": {"lift": {"value": 2.0, "low": 1.0, "high": 3.0}}},
+        "other": [{"value": 1, "low": 0, "high": 2}, {"status": NM, "reason": "x"}],
+    }
+    p = primary_measures(m, ["prior_tie_share"])
+    assert p["measures"] == [
+        {
+            "name": "prior_tie_share",
+            "measure": "prior_tie_share",
+            "side": None,
+            "result": {"value": 0.6, "low": 0.5, "high": 0.7},
+        }
+    ]
+    assert p["exploratory_intervals"] == 2  # the lift and the one in "other"
+
+
+STUDY = """\
+[study]
+name = "t"
+focal = ["lane"]
+primary = {primary}
+
+[windows]
+crisis_start = "2014-02-14T00:00:00Z"
+crisis_end = "2014-02-16T00:00:00Z"
+
+[[inputs]]
+path = "t.jsonl"
+"""
+
+
+def test_unknown_primary_measure_is_one_line_naming_the_key_and_line(tmp_path):
+    (tmp_path / "t.jsonl").write_text("")
+    p = tmp_path / "study.toml"
+    p.write_text(STUDY.format(primary='["attention_lift.focal", "top_proxy.focal"]'))
+    with pytest.raises(StudyKeyError) as e:
+        load_study(p)
+    msg = str(e.value)
+    assert msg.startswith(f"{p}:4: 'study.primary' must be a list of headline measures")
+    assert "'top_proxy.focal'" in msg and "\n" not in msg
+    p.write_text(STUDY.format(primary='["reputational_change.institution", "breadth"]'))
+    assert load_study(p).primary == ("reputational_change.institution", "breadth")
