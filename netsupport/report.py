@@ -81,7 +81,16 @@ _B, _C, _A = Window.BASELINE.value, Window.CRISIS.value, Window.AFTER.value
 _SUP, _CRI, _NEU = Stance.SUPPORTIVE.value, Stance.CRITICAL.value, Stance.NEUTRAL.value
 
 #: Charts in the order the report shows them (file stems under charts/).
-CHART_KEYS = ("attention", "net_support", "composition", "mobilisation", "network", "roles")
+CHART_KEYS = (
+    "attention",
+    "net_support",
+    "composition",
+    "mobilisation",
+    "network",
+    "roles",
+    "coverage",  # the evidence checks' charts (evidence_report.EVIDENCE_CHART_KEYS)
+    "attention_model",
+)
 #: Kinds of the crisis graph drawn in the network map (the graph PageRank runs on).
 NETWORK_KINDS = (IKind.REPOST, IKind.QUOTE, IKind.MENTION)
 #: Packages whose versions the manifest records.
@@ -907,9 +916,11 @@ def _pagerank_map(pr: pd.Series | None) -> dict[str, float]:
 
 
 def build_charts(inp: ReportInputs) -> list[Chart]:
-    """Draw the six charts of the report from the metrics and tables."""
+    """Draw the charts of the report from the metrics and tables."""
+    from . import evidence_report as _evidence
+
     study, m = inp.study, inp.metrics
-    w = study.windows
+    w = _evidence.used_windows(study, m)  # cut to the data where the coverage check cut them
     freq = time_bin(w)
     conf = float(study.support.confidence)
     focal = handles(study.focal)
@@ -1054,6 +1065,7 @@ def build_charts(inp: ReportInputs) -> list[Chart]:
         ),
         f"Line chart of posts addressing {focal} by role over time, and first mention per role.",
     )
+    out += _evidence.evidence_charts(inp)  # coverage, time-series model (issue 15)
     order = {k: i for i, k in enumerate(CHART_KEYS)}
     return sorted(out, key=lambda c: order[c.key])
 
@@ -1405,8 +1417,10 @@ def _community_label(v: Any) -> str:
 
 
 def _context(inp: ReportInputs, charts_: Sequence[Chart], tables: Mapping[str, pd.DataFrame]):
+    from .evidence_report import evidence_context, used_windows
+
     study, m = inp.study, inp.metrics
-    w = study.windows
+    w = used_windows(study, m)  # cut to the data where the coverage check cut them
     f = findings(m)
     conf = _conf(m)
     agreement = _get(m, "stance", "agreement")
@@ -1517,6 +1531,7 @@ def _context(inp: ReportInputs, charts_: Sequence[Chart], tables: Mapping[str, p
         "version": __version__,
         "csp": CSP,
         "table_files": sorted(f"tables/{k}.csv" for k in tables),
+        **evidence_context(m, study),  # the evidence partials' values (issue 15)
     }
 
 

@@ -348,6 +348,7 @@ def coverage_check(
             continue
         partial = [w for w in _WINDOWS if 0 < fr[w] < 1 and w in short[row["file"]]]
         missing = [w for w in _WINDOWS if fr[w] == 0 and w in short[row["file"]]]
+        row["partial"] = bool(partial or missing)
         if not partial and not missing:
             continue
         parts = [

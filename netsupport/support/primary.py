@@ -17,8 +17,8 @@ from .common import _measured, not_measured
 __all__ = ["ADJUSTMENT", "headline_value", "primary_measures"]
 
 ADJUSTMENT = (
-    "none: exploratory intervals are unadjusted for multiple comparisons; of k such 95% "
-    "intervals about 0.05 k exclude no change by chance alone"
+    "unadjusted for multiple comparisons (of k such 95% intervals, about 0.05 k exclude no "
+    "change by chance alone)"
 )
 
 

@@ -137,7 +137,8 @@ def its_lift(
     dict
         ``{level_change, slope_change, crisis_trend, after_level: CI, half_life_days: float |
         NM, baseline_trend: CI, bins, freq, hac_lags, dispersion, method, confidence,
-        nb_alpha, fitted: [{bin, window, observed, fitted, counterfactual}]}`` or not measured.
+        nb_alpha, fitted: [{bin, window, observed, fitted, counterfactual, exposure}]}`` or
+        not measured.
     """
     import statsmodels.api as sm
     from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationWarning
@@ -237,8 +238,11 @@ def its_lift(
                     "observed": int(o),
                     "fitted": float(f),
                     "counterfactual": float(k),
+                    "exposure": float(x_),
                 }
-                for bn, w, o, f, k in zip(bins["bin"], bins["window"], y, fitted, cf, strict=True)
+                for bn, w, o, f, k, x_ in zip(
+                    bins["bin"], bins["window"], y, fitted, cf, bins["exposure"], strict=True
+                )
             ],
         }
     )

@@ -1,0 +1,434 @@
+"""The report's evidence sections (issue 15): coverage, the tests of the claims, the time-series
+model, primary measures, provenance and the automatic limitations.
+
+:func:`evidence_context` gives the templates ``_evidence_*.j2`` their values (plain strings,
+escaped by the templates); :func:`evidence_charts` draws the coverage and time-series charts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+from . import evidence_charts as ech
+from .charts import figure_bytes
+from .report import (
+    Chart,
+    Sentence,
+    _ci,
+    _get,
+    _is_nm,
+    _reason,
+    fmt_count,
+    fmt_pct,
+    fmt_points,
+    fmt_ratio,
+    fmt_time,
+    handles,
+)
+
+__all__ = [
+    "EVIDENCE_CHART_KEYS",
+    "evidence_charts",
+    "evidence_context",
+    "limitations",
+    "used_windows",
+]
+
+#: Charts this module adds to the report, in order.
+EVIDENCE_CHART_KEYS = ("coverage", "attention_model")
+
+_MEASURE_LABELS = {
+    "attention_lift": "Attention lift, crisis / baseline",
+    "attention_level_change": "Attention level change at the crisis start (time-series model)",
+    "net_support_crisis": "Net support in the crisis (accounts)",
+    "reputational_change": "Reputational change, crisis − baseline",
+    "persistence_attention": "Attention after / baseline",
+    "prior_tie_share": "Supporters with a prior tie",
+    "prior_tie_odds_ratio": "Odds ratio of a prior tie, supporters vs others (adjusted)",
+    "breadth": "Communities with enough supporters",
+    "top_proxy": "Top proxy during the silence",
+}
+_RATIOS = {"attention_lift", "attention_level_change", "persistence_attention"}
+_POINTS = {"net_support_crisis", "reputational_change"}
+
+
+def _show(block: Any, fmt: Any) -> str:
+    if _is_nm(block):
+        return "not measured" + (f" ({_reason(block)})" if isinstance(block, Mapping) else "")
+    ci = _ci(block, fmt)
+    return f"{fmt(block.get('value'))} ({ci})" if ci else fmt(block.get("value"))
+
+
+def _odds(x: Any) -> str:
+    return fmt_ratio(x).replace("×", "")
+
+
+def _measure_text(name: str, block: Any) -> str:
+    if _is_nm(block):
+        return _show(block, fmt_pct)
+    if name in _RATIOS:
+        return _show(block, fmt_ratio)
+    if name in _POINTS:
+        return _show(block, fmt_points)
+    if name == "prior_tie_share":
+        return _show(block, fmt_pct)
+    if name == "prior_tie_odds_ratio":
+        return _show(block, _odds)
+    if name == "breadth":
+        return (
+            f"{block['communities_with_k_supporters']} with ≥ {block['k']} "
+            f"(evenness {block['normalised_entropy']:.2f})"
+        )
+    if name == "top_proxy":
+        return f"@{block['handle']} (reached {fmt_count(block['reach'])})"
+    return str(block)
+
+
+# ---- coverage ------------------------------------------------------------------------------------
+
+
+def _coverage(m: Mapping[str, Any]) -> dict[str, Any]:
+    rec = m.get("coverage_check")
+    if not isinstance(rec, Mapping):
+        return {"warnings": [], "rows": [], "cut": []}
+    rows = []
+    for i in rec.get("inputs") or []:
+        fr = i.get("windows")
+        rows.append(
+            [
+                i["file"],
+                i.get("format") or "",
+                fmt_time(i["first"]) if i.get("first") else "no times",
+                fmt_time(i["last"]) if i.get("last") else "",
+                *(
+                    [fmt_pct(fr[w]) for w in ("baseline", "crisis", "after")]
+                    if fr
+                    else ["", "", ""]
+                ),
+            ]
+        )
+    cut = [[c["key"], fmt_time(c["declared"]), fmt_time(c["used"])] for c in rec.get("cut") or []]
+    return {
+        "warnings": list(rec.get("warnings") or []),
+        "rows": rows,
+        "head": ["Input", "Format", "First row", "Last row", "Baseline", "Crisis", "After"],
+        "cut": cut,
+        "policy": rec.get("policy", "cut"),
+        "data": rec.get("data"),
+    }
+
+
+# ---- comparisons ---------------------------------------------------------------------------------
+
+
+def _ties(m: Mapping[str, Any], conf: str) -> dict[str, Any]:
+    pt = _get(m, "comparisons", "prior_ties")
+    if _is_nm(pt):
+        return {"measured": False, "reason": _reason(pt)}
+    variants = []
+    for key, label in (
+        ("all_ties", "Follows without a date counted as prior"),
+        ("dated_ties", "Only dated follows and baseline interactions"),
+    ):
+        v = pt["variants"][key]
+        rows = []
+        for s, name in (
+            ("supportive", "Supporters"),
+            ("critical", "Critics"),
+            ("neutral", "Neutral"),
+        ):
+            g = v["groups"][s]
+            rows.append(
+                [
+                    name,
+                    fmt_count(g["accounts"]),
+                    fmt_count(g["prior_tie"]),
+                    _show(g["share"], fmt_pct),
+                ]
+            )
+        variants.append(
+            {
+                "label": label,
+                "rows": rows,
+                "odds": _show(v["odds_ratio"], _odds),
+                "odds_raw": _show(v["odds_ratio_unadjusted"], _odds),
+            }
+        )
+    return {
+        "measured": True,
+        "accounts": fmt_count(pt["accounts"]),
+        "undated": fmt_count(pt["undated_follow_only"]),
+        "variants": variants,
+        "head": ["Accounts in the crisis", "Accounts", "With a prior tie", f"Share ({conf} CI)"],
+    }
+
+
+def _split(m: Mapping[str, Any], labels: Mapping[str, str]) -> list[list[str]]:
+    rows = []
+    for side, who in labels.items():
+        s = _get(m, "comparisons", "net_support_change", side)
+        if _is_nm(s):
+            rows.append([who, _show(s, fmt_points), "", ""])
+            continue
+        rows.append(
+            [
+                who,
+                _show(s["change"], fmt_points),
+                f"{_show(s['within'], fmt_points)}: {fmt_count(s['stayers']['accounts'])} "
+                f"accounts in both windows, net {fmt_points(s['stayers']['net_earlier'])} → "
+                f"{fmt_points(s['stayers']['net_later'])}",
+                f"{_show(s['turnover'], fmt_points)}: {fmt_count(s['joiners']['accounts'])} "
+                f"joined (net {fmt_points(s['joiners']['net'])}), "
+                f"{fmt_count(s['leavers']['accounts'])} left (net "
+                f"{fmt_points(s['leavers']['net'])})",
+            ]
+        )
+    return rows
+
+
+def _model(m: Mapping[str, Any], labels: Mapping[str, str]) -> dict[str, Any]:
+    rows, method = [], ""
+    for side, who in labels.items():
+        t = _get(m, "attention_model", side)
+        if _is_nm(t):
+            rows.append([who, _show(t, fmt_ratio), "", "", "", ""])
+            continue
+        method = t["method"]
+        hl = t["half_life_days"]
+        rows.append(
+            [
+                who,
+                _show(t["level_change"], fmt_ratio),
+                _show(t["crisis_trend"], fmt_ratio),
+                f"{hl:.1f} days" if isinstance(hl, (int, float)) else "no decay",
+                _show(t["after_level"], fmt_ratio) if "after_level" in t else "not fitted",
+                f"{t['bins']} {'days' if t['freq'] == 'D' else 'hours'}, HAC lag {t['hac_lags']}",
+            ]
+        )
+    return {
+        "rows": rows,
+        "head": [
+            "Side",
+            "Level change at the crisis start",
+            "Daily multiplier in the crisis",
+            "Half-life",
+            "Level after / baseline trend",
+            "Bins",
+        ],
+        "method": method,
+    }
+
+
+def _blocks(m: Mapping[str, Any], labels: Mapping[str, str]) -> list[list[str]]:
+    rows = []
+    for side, who in labels.items():
+        acc = _get(m, "stance_shares", side, "crisis", "post_level", "net_support")
+        blk = _get(m, "block_bootstrap", side, "crisis")
+        rows.append(
+            [
+                who,
+                _show(acc, fmt_points),
+                _show(blk if _is_nm(blk) else blk["net_support"], fmt_points)
+                + ("" if _is_nm(blk) else f" ({blk['blocks']} blocks)"),
+            ]
+        )
+    return rows
+
+
+def _primary(m: Mapping[str, Any], labels: Mapping[str, str]) -> dict[str, Any]:
+    p = m.get("primary")
+    if not isinstance(p, Mapping):
+        return {"declared": False, "rows": [], "exploratory": "", "adjustment": ""}
+    rows = []
+    for r in p.get("measures", []):
+        label = _MEASURE_LABELS.get(r["measure"], r["measure"])
+        side = r.get("side")
+        who = labels.get(side, "") if side else ""
+        rows.append(
+            [label + (f" — {who}" if who else ""), _measure_text(r["measure"], r["result"])]
+        )
+    return {
+        "declared": bool(p.get("declared")),
+        "rows": rows,
+        "exploratory": fmt_count(p.get("exploratory_intervals", 0)),
+        "adjustment": p.get("adjustment", ""),
+    }
+
+
+# ---- limitations ---------------------------------------------------------------------------------
+
+
+def limitations(m: Mapping[str, Any], study: Any) -> list[str]:
+    """Return the report's automatic limitations, one plain sentence each, in a fixed order:
+    coverage, stance validation, sensitivity, ties, the time-series intervals, and what the
+    design cannot conclude."""
+    out: list[str] = []
+    cov = m.get("coverage_check")
+    warnings = list(cov.get("warnings") or []) if isinstance(cov, Mapping) else []
+    if warnings:
+        out += [f"Coverage: {w}." for w in warnings]
+    else:
+        out.append("Coverage: the data span every window, and every timed input covers each.")
+    sv = m.get("stance_validation")
+    if isinstance(sv, Mapping) and not _is_nm(sv):
+        state = sv.get("state") or sv.get("status") or sv.get("summary")
+        out.append(
+            "Stance validation: "
+            + (str(state) if state else "see metrics.json, stance_validation")
+            + "."
+        )
+    else:
+        ag = _get(m, "stance", "agreement")
+        extra = (
+            f" ({fmt_count(ag['n'])} hand labels agree {fmt_pct(ag['accuracy'])} of the time "
+            "with the classifier, but they were not coded for a validation sample)"
+            if isinstance(ag, Mapping) and not _is_nm(ag) and "n" in ag
+            else ""
+        )
+        out.append(
+            "Stance validation: no hand-code validation"
+            + extra
+            + "; stance shares carry the classifier's error, which their intervals leave out."
+        )
+    sens = m.get("sensitivity")
+    if isinstance(sens, Mapping) and not _is_nm(sens):
+        summary = sens.get("summary")
+        out.append(
+            "Sensitivity: "
+            + (str(summary) if isinstance(summary, str) else "see the sensitivity section")
+            + "."
+        )
+    else:
+        out.append(
+            "Sensitivity: not run; every figure is for one choice of windows, stance thresholds "
+            "and community settings."
+        )
+    pt = _get(m, "comparisons", "prior_ties")
+    if not _is_nm(pt) and pt.get("undated_follow_only"):
+        out.append(
+            f"Prior ties: {fmt_count(pt['undated_follow_only'])} of the crisis accounts have a "
+            "prior tie only through a follow without a date, taken to predate the crisis; the "
+            "comparison is shown without them too."
+        )
+    out.append(
+        "Time-series intervals: with daily bins and strongly autocorrelated counts they are "
+        "too narrow (METHODS.md measures their coverage)."
+    )
+    p = m.get("primary")
+    n_expl = p.get("exploratory_intervals", 0) if isinstance(p, Mapping) else 0
+    out.append(
+        "What cannot be concluded: the data are observational, so a lift or a change is not "
+        "the effect of the crisis on anyone's views; a collection by keyword or mention "
+        "over-represents the conversation about the case; and the "
+        f"{fmt_count(n_expl)} exploratory intervals are not adjusted for multiple comparisons."
+    )
+    if getattr(getattr(study, "provenance", None), "synthetic", False):
+        out.append(
+            "The data are synthetic: the figures show what the method does, not what happened "
+            "to anyone."
+        )
+    return out
+
+
+# ---- context and charts -------------------------------------------------------------------------
+
+
+def used_windows(study: Any, m: Mapping[str, Any]) -> Any:
+    """Return the windows the metrics were measured on: the study's, cut to the data where the
+    coverage check cut them (metrics.json ``study.windows``)."""
+    from .windows import Windows
+
+    w = _get(m, "study", "windows")
+    if not isinstance(w, Mapping) or not _get(m, "coverage_check", "cut"):
+        return study.windows
+    try:
+        return Windows(
+            *(
+                pd.Timestamp(w[k])
+                for k in ("baseline_start", "crisis_start", "crisis_end", "after_end")
+            )
+        )
+    except (KeyError, ValueError):
+        return study.windows
+
+
+def _labels(study: Any) -> dict[str, str]:
+    out = {"focal": handles(study.focal)}
+    if study.institution:
+        out["institution"] = handles(study.institution)
+    return out
+
+
+def evidence_context(m: Mapping[str, Any], study: Any) -> dict[str, Any]:
+    """Return the values of the evidence partials, under one key ``evidence``."""
+    conf = f"{float(_get(m, 'parameters', 'confidence') or 0.95):.0%}"
+    labels = _labels(study)
+    prov = getattr(study, "provenance", None)
+    return {
+        "evidence": {
+            "coverage": _coverage(m),
+            "ties": _ties(m, conf),
+            "split": _split(m, labels),
+            "model": _model(m, labels),
+            "blocks": _blocks(m, labels),
+            "primary": _primary(m, labels),
+            "limitations": limitations(m, study),
+            "provenance": list(prov.fields()) if prov is not None else [],
+            "synthetic": bool(getattr(prov, "synthetic", False)),
+            "pseudonymised": bool(getattr(study, "pseudonymise", False)),
+            "conf": conf,
+        }
+    }
+
+
+def evidence_charts(inp: Any) -> list[Chart]:
+    """Return the coverage chart and the time-series chart of a report's inputs."""
+    study, m = inp.study, inp.metrics
+    w = used_windows(study, m)
+    labels = _labels(study)
+    out = []
+    rec = m.get("coverage_check") or {}
+    fig = ech.coverage_timeline(rec, w)
+    title = "What the inputs cover"
+    out.append(
+        Chart(
+            "coverage",
+            title,
+            Sentence(
+                "Each input file from its first to its last row (orange: it covers only part "
+                "of a window), over the baseline, crisis and after windows. Follower lists and "
+                "account files carry no times. Windows the data do not span are {what}.",
+                {"what": "refused" if rec.get("policy") == "refuse" else "cut to the data"},
+            ),
+            "Horizontal bars, one per input file, spanning the time its rows cover, over the "
+            "shaded study windows.",
+            figure_bytes(fig, "png", title),
+            figure_bytes(fig, "svg", title),
+        )
+    )
+    title = "Attention as a time series"
+    fig = ech.attention_model_chart(m.get("attention_model") or {}, labels, w)
+    out.append(
+        Chart(
+            "attention_model",
+            title,
+            Sentence(
+                "Posts addressing {who} per day of exposure, the fitted segmented "
+                "negative-binomial regression (level and slope change at the crisis start, "
+                "and again after it) and the baseline trend carried on. The crisis is shaded "
+                "({crisis}).",
+                {
+                    "who": " and ".join(labels.values()),
+                    "crisis": f"{fmt_time(w.crisis_start)} to {fmt_time(w.crisis_end)}",
+                },
+            ),
+            "Dot and line chart of posts per day with the fitted segmented regression and the "
+            "counterfactual baseline trend.",
+            figure_bytes(fig, "png", title),
+            figure_bytes(fig, "svg", title),
+        )
+    )
+    return out
