@@ -922,6 +922,14 @@ EngineOpt = Annotated[
         "one process.",
     ),
 ]
+PseudonymiseOpt = Annotated[
+    bool,
+    typer.Option(
+        "--pseudonymise",
+        help="Stable salted pseudonyms for every handle in every output, post texts withheld "
+        "(salt from NETSUPPORT_SALT or [output] salt_file; as [output] pseudonymise = true).",
+    ),
+]
 SchedulerOpt = Annotated[
     str | None,
     typer.Option(
@@ -942,6 +950,7 @@ def run_command(
     workers: WorkersOpt = None,
     engine: EngineOpt = Engine.PANDAS,
     scheduler: SchedulerOpt = None,
+    pseudonymise: PseudonymiseOpt = False,
 ) -> None:
     """Run a whole study from its study.toml: import, stance, communities, metrics, report.
 
@@ -961,6 +970,7 @@ def run_command(
             workers=workers,
             engine=engine.value,
             scheduler=scheduler,
+            pseudonymise=pseudonymise,
         )
     _print_run(result)
 
@@ -971,6 +981,7 @@ def report_command(
     workers: WorkersOpt = None,
     engine: EngineOpt = Engine.PANDAS,
     scheduler: SchedulerOpt = None,
+    pseudonymise: PseudonymiseOpt = False,
 ) -> None:
     """Write a study's report again (index.html, report.md, charts, tables) from its results.
 
@@ -981,7 +992,12 @@ def report_command(
 
     with _RunDisplay() as display:
         result = report_study(
-            study, progress=display, workers=workers, engine=engine.value, scheduler=scheduler
+            study,
+            progress=display,
+            workers=workers,
+            engine=engine.value,
+            scheduler=scheduler,
+            pseudonymise=pseudonymise,
         )
     _print_run(result)
 

@@ -1295,6 +1295,9 @@ class ReportInputs:
     edges: Mapping[str, pd.DataFrame] | None = None
     top: Mapping[str, pd.DataFrame] | None = None
     write_stance: Callable[[Path], Path] | None = None
+    # With pseudonymised outputs (netsupport.pseudonym): post ids in the tables are replaced
+    # and texts withheld (handles are pseudonyms in the data already)
+    pseudonymiser: Any = None
 
 
 def build_inputs(
@@ -1582,6 +1585,8 @@ def write_report(inp: ReportInputs, out_dir: str | Path) -> list[Path]:
     written: list[Path] = [write_json(inp.metrics, out / "metrics.json")]
 
     tables = report_tables(inp)
+    if inp.pseudonymiser is not None:
+        tables = inp.pseudonymiser.output_tables(tables)
     if inp.write_stance is not None:
         tables["stance"] = pd.DataFrame()  # listed with the others; written by write_stance
     for name, df in sorted(tables.items()):

@@ -36,7 +36,7 @@ import os
 import shutil
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -216,8 +216,11 @@ def input_files(study: Study, known: Mapping[str, Any] | None = None) -> list[di
     return out
 
 
-def _keys(study: Study, files: Sequence[Mapping[str, Any]]) -> dict[str, str]:
-    """Return the key of every step."""
+def _keys(
+    study: Study, files: Sequence[Mapping[str, Any]], pseudonyms: str | None = None
+) -> dict[str, str]:
+    """Return the key of every step (``pseudonyms``: the salt's fingerprint, when the outputs
+    are pseudonymised: every step after the import depends on it)."""
     code = code_fingerprint()
     p = study.parameters()
     inputs = [{k: v for k, v in f.items() if k not in ("mtime_ns", "path")} for f in files]
@@ -228,6 +231,7 @@ def _keys(study: Study, files: Sequence[Mapping[str, Any]]) -> dict[str, str]:
         "institution": p["institution"],
         "markers": p["markers"],
         "windows": p["windows"],
+        **({"pseudonyms": pseudonyms} if pseudonyms else {}),
     }
     lexicon = _sha_or_none(study.stance.lexicon)
     keys["stance"] = step_key(
@@ -456,6 +460,7 @@ def run_study(
     clock: Callable[[], str] | None = None,
     engine: str = "pandas",
     scheduler: str | None = None,
+    pseudonymise: bool = False,
 ) -> RunResult:
     """Run every step of a study, reusing the steps whose inputs did not change.
 
@@ -479,6 +484,9 @@ def run_study(
     scheduler : str, optional
         With ``engine="dask"``: the address of an existing Dask scheduler (default: a local
         cluster, started and closed by the run).
+    pseudonymise : bool
+        Stable salted pseudonyms for every handle in every output, post texts withheld (as
+        ``[output] pseudonymise = true``; :mod:`netsupport.pseudonym`).
 
     Returns
     -------
@@ -501,6 +509,15 @@ def run_study(
         raise StudyError("a scheduler address needs engine dask (--engine dask)")
     if not isinstance(study, Study):
         study = load_study(study)
+    if pseudonymise:
+        study = replace(study, pseudonymise=True)
+    pseudo = None
+    if study.pseudonymise:
+        from .pseudonym import Pseudonymiser, load_salt
+
+        if engine != "pandas":
+            raise StudyError(f"{_at(study)}output.pseudonymise: not available with --engine dask")
+        pseudo = Pseudonymiser(load_salt(study))
     progress = progress or _Quiet()
     out = Path(study.output_dir)
     cache = out / CACHE_DIR
@@ -511,7 +528,7 @@ def run_study(
         f["path"]: {"size": f["bytes"], "mtime_ns": f["mtime_ns"], "sha256": f["sha256"]}
         for f in files
     }
-    keys = _keys(study, files)
+    keys = _keys(study, files, pseudo.fingerprint() if pseudo else None)
     if force:
         state.forget(*STEPS)
     results: list[StepResult] = []
@@ -522,6 +539,8 @@ def run_study(
         ctx = dask_context(study, out, cache, state, keys, progress, workers, scheduler=scheduler)
     else:
         ctx = _Context(study, out, cache, state, keys, progress, workers)
+        if pseudo is not None:  # every step after the import sees pseudonyms only
+            ctx.source_study, ctx.study, ctx.pseudonymiser = study, pseudo.study(study), pseudo
 
     for i, step in enumerate(STEPS, 1):
         progress.step_start(i, total, step, _WHAT[step])
@@ -537,7 +556,7 @@ def run_study(
 
     manifest_inputs = [
         {
-            "path": _relative(f["path"], study),
+            "path": ctx.private_name(_relative(f["path"], study)),
             "format": f["format"],
             "bytes": f["bytes"],
             "sha256": f["sha256"],
@@ -546,7 +565,7 @@ def run_study(
     ]
     manifest = write_manifest(
         out,
-        study,
+        ctx.study,  # (pseudonymised handles when the outputs are)
         manifest_inputs,
         steps={r.name: {"status": r.status, "seconds": round(r.seconds, 3)} for r in results},
         files=ctx.report_files,
@@ -554,7 +573,7 @@ def run_study(
     )
     f = findings(ctx.metrics)
     return RunResult(
-        study,
+        ctx.study,
         out,
         results,
         [*ctx.report_files, manifest],
@@ -571,6 +590,7 @@ def report_study(
     workers: int | None = None,
     engine: str = "pandas",
     scheduler: str | None = None,
+    pseudonymise: bool = False,
 ) -> RunResult:
     """Rewrite a study's report from its cached results (running the steps that are stale)."""
     if not isinstance(study, Study):
@@ -584,6 +604,7 @@ def report_study(
         workers=workers,
         engine=engine,
         scheduler=scheduler,
+        pseudonymise=pseudonymise,
     )
 
 
@@ -618,8 +639,20 @@ class _Context:
     units: pd.DataFrame | None = None
     analysis_tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     report_files: list[Path] = field(default_factory=list)
+    # with pseudonymised outputs: the study as written (its handles find the data in the
+    # store) and the pseudonymiser; `study` then holds pseudonyms
+    source_study: Study | None = None
+    pseudonymiser: Any = None
 
     # -- helpers --
+    def private_name(self, name: str) -> str:
+        """An input's file name, with the study's handles in it pseudonymised when the outputs
+        are ("twitter-archive-inspector_lane.zip" names the account)."""
+        if self.pseudonymiser is None or self.source_study is None:
+            return name
+        s = self.source_study
+        return self.pseudonymiser.names(name, (*s.focal, *s.institution, *s.proxies))
+
     @property
     def store(self) -> Any:
         from .store import Store
@@ -633,6 +666,8 @@ class _Context:
             # read once, only the columns used, strings as (shared) Python objects once: the
             # steps would each convert them again (1M posts cost ~0.5 GB per copy)
             self._tables = {Table(k): v for k, v in read_tables(self.study.store_dir).items()}
+            if self.pseudonymiser is not None:
+                self._tables = self.pseudonymiser.tables(self._tables)
         return self._tables
 
     def fresh(self, step: str, outputs: Iterable[Path]) -> bool:
@@ -677,7 +712,7 @@ class _Context:
             fresh_store = not store_dir.exists()
             summary = import_inputs(
                 self.store,
-                _input_specs(self.study),
+                _input_specs(self.source_study or self.study),
                 workers=self.workers or 0,
                 progress=self.progress,
             )
@@ -692,7 +727,7 @@ class _Context:
             self.state.forget(*STEPS)
         first, last = _span(self.store)
         check_data_range(self.study, first, last)
-        check_accounts_present(self.study, self.store)
+        check_accounts_present(self.source_study or self.study, self.store)
         self.state.record("import", self.keys["import"])
         return status, detail
 
@@ -764,7 +799,10 @@ class _Context:
             membership=self.membership if len(self.membership) else None,
             pagerank=self.pagerank if len(self.pagerank) else None,
             workers=self.workers,
-            spans=input_spans(self.store.imported_files()),
+            spans=[
+                replace(s, file=self.private_name(s.file))
+                for s in input_spans(self.store.imported_files())
+            ],
         )
         return analysis.metrics, analysis.units, analysis.tables
 
@@ -812,12 +850,14 @@ class _Context:
             membership=self.membership,
             pagerank=self.pagerank,
             inputs=[
-                {"path": _relative(f, self.study), **v}
+                {"path": self.private_name(_relative(f, self.study)), **v}
                 for f, v in sorted(self._input_records().items())
             ],
             counts={t.value: int(counts.get(t.value, 0)) for t in _TABLES},
             interactions=self.interactions(),
         )
+        if self.pseudonymiser is not None:
+            inp = replace(inp, pseudonymiser=self.pseudonymiser)
         self.report_files = report.write_report(inp, self.out)
         write_json(sorted(str(p.relative_to(self.out)) for p in self.report_files), listing)
         self.state.record("report", self.keys["report"])
