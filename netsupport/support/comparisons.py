@@ -274,6 +274,10 @@ def net_change_split(
     union = pd.Index(sorted(set(a.index) | set(b.index)))
     va = a.map(_VALUE).reindex(union).to_numpy(dtype=float)  # NaN: not active earlier
     vb = b.map(_VALUE).reindex(union).to_numpy(dtype=float)
+    # accounts with the same pair of stances are interchangeable: order them by that pair, not
+    # by handle, so the resamples do not depend on the names (pseudonyms give the same interval)
+    order = np.lexsort((np.nan_to_num(vb, nan=9.0), np.nan_to_num(va, nan=9.0)))
+    va, vb = va[order], vb[order]
     point = _split(va, vb)
     rng = _rng(seed, f"net_change_split/{side}/{later}/{earlier}")
     idx = rng.integers(0, len(union), size=(n_boot, len(union)))

@@ -1,0 +1,218 @@
+"""Tests for netsupport.pseudonym and the report's research-practice sections (provenance,
+synthetic data, limitations, primary measures)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from netsupport.cli import app
+from netsupport.errors import StudyError, StudyKeyError
+from netsupport.evidence_report import limitations
+from netsupport.pseudonym import WITHHELD, Pseudonymiser, load_salt
+from netsupport.studyfile import load_study
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "data" / "example"
+SALT = "a-test-salt-of-some-length"
+
+
+def test_pseudonyms_are_stable_salted_and_keep_the_structure():
+    p, q = Pseudonymiser(b"salt-one-0123456789"), Pseudonymiser(b"salt-two-0123456789")
+    assert p.handle("lane") == Pseudonymiser(b"salt-one-0123456789").handle("lane")
+    assert p.handle("lane") != q.handle("lane") and p.handle("lane") != p.handle("force")
+    assert p.handle("Lane") == p.handle("lane")  # handles are case-insensitive
+    posts = pd.DataFrame(
+        {
+            "author": ["a", None],
+            "target_author": ["lane", "a"],
+            "mentions": ["lane force", None],
+            "text": ["@Lane and @force: shame", None],
+            "post_id": ["1", "2"],
+        }
+    )
+    out = p.tables({"posts": posts})["posts"]
+    assert out["author"][0] == p.handle("a") and pd.isna(out["author"][1])
+    assert out["mentions"][0] == f"{p.handle('lane')} {p.handle('force')}"
+    assert pd.isna(out["mentions"][1])
+    assert out["text"][0] == f"@{p.handle('lane')} and @{p.handle('force')}: shame"
+    assert out["post_id"].tolist() == ["1", "2"]  # kept for the hand labels
+    t = p.output_tables({"top": pd.DataFrame({"post_id": ["1"], "text": ["hello @lane"]})})
+    assert t["top"].values.tolist() == [[p.post_id("1"), WITHHELD]]
+    assert "salt" not in repr(p).replace("<salt withheld>", "")
+    assert (
+        p.names("twitter-archive-Lane.zip", ["lane"]) == f"twitter-archive-{p.handle('lane')}.zip"
+    )
+
+
+def test_salt_from_the_environment_or_a_file_and_never_short(tmp_path, monkeypatch):
+    class S:
+        path = "study.toml"
+        salt_file = None
+
+    monkeypatch.delenv("NETSUPPORT_SALT", raising=False)
+    with pytest.raises(StudyError, match="needs a salt: set NETSUPPORT_SALT"):
+        load_salt(S)
+    monkeypatch.setenv("NETSUPPORT_SALT", "short")
+    with pytest.raises(StudyError, match="at least 16 characters"):
+        load_salt(S)
+    monkeypatch.delenv("NETSUPPORT_SALT")
+    (tmp_path / "secret").write_text(SALT + "\n")
+    S.salt_file = tmp_path / "secret"
+    assert load_salt(S) == SALT.encode()
+
+
+def _example_study(tmp_path: Path, extra: str = "") -> Path:
+    text = (EXAMPLE / "study.toml").read_text(encoding="utf-8")
+    text = text.replace('path = "', f'path = "{EXAMPLE}/')
+    for name in ("lexicon.toml", "labels.csv", "accounts.csv"):
+        text = text.replace(f'"{name}"', f'"{EXAMPLE}/{name}"')
+    text = text.replace('dir = "../../reports/example"', f'dir = "{tmp_path / "out"}"{extra}')
+    p = tmp_path / "study.toml"
+    p.write_text(text, encoding="utf-8")
+    return p
+
+
+@pytest.fixture(scope="module")
+def pseudo_run(tmp_path_factory):
+    d = tmp_path_factory.mktemp("pseudo")
+    (d / "salt.txt").write_text(SALT)
+    study = _example_study(d, '\npseudonymise = true\nsalt_file = "salt.txt"')
+    res = CliRunner().invoke(app, ["run", str(study)])
+    assert res.exit_code == 0, res.output
+    return d / "out", res.output
+
+
+def test_pseudonymised_outputs_name_no_account_and_quote_no_text(pseudo_run):
+    out, printed = pseudo_run
+    handles = pd.read_csv(EXAMPLE / "accounts.csv", dtype=str)["handle"].str.lower().tolist()
+    texts = [
+        t["text"]
+        for line in (EXAMPLE / "tweets.jsonl").open(encoding="utf-8")
+        for t in json.loads(line).get("data", [])
+    ]
+    assert len(texts) > 1000
+    files = [
+        p
+        for p in out.rglob("*")
+        if p.is_file()
+        and p.suffix in (".json", ".csv", ".html", ".md", ".gexf")
+        and not {"store", ".netsupport"} & set(p.relative_to(out).parts)
+    ]
+    assert len(files) >= 12
+    import re
+
+    for f in files:
+        body = f.read_text(encoding="utf-8").lower()
+        words = set(re.findall(r"[a-z0-9_]+", body))
+        leaked = [h for h in handles if h in words]
+        assert not leaked, (f.name, leaked[:5])
+        assert not any(t and t.lower() in body for t in texts if len(t) > 30), f.name
+    assert SALT not in "".join(f.read_text(encoding="utf-8") for f in files)
+    assert "inspector_lane" not in printed
+    p = Pseudonymiser(SALT.encode())
+    m = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
+    assert m["study"]["focal"] == [p.handle("inspector_lane")]
+    assert "Handles are pseudonyms" in (out / "index.html").read_text(encoding="utf-8")
+
+
+def test_pseudonymised_metrics_equal_the_plain_ones_but_for_names(pseudo_run, tmp_path):
+    out, _ = pseudo_run
+    plain = _example_study(tmp_path)
+    assert CliRunner().invoke(app, ["run", str(plain)]).exit_code == 0
+    a = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
+    b = json.loads((tmp_path / "out" / "metrics.json").read_text(encoding="utf-8"))
+    for key in ("attention", "stance_shares", "reputation", "comparisons", "attention_model"):
+        assert a[key] == b[key], key
+
+
+def test_the_example_report_shows_the_evidence_sections():
+    pytest.importorskip("statsmodels")
+    html_path = EXAMPLE.parents[1] / "reports" / "example" / "index.html"
+    if not html_path.exists():
+        pytest.skip("the example report is not built (make report)")
+    html = html_path.read_text(encoding="utf-8")
+    for needle in (
+        "Synthetic data.",
+        "Coverage warnings",
+        "nodexl-standwithlane.csv",
+        "Primary measures (declared in the study before the analysis)",
+        "Did reputation pay off? Prior ties of supporters, critics and neutrals",
+        "Odds ratio (adjusted)",
+        "Attention as a time series",
+        "Provenance and limitations",
+        "What cannot be concluded",
+        'id="fig-coverage"',
+        'id="fig-attention_model"',
+    ):
+        assert needle in html, needle
+
+
+def test_limitations_read_validation_and_sensitivity_when_present():
+    class S:
+        class provenance:
+            synthetic = True
+
+    base = {"coverage_check": {"warnings": ["x.csv covers only 50% of the crisis window"]}}
+    items = limitations(base, S)
+    assert items[0] == "Coverage: x.csv covers only 50% of the crisis window."
+    assert any(i.startswith("Stance validation: no hand-code validation") for i in items)
+    assert any(i.startswith("Sensitivity: not run") for i in items)
+    assert items[-1].startswith("The data are synthetic")
+    m = {
+        **base,
+        "stance_validation": {"state": "120 hand codes, kappa 0.71"},
+        "sensitivity": {"summary": "the sign of every headline holds across 24 settings"},
+    }
+    items = limitations(m, S)
+    assert "Stance validation: 120 hand codes, kappa 0.71." in items
+    assert "Sensitivity: the sign of every headline holds across 24 settings." in items
+
+
+PROV = """\
+[study]
+name = "t"
+focal = ["lane"]
+
+[windows]
+crisis_start = "2014-02-14T00:00:00Z"
+crisis_end = "2014-02-16T00:00:00Z"
+
+[[inputs]]
+path = "t.jsonl"
+
+[provenance]
+{prov}
+"""
+
+
+def test_provenance_is_read_and_bad_values_are_one_line_errors(tmp_path):
+    (tmp_path / "t.jsonl").write_text("")
+    p = tmp_path / "study.toml"
+    p.write_text(
+        PROV.format(
+            prov='method = "twarc2 search"\ncollected_from = 2014-02-01\n'
+            'coders = ["A. Coder", "B. Coder"]\nethics = "IRB 2014-17"\nsynthetic = false'
+        )
+    )
+    s = load_study(p)
+    assert s.provenance.fields() == [
+        ("Collection method", "twarc2 search"),
+        ("Collected from", "2014-02-01"),
+        ("Stance coders", "A. Coder, B. Coder"),
+        ("Ethics approval", "IRB 2014-17"),
+    ]
+    p.write_text(PROV.format(prov='synthetic = "yes"'))
+    with pytest.raises(
+        StudyKeyError, match=r"study\.toml:\d+: 'provenance\.synthetic' must be bool"
+    ):
+        load_study(p)
+    p.write_text(PROV.format(prov="coders = [1]"))
+    with pytest.raises(StudyKeyError, match=r"'provenance\.coders' must be a list of names"):
+        load_study(p)
+    p.write_text(PROV.format(prov="ethic = 'x'"))
+    with pytest.raises(StudyKeyError, match=r"unknown key 'provenance\.ethic'"):
+        load_study(p)
