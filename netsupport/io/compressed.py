@@ -266,7 +266,7 @@ def iter_blocks(fh: BinaryIO, block_bytes: int, head: bytes = b""):
     Examples
     --------
     >>> list(iter_blocks(io.BytesIO(b"a\\nbb\\nccc"), 2))
-    [b'a\\nbb\\n', b'ccc']
+    [b'a\\n', b'bb\\n', b'ccc']
     """
     rest = head
     while True:
