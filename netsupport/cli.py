@@ -895,6 +895,9 @@ def _print_run(result) -> None:
         typer.echo(f"- {sentence}")
     for what, why in result.not_measured:
         typer.echo(f"- not measured: {what} ({why})")
+    coverage = (result.metrics or {}).get("coverage_check") or {}
+    for warning in coverage.get("warnings") or []:  # also in the report's warning box
+        typer.echo(f"warning: {warning}", err=True)
     typer.echo(f"report: {result.index_html}", err=True)
 
 

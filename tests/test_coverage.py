@@ -124,6 +124,7 @@ def test_example_with_a_28_day_baseline_is_cut_with_a_warning_not_a_silent_16x(t
     assert "cut to 14.0 days" in m["coverage_check"]["warnings"][0]
     html = (tmp_path / "out" / "index.html").read_text(encoding="utf-8")
     assert "cut to 14.0 days" in html
+    assert "warning: the baseline window" in res.output  # on the terminal too
 
 
 def test_example_with_a_28_day_baseline_and_refuse_is_one_line_naming_the_key(tmp_path):

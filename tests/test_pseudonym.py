@@ -216,3 +216,26 @@ def test_provenance_is_read_and_bad_values_are_one_line_errors(tmp_path):
     p.write_text(PROV.format(prov="ethic = 'x'"))
     with pytest.raises(StudyKeyError, match=r"unknown key 'provenance\.ethic'"):
         load_study(p)
+
+
+def test_pseudonymise_without_a_salt_or_with_dask_is_one_line(tmp_path, monkeypatch):
+    monkeypatch.delenv("NETSUPPORT_SALT", raising=False)
+    study = _example_study(tmp_path)
+    res = CliRunner().invoke(app, ["run", str(study), "--pseudonymise"])
+    assert res.exit_code == 2 and "Traceback" not in res.output
+    assert res.output.strip().splitlines()[-1].startswith("error: ")
+    assert "needs a salt: set NETSUPPORT_SALT" in res.output
+    monkeypatch.setenv("NETSUPPORT_SALT", SALT)
+    res = CliRunner().invoke(
+        app, ["report", "--study", str(study), "--pseudonymise", "--engine", "dask"]
+    )
+    assert res.exit_code == 2 and "not available with --engine dask" in res.output
+
+
+def test_bad_pseudonymise_values_are_one_line_errors(tmp_path):
+    study = _example_study(tmp_path, '\npseudonymise = "yes"')
+    with pytest.raises(StudyKeyError, match=r"'output\.pseudonymise' must be bool, got str"):
+        load_study(study)
+    study = _example_study(tmp_path, '\nsalt_file = "missing-salt.txt"')
+    with pytest.raises(StudyError, match=r"output\.salt_file: file not found"):
+        load_study(study)
