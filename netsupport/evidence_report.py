@@ -196,7 +196,7 @@ def _model(m: Mapping[str, Any], labels: Mapping[str, str]) -> dict[str, Any]:
         if _is_nm(t):
             rows.append([who, _show(t, fmt_ratio), "", "", "", ""])
             continue
-        method = t["method"]
+        method = t["method"][:1].upper() + t["method"][1:]
         hl = t["half_life_days"]
         rows.append(
             [
@@ -283,8 +283,9 @@ def limitations(m: Mapping[str, Any], study: Any) -> list[str]:
     else:
         ag = _get(m, "stance", "agreement")
         extra = (
-            f" ({fmt_count(ag['n'])} hand labels agree {fmt_pct(ag['accuracy'])} of the time "
-            "with the classifier, but they were not coded for a validation sample)"
+            f" (the classifier agrees with {fmt_count(ag['n'])} hand labels "
+            f"{fmt_pct(ag['accuracy'])} of the time; a validation needs labels coded blind on "
+            "a random sample)"
             if isinstance(ag, Mapping) and not _is_nm(ag) and "n" in ag
             else ""
         )
