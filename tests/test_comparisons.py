@@ -282,3 +282,27 @@ def test_unknown_primary_measure_is_one_line_naming_the_key_and_line(tmp_path):
     assert "'top_proxy.focal'" in msg and "\n" not in msg
     p.write_text(STUDY.format(primary='["reputational_change.institution", "breadth"]'))
     assert load_study(p).primary == ("reputational_change.institution", "breadth")
+
+
+def test_short_studies_are_modelled_per_hour():
+    # a 4-day study (1 + 2 + 1 days): hourly bins, the crisis start mid-hour cut into exposures
+    w = Windows.from_crisis("2014-02-14T09:30:00Z", "2014-02-16T09:30:00Z", 1, 1)
+    from netsupport.support.timeseries import timeline_freq
+
+    assert timeline_freq(w) == "h"
+    rng = np.random.default_rng(0)
+    rows = []
+    t = w.baseline_start
+    while t < w.after_end:
+        crisis = w.crisis_start <= t < w.crisis_end
+        window = "crisis" if crisis else ("baseline" if t < w.crisis_start else "after")
+        for _ in range(rng.poisson(12 if crisis else 3)):
+            rows.append(("focal", window, t.floor("h"), "neutral", 1))
+        t += pd.Timedelta(minutes=30)
+    tl = pd.DataFrame(rows, columns=["target_side", "window", "bin", "stance", "n"])
+    tl = tl.groupby(["target_side", "window", "bin", "stance"], as_index=False)["n"].sum()
+    r = its_lift(tl, "focal", w, "h")
+    # 24 + 1 baseline bins (the last cut at 09:30), 48 + 1 crisis, 24 + 1 after
+    assert r["freq"] == "h" and r["bins"] == 99
+    assert r["fitted"][24]["exposure"] == pytest.approx(0.5 / 24)
+    assert r["level_change"]["low"] < 4 < r["level_change"]["high"]
