@@ -735,6 +735,7 @@ def support_command(
     mobilisation and breadth, amplifiers (PageRank), proxies during the focal account's silence,
     roles and persistence. Prints the headline table; METHODS.md defines every measure.
     """
+    from .pseudonym import pseudonymised
     from .stance import read_tables
     from .store import Store
     from .support import headline_rows, run_support
@@ -755,7 +756,8 @@ def support_command(
     )
     target = out if out is not None else Path(out_dir) / "metrics.json"
     spans = input_spans(Store(store_dir).imported_files())  # each input's time span
-    metrics = run_support(read_tables(store_dir), spec, target, workers=workers, spans=spans)
+    tables, spec, spans = pseudonymised(read_tables(store_dir), spec, spans)
+    metrics = run_support(tables, spec, target, workers=workers, spans=spans)
     typer.echo(f"wrote {target}", err=True)
     _ss_table(
         f"Support: {metrics['study']['name']}",

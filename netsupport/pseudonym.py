@@ -36,7 +36,7 @@ import pandas as pd
 from .errors import StudyError
 from .schema import AccountCol, FollowCol, InteractionCol, PostCol, Table
 
-__all__ = ["SALT_ENV", "WITHHELD", "Pseudonymiser", "load_salt"]
+__all__ = ["SALT_ENV", "WITHHELD", "Pseudonymiser", "load_salt", "pseudonymised"]
 
 #: The environment variable holding the salt.
 SALT_ENV = "NETSUPPORT_SALT"
@@ -203,3 +203,18 @@ class Pseudonymiser:
                     df["text"] = WITHHELD
             out[name] = df
         return out
+
+
+def pseudonymised(
+    tables: Mapping[str, pd.DataFrame], study: Any, spans: Any = None
+) -> tuple[Mapping[str, pd.DataFrame], Any, Any]:
+    """Return the tables, study and input spans as the analysis should see them: pseudonymised
+    (handles in the input file names too) when the study says ``[output] pseudonymise = true``,
+    else unchanged (``netsupport support``)."""
+    if not getattr(study, "pseudonymise", False):
+        return tables, study, spans
+    p = Pseudonymiser(load_salt(study))
+    handles = (*study.focal, *study.institution, *study.proxies)
+    if spans is not None:
+        spans = [replace(s, file=p.names(s.file, handles)) for s in spans]
+    return p.tables(tables), p.study(study), spans

@@ -239,3 +239,15 @@ def test_bad_pseudonymise_values_are_one_line_errors(tmp_path):
     study = _example_study(tmp_path, '\nsalt_file = "missing-salt.txt"')
     with pytest.raises(StudyError, match=r"output\.salt_file: file not found"):
         load_study(study)
+
+
+def test_support_command_honours_the_study_option(pseudo_run, tmp_path):
+    out, _ = pseudo_run
+    study = out.parent / "study.toml"
+    res = CliRunner().invoke(
+        app, ["support", "--study", str(study), "--out", str(tmp_path / "m.json")]
+    )
+    assert res.exit_code == 0, res.output
+    m = json.loads((tmp_path / "m.json").read_text(encoding="utf-8"))
+    assert m["study"]["focal"] == [Pseudonymiser(SALT.encode()).handle("inspector_lane")]
+    assert "inspector_lane" not in (tmp_path / "m.json").read_text(encoding="utf-8")
