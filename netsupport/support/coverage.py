@@ -67,7 +67,8 @@ class InputSpan:
 
         Examples
         --------
-        >>> s = InputSpan("a", "", pd.Timestamp("2014-01-01Z"), pd.Timestamp("2014-01-11Z"), 11)
+        >>> s = InputSpan("a", "", pd.Timestamp("2014-01-01", tz="UTC"),
+        ...     pd.Timestamp("2014-01-11", tz="UTC"), 11)
         >>> round(s.slack() / pd.Timedelta(days=1), 3)  # 1 row a day: 6.9 days
         6.908
         """
