@@ -173,10 +173,11 @@ def _split(m: Mapping[str, Any], labels: Mapping[str, str]) -> list[list[str]]:
         if _is_nm(s):
             rows.append([who, _show(s, fmt_points), "", ""])
             continue
+        rep = _get(m, "reputation", side, "account_level")  # the same change, as headlined
         rows.append(
             [
                 who,
-                _show(s["change"], fmt_points),
+                _show(rep if not _is_nm(rep) and rep is not None else s["change"], fmt_points),
                 f"{_show(s['within'], fmt_points)}: {fmt_count(s['stayers']['accounts'])} "
                 f"accounts in both windows, net {fmt_points(s['stayers']['net_earlier'])} → "
                 f"{fmt_points(s['stayers']['net_later'])}",
