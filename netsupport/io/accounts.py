@@ -67,6 +67,7 @@ def read(path: Path, source: str, options: ReadOptions) -> Iterator[Batch]:
         }
         if col["handle"] is None:
             raise InputFileError(path, f"accounts CSV without a handle column (columns: {names})")
+        rows.width = len(names)
         rows.rows_read()  # the header is not a row read
         for line, cells in it:
             values = {
