@@ -788,46 +788,75 @@ def _shift(batch: Batch, offset: int) -> Batch:
     return batch
 
 
+#: How far :func:`_layout` looks for a line that parses before it tries one document.
+LAYOUT_LINES = 10_000
+LAYOUT_BYTES = 64 * 1024**2
+
+
+def _parses_as_record(line: bytes) -> bool:
+    """True if ``line`` is one JSON object or array (a bare number or string is not: a
+    pretty-printed array has lines like ``  12``)."""
+    try:
+        return type(orjson.loads(line)) in (dict, list)
+    except orjson.JSONDecodeError:
+        return False
+
+
 def _layout(path: Path) -> tuple[str, object]:
     """Return ("lines", None) or ("document", parsed value) for a JSON file.
 
-    JSON lines if one of the first few lines is a JSON value on its own; otherwise (a
-    pretty-printed array or object) one document. A document that does not parse cannot be read
-    at all (InputFileError).
+    JSON lines if a line of the file is a JSON object or array on its own: the first one that
+    parses decides, so broken lines before it (or a line 1 with a byte that is not UTF-8) are
+    rejects, not a reason to refuse the file. When the first line does not parse, a file small
+    enough is first tried as one document (a pretty-printed array or object). A file where no
+    line parses (within the first LAYOUT_LINES lines and LAYOUT_BYTES bytes) is one document; a
+    document that does not parse cannot be read at all (InputFileError).
     """
     size = path.stat().st_size
     with open(path, "rb") as fh:
-        head = fh.read(1 << 20)
-        whole = len(head) == size
-        if head.startswith(_BOM):
-            head = head[3:]
-        stripped = head.lstrip()
-        if stripped[:1] not in (b"{", b"["):
+        head = fh.read(3)
+        if head != _BOM:
+            fh.seek(0)
+        first = b""
+        while not first.strip():
+            first = fh.readline()
+            if not first:
+                return "lines", None  # (blank)
+        if first.lstrip()[:1] not in (b"{", b"["):
             return "lines", None
-        lines = [ln for ln in stripped.split(b"\n", 6)[:6] if ln.strip()]
-        if len(lines) > 1 and not head.endswith(lines[-1]):
-            lines = lines[:-1]  # the last piece may be cut by the head
-        elif b"\n" not in stripped and not whole:
-            # the first line is longer than the head (a twarc2 page of 500 tweets passes 1 MB)
-            fh.seek(fh.tell() - len(stripped))
-            lines = [fh.readline()]
-    for line in lines:
-        try:
-            orjson.loads(line)
+        if _parses_as_record(first):
             return "lines", None  # (a one-line array reads the same either way)
-        except orjson.JSONDecodeError:
-            continue
+        if size <= LAYOUT_BYTES:
+            doc, error = _document(path)
+            if error is None:
+                return "document", doc
+        seen = len(first)
+        for _ in range(LAYOUT_LINES):
+            line = fh.readline()
+            seen += len(line)
+            if not line or seen > LAYOUT_BYTES:
+                break
+            if line.strip() and _parses_as_record(line):
+                return "lines", None
     if size > DOCUMENT_MAX_BYTES:
         raise InputFileError(
             path,
             f"a single JSON document of {size} bytes is too big to read whole; "
             "write it as JSON lines (one tweet or page per line), e.g. with jq -c '.[]'",
         )
+    doc, error = _document(path)
+    if error is not None:
+        raise InputFileError(path, f"not valid JSON ({error}); truncated?")
+    return "document", doc
+
+
+def _document(path: Path) -> tuple[object, Exception | None]:
+    """The file parsed as one JSON document, or (None, the parse error)."""
     data = path.read_bytes()
     try:
-        return "document", orjson.loads(data[3:] if data.startswith(_BOM) else data)
+        return orjson.loads(data[3:] if data.startswith(_BOM) else data), None
     except orjson.JSONDecodeError as exc:
-        raise InputFileError(path, f"not valid JSON ({exc}); truncated?") from None
+        return None, exc
 
 
 def read(path: Path, source: str, options: ReadOptions) -> Iterator[Batch]:

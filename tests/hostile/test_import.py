@@ -9,8 +9,8 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from netsupport.io import ReadOptions, detect_format, reader_for
 from netsupport.ingest import import_paths
+from netsupport.io import ReadOptions, detect_format, reader_for
 from netsupport.store import Store
 
 
@@ -122,3 +122,65 @@ def test_accounts_and_follower_csv_unterminated_quote_is_one_reject(tmp_path):
     path.write_text("username,observed_at\n" + "".join(rows))
     got = read_all("followers", path, account="lane")
     assert len(got["follows"]) == 999 and [r["source_line"] for r in got["rejects"]] == [9]
+
+
+# ---- item 5: JSON-lines layout decided from the first 5 lines -------------------------------
+
+
+@pytest.mark.parametrize("fmt", ["auto", "twitter-v2"])
+def test_broken_lines_before_good_tweets_are_rejects(tmp_path, fmt):
+    path = jsonl(tmp_path / "t.jsonl", [b"{broken"] * 5 + [tweet(i) for i in range(1000)])
+    summary = import_paths(Store(tmp_path / "s"), [path], format=fmt)
+    assert summary.total("posts") == 1000 and summary.total("rejects") == 5
+    rejects = Store(tmp_path / "s").read("rejects")
+    assert rejects["source_line"].tolist() == [1, 2, 3, 4, 5]
+
+
+def test_latin1_byte_in_line_one_is_one_reject(tmp_path):
+    first = json.dumps(tweet(0)).replace("good", "caf\\u00e9").encode().replace(b"\\u00e9", b"\xe9")
+    assert b"\xe9" in first
+    # (two lines: the old detection also dropped the last line it read as possibly cut)
+    path = jsonl(tmp_path / "t.jsonl", [first, tweet(1)])
+    summary = import_paths(Store(tmp_path / "s"), [path])
+    assert summary.total("posts") == 1 and summary.total("rejects") == 1
+    one = jsonl(tmp_path / "one.jsonl", [first, b"{also broken"])  # no line parses: refused
+    with pytest.raises(Exception, match="not valid JSON"):
+        import_paths(Store(tmp_path / "s2"), [one], format="twitter-v2")
+
+
+def test_pretty_printed_array_of_one_line_objects_is_still_one_document(tmp_path):
+    path = tmp_path / "arr.json"
+    path.write_text("[\n" + ",\n".join(json.dumps(tweet(i)) for i in range(3)) + "\n]\n")
+    got = read_all("twitter-v2", path)
+    assert [p["source_line"] for p in got["posts"]] == [1, 2, 3] and got["rejects"] == []
+
+
+# ---- item 6: NUL bytes in one line or cell are not "binary content" -------------------------
+
+
+def test_nul_byte_in_one_json_line_is_a_reject_with_auto(tmp_path):
+    bad = json.dumps(tweet(0)).encode().replace(b"good", b"go\x00od")
+    path = jsonl(tmp_path / "t.jsonl", [bad, *[tweet(i) for i in range(1, 6)]])
+    assert detect_format(path) == "twitter-v2"
+    summary = import_paths(Store(tmp_path / "s"), [path])
+    assert summary.total("posts") == 5 and summary.total("rejects") == 1
+
+
+def test_nul_byte_in_one_csv_cell_is_a_reject_with_auto(tmp_path):
+    path = tmp_path / "e.csv"
+    path.write_bytes(
+        EDGE_HEADER.encode()
+        + b"amy,lane,mention,2014-02-14T10:00:00Z,nul \x00 here\n"
+        + "".join(_edge(i) for i in range(1, 4)).encode()
+    )
+    assert detect_format(path) == "csv"
+    summary = import_paths(Store(tmp_path / "s"), [path])
+    assert summary.total("posts") == 3 and summary.total("rejects") == 1
+    assert Store(tmp_path / "s").read("rejects")["reason"].tolist() == ["NUL byte in a cell"]
+
+
+def test_binary_files_are_still_binary(tmp_path):
+    blob = tmp_path / "blob.bin"
+    blob.write_bytes(bytes(range(256)) * 40)
+    with pytest.raises(Exception, match="binary content"):
+        detect_format(blob)
