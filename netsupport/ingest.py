@@ -263,6 +263,9 @@ class _Distinct:
 
 def _add_batch(tx: Transaction, summary: FileSummary, batch, handles: _Distinct) -> None:
     summary.rows_read += batch.rows_read
+    if batch.accounts is not None:  # (first: they may name the ids of this batch's id:NNN)
+        tx.add_accounts(batch.accounts)
+        handles.add(batch.accounts.column(AccountCol.HANDLE))
     if batch.posts is not None:
         kept, dups = tx.add_posts(batch.posts)
         summary.posts += kept.num_rows
@@ -278,9 +281,6 @@ def _add_batch(tx: Transaction, summary: FileSummary, batch, handles: _Distinct)
         summary.follows += kept.num_rows
         summary.follow_duplicates += dups
         summary.interactions += tx.append(Table.INTERACTIONS, follow_interactions(kept))
-    if batch.accounts is not None:
-        tx.add_accounts(batch.accounts)
-        handles.add(batch.accounts.column(AccountCol.HANDLE))
     if batch.rejects is not None:
         summary.rejects += tx.append(Table.REJECTS, batch.rejects)
         room = _SAMPLES - len(summary.reject_samples)

@@ -772,7 +772,7 @@ class Transaction:
         """
         if posts is None or posts.num_rows == 0:
             return SCHEMAS[Table.POSTS].empty_table(), 0
-        posts = conform_arrow(posts, Table.POSTS)
+        posts = self._resolve_post_ids(conform_arrow(posts, Table.POSTS))
         self._post_keys()
         keep = self._first_seen(posts.column(PostCol.PLATFORM), posts.column(PostCol.POST_ID))
         duplicates = posts.num_rows - int(keep.sum())
@@ -838,6 +838,24 @@ class Transaction:
             idx = follows.schema.get_field_index(col)
             follows = follows.set_column(idx, col, pa.array(fixed, pa.string()))
         return follows
+
+    def _resolve_post_ids(self, posts: pa.Table) -> pa.Table:
+        """Posts with an author or target written ``id:NNN`` (a suspended author missing from
+        ``includes.users``, an archive reply known only by the replied-to account's id) by
+        handle where the store's or this transaction's accounts know that id."""
+        for col in (PostCol.AUTHOR, PostCol.TARGET_AUTHOR):
+            values = posts.column(col)
+            by_id = pc.fill_null(pc.starts_with(values, "id:"), False)
+            if not pc.any(by_id).as_py():
+                continue
+            ids = self._ids()
+            fixed = [
+                ids.get(v[3:], v) if flag else v
+                for v, flag in zip(values.to_pylist(), by_id.to_pylist(), strict=True)
+            ]
+            idx = posts.schema.get_field_index(col)
+            posts = posts.set_column(idx, col, pa.array(fixed, pa.string()))
+        return posts
 
     def _existing_accounts(self) -> pa.Table:
         if self._accounts is None:

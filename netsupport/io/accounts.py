@@ -93,6 +93,11 @@ def read(path: Path, source: str, options: ReadOptions) -> Iterator[Batch]:
                     rejects.add(line, f"followers_count {count!r} is not a whole number", cells)
                     continue
                 count = int(digits)
+                if count >= 2**63:  # (it became null in the store, silently)
+                    rejects.add(
+                        line, f"followers_count {values['followers_count']!r} is too large", cells
+                    )
+                    continue
             accounts.add(
                 handle, values["account_id"], values["name"], values["description"], count, role
             )

@@ -166,6 +166,8 @@ class TweetParser:
                 self.v1(obj["tweet"], n, raw)
             elif get("user") is not None or get("id_str") is not None or self.owner is not None:
                 self.v1(obj, n, raw)
+            elif _is_user(obj):
+                self.accounts.add_user_v2(obj)  # a twarc2 users line: one user object
             elif "id" in obj:
                 self.v2(obj, n, raw, _EMPTY, _EMPTY)
             else:
@@ -204,7 +206,10 @@ class TweetParser:
         for t in data:
             self.records += 1
             if type(t) is dict:
-                self.v2(t, n, t, users, tweets)
+                if _is_user(t):  # a page of twarc2 users (user lookups): accounts
+                    self.accounts.add_user_v2(t)
+                else:
+                    self.v2(t, n, t, users, tweets)
             else:
                 self.rejects.add(n, "not a tweet in data", t)
 
@@ -225,18 +230,28 @@ class TweetParser:
                 au = users.get(aid) if type(aid) is str else None
             handle = au.get("username") if au is not None else None
             if type(handle) is not str or not handle:
-                self.rejects.add(
-                    n, "missing author handle (no author.username, none in includes.users)", raw
-                )
-                return
+                # (a suspended author is missing from includes.users: known by id, as follows)
+                by_id = aid if aid is not None or au is None else au.get("id")
+                if type(by_id) is not str or not by_id:
+                    self.rejects.add(
+                        n,
+                        "missing author handle and author_id (no author.username, "
+                        "none in includes.users)",
+                        raw,
+                    )
+                    return
+                handle = f"id:{by_id}"
             handle = handle.lower()
-            if aid is None:
+            if aid is None and au is not None:
                 aid = au.get("id")
             text = g("text")
             note = g("note_tweet")
             if type(note) is dict and type(note.get("text")) is str:
                 text = note["text"]
             elif type(text) is not str:
+                if text is not None:
+                    self.rejects.add(n, f"text is a JSON {type(text).__name__}, not a string", raw)
+                    return
                 text = None
             mentions = hashtags = None
             mlist = None
@@ -448,6 +463,21 @@ class TweetParser:
 
 
 _EMPTY: dict = {}
+#: Keys of a tweet that a v2 user object never has.
+_TWEET_KEYS = ("text", "author_id", "author", "referenced_tweets", "note_tweet", "full_text")
+
+
+def _is_user(obj: dict) -> bool:
+    """True if ``obj`` is a v2 user object (``twarc2 users`` output), not a tweet.
+
+    Examples
+    --------
+    >>> _is_user({"id": "7", "username": "amy", "created_at": "2009-01-01T00:00:00.000Z"})
+    True
+    >>> _is_user({"id": "1", "username": "amy", "text": "hi"})
+    False
+    """
+    return type(obj.get("username")) is str and not any(k in obj for k in _TWEET_KEYS)
 
 
 # ---- reading files ------------------------------------------------------------------------------

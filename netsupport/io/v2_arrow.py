@@ -428,7 +428,12 @@ def _tweets(
     """
     ids = col["id"]
     n = len(ids)
+    author_id = pc.coalesce(col["author_id"], author[1])
     usernames = author[0]
+    no_name = pc.fill_null(pc.equal(usernames, ""), True)
+    if pc.any(no_name).as_py():  # a suspended author missing from includes.users: by id
+        by_id = pc.binary_join_element_wise("id:", _nonempty(author_id), "")
+        usernames = pc.if_else(no_name, by_id, usernames)
     bad = pc.or_(
         pc.or_kleene(pc.is_null(ids), pc.equal(ids, "")),
         pc.or_kleene(pc.is_null(usernames), pc.equal(usernames, "")),
@@ -439,7 +444,6 @@ def _tweets(
     if pc.any(bad).as_py():  # missing id or author, or a non-ASCII handle (str.lower() rules)
         return _first(bad)
     handle = pc.ascii_lower(usernames)  # (checked ASCII above)
-    author_id = pc.coalesce(col["author_id"], author[1])
     note = col["note_tweet"]
     text = pc.coalesce(note.field("text"), col["text"])
 

@@ -184,3 +184,124 @@ def test_binary_files_are_still_binary(tmp_path):
     blob.write_bytes(bytes(range(256)) * 40)
     with pytest.raises(Exception, match="binary content"):
         detect_format(blob)
+
+
+# ---- item 8: twarc2 user lookups become accounts ---------------------------------------------
+
+
+def _user(i: int) -> dict:
+    return {
+        "id": f"{50 + i}",
+        "username": f"User{i}",
+        "name": f"User {i}",
+        "description": "a bio",
+        "created_at": "2009-01-01T00:00:00.000Z",
+        "public_metrics": {"followers_count": 10 * i, "following_count": 1, "tweet_count": 3},
+    }
+
+
+@pytest.mark.parametrize("layout", ["pages", "lines"])
+def test_twarc2_users_become_accounts(tmp_path, layout):
+    users = [_user(i) for i in range(6)]
+    if layout == "pages":  # twarc2 users: response pages of user objects
+        lines = [{"data": users[:3]}, {"data": users[3:], "includes": {"tweets": []}}]
+    else:
+        lines = users
+    path = jsonl(tmp_path / "users.jsonl", lines)
+    assert detect_format(path) == "twitter-v2"
+    summary = import_paths(Store(tmp_path / "s"), [path])
+    assert summary.total("rejects") == 0 and summary.total("posts") == 0
+    accounts = Store(tmp_path / "s").read("accounts")
+    assert accounts["handle"].tolist() == [f"user{i}" for i in range(6)]
+    assert accounts["followers_count"].tolist() == [10 * i for i in range(6)]
+    assert accounts["account_id"].tolist() == [f"{50 + i}" for i in range(6)]
+
+
+# ---- item 11: a v2 author missing from includes.users (suspended) ----------------------------
+
+
+def _page_missing_author() -> dict:
+    return {
+        "data": [
+            {
+                "id": "2001",
+                "text": "@lane hi",
+                "created_at": "2014-02-14T10:00:00.000Z",
+                "author_id": "999",  # suspended: not in includes.users
+                "in_reply_to_user_id": "9",
+                "referenced_tweets": [{"type": "replied_to", "id": "1"}],
+                "entities": {"mentions": [{"username": "Lane", "id": "9"}]},
+            },
+            {
+                "id": "2002",
+                "text": "hi",
+                "created_at": "2014-02-14T10:00:00.000Z",
+                "author_id": "7",
+            },
+        ],
+        "includes": {"users": [{"id": "7", "username": "Amy"}, {"id": "9", "username": "Lane"}]},
+    }
+
+
+def test_v2_author_missing_from_includes_falls_back_to_its_id(tmp_path):
+    path = jsonl(tmp_path / "p.jsonl", [_page_missing_author()])
+    got = read_all("twitter-v2", path)
+    assert [(p["author"], p["author_id"], p["target_author"]) for p in got["posts"]] == [
+        ("id:999", "999", "lane"),
+        ("amy", "7", None),
+    ]
+    assert got["rejects"] == []
+    import_paths(Store(tmp_path / "s"), [path])
+    inter = Store(tmp_path / "s").read("interactions")
+    assert ("id:999", "lane", "reply") in set(
+        zip(inter.source, inter.target, inter.kind, strict=True)
+    )
+    # an accounts file imported earlier that knows the id gives the handle
+    acc = tmp_path / "accounts.csv"
+    acc.write_text("handle,account_id\nghost,999\n")
+    import_paths(Store(tmp_path / "s2"), [acc, path])
+    posts = Store(tmp_path / "s2").read("posts")
+    assert sorted(posts.author) == ["amy", "ghost"]
+
+
+def test_v2_fast_path_agrees_on_authors_known_by_id(tmp_path):
+    from netsupport.io.twitter_json import parse_lines
+    from netsupport.io.v2_arrow import parse_v2_block
+
+    flat = [
+        tweet(1, author={"id": "7"}),  # no username
+        tweet(2, author_id="8", author={"username": ""}),
+        tweet(3, author_id="", author={"username": ""}),  # nothing: a reject
+    ]
+    for lines in ([_page_missing_author()], flat):
+        raw = b"".join(json.dumps(x).encode() + b"\n" for x in lines)
+        slow, _ = parse_lines(raw, "x", fast=False)
+        fast, _ = parse_lines(raw, "x")
+        assert fast.posts.to_pylist() == slow.posts.to_pylist()
+        assert (fast.rejects is None) == (slow.rejects is None)
+    assert parse_v2_block(b"".join(json.dumps(x).encode() + b"\n" for x in flat[:2]), "x")
+    assert [p["author"] for p in slow.posts.to_pylist()] == ["id:7", "id:8"]
+    assert slow.rejects.to_pylist()[0]["reason"].startswith("missing author handle and author_id")
+
+
+# ---- item 19: values of the wrong type or range are rejects, not nulls -----------------------
+
+
+def test_v2_text_that_is_not_a_string_is_a_reject(tmp_path):
+    path = jsonl(tmp_path / "t.jsonl", [tweet(0, text=12345), tweet(1)])
+    got = read_all("twitter-v2", path)
+    assert [p["post_id"] for p in got["posts"]] == ["1001"]
+    assert [(r["source_line"], r["reason"]) for r in got["rejects"]] == [
+        (1, "text is a JSON int, not a string")
+    ]
+
+
+def test_accounts_followers_count_beyond_int64_is_a_reject(tmp_path):
+    path = tmp_path / "accounts.csv"
+    path.write_text(
+        "handle,followers_count\namy,9223372036854775808\nbob,1e30\ncy,9223372036854775807\n"
+    )
+    got = read_all("accounts", path)
+    assert [(a["handle"], a["followers_count"]) for a in got["accounts"]] == [("cy", 2**63 - 1)]
+    assert [r["source_line"] for r in got["rejects"]] == [2, 3]
+    assert "too large" in got["rejects"][0]["reason"]
