@@ -39,7 +39,9 @@ from .io import FORMATS, ReadOptions, detect_format, fingerprint, reader_for
 from .io.pool import WorkerPool, worker_count
 from .io.twitter_json import PARALLEL_MIN_BYTES
 from .schema import (
+    SCHEMAS,
     AccountCol,
+    IKind,
     PostCol,
     RejectCol,
     Table,
@@ -276,6 +278,8 @@ def _add_batch(tx: Transaction, summary: FileSummary, batch, handles: _Distinct)
         one_platform = platform.null_count == 0 and bounds["min"] == bounds["max"]
         edges = interactions_arrow(kept, sort=False, mentions_unique=True, ids_unique=one_platform)
         summary.interactions += tx.append(Table.INTERACTIONS, edges)
+        if batch.quotes is not None:
+            summary.interactions += tx.append(Table.INTERACTIONS, quote_edges(kept, batch.quotes))
     if batch.follows is not None:
         kept, dups = tx.add_follows(batch.follows)
         summary.follows += kept.num_rows
@@ -290,6 +294,53 @@ def _add_batch(tx: Transaction, summary: FileSummary, batch, handles: _Distinct)
                 (r[RejectCol.SOURCE_FILE], r[RejectCol.SOURCE_LINE], r[RejectCol.REASON])
                 for r in head
             ]
+
+
+def quote_edges(kept: pa.Table, quotes: pa.Table) -> pa.Table:
+    """The ``quote`` edges of the kept posts that reply and also quote (the posts table holds
+    the reply's target; a reader gives the quoted one in :attr:`Batch.quotes`).
+
+    A quote is matched to its post by ``post_id`` and ``source_line`` (so a duplicate row of the
+    same id, which the store did not keep, gives nothing); edges without a target or to the
+    author itself are left out, as for the other kinds.
+
+    Examples
+    --------
+    >>> from netsupport.io.base import QUOTES_SCHEMA
+    >>> from netsupport.schema import SCHEMAS
+    >>> kept = pa.table({"post_id": ["5"], "author": ["amy"], "source_line": [3],
+    ...     "created_at": pa.array([0], pa.timestamp("us", tz="UTC"))})
+    >>> quotes = pa.Table.from_pylist([{"post_id": "5", "source_line": 3,
+    ...     "target_post_id": "1", "target_author": "force"}], schema=QUOTES_SCHEMA)
+    >>> quote_edges(kept, quotes).select(["source", "target", "kind"]).to_pylist()
+    [{'source': 'amy', 'target': 'force', 'kind': 'quote'}]
+    """
+
+    def keys(t: pa.Table) -> pa.Array:
+        line = pc.cast(t.column(PostCol.SOURCE_LINE), pa.string())
+        return pc.binary_join_element_wise(t.column(PostCol.POST_ID), line, "\x1f").combine_chunks()
+
+    qkeys = keys(quotes)
+    first = pc.equal(pc.index_in(qkeys, value_set=qkeys), pa.array(range(len(qkeys)), pa.int32()))
+    at = pc.index_in(qkeys, value_set=keys(kept))
+    target = quotes.column(PostCol.TARGET_AUTHOR).combine_chunks()
+    author = kept.column(PostCol.AUTHOR).combine_chunks().take(at)
+    ok = pc.and_kleene(pc.and_kleene(first, pc.is_valid(at)), pc.not_equal(target, author))
+    ok = pc.fill_null(ok, False)
+    at, target, author = at.filter(ok), target.filter(ok), author.filter(ok)
+    n = len(at)
+    schema = SCHEMAS[Table.INTERACTIONS]
+    return pa.Table.from_arrays(
+        [
+            author,
+            target,
+            pa.repeat(pa.scalar(IKind.QUOTE.value), n),
+            kept.column(PostCol.POST_ID).combine_chunks().take(at),
+            kept.column(PostCol.CREATED_AT).combine_chunks().take(at),
+            pa.repeat(pa.scalar(1.0), n),
+        ],
+        schema=schema,
+    )
 
 
 def _check_format(fmt: str) -> str:

@@ -40,6 +40,7 @@ from .timestamps import parse_column
 
 __all__ = [
     "PLATFORM_TWITTER",
+    "QUOTES_SCHEMA",
     "RAW_LIMIT",
     "AccountRows",
     "Batch",
@@ -57,6 +58,18 @@ PLATFORM_TWITTER = "twitter"
 
 #: Characters of the raw input kept in a reject row.
 RAW_LIMIT = 500
+
+#: A batch's second targets: the quoted tweet of a post that replies and also quotes (the posts
+#: table holds one target, the reply's); the importer turns each into a ``quote`` interaction of
+#: the post with that ``post_id`` and ``source_line``, if that post is kept.
+QUOTES_SCHEMA = pa.schema(
+    [
+        ("post_id", pa.string()),
+        ("source_line", pa.int64()),
+        ("target_post_id", pa.string()),
+        ("target_author", pa.string()),
+    ]
+)
 
 
 @dataclass(frozen=True)
@@ -110,6 +123,7 @@ class Batch:
     accounts: pa.Table | None = None  # may hold a handle more than once: merged in order
     rejects: pa.Table | None = None
     rows_read: int = 0
+    quotes: pa.Table | None = None  # QUOTES_SCHEMA: quotes of posts that also reply
 
 
 class Reader(Protocol):

@@ -57,6 +57,7 @@ from ..errors import InputFileError
 from ..schema import AccountCol, PostKind
 from .base import (
     PLATFORM_TWITTER,
+    QUOTES_SCHEMA,
     AccountRows,
     Batch,
     PostRows,
@@ -141,6 +142,8 @@ class TweetParser:
         self.accounts = AccountRows()
         self.records = 0
         self.owner = owner
+        #: (post_id, line, quoted post id, quoted author) of posts that reply and also quote
+        self.quotes: list[tuple[str, int, str | None, str | None]] = []
 
     # -- entry points ---------------------------------------------------------------------------
     def line(self, line: bytes, n: int) -> None:
@@ -272,6 +275,7 @@ class TweetParser:
             kind = _POST
             tpid = tauth = None
             refs = g("referenced_tweets")
+            quoted = None
             if refs:
                 ref = None
                 for r in refs:
@@ -281,11 +285,27 @@ class TweetParser:
                         break
                     if rtype == "replied_to":
                         kind, ref = _REPLY, r
-                    elif rtype == "quoted" and ref is None:
-                        kind, ref = _QUOTE, r
+                    elif rtype == "quoted":
+                        if ref is None:
+                            kind, ref = _QUOTE, r
+                        if quoted is None:
+                            quoted = r
                 if ref is not None:
                     tpid = as_id(ref.get("id"))
                     tauth = self._ref_author(ref, tpid, users, tweets)
+                if kind is _REPLY and quoted is not None:  # it also quotes: a second edge
+                    qid = as_id(quoted.get("id"))
+                    qauth = quoted.get("author")
+                    self.quotes.append(
+                        (
+                            pid,
+                            n,
+                            qid,
+                            _handle(qauth.get("username"))
+                            if type(qauth) is dict
+                            else self._ref_author({}, qid, users, tweets),
+                        )
+                    )
             if kind is _REPLY and tauth is None:
                 tauth = self._reply_user(t, users, mlist)
             elif kind is _REPOST and tauth is None:
@@ -376,7 +396,7 @@ class TweetParser:
             if type(text) is not str:
                 text = None
             mentions = hashtags = None
-            urls = None
+            urls = ml = None
             if ents:
                 ml = ents.get("user_mentions")
                 if ml:
@@ -391,7 +411,11 @@ class TweetParser:
                 if hl:
                     hashtags = " ".join(dict.fromkeys([h["text"].lower() for h in hl]))
                 urls = ents.get("urls")
-            kind, tpid, tauth = self._v1_kind(t, text, urls)
+            kind, tpid, tauth = self._v1_kind(t, text, urls, ml if ents else None)
+            if kind is _REPLY:
+                quote = self._v1_quote(t, urls)
+                if quote is not None:  # it also quotes: a second edge
+                    self.quotes.append((pid, n, *quote))
             lang = g("lang")
             self.posts.rows.append(
                 (
@@ -414,7 +438,7 @@ class TweetParser:
         except (TypeError, AttributeError, KeyError, ValueError) as exc:
             self.rejects.add(n, f"malformed tweet: {type(exc).__name__}: {exc}", raw)
 
-    def _v1_kind(self, t: dict, text: str | None, urls: object):
+    def _v1_kind(self, t: dict, text: str | None, urls: object, mentions: object):
         g = t.get
         rs = g("retweeted_status")
         if type(rs) is dict:
@@ -427,6 +451,10 @@ class TweetParser:
             return _REPOST, as_id(rs.get("id_str")) or as_id(rs.get("id")), tauth
         reply_id = as_id(g("in_reply_to_status_id_str")) or as_id(g("in_reply_to_status_id"))
         reply_to = _handle(g("in_reply_to_screen_name"))
+        if reply_to is None:  # (archives may leave the name null and keep the user's id)
+            reply_to = self._user_by_id(
+                as_id(g("in_reply_to_user_id_str")) or as_id(g("in_reply_to_user_id")), mentions
+            )
         if reply_id is not None or reply_to is not None:
             return _REPLY, reply_id, reply_to
         qs = g("quoted_status")
@@ -451,18 +479,69 @@ class TweetParser:
                 return _QUOTE, qid, None
         return _POST, None, None
 
+    def _user_by_id(self, uid: str | None, mentions: object) -> str | None:
+        """The handle of account ``uid``: a mention of the tweet, or the archive's owner; else
+        ``id:NNN`` (the store puts the handle where its accounts know the id)."""
+        if uid is None:
+            return None
+        for m in mentions if type(mentions) is list else ():
+            if type(m) is dict and (as_id(m.get("id_str")) or as_id(m.get("id"))) == uid:
+                name = _handle(m.get("screen_name"))
+                if name is not None:
+                    return name
+        if self.owner is not None and self.owner[1] == uid:
+            return self.owner[0]
+        return f"id:{uid}"
+
+    def _v1_quote(self, t: dict, urls: object) -> tuple[str | None, str | None] | None:
+        """(quoted post id, quoted author) of a v1.1 or archive reply that also quotes."""
+        qs = t.get("quoted_status")
+        if type(qs) is dict:
+            user = qs.get("user")
+            tauth = None
+            if type(user) is dict:
+                self.accounts.add_user_v1(user)
+                tauth = _handle(user.get("screen_name"))
+            return as_id(qs.get("id_str")) or as_id(qs.get("id")), tauth
+        qid = as_id(t.get("quoted_status_id_str"))
+        if qid is None and self.owner is None:
+            return None
+        for u in urls if type(urls) is list else ():
+            m = _STATUS_URL_RE.match(u.get("expanded_url") or "") if type(u) is dict else None
+            if m and (qid is None or m.group(2) == qid):
+                return m.group(2), m.group(1).lower()
+        return (qid, None) if qid is not None else None
+
     # -- output -----------------------------------------------------------------------------------
     def take(self) -> Batch:
         """Return everything parsed since the last call as one :class:`Batch`."""
         posts, rejects = self.posts.take()
         batch = Batch(
-            posts=posts, accounts=self.accounts.take(), rejects=rejects, rows_read=self.records
+            posts=posts,
+            accounts=self.accounts.take(),
+            rejects=rejects,
+            rows_read=self.records,
+            quotes=quotes_table(self.quotes),
         )
         self.records = 0
+        self.quotes = []
         return batch
 
 
 _EMPTY: dict = {}
+
+
+def quotes_table(rows: list[tuple]) -> pa.Table | None:
+    """The quotes of replies as a :data:`~netsupport.io.base.QUOTES_SCHEMA` table (None if none)."""
+    if not rows:
+        return None
+    cols = list(zip(*rows, strict=True))
+    return pa.Table.from_arrays(
+        [pa.array(c, f.type) for c, f in zip(cols, QUOTES_SCHEMA, strict=True)],
+        schema=QUOTES_SCHEMA,
+    )
+
+
 #: Keys of a tweet that a v2 user object never has.
 _TWEET_KEYS = ("text", "author_id", "author", "referenced_tweets", "note_tweet", "full_text")
 
@@ -584,12 +663,14 @@ def _pieces(data: bytes, k: int) -> list[bytes]:
 
 def _combine(parts: list[tuple[Batch, int]]) -> tuple[Batch, int]:
     """Join the batches of consecutive pieces of one block (line numbers made continuous)."""
-    posts, rejects, accounts = [], [], []
+    posts, rejects, accounts, quotes = [], [], [], []
     offset = rows = 0
     for batch, nlines in parts:
         batch = _shift(batch, offset)
         offset += nlines
         rows += batch.rows_read
+        if batch.quotes is not None:
+            quotes.append(batch.quotes)
         if batch.posts is not None:
             posts.append(batch.posts)
         if batch.rejects is not None:
@@ -602,6 +683,7 @@ def _combine(parts: list[tuple[Batch, int]]) -> tuple[Batch, int]:
             accounts=_merge_in_order(accounts) if accounts else None,
             rejects=pa.concat_tables(rejects) if rejects else None,
             rows_read=rows,
+            quotes=pa.concat_tables(quotes) if quotes else None,
         ),
         offset,
     )
@@ -651,7 +733,7 @@ def _parse_range(
         gc.enable()
 
 
-_TABLES = ("posts", "accounts", "rejects")
+_TABLES = ("posts", "accounts", "rejects", "quotes")
 
 #: (transaction scratch folder, source file) -> {handle: fields this worker has sent a value of}
 _KNOWN: dict[tuple[str, str], dict[str, int]] = {}
@@ -815,6 +897,7 @@ def _collect(item, offset: int, options: ReadOptions) -> tuple[Batch, int]:
 def _shift(batch: Batch, offset: int) -> Batch:
     batch.posts = shift_lines(batch.posts, offset)
     batch.rejects = shift_lines(batch.rejects, offset)
+    batch.quotes = shift_lines(batch.quotes, offset)
     return batch
 
 

@@ -305,3 +305,163 @@ def test_accounts_followers_count_beyond_int64_is_a_reject(tmp_path):
     assert [(a["handle"], a["followers_count"]) for a in got["accounts"]] == [("cy", 2**63 - 1)]
     assert [r["source_line"] for r in got["rejects"]] == [2, 3]
     assert "too large" in got["rejects"][0]["reason"]
+
+
+# ---- item 9: archive replies known only by the replied-to account's id -----------------------
+
+
+def _archive(path: Path, tweets: list[dict]) -> Path:
+    import zipfile
+
+    def js(name: str, value) -> str:
+        return f"window.YTD.{name}.part0 = {json.dumps(value)}"
+
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr(
+            "data/account.js",
+            js("account", [{"account": {"username": "Inspector_Lane", "accountId": "111"}}]),
+        )
+        z.writestr("data/tweets.js", js("tweets", [{"tweet": t} for t in tweets]))
+        z.writestr("data/follower.js", js("follower", [{"follower": {"accountId": "43"}}]))
+    return path
+
+
+def _archive_reply(i: int, uid: str, mentions: list | None = None, **extra) -> dict:
+    return {
+        "id_str": f"{500 + i}",
+        "created_at": "Fri Feb 14 10:00:00 +0000 2014",
+        "full_text": f"reply {i}",
+        "in_reply_to_status_id_str": f"{400 + i}",
+        "in_reply_to_user_id_str": uid,
+        "in_reply_to_screen_name": None,
+        "entities": {"user_mentions": mentions or [], "urls": []},
+        **extra,
+    }
+
+
+def test_archive_reply_without_screen_name_resolves_the_target_by_id(tmp_path):
+    path = _archive(
+        tmp_path / "archive.zip",
+        [
+            _archive_reply(1, "42", [{"screen_name": "AmyExample", "id_str": "42"}]),
+            _archive_reply(2, "43"),  # only its id: a follower, named by an accounts file
+            _archive_reply(3, "44"),  # named nowhere: kept as id:44
+            _archive_reply(4, "111"),  # the owner's own thread: no edge to itself
+        ],
+    )
+    accounts = tmp_path / "accounts.csv"
+    accounts.write_text("handle,account_id\nbob,43\n")
+    import_paths(Store(tmp_path / "s"), [accounts, path])
+    store = Store(tmp_path / "s")
+    posts = store.read("posts")
+    assert posts["target_author"].tolist() == ["amyexample", "bob", "id:44", "inspector_lane"]
+    inter = store.read("interactions")
+    replies = inter[inter.kind == "reply"]
+    assert sorted(zip(replies.source, replies.target, strict=True)) == [
+        ("inspector_lane", "amyexample"),
+        ("inspector_lane", "bob"),
+        ("inspector_lane", "id:44"),
+    ]
+    follows = store.read("follows")
+    assert follows["follower"].tolist() == ["bob"]  # the same id, the same name
+
+
+# ---- item 10: a tweet that replies and quotes gets both edges --------------------------------
+
+
+def _edges(store: Store) -> set[tuple[str, str, str, str]]:
+    i = store.read("interactions")
+    return set(zip(i.post_id, i.source, i.target, i.kind, strict=True))
+
+
+def test_v2_reply_that_quotes_gets_a_reply_and_a_quote_edge(tmp_path):
+    refs = [
+        {"type": "quoted", "id": "300", "author": {"id": "8", "username": "Force"}},
+        {"type": "replied_to", "id": "200", "author": {"id": "9", "username": "Lane"}},
+    ]
+    flat = tweet(1, referenced_tweets=refs)
+    page = {
+        "data": [
+            {
+                "id": "2002",
+                "text": "x",
+                "created_at": "2014-02-14T10:00:00.000Z",
+                "author_id": "7",
+                "referenced_tweets": [
+                    {"type": "replied_to", "id": "200"},
+                    {"type": "quoted", "id": "300"},
+                ],
+            }
+        ],
+        "includes": {
+            "users": [
+                {"id": "7", "username": "Amy"},
+                {"id": "9", "username": "Lane"},
+                {"id": "8", "username": "Force"},
+            ],
+            "tweets": [{"id": "200", "author_id": "9"}, {"id": "300", "author_id": "8"}],
+        },
+    }
+    path = jsonl(tmp_path / "t.jsonl", [flat])
+    pages = jsonl(tmp_path / "p.jsonl", [page])
+    import_paths(Store(tmp_path / "s"), [path, pages])
+    assert _edges(Store(tmp_path / "s")) >= {
+        ("1001", "amy", "lane", "reply"),
+        ("1001", "amy", "force", "quote"),
+        ("2002", "amy", "lane", "reply"),
+        ("2002", "amy", "force", "quote"),
+    }
+    posts = Store(tmp_path / "s").read("posts")
+    assert posts["kind"].tolist() == ["reply", "reply"]  # the post keeps one kind
+
+
+def test_v2_reply_quote_fast_path_equals_line_parser():
+    from netsupport.io.twitter_json import parse_lines
+    from netsupport.io.v2_arrow import parse_v2_block
+
+    refs = [
+        {"type": "replied_to", "id": "200", "author": {"id": "9", "username": "Lane"}},
+        {"type": "quoted", "id": "300", "author": {"id": "8", "username": "Force"}},
+        {"type": "quoted", "id": "301"},
+    ]
+    raw = b"".join(
+        json.dumps(t).encode() + b"\n"
+        for t in [tweet(1, referenced_tweets=refs), tweet(2), tweet(3, referenced_tweets=refs[1:])]
+    )
+    fast = parse_v2_block(raw, "x")
+    assert isinstance(fast, tuple)
+    slow, _ = parse_lines(raw, "x", fast=False)
+    assert (
+        fast[0].quotes.to_pylist()
+        == slow.quotes.to_pylist()
+        == [
+            {"post_id": "1001", "source_line": 1, "target_post_id": "300", "target_author": "force"}
+        ]
+    )
+
+
+def test_v1_and_archive_reply_that_quotes_gets_both_edges(tmp_path):
+    v1 = {
+        "id_str": "3001",
+        "created_at": "Fri Feb 14 10:00:00 +0000 2014",
+        "text": "x",
+        "user": {"id_str": "7", "screen_name": "Amy"},
+        "in_reply_to_status_id_str": "200",
+        "in_reply_to_screen_name": "Lane",
+        "quoted_status": {"id_str": "300", "user": {"id_str": "8", "screen_name": "Force"}},
+    }
+    archived = _archive_reply(
+        9,
+        "42",
+        [{"screen_name": "AmyExample", "id_str": "42"}],
+    )
+    archived["entities"]["urls"] = [{"expanded_url": "https://twitter.com/Force/status/301"}]
+    path = jsonl(tmp_path / "v1.jsonl", [v1])
+    zpath = _archive(tmp_path / "a.zip", [archived])
+    import_paths(Store(tmp_path / "s"), [path, zpath])
+    assert _edges(Store(tmp_path / "s")) >= {
+        ("3001", "amy", "lane", "reply"),
+        ("3001", "amy", "force", "quote"),
+        ("509", "inspector_lane", "amyexample", "reply"),
+        ("509", "inspector_lane", "force", "quote"),
+    }
