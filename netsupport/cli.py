@@ -215,6 +215,15 @@ def import_command(
         int,
         typer.Option("--max-archive-bytes", help="Cap on bytes decompressed from one archive."),
     ] = 2 * 1024**3,
+    max_compression_ratio: Annotated[
+        float,
+        typer.Option(
+            "--max-compression-ratio",
+            min=0,
+            help="Refuse an archive member inflating past 8 MiB at more than this ratio "
+            "(zip-bomb guard; 0: no limit).",
+        ),
+    ] = 100.0,
     workers: Annotated[
         int,
         typer.Option("--workers", min=0, help="Processes for large JSON-lines files (0: auto)."),
@@ -240,6 +249,7 @@ def import_command(
         workers=workers,
         progress=_ProgressBar() if sys.stderr.isatty() else None,
         max_archive_bytes=max_archive_bytes,
+        max_compression_ratio=max_compression_ratio,
     )
     typer.echo(format_summary(summary))
 

@@ -358,6 +358,7 @@ def import_inputs(
     workers: int = 0,
     progress: ImportProgress | None = None,
     max_archive_bytes: int = ReadOptions.max_archive_bytes,
+    max_compression_ratio: float = ReadOptions.max_compression_ratio,
 ) -> ImportSummary:
     """Import several inputs, each with its own format and options, in one transaction.
 
@@ -391,6 +392,7 @@ def import_inputs(
                     direction=spec.direction,
                     workers=workers,
                     max_archive_bytes=max_archive_bytes,
+                    max_compression_ratio=max_compression_ratio,
                     pool=pool,
                     # (workers leave results as files; not on Windows, which cannot delete
                     # a file that is memory-mapped)
@@ -424,6 +426,7 @@ def import_paths(
     workers: int = 0,
     progress: ImportProgress | None = None,
     max_archive_bytes: int = ReadOptions.max_archive_bytes,
+    max_compression_ratio: float = ReadOptions.max_compression_ratio,
 ) -> ImportSummary:
     """Import files and folders into ``store`` in one transaction; return the summary.
 
@@ -445,6 +448,8 @@ def import_paths(
         Progress receiver.
     max_archive_bytes : int
         Cap on the bytes decompressed from one archive.
+    max_compression_ratio : float
+        Cap on one archive member's decompressed / compressed size above 8 MiB (0: none).
 
     Returns
     -------
@@ -463,7 +468,12 @@ def import_paths(
         for p in paths
     ]
     return import_inputs(
-        store, specs, workers=workers, progress=progress, max_archive_bytes=max_archive_bytes
+        store,
+        specs,
+        workers=workers,
+        progress=progress,
+        max_archive_bytes=max_archive_bytes,
+        max_compression_ratio=max_compression_ratio,
     )
 
 

@@ -89,6 +89,9 @@ class ReadOptions:
         Processes for large JSON-lines files; 0 picks ``min(2, cpu count)``, 1 parses in-process.
     max_archive_bytes : int
         Cap on the bytes decompressed from one archive (zip-bomb guard).
+    max_compression_ratio : float
+        Cap on the ratio of decompressed to compressed size of one archive member that inflates
+        past ``archive.RATIO_MIN_BYTES`` (zip-bomb guard); 0 turns it off.
     progress : callable or None
         Called with the number of input bytes consumed since the last call.
     pool : WorkerPool or None
@@ -104,6 +107,7 @@ class ReadOptions:
     batch_rows: int = 50_000
     workers: int = 0
     max_archive_bytes: int = 2 * 1024**3
+    max_compression_ratio: float = 100.0
     progress: Callable[[int], None] | None = field(default=None, compare=False)
     pool: Any = field(default=None, compare=False)  # a running WorkerPool to share
     spool: str | None = None

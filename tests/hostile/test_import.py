@@ -465,3 +465,35 @@ def test_v1_and_archive_reply_that_quotes_gets_both_edges(tmp_path):
         ("509", "inspector_lane", "amyexample", "reply"),
         ("509", "inspector_lane", "force", "quote"),
     }
+
+
+# ---- item 15: a compression-ratio limit per archive member -----------------------------------
+
+
+def test_zip_member_inflating_past_the_ratio_is_refused_with_one_line(tmp_path):
+    import zipfile
+
+    from typer.testing import CliRunner
+
+    from netsupport.cli import app
+    from netsupport.errors import UnsafeArchive
+
+    path = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        z.writestr(
+            "data/account.js",
+            'window.YTD.account.part0 = [{"account": {"username": "x", "accountId": "1"}}]',
+        )
+        z.writestr("data/tweets.js", "window.YTD.tweets.part0 = [" + " " * 20 * 1024**2 + "]")
+    assert path.stat().st_size < 200_000  # about 1000:1
+    with pytest.raises(UnsafeArchive, match=r"over 100:1"):
+        import_paths(Store(tmp_path / "s"), [path])
+    assert not Store(tmp_path / "s").exists()
+    result = CliRunner().invoke(app, ["import", str(path), "--store", str(tmp_path / "s")])
+    assert result.exit_code == 2
+    assert (
+        len(result.stderr.strip().splitlines()) == 1 and "--max-compression-ratio" in result.stderr
+    )
+    # genuine archives may say so: 0 lifts the limit (the 2 GiB cap still holds)
+    summary = import_paths(Store(tmp_path / "s"), [path], max_compression_ratio=0)
+    assert summary.files[0].status == "imported"
