@@ -211,6 +211,24 @@ def import_command(
         FollowDirection,
         typer.Option("--direction", help="For follower lists: followers or following."),
     ] = FollowDirection.FOLLOWERS,
+    header: Annotated[
+        bool,
+        typer.Option(
+            "--header/--no-header",
+            help="CSV: --no-header when the first row is data; its columns are then named by "
+            "position for --map (--map 0=source --map 1=target); lines starting with # are "
+            "comments. Space-separated edge lists are read too.",
+        ),
+    ] = True,
+    columns: Annotated[
+        str | None,
+        typer.Option(
+            "--columns",
+            metavar="NAME,NAME,...",
+            help="CSV without a header: its column names, e.g. source,target,created_at,kind "
+            "(implies --no-header).",
+        ),
+    ] = None,
     max_archive_bytes: Annotated[
         int,
         typer.Option("--max-archive-bytes", help="Cap on bytes decompressed from one archive."),
@@ -250,6 +268,8 @@ def import_command(
         progress=_ProgressBar() if sys.stderr.isatty() else None,
         max_archive_bytes=max_archive_bytes,
         max_compression_ratio=max_compression_ratio,
+        header=header,
+        columns=tuple(c.strip() for c in columns.split(",")) if columns else (),
     )
     typer.echo(format_summary(summary))
 

@@ -388,6 +388,8 @@ def import_inputs(
             for spec, path, explicit in files:
                 options = ReadOptions(
                     mapping=tuple(spec.mapping),
+                    header=spec.header and not spec.columns,
+                    columns=tuple(spec.columns),
                     account=spec.account,
                     direction=spec.direction,
                     workers=workers,
@@ -427,6 +429,8 @@ def import_paths(
     progress: ImportProgress | None = None,
     max_archive_bytes: int = ReadOptions.max_archive_bytes,
     max_compression_ratio: float = ReadOptions.max_compression_ratio,
+    header: bool = True,
+    columns: Sequence[str] = (),
 ) -> ImportSummary:
     """Import files and folders into ``store`` in one transaction; return the summary.
 
@@ -450,6 +454,9 @@ def import_paths(
         Cap on the bytes decompressed from one archive.
     max_compression_ratio : float
         Cap on one archive member's decompressed / compressed size above 8 MiB (0: none).
+    header, columns
+        For CSV: ``header=False`` when the first row is data (columns named by position,
+        ``0``, ``1``..., for ``mapping``), or ``columns`` to name them (implies no header).
 
     Returns
     -------
@@ -463,7 +470,13 @@ def import_paths(
     mapping = tuple(mapping)
     specs = [
         InputSpec(
-            path=Path(p), format=format, mapping=mapping, account=account, direction=direction
+            path=Path(p),
+            format=format,
+            mapping=mapping,
+            account=account,
+            direction=direction,
+            header=header,
+            columns=tuple(columns),
         )
         for p in paths
     ]

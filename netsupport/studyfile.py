@@ -58,6 +58,8 @@ class InputSpec:
     mapping: tuple[tuple[str, str], ...] = ()  # CSV column -> canonical field
     account: str | None = None  # for follower/following lists: whose list it is
     direction: str = "followers"  # followers (people who follow account) | following
+    header: bool = True  # CSV: False when the first row is data (columns by position)
+    columns: tuple[str, ...] = ()  # CSV without a header: the names of its columns
 
 
 @dataclass(frozen=True)

@@ -80,6 +80,11 @@ class ReadOptions:
     ----------
     mapping : tuple of (column, field)
         CSV column -> canonical field (``--map COL=FIELD``).
+    header : bool
+        False for a CSV whose first row is data: its columns are named ``0``, ``1``... (so
+        ``--map 0=source``), or by ``columns``; lines starting with ``#`` are comments.
+    columns : tuple of str
+        The column names of a CSV without a header (implies ``header=False``).
     account, direction : str
         Whose follower list a followers file is, and whether it lists the account's
         ``followers`` or the accounts it is ``following``.
@@ -102,6 +107,8 @@ class ReadOptions:
     """
 
     mapping: tuple[tuple[str, str], ...] = ()
+    header: bool = True
+    columns: tuple[str, ...] = ()
     account: str | None = None
     direction: str = "followers"
     batch_rows: int = 50_000

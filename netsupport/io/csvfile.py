@@ -80,11 +80,12 @@ _FOLLOW = "follow"
 #: Accepted spellings of each kind (lower-case, spaces, hyphens and underscores removed).
 KIND_SYNONYMS = {
     PostKind.POST.value: ("post", "tweet", "status", "original"),
-    PostKind.REPLY.value: ("reply", "repliesto", "replyto", "repliedto", "inreplyto"),
+    PostKind.REPLY.value: ("reply", "repliesto", "replyto", "repliedto", "inreplyto", "re"),
     PostKind.REPOST.value: ("repost", "retweet", "retweeted", "rt", "share", "boost", "reblog"),
     PostKind.QUOTE.value: ("quote", "quoted", "quotetweet"),
     _MENTION: (
         "mention",
+        "mt",
         "mentions",
         "mentionsinretweet",
         "mentionsinreplyto",
@@ -166,6 +167,7 @@ class _CsvRows:
         self._counted = 0
         self._again: _LinesAgain | None = None
         self.pulled = 0  # lines taken from self.fh
+        self.comments = False  # skip rows whose first cell starts with '#' (headerless lists)
 
     def close(self) -> None:
         self.fh.close()
@@ -221,6 +223,8 @@ class _CsvRows:
                 self._read_again(start + 1)
                 continue
             if not cells or (len(cells) == 1 and not cells[0].strip()):
+                continue
+            if self.comments and cells[0].startswith("#"):
                 continue
             self.count += 1
             joined = "\x1f".join(cells)
@@ -364,15 +368,21 @@ def read(path: Path, source: str, options: ReadOptions) -> Iterator[Batch]:
     """
     rejects = RejectRows(source)
     rows = _CsvRows(path, rejects, options)
+    headerless = not options.header or bool(options.columns)
+    rows.comments = headerless
     try:
         it = iter(rows)
         first = next(it, None)
         if first is None:
             yield Batch(rejects=rejects.take())
             return
-        header = first[1]
+        if headerless:  # the first row is data: columns by name (--columns) or position
+            header = list(options.columns) or [str(i) for i in range(len(first[1]))]
+            it = chain([first], it)
+        else:
+            header = first[1]
+            rows.rows_read()  # the header is not a row read
         rows.width = len(header)
-        rows.rows_read()  # the header is not a row read
         fields = _resolve_mapping(header, options.mapping, path)
         yield from _read_rows(rows, it, header, fields, source, rejects, options)
         options.advance(path.stat().st_size)

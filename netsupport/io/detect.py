@@ -64,16 +64,45 @@ def sniff_dialect(sample: str) -> type[csv.Dialect] | csv.Dialect:
     >>> sniff_dialect("a;b;c\\n1;2;3\\n").delimiter
     ';'
     """
-    first = sample.split("\n", 1)[0]
+    lines = sample.split("\n", 50)
+    # (comment lines above a headerless edge list, as SNAP writes them, say nothing)
+    first = next((ln for ln in lines[:50] if not ln.startswith("#")), lines[0])
     counts = {d: first.count(d) for d in (",", "\t", ";")}
     delim = max(counts, key=lambda d: (counts[d], d == ","))
     if counts[delim] == 0:
+        if _whitespace_separated(sample):
+            return _Spaces
         delim = ","
 
     class Dialect(csv.excel):
         delimiter = delim
 
     return Dialect
+
+
+class _Spaces(csv.excel):
+    """Cells separated by runs of spaces (SNAP-style edge lists: ``a b 1392372000 RT``)."""
+
+    delimiter = " "
+    skipinitialspace = True
+
+
+def _whitespace_separated(sample: str) -> bool:
+    """True if the first two lines (comments left out) split on spaces into the same number
+    of cells, at least two.
+
+    Examples
+    --------
+    >>> _whitespace_separated("# SNAP\\namy lane 1392372000 RT\\nbob  lane 1392372001 MT\\n")
+    True
+    >>> _whitespace_separated("Screen Name\\namy\\n")
+    False
+    """
+    lines = [ln for ln in sample.splitlines()[:50] if ln.strip() and not ln.startswith("#")]
+    if len(lines) < 2:
+        return False
+    widths = {len(ln.split()) for ln in lines[:2]}
+    return len(widths) == 1 and min(widths) >= 2
 
 
 def _header(text: str) -> list[str]:
@@ -176,6 +205,8 @@ def detect_format(path: Path, options: ReadOptions | None = None) -> str:
         if _looks_like_tweets(stripped):
             return "twitter-v2"
         raise UnknownFormat(path, "JSON, but not tweets or Twitter API pages")
+    if not options.header or options.columns:
+        return "csv"  # (only CSV is read without a header row)
     text = stripped.decode("utf-8", errors="replace")
     header = _header(text)
     cols = set(header)

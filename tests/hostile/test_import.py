@@ -497,3 +497,76 @@ def test_zip_member_inflating_past_the_ratio_is_refused_with_one_line(tmp_path):
     # genuine archives may say so: 0 lifts the limit (the 2 GiB cap still holds)
     summary = import_paths(Store(tmp_path / "s"), [path], max_compression_ratio=0)
     assert summary.files[0].status == "imported"
+
+
+# ---- item 12: headerless (SNAP-style) edge lists ---------------------------------------------
+
+SNAP = (
+    "# Directed graph: higgs-activity_time.txt\n"
+    "# source target time kind\n"
+    "amy lane 1392372000 RT\n"
+    "bob  lane 1392372060 MT\n"
+    "cy amy 1392372120 RE\n"
+)
+
+
+def _cli(*args):
+    from typer.testing import CliRunner
+
+    from netsupport.cli import app
+
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+@pytest.mark.parametrize(
+    "how",
+    [
+        [
+            "--no-header",
+            "--map",
+            "0=source",
+            "--map",
+            "1=target",
+            "--map",
+            "2=created_at",
+            "--map",
+            "3=kind",
+        ],
+        ["--columns", "source,target,created_at,kind"],
+    ],
+)
+@pytest.mark.parametrize("sep", [" ", "\t"])
+def test_headerless_edge_list_by_position_or_columns(tmp_path, how, sep):
+    path = tmp_path / "higgs.txt"
+    path.write_text(SNAP if sep == " " else SNAP.replace("  ", " ").replace(" ", "\t"))
+    result = _cli("import", path, "--store", tmp_path / "s", *how)
+    assert result.exit_code == 0, result.stderr
+    store = Store(tmp_path / "s")
+    posts = store.read("posts")
+    assert posts["author"].tolist() == ["amy", "bob", "cy"]
+    assert posts["kind"].tolist() == ["repost", "post", "reply"]
+    assert posts["source_line"].tolist() == [3, 4, 5]
+    assert str(posts["created_at"].iloc[0]) == "2014-02-14 10:00:00+00:00"
+    inter = store.read("interactions")
+    assert sorted(zip(inter.source, inter.target, inter.kind, strict=True)) == [
+        ("amy", "lane", "repost"),
+        ("bob", "lane", "mention"),
+        ("cy", "amy", "reply"),
+    ]
+    assert store.counts()["rejects"] == 0
+
+
+def test_headerless_without_a_mapping_names_the_positions(tmp_path):
+    path = tmp_path / "higgs.txt"
+    path.write_text(SNAP)
+    result = _cli("import", path, "--store", tmp_path / "s", "--no-header")
+    assert result.exit_code == 2
+    assert "no column for author" in result.stderr and "columns: 0, 1, 2, 3" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_space_separated_edge_list_with_a_header_is_detected(tmp_path):
+    path = tmp_path / "edges.txt"
+    path.write_text("source target created_at kind\namy lane 1392372000 RT\n")
+    assert detect_format(path) == "csv"
+    assert read_all("csv", path)["posts"][0]["target_author"] == "lane"
