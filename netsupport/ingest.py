@@ -286,10 +286,11 @@ def _add_batch(tx: Transaction, summary: FileSummary, batch, handles: _Distinct)
         summary.follow_duplicates += dups
         summary.interactions += tx.append(Table.INTERACTIONS, follow_interactions(kept))
     if batch.rejects is not None:
-        summary.rejects += tx.append(Table.REJECTS, batch.rejects)
+        kept, _ = tx.add_rejects(batch.rejects)  # (a re-imported file's old bad lines: once)
+        summary.rejects += kept.num_rows
         room = _SAMPLES - len(summary.reject_samples)
         if room > 0:
-            head = batch.rejects.slice(0, room).to_pylist()
+            head = kept.slice(0, room).to_pylist()
             summary.reject_samples += [
                 (r[RejectCol.SOURCE_FILE], r[RejectCol.SOURCE_LINE], r[RejectCol.REASON])
                 for r in head

@@ -25,7 +25,11 @@ Semantics of a transaction:
 * accounts are merged by handle: for each field the first non-null value wins (existing values
   first, then rows in the order they arrive), so later imports fill gaps but never overwrite;
   the merged accounts table is rewritten as one part at commit;
-* interactions and rejects are appended as given;
+* rejects are de-duplicated by ``(source_file, reason, raw)`` and occurrence: the k-th reject
+  of a file with a given reason and raw text is new only if the store holds fewer than k of them
+  (so re-importing a file that grew adds only the rejects of its new lines, even if lines
+  moved; two identical bad lines stay two rejects);
+* interactions are appended as given;
 * a file whose sha256 the manifest records is not imported again.
 
 Examples
@@ -652,6 +656,8 @@ class Transaction:
         self.account_merges = 0
         self._account_ids: dict[str, str] | None = None
         self._imports: list[dict[str, Any]] = []
+        self._stored_rejects: dict[tuple[str, str, str], int] | None = None
+        self._seen_rejects: dict[tuple[str, str, str], int] = {}
         self._scratch: Path | None = None
         self._open = False
 
@@ -781,6 +787,36 @@ class Transaction:
         self._writer(Table.POSTS).write(posts)
         _test_point("rows-written", self)
         return posts, duplicates
+
+    def add_rejects(self, rejects: pa.Table | None) -> tuple[pa.Table, int]:
+        """Append the rejects not already in the store; return ``(kept, number of duplicates)``.
+
+        The same reject is the same ``(source_file, reason, raw)`` seen as often: the k-th row
+        with that key in this transaction is kept only if the store holds fewer than k
+        (the module docstring says why).
+        """
+        if rejects is None or rejects.num_rows == 0:
+            return SCHEMAS[Table.REJECTS].empty_table(), 0
+        rejects = conform_arrow(rejects, Table.REJECTS)
+        if self._stored_rejects is None:
+            stored: dict[tuple[str, str, str], int] = {}
+            old = self.store.read_arrow(
+                Table.REJECTS, [RejectCol.SOURCE_FILE, RejectCol.REASON, RejectCol.RAW]
+            )
+            for key in zip(*(c.to_pylist() for c in old.columns), strict=True):
+                stored[key] = stored.get(key, 0) + 1
+            self._stored_rejects = stored
+        stored, seen = self._stored_rejects, self._seen_rejects
+        keep = []
+        columns = (RejectCol.SOURCE_FILE, RejectCol.REASON, RejectCol.RAW)
+        for key in zip(*(rejects.column(c).to_pylist() for c in columns), strict=True):
+            n = seen[key] = seen.get(key, 0) + 1
+            keep.append(n > stored.get(key, 0))
+        duplicates = len(keep) - sum(keep)
+        if duplicates:
+            rejects = rejects.filter(pa.array(keep))
+        self._writer(Table.REJECTS).write(rejects)
+        return rejects, duplicates
 
     def _follow_keys(self) -> set[tuple[str, str]]:
         if self._seen_follows is None:

@@ -570,3 +570,30 @@ def test_space_separated_edge_list_with_a_header_is_detected(tmp_path):
     path.write_text("source target created_at kind\namy lane 1392372000 RT\n")
     assert detect_format(path) == "csv"
     assert read_all("csv", path)["posts"][0]["target_author"] == "lane"
+
+
+# ---- item 17: re-importing a grown file counts its old bad lines once ------------------------
+
+
+def test_reimporting_a_grown_file_adds_only_the_new_rejects(tmp_path):
+    path = jsonl(tmp_path / "t.jsonl", [tweet(0), b"{broken", tweet(1), b"{broken", b"[1"])
+    store = Store(tmp_path / "s")
+    assert import_paths(store, [path]).total("rejects") == 3
+    with open(path, "ab") as fh:  # the collection grew: two new tweets, two new bad lines
+        fh.write(json.dumps(tweet(2)).encode() + b"\n{broken\n{other\n")
+    summary = import_paths(store, [path])
+    assert summary.total("rejects") == 2 and summary.total("posts") == 1
+    rejects = store.read("rejects")
+    assert rejects["source_line"].tolist() == [2, 4, 5, 7, 8]  # a third {broken is new
+    assert store.counts()["rejects"] == 5
+
+
+def test_reimporting_a_grown_csv_adds_only_the_new_rejects(tmp_path):
+    path = tmp_path / "e.csv"
+    path.write_text(EDGE_HEADER + _edge(0) + ",lane,mention,2014-02-14T10:00:00Z,x\n")
+    store = Store(tmp_path / "s")
+    import_paths(store, [path])
+    with open(path, "a") as fh:
+        fh.write(_edge(1) + "amy,lane,like,2014-02-14T10:00:00Z,x\n")
+    assert import_paths(store, [path]).total("rejects") == 1
+    assert store.read("rejects")["reason"].tolist() == ["missing author", "unknown kind 'like'"]
