@@ -92,6 +92,8 @@ class FileSummary:
     accounts: int = 0  # distinct accounts the file describes
     rejects: int = 0
     reject_samples: list[tuple[str, int | None, str]] = field(default_factory=list)
+    #: duplicate posts whose author or text differs from the version kept (the first one)
+    changed_duplicates: int = 0
 
     def counts(self) -> dict[str, int]:
         """Return the row counts as a dict (the manifest's ``rows`` record)."""
@@ -208,6 +210,7 @@ def _import_one(
     if progress is not None:
         progress.start_file(str(path), size)
         options = replace(options, progress=progress.advance)
+    tx.file_tag = summary.path
     try:
         if fmt != "empty":
             handles = _Distinct()  # the accounts this file describes
@@ -411,6 +414,8 @@ def import_inputs(
                     )
                     continue
                 summary.files.append(_import_one(tx, path, fmt, options, progress, pool))
+        for f in summary.files:  # (known at commit)
+            f.changed_duplicates = tx.changed_duplicates.get(f.path, 0)
     finally:
         if pool is not None:
             pool.close()
@@ -547,6 +552,12 @@ def format_summary(summary: ImportSummary) -> str:
         rows = [[*r, ""] if len(r) == len(header) - 1 else r for r in rows]
         totals.append("")
     lines = _table_text(header, [*rows, totals])
+    lines += [
+        f"{f.path}: {f.changed_duplicates} duplicate posts differ from the version already kept "
+        "(author or text); the first version is kept"
+        for f in summary.files
+        if f.changed_duplicates
+    ]
     samples = [s for f in summary.files for s in f.reject_samples]
     if samples:
         lines.append("rejected rows (first 5 per file; all are in the store's rejects table):")

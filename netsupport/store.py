@@ -20,7 +20,9 @@ store exactly as it was, and a finished import appears all at once.
 Semantics of a transaction:
 
 * posts are de-duplicated by ``(platform, post_id)`` against the store and within the transaction
-  (the first row seen wins);
+  (the first row seen wins); a duplicate whose author or text differs from the kept version is
+  counted at commit (:attr:`Transaction.changed_duplicates`), and the account rows of such a
+  changed author are dropped unless a kept post or interaction of the transaction names it;
 * follows are de-duplicated by ``(follower, followee)``;
 * accounts are merged by handle: for each field the first non-null value wins (existing values
   first, then rows in the order they arrive), so later imports fill gaps but never overwrite;
@@ -656,6 +658,11 @@ class Transaction:
         self.account_merges = 0
         self._account_ids: dict[str, str] | None = None
         self._imports: list[dict[str, Any]] = []
+        self._dups: list[pa.Table] = []  # duplicate posts: key, author, text hash, file tag
+        #: Set by the importer before each file: duplicates are counted per tag.
+        self.file_tag = ""
+        #: After commit: file tag -> duplicates whose author or text differs from the kept post.
+        self.changed_duplicates: dict[str, int] = {}
         self._stored_rejects: dict[tuple[str, str, str], int] | None = None
         self._seen_rejects: dict[tuple[str, str, str], int] = {}
         self._scratch: Path | None = None
@@ -783,6 +790,7 @@ class Transaction:
         keep = self._first_seen(posts.column(PostCol.PLATFORM), posts.column(PostCol.POST_ID))
         duplicates = posts.num_rows - int(keep.sum())
         if duplicates:
+            self._dups.append(_duplicate_rows(posts.filter(pa.array(~keep)), self.file_tag))
             posts = posts.filter(pa.array(keep))
         self._writer(Table.POSTS).write(posts)
         _test_point("rows-written", self)
@@ -937,6 +945,60 @@ class Transaction:
         self._imports.append(dict(record))
 
     # -- commit -----------------------------------------------------------------------------------
+    def _compare_duplicates(self) -> None:
+        """Count the duplicate posts whose author or text differs from the kept version, per
+        file tag, and drop the queued account rows of their authors that nothing else names.
+
+        Costs nothing without duplicates; with them, one read of the posts' ids, authors and
+        texts (the store's parts and this transaction's), at commit.
+        """
+        if not self._dups:
+            return
+        dups = pa.concat_tables(self._dups).combine_chunks()
+        self._dups = []
+        keys = dups["key"].chunk(0)
+        paths = self.store.part_paths(Table.POSTS) + self._new_parts(Table.POSTS)
+        cols = [PostCol.PLATFORM, PostCol.POST_ID, PostCol.AUTHOR, PostCol.TEXT]
+        found = []
+        for part in _read_parts(paths, Table.POSTS, cols):
+            found.append(_duplicate_rows(part.filter(pc.is_in(_post_key(part), keys)), ""))
+        first = pa.concat_tables(found).combine_chunks()  # (one row per key, as stored)
+        at = pc.index_in(keys, value_set=first["key"].chunk(0))
+        author_changed = pc.fill_null(
+            pc.not_equal(dups[PostCol.AUTHOR], first[PostCol.AUTHOR].take(at)), True
+        )
+        text_changed = pc.not_equal(dups["text_hash"], first["text_hash"].take(at))
+        changed = pc.fill_null(pc.or_(author_changed, text_changed), False)
+        counts = pc.value_counts(dups["tag"].filter(changed)).to_pylist()
+        self.changed_duplicates = {c["values"]: c["counts"] for c in counts}
+        new_authors = set(dups[PostCol.AUTHOR].filter(author_changed).to_pylist()) - {None}
+        stray = new_authors - set(_handles(self._existing_accounts()))
+        if stray and self._new_accounts:
+            stray -= self._named_here(stray)
+            value_set = pa.array(sorted(h for h in stray if h is not None), pa.string())
+            self._new_accounts = [
+                t.filter(pc.invert(pc.fill_null(pc.is_in(t[AccountCol.HANDLE], value_set), False)))
+                for t in self._new_accounts
+            ]
+
+    def _new_parts(self, table: Table) -> list[Path]:
+        """This transaction's (temporary) part files of ``table``, closed so they can be read."""
+        writer = self._writers.get(table)
+        return [p for p, _ in writer.finish()] if writer is not None else []
+
+    def _named_here(self, handles: set[str]) -> set[str]:
+        """Those of ``handles`` that a post or interaction added in this transaction names."""
+        value_set = pa.array(sorted(handles), pa.string())
+        named: set[str] = set()
+        for table, cols in (
+            (Table.POSTS, [PostCol.AUTHOR]),
+            (Table.INTERACTIONS, [InteractionCol.SOURCE, InteractionCol.TARGET]),
+        ):
+            for part in _read_parts(self._new_parts(table), table, cols):
+                for col in part.columns:
+                    named.update(col.filter(pc.is_in(col, value_set)).to_pylist())
+        return named
+
     def _merged_accounts(self) -> pa.Table | None:
         if not self._new_accounts:
             return None
@@ -947,6 +1009,7 @@ class Transaction:
         if not self._open:
             raise StoreError(f"{self.root}: transaction is not open")
         try:
+            self._compare_duplicates()
             accounts = self._merged_accounts()
             if accounts is not None:
                 writer = self._writer(Table.ACCOUNTS)
@@ -986,6 +1049,36 @@ class Transaction:
             with contextlib.suppress(FileNotFoundError):
                 (self.root / rel).unlink()
         self._release()
+
+
+def _post_key(posts: pa.Table) -> pa.Array:
+    """``platform`` + U+001F + ``post_id`` of each post (the de-duplication key)."""
+    platform = pc.fill_null(posts.column(PostCol.PLATFORM), "")
+    return pc.binary_join_element_wise(platform, posts.column(PostCol.POST_ID), "\x1f")
+
+
+def _duplicate_rows(posts: pa.Table, tag: str) -> pa.Table:
+    """Key, author and a 64-bit hash of the text of posts (what a re-collection may change)."""
+    texts = pd.Series(posts.column(PostCol.TEXT).to_pylist(), dtype=object)
+    text_hash = pd.util.hash_pandas_object(texts, index=False).to_numpy()
+    return pa.table(
+        {
+            "key": _post_key(posts),
+            PostCol.AUTHOR.value: posts.column(PostCol.AUTHOR),
+            "text_hash": pa.array(text_hash, pa.uint64()),
+            "tag": pa.repeat(pa.scalar(tag, pa.string()), posts.num_rows),
+        }
+    )
+
+
+def _read_parts(paths: list[Path], table: Table, columns: list[str]) -> Iterator[pa.Table]:
+    schema = pa.schema([SCHEMAS[table].field(str(c)) for c in columns])
+    for path in paths:
+        yield pq.read_table(path, columns=schema.names, schema=schema)
+
+
+def _handles(accounts: pa.Table) -> list[str]:
+    return accounts.column(AccountCol.HANDLE).to_pylist()
 
 
 def _test_point(name: str, tx: Transaction | None = None) -> None:

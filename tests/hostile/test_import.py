@@ -597,3 +597,48 @@ def test_reimporting_a_grown_csv_adds_only_the_new_rejects(tmp_path):
         fh.write(_edge(1) + "amy,lane,like,2014-02-14T10:00:00Z,x\n")
     assert import_paths(store, [path]).total("rejects") == 1
     assert store.read("rejects")["reason"].tolist() == ["missing author", "unknown kind 'like'"]
+
+
+# ---- item 13: a re-collected tweet with a changed author or text -----------------------------
+
+
+def test_recollected_tweet_with_changed_author_or_text_keeps_the_first(tmp_path):
+    from netsupport.ingest import format_summary
+
+    first = jsonl(tmp_path / "a.jsonl", [tweet(0), tweet(1), tweet(2)])
+    again = jsonl(
+        tmp_path / "b.jsonl",
+        [
+            tweet(0),  # the same: a plain duplicate
+            tweet(1, author={"id": "66", "username": "Mallory"}, author_id="66"),  # new author
+            tweet(2, text="edited"),  # new text
+            tweet(3, author={"id": "67", "username": "Bob"}, author_id="67"),  # a new tweet
+        ],
+    )
+    store = Store(tmp_path / "s")
+    import_paths(store, [first])
+    summary = import_paths(store, [again])
+    f = summary.files[0]
+    assert (f.posts, f.duplicates, f.changed_duplicates) == (1, 3, 2)
+    assert "b.jsonl: 2 duplicate posts differ from the version already kept" in format_summary(
+        summary
+    )
+    posts = store.read("posts").set_index("post_id")
+    assert posts.loc["1001", "author"] == "amy" and posts.loc["1002", "text"] == "good tweet 2"
+    assert sorted(store.read("accounts")["handle"]) == ["amy", "bob"]  # no stray mallory
+
+
+def test_changed_author_named_elsewhere_keeps_its_account(tmp_path):
+    first = jsonl(tmp_path / "a.jsonl", [tweet(1)])
+    mention = {"mentions": [{"username": "Mallory", "id": "66"}]}
+    again = jsonl(
+        tmp_path / "b.jsonl",
+        [
+            tweet(1, author={"id": "66", "username": "Mallory"}, author_id="66"),
+            tweet(4, entities=mention),  # a kept tweet mentions her
+        ],
+    )
+    store = Store(tmp_path / "s")
+    summary = import_paths(store, [first, again])  # (one transaction: the same rules)
+    assert [f.changed_duplicates for f in summary.files] == [0, 1]
+    assert sorted(store.read("accounts")["handle"]) == ["amy", "mallory"]
