@@ -252,7 +252,7 @@ class _LinesAgain:
     """The raw lines of a file by number, read forward only (for rows read again)."""
 
     def __init__(self, path: Path):
-        self.fh = open(path, encoding="utf-8-sig", errors="surrogateescape", newline="")  # noqa: SIM115
+        self.fh = open_text(path)  # (as _CsvRows reads it: decompressed, same lines)
         self.next = 1  # number of the next line self.fh gives
         self.first = 1  # number of cache[0]
         self.cache: list[str] = []

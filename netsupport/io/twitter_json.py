@@ -1001,21 +1001,37 @@ def read(path: Path, source: str, options: ReadOptions) -> Iterator[Batch]:
 def _read_compressed(path: Path, source: str, options: ReadOptions) -> Iterator[Batch]:
     """Read a gzip/zstd/bzip2/xz file of Twitter JSON as it decompresses (one process).
 
-    The layout is decided as for a plain file: JSON lines if one of the first lines parses on its
-    own, else one document (read whole, up to ``DOCUMENT_MAX_BYTES`` decompressed).
+    The layout is decided as for a plain file (:func:`_layout`): JSON lines if the first line is
+    a JSON object or array; else a file under LAYOUT_BYTES that parses whole is one document;
+    else JSON lines if any line of the first LAYOUT_BYTES parses (the broken ones are rejects),
+    one document if none (read whole, up to ``DOCUMENT_MAX_BYTES`` decompressed).
     """
     with open_input(path) as fh:
         head = fh.read(1 << 20)
         body = head[3:] if head.startswith(_BOM) else head
         stripped = body.lstrip()
-        lines = [ln for ln in stripped.split(b"\n", 6)[:6] if ln.strip()]
-        if len(head) == 1 << 20:  # (more follows)
-            if b"\n" not in stripped:
-                head += fh.readline()  # a first line longer than the head
-                lines = [head.lstrip()]
-            elif len(lines) > 1:
-                lines = lines[:-1]  # the last piece may be cut by the head
-        document = stripped[:1] in (b"{", b"[") and not any(_parses(ln) for ln in lines)
+        first = stripped.split(b"\n", 1)[0]
+        if b"\n" not in stripped and len(head) == 1 << 20:
+            head += fh.readline()  # a first line longer than the head
+            first = (head[3:] if head.startswith(_BOM) else head).lstrip()
+        document = False
+        if stripped[:1] in (b"{", b"[") and not _parses_as_record(first):
+            # as _layout: a small file is first tried as one document, then the first line
+            # that parses decides
+            head += fh.read(LAYOUT_BYTES - len(head))
+            if len(head) < LAYOUT_BYTES:
+                whole, error = head[3:] if head.startswith(_BOM) else head, None
+                try:
+                    doc = orjson.loads(whole)
+                except orjson.JSONDecodeError as exc:
+                    error = exc
+                if error is None:
+                    yield from _document_batches(doc, source, options, path)
+                    return
+            lines = head.split(b"\n")
+            if len(head) == LAYOUT_BYTES:
+                lines.pop()  # (may be cut)
+            document = not any(ln.strip() and _parses_as_record(ln) for ln in lines)
         if not document:
             offset = 0
             for i, block in enumerate(iter_blocks(fh, CHUNK_BYTES, head)):
@@ -1036,6 +1052,11 @@ def _read_compressed(path: Path, source: str, options: ReadOptions) -> Iterator[
         doc = orjson.loads(data[3:] if data.startswith(_BOM) else data)
     except orjson.JSONDecodeError as exc:
         raise InputFileError(path, f"not valid JSON ({exc}); truncated?") from None
+    yield from _document_batches(doc, source, options, path)
+
+
+def _document_batches(doc: object, source: str, options: ReadOptions, path: Path):
+    """The batches of a JSON document (an array of tweets or pages, or one of them)."""
     parser = TweetParser(source)
     for i, item in enumerate(doc if type(doc) is list else [doc], 1):
         parser.value(item, i, item)
@@ -1043,11 +1064,3 @@ def _read_compressed(path: Path, source: str, options: ReadOptions) -> Iterator[
             yield parser.take()
     options.advance(path.stat().st_size)
     yield parser.take()
-
-
-def _parses(line: bytes) -> bool:
-    try:
-        orjson.loads(line)
-    except orjson.JSONDecodeError:
-        return False
-    return True

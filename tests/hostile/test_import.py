@@ -642,3 +642,25 @@ def test_changed_author_named_elsewhere_keeps_its_account(tmp_path):
     summary = import_paths(store, [first, again])  # (one transaction: the same rules)
     assert [f.changed_duplicates for f in summary.files] == [0, 1]
     assert sorted(store.read("accounts")["handle"]) == ["amy", "mallory"]
+
+
+@pytest.mark.parametrize("fmt", ["auto", "twitter-v2"])
+def test_broken_lines_before_good_tweets_in_a_gzip_file_are_rejects(tmp_path, fmt):
+    import gzip
+
+    plain = jsonl(tmp_path / "t.jsonl", [b"{broken"] * 5 + [tweet(i) for i in range(1000)])
+    path = tmp_path / "t.jsonl.gz"
+    path.write_bytes(gzip.compress(plain.read_bytes()))
+    summary = import_paths(Store(tmp_path / "s"), [path], format=fmt)
+    assert summary.total("posts") == 1000 and summary.total("rejects") == 5
+
+
+def test_gzip_csv_with_an_unterminated_quote_reads_the_lines_again(tmp_path):
+    import gzip
+
+    rows = [_edge(i) for i in range(50)]
+    rows.insert(3, 'bob,lane,mention,2014-02-14T10:00:00Z,"an open quote\n')
+    path = tmp_path / "edges.csv.gz"
+    path.write_bytes(gzip.compress((EDGE_HEADER + "".join(rows)).encode()))
+    got = read_all("csv", path)
+    assert len(got["posts"]) == 50 and [r["source_line"] for r in got["rejects"]] == [5]
