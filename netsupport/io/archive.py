@@ -14,7 +14,8 @@ store knows the handle for that id (from mentions in the tweets, or an accounts 
 
 Safety: a zip member whose path is absolute, contains ``..`` or is a symbolic link makes the
 whole archive refused (:class:`~netsupport.errors.UnsafeArchive`), and so does reading more than
-``max_archive_bytes`` of decompressed data (a zip bomb). Nothing is extracted to disk.
+``max_archive_bytes`` of decompressed data, or a member inflating past ``RATIO_MIN_BYTES`` at more
+than ``max_compression_ratio``:1 (a zip bomb). Nothing is extracted to disk.
 
 Examples
 --------

@@ -17,9 +17,12 @@ tweets in ``includes.tweets``, ``retweeted_status`` and ``quoted_status`` were n
 query, so they only name the target of a repost, quote or reply. Every user object seen (authors,
 ``includes.users``, embedded users, mentions with ids) becomes an ``accounts`` row.
 
-Post kind: a retweet is a ``repost``; a reply that also quotes is a ``reply``; otherwise a quote is
-a ``quote``. A tweet needs an id, an author handle and a readable ``created_at``; anything else is a
-reject with the reason. Blocks of flattened v2 tweets or of v2 response pages go through an
+Post kind: a retweet is a ``repost``; a reply that also quotes is a ``reply`` whose quoted tweet
+travels in :attr:`Batch.quotes` (the importer adds its ``quote`` edge); otherwise a quote is a
+``quote``. A tweet needs an id, an author (its handle, else ``id:<author_id>`` when the author is
+missing from ``includes.users``), a string or null ``text`` and a readable ``created_at``; anything
+else is a reject with the reason. A v2 user object (``twarc2 users`` output) is an account row.
+Blocks of flattened v2 tweets or of v2 response pages go through an
 Arrow fast path (:mod:`netsupport.io.v2_arrow`) that gives the same tables; anything else, line by
 line through :class:`TweetParser`. Large files are split at line boundaries and parsed by two
 worker processes, which leave their results as Arrow files in the importing transaction's
