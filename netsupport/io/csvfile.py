@@ -190,6 +190,18 @@ class _CsvRows:
         self.base = first - 1
         self.last_line = first - 1
 
+    def _holds_rows(self, cells: list[str]) -> bool:
+        """True if a cell's inner lines (not its first or last) read as rows of the header's
+        width: two unterminated quotes, one opening and one closing, give a row of the right
+        shape that swallowed the rows between them."""
+        for cell in cells:
+            inner = cell.splitlines()[1:-1]
+            if inner and any(
+                len(row) == self.width for row in csv.reader(inner, self.dialect) if row
+            ):
+                return True
+        return False
+
     def __iter__(self) -> Iterator[tuple[int, list[str]]]:
         while True:
             reader = self.reader
@@ -212,17 +224,23 @@ class _CsvRows:
             self.last_line = end
             if end > self.pulled:
                 self.pulled = end
-            if end > start and self.width is not None and len(cells) != self.width:
-                self.count += 1
-                self.rejects.add(
-                    start,
-                    f"a quoted field runs over {end - start + 1} lines and leaves the row with "
-                    f"{len(cells)} cells, the header {self.width} (an unterminated quote?); "
-                    "the lines after this one are read again",
-                    cells,
-                )
-                self._read_again(start + 1)
-                continue
+            if end > start and self.width is not None:
+                if len(cells) != self.width:
+                    why = f"leaves the row with {len(cells)} cells, the header {self.width}"
+                elif end > start + 1 and self._holds_rows(cells):
+                    why = f"holds whole lines of {self.width} cells, rows of their own"
+                else:
+                    why = None
+                if why is not None:
+                    self.count += 1
+                    self.rejects.add(
+                        start,
+                        f"a quoted field runs over {end - start + 1} lines and {why} "
+                        "(an unterminated quote?); the lines after this one are read again",
+                        cells,
+                    )
+                    self._read_again(start + 1)
+                    continue
             if not cells or (len(cells) == 1 and not cells[0].strip()):
                 continue
             if self.comments and cells[0].startswith("#"):

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from netsupport.ingest import import_paths
 from netsupport.io import ReadOptions, detect_format, reader_for
@@ -664,3 +666,35 @@ def test_gzip_csv_with_an_unterminated_quote_reads_the_lines_again(tmp_path):
     path.write_bytes(gzip.compress((EDGE_HEADER + "".join(rows)).encode()))
     got = read_all("csv", path)
     assert len(got["posts"]) == 50 and [r["source_line"] for r in got["rejects"]] == [5]
+
+
+def test_csv_two_stray_quotes_that_make_a_row_of_the_right_shape_lose_nothing(tmp_path):
+    # one quote opens in the last cell of line 3, another closes on line 7: the parser sees one
+    # row of 5 cells holding lines 4-6, which are rows of their own
+    rows = [_edge(i) for i in range(10)]
+    rows[1] = 'bob,lane,mention,2014-02-14T10:00:00Z,"opens\n'
+    rows[5] = 'closes"\n'
+    path = tmp_path / "edges.csv"
+    path.write_text(EDGE_HEADER + "".join(rows))
+    got = read_all("csv", path)
+    assert [p["text"] for p in got["posts"]] == [f"row {i}" for i in range(10) if i not in (1, 5)]
+    assert [r["source_line"] for r in got["rejects"]] == [3, 7]
+    assert "rows of their own" in got["rejects"][0]["reason"]
+
+
+@settings(
+    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    junk=st.lists(st.text(alphabet='ab,"; x', max_size=25), max_size=6),
+    at=st.lists(st.integers(0, 12), min_size=6, max_size=6),
+)
+def test_csv_stray_quotes_anywhere_never_lose_a_good_row(tmp_path_factory, junk, at):
+    rows = [_edge(i) for i in range(12)]
+    for line, pos in zip(reversed(junk), at, strict=False):
+        rows.insert(pos, line + "\n")
+    path = tmp_path_factory.mktemp("q") / "edges.csv"
+    path.write_text(EDGE_HEADER + "".join(rows))
+    got = read_all("csv", path)
+    texts = [p["text"] for p in got["posts"] if p["author"] == "amy" and p["mentions"] == "lane"]
+    assert [t for t in texts if t.startswith("row ")] == [f"row {i}" for i in range(12)]
