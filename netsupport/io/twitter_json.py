@@ -366,7 +366,7 @@ class TweetParser:
             for m in mlist:
                 if type(m) is dict and m.get("id") == uid:
                     return _handle(m.get("username"))
-        return None
+        return f"id:{uid}" if uid else None  # (a user missing from includes: by id)
 
     # -- v1.1 and archive -------------------------------------------------------------------------
     def v1(self, t: dict, n: int, raw: object) -> None:

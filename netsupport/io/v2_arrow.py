@@ -517,6 +517,8 @@ def _tweets(
                     name = men.get("username")
                     targets[i] = name.lower() if name else None
                     break
+            else:  # a user missing from includes: by id, as TweetParser._reply_user
+                targets[i] = f"id:{uid}" if uid else None
         texts = text.take(pa.array(need_rt)).to_pylist() if len(need_rt) else []
         from .twitter_json import _rt_target
 

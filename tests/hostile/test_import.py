@@ -698,3 +698,18 @@ def test_csv_stray_quotes_anywhere_never_lose_a_good_row(tmp_path_factory, junk,
     got = read_all("csv", path)
     texts = [p["text"] for p in got["posts"] if p["author"] == "amy" and p["mentions"] == "lane"]
     assert [t for t in texts if t.startswith("row ")] == [f"row {i}" for i in range(12)]
+
+
+def test_v2_reply_to_a_user_missing_from_includes_keeps_its_edge_by_id():
+    from netsupport.io.twitter_json import parse_lines
+    from netsupport.io.v2_arrow import parse_v2_block
+
+    reply = tweet(
+        1, in_reply_to_user_id="404", referenced_tweets=[{"type": "replied_to", "id": "9"}]
+    )
+    raw = json.dumps(reply).encode() + b"\n"
+    fast = parse_v2_block(raw, "x")
+    slow, _ = parse_lines(raw, "x", fast=False)
+    assert isinstance(fast, tuple)
+    assert fast[0].posts.to_pylist() == slow.posts.to_pylist()
+    assert slow.posts.to_pylist()[0]["target_author"] == "id:404"
