@@ -713,3 +713,26 @@ def test_v2_reply_to_a_user_missing_from_includes_keeps_its_edge_by_id():
     assert isinstance(fast, tuple)
     assert fast[0].posts.to_pylist() == slow.posts.to_pylist()
     assert slow.posts.to_pylist()[0]["target_author"] == "id:404"
+
+
+def test_study_file_inputs_take_columns_for_a_headerless_list(tmp_path):
+    from netsupport.errors import StudyKeyError
+    from netsupport.ingest import import_inputs
+    from netsupport.studyfile import load_study
+
+    (tmp_path / "higgs.txt").write_text(SNAP)
+    study = tmp_path / "study.toml"
+    text = (
+        '[study]\nname = "x"\nfocal = ["lane"]\n[windows]\n'
+        'crisis_start = "2014-02-14T09:00:00Z"\ncrisis_end = "2014-02-15T09:00:00Z"\n'
+        '[[inputs]]\npath = "higgs.txt"\nformat = "csv"\n'
+        'columns = ["source", "target", "created_at", "kind"]\n'
+    )
+    study.write_text(text)
+    spec = load_study(study).inputs[0]
+    assert (spec.header, spec.columns) == (False, ("source", "target", "created_at", "kind"))
+    summary = import_inputs(Store(tmp_path / "s"), [spec])
+    assert summary.total("posts") == 3 and summary.total("rejects") == 0
+    study.write_text(text.replace('"kind"]', "7]"))
+    with pytest.raises(StudyKeyError, match="columns' must list column names"):
+        load_study(study)
