@@ -1059,7 +1059,8 @@ def _post_key(posts: pa.Table) -> pa.Array:
 
 def _duplicate_rows(posts: pa.Table, tag: str) -> pa.Table:
     """Key, author and a 64-bit hash of the text of posts (what a re-collection may change)."""
-    texts = pd.Series(posts.column(PostCol.TEXT).to_pylist(), dtype=object)
+    # (an Arrow-backed Series: no Python strings; the same hashes as for object strings)
+    texts = pd.Series(posts.column(PostCol.TEXT), dtype=pd.ArrowDtype(pa.string()))
     text_hash = pd.util.hash_pandas_object(texts, index=False).to_numpy()
     return pa.table(
         {
