@@ -958,10 +958,7 @@ class Transaction:
         self._dups = []
         keys = dups["key"].chunk(0)
         paths = self.store.part_paths(Table.POSTS) + self._new_parts(Table.POSTS)
-        cols = [PostCol.PLATFORM, PostCol.POST_ID, PostCol.AUTHOR, PostCol.TEXT]
-        found = []
-        for part in _read_parts(paths, Table.POSTS, cols):
-            found.append(_duplicate_rows(part.filter(pc.is_in(_post_key(part), keys)), ""))
+        found = [_duplicate_rows(part, "") for part in _posts_with_keys(paths, keys)]
         first = pa.concat_tables(found).combine_chunks()  # (one row per key, as stored)
         at = pc.index_in(keys, value_set=first["key"].chunk(0))
         author_changed = pc.fill_null(
@@ -1076,6 +1073,22 @@ def _read_parts(paths: list[Path], table: Table, columns: list[str]) -> Iterator
     schema = pa.schema([SCHEMAS[table].field(str(c)) for c in columns])
     for path in paths:
         yield pq.read_table(path, columns=schema.names, schema=schema)
+
+
+def _posts_with_keys(paths: list[Path], keys: pa.Array) -> Iterator[pa.Table]:
+    """The posts (platform, post_id, author, text) of the part files whose key is in ``keys``;
+    texts are read only from the row groups that hold one."""
+    ids = [PostCol.PLATFORM.value, PostCol.POST_ID.value]
+    cols = [*ids, PostCol.AUTHOR.value, PostCol.TEXT.value]
+    for path in paths:
+        try:
+            pf = pq.ParquetFile(path)
+            for rg in range(pf.num_row_groups):
+                hit = pc.is_in(_post_key(pf.read_row_group(rg, columns=ids)), keys)
+                if pc.any(hit).as_py():
+                    yield pf.read_row_group(rg, columns=cols).filter(hit)
+        except (OSError, pa.ArrowException) as exc:
+            raise StoreError(f"{path}: cannot read committed part ({exc})") from None
 
 
 def _handles(accounts: pa.Table) -> list[str]:
