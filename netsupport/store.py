@@ -959,8 +959,10 @@ class Transaction:
         keys = dups["key"].chunk(0)
         paths = self.store.part_paths(Table.POSTS) + self._new_parts(Table.POSTS)
         found = [_duplicate_rows(part, "") for part in _posts_with_keys(paths, keys)]
+        if not found:  # (cannot happen: a duplicate's first version is stored)
+            return
         first = pa.concat_tables(found).combine_chunks()  # (one row per key, as stored)
-        at = pc.index_in(keys, value_set=first["key"].chunk(0))
+        at = pc.index_in(keys, value_set=first["key"].combine_chunks())
         author_changed = pc.fill_null(
             pc.not_equal(dups[PostCol.AUTHOR], first[PostCol.AUTHOR].take(at)), True
         )
