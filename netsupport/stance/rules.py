@@ -10,13 +10,15 @@ rules in order; in short, for one target side (the focal account or the institut
 3. lexicon phrases aimed at the target (or unaimed) decide by their net polarity, negation flips a
    phrase ("not a disgrace"); a phrase is aimed at the account whose handle follows it within two
    words ("shame on @force") or, failing that, the nearest handle before it in the same sentence
-   ("@force should be ashamed");
+   ("@force should be ashamed"); sympathy phrases ("condolences", "so sad") are support;
 4. target awareness: an account that is the object of a criticised action ("for silencing
    @inspector", "suspending @inspector is a disgrace") is supported, and a critique aimed at the
    institution is support for the focal account, not critique of it;
 5. when every phrase is aimed at others, VADER scores the remaining words; reporting language
    ("breaking", "statement") makes a post neutral news;
-6. otherwise VADER's compound score with the study's thresholds.
+6. a post of questions only, with no phrase, is neutral; otherwise VADER's compound score with the
+   study's thresholds, except that a critical reading of event news ("two dead after shooting")
+   that does not address its reader is neutral.
 
 Every distinct text is scored once (both sides at once), in worker processes when there are many.
 
