@@ -35,12 +35,23 @@ Examples
 
 from __future__ import annotations
 
-from .labels import agreement, apply_labels, coding_sheet, load_labels
+from .labels import (
+    SHEET_COLUMNS,
+    LabelsFile,
+    agreement,
+    apply_labels,
+    coder_agreement,
+    coding_sheet,
+    load_labels,
+    match_labels,
+    read_labels,
+)
 from .rules import RULE_LABEL, STANCE_COLUMNS, STANCE_ORDER, Classifier, Lexicon, load_lexicon
 from .tables import (
     POST_COLUMNS,
     StanceResult,
     StanceSpec,
+    disagreements_table,
     object_strings,
     read_tables,
     rule_counts,
@@ -53,18 +64,24 @@ from .tables import (
 __all__ = [
     "POST_COLUMNS",
     "RULE_LABEL",
+    "SHEET_COLUMNS",
     "STANCE_COLUMNS",
     "STANCE_ORDER",
     "Classifier",
+    "LabelsFile",
     "Lexicon",
     "StanceResult",
     "StanceSpec",
     "agreement",
     "apply_labels",
+    "coder_agreement",
     "coding_sheet",
+    "disagreements_table",
     "load_labels",
     "load_lexicon",
+    "match_labels",
     "object_strings",
+    "read_labels",
     "read_tables",
     "rule_counts",
     "run_stance",
