@@ -596,6 +596,17 @@ def _relative(path: str, study: Study) -> str:
         return Path(path).name
 
 
+def _labels_note(stance: Any) -> str:
+    """Return a warning for the run display when some hand labels matched no interaction."""
+    matched = (stance.agreement or {}).get("labels_matched") or {}
+    if not matched.get("unmatched"):
+        return ""
+    return (
+        f"; warning: {matched['unmatched']} of {matched['labels']} labels name no classified "
+        "interaction and are not used"
+    )
+
+
 @dataclass
 class _Context:
     """State shared by the steps of one run (loaded lazily from the store or the cache)."""
@@ -711,7 +722,7 @@ class _Context:
         _write_parquet(self.stance.table, table_p)
         write_json({"agreement": self.stance.agreement, "lexicon": self.stance.lexicon}, meta_p)
         self.state.record("stance", self.keys["stance"])
-        return "ran", f"{len(self.stance.table):,} interactions"
+        return "ran", f"{len(self.stance.table):,} interactions" + _labels_note(self.stance)
 
     def _graph_measures(self) -> tuple[Any, dict[str, Any], Any, dict[str, Any]]:
         """(membership, its info, PageRank, its info), None where not measured. The Dask
