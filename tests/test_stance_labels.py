@@ -378,3 +378,18 @@ def test_run_with_bad_study_labels_is_one_line(tmp_path):
     assert "labelled twice with different stances" in last
     assert "Traceback" not in r.output
     assert not (tmp_path / "out" / "metrics.json").exists()
+
+
+def test_error_lines_are_lines_of_the_file(tmp_path):
+    """A coding sheet's text may hold line breaks (quoted) and blank lines may sit between rows:
+    the message names the line in the file (pandas' row index + 2 said line 3 here)."""
+    p = tmp_path / "labels.csv"
+    p.write_text('post_id,stance,text\n1,supportive,"two\nlines"\n\n2,angry,x\n')
+    with pytest.raises(InputFileError, match=r"labels.csv:line 5: stance 'angry'"):
+        load_labels(p)
+    p.write_text("post_id,stance\n1,supportive,extra\n")
+    with pytest.raises(InputFileError, match=r"line 2: 3 fields, the header has 2"):
+        load_labels(p)
+    p.write_text("")
+    with pytest.raises(InputFileError, match="empty"):
+        load_labels(p)

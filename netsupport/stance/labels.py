@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -39,14 +40,40 @@ class LabelsFile:
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
+    """Return the labels CSV as stripped strings, with ``attrs["lines"]``: each row's first line
+    in the file (quoted cells may span lines; blank lines are skipped)."""
     try:
-        raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+        with path.open(newline="", encoding="utf-8-sig") as fh:
+            reader = csv.reader(fh)
+            header = next(reader, None)
+            if header is None:
+                raise InputFileError(path, "labels CSV is empty (no header row)")
+            rows: list[list[str]] = []
+            lines: list[int] = []
+            prev = reader.line_num
+            for rec in reader:
+                first, prev = prev + 1, reader.line_num
+                if not any(c.strip() for c in rec):
+                    continue
+                if len(rec) > len(header):
+                    raise InputFileError(
+                        path,
+                        f"{len(rec)} fields, the header has {len(header)} (a comma in an "
+                        "unquoted cell?)",
+                        f"line {first}",
+                    )
+                rows.append(rec + [""] * (len(header) - len(rec)))
+                lines.append(first)
     except FileNotFoundError:
         raise InputFileError(path, "labels file not found") from None
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise InputFileError(path, f"cannot read labels CSV ({exc})") from None
-    raw.columns = [str(c).strip().lower().lstrip("'") for c in raw.columns]
-    return raw.apply(lambda col: col.str.strip().str.lstrip("'"))
+    cols = [str(c).strip().lower().lstrip("'") for c in header]
+    raw = pd.DataFrame(rows, columns=cols, dtype=object) if rows else pd.DataFrame(columns=cols)
+    raw = raw.astype(object).apply(lambda col: col.astype(str).str.strip().str.lstrip("'"))
+    raw = raw.reset_index(drop=True)
+    raw.attrs["lines"] = lines
+    return raw
 
 
 def _check_words(path: Path, raw: pd.DataFrame, columns: Sequence[str]) -> None:
@@ -59,7 +86,7 @@ def _check_words(path: Path, raw: pd.DataFrame, columns: Sequence[str]) -> None:
             raise InputFileError(
                 path,
                 f"{col} {raw[col].iloc[i]!r} is not one of {', '.join(STANCE_ORDER)}",
-                f"line {i + 2}",
+                f"line {raw.attrs['lines'][i]}",
             )
 
 
@@ -117,7 +144,9 @@ def read_labels(path: str | Path) -> LabelsFile:
     for i, v in enumerate(side):
         if v and v not in _SIDES:
             raise InputFileError(
-                path, f"target_side {v!r} is not focal or institution", f"line {i + 2}"
+                path,
+                f"target_side {v!r} is not focal or institution",
+                f"line {raw.attrs['lines'][i]}",
             )
     adjudicated = raw["stance"].str.lower() if "stance" in raw.columns else pd.Series([""] * n)
     codes = [raw[c].str.lower().tolist() for c in coders]
@@ -130,7 +159,7 @@ def read_labels(path: str | Path) -> LabelsFile:
             "post_id": raw["post_id"].to_numpy(),
             "target_side": side.to_numpy(),
             "stance": resolved,
-            "line": np.arange(2, n + 2),
+            "line": np.asarray(raw.attrs["lines"], dtype="int64"),
         }
     )
     extra = _design_columns(path, raw)
@@ -141,11 +170,12 @@ def read_labels(path: str | Path) -> LabelsFile:
     out = _no_conflicts(path, out)
     present = sorted(set(out["stance"]), key=STANCE_ORDER.index)
     if len(present) < 2:
-        what = f"only {present[0]!r}" if present else "no coded row"
+        if not present:
+            raise InputFileError(path, "labels have no coded row: fill the stance column")
         raise InputFileError(
             path,
-            f"labels have {what} among {len(out)} coded rows: agreement and a trained stance "
-            "need at least two stances; code more rows",
+            f"labels have only {present[0]!r} among {len(out)} coded rows: agreement and a "
+            "trained stance need at least two stances; code more rows",
         )
     out["target_side"] = out["target_side"].replace("", pd.NA).astype("string")
     cols = ["post_id", "target_side", "stance", *extra, "line"]
@@ -164,7 +194,7 @@ def _design_columns(path: Path, raw: pd.DataFrame) -> dict[str, Any]:
                 path,
                 f"inclusion_probability {raw['inclusion_probability'].iloc[i]!r} is not a "
                 "number in (0, 1]",
-                f"line {i + 2}",
+                f"line {raw.attrs['lines'][i]}",
             )
         out["inclusion_probability"] = values.astype("float64").to_numpy()
     if "sample" in raw.columns:
@@ -175,7 +205,7 @@ def _design_columns(path: Path, raw: pd.DataFrame) -> dict[str, Any]:
             raise InputFileError(
                 path,
                 f"sample {raw['sample'].iloc[i]!r} is not {SAMPLE_PROBABILITY} or {SAMPLE_ACTIVE}",
-                f"line {i + 2}",
+                f"line {raw.attrs['lines'][i]}",
             )
         out["sample"] = vals.replace("", None).to_numpy(dtype=object)
     return out
