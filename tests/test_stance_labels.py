@@ -163,6 +163,16 @@ def test_cli_sheet_with_active_is_formula_safe(tmp_path):
     # handles and texts starting with @ are neutralised for spreadsheets
     assert not any(v.startswith(("=", "+", "-", "@")) for v in sheet.to_numpy().ravel())
     assert sheet["text"].str.startswith("'@").any()
+    # filled in and given back, the sheet is a labels file that keeps its design columns
+    filled = tmp_path / "stance.coding.csv"
+    coded = pd.read_csv(filled, dtype=str, keep_default_na=False)
+    coded["stance"] = ["supportive", "critical", "neutral"] * 3
+    coded.to_csv(filled, index=False)
+    lab = load_labels(filled)
+    assert len(lab) == 9 and lab["sample"].value_counts()["active"] == 3
+    pi = lab.loc[lab["sample"] == "probability", "inclusion_probability"]
+    assert ((pi > 0) & (pi <= 1)).all()
+    assert lab.loc[lab["sample"] == "active", "inclusion_probability"].isna().all()
 
 
 # ---- coders --------------------------------------------------------------------------------------
