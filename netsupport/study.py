@@ -713,7 +713,7 @@ class _Context:
         if self.fresh("stance", [table_p, meta_p]):
             meta = json.loads(meta_p.read_text(encoding="utf-8"))
             self.stance = StanceResult(_read_parquet(table_p), meta["agreement"], meta["lexicon"])
-            return "reused", f"{len(self.stance.table):,} interactions"
+            return "reused", f"{len(self.stance.table):,} interactions" + _labels_note(self.stance)
         self.stance = stance_table(self.tables(), self.study, workers=self.workers)
         if self.stance.interactions is not None and self._tables is not None:
             # the later steps read the study's interactions (self.interactions()), which hold

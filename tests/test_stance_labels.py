@@ -403,3 +403,17 @@ def test_error_lines_are_lines_of_the_file(tmp_path):
     p.write_text("")
     with pytest.raises(InputFileError, match="empty"):
         load_labels(p)
+
+
+def test_run_stance_line_warns_about_unmatched_labels():
+    from netsupport.stance import StanceResult
+    from netsupport.study import _labels_note
+
+    agree = {"labels_matched": {"labels": 3, "matched": 2, "unmatched": 1, "unmatched_ids": ["X"]}}
+    res = StanceResult(pd.DataFrame(), agree, {})
+    assert _labels_note(res) == (
+        "; warning: 1 of 3 labels name no classified interaction and are not used"
+    )
+    agree["labels_matched"]["unmatched"] = 0
+    assert _labels_note(res) == ""
+    assert _labels_note(StanceResult(pd.DataFrame(), {"status": "not measured"}, {})) == ""
