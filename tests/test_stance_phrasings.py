@@ -1,6 +1,6 @@
 """Stance rules by error class: the hand-written phrasing sets and the rules that fix each class.
 
-``tests/data/stance_phrasings.csv`` (177 sentences) was written and committed before the rules
+``tests/data/stance_phrasings.csv`` (185 sentences) was written and committed before the rules
 for sympathy, event news, explicit evaluation, negation exceptions and questions; it is a
 regression set for those error classes (METHODS.md, "Stance", gives before/after accuracy).
 ``tests/data/stance_phrasings_heldout.csv`` (44 sentences) was written after the rule changes and
@@ -19,7 +19,8 @@ from netsupport.stance import Classifier, agreement, load_lexicon
 FOCAL, INST = "inspector_lane", "northshire_police"
 
 #: Per-class accuracy floors on stance_phrasings.csv: the measured accuracy (all 1.0 except
-#: question 0.8, violence_against 0.8, sarcasm 0.0), less at most one sentence of slack.
+#: question 0.8, violence_against 0.8, sympathy_tags 0.875, sarcasm 0.0), less at most one
+#: sentence of slack.
 FLOORS = {
     "sympathy": 0.95,
     "event_news": 0.95,
@@ -30,6 +31,7 @@ FLOORS = {
     "critique": 0.95,
     "neutral": 0.9,
     "violence_against": 0.7,
+    "sympathy_tags": 0.75,
 }
 
 
@@ -50,7 +52,7 @@ def _scored(clf: Classifier, name: str) -> pd.DataFrame:
 
 def test_phrasing_set_per_class_accuracy_floors(clf, capsys):
     df = _scored(clf, "stance_phrasings.csv")
-    assert len(df) >= 170
+    assert len(df) >= 180
     assert set(df["error_class"]) == set(FLOORS) | {"sarcasm"}
     assert set(df["target_side"]) == {"focal", "institution"}
     by_class = df.groupby("error_class")["ok"].mean()
