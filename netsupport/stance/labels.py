@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import math
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,12 +95,10 @@ def _resolve(codes: list[str], adjudicated: str) -> str:
     """Return the adjudicated stance, else the coders' majority, else "" (a tie)."""
     if adjudicated:
         return adjudicated
-    given = [c for c in codes if c]
-    if not given:
+    counts = Counter(c for c in codes if c).most_common()
+    if not counts or (len(counts) > 1 and counts[0][1] == counts[1][1]):
         return ""
-    counts = pd.Series(given).value_counts()
-    top = counts[counts == counts.iloc[0]]
-    return str(top.index[0]) if len(top) == 1 else ""
+    return counts[0][0]
 
 
 def read_labels(path: str | Path) -> LabelsFile:
