@@ -1,6 +1,6 @@
 """Stance rules by error class: the hand-written phrasing sets and the rules that fix each class.
 
-``tests/data/stance_phrasings.csv`` (185 sentences) was written and committed before the rules
+``tests/data/stance_phrasings.csv`` (195 sentences) was written and committed before the rules
 for sympathy, event news, explicit evaluation, negation exceptions and questions; it is a
 regression set for those error classes (METHODS.md, "Stance", gives before/after accuracy).
 ``tests/data/stance_phrasings_heldout.csv`` (44 sentences) was written after the rule changes and
@@ -20,7 +20,7 @@ FOCAL, INST = "inspector_lane", "northshire_police"
 
 #: Per-class accuracy floors on stance_phrasings.csv: the measured accuracy (all 1.0 except
 #: question 0.8, violence_against 0.8, sympathy_tags 0.875, sarcasm 0.0), less at most one
-#: sentence of slack.
+#: sentence of slack (emoji_only: measured 1.0).
 FLOORS = {
     "sympathy": 0.95,
     "event_news": 0.95,
@@ -32,6 +32,7 @@ FLOORS = {
     "neutral": 0.9,
     "violence_against": 0.7,
     "sympathy_tags": 0.75,
+    "emoji_only": 0.9,
 }
 
 
@@ -52,7 +53,7 @@ def _scored(clf: Classifier, name: str) -> pd.DataFrame:
 
 def test_phrasing_set_per_class_accuracy_floors(clf, capsys):
     df = _scored(clf, "stance_phrasings.csv")
-    assert len(df) >= 180
+    assert len(df) >= 190
     assert set(df["error_class"]) == set(FLOORS) | {"sarcasm"}
     assert set(df["target_side"]) == {"focal", "institution"}
     by_class = df.groupby("error_class")["ok"].mean()
@@ -65,7 +66,7 @@ def test_phrasing_set_per_class_accuracy_floors(clf, capsys):
         )
     for cls, floor in FLOORS.items():
         assert by_class[cls] >= floor, (cls, df[(df["error_class"] == cls) & ~df["ok"]])
-    assert a["accuracy"] >= 0.92  # measured 0.930
+    assert a["accuracy"] >= 0.92  # measured 0.933
 
 
 def test_heldout_phrasings_accuracy(clf):
@@ -152,3 +153,16 @@ def test_study_lexicon_sections_for_the_new_rules(tmp_path):
     p.write_text('[event]\nwords = ["hit and run"]\n')
     with pytest.raises(InputFileError, match=r"\[event\] words are single words"):
         load_lexicon(p)
+
+
+def test_emoji_are_read_by_their_names(clf):
+    """An emoji-only reply was 'no-text' (neutral); its emoji now read as their CLDR names."""
+    s = clf.score_text("@inspector_lane \U0001f44f\U0001f44f")["focal"]  # clapping hands
+    assert s == ("supportive", 1.0, "lexicon:clapping hands")
+    s = clf.score_text("@northshire_police \U0001f64f")["institution"]  # folded hands
+    assert s == ("supportive", 1.0, "sympathy:folded hands")
+    s = clf.score_text("@northshire_police \U0001f921")["institution"]  # clown face
+    assert s[0] == "critical"
+    # an emoji no list names leaves the post to VADER, not to the no-text rule
+    assert clf.score_text("@northshire_police \U0001f693")["institution"][2] == "vader"
+    assert clf.score_text("@northshire_police")["institution"][2] == "no-text"

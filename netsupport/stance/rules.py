@@ -34,6 +34,7 @@ Examples
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import os
@@ -407,6 +408,20 @@ class _Reading:
     all_questions: bool = False  # every sentence with words ends with "?"
 
 
+@functools.cache
+def _emoji_names() -> dict[int, str]:
+    """Return ``{code point: " name "}`` for single-code-point emoji (CLDR short names, as VADER's
+    own table gives them: "👍" -> "thumbs up"), so the lexicon can name emoji in words."""
+    table = resources.files("vaderSentiment").joinpath("emoji_utf8_lexicon.txt")
+    out: dict[int, str] = {}
+    for line in table.read_text(encoding="utf-8").splitlines():
+        char, _, name = line.rstrip("\r").partition("\t")
+        words = re.sub(r"[^\w\s]", " ", name.lower()).split()
+        if len(char) == 1 and words:
+            out[ord(char)] = " " + " ".join(words) + " "
+    return out
+
+
 def _tokenize(text: str) -> _Tokens:
     kinds: list[int] = []
     values: list[str] = []
@@ -414,6 +429,8 @@ def _tokenize(text: str) -> _Tokens:
     questions: set[int] = set()
     sid = 0
     low = text.lower().replace("\u2019", "'").replace("\u2018", "'")
+    if not low.isascii():  # emoji become their names: "@x 👏👏" reads "@x clapping hands ..."
+        low = low.translate(_emoji_names())
     for m in _TOKEN_RE.finditer(low):
         group = m.lastgroup
         if group == "url":
