@@ -211,10 +211,37 @@ def import_command(
         FollowDirection,
         typer.Option("--direction", help="For follower lists: followers or following."),
     ] = FollowDirection.FOLLOWERS,
+    header: Annotated[
+        bool,
+        typer.Option(
+            "--header/--no-header",
+            help="CSV: --no-header when the first row is data; its columns are then named by "
+            "position for --map (--map 0=source --map 1=target); lines starting with # are "
+            "comments. Space-separated edge lists are read too.",
+        ),
+    ] = True,
+    columns: Annotated[
+        str | None,
+        typer.Option(
+            "--columns",
+            metavar="NAME,NAME,...",
+            help="CSV without a header: its column names, e.g. source,target,created_at,kind "
+            "(implies --no-header).",
+        ),
+    ] = None,
     max_archive_bytes: Annotated[
         int,
         typer.Option("--max-archive-bytes", help="Cap on bytes decompressed from one archive."),
     ] = 2 * 1024**3,
+    max_compression_ratio: Annotated[
+        float,
+        typer.Option(
+            "--max-compression-ratio",
+            min=0,
+            help="Refuse an archive member inflating past 8 MiB at more than this ratio "
+            "(zip-bomb guard; 0: no limit).",
+        ),
+    ] = 100.0,
     workers: Annotated[
         int,
         typer.Option("--workers", min=0, help="Processes for large JSON-lines files (0: auto)."),
@@ -240,6 +267,9 @@ def import_command(
         workers=workers,
         progress=_ProgressBar() if sys.stderr.isatty() else None,
         max_archive_bytes=max_archive_bytes,
+        max_compression_ratio=max_compression_ratio,
+        header=header,
+        columns=tuple(c.strip() for c in columns.split(",")) if columns else (),
     )
     typer.echo(format_summary(summary))
 
