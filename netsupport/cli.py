@@ -829,6 +829,9 @@ def support_command(
         ["measure", "focal", "institution"],
         headline_rows(metrics),
     )
+    agree = (metrics.get("stance") or {}).get("agreement")
+    if isinstance(agree, dict):
+        _echo_label_checks(agree, None)
 
 
 # ---- commands: synth ----------------------------------------------------------------------------
