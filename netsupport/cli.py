@@ -567,6 +567,7 @@ def _ss_study(
     import dataclasses
 
     from .errors import NetsupportError
+    from .outdir import work_dir
     from .schema import normalise_handle
     from .stance import StanceSpec
     from .studyfile import StanceParams, Study, load_study
@@ -581,7 +582,8 @@ def _ss_study(
                 stance, lexicon=lexicon or stance.lexicon, labels=labels or stance.labels
             )
         s = dataclasses.replace(s, stance=stance, markers=s.markers + tuple(marker or ()))
-        return s, store or s.store_dir, s.output_dir
+        # not the report folder: a run replaces it whole and refuses files it did not write
+        return s, store or s.store_dir, work_dir(s.output_dir)
     if store is None:
         raise NetsupportError("--store is required without --study")
     handles = tuple(h for h in (normalise_handle(x) for x in focal or []) if h)
@@ -636,7 +638,10 @@ def stance_command(
     out: Annotated[
         Path | None,
         typer.Option(
-            "--out", help="stance.csv to write (default: <output dir>/stance.csv).", dir_okay=False
+            "--out",
+            help="stance.csv to write (default: <output dir>.netsupport/stance.csv with --study, "
+            "else ./stance.csv).",
+            dir_okay=False,
         ),
     ] = None,
     sample: Annotated[
@@ -721,7 +726,8 @@ def support_command(
         Path | None,
         typer.Option(
             "--out",
-            help="metrics.json to write (default: <output dir>/metrics.json).",
+            help="metrics.json to write (default: <output dir>.netsupport/metrics.json with "
+            "--study, else ./metrics.json).",
             dir_okay=False,
         ),
     ] = None,

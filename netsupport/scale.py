@@ -1532,7 +1532,6 @@ def _dask_context_class() -> type:
         def step_report(self, force: bool) -> tuple[str, str]:
             from . import report
             from .stance import object_strings
-            from .textsafe import write_json
 
             listing = self.cache / "report-files.json"
             previous = (
@@ -1574,8 +1573,7 @@ def _dask_context_class() -> type:
                 top=agg.top_posts,
                 write_stance=stance_writer(self.dask_dir / "stance-parts"),
             )
-            self.report_files = report.write_report(inp, self.out)
-            write_json(sorted(str(p.relative_to(self.out)) for p in self.report_files), listing)
+            self.write_report(inp)
             self.state.record("report", self.keys["report"])
             return "ran", f"{len(self.report_files)} files"
 

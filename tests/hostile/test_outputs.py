@@ -1,0 +1,272 @@
+"""Hostile cases of issue 14 for what netsupport writes: output folder, report, CLI (items 1, 3,
+4, 14, 16, 18, 20-24). Each test names the item it guards; each failed before its fix.
+
+The study is a small synthetic case (netsupport.synth: 300 accounts, 1,500 posts).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from netsupport.cli import app
+from netsupport.errors import StudyError, StudyKeyError
+from netsupport.outdir import work_dir
+from netsupport.study import run_study
+from netsupport.studyfile import load_study
+from netsupport.synth import SynthConfig, synthesize
+
+INPUTS = ("tweets.jsonl", "twitter-archive-inspector_lane.zip")
+
+STUDY = """\
+[study]
+name = "t"
+focal = ["inspector_lane"]
+institution = ["northshire_police"]
+markers = ["#standwithlane"]
+
+[windows]
+crisis_start = "2014-02-14T09:00:00Z"
+crisis_end = "2014-02-19T18:00:00Z"
+{windows}
+
+[[inputs]]
+path = "tweets.jsonl"
+format = "twitter-v2"
+
+[[inputs]]
+path = "twitter-archive-inspector_lane.zip"
+
+[support]
+bootstrap = {bootstrap}
+
+[output]
+{output}
+"""
+
+
+def write_study(
+    d: Path, *, output: str = 'dir = "out"', bootstrap: int = 200, windows: str = ""
+) -> Path:
+    path = d / "study.toml"
+    text = STUDY.format(
+        output=output, bootstrap=bootstrap, windows=windows or "baseline_days = 7\nafter_days = 7"
+    )
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def out_case(tmp_path_factory) -> Path:
+    """The synthetic case's input files (each test copies them)."""
+    d = tmp_path_factory.mktemp("out_case")
+    synthesize(d, SynthConfig(seed=5, accounts=300, interactions=1500, days=7, name="t"))
+    return d
+
+
+@pytest.fixture
+def out_study(out_case, tmp_path) -> Path:
+    """A fresh folder with the case's inputs and a study.toml (report into ``out/``)."""
+    for name in INPUTS:
+        shutil.copyfile(out_case / name, tmp_path / name)
+    write_study(tmp_path)
+    return tmp_path
+
+
+@pytest.fixture(scope="module")
+def out_ran(out_case, tmp_path_factory) -> Path:
+    """The case run once; tests work on copies (``out_ran_copy``)."""
+    d = tmp_path_factory.mktemp("out_ran")
+    for name in INPUTS:
+        shutil.copyfile(out_case / name, d / name)
+    write_study(d)
+    run_study(d / "study.toml", clock=lambda: "2024-01-01T00:00:00Z")
+    return d
+
+
+@pytest.fixture
+def out_ran_copy(out_ran, tmp_path) -> Path:
+    dst = tmp_path / "study"
+    shutil.copytree(out_ran, dst)
+    return dst
+
+
+def digests(folder: Path) -> dict[str, str]:
+    return {
+        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def one_error_line(result) -> str:
+    assert result.exit_code == 2, result.output
+    lines = [ln for ln in result.output.splitlines() if ln.strip()]
+    assert len(lines) == 1, result.output  # one line, no traceback, no usage box
+    assert lines[0].startswith("error: "), lines[0]
+    return lines[0]
+
+
+def cli(*args: str):
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+# ---- item 1: a run never deletes the user's files ------------------------------------------------
+
+
+def test_item1_run_refuses_a_folder_of_the_users_files(out_study):
+    # the issue's repro: [output] dir = "." over the user's folder; tables/my_survey.csv and
+    # charts/holiday.png were deleted by the report step's clean-up
+    (out_study / "tables").mkdir()
+    (out_study / "tables" / "my_survey.csv").write_text("q,a\n1,2\n")
+    (out_study / "charts").mkdir()
+    (out_study / "charts" / "holiday.png").write_bytes(b"\x89PNG holiday")
+    write_study(out_study, output='dir = "."\nstore = "../store"')
+    before = digests(out_study)
+    line = one_error_line(cli("run", out_study / "study.toml"))
+    assert "output.dir" in line and "no netsupport run made it" in line
+    assert digests(out_study) == before  # nothing written, nothing removed
+
+
+def test_item1_run_refuses_a_report_folder_where_the_user_added_a_file(out_ran_copy):
+    survey = out_ran_copy / "out" / "tables" / "my_survey.csv"
+    survey.write_text("q,a\n1,2\n")
+    line = one_error_line(cli("run", "--force", out_ran_copy / "study.toml"))
+    assert "tables/my_survey.csv" in line and "manifest.json does not list it" in line
+    assert survey.read_text() == "q,a\n1,2\n"
+
+
+def test_item1_files_of_the_previous_run_are_replaced_and_stale_ones_removed(out_ran_copy):
+    # a file the last run recorded (manifest "outputs") but this run does not write goes away
+    out = out_ran_copy / "out"
+    manifest = json.loads((out / "manifest.json").read_text())
+    (out / "charts" / "old.svg").write_text("<svg/>")
+    manifest["outputs"]["charts/old.svg"] = "0" * 64
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    result = cli("run", "--force", out_ran_copy / "study.toml")
+    assert result.exit_code == 0, result.output
+    assert not (out / "charts" / "old.svg").exists()
+    assert (out / "index.html").is_file()
+
+
+def test_item1_an_empty_or_missing_folder_is_fine(out_study):
+    (out_study / "out" / "charts").mkdir(parents=True)  # folders without files count as empty
+    result = cli("run", out_study / "study.toml")
+    assert result.exit_code == 0, result.output
+
+
+# ---- item 3: the store and the report folder cannot collide --------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("output", "expected"),
+    [
+        ('dir = "out"\nstore = "out"', "'output.store' and 'output.dir' are the same folder"),
+        ('dir = "out"\nstore = "out/store"', "'output.store' (.*) is inside 'output.dir'"),
+        ('dir = "s/out"\nstore = "s"', "'output.dir' (.*) is inside 'output.store'"),
+        ('dir = "out"\nstore = "out.netsupport"', "collides with the run's work folder"),
+    ],
+)
+def test_item3_store_and_report_folder_that_collide_are_refused_at_load(
+    out_study, output, expected
+):
+    path = write_study(out_study, output=output)
+    with pytest.raises(StudyKeyError, match=expected):
+        load_study(path)
+    line = one_error_line(cli("run", path))
+    assert "study.toml:" in line  # the key's line
+
+
+def test_item3_the_default_store_is_beside_the_report(out_study):
+    s = load_study(out_study / "study.toml")
+    assert s.store_dir == out_study / "out.netsupport" / "store"
+    assert not s.store_dir.is_relative_to(s.output_dir)
+
+
+# ---- item 4: the report is swapped in whole ------------------------------------------------------
+
+
+def test_item4_a_report_step_stopped_midway_leaves_the_old_report_whole(out_ran_copy, monkeypatch):
+    from netsupport import report
+
+    out = out_ran_copy / "out"
+    before = digests(out)
+    write_study(out_ran_copy, bootstrap=300)  # new metrics, so a mix would show
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt  # killed after metrics.json, the tables and charts were written
+
+    monkeypatch.setattr(report, "render_html", killed)
+    with pytest.raises(KeyboardInterrupt):
+        run_study(out_ran_copy / "study.toml")
+    assert digests(out) == before  # the old report, not a mix
+    monkeypatch.undo()
+    r = run_study(out_ran_copy / "study.toml")
+    assert json.loads((out / "metrics.json").read_text())["parameters"]["bootstrap"] == 300
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert set(manifest["outputs"]) | {"manifest.json"} == set(digests(out))
+    assert all(digests(out)[k] == v for k, v in manifest["outputs"].items())
+    assert {p.name for p in work_dir(out).iterdir()} >= {"store", "state.json"}
+    assert not (work_dir(out) / "next").exists()  # the old report went with the swap
+    assert r.index_html == out / "index.html"
+
+
+def test_item4_the_store_and_cache_survive_the_swap(out_ran_copy):
+    from netsupport.store import Store
+
+    store = load_study(out_ran_copy / "study.toml").store_dir
+    counts = Store(store).counts()
+    r = run_study(out_ran_copy / "study.toml", force=True)
+    assert [s.status for s in r.steps] == ["ran"] * 5
+    assert Store(store).counts() == counts and counts["posts"] > 0
+    r2 = run_study(out_ran_copy / "study.toml")
+    assert [s.status for s in r2.steps] == ["reused"] * 5
+
+
+def test_item4_an_old_layout_report_folder_is_taken_over(out_ran_copy):
+    # reports written before the swap kept the cache and a run-made store inside the folder
+    out = out_ran_copy / "out"
+    shutil.copytree(work_dir(out) / "store", out / "store")
+    (out / ".netsupport").mkdir()
+    (out / ".netsupport" / "state.json").write_text("{}")
+    result = cli("run", out_ran_copy / "study.toml")
+    assert result.exit_code == 0, result.output
+    assert not (out / "store").exists() and not (out / ".netsupport").exists()
+
+
+# ---- item 16: limits instead of tracebacks ------------------------------------------------------
+
+
+def test_item16_a_huge_bootstrap_is_refused_naming_the_key(out_study):
+    path = write_study(out_study, bootstrap=10**12)
+    line = one_error_line(cli("run", path))
+    assert "'support.bootstrap' must be from 1 to 10,000" in line and "memory" in line
+
+
+# ---- item 18: a window given twice -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("windows", "keys"),
+    [
+        (
+            'baseline_days = 7\nbaseline_start = "2014-02-01T00:00:00Z"',
+            ("windows.baseline_days", "windows.baseline_start"),
+        ),
+        (
+            'after_days = 7\nafter_end = "2014-03-01T00:00:00Z"',
+            ("windows.after_days", "windows.after_end"),
+        ),
+    ],
+)
+def test_item18_a_window_length_and_instant_together_are_refused(out_study, windows, keys):
+    path = write_study(out_study, windows=windows)
+    with pytest.raises(StudyError) as exc:
+        load_study(path)
+    assert all(k in str(exc.value) for k in keys), exc.value
+    assert "study.toml:" in one_error_line(cli("run", path))
