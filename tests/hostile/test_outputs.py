@@ -270,3 +270,28 @@ def test_item18_a_window_length_and_instant_together_are_refused(out_study, wind
         load_study(path)
     assert all(k in str(exc.value) for k in keys), exc.value
     assert "study.toml:" in one_error_line(cli("run", path))
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ({"imports": [{}]}, "imports[0] needs a path, a format and a sha256"),
+        ({"next_part": "x"}, "'next_part' is 'x', not a positive integer"),
+        ({"imports": [{"path": "a", "format": "csv", "sha256": "0", "rows": 3}]}, "rows"),
+    ],
+)
+@pytest.mark.parametrize("command", ["info", "import"])
+def test_item16_a_damaged_store_manifest_is_one_line(tmp_path, change, expected, command):
+    # `netsupport info` died with KeyError on "imports": [{}], an import with ValueError in
+    # commit on "next_part": "x"
+    src = tmp_path / "a.csv"
+    src.write_text("source,target,kind,created_at,text\namy,lane,mention,2014-02-14T10:00Z,hi\n")
+    store = tmp_path / "store"
+    assert cli("import", src, "--store", store).exit_code == 0
+    manifest = json.loads((store / "manifest.json").read_text())
+    (store / "manifest.json").write_text(json.dumps({**manifest, **change}))
+    other = tmp_path / "b.csv"
+    other.write_text(src.read_text().replace("amy", "bob"))
+    args = ("info", "--store", store) if command == "info" else ("import", other, "--store", store)
+    line = one_error_line(cli(*args))
+    assert "manifest.json: damaged manifest" in line and expected in line
