@@ -58,9 +58,19 @@ app = typer.Typer(
     "institution around it.",
 )
 
+
+def _folder(param: typer.CallbackParam, path: Path | None) -> Path | None:
+    """Refuse a folder option that names a file with the one-line error (click's own
+    ``file_okay=False`` check printed a usage box, issue 14 item 22)."""
+    if path is not None and path.exists() and not path.is_dir():
+        raise NetsupportError(f"{path}: {param.opts[0]} needs a folder, not a file")
+    return path
+
+
 # Shared options, defined once.
 StoreOpt = Annotated[
-    Path, typer.Option("--store", help="Store directory (Parquet tables).", file_okay=False)
+    Path,
+    typer.Option("--store", help="Store directory (Parquet tables).", callback=_folder),
 ]
 SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed.")]
 StudyOpt = Annotated[
@@ -263,7 +273,7 @@ def info_command(
 
 _GcStoreOpt = Annotated[
     Path | None,
-    typer.Option("--store", help="Store directory (default: the study's store).", file_okay=False),
+    typer.Option("--store", help="Store directory (default: the study's store).", callback=_folder),
 ]
 _GcStudyOpt = Annotated[
     Path | None,
@@ -441,7 +451,7 @@ def communities_command(
         typer.Option(
             "--out",
             help="Folder for nodes.csv, communities.csv and communities.json.",
-            file_okay=False,
+            callback=_folder,
         ),
     ] = None,
     top: Annotated[
@@ -514,7 +524,7 @@ _SsStudyOpt = Annotated[
 ]
 _SsStoreOpt = Annotated[
     Path | None,
-    typer.Option("--store", help="Store directory (default: the study's store).", file_okay=False),
+    typer.Option("--store", help="Store directory (default: the study's store).", callback=_folder),
 ]
 _SsFocalOpt = Annotated[
     list[str] | None,
@@ -773,7 +783,7 @@ def support_command(
 @app.command("synth")
 def synth_command(
     out: Annotated[
-        Path, typer.Option("--out", help="Folder to write the case into.", file_okay=False)
+        Path, typer.Option("--out", help="Folder to write the case into.", callback=_folder)
     ],
     seed: SeedOpt = 42,
     accounts: Annotated[int, typer.Option("--accounts", help="Number of accounts.")] = 5000,

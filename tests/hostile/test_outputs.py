@@ -295,3 +295,35 @@ def test_item16_a_damaged_store_manifest_is_one_line(tmp_path, change, expected,
     args = ("info", "--store", store) if command == "info" else ("import", other, "--store", store)
     line = one_error_line(cli(*args))
     assert "manifest.json: damaged manifest" in line and expected in line
+
+
+# ---- item 22: a file where a folder option wants a folder ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("info", "--store", "{f}"),
+        ("import", "{f}", "--store", "{f}"),
+        ("graph", "--store", "{f}", "--out", "{d}/g.gexf"),
+        ("communities", "--store", "{f}"),
+        ("stance", "--store", "{f}", "--focal", "lane"),
+        (
+            "support",
+            "--store",
+            "{f}",
+            "--focal",
+            "lane",
+            "--crisis",
+            "2014-02-14T09:00Z",
+            "2014-02-19T18:00Z",
+        ),
+        ("communities", "--study", "{d}/study.toml", "--out", "{f}"),
+        ("synth", "--out", "{f}"),
+    ],
+)
+def test_item22_a_file_given_as_a_folder_is_one_line(out_study, args):
+    # --store FILE printed click's usage box (the README promises `error: PATH: ...`, exit 2)
+    f = out_study / "tweets.jsonl"
+    line = one_error_line(cli(*(a.format(f=f, d=out_study) for a in args)))
+    assert line.startswith(f"error: {f}: ") and "needs a folder, not a file" in line
