@@ -343,8 +343,22 @@ def _gc_context(store, study, crisis, baseline_days, after_days, window):
             ) from None
         if windows is None:
             raise NetsupportError("--window needs --study or --crisis START END")
+    if loaded is not None:
+        _check_handles(loaded, st.root, from_study=True)
     params = loaded.communities if loaded is not None else CommunityParams()
     return st, windows, win, params
+
+
+def _check_handles(spec, store_dir, from_study: bool) -> None:
+    """Refuse a focal (or institution) handle that appears nowhere in the store, as `run` does
+    (`stance --focal nosuchuser` wrote 0 interactions with exit 0; issue 14 item 21)."""
+    from .store import Store
+    from .study import check_accounts_present
+
+    store = Store(store_dir)
+    if store.exists():  # no store: the command's own error says so
+        keys = ("focal", "institution") if from_study else ("--focal", "--institution")
+        check_accounts_present(spec, store, keys)
 
 
 def _gc_say_window(windows, window) -> None:
@@ -695,6 +709,7 @@ def stance_command(
         marker=marker,
         need_windows=False,
     )
+    _check_handles(spec, store_dir, from_study=study is not None)
     target = out if out is not None else Path(out_dir) / "stance.csv"
     tables = read_tables(store_dir)
     summary = run_stance(
@@ -767,6 +782,7 @@ def support_command(
         marker=marker,
         need_windows=True,
     )
+    _check_handles(spec, store_dir, from_study=study is not None)
     target = out if out is not None else Path(out_dir) / "metrics.json"
     metrics = run_support(read_tables(store_dir), spec, target, workers=workers)
     typer.echo(f"wrote {target}", err=True)

@@ -394,20 +394,32 @@ _HANDLE_COLUMNS = (
 )
 
 
-def check_accounts_present(study: Study, store: Any) -> None:
+def check_accounts_present(
+    study: Any, store: Any, keys: tuple[str, str] = ("focal", "institution")
+) -> None:
     """Raise if none of the focal handles, or none of the institution's, appears in the data.
 
     A handle mistyped in the study file would otherwise give a run whose figures are about
     nobody (only marker posts would address the focal account). The store's parts are scanned
-    one at a time and the scan stops at the first match.
+    one at a time and the scan stops at the first match. Every command that takes a focal
+    account (run, report, stance, support, graph and communities with --study) calls this.
+
+    Parameters
+    ----------
+    study : Study or StanceSpec
+        Anything with ``focal`` and ``institution`` handles (and optionally ``path``).
+    store : Store
+    keys : (str, str)
+        How the message names the focal and institution handles: the study keys, or the
+        command's options (``--focal``, ``--institution``).
 
     Raises
     ------
     StudyError
-        The message names the study key (``focal`` or ``institution``) and the handles.
+        The message names the study key or option and the handles.
     """
     where = _at(study)
-    for key, handles in (("focal", study.focal), ("institution", study.institution)):
+    for key, handles in zip(keys, (study.focal, study.institution), strict=True):
         if handles and not _appears(store, handles):
             named = ", ".join(f"@{h}" for h in handles)
             raise StudyError(

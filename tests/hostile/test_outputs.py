@@ -22,6 +22,7 @@ from netsupport.studyfile import load_study
 from netsupport.synth import SynthConfig, synthesize
 
 INPUTS = ("tweets.jsonl", "twitter-archive-inspector_lane.zip")
+CRISIS = ("--crisis", "2014-02-14T09:00Z", "2014-02-19T18:00Z")
 
 STUDY = """\
 [study]
@@ -327,3 +328,41 @@ def test_item22_a_file_given_as_a_folder_is_one_line(out_study, args):
     f = out_study / "tweets.jsonl"
     line = one_error_line(cli(*(a.format(f=f, d=out_study) for a in args)))
     assert line.startswith(f"error: {f}: ") and "needs a folder, not a file" in line
+
+
+# ---- item 21: a focal handle found nowhere, in every command -------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "key"),
+    [
+        (("stance", "--store", "{s}", "--focal", "nosuchuser", "--out", "{d}/x.csv"), "--focal"),
+        (
+            ("stance", "--store", "{s}", "--focal", "inspector_lane", "--institution", "nosuch"),
+            "--institution",
+        ),
+        (
+            ("support", "--store", "{s}", "--focal", "nosuchuser", "--out", "{d}/m.json", *CRISIS),
+            "--focal",
+        ),
+        (("stance", "--study", "{t}"), "focal"),
+        (("support", "--study", "{t}"), "focal"),
+        (("graph", "--study", "{t}", "--out", "{d}/g.gexf"), "focal"),
+        (("communities", "--study", "{t}"), "focal"),
+        (("report", "--study", "{t}"), "focal"),
+        (("run", "{t}"), "focal"),
+    ],
+)
+def test_item21_every_command_refuses_a_focal_handle_found_nowhere(out_ran_copy, args, key):
+    # `netsupport stance --focal nosuchuser` exited 0 with "wrote 0 interactions"
+    study = out_ran_copy / "study.toml"
+    store = load_study(study).store_dir
+    study.write_text(
+        study.read_text().replace('focal = ["inspector_lane"]', 'focal = ["nosuchuser"]')
+    )
+    d = out_ran_copy
+    line = one_error_line(cli(*(a.format(s=store, t=study, d=d) for a in args)))
+    assert f"{key}: @nosuch" in line and "appears in no post, interaction, follow" in line
+    assert (
+        not (d / "x.csv").exists() and not (d / "m.json").exists() and not (d / "g.gexf").exists()
+    )
