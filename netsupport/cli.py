@@ -6,6 +6,7 @@ errors (``NetsupportError``) become one line ``error: ...`` on stderr and exit c
 
 from __future__ import annotations
 
+import re
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -31,8 +32,30 @@ def _os_error_message(exc: OSError) -> str:
     return f"{path}: {reason}"
 
 
+#: Characters --help would eat: rich_markup_mode="markdown" renders help as Markdown, where
+#: ``<output dir>`` is an HTML tag (dropped) and ``[x]`` may start a link.
+_HELP_SPECIAL = re.compile(r"([<>\[\]])")
+
+
+def _literal_help(text: str | None) -> str | None:
+    """Return help text with Markdown's special characters escaped, so --help shows it as
+    written (``default: <output dir>/stance.csv`` was shown as ``/stance.csv``)."""
+    return None if text is None else _HELP_SPECIAL.sub(r"\\\1", text)
+
+
 class _Group(TyperGroup):
-    """Translate library errors into one line on stderr and exit code 2 (no traceback)."""
+    """Translate library errors into one line on stderr and exit code 2 (no traceback).
+
+    Every command's help and option help is escaped once here (:func:`_literal_help`).
+    """
+
+    def __init__(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        for cmd in self.commands.values():
+            cmd.help = _literal_help(cmd.help)
+            for param in cmd.params:
+                if isinstance(getattr(param, "help", None), str):
+                    param.help = _literal_help(param.help)
 
     def invoke(self, ctx):  # type: ignore[override]
         try:

@@ -366,3 +366,42 @@ def test_item21_every_command_refuses_a_focal_handle_found_nowhere(out_ran_copy,
     assert (
         not (d / "x.csv").exists() and not (d / "m.json").exists() and not (d / "g.gexf").exists()
     )
+
+
+# ---- item 23: --help shows help texts and defaults as written ------------------------------------
+
+
+def _help_cases():
+    from typer.main import get_command
+
+    group = get_command(app)
+    return [(name, cmd) for name, cmd in sorted(group.commands.items())]
+
+
+@pytest.mark.parametrize(("name", "cmd"), _help_cases(), ids=[n for n, _ in _help_cases()])
+def test_item23_help_renders_every_help_text_and_default(name, cmd):
+    # rich_markup_mode="markdown" ate '<output dir>' ("default: /stance.csv") and
+    # '<out>' ("default: .coding.csv") and 'lexicon:<phrase>' in the command's own help
+    import enum
+
+    result = CliRunner().invoke(app, [name, "--help"], env={"COLUMNS": "3000"})
+    assert result.exit_code == 0, result.output
+    shown = " ".join(result.output.replace("│", " ").split())
+
+    def plain(text: str) -> str:  # the help as written in cli.py
+        return " ".join(text.replace("\\", "").split())
+
+    assert plain(cmd.help).split("\n")[0][:60] in shown
+    for special in ("<", "[", "]"):
+        assert plain(cmd.help).count(special) <= shown.count(special)
+    for param in cmd.params:
+        help_text = getattr(param, "help", None)
+        if help_text and param.name != "help":
+            assert plain(help_text) in shown, (name, param.name)
+        default = param.default
+        if getattr(param, "show_default", True) is False or default is None:
+            continue
+        if isinstance(default, bool) or getattr(param, "is_flag", False):
+            continue
+        value = default.value if isinstance(default, enum.Enum) else default
+        assert f"[default: {value}]" in shown, (name, param.name, value)
