@@ -40,7 +40,7 @@ import pandas as pd
 from . import __version__
 from .errors import EmptyWindow, NetsupportError
 from .schema import AccountCol, IKind, InteractionCol, Role, Window
-from .textsafe import atomic_write_bytes, atomic_write_chunks, write_csv
+from .textsafe import atomic_write_bytes, atomic_write_chunks, neutralise_bidi, write_csv
 from .windows import Windows
 
 __all__ = [
@@ -792,7 +792,7 @@ _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 def _xml_text(value: object) -> str:
-    return _XML_INVALID.sub("", str(value))
+    return neutralise_bidi(_XML_INVALID.sub("", str(value)))
 
 
 def _attr(value: object) -> str:
@@ -1296,7 +1296,10 @@ def write_graphml(
     eattr = _edge_attr_frame(edges)
     H = nx.DiGraph() if directed else nx.Graph()
     for node, row in zip(nodes, nattr.to_dict("records"), strict=True):
-        H.add_node(node, **{k: _native(v) for k, v in row.items() if not _missing(v)})
+        H.add_node(
+            neutralise_bidi(node),
+            **{k: neutralise_bidi(_native(v)) for k, v in row.items() if not _missing(v)},
+        )
     weights = edges[WEIGHT].tolist() if WEIGHT in edges else [1.0] * len(edges)
     for s, t, w, row in zip(
         edges[SOURCE].tolist(),
@@ -1305,8 +1308,8 @@ def write_graphml(
         eattr.to_dict("records"),
         strict=True,
     ):
-        data = {k: _native(v) for k, v in row.items() if not _missing(v)}
-        H.add_edge(s, t, weight=float(w), **data)
+        data = {k: neutralise_bidi(_native(v)) for k, v in row.items() if not _missing(v)}
+        H.add_edge(neutralise_bidi(s), neutralise_bidi(t), weight=float(w), **data)
     buf = io.BytesIO()
     nx.write_graphml(H, buf, encoding="utf-8", prettyprint=True)
     return atomic_write_bytes(path, buf.getvalue())

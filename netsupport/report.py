@@ -50,7 +50,7 @@ from markupsafe import Markup, escape
 from . import __version__, charts
 from .errors import EmptyWindow
 from .schema import IKind, PostCol, Role, Stance, Table, Target, Window
-from .textsafe import atomic_write_text, jsonable, write_csv, write_json
+from .textsafe import atomic_write_text, jsonable, neutralise_bidi, write_csv, write_json
 from .windows import Windows
 
 __all__ = [
@@ -312,7 +312,7 @@ def md_escape(text: Any) -> str:
     """
     if isinstance(text, MdSafe):
         return text
-    s = " ".join(str(text).split())
+    s = " ".join(neutralise_bidi(str(text)).split())
     s = _MD_INLINE.sub(r"\\\1", s)
     m = _MD_LEADING.match(s)
     if m:
@@ -1350,7 +1350,8 @@ def _env(markdown: bool) -> jinja2.Environment:
             loader=loader,
             autoescape=False,
             undefined=jinja2.StrictUndefined,
-            finalize=md_escape,  # every {{ value }} is escaped unless it is MdSafe
+            # every {{ value }} is escaped unless it is MdSafe; bidi controls go in both cases
+            finalize=lambda v: md_escape(neutralise_bidi(v)),
             keep_trailing_newline=True,
             trim_blocks=True,
             lstrip_blocks=True,
@@ -1361,6 +1362,7 @@ def _env(markdown: bool) -> jinja2.Environment:
             loader=loader,
             autoescape=True,
             undefined=jinja2.StrictUndefined,
+            finalize=neutralise_bidi,  # every {{ value }}, escaped or Markup (textsafe.py)
             keep_trailing_newline=True,
             trim_blocks=True,
             lstrip_blocks=True,

@@ -405,3 +405,51 @@ def test_item23_help_renders_every_help_text_and_default(name, cmd):
             continue
         value = default.value if isinstance(default, enum.Enum) else default
         assert f"[default: {value}]" in shown, (name, param.name, value)
+
+
+# ---- item 20: bidi controls never reach an output raw --------------------------------------------
+
+BIDI = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+
+
+def test_item20_bidi_controls_are_neutralised_in_every_output(out_study):
+    # a handle with U+202E and texts with isolates passed raw into tables/*.csv, index.html,
+    # report.md, metrics.json and graph.gexf, where they make one name look like another
+    tweets = out_study / "tweets.jsonl"
+    text = tweets.read_text(encoding="utf-8")
+    assert text.count("sgt_ana_corbel") > 10  # a proxy of the synthetic case, in every table
+    text = text.replace("sgt_ana_corbel", "sgt_ana\\u202ecorbel")
+    text = text.replace("Thank you", "Thank\\u2067 you\\u200f").replace(" the ", " the\\u202a ")
+    tweets.write_text(text, encoding="utf-8")
+    result = cli("run", out_study / "study.toml")
+    assert result.exit_code == 0, result.output
+    out = out_study / "out"
+    files = sorted(
+        p for p in out.rglob("*") if p.suffix in {".csv", ".html", ".md", ".json", ".gexf"}
+    )
+    assert {"index.html", "report.md", "metrics.json", "graph.gexf"} <= {p.name for p in files}
+    marked = set()
+    for p in files:
+        content = p.read_text(encoding="utf-8")
+        assert not any(c in content for c in BIDI), p.relative_to(out)
+        if "sgt_ana[U+202E]corbel" in content.replace("\\", ""):  # report.md escapes _ [ ]
+            marked.add(p.relative_to(out).as_posix())
+    # the handle is still told apart, and shown with the mark, wherever it is written
+    assert {"index.html", "report.md", "metrics.json", "graph.gexf"} <= marked, marked
+    assert any(m.startswith("tables/") for m in marked)
+    html = (out / "index.html").read_text(encoding="utf-8")
+    assert "[U+202A]" in html  # post texts too (the top posts)
+
+
+def test_item20_graph_exports_neutralise_bidi(graph_interactions, tmp_path):
+    from netsupport.graph import aggregate_edges, build_graph, export_graph
+
+    df = graph_interactions.dropna(subset=["source"]).copy()
+    df["source"] = df["source"].str.replace("amy", "a\u202emy", regex=False)
+    g = build_graph(aggregate_edges(df))
+    for name in ("g.gexf", "g.graphml", "g.csv"):
+        export_graph(g, tmp_path / name)
+    for p in tmp_path.iterdir():
+        content = p.read_text(encoding="utf-8")
+        assert not any(c in content for c in BIDI), p.name
+        assert "a[U+202E]my" in content, p.name
