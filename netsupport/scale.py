@@ -1487,6 +1487,7 @@ def _dask_context_class() -> type:
 
         def step_stance(self, force: bool) -> tuple[str, str]:
             from .report import time_bin
+            from .timebins import TimeBins
 
             meta = self.dask_dir / "aggregates.json"
             parts = self.dask_dir / "stance-parts"
@@ -1497,7 +1498,7 @@ def _dask_context_class() -> type:
                 self.agg = aggregate_study(
                     self.study,
                     client,
-                    freq=time_bin(self.study.windows),
+                    freq=TimeBins(self.study.windows, time_bin(self.study.windows)),
                     parts_dir=parts,
                     scratch_dir=self.dask_dir,
                 )

@@ -11,6 +11,7 @@ import json
 import shutil
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
@@ -453,3 +454,86 @@ def test_item20_graph_exports_neutralise_bidi(graph_interactions, tmp_path):
         content = p.read_text(encoding="utf-8")
         assert not any(c in content for c in BIDI), p.name
         assert "a[U+202E]my" in content, p.name
+
+
+# ---- item 24: timeline bins never mix two windows ----------------------------------------------
+
+
+def _windows_at(start: str, end: str, days: float = 14):
+    from netsupport.windows import Windows
+
+    return Windows.from_crisis(start, end, days, days)
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "days", "freq"),
+    [
+        ("2014-02-14T09:00Z", "2014-02-19T18:00Z", 14, "D"),  # the example's crisis
+        ("2014-02-14T09:30Z", "2014-02-15T02:15Z", 1, "h"),
+        ("2014-02-14T23:59Z", "2014-02-20T00:01Z", 3.5, "D"),
+    ],
+)
+def test_item24_every_bin_lies_in_one_window(start, end, days, freq):
+    from netsupport.timebins import TimeBins
+
+    w = _windows_at(start, end, days)
+    bins = TimeBins(w, freq)
+    edges = bins.edges
+    assert edges[0] == w.baseline_start and edges[-1] == w.after_end
+    assert w.crisis_start in edges and w.crisis_end in edges  # a boundary is always an edge
+    assert max(bins.hours()) == bins.width / pd.Timedelta(hours=1)
+    # every whole bin of the crisis starts a whole number of bins after the crisis start
+    crisis = edges[(edges >= w.crisis_start) & (edges < w.crisis_end)]
+    assert all((t - w.crisis_start) % bins.width == pd.Timedelta(0) for t in crisis)
+
+
+def test_item24_posts_either_side_of_the_crisis_start_fall_in_different_bars():
+    # the crisis starts at 09:00: posts at 08:00 (baseline) and 10:00 (crisis) shared one
+    # calendar-day bar; so did 17:00 (crisis) and 19:00 (after) on the last day
+    from netsupport.report import attention_counts
+
+    w = _windows_at("2014-02-14T09:00Z", "2014-02-19T18:00Z")
+    times = ["2014-02-14T08:00Z", "2014-02-14T10:00Z", "2014-02-19T17:00Z", "2014-02-19T19:00Z"]
+    units = pd.DataFrame(
+        {
+            "target_side": ["focal"] * 4,
+            "stance": ["supportive"] * 4,
+            "created_at": pd.to_datetime(times, utc=True),
+        }
+    )
+    got = attention_counts(units, w, "D")
+    assert [str(t) for t in got["time"]] == [
+        "2014-02-13 09:00:00+00:00",
+        "2014-02-14 09:00:00+00:00",
+        "2014-02-19 09:00:00+00:00",
+        "2014-02-19 18:00:00+00:00",
+    ]
+    assert got["count"].tolist() == [1, 1, 1, 1]
+
+
+def test_item24_no_bar_of_the_attention_chart_crosses_a_window_boundary():
+    import matplotlib.dates as mdates
+    from matplotlib.patches import Rectangle
+
+    from netsupport import charts
+    from netsupport.report import attention_counts
+
+    w = _windows_at("2014-02-14T09:00Z", "2014-02-19T18:00Z")
+    hours = pd.date_range(w.baseline_start, w.after_end, freq="3h", inclusive="left")
+    units = pd.DataFrame(
+        {"target_side": "focal", "stance": "supportive", "created_at": hours.tz_convert("UTC")}
+    )
+    fig = charts.attention_timeline(attention_counts(units, w, "D"), w, focal_label="@x")
+    cuts = [mdates.date2num(t.tz_localize(None)) for t in (w.crisis_start, w.crisis_end)]
+    bars = [
+        p
+        for p in fig.axes[0].patches
+        if isinstance(p, Rectangle) and p.get_height() > 0 and p.get_width() < 1.01
+    ]
+    assert len(bars) >= 33  # 14 + 6 + 14 days: one bar per bin (the crisis's last one is 9 h)
+    for bar in bars:
+        x0, x1 = bar.get_x(), bar.get_x() + bar.get_width()
+        assert not any(x0 < c < x1 - 1e-9 for c in cuts), (x0, x1)
+    # the 9-hour bin's count (3 posts) is drawn as a rate per day: 3 * 24 / 9 = 8 posts
+    last = max((b for b in bars if b.get_x() < cuts[1]), key=lambda b: b.get_x())
+    assert last.get_height() == pytest.approx(8.0)
