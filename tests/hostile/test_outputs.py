@@ -537,3 +537,46 @@ def test_item24_no_bar_of_the_attention_chart_crosses_a_window_boundary():
     # the 9-hour bin's count (3 posts) is drawn as a rate per day: 3 * 24 / 9 = 8 posts
     last = max((b for b in bars if b.get_x() < cuts[1]), key=lambda b: b.get_x())
     assert last.get_height() == pytest.approx(8.0)
+
+
+# ---- item 14: byte-identical floats at scale -------------------------------------------------
+
+
+def test_item14_pagerank_and_the_gexf_are_bit_identical_above_the_fast_threshold(tmp_path):
+    # on a 563k-interaction case graph.gexf differed between two --force runs in ~190k PageRank
+    # values at the 16th digit: above 50k edges PageRank ran on igraph, whose PRPACK (and
+    # ARPACK) give different last digits on every call
+    import re
+
+    import numpy as np
+
+    from netsupport import graph
+
+    rng = np.random.default_rng(14)
+    m = graph.PAGERANK_SPARSE_MIN_EDGES + 5_000
+    w = _windows_at("2014-02-14T09:00Z", "2014-02-19T18:00Z")
+    inter = pd.DataFrame(
+        {
+            "source": [f"u{i:05d}" for i in rng.integers(0, 20_000, m)],
+            "target": [f"u{i:05d}" for i in rng.integers(0, 20_000, m)],
+            "kind": rng.choice(["mention", "repost", "reply"], m),
+            "post_id": [str(i) for i in range(m)],
+            "created_at": w.crisis_start + pd.to_timedelta(rng.integers(0, 400_000, m), unit="s"),
+            "weight": 1.0,
+        }
+    )
+    inter = inter[inter["source"] != inter["target"]]
+    edges = graph.aggregate_edges(inter)
+    assert len(edges) >= graph.PAGERANK_SPARSE_MIN_EDGES  # the path the big case took
+
+    def write(frame: pd.DataFrame, name: str) -> bytes:
+        pr = graph.pagerank(graph.aggregate_edges(frame))
+        attrs = pd.DataFrame({"handle": pr.index, "crisis_pagerank": pr.to_numpy()})
+        return graph.write_dynamic_gexf(frame, w, tmp_path / name, node_attrs=attrs).read_bytes()
+
+    a = write(inter, "a.gexf")
+    b = write(inter.sample(frac=1.0, random_state=7), "b.gexf")  # another order, another call
+    assert a == b
+    doubles = re.findall(rb'value="(-?[0-9.]+(?:e-?[0-9]+)?)"', a)
+    assert len(doubles) > 20_000
+    assert all(len(d.split(b"e")[0].replace(b".", b"").lstrip(b"-0")) <= 10 for d in doubles)
