@@ -526,6 +526,8 @@ def run_study(
     remove_old_layout(out)
     cache = work_dir(out)
     cache.mkdir(parents=True, exist_ok=True)
+    if staging_dir(out).exists():  # a report a stopped run built, or the old one it swapped out
+        shutil.rmtree(staging_dir(out))
     state = _State(cache)
     files = input_files(study, state.data.get("files", {}))
     state.data["files"] = {

@@ -580,3 +580,32 @@ def test_item14_pagerank_and_the_gexf_are_bit_identical_above_the_fast_threshold
     doubles = re.findall(rb'value="(-?[0-9.]+(?:e-?[0-9]+)?)"', a)
     assert len(doubles) > 20_000
     assert all(len(d.split(b"e")[0].replace(b".", b"").lstrip(b"-0")) <= 10 for d in doubles)
+
+
+def test_item4_without_an_atomic_exchange_the_swap_renames_twice(out_ran_copy, monkeypatch):
+    # renameat2(RENAME_EXCHANGE) is Linux-only (and not on every file system): the fallback
+    # moves the old report aside, the new one in, and deletes the old one
+    from netsupport import outdir
+
+    out = out_ran_copy / "out"
+    before = digests(out)
+    monkeypatch.setattr(outdir, "_exchange", lambda a, b: False)
+    from netsupport.study import report_study
+
+    r = report_study(out_ran_copy / "study.toml")
+    assert [s.status for s in r.steps] == ["reused"] * 4 + ["ran"]
+    after = digests(out)
+    assert after.keys() == before.keys()  # the manifest differs only in the steps' seconds
+    assert {k: v for k, v in after.items() if k != "manifest.json"} == {
+        k: v for k, v in before.items() if k != "manifest.json"
+    }
+    assert sorted(p.name for p in work_dir(out).iterdir() if p.name.startswith("next")) == []
+
+
+def test_item4_a_leftover_staging_folder_is_cleared(out_ran_copy):
+    staging = work_dir(out_ran_copy / "out") / "next"
+    (staging / "tables").mkdir(parents=True)
+    (staging / "tables" / "half.csv").write_text("a\n")
+    r = run_study(out_ran_copy / "study.toml")
+    assert [s.status for s in r.steps] == ["reused"] * 5
+    assert not staging.exists()
