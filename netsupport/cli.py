@@ -286,10 +286,10 @@ def info_command(
     """Show what a store holds: rows per table, time span, top authors, imported files."""
     from .ingest import format_info
     from .store import Store
-    from .textsafe import dumps_json
+    from .textsafe import dumps_json, neutralise_bidi
 
     info = Store(store).summary(top=top)
-    typer.echo(dumps_json(info) if as_json else format_info(info))
+    typer.echo(dumps_json(info) if as_json else neutralise_bidi(format_info(info)))
 
 
 # ---- commands: graph / communities --------------------------------------------------------------
@@ -506,6 +506,7 @@ def communities_command(
 
     from .communities import DEFAULT_KINDS, analyse_communities, write_community_outputs
     from .schema import PostCol, Table
+    from .textsafe import neutralise_bidi
 
     st, windows, win, params = _gc_context(store, study, crisis, baseline_days, after_days, window)
     _gc_say_window(windows, win)
@@ -540,7 +541,7 @@ def communities_command(
     shown = analysis.table.head(top)
     if len(shown):
         with pd.option_context("display.width", 200, "display.max_colwidth", 40):
-            typer.echo(shown.round(4).to_string(index=False))
+            typer.echo(neutralise_bidi(shown.round(4).to_string(index=False)))
     if len(analysis.table) > len(shown):
         typer.echo(f"... {len(analysis.table) - len(shown):,} more communities", err=True)
     if out is not None:
@@ -943,8 +944,10 @@ class _RunDisplay:
 
 def _print_run(result) -> None:
     """Findings to stdout (the result); where the report is to stderr."""
+    from .textsafe import neutralise_bidi  # handles in the findings (issue 14 item 20)
+
     for sentence in result.findings:
-        typer.echo(f"- {sentence}")
+        typer.echo(neutralise_bidi(f"- {sentence}"))
     for what, why in result.not_measured:
         typer.echo(f"- not measured: {what} ({why})")
     typer.echo(f"report: {result.index_html}", err=True)

@@ -424,6 +424,12 @@ def test_item20_bidi_controls_are_neutralised_in_every_output(out_study):
     tweets.write_text(text, encoding="utf-8")
     result = cli("run", out_study / "study.toml")
     assert result.exit_code == 0, result.output
+    assert not any(c in result.output for c in BIDI)  # the findings printed
+    assert "sgt_ana[U+202E]corbel" in result.output
+    store = str(load_study(out_study / "study.toml").store_dir)
+    for args in (("info", "--store", store), ("communities", "--study", out_study / "study.toml")):
+        printed = cli(*args)
+        assert printed.exit_code == 0 and not any(c in printed.output for c in BIDI), args
     out = out_study / "out"
     files = sorted(
         p for p in out.rglob("*") if p.suffix in {".csv", ".html", ".md", ".json", ".gexf"}
