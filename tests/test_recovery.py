@@ -118,5 +118,6 @@ def test_attention_stays_above_baseline_after_the_crisis(recovered):
 
 def test_report_written(recovered):
     store = recovered[3]
-    out = Path(store.root).parent
+    out = Path(store.root).parent  # the work folder <out>.netsupport beside the report
+    out = out.with_name(out.name.removesuffix(".netsupport"))
     assert (out / "index.html").exists() and (out / "metrics.json").exists()
