@@ -90,6 +90,7 @@ class FileSummary:
     accounts: int = 0  # distinct accounts the file describes
     rejects: int = 0
     reject_samples: list[tuple[str, int | None, str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what a reader says once (likes without time)
 
     def counts(self) -> dict[str, int]:
         """Return the row counts as a dict (the manifest's ``rows`` record)."""
@@ -140,8 +141,9 @@ def _expand(path: Path) -> list[tuple[Path, bool]]:
         raise InputFileError(path, "no such file or folder")
     if path.is_dir():
         from .io.archive import is_archive_folder
+        from .io.mastodon import is_mastodon_folder
 
-        if is_archive_folder(path):
+        if is_archive_folder(path) or is_mastodon_folder(path):
             return [(path, True)]
         out: list[tuple[Path, bool]] = []
         for child in sorted(path.iterdir(), key=lambda p: p.name):
@@ -281,6 +283,9 @@ def _add_batch(tx: Transaction, summary: FileSummary, batch, handles: _Distinct)
     if batch.accounts is not None:
         tx.add_accounts(batch.accounts)
         handles.add(batch.accounts.column(AccountCol.HANDLE))
+    if batch.interactions is not None:  # (from no post: Mastodon likes)
+        summary.interactions += tx.append(Table.INTERACTIONS, batch.interactions)
+    summary.notes += batch.notes
     if batch.rejects is not None:
         summary.rejects += tx.append(Table.REJECTS, batch.rejects)
         room = _SAMPLES - len(summary.reject_samples)
@@ -472,6 +477,10 @@ def format_summary(summary: ImportSummary) -> str:
         rows = [[*r, ""] if len(r) == len(header) - 1 else r for r in rows]
         totals.append("")
     lines = _table_text(header, [*rows, totals])
+    notes = [f"  {f.path}: {note}" for f in summary.files for note in f.notes]
+    if notes:
+        lines.append("notes:")
+        lines += notes
     samples = [s for f in summary.files for s in f.reject_samples]
     if samples:
         lines.append("rejected rows (first 5 per file; all are in the store's rejects table):")
