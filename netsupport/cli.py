@@ -122,6 +122,8 @@ class ImportFormat(StrEnum):
     NODEXL = "nodexl"
     FOLLOWERS = "followers"
     ACCOUNTS = "accounts"
+    MASTODON = "mastodon"
+    TELEGRAM = "telegram"
 
 
 class FollowDirection(StrEnum):
@@ -219,11 +221,19 @@ def import_command(
         int,
         typer.Option("--workers", min=0, help="Processes for large JSON-lines files (0: auto)."),
     ] = 0,
+    instance: Annotated[
+        str | None,
+        typer.Option(
+            "--instance",
+            help="Mastodon API statuses: the instance host, for local accounts named without one.",
+        ),
+    ] = None,
 ) -> None:
     """Import exported posts, follower lists and accounts into a store.
 
     Formats: Twitter API v2/v1.1 JSON (twarc2), Twitter archives (zip or folder), CSV with
-    --map, NodeXL edge lists, follower lists, accounts CSV. Bad rows go to the store's rejects
+    --map, NodeXL edge lists, follower lists, accounts CSV, Mastodon archives and API statuses,
+    Telegram Desktop exports. Bad rows go to the store's rejects
     table; a file that cannot be read at all stops the import and leaves the store unchanged.
     Re-importing a file already imported does nothing.
     """
@@ -240,6 +250,7 @@ def import_command(
         workers=workers,
         progress=_ProgressBar() if sys.stderr.isatty() else None,
         max_archive_bytes=max_archive_bytes,
+        instance=instance,
     )
     typer.echo(format_summary(summary))
 

@@ -343,6 +343,7 @@ def import_inputs(
                     mapping=tuple(spec.mapping),
                     account=spec.account,
                     direction=spec.direction,
+                    instance=spec.instance,
                     workers=workers,
                     max_archive_bytes=max_archive_bytes,
                     pool=pool,
@@ -378,6 +379,7 @@ def import_paths(
     workers: int = 0,
     progress: ImportProgress | None = None,
     max_archive_bytes: int = ReadOptions.max_archive_bytes,
+    instance: str | None = None,
 ) -> ImportSummary:
     """Import files and folders into ``store`` in one transaction; return the summary.
 
@@ -399,6 +401,8 @@ def import_paths(
         Progress receiver.
     max_archive_bytes : int
         Cap on the bytes decompressed from one archive.
+    instance : str or None
+        Mastodon API statuses: the instance host for local accounts named without one.
 
     Returns
     -------
@@ -412,7 +416,12 @@ def import_paths(
     mapping = tuple(mapping)
     specs = [
         InputSpec(
-            path=Path(p), format=format, mapping=mapping, account=account, direction=direction
+            path=Path(p),
+            format=format,
+            mapping=mapping,
+            account=account,
+            direction=direction,
+            instance=instance,
         )
         for p in paths
     ]

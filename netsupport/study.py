@@ -211,6 +211,8 @@ def input_files(study: Study, known: Mapping[str, Any] | None = None) -> list[di
                     "bytes": st.st_size,
                     "mtime_ns": st.st_mtime_ns,
                     "sha256": _file_sha256(p, known),
+                    # (only when given: the records of other inputs stay as they were)
+                    **({"instance": spec.instance} if spec.instance else {}),
                 }
             )
     return out

@@ -46,7 +46,17 @@ __all__ = [
     "load_study",
 ]
 
-INPUT_FORMATS = ("auto", "twitter-v2", "twitter-archive", "csv", "nodexl", "followers", "accounts")
+INPUT_FORMATS = (
+    "auto",
+    "twitter-v2",
+    "twitter-archive",
+    "csv",
+    "nodexl",
+    "followers",
+    "accounts",
+    "mastodon",
+    "telegram",
+)
 
 
 @dataclass(frozen=True)
@@ -58,6 +68,7 @@ class InputSpec:
     mapping: tuple[tuple[str, str], ...] = ()  # CSV column -> canonical field
     account: str | None = None  # for follower/following lists: whose list it is
     direction: str = "followers"  # followers (people who follow account) | following
+    instance: str | None = None  # Mastodon API statuses: host of local accounts
 
 
 @dataclass(frozen=True)
@@ -155,7 +166,14 @@ _SPEC: dict[str, Any] = {
         "after_end": (str, object),
     },
     "inputs": [
-        {"path": str, "format": str, "map": dict, "account": str, "direction": str},
+        {
+            "path": str,
+            "format": str,
+            "map": dict,
+            "account": str,
+            "direction": str,
+            "instance": str,
+        },
     ],
     "communities": {"algorithm": str, "resolution": (int, float), "seed": int, "runs": int},
     "stance": {
@@ -389,6 +407,7 @@ def load_study(path: str | Path) -> Study:
                 mapping=mapping,
                 account=normalise_handle(item["account"]) if "account" in item else None,
                 direction=direction,
+                instance=item["instance"].strip().lower() if "instance" in item else None,
             )
         )
 
