@@ -1253,7 +1253,17 @@ def report_tables(inp: ReportInputs) -> dict[str, pd.DataFrame]:
     out["top_posts_focal"] = top_posts(inp.units, inp.posts, _FOCAL)
     if inp.study.institution:
         out["top_posts_institution"] = top_posts(inp.units, inp.posts, _INST)
+    out.update(_platform_table(inp))
     return out
+
+
+def _platform_table(inp: ReportInputs) -> dict[str, pd.DataFrame]:
+    """``{"platforms": counts per platform}`` when any post is not from Twitter, else empty."""
+    from .support.platforms import platform_counts
+
+    w = inp.study.windows
+    t = platform_counts(inp.posts, inp.interactions, inp.study.focal, w.crisis_start, w.crisis_end)
+    return {} if t is None else {"platforms": t}
 
 
 # ---- rendering ----------------------------------------------------------------------------------
@@ -1467,6 +1477,20 @@ def _context(inp: ReportInputs, charts_: Sequence[Chart], tables: Mapping[str, p
                 ("stance", "Stance", None),
                 ("reach", "Accounts reached", fmt_count),
                 ("text", "Text", None),
+            ],
+        ),
+        "platforms": _table_rows(
+            tables.get("platforms"),
+            [
+                ("platform", "Platform", None),
+                ("posts", "Posts", fmt_count),
+                ("accounts", "Accounts posting", fmt_count),
+                ("replies", "Replies", fmt_count),
+                ("reposts", "Reposts", fmt_count),
+                ("quotes", "Quotes", fmt_count),
+                ("likes", "Likes", fmt_count),
+                ("with_focal", f"Interactions with {handles(study.focal)}", fmt_count),
+                ("with_focal_crisis", "of them in the crisis", fmt_count),
             ],
         ),
         "headline": {

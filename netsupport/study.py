@@ -231,6 +231,8 @@ def _keys(study: Study, files: Sequence[Mapping[str, Any]]) -> dict[str, str]:
         "markers": p["markers"],
         "windows": p["windows"],
     }
+    if study.account_map is not None:  # (only when given: other studies' keys unchanged)
+        who["account_map"] = _sha_or_none(study.account_map)
     lexicon = _sha_or_none(study.stance.lexicon)
     keys["stance"] = step_key(
         {
@@ -634,6 +636,13 @@ class _Context:
             # read once, only the columns used, strings as (shared) Python objects once: the
             # steps would each convert them again (1M posts cost ~0.5 GB per copy)
             self._tables = {Table(k): v for k, v in read_tables(self.study.store_dir).items()}
+            if self.study.account_map is not None:
+                from .accountmap import apply_account_map, load_account_map
+
+                mapping = load_account_map(self.study.account_map)
+                self._tables = {
+                    Table(k): v for k, v in apply_account_map(self._tables, mapping).items()
+                }
         return self._tables
 
     def fresh(self, step: str, outputs: Iterable[Path]) -> bool:

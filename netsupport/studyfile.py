@@ -115,9 +115,16 @@ class Study:
     store_dir: Path = Path("reports/study/store")
     accounts: Path | None = None  # optional accounts CSV with roles
     path: Path | None = None  # the study file itself
+    account_map: Path | None = None  # optional CSV platform,handle,person (netsupport.accountmap)
 
     def parameters(self) -> dict[str, Any]:
         """Return every analysis parameter as plain JSON-able values (for manifests and reports)."""
+        params = self._parameters()
+        if self.account_map is not None:  # (only when given: other studies' bytes unchanged)
+            params["account_map"] = self.account_map.name
+        return params
+
+    def _parameters(self) -> dict[str, Any]:
         return {
             "name": self.name,
             "focal": list(self.focal),
@@ -156,6 +163,7 @@ _SPEC: dict[str, Any] = {
         "proxies": list,
         "markers": list,
         "accounts": str,
+        "account_map": str,
     },
     "windows": {
         "crisis_start": (str, object),
@@ -445,6 +453,9 @@ def load_study(path: str | Path) -> Study:
         _resolve(base, o["store"], "output.store", False) if "store" in o else out_dir / "store"
     )
     accounts = _resolve(base, st["accounts"], "study.accounts") if "accounts" in st else None
+    account_map = (
+        _resolve(base, st["account_map"], "study.account_map") if "account_map" in st else None
+    )
     study = Study(
         name=name,
         focal=focal,
@@ -460,6 +471,7 @@ def load_study(path: str | Path) -> Study:
         store_dir=store_dir,
         accounts=accounts,
         path=path.resolve(),
+        account_map=account_map,
     )
     _check_parameters(study, path, text)
     return study

@@ -2881,7 +2881,9 @@ def write_case(case: Case, out_dir: str | Path) -> SynthResult:
 
     Files: ``tweets.jsonl`` (twarc2 API v2 pages), ``twitter-archive-inspector_lane.zip``
     (personal archive), ``nodexl-standwithlane.csv`` (NodeXL edges), two follower lists,
-    ``accounts.csv``, ``study.toml``, ``lexicon.toml``, ``labels.csv`` and ``truth.json``.
+    ``accounts.csv``, ``study.toml``, ``lexicon.toml``, ``labels.csv`` and ``truth.json``; then
+    the Mastodon and Telegram files, their studies and a cross-platform study
+    (:mod:`netsupport.synth_platforms`).
     """
     from .textsafe import write_csv, write_json
 
@@ -2897,7 +2899,11 @@ def write_case(case: Case, out_dir: str | Path) -> SynthResult:
     _atomic(out / "lexicon.toml", LEXICON_TOML.encode("utf-8"))
     write_csv(_labels(case), out / "labels.csv")
     write_json(case.truth, out / "truth.json")
-    _atomic(out / "study.toml", _study_toml(case.config, case.windows).encode("utf-8"))
+    study_text = _study_toml(case.config, case.windows)
+    _atomic(out / "study.toml", study_text.encode("utf-8"))
+    from .synth_platforms import write_platforms  # Mastodon, Telegram, cross-platform study
+
+    platform_files = write_platforms(case, out, study_text)
     names = [
         JSONL_NAME,
         ARCHIVE_NAME,
@@ -2909,6 +2915,7 @@ def write_case(case: Case, out_dir: str | Path) -> SynthResult:
         "lexicon.toml",
         "labels.csv",
         "truth.json",
+        *platform_files,
     ]
     return SynthResult(
         out_dir=out,
