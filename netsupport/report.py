@@ -269,8 +269,10 @@ def _conf(metrics: Mapping[str, Any]) -> str:
 
 
 def handle(h: str) -> str:
-    """Return ``@h``."""
-    return f"@{h}"
+    """Return ``@h``; an account of another platform as its key (``mastodon:lane@host``)."""
+    from .io.platforms import PLATFORM_TWITTER, platform_of
+
+    return f"@{h}" if platform_of(h) == PLATFORM_TWITTER else h
 
 
 def handles(hs: Iterable[str]) -> str:

@@ -403,7 +403,14 @@ def check_accounts_present(study: Study, store: Any) -> None:
         The message names the study key (``focal`` or ``institution``) and the handles.
     """
     where = _at(study)
+    linked: dict[str, str] = {}
+    if study.account_map is not None:  # accounts the map links to a study handle count too
+        from .accountmap import load_account_map
+
+        linked = load_account_map(study.account_map)
     for key, handles in (("focal", study.focal), ("institution", study.institution)):
+        if linked:
+            handles = (*handles, *sorted(k for k, v in linked.items() if v in handles))
         if handles and not _appears(store, handles):
             named = ", ".join(f"@{h}" for h in handles)
             raise StudyError(

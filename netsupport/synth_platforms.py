@@ -15,8 +15,9 @@ Twitter files:
   the chat.
 * ``study-mastodon.toml`` / ``study-telegram.toml``: the same study on one platform, its focal
   and institution accounts named as the store keys them (``mastodon:inspector_lane@police.example``,
-  ``telegram:user<id>``), with ``accounts-<platform>.csv`` (roles) and, for Telegram, labels
-  whose post ids are ``<chat>/<message>``.
+  ``telegram:inspector_lane``), with ``accounts-<platform>.csv`` (roles) and, for Telegram,
+  labels whose post ids are ``<chat>/<message>`` and ``account-map-telegram.csv``, which links
+  the two sides' sender ids (``telegram:user<id>``) to their usernames (how texts name them).
 * ``study-cross.toml``: a cross-platform study. Each post is on Twitter or Mastodon (a seeded
   coin): ``cross-tweets.jsonl`` and ``cross-mastodon.jsonl`` hold the two halves, and
   ``account-map.csv`` links every person's two accounts, so the union is the whole case and the
@@ -63,6 +64,7 @@ PLATFORM_FILES = (
     CROSS_TWEETS_NAME,
     CROSS_MASTODON_NAME,
     ACCOUNT_MAP_NAME,
+    "account-map-telegram.csv",
     "study-mastodon.toml",
     "study-telegram.toml",
     "study-cross.toml",
@@ -321,6 +323,15 @@ def write_platforms(case: Any, out: Path, study_text: str) -> list[str]:
     _atomic(out / ACCOUNT_MAP_NAME, mbuf.getvalue().encode("utf-8"))
 
     f, i = index[FOCAL], index[INSTITUTION]
+    # Telegram exports name senders by id, texts name accounts by @username: the researcher
+    # links the two sides' ids to their usernames (known from their public profiles)
+    tbuf = io.StringIO()
+    w = csv.writer(tbuf, lineterminator="\n")
+    w.writerow(["platform", "handle", "person"])
+    for a in (f, i):
+        w.writerow(["telegram", case.handles[a], case.handles[a]])
+        w.writerow(["telegram", f"user{acc.uid[a]}", case.handles[a]])
+    _atomic(out / "account-map-telegram.csv", tbuf.getvalue().encode("utf-8"))
     studies = {
         "mastodon": _study(
             study_text,
@@ -333,10 +344,14 @@ def write_platforms(case: Any, out: Path, study_text: str) -> list[str]:
         "telegram": _study(
             study_text,
             "telegram",
-            acc.telegram_key(f),
-            acc.telegram_key(i),
+            qualify(PLATFORM_TELEGRAM, FOCAL),
+            qualify(PLATFORM_TELEGRAM, INSTITUTION),
             [(TELEGRAM_NAME, "telegram")],
             {"accounts": "accounts-telegram.csv", "labels": "labels-telegram.csv"},
+        ).replace(
+            'accounts = "accounts-telegram.csv"',
+            'accounts = "accounts-telegram.csv"\naccount_map = "account-map-telegram.csv"',
+            1,
         ),
         "cross": _study(
             study_text,

@@ -20,7 +20,8 @@ ActivityStreams 2.0 documents [1]_ [2]_:
 **API statuses** [3]_: Status entities as JSON lines, or a JSON array of them, as written by
 Mastodon.py or a collector (``id``, ``created_at``, ``account.acct``, ``account.url``,
 ``in_reply_to_id``, ``in_reply_to_account_id``, ``reblog``, ``mentions``, ``tags``, ``quote``,
-``content``, ``language``). A ``reblog`` is a repost of the embedded status; a reply's target
+``content``, ``language``). A ``reblog`` is a repost of the embedded status, with its text,
+mentions and tags (as a retweet has them in Twitter data); a reply's target
 account is the mention whose id is ``in_reply_to_account_id`` (Mastodon adds that mention), the
 author for a self-reply, else unknown; a ``quote`` (Mastodon 4.4's Quote entity with
 ``quoted_status``, or a bare Status as some forks write) is a quote.
@@ -780,6 +781,28 @@ class StatusParser:
             )
         return handle
 
+    def _entities(
+        self, s: dict, author: str, mentions: dict[str, None], hashtags: dict[str, None]
+    ) -> dict[str, str]:
+        """Add a status's mentions and tags; return {mentioned account id: key}."""
+        by_id: dict[str, str] = {}
+        listed = s.get("mentions")
+        for m in listed if type(listed) is list else ():
+            if type(m) is dict:
+                h = self._acct(m.get("acct"), m.get("url"))
+                if h is not None:
+                    mid = as_id(m.get("id"))
+                    if mid is not None:
+                        by_id[mid] = h
+                    if h != author:
+                        mentions[h] = None
+        listed = s.get("tags")
+        for t in listed if type(listed) is list else ():
+            name = t.get("name") if type(t) is dict else None
+            if type(name) is str and name.strip().lstrip("#"):
+                hashtags[name.strip().lstrip("#").lower()] = None
+        return by_id
+
     def status(self, s: dict, n: int, raw: object) -> None:
         post_id = as_id(s.get("id"))
         if post_id is None:
@@ -793,24 +816,9 @@ class StatusParser:
                 reason = "local account.acct with no host: give --instance or account.url"
             self.rejects.add(n, reason, raw)
             return
-        by_id: dict[str, str] = {}
         mentions: dict[str, None] = {}
-        listed = s.get("mentions")
-        for m in listed if type(listed) is list else ():
-            if type(m) is dict:
-                h = self._acct(m.get("acct"), m.get("url"))
-                if h is not None:
-                    mid = as_id(m.get("id"))
-                    if mid is not None:
-                        by_id[mid] = h
-                    if h != author:
-                        mentions[h] = None
         hashtags: dict[str, None] = {}
-        listed = s.get("tags")
-        for t in listed if type(listed) is list else ():
-            name = t.get("name") if type(t) is dict else None
-            if type(name) is str and name.strip().lstrip("#"):
-                hashtags[name.strip().lstrip("#").lower()] = None
+        by_id = self._entities(s, author, mentions, hashtags)
         content = s.get("content")  # HTML: made plain text for a whole batch at take()
         kind, target, target_author, text = _POST, None, None, content
         if type(text) is not str:
@@ -821,9 +829,14 @@ class StatusParser:
             quote = quote.get("quoted_status")
         reply_to = as_id(s.get("in_reply_to_id"))
         if type(reblog) is dict:
+            # a boost carries the boosted status's text, mentions and hashtags, as a retweet
+            # does in Twitter data (the API gives the wrapper none): measures compare across
+            # platforms, and a boost of a post about the focal account addresses it too
             kind, target = _REPOST, as_id(reblog.get("id"))
             target_author = self._account(reblog.get("account"))
-            text = None
+            text = reblog.get("content") if type(reblog.get("content")) is str else None
+            if not mentions and not hashtags:
+                self._entities(reblog, author, mentions, hashtags)
         elif reply_to is not None:
             kind, target = _REPLY, reply_to
             to_account = as_id(s.get("in_reply_to_account_id"))

@@ -25,6 +25,7 @@ __all__ = [
     "PLATFORM_MASTODON",
     "PLATFORM_TELEGRAM",
     "PLATFORM_TWITTER",
+    "in_text",
     "platform_of",
     "qualify",
 ]
@@ -49,3 +50,25 @@ def platform_of(key: str) -> str:
     """Return the platform of a store account key (``twitter`` when it has no known prefix)."""
     prefix, sep, _ = key.partition(":")
     return prefix if sep and prefix in PLATFORMS else PLATFORM_TWITTER
+
+
+def in_text(keys: tuple[str, ...]) -> tuple[str, ...]:
+    """Return store keys followed by the forms their accounts take in post texts.
+
+    A post's text names an account as ``@name``: Mastodon renders a mention of
+    ``mastodon:name@host`` as ``@name``; a Telegram ``@username`` mention is stored as
+    ``telegram:username``. Twitter keys are their own text form (the tuple is unchanged).
+
+    Examples
+    --------
+    >>> in_text(("mastodon:lane@police.social", "telegram:lane_tg", "force"))
+    ('mastodon:lane@police.social', 'telegram:lane_tg', 'force', 'lane', 'lane_tg')
+    """
+    extra = []
+    for key in keys:
+        prefix, sep, rest = key.partition(":")
+        if sep and prefix in PLATFORMS and prefix != PLATFORM_TWITTER:
+            local = rest.split("@", 1)[0]
+            if local and local not in keys:
+                extra.append(local)
+    return tuple(dict.fromkeys((*keys, *extra)))
