@@ -1,11 +1,12 @@
 """Detect an input's format from its content (not only its name).
 
-Rules, in order, on the first 64 KiB:
+Rules, in order, on the first 64 KiB (of the decompressed content for a gzip, zstd, bzip2 or xz
+file, see :mod:`netsupport.io.compressed`):
 
 * a folder: an extracted Twitter archive (``data/tweets.js``, ``data/account.js``...);
 * a folder holding ``outbox.json`` and ``actor.json``: an extracted Mastodon archive (``mastodon``);
 * zip magic bytes: ``mastodon`` when the members include ``outbox.json``, else ``twitter-archive``;
-  a gzip'd tar (an older Mastodon archive) holding ``outbox.json``: ``mastodon``;
+  a tar (an older Mastodon archive, usually gzip'd) holding ``outbox.json``: ``mastodon``;
   a file starting ``window.YTD.``: an archive part;
 * JSON holding a Telegram Desktop export (``"messages": [`` or ``"chats": {"list": ...``):
   ``telegram``; ActivityStreams collections or an actor, or Mastodon API statuses (an
@@ -41,6 +42,7 @@ import orjson
 
 from ..errors import InputFileError, UnknownFormat
 from .base import ReadOptions
+from .compressed import compression_of, open_input
 
 __all__ = ["HANDLE_LINE", "detect_format", "fingerprint", "sniff_dialect"]
 
@@ -186,14 +188,15 @@ def detect_format(path: Path, options: ReadOptions | None = None) -> str:
         if is_mastodon_folder(path):
             return "mastodon"
         raise UnknownFormat(path, "a folder that is not an extracted Twitter or Mastodon archive")
+    compressed = compression_of(path) is not None
     try:
-        with open(path, "rb") as fh:
+        with open_input(path) as fh:  # (a compressed file: its decompressed head)
             head = fh.read(HEAD_BYTES)
     except OSError as exc:
         raise InputFileError(path, f"cannot open ({exc.strerror or exc})") from None
-    if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+    if not compressed and head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
         return "mastodon" if _mastodon_archive(path) else "twitter-archive"
-    if head.startswith(b"\x1f\x8b") and _mastodon_archive(path):
+    if head[257:262] == b"ustar" and _mastodon_archive(path):  # a (compressed) tar
         return "mastodon"
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise UnknownFormat(path, "UTF-16 text; save it as UTF-8 and import again")
