@@ -314,3 +314,20 @@ def test_random_bytes_as_an_archive_member_never_a_traceback(tmp_path_factory, d
         zf.writestr(name, data)
     with contextlib.suppress(InputFileError, NetsupportError):
         _read(path)
+
+
+def test_compressed_statuses_and_archive_are_read(tmp_path, data_dir):
+    import gzip
+
+    src = (data_dir / "io" / "mastodon_statuses.jsonl").read_bytes()
+    path = tmp_path / "statuses.jsonl.gz"
+    path.write_bytes(gzip.compress(src))
+    assert detect_format(path) == "mastodon"
+    rows, _ = _read(path)
+    assert [p["post_id"] for p in rows["posts"]][:5] == ["9001", "9002", "9003", "9004", "9005"]
+    tar = tmp_path / "archive.tar"  # an uncompressed tar, too
+    with tarfile.open(tar, "w") as tf:
+        for p in sorted((data_dir / "io" / "mastodon-archive").iterdir()):
+            tf.add(p, p.name)
+    assert detect_format(tar) == "mastodon"
+    assert len(_read(tar)[0]["posts"]) == 5

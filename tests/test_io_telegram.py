@@ -190,3 +190,19 @@ def test_random_bytes_never_a_traceback(tmp_path_factory, data, prefix):
     path.write_bytes(prefix + data)
     with contextlib.suppress(NetsupportError):
         _read(path)
+
+
+@pytest.mark.parametrize("codec", ["gzip", "zstd"])
+def test_compressed_export_gives_the_same_rows(tmp_path, data_dir, codec):
+    import gzip
+
+    import zstandard
+
+    src = (data_dir / "io" / "telegram" / "result_chat.json").read_bytes()
+    packed = gzip.compress(src) if codec == "gzip" else zstandard.ZstdCompressor().compress(src)
+    path = tmp_path / "result.json.x"
+    path.write_bytes(packed)
+    assert detect_format(path) == "telegram"
+    rows, _ = _read(path)
+    want, _ = _read(data_dir / "io" / "telegram" / "result_chat.json")
+    assert [r["post_id"] for r in rows["posts"]] == [r["post_id"] for r in want["posts"]]

@@ -80,6 +80,7 @@ from ..errors import InputFileError, UnsafeArchive
 from ..schema import SCHEMAS, IKind, PostKind, Table
 from .archive import _FolderMembers, _Members, _unsafe_name, _ZipMembers
 from .base import AccountRows, Batch, PostRows, ReadOptions, RejectRows, as_id
+from .compressed import compression_of, open_input
 from .platforms import PLATFORM_MASTODON, qualify
 
 __all__ = [
@@ -887,13 +888,13 @@ def read_statuses(path: Path, source: str, options: ReadOptions) -> Iterator[Bat
     parser = StatusParser(source, options.instance)
     path = Path(path)
     try:
-        fh = open(path, "rb")  # noqa: SIM115 (a with block follows)
+        fh = open_input(path)  # (gzip, zstd, bzip2, xz: read as they decompress)
     except OSError as exc:
         raise InputFileError(path, f"cannot open ({exc.strerror or exc})") from None
     with fh:
-        head = fh.read(1 << 16)
+        with open_input(path) as probe:
+            head = probe.read(1 << 16)
         first = head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
-        fh.seek(0)
         if first == b"[" or (first == b"{" and _is_document(path)):
             size = path.stat().st_size
             if size > _DOCUMENT_MAX_BYTES:
@@ -925,7 +926,7 @@ def read_statuses(path: Path, source: str, options: ReadOptions) -> Iterator[Bat
 def _is_document(path: Path) -> bool:
     """A file starting with ``{`` is a document (one pretty-printed status) if its first line is
     not a whole JSON value."""
-    with open(path, "rb") as fh:
+    with open_input(path) as fh:
         first = fh.readline(1 << 24)
     try:
         orjson.loads(first)
@@ -949,13 +950,14 @@ def read(path: Path, source: str, options: ReadOptions) -> Iterator[Batch]:
 
 def _archive_like(path: Path) -> bool:
     try:
-        with open(path, "rb") as fh:
+        compressed = compression_of(path) is not None
+        with open_input(path) as fh:  # (a compressed file: its decompressed head)
             head = fh.read(1 << 16)
     except OSError as exc:
         raise InputFileError(path, f"cannot open ({exc.strerror or exc})") from None
-    if head.startswith((b"PK\x03\x04", b"PK\x05\x06", b"\x1f\x8b", b"BZh", b"\xfd7zXZ")):
+    if not compressed and head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
         return True
-    if head[257:262] == b"ustar":
+    if head[257:262] == b"ustar":  # a tar, compressed or not
         return True
     return bool(
         re.search(rb'"type"\s*:\s*"(OrderedCollection|OrderedCollectionPage|Person)"', head)

@@ -47,6 +47,7 @@ import orjson
 from ..errors import InputFileError
 from ..schema import PostKind
 from .base import AccountRows, Batch, PostRows, ReadOptions, RejectRows, as_id
+from .compressed import compression_of, open_input
 from .platforms import PLATFORM_TELEGRAM, qualify
 
 __all__ = ["TelegramParser", "message_text", "read"]
@@ -368,35 +369,47 @@ def read(path: Path, source: str, options: ReadOptions) -> Iterator[Batch]:
         size = path.stat().st_size
         if size == 0:
             return
+        if compression_of(path) is not None:
+            # (a compressed export is decompressed in memory: decompress a very large one first)
+            with open_input(path) as dfh:
+                buf = dfh.read()
+            yield from _read_buffer(buf, path, parser, options)
+            options.advance(size)
+            return
         with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as buf:
-            chats = 0
-            n = 0
-            try:
-                for what, value in iter_chats(buf):
-                    if what == "chat":
-                        chat_id, index = value  # type: ignore[misc]
-                        parser.chat(chat_id, index)
-                        chats += 1
-                        continue
-                    n += 1
-                    if what == "parsed":
-                        raw, msg = value  # type: ignore[misc]
-                    else:
-                        raw = value
-                        try:
-                            msg = orjson.loads(raw)  # type: ignore[arg-type]
-                        except orjson.JSONDecodeError as exc:
-                            parser.records += 1
-                            parser.rejects.add(n, f"malformed message: {exc}", raw)
-                            continue
-                    parser.message(msg, n, raw)
-                    if len(parser.posts) >= options.batch_rows:
-                        yield parser.take()
-            except ValueError as exc:
-                raise InputFileError(path, f"not a well-formed Telegram export ({exc})") from None
-            if chats == 0:
-                raise InputFileError(path, "no messages array: not a Telegram Desktop export")
+            yield from _read_buffer(buf, path, parser, options)
         options.advance(size)
-        batch = parser.take()
-        batch.notes = parser.notes()
-        yield batch
+
+
+def _read_buffer(buf, path: Path, parser: TelegramParser, options: ReadOptions) -> Iterator[Batch]:
+    """The batches of an export held in ``buf`` (memory-mapped, or decompressed bytes)."""
+    chats = 0
+    n = 0
+    try:
+        for what, value in iter_chats(buf):
+            if what == "chat":
+                chat_id, index = value  # type: ignore[misc]
+                parser.chat(chat_id, index)
+                chats += 1
+                continue
+            n += 1
+            if what == "parsed":
+                raw, msg = value  # type: ignore[misc]
+            else:
+                raw = value
+                try:
+                    msg = orjson.loads(raw)  # type: ignore[arg-type]
+                except orjson.JSONDecodeError as exc:
+                    parser.records += 1
+                    parser.rejects.add(n, f"malformed message: {exc}", raw)
+                    continue
+            parser.message(msg, n, raw)
+            if len(parser.posts) >= options.batch_rows:
+                yield parser.take()
+    except ValueError as exc:
+        raise InputFileError(path, f"not a well-formed Telegram export ({exc})") from None
+    if chats == 0:
+        raise InputFileError(path, "no messages array: not a Telegram Desktop export")
+    batch = parser.take()
+    batch.notes = parser.notes()
+    yield batch
