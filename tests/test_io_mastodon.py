@@ -331,3 +331,18 @@ def test_compressed_statuses_and_archive_are_read(tmp_path, data_dir):
             tf.add(p, p.name)
     assert detect_format(tar) == "mastodon"
     assert len(_read(tar)[0]["posts"]) == 5
+
+
+def test_large_statuses_file_parsed_by_workers_gives_the_same_rows(tmp_path, data_dir, monkeypatch):
+    import netsupport.io.mastodon as m
+
+    lines = (data_dir / "io" / "mastodon_statuses.jsonl").read_bytes().splitlines(keepends=True)
+    path = tmp_path / "big.jsonl"
+    path.write_bytes(b"".join(lines * 40))  # 360 lines, 40 copies of each status
+    serial, _ = _read(path, workers=1)
+    monkeypatch.setattr(m, "PARALLEL_MIN_BYTES", 1000)
+    monkeypatch.setattr(m, "CHUNK_BYTES", 3000)
+    parallel, _ = _read(path, workers=2)
+    for table in ("posts", "rejects"):
+        assert parallel[table] == serial[table]
+    assert len(serial["posts"]) == 6 * 40 and len(serial["rejects"]) == 3 * 40

@@ -67,7 +67,7 @@ import csv
 import io
 import re
 import tarfile
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -79,9 +79,11 @@ import pyarrow as pa
 from ..errors import InputFileError, UnsafeArchive
 from ..schema import SCHEMAS, IKind, PostKind, Table
 from .archive import _FolderMembers, _Members, _unsafe_name, _ZipMembers
-from .base import AccountRows, Batch, PostRows, ReadOptions, RejectRows, as_id
+from .base import AccountRows, Batch, PostRows, ReadOptions, RejectRows, as_id, shift_lines
 from .compressed import compression_of, open_input
 from .platforms import PLATFORM_MASTODON, qualify
+from .pool import WorkerPool, worker_count
+from .twitter_json import CHUNK_BYTES, PARALLEL_MIN_BYTES, _chunks
 
 __all__ = [
     "handle_of_url",
@@ -911,6 +913,11 @@ def read_statuses(path: Path, source: str, options: ReadOptions) -> Iterator[Bat
             options.advance(size)
             yield parser.take()
             return
+        size = path.stat().st_size
+        workers = worker_count(options.workers)
+        if compression_of(path) is None and workers > 1 and size >= PARALLEL_MIN_BYTES:
+            yield from _read_parallel(path, size, source, options, workers)
+            return
         for n, line in enumerate(fh, 1):
             options.advance(len(line))
             if n == 1:
@@ -921,6 +928,56 @@ def read_statuses(path: Path, source: str, options: ReadOptions) -> Iterator[Bat
             if len(parser.posts) >= options.batch_rows:
                 yield parser.take()
         yield parser.take()
+
+
+def _parse_range(path: str, start: int, end: int, source: str, instance: str | None):
+    """Parse the lines in bytes ``start:end`` of a statuses file (in a worker process).
+
+    Returns the batch (line numbers from 1 within the range) and the number of lines.
+    """
+    with open(path, "rb") as fh:
+        fh.seek(start)
+        data = fh.read(end - start)
+    lines = data.split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    parser = StatusParser(source, instance)
+    for n, line in enumerate(lines, 1):
+        if n == 1 and start == 0:
+            line = line.removeprefix(b"\xef\xbb\xbf")
+        if line.strip():
+            parser.line(line, n)
+    return parser.take(), len(lines)
+
+
+def _read_parallel(
+    path: Path, size: int, source: str, options: ReadOptions, workers: int
+) -> Iterator[Batch]:
+    """Chunks of a large statuses file parsed by worker processes, yielded in file order."""
+    from contextlib import nullcontext
+
+    owned = options.pool is None
+    with WorkerPool(workers) if owned else nullcontext(options.pool) as pool:
+        pending: deque = deque()
+        offset = 0
+
+        def collect() -> Batch:
+            nonlocal offset
+            nbytes, job = pending.popleft()
+            batch, nlines = job.result()
+            options.advance(nbytes)
+            batch.posts = shift_lines(batch.posts, offset)
+            batch.rejects = shift_lines(batch.rejects, offset)
+            offset += nlines
+            return batch
+
+        for start, end in _chunks(path, size, CHUNK_BYTES):
+            job = pool.submit(_parse_range, str(path), start, end, source, options.instance)
+            pending.append((end - start, job))
+            if len(pending) > 2 * pool.workers:
+                yield collect()
+        while pending:
+            yield collect()
 
 
 def _is_document(path: Path) -> bool:
