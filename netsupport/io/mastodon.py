@@ -69,6 +69,7 @@ import re
 import tarfile
 from collections import Counter, deque
 from collections.abc import Iterator
+from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -138,6 +139,11 @@ def handle_of_url(url: object) -> str | None:
     """Return ``mastodon:name@host`` for an actor or status URL, or None if it names no account."""
     if type(url) is not str:
         return None
+    return _handle_of_url(url)
+
+
+@lru_cache(maxsize=1 << 16)  # (an archive repeats its owner's URL in every activity)
+def _handle_of_url(url: str) -> str | None:
     simple = _SIMPLE_URL_RE.match(url)  # (urlsplit is 5 times slower; used for the rest)
     if simple is not None:
         host, path = simple.group(1).lower(), simple.group(2)
