@@ -797,6 +797,14 @@ def synth_command(
         str | None,
         typer.Option("--report-dir", help="Report folder written to study.toml, relative to it."),
     ] = None,
+    platforms: Annotated[
+        bool,
+        typer.Option(
+            "--platforms",
+            help="Also write the case as Mastodon statuses and a Telegram export, with a study "
+            "for each and a cross-platform study.",
+        ),
+    ] = False,
 ) -> None:
     """Write a synthetic case study with planted truth, in every import format.
 
@@ -817,7 +825,7 @@ def synth_command(
         report_dir=report_dir,
     )
     typer.echo(f"generating {interactions:,} posts by {accounts:,} accounts ...", err=True)
-    result = synthesize(out, config)
+    result = synthesize(out, config, platforms=platforms)
     for file, size in result.files:
         typer.echo(f"{size:>12,}  {out / file}")
     typer.echo(f"next: netsupport run {result.study}", err=True)

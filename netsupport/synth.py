@@ -2876,13 +2876,13 @@ def _labels(case: Case, n: int = 200) -> Any:
     return out[["post_id", "target_side", "stance", "text"]]
 
 
-def write_case(case: Case, out_dir: str | Path) -> SynthResult:
+def write_case(case: Case, out_dir: str | Path, *, platforms: bool = False) -> SynthResult:
     """Write a generated case to ``out_dir`` in every import format, with study, lexicon, labels.
 
     Files: ``tweets.jsonl`` (twarc2 API v2 pages), ``twitter-archive-inspector_lane.zip``
     (personal archive), ``nodexl-standwithlane.csv`` (NodeXL edges), two follower lists,
     ``accounts.csv``, ``study.toml``, ``lexicon.toml``, ``labels.csv`` and ``truth.json``; then
-    the Mastodon and Telegram files, their studies and a cross-platform study
+    with ``platforms``, the Mastodon and Telegram files, their studies and a cross-platform study
     (:mod:`netsupport.synth_platforms`).
     """
     from .textsafe import write_csv, write_json
@@ -2901,9 +2901,11 @@ def write_case(case: Case, out_dir: str | Path) -> SynthResult:
     write_json(case.truth, out / "truth.json")
     study_text = _study_toml(case.config, case.windows)
     _atomic(out / "study.toml", study_text.encode("utf-8"))
-    from .synth_platforms import write_platforms  # Mastodon, Telegram, cross-platform study
+    platform_files = []
+    if platforms:  # Mastodon, Telegram, a cross-platform study
+        from .synth_platforms import write_platforms
 
-    platform_files = write_platforms(case, out, study_text)
+        platform_files = write_platforms(case, out, study_text)
     names = [
         JSONL_NAME,
         ARCHIVE_NAME,
@@ -2926,7 +2928,7 @@ def write_case(case: Case, out_dir: str | Path) -> SynthResult:
     )
 
 
-def synthesize(out_dir: str | Path, config: SynthConfig) -> SynthResult:
+def synthesize(out_dir: str | Path, config: SynthConfig, *, platforms: bool = False) -> SynthResult:
     """Generate a case from ``config`` and write it to ``out_dir`` (see :func:`write_case`).
 
     Examples
@@ -2936,4 +2938,4 @@ def synthesize(out_dir: str | Path, config: SynthConfig) -> SynthResult:
     >>> [name for name, size in r.files][:3]
     ['tweets.jsonl', 'twitter-archive-inspector_lane.zip', 'nodexl-standwithlane.csv']
     """
-    return write_case(generate(config), out_dir)
+    return write_case(generate(config), out_dir, platforms=platforms)

@@ -1,7 +1,7 @@
 """The synthetic case written as Mastodon and Telegram exports, with a study file for each.
 
-:func:`netsupport.synth.write_case` calls :func:`write_platforms`, which writes beside the
-Twitter files:
+``netsupport synth --platforms`` (:func:`netsupport.synth.write_case` with ``platforms=True``)
+calls :func:`write_platforms`, which writes beside the Twitter files:
 
 * ``mastodon-statuses.jsonl``: every post as a Mastodon API Status, one a line, as a collector
   on ``town.example`` saves them (accounts of the police community live on ``police.example``
@@ -27,9 +27,10 @@ Examples
 --------
 >>> import tempfile, pathlib
 >>> from netsupport.synth import SynthConfig, synthesize
->>> r = synthesize(tempfile.mkdtemp(), SynthConfig(seed=2, accounts=300, interactions=1000))
+>>> r = synthesize(tempfile.mkdtemp(), SynthConfig(seed=2, accounts=300, interactions=1000),
+...                platforms=True)
 >>> sorted(n for n, _ in r.files if "telegram" in n or "mastodon" in n)[:3]
-['accounts-mastodon.csv', 'accounts-telegram.csv', 'cross-mastodon.jsonl']
+['account-map-telegram.csv', 'accounts-mastodon.csv', 'accounts-telegram.csv']
 """
 
 from __future__ import annotations

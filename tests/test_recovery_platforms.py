@@ -28,7 +28,7 @@ def runs(tmp_path_factory):
     from netsupport.study import run_study
 
     folder = tmp_path_factory.mktemp("platforms")
-    result = synth.synthesize(folder / "case", CONFIG)
+    result = synth.synthesize(folder / "case", CONFIG, platforms=True)
     out = {}
     for name in ("study", "study-mastodon", "study-telegram", "study-cross"):
         run = run_study(result.out_dir / f"{name}.toml", clock=lambda: "2014-03-06T00:00:00Z")
