@@ -20,7 +20,7 @@ from pathlib import Path
 
 import orjson
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 BAD = 12
 _START = 1_391_212_800  # 2014-02-01T00:00:00Z
 
@@ -198,7 +198,7 @@ def telegram_export(path: Path, n: int, seed: int = 18) -> int:
                 "date": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ts)),
                 "date_unixtime": str(ts),
             }
-            if rng.random() < 0.01:
+            if rng.random() < 0.01 and i not in bad_at:
                 msg.update(type="service", actor="Amy", actor_id="user1", action="pin_message")
             else:
                 u = rng.randrange(20_000)

@@ -206,3 +206,23 @@ def test_compressed_export_gives_the_same_rows(tmp_path, data_dir, codec):
     rows, _ = _read(path)
     want, _ = _read(data_dir / "io" / "telegram" / "result_chat.json")
     assert [r["post_id"] for r in rows["posts"]] == [r["post_id"] for r in want["posts"]]
+
+
+def test_pages_given_back_while_reading_change_nothing(tmp_path, data_dir, monkeypatch):
+    import netsupport.io.telegram as tg
+
+    src = json.loads((data_dir / "io" / "telegram" / "result_chat.json").read_text())
+    msgs = src["messages"]
+    src["messages"] = [
+        {**m, "id": m["id"] + 10 * k, "reply_to_message_id": m["reply_to_message_id"] + 10 * k}
+        if "reply_to_message_id" in m
+        else {**m, "id": m["id"] + 10 * k}
+        for k in range(300)
+        for m in msgs
+    ]
+    path = tmp_path / "result.json"
+    path.write_text(json.dumps(src, indent=1))
+    want, _ = _read(path)
+    monkeypatch.setattr(tg, "_RELEASE", 4096)  # release every page or so
+    got, _ = _read(path)
+    assert got == want and len(got["posts"]) == 4 * 300

@@ -60,6 +60,7 @@ _REPOST = PostKind.REPOST.value
 _TOKEN = re.compile(rb'"(?:[^"\\]|\\.)*"(\s*:)?|[{}\[\]]')
 _SCALAR = re.compile(rb'\s*(-?\d+|"(?:[^"\\]|\\.)*")')
 _WS = b" \t\r\n"
+_RELEASE = 64 * 1024**2  # bytes of a memory-mapped export read between two releases
 
 
 def message_text(text: object) -> str | None:
@@ -108,6 +109,15 @@ class TelegramParser:
         self.service = 0
         self.chat_key = "0"
         self.senders: dict[object, str] = {}
+        self.keys: dict[str, str] = {}  # from_id / mention text -> store key (qualify, cached)
+
+    def _key(self, name: str) -> str:
+        key = self.keys.get(name)
+        if key is None:
+            if len(self.keys) > 500_000:
+                self.keys.clear()
+            key = self.keys[name] = qualify(_P, name)
+        return key
 
     def chat(self, chat_id: object, index: int = 0) -> None:
         """Start a new chat (message ids restart)."""
@@ -136,7 +146,7 @@ class TelegramParser:
         if type(from_id) is not str or not from_id.strip():
             self.rejects.add(n, "message without from_id", raw)
             return
-        author = qualify(_P, from_id)
+        author = self._key(from_id)
         if author not in self.accounts.complete:
             name = msg.get("from")
             self.accounts.add(author, from_id, name)
@@ -171,7 +181,7 @@ class TelegramParser:
             if etype == "mention":
                 t = ent.get("text")
                 if type(t) is str and t.strip().lstrip("@"):
-                    mentions[qualify(_P, t)] = None
+                    mentions[self._key(t)] = None
             elif etype == "mention_name":
                 uid = as_id(ent.get("user_id"))
                 if uid is not None:
@@ -299,6 +309,7 @@ def iter_chats(buf) -> Iterator[tuple[str, object]]:
 def _messages(buf, pos: int) -> Iterator[tuple[str, object]]:
     """Yield the messages of an array whose ``[`` ends before ``pos``; return the index past it."""
     size = len(buf)
+    released = pos - pos % mmap.PAGESIZE
     while True:
         while (pos < size and buf[pos] in _WS) or (pos < size and buf[pos : pos + 1] == b","):
             pos += 1
@@ -312,6 +323,12 @@ def _messages(buf, pos: int) -> Iterator[tuple[str, object]]:
             yield "message", bytes(buf[pos:end])
             pos = end
             continue
+        if pos - released >= _RELEASE and isinstance(buf, mmap.mmap):
+            # the pages read so far are not needed again: give them back, so that resident
+            # memory stays flat however large the export (they are re-read if ever touched)
+            upto = pos - pos % mmap.PAGESIZE
+            buf.madvise(mmap.MADV_DONTNEED, released, upto - released)
+            released = upto
         fast = _fast_end(buf, pos)
         if fast is not None:
             end, obj = fast
