@@ -226,3 +226,32 @@ def test_pages_given_back_while_reading_change_nothing(tmp_path, data_dir, monke
     monkeypatch.setattr(tg, "_RELEASE", 4096)  # release every page or so
     got, _ = _read(path)
     assert got == want and len(got["posts"]) == 4 * 300
+
+
+def test_a_reply_before_its_parent_in_the_export_gets_the_parents_sender(tmp_path):
+    msgs = [
+        {
+            "id": 5,
+            "type": "message",
+            "date_unixtime": "1392375600",
+            "from": "B",
+            "from_id": "user2",
+            "text": "answer",
+            "reply_to_message_id": 4,
+        },
+        {
+            "id": 4,
+            "type": "message",
+            "date_unixtime": "1392372000",
+            "from": "A",
+            "from_id": "user1",
+            "text": "question",
+        },
+    ]
+    path = tmp_path / "result.json"
+    path.write_text(json.dumps({"name": "c", "type": "x", "id": 9, "messages": msgs}))
+    rows, _ = _read(path)
+    assert [(p["post_id"], p["target_author"]) for p in rows["posts"]] == [
+        ("9/5", "telegram:user1"),
+        ("9/4", None),
+    ]

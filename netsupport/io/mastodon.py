@@ -23,7 +23,7 @@ Mastodon.py or a collector (``id``, ``created_at``, ``account.acct``, ``account.
 ``content``, ``language``). A ``reblog`` is a repost of the embedded status, with its text,
 mentions and tags (as a retweet has them in Twitter data); a reply's target
 account is the mention whose id is ``in_reply_to_account_id`` (Mastodon adds that mention), the
-author for a self-reply, else unknown; a ``quote`` (Mastodon 4.4's Quote entity with
+author for a self-reply, else an account of that id seen earlier in the file, else unknown; a ``quote`` (Mastodon 4.4's Quote entity with
 ``quoted_status``, or a bare Status as some forks write) is a quote.
 
 Accounts are ``name@host``, stored as ``mastodon:name@host`` (:mod:`netsupport.io.platforms`). In
@@ -740,6 +740,7 @@ class StatusParser:
         self.instance = instance.lower() if instance else None
         self.records = 0
         self.handles: dict[tuple, str | None] = {}  # (acct, url) -> store key
+        self.by_account_id: dict[str, str] = {}  # account id -> store key, of accounts seen
 
     def _acct(self, acct: object, url: object) -> str | None:
         key = (acct, url)
@@ -780,6 +781,11 @@ class StatusParser:
         if type(account) is not dict:
             return None
         handle = self._acct(account.get("acct"), account.get("url"))
+        aid = account.get("id")
+        if handle is not None and type(aid) is str and aid not in self.by_account_id:
+            if len(self.by_account_id) > 500_000:
+                self.by_account_id.clear()
+            self.by_account_id[aid] = handle
         if handle is not None and handle not in self.accounts.complete:
             self.accounts.add(
                 handle,
@@ -852,8 +858,8 @@ class StatusParser:
             if to_account is not None:
                 if type(account) is dict and to_account == as_id(account.get("id")):
                     target_author = author
-                else:
-                    target_author = by_id.get(to_account)
+                else:  # a mentioned account, else one seen as an author in this file
+                    target_author = by_id.get(to_account) or self.by_account_id.get(to_account)
         elif type(quote) is dict:
             kind, target = _QUOTE, as_id(quote.get("id"))
             target_author = self._account(quote.get("account"))

@@ -119,8 +119,20 @@ class TelegramParser:
             key = self.keys[name] = qualify(_P, name)
         return key
 
+    def _resolve_replies(self) -> None:
+        """Give replies to a message that came later in the export (still in this batch) its
+        sender."""
+        rows = self.posts.rows
+        prefix = self.chat_key + "/"
+        for i, r in enumerate(rows):
+            if r[6] == _REPLY and r[8] is None and r[7].startswith(prefix):
+                sender = self.senders.get(int(r[7][len(prefix) :]))
+                if sender is not None:
+                    rows[i] = (*r[:8], sender, *r[9:])
+
     def chat(self, chat_id: object, index: int = 0) -> None:
         """Start a new chat (message ids restart)."""
+        self._resolve_replies()
         cid = as_id(chat_id)
         self.chat_key = cid if cid is not None else f"chat{index}"
         self.senders = {}
@@ -212,6 +224,7 @@ class TelegramParser:
 
     def take(self) -> Batch:
         """Return the rows collected so far as a batch, and reset."""
+        self._resolve_replies()
         posts, rejects = self.posts.take()
         batch = Batch(posts=posts, accounts=self.accounts.take(), rejects=rejects)
         batch.rows_read, self.records = self.records, 0
