@@ -346,3 +346,15 @@ def test_large_statuses_file_parsed_by_workers_gives_the_same_rows(tmp_path, dat
     for table in ("posts", "rejects"):
         assert parallel[table] == serial[table]
     assert len(serial["posts"]) == 6 * 40 and len(serial["rejects"]) == 3 * 40
+
+
+def test_following_csv_with_a_carriage_return_in_a_field_is_a_reject_not_a_traceback(tmp_path):
+    # (found by the property test: csv.Error "new-line character seen in unquoted field")
+    d = tmp_path / "archive"
+    d.mkdir()
+    (d / "actor.json").write_text('{"type": "Person", "id": "https://a.b/users/o"}')
+    (d / "outbox.json").write_text('{"type": "OrderedCollection", "orderedItems": []}')
+    (d / "following_accounts.csv").write_bytes(b"Account address\nx@y.z\na\rb,1\nq@r.s\n")
+    rows, _ = _read(d)
+    assert [f["followee"] for f in rows["follows"]] == ["mastodon:x@y.z", "mastodon:q@r.s"]
+    assert len(rows["rejects"]) >= 1

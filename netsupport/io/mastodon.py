@@ -21,10 +21,11 @@ ActivityStreams 2.0 documents [1]_ [2]_:
 Mastodon.py or a collector (``id``, ``created_at``, ``account.acct``, ``account.url``,
 ``in_reply_to_id``, ``in_reply_to_account_id``, ``reblog``, ``mentions``, ``tags``, ``quote``,
 ``content``, ``language``). A ``reblog`` is a repost of the embedded status, with its text,
-mentions and tags (as a retweet has them in Twitter data); a reply's target
-account is the mention whose id is ``in_reply_to_account_id`` (Mastodon adds that mention), the
-author for a self-reply, else an account of that id seen earlier in the file, else unknown; a ``quote`` (Mastodon 4.4's Quote entity with
-``quoted_status``, or a bare Status as some forks write) is a quote.
+mentions and tags (as a retweet has them in Twitter data); a reply's target account is the
+mention whose id is ``in_reply_to_account_id`` (Mastodon adds that mention), the author for a
+self-reply, else an account of that id seen earlier in the file, else unknown; a ``quote``
+(Mastodon 4.4's Quote entity with ``quoted_status``, or a bare Status as some forks write) is a
+quote.
 
 Accounts are ``name@host``, stored as ``mastodon:name@host`` (:mod:`netsupport.io.platforms`). In
 the archive, an account comes from an actor or status URL (``https://host/users/NAME``,
@@ -64,7 +65,6 @@ Examples
 from __future__ import annotations
 
 import csv
-import io
 import re
 import tarfile
 from collections import Counter, deque
@@ -654,7 +654,13 @@ def _read_following(
     pairs: list[tuple[str, str]] = []
     text = members.read(name).decode("utf-8", errors="replace").lstrip("\ufeff")
     rows = 0
-    for n, row in enumerate(csv.reader(io.StringIO(text)), 1):
+    for n, line in enumerate(text.splitlines(), 1):
+        try:
+            row = next(csv.reader([line]), [])
+        except csv.Error as exc:  # (a NUL, a stray quote...: this row only)
+            rows += 1
+            rejects.add(n, f"unreadable CSV row ({exc})", line)
+            continue
         if not row or not "".join(row).strip():
             continue
         address = row[0].strip()
