@@ -358,3 +358,26 @@ def test_following_csv_with_a_carriage_return_in_a_field_is_a_reject_not_a_trace
     rows, _ = _read(d)
     assert [f["followee"] for f in rows["follows"]] == ["mastodon:x@y.z", "mastodon:q@r.s"]
     assert len(rows["rejects"]) >= 1
+
+
+@pytest.mark.parametrize("damage", ["flip", "cut"])
+def test_damaged_tar_gz_is_a_one_line_error(tmp_path, damage):
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tf:
+        data = b'{"type": "OrderedCollection", "orderedItems": []}' * 2000
+        info = tarfile.TarInfo("outbox.json")
+        info.size = len(data)
+        tf.addfile(info, io.BytesIO(data))
+    import gzip
+
+    gz = gzip.compress(buf.getvalue())
+    path = tmp_path / "archive.tar.gz"
+    if damage == "flip":
+        bad = bytearray(gz)
+        bad[len(gz) // 2 : len(gz) // 2 + 8] = b"\0" * 8
+        path.write_bytes(bytes(bad))
+    else:
+        path.write_bytes(gz[: len(gz) // 2])
+    with pytest.raises(NetsupportError):
+        detect_format(path)
+        _read(path)

@@ -145,8 +145,10 @@ def _other_platform_json(head: bytes) -> str | None:
 
 def _mastodon_archive(path: Path) -> bool:
     """True if a zip or gzip'd tar holds a Mastodon archive (member names only are read)."""
+    import lzma
     import tarfile
     import zipfile
+    import zlib
 
     from .mastodon import archive_names_look_mastodon
 
@@ -162,7 +164,7 @@ def _mastodon_archive(path: Path) -> bool:
                 names.append(info.name)
                 if len(names) >= 1000:
                     break
-    except (tarfile.TarError, OSError, EOFError, ValueError):
+    except (tarfile.TarError, OSError, EOFError, ValueError, zlib.error, lzma.LZMAError):
         pass
     return archive_names_look_mastodon(names)
 

@@ -65,8 +65,10 @@ Examples
 from __future__ import annotations
 
 import csv
+import lzma
 import re
 import tarfile
+import zlib
 from collections import Counter, deque
 from collections.abc import Iterator
 from functools import lru_cache
@@ -374,7 +376,7 @@ class _TarMembers(_Members):
         try:
             self.tf = tarfile.open(path, mode="r:*")  # noqa: SIM115 (closed by close())
             infos = self.tf.getmembers()
-        except (tarfile.TarError, OSError, EOFError) as exc:
+        except (tarfile.TarError, OSError, EOFError, zlib.error, lzma.LZMAError) as exc:
             raise InputFileError(path, f"not a readable tar archive ({exc}); truncated?") from None
         self.infos: dict[str, tarfile.TarInfo] = {}
         for info in infos:
@@ -402,7 +404,7 @@ class _TarMembers(_Members):
             while fh is not None and (chunk := fh.read(1 << 20)):
                 self._count(len(chunk))
                 chunks.append(chunk)
-        except (tarfile.TarError, OSError, EOFError) as exc:
+        except (tarfile.TarError, OSError, EOFError, zlib.error, lzma.LZMAError) as exc:
             raise InputFileError(f"{self.path}!{name}", f"cannot decompress ({exc})") from None
         return b"".join(chunks)
 
