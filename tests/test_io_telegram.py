@@ -255,3 +255,33 @@ def test_a_reply_before_its_parent_in_the_export_gets_the_parents_sender(tmp_pat
         ("9/5", "telegram:user1"),
         ("9/4", None),
     ]
+
+
+def test_a_reply_to_another_chats_message_is_not_given_this_chats_sender(tmp_path):
+    msgs = [
+        {
+            "id": 4,
+            "type": "message",
+            "date_unixtime": "1392372000",
+            "from": "A",
+            "from_id": "user1",
+            "text": "question",
+        },
+        {
+            "id": 5,
+            "type": "message",
+            "date_unixtime": "1392375600",
+            "from": "B",
+            "from_id": "user2",
+            "text": "answer",
+            "reply_to_message_id": 4,
+            "reply_to_peer_id": "channel777",
+        },
+    ]
+    path = tmp_path / "result.json"
+    path.write_text(json.dumps({"name": "c", "type": "x", "id": 9, "messages": msgs}))
+    rows, _ = _read(path)
+    assert [(p["target_post_id"], p["target_author"]) for p in rows["posts"]] == [
+        (None, None),
+        ("777/4", None),
+    ]

@@ -7,7 +7,8 @@ Two shapes [1]_: one chat (``{"name", "type", "id", "messages": [...]}``), or th
 UTC: used), ``from`` (display name), ``from_id`` (``user123...`` or ``channel123...``), ``text``
 (a string, or a list of strings and entity objects ``{"type", "text"}``), ``text_entities``
 (``mention`` ``@username``, ``mention_name`` with ``user_id``, ``hashtag``...),
-``reply_to_message_id`` and ``forwarded_from``.
+``reply_to_message_id`` (with ``reply_to_peer_id`` when the message replied to is in another
+chat) and ``forwarded_from``.
 
 Rows: a ``message`` is a post by ``telegram:<from_id>``; its id is ``<chat id>/<message id>``
 (message ids are per chat). A reply is a reply to the sender of that message in the same chat
@@ -175,8 +176,13 @@ class TelegramParser:
         reply_to = msg.get("reply_to_message_id")
         if type(reply_to) is int or (type(reply_to) is str and reply_to.isdecimal()):
             reply_to = int(reply_to)
-            kind_out, target = _REPLY, f"{self.chat_key}/{reply_to}"
-            target_author = self.senders.get(reply_to)
+            peer = as_id(msg.get("reply_to_peer_id"))  # a reply to a message of another chat
+            peer = peer.lstrip("abcdefghijklmnopqrstuvwxyz") if peer is not None else None
+            if peer and peer != self.chat_key.lstrip("-"):
+                kind_out, target = _REPLY, f"{peer}/{reply_to}"  # (its sender is not known)
+            else:
+                kind_out, target = _REPLY, f"{self.chat_key}/{reply_to}"
+                target_author = self.senders.get(reply_to)
         elif forwarded is not None or msg.get("forwarded_from_id") is not None:
             kind_out = _REPOST
             fid = msg.get("forwarded_from_id")
