@@ -381,3 +381,36 @@ def test_damaged_tar_gz_is_a_one_line_error(tmp_path, damage):
     with pytest.raises(NetsupportError):
         detect_format(path)
         _read(path)
+
+
+def _good_note(i: int) -> dict:
+    uri = f"https://a.b/users/o/statuses/{100 + i}"
+    return {
+        "id": uri + "/activity",
+        "type": "Create",
+        "actor": "https://a.b/users/o",
+        "object": {
+            "id": uri,
+            "type": "Note",
+            "published": "2014-02-14T10:00:00Z",
+            "attributedTo": "https://a.b/users/o",
+            "content": f"<p>ok {i}</p>",
+        },
+    }
+
+
+@_SET
+@given(junk=st.lists(_junk, max_size=10), n_good=st.integers(1, 4), at=st.integers(0, 50))
+def test_random_outbox_items_never_lose_a_good_note(tmp_path_factory, junk, n_good, at):
+    items = list(junk)
+    goods = [_good_note(i) for i in range(n_good)]
+    for g in goods:
+        items.insert(at % (len(items) + 1), g)
+    d = tmp_path_factory.mktemp("g")
+    (d / "outbox.json").write_text(json.dumps({"type": "OrderedCollection", "orderedItems": items}))
+    (d / "actor.json").write_text(
+        json.dumps({"type": "Person", "id": "https://a.b/users/o", "preferredUsername": "o"})
+    )
+    rows, _ = _read(d)
+    got = {p["post_id"] for p in rows["posts"]}
+    assert {g["object"]["id"] for g in goods} <= got
