@@ -432,13 +432,13 @@ class _OneFile(_Members):
         return p.read_bytes()
 
 
-def _open(path: Path, cap: int) -> _Members:
+def _open(path: Path, cap: int, ratio: float = 0.0) -> _Members:
     if path.is_dir():
         return _FolderMembers(path, cap)
     with open(path, "rb") as fh:
         head = fh.read(262 + 8)
     if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
-        return _ZipMembers(path, cap)
+        return _ZipMembers(path, cap, ratio)
     if head.startswith((b"\x1f\x8b", b"BZh", b"\xfd7zXZ")) or head[257:262] == b"ustar":
         return _TarMembers(path, cap)
     return _OneFile(path, cap)
@@ -693,7 +693,7 @@ def read_archive(path: Path, source: str, options: ReadOptions) -> Iterator[Batc
     InputFileError
         The archive is unreadable or a document is malformed.
     """
-    members = _open(Path(path), options.max_archive_bytes)
+    members = _open(Path(path), options.max_archive_bytes, options.max_compression_ratio)
     try:
         owner, owner_acc = _owner(members, source)
         outbox = _member(members, "outbox.json")
