@@ -414,3 +414,35 @@ def test_random_outbox_items_never_lose_a_good_note(tmp_path_factory, junk, n_go
     rows, _ = _read(d)
     got = {p["post_id"] for p in rows["posts"]}
     assert {g["object"]["id"] for g in goods} <= got
+
+
+def test_a_reply_that_also_quotes_gives_both_edges(tmp_path):
+    status = {
+        "id": "3",
+        "created_at": "2014-02-14T11:00:00Z",
+        "content": "<p>see this</p>",
+        "in_reply_to_id": "1",
+        "in_reply_to_account_id": "7",
+        "mentions": [{"id": "7", "acct": "amy", "url": "https://town.example/@amy"}],
+        "quote": {
+            "state": "accepted",
+            "quoted_status": {
+                "id": "2",
+                "account": {
+                    "id": "8",
+                    "acct": "lane@police.social",
+                    "url": "https://police.social/@lane",
+                },
+            },
+        },
+        "account": {"id": "5", "acct": "bob", "url": "https://town.example/@bob"},
+    }
+    path = tmp_path / "s.jsonl"
+    path.write_text(json.dumps(status) + "\n")
+    store = Store(tmp_path / "st")
+    import_paths(store, [path])
+    edges = store.read("interactions")[["source", "target", "kind"]].values.tolist()
+    assert sorted(edges) == [
+        ["mastodon:bob@town.example", "mastodon:amy@town.example", "reply"],
+        ["mastodon:bob@town.example", "mastodon:lane@police.social", "quote"],
+    ]

@@ -86,7 +86,7 @@ from .base import AccountRows, Batch, PostRows, ReadOptions, RejectRows, as_id, 
 from .compressed import compression_of, open_input
 from .platforms import PLATFORM_MASTODON, qualify
 from .pool import WorkerPool, worker_count
-from .twitter_json import CHUNK_BYTES, PARALLEL_MIN_BYTES, _chunks
+from .twitter_json import CHUNK_BYTES, PARALLEL_MIN_BYTES, _chunks, quotes_table
 
 __all__ = [
     "handle_of_url",
@@ -484,6 +484,7 @@ class _OutboxParser:
         self.posts = PostRows(source, self.rejects)
         self.owner = owner
         self.ignored: Counter[str] = Counter()
+        self.quotes: list[tuple] = []  # of replies that also quote (QUOTES_SCHEMA rows)
 
     def activity(self, item: object, n: int) -> None:
         if type(item) is not dict:
@@ -534,6 +535,8 @@ class _OutboxParser:
         quoted = next((_id_of(note.get(k)) for k in _QUOTE_KEYS if _id_of(note.get(k))), None)
         if reply_to is not None:
             kind, target = _REPLY, reply_to
+            if quoted is not None:  # it also quotes: a second edge (Batch.quotes)
+                self.quotes.append((post_id, n, quoted, handle_of_url(quoted)))
         elif quoted is not None:
             kind, target = _QUOTE, quoted
         if target is not None:
@@ -588,6 +591,10 @@ class _OutboxParser:
             )
         )
 
+    def take_quotes(self) -> pa.Table | None:
+        table, self.quotes = quotes_table(self.quotes), []
+        return table
+
     def notes(self) -> tuple[str, ...]:
         if not self.ignored:
             return ()
@@ -611,11 +618,17 @@ def _read_outbox(
         parser.activity(item, i)
         if len(parser.posts) >= options.batch_rows:
             posts, rejects = _take_posts(parser.posts)
-            yield Batch(posts=posts, rejects=rejects, rows_read=i)
+            yield Batch(posts=posts, rejects=rejects, rows_read=i, quotes=parser.take_quotes())
     posts, rejects = _take_posts(parser.posts)
     options.advance(members.sizes.get(name, 0))
     done = len(items) - (len(items) // options.batch_rows) * options.batch_rows
-    yield Batch(posts=posts, rejects=rejects, rows_read=done, notes=parser.notes())
+    yield Batch(
+        posts=posts,
+        rejects=rejects,
+        rows_read=done,
+        notes=parser.notes(),
+        quotes=parser.take_quotes(),
+    )
 
 
 def _read_likes(
@@ -749,6 +762,7 @@ class StatusParser:
         self.records = 0
         self.handles: dict[tuple, str | None] = {}  # (acct, url) -> store key
         self.by_account_id: dict[str, str] = {}  # account id -> store key, of accounts seen
+        self.quotes: list[tuple] = []  # of replies that also quote (QUOTES_SCHEMA rows)
 
     def _acct(self, acct: object, url: object) -> str | None:
         key = (acct, url)
@@ -862,6 +876,10 @@ class StatusParser:
                 self._entities(reblog, author, mentions, hashtags)
         elif reply_to is not None:
             kind, target = _REPLY, reply_to
+            if type(quote) is dict:  # it also quotes: a second edge (Batch.quotes)
+                self.quotes.append(
+                    (post_id, n, as_id(quote.get("id")), self._account(quote.get("account")))
+                )
             to_account = as_id(s.get("in_reply_to_account_id"))
             if to_account is not None:
                 if type(account) is dict and to_account == as_id(account.get("id")):
@@ -894,7 +912,13 @@ class StatusParser:
     def take(self) -> Batch:
         """Return the rows collected so far as a batch, and reset."""
         posts, rejects = _take_posts(self.posts)
-        batch = Batch(posts=posts, accounts=self.accounts.take(), rejects=rejects)
+        batch = Batch(
+            posts=posts,
+            accounts=self.accounts.take(),
+            rejects=rejects,
+            quotes=quotes_table(self.quotes),
+        )
+        self.quotes = []
         batch.rows_read, self.records = self.records, 0
         return batch
 
@@ -988,6 +1012,7 @@ def _read_parallel(
             options.advance(nbytes)
             batch.posts = shift_lines(batch.posts, offset)
             batch.rejects = shift_lines(batch.rejects, offset)
+            batch.quotes = shift_lines(batch.quotes, offset)
             offset += nlines
             return batch
 
