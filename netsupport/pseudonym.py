@@ -8,8 +8,8 @@ outputs (they stay in memory, with their @handles replaced, for stance classific
 
 The salt is read from the environment variable ``NETSUPPORT_SALT`` or from a file the study names
 (``[output] salt_file``, kept out of version control); it is never written anywhere. The store
-and the run cache in the work folder beside the report still hold the original data: share the report
-files (METHODS.md, "Research practice").
+and the run cache in the work folder beside the report still hold the original data: share the
+report files (METHODS.md, "Research practice").
 
 Examples
 --------
