@@ -34,6 +34,7 @@ __all__ = [
     "evidence_charts",
     "evidence_context",
     "limitations",
+    "tie_contrast",
     "used_windows",
 ]
 
@@ -257,6 +258,52 @@ def _primary(m: Mapping[str, Any], labels: Mapping[str, str]) -> dict[str, Any]:
         "exploratory": fmt_count(p.get("exploratory_intervals", 0)),
         "adjustment": p.get("adjustment", ""),
     }
+
+
+def tie_contrast(metrics: Mapping[str, Any], focal: str, conf: str) -> list[Sentence]:
+    """Return the finding that tests "reputation paid off": the prior-tie shares of critics and
+    neutral accounts beside the supporters', and the adjusted odds ratio (none when the
+    comparison is not in the metrics)."""
+    pt = _get(metrics, "comparisons", "prior_ties")
+    if pt is None or _is_nm(pt):
+        return []
+    v, d = pt["variants"]["all_ties"], pt["variants"]["dated_ties"]
+    g = v["groups"]
+
+    def share(s: str) -> str:
+        sh = g[s]["share"]
+        return "n/a" if _is_nm(sh) else fmt_pct(sh["value"])
+
+    values = {
+        "crit": share("critical"),
+        "nc": fmt_count(g["critical"]["accounts"]),
+        "neu": share("neutral"),
+        "nn": fmt_count(g["neutral"]["accounts"]),
+    }
+    text = (
+        "Of the {nc} critics of {who} in the crisis, {crit} had such a tie; of the {nn} neutral "
+        "accounts, {neu}"
+    )
+    values["who"] = focal
+    o = v["odds_ratio"]
+    if _is_nm(o):
+        text += "; the odds ratio is not measured ({why})."
+        values["why"] = _reason(o)
+        return [Sentence(text, values)]
+    text += (
+        ": supporters had {odds} times the odds of a prior tie ({conf} CI {ci}), adjusted for "
+        "baseline activity; {dodds} ({conf} CI {dci}) counting only dated follows."
+    )
+    values.update(
+        {
+            "odds": _odds(o["value"]),
+            "conf": conf,
+            "ci": _ci(o, _odds),
+            "dodds": _odds(d["odds_ratio"]["value"]) if not _is_nm(d["odds_ratio"]) else "n/a",
+            "dci": _ci(d["odds_ratio"], _odds) if not _is_nm(d["odds_ratio"]) else "n/a",
+        }
+    )
+    return [Sentence(text, values, ("odds",))]
 
 
 # ---- limitations ---------------------------------------------------------------------------------

@@ -516,6 +516,7 @@ def findings(metrics: Mapping[str, Any]) -> Findings:
                 ("pct",),
             )
         )
+        out += _evidence_tie_contrast(metrics, focal, conf)  # the test of it (issue 15)
 
     # 5. breadth and the most mobilised community
     br = metrics.get("breadth")
@@ -627,6 +628,12 @@ def findings(metrics: Mapping[str, Any]) -> Findings:
             values.update({"n": fmt_points(pn["value"]), "nci": _ci(pn, fmt_points)})
         out.append(Sentence(text + ".", values, ("x",)))
     return Findings(out, nm)
+
+
+def _evidence_tie_contrast(metrics: Mapping[str, Any], focal: str, conf: str) -> list[Sentence]:
+    from .evidence_report import tie_contrast
+
+    return tie_contrast(metrics, focal, conf)
 
 
 def _most_supporters(mob: Any) -> Mapping[str, Any] | None:

@@ -251,3 +251,43 @@ def test_support_command_honours_the_study_option(pseudo_run, tmp_path):
     m = json.loads((tmp_path / "m.json").read_text(encoding="utf-8"))
     assert m["study"]["focal"] == [Pseudonymiser(SALT.encode()).handle("inspector_lane")]
     assert "inspector_lane" not in (tmp_path / "m.json").read_text(encoding="utf-8")
+
+
+def test_the_prior_tie_finding_is_followed_by_its_test():
+    from netsupport.evidence_report import tie_contrast
+
+    ci = {"value": 5.76, "low": 2.94, "high": 11.29}
+    groups = {
+        "supportive": {"accounts": 135, "prior_tie": 90, "share": {"value": 0.667}},
+        "critical": {"accounts": 20, "prior_tie": 7, "share": {"value": 0.35}},
+        "neutral": {"accounts": 45, "prior_tie": 11, "share": {"value": 0.244}},
+    }
+    m = {
+        "comparisons": {
+            "prior_ties": {
+                "variants": {
+                    "all_ties": {"groups": groups, "odds_ratio": ci},
+                    "dated_ties": {
+                        "groups": groups,
+                        "odds_ratio": {"value": 2.65, "low": 1.23, "high": 5.72},
+                    },
+                }
+            }
+        }
+    }
+    (s,) = tie_contrast(m, "@lane", "95%")
+    assert s.text() == (
+        "Of the 20 critics of @lane in the crisis, 35% had such a tie; of the 45 neutral "
+        "accounts, 24%: supporters had 5.8 times the odds of a prior tie (95% CI 2.9–11), "
+        "adjusted for baseline activity; 2.6 (95% CI 1.2–5.7) counting only dated follows."
+    )
+    m["comparisons"]["prior_ties"]["variants"]["all_ties"]["odds_ratio"] = {
+        "status": "not measured",
+        "reason": "every one of the 3 supporters had a prior tie",
+    }
+    assert (
+        tie_contrast(m, "@lane", "95%")[0]
+        .text()
+        .endswith("the odds ratio is not measured (every one of the 3 supporters had a prior tie).")
+    )
+    assert tie_contrast({}, "@lane", "95%") == []
