@@ -1071,8 +1071,10 @@ def run_command(
     """Run a whole study from its study.toml: import, stance, communities, metrics, report.
 
     Writes index.html, report.md, metrics.json, charts, tables, graph.gexf and manifest.json to
-    the study's output folder and prints the headline findings. Steps whose inputs and
-    parameters did not change since the last run are reused; --force runs them all again.
+    the study's output folder and prints the headline findings. The report is built beside the
+    folder and swapped in whole; a folder holding files no run wrote is refused (exit 2). Steps
+    whose inputs and parameters did not change since the last run are reused; --force runs them
+    all again.
     With --engine dask the steps after the import run on a Dask cluster (a local one, or the
     one at --scheduler ADDRESS); the results are the same.
     """

@@ -1,5 +1,7 @@
 """Hostile cases of issue 14 for what netsupport writes: output folder, report, CLI (items 1, 3,
-4, 14, 16, 18, 20-24). Each test names the item it guards; each failed before its fix.
+4, 14, 16, 18, 20-24). Each test names the item it guards; every item has a test that failed
+before its fix (the others guard what the fix must keep: stale files of a run still removed, an
+empty folder still fine).
 
 The study is a small synthetic case (netsupport.synth: 300 accounts, 1,500 posts).
 """
