@@ -43,6 +43,25 @@ def _literal_help(text: str | None) -> str | None:
     return None if text is None else _HELP_SPECIAL.sub(r"\\\1", text)
 
 
+#: What typer says when a Path option's file is missing or of the wrong kind.
+_PATH_PROBLEM = re.compile(
+    r"(?i:file|directory|path) '(?P<path>.+)' (?P<why>does not exist|is a file|is a directory|"
+    r"is not readable|is not writable)\.",
+    re.S,
+)
+
+
+def _path_problem(exc: typer.BadParameter) -> str | None:
+    """Return ``PATH: option: reason`` for a file option naming a missing file or a folder (the
+    README's one-line error; click printed a usage box), None for other bad values."""
+    m = _PATH_PROBLEM.fullmatch(str(exc.message))
+    if m is None:
+        return None
+    opts = getattr(exc.param, "opts", None) or []
+    option = f"{opts[0]}: " if opts and opts[0].startswith("-") else ""
+    return f"{m['path']}: {option}{m['why']}"
+
+
 class _Group(TyperGroup):
     """Translate library errors into one line on stderr and exit code 2 (no traceback).
 
@@ -60,6 +79,12 @@ class _Group(TyperGroup):
     def invoke(self, ctx):  # type: ignore[override]
         try:
             return super().invoke(ctx)
+        except typer.BadParameter as exc:
+            line = _path_problem(exc)
+            if line is None:
+                raise  # a mistyped option value: click's usage and the problem
+            typer.echo(f"error: {line}", err=True)
+            raise typer.Exit(2) from None
         except NetsupportError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2) from None
