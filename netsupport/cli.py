@@ -180,6 +180,8 @@ class ImportFormat(StrEnum):
     NODEXL = "nodexl"
     FOLLOWERS = "followers"
     ACCOUNTS = "accounts"
+    MASTODON = "mastodon"
+    TELEGRAM = "telegram"
 
 
 class FollowDirection(StrEnum):
@@ -304,11 +306,19 @@ def import_command(
         int,
         typer.Option("--workers", min=0, help="Processes for large JSON-lines files (0: auto)."),
     ] = 0,
+    instance: Annotated[
+        str | None,
+        typer.Option(
+            "--instance",
+            help="Mastodon API statuses: the instance host, for local accounts named without one.",
+        ),
+    ] = None,
 ) -> None:
     """Import exported posts, follower lists and accounts into a store.
 
     Formats: Twitter API v2/v1.1 JSON (twarc2), Twitter archives (zip or folder), CSV with
-    --map, NodeXL edge lists, follower lists, accounts CSV. Bad rows go to the store's rejects
+    --map, NodeXL edge lists, follower lists, accounts CSV, Mastodon archives and API statuses,
+    Telegram Desktop exports. Bad rows go to the store's rejects
     table; a file that cannot be read at all stops the import and leaves the store unchanged.
     Re-importing a file already imported does nothing.
     """
@@ -328,6 +338,7 @@ def import_command(
         max_compression_ratio=max_compression_ratio,
         header=header,
         columns=tuple(c.strip() for c in columns.split(",")) if columns else (),
+        instance=instance,
     )
     typer.echo(format_summary(summary))
 
@@ -910,6 +921,9 @@ def support_command(
         ["measure", "focal", "institution"],
         headline_rows(metrics),
     )
+    agree = (metrics.get("stance") or {}).get("agreement")
+    if isinstance(agree, dict):
+        _echo_label_checks(agree, None)
 
 
 # ---- commands: synth ----------------------------------------------------------------------------
@@ -937,6 +951,14 @@ def synth_command(
         str | None,
         typer.Option("--report-dir", help="Report folder written to study.toml, relative to it."),
     ] = None,
+    platforms: Annotated[
+        bool,
+        typer.Option(
+            "--platforms",
+            help="Also write the case as Mastodon statuses and a Telegram export, with a study "
+            "for each and a cross-platform study.",
+        ),
+    ] = False,
 ) -> None:
     """Write a synthetic case study with planted truth, in every import format.
 
@@ -957,7 +979,7 @@ def synth_command(
         report_dir=report_dir,
     )
     typer.echo(f"generating {interactions:,} posts by {accounts:,} accounts ...", err=True)
-    result = synthesize(out, config)
+    result = synthesize(out, config, platforms=platforms)
     for file, size in result.files:
         typer.echo(f"{size:>12,}  {out / file}")
     typer.echo(f"next: netsupport run {result.study}", err=True)

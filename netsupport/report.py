@@ -270,8 +270,10 @@ def _conf(metrics: Mapping[str, Any]) -> str:
 
 
 def handle(h: str) -> str:
-    """Return ``@h``."""
-    return f"@{h}"
+    """Return ``@h``; an account of another platform as its key (``mastodon:lane@host``)."""
+    from .io.platforms import PLATFORM_TWITTER, platform_of
+
+    return f"@{h}" if platform_of(h) == PLATFORM_TWITTER else h
 
 
 def handles(hs: Iterable[str]) -> str:
@@ -1260,7 +1262,17 @@ def report_tables(inp: ReportInputs) -> dict[str, pd.DataFrame]:
     out["top_posts_focal"] = top_posts(inp.units, inp.posts, _FOCAL)
     if inp.study.institution:
         out["top_posts_institution"] = top_posts(inp.units, inp.posts, _INST)
+    out.update(_platform_table(inp))
     return out
+
+
+def _platform_table(inp: ReportInputs) -> dict[str, pd.DataFrame]:
+    """``{"platforms": counts per platform}`` when any post is not from Twitter, else empty."""
+    from .support.platforms import platform_counts
+
+    w = inp.study.windows
+    t = platform_counts(inp.posts, inp.interactions, inp.study.focal, w.crisis_start, w.crisis_end)
+    return {} if t is None else {"platforms": t}
 
 
 # ---- rendering ----------------------------------------------------------------------------------
@@ -1476,6 +1488,20 @@ def _context(inp: ReportInputs, charts_: Sequence[Chart], tables: Mapping[str, p
                 ("stance", "Stance", None),
                 ("reach", "Accounts reached", fmt_count),
                 ("text", "Text", None),
+            ],
+        ),
+        "platforms": _table_rows(
+            tables.get("platforms"),
+            [
+                ("platform", "Platform", None),
+                ("posts", "Posts", fmt_count),
+                ("accounts", "Accounts posting", fmt_count),
+                ("replies", "Replies", fmt_count),
+                ("reposts", "Reposts", fmt_count),
+                ("quotes", "Quotes", fmt_count),
+                ("likes", "Likes", fmt_count),
+                ("with_focal", f"Interactions with {handles(study.focal)}", fmt_count),
+                ("with_focal_crisis", "of them in the crisis", fmt_count),
             ],
         ),
         "headline": {

@@ -219,6 +219,8 @@ def input_files(study: Study, known: Mapping[str, Any] | None = None) -> list[di
                     "bytes": st.st_size,
                     "mtime_ns": st.st_mtime_ns,
                     "sha256": _file_sha256(p, known),
+                    # (only when given: the records of other inputs stay as they were)
+                    **({"instance": spec.instance} if spec.instance else {}),
                 }
             )
     return out
@@ -237,6 +239,8 @@ def _keys(study: Study, files: Sequence[Mapping[str, Any]]) -> dict[str, str]:
         "markers": p["markers"],
         "windows": p["windows"],
     }
+    if study.account_map is not None:  # (only when given: other studies' keys unchanged)
+        who["account_map"] = _sha_or_none(study.account_map)
     lexicon = _sha_or_none(study.stance.lexicon)
     keys["stance"] = step_key(
         {
@@ -419,7 +423,15 @@ def check_accounts_present(
         The message names the study key or option and the handles.
     """
     where = _at(study)
+    linked: dict[str, str] = {}
+    account_map = getattr(study, "account_map", None)  # a StanceSpec (CLI options) has none
+    if account_map is not None:  # accounts the map links to a study handle count too
+        from .accountmap import load_account_map
+
+        linked = load_account_map(account_map)
     for key, handles in zip(keys, (study.focal, study.institution), strict=True):
+        if linked:
+            handles = (*handles, *sorted(k for k, v in linked.items() if v in handles))
         if handles and not _appears(store, handles):
             named = ", ".join(f"@{h}" for h in handles)
             raise StudyError(
@@ -687,6 +699,13 @@ class _Context:
             # read once, only the columns used, strings as (shared) Python objects once: the
             # steps would each convert them again (1M posts cost ~0.5 GB per copy)
             self._tables = {Table(k): v for k, v in read_tables(self.study.store_dir).items()}
+            if self.study.account_map is not None:
+                from .accountmap import apply_account_map, load_account_map
+
+                mapping = load_account_map(self.study.account_map)
+                self._tables = {
+                    Table(k): v for k, v in apply_account_map(self._tables, mapping).items()
+                }
         return self._tables
 
     def fresh(self, step: str, outputs: Iterable[Path]) -> bool:

@@ -47,7 +47,17 @@ __all__ = [
     "load_study",
 ]
 
-INPUT_FORMATS = ("auto", "twitter-v2", "twitter-archive", "csv", "nodexl", "followers", "accounts")
+INPUT_FORMATS = (
+    "auto",
+    "twitter-v2",
+    "twitter-archive",
+    "csv",
+    "nodexl",
+    "followers",
+    "accounts",
+    "mastodon",
+    "telegram",
+)
 
 
 @dataclass(frozen=True)
@@ -61,6 +71,7 @@ class InputSpec:
     direction: str = "followers"  # followers (people who follow account) | following
     header: bool = True  # CSV: False when the first row is data (columns by position)
     columns: tuple[str, ...] = ()  # CSV without a header: the names of its columns
+    instance: str | None = None  # Mastodon API statuses: host of local accounts
 
 
 @dataclass(frozen=True)
@@ -107,9 +118,16 @@ class Study:
     store_dir: Path = Path("reports/study.netsupport/store")
     accounts: Path | None = None  # optional accounts CSV with roles
     path: Path | None = None  # the study file itself
+    account_map: Path | None = None  # optional CSV platform,handle,person (netsupport.accountmap)
 
     def parameters(self) -> dict[str, Any]:
         """Return every analysis parameter as plain JSON-able values (for manifests and reports)."""
+        params = self._parameters()
+        if self.account_map is not None:  # (only when given: other studies' bytes unchanged)
+            params["account_map"] = self.account_map.name
+        return params
+
+    def _parameters(self) -> dict[str, Any]:
         return {
             "name": self.name,
             "focal": list(self.focal),
@@ -148,6 +166,7 @@ _SPEC: dict[str, Any] = {
         "proxies": list,
         "markers": list,
         "accounts": str,
+        "account_map": str,
     },
     "windows": {
         "crisis_start": (str, object),
@@ -166,6 +185,7 @@ _SPEC: dict[str, Any] = {
             "direction": str,
             "header": bool,
             "columns": list,
+            "instance": str,
         },
     ],
     "communities": {"algorithm": str, "resolution": (int, float), "seed": int, "runs": int},
@@ -423,6 +443,7 @@ def load_study(path: str | Path) -> Study:
                 direction=direction,
                 header=item.get("header", True) and not columns,
                 columns=tuple(c.strip() for c in columns),
+                instance=item["instance"].strip().lower() if "instance" in item else None,
             )
         )
 
@@ -466,6 +487,9 @@ def load_study(path: str | Path) -> Study:
         key = "output.store" if "store" in o else "output.dir"
         raise StudyKeyError(f"{_where(path, text, key)}: {problem}")
     accounts = _resolve(base, st["accounts"], "study.accounts") if "accounts" in st else None
+    account_map = (
+        _resolve(base, st["account_map"], "study.account_map") if "account_map" in st else None
+    )
     study = Study(
         name=name,
         focal=focal,
@@ -481,6 +505,7 @@ def load_study(path: str | Path) -> Study:
         store_dir=store_dir,
         accounts=accounts,
         path=path.resolve(),
+        account_map=account_map,
     )
     _check_parameters(study, path, text)
     return study
