@@ -45,6 +45,7 @@ from .common import (
 from .communities import baseline_communities, breadth, community_mobilisation
 from .proxies import amplifiers, crisis_pagerank, focal_silence, proxies
 from .roles import account_roles, roles_attention
+from .sensitivity import grid_sensitivity
 from .shares import (
     _count,
     _net_change,
@@ -154,6 +155,7 @@ def analyse(
         stance = stance_table(tables, study, workers=workers)
     inputs, units = metric_inputs(tables, study, stance)
     metrics, out_tables = analyse_inputs(inputs, study, membership=membership, pagerank=pagerank)
+    metrics["sensitivity"] = jsonable(grid_sensitivity(tables, study, stance, inputs, membership))
     return Analysis(metrics, stance.table, units, out_tables)
 
 
