@@ -217,3 +217,43 @@ def test_grid_defaults_and_overrides(tmp_path):
     assert s.baseline_days == (7.0, 28.0) and s.seeds == 3
     assert s.resolutions == (0.5, 1.0, 2.0)
     assert np.isclose(s.consensus_threshold, 0.5)
+
+
+def test_headline_sentences_say_whether_the_direction_holds(fixture):
+    from netsupport.report import findings
+
+    tables, study, st = fixture
+    metrics = analyse(tables, study, stance=st).metrics
+    lift_sentence = findings(metrics).sentences[0].text()
+    s = metrics["sensitivity"]["summary"]["attention_lift"]["focal"]
+    expected = "holds" if s["holds"] else "does not hold"
+    assert f"The direction {expected} over the sensitivity grid" in lift_sentence
+    # a grid where one covered specification flips the lift below 1 says so
+    flipped = dict(metrics)
+    flipped["sensitivity"] = {
+        **metrics["sensitivity"],
+        "summary": {
+            **metrics["sensitivity"]["summary"],
+            "attention_lift": {"focal": {**s, "holds": False, "same_sign": s["specs"] - 1}},
+        },
+    }
+    text = findings(flipped).sentences[0].text()
+    assert f"does not hold over the sensitivity grid: above 1 in {s['specs'] - 1} of" in text
+
+
+def test_specification_curve_is_byte_stable(fixture):
+    from netsupport import charts
+    from netsupport.report_evidence import _panels
+
+    tables, study, st = fixture
+    metrics = analyse(tables, study, stance=st).metrics
+    pngs = [
+        charts.figure_bytes(
+            charts.specification_curve(
+                _panels(metrics), focal_label="@lane", institution_label="@force"
+            ),
+            "png",
+        )
+        for _ in range(2)
+    ]
+    assert pngs[0] == pngs[1] and pngs[0][:8] == b"\x89PNG\r\n\x1a\n"

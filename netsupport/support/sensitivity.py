@@ -372,7 +372,6 @@ def community_grid(
         return not_measured("the baseline graph is empty: no communities to compare")
     ug = comm._prepare(edges)  # once: every run reads the same arrays
     seeds = [c.seed + i for i in range(g.seeds)]
-    study_alg = c.algorithm if c.algorithm in g.algorithms else None
     algs = list(g.algorithms)
     resolutions = sorted(set(g.resolutions) | {float(c.resolution)})
     runs: list[dict[str, Any]] = []
@@ -380,9 +379,14 @@ def community_grid(
     for alg, res, seed in itertools.product(algs, resolutions, seeds):
         p = comm.detect(ug, algorithm=alg, resolution=res, seed=seed).membership
         parts[(alg, res, seed)] = p
-    ref = membership if membership is not None and len(membership) else None
-    if ref is None and study_alg is not None:
-        ref = parts[(study_alg, float(c.resolution), c.seed)]
+    own = [
+        parts.get((c.algorithm, float(c.resolution), sd))
+        if (c.algorithm, float(c.resolution), sd) in parts
+        else comm.detect(ug, algorithm=c.algorithm, resolution=c.resolution, seed=sd).membership
+        for sd in seeds
+    ]
+    # the study's partition: the communities step's (given) or the same detection done here
+    ref = membership if membership is not None and len(membership) else own[0]
     for (alg, res, seed), p in parts.items():
         b = breadth(p, supporters_idx, k)
         rec: dict[str, Any] = {
@@ -393,11 +397,10 @@ def community_grid(
             "breadth": b["communities_with_k_supporters"] if "k" in b else None,
             "evenness": b["normalised_entropy"] if "k" in b else None,
         }
-        if ref is not None:
-            common = ref.index.intersection(p.index)
-            rec["nmi_with_study"] = float(
-                normalized_mutual_info_score(ref.reindex(common), p.reindex(common))
-            )
+        common = ref.index.intersection(p.index)
+        rec["nmi_with_study"] = float(
+            normalized_mutual_info_score(ref.reindex(common), p.reindex(common))
+        )
         runs.append(rec)
     out: dict[str, Any] = {"k": int(k), "seeds": seeds, "runs": runs}
     vals = [r["breadth"] for r in runs if r["breadth"] is not None]
@@ -405,8 +408,6 @@ def community_grid(
     if vals:
         out["breadth_range"] = [int(min(vals)), int(max(vals))]
         out["evenness_range"] = [float(min(even)), float(max(even))]
-    key_alg = study_alg or algs[0]
-    own = [parts[(key_alg, float(c.resolution), s)] for s in seeds]
     nmis = [
         float(normalized_mutual_info_score(a.reindex(b.index), b))
         for a, b in itertools.combinations(own, 2)
@@ -414,7 +415,7 @@ def community_grid(
     cons = consensus_partition(edges, own, g.consensus_threshold)
     cb = breadth(cons, supporters_idx, k)
     out["stability"] = {
-        "algorithm": key_alg,
+        "algorithm": c.algorithm,
         "resolution": float(c.resolution),
         "mean_pairwise_nmi": float(np.mean(nmis)),
         "min_pairwise_nmi": float(np.min(nmis)),
@@ -503,7 +504,9 @@ def grid_sensitivity(
     return sensitivity(
         stance.table,
         study,
-        span=data_span(tables),
+        # the study's interactions, not tables["interactions"]: a run drops that table once the
+        # stance step has derived them (and they add the marker rows)
+        span=data_span({"posts": tables.get("posts"), "interactions": inter}),
         baseline_edges=edges,
         supporters_idx=supporters(inputs.proxy_units),
         membership=membership,
