@@ -721,7 +721,7 @@ def _community_handles(ranks: list, names: Mapping[int, str] | None) -> list[Lin
 
     present = sorted({int(r) for r in ranks if r is not None and not pd.isna(r)})
     handles = [
-        dot(community_colour(r), (names or {}).get(r, f"Community {r + 1}"))
+        dot(community_colour(r), (names or {}).get(r, f"Community {r}"))
         for r in present
         if r < len(COMMUNITY_COLOURS)
     ]

@@ -543,7 +543,7 @@ def findings(metrics: Mapping[str, Any]) -> Findings:
             values.update(
                 {
                     "s": fmt_count(best["supporters"]),
-                    "c": str(int(best["community"]) + 1),
+                    "c": str(int(best["community"])),
                     "pct": fmt_pct(best["share_active"]),
                     "m": fmt_count(best["members"]),
                     "who": focal,
@@ -817,7 +817,7 @@ def mobilisation_frame(
         rows.append(
             {
                 "community": int(r["community"]),
-                "label": f"Community {int(r['community']) + 1}",
+                "label": f"Community {int(r['community'])}",
                 "members": members,
                 "active_share": np.nan if _is_nm(a) else a["value"],
                 "active_lo": np.nan if _is_nm(a) else a["low"],
@@ -1444,7 +1444,7 @@ def _cell(v: Any) -> str:
 
 def _community_label(v: Any) -> str:
     n = _num(v)
-    return "" if n is None else f"Community {int(n) + 1}"
+    return "" if n is None else f"Community {int(n)}"
 
 
 def _context(inp: ReportInputs, charts_: Sequence[Chart], tables: Mapping[str, pd.DataFrame]):
