@@ -589,7 +589,10 @@ def findings(metrics: Mapping[str, Any]) -> Findings:
     # 7. who carried the story first
     roles = _get(metrics, "roles", _FOCAL)
     firsts = _first_mention_hours(roles)
-    if _is_nm(roles) or not firsts:
+    timed = _role_timing_sentence(metrics, focal)
+    if timed is not None:  # the tested order (report_evidence), not one order statistic
+        out.append(timed)
+    elif _is_nm(roles) or not firsts:
         why = (
             _reason(roles)
             if _is_nm(roles)
@@ -630,6 +633,12 @@ def findings(metrics: Mapping[str, Any]) -> Findings:
         text += "." + _grid_text(values, metrics, "persistence_attention")
         out.append(Sentence(text, values, ("x",)))
     return Findings(out, nm)
+
+
+def _role_timing_sentence(metrics: Mapping[str, Any], focal: str) -> Sentence | None:
+    from . import report_evidence
+
+    return report_evidence.role_timing_sentence(metrics, focal)
 
 
 def _grid_clause(metrics: Mapping[str, Any], key: str, side: str = _FOCAL, **kw: Any) -> str:

@@ -224,3 +224,75 @@ def sensitivity_context(metrics: Mapping[str, Any], institution: bool) -> dict[s
         "communities": comm_rows,
         "communities_note": comm_note,
     }
+
+
+_PLURAL = {
+    "media": "media accounts",
+    "journalist": "journalists",
+    "professional": "professionals",
+    "institution": "institutions",
+    "citizen": "citizens",
+}
+
+
+def role_timing_sentence(metrics: Mapping[str, Any], focal: str) -> Sentence | None:
+    """Return the sentence on who addressed the focal account first, saying what the
+    permutation test supports (METHODS.md, "Role timing"); None when not measured."""
+    from .report import fmt_hours, fmt_pct
+
+    rt = metrics.get("role_timing", {})
+    rt = rt.get(_FOCAL) if isinstance(rt, Mapping) else None
+    if not isinstance(rt, Mapping) or _is_nm(rt) or not rt.get("roles"):
+        return None
+    roles = rt["roles"]
+    order = rt.get("order") or []
+    parts = [
+        f"{_PLURAL.get(r, r)} {fmt_hours(roles[r]['median_first_hours_new'])}"
+        for r in order
+        if roles[r].get("median_first_hours_new") is not None
+    ]
+    values: dict[str, Any] = {"who": focal}
+    if _is_nm(rt.get("test")) or len(parts) < 2:
+        text = (
+            "No order of roles in addressing {who} can be tested: {why}."
+            if _is_nm(rt.get("test"))
+            else "No order of roles in addressing {who} can be tested."
+        )
+        values["why"] = rt["test"]["reason"] if _is_nm(rt.get("test")) else ""
+    else:
+        text = (
+            "Among accounts new to the conversation, the median time from the crisis start to "
+            "the first post addressing {who} was: {order}. "
+        )
+        values["order"] = ", ".join(parts)
+        surviving = rt.get("surviving") or []
+        values["perm"] = fmt_count(rt["permutations"])
+        if surviving:
+            text += (
+                "A permutation test ({perm} shuffles of the roles, Holm-adjusted) supports only "
+                "{pairs}; the rest of this order is within chance."
+            )
+            values["pairs"] = "; ".join(
+                f"{_PLURAL.get(a, a)} before {_PLURAL.get(b, b)}" for a, b in surviving
+            )
+        else:
+            text += (
+                "A permutation test ({perm} shuffles of the roles, Holm-adjusted) finds no "
+                "difference in timing between roles beyond chance."
+            )
+    ratios = []
+    for r in sorted(roles, key=lambda r: -roles[r]["size"]):
+        last = roles[r]["curve"][-1] if roles[r]["curve"] else None
+        if last is None:
+            continue
+        if last.get("ratio") is not None:
+            ratios.append(
+                f"{fmt_pct(last['share'])} of {_PLURAL.get(r, r)} ({fmt_ratio(last['ratio'])} "
+                "their baseline rate)"
+            )
+        elif last["share"] > 0:
+            ratios.append(f"{fmt_pct(last['share'])} of {_PLURAL.get(r, r)} (none in the baseline)")
+    if ratios:
+        text += " By the crisis end {ratios} had addressed the account."
+        values["ratios"] = ", ".join(ratios)
+    return Sentence(text, values, ())

@@ -44,6 +44,7 @@ from .common import (
 )
 from .communities import baseline_communities, breadth, community_mobilisation
 from .proxies import amplifiers, crisis_pagerank, focal_silence, proxies
+from .role_timing import timing_by_side
 from .roles import account_roles, roles_attention
 from .sensitivity import grid_sensitivity
 from .shares import (
@@ -156,6 +157,7 @@ def analyse(
     inputs, units = metric_inputs(tables, study, stance)
     metrics, out_tables = analyse_inputs(inputs, study, membership=membership, pagerank=pagerank)
     metrics["sensitivity"] = jsonable(grid_sensitivity(tables, study, stance, inputs, membership))
+    metrics["role_timing"] = jsonable(timing_by_side(inputs.proxy_units, out_tables, study))
     return Analysis(metrics, stance.table, units, out_tables)
 
 
