@@ -176,7 +176,7 @@ def sensitivity_context(metrics: Mapping[str, Any], institution: bool) -> dict[s
     g = sens["grid"]
     grid = (
         "crisis start and end each moved by "
-        + ", ".join(f"{d:+g}" for d in g["window_shift_days"])
+        + ", ".join(f"{d:+g}" if d else "0" for d in g["window_shift_days"])
         + " days; baseline "
         + ", ".join(f"{d:g}" for d in g["baseline_days"])
         + " days; VADER cut-offs ±"
