@@ -151,6 +151,13 @@ def replicate(args: tuple[str, int]) -> dict[str, Any]:
         "tie": tie_contrast(units, tables, study),
         "institution": {k: rep_i.get(k) for k in ("value", "low", "high")},
         "role_order_detected": any(b in late and a not in late for a, b in surviving),
+        # the same quantities on the generated posts with their planted stances (a check of the
+        # generator: it separates what the generator does from what the estimator does)
+        "realised": {
+            "lift": case.truth["attention"]["focal"]["lift"],
+            "lift_boot": case.truth["attention"]["focal"]["lift"],
+            "institution": case.truth["reputational_change"]["institution"]["account_level"],
+        },
         "any_role_pair": bool(surviving),
     }
 
@@ -195,14 +202,11 @@ def summarise(results: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
                 p["institution_drop"]["net_support_change"],
             ),
         ):
-            rows.append(
-                {
-                    "world": world,
-                    "measure": label,
-                    "truth": truth,
-                    **_score([r[key] for r in res], truth),
-                }
-            )
+            score = _score([r[key] for r in res], truth)
+            realised = [r["realised"][key] for r in res if key in r["realised"]]
+            if realised:
+                score["realised"] = float(np.mean(realised))
+            rows.append({"world": world, "measure": label, "truth": truth, **score})
         planted = p["role_order"]["planted"]
         rows.append(
             {
@@ -243,15 +247,16 @@ def _f(x: Any, digits: int = 3) -> str:
 def table(rows: Sequence[Mapping[str, Any]]) -> str:
     """Return the rows as a Markdown table."""
     out = [
-        "| world | measure | truth (parameter) | replicates | mean | bias | RMSE "
-        "| coverage / rate |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| world | measure | truth (parameter) | replicates | realised (planted stances) "
+        "| mean estimate | bias | RMSE | coverage / rate |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for r in rows:
         cov = r.get("coverage", r.get("rate"))
         out.append(
             f"| {r['world']} | {r['measure']} | {_f(r['truth'])} | {r['n']} | "
-            f"{_f(r.get('mean'))} | {_f(r.get('bias'))} | {_f(r.get('rmse'))} | "
+            f"{_f(r.get('realised'))} | {_f(r.get('mean'))} | {_f(r.get('bias'))} | "
+            f"{_f(r.get('rmse'))} | "
             f"{'—' if cov is None else f'{100 * cov:.0f}%'} |"
         )
     return "\n".join(out)
