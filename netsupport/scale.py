@@ -1534,6 +1534,10 @@ def _dask_context_class() -> type:
                 "the Dask engine does not re-run the headline over the sensitivity grid (it "
                 "keeps aggregates, not the stance table): run with the pandas engine for it"
             )
+            metrics["role_timing"] = support.not_measured(
+                "the Dask engine keeps posts in time bins, not the exact first-mention times "
+                "role timing needs: run with the pandas engine for it"
+            )
             return metrics, agg.units, tables
 
         def step_report(self, force: bool) -> tuple[str, str]:
