@@ -319,8 +319,10 @@ def consensus_partition(
     >>> e = pd.DataFrame({"source": ["a", "b", "c"], "target": ["b", "c", "d"]})
     >>> r1 = pd.Series({"a": 0, "b": 0, "c": 1, "d": 1})
     >>> r2 = pd.Series({"a": 0, "b": 0, "c": 0, "d": 1})
-    >>> consensus_partition(e, [r1, r2], 0.6).to_dict()
-    {'a': 0, 'b': 0, 'c': 1, 'd': 1}
+    >>> consensus_partition(e, [r1, r2], 0.6).to_dict()  # only a-b is together in both
+    {'a': 0, 'b': 0, 'c': 1, 'd': 2}
+    >>> consensus_partition(e, [r1, r2], 0.5).to_dict()  # b-c and c-d in one run of two
+    {'a': 0, 'b': 0, 'c': 0, 'd': 0}
     """
     import scipy.sparse as sp
     from scipy.sparse.csgraph import connected_components
