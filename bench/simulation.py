@@ -111,11 +111,59 @@ def tie_contrast(units: pd.DataFrame, tables: Mapping[str, pd.DataFrame], study:
     return {"value": c1 / n1 - c0 / n0, "low": float(lo), "high": float(hi)}
 
 
+def stratified_tie_contrast(
+    units: pd.DataFrame,
+    tables: Mapping[str, pd.DataFrame],
+    study: Any,
+    membership: pd.Series | None,
+) -> dict:
+    """The tie contrast within baseline communities: a Mantel-Haenszel weighted risk difference
+    (weights n1 n0 / (n1 + n0) per community; accounts outside the baseline graph are one more
+    stratum) with a Wald interval from the strata's binomial variances."""
+    from scipy.stats import norm
+
+    from netsupport.support import majority_stance, prior_ties
+    from netsupport.support.shares import _cell, account_stance_counts
+
+    maj = majority_stance(account_stance_counts(_cell(units, "focal", "crisis")))
+    ties = prior_ties(
+        maj.index, study.focal, tables["follows"], tables["interactions"], study.windows
+    )["prior_tie"]
+    df = pd.DataFrame(
+        {
+            "sup": (maj == "supportive").to_numpy(),
+            "tie": ties.reindex(maj.index).fillna(False).to_numpy(dtype=bool),
+            "k": (
+                membership.reindex(maj.index)
+                if membership is not None
+                else pd.Series(np.nan, index=maj.index)
+            )
+            .fillna(-1)
+            .to_numpy(),
+        }
+    )
+    num = wsum = var = 0.0
+    for _, g in df.groupby("k"):
+        n1, n0 = int(g["tie"].sum()), int((~g["tie"]).sum())
+        if n1 == 0 or n0 == 0:
+            continue
+        p1, p0 = g.loc[g["tie"], "sup"].mean(), g.loc[~g["tie"], "sup"].mean()
+        w = n1 * n0 / (n1 + n0)
+        num += w * (p1 - p0)
+        wsum += w
+        var += w**2 * (p1 * (1 - p1) / n1 + p0 * (1 - p0) / n0)
+    if wsum == 0:
+        return {"value": None}
+    rd, se = num / wsum, math.sqrt(var) / wsum
+    z = norm.ppf(0.5 + CONFIDENCE / 2)
+    return {"value": rd, "low": rd - z * se, "high": rd + z * se}
+
+
 def replicate(args: tuple[str, int]) -> dict[str, Any]:
     """Generate one case of a world and measure it; return the estimates and the parameters."""
     from netsupport import synth
     from netsupport.stance import stance_table
-    from netsupport.support import analyse_inputs, metric_inputs
+    from netsupport.support import analyse_inputs, baseline_communities, metric_inputs
     from netsupport.support.role_timing import role_timing
 
     world, seed = args
@@ -129,7 +177,8 @@ def replicate(args: tuple[str, int]) -> dict[str, Any]:
         study = _study(case, seed, lexicon)
         st = stance_table(tables, study)
         inputs, units = metric_inputs(tables, study, st)
-        m, out_tables = analyse_inputs(inputs, study)
+        membership, _ = baseline_communities(inputs.interactions, study)
+        m, out_tables = analyse_inputs(inputs, study, membership=membership)
     lift = m["attention"]["focal"]["lift"]
     rep_i = m["reputation"]["institution"]
     rep_i = rep_i.get("account_level", rep_i)
@@ -149,6 +198,7 @@ def replicate(args: tuple[str, int]) -> dict[str, Any]:
             "high": lift.get("account_bootstrap", {}).get("high"),
         },
         "tie": tie_contrast(units, tables, study),
+        "tie_strata": stratified_tie_contrast(units, tables, study, membership),
         "institution": {k: rep_i.get(k) for k in ("value", "low", "high")},
         "role_order_detected": any(b in late and a not in late for a, b in surviving),
         # the same quantities on the generated posts with their planted stances (a check of the
@@ -196,6 +246,11 @@ def summarise(results: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
             ("lift", "focal attention lift (Poisson rate-ratio interval)", p["lift"]),
             ("lift_boot", "focal attention lift (account-bootstrap interval)", p["lift"]),
             ("tie", "tie effect: supportive share, tied - untied", p["tie_effect"]["difference"]),
+            (
+                "tie_strata",
+                "tie effect within baseline communities (Mantel-Haenszel)",
+                p["tie_effect"]["difference"],
+            ),
             (
                 "institution",
                 "institution net-support change (accounts)",

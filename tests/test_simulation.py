@@ -60,4 +60,4 @@ def test_score_by_hand():
 
 def test_results_table_has_every_world_and_measure(results):
     text = simulation.table(simulation.summarise(results))
-    assert text.count("| planted |") == 6 and text.count("| null |") == 6
+    assert text.count("| planted |") == 7 and text.count("| null |") == 7
