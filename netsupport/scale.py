@@ -371,6 +371,7 @@ class _Ctx:
     derive: bool = False
     dedup: bool = False
     labels: pd.DataFrame | None = None
+    labels_file: Any = None  # netsupport.stance.LabelsFile: its path and the coders' agreement
     silence: tuple[int, int] | None = None
     conflict_posts: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint64))
     conflict_keys: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint64))
@@ -857,9 +858,10 @@ class StudyAggregates:
 
 
 def _study_ctx(study: Any, freq: str | None) -> _Ctx:
-    from .stance import load_labels
+    from .stance import read_labels
 
-    labels = load_labels(study.stance.labels) if study.stance.labels else None
+    labels_file = read_labels(study.stance.labels) if study.stance.labels else None
+    labels = labels_file.labels if labels_file is not None else None
     return _Ctx(
         focal=tuple(study.focal),
         institution=tuple(study.institution),
@@ -868,19 +870,27 @@ def _study_ctx(study: Any, freq: str | None) -> _Ctx:
         stance=study.stance,
         freq=freq,
         labels=labels,
+        labels_file=labels_file,
     )
 
 
-def _agreement(label_rows: pd.DataFrame, labels: pd.DataFrame | None) -> dict[str, Any]:
-    """The classifier's agreement with the hand labels, as :func:`stance_table` measures it."""
-    from .stance import RULE_LABEL, agreement, apply_labels
+def _agreement(label_rows: pd.DataFrame, labels_file: Any) -> dict[str, Any]:
+    """The classifier's agreement with the hand labels, as :func:`stance_table` measures it
+    (``label_rows``: every classified row of a labelled post, from all partitions)."""
+    from .stance import RULE_LABEL, agreement, apply_labels, match_labels
 
-    if labels is None:
+    if labels_file is None:
         return {"status": "not measured", "reason": "no labels CSV in the study"}
+    labels = labels_file.labels
     units = _sort_stance(label_rows).drop_duplicates(["post_id", "target_side"])
+    matched = match_labels(labels, units, labels_file.path)
     lab = apply_labels(units, labels)
     have = (lab["rule"] == RULE_LABEL).to_numpy(dtype=bool) if len(lab) else np.zeros(0, bool)
-    return agreement(units["stance"][have].tolist(), lab["stance"][have].tolist())
+    out = agreement(units["stance"][have].tolist(), lab["stance"][have].tolist())
+    out["labels_matched"] = matched
+    if labels_file.coders is not None:
+        out["coders"] = labels_file.coders
+    return out
 
 
 def _sort_stance(df: pd.DataFrame) -> pd.DataFrame:
@@ -1049,7 +1059,7 @@ def aggregate_study(
         units=compress_units(res["units"], freq),
         rows=int(res["rows"]),
         by_rule=dict(res["by_rule"]),
-        agreement=_agreement(res["label_rows"], ctx.labels),
+        agreement=_agreement(res["label_rows"], ctx.labels_file),
         lexicon=load_lexicon(study.stance.lexicon).describe(),
         edges=edges,
         coverage=coverage,
@@ -1490,6 +1500,7 @@ def _dask_context_class() -> type:
 
         def step_stance(self, force: bool) -> tuple[str, str]:
             from .report import time_bin
+            from .timebins import TimeBins
 
             meta = self.dask_dir / "aggregates.json"
             parts = self.dask_dir / "stance-parts"
@@ -1500,7 +1511,7 @@ def _dask_context_class() -> type:
                 self.agg = aggregate_study(
                     self.study,
                     client,
-                    freq=time_bin(self.study.windows),
+                    freq=TimeBins(self.study.windows, time_bin(self.study.windows)),
                     parts_dir=parts,
                     scratch_dir=self.dask_dir,
                 )
@@ -1543,7 +1554,6 @@ def _dask_context_class() -> type:
         def step_report(self, force: bool) -> tuple[str, str]:
             from . import report
             from .stance import object_strings
-            from .textsafe import write_json
 
             listing = self.cache / "report-files.json"
             previous = (
@@ -1585,8 +1595,7 @@ def _dask_context_class() -> type:
                 top=agg.top_posts,
                 write_stance=stance_writer(self.dask_dir / "stance-parts"),
             )
-            self.report_files = report.write_report(inp, self.out)
-            write_json(sorted(str(p.relative_to(self.out)) for p in self.report_files), listing)
+            self.write_report(inp)
             self.state.record("report", self.keys["report"])
             return "ran", f"{len(self.report_files)} files"
 
