@@ -34,7 +34,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .errors import InputFileError, UnknownFormat
-from .interactions import follow_interactions, interactions_arrow
+from .interactions import follow_interactions, interactions_arrow, likes_without_time
 from .io import FORMATS, ReadOptions, detect_format, fingerprint, reader_for
 from .io.pool import WorkerPool, worker_count
 from .io.twitter_json import PARALLEL_MIN_BYTES
@@ -46,6 +46,7 @@ from .schema import (
 )
 from .store import Store, Transaction
 from .studyfile import InputSpec
+from .threads import LINKED_COLUMNS, linked_posts, reply_edges
 
 __all__ = [
     "FileSummary",
@@ -90,6 +91,8 @@ class FileSummary:
     accounts: int = 0  # distinct accounts the file describes
     rejects: int = 0
     reject_samples: list[tuple[str, int | None, str]] = field(default_factory=list)
+    likes_without_time: int = 0  # likes kept out of windowed measures (no time in the export)
+    notes: list[str] = field(default_factory=list)  # what the reader said about the file
 
     def counts(self) -> dict[str, int]:
         """Return the row counts as a dict (the manifest's ``rows`` record)."""
@@ -107,6 +110,8 @@ class ImportSummary:
 
     files: list[FileSummary] = field(default_factory=list)
     store_counts: dict[str, int] = field(default_factory=dict)
+    # reply edges whose parent post was found across files (Reddit: see netsupport.threads)
+    linked_replies: int = 0
 
     def total(self, what: str) -> int:
         """Return a count summed over files (``posts``, ``rejects``, ``rows_read``...)."""
@@ -118,6 +123,8 @@ class ImportSummary:
             "files": [dict(vars(f)) for f in self.files],
             "totals": {k: self.total(k) for k in COUNTS},
             "store": dict(self.store_counts),
+            "likes_without_time": self.total("likes_without_time"),
+            "linked_replies": self.linked_replies,
         }
 
 
@@ -186,6 +193,7 @@ def _import_one(
     options: ReadOptions,
     progress: ImportProgress | None,
     pool: WorkerPool | None,
+    linked: list[pa.Table] | None = None,
 ) -> FileSummary:
     summary = FileSummary(path=str(path), format=fmt)
     if path.is_dir():
@@ -210,7 +218,7 @@ def _import_one(
         if fmt != "empty":
             handles = _Distinct()  # the accounts this file describes
             for batch in reader_for(fmt)(path, str(path), options):
-                _add_batch(tx, summary, batch, handles)
+                _add_batch(tx, summary, batch, handles, linked)
             summary.accounts = handles.count()
     finally:
         if progress is not None:
@@ -261,8 +269,15 @@ class _Distinct:
         return pc.count_distinct(pa.chunked_array(self.chunks, pa.string())).as_py()
 
 
-def _add_batch(tx: Transaction, summary: FileSummary, batch, handles: _Distinct) -> None:
+def _add_batch(
+    tx: Transaction,
+    summary: FileSummary,
+    batch,
+    handles: _Distinct,
+    linked: list[pa.Table] | None = None,
+) -> None:
     summary.rows_read += batch.rows_read
+    summary.notes += batch.notes
     if batch.posts is not None:
         kept, dups = tx.add_posts(batch.posts)
         summary.posts += kept.num_rows
@@ -273,6 +288,13 @@ def _add_batch(tx: Transaction, summary: FileSummary, batch, handles: _Distinct)
         one_platform = platform.null_count == 0 and bounds["min"] == bounds["max"]
         edges = interactions_arrow(kept, sort=False, mentions_unique=True, ids_unique=one_platform)
         summary.interactions += tx.append(Table.INTERACTIONS, edges)
+        if linked is not None and (found := linked_posts(kept)) is not None:
+            linked.append(found)  # (replies to link to their parents at the end: threads.py)
+    if batch.interactions is not None:  # (likes: interactions that come from no post)
+        kept, dups = tx.add_interactions(batch.interactions)
+        summary.interactions += kept.num_rows
+        summary.duplicates += dups
+        summary.likes_without_time += likes_without_time(kept)
     if batch.follows is not None:
         kept, dups = tx.add_follows(batch.follows)
         summary.follows += kept.num_rows
@@ -331,6 +353,7 @@ def import_inputs(
     n_workers = worker_count(workers)
     big = any(p.is_file() and p.stat().st_size >= PARALLEL_MIN_BYTES for _, p, _ in files)
     pool = WorkerPool(n_workers) if big and n_workers > 1 else None
+    linked: list[pa.Table] = []
     try:
         with store.transaction() as tx:
             for spec, path, explicit in files:
@@ -354,12 +377,25 @@ def import_inputs(
                         FileSummary(str(path), "unknown", status="skipped", reason=exc.reason)
                     )
                     continue
-                summary.files.append(_import_one(tx, path, fmt, options, progress, pool))
+                summary.files.append(_import_one(tx, path, fmt, options, progress, pool, linked))
+            if linked:
+                edges = reply_edges(_stored_linked_posts(store), pa.concat_tables(linked))
+                summary.linked_replies = tx.append(Table.INTERACTIONS, edges)
     finally:
         if pool is not None:
             pool.close()
     summary.store_counts = store.counts()
     return summary
+
+
+def _stored_linked_posts(store: Store) -> pa.Table | None:
+    """The committed posts of the platforms whose replies are linked at import (threads.py)."""
+    parts = [
+        found
+        for part in store.iter_parts(Table.POSTS, LINKED_COLUMNS)
+        if (found := linked_posts(part)) is not None
+    ]
+    return pa.concat_tables(parts) if parts else None
 
 
 def import_paths(
@@ -476,6 +512,18 @@ def format_summary(summary: ImportSummary) -> str:
     if samples:
         lines.append("rejected rows (first 5 per file; all are in the store's rejects table):")
         lines += [f"  {src}:{line}: {reason}" for src, line, reason in samples]
+    lines += [f"{f.path}: {note}" for f in summary.files for note in f.notes]
+    untimed = summary.total("likes_without_time")
+    if untimed:
+        lines.append(
+            f"{untimed} likes without time (the export gives none): in the graph and stance, "
+            "kept out of windowed measures"
+        )
+    if summary.linked_replies:
+        lines.append(
+            f"{summary.linked_replies} replies linked to their parent post across files "
+            "(the parent imported in another file or earlier)"
+        )
     if summary.store_counts:
         counts = ", ".join(f"{k} {v}" for k, v in summary.store_counts.items())
         lines.append(f"store now holds: {counts}")

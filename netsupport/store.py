@@ -645,6 +645,7 @@ class Transaction:
         self._writers: dict[Table, _PartWriter] = {}
         self._seen_posts: dict[str | None, IdSet] | None = None
         self._seen_follows: set[tuple[str, str]] | None = None
+        self._seen_edges: dict[str, IdSet] = {}  # kind -> ids of post-less interactions
         self._accounts: pa.Table | None = None
         self._new_accounts: list[pa.Table] = []
         self._new_account_rows = 0
@@ -814,6 +815,41 @@ class Transaction:
             follows = follows.take(pa.array(keep, type=pa.int64()))
         self._writer(Table.FOLLOWS).write(follows)
         return follows, duplicates
+
+    def add_interactions(self, rows: pa.Table | None) -> tuple[pa.Table, int]:
+        """Append interactions that come from no post (likes); return ``(kept, duplicates)``.
+
+        A row with a ``post_id`` (the like's own id, e.g. its ``at://`` URI) is kept once per
+        ``(kind, post_id)``, in the store, earlier in this transaction or earlier in ``rows``;
+        a row without one is always kept.
+        """
+        if rows is None or rows.num_rows == 0:
+            return SCHEMAS[Table.INTERACTIONS].empty_table(), 0
+        rows = conform_arrow(rows, Table.INTERACTIONS)
+        kinds = rows.column(InteractionCol.KIND).combine_chunks()
+        ids = rows.column(InteractionCol.POST_ID).combine_chunks()
+        keep = np.ones(rows.num_rows, dtype=bool)
+        for kind in pc.unique(kinds).to_pylist():
+            sel = pc.fill_null(pc.and_(pc.equal(kinds, kind), pc.is_valid(ids)), False)
+            idx = pc.indices_nonzero(sel)
+            if len(idx):
+                keep[idx.to_numpy()] = self._edge_ids(kind).first_seen(ids.take(idx))
+        duplicates = rows.num_rows - int(keep.sum())
+        if duplicates:
+            rows = rows.filter(pa.array(keep))
+        self._writer(Table.INTERACTIONS).write(rows)
+        return rows, duplicates
+
+    def _edge_ids(self, kind: str) -> IdSet:
+        """The post ids of the store's interactions of ``kind`` (loaded once per kind)."""
+        if kind not in self._seen_edges:
+            seen = self._seen_edges[kind] = IdSet()
+            for part in self.store.iter_parts(
+                Table.INTERACTIONS, [InteractionCol.KIND, InteractionCol.POST_ID]
+            ):
+                ids = part.column(1).filter(pc.fill_null(pc.equal(part.column(0), kind), False))
+                seen.first_seen(ids.drop_null())
+        return self._seen_edges[kind]
 
     def _ids(self) -> dict[str, str]:
         """Account id -> handle, from the store's accounts and those added so far."""

@@ -110,6 +110,9 @@ class Batch:
     accounts: pa.Table | None = None  # may hold a handle more than once: merged in order
     rejects: pa.Table | None = None
     rows_read: int = 0
+    # interactions that come from no post (likes); created_at may be null
+    interactions: pa.Table | None = None
+    notes: tuple[str, ...] = ()  # said once in the import summary (e.g. deletes not applied)
 
 
 class Reader(Protocol):
