@@ -105,6 +105,8 @@ def test_every_importer_yields_canonical_tables(data_dir, tmp_path):
         "nodexl": data_dir / "io" / "nodexl_edges.csv",
         "followers": followers,
         "accounts": accounts,
+        "bluesky": data_dir / "io" / "bluesky_jetstream.ndjson",
+        "reddit": data_dir / "io" / "reddit_comments.ndjson",
     }
     assert set(fixtures) == set(FORMATS)
     for fmt, path in fixtures.items():

@@ -13,6 +13,8 @@ format                    what it reads
 ``nodexl``                NodeXL edge exports (Vertex 1, Vertex 2, Relationship, ...)
 ``followers``             a follower or following list of one account (CSV or text)
 ``accounts``              an accounts CSV (handle, account_id, name, ..., role)
+``bluesky``               Bluesky: Jetstream NDJSON events, repository CAR exports, did,handle CSV
+``reddit``                Reddit: Pushshift / Arctic Shift comment and submission dumps (NDJSON)
 ========================  ===============================================================
 """
 
@@ -42,6 +44,8 @@ FORMATS: dict[str, str] = {
     "nodexl": "csvfile:read_nodexl",
     "followers": "followers",
     "accounts": "accounts",
+    "bluesky": "bluesky",
+    "reddit": "reddit",
 }
 
 
