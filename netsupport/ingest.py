@@ -521,8 +521,8 @@ def format_summary(summary: ImportSummary) -> str:
         )
     if summary.linked_replies:
         lines.append(
-            f"{summary.linked_replies} replies linked to their parent post across files "
-            "(the parent imported in another file or earlier)"
+            f"{summary.linked_replies} replies linked to their parent post, found in this import "
+            "or the store (Reddit comments name only their parent's id)"
         )
     if summary.store_counts:
         counts = ", ".join(f"{k} {v}" for k, v in summary.store_counts.items())

@@ -92,7 +92,6 @@ _EMBED_WITH_MEDIA = "app.bsky.embed.recordWithMedia"
 _MENTION = "app.bsky.richtext.facet#mention"
 _TAG = "app.bsky.richtext.facet#tag"
 _DID = re.compile(r"did:[a-z]+:[A-Za-z0-9._:%-]{1,2048}")
-_AT_URI = re.compile(r"at://([^/]+)/([^/]+)/([^/?#]+)")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _BOM = b"\xef\xbb\xbf"
 _CAR_MAX_BYTES = 2 * 1024**3
@@ -107,19 +106,29 @@ def bluesky_account(did: object) -> str | None:
     >>> bluesky_account("did:plc:ewvi7nxzyoun6zhxrhs64oiz"), bluesky_account("alice")
     ('bluesky:did:plc:ewvi7nxzyoun6zhxrhs64oiz', None)
     """
-    if type(did) is not str or not _DID.fullmatch(did):
+    if type(did) is not str:
         return None
-    return f"{PLATFORM_BLUESKY}:{did.lower()}"
+    key = _KEYS.get(did)
+    if key is None:
+        if not _DID.fullmatch(did):
+            return None
+        if len(_KEYS) >= 1 << 20:  # (bounded: a firehose names millions of accounts)
+            _KEYS.clear()
+        key = _KEYS[did] = f"{PLATFORM_BLUESKY}:{did.lower()}"
+    return key
+
+
+_KEYS: dict[str, str] = {}  # DID -> account key, for the DIDs seen most recently
 
 
 def _uri_author(uri: object) -> tuple[str, str] | None:
     """``(uri, author key)`` of an ``at://`` URI, or None."""
-    if type(uri) is not str:
+    if type(uri) is not str or not uri.startswith("at://"):
         return None
-    m = _AT_URI.fullmatch(uri)
-    if m is None:
+    parts = uri[5:].split("/")
+    if len(parts) != 3 or not parts[1] or not parts[2] or "?" in parts[2] or "#" in parts[2]:
         return None
-    author = bluesky_account(m.group(1))
+    author = bluesky_account(parts[0])
     return (uri, author) if author is not None else None
 
 
@@ -401,7 +410,7 @@ def read(path: Path, source: str, options: ReadOptions) -> Iterator[Batch]:
             yield from _read_handles(fh, source, options)
         else:
             yield from _read_jetstream(fh, source, options)
-    options.advance(path.stat().st_size)
+    options.advance(Path(path).stat().st_size)
 
 
 def _read_jetstream(fh, source: str, options: ReadOptions) -> Iterator[Batch]:
@@ -419,7 +428,7 @@ def _read_jetstream(fh, source: str, options: ReadOptions) -> Iterator[Batch]:
             parser.rejects.add(n, "malformed JSON", line)
             continue
         parser.event(obj, n, line)
-        if len(parser) >= options.batch_rows:
+        if not n & 1023 and len(parser) >= options.batch_rows:
             yield parser.take()
     batch = parser.take()
     batch.notes = parser.notes()

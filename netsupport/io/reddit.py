@@ -210,5 +210,5 @@ def read(path: Path, source: str, options: ReadOptions) -> Iterator[Batch]:
                     rows_read=rows,
                 )
                 rows = 0
-    options.advance(path.stat().st_size)
+    options.advance(Path(path).stat().st_size)
     yield Batch(posts=cols.take(), accounts=accounts.take(), rejects=rejects.take(), rows_read=rows)
