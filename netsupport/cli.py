@@ -786,6 +786,14 @@ def synth_command(
         str | None,
         typer.Option("--report-dir", help="Report folder written to study.toml, relative to it."),
     ] = None,
+    platforms: Annotated[
+        str,
+        typer.Option(
+            "--platforms",
+            help="Also write the case as these platforms' files, each with a study file "
+            "(comma-separated: bluesky, reddit; none for the Twitter files only).",
+        ),
+    ] = "bluesky,reddit",
 ) -> None:
     """Write a synthetic case study with planted truth, in every import format.
 
@@ -804,6 +812,9 @@ def synth_command(
         focal_share=focal_share,
         name=name,
         report_dir=report_dir,
+        platforms=tuple(
+            p.strip().lower() for p in platforms.split(",") if p.strip() and p.strip() != "none"
+        ),
     )
     typer.echo(f"generating {interactions:,} posts by {accounts:,} accounts ...", err=True)
     result = synthesize(out, config)

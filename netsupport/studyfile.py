@@ -47,6 +47,7 @@ __all__ = [
 ]
 
 INPUT_FORMATS = ("auto", "twitter-v2", "twitter-archive", "csv", "nodexl", "followers", "accounts")
+INPUT_FORMATS += ("bluesky", "reddit")  # (issue #16: netsupport.io.bluesky, .reddit)
 
 
 @dataclass(frozen=True)

@@ -670,6 +670,9 @@ class SynthConfig:
         Study name written to study.toml.
     report_dir
         ``[output] dir`` written to study.toml, relative to it (default ``reports/<name>``).
+    platforms
+        Other platforms to write the case for too, each with its own study file
+        (:mod:`netsupport.synth_platforms`): ``bluesky``, ``reddit``; empty for Twitter only.
     """
 
     seed: int = 42
@@ -682,9 +685,15 @@ class SynthConfig:
     focal_share: float = 0.08
     name: str = "synthetic"
     report_dir: str | None = None
+    platforms: tuple[str, ...] = ("bluesky", "reddit")
 
     def check(self) -> None:
         """Raise NetsupportError naming the first parameter that is out of range."""
+        unknown = sorted(set(self.platforms) - {"bluesky", "reddit"})
+        if unknown:
+            raise NetsupportError(
+                f"synth: --platforms takes bluesky, reddit or none, got {', '.join(unknown)}"
+            )
         if self.accounts < 300:
             raise NetsupportError(f"synth: --accounts must be at least 300, got {self.accounts}")
         if self.interactions < 1000:
@@ -2219,7 +2228,9 @@ def _truth(case: Case) -> dict[str, Any]:
         {
             "generator": {
                 "module": "netsupport.synth",
-                "config": asdict(cfg),
+                "config": {
+                    k: v for k, v in asdict(cfg).items() if k != "platforms"
+                },  # (files only)
                 "note": "synthetic data: every account, post and number here is made up",
             },
             "study": {
@@ -2881,7 +2892,9 @@ def write_case(case: Case, out_dir: str | Path) -> SynthResult:
 
     Files: ``tweets.jsonl`` (twarc2 API v2 pages), ``twitter-archive-inspector_lane.zip``
     (personal archive), ``nodexl-standwithlane.csv`` (NodeXL edges), two follower lists,
-    ``accounts.csv``, ``study.toml``, ``lexicon.toml``, ``labels.csv`` and ``truth.json``.
+    ``accounts.csv``, ``study.toml``, ``lexicon.toml``, ``labels.csv`` and ``truth.json``; and
+    the same case on Bluesky and Reddit with a study file each
+    (:mod:`netsupport.synth_platforms`).
     """
     from .textsafe import write_csv, write_json
 
@@ -2898,6 +2911,9 @@ def write_case(case: Case, out_dir: str | Path) -> SynthResult:
     write_csv(_labels(case), out / "labels.csv")
     write_json(case.truth, out / "truth.json")
     _atomic(out / "study.toml", _study_toml(case.config, case.windows).encode("utf-8"))
+    from .synth_platforms import write_platforms  # (issue #16: the case on Bluesky and Reddit)
+
+    platform_files = write_platforms(case, out, case.config.platforms)
     names = [
         JSONL_NAME,
         ARCHIVE_NAME,
@@ -2909,6 +2925,7 @@ def write_case(case: Case, out_dir: str | Path) -> SynthResult:
         "lexicon.toml",
         "labels.csv",
         "truth.json",
+        *platform_files,
     ]
     return SynthResult(
         out_dir=out,

@@ -144,7 +144,9 @@ def parse_record(obj: dict, line: int, cols: PostColumns, accounts: AccountRows)
     if author is not None:
         fullname = obj.get("author_fullname")
         author_id = fullname if type(fullname) is str and fullname else None
-        accounts.add(author, author_id)
+        known = accounts.by_handle.get(author)
+        if known is None or (known[1] is None and author_id is not None):
+            accounts.add(author, author_id)  # (else nothing new: most authors post often)
     target = None
     if kind == _REPLY:
         parent = obj.get("parent_id")
