@@ -56,6 +56,7 @@ def test_a_like_is_endorsement_and_a_like_without_time_has_no_window():
     assert likes.loc["L1", "stance"] == "supportive" and likes.loc["L1", "rule"] == "like"
     assert likes.loc["L1", "window"] == "crisis"
     assert likes.loc["L3", "stance"] == "supportive" and pd.isna(likes.loc["L3", "window"])
+    assert likes.loc["L3", "rule"] == "like-without-time"  # (counted in stance.by_rule)
     assert table[table["kind"] == "reply"]["stance"].tolist() == ["critical"]
 
 

@@ -83,6 +83,7 @@ _SUP, _CRI, _NEU = STANCE_ORDER
 RULE_LABEL = "label"
 RULE_REPOST = "repost"
 RULE_LIKE = "like"
+RULE_LIKE_UNTIMED = "like-without-time"
 RULE_LEXICON = "lexicon"
 RULE_MARKER = "marker"
 RULE_VICTIM = "victim"
@@ -858,6 +859,9 @@ class Classifier:
         stance[like] = _SUP  # a like endorses like a repost (METHODS.md, likes)
         score[like] = 1.0
         rule[like] = RULE_LIKE
+        # a like the export gives no time for (Mastodon's likes.json): in no window; its own
+        # rule, so that metrics.json and the report count them (stance.by_rule)
+        rule[like & df[I.CREATED_AT].isna().to_numpy(dtype=bool)] = RULE_LIKE_UNTIMED
         df["stance"] = stance
         df["score"] = score
         df["rule"] = rule
