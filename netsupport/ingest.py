@@ -46,7 +46,7 @@ from .schema import (
 )
 from .store import Store, Transaction
 from .studyfile import InputSpec
-from .threads import LINKED_COLUMNS, linked_posts, reply_edges
+from .threads import LINKED_COLUMNS, LinkSpool, link_replies
 
 __all__ = [
     "FileSummary",
@@ -193,7 +193,7 @@ def _import_one(
     options: ReadOptions,
     progress: ImportProgress | None,
     pool: WorkerPool | None,
-    linked: list[pa.Table] | None = None,
+    linked: LinkSpool | None = None,
 ) -> FileSummary:
     summary = FileSummary(path=str(path), format=fmt)
     if path.is_dir():
@@ -274,7 +274,7 @@ def _add_batch(
     summary: FileSummary,
     batch,
     handles: _Distinct,
-    linked: list[pa.Table] | None = None,
+    linked: LinkSpool | None = None,
 ) -> None:
     summary.rows_read += batch.rows_read
     summary.notes += batch.notes
@@ -288,8 +288,8 @@ def _add_batch(
         one_platform = platform.null_count == 0 and bounds["min"] == bounds["max"]
         edges = interactions_arrow(kept, sort=False, mentions_unique=True, ids_unique=one_platform)
         summary.interactions += tx.append(Table.INTERACTIONS, edges)
-        if linked is not None and (found := linked_posts(kept)) is not None:
-            linked.append(found)  # (replies to link to their parents at the end: threads.py)
+        if linked is not None:
+            linked.add(kept)  # (replies to link to their parents at the end: threads.py)
     if batch.interactions is not None:  # (likes: interactions that come from no post)
         kept, dups = tx.add_interactions(batch.interactions)
         summary.interactions += kept.num_rows
@@ -353,9 +353,9 @@ def import_inputs(
     n_workers = worker_count(workers)
     big = any(p.is_file() and p.stat().st_size >= PARALLEL_MIN_BYTES for _, p, _ in files)
     pool = WorkerPool(n_workers) if big and n_workers > 1 else None
-    linked: list[pa.Table] = []
     try:
         with store.transaction() as tx:
+            linked = LinkSpool(tx.scratch)
             for spec, path, explicit in files:
                 options = ReadOptions(
                     mapping=tuple(spec.mapping),
@@ -378,24 +378,18 @@ def import_inputs(
                     )
                     continue
                 summary.files.append(_import_one(tx, path, fmt, options, progress, pool, linked))
-            if linked:
-                edges = reply_edges(_stored_linked_posts(store), pa.concat_tables(linked))
-                summary.linked_replies = tx.append(Table.INTERACTIONS, edges)
+            for edges in link_replies(
+                lambda: store.iter_parts(Table.POSTS, LINKED_COLUMNS),
+                linked,
+                store.counts().get(Table.POSTS.value, 0),
+                tx.scratch(),
+            ):
+                summary.linked_replies += tx.append(Table.INTERACTIONS, edges)
     finally:
         if pool is not None:
             pool.close()
     summary.store_counts = store.counts()
     return summary
-
-
-def _stored_linked_posts(store: Store) -> pa.Table | None:
-    """The committed posts of the platforms whose replies are linked at import (threads.py)."""
-    parts = [
-        found
-        for part in store.iter_parts(Table.POSTS, LINKED_COLUMNS)
-        if (found := linked_posts(part)) is not None
-    ]
-    return pa.concat_tables(parts) if parts else None
 
 
 def import_paths(

@@ -30,12 +30,24 @@ Examples
 
 from __future__ import annotations
 
+import zlib
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from .schema import SCHEMAS, IKind, InteractionCol, PostCol, PostKind, Table
 
-__all__ = ["LINKED_COLUMNS", "LINKED_PLATFORMS", "linked_posts", "reply_edges"]
+__all__ = [
+    "LINKED_COLUMNS",
+    "LINKED_PLATFORMS",
+    "LinkSpool",
+    "link_replies",
+    "linked_posts",
+    "reply_edges",
+]
 
 #: Platforms whose replies name only their parent post, linked by :func:`reply_edges`.
 LINKED_PLATFORMS = ("reddit",)
@@ -64,6 +76,33 @@ def linked_posts(posts: pa.Table) -> pa.Table | None:
     return posts.select(LINKED_COLUMNS).filter(mask)
 
 
+def _flagged(table: pa.Table | None, is_new: bool) -> pa.Table | None:
+    if table is None or table.num_rows == 0:
+        return None
+    t = table.select(LINKED_COLUMNS)
+    return t.append_column("is_new", pa.repeat(pa.scalar(is_new), t.num_rows))
+
+
+def _children(posts: pa.Table) -> pa.Table:
+    """The replies among flagged posts (kind reply, a target post id)."""
+    mask = pc.and_(
+        pc.equal(posts.column(PostCol.KIND), PostKind.REPLY.value),
+        pc.is_valid(posts.column(PostCol.TARGET_POST_ID)),
+    )
+    return posts.filter(pc.fill_null(mask, False))
+
+
+def _parents(posts: pa.Table) -> pa.Table:
+    return pa.table(
+        {
+            "p_platform": posts.column(PostCol.PLATFORM),
+            "p_id": posts.column(PostCol.POST_ID),
+            "p_author": posts.column(PostCol.AUTHOR),
+            "p_new": posts.column("is_new"),
+        }
+    )
+
+
 def reply_edges(old: pa.Table | None, new: pa.Table | None) -> pa.Table:
     """Return the reply edges linking replies to parents where either is in ``new``.
 
@@ -79,33 +118,17 @@ def reply_edges(old: pa.Table | None, new: pa.Table | None) -> pa.Table:
     pa.Table
         Canonical interactions, sorted (created_at, post_id, source, target).
     """
+    tables = [t for t in (_flagged(old, False), _flagged(new, True)) if t is not None]
     if new is None or new.num_rows == 0:
         return _ISCHEMA.empty_table()
-    tables = []
-    for table, is_new in ((old, False), (new, True)):
-        if table is not None and table.num_rows:
-            t = table.select(LINKED_COLUMNS)
-            t = t.append_column("is_new", pa.repeat(pa.scalar(is_new), t.num_rows))
-            tables.append(t)
     posts = pa.concat_tables(tables).combine_chunks()
-    kind = posts.column(PostCol.KIND)
-    replies = posts.filter(
-        pc.fill_null(
-            pc.and_(
-                pc.equal(kind, PostKind.REPLY.value),
-                pc.is_valid(posts.column(PostCol.TARGET_POST_ID)),
-            ),
-            False,
-        )
-    )
-    parents = pa.table(
-        {
-            "p_platform": posts.column(PostCol.PLATFORM),
-            "p_id": posts.column(PostCol.POST_ID),
-            "p_author": posts.column(PostCol.AUTHOR),
-            "p_new": posts.column("is_new"),
-        }
-    )
+    return _join(_children(posts), _parents(posts))
+
+
+def _join(replies: pa.Table, parents: pa.Table) -> pa.Table:
+    """Reply edges of ``replies`` (flagged posts) whose parent is among ``parents``."""
+    if replies.num_rows == 0 or parents.num_rows == 0:
+        return _ISCHEMA.empty_table()
     joined = replies.join(
         parents,
         keys=[PostCol.PLATFORM.value, PostCol.TARGET_POST_ID.value],
@@ -146,3 +169,133 @@ def reply_edges(old: pa.Table | None, new: pa.Table | None) -> pa.Table:
         )
         edges = edges.take(order)
     return edges
+
+
+# ---- bounded memory: the new posts spilled to disk, the join done bucket by bucket -------------
+
+#: Posts (store and import together) above which the join is done in buckets of about this many.
+BUCKET_ROWS = 100_000
+
+
+class LinkSpool:
+    """The posts of linked platforms an import adds, written to a scratch file as they come.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> spool = LinkSpool(lambda: Path(tempfile.mkdtemp()))
+    >>> spool.rows
+    0
+    """
+
+    def __init__(self, folder: Callable[[], Path]):
+        self.folder = folder  # (called once, when a first post is kept)
+        self.path: Path | None = None
+        self._sink: pa.ipc.RecordBatchFileWriter | None = None
+        self.rows = 0
+
+    def add(self, posts: pa.Table) -> None:
+        """Keep the rows of ``posts`` of a linked platform (the importer's kept posts)."""
+        found = linked_posts(posts)
+        if found is None:
+            return
+        if self._sink is None:
+            self.path = Path(self.folder()) / "linked-posts.arrow"
+            self._sink = pa.ipc.new_file(str(self.path), found.schema)
+        self._sink.write_table(found)
+        self.rows += found.num_rows
+
+    def close(self) -> None:
+        if self._sink is not None:
+            self._sink.close()
+            self._sink = None
+
+    def batches(self) -> Iterator[pa.Table]:
+        """The spilled posts, a record batch at a time (memory-mapped)."""
+        self.close()
+        if not self.rows:
+            return
+        with pa.memory_map(str(self.path)) as source:
+            reader = pa.ipc.open_file(source)
+            for i in range(reader.num_record_batches):
+                yield pa.Table.from_batches([reader.get_batch(i)])
+
+
+def _bucket_of(ids: pa.ChunkedArray | pa.Array, buckets: int) -> np.ndarray:
+    """A bucket in ``[0, buckets)`` per id from its last two characters (-1 for null)."""
+    if isinstance(ids, pa.ChunkedArray):
+        ids = ids.combine_chunks()
+    tail = pc.utf8_slice_codeunits(ids, -2).dictionary_encode()
+    lookup = np.array(
+        [zlib.crc32(v.encode()) % buckets for v in tail.dictionary.to_pylist()] or [0],
+        dtype=np.int64,
+    )
+    idx = tail.indices.to_numpy(zero_copy_only=False)
+    out = np.full(len(ids), -1, dtype=np.int64)
+    valid = ~np.asarray(pc.is_null(ids).to_numpy(zero_copy_only=False), dtype=bool)
+    out[valid] = lookup[idx[valid].astype(np.int64)]
+    return out
+
+
+def link_replies(
+    stored: Callable[[], Iterator[pa.Table]], spool: LinkSpool, stored_rows: int, scratch: Path
+) -> Iterator[pa.Table]:
+    """Yield the reply edges of an import, in memory bounded by :data:`BUCKET_ROWS`.
+
+    ``stored`` gives the committed posts part by part (any columns ⊇ :data:`LINKED_COLUMNS`;
+    other platforms are skipped); ``spool`` holds this import's. Up to ``BUCKET_ROWS`` posts
+    in all, one join; above, the rows are first routed to bucket files by the parent id (a
+    reply by its target id, a parent by its own id), then each bucket is joined alone: an
+    external hash join, whose result is the same rows.
+    """
+    if not spool.rows:
+        return
+    total = spool.rows + stored_rows
+    if total <= BUCKET_ROWS:
+        old = [f for part in stored() if (f := linked_posts(part)) is not None]
+        new = list(spool.batches())
+        yield reply_edges(pa.concat_tables(old) if old else None, pa.concat_tables(new))
+        return
+    buckets = min(1296, -(-total // BUCKET_ROWS))
+    folder = Path(scratch) / "link-buckets"
+    folder.mkdir(parents=True, exist_ok=True)
+    writers: dict[tuple[str, int], pa.ipc.RecordBatchFileWriter] = {}
+
+    def route(posts: pa.Table) -> None:
+        for role, table, key in (
+            ("c", _children(posts), PostCol.TARGET_POST_ID),
+            ("p", posts, PostCol.POST_ID),
+        ):
+            if role == "p":
+                table = _parents(table)
+                key = "p_id"
+            if table.num_rows == 0:
+                continue
+            b = _bucket_of(table.column(key), buckets)
+            for k in np.unique(b[b >= 0]).tolist():
+                rows = table.filter(pa.array(b == k))
+                w = writers.get((role, k))
+                if w is None:
+                    w = writers[(role, k)] = pa.ipc.new_file(
+                        str(folder / f"{role}-{k:04d}.arrow"), rows.schema
+                    )
+                w.write_table(rows)
+
+    for part in stored():
+        found = _flagged(linked_posts(part), False)
+        if found is not None:
+            route(found)
+    for batch in spool.batches():
+        route(_flagged(batch, True))
+    for w in writers.values():
+        w.close()
+    for k in range(buckets):
+        if ("c", k) not in writers or ("p", k) not in writers:
+            continue
+        with (
+            pa.memory_map(str(folder / f"c-{k:04d}.arrow")) as c,
+            pa.memory_map(str(folder / f"p-{k:04d}.arrow")) as p,
+        ):
+            edges = _join(pa.ipc.open_file(c).read_all(), pa.ipc.open_file(p).read_all())
+        if edges.num_rows:
+            yield edges

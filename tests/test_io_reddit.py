@@ -125,3 +125,15 @@ def test_stance_works_on_an_imported_reddit_thread(tmp_path, files):
     assert rows[(AMY, "reply", "t1_cf001")]["stance"] == "supportive"
     assert rows[(AMY, "reply", "t1_cf008")]["target_side"] == "institution"
     assert len(result.table) == 5  # amy, amy (mention), cat, cat (mention of the force), amy
+
+
+def test_bucketed_linking_gives_the_same_edges(tmp_path, files, monkeypatch):
+    # (the join done bucket by bucket from spilled files, as for a dump too big for memory)
+    import netsupport.threads as threads
+
+    monkeypatch.setattr(threads, "BUCKET_ROWS", 4)
+    store = Store(tmp_path / "s")
+    import_paths(store, [files[1]])
+    s = import_paths(store, [files[0]])
+    assert s.linked_replies == 3  # the replies to the three submissions
+    assert _edges(store) == EXPECTED
