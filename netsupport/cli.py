@@ -122,6 +122,8 @@ class ImportFormat(StrEnum):
     NODEXL = "nodexl"
     FOLLOWERS = "followers"
     ACCOUNTS = "accounts"
+    BLUESKY = "bluesky"
+    REDDIT = "reddit"
 
 
 class FollowDirection(StrEnum):
@@ -219,11 +221,22 @@ def import_command(
         int,
         typer.Option("--workers", min=0, help="Processes for large JSON-lines files (0: auto)."),
     ] = 0,
+    handles: Annotated[
+        Path | None,
+        typer.Option(
+            "--handles",
+            help="Bluesky: a CSV with the header did,handle giving the handle shown for each DID.",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
 ) -> None:
     """Import exported posts, follower lists and accounts into a store.
 
     Formats: Twitter API v2/v1.1 JSON (twarc2), Twitter archives (zip or folder), CSV with
-    --map, NodeXL edge lists, follower lists, accounts CSV. Bad rows go to the store's rejects
+    --map, NodeXL edge lists, follower lists, accounts CSV, Bluesky (Jetstream events,
+    repository CAR files), Reddit (Pushshift/Arctic Shift dumps); any of them gzip, zstd, bzip2
+    or xz compressed. Bad rows go to the store's rejects
     table; a file that cannot be read at all stops the import and leaves the store unchanged.
     Re-importing a file already imported does nothing.
     """
@@ -240,6 +253,7 @@ def import_command(
         workers=workers,
         progress=_ProgressBar() if sys.stderr.isatty() else None,
         max_archive_bytes=max_archive_bytes,
+        handles=handles,
     )
     typer.echo(format_summary(summary))
 

@@ -403,6 +403,7 @@ def import_paths(
     workers: int = 0,
     progress: ImportProgress | None = None,
     max_archive_bytes: int = ReadOptions.max_archive_bytes,
+    handles: str | os.PathLike[str] | None = None,
 ) -> ImportSummary:
     """Import files and folders into ``store`` in one transaction; return the summary.
 
@@ -424,6 +425,8 @@ def import_paths(
         Progress receiver.
     max_archive_bytes : int
         Cap on the bytes decompressed from one archive.
+    handles : path, optional
+        A ``did,handle`` CSV naming Bluesky accounts (imported with the files, as ``bluesky``).
 
     Returns
     -------
@@ -441,6 +444,8 @@ def import_paths(
         )
         for p in paths
     ]
+    if handles is not None:
+        specs.append(InputSpec(path=Path(handles), format="bluesky"))
     return import_inputs(
         store, specs, workers=workers, progress=progress, max_archive_bytes=max_archive_bytes
     )

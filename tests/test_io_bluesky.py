@@ -178,3 +178,20 @@ def test_handles_csv_names_the_accounts(tmp_path, jetstream):
     assert s.files[1].rejects == 1
     names = {a["handle"]: a["name"] for a in store.read_arrow("accounts").to_pylist()}
     assert names["bluesky:did:plc:amyabc"] == "@amy.bsky.social"
+
+
+def test_handles_option_and_explicit_format_on_the_command_line(tmp_path, jetstream):
+    csv_path = tmp_path / "handles.csv"
+    csv_path.write_text("did,handle\ndid:plc:danjkl,dan.example.org\n")
+    store = tmp_path / "s"
+    args = ["import", str(jetstream), "--format", "bluesky", "--handles", str(csv_path)]
+    result = runner.invoke(app, [*args, "--store", str(store)])
+    assert result.exit_code == 0, result.output
+    names = {a["handle"]: a["name"] for a in Store(store).read_arrow("accounts").to_pylist()}
+    assert names["bluesky:did:plc:danjkl"] == "@dan.example.org"
+    wrong = tmp_path / "h.csv"
+    wrong.write_text("handle,did\nx,did:plc:x\n")
+    result = runner.invoke(
+        app, ["import", str(wrong), "--format", "bluesky", "--store", str(store)]
+    )
+    assert result.exit_code == 2 and "header is did,handle" in result.output

@@ -408,8 +408,14 @@ def read(path: Path, source: str, options: ReadOptions) -> Iterator[Batch]:
             yield from _read_car(path, fh, source, options)
         elif head.lstrip(_BOM).lower().startswith(b"did,handle"):
             yield from _read_handles(fh, source, options)
-        else:
+        elif not _csv_header(head):
             yield from _read_jetstream(fh, source, options)
+        else:  # (a CSV of handles with another header: say so, not one reject per row)
+            raise InputFileError(
+                path,
+                "not Bluesky data: expected Jetstream events (JSON lines), a repository CAR "
+                "file, or a CSV whose header is did,handle",
+            )
     options.advance(Path(path).stat().st_size)
 
 
@@ -433,6 +439,12 @@ def _read_jetstream(fh, source: str, options: ReadOptions) -> Iterator[Batch]:
     batch = parser.take()
     batch.notes = parser.notes()
     yield batch
+
+
+def _csv_header(head: bytes) -> bool:
+    """Whether the first line is a CSV header (words and commas), not a JSON value."""
+    first = head.lstrip(_BOM).split(b"\n", 1)[0].strip()
+    return bool(re.fullmatch(rb"[A-Za-z_][\w ]*(,[\w ]*)+", first))
 
 
 def _read_handles(fh, source: str, options: ReadOptions) -> Iterator[Batch]:
