@@ -62,6 +62,8 @@ _DIGITS = re.compile(r"\d{1,12}(\.\d*)?")
 _REPLY = PostKind.REPLY.value
 _POST = PostKind.POST.value
 _BOM = b"\xef\xbb\xbf"
+_MIN_S, _MAX_S = MIN_MICROS // 1_000_000, MAX_MICROS // 1_000_000
+_ACCOUNTS: dict[str, str] = {}  # user name -> account key, for the names seen most recently
 
 
 def reddit_account(name: object) -> str | None:
@@ -130,16 +132,30 @@ def parse_record(obj: dict, line: int, cols: PostColumns, accounts: AccountRows)
         kind, prefix = _POST, "t3_"
     else:
         return "not a Reddit comment (body, parent_id) or submission (title)"
-    post_id = _full_id(obj.get("id"), prefix)
-    if post_id is None:
-        return "missing id"
-    micros = _micros(obj.get("created_utc"))
-    if micros is None:
-        raw = obj.get("created_utc")
-        if raw is None:
-            return "missing created_utc"
-        return f"cannot read created_utc {str(raw)[:40]!r} (seconds since 1970, UTC)"
-    author = reddit_account(obj.get("author"))
+    rid = obj.get("id")
+    if type(rid) is str and rid and rid[2:3] != "_":  # (the usual bare id: no call)
+        post_id: str | None = prefix + rid
+    else:
+        post_id = _full_id(rid, prefix)
+        if post_id is None:
+            return "missing id"
+    raw = obj.get("created_utc")
+    if type(raw) is int and _MIN_S <= raw < _MAX_S:  # (the usual whole seconds: no call)
+        micros: int | None = raw * 1_000_000
+    else:
+        micros = _micros(raw)
+        if micros is None:
+            if raw is None:
+                return "missing created_utc"
+            return f"cannot read created_utc {str(raw)[:40]!r} (seconds since 1970, UTC)"
+    name = obj.get("author")
+    author = _ACCOUNTS.get(name) if type(name) is str else None  # type: ignore[arg-type]
+    if author is None:
+        author = reddit_account(name)
+        if author is not None:
+            if len(_ACCOUNTS) >= 1 << 20:  # (bounded: a dump names millions of accounts)
+                _ACCOUNTS.clear()
+            _ACCOUNTS[name] = author  # type: ignore[index]
     author_id = None
     if author is not None:
         fullname = obj.get("author_fullname")
