@@ -210,6 +210,14 @@ except ImportError:  # pragma: no cover - Windows
 
 _DECIMAL = r"^[1-9][0-9]{0,18}$"
 _DECIMAL_RE = re.compile(_DECIMAL)
+#: A Reddit full name (t1_ comment, t3_ submission...) of a canonical base-36 id (issue #16)
+_FULLNAME_RE = re.compile(r"t([1-6])_([1-9a-z][0-9a-z]{0,10})")
+
+
+def _fullname_key(x: str) -> int:
+    """A Reddit full name as a negative int, one to one (decimal ids map to positive ones)."""
+    m = _FULLNAME_RE.fullmatch(x)
+    return -(int(m.group(2), 36) * 8 + int(m.group(1))) - 1  # type: ignore[union-attr]
 
 
 def id_keys(ids: pa.Array | pa.ChunkedArray) -> list[int | str]:
@@ -222,6 +230,8 @@ def id_keys(ids: pa.Array | pa.ChunkedArray) -> list[int | str]:
     --------
     >>> id_keys(pa.array(["1430000000000000000", "007", "row-ab12", None]))
     [1430000000000000000, '007', 'row-ab12', None]
+    >>> id_keys(pa.array(["t1_a", "t3_a", "t1_0a"]))  # Reddit full names: ints below zero
+    [-82, -84, 't1_0a']
     """
     if isinstance(ids, pa.ChunkedArray):
         ids = ids.combine_chunks()
@@ -231,7 +241,11 @@ def id_keys(ids: pa.Array | pa.ChunkedArray) -> list[int | str]:
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             pass  # one is 2**63 or more
     return [
-        int(x) if x is not None and _DECIMAL_RE.match(x) and int(x) < 2**63 else x
+        int(x)
+        if x is not None and _DECIMAL_RE.match(x) and int(x) < 2**63
+        else _fullname_key(x)
+        if x is not None and _FULLNAME_RE.fullmatch(x)
+        else x
         for x in ids.to_pylist()
     ]
 
