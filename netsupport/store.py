@@ -214,6 +214,32 @@ _DECIMAL_RE = re.compile(_DECIMAL)
 _FULLNAME_RE = re.compile(r"t([1-6])_([1-9a-z][0-9a-z]{0,10})")
 
 
+_B36 = np.zeros(256, dtype=np.int64)
+_B36[np.frombuffer(b"0123456789abcdefghijklmnopqrstuvwxyz", np.uint8)] = np.arange(36)
+
+
+def _fullname_ints(ids: pa.Array) -> np.ndarray | None:
+    """Every id a Reddit full name: their :func:`_fullname_key` values, vectorised; else None.
+
+    Examples
+    --------
+    >>> _fullname_ints(pa.array(["t1_a", "t3_zz"])).tolist() == [
+    ...     _fullname_key("t1_a"), _fullname_key("t3_zz")]
+    True
+    """
+    if ids.null_count or not len(ids):
+        return None
+    if not pc.all(pc.match_substring_regex(ids, "^" + _FULLNAME_RE.pattern + "$")).as_py():
+        return None
+    kind = pc.cast(pc.utf8_slice_codeunits(ids, 1, 2), pa.int64()).to_numpy()
+    digits = pc.utf8_lpad(pc.utf8_slice_codeunits(ids, 3), width=11, padding="0")
+    digits = pa.array(digits.to_pylist() if digits.offset else digits, pa.string())
+    raw = np.frombuffer(digits.buffers()[2], dtype=np.uint8)[: 11 * len(ids)]
+    values = _B36[raw.reshape(len(ids), 11)]
+    number = values @ (36 ** np.arange(10, -1, -1, dtype=np.int64))
+    return -(number * 8 + kind) - 1
+
+
 def _fullname_key(x: str) -> int:
     """A Reddit full name as a negative int, one to one (decimal ids map to positive ones)."""
     m = _FULLNAME_RE.fullmatch(x)
@@ -345,6 +371,8 @@ class IdSet:
         if isinstance(ids, pa.ChunkedArray):
             ids = ids.combine_chunks()
         ints = _int_ids(ids)
+        if ints is None:
+            ints = _fullname_ints(ids)  # (Reddit: the same keys as id_keys gives, vectorised)
         if ints is not None:
             return self._first_ints(ints)
         keys = id_keys(ids)
