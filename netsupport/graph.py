@@ -131,7 +131,7 @@ def parse_kinds(kinds: str | Iterable[IKind | str] | None) -> tuple[IKind, ...] 
     Traceback (most recent call last):
     ...
     netsupport.graph.UnknownKind: unknown interaction kind 'likes'; expected some of: reply, \
-mention, repost, quote, follow, marker
+mention, repost, quote, follow, marker, like
     """
     if kinds is None:
         return None

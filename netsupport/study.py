@@ -596,6 +596,17 @@ def _relative(path: str, study: Study) -> str:
         return Path(path).name
 
 
+def _labels_note(stance: Any) -> str:
+    """Return a warning for the run display when some hand labels matched no interaction."""
+    matched = (stance.agreement or {}).get("labels_matched") or {}
+    if not matched.get("unmatched"):
+        return ""
+    return (
+        f"; warning: {matched['unmatched']} of {matched['labels']} labels name no classified "
+        "interaction and are not used"
+    )
+
+
 @dataclass
 class _Context:
     """State shared by the steps of one run (loaded lazily from the store or the cache)."""
@@ -702,7 +713,7 @@ class _Context:
         if self.fresh("stance", [table_p, meta_p]):
             meta = json.loads(meta_p.read_text(encoding="utf-8"))
             self.stance = StanceResult(_read_parquet(table_p), meta["agreement"], meta["lexicon"])
-            return "reused", f"{len(self.stance.table):,} interactions"
+            return "reused", f"{len(self.stance.table):,} interactions" + _labels_note(self.stance)
         self.stance = stance_table(self.tables(), self.study, workers=self.workers)
         if self.stance.interactions is not None and self._tables is not None:
             # the later steps read the study's interactions (self.interactions()), which hold
@@ -711,7 +722,7 @@ class _Context:
         _write_parquet(self.stance.table, table_p)
         write_json({"agreement": self.stance.agreement, "lexicon": self.stance.lexicon}, meta_p)
         self.state.record("stance", self.keys["stance"])
-        return "ran", f"{len(self.stance.table):,} interactions"
+        return "ran", f"{len(self.stance.table):,} interactions" + _labels_note(self.stance)
 
     def _graph_measures(self) -> tuple[Any, dict[str, Any], Any, dict[str, Any]]:
         """(membership, its info, PageRank, its info), None where not measured. The Dask

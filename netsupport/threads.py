@@ -238,7 +238,10 @@ def _bucket_of(ids: pa.ChunkedArray | pa.Array, buckets: int) -> np.ndarray:
 
 
 def link_replies(
-    stored: Callable[[], Iterator[pa.Table]], spool: LinkSpool, stored_rows: int, scratch: Path
+    stored: Callable[[], Iterator[pa.Table]],
+    spool: LinkSpool,
+    stored_rows: int,
+    scratch: Callable[[], Path],
 ) -> Iterator[pa.Table]:
     """Yield the reply edges of an import, in memory bounded by :data:`BUCKET_ROWS`.
 
@@ -257,7 +260,7 @@ def link_replies(
         yield reply_edges(pa.concat_tables(old) if old else None, pa.concat_tables(new))
         return
     buckets = min(1296, -(-total // BUCKET_ROWS))
-    folder = Path(scratch) / "link-buckets"
+    folder = Path(scratch()) / "link-buckets"
     folder.mkdir(parents=True, exist_ok=True)
     writers: dict[tuple[str, int], pa.ipc.RecordBatchFileWriter] = {}
 

@@ -130,7 +130,7 @@ def test_parse_kinds_orders_and_validates():
     assert parse_kinds("quote, reply ,quote") == (IKind.REPLY, IKind.QUOTE)
     assert parse_kinds(None) is None
     with pytest.raises(UnknownKind, match="expected some of: reply, mention"):
-        parse_kinds("reply,like")
+        parse_kinds("reply,likes")  # (like is a kind since issue #16; likes is not)
     with pytest.raises(UnknownKind, match="no interaction kinds"):
         parse_kinds(" , ")
 
@@ -363,7 +363,7 @@ def test_gexf_round_trip_keeps_every_attribute(tmp_path, attributed):
         for key in (k for k in d if k.startswith("n_")):
             assert h[key] == d[key]
         assert h["kind"] == max(
-            (k for k in IKind), key=lambda k: (d[f"n_{k.value}"], -list(IKind).index(k))
+            (k for k in IKind), key=lambda k: (d.get(f"n_{k.value}", 0), -list(IKind).index(k))
         )
     assert H.edges["amy", "lane"]["kind"] == "reply"
     assert H.nodes["lane"]["role"] == 'media & <"press">'
