@@ -33,7 +33,7 @@ import zstandard
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import OUT, machine, update_section, watch
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 START = 1_391_212_800  # 2014-02-01T00:00:00Z
 
 
