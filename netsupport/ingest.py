@@ -93,10 +93,10 @@ class FileSummary:
     accounts: int = 0  # distinct accounts the file describes
     rejects: int = 0
     reject_samples: list[tuple[str, int | None, str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what a reader says once (likes without time)
     #: duplicate posts whose author or text differs from the version kept (the first one)
     changed_duplicates: int = 0
     likes_without_time: int = 0  # likes kept out of windowed measures (no time in the export)
-    notes: list[str] = field(default_factory=list)  # what the reader said about the file
 
     def counts(self) -> dict[str, int]:
         """Return the row counts as a dict (the manifest's ``rows`` record)."""
@@ -151,8 +151,9 @@ def _expand(path: Path) -> list[tuple[Path, bool]]:
         raise InputFileError(path, "no such file or folder")
     if path.is_dir():
         from .io.archive import is_archive_folder
+        from .io.mastodon import is_mastodon_folder
 
-        if is_archive_folder(path):
+        if is_archive_folder(path) or is_mastodon_folder(path):
             return [(path, True)]
         out: list[tuple[Path, bool]] = []
         for child in sorted(path.iterdir(), key=lambda p: p.name):
@@ -419,6 +420,7 @@ def import_inputs(
                     columns=tuple(spec.columns),
                     account=spec.account,
                     direction=spec.direction,
+                    instance=spec.instance,
                     workers=workers,
                     max_archive_bytes=max_archive_bytes,
                     max_compression_ratio=max_compression_ratio,
@@ -467,6 +469,7 @@ def import_paths(
     max_compression_ratio: float = ReadOptions.max_compression_ratio,
     header: bool = True,
     columns: Sequence[str] = (),
+    instance: str | None = None,
     handles: str | os.PathLike[str] | None = None,
 ) -> ImportSummary:
     """Import files and folders into ``store`` in one transaction; return the summary.
@@ -494,6 +497,8 @@ def import_paths(
     header, columns
         For CSV: ``header=False`` when the first row is data (columns named by position,
         ``0``, ``1``..., for ``mapping``), or ``columns`` to name them (implies no header).
+    instance : str or None
+        Mastodon API statuses: the instance host for local accounts named without one.
     handles : path, optional
         A ``did,handle`` CSV naming Bluesky accounts (imported with the files, as ``bluesky``).
 
@@ -516,6 +521,7 @@ def import_paths(
             direction=direction,
             header=header,
             columns=tuple(columns),
+            instance=instance,
         )
         for p in paths
     ]
@@ -593,17 +599,14 @@ def format_summary(summary: ImportSummary) -> str:
         for f in summary.files
         if f.changed_duplicates
     ]
+    notes = [f"  {f.path}: {note}" for f in summary.files for note in f.notes]
+    if notes:
+        lines.append("notes:")
+        lines += notes
     samples = [s for f in summary.files for s in f.reject_samples]
     if samples:
         lines.append("rejected rows (first 5 per file; all are in the store's rejects table):")
         lines += [f"  {src}:{line}: {reason}" for src, line, reason in samples]
-    lines += [f"{f.path}: {note}" for f in summary.files for note in f.notes]
-    untimed = summary.total("likes_without_time")
-    if untimed:
-        lines.append(
-            f"{untimed} likes without time (the export gives none): in the graph and stance, "
-            "kept out of windowed measures"
-        )
     if summary.linked_replies:
         lines.append(
             f"{summary.linked_replies} replies linked to their parent post, found in this import "

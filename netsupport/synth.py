@@ -670,9 +670,6 @@ class SynthConfig:
         Study name written to study.toml.
     report_dir
         ``[output] dir`` written to study.toml, relative to it (default ``reports/<name>``).
-    platforms
-        Other platforms to write the case for too, each with its own study file
-        (:mod:`netsupport.synth_platforms`): ``bluesky``, ``reddit``; empty for Twitter only.
     """
 
     seed: int = 42
@@ -685,15 +682,9 @@ class SynthConfig:
     focal_share: float = 0.08
     name: str = "synthetic"
     report_dir: str | None = None
-    platforms: tuple[str, ...] = ("bluesky", "reddit")
 
     def check(self) -> None:
         """Raise NetsupportError naming the first parameter that is out of range."""
-        unknown = sorted(set(self.platforms) - {"bluesky", "reddit"})
-        if unknown:
-            raise NetsupportError(
-                f"synth: --platforms takes bluesky, reddit or none, got {', '.join(unknown)}"
-            )
         if self.accounts < 300:
             raise NetsupportError(f"synth: --accounts must be at least 300, got {self.accounts}")
         if self.interactions < 1000:
@@ -2228,9 +2219,7 @@ def _truth(case: Case) -> dict[str, Any]:
         {
             "generator": {
                 "module": "netsupport.synth",
-                "config": {
-                    k: v for k, v in asdict(cfg).items() if k != "platforms"
-                },  # (files only)
+                "config": asdict(cfg),
                 "note": "synthetic data: every account, post and number here is made up",
             },
             "study": {
@@ -2887,14 +2876,15 @@ def _labels(case: Case, n: int = 200) -> Any:
     return out[["post_id", "target_side", "stance", "text"]]
 
 
-def write_case(case: Case, out_dir: str | Path) -> SynthResult:
+def write_case(case: Case, out_dir: str | Path, *, platforms: bool = False) -> SynthResult:
     """Write a generated case to ``out_dir`` in every import format, with study, lexicon, labels.
 
     Files: ``tweets.jsonl`` (twarc2 API v2 pages), ``twitter-archive-inspector_lane.zip``
     (personal archive), ``nodexl-standwithlane.csv`` (NodeXL edges), two follower lists,
-    ``accounts.csv``, ``study.toml``, ``lexicon.toml``, ``labels.csv`` and ``truth.json``; and
-    the same case on Bluesky and Reddit with a study file each
-    (:mod:`netsupport.synth_platforms`).
+    ``accounts.csv``, ``study.toml``, ``lexicon.toml``, ``labels.csv`` and ``truth.json``; then
+    with ``platforms``, the Mastodon and Telegram files, their studies and a cross-platform study
+    (:mod:`netsupport.synth_platforms`), and the Bluesky and Reddit files with a study each
+    (:mod:`netsupport.synth_bsky_reddit`).
     """
     from .textsafe import write_csv, write_json
 
@@ -2910,10 +2900,15 @@ def write_case(case: Case, out_dir: str | Path) -> SynthResult:
     _atomic(out / "lexicon.toml", LEXICON_TOML.encode("utf-8"))
     write_csv(_labels(case), out / "labels.csv")
     write_json(case.truth, out / "truth.json")
-    _atomic(out / "study.toml", _study_toml(case.config, case.windows).encode("utf-8"))
-    from .synth_platforms import write_platforms  # (issue #16: the case on Bluesky and Reddit)
+    study_text = _study_toml(case.config, case.windows)
+    _atomic(out / "study.toml", study_text.encode("utf-8"))
+    platform_files = []
+    if platforms:  # Mastodon, Telegram, a cross-platform study; Bluesky, Reddit (issue #16)
+        from .synth_bsky_reddit import write_platforms as write_bluesky_reddit
+        from .synth_platforms import write_platforms
 
-    platform_files = write_platforms(case, out, case.config.platforms)
+        platform_files = write_platforms(case, out, study_text)
+        platform_files += list(write_bluesky_reddit(case, out))
     names = [
         JSONL_NAME,
         ARCHIVE_NAME,
@@ -2936,7 +2931,7 @@ def write_case(case: Case, out_dir: str | Path) -> SynthResult:
     )
 
 
-def synthesize(out_dir: str | Path, config: SynthConfig) -> SynthResult:
+def synthesize(out_dir: str | Path, config: SynthConfig, *, platforms: bool = False) -> SynthResult:
     """Generate a case from ``config`` and write it to ``out_dir`` (see :func:`write_case`).
 
     Examples
@@ -2946,4 +2941,4 @@ def synthesize(out_dir: str | Path, config: SynthConfig) -> SynthResult:
     >>> [name for name, size in r.files][:3]
     ['tweets.jsonl', 'twitter-archive-inspector_lane.zip', 'nodexl-standwithlane.csv']
     """
-    return write_case(generate(config), out_dir)
+    return write_case(generate(config), out_dir, platforms=platforms)

@@ -1,406 +1,372 @@
-"""The synthetic case written as Bluesky and Reddit files, each with a ready-to-run study.
+"""The synthetic case written as Mastodon and Telegram exports, with a study file for each.
 
-:func:`netsupport.synth.write_case` calls :func:`write_platforms`, which writes, beside the
-Twitter files, the same case as
+``netsupport synth --platforms`` (:func:`netsupport.synth.write_case` with ``platforms=True``)
+calls :func:`write_platforms`, which writes beside the Twitter files:
 
-* **Bluesky**: ``bluesky-jetstream.ndjson`` (Jetstream events: one ``identity`` event per
-  account, then every post, reply, quote and repost as a commit in time order, and a follow of
-  the focal account and of the institution by each of their followers, dated 30 days before the
-  baseline so that no window counts them), ``bluesky-accounts.csv`` (roles), ``labels-bluesky.csv``
-  and ``study-bluesky.toml``. Every post maps one to one (a repost is an ``app.bsky.feed.repost``
-  record, a quote an ``app.bsky.embed.record``, mentions and hashtags facets), so the planted
-  truth in ``truth.json`` holds for it as for the Twitter files.
-* **Reddit**: ``northshire_submissions.zst`` and ``northshire_comments.zst`` (Pushshift shape,
-  zstd): posts are submissions; replies and quotes are comments whose ``parent_id`` is their
-  target (a reply to a retweet replies to the retweeted post); ``@name`` in a text becomes
-  ``u/name``. Reddit has no reposts: they are not written, so the stance truth, which counts
-  reposts as endorsement, does not carry over; the reply graph does, exactly. Also
-  ``reddit-accounts.csv``, ``labels-reddit.csv`` and ``study-reddit.toml``.
+* ``mastodon-statuses.jsonl``: every post as a Mastodon API Status, one a line, as a collector
+  on ``town.example`` saves them (accounts of the police community live on ``police.example``
+  and are named ``name@police.example``; the others are local to ``town.example``, named
+  without a host, their ``url`` giving it). Replies, reblogs (the reblogged status embedded)
+  and quotes (Mastodon 4.4's Quote entity) refer to the same ids as the tweets.
+* ``telegram-result.json``: every post as a message of one public group, as Telegram Desktop
+  exports it (pretty-printed; list-valued ``text`` with ``mention_name`` and ``hashtag``
+  entities; replies by message id; reposts as forwards with ``forwarded_from_id``; Telegram has
+  no quotes, so a quote is a reply to the quoted message); three service messages (joins) open
+  the chat.
+* ``study-mastodon.toml`` / ``study-telegram.toml``: the same study on one platform, its focal
+  and institution accounts named as the store keys them (``mastodon:inspector_lane@police.example``,
+  ``telegram:inspector_lane``), with ``accounts-<platform>.csv`` (roles) and, for Telegram,
+  labels whose post ids are ``<chat>/<message>`` and ``account-map-telegram.csv``, which links
+  the two sides' sender ids (``telegram:user<id>``) to their usernames (how texts name them).
+* ``study-cross.toml``: a cross-platform study. Each post is on Twitter or Mastodon (a seeded
+  coin): ``cross-tweets.jsonl`` and ``cross-mastodon.jsonl`` hold the two halves, and
+  ``account-map.csv`` links every person's two accounts, so the union is the whole case and the
+  planted truth applies.
 
-Account keys: ``bluesky:did:plc:<base32 of the account id>`` and ``reddit:<handle>``. The study
-files name the focal account and the institution by key and by their handle as the synthetic
-texts write it (aliases), so the stance rules find them in the texts too.
+Examples
+--------
+>>> import tempfile, pathlib
+>>> from netsupport.synth import SynthConfig, synthesize
+>>> r = synthesize(tempfile.mkdtemp(), SynthConfig(seed=2, accounts=300, interactions=1000),
+...                platforms=True)
+>>> sorted(n for n, _ in r.files if "telegram" in n or "mastodon" in n)[:3]
+['account-map-telegram.csv', 'accounts-mastodon.csv', 'accounts-telegram.csv']
 """
 
 from __future__ import annotations
 
-import base64
 import csv
+import html
 import io
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import orjson
-import zstandard
 
-if TYPE_CHECKING:
-    from .synth import Case
+from .io.platforms import PLATFORM_MASTODON, PLATFORM_TELEGRAM, qualify
 
-__all__ = [
-    "BLUESKY_FILES",
-    "REDDIT_FILES",
-    "bluesky_did",
-    "bluesky_post_uri",
-    "reddit_post_id",
-    "write_platforms",
-]
+__all__ = ["PLATFORM_FILES", "write_platforms"]
 
-JETSTREAM_NAME = "bluesky-jetstream.ndjson"
-SUBMISSIONS_NAME = "northshire_submissions.zst"
-COMMENTS_NAME = "northshire_comments.zst"
-BLUESKY_FILES = (JETSTREAM_NAME, "bluesky-accounts.csv", "labels-bluesky.csv", "study-bluesky.toml")
-REDDIT_FILES = (
-    SUBMISSIONS_NAME,
-    COMMENTS_NAME,
-    "reddit-accounts.csv",
-    "labels-reddit.csv",
-    "study-reddit.toml",
+MASTODON_NAME = "mastodon-statuses.jsonl"
+TELEGRAM_NAME = "telegram-result.json"
+CROSS_TWEETS_NAME = "cross-tweets.jsonl"
+CROSS_MASTODON_NAME = "cross-mastodon.jsonl"
+ACCOUNT_MAP_NAME = "account-map.csv"
+#: Every file :func:`write_platforms` writes, in order.
+PLATFORM_FILES = (
+    MASTODON_NAME,
+    TELEGRAM_NAME,
+    "accounts-mastodon.csv",
+    "accounts-telegram.csv",
+    "labels-telegram.csv",
+    CROSS_TWEETS_NAME,
+    CROSS_MASTODON_NAME,
+    ACCOUNT_MAP_NAME,
+    "account-map-telegram.csv",
+    "study-mastodon.toml",
+    "study-telegram.toml",
+    "study-cross.toml",
 )
-_K_POST, _K_REPLY, _K_REPOST, _K_QUOTE = 0, 1, 2, 3
-_CHUNK = 50_000
-_AT_HANDLE = re.compile(r"(?<![\w@])@(\w{1,50})")
+HOME = "town.example"  # the collecting instance
+POLICE_HOST = "police.example"
+CHAT_ID = 1700000001
 
 
-def bluesky_did(account_id: int) -> str:
-    """Return the synthetic DID of an account (base32 of its id, as did:plc identifiers look).
+class _Accounts:
+    """Per-account names and store keys on each platform."""
 
-    Examples
-    --------
-    >>> bluesky_did(1)
-    'did:plc:aaaaaaaaaaaaaaaaaaaaaaab'
-    """
-    return "did:plc:" + base64.b32encode(int(account_id).to_bytes(15, "big")).decode().lower()
+    def __init__(self, case: Any):
+        from .synth import COMMUNITIES
 
+        police = COMMUNITIES.index("police")
+        self.case = case
+        self.handles = case.handles
+        self.uid = case.account_ids.astype(str).tolist()
+        self.host = [POLICE_HOST if c == police else HOME for c in case.community.tolist()]
 
-def bluesky_post_uri(did: str, post_id: int, kind: int) -> str:
-    """Return the ``at://`` URI of a synthetic post (a repost record for reposts)."""
-    collection = "app.bsky.feed.repost" if kind == _K_REPOST else "app.bsky.feed.post"
-    return f"at://{did}/{collection}/3l{int(post_id):013x}"
+    def mastodon_key(self, a: int) -> str:
+        return qualify(PLATFORM_MASTODON, f"{self.handles[a]}@{self.host[a]}")
 
+    def telegram_key(self, a: int) -> str:
+        return qualify(PLATFORM_TELEGRAM, f"user{self.uid[a]}")
 
-def _base36(n: int) -> str:
-    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
-    out = ""
-    while True:
-        n, r = divmod(n, 36)
-        out = digits[r] + out
-        if not n:
-            return out
-
-
-def reddit_post_id(post_id: int, kind: int) -> str:
-    """Return the Reddit full name of a synthetic post (``t3_`` a submission, ``t1_`` a comment)."""
-    return ("t3_" if kind == _K_POST else "t1_") + _base36(int(post_id))
+    def status_account(self, a: int) -> dict[str, Any]:
+        h, host = self.handles[a], self.host[a]
+        return {
+            "acct": h if host == HOME else f"{h}@{host}",
+            "display_name": self.case.names[a],
+            "id": self.uid[a],
+            "url": f"https://{host}/@{h}",
+            "username": h,
+        }
 
 
-def _iso(ts: int) -> str:
-    return np.datetime_as_string(np.datetime64(int(ts), "s"), unit="s") + ".000Z"
+def _status(data: Any, acc: _Accounts, i: int, *, embed: bool = True) -> dict[str, Any]:
+    """Post ``i`` as a Mastodon API Status."""
+    men, tags, _ = data.ent.of(i)
+    mentioned = list(dict.fromkeys(a for _, _, a in men))
+    s: dict[str, Any] = {
+        "account": acc.status_account(data.author[i]),
+        "content": f"<p>{html.escape(data.text[i], quote=False)}</p>",
+        "created_at": data.iso[i],
+        "id": data.id[i],
+        "in_reply_to_account_id": None,
+        "in_reply_to_id": None,
+        "language": data.lang[i],
+        "reblog": None,
+        "tags": [{"name": t} for t in dict.fromkeys(t for _, _, t in tags)],
+        "visibility": "public",
+    }
+    r = data.ref[i]
+    k = data.kind[i]
+    if r >= 0 and embed:
+        from .synth import _K_QUOTE, _K_REPLY, _K_REPOST
+
+        ra = data.author[r]
+        if k == _K_REPLY:
+            s["in_reply_to_id"] = data.id[r]
+            s["in_reply_to_account_id"] = acc.uid[ra]
+            if ra not in mentioned:  # Mastodon mentions the account replied to
+                mentioned.insert(0, ra)
+        elif k == _K_REPOST:
+            s["reblog"] = _status(data, acc, r, embed=False)
+            s["content"] = ""
+            s["tags"] = []
+            mentioned = []
+        elif k == _K_QUOTE:
+            s["quote"] = {"state": "accepted", "quoted_status": _status(data, acc, r, embed=False)}
+    s["mentions"] = [
+        {k2: v for k2, v in acc.status_account(a).items() if k2 != "display_name"}
+        for a in mentioned
+    ]
+    return s
 
 
-def write_platforms(
-    case: Case, out: Path, platforms: tuple[str, ...] = ("bluesky", "reddit")
-) -> tuple[str, ...]:
-    """Write the Bluesky and/or Reddit versions of ``case`` into ``out``; return the file names."""
-    from .synth import FOCAL, INSTITUTION
+def _write_statuses(case: Any, acc: _Accounts, path: Path, keep: np.ndarray) -> None:
+    from .synth import _atomic, _TweetData
 
-    focal, inst = case.handles.index(FOCAL), case.handles.index(INSTITUTION)
-    names: tuple[str, ...] = ()
-    if "bluesky" in platforms:
-        _write_jetstream(case, out / JETSTREAM_NAME)
-        keys = [f"bluesky:{bluesky_did(i)}" for i in case.account_ids.tolist()]
-        _write_accounts(case, keys, out / "bluesky-accounts.csv")
-        _write_labels(case, out / "labels.csv", out / "labels-bluesky.csv", "bluesky")
-        text = _study_toml(case, "bluesky", keys[focal], keys[inst], [(JETSTREAM_NAME, "bluesky")])
-        (out / "study-bluesky.toml").write_bytes(text.encode("utf-8"))
-        names += BLUESKY_FILES
-    if "reddit" in platforms:
-        _write_reddit(case, out / SUBMISSIONS_NAME, out / COMMENTS_NAME)
-        keys = [f"reddit:{h.lower()}" for h in case.handles]
-        _write_accounts(case, keys, out / "reddit-accounts.csv")
-        _write_labels(case, out / "labels.csv", out / "labels-reddit.csv", "reddit")
-        inputs = [(COMMENTS_NAME, "reddit"), (SUBMISSIONS_NAME, "reddit")]
-        text = _study_toml(case, "reddit", keys[focal], keys[inst], inputs)
-        (out / "study-reddit.toml").write_bytes(text.encode("utf-8"))
-        names += REDDIT_FILES
-    return names
+    data = _TweetData(case)
+    order = np.flatnonzero(keep)
+    buf = io.BytesIO()
+    for start in range(0, len(order), 5000):
+        data.load(order[start : start + 5000])
+        for i in order[start : start + 5000].tolist():
+            buf.write(orjson.dumps(_status(data, acc, i), option=orjson.OPT_SORT_KEYS) + b"\n")
+    _atomic(path, buf.getvalue())
 
 
-def _posts(case: Case):
-    """Yield, chunk by chunk, the arrays of the case's posts the writers need."""
-    p = case.posts
-    n = len(p["id"])
-    for lo in range(0, n, _CHUNK):
-        hi = min(n, lo + _CHUNK)
-        yield range(lo, hi), p
-
-
-def _write_jetstream(case: Case, path: Path) -> None:
-    from .synth import FOCAL, INSTITUTION
-
-    p = case.posts
-    ids, ts, author, ref, kind, lang = (
-        p["id"],
-        p["ts"],
-        p["author"],
-        p["ref"],
-        p["kind"],
-        p["lang"],
+def _telegram_text(text: str, men: list, tags: list, acc: _Accounts) -> list:
+    """A message's ``text`` as Telegram writes it: plain strings between entity objects."""
+    ents = sorted(
+        [
+            (s, e, {"type": "mention_name", "text": text[s:e], "user_id": int(acc.uid[a])})
+            for s, e, a in men
+        ]
+        + [(s, e, {"type": "hashtag", "text": text[s:e]}) for s, e, _ in tags]
     )
-    ent = p["entities"]
-    dids = [bluesky_did(i) for i in case.account_ids.tolist()]
-    start = int(case.windows.baseline_start.timestamp())
-    tmp = path.with_suffix(".tmp")
-    with open(tmp, "wb") as fh:
-        t0 = int(ts.min()) - 31 * 86400 if len(ts) else 0
-        for a, handle in enumerate(case.handles):  # who is who, before anything happens
-            fh.write(
-                orjson.dumps(
-                    {
-                        "did": dids[a],
-                        "time_us": t0 * 1_000_000,
-                        "kind": "identity",
-                        "identity": {
-                            "did": dids[a],
-                            "handle": f"{handle.lower()}.bsky.social",
-                            "seq": a + 1,
-                            "time": _iso(t0),
-                        },
-                    }
-                )
-                + b"\n"
-            )
-        t_follow = min(start, int(ts.min()) if len(ts) else start) - 30 * 86400
-        for target_name, followers in (
-            (FOCAL, case.focal_followers),
-            (INSTITUTION, case.institution_followers),
-        ):
-            target = case.handles.index(target_name)
-            for a in sorted(followers.tolist()):
-                rec = {
-                    "$type": "app.bsky.graph.follow",
-                    "createdAt": _iso(t_follow),
-                    "subject": dids[target],
-                }
-                fh.write(
-                    orjson.dumps(
-                        _commit(dids[a], t_follow, "app.bsky.graph.follow", f"3f{target:x}", rec)
-                    )
-                    + b"\n"
-                )
-        for rows, _ in _posts(case):
-            lines = []
-            for i in rows:
-                a, k, r = int(author[i]), int(kind[i]), int(ref[i])
-                did = dids[a]
-                uri = bluesky_post_uri(did, ids[i], k)
-                rkey = uri.rsplit("/", 1)[1]
-                created = _iso(int(ts[i]))
-                target_uri = (
-                    bluesky_post_uri(dids[int(author[r])], ids[r], int(kind[r])) if r >= 0 else None
-                )
-                if k == _K_REPOST and target_uri is not None:
-                    rec = {
-                        "$type": "app.bsky.feed.repost",
-                        "createdAt": created,
-                        "subject": {"cid": "bafyreisynth", "uri": target_uri},
-                    }
-                    collection = "app.bsky.feed.repost"
-                else:
-                    rec = {
-                        "$type": "app.bsky.feed.post",
-                        "createdAt": created,
-                        "langs": [str(lang[i])] if lang[i] else [],
-                        "text": case.posts["text"][i],
-                    }
-                    if k == _K_REPLY and target_uri is not None:
-                        ref_ = {"cid": "bafyreisynth", "uri": target_uri}
-                        rec["reply"] = {"parent": ref_, "root": ref_}
-                    elif k == _K_QUOTE and target_uri is not None:
-                        rec["embed"] = {
-                            "$type": "app.bsky.embed.record",
-                            "record": {"cid": "bafyreisynth", "uri": target_uri},
-                        }
-                    facets = _facets(ent, i, dids)
-                    if facets:
-                        rec["facets"] = facets
-                    collection = "app.bsky.feed.post"
-                lines.append(orjson.dumps(_commit(did, int(ts[i]), collection, rkey, rec)) + b"\n")
-            fh.write(b"".join(lines))
-    tmp.replace(path)
-
-
-def _facets(ent, i: int, dids: list[str]) -> list[dict[str, Any]]:
-    men, tags, _ = ent.of(i)
-    out = []
-    for s, e, a in men:
-        out.append(
-            {
-                "index": {"byteStart": s, "byteEnd": e},
-                "features": [{"$type": "app.bsky.richtext.facet#mention", "did": dids[a]}],
-            }
-        )
-    for s, e, tag in tags:
-        out.append(
-            {
-                "index": {"byteStart": s, "byteEnd": e},
-                "features": [{"$type": "app.bsky.richtext.facet#tag", "tag": tag}],
-            }
-        )
+    out: list = []
+    pos = 0
+    for s, e, ent in ents:
+        if s < pos:
+            continue
+        if s > pos:
+            out.append(text[pos:s])
+        out.append(ent)
+        pos = e
+    if pos < len(text):
+        out.append(text[pos:])
     return out
 
 
-def _commit(did: str, ts: int, collection: str, rkey: str, record: dict) -> dict[str, Any]:
-    return {
-        "did": did,
-        "time_us": ts * 1_000_000,
-        "kind": "commit",
-        "commit": {
-            "rev": "3l" + rkey[-11:],
-            "operation": "create",
-            "collection": collection,
-            "rkey": rkey,
-            "record": record,
-            "cid": "bafyreisynth",
-        },
-    }
+def _write_telegram(case: Any, acc: _Accounts, path: Path) -> dict[str, str]:
+    """Write the chat; return {post id: telegram post id}."""
+    from .synth import _K_REPOST, _atomic, _TweetData
+
+    data = _TweetData(case)
+    n = len(case.posts["id"])
+    order = np.argsort(case.posts["ts"], kind="stable")
+    msg_id = np.empty(n, dtype=np.int64)
+    msg_id[order] = np.arange(4, n + 4)  # 1-3: the service messages
+    ids: dict[str, str] = {}
+    out = io.StringIO()
+    out.write(
+        f'{{\n "name": "Northshire Watch",\n "type": "public_supergroup",\n "id": {CHAT_ID},\n'
+    )
+    out.write(' "messages": [\n')
+    t0 = int(case.posts["ts"][order[0]]) if n else 0
+    pieces = []
+    for k in range(3):  # joins
+        who = int(case.posts["author"][order[k]]) if n > k else 0
+        pieces.append(
+            {
+                "id": k + 1,
+                "type": "service",
+                "date_unixtime": str(t0 - 3600 + k),
+                "actor": case.names[who],
+                "actor_id": f"user{acc.uid[who]}",
+                "action": "join_group_by_link",
+                "text": "",
+                "text_entities": [],
+            }
+        )
+    for p in pieces:
+        out.write(_indent(p) + ",\n")
+    for start in range(0, n, 5000):
+        chunk = order[start : start + 5000]
+        data.load(chunk)
+        for i in chunk.tolist():
+            a = data.author[i]
+            men, tags, _ = data.ent.of(i)
+            ts = int(case.posts["ts"][i])
+            m: dict[str, Any] = {
+                "id": int(msg_id[i]),
+                "type": "message",
+                "date": data.iso[i][:19],
+                "date_unixtime": str(ts),
+                "from": case.names[a],
+                "from_id": f"user{acc.uid[a]}",
+            }
+            r = data.ref[i]
+            if r >= 0:
+                if data.kind[i] == _K_REPOST:
+                    m["forwarded_from"] = case.names[data.author[r]]
+                    m["forwarded_from_id"] = f"user{acc.uid[data.author[r]]}"
+                else:  # replies, and quotes (Telegram has none)
+                    m["reply_to_message_id"] = int(msg_id[r])
+            text = _telegram_text(data.text[i], men, tags, acc)
+            m["text"] = text[0] if len(text) == 1 and isinstance(text[0], str) else text
+            m["text_entities"] = [
+                {"type": "plain", "text": t} if isinstance(t, str) else t for t in text
+            ]
+            ids[data.id[i]] = f"{CHAT_ID}/{int(msg_id[i])}"
+            out.write(_indent(m) + (",\n" if start + 5000 < n or i != chunk[-1] else "\n"))
+    out.write(" ]\n}\n")
+    _atomic(path, out.getvalue().encode("utf-8"))
+    return ids
 
 
-def _write_reddit(case: Case, submissions: Path, comments: Path) -> None:
-    p = case.posts
-    ids, ts, author, ref, kind = p["id"], p["ts"], p["author"], p["ref"], p["kind"]
-    texts = p["text"]
-    handles = case.handles
-    fullname = [f"t2_{_base36(int(i))}" for i in case.account_ids.tolist()]
-    cctx = zstandard.ZstdCompressor(level=3)
-    with (
-        open(submissions.with_suffix(".tmp"), "wb") as fs,
-        open(comments.with_suffix(".tmp"), "wb") as fc,
-        cctx.stream_writer(fs) as ws,
-        zstandard.ZstdCompressor(level=3).stream_writer(fc) as wc,
-    ):
-        for rows, _ in _posts(case):
-            subs, coms = [], []
-            for i in rows:
-                k = int(kind[i])
-                if k == _K_REPOST:
-                    continue  # (Reddit has no reposts)
-                a = int(author[i])
-                text = _AT_HANDLE.sub(r"u/\1", texts[i])
-                base = {
-                    "author": handles[a],
-                    "author_fullname": fullname[a],
-                    "created_utc": int(ts[i]),
-                    "id": _base36(int(ids[i])),
-                    "subreddit": "northshire",
-                    "subreddit_id": "t5_2qh1i",
-                }
-                r = int(ref[i])
-                if k == _K_POST or r < 0:
-                    base.update({"title": text, "selftext": "", "num_comments": 0})
-                    subs.append(orjson.dumps(base) + b"\n")
-                    continue
-                if int(kind[r]) == _K_REPOST and int(ref[r]) >= 0:
-                    r = int(ref[r])  # a reply to a retweet replies to the retweeted post
-                parent = reddit_post_id(ids[r], _K_POST if int(ref[r]) < 0 else _K_REPLY)
-                base.update({"body": text, "parent_id": parent, "link_id": parent})
-                coms.append(orjson.dumps(base) + b"\n")
-            ws.write(b"".join(subs))
-            wc.write(b"".join(coms))
-    submissions.with_suffix(".tmp").replace(submissions)
-    comments.with_suffix(".tmp").replace(comments)
+def _indent(obj: dict[str, Any]) -> str:
+    """One message laid out as Telegram Desktop does (one space per level, inside the array)."""
+    import json
+
+    text = json.dumps(obj, ensure_ascii=False, indent=1)
+    return "\n".join("  " + line for line in text.split("\n"))
 
 
-def _write_accounts(case: Case, keys: list[str], path: Path) -> None:
+def _accounts_csv(src: Path, dst: Path, key: Callable[[int], str], index: dict[str, int]) -> None:
+    from .synth import _atomic
+
+    rows = list(csv.reader(io.StringIO(src.read_text(encoding="utf-8"))))
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["handle", "account_id", "name", "description", "followers_count", "role"])
-    for a in sorted(range(len(keys)), key=lambda x: keys[x]):
-        w.writerow(
-            [
-                keys[a],
-                int(case.account_ids[a]),
-                case.names[a],
-                case.bios[a],
-                int(case.followers_count[a]),
-                case.roles[a],
-            ]
-        )
-    path.write_bytes(buf.getvalue().encode("utf-8"))
+    w.writerow(rows[0])
+    for row in rows[1:]:
+        w.writerow([key(index[row[0]]), *row[1:]])
+    _atomic(dst, buf.getvalue().encode("utf-8"))
 
 
-def _write_labels(case: Case, twitter: Path, path: Path, platform: str) -> None:
-    """The hand codes of labels.csv with each post id translated (reposts dropped on Reddit)."""
+def _study(
+    base: str, name: str, focal: str, institution: str, inputs: list[str], extra: dict
+) -> str:
+    """The Twitter study text with its name, sides and inputs replaced."""
+    text = re.sub(r'(?m)^name = "([^"]*)"$', f'name = "\\1-{name}"', base, count=1)
+    text = re.sub(r"(?m)^focal = \[.*\]$", f'focal = ["{focal}"]', text, count=1)
+    text = re.sub(r"(?m)^institution = \[.*\]$", f'institution = ["{institution}"]', text, count=1)
+    for key, value in extra.items():
+        if value is None:
+            text = re.sub(rf"(?m)^{key} = .*\n", "", text, count=1)
+        else:
+            text = re.sub(rf"(?m)^{key} = .*$", f'{key} = "{value}"', text, count=1)
+    head, _, rest = text.partition("\n[[inputs]]")
+    _, _, tail = rest.partition("\n[communities]")
+    blocks = "".join(f'\n[[inputs]]\npath = "{p}"\nformat = "{fmt}"\n' for p, fmt in inputs)
+    text = head.rstrip("\n") + "\n" + blocks + "\n[communities]" + tail
+    return re.sub(r'(?m)^dir = "([^"]*)"$', f'dir = "\\1-{name}"', text, count=1)
+
+
+def write_platforms(case: Any, out: Path, study_text: str) -> list[str]:
+    """Write the Mastodon and Telegram files of ``case`` into ``out``; return their names."""
+    from .synth import FOCAL, INSTITUTION, _atomic, _JsonlPages, _TweetData
+    from .textsafe import write_csv
+
+    acc = _Accounts(case)
+    index = {h: a for a, h in enumerate(case.handles)}
+    n = len(case.posts["id"])
+    _write_statuses(case, acc, out / MASTODON_NAME, np.ones(n, dtype=bool))
+    tg_ids = _write_telegram(case, acc, out / TELEGRAM_NAME)
+    _accounts_csv(out / "accounts.csv", out / "accounts-mastodon.csv", acc.mastodon_key, index)
+    _accounts_csv(out / "accounts.csv", out / "accounts-telegram.csv", acc.telegram_key, index)
     import pandas as pd
 
-    labels = pd.read_csv(twitter, dtype=str, keep_default_na=False)
-    p = case.posts
-    index = {str(pid): i for i, pid in enumerate(p["id"].tolist())}
-    dids = None
-    new_ids = []
-    for pid in labels["post_id"]:
-        i = index[pid]
-        k, r = int(p["kind"][i]), int(p["ref"][i])
-        if platform == "bluesky":
-            if dids is None:
-                dids = {}
-            a = int(p["author"][i])
-            did = dids.setdefault(a, bluesky_did(int(case.account_ids[a])))
-            new_ids.append(bluesky_post_uri(did, p["id"][i], k))
-        elif k == _K_REPOST:
-            new_ids.append(None)
-        else:
-            new_ids.append(reddit_post_id(p["id"][i], _K_POST if k == _K_POST or r < 0 else 1))
-    labels["post_id"] = new_ids
-    labels = labels[labels["post_id"].notna()]
-    labels.to_csv(path, index=False, lineterminator="\n")
+    labels = pd.read_csv(out / "labels.csv", dtype=str, keep_default_na=False)
+    labels["post_id"] = labels["post_id"].map(tg_ids)
+    write_csv(labels, out / "labels-telegram.csv")
 
+    # cross-platform: each post on one platform (a seeded coin), one account map for both
+    coin = np.random.default_rng([case.config.seed, 16]).random(n) < 0.5
+    pages = _JsonlPages(case, _TweetData(case))
+    pages.order = np.flatnonzero(~coin)[::-1]
+    pages.n_pages = (len(pages.order) + 99) // 100
+    buf = io.BytesIO()
+    pages.write(0, pages.n_pages, buf)
+    _atomic(out / CROSS_TWEETS_NAME, buf.getvalue())
+    _write_statuses(case, acc, out / CROSS_MASTODON_NAME, coin)
+    mbuf = io.StringIO()
+    w = csv.writer(mbuf, lineterminator="\n")
+    w.writerow(["platform", "handle", "person"])
+    for a in sorted(range(len(case.handles)), key=lambda x: case.handles[x]):
+        h = case.handles[a]
+        w.writerow(["twitter", h, h])
+        w.writerow(["mastodon", f"{h}@{acc.host[a]}", h])
+    _atomic(out / ACCOUNT_MAP_NAME, mbuf.getvalue().encode("utf-8"))
 
-def _study_toml(
-    case: Case, platform: str, focal: str, inst: str, inputs: list[tuple[str, str]]
-) -> str:
-    from .synth import FOCAL, INSTITUTION, MARKER
-
-    cfg = case.config
-    w = case.windows.as_dict()
-    report_dir = (cfg.report_dir or f"reports/{cfg.name}") + f"-{platform}"
-    lines = [
-        f"# The synthetic case as {platform.capitalize()} files (netsupport synth; fictional).",
-        "# Accounts by key, and by the handle the texts write (aliases of the same account).",
-        "",
-        "[study]",
-        f'name = "{cfg.name}-{platform}"',
-        f'focal = ["{focal}", "{FOCAL}"]',
-        f'institution = ["{inst}", "{INSTITUTION}"]',
-        f'markers = ["#{MARKER}"]',
-        f'accounts = "{platform}-accounts.csv"',
-        "",
-        "[windows]",
-        f'crisis_start = "{w["crisis_start"]}"',
-        f'crisis_end = "{w["crisis_end"]}"',
-        f"baseline_days = {cfg.days}",
-        f"after_days = {cfg.days}",
-    ]
-    for path, fmt in inputs:
-        lines += ["", "[[inputs]]", f'path = "{path}"', f'format = "{fmt}"']
-    lines += [
-        "",
-        "[communities]",
-        'algorithm = "leiden"',
-        "resolution = 1.0",
-        "seed = 42",
-        "",
-        "[stance]",
-        'lexicon = "lexicon.toml"',
-        f'labels = "labels-{platform}.csv"',
-        "",
-        "[support]",
-        "bootstrap = 1000",
-        "seed = 42",
-        "",
-        "[output]",
-        f'dir = "{report_dir}"',
-        "",
-    ]
-    return "\n".join(lines)
+    f, i = index[FOCAL], index[INSTITUTION]
+    # Telegram exports name senders by id, texts name accounts by @username: the researcher
+    # links the two sides' ids to their usernames (known from their public profiles)
+    tbuf = io.StringIO()
+    w = csv.writer(tbuf, lineterminator="\n")
+    w.writerow(["platform", "handle", "person"])
+    for a in (f, i):
+        w.writerow(["telegram", case.handles[a], case.handles[a]])
+        w.writerow(["telegram", f"user{acc.uid[a]}", case.handles[a]])
+    _atomic(out / "account-map-telegram.csv", tbuf.getvalue().encode("utf-8"))
+    studies = {
+        "mastodon": _study(
+            study_text,
+            "mastodon",
+            acc.mastodon_key(f),
+            acc.mastodon_key(i),
+            [(MASTODON_NAME, "mastodon")],
+            {"accounts": "accounts-mastodon.csv"},
+        ),
+        "telegram": _study(
+            study_text,
+            "telegram",
+            qualify(PLATFORM_TELEGRAM, FOCAL),
+            qualify(PLATFORM_TELEGRAM, INSTITUTION),
+            [(TELEGRAM_NAME, "telegram")],
+            {"accounts": "accounts-telegram.csv", "labels": "labels-telegram.csv"},
+        ).replace(
+            'accounts = "accounts-telegram.csv"',
+            'accounts = "accounts-telegram.csv"\naccount_map = "account-map-telegram.csv"',
+            1,
+        ),
+        "cross": _study(
+            study_text,
+            "cross",
+            FOCAL,
+            INSTITUTION,
+            [(CROSS_TWEETS_NAME, "twitter-v2"), (CROSS_MASTODON_NAME, "mastodon")],
+            {"accounts": "accounts.csv"},
+        ).replace(
+            'accounts = "accounts.csv"',
+            f'accounts = "accounts.csv"\naccount_map = "{ACCOUNT_MAP_NAME}"',
+            1,
+        ),
+    }
+    for name, text in studies.items():
+        _atomic(out / f"study-{name}.toml", text.encode("utf-8"))
+    return list(PLATFORM_FILES)

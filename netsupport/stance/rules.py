@@ -857,10 +857,12 @@ class Classifier:
         self.positive_threshold = float(positive_threshold)
         self.negative_threshold = float(negative_threshold)
         self.likes_count = bool(likes_count)
+        from ..io.platforms import in_text  # (texts name a Mastodon account as @name)
+
         self._args = (
             self.lexicon,
-            self.focal,
-            self.institution,
+            in_text(self.focal),
+            in_text(self.institution),
             self.positive_threshold,
             self.negative_threshold,
         )
