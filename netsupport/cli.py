@@ -182,6 +182,8 @@ class ImportFormat(StrEnum):
     ACCOUNTS = "accounts"
     MASTODON = "mastodon"
     TELEGRAM = "telegram"
+    BLUESKY = "bluesky"
+    REDDIT = "reddit"
 
 
 class FollowDirection(StrEnum):
@@ -313,13 +315,24 @@ def import_command(
             help="Mastodon API statuses: the instance host, for local accounts named without one.",
         ),
     ] = None,
+    handles: Annotated[
+        Path | None,
+        typer.Option(
+            "--handles",
+            help="Bluesky: a CSV with the header did,handle giving the handle shown for each DID.",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
 ) -> None:
     """Import exported posts, follower lists and accounts into a store.
 
     Formats: Twitter API v2/v1.1 JSON (twarc2), Twitter archives (zip or folder), CSV with
     --map, NodeXL edge lists, follower lists, accounts CSV, Mastodon archives and API statuses,
-    Telegram Desktop exports. Bad rows go to the store's rejects
-    table; a file that cannot be read at all stops the import and leaves the store unchanged.
+    Telegram Desktop exports, Bluesky (Jetstream events, repository CAR files), Reddit
+    (Pushshift/Arctic Shift dumps); any of them gzip, zstd, bzip2 or xz compressed. Bad rows go
+    to the store's rejects table; a file that cannot be read at all stops the import and leaves
+    the store unchanged.
     Re-importing a file already imported does nothing.
     """
     from .ingest import format_summary, import_paths
@@ -339,6 +352,7 @@ def import_command(
         header=header,
         columns=tuple(c.strip() for c in columns.split(",")) if columns else (),
         instance=instance,
+        handles=handles,
     )
     typer.echo(format_summary(summary))
 
@@ -955,8 +969,8 @@ def synth_command(
         bool,
         typer.Option(
             "--platforms",
-            help="Also write the case as Mastodon statuses and a Telegram export, with a study "
-            "for each and a cross-platform study.",
+            help="Also write the case as Mastodon statuses, a Telegram export, Bluesky "
+            "Jetstream events and Reddit dumps, with a study for each and a cross-platform study.",
         ),
     ] = False,
 ) -> None:
