@@ -309,6 +309,35 @@ def tie_contrast(metrics: Mapping[str, Any], focal: str, conf: str) -> list[Sent
 # ---- limitations ---------------------------------------------------------------------------------
 
 
+def _sensitivity_text(summary: Any) -> str:
+    """Say which headline directions do not hold over the sensitivity grid (``summary``:
+    ``{measure: {side: {holds, same_sign, specs}}}``, or a sentence)."""
+    if isinstance(summary, str):
+        return summary
+    if not isinstance(summary, Mapping) or not summary:
+        return "see the sensitivity section"
+    fails, n = [], 0
+    for measure in sorted(summary):
+        sides = summary[measure]
+        if not isinstance(sides, Mapping):
+            continue
+        for side in sorted(sides):
+            r = sides[side]
+            if not isinstance(r, Mapping) or "holds" not in r:
+                continue
+            n += 1
+            if not r["holds"]:
+                fails.append(
+                    f"{_MEASURE_LABELS.get(measure, measure).lower()} ({side}: the same direction "
+                    f"in {r.get('same_sign', '?')} of {r.get('specs', '?')} specifications)"
+                )
+    if not n:
+        return "see the sensitivity section"
+    if not fails:
+        return f"the direction of all {n} headline figures holds across the grid"
+    return "the direction does not hold across the grid for " + "; ".join(fails)
+
+
 def limitations(m: Mapping[str, Any], study: Any) -> list[str]:
     """Return the report's automatic limitations, one plain sentence each, in a fixed order:
     coverage, stance validation, sensitivity, ties, the time-series intervals, and what the
@@ -344,12 +373,7 @@ def limitations(m: Mapping[str, Any], study: Any) -> list[str]:
         )
     sens = m.get("sensitivity")
     if isinstance(sens, Mapping) and not _is_nm(sens):
-        summary = sens.get("summary")
-        out.append(
-            "Sensitivity: "
-            + (str(summary) if isinstance(summary, str) else "see the sensitivity section")
-            + "."
-        )
+        out.append("Sensitivity: " + _sensitivity_text(sens.get("summary")) + ".")
     else:
         out.append(
             "Sensitivity: not run; every figure is for one choice of windows, stance thresholds "

@@ -266,6 +266,7 @@ def _keys(
             "communities": keys["communities"],
             "support": p["support"],
             "evidence": p["evidence"],
+            "sensitivity": p["sensitivity"],
             "proxies": p["proxies"],
             "lexicon": lexicon,
             "name": p["name"],

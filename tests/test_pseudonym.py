@@ -170,6 +170,16 @@ def test_limitations_read_validation_and_sensitivity_when_present():
     items = limitations(m, S)
     assert "Stance validation: 120 hand codes, kappa 0.71." in items
     assert "Sensitivity: the sign of every headline holds across 24 settings." in items
+    m["sensitivity"] = {
+        "summary": {
+            "attention_lift": {"focal": {"holds": True, "same_sign": 45, "specs": 45}},
+            "persistence_attention": {"focal": {"holds": False, "same_sign": 18, "specs": 30}},
+        }
+    }
+    assert (
+        "Sensitivity: the direction does not hold across the grid for attention after / "
+        "baseline (focal: the same direction in 18 of 30 specifications)."
+    ) in limitations(m, S)
 
 
 PROV = """\

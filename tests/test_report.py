@@ -188,10 +188,11 @@ def test_findings_are_plain_sentences_with_the_numbers_worked_by_hand():
         "68% of the 265 accounts that supported @lane in the crisis had a prior tie (95% CI "
         "62–74%): they followed the account or had interacted with it before; 85 were "
         "newcomers.",
-        # communities 0 and 3 both gave 92 supporters: the tie goes to the lower id (shown +1)
+        # communities 0 and 3 both gave 92 supporters: the tie goes to the lower id, shown as
+        # its id (the numbering of metrics.json, tables/communities.csv and the CLI)
         "Support came from 5 communities with at least 3 supporters each (of the 7 found before "
         "the crisis; evenness 0.82 on a 0–1 scale); the most supporters, 92, came from "
-        "community 1, where 60% of the 300 members addressed @lane.",
+        "community 0, where 60% of the 300 members addressed @lane.",
         "While @lane was silent (14 Feb 2014 08:00 UTC to 19 Feb 2014 21:00 UTC, 5 d 13 h), "
         "@sgt_ana carried the most support: its supportive posts reached 312 accounts, followed "
         "by @rmn_tess (201).",
@@ -584,7 +585,9 @@ def test_index_html_loads_every_chart_in_chromium_without_network(mini, tmp_path
     attrs, requests = _probe(html, tmp_path)
     assert attrs.get("data-probe") == "done", attrs
     assert attrs["data-images"] == str(len(report.CHART_KEYS))
-    assert attrs["data-loaded"] == str(len(report.CHART_KEYS))  # every chart decoded, with a width
+    assert attrs["data-loaded"] == str(
+        len(report.CHART_KEYS)
+    )  # every chart decoded, with a real width
     assert all(int(w) >= 1000 for w in attrs["data-widths"].split(","))
     assert json.loads(attrs["data-resources"]) == []
     assert json.loads(attrs["data-blocked"]) == []
