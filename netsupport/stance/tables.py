@@ -20,7 +20,7 @@ from ..schema import (
 )
 from ..studyfile import StanceParams
 from ..windows import Windows
-from .labels import _check_sample, _label_lookup, agreement, apply_labels, coding_sheet, load_labels
+from .labels import _check_sample, _label_lookup, agreement, coding_sheet, load_labels
 from .rules import _SIDES, STANCE_ORDER, Classifier, load_lexicon
 
 # ---- study-level entry points --------------------------------------------------------------------
@@ -61,6 +61,8 @@ class StanceResult:
     agreement: dict[str, Any]
     lexicon: dict[str, Any]
     interactions: pd.DataFrame | None = None  # the interactions classified (markers included)
+    model: dict[str, Any] | None = None  # how stance was decided (model or rules; stance.model)
+    validation: dict[str, Any] | None = None  # cross-validated error, corrected shares
 
 
 def object_strings(tables: Mapping[str, pd.DataFrame | None]) -> dict[str, pd.DataFrame]:
@@ -214,22 +216,33 @@ def _marker_candidates(posts: pd.DataFrame, markers: Sequence[str]) -> np.ndarra
 
 
 def stance_table(
-    tables: Mapping[str, pd.DataFrame], study: Any, workers: int | None = None
+    tables: Mapping[str, pd.DataFrame],
+    study: Any,
+    workers: int | None = None,
+    *,
+    model_dir: str | Path | None = None,
 ) -> StanceResult:
     """Classify every interaction of a study towards the focal account and the institution.
 
-    Applies the study's lexicon and thresholds, then its hand labels (which override), and
-    measures the classifier's agreement with those labels (before the override).
+    Applies the study's lexicon and thresholds, then its hand labels: they measure the rules'
+    agreement (before the override), train the study's stance model when there are enough of
+    them (:mod:`netsupport.stance.model`; it decides every interaction not hand-coded), and
+    validate the result (:mod:`netsupport.stance.validation`). Hand-coded posts keep their code.
 
     Parameters
     ----------
     tables : mapping
         ``{"posts": ..., "interactions": ...}`` canonical DataFrames (as read from a store).
     study : Study or StanceSpec
-        Gives focal, institution, windows, markers and the [stance] parameters.
+        Gives focal, institution, windows, markers and the [stance] parameters (a Study's
+        [support] seed, bootstrap and confidence also serve the validation).
     workers : int, optional
         Processes for scoring distinct texts (default: all cores, when there are many).
+    model_dir : path, optional
+        Where the fitted model is kept (skops) and reused while codes and texts are unchanged.
     """
+    from .supervised import supervise
+
     spec = StanceSpec.of(study)
     params = spec.params
     tables = object_strings(tables)
@@ -245,14 +258,28 @@ def stance_table(
     inter = stance_interactions(tables, spec)
     auto = clf.classify(inter, posts, spec.windows, workers)
     labels = load_labels(params.labels) if params.labels else None
+    sp = getattr(study, "support", None)
+    sup = supervise(
+        auto,
+        posts,
+        labels,
+        labels_path=params.labels,
+        windows=spec.windows,
+        seed=int(getattr(sp, "seed", 42)),
+        n_boot=int(getattr(sp, "bootstrap", 1000)),
+        confidence=float(getattr(sp, "confidence", 0.95)),
+        model_dir=model_dir,
+    )
     if labels is None:
         agree: dict[str, Any] = {"status": "not measured", "reason": "no labels CSV in the study"}
-        return StanceResult(auto, agree, clf.lexicon.describe(), inter)
+        return StanceResult(
+            sup.table, agree, clf.lexicon.describe(), inter, sup.model, sup.validation
+        )
     units = auto.drop_duplicates(["post_id", "target_side"])
     lab = _label_lookup(units, labels)
     have = lab.notna().to_numpy(dtype=bool)
     agree = agreement(units["stance"][have].tolist(), lab[have].tolist())
-    return StanceResult(apply_labels(auto, labels), agree, clf.lexicon.describe(), inter)
+    return StanceResult(sup.table, agree, clf.lexicon.describe(), inter, sup.model, sup.validation)
 
 
 def rule_counts(rules: pd.Series) -> dict[str, int]:
@@ -286,6 +313,7 @@ def stance_summary(result: StanceResult) -> dict[str, Any]:
         "by_side": by_side,
         "by_rule": rules,
         "agreement": result.agreement,
+        "model": result.model,
     }
 
 
@@ -305,13 +333,21 @@ def run_stance(
     ``sample``, a blank coding sheet of that many (post, side) units, stratified by stance x
     window (:func:`coding_sheet`), goes to ``sample_out`` (default: ``<out stem>.coding.csv``).
     """
-    from ..textsafe import write_csv
+    from ..textsafe import write_csv, write_json
 
     if sample is not None:
         _check_sample(sample, seed)  # before anything is written
     result = stance_table(tables, study, workers=workers)
     summary = stance_summary(result)
     summary["out"] = write_csv(result.table, out)
+    if result.validation is not None:
+        from .supervised import validation_json
+        from .validation import validation_file
+
+        summary["validation_out"] = write_json(
+            validation_json(result.validation), validation_file(out)
+        )
+        summary["validation"] = result.validation
     if sample is not None:
         posts = tables.get(Table.POSTS)
         posts = (
