@@ -86,8 +86,9 @@ def supervise(
     keep their code either way. The validation measures the decisions against the codes by
     cross-validation and corrects every share (needs ``windows``: the ``window`` column).
     """
+    profile = rule_profile(auto)
     if labels is None or labels.empty or auto.empty:
-        return Supervised(auto, describe(None, UNVALIDATED), None)
+        return Supervised(auto, {**describe(None, UNVALIDATED), **profile}, None)
     design = design_columns(labels, labels_path)
     rows = unit_rows(auto)
     units = auto.iloc[rows]
@@ -95,7 +96,7 @@ def supervise(
     coded = lab.notna().to_numpy(dtype=bool)
     if not coded.any():
         reason = "no hand code matches a classified interaction: stance figures are unvalidated"
-        return Supervised(apply_labels(auto, design), describe(None, reason), None)
+        return Supervised(apply_labels(auto, design), {**describe(None, reason), **profile}, None)
     prob, sample = _design_lookup(units, design)
     y = lab[coded].astype(str).to_numpy(dtype=object)
     estimate = sample[coded] != SAMPLE_ACTIVE
@@ -126,6 +127,7 @@ def supervise(
             f"{MIN_LABELS} of two or more): the rules decide",
         )
         how = "the rules against the hand codes (no model trained, nothing to cross-fit)"
+    info = {**info, **profile, "validated": bool(estimate.any())}
     table = apply_labels(table, design)
     final = table["stance"].astype(object).to_numpy()[rows]
 
@@ -191,6 +193,19 @@ def supervise(
     if windows is None:
         validation["shares_status"] = "no windows given (--crisis or --study): no shares"
     return Supervised(table, info, validation)
+
+
+def rule_profile(auto: pd.DataFrame) -> dict[str, int]:
+    """Return how many (post, side) units the rules decided by VADER alone, and how many carry
+    no text of their own (no-text, or a repost), for the report's warnings."""
+    rows = unit_rows(auto)
+    fam = auto["rule"].astype(object).to_numpy()[rows]
+    fam = np.array([str(r).split(":", 1)[0] for r in fam], dtype=object)
+    return {
+        "units": len(rows),
+        "vader_units": int((fam == "vader").sum()),
+        "no_text_units": int(np.isin(fam, ["no-text", "repost"]).sum()),
+    }
 
 
 def _fitted(

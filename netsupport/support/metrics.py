@@ -43,6 +43,7 @@ from .common import (
     not_measured,
 )
 from .communities import baseline_communities, breadth, community_mobilisation
+from .corrected import corrected_headline, stance_validation_metrics
 from .proxies import amplifiers, crisis_pagerank, focal_silence, proxies
 from .roles import account_roles, roles_attention
 from .shares import (
@@ -206,6 +207,8 @@ class MetricInputs:
     proxy_units: pd.DataFrame
     proxy_reach: pd.Series | None = None
     interactions: pd.DataFrame | None = None
+    stance_model: dict[str, Any] | None = None  # how stance was decided (StanceResult.model)
+    validation: dict[str, Any] | None = None  # cross-validated error, corrected shares
 
 
 def metric_inputs(
@@ -236,6 +239,8 @@ def metric_inputs(
         any_references=bool(has_posts and posts[PostCol.TARGET_POST_ID].notna().any()),
         proxy_units=units,
         interactions=inter,
+        stance_model=stance.model,
+        validation=stance.validation,
     )
     return inputs, units
 
@@ -300,6 +305,7 @@ def analyse_inputs(
         "by_stance": {side: _stance_counts(_side_rows(units, side)) for side in _SIDES},
         "agreement": inputs.agreement,
     }
+    m.update(stance_validation_metrics(inputs.stance_model, inputs.validation))
 
     # attention, shares, reputation, persistence: per side
     att, shares, rep, pers = {}, {}, {}, {}
@@ -513,6 +519,7 @@ def _headline(m: Mapping[str, Any]) -> dict[str, Any]:
                 out[key][side] = _pick(m["reputation"][side], "account_level")
             else:
                 out[key][side] = _pick(m[path[0]], side, *path[1:])
+    corrected_headline(out, m.get("stance_validation"))
     out["prior_tie_share"] = _pick(m["composition"], "prior_tie_share")
     out["breadth"] = (
         {k: m["breadth"][k] for k in ("communities_with_k_supporters", "normalised_entropy", "k")}
@@ -620,6 +627,21 @@ def _fmt(x: Any, digits: int = 2, pct: bool = False) -> str:
     return str(x)
 
 
+def _stance_label(metrics: Mapping[str, Any], key: str, label: str) -> str:
+    """Return a headline label that says what a stance figure is: error-corrected, or (most
+    units without text) the share who reposted rather than net support."""
+    if key not in ("net_support_crisis", "reputational_change"):
+        return label
+    kinds = {w.get("kind") for w in metrics.get("stance_warnings") or ()}
+    if "no_text" in kinds:
+        label = label.replace("Net support", "Reposted minus critical share (not net support)")
+        label = label.replace("Reputational change", "Change in reposted minus critical")
+    side = metrics.get("headline", {}).get(key, {})
+    if any(isinstance(v, Mapping) and "naive" in v for v in side.values()):
+        label += ", error-corrected"
+    return label
+
+
 def headline_rows(metrics: Mapping[str, Any]) -> list[tuple[str, str, str]]:
     """Return the headline as (measure, focal, institution) text rows for tables.
 
@@ -638,6 +660,7 @@ def headline_rows(metrics: Mapping[str, Any]) -> list[tuple[str, str, str]]:
         ("reputational_change", "Reputational change, crisis - baseline", False),
         ("persistence_attention", "Attention after / baseline", False),
     ]
+    labels = [(k, _stance_label(metrics, k, label), pct) for k, label, pct in labels]
     for key, label, pct in labels:
         if key in h:
             side = h[key]
