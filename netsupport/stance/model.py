@@ -21,7 +21,7 @@ and only those are featurised and predicted.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -154,13 +154,18 @@ def _pipeline(shared: bool, seed: int, c: float) -> Any:
     return Pipeline([("features", features), ("clf", clf)])
 
 
-def _fit_one(x: pd.DataFrame, y: np.ndarray, shared: bool, seed: int) -> Any:
-    """Fit one pipeline, C chosen by inner stratified CV (macro-F1) when every class allows."""
+def _fit_one(
+    x: pd.DataFrame, y: np.ndarray, shared: bool, seed: int, c: float | None = None
+) -> Any:
+    """Fit one pipeline, C chosen by inner stratified CV (macro-F1) when every class allows
+    (or ``c`` when given)."""
     from sklearn.model_selection import GridSearchCV, StratifiedKFold
 
     _, counts = np.unique(y, return_counts=True)
     if len(counts) < 2:
         raise NetsupportError("a stance model needs hand codes of at least two classes")
+    if c is not None:
+        return _pipeline(shared, seed, c).fit(x, y)
     folds = int(min(INNER_FOLDS, counts.min()))
     if folds < 2:
         return _pipeline(shared, seed, 3.0).fit(x, y)
@@ -183,6 +188,11 @@ class StanceModel:
     pipelines: dict[str, Any]
     shared: bool
     n_labels: int
+
+    @property
+    def c(self) -> dict[str, float]:
+        """The regularisation chosen for each pipeline."""
+        return {k: float(p.named_steps["clf"].C) for k, p in self.pipelines.items()}
 
     @property
     def layout(self) -> str:
@@ -230,7 +240,12 @@ def layout_for(y: np.ndarray, sides: np.ndarray) -> bool:
 
 
 def fit_stance_model(
-    x: pd.DataFrame, y: Sequence[str], *, seed: int = 42, shared: bool | None = None
+    x: pd.DataFrame,
+    y: Sequence[str],
+    *,
+    seed: int = 42,
+    shared: bool | None = None,
+    c: Mapping[str, float] | None = None,
 ) -> StanceModel:
     """Fit the study's stance model on hand-coded feature rows.
 
@@ -245,6 +260,9 @@ def fit_stance_model(
     shared : bool, optional
         Force one shared model (True) or one per side (False); by default per side when each
         side has :data:`MIN_LABELS` codes of two or more classes.
+    c : mapping, optional
+        The regularisation of each pipeline (``"*"`` or the side) instead of the inner search
+        (the cross-validation's fold models use the study model's choice: 1 fit, not 10).
 
     Raises
     ------
@@ -260,9 +278,10 @@ def fit_stance_model(
     sides = x["side"].to_numpy(dtype=object)
     if shared is None:
         shared = layout_for(y, sides)
+    c = c or {}
     if shared:
-        return StanceModel({"*": _fit_one(x, y, True, seed)}, True, len(y))
-    pipes = {s: _fit_one(x[sides == s], y[sides == s], False, seed) for s in _SIDES}
+        return StanceModel({"*": _fit_one(x, y, True, seed, c.get("*"))}, True, len(y))
+    pipes = {s: _fit_one(x[sides == s], y[sides == s], False, seed, c.get(s)) for s in _SIDES}
     return StanceModel(pipes, False, len(y))
 
 

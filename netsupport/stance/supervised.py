@@ -110,7 +110,9 @@ def supervise(
         x_lab = x_all.iloc[rows[coded]]
         model = _fitted(x_lab, y, seed, model_dir, layout_for(y, sides))
         full_pred, _ = model.predict(x_lab)
-        oof = cross_validate(x_lab, y, estimate=estimate, layout_shared=model.shared, seed=seed)
+        oof = cross_validate(
+            x_lab, y, estimate=estimate, layout_shared=model.shared, seed=seed, c=model.c
+        )
         cross = np.where(pd.isna(oof), full_pred, oof)
         table = apply_model(auto, x_all, model, labelled_rows(auto, design))
         pred = table["stance"].astype(object).to_numpy()[rows].copy()

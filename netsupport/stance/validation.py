@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 import zlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -204,12 +204,14 @@ def cross_validate(
     layout_shared: bool,
     seed: int = 42,
     folds: int = CV_FOLDS,
+    c: Mapping[str, float] | None = None,
 ) -> np.ndarray:
     """Return the cross-fitted prediction of every coded unit used for estimation.
 
     Units with ``estimate`` False (an active sample) are in every training fold and never
     predicted (their entry is None). Folds are stratified by side and code, shuffled with
-    ``seed``; each fold's model is fitted as the study's model is (same layout and grid).
+    ``seed``; each fold's model is fitted as the study's model is (same layout), with the
+    regularisation ``c`` the study's model chose (or its own inner search when not given).
     """
     from sklearn.model_selection import StratifiedKFold
 
@@ -231,7 +233,7 @@ def cross_validate(
     skf = StratifiedKFold(k, shuffle=True, random_state=seed)
     for train, test in skf.split(np.zeros(len(idx)), strata):
         tr = np.concatenate([idx[train], always])
-        model = fit_stance_model(x.iloc[tr], y[tr], seed=seed, shared=layout_shared)
+        model = fit_stance_model(x.iloc[tr], y[tr], seed=seed, shared=layout_shared, c=c)
         pred, _ = model.predict(x.iloc[idx[test]])
         out[idx[test]] = pred
     return out
