@@ -691,6 +691,7 @@ def stance_command(
             f"wrote a coding sheet of {summary['sample']} posts to {summary['sample_out']}",
             err=True,
         )
+    _echo_validation(summary)
     rows = [
         (side, *(str(summary["by_side"][side][s]) for s in STANCE_ORDER))
         for side in summary["by_side"]
@@ -703,6 +704,28 @@ def stance_command(
             f"agreement with {agree['n']} hand labels: accuracy {agree['accuracy']:.3f}, "
             f"macro-F1 {agree['macro_f1']:.3f}, Cohen's kappa {kappa}"
         )
+
+
+def _echo_validation(summary: dict) -> None:
+    """Say on stderr how stance was decided and where its validation went."""
+    model = summary.get("model") or {}
+    if model.get("status") == "model":
+        typer.echo(
+            f"stance model trained on {model['labels']} hand codes ({model['layout']})", err=True
+        )
+    elif model.get("reason"):
+        typer.echo(f"stance: {model['reason']}", err=True)
+    if "validation_out" in summary:
+        v = summary["validation"]
+        cv = v.get("cross_validated") or {}
+        figures = f"accuracy {cv['accuracy']:.3f}, macro-F1 {cv['macro_f1']:.3f}; " if cv else ""
+        typer.echo(
+            f"wrote the validation ({v['labels']} codes, cross-validated {figures}"
+            f"{len(v['shares'])} corrected shares) to {summary['validation_out']}",
+            err=True,
+        )
+        if v.get("shares_status"):
+            typer.echo(f"stance: {v['shares_status']}", err=True)
 
 
 @app.command("support")
