@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from ..errors import NetsupportError
 from .rules import _HANDLE_RE, _SIDES, _URL_RE, RULE_REPOST, RULE_VADER, STANCE_ORDER
@@ -215,6 +216,13 @@ class StanceModel:
         d_stance = np.empty(len(distinct), dtype=object)
         d_prob = np.zeros(len(distinct), dtype="float64")
         sides = distinct["side"].to_numpy(dtype=object)
+        with threadpool_limits(1):
+            self._predict_distinct(distinct, sides, d_stance, d_prob)
+        return d_stance[codes], d_prob[codes]
+
+    def _predict_distinct(
+        self, distinct: pd.DataFrame, sides: np.ndarray, d_stance: np.ndarray, d_prob: np.ndarray
+    ) -> None:
         for name, pipe in self.pipelines.items():
             mask = np.ones(len(distinct), dtype=bool) if self.shared else sides == name
             if not mask.any():
@@ -227,7 +235,6 @@ class StanceModel:
             best = ordered.argmax(axis=1)
             d_stance[mask] = names[best]
             d_prob[mask] = ordered[np.arange(len(ordered)), best]
-        return d_stance[codes], d_prob[codes]
 
 
 def layout_for(y: np.ndarray, sides: np.ndarray) -> bool:
@@ -269,6 +276,18 @@ def fit_stance_model(
     NetsupportError
         With fewer than :data:`MIN_LABELS` codes or one class only.
     """
+    with threadpool_limits(1):  # BLAS threads on a few hundred rows: 60x slower, not faster
+        return _fit_model(x, y, seed=seed, shared=shared, c=c)
+
+
+def _fit_model(
+    x: pd.DataFrame,
+    y: Sequence[str],
+    *,
+    seed: int,
+    shared: bool | None,
+    c: Mapping[str, float] | None,
+) -> StanceModel:
     y = np.asarray(list(y), dtype=object)
     if len(y) < MIN_LABELS or len(np.unique(y)) < 2:
         raise NetsupportError(
