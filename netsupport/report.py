@@ -49,6 +49,7 @@ from markupsafe import Markup, escape
 
 from . import __version__, charts
 from .errors import EmptyWindow
+from .report_stance import add_stance_chart, headline_label, stance_context
 from .schema import IKind, PostCol, Role, Stance, Table, Target, Window
 from .textsafe import atomic_write_text, jsonable, write_csv, write_json
 from .windows import Windows
@@ -1054,8 +1055,9 @@ def build_charts(inp: ReportInputs) -> list[Chart]:
         ),
         f"Line chart of posts addressing {focal} by role over time, and first mention per role.",
     )
+    add_stance_chart(m, add)  # shown in the "How good is the stance?" section
     order = {k: i for i, k in enumerate(CHART_KEYS)}
-    return sorted(out, key=lambda c: order[c.key])
+    return sorted(out, key=lambda c: order.get(c.key, len(order)))
 
 
 # ---- tables -------------------------------------------------------------------------------------
@@ -1116,13 +1118,13 @@ _HEADLINE = (
     (
         "net_support_crisis",
         "Net support in the crisis, points",
-        ("stance_shares", "{side}", _C, "account_level", "net_support"),
+        ("headline", "net_support_crisis", "{side}"),  # error-corrected when hand codes exist
         fmt_points,
     ),
     (
         "reputational_change",
         "Change in net support, crisis − before",
-        ("reputation", "{side}", "account_level"),
+        ("headline", "reputational_change", "{side}"),  # error-corrected when hand codes exist
         fmt_points,
     ),
     (
@@ -1198,9 +1200,9 @@ def headline_display(metrics: Mapping[str, Any]) -> list[list[str]]:
         return f"{fmt(block.get('value'))} ({ci})" if ci else fmt(block.get("value"))
 
     rows = []
-    for _, label, path, fmt in _HEADLINE:
+    for key, label, path, fmt in _HEADLINE:
         rows.append(
-            [label]
+            [headline_label(metrics, key, label)]
             + [show(_get(metrics, *(p.format(side=side) for p in path)), fmt) for side in sides]
         )
     blank = [""] * (len(sides) - 1)
@@ -1406,6 +1408,7 @@ def _community_label(v: Any) -> str:
 
 def _context(inp: ReportInputs, charts_: Sequence[Chart], tables: Mapping[str, pd.DataFrame]):
     study, m = inp.study, inp.metrics
+    inst = handles(study.institution) if study.institution else "institution"
     w = study.windows
     f = findings(m)
     conf = _conf(m)
@@ -1517,6 +1520,7 @@ def _context(inp: ReportInputs, charts_: Sequence[Chart], tables: Mapping[str, p
         "version": __version__,
         "csp": CSP,
         "table_files": sorted(f"tables/{k}.csv" for k in tables),
+        **stance_context(m, charts_, {"focal": handles(study.focal), "institution": inst}),
     }
 
 
