@@ -44,7 +44,7 @@ from .validation import (
     unit_rows,
 )
 
-__all__ = ["Supervised", "supervise", "validation_json"]
+__all__ = ["Supervised", "correct_validation", "supervise", "validation_json"]
 
 UNVALIDATED = "no hand codes: stance figures are unvalidated"
 
@@ -56,6 +56,7 @@ class Supervised:
     table: pd.DataFrame
     model: dict[str, Any]
     validation: dict[str, Any] | None
+    units: pd.DataFrame | None = None  # what the corrected shares are computed from
 
 
 def _design_lookup(units: pd.DataFrame, design: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -77,6 +78,7 @@ def supervise(
     n_boot: int = 1000,
     confidence: float = 0.95,
     model_dir: str | Path | None = None,
+    correct: bool = True,
 ) -> Supervised:
     """Return the study's stance from the rules' table ``auto`` and the hand codes ``labels``.
 
@@ -84,7 +86,8 @@ def supervise(
     model is trained (or loaded from ``model_dir``, keyed by the hash of its codes and
     features) and decides every row not hand-coded; with fewer, the rules decide. Coded posts
     keep their code either way. The validation measures the decisions against the codes by
-    cross-validation and corrects every share (needs ``windows``: the ``window`` column).
+    cross-validation and, with ``correct``, corrects every share (needs ``windows``: the
+    ``window`` column); :func:`correct_validation` does it later from ``Supervised.units``.
     """
     profile = rule_profile(auto)
     if labels is None or labels.empty or auto.empty:
@@ -165,17 +168,12 @@ def supervise(
             "weight": weight,
         }
     )
-    corrected = (
-        corrected_shares(frame, n_boot=n_boot, seed=seed, confidence=confidence)
-        if windows is not None
-        else {"shares": [], "net_support": [], "changes": []}
-    )
     validation = {
         "labels": int(coded.sum()),
         "cross_validated": cv,
-        "shares": corrected["shares"],
-        "net_support": corrected["net_support"],
-        "changes": corrected["changes"],
+        "shares": [],
+        "net_support": [],
+        "changes": [],
         "cross_validated_by_window": by_window,
         "design": {
             "codes": int(coded.sum()),
@@ -187,14 +185,29 @@ def supervise(
             "the labels give none)",
         },
         "cross_validation": how,
-        "confidence": confidence,
-        "bootstrap": n_boot,
         "seed": seed,
         "model": info,
     }
     if windows is None:
         validation["shares_status"] = "no windows given (--crisis or --study): no shares"
-    return Supervised(table, info, validation)
+    elif correct:
+        validation = correct_validation(validation, frame, n_boot, seed, confidence)
+    return Supervised(table, info, validation, frame)
+
+
+def correct_validation(
+    validation: dict[str, Any],
+    units: pd.DataFrame,
+    n_boot: int = 1000,
+    seed: int = 42,
+    confidence: float = 0.95,
+) -> dict[str, Any]:
+    """Return ``validation`` with its naive and error-corrected shares, net support and
+    changes computed from ``units`` (:func:`netsupport.stance.validation.corrected_shares`)."""
+    out = dict(validation)
+    out.update(corrected_shares(units, n_boot=n_boot, seed=seed, confidence=confidence))
+    out.update({"bootstrap": int(n_boot), "confidence": float(confidence), "seed": int(seed)})
+    return out
 
 
 def rule_profile(auto: pd.DataFrame) -> dict[str, int]:

@@ -63,6 +63,7 @@ class StanceResult:
     interactions: pd.DataFrame | None = None  # the interactions classified (markers included)
     model: dict[str, Any] | None = None  # how stance was decided (model or rules; stance.model)
     validation: dict[str, Any] | None = None  # cross-validated error, corrected shares
+    validation_units: pd.DataFrame | None = None  # units the corrected shares come from
 
 
 def object_strings(tables: Mapping[str, pd.DataFrame | None]) -> dict[str, pd.DataFrame]:
@@ -221,6 +222,7 @@ def stance_table(
     workers: int | None = None,
     *,
     model_dir: str | Path | None = None,
+    correct: bool = True,
 ) -> StanceResult:
     """Classify every interaction of a study towards the focal account and the institution.
 
@@ -240,6 +242,9 @@ def stance_table(
         Processes for scoring distinct texts (default: all cores, when there are many).
     model_dir : path, optional
         Where the fitted model is kept (skops) and reused while codes and texts are unchanged.
+    correct : bool
+        Compute the error-corrected shares now (False: the support measures compute them from
+        ``validation_units`` with the study's bootstrap parameters).
     """
     from .supervised import supervise
 
@@ -269,17 +274,20 @@ def stance_table(
         n_boot=int(getattr(sp, "bootstrap", 1000)),
         confidence=float(getattr(sp, "confidence", 0.95)),
         model_dir=model_dir,
+        correct=correct,
     )
     if labels is None:
         agree: dict[str, Any] = {"status": "not measured", "reason": "no labels CSV in the study"}
         return StanceResult(
-            sup.table, agree, clf.lexicon.describe(), inter, sup.model, sup.validation
+            sup.table, agree, clf.lexicon.describe(), inter, sup.model, sup.validation, sup.units
         )
     units = auto.drop_duplicates(["post_id", "target_side"])
     lab = _label_lookup(units, labels)
     have = lab.notna().to_numpy(dtype=bool)
     agree = agreement(units["stance"][have].tolist(), lab[have].tolist())
-    return StanceResult(sup.table, agree, clf.lexicon.describe(), inter, sup.model, sup.validation)
+    return StanceResult(
+        sup.table, agree, clf.lexicon.describe(), inter, sup.model, sup.validation, sup.units
+    )
 
 
 def rule_counts(rules: pd.Series) -> dict[str, int]:

@@ -26,6 +26,7 @@ from ..stance import (
     rule_counts,
     stance_interactions,
 )
+from ..stance.supervised import correct_validation
 from ..textsafe import jsonable
 from ..windows import Windows
 from .attention import attention, lift, persistence
@@ -151,8 +152,8 @@ def analyse(
     from ..stance import stance_table
 
     tables = object_strings(tables)
-    if stance is None:
-        stance = stance_table(tables, study, workers=workers)
+    if stance is None:  # the shares are corrected below, with the study's bootstrap
+        stance = stance_table(tables, study, workers=workers, correct=False)
     inputs, units = metric_inputs(tables, study, stance)
     metrics, out_tables = analyse_inputs(inputs, study, membership=membership, pagerank=pagerank)
     return Analysis(metrics, stance.table, units, out_tables)
@@ -209,6 +210,7 @@ class MetricInputs:
     interactions: pd.DataFrame | None = None
     stance_model: dict[str, Any] | None = None  # how stance was decided (StanceResult.model)
     validation: dict[str, Any] | None = None  # cross-validated error, corrected shares
+    validation_units: pd.DataFrame | None = None  # units the corrected shares come from
 
 
 def metric_inputs(
@@ -241,6 +243,7 @@ def metric_inputs(
         interactions=inter,
         stance_model=stance.model,
         validation=stance.validation,
+        validation_units=stance.validation_units,
     )
     return inputs, units
 
@@ -305,7 +308,12 @@ def analyse_inputs(
         "by_stance": {side: _stance_counts(_side_rows(units, side)) for side in _SIDES},
         "agreement": inputs.agreement,
     }
-    m.update(stance_validation_metrics(inputs.stance_model, inputs.validation))
+    validation = inputs.validation
+    if validation is not None and inputs.validation_units is not None:
+        validation = correct_validation(
+            validation, inputs.validation_units, sp.bootstrap, sp.seed, sp.confidence
+        )
+    m.update(stance_validation_metrics(inputs.stance_model, validation))
 
     # attention, shares, reputation, persistence: per side
     att, shares, rep, pers = {}, {}, {}, {}
