@@ -663,7 +663,11 @@ def stance_command(
     lexicon:<phrase>, marker:<tag>, victim:<word>, two-target:<phrase>, aimed-elsewhere,
     neutral:<phrase>, vader or no-text. With --sample N, also writes a blank coding sheet; fill
     its stance column and give it back as the study's labels CSV (or --labels) to override and
-    to measure the classifier's agreement (accuracy, macro-F1, Cohen's kappa).
+    to measure the classifier's agreement (accuracy, macro-F1, Cohen's kappa). With 50 or more
+    hand codes a stance model trained on them decides every post not coded (rule model, score =
+    its probability), and stance.validation.json beside the CSV gives the cross-validated error
+    and every share naive and error-corrected with a 95% interval (windows needed: --crisis or
+    --study).
     """
     from .stance import STANCE_ORDER, read_tables, run_stance
 
