@@ -36,6 +36,7 @@ import pyarrow as pa
 from ..errors import InputFileError, UnsafeArchive
 from ..schema import SCHEMAS, Table, normalise_handle
 from .base import AccountRows, Batch, ReadOptions, RejectRows, as_id
+from .compressed import open_input
 from .twitter_json import TweetParser
 
 __all__ = ["is_archive_folder", "parse_ytd", "read"]
@@ -216,8 +217,10 @@ class _SingleFile(_Members):
 
     def read(self, name: str) -> bytes:
         p = self.path if name == self.path.name else self.path.with_name(name)
-        self._count(p.stat().st_size)
-        return p.read_bytes()
+        with open_input(p) as fh:  # (a part may be gzip/zstd/bzip2/xz compressed)
+            data = fh.read(self.cap - self.used + 1)
+        self._count(len(data))
+        return data
 
 
 def _open(path: Path, cap: int) -> _Members:

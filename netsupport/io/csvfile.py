@@ -52,6 +52,7 @@ import pyarrow as pa
 from ..errors import InputFileError
 from ..schema import SCHEMAS, PostKind, Table, normalise_handle
 from .base import PLATFORM_TWITTER, Batch, PostRows, ReadOptions, RejectRows
+from .compressed import open_text
 from .detect import sniff_dialect
 from .timestamps import parse_column, spreadsheet_dates
 
@@ -141,7 +142,7 @@ class _CsvRows:
         self.rejects = rejects
         self.options = options
         try:
-            self.fh = open(path, encoding="utf-8-sig", errors="surrogateescape", newline="")  # noqa: SIM115
+            self.fh = open_text(path)  # (decompressed when gzip/zstd/bzip2/xz)
             sample = self.fh.read(1 << 16)
             self.fh.seek(0)
         except OSError as exc:

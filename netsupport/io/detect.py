@@ -1,6 +1,7 @@
 """Detect an input's format from its content (not only its name).
 
-Rules, in order, on the first 64 KiB:
+Rules, in order, on the first 64 KiB (of the decompressed content for a gzip, zstd, bzip2 or xz
+file, see :mod:`netsupport.io.compressed`):
 
 * a folder: an extracted Twitter archive (``data/tweets.js``, ``data/account.js``...);
 * zip magic bytes: ``twitter-archive``; a file starting ``window.YTD.``: an archive part;
@@ -35,6 +36,7 @@ import orjson
 
 from ..errors import InputFileError, UnknownFormat
 from .base import ReadOptions
+from .compressed import compression_of, open_input
 
 __all__ = ["HANDLE_LINE", "detect_format", "fingerprint", "sniff_dialect"]
 
@@ -123,12 +125,13 @@ def detect_format(path: Path, options: ReadOptions | None = None) -> str:
         if is_archive_folder(path):
             return "twitter-archive"
         raise UnknownFormat(path, "a folder that is not an extracted Twitter archive")
+    compressed = compression_of(path) is not None
     try:
-        with open(path, "rb") as fh:
+        with open_input(path) as fh:  # (a compressed file: its decompressed head)
             head = fh.read(HEAD_BYTES)
     except OSError as exc:
         raise InputFileError(path, f"cannot open ({exc.strerror or exc})") from None
-    if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+    if not compressed and head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
         return "twitter-archive"
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise UnknownFormat(path, "UTF-16 text; save it as UTF-8 and import again")

@@ -26,6 +26,7 @@ from pathlib import Path
 from ..errors import InputFileError
 from ..schema import normalise_handle
 from .base import Batch, ReadOptions, RejectRows
+from .compressed import open_input
 from .csvfile import _CsvRows, _Follows
 from .detect import HANDLE_LINE
 
@@ -67,7 +68,7 @@ def read(path: Path, source: str, options: ReadOptions) -> Iterator[Batch]:
             path, f"--direction must be followers or following, not {options.direction!r}"
         )
     rejects = RejectRows(source)
-    with open(path, "rb") as fh:
+    with open_input(path) as fh:
         head = fh.readline(1 << 16).decode("utf-8-sig", errors="replace").strip()
     names = [c.strip().lower() for c in _split_header(head)]
     if len(names) > 1 or (names and names[0] in _HANDLE_COLUMNS + _ID_COLUMNS):
@@ -93,7 +94,7 @@ def _read_text(
     """One handle or id per line; read line by line (no CSV quoting rules)."""
     follows = _Follows(rejects)
     read_rows = 0
-    with open(path, "rb") as fh:
+    with open_input(path) as fh:
         for n, raw in enumerate(fh, 1):
             if n == 1 and raw.startswith(b"\xef\xbb\xbf"):
                 raw = raw[3:]

@@ -65,6 +65,7 @@ from .base import (
     as_id,
     shift_lines,
 )
+from .compressed import compression_of, iter_blocks, open_input
 from .pool import WorkerPool, worker_count
 from .timestamps import twitter_time_to_iso
 from .v2_arrow import parse_v2_block
@@ -838,6 +839,9 @@ def read(path: Path, source: str, options: ReadOptions) -> Iterator[Batch]:
     Batch
         Posts, accounts and rejects.
     """
+    if compression_of(path) is not None:
+        yield from _read_compressed(path, source, options)
+        return
     layout, doc = _layout(path)
     if layout == "lines":
         yield from _read_lines(path, source, options)
@@ -850,3 +854,58 @@ def read(path: Path, source: str, options: ReadOptions) -> Iterator[Batch]:
             yield parser.take()
     options.advance(path.stat().st_size)
     yield parser.take()
+
+
+def _read_compressed(path: Path, source: str, options: ReadOptions) -> Iterator[Batch]:
+    """Read a gzip/zstd/bzip2/xz file of Twitter JSON as it decompresses (one process).
+
+    The layout is decided as for a plain file: JSON lines if one of the first lines parses on its
+    own, else one document (read whole, up to ``DOCUMENT_MAX_BYTES`` decompressed).
+    """
+    with open_input(path) as fh:
+        head = fh.read(1 << 20)
+        body = head[3:] if head.startswith(_BOM) else head
+        stripped = body.lstrip()
+        lines = [ln for ln in stripped.split(b"\n", 6)[:6] if ln.strip()]
+        if len(head) == 1 << 20:  # (more follows)
+            if b"\n" not in stripped:
+                head += fh.readline()  # a first line longer than the head
+                lines = [head.lstrip()]
+            elif len(lines) > 1:
+                lines = lines[:-1]  # the last piece may be cut by the head
+        document = stripped[:1] in (b"{", b"[") and not any(_parses(ln) for ln in lines)
+        if not document:
+            offset = 0
+            for i, block in enumerate(iter_blocks(fh, CHUNK_BYTES, head)):
+                batch, nlines = parse_lines(block, source, strip_bom=i == 0)
+                yield _shift(batch, offset)
+                offset += nlines
+            options.advance(path.stat().st_size)
+            return
+        data = head + fh.read(DOCUMENT_MAX_BYTES + 1 - len(head))
+        if len(data) > DOCUMENT_MAX_BYTES:
+            raise InputFileError(
+                path,
+                "a single JSON document of more than "
+                f"{DOCUMENT_MAX_BYTES} bytes is too big to read whole; "
+                "write it as JSON lines (one tweet or page per line), e.g. with jq -c '.[]'",
+            )
+    try:
+        doc = orjson.loads(data[3:] if data.startswith(_BOM) else data)
+    except orjson.JSONDecodeError as exc:
+        raise InputFileError(path, f"not valid JSON ({exc}); truncated?") from None
+    parser = TweetParser(source)
+    for i, item in enumerate(doc if type(doc) is list else [doc], 1):
+        parser.value(item, i, item)
+        if len(parser.posts) >= options.batch_rows:
+            yield parser.take()
+    options.advance(path.stat().st_size)
+    yield parser.take()
+
+
+def _parses(line: bytes) -> bool:
+    try:
+        orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return False
+    return True
