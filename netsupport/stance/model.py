@@ -93,10 +93,15 @@ def row_features(table: pd.DataFrame, texts: pd.Series) -> pd.DataFrame:
         :data:`FEATURE_COLUMNS`, aligned with ``table``. VADER is computed once per distinct
         text, and not at all where the rules already used it on the whole text.
     """
-    text = table["post_id"].map(texts)
-    text = pd.Series(text.to_numpy(dtype=object), index=table.index).fillna("").astype(object)
+    pid_codes, pids = pd.factorize(table["post_id"], sort=False)
+    by_post = pd.Series(pids).map(texts).to_numpy(dtype=object)  # once per post, not per row
+    text = pd.Series(
+        by_post[pid_codes] if len(pid_codes) else np.zeros(0, dtype=object), index=table.index
+    )
+    text = text.where(pd.Series(pid_codes >= 0, index=table.index), None).fillna("").astype(object)
     rule = table["rule"].astype(object).fillna("")
-    family = rule.map(lambda r: str(r).split(":", 1)[0])
+    r_codes, r_uniques = pd.factorize(rule, sort=False)
+    family = np.array([str(r).split(":", 1)[0] for r in r_uniques], dtype=object)[r_codes]
     vader = np.full(len(table), np.nan)
     is_vader = (rule == RULE_VADER).to_numpy(dtype=bool)
     vader[is_vader] = table["score"].to_numpy(dtype="float64")[is_vader]
@@ -110,12 +115,13 @@ def row_features(table: pd.DataFrame, texts: pd.Series) -> pd.DataFrame:
     if need.any():
         known[need] = _vader_scores([uniques[i] for i in np.flatnonzero(need)])
     vader = known[codes] if len(codes) else vader
+    cleaned = np.array([_clean(t) for t in uniques], dtype=object)
     return pd.DataFrame(
         {
-            "text": text.map(_clean).to_numpy(dtype=object),
+            "text": cleaned[codes] if len(codes) else np.zeros(0, dtype=object),
             "side": table["target_side"].astype(object).to_numpy(),
             "rule_stance": table["stance"].astype(object).to_numpy(),
-            "rule_family": family.to_numpy(dtype=object),
+            "rule_family": family,
             "vader": np.nan_to_num(vader.astype("float64")),
         },
         index=table.index,
@@ -209,8 +215,11 @@ class StanceModel:
         prob = np.zeros(len(x), dtype="float64")
         if not len(x):
             return stance, prob
-        key = pd.MultiIndex.from_frame(x[FEATURE_COLUMNS].astype(str))
-        codes, _ = pd.factorize(key, sort=False)
+        codes = np.zeros(len(x), dtype=np.int64)
+        for col in FEATURE_COLUMNS:  # one integer key per distinct feature tuple
+            c, u = pd.factorize(x[col], sort=False)
+            codes = codes * (len(u) + 1) + (c + 1)
+            codes = pd.factorize(codes, sort=False)[0].astype(np.int64)
         first = pd.Series(np.arange(len(x))).groupby(codes, sort=True).first().to_numpy()
         distinct = x.iloc[first]
         d_stance = np.empty(len(distinct), dtype=object)
@@ -227,7 +236,10 @@ class StanceModel:
             mask = np.ones(len(distinct), dtype=bool) if self.shared else sides == name
             if not mask.any():
                 continue
-            p = pipe.predict_proba(distinct[mask])
+            rows = distinct[mask]
+            if len(rows) >= PARALLEL_MIN_ROWS:  # the two text vectorisers in two processes
+                pipe = clone_with_jobs(pipe, 2)
+            p = pipe.predict_proba(rows)
             classes = list(pipe.classes_)
             order = [classes.index(s) for s in STANCE_ORDER if s in classes]
             ordered = p[:, order]
@@ -235,6 +247,23 @@ class StanceModel:
             best = ordered.argmax(axis=1)
             d_stance[mask] = names[best]
             d_prob[mask] = ordered[np.arange(len(ordered)), best]
+
+
+#: Distinct rows from which prediction runs the word and character vectorisers in parallel.
+PARALLEL_MIN_ROWS = 20_000
+
+
+def clone_with_jobs(pipe: Any, n_jobs: int) -> Any:
+    """Return a shallow copy of a fitted pipeline whose feature union runs ``n_jobs`` jobs
+    (the fitted vectorisers are shared; results do not depend on the number of jobs)."""
+    import copy
+
+    out = copy.copy(pipe)
+    out.steps = list(pipe.steps)
+    features = copy.copy(pipe.named_steps["features"])
+    features.n_jobs = n_jobs
+    out.steps[0] = ("features", features)
+    return out
 
 
 def layout_for(y: np.ndarray, sides: np.ndarray) -> bool:
