@@ -49,7 +49,7 @@ from markupsafe import Markup, escape
 
 from . import __version__, charts
 from .errors import EmptyWindow
-from .report_stance import add_stance_chart, headline_label, stance_context
+from .report_stance import add_stance_chart, corrected_findings, headline_label, stance_context
 from .schema import IKind, PostCol, Role, Stance, Table, Target, Window
 from .textsafe import atomic_write_text, jsonable, write_csv, write_json
 from .windows import Windows
@@ -453,6 +453,7 @@ def findings(metrics: Mapping[str, Any]) -> Findings:
         elif _is_nm(rep_f):
             nm.append((f"Reputational change of {focal}", _reason(rep_f)))
         out.append(Sentence(text + ".", values, ("sup", "net")))
+    out.extend(corrected_findings(metrics))  # the same, corrected for the stance's error
 
     # 3. the institution, side by side
     if inst:

@@ -13,7 +13,13 @@ from typing import Any
 
 from . import charts
 
-__all__ = ["CONFUSION_CHART", "add_stance_chart", "headline_label", "stance_context"]
+__all__ = [
+    "CONFUSION_CHART",
+    "add_stance_chart",
+    "corrected_findings",
+    "headline_label",
+    "stance_context",
+]
 
 #: Key (file stem) of the confusion-matrix chart; the evidence section does not list it.
 CONFUSION_CHART = "stance_confusion"
@@ -55,6 +61,62 @@ def headline_label(metrics: Mapping[str, Any], key: str, label: str) -> str:
     if any(isinstance(v, Mapping) and "naive" in v for v in side.values()):
         label += ", error-corrected"
     return label
+
+
+def corrected_findings(metrics: Mapping[str, Any]) -> list[Any]:
+    """Return the finding that gives net support in the crisis, and its change on the period
+    before, corrected for the stance decisions' measured error (none without hand codes)."""
+    from .report import Sentence, handles
+
+    v = metrics.get("stance_validation")
+    if not _measured(v):
+        return []
+    st = metrics.get("study", {})
+    parts, values = [], {"n": f"{int(v['labels']):,}"}
+    for side, who in (("focal", st.get("focal", [])), ("institution", st.get("institution", []))):
+        net = next(
+            (
+                r
+                for r in v.get("net_support") or ()
+                if r["target_side"] == side and r["window"] == "crisis" and r["unit"] == "account"
+            ),
+            None,
+        )
+        if not who or net is None or net.get("corrected") is None:
+            continue
+        chg = next(
+            (
+                r
+                for r in v.get("changes") or ()
+                if r["target_side"] == side
+                and r["change"] == "crisis - baseline"
+                and r["unit"] == "account"
+            ),
+            None,
+        )
+        text = f"{{net_{side}}} points for {{who_{side}}} (95% CI {{ci_{side}}})"
+        values.update(
+            {
+                f"who_{side}": handles(who),
+                f"net_{side}": _pts(net["corrected"]),
+                f"ci_{side}": f"{_pts(net['ci_low'])} to {_pts(net['ci_high'])}",
+            }
+        )
+        if chg is not None and chg.get("corrected") is not None:
+            text += f", {{chg_{side}}} on the period before (95% CI {{cci_{side}}})"
+            values[f"chg_{side}"] = _pts(chg["corrected"])
+            values[f"cci_{side}"] = f"{_pts(chg['ci_low'])} to {_pts(chg['ci_high'])}"
+        parts.append(text)
+    if not parts:
+        return []
+    return [
+        Sentence(
+            "Corrected for the stance decisions' measured error ({n} hand codes; intervals "
+            "include that error), net support in the crisis is " + "; ".join(parts) + ".",
+            values,
+            tuple(k for k in values if k.startswith("net_")),
+        )
+    ]
 
 
 def add_stance_chart(metrics: Mapping[str, Any], add: Callable[..., None]) -> None:
