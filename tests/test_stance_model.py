@@ -160,3 +160,28 @@ def test_model_cache_round_trips_with_skops_and_refuses_junk(tmp_path):
     assert a.model["status"] == "model"
     assert files[0].stat().st_mtime_ns == stamp  # loaded, not retrained
     pd.testing.assert_frame_equal(a.table, b.table)
+
+
+def test_cross_validation_predicts_each_estimation_code_from_folds_without_it():
+    from sklearn.model_selection import StratifiedKFold
+
+    from netsupport.stance.validation import cross_validate
+
+    posts, inter, truth = _case(n_per_class=24)
+    auto = _auto(posts, inter)
+    x = row_features(auto, _texts_by_post(posts)).reset_index(drop=True)
+    y = auto["post_id"].map(truth).to_numpy(dtype=object)
+    estimate = np.ones(len(y), dtype=bool)
+    estimate[::9] = False  # active codes: train only
+    c = {"*": 3.0}
+    oof = cross_validate(x, y, estimate=estimate, layout_shared=True, seed=4, c=c)
+    assert all(p is None for p in oof[~estimate]) and all(p is not None for p in oof[estimate])
+    # the same by hand: folds over the estimation codes, active codes in every training set
+    idx = np.flatnonzero(estimate)
+    strata = (x["side"].to_numpy()[idx] + "|" + y[idx].astype(str)).astype(object)
+    by_hand = np.full(len(y), None, dtype=object)
+    for train, test in StratifiedKFold(5, shuffle=True, random_state=4).split(idx, strata):
+        tr = np.concatenate([idx[train], np.flatnonzero(~estimate)])
+        m = fit_stance_model(x.iloc[tr], y[tr], seed=4, shared=True, c=c)
+        by_hand[idx[test]] = m.predict(x.iloc[idx[test]])[0]
+    assert oof.tolist() == by_hand.tolist()
