@@ -64,8 +64,27 @@ def _clean(text: Any) -> str:
     return _URL_RE.sub(" ", text).lower()
 
 
+#: From this many texts, VADER runs in worker processes (one chunk per process, same results).
+PARALLEL_MIN_TEXTS = 4000
+
+
 def _vader_scores(texts: Sequence[str]) -> np.ndarray:
-    """Return VADER's compound score of each text (handles, URLs and '#' removed)."""
+    """Return VADER's compound score of each text (handles, URLs and '#' removed), in worker
+    processes when there are many texts."""
+    import os
+
+    workers = min(4, os.cpu_count() or 1)
+    if workers > 1 and len(texts) >= PARALLEL_MIN_TEXTS:
+        from concurrent.futures import ProcessPoolExecutor
+
+        size = -(-len(texts) // workers)
+        chunks = [list(texts[i : i + size]) for i in range(0, len(texts), size)]
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            return np.concatenate(list(pool.map(_vader_chunk, chunks)))
+    return _vader_chunk(texts)
+
+
+def _vader_chunk(texts: Sequence[str]) -> np.ndarray:
     from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
     sia = SentimentIntensityAnalyzer()
