@@ -278,7 +278,7 @@ def _account_matrix(u: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """
     acc, accounts = pd.factorize(u["account"], sort=True)
     n_acc = len(accounts)
-    m = np.zeros((n_acc, 3 * _BLOCK), dtype="float64")
+    m = np.zeros((n_acc, 3 * _BLOCK + 1), dtype="float64")  # last: the account's design group
     win = u["window"].to_numpy(dtype=object)
     pred = u["pred"].to_numpy(dtype=np.int64)
     fin = u["final"].to_numpy(dtype=np.int64)
@@ -287,6 +287,8 @@ def _account_matrix(u: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     w = u["weight"].to_numpy(dtype="float64")
     coded = lab >= 0
     eye = np.eye(3)
+    if coded.any():  # design group: the largest weight of the account's codes (0: none)
+        np.maximum.at(m[:, 3 * _BLOCK], acc[coded], w[coded])
     for j, wname in enumerate(_WINDOWS):
         sel = win == wname
         if not sel.any():
@@ -350,6 +352,21 @@ def _stats(t: np.ndarray) -> dict[str, np.ndarray]:
             out[f"account|{w}|coded"] = t[:, b + 15]
             out[f"post|{w}|n"] = t[:, b + 3]
             out[f"account|{w}|n"] = t[:, b + 11]
+    return out
+
+
+def _stratified_draws(
+    group: np.ndarray, freq: np.ndarray, n_boot: int, rng: np.random.Generator
+) -> np.ndarray:
+    """Return bootstrap counts of each account profile (n_boot x profiles): accounts are drawn
+    with replacement within their design group (uncoded accounts; coded accounts by the weight
+    of their codes), so each resample keeps the number of coded accounts of every stratum of
+    the coding sheet, as its design did (a fixed-size stratified sample, not a random number)."""
+    out = np.zeros((n_boot, len(freq)), dtype="float64")
+    for g in np.unique(group):  # sorted: a fixed order of draws
+        idx = np.flatnonzero(group == g)
+        n_g = int(freq[idx].sum())
+        out[:, idx] = rng.multinomial(n_g, freq[idx] / n_g, size=n_boot)
     return out
 
 
@@ -432,10 +449,9 @@ def corrected_shares(
             continue
         m, _ = _account_matrix(u)
         prof, freq = np.unique(m, axis=0, return_counts=True)
-        n_acc = int(freq.sum())
         point = _stats((freq @ prof)[None, :])
         rng = np.random.default_rng([int(seed), zlib.crc32(f"stance_validation/{side}".encode())])
-        weights = rng.multinomial(n_acc, freq / n_acc, size=n_boot).astype("float64")
+        weights = _stratified_draws(prof[:, 3 * _BLOCK], freq, n_boot, rng)
         boot = _stats(weights @ prof)
         for unit in ("account", "post"):
             for w in _WINDOWS:
