@@ -230,3 +230,16 @@ def test_simulation_corrected_interval_covers_while_naive_is_biased():
     assert abs(sup["corrected_bias"]) < 0.02
     assert sup["coverage"] >= 0.85 and res["net_support"]["coverage"] >= 0.85
     assert sup["naive_coverage"] < 0.5
+
+
+def test_bootstrap_keeps_the_number_of_codes_per_design_stratum():
+    import numpy as np
+
+    from netsupport.stance.validation import _stratified_draws
+
+    group = np.array([0.0, 0.0, 2.0, 2.0, 5.0])  # uncoded; codes of weight 2; of weight 5
+    freq = np.array([10, 5, 3, 1, 2])
+    draws = _stratified_draws(group, freq, 200, np.random.default_rng(0))
+    assert (draws[:, :2].sum(axis=1) == 15).all()
+    assert (draws[:, 2:4].sum(axis=1) == 4).all()  # was random (Poisson-like) before the fix
+    assert (draws[:, 4] == 2).all()
