@@ -705,8 +705,9 @@ def stance_command(
     if "accuracy" in agree:
         kappa = "undefined" if agree["kappa"] is None else f"{agree['kappa']:.3f}"
         typer.echo(
-            f"agreement with {agree['n']} hand labels: accuracy {agree['accuracy']:.3f}, "
-            f"macro-F1 {agree['macro_f1']:.3f}, Cohen's kappa {kappa}"
+            f"the rules' agreement with {agree['n']} hand labels: "
+            f"accuracy {agree['accuracy']:.3f}, macro-F1 {agree['macro_f1']:.3f}, "
+            f"Cohen's kappa {kappa}"
         )
 
 
