@@ -10,7 +10,16 @@ import sys
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
-ORDER = ["synth", "import", "communities", "support", "report", "scale", "stance_simulation"]
+ORDER = [
+    "synth",
+    "import",
+    "communities",
+    "support",
+    "report",
+    "scale",
+    "stance_simulation",
+    "stance_model_1m",
+]
 
 
 def main(argv: list[str]) -> int:
