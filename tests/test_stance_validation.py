@@ -243,3 +243,22 @@ def test_bootstrap_keeps_the_number_of_codes_per_design_stratum():
     assert (draws[:, :2].sum(axis=1) == 15).all()
     assert (draws[:, 2:4].sum(axis=1) == 4).all()  # was random (Poisson-like) before the fix
     assert (draws[:, 4] == 2).all()
+
+
+def test_design_columns_accept_load_labels_float_columns():
+    # load_labels may carry the design columns itself (floats with NaN, sample may be missing)
+    import numpy as np
+
+    labels = pd.DataFrame(
+        {
+            "post_id": ["1", "2"],
+            "target_side": pd.array([pd.NA, pd.NA], dtype="string"),
+            "stance": ["supportive", "critical"],
+            "inclusion_probability": [0.25, np.nan],
+            "sample": ["probability", None],
+        }
+    )
+    d = design_columns(labels, None)
+    assert d["inclusion_probability"].iloc[0] == 0.25
+    assert np.isnan(d["inclusion_probability"].iloc[1])
+    assert d["sample"].tolist() == ["probability", ""]

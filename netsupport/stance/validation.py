@@ -98,9 +98,11 @@ def design_columns(labels: pd.DataFrame, path: str | Path | None) -> pd.DataFram
         out["inclusion_probability"] = ""
     if "sample" not in out.columns:
         out["sample"] = ""
-    prob = pd.to_numeric(out["inclusion_probability"].replace("", np.nan), errors="coerce")
+    given = out["inclusion_probability"]
+    text = given.astype(object).where(given.notna(), "").astype(str).str.strip()
+    prob = pd.to_numeric(text.replace("", np.nan), errors="coerce")
     bad = prob.notna() & ~((prob > 0) & (prob <= 1))
-    bad |= out["inclusion_probability"].astype(str).str.strip().ne("") & prob.isna()
+    bad |= text.ne("") & prob.isna()  # not a number
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
         raise InputFileError(
