@@ -211,10 +211,37 @@ def import_command(
         FollowDirection,
         typer.Option("--direction", help="For follower lists: followers or following."),
     ] = FollowDirection.FOLLOWERS,
+    header: Annotated[
+        bool,
+        typer.Option(
+            "--header/--no-header",
+            help="CSV: --no-header when the first row is data; its columns are then named by "
+            "position for --map (--map 0=source --map 1=target); lines starting with # are "
+            "comments. Space-separated edge lists are read too.",
+        ),
+    ] = True,
+    columns: Annotated[
+        str | None,
+        typer.Option(
+            "--columns",
+            metavar="NAME,NAME,...",
+            help="CSV without a header: its column names, e.g. source,target,created_at,kind "
+            "(implies --no-header).",
+        ),
+    ] = None,
     max_archive_bytes: Annotated[
         int,
         typer.Option("--max-archive-bytes", help="Cap on bytes decompressed from one archive."),
     ] = 2 * 1024**3,
+    max_compression_ratio: Annotated[
+        float,
+        typer.Option(
+            "--max-compression-ratio",
+            min=0,
+            help="Refuse an archive member inflating past 8 MiB at more than this ratio "
+            "(zip-bomb guard; 0: no limit).",
+        ),
+    ] = 100.0,
     workers: Annotated[
         int,
         typer.Option("--workers", min=0, help="Processes for large JSON-lines files (0: auto)."),
@@ -240,6 +267,9 @@ def import_command(
         workers=workers,
         progress=_ProgressBar() if sys.stderr.isatty() else None,
         max_archive_bytes=max_archive_bytes,
+        max_compression_ratio=max_compression_ratio,
+        header=header,
+        columns=tuple(c.strip() for c in columns.split(",")) if columns else (),
     )
     typer.echo(format_summary(summary))
 
@@ -644,9 +674,19 @@ def stance_command(
         typer.Option(
             "--sample",
             min=1,
-            help="Also write a blank coding sheet of N posts (stratified by stance x window).",
+            help="Also write a blank coding sheet: a probability sample of N posts, stratified "
+            "by window x stance, with each row's inclusion probability.",
         ),
     ] = None,
+    active: Annotated[
+        int,
+        typer.Option(
+            "--active",
+            min=0,
+            help="Add the K posts the classifier is least sure of to the coding sheet (marked "
+            "sample=active: for training, not estimation).",
+        ),
+    ] = 0,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the --sample draw.")] = 42,
     sample_out: Annotated[
         Path | None,
@@ -661,12 +701,14 @@ def stance_command(
     Writes stance.csv (post_id, source, target, kind, created_at, window, target_side, stance,
     score, rule) so each decision can be audited; rule says what decided it: label, repost,
     lexicon:<phrase>, marker:<tag>, victim:<word>, two-target:<phrase>, aimed-elsewhere,
-    neutral:<phrase>, vader or no-text. With --sample N, also writes a blank coding sheet; fill
-    its stance column and give it back as the study's labels CSV (or --labels) to override and
-    to measure the classifier's agreement (accuracy, macro-F1, Cohen's kappa). With 50 or more
-    hand codes a stance model trained on them decides every post not coded (rule model, score =
-    its probability), and stance.validation.json beside the CSV gives the cross-validated error
-    and every share naive and error-corrected with a 95% interval (windows needed: --crisis or
+    neutral:<phrase>, sympathy:<phrase>, event:<word>, question, vader or no-text. With
+    --sample N, also writes a blank coding sheet; fill its stance column (or one stance_<coder>
+    column per coder) and give it back as the study's labels CSV (or --labels) to override and
+    to measure the classifier's agreement (accuracy, macro-F1, Cohen's kappa) and the coders'
+    (Krippendorff's alpha; disagreements to <out>.disagreements.csv). With 50 or more hand
+    codes a stance model trained on them decides every post not coded (rule model, score = its
+    probability), and stance.validation.json beside the CSV gives the cross-validated error and
+    every share naive and error-corrected with a 95% interval (windows needed: --crisis or
     --study).
     """
     from .stance import STANCE_ORDER, read_tables, run_stance
@@ -687,7 +729,14 @@ def stance_command(
     target = out if out is not None else Path(out_dir) / "stance.csv"
     tables = read_tables(store_dir)
     summary = run_stance(
-        tables, spec, target, sample=sample, seed=seed, sample_out=sample_out, workers=workers
+        tables,
+        spec,
+        target,
+        sample=sample,
+        seed=seed,
+        sample_out=sample_out,
+        workers=workers,
+        active=active,
     )
     typer.echo(f"wrote {summary['interactions']} interactions to {summary['out']}", err=True)
     if "sample_out" in summary:
@@ -708,6 +757,27 @@ def stance_command(
             f"the rules' agreement with {agree['n']} hand labels: "
             f"accuracy {agree['accuracy']:.3f}, macro-F1 {agree['macro_f1']:.3f}, "
             f"Cohen's kappa {kappa}"
+        )
+    _echo_label_checks(agree, summary.get("disagreements_out"))
+
+
+def _echo_label_checks(agree: dict, disagreements_out: Path | None) -> None:
+    """Print the labels' match warning and the coders' agreement (stderr / stdout)."""
+    matched = agree.get("labels_matched") or {}
+    if matched.get("unmatched"):
+        typer.echo(
+            f"warning: {matched['unmatched']} of {matched['labels']} labels name no classified "
+            f"interaction and are not used (e.g. post {', '.join(matched['unmatched_ids'][:3])})",
+            err=True,
+        )
+    coders = agree.get("coders")
+    if coders:
+        alpha = "undefined" if coders["alpha"] is None else f"{coders['alpha']:.3f}"
+        typer.echo(
+            f"coders {', '.join(coders['coders'])}: Krippendorff's alpha {alpha} on "
+            f"{coders['items']} items, {len(coders['disagreements'])} disagreements "
+            f"({coders['unresolved']} unresolved ties, not used)"
+            + (f"; listed in {disagreements_out}" if disagreements_out else "")
         )
 
 

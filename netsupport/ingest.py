@@ -39,7 +39,9 @@ from .io import FORMATS, ReadOptions, detect_format, fingerprint, reader_for
 from .io.pool import WorkerPool, worker_count
 from .io.twitter_json import PARALLEL_MIN_BYTES
 from .schema import (
+    SCHEMAS,
     AccountCol,
+    IKind,
     PostCol,
     RejectCol,
     Table,
@@ -90,6 +92,8 @@ class FileSummary:
     accounts: int = 0  # distinct accounts the file describes
     rejects: int = 0
     reject_samples: list[tuple[str, int | None, str]] = field(default_factory=list)
+    #: duplicate posts whose author or text differs from the version kept (the first one)
+    changed_duplicates: int = 0
 
     def counts(self) -> dict[str, int]:
         """Return the row counts as a dict (the manifest's ``rows`` record)."""
@@ -206,6 +210,7 @@ def _import_one(
     if progress is not None:
         progress.start_file(str(path), size)
         options = replace(options, progress=progress.advance)
+    tx.file_tag = summary.path
     try:
         if fmt != "empty":
             handles = _Distinct()  # the accounts this file describes
@@ -263,6 +268,9 @@ class _Distinct:
 
 def _add_batch(tx: Transaction, summary: FileSummary, batch, handles: _Distinct) -> None:
     summary.rows_read += batch.rows_read
+    if batch.accounts is not None:  # (first: they may name the ids of this batch's id:NNN)
+        tx.add_accounts(batch.accounts)
+        handles.add(batch.accounts.column(AccountCol.HANDLE))
     if batch.posts is not None:
         kept, dups = tx.add_posts(batch.posts)
         summary.posts += kept.num_rows
@@ -273,23 +281,70 @@ def _add_batch(tx: Transaction, summary: FileSummary, batch, handles: _Distinct)
         one_platform = platform.null_count == 0 and bounds["min"] == bounds["max"]
         edges = interactions_arrow(kept, sort=False, mentions_unique=True, ids_unique=one_platform)
         summary.interactions += tx.append(Table.INTERACTIONS, edges)
+        if batch.quotes is not None:
+            summary.interactions += tx.append(Table.INTERACTIONS, quote_edges(kept, batch.quotes))
     if batch.follows is not None:
         kept, dups = tx.add_follows(batch.follows)
         summary.follows += kept.num_rows
         summary.follow_duplicates += dups
         summary.interactions += tx.append(Table.INTERACTIONS, follow_interactions(kept))
-    if batch.accounts is not None:
-        tx.add_accounts(batch.accounts)
-        handles.add(batch.accounts.column(AccountCol.HANDLE))
     if batch.rejects is not None:
-        summary.rejects += tx.append(Table.REJECTS, batch.rejects)
+        kept, _ = tx.add_rejects(batch.rejects)  # (a re-imported file's old bad lines: once)
+        summary.rejects += kept.num_rows
         room = _SAMPLES - len(summary.reject_samples)
         if room > 0:
-            head = batch.rejects.slice(0, room).to_pylist()
+            head = kept.slice(0, room).to_pylist()
             summary.reject_samples += [
                 (r[RejectCol.SOURCE_FILE], r[RejectCol.SOURCE_LINE], r[RejectCol.REASON])
                 for r in head
             ]
+
+
+def quote_edges(kept: pa.Table, quotes: pa.Table) -> pa.Table:
+    """The ``quote`` edges of the kept posts that reply and also quote (the posts table holds
+    the reply's target; a reader gives the quoted one in :attr:`Batch.quotes`).
+
+    A quote is matched to its post by ``post_id`` and ``source_line`` (so a duplicate row of the
+    same id, which the store did not keep, gives nothing); edges without a target or to the
+    author itself are left out, as for the other kinds.
+
+    Examples
+    --------
+    >>> from netsupport.io.base import QUOTES_SCHEMA
+    >>> from netsupport.schema import SCHEMAS
+    >>> kept = pa.table({"post_id": ["5"], "author": ["amy"], "source_line": [3],
+    ...     "created_at": pa.array([0], pa.timestamp("us", tz="UTC"))})
+    >>> quotes = pa.Table.from_pylist([{"post_id": "5", "source_line": 3,
+    ...     "target_post_id": "1", "target_author": "force"}], schema=QUOTES_SCHEMA)
+    >>> quote_edges(kept, quotes).select(["source", "target", "kind"]).to_pylist()
+    [{'source': 'amy', 'target': 'force', 'kind': 'quote'}]
+    """
+
+    def keys(t: pa.Table) -> pa.Array:
+        line = pc.cast(t.column(PostCol.SOURCE_LINE), pa.string())
+        return pc.binary_join_element_wise(t.column(PostCol.POST_ID), line, "\x1f").combine_chunks()
+
+    qkeys = keys(quotes)
+    first = pc.equal(pc.index_in(qkeys, value_set=qkeys), pa.array(range(len(qkeys)), pa.int32()))
+    at = pc.index_in(qkeys, value_set=keys(kept))
+    target = quotes.column(PostCol.TARGET_AUTHOR).combine_chunks()
+    author = kept.column(PostCol.AUTHOR).combine_chunks().take(at)
+    ok = pc.and_kleene(pc.and_kleene(first, pc.is_valid(at)), pc.not_equal(target, author))
+    ok = pc.fill_null(ok, False)
+    at, target, author = at.filter(ok), target.filter(ok), author.filter(ok)
+    n = len(at)
+    schema = SCHEMAS[Table.INTERACTIONS]
+    return pa.Table.from_arrays(
+        [
+            author,
+            target,
+            pa.repeat(pa.scalar(IKind.QUOTE.value), n),
+            kept.column(PostCol.POST_ID).combine_chunks().take(at),
+            kept.column(PostCol.CREATED_AT).combine_chunks().take(at),
+            pa.repeat(pa.scalar(1.0), n),
+        ],
+        schema=schema,
+    )
 
 
 def _check_format(fmt: str) -> str:
@@ -307,6 +362,7 @@ def import_inputs(
     workers: int = 0,
     progress: ImportProgress | None = None,
     max_archive_bytes: int = ReadOptions.max_archive_bytes,
+    max_compression_ratio: float = ReadOptions.max_compression_ratio,
 ) -> ImportSummary:
     """Import several inputs, each with its own format and options, in one transaction.
 
@@ -336,10 +392,13 @@ def import_inputs(
             for spec, path, explicit in files:
                 options = ReadOptions(
                     mapping=tuple(spec.mapping),
+                    header=spec.header and not spec.columns,
+                    columns=tuple(spec.columns),
                     account=spec.account,
                     direction=spec.direction,
                     workers=workers,
                     max_archive_bytes=max_archive_bytes,
+                    max_compression_ratio=max_compression_ratio,
                     pool=pool,
                     # (workers leave results as files; not on Windows, which cannot delete
                     # a file that is memory-mapped)
@@ -355,6 +414,8 @@ def import_inputs(
                     )
                     continue
                 summary.files.append(_import_one(tx, path, fmt, options, progress, pool))
+        for f in summary.files:  # (known at commit)
+            f.changed_duplicates = tx.changed_duplicates.get(f.path, 0)
     finally:
         if pool is not None:
             pool.close()
@@ -373,6 +434,9 @@ def import_paths(
     workers: int = 0,
     progress: ImportProgress | None = None,
     max_archive_bytes: int = ReadOptions.max_archive_bytes,
+    max_compression_ratio: float = ReadOptions.max_compression_ratio,
+    header: bool = True,
+    columns: Sequence[str] = (),
 ) -> ImportSummary:
     """Import files and folders into ``store`` in one transaction; return the summary.
 
@@ -394,6 +458,11 @@ def import_paths(
         Progress receiver.
     max_archive_bytes : int
         Cap on the bytes decompressed from one archive.
+    max_compression_ratio : float
+        Cap on one archive member's decompressed / compressed size above 8 MiB (0: none).
+    header, columns
+        For CSV: ``header=False`` when the first row is data (columns named by position,
+        ``0``, ``1``..., for ``mapping``), or ``columns`` to name them (implies no header).
 
     Returns
     -------
@@ -407,12 +476,23 @@ def import_paths(
     mapping = tuple(mapping)
     specs = [
         InputSpec(
-            path=Path(p), format=format, mapping=mapping, account=account, direction=direction
+            path=Path(p),
+            format=format,
+            mapping=mapping,
+            account=account,
+            direction=direction,
+            header=header,
+            columns=tuple(columns),
         )
         for p in paths
     ]
     return import_inputs(
-        store, specs, workers=workers, progress=progress, max_archive_bytes=max_archive_bytes
+        store,
+        specs,
+        workers=workers,
+        progress=progress,
+        max_archive_bytes=max_archive_bytes,
+        max_compression_ratio=max_compression_ratio,
     )
 
 
@@ -472,6 +552,12 @@ def format_summary(summary: ImportSummary) -> str:
         rows = [[*r, ""] if len(r) == len(header) - 1 else r for r in rows]
         totals.append("")
     lines = _table_text(header, [*rows, totals])
+    lines += [
+        f"{f.path}: {f.changed_duplicates} duplicate posts differ from the version already kept "
+        "(author or text); the first version is kept"
+        for f in summary.files
+        if f.changed_duplicates
+    ]
     samples = [s for f in summary.files for s in f.reject_samples]
     if samples:
         lines.append("rejected rows (first 5 per file; all are in the store's rejects table):")

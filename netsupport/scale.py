@@ -371,6 +371,7 @@ class _Ctx:
     derive: bool = False
     dedup: bool = False
     labels: pd.DataFrame | None = None
+    labels_file: Any = None  # netsupport.stance.LabelsFile: its path and the coders' agreement
     silence: tuple[int, int] | None = None
     conflict_posts: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint64))
     conflict_keys: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint64))
@@ -869,9 +870,10 @@ class StudyAggregates:
 
 
 def _study_ctx(study: Any, freq: str | None) -> _Ctx:
-    from .stance import load_labels
+    from .stance import read_labels
 
-    labels = load_labels(study.stance.labels) if study.stance.labels else None
+    labels_file = read_labels(study.stance.labels) if study.stance.labels else None
+    labels = labels_file.labels if labels_file is not None else None
     return _Ctx(
         focal=tuple(study.focal),
         institution=tuple(study.institution),
@@ -880,19 +882,27 @@ def _study_ctx(study: Any, freq: str | None) -> _Ctx:
         stance=study.stance,
         freq=freq,
         labels=labels,
+        labels_file=labels_file,
     )
 
 
-def _agreement(label_rows: pd.DataFrame, labels: pd.DataFrame | None) -> dict[str, Any]:
-    """The classifier's agreement with the hand labels, as :func:`stance_table` measures it."""
-    from .stance import RULE_LABEL, agreement, apply_labels
+def _agreement(label_rows: pd.DataFrame, labels_file: Any) -> dict[str, Any]:
+    """The classifier's agreement with the hand labels, as :func:`stance_table` measures it
+    (``label_rows``: every classified row of a labelled post, from all partitions)."""
+    from .stance import RULE_LABEL, agreement, apply_labels, match_labels
 
-    if labels is None:
+    if labels_file is None:
         return {"status": "not measured", "reason": "no labels CSV in the study"}
+    labels = labels_file.labels
     units = _sort_stance(label_rows).drop_duplicates(["post_id", "target_side"])
+    matched = match_labels(labels, units, labels_file.path)
     lab = apply_labels(units, labels)
     have = (lab["rule"] == RULE_LABEL).to_numpy(dtype=bool) if len(lab) else np.zeros(0, bool)
-    return agreement(units["stance"][have].tolist(), lab["stance"][have].tolist())
+    out = agreement(units["stance"][have].tolist(), lab["stance"][have].tolist())
+    out["labels_matched"] = matched
+    if labels_file.coders is not None:
+        out["coders"] = labels_file.coders
+    return out
 
 
 def _sort_stance(df: pd.DataFrame) -> pd.DataFrame:
@@ -1061,7 +1071,7 @@ def aggregate_study(
         units=compress_units(res["units"], freq),
         rows=int(res["rows"]),
         by_rule=dict(res["by_rule"]),
-        agreement=_agreement(res["label_rows"], ctx.labels),
+        agreement=_agreement(res["label_rows"], ctx.labels_file),
         lexicon=load_lexicon(study.stance.lexicon).describe(),
         edges=edges,
         coverage=coverage,

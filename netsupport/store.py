@@ -20,12 +20,18 @@ store exactly as it was, and a finished import appears all at once.
 Semantics of a transaction:
 
 * posts are de-duplicated by ``(platform, post_id)`` against the store and within the transaction
-  (the first row seen wins);
+  (the first row seen wins); a duplicate whose author or text differs from the kept version is
+  counted at commit (:attr:`Transaction.changed_duplicates`), and the account rows of such a
+  changed author are dropped unless a kept post or interaction of the transaction names it;
 * follows are de-duplicated by ``(follower, followee)``;
 * accounts are merged by handle: for each field the first non-null value wins (existing values
   first, then rows in the order they arrive), so later imports fill gaps but never overwrite;
   the merged accounts table is rewritten as one part at commit;
-* interactions and rejects are appended as given;
+* rejects are de-duplicated by ``(source_file, reason, raw)`` and occurrence: the k-th reject
+  of a file with a given reason and raw text is new only if the store holds fewer than k of them
+  (so re-importing a file that grew adds only the rejects of its new lines, even if lines
+  moved; two identical bad lines stay two rejects);
+* interactions are appended as given;
 * a file whose sha256 the manifest records is not imported again.
 
 Examples
@@ -652,6 +658,13 @@ class Transaction:
         self.account_merges = 0
         self._account_ids: dict[str, str] | None = None
         self._imports: list[dict[str, Any]] = []
+        self._dups: list[pa.Table] = []  # duplicate posts: key, author, text hash, file tag
+        #: Set by the importer before each file: duplicates are counted per tag.
+        self.file_tag = ""
+        #: After commit: file tag -> duplicates whose author or text differs from the kept post.
+        self.changed_duplicates: dict[str, int] = {}
+        self._stored_rejects: dict[tuple[str, str, str], int] | None = None
+        self._seen_rejects: dict[tuple[str, str, str], int] = {}
         self._scratch: Path | None = None
         self._open = False
 
@@ -772,15 +785,46 @@ class Transaction:
         """
         if posts is None or posts.num_rows == 0:
             return SCHEMAS[Table.POSTS].empty_table(), 0
-        posts = conform_arrow(posts, Table.POSTS)
+        posts = self._resolve_post_ids(conform_arrow(posts, Table.POSTS))
         self._post_keys()
         keep = self._first_seen(posts.column(PostCol.PLATFORM), posts.column(PostCol.POST_ID))
         duplicates = posts.num_rows - int(keep.sum())
         if duplicates:
+            self._dups.append(_duplicate_rows(posts.filter(pa.array(~keep)), self.file_tag))
             posts = posts.filter(pa.array(keep))
         self._writer(Table.POSTS).write(posts)
         _test_point("rows-written", self)
         return posts, duplicates
+
+    def add_rejects(self, rejects: pa.Table | None) -> tuple[pa.Table, int]:
+        """Append the rejects not already in the store; return ``(kept, number of duplicates)``.
+
+        The same reject is the same ``(source_file, reason, raw)`` seen as often: the k-th row
+        with that key in this transaction is kept only if the store holds fewer than k
+        (the module docstring says why).
+        """
+        if rejects is None or rejects.num_rows == 0:
+            return SCHEMAS[Table.REJECTS].empty_table(), 0
+        rejects = conform_arrow(rejects, Table.REJECTS)
+        if self._stored_rejects is None:
+            stored: dict[tuple[str, str, str], int] = {}
+            old = self.store.read_arrow(
+                Table.REJECTS, [RejectCol.SOURCE_FILE, RejectCol.REASON, RejectCol.RAW]
+            )
+            for key in zip(*(c.to_pylist() for c in old.columns), strict=True):
+                stored[key] = stored.get(key, 0) + 1
+            self._stored_rejects = stored
+        stored, seen = self._stored_rejects, self._seen_rejects
+        keep = []
+        columns = (RejectCol.SOURCE_FILE, RejectCol.REASON, RejectCol.RAW)
+        for key in zip(*(rejects.column(c).to_pylist() for c in columns), strict=True):
+            n = seen[key] = seen.get(key, 0) + 1
+            keep.append(n > stored.get(key, 0))
+        duplicates = len(keep) - sum(keep)
+        if duplicates:
+            rejects = rejects.filter(pa.array(keep))
+        self._writer(Table.REJECTS).write(rejects)
+        return rejects, duplicates
 
     def _follow_keys(self) -> set[tuple[str, str]]:
         if self._seen_follows is None:
@@ -839,6 +883,24 @@ class Transaction:
             follows = follows.set_column(idx, col, pa.array(fixed, pa.string()))
         return follows
 
+    def _resolve_post_ids(self, posts: pa.Table) -> pa.Table:
+        """Posts with an author or target written ``id:NNN`` (a suspended author missing from
+        ``includes.users``, an archive reply known only by the replied-to account's id) by
+        handle where the store's or this transaction's accounts know that id."""
+        for col in (PostCol.AUTHOR, PostCol.TARGET_AUTHOR):
+            values = posts.column(col)
+            by_id = pc.fill_null(pc.starts_with(values, "id:"), False)
+            if not pc.any(by_id).as_py():
+                continue
+            ids = self._ids()
+            fixed = [
+                ids.get(v[3:], v) if flag else v
+                for v, flag in zip(values.to_pylist(), by_id.to_pylist(), strict=True)
+            ]
+            idx = posts.schema.get_field_index(col)
+            posts = posts.set_column(idx, col, pa.array(fixed, pa.string()))
+        return posts
+
     def _existing_accounts(self) -> pa.Table:
         if self._accounts is None:
             self._accounts = self.store.read_arrow(Table.ACCOUNTS)
@@ -883,6 +945,59 @@ class Transaction:
         self._imports.append(dict(record))
 
     # -- commit -----------------------------------------------------------------------------------
+    def _compare_duplicates(self) -> None:
+        """Count the duplicate posts whose author or text differs from the kept version, per
+        file tag, and drop the queued account rows of their authors that nothing else names.
+
+        Costs nothing without duplicates; with them, one read of the posts' ids, authors and
+        texts (the store's parts and this transaction's), at commit.
+        """
+        if not self._dups:
+            return
+        dups = pa.concat_tables(self._dups).combine_chunks()
+        self._dups = []
+        keys = dups["key"].chunk(0)
+        paths = self.store.part_paths(Table.POSTS) + self._new_parts(Table.POSTS)
+        found = [_duplicate_rows(part, "") for part in _posts_with_keys(paths, keys)]
+        if not found:  # (cannot happen: a duplicate's first version is stored)
+            return
+        first = pa.concat_tables(found).combine_chunks()  # (one row per key, as stored)
+        at = pc.index_in(keys, value_set=first["key"].combine_chunks())
+        author_changed = pc.fill_null(
+            pc.not_equal(dups[PostCol.AUTHOR], first[PostCol.AUTHOR].take(at)), True
+        )
+        text_changed = pc.not_equal(dups["text_hash"], first["text_hash"].take(at))
+        changed = pc.fill_null(pc.or_(author_changed, text_changed), False)
+        counts = pc.value_counts(dups["tag"].filter(changed)).to_pylist()
+        self.changed_duplicates = {c["values"]: c["counts"] for c in counts}
+        new_authors = set(dups[PostCol.AUTHOR].filter(author_changed).to_pylist()) - {None}
+        stray = new_authors - set(_handles(self._existing_accounts()))
+        if stray and self._new_accounts:
+            stray -= self._named_here(stray)
+            value_set = pa.array(sorted(h for h in stray if h is not None), pa.string())
+            self._new_accounts = [
+                t.filter(pc.invert(pc.fill_null(pc.is_in(t[AccountCol.HANDLE], value_set), False)))
+                for t in self._new_accounts
+            ]
+
+    def _new_parts(self, table: Table) -> list[Path]:
+        """This transaction's (temporary) part files of ``table``, closed so they can be read."""
+        writer = self._writers.get(table)
+        return [p for p, _ in writer.finish()] if writer is not None else []
+
+    def _named_here(self, handles: set[str]) -> set[str]:
+        """Those of ``handles`` that a post or interaction added in this transaction names."""
+        value_set = pa.array(sorted(handles), pa.string())
+        named: set[str] = set()
+        for table, cols in (
+            (Table.POSTS, [PostCol.AUTHOR]),
+            (Table.INTERACTIONS, [InteractionCol.SOURCE, InteractionCol.TARGET]),
+        ):
+            for part in _read_parts(self._new_parts(table), table, cols):
+                for col in part.columns:
+                    named.update(col.filter(pc.is_in(col, value_set)).to_pylist())
+        return named
+
     def _merged_accounts(self) -> pa.Table | None:
         if not self._new_accounts:
             return None
@@ -893,6 +1008,7 @@ class Transaction:
         if not self._open:
             raise StoreError(f"{self.root}: transaction is not open")
         try:
+            self._compare_duplicates()
             accounts = self._merged_accounts()
             if accounts is not None:
                 writer = self._writer(Table.ACCOUNTS)
@@ -932,6 +1048,53 @@ class Transaction:
             with contextlib.suppress(FileNotFoundError):
                 (self.root / rel).unlink()
         self._release()
+
+
+def _post_key(posts: pa.Table) -> pa.Array:
+    """``platform`` + U+001F + ``post_id`` of each post (the de-duplication key)."""
+    platform = pc.fill_null(posts.column(PostCol.PLATFORM), "")
+    return pc.binary_join_element_wise(platform, posts.column(PostCol.POST_ID), "\x1f")
+
+
+def _duplicate_rows(posts: pa.Table, tag: str) -> pa.Table:
+    """Key, author and a 64-bit hash of the text of posts (what a re-collection may change)."""
+    # (an Arrow-backed Series: no Python strings; the same hashes as for object strings)
+    texts = pd.Series(posts.column(PostCol.TEXT), dtype=pd.ArrowDtype(pa.string()))
+    text_hash = pd.util.hash_pandas_object(texts, index=False).to_numpy()
+    return pa.table(
+        {
+            "key": _post_key(posts),
+            PostCol.AUTHOR.value: posts.column(PostCol.AUTHOR),
+            "text_hash": pa.array(text_hash, pa.uint64()),
+            "tag": pa.repeat(pa.scalar(tag, pa.string()), posts.num_rows),
+        }
+    )
+
+
+def _read_parts(paths: list[Path], table: Table, columns: list[str]) -> Iterator[pa.Table]:
+    schema = pa.schema([SCHEMAS[table].field(str(c)) for c in columns])
+    for path in paths:
+        yield pq.read_table(path, columns=schema.names, schema=schema)
+
+
+def _posts_with_keys(paths: list[Path], keys: pa.Array) -> Iterator[pa.Table]:
+    """The posts (platform, post_id, author, text) of the part files whose key is in ``keys``;
+    texts are read only from the row groups that hold one."""
+    ids = [PostCol.PLATFORM.value, PostCol.POST_ID.value]
+    cols = [*ids, PostCol.AUTHOR.value, PostCol.TEXT.value]
+    for path in paths:
+        try:
+            pf = pq.ParquetFile(path)
+            for rg in range(pf.num_row_groups):
+                hit = pc.is_in(_post_key(pf.read_row_group(rg, columns=ids)), keys)
+                if pc.any(hit).as_py():
+                    yield pf.read_row_group(rg, columns=cols).filter(hit)
+        except (OSError, pa.ArrowException) as exc:
+            raise StoreError(f"{path}: cannot read committed part ({exc})") from None
+
+
+def _handles(accounts: pa.Table) -> list[str]:
+    return accounts.column(AccountCol.HANDLE).to_pylist()
 
 
 def _test_point(name: str, tx: Transaction | None = None) -> None:

@@ -598,6 +598,17 @@ def _relative(path: str, study: Study) -> str:
         return Path(path).name
 
 
+def _labels_note(stance: Any) -> str:
+    """Return a warning for the run display when some hand labels matched no interaction."""
+    matched = (stance.agreement or {}).get("labels_matched") or {}
+    if not matched.get("unmatched"):
+        return ""
+    return (
+        f"; warning: {matched['unmatched']} of {matched['labels']} labels name no classified "
+        "interaction and are not used"
+    )
+
+
 @dataclass
 class _Context:
     """State shared by the steps of one run (loaded lazily from the store or the cache)."""
@@ -712,7 +723,7 @@ class _Context:
                 validation=meta.get("validation"),
                 validation_units=_read_parquet(units_p) if units_p.is_file() else None,
             )
-            return "reused", f"{len(self.stance.table):,} interactions"
+            return "reused", f"{len(self.stance.table):,} interactions" + _labels_note(self.stance)
         self.stance = stance_table(
             self.tables(),
             self.study,
@@ -740,7 +751,7 @@ class _Context:
             meta_p,
         )
         self.state.record("stance", self.keys["stance"])
-        return "ran", f"{len(self.stance.table):,} interactions"
+        return "ran", f"{len(self.stance.table):,} interactions" + _labels_note(self.stance)
 
     def _graph_measures(self) -> tuple[Any, dict[str, Any], Any, dict[str, Any]]:
         """(membership, its info, PageRank, its info), None where not measured. The Dask

@@ -58,6 +58,8 @@ class InputSpec:
     mapping: tuple[tuple[str, str], ...] = ()  # CSV column -> canonical field
     account: str | None = None  # for follower/following lists: whose list it is
     direction: str = "followers"  # followers (people who follow account) | following
+    header: bool = True  # CSV: False when the first row is data (columns by position)
+    columns: tuple[str, ...] = ()  # CSV without a header: the names of its columns
 
 
 @dataclass(frozen=True)
@@ -155,7 +157,15 @@ _SPEC: dict[str, Any] = {
         "after_end": (str, object),
     },
     "inputs": [
-        {"path": str, "format": str, "map": dict, "account": str, "direction": str},
+        {
+            "path": str,
+            "format": str,
+            "map": dict,
+            "account": str,
+            "direction": str,
+            "header": bool,
+            "columns": list,
+        },
     ],
     "communities": {"algorithm": str, "resolution": (int, float), "seed": int, "runs": int},
     "stance": {
@@ -382,6 +392,11 @@ def load_study(path: str | Path) -> Study:
         if direction not in ("followers", "following"):
             raise StudyKeyError(f"{path}: '{dotted}.direction' must be 'followers' or 'following'")
         mapping = tuple(sorted((str(k), str(v)) for k, v in item.get("map", {}).items()))
+        columns = item.get("columns", [])
+        if not all(isinstance(c, str) and c.strip() for c in columns):
+            raise StudyKeyError(
+                f"{_where(path, text, 'columns')}: '{dotted}.columns' must list column names"
+            )
         inputs.append(
             InputSpec(
                 path=_resolve(base, item["path"], f"{dotted}.path"),
@@ -389,6 +404,8 @@ def load_study(path: str | Path) -> Study:
                 mapping=mapping,
                 account=normalise_handle(item["account"]) if "account" in item else None,
                 direction=direction,
+                header=item.get("header", True) and not columns,
+                columns=tuple(c.strip() for c in columns),
             )
         )
 

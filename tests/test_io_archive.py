@@ -200,8 +200,9 @@ def test_zip_bomb_stops_at_the_cap_with_a_clear_error(tmp_path):
     assert path.stat().st_size < 20_000  # 8 MB of spaces compress to almost nothing
     with pytest.raises(UnsafeArchive, match="decompresses to more than 1048576 bytes"):
         list(read(path, str(path), ReadOptions(max_archive_bytes=1024**2)))
-    # the same archive under the default cap is fine (an empty tweets part)
-    batches = list(read(path, str(path), ReadOptions()))
+    # the same archive under the default cap is fine (an empty tweets part) once the
+    # compression-ratio limit (8 MB at about 1000:1 is over it: issue #14 item 15) is lifted
+    batches = list(read(path, str(path), ReadOptions(max_compression_ratio=0)))
     assert sum(b.posts.num_rows for b in batches if b.posts is not None) == 0
 
 

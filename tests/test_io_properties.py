@@ -445,7 +445,7 @@ def _assert_same_batches(a_batch, b_batch):
     """Posts and rejects equal; accounts equal once merged by handle (first non-null wins)."""
     from netsupport.store import merge_accounts
 
-    for name in ("posts", "rejects"):
+    for name in ("posts", "rejects", "quotes"):
         a, b = getattr(a_batch, name), getattr(b_batch, name)
         assert (a.to_pylist() if a is not None else []) == (b.to_pylist() if b is not None else [])
     a, b = a_batch.accounts, b_batch.accounts

@@ -172,7 +172,8 @@ def test_missing_fields_and_wrong_types_are_rejects_with_reasons(tmp_path):
         ({k: v for k, v in FLAT.items() if k != "created_at"}, "missing timestamp"),
         ({**FLAT, "created_at": "2014-02-16 10:00:00"}, "has no time zone"),
         ({**FLAT, "entities": {"mentions": "lane"}}, "malformed tweet"),
-        ({**FLAT, "author": {"username": 5}}, "missing author handle"),
+        # (with an author id, a missing handle falls back to id:NNN: issue #14 item 11)
+        ({**FLAT, "author": {"username": 5}, "author_id": None}, "missing author handle"),
         ({"name": "not a tweet"}, "not a tweet (keys: name)"),
         ([1, 2], "not a tweet (a JSON int)"),
         ("just a string", "not a tweet (a JSON str)"),
@@ -300,8 +301,8 @@ def test_page_with_includes_lists_of_another_type(odd):
         for fast in (True, False):
             batch, _ = parse_lines(line + b"\n", "x", fast=fast)
             rows = batch.posts.to_pylist() if batch.posts is not None else []
-            if key == "users":  # no author handle: a reject with the reason
-                assert rows == [] and batch.rejects.num_rows == 1
+            if key == "users":  # no author handle: known by its id (issue #14 item 11)
+                assert [r["author"] for r in rows] == ["id:1"] and batch.rejects is None
             else:
                 assert [r["author"] for r in rows] == ["amy"]
 

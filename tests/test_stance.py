@@ -275,17 +275,17 @@ def test_parallel_scoring_equals_serial(monkeypatch):
 
 def test_labels_csv_validation(tmp_path):
     p = tmp_path / "labels.csv"
-    p.write_text("post_id,stance\n1,supportive\n2,\n")
+    p.write_text("post_id,stance\n1,supportive\n2,\n3,neutral\n")
     lab = load_labels(p)
-    assert lab["post_id"].tolist() == ["1"]  # an empty stance is skipped (partly coded sheet)
+    assert lab["post_id"].tolist() == ["1", "3"]  # an empty stance is skipped (partly coded)
     p.write_text("post_id,stance\n1,supportive\n2,angry\n")
     with pytest.raises(InputFileError, match="line 3"):
         load_labels(p)
     p.write_text("id,stance\n1,supportive\n")
     with pytest.raises(InputFileError, match="post_id"):
         load_labels(p)
-    p.write_text("post_id,target_side,stance\n1,institution,critical\n")
-    assert load_labels(p)["target_side"].tolist() == ["institution"]
+    p.write_text("post_id,target_side,stance\n1,institution,critical\n2,,neutral\n")
+    assert load_labels(p)["target_side"].tolist()[0] == "institution"
 
 
 def test_side_specific_label_wins_over_post_label():
@@ -331,6 +331,8 @@ def test_coding_sheet_is_stratified_blind_and_seeded():
         "text",
         "stance",
         "note",
+        "sample",
+        "inclusion_probability",
     ]
     assert (sheet["stance"] == "").all()  # blind: the classifier's stance is not shown
     units = res.table.drop_duplicates(["post_id", "target_side"])
@@ -522,7 +524,10 @@ def load_lexicon_with_marker():
 def test_cli_with_study_file(tmp_path):
     _store_from_fixture(tmp_path / "store")
     (tmp_path / "in.jsonl").write_text("")
-    (tmp_path / "labels.csv").write_text("post_id,target_side,stance\nC10,focal,supportive\n")
+    # (two stances: a labels file with one stance only is an error, issue #13)
+    (tmp_path / "labels.csv").write_text(
+        "post_id,target_side,stance\nC10,focal,supportive\nC01,focal,neutral\n"
+    )
     (tmp_path / "study.toml").write_text(
         '[study]\nname = "fx"\nfocal = ["lane"]\ninstitution = ["force"]\n'
         '[windows]\ncrisis_start = "2014-02-14T00:00:00Z"\ncrisis_end = "2014-02-16T00:00:00Z"\n'
@@ -535,12 +540,12 @@ def test_cli_with_study_file(tmp_path):
     r = CliRunner().invoke(app, ["stance", "--study", str(tmp_path / "study.toml")])
     assert r.exit_code == 0, r.output
     assert (tmp_path / "out" / "stance.csv").exists()
-    assert "agreement with 1 hand labels" in r.stdout
+    assert "agreement with 2 hand labels" in r.stdout
     r = CliRunner().invoke(app, ["support", "--study", str(tmp_path / "study.toml")])
     assert r.exit_code == 0, r.output
     m = json.loads((tmp_path / "out" / "metrics.json").read_text())
     assert m["study"]["name"] == "fx" and m["parameters"]["bootstrap"] == 200
-    assert m["stance"]["by_rule"]["label"] == 1
+    assert m["stance"]["by_rule"]["label"] == 2
     r = CliRunner().invoke(
         app, ["support", "--study", str(tmp_path / "study.toml"), "--focal", "x"]
     )

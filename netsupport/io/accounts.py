@@ -67,6 +67,7 @@ def read(path: Path, source: str, options: ReadOptions) -> Iterator[Batch]:
         }
         if col["handle"] is None:
             raise InputFileError(path, f"accounts CSV without a handle column (columns: {names})")
+        rows.width = len(names)
         rows.rows_read()  # the header is not a row read
         for line, cells in it:
             values = {
@@ -92,6 +93,11 @@ def read(path: Path, source: str, options: ReadOptions) -> Iterator[Batch]:
                     rejects.add(line, f"followers_count {count!r} is not a whole number", cells)
                     continue
                 count = int(digits)
+                if count >= 2**63:  # (it became null in the store, silently)
+                    rejects.add(
+                        line, f"followers_count {values['followers_count']!r} is too large", cells
+                    )
+                    continue
             accounts.add(
                 handle, values["account_id"], values["name"], values["description"], count, role
             )

@@ -14,7 +14,8 @@ store knows the handle for that id (from mentions in the tweets, or an accounts 
 
 Safety: a zip member whose path is absolute, contains ``..`` or is a symbolic link makes the
 whole archive refused (:class:`~netsupport.errors.UnsafeArchive`), and so does reading more than
-``max_archive_bytes`` of decompressed data (a zip bomb). Nothing is extracted to disk.
+``max_archive_bytes`` of decompressed data, or a member inflating past ``RATIO_MIN_BYTES`` at more
+than ``max_compression_ratio``:1 (a zip bomb). Nothing is extracted to disk.
 
 Examples
 --------
@@ -51,6 +52,9 @@ _FILES = {
     "following": re.compile(r"(?:^|/)following(?:-part\d+)?\.js$"),
 }
 _CHUNK = 1 << 20
+#: A member may inflate this much before the compression-ratio limit applies (small text files
+#: compress well beyond 100:1 and are harmless).
+RATIO_MIN_BYTES = 8 * 1024**2
 
 
 def is_archive_folder(path: Path) -> bool:
@@ -107,9 +111,10 @@ def parse_ytd(data: bytes, name: str, *, prefix: bytes = b"window.YTD.") -> list
 class _Members:
     """Read-only access to the files of an archive (zip or folder), with the size cap."""
 
-    def __init__(self, path: Path, cap: int):
+    def __init__(self, path: Path, cap: int, ratio: float = 0.0):
         self.path = path
         self.cap = cap
+        self.ratio = ratio
         self.used = 0
         self.names: list[str] = []
         self.sizes: dict[str, int] = {}
@@ -138,8 +143,8 @@ def _unsafe_name(name: str) -> bool:
 
 
 class _ZipMembers(_Members):
-    def __init__(self, path: Path, cap: int):
-        super().__init__(path, cap)
+    def __init__(self, path: Path, cap: int, ratio: float = 0.0):
+        super().__init__(path, cap, ratio)
         try:
             self.zf = zipfile.ZipFile(path)
             infos = self.zf.infolist()
@@ -160,15 +165,29 @@ class _ZipMembers(_Members):
                 self.sizes[name] = info.compress_size
         self.infos = {i.filename.replace("\\", "/"): i for i in infos}
 
+    def _check_ratio(self, name: str, size: int, compressed: int) -> None:
+        """Refuse a member that inflates past RATIO_MIN_BYTES at more than ``ratio``:1."""
+        if self.ratio and size > RATIO_MIN_BYTES and size > self.ratio * max(compressed, 1):
+            raise UnsafeArchive(
+                self.path,
+                f"member {name!r} inflates {compressed} bytes to more than {size} "
+                f"(over {self.ratio:g}:1; a zip bomb?); raise --max-compression-ratio "
+                "if the archive is genuine",
+            )
+
     def read(self, name: str) -> bytes:
         info = self.infos[name]
         if info.file_size > self.cap - self.used:
             self._count(info.file_size)  # raises: declared size alone is over the cap
+        self._check_ratio(name, info.file_size, info.compress_size)  # (as declared)
         chunks = []
+        inflated = 0
         try:
             with self.zf.open(info) as fh:
                 while chunk := fh.read(_CHUNK):
                     self._count(len(chunk))
+                    inflated += len(chunk)
+                    self._check_ratio(name, inflated, info.compress_size)  # (as it is)
                     chunks.append(chunk)
         except (zipfile.BadZipFile, OSError, EOFError, RuntimeError) as exc:
             raise InputFileError(f"{self.path}!{name}", f"cannot decompress ({exc})") from None
@@ -223,13 +242,13 @@ class _SingleFile(_Members):
         return data
 
 
-def _open(path: Path, cap: int) -> _Members:
+def _open(path: Path, cap: int, ratio: float = 0.0) -> _Members:
     if path.is_dir():
         return _FolderMembers(path, cap)
     with open(path, "rb") as fh:
         magic = fh.read(4)
     if magic in (b"PK\x03\x04", b"PK\x05\x06"):
-        return _ZipMembers(path, cap)
+        return _ZipMembers(path, cap, ratio)
     return _SingleFile(path, cap)
 
 
@@ -320,7 +339,7 @@ def read(path: Path, source: str, options: ReadOptions) -> Iterator[Batch]:
     InputFileError
         The zip is unreadable, a data file is malformed, or no file names the owner.
     """
-    members = _open(Path(path), options.max_archive_bytes)
+    members = _open(Path(path), options.max_archive_bytes, options.max_compression_ratio)
     try:
         parts = sorted(
             (n for n in members.names if _TWEETS_RE.search(n)),

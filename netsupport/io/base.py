@@ -40,6 +40,7 @@ from .timestamps import parse_column
 
 __all__ = [
     "PLATFORM_TWITTER",
+    "QUOTES_SCHEMA",
     "RAW_LIMIT",
     "AccountRows",
     "Batch",
@@ -58,6 +59,18 @@ PLATFORM_TWITTER = "twitter"
 #: Characters of the raw input kept in a reject row.
 RAW_LIMIT = 500
 
+#: A batch's second targets: the quoted tweet of a post that replies and also quotes (the posts
+#: table holds one target, the reply's); the importer turns each into a ``quote`` interaction of
+#: the post with that ``post_id`` and ``source_line``, if that post is kept.
+QUOTES_SCHEMA = pa.schema(
+    [
+        ("post_id", pa.string()),
+        ("source_line", pa.int64()),
+        ("target_post_id", pa.string()),
+        ("target_author", pa.string()),
+    ]
+)
+
 
 @dataclass(frozen=True)
 class ReadOptions:
@@ -67,6 +80,11 @@ class ReadOptions:
     ----------
     mapping : tuple of (column, field)
         CSV column -> canonical field (``--map COL=FIELD``).
+    header : bool
+        False for a CSV whose first row is data: its columns are named ``0``, ``1``... (so
+        ``--map 0=source``), or by ``columns``; lines starting with ``#`` are comments.
+    columns : tuple of str
+        The column names of a CSV without a header (implies ``header=False``).
     account, direction : str
         Whose follower list a followers file is, and whether it lists the account's
         ``followers`` or the accounts it is ``following``.
@@ -76,6 +94,9 @@ class ReadOptions:
         Processes for large JSON-lines files; 0 picks ``min(2, cpu count)``, 1 parses in-process.
     max_archive_bytes : int
         Cap on the bytes decompressed from one archive (zip-bomb guard).
+    max_compression_ratio : float
+        Cap on the ratio of decompressed to compressed size of one archive member that inflates
+        past ``archive.RATIO_MIN_BYTES`` (zip-bomb guard); 0 turns it off.
     progress : callable or None
         Called with the number of input bytes consumed since the last call.
     pool : WorkerPool or None
@@ -86,11 +107,14 @@ class ReadOptions:
     """
 
     mapping: tuple[tuple[str, str], ...] = ()
+    header: bool = True
+    columns: tuple[str, ...] = ()
     account: str | None = None
     direction: str = "followers"
     batch_rows: int = 50_000
     workers: int = 0
     max_archive_bytes: int = 2 * 1024**3
+    max_compression_ratio: float = 100.0
     progress: Callable[[int], None] | None = field(default=None, compare=False)
     pool: Any = field(default=None, compare=False)  # a running WorkerPool to share
     spool: str | None = None
@@ -110,6 +134,7 @@ class Batch:
     accounts: pa.Table | None = None  # may hold a handle more than once: merged in order
     rejects: pa.Table | None = None
     rows_read: int = 0
+    quotes: pa.Table | None = None  # QUOTES_SCHEMA: quotes of posts that also reply
 
 
 class Reader(Protocol):

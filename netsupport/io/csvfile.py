@@ -45,6 +45,7 @@ import csv
 import hashlib
 import re
 from collections.abc import Iterator
+from itertools import chain
 from pathlib import Path
 
 import pyarrow as pa
@@ -80,11 +81,12 @@ _FOLLOW = "follow"
 #: Accepted spellings of each kind (lower-case, spaces, hyphens and underscores removed).
 KIND_SYNONYMS = {
     PostKind.POST.value: ("post", "tweet", "status", "original"),
-    PostKind.REPLY.value: ("reply", "repliesto", "replyto", "repliedto", "inreplyto"),
+    PostKind.REPLY.value: ("reply", "repliesto", "replyto", "repliedto", "inreplyto", "re"),
     PostKind.REPOST.value: ("repost", "retweet", "retweeted", "rt", "share", "boost", "reblog"),
     PostKind.QUOTE.value: ("quote", "quoted", "quotetweet"),
     _MENTION: (
         "mention",
+        "mt",
         "mentions",
         "mentionsinretweet",
         "mentionsinreplyto",
@@ -135,7 +137,17 @@ def _tokens(value: str | None, *, hashtag: bool = False) -> str | None:
 
 
 class _CsvRows:
-    """Iterate ``(line, cells)`` over a CSV file, streaming, with bad rows as rejects."""
+    """Iterate ``(line, cells)`` over a CSV file, streaming, with bad rows as rejects.
+
+    A quoted field may run over line breaks (a tweet with new lines). But an unterminated quote
+    swallows every line up to the next quote character, or to the end of the file: so a row
+    whose quoted field runs over a line break and which then has a cell count other than the
+    header's (``width``, set by the caller once it has read the header), or which the CSV parser
+    refuses (``strict``: text after a closing quote, end of file inside quotes), is a reject,
+    and the lines after its first one are read again as rows. Those lines are taken from a
+    second handle on the file that only moves forward, so a good row is never lost and a file
+    without such rows costs nothing more.
+    """
 
     def __init__(self, path: Path, rejects: RejectRows, options: ReadOptions):
         self.path = path
@@ -147,13 +159,21 @@ class _CsvRows:
             self.fh.seek(0)
         except OSError as exc:
             raise InputFileError(path, f"cannot open ({exc.strerror or exc})") from None
-        self.reader = csv.reader(self.fh, sniff_dialect(sample))
+        self.dialect = _strict(sniff_dialect(sample))
+        self.reader = csv.reader(self.fh, self.dialect)
+        self.base = 0  # lines before the current reader's first line
+        self.width: int | None = None  # the header's cell count, once the caller knows it
         self.last_line = 0
         self.count = 0  # rows seen (yielded or rejected here), header included
         self._counted = 0
+        self._again: _LinesAgain | None = None
+        self.pulled = 0  # lines taken from self.fh
+        self.comments = False  # skip rows whose first cell starts with '#' (headerless lists)
 
     def close(self) -> None:
         self.fh.close()
+        if self._again is not None:
+            self._again.close()
 
     def rows_read(self) -> int:
         """Return the rows seen since the last call (call once after reading the header)."""
@@ -161,21 +181,69 @@ class _CsvRows:
         self._counted = self.count
         return n
 
+    def _read_again(self, first: int) -> None:
+        """Read the lines from ``first`` (swallowed by a bad row) again, then the rest."""
+        if self._again is None:
+            self._again = _LinesAgain(self.path)
+        lines = self._again.get(first, self.pulled)  # (the lines taken from self.fh so far)
+        self.reader = csv.reader(chain(lines, self.fh), self.dialect)
+        self.base = first - 1
+        self.last_line = first - 1
+
+    def _holds_rows(self, cells: list[str]) -> bool:
+        """True if a cell's inner lines (not its first or last) read as rows of the header's
+        width: two unterminated quotes, one opening and one closing, give a row of the right
+        shape that swallowed the rows between them."""
+        for cell in cells:
+            inner = cell.splitlines()[1:-1]
+            if inner and any(
+                len(row) == self.width for row in csv.reader(inner, self.dialect) if row
+            ):
+                return True
+        return False
+
     def __iter__(self) -> Iterator[tuple[int, list[str]]]:
-        reader = self.reader
         while True:
+            reader = self.reader
             start = self.last_line + 1
             try:
                 cells = next(reader)
             except StopIteration:
                 return
             except csv.Error as exc:
-                self.last_line = max(reader.line_num, start)
+                end = max(self.base + reader.line_num, start)
+                self.pulled = max(self.pulled, end)
                 self.count += 1
                 self.rejects.add(start, f"malformed CSV: {exc}", "")
+                if end > start:
+                    self._read_again(start + 1)
+                else:
+                    self.last_line = end
                 continue
-            self.last_line = reader.line_num
+            end = self.base + reader.line_num
+            self.last_line = end
+            if end > self.pulled:
+                self.pulled = end
+            if end > start and self.width is not None:
+                if len(cells) != self.width:
+                    why = f"leaves the row with {len(cells)} cells, the header {self.width}"
+                elif end > start + 1 and self._holds_rows(cells):
+                    why = f"holds whole lines of {self.width} cells, rows of their own"
+                else:
+                    why = None
+                if why is not None:
+                    self.count += 1
+                    self.rejects.add(
+                        start,
+                        f"a quoted field runs over {end - start + 1} lines and {why} "
+                        "(an unterminated quote?); the lines after this one are read again",
+                        cells,
+                    )
+                    self._read_again(start + 1)
+                    continue
             if not cells or (len(cells) == 1 and not cells[0].strip()):
+                continue
+            if self.comments and cells[0].startswith("#"):
                 continue
             self.count += 1
             joined = "\x1f".join(cells)
@@ -183,7 +251,51 @@ class _CsvRows:
                 raw = joined.encode("utf-8", "surrogateescape").replace(b"\x1f", b",")
                 self.rejects.add(start, "not valid UTF-8", raw)
                 continue
+            if "\x00" in joined:
+                self.rejects.add(start, "NUL byte in a cell", joined.replace("\x1f", ","))
+                continue
             yield start, cells
+
+
+def _strict(dialect: type[csv.Dialect] | csv.Dialect) -> type[csv.Dialect]:
+    """``dialect`` with ``strict`` on: end of file inside quotes is an error, not a cell."""
+
+    class Strict(dialect):  # type: ignore[valid-type,misc]
+        strict = True
+
+    return Strict
+
+
+class _LinesAgain:
+    """The raw lines of a file by number, read forward only (for rows read again)."""
+
+    def __init__(self, path: Path):
+        self.fh = open_text(path)  # (as _CsvRows reads it: decompressed, same lines)
+        self.next = 1  # number of the next line self.fh gives
+        self.first = 1  # number of cache[0]
+        self.cache: list[str] = []
+
+    def get(self, first: int, last: int) -> list[str]:
+        """Lines ``first..last`` (1-based); ``first`` never goes back."""
+        drop = min(max(0, first - self.first), len(self.cache))
+        del self.cache[:drop]
+        self.first += drop
+        if not self.cache:
+            while self.next < first:
+                if not self.fh.readline():
+                    break
+                self.next += 1
+            self.first = self.next
+        while self.first + len(self.cache) <= last:
+            line = self.fh.readline()
+            if not line:
+                break
+            self.cache.append(line)
+            self.next += 1
+        return self.cache[first - self.first : last - self.first + 1]
+
+    def close(self) -> None:
+        self.fh.close()
 
 
 def _resolve_mapping(
@@ -275,14 +387,21 @@ def read(path: Path, source: str, options: ReadOptions) -> Iterator[Batch]:
     """
     rejects = RejectRows(source)
     rows = _CsvRows(path, rejects, options)
+    headerless = not options.header or bool(options.columns)
+    rows.comments = headerless
     try:
         it = iter(rows)
         first = next(it, None)
         if first is None:
             yield Batch(rejects=rejects.take())
             return
-        header = first[1]
-        rows.rows_read()  # the header is not a row read
+        if headerless:  # the first row is data: columns by name (--columns) or position
+            header = list(options.columns) or [str(i) for i in range(len(first[1]))]
+            it = chain([first], it)
+        else:
+            header = first[1]
+            rows.rows_read()  # the header is not a row read
+        rows.width = len(header)
         fields = _resolve_mapping(header, options.mapping, path)
         yield from _read_rows(rows, it, header, fields, source, rejects, options)
         options.advance(path.stat().st_size)
@@ -404,6 +523,7 @@ def read_nodexl(path: Path, source: str, options: ReadOptions) -> Iterator[Batch
             cells = [c.strip().lower() for c in first[1]]
             if "vertex 1" in cells and "vertex 2" in cells:
                 header = first[1]
+                rows.width = len(header)
                 rows.rows_read()  # the header (and any title row) are not rows read
                 break
         if header is None:

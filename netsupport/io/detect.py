@@ -66,16 +66,45 @@ def sniff_dialect(sample: str) -> type[csv.Dialect] | csv.Dialect:
     >>> sniff_dialect("a;b;c\\n1;2;3\\n").delimiter
     ';'
     """
-    first = sample.split("\n", 1)[0]
+    lines = sample.split("\n", 50)
+    # (comment lines above a headerless edge list, as SNAP writes them, say nothing)
+    first = next((ln for ln in lines[:50] if not ln.startswith("#")), lines[0])
     counts = {d: first.count(d) for d in (",", "\t", ";")}
     delim = max(counts, key=lambda d: (counts[d], d == ","))
     if counts[delim] == 0:
+        if _whitespace_separated(sample):
+            return _Spaces
         delim = ","
 
     class Dialect(csv.excel):
         delimiter = delim
 
     return Dialect
+
+
+class _Spaces(csv.excel):
+    """Cells separated by runs of spaces (SNAP-style edge lists: ``a b 1392372000 RT``)."""
+
+    delimiter = " "
+    skipinitialspace = True
+
+
+def _whitespace_separated(sample: str) -> bool:
+    """True if the first two lines (comments left out) split on spaces into the same number
+    of cells, at least two.
+
+    Examples
+    --------
+    >>> _whitespace_separated("# SNAP\\namy lane 1392372000 RT\\nbob  lane 1392372001 MT\\n")
+    True
+    >>> _whitespace_separated("Screen Name\\namy\\n")
+    False
+    """
+    lines = [ln for ln in sample.splitlines()[:50] if ln.strip() and not ln.startswith("#")]
+    if len(lines) < 2:
+        return False
+    widths = {len(ln.split()) for ln in lines[:2]}
+    return len(widths) == 1 and min(widths) >= 2
 
 
 def _header(text: str) -> list[str]:
@@ -90,13 +119,18 @@ def _header(text: str) -> list[str]:
 def _looks_like_tweets(head: bytes) -> bool:
     from .twitter_json import looks_like_tweet
 
-    for line in head.split(b"\n")[:5]:
+    lines = head.split(b"\n")
+    if len(head) >= HEAD_BYTES - 3 and len(lines) > 1:  # (3: a BOM removed)
+        lines.pop()  # (cut by the head)
+    for line in lines:  # the first line that is a JSON object or array decides
         if not line.strip():
             continue
         try:
-            return looks_like_tweet(orjson.loads(line))
+            value = orjson.loads(line)
         except orjson.JSONDecodeError:
             continue
+        if type(value) in (dict, list):
+            return looks_like_tweet(value)
     # a pretty-printed document: look for tweet keys
     return bool(
         re.search(
@@ -105,6 +139,28 @@ def _looks_like_tweets(head: bytes) -> bool:
             head,
         )
     )
+
+
+def _binary(head: bytes) -> bool:
+    """True if NUL bytes make ``head`` binary: in more than half its lines, or the lines without
+    them are not UTF-8 text (a line or cell with a NUL byte in a text file is not binary).
+
+    Examples
+    --------
+    >>> _binary(b"PK\\x03\\x04\\x00\\x00\\x9c\\xff"), _binary(b"a,b\\n1,x\\x00y\\n2,z\\n3,w\\n")
+    (True, False)
+    """
+    lines = head.split(b"\n")
+    if len(head) >= HEAD_BYTES - 3 and len(lines) > 1:  # (3: a BOM removed)
+        lines.pop()  # (cut by the head)
+    with_nul = sum(1 for line in lines if b"\x00" in line)
+    if 2 * with_nul > len(lines):
+        return True
+    try:
+        b"\n".join(line for line in lines if b"\x00" not in line).decode("utf-8")
+    except UnicodeDecodeError:
+        return True
+    return False
 
 
 def detect_format(path: Path, options: ReadOptions | None = None) -> str:
@@ -140,14 +196,20 @@ def detect_format(path: Path, options: ReadOptions | None = None) -> str:
     stripped = head.lstrip()
     if not stripped:
         return "empty"
-    if b"\x00" in head[:4096]:
-        raise UnknownFormat(path, "binary content (NUL bytes); not a known export format")
+    if b"\x00" in head:
+        if _binary(head):
+            raise UnknownFormat(path, "binary content (NUL bytes); not a known export format")
+        # text with NUL bytes in a few lines: those rows are the reader's rejects
+        head = b"\n".join(line for line in head.split(b"\n") if b"\x00" not in line)
+        stripped = head.lstrip()
     if stripped.startswith(b"window.YTD."):
         return "twitter-archive"
     if stripped[:1] in (b"{", b"["):
         if _looks_like_tweets(stripped):
             return "twitter-v2"
         raise UnknownFormat(path, "JSON, but not tweets or Twitter API pages")
+    if not options.header or options.columns:
+        return "csv"  # (only CSV is read without a header row)
     text = stripped.decode("utf-8", errors="replace")
     header = _header(text)
     cols = set(header)

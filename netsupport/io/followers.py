@@ -132,6 +132,7 @@ def _read_csv(
             return
         rows.rows_read()  # the header is not a row read
         names = [c.strip().lower() for c in first[1]]
+        rows.width = len(names)
         handle_col = next((names.index(c) for c in _HANDLE_COLUMNS if c in names), None)
         id_col = next((names.index(c) for c in _ID_COLUMNS if c in names), None)
         time_col = next((names.index(c) for c in _TIME_COLUMNS if c in names), None)

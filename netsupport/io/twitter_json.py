@@ -17,9 +17,12 @@ tweets in ``includes.tweets``, ``retweeted_status`` and ``quoted_status`` were n
 query, so they only name the target of a repost, quote or reply. Every user object seen (authors,
 ``includes.users``, embedded users, mentions with ids) becomes an ``accounts`` row.
 
-Post kind: a retweet is a ``repost``; a reply that also quotes is a ``reply``; otherwise a quote is
-a ``quote``. A tweet needs an id, an author handle and a readable ``created_at``; anything else is a
-reject with the reason. Blocks of flattened v2 tweets or of v2 response pages go through an
+Post kind: a retweet is a ``repost``; a reply that also quotes is a ``reply`` whose quoted tweet
+travels in :attr:`Batch.quotes` (the importer adds its ``quote`` edge); otherwise a quote is a
+``quote``. A tweet needs an id, an author (its handle, else ``id:<author_id>`` when the author is
+missing from ``includes.users``), a string or null ``text`` and a readable ``created_at``; anything
+else is a reject with the reason. A v2 user object (``twarc2 users`` output) is an account row.
+Blocks of flattened v2 tweets or of v2 response pages go through an
 Arrow fast path (:mod:`netsupport.io.v2_arrow`) that gives the same tables; anything else, line by
 line through :class:`TweetParser`. Large files are split at line boundaries and parsed by two
 worker processes, which leave their results as Arrow files in the importing transaction's
@@ -57,6 +60,7 @@ from ..errors import InputFileError
 from ..schema import AccountCol, PostKind
 from .base import (
     PLATFORM_TWITTER,
+    QUOTES_SCHEMA,
     AccountRows,
     Batch,
     PostRows,
@@ -142,6 +146,8 @@ class TweetParser:
         self.accounts = AccountRows()
         self.records = 0
         self.owner = owner
+        #: (post_id, line, quoted post id, quoted author) of posts that reply and also quote
+        self.quotes: list[tuple[str, int, str | None, str | None]] = []
 
     # -- entry points ---------------------------------------------------------------------------
     def line(self, line: bytes, n: int) -> None:
@@ -167,6 +173,8 @@ class TweetParser:
                 self.v1(obj["tweet"], n, raw)
             elif get("user") is not None or get("id_str") is not None or self.owner is not None:
                 self.v1(obj, n, raw)
+            elif _is_user(obj):
+                self.accounts.add_user_v2(obj)  # a twarc2 users line: one user object
             elif "id" in obj:
                 self.v2(obj, n, raw, _EMPTY, _EMPTY)
             else:
@@ -205,7 +213,10 @@ class TweetParser:
         for t in data:
             self.records += 1
             if type(t) is dict:
-                self.v2(t, n, t, users, tweets)
+                if _is_user(t):  # a page of twarc2 users (user lookups): accounts
+                    self.accounts.add_user_v2(t)
+                else:
+                    self.v2(t, n, t, users, tweets)
             else:
                 self.rejects.add(n, "not a tweet in data", t)
 
@@ -226,18 +237,28 @@ class TweetParser:
                 au = users.get(aid) if type(aid) is str else None
             handle = au.get("username") if au is not None else None
             if type(handle) is not str or not handle:
-                self.rejects.add(
-                    n, "missing author handle (no author.username, none in includes.users)", raw
-                )
-                return
+                # (a suspended author is missing from includes.users: known by id, as follows)
+                by_id = aid if aid is not None or au is None else au.get("id")
+                if type(by_id) is not str or not by_id:
+                    self.rejects.add(
+                        n,
+                        "missing author handle and author_id (no author.username, "
+                        "none in includes.users)",
+                        raw,
+                    )
+                    return
+                handle = f"id:{by_id}"
             handle = handle.lower()
-            if aid is None:
+            if aid is None and au is not None:
                 aid = au.get("id")
             text = g("text")
             note = g("note_tweet")
             if type(note) is dict and type(note.get("text")) is str:
                 text = note["text"]
             elif type(text) is not str:
+                if text is not None:
+                    self.rejects.add(n, f"text is a JSON {type(text).__name__}, not a string", raw)
+                    return
                 text = None
             mentions = hashtags = None
             mlist = None
@@ -258,6 +279,7 @@ class TweetParser:
             kind = _POST
             tpid = tauth = None
             refs = g("referenced_tweets")
+            quoted = None
             if refs:
                 ref = None
                 for r in refs:
@@ -267,11 +289,27 @@ class TweetParser:
                         break
                     if rtype == "replied_to":
                         kind, ref = _REPLY, r
-                    elif rtype == "quoted" and ref is None:
-                        kind, ref = _QUOTE, r
+                    elif rtype == "quoted":
+                        if ref is None:
+                            kind, ref = _QUOTE, r
+                        if quoted is None:
+                            quoted = r
                 if ref is not None:
                     tpid = as_id(ref.get("id"))
                     tauth = self._ref_author(ref, tpid, users, tweets)
+                if kind is _REPLY and quoted is not None:  # it also quotes: a second edge
+                    qid = as_id(quoted.get("id"))
+                    qauth = quoted.get("author")
+                    self.quotes.append(
+                        (
+                            pid,
+                            n,
+                            qid,
+                            _handle(qauth.get("username"))
+                            if type(qauth) is dict
+                            else self._ref_author({}, qid, users, tweets),
+                        )
+                    )
             if kind is _REPLY and tauth is None:
                 tauth = self._reply_user(t, users, mlist)
             elif kind is _REPOST and tauth is None:
@@ -328,7 +366,7 @@ class TweetParser:
             for m in mlist:
                 if type(m) is dict and m.get("id") == uid:
                     return _handle(m.get("username"))
-        return None
+        return f"id:{uid}" if uid else None  # (a user missing from includes: by id)
 
     # -- v1.1 and archive -------------------------------------------------------------------------
     def v1(self, t: dict, n: int, raw: object) -> None:
@@ -362,7 +400,7 @@ class TweetParser:
             if type(text) is not str:
                 text = None
             mentions = hashtags = None
-            urls = None
+            urls = ml = None
             if ents:
                 ml = ents.get("user_mentions")
                 if ml:
@@ -377,7 +415,11 @@ class TweetParser:
                 if hl:
                     hashtags = " ".join(dict.fromkeys([h["text"].lower() for h in hl]))
                 urls = ents.get("urls")
-            kind, tpid, tauth = self._v1_kind(t, text, urls)
+            kind, tpid, tauth = self._v1_kind(t, text, urls, ml if ents else None)
+            if kind is _REPLY:
+                quote = self._v1_quote(t, urls)
+                if quote is not None:  # it also quotes: a second edge
+                    self.quotes.append((pid, n, *quote))
             lang = g("lang")
             self.posts.rows.append(
                 (
@@ -400,7 +442,7 @@ class TweetParser:
         except (TypeError, AttributeError, KeyError, ValueError) as exc:
             self.rejects.add(n, f"malformed tweet: {type(exc).__name__}: {exc}", raw)
 
-    def _v1_kind(self, t: dict, text: str | None, urls: object):
+    def _v1_kind(self, t: dict, text: str | None, urls: object, mentions: object):
         g = t.get
         rs = g("retweeted_status")
         if type(rs) is dict:
@@ -413,6 +455,10 @@ class TweetParser:
             return _REPOST, as_id(rs.get("id_str")) or as_id(rs.get("id")), tauth
         reply_id = as_id(g("in_reply_to_status_id_str")) or as_id(g("in_reply_to_status_id"))
         reply_to = _handle(g("in_reply_to_screen_name"))
+        if reply_to is None:  # (archives may leave the name null and keep the user's id)
+            reply_to = self._user_by_id(
+                as_id(g("in_reply_to_user_id_str")) or as_id(g("in_reply_to_user_id")), mentions
+            )
         if reply_id is not None or reply_to is not None:
             return _REPLY, reply_id, reply_to
         qs = g("quoted_status")
@@ -437,18 +483,84 @@ class TweetParser:
                 return _QUOTE, qid, None
         return _POST, None, None
 
+    def _user_by_id(self, uid: str | None, mentions: object) -> str | None:
+        """The handle of account ``uid``: a mention of the tweet, or the archive's owner; else
+        ``id:NNN`` (the store puts the handle where its accounts know the id)."""
+        if uid is None:
+            return None
+        for m in mentions if type(mentions) is list else ():
+            if type(m) is dict and (as_id(m.get("id_str")) or as_id(m.get("id"))) == uid:
+                name = _handle(m.get("screen_name"))
+                if name is not None:
+                    return name
+        if self.owner is not None and self.owner[1] == uid:
+            return self.owner[0]
+        return f"id:{uid}"
+
+    def _v1_quote(self, t: dict, urls: object) -> tuple[str | None, str | None] | None:
+        """(quoted post id, quoted author) of a v1.1 or archive reply that also quotes."""
+        qs = t.get("quoted_status")
+        if type(qs) is dict:
+            user = qs.get("user")
+            tauth = None
+            if type(user) is dict:
+                self.accounts.add_user_v1(user)
+                tauth = _handle(user.get("screen_name"))
+            return as_id(qs.get("id_str")) or as_id(qs.get("id")), tauth
+        qid = as_id(t.get("quoted_status_id_str"))
+        if qid is None and self.owner is None:
+            return None
+        for u in urls if type(urls) is list else ():
+            m = _STATUS_URL_RE.match(u.get("expanded_url") or "") if type(u) is dict else None
+            if m and (qid is None or m.group(2) == qid):
+                return m.group(2), m.group(1).lower()
+        return (qid, None) if qid is not None else None
+
     # -- output -----------------------------------------------------------------------------------
     def take(self) -> Batch:
         """Return everything parsed since the last call as one :class:`Batch`."""
         posts, rejects = self.posts.take()
         batch = Batch(
-            posts=posts, accounts=self.accounts.take(), rejects=rejects, rows_read=self.records
+            posts=posts,
+            accounts=self.accounts.take(),
+            rejects=rejects,
+            rows_read=self.records,
+            quotes=quotes_table(self.quotes),
         )
         self.records = 0
+        self.quotes = []
         return batch
 
 
 _EMPTY: dict = {}
+
+
+def quotes_table(rows: list[tuple]) -> pa.Table | None:
+    """The quotes of replies as a :data:`~netsupport.io.base.QUOTES_SCHEMA` table (None if none)."""
+    if not rows:
+        return None
+    cols = list(zip(*rows, strict=True))
+    return pa.Table.from_arrays(
+        [pa.array(c, f.type) for c, f in zip(cols, QUOTES_SCHEMA, strict=True)],
+        schema=QUOTES_SCHEMA,
+    )
+
+
+#: Keys of a tweet that a v2 user object never has.
+_TWEET_KEYS = ("text", "author_id", "author", "referenced_tweets", "note_tweet", "full_text")
+
+
+def _is_user(obj: dict) -> bool:
+    """True if ``obj`` is a v2 user object (``twarc2 users`` output), not a tweet.
+
+    Examples
+    --------
+    >>> _is_user({"id": "7", "username": "amy", "created_at": "2009-01-01T00:00:00.000Z"})
+    True
+    >>> _is_user({"id": "1", "username": "amy", "text": "hi"})
+    False
+    """
+    return type(obj.get("username")) is str and not any(k in obj for k in _TWEET_KEYS)
 
 
 # ---- reading files ------------------------------------------------------------------------------
@@ -555,12 +667,14 @@ def _pieces(data: bytes, k: int) -> list[bytes]:
 
 def _combine(parts: list[tuple[Batch, int]]) -> tuple[Batch, int]:
     """Join the batches of consecutive pieces of one block (line numbers made continuous)."""
-    posts, rejects, accounts = [], [], []
+    posts, rejects, accounts, quotes = [], [], [], []
     offset = rows = 0
     for batch, nlines in parts:
         batch = _shift(batch, offset)
         offset += nlines
         rows += batch.rows_read
+        if batch.quotes is not None:
+            quotes.append(batch.quotes)
         if batch.posts is not None:
             posts.append(batch.posts)
         if batch.rejects is not None:
@@ -573,6 +687,7 @@ def _combine(parts: list[tuple[Batch, int]]) -> tuple[Batch, int]:
             accounts=_merge_in_order(accounts) if accounts else None,
             rejects=pa.concat_tables(rejects) if rejects else None,
             rows_read=rows,
+            quotes=pa.concat_tables(quotes) if quotes else None,
         ),
         offset,
     )
@@ -622,7 +737,7 @@ def _parse_range(
         gc.enable()
 
 
-_TABLES = ("posts", "accounts", "rejects")
+_TABLES = ("posts", "accounts", "rejects", "quotes")
 
 #: (transaction scratch folder, source file) -> {handle: fields this worker has sent a value of}
 _KNOWN: dict[tuple[str, str], dict[str, int]] = {}
@@ -786,49 +901,79 @@ def _collect(item, offset: int, options: ReadOptions) -> tuple[Batch, int]:
 def _shift(batch: Batch, offset: int) -> Batch:
     batch.posts = shift_lines(batch.posts, offset)
     batch.rejects = shift_lines(batch.rejects, offset)
+    batch.quotes = shift_lines(batch.quotes, offset)
     return batch
+
+
+#: How far :func:`_layout` looks for a line that parses before it tries one document.
+LAYOUT_LINES = 10_000
+LAYOUT_BYTES = 64 * 1024**2
+
+
+def _parses_as_record(line: bytes) -> bool:
+    """True if ``line`` is one JSON object or array (a bare number or string is not: a
+    pretty-printed array has lines like ``  12``)."""
+    try:
+        return type(orjson.loads(line)) in (dict, list)
+    except orjson.JSONDecodeError:
+        return False
 
 
 def _layout(path: Path) -> tuple[str, object]:
     """Return ("lines", None) or ("document", parsed value) for a JSON file.
 
-    JSON lines if one of the first few lines is a JSON value on its own; otherwise (a
-    pretty-printed array or object) one document. A document that does not parse cannot be read
-    at all (InputFileError).
+    JSON lines if a line of the file is a JSON object or array on its own: the first one that
+    parses decides, so broken lines before it (or a line 1 with a byte that is not UTF-8) are
+    rejects, not a reason to refuse the file. When the first line does not parse, a file small
+    enough is first tried as one document (a pretty-printed array or object). A file where no
+    line parses (within the first LAYOUT_LINES lines and LAYOUT_BYTES bytes) is one document; a
+    document that does not parse cannot be read at all (InputFileError).
     """
     size = path.stat().st_size
     with open(path, "rb") as fh:
-        head = fh.read(1 << 20)
-        whole = len(head) == size
-        if head.startswith(_BOM):
-            head = head[3:]
-        stripped = head.lstrip()
-        if stripped[:1] not in (b"{", b"["):
+        head = fh.read(3)
+        if head != _BOM:
+            fh.seek(0)
+        first = b""
+        while not first.strip():
+            first = fh.readline()
+            if not first:
+                return "lines", None  # (blank)
+        if first.lstrip()[:1] not in (b"{", b"["):
             return "lines", None
-        lines = [ln for ln in stripped.split(b"\n", 6)[:6] if ln.strip()]
-        if len(lines) > 1 and not head.endswith(lines[-1]):
-            lines = lines[:-1]  # the last piece may be cut by the head
-        elif b"\n" not in stripped and not whole:
-            # the first line is longer than the head (a twarc2 page of 500 tweets passes 1 MB)
-            fh.seek(fh.tell() - len(stripped))
-            lines = [fh.readline()]
-    for line in lines:
-        try:
-            orjson.loads(line)
+        if _parses_as_record(first):
             return "lines", None  # (a one-line array reads the same either way)
-        except orjson.JSONDecodeError:
-            continue
+        if size <= LAYOUT_BYTES:
+            doc, error = _document(path)
+            if error is None:
+                return "document", doc
+        seen = len(first)
+        for _ in range(LAYOUT_LINES):
+            line = fh.readline()
+            seen += len(line)
+            if not line or seen > LAYOUT_BYTES:
+                break
+            if line.strip() and _parses_as_record(line):
+                return "lines", None
     if size > DOCUMENT_MAX_BYTES:
         raise InputFileError(
             path,
             f"a single JSON document of {size} bytes is too big to read whole; "
             "write it as JSON lines (one tweet or page per line), e.g. with jq -c '.[]'",
         )
+    doc, error = _document(path)
+    if error is not None:
+        raise InputFileError(path, f"not valid JSON ({error}); truncated?")
+    return "document", doc
+
+
+def _document(path: Path) -> tuple[object, Exception | None]:
+    """The file parsed as one JSON document, or (None, the parse error)."""
     data = path.read_bytes()
     try:
-        return "document", orjson.loads(data[3:] if data.startswith(_BOM) else data)
+        return orjson.loads(data[3:] if data.startswith(_BOM) else data), None
     except orjson.JSONDecodeError as exc:
-        raise InputFileError(path, f"not valid JSON ({exc}); truncated?") from None
+        return None, exc
 
 
 def read(path: Path, source: str, options: ReadOptions) -> Iterator[Batch]:
@@ -859,21 +1004,37 @@ def read(path: Path, source: str, options: ReadOptions) -> Iterator[Batch]:
 def _read_compressed(path: Path, source: str, options: ReadOptions) -> Iterator[Batch]:
     """Read a gzip/zstd/bzip2/xz file of Twitter JSON as it decompresses (one process).
 
-    The layout is decided as for a plain file: JSON lines if one of the first lines parses on its
-    own, else one document (read whole, up to ``DOCUMENT_MAX_BYTES`` decompressed).
+    The layout is decided as for a plain file (:func:`_layout`): JSON lines if the first line is
+    a JSON object or array; else a file under LAYOUT_BYTES that parses whole is one document;
+    else JSON lines if any line of the first LAYOUT_BYTES parses (the broken ones are rejects),
+    one document if none (read whole, up to ``DOCUMENT_MAX_BYTES`` decompressed).
     """
     with open_input(path) as fh:
         head = fh.read(1 << 20)
         body = head[3:] if head.startswith(_BOM) else head
         stripped = body.lstrip()
-        lines = [ln for ln in stripped.split(b"\n", 6)[:6] if ln.strip()]
-        if len(head) == 1 << 20:  # (more follows)
-            if b"\n" not in stripped:
-                head += fh.readline()  # a first line longer than the head
-                lines = [head.lstrip()]
-            elif len(lines) > 1:
-                lines = lines[:-1]  # the last piece may be cut by the head
-        document = stripped[:1] in (b"{", b"[") and not any(_parses(ln) for ln in lines)
+        first = stripped.split(b"\n", 1)[0]
+        if b"\n" not in stripped and len(head) == 1 << 20:
+            head += fh.readline()  # a first line longer than the head
+            first = (head[3:] if head.startswith(_BOM) else head).lstrip()
+        document = False
+        if stripped[:1] in (b"{", b"[") and not _parses_as_record(first):
+            # as _layout: a small file is first tried as one document, then the first line
+            # that parses decides
+            head += fh.read(LAYOUT_BYTES - len(head))
+            if len(head) < LAYOUT_BYTES:
+                whole, error = head[3:] if head.startswith(_BOM) else head, None
+                try:
+                    doc = orjson.loads(whole)
+                except orjson.JSONDecodeError as exc:
+                    error = exc
+                if error is None:
+                    yield from _document_batches(doc, source, options, path)
+                    return
+            lines = head.split(b"\n")
+            if len(head) == LAYOUT_BYTES:
+                lines.pop()  # (may be cut)
+            document = not any(ln.strip() and _parses_as_record(ln) for ln in lines)
         if not document:
             offset = 0
             for i, block in enumerate(iter_blocks(fh, CHUNK_BYTES, head)):
@@ -894,6 +1055,11 @@ def _read_compressed(path: Path, source: str, options: ReadOptions) -> Iterator[
         doc = orjson.loads(data[3:] if data.startswith(_BOM) else data)
     except orjson.JSONDecodeError as exc:
         raise InputFileError(path, f"not valid JSON ({exc}); truncated?") from None
+    yield from _document_batches(doc, source, options, path)
+
+
+def _document_batches(doc: object, source: str, options: ReadOptions, path: Path):
+    """The batches of a JSON document (an array of tweets or pages, or one of them)."""
     parser = TweetParser(source)
     for i, item in enumerate(doc if type(doc) is list else [doc], 1):
         parser.value(item, i, item)
@@ -901,11 +1067,3 @@ def _read_compressed(path: Path, source: str, options: ReadOptions) -> Iterator[
             yield parser.take()
     options.advance(path.stat().st_size)
     yield parser.take()
-
-
-def _parses(line: bytes) -> bool:
-    try:
-        orjson.loads(line)
-    except orjson.JSONDecodeError:
-        return False
-    return True

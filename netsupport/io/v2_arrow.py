@@ -31,7 +31,7 @@ import pyarrow.compute as pc
 import pyarrow.json as pj
 
 from ..schema import SCHEMAS, PostKind, Table
-from .base import PLATFORM_TWITTER, Batch, RejectRows
+from .base import PLATFORM_TWITTER, QUOTES_SCHEMA, Batch, RejectRows
 from .timestamps import all_in_range, parse_column
 
 __all__ = ["parse_v2_block"]
@@ -428,7 +428,12 @@ def _tweets(
     """
     ids = col["id"]
     n = len(ids)
+    author_id = pc.coalesce(col["author_id"], author[1])
     usernames = author[0]
+    no_name = pc.fill_null(pc.equal(usernames, ""), True)
+    if pc.any(no_name).as_py():  # a suspended author missing from includes.users: by id
+        by_id = pc.binary_join_element_wise("id:", _nonempty(author_id), "")
+        usernames = pc.if_else(no_name, by_id, usernames)
     bad = pc.or_(
         pc.or_kleene(pc.is_null(ids), pc.equal(ids, "")),
         pc.or_kleene(pc.is_null(usernames), pc.equal(usernames, "")),
@@ -439,7 +444,6 @@ def _tweets(
     if pc.any(bad).as_py():  # missing id or author, or a non-ASCII handle (str.lower() rules)
         return _first(bad)
     handle = pc.ascii_lower(usernames)  # (checked ASCII above)
-    author_id = pc.coalesce(col["author_id"], author[1])
     note = col["note_tweet"]
     text = pc.coalesce(note.field("text"), col["text"])
 
@@ -513,6 +517,8 @@ def _tweets(
                     name = men.get("username")
                     targets[i] = name.lower() if name else None
                     break
+            else:  # a user missing from includes: by id, as TweetParser._reply_user
+                targets[i] = f"id:{uid}" if uid else None
         texts = text.take(pa.array(need_rt)).to_pylist() if len(need_rt) else []
         from .twitter_json import _rt_target
 
@@ -552,7 +558,37 @@ def _tweets(
         posts = posts.filter(pa.array(keep))
 
     accounts = _accounts(author_rows, ref_authors, reply_user, used_reply_user, n, look)
-    return Batch(posts=posts, accounts=accounts, rejects=rejects.take(), rows_read=n)
+    quotes = _quotes(ids, lines, rvalues, (code == 1) & (first_q >= 0), first_q, look)
+    return Batch(posts=posts, accounts=accounts, rejects=rejects.take(), rows_read=n, quotes=quotes)
+
+
+def _quotes(
+    ids: pa.Array,
+    lines: np.ndarray,
+    rvalues: pa.Array,
+    both: np.ndarray,
+    first_q: np.ndarray,
+    look: _Lookups,
+) -> pa.Table | None:
+    """The quotes of the tweets that reply and also quote (TweetParser.quotes, vectorised): the
+    first ``quoted`` ref's id and author (its own, else through ``includes.tweets``)."""
+    rows = np.flatnonzero(both)
+    if not len(rows):
+        return None
+    take = pa.array(first_q[rows])
+    authors = rvalues.field("author").take(take)
+    target = _nonempty(_python_lower(authors.field("username")))
+    if look.ref_handle is not None:
+        target = pc.if_else(authors.is_valid(), target, look.ref_handle.take(take))
+    return pa.Table.from_arrays(
+        [
+            ids.take(pa.array(rows)),
+            pa.array(lines[rows], pa.int64()),
+            _nonempty(rvalues.field("id").take(take)),
+            target,
+        ],
+        schema=QUOTES_SCHEMA,
+    )
 
 
 def _timestamps(values: pa.Array) -> tuple[pa.Array, dict[int, str]]:

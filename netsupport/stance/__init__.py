@@ -10,13 +10,15 @@ rules in order; in short, for one target side (the focal account or the institut
 3. lexicon phrases aimed at the target (or unaimed) decide by their net polarity, negation flips a
    phrase ("not a disgrace"); a phrase is aimed at the account whose handle follows it within two
    words ("shame on @force") or, failing that, the nearest handle before it in the same sentence
-   ("@force should be ashamed");
+   ("@force should be ashamed"); sympathy phrases ("condolences", "so sad") are support;
 4. target awareness: an account that is the object of a criticised action ("for silencing
    @inspector", "suspending @inspector is a disgrace") is supported, and a critique aimed at the
    institution is support for the focal account, not critique of it;
 5. when every phrase is aimed at others, VADER scores the remaining words; reporting language
    ("breaking", "statement") makes a post neutral news;
-6. otherwise VADER's compound score with the study's thresholds.
+6. a post of questions only, with no phrase, is neutral; otherwise VADER's compound score with the
+   study's thresholds, except that a critical reading of event news ("two dead after shooting")
+   that does not address its reader is neutral.
 
 Every distinct text is scored once (both sides at once), in worker processes when there are many.
 
@@ -33,12 +35,23 @@ Examples
 
 from __future__ import annotations
 
-from .labels import agreement, apply_labels, coding_sheet, load_labels
+from .labels import (
+    SHEET_COLUMNS,
+    LabelsFile,
+    agreement,
+    apply_labels,
+    coder_agreement,
+    coding_sheet,
+    load_labels,
+    match_labels,
+    read_labels,
+)
 from .rules import RULE_LABEL, STANCE_COLUMNS, STANCE_ORDER, Classifier, Lexicon, load_lexicon
 from .tables import (
     POST_COLUMNS,
     StanceResult,
     StanceSpec,
+    disagreements_table,
     object_strings,
     read_tables,
     rule_counts,
@@ -51,18 +64,24 @@ from .tables import (
 __all__ = [
     "POST_COLUMNS",
     "RULE_LABEL",
+    "SHEET_COLUMNS",
     "STANCE_COLUMNS",
     "STANCE_ORDER",
     "Classifier",
+    "LabelsFile",
     "Lexicon",
     "StanceResult",
     "StanceSpec",
     "agreement",
     "apply_labels",
+    "coder_agreement",
     "coding_sheet",
+    "disagreements_table",
     "load_labels",
     "load_lexicon",
+    "match_labels",
     "object_strings",
+    "read_labels",
     "read_tables",
     "rule_counts",
     "run_stance",

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import csv
 import math
+from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,50 +19,342 @@ from .rules import _CRI, _NEU, _SIDES, _SUP, RULE_LABEL, STANCE_ORDER, _texts_by
 # ---- hand labels, agreement, coding sheet --------------------------------------------------------
 
 
-def load_labels(path: str | Path) -> pd.DataFrame:
-    """Read a labels CSV: ``post_id, stance`` and optionally ``target_side`` (focal|institution).
+#: Values of the coding sheet's ``sample`` column.
+SAMPLE_PROBABILITY = "probability"
+SAMPLE_ACTIVE = "active"
+#: Coder columns of a labels CSV: ``stance_<coder>`` (``stance_coder1``, ``stance_ana``).
+CODER_PREFIX = "stance_"
 
-    Rows with an empty stance are skipped (a partly filled coding sheet is a valid labels file);
-    a stance other than supportive/critical/neutral is an error naming the line.
+
+@dataclass(frozen=True)
+class LabelsFile:
+    """A labels CSV as read: the resolved label per unit and the coders' agreement.
+
+    ``labels`` has the columns of :func:`load_labels` (``line`` is each row's line in the file,
+    for messages); ``coders`` is the value of :func:`coder_agreement` (None with fewer than two
+    coder columns).
+    """
+
+    path: str
+    labels: pd.DataFrame
+    coders: dict[str, Any] | None = None
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    """Return the labels CSV as stripped strings, with ``attrs["lines"]``: each row's first line
+    in the file (quoted cells may span lines; blank lines are skipped)."""
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as fh:
+            reader = csv.reader(fh)
+            header = next(reader, None)
+            if header is None:
+                raise InputFileError(path, "labels CSV is empty (no header row)")
+            rows: list[list[str]] = []
+            lines: list[int] = []
+            prev = reader.line_num
+            for rec in reader:
+                first, prev = prev + 1, reader.line_num
+                if not any(c.strip() for c in rec):
+                    continue
+                if len(rec) > len(header):
+                    raise InputFileError(
+                        path,
+                        f"{len(rec)} fields, the header has {len(header)} (a comma in an "
+                        "unquoted cell?)",
+                        f"line {first}",
+                    )
+                rows.append(rec + [""] * (len(header) - len(rec)))
+                lines.append(first)
+    except FileNotFoundError:
+        raise InputFileError(path, "labels file not found") from None
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise InputFileError(path, f"cannot read labels CSV ({exc})") from None
+    cols = [str(c).strip().lower().lstrip("'") for c in header]
+    raw = pd.DataFrame(rows, columns=cols, dtype=object) if rows else pd.DataFrame(columns=cols)
+    raw = raw.astype(object).apply(lambda col: col.astype(str).str.strip().str.lstrip("'"))
+    raw = raw.reset_index(drop=True)
+    raw.attrs["lines"] = lines
+    return raw
+
+
+def _check_words(path: Path, raw: pd.DataFrame, columns: Sequence[str]) -> None:
+    """Raise on the first stance word (in any stance column) that is not a stance."""
+    for col in columns:
+        vals = raw[col].str.lower()
+        bad = vals[(vals != "") & ~vals.isin(STANCE_ORDER)]
+        if len(bad):
+            i = int(bad.index[0])
+            raise InputFileError(
+                path,
+                f"{col} {raw[col].iloc[i]!r} is not one of {', '.join(STANCE_ORDER)}",
+                f"line {raw.attrs['lines'][i]}",
+            )
+
+
+def _resolve(codes: list[str], adjudicated: str) -> str:
+    """Return the adjudicated stance, else the coders' majority, else "" (a tie)."""
+    if adjudicated:
+        return adjudicated
+    counts = Counter(c for c in codes if c).most_common()
+    if not counts or (len(counts) > 1 and counts[0][1] == counts[1][1]):
+        return ""
+    return counts[0][0]
+
+
+def read_labels(path: str | Path) -> LabelsFile:
+    r"""Read and check a labels CSV: one resolved stance per (post, side), and coder agreement.
+
+    Columns: ``post_id``; ``stance`` and/or two or more coder columns ``stance_<coder>``;
+    optionally ``target_side`` (focal|institution; empty = both sides), ``inclusion_probability``
+    and ``sample`` (probability|active, as the coding sheet writes them). With coder columns the
+    resolved stance is the ``stance`` column where filled (adjudication), else the coders'
+    majority; a tie without adjudication leaves the unit unresolved (not used as a label, listed
+    in the disagreements). Rows with no stance at all are skipped (a partly coded sheet).
+
+    Raises
+    ------
+    InputFileError
+        Naming the file and line: an unknown stance word, a bad target_side, sample or
+        inclusion_probability, the same (post, side) labelled twice with different stances, no
+        coded row, or only one stance among the labels (nothing to tell apart or learn from).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "labels.csv"
+    >>> _ = p.write_text("post_id,stance_a,stance_b\n1,supportive,supportive\n"
+    ...                  "2,critical,critical\n3,neutral,critical\n4,neutral,neutral\n")
+    >>> f = read_labels(p)
+    >>> f.labels["stance"].tolist(), f.coders["items"], len(f.coders["disagreements"])
+    (['supportive', 'critical', 'neutral'], 4, 1)
+    """
+    path = Path(path)
+    raw = _read_csv(path)
+    coders = sorted(c for c in raw.columns if c.startswith(CODER_PREFIX) and c != "stance")
+    if "post_id" not in raw.columns or ("stance" not in raw.columns and len(coders) < 2):
+        raise InputFileError(
+            path,
+            "labels CSV needs columns post_id and stance (or two or more stance_<coder> "
+            f"columns); found {', '.join(raw.columns) or 'none'}",
+        )
+    _check_words(path, raw, [c for c in ("stance", *coders) if c in raw.columns])
+    n = len(raw)
+    side = raw["target_side"].str.lower() if "target_side" in raw.columns else pd.Series([""] * n)
+    for i, v in enumerate(side):
+        if v and v not in _SIDES:
+            raise InputFileError(
+                path,
+                f"target_side {v!r} is not focal or institution",
+                f"line {raw.attrs['lines'][i]}",
+            )
+    adjudicated = raw["stance"].str.lower() if "stance" in raw.columns else pd.Series([""] * n)
+    codes = [raw[c].str.lower().tolist() for c in coders]
+    resolved = [
+        _resolve([c[i] for c in codes], adjudicated.iloc[i]) if coders else adjudicated.iloc[i]
+        for i in range(n)
+    ]
+    out = pd.DataFrame(
+        {
+            "post_id": raw["post_id"].to_numpy(),
+            "target_side": side.to_numpy(),
+            "stance": resolved,
+            "line": np.asarray(raw.attrs["lines"], dtype="int64"),
+        }
+    )
+    extra = _design_columns(path, raw)
+    for col, values in extra.items():
+        out[col] = values
+    agreement_ = coder_agreement(out, raw, coders) if len(coders) >= 2 else None
+    out = out[(out["stance"] != "") & (out["post_id"] != "")]
+    out = _no_conflicts(path, out)
+    present = sorted(set(out["stance"]), key=STANCE_ORDER.index)
+    if len(present) < 2:
+        if not present:
+            raise InputFileError(path, "labels have no coded row: fill the stance column")
+        raise InputFileError(
+            path,
+            f"labels have only {present[0]!r} among {len(out)} coded rows: agreement and a "
+            "trained stance need at least two stances; code more rows",
+        )
+    out["target_side"] = out["target_side"].replace("", pd.NA).astype("string")
+    cols = ["post_id", "target_side", "stance", *extra, "line"]
+    return LabelsFile(str(path), out[cols].reset_index(drop=True), agreement_)
+
+
+def _design_columns(path: Path, raw: pd.DataFrame) -> dict[str, Any]:
+    """Return the sampling-design columns (inclusion_probability, sample) if the file has them."""
+    out: dict[str, Any] = {}
+    if "inclusion_probability" in raw.columns:
+        values = pd.to_numeric(raw["inclusion_probability"].replace("", None), errors="coerce")
+        bad = (raw["inclusion_probability"] != "") & ~((values > 0) & (values <= 1)).fillna(False)
+        if bad.any():
+            i = int(bad.to_numpy().nonzero()[0][0])
+            raise InputFileError(
+                path,
+                f"inclusion_probability {raw['inclusion_probability'].iloc[i]!r} is not a "
+                "number in (0, 1]",
+                f"line {raw.attrs['lines'][i]}",
+            )
+        out["inclusion_probability"] = values.astype("float64").to_numpy()
+    if "sample" in raw.columns:
+        vals = raw["sample"].str.lower()
+        bad = (vals != "") & ~vals.isin([SAMPLE_PROBABILITY, SAMPLE_ACTIVE])
+        if bad.any():
+            i = int(bad.to_numpy().nonzero()[0][0])
+            raise InputFileError(
+                path,
+                f"sample {raw['sample'].iloc[i]!r} is not {SAMPLE_PROBABILITY} or {SAMPLE_ACTIVE}",
+                f"line {raw.attrs['lines'][i]}",
+            )
+        out["sample"] = vals.replace("", None).to_numpy(dtype=object)
+    return out
+
+
+def _no_conflicts(path: Path, out: pd.DataFrame) -> pd.DataFrame:
+    """Drop repeated labels of one (post, side); raise if two of them disagree."""
+    key = out["post_id"] + "\x00" + out["target_side"]
+    n_stances = out.groupby(key)["stance"].transform("nunique")
+    clash = out[n_stances > 1]
+    if len(clash):
+        first = clash["post_id"].iloc[0]
+        side = clash["target_side"].iloc[0]
+        rows = clash[(clash["post_id"] == first) & (clash["target_side"] == side)]
+        where = ", ".join(
+            f"{s} on line {ln}" for s, ln in zip(rows["stance"], rows["line"], strict=True)
+        )
+        raise InputFileError(
+            path,
+            f"post {first}{f' ({side})' if side else ''} is labelled twice with different "
+            f"stances: {where} ({clash['post_id'].nunique()} posts disagree in all); keep one",
+        )
+    return out[~key.duplicated(keep="first")]
+
+
+def coder_agreement(
+    units: pd.DataFrame, raw: pd.DataFrame, coders: Sequence[str]
+) -> dict[str, Any]:
+    """Return Krippendorff's alpha (nominal) of the coder columns and their disagreements.
+
+    Parameters
+    ----------
+    units : DataFrame
+        One row per labels row: post_id, target_side, stance (resolved, "" = unresolved), line.
+    raw : DataFrame
+        The labels CSV as read (strings), with the coder columns.
+    coders : sequence of str
+        The coder columns (``stance_<coder>``).
+
+    Returns
+    -------
+    dict
+        ``{"alpha", "coders", "items", "coded", "disagreements", "unresolved"}``: alpha is None
+        when undefined (fewer than two items coded twice, or one value only); ``items`` counts
+        rows coded by two or more coders (the pairable ones alpha uses), ``coded`` the codes;
+        ``disagreements`` lists each row whose coders differ: ``{"post_id", "target_side",
+        "line", "codes": {coder: stance}, "resolved"}`` ("" = a tie nobody adjudicated).
+
+    Notes
+    -----
+    Krippendorff (2004), computed by the ``krippendorff`` package; values are the three stances,
+    a missing code is missing, not a category.
+    """
+    import krippendorff
+
+    order = list(STANCE_ORDER)
+    codes = np.full((len(coders), len(raw)), np.nan)
+    for r, col in enumerate(coders):
+        vals = raw[col].str.lower()
+        for k, s in enumerate(order):
+            codes[r, (vals == s).to_numpy()] = k
+    n_coded = (~np.isnan(codes)).sum(axis=0)
+    pairable = n_coded >= 2
+    alpha: float | None = None
+    if (
+        pairable.sum() >= 2
+        and len(np.unique(codes[:, pairable][~np.isnan(codes[:, pairable])])) > 1
+    ):
+        alpha = float(
+            krippendorff.alpha(
+                reliability_data=codes[:, pairable],
+                level_of_measurement="nominal",
+                value_domain=list(range(len(order))),
+            )
+        )
+    names = [c[len(CODER_PREFIX) :] for c in coders]
+    disagreements = []
+    for i in np.flatnonzero(pairable):
+        given = {
+            n: order[int(codes[r, i])] for r, n in enumerate(names) if not np.isnan(codes[r, i])
+        }
+        if len(set(given.values())) > 1:
+            disagreements.append(
+                {
+                    "post_id": str(units["post_id"].iloc[i]),
+                    "target_side": str(units["target_side"].iloc[i]) or None,
+                    "line": int(units["line"].iloc[i]),
+                    "codes": given,
+                    "resolved": str(units["stance"].iloc[i]),
+                }
+            )
+    return {
+        "alpha": alpha,
+        "coders": names,
+        "items": int(pairable.sum()),
+        "coded": int(n_coded.sum()),
+        "disagreements": disagreements,
+        "unresolved": sum(1 for d in disagreements if not d["resolved"]),
+    }
+
+
+def load_labels(path: str | Path) -> pd.DataFrame:
+    """Read a labels CSV (see :func:`read_labels`) and return its resolved labels.
 
     Returns
     -------
     DataFrame
-        Columns post_id, target_side (<NA> = both sides), stance.
+        Columns post_id, target_side (<NA> = both sides), stance, then inclusion_probability
+        and sample when the file has them, then line (the row's line in the file).
     """
-    path = Path(path)
-    try:
-        raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
-    except FileNotFoundError:
-        raise InputFileError(path, "labels file not found") from None
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise InputFileError(path, f"cannot read labels CSV ({exc})") from None
-    raw.columns = [c.strip().lower().lstrip("'") for c in raw.columns]
-    missing = {"post_id", "stance"} - set(raw.columns)
-    if missing:
+    return read_labels(path).labels
+
+
+def match_labels(labels: pd.DataFrame, units: pd.DataFrame, path: str | Path) -> dict[str, Any]:
+    """Check that labels name classified (post, side) units; return what did not match.
+
+    A label matches when its post is among ``units`` (the classified interactions' post_id,
+    target_side), on its side if it gives one. Labels that match nothing are not used.
+
+    Raises
+    ------
+    InputFileError
+        When no label matches (the wrong store, or the wrong labels file), naming a few ids.
+
+    Returns
+    -------
+    dict
+        ``{"labels", "matched", "unmatched", "unmatched_ids"}`` (the first 10 ids, sorted).
+    """
+    sides = units.groupby("post_id")["target_side"].agg(lambda s: set(s))
+    have = labels["post_id"].map(sides)
+    ok = [
+        isinstance(h, set) and (pd.isna(side) or side in h)
+        for h, side in zip(have, labels["target_side"], strict=True)
+    ]
+    miss = labels[[not x for x in ok]]
+    ids = sorted(set(miss["post_id"]))
+    if len(miss) == len(labels) and len(labels):
         raise InputFileError(
-            path, f"labels CSV needs columns post_id and stance; missing {sorted(missing)}"
+            path,
+            f"none of its {len(labels)} labels names a classified interaction in the store "
+            f"(e.g. post {', '.join(ids[:3])}, line {int(miss['line'].min())}); is it the "
+            "labels file of this study and store?",
         )
-    side = raw["target_side"] if "target_side" in raw.columns else pd.Series([""] * len(raw))
-    out = pd.DataFrame(
-        {
-            "post_id": raw["post_id"].str.strip().str.lstrip("'"),
-            "target_side": side.str.strip().str.lower().to_numpy(),
-            "stance": raw["stance"].str.strip().str.lower(),
-        }
-    )
-    for i, row in enumerate(out.itertuples(index=False), start=2):
-        if row.stance and row.stance not in STANCE_ORDER:
-            raise InputFileError(
-                path, f"stance {row.stance!r} is not one of {', '.join(STANCE_ORDER)}", f"line {i}"
-            )
-        if row.target_side and row.target_side not in _SIDES:
-            raise InputFileError(
-                path, f"target_side {row.target_side!r} is not focal or institution", f"line {i}"
-            )
-    out = out[(out["stance"] != "") & (out["post_id"] != "")].copy()
-    out["target_side"] = out["target_side"].replace("", pd.NA).astype("string")
-    return out.drop_duplicates(["post_id", "target_side"], keep="last").reset_index(drop=True)
+    return {
+        "labels": len(labels),
+        "matched": len(labels) - len(miss),
+        "unmatched": len(miss),
+        "unmatched_ids": ids[:10],
+    }
 
 
 def _label_lookup(table: pd.DataFrame, labels: pd.DataFrame) -> pd.Series:
@@ -147,44 +442,77 @@ def agreement(predicted: Sequence[str], labelled: Sequence[str]) -> dict[str, An
     }
 
 
-def _check_sample(n: int, seed: int) -> None:
-    if n < 1:
-        raise NetsupportError(f"--sample must be at least 1, got {n}")
+def _check_sample(n: int, seed: int, active: int = 0) -> None:
+    if n < 0 or active < 0 or n + active < 1:
+        raise NetsupportError(
+            f"--sample must be at least 1 (or --active K given), got --sample {n} --active {active}"
+        )
     if seed < 0:  # numpy's generators take seeds >= 0 only
         raise NetsupportError(f"--seed of the sample must be an integer >= 0, got {seed}")
 
 
-def coding_sheet(table: pd.DataFrame, posts: pd.DataFrame, n: int, seed: int) -> pd.DataFrame:
-    """Return a blank coding sheet: ``n`` posts sampled by stance x window, in random order.
+#: Columns of the coding sheet, in order.
+SHEET_COLUMNS = [
+    "post_id",
+    "target_side",
+    "target",
+    "window",
+    "created_at",
+    "source",
+    "text",
+    "stance",
+    "note",
+    "sample",
+    "inclusion_probability",
+]
 
-    Units are (post, target side). Strata are the classifier's stance crossed with the window;
-    the sample is spread equally over the strata (a stratum smaller than its share gives its
-    remainder to the others, in a fixed order), so rare stances are checked too. The sheet does
-    not show the classifier's stance (blind coding); fill the ``stance`` column and pass the file
-    as the study's labels CSV.
+
+def coding_sheet(
+    table: pd.DataFrame, posts: pd.DataFrame, n: int, seed: int, active: int = 0
+) -> pd.DataFrame:
+    """Return a blank coding sheet: a stratified probability sample, plus uncertain items.
+
+    Units are (post, target side). The probability sample (``sample`` = ``probability``) is a
+    stratified simple random sample without replacement: strata are the window crossed with the
+    predicted stance, and ``n`` is spread equally over the strata (a stratum smaller than its
+    share gives its remainder to the others, in a fixed order), so rare stances are checked
+    too. Each row carries its inclusion probability ``n_h / N_h`` (sampled / units of its
+    stratum), so estimates from the coded rows can be weighted back to all units (Horvitz &
+    Thompson 1952). ``active`` adds that many more units the classifier is least sure of
+    (smallest ``|score|``; ties in a seeded random order), with text, not already drawn, marked
+    ``sample`` = ``active`` and no inclusion probability: they are for training only, not for
+    estimation. Rows are in a seeded random order. The sheet does not show the classifier's
+    stance (blind coding); fill the ``stance`` column and pass the file as the study's labels.
 
     Returns
     -------
     DataFrame
-        Columns post_id, target_side, target, window, created_at, source, text, stance, note.
+        :data:`SHEET_COLUMNS`; inclusion_probability is written with 10 significant digits.
     """
-    _check_sample(n, seed)
+    _check_sample(n, seed, active)
     units = table.drop_duplicates(["post_id", "target_side"], keep="first").copy()
     units["stratum"] = (
         units["stance"].astype(str) + "|" + units["window"].fillna("none").astype(str)
     )
+    units = units.sort_values(["post_id", "target_side"], kind="stable")
     strata = sorted(units["stratum"].unique())
     sizes = units.groupby("stratum").size().reindex(strata).to_numpy()
-    take = _allocate(int(n), sizes)
+    take = _allocate(int(n), sizes) if len(strata) else []
     rng = np.random.default_rng(seed)
     picked = []
-    for stratum, k in zip(strata, take, strict=True):
-        rows = units[units["stratum"] == stratum].sort_values(["post_id", "target_side"])
+    for stratum, k, size in zip(strata, take, sizes, strict=True):
+        rows = units[units["stratum"] == stratum]
         if k:
-            picked.append(rows.iloc[np.sort(rng.choice(len(rows), size=k, replace=False))])
-    sample = pd.concat(picked) if picked else units.iloc[:0]
-    sample = sample.iloc[rng.permutation(len(sample))]
+            chosen = rows.iloc[np.sort(rng.choice(len(rows), size=k, replace=False))].copy()
+            chosen["sample"] = SAMPLE_PROBABILITY
+            chosen["pi"] = format(k / int(size), ".10g")
+            picked.append(chosen)
+    sample = pd.concat(picked) if picked else units.iloc[:0].assign(sample="", pi="")
     text = _texts_by_post(posts)
+    if active:
+        extra = _most_uncertain(units, sample, text, active, rng)
+        sample = pd.concat([sample, extra]) if len(extra) else sample
+    sample = sample.iloc[rng.permutation(len(sample))]
     return pd.DataFrame(
         {
             "post_id": sample["post_id"].to_numpy(),
@@ -196,8 +524,37 @@ def coding_sheet(table: pd.DataFrame, posts: pd.DataFrame, n: int, seed: int) ->
             "text": sample["post_id"].map(text).to_numpy(),
             "stance": "",
             "note": "",
-        }
+            "sample": sample["sample"].to_numpy(),
+            "inclusion_probability": sample["pi"].to_numpy(),
+        },
+        columns=SHEET_COLUMNS,
     ).reset_index(drop=True)
+
+
+def _most_uncertain(
+    units: pd.DataFrame, drawn: pd.DataFrame, text: pd.Series, k: int, rng: np.random.Generator
+) -> pd.DataFrame:
+    """Return the ``k`` units with the smallest ``|score|`` among those not drawn, not labelled,
+    and with text; ties in a random order drawn from ``rng`` (deterministic for a seed)."""
+    taken = set(zip(drawn["post_id"], drawn["target_side"], strict=True))
+    has_text = units["post_id"].map(text).fillna("").astype(str).str.strip() != ""
+    free = units[
+        has_text.to_numpy(dtype=bool)
+        & (units["rule"] != RULE_LABEL).to_numpy(dtype=bool)
+        & np.array(
+            [
+                (p, s) not in taken
+                for p, s in zip(units["post_id"], units["target_side"], strict=True)
+            ],
+            dtype=bool,
+        )
+    ]
+    tie = rng.permutation(len(free))
+    order = np.lexsort((tie, np.abs(free["score"].to_numpy(dtype="float64"))))
+    out = free.iloc[order[:k]].copy()
+    out["sample"] = SAMPLE_ACTIVE
+    out["pi"] = ""
+    return out
 
 
 def _allocate(n: int, sizes: np.ndarray) -> list[int]:

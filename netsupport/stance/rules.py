@@ -10,13 +10,15 @@ rules in order; in short, for one target side (the focal account or the institut
 3. lexicon phrases aimed at the target (or unaimed) decide by their net polarity, negation flips a
    phrase ("not a disgrace"); a phrase is aimed at the account whose handle follows it within two
    words ("shame on @force") or, failing that, the nearest handle before it in the same sentence
-   ("@force should be ashamed");
+   ("@force should be ashamed"); sympathy phrases ("condolences", "so sad") are support;
 4. target awareness: an account that is the object of a criticised action ("for silencing
    @inspector", "suspending @inspector is a disgrace") is supported, and a critique aimed at the
    institution is support for the focal account, not critique of it;
 5. when every phrase is aimed at others, VADER scores the remaining words; reporting language
    ("breaking", "statement") makes a post neutral news;
-6. otherwise VADER's compound score with the study's thresholds.
+6. a post of questions only, with no phrase, is neutral; otherwise VADER's compound score with the
+   study's thresholds, except that a critical reading of event news ("two dead after shooting")
+   that does not address its reader is neutral.
 
 Every distinct text is scored once (both sides at once), in worker processes when there are many.
 
@@ -32,6 +34,7 @@ Examples
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import os
@@ -88,6 +91,9 @@ RULE_VICTIM = "victim"
 RULE_TWO_TARGET = "two-target"
 RULE_ELSEWHERE = "aimed-elsewhere"
 RULE_NEUTRAL = "neutral"
+RULE_SYMPATHY = "sympathy"
+RULE_EVENT = "event"
+RULE_QUESTION = "question"
 RULE_VADER = "vader"
 RULE_NO_TEXT = "no-text"
 
@@ -97,6 +103,15 @@ _FOLLOW_GAP = 2
 _JOINERS = frozenset({"and", "or", "&"})
 #: Filler words allowed between a victim word and its handle ("silencing our @inspector").
 _VICTIM_FILLERS = frozenset({"our", "poor", "the", "a", "an", "my", "your", "their", "this"})
+#: Second-person words: a post that addresses its reader ("your statement", "you let him go")
+#: evaluates the addressee, so reporting and event words do not make it neutral news.
+_SECOND_PERSON = frozenset(
+    {"you", "your", "yours", "you're", "youre", "you've", "you'll", "yourself", "yourselves", "ur"}
+)
+#: Words after which a reporting phrase is the addressee's own ("your statement"), not news.
+_POSSESSIVE_2P = frozenset({"your", "ur"})
+#: Words an evaluation may skip to reach the event it describes ("shocking knife attack").
+_EVENT_GAP = 2
 
 
 # ---- lexicon -------------------------------------------------------------------------------------
@@ -116,8 +131,11 @@ class Lexicon:
     support: tuple[str, ...] = ()
     critique: tuple[str, ...] = ()
     neutral: tuple[str, ...] = ()
+    sympathy: tuple[str, ...] = ()
+    event: tuple[str, ...] = ()
     negators: tuple[str, ...] = ()
     negation_scope: int = 3
+    negation_exceptions: tuple[str, ...] = ()
     victim: tuple[str, ...] = ()
     focal_supportive: tuple[str, ...] = ()
     focal_critical: tuple[str, ...] = ()
@@ -133,6 +151,8 @@ class Lexicon:
             "support_phrases": len(self.support),
             "critique_phrases": len(self.critique),
             "neutral_phrases": len(self.neutral),
+            "sympathy_phrases": len(self.sympathy),
+            "event_words": len(self.event),
             "victim_words": len(self.victim),
             "markers": len(self.focal_supportive) + len(self.focal_critical),
             "institution_markers": len(self.institution_supportive)
@@ -164,6 +184,8 @@ _LEXICON_SECTIONS = {
     "support",
     "critique",
     "neutral",
+    "sympathy",
+    "event",
     "negation",
     "victim",
     "markers",
@@ -198,12 +220,18 @@ def _parse_lexicon(data: Mapping[str, Any], path: str) -> Lexicon:
         roles.append(
             (role, tuple(_norm_phrase(w) for w in _as_strings(words, f"[roles] {role}", path)))
         )
+    multi = [w for w in _phrases(data, "event", "words", path) if " " in w]
+    if multi:
+        raise InputFileError(path, f"[event] words are single words or stems, got {multi[0]!r}")
     return Lexicon(
         support=_phrases(data, "support", "phrases", path),
         critique=_phrases(data, "critique", "phrases", path),
         neutral=_phrases(data, "neutral", "phrases", path),
+        sympathy=_phrases(data, "sympathy", "phrases", path),
+        event=_phrases(data, "event", "words", path),
         negators=_phrases(data, "negation", "words", path),
         negation_scope=scope,
+        negation_exceptions=_phrases(data, "negation", "exceptions", path),
         victim=_phrases(data, "victim", "words", path),
         focal_supportive=tuple(_tag(t) for t in _phrases(data, "markers", "supportive", path)),
         focal_critical=tuple(_tag(t) for t in _phrases(data, "markers", "critical", path)),
@@ -236,8 +264,11 @@ def _merge(base: Lexicon, extra: Lexicon) -> Lexicon:
         support=cat(base.support, extra.support),
         critique=cat(base.critique, extra.critique),
         neutral=cat(base.neutral, extra.neutral),
+        sympathy=cat(base.sympathy, extra.sympathy),
+        event=cat(base.event, extra.event),
         negators=cat(base.negators, extra.negators),
         negation_scope=extra.negation_scope,
+        negation_exceptions=cat(base.negation_exceptions, extra.negation_exceptions),
         victim=cat(base.victim, extra.victim),
         focal_supportive=cat(base.focal_supportive, extra.focal_supportive),
         focal_critical=cat(base.focal_critical, extra.focal_critical),
@@ -358,6 +389,7 @@ class _Tokens:
     kinds: list[int]
     values: list[str]
     sentence: list[int]
+    questions: frozenset[int] = frozenset()  # sentences that end with "?"
 
     def __len__(self) -> int:
         return len(self.kinds)
@@ -371,19 +403,41 @@ class _Reading:
     victim_word: dict[str, str] = field(default_factory=dict)  # side -> victim word
     has_words: bool = False
     residual: str = ""  # the words no support/critique phrase covers
+    event_word: str | None = None  # the first event word outside every phrase
+    second_person: bool = False  # the post addresses its reader ("you", "your")
+    all_questions: bool = False  # every sentence with words ends with "?"
+
+
+@functools.cache
+def _emoji_names() -> dict[int, str]:
+    """Return ``{code point: " name "}`` for single-code-point emoji (CLDR short names, as VADER's
+    own table gives them: "👍" -> "thumbs up"), so the lexicon can name emoji in words."""
+    table = resources.files("vaderSentiment").joinpath("emoji_utf8_lexicon.txt")
+    out: dict[int, str] = {}
+    for line in table.read_text(encoding="utf-8").splitlines():
+        char, _, name = line.rstrip("\r").partition("\t")
+        words = re.sub(r"[^\w\s]", " ", name.lower()).split()
+        if len(char) == 1 and words:
+            out[ord(char)] = " " + " ".join(words) + " "
+    return out
 
 
 def _tokenize(text: str) -> _Tokens:
     kinds: list[int] = []
     values: list[str] = []
     sentence: list[int] = []
+    questions: set[int] = set()
     sid = 0
     low = text.lower().replace("\u2019", "'").replace("\u2018", "'")
+    if not low.isascii():  # emoji become their names: "@x 👏👏" reads "@x clapping hands ..."
+        low = low.translate(_emoji_names())
     for m in _TOKEN_RE.finditer(low):
         group = m.lastgroup
         if group == "url":
             continue
         if group == "stop":
+            if "?" in m.group():
+                questions.add(sid)
             sid += 1
             continue
         tok = m.group()
@@ -397,7 +451,7 @@ def _tokenize(text: str) -> _Tokens:
             kinds.append(_W)
             values.append(tok)
         sentence.append(sid)
-    return _Tokens(kinds, values, sentence)
+    return _Tokens(kinds, values, sentence, frozenset(questions))
 
 
 class _Analyser:
@@ -417,8 +471,11 @@ class _Analyser:
         self.neg = negative_threshold
         self.negators = frozenset(lexicon.negators)
         self.scope = lexicon.negation_scope
+        self.negation_exceptions = [tuple(p.split()) for p in lexicon.negation_exceptions]
+        self.event_gate = _word_regex(lexicon.event)
         phrases = (
             [_compile(p, +1) for p in lexicon.support]
+            + [_compile(p, +1, RULE_SYMPATHY) for p in lexicon.sympathy]
             + [_compile(p, -1) for p in lexicon.critique]
             + [_compile(p, 0) for p in lexicon.neutral]
         )
@@ -479,10 +536,31 @@ class _Analyser:
         while k >= 0 and seen < self.scope and t.sentence[k] == t.sentence[start]:
             if t.kinds[k] != _H:
                 w = t.values[k]
-                if w in self.negators or w.endswith("n't"):
+                if (w in self.negators or w.endswith("n't")) and not self._exception_at(k, t):
                     return True
                 seen += 1
             k -= 1
+        return False
+
+    def _exception_at(self, k: int, t: _Tokens) -> bool:
+        """Return True if a negation exception ("nothing but", "can't thank") starts at ``k``."""
+        for ex in self.negation_exceptions:
+            if k + len(ex) <= len(t) and all(
+                t.kinds[k + x] == _W and _word_match(ex[x], t.values[k + x]) for x in range(len(ex))
+            ):
+                return True
+        return False
+
+    def _event_after(self, m: _Match, t: _Tokens) -> bool:
+        """Return True if an event word follows the phrase closely ("shocking attack")."""
+        j, words = m.end, 0
+        while j < len(t) and words < _EVENT_GAP + 1 and t.sentence[j] == t.sentence[m.start]:
+            if t.kinds[j] == _H:
+                return False
+            if self.event_gate.match(t.values[j]):
+                return True
+            words += 1
+            j += 1
         return False
 
     def _victim_handles(self, t: _Tokens) -> dict[int, str]:
@@ -564,11 +642,17 @@ class _Analyser:
                 i += 1
                 continue
             ph, end = hit
+            if not ph.polarity and i > 0 and t.values[i - 1] in _POSSESSIVE_2P:
+                i = end  # "your statement": the addressee's words, not reporting language
+                continue
             pol = -ph.polarity if ph.polarity and self._negated(i, t) else ph.polarity
             found.append(_Match(i, end, ph, pol))
             covered[i:end] = [True] * (end - i)
             i = end
         victims = self._victim_handles(t)
+        for m in found:  # "shocking attack", "appalling violence": the event is judged, not a side
+            if m.phrase.polarity < 0 and m.phrase.kind == RULE_LEXICON and self._event_after(m, t):
+                m.aim = frozenset({"event"})
         for m in found:
             if m.aim is None and m.polarity:
                 handles = self._aim(m, t, covered, victims)
@@ -594,7 +678,26 @@ class _Analyser:
         residual = " ".join(
             v for v, k, c in zip(t.values, t.kinds, polar_cover, strict=True) if k != _H and not c
         )
-        return _Reading(found, victim_word, has_words, residual)
+        event_word = next(
+            (
+                v
+                for v, k, c in zip(t.values, t.kinds, polar_cover, strict=True)
+                if k == _W and not c and self.event_gate.match(v)
+            ),
+            None,
+        )
+        worded = {s for s, k in zip(t.sentence, t.kinds, strict=True) if k in (_W, _T)}
+        return _Reading(
+            found,
+            victim_word,
+            has_words,
+            residual,
+            event_word,
+            second_person=any(
+                k == _W and v in _SECOND_PERSON for v, k in zip(t.values, t.kinds, strict=True)
+            ),
+            all_questions=bool(worded) and worded <= t.questions,
+        )
 
     # -- scoring -----------------------------------------------------------------------------------
     def vader(self, text: str) -> float:
@@ -662,14 +765,28 @@ class _Analyser:
                 if "residual" not in residual:
                     residual["residual"] = self.vader(r.residual)
                 c = residual["residual"]
-                out[side] = (self.by_score(c), c, RULE_ELSEWHERE)
+                out[side] = self._news(r, (self.by_score(c), c, RULE_ELSEWHERE))
             elif neutral:
                 out[side] = (_NEU, 0.0, f"{RULE_NEUTRAL}:{neutral[0].phrase.label}")
             elif not r.has_words:
                 out[side] = (_NEU, 0.0, RULE_NO_TEXT)
+            elif r.all_questions:  # a question with no stance phrase asks; VADER reads its topic
+                c = vader()[1]
+                out[side] = (_NEU, c, RULE_QUESTION)
             else:
-                out[side] = vader()
+                out[side] = self._news(r, vader())
         return out
+
+    @staticmethod
+    def _news(r: _Reading, decided: tuple[str, float, str]) -> tuple[str, float, str]:
+        """Return neutral (rule ``event:<word>``) for a negative VADER reading of event news.
+
+        VADER reads the words of the event ("killed", "attack"), not an evaluation of the
+        account; a post that addresses its reader ("you", "your") keeps VADER's reading.
+        """
+        if decided[0] == _CRI and r.event_word is not None and not r.second_person:
+            return (_NEU, decided[1], f"{RULE_EVENT}:{r.event_word}")
+        return decided
 
 
 # ---- parallel scoring of distinct texts ---------------------------------------------------------

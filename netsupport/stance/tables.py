@@ -20,7 +20,14 @@ from ..schema import (
 )
 from ..studyfile import StanceParams
 from ..windows import Windows
-from .labels import _check_sample, _label_lookup, agreement, coding_sheet, load_labels
+from .labels import (
+    _check_sample,
+    _label_lookup,
+    agreement,
+    coding_sheet,
+    match_labels,
+    read_labels,
+)
 from .rules import _SIDES, STANCE_ORDER, Classifier, load_lexicon
 
 # ---- study-level entry points --------------------------------------------------------------------
@@ -262,29 +269,33 @@ def stance_table(
     posts = posts if posts is not None else pd.DataFrame(columns=[PostCol.POST_ID, PostCol.TEXT])
     inter = stance_interactions(tables, spec)
     auto = clf.classify(inter, posts, spec.windows, workers)
-    labels = load_labels(params.labels) if params.labels else None
     sp = getattr(study, "support", None)
-    sup = supervise(
-        auto,
-        posts,
-        labels,
-        labels_path=params.labels,
-        windows=spec.windows,
-        seed=int(getattr(sp, "seed", 42)),
-        n_boot=int(getattr(sp, "bootstrap", 1000)),
-        confidence=float(getattr(sp, "confidence", 0.95)),
-        model_dir=model_dir,
-        correct=correct,
-    )
-    if labels is None:
+    how = {
+        "labels_path": params.labels,
+        "windows": spec.windows,
+        "seed": int(getattr(sp, "seed", 42)),
+        "n_boot": int(getattr(sp, "bootstrap", 1000)),
+        "confidence": float(getattr(sp, "confidence", 0.95)),
+        "model_dir": model_dir,
+        "correct": correct,
+    }
+    if not params.labels:
+        sup = supervise(auto, posts, None, **how)
         agree: dict[str, Any] = {"status": "not measured", "reason": "no labels CSV in the study"}
         return StanceResult(
             sup.table, agree, clf.lexicon.describe(), inter, sup.model, sup.validation, sup.units
         )
+    lab_file = read_labels(params.labels)
+    labels = lab_file.labels
     units = auto.drop_duplicates(["post_id", "target_side"])
+    matched = match_labels(labels, units, params.labels)
     lab = _label_lookup(units, labels)
     have = lab.notna().to_numpy(dtype=bool)
     agree = agreement(units["stance"][have].tolist(), lab[have].tolist())
+    agree["labels_matched"] = matched
+    if lab_file.coders is not None:
+        agree["coders"] = lab_file.coders
+    sup = supervise(auto, posts, labels, **how)
     return StanceResult(
         sup.table, agree, clf.lexicon.describe(), inter, sup.model, sup.validation, sup.units
     )
@@ -334,17 +345,20 @@ def run_stance(
     seed: int = 42,
     sample_out: str | Path | None = None,
     workers: int | None = None,
+    active: int = 0,
 ) -> dict[str, Any]:
     """Classify, write the audit table (and optionally a coding sheet), return a summary.
 
     ``out`` gets one row per interaction (:data:`STANCE_COLUMNS`), formula-safe CSV. With
-    ``sample``, a blank coding sheet of that many (post, side) units, stratified by stance x
-    window (:func:`coding_sheet`), goes to ``sample_out`` (default: ``<out stem>.coding.csv``).
+    ``sample``, a blank coding sheet of that many (post, side) units, a probability sample
+    stratified by window x stance, plus ``active`` uncertain units (:func:`coding_sheet`), goes
+    to ``sample_out`` (default: ``<out stem>.coding.csv``). When the labels have two or more
+    coder columns, their disagreements go to ``<out stem>.disagreements.csv``.
     """
     from ..textsafe import write_csv, write_json
 
-    if sample is not None:
-        _check_sample(sample, seed)  # before anything is written
+    if sample is not None or active:
+        _check_sample(sample or 0, seed, active)  # before anything is written
     result = stance_table(tables, study, workers=workers)
     summary = stance_summary(result)
     summary["out"] = write_csv(result.table, out)
@@ -356,13 +370,36 @@ def run_stance(
             validation_json(result.validation), validation_file(out)
         )
         summary["validation"] = result.validation
-    if sample is not None:
+    coders = result.agreement.get("coders")
+    if coders is not None:
+        summary["disagreements_out"] = write_csv(
+            disagreements_table(coders), Path(out).with_suffix(".disagreements.csv")
+        )
+    if sample is not None or active:
         posts = tables.get(Table.POSTS)
         posts = (
             posts if posts is not None else pd.DataFrame(columns=[PostCol.POST_ID, PostCol.TEXT])
         )
-        sheet = coding_sheet(result.table, posts, sample, seed)
+        sheet = coding_sheet(result.table, posts, sample or 0, seed, active)
         target = Path(sample_out) if sample_out else Path(out).with_suffix(".coding.csv")
         summary["sample_out"] = write_csv(sheet, target)
         summary["sample"] = len(sheet)
     return summary
+
+
+def disagreements_table(coders: Mapping[str, Any]) -> pd.DataFrame:
+    """Return the coders' disagreements (:func:`~netsupport.stance.labels.coder_agreement`) as a
+    table: post_id, target_side, line, one ``stance_<coder>`` column each, resolved."""
+    names = list(coders["coders"])
+    cols = ["post_id", "target_side", "line", *(f"stance_{c}" for c in names), "resolved"]
+    rows = [
+        [
+            d["post_id"],
+            d["target_side"] or "",
+            d["line"],
+            *(d["codes"].get(c, "") for c in names),
+            d["resolved"],
+        ]
+        for d in coders["disagreements"]
+    ]
+    return pd.DataFrame(rows, columns=cols)

@@ -1,0 +1,419 @@
+"""Hand labels as a design: the coding sheet's sampling, coder agreement, bad label files."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import load_support_fixture, support_fixture_study
+from test_stance import _store_from_fixture
+from typer.testing import CliRunner
+
+from netsupport.cli import app
+from netsupport.errors import InputFileError
+from netsupport.stance import (
+    SHEET_COLUMNS,
+    coding_sheet,
+    load_labels,
+    read_labels,
+    stance_table,
+)
+
+# ---- the coding sheet as a sampling design -------------------------------------------------------
+
+
+def _units_table(n_by_stratum: dict[tuple[str, str], int], seed: int = 0) -> pd.DataFrame:
+    """A stance table with the given number of units per (stance, window), scores in (-1, 1)."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    k = 0
+    for (stance, window), n in sorted(n_by_stratum.items()):
+        for _ in range(n):
+            rows.append(
+                {
+                    "post_id": f"p{k:05d}",
+                    "source": f"a{k}",
+                    "target": "lane",
+                    "kind": "mention",
+                    "created_at": pd.Timestamp("2014-02-14", tz="UTC"),
+                    "window": window,
+                    "target_side": "focal",
+                    "stance": stance,
+                    "score": float(rng.uniform(-1, 1)),
+                    "rule": "vader",
+                }
+            )
+            k += 1
+    return pd.DataFrame(rows)
+
+
+def _posts(table: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame({"post_id": table["post_id"], "text": "text of " + table["post_id"]})
+
+
+def test_sheet_inclusion_probabilities_are_n_h_over_N_h():
+    sizes = {("supportive", "crisis"): 40, ("critical", "crisis"): 4, ("neutral", "baseline"): 16}
+    table = _units_table(sizes)
+    sheet = coding_sheet(table, _posts(table), 12, seed=1)
+    assert list(sheet.columns) == SHEET_COLUMNS
+    assert (sheet["sample"] == "probability").all()
+    # 12 over 3 strata: 4 each (the critical stratum has exactly 4, so it is taken whole)
+    stratum = table.set_index("post_id")["stance"].reindex(sheet["post_id"]).to_numpy()
+    pi = sheet["inclusion_probability"].astype(float).to_numpy()
+    expected = {"supportive": 4 / 40, "critical": 4 / 4, "neutral": 4 / 16}
+    assert pi.tolist() == [expected[s] for s in stratum]
+    # Horvitz-Thompson: the weights of the sample add up to the population, stratum by stratum
+    assert pd.Series(1 / pi).groupby(stratum).sum().to_dict() == {
+        "critical": 4.0,
+        "neutral": 16.0,
+        "supportive": 40.0,
+    }
+
+
+def test_weighted_sheet_recovers_a_planted_share_where_the_plain_mean_does_not():
+    """Planted truth: 30% of units are truly supportive, unevenly across predicted strata; the
+    equal-allocation sample over-represents the small strata, and 1/pi weights correct it."""
+    sizes = {("supportive", "crisis"): 300, ("critical", "crisis"): 60, ("neutral", "crisis"): 140}
+    table = _units_table(sizes)
+    truth = np.zeros(len(table), dtype=bool)  # supportive in truth
+    pred = table["stance"].to_numpy()
+    truth[np.flatnonzero(pred == "supportive")[:140]] = True  # 140 of 300
+    truth[np.flatnonzero(pred == "neutral")[:10]] = True  # 10 of 140
+    planted = truth.mean()  # 150 / 500
+    assert planted == pytest.approx(0.3)
+    is_true = dict(zip(table["post_id"], truth, strict=True))
+    weighted, plain = [], []
+    posts = _posts(table)
+    for seed in range(150):
+        sheet = coding_sheet(table, posts, 90, seed=seed)
+        y = sheet["post_id"].map(is_true).to_numpy(dtype=float)
+        w = 1 / sheet["inclusion_probability"].astype(float).to_numpy()
+        weighted.append((w * y).sum() / w.sum())
+        plain.append(y.mean())
+    # the plain mean estimates (140/300 + 0 + 10/140) / 3 = 0.179; the weighted one 0.3
+    # (30 a stratum; Monte Carlo standard error of the mean of 150 draws: 0.004; measured 0.302)
+    assert np.mean(weighted) == pytest.approx(planted, abs=0.015)
+    assert np.mean(plain) == pytest.approx((140 / 300 + 10 / 140) / 3, abs=0.01)
+
+
+def test_active_items_are_the_least_certain_and_marked():
+    table = _units_table({("supportive", "crisis"): 30, ("critical", "crisis"): 30})
+    table.loc[table.index[:2], "rule"] = "label"  # already labelled: never asked again
+    table.loc[table.index[:2], "score"] = 0.0
+    table.loc[table.index[2:5], "score"] = 0.0  # three ties at the top
+    sheet = coding_sheet(table, _posts(table), 6, seed=3, active=5)
+    assert len(sheet) == 11
+    act = sheet[sheet["sample"] == "active"]
+    prob = sheet[sheet["sample"] == "probability"]
+    assert len(act) == 5 and len(prob) == 6
+    assert (act["inclusion_probability"] == "").all()
+    assert not set(act["post_id"]) & set(prob["post_id"])
+    free = table[(table["rule"] != "label") & ~table["post_id"].isin(prob["post_id"])]
+    cutoff = np.sort(np.abs(free["score"].to_numpy()))[4]
+    chosen = table.set_index("post_id").loc[act["post_id"], "score"].abs()
+    assert (chosen <= cutoff).all()
+    assert not set(act["post_id"]) & set(table["post_id"][:2])
+    # deterministic for a seed; the probability rows are the draw without --active
+    again = coding_sheet(table, _posts(table), 6, seed=3, active=5)
+    pd.testing.assert_frame_equal(sheet, again)
+    plain = coding_sheet(table, _posts(table), 6, seed=3)
+    assert set(plain["post_id"]) == set(prob["post_id"])
+
+
+def test_active_skips_units_without_text():
+    table = _units_table({("neutral", "crisis"): 6})
+    posts = _posts(table)
+    posts.loc[posts.index[:3], "text"] = ""  # no-text units cannot be coded from their text
+    sheet = coding_sheet(table, posts, 0, seed=0, active=6)
+    assert len(sheet) == 3 and set(sheet["post_id"]) == set(table["post_id"][3:])
+
+
+def test_cli_sheet_with_active_is_formula_safe(tmp_path):
+    _store_from_fixture(tmp_path / "store")
+    out = tmp_path / "stance.csv"
+    r = CliRunner().invoke(
+        app,
+        [
+            "stance",
+            "--store",
+            str(tmp_path / "store"),
+            "--focal",
+            "lane",
+            "--institution",
+            "force",
+            "--crisis",
+            "2014-02-14T00:00:00Z",
+            "2014-02-16T00:00:00Z",
+            "--baseline-days",
+            "4",
+            "--after-days",
+            "4",
+            "--out",
+            str(out),
+            "--sample",
+            "6",
+            "--active",
+            "3",
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    sheet = pd.read_csv(tmp_path / "stance.coding.csv", dtype=str, keep_default_na=False)
+    assert list(sheet.columns) == SHEET_COLUMNS
+    assert sorted(sheet["sample"].value_counts().items()) == [("active", 3), ("probability", 6)]
+    # handles and texts starting with @ are neutralised for spreadsheets
+    assert not any(v.startswith(("=", "+", "-", "@")) for v in sheet.to_numpy().ravel())
+    assert sheet["text"].str.startswith("'@").any()
+    # filled in and given back, the sheet is a labels file that keeps its design columns
+    filled = tmp_path / "stance.coding.csv"
+    coded = pd.read_csv(filled, dtype=str, keep_default_na=False)
+    coded["stance"] = ["supportive", "critical", "neutral"] * 3
+    coded.to_csv(filled, index=False)
+    lab = load_labels(filled)
+    assert len(lab) == 9 and lab["sample"].value_counts()["active"] == 3
+    pi = lab.loc[lab["sample"] == "probability", "inclusion_probability"]
+    assert ((pi > 0) & (pi <= 1)).all()
+    assert lab.loc[lab["sample"] == "active", "inclusion_probability"].isna().all()
+
+
+# ---- coders --------------------------------------------------------------------------------------
+
+
+def test_two_coders_give_krippendorff_alpha_by_hand(tmp_path):
+    p = tmp_path / "labels.csv"
+    p.write_text(
+        "post_id,stance_ana,stance_ben\n"
+        "1,supportive,supportive\n2,critical,critical\n3,neutral,critical\n4,neutral,neutral\n"
+    )
+    f = read_labels(p)
+    # coincidence matrix: n = 8 pairable values; S 2, C 3, N 3; one N-C pair each way
+    # D_o = 2/8, D_e = (2*3 + 2*3 + 3*3) * 2 / (8 * 7) = 42/56, alpha = 1 - D_o/D_e = 2/3
+    assert f.coders["alpha"] == pytest.approx(2 / 3)
+    assert f.coders["coders"] == ["ana", "ben"] and f.coders["items"] == 4
+    assert f.coders["disagreements"] == [
+        {
+            "post_id": "3",
+            "target_side": None,
+            "line": 4,
+            "codes": {"ana": "neutral", "ben": "critical"},
+            "resolved": "",
+        }
+    ]
+    assert f.coders["unresolved"] == 1
+    # the tie is not a label; the agreed rows are
+    assert f.labels["post_id"].tolist() == ["1", "2", "4"]
+
+
+def test_majority_and_adjudication_resolve(tmp_path):
+    p = tmp_path / "labels.csv"
+    p.write_text(
+        "post_id,target_side,stance,stance_c1,stance_c2,stance_c3\n"
+        "1,focal,,supportive,supportive,critical\n"  # majority
+        "2,focal,neutral,supportive,critical,\n"  # adjudicated tie
+        "3,institution,,critical,,\n"  # one coder only: not pairable, still a label
+        "4,institution,,,,\n"  # not coded: skipped
+    )
+    f = read_labels(p)
+    assert f.labels[["post_id", "stance"]].values.tolist() == [
+        ["1", "supportive"],
+        ["2", "neutral"],
+        ["3", "critical"],
+    ]
+    assert f.coders["items"] == 2 and f.coders["unresolved"] == 0
+    assert [d["resolved"] for d in f.coders["disagreements"]] == ["supportive", "neutral"]
+
+
+def test_design_columns_are_kept(tmp_path):
+    p = tmp_path / "labels.csv"
+    p.write_text(
+        "post_id,stance,sample,inclusion_probability\n"
+        "1,supportive,probability,0.25\n2,critical,active,\n3,neutral,probability,1\n"
+    )
+    lab = load_labels(p)
+    assert list(lab.columns) == [
+        "post_id",
+        "target_side",
+        "stance",
+        "inclusion_probability",
+        "sample",
+        "line",
+    ]
+    assert lab["sample"].tolist() == ["probability", "active", "probability"]
+    assert lab["inclusion_probability"].tolist()[0] == 0.25
+    assert np.isnan(lab["inclusion_probability"].tolist()[1])
+    p.write_text("post_id,stance,inclusion_probability\n1,supportive,0\n2,critical,0.5\n")
+    with pytest.raises(InputFileError, match=r"line 2: inclusion_probability '0'"):
+        load_labels(p)
+    p.write_text("post_id,stance,sample\n1,supportive,random\n2,critical,active\n")
+    with pytest.raises(InputFileError, match=r"line 2: sample 'random'"):
+        load_labels(p)
+
+
+def test_coder_agreement_reaches_the_stance_summary_and_disagreements_csv(tmp_path):
+    _store_from_fixture(tmp_path / "store")
+    labels = tmp_path / "labels.csv"
+    labels.write_text(
+        "post_id,target_side,stance_a,stance_b\n"
+        "C10,focal,supportive,critical\nC01,focal,neutral,neutral\nC03,focal,supportive,\n"
+    )
+    s = support_fixture_study()
+    res = stance_table(
+        load_support_fixture(), support_fixture_study(stance=s.stance.__class__(labels=labels))
+    )
+    coders = res.agreement["coders"]
+    assert coders["coders"] == ["a", "b"] and coders["items"] == 2
+    assert res.agreement["labels_matched"] == {
+        "labels": 2,
+        "matched": 2,
+        "unmatched": 0,
+        "unmatched_ids": [],
+    }
+    r = CliRunner().invoke(
+        app,
+        [
+            "stance",
+            "--store",
+            str(tmp_path / "store"),
+            "--focal",
+            "lane",
+            "--institution",
+            "force",
+            "--labels",
+            str(labels),
+            "--out",
+            str(tmp_path / "stance.csv"),
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    assert "Krippendorff's alpha" in r.stdout and "1 disagreements (1 unresolved" in r.stdout
+    dis = pd.read_csv(tmp_path / "stance.disagreements.csv", dtype=str, keep_default_na=False)
+    assert dis.values.tolist() == [["C10", "focal", "2", "supportive", "critical", ""]]
+
+
+# ---- bad label files: one line, exit 2, through the CLI ------------------------------------------
+
+
+def _stance_cli(tmp_path, labels_text: str):
+    if not (tmp_path / "store").exists():
+        _store_from_fixture(tmp_path / "store")
+    labels = tmp_path / "labels.csv"
+    labels.write_text(labels_text)
+    return CliRunner().invoke(
+        app,
+        [
+            "stance",
+            "--store",
+            str(tmp_path / "store"),
+            "--focal",
+            "lane",
+            "--institution",
+            "force",
+            "--labels",
+            str(labels),
+            "--out",
+            str(tmp_path / "stance.csv"),
+        ],
+    )
+
+
+def _one_line_error(r) -> str:
+    assert r.exit_code == 2, r.output
+    assert "Traceback" not in r.output
+    lines = r.output.strip().splitlines()
+    assert len(lines) == 1, r.output
+    assert lines[0].startswith("error: ") and "labels.csv" in lines[0]
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    ("text", "expect"),
+    [
+        # unknown stance words, in the stance column or a coder column
+        ("post_id,stance\nC10,supportive\nC01,angry\n", "labels.csv:line 3: stance 'angry'"),
+        (
+            "post_id,stance_a,stance_b\nC10,supportive,pro\nC01,neutral,neutral\n",
+            "labels.csv:line 2: stance_b 'pro'",
+        ),
+        # the same (post, side) twice with different stances: both lines named
+        (
+            "post_id,target_side,stance\nC10,focal,supportive\nC01,focal,neutral\n"
+            "C10,focal,critical\n",
+            "post C10 (focal) is labelled twice with different stances: supportive on line 2, "
+            "critical on line 4",
+        ),
+        # one stance only, or none coded
+        ("post_id,stance\nC10,supportive\nC01,supportive\n", "only 'supportive' among 2"),
+        ("post_id,stance\nC10,\nC01,\n", "no coded row"),
+        # no label names a classified interaction of this store
+        (
+            "post_id,stance\nX1,supportive\nX2,neutral\n",
+            "none of its 2 labels names a classified interaction",
+        ),
+        ("id,stance\n1,supportive\n", "needs columns post_id and stance"),
+    ],
+)
+def test_cli_bad_label_files_are_one_line(tmp_path, text, expect):
+    assert expect in _one_line_error(_stance_cli(tmp_path, text))
+
+
+def test_cli_duplicates_that_agree_are_fine(tmp_path):
+    r = _stance_cli(tmp_path, "post_id,stance\nC10,supportive\nC10,supportive\nC01,neutral\n")
+    assert r.exit_code == 0, r.output
+    assert "agreement with 2 hand labels" in r.stdout
+
+
+def test_cli_some_labels_not_in_the_store_warn_and_are_counted(tmp_path):
+    r = _stance_cli(tmp_path, "post_id,stance\nC10,supportive\nC01,neutral\nX9,critical\n")
+    assert r.exit_code == 0, r.output
+    assert "warning: 1 of 3 labels name no classified interaction" in r.stderr
+    assert "X9" in r.stderr
+
+
+def test_run_with_bad_study_labels_is_one_line(tmp_path):
+    _store_from_fixture(tmp_path / "store")
+    (tmp_path / "in.jsonl").write_text("")
+    (tmp_path / "labels.csv").write_text("post_id,stance\nC10,supportive\nC10,critical\n")
+    (tmp_path / "study.toml").write_text(
+        '[study]\nname = "fx"\nfocal = ["lane"]\ninstitution = ["force"]\n'
+        '[windows]\ncrisis_start = "2014-02-14T00:00:00Z"\ncrisis_end = "2014-02-16T00:00:00Z"\n'
+        "baseline_days = 4\nafter_days = 4\n"
+        '[[inputs]]\npath = "in.jsonl"\n'
+        '[stance]\nlabels = "labels.csv"\n'
+        "[support]\nbootstrap = 200\nseed = 5\n"
+        '[output]\ndir = "out"\nstore = "store"\n'
+    )
+    r = CliRunner().invoke(app, ["run", str(tmp_path / "study.toml")])
+    assert r.exit_code == 2, r.output
+    last = r.output.strip().splitlines()[-1]
+    assert last.startswith("error: ") and "labels.csv" in last
+    assert "labelled twice with different stances" in last
+    assert "Traceback" not in r.output
+    assert not (tmp_path / "out" / "metrics.json").exists()
+
+
+def test_error_lines_are_lines_of_the_file(tmp_path):
+    """A coding sheet's text may hold line breaks (quoted) and blank lines may sit between rows:
+    the message names the line in the file (pandas' row index + 2 said line 3 here)."""
+    p = tmp_path / "labels.csv"
+    p.write_text('post_id,stance,text\n1,supportive,"two\nlines"\n\n2,angry,x\n')
+    with pytest.raises(InputFileError, match=r"labels.csv:line 5: stance 'angry'"):
+        load_labels(p)
+    p.write_text("post_id,stance\n1,supportive,extra\n")
+    with pytest.raises(InputFileError, match=r"line 2: 3 fields, the header has 2"):
+        load_labels(p)
+    p.write_text("")
+    with pytest.raises(InputFileError, match="empty"):
+        load_labels(p)
+
+
+def test_run_stance_line_warns_about_unmatched_labels():
+    from netsupport.stance import StanceResult
+    from netsupport.study import _labels_note
+
+    agree = {"labels_matched": {"labels": 3, "matched": 2, "unmatched": 1, "unmatched_ids": ["X"]}}
+    res = StanceResult(pd.DataFrame(), agree, {})
+    assert _labels_note(res) == (
+        "; warning: 1 of 3 labels name no classified interaction and are not used"
+    )
+    agree["labels_matched"]["unmatched"] = 0
+    assert _labels_note(res) == ""
+    assert _labels_note(StanceResult(pd.DataFrame(), {"status": "not measured"}, {})) == ""
