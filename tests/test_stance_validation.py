@@ -189,7 +189,8 @@ def test_cli_stance_writes_the_validation_file(tmp_path):
     r = CliRunner().invoke(app, base)
     assert r.exit_code == 0, r.output
     rows = pd.read_csv(out, dtype=str, keep_default_na=False)
-    labels = rows.drop_duplicates("post_id").head(8)[["post_id"]].assign(stance="supportive")
+    labels = rows.drop_duplicates("post_id").head(8)[["post_id"]]
+    labels["stance"] = ["supportive", "critical"] * 4
     labels.to_csv(tmp_path / "labels.csv", index=False)
     windows = ["--crisis", "2014-02-14T00:00Z", "2014-02-16T00:00Z"]
     windows += ["--baseline-days", "4", "--after-days", "4"]
