@@ -1137,7 +1137,7 @@ _HEADLINE = (
     (
         "persistence_net_support",
         "Change in net support, after − before",
-        ("persistence", "{side}", "net_support_change", "account_level"),
+        ("headline", "persistence_net_support", "{side}"),  # error-corrected with hand codes
         fmt_points,
     ),
 )

@@ -55,8 +55,6 @@ def headline_label(metrics: Mapping[str, Any], key: str, label: str) -> str:
     if "no_text" in kinds:
         label = label.replace("net support", "reposted minus critical share (not net support)")
         label = label.replace("Net support", "Reposted minus critical share (not net support)")
-    if key == "persistence_net_support":
-        return label
     side = (metrics.get("headline") or {}).get(key) or {}
     if any(isinstance(v, Mapping) and "naive" in v for v in side.values()):
         label += ", error-corrected"

@@ -58,10 +58,26 @@ def test_the_headline_uses_and_names_the_corrected_figure():
                 "ci_high": 0.6,
             }
         ],
-        "changes": [],
+        "changes": [
+            {
+                "target_side": "focal",
+                "change": "after - baseline",
+                "unit": "account",
+                "naive": 0.1,
+                "corrected": 0.05,
+                "ci_low": -0.1,
+                "ci_high": 0.2,
+            }
+        ],
     }
     head = {"net_support_crisis": {"focal": {"value": 0.5, "low": 0.45, "high": 0.55}}}
-    corrected_headline(head, v)
+    naive_after = {"value": 0.1, "low": 0.0, "high": 0.2}
+    m = {"persistence": {"focal": {"net_support_change": {"account_level": naive_after}}}}
+    corrected_headline(head, m)  # no validation: the naive change after - before
+    assert head["persistence_net_support"]["focal"] == naive_after
+    assert head["persistence_net_support"]["institution"] is None
+    corrected_headline(head, {**m, "stance_validation": v})
+    assert head["persistence_net_support"]["focal"]["value"] == 0.05
     assert head["net_support_crisis"]["focal"]["value"] == 0.4
     assert head["net_support_crisis"]["focal"]["naive"] == 0.5
     label = headline_label({"headline": head}, "net_support_crisis", "Net support")

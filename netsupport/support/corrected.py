@@ -90,10 +90,22 @@ def _row(rows: Any, **match: str) -> Mapping[str, Any] | None:
     return None
 
 
-def corrected_headline(out: dict[str, Any], validation: Any) -> None:
-    """Replace the headline's net support in the crisis and reputational change (account level)
-    by their error-corrected values where the hand codes give them (the naive value is kept
-    beside it as ``naive``)."""
+def _naive_persistence(m: Mapping[str, Any], side: str) -> Any:
+    block: Any = (m.get("persistence") or {}).get(side)
+    for key in ("net_support_change", "account_level"):
+        if not isinstance(block, Mapping) or block.get("status") == "not measured":
+            return block
+        block = block.get(key)
+    return block if block is not None else not_measured("missing")
+
+
+def corrected_headline(out: dict[str, Any], metrics: Mapping[str, Any]) -> None:
+    """Add the net support change after - baseline (account level) to the headline, and replace
+    the net support in the crisis, the reputational change and that change by their
+    error-corrected values where the hand codes give them (the naive value is kept beside it as
+    ``naive``)."""
+    out["persistence_net_support"] = {side: _naive_persistence(metrics, side) for side in _SIDES}
+    validation = metrics.get("stance_validation")
     if not isinstance(validation, Mapping) or validation.get("status") == "not measured":
         return
     for side in _SIDES:
@@ -101,7 +113,14 @@ def corrected_headline(out: dict[str, Any], validation: Any) -> None:
         change = _row(
             validation.get("changes"), target_side=side, change="crisis - baseline", unit="account"
         )
-        for key, row in (("net_support_crisis", net), ("reputational_change", change)):
+        after = _row(
+            validation.get("changes"), target_side=side, change="after - baseline", unit="account"
+        )
+        for key, row in (
+            ("net_support_crisis", net),
+            ("reputational_change", change),
+            ("persistence_net_support", after),
+        ):
             if row is None or row.get("corrected") is None or key not in out:
                 continue
             out[key][side] = {

@@ -527,7 +527,7 @@ def _headline(m: Mapping[str, Any]) -> dict[str, Any]:
                 out[key][side] = _pick(m["reputation"][side], "account_level")
             else:
                 out[key][side] = _pick(m[path[0]], side, *path[1:])
-    corrected_headline(out, m.get("stance_validation"))
+    corrected_headline(out, m)
     out["prior_tie_share"] = _pick(m["composition"], "prior_tie_share")
     out["breadth"] = (
         {k: m["breadth"][k] for k in ("communities_with_k_supporters", "normalised_entropy", "k")}
