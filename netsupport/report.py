@@ -49,7 +49,13 @@ from markupsafe import Markup, escape
 
 from . import __version__, charts
 from .errors import EmptyWindow
-from .report_stance import add_stance_chart, corrected_findings, headline_label, stance_context
+from .report_stance import (
+    add_stance_chart,
+    corrected_findings,
+    headline_label,
+    stance_context,
+    without_text_relabelled,
+)
 from .schema import IKind, PostCol, Role, Stance, Table, Target, Window
 from .textsafe import atomic_write_text, jsonable, write_csv, write_json
 from .windows import Windows
@@ -616,7 +622,7 @@ def findings(metrics: Mapping[str, Any]) -> Findings:
             text += " and net support at {n} points on the period before ({conf} CI {nci})"
             values.update({"n": fmt_points(pn["value"]), "nci": _ci(pn, fmt_points)})
         out.append(Sentence(text + ".", values, ("x",)))
-    return Findings(out, nm)
+    return Findings(without_text_relabelled(metrics, out), nm)
 
 
 def _most_supporters(mob: Any) -> Mapping[str, Any] | None:

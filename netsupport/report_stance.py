@@ -19,6 +19,7 @@ __all__ = [
     "corrected_findings",
     "headline_label",
     "stance_context",
+    "without_text_relabelled",
 ]
 
 #: Key (file stem) of the confusion-matrix chart; the evidence section does not list it.
@@ -59,6 +60,25 @@ def headline_label(metrics: Mapping[str, Any], key: str, label: str) -> str:
     if any(isinstance(v, Mapping) and "naive" in v for v in side.values()):
         label += ", error-corrected"
     return label
+
+
+def without_text_relabelled(metrics: Mapping[str, Any], sentences: list[Any]) -> list[Any]:
+    """Return the findings with "net support" called what it is when most posts carry no text
+    of their own: the share who reposted (supportive) minus a critical share that cannot occur."""
+    from dataclasses import replace
+
+    kinds = {w.get("kind") for w in metrics.get("stance_warnings") or ()}
+    if "no_text" not in kinds:
+        return sentences
+    return [
+        replace(
+            s,
+            template=s.template.replace(
+                "net support", "reposted-minus-critical share (not net support: no text)"
+            ).replace("Net support", "The reposted-minus-critical share (not net support)"),
+        )
+        for s in sentences
+    ]
 
 
 def corrected_findings(metrics: Mapping[str, Any]) -> list[Any]:

@@ -126,3 +126,14 @@ def test_stance_context_rows_name_the_sides_and_format_points():
         "−20",
         "−30 to −10",
     )
+
+
+def test_findings_do_not_call_a_repost_share_net_support():
+    from netsupport.report import Sentence
+    from netsupport.report_stance import without_text_relabelled
+
+    s = [Sentence("In the crisis: net support {net} points.", {"net": "+40"})]
+    assert without_text_relabelled({}, s) == s
+    m = {"stance_warnings": [{"kind": "no_text", "text": "..."}]}
+    out = without_text_relabelled(m, s)[0].text()
+    assert "not net support" in out and "reposted" in out and "+40" in out
