@@ -59,6 +59,7 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
 
 from .schema import Role, Stance, Target, Window
 from .textsafe import atomic_write_bytes
+from .timebins import TimeBins
 
 __all__ = [
     "COMMUNITY_COLOURS",
@@ -343,6 +344,7 @@ def attention_timeline(
     targets = [Target.FOCAL] + ([Target.INSTITUTION] if institution_label else [])
     labels = {Target.FOCAL: focal_label, Target.INSTITUTION: institution_label}
     width = bin_width(freq)
+    bins = TimeBins(windows, freq)
     unit = "day" if freq == "D" else "hour"
     with _style():
         fig = _figure((10.0, 2.9 * len(targets) + 1.2))
@@ -351,6 +353,7 @@ def attention_timeline(
         for ax, target in zip(axes, targets, strict=True):
             _shade_crisis(ax, windows)
             sub = counts[counts["target"].astype(str) == target.value]
+            sub = sub.assign(time=bins.starts(sub["time"]).to_numpy()).dropna(subset=["time"])
             table = (
                 sub.pivot_table(index="time", columns="stance", values="count", aggfunc="sum")
                 .fillna(0)
@@ -361,11 +364,16 @@ def attention_timeline(
             if table.empty or float(table.to_numpy().sum()) == 0:
                 _no_data(ax, f"No interactions towards {labels[target]} in the data")
             else:
+                # bins from TimeBins: a bin cut short by a window boundary is drawn narrower,
+                # its count scaled to a full bin (the axis is a rate per day or hour)
+                starts = pd.Series(pd.to_datetime(table.index, utc=True))
+                factor = bins.scale(starts)
                 xs = [_naive(t) for t in table.index]
+                widths = [width / f * 0.86 for f in factor]
                 bottom = np.zeros(len(table))
                 for stance in STANCE_ORDER:
                     vals = (
-                        table[stance.value].to_numpy(float)
+                        table[stance.value].to_numpy(float) * factor
                         if stance.value in table
                         else np.zeros(len(table))
                     )
@@ -373,7 +381,7 @@ def attention_timeline(
                         xs,
                         vals,
                         bottom=bottom,
-                        width=width * 0.86,
+                        width=widths,
                         align="edge",
                         color=STANCE_COLOURS[stance],
                         label=stance.value.capitalize(),
@@ -983,7 +991,6 @@ def roles_timeline(
         Each role's first interaction with the focal account in the crisis; drawn in a second
         panel as hours after the crisis began, so the reader sees who carried the story first.
     """
-    width = bin_width(freq)
     unit = "day" if freq == "D" else "hour"
     first = (
         {
@@ -1006,21 +1013,21 @@ def roles_timeline(
         roles = [r for r in Role if r.value in present]
         if not roles:
             _no_data(ax, "No interactions with the focal account")
-        full = pd.date_range(
-            _utc(windows.baseline_start).floor(freq),
-            _utc(windows.after_end),
-            freq=freq,
-            inclusive="left",
-        )
+        bins = TimeBins(windows, freq)  # aligned to the crisis start (issue 14 item 24)
+        full = bins.edges[:-1]
+        factor = bins.scale(pd.Series(full))
+        ends = bins.edges[1:]
+        mids = [_naive(a + (b - a) / 2) for a, b in zip(full, ends, strict=True)]
         for role in roles:
             sub = counts[counts["role"].astype(str) == role.value]
+            sub = sub.assign(time=bins.starts(sub["time"]).to_numpy()).dropna(subset=["time"])
             series = sub.groupby("time")["count"].sum()
             series.index = pd.DatetimeIndex(pd.to_datetime(series.index, utc=True))
             series = series.reindex(full, fill_value=0)
-            xs = [_naive(t + width / 2) for t in series.index]
+            xs = mids
             ax.plot(
                 xs,
-                series.to_numpy(float),
+                series.to_numpy(float) * factor,
                 color=ROLE_COLOURS[role],
                 lw=1.9,
                 marker=ROLE_MARKERS[role],

@@ -6,6 +6,7 @@ errors (``NetsupportError``) become one line ``error: ...`` on stderr and exit c
 
 from __future__ import annotations
 
+import re
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -31,8 +32,30 @@ def _os_error_message(exc: OSError) -> str:
     return f"{path}: {reason}"
 
 
+#: Characters --help would eat: rich_markup_mode="markdown" renders help as Markdown, where
+#: ``<output dir>`` is an HTML tag (dropped) and ``[x]`` may start a link.
+_HELP_SPECIAL = re.compile(r"([<>\[\]])")
+
+
+def _literal_help(text: str | None) -> str | None:
+    """Return help text with Markdown's special characters escaped, so --help shows it as
+    written (``default: <output dir>/stance.csv`` was shown as ``/stance.csv``)."""
+    return None if text is None else _HELP_SPECIAL.sub(r"\\\1", text)
+
+
 class _Group(TyperGroup):
-    """Translate library errors into one line on stderr and exit code 2 (no traceback)."""
+    """Translate library errors into one line on stderr and exit code 2 (no traceback).
+
+    Every command's help and option help is escaped once here (:func:`_literal_help`).
+    """
+
+    def __init__(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        for cmd in self.commands.values():
+            cmd.help = _literal_help(cmd.help)
+            for param in cmd.params:
+                if isinstance(getattr(param, "help", None), str):
+                    param.help = _literal_help(param.help)
 
     def invoke(self, ctx):  # type: ignore[override]
         try:
@@ -58,9 +81,19 @@ app = typer.Typer(
     "institution around it.",
 )
 
+
+def _folder(param: typer.CallbackParam, path: Path | None) -> Path | None:
+    """Refuse a folder option that names a file with the one-line error (click's own
+    ``file_okay=False`` check printed a usage box, issue 14 item 22)."""
+    if path is not None and path.exists() and not path.is_dir():
+        raise NetsupportError(f"{path}: {param.opts[0]} needs a folder, not a file")
+    return path
+
+
 # Shared options, defined once.
 StoreOpt = Annotated[
-    Path, typer.Option("--store", help="Store directory (Parquet tables).", file_okay=False)
+    Path,
+    typer.Option("--store", help="Store directory (Parquet tables).", callback=_folder),
 ]
 SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed.")]
 StudyOpt = Annotated[
@@ -122,6 +155,8 @@ class ImportFormat(StrEnum):
     NODEXL = "nodexl"
     FOLLOWERS = "followers"
     ACCOUNTS = "accounts"
+    MASTODON = "mastodon"
+    TELEGRAM = "telegram"
 
 
 class FollowDirection(StrEnum):
@@ -246,11 +281,19 @@ def import_command(
         int,
         typer.Option("--workers", min=0, help="Processes for large JSON-lines files (0: auto)."),
     ] = 0,
+    instance: Annotated[
+        str | None,
+        typer.Option(
+            "--instance",
+            help="Mastodon API statuses: the instance host, for local accounts named without one.",
+        ),
+    ] = None,
 ) -> None:
     """Import exported posts, follower lists and accounts into a store.
 
     Formats: Twitter API v2/v1.1 JSON (twarc2), Twitter archives (zip or folder), CSV with
-    --map, NodeXL edge lists, follower lists, accounts CSV. Bad rows go to the store's rejects
+    --map, NodeXL edge lists, follower lists, accounts CSV, Mastodon archives and API statuses,
+    Telegram Desktop exports. Bad rows go to the store's rejects
     table; a file that cannot be read at all stops the import and leaves the store unchanged.
     Re-importing a file already imported does nothing.
     """
@@ -270,6 +313,7 @@ def import_command(
         max_compression_ratio=max_compression_ratio,
         header=header,
         columns=tuple(c.strip() for c in columns.split(",")) if columns else (),
+        instance=instance,
     )
     typer.echo(format_summary(summary))
 
@@ -283,17 +327,17 @@ def info_command(
     """Show what a store holds: rows per table, time span, top authors, imported files."""
     from .ingest import format_info
     from .store import Store
-    from .textsafe import dumps_json
+    from .textsafe import dumps_json, neutralise_bidi
 
     info = Store(store).summary(top=top)
-    typer.echo(dumps_json(info) if as_json else format_info(info))
+    typer.echo(dumps_json(info) if as_json else neutralise_bidi(format_info(info)))
 
 
 # ---- commands: graph / communities --------------------------------------------------------------
 
 _GcStoreOpt = Annotated[
     Path | None,
-    typer.Option("--store", help="Store directory (default: the study's store).", file_okay=False),
+    typer.Option("--store", help="Store directory (default: the study's store).", callback=_folder),
 ]
 _GcStudyOpt = Annotated[
     Path | None,
@@ -363,8 +407,22 @@ def _gc_context(store, study, crisis, baseline_days, after_days, window):
             ) from None
         if windows is None:
             raise NetsupportError("--window needs --study or --crisis START END")
+    if loaded is not None:
+        _check_handles(loaded, st.root, from_study=True)
     params = loaded.communities if loaded is not None else CommunityParams()
     return st, windows, win, params
+
+
+def _check_handles(spec, store_dir, from_study: bool) -> None:
+    """Refuse a focal (or institution) handle that appears nowhere in the store, as `run` does
+    (`stance --focal nosuchuser` wrote 0 interactions with exit 0; issue 14 item 21)."""
+    from .store import Store
+    from .study import check_accounts_present
+
+    store = Store(store_dir)
+    if store.exists():  # no store: the command's own error says so
+        keys = ("focal", "institution") if from_study else ("--focal", "--institution")
+        check_accounts_present(spec, store, keys)
 
 
 def _gc_say_window(windows, window) -> None:
@@ -471,7 +529,7 @@ def communities_command(
         typer.Option(
             "--out",
             help="Folder for nodes.csv, communities.csv and communities.json.",
-            file_okay=False,
+            callback=_folder,
         ),
     ] = None,
     top: Annotated[
@@ -489,6 +547,7 @@ def communities_command(
 
     from .communities import DEFAULT_KINDS, analyse_communities, write_community_outputs
     from .schema import PostCol, Table
+    from .textsafe import neutralise_bidi
 
     st, windows, win, params = _gc_context(store, study, crisis, baseline_days, after_days, window)
     _gc_say_window(windows, win)
@@ -523,7 +582,7 @@ def communities_command(
     shown = analysis.table.head(top)
     if len(shown):
         with pd.option_context("display.width", 200, "display.max_colwidth", 40):
-            typer.echo(shown.round(4).to_string(index=False))
+            typer.echo(neutralise_bidi(shown.round(4).to_string(index=False)))
     if len(analysis.table) > len(shown):
         typer.echo(f"... {len(analysis.table) - len(shown):,} more communities", err=True)
     if out is not None:
@@ -544,7 +603,7 @@ _SsStudyOpt = Annotated[
 ]
 _SsStoreOpt = Annotated[
     Path | None,
-    typer.Option("--store", help="Store directory (default: the study's store).", file_okay=False),
+    typer.Option("--store", help="Store directory (default: the study's store).", callback=_folder),
 ]
 _SsFocalOpt = Annotated[
     list[str] | None,
@@ -597,6 +656,7 @@ def _ss_study(
     import dataclasses
 
     from .errors import NetsupportError
+    from .outdir import work_dir
     from .schema import normalise_handle
     from .stance import StanceSpec
     from .studyfile import StanceParams, Study, load_study
@@ -611,7 +671,8 @@ def _ss_study(
                 stance, lexicon=lexicon or stance.lexicon, labels=labels or stance.labels
             )
         s = dataclasses.replace(s, stance=stance, markers=s.markers + tuple(marker or ()))
-        return s, store or s.store_dir, s.output_dir
+        # not the report folder: a run replaces it whole and refuses files it did not write
+        return s, store or s.store_dir, work_dir(s.output_dir)
     if store is None:
         raise NetsupportError("--store is required without --study")
     handles = tuple(h for h in (normalise_handle(x) for x in focal or []) if h)
@@ -666,7 +727,10 @@ def stance_command(
     out: Annotated[
         Path | None,
         typer.Option(
-            "--out", help="stance.csv to write (default: <output dir>/stance.csv).", dir_okay=False
+            "--out",
+            help="stance.csv to write (default: <output dir>.netsupport/stance.csv with --study, "
+            "else ./stance.csv).",
+            dir_okay=False,
         ),
     ] = None,
     sample: Annotated[
@@ -726,6 +790,7 @@ def stance_command(
         marker=marker,
         need_windows=False,
     )
+    _check_handles(spec, store_dir, from_study=study is not None)
     target = out if out is not None else Path(out_dir) / "stance.csv"
     tables = read_tables(store_dir)
     summary = run_stance(
@@ -819,7 +884,8 @@ def support_command(
         Path | None,
         typer.Option(
             "--out",
-            help="metrics.json to write (default: <output dir>/metrics.json).",
+            help="metrics.json to write (default: <output dir>.netsupport/metrics.json with "
+            "--study, else ./metrics.json).",
             dir_okay=False,
         ),
     ] = None,
@@ -849,6 +915,7 @@ def support_command(
         marker=marker,
         need_windows=True,
     )
+    _check_handles(spec, store_dir, from_study=study is not None)
     target = out if out is not None else Path(out_dir) / "metrics.json"
     metrics = run_support(read_tables(store_dir), spec, target, workers=workers)
     typer.echo(f"wrote {target}", err=True)
@@ -857,6 +924,9 @@ def support_command(
         ["measure", "focal", "institution"],
         headline_rows(metrics),
     )
+    agree = (metrics.get("stance") or {}).get("agreement")
+    if isinstance(agree, dict):
+        _echo_label_checks(agree, None)
 
 
 # ---- commands: synth ----------------------------------------------------------------------------
@@ -865,7 +935,7 @@ def support_command(
 @app.command("synth")
 def synth_command(
     out: Annotated[
-        Path, typer.Option("--out", help="Folder to write the case into.", file_okay=False)
+        Path, typer.Option("--out", help="Folder to write the case into.", callback=_folder)
     ],
     seed: SeedOpt = 42,
     accounts: Annotated[int, typer.Option("--accounts", help="Number of accounts.")] = 5000,
@@ -884,6 +954,14 @@ def synth_command(
         str | None,
         typer.Option("--report-dir", help="Report folder written to study.toml, relative to it."),
     ] = None,
+    platforms: Annotated[
+        bool,
+        typer.Option(
+            "--platforms",
+            help="Also write the case as Mastodon statuses and a Telegram export, with a study "
+            "for each and a cross-platform study.",
+        ),
+    ] = False,
 ) -> None:
     """Write a synthetic case study with planted truth, in every import format.
 
@@ -904,7 +982,7 @@ def synth_command(
         report_dir=report_dir,
     )
     typer.echo(f"generating {interactions:,} posts by {accounts:,} accounts ...", err=True)
-    result = synthesize(out, config)
+    result = synthesize(out, config, platforms=platforms)
     for file, size in result.files:
         typer.echo(f"{size:>12,}  {out / file}")
     typer.echo(f"next: netsupport run {result.study}", err=True)
@@ -986,8 +1064,10 @@ class _RunDisplay:
 
 def _print_run(result) -> None:
     """Findings to stdout (the result); where the report is to stderr."""
+    from .textsafe import neutralise_bidi  # handles in the findings (issue 14 item 20)
+
     for sentence in result.findings:
-        typer.echo(f"- {sentence}")
+        typer.echo(neutralise_bidi(f"- {sentence}"))
     for what, why in result.not_measured:
         typer.echo(f"- not measured: {what} ({why})")
     typer.echo(f"report: {result.index_html}", err=True)

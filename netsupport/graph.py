@@ -40,7 +40,7 @@ import pandas as pd
 from . import __version__
 from .errors import EmptyWindow, NetsupportError
 from .schema import AccountCol, IKind, InteractionCol, Role, Window
-from .textsafe import atomic_write_bytes, atomic_write_chunks, write_csv
+from .textsafe import atomic_write_bytes, atomic_write_chunks, neutralise_bidi, write_csv
 from .windows import Windows
 
 __all__ = [
@@ -77,9 +77,11 @@ TARGET = InteractionCol.TARGET.value
 WEIGHT = InteractionCol.WEIGHT.value
 HANDLE = AccountCol.HANDLE.value
 
-#: Above this many edges ``pagerank(engine="auto")`` uses igraph (when installed). networkx
-#: PageRank on 1M edges takes ~3 s here, igraph's PRPACK ~0.04 s; below 50k edges both are instant.
-PAGERANK_IGRAPH_MIN_EDGES = 50_000
+#: Above this many edges ``pagerank(engine="auto")`` runs the power iteration on a scipy sparse
+#: matrix built from the edge arrays (networkx PageRank on 1M edges takes ~3 s here, most of it
+#: building the networkx graph); below 50k edges networkx is instant. (It was igraph's PRPACK,
+#: whose results differ in the last digits from one call to the next: issue 14 item 14.)
+PAGERANK_SPARSE_MIN_EDGES = 50_000
 
 #: GEXF version written (Gephi 0.9+ reads it; networkx.read_gexf reads it).
 GEXF_VERSION = "1.3"
@@ -131,7 +133,7 @@ def parse_kinds(kinds: str | Iterable[IKind | str] | None) -> tuple[IKind, ...] 
     Traceback (most recent call last):
     ...
     netsupport.graph.UnknownKind: unknown interaction kind 'likes'; expected some of: reply, \
-mention, repost, quote, follow, marker
+mention, repost, quote, follow, marker, like
     """
     if kinds is None:
         return None
@@ -625,19 +627,22 @@ def pagerank(
 ) -> pd.Series:
     """Return PageRank of every node (weighted, directed if the graph is), summing to 1.
 
-    Deterministic and seed-free (power iteration / PRPACK). ``engine="auto"`` uses igraph when it
-    is installed and the graph has at least :data:`PAGERANK_IGRAPH_MIN_EDGES` edges, networkx
-    otherwise; both give the same values to 1e-6 (tested). Dangling nodes spread their rank
-    uniformly in both.
+    Deterministic and seed-free (power iteration): the same graph gives the same bits.
+    ``engine="auto"`` uses ``"sparse"`` (networkx's scipy power iteration run on the edge arrays,
+    no networkx graph built) when the graph has at least :data:`PAGERANK_SPARSE_MIN_EDGES` edges,
+    networkx otherwise; they agree to 1e-9 (tested). ``"igraph"`` (PRPACK) is fast but not
+    bit-reproducible: two calls on one graph differ in the last digits (measured on a 60k-edge
+    graph: 19,950 of 20,000 values), so nothing written uses it. Dangling nodes spread their
+    rank uniformly in every engine.
 
     Parameters
     ----------
     graph : networkx graph, edge DataFrame or GraphArrays
     alpha : float
         Damping factor.
-    engine : {"auto", "networkx", "igraph"}
+    engine : {"auto", "networkx", "sparse", "igraph"}
     tol : float
-        Convergence tolerance for networkx (per node).
+        Convergence tolerance of the power iteration (per node; networkx and sparse).
 
     Returns
     -------
@@ -654,9 +659,10 @@ def pagerank(
     if arrays.n_nodes == 0:
         raise EmptyGraph("PageRank of an empty graph is undefined")
     if engine == "auto":
-        use_igraph = arrays.n_edges >= PAGERANK_IGRAPH_MIN_EDGES and _igraph_available()
-        engine = "igraph" if use_igraph else "networkx"
-    if engine == "igraph":
+        engine = "sparse" if arrays.n_edges >= PAGERANK_SPARSE_MIN_EDGES else "networkx"
+    if engine == "sparse":
+        values = _pagerank_sparse(arrays, alpha=alpha, tol=tol)
+    elif engine == "igraph":
         g = arrays.to_igraph()
         values = np.asarray(
             g.pagerank(weights=WEIGHT, damping=alpha, directed=arrays.directed), dtype=float
@@ -666,8 +672,43 @@ def pagerank(
         pr = nx.pagerank(G, alpha=alpha, weight=WEIGHT, tol=tol, max_iter=10_000)
         values = np.asarray([pr[n] for n in arrays.nodes.tolist()], dtype=float)
     else:
-        raise ValueError(f"pagerank engine must be auto, networkx or igraph, got {engine!r}")
+        raise ValueError(
+            f"pagerank engine must be auto, networkx, sparse or igraph, got {engine!r}"
+        )
     return pd.Series(values, index=pd.Index(arrays.nodes, name=HANDLE), name="pagerank")
+
+
+def _pagerank_sparse(
+    arrays: GraphArrays, *, alpha: float, tol: float, max_iter: int = 10_000
+) -> np.ndarray:
+    """PageRank by power iteration on a scipy sparse matrix: networkx's own algorithm
+    (``networkx.algorithms.link_analysis.pagerank_alg._pagerank_scipy``, uniform
+    personalisation and dangling weights) on the edge arrays. Written out because networkx
+    wants a networkx graph (seconds to build for 1M edges) and igraph is not bit-reproducible;
+    every operation here is sequential, so the same arrays give the same bits."""
+    import scipy.sparse as sp
+
+    n = arrays.n_nodes
+    src, dst, w = arrays.src, arrays.dst, arrays.weight.astype(float)
+    if not arrays.directed:  # both directions, a self-loop once (as Graph.to_directed)
+        loop = src == dst
+        src, dst = np.r_[src, dst[~loop]], np.r_[dst, src[~loop]]
+        w = np.r_[w, w[~loop]]
+    m = sp.csr_array((w, (src, dst)), shape=(n, n))  # duplicate edges summed
+    out = np.asarray(m.sum(axis=1), dtype=float).ravel()
+    inv = np.zeros(n)
+    nz = out != 0
+    inv[nz] = 1.0 / out[nz]
+    q = sp.csr_array(sp.diags_array(inv) @ m)
+    p = np.full(n, 1.0 / n)
+    x = p.copy()
+    dangling = ~nz
+    for _ in range(max_iter):
+        last = x
+        x = alpha * (x @ q + x[dangling].sum() * p) + (1 - alpha) * p
+        if np.abs(x - last).sum() < n * tol:
+            return x
+    raise NetsupportError(f"PageRank did not converge in {max_iter} iterations")
 
 
 # ---- node attributes ----------------------------------------------------------------------------
@@ -791,8 +832,24 @@ def dominant_kind(edges: pd.DataFrame) -> pd.Series:
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
+#: Significant digits of the doubles written to GEXF and GraphML: far beyond what a layout or a
+#: reader needs, and short of the last digits that summation order moves (issue 14 item 14).
+DOUBLE_DIGITS = 10
+
+
+def _double(x: float) -> str:
+    """Return a finite float as GEXF/GraphML text, rounded to DOUBLE_DIGITS significant digits.
+
+    Examples
+    --------
+    >>> _double(0.1 + 0.2), _double(3.0), _double(1 / 3 * 1e-7)
+    ('0.3', '3.0', '3.333333333e-08')
+    """
+    return repr(float(f"{x:.{DOUBLE_DIGITS}g}"))
+
+
 def _xml_text(value: object) -> str:
-    return _XML_INVALID.sub("", str(value))
+    return neutralise_bidi(_XML_INVALID.sub("", str(value)))
 
 
 def _attr(value: object) -> str:
@@ -823,7 +880,7 @@ def _gexf_value(value: object, gtype: str) -> str | None:
         x = float(value)
         if math.isinf(x):
             return "INF" if x > 0 else "-INF"
-        return repr(x)
+        return _double(x)
     return str(value)
 
 
@@ -979,7 +1036,8 @@ def write_gexf(graph: GraphLike, path: str | Path, node_attrs: pd.DataFrame | No
             strict=True,
         )
     ):
-        lines.append(f'      <edge id="{i}" source={_attr(s)} target={_attr(t)} weight="{w!r}">')
+        weight = _double(float(w))
+        lines.append(f'      <edge id="{i}" source={_attr(s)} target={_attr(t)} weight="{weight}">')
         lines += _attvalues(especs, row, "        ")
         lines.append("      </edge>")
     lines.append("    </edges>")
@@ -1160,7 +1218,7 @@ def write_dynamic_gexf_edges(
 
     def dyn_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
         codes, uniques = pd.factorize(values.astype("float64"), use_na_sentinel=False)
-        return codes, np.array([repr(float(v)) for v in uniques], dtype=object)
+        return codes, np.array([_double(float(v)) for v in uniques], dtype=object)
 
     def dyn_lines(spec: _AttrSpec, wins: np.ndarray, codes: np.ndarray, text: np.ndarray):
         return f'{ind}  <attvalue for="{spec.id}" value="' + text[codes] + tail[wins]
@@ -1198,7 +1256,7 @@ def write_dynamic_gexf_edges(
     n_edges = len(eattr)
     del eattr
     wcodes, wuniq = pd.factorize(total_weight.astype("float64"), use_na_sentinel=False)
-    wtext = np.array([repr(float(v)) for v in wuniq], dtype=object)
+    wtext = np.array([_double(float(v)) for v in wuniq], dtype=object)
     batch = 20_000
 
     def chunks() -> Iterator[str]:
@@ -1280,7 +1338,9 @@ class _AttvalueColumns:
 
 def _native(value: object) -> object:
     if isinstance(value, np.generic):
-        return value.item()
+        value = value.item()
+    if isinstance(value, float) and math.isfinite(value):
+        return float(_double(value))  # GraphML: the same digits as GEXF
     return value
 
 
@@ -1296,7 +1356,10 @@ def write_graphml(
     eattr = _edge_attr_frame(edges)
     H = nx.DiGraph() if directed else nx.Graph()
     for node, row in zip(nodes, nattr.to_dict("records"), strict=True):
-        H.add_node(node, **{k: _native(v) for k, v in row.items() if not _missing(v)})
+        H.add_node(
+            neutralise_bidi(node),
+            **{k: neutralise_bidi(_native(v)) for k, v in row.items() if not _missing(v)},
+        )
     weights = edges[WEIGHT].tolist() if WEIGHT in edges else [1.0] * len(edges)
     for s, t, w, row in zip(
         edges[SOURCE].tolist(),
@@ -1305,8 +1368,8 @@ def write_graphml(
         eattr.to_dict("records"),
         strict=True,
     ):
-        data = {k: _native(v) for k, v in row.items() if not _missing(v)}
-        H.add_edge(s, t, weight=float(w), **data)
+        data = {k: neutralise_bidi(_native(v)) for k, v in row.items() if not _missing(v)}
+        H.add_edge(neutralise_bidi(s), neutralise_bidi(t), weight=_native(float(w)), **data)
     buf = io.BytesIO()
     nx.write_graphml(H, buf, encoding="utf-8", prettyprint=True)
     return atomic_write_bytes(path, buf.getvalue())

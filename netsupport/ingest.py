@@ -92,6 +92,7 @@ class FileSummary:
     accounts: int = 0  # distinct accounts the file describes
     rejects: int = 0
     reject_samples: list[tuple[str, int | None, str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what a reader says once (likes without time)
     #: duplicate posts whose author or text differs from the version kept (the first one)
     changed_duplicates: int = 0
 
@@ -144,8 +145,9 @@ def _expand(path: Path) -> list[tuple[Path, bool]]:
         raise InputFileError(path, "no such file or folder")
     if path.is_dir():
         from .io.archive import is_archive_folder
+        from .io.mastodon import is_mastodon_folder
 
-        if is_archive_folder(path):
+        if is_archive_folder(path) or is_mastodon_folder(path):
             return [(path, True)]
         out: list[tuple[Path, bool]] = []
         for child in sorted(path.iterdir(), key=lambda p: p.name):
@@ -288,6 +290,9 @@ def _add_batch(tx: Transaction, summary: FileSummary, batch, handles: _Distinct)
         summary.follows += kept.num_rows
         summary.follow_duplicates += dups
         summary.interactions += tx.append(Table.INTERACTIONS, follow_interactions(kept))
+    if batch.interactions is not None:  # (from no post: Mastodon likes)
+        summary.interactions += tx.append(Table.INTERACTIONS, batch.interactions)
+    summary.notes += batch.notes
     if batch.rejects is not None:
         kept, _ = tx.add_rejects(batch.rejects)  # (a re-imported file's old bad lines: once)
         summary.rejects += kept.num_rows
@@ -396,6 +401,7 @@ def import_inputs(
                     columns=tuple(spec.columns),
                     account=spec.account,
                     direction=spec.direction,
+                    instance=spec.instance,
                     workers=workers,
                     max_archive_bytes=max_archive_bytes,
                     max_compression_ratio=max_compression_ratio,
@@ -437,6 +443,7 @@ def import_paths(
     max_compression_ratio: float = ReadOptions.max_compression_ratio,
     header: bool = True,
     columns: Sequence[str] = (),
+    instance: str | None = None,
 ) -> ImportSummary:
     """Import files and folders into ``store`` in one transaction; return the summary.
 
@@ -463,6 +470,8 @@ def import_paths(
     header, columns
         For CSV: ``header=False`` when the first row is data (columns named by position,
         ``0``, ``1``..., for ``mapping``), or ``columns`` to name them (implies no header).
+    instance : str or None
+        Mastodon API statuses: the instance host for local accounts named without one.
 
     Returns
     -------
@@ -483,6 +492,7 @@ def import_paths(
             direction=direction,
             header=header,
             columns=tuple(columns),
+            instance=instance,
         )
         for p in paths
     ]
@@ -558,6 +568,10 @@ def format_summary(summary: ImportSummary) -> str:
         for f in summary.files
         if f.changed_duplicates
     ]
+    notes = [f"  {f.path}: {note}" for f in summary.files for note in f.notes]
+    if notes:
+        lines.append("notes:")
+        lines += notes
     samples = [s for f in summary.files for s in f.reject_samples]
     if samples:
         lines.append("rejected rows (first 5 per file; all are in the store's rejects table):")

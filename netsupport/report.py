@@ -57,7 +57,8 @@ from .report_stance import (
     without_text_relabelled,
 )
 from .schema import IKind, PostCol, Role, Stance, Table, Target, Window
-from .textsafe import atomic_write_text, jsonable, write_csv, write_json
+from .textsafe import atomic_write_text, jsonable, neutralise_bidi, write_csv, write_json
+from .timebins import TimeBins
 from .windows import Windows
 
 __all__ = [
@@ -276,8 +277,10 @@ def _conf(metrics: Mapping[str, Any]) -> str:
 
 
 def handle(h: str) -> str:
-    """Return ``@h``."""
-    return f"@{h}"
+    """Return ``@h``; an account of another platform as its key (``mastodon:lane@host``)."""
+    from .io.platforms import PLATFORM_TWITTER, platform_of
+
+    return f"@{h}" if platform_of(h) == PLATFORM_TWITTER else h
 
 
 def handles(hs: Iterable[str]) -> str:
@@ -319,7 +322,7 @@ def md_escape(text: Any) -> str:
     """
     if isinstance(text, MdSafe):
         return text
-    s = " ".join(str(text).split())
+    s = " ".join(neutralise_bidi(str(text)).split())
     s = _MD_INLINE.sub(r"\\\1", s)
     m = _MD_LEADING.match(s)
     if m:
@@ -669,6 +672,9 @@ def time_bin(windows: Windows) -> str:
 def attention_counts(units: pd.DataFrame, windows: Windows, freq: str = "D") -> pd.DataFrame:
     """Return posts addressing each side per time bin and stance (chart 1).
 
+    Bins are :class:`~netsupport.timebins.TimeBins`: days (or hours) counted from the crisis
+    start and cut at the window boundaries, so no bin mixes two windows.
+
     Parameters
     ----------
     units : DataFrame
@@ -698,7 +704,8 @@ def attention_counts(units: pd.DataFrame, windows: Windows, freq: str = "D") -> 
     inside = ((ts >= windows.baseline_start) & (ts < windows.after_end)).to_numpy(dtype=bool)
     u = pd.DataFrame(
         {
-            "time": ts[inside].dt.floor(freq),
+            # bins counted from the crisis start, cut at the window boundaries (issue 14 item 24)
+            "time": TimeBins(windows, freq).starts(ts[inside]),
             "target": units["target_side"].astype(object)[inside],
             "stance": units["stance"].astype(object)[inside],
         }
@@ -733,7 +740,8 @@ def roles_counts(
     ts = pd.to_datetime(u["created_at"], utc=True)
     inside = ((ts >= windows.baseline_start) & (ts < windows.after_end)).to_numpy(dtype=bool)
     role = u["source"].map(roles).fillna(Role.UNKNOWN.value).astype(object)
-    frame = pd.DataFrame({"time": ts[inside].dt.floor(freq), "role": role[inside]})
+    bins = TimeBins(windows, freq)
+    frame = pd.DataFrame({"time": bins.starts(ts[inside]), "role": role[inside]})
     if frame.empty:
         return pd.DataFrame(columns=cols)
     out = _sizes(frame, u, inside, ["time", "role"]).rename("count").reset_index()
@@ -945,7 +953,8 @@ def build_charts(inp: ReportInputs) -> list[Chart]:
         "Posts addressing {who}"
         + (" (top) and {inst} (bottom)" if inst else "")
         + " per {unit}, coloured by their stance towards that account. The yellow band is the "
-        "crisis ({crisis})."
+        "crisis ({crisis}). Each {unit} is counted from the crisis start, so no bar mixes two "
+        "windows; a bar a window's edge cuts short is drawn narrower and scaled to a full {unit}."
     )
     values = {"who": focal, "inst": inst or "", "unit": unit, "crisis": crisis_text}
     if silence is not None:
@@ -1056,8 +1065,8 @@ def build_charts(inp: ReportInputs) -> list[Chart]:
         "Who carried the story",
         Sentence(
             "Posts addressing {who} per {unit} by the sender's role (from the accounts file, or "
-            "keywords in the profile). Below: how long after the crisis began each role first "
-            "addressed the account.",
+            "keywords in the profile), {unit}s counted from the crisis start. Below: how long "
+            "after the crisis began each role first addressed the account.",
             {"who": focal, "unit": unit},
         ),
         f"Line chart of posts addressing {focal} by role over time, and first mention per role.",
@@ -1262,7 +1271,17 @@ def report_tables(inp: ReportInputs) -> dict[str, pd.DataFrame]:
     out["top_posts_focal"] = top_posts(inp.units, inp.posts, _FOCAL)
     if inp.study.institution:
         out["top_posts_institution"] = top_posts(inp.units, inp.posts, _INST)
+    out.update(_platform_table(inp))
     return out
+
+
+def _platform_table(inp: ReportInputs) -> dict[str, pd.DataFrame]:
+    """``{"platforms": counts per platform}`` when any post is not from Twitter, else empty."""
+    from .support.platforms import platform_counts
+
+    w = inp.study.windows
+    t = platform_counts(inp.posts, inp.interactions, inp.study.focal, w.crisis_start, w.crisis_end)
+    return {} if t is None else {"platforms": t}
 
 
 # ---- rendering ----------------------------------------------------------------------------------
@@ -1359,7 +1378,8 @@ def _env(markdown: bool) -> jinja2.Environment:
             loader=loader,
             autoescape=False,
             undefined=jinja2.StrictUndefined,
-            finalize=md_escape,  # every {{ value }} is escaped unless it is MdSafe
+            # every {{ value }} is escaped unless it is MdSafe; bidi controls go in both cases
+            finalize=lambda v: md_escape(neutralise_bidi(v)),
             keep_trailing_newline=True,
             trim_blocks=True,
             lstrip_blocks=True,
@@ -1370,6 +1390,7 @@ def _env(markdown: bool) -> jinja2.Environment:
             loader=loader,
             autoescape=True,
             undefined=jinja2.StrictUndefined,
+            finalize=neutralise_bidi,  # every {{ value }}, escaped or Markup (textsafe.py)
             keep_trailing_newline=True,
             trim_blocks=True,
             lstrip_blocks=True,
@@ -1477,6 +1498,20 @@ def _context(inp: ReportInputs, charts_: Sequence[Chart], tables: Mapping[str, p
                 ("stance", "Stance", None),
                 ("reach", "Accounts reached", fmt_count),
                 ("text", "Text", None),
+            ],
+        ),
+        "platforms": _table_rows(
+            tables.get("platforms"),
+            [
+                ("platform", "Platform", None),
+                ("posts", "Posts", fmt_count),
+                ("accounts", "Accounts posting", fmt_count),
+                ("replies", "Replies", fmt_count),
+                ("reposts", "Reposts", fmt_count),
+                ("quotes", "Quotes", fmt_count),
+                ("likes", "Likes", fmt_count),
+                ("with_focal", f"Interactions with {handles(study.focal)}", fmt_count),
+                ("with_focal_crisis", "of them in the crisis", fmt_count),
             ],
         ),
         "headline": {

@@ -1531,6 +1531,7 @@ def _dask_context_class() -> type:
 
         def step_stance(self, force: bool) -> tuple[str, str]:
             from .report import time_bin
+            from .timebins import TimeBins
 
             meta = self.dask_dir / "aggregates.json"
             parts = self.dask_dir / "stance-parts"
@@ -1541,7 +1542,7 @@ def _dask_context_class() -> type:
                 self.agg = aggregate_study(
                     self.study,
                     client,
-                    freq=time_bin(self.study.windows),
+                    freq=TimeBins(self.study.windows, time_bin(self.study.windows)),
                     parts_dir=parts,
                     scratch_dir=self.dask_dir,
                 )
@@ -1576,7 +1577,6 @@ def _dask_context_class() -> type:
         def step_report(self, force: bool) -> tuple[str, str]:
             from . import report
             from .stance import object_strings
-            from .textsafe import write_json
 
             listing = self.cache / "report-files.json"
             previous = (
@@ -1618,8 +1618,7 @@ def _dask_context_class() -> type:
                 top=agg.top_posts,
                 write_stance=stance_writer(self.dask_dir / "stance-parts"),
             )
-            self.report_files = report.write_report(inp, self.out)
-            write_json(sorted(str(p.relative_to(self.out)) for p in self.report_files), listing)
+            self.write_report(inp)
             self.state.record("report", self.keys["report"])
             return "ran", f"{len(self.report_files)} files"
 

@@ -71,6 +71,7 @@ class IKind(StrEnum):
     QUOTE = "quote"
     FOLLOW = "follow"
     MARKER = "marker"
+    LIKE = "like"
 
 
 class Stance(StrEnum):

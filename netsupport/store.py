@@ -399,6 +399,14 @@ def _manifest_problem(data: dict[str, Any]) -> str | None:
     imports = data.get("imports")
     if not isinstance(imports, list) or not all(isinstance(r, dict) for r in imports):
         return "'imports' is not a list of objects"
+    for i, rec in enumerate(imports):  # what has_file and `netsupport info` read of each record
+        if not all(isinstance(rec.get(k), str) for k in ("path", "format", "sha256")):
+            return f"imports[{i}] needs a path, a format and a sha256 (strings)"
+        if not isinstance(rec.get("rows", {}), dict):
+            return f"imports[{i}].rows is not an object"
+    seq = data.get("next_part", 1)
+    if not isinstance(seq, int) or isinstance(seq, bool) or seq < 1:
+        return f"'next_part' is {seq!r}, not a positive integer"
     return None
 
 

@@ -11,13 +11,15 @@
 Each step has a *key*: the sha256 of everything it depends on (the inputs' sha256, the
 parameters that concern it, the keys of the steps before it, and a fingerprint of netsupport's own
 code). A step whose key matches the one recorded by the previous run, and whose outputs are still
-there, is reused; ``force=True`` runs every step again. The keys live in
-``<output dir>/.netsupport/state.json`` beside the cached intermediate tables (Parquet).
+there, is reused; ``force=True`` runs every step again. The keys live in the run's work folder
+beside the report, ``<output dir>.netsupport/state.json``, with the cached intermediate tables
+(Parquet). The report is built in ``<output dir>.netsupport/next/`` and swapped in whole
+(:mod:`netsupport.outdir`); a run refuses an output folder holding files it did not write.
 
-The store is the study's own (``[output] store``, default ``<output dir>/store``). When the inputs
-change, a store that ``netsupport run`` created is rebuilt from scratch, so a removed input leaves
-no rows behind; a store made otherwise (``netsupport import``, shared between studies) is only
-added to, and ``force=True`` refuses to delete it.
+The store is the study's own (``[output] store``, default ``<output dir>.netsupport/store``).
+When the inputs change, a store that ``netsupport run`` created is rebuilt from scratch, so a
+removed input leaves no rows behind; a store made otherwise (``netsupport import``, shared
+between studies) is only added to, and ``force=True`` refuses to delete it.
 
 The study file itself is read and validated by :func:`netsupport.studyfile.load_study`; this module
 adds the checks that need the data (a crisis window the data do not reach).
@@ -47,11 +49,20 @@ import pyarrow.parquet as pq
 
 from . import __version__
 from .errors import StudyError
+from .outdir import (
+    RUN_STORE_MARKER,
+    check_output_dir,
+    remove_old_layout,
+    staging_dir,
+    swap_in,
+    work_dir,
+)
 from .schema import AccountCol, FollowCol, InteractionCol, PostCol, Table
 from .studyfile import InputSpec, Study, load_study
 from .textsafe import atomic_write_bytes, dumps_json, jsonable, write_json
 
 __all__ = [
+    "RUN_STORE_MARKER",
     "STEPS",
     "RunProgress",
     "RunResult",
@@ -69,9 +80,6 @@ __all__ = [
 STEPS = ("import", "stance", "communities", "metrics", "report")
 #: Version of the cache layout (state.json and the cached tables).
 STATE_VERSION = 1
-CACHE_DIR = ".netsupport"
-#: Marker file: the store was created by ``netsupport run`` and may be rebuilt by it.
-RUN_STORE_MARKER = ".created-by-netsupport-run"
 _TABLES = (Table.POSTS, Table.INTERACTIONS, Table.FOLLOWS, Table.ACCOUNTS)
 
 
@@ -211,6 +219,8 @@ def input_files(study: Study, known: Mapping[str, Any] | None = None) -> list[di
                     "bytes": st.st_size,
                     "mtime_ns": st.st_mtime_ns,
                     "sha256": _file_sha256(p, known),
+                    # (only when given: the records of other inputs stay as they were)
+                    **({"instance": spec.instance} if spec.instance else {}),
                 }
             )
     return out
@@ -229,6 +239,8 @@ def _keys(study: Study, files: Sequence[Mapping[str, Any]]) -> dict[str, str]:
         "markers": p["markers"],
         "windows": p["windows"],
     }
+    if study.account_map is not None:  # (only when given: other studies' keys unchanged)
+        who["account_map"] = _sha_or_none(study.account_map)
     lexicon = _sha_or_none(study.stance.lexicon)
     keys["stance"] = step_key(
         {
@@ -388,20 +400,40 @@ _HANDLE_COLUMNS = (
 )
 
 
-def check_accounts_present(study: Study, store: Any) -> None:
+def check_accounts_present(
+    study: Any, store: Any, keys: tuple[str, str] = ("focal", "institution")
+) -> None:
     """Raise if none of the focal handles, or none of the institution's, appears in the data.
 
     A handle mistyped in the study file would otherwise give a run whose figures are about
     nobody (only marker posts would address the focal account). The store's parts are scanned
-    one at a time and the scan stops at the first match.
+    one at a time and the scan stops at the first match. Every command that takes a focal
+    account (run, report, stance, support, graph and communities with --study) calls this.
+
+    Parameters
+    ----------
+    study : Study or StanceSpec
+        Anything with ``focal`` and ``institution`` handles (and optionally ``path``).
+    store : Store
+    keys : (str, str)
+        How the message names the focal and institution handles: the study keys, or the
+        command's options (``--focal``, ``--institution``).
 
     Raises
     ------
     StudyError
-        The message names the study key (``focal`` or ``institution``) and the handles.
+        The message names the study key or option and the handles.
     """
     where = _at(study)
-    for key, handles in (("focal", study.focal), ("institution", study.institution)):
+    linked: dict[str, str] = {}
+    account_map = getattr(study, "account_map", None)  # a StanceSpec (CLI options) has none
+    if account_map is not None:  # accounts the map links to a study handle count too
+        from .accountmap import load_account_map
+
+        linked = load_account_map(account_map)
+    for key, handles in zip(keys, (study.focal, study.institution), strict=True):
+        if linked:
+            handles = (*handles, *sorted(k for k, v in linked.items() if v in handles))
         if handles and not _appears(store, handles):
             named = ", ".join(f"@{h}" for h in handles)
             raise StudyError(
@@ -504,8 +536,12 @@ def run_study(
         study = load_study(study)
     progress = progress or _Quiet()
     out = Path(study.output_dir)
-    cache = out / CACHE_DIR
-    out.mkdir(parents=True, exist_ok=True)
+    check_output_dir(out)  # before any work: a folder with the user's files is refused
+    remove_old_layout(out)
+    cache = work_dir(out)
+    cache.mkdir(parents=True, exist_ok=True)
+    if staging_dir(out).exists():  # a report a stopped run built, or the old one it swapped out
+        shutil.rmtree(staging_dir(out))
     state = _State(cache)
     files = input_files(study, state.data.get("files", {}))
     state.data["files"] = {
@@ -545,20 +581,25 @@ def run_study(
         }
         for f in files
     ]
-    manifest = write_manifest(
-        out,
+    staged = ctx.staged is not None
+    report_dir = ctx.staged if staged else out
+    write_manifest(
+        report_dir,
         study,
         manifest_inputs,
         steps={r.name: {"status": r.status, "seconds": round(r.seconds, 3)} for r in results},
-        files=ctx.report_files,
+        files=[report_dir / p.relative_to(out) for p in ctx.report_files],
         created_at=clock() if clock else None,
     )
+    if staged:
+        check_output_dir(out)  # again: a file may have been put there while the run ran
+        swap_in(report_dir, out)
     f = findings(ctx.metrics)
     return RunResult(
         study,
         out,
         results,
-        [*ctx.report_files, manifest],
+        [*ctx.report_files, out / "manifest.json"],
         ctx.metrics,
         [s.text() for s in f.sentences],
         f.not_measured,
@@ -576,7 +617,7 @@ def report_study(
     """Rewrite a study's report from its cached results (running the steps that are stale)."""
     if not isinstance(study, Study):
         study = load_study(study)
-    state = _State(Path(study.output_dir) / CACHE_DIR)
+    state = _State(work_dir(Path(study.output_dir)))
     state.forget("report")
     return run_study(
         study,
@@ -630,8 +671,23 @@ class _Context:
     units: pd.DataFrame | None = None
     analysis_tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     report_files: list[Path] = field(default_factory=list)
+    staged: Path | None = None  # the folder holding a new report, once the report step built one
 
     # -- helpers --
+    def write_report(self, inp: Any) -> None:
+        """Build the report in the staging folder (run_study swaps it in after the manifest);
+        ``report_files`` are the paths the files will have in the output folder."""
+        from . import report
+
+        staging = staging_dir(self.out)
+        if staging.exists():  # left by a run that was stopped
+            shutil.rmtree(staging)
+        files = report.write_report(inp, staging)
+        rel = sorted(p.relative_to(staging) for p in files)
+        self.report_files = [self.out / p for p in rel]
+        write_json([p.as_posix() for p in rel], self.cache / "report-files.json")
+        self.staged = staging
+
     @property
     def store(self) -> Any:
         from .store import Store
@@ -645,6 +701,13 @@ class _Context:
             # read once, only the columns used, strings as (shared) Python objects once: the
             # steps would each convert them again (1M posts cost ~0.5 GB per copy)
             self._tables = {Table(k): v for k, v in read_tables(self.study.store_dir).items()}
+            if self.study.account_map is not None:
+                from .accountmap import apply_account_map, load_account_map
+
+                mapping = load_account_map(self.study.account_map)
+                self._tables = {
+                    Table(k): v for k, v in apply_account_map(self._tables, mapping).items()
+                }
         return self._tables
 
     def fresh(self, step: str, outputs: Iterable[Path]) -> bool:
@@ -806,7 +869,8 @@ class _Context:
         return analysis.metrics, analysis.units, analysis.tables
 
     def step_metrics(self, force: bool) -> tuple[str, str]:
-        metrics_p = self.out / "metrics.json"
+        # not metrics.json: `netsupport support --study` writes that into this folder
+        metrics_p = self.cache / "run-metrics.json"
         units_p = self.cache / "units.parquet"
         tables_dir = self.cache / "tables"
         index_p = self.cache / "tables.json"
@@ -855,8 +919,7 @@ class _Context:
             counts={t.value: int(counts.get(t.value, 0)) for t in _TABLES},
             interactions=self.interactions(),
         )
-        self.report_files = report.write_report(inp, self.out)
-        write_json(sorted(str(p.relative_to(self.out)) for p in self.report_files), listing)
+        self.write_report(inp)
         self.state.record("report", self.keys["report"])
         return "ran", f"{len(self.report_files)} files"
 

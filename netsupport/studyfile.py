@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import StudyError, StudyKeyError
+from .outdir import default_store, layout_problem
 from .schema import Window, normalise_handle
 from .windows import Windows, parse_instant
 
@@ -46,7 +47,17 @@ __all__ = [
     "load_study",
 ]
 
-INPUT_FORMATS = ("auto", "twitter-v2", "twitter-archive", "csv", "nodexl", "followers", "accounts")
+INPUT_FORMATS = (
+    "auto",
+    "twitter-v2",
+    "twitter-archive",
+    "csv",
+    "nodexl",
+    "followers",
+    "accounts",
+    "mastodon",
+    "telegram",
+)
 
 
 @dataclass(frozen=True)
@@ -60,6 +71,7 @@ class InputSpec:
     direction: str = "followers"  # followers (people who follow account) | following
     header: bool = True  # CSV: False when the first row is data (columns by position)
     columns: tuple[str, ...] = ()  # CSV without a header: the names of its columns
+    instance: str | None = None  # Mastodon API statuses: host of local accounts
 
 
 @dataclass(frozen=True)
@@ -103,12 +115,19 @@ class Study:
     stance: StanceParams = field(default_factory=StanceParams)
     support: SupportParams = field(default_factory=SupportParams)
     output_dir: Path = Path("reports/study")
-    store_dir: Path = Path("reports/study/store")
+    store_dir: Path = Path("reports/study.netsupport/store")
     accounts: Path | None = None  # optional accounts CSV with roles
     path: Path | None = None  # the study file itself
+    account_map: Path | None = None  # optional CSV platform,handle,person (netsupport.accountmap)
 
     def parameters(self) -> dict[str, Any]:
         """Return every analysis parameter as plain JSON-able values (for manifests and reports)."""
+        params = self._parameters()
+        if self.account_map is not None:  # (only when given: other studies' bytes unchanged)
+            params["account_map"] = self.account_map.name
+        return params
+
+    def _parameters(self) -> dict[str, Any]:
         return {
             "name": self.name,
             "focal": list(self.focal),
@@ -147,6 +166,7 @@ _SPEC: dict[str, Any] = {
         "proxies": list,
         "markers": list,
         "accounts": str,
+        "account_map": str,
     },
     "windows": {
         "crisis_start": (str, object),
@@ -165,6 +185,7 @@ _SPEC: dict[str, Any] = {
             "direction": str,
             "header": bool,
             "columns": list,
+            "instance": str,
         },
     ],
     "communities": {"algorithm": str, "resolution": (int, float), "seed": int, "runs": int},
@@ -267,6 +288,10 @@ def _check_value(ok: bool, value: Any, dotted: str, expected: str, path: Path, t
 
 
 _MAX_SEED = 2**32 - 1  # python-louvain and numpy's legacy generator take seeds up to 2**32 - 1
+#: Most bootstrap resamples: the bootstrap holds a resamples x (distinct account profiles) matrix
+#: of floats (10,000 x 10,000 profiles: 0.8 GB), and the Monte Carlo error of a percentile bound
+#: at 10,000 resamples is already far below the whole percentage points the report shows.
+MAX_BOOTSTRAP = 10_000
 
 
 def _check_parameters(study: Study, path: Path, text: str) -> None:
@@ -294,7 +319,13 @@ def _check_parameters(study: Study, path: Path, text: str) -> None:
             "stance.negative_threshold",
             "between -1 and stance.positive_threshold",
         ),
-        (sp.bootstrap >= 1, sp.bootstrap, "support.bootstrap", "at least 1"),
+        (
+            1 <= sp.bootstrap <= MAX_BOOTSTRAP,
+            sp.bootstrap,
+            "support.bootstrap",
+            f"from 1 to {MAX_BOOTSTRAP:,} (memory grows with it; more resamples do not change "
+            "the rounded intervals)",
+        ),
         (0 <= sp.seed <= _MAX_SEED, sp.seed, "support.seed", seed_range),
         (
             sp.breadth_min_supporters >= 1,
@@ -357,6 +388,12 @@ def load_study(path: str | Path) -> Study:
     )
 
     w = data.get("windows", {})
+    for length, instant in (("baseline_days", "baseline_start"), ("after_days", "after_end")):
+        if length in w and instant in w:
+            raise StudyKeyError(
+                f"{_where(path, text, f'windows.{instant}')}: give 'windows.{length}' or "
+                f"'windows.{instant}', not both (they say where the same window starts or ends)"
+            )
     cs = _require(data, "windows.crisis_start", path, text)
     ce = _require(data, "windows.crisis_end", path, text)
     try:
@@ -406,6 +443,7 @@ def load_study(path: str | Path) -> Study:
                 direction=direction,
                 header=item.get("header", True) and not columns,
                 columns=tuple(c.strip() for c in columns),
+                instance=item["instance"].strip().lower() if "instance" in item else None,
             )
         )
 
@@ -440,9 +478,18 @@ def load_study(path: str | Path) -> Study:
     o = data.get("output", {})
     out_dir = _resolve(base, o.get("dir", f"reports/{name}"), "output.dir", must_exist=False)
     store_dir = (
-        _resolve(base, o["store"], "output.store", False) if "store" in o else out_dir / "store"
+        _resolve(base, o["store"], "output.store", False)
+        if "store" in o
+        else default_store(out_dir)
     )
+    problem = layout_problem(out_dir, store_dir)
+    if problem is not None:
+        key = "output.store" if "store" in o else "output.dir"
+        raise StudyKeyError(f"{_where(path, text, key)}: {problem}")
     accounts = _resolve(base, st["accounts"], "study.accounts") if "accounts" in st else None
+    account_map = (
+        _resolve(base, st["account_map"], "study.account_map") if "account_map" in st else None
+    )
     study = Study(
         name=name,
         focal=focal,
@@ -458,6 +505,7 @@ def load_study(path: str | Path) -> Study:
         store_dir=store_dir,
         accounts=accounts,
         path=path.resolve(),
+        account_map=account_map,
     )
     _check_parameters(study, path, text)
     return study

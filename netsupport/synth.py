@@ -2894,12 +2894,14 @@ def _labels(case: Case, n: int = LABELS_N) -> Any:
     return out[["post_id", "target_side", "stance", "inclusion_probability", "sample", "text"]]
 
 
-def write_case(case: Case, out_dir: str | Path) -> SynthResult:
+def write_case(case: Case, out_dir: str | Path, *, platforms: bool = False) -> SynthResult:
     """Write a generated case to ``out_dir`` in every import format, with study, lexicon, labels.
 
     Files: ``tweets.jsonl`` (twarc2 API v2 pages), ``twitter-archive-inspector_lane.zip``
     (personal archive), ``nodexl-standwithlane.csv`` (NodeXL edges), two follower lists,
-    ``accounts.csv``, ``study.toml``, ``lexicon.toml``, ``labels.csv`` and ``truth.json``.
+    ``accounts.csv``, ``study.toml``, ``lexicon.toml``, ``labels.csv`` and ``truth.json``; then
+    with ``platforms``, the Mastodon and Telegram files, their studies and a cross-platform study
+    (:mod:`netsupport.synth_platforms`).
     """
     from .textsafe import write_csv, write_json
 
@@ -2915,7 +2917,13 @@ def write_case(case: Case, out_dir: str | Path) -> SynthResult:
     _atomic(out / "lexicon.toml", LEXICON_TOML.encode("utf-8"))
     write_csv(_labels(case), out / "labels.csv")
     write_json(case.truth, out / "truth.json")
-    _atomic(out / "study.toml", _study_toml(case.config, case.windows).encode("utf-8"))
+    study_text = _study_toml(case.config, case.windows)
+    _atomic(out / "study.toml", study_text.encode("utf-8"))
+    platform_files = []
+    if platforms:  # Mastodon, Telegram, a cross-platform study
+        from .synth_platforms import write_platforms
+
+        platform_files = write_platforms(case, out, study_text)
     names = [
         JSONL_NAME,
         ARCHIVE_NAME,
@@ -2927,6 +2935,7 @@ def write_case(case: Case, out_dir: str | Path) -> SynthResult:
         "lexicon.toml",
         "labels.csv",
         "truth.json",
+        *platform_files,
     ]
     return SynthResult(
         out_dir=out,
@@ -2937,7 +2946,7 @@ def write_case(case: Case, out_dir: str | Path) -> SynthResult:
     )
 
 
-def synthesize(out_dir: str | Path, config: SynthConfig) -> SynthResult:
+def synthesize(out_dir: str | Path, config: SynthConfig, *, platforms: bool = False) -> SynthResult:
     """Generate a case from ``config`` and write it to ``out_dir`` (see :func:`write_case`).
 
     Examples
@@ -2947,4 +2956,4 @@ def synthesize(out_dir: str | Path, config: SynthConfig) -> SynthResult:
     >>> [name for name, size in r.files][:3]
     ['tweets.jsonl', 'twitter-archive-inspector_lane.zip', 'nodexl-standwithlane.csv']
     """
-    return write_case(generate(config), out_dir)
+    return write_case(generate(config), out_dir, platforms=platforms)

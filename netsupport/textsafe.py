@@ -3,6 +3,10 @@
 * CSV cells that a spreadsheet would run as a formula (starting with ``=``, ``+``, ``-``, ``@``,
   tab or carriage return) are neutralised by prefixing a single quote (OWASP "CSV injection").
 * JSON is written with sorted keys, indent 2, floats rounded to 6 places, NaN/inf as ``null``.
+* Bidirectional control characters (U+202A-U+202E, U+2066-U+2069, U+200E/F, U+061C) in any
+  string written, CSV, JSON, and (through :func:`neutralise_bidi`) HTML, Markdown and GEXF, are
+  replaced by their visible code point ``[U+202E]``: they would reorder how a handle or a post is
+  shown, so that one name passes for another ("Trojan Source", CVE-2021-42574).
 * Every write is atomic: a temporary file in the same directory, then :func:`os.replace`, so a
   reader never sees a half-written file and an interrupted run leaves the old file intact.
 
@@ -29,6 +33,7 @@ import datetime as _dt
 import json
 import math
 import os
+import re
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from enum import Enum
@@ -39,12 +44,14 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
+    "BIDI_CONTROLS",
     "FORMULA_PREFIXES",
     "atomic_write_bytes",
     "atomic_write_chunks",
     "atomic_write_text",
     "dumps_json",
     "jsonable",
+    "neutralise_bidi",
     "safe_csv_cell",
     "write_csv",
     "write_csv_parts",
@@ -55,6 +62,35 @@ __all__ = [
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 FLOAT_DIGITS = 6
+
+#: Unicode bidirectional controls: embeddings and overrides (U+202A-U+202E), isolates
+#: (U+2066-U+2069), the marks LRM, RLM (U+200E, U+200F) and ALM (U+061C).
+BIDI_CONTROLS = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+_BIDI = re.compile(f"[{BIDI_CONTROLS}]")
+
+
+def _visible(m: re.Match[str]) -> str:
+    return f"[U+{ord(m.group(0)):04X}]"
+
+
+def neutralise_bidi(text: Any) -> Any:
+    """Return ``text`` with every bidi control character replaced by ``[U+XXXX]``; non-strings
+    are returned as they are (a ``markupsafe.Markup`` stays Markup: the marker is plain text).
+
+    The one place netsupport's outputs neutralise them (CSV cells, JSON strings, the report's
+    HTML and Markdown, GEXF and GraphML): shown raw, ``abc\u202egnp.exe`` reads as
+    ``abcexe.png``. Replacing rather than deleting keeps two handles that differ only in such
+    characters apart, and shows the reader that something was there.
+
+    Examples
+    --------
+    >>> neutralise_bidi("lane\u202eenal"), neutralise_bidi(3)
+    ('lane[U+202E]enal', 3)
+    """
+    if not isinstance(text, str) or _BIDI.search(text) is None:
+        return text
+    out = _BIDI.sub(_visible, str(text))
+    return out if type(text) is str else type(text)(out)
 
 
 def _current_umask() -> int:
@@ -148,7 +184,7 @@ def jsonable(obj: Any) -> Any:
     {'x': 0.123457, 'n': 3, 't': '2014-02-14T00:00:00Z'}
     """
     if obj is None or isinstance(obj, bool | str):
-        return obj.value if isinstance(obj, Enum) else obj
+        return obj.value if isinstance(obj, Enum) else neutralise_bidi(obj)
     if isinstance(obj, Enum):
         return jsonable(obj.value)
     if isinstance(obj, np.bool_):
@@ -203,7 +239,7 @@ def write_json(obj: Any, path: str | os.PathLike[str]) -> Path:
 
 def _safe_frame(df: pd.DataFrame) -> pd.DataFrame:
     out = df.copy()
-    out.columns = [safe_csv_cell(str(c)) for c in out.columns]
+    out.columns = [safe_csv_cell(neutralise_bidi(str(c))) for c in out.columns]
     for col in out.columns:
         s = out[col]
         if pd.api.types.is_float_dtype(s.dtype):
@@ -223,6 +259,10 @@ def _safe_text_column(s: pd.Series) -> pd.Series:
         risky = obj.str.startswith(FORMULA_PREFIXES, na=False).astype(bool)
     except AttributeError:  # no strings in the column at all
         return obj
+    bidi = obj.str.contains(_BIDI, na=False).astype(bool)
+    if bidi.any():
+        obj = obj.copy()
+        obj[bidi] = obj[bidi].map(neutralise_bidi)
     if risky.any():
         obj = obj.copy()
         obj[risky] = "'" + obj[risky].astype(str)

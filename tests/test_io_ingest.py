@@ -105,6 +105,8 @@ def test_every_importer_yields_canonical_tables(data_dir, tmp_path):
         "nodexl": data_dir / "io" / "nodexl_edges.csv",
         "followers": followers,
         "accounts": accounts,
+        "mastodon": data_dir / "io" / "mastodon_statuses.jsonl",
+        "telegram": data_dir / "io" / "telegram" / "result_chat.json",
     }
     assert set(fixtures) == set(FORMATS)
     for fmt, path in fixtures.items():

@@ -28,14 +28,15 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def recovered(tmp_path_factory):
     """Generate the case, run the study, return (truth, metrics, membership, store)."""
+    from netsupport.outdir import work_dir
     from netsupport.store import Store
-    from netsupport.study import CACHE_DIR, run_study
+    from netsupport.study import run_study
 
     folder = tmp_path_factory.mktemp("recovery")
     result = synth.synthesize(folder / "case", CONFIG)
     run = run_study(result.study, clock=lambda: "2014-03-06T00:00:00Z")
     truth = json.loads((folder / "case" / "truth.json").read_text())
-    membership = pd.read_parquet(run.out_dir / CACHE_DIR / "membership.parquet")
+    membership = pd.read_parquet(work_dir(run.out_dir) / "membership.parquet")
     return (
         truth,
         run.metrics,
@@ -117,5 +118,6 @@ def test_attention_stays_above_baseline_after_the_crisis(recovered):
 
 def test_report_written(recovered):
     store = recovered[3]
-    out = Path(store.root).parent
+    out = Path(store.root).parent  # the work folder <out>.netsupport beside the report
+    out = out.with_name(out.name.removesuffix(".netsupport"))
     assert (out / "index.html").exists() and (out / "metrics.json").exists()

@@ -298,9 +298,10 @@ def test_roles_counts_bins_by_day_and_unknown_role():
     )
     roles = pd.Series({"a": "media", "b": "media"})
     out = report.roles_counts(units, roles, W)
+    # days counted from the crisis start (09:00), not calendar days (issue 14 item 24)
     assert out.assign(time=out["time"].astype(str)).values.tolist() == [
-        ["2014-02-14 00:00:00+00:00", "media", 2],
-        ["2014-02-15 00:00:00+00:00", "unknown", 1],
+        ["2014-02-14 09:00:00+00:00", "media", 2],
+        ["2014-02-14 09:00:00+00:00", "unknown", 1],
     ]
 
 

@@ -22,6 +22,7 @@ from typer.testing import CliRunner
 from netsupport import scale, support
 from netsupport.cli import app
 from netsupport.errors import ResourceLimit
+from netsupport.outdir import work_dir
 from netsupport.schema import SCHEMAS, InteractionCol, Table
 from netsupport.store import Store, conform_arrow
 from netsupport.studyfile import load_study
@@ -101,7 +102,7 @@ def test_example_report_files_are_identical_with_dask(example_runs, name):
 
 def test_dask_run_really_used_partitions(example_runs):
     """Guard against a silent fallback: the dask run cached its aggregates and stance parts."""
-    dask_dir = Path(example_runs["dask"].output_dir) / ".netsupport" / "dask"
+    dask_dir = work_dir(Path(example_runs["dask"].output_dir)) / "dask"
     agg = scale.load_aggregates(dask_dir)
     assert agg.info["partitions"] >= 28  # one per day of a 14 + 5.4 + 14 day study, at least
     assert len(list((dask_dir / "stance-parts").glob("part-0*.parquet"))) >= 28

@@ -539,11 +539,12 @@ def test_cli_with_study_file(tmp_path):
     )
     r = CliRunner().invoke(app, ["stance", "--study", str(tmp_path / "study.toml")])
     assert r.exit_code == 0, r.output
-    assert (tmp_path / "out" / "stance.csv").exists()
+    # into the run's work folder, not the report folder a run replaces whole (issue 14 item 4)
+    assert (tmp_path / "out.netsupport" / "stance.csv").exists()
     assert "agreement with 2 hand labels" in r.stdout
     r = CliRunner().invoke(app, ["support", "--study", str(tmp_path / "study.toml")])
     assert r.exit_code == 0, r.output
-    m = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    m = json.loads((tmp_path / "out.netsupport" / "metrics.json").read_text())
     assert m["study"]["name"] == "fx" and m["parameters"]["bootstrap"] == 200
     assert m["stance"]["by_rule"]["label"] == 2
     r = CliRunner().invoke(

@@ -417,3 +417,34 @@ def test_run_stance_line_warns_about_unmatched_labels():
     agree["labels_matched"]["unmatched"] = 0
     assert _labels_note(res) == ""
     assert _labels_note(StanceResult(pd.DataFrame(), {"status": "not measured"}, {})) == ""
+
+
+def test_cli_support_warns_about_unmatched_labels_too(tmp_path):
+    _store_from_fixture(tmp_path / "store")
+    labels = tmp_path / "labels.csv"
+    labels.write_text("post_id,stance\nC10,supportive\nC01,neutral\nX9,critical\n")
+    r = CliRunner().invoke(
+        app,
+        [
+            "support",
+            "--store",
+            str(tmp_path / "store"),
+            "--focal",
+            "lane",
+            "--institution",
+            "force",
+            "--crisis",
+            "2014-02-14T00:00:00Z",
+            "2014-02-16T00:00:00Z",
+            "--baseline-days",
+            "4",
+            "--after-days",
+            "4",
+            "--labels",
+            str(labels),
+            "--out",
+            str(tmp_path / "metrics.json"),
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    assert "warning: 1 of 3 labels name no classified interaction" in r.stderr

@@ -212,7 +212,7 @@ def test_a_changed_input_rebuilds_the_store(ran, ran_copy):
     r2 = run_study(ran_copy / "study.toml")
     assert [s.status for s in r2.steps] == ["ran"] * 5
     assert 0 < r2.metrics["stance"]["interactions"] < n1
-    assert (ran_copy / "out" / "store" / RUN_STORE_MARKER).exists()
+    assert (ran_copy / "out.netsupport" / "store" / RUN_STORE_MARKER).exists()
 
 
 def test_force_will_not_delete_a_store_it_did_not_create(study_dir):

@@ -59,7 +59,8 @@ def test_good_study_is_normalised_and_resolved(tmp_path):
     assert s.communities.algorithm == "leiden" and s.communities.seed == 7
     assert s.support.seed == 7  # defaults to the community seed
     assert s.output_dir == (tmp_path / "out").resolve()
-    assert s.store_dir == s.output_dir / "store"
+    # beside the report folder, which is replaced whole on every run (issue 14, item 4)
+    assert s.store_dir == s.output_dir.parent / "out.netsupport" / "store"
     assert s.parameters()["windows"]["crisis_end"] == "2014-02-19T18:00:00Z"
 
 
@@ -140,8 +141,12 @@ GOOD_WITH_SUPPORT = GOOD + "\n[support]\nbootstrap = 100\nseed = 3\n"
         ("seed = 7", "seed = 4294967296", "'communities.seed' must be an integer from 0"),
         ("seed = 7", "seed = 7\nruns = 0", "'communities.runs' must be at least 1, got 0"),
         ("seed = 3", "seed = -3", r":32: 'support.seed' must be an integer from 0"),
-        ("bootstrap = 100", "bootstrap = 0", "'support.bootstrap' must be at least 1, got 0"),
-        ("bootstrap = 100", "bootstrap = -5", "'support.bootstrap' must be at least 1"),
+        (
+            "bootstrap = 100",
+            "bootstrap = 0",
+            "'support.bootstrap' must be from 1 to 10,000 .*, got 0",
+        ),
+        ("bootstrap = 100", "bootstrap = -5", "'support.bootstrap' must be from 1 to 10,000"),
         ("bootstrap = 100", "bootstrap = 9\ntop_n = -1", "'support.top_n' must be at least 1"),
         ("bootstrap = 100", "bootstrap = 9\nbreadth_min_supporters = 0", "breadth_min_supporters"),
         ("bootstrap = 100", "bootstrap = 9\nconfidence = 1.5", "'support.confidence' must be"),

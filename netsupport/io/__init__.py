@@ -13,6 +13,8 @@ format                    what it reads
 ``nodexl``                NodeXL edge exports (Vertex 1, Vertex 2, Relationship, ...)
 ``followers``             a follower or following list of one account (CSV or text)
 ``accounts``              an accounts CSV (handle, account_id, name, ..., role)
+``mastodon``              a Mastodon archive (zip, tar.gz, folder) or API statuses (JSON lines)
+``telegram``              a Telegram Desktop export ``result.json`` (one chat or all chats)
 ========================  ===============================================================
 """
 
@@ -42,6 +44,8 @@ FORMATS: dict[str, str] = {
     "nodexl": "csvfile:read_nodexl",
     "followers": "followers",
     "accounts": "accounts",
+    "mastodon": "mastodon",
+    "telegram": "telegram",
 }
 
 

@@ -101,6 +101,9 @@ class ReadOptions:
         Called with the number of input bytes consumed since the last call.
     pool : WorkerPool or None
         Worker processes to use instead of starting new ones.
+    instance : str or None
+        Mastodon: the host of the instance whose API wrote the statuses (for local ``acct``
+        names without a host, when the account ``url`` does not give it).
     spool : str or None
         A folder where the worker processes leave their results as files (the importer reads
         them memory-mapped, then deletes them); None sends results back through pipes.
@@ -118,6 +121,7 @@ class ReadOptions:
     progress: Callable[[int], None] | None = field(default=None, compare=False)
     pool: Any = field(default=None, compare=False)  # a running WorkerPool to share
     spool: str | None = None
+    instance: str | None = None
 
     def advance(self, nbytes: int) -> None:
         """Report ``nbytes`` more input bytes consumed."""
@@ -134,6 +138,9 @@ class Batch:
     accounts: pa.Table | None = None  # may hold a handle more than once: merged in order
     rejects: pa.Table | None = None
     rows_read: int = 0
+    # interactions that come from no post (Mastodon likes); created_at may be null
+    interactions: pa.Table | None = None
+    notes: tuple[str, ...] = ()  # said once in the import summary (e.g. likes without a time)
     quotes: pa.Table | None = None  # QUOTES_SCHEMA: quotes of posts that also reply
 
 

@@ -214,7 +214,13 @@ class _CsvRows:
                 end = max(self.base + reader.line_num, start)
                 self.pulled = max(self.pulled, end)
                 self.count += 1
-                self.rejects.add(start, f"malformed CSV: {exc}", "")
+                reason = f"malformed CSV: {exc}"
+                if end > start:
+                    reason += (
+                        f" (a quoted field from this line runs over {end - start + 1} lines: "
+                        "an unterminated quote?); the lines after this one are read again"
+                    )
+                self.rejects.add(start, reason, "")
                 if end > start:
                     self._read_again(start + 1)
                 else:

@@ -4,7 +4,13 @@ Rules, in order, on the first 64 KiB (of the decompressed content for a gzip, zs
 file, see :mod:`netsupport.io.compressed`):
 
 * a folder: an extracted Twitter archive (``data/tweets.js``, ``data/account.js``...);
-* zip magic bytes: ``twitter-archive``; a file starting ``window.YTD.``: an archive part;
+* a folder holding ``outbox.json`` and ``actor.json``: an extracted Mastodon archive (``mastodon``);
+* zip magic bytes: ``mastodon`` when the members include ``outbox.json``, else ``twitter-archive``;
+  a tar (an older Mastodon archive, usually gzip'd) holding ``outbox.json``: ``mastodon``;
+  a file starting ``window.YTD.``: an archive part;
+* JSON holding a Telegram Desktop export (``"messages": [`` or ``"chats": {"list": ...``):
+  ``telegram``; ActivityStreams collections or an actor, or Mastodon API statuses (an
+  ``account`` with ``acct``): ``mastodon``;
 * JSON (``{`` or ``[``) holding tweets or v2 pages: ``twitter-v2``;
 * CSV with ``Vertex 1`` and ``Vertex 2`` columns: ``nodexl``; with ``handle`` and account
   columns only: ``accounts``; with ``source`` and ``target`` or other canonical post fields, or any
@@ -141,6 +147,62 @@ def _looks_like_tweets(head: bytes) -> bool:
     )
 
 
+_TELEGRAM_RE = re.compile(rb'"messages"\s*:\s*\[|"chats"\s*:\s*\{\s*"(about|list)"')
+_TELEGRAM_HINT_RE = re.compile(rb'"(date_unixtime|from_id|text_entities|personal_information)"\s*:')
+_AS_RE = re.compile(rb'"type"\s*:\s*"(OrderedCollection|OrderedCollectionPage|Person)"')
+_AS_HINT_RE = re.compile(rb'"(orderedItems|preferredUsername)"\s*:')
+_STATUS_RE = re.compile(rb'"acct"\s*:')
+_STATUS_HINT_RE = re.compile(rb'"(in_reply_to_account_id|reblog|favourites_count)"\s*:')
+
+
+def _other_platform_json(head: bytes) -> str | None:
+    """``telegram`` or ``mastodon`` for JSON from those platforms (checked before tweets: a
+    Mastodon status also has an id and a created_at)."""
+    from .mastodon import looks_like_outbox, looks_like_status
+
+    if _TELEGRAM_RE.search(head) and _TELEGRAM_HINT_RE.search(head):
+        return "telegram"
+    for line in head.split(b"\n")[:5]:
+        if not line.strip():
+            continue
+        try:
+            obj = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            break
+        return "mastodon" if looks_like_status(obj) or looks_like_outbox(obj) else None
+    if _AS_RE.search(head) and _AS_HINT_RE.search(head):
+        return "mastodon"
+    if _STATUS_RE.search(head) and _STATUS_HINT_RE.search(head):
+        return "mastodon"
+    return None
+
+
+def _mastodon_archive(path: Path) -> bool:
+    """True if a zip or gzip'd tar holds a Mastodon archive (member names only are read)."""
+    import lzma
+    import tarfile
+    import zipfile
+    import zlib
+
+    from .mastodon import archive_names_look_mastodon
+
+    try:
+        with zipfile.ZipFile(path) as zf:
+            return archive_names_look_mastodon(zf.namelist())
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError):
+        pass
+    names = []
+    try:
+        with tarfile.open(path, mode="r|*") as tf:
+            for info in tf:
+                names.append(info.name)
+                if len(names) >= 1000:
+                    break
+    except (tarfile.TarError, OSError, EOFError, ValueError, zlib.error, lzma.LZMAError):
+        pass
+    return archive_names_look_mastodon(names)
+
+
 def _binary(head: bytes) -> bool:
     """True if NUL bytes make ``head`` binary: in more than half its lines, or the lines without
     them are not UTF-8 text (a line or cell with a NUL byte in a text file is not binary).
@@ -174,13 +236,16 @@ def detect_format(path: Path, options: ReadOptions | None = None) -> str:
         When the file cannot be opened.
     """
     from .archive import is_archive_folder
+    from .mastodon import is_mastodon_folder
 
     options = options or ReadOptions()
     path = Path(path)
     if path.is_dir():
         if is_archive_folder(path):
             return "twitter-archive"
-        raise UnknownFormat(path, "a folder that is not an extracted Twitter archive")
+        if is_mastodon_folder(path):
+            return "mastodon"
+        raise UnknownFormat(path, "a folder that is not an extracted Twitter or Mastodon archive")
     compressed = compression_of(path) is not None
     try:
         with open_input(path) as fh:  # (a compressed file: its decompressed head)
@@ -188,7 +253,9 @@ def detect_format(path: Path, options: ReadOptions | None = None) -> str:
     except OSError as exc:
         raise InputFileError(path, f"cannot open ({exc.strerror or exc})") from None
     if not compressed and head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
-        return "twitter-archive"
+        return "mastodon" if _mastodon_archive(path) else "twitter-archive"
+    if head[257:262] == b"ustar" and _mastodon_archive(path):  # a (compressed) tar
+        return "mastodon"
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise UnknownFormat(path, "UTF-16 text; save it as UTF-8 and import again")
     if head.startswith(b"\xef\xbb\xbf"):
@@ -205,6 +272,9 @@ def detect_format(path: Path, options: ReadOptions | None = None) -> str:
     if stripped.startswith(b"window.YTD."):
         return "twitter-archive"
     if stripped[:1] in (b"{", b"["):
+        other = _other_platform_json(stripped)
+        if other is not None:
+            return other
         if _looks_like_tweets(stripped):
             return "twitter-v2"
         raise UnknownFormat(path, "JSON, but not tweets or Twitter API pages")
@@ -235,7 +305,7 @@ def detect_format(path: Path, options: ReadOptions | None = None) -> str:
     raise UnknownFormat(
         path,
         "cannot tell the format from the content; give --format "
-        "(twitter-v2, twitter-archive, csv, nodexl, followers, accounts)",
+        "(twitter-v2, twitter-archive, csv, nodexl, followers, accounts, mastodon, telegram)",
     )
 
 

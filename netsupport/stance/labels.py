@@ -488,6 +488,21 @@ def coding_sheet(
     -------
     DataFrame
         :data:`SHEET_COLUMNS`; inclusion_probability is written with 10 significant digits.
+
+    Examples
+    --------
+    Four supportive and two critical units: one drawn from each stratum, plus the least certain
+    of the rest (post 5, score -0.2):
+
+    >>> t = pd.DataFrame({"post_id": list("012345"), "source": "a", "target": "lane",
+    ...     "kind": "reply", "created_at": pd.Timestamp("2014-02-14", tz="UTC"),
+    ...     "window": "crisis", "target_side": "focal",
+    ...     "stance": ["supportive"] * 4 + ["critical"] * 2,
+    ...     "score": [0.9, 0.8, 0.1, 0.7, -0.9, -0.2], "rule": "vader"})
+    >>> posts = pd.DataFrame({"post_id": t["post_id"], "text": "some text"})
+    >>> sheet = coding_sheet(t, posts, 2, seed=1, active=1)
+    >>> sheet[["post_id", "sample", "inclusion_probability"]].values.tolist()
+    [['2', 'probability', '0.25'], ['4', 'probability', '0.5'], ['5', 'active', '']]
     """
     _check_sample(n, seed, active)
     units = table.drop_duplicates(["post_id", "target_side"], keep="first").copy()

@@ -852,10 +852,12 @@ class Classifier:
         self.lexicon = lexicon if lexicon is not None else load_lexicon()
         self.positive_threshold = float(positive_threshold)
         self.negative_threshold = float(negative_threshold)
+        from ..io.platforms import in_text  # (texts name a Mastodon account as @name)
+
         self._args = (
             self.lexicon,
-            self.focal,
-            self.institution,
+            in_text(self.focal),
+            in_text(self.institution),
             self.positive_threshold,
             self.negative_threshold,
         )

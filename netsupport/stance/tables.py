@@ -99,6 +99,7 @@ def object_strings(tables: Mapping[str, pd.DataFrame | None]) -> dict[str, pd.Da
 
 #: The post columns the steps read (the others, e.g. source_file and lang, stay on disk).
 POST_COLUMNS = [
+    PostCol.PLATFORM,  # (the report's counts per platform; one shared string per row)
     PostCol.POST_ID,
     PostCol.AUTHOR,
     PostCol.CREATED_AT,

@@ -129,7 +129,7 @@ def _count(units: pd.DataFrame) -> int:
     return len(units) if w is None else int(w.sum())
 
 
-def compress_units(units: pd.DataFrame, freq: str | None = None) -> pd.DataFrame:
+def compress_units(units: pd.DataFrame, freq: Any = None) -> pd.DataFrame:
     """Return units counted per account, side, window and stance (and time bin, with ``freq``).
 
     Every measure computed from units gives the same result on the compressed table: a row
@@ -159,8 +159,9 @@ def compress_units(units: pd.DataFrame, freq: str | None = None) -> pd.DataFrame
     w = _weight(units)
     frame[UNIT_WEIGHT] = np.ones(len(units), dtype=np.int64) if w is None else w
     keys = list(_UNIT_KEY)
-    if freq is not None:
-        frame["_bin"] = ts.dt.floor(freq).to_numpy()
+    if freq is not None:  # a pandas frequency, or the report's TimeBins (netsupport.timebins)
+        starts = freq.starts(ts) if hasattr(freq, "starts") else ts.dt.floor(freq)
+        frame["_bin"] = starts.to_numpy()
         keys.append("_bin")
     g = frame.groupby(keys, sort=True, dropna=False)
     out = g.agg(created_at=("created_at", "min"), **{UNIT_WEIGHT: (UNIT_WEIGHT, "sum")})

@@ -1,0 +1,1073 @@
+"""Mastodon: the account archive (zip, older tar.gz, or its extracted folder) and API statuses.
+
+**The account archive** (Settings > Import and export > Request your archive) holds
+ActivityStreams 2.0 documents [1]_ [2]_:
+
+* ``outbox.json``: an ``OrderedCollection`` whose ``orderedItems`` are the owner's activities. A
+  ``Create`` of a ``Note`` is a post (``published``, ``attributedTo``, ``inReplyTo``, ``tag``
+  items of type ``Mention`` with ``href``/``name`` and ``Hashtag`` with ``name``, HTML
+  ``content``); an ``Announce`` is a boost (a repost of the status whose URI is its ``object``).
+  A Note's ``quote`` / ``quoteUrl`` / ``quoteUri`` / ``_misskey_quote`` names a quoted status.
+  Other activity types are counted and ignored.
+* ``actor.json``: the owner (``preferredUsername``, ``name``, ``summary``; its ``id`` URL gives
+  the host).
+* ``likes.json``: an ``OrderedCollection`` of the URIs of statuses the owner favourited. The
+  archive records no time for a like: these become ``like`` interactions with no ``created_at``,
+  which windowed measures leave out; the import summary says how many.
+* ``following_accounts.csv`` (the "Follows" CSV export; ``Account address,...`` with a header, or
+  one address a line): the owner's follows, with no time.
+
+**API statuses** [3]_: Status entities as JSON lines, or a JSON array of them, as written by
+Mastodon.py or a collector (``id``, ``created_at``, ``account.acct``, ``account.url``,
+``in_reply_to_id``, ``in_reply_to_account_id``, ``reblog``, ``mentions``, ``tags``, ``quote``,
+``content``, ``language``). A ``reblog`` is a repost of the embedded status, with its text,
+mentions and tags (as a retweet has them in Twitter data); a reply's target account is the
+mention whose id is ``in_reply_to_account_id`` (Mastodon adds that mention), the author for a
+self-reply, else an account of that id seen earlier in the file, else unknown; a ``quote``
+(Mastodon 4.4's Quote entity with ``quoted_status``, or a bare Status as some forks write) is a
+quote.
+
+Accounts are ``name@host``, stored as ``mastodon:name@host`` (:mod:`netsupport.io.platforms`). In
+the archive, an account comes from an actor or status URL (``https://host/users/NAME``,
+``/users/NAME/statuses/ID``, ``/@NAME`` or ``/@NAME/ID``). In the API an ``acct`` without a host
+is local to the instance: its host comes from the account's ``url``, else from ``--instance``.
+
+Post ids: in the archive a status's URI (``https://host/users/NAME/statuses/ID``; an Announce's
+activity URI); in the API the ``id`` as the collecting instance numbers it (the targets of replies,
+reblogs and quotes are in the same numbering). The two are different id spaces: import one form
+per collection. HTML ``content`` becomes plain text with lxml's HTML parser (``<br>`` and
+paragraph ends become line breaks).
+
+Safety: the archive is read without extracting it. A zip or tar member whose path is absolute or
+contains ``..``, or that is a link, makes the whole archive refused
+(:class:`~netsupport.errors.UnsafeArchive`), as does decompressing more than
+``max_archive_bytes`` (see :mod:`netsupport.io.archive`).
+
+References
+----------
+.. [1] W3C, "Activity Streams 2.0", https://www.w3.org/TR/activitystreams-core/ and
+   "Activity Vocabulary", https://www.w3.org/TR/activitystreams-vocabulary/
+.. [2] Mastodon documentation, "Exporting your data / Your archive",
+   https://docs.joinmastodon.org/user/moving/#export and "ActivityPub",
+   https://docs.joinmastodon.org/spec/activitypub/
+.. [3] Mastodon documentation, "Status entity", https://docs.joinmastodon.org/entities/Status/
+
+Examples
+--------
+>>> handle_of_url("https://police.social/users/Lane/statuses/1099")
+'mastodon:lane@police.social'
+>>> handle_of_url("https://mastodon.social/@bob@other.host/42")
+'mastodon:bob@other.host'
+>>> html_to_text('<p>Stand with <span class="h-card">@lane</span> &amp; co</p><p>2nd</p>')
+'Stand with @lane & co\\n2nd'
+"""
+
+from __future__ import annotations
+
+import csv
+import lzma
+import re
+import tarfile
+import zlib
+from collections import Counter, deque
+from collections.abc import Iterator
+from functools import lru_cache
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import lxml.etree
+import orjson
+import pyarrow as pa
+
+from ..errors import InputFileError, UnsafeArchive
+from ..schema import SCHEMAS, IKind, PostKind, Table
+from .archive import _FolderMembers, _Members, _unsafe_name, _ZipMembers
+from .base import AccountRows, Batch, PostRows, ReadOptions, RejectRows, as_id, shift_lines
+from .compressed import compression_of, open_input
+from .platforms import PLATFORM_MASTODON, qualify
+from .pool import WorkerPool, worker_count
+from .twitter_json import CHUNK_BYTES, PARALLEL_MIN_BYTES, _chunks, quotes_table
+
+__all__ = [
+    "handle_of_url",
+    "html_to_text",
+    "is_mastodon_folder",
+    "looks_like_outbox",
+    "looks_like_status",
+    "read",
+]
+
+_P = PLATFORM_MASTODON
+_POST = PostKind.POST.value
+_REPLY = PostKind.REPLY.value
+_REPOST = PostKind.REPOST.value
+_QUOTE = PostKind.QUOTE.value
+_NOTE_TYPES = {"Note", "Question", "Article", "Page"}
+_QUOTE_KEYS = ("quote", "quoteUrl", "quoteUri", "_misskey_quote")
+#: /users/NAME[/statuses/ID] or /@NAME[/ID] (NAME may carry @host on a remote account's page)
+_PATH_RE = re.compile(
+    r"^/(?:users/([^/@]+)(?:/(?:statuses|objects)/[^/]+)?|@([^/]+)(?:/[^/]+)?)/?$"
+)
+_SIMPLE_URL_RE = re.compile(r"https?://([A-Za-z0-9.-]+)(/[^?#\[\]]*)$")
+_BR_RE = re.compile(r"<br\s*/?>|</p>\s*<p[^>]*>", re.I)
+_HTML_PARSER = lxml.etree.HTMLParser(recover=True, no_network=True)
+_STRING = lxml.etree.XPath("string()")
+_SEP = "\ue000"  # a private-use character: separates the members of a parsed group
+_GROUP = 200
+#: Elements whose content the parser takes as raw text (they could swallow the separator and
+#: the next member): a group holding one, a comment or a processing instruction is parsed again
+#: member by member.
+_RAW_TAGS = (
+    "script",
+    "style",
+    "textarea",
+    "title",
+    "xmp",
+    "plaintext",
+    "noscript",
+    "iframe",
+    "noembed",
+    "noframes",
+    lxml.etree.Comment,
+    lxml.etree.ProcessingInstruction,
+)
+_DOCUMENT_MAX_BYTES = 1024**3
+
+
+# ---- helpers -----------------------------------------------------------------------------------
+
+
+def handle_of_url(url: object) -> str | None:
+    """Return ``mastodon:name@host`` for an actor or status URL, or None if it names no account."""
+    if type(url) is not str:
+        return None
+    return _handle_of_url(url)
+
+
+@lru_cache(maxsize=1 << 16)  # (an archive repeats its owner's URL in every activity)
+def _handle_of_url(url: str) -> str | None:
+    simple = _SIMPLE_URL_RE.match(url)  # (urlsplit is 5 times slower; used for the rest)
+    if simple is not None:
+        host, path = simple.group(1).lower(), simple.group(2)
+    else:
+        if not url.startswith(("https://", "http://")):
+            return None
+        try:
+            parts = urlsplit(url)
+            host, path = parts.hostname, parts.path
+        except ValueError:
+            return None
+    if not host:
+        return None
+    m = _PATH_RE.match(path)
+    if m is None:
+        return None
+    name = m.group(1) or m.group(2)
+    if "@" in name:  # /@bob@other.host/ID: a remote account seen on this instance
+        name, _, host = name.partition("@")
+    if not name or not host:
+        return None
+    return qualify(_P, f"{name}@{host}")
+
+
+def _handle_of_acct(acct: object, url: object, instance: str | None) -> str | None:
+    """Return the store key of an API ``acct`` (host from the acct, the url, or the instance)."""
+    if type(acct) is not str:
+        return None
+    acct = acct.strip().lstrip("@")
+    if not acct:
+        return None
+    if "@" in acct:
+        name, _, host = acct.partition("@")
+        return qualify(_P, acct) if name and host else None
+    host = None
+    if type(url) is str:
+        try:
+            host = urlsplit(url).hostname
+        except ValueError:
+            host = None
+    host = host or instance
+    return qualify(_P, f"{acct}@{host}") if host else None
+
+
+def _handle_of_mention_name(name: object) -> str | None:
+    """``@bob@other.host`` (a Mention tag's name) -> ``mastodon:bob@other.host``."""
+    if type(name) is not str:
+        return None
+    parts = name.strip().lstrip("@").split("@")
+    if len(parts) == 2 and all(parts):
+        return qualify(_P, "@".join(parts))
+    return None
+
+
+def html_to_text(content: object) -> str | None:
+    """Return the plain text of a status's HTML ``content`` (lxml's HTML parser).
+
+    Line breaks (``<br>``) and paragraph ends become ``\\n``; entities are decoded.
+    """
+    if type(content) is not str:
+        return None
+    if "<" not in content and "&" not in content:
+        return content
+    try:
+        root = lxml.etree.fromstring(_BR_RE.sub("\n", content), _HTML_PARSER)
+    except (lxml.etree.LxmlError, ValueError):
+        return content
+    if root is None:
+        return ""
+    return _STRING(root).strip()
+
+
+def html_to_text_many(contents: list) -> list:
+    """Return :func:`html_to_text` of each value, parsing them in groups (twice as fast).
+
+    A group is joined with a private-use character between its members, parsed once, and its
+    text split again at those characters. A member holding that character is parsed alone; a
+    group whose text does not split back into as many pieces as it has members, or whose tree
+    holds an element read as raw text (``<script>``, ``<title>``...), a comment or a processing
+    instruction (any of which could swallow what follows), is parsed again member by member.
+
+    Examples
+    --------
+    >>> html_to_text_many(["<p>a &amp; b</p>", None, "<p>c<br>d", "plain"])
+    ['a & b', None, 'c\\nd', 'plain']
+    """
+    out = list(contents)
+    group: list[int] = []
+    for i, c in enumerate(contents):
+        if type(c) is not str or ("<" not in c and "&" not in c):
+            continue
+        if _SEP in c:
+            out[i] = html_to_text(c)
+            continue
+        group.append(i)
+        if len(group) == _GROUP:
+            _parse_group(contents, group, out)
+            group = []
+    if group:
+        _parse_group(contents, group, out)
+    return out
+
+
+def _parse_group(contents: list, group: list[int], out: list) -> None:
+    doc = _SEP.join(_BR_RE.sub("\n", contents[i]) for i in group)
+    try:
+        root = lxml.etree.fromstring(doc, _HTML_PARSER)
+        pieces = []
+        if root is not None and next(root.iter(*_RAW_TAGS), None) is None:
+            pieces = _STRING(root).split(_SEP)
+    except (lxml.etree.LxmlError, ValueError):
+        pieces = []
+    if len(pieces) != len(group):
+        for i in group:
+            out[i] = html_to_text(contents[i])
+        return
+    for i, piece in zip(group, pieces, strict=True):
+        out[i] = piece.strip()
+
+
+def _id_of(value: object) -> str | None:
+    """An ActivityStreams link: a URI string, or an object with an ``id``."""
+    if type(value) is dict:
+        value = value.get("id")
+    return value if type(value) is str and value else None
+
+
+def looks_like_outbox(obj: object) -> bool:
+    """Return True for an ActivityStreams collection or actor as the archive holds them."""
+    if type(obj) is not dict:
+        return False
+    kind = obj.get("type")
+    if kind in ("OrderedCollection", "OrderedCollectionPage") and "orderedItems" in obj:
+        return True
+    return kind == "Person" and "preferredUsername" in obj
+
+
+def looks_like_status(obj: object) -> bool:
+    """Return True for a Mastodon API Status (an ``account`` with ``acct``; a ``created_at``)."""
+    if type(obj) is list:
+        return bool(obj) and looks_like_status(obj[0])
+    if type(obj) is not dict:
+        return False
+    account = obj.get("account")
+    return type(account) is dict and "acct" in account and "created_at" in obj
+
+
+def is_mastodon_folder(path: Path) -> bool:
+    """Return True if ``path`` is an extracted Mastodon archive (``outbox.json``, ``actor.json``).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> is_mastodon_folder(pathlib.Path(tempfile.mkdtemp()))
+    False
+    """
+    path = Path(path)
+    return path.is_dir() and (path / "outbox.json").is_file() and (path / "actor.json").is_file()
+
+
+def _mentions_and_tags(tags: object, author: str | None) -> tuple[str | None, str | None]:
+    mentions: dict[str, None] = {}
+    hashtags: dict[str, None] = {}
+    if type(tags) is dict:
+        tags = [tags]
+    for tag in tags if type(tags) is list else ():
+        if type(tag) is not dict:
+            continue
+        kind = tag.get("type")
+        if kind == "Mention":
+            h = handle_of_url(tag.get("href")) or _handle_of_mention_name(tag.get("name"))
+            if h and h != author:
+                mentions[h] = None
+        elif kind == "Hashtag":
+            name = tag.get("name")
+            if type(name) is str and name.strip().lstrip("#"):
+                hashtags[name.strip().lstrip("#").lower()] = None
+    return (" ".join(mentions) or None, " ".join(hashtags) or None)
+
+
+def _take_posts(posts: PostRows) -> tuple[pa.Table | None, pa.Table | None]:
+    """``posts.take()`` after turning the HTML in the rows' text into plain text."""
+    rows = posts.rows
+    if rows:
+        texts = html_to_text_many([r[5] for r in rows])
+        posts.rows = [(*r[:5], t, *r[6:]) for r, t in zip(rows, texts, strict=True)]
+    return posts.take()
+
+
+def _follows_table(pairs: list[tuple[str, str]]) -> pa.Table | None:
+    if not pairs:
+        return None
+    schema = SCHEMAS[Table.FOLLOWS]
+    a, b = zip(*pairs, strict=True)
+    return pa.Table.from_arrays(
+        [pa.array(a, pa.string()), pa.array(b, pa.string()), pa.nulls(len(a), schema[2].type)],
+        schema=schema,
+    )
+
+
+def _likes_table(owner: str, likes: list[tuple[str, str]]) -> pa.Table | None:
+    if not likes:
+        return None
+    schema = SCHEMAS[Table.INTERACTIONS]
+    targets, uris = zip(*likes, strict=True)
+    n = len(likes)
+    return pa.Table.from_arrays(
+        [
+            pa.array([owner] * n, pa.string()),
+            pa.array(targets, pa.string()),
+            pa.array([IKind.LIKE.value] * n, pa.string()),
+            pa.array(uris, pa.string()),
+            pa.nulls(n, schema.field("created_at").type),
+            pa.array([1.0] * n, pa.float64()),
+        ],
+        schema=schema,
+    )
+
+
+# ---- the archive ---------------------------------------------------------------------------------
+
+
+class _TarMembers(_Members):
+    """Members of an older tar.gz archive, read without extracting; unsafe members refuse it."""
+
+    def __init__(self, path: Path, cap: int):
+        super().__init__(path, cap)
+        try:
+            self.tf = tarfile.open(path, mode="r:*")  # noqa: SIM115 (closed by close())
+            infos = self.tf.getmembers()
+        except (tarfile.TarError, OSError, EOFError, zlib.error, lzma.LZMAError) as exc:
+            raise InputFileError(path, f"not a readable tar archive ({exc}); truncated?") from None
+        self.infos: dict[str, tarfile.TarInfo] = {}
+        for info in infos:
+            if _unsafe_name(info.name):
+                raise UnsafeArchive(
+                    path, f"member {info.name!r} would be written outside the archive folder"
+                )
+            if info.issym() or info.islnk():
+                raise UnsafeArchive(path, f"member {info.name!r} is a link")
+            if info.isfile():
+                name = info.name.removeprefix("./")
+                if name in self.infos:
+                    raise UnsafeArchive(path, f"member {name!r} appears twice: which is meant?")
+                self.infos[name] = info
+                self.names.append(name)
+                self.sizes[name] = info.size
+
+    def read(self, name: str) -> bytes:
+        info = self.infos[name]
+        if info.size > self.cap - self.used:
+            self._count(info.size)
+        try:
+            fh = self.tf.extractfile(info)
+            chunks = []
+            while fh is not None and (chunk := fh.read(1 << 20)):
+                self._count(len(chunk))
+                chunks.append(chunk)
+        except (tarfile.TarError, OSError, EOFError, zlib.error, lzma.LZMAError) as exc:
+            raise InputFileError(f"{self.path}!{name}", f"cannot decompress ({exc})") from None
+        return b"".join(chunks)
+
+    def close(self) -> None:
+        self.tf.close()
+
+
+class _OneFile(_Members):
+    """One archive JSON file given on its own (``actor.json`` beside it names the owner)."""
+
+    def __init__(self, path: Path, cap: int):
+        super().__init__(path, cap)
+        self.names = [path.name]
+        self.files = {path.name: path}
+        sibling = path.with_name("actor.json")
+        if sibling.is_file() and sibling != path:
+            self.names.append("actor.json")
+            self.files["actor.json"] = sibling
+        for name in self.names:
+            self.sizes[name] = self.files[name].stat().st_size
+
+    def read(self, name: str) -> bytes:
+        p = self.files[name]
+        self._count(p.stat().st_size)
+        return p.read_bytes()
+
+
+def _open(path: Path, cap: int, ratio: float = 0.0) -> _Members:
+    if path.is_dir():
+        return _FolderMembers(path, cap)
+    with open(path, "rb") as fh:
+        head = fh.read(262 + 8)
+    if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        return _ZipMembers(path, cap, ratio)
+    if head.startswith((b"\x1f\x8b", b"BZh", b"\xfd7zXZ")) or head[257:262] == b"ustar":
+        return _TarMembers(path, cap)
+    return _OneFile(path, cap)
+
+
+def _member(members: _Members, base: str) -> str | None:
+    """The shallowest member called ``base`` (an archive may sit in one top folder)."""
+    found = [n for n in members.names if n == base or n.endswith("/" + base)]
+    return min(found, key=lambda n: (n.count("/"), n)) if found else None
+
+
+def _load_json(members: _Members, name: str, label: str) -> object:
+    try:
+        return orjson.loads(members.read(name))
+    except orjson.JSONDecodeError as exc:
+        raise InputFileError(label, f"malformed JSON ({exc}); truncated?") from None
+
+
+def _owner(members: _Members, source: str) -> tuple[str | None, AccountRows]:
+    acc = AccountRows()
+    name = _member(members, "actor.json")
+    if name is None:
+        return None, acc
+    actor = _load_json(members, name, f"{source}!{name}")
+    if type(actor) is not dict:
+        raise InputFileError(f"{source}!{name}", "actor.json is not a JSON object")
+    owner = handle_of_url(actor.get("id")) or handle_of_url(actor.get("url"))
+    user = actor.get("preferredUsername")
+    if type(user) is str and user and type(actor.get("id")) is str:
+        host = urlsplit(actor["id"]).hostname
+        if host:
+            owner = qualify(_P, f"{user}@{host}")
+    if owner is not None:
+        acc.add(owner, actor.get("id"), actor.get("name"), html_to_text(actor.get("summary")))
+    return owner, acc
+
+
+class _OutboxParser:
+    """Turn outbox activities into post rows, account rows and rejects for one source."""
+
+    def __init__(self, source: str, owner: str | None):
+        self.rejects = RejectRows(source)
+        self.posts = PostRows(source, self.rejects)
+        self.owner = owner
+        self.ignored: Counter[str] = Counter()
+        self.quotes: list[tuple] = []  # of replies that also quote (QUOTES_SCHEMA rows)
+
+    def activity(self, item: object, n: int) -> None:
+        if type(item) is not dict:
+            self.rejects.add(n, f"not an activity (a JSON {type(item).__name__})", item)
+            return
+        kind = item.get("type")
+        if kind == "Create":
+            self.create(item, n)
+        elif kind == "Announce":
+            self.announce(item, n)
+        else:
+            self.ignored[str(kind)[:40]] += 1
+
+    def _author(self, *urls: object) -> str | None:
+        for url in urls:
+            h = handle_of_url(_id_of(url))
+            if h:
+                return h
+        return self.owner
+
+    def create(self, item: dict, n: int) -> None:
+        note = item.get("object")
+        if type(note) is not dict:
+            self.rejects.add(n, "Create without an embedded object", item)
+            return
+        if note.get("type") not in _NOTE_TYPES:
+            self.ignored[f"Create of {str(note.get('type'))[:30]}"] += 1
+            return
+        post_id = _id_of(note)
+        if post_id is None:
+            self.rejects.add(n, "Note without an id", item)
+            return
+        author = self._author(note.get("attributedTo"), item.get("actor"))
+        if author is None:
+            self.rejects.add(n, "Note whose attributedTo names no account", item)
+            return
+        content = note.get("content")
+        lang = None
+        cmap = note.get("contentMap")
+        if type(cmap) is dict and cmap:
+            lang = next(iter(cmap))
+            if type(content) is not str:
+                content = cmap[lang]
+            lang = lang if type(lang) is str else None
+        mentions, hashtags = _mentions_and_tags(note.get("tag"), author)
+        kind, target, target_author = _POST, None, None
+        reply_to = _id_of(note.get("inReplyTo"))
+        quoted = next((_id_of(note.get(k)) for k in _QUOTE_KEYS if _id_of(note.get(k))), None)
+        if reply_to is not None:
+            kind, target = _REPLY, reply_to
+            if quoted is not None:  # it also quotes: a second edge (Batch.quotes)
+                self.quotes.append((post_id, n, quoted, handle_of_url(quoted)))
+        elif quoted is not None:
+            kind, target = _QUOTE, quoted
+        if target is not None:
+            target_author = handle_of_url(target)
+        created = note.get("published") or item.get("published")
+        self.posts.add(
+            (
+                _P,
+                post_id,
+                author,
+                None,
+                created,
+                content if type(content) is str else None,  # HTML: text at take()
+                kind,
+                target,
+                target_author,
+                mentions,
+                hashtags,
+                lang,
+                n,
+                item,
+            )
+        )
+
+    def announce(self, item: dict, n: int) -> None:
+        post_id = _id_of(item)
+        target = _id_of(item.get("object"))
+        if post_id is None or target is None:
+            self.rejects.add(n, "Announce without an id or an object", item)
+            return
+        author = self._author(item.get("actor"))
+        if author is None:
+            self.rejects.add(n, "Announce whose actor names no account", item)
+            return
+        target_author = handle_of_url(target)
+        self.posts.add(
+            (
+                _P,
+                post_id,
+                author,
+                None,
+                item.get("published"),
+                None,
+                _REPOST,
+                target,
+                target_author,
+                None,
+                None,
+                None,
+                n,
+                item,
+            )
+        )
+
+    def take_quotes(self) -> pa.Table | None:
+        table, self.quotes = quotes_table(self.quotes), []
+        return table
+
+    def notes(self) -> tuple[str, ...]:
+        if not self.ignored:
+            return ()
+        kinds = ", ".join(f"{k} {v}" for k, v in sorted(self.ignored.items()))
+        return (f"activities that are not posts, ignored: {sum(self.ignored.values())} ({kinds})",)
+
+
+def _items(doc: object, label: str, key: str = "orderedItems") -> list:
+    if type(doc) is not dict or type(doc.get(key)) is not list:
+        raise InputFileError(label, f"not an ActivityStreams collection (no {key} list)")
+    return doc[key]
+
+
+def _read_outbox(
+    members: _Members, name: str, owner: str | None, source: str, options: ReadOptions
+) -> Iterator[Batch]:
+    label = f"{source}!{name}" if not isinstance(members, _OneFile) else source
+    items = _items(_load_json(members, name, label), label)
+    parser = _OutboxParser(label, owner)
+    for i, item in enumerate(items, 1):
+        parser.activity(item, i)
+        if len(parser.posts) >= options.batch_rows:
+            posts, rejects = _take_posts(parser.posts)
+            yield Batch(posts=posts, rejects=rejects, rows_read=i, quotes=parser.take_quotes())
+    posts, rejects = _take_posts(parser.posts)
+    options.advance(members.sizes.get(name, 0))
+    done = len(items) - (len(items) // options.batch_rows) * options.batch_rows
+    yield Batch(
+        posts=posts,
+        rejects=rejects,
+        rows_read=done,
+        notes=parser.notes(),
+        quotes=parser.take_quotes(),
+    )
+
+
+def _read_likes(
+    members: _Members, name: str, owner: str | None, source: str, options: ReadOptions
+) -> Batch:
+    label = f"{source}!{name}" if not isinstance(members, _OneFile) else source
+    items = _items(_load_json(members, name, label), label)
+    if owner is None:
+        raise InputFileError(label, "likes.json needs actor.json (the owner) beside it")
+    rejects = RejectRows(label)
+    likes: list[tuple[str, str]] = []
+    for i, uri in enumerate(items, 1):
+        uri = _id_of(uri)
+        target = handle_of_url(uri)
+        if target is None or uri is None:
+            rejects.add(i, "liked status whose URI names no account", items[i - 1])
+            continue
+        if target != owner:
+            likes.append((target, uri))
+    options.advance(members.sizes.get(name, 0))
+    note = (
+        f"{len(likes)} likes without a time (the archive records none): "
+        "kept out of windowed measures",
+    )
+    return Batch(
+        interactions=_likes_table(owner, likes),
+        rejects=rejects.take(),
+        rows_read=len(items),
+        notes=note if likes else (),
+    )
+
+
+def _read_following(
+    members: _Members, name: str, owner: str, source: str, options: ReadOptions
+) -> Batch:
+    label = f"{source}!{name}"
+    rejects = RejectRows(label)
+    pairs: list[tuple[str, str]] = []
+    text = members.read(name).decode("utf-8", errors="replace").lstrip("\ufeff")
+    rows = 0
+    for n, line in enumerate(text.splitlines(), 1):
+        try:
+            row = next(csv.reader([line]), [])
+        except csv.Error as exc:  # (a NUL, a stray quote...: this row only)
+            rows += 1
+            rejects.add(n, f"unreadable CSV row ({exc})", line)
+            continue
+        if not row or not "".join(row).strip():
+            continue
+        address = row[0].strip()
+        if n == 1 and "@" not in address:  # the header: Account address,Show boosts,...
+            continue
+        rows += 1
+        followee = _handle_of_mention_name(address)
+        if followee is None:
+            rejects.add(n, f"not an account address (name@host): {address[:60]!r}", row)
+            continue
+        pairs.append((owner, followee))
+    options.advance(members.sizes.get(name, 0))
+    return Batch(follows=_follows_table(pairs), rejects=rejects.take(), rows_read=rows)
+
+
+def read_archive(path: Path, source: str, options: ReadOptions) -> Iterator[Batch]:
+    """Read a Mastodon archive: a zip, a tar.gz, its extracted folder, or one of its JSON files.
+
+    Yields
+    ------
+    Batch
+        The owner's account, posts from ``outbox.json``, likes, then follows.
+
+    Raises
+    ------
+    UnsafeArchive
+        A member path leaves the archive, a member is a link, or decompression passes the cap.
+    InputFileError
+        The archive is unreadable or a document is malformed.
+    """
+    members = _open(Path(path), options.max_archive_bytes, options.max_compression_ratio)
+    try:
+        owner, owner_acc = _owner(members, source)
+        outbox = _member(members, "outbox.json")
+        likes = _member(members, "likes.json")
+        following = _member(members, "following_accounts.csv")
+        if isinstance(members, _OneFile):  # one file: whichever collection it is
+            outbox = likes = None
+            doc_name = members.names[0]
+            if doc_name != "actor.json":
+                head = members.read(doc_name)[:4096]
+                if b'"likes.json"' in head or doc_name == "likes.json":
+                    likes = doc_name
+                else:
+                    outbox = doc_name
+        elif outbox is None and likes is None and owner is None:
+            raise InputFileError(path, "no outbox.json, likes.json or actor.json in the archive")
+        yield Batch(accounts=owner_acc.take())
+        if outbox is not None:
+            yield from _read_outbox(members, outbox, owner, source, options)
+        if likes is not None:
+            yield _read_likes(members, likes, owner, source, options)
+        if following is not None:
+            if owner is None:
+                raise InputFileError(path, "following_accounts.csv needs actor.json (the owner)")
+            yield _read_following(members, following, owner, source, options)
+    finally:
+        members.close()
+
+
+# ---- API statuses ------------------------------------------------------------------------------
+
+
+class StatusParser:
+    """Turn decoded API Status entities into post rows, account rows and rejects.
+
+    Examples
+    --------
+    >>> p = StatusParser("s.jsonl")
+    >>> p.value({"id": "7", "created_at": "2014-02-14T10:00:00.000Z", "content": "<p>hi</p>",
+    ...     "account": {"id": "1", "acct": "amy", "url": "https://a.social/@amy"},
+    ...     "in_reply_to_id": "5", "in_reply_to_account_id": "2",
+    ...     "mentions": [{"id": "2", "acct": "lane@police.social"}]}, 1, b"")
+    >>> row = p.take().posts.to_pylist()[0]
+    >>> row["author"], row["kind"], row["target_author"], row["text"]
+    ('mastodon:amy@a.social', 'reply', 'mastodon:lane@police.social', 'hi')
+    """
+
+    def __init__(self, source: str, instance: str | None = None):
+        self.rejects = RejectRows(source)
+        self.posts = PostRows(source, self.rejects)
+        self.accounts = AccountRows()
+        self.instance = instance.lower() if instance else None
+        self.records = 0
+        self.handles: dict[tuple, str | None] = {}  # (acct, url) -> store key
+        self.by_account_id: dict[str, str] = {}  # account id -> store key, of accounts seen
+        self.quotes: list[tuple] = []  # of replies that also quote (QUOTES_SCHEMA rows)
+
+    def _acct(self, acct: object, url: object) -> str | None:
+        key = (acct, url)
+        try:
+            return self.handles[key]
+        except (KeyError, TypeError):  # (TypeError: an unhashable acct or url)
+            pass
+        handle = _handle_of_acct(acct, url, self.instance)
+        if type(acct) is str and (url is None or type(url) is str):
+            if len(self.handles) > 500_000:
+                self.handles.clear()
+            self.handles[key] = handle
+        return handle
+
+    def line(self, line: bytes, n: int) -> None:
+        """Parse one line of JSON lines input."""
+        try:
+            obj = orjson.loads(line)
+        except orjson.JSONDecodeError as exc:
+            self.records += 1
+            self.rejects.add(n, f"malformed JSON: {exc}", line)
+            return
+        self.value(obj, n, line)
+
+    def value(self, obj: object, n: int, raw: object) -> None:
+        """Parse one decoded value: a Status, or a list of them."""
+        if type(obj) is list:
+            for item in obj:
+                self.value(item, n, item)
+            return
+        self.records += 1
+        if type(obj) is not dict:
+            self.rejects.add(n, f"not a status (a JSON {type(obj).__name__})", raw)
+            return
+        self.status(obj, n, raw)
+
+    def _account(self, account: object) -> str | None:
+        if type(account) is not dict:
+            return None
+        handle = self._acct(account.get("acct"), account.get("url"))
+        aid = account.get("id")
+        if handle is not None and type(aid) is str and aid not in self.by_account_id:
+            if len(self.by_account_id) > 500_000:
+                self.by_account_id.clear()
+            self.by_account_id[aid] = handle
+        if handle is not None and handle not in self.accounts.complete:
+            self.accounts.add(
+                handle,
+                account.get("id"),
+                account.get("display_name"),
+                html_to_text(account.get("note")),
+                account.get("followers_count"),
+            )
+        return handle
+
+    def _entities(
+        self, s: dict, author: str, mentions: dict[str, None], hashtags: dict[str, None]
+    ) -> dict[str, str]:
+        """Add a status's mentions and tags; return {mentioned account id: key}."""
+        by_id: dict[str, str] = {}
+        listed = s.get("mentions")
+        for m in listed if type(listed) is list else ():
+            if type(m) is dict:
+                h = self._acct(m.get("acct"), m.get("url"))
+                if h is not None:
+                    mid = as_id(m.get("id"))
+                    if mid is not None:
+                        by_id[mid] = h
+                    if h != author:
+                        mentions[h] = None
+        listed = s.get("tags")
+        for t in listed if type(listed) is list else ():
+            name = t.get("name") if type(t) is dict else None
+            if type(name) is str and name.strip().lstrip("#"):
+                hashtags[name.strip().lstrip("#").lower()] = None
+        return by_id
+
+    def status(self, s: dict, n: int, raw: object) -> None:
+        post_id = as_id(s.get("id"))
+        if post_id is None:
+            self.rejects.add(n, "status without an id", raw)
+            return
+        account = s.get("account")
+        author = self._account(account)
+        if author is None:
+            reason = "status without an account.acct"
+            if type(account) is dict and type(account.get("acct")) is str:
+                reason = "local account.acct with no host: give --instance or account.url"
+            self.rejects.add(n, reason, raw)
+            return
+        mentions: dict[str, None] = {}
+        hashtags: dict[str, None] = {}
+        by_id = self._entities(s, author, mentions, hashtags)
+        content = s.get("content")  # HTML: made plain text for a whole batch at take()
+        kind, target, target_author, text = _POST, None, None, content
+        if type(text) is not str:
+            text = None
+        reblog = s.get("reblog")
+        quote = s.get("quote")
+        if type(quote) is dict and "quoted_status" in quote:  # Mastodon 4.4 Quote entity
+            quote = quote.get("quoted_status")
+        reply_to = as_id(s.get("in_reply_to_id"))
+        if type(reblog) is dict:
+            # a boost carries the boosted status's text, mentions and hashtags, as a retweet
+            # does in Twitter data (the API gives the wrapper none): measures compare across
+            # platforms, and a boost of a post about the focal account addresses it too
+            kind, target = _REPOST, as_id(reblog.get("id"))
+            target_author = self._account(reblog.get("account"))
+            text = reblog.get("content") if type(reblog.get("content")) is str else None
+            if not mentions and not hashtags:
+                self._entities(reblog, author, mentions, hashtags)
+        elif reply_to is not None:
+            kind, target = _REPLY, reply_to
+            if type(quote) is dict:  # it also quotes: a second edge (Batch.quotes)
+                self.quotes.append(
+                    (post_id, n, as_id(quote.get("id")), self._account(quote.get("account")))
+                )
+            to_account = as_id(s.get("in_reply_to_account_id"))
+            if to_account is not None:
+                if type(account) is dict and to_account == as_id(account.get("id")):
+                    target_author = author
+                else:  # a mentioned account, else one seen as an author in this file
+                    target_author = by_id.get(to_account) or self.by_account_id.get(to_account)
+        elif type(quote) is dict:
+            kind, target = _QUOTE, as_id(quote.get("id"))
+            target_author = self._account(quote.get("account"))
+        lang = s.get("language")
+        self.posts.add(
+            (
+                _P,
+                post_id,
+                author,
+                as_id(account.get("id")) if type(account) is dict else None,
+                s.get("created_at"),
+                text,
+                kind,
+                target,
+                target_author,
+                " ".join(mentions) or None,
+                " ".join(hashtags) or None,
+                lang if type(lang) is str else None,
+                n,
+                raw,
+            )
+        )
+
+    def take(self) -> Batch:
+        """Return the rows collected so far as a batch, and reset."""
+        posts, rejects = _take_posts(self.posts)
+        batch = Batch(
+            posts=posts,
+            accounts=self.accounts.take(),
+            rejects=rejects,
+            quotes=quotes_table(self.quotes),
+        )
+        self.quotes = []
+        batch.rows_read, self.records = self.records, 0
+        return batch
+
+
+def read_statuses(path: Path, source: str, options: ReadOptions) -> Iterator[Batch]:
+    """Read API statuses: JSON lines, or one JSON document (an array of statuses, or one).
+
+    Raises
+    ------
+    InputFileError
+        The file cannot be read, or a document is malformed as a whole.
+    """
+    parser = StatusParser(source, options.instance)
+    path = Path(path)
+    try:
+        fh = open_input(path)  # (gzip, zstd, bzip2, xz: read as they decompress)
+    except OSError as exc:
+        raise InputFileError(path, f"cannot open ({exc.strerror or exc})") from None
+    with fh:
+        with open_input(path) as probe:
+            head = probe.read(1 << 16)
+        first = head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
+        if first == b"[" or (first == b"{" and _is_document(path)):
+            size = path.stat().st_size
+            if size > _DOCUMENT_MAX_BYTES:
+                raise InputFileError(path, "a JSON document over 1 GB: write it as JSON lines")
+            data = fh.read()
+            try:
+                doc = orjson.loads(data.removeprefix(b"\xef\xbb\xbf"))
+            except orjson.JSONDecodeError as exc:
+                raise InputFileError(path, f"malformed JSON document ({exc})") from None
+            for i, item in enumerate(doc if type(doc) is list else [doc], 1):
+                parser.value(item, i, item)
+                if len(parser.posts) >= options.batch_rows:
+                    yield parser.take()
+            options.advance(size)
+            yield parser.take()
+            return
+        size = path.stat().st_size
+        workers = worker_count(options.workers)
+        if compression_of(path) is None and workers > 1 and size >= PARALLEL_MIN_BYTES:
+            yield from _read_parallel(path, size, source, options, workers)
+            return
+        for n, line in enumerate(fh, 1):
+            options.advance(len(line))
+            if n == 1:
+                line = line.removeprefix(b"\xef\xbb\xbf")
+            if not line.strip():
+                continue
+            parser.line(line, n)
+            if len(parser.posts) >= options.batch_rows:
+                yield parser.take()
+        yield parser.take()
+
+
+def _parse_range(path: str, start: int, end: int, source: str, instance: str | None):
+    """Parse the lines in bytes ``start:end`` of a statuses file (in a worker process).
+
+    Returns the batch (line numbers from 1 within the range) and the number of lines.
+    """
+    with open(path, "rb") as fh:
+        fh.seek(start)
+        data = fh.read(end - start)
+    lines = data.split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    parser = StatusParser(source, instance)
+    for n, line in enumerate(lines, 1):
+        if n == 1 and start == 0:
+            line = line.removeprefix(b"\xef\xbb\xbf")
+        if line.strip():
+            parser.line(line, n)
+    return parser.take(), len(lines)
+
+
+def _read_parallel(
+    path: Path, size: int, source: str, options: ReadOptions, workers: int
+) -> Iterator[Batch]:
+    """Chunks of a large statuses file parsed by worker processes, yielded in file order."""
+    from contextlib import nullcontext
+
+    owned = options.pool is None
+    with WorkerPool(workers) if owned else nullcontext(options.pool) as pool:
+        pending: deque = deque()
+        offset = 0
+
+        def collect() -> Batch:
+            nonlocal offset
+            nbytes, job = pending.popleft()
+            batch, nlines = job.result()
+            options.advance(nbytes)
+            batch.posts = shift_lines(batch.posts, offset)
+            batch.rejects = shift_lines(batch.rejects, offset)
+            batch.quotes = shift_lines(batch.quotes, offset)
+            offset += nlines
+            return batch
+
+        for start, end in _chunks(path, size, CHUNK_BYTES):
+            job = pool.submit(_parse_range, str(path), start, end, source, options.instance)
+            pending.append((end - start, job))
+            if len(pending) > 2 * pool.workers:
+                yield collect()
+        while pending:
+            yield collect()
+
+
+def _is_document(path: Path) -> bool:
+    """A file starting with ``{`` is a document (one pretty-printed status) if its first line is
+    not a whole JSON value."""
+    with open_input(path) as fh:
+        first = fh.readline(1 << 24)
+    try:
+        orjson.loads(first)
+    except orjson.JSONDecodeError:
+        return True
+    return False
+
+
+def read(path: Path, source: str, options: ReadOptions) -> Iterator[Batch]:
+    """Read any Mastodon input: the archive (or one of its files) or API statuses.
+
+    The form is told from the content: a zip, tar or folder is an archive; JSON holding
+    ActivityStreams collections or an actor is an archive file; anything else is API statuses.
+    """
+    path = Path(path)
+    if path.is_dir() or _archive_like(path):
+        yield from read_archive(path, source, options)
+    else:
+        yield from read_statuses(path, source, options)
+
+
+def _archive_like(path: Path) -> bool:
+    try:
+        compressed = compression_of(path) is not None
+        with open_input(path) as fh:  # (a compressed file: its decompressed head)
+            head = fh.read(1 << 16)
+    except OSError as exc:
+        raise InputFileError(path, f"cannot open ({exc.strerror or exc})") from None
+    if not compressed and head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        return True
+    if head[257:262] == b"ustar":  # a tar, compressed or not
+        return True
+    return bool(
+        re.search(rb'"type"\s*:\s*"(OrderedCollection|OrderedCollectionPage|Person)"', head)
+        and re.search(rb'"(orderedItems|preferredUsername)"\s*:', head)
+    )
+
+
+def archive_names_look_mastodon(names: list[str]) -> bool:
+    """Return True if archive member names hold a Mastodon archive (``outbox.json``...)."""
+    bases = {n.rsplit("/", 1)[-1] for n in names}
+    return "outbox.json" in bases or ("actor.json" in bases and "likes.json" in bases)

@@ -1,0 +1,451 @@
+"""Telegram: the ``result.json`` that Telegram Desktop's "Export chat history" writes.
+
+Two shapes [1]_: one chat (``{"name", "type", "id", "messages": [...]}``), or the full export
+(``{"about", "personal_information", ..., "chats": {"about", "list": [chat, ...]},
+"left_chats": {...}}``). Each message has ``id`` (numbered per chat), ``type`` (``message`` or
+``service``), ``date`` (local time without a zone: not used) and ``date_unixtime`` (seconds,
+UTC: used), ``from`` (display name), ``from_id`` (``user123...`` or ``channel123...``), ``text``
+(a string, or a list of strings and entity objects ``{"type", "text"}``), ``text_entities``
+(``mention`` ``@username``, ``mention_name`` with ``user_id``, ``hashtag``...),
+``reply_to_message_id`` (with ``reply_to_peer_id`` when the message replied to is in another
+chat) and ``forwarded_from``.
+
+Rows: a ``message`` is a post by ``telegram:<from_id>``; its id is ``<chat id>/<message id>``
+(message ids are per chat). A reply is a reply to the sender of that message in the same chat
+when the export holds it (else the target account is unknown); a forwarded message is a
+``repost`` of its source (``telegram:<forwarded_from_id>`` when the export gives one, else the
+source's name as written). Mentions: ``@username`` becomes ``telegram:username``; a
+``mention_name`` (a user without a username) becomes ``telegram:user<user_id>``. Telegram exports
+do not give the usernames of senders, so a sender's ``telegram:user...`` and the same person's
+``telegram:username`` are two keys: link them with an account map. Service messages (joins,
+pins, calls) are not posts: counted in the import summary.
+
+Streaming: the file is memory-mapped and scanned for the ``messages`` arrays; each message is
+parsed on its own with orjson, so memory stays flat in the size of the export (a per-chat
+table of message id -> sender, for replies, is the only thing that grows).
+
+References
+----------
+.. [1] Telegram Desktop source, ``Telegram/SourceFiles/export/output/export_output_json.cpp``
+   (the JSON writer), https://github.com/telegramdesktop/tdesktop ; Telegram, "Chat export",
+   https://telegram.org/blog/export-and-more
+
+Examples
+--------
+>>> message_text(["Stand with ", {"type": "mention", "text": "@lane"}, "!"])
+'Stand with @lane!'
+"""
+
+from __future__ import annotations
+
+import mmap
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import orjson
+
+from ..errors import InputFileError
+from ..schema import PostKind
+from .base import AccountRows, Batch, PostRows, ReadOptions, RejectRows, as_id
+from .compressed import compression_of, open_input
+from .platforms import PLATFORM_TELEGRAM, qualify
+
+__all__ = ["TelegramParser", "message_text", "read"]
+
+_P = PLATFORM_TELEGRAM
+_POST = PostKind.POST.value
+_REPLY = PostKind.REPLY.value
+_REPOST = PostKind.REPOST.value
+#: A JSON token the scanner needs: an object key, a string (skipped whole), or a bracket.
+_TOKEN = re.compile(rb'"(?:[^"\\]|\\.)*"(\s*:)?|[{}\[\]]')
+_SCALAR = re.compile(rb'\s*(-?\d+|"(?:[^"\\]|\\.)*")')
+_WS = b" \t\r\n"
+_RELEASE = 64 * 1024**2  # bytes of a memory-mapped export read between two releases
+
+
+def message_text(text: object) -> str | None:
+    """Return a message's text: a string, or the concatenation of a list of strings and entities."""
+    if type(text) is str:
+        return text
+    if type(text) is not list:
+        return None
+    out = []
+    for piece in text:
+        if type(piece) is str:
+            out.append(piece)
+        elif type(piece) is dict and type(piece.get("text")) is str:
+            out.append(piece["text"])
+    return "".join(out)
+
+
+def _entities(msg: dict) -> list:
+    ents = msg.get("text_entities")
+    if type(ents) is list:
+        return ents
+    text = msg.get("text")
+    return [p for p in text if type(p) is dict] if type(text) is list else []
+
+
+class TelegramParser:
+    """Turn decoded messages of one chat after another into rows for one source.
+
+    Examples
+    --------
+    >>> p = TelegramParser("result.json")
+    >>> p.chat(42)
+    >>> p.message({"id": 1, "type": "message", "date_unixtime": "1392372000",
+    ...     "from": "Amy", "from_id": "user7", "text": "hi"}, 1, b"")
+    >>> p.message({"id": 2, "type": "message", "date_unixtime": "1392375600",
+    ...     "from": "Bob", "from_id": "user8", "text": "yes", "reply_to_message_id": 1}, 2, b"")
+    >>> [(r["post_id"], r["kind"], r["target_author"]) for r in p.take().posts.to_pylist()]
+    [('42/1', 'post', None), ('42/2', 'reply', 'telegram:user7')]
+    """
+
+    def __init__(self, source: str):
+        self.rejects = RejectRows(source)
+        self.posts = PostRows(source, self.rejects)
+        self.accounts = AccountRows()
+        self.records = 0
+        self.service = 0
+        self.chat_key = "0"
+        self.senders: dict[object, str] = {}
+        self.keys: dict[str, str] = {}  # from_id / mention text -> store key (qualify, cached)
+
+    def _key(self, name: str) -> str:
+        key = self.keys.get(name)
+        if key is None:
+            if len(self.keys) > 500_000:
+                self.keys.clear()
+            key = self.keys[name] = qualify(_P, name)
+        return key
+
+    def _resolve_replies(self) -> None:
+        """Give replies to a message that came later in the export (still in this batch) its
+        sender."""
+        rows = self.posts.rows
+        prefix = self.chat_key + "/"
+        for i, r in enumerate(rows):
+            if r[6] == _REPLY and r[8] is None and r[7].startswith(prefix):
+                sender = self.senders.get(int(r[7][len(prefix) :]))
+                if sender is not None:
+                    rows[i] = (*r[:8], sender, *r[9:])
+
+    def chat(self, chat_id: object, index: int = 0) -> None:
+        """Start a new chat (message ids restart)."""
+        self._resolve_replies()
+        cid = as_id(chat_id)
+        self.chat_key = cid if cid is not None else f"chat{index}"
+        self.senders = {}
+
+    def message(self, msg: object, n: int, raw: object) -> None:
+        """Parse one message (``n``: its position among the file's messages, 1-based)."""
+        self.records += 1
+        if type(msg) is not dict:
+            self.rejects.add(n, f"not a message (a JSON {type(msg).__name__})", raw)
+            return
+        kind = msg.get("type")
+        if kind == "service":
+            self.service += 1
+            return
+        if kind != "message":
+            self.rejects.add(n, f"message of unknown type {str(kind)[:30]!r}", raw)
+            return
+        mid = msg.get("id")
+        if type(mid) is not int and not (type(mid) is str and mid.isdecimal()):
+            self.rejects.add(n, "message without a numeric id", raw)
+            return
+        from_id = msg.get("from_id")
+        if type(from_id) is not str or not from_id.strip():
+            self.rejects.add(n, "message without from_id", raw)
+            return
+        author = self._key(from_id)
+        if author not in self.accounts.complete:
+            name = msg.get("from")
+            self.accounts.add(author, from_id, name)
+            if type(name) is str:
+                self.accounts.complete.add(author)
+        self.senders[mid if type(mid) is int else int(mid)] = author
+        created = msg.get("date_unixtime")
+        if type(created) is str and created.isdecimal():
+            created = int(created)
+        elif created is None:
+            created = msg.get("date")  # local time without a zone: refused with the reason
+        kind_out, target, target_author = _POST, None, None
+        forwarded = msg.get("forwarded_from")
+        reply_to = msg.get("reply_to_message_id")
+        if type(reply_to) is int or (type(reply_to) is str and reply_to.isdecimal()):
+            reply_to = int(reply_to)
+            peer = as_id(msg.get("reply_to_peer_id"))  # a reply to a message of another chat
+            peer = peer.lstrip("abcdefghijklmnopqrstuvwxyz") if peer is not None else None
+            if peer and peer != self.chat_key.lstrip("-"):
+                kind_out, target = _REPLY, f"{peer}/{reply_to}"  # (its sender is not known)
+            else:
+                kind_out, target = _REPLY, f"{self.chat_key}/{reply_to}"
+                target_author = self.senders.get(reply_to)
+        elif forwarded is not None or msg.get("forwarded_from_id") is not None:
+            kind_out = _REPOST
+            fid = msg.get("forwarded_from_id")
+            if type(fid) is str and fid.strip():
+                target_author = qualify(_P, fid)
+            elif type(forwarded) is str and forwarded.strip():
+                target_author = qualify(_P, forwarded)
+        mentions: dict[str, None] = {}
+        hashtags: dict[str, None] = {}
+        for ent in _entities(msg):
+            if type(ent) is not dict:
+                continue
+            etype = ent.get("type")
+            if etype == "mention":
+                t = ent.get("text")
+                if type(t) is str and t.strip().lstrip("@"):
+                    mentions[self._key(t)] = None
+            elif etype == "mention_name":
+                uid = as_id(ent.get("user_id"))
+                if uid is not None:
+                    mentions[qualify(_P, f"user{uid}")] = None
+            elif etype == "hashtag":
+                t = ent.get("text")
+                if type(t) is str and t.strip().lstrip("#"):
+                    hashtags[t.strip().lstrip("#").lower()] = None
+        mentions.pop(author, None)
+        self.posts.add(
+            (
+                _P,
+                f"{self.chat_key}/{mid}",
+                author,
+                from_id,
+                created,
+                message_text(msg.get("text")),
+                kind_out,
+                target,
+                target_author,
+                " ".join(mentions) or None,
+                " ".join(hashtags) or None,
+                None,
+                n,
+                raw,
+            )
+        )
+
+    def take(self) -> Batch:
+        """Return the rows collected so far as a batch, and reset."""
+        self._resolve_replies()
+        posts, rejects = self.posts.take()
+        batch = Batch(posts=posts, accounts=self.accounts.take(), rejects=rejects)
+        batch.rows_read, self.records = self.records, 0
+        return batch
+
+    def notes(self) -> tuple[str, ...]:
+        """What the summary says once: the service messages skipped."""
+        if not self.service:
+            return ()
+        return (f"service messages (joins, pins, calls; not posts) skipped: {self.service}",)
+
+
+# ---- streaming ---------------------------------------------------------------------------------
+
+
+def _scalar(buf, pos: int) -> tuple[object, int]:
+    m = _SCALAR.match(buf, pos)
+    if m is None:
+        return None, pos
+    try:
+        return orjson.loads(m.group(1)), m.end()
+    except orjson.JSONDecodeError:
+        return None, m.end()
+
+
+def _object_end(buf, start: int) -> int:
+    """Return the index just past the JSON object (or array) starting at ``start``.
+
+    Raises ValueError if it does not close.
+    """
+    depth = 0
+    for m in _TOKEN.finditer(buf, start):
+        c = m.group(0)
+        if c in (b"{", b"["):
+            depth += 1
+        elif c in (b"}", b"]"):
+            depth -= 1
+            if depth == 0:
+                return m.end()
+    raise ValueError("unclosed")
+
+
+def iter_chats(buf) -> Iterator[tuple[str, object]]:
+    """Yield ``("chat", id)`` when a chat's messages begin and ``("message", bytes)`` per message.
+
+    A scan over the tokens of the document that descends into every object; an array under a
+    ``messages`` key holds messages. The chat's ``id`` is the one given before ``messages`` in
+    the same object (Telegram Desktop writes it first). Each message is sliced out and parsed on
+    its own; a message that is pretty-printed (Telegram's own layout) is found by its closing
+    line without scanning inside it. Raises ValueError on a document that is not well formed.
+    """
+    stack: list[list] = []  # per open container: [is_object, last_key, chat_id]
+    pos = 0
+    size = len(buf)
+    chat_index = 0
+    while True:
+        m = _TOKEN.search(buf, pos)
+        if m is None:
+            if stack:
+                raise ValueError("the document ends inside an object or array")
+            return
+        tok = m.group(0)
+        pos = m.end()
+        if m.group(1) is not None:  # a key
+            if not stack or not stack[-1][0]:
+                raise ValueError("a key outside an object")
+            key = tok[: tok.rindex(b":")].rstrip()
+            stack[-1][1] = key
+            if key == b'"id"':
+                value, pos = _scalar(buf, pos)
+                stack[-1][2] = value
+            elif key == b'"messages"':
+                j = pos
+                while j < size and buf[j] in _WS:
+                    j += 1
+                if j < size and buf[j : j + 1] == b"[":
+                    chat_index += 1
+                    yield "chat", (stack[-1][2], chat_index)
+                    pos = yield from _messages(buf, j + 1)
+                    stack[-1][1] = None
+            continue
+        if tok == b"{":
+            stack.append([True, None, None])
+        elif tok == b"[":
+            stack.append([False, None, None])
+        elif tok in (b"}", b"]"):
+            if not stack:
+                raise ValueError("a closing bracket without an opening one")
+            stack.pop()
+            if not stack:
+                return
+        # strings that are values: skipped
+
+
+def _messages(buf, pos: int) -> Iterator[tuple[str, object]]:
+    """Yield the messages of an array whose ``[`` ends before ``pos``; return the index past it."""
+    size = len(buf)
+    released = pos - pos % mmap.PAGESIZE
+    while True:
+        while (pos < size and buf[pos] in _WS) or (pos < size and buf[pos : pos + 1] == b","):
+            pos += 1
+        if pos >= size:
+            raise ValueError("the messages array does not close")
+        c = buf[pos : pos + 1]
+        if c == b"]":
+            return pos + 1
+        if c != b"{":
+            end = _value_end(buf, pos)
+            yield "message", bytes(buf[pos:end])
+            pos = end
+            continue
+        if pos - released >= _RELEASE and isinstance(buf, mmap.mmap):
+            # the pages read so far are not needed again: give them back, so that resident
+            # memory stays flat however large the export (they are re-read if ever touched)
+            upto = pos - pos % mmap.PAGESIZE
+            buf.madvise(mmap.MADV_DONTNEED, released, upto - released)
+            released = upto
+        fast = _fast_end(buf, pos)
+        if fast is not None:
+            end, obj = fast
+            yield "parsed", (buf[pos:end], obj)
+        else:
+            end = _object_end(buf, pos)
+            yield "message", bytes(buf[pos:end])
+        pos = end
+
+
+def _fast_end(buf, start: int) -> tuple[int, object] | None:
+    """The end of a pretty-printed object at ``start`` and the object: the next line that is
+    its indentation and ``}``; checked by parsing (a wrong guess does not parse: the slower
+    scan is used)."""
+    line_start = buf.rfind(b"\n", 0, start) + 1
+    indent = bytes(buf[line_start:start])
+    if indent.strip():
+        return None
+    close = buf.find(b"\n" + indent + b"}", start)
+    if close < 0:
+        return None
+    end = close + 1 + len(indent) + 1
+    try:
+        return end, orjson.loads(buf[start:end])
+    except orjson.JSONDecodeError:
+        return None
+
+
+def _value_end(buf, pos: int) -> int:
+    """The end of a non-object value in a messages array (a reject, but the scan goes on)."""
+    c = buf[pos : pos + 1]
+    if c == b"[":
+        return _object_end(buf, pos)
+    m = re.compile(rb'"(?:[^"\\]|\\.)*"|[^,\]\s]+').match(buf, pos)
+    if m is None:
+        raise ValueError("unreadable value in messages")
+    return m.end()
+
+
+def read(path: Path, source: str, options: ReadOptions) -> Iterator[Batch]:
+    """Read a Telegram Desktop ``result.json`` (one chat or the full export), streaming.
+
+    Raises
+    ------
+    InputFileError
+        The file cannot be read, or is not a well-formed JSON document with ``messages``.
+    """
+    path = Path(path)
+    parser = TelegramParser(source)
+    try:
+        fh = open(path, "rb")  # noqa: SIM115 (a with block follows)
+    except OSError as exc:
+        raise InputFileError(path, f"cannot open ({exc.strerror or exc})") from None
+    with fh:
+        size = path.stat().st_size
+        if size == 0:
+            return
+        if compression_of(path) is not None:
+            # (a compressed export is decompressed in memory: decompress a very large one first)
+            with open_input(path) as dfh:
+                buf = dfh.read()
+            yield from _read_buffer(buf, path, parser, options)
+            options.advance(size)
+            return
+        with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as buf:
+            yield from _read_buffer(buf, path, parser, options)
+        options.advance(size)
+
+
+def _read_buffer(buf, path: Path, parser: TelegramParser, options: ReadOptions) -> Iterator[Batch]:
+    """The batches of an export held in ``buf`` (memory-mapped, or decompressed bytes)."""
+    chats = 0
+    n = 0
+    try:
+        for what, value in iter_chats(buf):
+            if what == "chat":
+                chat_id, index = value  # type: ignore[misc]
+                parser.chat(chat_id, index)
+                chats += 1
+                continue
+            n += 1
+            if what == "parsed":
+                raw, msg = value  # type: ignore[misc]
+            else:
+                raw = value
+                try:
+                    msg = orjson.loads(raw)  # type: ignore[arg-type]
+                except orjson.JSONDecodeError as exc:
+                    parser.records += 1
+                    parser.rejects.add(n, f"malformed message: {exc}", raw)
+                    continue
+            parser.message(msg, n, raw)
+            if len(parser.posts) >= options.batch_rows:
+                yield parser.take()
+    except ValueError as exc:
+        raise InputFileError(path, f"not a well-formed Telegram export ({exc})") from None
+    if chats == 0:
+        raise InputFileError(path, "no messages array: not a Telegram Desktop export")
+    batch = parser.take()
+    batch.notes = parser.notes()
+    yield batch

@@ -1,0 +1,287 @@
+"""Telegram importer: Desktop export result.json, one chat (pretty-printed, as Telegram writes
+it) and the full export (minified), against hand-counted fixtures in tests/data/io/telegram."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from netsupport.errors import InputFileError, NetsupportError
+from netsupport.ingest import format_summary, import_paths
+from netsupport.io import reader_for
+from netsupport.io.base import ReadOptions
+from netsupport.io.detect import detect_format
+from netsupport.io.telegram import iter_chats
+from netsupport.store import Store
+
+
+def _read(path: Path):
+    batches = list(reader_for("telegram")(path, str(path), ReadOptions()))
+
+    def rows(name):
+        tables = [getattr(b, name) for b in batches if getattr(b, name) is not None]
+        return pa.concat_tables(tables).to_pylist() if tables else []
+
+    return {k: rows(k) for k in ("posts", "accounts", "rejects")}, [
+        n for b in batches for n in b.notes
+    ]
+
+
+def test_single_chat_rows_match_the_hand_count(data_dir):
+    path = data_dir / "io" / "telegram" / "result_chat.json"
+    assert detect_format(path) == "telegram"
+    rows, notes = _read(path)
+    got = [
+        (p["post_id"], p["author"], p["kind"], p["target_post_id"], p["target_author"])
+        for p in rows["posts"]
+    ]
+    assert got == [
+        ("1700000001/2", "telegram:user1001", "post", None, None),
+        ("1700000001/3", "telegram:user1002", "reply", "1700000001/2", "telegram:user1001"),
+        ("1700000001/4", "telegram:user1003", "reply", "1700000001/99", None),  # unknown message
+        ("1700000001/5", "telegram:user1002", "repost", None, "telegram:northshire police"),
+    ]
+    first = rows["posts"][0]
+    assert first["text"] == "Stand with @inspector_lane today #StandWithLane"  # list-valued text
+    assert first["mentions"] == "telegram:inspector_lane" and first["hashtags"] == "standwithlane"
+    assert rows["posts"][2]["mentions"] == "telegram:user1004"  # mention_name: by user id
+    assert str(first["created_at"]) == "2014-02-14 10:00:00+00:00"  # date_unixtime, not date
+    assert rows["posts"][1]["text"] == "agreed, see ]} brackets in text"
+    assert [(r["source_line"], r["reason"]) for r in rows["rejects"]] == [
+        (6, "timestamp '2014-02-14T14:00:00' has no time zone"),
+        (7, "message without from_id"),
+    ]
+    assert notes == ["service messages (joins, pins, calls; not posts) skipped: 1"]
+    assert {a["handle"]: a["name"] for a in rows["accounts"]}["telegram:user1002"] == (
+        'Bob {the} "builder"'
+    )
+
+
+def test_full_export_reads_every_chat_with_ids_per_chat(data_dir):
+    path = data_dir / "io" / "telegram" / "result_full.json"
+    assert detect_format(path) == "telegram"
+    rows, _ = _read(path)
+    got = [(p["post_id"], p["kind"], p["target_author"], p["text"]) for p in rows["posts"]]
+    assert got == [
+        ("5002/10", "post", None, "did you see the news about lane?"),
+        ("5002/11", "reply", "telegram:user1001", "yes, terrible"),
+        ("5002/12", "repost", "telegram:channel777", "Official statement"),
+        ("chat2/10", "post", None, "note to self"),  # same message id, another chat (no id)
+    ]
+    assert [(r["source_line"], r["reason"]) for r in rows["rejects"]] == [
+        (3, "not a message (a JSON str)")
+    ]
+
+
+def test_import_summary_and_dedupe_by_chat_and_message(tmp_path, data_dir):
+    store = Store(tmp_path / "s")
+    src = data_dir / "io" / "telegram" / "result_chat.json"
+    copy = tmp_path / "again.json"
+    copy.write_bytes(src.read_bytes() + b"\n")  # another file, the same messages
+    summary = import_paths(store, [src, copy])
+    assert [(f.posts, f.duplicates) for f in summary.files] == [(4, 0), (0, 4)]
+    assert "service messages (joins, pins, calls; not posts) skipped: 1" in format_summary(summary)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ['{"name": "x", "messages": [', '{"messages": [{"id": 1}', '{"messages": 5}', "[1, 2]", "{}"],
+)
+def test_truncated_or_wrong_documents_are_one_line_errors(tmp_path, text):
+    path = tmp_path / "result.json"
+    path.write_text(text)
+    with pytest.raises(InputFileError):
+        _read(path)
+
+
+def test_pretty_and_minified_give_the_same_messages(data_dir):
+    path = data_dir / "io" / "telegram" / "result_chat.json"
+    pretty = path.read_bytes()
+    mini = json.dumps(json.loads(pretty)).encode()
+
+    def messages(buf):
+        out = []
+        for what, value in iter_chats(buf):
+            if what == "parsed":
+                out.append(json.loads(bytes(value[0])))
+            elif what == "message":
+                out.append(json.loads(value))
+        return out
+
+    assert messages(pretty) == messages(mini) == json.loads(pretty)["messages"]
+
+
+_SET = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+_junk = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.text(max_size=10)
+    | st.sampled_from(["message", "service", "user1", "1392372000", "}", "]", "{"]),
+    lambda c: (
+        st.lists(c, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "id",
+                    "type",
+                    "from",
+                    "from_id",
+                    "date_unixtime",
+                    "text",
+                    "text_entities",
+                    "reply_to_message_id",
+                    "forwarded_from",
+                    "messages",
+                    "user_id",
+                ]
+            )
+            | st.text(max_size=5),
+            c,
+            max_size=5,
+        )
+    ),
+    max_leaves=15,
+)
+
+
+def _good(i: int) -> dict:
+    return {
+        "id": 1000 + i,
+        "type": "message",
+        "date_unixtime": "1392372000",
+        "from": "G",
+        "from_id": "user9",
+        "text": ["ok ", {"type": "bold", "text": str(i)}],
+    }
+
+
+@_SET
+@given(
+    junk=st.lists(_junk, max_size=10),
+    n_good=st.integers(1, 4),
+    at=st.integers(0, 50),
+    indent=st.sampled_from([None, 1, 2]),
+)
+def test_random_messages_never_lose_a_good_one(tmp_path_factory, junk, n_good, at, indent):
+    msgs = list(junk)
+    goods = [_good(i) for i in range(n_good)]
+    for g in goods:
+        msgs.insert(at % (len(msgs) + 1), g)
+    path = tmp_path_factory.mktemp("t") / "result.json"
+    path.write_text(
+        json.dumps({"name": "c", "type": "x", "id": 1, "messages": msgs}, indent=indent)
+    )
+    rows, _ = _read(path)
+    got = {p["post_id"] for p in rows["posts"] if p["author"] == "telegram:user9"}
+    assert {f"1/{g['id']}" for g in goods} <= got
+
+
+@_SET
+@given(data=st.binary(max_size=2000), prefix=st.sampled_from([b"", b'{"messages": [', b"{"]))
+def test_random_bytes_never_a_traceback(tmp_path_factory, data, prefix):
+    path = tmp_path_factory.mktemp("b") / "result.json"
+    path.write_bytes(prefix + data)
+    with contextlib.suppress(NetsupportError):
+        _read(path)
+
+
+@pytest.mark.parametrize("codec", ["gzip", "zstd"])
+def test_compressed_export_gives_the_same_rows(tmp_path, data_dir, codec):
+    import gzip
+
+    import zstandard
+
+    src = (data_dir / "io" / "telegram" / "result_chat.json").read_bytes()
+    packed = gzip.compress(src) if codec == "gzip" else zstandard.ZstdCompressor().compress(src)
+    path = tmp_path / "result.json.x"
+    path.write_bytes(packed)
+    assert detect_format(path) == "telegram"
+    rows, _ = _read(path)
+    want, _ = _read(data_dir / "io" / "telegram" / "result_chat.json")
+    assert [r["post_id"] for r in rows["posts"]] == [r["post_id"] for r in want["posts"]]
+
+
+def test_pages_given_back_while_reading_change_nothing(tmp_path, data_dir, monkeypatch):
+    import netsupport.io.telegram as tg
+
+    src = json.loads((data_dir / "io" / "telegram" / "result_chat.json").read_text())
+    msgs = src["messages"]
+    src["messages"] = [
+        {**m, "id": m["id"] + 10 * k, "reply_to_message_id": m["reply_to_message_id"] + 10 * k}
+        if "reply_to_message_id" in m
+        else {**m, "id": m["id"] + 10 * k}
+        for k in range(300)
+        for m in msgs
+    ]
+    path = tmp_path / "result.json"
+    path.write_text(json.dumps(src, indent=1))
+    want, _ = _read(path)
+    monkeypatch.setattr(tg, "_RELEASE", 4096)  # release every page or so
+    got, _ = _read(path)
+    assert got == want and len(got["posts"]) == 4 * 300
+
+
+def test_a_reply_before_its_parent_in_the_export_gets_the_parents_sender(tmp_path):
+    msgs = [
+        {
+            "id": 5,
+            "type": "message",
+            "date_unixtime": "1392375600",
+            "from": "B",
+            "from_id": "user2",
+            "text": "answer",
+            "reply_to_message_id": 4,
+        },
+        {
+            "id": 4,
+            "type": "message",
+            "date_unixtime": "1392372000",
+            "from": "A",
+            "from_id": "user1",
+            "text": "question",
+        },
+    ]
+    path = tmp_path / "result.json"
+    path.write_text(json.dumps({"name": "c", "type": "x", "id": 9, "messages": msgs}))
+    rows, _ = _read(path)
+    assert [(p["post_id"], p["target_author"]) for p in rows["posts"]] == [
+        ("9/5", "telegram:user1"),
+        ("9/4", None),
+    ]
+
+
+def test_a_reply_to_another_chats_message_is_not_given_this_chats_sender(tmp_path):
+    msgs = [
+        {
+            "id": 4,
+            "type": "message",
+            "date_unixtime": "1392372000",
+            "from": "A",
+            "from_id": "user1",
+            "text": "question",
+        },
+        {
+            "id": 5,
+            "type": "message",
+            "date_unixtime": "1392375600",
+            "from": "B",
+            "from_id": "user2",
+            "text": "answer",
+            "reply_to_message_id": 4,
+            "reply_to_peer_id": "channel777",
+        },
+    ]
+    path = tmp_path / "result.json"
+    path.write_text(json.dumps({"name": "c", "type": "x", "id": 9, "messages": msgs}))
+    rows, _ = _read(path)
+    assert [(p["target_post_id"], p["target_author"]) for p in rows["posts"]] == [
+        (None, None),
+        ("777/4", None),
+    ]
