@@ -352,6 +352,13 @@ def limitations(m: Mapping[str, Any], study: Any) -> list[str]:
     sv = m.get("stance_validation")
     if isinstance(sv, Mapping) and not _is_nm(sv):
         state = sv.get("state") or sv.get("status") or sv.get("summary")
+        if not state and sv.get("labels"):
+            state = f"{fmt_count(sv['labels'])} hand labels" + (
+                f", {sv['cross_validation']}; the error-corrected shares are in metrics.json "
+                "(stance_validation)"
+                if sv.get("cross_validation")
+                else ""
+            )
         out.append(
             "Stance validation: "
             + (str(state) if state else "see metrics.json, stance_validation")

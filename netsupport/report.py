@@ -49,6 +49,13 @@ from markupsafe import Markup, escape
 
 from . import __version__, charts
 from .errors import EmptyWindow
+from .report_stance import (
+    add_stance_chart,
+    corrected_findings,
+    headline_label,
+    stance_context,
+    without_text_relabelled,
+)
 from .schema import IKind, PostCol, Role, Stance, Table, Target, Window
 from .textsafe import atomic_write_text, jsonable, neutralise_bidi, write_csv, write_json
 from .timebins import TimeBins
@@ -469,6 +476,7 @@ def findings(metrics: Mapping[str, Any]) -> Findings:
         if "change" in values:
             text += _grid_text(values, metrics, "reputational_change", "The change's direction")
         out.append(Sentence(text, values, ("sup", "net")))
+    out.extend(corrected_findings(metrics))  # the same, corrected for the stance's error
 
     # 3. the institution, side by side
     if inst:
@@ -638,7 +646,7 @@ def findings(metrics: Mapping[str, Any]) -> Findings:
             values.update({"n": fmt_points(pn["value"]), "nci": _ci(pn, fmt_points)})
         text += "." + _grid_text(values, metrics, "persistence_attention")
         out.append(Sentence(text, values, ("x",)))
-    return Findings(out, nm)
+    return Findings(without_text_relabelled(metrics, out), nm)
 
 
 def _evidence_tie_contrast(metrics: Mapping[str, Any], focal: str, conf: str) -> list[Sentence]:
@@ -1127,8 +1135,9 @@ def build_charts(inp: ReportInputs) -> list[Chart]:
 
     if (spec_curve := report_evidence.sensitivity_chart(m, focal, inst)) is not None:
         add(*spec_curve)
+    add_stance_chart(m, add)  # shown in the "How good is the stance?" section
     order = {k: i for i, k in enumerate(CHART_KEYS)}
-    return sorted(out, key=lambda c: order[c.key])
+    return sorted(out, key=lambda c: order.get(c.key, len(order)))
 
 
 # ---- tables -------------------------------------------------------------------------------------
@@ -1189,13 +1198,13 @@ _HEADLINE = (
     (
         "net_support_crisis",
         "Net support in the crisis, points",
-        ("stance_shares", "{side}", _C, "account_level", "net_support"),
+        ("headline", "net_support_crisis", "{side}"),  # error-corrected when hand codes exist
         fmt_points,
     ),
     (
         "reputational_change",
         "Change in net support, crisis − before",
-        ("reputation", "{side}", "account_level"),
+        ("headline", "reputational_change", "{side}"),  # error-corrected when hand codes exist
         fmt_points,
     ),
     (
@@ -1207,7 +1216,7 @@ _HEADLINE = (
     (
         "persistence_net_support",
         "Change in net support, after − before",
-        ("persistence", "{side}", "net_support_change", "account_level"),
+        ("headline", "persistence_net_support", "{side}"),  # error-corrected with hand codes
         fmt_points,
     ),
 )
@@ -1271,9 +1280,9 @@ def headline_display(metrics: Mapping[str, Any]) -> list[list[str]]:
         return f"{fmt(block.get('value'))} ({ci})" if ci else fmt(block.get("value"))
 
     rows = []
-    for _, label, path, fmt in _HEADLINE:
+    for key, label, path, fmt in _HEADLINE:
         rows.append(
-            [label]
+            [headline_label(metrics, key, label)]
             + [show(_get(metrics, *(p.format(side=side) for p in path)), fmt) for side in sides]
         )
     blank = [""] * (len(sides) - 1)
@@ -1496,6 +1505,7 @@ def _context(inp: ReportInputs, charts_: Sequence[Chart], tables: Mapping[str, p
     from .evidence_report import evidence_context, used_windows
 
     study, m = inp.study, inp.metrics
+    inst = handles(study.institution) if study.institution else "institution"
     w = used_windows(study, m)  # cut to the data where the coverage check cut them
     f = findings(m)
     conf = _conf(m)
@@ -1623,6 +1633,7 @@ def _context(inp: ReportInputs, charts_: Sequence[Chart], tables: Mapping[str, p
         "table_files": sorted(f"tables/{k}.csv" for k in tables),
         **evidence_context(m, study),  # the evidence partials' values (issue 15)
         "sensitivity": _sensitivity_context(m, bool(study.institution)),
+        **stance_context(m, charts_, {"focal": handles(study.focal), "institution": inst}),
     }
 
 
