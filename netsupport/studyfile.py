@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import StudyError, StudyKeyError
+from .gexfout import DEFAULT_GEXF_MAX_EDGES
 from .outdir import default_store, layout_problem
 from .schema import Window, normalise_handle
 from .windows import Windows, parse_instant
@@ -119,12 +120,15 @@ class Study:
     accounts: Path | None = None  # optional accounts CSV with roles
     path: Path | None = None  # the study file itself
     account_map: Path | None = None  # optional CSV platform,handle,person (netsupport.accountmap)
+    gexf_max_edges: int = DEFAULT_GEXF_MAX_EDGES  # [output]: above it graph.gexf is crisis-only
 
     def parameters(self) -> dict[str, Any]:
         """Return every analysis parameter as plain JSON-able values (for manifests and reports)."""
         params = self._parameters()
         if self.account_map is not None:  # (only when given: other studies' bytes unchanged)
             params["account_map"] = self.account_map.name
+        if self.gexf_max_edges != DEFAULT_GEXF_MAX_EDGES:  # (likewise)
+            params["output"] = {"gexf_max_edges": self.gexf_max_edges}
         return params
 
     def _parameters(self) -> dict[str, Any]:
@@ -202,7 +206,7 @@ _SPEC: dict[str, Any] = {
         "top_n": int,
         "confidence": float,
     },
-    "output": {"dir": str, "store": str},
+    "output": {"dir": str, "store": str, "gexf_max_edges": int},
 }
 
 
@@ -486,6 +490,12 @@ def load_study(path: str | Path) -> Study:
     if problem is not None:
         key = "output.store" if "store" in o else "output.dir"
         raise StudyKeyError(f"{_where(path, text, key)}: {problem}")
+    gexf_max_edges = o.get("gexf_max_edges", DEFAULT_GEXF_MAX_EDGES)
+    if isinstance(gexf_max_edges, bool) or gexf_max_edges < 1:
+        raise StudyKeyError(
+            f"{_where(path, text, 'output.gexf_max_edges')}: output.gexf_max_edges must be a "
+            f"positive integer (edges of graph.gexf), got {gexf_max_edges!r}"
+        )
     accounts = _resolve(base, st["accounts"], "study.accounts") if "accounts" in st else None
     account_map = (
         _resolve(base, st["account_map"], "study.account_map") if "account_map" in st else None
@@ -506,6 +516,7 @@ def load_study(path: str | Path) -> Study:
         accounts=accounts,
         path=path.resolve(),
         account_map=account_map,
+        gexf_max_edges=gexf_max_edges,
     )
     _check_parameters(study, path, text)
     return study
