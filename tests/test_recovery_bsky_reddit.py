@@ -104,9 +104,9 @@ def test_bluesky_stance_and_communities_recover_the_truth(case, bluesky_run):
         for h, i in zip(generated.handles, generated.account_ids, strict=True)
     }
     planted_c = pd.Series({key[h]: c for h, c in truth["community"].items()})
-    from netsupport.study import CACHE_DIR
+    from netsupport.outdir import work_dir
 
-    membership = pd.read_parquet(bluesky_run.out_dir / CACHE_DIR / "membership.parquet")
+    membership = pd.read_parquet(work_dir(bluesky_run.out_dir) / "membership.parquet")
     found = membership.set_index("handle")["community"]
     common = found.index.intersection(planted_c.index)
     assert len(common) >= 0.9 * CONFIG.accounts
