@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
-ORDER = ["synth", "import", "communities", "support", "report", "scale"]
+ORDER = ["synth", "import", "communities", "support", "report", "scale", "simulation"]
 
 
 def main(argv: list[str]) -> int:

@@ -55,7 +55,13 @@ from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
-from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
+from matplotlib.ticker import (
+    FuncFormatter,
+    LogLocator,
+    MaxNLocator,
+    NullFormatter,
+    PercentFormatter,
+)
 
 from .schema import Role, Stance, Target, Window
 from .textsafe import atomic_write_bytes
@@ -723,7 +729,7 @@ def _community_handles(ranks: list, names: Mapping[int, str] | None) -> list[Lin
 
     present = sorted({int(r) for r in ranks if r is not None and not pd.isna(r)})
     handles = [
-        dot(community_colour(r), (names or {}).get(r, f"Community {r + 1}"))
+        dot(community_colour(r), (names or {}).get(r, f"Community {r}"))
         for r in present
         if r < len(COMMUNITY_COLOURS)
     ]
@@ -1097,3 +1103,68 @@ def _hours_text(h: float) -> str:
         return f"{h:.1f} h"
     days, hours = divmod(round(h), 24)
     return f"{days} d {hours} h" if hours else f"{days} d"
+
+
+# ---- sensitivity: specification curves ---------------------------------------------------------
+
+
+def specification_curve(
+    panels: Sequence[Mapping[str, Any]],
+    *,
+    focal_label: str,
+    institution_label: str | None = None,
+) -> Figure:
+    """Draw one specification curve per headline measure (METHODS.md, "Sensitivity").
+
+    Parameters
+    ----------
+    panels : sequence of dict
+        ``title``, ``null`` (the value of no effect: 1 for ratios, 0 for net support), ``log``
+        (ratio axis), ``pct`` (points axis) and ``values``: ``{side: [(value, is_study), ...]}``
+        over the specifications the data cover. Each side's values are drawn sorted, the study's
+        own specification ringed.
+    """
+    labels = {Target.FOCAL: focal_label, Target.INSTITUTION: institution_label}
+    with _style():
+        fig = _figure((10.0, 6.4))
+        axes = fig.subplots(2, 2).ravel()
+        for ax, panel in zip(axes, panels, strict=False):
+            ax.axhline(panel["null"], color="#777777", lw=1, ls="--", zorder=1)
+            drawn = False
+            for target in Target:
+                pts = panel["values"].get(target.value) or []
+                if not labels[target] or not pts:
+                    continue
+                pts = sorted(pts, key=lambda p: (p[0], not p[1]))
+                ys = np.array([p[0] for p in pts], dtype=float)
+                xs = np.linspace(0, 1, len(ys)) if len(ys) > 1 else np.array([0.5])
+                colour = TARGET_COLOURS[target]
+                ax.plot(xs, ys, "o", ms=3.2, color=colour, zorder=3, label=labels[target])
+                own = [i for i, p in enumerate(pts) if p[1]]
+                if own:
+                    i = own[0]
+                    ax.plot(xs[i], ys[i], "o", ms=9, mfc="none", mec=DARK, mew=1.4, zorder=4)
+                drawn = True
+            if panel.get("log"):
+                ax.set_yscale("log")
+                ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+                ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}×"))
+                ax.yaxis.set_minor_formatter(NullFormatter())
+            if panel.get("pct"):
+                ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: _signed(v * 100)))
+            ax.set_xticks([])
+            ax.set_xlabel("specifications, sorted by estimate")
+            ax.set_title(panel["title"], fontsize=10.5, loc="left")
+            if not drawn:
+                _no_data(ax, "not measured")
+        for ax in axes[len(panels) :]:
+            ax.set_visible(False)
+        axes[0].legend(loc="best", fontsize=8.5)
+        fig.suptitle(
+            "How the headline moves over the sensitivity grid",
+            x=0.01,
+            ha="left",
+            fontsize=13.5,
+            fontweight="bold",
+        )
+    return fig

@@ -43,6 +43,25 @@ def _literal_help(text: str | None) -> str | None:
     return None if text is None else _HELP_SPECIAL.sub(r"\\\1", text)
 
 
+#: What typer says when a Path option's file is missing or of the wrong kind.
+_PATH_PROBLEM = re.compile(
+    r"(?i:file|directory|path) '(?P<path>.+)' (?P<why>does not exist|is a file|is a directory|"
+    r"is not readable|is not writable)\.",
+    re.S,
+)
+
+
+def _path_problem(exc: typer.BadParameter) -> str | None:
+    """Return ``PATH: option: reason`` for a file option naming a missing file or a folder (the
+    README's one-line error; click printed a usage box), None for other bad values."""
+    m = _PATH_PROBLEM.fullmatch(str(exc.message))
+    if m is None:
+        return None
+    opts = getattr(exc.param, "opts", None) or []
+    option = f"{opts[0]}: " if opts and opts[0].startswith("-") else ""
+    return f"{m['path']}: {option}{m['why']}"
+
+
 class _Group(TyperGroup):
     """Translate library errors into one line on stderr and exit code 2 (no traceback).
 
@@ -60,6 +79,12 @@ class _Group(TyperGroup):
     def invoke(self, ctx):  # type: ignore[override]
         try:
             return super().invoke(ctx)
+        except typer.BadParameter as exc:
+            line = _path_problem(exc)
+            if line is None:
+                raise  # a mistyped option value: click's usage and the problem
+            typer.echo(f"error: {line}", err=True)
+            raise typer.Exit(2) from None
         except NetsupportError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2) from None
@@ -1107,8 +1132,10 @@ def run_command(
     """Run a whole study from its study.toml: import, stance, communities, metrics, report.
 
     Writes index.html, report.md, metrics.json, charts, tables, graph.gexf and manifest.json to
-    the study's output folder and prints the headline findings. Steps whose inputs and
-    parameters did not change since the last run are reused; --force runs them all again.
+    the study's output folder and prints the headline findings. The report is built beside the
+    folder and swapped in whole; a folder holding files no run wrote is refused (exit 2). Steps
+    whose inputs and parameters did not change since the last run are reused; --force runs them
+    all again.
     With --engine dask the steps after the import run on a Dask cluster (a local one, or the
     one at --scheduler ADDRESS); the results are the same.
     """

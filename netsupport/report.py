@@ -82,7 +82,15 @@ _B, _C, _A = Window.BASELINE.value, Window.CRISIS.value, Window.AFTER.value
 _SUP, _CRI, _NEU = Stance.SUPPORTIVE.value, Stance.CRITICAL.value, Stance.NEUTRAL.value
 
 #: Charts in the order the report shows them (file stems under charts/).
-CHART_KEYS = ("attention", "net_support", "composition", "mobilisation", "network", "roles")
+CHART_KEYS = (
+    "attention",
+    "net_support",
+    "composition",
+    "mobilisation",
+    "network",
+    "roles",
+    "sensitivity",
+)
 #: Kinds of the crisis graph drawn in the network map (the graph PageRank runs on).
 NETWORK_KINDS = (IKind.REPOST, IKind.QUOTE, IKind.MENTION)
 #: Packages whose versions the manifest records.
@@ -413,7 +421,7 @@ def findings(metrics: Mapping[str, Any]) -> Findings:
         out.append(
             Sentence(
                 "Attention to {who} {verb} {x} in the crisis ({conf} CI {ci}{boot}): {c} posts "
-                "a day addressed the account, against {b} a day before.",
+                "a day addressed the account, against {b} a day before.{grid}",
                 {
                     "who": focal,
                     "verb": verb,
@@ -423,6 +431,7 @@ def findings(metrics: Mapping[str, Any]) -> Findings:
                     "boot": _boot_ci(lift_f),
                     "c": fmt_rate(per_c),
                     "b": fmt_rate(per_b),
+                    "grid": _grid_clause(metrics, "attention_lift"),
                 },
                 ("x",),
             )
@@ -454,7 +463,10 @@ def findings(metrics: Mapping[str, Any]) -> Findings:
             values["rci"] = _ci(rep_f, fmt_points)
         elif _is_nm(rep_f):
             nm.append((f"Reputational change of {focal}", _reason(rep_f)))
-        out.append(Sentence(text + ".", values, ("sup", "net")))
+        text += "." + _grid_text(values, metrics, "net_support_crisis", "Net support's direction")
+        if "change" in values:
+            text += _grid_text(values, metrics, "reputational_change", "The change's direction")
+        out.append(Sentence(text, values, ("sup", "net")))
 
     # 3. the institution, side by side
     if inst:
@@ -483,7 +495,8 @@ def findings(metrics: Mapping[str, Any]) -> Findings:
                 text += "; the two sides moved {gap} points apart ({conf} CI {gci})"
                 values["gap"] = fmt_points(abs(gap["value"]), signed=False)
                 values["gci"] = _ci(gap, fmt_points)
-            out.append(Sentence(text + ".", values, ("change",)))
+            text += "." + _grid_text(values, metrics, "reputational_change", side=_INST)
+            out.append(Sentence(text, values, ("change",)))
 
     # 4. prior ties
     comp = metrics.get("composition")
@@ -533,13 +546,14 @@ def findings(metrics: Mapping[str, Any]) -> Findings:
             values.update(
                 {
                     "s": fmt_count(best["supporters"]),
-                    "c": str(int(best["community"]) + 1),
+                    "c": str(int(best["community"])),
                     "pct": fmt_pct(best["share_active"]),
                     "m": fmt_count(best["members"]),
                     "who": focal,
                 }
             )
-        out.append(Sentence(text + ".", values, ("k",)))
+        values["grid"] = _grid_clause(metrics, "breadth")
+        out.append(Sentence(text + ".{grid}", values, ("k",)))
 
     # 6. proxies during the silence
     sil = metrics.get("silence")
@@ -578,7 +592,10 @@ def findings(metrics: Mapping[str, Any]) -> Findings:
     # 7. who carried the story first
     roles = _get(metrics, "roles", _FOCAL)
     firsts = _first_mention_hours(roles)
-    if _is_nm(roles) or not firsts:
+    timed = _role_timing_sentence(metrics, focal)
+    if timed is not None:  # the tested order (report_evidence), not one order statistic
+        out.append(timed)
+    elif _is_nm(roles) or not firsts:
         why = (
             _reason(roles)
             if _is_nm(roles)
@@ -616,8 +633,39 @@ def findings(metrics: Mapping[str, Any]) -> Findings:
         if not _is_nm(pn) and pn is not None:
             text += " and net support at {n} points on the period before ({conf} CI {nci})"
             values.update({"n": fmt_points(pn["value"]), "nci": _ci(pn, fmt_points)})
-        out.append(Sentence(text + ".", values, ("x",)))
+        text += "." + _grid_text(values, metrics, "persistence_attention")
+        out.append(Sentence(text, values, ("x",)))
     return Findings(out, nm)
+
+
+def _role_timing_sentence(metrics: Mapping[str, Any], focal: str) -> Sentence | None:
+    from . import report_evidence
+
+    return report_evidence.role_timing_sentence(metrics, focal)
+
+
+def _grid_clause(metrics: Mapping[str, Any], key: str, side: str = _FOCAL, **kw: Any) -> str:
+    """ " " + the sentence on a measure's sensitivity over the grid (report_evidence), or ""."""
+    from . import report_evidence
+
+    if key == "breadth":
+        text = report_evidence.breadth_clause(metrics)
+    else:
+        text = report_evidence.grid_clause(metrics, key, side, **kw)
+    return " " + text if text else ""
+
+
+def _grid_text(
+    values: dict[str, Any],
+    metrics: Mapping[str, Any],
+    key: str,
+    subject: str = "The direction",
+    side: str = _FOCAL,
+) -> str:
+    """Put the grid sentence of ``key`` in ``values`` and return its placeholder."""
+    name = f"grid_{key}_{side}"
+    values[name] = _grid_clause(metrics, key, side, subject=subject)
+    return "{" + name + "}"
 
 
 def _most_supporters(mob: Any) -> Mapping[str, Any] | None:
@@ -786,7 +834,7 @@ def mobilisation_frame(
         rows.append(
             {
                 "community": int(r["community"]),
-                "label": f"Community {int(r['community']) + 1}",
+                "label": f"Community {int(r['community'])}",
                 "members": members,
                 "active_share": np.nan if _is_nm(a) else a["value"],
                 "active_lo": np.nan if _is_nm(a) else a["low"],
@@ -1063,6 +1111,10 @@ def build_charts(inp: ReportInputs) -> list[Chart]:
         ),
         f"Line chart of posts addressing {focal} by role over time, and first mention per role.",
     )
+    from . import report_evidence
+
+    if (spec_curve := report_evidence.sensitivity_chart(m, focal, inst)) is not None:
+        add(*spec_curve)
     order = {k: i for i, k in enumerate(CHART_KEYS)}
     return sorted(out, key=lambda c: order[c.key])
 
@@ -1422,7 +1474,7 @@ def _cell(v: Any) -> str:
 
 def _community_label(v: Any) -> str:
     n = _num(v)
-    return "" if n is None else f"Community {int(n) + 1}"
+    return "" if n is None else f"Community {int(n)}"
 
 
 def _context(inp: ReportInputs, charts_: Sequence[Chart], tables: Mapping[str, pd.DataFrame]):
@@ -1552,7 +1604,14 @@ def _context(inp: ReportInputs, charts_: Sequence[Chart], tables: Mapping[str, p
         "version": __version__,
         "csp": CSP,
         "table_files": sorted(f"tables/{k}.csv" for k in tables),
+        "sensitivity": _sensitivity_context(m, bool(study.institution)),
     }
+
+
+def _sensitivity_context(m: Mapping[str, Any], institution: bool) -> Any:
+    from . import report_evidence
+
+    return report_evidence.sensitivity_context(m, institution)
 
 
 def _flat_parameters(params: Mapping[str, Any], prefix: str = "") -> list[tuple[str, str]]:

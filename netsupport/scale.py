@@ -577,6 +577,7 @@ def _aggregates_of(
     from . import graph
     from .stance import apply_labels, object_strings, rule_counts, stance_interactions
     from .support import AMPLIFIER_KINDS, compress_units, post_units
+    from .support.proxies import conversation_rows
 
     tables = object_strings({Table.POSTS.value: posts, Table.INTERACTIONS.value: inter})
     sint = stance_interactions(tables, ctx.spec, derive=ctx.derive, dedup=ctx.dedup)
@@ -594,7 +595,9 @@ def _aggregates_of(
         rows = graph.window_interactions(sint, ctx.windows, w)
         edges[w.value] = graph.aggregate_edges(rows)
         if w is Window.CRISIS:
-            edges["amplifiers"] = graph.aggregate_edges(rows, kinds=AMPLIFIER_KINDS)
+            edges["amplifiers"] = graph.aggregate_edges(
+                conversation_rows(rows, ctx.spec), kinds=AMPLIFIER_KINDS
+            )
     if ctx.parts_dir is not None and len(table):
         path = Path(ctx.parts_dir) / f"part-{name}.parquet"
         pq.write_table(pa.Table.from_pandas(table, preserve_index=False), path)
@@ -1545,6 +1548,14 @@ def _dask_context_class() -> type:
                 self.study,
                 membership=self.membership if len(self.membership) else None,
                 pagerank=self.pagerank if len(self.pagerank) else None,
+            )
+            metrics["sensitivity"] = support.not_measured(
+                "the Dask engine does not re-run the headline over the sensitivity grid (it "
+                "keeps aggregates, not the stance table): run with the pandas engine for it"
+            )
+            metrics["role_timing"] = support.not_measured(
+                "the Dask engine keeps posts in time bins, not the exact first-mention times "
+                "role timing needs: run with the pandas engine for it"
             )
             return metrics, agg.units, tables
 

@@ -261,6 +261,7 @@ def _keys(study: Study, files: Sequence[Mapping[str, Any]]) -> dict[str, str]:
             "stance": keys["stance"],
             "communities": keys["communities"],
             "support": p["support"],
+            "sensitivity": p["sensitivity"],
             "proxies": p["proxies"],
             "lexicon": lexicon,
             "name": p["name"],

@@ -41,6 +41,7 @@ from .windows import Windows, parse_instant
 __all__ = [
     "CommunityParams",
     "InputSpec",
+    "SensitivityParams",
     "StanceParams",
     "Study",
     "SupportParams",
@@ -103,6 +104,36 @@ class SupportParams:
 
 
 @dataclass(frozen=True)
+class SensitivityParams:
+    """The grid the headline measures are re-run over (METHODS.md, "Sensitivity").
+
+    ``window_shift_days`` moves the crisis start and the crisis end (each independently);
+    ``baseline_days`` is the baseline length; ``thresholds`` are symmetric VADER cut-offs
+    ``t`` (supportive at >= t, critical at <= -t); ``algorithms`` x ``resolutions`` are the
+    community settings, each run with ``seeds`` seeds (the study's seed and the next ones).
+    """
+
+    window_shift_days: tuple[float, ...] = (-1.0, 0.0, 1.0)
+    baseline_days: tuple[float, ...] = (7.0, 14.0, 28.0)
+    thresholds: tuple[float, ...] = (0.05, 0.1, 0.25)
+    algorithms: tuple[str, ...] = ("louvain", "leiden")
+    resolutions: tuple[float, ...] = (0.5, 1.0, 2.0)
+    seeds: int = 5
+    consensus_threshold: float = 0.5
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "window_shift_days": list(self.window_shift_days),
+            "baseline_days": list(self.baseline_days),
+            "thresholds": list(self.thresholds),
+            "algorithms": list(self.algorithms),
+            "resolutions": list(self.resolutions),
+            "seeds": self.seeds,
+            "consensus_threshold": self.consensus_threshold,
+        }
+
+
+@dataclass(frozen=True)
 class Study:
     """A validated study: who, when, which inputs, and every parameter of the analysis."""
 
@@ -116,6 +147,7 @@ class Study:
     communities: CommunityParams = field(default_factory=CommunityParams)
     stance: StanceParams = field(default_factory=StanceParams)
     support: SupportParams = field(default_factory=SupportParams)
+    sensitivity: SensitivityParams = field(default_factory=SensitivityParams)
     output_dir: Path = Path("reports/study")
     store_dir: Path = Path("reports/study.netsupport/store")
     accounts: Path | None = None  # optional accounts CSV with roles
@@ -157,6 +189,7 @@ class Study:
                 "top_n": self.support.top_n,
                 "confidence": self.support.confidence,
             },
+            "sensitivity": self.sensitivity.as_dict(),
         }
 
 
@@ -207,6 +240,15 @@ _SPEC: dict[str, Any] = {
         "confidence": float,
     },
     "output": {"dir": str, "store": str},
+    "sensitivity": {
+        "window_shift_days": list,
+        "baseline_days": list,
+        "thresholds": list,
+        "algorithms": list,
+        "resolutions": list,
+        "seeds": int,
+        "consensus_threshold": (int, float),
+    },
 }
 
 
@@ -508,6 +550,7 @@ def load_study(path: str | Path) -> Study:
         communities=communities,
         stance=stance,
         support=support,
+        sensitivity=_sensitivity(data.get("sensitivity", {}), path, text),
         output_dir=out_dir,
         store_dir=store_dir,
         accounts=accounts,
@@ -516,6 +559,78 @@ def load_study(path: str | Path) -> Study:
     )
     _check_parameters(study, path, text)
     return study
+
+
+_MAX_SHIFT_DAYS = 14  # a crisis moved by more is another study, not a sensitivity check
+_MAX_BASELINE_DAYS = 366
+_MAX_SENSITIVITY_SEEDS = 50
+
+
+def _sensitivity(sec: dict, path: Path, text: str) -> SensitivityParams:
+    """Return the ``[sensitivity]`` grid, refusing values out of range (naming key and line)."""
+    d = SensitivityParams()
+
+    def numbers(key: str, ok: Any, expected: str) -> tuple[float, ...]:
+        values = sec.get(key, getattr(d, key))
+        dotted = f"sensitivity.{key}"
+        _check_value(len(values) > 0, values, dotted, "a non-empty list", path, text)
+        for v in values:
+            good = isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+            _check_value(good and ok(v), v, dotted, expected, path, text)
+        return tuple(sorted({float(v) for v in values}))
+
+    shifts = numbers(
+        "window_shift_days",
+        lambda v: abs(v) <= _MAX_SHIFT_DAYS,
+        f"a list of day shifts between -{_MAX_SHIFT_DAYS} and {_MAX_SHIFT_DAYS}",
+    )
+    baseline = numbers(
+        "baseline_days",
+        lambda v: 0 < v <= _MAX_BASELINE_DAYS,
+        f"a list of day counts > 0 and <= {_MAX_BASELINE_DAYS}",
+    )
+    thresholds = numbers("thresholds", lambda v: 0 <= v < 1, "a list of VADER cut-offs in [0, 1)")
+    resolutions = numbers("resolutions", lambda v: 0 < v <= 100, "a list of numbers in (0, 100]")
+    algorithms = sec.get("algorithms", list(d.algorithms))
+    _check_value(
+        len(algorithms) > 0, algorithms, "sensitivity.algorithms", "a non-empty list", path, text
+    )
+    for a in algorithms:
+        _check_value(
+            a in ("louvain", "leiden", "multilevel"),
+            a,
+            "sensitivity.algorithms",
+            "a list of louvain, leiden, multilevel",
+            path,
+            text,
+        )
+    seeds = sec.get("seeds", d.seeds)
+    _check_value(
+        2 <= seeds <= _MAX_SENSITIVITY_SEEDS,
+        seeds,
+        "sensitivity.seeds",
+        f"an integer from 2 to {_MAX_SENSITIVITY_SEEDS}",
+        path,
+        text,
+    )
+    tau = sec.get("consensus_threshold", d.consensus_threshold)
+    _check_value(
+        0 < tau <= 1 and math.isfinite(tau),
+        tau,
+        "sensitivity.consensus_threshold",
+        "a share in (0, 1]",
+        path,
+        text,
+    )
+    return SensitivityParams(
+        window_shift_days=shifts,
+        baseline_days=baseline,
+        thresholds=thresholds,
+        algorithms=tuple(dict.fromkeys(algorithms)),
+        resolutions=resolutions,
+        seeds=int(seeds),
+        consensus_threshold=float(tau),
+    )
 
 
 _ = Window  # re-exported for doctest convenience

@@ -666,6 +666,17 @@ class SynthConfig:
     lift
         Planted ratio of the crisis rate to the baseline rate of posts addressed to the focal
         account (the realised lift is reported in ``truth.json``).
+    tie_effect
+        Plant a tie effect: in the crisis, accounts with a prior tie to the focal account (they
+        follow it or addressed it in the baseline) are supportive with probability 0.90, others
+        with 0.64. False (a null world): others get the prior-tie dispositions too.
+    role_order
+        Plant a role order: media and journalists' crisis posts about the focal account start
+        24 hours after the crisis start. False: they follow everyone else's timing.
+    institution_drop
+        Plant the institution's fall: crisis and after dispositions towards it depend on the
+        focal disposition (supporters of the focal account turn critical). False: drawn as in the
+        baseline, with the baseline's mix of senders, so its net support does not change.
     name
         Study name written to study.toml.
     report_dir
@@ -680,6 +691,9 @@ class SynthConfig:
     crisis_end: str = "2014-02-19T18:00:00Z"
     lift: float = 8.0
     focal_share: float = 0.08
+    tie_effect: bool = True
+    role_order: bool = True
+    institution_drop: bool = True
     name: str = "synthetic"
     report_dir: str | None = None
 
@@ -1327,9 +1341,11 @@ class _Gen:
         disp_f = np.full(n, _NEU, dtype=np.int8)
         for s in range(4):
             idx = np.flatnonzero(seg == s)
-            disp_f[idx] = self.categorical(np.array(_FOCAL_DISP[w][s]), len(idx))
+            # a null world without a tie effect: accounts without a tie behave like those with one
+            row = _SEG_PRIOR if (s == _SEG_NEW and not self.cfg.tie_effect) else s
+            disp_f[idx] = self.categorical(np.array(_FOCAL_DISP[w][row]), len(idx))
         disp_i = np.full(n, _NEU, dtype=np.int8)
-        if w == _B:
+        if w == _B or not self.cfg.institution_drop:
             probs = np.tile(np.array([0.50, 0.30, 0.20]), (n, 1))
             probs[acc["community"] == _POL] = (0.45, 0.50, 0.05)
             probs[acc["community"] == _HOS] = (0.20, 0.00, 0.80)
@@ -1343,7 +1359,7 @@ class _Gen:
             idx = np.flatnonzero(seg == _SEG_MEDIA)
             disp_i[idx] = self.categorical(np.array([0.90, 0.05, 0.05]), len(idx))
         disp_f[2:4] = _SUP  # the proxies stand by him throughout
-        if w != _B:
+        if w != _B and self.cfg.institution_drop:
             disp_i[2:4] = _CRI
         return disp_f, disp_i
 
@@ -1393,7 +1409,7 @@ class _Gen:
         if w == _B:
             return self.uniform(0.0, self.cs)
         if w == _C:
-            if media:
+            if media and self.cfg.role_order:
                 return self.truncexp(self.cs + 24 * _HOUR, self.ce, 1.5 * _DAY)
             return self.truncexp(self.cs, self.ce, 1.8 * _DAY)
         return self.after_draw(1.25, 2.5, 3 * _DAY)
@@ -1471,7 +1487,13 @@ class _Gen:
 
     def inst_stream(self, w: int, n: int, seg: np.ndarray, disp_i: np.ndarray) -> None:
         """Posts addressing the institution (and only it) in window w."""
-        src, _ = self.sources(w, n, seg, _INST_SEG_W, _INST_ENGAGEMENT)
+        # a null world without the institution's fall: the baseline's mix of senders throughout
+        seg_w = (
+            _INST_SEG_W
+            if self.cfg.institution_drop
+            else dict.fromkeys(_INST_SEG_W, _INST_SEG_W[_B])
+        )
+        src, _ = self.sources(w, n, seg, seg_w, _INST_ENGAGEMENT)
         if w == _B:
             draw = self.uniform(0.0, self.cs)
         elif w == _C:
@@ -2114,8 +2136,47 @@ def _shares(source: np.ndarray, stance: np.ndarray) -> dict[str, Any]:
     }
 
 
+def planted_parameters(cfg: SynthConfig) -> dict[str, Any]:
+    """Return the parameters the generator planted: the truth of the simulation study.
+
+    These are inputs of the generator, not measurements of what it generated: a simulation that
+    compares netsupport's estimates with them is not circular (bench/simulation.py).
+
+    Examples
+    --------
+    >>> p = planted_parameters(SynthConfig(lift=1.0, tie_effect=False))
+    >>> p["lift"], p["tie_effect"]["difference"], p["role_order"]["media_delay_hours"]
+    (1.0, 0.0, 24.0)
+    """
+    prior = _FOCAL_DISP[_C][_SEG_PRIOR][1]
+    new = _FOCAL_DISP[_C][_SEG_NEW if cfg.tie_effect else _SEG_PRIOR][1]
+    return {
+        "lift": float(cfg.lift),
+        "tie_effect": {
+            "planted": bool(cfg.tie_effect),
+            "supportive_given_prior_tie": prior,
+            "supportive_given_no_tie": new,
+            "difference": round(prior - new, 6),
+            "note": "crisis disposition towards the focal account of accounts outside the "
+            "hostile community and the media (those keep their own dispositions)",
+        },
+        "role_order": {
+            "planted": bool(cfg.role_order),
+            "media_delay_hours": 24.0 if cfg.role_order else 0.0,
+        },
+        "institution_drop": {
+            "planted": bool(cfg.institution_drop),
+            "net_support_change": None if cfg.institution_drop else 0.0,
+            "note": "planted through dispositions conditional on the focal one; no closed-form "
+            "value of the change when planted, 0 when not",
+        },
+    }
+
+
 def _truth(case: Case) -> dict[str, Any]:
-    """Everything planted, measured on the generated posts with netsupport's definitions."""
+    """Everything planted: ``parameters`` (the generator's inputs, the simulation's truth), and
+    the rest realised on the generated posts with netsupport's definitions (checks of the
+    generator and of recovery on one case; not a truth to score netsupport's estimators by)."""
     cfg, p, win = case.config, case.posts, case.windows
     h = np.array(case.handles, dtype=object)
     units = _units(case)
@@ -2222,6 +2283,7 @@ def _truth(case: Case) -> dict[str, Any]:
                 "config": asdict(cfg),
                 "note": "synthetic data: every account, post and number here is made up",
             },
+            "parameters": planted_parameters(cfg),
             "study": {
                 "focal": FOCAL,
                 "institution": INSTITUTION,

@@ -188,10 +188,11 @@ def test_findings_are_plain_sentences_with_the_numbers_worked_by_hand():
         "68% of the 265 accounts that supported @lane in the crisis had a prior tie (95% CI "
         "62–74%): they followed the account or had interacted with it before; 85 were "
         "newcomers.",
-        # communities 0 and 3 both gave 92 supporters: the tie goes to the lower id (shown +1)
+        # communities 0 and 3 both gave 92 supporters: the tie goes to the lower id, shown as
+        # its id (the numbering of metrics.json, tables/communities.csv and the CLI)
         "Support came from 5 communities with at least 3 supporters each (of the 7 found before "
         "the crisis; evenness 0.82 on a 0–1 scale); the most supporters, 92, came from "
-        "community 1, where 60% of the 300 members addressed @lane.",
+        "community 0, where 60% of the 300 members addressed @lane.",
         "While @lane was silent (14 Feb 2014 08:00 UTC to 19 Feb 2014 21:00 UTC, 5 d 13 h), "
         "@sgt_ana carried the most support: its supportive posts reached 312 accounts, followed "
         "by @rmn_tess (201).",
@@ -376,7 +377,9 @@ def test_index_html_is_self_contained(mini):
         for _attr, value in re.findall(r'\s(src|href|srcset|action|data)="([^"]*)"', tag):
             assert not re.match(r"\s*(https?:)?//", value), tag[:120]
     srcs = re.findall(r'<img src="([^"]{0,40})', html)
-    assert len(srcs) == 6 and all(s.startswith("data:image/png;base64,") for s in srcs)
+    assert len(srcs) == len(report.CHART_KEYS) and all(
+        s.startswith("data:image/png;base64,") for s in srcs
+    )
     assert "url(" not in html  # no CSS fetches either
     assert re.search(r"<link\b", html) is None
 
@@ -450,7 +453,7 @@ def test_report_without_an_institution(tmp_path):
     html = (tmp_path / "index.html").read_text(encoding="utf-8")
     assert "@force" not in re.search(r'<table class="headline">.*?</table>', html, re.S).group(0)
     assert not (tmp_path / "tables" / "top_posts_institution.csv").exists()
-    assert len(re.findall(r'<img src="data:image/png', html)) == 6
+    assert len(re.findall(r'<img src="data:image/png', html)) == len(report.CHART_KEYS)
 
 
 def test_report_when_the_focal_account_never_appears(tmp_path):
@@ -460,7 +463,9 @@ def test_report_when_the_focal_account_never_appears(tmp_path):
     nm = re.search(r'<div class="nm">(.*?)</div>', html, re.S).group(1)
     assert "Attention lift for @nobody" in nm and "never appear in the data" in nm
     assert "Attention to @nobody rose" not in html
-    assert len(re.findall(r'<img src="data:image/png', html)) == 6  # charts say "No ..."
+    assert len(re.findall(r'<img src="data:image/png', html)) == len(
+        report.CHART_KEYS
+    )  # charts say "No ..."
 
 
 # ---- in a real browser --------------------------------------------------------------------------
@@ -579,8 +584,10 @@ def test_index_html_loads_every_chart_in_chromium_without_network(mini, tmp_path
     assert "script-src &#39;none&#39;" in html
     attrs, requests = _probe(html, tmp_path)
     assert attrs.get("data-probe") == "done", attrs
-    assert attrs["data-images"] == "6"
-    assert attrs["data-loaded"] == "6"  # every chart decoded, with a real width
+    assert attrs["data-images"] == str(len(report.CHART_KEYS))
+    assert attrs["data-loaded"] == str(
+        len(report.CHART_KEYS)
+    )  # every chart decoded, with a real width
     assert all(int(w) >= 1000 for w in attrs["data-widths"].split(","))
     assert json.loads(attrs["data-resources"]) == []
     assert json.loads(attrs["data-blocked"]) == []
@@ -595,7 +602,8 @@ def test_browser_probe_detects_a_request_leaving_the_page(mini, tmp_path):
     html = (mini / "index.html").read_text(encoding="utf-8")
     leaky = html.replace("</main>", '<img src="http://127.0.0.1:9/leak.png"></main>')
     attrs, _ = _probe(leaky, tmp_path / "csp")
-    assert attrs["data-images"] == "7" and attrs["data-loaded"] == "6"
+    n = len(report.CHART_KEYS)
+    assert attrs["data-images"] == str(n + 1) and attrs["data-loaded"] == str(n)
     assert "http://127.0.0.1:9/leak.png" in attrs["data-blocked"]
     no_csp = re.sub(r'<meta http-equiv="Content-Security-Policy"[^>]*>', "", leaky)
     no_csp = no_csp.replace(

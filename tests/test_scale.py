@@ -162,7 +162,12 @@ def test_posts_spread_over_partitions_give_the_pandas_results(example_runs, clie
     metrics, _ = support.analyse_inputs(
         scale.metric_inputs_of(agg, study), study, membership=mem2, pagerank=pr2
     )
-    assert dumps_json(metrics) == dumps_json(expected.metrics)
+    # the sensitivity grid and role timing need the stance table and exact times: analyse adds
+    # them, the Dask engine (aggregates in time bins) says they are not measured
+    pandas_metrics = {
+        k: v for k, v in expected.metrics.items() if k not in ("sensitivity", "role_timing")
+    }
+    assert dumps_json(metrics) == dumps_json(pandas_metrics)
     assert metrics["stance"]["interactions"] == len(st.table)
 
     a = write_csv(st.table, tmp_path / "pandas.csv").read_bytes()

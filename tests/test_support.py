@@ -552,9 +552,11 @@ def test_analyse_detects_communities_and_pagerank():
     # baseline graph: the 12 baseline interactions plus the two structural follows (a, e -> lane;
     # x1 -> e): nodes a b c d e f force g h lane x1
     assert members == 11
-    # PageRank equals networkx on the same aggregated crisis repost/quote/mention edges
+    # PageRank equals networkx on the same aggregated crisis repost/quote/mention edges of the
+    # posts that address @lane or @force (the conversation about the sides)
     crisis = graph.window_interactions(t["interactions"], s.windows, "crisis")
-    edges = graph.aggregate_edges(crisis, kinds=["repost", "quote", "mention"])
+    about = crisis["post_id"].isin(crisis.loc[crisis["target"].isin(["lane", "force"]), "post_id"])
+    edges = graph.aggregate_edges(crisis[about], kinds=["repost", "quote", "mention"])
     G = nx.DiGraph()
     for r in edges.itertuples():
         G.add_edge(r.source, r.target, weight=r.weight)

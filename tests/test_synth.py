@@ -454,3 +454,34 @@ def test_example_study_loads():
     study = load_study(EXAMPLE / "study.toml")
     assert study.name == "example"
     assert study.output_dir == (REPO / "reports" / "example").resolve()
+
+
+def test_truth_records_the_planted_parameters_not_measurements():
+    """Bug: truth.json held only netsupport's definitions computed on the generated posts
+    (lift 8.19 'planted' where the generator's parameter is 8.0): a check against it was
+    circular. ``parameters`` holds the generator's inputs."""
+    case = synth.generate(SMALL)
+    p = case.truth["parameters"]
+    assert p == synth.planted_parameters(SMALL)
+    assert p["lift"] == SMALL.lift != case.truth["attention"]["focal"]["lift"]
+    assert p["tie_effect"]["difference"] == pytest.approx(0.90 - 0.64)
+
+
+def test_null_worlds_switch_off_what_was_planted():
+    import dataclasses
+
+    null = dataclasses.replace(
+        SMALL, lift=1.0, tie_effect=False, role_order=False, institution_drop=False
+    )
+    t = synth.generate(null).truth
+    assert t["parameters"]["tie_effect"]["difference"] == 0.0
+    assert t["parameters"]["role_order"]["media_delay_hours"] == 0.0
+    assert t["parameters"]["institution_drop"]["net_support_change"] == 0.0
+    # planted: media start 24 h after the crisis start; null: as early as anyone
+    assert synth.generate(SMALL).truth["first_mention"]["media_or_journalist_hours"] >= 24
+    assert t["first_mention"]["media_or_journalist_hours"] < 24
+    # no institution drop: its change is small; planted it is large
+    assert abs(t["reputational_change"]["institution"]["account_level"]) < 0.25
+    assert synth.generate(SMALL).truth["reputational_change"]["institution"]["account_level"] < -0.4
+    # lift 1: crisis rate about the baseline's
+    assert 0.5 < t["attention"]["focal"]["lift"] < 2.0

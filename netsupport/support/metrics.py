@@ -44,7 +44,9 @@ from .common import (
 )
 from .communities import baseline_communities, breadth, community_mobilisation
 from .proxies import amplifiers, crisis_pagerank, focal_silence, proxies
+from .role_timing import timing_by_side
 from .roles import account_roles, roles_attention
+from .sensitivity import grid_sensitivity
 from .shares import (
     _count,
     _net_change,
@@ -154,6 +156,8 @@ def analyse(
         stance = stance_table(tables, study, workers=workers)
     inputs, units = metric_inputs(tables, study, stance)
     metrics, out_tables = analyse_inputs(inputs, study, membership=membership, pagerank=pagerank)
+    metrics["sensitivity"] = jsonable(grid_sensitivity(tables, study, stance, inputs, membership))
+    metrics["role_timing"] = jsonable(timing_by_side(inputs.proxy_units, out_tables, study))
     return Analysis(metrics, stance.table, units, out_tables)
 
 
@@ -392,22 +396,27 @@ def analyse_inputs(
             }
             m["breadth"] = breadth(membership, sup_idx, sp.breadth_min_supporters)
 
-    active = units["source"].unique()
+    pr_info: dict[str, Any] = {"kinds": [k.value for k in AMPLIFIER_KINDS]}
+    if not focal_why and pagerank is None and inputs.interactions is not None:
+        pagerank, pr_info = crisis_pagerank(inputs.interactions, study)
+    # roles are needed for the accounts that addressed a side and for every account the
+    # amplifiers may list (the crisis graph's): not only the first, or an amplifier the
+    # accounts file describes showed "unknown"
+    needed = pd.Index(units["source"].unique())
+    if pagerank is not None:
+        needed = needed.union(pd.Index(pagerank.index.astype(object)))
     accounts = inputs.accounts
-    if accounts is not None and not accounts.empty:  # roles are needed for active accounts only
-        accounts = accounts[accounts[AccountCol.HANDLE].isin(active)]
+    if accounts is not None and not accounts.empty:
+        accounts = accounts[accounts[AccountCol.HANDLE].isin(needed)]
     roles = account_roles(
         accounts,
         load_lexicon(study.stance.lexicon),
-        active,
+        needed,
         study.institution,
     )
     if focal_why:
         m["amplifiers"] = not_measured(focal_why)
     else:
-        pr_info: dict[str, Any] = {"kinds": [k.value for k in AMPLIFIER_KINDS]}
-        if pagerank is None and inputs.interactions is not None:
-            pagerank, pr_info = crisis_pagerank(inputs.interactions, study)
         if pagerank is None or len(pagerank) == 0:
             m["amplifiers"] = not_measured("the crisis repost/quote/mention graph is empty")
         else:

@@ -225,19 +225,48 @@ def proxies(
     }
 
 
+def conversation_rows(inter: pd.DataFrame, study: Any) -> pd.DataFrame:
+    """Return the interactions of posts in the conversation about the two sides.
+
+    A post is in the conversation when one of its interactions targets a focal or institution
+    handle (a reply, mention, repost or quote of them, or a campaign marker): all its
+    interactions are kept, so a post that names @lane and @echo gives its author's edge to @echo
+    too. Posts that never address either side (the rest of the crisis chatter) are left out.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> i = pd.DataFrame({"post_id": ["1", "1", "2"], "source": ["a", "a", "b"],
+    ...     "target": ["lane", "echo", "echo"]})
+    >>> conversation_rows(i, SimpleNamespace(focal=("lane",), institution=()))["target"].tolist()
+    ['lane', 'echo']
+    """
+    sides = {*study.focal, *study.institution}
+    about = inter["target"].isin(sides).to_numpy(dtype=bool)
+    posts = pd.unique(inter["post_id"].to_numpy(dtype=object)[about])
+    keep = inter["post_id"].isin(posts).to_numpy(dtype=bool) & inter["post_id"].notna().to_numpy()
+    return inter[keep | about]
+
+
 def crisis_pagerank(inter: pd.DataFrame, study: Any) -> tuple[pd.Series | None, dict[str, Any]]:
-    """PageRank on the crisis repost/quote/mention graph, with the record of how it was made."""
+    """PageRank on the crisis repost/quote/mention graph of the conversation about the sides
+    (:func:`conversation_rows`), with the record of how it was made."""
     from .. import graph
 
     crisis = graph.window_interactions(inter, study.windows, Window.CRISIS)
-    return pagerank_from_edges(graph.aggregate_edges(crisis, kinds=AMPLIFIER_KINDS))
+    edges = graph.aggregate_edges(conversation_rows(crisis, study), kinds=AMPLIFIER_KINDS)
+    return pagerank_from_edges(edges)
 
 
 def pagerank_from_edges(edges: pd.DataFrame) -> tuple[pd.Series | None, dict[str, Any]]:
     """PageRank on the aggregated crisis repost/quote/mention edges (amplifiers)."""
     from .. import graph
 
-    info = {"kinds": [k.value for k in AMPLIFIER_KINDS], "edges": len(edges)}
+    info = {
+        "kinds": [k.value for k in AMPLIFIER_KINDS],
+        "edges": len(edges),
+        "scope": "posts addressing the focal account or the institution",
+    }
     if edges.empty:
         return None, info
     pr = graph.pagerank(edges)

@@ -1,0 +1,298 @@
+"""Report parts for the evidence checks of issue 15: the sensitivity grid (chart, table, the
+clause each headline sentence gets) and role timing. Kept apart from report.py, which includes
+them with one line each (templates ``sensitivity.*.j2``)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from . import charts
+from .report import (
+    Sentence,
+    _is_nm,
+    fmt_count,
+    fmt_points,
+    fmt_ratio,
+)
+
+__all__ = ["grid_clause", "sensitivity_chart", "sensitivity_context"]
+
+_FOCAL, _INST = "focal", "institution"
+#: measure key -> (label, formatter, is a ratio)
+_MEASURES = {
+    "attention_lift": ("Attention lift, crisis / baseline", fmt_ratio, True),
+    "net_support_crisis": ("Net support in the crisis", fmt_points, False),
+    "reputational_change": ("Change in net support, crisis − baseline", fmt_points, False),
+    "persistence_attention": ("Attention after / baseline", fmt_ratio, True),
+}
+
+
+def _summary(metrics: Mapping[str, Any], key: str, side: str) -> Mapping[str, Any] | None:
+    sens = metrics.get("sensitivity")
+    if not isinstance(sens, Mapping) or _is_nm(sens):
+        return None
+    s = sens.get("summary", {}).get(key, {}).get(side)
+    return None if s is None or _is_nm(s) else s
+
+
+def grid_clause(
+    metrics: Mapping[str, Any], key: str, side: str = _FOCAL, subject: str = "The direction"
+) -> str:
+    """Return the sentence that says whether a headline measure's sign holds across the grid.
+
+    Examples
+    --------
+    >>> m = {"sensitivity": {"summary": {"attention_lift": {"focal": {"null": 1.0,
+    ...     "study": 3.0, "min": 0.9, "max": 4.0, "specs": 10, "same_sign": 9,
+    ...     "holds": False}}}}}
+    >>> grid_clause(m, "attention_lift")[:60]
+    'The direction does not hold over the sensitivity grid: above'
+    >>> grid_clause(m, "attention_lift")[60:]
+    ' 1 in 9 of 10 specifications (0.90× to 4.0×).'
+    """
+    s = _summary(metrics, key, side)
+    if s is None:
+        return ""
+    _label, fmt, ratio = _MEASURES[key]
+    null = "1" if ratio else "0"
+    where = "above" if s["study"] > s["null"] else "below"
+    span = f"{fmt(s['min'])} to {fmt(s['max'])}"
+    if s["holds"]:
+        return (
+            f"{subject} holds over the sensitivity grid: {where} {null} in all "
+            f"{fmt_count(s['specs'])} specifications ({span})."
+        )
+    return (
+        f"{subject} does not hold over the sensitivity grid: {where} {null} in "
+        f"{fmt_count(s['same_sign'])} of {fmt_count(s['specs'])} specifications ({span})."
+    )
+
+
+def breadth_clause(metrics: Mapping[str, Any]) -> str:
+    """Return the sentence giving breadth over community settings and seeds, with stability."""
+    sens = metrics.get("sensitivity")
+    if not isinstance(sens, Mapping) or _is_nm(sens):
+        return ""
+    c = sens.get("communities")
+    if not isinstance(c, Mapping) or _is_nm(c) or "breadth_range" not in c:
+        return ""
+    lo, hi = c["breadth_range"]
+    st, cons = c["stability"], c["consensus"]
+    text = (
+        f"Over {len(c['runs'])} community runs (algorithms, resolutions and seeds) breadth "
+        f"ranged from {lo} to {hi} communities with at least {c['k']} supporters, evenness "
+        f"{c['evenness_range'][0]:.2f} to {c['evenness_range'][1]:.2f}; runs with other seeds "
+        f"agreed with NMI {st['mean_pairwise_nmi']:.2f} on average"
+    )
+    if cons.get("breadth") is not None:
+        text += (
+            f", and their consensus partition gives {cons['breadth']} of "
+            f"{cons['communities']} communities"
+        )
+    return text + "."
+
+
+def _panels(metrics: Mapping[str, Any]) -> list[dict[str, Any]]:
+    sens = metrics["sensitivity"]
+    needs = {
+        "attention_lift": ("baseline",),
+        "net_support_crisis": (),
+        "reputational_change": ("baseline",),
+        "persistence_attention": ("baseline", "after"),
+    }
+    panels = []
+    for key, (label, _fmt, ratio) in _MEASURES.items():
+        values: dict[str, list[tuple[float, bool]]] = {_FOCAL: [], _INST: []}
+        for r in sens["specs"]:
+            if not all(r["covered"].get(w, True) for w in needs[key]):
+                continue
+            for side in values:
+                v = r["values"].get(key, {}).get(side)
+                if v is not None and (not ratio or v > 0):
+                    values[side].append((float(v), bool(r["study"])))
+        panels.append(
+            {
+                "title": label,
+                "null": 1.0 if ratio else 0.0,
+                "log": ratio,
+                "pct": not ratio,
+                "values": values,
+            }
+        )
+    return panels
+
+
+def sensitivity_chart(
+    metrics: Mapping[str, Any], focal: str, institution: str | None
+) -> tuple[str, Any, str, Sentence, str] | None:
+    """Return ``(key, figure, title, caption, alt)`` of the specification-curve chart."""
+    sens = metrics.get("sensitivity")
+    if not isinstance(sens, Mapping) or _is_nm(sens):
+        return None
+    fig = charts.specification_curve(
+        _panels(metrics), focal_label=focal, institution_label=institution
+    )
+    n = len(sens["specs"])
+    return (
+        "sensitivity",
+        fig,
+        "Sensitivity of the headline to the study's choices",
+        Sentence(
+            "Each dot is one specification of the grid ({n} in all: crisis start and end each "
+            "moved, baseline length, stance cut-offs), sorted by its estimate; the ringed dot is "
+            "the study's own. The dashed line is no change (1× for ratios, 0 for net support). "
+            "Specifications whose windows reach beyond the data are left out.",
+            {"n": fmt_count(n)},
+        ),
+        "Specification curves: sorted point estimates of four headline measures over the "
+        "sensitivity grid, with the study's own specification ringed.",
+    )
+
+
+def sensitivity_context(metrics: Mapping[str, Any], institution: bool) -> dict[str, Any] | None:
+    """Return what the sensitivity partial shows: the grid, a row per measure, communities."""
+    sens = metrics.get("sensitivity")
+    if not isinstance(sens, Mapping) or _is_nm(sens):
+        return None
+    sides = [_FOCAL] + ([_INST] if institution else [])
+    rows = []
+    for key, (label, fmt, _ratio) in _MEASURES.items():
+        for side in sides:
+            s = _summary(metrics, key, side)
+            if s is None:
+                rows.append([label, side, "not measured", "", "", ""])
+                continue
+            rows.append(
+                [
+                    label,
+                    side,
+                    fmt(s["study"]),
+                    f"{fmt(s['min'])} to {fmt(s['max'])}",
+                    f"{s['same_sign']} of {s['specs']}",
+                    "yes" if s["holds"] else "no",
+                ]
+            )
+    g = sens["grid"]
+    grid = (
+        "crisis start and end each moved by "
+        + ", ".join(f"{d:+g}" if d else "0" for d in g["window_shift_days"])
+        + " days; baseline "
+        + ", ".join(f"{d:g}" for d in g["baseline_days"])
+        + " days; VADER cut-offs ±"
+        + ", ±".join(f"{t:g}" for t in g["thresholds"])
+        + "; communities "
+        + " and ".join(g["algorithms"])
+        + " at resolution "
+        + ", ".join(f"{r:g}" for r in g["resolutions"])
+        + f" with {g['seeds']} seeds each"
+    )
+    comm_rows = []
+    c = sens.get("communities")
+    comm_note = ""
+    if isinstance(c, Mapping) and not _is_nm(c):
+        for res, v in sorted(c.get("by_resolution", {}).items(), key=lambda t: float(t[0])):
+            comm_rows.append(
+                [
+                    res,
+                    f"{v['communities'][0]} to {v['communities'][1]}",
+                    f"{v['breadth'][0]} to {v['breadth'][1]}",
+                    f"{v['evenness'][0]:.2f} to {v['evenness'][1]:.2f}",
+                ]
+            )
+        st, cons = c["stability"], c["consensus"]
+        comm_note = (
+            f"Breadth counts communities with at least {c['k']} supporters. Seed stability "
+            f"({st['algorithm']}, resolution {st['resolution']:g}, {cons['runs']} seeds): mean "
+            f"pairwise NMI {st['mean_pairwise_nmi']:.2f}, lowest {st['min_pairwise_nmi']:.2f}. "
+            f"Consensus partition (account pairs joined in at least "
+            f"{cons['threshold']:.0%} of those runs): {cons['communities']} communities, "
+            + (
+                f"{cons['breadth']} with at least {c['k']} supporters "
+                f"(evenness {cons['evenness']:.2f})."
+                if cons.get("breadth") is not None
+                else "no supporter in them."
+            )
+        )
+    unc = sens.get("uncovered_specs", {})
+    return {
+        "grid": grid,
+        "n_specs": len(sens["specs"]),
+        "uncovered": f"{unc.get('baseline', 0)} reach before the data, "
+        f"{unc.get('after', 0)} after them",
+        "rows": rows,
+        "communities": comm_rows,
+        "communities_note": comm_note,
+    }
+
+
+_PLURAL = {
+    "media": "media accounts",
+    "journalist": "journalists",
+    "professional": "professionals",
+    "institution": "institutions",
+    "citizen": "citizens",
+}
+
+
+def role_timing_sentence(metrics: Mapping[str, Any], focal: str) -> Sentence | None:
+    """Return the sentence on who addressed the focal account first, saying what the
+    permutation test supports (METHODS.md, "Role timing"); None when not measured."""
+    from .report import fmt_hours, fmt_pct
+
+    rt = metrics.get("role_timing", {})
+    rt = rt.get(_FOCAL) if isinstance(rt, Mapping) else None
+    if not isinstance(rt, Mapping) or _is_nm(rt) or not rt.get("roles"):
+        return None
+    roles = rt["roles"]
+    order = rt.get("order") or []
+    parts = [
+        f"{_PLURAL.get(r, r)} {fmt_hours(roles[r]['median_first_hours_new'])}"
+        for r in order
+        if roles[r].get("median_first_hours_new") is not None
+    ]
+    values: dict[str, Any] = {"who": focal}
+    if _is_nm(rt.get("test")) or len(parts) < 2:
+        text = (
+            "No order of roles in addressing {who} can be tested: {why}."
+            if _is_nm(rt.get("test"))
+            else "No order of roles in addressing {who} can be tested."
+        )
+        values["why"] = rt["test"]["reason"] if _is_nm(rt.get("test")) else ""
+    else:
+        text = (
+            "Among accounts new to the conversation, the median time from the crisis start to "
+            "the first post addressing {who} was: {order}. "
+        )
+        values["order"] = ", ".join(parts)
+        surviving = rt.get("surviving") or []
+        values["perm"] = fmt_count(rt["permutations"])
+        if surviving:
+            text += (
+                "A permutation test ({perm} shuffles of the roles, Holm-adjusted) supports only "
+                "{pairs}; the rest of this order is within chance."
+            )
+            values["pairs"] = "; ".join(
+                f"{_PLURAL.get(a, a)} before {_PLURAL.get(b, b)}" for a, b in surviving
+            )
+        else:
+            text += (
+                "A permutation test ({perm} shuffles of the roles, Holm-adjusted) finds no "
+                "difference in timing between roles beyond chance."
+            )
+    ratios = []
+    for r in sorted(roles, key=lambda r: -roles[r]["size"]):
+        last = roles[r]["curve"][-1] if roles[r]["curve"] else None
+        if last is None:
+            continue
+        if last.get("ratio") is not None:
+            ratios.append(
+                f"{fmt_pct(last['share'])} of {_PLURAL.get(r, r)} ({fmt_ratio(last['ratio'])} "
+                "their baseline rate)"
+            )
+        elif last["share"] > 0:
+            ratios.append(f"{fmt_pct(last['share'])} of {_PLURAL.get(r, r)} (none in the baseline)")
+    if ratios:
+        text += " By the crisis end {ratios} had addressed the account."
+        values["ratios"] = ", ".join(ratios)
+    return Sentence(text, values, ())

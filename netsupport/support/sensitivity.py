@@ -1,0 +1,515 @@
+"""Sensitivity of the headline measures to the study's choices (METHODS.md, "Sensitivity").
+
+The headline measures are re-computed, as point estimates, for every specification of a declared
+grid (``[sensitivity]`` in study.toml): the crisis start and end each moved by a few days, the
+baseline length, the VADER cut-offs of the stance rules. The stance table is re-thresholded (only
+rows the VADER score decided change) and re-windowed; nothing is re-imported or re-scored. The
+community measures (breadth, evenness) are re-computed over community algorithms x resolutions x
+seeds on the baseline graph, with the stability (NMI) of the partitions and a consensus partition.
+
+A specification whose windows reach outside the data's time span is listed but left out of the
+sign check: a window the data do not cover would give a number about nothing.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import normalized_mutual_info_score
+
+from ..schema import Window
+from ..stance.rules import RULE_ELSEWHERE, RULE_VADER, STANCE_ORDER
+from ..windows import Windows
+from .common import _INST, _SIDES, not_measured
+from .shares import _majority_codes, post_units
+
+__all__ = [
+    "MEASURES",
+    "community_grid",
+    "consensus_partition",
+    "restance",
+    "sensitivity",
+    "spec_measures",
+    "summarise_grid",
+    "window_grid",
+]
+
+_DAY = pd.Timedelta(days=1)
+_SUP_CODE, _CRI_CODE = 0, 1
+
+#: Headline measures the window/threshold grid re-computes: (key, null value, label).
+MEASURES: tuple[tuple[str, float, str], ...] = (
+    ("attention_lift", 1.0, "Attention lift, crisis / baseline"),
+    ("net_support_crisis", 0.0, "Net support in the crisis (accounts)"),
+    ("reputational_change", 0.0, "Reputational change, crisis - baseline"),
+    ("persistence_attention", 1.0, "Attention after / baseline"),
+)
+
+
+def restance(stance: pd.DataFrame, positive: float, negative: float) -> pd.DataFrame:
+    """Return the stance table with the VADER-decided rows re-labelled at other cut-offs.
+
+    Rows decided by a lexicon phrase, a repost, a marker or a hand label keep their stance;
+    rows whose ``rule`` is ``vader`` or ``aimed-elsewhere`` (their ``score`` is a VADER compound)
+    become supportive at ``score >= positive``, critical at ``score <= negative``.
+
+    Examples
+    --------
+    >>> st = pd.DataFrame({"stance": ["neutral", "neutral", "supportive"],
+    ...     "score": [0.07, 0.3, 0.0], "rule": ["vader", "vader", "repost"]})
+    >>> restance(st, 0.1, -0.1)["stance"].tolist()
+    ['neutral', 'supportive', 'supportive']
+    >>> restance(st, 0.05, -0.05)["stance"].tolist()
+    ['supportive', 'supportive', 'supportive']
+    """
+    out = stance.copy()
+    rule = out["rule"].to_numpy(dtype=object)
+    by_score = (rule == RULE_VADER) | (rule == RULE_ELSEWHERE)
+    score = out["score"].to_numpy(dtype=float)
+    sup, cri, neu = STANCE_ORDER
+    relabel = np.where(score >= positive, sup, np.where(score <= negative, cri, neu))
+    st = out["stance"].to_numpy(dtype=object).copy()
+    st[by_score] = relabel[by_score]
+    out["stance"] = st
+    return out
+
+
+def variant_windows(
+    windows: Windows, start_shift: float, end_shift: float, baseline_days: float
+) -> Windows | None:
+    """Return the study windows with the crisis bounds moved and another baseline length.
+
+    The baseline is the ``baseline_days`` before the (moved) crisis start; the after window
+    keeps its length after the (moved) crisis end. None when the moved crisis is empty.
+    """
+    cs = windows.crisis_start + start_shift * _DAY
+    ce = windows.crisis_end + end_shift * _DAY
+    if ce <= cs:
+        return None
+    after = windows.after_end - windows.crisis_end
+    return Windows(cs - baseline_days * _DAY, cs, ce, ce + after)
+
+
+@dataclass(frozen=True)
+class _Units:
+    """Post-level units as arrays: side (0 focal, 1 institution), stance code, account, time."""
+
+    side: np.ndarray
+    stance: np.ndarray
+    account: np.ndarray
+    n_accounts: int
+    time: np.ndarray  # int64 ns UTC
+
+    @classmethod
+    def of(cls, units: pd.DataFrame) -> _Units:
+        side = (units["target_side"].to_numpy(dtype=object) == _INST).astype(np.int64)
+        code = {s: i for i, s in enumerate(STANCE_ORDER)}
+        stance = units["stance"].map(code).fillna(-1).to_numpy(dtype=np.int64)
+        account, uniq = pd.factorize(units["source"].to_numpy(dtype=object), sort=True)
+        t = pd.to_datetime(units["created_at"], utc=True)
+        time = t.astype("datetime64[ns, UTC]").array.asi8 if len(t) else np.zeros(0, np.int64)
+        return cls(side, stance, account.astype(np.int64), len(uniq), time)
+
+
+def _window_codes(u: _Units, w: Windows) -> np.ndarray:
+    edges = np.array(
+        [pd.Timestamp(x).value for x in (w.baseline_start, w.crisis_start, w.crisis_end)]
+        + [pd.Timestamp(w.after_end).value],
+        dtype=np.int64,
+    )
+    idx = np.searchsorted(edges, u.time, side="right") - 1
+    return np.where((idx >= 0) & (idx <= 2), idx, -1)
+
+
+def _net(u: _Units, mask: np.ndarray) -> float | None:
+    """Account-level net support of the units in ``mask``: majority supportive - critical."""
+    ok = mask & (u.stance >= 0)
+    if not ok.any():
+        return None
+    counts = np.zeros((u.n_accounts, 3), dtype=np.int64)
+    np.add.at(counts, (u.account[ok], u.stance[ok]), 1)
+    counts = counts[counts.sum(axis=1) > 0]
+    maj = _majority_codes(counts)
+    return float((maj == _SUP_CODE).mean() - (maj == _CRI_CODE).mean())
+
+
+def spec_measures(units: pd.DataFrame | _Units, windows: Windows) -> dict[str, dict[str, Any]]:
+    """Return the headline point estimates of one specification: ``{measure: {side: value}}``.
+
+    ``attention_lift`` and ``persistence_attention`` are rate ratios (posts a day, crisis or
+    after / baseline); ``net_support_crisis`` is the account-level net support in the crisis;
+    ``reputational_change`` its change on the baseline. None where a denominator is empty.
+
+    Examples
+    --------
+    >>> u = pd.DataFrame({"target_side": ["focal"] * 3, "source": ["a", "b", "c"],
+    ...     "stance": ["supportive", "supportive", "critical"],
+    ...     "created_at": pd.to_datetime(["2014-01-01", "2014-01-03", "2014-01-03"], utc=True)})
+    >>> w = Windows.from_crisis("2014-01-02T00:00Z", "2014-01-04T00:00Z", 2, 2)
+    >>> m = spec_measures(u, w)
+    >>> m["attention_lift"]["focal"], round(m["reputational_change"]["focal"], 4)
+    (2.0, -1.0)
+    """
+    u = units if isinstance(units, _Units) else _Units.of(units)
+    wc = _window_codes(u, windows)
+    days = [windows.days(Window(x)) for x in (Window.BASELINE, Window.CRISIS, Window.AFTER)]
+    out: dict[str, dict[str, Any]] = {k: {} for k, _, _ in MEASURES}
+    for s, side in enumerate(_SIDES):
+        cells = [(u.side == s) & (wc == i) for i in range(3)]
+        n = [int(c.sum()) for c in cells]
+        rate = [n[i] / days[i] if days[i] > 0 else None for i in range(3)]
+        base_ok = rate[0] is not None and n[0] > 0
+        out["attention_lift"][side] = rate[1] / rate[0] if base_ok and rate[1] is not None else None
+        out["persistence_attention"][side] = (
+            rate[2] / rate[0] if base_ok and rate[2] is not None else None
+        )
+        net_b, net_c = _net(u, cells[0]), _net(u, cells[1])
+        out["net_support_crisis"][side] = net_c
+        out["reputational_change"][side] = (
+            net_c - net_b if net_c is not None and net_b is not None else None
+        )
+    return out
+
+
+def _covered(
+    w: Windows, span: tuple[pd.Timestamp, pd.Timestamp] | None, own: Windows
+) -> dict[str, bool]:
+    """Whether a specification's baseline start and after end lie within the data.
+
+    A specification reaching earlier (later) than both the study's own period and the data's
+    first (last) timestamp would count days the data cannot hold. (Whether the study's own
+    windows are covered is the coverage check's business: here they are the reference.)
+    """
+    if span is None:
+        return {"baseline": True, "after": True}
+    first, last = span
+    return {
+        "baseline": bool(w.baseline_start >= min(own.baseline_start, first)),
+        "after": bool(w.after_end <= max(own.after_end, last)),
+    }
+
+
+#: The windows each measure needs besides the crisis (a spec counts only where they are covered).
+NEEDS: dict[str, tuple[str, ...]] = {
+    "attention_lift": ("baseline",),
+    "net_support_crisis": (),
+    "reputational_change": ("baseline",),
+    "persistence_attention": ("baseline", "after"),
+}
+
+
+def _counts(record: Mapping[str, Any], key: str) -> bool:
+    cov = record["covered"]
+    if isinstance(cov, bool):
+        return cov
+    return all(cov.get(w, True) for w in NEEDS.get(key, ()))
+
+
+def window_grid(
+    stance: pd.DataFrame,
+    study: Any,
+    span: tuple[pd.Timestamp, pd.Timestamp] | None = None,
+) -> list[dict[str, Any]]:
+    """Return one record per window/threshold specification with its headline point estimates.
+
+    Records: ``spec`` (id), ``start_shift_days``, ``end_shift_days``, ``baseline_days``,
+    ``positive_threshold``, ``negative_threshold``, ``study`` (the study's own specification),
+    ``covered`` (``{baseline, after}``: whether the data reach the start of the baseline and the
+    end of the after window), ``windows`` and ``values`` (:func:`spec_measures`).
+    The study's own specification is always included, first.
+    """
+    g = study.sensitivity
+    base = study.windows
+    own_baseline = base.days(Window.BASELINE)
+    own_t = (study.stance.positive_threshold, study.stance.negative_threshold)
+    cutoffs = [own_t] + [(t, -t) for t in g.thresholds if (t, -t) != own_t]
+    windows_specs = [(0.0, 0.0, own_baseline)] + [
+        (s, e, b)
+        for s, e, b in itertools.product(g.window_shift_days, g.window_shift_days, g.baseline_days)
+        if (s, e, b) != (0.0, 0.0, own_baseline)
+    ]
+    records = []
+    for pos, neg in cutoffs:
+        u = _Units.of(post_units(restance(stance, pos, neg)))
+        for s, e, b in windows_specs:
+            w = variant_windows(base, s, e, b)
+            if w is None:
+                continue
+            records.append(
+                {
+                    "spec": len(records),
+                    "start_shift_days": s,
+                    "end_shift_days": e,
+                    "baseline_days": b,
+                    "positive_threshold": pos,
+                    "negative_threshold": neg,
+                    "study": (pos, neg) == own_t and (s, e, b) == (0.0, 0.0, own_baseline),
+                    "covered": _covered(w, span, base),
+                    "windows": w.as_dict(),
+                    "values": spec_measures(u, w),
+                }
+            )
+    return records
+
+
+def summarise_grid(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Return per measure and side: the study's value, the range over covered specifications,
+    and whether the sign (side of the null value: 1 for ratios, 0 for net support) holds.
+
+    A specification counts for a measure when the data cover the windows the measure needs
+    (:data:`NEEDS`).
+
+    Examples
+    --------
+    >>> recs = [{"study": True, "covered": True, "values": {"attention_lift": {"focal": 3.0}}},
+    ...         {"study": False, "covered": True, "values": {"attention_lift": {"focal": 0.9}}},
+    ...         {"study": False, "covered": False, "values": {"attention_lift": {"focal": 0.1}}}]
+    >>> s = summarise_grid(recs)["attention_lift"]["focal"]
+    >>> s["holds"], s["same_sign"], s["specs"], s["min"]
+    (False, 1, 2, 0.9)
+    """
+    out: dict[str, Any] = {}
+    own = next((r for r in records if r["study"]), None)
+    for key, null, _label in MEASURES:
+        out[key] = {}
+        for side in _SIDES:
+            vals = [
+                r["values"].get(key, {}).get(side)
+                for r in records
+                if _counts(r, key) and r["values"].get(key, {}).get(side) is not None
+            ]
+            v0 = own["values"].get(key, {}).get(side) if own else None
+            if v0 is None or not vals:
+                out[key][side] = not_measured("not measured in the study's own specification")
+                continue
+            sign = np.sign(v0 - null)
+            same = int(sum(1 for v in vals if np.sign(v - null) == sign and sign != 0))
+            out[key][side] = {
+                "null": null,
+                "study": v0,
+                "min": float(min(vals)),
+                "max": float(max(vals)),
+                "specs": len(vals),
+                "same_sign": same,
+                "holds": bool(same == len(vals)),
+            }
+    return out
+
+
+# ---- communities --------------------------------------------------------------------------------
+
+
+def consensus_partition(
+    edges: pd.DataFrame, runs: Sequence[pd.Series], threshold: float = 0.5
+) -> pd.Series:
+    """Return the consensus of several partitions of one graph.
+
+    Keep each edge whose two ends share a community in at least ``threshold`` of the runs;
+    the connected components of the kept edges (nodes left alone: their own) are the consensus
+    communities (one step of Lancichinetti & Fortunato's consensus clustering, restricted to the
+    graph's edges so it scales with them), numbered by size then smallest member.
+
+    Examples
+    --------
+    >>> e = pd.DataFrame({"source": ["a", "b", "c"], "target": ["b", "c", "d"]})
+    >>> r1 = pd.Series({"a": 0, "b": 0, "c": 1, "d": 1})
+    >>> r2 = pd.Series({"a": 0, "b": 0, "c": 0, "d": 1})
+    >>> consensus_partition(e, [r1, r2], 0.6).to_dict()  # only a-b is together in both
+    {'a': 0, 'b': 0, 'c': 1, 'd': 2}
+    >>> consensus_partition(e, [r1, r2], 0.5).to_dict()  # b-c and c-d in one run of two
+    {'a': 0, 'b': 0, 'c': 0, 'd': 0}
+    """
+    import scipy.sparse as sp
+    from scipy.sparse.csgraph import connected_components
+
+    nodes = sorted(set().union(*(set(r.index) for r in runs)))
+    pos = {h: i for i, h in enumerate(nodes)}
+    e = edges[edges["source"].isin(pos) & edges["target"].isin(pos)]
+    a = e["source"].map(pos).to_numpy(dtype=np.int64)
+    b = e["target"].map(pos).to_numpy(dtype=np.int64)
+    together = np.zeros(len(a))
+    for r in runs:
+        lab = r.reindex(nodes).to_numpy()
+        together += lab[a] == lab[b]
+    keep = together / len(runs) >= threshold
+    n = len(nodes)
+    g = sp.coo_matrix((np.ones(int(keep.sum())), (a[keep], b[keep])), shape=(n, n))
+    _, labels = connected_components(g, directed=False)
+    # number by size (desc), then by smallest member (nodes are sorted: first index)
+    sizes = np.bincount(labels)
+    first = np.full(len(sizes), n)
+    np.minimum.at(first, labels, np.arange(n))
+    order = np.lexsort((first, -sizes))
+    remap = np.empty(len(sizes), dtype=np.int64)
+    remap[order] = np.arange(len(sizes))
+    return pd.Series(remap[labels], index=pd.Index(nodes, name="handle"), name="community")
+
+
+def community_grid(
+    edges: pd.DataFrame,
+    study: Any,
+    supporters_idx: pd.Index,
+    membership: pd.Series | None = None,
+) -> dict[str, Any]:
+    """Return breadth and evenness over community algorithms x resolutions x seeds.
+
+    Each run detects communities on the aggregated baseline edges; per run: the number of
+    communities, breadth (communities with at least k supporters) and evenness
+    (:func:`netsupport.support.breadth`), and the NMI with the study's partition. The study's
+    algorithm and resolution over the seeds give the seed stability (mean and minimum pairwise
+    NMI) and a :func:`consensus_partition` whose breadth is reported beside the study's.
+    """
+    from .. import communities as comm
+    from .communities import breadth
+
+    g = study.sensitivity
+    k = study.support.breadth_min_supporters
+    c = study.communities
+    if edges.empty:
+        return not_measured("the baseline graph is empty: no communities to compare")
+    ug = comm._prepare(edges)  # once: every run reads the same arrays
+    seeds = [c.seed + i for i in range(g.seeds)]
+    algs = list(g.algorithms)
+    resolutions = sorted(set(g.resolutions) | {float(c.resolution)})
+    runs: list[dict[str, Any]] = []
+    parts: dict[tuple[str, float, int], pd.Series] = {}
+    for alg, res, seed in itertools.product(algs, resolutions, seeds):
+        p = comm.detect(ug, algorithm=alg, resolution=res, seed=seed).membership
+        parts[(alg, res, seed)] = p
+    own = [
+        parts.get((c.algorithm, float(c.resolution), sd))
+        if (c.algorithm, float(c.resolution), sd) in parts
+        else comm.detect(ug, algorithm=c.algorithm, resolution=c.resolution, seed=sd).membership
+        for sd in seeds
+    ]
+    # the study's partition: the communities step's (given) or the same detection done here
+    ref = membership if membership is not None and len(membership) else own[0]
+    for (alg, res, seed), p in parts.items():
+        b = breadth(p, supporters_idx, k)
+        rec: dict[str, Any] = {
+            "algorithm": alg,
+            "resolution": res,
+            "seed": seed,
+            "communities": int(p.nunique()),
+            "breadth": b["communities_with_k_supporters"] if "k" in b else None,
+            "evenness": b["normalised_entropy"] if "k" in b else None,
+        }
+        common = ref.index.intersection(p.index)
+        rec["nmi_with_study"] = float(
+            normalized_mutual_info_score(ref.reindex(common), p.reindex(common))
+        )
+        runs.append(rec)
+    out: dict[str, Any] = {"k": int(k), "seeds": seeds, "runs": runs}
+    vals = [r["breadth"] for r in runs if r["breadth"] is not None]
+    even = [r["evenness"] for r in runs if r["evenness"] is not None]
+    if vals:
+        out["breadth_range"] = [int(min(vals)), int(max(vals))]
+        out["evenness_range"] = [float(min(even)), float(max(even))]
+    nmis = [
+        float(normalized_mutual_info_score(a.reindex(b.index), b))
+        for a, b in itertools.combinations(own, 2)
+    ]
+    cons = consensus_partition(edges, own, g.consensus_threshold)
+    cb = breadth(cons, supporters_idx, k)
+    out["stability"] = {
+        "algorithm": c.algorithm,
+        "resolution": float(c.resolution),
+        "mean_pairwise_nmi": float(np.mean(nmis)),
+        "min_pairwise_nmi": float(np.min(nmis)),
+    }
+    out["consensus"] = {
+        "threshold": g.consensus_threshold,
+        "runs": len(own),
+        "communities": int(cons.nunique()),
+        "breadth": cb["communities_with_k_supporters"] if "k" in cb else None,
+        "evenness": cb["normalised_entropy"] if "k" in cb else None,
+    }
+    by_res: dict[str, Any] = {}
+    for res in resolutions:
+        rr = [r for r in runs if r["resolution"] == res and r["breadth"] is not None]
+        if rr:
+            by_res[f"{res:g}"] = {
+                "breadth": [min(r["breadth"] for r in rr), max(r["breadth"] for r in rr)],
+                "evenness": [min(r["evenness"] for r in rr), max(r["evenness"] for r in rr)],
+                "communities": [
+                    min(r["communities"] for r in rr),
+                    max(r["communities"] for r in rr),
+                ],
+            }
+    out["by_resolution"] = by_res
+    return out
+
+
+def sensitivity(
+    stance: pd.DataFrame,
+    study: Any,
+    *,
+    span: tuple[pd.Timestamp, pd.Timestamp] | None = None,
+    baseline_edges: pd.DataFrame | None = None,
+    supporters_idx: pd.Index | None = None,
+    membership: pd.Series | None = None,
+) -> dict[str, Any]:
+    """Return the ``sensitivity`` block of metrics.json: the grid, its specs and summaries."""
+    if stance is None or stance.empty:
+        return not_measured("no interaction addressed either side")
+    records = window_grid(stance, study, span)
+    out: dict[str, Any] = {
+        "grid": study.sensitivity.as_dict(),
+        "specs": records,
+        "uncovered_specs": {
+            w: int(sum(1 for r in records if not r["covered"][w])) for w in ("baseline", "after")
+        },
+        "summary": summarise_grid(records),
+    }
+    if baseline_edges is not None and supporters_idx is not None and len(supporters_idx):
+        out["communities"] = community_grid(baseline_edges, study, supporters_idx, membership)
+    else:
+        out["communities"] = not_measured("no baseline graph or no crisis supporter")
+    return out
+
+
+def data_span(tables: Mapping[str, pd.DataFrame]) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+    """Return the first and last timestamp of the posts and interactions, or None."""
+    lo, hi = [], []
+    for name, col in (("posts", "created_at"), ("interactions", "created_at")):
+        df = tables.get(name)
+        if df is None or df.empty or col not in df:
+            continue
+        t = pd.to_datetime(df[col], utc=True).dropna()
+        if len(t):
+            lo.append(t.min())
+            hi.append(t.max())
+    return (min(lo), max(hi)) if lo else None
+
+
+def grid_sensitivity(
+    tables: Mapping[str, pd.DataFrame],
+    study: Any,
+    stance: Any,
+    inputs: Any,
+    membership: pd.Series | None,
+) -> dict[str, Any]:
+    """Return :func:`sensitivity` for the tables, stance result and metric inputs of a study."""
+    from .. import graph
+    from .ties import supporters
+
+    inter = inputs.interactions
+    edges = None
+    if inter is not None and not inter.empty:
+        base = graph.window_interactions(inter, study.windows, Window.BASELINE)
+        edges = graph.aggregate_edges(base)
+    return sensitivity(
+        stance.table,
+        study,
+        # the study's interactions, not tables["interactions"]: a run drops that table once the
+        # stance step has derived them (and they add the marker rows)
+        span=data_span({"posts": tables.get("posts"), "interactions": inter}),
+        baseline_edges=edges,
+        supporters_idx=supporters(inputs.proxy_units),
+        membership=membership,
+    )

@@ -1,0 +1,259 @@
+"""Sensitivity grid (METHODS.md, "Sensitivity"): values worked out by hand on the fixture of
+tests/test_support.py (focal @lane: baseline 4 posts by a b c d over 4 days, majorities
+sup sup crit neu; crisis 11 posts over 2 days, 9 accounts: 5 supportive, 1 critical)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import load_support_fixture, support_fixture_study
+
+from netsupport.errors import StudyKeyError
+from netsupport.stance import stance_table
+from netsupport.studyfile import SensitivityParams, load_study
+from netsupport.support import analyse
+from netsupport.support.sensitivity import (
+    community_grid,
+    consensus_partition,
+    restance,
+    sensitivity,
+    spec_measures,
+    summarise_grid,
+    variant_windows,
+    window_grid,
+)
+from netsupport.support.shares import post_units
+
+
+@pytest.fixture(scope="module")
+def fixture():
+    tables = load_support_fixture()
+    study = support_fixture_study()
+    st = stance_table(tables, study)
+    return tables, study, st
+
+
+def test_spec_measures_by_hand(fixture):
+    _, study, st = fixture
+    m = spec_measures(post_units(st.table), study.windows)
+    assert m["attention_lift"]["focal"] == pytest.approx((11 / 2) / (4 / 4))
+    assert m["net_support_crisis"]["focal"] == pytest.approx((5 - 1) / 9)
+    assert m["reputational_change"]["focal"] == pytest.approx((5 - 1) / 9 - (2 - 1) / 4)
+    # after: A02 a, A03 n1, A04 c -> 3 posts over 4 days / (4 posts / 4 days)
+    assert m["persistence_attention"]["focal"] == pytest.approx(0.75)
+
+
+def test_study_spec_equals_the_headline(fixture):
+    """The grid's own specification must give the headline's point estimates (same code path
+    for windows, majorities and rates, or the sign check would compare different things)."""
+    tables, study, st = fixture
+    metrics = analyse(tables, study, stance=st).metrics
+    own = next(r for r in metrics["sensitivity"]["specs"] if r["study"])
+    h = metrics["headline"]
+    for side in ("focal", "institution"):
+        for key in ("attention_lift", "net_support_crisis", "persistence_attention"):
+            block = h[key][side]
+            if "value" in block:
+                assert own["values"][key][side] == pytest.approx(block["value"], abs=1e-6)
+        rep = h["reputational_change"][side]
+        if "value" in rep:
+            assert own["values"]["reputational_change"][side] == pytest.approx(
+                rep["value"], abs=1e-6
+            )
+
+
+def test_moving_the_crisis_start_moves_posts_between_windows():
+    u = pd.DataFrame(
+        {
+            "target_side": ["focal"] * 4,
+            "source": ["a", "b", "c", "d"],
+            "stance": ["supportive", "critical", "supportive", "supportive"],
+            "created_at": pd.to_datetime(
+                [f"2014-01-0{d}T12:00Z" for d in (1, 2, 3, 4)],
+                utc=True,
+            ),
+        }
+    )
+    from netsupport.windows import Windows
+
+    w = Windows.from_crisis("2014-01-03T00:00Z", "2014-01-05T00:00Z", 2, 2)
+    m0 = spec_measures(u, w)
+    assert m0["attention_lift"]["focal"] == pytest.approx(1.0)  # 2 posts / 2 days each
+    assert m0["reputational_change"]["focal"] == pytest.approx(1.0 - 0.0)
+    w1 = variant_windows(w, -1.0, 0.0, 2.0)  # crisis from 01-02: b, c, d in it; a in baseline
+    m1 = spec_measures(u, w1)
+    assert m1["attention_lift"]["focal"] == pytest.approx((3 / 3) / (1 / 2))
+    assert m1["net_support_crisis"]["focal"] == pytest.approx((2 - 1) / 3)
+    assert variant_windows(w, 1.0, -1.0, 2.0) is None  # a crisis of zero length
+
+
+def test_restance_changes_only_vader_decided_rows(fixture):
+    _, _, st = fixture
+    t = st.table
+    hi = restance(t, 0.99, -0.99)
+    by_vader = t["rule"].isin(["vader", "aimed-elsewhere"]).to_numpy()
+    assert (hi["stance"][~by_vader] == t["stance"][~by_vader]).all()
+    strong = by_vader & (t["score"].abs() < 0.99).to_numpy()
+    assert (hi["stance"][strong] == "neutral").all()
+
+
+def test_summary_excludes_uncovered_specs_and_reports_a_flip():
+    recs = [
+        {"study": True, "covered": True, "values": {"net_support_crisis": {"focal": 0.2}}},
+        {"study": False, "covered": True, "values": {"net_support_crisis": {"focal": -0.1}}},
+        {"study": False, "covered": False, "values": {"net_support_crisis": {"focal": -0.9}}},
+    ]
+    s = summarise_grid(recs)["net_support_crisis"]["focal"]
+    assert (s["holds"], s["same_sign"], s["specs"], s["min"], s["max"]) == (False, 1, 2, -0.1, 0.2)
+    recs[1]["values"]["net_support_crisis"]["focal"] = 0.05
+    assert summarise_grid(recs)["net_support_crisis"]["focal"]["holds"] is True
+
+
+def test_a_baseline_beyond_the_data_is_uncovered(fixture):
+    """The fixture's data start 2014-02-10 (4 days before the crisis): a 28-day baseline or a
+    crisis start moved a day earlier reach before the data and are left out of the sign check."""
+    _, study, st = fixture
+    study = dataclasses.replace(
+        study,
+        sensitivity=SensitivityParams(window_shift_days=(-1.0, 0.0), baseline_days=(4.0, 28.0)),
+    )
+    first = pd.Timestamp("2014-02-10T00:00Z")
+    recs = window_grid(st.table, study, span=(first, pd.Timestamp("2014-02-20T00:00Z")))
+    for r in recs:
+        reaches_before = r["baseline_days"] == 28.0 or r["start_shift_days"] == -1.0
+        assert r["covered"]["baseline"] is (not reaches_before), r
+        assert r["covered"]["after"] is True
+
+
+def test_consensus_partition_keeps_edges_most_runs_agree_on():
+    e = pd.DataFrame({"source": ["a", "b", "c", "d"], "target": ["b", "c", "d", "e"]})
+    runs = [
+        pd.Series({"a": 0, "b": 0, "c": 0, "d": 1, "e": 1}),
+        pd.Series({"a": 0, "b": 0, "c": 1, "d": 1, "e": 1}),
+        pd.Series({"a": 0, "b": 0, "c": 0, "d": 1, "e": 1}),
+    ]
+    cons = consensus_partition(e, runs, 0.5)
+    assert cons.to_dict() == {"a": 0, "b": 0, "c": 0, "d": 1, "e": 1}
+    # at threshold 1, only edges every run agrees on: b-c (2 of 3) is cut, c becomes alone
+    assert consensus_partition(e, runs, 1.0).to_dict() == {"a": 0, "b": 0, "c": 2, "d": 1, "e": 1}
+
+
+def _two_cliques() -> pd.DataFrame:
+    left, right = list("abcdef"), list("uvwxyz")
+    rows = [(p, q) for grp in (left, right) for i, p in enumerate(grp) for q in grp[i + 1 :]]
+    rows.append(("a", "u"))
+    return pd.DataFrame(rows, columns=["source", "target"]).assign(weight=1.0)
+
+
+def test_community_grid_on_planted_cliques_is_stable():
+    study = support_fixture_study(
+        sensitivity=SensitivityParams(algorithms=("louvain", "leiden"), resolutions=(1.0,), seeds=3)
+    )
+    sup = pd.Index(["a", "b", "c", "u", "v"])
+    out = community_grid(_two_cliques(), study, sup)
+    assert out["stability"]["mean_pairwise_nmi"] == pytest.approx(1.0)
+    assert out["consensus"]["communities"] == 2
+    # k = 2 (the fixture study): both cliques hold >= 2 supporters
+    assert out["consensus"]["breadth"] == 2 and out["breadth_range"] == [2, 2]
+    assert out["seeds"] == [study.communities.seed + i for i in range(3)]
+    assert len(out["runs"]) == 2 * 1 * 3
+
+
+def test_sensitivity_block_is_deterministic(fixture):
+    tables, study, st = fixture
+    a = analyse(tables, study, stance=st).metrics["sensitivity"]
+    b = analyse(tables, study, stance=st).metrics["sensitivity"]
+    assert a == b
+    assert a["summary"]["attention_lift"]["focal"]["study"] == pytest.approx(5.5)
+    assert sensitivity(st.table.iloc[:0], study)["status"] == "not measured"
+
+
+STUDY = """[study]
+name = "x"
+focal = ["a"]
+[windows]
+crisis_start = "2014-02-14T09:00:00Z"
+crisis_end = "2014-02-19T18:00:00Z"
+[[inputs]]
+path = "t.jsonl"
+[sensitivity]
+{line}
+"""
+
+
+@pytest.mark.parametrize(
+    "line, key",
+    [
+        ("baseline_days = [7, 0]", "sensitivity.baseline_days"),
+        ("baseline_days = []", "sensitivity.baseline_days"),
+        ("window_shift_days = [-30]", "sensitivity.window_shift_days"),
+        ("thresholds = [0.05, 1.5]", "sensitivity.thresholds"),
+        ("thresholds = [nan]", "sensitivity.thresholds"),
+        ("resolutions = [0]", "sensitivity.resolutions"),
+        ('algorithms = ["kmeans"]', "sensitivity.algorithms"),
+        ("seeds = 1", "sensitivity.seeds"),
+        ("consensus_threshold = 0", "sensitivity.consensus_threshold"),
+        ('baseline_days = ["7"]', "sensitivity.baseline_days"),
+    ],
+)
+def test_grid_values_out_of_range_are_one_line_errors(tmp_path, line, key):
+    (tmp_path / "t.jsonl").write_text("")
+    p = tmp_path / "study.toml"
+    p.write_text(STUDY.format(line=line))
+    with pytest.raises(StudyKeyError) as e:
+        load_study(p)
+    msg = str(e.value)
+    assert key in msg and f"{p}:10:" in msg and "\n" not in msg
+
+
+def test_grid_defaults_and_overrides(tmp_path):
+    (tmp_path / "t.jsonl").write_text("")
+    p = tmp_path / "study.toml"
+    p.write_text(STUDY.format(line="baseline_days = [28, 7]\nseeds = 3"))
+    s = load_study(p).sensitivity
+    assert s.baseline_days == (7.0, 28.0) and s.seeds == 3
+    assert s.resolutions == (0.5, 1.0, 2.0)
+    assert np.isclose(s.consensus_threshold, 0.5)
+
+
+def test_headline_sentences_say_whether_the_direction_holds(fixture):
+    from netsupport.report import findings
+
+    tables, study, st = fixture
+    metrics = analyse(tables, study, stance=st).metrics
+    lift_sentence = findings(metrics).sentences[0].text()
+    s = metrics["sensitivity"]["summary"]["attention_lift"]["focal"]
+    expected = "holds" if s["holds"] else "does not hold"
+    assert f"The direction {expected} over the sensitivity grid" in lift_sentence
+    # a grid where one covered specification flips the lift below 1 says so
+    flipped = dict(metrics)
+    flipped["sensitivity"] = {
+        **metrics["sensitivity"],
+        "summary": {
+            **metrics["sensitivity"]["summary"],
+            "attention_lift": {"focal": {**s, "holds": False, "same_sign": s["specs"] - 1}},
+        },
+    }
+    text = findings(flipped).sentences[0].text()
+    assert f"does not hold over the sensitivity grid: above 1 in {s['specs'] - 1} of" in text
+
+
+def test_specification_curve_is_byte_stable(fixture):
+    from netsupport import charts
+    from netsupport.report_evidence import _panels
+
+    tables, study, st = fixture
+    metrics = analyse(tables, study, stance=st).metrics
+    pngs = [
+        charts.figure_bytes(
+            charts.specification_curve(
+                _panels(metrics), focal_label="@lane", institution_label="@force"
+            ),
+            "png",
+        )
+        for _ in range(2)
+    ]
+    assert pngs[0] == pngs[1] and pngs[0][:8] == b"\x89PNG\r\n\x1a\n"
