@@ -43,6 +43,25 @@ def _literal_help(text: str | None) -> str | None:
     return None if text is None else _HELP_SPECIAL.sub(r"\\\1", text)
 
 
+#: What typer says when a Path option's file is missing or of the wrong kind.
+_PATH_PROBLEM = re.compile(
+    r"(?i:file|directory|path) '(?P<path>.+)' (?P<why>does not exist|is a file|is a directory|"
+    r"is not readable|is not writable)\.",
+    re.S,
+)
+
+
+def _path_problem(exc: typer.BadParameter) -> str | None:
+    """Return ``PATH: option: reason`` for a file option naming a missing file or a folder (the
+    README's one-line error; click printed a usage box), None for other bad values."""
+    m = _PATH_PROBLEM.fullmatch(str(exc.message))
+    if m is None:
+        return None
+    opts = getattr(exc.param, "opts", None) or []
+    option = f"{opts[0]}: " if opts and opts[0].startswith("-") else ""
+    return f"{m['path']}: {option}{m['why']}"
+
+
 class _Group(TyperGroup):
     """Translate library errors into one line on stderr and exit code 2 (no traceback).
 
@@ -60,6 +79,12 @@ class _Group(TyperGroup):
     def invoke(self, ctx):  # type: ignore[override]
         try:
             return super().invoke(ctx)
+        except typer.BadParameter as exc:
+            line = _path_problem(exc)
+            if line is None:
+                raise  # a mistyped option value: click's usage and the problem
+            typer.echo(f"error: {line}", err=True)
+            raise typer.Exit(2) from None
         except NetsupportError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2) from None
@@ -157,6 +182,8 @@ class ImportFormat(StrEnum):
     ACCOUNTS = "accounts"
     MASTODON = "mastodon"
     TELEGRAM = "telegram"
+    BLUESKY = "bluesky"
+    REDDIT = "reddit"
 
 
 class FollowDirection(StrEnum):
@@ -288,13 +315,24 @@ def import_command(
             help="Mastodon API statuses: the instance host, for local accounts named without one.",
         ),
     ] = None,
+    handles: Annotated[
+        Path | None,
+        typer.Option(
+            "--handles",
+            help="Bluesky: a CSV with the header did,handle giving the handle shown for each DID.",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
 ) -> None:
     """Import exported posts, follower lists and accounts into a store.
 
     Formats: Twitter API v2/v1.1 JSON (twarc2), Twitter archives (zip or folder), CSV with
     --map, NodeXL edge lists, follower lists, accounts CSV, Mastodon archives and API statuses,
-    Telegram Desktop exports. Bad rows go to the store's rejects
-    table; a file that cannot be read at all stops the import and leaves the store unchanged.
+    Telegram Desktop exports, Bluesky (Jetstream events, repository CAR files), Reddit
+    (Pushshift/Arctic Shift dumps); any of them gzip, zstd, bzip2 or xz compressed. Bad rows go
+    to the store's rejects table; a file that cannot be read at all stops the import and leaves
+    the store unchanged.
     Re-importing a file already imported does nothing.
     """
     from .ingest import format_summary, import_paths
@@ -314,6 +352,7 @@ def import_command(
         header=header,
         columns=tuple(c.strip() for c in columns.split(",")) if columns else (),
         instance=instance,
+        handles=handles,
     )
     typer.echo(format_summary(summary))
 
@@ -930,8 +969,8 @@ def synth_command(
         bool,
         typer.Option(
             "--platforms",
-            help="Also write the case as Mastodon statuses and a Telegram export, with a study "
-            "for each and a cross-platform study.",
+            help="Also write the case as Mastodon statuses, a Telegram export, Bluesky "
+            "Jetstream events and Reddit dumps, with a study for each and a cross-platform study.",
         ),
     ] = False,
 ) -> None:
@@ -1093,8 +1132,10 @@ def run_command(
     """Run a whole study from its study.toml: import, stance, communities, metrics, report.
 
     Writes index.html, report.md, metrics.json, charts, tables, graph.gexf and manifest.json to
-    the study's output folder and prints the headline findings. Steps whose inputs and
-    parameters did not change since the last run are reused; --force runs them all again.
+    the study's output folder and prints the headline findings. The report is built beside the
+    folder and swapped in whole; a folder holding files no run wrote is refused (exit 2). Steps
+    whose inputs and parameters did not change since the last run are reused; --force runs them
+    all again.
     With --engine dask the steps after the import run on a Dask cluster (a local one, or the
     one at --scheduler ADDRESS); the results are the same.
     """

@@ -34,7 +34,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .errors import InputFileError, UnknownFormat
-from .interactions import follow_interactions, interactions_arrow
+from .interactions import follow_interactions, interactions_arrow, likes_without_time
 from .io import FORMATS, ReadOptions, detect_format, fingerprint, reader_for
 from .io.pool import WorkerPool, worker_count
 from .io.twitter_json import PARALLEL_MIN_BYTES
@@ -48,6 +48,7 @@ from .schema import (
 )
 from .store import Store, Transaction
 from .studyfile import InputSpec
+from .threads import LINKED_COLUMNS, LinkSpool, link_replies
 
 __all__ = [
     "FileSummary",
@@ -95,6 +96,7 @@ class FileSummary:
     notes: list[str] = field(default_factory=list)  # what a reader says once (likes without time)
     #: duplicate posts whose author or text differs from the version kept (the first one)
     changed_duplicates: int = 0
+    likes_without_time: int = 0  # likes kept out of windowed measures (no time in the export)
 
     def counts(self) -> dict[str, int]:
         """Return the row counts as a dict (the manifest's ``rows`` record)."""
@@ -112,6 +114,8 @@ class ImportSummary:
 
     files: list[FileSummary] = field(default_factory=list)
     store_counts: dict[str, int] = field(default_factory=dict)
+    # reply edges whose parent post was found across files (Reddit: see netsupport.threads)
+    linked_replies: int = 0
 
     def total(self, what: str) -> int:
         """Return a count summed over files (``posts``, ``rejects``, ``rows_read``...)."""
@@ -123,6 +127,8 @@ class ImportSummary:
             "files": [dict(vars(f)) for f in self.files],
             "totals": {k: self.total(k) for k in COUNTS},
             "store": dict(self.store_counts),
+            "likes_without_time": self.total("likes_without_time"),
+            "linked_replies": self.linked_replies,
         }
 
 
@@ -192,6 +198,7 @@ def _import_one(
     options: ReadOptions,
     progress: ImportProgress | None,
     pool: WorkerPool | None,
+    linked: LinkSpool | None = None,
 ) -> FileSummary:
     summary = FileSummary(path=str(path), format=fmt)
     if path.is_dir():
@@ -217,7 +224,7 @@ def _import_one(
         if fmt != "empty":
             handles = _Distinct()  # the accounts this file describes
             for batch in reader_for(fmt)(path, str(path), options):
-                _add_batch(tx, summary, batch, handles)
+                _add_batch(tx, summary, batch, handles, linked)
             summary.accounts = handles.count()
     finally:
         if progress is not None:
@@ -268,11 +275,18 @@ class _Distinct:
         return pc.count_distinct(pa.chunked_array(self.chunks, pa.string())).as_py()
 
 
-def _add_batch(tx: Transaction, summary: FileSummary, batch, handles: _Distinct) -> None:
+def _add_batch(
+    tx: Transaction,
+    summary: FileSummary,
+    batch,
+    handles: _Distinct,
+    linked: LinkSpool | None = None,
+) -> None:
     summary.rows_read += batch.rows_read
     if batch.accounts is not None:  # (first: they may name the ids of this batch's id:NNN)
         tx.add_accounts(batch.accounts)
         handles.add(batch.accounts.column(AccountCol.HANDLE))
+    summary.notes += batch.notes
     if batch.posts is not None:
         kept, dups = tx.add_posts(batch.posts)
         summary.posts += kept.num_rows
@@ -285,14 +299,18 @@ def _add_batch(tx: Transaction, summary: FileSummary, batch, handles: _Distinct)
         summary.interactions += tx.append(Table.INTERACTIONS, edges)
         if batch.quotes is not None:
             summary.interactions += tx.append(Table.INTERACTIONS, quote_edges(kept, batch.quotes))
+        if linked is not None:
+            linked.add(kept)  # (replies to link to their parents at the end: threads.py)
+    if batch.interactions is not None:  # (likes: interactions that come from no post)
+        kept, dups = tx.add_interactions(batch.interactions)
+        summary.interactions += kept.num_rows
+        summary.duplicates += dups
+        summary.likes_without_time += likes_without_time(kept)
     if batch.follows is not None:
         kept, dups = tx.add_follows(batch.follows)
         summary.follows += kept.num_rows
         summary.follow_duplicates += dups
         summary.interactions += tx.append(Table.INTERACTIONS, follow_interactions(kept))
-    if batch.interactions is not None:  # (from no post: Mastodon likes)
-        summary.interactions += tx.append(Table.INTERACTIONS, batch.interactions)
-    summary.notes += batch.notes
     if batch.rejects is not None:
         kept, _ = tx.add_rejects(batch.rejects)  # (a re-imported file's old bad lines: once)
         summary.rejects += kept.num_rows
@@ -394,6 +412,7 @@ def import_inputs(
     pool = WorkerPool(n_workers) if big and n_workers > 1 else None
     try:
         with store.transaction() as tx:
+            linked = LinkSpool(tx.scratch)
             for spec, path, explicit in files:
                 options = ReadOptions(
                     mapping=tuple(spec.mapping),
@@ -419,7 +438,14 @@ def import_inputs(
                         FileSummary(str(path), "unknown", status="skipped", reason=exc.reason)
                     )
                     continue
-                summary.files.append(_import_one(tx, path, fmt, options, progress, pool))
+                summary.files.append(_import_one(tx, path, fmt, options, progress, pool, linked))
+            for edges in link_replies(
+                lambda: store.iter_parts(Table.POSTS, LINKED_COLUMNS),
+                linked,
+                store.counts().get(Table.POSTS.value, 0),
+                tx.scratch,
+            ):
+                summary.linked_replies += tx.append(Table.INTERACTIONS, edges)
         for f in summary.files:  # (known at commit)
             f.changed_duplicates = tx.changed_duplicates.get(f.path, 0)
     finally:
@@ -444,6 +470,7 @@ def import_paths(
     header: bool = True,
     columns: Sequence[str] = (),
     instance: str | None = None,
+    handles: str | os.PathLike[str] | None = None,
 ) -> ImportSummary:
     """Import files and folders into ``store`` in one transaction; return the summary.
 
@@ -472,6 +499,8 @@ def import_paths(
         ``0``, ``1``..., for ``mapping``), or ``columns`` to name them (implies no header).
     instance : str or None
         Mastodon API statuses: the instance host for local accounts named without one.
+    handles : path, optional
+        A ``did,handle`` CSV naming Bluesky accounts (imported with the files, as ``bluesky``).
 
     Returns
     -------
@@ -496,6 +525,8 @@ def import_paths(
         )
         for p in paths
     ]
+    if handles is not None:
+        specs.append(InputSpec(path=Path(handles), format="bluesky"))
     return import_inputs(
         store,
         specs,
@@ -576,6 +607,11 @@ def format_summary(summary: ImportSummary) -> str:
     if samples:
         lines.append("rejected rows (first 5 per file; all are in the store's rejects table):")
         lines += [f"  {src}:{line}: {reason}" for src, line, reason in samples]
+    if summary.linked_replies:
+        lines.append(
+            f"{summary.linked_replies} replies linked to their parent post, found in this import "
+            "or the store (Reddit comments name only their parent's id)"
+        )
     if summary.store_counts:
         counts = ", ".join(f"{k} {v}" for k, v in summary.store_counts.items())
         lines.append(f"store now holds: {counts}")

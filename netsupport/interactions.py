@@ -46,6 +46,7 @@ __all__ = [
     "follow_interactions",
     "interactions_arrow",
     "interactions_from_posts",
+    "likes_without_time",
     "marker_interactions",
     "sort_interactions",
 ]
@@ -315,3 +316,22 @@ def follow_interactions(follows: pa.Table) -> pa.Table:
         pa.nulls(n, pa.string()),
         follows.column(FollowCol.OBSERVED_AT).combine_chunks(),
     )
+
+
+def likes_without_time(interactions: pa.Table) -> int:
+    """Return the number of ``like`` rows with no time (Mastodon's likes.json gives none).
+
+    Such likes are in the graph and the stance table but in no window.
+
+    Examples
+    --------
+    >>> t = pa.table({"kind": ["like", "like", "reply"],
+    ...     "created_at": pa.array([None, 0, None], pa.timestamp("us", tz="UTC"))})
+    >>> likes_without_time(t)
+    1
+    """
+    if interactions.num_rows == 0:
+        return 0
+    like = pc.equal(interactions.column(InteractionCol.KIND), IKind.LIKE.value)
+    untimed = pc.and_(like, pc.is_null(interactions.column(InteractionCol.CREATED_AT)))
+    return int(pc.sum(pc.fill_null(untimed, False)).as_py() or 0)

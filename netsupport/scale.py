@@ -393,7 +393,14 @@ def _classifier(ctx: _Ctx) -> Any:
     from .stance import Classifier, load_lexicon
 
     p = ctx.stance
-    key = (ctx.focal, ctx.institution, str(p.lexicon), p.positive_threshold, p.negative_threshold)
+    key = (
+        ctx.focal,
+        ctx.institution,
+        str(p.lexicon),
+        p.positive_threshold,
+        p.negative_threshold,
+        p.likes_count,
+    )
     clf = _CLASSIFIERS.get(key)
     if clf is None:
         clf = _CLASSIFIERS[key] = Classifier(
@@ -402,6 +409,7 @@ def _classifier(ctx: _Ctx) -> Any:
             load_lexicon(p.lexicon),
             p.positive_threshold,
             p.negative_threshold,
+            likes_count=p.likes_count,
         )
     return clf
 

@@ -216,6 +216,40 @@ except ImportError:  # pragma: no cover - Windows
 
 _DECIMAL = r"^[1-9][0-9]{0,18}$"
 _DECIMAL_RE = re.compile(_DECIMAL)
+#: A Reddit full name (t1_ comment, t3_ submission...) of a canonical base-36 id (issue #16)
+_FULLNAME_RE = re.compile(r"t([1-6])_([1-9a-z][0-9a-z]{0,10})")
+
+
+_B36 = np.zeros(256, dtype=np.int64)
+_B36[np.frombuffer(b"0123456789abcdefghijklmnopqrstuvwxyz", np.uint8)] = np.arange(36)
+
+
+def _fullname_ints(ids: pa.Array) -> np.ndarray | None:
+    """Every id a Reddit full name: their :func:`_fullname_key` values, vectorised; else None.
+
+    Examples
+    --------
+    >>> _fullname_ints(pa.array(["t1_a", "t3_zz"])).tolist() == [
+    ...     _fullname_key("t1_a"), _fullname_key("t3_zz")]
+    True
+    """
+    if ids.null_count or not len(ids):
+        return None
+    if not pc.all(pc.match_substring_regex(ids, "^" + _FULLNAME_RE.pattern + "$")).as_py():
+        return None
+    kind = pc.cast(pc.utf8_slice_codeunits(ids, 1, 2), pa.int64()).to_numpy()
+    digits = pc.utf8_lpad(pc.utf8_slice_codeunits(ids, 3), width=11, padding="0")
+    digits = pa.array(digits.to_pylist() if digits.offset else digits, pa.string())
+    raw = np.frombuffer(digits.buffers()[2], dtype=np.uint8)[: 11 * len(ids)]
+    values = _B36[raw.reshape(len(ids), 11)]
+    number = values @ (36 ** np.arange(10, -1, -1, dtype=np.int64))
+    return -(number * 8 + kind) - 1
+
+
+def _fullname_key(x: str) -> int:
+    """A Reddit full name as a negative int, one to one (decimal ids map to positive ones)."""
+    m = _FULLNAME_RE.fullmatch(x)
+    return -(int(m.group(2), 36) * 8 + int(m.group(1))) - 1  # type: ignore[union-attr]
 
 
 def id_keys(ids: pa.Array | pa.ChunkedArray) -> list[int | str]:
@@ -228,6 +262,8 @@ def id_keys(ids: pa.Array | pa.ChunkedArray) -> list[int | str]:
     --------
     >>> id_keys(pa.array(["1430000000000000000", "007", "row-ab12", None]))
     [1430000000000000000, '007', 'row-ab12', None]
+    >>> id_keys(pa.array(["t1_a", "t3_a", "t1_0a"]))  # Reddit full names: ints below zero
+    [-82, -84, 't1_0a']
     """
     if isinstance(ids, pa.ChunkedArray):
         ids = ids.combine_chunks()
@@ -237,7 +273,11 @@ def id_keys(ids: pa.Array | pa.ChunkedArray) -> list[int | str]:
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             pass  # one is 2**63 or more
     return [
-        int(x) if x is not None and _DECIMAL_RE.match(x) and int(x) < 2**63 else x
+        int(x)
+        if x is not None and _DECIMAL_RE.match(x) and int(x) < 2**63
+        else _fullname_key(x)
+        if x is not None and _FULLNAME_RE.fullmatch(x)
+        else x
         for x in ids.to_pylist()
     ]
 
@@ -337,6 +377,8 @@ class IdSet:
         if isinstance(ids, pa.ChunkedArray):
             ids = ids.combine_chunks()
         ints = _int_ids(ids)
+        if ints is None:
+            ints = _fullname_ints(ids)  # (Reddit: the same keys as id_keys gives, vectorised)
         if ints is not None:
             return self._first_ints(ints)
         keys = id_keys(ids)
@@ -659,6 +701,7 @@ class Transaction:
         self._writers: dict[Table, _PartWriter] = {}
         self._seen_posts: dict[str | None, IdSet] | None = None
         self._seen_follows: set[tuple[str, str]] | None = None
+        self._seen_edges: dict[str, IdSet] = {}  # kind -> ids of post-less interactions
         self._accounts: pa.Table | None = None
         self._new_accounts: list[pa.Table] = []
         self._new_account_rows = 0
@@ -866,6 +909,41 @@ class Transaction:
             follows = follows.take(pa.array(keep, type=pa.int64()))
         self._writer(Table.FOLLOWS).write(follows)
         return follows, duplicates
+
+    def add_interactions(self, rows: pa.Table | None) -> tuple[pa.Table, int]:
+        """Append interactions that come from no post (likes); return ``(kept, duplicates)``.
+
+        A row with a ``post_id`` (the like's own id, e.g. its ``at://`` URI) is kept once per
+        ``(kind, post_id)``, in the store, earlier in this transaction or earlier in ``rows``;
+        a row without one is always kept.
+        """
+        if rows is None or rows.num_rows == 0:
+            return SCHEMAS[Table.INTERACTIONS].empty_table(), 0
+        rows = conform_arrow(rows, Table.INTERACTIONS)
+        kinds = rows.column(InteractionCol.KIND).combine_chunks()
+        ids = rows.column(InteractionCol.POST_ID).combine_chunks()
+        keep = np.ones(rows.num_rows, dtype=bool)
+        for kind in pc.unique(kinds).to_pylist():
+            sel = pc.fill_null(pc.and_(pc.equal(kinds, kind), pc.is_valid(ids)), False)
+            idx = pc.indices_nonzero(sel)
+            if len(idx):
+                keep[idx.to_numpy()] = self._edge_ids(kind).first_seen(ids.take(idx))
+        duplicates = rows.num_rows - int(keep.sum())
+        if duplicates:
+            rows = rows.filter(pa.array(keep))
+        self._writer(Table.INTERACTIONS).write(rows)
+        return rows, duplicates
+
+    def _edge_ids(self, kind: str) -> IdSet:
+        """The post ids of the store's interactions of ``kind`` (loaded once per kind)."""
+        if kind not in self._seen_edges:
+            seen = self._seen_edges[kind] = IdSet()
+            for part in self.store.iter_parts(
+                Table.INTERACTIONS, [InteractionCol.KIND, InteractionCol.POST_ID]
+            ):
+                ids = part.column(1).filter(pc.fill_null(pc.equal(part.column(0), kind), False))
+                seen.first_seen(ids.drop_null())
+        return self._seen_edges[kind]
 
     def _ids(self) -> dict[str, str]:
         """Account id -> handle, from the store's accounts and those added so far."""

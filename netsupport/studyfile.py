@@ -59,6 +59,7 @@ INPUT_FORMATS = (
     "mastodon",
     "telegram",
 )
+INPUT_FORMATS += ("bluesky", "reddit")  # (issue #16: netsupport.io.bluesky, .reddit)
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,7 @@ class StanceParams:
     labels: Path | None = None
     positive_threshold: float = 0.05  # VADER compound >= this -> supportive
     negative_threshold: float = -0.05  # VADER compound <= this -> critical
+    likes_count: bool = True  # a like of the target's post counts as endorsement, as a repost
 
 
 @dataclass(frozen=True)
@@ -176,6 +178,7 @@ class Study:
             "stance": {
                 "positive_threshold": self.stance.positive_threshold,
                 "negative_threshold": self.stance.negative_threshold,
+                "likes_count": self.stance.likes_count,
                 "lexicon": self.stance.lexicon.name if self.stance.lexicon else None,
                 "labels": self.stance.labels.name if self.stance.labels else None,
             },
@@ -227,6 +230,7 @@ _SPEC: dict[str, Any] = {
         "labels": str,
         "positive_threshold": (int, float),
         "negative_threshold": (int, float),
+        "likes_count": bool,
     },
     "support": {
         "bootstrap": int,
@@ -288,7 +292,9 @@ def _check(data: dict, spec: dict, prefix: str, path: Path, text: str) -> None:
                 _check(item, expected[0], f"{dotted}[{i}].", path, text)
         else:
             types = expected if isinstance(expected, tuple) else (expected,)
-            if (object not in types and not isinstance(value, types)) or isinstance(value, bool):
+            if (object not in types and not isinstance(value, types)) or (
+                isinstance(value, bool) and bool not in types
+            ):
                 names = " or ".join(t.__name__ for t in types if t is not object)
                 raise StudyKeyError(
                     f"{_where(path, text, key)}: '{dotted}' must be {names}, "
@@ -508,6 +514,7 @@ def load_study(path: str | Path) -> Study:
         labels=_resolve(base, s["labels"], "stance.labels") if "labels" in s else None,
         positive_threshold=float(s.get("positive_threshold", 0.05)),
         negative_threshold=float(s.get("negative_threshold", -0.05)),
+        likes_count=s.get("likes_count", True),
     )
     sp = data.get("support", {})
     support = SupportParams(

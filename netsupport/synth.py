@@ -2945,7 +2945,8 @@ def write_case(case: Case, out_dir: str | Path, *, platforms: bool = False) -> S
     (personal archive), ``nodexl-standwithlane.csv`` (NodeXL edges), two follower lists,
     ``accounts.csv``, ``study.toml``, ``lexicon.toml``, ``labels.csv`` and ``truth.json``; then
     with ``platforms``, the Mastodon and Telegram files, their studies and a cross-platform study
-    (:mod:`netsupport.synth_platforms`).
+    (:mod:`netsupport.synth_platforms`), and the Bluesky and Reddit files with a study each
+    (:mod:`netsupport.synth_bsky_reddit`).
     """
     from .textsafe import write_csv, write_json
 
@@ -2964,10 +2965,12 @@ def write_case(case: Case, out_dir: str | Path, *, platforms: bool = False) -> S
     study_text = _study_toml(case.config, case.windows)
     _atomic(out / "study.toml", study_text.encode("utf-8"))
     platform_files = []
-    if platforms:  # Mastodon, Telegram, a cross-platform study
+    if platforms:  # Mastodon, Telegram, a cross-platform study; Bluesky, Reddit (issue #16)
+        from .synth_bsky_reddit import write_platforms as write_bluesky_reddit
         from .synth_platforms import write_platforms
 
         platform_files = write_platforms(case, out, study_text)
+        platform_files += list(write_bluesky_reddit(case, out))
     names = [
         JSONL_NAME,
         ARCHIVE_NAME,

@@ -213,3 +213,16 @@ def test_iter_blocks_cuts_at_line_ends():
     blocks = list(iter_blocks(io.BytesIO(b"a\nbb\ncc"), 3, head=b"z"))
     assert b"".join(blocks) == b"za\nbb\ncc"
     assert all(b.endswith(b"\n") for b in blocks[:-1])
+
+
+def test_compressed_archive_part_given_alone_is_read(tmp_path, data_dir):
+    part = data_dir / "io" / "archive" / "data" / "tweets.js"
+    packed = tmp_path / "tweets.js.gz"
+    packed.write_bytes(gzip.compress(part.read_bytes()))
+    account = part.with_name("account.js")  # (the owner, beside the part)
+    (tmp_path / "account.js").write_bytes(account.read_bytes())
+    assert detect_format(packed) == "twitter-archive"
+    a, b = Store(tmp_path / "a"), Store(tmp_path / "b")
+    import_paths(a, [part])
+    import_paths(b, [packed])
+    assert _rows(b, "posts") == _rows(a, "posts") and _rows(a, "posts")

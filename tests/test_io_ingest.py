@@ -107,6 +107,8 @@ def test_every_importer_yields_canonical_tables(data_dir, tmp_path):
         "accounts": accounts,
         "mastodon": data_dir / "io" / "mastodon_statuses.jsonl",
         "telegram": data_dir / "io" / "telegram" / "result_chat.json",
+        "bluesky": data_dir / "io" / "bluesky_jetstream.ndjson",
+        "reddit": data_dir / "io" / "reddit_comments.ndjson",
     }
     assert set(fixtures) == set(FORMATS)
     for fmt, path in fixtures.items():

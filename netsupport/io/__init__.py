@@ -15,6 +15,8 @@ format                    what it reads
 ``accounts``              an accounts CSV (handle, account_id, name, ..., role)
 ``mastodon``              a Mastodon archive (zip, tar.gz, folder) or API statuses (JSON lines)
 ``telegram``              a Telegram Desktop export ``result.json`` (one chat or all chats)
+``bluesky``               Bluesky: Jetstream NDJSON events, repository CAR exports, did,handle CSV
+``reddit``                Reddit: Pushshift / Arctic Shift comment and submission dumps (NDJSON)
 ========================  ===============================================================
 """
 
@@ -46,6 +48,8 @@ FORMATS: dict[str, str] = {
     "accounts": "accounts",
     "mastodon": "mastodon",
     "telegram": "telegram",
+    "bluesky": "bluesky",
+    "reddit": "reddit",
 }
 
 

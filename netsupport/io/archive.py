@@ -37,7 +37,7 @@ import pyarrow as pa
 from ..errors import InputFileError, UnsafeArchive
 from ..schema import SCHEMAS, Table, normalise_handle
 from .base import AccountRows, Batch, ReadOptions, RejectRows, as_id
-from .compressed import open_input
+from .compressed import compression_of, open_input
 from .twitter_json import TweetParser
 
 __all__ = ["is_archive_folder", "parse_ytd", "read"]
@@ -227,15 +227,18 @@ class _SingleFile(_Members):
 
     def __init__(self, path: Path, cap: int):
         super().__init__(path, cap)
-        self.names = [path.name]
-        self.sizes = {path.name: path.stat().st_size}
+        self.member = path.name  # (tweets.js.gz is read as tweets.js)
+        if compression_of(path) is not None:
+            self.member = re.sub(r"\.(gz|zst|bz2|xz)$", "", self.member, flags=re.I)
+        self.names = [self.member]
+        self.sizes = {self.member: path.stat().st_size}
         sibling = path.with_name("account.js")
         if sibling.is_file() and sibling != path:
             self.names.append("account.js")
             self.sizes["account.js"] = sibling.stat().st_size
 
     def read(self, name: str) -> bytes:
-        p = self.path if name == self.path.name else self.path.with_name(name)
+        p = self.path if name == self.member else self.path.with_name(name)
         with open_input(p) as fh:  # (a part may be gzip/zstd/bzip2/xz compressed)
             data = fh.read(self.cap - self.used + 1)
         self._count(len(data))

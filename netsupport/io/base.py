@@ -142,6 +142,9 @@ class Batch:
     interactions: pa.Table | None = None
     notes: tuple[str, ...] = ()  # said once in the import summary (e.g. likes without a time)
     quotes: pa.Table | None = None  # QUOTES_SCHEMA: quotes of posts that also reply
+    # interactions that come from no post (likes); created_at may be null
+    interactions: pa.Table | None = None
+    notes: tuple[str, ...] = ()  # said once in the import summary (e.g. deletes not applied)
 
 
 class Reader(Protocol):

@@ -11,6 +11,8 @@ file, see :mod:`netsupport.io.compressed`):
 * JSON holding a Telegram Desktop export (``"messages": [`` or ``"chats": {"list": ...``):
   ``telegram``; ActivityStreams collections or an actor, or Mastodon API statuses (an
   ``account`` with ``acct``): ``mastodon``;
+* a Bluesky repository export (CAR), a ``did,handle`` CSV, or JSON lines of Jetstream events:
+  ``bluesky``; JSON lines of Reddit comments or submissions (Pushshift, Arctic Shift): ``reddit``;
 * JSON (``{`` or ``[``) holding tweets or v2 pages: ``twitter-v2``;
 * CSV with ``Vertex 1`` and ``Vertex 2`` columns: ``nodexl``; with ``handle`` and account
   columns only: ``accounts``; with ``source`` and ``target`` or other canonical post fields, or any
@@ -147,6 +149,33 @@ def _looks_like_tweets(head: bytes) -> bool:
     )
 
 
+def _platform_format(head: bytes) -> str | None:
+    """``bluesky`` or ``reddit`` when the head is one of their shapes: a repository CAR, a
+    ``did,handle`` CSV, or JSON lines whose first readable line is a Jetstream event or a Reddit
+    comment or submission; else None."""
+    from .bluesky import looks_like_car, looks_like_jetstream
+    from .reddit import looks_like_reddit
+
+    if looks_like_car(head):
+        return "bluesky"
+    stripped = head.lstrip()
+    if stripped.lower().startswith(b"did,handle"):
+        return "bluesky"
+    if stripped[:1] != b"{":
+        return None
+    for line in stripped.split(b"\n")[:5]:
+        try:
+            obj = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            continue
+        if looks_like_jetstream(obj):
+            return "bluesky"
+        if looks_like_reddit(obj):
+            return "reddit"
+        return None
+    return None
+
+
 _TELEGRAM_RE = re.compile(rb'"messages"\s*:\s*\[|"chats"\s*:\s*\{\s*"(about|list)"')
 _TELEGRAM_HINT_RE = re.compile(rb'"(date_unixtime|from_id|text_entities|personal_information)"\s*:')
 _AS_RE = re.compile(rb'"type"\s*:\s*"(OrderedCollection|OrderedCollectionPage|Person)"')
@@ -263,6 +292,8 @@ def detect_format(path: Path, options: ReadOptions | None = None) -> str:
     stripped = head.lstrip()
     if not stripped:
         return "empty"
+    if (platform := _platform_format(head)) is not None:  # (issue #16: before the NUL check)
+        return platform
     if b"\x00" in head:
         if _binary(head):
             raise UnknownFormat(path, "binary content (NUL bytes); not a known export format")
@@ -305,7 +336,8 @@ def detect_format(path: Path, options: ReadOptions | None = None) -> str:
     raise UnknownFormat(
         path,
         "cannot tell the format from the content; give --format "
-        "(twitter-v2, twitter-archive, csv, nodexl, followers, accounts, mastodon, telegram)",
+        "(twitter-v2, twitter-archive, csv, nodexl, followers, accounts, mastodon, telegram, "
+        "bluesky, reddit)",
     )
 
 

@@ -85,6 +85,8 @@ _SUP, _CRI, _NEU = STANCE_ORDER
 # Rules (the `rule` column). Lexicon-based rules carry the deciding phrase after a colon.
 RULE_LABEL = "label"
 RULE_REPOST = "repost"
+RULE_LIKE = "like"
+RULE_LIKE_UNTIMED = "like-without-time"
 RULE_LEXICON = "lexicon"
 RULE_MARKER = "marker"
 RULE_VICTIM = "victim"
@@ -841,6 +843,8 @@ class Classifier:
         lexicon: Lexicon | None = None,
         positive_threshold: float = 0.05,
         negative_threshold: float = -0.05,
+        *,
+        likes_count: bool = True,
     ):
         if not negative_threshold < positive_threshold:
             raise NetsupportError(
@@ -852,6 +856,7 @@ class Classifier:
         self.lexicon = lexicon if lexicon is not None else load_lexicon()
         self.positive_threshold = float(positive_threshold)
         self.negative_threshold = float(negative_threshold)
+        self.likes_count = bool(likes_count)
         from ..io.platforms import in_text  # (texts name a Mastodon account as @name)
 
         self._args = (
@@ -933,6 +938,8 @@ class Classifier:
         I = InteractionCol  # noqa: E741 - short alias for the column enum
         df = interactions[[I.SOURCE, I.TARGET, I.KIND, I.POST_ID, I.CREATED_AT]].copy()
         df = df[df[I.KIND].astype("string") != IKind.FOLLOW.value]
+        if not self.likes_count:  # ([stance] likes_count = false: likes are not stances)
+            df = df[df[I.KIND].astype("string") != IKind.LIKE.value]
         side = self.side_of(df[I.TARGET])
         src_side = self.side_of(df[I.SOURCE])
         keep = side.notna() & (src_side.isna() | (src_side != side)).fillna(True)
@@ -967,6 +974,13 @@ class Classifier:
         stance[repost] = _SUP
         score[repost] = 1.0
         rule[repost] = RULE_REPOST
+        like = (df[I.KIND].astype("string") == IKind.LIKE.value).to_numpy(dtype=bool)
+        stance[like] = _SUP  # a like endorses like a repost (METHODS.md, likes)
+        score[like] = 1.0
+        rule[like] = RULE_LIKE
+        # a like the export gives no time for (Mastodon's likes.json): in no window; its own
+        # rule, so that metrics.json and the report count them (stance.by_rule)
+        rule[like & df[I.CREATED_AT].isna().to_numpy(dtype=bool)] = RULE_LIKE_UNTIMED
         df["stance"] = stance
         df["score"] = score
         df["rule"] = rule

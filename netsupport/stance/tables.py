@@ -248,6 +248,7 @@ def stance_table(
         load_lexicon(params.lexicon),
         params.positive_threshold,
         params.negative_threshold,
+        likes_count=params.likes_count,
     )
     posts = tables.get(Table.POSTS)
     posts = posts if posts is not None else pd.DataFrame(columns=[PostCol.POST_ID, PostCol.TEXT])

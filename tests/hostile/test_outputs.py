@@ -1,5 +1,7 @@
 """Hostile cases of issue 14 for what netsupport writes: output folder, report, CLI (items 1, 3,
-4, 14, 16, 18, 20-24). Each test names the item it guards; each failed before its fix.
+4, 14, 16, 18, 20-24). Each test names the item it guards; every item has a test that failed
+before its fix (the others guard what the fix must keep: stale files of a run still removed, an
+empty folder still fine).
 
 The study is a small synthetic case (netsupport.synth: 300 accounts, 1,500 posts).
 """
@@ -615,3 +617,23 @@ def test_item4_a_leftover_staging_folder_is_cleared(out_ran_copy):
     r = run_study(out_ran_copy / "study.toml")
     assert [s.status for s in r.steps] == ["reused"] * 5
     assert not staging.exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (("report", "--study", "{d}/nope.toml"), "{d}/nope.toml: --study: does not exist"),
+        (("run", "{d}"), "{d}: is a directory"),
+        (("graph", "--study", "{d}/study.toml", "--out", "{d}"), "{d}: --out: is a directory"),
+        (("stance", "--study", "{d}/study.toml", "--lexicon", "{d}"), "--lexicon: is a directory"),
+    ],
+)
+def test_item22_a_missing_file_or_a_folder_for_a_file_is_one_line(out_study, args, expected):
+    # the same usage box for --study nope.toml, --out FOLDER, a folder as the study
+    line = one_error_line(cli(*(a.format(d=out_study) for a in args)))
+    assert line == f"error: {expected.format(d=out_study)}" or expected.format(d=out_study) in line
+
+
+def test_item22_a_bad_option_value_still_shows_the_usage():
+    result = cli("graph", "--store", ".", "--out", "x.gexf", "--resolution", "abc")
+    assert result.exit_code == 2 and "Usage" in result.output  # README: usage and the problem
