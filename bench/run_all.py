@@ -10,7 +10,17 @@ import sys
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
-ORDER = ["synth", "import", "communities", "support", "report", "scale", "simulation"]
+ORDER = [
+    "synth",
+    "import",
+    "communities",
+    "support",
+    "report",
+    "scale",
+    "stance_simulation",
+    "stance_model_1m",
+    "simulation",
+]
 
 
 def main(argv: list[str]) -> int:

@@ -77,6 +77,7 @@ __all__ = [
     "attention_timeline",
     "community_colour",
     "community_mobilisation",
+    "confusion_matrix_chart",
     "figure_bytes",
     "net_support_chart",
     "network_map",
@@ -1168,4 +1169,53 @@ def specification_curve(
             fontsize=13.5,
             fontweight="bold",
         )
+    return fig
+
+
+# ---- stance quality: the confusion matrix -------------------------------------------------------
+
+
+def confusion_matrix_chart(
+    matrix: Sequence[Sequence[float]], labels: Sequence[str], *, subtitle: str
+) -> Figure:
+    """Draw the cross-validated confusion matrix: hand code (rows) by decision (columns).
+
+    Each cell shows the number of codes and its share of the row (the recall of that class on
+    the diagonal); the shade is the row share, so a good classifier is a dark diagonal.
+    """
+    m = np.asarray(matrix, dtype=float)
+    title = "How good is the stance? Hand codes against the decisions"
+    with _style():
+        fig = _figure((7.2, 5.0))
+        ax = fig.add_subplot()
+        if m.size == 0 or m.sum() == 0:
+            _no_data(ax, "No hand codes")
+            _titles(fig, title, subtitle)
+            return fig
+        rows = m.sum(axis=1, keepdims=True)
+        share = np.divide(m, rows, out=np.zeros_like(m), where=rows > 0)
+        ax.imshow(share, cmap="Blues", vmin=0, vmax=1, aspect="auto")
+        for i in range(m.shape[0]):
+            for j in range(m.shape[1]):
+                ink = "white" if share[i, j] >= 0.6 else DARK
+                ax.text(
+                    j,
+                    i,
+                    f"{int(m[i, j]):,}\n{share[i, j]:.0%}",
+                    ha="center",
+                    va="center",
+                    color=ink,
+                    fontsize=11,
+                )
+        names = [str(s).capitalize() for s in labels]
+        ax.set_xticks(range(len(names)))
+        ax.set_xticklabels(names)
+        ax.set_yticks(range(len(names)))
+        ax.set_yticklabels(names)
+        ax.set_xlabel("Decided by netsupport (cross-validated)")
+        ax.set_ylabel("Hand code")
+        ax.grid(False)
+        for side in ("top", "right", "left", "bottom"):
+            ax.spines[side].set_visible(False)
+        _titles(fig, title, subtitle, ax)
     return fig

@@ -808,7 +808,11 @@ def stance_command(
     --sample N, also writes a blank coding sheet; fill its stance column (or one stance_<coder>
     column per coder) and give it back as the study's labels CSV (or --labels) to override and
     to measure the classifier's agreement (accuracy, macro-F1, Cohen's kappa) and the coders'
-    (Krippendorff's alpha; disagreements to <out>.disagreements.csv).
+    (Krippendorff's alpha; disagreements to <out>.disagreements.csv). With 50 or more hand
+    codes a stance model trained on them decides every post not coded (rule model, score = its
+    probability), and stance.validation.json beside the CSV gives the cross-validated error and
+    every share naive and error-corrected with a 95% interval (windows needed: --crisis or
+    --study).
     """
     from .stance import STANCE_ORDER, read_tables, run_stance
 
@@ -844,6 +848,7 @@ def stance_command(
             f"wrote a coding sheet of {summary['sample']} posts to {summary['sample_out']}",
             err=True,
         )
+    _echo_validation(summary)
     rows = [
         (side, *(str(summary["by_side"][side][s]) for s in STANCE_ORDER))
         for side in summary["by_side"]
@@ -853,8 +858,9 @@ def stance_command(
     if "accuracy" in agree:
         kappa = "undefined" if agree["kappa"] is None else f"{agree['kappa']:.3f}"
         typer.echo(
-            f"agreement with {agree['n']} hand labels: accuracy {agree['accuracy']:.3f}, "
-            f"macro-F1 {agree['macro_f1']:.3f}, Cohen's kappa {kappa}"
+            f"the rules' agreement with {agree['n']} hand labels: "
+            f"accuracy {agree['accuracy']:.3f}, macro-F1 {agree['macro_f1']:.3f}, "
+            f"Cohen's kappa {kappa}"
         )
     _echo_label_checks(agree, summary.get("disagreements_out"))
 
@@ -877,6 +883,28 @@ def _echo_label_checks(agree: dict, disagreements_out: Path | None) -> None:
             f"({coders['unresolved']} unresolved ties, not used)"
             + (f"; listed in {disagreements_out}" if disagreements_out else "")
         )
+
+
+def _echo_validation(summary: dict) -> None:
+    """Say on stderr how stance was decided and where its validation went."""
+    model = summary.get("model") or {}
+    if model.get("status") == "model":
+        typer.echo(
+            f"stance model trained on {model['labels']} hand codes ({model['layout']})", err=True
+        )
+    elif model.get("reason"):
+        typer.echo(f"stance: {model['reason']}", err=True)
+    if "validation_out" in summary:
+        v = summary["validation"]
+        cv = v.get("cross_validated") or {}
+        figures = f"accuracy {cv['accuracy']:.3f}, macro-F1 {cv['macro_f1']:.3f}; " if cv else ""
+        typer.echo(
+            f"wrote the validation ({v['labels']} codes, cross-validated {figures}"
+            f"{len(v['shares'])} corrected shares) to {summary['validation_out']}",
+            err=True,
+        )
+        if v.get("shares_status"):
+            typer.echo(f"stance: {v['shares_status']}", err=True)
 
 
 @app.command("support")

@@ -49,6 +49,13 @@ from markupsafe import Markup, escape
 
 from . import __version__, charts
 from .errors import EmptyWindow
+from .report_stance import (
+    add_stance_chart,
+    corrected_findings,
+    headline_label,
+    stance_context,
+    without_text_relabelled,
+)
 from .schema import IKind, PostCol, Role, Stance, Table, Target, Window
 from .textsafe import atomic_write_text, jsonable, neutralise_bidi, write_csv, write_json
 from .timebins import TimeBins
@@ -467,6 +474,7 @@ def findings(metrics: Mapping[str, Any]) -> Findings:
         if "change" in values:
             text += _grid_text(values, metrics, "reputational_change", "The change's direction")
         out.append(Sentence(text, values, ("sup", "net")))
+    out.extend(corrected_findings(metrics))  # the same, corrected for the stance's error
 
     # 3. the institution, side by side
     if inst:
@@ -635,7 +643,7 @@ def findings(metrics: Mapping[str, Any]) -> Findings:
             values.update({"n": fmt_points(pn["value"]), "nci": _ci(pn, fmt_points)})
         text += "." + _grid_text(values, metrics, "persistence_attention")
         out.append(Sentence(text, values, ("x",)))
-    return Findings(out, nm)
+    return Findings(without_text_relabelled(metrics, out), nm)
 
 
 def _role_timing_sentence(metrics: Mapping[str, Any], focal: str) -> Sentence | None:
@@ -1115,8 +1123,9 @@ def build_charts(inp: ReportInputs) -> list[Chart]:
 
     if (spec_curve := report_evidence.sensitivity_chart(m, focal, inst)) is not None:
         add(*spec_curve)
+    add_stance_chart(m, add)  # shown in the "How good is the stance?" section
     order = {k: i for i, k in enumerate(CHART_KEYS)}
-    return sorted(out, key=lambda c: order[c.key])
+    return sorted(out, key=lambda c: order.get(c.key, len(order)))
 
 
 # ---- tables -------------------------------------------------------------------------------------
@@ -1177,13 +1186,13 @@ _HEADLINE = (
     (
         "net_support_crisis",
         "Net support in the crisis, points",
-        ("stance_shares", "{side}", _C, "account_level", "net_support"),
+        ("headline", "net_support_crisis", "{side}"),  # error-corrected when hand codes exist
         fmt_points,
     ),
     (
         "reputational_change",
         "Change in net support, crisis − before",
-        ("reputation", "{side}", "account_level"),
+        ("headline", "reputational_change", "{side}"),  # error-corrected when hand codes exist
         fmt_points,
     ),
     (
@@ -1195,7 +1204,7 @@ _HEADLINE = (
     (
         "persistence_net_support",
         "Change in net support, after − before",
-        ("persistence", "{side}", "net_support_change", "account_level"),
+        ("headline", "persistence_net_support", "{side}"),  # error-corrected with hand codes
         fmt_points,
     ),
 )
@@ -1259,9 +1268,9 @@ def headline_display(metrics: Mapping[str, Any]) -> list[list[str]]:
         return f"{fmt(block.get('value'))} ({ci})" if ci else fmt(block.get("value"))
 
     rows = []
-    for _, label, path, fmt in _HEADLINE:
+    for key, label, path, fmt in _HEADLINE:
         rows.append(
-            [label]
+            [headline_label(metrics, key, label)]
             + [show(_get(metrics, *(p.format(side=side) for p in path)), fmt) for side in sides]
         )
     blank = [""] * (len(sides) - 1)
@@ -1479,6 +1488,7 @@ def _community_label(v: Any) -> str:
 
 def _context(inp: ReportInputs, charts_: Sequence[Chart], tables: Mapping[str, pd.DataFrame]):
     study, m = inp.study, inp.metrics
+    inst = handles(study.institution) if study.institution else "institution"
     w = study.windows
     f = findings(m)
     conf = _conf(m)
@@ -1605,6 +1615,7 @@ def _context(inp: ReportInputs, charts_: Sequence[Chart], tables: Mapping[str, p
         "csp": CSP,
         "table_files": sorted(f"tables/{k}.csv" for k in tables),
         "sensitivity": _sensitivity_context(m, bool(study.institution)),
+        **stance_context(m, charts_, {"focal": handles(study.focal), "institution": inst}),
     }
 
 

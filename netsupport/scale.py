@@ -589,6 +589,7 @@ def _aggregates_of(
         label_rows = auto[auto["post_id"].isin(ctx.labels["post_id"]).to_numpy(dtype=bool)]
         table = apply_labels(auto, ctx.labels)
     units = post_units(table)
+    profile = _unit_profile(units)
     proxy_units, candidates = _unit_frames(units, ctx)
     edges = {}
     for w in Window:
@@ -606,6 +607,7 @@ def _aggregates_of(
         "units": compress_units(units, ctx.freq),
         "rows": len(table),
         "by_rule": rule_counts(table["rule"]) if len(table) else {},
+        "profile": profile,
         "label_rows": label_rows,
         "proxy_units": proxy_units,
         "candidates": candidates,
@@ -614,6 +616,17 @@ def _aggregates_of(
         "ties": tie_rows(sint, ctx.focal, ctx.windows),
         "conflict_posts": None,
         "conflict_inter": None,
+    }
+
+
+def _unit_profile(units: pd.DataFrame) -> dict[str, int]:
+    """(post, side) units, and those decided by VADER alone or without text of their own, as
+    :func:`netsupport.stance.supervised.rule_profile` counts them (the report's warnings)."""
+    fam = np.array([str(r).split(":", 1)[0] for r in units["rule"]], dtype=object)
+    return {
+        "units": len(units),
+        "vader_units": int((fam == "vader").sum()),
+        "no_text_units": int(np.isin(fam, ["no-text", "repost"]).sum()),
     }
 
 
@@ -795,6 +808,7 @@ def _combine(results: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "units": compress_units(_concat([r["units"] for r in results]), freq),
         "rows": sum(r["rows"] for r in results),
         "by_rule": _add_counts([r["by_rule"] for r in results]),
+        "profile": _add_counts([r["profile"] for r in results]),
         "label_rows": _concat([r["label_rows"] for r in results]),
         "proxy_units": _concat([r["proxy_units"] for r in results]),
         "candidates": _concat([r["candidates"] for r in results]),
@@ -863,6 +877,7 @@ class StudyAggregates:
     proxy_reach: pd.Series
     top_posts: dict[str, pd.DataFrame]  # side -> report.top_posts table
     info: dict[str, Any] = field(default_factory=dict)
+    stance_profile: dict[str, int] = field(default_factory=dict)  # _unit_profile of all units
 
 
 def _study_ctx(study: Any, freq: str | None) -> _Ctx:
@@ -1085,6 +1100,7 @@ def aggregate_study(
             "conflict_keys": len(conflict_keys),
             "markers": bool(ctx.dedup),
         },
+        stance_profile=dict(res["profile"]),
     )
 
 
@@ -1257,6 +1273,22 @@ def metric_inputs_of(agg: StudyAggregates, study: Any) -> Any:
         any_references=agg.any_references,
         proxy_units=agg.proxy_units,
         proxy_reach=agg.proxy_reach,
+        stance_model={**_dask_stance_model(study), **agg.stance_profile},
+    )
+
+
+def _dask_stance_model(study: Any) -> dict[str, Any]:
+    """How this engine decided stance: the rules, and the hand labels where they exist (the
+    stance model and the error-corrected shares need the pandas engine)."""
+    from .stance.model import describe
+    from .stance.supervised import UNVALIDATED
+
+    if not study.stance.labels:
+        return describe(None, UNVALIDATED)
+    return describe(
+        None,
+        "the Dask engine applies the rules and the hand labels only; the stance model, its "
+        "cross-validated error and the error-corrected shares need the pandas engine",
     )
 
 
@@ -1338,6 +1370,7 @@ def save_aggregates(agg: StudyAggregates, folder: str | os.PathLike[str]) -> Pat
         "info": agg.info,
         "edges": sorted(agg.edges),
         "top": sorted(agg.top_posts),
+        "stance_profile": agg.stance_profile,
     }
     return write_json(meta, folder / "aggregates.json")
 
@@ -1393,6 +1426,7 @@ def load_aggregates(folder: str | os.PathLike[str]) -> StudyAggregates:
         ),
         top_posts={k: read(f"top-{k}") for k in meta["top"]},
         info=meta.get("info", {}),
+        stance_profile=dict(meta.get("stance_profile", {})),
     )
 
 

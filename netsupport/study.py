@@ -250,6 +250,8 @@ def _keys(study: Study, files: Sequence[Mapping[str, Any]]) -> dict[str, str]:
             "stance": p["stance"],
             "lexicon": lexicon,
             "labels": _sha_or_none(study.stance.labels),
+            # the stance model and its cross-validation are seeded with it
+            "support_seed": p["support"]["seed"],
         }
     )
     keys["communities"] = step_key(
@@ -776,15 +778,42 @@ class _Context:
         table_p, meta_p = self.cache / "stance.parquet", self.cache / "stance.json"
         if self.fresh("stance", [table_p, meta_p]):
             meta = json.loads(meta_p.read_text(encoding="utf-8"))
-            self.stance = StanceResult(_read_parquet(table_p), meta["agreement"], meta["lexicon"])
+            units_p = self.cache / "stance-validation-units.parquet"
+            self.stance = StanceResult(
+                _read_parquet(table_p),
+                meta["agreement"],
+                meta["lexicon"],
+                model=meta.get("model"),
+                validation=meta.get("validation"),
+                validation_units=_read_parquet(units_p) if units_p.is_file() else None,
+            )
             return "reused", f"{len(self.stance.table):,} interactions" + _labels_note(self.stance)
-        self.stance = stance_table(self.tables(), self.study, workers=self.workers)
+        self.stance = stance_table(
+            self.tables(),
+            self.study,
+            workers=self.workers,
+            model_dir=self.cache / "models",
+            correct=False,  # the metrics step corrects the shares with [support] bootstrap
+        )
         if self.stance.interactions is not None and self._tables is not None:
             # the later steps read the study's interactions (self.interactions()), which hold
             # every stored row: the raw table is one more copy (~0.2 GB per 1M rows)
             self._tables[Table.INTERACTIONS] = self._tables[Table.INTERACTIONS].iloc[:0]
         _write_parquet(self.stance.table, table_p)
-        write_json({"agreement": self.stance.agreement, "lexicon": self.stance.lexicon}, meta_p)
+        units_p = self.cache / "stance-validation-units.parquet"
+        if self.stance.validation_units is not None:
+            _write_parquet(self.stance.validation_units, units_p)
+        elif units_p.exists():
+            units_p.unlink()
+        write_json(
+            {
+                "agreement": self.stance.agreement,
+                "lexicon": self.stance.lexicon,
+                "model": self.stance.model,
+                "validation": self.stance.validation,
+            },
+            meta_p,
+        )
         self.state.record("stance", self.keys["stance"])
         return "ran", f"{len(self.stance.table):,} interactions" + _labels_note(self.stance)
 

@@ -2903,20 +2903,36 @@ def _study_toml(cfg: SynthConfig, windows: Windows) -> str:
     return "\n".join(lines)
 
 
-def _labels(case: Case, n: int = 200) -> Any:
-    """Planted stance codes for ``n`` (post, side) units, spread evenly over side x stance."""
+#: Hand codes written with a generated case (a probability sample of its (post, side) units).
+LABELS_N = 420
+
+
+def _labels(case: Case, n: int = LABELS_N) -> Any:
+    """Planted stance codes for ``n`` (post, side) units: a probability sample stratified by
+    side x window (equal allocation, a simple random sample in each stratum), as a coding
+    sheet would draw it; ``inclusion_probability`` = n_h / N_h is written for every code so the
+    codes can weight figures back to the data. Units outside the three windows are not drawn."""
     import pandas as pd
 
+    from .windows import assign_windows
+
     rng = np.random.default_rng([case.config.seed, 7])
+    when = pd.Series(
+        pd.to_datetime(case.posts["ts"], unit="s", utc=True), index=case.posts["id"].astype(str)
+    )
     rows = []
     for side in (Target.FOCAL.value, Target.INSTITUTION.value):
         for pid, st in case.truth["post_stance"][side].items():
             rows.append((pid, side, st))
     df = pd.DataFrame(rows, columns=["post_id", "target_side", "stance"])
-    strata = [g for _, g in df.groupby(["target_side", "stance"], sort=True)]
+    df["window"] = assign_windows(
+        pd.Series(when.reindex(df["post_id"]).to_numpy()), case.windows
+    ).to_numpy()
+    df = df[df["window"].notna()].astype({"window": object})
+    strata = [g for _, g in df.groupby(["target_side", "window"], sort=True)]
+    sizes = np.array([len(g) for g in strata])
     take = np.zeros(len(strata), dtype=int)
     left = min(n, len(df))
-    sizes = np.array([len(g) for g in strata])
     while left > 0:  # equal shares; a small stratum gives its remainder to the others
         open_ = np.flatnonzero(take < sizes)
         share = max(left // len(open_), 1)
@@ -2926,16 +2942,18 @@ def _labels(case: Case, n: int = 200) -> Any:
             left -= k
             if left == 0:
                 break
-    picked = [
-        g.iloc[np.sort(rng.choice(len(g), size=k, replace=False))]
-        for g, k in zip(strata, take, strict=True)
-        if k
-    ]
+    picked = []
+    for g, k in zip(strata, take, strict=True):
+        if k:
+            part = g.iloc[np.sort(rng.choice(len(g), size=k, replace=False))].copy()
+            part["inclusion_probability"] = round(k / len(g), 6)
+            picked.append(part)
     out = pd.concat(picked, ignore_index=True)
+    out["sample"] = "probability"
     text = pd.Series(case.posts["text"], index=case.posts["id"].astype(str))
     out["text"] = text.reindex(out["post_id"]).to_numpy()
     out = out.sort_values(["post_id", "target_side"], kind="mergesort").reset_index(drop=True)
-    return out[["post_id", "target_side", "stance", "text"]]
+    return out[["post_id", "target_side", "stance", "inclusion_probability", "sample", "text"]]
 
 
 def write_case(case: Case, out_dir: str | Path, *, platforms: bool = False) -> SynthResult:

@@ -67,6 +67,13 @@ def example_runs(tmp_path_factory, cluster):
     for engine in ("pandas", "dask"):
         d = base / engine
         shutil.copytree(EXAMPLE, d)
+        # without hand codes: with them the pandas engine trains a stance model and corrects
+        # the shares, which the Dask engine does not (it says so; test_dask_with_labels_says_so)
+        toml = d / "study.toml"
+        toml.write_text(
+            toml.read_text(encoding="utf-8").replace('labels = "labels.csv"\n', ""),
+            encoding="utf-8",
+        )
         args = ["run", str(d / "study.toml")]
         if engine == "dask":
             args += ["--engine", "dask", "--scheduler", cluster]
@@ -382,3 +389,15 @@ def test_edges_summed_in_many_buckets_equal_the_pandas_edges(example_runs, clien
             graph.window_interactions(st.interactions, study.windows, w)
         )
         pd.testing.assert_frame_equal(agg.edges[w.value], expected)
+
+
+def test_dask_with_labels_says_it_does_not_train_the_stance_model():
+    from netsupport.studyfile import load_study
+    from netsupport.support.corrected import stance_validation_metrics
+
+    study = load_study(EXAMPLE / "study.toml")  # it has hand codes
+    model = scale._dask_stance_model(study)
+    assert model["status"] == "rules" and "pandas engine" in model["reason"]
+    out = stance_validation_metrics(model, None)
+    assert out["stance_validation"]["status"] == "not measured"
+    assert "pandas engine" in out["stance_validation"]["reason"]

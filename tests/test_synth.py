@@ -321,12 +321,18 @@ def test_study_lexicon_and_labels_load(case_dir, truth):
     lexicon = load_lexicon(study.stance.lexicon)
     assert "standwithlane" in lexicon.focal_supportive
     labels = load_labels(study.stance.labels)
-    assert len(labels) == 200
+    assert len(labels) == synth.LABELS_N
     planted = truth["post_stance"]
     for row in labels.itertuples(index=False):
         assert planted[row.target_side][row.post_id] == row.stance
-    # spread over the six side x stance strata
-    assert labels.groupby(["target_side", "stance"]).size().min() >= 20
+    # a probability sample: equal allocation over the six side x window strata, each code with
+    # its inclusion probability n_h / N_h (the design the error-corrected shares weight by)
+    raw = pd.read_csv(study.stance.labels, dtype={"post_id": str})
+    assert set(raw["sample"]) == {"probability"}
+    assert raw["inclusion_probability"].between(0, 1, inclusive="right").all()
+    per_stratum = raw.groupby(["target_side", "inclusion_probability"]).size()
+    # (a stratum smaller than its share is taken whole, pi = 1, and passes the rest on)
+    assert len(per_stratum) == 6 and per_stratum.sum() == synth.LABELS_N
 
 
 # ---- truth ---------------------------------------------------------------------------------------

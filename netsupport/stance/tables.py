@@ -24,7 +24,6 @@ from .labels import (
     _check_sample,
     _label_lookup,
     agreement,
-    apply_labels,
     coding_sheet,
     match_labels,
     read_labels,
@@ -69,6 +68,9 @@ class StanceResult:
     agreement: dict[str, Any]
     lexicon: dict[str, Any]
     interactions: pd.DataFrame | None = None  # the interactions classified (markers included)
+    model: dict[str, Any] | None = None  # how stance was decided (model or rules; stance.model)
+    validation: dict[str, Any] | None = None  # cross-validated error, corrected shares
+    validation_units: pd.DataFrame | None = None  # units the corrected shares come from
 
 
 def object_strings(tables: Mapping[str, pd.DataFrame | None]) -> dict[str, pd.DataFrame]:
@@ -223,22 +225,37 @@ def _marker_candidates(posts: pd.DataFrame, markers: Sequence[str]) -> np.ndarra
 
 
 def stance_table(
-    tables: Mapping[str, pd.DataFrame], study: Any, workers: int | None = None
+    tables: Mapping[str, pd.DataFrame],
+    study: Any,
+    workers: int | None = None,
+    *,
+    model_dir: str | Path | None = None,
+    correct: bool = True,
 ) -> StanceResult:
     """Classify every interaction of a study towards the focal account and the institution.
 
-    Applies the study's lexicon and thresholds, then its hand labels (which override), and
-    measures the classifier's agreement with those labels (before the override).
+    Applies the study's lexicon and thresholds, then its hand labels: they measure the rules'
+    agreement (before the override), train the study's stance model when there are enough of
+    them (:mod:`netsupport.stance.model`; it decides every interaction not hand-coded), and
+    validate the result (:mod:`netsupport.stance.validation`). Hand-coded posts keep their code.
 
     Parameters
     ----------
     tables : mapping
         ``{"posts": ..., "interactions": ...}`` canonical DataFrames (as read from a store).
     study : Study or StanceSpec
-        Gives focal, institution, windows, markers and the [stance] parameters.
+        Gives focal, institution, windows, markers and the [stance] parameters (a Study's
+        [support] seed, bootstrap and confidence also serve the validation).
     workers : int, optional
         Processes for scoring distinct texts (default: all cores, when there are many).
+    model_dir : path, optional
+        Where the fitted model is kept (skops) and reused while codes and texts are unchanged.
+    correct : bool
+        Compute the error-corrected shares now (False: the support measures compute them from
+        ``validation_units`` with the study's bootstrap parameters).
     """
+    from .supervised import supervise
+
     spec = StanceSpec.of(study)
     params = spec.params
     tables = object_strings(tables)
@@ -254,9 +271,22 @@ def stance_table(
     posts = posts if posts is not None else pd.DataFrame(columns=[PostCol.POST_ID, PostCol.TEXT])
     inter = stance_interactions(tables, spec)
     auto = clf.classify(inter, posts, spec.windows, workers)
+    sp = getattr(study, "support", None)
+    how = {
+        "labels_path": params.labels,
+        "windows": spec.windows,
+        "seed": int(getattr(sp, "seed", 42)),
+        "n_boot": int(getattr(sp, "bootstrap", 1000)),
+        "confidence": float(getattr(sp, "confidence", 0.95)),
+        "model_dir": model_dir,
+        "correct": correct,
+    }
     if not params.labels:
+        sup = supervise(auto, posts, None, **how)
         agree: dict[str, Any] = {"status": "not measured", "reason": "no labels CSV in the study"}
-        return StanceResult(auto, agree, clf.lexicon.describe(), inter)
+        return StanceResult(
+            sup.table, agree, clf.lexicon.describe(), inter, sup.model, sup.validation, sup.units
+        )
     lab_file = read_labels(params.labels)
     labels = lab_file.labels
     units = auto.drop_duplicates(["post_id", "target_side"])
@@ -267,7 +297,10 @@ def stance_table(
     agree["labels_matched"] = matched
     if lab_file.coders is not None:
         agree["coders"] = lab_file.coders
-    return StanceResult(apply_labels(auto, labels), agree, clf.lexicon.describe(), inter)
+    sup = supervise(auto, posts, labels, **how)
+    return StanceResult(
+        sup.table, agree, clf.lexicon.describe(), inter, sup.model, sup.validation, sup.units
+    )
 
 
 def rule_counts(rules: pd.Series) -> dict[str, int]:
@@ -301,6 +334,7 @@ def stance_summary(result: StanceResult) -> dict[str, Any]:
         "by_side": by_side,
         "by_rule": rules,
         "agreement": result.agreement,
+        "model": result.model,
     }
 
 
@@ -323,13 +357,21 @@ def run_stance(
     to ``sample_out`` (default: ``<out stem>.coding.csv``). When the labels have two or more
     coder columns, their disagreements go to ``<out stem>.disagreements.csv``.
     """
-    from ..textsafe import write_csv
+    from ..textsafe import write_csv, write_json
 
     if sample is not None or active:
         _check_sample(sample or 0, seed, active)  # before anything is written
     result = stance_table(tables, study, workers=workers)
     summary = stance_summary(result)
     summary["out"] = write_csv(result.table, out)
+    if result.validation is not None:
+        from .supervised import validation_json
+        from .validation import validation_file
+
+        summary["validation_out"] = write_json(
+            validation_json(result.validation), validation_file(out)
+        )
+        summary["validation"] = result.validation
     coders = result.agreement.get("coders")
     if coders is not None:
         summary["disagreements_out"] = write_csv(

@@ -26,6 +26,7 @@ from ..stance import (
     rule_counts,
     stance_interactions,
 )
+from ..stance.supervised import correct_validation
 from ..textsafe import jsonable
 from ..windows import Windows
 from .attention import attention, lift, persistence
@@ -43,6 +44,7 @@ from .common import (
     not_measured,
 )
 from .communities import baseline_communities, breadth, community_mobilisation
+from .corrected import corrected_headline, stance_validation_metrics
 from .proxies import amplifiers, crisis_pagerank, focal_silence, proxies
 from .role_timing import timing_by_side
 from .roles import account_roles, roles_attention
@@ -152,8 +154,8 @@ def analyse(
     from ..stance import stance_table
 
     tables = object_strings(tables)
-    if stance is None:
-        stance = stance_table(tables, study, workers=workers)
+    if stance is None:  # the shares are corrected below, with the study's bootstrap
+        stance = stance_table(tables, study, workers=workers, correct=False)
     inputs, units = metric_inputs(tables, study, stance)
     metrics, out_tables = analyse_inputs(inputs, study, membership=membership, pagerank=pagerank)
     metrics["sensitivity"] = jsonable(grid_sensitivity(tables, study, stance, inputs, membership))
@@ -210,6 +212,9 @@ class MetricInputs:
     proxy_units: pd.DataFrame
     proxy_reach: pd.Series | None = None
     interactions: pd.DataFrame | None = None
+    stance_model: dict[str, Any] | None = None  # how stance was decided (StanceResult.model)
+    validation: dict[str, Any] | None = None  # cross-validated error, corrected shares
+    validation_units: pd.DataFrame | None = None  # units the corrected shares come from
 
 
 def metric_inputs(
@@ -240,6 +245,9 @@ def metric_inputs(
         any_references=bool(has_posts and posts[PostCol.TARGET_POST_ID].notna().any()),
         proxy_units=units,
         interactions=inter,
+        stance_model=stance.model,
+        validation=stance.validation,
+        validation_units=stance.validation_units,
     )
     return inputs, units
 
@@ -304,6 +312,12 @@ def analyse_inputs(
         "by_stance": {side: _stance_counts(_side_rows(units, side)) for side in _SIDES},
         "agreement": inputs.agreement,
     }
+    validation = inputs.validation
+    if validation is not None and inputs.validation_units is not None:
+        validation = correct_validation(
+            validation, inputs.validation_units, sp.bootstrap, sp.seed, sp.confidence
+        )
+    m.update(stance_validation_metrics(inputs.stance_model, validation))
 
     # attention, shares, reputation, persistence: per side
     att, shares, rep, pers = {}, {}, {}, {}
@@ -522,6 +536,7 @@ def _headline(m: Mapping[str, Any]) -> dict[str, Any]:
                 out[key][side] = _pick(m["reputation"][side], "account_level")
             else:
                 out[key][side] = _pick(m[path[0]], side, *path[1:])
+    corrected_headline(out, m)
     out["prior_tie_share"] = _pick(m["composition"], "prior_tie_share")
     out["breadth"] = (
         {k: m["breadth"][k] for k in ("communities_with_k_supporters", "normalised_entropy", "k")}
@@ -629,6 +644,21 @@ def _fmt(x: Any, digits: int = 2, pct: bool = False) -> str:
     return str(x)
 
 
+def _stance_label(metrics: Mapping[str, Any], key: str, label: str) -> str:
+    """Return a headline label that says what a stance figure is: error-corrected, or (most
+    units without text) the share who reposted rather than net support."""
+    if key not in ("net_support_crisis", "reputational_change"):
+        return label
+    kinds = {w.get("kind") for w in metrics.get("stance_warnings") or ()}
+    if "no_text" in kinds:
+        label = label.replace("Net support", "Reposted minus critical share (not net support)")
+        label = label.replace("Reputational change", "Change in reposted minus critical")
+    side = metrics.get("headline", {}).get(key, {})
+    if any(isinstance(v, Mapping) and "naive" in v for v in side.values()):
+        label += ", error-corrected"
+    return label
+
+
 def headline_rows(metrics: Mapping[str, Any]) -> list[tuple[str, str, str]]:
     """Return the headline as (measure, focal, institution) text rows for tables.
 
@@ -647,6 +677,7 @@ def headline_rows(metrics: Mapping[str, Any]) -> list[tuple[str, str, str]]:
         ("reputational_change", "Reputational change, crisis - baseline", False),
         ("persistence_attention", "Attention after / baseline", False),
     ]
+    labels = [(k, _stance_label(metrics, k, label), pct) for k, label, pct in labels]
     for key, label, pct in labels:
         if key in h:
             side = h[key]

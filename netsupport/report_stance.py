@@ -1,0 +1,294 @@
+"""The report's "How good is the stance?" section and its warning boxes.
+
+Reads metrics.json's ``stance_model``, ``stance_validation`` and ``stance_warnings`` (see
+:mod:`netsupport.support.corrected`) and gives the partial templates ``stance_quality`` and
+``stance_warnings`` what they show: how stance was decided, the number of hand codes, the
+cross-validated figures, a confusion-matrix figure and naive vs error-corrected shares.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from . import charts
+
+__all__ = [
+    "CONFUSION_CHART",
+    "add_stance_chart",
+    "corrected_findings",
+    "headline_label",
+    "stance_context",
+    "without_text_relabelled",
+]
+
+#: Key (file stem) of the confusion-matrix chart; the evidence section does not list it.
+CONFUSION_CHART = "stance_confusion"
+_SIDE_LABEL = {"focal": "focal", "institution": "institution"}
+_WINDOW_LABEL = {"baseline": "Before", "crisis": "Crisis", "after": "After"}
+
+
+def _measured(x: Any) -> bool:
+    return isinstance(x, Mapping) and x.get("status") != "not measured"
+
+
+def _pct(x: Any) -> str:
+    return "n/a" if x is None else f"{100 * float(x):.0f}%"
+
+
+def _pts(x: Any) -> str:
+    if x is None:
+        return "n/a"
+    r = round(float(x) * 100)
+    return "0" if r == 0 else (f"−{-r}" if r < 0 else f"+{r}")
+
+
+def _two(x: Any) -> str:
+    return "undefined" if x is None else f"{float(x):.2f}"
+
+
+def headline_label(metrics: Mapping[str, Any], key: str, label: str) -> str:
+    """Return the headline label of a stance measure saying what it is: error-corrected with
+    the hand codes, or (most posts without text) reposted minus critical, not net support."""
+    if key not in ("net_support_crisis", "reputational_change", "persistence_net_support"):
+        return label
+    kinds = {w.get("kind") for w in metrics.get("stance_warnings") or ()}
+    if "no_text" in kinds:
+        label = label.replace("net support", "reposted minus critical share (not net support)")
+        label = label.replace("Net support", "Reposted minus critical share (not net support)")
+    side = (metrics.get("headline") or {}).get(key) or {}
+    if any(isinstance(v, Mapping) and "naive" in v for v in side.values()):
+        label += ", error-corrected"
+    return label
+
+
+def without_text_relabelled(metrics: Mapping[str, Any], sentences: list[Any]) -> list[Any]:
+    """Return the findings with "net support" called what it is when most posts carry no text
+    of their own: the share who reposted (supportive) minus a critical share that cannot occur."""
+    from dataclasses import replace
+
+    kinds = {w.get("kind") for w in metrics.get("stance_warnings") or ()}
+    if "no_text" not in kinds:
+        return sentences
+    return [
+        replace(
+            s,
+            template=s.template.replace(
+                "net support", "reposted-minus-critical share (not net support: no text)"
+            ).replace("Net support", "The reposted-minus-critical share (not net support)"),
+        )
+        for s in sentences
+    ]
+
+
+def corrected_findings(metrics: Mapping[str, Any]) -> list[Any]:
+    """Return the finding that gives net support in the crisis, and its change on the period
+    before, corrected for the stance decisions' measured error (none without hand codes)."""
+    from .report import Sentence, handles
+
+    v = metrics.get("stance_validation")
+    if not _measured(v):
+        return []
+    st = metrics.get("study", {})
+    parts, values = [], {"n": f"{int(v['labels']):,}"}
+    for side, who in (("focal", st.get("focal", [])), ("institution", st.get("institution", []))):
+        net = next(
+            (
+                r
+                for r in v.get("net_support") or ()
+                if r["target_side"] == side and r["window"] == "crisis" and r["unit"] == "account"
+            ),
+            None,
+        )
+        if not who or net is None or net.get("corrected") is None:
+            continue
+        chg = next(
+            (
+                r
+                for r in v.get("changes") or ()
+                if r["target_side"] == side
+                and r["change"] == "crisis - baseline"
+                and r["unit"] == "account"
+            ),
+            None,
+        )
+        text = f"{{net_{side}}} points for {{who_{side}}} (95% CI {{ci_{side}}})"
+        values.update(
+            {
+                f"who_{side}": handles(who),
+                f"net_{side}": _pts(net["corrected"]),
+                f"ci_{side}": f"{_pts(net['ci_low'])} to {_pts(net['ci_high'])}",
+            }
+        )
+        if chg is not None and chg.get("corrected") is not None:
+            text += f", {{chg_{side}}} on the period before (95% CI {{cci_{side}}})"
+            values[f"chg_{side}"] = _pts(chg["corrected"])
+            values[f"cci_{side}"] = f"{_pts(chg['ci_low'])} to {_pts(chg['ci_high'])}"
+        parts.append(text)
+    if not parts:
+        return []
+    return [
+        Sentence(
+            "Corrected for the stance decisions' measured error ({n} hand codes; intervals "
+            "include that error), net support in the crisis is " + "; ".join(parts) + ".",
+            values,
+            tuple(k for k in values if k.startswith("net_")),
+        )
+    ]
+
+
+def add_stance_chart(metrics: Mapping[str, Any], add: Callable[..., None]) -> None:
+    """Draw the cross-validated confusion matrix with the report's ``add(key, fig, title,
+    caption, alt)`` when the stance was validated against hand codes."""
+    from .report import Sentence
+
+    v = metrics.get("stance_validation")
+    if not _measured(v) or not v.get("cross_validated"):
+        return
+    cv = v["cross_validated"]
+    conf = cv["confusion"]
+    n = int(sum(sum(r) for r in conf["matrix"]))
+    fig = charts.confusion_matrix_chart(
+        conf["matrix"],
+        conf["labels"],
+        subtitle=f"{n:,} hand codes; each decided by a model that did not see it.",
+    )
+    add(
+        CONFUSION_CHART,
+        fig,
+        "Hand codes against the stance decisions (cross-validated)",
+        Sentence(
+            "Rows: the hand code; columns: netsupport's decision for the same post, made "
+            "without that code (cross-validation). Each cell gives the codes and their share "
+            "of the row; the diagonal holds the recall of each stance. Weighted to the data, "
+            "accuracy is {acc} and macro-F1 {f1}.",
+            {"acc": _pct(cv["accuracy"]), "f1": _two(cv["macro_f1"])},
+        ),
+        "Confusion matrix of hand codes (rows) against cross-validated stance decisions "
+        "(columns) for supportive, critical and neutral.",
+    )
+
+
+def _how(model: Mapping[str, Any] | None) -> str:
+    if not model:
+        return "The stance rules decided every post."
+    if model.get("status") == "model":
+        return (
+            f"A stance model trained on this study's {int(model['labels']):,} hand codes "
+            f"({model['layout']}; {model['features']}; {model['classifier']}) decided every "
+            "post that was not hand-coded; hand-coded posts keep their code."
+        )
+    return f"The stance rules decided every post that was not hand-coded: {model.get('reason')}."
+
+
+def stance_context(
+    metrics: Mapping[str, Any], charts_: Any, names: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """Return the ``stance_quality`` and ``stance_warnings`` entries of the template context
+    (``names``: how to show each side, e.g. ``{"focal": "@inspector_lane"}``)."""
+    names = dict(names or {})
+    model = metrics.get("stance_model")
+    v = metrics.get("stance_validation")
+    warnings = [w["text"] for w in metrics.get("stance_warnings") or ()]
+    chart = next((c for c in charts_ if c.key == CONFUSION_CHART), None)
+    q: dict[str, Any] = {
+        "how": _how(model),
+        "validated": _measured(v),
+        "reason": "" if _measured(v) else str((v or {}).get("reason", "no hand codes")),
+        "chart": chart,
+        "codes": 0,
+        "cv": None,
+        "per_class": [],
+        "by_window": [],
+        "rows": [],
+        "design": "",
+    }
+    if _measured(v):
+        q["codes"] = f"{int(v['labels']):,}"
+        d = v.get("design") or {}
+        q["design"] = (
+            f"{int(d.get('estimation_codes', 0)):,} codes serve estimation"
+            + (
+                f" and {int(d['active_codes']):,} actively chosen codes serve training only"
+                if d.get("active_codes")
+                else ""
+            )
+            + "; they are weighted by 1 / inclusion probability"
+            + (
+                " (given in the labels file)"
+                if d.get("inclusion_probabilities")
+                else " (none given: treated as a simple random sample)"
+            )
+        )
+        cv = v.get("cross_validated")
+        if cv:
+            q["cv"] = {
+                "accuracy": _pct(cv["accuracy"]),
+                "macro_f1": _two(cv["macro_f1"]),
+                "kappa": _two(cv["kappa"]),
+                "how": v.get("cross_validation", ""),
+            }
+            q["per_class"] = [
+                (
+                    s.capitalize(),
+                    f"{int(pc['codes']):,}",
+                    _two(pc["precision"]),
+                    _two(pc["recall"]),
+                    _two(pc["f1"]),
+                )
+                for s, pc in cv["per_class"].items()
+            ]
+        for w, b in (v.get("cross_validated_by_window") or {}).items():
+            if _measured(b):
+                q["by_window"].append(
+                    (
+                        _WINDOW_LABEL.get(w, w),
+                        f"{int(b['codes']):,}",
+                        _pct(b["accuracy"]),
+                        _two(b["macro_f1"]),
+                        _two(b["kappa"]),
+                    )
+                )
+            else:
+                q["by_window"].append((_WINDOW_LABEL.get(w, w), b.get("reason", ""), "", "", ""))
+        nets = {
+            (r["target_side"], r["window"]): r
+            for r in v.get("net_support") or ()
+            if r["unit"] == "account"
+        }
+        for r in v.get("shares") or ():
+            if r["unit"] != "account" or r["stance"] == "neutral":
+                continue
+            q["rows"].append(_share_row(r, r["stance"].capitalize(), _pct, names))
+            if r["stance"] == "critical" and (r["target_side"], r["window"]) in nets:
+                net = nets[(r["target_side"], r["window"])]
+                q["rows"].append(_share_row(net, "Net support", _pts, names))
+        for r in v.get("changes") or ():
+            if r["unit"] == "account":
+                q["rows"].append(
+                    _share_row({**r, "window": r["change"]}, "Change in net support", _pts, names)
+                )
+    return {"stance_quality": q, "stance_warnings": warnings}
+
+
+def _share_row(
+    r: Mapping[str, Any], measure: str, fmt: Callable[[Any], str], names: Mapping[str, str]
+) -> tuple:
+    corrected = r.get("corrected")
+    interval = (
+        f"{fmt(r['ci_low'])} to {fmt(r['ci_high'])}"
+        if corrected is not None and r.get("ci_low") is not None
+        else "no codes in this cell"
+    )
+    window = str(r["window"])
+    for key, label in _WINDOW_LABEL.items():
+        window = window.replace(key, label)
+    window = window.replace(" - ", " − ")
+    return (
+        names.get(r["target_side"], _SIDE_LABEL.get(r["target_side"], r["target_side"])),
+        window,
+        measure,
+        fmt(r.get("naive")),
+        fmt(corrected) if corrected is not None else "n/a",
+        interval,
+    )

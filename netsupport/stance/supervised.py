@@ -1,0 +1,251 @@
+"""From rule decisions and hand codes to the study's stance: model, labels, measured error.
+
+:func:`supervise` takes the rules' stance table and the study's hand codes and returns the
+table the support measures use (hand codes kept, the model deciding the rest when there are
+enough codes), how it was decided, and the validation (cross-validated error and the
+error-corrected shares). METHODS.md, "Supervised stance", "Measured stance error" and
+"Error-corrected shares".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..windows import Windows
+from .labels import _label_lookup, apply_labels
+from .model import (
+    MIN_LABELS,
+    StanceModel,
+    apply_model,
+    describe,
+    fit_stance_model,
+    labelled_rows,
+    layout_for,
+    load_model,
+    model_key,
+    row_features,
+    save_model,
+)
+from .rules import _texts_by_post
+from .validation import (
+    CV_FOLDS,
+    MIN_WINDOW_CODES,
+    SAMPLE_ACTIVE,
+    corrected_shares,
+    cross_validate,
+    design_columns,
+    design_weights,
+    error_figures,
+    unit_rows,
+)
+
+__all__ = ["Supervised", "correct_validation", "supervise", "validation_json"]
+
+UNVALIDATED = "no hand codes: stance figures are unvalidated"
+
+
+@dataclass(frozen=True)
+class Supervised:
+    """The stance table with hand codes and model decisions, and how good it is."""
+
+    table: pd.DataFrame
+    model: dict[str, Any]
+    validation: dict[str, Any] | None
+    units: pd.DataFrame | None = None  # what the corrected shares are computed from
+
+
+def _design_lookup(units: pd.DataFrame, design: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Return (inclusion probability, sample) of each unit's hand code (side-specific first)."""
+    pi = _label_lookup(units, design.assign(stance=design["inclusion_probability"].astype(str)))
+    sample = _label_lookup(units, design.assign(stance=design["sample"].astype(str)))
+    prob = pd.to_numeric(pi.astype(object).replace("nan", np.nan), errors="coerce")
+    return prob.to_numpy(dtype="float64"), sample.fillna("").astype(str).to_numpy(dtype=object)
+
+
+def supervise(
+    auto: pd.DataFrame,
+    posts: pd.DataFrame,
+    labels: pd.DataFrame | None,
+    *,
+    labels_path: str | Path | None = None,
+    windows: Windows | None = None,
+    seed: int = 42,
+    n_boot: int = 1000,
+    confidence: float = 0.95,
+    model_dir: str | Path | None = None,
+    correct: bool = True,
+) -> Supervised:
+    """Return the study's stance from the rules' table ``auto`` and the hand codes ``labels``.
+
+    With at least :data:`~netsupport.stance.model.MIN_LABELS` codes (two or more classes) a
+    model is trained (or loaded from ``model_dir``, keyed by the hash of its codes and
+    features) and decides every row not hand-coded; with fewer, the rules decide. Coded posts
+    keep their code either way. The validation measures the decisions against the codes by
+    cross-validation and, with ``correct``, corrects every share (needs ``windows``: the
+    ``window`` column); :func:`correct_validation` does it later from ``Supervised.units``.
+    """
+    profile = rule_profile(auto)
+    if labels is None or labels.empty or auto.empty:
+        return Supervised(auto, {**describe(None, UNVALIDATED), **profile}, None)
+    design = design_columns(labels, labels_path)
+    rows = unit_rows(auto)
+    units = auto.iloc[rows]
+    lab = _label_lookup(units, design)
+    coded = lab.notna().to_numpy(dtype=bool)
+    if not coded.any():
+        reason = "no hand code matches a classified interaction: stance figures are unvalidated"
+        return Supervised(apply_labels(auto, design), {**describe(None, reason), **profile}, None)
+    prob, sample = _design_lookup(units, design)
+    y = lab[coded].astype(str).to_numpy(dtype=object)
+    estimate = sample[coded] != SAMPLE_ACTIVE
+    weight = np.zeros(len(units))
+    weight[np.flatnonzero(coded)[estimate]] = design_weights(prob[coded][estimate], len(units))
+    sides = units["target_side"].astype(object).to_numpy()[coded]
+
+    model: StanceModel | None = None
+    if len(y) >= MIN_LABELS and len(np.unique(y)) >= 2:
+        x_all = row_features(auto, _texts_by_post(posts))
+        x_lab = x_all.iloc[rows[coded]]
+        model = _fitted(x_lab, y, seed, model_dir, layout_for(y, sides))
+        full_pred, _ = model.predict(x_lab)
+        oof = cross_validate(
+            x_lab, y, estimate=estimate, layout_shared=model.shared, seed=seed, c=model.c
+        )
+        cross = np.where(pd.isna(oof), full_pred, oof)
+        table = apply_model(auto, x_all, model, labelled_rows(auto, design))
+        pred = table["stance"].astype(object).to_numpy()[rows].copy()
+        pred[coded] = full_pred
+        info = describe(model)
+        how = f"{CV_FOLDS}-fold stratified cross-validation of the model (seed {seed})"
+    else:
+        table = auto
+        pred = auto["stance"].astype(object).to_numpy()[rows].copy()
+        cross = pred[coded]
+        info = describe(
+            None,
+            f"only {len(y)} hand codes of {len(np.unique(y))} class(es) (a model needs "
+            f"{MIN_LABELS} of two or more): the rules decide",
+        )
+        how = "the rules against the hand codes (no model trained, nothing to cross-fit)"
+    info = {**info, **profile, "validated": bool(estimate.any())}
+    table = apply_labels(table, design)
+    final = table["stance"].astype(object).to_numpy()[rows]
+
+    w_est = weight[coded][estimate]
+    cv = error_figures(y[estimate], cross[estimate], w_est) if estimate.any() else None
+    by_window: dict[str, Any] = {}
+    win = units["window"].astype(object).to_numpy()[coded]
+    for w in ("baseline", "crisis", "after"):
+        m = estimate & (win == w)
+        if m.sum() >= MIN_WINDOW_CODES:
+            by_window[w] = {
+                "codes": int(m.sum()),
+                **error_figures(y[m], cross[m], weight[coded][m]),
+            }
+        else:
+            by_window[w] = {
+                "status": "not measured",
+                "reason": f"{int(m.sum())} codes in the {w} window (fewer than {MIN_WINDOW_CODES})",
+            }
+    cross_all = np.full(len(units), None, dtype=object)
+    cross_all[coded] = cross
+    label_all = np.full(len(units), None, dtype=object)
+    label_all[coded] = y
+    frame = pd.DataFrame(
+        {
+            "side": units["target_side"].astype(object).to_numpy(),
+            "window": units["window"].astype(object).to_numpy(),
+            "account": units["source"].astype(object).to_numpy(),
+            "pred": pred,
+            "final": final,
+            "label": label_all,
+            "cross": np.where(coded, cross_all, pred),
+            "weight": weight,
+        }
+    )
+    validation = {
+        "labels": int(coded.sum()),
+        "cross_validated": cv,
+        "shares": [],
+        "net_support": [],
+        "changes": [],
+        "cross_validated_by_window": by_window,
+        "design": {
+            "codes": int(coded.sum()),
+            "estimation_codes": int(estimate.sum()),
+            "active_codes": int((~estimate).sum()),
+            "units": len(units),
+            "inclusion_probabilities": bool(np.isfinite(prob[coded]).any()),
+            "weights": "Horvitz-Thompson 1/inclusion_probability (simple random sample where "
+            "the labels give none)",
+        },
+        "cross_validation": how,
+        "seed": seed,
+        "model": info,
+    }
+    if windows is None:
+        validation["shares_status"] = "no windows given (--crisis or --study): no shares"
+    elif correct:
+        validation = correct_validation(validation, frame, n_boot, seed, confidence)
+    return Supervised(table, info, validation, frame)
+
+
+def correct_validation(
+    validation: dict[str, Any],
+    units: pd.DataFrame,
+    n_boot: int = 1000,
+    seed: int = 42,
+    confidence: float = 0.95,
+) -> dict[str, Any]:
+    """Return ``validation`` with its naive and error-corrected shares, net support and
+    changes computed from ``units`` (:func:`netsupport.stance.validation.corrected_shares`)."""
+    out = dict(validation)
+    out.update(corrected_shares(units, n_boot=n_boot, seed=seed, confidence=confidence))
+    out.update({"bootstrap": int(n_boot), "confidence": float(confidence), "seed": int(seed)})
+    return out
+
+
+def rule_profile(auto: pd.DataFrame) -> dict[str, int]:
+    """Return how many (post, side) units the rules decided by VADER alone, and how many carry
+    no text of their own (no-text, or a repost), for the report's warnings."""
+    rows = unit_rows(auto)
+    fam = auto["rule"].astype(object).to_numpy()[rows]
+    fam = np.array([str(r).split(":", 1)[0] for r in fam], dtype=object)
+    return {
+        "units": len(rows),
+        "vader_units": int((fam == "vader").sum()),
+        "no_text_units": int(np.isin(fam, ["no-text", "repost"]).sum()),
+    }
+
+
+def _fitted(
+    x: pd.DataFrame, y: np.ndarray, seed: int, model_dir: str | Path | None, shared: bool
+) -> StanceModel:
+    """Return the model for these codes: loaded from ``model_dir`` when its key matches."""
+    if model_dir is None:
+        return fit_stance_model(x, y, seed=seed, shared=shared)
+    path = Path(model_dir) / f"stance-model-{model_key(x, y, seed)[:24]}.skops"
+    model = load_model(path)
+    if model is None:
+        model = fit_stance_model(x, y, seed=seed, shared=shared)
+        for old in Path(model_dir).glob("stance-model-*.skops"):
+            old.unlink()
+        save_model(model, path)
+    return model
+
+
+def validation_json(validation: dict[str, Any]) -> dict[str, Any]:
+    """Return the ``<stem>.validation.json`` document: ``labels``, ``cross_validated`` (accuracy,
+    macro_f1, kappa, per_class, confusion) and ``shares``."""
+    cv = validation.get("cross_validated")
+    keys = ("accuracy", "macro_f1", "kappa", "per_class", "confusion")
+    return {
+        "labels": validation["labels"],
+        "cross_validated": {k: cv[k] for k in keys} if cv else None,
+        "shares": validation["shares"],
+    }

@@ -1,0 +1,528 @@
+"""How good is the stance: cross-validated error over the hand codes, and error-corrected shares.
+
+Two things are measured from a study's hand codes (METHODS.md, "Measured stance error" and
+"Error-corrected shares"):
+
+1. **Cross-validated error.** Stratified K-fold over the hand-coded (post, side) units (seeded):
+   each unit is predicted by a model trained without it (or by the rules, when there is no
+   model). Confusion matrix, per-class precision / recall / F1, macro-F1, Cohen's kappa and
+   accuracy (sklearn.metrics), weighted by ``1 / inclusion_probability`` (Horvitz-Thompson) so
+   that a stratified coding sheet estimates the error on the data, not on the sample. Units
+   coded from an ``active`` sample train the model only and are never scored.
+2. **Error-corrected shares.** Prediction-powered inference (Angelopoulos et al., Science 2023):
+   for a share theta of stance k in a cell (side, window, unit level),
+   ``theta_PP = mean over all N units of f_k + weighted mean over the n coded units of
+   (Y_k - f~_k)``, where f is the prediction on every unit and f~ the cross-fitted prediction
+   of a coded unit (from a model that did not see its code). The interval is a percentile
+   bootstrap over accounts: the accounts, with their posts and their coded posts, are resampled
+   together, so both the prediction mean and the rectifier vary, jointly across windows.
+"""
+
+from __future__ import annotations
+
+import math
+import zlib
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import InputFileError
+from ..schema import Window
+from .rules import _SIDES, RULE_REPOST, STANCE_ORDER
+
+__all__ = [
+    "CV_FOLDS",
+    "MIN_WINDOW_CODES",
+    "PPI_METHOD",
+    "corrected_shares",
+    "cross_validate",
+    "design_weights",
+    "error_figures",
+    "validation_file",
+]
+
+_WINDOWS = (Window.BASELINE.value, Window.CRISIS.value, Window.AFTER.value)
+#: Folds of the cross-validation (fewer when a class has fewer codes).
+CV_FOLDS = 5
+#: Fewest codes in a window for figures of that window alone.
+MIN_WINDOW_CODES = 30
+PPI_METHOD = (
+    "prediction-powered inference (Angelopoulos et al. 2023), cross-fitted rectifier, "
+    "Horvitz-Thompson weights; percentile bootstrap over accounts"
+)
+NAIVE_ONLY = "no hand codes from the probability sample in this cell: naive only"
+SAMPLE_ACTIVE = "active"
+
+
+# ---- the design: inclusion probabilities and active codes ---------------------------------------
+
+
+def design_columns(labels: pd.DataFrame, path: str | Path | None) -> pd.DataFrame:
+    """Return ``labels`` with ``inclusion_probability`` (float, NaN = not given) and ``sample``.
+
+    Takes them from ``labels`` when :func:`netsupport.stance.load_labels` carries them, else
+    reads them from the labels CSV (``path``). Missing columns mean a simple random sample.
+    """
+    out = labels.copy()
+    have = {"inclusion_probability", "sample"} <= set(out.columns)
+    if not have and path is not None:
+        raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+        raw.columns = [c.strip().lower().lstrip("'") for c in raw.columns]
+        raw = raw[raw["stance"].str.strip() != ""] if "stance" in raw.columns else raw
+        raw = raw[raw["post_id"].str.strip() != ""] if "post_id" in raw.columns else raw
+        side = raw["target_side"] if "target_side" in raw.columns else pd.Series("", raw.index)
+        extra = pd.DataFrame(
+            {
+                "post_id": raw["post_id"].str.strip().str.lstrip("'"),
+                "target_side": side.str.strip().str.lower().replace("", pd.NA),
+                "inclusion_probability": raw.get("inclusion_probability", pd.Series("", raw.index)),
+                "sample": raw.get("sample", pd.Series("", raw.index)),
+            }
+        ).drop_duplicates(["post_id", "target_side"], keep="last")
+        key_l = out["post_id"].astype(str) + "|" + out["target_side"].astype(str)
+        key_e = extra["post_id"].astype(str) + "|" + extra["target_side"].astype(str)
+        m = dict(
+            zip(
+                key_e,
+                zip(extra["inclusion_probability"], extra["sample"], strict=True),
+                strict=True,
+            )
+        )
+        pairs = [m.get(k, ("", "")) for k in key_l]
+        out["inclusion_probability"] = [p for p, _ in pairs]
+        out["sample"] = [s for _, s in pairs]
+    if "inclusion_probability" not in out.columns:
+        out["inclusion_probability"] = ""
+    if "sample" not in out.columns:
+        out["sample"] = ""
+    given = out["inclusion_probability"]
+    text = given.astype(object).where(given.notna(), "").astype(str).str.strip()
+    prob = pd.to_numeric(text.replace("", np.nan), errors="coerce")
+    bad = prob.notna() & ~((prob > 0) & (prob <= 1))
+    bad |= text.ne("") & prob.isna()  # not a number
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        raise InputFileError(
+            path or "labels",
+            "inclusion_probability must be a number in (0, 1], got "
+            f"{out['inclusion_probability'].iloc[i]!r} for post {out['post_id'].iloc[i]}",
+        )
+    out["inclusion_probability"] = prob.astype("float64")
+    out["sample"] = out["sample"].fillna("").astype(str).str.strip().str.lower()
+    return out
+
+
+def design_weights(probability: np.ndarray, population: int) -> np.ndarray:
+    """Return Horvitz-Thompson weights ``1 / pi``; where pi is missing, a simple random sample
+    of the coded units from the ``population`` units (pi = n / N).
+
+    Examples
+    --------
+    >>> design_weights(np.array([0.5, np.nan, np.nan]), 30).tolist()
+    [2.0, 10.0, 10.0]
+    """
+    p = np.asarray(probability, dtype="float64").copy()
+    n = len(p)
+    if n and population > 0:
+        p[np.isnan(p)] = min(1.0, n / population)
+    return 1.0 / p
+
+
+# ---- cross-validated error ----------------------------------------------------------------------
+
+
+def error_figures(
+    true: Sequence[str], pred: Sequence[str], weight: Sequence[float] | None = None
+) -> dict[str, Any]:
+    """Return accuracy, macro-F1, Cohen's kappa, per-class figures and the confusion matrix.
+
+    With ``weight`` (Horvitz-Thompson, ``1 / pi``) every figure estimates its value on the
+    population the codes were drawn from; the confusion ``matrix`` stays in codes (counts) and
+    ``estimated_share`` gives the weighted cells as shares of the population.
+
+    Examples
+    --------
+    >>> f = error_figures(["supportive", "critical", "neutral", "neutral"],
+    ...                   ["supportive", "neutral", "neutral", "neutral"])
+    >>> f["accuracy"], f["confusion"]["matrix"]
+    (0.75, [[1, 0, 0], [0, 0, 1], [0, 0, 2]])
+    >>> round(f["macro_f1"], 4), round(f["kappa"], 4)
+    (0.6, 0.5556)
+    """
+    from sklearn.metrics import (
+        accuracy_score,
+        cohen_kappa_score,
+        confusion_matrix,
+        precision_recall_fscore_support,
+    )
+
+    t = [str(v) for v in true]
+    p = [str(v) for v in pred]
+    order = list(STANCE_ORDER)
+    w = None if weight is None else np.asarray(weight, dtype="float64")
+    present = sorted(set(t) | set(p), key=order.index)
+    prec, rec, f1, _ = precision_recall_fscore_support(
+        t, p, labels=order, sample_weight=w, zero_division=0
+    )
+    support = confusion_matrix(t, p, labels=order).sum(axis=1)
+    kappa: float | None = None
+    if len(set(t) | set(p)) >= 2:
+        k = float(cohen_kappa_score(t, p, labels=order, sample_weight=w))
+        kappa = None if math.isnan(k) else k
+    macro = float(np.mean([f1[order.index(c)] for c in present])) if present else 0.0
+    weighted = confusion_matrix(t, p, labels=order, sample_weight=w).astype("float64")
+    total = weighted.sum()
+    return {
+        "accuracy": float(accuracy_score(t, p, sample_weight=w)),
+        "macro_f1": macro,
+        "kappa": kappa,
+        "per_class": {
+            c: {
+                "precision": float(prec[i]),
+                "recall": float(rec[i]),
+                "f1": float(f1[i]),
+                "codes": int(support[i]),
+            }
+            for i, c in enumerate(order)
+        },
+        "confusion": {
+            "labels": order,
+            "rows": "hand code",
+            "columns": "prediction",
+            "matrix": confusion_matrix(t, p, labels=order).tolist(),
+            "estimated_share": (weighted / total).tolist() if total > 0 else None,
+        },
+    }
+
+
+def cross_validate(
+    x: pd.DataFrame,
+    y: Sequence[str],
+    *,
+    estimate: np.ndarray,
+    layout_shared: bool,
+    seed: int = 42,
+    folds: int = CV_FOLDS,
+    c: Mapping[str, float] | None = None,
+) -> np.ndarray:
+    """Return the cross-fitted prediction of every coded unit used for estimation.
+
+    Units with ``estimate`` False (an active sample) are in every training fold and never
+    predicted (their entry is None). Folds are stratified by side and code, shuffled with
+    ``seed``; each fold's model is fitted as the study's model is (same layout), with the
+    regularisation ``c`` the study's model chose (or its own inner search when not given).
+    """
+    from sklearn.model_selection import StratifiedKFold
+
+    from .model import fit_stance_model
+
+    y = np.asarray(list(y), dtype=object)
+    out = np.full(len(y), None, dtype=object)
+    idx = np.flatnonzero(estimate)
+    strata = (x["side"].astype(str).to_numpy()[idx] + "|" + y[idx].astype(str)).astype(object)
+    _, counts = np.unique(strata, return_counts=True)
+    k = int(min(folds, counts.min())) if len(counts) else 0
+    if k < 2:  # a stratum with one code: stratify by code only
+        strata = y[idx].astype(str).astype(object)
+        _, counts = np.unique(strata, return_counts=True)
+        k = int(min(folds, counts.min()))
+    if k < 2:
+        return out
+    always = np.flatnonzero(~estimate)
+    skf = StratifiedKFold(k, shuffle=True, random_state=seed)
+    for train, test in skf.split(np.zeros(len(idx)), strata):
+        tr = np.concatenate([idx[train], always])
+        model = fit_stance_model(x.iloc[tr], y[tr], seed=seed, shared=layout_shared, c=c)
+        pred, _ = model.predict(x.iloc[idx[test]])
+        out[idx[test]] = pred
+    return out
+
+
+# ---- error-corrected shares ---------------------------------------------------------------------
+
+
+def unit_rows(table: pd.DataFrame) -> np.ndarray:
+    """Return the index (positions) of one row per (post, side): its repost row, else its first."""
+    if table.empty:
+        return np.zeros(0, dtype=np.int64)
+    rank = np.where(table["rule"].astype(object).to_numpy() == RULE_REPOST, 0, 1)
+    post = pd.factorize(table["post_id"], sort=False)[0].astype(np.int64)
+    side = pd.factorize(table["target_side"], sort=False)[0].astype(np.int64)
+    key = post * 4 + side
+    order = np.lexsort((np.arange(len(table)), rank, key))
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = key[order][1:] != key[order][:-1]
+    return np.sort(order[first])
+
+
+def _majority(counts: np.ndarray) -> np.ndarray:
+    """Majority stance code per row (0, 1, 2); a tie for the most is neutral (2); -1 if empty."""
+    if len(counts) == 0:
+        return np.zeros(0, dtype=np.int64)
+    top = counts.max(axis=1, keepdims=True)
+    n_top = (counts == top).sum(axis=1)
+    out = np.where(n_top == 1, counts.argmax(axis=1), 2)
+    return np.where(counts.sum(axis=1) > 0, out, -1)
+
+
+_BLOCK = 22  # columns per window in the per-account matrix (see _account_matrix)
+
+
+def _account_matrix(u: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Return (accounts x 3 * _BLOCK matrix, account codes) for the units of one side.
+
+    Per window: predicted post counts (3), posts (1), sum of w * (Y - f~) over coded posts (3),
+    sum of w (1), account prediction one-hot (3), active (1), w_a * (Y_a - f~_a) of a wholly
+    coded account (3), w_a (1), final post counts (3), final account one-hot (3).
+    """
+    acc, accounts = pd.factorize(u["account"], sort=True)
+    n_acc = len(accounts)
+    m = np.zeros((n_acc, 3 * _BLOCK + 1), dtype="float64")  # last: the account's design group
+    win = u["window"].to_numpy(dtype=object)
+    pred = u["pred"].to_numpy(dtype=np.int64)
+    fin = u["final"].to_numpy(dtype=np.int64)
+    lab = u["label"].to_numpy(dtype=np.int64)
+    cross = u["cross"].to_numpy(dtype=np.int64)
+    w = u["weight"].to_numpy(dtype="float64")
+    coded = lab >= 0
+    eye = np.eye(3)
+    if coded.any():  # design group: the largest weight of the account's codes (0: none)
+        np.maximum.at(m[:, 3 * _BLOCK], acc[coded], w[coded])
+    for j, wname in enumerate(_WINDOWS):
+        sel = win == wname
+        if not sel.any():
+            continue
+        b = j * _BLOCK
+        a = acc[sel]
+        np.add.at(m[:, b : b + 3], a, eye[pred[sel]])
+        np.add.at(m[:, b + 3], a, 1.0)
+        c = sel & coded
+        if c.any():
+            d = eye[lab[c]] - eye[cross[c]]
+            np.add.at(m[:, b + 4 : b + 7], acc[c], w[c, None] * d)
+            np.add.at(m[:, b + 7], acc[c], w[c])
+        np.add.at(m[:, b + 16 : b + 19], a, eye[fin[sel]])
+        # account level
+        pc = np.zeros((n_acc, 3))
+        np.add.at(pc, a, eye[pred[sel]])
+        active = pc.sum(axis=1) > 0
+        mp = _majority(pc)
+        m[active, b + 8 + mp[active]] = 1.0
+        m[:, b + 11] = active.astype("float64")
+        fc = np.zeros((n_acc, 3))
+        np.add.at(fc, a, eye[fin[sel]])
+        mf = _majority(fc)
+        m[active, b + 19 + mf[active]] = 1.0
+        # wholly coded accounts: every unit of the cell coded in the probability sample
+        n_units = np.bincount(a, minlength=n_acc)
+        n_coded = np.bincount(acc[c], minlength=n_acc) if c.any() else np.zeros(n_acc, int)
+        whole = active & (n_units == n_coded)
+        if whole.any():
+            yc = np.zeros((n_acc, 3))
+            np.add.at(yc, acc[c], eye[lab[c]])
+            xc = np.zeros((n_acc, 3))
+            np.add.at(xc, acc[c], eye[cross[c]])
+            logw = np.zeros(n_acc)
+            np.add.at(logw, acc[c], np.log(w[c]))
+            wa = np.exp(logw)
+            my, mx = _majority(yc), _majority(xc)
+            rows = np.flatnonzero(whole)
+            da = eye[my[rows]] - eye[mx[rows]]
+            m[rows, b + 12 : b + 15] = wa[rows, None] * da
+            m[rows, b + 15] = wa[rows]
+    return m, acc
+
+
+def _stats(t: np.ndarray) -> dict[str, np.ndarray]:
+    """Return naive and corrected shares from column totals ``t`` (replicates x columns)."""
+    out: dict[str, np.ndarray] = {}
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for j, w in enumerate(_WINDOWS):
+            b = j * _BLOCK
+            posts, lab_w = t[:, b + 3 : b + 4], t[:, b + 7 : b + 8]
+            accs, lab_wa = t[:, b + 11 : b + 12], t[:, b + 15 : b + 16]
+            out[f"post|{w}|naive"] = t[:, b + 16 : b + 19] / posts
+            out[f"post|{w}|corrected"] = t[:, b : b + 3] / posts + t[:, b + 4 : b + 7] / lab_w
+            out[f"account|{w}|naive"] = t[:, b + 19 : b + 22] / accs
+            out[f"account|{w}|corrected"] = (
+                t[:, b + 8 : b + 11] / accs + t[:, b + 12 : b + 15] / lab_wa
+            )
+            out[f"post|{w}|coded"] = t[:, b + 7]
+            out[f"account|{w}|coded"] = t[:, b + 15]
+            out[f"post|{w}|n"] = t[:, b + 3]
+            out[f"account|{w}|n"] = t[:, b + 11]
+    return out
+
+
+def _stratified_draws(
+    group: np.ndarray, freq: np.ndarray, n_boot: int, rng: np.random.Generator
+) -> np.ndarray:
+    """Return bootstrap counts of each account profile (n_boot x profiles): accounts are drawn
+    with replacement within their design group (uncoded accounts; coded accounts by the weight
+    of their codes), so each resample keeps the number of coded accounts of every stratum of
+    the coding sheet, as its design did (a fixed-size stratified sample, not a random number)."""
+    out = np.zeros((n_boot, len(freq)), dtype="float64")
+    for g in np.unique(group):  # sorted: a fixed order of draws
+        idx = np.flatnonzero(group == g)
+        n_g = int(freq[idx].sum())
+        out[:, idx] = rng.multinomial(n_g, freq[idx] / n_g, size=n_boot)
+    return out
+
+
+def _ci(draws: np.ndarray, confidence: float) -> tuple[float | None, float | None]:
+    finite = draws[np.isfinite(draws)]
+    if len(finite) == 0:
+        return None, None
+    a = (1 - confidence) / 2
+    lo, hi = np.percentile(finite, [100 * a, 100 * (1 - a)])
+    return float(lo), float(hi)
+
+
+def _share(x: float) -> float | None:
+    return None if not math.isfinite(x) else float(min(1.0, max(0.0, x)))
+
+
+def corrected_shares(
+    units: pd.DataFrame,
+    *,
+    n_boot: int = 1000,
+    seed: int = 42,
+    confidence: float = 0.95,
+) -> dict[str, list[dict[str, Any]]]:
+    """Return naive and error-corrected stance shares, net support and its changes.
+
+    Parameters
+    ----------
+    units : DataFrame
+        One row per (post, side) unit: ``side``, ``window``, ``account`` (the source),
+        ``pred`` (the model's or rules' stance, without hand codes), ``final`` (the stance the
+        support measures use: hand codes applied), ``label`` (hand code or None), ``cross``
+        (the cross-fitted prediction of a coded unit; ``pred`` where there is no model) and
+        ``weight`` (``1 / pi`` of a code of the probability sample; 0 = not coded or an active
+        code, which is never used for estimation).
+    n_boot, seed, confidence : bootstrap resamples, seed and interval level.
+
+    Returns
+    -------
+    dict
+        ``shares``: rows ``{target_side, window, unit, stance, naive, corrected, ci_low,
+        ci_high, method}``; ``net_support``: the same with ``stance`` left out;
+        ``changes``: net support ``crisis - baseline`` and ``after - baseline``
+        (``{target_side, change, unit, naive, corrected, ci_low, ci_high, method}``).
+
+    Notes
+    -----
+    For the share of stance k among N units of a cell, with f the prediction and f~ the
+    cross-fitted one, the estimate is ``mean_N f_k + sum_S w (Y_k - f~_k) / sum_S w`` over
+    the coded units S with weights ``w = 1/pi``. At account level the unit is the account (its
+    majority stance, ties neutral); an account is coded when all its posts in the cell are, with
+    ``pi_a`` the product of its posts' probabilities. Shares and interval ends are clipped to
+    [0, 1]. METHODS.md, "Error-corrected shares".
+    """
+    code = {s: i for i, s in enumerate(STANCE_ORDER)}
+
+    def codes(col: str) -> np.ndarray:
+        return np.array([code.get(v, -1) if v is not None else -1 for v in units[col]], np.int64)
+
+    frame = pd.DataFrame(
+        {
+            "side": units["side"].astype(object).to_numpy(),
+            "window": units["window"].astype(object).to_numpy(),
+            "account": units["account"].astype(object).to_numpy(),
+            "pred": codes("pred"),
+            "final": codes("final"),
+            "cross": codes("cross"),
+            "weight": units["weight"].to_numpy(dtype="float64"),
+        }
+    )
+    lab = codes("label")
+    lab[frame["weight"].to_numpy() <= 0] = -1  # active or uncoded: not for estimation
+    frame["label"] = lab
+    frame = frame[frame["window"].isin(_WINDOWS) & (frame["pred"] >= 0) & (frame["final"] >= 0)]
+    shares: list[dict[str, Any]] = []
+    nets: list[dict[str, Any]] = []
+    changes: list[dict[str, Any]] = []
+    for side in _SIDES:
+        u = frame[frame["side"] == side]
+        if u.empty:
+            continue
+        m, _ = _account_matrix(u)
+        prof, freq = np.unique(m, axis=0, return_counts=True)
+        point = _stats((freq @ prof)[None, :])
+        rng = np.random.default_rng([int(seed), zlib.crc32(f"stance_validation/{side}".encode())])
+        weights = _stratified_draws(prof[:, 3 * _BLOCK], freq, n_boot, rng)
+        boot = _stats(weights @ prof)
+        for unit in ("account", "post"):
+            for w in _WINDOWS:
+                if point[f"{unit}|{w}|n"][0] <= 0:
+                    continue
+                naive = point[f"{unit}|{w}|naive"][0]
+                corr = point[f"{unit}|{w}|corrected"][0]
+                has = point[f"{unit}|{w}|coded"][0] > 0
+                bc = boot[f"{unit}|{w}|corrected"]
+                for k, s in enumerate(STANCE_ORDER):
+                    lo, hi = _ci(bc[:, k], confidence) if has else (None, None)
+                    shares.append(
+                        {
+                            "target_side": side,
+                            "window": w,
+                            "unit": unit,
+                            "stance": s,
+                            "naive": _share(float(naive[k])),
+                            "corrected": _share(float(corr[k])) if has else None,
+                            "ci_low": _share(lo) if lo is not None else None,
+                            "ci_high": _share(hi) if hi is not None else None,
+                            "method": PPI_METHOD if has else NAIVE_ONLY,
+                        }
+                    )
+                net_b = bc[:, 0] - bc[:, 1]
+                lo, hi = _ci(net_b, confidence) if has else (None, None)
+                nets.append(
+                    {
+                        "target_side": side,
+                        "window": w,
+                        "unit": unit,
+                        "naive": float(naive[0] - naive[1]),
+                        "corrected": float(corr[0] - corr[1]) if has else None,
+                        "ci_low": lo,
+                        "ci_high": hi,
+                        "method": PPI_METHOD if has else NAIVE_ONLY,
+                    }
+                )
+            for later in (Window.CRISIS.value, Window.AFTER.value):
+                base = Window.BASELINE.value
+                if point[f"{unit}|{base}|n"][0] <= 0 or point[f"{unit}|{later}|n"][0] <= 0:
+                    continue
+                nv = point[f"{unit}|{later}|naive"][0] - point[f"{unit}|{base}|naive"][0]
+                cv = point[f"{unit}|{later}|corrected"][0] - point[f"{unit}|{base}|corrected"][0]
+                has = point[f"{unit}|{later}|coded"][0] > 0 and point[f"{unit}|{base}|coded"][0] > 0
+                d = boot[f"{unit}|{later}|corrected"] - boot[f"{unit}|{base}|corrected"]
+                lo, hi = _ci(d[:, 0] - d[:, 1], confidence) if has else (None, None)
+                changes.append(
+                    {
+                        "target_side": side,
+                        "change": f"{later} - {base}",
+                        "unit": unit,
+                        "naive": float(nv[0] - nv[1]),
+                        "corrected": float(cv[0] - cv[1]) if has else None,
+                        "ci_low": lo,
+                        "ci_high": hi,
+                        "method": PPI_METHOD if has else NAIVE_ONLY,
+                    }
+                )
+    return {"shares": shares, "net_support": nets, "changes": changes}
+
+
+def validation_file(stance_csv: str | Path) -> Path:
+    """Return where the validation of a stance CSV goes: ``stance.csv -> stance.validation.json``.
+
+    Examples
+    --------
+    >>> validation_file("out/stance.csv").as_posix()
+    'out/stance.validation.json'
+    """
+    p = Path(stance_csv)
+    return p.with_name(f"{p.stem}.validation.json")

@@ -1,0 +1,139 @@
+"""The report's "How good is the stance?" section and warning boxes (report_stance.py)."""
+
+from __future__ import annotations
+
+from test_report import _write_mini
+
+from netsupport.report import headline_display
+from netsupport.report_stance import headline_label, stance_context
+from netsupport.support.corrected import corrected_headline, stance_warnings
+
+
+def test_a_report_without_hand_codes_warns_that_stance_is_unvalidated(tmp_path):
+    _write_mini(tmp_path)
+    html = (tmp_path / "index.html").read_text(encoding="utf-8")
+    md = (tmp_path / "report.md").read_text(encoding="utf-8")
+    for text in (html, md):
+        assert "How good is the stance?" in text
+        assert "stance figures are unvalidated" in text
+    assert 'class="warn"' in html
+    assert html.index('class="warn"') < html.index('id="findings"')  # seen before the findings
+
+
+def test_warnings_for_vader_and_for_posts_without_text():
+    rules = {"status": "rules", "reason": "x", "units": 10, "vader_units": 6, "no_text_units": 0}
+    assert [w["kind"] for w in stance_warnings(rules)] == ["unvalidated", "vader"]
+    edges = {"status": "rules", "reason": "x", "units": 10, "vader_units": 0, "no_text_units": 7}
+    kinds = [w["kind"] for w in stance_warnings(edges)]
+    assert kinds == ["unvalidated", "no_text"]
+    trained = {"status": "model", "units": 10, "vader_units": 9, "no_text_units": 2}
+    assert stance_warnings(trained) == []  # a validated model: VADER is one feature among many
+    # half exactly is not "more than half"
+    half = {"status": "model", "units": 10, "vader_units": 0, "no_text_units": 5}
+    assert stance_warnings(half) == []
+
+
+def test_without_text_the_headline_does_not_call_it_net_support():
+    m = {
+        "study": {"institution": []},
+        "stance_warnings": [{"kind": "no_text", "text": "..."}],
+        "headline": {"net_support_crisis": {"focal": {"value": 0.4, "low": 0.3, "high": 0.5}}},
+    }
+    label = headline_label(m, "net_support_crisis", "Net support in the crisis, points")
+    assert "not net support" in label and not label.startswith("Net support")
+    rows = headline_display(m)
+    assert any("Reposted minus critical share" in r[0] for r in rows)
+
+
+def test_the_headline_uses_and_names_the_corrected_figure():
+    v = {
+        "net_support": [
+            {
+                "target_side": "focal",
+                "window": "crisis",
+                "unit": "account",
+                "naive": 0.5,
+                "corrected": 0.4,
+                "ci_low": 0.2,
+                "ci_high": 0.6,
+            }
+        ],
+        "changes": [
+            {
+                "target_side": "focal",
+                "change": "after - baseline",
+                "unit": "account",
+                "naive": 0.1,
+                "corrected": 0.05,
+                "ci_low": -0.1,
+                "ci_high": 0.2,
+            }
+        ],
+    }
+    head = {"net_support_crisis": {"focal": {"value": 0.5, "low": 0.45, "high": 0.55}}}
+    naive_after = {"value": 0.1, "low": 0.0, "high": 0.2}
+    m = {"persistence": {"focal": {"net_support_change": {"account_level": naive_after}}}}
+    corrected_headline(head, m)  # no validation: the naive change after - before
+    assert head["persistence_net_support"]["focal"] == naive_after
+    assert head["persistence_net_support"]["institution"] is None
+    corrected_headline(head, {**m, "stance_validation": v})
+    assert head["persistence_net_support"]["focal"]["value"] == 0.05
+    assert head["net_support_crisis"]["focal"]["value"] == 0.4
+    assert head["net_support_crisis"]["focal"]["naive"] == 0.5
+    label = headline_label({"headline": head}, "net_support_crisis", "Net support")
+    assert label == "Net support, error-corrected"
+
+
+def test_stance_context_rows_name_the_sides_and_format_points():
+    v = {
+        "labels": 3,
+        "design": {"estimation_codes": 3, "active_codes": 0, "inclusion_probabilities": True},
+        "cross_validated": None,
+        "shares": [
+            {
+                "target_side": "focal",
+                "window": "crisis",
+                "unit": "account",
+                "stance": s,
+                "naive": 0.5,
+                "corrected": None,
+                "ci_low": None,
+                "ci_high": None,
+            }
+            for s in ("supportive", "critical", "neutral")
+        ],
+        "net_support": [],
+        "changes": [
+            {
+                "target_side": "focal",
+                "change": "crisis - baseline",
+                "unit": "account",
+                "naive": -0.25,
+                "corrected": -0.2,
+                "ci_low": -0.3,
+                "ci_high": -0.1,
+            }
+        ],
+    }
+    ctx = stance_context({"stance_validation": v}, [], {"focal": "@lane"})
+    rows = ctx["stance_quality"]["rows"]
+    assert rows[0] == ("@lane", "Crisis", "Supportive", "50%", "n/a", "no codes in this cell")
+    assert rows[-1] == (
+        "@lane",
+        "Crisis − Before",
+        "Change in net support",
+        "−25",
+        "−20",
+        "−30 to −10",
+    )
+
+
+def test_findings_do_not_call_a_repost_share_net_support():
+    from netsupport.report import Sentence
+    from netsupport.report_stance import without_text_relabelled
+
+    s = [Sentence("In the crisis: net support {net} points.", {"net": "+40"})]
+    assert without_text_relabelled({}, s) == s
+    m = {"stance_warnings": [{"kind": "no_text", "text": "..."}]}
+    out = without_text_relabelled(m, s)[0].text()
+    assert "not net support" in out and "reposted" in out and "+40" in out

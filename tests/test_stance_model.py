@@ -1,0 +1,187 @@
+"""Supervised stance (stance/model.py, stance/supervised.py): it learns, it is seeded, it keeps
+hand codes, it falls back to the rules with too few codes, and its skops cache round-trips."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import f1_score
+
+from netsupport.stance import Classifier
+from netsupport.stance.model import (
+    MIN_LABELS,
+    RULE_MODEL,
+    fit_stance_model,
+    load_model,
+    row_features,
+    save_model,
+)
+from netsupport.stance.rules import _texts_by_post
+from netsupport.stance.supervised import supervise
+from netsupport.windows import Windows
+
+WINDOWS = Windows.from_crisis("2014-02-14T00:00:00Z", "2014-02-19T00:00:00Z", 14, 14)
+# Invented words VADER and the lexicon do not know: only hand codes can teach what they mean.
+WORDS = {
+    "supportive": ["gleebish", "florpy"],
+    "critical": ["snorfy", "grelkish"],
+    "neutral": ["wibbled the rota", "moved the parking"],
+}
+FILLERS = ["today", "again", "this week", "on tuesday", "at the station", "in town", "as usual"]
+NAMES = ["mate", "boss", "pal", "lad", "chief"]
+
+
+def _case(n_per_class: int = 60, seed: int = 3):
+    """Posts mentioning @lane in invented slang, with their true stance."""
+    rng = np.random.default_rng(seed)
+    rows, truth = [], {}
+    i = 0
+    for stance, words in WORDS.items():
+        for _ in range(n_per_class):
+            w = words[rng.integers(len(words))]
+            text = (
+                f"@lane {NAMES[rng.integers(len(NAMES))]} is so {w} "
+                f"{FILLERS[rng.integers(len(FILLERS))]} {FILLERS[rng.integers(len(FILLERS))]}"
+            )
+            day = ["2014-02-05", "2014-02-15", "2014-02-25"][i % 3]
+            pid = f"p{i:04d}"
+            rows.append((pid, f"u{i % 150:03d}", f"{day}T10:{i % 60:02d}:00Z", text))
+            truth[pid] = stance
+            i += 1
+    posts = pd.DataFrame(rows, columns=["post_id", "author", "created_at", "text"])
+    posts["created_at"] = pd.to_datetime(posts["created_at"], utc=True)
+    inter = pd.DataFrame(
+        {
+            "source": posts["author"],
+            "target": "lane",
+            "kind": "mention",
+            "post_id": posts["post_id"],
+            "created_at": posts["created_at"],
+            "weight": 1.0,
+        }
+    )
+    return posts, inter, truth
+
+
+def _auto(posts, inter):
+    return Classifier(["lane"], ["force"]).classify(inter, posts, WINDOWS, workers=1)
+
+
+def _labels(truth, ids):
+    return pd.DataFrame(
+        {
+            "post_id": list(ids),
+            "target_side": pd.array([pd.NA] * len(ids), dtype="string"),
+            "stance": [truth[p] for p in ids],
+        }
+    )
+
+
+def test_model_learns_where_the_rules_fail():
+    posts, inter, truth = _case()
+    auto = _auto(posts, inter)
+    ids = sorted(truth)
+    rng = np.random.default_rng(0)
+    train = set(rng.choice(ids, size=120, replace=False).tolist())
+    held = [p for p in ids if p not in train]
+    sup = supervise(auto, posts, _labels(truth, sorted(train)), windows=WINDOWS, n_boot=50)
+    assert sup.model["status"] == "model"
+    t = sup.table.set_index("post_id")
+    y = [truth[p] for p in held]
+    rules_f1 = f1_score(y, auto.set_index("post_id").loc[held, "stance"], average="macro")
+    model_f1 = f1_score(y, t.loc[held, "stance"], average="macro")
+    assert rules_f1 < 0.4  # the rules cannot know the invented words
+    assert model_f1 >= 0.9, (rules_f1, model_f1)
+    assert set(t.loc[held, "rule"]) == {RULE_MODEL}
+    assert ((t.loc[held, "score"] > 0) & (t.loc[held, "score"] <= 1)).all()  # probabilities
+    # hand-coded posts keep their code
+    coded = sorted(train)
+    assert set(t.loc[coded, "rule"]) == {"label"}
+    assert (t.loc[coded, "stance"] == [truth[p] for p in coded]).all()
+    # cross-validated figures are measured on held-out folds, and high here
+    assert sup.validation["labels"] == 120
+    assert sup.validation["cross_validated"]["macro_f1"] >= 0.85
+
+
+def test_model_is_deterministic_for_a_seed():
+    posts, inter, truth = _case(n_per_class=30)
+    auto = _auto(posts, inter)
+    lab = _labels(truth, sorted(truth)[10:80])
+    a = supervise(auto, posts, lab, windows=WINDOWS, seed=7, n_boot=50)
+    b = supervise(auto, posts, lab, windows=WINDOWS, seed=7, n_boot=50)
+    pd.testing.assert_frame_equal(a.table, b.table)
+    assert a.model["status"] == "model"
+    assert a.validation == b.validation
+
+
+def test_too_few_codes_keep_the_rules_and_say_so():
+    posts, inter, truth = _case(n_per_class=30)
+    auto = _auto(posts, inter)
+    few = sorted(truth)[: MIN_LABELS - 1]
+    sup = supervise(auto, posts, _labels(truth, few), windows=WINDOWS, n_boot=50)
+    assert sup.model["status"] == "rules"
+    assert str(MIN_LABELS) in sup.model["reason"] and "the rules decide" in sup.model["reason"]
+    assert RULE_MODEL not in set(sup.table["rule"])
+    # the validation is then the rules' agreement with the codes, uncorrected by any training
+    assert "no model trained" in sup.validation["cross_validation"]
+    with pytest.raises(Exception, match="at least 50 hand codes"):
+        fit_stance_model(row_features(auto.iloc[:10], _texts_by_post(posts)), ["supportive"] * 10)
+
+
+def test_no_codes_means_unvalidated():
+    posts, inter, _ = _case(n_per_class=5)
+    sup = supervise(_auto(posts, inter), posts, None, windows=WINDOWS)
+    assert sup.validation is None
+    assert sup.model["status"] == "rules" and "unvalidated" in sup.model["reason"]
+
+
+def test_model_cache_round_trips_with_skops_and_refuses_junk(tmp_path):
+    posts, inter, truth = _case(n_per_class=30)
+    auto = _auto(posts, inter)
+    x = row_features(auto, _texts_by_post(posts))
+    y = auto["post_id"].map(truth).to_numpy()
+    model = fit_stance_model(x, y, seed=1)
+    path = save_model(model, tmp_path / "m.skops")
+    assert path.read_bytes()[:2] == b"PK"  # a skops zip, not a pickle
+    back = load_model(path)
+    assert back is not None and back.shared == model.shared
+    np.testing.assert_array_equal(back.predict(x)[0], model.predict(x)[0])
+    junk = tmp_path / "junk.skops"
+    junk.write_bytes(b"not a model")
+    assert load_model(junk) is None and load_model(tmp_path / "missing.skops") is None
+    # supervise reuses a cached model whose key matches (same codes, same features)
+    lab = _labels(truth, sorted(truth)[10:80])  # 70 codes: enough for a model
+    a = supervise(auto, posts, lab, windows=WINDOWS, n_boot=20, model_dir=tmp_path / "models")
+    files = sorted((tmp_path / "models").glob("*.skops"))
+    assert len(files) == 1
+    stamp = files[0].stat().st_mtime_ns
+    b = supervise(auto, posts, lab, windows=WINDOWS, n_boot=20, model_dir=tmp_path / "models")
+    assert a.model["status"] == "model"
+    assert files[0].stat().st_mtime_ns == stamp  # loaded, not retrained
+    pd.testing.assert_frame_equal(a.table, b.table)
+
+
+def test_cross_validation_predicts_each_estimation_code_from_folds_without_it():
+    from sklearn.model_selection import StratifiedKFold
+
+    from netsupport.stance.validation import cross_validate
+
+    posts, inter, truth = _case(n_per_class=24)
+    auto = _auto(posts, inter)
+    x = row_features(auto, _texts_by_post(posts)).reset_index(drop=True)
+    y = auto["post_id"].map(truth).to_numpy(dtype=object)
+    estimate = np.ones(len(y), dtype=bool)
+    estimate[::9] = False  # active codes: train only
+    c = {"*": 3.0}
+    oof = cross_validate(x, y, estimate=estimate, layout_shared=True, seed=4, c=c)
+    assert all(p is None for p in oof[~estimate]) and all(p is not None for p in oof[estimate])
+    # the same by hand: folds over the estimation codes, active codes in every training set
+    idx = np.flatnonzero(estimate)
+    strata = (x["side"].to_numpy()[idx] + "|" + y[idx].astype(str)).astype(object)
+    by_hand = np.full(len(y), None, dtype=object)
+    for train, test in StratifiedKFold(5, shuffle=True, random_state=4).split(idx, strata):
+        tr = np.concatenate([idx[train], np.flatnonzero(~estimate)])
+        m = fit_stance_model(x.iloc[tr], y[tr], seed=4, shared=True, c=c)
+        by_hand[idx[test]] = m.predict(x.iloc[idx[test]])[0]
+    assert oof.tolist() == by_hand.tolist()
