@@ -1160,7 +1160,8 @@ def specification_curve(
                 _no_data(ax, "not measured")
         for ax in axes[len(panels) :]:
             ax.set_visible(False)
-        axes[0].legend(loc="best", fontsize=8.5)
+        if axes[0].get_legend_handles_labels()[0]:
+            axes[0].legend(loc="best", fontsize=8.5)
         fig.suptitle(
             "How the headline moves over the sensitivity grid",
             x=0.01,

@@ -504,6 +504,16 @@ def graph_command(
     algorithm: _GcAlgorithmOpt = None,
     resolution: _GcResolutionOpt = None,
     seed: _GcSeedOpt = None,
+    gexf_max_edges: Annotated[
+        int | None,
+        typer.Option(
+            "--gexf-max-edges",
+            min=1,
+            help="With --dynamic: above this many edges (source-target pairs over the three "
+            "windows) write the crisis window only [default: the study's output.gexf_max_edges, "
+            "else 250000].",
+        ),
+    ] = None,
 ) -> None:
     """Write the interaction graph of a window for Gephi (GEXF 1.3), as GraphML or as CSV.
 
@@ -517,6 +527,13 @@ def graph_command(
     st, windows, win, params = _gc_context(store, study, crisis, baseline_days, after_days, window)
     if not dynamic:
         _gc_say_window(windows, win)
+    if gexf_max_edges is None:
+        from .gexfout import DEFAULT_GEXF_MAX_EDGES
+        from .studyfile import load_study
+
+        gexf_max_edges = (
+            load_study(study).gexf_max_edges if study is not None else DEFAULT_GEXF_MAX_EDGES
+        )
     result = export_window_graph(
         st.read(Table.INTERACTIONS),
         out,
@@ -528,6 +545,7 @@ def graph_command(
         algorithm=(algorithm or params.algorithm) if communities else None,
         resolution=resolution if resolution is not None else params.resolution,
         seed=seed if seed is not None else params.seed,
+        gexf_max_edges=gexf_max_edges,
     )
     for note in result.notes:
         typer.echo(note, err=True)

@@ -56,6 +56,7 @@ import pandas as pd
 from sklearn.metrics import normalized_mutual_info_score
 
 from .errors import EmptyWindow, NetsupportError, ResourceLimit
+from .gexfout import DEFAULT_GEXF_MAX_EDGES, window_edges_of, write_graph_gexf
 from .graph import (
     HANDLE,
     EmptyGraph,
@@ -68,7 +69,6 @@ from .graph import (
     parse_kinds,
     select_edges,
     window_interactions,
-    write_dynamic_gexf,
 )
 from .schema import AccountCol, IKind, PostCol, Role, Window
 from .textsafe import write_csv, write_json
@@ -895,6 +895,7 @@ def export_window_graph(
     algorithm: str | None = "louvain",
     resolution: float = 1.0,
     seed: int = 42,
+    gexf_max_edges: int = DEFAULT_GEXF_MAX_EDGES,
 ) -> GraphExport:
     """Build the interaction graph of a window and write it for Gephi (GEXF), GraphML or CSV.
 
@@ -905,7 +906,9 @@ def export_window_graph(
     degrees, PageRank and any ``stance_counts`` columns; edges carry kind, per-kind counts and
     weight. With ``dynamic`` one GEXF holds the three windows as spells (``out`` must end in
     ``.gexf``; ``windows`` required); node attributes and communities then come from the graph of
-    ``window`` if given, else of all three windows together.
+    ``window`` if given, else of all three windows together; above ``gexf_max_edges``
+    source-target pairs over the three windows it holds the crisis window only, and a note says
+    so (:mod:`netsupport.gexfout`).
 
     Raises
     ------
@@ -952,18 +955,19 @@ def export_window_graph(
     attrs = node_table(
         arrays, part.membership if part is not None else None, accounts, stance_counts
     )
+    gexf_note = None
     if dynamic:
-        paths = [
-            write_dynamic_gexf(
-                interactions,
-                windows,
-                out,
-                kinds=kinds,
-                kind_weights=kind_weights,
-                node_attrs=attrs,
-            )
-        ]
+        path, scope = write_graph_gexf(
+            window_edges_of(interactions, windows, kinds, kind_weights),
+            windows,
+            out,
+            max_edges=gexf_max_edges,
+            node_attrs=attrs,
+            kind_counts=True,
+        )
+        paths = [path]
+        gexf_note = f"{path.name} holds the {scope.note()}" if scope.crisis_only else None
     else:
         paths = export_graph(edges, out, attrs)
-    notes = tuple(n for n in ((part.note if part is not None else None),) if n)
+    notes = tuple(n for n in ((part.note if part is not None else None), gexf_note) if n)
     return GraphExport(paths, arrays.n_nodes, arrays.n_edges, part, notes)

@@ -969,7 +969,10 @@ def _edge_attr_frame(edges: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _gexf_head(mode: str, directed: bool, extra_graph_attrs: str = "") -> list[str]:
+def _gexf_head(
+    mode: str, directed: bool, extra_graph_attrs: str = "", note: str | None = None
+) -> list[str]:
+    extra = f" {escape(_xml_text(note))}" if note else ""
     return [
         '<?xml version="1.0" encoding="UTF-8"?>',
         f'<gexf xmlns="{_GEXF_NS}" xmlns:xsi="{_XSI_NS}" '
@@ -977,7 +980,7 @@ def _gexf_head(mode: str, directed: bool, extra_graph_attrs: str = "") -> list[s
         "  <meta>",
         f"    <creator>netsupport {escape(__version__)}</creator>",
         "    <description>interaction graph (aggregated edges; weight = kind-weighted "
-        "interaction count)</description>",
+        f"interaction count){extra}</description>",
         "  </meta>",
         f'  <graph defaultedgetype="{"directed" if directed else "undirected"}" '
         f'mode="{mode}"{extra_graph_attrs}>',
@@ -1098,12 +1101,18 @@ def write_dynamic_gexf_edges(
     path: str | Path,
     *,
     node_attrs: pd.DataFrame | None = None,
+    kind_counts: bool = True,
+    note: str | None = None,
 ) -> Path:
     """Write the dynamic GEXF of :func:`write_dynamic_gexf` from edges aggregated per window.
 
     ``window_edges`` maps a window name to :func:`aggregate_edges` of that window's interactions
     (windows missing or empty have no edges). The Dask engine (:mod:`netsupport.scale`)
     aggregates them in parallel and writes the same file.
+
+    With ``kind_counts=False`` edges carry ``kind`` and the weights only, not the per-kind counts
+    (the report's graph.gexf: a third smaller, see :mod:`netsupport.gexfout`). ``note`` is
+    appended to the file's ``<meta><description>``.
 
     Raises
     ------
@@ -1170,6 +1179,8 @@ def write_dynamic_gexf_edges(
     total[WEIGHT] = np.add.reduceat(w_values, starts_e)
     del perm
     eattr = _edge_attr_frame(total)
+    if not kind_counts:
+        eattr = eattr[["kind"]]
     total_weight = total[WEIGHT]
     del total
 
@@ -1201,7 +1212,10 @@ def write_dynamic_gexf_edges(
     bounds = [_spell_bounds(windows, w) for w in Window]
 
     head = _gexf_head(
-        "dynamic", True, ' timeformat="date" timerepresentation="interval" timezone="UTC"'
+        "dynamic",
+        True,
+        ' timeformat="date" timerepresentation="interval" timezone="UTC"',
+        note,
     )
     head += _attributes_block("node", "static", nspecs)
     head += _attributes_block("node", "dynamic", [ndyn])
@@ -1210,9 +1224,9 @@ def write_dynamic_gexf_edges(
     # The text is assembled column-wise from object arrays of lines, each value formatted and
     # escaped once per distinct value, and written in batches: a graph of a million edges
     # takes seconds and never exists as one string. Every piece below ends with a newline.
-    ind = "        "
+    ind = ""  # no indentation: it was a fifth of the file (bench/RESULTS.md)
     ids = np.array([_attr(node) for node in nodes], dtype=object)
-    spell = np.array([f'{ind}  <spell start="{b0}" end="{b1}"/>\n' for b0, b1 in bounds], object)
+    spell = np.array([f'{ind}<spell start="{b0}" end="{b1}"/>\n' for b0, b1 in bounds], object)
 
     tail = np.array([f'" start="{b0}" end="{b1}"/>\n' for b0, b1 in bounds], dtype=object)
 
@@ -1221,7 +1235,7 @@ def write_dynamic_gexf_edges(
         return codes, np.array([_double(float(v)) for v in uniques], dtype=object)
 
     def dyn_lines(spec: _AttrSpec, wins: np.ndarray, codes: np.ndarray, text: np.ndarray):
-        return f'{ind}  <attvalue for="{spec.id}" value="' + text[codes] + tail[wins]
+        return f'{ind}<attvalue for="{spec.id}" value="' + text[codes] + tail[wins]
 
     def elements(
         head: np.ndarray,
@@ -1261,13 +1275,13 @@ def write_dynamic_gexf_edges(
 
     def chunks() -> Iterator[str]:
         yield "\n".join(head) + "\n"
-        yield "    <nodes>\n"
+        yield "<nodes>\n"
         for a in range(0, len(nodes), batch):
             k = node_order[a : a + batch]  # strength groups of these nodes
             lo, hi = bounds_n[k], bounds_n[k + 1]
             rows = np.concatenate([np.arange(x, y) for x, y in zip(lo, hi, strict=True)])
             starts = np.r_[0, np.cumsum(hi - lo)[:-1]]
-            head_n = "      <node id=" + ids[a : a + batch] + " label=" + ids[a : a + batch] + ">\n"
+            head_n = "<node id=" + ids[a : a + batch] + " label=" + ids[a : a + batch] + ">\n"
             yield "".join(
                 elements(
                     head_n,
@@ -1275,15 +1289,15 @@ def write_dynamic_gexf_edges(
                     dyn_lines(ndyn, s_wins[rows], s_codes[rows], s_text),
                     s_wins[rows],
                     starts,
-                    "      </node>",
+                    "</node>",
                 )
             )
-        yield "    </nodes>\n    <edges>\n"
+        yield "</nodes>\n<edges>\n"
         for a in range(0, n_edges, batch):
             b = min(a + batch, n_edges)
             lo, hi = offsets[a], offsets[b]
             head_e = (
-                '      <edge id="'
+                '<edge id="'
                 + np.arange(a, b).astype(str).astype(object)
                 + '" source='
                 + ids[src_code[a:b]]
@@ -1300,10 +1314,10 @@ def write_dynamic_gexf_edges(
                     dyn_lines(edyn, w_arr[lo:hi], w_codes[lo:hi], w_text),
                     w_arr[lo:hi],
                     offsets[a:b] - lo,
-                    "      </edge>",
+                    "</edge>",
                 )
             )
-        yield "    </edges>\n  </graph>\n</gexf>\n"
+        yield "</edges>\n  </graph>\n</gexf>\n"
 
     return atomic_write_chunks(path, chunks())
 
@@ -1324,7 +1338,7 @@ class _AttvalueColumns:
                 lines.append(
                     ""
                     if text is None
-                    else f'{indent}  <attvalue for="{spec.id}" value={_attr(text)}/>\n'
+                    else f'{indent}<attvalue for="{spec.id}" value={_attr(text)}/>\n'
                 )
             self.columns.append((codes, np.array([*lines, ""], dtype=object)))
 

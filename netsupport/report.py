@@ -1657,14 +1657,23 @@ def _flat_parameters(params: Mapping[str, Any], prefix: str = "") -> list[tuple[
     return out
 
 
-def render_html(inp: ReportInputs, charts_: Sequence[Chart], tables: Mapping) -> str:
-    """Return the self-contained index.html (autoescaped; charts as data URIs)."""
-    return _env(False).get_template("report.html.j2").render(**_context(inp, charts_, tables))
+def render_html(
+    inp: ReportInputs, charts_: Sequence[Chart], tables: Mapping, gexf_note: str | None = None
+) -> str:
+    """Return the self-contained index.html (autoescaped; charts as data URIs).
+
+    ``gexf_note`` says what graph.gexf leaves out (see :mod:`netsupport.gexfout`), if anything.
+    """
+    ctx = _context(inp, charts_, tables)
+    return _env(False).get_template("report.html.j2").render(**ctx, gexf_note=gexf_note)
 
 
-def render_markdown(inp: ReportInputs, charts_: Sequence[Chart], tables: Mapping) -> str:
+def render_markdown(
+    inp: ReportInputs, charts_: Sequence[Chart], tables: Mapping, gexf_note: str | None = None
+) -> str:
     """Return report.md (untrusted strings escaped for Markdown; charts linked relatively)."""
-    return _env(True).get_template("report.md.j2").render(**_context(inp, charts_, tables))
+    ctx = _context(inp, charts_, tables)
+    return _env(True).get_template("report.md.j2").render(**ctx, gexf_note=gexf_note)
 
 
 def _clean(folder: Path, keep: set[str], suffixes: tuple[str, ...]) -> None:
@@ -1683,11 +1692,21 @@ def write_report(inp: ReportInputs, out_dir: str | Path) -> list[Path]:
     window), report.md and index.html, each atomically; files a previous run left in charts/ and
     tables/ that this run does not produce are removed.
     """
-    from . import graph
+    from . import gexfout
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    written: list[Path] = [write_json(inp.metrics, out / "metrics.json")]
+    window_edges = (
+        inp.edges
+        if inp.edges is not None
+        else gexfout.window_edges_of(inp.interactions, inp.study.windows)
+    )
+    max_edges = getattr(inp.study, "gexf_max_edges", gexfout.DEFAULT_GEXF_MAX_EDGES)
+    scope = gexfout.gexf_scope(window_edges, max_edges)
+    metrics = inp.metrics
+    if scope.crisis_only:  # (only then: complete studies' metrics.json unchanged)
+        metrics = {**inp.metrics, "gexf": scope.as_dict()}
+    written: list[Path] = [write_json(metrics, out / "metrics.json")]
 
     tables = report_tables(inp)
     if inp.pseudonymiser is not None:
@@ -1714,24 +1733,27 @@ def write_report(inp: ReportInputs, out_dir: str | Path) -> list[Path]:
 
     gexf = out / "graph.gexf"
     try:
-        if inp.edges is not None:
-            written.append(
-                graph.write_dynamic_gexf_edges(
-                    inp.edges, inp.study.windows, gexf, node_attrs=_node_attrs(inp)
-                )
-            )
-        else:
-            written.append(
-                graph.write_dynamic_gexf(
-                    inp.interactions, inp.study.windows, gexf, node_attrs=_node_attrs(inp)
-                )
-            )
+        path, _ = gexfout.write_graph_gexf(
+            window_edges,
+            inp.study.windows,
+            gexf,
+            max_edges=scope.max_edges,
+            node_attrs=_node_attrs(inp),
+        )
+        written.append(path)
     except EmptyWindow:
         if gexf.exists():
             gexf.unlink()
 
-    written.append(atomic_write_text(out / "report.md", render_markdown(inp, chart_list, tables)))
-    written.append(atomic_write_text(out / "index.html", render_html(inp, chart_list, tables)))
+    note = scope.note()
+    written.append(
+        atomic_write_text(
+            out / "report.md", render_markdown(inp, chart_list, tables, gexf_note=note)
+        )
+    )
+    written.append(
+        atomic_write_text(out / "index.html", render_html(inp, chart_list, tables, gexf_note=note))
+    )
     return written
 
 

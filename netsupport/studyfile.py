@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import StudyError, StudyKeyError
+from .gexfout import DEFAULT_GEXF_MAX_EDGES
 from .outdir import default_store, layout_problem
 from .schema import Window, normalise_handle
 from .windows import Windows, parse_instant
@@ -181,6 +182,7 @@ class Study:
     accounts: Path | None = None  # optional accounts CSV with roles
     path: Path | None = None  # the study file itself
     account_map: Path | None = None  # optional CSV platform,handle,person (netsupport.accountmap)
+    gexf_max_edges: int = DEFAULT_GEXF_MAX_EDGES  # [output]: above it graph.gexf is crisis-only
     uncovered: str = "cut"  # a window the data do not span: cut to the data | refuse
     primary: tuple[str, ...] = ()  # declared primary measures (netsupport.measures)
     provenance: Provenance = field(default_factory=Provenance)
@@ -192,6 +194,8 @@ class Study:
         params = self._parameters()
         if self.account_map is not None:  # (only when given: other studies' bytes unchanged)
             params["account_map"] = self.account_map.name
+        if self.gexf_max_edges != DEFAULT_GEXF_MAX_EDGES:  # (likewise)
+            params["output"] = {"gexf_max_edges": self.gexf_max_edges}
         return params
 
     def _parameters(self) -> dict[str, Any]:
@@ -280,7 +284,13 @@ _SPEC: dict[str, Any] = {
         "top_n": int,
         "confidence": float,
     },
-    "output": {"dir": str, "store": str, "pseudonymise": bool, "salt_file": str},
+    "output": {
+        "dir": str,
+        "store": str,
+        "gexf_max_edges": int,
+        "pseudonymise": bool,
+        "salt_file": str,
+    },
     "provenance": {
         "method": str,
         "query": str,
@@ -586,6 +596,12 @@ def load_study(path: str | Path) -> Study:
     if problem is not None:
         key = "output.store" if "store" in o else "output.dir"
         raise StudyKeyError(f"{_where(path, text, key)}: {problem}")
+    gexf_max_edges = o.get("gexf_max_edges", DEFAULT_GEXF_MAX_EDGES)
+    if isinstance(gexf_max_edges, bool) or gexf_max_edges < 1:
+        raise StudyKeyError(
+            f"{_where(path, text, 'output.gexf_max_edges')}: output.gexf_max_edges must be a "
+            f"positive integer (edges of graph.gexf), got {gexf_max_edges!r}"
+        )
     accounts = _resolve(base, st["accounts"], "study.accounts") if "accounts" in st else None
     account_map = (
         _resolve(base, st["account_map"], "study.account_map") if "account_map" in st else None
@@ -607,6 +623,7 @@ def load_study(path: str | Path) -> Study:
         accounts=accounts,
         path=path.resolve(),
         account_map=account_map,
+        gexf_max_edges=gexf_max_edges,
     )
     _check_parameters(study, path, text)
     return _with_evidence_keys(study, data, base, path, text)

@@ -8,17 +8,22 @@ truncated or damaged file is one line naming it (exit 2) and nothing of it is ke
 from __future__ import annotations
 
 import bz2
+import contextlib
 import gzip
 import hashlib
 import io
 import lzma
+import tempfile
+from pathlib import Path
 
 import pytest
 import zstandard
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from netsupport.cli import app
-from netsupport.errors import InputFileError
+from netsupport.errors import InputFileError, NetsupportError
 from netsupport.ingest import import_paths
 from netsupport.io.compressed import compression_of, iter_blocks, open_input
 from netsupport.io.detect import detect_format
@@ -226,3 +231,19 @@ def test_compressed_archive_part_given_alone_is_read(tmp_path, data_dir):
     import_paths(a, [part])
     import_paths(b, [packed])
     assert _rows(b, "posts") == _rows(a, "posts") and _rows(a, "posts")
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    data=st.binary(max_size=3000),
+    ext=st.sampled_from(sorted(CODECS)),
+    cut=st.integers(0, 4000),
+    fmt=st.sampled_from(["auto", "twitter-v2", "csv", "reddit", "bluesky", "nodexl"]),
+)
+def test_random_compressed_bytes_never_give_a_traceback(data, ext, cut, fmt):
+    d = Path(tempfile.mkdtemp(prefix="ns-prop-"))
+    packed = CODECS[ext](data)
+    p = d / f"in.{ext}"
+    p.write_bytes(packed[:cut] if cut < len(packed) else packed)
+    with contextlib.suppress(NetsupportError):
+        import_paths(Store(d / "s"), [p], format=fmt, account="lane")

@@ -1,36 +1,22 @@
-"""Stance of each interaction towards its target: supportive, critical or neutral.
+"""Stance of each interaction towards the focal account and the institution.
 
-The classifier is a transparent rule system over VADER (Hutto & Gilbert 2014) and a study lexicon
-of support and critique phrases; every row of its output names the rule that decided it, so a
-researcher can audit a sample and hand-code where it errs. METHODS.md, section "Stance", gives the
-rules in order; in short, for one target side (the focal account or the institution):
+The package, in the order a study uses it (METHODS.md, section "Stance"):
 
-1. a hand label for the post (labels CSV) decides;
-2. a repost of the target's own post is endorsement (supportive);
-3. lexicon phrases aimed at the target (or unaimed) decide by their net polarity, negation flips a
-   phrase ("not a disgrace"); a phrase is aimed at the account whose handle follows it within two
-   words ("shame on @force") or, failing that, the nearest handle before it in the same sentence
-   ("@force should be ashamed"); sympathy phrases ("condolences", "so sad") are support;
-4. target awareness: an account that is the object of a criticised action ("for silencing
-   @inspector", "suspending @inspector is a disgrace") is supported, and a critique aimed at the
-   institution is support for the focal account, not critique of it;
-5. when every phrase is aimed at others, VADER scores the remaining words; reporting language
-   ("breaking", "statement") makes a post neutral news;
-6. a post of questions only, with no phrase, is neutral; otherwise VADER's compound score with the
-   study's thresholds, except that a critical reading of event news ("two dead after shooting")
-   that does not address its reader is neutral.
-
-Every distinct text is scored once (both sides at once), in worker processes when there are many.
+- :mod:`~netsupport.stance.rules`: the transparent zero-shot rules over VADER and the study
+  lexicon; every decision names the rule that made it (the rules are listed there).
+- :mod:`~netsupport.stance.labels`: hand codes (labels files, coder agreement) and the coding
+  sheet drawn as a probability sample.
+- :mod:`~netsupport.stance.model`: the per-study classifier learned from the hand codes, and
+  :mod:`~netsupport.stance.supervised`, which applies it to the audit table.
+- :mod:`~netsupport.stance.validation`: its cross-validated error and the error-corrected shares.
+- :mod:`~netsupport.stance.tables`: the study-level audit table of every interaction.
 
 Examples
 --------
 >>> from netsupport.stance import Classifier
 >>> c = Classifier(focal=["inspector"], institution=["force"])
->>> scored = c.score_text("Shame on @force for silencing @inspector")
->>> scored["focal"], scored["institution"]
-(('supportive', 1.0, 'victim:silencing'), ('critical', -1.0, 'lexicon:shame on'))
->>> c.score_text("@inspector is not a disgrace")["focal"]
-('supportive', 1.0, 'lexicon:disgrace*')
+>>> c.score_text("Well done @inspector")["focal"]
+('supportive', 1.0, 'lexicon:well done')
 """
 
 from __future__ import annotations

@@ -1,0 +1,219 @@
+"""graph.gexf as the report writes it: aggregated edges with spells, few attributes, a size cap.
+
+Schema validation is not here. The GEXF 1.3 XSD published in gephi/gexf (1.3/gexf.xsd, which
+includes dynamics.xsd and imports viz.xsd) declares the ``graph``, ``node`` and ``edge`` elements
+with types (graph-content, node-content, edge-content) that exist only as attribute groups and
+groups in dynamics.xsd, so libxml2, and with it lxml, refuses to compile it (gephi/gexf issue 19,
+"xmllint failed to compile XSD schema 1.3"; reproduced here with lxml). Its viz.xsd was not
+available to us either. A hand-made schema would not be the published one, so none ships;
+networkx.read_gexf is the reader these tests use.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import xml.etree.ElementTree as ET
+
+import networkx as nx
+import pandas as pd
+import pytest
+from test_report import _mini_study, _mini_tables
+from typer.testing import CliRunner
+
+from netsupport import report, stance, support
+from netsupport.cli import app
+from netsupport.errors import StudyKeyError
+from netsupport.gexfout import (
+    DEFAULT_GEXF_MAX_EDGES,
+    count_pairs,
+    gexf_scope,
+    window_edges_of,
+    write_graph_gexf,
+)
+from netsupport.studyfile import load_study
+
+GEXF = "{http://gexf.net/1.3}"
+BASE = ("2014-01-31T09:00:00Z", "2014-02-14T08:59:59Z")
+CRISIS = ("2014-02-14T09:00:00Z", "2014-02-19T17:59:59Z")
+AFTER = ("2014-02-19T18:00:00Z", "2014-03-05T17:59:59Z")
+
+# The fixture's source-target pairs per window, worked by hand from graph_interactions.csv
+# (self-loop, missing source and the row after every window left out):
+#   amy->lane baseline (reply) and crisis (reply + mention); bob->lane, bob->amy, eve->lane
+#   crisis; cat->lane after; dan->amy baseline (structural follow).
+PAIRS = 6
+
+
+def test_pairs_are_counted_once_over_the_windows(graph_interactions, graph_windows):
+    edges = window_edges_of(graph_interactions, graph_windows)
+    assert {k: len(v) for k, v in edges.items()} == {"baseline": 2, "crisis": 4, "after": 1}
+    assert count_pairs(edges) == PAIRS  # amy->lane is in two windows: one edge
+    assert count_pairs({}) == 0
+
+
+def test_networkx_reads_back_nodes_edges_weights_and_spells(
+    tmp_path, graph_interactions, graph_windows
+):
+    attrs = pd.DataFrame({"handle": ["amy", "lane"], "community": [0, 1], "role": ["c", "p"]})
+    path, scope = write_graph_gexf(
+        window_edges_of(graph_interactions, graph_windows),
+        graph_windows,
+        tmp_path / "graph.gexf",
+        node_attrs=attrs,
+    )
+    assert not scope.crisis_only and scope.edges == PAIRS
+    H = nx.read_gexf(path)
+    assert sorted(H.nodes) == ["amy", "bob", "cat", "dan", "eve", "lane"]
+    assert H.number_of_edges() == PAIRS  # one <edge> per pair, not per window or interaction
+    e = H.edges["amy", "lane"]
+    assert e["weight"] == 3.0 and e["kind"] == "reply"
+    assert e["spells"] == [BASE, CRISIS]
+    assert e["window_weight"] == [(1.0, *BASE), (2.0, *CRISIS)]
+    assert H.edges["cat", "lane"]["spells"] == [AFTER]
+    # only what the report uses: no per-kind counts on edges
+    assert set(e) == {"id", "weight", "kind", "spells", "window_weight"}
+    assert H.nodes["lane"]["window_weighted_degree"] == [
+        (1.0, *BASE),
+        (4.0, *CRISIS),
+        (1.0, *AFTER),
+    ]
+    assert H.nodes["amy"]["community"] == 0 and H.nodes["lane"]["role"] == "p"
+    description = ET.parse(path).getroot().find(f"{GEXF}meta/{GEXF}description").text
+    assert "crisis window only" not in description
+
+
+def test_above_the_cap_only_the_crisis_window_is_written_and_said(
+    tmp_path, graph_interactions, graph_windows
+):
+    path, scope = write_graph_gexf(
+        window_edges_of(graph_interactions, graph_windows),
+        graph_windows,
+        tmp_path / "graph.gexf",
+        max_edges=PAIRS - 1,
+    )
+    assert scope.crisis_only
+    assert scope.as_dict() == {
+        "windows": ["crisis"],
+        "edges_all_windows": PAIRS,
+        "max_edges": PAIRS - 1,
+    }
+    H = nx.read_gexf(path)
+    assert sorted(H.edges) == [("amy", "lane"), ("bob", "amy"), ("bob", "lane"), ("eve", "lane")]
+    assert all(d["spells"] == [CRISIS] for _, _, d in H.edges(data=True))
+    assert H.edges["amy", "lane"]["weight"] == 2.0  # the crisis window's weight only
+    description = ET.parse(path).getroot().find(f"{GEXF}meta/{GEXF}description").text
+    assert "crisis window only: the three windows have 6 edges" in description
+    assert "gexf_max_edges = 5" in description
+
+    at_cap = gexf_scope(window_edges_of(graph_interactions, graph_windows), PAIRS)
+    assert not at_cap.crisis_only and at_cap.note() is None  # the cap itself is allowed
+
+
+def test_the_cap_must_be_a_positive_integer(graph_interactions, graph_windows):
+    from netsupport.errors import NetsupportError
+
+    with pytest.raises(NetsupportError, match="positive integer"):
+        gexf_scope(window_edges_of(graph_interactions, graph_windows), 0)
+
+
+# ---- the report ---------------------------------------------------------------------------------
+
+
+def _write_capped(out, max_edges):
+    study = dataclasses.replace(_mini_study(out), gexf_max_edges=max_edges)
+    tables = _mini_tables()
+    st = stance.stance_table(tables, study, workers=1)
+    inter = stance.stance_interactions(tables, study)
+    membership, _ = support.baseline_communities(inter, study)
+    pr, _ = support.crisis_pagerank(inter, study)
+    analysis = support.analyse(tables, study, stance=st, membership=membership, pagerank=pr)
+    inp = report.build_inputs(study, tables, analysis, membership=membership, pagerank=pr)
+    report.write_report(inp, out)
+    return inp
+
+
+def test_report_says_when_graph_gexf_holds_the_crisis_only(tmp_path):
+    full = _write_capped(tmp_path / "full", DEFAULT_GEXF_MAX_EDGES)
+    edges = window_edges_of(full.interactions, full.study.windows)
+    n = count_pairs(edges)
+    assert n > 1
+    assert "gexf" not in json.loads((tmp_path / "full" / "metrics.json").read_text())
+    assert "crisis window only" not in (tmp_path / "full" / "report.md").read_text()
+
+    _write_capped(tmp_path / "cut", n - 1)
+    metrics = json.loads((tmp_path / "cut" / "metrics.json").read_text())
+    assert metrics["gexf"] == {"windows": ["crisis"], "edges_all_windows": n, "max_edges": n - 1}
+    md = (tmp_path / "cut" / "report.md").read_text()
+    html = (tmp_path / "cut" / "index.html").read_text()
+    assert "crisis window only" in md and "crisis window only" in html
+    H = nx.read_gexf(tmp_path / "cut" / "graph.gexf")
+    assert H.number_of_edges() == len(edges["crisis"]) < n
+
+
+# ---- study option and CLI -----------------------------------------------------------------------
+
+STUDY = """\
+[study]
+name = "g"
+focal = ["lane"]
+
+[windows]
+crisis_start = "2014-02-14T09:00:00Z"
+crisis_end = "2014-02-19T18:00:00Z"
+
+[[inputs]]
+path = "in.csv"
+format = "csv"
+
+[output]
+dir = "out"
+{extra}
+"""
+
+
+def _study_file(tmp_path, extra):
+    (tmp_path / "in.csv").write_text("x\n")
+    p = tmp_path / "study.toml"
+    p.write_text(STUDY.format(extra=extra))
+    return p
+
+
+def test_study_option_sets_the_cap_and_shows_in_parameters_only_when_given(tmp_path):
+    default = load_study(_study_file(tmp_path, ""))
+    assert default.gexf_max_edges == DEFAULT_GEXF_MAX_EDGES
+    assert "output" not in default.parameters()
+    capped = load_study(_study_file(tmp_path, "gexf_max_edges = 1000"))
+    assert capped.gexf_max_edges == 1000
+    assert capped.parameters()["output"] == {"gexf_max_edges": 1000}
+
+
+def test_study_option_rejects_a_cap_below_one_naming_file_and_line(tmp_path):
+    path = _study_file(tmp_path, "gexf_max_edges = 0")
+    with pytest.raises(StudyKeyError, match=r"study\.toml:15: output\.gexf_max_edges"):
+        load_study(path)
+
+
+def test_graph_command_cap_option(tmp_path, graph_store):
+    out = tmp_path / "d.gexf"
+    res = CliRunner().invoke(
+        app,
+        [
+            "graph",
+            "--store",
+            str(graph_store.root),
+            "--crisis",
+            "2014-02-14T09:00:00Z",
+            "2014-02-19T18:00:00Z",
+            "--dynamic",
+            "--gexf-max-edges",
+            "2",
+            "--out",
+            str(out),
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    assert "d.gexf holds the crisis window only" in res.output
+    H = nx.read_gexf(out)
+    assert {d["spells"][0] for _, _, d in H.edges(data=True)} == {CRISIS}
+    assert "n_reply" in H.edges["amy", "lane"]  # netsupport graph keeps the per-kind counts
