@@ -219,6 +219,30 @@ class RejectRows:
         return table
 
 
+class JsonLinesParser:
+    """A parser of JSON lines: decodes each line and hands the value to ``value(obj, n, raw)``.
+
+    Subclasses set ``rejects`` (:class:`RejectRows`) and ``records`` (records read) and define
+    ``value``; a line that is not JSON is one reject and one record read.
+    """
+
+    rejects: RejectRows
+    records: int
+
+    def value(self, obj: object, n: int, raw: object) -> None:
+        raise NotImplementedError
+
+    def line(self, line: bytes, n: int) -> None:
+        """Parse one line of JSON lines input (line number ``n``)."""
+        try:
+            obj = orjson.loads(line)
+        except orjson.JSONDecodeError as exc:
+            self.records += 1
+            self.rejects.add(n, f"malformed JSON: {exc}", line)
+            return
+        self.value(obj, n, line)
+
+
 #: Position of each field in a post row tuple: the canonical columns except source_file, with
 #: created_at still raw, then the raw input (for the reject row if the timestamp is unreadable).
 _POST_FIELDS = [c for c in SCHEMAS[Table.POSTS].names if c != PostCol.SOURCE_FILE]

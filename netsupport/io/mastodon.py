@@ -82,7 +82,16 @@ import pyarrow as pa
 from ..errors import InputFileError, UnsafeArchive
 from ..schema import SCHEMAS, IKind, PostKind, Table
 from .archive import _FolderMembers, _Members, _unsafe_name, _ZipMembers
-from .base import AccountRows, Batch, PostRows, ReadOptions, RejectRows, as_id, shift_lines
+from .base import (
+    AccountRows,
+    Batch,
+    JsonLinesParser,
+    PostRows,
+    ReadOptions,
+    RejectRows,
+    as_id,
+    shift_lines,
+)
 from .compressed import compression_of, open_input
 from .platforms import PLATFORM_MASTODON, qualify
 from .pool import WorkerPool, worker_count
@@ -739,7 +748,7 @@ def read_archive(path: Path, source: str, options: ReadOptions) -> Iterator[Batc
 # ---- API statuses ------------------------------------------------------------------------------
 
 
-class StatusParser:
+class StatusParser(JsonLinesParser):
     """Turn decoded API Status entities into post rows, account rows and rejects.
 
     Examples
@@ -776,16 +785,6 @@ class StatusParser:
                 self.handles.clear()
             self.handles[key] = handle
         return handle
-
-    def line(self, line: bytes, n: int) -> None:
-        """Parse one line of JSON lines input."""
-        try:
-            obj = orjson.loads(line)
-        except orjson.JSONDecodeError as exc:
-            self.records += 1
-            self.rejects.add(n, f"malformed JSON: {exc}", line)
-            return
-        self.value(obj, n, line)
 
     def value(self, obj: object, n: int, raw: object) -> None:
         """Parse one decoded value: a Status, or a list of them."""

@@ -63,6 +63,7 @@ from .base import (
     QUOTES_SCHEMA,
     AccountRows,
     Batch,
+    JsonLinesParser,
     PostRows,
     ReadOptions,
     RejectRows,
@@ -129,7 +130,7 @@ def looks_like_tweet(obj: object) -> bool:
     )
 
 
-class TweetParser:
+class TweetParser(JsonLinesParser):
     """Turn decoded tweets into post rows, account rows and rejects for one source.
 
     Parameters
@@ -150,16 +151,6 @@ class TweetParser:
         self.quotes: list[tuple[str, int, str | None, str | None]] = []
 
     # -- entry points ---------------------------------------------------------------------------
-    def line(self, line: bytes, n: int) -> None:
-        """Parse one line of JSON lines input (line number ``n``)."""
-        try:
-            obj = orjson.loads(line)
-        except orjson.JSONDecodeError as exc:
-            self.records += 1
-            self.rejects.add(n, f"malformed JSON: {exc}", line)
-            return
-        self.value(obj, n, line)
-
     def value(self, obj: object, n: int, raw: object) -> None:
         """Parse one decoded JSON value: a tweet, a v2 page, an archive wrapper or a list."""
         if type(obj) is dict:
