@@ -79,8 +79,13 @@ def breadth_clause(metrics: Mapping[str, Any]) -> str:
         return ""
     lo, hi = c["breadth_range"]
     st, cons = c["stability"], c["consensus"]
+    what = (
+        "seeds of the study's own setting only: the graph is too big for the whole grid"
+        if c.get("reduced")
+        else "algorithms, resolutions and seeds"
+    )
     text = (
-        f"Over {len(c['runs'])} community runs (algorithms, resolutions and seeds) breadth "
+        f"Over {len(c['runs'])} community runs ({what}) breadth "
         f"ranged from {lo} to {hi} communities with at least {c['k']} supporters, evenness "
         f"{c['evenness_range'][0]:.2f} to {c['evenness_range'][1]:.2f}; runs with other seeds "
         f"agreed with NMI {st['mean_pairwise_nmi']:.2f} on average"
@@ -201,8 +206,10 @@ def sensitivity_context(metrics: Mapping[str, Any], institution: bool) -> dict[s
                 ]
             )
         st, cons = c["stability"], c["consensus"]
+        red = c.get("reduced")
         comm_note = (
-            f"Breadth counts communities with at least {c['k']} supporters. Seed stability "
+            (f"Reduced grid: {red['note']}. " if isinstance(red, Mapping) else "")
+            + f"Breadth counts communities with at least {c['k']} supporters. Seed stability "
             f"({st['algorithm']}, resolution {st['resolution']:g}, {cons['runs']} seeds): mean "
             f"pairwise NMI {st['mean_pairwise_nmi']:.2f}, lowest {st['min_pairwise_nmi']:.2f}. "
             f"Consensus partition (account pairs joined in at least "

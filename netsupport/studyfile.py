@@ -140,6 +140,8 @@ class SensitivityParams:
     ``baseline_days`` is the baseline length; ``thresholds`` are symmetric VADER cut-offs
     ``t`` (supportive at >= t, critical at <= -t); ``algorithms`` x ``resolutions`` are the
     community settings, each run with ``seeds`` seeds (the study's seed and the next ones).
+    Above ``community_max_edges`` baseline edges (0: no limit) the community grid is reduced to
+    the study's own algorithm and resolution over two seeds (METHODS.md, "Sensitivity").
     """
 
     window_shift_days: tuple[float, ...] = (-1.0, 0.0, 1.0)
@@ -149,6 +151,7 @@ class SensitivityParams:
     resolutions: tuple[float, ...] = (0.5, 1.0, 2.0)
     seeds: int = 5
     consensus_threshold: float = 0.5
+    community_max_edges: int = 200_000
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -159,6 +162,7 @@ class SensitivityParams:
             "resolutions": list(self.resolutions),
             "seeds": self.seeds,
             "consensus_threshold": self.consensus_threshold,
+            "community_max_edges": self.community_max_edges,
         }
 
 
@@ -309,6 +313,7 @@ _SPEC: dict[str, Any] = {
         "resolutions": list,
         "seeds": int,
         "consensus_threshold": (int, float),
+        "community_max_edges": int,
     },
 }
 
@@ -750,6 +755,15 @@ def _sensitivity(sec: dict, path: Path, text: str) -> SensitivityParams:
         path,
         text,
     )
+    max_edges = sec.get("community_max_edges", d.community_max_edges)
+    _check_value(
+        0 <= max_edges,
+        max_edges,
+        "sensitivity.community_max_edges",
+        "an integer >= 0 (0: never reduce the community grid)",
+        path,
+        text,
+    )
     return SensitivityParams(
         window_shift_days=shifts,
         baseline_days=baseline,
@@ -758,6 +772,7 @@ def _sensitivity(sec: dict, path: Path, text: str) -> SensitivityParams:
         resolutions=resolutions,
         seeds=int(seeds),
         consensus_threshold=float(tau),
+        community_max_edges=int(max_edges),
     )
 
 

@@ -162,6 +162,48 @@ def test_community_grid_on_planted_cliques_is_stable():
     assert len(out["runs"]) == 2 * 1 * 3
 
 
+def test_a_graph_above_the_limit_gets_the_reduced_grid_and_says_so():
+    params = SensitivityParams(resolutions=(0.5, 1.0), seeds=4, community_max_edges=10)
+    study = support_fixture_study(sensitivity=params)
+    sup = pd.Index(["a", "b", "c", "u", "v"])
+    out = community_grid(_two_cliques(), study, sup)  # 31 edges > 10
+    c = study.communities
+    assert [(r["algorithm"], r["resolution"]) for r in out["runs"]] == [
+        (c.algorithm, float(c.resolution))
+    ] * 2
+    assert out["seeds"] == [c.seed, c.seed + 1]
+    red = out["reduced"]
+    assert red["edges"] == 31 and red["runs"] == 2
+    assert red["runs_requested"] == 2 * 2 * 4  # louvain, leiden x 0.5, 1 x 4 seeds
+    assert "31 edges" in red["note"] and "community_max_edges" in red["note"]
+    # at or under the limit (or with no limit): the whole grid, nothing said
+    for limit in (31, 0):
+        whole = community_grid(
+            _two_cliques(),
+            support_fixture_study(sensitivity=dataclasses.replace(params, community_max_edges=limit)),
+            sup,
+        )
+        assert "reduced" not in whole and len(whole["runs"]) == 16
+
+
+def test_the_communities_steps_partition_is_reused_not_recomputed(monkeypatch):
+    from netsupport import communities as comm
+
+    study = support_fixture_study(
+        sensitivity=SensitivityParams(algorithms=("louvain",), resolutions=(1.0,), seeds=2)
+    )
+    c = study.communities
+    sup = pd.Index(["a", "b", "c", "u", "v"])
+    fresh = community_grid(_two_cliques(), study, sup)
+    step = comm.detect(_two_cliques(), c.algorithm, c.resolution, c.seed).membership
+    calls = []
+    real = comm.detect
+    monkeypatch.setattr(comm, "detect", lambda *a, **k: calls.append(k) or real(*a, **k))
+    reused = community_grid(_two_cliques(), study, sup, membership=step)
+    assert [k["seed"] for k in calls] == [c.seed + 1]  # the study's own seed was not run again
+    assert reused == fresh
+
+
 def test_sensitivity_block_is_deterministic(fixture):
     tables, study, st = fixture
     a = analyse(tables, study, stance=st).metrics["sensitivity"]
@@ -196,6 +238,7 @@ path = "t.jsonl"
         ('algorithms = ["kmeans"]', "sensitivity.algorithms"),
         ("seeds = 1", "sensitivity.seeds"),
         ("consensus_threshold = 0", "sensitivity.consensus_threshold"),
+        ("community_max_edges = -1", "sensitivity.community_max_edges"),
         ('baseline_days = ["7"]', "sensitivity.baseline_days"),
     ],
 )

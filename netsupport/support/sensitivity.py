@@ -376,19 +376,52 @@ def community_grid(
     seeds = [c.seed + i for i in range(g.seeds)]
     algs = list(g.algorithms)
     resolutions = sorted(set(g.resolutions) | {float(c.resolution)})
+    reduced = None
+    if g.community_max_edges and ug.n_edges > g.community_max_edges:
+        # a big graph: the study's own setting over two seeds (stability, consensus) only
+        requested = len(algs) * len(resolutions) * len(seeds)
+        algs, resolutions, seeds = [c.algorithm], [float(c.resolution)], seeds[:2]
+        reduced = {
+            "edges": int(ug.n_edges),
+            "community_max_edges": int(g.community_max_edges),
+            "runs_requested": requested,
+            "runs": len(seeds),
+            "note": (
+                f"the baseline graph has {ug.n_edges:,} edges, above "
+                f"sensitivity.community_max_edges ({g.community_max_edges:,}): only the study's "
+                f"own algorithm ({c.algorithm}) and resolution ({float(c.resolution):g}) were run, "
+                f"over {len(seeds)} seeds, not the {requested} runs of the grid; raise the limit "
+                "(or set it to 0) to run the whole grid"
+            ),
+        }
+    given = membership is not None and len(membership) > 0
+    done: dict[tuple[str, float, int], pd.Series] = {}
+
+    def key(alg: str, res: float, seed: int) -> tuple[str, float, int]:
+        # by the engine that runs (``auto`` is one of them): the same engine, resolution and
+        # seed on the same graph give the same partition, so each is detected once
+        return comm._choose_engine(alg, ug.n_nodes, ug.n_edges)[0], float(res), int(seed)
+
+    own_key = key(c.algorithm, c.resolution, c.seed)
+
+    def run(alg: str, res: float, seed: int) -> pd.Series:
+        k = key(alg, res, seed)
+        if k not in done:
+            done[k] = (
+                membership  # the communities step ran this very detection on these edges
+                if given and k == own_key
+                else comm.detect(ug, algorithm=alg, resolution=res, seed=seed).membership
+            )
+        return done[k]
+
     runs: list[dict[str, Any]] = []
-    parts: dict[tuple[str, float, int], pd.Series] = {}
-    for alg, res, seed in itertools.product(algs, resolutions, seeds):
-        p = comm.detect(ug, algorithm=alg, resolution=res, seed=seed).membership
-        parts[(alg, res, seed)] = p
-    own = [
-        parts.get((c.algorithm, float(c.resolution), sd))
-        if (c.algorithm, float(c.resolution), sd) in parts
-        else comm.detect(ug, algorithm=c.algorithm, resolution=c.resolution, seed=sd).membership
-        for sd in seeds
-    ]
+    parts = {
+        (alg, res, seed): run(alg, res, seed)
+        for alg, res, seed in itertools.product(algs, resolutions, seeds)
+    }
+    own = [run(c.algorithm, c.resolution, sd) for sd in seeds]
     # the study's partition: the communities step's (given) or the same detection done here
-    ref = membership if membership is not None and len(membership) else own[0]
+    ref = membership if given else own[0]
     for (alg, res, seed), p in parts.items():
         b = breadth(p, supporters_idx, k)
         rec: dict[str, Any] = {
@@ -405,6 +438,8 @@ def community_grid(
         )
         runs.append(rec)
     out: dict[str, Any] = {"k": int(k), "seeds": seeds, "runs": runs}
+    if reduced is not None:
+        out["reduced"] = reduced
     vals = [r["breadth"] for r in runs if r["breadth"] is not None]
     even = [r["evenness"] for r in runs if r["evenness"] is not None]
     if vals:
