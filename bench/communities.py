@@ -1,11 +1,11 @@
 """Benchmark: community detection on a generated planted graph of 1,000,000 edges (~100k nodes).
 
 Times python-louvain (netsupport's default engine), the fast engines (igraph multilevel,
-leidenalg) and networkx's own ``louvain_communities`` on the same edges, each in its own child
-process (wall time, peak RSS), with NMI against the planted communities and modularity; checks
-that shuffled input rows give the identical partition (and that raw python-louvain does not);
-then runs ``netsupport communities`` end to end on a store holding the same 1M interactions.
-Writes the "Communities" section of bench/RESULTS.md.
+igraph's built-in leiden) and networkx's own ``louvain_communities`` on the same edges, each in
+its own child process (wall time, peak RSS), with NMI against the planted communities and
+modularity; checks that shuffled input rows give the identical partition (and that raw
+python-louvain does not); then runs ``netsupport communities`` end to end on a store holding
+the same 1M interactions. Writes the "Communities" section of bench/RESULTS.md.
 
 Usage::
 
@@ -275,7 +275,7 @@ def main(argv: list[str]) -> int:
     labels = {
         "louvain": ("louvain (default)", "python-louvain"),
         "multilevel": ("multilevel (fast engine)", "igraph"),
-        "leiden": ("leiden", "leidenalg"),
+        "leiden": ("leiden", "igraph"),
         "networkx-louvain": ("networkx louvain_communities", "networkx"),
     }
     for key, (name, lib) in labels.items():

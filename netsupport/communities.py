@@ -12,10 +12,11 @@ Engines (``algorithm``):
     sorted graph and seed) is used instead, because python-louvain 0.16 applies the resolution
     inconsistently (see ``_run_louvain``); ``Partition.note`` says so.
 ``leiden``
-    leidenalg (``RBConfigurationVertexPartition``, i.e. modularity with a resolution) on igraph,
-    with its own ``seed`` and a bounded number of iterations (never ``-1``: run-until-stable can
-    take 7x longer on big graphs). Falls back to igraph's built-in ``community_leiden`` when
-    leidenalg is missing, and says so.
+    igraph's built-in ``community_leiden`` with the modularity objective and a resolution (the
+    quality leidenalg's ``RBConfigurationVertexPartition`` optimises), a bounded number of
+    iterations (never ``-1``: run-until-stable can take 5x longer on big graphs) and igraph's RNG
+    set from the seed as for ``multilevel``. On the 10^6 synthetic case's baseline graph (341,566
+    edges) it takes 0.7 CPU-s against leidenalg's 7.4 for the same modularity (0.673 vs 0.671).
 ``multilevel``
     igraph's ``community_multilevel`` (the Louvain method in C): the fast engine, ~13x faster
     than python-louvain on 1M edges. Its randomness comes from igraph's RNG, which is set to a
@@ -98,7 +99,7 @@ __all__ = [
 AUTO_MAX_EDGES = 200_000
 AUTO_MAX_NODES = 100_000
 
-#: Leiden iterations (bounded; leidenalg's own default is 2).
+#: Leiden iterations (bounded; leidenalg's and igraph's own default is 2).
 LEIDEN_ITERATIONS = 2
 
 #: Kinds used for the standing community by default: every interaction between accounts except
@@ -259,19 +260,6 @@ def _run_leiden(
     import igraph as ig
 
     g = ug.to_igraph()
-    if _has("leidenalg"):
-        import leidenalg
-
-        part = leidenalg.find_partition(
-            g,
-            leidenalg.RBConfigurationVertexPartition,
-            weights="weight",
-            resolution_parameter=resolution,
-            seed=seed,
-            n_iterations=n_iterations,
-        )
-        info = {"library": "leidenalg", "library_version": leidenalg.version}
-        return np.asarray(part.membership, dtype=np.int64), info, None
     with _igraph_rng(seed):
         membership = g.community_leiden(
             objective_function="modularity",
@@ -279,9 +267,8 @@ def _run_leiden(
             resolution=resolution,
             n_iterations=n_iterations,
         ).membership
-    note = "leidenalg is not installed: used igraph's built-in community_leiden (modularity)"
     info = {"library": "igraph", "library_version": ig.__version__}
-    return np.asarray(membership, dtype=np.int64), info, note
+    return np.asarray(membership, dtype=np.int64), info, None
 
 
 def _choose_engine(algorithm: str, n_nodes: int, n_edges: int) -> tuple[str, str | None]:
@@ -295,7 +282,7 @@ def _choose_engine(algorithm: str, n_nodes: int, n_edges: int) -> tuple[str, str
     has_igraph = _has("igraph")
     if algo in (Algorithm.LEIDEN, Algorithm.MULTILEVEL) and not has_igraph:
         raise EngineUnavailable(
-            f"--algorithm {algo.value} needs igraph (and leidenalg for leiden): "
+            f"--algorithm {algo.value} needs igraph: "
             "pip install 'netsupport[fast]', or use --algorithm louvain"
         )
     if algo is not Algorithm.AUTO:

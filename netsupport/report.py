@@ -110,7 +110,6 @@ MANIFEST_PACKAGES = (
     "networkx",
     "python-louvain",
     "igraph",
-    "leidenalg",
     "scipy",
     "scikit-learn",
     "vaderSentiment",

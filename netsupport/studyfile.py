@@ -757,7 +757,7 @@ def _sensitivity(sec: dict, path: Path, text: str) -> SensitivityParams:
     )
     max_edges = sec.get("community_max_edges", d.community_max_edges)
     _check_value(
-        0 <= max_edges,
+        max_edges >= 0,
         max_edges,
         "sensitivity.community_max_edges",
         "an integer >= 0 (0: never reduce the community grid)",

@@ -220,13 +220,13 @@ def test_auto_without_igraph_falls_back_and_says_why(monkeypatch):
         detect(nx.karate_club_graph(), "multilevel")
 
 
-def test_leiden_falls_back_to_igraph_builtin_without_leidenalg(monkeypatch, planted):
+def test_leiden_is_igraphs_builtin_and_recovers_planted_communities(planted):
     pytest.importorskip("igraph")
-    monkeypatch.setattr(nc, "_has", lambda module: module != "leidenalg")
     G, truth = planted
     p = detect(G, "leiden", seed=1)
-    assert p.parameters["library"] == "igraph" and "leidenalg is not installed" in p.note
+    assert p.parameters["library"] == "igraph" and p.note is None
     assert _nmi(truth, p) >= 0.95
+    assert detect(G, "leiden", seed=1).membership.equals(p.membership)  # seeded
 
 
 def test_fast_engines_do_not_touch_the_global_rng(planted):

@@ -178,11 +178,8 @@ def test_a_graph_above_the_limit_gets_the_reduced_grid_and_says_so():
     assert "31 edges" in red["note"] and "community_max_edges" in red["note"]
     # at or under the limit (or with no limit): the whole grid, nothing said
     for limit in (31, 0):
-        whole = community_grid(
-            _two_cliques(),
-            support_fixture_study(sensitivity=dataclasses.replace(params, community_max_edges=limit)),
-            sup,
-        )
+        limited = dataclasses.replace(params, community_max_edges=limit)
+        whole = community_grid(_two_cliques(), support_fixture_study(sensitivity=limited), sup)
         assert "reduced" not in whole and len(whole["runs"]) == 16
 
 
