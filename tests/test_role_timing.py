@@ -110,3 +110,17 @@ def test_role_timing_is_deterministic():
     a = role_timing(units, roles, "focal", W, permutations=200, seed=9)
     b = role_timing(units, roles, "focal", W, permutations=200, seed=9)
     assert a == b
+
+
+@pytest.mark.parametrize("n, k", [(1, 1), (7, 3), (200, 4), (1001, 5)])
+def test_permuted_medians_equal_the_median_of_each_shuffle(n, k):
+    from netsupport.support.role_timing import _median_gaps, _permuted_medians
+
+    gen = np.random.default_rng(n)
+    hours = np.round(gen.exponential(20.0, n), 1)  # rounded: ties among the hours
+    codes = gen.integers(0, k, n)
+    a, b = np.random.default_rng(3), np.random.default_rng(3)
+    loop = np.array([_median_gaps(hours, a.permutation(codes), k) for _ in range(50)])
+    fast = _permuted_medians(hours, codes, k, b, 50)
+    np.testing.assert_array_equal(fast, loop)  # the same shuffles, the same floats
+    assert a.random() == b.random()  # and the generator is left in the same state
