@@ -356,6 +356,8 @@ class Sentence:
     'Support for @&lt;b&gt; rose **7.4×**.'
     >>> s.text()
     'Support for @<b> rose 7.4×.'
+    >>> Sentence("It rose.{more}", {"more": " It held."}).markdown()  # a value's leading space stays
+    'It rose. It held.'
     """
 
     template: str
@@ -370,10 +372,13 @@ class Sentence:
         return Markup(str(escape(self.template))).format(**args)
 
     def markdown(self) -> MdSafe:
-        args = {
-            k: f"**{md_escape(v)}**" if k in self.strong else md_escape(v)
-            for k, v in self.values.items()
-        }
+        def md(v: Any) -> str:
+            # md_escape collapses white space at the ends too: keep the one that joins a
+            # clause (" The direction holds ...") to the sentence before it
+            s = md_escape(v)
+            return " " + s if isinstance(v, str) and v[:1].isspace() and s else s
+
+        args = {k: f"**{md(v)}**" if k in self.strong else md(v) for k, v in self.values.items()}
         return MdSafe(self.template.format(**args))
 
     def text(self) -> str:
