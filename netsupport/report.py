@@ -356,7 +356,7 @@ class Sentence:
     'Support for @&lt;b&gt; rose **7.4×**.'
     >>> s.text()
     'Support for @<b> rose 7.4×.'
-    >>> Sentence("It rose.{more}", {"more": " It held."}).markdown()  # a value's leading space stays
+    >>> Sentence("It rose.{more}", {"more": " It held."}).markdown()  # a leading space stays
     'It rose. It held.'
     """
 

@@ -328,13 +328,14 @@ def consensus_partition(
     from scipy.sparse.csgraph import connected_components
 
     nodes = sorted(set().union(*(set(r.index) for r in runs)))
-    pos = {h: i for i, h in enumerate(nodes)}
-    e = edges[edges["source"].isin(pos) & edges["target"].isin(pos)]
-    a = e["source"].map(pos).to_numpy(dtype=np.int64)
-    b = e["target"].map(pos).to_numpy(dtype=np.int64)
+    index = pd.Index(nodes, dtype=object)
+    a = index.get_indexer(edges["source"].to_numpy(dtype=object))
+    b = index.get_indexer(edges["target"].to_numpy(dtype=object))
+    both = (a >= 0) & (b >= 0)
+    a, b = a[both].astype(np.int64), b[both].astype(np.int64)
     together = np.zeros(len(a))
     for r in runs:
-        lab = r.reindex(nodes).to_numpy()
+        lab = r.reindex(index).to_numpy()
         together += lab[a] == lab[b]
     keep = together / len(runs) >= threshold
     n = len(nodes)
