@@ -131,8 +131,8 @@ def _net(u: _Units, mask: np.ndarray) -> float | None:
     ok = mask & (u.stance >= 0)
     if not ok.any():
         return None
-    counts = np.zeros((u.n_accounts, 3), dtype=np.int64)
-    np.add.at(counts, (u.account[ok], u.stance[ok]), 1)
+    cell = u.account[ok] * 3 + u.stance[ok]
+    counts = np.bincount(cell, minlength=u.n_accounts * 3).reshape(u.n_accounts, 3)
     counts = counts[counts.sum(axis=1) > 0]
     maj = _majority_codes(counts)
     return float((maj == _SUP_CODE).mean() - (maj == _CRI_CODE).mean())
