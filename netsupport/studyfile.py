@@ -141,7 +141,7 @@ class SensitivityParams:
     ``t`` (supportive at >= t, critical at <= -t); ``algorithms`` x ``resolutions`` are the
     community settings, each run with ``seeds`` seeds (the study's seed and the next ones).
     Above ``community_max_edges`` baseline edges (0: no limit) the community grid is reduced to
-    the study's own algorithm and resolution over two seeds (METHODS.md, "Sensitivity").
+    the study's own algorithm and resolution over three seeds (METHODS.md, "Sensitivity").
     """
 
     window_shift_days: tuple[float, ...] = (-1.0, 0.0, 1.0)

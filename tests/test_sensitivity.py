@@ -170,10 +170,10 @@ def test_a_graph_above_the_limit_gets_the_reduced_grid_and_says_so():
     c = study.communities
     assert [(r["algorithm"], r["resolution"]) for r in out["runs"]] == [
         (c.algorithm, float(c.resolution))
-    ] * 2
-    assert out["seeds"] == [c.seed, c.seed + 1]
+    ] * 3
+    assert out["seeds"] == [c.seed, c.seed + 1, c.seed + 2]
     red = out["reduced"]
-    assert red["edges"] == 31 and red["runs"] == 2
+    assert red["edges"] == 31 and red["runs"] == 3
     assert red["runs_requested"] == 2 * 2 * 4  # louvain, leiden x 0.5, 1 x 4 seeds
     assert "31 edges" in red["note"] and "community_max_edges" in red["note"]
     # at or under the limit (or with no limit): the whole grid, nothing said
