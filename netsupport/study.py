@@ -914,6 +914,7 @@ class RunContext:
         future. The child reads the study's interactions from an Arrow file and writes the
         step's files; :meth:`finish_communities` reads them."""
         path = write_arrow(self.interactions(), self.temp_dir / "interactions.arrow")
+        self._interactions = None  # the stance step makes them again and keeps its own copy
         return pool.submit(graph_measures_child, self.study, str(path), self.graph_files)
 
     def finish_communities(self, future: Any) -> tuple[tuple[str, str], tuple[float, float]]:
