@@ -8,6 +8,11 @@
     metrics      all of the above -> metrics.json (netsupport.support.analyse)
     report       metrics + tables -> index.html, report.md, charts, tables, graph.gexf
 
+The steps are wired here once, for every engine: :class:`RunContext` reuses a step whose key
+and files are current, else asks the engine (:mod:`netsupport.engine`: pandas, dask) to compute
+it, caches the result and records the key. With the pandas engine the stance and communities
+steps overlap, the communities step in a child process (see ``jobs`` of :func:`run_study`).
+
 Each step has a *key*: the sha256 of everything it depends on (the inputs' sha256, the
 parameters that concern it, the keys of the steps before it, and a fingerprint of netsupport's own
 code). A step whose key matches the one recorded by the previous run, and whose outputs are still
@@ -509,7 +514,8 @@ def run_study(
     jobs : int, optional
         Steps run at the same time at most: 1 runs them one after the other. Default: the
         engine's independent steps (pandas: stance and communities) overlap, the communities
-        step in a child process, when two CPUs are usable and both fit in memory
+        step in a child process, when two CPUs are usable, the store holds at least 50,000
+        interactions (any size with ``jobs >= 2``) and both fit in memory
         (:func:`netsupport.engine.overlap_decision`). The outputs are the same either way.
 
     Returns
