@@ -33,6 +33,7 @@ Usage::
     python bench/scale.py --sizes 1e6 --runs 3             # the issue-17 acceptance figure
     python bench/scale.py --sizes '' --dask-sizes 1e7 --runs 1   # 10^7 with --engine dask (long)
     python bench/scale.py --sizes 1e5 --runs 1 --no-write  # a quick check, RESULTS.md untouched
+    python bench/scale.py --sizes 1e6 --runs 3 --jobs 1    # steps in turn, kept beside the default
 
 Measure on an idle machine: the load average beside each figure says whether it was.
 """
@@ -205,7 +206,8 @@ def run_size(n: int, engine: str, runs: int, jobs: int | None) -> dict[str, Any]
         cmd += ["--jobs", str(jobs)]
     rows = []
     for k in range(runs):
-        m = measure(cmd, log=SCALE_OUT / "logs" / f"run-{engine}-{n}-{k + 1}.log")
+        tag = f"{engine}-jobs{jobs}" if jobs is not None else engine
+        m = measure(cmd, log=SCALE_OUT / "logs" / f"run-{tag}-{n}-{k + 1}.log")
         m["steps"] = step_table(m.pop("stderr"))
         rows.append(m)
         print(
@@ -387,7 +389,9 @@ def main(argv: list[str]) -> int:
     for engine, n in plan:
         print(f"== {size_label(n)} interactions, {engine} engine, {args.runs} runs", flush=True)
         res = {**run_size(n, engine, args.runs, args.jobs), **stamp}
-        results.setdefault("runs", {}).setdefault(engine, {})[str(n)] = res
+        # `--jobs 1` (steps in turn) is kept beside the default run, not in its place
+        label = engine if args.jobs is None else f"{engine} --jobs {args.jobs}"
+        results.setdefault("runs", {}).setdefault(label, {})[str(n)] = res
         save_results(results)
     text = render(results)
     print(text)
