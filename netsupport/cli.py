@@ -1170,6 +1170,17 @@ PseudonymiseOpt = Annotated[
         "(salt from NETSUPPORT_SALT or [output] salt_file; as [output] pseudonymise = true).",
     ),
 ]
+JobsOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--jobs",
+        min=1,
+        help="Steps run at the same time at most; 1 runs them one after the other. Default: "
+        "with --engine pandas the stance and communities steps overlap (communities in a "
+        "child process) from 50,000 interactions on, when 2 CPUs are usable and both fit in "
+        "memory; 2 overlaps them whatever the size. Same outputs either way.",
+    ),
+]
 SchedulerOpt = Annotated[
     str | None,
     typer.Option(
@@ -1191,6 +1202,7 @@ def run_command(
     engine: EngineOpt = Engine.PANDAS,
     scheduler: SchedulerOpt = None,
     pseudonymise: PseudonymiseOpt = False,
+    jobs: JobsOpt = None,
 ) -> None:
     """Run a whole study from its study.toml: import, stance, communities, metrics, report.
 
@@ -1198,7 +1210,8 @@ def run_command(
     the study's output folder and prints the headline findings. The report is built beside the
     folder and swapped in whole; a folder holding files no run wrote is refused (exit 2). Steps
     whose inputs and parameters did not change since the last run are reused; --force runs them
-    all again.
+    all again. The stance and communities steps overlap on two CPUs (--jobs 1: one after the
+    other); the step lines say for how long they overlapped.
     With --engine dask the steps after the import run on a Dask cluster (a local one, or the
     one at --scheduler ADDRESS); the results are the same.
     """
@@ -1213,6 +1226,7 @@ def run_command(
             engine=engine.value,
             scheduler=scheduler,
             pseudonymise=pseudonymise,
+            jobs=jobs,
         )
     _print_run(result)
 
@@ -1224,6 +1238,7 @@ def report_command(
     engine: EngineOpt = Engine.PANDAS,
     scheduler: SchedulerOpt = None,
     pseudonymise: PseudonymiseOpt = False,
+    jobs: JobsOpt = None,
 ) -> None:
     """Write a study's report again (index.html, report.md, charts, tables) from its results.
 
@@ -1240,6 +1255,7 @@ def report_command(
             engine=engine.value,
             scheduler=scheduler,
             pseudonymise=pseudonymise,
+            jobs=jobs,
         )
     _print_run(result)
 

@@ -6,7 +6,9 @@ processes) when no scheduler is given, an existing one with ``--scheduler``. The
 the store and returns only aggregates, which are small (per account, per edge, per window); the
 single-machine code takes them from there (communities, PageRank, the metrics, the report). The
 results equal the pandas engine's exactly (tests/test_scale.py compares metrics.json byte for
-byte). docs/scale.md explains the design; in short:
+byte). The run reaches this module only through :class:`netsupport.engine.DaskEngine`, which
+computes the steps the runner (:mod:`netsupport.study`) wires; this module knows nothing of the
+steps or their cache. docs/scale.md explains the design; in short:
 
 1. **Plan** (:func:`plan_partitions`). The posts and interactions part files are read as two Dask
    DataFrames with one partition per UTC day of ``created_at`` (busy days are cut into equal
@@ -64,7 +66,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from .errors import NetsupportError, ResourceLimit
+from .errors import NetsupportError
 from .schema import SCHEMAS, IKind, InteractionCol, PostCol, Table, Target, Window
 from .stance import POST_COLUMNS
 from .store import Store, to_pandas
@@ -1249,7 +1251,6 @@ def _quiet_dask() -> Iterator[None]:
 def metric_inputs_of(agg: StudyAggregates, study: Any) -> Any:
     """Return the :class:`netsupport.support.MetricInputs` of a study's Dask aggregates."""
     from .stance import object_strings
-    from .study import _span
     from .support import MetricInputs
     from .support.timeseries import timeline_counts, timeline_freq
 
@@ -1266,7 +1267,7 @@ def metric_inputs_of(agg: StudyAggregates, study: Any) -> Any:
         by_rule=agg.by_rule,
         agreement=agg.agreement,
         lexicon=agg.lexicon,
-        coverage={**agg.coverage, "_span": _span(store)},  # _span: for the coverage check
+        coverage={**agg.coverage, "_span": store.time_span()},  # for the coverage check
         tie_interactions=agg.ties,
         follows=tables[Table.FOLLOWS.value],
         accounts=tables[Table.ACCOUNTS.value],
@@ -1435,226 +1436,3 @@ def load_aggregates(folder: str | os.PathLike[str]) -> StudyAggregates:
         info=meta.get("info", {}),
         stance_profile=dict(meta.get("stance_profile", {})),
     )
-
-
-# ---- memory estimates ----------------------------------------------------------------------------
-
-#: Peak memory of a pandas-engine run per stored row (bytes), and a fixed base (the libraries),
-#: measured with bench/scale.py at 10^5 and 10^6 interactions (docs/scale.md).
-PANDAS_BYTES_PER_ROW = {"posts": 1200, "interactions": 700, "follows": 150, "accounts": 400}
-PANDAS_BASE_BYTES = 350 * 2**20
-#: The Dask engine's driver holds aggregates: per account and per edge rather than per row
-#: (its peak at 10,556,327 interactions and 1,000,000 accounts: 4.4 GiB, bench/RESULTS.md).
-DASK_DRIVER_BYTES_PER_ROW = {"posts": 0, "interactions": 320, "follows": 150, "accounts": 600}
-DASK_BASE_BYTES = 450 * 2**20
-MEMORY_LIMIT_ENV = "NETSUPPORT_MEMORY_LIMIT"
-
-
-def estimate_memory(counts: Mapping[str, int], engine: str = "pandas") -> int:
-    """Return the estimated peak memory (bytes) of a run on a store with these row counts.
-
-    For the Dask engine: the driver process only (each worker holds one partition at a time).
-
-    Examples
-    --------
-    >>> round(estimate_memory({"posts": 10**6, "interactions": 10**6}) / 2**30, 2)
-    2.11
-    """
-    per_row, base = (
-        (PANDAS_BYTES_PER_ROW, PANDAS_BASE_BYTES)
-        if engine == "pandas"
-        else (DASK_DRIVER_BYTES_PER_ROW, DASK_BASE_BYTES)
-    )
-    return int(base + sum(per_row.get(t, 0) * int(n) for t, n in counts.items()))
-
-
-def memory_limit() -> int:
-    """Return the memory a run may use: ``$NETSUPPORT_MEMORY_LIMIT`` (bytes, or with a K/M/G
-    suffix) if set, else 80% of the memory available now."""
-    text = os.environ.get(MEMORY_LIMIT_ENV, "").strip()
-    if text:
-        scale = {"K": 2**10, "M": 2**20, "G": 2**30}.get(text[-1].upper(), 1)
-        try:
-            return int(float(text[:-1] if scale > 1 else text) * scale)
-        except ValueError:
-            raise NetsupportError(
-                f"{MEMORY_LIMIT_ENV}={text!r}: expected bytes, e.g. 2000000000 or 2G"
-            ) from None
-    import psutil
-
-    return int(0.8 * psutil.virtual_memory().available)
-
-
-def check_memory(counts: Mapping[str, int], engine: str = "pandas") -> int:
-    """Raise :class:`ResourceLimit` if a run on a store with these row counts would not fit in
-    memory (:func:`estimate_memory` against :func:`memory_limit`); return the estimate.
-
-    The message says what to do instead: the Dask engine for the pandas engine, more memory (or
-    a cluster with ``--scheduler``) for the Dask engine's driver.
-    """
-    need = estimate_memory(counts, engine)
-    limit = memory_limit()
-    if need <= limit:
-        return need
-    size = (
-        f"{int(counts.get('posts', 0)):,} posts and {int(counts.get('interactions', 0)):,} "
-        "interactions"
-    )
-    gib = f"about {need / 2**30:.1f} GiB, more than the {limit / 2**30:.1f} GiB available"
-    if engine == "pandas":
-        raise ResourceLimit(
-            f"the store holds {size}: the pandas engine would need {gib}; run with --engine "
-            "dask (a local cluster reads the store in partitions by day; --scheduler ADDRESS "
-            "uses an existing one), or with fewer inputs"
-        )
-    raise ResourceLimit(
-        f"the store holds {size}: even the Dask engine's aggregates would need {gib} on this "
-        "machine; run the driver on a machine with more memory"
-    )
-
-
-# ---- netsupport run --engine dask ----------------------------------------------------------------
-
-
-def _dask_context_class() -> type:
-    """The run-step context of :func:`netsupport.study.run_study` for ``engine="dask"``."""
-    from . import study as st
-
-    @dataclass
-    class DaskContext(st._Context):
-        """Steps after the import run on a Dask cluster (stance and aggregates) and on the
-        aggregates (communities, metrics, report); see the module docstring."""
-
-        scheduler: str | None = None
-        agg: StudyAggregates | None = None
-
-        def __post_init__(self) -> None:
-            # the dask engine caches other intermediates than pandas: its own step keys
-            self.keys = {
-                k: v if k == "import" else st.step_key({"engine": "dask", "key": v})
-                for k, v in self.keys.items()
-            }
-
-        @property
-        def dask_dir(self) -> Path:
-            return self.cache / "dask"
-
-        def aggregates(self) -> StudyAggregates:
-            if self.agg is None:
-                self.agg = load_aggregates(self.dask_dir)
-            return self.agg
-
-        def check_resources(self) -> None:
-            check_memory(self.store.counts(), engine="dask")
-
-        def step_stance(self, force: bool) -> tuple[str, str]:
-            from .report import time_bin
-            from .timebins import TimeBins
-
-            meta = self.dask_dir / "aggregates.json"
-            parts = self.dask_dir / "stance-parts"
-            if self.fresh("stance", [meta, parts / "index.json"]):
-                agg = self.aggregates()
-                return "reused", f"{agg.rows:,} interactions"
-            with dask_client(self.scheduler) as client:
-                self.agg = aggregate_study(
-                    self.study,
-                    client,
-                    freq=TimeBins(self.study.windows, time_bin(self.study.windows)),
-                    parts_dir=parts,
-                    scratch_dir=self.dask_dir,
-                )
-            save_aggregates(self.agg, self.dask_dir)
-            # read back: the same values, repeated handles sharing one object (the frames from
-            # the workers hold a copy of each handle per row; 10^7 edges: ~1 GB less)
-            self.agg = load_aggregates(self.dask_dir)
-            self.state.record("stance", self.keys["stance"])
-            n = self.agg.info["partitions"]
-            return "ran", f"{self.agg.rows:,} interactions (Dask, {n} partitions)"
-
-        def _graph_measures(self) -> tuple[Any, dict[str, Any], Any, dict[str, Any]]:
-            from . import support
-
-            agg = self.aggregates()
-            membership, m_info = support.communities_from_edges(agg.edges["baseline"], self.study)
-            pagerank, p_info = support.pagerank_from_edges(agg.edges["amplifiers"])
-            return membership, m_info, pagerank, p_info
-
-        def _analyse(self) -> tuple[dict[str, Any], pd.DataFrame, Mapping[str, pd.DataFrame]]:
-            from . import support
-
-            agg = self.aggregates()
-            from .support.coverage import input_spans
-
-            inputs = metric_inputs_of(agg, self.study)
-            inputs.spans = input_spans(self.store.imported_files())
-            metrics, tables = support.analyse_inputs(
-                inputs,
-                self.study,
-                membership=self.membership if len(self.membership) else None,
-                pagerank=self.pagerank if len(self.pagerank) else None,
-            )
-            metrics["sensitivity"] = support.not_measured(
-                "the Dask engine does not re-run the headline over the sensitivity grid (it "
-                "keeps aggregates, not the stance table): run with the pandas engine for it"
-            )
-            metrics["role_timing"] = support.not_measured(
-                "the Dask engine keeps posts in time bins, not the exact first-mention times "
-                "role timing needs: run with the pandas engine for it"
-            )
-            return metrics, agg.units, tables
-
-        def step_report(self, force: bool) -> tuple[str, str]:
-            from . import report
-            from .stance import object_strings
-
-            listing = self.cache / "report-files.json"
-            previous = (
-                [self.out / p for p in json.loads(listing.read_text(encoding="utf-8"))]
-                if listing.is_file()
-                else []
-            )
-            if previous and self.fresh("report", [listing, *previous]):
-                self.report_files = previous
-                return "reused", "metrics unchanged"
-            agg = self.aggregates()
-            store = self.store
-            counts = store.counts()
-            roles_t = self.analysis_tables.get("roles")
-            roles = (
-                roles_t.set_index("handle")["role"]
-                if roles_t is not None and not roles_t.empty
-                else pd.Series(dtype=object)
-            )
-            follows = object_strings({"f": store.read(Table.FOLLOWS)})["f"]
-            inp = report.ReportInputs(
-                study=self.study,
-                metrics=self.metrics,
-                units=object_strings({"u": self.units})["u"],
-                stance=pd.DataFrame(),
-                tables=self.analysis_tables,
-                interactions=agg.ties,  # what composition_frame's prior_ties reads
-                posts=None,
-                follows=follows,
-                membership=self.membership if len(self.membership) else None,
-                pagerank=self.pagerank if len(self.pagerank) else None,
-                roles=roles,
-                inputs=[
-                    {"path": st._relative(f, self.study), **v}
-                    for f, v in sorted(self._input_records().items())
-                ],
-                counts={t.value: int(counts.get(t.value, 0)) for t in st._TABLES},
-                edges=agg.edges,
-                top=agg.top_posts,
-                write_stance=stance_writer(self.dask_dir / "stance-parts"),
-            )
-            self.write_report(inp)
-            self.state.record("report", self.keys["report"])
-            return "ran", f"{len(self.report_files)} files"
-
-    return DaskContext
-
-
-def dask_context(*args: Any, scheduler: str | None = None, **kwargs: Any) -> Any:
-    """Return the step context of a ``--engine dask`` run (arguments of study._Context)."""
-    return _dask_context_class()(*args, scheduler=scheduler, **kwargs)

@@ -541,6 +541,23 @@ class Store:
         """
         return to_pandas(self.read_arrow(table, columns))
 
+    def time_span(self) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
+        """Return the first and last ``created_at`` over posts and interactions (None, None
+        when no row has a time)."""
+        lows, highs = [], []
+        for table, col in (
+            (Table.POSTS, PostCol.CREATED_AT),
+            (Table.INTERACTIONS, InteractionCol.CREATED_AT),
+        ):
+            arr = self.read_arrow(table, columns=[col.value]).column(0)
+            if len(arr) and arr.null_count < len(arr):
+                mm = pc.min_max(arr)
+                lows.append(pd.Timestamp(mm["min"].as_py()))
+                highs.append(pd.Timestamp(mm["max"].as_py()))
+        if not lows:
+            return None, None
+        return min(lows), max(highs)
+
     def summary(self, top: int = 10) -> dict[str, Any]:
         """Return what the store holds: rows per table, posts' time span, top authors,
         the most common reject reasons and the imported files (JSON-able).

@@ -8,6 +8,11 @@
     metrics      all of the above -> metrics.json (netsupport.support.analyse)
     report       metrics + tables -> index.html, report.md, charts, tables, graph.gexf
 
+The steps are wired here once, for every engine: :class:`RunContext` reuses a step whose key
+and files are current, else asks the engine (:mod:`netsupport.engine`: pandas, dask) to compute
+it, caches the result and records the key. With the pandas engine the stance and communities
+steps overlap, the communities step in a child process (see ``jobs`` of :func:`run_study`).
+
 Each step has a *key*: the sha256 of everything it depends on (the inputs' sha256, the
 parameters that concern it, the keys of the steps before it, and a fingerprint of netsupport's own
 code). A step whose key matches the one recorded by the previous run, and whose outputs are still
@@ -45,9 +50,22 @@ from typing import Any, Protocol
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from . import __version__
+from .engine import (
+    Engine,
+    GraphFiles,
+    PandasEngine,
+    _labels_note,  # noqa: F401 (tests import it from here)
+    get_engine,
+    graph_measures_child,
+    overlap_decision,
+    read_graph_measures,
+    read_parquet,
+    write_arrow,
+    write_graph_measures,
+    write_parquet,
+)
 from .errors import StudyError
 from .outdir import (
     RUN_STORE_MARKER,
@@ -103,12 +121,15 @@ class RunProgress(Protocol):
 
 @dataclass(frozen=True)
 class StepResult:
-    """What one step did: ``ran`` or ``reused``, how long it took, and a one-line detail."""
+    """What one step did: ``ran`` or ``reused``, how long it took (its own wall time), and a
+    one-line detail; ``overlaps`` names a step that ran at the same time."""
 
     name: str
     status: str
     seconds: float
     detail: str = ""
+    start: float = 0.0  # seconds from the start of the steps to this one's start
+    overlaps: str = ""  # the step that ran at the same time (in another process), if any
 
 
 @dataclass
@@ -322,40 +343,7 @@ class _State:
         atomic_write_bytes(self.path, (dumps_json(self.data) + "\n").encode("utf-8"))
 
 
-def _write_parquet(df: pd.DataFrame, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    pq.write_table(pa.Table.from_pandas(df, preserve_index=False), tmp)
-    os.replace(tmp, path)
-
-
-def _read_parquet(path: Path) -> pd.DataFrame:
-    return pq.read_table(path).to_pandas()
-
-
-def _series(df: pd.DataFrame, index: str, value: str) -> pd.Series:
-    s = df.set_index(index)[value]
-    s.index.name = index
-    return s
-
-
 # ---- data checks --------------------------------------------------------------------------------
-
-
-def _span(store: Any) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
-    lows, highs = [], []
-    for table, col in (
-        (Table.POSTS, PostCol.CREATED_AT),
-        (Table.INTERACTIONS, InteractionCol.CREATED_AT),
-    ):
-        arr = store.read_arrow(table, columns=[col.value]).column(0)
-        if len(arr) and arr.null_count < len(arr):
-            mm = pc.min_max(arr)
-            lows.append(pd.Timestamp(mm["min"].as_py()))
-            highs.append(pd.Timestamp(mm["max"].as_py()))
-    if not lows:
-        return None, None
-    return min(lows), max(highs)
 
 
 def _at(study: Study) -> str:
@@ -496,6 +484,7 @@ def run_study(
     engine: str = "pandas",
     scheduler: str | None = None,
     pseudonymise: bool = False,
+    jobs: int | None = None,
 ) -> RunResult:
     """Run every step of a study, reusing the steps whose inputs did not change.
 
@@ -522,6 +511,12 @@ def run_study(
     pseudonymise : bool
         Stable salted pseudonyms for every handle in every output, post texts withheld (as
         ``[output] pseudonymise = true``; :mod:`netsupport.pseudonym`).
+    jobs : int, optional
+        Steps run at the same time at most: 1 runs them one after the other. Default: the
+        engine's independent steps (pandas: stance and communities) overlap, the communities
+        step in a child process, when two CPUs are usable, the store holds at least 50,000
+        interactions (any size with ``jobs >= 2``) and both fit in memory
+        (:func:`netsupport.engine.overlap_decision`). The outputs are the same either way.
 
     Returns
     -------
@@ -538,10 +533,7 @@ def run_study(
     NetsupportError
         Any library error of a step (unreadable input, empty graph where one is needed, ...).
     """
-    if engine not in ("pandas", "dask"):
-        raise StudyError(f"engine: expected pandas or dask, got {engine!r}")
-    if scheduler is not None and engine != "dask":
-        raise StudyError("a scheduler address needs engine dask (--engine dask)")
+    eng = get_engine(engine, scheduler)
     if not isinstance(study, Study):
         study = load_study(study)
     if pseudonymise:
@@ -550,8 +542,10 @@ def run_study(
     if study.pseudonymise:
         from .pseudonym import Pseudonymiser, load_salt
 
-        if engine != "pandas":
-            raise StudyError(f"{_at(study)}output.pseudonymise: not available with --engine dask")
+        if not eng.pseudonyms:
+            raise StudyError(
+                f"{_at(study)}output.pseudonymise: not available with --engine {eng.name}"
+            )
         pseudo = Pseudonymiser(load_salt(study))
     progress = progress or _Quiet()
     out = Path(study.output_dir)
@@ -570,26 +564,17 @@ def run_study(
     keys = _keys(study, files, pseudo.fingerprint() if pseudo else None)
     if force:
         state.forget(*STEPS)
-    results: list[StepResult] = []
-    total = len(STEPS)
-    if engine == "dask":
-        from .scale import dask_context
-
-        ctx = dask_context(study, out, cache, state, keys, progress, workers, scheduler=scheduler)
-    else:
-        ctx = _Context(study, out, cache, state, keys, progress, workers)
-        if pseudo is not None:  # every step after the import sees pseudonyms only
-            ctx.source_study, ctx.study, ctx.pseudonymiser = study, pseudo.study(study), pseudo
-
-    for i, step in enumerate(STEPS, 1):
-        progress.step_start(i, total, step, _WHAT[step])
-        t0 = time.perf_counter()
-        status, detail = getattr(ctx, f"step_{step}")(force)
-        seconds = time.perf_counter() - t0
-        progress.step_end(step, status, seconds, detail)
-        results.append(StepResult(step, status, seconds, detail))
-        if step == "import" and len(STEPS) > 1:
-            ctx.check_resources()  # before the steps that hold the data in memory
+    if eng.key_salt:
+        keys = {
+            k: v if k == "import" else step_key({**eng.key_salt, "key": v}) for k, v in keys.items()
+        }
+    ctx = RunContext(study, out, cache, state, keys, progress, workers, engine=eng)
+    if pseudo is not None:  # every step after the import sees pseudonyms only
+        ctx.source_study, ctx.study, ctx.pseudonymiser = study, pseudo.study(study), pseudo
+    try:
+        results = _run_steps(ctx, progress, force, jobs)
+    finally:
+        shutil.rmtree(ctx.temp_dir, ignore_errors=True)
 
     from .report import findings, write_manifest
 
@@ -627,6 +612,88 @@ def run_study(
     )
 
 
+def _run_steps(ctx: RunContext, progress: Any, force: bool, jobs: int | None) -> list[StepResult]:
+    """Run the steps in order; overlap the two the engine says are independent (the stance
+    and communities steps of the pandas engine) when both must run and the machine allows it
+    (:func:`netsupport.engine.overlap_decision`)."""
+    results: list[StepResult] = []
+    total = len(STEPS)
+    t_run = time.monotonic()
+    i = 0
+    note = ""
+    while i < total:
+        step = STEPS[i]
+        if step == "stance" and "communities" in ctx.engine.concurrent:
+            why = _sequential_reason(ctx, jobs)
+            if why is None:
+                results += _overlapped(ctx, progress, force, i, t_run)
+                i += 2
+                continue
+            if why != "reused":
+                note = f"; communities run after it ({why})"
+        progress.step_start(i + 1, total, step, _WHAT[step])
+        t0 = time.monotonic()
+        status, detail = getattr(ctx, f"step_{step}")(force)
+        t1 = time.monotonic()
+        if step == "stance":
+            detail, note = detail + note, ""
+        progress.step_end(step, status, t1 - t0, detail)
+        results.append(StepResult(step, status, t1 - t0, detail, start=t0 - t_run))
+        if step == "import" and len(STEPS) > 1:
+            ctx.check_resources()  # before the steps that hold the data in memory
+        i += 1
+    return results
+
+
+def _sequential_reason(ctx: RunContext, jobs: int | None) -> str | None:
+    """Why the stance and communities steps run one after the other (None: they overlap;
+    ``"reused"``: one of them is reused, so there is nothing to overlap)."""
+    if ctx.stance_fresh() or ctx.communities_fresh():
+        return "reused"
+    return overlap_decision(jobs, ctx.store.counts())
+
+
+def _overlapped(
+    ctx: RunContext, progress: Any, force: bool, index: int, t_run: float
+) -> list[StepResult]:
+    """Run the stance step here and the communities step in a child process at the same time.
+
+    The step table stays honest: each step's seconds are its own wall time (the child's from
+    its start to its end), and both lines say for how long they overlapped.
+    """
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    total = len(STEPS)
+    what = f"{_WHAT['stance']} (and communities, in a child process)"
+    progress.step_start(index + 1, total, "stance", what)
+    with ProcessPoolExecutor(1, mp_context=mp.get_context("spawn")) as pool:
+        t0 = time.monotonic()
+        future = ctx.start_communities(pool)
+        try:
+            status, detail = ctx.step_stance(force)
+        except BaseException:
+            future.cancel()
+            raise
+        t1 = time.monotonic()
+        progress.step_start(index + 2, total, "communities", _WHAT["communities"])
+        (c_status, c_detail), (c0, c1) = ctx.finish_communities(future)
+        t2 = time.monotonic()
+    both = max(t1, t2) - t0
+    overlap = max(0.0, min(t1, c1) - max(t0, c0))
+    s_detail = f"{detail}; overlapped with communities for {overlap:.1f} s"
+    c_detail = (
+        f"{c_detail}; in a child process {c0 - t_run:.1f}-{c1 - t_run:.1f} s into the run, "
+        f"overlapped with stance for {overlap:.1f} s (both steps: {both:.1f} s wall)"
+    )
+    progress.step_end("stance", status, t1 - t0, s_detail)
+    progress.step_end("communities", c_status, c1 - c0, c_detail)
+    return [
+        StepResult("stance", status, t1 - t0, s_detail, start=t0 - t_run, overlaps="communities"),
+        StepResult("communities", c_status, c1 - c0, c_detail, start=c0 - t_run, overlaps="stance"),
+    ]
+
+
 def report_study(
     study: Study | str | os.PathLike[str],
     progress: RunProgress | None = None,
@@ -635,6 +702,7 @@ def report_study(
     engine: str = "pandas",
     scheduler: str | None = None,
     pseudonymise: bool = False,
+    jobs: int | None = None,
 ) -> RunResult:
     """Rewrite a study's report from its cached results (running the steps that are stale)."""
     if not isinstance(study, Study):
@@ -649,6 +717,7 @@ def report_study(
         engine=engine,
         scheduler=scheduler,
         pseudonymise=pseudonymise,
+        jobs=jobs,
     )
 
 
@@ -662,20 +731,14 @@ def _relative(path: str, study: Study) -> str:
         return Path(path).name
 
 
-def _labels_note(stance: Any) -> str:
-    """Return a warning for the run display when some hand labels matched no interaction."""
-    matched = (stance.agreement or {}).get("labels_matched") or {}
-    if not matched.get("unmatched"):
-        return ""
-    return (
-        f"; warning: {matched['unmatched']} of {matched['labels']} labels name no classified "
-        "interaction and are not used"
-    )
-
-
 @dataclass
-class _Context:
-    """State shared by the steps of one run (loaded lazily from the store or the cache)."""
+class RunContext:
+    """State shared by the steps of one run (loaded lazily from the store or the cache).
+
+    The step methods are the wiring, written once for every engine: reuse a step whose key and
+    files are current, else have the engine compute it (:mod:`netsupport.engine`), cache the
+    result and record the key.
+    """
 
     study: Study
     out: Path
@@ -684,6 +747,7 @@ class _Context:
     keys: dict[str, str]
     progress: Any
     workers: int | None
+    engine: Engine = field(default_factory=PandasEngine)
     _tables: dict[str, pd.DataFrame] | None = None
     _interactions: pd.DataFrame | None = None
     stance: Any = None  # StanceResult
@@ -729,6 +793,15 @@ class _Context:
 
         return Store(self.study.store_dir)
 
+    @property
+    def graph_files(self) -> GraphFiles:
+        return GraphFiles.in_folder(self.cache)
+
+    @property
+    def temp_dir(self) -> Path:
+        """Files passed between the processes of one run (removed at its end)."""
+        return self.cache / "tmp"
+
     def tables(self) -> dict[str, pd.DataFrame]:
         if self._tables is None:
             from .stance import read_tables
@@ -747,6 +820,14 @@ class _Context:
                 self._tables = self.pseudonymiser.tables(self._tables)
         return self._tables
 
+    def release_raw_interactions(self) -> None:
+        """Drop the raw interactions table once the stance step holds the study's own."""
+        if self.stance.interactions is not None and self._tables is not None:
+            # the later steps read the study's interactions (self.interactions()), which hold
+            # every stored row: the raw table is one more copy (~0.2 GB per 1M rows)
+            self._tables[Table.INTERACTIONS] = self._tables[Table.INTERACTIONS].iloc[:0]
+            self._interactions = None  # (computed for a communities step in a child)
+
     def fresh(self, step: str, outputs: Iterable[Path]) -> bool:
         return self.state.fresh(step, self.keys[step], outputs)
 
@@ -762,10 +843,8 @@ class _Context:
         return self._interactions
 
     def check_resources(self) -> None:
-        """Raise ResourceLimit when the store is too big for this engine (netsupport.scale)."""
-        from .scale import check_memory
-
-        check_memory(self.store.counts(), engine="pandas")
+        """Raise ResourceLimit when the store is too big for this engine."""
+        self.engine.check_memory(self.store.counts())
 
     # -- steps --
     def step_import(self, force: bool) -> tuple[str, str]:
@@ -802,113 +881,55 @@ class _Context:
                 f"interactions, {summary.total('rejects'):,} rejected rows"
             )
             self.state.forget(*STEPS)
-        first, last = _span(self.store)
+        first, last = self.store.time_span()
         check_data_range(self.study, first, last)
         check_accounts_present(self.source_study or self.study, self.store)
         self.state.record("import", self.keys["import"])
         return status, detail
 
+    def stance_fresh(self) -> bool:
+        return self.fresh("stance", self.engine.stance_outputs(self))
+
     def step_stance(self, force: bool) -> tuple[str, str]:
-        from .stance import StanceResult, stance_table
-
-        table_p, meta_p = self.cache / "stance.parquet", self.cache / "stance.json"
-        if self.fresh("stance", [table_p, meta_p]):
-            meta = json.loads(meta_p.read_text(encoding="utf-8"))
-            units_p = self.cache / "stance-validation-units.parquet"
-            self.stance = StanceResult(
-                _read_parquet(table_p),
-                meta["agreement"],
-                meta["lexicon"],
-                model=meta.get("model"),
-                validation=meta.get("validation"),
-                validation_units=_read_parquet(units_p) if units_p.is_file() else None,
-            )
-            return "reused", f"{len(self.stance.table):,} interactions" + _labels_note(self.stance)
-        self.stance = stance_table(
-            self.tables(),
-            self.study,
-            workers=self.workers,
-            model_dir=self.cache / "models",
-            correct=False,  # the metrics step corrects the shares with [support] bootstrap
-        )
-        if self.stance.interactions is not None and self._tables is not None:
-            # the later steps read the study's interactions (self.interactions()), which hold
-            # every stored row: the raw table is one more copy (~0.2 GB per 1M rows)
-            self._tables[Table.INTERACTIONS] = self._tables[Table.INTERACTIONS].iloc[:0]
-        _write_parquet(self.stance.table, table_p)
-        units_p = self.cache / "stance-validation-units.parquet"
-        if self.stance.validation_units is not None:
-            _write_parquet(self.stance.validation_units, units_p)
-        elif units_p.exists():
-            units_p.unlink()
-        write_json(
-            {
-                "agreement": self.stance.agreement,
-                "lexicon": self.stance.lexicon,
-                "model": self.stance.model,
-                "validation": self.stance.validation,
-            },
-            meta_p,
-        )
+        if self.stance_fresh():
+            return "reused", self.engine.load_stance(self)
+        detail = self.engine.compute_stance(self)
         self.state.record("stance", self.keys["stance"])
-        return "ran", f"{len(self.stance.table):,} interactions" + _labels_note(self.stance)
+        return "ran", detail
 
-    def _graph_measures(self) -> tuple[Any, dict[str, Any], Any, dict[str, Any]]:
-        """(membership, its info, PageRank, its info), None where not measured. The Dask
-        engine's context computes them from its aggregated edges instead."""
-        from . import support
+    def communities_fresh(self) -> bool:
+        return self.fresh("communities", self.graph_files.all())
 
-        inter = self.interactions()
-        # the functions support.analyse itself uses when given no membership or PageRank,
-        # so `netsupport run` gives the same metrics as `netsupport support`
-        membership, m_info = support.baseline_communities(inter, self.study)
-        pagerank, p_info = support.crisis_pagerank(inter, self.study)
-        return membership, m_info, pagerank, p_info
-
-    def step_communities(self, force: bool) -> tuple[str, str]:
-        mem_p, pr_p = self.cache / "membership.parquet", self.cache / "pagerank.parquet"
-        info_p = self.cache / "communities.json"
-        if self.fresh("communities", [mem_p, pr_p, info_p]):
-            self.membership = _series(_read_parquet(mem_p), "handle", "community")
-            self.pagerank = _series(_read_parquet(pr_p), "handle", "pagerank")
-            self.graph_info = json.loads(info_p.read_text(encoding="utf-8"))
-            status = "reused"
-        else:
-            membership, m_info, pagerank, p_info = self._graph_measures()
-            self.graph_info = jsonable({"communities": m_info, "pagerank": p_info})
-            write_json(self.graph_info, info_p)
-            self.membership = (
-                membership if membership is not None else pd.Series(dtype="int64", name="community")
-            )
-            self.pagerank = (
-                pagerank if pagerank is not None else pd.Series(dtype="float64", name="pagerank")
-            )
-            _write_parquet(_frame(self.membership, "community"), mem_p)
-            _write_parquet(_frame(self.pagerank, "pagerank"), pr_p)
-            self.state.record("communities", self.keys["communities"])
-            status = "ran"
+    def _communities_detail(self, status: str) -> tuple[str, str]:
         n_comm = int(self.membership.nunique()) if len(self.membership) else 0
         return status, f"{n_comm:,} communities of {len(self.membership):,} accounts"
 
-    def _analyse(self) -> tuple[dict[str, Any], pd.DataFrame, Mapping[str, pd.DataFrame]]:
-        """Compute the metrics: (metrics, compressed units, analysis tables). The Dask engine's
-        context computes them from its aggregates instead."""
-        from . import support
-        from .support.coverage import input_spans
-
-        analysis = support.analyse(
-            self.tables(),
-            self.study,
-            stance=self.stance,
-            membership=self.membership if len(self.membership) else None,
-            pagerank=self.pagerank if len(self.pagerank) else None,
-            workers=self.workers,
-            spans=[
-                replace(s, file=self.private_name(s.file))
-                for s in input_spans(self.store.imported_files())
-            ],
+    def step_communities(self, force: bool) -> tuple[str, str]:
+        if self.communities_fresh():
+            self.membership, self.pagerank, self.graph_info = read_graph_measures(self.graph_files)
+            return self._communities_detail("reused")
+        measures = self.engine.graph_measures(self)
+        self.membership, self.pagerank, self.graph_info = write_graph_measures(
+            self.graph_files, *measures
         )
-        return analysis.metrics, analysis.units, analysis.tables
+        self.state.record("communities", self.keys["communities"])
+        return self._communities_detail("ran")
+
+    def start_communities(self, pool: Any) -> Any:
+        """Start the communities step in ``pool``'s child process (pandas engine); return its
+        future. The child reads the study's interactions from an Arrow file and writes the
+        step's files; :meth:`finish_communities` reads them."""
+        path = write_arrow(self.interactions(), self.temp_dir / "interactions.arrow")
+        self._interactions = None  # the stance step makes them again and keeps its own copy
+        return pool.submit(graph_measures_child, self.study, str(path), self.graph_files)
+
+    def finish_communities(self, future: Any) -> tuple[tuple[str, str], tuple[float, float]]:
+        """Wait for :meth:`start_communities`' child; return the step's (status, detail) and
+        the child's (start, end) on the monotonic clock."""
+        span = future.result()
+        self.membership, self.pagerank, self.graph_info = read_graph_measures(self.graph_files)
+        self.state.record("communities", self.keys["communities"])
+        return self._communities_detail("ran"), span
 
     def step_metrics(self, force: bool) -> tuple[str, str]:
         # not metrics.json: `netsupport support --study` writes that into this folder
@@ -918,24 +939,22 @@ class _Context:
         index_p = self.cache / "tables.json"
         if self.fresh("metrics", [metrics_p, units_p, index_p]):
             self.metrics = json.loads(metrics_p.read_text(encoding="utf-8"))
-            self.units = _read_parquet(units_p)
+            self.units = read_parquet(units_p)
             names = json.loads(index_p.read_text(encoding="utf-8"))
-            self.analysis_tables = {n: _read_parquet(tables_dir / f"{n}.parquet") for n in names}
+            self.analysis_tables = {n: read_parquet(tables_dir / f"{n}.parquet") for n in names}
             return "reused", "parameters and data unchanged"
-        metrics, self.units, tables = self._analyse()
+        metrics, self.units, tables = self.engine.analyse(self)
         self.metrics = _with_graph_info(metrics, self.graph_info)
         self.analysis_tables = dict(tables)
         write_json(self.metrics, metrics_p)
-        _write_parquet(self.units, units_p)
+        write_parquet(self.units, units_p)
         for name, df in self.analysis_tables.items():
-            _write_parquet(df, tables_dir / f"{name}.parquet")
+            write_parquet(df, tables_dir / f"{name}.parquet")
         write_json(sorted(self.analysis_tables), index_p)
         self.state.record("metrics", self.keys["metrics"])
         return "ran", f"{sum(1 for _ in _measured_leaves(self.metrics)):,} numbers"
 
     def step_report(self, force: bool) -> tuple[str, str]:
-        from . import report
-
         listing = self.cache / "report-files.json"
         if listing.is_file():
             previous = [self.out / p for p in json.loads(listing.read_text(encoding="utf-8"))]
@@ -944,25 +963,14 @@ class _Context:
         if previous and self.fresh("report", [listing, *previous]):
             self.report_files = previous
             return "reused", "metrics unchanged"
-        from .support import Analysis
-
         counts = self.store.counts()
-        analysis = Analysis(self.metrics, self.stance.table, self.units, self.analysis_tables)
-        inp = report.build_inputs(
-            self.study,
-            self.tables(),
-            analysis,
-            membership=self.membership,
-            pagerank=self.pagerank,
-            inputs=[
-                {"path": self.private_name(_relative(f, self.study)), **v}
-                for f, v in sorted(self._input_records().items())
-            ],
-            counts={t.value: int(counts.get(t.value, 0)) for t in _TABLES},
-            interactions=self.interactions(),
+        inputs = [
+            {"path": self.private_name(_relative(f, self.study)), **v}
+            for f, v in sorted(self._input_records().items())
+        ]
+        inp = self.engine.report_inputs(
+            self, inputs, {t.value: int(counts.get(t.value, 0)) for t in _TABLES}
         )
-        if self.pseudonymiser is not None:
-            inp = replace(inp, pseudonymiser=self.pseudonymiser)
         self.write_report(inp)
         self.state.record("report", self.keys["report"])
         return "ran", f"{len(self.report_files)} files"
@@ -990,10 +998,6 @@ def _with_graph_info(metrics: dict[str, Any], info: Mapping[str, Any]) -> dict[s
     if isinstance(amp, dict) and amp.get("status") != "not measured" and info.get("pagerank"):
         out["amplifiers"] = {**amp, "graph": dict(info["pagerank"])}
     return jsonable(out)
-
-
-def _frame(s: pd.Series, name: str) -> pd.DataFrame:
-    return pd.DataFrame({"handle": s.index.astype(object), name: s.to_numpy()})
 
 
 def _measured_leaves(obj: Any) -> Iterable[Any]:

@@ -21,7 +21,6 @@ from typer.testing import CliRunner
 
 from netsupport import scale, support
 from netsupport.cli import app
-from netsupport.errors import ResourceLimit
 from netsupport.outdir import work_dir
 from netsupport.schema import SCHEMAS, InteractionCol, Table
 from netsupport.store import Store, conform_arrow
@@ -323,49 +322,6 @@ def test_every_measure_is_the_same_on_compressed_units():
     assert sup.equals(support.supporters(c))
     a = support.community_mobilisation(mem, c, sup, w)
     pd.testing.assert_frame_equal(a, support.community_mobilisation(mem, units, sup, w))
-
-
-# ---- memory --------------------------------------------------------------------------------------
-
-
-def test_memory_estimate_grows_with_the_store():
-    small = scale.estimate_memory({"posts": 10**5, "interactions": 10**5})
-    big = scale.estimate_memory({"posts": 10**7, "interactions": 10**7})
-    base = scale.PANDAS_BASE_BYTES
-    assert big - base == 100 * (small - base)  # linear in the rows
-    assert scale.estimate_memory({"interactions": 10**7}, "dask") < big / 2
-
-
-def test_too_big_for_pandas_is_a_clear_message_not_a_crash(tmp_path, monkeypatch):
-    if not (EXAMPLE / "study.toml").is_file():
-        pytest.skip("data/example is not there")
-    d = tmp_path / "ex"
-    shutil.copytree(EXAMPLE, d)
-    monkeypatch.setenv(scale.MEMORY_LIMIT_ENV, "100M")
-    res = CliRunner().invoke(app, ["run", str(d / "study.toml")])
-    assert res.exit_code == 2
-    msg = res.output.strip().splitlines()[-1]
-    assert msg.startswith("error: the store holds ")
-    assert "--engine dask" in msg and "GiB" in msg
-    assert not (d / "reports" / "example" / "metrics.json").exists()
-
-
-def test_memory_limit_env_is_validated(monkeypatch):
-    from netsupport.errors import NetsupportError
-
-    monkeypatch.setenv(scale.MEMORY_LIMIT_ENV, "2G")
-    assert scale.memory_limit() == 2 * 2**30
-    monkeypatch.setenv(scale.MEMORY_LIMIT_ENV, "lots")
-    with pytest.raises(NetsupportError, match="NETSUPPORT_MEMORY_LIMIT"):
-        scale.memory_limit()
-
-
-def test_check_memory_passes_when_it_fits(monkeypatch):
-    monkeypatch.setenv(scale.MEMORY_LIMIT_ENV, "64G")
-    assert scale.check_memory({"posts": 10**6, "interactions": 10**6}) > 0
-    monkeypatch.setenv(scale.MEMORY_LIMIT_ENV, "1G")
-    with pytest.raises(ResourceLimit, match="driver on a machine with more memory"):
-        scale.check_memory({"posts": 10**7, "interactions": 10**7}, engine="dask")
 
 
 def test_schema_columns_read_by_partitions_exist():

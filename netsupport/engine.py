@@ -1,0 +1,611 @@
+"""Engines: where ``netsupport run`` computes the steps after the import, behind one interface.
+
+The runner (:func:`netsupport.study.run_study`) wires the steps once: cache keys, reuse, the
+cached intermediate files, progress and the report's swap. What differs between engines is
+only how a step's results are *computed*, and that is this module's :class:`Engine`:
+
+* :class:`PandasEngine` (``--engine pandas``, the default): one process holds the study's
+  tables; the stance of every interaction (:func:`netsupport.stance.stance_table`), communities
+  and PageRank on the interaction graph, :func:`netsupport.support.analyse`,
+  :func:`netsupport.report.build_inputs`.
+* :class:`DaskEngine` (``--engine dask``): a Dask cluster reads the store in partitions by day
+  and returns aggregates (:mod:`netsupport.scale`); communities, metrics and report are computed
+  from the aggregates. Same results (tests/test_scale.py).
+
+An engine also says which steps may overlap (:attr:`Engine.concurrent`). With the pandas
+engine the stance and communities steps are independent: both read the study's interactions
+(:func:`netsupport.stance.stance_interactions`), the stance step writes only the stance table
+and the communities step reads no stance. :func:`overlap_decision` says whether the runner runs
+them at the same time (two usable CPUs, ``jobs`` not 1, and the memory estimate of both
+together below the limit); the communities step then runs in a child process
+(:func:`graph_measures_child`) which reads the interactions from an Arrow file in the run's
+work folder and writes membership and PageRank as the Parquet files the step caches anyway.
+Nothing is pickled but the study's parameters and two timestamps. With the Dask engine the
+communities step reads the aggregates the stance step made, so nothing overlaps.
+
+The memory estimates (:func:`estimate_memory`, :func:`check_memory`) are per engine and live
+here too.
+
+Examples
+--------
+>>> get_engine("pandas").name, get_engine("dask").concurrent
+('pandas', ())
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, ClassVar, Protocol
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from .errors import NetsupportError, ResourceLimit, StudyError
+from .schema import Table
+from .textsafe import jsonable, write_json
+
+__all__ = [
+    "ENGINES",
+    "DaskEngine",
+    "Engine",
+    "GraphFiles",
+    "PandasEngine",
+    "check_memory",
+    "estimate_memory",
+    "get_engine",
+    "graph_measures_child",
+    "memory_limit",
+    "overlap_decision",
+    "read_parquet",
+    "write_graph_measures",
+    "write_parquet",
+]
+
+#: The engines, by the name ``--engine`` takes.
+ENGINES = ("pandas", "dask")
+
+
+# ---- cached tables -------------------------------------------------------------------------------
+
+
+def write_parquet(df: pd.DataFrame, path: Path) -> None:
+    """Write ``df`` to ``path`` atomically (temp file + rename), index dropped."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    pq.write_table(pa.Table.from_pandas(df, preserve_index=False), tmp)
+    os.replace(tmp, path)
+
+
+def read_parquet(path: Path) -> pd.DataFrame:
+    """Read a Parquet file written by :func:`write_parquet` as pandas."""
+    return pq.read_table(path).to_pandas()
+
+
+def _series(df: pd.DataFrame, index: str, value: str) -> pd.Series:
+    s = df.set_index(index)[value]
+    s.index.name = index
+    return s
+
+
+def _frame(s: pd.Series, name: str) -> pd.DataFrame:
+    return pd.DataFrame({"handle": s.index.astype(object), name: s.to_numpy()})
+
+
+# ---- the communities step's files (written by the runner or by a child process) -----------------
+
+
+@dataclass(frozen=True)
+class GraphFiles:
+    """Where the communities step keeps its results (in the run's work folder)."""
+
+    membership: Path
+    pagerank: Path
+    info: Path
+
+    @classmethod
+    def in_folder(cls, cache: Path) -> GraphFiles:
+        return cls(
+            cache / "membership.parquet", cache / "pagerank.parquet", cache / "communities.json"
+        )
+
+    def all(self) -> list[Path]:
+        return [self.membership, self.pagerank, self.info]
+
+
+def write_graph_measures(
+    files: GraphFiles,
+    membership: pd.Series | None,
+    m_info: Mapping[str, Any],
+    pagerank: pd.Series | None,
+    p_info: Mapping[str, Any],
+) -> tuple[pd.Series, pd.Series, dict[str, Any]]:
+    """Write the communities step's results; return (membership, pagerank, info) as the later
+    steps use them (empty series where not measured)."""
+    info = jsonable({"communities": m_info, "pagerank": p_info})
+    write_json(info, files.info)
+    membership = (
+        membership if membership is not None else pd.Series(dtype="int64", name="community")
+    )
+    pagerank = pagerank if pagerank is not None else pd.Series(dtype="float64", name="pagerank")
+    write_parquet(_frame(membership, "community"), files.membership)
+    write_parquet(_frame(pagerank, "pagerank"), files.pagerank)
+    return membership, pagerank, info
+
+
+def read_graph_measures(files: GraphFiles) -> tuple[pd.Series, pd.Series, dict[str, Any]]:
+    """Read back what :func:`write_graph_measures` wrote."""
+    membership = _series(read_parquet(files.membership), "handle", "community")
+    pagerank = _series(read_parquet(files.pagerank), "handle", "pagerank")
+    info = json.loads(files.info.read_text(encoding="utf-8"))
+    return membership, pagerank, info
+
+
+def graph_measures_child(study: Any, interactions: str, files: GraphFiles) -> tuple[float, float]:
+    """Compute the pandas engine's communities step in a child process.
+
+    Reads the study's interactions from the Arrow IPC file ``interactions`` (written by the
+    parent), computes the baseline communities and the crisis PageRank exactly as the
+    sequential step does, and writes them to ``files``. Returns the start and end of the work
+    on the system-wide monotonic clock, so the parent can report the overlap honestly.
+    """
+    t0 = time.monotonic()
+    from . import support
+    from .stance import object_strings
+
+    with pa.memory_map(interactions, "r") as source:
+        table = pa.ipc.open_file(source).read_all()
+    inter = object_strings({"i": table.to_pandas()})["i"]
+    del table
+    membership, m_info = support.baseline_communities(inter, study)
+    pagerank, p_info = support.crisis_pagerank(inter, study)
+    write_graph_measures(files, membership, m_info, pagerank, p_info)
+    return t0, time.monotonic()
+
+
+def write_arrow(df: pd.DataFrame, path: Path) -> Path:
+    """Write ``df`` as an uncompressed Arrow IPC file (read back memory-mapped)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table)
+    return path
+
+
+# ---- memory estimates ----------------------------------------------------------------------------
+
+#: Peak memory of a pandas-engine run per stored row (bytes), and a fixed base (the libraries),
+#: measured with bench/scale.py at 10^5 and 10^6 interactions (docs/scale.md).
+PANDAS_BYTES_PER_ROW = {"posts": 1200, "interactions": 700, "follows": 150, "accounts": 400}
+PANDAS_BASE_BYTES = 350 * 2**20
+#: The pandas engine's communities step in a child process (only the interactions and the
+#: graphs; estimated from the parent's per-row figure for interactions, not measured apart).
+CHILD_BYTES_PER_ROW = {"posts": 0, "interactions": 700, "follows": 0, "accounts": 0}
+CHILD_BASE_BYTES = 250 * 2**20
+#: The Dask engine's driver holds aggregates: per account and per edge rather than per row
+#: (its peak at 10,556,327 interactions and 1,000,000 accounts: 4.4 GiB, bench/RESULTS.md).
+DASK_DRIVER_BYTES_PER_ROW = {"posts": 0, "interactions": 320, "follows": 150, "accounts": 600}
+DASK_BASE_BYTES = 450 * 2**20
+MEMORY_LIMIT_ENV = "NETSUPPORT_MEMORY_LIMIT"
+
+_PER_ROW = {
+    "pandas": (PANDAS_BYTES_PER_ROW, PANDAS_BASE_BYTES),
+    "dask": (DASK_DRIVER_BYTES_PER_ROW, DASK_BASE_BYTES),
+    "child": (CHILD_BYTES_PER_ROW, CHILD_BASE_BYTES),
+}
+
+
+def estimate_memory(counts: Mapping[str, int], engine: str = "pandas") -> int:
+    """Return the estimated peak memory (bytes) of a run on a store with these row counts.
+
+    For the Dask engine: the driver process only (each worker holds one partition at a time).
+    ``engine="child"``: the pandas engine's communities step in a child process.
+
+    Examples
+    --------
+    >>> round(estimate_memory({"posts": 10**6, "interactions": 10**6}) / 2**30, 2)
+    2.11
+    """
+    per_row, base = _PER_ROW[engine]
+    return int(base + sum(per_row.get(t, 0) * int(n) for t, n in counts.items()))
+
+
+def memory_limit() -> int:
+    """Return the memory a run may use: ``$NETSUPPORT_MEMORY_LIMIT`` (bytes, or with a K/M/G
+    suffix) if set, else 80% of the memory available now."""
+    text = os.environ.get(MEMORY_LIMIT_ENV, "").strip()
+    if text:
+        scale = {"K": 2**10, "M": 2**20, "G": 2**30}.get(text[-1].upper(), 1)
+        try:
+            return int(float(text[:-1] if scale > 1 else text) * scale)
+        except ValueError:
+            raise NetsupportError(
+                f"{MEMORY_LIMIT_ENV}={text!r}: expected bytes, e.g. 2000000000 or 2G"
+            ) from None
+    import psutil
+
+    return int(0.8 * psutil.virtual_memory().available)
+
+
+def check_memory(counts: Mapping[str, int], engine: str = "pandas") -> int:
+    """Raise :class:`ResourceLimit` if a run on a store with these row counts would not fit in
+    memory (:func:`estimate_memory` against :func:`memory_limit`); return the estimate.
+
+    The message says what to do instead: the Dask engine for the pandas engine, more memory (or
+    a cluster with ``--scheduler``) for the Dask engine's driver.
+    """
+    need = estimate_memory(counts, engine)
+    limit = memory_limit()
+    if need <= limit:
+        return need
+    size = (
+        f"{int(counts.get('posts', 0)):,} posts and {int(counts.get('interactions', 0)):,} "
+        "interactions"
+    )
+    gib = f"about {need / 2**30:.1f} GiB, more than the {limit / 2**30:.1f} GiB available"
+    if engine == "pandas":
+        raise ResourceLimit(
+            f"the store holds {size}: the pandas engine would need {gib}; run with --engine "
+            "dask (a local cluster reads the store in partitions by day; --scheduler ADDRESS "
+            "uses an existing one), or with fewer inputs"
+        )
+    raise ResourceLimit(
+        f"the store holds {size}: even the Dask engine's aggregates would need {gib} on this "
+        "machine; run the driver on a machine with more memory"
+    )
+
+
+def usable_cpus() -> int:
+    """Return the CPUs this process may run on (``os.sched_getaffinity``, else ``cpu_count``)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+#: Below this many stored interactions the default (no ``--jobs``) runs the steps one after
+#: the other: starting the child process (a fresh interpreter importing pandas, igraph,
+#: networkx: about 2-3 CPU seconds) costs more than the communities step it would overlap.
+OVERLAP_MIN_INTERACTIONS = 50_000
+
+
+def overlap_decision(
+    jobs: int | None, counts: Mapping[str, int], cpus: int | None = None
+) -> str | None:
+    """Return why two independent steps must run one after the other, or None to overlap them.
+
+    ``jobs``: processes the run may use at once (``--jobs``; None: overlap when it pays, i.e.
+    from :data:`OVERLAP_MIN_INTERACTIONS` stored interactions on). Overlapping needs 2 usable
+    CPUs and the memory of the parent and of the child (:func:`estimate_memory` ``"pandas"`` +
+    ``"child"``) under :func:`memory_limit`, whatever ``jobs`` says.
+
+    Examples
+    --------
+    >>> overlap_decision(1, {})
+    '--jobs 1'
+    >>> overlap_decision(2, {}, cpus=1)
+    '1 CPU available'
+    >>> overlap_decision(None, {"interactions": 10}, cpus=2)
+    'small store: a child process would cost more than it saves'
+    """
+    if jobs is not None and jobs < 2:
+        return f"--jobs {jobs}"
+    cpus = usable_cpus() if cpus is None else cpus
+    if cpus < 2:
+        return "1 CPU available"
+    if jobs is None and int(counts.get("interactions", 0)) < OVERLAP_MIN_INTERACTIONS:
+        return "small store: a child process would cost more than it saves"
+    need = estimate_memory(counts, "pandas") + estimate_memory(counts, "child")
+    limit = memory_limit()
+    if need > limit:
+        return (
+            f"both together would need about {need / 2**30:.1f} GiB, more than the "
+            f"{limit / 2**30:.1f} GiB available"
+        )
+    return None
+
+
+# ---- the interface -------------------------------------------------------------------------------
+
+
+class Engine(Protocol):
+    """How a run computes its steps after the import (the runner's context is ``ctx``:
+    :class:`netsupport.study.RunContext`)."""
+
+    #: The name ``--engine`` takes.
+    name: str
+    #: Steps that may run at the same time (the runner overlaps them when it can).
+    concurrent: tuple[str, ...]
+    #: Whether the engine can pseudonymise its outputs.
+    pseudonyms: bool
+
+    #: Added to the key of every step after the import (None: the keys as they are); an
+    #: engine that caches other files than the default keys its steps apart.
+    key_salt: Mapping[str, str] | None
+
+    def check_memory(self, counts: Mapping[str, int]) -> int:
+        """Raise ResourceLimit when a store of these counts does not fit this engine."""
+        ...
+
+    def stance_outputs(self, ctx: Any) -> list[Path]:
+        """The cached files of the stance step (all there: the step may be reused)."""
+        ...
+
+    def load_stance(self, ctx: Any) -> str:
+        """Load the cached stance step; return its one-line detail."""
+        ...
+
+    def compute_stance(self, ctx: Any) -> str:
+        """Run the stance step and cache its results; return its one-line detail."""
+        ...
+
+    def graph_measures(self, ctx: Any) -> tuple[Any, dict[str, Any], Any, dict[str, Any]]:
+        """(membership, its info, PageRank, its info), None where not measured."""
+        ...
+
+    def analyse(self, ctx: Any) -> tuple[dict[str, Any], pd.DataFrame, Mapping[str, Any]]:
+        """(metrics, compressed units, analysis tables)."""
+        ...
+
+    def report_inputs(self, ctx: Any, inputs: list[dict[str, Any]], counts: dict[str, int]) -> Any:
+        """The :class:`netsupport.report.ReportInputs` of the run."""
+        ...
+
+
+def get_engine(name: str, scheduler: str | None = None) -> Engine:
+    """Return the engine called ``name`` (``pandas`` or ``dask``).
+
+    Raises
+    ------
+    StudyError
+        An unknown name, or a scheduler address for an engine that takes none.
+    """
+    if name not in ENGINES:
+        raise StudyError(f"engine: expected pandas or dask, got {name!r}")
+    if scheduler is not None and name != "dask":
+        raise StudyError("a scheduler address needs engine dask (--engine dask)")
+    return PandasEngine() if name == "pandas" else DaskEngine(scheduler)
+
+
+def _labels_note(stance: Any) -> str:
+    """Return a warning for the run display when some hand labels matched no interaction."""
+    matched = (stance.agreement or {}).get("labels_matched") or {}
+    if not matched.get("unmatched"):
+        return ""
+    return (
+        f"; warning: {matched['unmatched']} of {matched['labels']} labels name no classified "
+        "interaction and are not used"
+    )
+
+
+class PandasEngine:
+    """The default engine: the study's tables in one process (see the module docstring)."""
+
+    name = "pandas"
+    concurrent = ("stance", "communities")
+    pseudonyms = True
+    key_salt = None
+
+    def check_memory(self, counts: Mapping[str, int]) -> int:
+        return check_memory(counts, engine="pandas")
+
+    def stance_outputs(self, ctx: Any) -> list[Path]:
+        return [ctx.cache / "stance.parquet", ctx.cache / "stance.json"]
+
+    def load_stance(self, ctx: Any) -> str:
+        from .stance import StanceResult
+
+        table_p, meta_p = self.stance_outputs(ctx)
+        meta = json.loads(meta_p.read_text(encoding="utf-8"))
+        units_p = ctx.cache / "stance-validation-units.parquet"
+        ctx.stance = StanceResult(
+            read_parquet(table_p),
+            meta["agreement"],
+            meta["lexicon"],
+            model=meta.get("model"),
+            validation=meta.get("validation"),
+            validation_units=read_parquet(units_p) if units_p.is_file() else None,
+        )
+        return f"{len(ctx.stance.table):,} interactions" + _labels_note(ctx.stance)
+
+    def compute_stance(self, ctx: Any) -> str:
+        from .stance import stance_table
+
+        table_p, meta_p = self.stance_outputs(ctx)
+        ctx.stance = stance = stance_table(
+            ctx.tables(),
+            ctx.study,
+            workers=ctx.workers,
+            model_dir=ctx.cache / "models",
+            correct=False,  # the metrics step corrects the shares with [support] bootstrap
+        )
+        ctx.release_raw_interactions()
+        write_parquet(stance.table, table_p)
+        units_p = ctx.cache / "stance-validation-units.parquet"
+        if stance.validation_units is not None:
+            write_parquet(stance.validation_units, units_p)
+        elif units_p.exists():
+            units_p.unlink()
+        write_json(
+            {
+                "agreement": stance.agreement,
+                "lexicon": stance.lexicon,
+                "model": stance.model,
+                "validation": stance.validation,
+            },
+            meta_p,
+        )
+        return f"{len(stance.table):,} interactions" + _labels_note(stance)
+
+    def graph_measures(self, ctx: Any) -> tuple[Any, dict[str, Any], Any, dict[str, Any]]:
+        from . import support
+
+        inter = ctx.interactions()
+        # the functions support.analyse itself uses when given no membership or PageRank,
+        # so `netsupport run` gives the same metrics as `netsupport support`
+        membership, m_info = support.baseline_communities(inter, ctx.study)
+        pagerank, p_info = support.crisis_pagerank(inter, ctx.study)
+        return membership, m_info, pagerank, p_info
+
+    def analyse(self, ctx: Any) -> tuple[dict[str, Any], pd.DataFrame, Mapping[str, Any]]:
+        from . import support
+        from .support.coverage import input_spans
+
+        analysis = support.analyse(
+            ctx.tables(),
+            ctx.study,
+            stance=ctx.stance,
+            membership=ctx.membership if len(ctx.membership) else None,
+            pagerank=ctx.pagerank if len(ctx.pagerank) else None,
+            workers=ctx.workers,
+            spans=[
+                replace(s, file=ctx.private_name(s.file))
+                for s in input_spans(ctx.store.imported_files())
+            ],
+        )
+        return analysis.metrics, analysis.units, analysis.tables
+
+    def report_inputs(self, ctx: Any, inputs: list[dict[str, Any]], counts: dict[str, int]) -> Any:
+        from . import report
+        from .support import Analysis
+
+        analysis = Analysis(ctx.metrics, ctx.stance.table, ctx.units, ctx.analysis_tables)
+        inp = report.build_inputs(
+            ctx.study,
+            ctx.tables(),
+            analysis,
+            membership=ctx.membership,
+            pagerank=ctx.pagerank,
+            inputs=inputs,
+            counts=counts,
+            interactions=ctx.interactions(),
+        )
+        if ctx.pseudonymiser is not None:
+            inp = replace(inp, pseudonymiser=ctx.pseudonymiser)
+        return inp
+
+
+class DaskEngine:
+    """Steps after the import on a Dask cluster (stance and aggregates) and on the aggregates
+    (communities, metrics, report); see :mod:`netsupport.scale`."""
+
+    name = "dask"
+    concurrent: tuple[str, ...] = ()  # communities read the aggregates the stance step made
+    pseudonyms = False
+    # it caches other intermediates than pandas: its own keys
+    key_salt: ClassVar[Mapping[str, str]] = {"engine": "dask"}
+
+    def __init__(self, scheduler: str | None = None):
+        self.scheduler = scheduler
+        self.agg: Any = None  # netsupport.scale.StudyAggregates, once computed or loaded
+
+    def check_memory(self, counts: Mapping[str, int]) -> int:
+        return check_memory(counts, engine="dask")
+
+    @staticmethod
+    def folder(ctx: Any) -> Path:
+        return ctx.cache / "dask"
+
+    def aggregates(self, ctx: Any) -> Any:
+        from .scale import load_aggregates
+
+        if self.agg is None:
+            self.agg = load_aggregates(self.folder(ctx))
+        return self.agg
+
+    def stance_outputs(self, ctx: Any) -> list[Path]:
+        d = self.folder(ctx)
+        return [d / "aggregates.json", d / "stance-parts" / "index.json"]
+
+    def load_stance(self, ctx: Any) -> str:
+        return f"{self.aggregates(ctx).rows:,} interactions"
+
+    def compute_stance(self, ctx: Any) -> str:
+        from .report import time_bin
+        from .scale import aggregate_study, dask_client, load_aggregates, save_aggregates
+        from .timebins import TimeBins
+
+        d = self.folder(ctx)
+        with dask_client(self.scheduler) as client:
+            self.agg = aggregate_study(
+                ctx.study,
+                client,
+                freq=TimeBins(ctx.study.windows, time_bin(ctx.study.windows)),
+                parts_dir=d / "stance-parts",
+                scratch_dir=d,
+            )
+        save_aggregates(self.agg, d)
+        # read back: the same values, repeated handles sharing one object (the frames from
+        # the workers hold a copy of each handle per row; 10^7 edges: ~1 GB less)
+        self.agg = load_aggregates(d)
+        n = self.agg.info["partitions"]
+        return f"{self.agg.rows:,} interactions (Dask, {n} partitions)"
+
+    def graph_measures(self, ctx: Any) -> tuple[Any, dict[str, Any], Any, dict[str, Any]]:
+        from . import support
+
+        agg = self.aggregates(ctx)
+        membership, m_info = support.communities_from_edges(agg.edges["baseline"], ctx.study)
+        pagerank, p_info = support.pagerank_from_edges(agg.edges["amplifiers"])
+        return membership, m_info, pagerank, p_info
+
+    def analyse(self, ctx: Any) -> tuple[dict[str, Any], pd.DataFrame, Mapping[str, Any]]:
+        from . import support
+        from .scale import metric_inputs_of
+        from .support.coverage import input_spans
+
+        agg = self.aggregates(ctx)
+        inputs = metric_inputs_of(agg, ctx.study)
+        inputs.spans = input_spans(ctx.store.imported_files())
+        metrics, tables = support.analyse_inputs(
+            inputs,
+            ctx.study,
+            membership=ctx.membership if len(ctx.membership) else None,
+            pagerank=ctx.pagerank if len(ctx.pagerank) else None,
+        )
+        metrics["sensitivity"] = support.not_measured(
+            "the Dask engine does not re-run the headline over the sensitivity grid (it "
+            "keeps aggregates, not the stance table): run with the pandas engine for it"
+        )
+        metrics["role_timing"] = support.not_measured(
+            "the Dask engine keeps posts in time bins, not the exact first-mention times "
+            "role timing needs: run with the pandas engine for it"
+        )
+        return metrics, agg.units, tables
+
+    def report_inputs(self, ctx: Any, inputs: list[dict[str, Any]], counts: dict[str, int]) -> Any:
+        from . import report
+        from .scale import stance_writer
+        from .stance import object_strings
+
+        agg = self.aggregates(ctx)
+        roles_t = ctx.analysis_tables.get("roles")
+        roles = (
+            roles_t.set_index("handle")["role"]
+            if roles_t is not None and not roles_t.empty
+            else pd.Series(dtype=object)
+        )
+        follows = object_strings({"f": ctx.store.read(Table.FOLLOWS)})["f"]
+        return report.ReportInputs(
+            study=ctx.study,
+            metrics=ctx.metrics,
+            units=object_strings({"u": ctx.units})["u"],
+            stance=pd.DataFrame(),
+            tables=ctx.analysis_tables,
+            interactions=agg.ties,  # what composition_frame's prior_ties reads
+            posts=None,
+            follows=follows,
+            membership=ctx.membership if len(ctx.membership) else None,
+            pagerank=ctx.pagerank if len(ctx.pagerank) else None,
+            roles=roles,
+            inputs=inputs,
+            counts=counts,
+            edges=agg.edges,
+            top=agg.top_posts,
+            write_stance=stance_writer(self.folder(ctx) / "stance-parts"),
+        )

@@ -1,0 +1,217 @@
+"""The engine interface (netsupport.engine): one step wiring for every engine, the stance and
+communities steps overlapped in a child process with the same output bytes as one after the
+other, when to fall back to running them in turn, and the per-engine memory estimates."""
+
+from __future__ import annotations
+
+import ast
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from netsupport import engine
+from netsupport.cli import app
+from netsupport.errors import NetsupportError, ResourceLimit, StudyError
+from netsupport.outdir import work_dir
+from netsupport.study import run_study
+
+EXAMPLE = Path(__file__).parent.parent / "data" / "example"
+PKG = Path(engine.__file__).parent
+
+
+def _example_copy(dest: Path) -> Path:
+    """The example study copied to ``dest``, writing its report inside the copy."""
+    if not (EXAMPLE / "study.toml").is_file():
+        pytest.skip("data/example is not there")
+    shutil.copytree(EXAMPLE, dest)
+    toml = dest / "study.toml"
+    text = toml.read_text(encoding="utf-8")
+    assert 'dir = "../../reports/example"' in text
+    toml.write_text(text.replace('dir = "../../reports/example"', 'dir = "out"'), "utf-8")
+    return toml
+
+
+@pytest.fixture(scope="module")
+def both_ways(tmp_path_factory):
+    """The example study run with the steps in turn (jobs=1) and overlapped (jobs=2)."""
+    mp = pytest.MonkeyPatch()
+    # the overlap needs 2 usable CPUs and room for the child: pin both, so the test takes the
+    # parallel path on any machine (a 1-CPU runner still runs the child, just not faster)
+    mp.setattr(engine, "usable_cpus", lambda: 2)
+    mp.setenv(engine.MEMORY_LIMIT_ENV, "64G")
+    base = tmp_path_factory.mktemp("jobs")
+    runs = {}
+    try:
+        for jobs in (1, 2):
+            toml = _example_copy(base / f"jobs{jobs}")
+            runs[jobs] = run_study(toml, jobs=jobs, clock=lambda: "2026-01-01T00:00:00Z")
+    finally:
+        mp.undo()
+    return runs
+
+
+def _files(out: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(out).as_posix(): p.read_bytes()
+        for p in sorted(out.rglob("*"))
+        if p.is_file() and p.name != "manifest.json"
+    }
+
+
+# ---- overlapped steps: same bytes ----------------------------------------------------------------
+
+
+def test_overlapped_run_really_ran_communities_in_a_child(both_ways):
+    """Guard against a silent fallback: the jobs=2 run overlapped the two steps, jobs=1 not."""
+    seq = {s.name: s for s in both_ways[1].steps}
+    par = {s.name: s for s in both_ways[2].steps}
+    assert par["stance"].overlaps == "communities" and par["communities"].overlaps == "stance"
+    assert "in a child process" in par["communities"].detail
+    assert not any(s.overlaps for s in seq.values())
+    assert "communities run after it (--jobs 1)" in seq["stance"].detail
+    assert [s.status for s in both_ways[2].steps] == ["ran"] * 5
+
+
+def test_overlapped_run_gives_byte_identical_metrics_and_report(both_ways):
+    a = _files(both_ways[1].out_dir)
+    b = _files(both_ways[2].out_dir)
+    assert "metrics.json" in a and "report.md" in a and "index.html" in a
+    assert sorted(a) == sorted(b)
+    differ = [name for name in a if a[name] != b[name]]
+    assert differ == []
+
+
+def test_overlapped_run_leaves_no_temporary_files(both_ways):
+    cache = work_dir(both_ways[2].out_dir)
+    assert not (cache / "tmp").exists()
+    assert (cache / "membership.parquet").is_file() and (cache / "communities.json").is_file()
+
+
+def test_overlapped_step_lines_say_when_they_overlapped(both_ways):
+    st = {s.name: s for s in both_ways[2].steps}
+    assert "overlapped with communities for" in st["stance"].detail
+    assert "overlapped with stance for" in st["communities"].detail
+    # the child's interval lies where it must (causally, whatever the machine's load): it
+    # starts after the stance step started and ends before the metrics step starts
+    c0 = st["communities"].start
+    assert st["stance"].start <= c0
+    assert c0 + st["communities"].seconds <= st["metrics"].start
+
+
+def test_cli_jobs_1_runs_the_steps_in_turn(tmp_path):
+    toml = _example_copy(tmp_path / "ex")
+    res = CliRunner().invoke(app, ["run", str(toml), "--jobs", "1"])
+    assert res.exit_code == 0, res.output
+    text = " ".join(res.output.split())  # (the step lines wrap at the console's width)
+    assert "communities run after it (--jobs 1)" in text
+    assert "in a child process" not in text
+
+
+# ---- when not to overlap -------------------------------------------------------------------------
+
+
+def test_one_cpu_runs_the_steps_in_turn():
+    assert engine.overlap_decision(None, {"interactions": 10**6}, cpus=1) == "1 CPU available"
+    assert engine.overlap_decision(4, {"interactions": 10**6}, cpus=1) == "1 CPU available"
+
+
+def test_jobs_1_runs_the_steps_in_turn():
+    assert engine.overlap_decision(1, {"interactions": 10**6}, cpus=2) == "--jobs 1"
+
+
+def test_steps_overlap_on_two_cpus_when_they_fit(monkeypatch):
+    monkeypatch.setenv(engine.MEMORY_LIMIT_ENV, "64G")
+    assert engine.overlap_decision(None, {"interactions": 10**6}, cpus=2) is None
+    assert engine.overlap_decision(2, {"interactions": 10}, cpus=2) is None  # asked for
+
+
+def test_small_store_runs_the_steps_in_turn_by_default(monkeypatch):
+    monkeypatch.setenv(engine.MEMORY_LIMIT_ENV, "64G")
+    n = engine.OVERLAP_MIN_INTERACTIONS
+    assert engine.overlap_decision(None, {"interactions": n - 1}, cpus=2).startswith("small")
+    assert engine.overlap_decision(None, {"interactions": n}, cpus=2) is None
+
+
+def test_steps_that_do_not_fit_together_run_in_turn(monkeypatch):
+    counts = {"posts": 10**6, "interactions": 10**6}
+    alone = engine.estimate_memory(counts, "pandas")
+    monkeypatch.setenv(engine.MEMORY_LIMIT_ENV, str(alone + 2**20))  # the parent fits, not both
+    engine.check_memory(counts)  # (the run itself goes ahead)
+    why = engine.overlap_decision(2, counts, cpus=2)
+    assert why is not None and "GiB" in why
+
+
+def test_the_dask_engine_overlaps_nothing():
+    # its communities step reads the aggregates its stance step made
+    assert engine.get_engine("dask").concurrent == ()
+    assert engine.get_engine("pandas").concurrent == ("stance", "communities")
+
+
+# ---- one interface -------------------------------------------------------------------------------
+
+
+def _imports(path: Path) -> set[str]:
+    """The netsupport modules a source file imports (relative imports, anywhere in the file)."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.level:
+            names.add(node.module or "")
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("netsupport."):
+            names.add(node.module.removeprefix("netsupport."))
+    return names
+
+
+def test_no_import_circle_between_the_runner_and_the_engines():
+    """study.py wires the steps once; the engines compute them. Before the engine interface,
+    study.py imported scale.py (memory check, Dask context) and scale.py subclassed study.py's
+    step context: the step wiring was written twice."""
+    assert "scale" not in _imports(PKG / "study.py")
+    assert "study" not in _imports(PKG / "scale.py")
+    assert "study" not in _imports(PKG / "engine.py")
+
+
+def test_unknown_engine_is_one_line_naming_it():
+    with pytest.raises(StudyError, match="engine: expected pandas or dask, got 'spark'"):
+        engine.get_engine("spark")
+    with pytest.raises(StudyError, match="--engine dask"):
+        engine.get_engine("pandas", scheduler="tcp://127.0.0.1:8786")
+
+
+# ---- memory estimates ----------------------------------------------------------------------------
+
+
+def test_memory_estimate_grows_with_the_store():
+    small = engine.estimate_memory({"posts": 10**5, "interactions": 10**5})
+    big = engine.estimate_memory({"posts": 10**7, "interactions": 10**7})
+    base = engine.PANDAS_BASE_BYTES
+    assert big - base == 100 * (small - base)  # linear in the rows
+    assert engine.estimate_memory({"interactions": 10**7}, "dask") < big / 2
+
+
+def test_too_big_for_pandas_is_a_clear_message_not_a_crash(tmp_path, monkeypatch):
+    toml = _example_copy(tmp_path / "ex")
+    monkeypatch.setenv(engine.MEMORY_LIMIT_ENV, "100M")
+    res = CliRunner().invoke(app, ["run", str(toml)])
+    assert res.exit_code == 2
+    msg = res.output.strip().splitlines()[-1]
+    assert msg.startswith("error: the store holds ")
+    assert "--engine dask" in msg and "GiB" in msg
+    assert not (tmp_path / "ex" / "out" / "metrics.json").exists()
+
+
+def test_memory_limit_env_is_validated(monkeypatch):
+    monkeypatch.setenv(engine.MEMORY_LIMIT_ENV, "2G")
+    assert engine.memory_limit() == 2 * 2**30
+    monkeypatch.setenv(engine.MEMORY_LIMIT_ENV, "lots")
+    with pytest.raises(NetsupportError, match="NETSUPPORT_MEMORY_LIMIT"):
+        engine.memory_limit()
+
+
+def test_check_memory_passes_when_it_fits(monkeypatch):
+    monkeypatch.setenv(engine.MEMORY_LIMIT_ENV, "64G")
+    assert engine.check_memory({"posts": 10**6, "interactions": 10**6}) > 0
+    monkeypatch.setenv(engine.MEMORY_LIMIT_ENV, "1G")
+    with pytest.raises(ResourceLimit, match="driver on a machine with more memory"):
+        engine.check_memory({"posts": 10**7, "interactions": 10**7}, engine="dask")
