@@ -5,7 +5,9 @@ random sample of its (post, side) units (coded with the rules' stance, 15% of th
 random: what the codes say does not change the work), then times ``stance_table`` (rules, model
 training with its inner and outer cross-validation, scoring every unlabelled row) and ``analyse``
 (every metric, the error-corrected shares included). Usage: ``python bench/stance_model_1m.py``;
-writes its section of bench/RESULTS.md.
+writes its section of bench/RESULTS.md. ``--child`` runs the timed work in this process and prints
+its figures as JSON (nothing written); ``--child --profile`` adds a cProfile of the two timed
+stages (CPU time, the 30 costliest functions by cumulative time) on stderr.
 """
 
 from __future__ import annotations
@@ -25,12 +27,22 @@ BENCH = Path(__file__).resolve().parent
 
 
 def _cpu() -> float:
+    """CPU seconds of this process and of the child processes it has reaped."""
     me = resource.getrusage(resource.RUSAGE_SELF)
     kids = resource.getrusage(resource.RUSAGE_CHILDREN)
     return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
 
 
-def child() -> dict:
+def _reap() -> None:
+    """Stop joblib's reusable worker processes (loky), if any ran, so that their CPU is in
+    :func:`_cpu`: they outlive the call that started them and are otherwise never reaped."""
+    loky = sys.modules.get("joblib.externals.loky.reusable_executor")
+    executor = getattr(loky, "_executor", None)  # None: no worker was started
+    if executor is not None:
+        executor.shutdown(wait=True)
+
+
+def child(profile: bool = False) -> dict:
     sys.path.insert(0, str(BENCH))
     import support as B  # bench/support.py: the generator
 
@@ -72,11 +84,25 @@ def child() -> dict:
     tmp = Path(tempfile.mkdtemp(prefix="netsupport-bench-"))
     (tmp / "labels.csv").write_text(lab.to_csv(index=False), encoding="utf-8")
     study = Study(**base, stance=StanceParams(labels=tmp / "labels.csv"))
+    prof = None
+    if profile:
+        import cProfile
+
+        prof = cProfile.Profile(time.process_time)
+        prof.enable()
+    _reap()
     c1, t1 = _cpu(), time.perf_counter()
     st = stance_table(tables, study, model_dir=tmp / "models", correct=False)
+    _reap()
     c2, t2 = _cpu(), time.perf_counter()
     a = analyse(tables, study, stance=st)
+    _reap()
     c3, t3 = _cpu(), time.perf_counter()
+    if prof is not None:
+        import pstats
+
+        prof.disable()
+        pstats.Stats(prof, stream=sys.stderr).sort_stats("cumulative").print_stats(30)
     return {
         "interactions": len(tables["interactions"]),
         "units": st.model["units"],
@@ -93,7 +119,7 @@ def child() -> dict:
 
 def main(argv: list[str]) -> int:
     if argv[:1] == ["--child"]:
-        print(json.dumps(child()))
+        print(json.dumps(child(profile="--profile" in argv)))
         return 0
     sys.path.insert(0, str(BENCH))
     from _common import machine, run_measured, update_section
@@ -105,7 +131,7 @@ def main(argv: list[str]) -> int:
     body = (
         f"Machine: {machine()}. Command: `python bench/stance_model_1m.py`. Load average "
         f"{load_before:.1f} before and {load_after:.1f} after (the 2 cores are shared: CPU seconds "
-        "show the work; CPU of the loky processes that run the two vectorisers is not counted).\n\n"
+        "show the work; they include the worker processes, reaped before each reading).\n\n"
         f"bench/support.py's case, {f['interactions']:,} interactions, {f['units']:,} (post, side) "
         f"units, 400 hand codes (a simple random sample); the model ({f['layout']}) decided "
         f"{f['model_rows']:,} rows.\n\n"

@@ -263,3 +263,45 @@ def test_design_columns_accept_load_labels_float_columns():
     assert d["inclusion_probability"].iloc[0] == 0.25
     assert np.isnan(d["inclusion_probability"].iloc[1])
     assert d["sample"].tolist() == ["probability", ""]
+
+
+def test_bootstrap_interval_has_the_width_of_the_ppi_standard_error():
+    # One post per account, a simple random sample of codes: the corrected share's variance is
+    # var(f)/N + var(Y - f)/n + 2 cov(f, Y - f)/N (the prediction mean runs over all N units,
+    # the coded ones included). The bootstrap must resample the accounts' predictions and the
+    # coded sample jointly to reach it; without the coded sample it would be ~3x narrower.
+    import numpy as np
+
+    from netsupport.stance.validation import corrected_shares
+
+    rng = np.random.default_rng(7)
+    n_pop, n_lab = 4000, 300
+    confusion = np.array([[0.7, 0.1, 0.2], [0.25, 0.55, 0.2], [0.3, 0.1, 0.6]])
+    true = rng.choice(3, size=n_pop, p=[0.4, 0.2, 0.4])
+    pred = (rng.random(n_pop)[:, None] > confusion.cumsum(axis=1)[true]).sum(axis=1)
+    coded = np.zeros(n_pop, dtype=bool)
+    coded[rng.choice(n_pop, n_lab, replace=False)] = True
+    names = np.array(["supportive", "critical", "neutral"], dtype=object)
+    units = pd.DataFrame(
+        {
+            "side": "focal",
+            "window": "crisis",
+            "account": [f"a{i:05d}" for i in range(n_pop)],
+            "pred": names[pred],
+            "final": names[np.where(coded, true, pred)],
+            "label": np.where(coded, names[true], None),
+            "cross": names[pred],
+            "weight": np.where(coded, n_pop / n_lab, 0.0),
+        }
+    )
+    out = corrected_shares(units, n_boot=4000, seed=3)
+    for k, stance in enumerate(names):
+        row = next(r for r in out["shares"] if r["unit"] == "post" and r["stance"] == stance)
+        f = (pred == k).astype(float)
+        r = (true[coded] == k) - f[coded]
+        var = f.var(ddof=1) / n_pop + r.var(ddof=1) / n_lab
+        var += 2 * np.cov(f[coded], r)[0, 1] / n_pop
+        half = (row["ci_high"] - row["ci_low"]) / 2
+        assert 0.92 < half / (1.959964 * np.sqrt(var)) < 1.08, stance
+        estimate = f.mean() + r.mean()
+        assert abs(row["corrected"] - estimate) < 1e-12

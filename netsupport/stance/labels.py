@@ -334,7 +334,8 @@ def match_labels(labels: pd.DataFrame, units: pd.DataFrame, path: str | Path) ->
     dict
         ``{"labels", "matched", "unmatched", "unmatched_ids"}`` (the first 10 ids, sorted).
     """
-    sides = units.groupby("post_id")["target_side"].agg(lambda s: set(s))
+    named = units[units["post_id"].isin(labels["post_id"])]  # the labelled posts' units only
+    sides = named.groupby("post_id")["target_side"].agg(lambda s: set(s))
     have = labels["post_id"].map(sides)
     ok = [
         isinstance(h, set) and (pd.isna(side) or side in h)
@@ -369,10 +370,11 @@ def _label_lookup(table: pd.DataFrame, labels: pd.DataFrame) -> pd.Series:
         )
     )
     by_post = dict(zip(both["post_id"], both["stance"], strict=True))
-    out = [
-        by_side.get((p, s), by_post.get(p))
-        for p, s in zip(table["post_id"], table["target_side"], strict=True)
-    ]
+    out = np.full(len(table), None, dtype=object)
+    hit = np.flatnonzero(table["post_id"].isin(labels["post_id"]).to_numpy(dtype=bool))
+    posts = table["post_id"].to_numpy(dtype=object)[hit]
+    sides = table["target_side"].to_numpy(dtype=object)[hit]
+    out[hit] = [by_side.get((p, s), by_post.get(p)) for p, s in zip(posts, sides, strict=True)]
     return pd.Series(out, index=table.index, dtype="string")
 
 

@@ -268,8 +268,11 @@ class StanceModel:
             d_prob[mask] = ordered[np.arange(len(ordered)), best]
 
 
-#: Distinct rows from which prediction runs the word and character vectorisers in parallel.
-PARALLEL_MIN_ROWS = 20_000
+#: Distinct rows from which prediction runs the word and character vectorisers in two worker
+#: processes. Below it the workers' start-up (each imports scikit-learn) and the copy of the texts
+#: to them cost more CPU than they save: at bench/stance_model_1m.py's 37,740 distinct rows, 2.5
+#: CPU-s in one process against 1.1 here plus 4.7 in the workers (bench/RESULTS.md).
+PARALLEL_MIN_ROWS = 100_000
 
 
 def clone_with_jobs(pipe: Any, n_jobs: int) -> Any:

@@ -214,8 +214,10 @@ def rule_profile(auto: pd.DataFrame) -> dict[str, int]:
     """Return how many (post, side) units the rules decided by VADER alone, and how many carry
     no text of their own (no-text, or a repost), for the report's warnings."""
     rows = unit_rows(auto)
-    fam = auto["rule"].astype(object).to_numpy()[rows]
-    fam = np.array([str(r).split(":", 1)[0] for r in fam], dtype=object)
+    codes, rules = pd.factorize(
+        auto["rule"].astype(object).to_numpy()[rows], sort=False, use_na_sentinel=False
+    )
+    fam = np.array([str(r).split(":", 1)[0] for r in rules], dtype=object)[codes]
     return {
         "units": len(rows),
         "vader_units": int((fam == "vader").sum()),

@@ -422,10 +422,10 @@ def corrected_shares(
     ``pi_a`` the product of its posts' probabilities. Shares and interval ends are clipped to
     [0, 1]. METHODS.md, "Error-corrected shares".
     """
-    code = {s: i for i, s in enumerate(STANCE_ORDER)}
 
-    def codes(col: str) -> np.ndarray:
-        return np.array([code.get(v, -1) if v is not None else -1 for v in units[col]], np.int64)
+    def codes(col: str) -> np.ndarray:  # position in STANCE_ORDER; -1 for anything else
+        values = units[col].astype(object).to_numpy()
+        return pd.Categorical(values, categories=list(STANCE_ORDER)).codes.astype(np.int64)
 
     frame = pd.DataFrame(
         {
