@@ -26,7 +26,9 @@ Examples
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -49,6 +51,7 @@ __all__ = [
     "Reader",
     "RejectRows",
     "as_id",
+    "gc_paused",
     "raw_text",
     "shift_lines",
 ]
@@ -151,6 +154,34 @@ class Reader(Protocol):
     """What every importer module exposes as ``read``."""
 
     def __call__(self, path: Path, source: str, options: ReadOptions) -> Iterator[Batch]: ...
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector within the block (restored after it).
+
+    A reader allocates millions of short-lived containers (decoded records, row tuples) and no
+    reference cycles; with the collector on, every 700 allocations start a collection that walks
+    the batch's live rows again (measured: a quarter to half of a Mastodon archive import's CPU
+    time). Reference counting still frees everything as usual; a caller that holds the pause
+    over a whole file collects the young generations between batches (``gc.collect(1)``), so
+    cyclic garbage, if any, cannot pile up.
+
+    Examples
+    --------
+    >>> with gc_paused():
+    ...     gc.isenabled()
+    False
+    >>> gc.isenabled()
+    True
+    """
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 def as_id(value: object) -> str | None:

@@ -90,6 +90,7 @@ from .base import (
     ReadOptions,
     RejectRows,
     as_id,
+    gc_paused,
     shift_lines,
 )
 from .compressed import compression_of, open_input
@@ -985,12 +986,13 @@ def _parse_range(path: str, start: int, end: int, source: str, instance: str | N
     if lines and lines[-1] == b"":
         lines.pop()
     parser = StatusParser(source, instance)
-    for n, line in enumerate(lines, 1):
-        if n == 1 and start == 0:
-            line = line.removeprefix(b"\xef\xbb\xbf")
-        if line.strip():
-            parser.line(line, n)
-    return parser.take(), len(lines)
+    with gc_paused():
+        for n, line in enumerate(lines, 1):
+            if n == 1 and start == 0:
+                line = line.removeprefix(b"\xef\xbb\xbf")
+            if line.strip():
+                parser.line(line, n)
+        return parser.take(), len(lines)
 
 
 def _read_parallel(
