@@ -279,6 +279,7 @@ class JsonLinesParser:
 _POST_FIELDS = [c for c in SCHEMAS[Table.POSTS].names if c != PostCol.SOURCE_FILE]
 _CREATED = _POST_FIELDS.index(PostCol.CREATED_AT)
 _LINE = _POST_FIELDS.index(PostCol.SOURCE_LINE)
+_TEXT = _POST_FIELDS.index(PostCol.TEXT)
 
 
 class PostRows:
@@ -304,15 +305,18 @@ class PostRows:
     def __len__(self) -> int:
         return len(self.rows)
 
-    def take(self) -> tuple[pa.Table | None, pa.Table | None]:
+    def take(self, texts: list | None = None) -> tuple[pa.Table | None, pa.Table | None]:
         """Return ``(posts, rejects)`` for the rows collected so far, and reset.
 
-        Rows whose timestamp cannot be read move to the rejects with the reason.
+        Rows whose timestamp cannot be read move to the rejects with the reason. ``texts``, if
+        given, replaces the rows' text (one value per row: e.g. the plain text of HTML).
         """
         rows, self.rows = self.rows, []
         posts = None
         if rows:
             cols = list(zip(*rows, strict=True))
+            if texts is not None:
+                cols[_TEXT] = texts
             created, bad = parse_column(list(cols[_CREATED]), naive_utc=self.naive_utc)
             arrays = []
             for i, name in enumerate(_POST_FIELDS):

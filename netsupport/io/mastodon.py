@@ -260,7 +260,9 @@ def html_to_text_many(contents: list) -> list:
 
 
 def _parse_group(contents: list, group: list[int], out: list) -> None:
-    doc = _SEP.join(_BR_RE.sub("\n", contents[i]) for i in group)
+    # (one pass over the group: a break or paragraph match cannot take in a separator without
+    # the pieces then falling short, which sends the group member by member)
+    doc = _BR_RE.sub("\n", _SEP.join([contents[i] for i in group]))
     try:
         root = lxml.etree.fromstring(doc, _HTML_PARSER)
         pieces = []
@@ -339,10 +341,7 @@ def _mentions_and_tags(tags: object, author: str | None) -> tuple[str | None, st
 def _take_posts(posts: PostRows) -> tuple[pa.Table | None, pa.Table | None]:
     """``posts.take()`` after turning the HTML in the rows' text into plain text."""
     rows = posts.rows
-    if rows:
-        texts = html_to_text_many([r[5] for r in rows])
-        posts.rows = [(*r[:5], t, *r[6:]) for r, t in zip(rows, texts, strict=True)]
-    return posts.take()
+    return posts.take(texts=html_to_text_many([r[5] for r in rows]) if rows else None)
 
 
 def _follows_table(pairs: list[tuple[str, str]]) -> pa.Table | None:
@@ -773,6 +772,17 @@ class StatusParser(JsonLinesParser):
         self.handles: dict[tuple, str | None] = {}  # (acct, url) -> store key
         self.by_account_id: dict[str, str] = {}  # account id -> store key, of accounts seen
         self.quotes: list[tuple] = []  # of replies that also quote (QUOTES_SCHEMA rows)
+        self.notes: dict[str, str] = {}  # bio HTML -> text (an account recurs in every batch)
+
+    def _note(self, note: object) -> str | None:
+        if type(note) is not str:
+            return None
+        text = self.notes.get(note)
+        if text is None:
+            if len(self.notes) > 100_000:
+                self.notes.clear()
+            text = self.notes[note] = html_to_text(note)
+        return text
 
     def _acct(self, acct: object, url: object) -> str | None:
         key = (acct, url)
@@ -813,7 +823,7 @@ class StatusParser(JsonLinesParser):
                 handle,
                 account.get("id"),
                 account.get("display_name"),
-                html_to_text(account.get("note")),
+                self._note(account.get("note")),
                 account.get("followers_count"),
             )
         return handle
