@@ -65,6 +65,7 @@ Examples
 from __future__ import annotations
 
 import csv
+import gc
 import lzma
 import re
 import tarfile
@@ -119,6 +120,8 @@ _PATH_RE = re.compile(
     r"^/(?:users/([^/@]+)(?:/(?:statuses|objects)/[^/]+)?|@([^/]+)(?:/[^/]+)?)/?$"
 )
 _SIMPLE_URL_RE = re.compile(r"https?://([A-Za-z0-9.-]+)(/[^?#\[\]]*)$")
+#: https://host/users/NAME/statuses/ID: the same account as https://host/users/NAME (group 1)
+_STATUS_URL_RE = re.compile(r"(https?://[A-Za-z0-9.-]+/users/[^/@?#\[\]]+)/statuses/[^/?#\[\]]+/?")
 _BR_RE = re.compile(r"<br\s*/?>|</p>\s*<p[^>]*>", re.I)
 _HTML_PARSER = lxml.etree.HTMLParser(recover=True, no_network=True)
 _STRING = lxml.etree.XPath("string()")
@@ -151,6 +154,9 @@ def handle_of_url(url: object) -> str | None:
     """Return ``mastodon:name@host`` for an actor or status URL, or None if it names no account."""
     if type(url) is not str:
         return None
+    status = _STATUS_URL_RE.fullmatch(url)
+    if status is not None:  # (each status URL is new: its account's URL is in the cache)
+        return _handle_of_url(status.group(1))
     return _handle_of_url(url)
 
 
@@ -541,7 +547,13 @@ class _OutboxParser:
         mentions, hashtags = _mentions_and_tags(note.get("tag"), author)
         kind, target, target_author = _POST, None, None
         reply_to = _id_of(note.get("inReplyTo"))
-        quoted = next((_id_of(note.get(k)) for k in _QUOTE_KEYS if _id_of(note.get(k))), None)
+        quoted = None
+        for k in _QUOTE_KEYS:
+            v = note.get(k)
+            if v is not None:
+                quoted = _id_of(v)
+                if quoted:
+                    break
         if reply_to is not None:
             kind, target = _REPLY, reply_to
             if quoted is not None:  # it also quotes: a second edge (Batch.quotes)
@@ -623,18 +635,31 @@ def _read_outbox(
     label = f"{source}!{name}" if not isinstance(members, _OneFile) else source
     items = _items(_load_json(members, name, label), label)
     parser = _OutboxParser(label, owner)
+    gc.freeze()  # (the whole document, held to the end: no collection needs to walk it)
+    try:
+        yield from _outbox_batches(parser, items, members, name, options)
+    finally:
+        gc.unfreeze()
+
+
+def _outbox_batches(
+    parser: _OutboxParser, items: list, members: _Members, name: str, options: ReadOptions
+) -> Iterator[Batch]:
+    done = 0  # activities counted in the batches yielded so far
     for i, item in enumerate(items, 1):
         parser.activity(item, i)
         if len(parser.posts) >= options.batch_rows:
             posts, rejects = _take_posts(parser.posts)
-            yield Batch(posts=posts, rejects=rejects, rows_read=i, quotes=parser.take_quotes())
+            yield Batch(
+                posts=posts, rejects=rejects, rows_read=i - done, quotes=parser.take_quotes()
+            )
+            done = i
     posts, rejects = _take_posts(parser.posts)
     options.advance(members.sizes.get(name, 0))
-    done = len(items) - (len(items) // options.batch_rows) * options.batch_rows
     yield Batch(
         posts=posts,
         rejects=rejects,
-        rows_read=done,
+        rows_read=len(items) - done,
         notes=parser.notes(),
         quotes=parser.take_quotes(),
     )
