@@ -837,19 +837,26 @@ class StatusParser(JsonLinesParser):
     def _account(self, account: object) -> str | None:
         if type(account) is not dict:
             return None
-        handle = self._acct(account.get("acct"), account.get("url"))
-        aid = account.get("id")
-        if handle is not None and type(aid) is str and aid not in self.by_account_id:
+        get = account.get
+        acct, url = get("acct"), get("url")
+        try:  # (the cache first, inline: this runs for every status)
+            handle = self.handles[(acct, url)]
+        except (KeyError, TypeError):
+            handle = self._acct(acct, url)
+        if handle is None:
+            return None
+        aid = get("id")
+        if type(aid) is str and aid not in self.by_account_id:
             if len(self.by_account_id) > 500_000:
                 self.by_account_id.clear()
             self.by_account_id[aid] = handle
-        if handle is not None and handle not in self.accounts.complete:
+        if handle not in self.accounts.complete:
             self.accounts.add(
                 handle,
-                account.get("id"),
-                account.get("display_name"),
-                self._note(account.get("note")),
-                account.get("followers_count"),
+                aid,
+                get("display_name"),
+                self._note(get("note")),
+                get("followers_count"),
             )
         return handle
 
@@ -859,9 +866,14 @@ class StatusParser(JsonLinesParser):
         """Add a status's mentions and tags; return {mentioned account id: key}."""
         by_id: dict[str, str] = {}
         listed = s.get("mentions")
+        handles = self.handles
         for m in listed if type(listed) is list else ():
             if type(m) is dict:
-                h = self._acct(m.get("acct"), m.get("url"))
+                acct, url = m.get("acct"), m.get("url")
+                try:
+                    h = handles[(acct, url)]
+                except (KeyError, TypeError):
+                    h = self._acct(acct, url)
                 if h is not None:
                     mid = as_id(m.get("id"))
                     if mid is not None:
