@@ -1021,6 +1021,10 @@ def read_statuses(path: Path, source: str, options: ReadOptions) -> Iterator[Bat
         yield parser.take()
 
 
+#: Per worker process and instance: the (acct, url) -> key and bio HTML -> text caches.
+_WORKER_CACHES: dict[str | None, tuple[dict, dict]] = {}
+
+
 def _parse_range(path: str, start: int, end: int, source: str, instance: str | None):
     """Parse the lines in bytes ``start:end`` of a statuses file (in a worker process).
 
@@ -1033,6 +1037,9 @@ def _parse_range(path: str, start: int, end: int, source: str, instance: str | N
     if lines and lines[-1] == b"":
         lines.pop()
     parser = StatusParser(source, instance)
+    # (a worker parses chunk after chunk: the look-ups that depend on nothing but their input
+    # are kept from one to the next; what depends on the file's order, by_account_id, is not)
+    parser.handles, parser.notes = _WORKER_CACHES.setdefault(parser.instance, ({}, {}))
     with gc_paused():
         for n, line in enumerate(lines, 1):
             if n == 1 and start == 0:
