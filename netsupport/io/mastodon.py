@@ -235,7 +235,8 @@ def html_to_text(content: object) -> str | None:
 
 
 def html_to_text_many(contents: list) -> list:
-    """Return :func:`html_to_text` of each value, parsing them in groups (twice as fast).
+    """Return :func:`html_to_text` of each value, parsing them in groups (twice as fast), and
+    each distinct value once.
 
     A group is joined with a private-use character between its members, parsed once, and its
     text split again at those characters. A member holding that character is parsed alone; a
@@ -245,13 +246,19 @@ def html_to_text_many(contents: list) -> list:
 
     Examples
     --------
-    >>> html_to_text_many(["<p>a &amp; b</p>", None, "<p>c<br>d", "plain"])
-    ['a & b', None, 'c\\nd', 'plain']
+    >>> html_to_text_many(["<p>a &amp; b</p>", None, "<p>c<br>d", "plain", "<p>a &amp; b</p>"])
+    ['a & b', None, 'c\\nd', 'plain', 'a & b']
     """
     out = list(contents)
     group: list[int] = []
+    first: dict[str, int] = {}  # content -> where it first came (boosts repeat a status's HTML)
+    again: list[tuple[int, int]] = []
     for i, c in enumerate(contents):
         if type(c) is not str or ("<" not in c and "&" not in c):
+            continue
+        seen = first.setdefault(c, i)
+        if seen != i:
+            again.append((i, seen))
             continue
         if _SEP in c:
             out[i] = html_to_text(c)
@@ -262,6 +269,8 @@ def html_to_text_many(contents: list) -> list:
             group = []
     if group:
         _parse_group(contents, group, out)
+    for i, seen in again:
+        out[i] = out[seen]
     return out
 
 
