@@ -61,6 +61,7 @@ _REPOST = PostKind.REPOST.value
 _TOKEN = re.compile(rb'"(?:[^"\\]|\\.)*"(\s*:)?|[{}\[\]]')
 _SCALAR = re.compile(rb'\s*(-?\d+|"(?:[^"\\]|\\.)*")')
 _WS = b" \t\r\n"
+_SKIP = re.compile(rb"[ \t\r\n,]*")  # what separates two messages
 _RELEASE = 64 * 1024**2  # bytes of a memory-mapped export read between two releases
 
 
@@ -337,8 +338,7 @@ def _messages(buf, pos: int) -> Iterator[tuple[str, object]]:
     size = len(buf)
     released = pos - pos % mmap.PAGESIZE
     while True:
-        while (pos < size and buf[pos] in _WS) or (pos < size and buf[pos : pos + 1] == b","):
-            pos += 1
+        pos = _SKIP.match(buf, pos).end()  # type: ignore[union-attr]  (always matches)
         if pos >= size:
             raise ValueError("the messages array does not close")
         c = buf[pos : pos + 1]
