@@ -22,6 +22,7 @@ Examples
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import os
 from collections.abc import Iterable, Sequence
@@ -37,6 +38,7 @@ import pyarrow.compute as pc
 from .errors import InputFileError, UnknownFormat
 from .interactions import follow_interactions, interactions_arrow, likes_without_time
 from .io import FORMATS, ReadOptions, detect_format, fingerprint, reader_for
+from .io.base import gc_paused
 from .io.pool import WorkerPool, worker_count
 from .io.twitter_json import PARALLEL_MIN_BYTES
 from .schema import (
@@ -252,8 +254,10 @@ def _import_one(
     try:
         if fmt != "empty":
             handles = _Distinct()  # the accounts this file describes
-            for batch in reader_for(fmt)(path, str(path), options):
-                _add_batch(tx, summary, batch, handles, linked)
+            with gc_paused():  # (readers make no cycles: see gc_paused)
+                for batch in reader_for(fmt)(path, str(path), options):
+                    _add_batch(tx, summary, batch, handles, linked)
+                    gc.collect(1)  # (the young generations only: the batch just handled)
             summary.accounts = handles.count()
     finally:
         if progress is not None:

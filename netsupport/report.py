@@ -36,7 +36,9 @@ import math
 import platform
 import re
 import struct
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -285,11 +287,67 @@ def _conf(metrics: Mapping[str, Any]) -> str:
     return f"{c * 100:.0f}%"
 
 
+#: Store key -> the handle shown beside it (Bluesky: a DID's ``@alice.bsky.social``), for the
+#: report being rendered (:func:`showing`); empty outside a render.
+_SHOWN: ContextVar[Mapping[str, str] | None] = ContextVar("shown_handles", default=None)
+
+
+def shown_handles(accounts: pd.DataFrame | None) -> dict[str, str]:
+    """Return ``{store key: handle}`` for the accounts whose key is not the handle people know.
+
+    A Bluesky account is keyed by its DID, which never changes (``bluesky:did:plc:...``); the
+    importer keeps the handle an input gave (an ``identity`` event, a ``--handles`` CSV) as the
+    account's ``name``, ``@alice.bsky.social`` (:mod:`netsupport.io.bluesky`).
+
+    Examples
+    --------
+    >>> shown_handles(pd.DataFrame({"handle": ["bluesky:did:plc:a1", "bluesky:did:plc:b2", "amy"],
+    ...     "name": ["@alice.bsky.social", None, "@amy"]}))
+    {'bluesky:did:plc:a1': '@alice.bsky.social'}
+    """
+    if accounts is None or accounts.empty or "name" not in accounts:
+        return {}
+    out = {}
+    for key, name in zip(accounts["handle"], accounts["name"], strict=True):
+        if (
+            isinstance(key, str)
+            and key.startswith("bluesky:did:")
+            and isinstance(name, str)
+            and name.startswith("@")
+            and len(name) > 1
+        ):
+            out[key] = name
+    return out
+
+
+@contextmanager
+def showing(shown: Mapping[str, str]) -> Iterator[None]:
+    """Within the block, :func:`handle` shows each key of ``shown`` with its handle.
+
+    Examples
+    --------
+    >>> with showing({"bluesky:did:plc:a1": "@alice.bsky.social"}):
+    ...     handle("bluesky:did:plc:a1")
+    '@alice.bsky.social (bluesky:did:plc:a1)'
+    >>> handle("bluesky:did:plc:a1")
+    'bluesky:did:plc:a1'
+    """
+    token = _SHOWN.set(shown)
+    try:
+        yield
+    finally:
+        _SHOWN.reset(token)
+
+
 def handle(h: str) -> str:
-    """Return ``@h``; an account of another platform as its key (``mastodon:lane@host``)."""
+    """Return ``@h``; an account of another platform as its key (``mastodon:lane@host``), with
+    the handle beside a Bluesky DID where one is known (:func:`showing`)."""
     from .io.platforms import PLATFORM_TWITTER, platform_of
 
-    return f"@{h}" if platform_of(h) == PLATFORM_TWITTER else h
+    if platform_of(h) == PLATFORM_TWITTER:
+        return f"@{h}"
+    shown = (_SHOWN.get() or {}).get(h)
+    return f"{shown} ({h})" if shown else h
 
 
 def handles(hs: Iterable[str]) -> str:
@@ -1382,6 +1440,12 @@ class ReportInputs:
     # With pseudonymised outputs (netsupport.pseudonym): post ids in the tables are replaced
     # and texts withheld (handles are pseudonyms in the data already)
     pseudonymiser: Any = None
+    # store key -> handle shown beside it (Bluesky DIDs: shown_handles); none when pseudonymised
+    shown: Mapping[str, str] = field(default_factory=dict)
+
+    def shown_handles(self) -> Mapping[str, str]:
+        """The handles to show beside account keys (none in pseudonymised outputs)."""
+        return self.shown if self.pseudonymiser is None else {}
 
 
 def build_inputs(
@@ -1439,6 +1503,7 @@ def build_inputs(
         roles=roles,
         inputs=list(inputs),
         counts=dict(counts),
+        shown=shown_handles(tables.get(Table.ACCOUNTS)),
     )
 
 
@@ -1668,16 +1733,18 @@ def render_html(
 
     ``gexf_note`` says what graph.gexf leaves out (see :mod:`netsupport.gexfout`), if anything.
     """
-    ctx = _context(inp, charts_, tables)
-    return _env(False).get_template("report.html.j2").render(**ctx, gexf_note=gexf_note)
+    with showing(inp.shown_handles()):
+        ctx = _context(inp, charts_, tables)
+        return _env(False).get_template("report.html.j2").render(**ctx, gexf_note=gexf_note)
 
 
 def render_markdown(
     inp: ReportInputs, charts_: Sequence[Chart], tables: Mapping, gexf_note: str | None = None
 ) -> str:
     """Return report.md (untrusted strings escaped for Markdown; charts linked relatively)."""
-    ctx = _context(inp, charts_, tables)
-    return _env(True).get_template("report.md.j2").render(**ctx, gexf_note=gexf_note)
+    with showing(inp.shown_handles()):
+        ctx = _context(inp, charts_, tables)
+        return _env(True).get_template("report.md.j2").render(**ctx, gexf_note=gexf_note)
 
 
 def _clean(folder: Path, keep: set[str], suffixes: tuple[str, ...]) -> None:

@@ -446,3 +446,47 @@ def test_a_reply_that_also_quotes_gives_both_edges(tmp_path):
         ["mastodon:bob@town.example", "mastodon:amy@town.example", "reply"],
         ["mastodon:bob@town.example", "mastodon:lane@police.social", "quote"],
     ]
+
+
+def test_outbox_batches_count_each_activity_once(tmp_path):
+    # rows_read of a batch was the running total (activities 1..i), so a 200,000-activity
+    # outbox read in batches of 50,000 reported 300,000 rows read
+    items = [_good_note(i) for i in range(7)] + [{"type": "Like"}]
+    doc = {"type": "OrderedCollection", "orderedItems": items}
+    (tmp_path / "outbox.json").write_text(json.dumps(doc))
+    (tmp_path / "actor.json").write_text(
+        json.dumps(
+            {
+                "type": "Person",
+                "id": "https://police.social/users/lane",
+                "preferredUsername": "lane",
+            }
+        )
+    )
+    for batch_rows in (1, 2, 3, 50_000):
+        batches = list(
+            reader_for("mastodon")(tmp_path, str(tmp_path), ReadOptions(batch_rows=batch_rows))
+        )
+        assert sum(b.rows_read for b in batches) == len(items), batch_rows
+        assert sum(b.posts.num_rows for b in batches if b.posts is not None) == 7
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://Police.Social/users/Lane/statuses/1099",
+        "https://police.social/users/lane/statuses/1099/",
+        "https://police.social/users/lane/statuses/1099/activity",
+        "https://police.social/users/la@ne/statuses/1",
+        "https://police.social/users/lane/statuses/1?x=1",
+        "http://h.example/users/a b/statuses/7",
+        "https://h.example/foo/users/a/statuses/7",
+        "https://h.example/users/a/statuses/",
+    ],
+)
+def test_status_url_shortcut_agrees_with_the_full_parse(url):
+    # handle_of_url reads https://host/users/NAME/statuses/ID as its account's URL (cached);
+    # the answer must be what parsing the whole URL gives
+    from netsupport.io.mastodon import _handle_of_url
+
+    assert handle_of_url(url) == _handle_of_url.__wrapped__(url)

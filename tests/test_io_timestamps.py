@@ -83,3 +83,34 @@ def test_instants_outside_1900_2200_are_refused():
     assert arr.null_count == 2 and sorted(bad) == [0, 2]
     assert bad[0] == "timestamp '0001-01-01T00:00:00Z' is outside 1900-2199"
     assert arr.to_pylist()[1] is not None
+
+
+def test_epoch_ints_read_in_one_pass_as_one_by_one():
+    # the vectorised path for ints (Telegram's date_unixtime) must give what to_micros gives
+    # each value: seconds and milliseconds, nulls, and instants outside 1900-2199 refused
+    import random
+
+    rng = random.Random(16)
+    values = [
+        rng.choice(
+            [
+                None,
+                rng.randrange(0, 2_000_000_000),  # seconds
+                rng.randrange(10**11, 2 * 10**12),  # milliseconds
+                rng.randrange(-(10**10), 10**10),  # some before 1900 (refused)
+                rng.randrange(10**14, 10**15),  # milliseconds after 2200 (refused)
+            ]
+        )
+        for _ in range(2000)
+    ]
+    stamps, bad = parse_column(values)
+    got = stamps.cast("int64").to_pylist()
+    for i, v in enumerate(values):
+        if v is None:
+            assert bad[i] == "missing timestamp"
+            continue
+        micros = to_micros(v)
+        if -2208988800 * 10**6 <= micros < 7258118400 * 10**6:
+            assert got[i] == micros and i not in bad, (v, got[i])
+        else:
+            assert got[i] is None and "outside" in bad[i], (v, bad.get(i))

@@ -116,6 +116,14 @@ def test_bluesky_stance_and_communities_recover_the_truth(case, bluesky_run):
     assert rep["focal"]["account_level"]["value"] > 0 > rep["institution"]["account_level"]["value"]
 
 
+def test_bluesky_report_shows_the_handles_beside_the_dids(bluesky_run):
+    # the identity events give every DID its handle; the report named accounts by DID alone
+    md = (bluesky_run.out_dir / "report.md").read_text(encoding="utf-8").replace("\\_", "_")
+    assert "@inspector_lane.bsky.social (bluesky:did:plc:" in md
+    amplifiers = md.split("Amplifiers:", 1)[1].split("\n\n", 2)[1]  # (the table after it)
+    assert amplifiers.count(".bsky.social (bluesky:did:plc:") >= 3
+
+
 def test_reddit_reply_graph_is_the_planted_one(case, tmp_path):
     from netsupport.ingest import import_paths
     from netsupport.store import Store

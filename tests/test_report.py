@@ -14,6 +14,7 @@ import json
 import re
 import shutil
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -612,3 +613,38 @@ def test_browser_probe_detects_a_request_leaving_the_page(mini, tmp_path):
     )
     _, requests = _probe(no_csp, tmp_path / "open")
     assert "http://127.0.0.1:9/leak.png" in requests
+
+
+def test_bluesky_dids_are_shown_with_their_handles(tmp_path):
+    # issue 16: a Bluesky account is keyed by its DID; the report showed only the DID although
+    # the import kept the handle (an identity event, a --handles CSV) as the account's name
+    def key(h):
+        return None if h is None else f"bluesky:did:plc:{h}"
+
+    tables = _mini_tables()
+    posts = tables[Table.POSTS]
+    posts["platform"] = "bluesky"
+    for col in ("author", "target_author"):
+        posts[col] = posts[col].map(key)
+    posts["mentions"] = posts["mentions"].map(
+        lambda m: None if m is None else " ".join(map(key, m.split()))
+    )
+    accounts = tables[Table.ACCOUNTS]
+    accounts["name"] = [f"@{h}.bsky.social" if h != "amy" else None for h in accounts["handle"]]
+    accounts["handle"] = accounts["handle"].map(key)
+    tables[Table.INTERACTIONS] = interactions_from_posts(posts)
+    study = _mini_study(tmp_path, focal=(key("lane"),), institution=(key("force"),))
+    st = stance.stance_table(tables, study, workers=1)
+    analysis = support.analyse(tables, study, stance=st)
+    inp = report.build_inputs(study, tables, analysis)
+    assert inp.shown[key("lane")] == "@lane.bsky.social"
+    assert key("amy") not in inp.shown  # no handle known: the DID alone
+    report.write_report(inp, tmp_path)
+    md = (tmp_path / "report.md").read_text(encoding="utf-8")
+    html = (tmp_path / "index.html").read_text(encoding="utf-8")
+    assert "@lane.bsky.social (bluesky:did:plc:lane)" in md.replace("\\_", "_")
+    assert "@lane.bsky.social (bluesky:did:plc:lane)" in html
+    # the CSV tables keep the stable key
+    assert "bsky.social" not in (tmp_path / "tables" / "headline.csv").read_text()
+    # pseudonymised outputs show no handle
+    assert replace(inp, pseudonymiser=object()).shown_handles() == {}

@@ -26,7 +26,9 @@ Examples
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -49,6 +51,7 @@ __all__ = [
     "Reader",
     "RejectRows",
     "as_id",
+    "gc_paused",
     "raw_text",
     "shift_lines",
 ]
@@ -153,6 +156,34 @@ class Reader(Protocol):
     def __call__(self, path: Path, source: str, options: ReadOptions) -> Iterator[Batch]: ...
 
 
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector within the block (restored after it).
+
+    A reader allocates millions of short-lived containers (decoded records, row tuples) and no
+    reference cycles; with the collector on, every 700 allocations start a collection that walks
+    the batch's live rows again (measured: a quarter to half of a Mastodon archive import's CPU
+    time). Reference counting still frees everything as usual; a caller that holds the pause
+    over a whole file collects the young generations between batches (``gc.collect(1)``), so
+    cyclic garbage, if any, cannot pile up.
+
+    Examples
+    --------
+    >>> with gc_paused():
+    ...     gc.isenabled()
+    False
+    >>> gc.isenabled()
+    True
+    """
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
 def as_id(value: object) -> str | None:
     """Return an id as a string (ints are exact with orjson), or None for anything else.
 
@@ -248,6 +279,7 @@ class JsonLinesParser:
 _POST_FIELDS = [c for c in SCHEMAS[Table.POSTS].names if c != PostCol.SOURCE_FILE]
 _CREATED = _POST_FIELDS.index(PostCol.CREATED_AT)
 _LINE = _POST_FIELDS.index(PostCol.SOURCE_LINE)
+_TEXT = _POST_FIELDS.index(PostCol.TEXT)
 
 
 class PostRows:
@@ -273,15 +305,18 @@ class PostRows:
     def __len__(self) -> int:
         return len(self.rows)
 
-    def take(self) -> tuple[pa.Table | None, pa.Table | None]:
+    def take(self, texts: list | None = None) -> tuple[pa.Table | None, pa.Table | None]:
         """Return ``(posts, rejects)`` for the rows collected so far, and reset.
 
-        Rows whose timestamp cannot be read move to the rejects with the reason.
+        Rows whose timestamp cannot be read move to the rejects with the reason. ``texts``, if
+        given, replaces the rows' text (one value per row: e.g. the plain text of HTML).
         """
         rows, self.rows = self.rows, []
         posts = None
         if rows:
             cols = list(zip(*rows, strict=True))
+            if texts is not None:
+                cols[_TEXT] = texts
             created, bad = parse_column(list(cols[_CREATED]), naive_utc=self.naive_utc)
             arrays = []
             for i, name in enumerate(_POST_FIELDS):

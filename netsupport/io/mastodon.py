@@ -65,6 +65,7 @@ Examples
 from __future__ import annotations
 
 import csv
+import gc
 import lzma
 import re
 import tarfile
@@ -90,6 +91,7 @@ from .base import (
     ReadOptions,
     RejectRows,
     as_id,
+    gc_paused,
     shift_lines,
 )
 from .compressed import compression_of, open_input
@@ -118,6 +120,8 @@ _PATH_RE = re.compile(
     r"^/(?:users/([^/@]+)(?:/(?:statuses|objects)/[^/]+)?|@([^/]+)(?:/[^/]+)?)/?$"
 )
 _SIMPLE_URL_RE = re.compile(r"https?://([A-Za-z0-9.-]+)(/[^?#\[\]]*)$")
+#: https://host/users/NAME/statuses/ID: the same account as https://host/users/NAME (group 1)
+_STATUS_URL_RE = re.compile(r"(https?://[A-Za-z0-9.-]+/users/[^/@?#\[\]]+)/statuses/[^/?#\[\]]+/?")
 _BR_RE = re.compile(r"<br\s*/?>|</p>\s*<p[^>]*>", re.I)
 _HTML_PARSER = lxml.etree.HTMLParser(recover=True, no_network=True)
 _STRING = lxml.etree.XPath("string()")
@@ -150,6 +154,9 @@ def handle_of_url(url: object) -> str | None:
     """Return ``mastodon:name@host`` for an actor or status URL, or None if it names no account."""
     if type(url) is not str:
         return None
+    status = _STATUS_URL_RE.fullmatch(url)
+    if status is not None:  # (each status URL is new: its account's URL is in the cache)
+        return _handle_of_url(status.group(1))
     return _handle_of_url(url)
 
 
@@ -228,7 +235,8 @@ def html_to_text(content: object) -> str | None:
 
 
 def html_to_text_many(contents: list) -> list:
-    """Return :func:`html_to_text` of each value, parsing them in groups (twice as fast).
+    """Return :func:`html_to_text` of each value, parsing them in groups (twice as fast), and
+    each distinct value once.
 
     A group is joined with a private-use character between its members, parsed once, and its
     text split again at those characters. A member holding that character is parsed alone; a
@@ -238,13 +246,19 @@ def html_to_text_many(contents: list) -> list:
 
     Examples
     --------
-    >>> html_to_text_many(["<p>a &amp; b</p>", None, "<p>c<br>d", "plain"])
-    ['a & b', None, 'c\\nd', 'plain']
+    >>> html_to_text_many(["<p>a &amp; b</p>", None, "<p>c<br>d", "plain", "<p>a &amp; b</p>"])
+    ['a & b', None, 'c\\nd', 'plain', 'a & b']
     """
     out = list(contents)
     group: list[int] = []
+    first: dict[str, int] = {}  # content -> where it first came (boosts repeat a status's HTML)
+    again: list[tuple[int, int]] = []
     for i, c in enumerate(contents):
         if type(c) is not str or ("<" not in c and "&" not in c):
+            continue
+        seen = first.setdefault(c, i)
+        if seen != i:
+            again.append((i, seen))
             continue
         if _SEP in c:
             out[i] = html_to_text(c)
@@ -255,11 +269,15 @@ def html_to_text_many(contents: list) -> list:
             group = []
     if group:
         _parse_group(contents, group, out)
+    for i, seen in again:
+        out[i] = out[seen]
     return out
 
 
 def _parse_group(contents: list, group: list[int], out: list) -> None:
-    doc = _SEP.join(_BR_RE.sub("\n", contents[i]) for i in group)
+    # (one pass over the group: a break or paragraph match cannot take in a separator without
+    # the pieces then falling short, which sends the group member by member)
+    doc = _BR_RE.sub("\n", _SEP.join([contents[i] for i in group]))
     try:
         root = lxml.etree.fromstring(doc, _HTML_PARSER)
         pieces = []
@@ -338,10 +356,7 @@ def _mentions_and_tags(tags: object, author: str | None) -> tuple[str | None, st
 def _take_posts(posts: PostRows) -> tuple[pa.Table | None, pa.Table | None]:
     """``posts.take()`` after turning the HTML in the rows' text into plain text."""
     rows = posts.rows
-    if rows:
-        texts = html_to_text_many([r[5] for r in rows])
-        posts.rows = [(*r[:5], t, *r[6:]) for r, t in zip(rows, texts, strict=True)]
-    return posts.take()
+    return posts.take(texts=html_to_text_many([r[5] for r in rows]) if rows else None)
 
 
 def _follows_table(pairs: list[tuple[str, str]]) -> pa.Table | None:
@@ -541,7 +556,13 @@ class _OutboxParser:
         mentions, hashtags = _mentions_and_tags(note.get("tag"), author)
         kind, target, target_author = _POST, None, None
         reply_to = _id_of(note.get("inReplyTo"))
-        quoted = next((_id_of(note.get(k)) for k in _QUOTE_KEYS if _id_of(note.get(k))), None)
+        quoted = None
+        for k in _QUOTE_KEYS:
+            v = note.get(k)
+            if v is not None:
+                quoted = _id_of(v)
+                if quoted:
+                    break
         if reply_to is not None:
             kind, target = _REPLY, reply_to
             if quoted is not None:  # it also quotes: a second edge (Batch.quotes)
@@ -623,18 +644,31 @@ def _read_outbox(
     label = f"{source}!{name}" if not isinstance(members, _OneFile) else source
     items = _items(_load_json(members, name, label), label)
     parser = _OutboxParser(label, owner)
+    gc.freeze()  # (the whole document, held to the end: no collection needs to walk it)
+    try:
+        yield from _outbox_batches(parser, items, members, name, options)
+    finally:
+        gc.unfreeze()
+
+
+def _outbox_batches(
+    parser: _OutboxParser, items: list, members: _Members, name: str, options: ReadOptions
+) -> Iterator[Batch]:
+    done = 0  # activities counted in the batches yielded so far
     for i, item in enumerate(items, 1):
         parser.activity(item, i)
         if len(parser.posts) >= options.batch_rows:
             posts, rejects = _take_posts(parser.posts)
-            yield Batch(posts=posts, rejects=rejects, rows_read=i, quotes=parser.take_quotes())
+            yield Batch(
+                posts=posts, rejects=rejects, rows_read=i - done, quotes=parser.take_quotes()
+            )
+            done = i
     posts, rejects = _take_posts(parser.posts)
     options.advance(members.sizes.get(name, 0))
-    done = len(items) - (len(items) // options.batch_rows) * options.batch_rows
     yield Batch(
         posts=posts,
         rejects=rejects,
-        rows_read=done,
+        rows_read=len(items) - done,
         notes=parser.notes(),
         quotes=parser.take_quotes(),
     )
@@ -772,6 +806,17 @@ class StatusParser(JsonLinesParser):
         self.handles: dict[tuple, str | None] = {}  # (acct, url) -> store key
         self.by_account_id: dict[str, str] = {}  # account id -> store key, of accounts seen
         self.quotes: list[tuple] = []  # of replies that also quote (QUOTES_SCHEMA rows)
+        self.notes: dict[str, str] = {}  # bio HTML -> text (an account recurs in every batch)
+
+    def _note(self, note: object) -> str | None:
+        if type(note) is not str:
+            return None
+        text = self.notes.get(note)
+        if text is None:
+            if len(self.notes) > 100_000:
+                self.notes.clear()
+            text = self.notes[note] = html_to_text(note)
+        return text
 
     def _acct(self, acct: object, url: object) -> str | None:
         key = (acct, url)
@@ -801,19 +846,26 @@ class StatusParser(JsonLinesParser):
     def _account(self, account: object) -> str | None:
         if type(account) is not dict:
             return None
-        handle = self._acct(account.get("acct"), account.get("url"))
-        aid = account.get("id")
-        if handle is not None and type(aid) is str and aid not in self.by_account_id:
+        get = account.get
+        acct, url = get("acct"), get("url")
+        try:  # (the cache first, inline: this runs for every status)
+            handle = self.handles[(acct, url)]
+        except (KeyError, TypeError):
+            handle = self._acct(acct, url)
+        if handle is None:
+            return None
+        aid = get("id")
+        if type(aid) is str and aid not in self.by_account_id:
             if len(self.by_account_id) > 500_000:
                 self.by_account_id.clear()
             self.by_account_id[aid] = handle
-        if handle is not None and handle not in self.accounts.complete:
+        if handle not in self.accounts.complete:
             self.accounts.add(
                 handle,
-                account.get("id"),
-                account.get("display_name"),
-                html_to_text(account.get("note")),
-                account.get("followers_count"),
+                aid,
+                get("display_name"),
+                self._note(get("note")),
+                get("followers_count"),
             )
         return handle
 
@@ -823,9 +875,14 @@ class StatusParser(JsonLinesParser):
         """Add a status's mentions and tags; return {mentioned account id: key}."""
         by_id: dict[str, str] = {}
         listed = s.get("mentions")
+        handles = self.handles
         for m in listed if type(listed) is list else ():
             if type(m) is dict:
-                h = self._acct(m.get("acct"), m.get("url"))
+                acct, url = m.get("acct"), m.get("url")
+                try:
+                    h = handles[(acct, url)]
+                except (KeyError, TypeError):
+                    h = self._acct(acct, url)
                 if h is not None:
                     mid = as_id(m.get("id"))
                     if mid is not None:
@@ -973,6 +1030,10 @@ def read_statuses(path: Path, source: str, options: ReadOptions) -> Iterator[Bat
         yield parser.take()
 
 
+#: Per worker process and instance: the (acct, url) -> key and bio HTML -> text caches.
+_WORKER_CACHES: dict[str | None, tuple[dict, dict]] = {}
+
+
 def _parse_range(path: str, start: int, end: int, source: str, instance: str | None):
     """Parse the lines in bytes ``start:end`` of a statuses file (in a worker process).
 
@@ -985,12 +1046,16 @@ def _parse_range(path: str, start: int, end: int, source: str, instance: str | N
     if lines and lines[-1] == b"":
         lines.pop()
     parser = StatusParser(source, instance)
-    for n, line in enumerate(lines, 1):
-        if n == 1 and start == 0:
-            line = line.removeprefix(b"\xef\xbb\xbf")
-        if line.strip():
-            parser.line(line, n)
-    return parser.take(), len(lines)
+    # (a worker parses chunk after chunk: the look-ups that depend on nothing but their input
+    # are kept from one to the next; what depends on the file's order, by_account_id, is not)
+    parser.handles, parser.notes = _WORKER_CACHES.setdefault(parser.instance, ({}, {}))
+    with gc_paused():
+        for n, line in enumerate(lines, 1):
+            if n == 1 and start == 0:
+                line = line.removeprefix(b"\xef\xbb\xbf")
+            if line.strip():
+                parser.line(line, n)
+        return parser.take(), len(lines)
 
 
 def _read_parallel(

@@ -61,6 +61,7 @@ _REPOST = PostKind.REPOST.value
 _TOKEN = re.compile(rb'"(?:[^"\\]|\\.)*"(\s*:)?|[{}\[\]]')
 _SCALAR = re.compile(rb'\s*(-?\d+|"(?:[^"\\]|\\.)*")')
 _WS = b" \t\r\n"
+_SKIP = re.compile(rb"[ \t\r\n,]*")  # what separates two messages
 _RELEASE = 64 * 1024**2  # bytes of a memory-mapped export read between two releases
 
 
@@ -71,20 +72,15 @@ def message_text(text: object) -> str | None:
     if type(text) is not list:
         return None
     out = []
+    add = out.append
     for piece in text:
         if type(piece) is str:
-            out.append(piece)
-        elif type(piece) is dict and type(piece.get("text")) is str:
-            out.append(piece["text"])
+            add(piece)
+        elif type(piece) is dict:
+            t = piece.get("text")
+            if type(t) is str:
+                add(t)
     return "".join(out)
-
-
-def _entities(msg: dict) -> list:
-    ents = msg.get("text_entities")
-    if type(ents) is list:
-        return ents
-    text = msg.get("text")
-    return [p for p in text if type(p) is dict] if type(text) is list else []
 
 
 class TelegramParser:
@@ -144,62 +140,74 @@ class TelegramParser:
         if type(msg) is not dict:
             self.rejects.add(n, f"not a message (a JSON {type(msg).__name__})", raw)
             return
-        kind = msg.get("type")
+        get = msg.get  # (a hot loop: one attribute look-up per message, not twenty)
+        kind = get("type")
         if kind == "service":
             self.service += 1
             return
         if kind != "message":
             self.rejects.add(n, f"message of unknown type {str(kind)[:30]!r}", raw)
             return
-        mid = msg.get("id")
+        mid = get("id")
         if type(mid) is not int and not (type(mid) is str and mid.isdecimal()):
             self.rejects.add(n, "message without a numeric id", raw)
             return
-        from_id = msg.get("from_id")
+        from_id = get("from_id")
         if type(from_id) is not str or not from_id.strip():
             self.rejects.add(n, "message without from_id", raw)
             return
-        author = self._key(from_id)
+        keys = self.keys
+        author = keys.get(from_id)
+        if author is None:
+            author = self._key(from_id)
         if author not in self.accounts.complete:
-            name = msg.get("from")
+            name = get("from")
             self.accounts.add(author, from_id, name)
             if type(name) is str:
                 self.accounts.complete.add(author)
         self.senders[mid if type(mid) is int else int(mid)] = author
-        created = msg.get("date_unixtime")
+        created = get("date_unixtime")
         if type(created) is str and created.isdecimal():
             created = int(created)
         elif created is None:
-            created = msg.get("date")  # local time without a zone: refused with the reason
+            created = get("date")  # local time without a zone: refused with the reason
         kind_out, target, target_author = _POST, None, None
-        forwarded = msg.get("forwarded_from")
-        reply_to = msg.get("reply_to_message_id")
+        reply_to = get("reply_to_message_id")
         if type(reply_to) is int or (type(reply_to) is str and reply_to.isdecimal()):
             reply_to = int(reply_to)
-            peer = as_id(msg.get("reply_to_peer_id"))  # a reply to a message of another chat
+            peer = as_id(get("reply_to_peer_id"))  # a reply to a message of another chat
             peer = peer.lstrip("abcdefghijklmnopqrstuvwxyz") if peer is not None else None
             if peer and peer != self.chat_key.lstrip("-"):
                 kind_out, target = _REPLY, f"{peer}/{reply_to}"  # (its sender is not known)
             else:
                 kind_out, target = _REPLY, f"{self.chat_key}/{reply_to}"
                 target_author = self.senders.get(reply_to)
-        elif forwarded is not None or msg.get("forwarded_from_id") is not None:
-            kind_out = _REPOST
-            fid = msg.get("forwarded_from_id")
-            if type(fid) is str and fid.strip():
-                target_author = qualify(_P, fid)
-            elif type(forwarded) is str and forwarded.strip():
-                target_author = qualify(_P, forwarded)
+        else:
+            forwarded = get("forwarded_from")
+            fid = get("forwarded_from_id")
+            if forwarded is not None or fid is not None:
+                kind_out = _REPOST
+                if type(fid) is str and fid.strip():
+                    target_author = qualify(_P, fid)
+                elif type(forwarded) is str and forwarded.strip():
+                    target_author = qualify(_P, forwarded)
         mentions: dict[str, None] = {}
         hashtags: dict[str, None] = {}
-        for ent in _entities(msg):
+        ents = get("text_entities")
+        text = get("text")
+        if type(ents) is not list:
+            ents = [p for p in text if type(p) is dict] if type(text) is list else ()
+        for ent in ents:
             if type(ent) is not dict:
                 continue
             etype = ent.get("type")
+            if etype == "plain":
+                continue
             if etype == "mention":
                 t = ent.get("text")
                 if type(t) is str and t.strip().lstrip("@"):
-                    mentions[self._key(t)] = None
+                    key = keys.get(t)
+                    mentions[key if key is not None else self._key(t)] = None
             elif etype == "mention_name":
                 uid = as_id(ent.get("user_id"))
                 if uid is not None:
@@ -209,14 +217,14 @@ class TelegramParser:
                 if type(t) is str and t.strip().lstrip("#"):
                     hashtags[t.strip().lstrip("#").lower()] = None
         mentions.pop(author, None)
-        self.posts.add(
+        self.posts.rows.append(
             (
                 _P,
                 f"{self.chat_key}/{mid}",
                 author,
                 from_id,
                 created,
-                message_text(msg.get("text")),
+                text if type(text) is str else message_text(text),
                 kind_out,
                 target,
                 target_author,
@@ -330,8 +338,7 @@ def _messages(buf, pos: int) -> Iterator[tuple[str, object]]:
     size = len(buf)
     released = pos - pos % mmap.PAGESIZE
     while True:
-        while (pos < size and buf[pos] in _WS) or (pos < size and buf[pos : pos + 1] == b","):
-            pos += 1
+        pos = _SKIP.match(buf, pos).end()  # type: ignore[union-attr]  (always matches)
         if pos >= size:
             raise ValueError("the messages array does not close")
         c = buf[pos : pos + 1]

@@ -175,6 +175,9 @@ def parse_column(values: list, *, naive_utc: bool = False) -> tuple[pa.Array, di
     >>> arr.to_pylist()[0] == arr.to_pylist()[1], arr[2].is_valid, sorted(bad)
     (True, False, [2])
     """
+    seconds = _epoch_ints(values)
+    if seconds is not None:
+        return seconds
     try:
         strings = pa.array(values, type=pa.string())
         stamps = strings.cast(TIMESTAMP)
@@ -205,6 +208,41 @@ def parse_column(values: list, *, naive_utc: bool = False) -> tuple[pa.Array, di
         except ValueError as exc:
             bad[i] = str(exc)
     return _in_range(pa.array(out, type=pa.int64()).cast(TIMESTAMP), values, bad)
+
+
+#: Epoch numbers below this (in absolute value) give microseconds well inside int64 either way.
+_INT_FAST_MAX = 2**62 // 1000
+
+
+def _epoch_ints(values: list) -> tuple[pa.Array, dict[int, str]] | None:
+    """Read a batch of epoch seconds (or milliseconds) given as ints in one pass, as
+    :func:`to_micros` reads each; None when the values are not all ints (or None).
+
+    Examples
+    --------
+    >>> arr, bad = _epoch_ints([1392372000, None, 1392372000000])
+    >>> arr.to_pylist()[0] == arr.to_pylist()[2], bad
+    (True, {1: 'missing timestamp'})
+    >>> _epoch_ints([1392372000, "1392372000"]) is None, _epoch_ints([True, 1]) is None
+    (True, True)
+    """
+    if not values or (type(values[0]) is not int and values[0] is not None):
+        return None
+    try:
+        ints = pa.array(values)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError):
+        return None
+    if ints.type != pa.int64() or ints.null_count == len(ints):
+        return None
+    bounds = pc.min_max(pc.abs(ints))
+    if bounds["max"].as_py() >= _INT_FAST_MAX:
+        return None  # (element by element: to_micros says which is out of range)
+    millis = pc.greater_equal(pc.abs(ints), _MS_THRESHOLD)
+    micros = pc.if_else(millis, pc.multiply(ints, 1_000), pc.multiply(ints, 1_000_000))
+    bad: dict[int, str] = {}
+    if ints.null_count:
+        bad = dict.fromkeys(pc.indices_nonzero(pc.is_null(ints)).to_pylist(), MISSING)
+    return _in_range(micros.cast(TIMESTAMP), values, bad)
 
 
 _ISO = r"^\d{4}-\d\d-\d\d[T ]\d\d:\d\d(:\d\d(\.\d{1,6})?)?(Z|[+-]\d\d:?\d\d)$"
