@@ -141,13 +141,11 @@ class Batch:
     accounts: pa.Table | None = None  # may hold a handle more than once: merged in order
     rejects: pa.Table | None = None
     rows_read: int = 0
-    # interactions that come from no post (Mastodon likes); created_at may be null
-    interactions: pa.Table | None = None
-    notes: tuple[str, ...] = ()  # said once in the import summary (e.g. likes without a time)
-    quotes: pa.Table | None = None  # QUOTES_SCHEMA: quotes of posts that also reply
     # interactions that come from no post (likes); created_at may be null
     interactions: pa.Table | None = None
-    notes: tuple[str, ...] = ()  # said once in the import summary (e.g. deletes not applied)
+    # said once in the import summary (e.g. likes without a time, deletes not applied)
+    notes: tuple[str, ...] = ()
+    quotes: pa.Table | None = None  # QUOTES_SCHEMA: quotes of posts that also reply
 
 
 class Reader(Protocol):
