@@ -42,13 +42,13 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-import networkx as nx
 import numpy as np
 import pandas as pd
 from markupsafe import Markup, escape
 
 from . import __version__, charts
 from .errors import EmptyWindow
+from .graph import GraphArrays, GraphLike
 from .report_stance import (
     add_stance_chart,
     corrected_findings,
@@ -924,31 +924,53 @@ def labelled_proxies(metrics: Mapping[str, Any], n: int = 3, share: float = 0.1)
     return [r["handle"] for r in top[:n] if float(r["reach"]) >= floor]
 
 
-def crisis_graph(interactions: pd.DataFrame, windows: Windows) -> nx.DiGraph:
-    """Return the crisis repost/quote/mention graph (the one PageRank ranks amplifiers on)."""
-    from . import graph
+def crisis_graph(interactions: pd.DataFrame, windows: Windows) -> GraphArrays:
+    """Return the crisis repost/quote/mention graph (the kinds PageRank ranks amplifiers on)
+    as arrays (:class:`~netsupport.graph.GraphArrays`): the network map needs its edges and
+    a two-step neighbourhood, not a networkx graph of ~10^5 edges at 10^6 interactions."""
+    from .graph import aggregate_edges, window_interactions
 
-    rows = graph.window_interactions(interactions, windows, Window.CRISIS)
-    edges = graph.aggregate_edges(rows, kinds=NETWORK_KINDS)
-    return graph.build_graph(edges) if not edges.empty else nx.DiGraph()
+    rows = window_interactions(interactions, windows, Window.CRISIS)
+    return GraphArrays.from_edges(aggregate_edges(rows, kinds=NETWORK_KINDS))
 
 
-def neighbourhood(g: nx.DiGraph, centre: Iterable[str], hops: int = 2) -> nx.DiGraph:
+def neighbourhood(g: GraphLike, centre: Iterable[str], hops: int = 2) -> GraphArrays:
     """Return the subgraph within ``hops`` (ignoring direction) of the ``centre`` accounts.
 
-    The whole graph when none of the centre accounts is in it.
+    The whole graph when none of the centre accounts is in it. Computed on the edge arrays:
+    one pass over the edges per step.
+
+    Examples
+    --------
+    >>> g = neighbourhood(pd.DataFrame({"source": ["a", "b", "c", "x"],
+    ...     "target": ["b", "c", "d", "y"], "weight": 1.0}), ["a"])
+    >>> g.nodes.tolist(), g.n_edges
+    (['a', 'b', 'c'], 2)
     """
-    seeds = sorted(n for n in set(centre) if n in g)
-    if not seeds:
+    g = GraphArrays.coerce(g)
+    index = pd.Index(g.nodes, dtype=object)
+    seeds = index.get_indexer(pd.Index(sorted(set(centre)), dtype=object))
+    seeds = seeds[seeds >= 0]
+    if not len(seeds):
         return g
-    und = g.to_undirected(as_view=True)
-    keep: set[str] = set(seeds)
-    frontier = set(seeds)
+    keep = np.zeros(g.n_nodes, dtype=bool)
+    keep[seeds] = True
+    frontier = keep.copy()
     for _ in range(hops):
-        nxt = {m for n in sorted(frontier) for m in und.neighbors(n)} - keep
+        nxt = np.zeros(g.n_nodes, dtype=bool)
+        nxt[g.dst[frontier[g.src]]] = True
+        nxt[g.src[frontier[g.dst]]] = True
+        frontier = nxt & ~keep
         keep |= nxt
-        frontier = nxt
-    return g.subgraph(sorted(keep)).copy()
+    code = np.cumsum(keep) - 1  # old code -> new code, for the nodes kept
+    edge = keep[g.src] & keep[g.dst]
+    return GraphArrays(
+        g.nodes[keep],
+        code[g.src[edge]],
+        code[g.dst[edge]],
+        g.weight[edge],
+        g.directed,
+    )
 
 
 # ---- charts -------------------------------------------------------------------------------------
@@ -975,8 +997,17 @@ class Chart:
         return "data:image/png;base64," + base64.b64encode(self.png).decode("ascii")
 
 
-def _pagerank_map(pr: pd.Series | None) -> dict[str, float]:
-    return {} if pr is None else {str(k): float(v) for k, v in pr.items()}
+def _layout_cache(study: Any) -> Path | None:
+    """The folder the network map's layouts are cached in: ``layouts/`` in the run's work
+    folder (:func:`netsupport.outdir.work_dir`, beside the other steps' cached results), or None
+    when that folder does not exist (a report written outside ``netsupport run``)."""
+    from .outdir import work_dir
+
+    out = getattr(study, "output_dir", None)
+    if out is None:
+        return None
+    work = work_dir(Path(out))
+    return work / "layouts" if work.is_dir() else None
 
 
 def build_charts(inp: ReportInputs) -> list[Chart]:
@@ -1078,10 +1109,12 @@ def build_charts(inp: ReportInputs) -> list[Chart]:
     )
 
     if inp.edges is not None:  # aggregated by the Dask engine (the same repost/quote/mention edges)
-        from . import graph
+        from .graph import SOURCE, TARGET
 
         edges = inp.edges.get("amplifiers")
-        crisis = graph.build_graph(edges) if edges is not None and len(edges) else nx.DiGraph()
+        if edges is None:
+            edges = pd.DataFrame({SOURCE: pd.Series([], dtype=object), TARGET: []})
+        crisis = GraphArrays.from_edges(edges)
     else:
         crisis = crisis_graph(inp.interactions, w)
     g = neighbourhood(crisis, (*study.focal, *study.institution))
@@ -1098,11 +1131,12 @@ def build_charts(inp: ReportInputs) -> list[Chart]:
         charts.network_map(
             g,
             membership=membership,
-            pagerank=_pagerank_map(inp.pagerank),
+            pagerank=inp.pagerank if inp.pagerank is not None else {},
             focal=list(study.focal),
             institution=list(study.institution),
             proxies=[*proxies_top, *declared],
             seed=int(study.communities.seed),
+            layout_cache=_layout_cache(study),
         ),
         "Who talked to whom during the crisis",
         Sentence(

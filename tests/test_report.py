@@ -612,3 +612,36 @@ def test_browser_probe_detects_a_request_leaving_the_page(mini, tmp_path):
     )
     _, requests = _probe(no_csp, tmp_path / "open")
     assert "http://127.0.0.1:9/leak.png" in requests
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_neighbourhood_on_arrays_equals_the_networkx_two_step_subgraph(seed):
+    import networkx as nx
+
+    from netsupport.report import neighbourhood
+
+    g = nx.gnm_random_graph(400, 500, seed=seed, directed=True)
+    g = nx.relabel_nodes(g, {n: f"h{n}" for n in g})
+    edges = pd.DataFrame(
+        [(u, v, 1.0 + (i % 3)) for i, (u, v) in enumerate(g.edges())],
+        columns=["source", "target", "weight"],
+    )
+    g = nx.DiGraph()
+    g.add_weighted_edges_from(edges.itertuples(index=False, name=None))
+    centre = ["h1", "h2", "absent"]
+    und = g.to_undirected(as_view=True)
+    keep = {"h1", "h2"} & set(g)
+    frontier = set(keep)
+    for _ in range(2):
+        frontier = {m for n in frontier for m in und.neighbors(n)} - keep
+        keep |= frontier
+    want = g.subgraph(keep)
+    got = neighbourhood(edges, centre)
+    assert got.nodes.tolist() == sorted(want.nodes)
+    got_edges = {
+        (got.nodes[s], got.nodes[t]): w
+        for s, t, w in zip(got.src, got.dst, got.weight, strict=True)
+    }
+    assert got_edges == {(u, v): d["weight"] for u, v, d in want.edges(data=True)}
+    # no centre account in the graph: the whole graph
+    assert neighbourhood(edges, ["absent"]).n_edges == len(edges)
