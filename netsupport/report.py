@@ -1195,16 +1195,20 @@ def top_posts(
         & (units["window"].astype(object).to_numpy() == window)
         & (units["kind"].astype(object).to_numpy() != IKind.REPOST.value)
     ]
-    ref = posts[[PostCol.AUTHOR, PostCol.TARGET_POST_ID]].dropna()
+    # reach of these posts only: the answers to them, not a groupby over every stored post
+    answers = posts[PostCol.TARGET_POST_ID].isin(u["post_id"]).to_numpy(dtype=bool)
+    ref = posts.loc[answers, [PostCol.AUTHOR, PostCol.TARGET_POST_ID]].dropna()
     reach = ref.groupby(PostCol.TARGET_POST_ID)[PostCol.AUTHOR].nunique()
     u = u.assign(reach=u["post_id"].map(reach).fillna(0).astype(np.int64))
     u = u[u["reach"] > 0]
     if u.empty:
         return pd.DataFrame(columns=cols)
-    text = posts.drop_duplicates(PostCol.POST_ID).set_index(PostCol.POST_ID)[PostCol.TEXT]
     u = u.sort_values(
         ["reach", "created_at", "post_id"], ascending=[False, True, True], kind="mergesort"
     ).head(n)
+    shown = posts.loc[posts[PostCol.POST_ID].isin(u["post_id"]).to_numpy(dtype=bool)]
+    # the first stored row of each post id, as drop_duplicates over all posts would keep
+    text = shown.drop_duplicates(PostCol.POST_ID).set_index(PostCol.POST_ID)[PostCol.TEXT]
     out = pd.DataFrame(
         {
             "post_id": u["post_id"].to_numpy(dtype=object),
@@ -1773,6 +1777,7 @@ def write_report(inp: ReportInputs, out_dir: str | Path) -> list[Path]:
             gexf,
             max_edges=scope.max_edges,
             node_attrs=_node_attrs(inp),
+            scope=scope,
         )
         written.append(path)
     except EmptyWindow:
