@@ -41,6 +41,8 @@ PARTS = (
     ("netsupport.report", "write_json"),
     ("netsupport.report", "_node_attrs"),
     ("netsupport.report", "build_charts"),
+    ("netsupport.report", "draw_charts"),
+    ("netsupport.report", "ChartJob.result"),
     ("netsupport.report", "attention_counts"),
     ("netsupport.report", "roles_counts"),
     ("netsupport.report", "composition_frame"),

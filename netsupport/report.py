@@ -33,6 +33,7 @@ import base64
 import html
 import importlib.metadata
 import math
+import os
 import platform
 import re
 import struct
@@ -1010,8 +1011,25 @@ def _layout_cache(study: Any) -> Path | None:
     return work / "layouts" if work.is_dir() else None
 
 
+@dataclass(frozen=True)
+class DrawnChart:
+    """A chart drawn but not yet rendered: its :class:`Chart` fields and the figure."""
+
+    key: str
+    title: str
+    caption: Sentence
+    alt: str
+    figure: Any  # matplotlib Figure
+
+
 def build_charts(inp: ReportInputs) -> list[Chart]:
-    """Draw the charts of the report from the metrics and tables."""
+    """Draw the charts of the report from the metrics and tables, and render them."""
+    return _make_charts(lambda: draw_charts(inp))
+
+
+def draw_charts(inp: ReportInputs) -> list[DrawnChart]:
+    """Draw the charts of the report from the metrics and tables (figures, not yet rendered:
+    :func:`render_charts` turns them into PNG and SVG bytes)."""
     from . import evidence_report as _evidence
 
     study, m = inp.study, inp.metrics
@@ -1022,19 +1040,10 @@ def build_charts(inp: ReportInputs) -> list[Chart]:
     inst = handles(study.institution) if study.institution else None
     sil = m.get("silence")
     silence = None if _is_nm(sil) or sil is None else (sil["start"], sil["end"])
-    out: list[Chart] = []
+    out: list[DrawnChart] = []
 
     def add(key: str, fig: Any, title: str, caption: Sentence, alt: str) -> None:
-        out.append(
-            Chart(
-                key,
-                title,
-                caption,
-                alt,
-                charts.figure_bytes(fig, "png", title),
-                charts.figure_bytes(fig, "svg", title),
-            )
-        )
+        out.append(DrawnChart(key, title, caption, alt, fig))
 
     unit = "day" if freq == "D" else "hour"
     crisis_text = f"{fmt_time(w.crisis_start)} to {fmt_time(w.crisis_end)}"
@@ -1164,7 +1173,8 @@ def build_charts(inp: ReportInputs) -> list[Chart]:
         ),
         f"Line chart of posts addressing {focal} by role over time, and first mention per role.",
     )
-    out += _evidence.evidence_charts(inp)  # coverage, time-series model (issue 15)
+    for drawn in _evidence.evidence_figures(inp):  # coverage, time-series model (issue 15)
+        add(*drawn)
     from . import report_evidence
 
     if (spec_curve := report_evidence.sensitivity_chart(m, focal, inst)) is not None:
@@ -1172,6 +1182,110 @@ def build_charts(inp: ReportInputs) -> list[Chart]:
     add_stance_chart(m, add)  # shown in the "How good is the stance?" section
     order = {k: i for i, k in enumerate(CHART_KEYS)}
     return sorted(out, key=lambda c: order.get(c.key, len(order)))
+
+
+def _render(drawn: Sequence[DrawnChart]) -> list[Chart]:
+    """Render drawn charts as PNG and SVG."""
+    return [
+        Chart(
+            d.key,
+            d.title,
+            d.caption,
+            d.alt,
+            charts.figure_bytes(d.figure, "png", d.title),
+            charts.figure_bytes(d.figure, "svg", d.title),
+        )
+        for d in drawn
+    ]
+
+
+def _make_charts(draw: Callable[[], Sequence[DrawnChart]]) -> list[Chart]:
+    return _render(draw())
+
+
+def _render_child(conn: Any, draw: Callable[[], Sequence[DrawnChart]]) -> None:
+    """Body of the forked chart process: send ``("ok", charts)`` or ``("error", message)``."""
+    import gc
+
+    gc.disable()  # short-lived: no collection walking (and so copying) the parent's heap
+    try:
+        conn.send(("ok", _make_charts(draw)))
+    except BaseException as exc:  # the parent makes them itself (and raises, if it fails too)
+        conn.send(("error", repr(exc)))
+    finally:
+        conn.close()
+
+
+def _can_fork() -> bool:
+    """Fork a renderer only where it is safe and useful: Linux, a single Python thread (as
+    :mod:`netsupport.io.pool`: no other thread can hold a lock the child would need), more than
+    one CPU for this process, and not inside a daemonic pool worker (it may have no children)."""
+    import multiprocessing as mp
+    import sys
+    import threading
+
+    if sys.platform != "linux" or threading.active_count() != 1:
+        return False
+    if mp.current_process().daemon:
+        return False
+    return len(os.sched_getaffinity(0)) > 1
+
+
+class ChartJob:
+    """The report's charts, drawn and rendered by :func:`render_charts`."""
+
+    def __init__(
+        self, draw: Callable[[], Sequence[DrawnChart]], proc: Any = None, conn: Any = None
+    ):
+        self.draw = draw
+        self._proc, self._conn = proc, conn
+
+    @property
+    def forked(self) -> bool:
+        """True when a child process makes the charts."""
+        return self._proc is not None
+
+    def result(self) -> list[Chart]:
+        """Return the charts (waiting for the child; making them here if it failed)."""
+        made = None
+        if self._proc is not None:
+            try:
+                status, payload = self._conn.recv()
+            except (EOFError, OSError):
+                status, payload = "error", None
+            self._conn.close()
+            self._proc.join()
+            self._proc = None
+            if status == "ok":
+                made = payload
+        return made if made is not None else _make_charts(self.draw)
+
+
+def render_charts(draw: Callable[[], Sequence[DrawnChart]], parallel: bool = True) -> ChartJob:
+    """Start drawing (``draw()``, e.g. :func:`draw_charts`) and rendering the charts as PNG and
+    SVG; :meth:`ChartJob.result` returns them.
+
+    With ``parallel`` (and where :func:`_can_fork` allows), a forked child draws and renders them
+    while this process goes on (the report writes its tables and graph.gexf meanwhile): a fork
+    shares the report's inputs as they are, nothing re-imported or pickled but the finished
+    :class:`Chart` objects. The bytes are the same as making them here (tests/test_report.py
+    checks it); if the child fails, they are made here.
+    """
+    if not (parallel and _can_fork()):
+        return ChartJob(draw)
+    import multiprocessing as mp
+
+    ctx = mp.get_context("fork")
+    recv, send = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_render_child, args=(send, draw), name="netsupport-charts")
+    try:
+        proc.start()
+    except (OSError, AssertionError):  # no process to spare: make them here
+        recv.close()
+        send.close()
+        return ChartJob(draw)
+    send.close()
+    return ChartJob(draw, proc, recv)
 
 
 # ---- tables -------------------------------------------------------------------------------------
@@ -1723,17 +1837,21 @@ def _clean(folder: Path, keep: set[str], suffixes: tuple[str, ...]) -> None:
             p.unlink()
 
 
-def write_report(inp: ReportInputs, out_dir: str | Path) -> list[Path]:
+def write_report(inp: ReportInputs, out_dir: str | Path, *, parallel: bool = True) -> list[Path]:
     """Write the report files into ``out_dir`` and return their paths (manifest excluded).
 
     Writes metrics.json, tables/*.csv, charts/*.png|svg, graph.gexf (dynamic: one spell per
     window), report.md and index.html, each atomically; files a previous run left in charts/ and
-    tables/ that this run does not produce are removed.
+    tables/ that this run does not produce are removed. With ``parallel`` the charts are
+    rendered by a second process meanwhile (:func:`render_charts`; same bytes).
     """
     from . import gexfout
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    # the charts are drawn and rendered by a forked child while this process writes the
+    # tables and graph.gexf; their files are written once both are done
+    job = render_charts(lambda: draw_charts(inp), parallel=parallel)
     window_edges = (
         inp.edges
         if inp.edges is not None
@@ -1759,16 +1877,6 @@ def write_report(inp: ReportInputs, out_dir: str | Path) -> list[Path]:
             written.append(write_csv(df, path))
     _clean(out / "tables", {f"{k}.csv" for k in tables}, (".csv",))
 
-    chart_list = build_charts(inp)
-    for c in chart_list:
-        written.append(_write_bytes(out / "charts" / f"{c.key}.png", c.png))
-        written.append(_write_bytes(out / "charts" / f"{c.key}.svg", c.svg))
-    _clean(
-        out / "charts",
-        {f"{c.key}.{x}" for c in chart_list for x in ("png", "svg")},
-        (".png", ".svg"),
-    )
-
     gexf = out / "graph.gexf"
     try:
         path, _ = gexfout.write_graph_gexf(
@@ -1783,6 +1891,16 @@ def write_report(inp: ReportInputs, out_dir: str | Path) -> list[Path]:
     except EmptyWindow:
         if gexf.exists():
             gexf.unlink()
+
+    chart_list = job.result()
+    for c in chart_list:
+        written.append(_write_bytes(out / "charts" / f"{c.key}.png", c.png))
+        written.append(_write_bytes(out / "charts" / f"{c.key}.svg", c.svg))
+    _clean(
+        out / "charts",
+        {f"{c.key}.{x}" for c in chart_list for x in ("png", "svg")},
+        (".png", ".svg"),
+    )
 
     note = scope.note()
     written.append(

@@ -645,3 +645,62 @@ def test_neighbourhood_on_arrays_equals_the_networkx_two_step_subgraph(seed):
     assert got_edges == {(u, v): d["weight"] for u, v, d in want.edges(data=True)}
     # no centre account in the graph: the whole graph
     assert neighbourhood(edges, ["absent"]).n_edges == len(edges)
+
+
+def _drawn_charts():
+    from netsupport import charts, report
+
+    net = pd.DataFrame(
+        {
+            "window": ["baseline", "crisis", "after"],
+            "target": ["focal", "focal", "focal"],
+            "net": [0.1, 0.5, 0.3],
+            "lo": [0.0, 0.4, 0.2],
+            "hi": [0.2, 0.6, 0.4],
+        }
+    )
+    comp = pd.DataFrame({"window": ["crisis", "after"], "prior_tie": [7, 3], "newcomer": [2, 4]})
+    cap = report.Sentence("A chart of {who}.", {"who": "@lane"})
+    return [
+        report.DrawnChart(
+            "net_support", "Net", cap, "alt", charts.net_support_chart(net, focal_label="@l")
+        ),
+        report.DrawnChart(
+            "composition", "Ties", cap, "alt", charts.supporter_composition(comp, focal_label="@l")
+        ),
+    ]
+
+
+def test_charts_rendered_by_the_forked_child_are_the_bytes_rendered_here():
+    from netsupport import report
+
+    here = report.render_charts(_drawn_charts, parallel=False)
+    assert not here.forked
+    job = report.render_charts(_drawn_charts, parallel=True)
+    assert job.forked == report._can_fork()  # a single-threaded test on Linux: forked
+    want, got = here.result(), job.result()
+    assert [c.key for c in got] == ["net_support", "composition"]
+    assert [(c.png, c.svg) for c in got] == [(c.png, c.svg) for c in want]
+    assert got[0].png.startswith(b"\x89PNG") and b"<svg" in got[0].svg
+
+
+def test_a_failing_chart_child_falls_back_to_rendering_here():
+    import os
+
+    from netsupport import report
+
+    if not report._can_fork():
+        pytest.skip("no fork here: the fallback is the only path")
+    parent = os.getpid()
+
+    def fails_in_child():
+        if os.getpid() != parent:
+            raise RuntimeError("chart process died")
+        return _drawn_charts()
+
+    job = report.render_charts(fails_in_child, parallel=True)
+    assert job.forked
+    got = job.result()
+    assert [(c.png, c.svg) for c in got] == [
+        (c.png, c.svg) for c in report.render_charts(_drawn_charts, parallel=False).result()
+    ]
