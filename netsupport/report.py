@@ -1206,8 +1206,11 @@ def _make_charts(draw: Callable[[], Sequence[DrawnChart]]) -> list[Chart]:
 def _render_child(conn: Any, draw: Callable[[], Sequence[DrawnChart]]) -> None:
     """Body of the forked chart process: send ``("ok", charts)`` or ``("error", message)``."""
     import gc
+    import sys
 
     gc.disable()  # short-lived: no collection walking (and so copying) the parent's heap
+    # its own stdout/stderr: a warning, or the exit's flush, never waits on the parent's
+    sys.stdout = sys.stderr = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115
     try:
         conn.send(("ok", _make_charts(draw)))
     except BaseException as exc:  # the parent makes them itself (and raises, if it fails too)
