@@ -1031,6 +1031,15 @@ def build_charts(inp: ReportInputs) -> list[Chart]:
 def draw_charts(inp: ReportInputs) -> list[DrawnChart]:
     """Draw the charts of the report from the metrics and tables (figures, not yet rendered:
     :func:`render_charts` turns them into PNG and SVG bytes)."""
+    return chart_plan(inp)()
+
+
+def chart_plan(inp: ReportInputs) -> Callable[[], list[DrawnChart]]:
+    """Compute the charts' data from the report's tables, and return a function that draws
+    the charts from it (small frames: counts per bin, shares). Two data steps are left to the
+    function, so that a forked chart process (:func:`render_charts`) takes them off this one:
+    the supporters' prior ties (chart 4) and the crisis neighbourhood (the network map), about
+    0.75 CPU-s of ~4 at 10^6 interactions."""
     from . import evidence_report as _evidence
 
     study, m = inp.study, inp.metrics
@@ -1041,10 +1050,13 @@ def draw_charts(inp: ReportInputs) -> list[DrawnChart]:
     inst = handles(study.institution) if study.institution else None
     sil = m.get("silence")
     silence = None if _is_nm(sil) or sil is None else (sil["start"], sil["end"])
-    out: list[DrawnChart] = []
+    makers: list[Callable[[], list[DrawnChart]]] = []
 
     def add(key: str, fig: Any, title: str, caption: Sentence, alt: str) -> None:
-        out.append(DrawnChart(key, title, caption, alt, fig))
+        """``fig``: a figure, or a function drawing it (called by the plan's function)."""
+        makers.append(
+            lambda: [DrawnChart(key, title, caption, alt, fig() if callable(fig) else fig)]
+        )
 
     unit = "day" if freq == "D" else "hour"
     crisis_text = f"{fmt_time(w.crisis_start)} to {fmt_time(w.crisis_end)}"
@@ -1062,7 +1074,7 @@ def draw_charts(inp: ReportInputs) -> list[DrawnChart]:
         values["hours"] = fmt_hours(sil["hours"])
     add(
         "attention",
-        charts.attention_timeline(
+        lambda: charts.attention_timeline(
             counts, w, focal_label=focal, institution_label=inst, silence=silence, freq=freq
         ),
         "Attention before, during and after the crisis",
@@ -1075,7 +1087,9 @@ def draw_charts(inp: ReportInputs) -> list[DrawnChart]:
     net = net_support_frame(m)
     add(
         "net_support",
-        charts.net_support_chart(net, focal_label=focal, institution_label=inst, confidence=conf),
+        lambda: charts.net_support_chart(
+            net, focal_label=focal, institution_label=inst, confidence=conf
+        ),
         "Net support before, during and after the crisis",
         Sentence(
             "Net support is the share of accounts whose posts were mostly supportive minus the "
@@ -1089,10 +1103,12 @@ def draw_charts(inp: ReportInputs) -> list[DrawnChart]:
         + ", with intervals.",
     )
 
-    comp = composition_frame(inp.units, study.focal, inp.follows, inp.interactions, w)
+    def comp() -> pd.DataFrame:  # (in the chart process: it balances the two processes' work)
+        return composition_frame(inp.units, study.focal, inp.follows, inp.interactions, w)
+
     add(
         "composition",
-        charts.supporter_composition(comp, focal_label=focal),
+        lambda: charts.supporter_composition(comp(), focal_label=focal),
         "Prior ties and newcomers among supporters",
         Sentence(
             "Accounts whose posts about {who} were mostly supportive, split by whether they had "
@@ -1106,7 +1122,7 @@ def draw_charts(inp: ReportInputs) -> list[DrawnChart]:
     mob = mobilisation_frame(m, conf)
     add(
         "mobilisation",
-        charts.community_mobilisation(mob, focal_label=focal, confidence=conf),
+        lambda: charts.community_mobilisation(mob, focal_label=focal, confidence=conf),
         "Community mobilisation",
         Sentence(
             "Communities are found on the interaction graph before the crisis. Left: the share of "
@@ -1118,16 +1134,18 @@ def draw_charts(inp: ReportInputs) -> list[DrawnChart]:
         "supportive, with intervals.",
     )
 
-    if inp.edges is not None:  # aggregated by the Dask engine (the same repost/quote/mention edges)
-        from .graph import SOURCE, TARGET
+    def g() -> GraphArrays:  # (in the chart process, as comp)
+        if inp.edges is not None:  # aggregated by the Dask engine (the same kinds of edges)
+            from .graph import SOURCE, TARGET
 
-        edges = inp.edges.get("amplifiers")
-        if edges is None:
-            edges = pd.DataFrame({SOURCE: pd.Series([], dtype=object), TARGET: []})
-        crisis = GraphArrays.from_edges(edges)
-    else:
-        crisis = crisis_graph(inp.interactions, w)
-    g = neighbourhood(crisis, (*study.focal, *study.institution))
+            edges = inp.edges.get("amplifiers")
+            if edges is None:
+                edges = pd.DataFrame({SOURCE: pd.Series([], dtype=object), TARGET: []})
+            crisis = GraphArrays.from_edges(edges)
+        else:
+            crisis = crisis_graph(inp.interactions, w)
+        return neighbourhood(crisis, (*study.focal, *study.institution))
+
     membership = (
         {}
         if inp.membership is None
@@ -1138,8 +1156,8 @@ def draw_charts(inp: ReportInputs) -> list[DrawnChart]:
     declared = [h for h in study.proxies if h not in proxies_top]
     add(
         "network",
-        charts.network_map(
-            g,
+        lambda: charts.network_map(
+            g(),
             membership=membership,
             pagerank=inp.pagerank if inp.pagerank is not None else {},
             focal=list(study.focal),
@@ -1162,7 +1180,7 @@ def draw_charts(inp: ReportInputs) -> list[DrawnChart]:
     rc = roles_counts(inp.units, inp.roles, w, freq)
     add(
         "roles",
-        charts.roles_timeline(
+        lambda: charts.roles_timeline(
             rc, w, focal_label=focal, first_mentions=first_mentions(m), freq=freq
         ),
         "Who carried the story",
@@ -1174,15 +1192,28 @@ def draw_charts(inp: ReportInputs) -> list[DrawnChart]:
         ),
         f"Line chart of posts addressing {focal} by role over time, and first mention per role.",
     )
-    for drawn in _evidence.evidence_figures(inp):  # coverage, time-series model (issue 15)
-        add(*drawn)
-    from . import report_evidence
 
-    if (spec_curve := report_evidence.sensitivity_chart(m, focal, inst)) is not None:
-        add(*spec_curve)
+    def evidence() -> list[DrawnChart]:  # coverage, time-series model (issue 15): metrics only
+        return [
+            DrawnChart(key, title, caption, alt, fig)
+            for key, fig, title, caption, alt in _evidence.evidence_figures(inp)
+        ]
+
+    def sensitivity() -> list[DrawnChart]:
+        from . import report_evidence
+
+        spec = report_evidence.sensitivity_chart(m, focal, inst)
+        return [] if spec is None else [DrawnChart(spec[0], spec[2], spec[3], spec[4], spec[1])]
+
+    makers += [evidence, sensitivity]
     add_stance_chart(m, add)  # shown in the "How good is the stance?" section
     order = {k: i for i, k in enumerate(CHART_KEYS)}
-    return sorted(out, key=lambda c: order.get(c.key, len(order)))
+
+    def draw() -> list[DrawnChart]:
+        out = [d for make in makers for d in make()]
+        return sorted(out, key=lambda c: order.get(c.key, len(order)))
+
+    return draw
 
 
 def _render(drawn: Sequence[DrawnChart]) -> list[Chart]:
@@ -1274,6 +1305,11 @@ def render_charts(draw: Callable[[], Sequence[DrawnChart]], parallel: bool = Tru
     shares the report's inputs as they are, nothing re-imported or pickled but the finished
     :class:`Chart` objects. The bytes are the same as making them here (tests/test_report.py
     checks it); if the child fails, they are made here.
+
+    Memory: pages either process writes after the fork are copied, so the process tree holds
+    more while the child lives (measured at 10^6 interactions: ~0.4 GB private to the child,
+    most of it pages of the shared tables the parent's GEXF and CSV work touched).
+    ``parallel=False`` (``write_report(..., parallel=False)``) makes them in this process.
     """
     if not (parallel and _can_fork()):
         return ChartJob(draw)
@@ -1855,7 +1891,7 @@ def write_report(inp: ReportInputs, out_dir: str | Path, *, parallel: bool = Tru
     out.mkdir(parents=True, exist_ok=True)
     # the charts are drawn and rendered by a forked child while this process writes the
     # tables and graph.gexf; their files are written once both are done
-    job = render_charts(lambda: draw_charts(inp), parallel=parallel)
+    job = render_charts(chart_plan(inp), parallel=parallel)
     window_edges = (
         inp.edges
         if inp.edges is not None
