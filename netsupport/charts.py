@@ -63,6 +63,7 @@ from matplotlib.ticker import (
     PercentFormatter,
 )
 
+from .graph import GraphArrays, GraphLike
 from .schema import Role, Stance, Target, Window
 from .textsafe import atomic_write_bytes
 from .timebins import TimeBins
@@ -440,9 +441,89 @@ def _legend_rank(name: str) -> int:
 # ---- 2. network map -----------------------------------------------------------------------------
 
 
+def _str_rank(g: GraphArrays) -> np.ndarray:
+    """Each node's position in ``str`` order of the names (ties in the sample go by name)."""
+    names = [str(n) for n in g.nodes.tolist()]
+    if names == sorted(names):  # handles: GraphArrays sorts them already
+        return np.arange(len(names), dtype=np.int64)
+    rank = np.empty(len(names), dtype=np.int64)
+    rank[np.argsort(np.asarray(names, dtype=object), kind="stable")] = np.arange(len(names))
+    return rank
+
+
+def _neighbours(g: GraphArrays) -> tuple[np.ndarray, np.ndarray]:
+    """Return the undirected adjacency (direction and self-loops ignored) as CSR arrays
+    ``(indptr, indices)``: node ``i``'s neighbours are ``indices[indptr[i]:indptr[i + 1]]``."""
+    a = np.concatenate([g.src, g.dst])
+    b = np.concatenate([g.dst, g.src])
+    loop = a == b
+    a, b = a[~loop], b[~loop]
+    order = np.argsort(a, kind="stable")
+    indptr = np.r_[0, np.cumsum(np.bincount(a, minlength=g.n_nodes))].astype(np.int64)
+    return indptr, b[order]
+
+
+def _sample_codes(
+    g: GraphArrays, pr: np.ndarray, keep: Iterable[Any], max_nodes: int
+) -> np.ndarray:
+    """:func:`sample_nodes` on arrays: the node codes chosen, in ``str`` order of their names.
+
+    ``pr`` is each node's PageRank (0 when unknown). The heap holds ``(-PageRank, name rank)``
+    per candidate, so ties are broken by name as in :func:`sample_nodes`.
+    """
+    import heapq
+
+    if g.n_nodes == 0:
+        return np.array([], dtype=np.int64)
+    rank = _str_rank(g)
+    index = {n: i for i, n in enumerate(g.nodes.tolist())}
+    seeds = [index[n] for n in dict.fromkeys(keep) if n in index]
+    if not seeds:
+        seeds = [int(np.lexsort((rank, -pr))[0])]
+    indptr, indices = _neighbours(g)
+    chosen = np.zeros(g.n_nodes, dtype=bool)
+    chosen[seeds] = True
+    n_chosen = int(chosen.sum())
+    neg_pr = (-pr).tolist()
+    rank_l = rank.tolist()
+    heap: list[tuple[float, int, int]] = []
+
+    def push(n: int) -> None:
+        nb = indices[indptr[n] : indptr[n + 1]]
+        nb = nb[~chosen[nb]].tolist()
+        items = [(neg_pr[m], rank_l[m], m) for m in nb]
+        if len(items) > len(heap):  # a hub: one heapify is cheaper than many pushes
+            heap.extend(items)
+            heapq.heapify(heap)
+        else:
+            for it in items:
+                heapq.heappush(heap, it)
+
+    for n in sorted(seeds, key=lambda c: rank_l[c]):
+        push(n)
+    while heap and n_chosen < max_nodes:
+        _, _, n = heapq.heappop(heap)
+        if chosen[n]:
+            continue
+        chosen[n] = True
+        n_chosen += 1
+        push(n)
+    codes = np.flatnonzero(chosen)
+    return codes[np.argsort(rank[codes], kind="stable")]
+
+
+def _pagerank_array(g: GraphArrays, pagerank: Mapping[str, float] | pd.Series) -> np.ndarray:
+    """Each node's PageRank (0.0 when not given), in node order."""
+    if isinstance(pagerank, pd.Series):
+        s = pagerank.copy()
+        s.index = s.index.astype(object)
+        return s.reindex(pd.Index(g.nodes, dtype=object)).fillna(0.0).to_numpy(dtype=float)
+    return np.array([float(pagerank.get(n, 0.0)) for n in g.nodes.tolist()], dtype=float)
+
+
 def sample_nodes(
-    graph: nx.Graph,
-    pagerank: Mapping[str, float],
+    graph: GraphLike,
+    pagerank: Mapping[str, float] | pd.Series,
     keep: Iterable[str] = (),
     max_nodes: int = 250,
 ) -> list[str]:
@@ -451,7 +532,8 @@ def sample_nodes(
     Starts from the ``keep`` nodes present in the graph (or the top PageRank node) and adds, one
     at a time, the neighbour of the chosen set with the highest PageRank (ties by name), so the
     sample is one readable piece around the named accounts rather than scattered fragments, and
-    the same on every run. Nodes in other components are not drawn.
+    the same on every run. Nodes in other components are not drawn. ``graph`` is a networkx
+    graph, an edge table or :class:`~netsupport.graph.GraphArrays` (direction is ignored).
 
     Examples
     --------
@@ -459,32 +541,27 @@ def sample_nodes(
     >>> sample_nodes(g, {"a": 0.1, "b": 0.4, "c": 0.4, "d": 0.1}, keep=["d"], max_nodes=2)
     ['c', 'd']
     """
-    import heapq
+    g = GraphArrays.coerce(graph)
+    codes = _sample_codes(g, _pagerank_array(g, pagerank), keep, max_nodes)
+    return g.nodes[codes].tolist()
 
-    def rank(n: Any) -> tuple[float, str]:
-        return (-float(pagerank.get(n, 0.0)), str(n))
 
-    und = graph.to_undirected(as_view=True) if graph.is_directed() else graph
-    seeds = [n for n in dict.fromkeys(keep) if n in graph]
-    if not seeds and graph.number_of_nodes():
-        seeds = [min(graph.nodes, key=rank)]
-    chosen = set(seeds)
-    heap: list[tuple[tuple[float, str], Any]] = []
-
-    def push(n: Any) -> None:
-        for m in und.neighbors(n):
-            if m not in chosen:
-                heapq.heappush(heap, (rank(m), m))
-
-    for n in sorted(seeds, key=str):
-        push(n)
-    while heap and len(chosen) < max_nodes:
-        _, n = heapq.heappop(heap)
-        if n in chosen:
-            continue
-        chosen.add(n)
-        push(n)
-    return sorted(chosen, key=str)
+def _sample_edges(g: GraphArrays, codes: np.ndarray) -> dict[tuple[Any, Any], float]:
+    """Return the undirected edges among the sampled nodes ``codes`` (self-loops left out):
+    ``{(u, v): weight}`` with ``u`` before ``v`` by name, the weights of ``u -> v`` and
+    ``v -> u`` summed."""
+    inside = np.zeros(g.n_nodes, dtype=bool)
+    inside[codes] = True
+    keep = inside[g.src] & inside[g.dst] & (g.src != g.dst)
+    names = g.nodes.tolist()
+    und: dict[tuple[Any, Any], float] = {}
+    for a, b, w in zip(
+        g.src[keep].tolist(), g.dst[keep].tolist(), g.weight[keep].tolist(), strict=True
+    ):
+        u, v = names[a], names[b]
+        key = (u, v) if str(u) <= str(v) else (v, u)
+        und[key] = und.get(key, 0.0) + float(w)
+    return und
 
 
 def _spread_labels(
@@ -528,23 +605,84 @@ def _layout(
     edges: Mapping[tuple[str, str], float],
     seed: int,
     anchors: Mapping[str, tuple[float, float]],
+    cache: str | Path | None = None,
 ) -> dict[str, np.ndarray]:
-    """Spring layout with nodes/edges inserted sorted and the ``anchors`` pinned in place."""
+    """Spring layout with nodes/edges inserted sorted and the ``anchors`` pinned in place.
+
+    With ``cache`` (a folder), the positions are read from ``<cache>/<key>.json`` when that
+    file exists, else computed and written there; ``key`` is the sha256 of everything the
+    layout depends on (nodes, edges, seed, anchors, its parameters, and the networkx and numpy
+    versions), so a cached layout is the one the same call would compute, to the bit (floats
+    are written with ``repr``, which reads back exactly).
+    """
+    k = 1.8 / math.sqrt(max(len(nodes), 1))
+    fixed = [n for n in nodes if n in anchors]
+    path = None
+    if cache is not None:
+        path = Path(cache) / f"{_layout_key(nodes, edges, seed, anchors, k)}.json"
+        cached = _read_layout(path, nodes)
+        if cached is not None:
+            return cached
     h = nx.Graph()
     h.add_nodes_from(nodes)
     h.add_edges_from(sorted(edges))
-    k = 1.8 / math.sqrt(max(len(nodes), 1))
-    fixed = [n for n in nodes if n in anchors]
     pos = nx.spring_layout(
         h,
         seed=seed,
         k=k,
-        iterations=150,
+        iterations=LAYOUT_ITERATIONS,
         weight=None,
         pos={n: anchors[n] for n in fixed} or None,
         fixed=fixed or None,
     )
-    return {n: np.asarray(p, dtype=float) for n, p in pos.items()}
+    out = {n: np.asarray(p, dtype=float) for n, p in pos.items()}
+    if path is not None:
+        import json
+
+        body = {str(n): [float(v) for v in out[n]] for n in nodes}
+        atomic_write_bytes(path, json.dumps(body, sort_keys=True).encode("utf-8"))
+    return out
+
+
+#: Iterations of the network map's spring layout.
+LAYOUT_ITERATIONS = 150
+
+
+def _layout_key(
+    nodes: Sequence[str],
+    edges: Mapping[tuple[str, str], float],
+    seed: int,
+    anchors: Mapping[str, tuple[float, float]],
+    k: float,
+) -> str:
+    """Return the cache key of a layout: the sha256 of its inputs as canonical JSON."""
+    import hashlib
+    import json
+
+    blob = {
+        "nodes": [str(n) for n in nodes],
+        "edges": [[str(u), str(v)] for u, v in sorted(edges)],  # weights: the layout ignores them
+        "seed": int(seed),
+        "anchors": {str(n): [float(x), float(y)] for n, (x, y) in sorted(anchors.items())},
+        "k": float(k),
+        "iterations": LAYOUT_ITERATIONS,
+        "versions": [nx.__version__, np.__version__],
+    }
+    text = json.dumps(blob, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _read_layout(path: Path, nodes: Sequence[str]) -> dict[str, np.ndarray] | None:
+    """Return the cached positions in ``path``, or None when missing or not for ``nodes``."""
+    import json
+
+    try:
+        body = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(body, dict) or sorted(body) != sorted(str(n) for n in nodes):
+        return None
+    return {n: np.asarray(body[str(n)], dtype=float) for n in nodes}
 
 
 def _anchor_positions(focal: Sequence[str], institution: Sequence[str]) -> dict:
@@ -559,16 +697,17 @@ def _anchor_positions(focal: Sequence[str], institution: Sequence[str]) -> dict:
 
 
 def network_map(
-    graph: nx.Graph,
+    graph: GraphLike,
     *,
     membership: Mapping[str, int],
-    pagerank: Mapping[str, float],
+    pagerank: Mapping[str, float] | pd.Series,
     focal: Sequence[str],
     institution: Sequence[str] = (),
     proxies: Sequence[str] = (),
     seed: int = 42,
     max_nodes: int = 250,
     community_names: Mapping[int, str] | None = None,
+    layout_cache: str | Path | None = None,
 ) -> Figure:
     """Draw the crisis interaction graph around the focal account.
 
@@ -577,7 +716,13 @@ def network_map(
     account, the institution and the proxies are labelled. When the graph has more than
     ``max_nodes`` nodes, the labelled accounts plus the highest-PageRank accounts are drawn
     (:func:`sample_nodes`) and the subtitle says so. Layout: ``networkx.spring_layout`` with
-    ``seed`` on the undirected sample, nodes and edges inserted in sorted order.
+    ``seed`` on the undirected sample, nodes and edges inserted in sorted order; with
+    ``layout_cache`` (a folder) the positions are kept there by a hash of the layout's inputs
+    and reused when the same sample is drawn again (:func:`_layout`).
+
+    ``graph`` is a networkx graph, an edge table (``source``, ``target``, ``weight``) or
+    :class:`~netsupport.graph.GraphArrays`: the report hands the crisis edges as arrays, so no
+    networkx graph of the whole crisis is built (10^6 interactions give ~10^5 edges).
     """
     focal = [n for n in focal]
     labelled = list(dict.fromkeys([*focal, *institution, *proxies]))
@@ -585,20 +730,17 @@ def network_map(
         fig = _figure((10.0, 8.4))
         ax = fig.add_subplot()
         ax.set_axis_off()
-        n_total = graph.number_of_nodes()
+        g = GraphArrays.coerce(graph)
+        n_total = g.n_nodes
         title = "Who talked to whom during the crisis"
         if n_total == 0:
             _no_data(ax, "No interactions in the crisis window")
             _titles(fig, title)
             return fig
-        nodes = sample_nodes(graph, pagerank, keep=labelled, max_nodes=max_nodes)
-        und: dict[tuple[str, str], float] = {}
-        for u, v, d in graph.subgraph(nodes).edges(data=True):
-            if u == v:
-                continue
-            key = (u, v) if str(u) <= str(v) else (v, u)
-            und[key] = und.get(key, 0.0) + float(d.get("weight", 1.0))
-        pos = _layout(nodes, und, seed, _anchor_positions(focal, institution))
+        codes = _sample_codes(g, _pagerank_array(g, pagerank), labelled, max_nodes)
+        nodes = g.nodes[codes].tolist()
+        und = _sample_edges(g, codes)
+        pos = _layout(nodes, und, seed, _anchor_positions(focal, institution), cache=layout_cache)
         if und:
             keys = sorted(und)
             ws = np.log1p(np.array([und[e] for e in keys]))

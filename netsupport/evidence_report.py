@@ -33,6 +33,7 @@ __all__ = [
     "EVIDENCE_CHART_KEYS",
     "evidence_charts",
     "evidence_context",
+    "evidence_figures",
     "limitations",
     "tie_contrast",
     "used_windows",
@@ -466,16 +467,33 @@ def evidence_context(m: Mapping[str, Any], study: Any) -> dict[str, Any]:
 
 def evidence_charts(inp: Any) -> list[Chart]:
     """Return the coverage chart and the time-series chart of a report's inputs."""
+    return [
+        Chart(
+            key,
+            title,
+            caption,
+            alt,
+            figure_bytes(fig, "png", title),
+            figure_bytes(fig, "svg", title),
+        )
+        for key, fig, title, caption, alt in evidence_figures(inp)
+    ]
+
+
+def evidence_figures(inp: Any) -> list[tuple[str, Any, str, Sentence, str]]:
+    """Return the coverage and time-series figures, not yet rendered, as
+    ``(key, figure, title, caption, alt)`` (:func:`netsupport.report.draw_charts`)."""
     study, m = inp.study, inp.metrics
     w = used_windows(study, m)
     labels = _labels(study)
-    out = []
+    out: list[tuple[str, Any, str, Sentence, str]] = []
     rec = m.get("coverage_check") or {}
     fig = ech.coverage_timeline(rec, w)
     title = "What the inputs cover"
     out.append(
-        Chart(
+        (
             "coverage",
+            fig,
             title,
             Sentence(
                 "Each input file from its first to its last row (orange: it covers only part "
@@ -485,15 +503,14 @@ def evidence_charts(inp: Any) -> list[Chart]:
             ),
             "Horizontal bars, one per input file, spanning the time its rows cover, over the "
             "shaded study windows.",
-            figure_bytes(fig, "png", title),
-            figure_bytes(fig, "svg", title),
         )
     )
     title = "Attention as a time series"
     fig = ech.attention_model_chart(m.get("attention_model") or {}, labels, w)
     out.append(
-        Chart(
+        (
             "attention_model",
+            fig,
             title,
             Sentence(
                 "Posts addressing {who} per day of exposure, the fitted segmented "
@@ -507,8 +524,6 @@ def evidence_charts(inp: Any) -> list[Chart]:
             ),
             "Dot and line chart of posts per day with the fitted segmented regression and the "
             "counterfactual baseline trend.",
-            figure_bytes(fig, "png", title),
-            figure_bytes(fig, "svg", title),
         )
     )
     return out

@@ -33,6 +33,7 @@ import base64
 import html
 import importlib.metadata
 import math
+import os
 import platform
 import re
 import struct
@@ -44,13 +45,13 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-import networkx as nx
 import numpy as np
 import pandas as pd
 from markupsafe import Markup, escape
 
 from . import __version__, charts
 from .errors import EmptyWindow
+from .graph import GraphArrays, GraphLike
 from .report_stance import (
     add_stance_chart,
     corrected_findings,
@@ -986,31 +987,54 @@ def labelled_proxies(metrics: Mapping[str, Any], n: int = 3, share: float = 0.1)
     return [r["handle"] for r in top[:n] if float(r["reach"]) >= floor]
 
 
-def crisis_graph(interactions: pd.DataFrame, windows: Windows) -> nx.DiGraph:
-    """Return the crisis repost/quote/mention graph (the one PageRank ranks amplifiers on)."""
-    from . import graph
+def crisis_graph(interactions: pd.DataFrame, windows: Windows) -> GraphArrays:
+    """Return the crisis repost/quote/mention graph (the kinds PageRank ranks amplifiers on)
+    as arrays (:class:`~netsupport.graph.GraphArrays`): the network map needs its edges and
+    a two-step neighbourhood, not a networkx graph of ~10^5 edges at 10^6 interactions."""
+    from .gexfout import edge_columns
+    from .graph import aggregate_edges, window_interactions
 
-    rows = graph.window_interactions(interactions, windows, Window.CRISIS)
-    edges = graph.aggregate_edges(rows, kinds=NETWORK_KINDS)
-    return graph.build_graph(edges) if not edges.empty else nx.DiGraph()
+    rows = window_interactions(edge_columns(interactions), windows, Window.CRISIS)
+    return GraphArrays.from_edges(aggregate_edges(rows, kinds=NETWORK_KINDS))
 
 
-def neighbourhood(g: nx.DiGraph, centre: Iterable[str], hops: int = 2) -> nx.DiGraph:
+def neighbourhood(g: GraphLike, centre: Iterable[str], hops: int = 2) -> GraphArrays:
     """Return the subgraph within ``hops`` (ignoring direction) of the ``centre`` accounts.
 
-    The whole graph when none of the centre accounts is in it.
+    The whole graph when none of the centre accounts is in it. Computed on the edge arrays:
+    one pass over the edges per step.
+
+    Examples
+    --------
+    >>> g = neighbourhood(pd.DataFrame({"source": ["a", "b", "c", "x"],
+    ...     "target": ["b", "c", "d", "y"], "weight": 1.0}), ["a"])
+    >>> g.nodes.tolist(), g.n_edges
+    (['a', 'b', 'c'], 2)
     """
-    seeds = sorted(n for n in set(centre) if n in g)
-    if not seeds:
+    g = GraphArrays.coerce(g)
+    index = pd.Index(g.nodes, dtype=object)
+    seeds = index.get_indexer(pd.Index(sorted(set(centre)), dtype=object))
+    seeds = seeds[seeds >= 0]
+    if not len(seeds):
         return g
-    und = g.to_undirected(as_view=True)
-    keep: set[str] = set(seeds)
-    frontier = set(seeds)
+    keep = np.zeros(g.n_nodes, dtype=bool)
+    keep[seeds] = True
+    frontier = keep.copy()
     for _ in range(hops):
-        nxt = {m for n in sorted(frontier) for m in und.neighbors(n)} - keep
+        nxt = np.zeros(g.n_nodes, dtype=bool)
+        nxt[g.dst[frontier[g.src]]] = True
+        nxt[g.src[frontier[g.dst]]] = True
+        frontier = nxt & ~keep
         keep |= nxt
-        frontier = nxt
-    return g.subgraph(sorted(keep)).copy()
+    code = np.cumsum(keep) - 1  # old code -> new code, for the nodes kept
+    edge = keep[g.src] & keep[g.dst]
+    return GraphArrays(
+        g.nodes[keep],
+        code[g.src[edge]],
+        code[g.dst[edge]],
+        g.weight[edge],
+        g.directed,
+    )
 
 
 # ---- charts -------------------------------------------------------------------------------------
@@ -1037,12 +1061,47 @@ class Chart:
         return "data:image/png;base64," + base64.b64encode(self.png).decode("ascii")
 
 
-def _pagerank_map(pr: pd.Series | None) -> dict[str, float]:
-    return {} if pr is None else {str(k): float(v) for k, v in pr.items()}
+def _layout_cache(study: Any) -> Path | None:
+    """The folder the network map's layouts are cached in: ``layouts/`` in the run's work
+    folder (:func:`netsupport.outdir.work_dir`, beside the other steps' cached results), or None
+    when that folder does not exist (a report written outside ``netsupport run``)."""
+    from .outdir import work_dir
+
+    out = getattr(study, "output_dir", None)
+    if out is None:
+        return None
+    work = work_dir(Path(out))
+    return work / "layouts" if work.is_dir() else None
+
+
+@dataclass(frozen=True)
+class DrawnChart:
+    """A chart drawn but not yet rendered: its :class:`Chart` fields and the figure."""
+
+    key: str
+    title: str
+    caption: Sentence
+    alt: str
+    figure: Any  # matplotlib Figure
 
 
 def build_charts(inp: ReportInputs) -> list[Chart]:
-    """Draw the charts of the report from the metrics and tables."""
+    """Draw the charts of the report from the metrics and tables, and render them."""
+    return _make_charts(lambda: draw_charts(inp))
+
+
+def draw_charts(inp: ReportInputs) -> list[DrawnChart]:
+    """Draw the charts of the report from the metrics and tables (figures, not yet rendered:
+    :func:`render_charts` turns them into PNG and SVG bytes)."""
+    return chart_plan(inp)()
+
+
+def chart_plan(inp: ReportInputs) -> Callable[[], list[DrawnChart]]:
+    """Compute the charts' data from the report's tables, and return a function that draws
+    the charts from it (small frames: counts per bin, shares). Two data steps are left to the
+    function, so that a forked chart process (:func:`render_charts`) takes them off this one:
+    the supporters' prior ties (chart 4) and the crisis neighbourhood (the network map), about
+    0.75 CPU-s of ~4 at 10^6 interactions."""
     from . import evidence_report as _evidence
 
     study, m = inp.study, inp.metrics
@@ -1053,18 +1112,12 @@ def build_charts(inp: ReportInputs) -> list[Chart]:
     inst = handles(study.institution) if study.institution else None
     sil = m.get("silence")
     silence = None if _is_nm(sil) or sil is None else (sil["start"], sil["end"])
-    out: list[Chart] = []
+    makers: list[Callable[[], list[DrawnChart]]] = []
 
     def add(key: str, fig: Any, title: str, caption: Sentence, alt: str) -> None:
-        out.append(
-            Chart(
-                key,
-                title,
-                caption,
-                alt,
-                charts.figure_bytes(fig, "png", title),
-                charts.figure_bytes(fig, "svg", title),
-            )
+        """``fig``: a figure, or a function drawing it (called by the plan's function)."""
+        makers.append(
+            lambda: [DrawnChart(key, title, caption, alt, fig() if callable(fig) else fig)]
         )
 
     unit = "day" if freq == "D" else "hour"
@@ -1083,7 +1136,7 @@ def build_charts(inp: ReportInputs) -> list[Chart]:
         values["hours"] = fmt_hours(sil["hours"])
     add(
         "attention",
-        charts.attention_timeline(
+        lambda: charts.attention_timeline(
             counts, w, focal_label=focal, institution_label=inst, silence=silence, freq=freq
         ),
         "Attention before, during and after the crisis",
@@ -1096,7 +1149,9 @@ def build_charts(inp: ReportInputs) -> list[Chart]:
     net = net_support_frame(m)
     add(
         "net_support",
-        charts.net_support_chart(net, focal_label=focal, institution_label=inst, confidence=conf),
+        lambda: charts.net_support_chart(
+            net, focal_label=focal, institution_label=inst, confidence=conf
+        ),
         "Net support before, during and after the crisis",
         Sentence(
             "Net support is the share of accounts whose posts were mostly supportive minus the "
@@ -1110,10 +1165,12 @@ def build_charts(inp: ReportInputs) -> list[Chart]:
         + ", with intervals.",
     )
 
-    comp = composition_frame(inp.units, study.focal, inp.follows, inp.interactions, w)
+    def comp() -> pd.DataFrame:  # (in the chart process: it balances the two processes' work)
+        return composition_frame(inp.units, study.focal, inp.follows, inp.interactions, w)
+
     add(
         "composition",
-        charts.supporter_composition(comp, focal_label=focal),
+        lambda: charts.supporter_composition(comp(), focal_label=focal),
         "Prior ties and newcomers among supporters",
         Sentence(
             "Accounts whose posts about {who} were mostly supportive, split by whether they had "
@@ -1127,7 +1184,7 @@ def build_charts(inp: ReportInputs) -> list[Chart]:
     mob = mobilisation_frame(m, conf)
     add(
         "mobilisation",
-        charts.community_mobilisation(mob, focal_label=focal, confidence=conf),
+        lambda: charts.community_mobilisation(mob, focal_label=focal, confidence=conf),
         "Community mobilisation",
         Sentence(
             "Communities are found on the interaction graph before the crisis. Left: the share of "
@@ -1139,14 +1196,18 @@ def build_charts(inp: ReportInputs) -> list[Chart]:
         "supportive, with intervals.",
     )
 
-    if inp.edges is not None:  # aggregated by the Dask engine (the same repost/quote/mention edges)
-        from . import graph
+    def g() -> GraphArrays:  # (in the chart process, as comp)
+        if inp.edges is not None:  # aggregated by the Dask engine (the same kinds of edges)
+            from .graph import SOURCE, TARGET
 
-        edges = inp.edges.get("amplifiers")
-        crisis = graph.build_graph(edges) if edges is not None and len(edges) else nx.DiGraph()
-    else:
-        crisis = crisis_graph(inp.interactions, w)
-    g = neighbourhood(crisis, (*study.focal, *study.institution))
+            edges = inp.edges.get("amplifiers")
+            if edges is None:
+                edges = pd.DataFrame({SOURCE: pd.Series([], dtype=object), TARGET: []})
+            crisis = GraphArrays.from_edges(edges)
+        else:
+            crisis = crisis_graph(inp.interactions, w)
+        return neighbourhood(crisis, (*study.focal, *study.institution))
+
     membership = (
         {}
         if inp.membership is None
@@ -1157,14 +1218,15 @@ def build_charts(inp: ReportInputs) -> list[Chart]:
     declared = [h for h in study.proxies if h not in proxies_top]
     add(
         "network",
-        charts.network_map(
-            g,
+        lambda: charts.network_map(
+            g(),
             membership=membership,
-            pagerank=_pagerank_map(inp.pagerank),
+            pagerank=inp.pagerank if inp.pagerank is not None else {},
             focal=list(study.focal),
             institution=list(study.institution),
             proxies=[*proxies_top, *declared],
             seed=int(study.communities.seed),
+            layout_cache=_layout_cache(study),
         ),
         "Who talked to whom during the crisis",
         Sentence(
@@ -1180,7 +1242,7 @@ def build_charts(inp: ReportInputs) -> list[Chart]:
     rc = roles_counts(inp.units, inp.roles, w, freq)
     add(
         "roles",
-        charts.roles_timeline(
+        lambda: charts.roles_timeline(
             rc, w, focal_label=focal, first_mentions=first_mentions(m), freq=freq
         ),
         "Who carried the story",
@@ -1192,14 +1254,140 @@ def build_charts(inp: ReportInputs) -> list[Chart]:
         ),
         f"Line chart of posts addressing {focal} by role over time, and first mention per role.",
     )
-    out += _evidence.evidence_charts(inp)  # coverage, time-series model (issue 15)
-    from . import report_evidence
 
-    if (spec_curve := report_evidence.sensitivity_chart(m, focal, inst)) is not None:
-        add(*spec_curve)
+    def evidence() -> list[DrawnChart]:  # coverage, time-series model (issue 15): metrics only
+        return [
+            DrawnChart(key, title, caption, alt, fig)
+            for key, fig, title, caption, alt in _evidence.evidence_figures(inp)
+        ]
+
+    def sensitivity() -> list[DrawnChart]:
+        from . import report_evidence
+
+        spec = report_evidence.sensitivity_chart(m, focal, inst)
+        return [] if spec is None else [DrawnChart(spec[0], spec[2], spec[3], spec[4], spec[1])]
+
+    makers += [evidence, sensitivity]
     add_stance_chart(m, add)  # shown in the "How good is the stance?" section
     order = {k: i for i, k in enumerate(CHART_KEYS)}
-    return sorted(out, key=lambda c: order.get(c.key, len(order)))
+
+    def draw() -> list[DrawnChart]:
+        out = [d for make in makers for d in make()]
+        return sorted(out, key=lambda c: order.get(c.key, len(order)))
+
+    return draw
+
+
+def _render(drawn: Sequence[DrawnChart]) -> list[Chart]:
+    """Render drawn charts as PNG and SVG."""
+    return [
+        Chart(
+            d.key,
+            d.title,
+            d.caption,
+            d.alt,
+            charts.figure_bytes(d.figure, "png", d.title),
+            charts.figure_bytes(d.figure, "svg", d.title),
+        )
+        for d in drawn
+    ]
+
+
+def _make_charts(draw: Callable[[], Sequence[DrawnChart]]) -> list[Chart]:
+    return _render(draw())
+
+
+def _render_child(conn: Any, draw: Callable[[], Sequence[DrawnChart]]) -> None:
+    """Body of the forked chart process: send ``("ok", charts)`` or ``("error", message)``."""
+    import gc
+    import sys
+
+    gc.disable()  # short-lived: no collection walking (and so copying) the parent's heap
+    # its own stdout/stderr: a warning, or the exit's flush, never waits on the parent's
+    sys.stdout = sys.stderr = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115
+    try:
+        conn.send(("ok", _make_charts(draw)))
+    except BaseException as exc:  # the parent makes them itself (and raises, if it fails too)
+        conn.send(("error", repr(exc)))
+    finally:
+        conn.close()
+
+
+def _can_fork() -> bool:
+    """Fork a renderer only where it is safe and useful: Linux, a single Python thread (as
+    :mod:`netsupport.io.pool`: no other thread can hold a lock the child would need), more than
+    one CPU for this process, and not inside a daemonic pool worker (it may have no children)."""
+    import multiprocessing as mp
+    import sys
+    import threading
+
+    if sys.platform != "linux" or threading.active_count() != 1:
+        return False
+    if mp.current_process().daemon:
+        return False
+    return len(os.sched_getaffinity(0)) > 1
+
+
+class ChartJob:
+    """The report's charts, drawn and rendered by :func:`render_charts`."""
+
+    def __init__(
+        self, draw: Callable[[], Sequence[DrawnChart]], proc: Any = None, conn: Any = None
+    ):
+        self.draw = draw
+        self._proc, self._conn = proc, conn
+
+    @property
+    def forked(self) -> bool:
+        """True when a child process makes the charts."""
+        return self._proc is not None
+
+    def result(self) -> list[Chart]:
+        """Return the charts (waiting for the child; making them here if it failed)."""
+        made = None
+        if self._proc is not None:
+            try:
+                status, payload = self._conn.recv()
+            except (EOFError, OSError):
+                status, payload = "error", None
+            self._conn.close()
+            self._proc.join()
+            self._proc = None
+            if status == "ok":
+                made = payload
+        return made if made is not None else _make_charts(self.draw)
+
+
+def render_charts(draw: Callable[[], Sequence[DrawnChart]], parallel: bool = True) -> ChartJob:
+    """Start drawing (``draw()``, e.g. :func:`draw_charts`) and rendering the charts as PNG and
+    SVG; :meth:`ChartJob.result` returns them.
+
+    With ``parallel`` (and where :func:`_can_fork` allows), a forked child draws and renders them
+    while this process goes on (the report writes its tables and graph.gexf meanwhile): a fork
+    shares the report's inputs as they are, nothing re-imported or pickled but the finished
+    :class:`Chart` objects. The bytes are the same as making them here (tests/test_report.py
+    checks it); if the child fails, they are made here.
+
+    Memory: pages either process writes after the fork are copied, so the process tree holds
+    more while the child lives (measured at 10^6 interactions: ~0.4 GB private to the child,
+    most of it pages of the shared tables the parent's GEXF and CSV work touched).
+    ``parallel=False`` (``write_report(..., parallel=False)``) makes them in this process.
+    """
+    if not (parallel and _can_fork()):
+        return ChartJob(draw)
+    import multiprocessing as mp
+
+    ctx = mp.get_context("fork")
+    recv, send = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_render_child, args=(send, draw), name="netsupport-charts")
+    try:
+        proc.start()
+    except (OSError, AssertionError):  # no process to spare: make them here
+        recv.close()
+        send.close()
+        return ChartJob(draw)
+    send.close()
+    return ChartJob(draw, proc, recv)
 
 
 # ---- tables -------------------------------------------------------------------------------------
@@ -1223,16 +1411,20 @@ def top_posts(
         & (units["window"].astype(object).to_numpy() == window)
         & (units["kind"].astype(object).to_numpy() != IKind.REPOST.value)
     ]
-    ref = posts[[PostCol.AUTHOR, PostCol.TARGET_POST_ID]].dropna()
+    # reach of these posts only: the answers to them, not a groupby over every stored post
+    answers = posts[PostCol.TARGET_POST_ID].isin(u["post_id"]).to_numpy(dtype=bool)
+    ref = posts.loc[answers, [PostCol.AUTHOR, PostCol.TARGET_POST_ID]].dropna()
     reach = ref.groupby(PostCol.TARGET_POST_ID)[PostCol.AUTHOR].nunique()
     u = u.assign(reach=u["post_id"].map(reach).fillna(0).astype(np.int64))
     u = u[u["reach"] > 0]
     if u.empty:
         return pd.DataFrame(columns=cols)
-    text = posts.drop_duplicates(PostCol.POST_ID).set_index(PostCol.POST_ID)[PostCol.TEXT]
     u = u.sort_values(
         ["reach", "created_at", "post_id"], ascending=[False, True, True], kind="mergesort"
     ).head(n)
+    shown = posts.loc[posts[PostCol.POST_ID].isin(u["post_id"]).to_numpy(dtype=bool)]
+    # the first stored row of each post id, as drop_duplicates over all posts would keep
+    text = shown.drop_duplicates(PostCol.POST_ID).set_index(PostCol.POST_ID)[PostCol.TEXT]
     out = pd.DataFrame(
         {
             "post_id": u["post_id"].to_numpy(dtype=object),
@@ -1756,17 +1948,21 @@ def _clean(folder: Path, keep: set[str], suffixes: tuple[str, ...]) -> None:
             p.unlink()
 
 
-def write_report(inp: ReportInputs, out_dir: str | Path) -> list[Path]:
+def write_report(inp: ReportInputs, out_dir: str | Path, *, parallel: bool = True) -> list[Path]:
     """Write the report files into ``out_dir`` and return their paths (manifest excluded).
 
     Writes metrics.json, tables/*.csv, charts/*.png|svg, graph.gexf (dynamic: one spell per
     window), report.md and index.html, each atomically; files a previous run left in charts/ and
-    tables/ that this run does not produce are removed.
+    tables/ that this run does not produce are removed. With ``parallel`` the charts are
+    rendered by a second process meanwhile (:func:`render_charts`; same bytes).
     """
     from . import gexfout
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    # the charts are drawn and rendered by a forked child while this process writes the
+    # tables and graph.gexf; their files are written once both are done
+    job = render_charts(chart_plan(inp), parallel=parallel)
     window_edges = (
         inp.edges
         if inp.edges is not None
@@ -1792,16 +1988,6 @@ def write_report(inp: ReportInputs, out_dir: str | Path) -> list[Path]:
             written.append(write_csv(df, path))
     _clean(out / "tables", {f"{k}.csv" for k in tables}, (".csv",))
 
-    chart_list = build_charts(inp)
-    for c in chart_list:
-        written.append(_write_bytes(out / "charts" / f"{c.key}.png", c.png))
-        written.append(_write_bytes(out / "charts" / f"{c.key}.svg", c.svg))
-    _clean(
-        out / "charts",
-        {f"{c.key}.{x}" for c in chart_list for x in ("png", "svg")},
-        (".png", ".svg"),
-    )
-
     gexf = out / "graph.gexf"
     try:
         path, _ = gexfout.write_graph_gexf(
@@ -1810,11 +1996,22 @@ def write_report(inp: ReportInputs, out_dir: str | Path) -> list[Path]:
             gexf,
             max_edges=scope.max_edges,
             node_attrs=_node_attrs(inp),
+            scope=scope,
         )
         written.append(path)
     except EmptyWindow:
         if gexf.exists():
             gexf.unlink()
+
+    chart_list = job.result()
+    for c in chart_list:
+        written.append(_write_bytes(out / "charts" / f"{c.key}.png", c.png))
+        written.append(_write_bytes(out / "charts" / f"{c.key}.svg", c.svg))
+    _clean(
+        out / "charts",
+        {f"{c.key}.{x}" for c in chart_list for x in ("png", "svg")},
+        (".png", ".svg"),
+    )
 
     note = scope.note()
     written.append(

@@ -246,3 +246,84 @@ def test_hourly_bins_for_a_short_study():
     assert fig2.axes[0].get_ylabel() == "Interactions per hour"
     for f in (fig, fig2):
         assert charts.figure_bytes(f, "png").startswith(b"\x89PNG")
+
+
+def _reference_sample(graph: nx.Graph, pagerank: dict, keep, max_nodes: int) -> list[str]:
+    """The networkx sampler the array version replaced (issue 17): the sample must not move."""
+    import heapq
+
+    def rank(n):
+        return (-float(pagerank.get(n, 0.0)), str(n))
+
+    und = graph.to_undirected(as_view=True) if graph.is_directed() else graph
+    seeds = [n for n in dict.fromkeys(keep) if n in graph]
+    if not seeds and graph.number_of_nodes():
+        seeds = [min(graph.nodes, key=rank)]
+    chosen = set(seeds)
+    heap: list = []
+
+    def push(n):
+        for m in und.neighbors(n):
+            if m not in chosen:
+                heapq.heappush(heap, (rank(m), m))
+
+    for n in sorted(seeds, key=str):
+        push(n)
+    while heap and len(chosen) < max_nodes:
+        _, n = heapq.heappop(heap)
+        if n not in chosen:
+            chosen.add(n)
+            push(n)
+    return sorted(chosen, key=str)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_array_sample_equals_the_networkx_sampler_with_pagerank_ties(seed):
+    g = nx.gnm_random_graph(300, 700, seed=seed, directed=True)
+    g = nx.relabel_nodes(g, {n: f"a{n}" for n in g})  # "a10" < "a9": str order, not numeric
+    g.add_edge("a5", "a5")  # a self-loop is no neighbour
+    g.remove_nodes_from(list(nx.isolates(g)))  # an edge table has none
+    rng = np.random.default_rng(seed)
+    pr = {n: float(rng.integers(0, 4)) / 10 for n in g}  # many ties: broken by name
+    for keep, k in ((["a7", "zz"], 40), ([], 25), (["a1", "a2"], 300)):
+        want = _reference_sample(g, pr, keep, k)
+        assert charts.sample_nodes(g, pr, keep=keep, max_nodes=k) == want
+        edges = pd.DataFrame(list(g.edges()), columns=["source", "target"])
+        assert charts.sample_nodes(edges, pd.Series(pr), keep=keep, max_nodes=k) == want
+
+
+def test_network_map_from_edge_table_is_byte_identical_to_networkx_graph():
+    g, membership, pr = _graph()
+    g.add_edge("lane", "u01", weight=2.0)  # both directions: weights summed on the map
+    kwargs = dict(membership=membership, focal=["lane"], institution=["force"], proxies=["u03"])
+    want = charts.figure_bytes(charts.network_map(g, pagerank=pr, max_nodes=30, **kwargs), "png")
+    edges = pd.DataFrame(
+        [(u, v, d["weight"]) for u, v, d in g.edges(data=True)],
+        columns=["source", "target", "weight"],
+    ).iloc[::-1]  # row order must not matter
+    got = charts.figure_bytes(
+        charts.network_map(edges, pagerank=pd.Series(pr), max_nodes=30, **kwargs), "png"
+    )
+    assert got == want
+
+
+def test_layout_cache_returns_the_computed_positions_bit_for_bit(tmp_path):
+    nodes = [f"n{i}" for i in range(12)]
+    edges = {(nodes[i], nodes[i + 1]): 1.0 for i in range(11)}
+    anchors = {"n0": (-0.4, 0.0)}
+    fresh = charts._layout(nodes, edges, 7, anchors)
+    first = charts._layout(nodes, edges, 7, anchors, cache=tmp_path)
+    files = list(tmp_path.glob("*.json"))
+    assert len(files) == 1
+    second = charts._layout(nodes, edges, 7, anchors, cache=tmp_path)
+    for n in nodes:
+        assert fresh[n].tolist() == first[n].tolist() == second[n].tolist()
+    # the second call read the file: a changed file shows through (the key names the inputs)
+    files[0].write_text(files[0].read_text().replace(repr(float(fresh["n3"][0])), "0.5"))
+    assert charts._layout(nodes, edges, 7, anchors, cache=tmp_path)["n3"][0] == 0.5
+    # other inputs, another key; a corrupt file is recomputed, not trusted
+    charts._layout(nodes, edges, 8, anchors, cache=tmp_path)
+    assert len(list(tmp_path.glob("*.json"))) == 2
+    files[0].write_text("{")
+    again = charts._layout(nodes, edges, 7, anchors, cache=tmp_path)
+    assert again["n3"].tolist() == fresh["n3"].tolist()

@@ -648,3 +648,95 @@ def test_bluesky_dids_are_shown_with_their_handles(tmp_path):
     assert "bsky.social" not in (tmp_path / "tables" / "headline.csv").read_text()
     # pseudonymised outputs show no handle
     assert replace(inp, pseudonymiser=object()).shown_handles() == {}
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_neighbourhood_on_arrays_equals_the_networkx_two_step_subgraph(seed):
+    import networkx as nx
+
+    from netsupport.report import neighbourhood
+
+    g = nx.gnm_random_graph(400, 500, seed=seed, directed=True)
+    g = nx.relabel_nodes(g, {n: f"h{n}" for n in g})
+    edges = pd.DataFrame(
+        [(u, v, 1.0 + (i % 3)) for i, (u, v) in enumerate(g.edges())],
+        columns=["source", "target", "weight"],
+    )
+    g = nx.DiGraph()
+    g.add_weighted_edges_from(edges.itertuples(index=False, name=None))
+    centre = ["h1", "h2", "absent"]
+    und = g.to_undirected(as_view=True)
+    keep = {"h1", "h2"} & set(g)
+    frontier = set(keep)
+    for _ in range(2):
+        frontier = {m for n in frontier for m in und.neighbors(n)} - keep
+        keep |= frontier
+    want = g.subgraph(keep)
+    got = neighbourhood(edges, centre)
+    assert got.nodes.tolist() == sorted(want.nodes)
+    got_edges = {
+        (got.nodes[s], got.nodes[t]): w
+        for s, t, w in zip(got.src, got.dst, got.weight, strict=True)
+    }
+    assert got_edges == {(u, v): d["weight"] for u, v, d in want.edges(data=True)}
+    # no centre account in the graph: the whole graph
+    assert neighbourhood(edges, ["absent"]).n_edges == len(edges)
+
+
+def _drawn_charts():
+    from netsupport import charts, report
+
+    net = pd.DataFrame(
+        {
+            "window": ["baseline", "crisis", "after"],
+            "target": ["focal", "focal", "focal"],
+            "net": [0.1, 0.5, 0.3],
+            "lo": [0.0, 0.4, 0.2],
+            "hi": [0.2, 0.6, 0.4],
+        }
+    )
+    comp = pd.DataFrame({"window": ["crisis", "after"], "prior_tie": [7, 3], "newcomer": [2, 4]})
+    cap = report.Sentence("A chart of {who}.", {"who": "@lane"})
+    return [
+        report.DrawnChart(
+            "net_support", "Net", cap, "alt", charts.net_support_chart(net, focal_label="@l")
+        ),
+        report.DrawnChart(
+            "composition", "Ties", cap, "alt", charts.supporter_composition(comp, focal_label="@l")
+        ),
+    ]
+
+
+def test_charts_rendered_by_the_forked_child_are_the_bytes_rendered_here():
+    from netsupport import report
+
+    here = report.render_charts(_drawn_charts, parallel=False)
+    assert not here.forked
+    job = report.render_charts(_drawn_charts, parallel=True)
+    assert job.forked == report._can_fork()  # a single-threaded test on Linux: forked
+    want, got = here.result(), job.result()
+    assert [c.key for c in got] == ["net_support", "composition"]
+    assert [(c.png, c.svg) for c in got] == [(c.png, c.svg) for c in want]
+    assert got[0].png.startswith(b"\x89PNG") and b"<svg" in got[0].svg
+
+
+def test_a_failing_chart_child_falls_back_to_rendering_here():
+    import os
+
+    from netsupport import report
+
+    if not report._can_fork():
+        pytest.skip("no fork here: the fallback is the only path")
+    parent = os.getpid()
+
+    def fails_in_child():
+        if os.getpid() != parent:
+            raise RuntimeError("chart process died")
+        return _drawn_charts()
+
+    job = report.render_charts(fails_in_child, parallel=True)
+    assert job.forked
+    got = job.result()
+    assert [(c.png, c.svg) for c in got] == [
+        (c.png, c.svg) for c in report.render_charts(_drawn_charts, parallel=False).result()
+    ]

@@ -1,0 +1,175 @@
+"""Benchmark: the report step alone, on a study that has already run, split into its parts.
+
+Reruns only the report step of ``netsupport run`` against the cached results of an earlier run
+(``<output dir>.netsupport/``), even when netsupport's code changed since (a changed code
+fingerprint would otherwise rerun every step: this harness reuses the cached import, stance,
+communities and metrics results as they are). It times the step as the runner does and each of
+its parts (wall and CPU seconds of this process, inclusive: a part's figure includes the parts
+called inside it), and optionally writes a cProfile of the step.
+
+Usage::
+
+    python bench/report_step.py STUDY.toml                 # the step and its parts
+    python bench/report_step.py STUDY.toml --profile P     # plus cProfile stats in P (text)
+    python bench/report_step.py STUDY.toml --sequential    # charts made in this process
+
+Run ``netsupport run STUDY.toml`` once first. Nothing is written to RESULTS.md: the figures
+depend on the case, which this script does not generate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import os
+import resource
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+#: (module, attribute) of each part timed; nested parts are included in their callers' figures.
+PARTS = (
+    ("netsupport.study", "_Context.tables"),  # reading the store (when no earlier step did)
+    ("netsupport.stance", "stance_interactions"),
+    ("netsupport.report", "build_inputs"),
+    ("netsupport.report", "write_report"),
+    ("netsupport.report", "report_tables"),
+    ("netsupport.report", "top_posts"),
+    ("netsupport.report", "write_csv"),
+    ("netsupport.report", "write_json"),
+    ("netsupport.report", "_node_attrs"),
+    ("netsupport.report", "build_charts"),
+    ("netsupport.report", "draw_charts"),
+    ("netsupport.report", "ChartJob.result"),
+    ("netsupport.report", "attention_counts"),
+    ("netsupport.report", "roles_counts"),
+    ("netsupport.report", "composition_frame"),
+    ("netsupport.report", "crisis_graph"),
+    ("netsupport.report", "neighbourhood"),
+    ("netsupport.charts", "attention_timeline"),
+    ("netsupport.charts", "network_map"),
+    ("netsupport.charts", "_layout"),
+    ("netsupport.charts", "roles_timeline"),
+    ("netsupport.charts", "figure_bytes"),
+    ("netsupport.evidence_report", "evidence_charts"),
+    ("netsupport.gexfout", "window_edges_of"),
+    ("netsupport.gexfout", "gexf_scope"),
+    ("netsupport.gexfout", "write_graph_gexf"),
+    ("netsupport.report", "render_markdown"),
+    ("netsupport.report", "render_html"),
+)
+
+
+def _cpu() -> float:
+    """CPU seconds (user + system) of this process and of the children it waited for."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def _wrap(name: str, fn: Callable[..., Any], totals: dict[str, list[float]]) -> Callable:
+    @functools.wraps(fn)
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        w0, c0 = time.perf_counter(), _cpu()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            t = totals[name]
+            t[0] += time.perf_counter() - w0
+            t[1] += _cpu() - c0
+            t[2] += 1
+
+    return timed
+
+
+def _instrument(totals: dict[str, list[float]]) -> None:
+    import importlib
+
+    for mod_name, attr in PARTS:
+        mod = importlib.import_module(mod_name)
+        owner: Any = mod
+        *path, last = attr.split(".")
+        for p in path:
+            owner = getattr(owner, p, None)
+        fn = getattr(owner, last, None)
+        if fn is None:  # a part this version of netsupport does not have
+            continue
+        setattr(owner, last, _wrap(attr, fn, totals))
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("study", type=Path)
+    parser.add_argument("--profile", type=Path, help="write cProfile stats of the step here")
+    parser.add_argument(
+        "--sequential", action="store_true", help="make the charts in this process (no fork)"
+    )
+    args = parser.parse_args(argv)
+    if args.sequential:
+        from netsupport import report
+
+        if hasattr(report, "_can_fork"):
+            report._can_fork = lambda: False  # type: ignore[attr-defined]
+
+    from netsupport import study as study_mod
+
+    totals: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0])
+    _instrument(totals)
+    # reuse every cached step but the report, whatever the code fingerprint says
+    original_fresh = study_mod._State.fresh
+
+    def fresh(self: Any, step: str, key: str, outputs: Any) -> bool:
+        if step == "report":
+            return False
+        return all(Path(p).exists() for p in outputs) or original_fresh(self, step, key, outputs)
+
+    study_mod._State.fresh = fresh  # type: ignore[method-assign]
+    step_fn = study_mod._Context.step_report
+    profiler = None
+    if args.profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
+
+    def step_report(self: Any, force: bool) -> Any:
+        if profiler is not None:
+            profiler.enable()
+        try:
+            return step_fn(self, force)
+        finally:
+            if profiler is not None:
+                profiler.disable()
+
+    study_mod._Context.step_report = _wrap("report step", step_report, totals)  # type: ignore
+    load_before = os.getloadavg()
+    result = study_mod.run_study(args.study)
+    load_after = os.getloadavg()
+    statuses = {s.name: s.status for s in result.steps}
+    print(f"steps: {statuses}")
+    print(
+        f"load average before {load_before[0]:.2f} {load_before[1]:.2f}, "
+        f"after {load_after[0]:.2f} {load_after[1]:.2f}"
+    )
+    print(f"{'part':<28} {'wall s':>8} {'CPU s':>8} {'calls':>6}")
+    for name in ["report step", *(a for _, a in PARTS)]:
+        if name in totals:
+            w, c, n = totals[name]
+            print(f"{name:<28} {w:8.2f} {c:8.2f} {int(n):6d}")
+    if profiler is not None:
+        import io
+        import pstats
+
+        buf = io.StringIO()
+        stats = pstats.Stats(profiler, stream=buf)
+        stats.sort_stats("cumulative").print_stats(60)
+        stats.sort_stats("tottime").print_stats(40)
+        args.profile.write_text(buf.getvalue(), encoding="utf-8")
+        print(f"profile: {args.profile}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
