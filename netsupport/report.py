@@ -1358,7 +1358,7 @@ class ChartJob:
         return made if made is not None else _make_charts(self.draw)
 
 
-def render_charts(draw: Callable[[], Sequence[DrawnChart]], parallel: bool = True) -> ChartJob:
+def render_charts(draw: Callable[[], Sequence[DrawnChart]], parallel: bool = False) -> ChartJob:
     """Start drawing (``draw()``, e.g. :func:`draw_charts`) and rendering the charts as PNG and
     SVG; :meth:`ChartJob.result` returns them.
 
@@ -1371,7 +1371,11 @@ def render_charts(draw: Callable[[], Sequence[DrawnChart]], parallel: bool = Tru
     Memory: pages either process writes after the fork are copied, so the process tree holds
     more while the child lives (measured at 10^6 interactions: ~0.4 GB private to the child,
     most of it pages of the shared tables the parent's GEXF and CSV work touched).
-    ``parallel=False`` (``write_report(..., parallel=False)``) makes them in this process.
+    Off by default (``write_report(..., parallel=True)`` turns it on): at 10^6 interactions the
+    fork saved no wall time on 2 cores (6.7 s forked against 6.3 s in one process, bench/RESULTS.md
+    "Report step at 10^6") and added ~0.4 GB to the process tree, and a terminal run, whose
+    progress display is a second thread, could never use it, so `netsupport run` in a terminal
+    and in a benchmark behaved differently.
     """
     if not (parallel and _can_fork()):
         return ChartJob(draw)
@@ -1948,20 +1952,20 @@ def _clean(folder: Path, keep: set[str], suffixes: tuple[str, ...]) -> None:
             p.unlink()
 
 
-def write_report(inp: ReportInputs, out_dir: str | Path, *, parallel: bool = True) -> list[Path]:
+def write_report(inp: ReportInputs, out_dir: str | Path, *, parallel: bool = False) -> list[Path]:
     """Write the report files into ``out_dir`` and return their paths (manifest excluded).
 
     Writes metrics.json, tables/*.csv, charts/*.png|svg, graph.gexf (dynamic: one spell per
     window), report.md and index.html, each atomically; files a previous run left in charts/ and
-    tables/ that this run does not produce are removed. With ``parallel`` the charts are
-    rendered by a second process meanwhile (:func:`render_charts`; same bytes).
+    tables/ that this run does not produce are removed. With ``parallel`` (off by default) the
+    charts are rendered by a second process meanwhile (:func:`render_charts`; same bytes).
     """
     from . import gexfout
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    # the charts are drawn and rendered by a forked child while this process writes the
-    # tables and graph.gexf; their files are written once both are done
+    # with ``parallel``, a forked child draws and renders the charts while this process writes
+    # the tables and graph.gexf; their files are written once both are done
     job = render_charts(chart_plan(inp), parallel=parallel)
     window_edges = (
         inp.edges
