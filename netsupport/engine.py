@@ -268,10 +268,8 @@ def usable_cpus() -> int:
         return os.cpu_count() or 1
 
 
-#: Below this many stored interactions the default (no ``--jobs``) runs the steps one after
-#: the other: starting the child process (a fresh interpreter importing pandas, igraph,
-#: networkx: about 2-3 CPU seconds) costs more than the communities step it would overlap.
-OVERLAP_MIN_INTERACTIONS = 50_000
+#: :func:`overlap_decision` without ``--jobs``: in turn, and nothing to say about it.
+DEFAULT_IN_TURN = "default"
 
 
 def overlap_decision(
@@ -279,27 +277,29 @@ def overlap_decision(
 ) -> str | None:
     """Return why two independent steps must run one after the other, or None to overlap them.
 
-    ``jobs``: processes the run may use at once (``--jobs``; None: overlap when it pays, i.e.
-    from :data:`OVERLAP_MIN_INTERACTIONS` stored interactions on). Overlapping needs 2 usable
-    CPUs and the memory of the parent and of the child (:func:`estimate_memory` ``"pandas"`` +
-    ``"child"``) under :func:`memory_limit`, whatever ``jobs`` says.
+    ``jobs``: processes the run may use at once (``--jobs``). By default (None) the steps run in
+    turn: measured on the 10^6 synthetic case on 2 cores (bench/RESULTS.md, "Scale"), the
+    overlap saved no wall time (the stance step already scores on both cores) and cost ~6
+    CPU-s (a second interpreter) and ~0.45 GB (the child's copy of the interactions). With
+    ``jobs >= 2`` they overlap when 2 CPUs are usable and the memory of the parent and of the
+    child (:func:`estimate_memory` ``"pandas"`` + ``"child"``) is under :func:`memory_limit`.
 
     Examples
     --------
     >>> overlap_decision(1, {})
     '--jobs 1'
+    >>> overlap_decision(None, {"interactions": 10**6}, cpus=2)
+    'default'
     >>> overlap_decision(2, {}, cpus=1)
     '1 CPU available'
-    >>> overlap_decision(None, {"interactions": 10}, cpus=2)
-    'small store: a child process would cost more than it saves'
     """
-    if jobs is not None and jobs < 2:
+    if jobs is None:
+        return DEFAULT_IN_TURN
+    if jobs < 2:
         return f"--jobs {jobs}"
     cpus = usable_cpus() if cpus is None else cpus
     if cpus < 2:
         return "1 CPU available"
-    if jobs is None and int(counts.get("interactions", 0)) < OVERLAP_MIN_INTERACTIONS:
-        return "small store: a child process would cost more than it saves"
     need = estimate_memory(counts, "pandas") + estimate_memory(counts, "child")
     limit = memory_limit()
     if need > limit:

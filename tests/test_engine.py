@@ -113,7 +113,7 @@ def test_cli_jobs_1_runs_the_steps_in_turn(tmp_path):
 
 
 def test_one_cpu_runs_the_steps_in_turn():
-    assert engine.overlap_decision(None, {"interactions": 10**6}, cpus=1) == "1 CPU available"
+    assert engine.overlap_decision(2, {"interactions": 10**6}, cpus=1) == "1 CPU available"
     assert engine.overlap_decision(4, {"interactions": 10**6}, cpus=1) == "1 CPU available"
 
 
@@ -121,17 +121,21 @@ def test_jobs_1_runs_the_steps_in_turn():
     assert engine.overlap_decision(1, {"interactions": 10**6}, cpus=2) == "--jobs 1"
 
 
-def test_steps_overlap_on_two_cpus_when_they_fit(monkeypatch):
+def test_steps_overlap_on_two_cpus_when_asked_and_they_fit(monkeypatch):
     monkeypatch.setenv(engine.MEMORY_LIMIT_ENV, "64G")
-    assert engine.overlap_decision(None, {"interactions": 10**6}, cpus=2) is None
-    assert engine.overlap_decision(2, {"interactions": 10}, cpus=2) is None  # asked for
+    assert engine.overlap_decision(2, {"interactions": 10**6}, cpus=2) is None
+    assert engine.overlap_decision(2, {"interactions": 10}, cpus=2) is None
 
 
-def test_small_store_runs_the_steps_in_turn_by_default(monkeypatch):
+def test_by_default_the_steps_run_in_turn_and_say_nothing_of_it(monkeypatch, tmp_path):
     monkeypatch.setenv(engine.MEMORY_LIMIT_ENV, "64G")
-    n = engine.OVERLAP_MIN_INTERACTIONS
-    assert engine.overlap_decision(None, {"interactions": n - 1}, cpus=2).startswith("small")
-    assert engine.overlap_decision(None, {"interactions": n}, cpus=2) is None
+    for n in (10, 10**6, 10**8):
+        assert engine.overlap_decision(None, {"interactions": n}, cpus=2) == "default"
+    toml = _example_copy(tmp_path / "default")
+    res = run_study(toml, clock=lambda: "2026-01-01T00:00:00Z")
+    steps = {s.name: s for s in res.steps}
+    assert not any(s.overlaps for s in steps.values())
+    assert "overlap" not in steps["stance"].detail and "after it" not in steps["stance"].detail
 
 
 def test_steps_that_do_not_fit_together_run_in_turn(monkeypatch):
