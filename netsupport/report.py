@@ -376,8 +376,9 @@ def md_escape(text: Any) -> str:
     """Return untrusted text safe to put inline in Markdown (and in HTML it may contain).
 
     Line breaks become spaces (a post's line breaks would end a list item or a table row);
-    Markdown control characters get a backslash; ``& < > " '`` become HTML entities, so raw HTML
-    in a post cannot become markup when the Markdown is rendered.
+    Markdown control characters get a backslash; ``& < >`` and ``"`` become HTML entities, so raw
+    HTML in a post cannot become markup when the Markdown is rendered. An apostrophe stays as it is:
+    without ``<`` it cannot open a tag or an attribute, and our own clauses use it ("the study's").
 
     Examples
     --------
@@ -387,6 +388,8 @@ def md_escape(text: Any) -> str:
     ('1\\\\. not a list', '\\\\- not a bullet', '+53 (+45 to +60)')
     >>> md_escape("# not a heading"), md_escape("[x](javascript:alert(1))")
     ('\\\\# not a heading', '\\\\[x\\\\](javascript:alert(1))')
+    >>> md_escape("the study's own setting")
+    "the study's own setting"
     """
     if isinstance(text, MdSafe):
         return text
@@ -396,7 +399,7 @@ def md_escape(text: Any) -> str:
     if m:
         lead = m.group(1)
         s = (lead + "\\" + s[len(lead) :]) if lead[0].isdigit() else "\\" + s
-    return html.escape(s, quote=True)
+    return html.escape(s, quote=False).replace('"', "&quot;")
 
 
 @dataclass(frozen=True)
