@@ -161,7 +161,11 @@ def generate(n: int, seed: int) -> dict[str, pd.DataFrame]:
     which = rng.choice(3, size=n_posts, p=[0.30, 0.55, 0.15])
     starts = np.array([s.value for s, _ in span])[which]
     lens = np.array([(e - s).value for s, e in span])[which]
-    created = pd.to_datetime(starts + (rng.random(n_posts) * lens).astype(np.int64), utc=True)
+    # to the second, as the platforms date posts (the store keeps microseconds: nanoseconds
+    # would not fit)
+    created = pd.to_datetime(
+        starts + (rng.random(n_posts) * lens).astype(np.int64), utc=True
+    ).floor("s")
     kind = rng.choice(
         np.array(["post", "reply", "repost", "quote"], dtype=object),
         size=n_posts,
@@ -213,7 +217,7 @@ def generate(n: int, seed: int) -> dict[str, pd.DataFrame]:
             ]
         ),
         utc=True,
-    )
+    ).floor("s")
     focal_posts = pd.DataFrame(
         {
             "platform": "twitter",
