@@ -579,7 +579,7 @@ def run_study(
     finally:
         shutil.rmtree(ctx.temp_dir, ignore_errors=True)
 
-    from .report import findings, write_manifest
+    from .report import findings, showing, shown_handles, write_manifest
 
     manifest_inputs = [
         {
@@ -604,6 +604,11 @@ def run_study(
         check_output_dir(out)  # again: a file may have been put there while the run ran
         swap_in(report_dir, out)
     f = findings(ctx.metrics)
+    if ctx.pseudonymiser is None and any("bluesky:did:" in s.text() for s in f.sentences):
+        # the findings printed after the run name accounts as the report does: a Bluesky DID
+        # with its handle beside it
+        with showing(shown_handles(ctx.tables().get(Table.ACCOUNTS))):
+            f = findings(ctx.metrics)
     return RunResult(
         ctx.study,
         out,

@@ -122,6 +122,10 @@ def test_bluesky_report_shows_the_handles_beside_the_dids(bluesky_run):
     assert "@inspector_lane.bsky.social (bluesky:did:plc:" in md
     amplifiers = md.split("Amplifiers:", 1)[1].split("\n\n", 2)[1]  # (the table after it)
     assert amplifiers.count(".bsky.social (bluesky:did:plc:") >= 3
+    # and so do the findings printed after the run
+    said = [s for s in bluesky_run.findings if "bluesky:did:plc:" in s]
+    assert said
+    assert all(".bsky.social (bluesky:did:plc:" in s for s in said)
 
 
 def test_reddit_reply_graph_is_the_planted_one(case, tmp_path):
