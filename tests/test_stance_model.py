@@ -162,6 +162,46 @@ def test_model_cache_round_trips_with_skops_and_refuses_junk(tmp_path):
     pd.testing.assert_frame_equal(a.table, b.table)
 
 
+def test_cross_validation_is_kept_beside_the_model_and_redone_when_the_codes_change(
+    tmp_path, monkeypatch
+):
+    import netsupport.stance.supervised as sup
+
+    posts, inter, truth = _case(n_per_class=30)
+    auto = _auto(posts, inter)
+    lab = _labels(truth, sorted(truth)[10:80])
+    models = tmp_path / "models"
+    a = supervise(auto, posts, lab, windows=WINDOWS, n_boot=20, model_dir=models)
+    assert len(list(models.glob("stance-cv-*.json"))) == 1
+    real = sup.cross_validate
+    calls = []
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(sup, "cross_validate", counted)
+    b = supervise(auto, posts, lab, windows=WINDOWS, n_boot=20, model_dir=models)
+    assert calls == []  # read back, not computed again
+    assert b.validation == a.validation
+    # without a cache folder, the same figures computed afresh
+    c = supervise(auto, posts, lab, windows=WINDOWS, n_boot=20)
+    assert calls == [1] and c.validation == a.validation
+    # one code changed: computed again, and the old file replaced
+    first = sorted(truth)[10]
+    flipped = lab.copy()
+    flipped.loc[flipped["post_id"] == first, "stance"] = (
+        "critical" if truth[first] != "critical" else "supportive"
+    )
+    supervise(auto, posts, flipped, windows=WINDOWS, n_boot=20, model_dir=models)
+    assert calls == [1, 1] and len(list(models.glob("stance-cv-*.json"))) == 1
+    # a damaged file is computed again, not trusted
+    (cv_file,) = models.glob("stance-cv-*.json")
+    cv_file.write_text("[1, 2", encoding="utf-8")
+    d = supervise(auto, posts, flipped, windows=WINDOWS, n_boot=20, model_dir=models)
+    assert calls == [1, 1, 1] and d.validation is not None
+
+
 def test_cross_validation_predicts_each_estimation_code_from_folds_without_it():
     from sklearn.model_selection import StratifiedKFold
 

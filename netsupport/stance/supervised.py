@@ -9,6 +9,8 @@ error-corrected shares). METHODS.md, "Supervised stance", "Measured stance error
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,10 +18,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..textsafe import atomic_write_bytes
 from ..windows import Windows
 from .labels import _label_lookup, apply_labels
 from .model import (
+    FEATURE_COLUMNS,
     MIN_LABELS,
+    MODEL_VERSION,
     StanceModel,
     apply_model,
     describe,
@@ -113,9 +118,7 @@ def supervise(
         x_lab = x_all.iloc[rows[coded]]
         model = _fitted(x_lab, y, seed, model_dir, layout_for(y, sides))
         full_pred, _ = model.predict(x_lab)
-        oof = cross_validate(
-            x_lab, y, estimate=estimate, layout_shared=model.shared, seed=seed, c=model.c
-        )
+        oof = _cross_fitted(x_lab, y, estimate, model, seed, model_dir)
         cross = np.where(pd.isna(oof), full_pred, oof)
         table = apply_model(auto, x_all, model, labelled_rows(auto, design))
         pred = table["stance"].astype(object).to_numpy()[rows].copy()
@@ -239,6 +242,60 @@ def _fitted(
             old.unlink()
         save_model(model, path)
     return model
+
+
+def _cross_fitted(
+    x: pd.DataFrame,
+    y: np.ndarray,
+    estimate: np.ndarray,
+    model: StanceModel,
+    seed: int,
+    model_dir: str | Path | None,
+) -> np.ndarray:
+    """Return :func:`cross_validate`'s predictions, kept in ``model_dir`` beside the model.
+
+    Like the model, they are computed again only when what they depend on changes: the coded
+    rows in their order (the folds follow it), the codes, which codes estimate, the model's
+    layout and regularisation, the seed and the code (:func:`cv_key`).
+    """
+    if model_dir is None:
+        return cross_validate(
+            x, y, estimate=estimate, layout_shared=model.shared, seed=seed, c=model.c
+        )
+    path = Path(model_dir) / f"stance-cv-{cv_key(x, y, estimate, model, seed)[:24]}.json"
+    try:
+        got = json.loads(path.read_text(encoding="utf-8"))
+        if isinstance(got, list) and len(got) == len(y):
+            return np.array(got, dtype=object)
+    except (OSError, ValueError):
+        pass  # none yet, or a damaged file: compute again
+    out = cross_validate(x, y, estimate=estimate, layout_shared=model.shared, seed=seed, c=model.c)
+    for old in Path(model_dir).glob("stance-cv-*.json"):
+        old.unlink()
+    atomic_write_bytes(path, json.dumps([None if v is None else str(v) for v in out]).encode())
+    return out
+
+
+def cv_key(
+    x: pd.DataFrame, y: np.ndarray, estimate: np.ndarray, model: StanceModel, seed: int
+) -> str:
+    """Return the sha256 of everything :func:`cross_validate`'s predictions depend on."""
+    import sklearn
+
+    h = hashlib.sha256()
+    head = {
+        "version": MODEL_VERSION,
+        "sklearn": sklearn.__version__,
+        "seed": seed,
+        "folds": CV_FOLDS,
+        "shared": model.shared,
+        "c": model.c,
+    }
+    h.update(json.dumps(head, sort_keys=True).encode() + b"\n")
+    frame = x[FEATURE_COLUMNS].astype(str).to_numpy(dtype=object).tolist()
+    for row, code, est in zip(frame, y, estimate, strict=True):
+        h.update(("\x1f".join([*row, str(code), "e" if est else "a"]) + "\x1e").encode("utf-8"))
+    return h.hexdigest()
 
 
 def validation_json(validation: dict[str, Any]) -> dict[str, Any]:
