@@ -32,7 +32,7 @@ from typing import Any
 
 #: (module, attribute) of each part timed; nested parts are included in their callers' figures.
 PARTS = (
-    ("netsupport.study", "_Context.tables"),  # reading the store (when no earlier step did)
+    ("netsupport.study", "RunContext.tables"),  # reading the store (when no earlier step did)
     ("netsupport.stance", "stance_interactions"),
     ("netsupport.report", "build_inputs"),
     ("netsupport.report", "write_report"),
@@ -127,7 +127,7 @@ def main(argv: list[str]) -> int:
         return all(Path(p).exists() for p in outputs) or original_fresh(self, step, key, outputs)
 
     study_mod._State.fresh = fresh  # type: ignore[method-assign]
-    step_fn = study_mod._Context.step_report
+    step_fn = study_mod.RunContext.step_report
     profiler = None
     if args.profile:
         import cProfile
@@ -143,7 +143,7 @@ def main(argv: list[str]) -> int:
             if profiler is not None:
                 profiler.disable()
 
-    study_mod._Context.step_report = _wrap("report step", step_report, totals)  # type: ignore
+    study_mod.RunContext.step_report = _wrap("report step", step_report, totals)  # type: ignore
     load_before = os.getloadavg()
     result = study_mod.run_study(args.study)
     load_after = os.getloadavg()
