@@ -11,7 +11,6 @@ Usage::
 
     python bench/report_step.py STUDY.toml                 # the step and its parts
     python bench/report_step.py STUDY.toml --profile P     # plus cProfile stats in P (text)
-    python bench/report_step.py STUDY.toml --sequential    # charts made in this process
 
 Run ``netsupport run STUDY.toml`` once first. Nothing is written to RESULTS.md: the figures
 depend on the case, which this script does not generate.
@@ -43,7 +42,7 @@ PARTS = (
     ("netsupport.report", "_node_attrs"),
     ("netsupport.report", "build_charts"),
     ("netsupport.report", "draw_charts"),
-    ("netsupport.report", "ChartJob.result"),
+    ("netsupport.report", "_make_charts"),
     ("netsupport.report", "attention_counts"),
     ("netsupport.report", "roles_counts"),
     ("netsupport.report", "composition_frame"),
@@ -104,15 +103,7 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("study", type=Path)
     parser.add_argument("--profile", type=Path, help="write cProfile stats of the step here")
-    parser.add_argument(
-        "--sequential", action="store_true", help="make the charts in this process (no fork)"
-    )
     args = parser.parse_args(argv)
-    if args.sequential:
-        from netsupport import report
-
-        if hasattr(report, "_can_fork"):
-            report._can_fork = lambda: False  # type: ignore[attr-defined]
 
     from netsupport import study as study_mod
 

@@ -33,7 +33,6 @@ import base64
 import html
 import importlib.metadata
 import math
-import os
 import platform
 import re
 import struct
@@ -1092,16 +1091,15 @@ def build_charts(inp: ReportInputs) -> list[Chart]:
 
 def draw_charts(inp: ReportInputs) -> list[DrawnChart]:
     """Draw the charts of the report from the metrics and tables (figures, not yet rendered:
-    :func:`render_charts` turns them into PNG and SVG bytes)."""
+    :func:`build_charts` also turns them into PNG and SVG bytes)."""
     return chart_plan(inp)()
 
 
 def chart_plan(inp: ReportInputs) -> Callable[[], list[DrawnChart]]:
     """Compute the charts' data from the report's tables, and return a function that draws
     the charts from it (small frames: counts per bin, shares). Two data steps are left to the
-    function, so that a forked chart process (:func:`render_charts`) takes them off this one:
-    the supporters' prior ties (chart 4) and the crisis neighbourhood (the network map), about
-    0.75 CPU-s of ~4 at 10^6 interactions."""
+    function: the supporters' prior ties (chart 4) and the crisis neighbourhood (the network
+    map)."""
     from . import evidence_report as _evidence
 
     study, m = inp.study, inp.metrics
@@ -1165,7 +1163,7 @@ def chart_plan(inp: ReportInputs) -> Callable[[], list[DrawnChart]]:
         + ", with intervals.",
     )
 
-    def comp() -> pd.DataFrame:  # (in the chart process: it balances the two processes' work)
+    def comp() -> pd.DataFrame:
         return composition_frame(inp.units, study.focal, inp.follows, inp.interactions, w)
 
     add(
@@ -1196,7 +1194,7 @@ def chart_plan(inp: ReportInputs) -> Callable[[], list[DrawnChart]]:
         "supportive, with intervals.",
     )
 
-    def g() -> GraphArrays:  # (in the chart process, as comp)
+    def g() -> GraphArrays:
         if inp.edges is not None:  # aggregated by the Dask engine (the same kinds of edges)
             from .graph import SOURCE, TARGET
 
@@ -1295,103 +1293,6 @@ def _render(drawn: Sequence[DrawnChart]) -> list[Chart]:
 
 def _make_charts(draw: Callable[[], Sequence[DrawnChart]]) -> list[Chart]:
     return _render(draw())
-
-
-def _render_child(conn: Any, draw: Callable[[], Sequence[DrawnChart]]) -> None:
-    """Body of the forked chart process: send ``("ok", charts)`` or ``("error", message)``."""
-    import gc
-    import sys
-
-    gc.disable()  # short-lived: no collection walking (and so copying) the parent's heap
-    # its own stdout/stderr: a warning, or the exit's flush, never waits on the parent's
-    sys.stdout = sys.stderr = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115
-    try:
-        conn.send(("ok", _make_charts(draw)))
-    except BaseException as exc:  # the parent makes them itself (and raises, if it fails too)
-        conn.send(("error", repr(exc)))
-    finally:
-        conn.close()
-
-
-def _can_fork() -> bool:
-    """Fork a renderer only where it is safe and useful: Linux, a single Python thread (as
-    :mod:`netsupport.io.pool`: no other thread can hold a lock the child would need), more than
-    one CPU for this process, and not inside a daemonic pool worker (it may have no children)."""
-    import multiprocessing as mp
-    import sys
-    import threading
-
-    if sys.platform != "linux" or threading.active_count() != 1:
-        return False
-    if mp.current_process().daemon:
-        return False
-    return len(os.sched_getaffinity(0)) > 1
-
-
-class ChartJob:
-    """The report's charts, drawn and rendered by :func:`render_charts`."""
-
-    def __init__(
-        self, draw: Callable[[], Sequence[DrawnChart]], proc: Any = None, conn: Any = None
-    ):
-        self.draw = draw
-        self._proc, self._conn = proc, conn
-
-    @property
-    def forked(self) -> bool:
-        """True when a child process makes the charts."""
-        return self._proc is not None
-
-    def result(self) -> list[Chart]:
-        """Return the charts (waiting for the child; making them here if it failed)."""
-        made = None
-        if self._proc is not None:
-            try:
-                status, payload = self._conn.recv()
-            except (EOFError, OSError):
-                status, payload = "error", None
-            self._conn.close()
-            self._proc.join()
-            self._proc = None
-            if status == "ok":
-                made = payload
-        return made if made is not None else _make_charts(self.draw)
-
-
-def render_charts(draw: Callable[[], Sequence[DrawnChart]], parallel: bool = False) -> ChartJob:
-    """Start drawing (``draw()``, e.g. :func:`draw_charts`) and rendering the charts as PNG and
-    SVG; :meth:`ChartJob.result` returns them.
-
-    With ``parallel`` (and where :func:`_can_fork` allows), a forked child draws and renders them
-    while this process goes on (the report writes its tables and graph.gexf meanwhile): a fork
-    shares the report's inputs as they are, nothing re-imported or pickled but the finished
-    :class:`Chart` objects. The bytes are the same as making them here (tests/test_report.py
-    checks it); if the child fails, they are made here.
-
-    Memory: pages either process writes after the fork are copied, so the process tree holds
-    more while the child lives (measured at 10^6 interactions: ~0.4 GB private to the child,
-    most of it pages of the shared tables the parent's GEXF and CSV work touched).
-    Off by default (``write_report(..., parallel=True)`` turns it on): at 10^6 interactions the
-    fork saved no wall time on 2 cores (6.7 s forked against 6.3 s in one process, bench/RESULTS.md
-    "Report step at 10^6") and added ~0.4 GB to the process tree, and a terminal run, whose
-    progress display is a second thread, could never use it, so `netsupport run` in a terminal
-    and in a benchmark behaved differently.
-    """
-    if not (parallel and _can_fork()):
-        return ChartJob(draw)
-    import multiprocessing as mp
-
-    ctx = mp.get_context("fork")
-    recv, send = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_render_child, args=(send, draw), name="netsupport-charts")
-    try:
-        proc.start()
-    except (OSError, AssertionError):  # no process to spare: make them here
-        recv.close()
-        send.close()
-        return ChartJob(draw)
-    send.close()
-    return ChartJob(draw, proc, recv)
 
 
 # ---- tables -------------------------------------------------------------------------------------
@@ -1952,21 +1853,18 @@ def _clean(folder: Path, keep: set[str], suffixes: tuple[str, ...]) -> None:
             p.unlink()
 
 
-def write_report(inp: ReportInputs, out_dir: str | Path, *, parallel: bool = False) -> list[Path]:
+def write_report(inp: ReportInputs, out_dir: str | Path) -> list[Path]:
     """Write the report files into ``out_dir`` and return their paths (manifest excluded).
 
     Writes metrics.json, tables/*.csv, charts/*.png|svg, graph.gexf (dynamic: one spell per
     window), report.md and index.html, each atomically; files a previous run left in charts/ and
-    tables/ that this run does not produce are removed. With ``parallel`` (off by default) the
-    charts are rendered by a second process meanwhile (:func:`render_charts`; same bytes).
+    tables/ that this run does not produce are removed.
     """
     from . import gexfout
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    # with ``parallel``, a forked child draws and renders the charts while this process writes
-    # the tables and graph.gexf; their files are written once both are done
-    job = render_charts(chart_plan(inp), parallel=parallel)
+    draw = chart_plan(inp)
     window_edges = (
         inp.edges
         if inp.edges is not None
@@ -2007,7 +1905,7 @@ def write_report(inp: ReportInputs, out_dir: str | Path, *, parallel: bool = Fal
         if gexf.exists():
             gexf.unlink()
 
-    chart_list = job.result()
+    chart_list = _make_charts(draw)
     for c in chart_list:
         written.append(_write_bytes(out / "charts" / f"{c.key}.png", c.png))
         written.append(_write_bytes(out / "charts" / f"{c.key}.svg", c.svg))
