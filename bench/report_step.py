@@ -52,6 +52,7 @@ PARTS = (
     ("netsupport.charts", "network_map"),
     ("netsupport.charts", "_layout"),
     ("netsupport.charts", "roles_timeline"),
+    ("netsupport.charts", "figure_png_svg"),
     ("netsupport.charts", "figure_bytes"),
     ("netsupport.evidence_report", "evidence_charts"),
     ("netsupport.gexfout", "window_edges_of"),

@@ -1279,14 +1279,7 @@ def chart_plan(inp: ReportInputs) -> Callable[[], list[DrawnChart]]:
 def _render(drawn: Sequence[DrawnChart]) -> list[Chart]:
     """Render drawn charts as PNG and SVG."""
     return [
-        Chart(
-            d.key,
-            d.title,
-            d.caption,
-            d.alt,
-            charts.figure_bytes(d.figure, "png", d.title),
-            charts.figure_bytes(d.figure, "svg", d.title),
-        )
+        Chart(d.key, d.title, d.caption, d.alt, *charts.figure_png_svg(d.figure, d.title))
         for d in drawn
     ]
 
