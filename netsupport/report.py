@@ -1301,39 +1301,61 @@ def top_posts(
     """Return the posts addressing ``side`` in ``window`` that most accounts replied to, reposted
     or quoted (reach), with their text (untrusted: escaped by the templates).
     """
+    return top_posts_of_sides(units, posts, [side], window, n)[side]
+
+
+def top_posts_of_sides(
+    units: pd.DataFrame,
+    posts: pd.DataFrame | None,
+    sides: Sequence[str],
+    window: str = _C,
+    n: int = 5,
+) -> dict[str, pd.DataFrame]:
+    """Return :func:`top_posts` of each of ``sides`` (side -> table), reading the posts once:
+    a post's reach and text do not depend on the side asking for it."""
     cols = ["post_id", "author", "created_at", "stance", "reach", "text"]
+    empty = {side: pd.DataFrame(columns=cols) for side in sides}
     if posts is None or posts.empty or units.empty:
-        return pd.DataFrame(columns=cols)
-    u = units[
-        (units["target_side"].astype(object).to_numpy() == side)
+        return empty
+    sel = units[
+        np.isin(units["target_side"].astype(object).to_numpy(), list(sides))
         & (units["window"].astype(object).to_numpy() == window)
         & (units["kind"].astype(object).to_numpy() != IKind.REPOST.value)
     ]
     # reach of these posts only: the answers to them, not a groupby over every stored post
-    answers = posts[PostCol.TARGET_POST_ID].isin(u["post_id"]).to_numpy(dtype=bool)
+    answers = posts[PostCol.TARGET_POST_ID].isin(sel["post_id"]).to_numpy(dtype=bool)
     ref = posts.loc[answers, [PostCol.AUTHOR, PostCol.TARGET_POST_ID]].dropna()
     reach = ref.groupby(PostCol.TARGET_POST_ID)[PostCol.AUTHOR].nunique()
-    u = u.assign(reach=u["post_id"].map(reach).fillna(0).astype(np.int64))
-    u = u[u["reach"] > 0]
-    if u.empty:
-        return pd.DataFrame(columns=cols)
-    u = u.sort_values(
-        ["reach", "created_at", "post_id"], ascending=[False, True, True], kind="mergesort"
-    ).head(n)
-    shown = posts.loc[posts[PostCol.POST_ID].isin(u["post_id"]).to_numpy(dtype=bool)]
+    side_of = sel["target_side"].astype(object).to_numpy()
+    top: dict[str, pd.DataFrame] = {}
+    for side in sides:
+        u = sel[side_of == side]
+        u = u.assign(reach=u["post_id"].map(reach).fillna(0).astype(np.int64))
+        u = u[u["reach"] > 0]
+        if not u.empty:
+            top[side] = u.sort_values(
+                ["reach", "created_at", "post_id"], ascending=[False, True, True], kind="mergesort"
+            ).head(n)
+    if not top:
+        return empty
+    wanted = pd.concat([u["post_id"] for u in top.values()], ignore_index=True)
+    shown = posts.loc[posts[PostCol.POST_ID].isin(wanted).to_numpy(dtype=bool)]
     # the first stored row of each post id, as drop_duplicates over all posts would keep
     text = shown.drop_duplicates(PostCol.POST_ID).set_index(PostCol.POST_ID)[PostCol.TEXT]
-    out = pd.DataFrame(
-        {
-            "post_id": u["post_id"].to_numpy(dtype=object),
-            "author": u["source"].to_numpy(dtype=object),
-            "created_at": pd.to_datetime(u["created_at"], utc=True).to_numpy(),
-            "stance": u["stance"].to_numpy(dtype=object),
-            "reach": u["reach"].to_numpy(),
-            "text": [_clip(t) for t in u["post_id"].map(text).to_numpy(dtype=object)],
-        }
-    )
-    out["created_at"] = pd.to_datetime(out["created_at"], utc=True)
+    out = dict(empty)
+    for side, u in top.items():
+        t = pd.DataFrame(
+            {
+                "post_id": u["post_id"].to_numpy(dtype=object),
+                "author": u["source"].to_numpy(dtype=object),
+                "created_at": pd.to_datetime(u["created_at"], utc=True).to_numpy(),
+                "stance": u["stance"].to_numpy(dtype=object),
+                "reach": u["reach"].to_numpy(),
+                "text": [_clip(x) for x in u["post_id"].map(text).to_numpy(dtype=object)],
+            }
+        )
+        t["created_at"] = pd.to_datetime(t["created_at"], utc=True)
+        out[side] = t
     return out
 
 
@@ -1484,9 +1506,11 @@ def report_tables(inp: ReportInputs) -> dict[str, pd.DataFrame]:
         if inp.study.institution:
             out["top_posts_institution"] = inp.top[_INST]
         return out
-    out["top_posts_focal"] = top_posts(inp.units, inp.posts, _FOCAL)
+    sides = [_FOCAL, _INST] if inp.study.institution else [_FOCAL]
+    top = top_posts_of_sides(inp.units, inp.posts, sides)
+    out["top_posts_focal"] = top[_FOCAL]
     if inp.study.institution:
-        out["top_posts_institution"] = top_posts(inp.units, inp.posts, _INST)
+        out["top_posts_institution"] = top[_INST]
     out.update(_platform_table(inp))
     return out
 
