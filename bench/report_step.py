@@ -36,7 +36,7 @@ PARTS = (
     ("netsupport.report", "build_inputs"),
     ("netsupport.report", "write_report"),
     ("netsupport.report", "report_tables"),
-    ("netsupport.report", "top_posts"),
+    ("netsupport.report", "top_posts_of_sides"),
     ("netsupport.report", "write_csv"),
     ("netsupport.report", "write_json"),
     ("netsupport.report", "_node_attrs"),
