@@ -55,6 +55,7 @@ PARTS = (
     ("netsupport.charts", "figure_png_svg"),
     ("netsupport.charts", "figure_bytes"),
     ("netsupport.evidence_report", "evidence_charts"),
+    ("netsupport.gexfout", "CodedInteractions.__init__"),
     ("netsupport.gexfout", "window_edges_of"),
     ("netsupport.gexfout", "gexf_scope"),
     ("netsupport.gexfout", "write_graph_gexf"),

@@ -986,15 +986,16 @@ def labelled_proxies(metrics: Mapping[str, Any], n: int = 3, share: float = 0.1)
     return [r["handle"] for r in top[:n] if float(r["reach"]) >= floor]
 
 
-def crisis_graph(interactions: pd.DataFrame, windows: Windows) -> GraphArrays:
+def crisis_graph(interactions: pd.DataFrame, windows: Windows, *, coded: Any = None) -> GraphArrays:
     """Return the crisis repost/quote/mention graph (the kinds PageRank ranks amplifiers on)
     as arrays (:class:`~netsupport.graph.GraphArrays`): the network map needs its edges and
-    a two-step neighbourhood, not a networkx graph of ~10^5 edges at 10^6 interactions."""
-    from .gexfout import edge_columns
-    from .graph import aggregate_edges, window_interactions
+    a two-step neighbourhood, not a networkx graph of ~10^5 edges at 10^6 interactions.
+    ``coded``: the :class:`~netsupport.gexfout.CodedInteractions` of ``interactions`` when the
+    caller has them (the report shares them with the GEXF)."""
+    from .gexfout import CodedInteractions
 
-    rows = window_interactions(edge_columns(interactions), windows, Window.CRISIS)
-    return GraphArrays.from_edges(aggregate_edges(rows, kinds=NETWORK_KINDS))
+    coded = coded if coded is not None else CodedInteractions(interactions)
+    return coded.graph(windows, Window.CRISIS, NETWORK_KINDS)
 
 
 def neighbourhood(g: GraphLike, centre: Iterable[str], hops: int = 2) -> GraphArrays:
@@ -1095,11 +1096,12 @@ def draw_charts(inp: ReportInputs) -> list[DrawnChart]:
     return chart_plan(inp)()
 
 
-def chart_plan(inp: ReportInputs) -> Callable[[], list[DrawnChart]]:
+def chart_plan(inp: ReportInputs, coded: Any = None) -> Callable[[], list[DrawnChart]]:
     """Compute the charts' data from the report's tables, and return a function that draws
     the charts from it (small frames: counts per bin, shares). Two data steps are left to the
     function: the supporters' prior ties (chart 4) and the crisis neighbourhood (the network
-    map)."""
+    map). ``coded``: the :class:`~netsupport.gexfout.CodedInteractions` of the interactions,
+    when the caller has them."""
     from . import evidence_report as _evidence
 
     study, m = inp.study, inp.metrics
@@ -1203,7 +1205,7 @@ def chart_plan(inp: ReportInputs) -> Callable[[], list[DrawnChart]]:
                 edges = pd.DataFrame({SOURCE: pd.Series([], dtype=object), TARGET: []})
             crisis = GraphArrays.from_edges(edges)
         else:
-            crisis = crisis_graph(inp.interactions, w)
+            crisis = crisis_graph(inp.interactions, w, coded=coded)
         return neighbourhood(crisis, (*study.focal, *study.institution))
 
     membership = (
@@ -1901,11 +1903,13 @@ def _write_report(inp: ReportInputs, out_dir: str | Path) -> list[Path]:
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    draw = chart_plan(inp)
+    # the account handles factorised once, for the GEXF's windows, its scope and the network map
+    coded = None if inp.edges is not None else gexfout.CodedInteractions(inp.interactions)
+    draw = chart_plan(inp, coded)
     window_edges = (
         inp.edges
         if inp.edges is not None
-        else gexfout.window_edges_of(inp.interactions, inp.study.windows)
+        else gexfout.window_edges_of(inp.interactions, inp.study.windows, coded=coded)
     )
     max_edges = getattr(inp.study, "gexf_max_edges", gexfout.DEFAULT_GEXF_MAX_EDGES)
     scope = gexfout.gexf_scope(window_edges, max_edges)
