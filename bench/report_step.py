@@ -95,7 +95,7 @@ def _instrument(totals: dict[str, list[float]]) -> None:
         *path, last = attr.split(".")
         for p in path:
             owner = getattr(owner, p, None)
-        fn = getattr(owner, last, None)
+        fn = None if owner is None else getattr(owner, last, None)
         if fn is None:  # a part this version of netsupport does not have
             continue
         setattr(owner, last, _wrap(attr, fn, totals))
