@@ -11,7 +11,6 @@ Usage::
 
     python bench/report_step.py STUDY.toml                 # the step and its parts
     python bench/report_step.py STUDY.toml --profile P     # plus cProfile stats in P (text)
-    python bench/report_step.py STUDY.toml --sequential    # charts made in this process
 
 Run ``netsupport run STUDY.toml`` once first. Nothing is written to RESULTS.md: the figures
 depend on the case, which this script does not generate.
@@ -32,18 +31,18 @@ from typing import Any
 
 #: (module, attribute) of each part timed; nested parts are included in their callers' figures.
 PARTS = (
-    ("netsupport.study", "_Context.tables"),  # reading the store (when no earlier step did)
+    ("netsupport.study", "RunContext.tables"),  # reading the store (when no earlier step did)
     ("netsupport.stance", "stance_interactions"),
     ("netsupport.report", "build_inputs"),
     ("netsupport.report", "write_report"),
     ("netsupport.report", "report_tables"),
-    ("netsupport.report", "top_posts"),
+    ("netsupport.report", "top_posts_of_sides"),
     ("netsupport.report", "write_csv"),
     ("netsupport.report", "write_json"),
     ("netsupport.report", "_node_attrs"),
     ("netsupport.report", "build_charts"),
     ("netsupport.report", "draw_charts"),
-    ("netsupport.report", "ChartJob.result"),
+    ("netsupport.report", "_make_charts"),
     ("netsupport.report", "attention_counts"),
     ("netsupport.report", "roles_counts"),
     ("netsupport.report", "composition_frame"),
@@ -53,8 +52,10 @@ PARTS = (
     ("netsupport.charts", "network_map"),
     ("netsupport.charts", "_layout"),
     ("netsupport.charts", "roles_timeline"),
+    ("netsupport.charts", "figure_png_svg"),
     ("netsupport.charts", "figure_bytes"),
     ("netsupport.evidence_report", "evidence_charts"),
+    ("netsupport.gexfout", "CodedInteractions.__init__"),
     ("netsupport.gexfout", "window_edges_of"),
     ("netsupport.gexfout", "gexf_scope"),
     ("netsupport.gexfout", "write_graph_gexf"),
@@ -94,7 +95,7 @@ def _instrument(totals: dict[str, list[float]]) -> None:
         *path, last = attr.split(".")
         for p in path:
             owner = getattr(owner, p, None)
-        fn = getattr(owner, last, None)
+        fn = None if owner is None else getattr(owner, last, None)
         if fn is None:  # a part this version of netsupport does not have
             continue
         setattr(owner, last, _wrap(attr, fn, totals))
@@ -104,15 +105,7 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("study", type=Path)
     parser.add_argument("--profile", type=Path, help="write cProfile stats of the step here")
-    parser.add_argument(
-        "--sequential", action="store_true", help="make the charts in this process (no fork)"
-    )
     args = parser.parse_args(argv)
-    if args.sequential:
-        from netsupport import report
-
-        if hasattr(report, "_can_fork"):
-            report._can_fork = lambda: False  # type: ignore[attr-defined]
 
     from netsupport import study as study_mod
 
@@ -127,7 +120,7 @@ def main(argv: list[str]) -> int:
         return all(Path(p).exists() for p in outputs) or original_fresh(self, step, key, outputs)
 
     study_mod._State.fresh = fresh  # type: ignore[method-assign]
-    step_fn = study_mod._Context.step_report
+    step_fn = study_mod.RunContext.step_report
     profiler = None
     if args.profile:
         import cProfile
@@ -143,7 +136,7 @@ def main(argv: list[str]) -> int:
             if profiler is not None:
                 profiler.disable()
 
-    study_mod._Context.step_report = _wrap("report step", step_report, totals)  # type: ignore
+    study_mod.RunContext.step_report = _wrap("report step", step_report, totals)  # type: ignore
     load_before = os.getloadavg()
     result = study_mod.run_study(args.study)
     load_after = os.getloadavg()

@@ -80,6 +80,7 @@ __all__ = [
     "community_mobilisation",
     "confusion_matrix_chart",
     "figure_bytes",
+    "figure_png_svg",
     "net_support_chart",
     "network_map",
     "roles_timeline",
@@ -225,6 +226,27 @@ def figure_bytes(fig: Figure, fmt: str, title: str | None = None) -> bytes:
     with _style():
         fig.savefig(buf, format=fmt, metadata=metadata)
     return buf.getvalue()
+
+
+def figure_png_svg(fig: Figure, title: str | None = None) -> tuple[bytes, bytes]:
+    """Return ``fig`` rendered as PNG and as SVG bytes (:func:`figure_bytes`), laid out once.
+
+    The PNG is rendered first, exactly as ``figure_bytes(fig, "png")``: saving a figure with a
+    layout engine lays it out (constrained layout: a pass over every text's extent) and then
+    draws it. The SVG is then drawn from the same positions with the layout engine off, so
+    it skips that pass (about a third of a chart's rendering time); its bytes are as stable
+    as the PNG's, but not those of ``figure_bytes(fig, "svg")`` (which lays out again, for the
+    SVG renderer's 72 dpi).
+    """
+    png = figure_bytes(fig, "png", title)
+    engine = fig.get_layout_engine()
+    with _style():  # (no figure.autolayout or constrained_layout.use: None means no engine)
+        fig.set_layout_engine(None)
+    try:
+        svg = figure_bytes(fig, "svg", title)
+    finally:
+        fig.set_layout_engine(engine)
+    return png, svg
 
 
 def save_figure(

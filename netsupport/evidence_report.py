@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 
 from . import evidence_charts as ech
-from .charts import figure_bytes
+from .charts import figure_png_svg
 from .report import (
     Chart,
     Sentence,
@@ -468,14 +468,7 @@ def evidence_context(m: Mapping[str, Any], study: Any) -> dict[str, Any]:
 def evidence_charts(inp: Any) -> list[Chart]:
     """Return the coverage chart and the time-series chart of a report's inputs."""
     return [
-        Chart(
-            key,
-            title,
-            caption,
-            alt,
-            figure_bytes(fig, "png", title),
-            figure_bytes(fig, "svg", title),
-        )
+        Chart(key, title, caption, alt, *figure_png_svg(fig, title))
         for key, fig, title, caption, alt in evidence_figures(inp)
     ]
 

@@ -30,7 +30,9 @@ from .windows import Windows
 
 __all__ = [
     "DEFAULT_GEXF_MAX_EDGES",
+    "CodedInteractions",
     "GexfScope",
+    "WindowEdges",
     "check_max_edges",
     "count_pairs",
     "edge_columns",
@@ -93,7 +95,158 @@ def count_pairs(window_edges: Mapping[str, pd.DataFrame]) -> int:
 
 def gexf_scope(window_edges: Mapping[str, pd.DataFrame], max_edges: int) -> GexfScope:
     """Return the scope of the dynamic GEXF of ``window_edges`` under ``max_edges``."""
-    return GexfScope(count_pairs(window_edges), check_max_edges(max_edges, "gexf_max_edges"))
+    pairs = getattr(window_edges, "pairs", None)  # counted already (WindowEdges)
+    return GexfScope(
+        count_pairs(window_edges) if pairs is None else int(pairs),
+        check_max_edges(max_edges, "gexf_max_edges"),
+    )
+
+
+class WindowEdges(dict):
+    """Edges per window (window name -> :func:`~netsupport.graph.aggregate_edges` table), and
+    ``pairs``: the distinct source-target pairs over them (:func:`count_pairs`)."""
+
+    pairs: int | None = None
+
+
+class CodedInteractions:
+    """The interaction rows windows and edges are made from (:func:`edge_columns`), with the
+    account handles factorised once, in sorted order, for every use in a report: the edges of
+    each window (the GEXF), their distinct pairs (its scope) and the crisis graph of the
+    network map. Each used to factorise the handles of its own copy of the rows again (about a
+    second at 10^6 interactions); the results are the same tables, bit for bit.
+
+    Examples
+    --------
+    >>> w = Windows.from_crisis("2014-02-14T00:00:00Z", "2014-02-15T00:00:00Z", 1, 1)
+    >>> df = pd.DataFrame({"source": ["b", "a", "a"], "target": ["a", "b", "b"],
+    ...     "kind": ["mention", "reply", "reply"],
+    ...     "created_at": pd.to_datetime(["2014-02-14T10:00Z"] * 3, utc=True)})
+    >>> edges = CodedInteractions(df).window_edges(w)
+    >>> edges["crisis"].values.tolist(), edges.pairs
+    ([['a', 'b', 2, 0, 2.0], ['b', 'a', 0, 1, 1.0]], 2)
+    """
+
+    def __init__(self, interactions: pd.DataFrame):
+        from .graph import SOURCE, TARGET, WEIGHT
+
+        rows = edge_columns(interactions)
+        m = len(rows)
+        codes, uniq = pd.factorize(
+            pd.concat([rows[SOURCE], rows[TARGET]], ignore_index=True), sort=True
+        )
+        self.handles = np.asarray(uniq, dtype=object)
+        self.src, self.dst = codes[:m].astype(np.int64), codes[m:].astype(np.int64)
+        kinds_all = pd.Index([k.value for k in IKind], dtype=object)
+        self.kind = kinds_all.get_indexer(rows[InteractionCol.KIND].astype(object))
+        self.created_at = pd.to_datetime(rows[InteractionCol.CREATED_AT], utc=True)
+        self.row_weight = (
+            pd.to_numeric(rows[WEIGHT], errors="coerce").fillna(1.0).to_numpy(float)
+            if WEIGHT in rows.columns
+            else np.ones(m)
+        )
+        # rows aggregate_edges keeps whatever the kinds: both accounts known, no self-loop
+        self.valid = (self.src >= 0) & (self.dst >= 0) & (self.src != self.dst)
+
+    def _in_window(self, windows: Windows, window: Window) -> np.ndarray:
+        """:func:`~netsupport.graph.window_interactions`' row selection."""
+        start, end = windows.bounds(window)
+        ts = self.created_at
+        inside = ((ts >= start) & (ts < end)).fillna(False).to_numpy(dtype=bool)
+        if window is Window.BASELINE:
+            follow = [k.value for k in IKind].index(IKind.FOLLOW.value)
+            inside = inside | (ts.isna().to_numpy() & (self.kind == follow))
+        return inside
+
+    def _aggregate(
+        self,
+        keep: np.ndarray,
+        kinds: Iterable[IKind | str] | None,
+        kind_weights: Mapping[str, float] | None,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Return (pair keys src*n+dst sorted, per-kind count table, weights) of the rows in
+        ``keep``, as :func:`~netsupport.graph.aggregate_edges` computes them, and the kinds."""
+        from .graph import _kind_weight_map, parse_kinds
+
+        wanted = parse_kinds(kinds) or tuple(IKind)
+        kinds_all = [k.value for k in IKind]
+        kind_ok = np.zeros(len(kinds_all) + 1, dtype=bool)  # (last: -1, an unknown kind)
+        kind_ok[[kinds_all.index(k.value) for k in wanted]] = True
+        keep = keep & self.valid & kind_ok[self.kind]
+        weights = _kind_weight_map(kind_weights)
+        k_code = self.kind[keep]
+        w = self.row_weight[keep] * np.asarray([weights.get(k, 0.0) for k in kinds_all])[k_code]
+        n = np.int64(max(len(self.handles), 1))
+        key = self.src[keep] * n + self.dst[keep]
+        pairs, edge = np.unique(key, return_inverse=True)
+        n_k = len(kinds_all)
+        table = np.bincount(edge * n_k + k_code, minlength=len(pairs) * n_k).reshape(-1, n_k)
+        # pandas' groupby sum over each edge's rows in row order (as aggregate_edges)
+        total = pd.Series(w).groupby(edge, sort=True).sum().to_numpy(dtype=np.float64)
+        return pairs, table, total, np.asarray(kinds_all, dtype=object)
+
+    def edges(
+        self,
+        windows: Windows,
+        window: Window | str,
+        kinds: Iterable[IKind | str] | None = None,
+        kind_weights: Mapping[str, float] | None = None,
+    ) -> tuple[pd.DataFrame, np.ndarray]:
+        """Return ``aggregate_edges(window_interactions(rows, windows, window), kinds,
+        kind_weights)`` and the edges' pair keys (``source code * n + target code``)."""
+        from .graph import SOURCE, TARGET, WEIGHT, count_column
+
+        keep = self._in_window(windows, Window(window))
+        pairs, table, total, kinds_all = self._aggregate(keep, kinds, kind_weights)
+        if not len(pairs):
+            empty = pd.DataFrame(
+                {
+                    SOURCE: pd.Series([], dtype=object),
+                    TARGET: pd.Series([], dtype=object),
+                    WEIGHT: pd.Series([], dtype="float64"),
+                }
+            )
+            return empty, pairs
+        n = np.int64(max(len(self.handles), 1))
+        out = pd.DataFrame(
+            {
+                SOURCE: pd.Series(self.handles[pairs // n], dtype=object),
+                TARGET: pd.Series(self.handles[pairs % n], dtype=object),
+            }
+        )
+        for j, k in enumerate(kinds_all):
+            if table[:, j].any():
+                out[count_column(k)] = table[:, j].astype("int64")
+        out[WEIGHT] = total
+        return out, pairs
+
+    def window_edges(
+        self,
+        windows: Windows,
+        kinds: Iterable[IKind | str] | None = None,
+        kind_weights: Mapping[str, float] | None = None,
+    ) -> WindowEdges:
+        """Return :func:`window_edges_of` the rows, with their distinct pairs counted."""
+        out, keys = WindowEdges(), []
+        for w in Window:
+            out[w.value], k = self.edges(windows, w, kinds, kind_weights)
+            keys.append(k)
+        out.pairs = len(np.unique(np.concatenate(keys)))
+        return out
+
+    def graph(
+        self, windows: Windows, window: Window | str, kinds: Iterable[IKind | str] | None = None
+    ) -> Any:
+        """Return ``GraphArrays.from_edges(aggregate_edges(...))`` of one window's rows."""
+        from .graph import GraphArrays
+
+        keep = self._in_window(windows, Window(window))
+        pairs, _, total, _ = self._aggregate(keep, kinds, None)
+        n = np.int64(max(len(self.handles), 1))
+        src, dst = pairs // n, pairs % n
+        used, codes = np.unique(np.concatenate([src, dst]), return_inverse=True)
+        m = len(pairs)
+        return GraphArrays._make(self.handles[used], codes[:m], codes[m:], total, True)
 
 
 def window_edges_of(
@@ -101,15 +254,13 @@ def window_edges_of(
     windows: Windows,
     kinds: Iterable[IKind | str] | None = None,
     kind_weights: Mapping[str, float] | None = None,
-) -> dict[str, pd.DataFrame]:
-    """Aggregate the interactions of each window into edges (as the dynamic GEXF needs)."""
-    from .graph import aggregate_edges, window_interactions
-
-    rows = edge_columns(interactions)
-    return {
-        w.value: aggregate_edges(window_interactions(rows, windows, w), kinds, kind_weights)
-        for w in Window
-    }
+    *,
+    coded: CodedInteractions | None = None,
+) -> WindowEdges:
+    """Aggregate the interactions of each window into edges (as the dynamic GEXF needs);
+    ``coded``: the :class:`CodedInteractions` of ``interactions``, when the caller has them."""
+    coded = coded if coded is not None else CodedInteractions(interactions)
+    return coded.window_edges(windows, kinds, kind_weights)
 
 
 def edge_columns(interactions: pd.DataFrame) -> pd.DataFrame:

@@ -33,7 +33,6 @@ import base64
 import html
 import importlib.metadata
 import math
-import os
 import platform
 import re
 import struct
@@ -990,15 +989,16 @@ def labelled_proxies(metrics: Mapping[str, Any], n: int = 3, share: float = 0.1)
     return [r["handle"] for r in top[:n] if float(r["reach"]) >= floor]
 
 
-def crisis_graph(interactions: pd.DataFrame, windows: Windows) -> GraphArrays:
+def crisis_graph(interactions: pd.DataFrame, windows: Windows, *, coded: Any = None) -> GraphArrays:
     """Return the crisis repost/quote/mention graph (the kinds PageRank ranks amplifiers on)
     as arrays (:class:`~netsupport.graph.GraphArrays`): the network map needs its edges and
-    a two-step neighbourhood, not a networkx graph of ~10^5 edges at 10^6 interactions."""
-    from .gexfout import edge_columns
-    from .graph import aggregate_edges, window_interactions
+    a two-step neighbourhood, not a networkx graph of ~10^5 edges at 10^6 interactions.
+    ``coded``: the :class:`~netsupport.gexfout.CodedInteractions` of ``interactions`` when the
+    caller has them (the report shares them with the GEXF)."""
+    from .gexfout import CodedInteractions
 
-    rows = window_interactions(edge_columns(interactions), windows, Window.CRISIS)
-    return GraphArrays.from_edges(aggregate_edges(rows, kinds=NETWORK_KINDS))
+    coded = coded if coded is not None else CodedInteractions(interactions)
+    return coded.graph(windows, Window.CRISIS, NETWORK_KINDS)
 
 
 def neighbourhood(g: GraphLike, centre: Iterable[str], hops: int = 2) -> GraphArrays:
@@ -1095,16 +1095,16 @@ def build_charts(inp: ReportInputs) -> list[Chart]:
 
 def draw_charts(inp: ReportInputs) -> list[DrawnChart]:
     """Draw the charts of the report from the metrics and tables (figures, not yet rendered:
-    :func:`render_charts` turns them into PNG and SVG bytes)."""
+    :func:`build_charts` also turns them into PNG and SVG bytes)."""
     return chart_plan(inp)()
 
 
-def chart_plan(inp: ReportInputs) -> Callable[[], list[DrawnChart]]:
+def chart_plan(inp: ReportInputs, coded: Any = None) -> Callable[[], list[DrawnChart]]:
     """Compute the charts' data from the report's tables, and return a function that draws
     the charts from it (small frames: counts per bin, shares). Two data steps are left to the
-    function, so that a forked chart process (:func:`render_charts`) takes them off this one:
-    the supporters' prior ties (chart 4) and the crisis neighbourhood (the network map), about
-    0.75 CPU-s of ~4 at 10^6 interactions."""
+    function: the supporters' prior ties (chart 4) and the crisis neighbourhood (the network
+    map). ``coded``: the :class:`~netsupport.gexfout.CodedInteractions` of the interactions,
+    when the caller has them."""
     from . import evidence_report as _evidence
 
     study, m = inp.study, inp.metrics
@@ -1168,7 +1168,7 @@ def chart_plan(inp: ReportInputs) -> Callable[[], list[DrawnChart]]:
         + ", with intervals.",
     )
 
-    def comp() -> pd.DataFrame:  # (in the chart process: it balances the two processes' work)
+    def comp() -> pd.DataFrame:
         return composition_frame(inp.units, study.focal, inp.follows, inp.interactions, w)
 
     add(
@@ -1199,7 +1199,7 @@ def chart_plan(inp: ReportInputs) -> Callable[[], list[DrawnChart]]:
         "supportive, with intervals.",
     )
 
-    def g() -> GraphArrays:  # (in the chart process, as comp)
+    def g() -> GraphArrays:
         if inp.edges is not None:  # aggregated by the Dask engine (the same kinds of edges)
             from .graph import SOURCE, TARGET
 
@@ -1208,7 +1208,7 @@ def chart_plan(inp: ReportInputs) -> Callable[[], list[DrawnChart]]:
                 edges = pd.DataFrame({SOURCE: pd.Series([], dtype=object), TARGET: []})
             crisis = GraphArrays.from_edges(edges)
         else:
-            crisis = crisis_graph(inp.interactions, w)
+            crisis = crisis_graph(inp.interactions, w, coded=coded)
         return neighbourhood(crisis, (*study.focal, *study.institution))
 
     membership = (
@@ -1284,117 +1284,13 @@ def chart_plan(inp: ReportInputs) -> Callable[[], list[DrawnChart]]:
 def _render(drawn: Sequence[DrawnChart]) -> list[Chart]:
     """Render drawn charts as PNG and SVG."""
     return [
-        Chart(
-            d.key,
-            d.title,
-            d.caption,
-            d.alt,
-            charts.figure_bytes(d.figure, "png", d.title),
-            charts.figure_bytes(d.figure, "svg", d.title),
-        )
+        Chart(d.key, d.title, d.caption, d.alt, *charts.figure_png_svg(d.figure, d.title))
         for d in drawn
     ]
 
 
 def _make_charts(draw: Callable[[], Sequence[DrawnChart]]) -> list[Chart]:
     return _render(draw())
-
-
-def _render_child(conn: Any, draw: Callable[[], Sequence[DrawnChart]]) -> None:
-    """Body of the forked chart process: send ``("ok", charts)`` or ``("error", message)``."""
-    import gc
-    import sys
-
-    gc.disable()  # short-lived: no collection walking (and so copying) the parent's heap
-    # its own stdout/stderr: a warning, or the exit's flush, never waits on the parent's
-    sys.stdout = sys.stderr = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115
-    try:
-        conn.send(("ok", _make_charts(draw)))
-    except BaseException as exc:  # the parent makes them itself (and raises, if it fails too)
-        conn.send(("error", repr(exc)))
-    finally:
-        conn.close()
-
-
-def _can_fork() -> bool:
-    """Fork a renderer only where it is safe and useful: Linux, a single Python thread (as
-    :mod:`netsupport.io.pool`: no other thread can hold a lock the child would need), more than
-    one CPU for this process, and not inside a daemonic pool worker (it may have no children)."""
-    import multiprocessing as mp
-    import sys
-    import threading
-
-    if sys.platform != "linux" or threading.active_count() != 1:
-        return False
-    if mp.current_process().daemon:
-        return False
-    return len(os.sched_getaffinity(0)) > 1
-
-
-class ChartJob:
-    """The report's charts, drawn and rendered by :func:`render_charts`."""
-
-    def __init__(
-        self, draw: Callable[[], Sequence[DrawnChart]], proc: Any = None, conn: Any = None
-    ):
-        self.draw = draw
-        self._proc, self._conn = proc, conn
-
-    @property
-    def forked(self) -> bool:
-        """True when a child process makes the charts."""
-        return self._proc is not None
-
-    def result(self) -> list[Chart]:
-        """Return the charts (waiting for the child; making them here if it failed)."""
-        made = None
-        if self._proc is not None:
-            try:
-                status, payload = self._conn.recv()
-            except (EOFError, OSError):
-                status, payload = "error", None
-            self._conn.close()
-            self._proc.join()
-            self._proc = None
-            if status == "ok":
-                made = payload
-        return made if made is not None else _make_charts(self.draw)
-
-
-def render_charts(draw: Callable[[], Sequence[DrawnChart]], parallel: bool = False) -> ChartJob:
-    """Start drawing (``draw()``, e.g. :func:`draw_charts`) and rendering the charts as PNG and
-    SVG; :meth:`ChartJob.result` returns them.
-
-    With ``parallel`` (and where :func:`_can_fork` allows), a forked child draws and renders them
-    while this process goes on (the report writes its tables and graph.gexf meanwhile): a fork
-    shares the report's inputs as they are, nothing re-imported or pickled but the finished
-    :class:`Chart` objects. The bytes are the same as making them here (tests/test_report.py
-    checks it); if the child fails, they are made here.
-
-    Memory: pages either process writes after the fork are copied, so the process tree holds
-    more while the child lives (measured at 10^6 interactions: ~0.4 GB private to the child,
-    most of it pages of the shared tables the parent's GEXF and CSV work touched).
-    Off by default (``write_report(..., parallel=True)`` turns it on): at 10^6 interactions the
-    fork saved no wall time on 2 cores (6.7 s forked against 6.3 s in one process, bench/RESULTS.md
-    "Report step at 10^6") and added ~0.4 GB to the process tree, and a terminal run, whose
-    progress display is a second thread, could never use it, so `netsupport run` in a terminal
-    and in a benchmark behaved differently.
-    """
-    if not (parallel and _can_fork()):
-        return ChartJob(draw)
-    import multiprocessing as mp
-
-    ctx = mp.get_context("fork")
-    recv, send = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_render_child, args=(send, draw), name="netsupport-charts")
-    try:
-        proc.start()
-    except (OSError, AssertionError):  # no process to spare: make them here
-        recv.close()
-        send.close()
-        return ChartJob(draw)
-    send.close()
-    return ChartJob(draw, proc, recv)
 
 
 # ---- tables -------------------------------------------------------------------------------------
@@ -1410,39 +1306,61 @@ def top_posts(
     """Return the posts addressing ``side`` in ``window`` that most accounts replied to, reposted
     or quoted (reach), with their text (untrusted: escaped by the templates).
     """
+    return top_posts_of_sides(units, posts, [side], window, n)[side]
+
+
+def top_posts_of_sides(
+    units: pd.DataFrame,
+    posts: pd.DataFrame | None,
+    sides: Sequence[str],
+    window: str = _C,
+    n: int = 5,
+) -> dict[str, pd.DataFrame]:
+    """Return :func:`top_posts` of each of ``sides`` (side -> table), reading the posts once:
+    a post's reach and text do not depend on the side asking for it."""
     cols = ["post_id", "author", "created_at", "stance", "reach", "text"]
+    empty = {side: pd.DataFrame(columns=cols) for side in sides}
     if posts is None or posts.empty or units.empty:
-        return pd.DataFrame(columns=cols)
-    u = units[
-        (units["target_side"].astype(object).to_numpy() == side)
+        return empty
+    sel = units[
+        np.isin(units["target_side"].astype(object).to_numpy(), list(sides))
         & (units["window"].astype(object).to_numpy() == window)
         & (units["kind"].astype(object).to_numpy() != IKind.REPOST.value)
     ]
     # reach of these posts only: the answers to them, not a groupby over every stored post
-    answers = posts[PostCol.TARGET_POST_ID].isin(u["post_id"]).to_numpy(dtype=bool)
+    answers = posts[PostCol.TARGET_POST_ID].isin(sel["post_id"]).to_numpy(dtype=bool)
     ref = posts.loc[answers, [PostCol.AUTHOR, PostCol.TARGET_POST_ID]].dropna()
     reach = ref.groupby(PostCol.TARGET_POST_ID)[PostCol.AUTHOR].nunique()
-    u = u.assign(reach=u["post_id"].map(reach).fillna(0).astype(np.int64))
-    u = u[u["reach"] > 0]
-    if u.empty:
-        return pd.DataFrame(columns=cols)
-    u = u.sort_values(
-        ["reach", "created_at", "post_id"], ascending=[False, True, True], kind="mergesort"
-    ).head(n)
-    shown = posts.loc[posts[PostCol.POST_ID].isin(u["post_id"]).to_numpy(dtype=bool)]
+    side_of = sel["target_side"].astype(object).to_numpy()
+    top: dict[str, pd.DataFrame] = {}
+    for side in sides:
+        u = sel[side_of == side]
+        u = u.assign(reach=u["post_id"].map(reach).fillna(0).astype(np.int64))
+        u = u[u["reach"] > 0]
+        if not u.empty:
+            top[side] = u.sort_values(
+                ["reach", "created_at", "post_id"], ascending=[False, True, True], kind="mergesort"
+            ).head(n)
+    if not top:
+        return empty
+    wanted = pd.concat([u["post_id"] for u in top.values()], ignore_index=True)
+    shown = posts.loc[posts[PostCol.POST_ID].isin(wanted).to_numpy(dtype=bool)]
     # the first stored row of each post id, as drop_duplicates over all posts would keep
     text = shown.drop_duplicates(PostCol.POST_ID).set_index(PostCol.POST_ID)[PostCol.TEXT]
-    out = pd.DataFrame(
-        {
-            "post_id": u["post_id"].to_numpy(dtype=object),
-            "author": u["source"].to_numpy(dtype=object),
-            "created_at": pd.to_datetime(u["created_at"], utc=True).to_numpy(),
-            "stance": u["stance"].to_numpy(dtype=object),
-            "reach": u["reach"].to_numpy(),
-            "text": [_clip(t) for t in u["post_id"].map(text).to_numpy(dtype=object)],
-        }
-    )
-    out["created_at"] = pd.to_datetime(out["created_at"], utc=True)
+    out = dict(empty)
+    for side, u in top.items():
+        t = pd.DataFrame(
+            {
+                "post_id": u["post_id"].to_numpy(dtype=object),
+                "author": u["source"].to_numpy(dtype=object),
+                "created_at": pd.to_datetime(u["created_at"], utc=True).to_numpy(),
+                "stance": u["stance"].to_numpy(dtype=object),
+                "reach": u["reach"].to_numpy(),
+                "text": [_clip(x) for x in u["post_id"].map(text).to_numpy(dtype=object)],
+            }
+        )
+        t["created_at"] = pd.to_datetime(t["created_at"], utc=True)
+        out[side] = t
     return out
 
 
@@ -1593,9 +1511,11 @@ def report_tables(inp: ReportInputs) -> dict[str, pd.DataFrame]:
         if inp.study.institution:
             out["top_posts_institution"] = inp.top[_INST]
         return out
-    out["top_posts_focal"] = top_posts(inp.units, inp.posts, _FOCAL)
+    sides = [_FOCAL, _INST] if inp.study.institution else [_FOCAL]
+    top = top_posts_of_sides(inp.units, inp.posts, sides)
+    out["top_posts_focal"] = top[_FOCAL]
     if inp.study.institution:
-        out["top_posts_institution"] = top_posts(inp.units, inp.posts, _INST)
+        out["top_posts_institution"] = top[_INST]
     out.update(_platform_table(inp))
     return out
 
@@ -1955,25 +1875,44 @@ def _clean(folder: Path, keep: set[str], suffixes: tuple[str, ...]) -> None:
             p.unlink()
 
 
-def write_report(inp: ReportInputs, out_dir: str | Path, *, parallel: bool = False) -> list[Path]:
+@contextmanager
+def _gc_frozen() -> Iterator[None]:
+    """Leave the objects that exist now out of the garbage collector's passes until the end
+    (:func:`gc.freeze`): the report makes many small objects (figures, XML and CSV pieces), so
+    the collector runs often, and each full pass would walk the study's tables of Python
+    strings (millions of objects at 10^6 interactions) that the report only reads."""
+    import gc
+
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
+def write_report(inp: ReportInputs, out_dir: str | Path) -> list[Path]:
     """Write the report files into ``out_dir`` and return their paths (manifest excluded).
 
     Writes metrics.json, tables/*.csv, charts/*.png|svg, graph.gexf (dynamic: one spell per
     window), report.md and index.html, each atomically; files a previous run left in charts/ and
-    tables/ that this run does not produce are removed. With ``parallel`` (off by default) the
-    charts are rendered by a second process meanwhile (:func:`render_charts`; same bytes).
+    tables/ that this run does not produce are removed.
     """
+    with _gc_frozen():
+        return _write_report(inp, out_dir)
+
+
+def _write_report(inp: ReportInputs, out_dir: str | Path) -> list[Path]:
     from . import gexfout
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    # with ``parallel``, a forked child draws and renders the charts while this process writes
-    # the tables and graph.gexf; their files are written once both are done
-    job = render_charts(chart_plan(inp), parallel=parallel)
+    # the account handles factorised once, for the GEXF's windows, its scope and the network map
+    coded = None if inp.edges is not None else gexfout.CodedInteractions(inp.interactions)
+    draw = chart_plan(inp, coded)
     window_edges = (
         inp.edges
         if inp.edges is not None
-        else gexfout.window_edges_of(inp.interactions, inp.study.windows)
+        else gexfout.window_edges_of(inp.interactions, inp.study.windows, coded=coded)
     )
     max_edges = getattr(inp.study, "gexf_max_edges", gexfout.DEFAULT_GEXF_MAX_EDGES)
     scope = gexfout.gexf_scope(window_edges, max_edges)
@@ -2010,7 +1949,7 @@ def write_report(inp: ReportInputs, out_dir: str | Path, *, parallel: bool = Fal
         if gexf.exists():
             gexf.unlink()
 
-    chart_list = job.result()
+    chart_list = _make_charts(draw)
     for c in chart_list:
         written.append(_write_bytes(out / "charts" / f"{c.key}.png", c.png))
         written.append(_write_bytes(out / "charts" / f"{c.key}.svg", c.svg))

@@ -124,6 +124,18 @@ def test_every_chart_renders_png_and_svg_byte_identically_twice(tmp_path):
         assert "<dc:date>" not in svg  # no wall-clock date in the SVG metadata
 
 
+def test_png_and_svg_laid_out_once_give_the_png_of_figure_bytes_and_a_stable_svg():
+    """figure_png_svg lays a figure out once for both formats: the PNG must stay the bytes of
+    figure_bytes (the report's PNGs did not change), the SVG the same on every run."""
+    first = {k: charts.figure_png_svg(fig) for k, fig in _all_figures().items()}
+    second = {k: charts.figure_png_svg(fig) for k, fig in _all_figures().items()}
+    alone = {k: charts.figure_bytes(fig, "png") for k, fig in _all_figures().items()}
+    for name, (png, svg) in first.items():
+        assert png == alone[name], f"{name}.png differs from figure_bytes"
+        assert (png, svg) == second[name], f"{name} differs between runs"
+        assert svg.lstrip().startswith(b"<?xml") and b"<dc:date>" not in svg
+
+
 def test_save_figure_writes_both_formats(tmp_path):
     fig = _all_figures()["composition"]
     paths = charts.save_figure(fig, tmp_path / "charts" / "composition")

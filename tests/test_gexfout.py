@@ -16,6 +16,7 @@ import json
 import xml.etree.ElementTree as ET
 
 import networkx as nx
+import numpy as np
 import pandas as pd
 import pytest
 from test_report import _mini_study, _mini_tables
@@ -217,3 +218,52 @@ def test_graph_command_cap_option(tmp_path, graph_store):
     H = nx.read_gexf(out)
     assert {d["spells"][0] for _, _, d in H.edges(data=True)} == {CRISIS}
     assert "n_reply" in H.edges["amy", "lane"]  # netsupport graph keeps the per-kind counts
+
+
+def _random_interactions(n: int = 3000, seed: int = 7) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    names = np.array([f"u{i:02d}" for i in range(40)] + [None], dtype=object)
+    kinds = np.array(["reply", "mention", "repost", "quote", "follow", "like"], dtype=object)
+    at = pd.Series(
+        pd.to_datetime("2014-02-10T00:00Z") + pd.to_timedelta(rng.integers(0, 10 * 86400, n), "s")
+    )
+    at[rng.random(n) < 0.05] = pd.NaT
+    return pd.DataFrame(
+        {
+            "post_id": np.arange(n).astype(str).astype(object),
+            "source": rng.choice(names, n),
+            "target": rng.choice(names, n),
+            "kind": rng.choice(kinds, n),
+            "created_at": at,
+            "weight": np.where(rng.random(n) < 0.1, np.nan, rng.random(n) * 3),
+        }
+    )
+
+
+def test_coded_interactions_give_the_tables_of_aggregating_each_window_anew():
+    """Guards the shared factorisation of handles (the report's GEXF, its scope and the
+    network map): the same edges, bit for bit, as window_interactions + aggregate_edges, the
+    same pair count, and the same crisis graph as GraphArrays.from_edges."""
+    from netsupport.gexfout import CodedInteractions, count_pairs, window_edges_of
+    from netsupport.graph import GraphArrays, aggregate_edges, window_interactions
+    from netsupport.schema import Window
+    from netsupport.windows import Windows
+
+    df = _random_interactions()
+    w = Windows.from_crisis("2014-02-14T00:00:00Z", "2014-02-16T00:00:00Z", 3, 2)
+    coded = CodedInteractions(df)
+    weights = {"repost": 2.0, "mention": 0.5}
+    for kinds in (None, ("repost", "quote", "mention")):
+        got = window_edges_of(df, w, kinds, weights, coded=coded)
+        want = {
+            win.value: aggregate_edges(window_interactions(df, w, win), kinds, weights)
+            for win in Window
+        }
+        for name in want:
+            pd.testing.assert_frame_equal(got[name], want[name], check_exact=True)
+        assert got.pairs == count_pairs(want)
+        g = coded.graph(w, Window.CRISIS, kinds)
+        h = GraphArrays.from_edges(aggregate_edges(window_interactions(df, w, "crisis"), kinds))
+        assert g.nodes.tolist() == h.nodes.tolist()
+        for a in ("src", "dst", "weight"):
+            np.testing.assert_array_equal(getattr(g, a), getattr(h, a))

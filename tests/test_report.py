@@ -707,36 +707,43 @@ def _drawn_charts():
     ]
 
 
-def test_charts_rendered_by_the_forked_child_are_the_bytes_rendered_here():
+def test_charts_render_to_the_same_bytes_every_time():
+    """Guards byte-stable charts (svg.hashsalt, no dates): two renders of freshly drawn
+    figures give the same PNG and SVG bytes."""
     from netsupport import report
 
-    here = report.render_charts(_drawn_charts, parallel=False)
-    assert not here.forked
-    job = report.render_charts(_drawn_charts, parallel=True)
-    assert job.forked == report._can_fork()  # a single-threaded test on Linux: forked
-    want, got = here.result(), job.result()
+    want, got = report._make_charts(_drawn_charts), report._make_charts(_drawn_charts)
     assert [c.key for c in got] == ["net_support", "composition"]
     assert [(c.png, c.svg) for c in got] == [(c.png, c.svg) for c in want]
     assert got[0].png.startswith(b"\x89PNG") and b"<svg" in got[0].svg
 
 
-def test_a_failing_chart_child_falls_back_to_rendering_here():
-    import os
-
-    from netsupport import report
-
-    if not report._can_fork():
-        pytest.skip("no fork here: the fallback is the only path")
-    parent = os.getpid()
-
-    def fails_in_child():
-        if os.getpid() != parent:
-            raise RuntimeError("chart process died")
-        return _drawn_charts()
-
-    job = report.render_charts(fails_in_child, parallel=True)
-    assert job.forked
-    got = job.result()
-    assert [(c.png, c.svg) for c in got] == [
-        (c.png, c.svg) for c in report.render_charts(_drawn_charts, parallel=False).result()
-    ]
+def test_top_posts_of_both_sides_read_together_equal_each_side_alone():
+    """The report reads the posts once for both sides: each side's table must be what
+    top_posts gives for it alone (a post's reach counts distinct answering authors)."""
+    t = pd.to_datetime(["2014-02-14T10:00Z", "2014-02-14T11:00Z", "2014-02-14T12:00Z"], utc=True)
+    units = pd.DataFrame(
+        {
+            "post_id": ["p1", "p2", "p3"],
+            "source": ["a", "b", "c"],
+            "created_at": t,
+            "stance": ["supportive", "critical", "neutral"],
+            "target_side": ["focal", "institution", "focal"],
+            "window": ["crisis", "crisis", "crisis"],
+            "kind": ["mention", "reply", "mention"],
+        }
+    )
+    posts = pd.DataFrame(
+        {
+            "post_id": ["p1", "p2", "p3", "r1", "r2", "r3", "r4"],
+            "author": ["a", "b", "c", "x", "y", "x", "z"],
+            "target_post_id": [None, None, None, "p1", "p1", "p2", "p3"],
+            "text": ["=one", "two", "three", "", "", "", ""],
+        }
+    )
+    both = report.top_posts_of_sides(units, posts, ["focal", "institution"])
+    for side in ("focal", "institution"):
+        pd.testing.assert_frame_equal(both[side], report.top_posts(units, posts, side))
+    assert both["focal"]["post_id"].tolist() == ["p1", "p3"]
+    assert both["focal"]["reach"].tolist() == [2, 1]
+    assert both["institution"]["text"].tolist() == ["two"]

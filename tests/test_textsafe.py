@@ -109,3 +109,56 @@ def test_write_csv_mixed_and_empty_text_columns(tmp_path):
     )
     rows = list(csv.reader((write_csv(df, tmp_path / "m.csv")).open(encoding="utf-8")))
     assert rows[1:] == [["'=1+1", "", "'@a"], ["3", "", ""], ["", "", "b"], ["'-x", "", "'+c"]]
+
+
+def _mixed_frame(n: int = 400) -> pd.DataFrame:
+    rng = np.random.default_rng(3)
+    texts = np.array(["x", "=y", "-z", "@w", "ok\u202e", "", "é", "\tq"], dtype=object)
+    df = pd.DataFrame(
+        {
+            "text": rng.choice(texts, n),
+            "share": np.where(rng.random(n) < 0.1, np.nan, rng.normal(size=n) * 10.0**9),
+            "tiny": rng.normal(size=n) * 1e-7,
+            "count": rng.integers(-(10**12), 10**12, n),
+            "flag": rng.random(n) < 0.5,
+            "at": pd.Series(pd.to_datetime(rng.integers(0, 2 * 10**9, n), unit="s", utc=True)),
+            "naive": pd.to_datetime(rng.integers(0, 2 * 10**18, n)),
+            "kind": pd.array(rng.choice(["aa", "-bb"], n), dtype="str"),
+        }
+    )
+    df.loc[::7, "text"] = None
+    df.loc[::11, "text"] = np.nan
+    df.loc[::13, "at"] = pd.NaT
+    return df
+
+
+def test_csv_joined_in_arrow_is_the_bytes_pandas_writes(monkeypatch, tmp_path):
+    """Guards the fast CSV path (write_csv of big tables): every dtype it takes must give
+    pandas' to_csv bytes, and a cell pandas would quote sends the table back to pandas."""
+    from netsupport import textsafe
+
+    monkeypatch.setattr(textsafe, "FAST_CSV_ROWS", 1)
+    df = _mixed_frame()
+    safe = textsafe._safe_frame(df)
+    fast = textsafe._csv_bytes(safe)
+    assert fast is not None
+    assert fast == safe.to_csv(index=False, lineterminator="\n").encode("utf-8")
+    quoted = df.assign(text=df["text"].where(df.index != 5, 'a,"b"'))
+    assert textsafe._csv_bytes(textsafe._safe_frame(quoted)) is None
+    assert textsafe._csv_bytes(textsafe._safe_frame(df[["text"]])) is None  # one column
+    p = write_csv(quoted, tmp_path / "q.csv")
+    assert p.read_bytes() == textsafe._safe_frame(quoted).to_csv(
+        index=False, lineterminator="\n"
+    ).encode("utf-8")
+
+
+def test_iso_seconds_is_strftime():
+    from netsupport import textsafe
+
+    at = _mixed_frame()["at"]
+    got = textsafe._iso_seconds(at)
+    want = at.dt.strftime("%Y-%m-%dT%H:%M:%SZ").astype(object)
+    assert got.isna().equals(want.isna())
+    assert got.dropna().tolist() == want.dropna().tolist()
+    old = pd.Series(pd.to_datetime(["0900-01-01T00:00:01"]).tz_localize("UTC"))
+    assert textsafe._iso_seconds(old).tolist() == old.dt.strftime("%Y-%m-%dT%H:%M:%SZ").tolist()
