@@ -40,7 +40,13 @@ import pandas as pd
 from . import __version__
 from .errors import EmptyWindow, NetsupportError
 from .schema import AccountCol, IKind, InteractionCol, Role, Window
-from .textsafe import atomic_write_bytes, atomic_write_chunks, neutralise_bidi, write_csv
+from .textsafe import (
+    BIDI_CONTROLS,
+    atomic_write_bytes,
+    atomic_write_chunks,
+    neutralise_bidi,
+    write_csv,
+)
 from .windows import Windows
 
 __all__ = [
@@ -1221,110 +1227,158 @@ def write_dynamic_gexf_edges(
     head += _attributes_block("node", "dynamic", [ndyn])
     head += _attributes_block("edge", "static", especs)
     head += _attributes_block("edge", "dynamic", [edyn])
-    # The text is assembled column-wise from object arrays of lines, each value formatted and
-    # escaped once per distinct value, and written in batches: a graph of a million edges
-    # takes seconds and never exists as one string. Every piece below ends with a newline.
-    ind = ""  # no indentation: it was a fifth of the file (bench/RESULTS.md)
-    ids = np.array([_attr(node) for node in nodes], dtype=object)
-    spell = np.array([f'{ind}<spell start="{b0}" end="{b1}"/>\n' for b0, b1 in bounds], object)
-
+    # The text is assembled from object arrays of pieces, each value formatted and escaped once
+    # per distinct value (handles in one pass), laid out in file order by integer arithmetic and
+    # joined once per batch of elements: no Python call per node or edge, and a graph of
+    # millions of edges never exists as one string. Every element ends with a newline.
+    ids = _attr_texts(nodes)
+    spell = np.array([f'<spell start="{b0}" end="{b1}"/>\n' for b0, b1 in bounds], dtype=object)
     tail = np.array([f'" start="{b0}" end="{b1}"/>\n' for b0, b1 in bounds], dtype=object)
 
-    def dyn_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    def dyn_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         codes, uniques = pd.factorize(values.astype("float64"), use_na_sentinel=False)
         return codes, np.array([_double(float(v)) for v in uniques], dtype=object)
 
-    def dyn_lines(spec: _AttrSpec, wins: np.ndarray, codes: np.ndarray, text: np.ndarray):
-        return f'{ind}<attvalue for="{spec.id}" value="' + text[codes] + tail[wins]
-
-    def elements(
-        head: np.ndarray,
-        static: np.ndarray,
-        dyn: np.ndarray,
-        wins: np.ndarray,
-        starts: np.ndarray,
-        close: str,
-    ) -> np.ndarray:
-        """Concatenate, per element, its pieces (``dyn``/``wins`` rows grouped at ``starts``)."""
-        mid = f"{ind}</attvalues>\n{ind}<spells>\n"
-        return (
-            head
-            + f"{ind}<attvalues>\n"
-            + static
-            + np.add.reduceat(dyn, starts)
-            + mid
-            + np.add.reduceat(spell[wins], starts)
-            + f"{ind}</spells>\n{close}\n"
-        )
-
     # nodes: strength rows are sorted by node (every node has one at least), then window
     s_node, s_wins = s_key // n_w, s_key % n_w
-    s_codes, s_text = dyn_codes(pd.Series(strength.to_numpy()))
+    s_codes, s_text = dyn_codes(strength.to_numpy())
     bounds_n = np.r_[np.flatnonzero(np.r_[True, s_node[1:] != s_node[:-1]]), len(s_key)]
-    node_order = np.arange(len(nodes))
-    n_static = _AttvalueColumns(nspecs, nattr, ind)
+    n_static = _AttvalueColumns(nspecs, nattr, "")
 
-    w_codes, w_text = dyn_codes(pd.Series(w_values))
+    w_codes, w_text = dyn_codes(w_values)
     del w_values
-    e_static = _AttvalueColumns(especs, eattr, ind)
+    e_static = _AttvalueColumns(especs, eattr, "")
     n_edges = len(eattr)
     del eattr
-    wcodes, wuniq = pd.factorize(total_weight.astype("float64"), use_na_sentinel=False)
-    wtext = np.array([_double(float(v)) for v in wuniq], dtype=object)
-    batch = 20_000
+    wcodes, wtext = dyn_codes(total_weight.to_numpy())
+    batch = _GEXF_BATCH
 
     def chunks() -> Iterator[str]:
         yield "\n".join(head) + "\n"
         yield "<nodes>\n"
         for a in range(0, len(nodes), batch):
-            k = node_order[a : a + batch]  # strength groups of these nodes
-            lo, hi = bounds_n[k], bounds_n[k + 1]
-            rows = np.concatenate([np.arange(x, y) for x, y in zip(lo, hi, strict=True)])
-            starts = np.r_[0, np.cumsum(hi - lo)[:-1]]
-            head_n = "<node id=" + ids[a : a + batch] + " label=" + ids[a : a + batch] + ">\n"
-            yield "".join(
-                elements(
-                    head_n,
-                    n_static.rows(a, a + batch),
-                    dyn_lines(ndyn, s_wins[rows], s_codes[rows], s_text),
-                    s_wins[rows],
-                    starts,
-                    "</node>",
-                )
+            b = min(a + batch, len(nodes))
+            lo, hi = bounds_n[a], bounds_n[b]
+            yield _join_elements(
+                ["<node id=", ids[a:b], " label=", ids[a:b], ">\n<attvalues>\n"],
+                n_static.pieces(a, b),
+                [f'<attvalue for="{ndyn.id}" value="', s_text[s_codes[lo:hi]], tail[s_wins[lo:hi]]],
+                spell[s_wins[lo:hi]],
+                np.diff(bounds_n[a : b + 1]),
+                "</node>\n",
             )
         yield "</nodes>\n<edges>\n"
         for a in range(0, n_edges, batch):
             b = min(a + batch, n_edges)
             lo, hi = offsets[a], offsets[b]
-            head_e = (
-                '<edge id="'
-                + np.arange(a, b).astype(str).astype(object)
-                + '" source='
-                + ids[src_code[a:b]]
-                + " target="
-                + ids[dst_code[a:b]]
-                + ' weight="'
-                + wtext[wcodes[a:b]]
-                + '">\n'
-            )
-            yield "".join(
-                elements(
-                    head_e,
-                    e_static.rows(a, b),
-                    dyn_lines(edyn, w_arr[lo:hi], w_codes[lo:hi], w_text),
-                    w_arr[lo:hi],
-                    offsets[a:b] - lo,
-                    "</edge>",
-                )
+            yield _join_elements(
+                [
+                    '<edge id="',
+                    np.arange(a, b).astype(str).astype(object),
+                    '" source=',
+                    ids[src_code[a:b]],
+                    " target=",
+                    ids[dst_code[a:b]],
+                    ' weight="',
+                    wtext[wcodes[a:b]],
+                    '">\n<attvalues>\n',
+                ],
+                e_static.pieces(a, b),
+                [f'<attvalue for="{edyn.id}" value="', w_text[w_codes[lo:hi]], tail[w_arr[lo:hi]]],
+                spell[w_arr[lo:hi]],
+                np.diff(offsets[a : b + 1]),
+                "</edge>\n",
             )
         yield "</edges>\n  </graph>\n</gexf>\n"
 
     return atomic_write_chunks(path, chunks())
 
 
+#: Elements (nodes or edges) of the dynamic GEXF assembled and written at a time.
+_GEXF_BATCH = 100_000
+
+#: Characters that make :func:`_attr` more than quoting: XML escapes (quoteattr's ``&<>"`` and
+#: whitespace), characters XML forbids and bidi controls.
+_ATTR_SPECIAL = re.compile(f'[&<>"\n\r\t{_XML_INVALID.pattern[1:-1]}{BIDI_CONTROLS}]')
+
+
+def _attr_texts(values: Sequence[object]) -> np.ndarray:
+    """Return ``[_attr(v) for v in values]`` as an object array; strings are scanned in one
+    regex pass over their join, and only those it flags go through :func:`_attr`.
+
+    Examples
+    --------
+    >>> _attr_texts(["lane", 'a"b', "x&y", "\u202e"]).tolist()
+    ['"lane"', '\\'a"b\\'', '"x&amp;y"', '"[U+202E]"']
+    """
+    values = list(values)
+    if not all(type(v) is str for v in values):
+        return np.array([_attr(v) for v in values] or [], dtype=object)
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
+    out = '"' + out + '"'
+    # one separator (not special) between values: a match at position p lies in value i where
+    # starts[i] <= p < starts[i + 1]
+    joined = " ".join(values)
+    hits = [m.start() for m in _ATTR_SPECIAL.finditer(joined)]
+    if hits:
+        lengths = np.fromiter(map(len, values), dtype=np.int64, count=len(values))
+        starts = np.r_[0, np.cumsum(lengths + 1)[:-1]]
+        for i in np.unique(np.searchsorted(starts, hits, side="right") - 1):
+            out[i] = _attr(values[i])
+    return out
+
+
+def _join_elements(
+    head: Sequence[np.ndarray | str],
+    static: Sequence[np.ndarray],
+    dyn: Sequence[np.ndarray | str],
+    spells: np.ndarray,
+    counts: np.ndarray,
+    close: str,
+) -> str:
+    """Return the text of consecutive elements, element i being: its ``head`` pieces, its
+    ``static`` pieces, the ``dyn`` pieces of each of its ``counts[i]`` rows (rows grouped by
+    element, in order), the end of its attvalues, its ``counts[i]`` ``spells`` rows and
+    ``close``. Pieces are strings or object arrays of strings (one per element, or per row for
+    ``dyn`` and ``spells``); every element has one row at least.
+
+    Examples
+    --------
+    >>> rows = np.array(["1", "2", "3"], object)
+    >>> text = _join_elements(["<n ", np.array(["a", "b"], object), ">"], [], ["d", rows],
+    ...     np.array(["s1", "s2", "s3"], object), np.array([1, 2]), "!")
+    >>> for element in text.split("!")[:-1]:
+    ...     print(element.replace("\\n", "|"))
+    <n a>d1</attvalues>|<spells>|s1</spells>|
+    <n b>d2d3</attvalues>|<spells>|s2s3</spells>|
+    """
+    n = len(counts)
+    if not n:
+        return ""
+    counts = counts.astype(np.int64)
+    fixed, d = len(head) + len(static), len(dyn)
+    size = fixed + (d + 1) * counts + 2
+    start = np.zeros(n, dtype=np.int64)
+    np.cumsum(size[:-1], out=start[1:])
+    out = np.empty(int(start[-1] + size[-1]), dtype=object)
+    for j, piece in enumerate([*head, *static]):
+        out[start + j] = piece
+    elem = np.repeat(np.arange(n), counts)
+    rank = np.arange(len(elem)) - np.repeat(np.cumsum(counts) - counts, counts)
+    at = start[elem] + fixed + rank * d
+    for j, piece in enumerate(dyn):
+        out[at + j] = piece
+    mid = start + fixed + d * counts
+    out[mid] = "</attvalues>\n<spells>\n"
+    out[mid[elem] + 1 + rank] = spells
+    out[start + size - 1] = "</spells>\n" + close
+    return "".join(out.tolist())
+
+
 class _AttvalueColumns:
     """The ``<attvalue>`` lines of a frame's rows (as :func:`_attvalue_cells`), each value
-    formatted and escaped once; :meth:`rows` assembles a slice of rows on demand."""
+    formatted and escaped once; :meth:`pieces` gives a slice of rows' lines, column by column."""
 
     def __init__(self, specs: Sequence[_AttrSpec], frame: pd.DataFrame, indent: str):
         self.n = len(frame)
@@ -1342,12 +1396,9 @@ class _AttvalueColumns:
                 )
             self.columns.append((codes, np.array([*lines, ""], dtype=object)))
 
-    def rows(self, start: int, stop: int) -> np.ndarray:
-        """Each row's lines, each ending with a newline, concatenated ('' for none)."""
-        out = np.full(min(stop, self.n) - start, "", dtype=object)
-        for codes, lines in self.columns:
-            out = out + lines[codes[start:stop]]
-        return out
+    def pieces(self, start: int, stop: int) -> list[np.ndarray]:
+        """Each column's line of rows ``start:stop`` (ending with a newline; '' for none)."""
+        return [lines[codes[start:stop]] for codes, lines in self.columns]
 
 
 def _native(value: object) -> object:

@@ -267,3 +267,156 @@ def test_coded_interactions_give_the_tables_of_aggregating_each_window_anew():
         assert g.nodes.tolist() == h.nodes.tolist()
         for a in ("src", "dst", "weight"):
             np.testing.assert_array_equal(getattr(g, a), getattr(h, a))
+
+
+# Handles a GEXF must escape or clean: XML's specials, both quotes, whitespace, non-ASCII, a
+# control character XML forbids, a bidi override; plain handles around them.
+ODD = ["a<b", "x&y", 'say"hi', "it's", 'both"\'', "tab\there", "new\nline", "café", "日本",
+       "bell\x07", "lane\u202eenal", "plain", "zed"]  # fmt: skip
+
+
+def _reference_gexf(window_edges, windows, node_attrs=None, kind_counts=True, note=None) -> str:
+    """The dynamic GEXF written element by element with plain loops (what the vectorised
+    writer must reproduce byte for byte)."""
+    from netsupport import graph as g
+    from netsupport.schema import IKind, Window
+
+    rows: dict[tuple[str, str], list[tuple[int, dict]]] = {}
+    frames = []
+    for i, w in enumerate(Window):
+        e = window_edges.get(w.value)
+        if e is None or e.empty:
+            continue
+        frames.append(e)
+        for r in e.to_dict("records"):
+            rows.setdefault((r["source"], r["target"]), []).append((i, r))
+    pairs = sorted(rows)
+    nodes = sorted({x for p in pairs for x in p})
+    counts = [c for c in (g.count_column(k) for k in IKind) if any(c in e for e in frames)]
+    total = pd.DataFrame(
+        {c: [sum(int(r.get(c, 0)) for _, r in rows[p]) for p in pairs] for c in counts}
+    )
+    total["weight"] = [sum(r["weight"] for _, r in rows[p]) for p in pairs]
+    eattr = g._edge_attr_frame(total)
+    eattr = eattr if kind_counts else eattr[["kind"]]
+    nattr = (
+        pd.DataFrame(index=pd.Index(nodes, dtype=object))
+        if node_attrs is None
+        else g._reindex_attrs(node_attrs, nodes)
+    )
+    nspecs = g._attr_specs(nattr, list(nattr.columns), "n")
+    especs = g._attr_specs(eattr, list(eattr.columns), "e")
+    bounds = [g._spell_bounds(windows, w) for w in Window]
+    degree: dict[tuple[str, int], float] = {}
+    for p in pairs:
+        for i, r in rows[p]:
+            for x in p:
+                degree[x, i] = degree.get((x, i), 0.0) + r["weight"]
+
+    def statics(specs, values):
+        out = []
+        for spec, v in zip(specs, values, strict=True):
+            text = g._gexf_value(v, spec.gtype)
+            if text is not None:
+                out.append(f'<attvalue for="{spec.id}" value={g._attr(text)}/>')
+        return out
+
+    def element(head, static, dyn_id, dyn, close):
+        spans = [f'start="{bounds[i][0]}" end="{bounds[i][1]}"' for i, _ in dyn]
+        return [
+            head,
+            "<attvalues>",
+            *static,
+            *(
+                f'<attvalue for="{dyn_id}" value="{g._double(v)}" {s}/>'
+                for (_, v), s in zip(dyn, spans, strict=True)
+            ),
+            "</attvalues>",
+            "<spells>",
+            *(f"<spell {s}/>" for s in spans),
+            "</spells>",
+            close,
+        ]
+
+    head = g._gexf_head(
+        "dynamic", True, ' timeformat="date" timerepresentation="interval" timezone="UTC"', note
+    )
+    head += g._attributes_block("node", "static", nspecs)
+    head += g._attributes_block(
+        "node", "dynamic", [g._AttrSpec("nd0", "window_weighted_degree", "double")]
+    )
+    head += g._attributes_block("edge", "static", especs)
+    head += g._attributes_block("edge", "dynamic", [g._AttrSpec("ed0", "window_weight", "double")])
+    lines = [*head, "<nodes>"]
+    for n, values in zip(nodes, nattr.itertuples(index=False), strict=True):
+        dyn = [(i, degree[n, i]) for i in range(3) if (n, i) in degree]
+        lines += element(
+            f"<node id={g._attr(n)} label={g._attr(n)}>",
+            statics(nspecs, values),
+            "nd0",
+            dyn,
+            "</node>",
+        )
+    lines.append("</nodes>\n<edges>")
+    for k, (p, values) in enumerate(zip(pairs, eattr.itertuples(index=False), strict=True)):
+        dyn = [(i, r["weight"]) for i, r in rows[p]]
+        w = g._double(total["weight"][k])
+        head_e = f'<edge id="{k}" source={g._attr(p[0])} target={g._attr(p[1])} weight="{w}">'
+        lines += element(head_e, statics(especs, values), "ed0", dyn, "</edge>")
+    lines += ["</edges>\n  </graph>\n</gexf>", ""]
+    return "\n".join(lines)
+
+
+def _odd_window_edges(seed: int = 3) -> dict[str, pd.DataFrame]:
+    rng = np.random.default_rng(seed)
+    out = {}
+    for w, n in (("baseline", 20), ("crisis", 30), ("after", 12)):
+        src, dst = rng.choice(ODD, n), rng.choice(ODD, n)
+        e = pd.DataFrame({"source": src, "target": dst}).query("source != target")
+        e = e.drop_duplicates().sort_values(["source", "target"], ignore_index=True)
+        e["n_reply"] = rng.integers(0, 3, len(e))
+        e["n_mention"] = rng.integers(1, 4, len(e))
+        e["weight"] = e["n_reply"] * 1.5 + e["n_mention"] * 0.25
+        out[w] = e.astype({"source": object, "target": object})
+    return out
+
+
+@pytest.mark.parametrize("batch", [100_000, 3])
+@pytest.mark.parametrize("kind_counts", [True, False])
+def test_dynamic_gexf_matches_a_reference_writer_with_odd_handles(
+    tmp_path, graph_windows, monkeypatch, batch, kind_counts
+):
+    from netsupport import graph as g
+
+    monkeypatch.setattr(g, "_GEXF_BATCH", batch)  # several batches: elements split anywhere
+    edges = _odd_window_edges()
+    attrs = pd.DataFrame(
+        {
+            "handle": ODD[:7],
+            "community": [0, 1, 2, 0, 1, 2, 0],
+            "role": ["a<b", "c", 'q"', "c", "é", "c", None],
+            "pagerank": [0.1, np.nan, 1 / 3, 2.0, 0.5, 1e-9, 0.25],
+        }
+    )
+    path = g.write_dynamic_gexf_edges(
+        edges,
+        graph_windows,
+        tmp_path / "g.gexf",
+        node_attrs=attrs,
+        kind_counts=kind_counts,
+        note="crisis <only> & more",
+    )
+    expected = _reference_gexf(edges, graph_windows, attrs, kind_counts, "crisis <only> & more")
+    assert path.read_bytes() == expected.encode("utf-8")
+    H = nx.read_gexf(path)  # and a reader takes it
+    assert set(H.nodes) <= {g._xml_text(h) for h in ODD}
+
+
+def test_attr_texts_are_attr_of_each_value():
+    from netsupport.graph import _attr, _attr_texts
+
+    values = [*ODD, "", "\ufffe", "x" * 50 + "&"]
+    assert _attr_texts(values).tolist() == [_attr(v) for v in values]
+    mixed = ["a", 3, 2.5, "b&"]  # not all strings: each through _attr
+    assert _attr_texts(mixed).tolist() == [_attr(v) for v in mixed]
+    assert _attr_texts([]).tolist() == []
