@@ -1143,22 +1143,28 @@ def write_dynamic_gexf_edges(
     counts = [
         c for c in (count_column(k) for k in IKind) if any(c in e.columns for e in per_window)
     ]
-    nodes = sorted(
-        pd.unique(
-            np.concatenate(
-                [e[col].to_numpy(dtype=object) for e in per_window for col in (SOURCE, TARGET)]
-            )
-        )
+    # handles factorised once (one hash pass), their codes renumbered in sorted order
+    codes, uniques = pd.factorize(
+        np.concatenate(
+            [e[col].to_numpy(dtype=object) for e in per_window for col in (SOURCE, TARGET)]
+        ),
+        use_na_sentinel=False,  # (a missing handle is a node, and fails sorting as it did)
     )
-    node_index = pd.Index(nodes, dtype=object)
+    order = np.array(sorted(range(len(uniques)), key=uniques.__getitem__), dtype=np.int64)
+    nodes = uniques[order].tolist()  # sorted(nodes), as sorted() orders them
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    codes = rank[codes]
+    del rank, order, uniques
     n_w, n_nodes = len(Window), len(nodes)
+    ends = np.cumsum([2 * len(e) for e in per_window])
     key = np.concatenate(
         [
-            node_index.get_indexer(e[SOURCE].to_numpy(dtype=object)).astype(np.int64) * n_nodes
-            + node_index.get_indexer(e[TARGET].to_numpy(dtype=object))
-            for e in per_window
+            codes[end - 2 * len(e) : end - len(e)] * n_nodes + codes[end - len(e) : end]
+            for e, end in zip(per_window, ends, strict=True)
         ]
     )
+    del codes
     key = key * n_w + np.concatenate(wins)
     del wins
     perm = np.argsort(key, kind="stable")  # keys are distinct: (source, target, window) order
