@@ -991,8 +991,7 @@ def crisis_graph(interactions: pd.DataFrame, windows: Windows) -> GraphArrays:
     """Return the crisis repost/quote/mention graph (the kinds PageRank ranks amplifiers on)
     as arrays (:class:`~netsupport.graph.GraphArrays`): the network map needs its edges and
     a two-step neighbourhood, not a networkx graph of ~10^5 edges at 10^6 interactions."""
-    from .gexfout import edge_columns
-    from .graph import aggregate_edges, window_interactions
+    from .graph import aggregate_edges, edge_columns, window_interactions
 
     rows = window_interactions(edge_columns(interactions), windows, Window.CRISIS)
     return GraphArrays.from_edges(aggregate_edges(rows, kinds=NETWORK_KINDS))

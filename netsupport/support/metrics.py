@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..graph import aggregate_edges, window_interactions
+from ..graph import baseline_edges
 from ..schema import (
     AccountCol,
     InteractionCol,
@@ -168,6 +168,11 @@ def analyse(
     if stance is None:  # the shares are corrected below, with the study's bootstrap
         stance = stance_table(tables, study, workers=workers, correct=False)
     inputs, units = metric_inputs(tables, study, stance, spans=spans)
+    inter = inputs.interactions
+    if inter is not None and not inter.empty:
+        # once, for the tie comparison's covariate and the community grid (both re-made them)
+        inputs.baseline_edges = baseline_edges(inter, study.windows)
+        inputs.baseline_windows = study.windows
     metrics, out_tables = analyse_inputs(inputs, study, membership=membership, pagerank=pagerank)
     metrics["sensitivity"] = jsonable(grid_sensitivity(tables, study, stance, inputs, membership))
     metrics["role_timing"] = jsonable(timing_by_side(inputs.proxy_units, out_tables, study))
@@ -217,6 +222,9 @@ class MetricInputs:
         Baseline interactions aggregated into edges (:func:`netsupport.graph.aggregate_edges`):
         each account's baseline activity, the tie comparison's covariate (computed from
         ``interactions`` when not given).
+    baseline_windows : Windows, optional
+        The windows ``baseline_edges`` were aggregated for. When given and the measures' windows
+        (cut to the data's span) have another baseline, the edges are made again for those.
     """
 
     units: pd.DataFrame
@@ -238,6 +246,7 @@ class MetricInputs:
     timeline: pd.DataFrame | None = None
     timeline_freq: str | None = None
     baseline_edges: pd.DataFrame | None = None
+    baseline_windows: Windows | None = None
     stance_model: dict[str, Any] | None = None  # how stance was decided (StanceResult.model)
     validation: dict[str, Any] | None = None  # cross-validated error, corrected shares
     validation_units: pd.DataFrame | None = None  # units the corrected shares come from
@@ -290,11 +299,13 @@ def analyse_inputs(
     *,
     membership: pd.Series | None = None,
     pagerank: pd.Series | None = None,
+    roles: pd.Series | None = None,
 ) -> tuple[dict[str, Any], dict[str, pd.DataFrame]]:
     """Return every support metric (see :func:`compute_metrics`) and the tables behind them.
 
     ``membership`` and ``pagerank`` are detected from ``inputs.interactions`` when not given
-    (and are not measured when neither is there).
+    (and are not measured when neither is there); ``roles`` (:func:`_roles` of the same inputs
+    and PageRank) are derived when not given.
     """
     coverage = dict(inputs.coverage)
     declared: Windows = study.windows
@@ -450,21 +461,8 @@ def analyse_inputs(
     pr_info: dict[str, Any] = {"kinds": [k.value for k in AMPLIFIER_KINDS]}
     if not focal_why and pagerank is None and inputs.interactions is not None:
         pagerank, pr_info = crisis_pagerank(inputs.interactions, study)
-    # roles are needed for the accounts that addressed a side and for every account the
-    # amplifiers may list (the crisis graph's): not only the first, or an amplifier the
-    # accounts file describes showed "unknown"
-    needed = pd.Index(units["source"].unique())
-    if pagerank is not None:
-        needed = needed.union(pd.Index(pagerank.index.astype(object)))
-    accounts = inputs.accounts
-    if accounts is not None and not accounts.empty:
-        accounts = accounts[accounts[AccountCol.HANDLE].isin(needed)]
-    roles = account_roles(
-        accounts,
-        load_lexicon(study.stance.lexicon),
-        needed,
-        study.institution,
-    )
+    if roles is None:
+        roles = _roles(inputs, study, pagerank)
     if focal_why:
         m["amplifiers"] = not_measured(focal_why)
     else:
@@ -523,6 +521,25 @@ def analyse_inputs(
     return jsonable(m), out_tables
 
 
+def _roles(inputs: MetricInputs, study: Any, pagerank: pd.Series | None) -> pd.Series:
+    """Return the role of every account the measures may name (:func:`account_roles`)."""
+    # roles are needed for the accounts that addressed a side and for every account the
+    # amplifiers may list (the crisis graph's): not only the first, or an amplifier the
+    # accounts file describes showed "unknown"
+    needed = pd.Index(inputs.units["source"].unique())
+    if pagerank is not None:
+        needed = needed.union(pd.Index(pagerank.index.astype(object)))
+    accounts = inputs.accounts
+    if accounts is not None and not accounts.empty:
+        accounts = accounts[accounts[AccountCol.HANDLE].isin(needed)]
+    return account_roles(
+        accounts,
+        load_lexicon(study.stance.lexicon),
+        needed,
+        study.institution,
+    )
+
+
 def _evidence(
     inputs: MetricInputs, study: Any, units: pd.DataFrame, absent: Mapping[str, Any], window_ok: Any
 ) -> dict[str, Any]:
@@ -532,8 +549,11 @@ def _evidence(
     boot = {"n_boot": sp.bootstrap, "seed": sp.seed, "confidence": sp.confidence}
     focal_why = absent[_FOCAL] or window_ok(_C)
     edges = inputs.baseline_edges
+    made_for = inputs.baseline_windows
+    if made_for is not None and made_for.bounds(Window.BASELINE) != windows.bounds(Window.BASELINE):
+        edges = None  # aggregated for the declared windows, and these were cut to the data
     if edges is None and inputs.interactions is not None:
-        edges = aggregate_edges(window_interactions(inputs.interactions, windows, Window.BASELINE))
+        edges = baseline_edges(inputs.interactions, windows)
     comparisons: dict[str, Any] = {
         "prior_ties": not_measured(focal_why)
         if focal_why

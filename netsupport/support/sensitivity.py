@@ -32,6 +32,9 @@ __all__ = [
     "MEASURES",
     "community_grid",
     "consensus_partition",
+    "grid_communities",
+    "grid_graph",
+    "grid_sensitivity",
     "restance",
     "sensitivity",
     "spec_measures",
@@ -490,8 +493,13 @@ def sensitivity(
     baseline_edges: pd.DataFrame | None = None,
     supporters_idx: pd.Index | None = None,
     membership: pd.Series | None = None,
+    communities: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Return the ``sensitivity`` block of metrics.json: the grid, its specs and summaries."""
+    """Return the ``sensitivity`` block of metrics.json: the grid, its specs and summaries.
+
+    ``communities``: the block's :func:`community_grid` part when computed already (then
+    ``baseline_edges``, ``supporters_idx`` and ``membership`` are not read).
+    """
     if stance is None or stance.empty:
         return not_measured("no interaction addressed either side")
     records = window_grid(stance, study, span)
@@ -503,11 +511,21 @@ def sensitivity(
         },
         "summary": summarise_grid(records),
     }
-    if baseline_edges is not None and supporters_idx is not None and len(supporters_idx):
-        out["communities"] = community_grid(baseline_edges, study, supporters_idx, membership)
-    else:
-        out["communities"] = not_measured("no baseline graph or no crisis supporter")
+    if communities is None:
+        communities = _community_block(baseline_edges, study, supporters_idx, membership)
+    out["communities"] = communities
     return out
+
+
+def _community_block(
+    edges: pd.DataFrame | None,
+    study: Any,
+    supporters_idx: pd.Index | None,
+    membership: pd.Series | None,
+) -> dict[str, Any]:
+    if edges is not None and supporters_idx is not None and len(supporters_idx):
+        return community_grid(edges, study, supporters_idx, membership)
+    return not_measured("no baseline graph or no crisis supporter")
 
 
 def data_span(tables: Mapping[str, pd.DataFrame]) -> tuple[pd.Timestamp, pd.Timestamp] | None:
@@ -524,29 +542,55 @@ def data_span(tables: Mapping[str, pd.DataFrame]) -> tuple[pd.Timestamp, pd.Time
     return (min(lo), max(hi)) if lo else None
 
 
+def grid_graph(inputs: Any, study: Any) -> pd.DataFrame | None:
+    """Return the baseline edges the community grid detects on (None without interactions).
+
+    The study's declared windows, as the communities step uses: ``inputs.baseline_edges`` when
+    they were aggregated for that baseline (``inputs.baseline_windows``), else made here.
+    """
+    from .. import graph
+
+    inter = inputs.interactions
+    if inter is None or inter.empty:
+        return None
+    made_for = getattr(inputs, "baseline_windows", None)
+    edges = getattr(inputs, "baseline_edges", None)
+    base = study.windows.bounds(Window.BASELINE)
+    if edges is not None and made_for is not None and made_for.bounds(Window.BASELINE) == base:
+        return edges
+    return graph.baseline_edges(inter, study.windows)
+
+
+def grid_communities(
+    edges: pd.DataFrame | None, inputs: Any, study: Any, membership: pd.Series | None
+) -> dict[str, Any]:
+    """Return the ``communities`` part of the sensitivity block: :func:`community_grid` of the
+    :func:`grid_graph` edges and the crisis supporters of ``inputs``, or not measured."""
+    from .ties import supporters
+
+    return _community_block(edges, study, supporters(inputs.proxy_units), membership)
+
+
 def grid_sensitivity(
     tables: Mapping[str, pd.DataFrame],
     study: Any,
     stance: Any,
     inputs: Any,
     membership: pd.Series | None,
+    *,
+    communities: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Return :func:`sensitivity` for the tables, stance result and metric inputs of a study."""
-    from .. import graph
-    from .ties import supporters
+    """Return :func:`sensitivity` for the tables, stance result and metric inputs of a study.
 
-    inter = inputs.interactions
-    edges = None
-    if inter is not None and not inter.empty:
-        base = graph.window_interactions(inter, study.windows, Window.BASELINE)
-        edges = graph.aggregate_edges(base)
+    ``communities``: :func:`grid_communities` of the same inputs, when computed already.
+    """
+    if communities is None and stance.table is not None and not stance.table.empty:
+        communities = grid_communities(grid_graph(inputs, study), inputs, study, membership)
     return sensitivity(
         stance.table,
         study,
         # the study's interactions, not tables["interactions"]: a run drops that table once the
         # stance step has derived them (and they add the marker rows)
-        span=data_span({"posts": tables.get("posts"), "interactions": inter}),
-        baseline_edges=edges,
-        supporters_idx=supporters(inputs.proxy_units),
-        membership=membership,
+        span=data_span({"posts": tables.get("posts"), "interactions": inputs.interactions}),
+        communities=communities,
     )
