@@ -41,6 +41,7 @@ from .common import (
     _WINDOWS,
     AMPLIFIER_KINDS,
     METRICS_VERSION,
+    _isin,
     _measured,
     not_measured,
 )
@@ -445,7 +446,7 @@ def analyse_inputs(
             outside = units[
                 (units["target_side"] == _FOCAL)
                 & (units["window"] == _C)
-                & ~units["source"].isin(membership.index)
+                & ~_isin(units["source"], membership.index)
             ]
             m["mobilisation"] = {
                 **info,
@@ -453,7 +454,7 @@ def analyse_inputs(
                 "communities": [_community_record(r) for r in _records(shown)],
                 "outside_baseline_graph": {
                     "active": int(outside["source"].nunique()),
-                    "supporters": int((~sup_idx.isin(membership.index)).sum()),
+                    "supporters": int((~_isin(sup_idx, membership.index)).sum()),
                 },
             }
             m["breadth"] = breadth(membership, sup_idx, sp.breadth_min_supporters)

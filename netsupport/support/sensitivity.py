@@ -330,7 +330,8 @@ def consensus_partition(
     import scipy.sparse as sp
     from scipy.sparse.csgraph import connected_components
 
-    nodes = sorted(set().union(*(set(r.index) for r in runs)))
+    # (object arrays: iterating pandas 3's Arrow-backed str index is slower)
+    nodes = sorted(set().union(*(set(r.index.to_numpy(dtype=object)) for r in runs)))
     index = pd.Index(nodes, dtype=object)
     a = index.get_indexer(edges["source"].to_numpy(dtype=object))
     b = index.get_indexer(edges["target"].to_numpy(dtype=object))
