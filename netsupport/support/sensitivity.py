@@ -26,7 +26,7 @@ from ..schema import Window
 from ..stance.rules import RULE_ELSEWHERE, RULE_VADER, STANCE_ORDER
 from ..windows import Windows
 from .common import _INST, _SIDES, not_measured
-from .shares import _majority_codes, post_units
+from .shares import post_units
 
 __all__ = [
     "MEASURES",
@@ -43,7 +43,7 @@ __all__ = [
 ]
 
 _DAY = pd.Timedelta(days=1)
-_SUP_CODE, _CRI_CODE = 0, 1
+_SUP_CODE, _CRI_CODE, _NEU_CODE = 0, 1, 2
 
 #: Headline measures the window/threshold grid re-computes: (key, null value, label).
 MEASURES: tuple[tuple[str, float, str], ...] = (
@@ -136,9 +136,13 @@ def _net(u: _Units, mask: np.ndarray) -> float | None:
         return None
     cell = u.account[ok] * 3 + u.stance[ok]
     counts = np.bincount(cell, minlength=u.n_accounts * 3).reshape(u.n_accounts, 3)
-    counts = counts[counts.sum(axis=1) > 0]
-    maj = _majority_codes(counts)
-    return float((maj == _SUP_CODE).mean() - (maj == _CRI_CODE).mean())
+    sup, cri, neu = counts[:, _SUP_CODE], counts[:, _CRI_CODE], counts[:, _NEU_CODE]
+    # the accounts in the mask, and those whose majority (_majority_codes: the only maximum;
+    # a tie is neutral) is supportive or critical: counted, not selected and argmax-ed
+    n = np.count_nonzero(sup + cri + neu)
+    n_sup = np.count_nonzero((sup > cri) & (sup > neu))
+    n_cri = np.count_nonzero((cri > sup) & (cri > neu))
+    return float(n_sup / n - n_cri / n)  # (the same floats as the means of 0/1 arrays)
 
 
 def spec_measures(units: pd.DataFrame | _Units, windows: Windows) -> dict[str, dict[str, Any]]:
