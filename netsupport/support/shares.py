@@ -155,7 +155,7 @@ def compress_units(units: pd.DataFrame, freq: Any = None) -> pd.DataFrame:
         return _with_codes(out[cols])
     ts = pd.to_datetime(units["created_at"], utc=True)
     frame = pd.DataFrame({c: _obj(units[c]) for c in _UNIT_KEY})
-    frame["created_at"] = ts.to_numpy()
+    frame["created_at"] = ts.array  # (to_numpy() makes an object array of Timestamps)
     w = _weight(units)
     frame[UNIT_WEIGHT] = np.ones(len(units), dtype=np.int64) if w is None else w
     keys = list(_UNIT_KEY)

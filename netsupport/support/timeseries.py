@@ -70,7 +70,7 @@ def timeline_counts(units: pd.DataFrame, freq: str) -> pd.DataFrame:
         {
             "target_side": units["target_side"].astype(object).to_numpy(),
             "window": units["window"].astype(object).to_numpy(),
-            "bin": ts.dt.floor(freq).to_numpy(),
+            "bin": ts.dt.floor(freq).array,  # (to_numpy(): an object array of Timestamps)
             "stance": units["stance"].astype(object).to_numpy(),
             "n": w,
         }
