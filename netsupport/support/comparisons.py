@@ -18,7 +18,7 @@ from ..schema import FollowCol, IKind, InteractionCol
 from ..windows import Windows
 from .common import _B, _C, _CRI, _NEU, _SUP, _interval, _obj, _rng, not_measured, proportion_ci
 from .shares import _cell, account_stance_counts, majority_stance
-from .ties import prior_ties
+from .ties import prior_ties, touching
 
 __all__ = [
     "LOGIT_METHOD",
@@ -98,7 +98,7 @@ def tie_odds_ratio(
     >>> round(r["value"], 4)  # (3/2) / (2/3): the 2x2 table's odds ratio
     2.25
     """
-    import statsmodels.api as sm
+    from statsmodels.discrete.discrete_model import Logit  # (not statsmodels.api: ~0.3 s)
     from statsmodels.tools.sm_exceptions import (
         ConvergenceWarning,
         PerfectSeparationError,
@@ -130,7 +130,7 @@ def tie_odds_ratio(
             warnings.simplefilter("error", PerfectSeparationWarning)
             warnings.simplefilter("error", ConvergenceWarning)
             warnings.simplefilter("ignore", RuntimeWarning)
-            fit = sm.Logit(tie, x).fit(disp=0, method="newton", maxiter=100)
+            fit = Logit(tie, x).fit(disp=0, method="newton", maxiter=100)
     except (PerfectSeparationError, PerfectSeparationWarning, ConvergenceWarning) as exc:
         return not_measured(f"the logistic regression did not converge ({_first_line(exc)})")
     except np.linalg.LinAlgError:
@@ -211,6 +211,7 @@ def tie_comparison(
     activity = baseline_activity(accounts, baseline_edges)
     sup = (stance == _SUP).to_numpy(dtype=float)
     variants: dict[str, Any] = {}
+    interactions = touching(interactions, focal)  # once, not in each prior_ties
     ties_all = prior_ties(accounts, focal, follows, interactions, windows)
     f2, i2 = _dated_only(follows, interactions)
     ties_dated = prior_ties(accounts, focal, f2, i2, windows)

@@ -64,7 +64,7 @@ from .shares import (
     reputational_change,
     stance_shares,
 )
-from .ties import prior_ties, supporter_composition, supporters
+from .ties import prior_ties, supporter_composition, supporters, touching
 from .timeseries import block_shares, its_lift, timeline_counts, timeline_freq
 
 # ---- orchestration -------------------------------------------------------------------------------
@@ -416,10 +416,12 @@ def analyse_inputs(
     out_tables: dict[str, pd.DataFrame] = {}
     focal_why = absent[_FOCAL] or window_ok(_C)
     sup_idx = supporters(units) if not focal_why else pd.Index([], name="handle")
+    # the interactions of the focal account: prior_ties reads only these (here and 2x below)
+    tie_rows = touching(inputs.tie_interactions, study.focal)
     if focal_why:
         m["composition"] = not_measured(focal_why)
     else:
-        ties = prior_ties(sup_idx, study.focal, inputs.follows, inputs.tie_interactions, windows)
+        ties = prior_ties(sup_idx, study.focal, inputs.follows, tie_rows, windows)
         out_tables["supporters"] = ties.reset_index()
         m["composition"] = supporter_composition(ties, sp.confidence)
 
@@ -506,7 +508,7 @@ def analyse_inputs(
         if _measured(m["proxies"]):
             out_tables["proxies"] = pd.DataFrame(m["proxies"]["top"])
 
-    m.update(_evidence(inputs, study, units, absent, window_ok))
+    m.update(_evidence(inputs, study, units, absent, window_ok, tie_rows))
 
     m["roles"] = {
         side: (
@@ -542,10 +544,16 @@ def _roles(inputs: MetricInputs, study: Any, pagerank: pd.Series | None) -> pd.S
 
 
 def _evidence(
-    inputs: MetricInputs, study: Any, units: pd.DataFrame, absent: Mapping[str, Any], window_ok: Any
+    inputs: MetricInputs,
+    study: Any,
+    units: pd.DataFrame,
+    absent: Mapping[str, Any],
+    window_ok: Any,
+    tie_rows: pd.DataFrame | None,
 ) -> dict[str, Any]:
     """The measures that test the claims (issue 15): the prior-tie comparison, the split of the
-    change in net support, the time-series model of attention and the day-block intervals."""
+    change in net support, the time-series model of attention and the day-block intervals.
+    ``tie_rows``: the :func:`touching` rows of ``inputs.tie_interactions`` (focal account)."""
     sp, windows = study.support, study.windows
     boot = {"n_boot": sp.bootstrap, "seed": sp.seed, "confidence": sp.confidence}
     focal_why = absent[_FOCAL] or window_ok(_C)
@@ -562,7 +570,7 @@ def _evidence(
             units,
             tuple(study.focal),
             inputs.follows,
-            inputs.tie_interactions,
+            tie_rows,
             windows,
             baseline_edges=edges,
             confidence=sp.confidence,

@@ -26,6 +26,18 @@ def supporters(units: pd.DataFrame, side: str = _FOCAL, window: str = _C) -> pd.
     return pd.Index(sorted(maj.index[maj == _SUP]), name="handle")
 
 
+def touching(interactions: pd.DataFrame | None, handles: Iterable[str]) -> pd.DataFrame | None:
+    """Return the interactions from or to any of ``handles``: the rows :func:`prior_ties` reads
+    (select them once to call it several times on a big table)."""
+    if interactions is None or interactions.empty:
+        return interactions
+    handles = set(handles)
+    touch = interactions[InteractionCol.SOURCE].isin(handles) | interactions[
+        InteractionCol.TARGET
+    ].isin(handles)
+    return interactions[touch.to_numpy(dtype=bool)]
+
+
 def prior_ties(
     accounts: Iterable[str],
     focal: Iterable[str],
@@ -61,11 +73,8 @@ def prior_ties(
         follow |= handles.isin(followers[prior])
         later |= handles.isin(followers[~prior])
     inter = pd.Series(False, index=accs)
+    interactions = touching(interactions, focal)
     if interactions is not None and not interactions.empty:
-        touch = interactions[InteractionCol.SOURCE].isin(focal) | interactions[
-            InteractionCol.TARGET
-        ].isin(focal)
-        interactions = interactions[touch.to_numpy(dtype=bool)]
         kind = _obj(interactions[InteractionCol.KIND])
         ts = pd.to_datetime(interactions[InteractionCol.CREATED_AT], utc=True)
         src = _obj(interactions[InteractionCol.SOURCE])
