@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -26,7 +26,7 @@ from ..schema import Window
 from ..stance.rules import RULE_ELSEWHERE, RULE_VADER, STANCE_ORDER
 from ..windows import Windows
 from .common import _INST, _SIDES, not_measured
-from .shares import post_units
+from .shares import post_units, unit_rows
 
 __all__ = [
     "MEASURES",
@@ -71,15 +71,20 @@ def restance(stance: pd.DataFrame, positive: float, negative: float) -> pd.DataF
     ['supportive', 'supportive', 'supportive']
     """
     out = stance.copy()
-    rule = out["rule"].to_numpy(dtype=object)
+    out["stance"] = _relabelled(stance, positive, negative)
+    return out
+
+
+def _relabelled(stance: pd.DataFrame, positive: float, negative: float) -> np.ndarray:
+    """Return the ``stance`` column :func:`restance` gives, as an object array."""
+    rule = stance["rule"].to_numpy(dtype=object)
     by_score = (rule == RULE_VADER) | (rule == RULE_ELSEWHERE)
-    score = out["score"].to_numpy(dtype=float)
+    score = stance["score"].to_numpy(dtype=float)
     sup, cri, neu = STANCE_ORDER
     relabel = np.where(score >= positive, sup, np.where(score <= negative, cri, neu))
-    st = out["stance"].to_numpy(dtype=object).copy()
+    st = stance["stance"].to_numpy(dtype=object).copy()
     st[by_score] = relabel[by_score]
-    out["stance"] = st
-    return out
+    return st
 
 
 def variant_windows(
@@ -111,12 +116,17 @@ class _Units:
     @classmethod
     def of(cls, units: pd.DataFrame) -> _Units:
         side = (units["target_side"].to_numpy(dtype=object) == _INST).astype(np.int64)
-        code = {s: i for i, s in enumerate(STANCE_ORDER)}
-        stance = units["stance"].map(code).fillna(-1).to_numpy(dtype=np.int64)
+        stance = _stance_codes(units["stance"])
         account, uniq = pd.factorize(units["source"].to_numpy(dtype=object), sort=True)
         t = pd.to_datetime(units["created_at"], utc=True)
         time = t.astype("datetime64[ns, UTC]").array.asi8 if len(t) else np.zeros(0, np.int64)
         return cls(side, stance, account.astype(np.int64), len(uniq), time)
+
+
+def _stance_codes(stance: pd.Series) -> np.ndarray:
+    """Return the position of each stance in STANCE_ORDER (-1: missing or another value)."""
+    code = {s: i for i, s in enumerate(STANCE_ORDER)}
+    return stance.map(code).fillna(-1).to_numpy(dtype=np.int64)
 
 
 def _window_codes(u: _Units, w: Windows) -> np.ndarray:
@@ -241,8 +251,16 @@ def window_grid(
         if (s, e, b) != (0.0, 0.0, own_baseline)
     ]
     records = []
+    # the units of every cut-off are the same rows (post_units picks them by post, side and rule)
+    # with other stances: made once, then only their stance codes change
+    rows = unit_rows(stance) if len(stance) else None
+    first: _Units | None = None
     for pos, neg in cutoffs:
-        u = _Units.of(post_units(restance(stance, pos, neg)))
+        if first is None or rows is None:
+            u = first = _Units.of(post_units(restance(stance, pos, neg)))
+        else:
+            labels = pd.Series(_relabelled(stance, pos, neg)[rows], dtype=object)
+            u = replace(first, stance=_stance_codes(labels))
         for s, e, b in windows_specs:
             w = variant_windows(base, s, e, b)
             if w is None:
