@@ -320,3 +320,23 @@ def test_net_counts_majorities_as_the_means_of_majority_codes_did(case):
     maj = _majority_codes(counts[counts.sum(axis=1) > 0])
     want = float((maj == 0).mean() - (maj == 1).mean()) if ok.any() else None
     assert _net(u, mask) == want
+
+
+def test_window_grid_records_equal_units_made_afresh_at_every_cut_off(fixture):
+    # window_grid makes the post units once and re-labels their stance for the other cut-offs
+    # (post_units picks rows by post, side and rule); each record must be what the units made
+    # from the re-labelled table give
+    _, study, st = fixture
+    table = st.table.copy()
+    scored = ~table["rule"].isin(["label", "repost"]).to_numpy()
+    table.loc[scored, "rule"] = "vader"  # scores spread over the cut-offs: their stances move
+    table.loc[scored, "score"] = np.linspace(-0.3, 0.3, int(scored.sum()))
+    records = window_grid(table, study)
+    for rec in records:
+        relabelled = restance(table, rec["positive_threshold"], rec["negative_threshold"])
+        w = variant_windows(
+            study.windows, rec["start_shift_days"], rec["end_shift_days"], rec["baseline_days"]
+        )
+        assert rec["values"] == spec_measures(post_units(relabelled), w)
+    own_windows = [r for r in records if (r["start_shift_days"], r["end_shift_days"]) == (0, 0)]
+    assert len({str(r["values"]["net_support_crisis"]) for r in own_windows}) > 1
