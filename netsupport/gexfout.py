@@ -264,11 +264,11 @@ def window_edges_of(
 
 
 def edge_columns(interactions: pd.DataFrame) -> pd.DataFrame:
-    """Return the columns of ``interactions`` that windows and edges are made from (source,
-    target, kind, created_at, weight): selecting a window copies these, not the post ids and
-    whatever else the study's interactions carry."""
-    cols = [c.value for c in InteractionCol if c is not InteractionCol.POST_ID]
-    return interactions[[c for c in cols if c in interactions.columns]]
+    """Return :func:`netsupport.graph.edge_columns` (moved there; kept here for compatibility,
+    imported lazily: this module is imported with the study file, without networkx)."""
+    from .graph import edge_columns as columns
+
+    return columns(interactions)
 
 
 def write_graph_gexf(

@@ -56,10 +56,12 @@ __all__ = [
     "GraphLike",
     "UnknownKind",
     "aggregate_edges",
+    "baseline_edges",
     "build_graph",
     "count_column",
     "count_columns",
     "dominant_kind",
+    "edge_columns",
     "edges_from_graph",
     "export_graph",
     "node_table",
@@ -231,6 +233,35 @@ def window_interactions(
         )
         inside = inside | structural
     return interactions.loc[inside].reset_index(drop=True)
+
+
+def edge_columns(interactions: pd.DataFrame) -> pd.DataFrame:
+    """Return the columns of ``interactions`` that windows and edges are made from (source,
+    target, kind, created_at, weight): selecting a window copies these, not the post ids and
+    whatever else the study's interactions carry."""
+    cols = [c.value for c in InteractionCol if c is not InteractionCol.POST_ID]
+    return interactions[[c for c in cols if c in interactions.columns]]
+
+
+def baseline_edges(interactions: pd.DataFrame, windows: Windows) -> pd.DataFrame:
+    """Return the baseline window's interactions aggregated into edges.
+
+    The same edges as ``aggregate_edges(window_interactions(interactions, windows,
+    "baseline"))``, windowing only the :func:`edge_columns` (not copying the post ids and
+    texts of every baseline row).
+
+    Examples
+    --------
+    >>> w = Windows.from_crisis("2014-02-14T00:00:00Z", "2014-02-15T00:00:00Z", 1, 1)
+    >>> df = pd.DataFrame({"source": ["a", "b", "a"], "target": ["x", "x", "x"],
+    ...     "kind": ["reply", "follow", "reply"], "post_id": ["1", None, "3"],
+    ...     "created_at": pd.to_datetime(["2014-02-13T10:00Z", None, "2014-02-14T10:00Z"],
+    ...                                  utc=True)})
+    >>> baseline_edges(df, w).values.tolist()
+    [['a', 'x', 1, 0, 1.0], ['b', 'x', 0, 1, 1.0]]
+    """
+    rows = window_interactions(edge_columns(interactions), windows, Window.BASELINE)
+    return aggregate_edges(rows)
 
 
 def aggregate_edges(

@@ -13,6 +13,8 @@ from scipy import stats
 from netsupport.errors import StudyKeyError
 from netsupport.studyfile import load_study
 from netsupport.support.comparisons import (
+    _split,
+    _split_draws,
     baseline_activity,
     net_change_split,
     tie_comparison,
@@ -306,3 +308,18 @@ def test_short_studies_are_modelled_per_hour():
     assert r["freq"] == "h" and r["bins"] == 99
     assert r["fitted"][24]["exposure"] == pytest.approx(0.5 / 24)
     assert r["level_change"]["low"] < 4 < r["level_change"]["high"]
+
+
+@pytest.mark.parametrize("case", range(40))
+def test_split_draws_are_the_row_by_row_split_of_the_same_resamples(case):
+    # the counted bootstrap of net_change_split must give the very floats of the loop it
+    # replaced (_split of each row of one (n_boot, n) draw), NaN-heavy and tiny cases included
+    g = np.random.default_rng(case)
+    n, n_boot = int(g.integers(1, 300)), int(g.integers(1, 150))
+    values = np.array([np.nan, -1.0, 0.0, 1.0])
+    va = g.choice(values, n, p=g.dirichlet(np.full(4, 0.5)))
+    vb = g.choice(values, n, p=g.dirichlet(np.full(4, 0.5)))
+    idx = np.random.default_rng([case, 1]).integers(0, n, size=(n_boot, n))
+    loop = np.array([_split(va[i], vb[i]) for i in idx])
+    counted = _split_draws(va, vb, np.random.default_rng([case, 1]), n_boot)
+    assert np.array_equal(loop, counted, equal_nan=True)

@@ -16,6 +16,8 @@ from netsupport.stance import stance_table
 from netsupport.studyfile import SensitivityParams, load_study
 from netsupport.support import analyse
 from netsupport.support.sensitivity import (
+    _net,
+    _Units,
     community_grid,
     consensus_partition,
     restance,
@@ -25,7 +27,7 @@ from netsupport.support.sensitivity import (
     variant_windows,
     window_grid,
 )
-from netsupport.support.shares import post_units
+from netsupport.support.shares import _majority_codes, post_units
 
 
 @pytest.fixture(scope="module")
@@ -297,3 +299,44 @@ def test_specification_curve_is_byte_stable(fixture):
         for _ in range(2)
     ]
     assert pngs[0] == pngs[1] and pngs[0][:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize("case", range(30))
+def test_net_counts_majorities_as_the_means_of_majority_codes_did(case):
+    # _net counts the accounts whose stance is the only maximum instead of selecting the
+    # accounts and taking _majority_codes' means: the same floats, ties included
+    g = np.random.default_rng(case)
+    n, n_acc = int(g.integers(1, 500)), int(g.integers(1, 60))
+    u = _Units(
+        side=np.zeros(n, np.int64),
+        stance=g.integers(-1, 3, n),
+        account=g.integers(0, n_acc, n),
+        n_accounts=n_acc,
+        time=np.zeros(n, np.int64),
+    )
+    mask = g.random(n) < 0.7
+    ok = mask & (u.stance >= 0)
+    counts = np.bincount(u.account[ok] * 3 + u.stance[ok], minlength=n_acc * 3).reshape(-1, 3)
+    maj = _majority_codes(counts[counts.sum(axis=1) > 0])
+    want = float((maj == 0).mean() - (maj == 1).mean()) if ok.any() else None
+    assert _net(u, mask) == want
+
+
+def test_window_grid_records_equal_units_made_afresh_at_every_cut_off(fixture):
+    # window_grid makes the post units once and re-labels their stance for the other cut-offs
+    # (post_units picks rows by post, side and rule); each record must be what the units made
+    # from the re-labelled table give
+    _, study, st = fixture
+    table = st.table.copy()
+    scored = ~table["rule"].isin(["label", "repost"]).to_numpy()
+    table.loc[scored, "rule"] = "vader"  # scores spread over the cut-offs: their stances move
+    table.loc[scored, "score"] = np.linspace(-0.3, 0.3, int(scored.sum()))
+    records = window_grid(table, study)
+    for rec in records:
+        relabelled = restance(table, rec["positive_threshold"], rec["negative_threshold"])
+        w = variant_windows(
+            study.windows, rec["start_shift_days"], rec["end_shift_days"], rec["baseline_days"]
+        )
+        assert rec["values"] == spec_measures(post_units(relabelled), w)
+    own_windows = [r for r in records if (r["start_shift_days"], r["end_shift_days"]) == (0, 0)]
+    assert len({str(r["values"]["net_support_crisis"]) for r in own_windows}) > 1

@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib.util
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 from conftest import REPO
@@ -16,6 +17,7 @@ from netsupport.cli import app
 from netsupport.errors import InputFileError
 from netsupport.stance.validation import (
     PPI_METHOD,
+    _unique_rows,
     corrected_shares,
     design_columns,
     design_weights,
@@ -305,3 +307,15 @@ def test_bootstrap_interval_has_the_width_of_the_ppi_standard_error():
         assert 0.92 < half / (1.959964 * np.sqrt(var)) < 1.08, stance
         estimate = f.mean() + r.mean()
         assert abs(row["corrected"] - estimate) < 1e-12
+
+
+@pytest.mark.parametrize("case", range(30))
+def test_unique_rows_are_numpys_unique_rows_in_its_order(case):
+    # corrected_shares sums the profiles in this order (freq @ prof): a different order of the
+    # same rows would change the last bits of the shares
+    g = np.random.default_rng(case)
+    rows, cols = int(g.integers(1, 400)), int(g.integers(1, 8))
+    m = g.integers(-2, 3, size=(rows, cols)) * g.choice([0.25, 1.0, 3.5], size=cols)
+    want_rows, want_counts = np.unique(m, axis=0, return_counts=True)
+    got_rows, got_counts = _unique_rows(m)
+    assert np.array_equal(got_rows, want_rows) and np.array_equal(got_counts, want_counts)

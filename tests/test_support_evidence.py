@@ -5,10 +5,13 @@ from __future__ import annotations
 import pandas as pd
 from conftest import load_support_fixture, support_fixture_study
 
+from netsupport.graph import baseline_edges
 from netsupport.report import _community_label, findings, mobilisation_frame
-from netsupport.stance import stance_table
+from netsupport.stance import object_strings, stance_table
 from netsupport.support import analyse
+from netsupport.support.metrics import analyse_inputs, metric_inputs
 from netsupport.support.proxies import conversation_rows, crisis_pagerank
+from netsupport.windows import Windows
 
 MEMBERSHIP = pd.Series(
     {"a": 0, "b": 0, "f": 0, "g": 0, "lane": 0, "c": 1, "d": 1, "force": 1, "h": 1, "e": 2, "x1": 2}
@@ -66,3 +69,23 @@ def test_community_numbers_are_the_same_in_metrics_tables_and_report():
     assert frame["label"].tolist() == [f"Community {c}" for c in frame["community"]]
     assert _community_label(0) == "Community 0"
     assert set(a.tables["communities"]["community"]) == set(MEMBERSHIP.unique())
+
+
+def test_baseline_edges_shared_by_the_metrics_are_made_again_when_the_windows_are_cut():
+    # analyse aggregates the declared baseline's edges once, for the tie comparison and the
+    # community grid; once the windows are cut to the data the tie comparison must not read them
+    # (bug guarded against: the cut baseline's activity covariate taken from the declared one)
+    tables = object_strings(load_support_fixture())
+    long_baseline = Windows.from_crisis("2014-02-14T00:00:00Z", "2014-02-16T00:00:00Z", 10, 4)
+    study = support_fixture_study(windows=long_baseline)
+    inputs, _ = metric_inputs(tables, study, stance_table(tables, study, correct=False))
+    plain, _ = analyse_inputs(inputs, study)
+    assert plain["coverage_check"]["cut"]  # the baseline starts before the data
+    # edges that differ from the cut baseline's (none at all), said to be the declared ones
+    inputs.baseline_edges = baseline_edges(inputs.interactions.iloc[:0], study.windows)
+    inputs.baseline_windows = study.windows
+    shared, _ = analyse_inputs(inputs, study)
+    assert shared["comparisons"] == plain["comparisons"]
+    inputs.baseline_windows = None  # taken as given (the Dask engine's): they are read
+    given, _ = analyse_inputs(inputs, study)
+    assert given["comparisons"] != plain["comparisons"]

@@ -336,6 +336,23 @@ def _account_matrix(u: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return m, acc
 
 
+def _unique_rows(m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return ``np.unique(m, axis=0, return_counts=True)`` of a float matrix without NaN.
+
+    The same rows in the same (lexicographic) order and their counts: np.unique compares rows
+    as records of 67 fields, ~0.45 s for the ~20,000 accounts of a side at 10^6 interactions;
+    one stable sort per column is a tenth of that.
+    """
+    if len(m) == 0:
+        return m[:0], np.zeros(0, dtype=np.intp)
+    order = np.lexsort(m.T[::-1])  # the first column is the primary key
+    rows = m[order]
+    new = np.ones(len(rows), dtype=bool)
+    new[1:] = (rows[1:] != rows[:-1]).any(axis=1)
+    starts = np.flatnonzero(new)
+    return rows[starts], np.diff(np.append(starts, len(rows)))
+
+
 def _stats(t: np.ndarray) -> dict[str, np.ndarray]:
     """Return naive and corrected shares from column totals ``t`` (replicates x columns)."""
     out: dict[str, np.ndarray] = {}
@@ -450,7 +467,7 @@ def corrected_shares(
         if u.empty:
             continue
         m, _ = _account_matrix(u)
-        prof, freq = np.unique(m, axis=0, return_counts=True)
+        prof, freq = _unique_rows(m)
         point = _stats((freq @ prof)[None, :])
         rng = np.random.default_rng([int(seed), zlib.crc32(f"stance_validation/{side}".encode())])
         weights = _stratified_draws(prof[:, 3 * _BLOCK], freq, n_boot, rng)

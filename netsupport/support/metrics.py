@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..graph import aggregate_edges, window_interactions
+from ..graph import baseline_edges
 from ..schema import (
     AccountCol,
     InteractionCol,
@@ -41,6 +41,7 @@ from .common import (
     _WINDOWS,
     AMPLIFIER_KINDS,
     METRICS_VERSION,
+    _isin,
     _measured,
     not_measured,
 )
@@ -63,7 +64,7 @@ from .shares import (
     reputational_change,
     stance_shares,
 )
-from .ties import prior_ties, supporter_composition, supporters
+from .ties import prior_ties, supporter_composition, supporters, touching
 from .timeseries import block_shares, its_lift, timeline_counts, timeline_freq
 
 # ---- orchestration -------------------------------------------------------------------------------
@@ -168,6 +169,11 @@ def analyse(
     if stance is None:  # the shares are corrected below, with the study's bootstrap
         stance = stance_table(tables, study, workers=workers, correct=False)
     inputs, units = metric_inputs(tables, study, stance, spans=spans)
+    inter = inputs.interactions
+    if inter is not None and not inter.empty:
+        # once, for the tie comparison's covariate and the community grid (both re-made them)
+        inputs.baseline_edges = baseline_edges(inter, study.windows)
+        inputs.baseline_windows = study.windows
     metrics, out_tables = analyse_inputs(inputs, study, membership=membership, pagerank=pagerank)
     metrics["sensitivity"] = jsonable(grid_sensitivity(tables, study, stance, inputs, membership))
     metrics["role_timing"] = jsonable(timing_by_side(inputs.proxy_units, out_tables, study))
@@ -217,6 +223,9 @@ class MetricInputs:
         Baseline interactions aggregated into edges (:func:`netsupport.graph.aggregate_edges`):
         each account's baseline activity, the tie comparison's covariate (computed from
         ``interactions`` when not given).
+    baseline_windows : Windows, optional
+        The windows ``baseline_edges`` were aggregated for. When given and the measures' windows
+        (cut to the data's span) have another baseline, the edges are made again for those.
     """
 
     units: pd.DataFrame
@@ -238,6 +247,7 @@ class MetricInputs:
     timeline: pd.DataFrame | None = None
     timeline_freq: str | None = None
     baseline_edges: pd.DataFrame | None = None
+    baseline_windows: Windows | None = None
     stance_model: dict[str, Any] | None = None  # how stance was decided (StanceResult.model)
     validation: dict[str, Any] | None = None  # cross-validated error, corrected shares
     validation_units: pd.DataFrame | None = None  # units the corrected shares come from
@@ -290,11 +300,13 @@ def analyse_inputs(
     *,
     membership: pd.Series | None = None,
     pagerank: pd.Series | None = None,
+    roles: pd.Series | None = None,
 ) -> tuple[dict[str, Any], dict[str, pd.DataFrame]]:
     """Return every support metric (see :func:`compute_metrics`) and the tables behind them.
 
     ``membership`` and ``pagerank`` are detected from ``inputs.interactions`` when not given
-    (and are not measured when neither is there).
+    (and are not measured when neither is there); ``roles`` (:func:`_roles` of the same inputs
+    and PageRank) are derived when not given.
     """
     coverage = dict(inputs.coverage)
     declared: Windows = study.windows
@@ -404,10 +416,12 @@ def analyse_inputs(
     out_tables: dict[str, pd.DataFrame] = {}
     focal_why = absent[_FOCAL] or window_ok(_C)
     sup_idx = supporters(units) if not focal_why else pd.Index([], name="handle")
+    # the interactions of the focal account: prior_ties reads only these (here and 2x below)
+    tie_rows = touching(inputs.tie_interactions, study.focal)
     if focal_why:
         m["composition"] = not_measured(focal_why)
     else:
-        ties = prior_ties(sup_idx, study.focal, inputs.follows, inputs.tie_interactions, windows)
+        ties = prior_ties(sup_idx, study.focal, inputs.follows, tie_rows, windows)
         out_tables["supporters"] = ties.reset_index()
         m["composition"] = supporter_composition(ties, sp.confidence)
 
@@ -434,7 +448,7 @@ def analyse_inputs(
             outside = units[
                 (units["target_side"] == _FOCAL)
                 & (units["window"] == _C)
-                & ~units["source"].isin(membership.index)
+                & ~_isin(units["source"], membership.index)
             ]
             m["mobilisation"] = {
                 **info,
@@ -442,7 +456,7 @@ def analyse_inputs(
                 "communities": [_community_record(r) for r in _records(shown)],
                 "outside_baseline_graph": {
                     "active": int(outside["source"].nunique()),
-                    "supporters": int((~sup_idx.isin(membership.index)).sum()),
+                    "supporters": int((~_isin(sup_idx, membership.index)).sum()),
                 },
             }
             m["breadth"] = breadth(membership, sup_idx, sp.breadth_min_supporters)
@@ -450,21 +464,8 @@ def analyse_inputs(
     pr_info: dict[str, Any] = {"kinds": [k.value for k in AMPLIFIER_KINDS]}
     if not focal_why and pagerank is None and inputs.interactions is not None:
         pagerank, pr_info = crisis_pagerank(inputs.interactions, study)
-    # roles are needed for the accounts that addressed a side and for every account the
-    # amplifiers may list (the crisis graph's): not only the first, or an amplifier the
-    # accounts file describes showed "unknown"
-    needed = pd.Index(units["source"].unique())
-    if pagerank is not None:
-        needed = needed.union(pd.Index(pagerank.index.astype(object)))
-    accounts = inputs.accounts
-    if accounts is not None and not accounts.empty:
-        accounts = accounts[accounts[AccountCol.HANDLE].isin(needed)]
-    roles = account_roles(
-        accounts,
-        load_lexicon(study.stance.lexicon),
-        needed,
-        study.institution,
-    )
+    if roles is None:
+        roles = _roles(inputs, study, pagerank)
     if focal_why:
         m["amplifiers"] = not_measured(focal_why)
     else:
@@ -507,7 +508,7 @@ def analyse_inputs(
         if _measured(m["proxies"]):
             out_tables["proxies"] = pd.DataFrame(m["proxies"]["top"])
 
-    m.update(_evidence(inputs, study, units, absent, window_ok))
+    m.update(_evidence(inputs, study, units, absent, window_ok, tie_rows))
 
     m["roles"] = {
         side: (
@@ -523,17 +524,45 @@ def analyse_inputs(
     return jsonable(m), out_tables
 
 
+def _roles(inputs: MetricInputs, study: Any, pagerank: pd.Series | None) -> pd.Series:
+    """Return the role of every account the measures may name (:func:`account_roles`)."""
+    # roles are needed for the accounts that addressed a side and for every account the
+    # amplifiers may list (the crisis graph's): not only the first, or an amplifier the
+    # accounts file describes showed "unknown"
+    needed = pd.Index(inputs.units["source"].unique())
+    if pagerank is not None:
+        needed = needed.union(pd.Index(pagerank.index.astype(object)))
+    accounts = inputs.accounts
+    if accounts is not None and not accounts.empty:
+        accounts = accounts[accounts[AccountCol.HANDLE].isin(needed)]
+    return account_roles(
+        accounts,
+        load_lexicon(study.stance.lexicon),
+        needed,
+        study.institution,
+    )
+
+
 def _evidence(
-    inputs: MetricInputs, study: Any, units: pd.DataFrame, absent: Mapping[str, Any], window_ok: Any
+    inputs: MetricInputs,
+    study: Any,
+    units: pd.DataFrame,
+    absent: Mapping[str, Any],
+    window_ok: Any,
+    tie_rows: pd.DataFrame | None,
 ) -> dict[str, Any]:
     """The measures that test the claims (issue 15): the prior-tie comparison, the split of the
-    change in net support, the time-series model of attention and the day-block intervals."""
+    change in net support, the time-series model of attention and the day-block intervals.
+    ``tie_rows``: the :func:`touching` rows of ``inputs.tie_interactions`` (focal account)."""
     sp, windows = study.support, study.windows
     boot = {"n_boot": sp.bootstrap, "seed": sp.seed, "confidence": sp.confidence}
     focal_why = absent[_FOCAL] or window_ok(_C)
     edges = inputs.baseline_edges
+    made_for = inputs.baseline_windows
+    if made_for is not None and made_for.bounds(Window.BASELINE) != windows.bounds(Window.BASELINE):
+        edges = None  # aggregated for the declared windows, and these were cut to the data
     if edges is None and inputs.interactions is not None:
-        edges = aggregate_edges(window_interactions(inputs.interactions, windows, Window.BASELINE))
+        edges = baseline_edges(inputs.interactions, windows)
     comparisons: dict[str, Any] = {
         "prior_ties": not_measured(focal_why)
         if focal_why
@@ -541,7 +570,7 @@ def _evidence(
             units,
             tuple(study.focal),
             inputs.follows,
-            inputs.tie_interactions,
+            tie_rows,
             windows,
             baseline_edges=edges,
             confidence=sp.confidence,

@@ -25,7 +25,7 @@ import pandas as pd
 
 from ..schema import Role, Window
 from ..windows import Windows
-from .common import _B, _C, _rng, not_measured
+from .common import _B, _C, _isin, _rng, not_measured
 from .shares import _side_rows
 
 __all__ = ["CURVE_HOURS", "role_timing"]
@@ -125,7 +125,7 @@ def role_timing(
     if crisis.empty:
         return not_measured(f"no posts addressed the {side} side in the crisis")
     first = _first_hours(crisis, windows.crisis_start)
-    base_accounts = set(base["source"].unique())
+    base_handles = base["source"].unique()  # accounts that addressed the side in the baseline
     role_of = known.reindex(first.index)
     d_b = windows.days(Window.BASELINE)
     d_c_hours = windows.days(Window.CRISIS) * 24.0
@@ -137,9 +137,9 @@ def role_timing(
             continue
         in_r = (role_of == r).to_numpy(dtype=bool)
         fh = first.to_numpy()[in_r]
-        b_n = int(sum(1 for h in known.index[known == r] if h in base_accounts))
+        b_n = int(_isin(known.index[(known == r).to_numpy(dtype=bool)], base_handles).sum())
         rate = b_n / (n * d_b) if d_b > 0 else float("nan")
-        new = [h for h in first.index[in_r] if h not in base_accounts]
+        new = first.index[in_r][~_isin(first.index[in_r], base_handles)]
         curve = []
         for h in hours:
             share = float((fh <= h).sum()) / n
@@ -158,7 +158,7 @@ def role_timing(
             "baseline_accounts": b_n,
             "baseline_rate_per_day": rate,
             "new_accounts": len(new),
-            "median_first_hours_new": float(np.median(first.reindex(new))) if new else None,
+            "median_first_hours_new": float(np.median(first.reindex(new))) if len(new) else None,
             "curve": curve,
         }
     # the permutation test: new accounts of roles with enough of them
@@ -180,7 +180,7 @@ def role_timing(
             f"fewer than two roles with {min_accounts} or more accounts new to the conversation"
         )
         return result
-    new_mask = ~first.index.isin(list(base_accounts))
+    new_mask = ~_isin(first.index, base_handles)
     pool = first[new_mask & role_of.isin(tested).to_numpy(dtype=bool)]
     codes = role_of.reindex(pool.index).map({r: i for i, r in enumerate(tested)}).to_numpy(int)
     h = pool.to_numpy(dtype=float)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -26,12 +26,15 @@ from ..schema import Window
 from ..stance.rules import RULE_ELSEWHERE, RULE_VADER, STANCE_ORDER
 from ..windows import Windows
 from .common import _INST, _SIDES, not_measured
-from .shares import _majority_codes, post_units
+from .shares import post_units, unit_rows
 
 __all__ = [
     "MEASURES",
     "community_grid",
     "consensus_partition",
+    "grid_communities",
+    "grid_graph",
+    "grid_sensitivity",
     "restance",
     "sensitivity",
     "spec_measures",
@@ -40,7 +43,7 @@ __all__ = [
 ]
 
 _DAY = pd.Timedelta(days=1)
-_SUP_CODE, _CRI_CODE = 0, 1
+_SUP_CODE, _CRI_CODE, _NEU_CODE = 0, 1, 2
 
 #: Headline measures the window/threshold grid re-computes: (key, null value, label).
 MEASURES: tuple[tuple[str, float, str], ...] = (
@@ -68,15 +71,20 @@ def restance(stance: pd.DataFrame, positive: float, negative: float) -> pd.DataF
     ['supportive', 'supportive', 'supportive']
     """
     out = stance.copy()
-    rule = out["rule"].to_numpy(dtype=object)
+    out["stance"] = _relabelled(stance, positive, negative)
+    return out
+
+
+def _relabelled(stance: pd.DataFrame, positive: float, negative: float) -> np.ndarray:
+    """Return the ``stance`` column :func:`restance` gives, as an object array."""
+    rule = stance["rule"].to_numpy(dtype=object)
     by_score = (rule == RULE_VADER) | (rule == RULE_ELSEWHERE)
-    score = out["score"].to_numpy(dtype=float)
+    score = stance["score"].to_numpy(dtype=float)
     sup, cri, neu = STANCE_ORDER
     relabel = np.where(score >= positive, sup, np.where(score <= negative, cri, neu))
-    st = out["stance"].to_numpy(dtype=object).copy()
+    st = stance["stance"].to_numpy(dtype=object).copy()
     st[by_score] = relabel[by_score]
-    out["stance"] = st
-    return out
+    return st
 
 
 def variant_windows(
@@ -108,12 +116,17 @@ class _Units:
     @classmethod
     def of(cls, units: pd.DataFrame) -> _Units:
         side = (units["target_side"].to_numpy(dtype=object) == _INST).astype(np.int64)
-        code = {s: i for i, s in enumerate(STANCE_ORDER)}
-        stance = units["stance"].map(code).fillna(-1).to_numpy(dtype=np.int64)
+        stance = _stance_codes(units["stance"])
         account, uniq = pd.factorize(units["source"].to_numpy(dtype=object), sort=True)
         t = pd.to_datetime(units["created_at"], utc=True)
         time = t.astype("datetime64[ns, UTC]").array.asi8 if len(t) else np.zeros(0, np.int64)
         return cls(side, stance, account.astype(np.int64), len(uniq), time)
+
+
+def _stance_codes(stance: pd.Series) -> np.ndarray:
+    """Return the position of each stance in STANCE_ORDER (-1: missing or another value)."""
+    code = {s: i for i, s in enumerate(STANCE_ORDER)}
+    return stance.map(code).fillna(-1).to_numpy(dtype=np.int64)
 
 
 def _window_codes(u: _Units, w: Windows) -> np.ndarray:
@@ -133,9 +146,13 @@ def _net(u: _Units, mask: np.ndarray) -> float | None:
         return None
     cell = u.account[ok] * 3 + u.stance[ok]
     counts = np.bincount(cell, minlength=u.n_accounts * 3).reshape(u.n_accounts, 3)
-    counts = counts[counts.sum(axis=1) > 0]
-    maj = _majority_codes(counts)
-    return float((maj == _SUP_CODE).mean() - (maj == _CRI_CODE).mean())
+    sup, cri, neu = counts[:, _SUP_CODE], counts[:, _CRI_CODE], counts[:, _NEU_CODE]
+    # the accounts in the mask, and those whose majority (_majority_codes: the only maximum;
+    # a tie is neutral) is supportive or critical: counted, not selected and argmax-ed
+    n = np.count_nonzero(sup + cri + neu)
+    n_sup = np.count_nonzero((sup > cri) & (sup > neu))
+    n_cri = np.count_nonzero((cri > sup) & (cri > neu))
+    return float(n_sup / n - n_cri / n)  # (the same floats as the means of 0/1 arrays)
 
 
 def spec_measures(units: pd.DataFrame | _Units, windows: Windows) -> dict[str, dict[str, Any]]:
@@ -234,8 +251,16 @@ def window_grid(
         if (s, e, b) != (0.0, 0.0, own_baseline)
     ]
     records = []
+    # the units of every cut-off are the same rows (post_units picks them by post, side and rule)
+    # with other stances: made once, then only their stance codes change
+    rows = unit_rows(stance) if len(stance) else None
+    first: _Units | None = None
     for pos, neg in cutoffs:
-        u = _Units.of(post_units(restance(stance, pos, neg)))
+        if first is None or rows is None:
+            u = first = _Units.of(post_units(restance(stance, pos, neg)))
+        else:
+            labels = pd.Series(_relabelled(stance, pos, neg)[rows], dtype=object)
+            u = replace(first, stance=_stance_codes(labels))
         for s, e, b in windows_specs:
             w = variant_windows(base, s, e, b)
             if w is None:
@@ -327,7 +352,8 @@ def consensus_partition(
     import scipy.sparse as sp
     from scipy.sparse.csgraph import connected_components
 
-    nodes = sorted(set().union(*(set(r.index) for r in runs)))
+    # (object arrays: iterating pandas 3's Arrow-backed str index is slower)
+    nodes = sorted(set().union(*(set(r.index.to_numpy(dtype=object)) for r in runs)))
     index = pd.Index(nodes, dtype=object)
     a = index.get_indexer(edges["source"].to_numpy(dtype=object))
     b = index.get_indexer(edges["target"].to_numpy(dtype=object))
@@ -490,8 +516,13 @@ def sensitivity(
     baseline_edges: pd.DataFrame | None = None,
     supporters_idx: pd.Index | None = None,
     membership: pd.Series | None = None,
+    communities: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Return the ``sensitivity`` block of metrics.json: the grid, its specs and summaries."""
+    """Return the ``sensitivity`` block of metrics.json: the grid, its specs and summaries.
+
+    ``communities``: the block's :func:`community_grid` part when computed already (then
+    ``baseline_edges``, ``supporters_idx`` and ``membership`` are not read).
+    """
     if stance is None or stance.empty:
         return not_measured("no interaction addressed either side")
     records = window_grid(stance, study, span)
@@ -503,11 +534,21 @@ def sensitivity(
         },
         "summary": summarise_grid(records),
     }
-    if baseline_edges is not None and supporters_idx is not None and len(supporters_idx):
-        out["communities"] = community_grid(baseline_edges, study, supporters_idx, membership)
-    else:
-        out["communities"] = not_measured("no baseline graph or no crisis supporter")
+    if communities is None:
+        communities = _community_block(baseline_edges, study, supporters_idx, membership)
+    out["communities"] = communities
     return out
+
+
+def _community_block(
+    edges: pd.DataFrame | None,
+    study: Any,
+    supporters_idx: pd.Index | None,
+    membership: pd.Series | None,
+) -> dict[str, Any]:
+    if edges is not None and supporters_idx is not None and len(supporters_idx):
+        return community_grid(edges, study, supporters_idx, membership)
+    return not_measured("no baseline graph or no crisis supporter")
 
 
 def data_span(tables: Mapping[str, pd.DataFrame]) -> tuple[pd.Timestamp, pd.Timestamp] | None:
@@ -524,29 +565,55 @@ def data_span(tables: Mapping[str, pd.DataFrame]) -> tuple[pd.Timestamp, pd.Time
     return (min(lo), max(hi)) if lo else None
 
 
+def grid_graph(inputs: Any, study: Any) -> pd.DataFrame | None:
+    """Return the baseline edges the community grid detects on (None without interactions).
+
+    The study's declared windows, as the communities step uses: ``inputs.baseline_edges`` when
+    they were aggregated for that baseline (``inputs.baseline_windows``), else made here.
+    """
+    from .. import graph
+
+    inter = inputs.interactions
+    if inter is None or inter.empty:
+        return None
+    made_for = getattr(inputs, "baseline_windows", None)
+    edges = getattr(inputs, "baseline_edges", None)
+    base = study.windows.bounds(Window.BASELINE)
+    if edges is not None and made_for is not None and made_for.bounds(Window.BASELINE) == base:
+        return edges
+    return graph.baseline_edges(inter, study.windows)
+
+
+def grid_communities(
+    edges: pd.DataFrame | None, inputs: Any, study: Any, membership: pd.Series | None
+) -> dict[str, Any]:
+    """Return the ``communities`` part of the sensitivity block: :func:`community_grid` of the
+    :func:`grid_graph` edges and the crisis supporters of ``inputs``, or not measured."""
+    from .ties import supporters
+
+    return _community_block(edges, study, supporters(inputs.proxy_units), membership)
+
+
 def grid_sensitivity(
     tables: Mapping[str, pd.DataFrame],
     study: Any,
     stance: Any,
     inputs: Any,
     membership: pd.Series | None,
+    *,
+    communities: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Return :func:`sensitivity` for the tables, stance result and metric inputs of a study."""
-    from .. import graph
-    from .ties import supporters
+    """Return :func:`sensitivity` for the tables, stance result and metric inputs of a study.
 
-    inter = inputs.interactions
-    edges = None
-    if inter is not None and not inter.empty:
-        base = graph.window_interactions(inter, study.windows, Window.BASELINE)
-        edges = graph.aggregate_edges(base)
+    ``communities``: :func:`grid_communities` of the same inputs, when computed already.
+    """
+    if communities is None and stance.table is not None and not stance.table.empty:
+        communities = grid_communities(grid_graph(inputs, study), inputs, study, membership)
     return sensitivity(
         stance.table,
         study,
         # the study's interactions, not tables["interactions"]: a run drops that table once the
         # stance step has derived them (and they add the marker rows)
-        span=data_span({"posts": tables.get("posts"), "interactions": inter}),
-        baseline_edges=edges,
-        supporters_idx=supporters(inputs.proxy_units),
-        membership=membership,
+        span=data_span({"posts": tables.get("posts"), "interactions": inputs.interactions}),
+        communities=communities,
     )

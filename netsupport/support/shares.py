@@ -59,6 +59,16 @@ def post_units(stance: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame({c: pd.Series([], dtype=object) for c in UNIT_COLUMNS}).assign(
             created_at=pd.Series([], dtype="datetime64[us, UTC]")
         )
+    units = stance.iloc[unit_rows(stance)]
+    return _with_codes(units[UNIT_COLUMNS].reset_index(drop=True))
+
+
+def unit_rows(stance: pd.DataFrame) -> np.ndarray:
+    """Return the positions of the rows :func:`post_units` keeps, in table order.
+
+    They depend on the post, the side and the rule of each row, not on its stance: a table
+    re-labelled (:func:`netsupport.support.sensitivity.restance`) keeps the same rows.
+    """
     rule = _obj(stance["rule"])
     rank = np.where(rule == "label", 0, np.where(rule == "repost", 1, 2))
     post_code, _ = pd.factorize(stance["post_id"], sort=False)
@@ -67,8 +77,7 @@ def post_units(stance: pd.DataFrame) -> pd.DataFrame:
     order = np.lexsort((np.arange(len(stance)), rank, key))
     first = np.ones(len(order), dtype=bool)
     first[1:] = key[order][1:] != key[order][:-1]
-    units = stance.iloc[np.sort(order[first])]
-    return _with_codes(units[UNIT_COLUMNS].reset_index(drop=True))
+    return np.sort(order[first])
 
 
 _SIDE_CODE = {_FOCAL: 0, _INST: 1}
@@ -155,7 +164,7 @@ def compress_units(units: pd.DataFrame, freq: Any = None) -> pd.DataFrame:
         return _with_codes(out[cols])
     ts = pd.to_datetime(units["created_at"], utc=True)
     frame = pd.DataFrame({c: _obj(units[c]) for c in _UNIT_KEY})
-    frame["created_at"] = ts.to_numpy()
+    frame["created_at"] = ts.array  # (to_numpy() makes an object array of Timestamps)
     w = _weight(units)
     frame[UNIT_WEIGHT] = np.ones(len(units), dtype=np.int64) if w is None else w
     keys = list(_UNIT_KEY)

@@ -26,6 +26,18 @@ def supporters(units: pd.DataFrame, side: str = _FOCAL, window: str = _C) -> pd.
     return pd.Index(sorted(maj.index[maj == _SUP]), name="handle")
 
 
+def touching(interactions: pd.DataFrame | None, handles: Iterable[str]) -> pd.DataFrame | None:
+    """Return the interactions from or to any of ``handles``: the rows :func:`prior_ties` reads
+    (select them once to call it several times on a big table)."""
+    if interactions is None or interactions.empty:
+        return interactions
+    handles = set(handles)
+    touch = interactions[InteractionCol.SOURCE].isin(handles) | interactions[
+        InteractionCol.TARGET
+    ].isin(handles)
+    return interactions[touch.to_numpy(dtype=bool)]
+
+
 def prior_ties(
     accounts: Iterable[str],
     focal: Iterable[str],
@@ -48,6 +60,7 @@ def prior_ties(
         ``follow_later``.
     """
     accs = pd.Index(sorted(set(accounts)), name="handle")
+    handles = pd.Index(_obj(accs), dtype=object)  # (isin on objects: see common._isin)
     focal = set(focal)
     start_c = windows.crisis_start
     follow = pd.Series(False, index=accs)
@@ -56,29 +69,27 @@ def prior_ties(
         f = follows[follows[FollowCol.FOLLOWEE].isin(focal)]
         obs = pd.to_datetime(f[FollowCol.OBSERVED_AT], utc=True)
         prior = (obs.isna() | (obs < start_c)).to_numpy(dtype=bool)
-        follow |= accs.isin(f[FollowCol.FOLLOWER][prior].to_numpy())
-        later |= accs.isin(f[FollowCol.FOLLOWER][~prior].to_numpy())
+        followers = _obj(f[FollowCol.FOLLOWER])
+        follow |= handles.isin(followers[prior])
+        later |= handles.isin(followers[~prior])
     inter = pd.Series(False, index=accs)
+    interactions = touching(interactions, focal)
     if interactions is not None and not interactions.empty:
-        touch = interactions[InteractionCol.SOURCE].isin(focal) | interactions[
-            InteractionCol.TARGET
-        ].isin(focal)
-        interactions = interactions[touch.to_numpy(dtype=bool)]
         kind = _obj(interactions[InteractionCol.KIND])
         ts = pd.to_datetime(interactions[InteractionCol.CREATED_AT], utc=True)
         src = _obj(interactions[InteractionCol.SOURCE])
         dst = _obj(interactions[InteractionCol.TARGET])
         is_follow = kind == IKind.FOLLOW.value
-        to_focal = pd.Series(dst).isin(focal).to_numpy()
+        to_focal = pd.Series(dst, dtype=object).isin(focal).to_numpy()
         f_prior = is_follow & to_focal & (ts.isna() | (ts < start_c)).to_numpy(dtype=bool)
-        follow |= accs.isin(src[f_prior])
-        later |= accs.isin(src[is_follow & to_focal & ~f_prior])
+        follow |= handles.isin(src[f_prior])
+        later |= handles.isin(src[is_follow & to_focal & ~f_prior])
         base = (~is_follow) & ((ts >= windows.baseline_start) & (ts < start_c)).to_numpy(
             dtype=bool, na_value=False
         )
-        from_focal = pd.Series(src).isin(focal).to_numpy()
-        inter |= accs.isin(src[base & to_focal])
-        inter |= accs.isin(dst[base & from_focal])
+        from_focal = pd.Series(src, dtype=object).isin(focal).to_numpy()
+        inter |= handles.isin(src[base & to_focal])
+        inter |= handles.isin(dst[base & from_focal])
     out = pd.DataFrame({"follow": follow, "interaction": inter}, index=accs)
     out["prior_tie"] = out["follow"] | out["interaction"]
     out["follow_later"] = later & ~out["prior_tie"]
