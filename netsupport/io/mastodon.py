@@ -150,6 +150,7 @@ _RAW_TAGS = (
     lxml.etree.ProcessingInstruction,
 )
 _DOCUMENT_MAX_BYTES = 1024**3
+_NO_IDS: dict[str, str] = {}  # (read only: the mentioned ids of a status that lists none)
 
 
 # ---- helpers -----------------------------------------------------------------------------------
@@ -934,16 +935,21 @@ class StatusParser(JsonLinesParser):
         listed = s.get("tags")
         for t in listed if type(listed) is list else ():
             name = t.get("name") if type(t) is dict else None
-            if type(name) is str and name.strip().lstrip("#"):
-                hashtags[name.strip().lstrip("#").lower()] = None
+            if type(name) is str:
+                name = name.strip().lstrip("#")
+                if name:
+                    hashtags[name.lower()] = None
         return by_id
 
     def status(self, s: dict, n: int, raw: object) -> None:
-        post_id = as_id(s.get("id"))
-        if post_id is None:
+        get = s.get  # (a hot loop: as_id and the look-ups inlined where they repeat)
+        post_id = get("id")
+        if type(post_id) is int:
+            post_id = str(post_id)
+        elif type(post_id) is not str or not post_id:
             self.rejects.add(n, "status without an id", raw)
             return
-        account = s.get("account")
+        account = get("account")
         author = self._account(account)
         if author is None:
             reason = "status without an account.acct"
@@ -953,16 +959,20 @@ class StatusParser(JsonLinesParser):
             return
         mentions: dict[str, None] = {}
         hashtags: dict[str, None] = {}
-        by_id = self._entities(s, author, mentions, hashtags)
-        content = s.get("content")  # HTML: made plain text for a whole batch at take()
+        by_id = (
+            self._entities(s, author, mentions, hashtags)
+            if get("mentions") or get("tags")  # (else there is nothing to add)
+            else _NO_IDS
+        )
+        content = get("content")  # HTML: made plain text for a whole batch at take()
         kind, target, target_author, text = _POST, None, None, content
         if type(text) is not str:
             text = None
-        reblog = s.get("reblog")
-        quote = s.get("quote")
+        reblog = get("reblog")
+        quote = get("quote")
         if type(quote) is dict and "quoted_status" in quote:  # Mastodon 4.4 Quote entity
             quote = quote.get("quoted_status")
-        reply_to = as_id(s.get("in_reply_to_id"))
+        reply_to = as_id(get("in_reply_to_id"))
         if type(reblog) is dict:
             # a boost carries the boosted status's text, mentions and hashtags, as a retweet
             # does in Twitter data (the API gives the wrapper none): measures compare across
@@ -987,8 +997,8 @@ class StatusParser(JsonLinesParser):
         elif type(quote) is dict:
             kind, target = _QUOTE, as_id(quote.get("id"))
             target_author = self._account(quote.get("account"))
-        lang = s.get("language")
-        self.posts.add(
+        lang = get("language")
+        self.posts.rows.append(
             (
                 _P,
                 post_id,
