@@ -220,6 +220,10 @@ _DECIMAL_RE = re.compile(_DECIMAL)
 _FULLNAME_RE = re.compile(r"t([1-6])_([1-9a-z][0-9a-z]{0,10})")
 
 
+#: Ids that :func:`id_keys` might turn into ints (a superset: Python's ``$`` also matches before
+#: a final newline); an array with none of them has its ids as keys, as they are.
+_MAYBE_INT_KEY = r"^[1-9][0-9]*\n?$|^t[1-6]_"
+
 _B36 = np.zeros(256, dtype=np.int64)
 _B36[np.frombuffer(b"0123456789abcdefghijklmnopqrstuvwxyz", np.uint8)] = np.arange(36)
 
@@ -372,6 +376,23 @@ class IdSet:
         keep[first[new]] = True
         return keep
 
+    def _first_strings(self, ids: pa.Array) -> np.ndarray:
+        """``first_seen`` of ids that are all their own keys: each distinct id is looked up
+        once (Arrow's dictionary holds them in order of first occurrence)."""
+        encoded = ids.dictionary_encode()
+        _, first = np.unique(encoded.indices.to_numpy(), return_index=True)
+        distinct = encoded.dictionary.to_pylist()
+        other = self.other
+        keep = np.zeros(len(ids), dtype=bool)
+        if other.isdisjoint(distinct):  # (the usual case: no id of an earlier batch again)
+            other.update(distinct)
+            keep[first] = True
+            return keep
+        new = [i for i, key in enumerate(distinct) if key not in other]
+        other.update([distinct[i] for i in new])
+        keep[first[new]] = True
+        return keep
+
     def first_seen(self, ids: pa.Array | pa.ChunkedArray) -> np.ndarray:
         """Return, per id, whether it is new (not seen before, not earlier in ``ids``); add them."""
         if isinstance(ids, pa.ChunkedArray):
@@ -381,6 +402,11 @@ class IdSet:
             ints = _fullname_ints(ids)  # (Reddit: the same keys as id_keys gives, vectorised)
         if ints is not None:
             return self._first_ints(ints)
+        if (
+            ids.null_count == 0
+            and not pc.any(pc.match_substring_regex(ids, _MAYBE_INT_KEY)).as_py()
+        ):
+            return self._first_strings(ids)
         keys = id_keys(ids)
         keep = np.zeros(len(keys), dtype=bool)
         is_int = np.fromiter((type(k) is int for k in keys), dtype=bool, count=len(keys))

@@ -490,3 +490,58 @@ def test_status_url_shortcut_agrees_with_the_full_parse(url):
     from netsupport.io.mastodon import _handle_of_url
 
     assert handle_of_url(url) == _handle_of_url.__wrapped__(url)
+
+
+def _archive_zip(path: Path, outbox: bytes) -> Path:
+    actor = {"type": "Person", "id": "https://a.b/users/o", "preferredUsername": "o"}
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("actor.json", json.dumps(actor))
+        zf.writestr("outbox.json", outbox)
+    return path
+
+
+def test_outbox_decoded_in_chunks_gives_the_rows_of_the_whole_document(tmp_path, monkeypatch):
+    # outbox.json is decoded while the zip member inflates; with 7-byte chunks every item,
+    # key and string is split across chunk boundaries
+    import netsupport.io.archive as archive
+
+    items = [_good_note(i) for i in range(30)] + [{"type": "Create"}, 7]
+    doc = json.dumps({"type": "OrderedCollection", "orderedItems": items}).encode()
+    path = _archive_zip(tmp_path / "a.zip", doc)
+    whole, _ = _read(path)
+    monkeypatch.setattr(archive, "_CHUNK", 7)
+    chunked, _ = _read(path)
+    assert chunked == whole
+    assert len(chunked["posts"]) == 30 and len(chunked["rejects"]) == 2
+
+
+def test_second_ordered_items_in_the_outbox_is_a_one_line_error(tmp_path):
+    from typer.testing import CliRunner
+
+    from netsupport.cli import app
+
+    # decoding the whole document would take the second list; the first one's items have been
+    # handed out by then: which list is meant cannot be told, so the archive is refused
+    first = json.dumps([_good_note(0)])
+    doc = f'{{"type": "OrderedCollection", "orderedItems": {first}, "orderedItems": []}}'
+    path = _archive_zip(tmp_path / "a.zip", doc.encode())
+    result = CliRunner().invoke(app, ["import", str(path), "--store", str(tmp_path / "s")])
+    assert result.exit_code == 2, result.output
+    assert "second top-level 'orderedItems'" in result.output
+    assert len(result.output.strip().splitlines()) == 1, result.output
+    assert not (tmp_path / "s" / "manifest.json").exists()
+
+
+def test_malformed_outbox_after_many_items_names_the_position(tmp_path):
+    # the error is that of decoding the document whole (with its position), though items
+    # before the damage were decoded and handed out already
+    items = [_good_note(i) for i in range(2000)]
+    doc = json.dumps({"type": "OrderedCollection", "orderedItems": items}).encode()
+    at = doc.index(b'"Note"', len(doc) * 3 // 4)
+    bad = doc[:at] + b"Note" + doc[at + 6 :]
+    path = _archive_zip(tmp_path / "a.zip", bad)
+    with pytest.raises(InputFileError) as info:
+        _read(path)
+    message = str(info.value)
+    assert "malformed JSON" in message and f"(char {at})" in message, message
+    assert "\n" not in message

@@ -110,6 +110,10 @@ def test_pretty_and_minified_give_the_same_messages(data_dir):
         for what, value in iter_chats(buf):
             if what == "parsed":
                 out.append(json.loads(bytes(value[0])))
+            elif what == "run":  # (raw slices and the messages decoded in one call)
+                raws, decoded = value
+                assert [json.loads(bytes(r)) for r in raws] == decoded
+                out.extend(decoded)
             elif what == "message":
                 out.append(json.loads(value))
         return out
@@ -285,3 +289,42 @@ def test_a_reply_to_another_chats_message_is_not_given_this_chats_sender(tmp_pat
         (None, None),
         ("777/4", None),
     ]
+
+
+def _read_or_error(path: Path):
+    try:
+        return _read(path)
+    except NetsupportError as exc:
+        return str(exc)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    junk=st.lists(_junk, max_size=12),
+    n_good=st.integers(0, 30),
+    indent=st.sampled_from([None, 1, 2]),
+    run_bytes=st.sampled_from([1, 60, 300, 64 * 1024]),
+    damage=st.none() | st.tuples(st.integers(0, 100_000), st.sampled_from(list(b'{}[],:" \n'))),
+)
+def test_runs_give_the_rows_and_rejects_of_one_by_one_decoding(
+    tmp_path_factory, junk, n_good, indent, run_bytes, damage
+):
+    # messages are decoded a run at a time (one orjson call); a run that cannot be (a cut
+    # inside a message, another indentation, a malformed message) falls back to one by one:
+    # the rows, the rejects (with their raw text and numbers) and the errors must not change
+    import netsupport.io.telegram as tg
+
+    msgs = [_good(i) for i in range(n_good)] + list(junk)
+    text = json.dumps({"name": "c", "type": "x", "id": 1, "messages": msgs}, indent=indent)
+    raw = text.encode()
+    if damage is not None:
+        at = damage[0] % len(raw)
+        raw = raw[:at] + bytes([damage[1]]) + raw[at + 1 :]
+    path = tmp_path_factory.mktemp("r") / "result.json"
+    path.write_bytes(raw)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(tg, "_RUN_BYTES", run_bytes)
+        got = _read_or_error(path)
+        mp.setattr(tg, "_run", lambda buf, start: 1)  # one by one
+        want = _read_or_error(path)
+    assert got == want

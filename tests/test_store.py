@@ -428,6 +428,37 @@ def test_post_ids_seen_first_wins_like_a_set(batches):
         assert keep.tolist() == expected
 
 
+_TEXT_ID_POOL = [
+    *("1700000001/2", "1700000001/3", "https://a.b/users/o/statuses/1", "é", "", "x"),
+    *("t1_ab", "t7_ab", "12", "12\n", "007", "9" * 20, "row-1", "1\n2"),
+]
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    batches=st.lists(
+        st.lists(
+            st.sampled_from(_TEXT_ID_POOL),
+            max_size=30,
+        ),
+        max_size=5,
+    )
+)
+def test_text_ids_seen_first_wins_like_a_set_of_their_keys(batches):
+    """Ids that are their own keys (Mastodon URIs, Telegram chat/message) are looked up once
+    per distinct id per batch; mixed with ids that become ints they take the per-id path: the
+    answer is a set's over id_keys either way."""
+    seen = store_mod.IdSet()
+    oracle: set = set()
+    for batch in batches:
+        keep = seen.first_seen(pa.array(batch, pa.string()))
+        expected = []
+        for key in store_mod.id_keys(pa.array(batch, pa.string())):
+            expected.append(key not in oracle)
+            oracle.add(key)
+        assert keep.tolist() == expected
+
+
 def test_id_table_grows_and_keeps_every_id():
     rng = np.random.default_rng(7)
     seen = store_mod.IdSet()

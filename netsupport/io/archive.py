@@ -122,6 +122,11 @@ class _Members:
     def read(self, name: str) -> bytes:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def chunks(self, name: str) -> Iterator[bytes]:
+        """Yield the member's bytes in pieces as they are read (decompressed), counted against
+        the cap as they come; ``b"".join`` of them is :meth:`read`."""
+        yield self.read(name)
+
     def _count(self, nbytes: int) -> None:
         self.used += nbytes
         if self.used > self.cap:
@@ -176,11 +181,13 @@ class _ZipMembers(_Members):
             )
 
     def read(self, name: str) -> bytes:
+        return b"".join(self.chunks(name))
+
+    def chunks(self, name: str) -> Iterator[bytes]:
         info = self.infos[name]
         if info.file_size > self.cap - self.used:
             self._count(info.file_size)  # raises: declared size alone is over the cap
         self._check_ratio(name, info.file_size, info.compress_size)  # (as declared)
-        chunks = []
         inflated = 0
         try:
             with self.zf.open(info) as fh:
@@ -188,10 +195,9 @@ class _ZipMembers(_Members):
                     self._count(len(chunk))
                     inflated += len(chunk)
                     self._check_ratio(name, inflated, info.compress_size)  # (as it is)
-                    chunks.append(chunk)
+                    yield chunk
         except (zipfile.BadZipFile, OSError, EOFError, RuntimeError) as exc:
             raise InputFileError(f"{self.path}!{name}", f"cannot decompress ({exc})") from None
-        return b"".join(chunks)
 
     def close(self) -> None:
         self.zf.close()
@@ -220,6 +226,13 @@ class _FolderMembers(_Members):
         p = self.path / name
         self._count(p.stat().st_size)
         return p.read_bytes()
+
+    def chunks(self, name: str) -> Iterator[bytes]:
+        p = self.path / name
+        self._count(p.stat().st_size)
+        with open(p, "rb") as fh:
+            while chunk := fh.read(_CHUNK):
+                yield chunk
 
 
 class _SingleFile(_Members):

@@ -41,7 +41,12 @@ paragraph ends become line breaks).
 Safety: the archive is read without extracting it. A zip or tar member whose path is absolute or
 contains ``..``, or that is a link, makes the whole archive refused
 (:class:`~netsupport.errors.UnsafeArchive`), as does decompressing more than
-``max_archive_bytes`` (see :mod:`netsupport.io.archive`).
+``max_archive_bytes`` (see :mod:`netsupport.io.archive`). ``outbox.json`` and ``likes.json``
+are decoded a run of items at a time while the member inflates
+(:mod:`netsupport.io.json_items`), so memory stays flat in the archive's size; a document the
+stream reader does not take is decoded whole (the result, or the error with its position, is
+that of a whole decode), and a second top-level ``orderedItems`` after the first one's items is
+refused as ambiguous.
 
 References
 ----------
@@ -65,7 +70,6 @@ Examples
 from __future__ import annotations
 
 import csv
-import gc
 import lzma
 import re
 import tarfile
@@ -95,6 +99,7 @@ from .base import (
     shift_lines,
 )
 from .compressed import compression_of, open_input
+from .json_items import SecondKey, Unstreamable, iter_items
 from .platforms import PLATFORM_MASTODON, qualify
 from .pool import WorkerPool, worker_count
 from .twitter_json import CHUNK_BYTES, PARALLEL_MIN_BYTES, _chunks, quotes_table
@@ -145,6 +150,7 @@ _RAW_TAGS = (
     lxml.etree.ProcessingInstruction,
 )
 _DOCUMENT_MAX_BYTES = 1024**3
+_NO_IDS: dict[str, str] = {}  # (read only: the mentioned ids of a status that lists none)
 
 
 # ---- helpers -----------------------------------------------------------------------------------
@@ -419,18 +425,19 @@ class _TarMembers(_Members):
                 self.sizes[name] = info.size
 
     def read(self, name: str) -> bytes:
+        return b"".join(self.chunks(name))
+
+    def chunks(self, name: str) -> Iterator[bytes]:
         info = self.infos[name]
         if info.size > self.cap - self.used:
             self._count(info.size)
         try:
             fh = self.tf.extractfile(info)
-            chunks = []
             while fh is not None and (chunk := fh.read(1 << 20)):
                 self._count(len(chunk))
-                chunks.append(chunk)
+                yield chunk
         except (tarfile.TarError, OSError, EOFError, zlib.error, lzma.LZMAError) as exc:
             raise InputFileError(f"{self.path}!{name}", f"cannot decompress ({exc})") from None
-        return b"".join(chunks)
 
     def close(self) -> None:
         self.tf.close()
@@ -454,6 +461,13 @@ class _OneFile(_Members):
         p = self.files[name]
         self._count(p.stat().st_size)
         return p.read_bytes()
+
+    def chunks(self, name: str) -> Iterator[bytes]:
+        p = self.files[name]
+        self._count(p.stat().st_size)
+        with open(p, "rb") as fh:
+            while chunk := fh.read(1 << 20):
+                yield chunk
 
 
 def _open(path: Path, cap: int, ratio: float = 0.0) -> _Members:
@@ -638,37 +652,59 @@ def _items(doc: object, label: str, key: str = "orderedItems") -> list:
     return doc[key]
 
 
+def _item_runs(
+    members: _Members, name: str, label: str, key: str = "orderedItems"
+) -> Iterator[list]:
+    """Yield the items of the collection document ``name``, a run at a time, decoded as the
+    member is read (memory flat in its size: :mod:`netsupport.io.json_items`).
+
+    A document the stream reader does not take (malformed JSON, not a collection...) is read
+    whole instead, so the result or the error (naming the position) is that of decoding it
+    whole. A second top-level ``key`` after the items is refused.
+    """
+    used = members.used
+    handed = False
+    try:
+        for run in iter_items(members.chunks(name), key):
+            handed = True
+            yield run
+        return
+    except SecondKey:
+        raise InputFileError(
+            label, f"a second top-level '{key}' after the first one's items: which is meant?"
+        ) from None
+    except Unstreamable:
+        pass
+    members.used = used  # (read again whole: counted once against the cap)
+    items = _items(_load_json(members, name, label), label, key)
+    if handed:  # (the stream reader refuses only what a whole decode refuses: not reached)
+        raise InputFileError(label, f"the {key} could not be read item by item")
+    yield items
+
+
 def _read_outbox(
     members: _Members, name: str, owner: str | None, source: str, options: ReadOptions
 ) -> Iterator[Batch]:
     label = f"{source}!{name}" if not isinstance(members, _OneFile) else source
-    items = _items(_load_json(members, name, label), label)
     parser = _OutboxParser(label, owner)
-    gc.freeze()  # (the whole document, held to the end: no collection needs to walk it)
-    try:
-        yield from _outbox_batches(parser, items, members, name, options)
-    finally:
-        gc.unfreeze()
-
-
-def _outbox_batches(
-    parser: _OutboxParser, items: list, members: _Members, name: str, options: ReadOptions
-) -> Iterator[Batch]:
     done = 0  # activities counted in the batches yielded so far
-    for i, item in enumerate(items, 1):
-        parser.activity(item, i)
-        if len(parser.posts) >= options.batch_rows:
-            posts, rejects = _take_posts(parser.posts)
-            yield Batch(
-                posts=posts, rejects=rejects, rows_read=i - done, quotes=parser.take_quotes()
-            )
-            done = i
+    i = 0
+    for run in _item_runs(members, name, label):
+        for item in run:
+            i += 1
+            parser.activity(item, i)
+            if len(parser.posts) >= options.batch_rows:
+                posts, rejects = _take_posts(parser.posts)
+                yield Batch(
+                    posts=posts, rejects=rejects, rows_read=i - done, quotes=parser.take_quotes()
+                )
+                done = i
     posts, rejects = _take_posts(parser.posts)
     options.advance(members.sizes.get(name, 0))
     yield Batch(
         posts=posts,
         rejects=rejects,
-        rows_read=len(items) - done,
+        rows_read=i - done,
         notes=parser.notes(),
         quotes=parser.take_quotes(),
     )
@@ -678,19 +714,24 @@ def _read_likes(
     members: _Members, name: str, owner: str | None, source: str, options: ReadOptions
 ) -> Batch:
     label = f"{source}!{name}" if not isinstance(members, _OneFile) else source
-    items = _items(_load_json(members, name, label), label)
+    runs = _item_runs(members, name, label)
     if owner is None:
+        for _ in runs:  # (a malformed document is said first, as when it was read whole)
+            pass
         raise InputFileError(label, "likes.json needs actor.json (the owner) beside it")
     rejects = RejectRows(label)
     likes: list[tuple[str, str]] = []
-    for i, uri in enumerate(items, 1):
-        uri = _id_of(uri)
-        target = handle_of_url(uri)
-        if target is None or uri is None:
-            rejects.add(i, "liked status whose URI names no account", items[i - 1])
-            continue
-        if target != owner:
-            likes.append((target, uri))
+    i = 0
+    for run in runs:
+        for raw in run:
+            i += 1
+            uri = _id_of(raw)
+            target = handle_of_url(uri)
+            if target is None or uri is None:
+                rejects.add(i, "liked status whose URI names no account", raw)
+                continue
+            if target != owner:
+                likes.append((target, uri))
     options.advance(members.sizes.get(name, 0))
     note = (
         f"{len(likes)} likes without a time (the archive records none): "
@@ -699,7 +740,7 @@ def _read_likes(
     return Batch(
         interactions=_likes_table(owner, likes),
         rejects=rejects.take(),
-        rows_read=len(items),
+        rows_read=i,
         notes=note if likes else (),
     )
 
@@ -759,7 +800,9 @@ def read_archive(path: Path, source: str, options: ReadOptions) -> Iterator[Batc
             outbox = likes = None
             doc_name = members.names[0]
             if doc_name != "actor.json":
-                head = members.read(doc_name)[:4096]
+                used = members.used
+                head = next(members.chunks(doc_name), b"")[:4096]
+                members.used = used  # (a look at the head: the document is counted when read)
                 if b'"likes.json"' in head or doc_name == "likes.json":
                     likes = doc_name
                 else:
@@ -892,16 +935,21 @@ class StatusParser(JsonLinesParser):
         listed = s.get("tags")
         for t in listed if type(listed) is list else ():
             name = t.get("name") if type(t) is dict else None
-            if type(name) is str and name.strip().lstrip("#"):
-                hashtags[name.strip().lstrip("#").lower()] = None
+            if type(name) is str:
+                name = name.strip().lstrip("#")
+                if name:
+                    hashtags[name.lower()] = None
         return by_id
 
     def status(self, s: dict, n: int, raw: object) -> None:
-        post_id = as_id(s.get("id"))
-        if post_id is None:
+        get = s.get  # (a hot loop: as_id and the look-ups inlined where they repeat)
+        post_id = get("id")
+        if type(post_id) is int:
+            post_id = str(post_id)
+        elif type(post_id) is not str or not post_id:
             self.rejects.add(n, "status without an id", raw)
             return
-        account = s.get("account")
+        account = get("account")
         author = self._account(account)
         if author is None:
             reason = "status without an account.acct"
@@ -911,16 +959,20 @@ class StatusParser(JsonLinesParser):
             return
         mentions: dict[str, None] = {}
         hashtags: dict[str, None] = {}
-        by_id = self._entities(s, author, mentions, hashtags)
-        content = s.get("content")  # HTML: made plain text for a whole batch at take()
+        by_id = (
+            self._entities(s, author, mentions, hashtags)
+            if get("mentions") or get("tags")  # (else there is nothing to add)
+            else _NO_IDS
+        )
+        content = get("content")  # HTML: made plain text for a whole batch at take()
         kind, target, target_author, text = _POST, None, None, content
         if type(text) is not str:
             text = None
-        reblog = s.get("reblog")
-        quote = s.get("quote")
+        reblog = get("reblog")
+        quote = get("quote")
         if type(quote) is dict and "quoted_status" in quote:  # Mastodon 4.4 Quote entity
             quote = quote.get("quoted_status")
-        reply_to = as_id(s.get("in_reply_to_id"))
+        reply_to = as_id(get("in_reply_to_id"))
         if type(reblog) is dict:
             # a boost carries the boosted status's text, mentions and hashtags, as a retweet
             # does in Twitter data (the API gives the wrapper none): measures compare across
@@ -945,8 +997,8 @@ class StatusParser(JsonLinesParser):
         elif type(quote) is dict:
             kind, target = _QUOTE, as_id(quote.get("id"))
             target_author = self._account(quote.get("account"))
-        lang = s.get("language")
-        self.posts.add(
+        lang = get("language")
+        self.posts.rows.append(
             (
                 _P,
                 post_id,

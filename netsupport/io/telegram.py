@@ -63,6 +63,7 @@ _SCALAR = re.compile(rb'\s*(-?\d+|"(?:[^"\\]|\\.)*")')
 _WS = b" \t\r\n"
 _SKIP = re.compile(rb"[ \t\r\n,]*")  # what separates two messages
 _RELEASE = 64 * 1024**2  # bytes of a memory-mapped export read between two releases
+_RUN_BYTES = 64 * 1024  # messages decoded per orjson call (about 100 as Telegram writes them)
 
 
 def message_text(text: object) -> str | None:
@@ -337,6 +338,7 @@ def _messages(buf, pos: int) -> Iterator[tuple[str, object]]:
     """Yield the messages of an array whose ``[`` ends before ``pos``; return the index past it."""
     size = len(buf)
     released = pos - pos % mmap.PAGESIZE
+    single = 0
     while True:
         pos = _SKIP.match(buf, pos).end()  # type: ignore[union-attr]  (always matches)
         if pos >= size:
@@ -355,6 +357,15 @@ def _messages(buf, pos: int) -> Iterator[tuple[str, object]]:
             upto = pos - pos % mmap.PAGESIZE
             buf.madvise(mmap.MADV_DONTNEED, released, upto - released)
             released = upto
+        if single:
+            single -= 1
+        else:
+            run = _run(buf, pos)
+            if type(run) is tuple:
+                yield "run", run[:2]
+                pos = run[2]
+                continue
+            single = run - 1  # (a miss: that many messages one by one, then runs again)
         fast = _fast_end(buf, pos)
         if fast is not None:
             end, obj = fast
@@ -363,6 +374,45 @@ def _messages(buf, pos: int) -> Iterator[tuple[str, object]]:
             end = _object_end(buf, pos)
             yield "message", bytes(buf[pos:end])
         pos = end
+
+
+def _run(buf, start: int) -> tuple[list, list, int] | int:
+    """The pretty-printed messages from ``start`` in about ``_RUN_BYTES``, decoded in one call:
+    ``(raw slices, messages, end)``; or, if they cannot be, how many to take one by one.
+
+    Each message ends where :func:`_fast_end` says (the next line that is its indentation and
+    ``}``). ``[`` + the run + ``]`` decodes only if the run ends between two messages, and into
+    as many values as there are slices only if each slice is one message: then the messages,
+    their numbers and their raw text are those of decoding them one by one. Anything else (a
+    separator other than one comma, another indentation, a malformed message) is a miss.
+    """
+    line_start = buf.rfind(b"\n", 0, start) + 1
+    lead = bytes(buf[line_start - 1 : start]) if line_start else b""
+    if not lead or lead[1:].strip():
+        return 1
+    closer = lead + b"}"
+    bounds = []
+    find, skip, limit = buf.find, _SKIP.match, start + _RUN_BYTES
+    s = start
+    while s < limit:
+        c = find(closer, s)
+        if c < 0:
+            break
+        e = c + len(closer)
+        bounds.append((s, e))
+        s = skip(buf, e).end()  # type: ignore[union-attr]  (always matches)
+        if buf[s : s + 1] != b"{" or buf[s - len(lead) : s] != lead:
+            break
+    if len(bounds) < 2:
+        return 1
+    end = bounds[-1][1]
+    try:
+        messages = orjson.loads(b"[" + buf[start:end] + b"]")
+    except orjson.JSONDecodeError:
+        return len(bounds)
+    if len(messages) != len(bounds):
+        return len(bounds)
+    return [buf[a:b] for a, b in bounds], messages, end
 
 
 def _fast_end(buf, start: int) -> tuple[int, object] | None:
@@ -434,6 +484,13 @@ def _read_buffer(buf, path: Path, parser: TelegramParser, options: ReadOptions) 
                 chat_id, index = value  # type: ignore[misc]
                 parser.chat(chat_id, index)
                 chats += 1
+                continue
+            if what == "run":
+                for raw, msg in zip(*value, strict=True):  # type: ignore[call-overload]
+                    n += 1
+                    parser.message(msg, n, raw)
+                    if len(parser.posts) >= options.batch_rows:
+                        yield parser.take()
                 continue
             n += 1
             if what == "parsed":
