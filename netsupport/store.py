@@ -215,14 +215,16 @@ except ImportError:  # pragma: no cover - Windows
 
 
 _DECIMAL = r"^[1-9][0-9]{0,18}$"
-_DECIMAL_RE = re.compile(_DECIMAL)
+#: The same ids as Arrow's ``_DECIMAL`` (RE2's ``$`` is the end of the text; Python's ``$``
+#: also matches before a final newline, which made "12\n" the key of "12")
+_DECIMAL_RE = re.compile(r"[1-9][0-9]{0,18}")
 #: A Reddit full name (t1_ comment, t3_ submission...) of a canonical base-36 id (issue #16)
 _FULLNAME_RE = re.compile(r"t([1-6])_([1-9a-z][0-9a-z]{0,10})")
 
 
-#: Ids that :func:`id_keys` might turn into ints (a superset: Python's ``$`` also matches before
-#: a final newline); an array with none of them has its ids as keys, as they are.
-_MAYBE_INT_KEY = r"^[1-9][0-9]*\n?$|^t[1-6]_"
+#: Ids that :func:`id_keys` might turn into ints (a superset); an array with none of them has
+#: its ids as keys, as they are.
+_MAYBE_INT_KEY = r"^[1-9][0-9]*$|^t[1-6]_"
 
 _B36 = np.zeros(256, dtype=np.int64)
 _B36[np.frombuffer(b"0123456789abcdefghijklmnopqrstuvwxyz", np.uint8)] = np.arange(36)
@@ -266,6 +268,8 @@ def id_keys(ids: pa.Array | pa.ChunkedArray) -> list[int | str]:
     --------
     >>> id_keys(pa.array(["1430000000000000000", "007", "row-ab12", None]))
     [1430000000000000000, '007', 'row-ab12', None]
+    >>> id_keys(pa.array(["12", "12\\n", None]))  # a final newline is part of the id
+    [12, '12\\n', None]
     >>> id_keys(pa.array(["t1_a", "t3_a", "t1_0a"]))  # Reddit full names: ints below zero
     [-82, -84, 't1_0a']
     """
@@ -278,7 +282,7 @@ def id_keys(ids: pa.Array | pa.ChunkedArray) -> list[int | str]:
             pass  # one is 2**63 or more
     return [
         int(x)
-        if x is not None and _DECIMAL_RE.match(x) and int(x) < 2**63
+        if x is not None and _DECIMAL_RE.fullmatch(x) and int(x) < 2**63
         else _fullname_key(x)
         if x is not None and _FULLNAME_RE.fullmatch(x)
         else x

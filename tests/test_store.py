@@ -469,3 +469,28 @@ def test_id_table_grows_and_keeps_every_id():
     again = np.concatenate([ids[::3], rng.choice(2**62, size=1000) + 2**62])
     keep = seen.first_seen(pa.array(again.astype(str)))
     assert not keep[: len(ids[::3])].any() and keep[len(ids[::3]) :].all()
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.lists(
+            st.sampled_from(["12", "12\n", "\n12", "012", "7", "7 ", "t1_a", "t1_a\n", "x", "2"]),
+            max_size=12,
+        ),
+        max_size=4,
+    )
+)
+def test_distinct_ids_are_distinct_keys(batches):
+    """Two different ids never count as one: the oracle is a set of the id strings themselves
+    (not of id_keys, whose one-to-one mapping is what is tested). "12\\n" and "12" were one key."""
+    seen = store_mod.IdSet()
+    oracle: set[str] = set()
+    for batch in batches:
+        keep = seen.first_seen(pa.array(batch, pa.string()))
+        expected = []
+        for x in batch:
+            expected.append(x not in oracle)
+            oracle.add(x)
+        assert keep.tolist() == expected
+    assert len(seen) == len(oracle)
