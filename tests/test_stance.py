@@ -270,6 +270,34 @@ def test_parallel_scoring_equals_serial(monkeypatch):
     assert len(serial) == len(texts)
 
 
+def test_meanwhile_runs_in_a_thread_while_the_workers_score(monkeypatch):
+    """``meanwhile`` runs once, in another thread, after every worker has forked (no fork while
+    it runs), and is done when scoring returns; the scores do not change; its error is left to
+    the caller (here: swallowed); the serial path does not call it."""
+    import threading
+
+    texts = [f"@lane thank you number {i}" for i in range(40)]
+    c = Classifier(["lane"], ["force"])
+    calls: list[str] = []
+    serial = c.score_texts(texts, workers=1, meanwhile=lambda: calls.append("serial"))
+    assert calls == []
+    monkeypatch.setattr(stance_rules, "PARALLEL_MIN_TEXTS", 10)
+    main = threading.get_ident()
+
+    def work():
+        assert threading.get_ident() != main
+        calls.append(threading.current_thread().name)
+
+    parallel = c.score_texts(texts, workers=2, meanwhile=work)
+    assert calls == ["netsupport-meanwhile"]
+    pd.testing.assert_frame_equal(serial, parallel)
+
+    def fails():
+        raise RuntimeError("left to the caller")
+
+    pd.testing.assert_frame_equal(c.score_texts(texts, workers=2, meanwhile=fails), serial)
+
+
 # ---- labels, agreement, coding sheet -------------------------------------------------------------
 
 

@@ -370,6 +370,19 @@ def model_key(x: pd.DataFrame, y: Sequence[str], seed: int) -> str:
 _TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.", "builtins.", "collections.", "re.")
 
 
+def import_model_libraries() -> None:
+    """Import what fitting, loading, validating and measuring a stance model use
+    (scikit-learn's modules and skops: about 1.3 CPU-s; skops lists every estimator)."""
+    import sklearn.compose
+    import sklearn.feature_extraction.text
+    import sklearn.linear_model
+    import sklearn.metrics
+    import sklearn.model_selection
+    import sklearn.pipeline
+    import sklearn.preprocessing  # noqa: F401
+    import skops.io  # noqa: F401
+
+
 def save_model(model: StanceModel, path: str | Path) -> Path:
     """Save a fitted model with skops (atomic: temp file + rename)."""
     import skops.io as sio

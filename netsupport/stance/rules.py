@@ -39,9 +39,11 @@ import hashlib
 import math
 import os
 import re
+import threading
 import tomllib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
@@ -872,11 +874,20 @@ class Classifier:
         """Return ``{side: (stance, score, rule)}`` for one text (see the module docstring)."""
         return self._local.score(text)
 
-    def score_texts(self, texts: Sequence[str], workers: int | None = None) -> pd.DataFrame:
+    def score_texts(
+        self,
+        texts: Sequence[str],
+        workers: int | None = None,
+        *,
+        meanwhile: Callable[[], object] | None = None,
+    ) -> pd.DataFrame:
         """Score distinct texts towards both sides; one row per text, in the order given.
 
         Uses up to ``workers`` processes (default: all cores) when there are at least
         :data:`PARALLEL_MIN_TEXTS` texts; results do not depend on the number of workers.
+        ``meanwhile``: work for this process while the workers score (run in a thread once
+        every worker has started, and joined before returning: no process is forked while it
+        runs); not called when the texts are scored here.
 
         Returns
         -------
@@ -892,7 +903,9 @@ class Classifier:
             with ProcessPoolExecutor(
                 max_workers=workers, initializer=_init_worker, initargs=(self._args,)
             ) as pool:
-                rows = [row for part in pool.map(_score_chunk, chunks) for row in part]
+                parts = pool.map(_score_chunk, chunks)  # (forks every worker: fork context)
+                with _alongside(meanwhile):
+                    rows = [row for part in parts for row in part]
         else:
             rows = [_flatten(self._local.score(t)) for t in texts]
         cols = [f"{side}_{what}" for side in _SIDES for what in ("stance", "score", "rule")]
@@ -913,6 +926,8 @@ class Classifier:
         posts: pd.DataFrame,
         windows: Windows | None = None,
         workers: int | None = None,
+        *,
+        meanwhile: Callable[[], object] | None = None,
     ) -> pd.DataFrame:
         """Return the stance of every interaction towards the focal account or the institution.
 
@@ -928,6 +943,8 @@ class Classifier:
             Canonical posts; ``text`` is looked up by ``post_id``.
         windows : Windows, optional
             Fills the ``window`` column (<NA> outside the windows, or everywhere if not given).
+        workers, meanwhile
+            As :meth:`score_texts` takes them.
 
         Returns
         -------
@@ -955,7 +972,7 @@ class Classifier:
         text = _texts_by_post(posts)
         post_text = df[I.POST_ID].map(text) if len(df) else pd.Series([], dtype=object)
         codes, uniques = pd.factorize(post_text.fillna(""), sort=False)
-        scored = self.score_texts(list(uniques), workers=workers)
+        scored = self.score_texts(list(uniques), workers=workers, meanwhile=meanwhile)
         is_focal = (df["target_side"] == Target.FOCAL.value).to_numpy(dtype=bool)
         stance = np.empty(len(df), dtype=object)
         score = np.zeros(len(df), dtype="float64")
@@ -985,6 +1002,26 @@ class Classifier:
         df["score"] = score
         df["rule"] = rule
         return _sorted_stance(df)
+
+
+@contextmanager
+def _alongside(work: Callable[[], object] | None) -> Iterator[None]:
+    """Run ``work`` in a thread during the ``with`` block; wait for it at the end (its
+    exceptions are left to the caller's own later call of the same work to raise)."""
+    if work is None:
+        yield
+        return
+    thread = threading.Thread(target=_quietly, args=(work,), name="netsupport-meanwhile")
+    thread.start()
+    try:
+        yield
+    finally:
+        thread.join()
+
+
+def _quietly(work: Callable[[], object]) -> None:
+    with suppress(Exception):  # (the main thread's own later call reports it)
+        work()
 
 
 def _texts_by_post(posts: pd.DataFrame) -> pd.Series:

@@ -254,6 +254,7 @@ def stance_table(
         Compute the error-corrected shares now (False: the support measures compute them from
         ``validation_units`` with the study's bootstrap parameters).
     """
+    from .model import import_model_libraries
     from .supervised import supervise
 
     spec = StanceSpec.of(study)
@@ -270,7 +271,10 @@ def stance_table(
     posts = tables.get(Table.POSTS)
     posts = posts if posts is not None else pd.DataFrame(columns=[PostCol.POST_ID, PostCol.TEXT])
     inter = stance_interactions(tables, spec)
-    auto = clf.classify(inter, posts, spec.windows, workers)
+    # with hand codes, scikit-learn and skops are needed next (agreement, the model): imported
+    # while the VADER workers score, ~1.3 CPU-s that the main process would otherwise wait for
+    meanwhile = import_model_libraries if params.labels else None
+    auto = clf.classify(inter, posts, spec.windows, workers, meanwhile=meanwhile)
     sp = getattr(study, "support", None)
     how = {
         "labels_path": params.labels,
