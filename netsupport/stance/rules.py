@@ -928,6 +928,7 @@ class Classifier:
         workers: int | None = None,
         *,
         meanwhile: Callable[[], object] | None = None,
+        texts: pd.Series | None = None,
     ) -> pd.DataFrame:
         """Return the stance of every interaction towards the focal account or the institution.
 
@@ -945,6 +946,8 @@ class Classifier:
             Fills the ``window`` column (<NA> outside the windows, or everywhere if not given).
         workers, meanwhile
             As :meth:`score_texts` takes them.
+        texts : Series, optional
+            ``_texts_by_post(posts)`` when the caller has it (else made here).
 
         Returns
         -------
@@ -969,7 +972,7 @@ class Classifier:
             df["window"] = pd.array([pd.NA] * len(df), dtype="string")
         df["window"] = df["window"].astype("string")
 
-        text = _texts_by_post(posts)
+        text = _texts_by_post(posts) if texts is None else texts
         post_text = df[I.POST_ID].map(text) if len(df) else pd.Series([], dtype=object)
         codes, uniques = pd.factorize(post_text.fillna(""), sort=False)
         scored = self.score_texts(list(uniques), workers=workers, meanwhile=meanwhile)

@@ -84,6 +84,7 @@ def supervise(
     confidence: float = 0.95,
     model_dir: str | Path | None = None,
     correct: bool = True,
+    texts: pd.Series | None = None,
 ) -> Supervised:
     """Return the study's stance from the rules' table ``auto`` and the hand codes ``labels``.
 
@@ -93,6 +94,7 @@ def supervise(
     keep their code either way. The validation measures the decisions against the codes by
     cross-validation and, with ``correct``, corrects every share (needs ``windows``: the
     ``window`` column); :func:`correct_validation` does it later from ``Supervised.units``.
+    ``texts``: the posts' texts by post id when the caller has them (else made from ``posts``).
     """
     profile = rule_profile(auto)
     if labels is None or labels.empty or auto.empty:
@@ -114,7 +116,7 @@ def supervise(
 
     model: StanceModel | None = None
     if len(y) >= MIN_LABELS and len(np.unique(y)) >= 2:
-        x_all = row_features(auto, _texts_by_post(posts))
+        x_all = row_features(auto, _texts_by_post(posts) if texts is None else texts)
         x_lab = x_all.iloc[rows[coded]]
         model = _fitted(x_lab, y, seed, model_dir, layout_for(y, sides))
         full_pred, _ = model.predict(x_lab)

@@ -28,7 +28,7 @@ from .labels import (
     match_labels,
     read_labels,
 )
-from .rules import _SIDES, STANCE_ORDER, Classifier, load_lexicon
+from .rules import _SIDES, STANCE_ORDER, Classifier, _texts_by_post, load_lexicon
 
 # ---- study-level entry points --------------------------------------------------------------------
 
@@ -274,7 +274,8 @@ def stance_table(
     # with hand codes, scikit-learn and skops are needed next (agreement, the model): imported
     # while the VADER workers score, ~1.3 CPU-s that the main process would otherwise wait for
     meanwhile = import_model_libraries if params.labels else None
-    auto = clf.classify(inter, posts, spec.windows, workers, meanwhile=meanwhile)
+    texts = _texts_by_post(posts)  # (classify and the model both look texts up by post)
+    auto = clf.classify(inter, posts, spec.windows, workers, meanwhile=meanwhile, texts=texts)
     sp = getattr(study, "support", None)
     how = {
         "labels_path": params.labels,
@@ -284,6 +285,7 @@ def stance_table(
         "confidence": float(getattr(sp, "confidence", 0.95)),
         "model_dir": model_dir,
         "correct": correct,
+        "texts": texts,
     }
     if not params.labels:
         sup = supervise(auto, posts, None, **how)
