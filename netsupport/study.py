@@ -281,8 +281,16 @@ def _keys(
             "support_seed": p["support"]["seed"],
         }
     )
+    grid = ("algorithms", "resolutions", "seeds", "consensus_threshold", "community_max_edges")
     keys["communities"] = step_key(
-        {"code": code, "import": keys["import"], **who, "communities": p["communities"]}
+        {
+            "code": code,
+            "import": keys["import"],
+            **who,
+            "communities": p["communities"],
+            # the step detects the sensitivity grid's communities too (community_runs)
+            "community_grid": {k: p["sensitivity"][k] for k in grid},
+        }
     )
     keys["metrics"] = step_key(
         {
@@ -762,6 +770,7 @@ class RunContext:
     membership: pd.Series | None = None
     pagerank: pd.Series | None = None
     graph_info: dict[str, Any] = field(default_factory=dict)
+    community_runs: Any = None  # the sensitivity grid's detections (support.sensitivity)
     metrics: dict[str, Any] = field(default_factory=dict)
     units: pd.DataFrame | None = None
     analysis_tables: dict[str, pd.DataFrame] = field(default_factory=dict)
@@ -914,12 +923,20 @@ class RunContext:
 
     def step_communities(self, force: bool) -> tuple[str, str]:
         if self.communities_fresh():
-            self.membership, self.pagerank, self.graph_info = read_graph_measures(self.graph_files)
+            (
+                self.membership,
+                self.pagerank,
+                self.graph_info,
+                self.community_runs,
+            ) = read_graph_measures(self.graph_files)
             return self._communities_detail("reused")
         measures = self.engine.graph_measures(self)
-        self.membership, self.pagerank, self.graph_info = write_graph_measures(
-            self.graph_files, *measures
-        )
+        (
+            self.membership,
+            self.pagerank,
+            self.graph_info,
+            self.community_runs,
+        ) = write_graph_measures(self.graph_files, *measures)
         self.state.record("communities", self.keys["communities"])
         return self._communities_detail("ran")
 
@@ -935,7 +952,12 @@ class RunContext:
         """Wait for :meth:`start_communities`' child; return the step's (status, detail) and
         the child's (start, end) on the monotonic clock."""
         span = future.result()
-        self.membership, self.pagerank, self.graph_info = read_graph_measures(self.graph_files)
+        (
+            self.membership,
+            self.pagerank,
+            self.graph_info,
+            self.community_runs,
+        ) = read_graph_measures(self.graph_files)
         self.state.record("communities", self.keys["communities"])
         return self._communities_detail("ran"), span
 

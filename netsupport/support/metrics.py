@@ -53,7 +53,7 @@ from .primary import primary_measures
 from .proxies import amplifiers, crisis_pagerank, focal_silence, proxies
 from .role_timing import timing_by_side
 from .roles import account_roles, roles_attention
-from .sensitivity import grid_sensitivity
+from .sensitivity import CommunityRuns, grid_sensitivity
 from .shares import (
     _count,
     _net_change,
@@ -135,6 +135,7 @@ def analyse(
     pagerank: pd.Series | None = None,
     workers: int | None = None,
     spans: Sequence[InputSpan] | None = None,
+    community_runs: CommunityRuns | None = None,
 ) -> Analysis:
     """Run stance classification and every support metric for a study.
 
@@ -155,6 +156,10 @@ def analyse(
     spans : sequence of InputSpan, optional
         The time span of each input file (:func:`netsupport.support.coverage.input_spans` of the
         store's manifest); by default the span of all posts and interactions together.
+    community_runs : CommunityRuns, optional
+        The sensitivity grid's community detections on the baseline graph
+        (:func:`netsupport.support.sensitivity.community_runs` of the study's baseline edges
+        and ``membership``), when the communities step made them; detected here if omitted.
 
     Returns
     -------
@@ -175,7 +180,9 @@ def analyse(
         inputs.baseline_edges = baseline_edges(inter, study.windows)
         inputs.baseline_windows = study.windows
     metrics, out_tables = analyse_inputs(inputs, study, membership=membership, pagerank=pagerank)
-    metrics["sensitivity"] = jsonable(grid_sensitivity(tables, study, stance, inputs, membership))
+    metrics["sensitivity"] = jsonable(
+        grid_sensitivity(tables, study, stance, inputs, membership, runs=community_runs)
+    )
     metrics["role_timing"] = jsonable(timing_by_side(inputs.proxy_units, out_tables, study))
     return Analysis(metrics, stance.table, units, out_tables)
 
