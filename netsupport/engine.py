@@ -115,6 +115,8 @@ class GraphFiles:
     #: community; the consensus is partition -1)
     grid: Path
     grid_partitions: Path
+    #: the baseline edges (:func:`netsupport.graph.baseline_edges` of the declared windows)
+    baseline_edges: Path
 
     @classmethod
     def in_folder(cls, cache: Path) -> GraphFiles:
@@ -124,15 +126,26 @@ class GraphFiles:
             cache / "communities.json",
             cache / "community-grid.json",
             cache / "community-grid.parquet",
+            cache / "baseline-edges.parquet",
         )
 
     def all(self) -> list[Path]:
-        return [self.membership, self.pagerank, self.info, self.grid, self.grid_partitions]
+        return [
+            self.membership,
+            self.pagerank,
+            self.info,
+            self.grid,
+            self.grid_partitions,
+            self.baseline_edges,
+        ]
 
 
 #: What the communities step computes: (membership, its info, PageRank, its info, the
-#: sensitivity grid's community detections), None where not measured.
-GraphMeasures = tuple[Any, dict[str, Any], Any, dict[str, Any], Any]
+#: sensitivity grid's community detections, the baseline edges), None where not measured.
+GraphMeasures = tuple[Any, dict[str, Any], Any, dict[str, Any], Any, Any]
+#: What the later steps read of it: (membership, PageRank, the info of both, the grid's
+#: detections, the baseline edges).
+GraphState = tuple[pd.Series, pd.Series, dict[str, Any], Any, Any]
 
 
 def pandas_graph_measures(inter: pd.DataFrame, study: Any) -> GraphMeasures:
@@ -141,7 +154,8 @@ def pandas_graph_measures(inter: pd.DataFrame, study: Any) -> GraphMeasures:
     PageRank (the functions support.analyse itself uses when given none, so ``netsupport run``
     gives the same metrics as ``netsupport support``), and the sensitivity grid's community
     detections on the same baseline edges (:func:`netsupport.support.sensitivity.
-    community_runs`: they read no stance, so the metrics step need not wait for them)."""
+    community_runs`: they read no stance, so the metrics step need not wait for them), and
+    those edges (the metrics step's tie comparison reads them too)."""
     from . import graph, support
     from .support.sensitivity import community_runs
 
@@ -151,7 +165,7 @@ def pandas_graph_measures(inter: pd.DataFrame, study: Any) -> GraphMeasures:
     membership, m_info = support.communities_from_edges(edges, study)
     pagerank, p_info = support.crisis_pagerank(inter, study)
     runs = community_runs(edges, study, membership)
-    return membership, m_info, pagerank, p_info, runs
+    return membership, m_info, pagerank, p_info, runs, edges
 
 
 def write_graph_measures(
@@ -161,10 +175,12 @@ def write_graph_measures(
     pagerank: pd.Series | None,
     p_info: Mapping[str, Any],
     runs: Any = None,
-) -> tuple[pd.Series, pd.Series, dict[str, Any], Any]:
-    """Write the communities step's results; return (membership, pagerank, info, grid runs) as
-    the later steps use them (empty series where not measured; ``runs``: a
-    :class:`netsupport.support.sensitivity.CommunityRuns` or None)."""
+    edges: pd.DataFrame | None = None,
+) -> GraphState:
+    """Write the communities step's results; return (membership, pagerank, info, grid runs,
+    baseline edges) as the later steps use them (empty series where not measured; ``runs``: a
+    :class:`netsupport.support.sensitivity.CommunityRuns` or None; ``edges``: None when not
+    made)."""
     info = jsonable({"communities": m_info, "pagerank": p_info})
     write_json(info, files.info)
     membership = (
@@ -174,15 +190,22 @@ def write_graph_measures(
     write_parquet(_frame(membership, "community"), files.membership)
     write_parquet(_frame(pagerank, "pagerank"), files.pagerank)
     _write_community_runs(runs, files)
-    return membership, pagerank, info, runs
+    # no edges: a table of no columns (baseline_edges always has its columns, even empty)
+    write_parquet(edges if edges is not None else pd.DataFrame(), files.baseline_edges)
+    return membership, pagerank, info, runs, edges
 
 
-def read_graph_measures(files: GraphFiles) -> tuple[pd.Series, pd.Series, dict[str, Any], Any]:
+def read_graph_measures(files: GraphFiles) -> GraphState:
     """Read back what :func:`write_graph_measures` wrote."""
+    from .stance import object_strings
+
     membership = _series(read_parquet(files.membership), "handle", "community")
     pagerank = _series(read_parquet(files.pagerank), "handle", "pagerank")
     info = json.loads(files.info.read_text(encoding="utf-8"))
-    return membership, pagerank, info, _read_community_runs(files)
+    edges: pd.DataFrame | None = read_parquet(files.baseline_edges)
+    # handles as Python strings, as graph.baseline_edges makes them
+    edges = object_strings({"e": edges})["e"] if len(edges.columns) else None
+    return membership, pagerank, info, _read_community_runs(files), edges
 
 
 def _write_community_runs(runs: Any, files: GraphFiles) -> None:
@@ -434,7 +457,7 @@ class Engine(Protocol):
 
     def graph_measures(self, ctx: Any) -> GraphMeasures:
         """(membership, its info, PageRank, its info, the sensitivity grid's community
-        detections), None where not measured."""
+        detections, the baseline edges), None where not measured."""
         ...
 
     def analyse(self, ctx: Any) -> tuple[dict[str, Any], pd.DataFrame, Mapping[str, Any]]:
@@ -550,6 +573,7 @@ class PandasEngine:
                 for s in input_spans(ctx.store.imported_files())
             ],
             community_runs=ctx.community_runs,
+            baseline_edges=ctx.baseline_edges,
         )
         return analysis.metrics, analysis.units, analysis.tables
 
@@ -636,7 +660,7 @@ class DaskEngine:
         membership, m_info = support.communities_from_edges(agg.edges["baseline"], ctx.study)
         pagerank, p_info = support.pagerank_from_edges(agg.edges["amplifiers"])
         # no grid detections: the Dask engine's metrics leave the sensitivity grid out
-        return membership, m_info, pagerank, p_info, None
+        return membership, m_info, pagerank, p_info, None, None
 
     def analyse(self, ctx: Any) -> tuple[dict[str, Any], pd.DataFrame, Mapping[str, Any]]:
         from . import support

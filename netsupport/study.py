@@ -771,6 +771,7 @@ class RunContext:
     pagerank: pd.Series | None = None
     graph_info: dict[str, Any] = field(default_factory=dict)
     community_runs: Any = None  # the sensitivity grid's detections (support.sensitivity)
+    baseline_edges: pd.DataFrame | None = None  # graph.baseline_edges, from the communities step
     metrics: dict[str, Any] = field(default_factory=dict)
     units: pd.DataFrame | None = None
     analysis_tables: dict[str, pd.DataFrame] = field(default_factory=dict)
@@ -936,6 +937,7 @@ class RunContext:
             self.pagerank,
             self.graph_info,
             self.community_runs,
+            self.baseline_edges,
         ) = write_graph_measures(self.graph_files, *measures)
         self.state.record("communities", self.keys["communities"])
         return self._communities_detail("ran")
@@ -957,6 +959,7 @@ class RunContext:
             self.pagerank,
             self.graph_info,
             self.community_runs,
+            self.baseline_edges,
         ) = read_graph_measures(self.graph_files)
         self.state.record("communities", self.keys["communities"])
         return self._communities_detail("ran"), span

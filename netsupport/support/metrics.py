@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..graph import baseline_edges
+from .. import graph
 from ..schema import (
     AccountCol,
     InteractionCol,
@@ -136,6 +136,7 @@ def analyse(
     workers: int | None = None,
     spans: Sequence[InputSpan] | None = None,
     community_runs: CommunityRuns | None = None,
+    baseline_edges: pd.DataFrame | None = None,
 ) -> Analysis:
     """Run stance classification and every support metric for a study.
 
@@ -160,6 +161,9 @@ def analyse(
         The sensitivity grid's community detections on the baseline graph
         (:func:`netsupport.support.sensitivity.community_runs` of the study's baseline edges
         and ``membership``), when the communities step made them; detected here if omitted.
+    baseline_edges : DataFrame, optional
+        :func:`netsupport.graph.baseline_edges` of the study's interactions and declared
+        windows, when the communities step made them; made here if omitted.
 
     Returns
     -------
@@ -177,7 +181,11 @@ def analyse(
     inter = inputs.interactions
     if inter is not None and not inter.empty:
         # once, for the tie comparison's covariate and the community grid (both re-made them)
-        inputs.baseline_edges = baseline_edges(inter, study.windows)
+        inputs.baseline_edges = (
+            baseline_edges
+            if baseline_edges is not None
+            else graph.baseline_edges(inter, study.windows)
+        )
         inputs.baseline_windows = study.windows
     metrics, out_tables = analyse_inputs(inputs, study, membership=membership, pagerank=pagerank)
     metrics["sensitivity"] = jsonable(
@@ -569,7 +577,7 @@ def _evidence(
     if made_for is not None and made_for.bounds(Window.BASELINE) != windows.bounds(Window.BASELINE):
         edges = None  # aggregated for the declared windows, and these were cut to the data
     if edges is None and inputs.interactions is not None:
-        edges = baseline_edges(inputs.interactions, windows)
+        edges = graph.baseline_edges(inputs.interactions, windows)
     comparisons: dict[str, Any] = {
         "prior_ties": not_measured(focal_why)
         if focal_why
