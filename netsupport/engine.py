@@ -20,8 +20,13 @@ them at the same time (two usable CPUs, ``jobs`` not 1, and the memory estimate 
 together below the limit); the communities step then runs in a child process
 (:func:`graph_measures_child`) which reads the interactions from an Arrow file in the run's
 work folder and writes membership and PageRank as the Parquet files the step caches anyway.
-Nothing is pickled but the study's parameters and two timestamps. With the Dask engine the
-communities step reads the aggregates the stance step made, so nothing overlaps.
+Nothing is pickled but the study's parameters and two timestamps. The step (in the child or
+not: :func:`pandas_graph_measures`) also makes what the metrics step would otherwise make and
+that reads no stance: the sensitivity grid's community detections on the baseline graph
+(:func:`netsupport.support.sensitivity.community_runs`) and the baseline edges, cached beside
+membership and PageRank (:class:`GraphFiles`), so that work overlaps the stance step too. With
+the Dask engine the communities step reads the aggregates the stance step made, so nothing
+overlaps.
 
 The memory estimates (:func:`estimate_memory`, :func:`check_memory`) are per engine and live
 here too.

@@ -4,7 +4,8 @@
 
     import       inputs -> the study's store (netsupport.ingest.import_inputs)
     stance       store -> stance of every interaction (netsupport.stance.stance_table)
-    communities  store -> baseline communities and crisis PageRank (graph + communities)
+    communities  store -> baseline communities and crisis PageRank (graph + communities), and
+                 the sensitivity grid's community detections (they read no stance)
     metrics      all of the above -> metrics.json (netsupport.support.analyse)
     report       metrics + tables -> index.html, report.md, charts, tables, graph.gexf
 
@@ -929,6 +930,7 @@ class RunContext:
                 self.pagerank,
                 self.graph_info,
                 self.community_runs,
+                self.baseline_edges,
             ) = read_graph_measures(self.graph_files)
             return self._communities_detail("reused")
         measures = self.engine.graph_measures(self)
