@@ -59,7 +59,8 @@ def main(argv: list[str]) -> int:
         study, out, cache, state, keys, S._Quiet(), None, engine=get_engine("pandas")
     )
     ctx.engine.load_stance(ctx)
-    ctx.membership, ctx.pagerank, ctx.graph_info = S.read_graph_measures(ctx.graph_files)
+    graph = S.read_graph_measures(ctx.graph_files)
+    ctx.membership, ctx.pagerank, ctx.graph_info, ctx.community_runs, ctx.baseline_edges = graph
     ctx.stance = dataclasses.replace(ctx.stance, interactions=ctx.interactions())
     import igraph  # noqa: F401  (the communities step imports these in a run)
     import sklearn.metrics  # noqa: F401

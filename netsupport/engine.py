@@ -20,8 +20,13 @@ them at the same time (two usable CPUs, ``jobs`` not 1, and the memory estimate 
 together below the limit); the communities step then runs in a child process
 (:func:`graph_measures_child`) which reads the interactions from an Arrow file in the run's
 work folder and writes membership and PageRank as the Parquet files the step caches anyway.
-Nothing is pickled but the study's parameters and two timestamps. With the Dask engine the
-communities step reads the aggregates the stance step made, so nothing overlaps.
+Nothing is pickled but the study's parameters and two timestamps. The step (in the child or
+not: :func:`pandas_graph_measures`) also makes what the metrics step would otherwise make and
+that reads no stance: the sensitivity grid's community detections on the baseline graph
+(:func:`netsupport.support.sensitivity.community_runs`) and the baseline edges, cached beside
+membership and PageRank (:class:`GraphFiles`), so that work overlaps the stance step too. With
+the Dask engine the communities step reads the aggregates the stance step made, so nothing
+overlaps.
 
 The memory estimates (:func:`estimate_memory`, :func:`check_memory`) are per engine and live
 here too.
@@ -42,19 +47,21 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .errors import NetsupportError, ResourceLimit, StudyError
 from .schema import Table
-from .textsafe import jsonable, write_json
+from .textsafe import atomic_write_text, jsonable, write_json
 
 __all__ = [
     "ENGINES",
     "DaskEngine",
     "Engine",
     "GraphFiles",
+    "GraphMeasures",
     "PandasEngine",
     "check_memory",
     "estimate_memory",
@@ -62,6 +69,7 @@ __all__ = [
     "graph_measures_child",
     "memory_limit",
     "overlap_decision",
+    "pandas_graph_measures",
     "read_parquet",
     "write_graph_measures",
     "write_parquet",
@@ -107,15 +115,62 @@ class GraphFiles:
     membership: Path
     pagerank: Path
     info: Path
+    #: the sensitivity grid's community detections (:class:`netsupport.support.sensitivity.
+    #: CommunityRuns`): their JSON values and their partitions (long: partition, handle,
+    #: community; the consensus is partition -1)
+    grid: Path
+    grid_partitions: Path
+    #: the baseline edges (:func:`netsupport.graph.baseline_edges` of the declared windows)
+    baseline_edges: Path
 
     @classmethod
     def in_folder(cls, cache: Path) -> GraphFiles:
         return cls(
-            cache / "membership.parquet", cache / "pagerank.parquet", cache / "communities.json"
+            cache / "membership.parquet",
+            cache / "pagerank.parquet",
+            cache / "communities.json",
+            cache / "community-grid.json",
+            cache / "community-grid.parquet",
+            cache / "baseline-edges.parquet",
         )
 
     def all(self) -> list[Path]:
-        return [self.membership, self.pagerank, self.info]
+        return [
+            self.membership,
+            self.pagerank,
+            self.info,
+            self.grid,
+            self.grid_partitions,
+            self.baseline_edges,
+        ]
+
+
+#: What the communities step computes: (membership, its info, PageRank, its info, the
+#: sensitivity grid's community detections, the baseline edges), None where not measured.
+GraphMeasures = tuple[Any, dict[str, Any], Any, dict[str, Any], Any, Any]
+#: What the later steps read of it: (membership, PageRank, the info of both, the grid's
+#: detections, the baseline edges).
+GraphState = tuple[pd.Series, pd.Series, dict[str, Any], Any, Any]
+
+
+def pandas_graph_measures(inter: pd.DataFrame, study: Any) -> GraphMeasures:
+    """The pandas engine's communities step on the study's interactions, in the runner's process
+    or in a child (:func:`graph_measures_child`): the baseline communities and the crisis
+    PageRank (the functions support.analyse itself uses when given none, so ``netsupport run``
+    gives the same metrics as ``netsupport support``), and the sensitivity grid's community
+    detections on the same baseline edges (:func:`netsupport.support.sensitivity.
+    community_runs`: they read no stance, so the metrics step need not wait for them), and
+    those edges (the metrics step's tie comparison reads them too)."""
+    from . import graph, support
+    from .support.sensitivity import community_runs
+
+    # the edges support.baseline_communities aggregates (graph.baseline_edges: the same edges,
+    # windowing only the edge columns), kept for the grid
+    edges = graph.baseline_edges(inter, study.windows)
+    membership, m_info = support.communities_from_edges(edges, study)
+    pagerank, p_info = support.crisis_pagerank(inter, study)
+    runs = community_runs(edges, study, membership)
+    return membership, m_info, pagerank, p_info, runs, edges
 
 
 def write_graph_measures(
@@ -124,9 +179,13 @@ def write_graph_measures(
     m_info: Mapping[str, Any],
     pagerank: pd.Series | None,
     p_info: Mapping[str, Any],
-) -> tuple[pd.Series, pd.Series, dict[str, Any]]:
-    """Write the communities step's results; return (membership, pagerank, info) as the later
-    steps use them (empty series where not measured)."""
+    runs: Any = None,
+    edges: pd.DataFrame | None = None,
+) -> GraphState:
+    """Write the communities step's results; return (membership, pagerank, info, grid runs,
+    baseline edges) as the later steps use them (empty series where not measured; ``runs``: a
+    :class:`netsupport.support.sensitivity.CommunityRuns` or None; ``edges``: None when not
+    made)."""
     info = jsonable({"communities": m_info, "pagerank": p_info})
     write_json(info, files.info)
     membership = (
@@ -135,36 +194,93 @@ def write_graph_measures(
     pagerank = pagerank if pagerank is not None else pd.Series(dtype="float64", name="pagerank")
     write_parquet(_frame(membership, "community"), files.membership)
     write_parquet(_frame(pagerank, "pagerank"), files.pagerank)
-    return membership, pagerank, info
+    _write_community_runs(runs, files)
+    # no edges: a table of no columns (baseline_edges always has its columns, even empty)
+    write_parquet(edges if edges is not None else pd.DataFrame(), files.baseline_edges)
+    return membership, pagerank, info, runs, edges
 
 
-def read_graph_measures(files: GraphFiles) -> tuple[pd.Series, pd.Series, dict[str, Any]]:
+def read_graph_measures(files: GraphFiles) -> GraphState:
     """Read back what :func:`write_graph_measures` wrote."""
+    from .stance import object_strings
+
     membership = _series(read_parquet(files.membership), "handle", "community")
     pagerank = _series(read_parquet(files.pagerank), "handle", "pagerank")
     info = json.loads(files.info.read_text(encoding="utf-8"))
-    return membership, pagerank, info
+    edges: pd.DataFrame | None = read_parquet(files.baseline_edges)
+    # handles as Python strings, as graph.baseline_edges makes them
+    edges = object_strings({"e": edges})["e"] if len(edges.columns) else None
+    return membership, pagerank, info, _read_community_runs(files), edges
+
+
+def _write_community_runs(runs: Any, files: GraphFiles) -> None:
+    """Write a CommunityRuns (or None): its JSON values unrounded (``json``, not
+    :func:`write_json`'s 6 places: the metrics step rounds once, as when it computes them)
+    and its partitions as one long Parquet table."""
+    if runs is None:
+        parts: list[pd.Series] = []
+        atomic_write_text(files.grid, "null\n")
+    else:
+        parts = [*runs.partitions, runs.consensus]
+        atomic_write_text(files.grid, json.dumps(runs.info, sort_keys=True, allow_nan=False) + "\n")
+    ids = [
+        np.full(len(p), i if i < len(parts) - 1 else -1, dtype="int64") for i, p in enumerate(parts)
+    ]
+    frame = pd.DataFrame(
+        {
+            "partition": np.concatenate(ids) if parts else np.zeros(0, dtype="int64"),
+            "handle": pd.array(
+                np.concatenate([p.index.to_numpy(dtype=object) for p in parts])
+                if parts
+                else np.zeros(0, dtype=object),
+                dtype=object,
+            ),
+            "community": np.concatenate([p.to_numpy(dtype="int64") for p in parts])
+            if parts
+            else np.zeros(0, dtype="int64"),
+        }
+    )
+    write_parquet(frame, files.grid_partitions)
+
+
+def _read_community_runs(files: GraphFiles) -> Any:
+    """Read back what :func:`_write_community_runs` wrote (None when there were no runs)."""
+    from .support.sensitivity import CommunityRuns
+
+    info = json.loads(files.grid.read_text(encoding="utf-8"))
+    if info is None:
+        return None
+    df = read_parquet(files.grid_partitions)
+    part = df["partition"].to_numpy()
+    handles = df["handle"].to_numpy(dtype=object)
+    comm = df["community"].to_numpy(dtype="int64")
+
+    def series(i: int) -> pd.Series:
+        sel = part == i
+        return pd.Series(
+            comm[sel], index=pd.Index(handles[sel], dtype=object, name="handle"), name="community"
+        )
+
+    n = int(part.max()) + 1 if len(part) else 0
+    return CommunityRuns(info, [series(i) for i in range(n)], series(-1))
 
 
 def graph_measures_child(study: Any, interactions: str, files: GraphFiles) -> tuple[float, float]:
     """Compute the pandas engine's communities step in a child process.
 
     Reads the study's interactions from the Arrow IPC file ``interactions`` (written by the
-    parent), computes the baseline communities and the crisis PageRank exactly as the
-    sequential step does, and writes them to ``files``. Returns the start and end of the work
-    on the system-wide monotonic clock, so the parent can report the overlap honestly.
+    parent), computes :func:`pandas_graph_measures` exactly as the sequential step does, and
+    writes them to ``files``. Returns the start and end of the work on the system-wide
+    monotonic clock, so the parent can report the overlap honestly.
     """
     t0 = time.monotonic()
-    from . import support
     from .stance import object_strings
 
     with pa.memory_map(interactions, "r") as source:
         table = pa.ipc.open_file(source).read_all()
     inter = object_strings({"i": table.to_pandas()})["i"]
     del table
-    membership, m_info = support.baseline_communities(inter, study)
-    pagerank, p_info = support.crisis_pagerank(inter, study)
-    write_graph_measures(files, membership, m_info, pagerank, p_info)
+    write_graph_measures(files, *pandas_graph_measures(inter, study))
     return t0, time.monotonic()
 
 
@@ -344,8 +460,9 @@ class Engine(Protocol):
         """Run the stance step and cache its results; return its one-line detail."""
         ...
 
-    def graph_measures(self, ctx: Any) -> tuple[Any, dict[str, Any], Any, dict[str, Any]]:
-        """(membership, its info, PageRank, its info), None where not measured."""
+    def graph_measures(self, ctx: Any) -> GraphMeasures:
+        """(membership, its info, PageRank, its info, the sensitivity grid's community
+        detections, the baseline edges), None where not measured."""
         ...
 
     def analyse(self, ctx: Any) -> tuple[dict[str, Any], pd.DataFrame, Mapping[str, Any]]:
@@ -442,15 +559,8 @@ class PandasEngine:
         )
         return f"{len(stance.table):,} interactions" + _labels_note(stance)
 
-    def graph_measures(self, ctx: Any) -> tuple[Any, dict[str, Any], Any, dict[str, Any]]:
-        from . import support
-
-        inter = ctx.interactions()
-        # the functions support.analyse itself uses when given no membership or PageRank,
-        # so `netsupport run` gives the same metrics as `netsupport support`
-        membership, m_info = support.baseline_communities(inter, ctx.study)
-        pagerank, p_info = support.crisis_pagerank(inter, ctx.study)
-        return membership, m_info, pagerank, p_info
+    def graph_measures(self, ctx: Any) -> GraphMeasures:
+        return pandas_graph_measures(ctx.interactions(), ctx.study)
 
     def analyse(self, ctx: Any) -> tuple[dict[str, Any], pd.DataFrame, Mapping[str, Any]]:
         from . import support
@@ -467,6 +577,8 @@ class PandasEngine:
                 replace(s, file=ctx.private_name(s.file))
                 for s in input_spans(ctx.store.imported_files())
             ],
+            community_runs=ctx.community_runs,
+            baseline_edges=ctx.baseline_edges,
         )
         return analysis.metrics, analysis.units, analysis.tables
 
@@ -546,13 +658,14 @@ class DaskEngine:
         n = self.agg.info["partitions"]
         return f"{self.agg.rows:,} interactions (Dask, {n} partitions)"
 
-    def graph_measures(self, ctx: Any) -> tuple[Any, dict[str, Any], Any, dict[str, Any]]:
+    def graph_measures(self, ctx: Any) -> GraphMeasures:
         from . import support
 
         agg = self.aggregates(ctx)
         membership, m_info = support.communities_from_edges(agg.edges["baseline"], ctx.study)
         pagerank, p_info = support.pagerank_from_edges(agg.edges["amplifiers"])
-        return membership, m_info, pagerank, p_info
+        # no grid detections: the Dask engine's metrics leave the sensitivity grid out
+        return membership, m_info, pagerank, p_info, None, None
 
     def analyse(self, ctx: Any) -> tuple[dict[str, Any], pd.DataFrame, Mapping[str, Any]]:
         from . import support

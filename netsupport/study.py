@@ -4,7 +4,8 @@
 
     import       inputs -> the study's store (netsupport.ingest.import_inputs)
     stance       store -> stance of every interaction (netsupport.stance.stance_table)
-    communities  store -> baseline communities and crisis PageRank (graph + communities)
+    communities  store -> baseline communities and crisis PageRank (graph + communities), and
+                 the sensitivity grid's community detections (they read no stance)
     metrics      all of the above -> metrics.json (netsupport.support.analyse)
     report       metrics + tables -> index.html, report.md, charts, tables, graph.gexf
 
@@ -281,8 +282,16 @@ def _keys(
             "support_seed": p["support"]["seed"],
         }
     )
+    grid = ("algorithms", "resolutions", "seeds", "consensus_threshold", "community_max_edges")
     keys["communities"] = step_key(
-        {"code": code, "import": keys["import"], **who, "communities": p["communities"]}
+        {
+            "code": code,
+            "import": keys["import"],
+            **who,
+            "communities": p["communities"],
+            # the step detects the sensitivity grid's communities too (community_runs)
+            "community_grid": {k: p["sensitivity"][k] for k in grid},
+        }
     )
     keys["metrics"] = step_key(
         {
@@ -762,6 +771,8 @@ class RunContext:
     membership: pd.Series | None = None
     pagerank: pd.Series | None = None
     graph_info: dict[str, Any] = field(default_factory=dict)
+    community_runs: Any = None  # the sensitivity grid's detections (support.sensitivity)
+    baseline_edges: pd.DataFrame | None = None  # graph.baseline_edges, from the communities step
     metrics: dict[str, Any] = field(default_factory=dict)
     units: pd.DataFrame | None = None
     analysis_tables: dict[str, pd.DataFrame] = field(default_factory=dict)
@@ -914,12 +925,22 @@ class RunContext:
 
     def step_communities(self, force: bool) -> tuple[str, str]:
         if self.communities_fresh():
-            self.membership, self.pagerank, self.graph_info = read_graph_measures(self.graph_files)
+            (
+                self.membership,
+                self.pagerank,
+                self.graph_info,
+                self.community_runs,
+                self.baseline_edges,
+            ) = read_graph_measures(self.graph_files)
             return self._communities_detail("reused")
         measures = self.engine.graph_measures(self)
-        self.membership, self.pagerank, self.graph_info = write_graph_measures(
-            self.graph_files, *measures
-        )
+        (
+            self.membership,
+            self.pagerank,
+            self.graph_info,
+            self.community_runs,
+            self.baseline_edges,
+        ) = write_graph_measures(self.graph_files, *measures)
         self.state.record("communities", self.keys["communities"])
         return self._communities_detail("ran")
 
@@ -935,7 +956,13 @@ class RunContext:
         """Wait for :meth:`start_communities`' child; return the step's (status, detail) and
         the child's (start, end) on the monotonic clock."""
         span = future.result()
-        self.membership, self.pagerank, self.graph_info = read_graph_measures(self.graph_files)
+        (
+            self.membership,
+            self.pagerank,
+            self.graph_info,
+            self.community_runs,
+            self.baseline_edges,
+        ) = read_graph_measures(self.graph_files)
         self.state.record("communities", self.keys["communities"])
         return self._communities_detail("ran"), span
 

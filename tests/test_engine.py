@@ -83,6 +83,31 @@ def test_overlapped_run_gives_byte_identical_metrics_and_report(both_ways):
     assert differ == []
 
 
+def test_overlapped_run_gives_the_metrics_computed_from_scratch(both_ways):
+    """The child made the sensitivity grid's community detections and the baseline edges for
+    the metrics step (files in the work folder); the metrics are those `netsupport support`
+    computes from scratch, detecting and aggregating everything itself."""
+    import json
+
+    from netsupport.schema import Table
+    from netsupport.store import Store
+    from netsupport.studyfile import load_study
+    from netsupport.support import compute_metrics
+    from netsupport.support.coverage import input_spans
+
+    out = both_ways[2].out_dir
+    _, _, _, runs, edges = engine.read_graph_measures(engine.GraphFiles.in_folder(work_dir(out)))
+    assert runs is not None and runs.info["runs"] and edges is not None and len(edges)
+    study = load_study(out.parent / "study.toml")
+    store = Store(study.store_dir)
+    tables = {
+        t: store.read(t) for t in (Table.POSTS, Table.INTERACTIONS, Table.FOLLOWS, Table.ACCOUNTS)
+    }
+    expected = compute_metrics(tables, study, spans=input_spans(store.imported_files()))
+    assert expected["sensitivity"]["communities"]["runs"]  # (the grid was measured)
+    assert json.loads((out / "metrics.json").read_text(encoding="utf-8")) == expected
+
+
 def test_overlapped_run_leaves_no_temporary_files(both_ways):
     cache = work_dir(both_ways[2].out_dir)
     assert not (cache / "tmp").exists()

@@ -19,6 +19,7 @@ from netsupport.support.sensitivity import (
     _net,
     _Units,
     community_grid,
+    community_runs,
     consensus_partition,
     restance,
     sensitivity,
@@ -201,6 +202,45 @@ def test_the_communities_steps_partition_is_reused_not_recomputed(monkeypatch):
     reused = community_grid(_two_cliques(), study, sup, membership=step)
     assert [k["seed"] for k in calls] == [c.seed + 1]  # the study's own seed was not run again
     assert reused == fresh
+
+
+@pytest.mark.parametrize("limit", [0, 10])  # the whole grid; the reduced grid (31 edges)
+def test_grid_detections_passed_as_files_give_the_same_grid_and_detect_nothing(
+    tmp_path, monkeypatch, limit
+):
+    """The communities step detects the grid's partitions (community_runs) and passes them to
+    the metrics step as files (in a child process, or in turn): the metrics step's grid is
+    the one it would compute itself, without detecting again."""
+    from netsupport import communities as comm
+    from netsupport import engine
+
+    params = SensitivityParams(resolutions=(0.5, 1.0), seeds=3, community_max_edges=limit)
+    study = support_fixture_study(sensitivity=params)
+    c = study.communities
+    # handles as Python strings, as graph.baseline_edges gives them
+    edges = _two_cliques().astype({"source": object, "target": object})
+    sup = pd.Index(["a", "b", "c", "u", "v", "nobody"])
+    step = comm.detect(edges, c.algorithm, c.resolution, c.seed).membership
+    expected = community_grid(edges, study, sup, membership=step)
+    runs = community_runs(edges, study, step)
+    files = engine.GraphFiles.in_folder(tmp_path)
+    engine.write_graph_measures(files, step, {}, None, {}, runs, edges)
+    *_, back, back_edges = engine.read_graph_measures(files)
+    pd.testing.assert_frame_equal(back_edges, edges)
+    assert back.info == runs.info and len(back.partitions) == len(runs.partitions)
+    monkeypatch.setattr(comm, "detect", lambda *a, **k: pytest.fail("detected again"))
+    assert community_grid(edges, study, sup, membership=step, runs=back) == expected
+    assert community_grid(edges, study, sup, membership=step, runs=runs) == expected
+
+
+def test_no_grid_detections_are_passed_as_none(tmp_path):
+    from netsupport import engine
+
+    files = engine.GraphFiles.in_folder(tmp_path)
+    engine.write_graph_measures(files, None, {}, None, {})
+    membership, pagerank, _, runs, edges = engine.read_graph_measures(files)
+    assert runs is None and edges is None and membership.empty and pagerank.empty
+    assert community_runs(_two_cliques().iloc[:0], support_fixture_study()) is None
 
 
 def test_sensitivity_block_is_deterministic(fixture):

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..graph import baseline_edges
+from .. import graph
 from ..schema import (
     AccountCol,
     InteractionCol,
@@ -53,7 +53,7 @@ from .primary import primary_measures
 from .proxies import amplifiers, crisis_pagerank, focal_silence, proxies
 from .role_timing import timing_by_side
 from .roles import account_roles, roles_attention
-from .sensitivity import grid_sensitivity
+from .sensitivity import CommunityRuns, grid_sensitivity
 from .shares import (
     _count,
     _net_change,
@@ -135,6 +135,8 @@ def analyse(
     pagerank: pd.Series | None = None,
     workers: int | None = None,
     spans: Sequence[InputSpan] | None = None,
+    community_runs: CommunityRuns | None = None,
+    baseline_edges: pd.DataFrame | None = None,
 ) -> Analysis:
     """Run stance classification and every support metric for a study.
 
@@ -155,6 +157,13 @@ def analyse(
     spans : sequence of InputSpan, optional
         The time span of each input file (:func:`netsupport.support.coverage.input_spans` of the
         store's manifest); by default the span of all posts and interactions together.
+    community_runs : CommunityRuns, optional
+        The sensitivity grid's community detections on the baseline graph
+        (:func:`netsupport.support.sensitivity.community_runs` of the study's baseline edges
+        and ``membership``), when the communities step made them; detected here if omitted.
+    baseline_edges : DataFrame, optional
+        :func:`netsupport.graph.baseline_edges` of the study's interactions and declared
+        windows, when the communities step made them; made here if omitted.
 
     Returns
     -------
@@ -172,10 +181,16 @@ def analyse(
     inter = inputs.interactions
     if inter is not None and not inter.empty:
         # once, for the tie comparison's covariate and the community grid (both re-made them)
-        inputs.baseline_edges = baseline_edges(inter, study.windows)
+        inputs.baseline_edges = (
+            baseline_edges
+            if baseline_edges is not None
+            else graph.baseline_edges(inter, study.windows)
+        )
         inputs.baseline_windows = study.windows
     metrics, out_tables = analyse_inputs(inputs, study, membership=membership, pagerank=pagerank)
-    metrics["sensitivity"] = jsonable(grid_sensitivity(tables, study, stance, inputs, membership))
+    metrics["sensitivity"] = jsonable(
+        grid_sensitivity(tables, study, stance, inputs, membership, runs=community_runs)
+    )
     metrics["role_timing"] = jsonable(timing_by_side(inputs.proxy_units, out_tables, study))
     return Analysis(metrics, stance.table, units, out_tables)
 
@@ -562,7 +577,7 @@ def _evidence(
     if made_for is not None and made_for.bounds(Window.BASELINE) != windows.bounds(Window.BASELINE):
         edges = None  # aggregated for the declared windows, and these were cut to the data
     if edges is None and inputs.interactions is not None:
-        edges = baseline_edges(inputs.interactions, windows)
+        edges = graph.baseline_edges(inputs.interactions, windows)
     comparisons: dict[str, Any] = {
         "prior_ties": not_measured(focal_why)
         if focal_why

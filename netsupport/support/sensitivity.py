@@ -30,7 +30,9 @@ from .shares import post_units, unit_rows
 
 __all__ = [
     "MEASURES",
+    "CommunityRuns",
     "community_grid",
+    "community_runs",
     "consensus_partition",
     "grid_communities",
     "grid_graph",
@@ -377,28 +379,50 @@ def consensus_partition(
     return pd.Series(remap[labels], index=pd.Index(nodes, name="handle"), name="community")
 
 
-def community_grid(
-    edges: pd.DataFrame,
-    study: Any,
-    supporters_idx: pd.Index,
-    membership: pd.Series | None = None,
-) -> dict[str, Any]:
-    """Return breadth and evenness over community algorithms x resolutions x seeds.
+@dataclass
+class CommunityRuns:
+    """The community detections of :func:`community_grid`: everything of it that reads no stance.
 
-    Each run detects communities on the aggregated baseline edges; per run: the number of
-    communities, breadth (communities with at least k supporters) and evenness
-    (:func:`netsupport.support.breadth`), and the NMI with the study's partition. The study's
-    algorithm and resolution over the seeds give the seed stability (mean and minimum pairwise
-    NMI) and a :func:`consensus_partition` whose breadth is reported beside the study's.
+    Computed from the baseline edges, the study's communities and sensitivity settings and the
+    communities step's partition alone (:func:`community_runs`), so a run can compute them in
+    the communities step (in a child process while the stance step runs) and the metrics step
+    adds only the supporters (:func:`community_grid` with ``runs``).
+
+    Attributes
+    ----------
+    info : dict
+        JSON values: ``seeds``, ``resolutions``, ``reduced`` (or None), ``runs`` (per grid
+        point: algorithm, resolution, seed, communities, nmi_with_study, and ``partition``: its
+        index in ``partitions``), ``own`` (the partitions of the study's setting over the seeds),
+        ``stability`` and ``consensus`` (without breadth).
+    partitions : list of Series
+        The distinct detections (handle -> community).
+    consensus : Series
+        :func:`consensus_partition` of the ``own`` partitions.
+    """
+
+    info: dict[str, Any]
+    partitions: list[pd.Series]
+    consensus: pd.Series
+
+
+def community_runs(
+    edges: pd.DataFrame, study: Any, membership: pd.Series | None = None
+) -> CommunityRuns | None:
+    """Detect the community grid's partitions on the baseline ``edges`` (None when empty).
+
+    Algorithms x resolutions x seeds (``[sensitivity]``; reduced to the study's own setting over
+    three seeds above ``community_max_edges``); per run the number of communities and the NMI
+    with the study's partition (``membership``, the communities step's, when given: it is
+    not detected again); the seed stability and the consensus partition of the study's own
+    setting. Reads no stance: :func:`community_grid` adds the supporters' breadth.
     """
     from .. import communities as comm
-    from .communities import breadth
 
     g = study.sensitivity
-    k = study.support.breadth_min_supporters
     c = study.communities
     if edges.empty:
-        return not_measured("the baseline graph is empty: no communities to compare")
+        return None
     ug = comm._prepare(edges)  # once: every run reads the same arrays
     seeds = [c.seed + i for i in range(g.seeds)]
     algs = list(g.algorithms)
@@ -423,7 +447,8 @@ def community_grid(
             ),
         }
     given = membership is not None and len(membership) > 0
-    done: dict[tuple[str, float, int], pd.Series] = {}
+    done: dict[tuple[str, float, int], int] = {}
+    partitions: list[pd.Series] = []
 
     def key(alg: str, res: float, seed: int) -> tuple[str, float, int]:
         # by the engine that runs (``auto`` is one of them): the same engine, resolution and
@@ -432,69 +457,125 @@ def community_grid(
 
     own_key = key(c.algorithm, c.resolution, c.seed)
 
-    def run(alg: str, res: float, seed: int) -> pd.Series:
+    def run(alg: str, res: float, seed: int) -> int:
         k = key(alg, res, seed)
         if k not in done:
-            done[k] = (
+            done[k] = len(partitions)
+            partitions.append(
                 membership  # the communities step ran this very detection on these edges
                 if given and k == own_key
                 else comm.detect(ug, algorithm=alg, resolution=res, seed=seed).membership
             )
         return done[k]
 
-    runs: list[dict[str, Any]] = []
     parts = {
         (alg, res, seed): run(alg, res, seed)
         for alg, res, seed in itertools.product(algs, resolutions, seeds)
     }
     own = [run(c.algorithm, c.resolution, sd) for sd in seeds]
     # the study's partition: the communities step's (given) or the same detection done here
-    ref = membership if given else own[0]
-    for (alg, res, seed), p in parts.items():
-        b = breadth(p, supporters_idx, k)
-        rec: dict[str, Any] = {
-            "algorithm": alg,
-            "resolution": res,
-            "seed": seed,
-            "communities": int(p.nunique()),
-            "breadth": b["communities_with_k_supporters"] if "k" in b else None,
-            "evenness": b["normalised_entropy"] if "k" in b else None,
-        }
+    ref = membership if given else partitions[own[0]]
+    runs: list[dict[str, Any]] = []
+    for (alg, res, seed), i in parts.items():
+        p = partitions[i]
         common = ref.index.intersection(p.index)
-        rec["nmi_with_study"] = float(
-            normalized_mutual_info_score(ref.reindex(common), p.reindex(common))
+        runs.append(
+            {
+                "algorithm": alg,
+                "resolution": res,
+                "seed": seed,
+                "communities": int(p.nunique()),
+                "nmi_with_study": float(
+                    normalized_mutual_info_score(ref.reindex(common), p.reindex(common))
+                ),
+                "partition": i,
+            }
         )
-        runs.append(rec)
-    out: dict[str, Any] = {"k": int(k), "seeds": seeds, "runs": runs}
-    if reduced is not None:
-        out["reduced"] = reduced
-    vals = [r["breadth"] for r in runs if r["breadth"] is not None]
-    even = [r["evenness"] for r in runs if r["evenness"] is not None]
+    own_parts = [partitions[i] for i in own]
+    nmis = [
+        float(normalized_mutual_info_score(a.reindex(b.index), b))
+        for a, b in itertools.combinations(own_parts, 2)
+    ]
+    cons = consensus_partition(edges, own_parts, g.consensus_threshold)
+    info = {
+        "seeds": seeds,
+        "resolutions": resolutions,
+        "reduced": reduced,
+        "runs": runs,
+        "own": own,
+        "stability": {
+            "algorithm": c.algorithm,
+            "resolution": float(c.resolution),
+            "mean_pairwise_nmi": float(np.mean(nmis)),
+            "min_pairwise_nmi": float(np.min(nmis)),
+        },
+        "consensus": {
+            "threshold": g.consensus_threshold,
+            "runs": len(own),
+            "communities": int(cons.nunique()),
+        },
+    }
+    return CommunityRuns(info, partitions, cons)
+
+
+def community_grid(
+    edges: pd.DataFrame,
+    study: Any,
+    supporters_idx: pd.Index,
+    membership: pd.Series | None = None,
+    runs: CommunityRuns | None = None,
+) -> dict[str, Any]:
+    """Return breadth and evenness over community algorithms x resolutions x seeds.
+
+    Each run detects communities on the aggregated baseline edges; per run: the number of
+    communities, breadth (communities with at least k supporters) and evenness
+    (:func:`netsupport.support.breadth`), and the NMI with the study's partition. The study's
+    algorithm and resolution over the seeds give the seed stability (mean and minimum pairwise
+    NMI) and a :func:`consensus_partition` whose breadth is reported beside the study's.
+
+    ``runs``: :func:`community_runs` of the same edges, study and ``membership``, when computed
+    already (by the communities step); else computed here.
+    """
+    from .communities import breadth
+
+    k = study.support.breadth_min_supporters
+    if runs is None and not edges.empty:
+        runs = community_runs(edges, study, membership)
+    if edges.empty or runs is None:
+        return not_measured("the baseline graph is empty: no communities to compare")
+    info = runs.info
+    records: list[dict[str, Any]] = []
+    for r in info["runs"]:
+        b = breadth(runs.partitions[r["partition"]], supporters_idx, k)
+        records.append(
+            {
+                "algorithm": r["algorithm"],
+                "resolution": r["resolution"],
+                "seed": r["seed"],
+                "communities": r["communities"],
+                "breadth": b["communities_with_k_supporters"] if "k" in b else None,
+                "evenness": b["normalised_entropy"] if "k" in b else None,
+                "nmi_with_study": r["nmi_with_study"],
+            }
+        )
+    out: dict[str, Any] = {"k": int(k), "seeds": list(info["seeds"]), "runs": records}
+    if info["reduced"] is not None:
+        out["reduced"] = dict(info["reduced"])
+    vals = [r["breadth"] for r in records if r["breadth"] is not None]
+    even = [r["evenness"] for r in records if r["evenness"] is not None]
     if vals:
         out["breadth_range"] = [int(min(vals)), int(max(vals))]
         out["evenness_range"] = [float(min(even)), float(max(even))]
-    nmis = [
-        float(normalized_mutual_info_score(a.reindex(b.index), b))
-        for a, b in itertools.combinations(own, 2)
-    ]
-    cons = consensus_partition(edges, own, g.consensus_threshold)
-    cb = breadth(cons, supporters_idx, k)
-    out["stability"] = {
-        "algorithm": c.algorithm,
-        "resolution": float(c.resolution),
-        "mean_pairwise_nmi": float(np.mean(nmis)),
-        "min_pairwise_nmi": float(np.min(nmis)),
-    }
+    cb = breadth(runs.consensus, supporters_idx, k)
+    out["stability"] = dict(info["stability"])
     out["consensus"] = {
-        "threshold": g.consensus_threshold,
-        "runs": len(own),
-        "communities": int(cons.nunique()),
+        **info["consensus"],
         "breadth": cb["communities_with_k_supporters"] if "k" in cb else None,
         "evenness": cb["normalised_entropy"] if "k" in cb else None,
     }
     by_res: dict[str, Any] = {}
-    for res in resolutions:
-        rr = [r for r in runs if r["resolution"] == res and r["breadth"] is not None]
+    for res in info["resolutions"]:
+        rr = [r for r in records if r["resolution"] == res and r["breadth"] is not None]
         if rr:
             by_res[f"{res:g}"] = {
                 "breadth": [min(r["breadth"] for r in rr), max(r["breadth"] for r in rr)],
@@ -545,9 +626,10 @@ def _community_block(
     study: Any,
     supporters_idx: pd.Index | None,
     membership: pd.Series | None,
+    runs: CommunityRuns | None = None,
 ) -> dict[str, Any]:
     if edges is not None and supporters_idx is not None and len(supporters_idx):
-        return community_grid(edges, study, supporters_idx, membership)
+        return community_grid(edges, study, supporters_idx, membership, runs)
     return not_measured("no baseline graph or no crisis supporter")
 
 
@@ -585,13 +667,18 @@ def grid_graph(inputs: Any, study: Any) -> pd.DataFrame | None:
 
 
 def grid_communities(
-    edges: pd.DataFrame | None, inputs: Any, study: Any, membership: pd.Series | None
+    edges: pd.DataFrame | None,
+    inputs: Any,
+    study: Any,
+    membership: pd.Series | None,
+    runs: CommunityRuns | None = None,
 ) -> dict[str, Any]:
     """Return the ``communities`` part of the sensitivity block: :func:`community_grid` of the
-    :func:`grid_graph` edges and the crisis supporters of ``inputs``, or not measured."""
+    :func:`grid_graph` edges and the crisis supporters of ``inputs``, or not measured
+    (``runs``: :func:`community_runs` of those edges, when the communities step made them)."""
     from .ties import supporters
 
-    return _community_block(edges, study, supporters(inputs.proxy_units), membership)
+    return _community_block(edges, study, supporters(inputs.proxy_units), membership, runs)
 
 
 def grid_sensitivity(
@@ -602,13 +689,15 @@ def grid_sensitivity(
     membership: pd.Series | None,
     *,
     communities: dict[str, Any] | None = None,
+    runs: CommunityRuns | None = None,
 ) -> dict[str, Any]:
     """Return :func:`sensitivity` for the tables, stance result and metric inputs of a study.
 
-    ``communities``: :func:`grid_communities` of the same inputs, when computed already.
+    ``communities``: :func:`grid_communities` of the same inputs, when computed already;
+    ``runs``: its :func:`community_runs`, when the communities step made them.
     """
     if communities is None and stance.table is not None and not stance.table.empty:
-        communities = grid_communities(grid_graph(inputs, study), inputs, study, membership)
+        communities = grid_communities(grid_graph(inputs, study), inputs, study, membership, runs)
     return sensitivity(
         stance.table,
         study,
