@@ -244,3 +244,85 @@ def test_workers_drop_only_account_rows_that_change_nothing(tmp_path, monkeypatc
     assert sum(sent) < 3000  # rows were left out...
     assert parallel.read_arrow("accounts").equals(serial.read_arrow("accounts"))  # ...harmlessly
     assert summary.files[0].accounts == serial.counts()["accounts"]
+
+
+def _read_ahead_case(tmp_path, data_dir):
+    """A big JSON-lines file (ids repeated in every chunk, a broken line in the middle) and
+    small files after it that repeat its post ids and name its accounts."""
+    lines = (data_dir / "io" / "twarc2_page.jsonl").read_bytes().splitlines()
+    big = tmp_path / "big.jsonl"
+    big.write_bytes(b"\n".join(lines * 20 + [b"{broken"] + lines * 20) + b"\n")
+    accounts = tmp_path / "accounts.csv"
+    accounts.write_text("handle,name,role\ninspector_lane,Lane,professional\namy,,citizen\n")
+    followers = tmp_path / "followers.txt"
+    followers.write_text("amyexample\nbob\namyexample\n")
+    return [
+        InputSpec(path=big, format="twitter-v2"),
+        InputSpec(path=data_dir / "io" / "nodexl_edges.csv", format="auto"),
+        InputSpec(path=followers, format="followers", account="inspector_lane"),
+        InputSpec(path=accounts, format="accounts"),
+    ]
+
+
+def _force_read_ahead(monkeypatch, big_size):
+    """Start the worker pool for files of ``big_size`` bytes (only the big file): the others
+    are read ahead by the workers; the big file is parsed in chunks of 4,000 bytes."""
+    from netsupport import ingest
+    from netsupport.io import twitter_json
+
+    monkeypatch.setattr(ingest, "PARALLEL_MIN_BYTES", big_size)
+    monkeypatch.setattr(twitter_json, "PARALLEL_MIN_BYTES", 1)
+    monkeypatch.setattr(twitter_json, "CHUNK_BYTES", 4000)
+    taken = []
+    real = ingest._read_ahead_batches
+    monkeypatch.setattr(ingest, "_read_ahead_batches", lambda *a: taken.append(a) or real(*a))
+    return taken
+
+
+def test_files_read_ahead_by_workers_give_the_serial_store(tmp_path, monkeypatch, data_dir):
+    """Small files read ahead by the worker pool while the big one is imported: every table
+    (content and row order), the rejects, the duplicates (first occurrence in file order wins,
+    across chunk and file boundaries) and the manifest's records equal a serial import's."""
+    specs = _read_ahead_case(tmp_path, data_dir)
+    serial = Store(tmp_path / "serial")
+    expected = import_inputs(serial, specs, workers=1)
+    taken = _force_read_ahead(monkeypatch, specs[0].path.stat().st_size)
+    parallel = Store(tmp_path / "parallel")
+    summary = import_inputs(parallel, specs, workers=2)
+    assert len(taken) == 3  # every small file came from a worker
+    for table in Table:
+        assert parallel.read_arrow(table).equals(serial.read_arrow(table)), table
+    assert serial.counts()["rejects"] == 1 and expected.total("duplicates") > 0
+    assert parallel.imported_files() == serial.imported_files()
+    assert [f.counts() for f in summary.files] == [f.counts() for f in expected.files]
+    assert [f.changed_duplicates for f in summary.files] == [
+        f.changed_duplicates for f in expected.files
+    ]
+    # a re-import is a no-op either way (nothing read ahead: a file of that size was imported)
+    again = import_inputs(parallel, specs, workers=2)
+    assert {f.status for f in again.files} == {"already imported"}
+    assert len(taken) == 3
+    for table in Table:
+        assert parallel.read_arrow(table).equals(serial.read_arrow(table)), table
+
+
+def test_an_error_in_a_file_read_ahead_is_the_serial_error(tmp_path, monkeypatch, data_dir):
+    """A reader's error raised in a worker comes back as the same error (type, message with
+    the file's name) at the file's turn, and nothing is written."""
+    from netsupport.errors import InputFileError
+
+    specs = _read_ahead_case(tmp_path, data_dir)
+    bad = tmp_path / "followers.csv"
+    bad.write_text("who,when\namy,2014-02-14\n")
+    specs.insert(2, InputSpec(path=bad, format="followers", account="inspector_lane"))
+    with pytest.raises(InputFileError) as serial:
+        import_inputs(Store(tmp_path / "serial"), specs, workers=1)
+    taken = _force_read_ahead(monkeypatch, specs[0].path.stat().st_size)
+    store = Store(tmp_path / "parallel")
+    with pytest.raises(InputFileError) as parallel:
+        import_inputs(store, specs, workers=2)
+    assert taken  # (the files before it were read ahead)
+    assert type(parallel.value) is type(serial.value)
+    assert str(parallel.value) == str(serial.value) and str(bad) in str(serial.value)
+    assert store.counts().get("posts", 0) == 0
+    assert sorted(p.name for p in store.root.iterdir() if p.name.startswith(".")) == [".lock"]
