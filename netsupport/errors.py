@@ -29,11 +29,6 @@ class InputFileError(NetsupportError):
         where = f"{self.path}:{position}" if position else self.path
         super().__init__(f"{where}: {reason}")
 
-    def __reduce__(self):
-        # (raised in a worker process that reads a file ahead: it comes back pickled, and
-        # Exception's own pickling would call __init__ with the message alone)
-        return type(self), (self.path, self.reason, self.position)
-
 
 class UnknownFormat(InputFileError):
     """The format of a file could not be detected, or the named format does not exist."""

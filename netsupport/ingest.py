@@ -22,12 +22,10 @@ Examples
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import hashlib
 import os
-from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -40,8 +38,8 @@ import pyarrow.compute as pc
 from .errors import InputFileError, UnknownFormat
 from .interactions import follow_interactions, interactions_arrow, likes_without_time
 from .io import FORMATS, ReadOptions, detect_format, fingerprint, reader_for
-from .io.base import Batch, gc_paused
-from .io.pool import WorkerPool, receive_batch, send_batch, worker_count
+from .io.base import gc_paused
+from .io.pool import WorkerPool, worker_count
 from .io.twitter_json import PARALLEL_MIN_BYTES
 from .schema import (
     SCHEMAS,
@@ -232,7 +230,6 @@ def _import_one(
     progress: ImportProgress | None,
     pool: WorkerPool | None,
     linked: LinkSpool | None = None,
-    ahead: Future | None = None,
 ) -> FileSummary:
     summary = FileSummary(path=str(path), format=fmt)
     if path.is_dir():
@@ -244,7 +241,7 @@ def _import_one(
         hasher = None
         if tx.has_size(size):
             summary.sha256 = _sha256(path)
-        elif ahead is None:  # (read ahead: the worker hashes it too)
+        else:
             hasher = _Hasher(path, pool)  # cannot be a re-import: no file of this size
     if summary.sha256 is not None and tx.has_file(summary.sha256):
         summary.status = "already imported"
@@ -258,11 +255,7 @@ def _import_one(
         if fmt != "empty":
             handles = _Distinct()  # the accounts this file describes
             with gc_paused():  # (readers make no cycles: see gc_paused)
-                if ahead is not None:
-                    batches = _read_ahead_batches(ahead, size, options)
-                else:
-                    batches = reader_for(fmt)(path, str(path), options)
-                for batch in batches:
+                for batch in reader_for(fmt)(path, str(path), options):
                     _add_batch(tx, summary, batch, handles, linked)
                     gc.collect(1)  # (the young generations only: the batch just handled)
             summary.accounts = handles.count()
@@ -271,8 +264,6 @@ def _import_one(
             progress.end_file()
     if hasher is not None:
         summary.sha256 = hasher.result()
-    elif summary.sha256 is None and ahead is not None:
-        summary.sha256 = ahead.result()[0]
     tx.record_import(
         {
             "path": summary.path,
@@ -284,96 +275,6 @@ def _import_one(
         }
     )
     return summary
-
-
-#: Input bytes the workers may read ahead of the importer (files read, not yet imported).
-READ_AHEAD_BYTES = 256 * 1024**2
-
-
-def _read_file(path: Path, fmt: str, options: ReadOptions, spool: str | None, tag: str):
-    """Worker: read a whole file with its format's reader; return its sha256 and its batches,
-    each as ``(data, rows_read, notes)`` (``data`` from :func:`netsupport.io.pool.send_batch`)."""
-    out = []
-    with gc_paused():
-        for k, batch in enumerate(reader_for(fmt)(path, str(path), options)):
-            out.append((send_batch(batch, spool, f"{tag}-{k:06d}"), batch.rows_read, batch.notes))
-            gc.collect(1)
-    return _sha256(path), out
-
-
-def _read_ahead_batches(ahead: Future, size: int, options: ReadOptions) -> Iterator[Batch]:
-    """The batches of a file read ahead (the reader's error, if it raised one)."""
-    _, parts = ahead.result()
-    for data, rows_read, notes in parts:
-        batch = receive_batch(data, rows_read)
-        batch.notes = notes
-        yield batch
-    options.advance(size)
-
-
-class _ReadAhead:
-    """Small files read by the worker pool ahead of their turn.
-
-    While the importer handles one file (the big one whose chunks the same workers parse, above
-    all), the workers read the small files after it with their formats' readers and leave the
-    batches in the scratch folder; at a file's turn the importer adds those batches to the
-    store exactly as it adds a reader's (same order, same de-duplication, same merge), so the
-    store is the same either way. Only files that would not use the pool themselves (under
-    ``PARALLEL_MIN_BYTES``) and that cannot be re-imports (no imported file of their size) are
-    read ahead, and only ``READ_AHEAD_BYTES`` of input at a time. A file whose format cannot be
-    detected here is left to its turn, where the error (or the skip) happens in file order; so
-    does a reader's error: ``future.result()`` raises it at the file's turn.
-    """
-
-    def __init__(self, tx: Transaction, pool: WorkerPool, spool: str | None):
-        self.tx, self.pool, self.spool = tx, pool, spool
-        self.todo: deque[tuple[int, InputSpec, Path, ReadOptions]] = deque()
-        self.jobs: dict[int, tuple[str, int, Future]] = {}  # started, not taken yet
-        self.taken: list[Future] = []
-
-    def plan(self, i: int, spec: InputSpec, path: Path, options: ReadOptions) -> None:
-        """Consider file ``i`` for reading ahead (``options``: as for its turn)."""
-        if path.is_file() and 0 < path.stat().st_size < PARALLEL_MIN_BYTES:
-            worker_options = replace(options, workers=1, pool=None, spool=None, progress=None)
-            self.todo.append((i, spec, path, worker_options))
-
-    def fill(self) -> None:
-        """Start reading the next files, up to READ_AHEAD_BYTES of input not yet taken."""
-        pending = sum(size for _, size, _ in self.jobs.values())
-        while self.todo and pending < READ_AHEAD_BYTES:
-            i, spec, path, options = self.todo.popleft()
-            size = path.stat().st_size
-            if self.tx.has_size(size):
-                continue
-            try:
-                fmt = detect_format(path, options) if spec.format == "auto" else spec.format
-            except Exception:  # (at its turn, in file order)
-                continue
-            if fmt == "empty":
-                continue
-            job = self.pool.submit(_read_file, path, fmt, options, self.spool, f"ahead-{i:06d}")
-            self.jobs[i] = (fmt, size, job)
-            pending += size
-
-    def take(self, i: int) -> tuple[str, Future] | None:
-        """The format and job of file ``i`` if it is being read ahead."""
-        job = self.jobs.pop(i, None)
-        if job is None:
-            return None
-        self.taken.append(job[2])
-        return job[0], job[2]
-
-    def close(self) -> None:
-        """Cancel the reads not started; wait for the others (they write to the scratch)."""
-        jobs = [job for _, _, job in self.jobs.values()] + self.taken
-        for job in jobs:
-            job.cancel()
-        for job in jobs:
-            if not job.cancelled():
-                with contextlib.suppress(Exception):
-                    job.result()
-        self.jobs.clear()
-        self.taken.clear()
 
 
 class _Distinct:
@@ -548,11 +449,8 @@ def import_inputs(
     try:
         with store.transaction() as tx:
             linked = LinkSpool(tx.scratch)
-            # (workers leave results as files; not on Windows, which cannot delete a file that
-            # is memory-mapped)
-            spool = str(tx.scratch()) if pool is not None and os.name != "nt" else None
-            options_of = [
-                ReadOptions(
+            for spec, path, explicit in files:
+                options = ReadOptions(
                     mapping=tuple(spec.mapping),
                     header=spec.header and not spec.columns,
                     columns=tuple(spec.columns),
@@ -563,54 +461,20 @@ def import_inputs(
                     max_archive_bytes=max_archive_bytes,
                     max_compression_ratio=max_compression_ratio,
                     pool=pool,
-                    spool=spool,
+                    # (workers leave results as files; not on Windows, which cannot delete
+                    # a file that is memory-mapped)
+                    spool=str(tx.scratch()) if pool is not None and os.name != "nt" else None,
                 )
-                for spec, _, _ in files
-            ]
-            ahead = _ReadAhead(tx, pool, spool) if pool is not None else None
-            try:
-                if ahead is not None:
-                    for i, (spec, path, _) in enumerate(files):
-                        ahead.plan(i, spec, path, options_of[i])
-                for i, (spec, path, explicit) in enumerate(files):
-                    options = options_of[i]
-                    job = None
-                    if ahead is not None:
-                        ahead.fill()
-                        job = ahead.take(i)
-                    if job is not None:
-                        fmt = job[0]
-                    else:
-                        try:
-                            fmt = (
-                                detect_format(path, options)
-                                if spec.format == "auto"
-                                else spec.format
-                            )
-                        except UnknownFormat as exc:
-                            if explicit:
-                                raise
-                            summary.files.append(
-                                FileSummary(
-                                    str(path), "unknown", status="skipped", reason=exc.reason
-                                )
-                            )
-                            continue
+                try:
+                    fmt = detect_format(path, options) if spec.format == "auto" else spec.format
+                except UnknownFormat as exc:
+                    if explicit:
+                        raise
                     summary.files.append(
-                        _import_one(
-                            tx,
-                            path,
-                            fmt,
-                            options,
-                            progress,
-                            pool,
-                            linked,
-                            None if job is None else job[1],
-                        )
+                        FileSummary(str(path), "unknown", status="skipped", reason=exc.reason)
                     )
-            finally:
-                if ahead is not None:
-                    ahead.close()
+                    continue
+                summary.files.append(_import_one(tx, path, fmt, options, progress, pool, linked))
             for edges in link_replies(
                 lambda: store.iter_parts(Table.POSTS, LINKED_COLUMNS),
                 linked,

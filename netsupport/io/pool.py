@@ -23,15 +23,7 @@ import pyarrow as pa
 
 from .base import Batch
 
-__all__ = [
-    "WorkerPool",
-    "dump_batch",
-    "load_batch",
-    "load_batch_file",
-    "receive_batch",
-    "send_batch",
-    "worker_count",
-]
+__all__ = ["WorkerPool", "dump_batch", "load_batch", "load_batch_file", "worker_count"]
 
 #: The tables of a Batch, in the order dump_batch writes them.
 _TABLES = ("posts", "accounts", "rejects", "quotes", "follows", "interactions")
@@ -87,27 +79,6 @@ class WorkerPool:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def send_batch(batch: Batch, spool: str | None, name: str) -> bytes | str:
-    """Worker: the batch as Arrow IPC for :func:`receive_batch`: written to ``spool/name.arrow``
-    and that path returned, or (no spool) as bytes (a pipe moves a few MB between two busy
-    processes slower than a file in the page cache)."""
-    if spool is None:
-        sink = pa.BufferOutputStream()
-        dump_batch(batch, sink)
-        return sink.getvalue().to_pybytes()
-    out = os.path.join(spool, f"{name}.arrow")
-    with pa.OSFile(out, "wb") as sink:
-        dump_batch(batch, sink)
-    return out
-
-
-def receive_batch(data: bytes | str, rows_read: int) -> Batch:
-    """The batch :func:`send_batch` sent (its file removed)."""
-    if isinstance(data, str):
-        return load_batch_file(data, rows_read)
-    return load_batch(data, rows_read)
 
 
 def dump_batch(batch: Batch, sink) -> None:

@@ -44,6 +44,7 @@ Examples
 
 from __future__ import annotations
 
+import os
 import re
 from collections import deque
 from collections.abc import Iterator
@@ -70,14 +71,7 @@ from .base import (
     shift_lines,
 )
 from .compressed import compression_of, iter_blocks, open_input
-from .pool import (
-    WorkerPool,
-    dump_batch,
-    load_batch,
-    load_batch_file,
-    send_batch,
-    worker_count,
-)
+from .pool import WorkerPool, dump_batch, load_batch, load_batch_file, worker_count
 from .timestamps import twitter_time_to_iso
 from .v2_arrow import parse_v2_block
 
@@ -724,7 +718,14 @@ def _parse_range(
         batch, nlines = parse_lines(data, source, strip_bom=start == 0)
         if spool is not None and batch.accounts is not None:
             batch.accounts = _drop_known_accounts(batch.accounts, (spool, source))
-        return send_batch(batch, spool, f"{start:014d}"), nlines, batch.rows_read
+        if spool is None:
+            sink = pa.BufferOutputStream()
+            dump_batch(batch, sink)
+            return sink.getvalue().to_pybytes(), nlines, batch.rows_read
+        out = os.path.join(spool, f"{start:014d}.arrow")
+        with pa.OSFile(out, "wb") as sink:
+            dump_batch(batch, sink)
+        return out, nlines, batch.rows_read
     finally:
         gc.enable()
 
