@@ -71,7 +71,7 @@ from .base import (
     shift_lines,
 )
 from .compressed import compression_of, iter_blocks, open_input
-from .pool import WorkerPool, dump_batch, load_batch, load_batch_file, worker_count
+from .pool import WorkerPool, worker_count
 from .timestamps import twitter_time_to_iso
 from .v2_arrow import parse_v2_block
 
@@ -86,8 +86,6 @@ _TW = PLATFORM_TWITTER
 #: Files at least this big are parsed by a process pool, in chunks of CHUNK_BYTES.
 PARALLEL_MIN_BYTES = 16 * 1024**2
 CHUNK_BYTES = 8 * 1024**2
-# (the workers' results: names kept for the tests and bench/import.py that wrap them)
-_dump, _load, _load_file = dump_batch, load_batch, load_batch_file
 #: A JSON document (not JSON lines) is read whole; refuse bigger ones with advice.
 DOCUMENT_MAX_BYTES = 1024**3
 
@@ -720,15 +718,17 @@ def _parse_range(
             batch.accounts = _drop_known_accounts(batch.accounts, (spool, source))
         if spool is None:
             sink = pa.BufferOutputStream()
-            dump_batch(batch, sink)
+            _dump(batch, sink)
             return sink.getvalue().to_pybytes(), nlines, batch.rows_read
         out = os.path.join(spool, f"{start:014d}.arrow")
         with pa.OSFile(out, "wb") as sink:
-            dump_batch(batch, sink)
+            _dump(batch, sink)
         return out, nlines, batch.rows_read
     finally:
         gc.enable()
 
+
+_TABLES = ("posts", "accounts", "rejects", "quotes")
 
 #: (transaction scratch folder, source file) -> {handle: fields this worker has sent a value of}
 _KNOWN: dict[tuple[str, str], dict[str, int]] = {}
@@ -769,6 +769,65 @@ def _drop_known_accounts(accounts: pa.Table, key: tuple[str, str]) -> pa.Table:
     if keep.all():
         return accounts
     return accounts.filter(pa.array(keep))
+
+
+def _dump(batch: Batch, sink) -> None:
+    """Write a batch's tables to ``sink`` (a file or buffer): each one's IPC stream, written
+    straight to the sink, then a trailer with their names and sizes."""
+    present = [name for name in _TABLES if getattr(batch, name) is not None]
+    sizes = []
+    for name in present:
+        table = getattr(batch, name)
+        start = sink.tell()
+        with pa.ipc.new_stream(sink, table.schema) as writer:
+            writer.write_table(table)
+        sizes.append(sink.tell() - start)
+    trailer = (
+        len(present).to_bytes(1, "little")
+        + b"".join(size.to_bytes(8, "little") for size in sizes)
+        + ",".join(present).encode()
+    )
+    sink.write(trailer + len(trailer).to_bytes(4, "little"))
+
+
+def _load_file(path: str, rows_read: int) -> Batch:
+    """The batch a worker left in ``path``, and the file removed.
+
+    The posts are used memory-mapped (no copy: they are written out soon); the accounts and
+    rejects, which the store keeps queued for longer, are copied, so that they do not keep
+    the whole file mapped (at 10^7 tweets that pinned gigabytes).
+    """
+    with pa.memory_map(path) as source:
+        data = source.read_buffer()
+    os.unlink(path)  # (the mapping stays valid while the tables use it)
+    batch = _load(data, rows_read)
+    batch.accounts = _copied(batch.accounts)
+    batch.rejects = _copied(batch.rejects)
+    return batch
+
+
+def _copied(table: pa.Table | None) -> pa.Table | None:
+    """``table`` in freshly allocated memory."""
+    if table is None:
+        return None
+    return table.take(pa.array(np.arange(table.num_rows, dtype=np.int64)))
+
+
+def _load(data: bytes | pa.Buffer, rows_read: int) -> Batch:
+    """The batch :func:`_dump` wrote (zero-copy: the tables use ``data``'s memory)."""
+    buf = data if isinstance(data, pa.Buffer) else pa.py_buffer(data)
+    tlen = int.from_bytes(buf.slice(buf.size - 4, 4).to_pybytes(), "little")
+    trailer = buf.slice(buf.size - 4 - tlen, tlen).to_pybytes()
+    count = trailer[0]
+    sizes = [int.from_bytes(trailer[1 + 8 * i : 9 + 8 * i], "little") for i in range(count)]
+    names = trailer[1 + 8 * count :].decode().split(",") if count else []
+    batch = Batch(rows_read=rows_read)
+    pos = 0
+    for name, size in zip(names, sizes, strict=True):
+        with pa.ipc.open_stream(buf.slice(pos, size)) as reader:
+            setattr(batch, name, reader.read_all())
+        pos += size
+    return batch
 
 
 def _chunks(path: Path, size: int, chunk: int) -> Iterator[tuple[int, int]]:
