@@ -919,28 +919,26 @@ class RunContext:
     def communities_fresh(self) -> bool:
         return self.fresh("communities", self.graph_files.all())
 
-    def _communities_detail(self, status: str) -> tuple[str, str]:
-        n_comm = int(self.membership.nunique()) if len(self.membership) else 0
-        return status, f"{n_comm:,} communities of {len(self.membership):,} accounts"
-
-    def step_communities(self, force: bool) -> tuple[str, str]:
-        if self.communities_fresh():
-            (
-                self.membership,
-                self.pagerank,
-                self.graph_info,
-                self.community_runs,
-                self.baseline_edges,
-            ) = read_graph_measures(self.graph_files)
-            return self._communities_detail("reused")
-        measures = self.engine.graph_measures(self)
+    def _keep_graph_measures(self, measures: tuple[Any, ...]) -> None:
+        """Keep the communities step's results (as :func:`read_graph_measures` returns them)."""
         (
             self.membership,
             self.pagerank,
             self.graph_info,
             self.community_runs,
             self.baseline_edges,
-        ) = write_graph_measures(self.graph_files, *measures)
+        ) = measures
+
+    def _communities_detail(self, status: str) -> tuple[str, str]:
+        n_comm = int(self.membership.nunique()) if len(self.membership) else 0
+        return status, f"{n_comm:,} communities of {len(self.membership):,} accounts"
+
+    def step_communities(self, force: bool) -> tuple[str, str]:
+        if self.communities_fresh():
+            self._keep_graph_measures(read_graph_measures(self.graph_files))
+            return self._communities_detail("reused")
+        measures = self.engine.graph_measures(self)
+        self._keep_graph_measures(write_graph_measures(self.graph_files, *measures))
         self.state.record("communities", self.keys["communities"])
         return self._communities_detail("ran")
 
@@ -956,13 +954,7 @@ class RunContext:
         """Wait for :meth:`start_communities`' child; return the step's (status, detail) and
         the child's (start, end) on the monotonic clock."""
         span = future.result()
-        (
-            self.membership,
-            self.pagerank,
-            self.graph_info,
-            self.community_runs,
-            self.baseline_edges,
-        ) = read_graph_measures(self.graph_files)
+        self._keep_graph_measures(read_graph_measures(self.graph_files))
         self.state.record("communities", self.keys["communities"])
         return self._communities_detail("ran"), span
 
