@@ -29,6 +29,11 @@ class InputFileError(NetsupportError):
         where = f"{self.path}:{position}" if position else self.path
         super().__init__(f"{where}: {reason}")
 
+    def __reduce__(self):
+        # Raised in a worker process, the error comes back pickled; Exception's own pickling
+        # would call __init__ with the message alone, and the pool would break on it.
+        return type(self), (self.path, self.reason, self.position)
+
 
 class UnknownFormat(InputFileError):
     """The format of a file could not be detected, or the named format does not exist."""
