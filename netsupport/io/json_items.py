@@ -30,7 +30,7 @@ Examples
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 import orjson
 
@@ -108,56 +108,57 @@ def _after_ws(s: _Stream, pos: int) -> int:
         s.more()
 
 
+def _tokens(
+    next_token: Callable[[int], re.Match | None], pos: int, depth: int
+) -> Iterator[tuple[bytes, int, int]]:
+    """Yield (token, the index past it, the nesting depth after it) for the tokens from ``pos``
+    (``next_token(pos)``: the next token at or after ``pos``, or None), starting at ``depth``."""
+    while (m := next_token(pos)) is not None:
+        tok, pos = m.group(), m.end()
+        if tok[0] in _OPEN:
+            depth += 1
+        elif tok[0] in _CLOSE:
+            depth -= 1
+        yield tok, pos, depth
+
+
+def _is_key(tok: bytes, depth: int) -> bool:
+    """Whether ``tok`` (depth after it: ``depth``) is a string of the top-level object."""
+    return depth == 1 and tok[0] == _QUOTE
+
+
 def _find_array(s: _Stream, key: bytes) -> int:
     """Scan the top-level object up to ``key`` and its ``[``; return the index past the ``[``."""
     m = _token(s, 0)
     if m is None or m.group() != b"{" or s.buf[: m.start()].strip(b" \t\r\n"):
         raise Unstreamable("not an object")
-    depth, pos = 1, m.end()
-    while True:
-        m = _token(s, pos)
-        if m is None:
-            raise Unstreamable("the document ends early")
-        tok, pos = m.group(), m.end()
-        first = tok[0]
-        if first in _OPEN:
-            depth += 1
-        elif first in _CLOSE:
-            depth -= 1
-            if depth == 0:
-                raise Unstreamable("no such key")
-        elif depth == 1:
+    for tok, pos, depth in _tokens(lambda p: _token(s, p), m.end(), 1):
+        if depth == 0:
+            raise Unstreamable("no such key")
+        if _is_key(tok, depth):
             j = _after_ws(s, pos)
             if s.buf[j] == ord(":") and _key_name(tok) == key:
                 k = _after_ws(s, j + 1)
                 if s.buf[k] != ord("["):
                     raise Unstreamable("the key's value is not an array")
                 return k + 1
+    raise Unstreamable("the document ends early")
 
 
 def _item_end(s: _Stream, start: int) -> int:
     """The index just past the item starting at ``start`` (an exact scan of its tokens)."""
-    depth, pos = 0, start
     if s.buf[start] not in _OPEN and s.buf[start] != _QUOTE:  # a number or literal
         while True:
             m = _SCALAR.match(s.buf, start)
             if m.end() < len(s.buf):  # type: ignore[union-attr]
                 return m.end()  # type: ignore[union-attr]
             s.more()
-    while True:
-        m = _token(s, pos)
-        if m is None:
-            raise Unstreamable("an item does not close")
-        tok, pos = m.group(), m.end()
-        first = tok[0]
-        if first in _OPEN:
-            depth += 1
-        elif first in _CLOSE:
-            depth -= 1
+    for tok, pos, depth in _tokens(lambda p: _token(s, p), start, 0):
         if depth == 0:
-            if first == _QUOTE and not (len(tok) > 1 and tok.endswith(b'"')):
+            if tok[0] == _QUOTE and not (len(tok) > 1 and tok.endswith(b'"')):
                 raise Unstreamable("an item does not close")
             return pos
+    raise Unstreamable("an item does not close")
 
 
 def _check_rest(prefix: bytes, suffix: bytes, key: bytes) -> None:
@@ -166,15 +167,8 @@ def _check_rest(prefix: bytes, suffix: bytes, key: bytes) -> None:
         orjson.loads(prefix + b"[]" + suffix)
     except orjson.JSONDecodeError:
         raise Unstreamable("malformed outside the array") from None
-    depth, pos = 1, 0
-    while (m := _TOKEN.search(suffix, pos)) is not None:
-        tok, pos = m.group(), m.end()
-        first = tok[0]
-        if first in _OPEN:
-            depth += 1
-        elif first in _CLOSE:
-            depth -= 1
-        elif depth == 1:
+    for tok, pos, depth in _tokens(lambda p: _TOKEN.search(suffix, p), 0, 1):
+        if _is_key(tok, depth):
             j = _WS.match(suffix, pos).end()  # type: ignore[union-attr]
             if suffix[j : j + 1] == b":" and _key_name(tok) == key:
                 raise SecondKey(key.decode("utf-8", "replace"))
