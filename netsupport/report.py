@@ -1979,12 +1979,19 @@ def _write_bytes(path: Path, data: bytes) -> Path:
 
 def _node_attrs(inp: ReportInputs) -> pd.DataFrame:
     """Static node attributes for the GEXF: baseline community, role, crisis PageRank."""
-    idx = set(inp.roles.index.astype(str))
-    if inp.membership is not None:
-        idx |= set(inp.membership.index.astype(str))
-    if inp.pagerank is not None:
-        idx |= set(inp.pagerank.index.astype(str))
-    index = pd.Index(sorted(idx), dtype=object, name="handle")
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    parts = [inp.roles, inp.membership, inp.pagerank]
+    # the handles of all three, distinct and sorted in Arrow (UTF-8 byte order is code point
+    # order: Python's sorted()); a Python set of ~10^5 handles cost 0.3 CPU s at 10^6
+    handles = pa.chunked_array(
+        [np.asarray(s.index.astype(str), dtype=object) for s in parts if s is not None],
+        type=pa.string(),
+    )
+    uniq = pc.unique(handles)
+    uniq = uniq.take(pc.sort_indices(uniq)).to_numpy(zero_copy_only=False)
+    index = pd.Index(uniq, dtype=object, name="handle")
     df = pd.DataFrame(index=index)
     df["community"] = (
         inp.membership.reindex(index).astype("Int64")
