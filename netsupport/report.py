@@ -957,14 +957,18 @@ def composition_frame(
     supporters addressed the account before the crisis, so all have a prior tie by definition.
     """
     from .support import prior_ties, supporters
+    from .support.ties import touching
 
     rows = []
+    touched = None  # the rows touching the focal account, selected once for both windows
     for w in (_C, _A):
         sup = supporters(units, _FOCAL, w) if not units.empty else pd.Index([])
         if len(sup) == 0:
             rows.append({"window": w, "prior_tie": 0, "newcomer": 0})
             continue
-        ties = prior_ties(sup, focal, follows, interactions, windows)
+        if touched is None:
+            touched = touching(interactions, focal)
+        ties = prior_ties(sup, focal, follows, touched, windows)
         k = int(ties["prior_tie"].sum())
         rows.append({"window": w, "prior_tie": k, "newcomer": len(ties) - k})
     return pd.DataFrame(rows, columns=["window", "prior_tie", "newcomer"])
