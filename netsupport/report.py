@@ -1215,11 +1215,7 @@ def chart_plan(inp: ReportInputs, coded: Any = None) -> Callable[[], list[DrawnC
             crisis = crisis_graph(inp.interactions, w, coded=coded)
         return neighbourhood(crisis, (*study.focal, *study.institution))
 
-    membership = (
-        {}
-        if inp.membership is None
-        else {str(k): int(v) for k, v in inp.membership.dropna().items()}
-    )
+    membership = {} if inp.membership is None else _int_dict(inp.membership)
     proxies_top = labelled_proxies(m)
 
     declared = [h for h in study.proxies if h not in proxies_top]
@@ -1283,6 +1279,14 @@ def chart_plan(inp: ReportInputs, coded: Any = None) -> Callable[[], list[DrawnC
         return sorted(out, key=lambda c: order.get(c.key, len(order)))
 
     return draw
+
+
+def _int_dict(values: pd.Series) -> dict[str, int]:
+    """Return ``{str(k): int(v)}`` over the non-missing ``values``, built from whole columns
+    (the items of 10^5 accounts one by one, from an Arrow-backed index: 0.3 CPU s)."""
+    v = values.dropna()
+    keys = np.asarray(v.index.astype(str), dtype=object).tolist()
+    return dict(zip(keys, v.to_numpy().astype(np.int64).tolist(), strict=True))
 
 
 def _render(drawn: Sequence[DrawnChart]) -> list[Chart]:
