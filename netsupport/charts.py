@@ -255,10 +255,10 @@ def figure_png_svg(fig: Figure, title: str | None = None) -> tuple[bytes, bytes]
     return png, svg
 
 
-def _lay_out(fig: Figure, engine: Any, dpi: float) -> None:
+def _lay_out(fig: Figure, engine: Any, dpi: float | str) -> None:
     """Run ``engine`` on ``fig`` as ``savefig(dpi=dpi)`` runs it before drawing (Agg canvas)."""
     old = fig.dpi
-    fig.dpi = dpi
+    fig.dpi = old if dpi == "figure" else dpi
     try:
         engine.execute(fig)
     finally:
