@@ -231,22 +231,38 @@ def figure_bytes(fig: Figure, fmt: str, title: str | None = None) -> bytes:
 def figure_png_svg(fig: Figure, title: str | None = None) -> tuple[bytes, bytes]:
     """Return ``fig`` rendered as PNG and as SVG bytes (:func:`figure_bytes`), laid out once.
 
-    The PNG is rendered first, exactly as ``figure_bytes(fig, "png")``: saving a figure with a
+    The PNG's bytes are exactly those of ``figure_bytes(fig, "png")``. Saving a figure with a
     layout engine lays it out (constrained layout: a pass over every text's extent) and then
-    draws it. The SVG is then drawn from the same positions with the layout engine off, so
-    it skips that pass (about a third of a chart's rendering time); its bytes are as stable
-    as the PNG's, but not those of ``figure_bytes(fig, "svg")`` (which lays out again, for the
+    draws it twice: once with drawing disabled, to lay out and find the renderer, and once for
+    the pixels. Here the layout engine runs once, as that first pass runs it (the PNG's dpi,
+    the canvas' Agg renderer), and is then switched off, so the PNG is drawn once (the pass
+    with drawing disabled was 10-15% of a chart's rendering time) and the SVG is drawn from
+    the same positions (the layout is about a third of it). The SVG's bytes are as stable as
+    the PNG's, but not those of ``figure_bytes(fig, "svg")`` (which lays out again, for the
     SVG renderer's 72 dpi).
     """
-    png = figure_bytes(fig, "png", title)
     engine = fig.get_layout_engine()
-    with _style():  # (no figure.autolayout or constrained_layout.use: None means no engine)
+    with _style():
+        if engine is not None:
+            _lay_out(fig, engine, matplotlib.rcParams["savefig.dpi"])
+        # (no figure.autolayout or constrained_layout.use: None means no engine)
         fig.set_layout_engine(None)
     try:
+        png = figure_bytes(fig, "png", title)
         svg = figure_bytes(fig, "svg", title)
     finally:
         fig.set_layout_engine(engine)
     return png, svg
+
+
+def _lay_out(fig: Figure, engine: Any, dpi: float | str) -> None:
+    """Run ``engine`` on ``fig`` as ``savefig(dpi=dpi)`` runs it before drawing (Agg canvas)."""
+    old = fig.dpi
+    fig.dpi = old if dpi == "figure" else dpi
+    try:
+        engine.execute(fig)
+    finally:
+        fig.dpi = old
 
 
 def save_figure(

@@ -231,7 +231,7 @@ class CodedInteractions:
         for w in Window:
             out[w.value], k = self.edges(windows, w, kinds, kind_weights)
             keys.append(k)
-        out.pairs = len(np.unique(np.concatenate(keys)))
+        out.pairs = _count_distinct(np.concatenate(keys))
         return out
 
     def graph(
@@ -247,6 +247,19 @@ class CodedInteractions:
         used, codes = np.unique(np.concatenate([src, dst]), return_inverse=True)
         m = len(pairs)
         return GraphArrays._make(self.handles[used], codes[:m], codes[m:], total, True)
+
+
+def _count_distinct(keys: np.ndarray) -> int:
+    """Return ``len(np.unique(keys))`` of integer keys, by sorting.
+
+    numpy 2.3+ answers ``np.unique`` without ``return_*`` from a hash table: at 10^6 pair keys
+    (three sorted windows' keys, concatenated) that took 0.4-0.6 CPU s, a stable sort (which
+    merges the sorted runs) 0.01 s.
+    """
+    if not len(keys):
+        return 0
+    s = np.sort(keys, kind="stable")
+    return int(1 + np.count_nonzero(s[1:] != s[:-1]))
 
 
 def window_edges_of(

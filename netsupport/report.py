@@ -957,14 +957,18 @@ def composition_frame(
     supporters addressed the account before the crisis, so all have a prior tie by definition.
     """
     from .support import prior_ties, supporters
+    from .support.ties import touching
 
     rows = []
+    touched = None  # the rows touching the focal account, selected once for both windows
     for w in (_C, _A):
         sup = supporters(units, _FOCAL, w) if not units.empty else pd.Index([])
         if len(sup) == 0:
             rows.append({"window": w, "prior_tie": 0, "newcomer": 0})
             continue
-        ties = prior_ties(sup, focal, follows, interactions, windows)
+        if touched is None:
+            touched = touching(interactions, focal)
+        ties = prior_ties(sup, focal, follows, touched, windows)
         k = int(ties["prior_tie"].sum())
         rows.append({"window": w, "prior_tie": k, "newcomer": len(ties) - k})
     return pd.DataFrame(rows, columns=["window", "prior_tie", "newcomer"])
@@ -1211,11 +1215,7 @@ def chart_plan(inp: ReportInputs, coded: Any = None) -> Callable[[], list[DrawnC
             crisis = crisis_graph(inp.interactions, w, coded=coded)
         return neighbourhood(crisis, (*study.focal, *study.institution))
 
-    membership = (
-        {}
-        if inp.membership is None
-        else {str(k): int(v) for k, v in inp.membership.dropna().items()}
-    )
+    membership = {} if inp.membership is None else _int_dict(inp.membership)
     proxies_top = labelled_proxies(m)
 
     declared = [h for h in study.proxies if h not in proxies_top]
@@ -1279,6 +1279,14 @@ def chart_plan(inp: ReportInputs, coded: Any = None) -> Callable[[], list[DrawnC
         return sorted(out, key=lambda c: order.get(c.key, len(order)))
 
     return draw
+
+
+def _int_dict(values: pd.Series) -> dict[str, int]:
+    """Return ``{str(k): int(v)}`` over the non-missing ``values``, built from whole columns
+    (the items of 10^5 accounts one by one, from an Arrow-backed index: 0.3 CPU s)."""
+    v = values.dropna()
+    keys = np.asarray(v.index.astype(str), dtype=object).tolist()
+    return dict(zip(keys, v.to_numpy().astype(np.int64).tolist(), strict=True))
 
 
 def _render(drawn: Sequence[DrawnChart]) -> list[Chart]:
@@ -1979,12 +1987,19 @@ def _write_bytes(path: Path, data: bytes) -> Path:
 
 def _node_attrs(inp: ReportInputs) -> pd.DataFrame:
     """Static node attributes for the GEXF: baseline community, role, crisis PageRank."""
-    idx = set(inp.roles.index.astype(str))
-    if inp.membership is not None:
-        idx |= set(inp.membership.index.astype(str))
-    if inp.pagerank is not None:
-        idx |= set(inp.pagerank.index.astype(str))
-    index = pd.Index(sorted(idx), dtype=object, name="handle")
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    parts = [inp.roles, inp.membership, inp.pagerank]
+    # the handles of all three, distinct and sorted in Arrow (UTF-8 byte order is code point
+    # order: Python's sorted()); a Python set of ~10^5 handles cost 0.3 CPU s at 10^6
+    handles = pa.chunked_array(
+        [np.asarray(s.index.astype(str), dtype=object) for s in parts if s is not None],
+        type=pa.string(),
+    )
+    uniq = pc.unique(handles)
+    uniq = uniq.take(pc.sort_indices(uniq)).to_numpy(zero_copy_only=False)
+    index = pd.Index(uniq, dtype=object, name="handle")
     df = pd.DataFrame(index=index)
     df["community"] = (
         inp.membership.reindex(index).astype("Int64")

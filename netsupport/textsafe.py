@@ -281,17 +281,40 @@ def _strings(values: np.ndarray) -> Any:
     return pa.array(values, type=pa.large_string(), from_pandas=True)
 
 
+def _arrow_strings(s: pd.Series) -> Any:
+    """Column ``s`` as an Arrow large_string array when it holds only strings and missing
+    values, else None: an Arrow-backed ``str`` column as it is stored (no Python string per
+    cell), an object column converted (:func:`_strings`)."""
+    import pyarrow as pa
+
+    dtype = s.dtype
+    if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
+        arr = pa.array(s.array)
+        arr = arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+        return arr.cast(pa.large_string())
+    if isinstance(dtype, np.dtype) and dtype.kind == "O":
+        return _strings(s.to_numpy())
+    return None
+
+
 def _safe_text_column(s: pd.Series) -> pd.Series:
-    """Vectorised :func:`safe_csv_cell` over a column (non-strings are left as they are)."""
-    obj = s.astype(object)
-    arr = _strings(obj.to_numpy())
+    """Vectorised :func:`safe_csv_cell` over a column (non-strings are left as they are).
+
+    An Arrow-backed ``str`` column with no cell to change is returned as it is (pandas writes
+    it as the object column it would otherwise become, and :func:`_csv_column` reads its
+    Arrow array without converting every cell to a Python string and back)."""
+    arr = _arrow_strings(s)
     if arr is not None:  # strings only: both checks in Arrow, no Python call per cell
         import pyarrow.compute as pc
 
         risky = pc.match_substring_regex(arr, _RISKY_RE2).fill_null(False).to_numpy(False)
         bidi = pc.match_substring_regex(arr, _BIDI_RE2).fill_null(False).to_numpy(False)
+        if isinstance(s.dtype, pd.StringDtype) and not risky.any() and not bidi.any():
+            return s
+        obj = s.astype(object)
         risky, bidi = pd.Series(risky, index=obj.index), pd.Series(bidi, index=obj.index)
     else:
+        obj = s.astype(object)
         try:
             risky = obj.str.startswith(FORMULA_PREFIXES, na=False).astype(bool)
         except AttributeError:  # no strings in the column at all
@@ -321,8 +344,8 @@ def _csv_column(s: pd.Series) -> Any:
     import pyarrow.compute as pc
 
     dtype = s.dtype
-    if isinstance(dtype, np.dtype) and dtype.kind == "O":
-        arr = _strings(s.to_numpy())
+    if (isinstance(dtype, np.dtype) and dtype.kind == "O") or isinstance(dtype, pd.StringDtype):
+        arr = _arrow_strings(s)
         if arr is None or pc.any(pc.match_substring_regex(arr, _QUOTED_RE2)).as_py():
             return None
         return arr.fill_null("")

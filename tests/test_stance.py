@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 from conftest import DATA, load_support_fixture, support_fixture_study
@@ -579,3 +580,26 @@ def test_cli_with_study_file(tmp_path):
         app, ["support", "--study", str(tmp_path / "study.toml"), "--focal", "x"]
     )
     assert r.exit_code == 2 and "not both" in r.output
+
+
+def test_repeated_interaction_rows_are_dropped_as_drop_duplicates_drops_them():
+    """Guards stance_interactions' shortcut (the whole key tested only where the post id
+    repeats): the same rows as drop_duplicates, first kept, missing post ids equal."""
+    from netsupport.stance.tables import _drop_repeated_rows
+
+    rng = np.random.default_rng(7)
+    n = 400
+    pid = rng.integers(0, 150, n).astype(str).astype(object)
+    pid[rng.random(n) < 0.1] = None
+    df = pd.DataFrame(
+        {
+            "post_id": pid,
+            "source": rng.choice(["a", "b", "c"], n).astype(object),
+            "target": rng.choice(["lane", "force"], n).astype(object),
+            "kind": rng.choice(["reply", "mention"], n).astype(object),
+            "n": np.arange(n),
+        }
+    )
+    key = ["post_id", "source", "target", "kind"]
+    pd.testing.assert_frame_equal(_drop_repeated_rows(df, key), df.drop_duplicates(key))
+    pd.testing.assert_frame_equal(_drop_repeated_rows(df.iloc[:0], key), df.iloc[:0])

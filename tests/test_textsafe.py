@@ -152,6 +152,37 @@ def test_csv_joined_in_arrow_is_the_bytes_pandas_writes(monkeypatch, tmp_path):
     ).encode("utf-8")
 
 
+@pytest.mark.parametrize("fast_rows", [1, 10**9])
+def test_arrow_backed_text_columns_write_the_bytes_of_object_columns(
+    monkeypatch, tmp_path, fast_rows
+):
+    """Guards the str columns kept as they are (no cell to neutralise): the same bytes as the
+    object columns they used to become, by the Arrow join and by pandas' writer, with missing
+    values, non-ASCII text, a cell to quote and more than one Arrow chunk."""
+    from netsupport import textsafe
+
+    monkeypatch.setattr(textsafe, "FAST_CSV_ROWS", fast_rows)
+    rng = np.random.default_rng(5)
+    n = 300
+    plain = pd.Series(rng.choice(["lane", "café", "日本", "x y"], n), dtype="str")
+    plain[::9] = None
+    chunked = pd.concat([plain.iloc[:100], plain.iloc[100:]], ignore_index=True)
+    for extra in ([], ["a,b"]):
+        df = pd.DataFrame(
+            {
+                "a": plain,
+                "b": chunked,
+                "c": pd.Series([*extra, *["z"] * (n - len(extra))], dtype="str"),
+                "v": rng.normal(size=n),
+            }
+        )
+        as_objects = df.astype({c: object for c in ("a", "b", "c")})
+        got = write_csv(df, tmp_path / "s.csv").read_bytes()
+        assert got == write_csv(as_objects, tmp_path / "o.csv").read_bytes()
+        want = textsafe._safe_frame(as_objects).to_csv(index=False, lineterminator="\n")
+        assert got == want.encode("utf-8")
+
+
 def test_iso_seconds_is_strftime():
     from netsupport import textsafe
 

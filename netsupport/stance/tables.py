@@ -204,7 +204,18 @@ def stance_interactions(
         InteractionCol.TARGET,
         InteractionCol.KIND,
     ]
-    return out.drop_duplicates(key).reset_index(drop=True)
+    return _drop_repeated_rows(out, key).reset_index(drop=True)
+
+
+def _drop_repeated_rows(df: pd.DataFrame, key: Sequence[str]) -> pd.DataFrame:
+    """Return ``df.drop_duplicates(key)``, testing the whole key only on the rows whose first
+    key column repeats (a row with a post id of its own repeats no row): pandas factorises
+    every key column, four object columns of 10^6 rows here, for ~0.7 CPU s; this ~0.35."""
+    first = df[key[0]].duplicated(keep=False).to_numpy(dtype=bool)
+    repeated = np.zeros(len(df), dtype=bool)
+    if first.any():
+        repeated[first] = df.loc[first, list(key)].duplicated().to_numpy(dtype=bool)
+    return df[~repeated]
 
 
 def _marker_candidates(posts: pd.DataFrame, markers: Sequence[str]) -> np.ndarray:
