@@ -274,7 +274,10 @@ def stance_table(
     # with hand codes, scikit-learn and skops are needed next (agreement, the model): imported
     # while the VADER workers score, ~1.3 CPU-s that the main process would otherwise wait for
     meanwhile = import_model_libraries if params.labels else None
-    texts = _texts_by_post(posts)  # (classify and the model both look texts up by post)
+    # classify and the model both look texts up by post, only for the interactions aimed at a
+    # side: the texts of those posts, not of every post
+    aimed = inter[InteractionCol.POST_ID][clf.targeted(inter)]
+    texts = _texts_by_post(posts, aimed)
     auto = clf.classify(inter, posts, spec.windows, workers, meanwhile=meanwhile, texts=texts)
     sp = getattr(study, "support", None)
     how = {
