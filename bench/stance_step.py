@@ -15,6 +15,7 @@ Usage::
 
     python bench/stance_step.py STUDY.toml                 # the step and its parts
     python bench/stance_step.py STUDY.toml --profile P     # plus cProfile stats in P (text)
+                                                           # and P.prof (binary, for pstats)
 
 Run ``netsupport run STUDY.toml`` once first. Nothing is written to RESULTS.md: the figures
 depend on the case, which this script does not generate.
@@ -187,7 +188,8 @@ def main(argv: list[str]) -> int:
         stats.sort_stats("cumulative").print_stats(70)
         stats.sort_stats("tottime").print_stats(40)
         args.profile.write_text(buf.getvalue(), encoding="utf-8")
-        print(f"profile: {args.profile}")
+        profiler.dump_stats(args.profile.with_name(args.profile.name + ".prof"))
+        print(f"profile: {args.profile} (and .prof)")
     return 0 if all(same.values()) else 2
 
 
