@@ -973,7 +973,10 @@ class Classifier:
         src_side = self.side_of(df[I.SOURCE])
         keep = side.notna() & (src_side.isna() | (src_side != side)).fillna(True)
         df = df[keep.to_numpy(dtype=bool)].copy()
-        df["target_side"] = side[keep.to_numpy(dtype=bool)].to_numpy()
+        # (object columns, as the table is returned: not inferred as Arrow strings and back)
+        df["target_side"] = pd.Series(
+            side[keep.to_numpy(dtype=bool)].to_numpy(dtype=object), index=df.index, dtype=object
+        )
         df[I.CREATED_AT] = pd.to_datetime(df[I.CREATED_AT], utc=True)
         if windows is not None and len(df):
             df["window"] = assign_windows(df[I.CREATED_AT], windows).to_numpy()
@@ -1010,9 +1013,9 @@ class Classifier:
         # a like the export gives no time for (Mastodon's likes.json): in no window; its own
         # rule, so that metrics.json and the report count them (stance.by_rule)
         rule[like & df[I.CREATED_AT].isna().to_numpy(dtype=bool)] = RULE_LIKE_UNTIMED
-        df["stance"] = stance
+        df["stance"] = pd.Series(stance, index=df.index, dtype=object)
         df["score"] = score
-        df["rule"] = rule
+        df["rule"] = pd.Series(rule, index=df.index, dtype=object)
         return _sorted_stance(df)
 
 
@@ -1051,13 +1054,19 @@ def _texts_by_post(posts: pd.DataFrame, post_ids: pd.Series | None = None) -> pd
 
 def _sorted_stance(df: pd.DataFrame) -> pd.DataFrame:
     """Return the stance rows in a fixed order: created_at, post_id, side, kind, source, target."""
-    keys = []
-    for col in ("target", "source", "kind", "target_side", "post_id"):
-        codes, _ = pd.factorize(df[col], sort=True, use_na_sentinel=True)
-        keys.append(codes)  # missing first (-1), then in sorted order
     ts = pd.to_datetime(df["created_at"], utc=True)
     t = ts.astype("datetime64[ns, UTC]").array.asi8.copy() if len(df) else np.zeros(0, np.int64)
     t[ts.isna().to_numpy()] = np.iinfo(np.int64).min
+    # the other keys order only rows of the same time: ranked among those rows alone (the same
+    # relative order as ranks over every row, for a fraction of the string sorting)
+    tied = pd.Series(t).duplicated(keep=False).to_numpy(dtype=bool)
+    keys = []
+    for col in ("target", "source", "kind", "target_side", "post_id"):
+        codes = np.zeros(len(df), dtype=np.int64)
+        if tied.any():
+            values = df[col].iloc[np.flatnonzero(tied)]
+            codes[tied], _ = pd.factorize(values, sort=True, use_na_sentinel=True)
+        keys.append(codes)  # missing first (-1), then in sorted order
     keys.append(t)
     out = df[STANCE_COLUMNS].iloc[np.lexsort(keys)].reset_index(drop=True)
     for col in ("post_id", "source", "target", "kind", "target_side", "window", "stance", "rule"):
