@@ -579,3 +579,23 @@ def test_cli_with_study_file(tmp_path):
         app, ["support", "--study", str(tmp_path / "study.toml"), "--focal", "x"]
     )
     assert r.exit_code == 2 and "not both" in r.output
+
+
+def test_repeated_edges_are_exactly_dataframe_duplicated():
+    import numpy as np
+
+    from netsupport.stance.tables import _repeated_edges
+
+    rng = np.random.default_rng(3)
+    pool = ["a", "b", "c", None, np.nan]
+    df = pd.DataFrame(
+        {
+            c: pd.Series(rng.choice(np.array(pool, dtype=object), 400), dtype=object)
+            for c in ("post_id", "source", "target", "kind")
+        }
+    )
+    key = ["post_id", "source", "target", "kind"]
+    assert _repeated_edges(df).tolist() == df.duplicated(key).tolist()
+    one = df.iloc[:1]
+    assert _repeated_edges(one).tolist() == [False]
+    assert _repeated_edges(df.iloc[:0]).tolist() == []

@@ -198,13 +198,29 @@ def stance_interactions(
     out = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
     if not dedup:
         return out.reset_index(drop=True)
-    key = [
-        InteractionCol.POST_ID,
-        InteractionCol.SOURCE,
-        InteractionCol.TARGET,
-        InteractionCol.KIND,
-    ]
-    return out.drop_duplicates(key).reset_index(drop=True)
+    return out[~_repeated_edges(out)].reset_index(drop=True)
+
+
+def _repeated_edges(df: pd.DataFrame) -> np.ndarray:
+    """Return ``df.duplicated([post_id, source, target, kind])`` (missing values equal), the
+    other three columns compared only on rows whose post id repeats (a fraction of them)."""
+    I = InteractionCol  # noqa: E741 - short alias for the column enum
+    post, _ = pd.factorize(df[I.POST_ID], use_na_sentinel=True)
+    post = np.where(post < 0, post.max(initial=-1) + 1, post)  # missing: one more post id
+    rows = np.flatnonzero(np.bincount(post)[post] > 1) if len(post) else post
+    out = np.zeros(len(df), dtype=bool)
+    if len(rows):
+        sub = pd.DataFrame(
+            {
+                I.POST_ID: post[rows],
+                **{
+                    c: pd.Series(df[c].to_numpy(dtype=object)[rows], dtype=object)
+                    for c in (I.SOURCE, I.TARGET, I.KIND)
+                },
+            }
+        )
+        out[rows] = sub.duplicated().to_numpy(dtype=bool)
+    return out
 
 
 def _marker_candidates(posts: pd.DataFrame, markers: Sequence[str]) -> np.ndarray:
