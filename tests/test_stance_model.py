@@ -162,6 +162,23 @@ def test_model_cache_round_trips_with_skops_and_refuses_junk(tmp_path):
     pd.testing.assert_frame_equal(a.table, b.table)
 
 
+@pytest.mark.parametrize("workers", [1, 2])
+def test_vader_of_the_scoring_workers_equals_the_features_own(workers, monkeypatch):
+    import netsupport.stance.rules as rules
+
+    posts, inter, _ = _case(n_per_class=30)
+    posts.loc[posts.index[0], "text"] = "   "  # no text: 0.0 either way
+    monkeypatch.setattr(rules, "PARALLEL_MIN_TEXTS", 10)  # the workers, on a small case
+    clf = Classifier(["lane"], ["force"])
+    auto = clf.classify(inter, posts, WINDOWS, workers=workers, vader=True)
+    pd.testing.assert_frame_equal(auto, _auto(posts, inter))  # same decisions
+    assert clf.text_vader is not None and len(clf.text_vader) > 0
+    texts = _texts_by_post(posts)
+    own = row_features(auto, texts)
+    given = row_features(auto, texts, vader_of=clf.text_vader)
+    pd.testing.assert_frame_equal(own, given)
+
+
 def test_a_prefetched_model_is_used_only_when_its_file_is_the_one_the_key_names(
     tmp_path, monkeypatch
 ):

@@ -508,6 +508,8 @@ class _Analyser:
             for tag in tags:
                 self.markers[tag] = (side, pol)
         self._vader: Any = None
+        #: VADER's compound of the whole text :meth:`score` last read, when it computed it
+        self.text_vader: float | None = None
 
     # -- lexicon matching --------------------------------------------------------------------------
     @staticmethod
@@ -724,6 +726,7 @@ class _Analyser:
 
     def score(self, text: str) -> dict[str, tuple[str, float, str]]:
         """Return ``{side: (stance, score, rule)}`` for the focal and the institution side."""
+        self.text_vader = None
         if not isinstance(text, str) or not text.strip():
             return {side: (_NEU, 0.0, RULE_NO_TEXT) for side in _SIDES}
         r = self.read(text)
@@ -738,6 +741,7 @@ class _Analyser:
         def vader() -> tuple[str, float, str]:
             if not cache:
                 cache.append(self.vader(text))
+                self.text_vader = cache[0]
             return (self.by_score(cache[0]), cache[0], RULE_VADER)
 
         out: dict[str, tuple[str, float, str]] = {}
@@ -808,6 +812,21 @@ def _score_chunk(texts: Sequence[str]) -> list[tuple]:
     return [_flatten(_WORKER.score(t)) for t in texts]
 
 
+def _score_chunk_vader(texts: Sequence[str]) -> list[tuple]:
+    assert _WORKER is not None
+    return [_score_with_vader(_WORKER, t) for t in texts]
+
+
+def _score_with_vader(analyser: _Analyser, text: str) -> tuple:
+    """:func:`_flatten` of the text's scores, then VADER's compound of the whole text (computed
+    here when the rules did not need it; 0.0 for no text)."""
+    row = _flatten(analyser.score(text))
+    v = analyser.text_vader
+    if v is None:
+        v = analyser.vader(text) if isinstance(text, str) else 0.0
+    return (*row, v)
+
+
 def _flatten(res: Mapping[str, tuple[str, float, str]]) -> tuple:
     f, i = res[Target.FOCAL.value], res[Target.INSTITUTION.value]
     return (*f, *i)
@@ -869,6 +888,8 @@ class Classifier:
             self.negative_threshold,
         )
         self._local = _Analyser(*self._args)
+        #: VADER's compound of each text by text, from the last :meth:`classify` with ``vader``
+        self.text_vader: pd.Series | None = None
 
     def score_text(self, text: str) -> dict[str, tuple[str, float, str]]:
         """Return ``{side: (stance, score, rule)}`` for one text (see the module docstring)."""
@@ -880,6 +901,7 @@ class Classifier:
         workers: int | None = None,
         *,
         meanwhile: Callable[[], object] | None = None,
+        vader: bool = False,
     ) -> pd.DataFrame:
         """Score distinct texts towards both sides; one row per text, in the order given.
 
@@ -887,13 +909,15 @@ class Classifier:
         :data:`PARALLEL_MIN_TEXTS` texts; results do not depend on the number of workers.
         ``meanwhile``: work for this process while the workers score (run in a thread once
         every worker has started, and joined before returning: no process is forked while it
-        runs); not called when the texts are scored here.
+        runs); not called when the texts are scored here. ``vader``: add a ``vader`` column,
+        VADER's compound of each whole text (the stance model's feature), computed by the
+        workers too.
 
         Returns
         -------
         DataFrame
             Columns ``focal_stance, focal_score, focal_rule, institution_stance,
-            institution_score, institution_rule``.
+            institution_score, institution_rule`` (and ``vader``).
         """
         texts = list(texts)
         workers = workers if workers is not None else (os.cpu_count() or 1)
@@ -903,15 +927,21 @@ class Classifier:
             with ProcessPoolExecutor(
                 max_workers=workers, initializer=_init_worker, initargs=(self._args,)
             ) as pool:
-                parts = pool.map(_score_chunk, chunks)  # (forks every worker: fork context)
+                chunk_fn = _score_chunk_vader if vader else _score_chunk
+                parts = pool.map(chunk_fn, chunks)  # (forks every worker: fork context)
                 with _alongside(meanwhile):
                     rows = [row for part in parts for row in part]
+        elif vader:
+            rows = [_score_with_vader(self._local, t) for t in texts]
         else:
             rows = [_flatten(self._local.score(t)) for t in texts]
         cols = [f"{side}_{what}" for side in _SIDES for what in ("stance", "score", "rule")]
+        cols += ["vader"] if vader else []
         out = pd.DataFrame(rows, columns=cols) if rows else pd.DataFrame(columns=cols)
         for side in _SIDES:
             out[f"{side}_score"] = out[f"{side}_score"].astype("float64")
+        if vader:
+            out["vader"] = out["vader"].astype("float64")
         return out
 
     def side_of(self, handles: pd.Series) -> pd.Series:
@@ -935,6 +965,7 @@ class Classifier:
         *,
         meanwhile: Callable[[], object] | None = None,
         texts: pd.Series | None = None,
+        vader: bool = False,
     ) -> pd.DataFrame:
         """Return the stance of every interaction towards the focal account or the institution.
 
@@ -954,6 +985,9 @@ class Classifier:
             As :meth:`score_texts` takes them.
         texts : Series, optional
             ``_texts_by_post(posts)`` when the caller has it (else made here).
+        vader : bool
+            Also keep VADER's compound of every text scored, by text, in :attr:`text_vader`
+            (the stance model's feature: computed by the scoring workers, not again later).
 
         Returns
         -------
@@ -987,7 +1021,11 @@ class Classifier:
         text = _texts_by_post(posts) if texts is None else texts
         post_text = df[I.POST_ID].map(text) if len(df) else pd.Series([], dtype=object)
         codes, uniques = pd.factorize(post_text.fillna(""), sort=False)
-        scored = self.score_texts(list(uniques), workers=workers, meanwhile=meanwhile)
+        scored = self.score_texts(list(uniques), workers=workers, meanwhile=meanwhile, vader=vader)
+        if vader:
+            self.text_vader = pd.Series(
+                scored["vader"].to_numpy(dtype="float64"), index=pd.Index(uniques, dtype=object)
+            )
         is_focal = (df["target_side"] == Target.FOCAL.value).to_numpy(dtype=bool)
         stance = np.empty(len(df), dtype=object)
         score = np.zeros(len(df), dtype="float64")

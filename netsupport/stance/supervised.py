@@ -87,6 +87,7 @@ def supervise(
     correct: bool = True,
     texts: pd.Series | None = None,
     prefetched: ModelPrefetch | None = None,
+    vader_of: pd.Series | None = None,
 ) -> Supervised:
     """Return the study's stance from the rules' table ``auto`` and the hand codes ``labels``.
 
@@ -97,7 +98,8 @@ def supervise(
     cross-validation and, with ``correct``, corrects every share (needs ``windows``: the
     ``window`` column); :func:`correct_validation` does it later from ``Supervised.units``.
     ``texts``: the posts' texts by post id when the caller has them (else made from ``posts``).
-    ``prefetched``: the model in ``model_dir`` when the caller loaded it ahead of need.
+    ``prefetched``: the model in ``model_dir`` when the caller loaded it ahead of need;
+    ``vader_of``: VADER's compound by text where the caller has it (:func:`row_features`).
     """
     profile = rule_profile(auto)
     if labels is None or labels.empty or auto.empty:
@@ -119,7 +121,9 @@ def supervise(
 
     model: StanceModel | None = None
     if len(y) >= MIN_LABELS and len(np.unique(y)) >= 2:
-        x_all = row_features(auto, _texts_by_post(posts) if texts is None else texts)
+        x_all = row_features(
+            auto, _texts_by_post(posts) if texts is None else texts, vader_of=vader_of
+        )
         x_lab = x_all.iloc[rows[coded]]
         model = _fitted(x_lab, y, seed, model_dir, layout_for(y, sides), prefetched)
         full_pred, _ = model.predict(x_lab)

@@ -296,7 +296,16 @@ def stance_table(
     # side: the texts of those posts, not of every post
     aimed = inter[InteractionCol.POST_ID][clf.targeted(inter)]
     texts = _texts_by_post(posts, aimed)
-    auto = clf.classify(inter, posts, spec.windows, workers, meanwhile=meanwhile, texts=texts)
+    # with hand codes the model's VADER feature is computed by the scoring workers too
+    auto = clf.classify(
+        inter,
+        posts,
+        spec.windows,
+        workers,
+        meanwhile=meanwhile,
+        texts=texts,
+        vader=bool(params.labels),
+    )
     sp = getattr(study, "support", None)
     how = {
         "labels_path": params.labels,
@@ -308,6 +317,7 @@ def stance_table(
         "correct": correct,
         "texts": texts,
         "prefetched": prefetch,
+        "vader_of": clf.text_vader,
     }
     if not params.labels:
         sup = supervise(auto, posts, None, **how)
