@@ -73,21 +73,26 @@ class StanceResult:
     validation_units: pd.DataFrame | None = None  # units the corrected shares come from
 
 
-def object_strings(tables: Mapping[str, pd.DataFrame | None]) -> dict[str, pd.DataFrame]:
+def object_strings(
+    tables: Mapping[str, pd.DataFrame | None], keep: Mapping[str, Sequence[str]] | None = None
+) -> dict[str, pd.DataFrame]:
     """Return the tables with string columns as object dtype (None-safe, numpy-fast).
 
     pandas 3 reads strings as Arrow-backed ``str``; the metrics select, compare and ``isin`` on
     million-row string columns many times, which is much faster on object arrays. Converting once
-    at the entry points costs a fraction of a second per million rows.
+    at the entry points costs a fraction of a second per million rows. ``keep``: columns of a
+    table left as they are (``{"posts": ["text"]}``).
     """
     out: dict[str, pd.DataFrame] = {}
     for name, df in tables.items():
         if df is None:
             continue
+        kept = (keep or {}).get(name, ())
         cols = [
             c
             for c in df.columns
-            if isinstance(df[c].dtype, pd.StringDtype) or str(df[c].dtype) == "str"
+            if (isinstance(df[c].dtype, pd.StringDtype) or str(df[c].dtype) == "str")
+            and c not in kept
         ]
         if cols:
             df = df.copy(deep=False)
@@ -275,7 +280,9 @@ def stance_table(
 
     spec = StanceSpec.of(study)
     params = spec.params
-    tables = object_strings(tables)
+    # the posts' texts stay as given (Arrow strings from read_tables): only those of the posts
+    # aimed at a side are looked up, as objects (_texts_by_post), not a million of them
+    tables = object_strings(tables, keep={Table.POSTS: [PostCol.TEXT]})
     clf = Classifier(
         spec.focal,
         spec.institution,
