@@ -301,11 +301,12 @@ def stance_table(
     meanwhile = prefetch or (import_model_libraries if params.labels else None)
     # classify and the model both look texts up by post, only for the interactions aimed at a
     # side: the texts of those posts, not of every post
-    aimed = inter[InteractionCol.POST_ID][clf.targeted(inter)]
-    texts = _texts_by_post(posts, aimed)
+    # (classify keeps only those interactions: given them alone, it finds them all kept)
+    aimed = inter[clf.targeted(inter)]
+    texts = _texts_by_post(posts, aimed[InteractionCol.POST_ID])
     # with hand codes the model's VADER feature is computed by the scoring workers too
     auto = clf.classify(
-        inter,
+        aimed,
         posts,
         spec.windows,
         workers,
