@@ -532,15 +532,10 @@ class PandasEngine:
 
     def compute_stance(self, ctx: Any) -> str:
         from .stance import stance_table
-        from .stance.model import importing_model_libraries
 
         table_p, meta_p = self.stance_outputs(ctx)
-        # with hand codes the step needs scikit-learn and skops (~1.3 CPU-s to import): imported
-        # in a thread while the tables are read (pyarrow reads without the GIL)
-        with importing_model_libraries(bool(ctx.study.stance.labels)):
-            tables = ctx.tables()
         ctx.stance = stance = stance_table(
-            tables,
+            ctx.tables(),
             ctx.study,
             workers=ctx.workers,
             model_dir=ctx.cache / "models",

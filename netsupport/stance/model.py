@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -392,15 +391,6 @@ def import_model_libraries() -> None:
     import sklearn.pipeline
     import sklearn.preprocessing  # noqa: F401
     import skops.io  # noqa: F401
-
-
-def importing_model_libraries(needed: bool = True) -> AbstractContextManager[None]:
-    """Return a context that runs :func:`import_model_libraries` in a thread during its block
-    (when ``needed``) and waits for it at the end: a caller with other work to do first (reading
-    the tables) hides the imports behind it. Fork no process inside the block."""
-    from .rules import _alongside
-
-    return _alongside(import_model_libraries if needed else None)
 
 
 def save_model(model: StanceModel, path: str | Path) -> Path:
