@@ -603,3 +603,19 @@ def test_repeated_interaction_rows_are_dropped_as_drop_duplicates_drops_them():
     key = ["post_id", "source", "target", "kind"]
     pd.testing.assert_frame_equal(_drop_repeated_rows(df, key), df.drop_duplicates(key))
     pd.testing.assert_frame_equal(_drop_repeated_rows(df.iloc[:0], key), df.iloc[:0])
+
+
+def test_repeated_rows_with_mixed_missing_values_are_dropped_as_drop_duplicates_drops_them():
+    from netsupport.stance.tables import _drop_repeated_rows
+
+    rng = np.random.default_rng(3)
+    pool = ["a", "b", "c", None, np.nan]
+    df = pd.DataFrame(
+        {
+            c: pd.Series(rng.choice(np.array(pool, dtype=object), 400), dtype=object)
+            for c in ("post_id", "source", "target", "kind")
+        }
+    )
+    key = ["post_id", "source", "target", "kind"]
+    pd.testing.assert_frame_equal(_drop_repeated_rows(df, key), df.drop_duplicates(key))
+    pd.testing.assert_frame_equal(_drop_repeated_rows(df.iloc[:1], key), df.iloc[:1])

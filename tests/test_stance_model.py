@@ -162,6 +162,55 @@ def test_model_cache_round_trips_with_skops_and_refuses_junk(tmp_path):
     pd.testing.assert_frame_equal(a.table, b.table)
 
 
+@pytest.mark.parametrize("workers", [1, 2])
+def test_vader_of_the_scoring_workers_equals_the_features_own(workers, monkeypatch):
+    import netsupport.stance.rules as rules
+
+    posts, inter, _ = _case(n_per_class=30)
+    posts.loc[posts.index[0], "text"] = "   "  # no text: 0.0 either way
+    monkeypatch.setattr(rules, "PARALLEL_MIN_TEXTS", 10)  # the workers, on a small case
+    clf = Classifier(["lane"], ["force"])
+    auto = clf.classify(inter, posts, WINDOWS, workers=workers, vader=True)
+    pd.testing.assert_frame_equal(auto, _auto(posts, inter))  # same decisions
+    assert clf.text_vader is not None and len(clf.text_vader) > 0
+    texts = _texts_by_post(posts)
+    own = row_features(auto, texts)
+    given = row_features(auto, texts, vader_of=clf.text_vader)
+    pd.testing.assert_frame_equal(own, given)
+
+
+def test_a_prefetched_model_is_used_only_when_its_file_is_the_one_the_key_names(
+    tmp_path, monkeypatch
+):
+    import netsupport.stance.supervised as sup
+
+    posts, inter, truth = _case(n_per_class=30)
+    auto = _auto(posts, inter)
+    lab = _labels(truth, sorted(truth)[10:80])
+    models = tmp_path / "models"
+    a = supervise(auto, posts, lab, windows=WINDOWS, n_boot=20, model_dir=models)
+    prefetch = sup.ModelPrefetch(models)
+    prefetch()  # (in a run: in a thread while the VADER workers score)
+    assert prefetch.loaded is not None and prefetch.loaded[1] is not None
+    loads = []
+    monkeypatch.setattr(sup, "load_model", lambda path: loads.append(path))
+    b = supervise(
+        auto, posts, lab, windows=WINDOWS, n_boot=20, model_dir=models, prefetched=prefetch
+    )
+    assert loads == [] and b.model == a.model  # the prefetched model, not loaded again
+    pd.testing.assert_frame_equal(a.table, b.table)
+    # other codes: another key, so the prefetched model is not used (loaded -> None: refit)
+    first = sorted(truth)[10]
+    flipped = lab.copy()
+    flipped.loc[flipped["post_id"] == first, "stance"] = (
+        "critical" if truth[first] != "critical" else "supportive"
+    )
+    supervise(
+        auto, posts, flipped, windows=WINDOWS, n_boot=20, model_dir=models, prefetched=prefetch
+    )
+    assert len(loads) == 1 and loads[0] != prefetch.loaded[0]
+
+
 def test_cross_validation_is_kept_beside_the_model_and_redone_when_the_codes_change(
     tmp_path, monkeypatch
 ):

@@ -96,7 +96,9 @@ def _vader_chunk(texts: Sequence[str]) -> np.ndarray:
     return out
 
 
-def row_features(table: pd.DataFrame, texts: pd.Series) -> pd.DataFrame:
+def row_features(
+    table: pd.DataFrame, texts: pd.Series, vader_of: pd.Series | None = None
+) -> pd.DataFrame:
     """Return the model's features for every row of a rule-decided stance table.
 
     Parameters
@@ -105,6 +107,9 @@ def row_features(table: pd.DataFrame, texts: pd.Series) -> pd.DataFrame:
         The rules' stance table (:data:`netsupport.stance.STANCE_COLUMNS`), before hand labels.
     texts : Series
         Post text by post id.
+    vader_of : Series, optional
+        VADER's compound by text where the caller has it
+        (:attr:`netsupport.stance.Classifier.text_vader`); computed here for the others.
 
     Returns
     -------
@@ -131,6 +136,11 @@ def row_features(table: pd.DataFrame, texts: pd.Series) -> pd.DataFrame:
     if is_vader.any():
         known[codes[is_vader]] = vader[is_vader]
     need &= np.isnan(known)
+    if need.any() and vader_of is not None and len(vader_of):
+        todo = np.flatnonzero(need)
+        got = vader_of.reindex(pd.Index(uniques.take(todo), dtype=object)).to_numpy("float64")
+        known[todo] = got
+        need[todo[~np.isnan(got)]] = False
     if need.any():
         known[need] = _vader_scores([uniques[i] for i in np.flatnonzero(need)])
     vader = known[codes] if len(codes) else vader

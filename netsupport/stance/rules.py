@@ -508,6 +508,8 @@ class _Analyser:
             for tag in tags:
                 self.markers[tag] = (side, pol)
         self._vader: Any = None
+        #: VADER's compound of the whole text :meth:`score` last read, when it computed it
+        self.text_vader: float | None = None
 
     # -- lexicon matching --------------------------------------------------------------------------
     @staticmethod
@@ -724,6 +726,7 @@ class _Analyser:
 
     def score(self, text: str) -> dict[str, tuple[str, float, str]]:
         """Return ``{side: (stance, score, rule)}`` for the focal and the institution side."""
+        self.text_vader = None
         if not isinstance(text, str) or not text.strip():
             return {side: (_NEU, 0.0, RULE_NO_TEXT) for side in _SIDES}
         r = self.read(text)
@@ -738,6 +741,7 @@ class _Analyser:
         def vader() -> tuple[str, float, str]:
             if not cache:
                 cache.append(self.vader(text))
+                self.text_vader = cache[0]
             return (self.by_score(cache[0]), cache[0], RULE_VADER)
 
         out: dict[str, tuple[str, float, str]] = {}
@@ -808,6 +812,21 @@ def _score_chunk(texts: Sequence[str]) -> list[tuple]:
     return [_flatten(_WORKER.score(t)) for t in texts]
 
 
+def _score_chunk_vader(texts: Sequence[str]) -> list[tuple]:
+    assert _WORKER is not None
+    return [_score_with_vader(_WORKER, t) for t in texts]
+
+
+def _score_with_vader(analyser: _Analyser, text: str) -> tuple:
+    """:func:`_flatten` of the text's scores, then VADER's compound of the whole text (computed
+    here when the rules did not need it; 0.0 for no text)."""
+    row = _flatten(analyser.score(text))
+    v = analyser.text_vader
+    if v is None:
+        v = analyser.vader(text) if isinstance(text, str) else 0.0
+    return (*row, v)
+
+
 def _flatten(res: Mapping[str, tuple[str, float, str]]) -> tuple:
     f, i = res[Target.FOCAL.value], res[Target.INSTITUTION.value]
     return (*f, *i)
@@ -869,6 +888,8 @@ class Classifier:
             self.negative_threshold,
         )
         self._local = _Analyser(*self._args)
+        #: VADER's compound of each text by text, from the last :meth:`classify` with ``vader``
+        self.text_vader: pd.Series | None = None
 
     def score_text(self, text: str) -> dict[str, tuple[str, float, str]]:
         """Return ``{side: (stance, score, rule)}`` for one text (see the module docstring)."""
@@ -880,6 +901,7 @@ class Classifier:
         workers: int | None = None,
         *,
         meanwhile: Callable[[], object] | None = None,
+        vader: bool = False,
     ) -> pd.DataFrame:
         """Score distinct texts towards both sides; one row per text, in the order given.
 
@@ -887,13 +909,15 @@ class Classifier:
         :data:`PARALLEL_MIN_TEXTS` texts; results do not depend on the number of workers.
         ``meanwhile``: work for this process while the workers score (run in a thread once
         every worker has started, and joined before returning: no process is forked while it
-        runs); not called when the texts are scored here.
+        runs); not called when the texts are scored here. ``vader``: add a ``vader`` column,
+        VADER's compound of each whole text (the stance model's feature), computed by the
+        workers too.
 
         Returns
         -------
         DataFrame
             Columns ``focal_stance, focal_score, focal_rule, institution_stance,
-            institution_score, institution_rule``.
+            institution_score, institution_rule`` (and ``vader``).
         """
         texts = list(texts)
         workers = workers if workers is not None else (os.cpu_count() or 1)
@@ -903,15 +927,21 @@ class Classifier:
             with ProcessPoolExecutor(
                 max_workers=workers, initializer=_init_worker, initargs=(self._args,)
             ) as pool:
-                parts = pool.map(_score_chunk, chunks)  # (forks every worker: fork context)
+                chunk_fn = _score_chunk_vader if vader else _score_chunk
+                parts = pool.map(chunk_fn, chunks)  # (forks every worker: fork context)
                 with _alongside(meanwhile):
                     rows = [row for part in parts for row in part]
+        elif vader:
+            rows = [_score_with_vader(self._local, t) for t in texts]
         else:
             rows = [_flatten(self._local.score(t)) for t in texts]
         cols = [f"{side}_{what}" for side in _SIDES for what in ("stance", "score", "rule")]
+        cols += ["vader"] if vader else []
         out = pd.DataFrame(rows, columns=cols) if rows else pd.DataFrame(columns=cols)
         for side in _SIDES:
             out[f"{side}_score"] = out[f"{side}_score"].astype("float64")
+        if vader:
+            out["vader"] = out["vader"].astype("float64")
         return out
 
     def side_of(self, handles: pd.Series) -> pd.Series:
@@ -919,6 +949,12 @@ class Classifier:
         mapping = {h: Target.INSTITUTION.value for h in self.institution}
         mapping.update({h: Target.FOCAL.value for h in self.focal})
         return handles.map(mapping).astype("string")
+
+    def targeted(self, interactions: pd.DataFrame) -> np.ndarray:
+        """Return which interactions target a focal or institution handle: the only rows
+        :meth:`classify` can keep (a cheap first cut of a large table)."""
+        handles = [*self.institution, *self.focal]
+        return interactions[InteractionCol.TARGET].isin(handles).to_numpy(dtype=bool)
 
     def classify(
         self,
@@ -929,6 +965,7 @@ class Classifier:
         *,
         meanwhile: Callable[[], object] | None = None,
         texts: pd.Series | None = None,
+        vader: bool = False,
     ) -> pd.DataFrame:
         """Return the stance of every interaction towards the focal account or the institution.
 
@@ -948,6 +985,9 @@ class Classifier:
             As :meth:`score_texts` takes them.
         texts : Series, optional
             ``_texts_by_post(posts)`` when the caller has it (else made here).
+        vader : bool
+            Also keep VADER's compound of every text scored, by text, in :attr:`text_vader`
+            (the stance model's feature: computed by the scoring workers, not again later).
 
         Returns
         -------
@@ -956,7 +996,10 @@ class Classifier:
             target.
         """
         I = InteractionCol  # noqa: E741 - short alias for the column enum
-        df = interactions[[I.SOURCE, I.TARGET, I.KIND, I.POST_ID, I.CREATED_AT]].copy()
+        df = interactions[[I.SOURCE, I.TARGET, I.KIND, I.POST_ID, I.CREATED_AT]]
+        # only rows aimed at a side are classified: cut to them before the per-row work below
+        # (at 10^6 interactions about one in six)
+        df = df[self.targeted(df)].copy()
         df = df[df[I.KIND].astype("string") != IKind.FOLLOW.value]
         if not self.likes_count:  # ([stance] likes_count = false: likes are not stances)
             df = df[df[I.KIND].astype("string") != IKind.LIKE.value]
@@ -964,7 +1007,10 @@ class Classifier:
         src_side = self.side_of(df[I.SOURCE])
         keep = side.notna() & (src_side.isna() | (src_side != side)).fillna(True)
         df = df[keep.to_numpy(dtype=bool)].copy()
-        df["target_side"] = side[keep.to_numpy(dtype=bool)].to_numpy()
+        # (object columns, as the table is returned: not inferred as Arrow strings and back)
+        df["target_side"] = pd.Series(
+            side[keep.to_numpy(dtype=bool)].to_numpy(dtype=object), index=df.index, dtype=object
+        )
         df[I.CREATED_AT] = pd.to_datetime(df[I.CREATED_AT], utc=True)
         if windows is not None and len(df):
             df["window"] = assign_windows(df[I.CREATED_AT], windows).to_numpy()
@@ -975,7 +1021,11 @@ class Classifier:
         text = _texts_by_post(posts) if texts is None else texts
         post_text = df[I.POST_ID].map(text) if len(df) else pd.Series([], dtype=object)
         codes, uniques = pd.factorize(post_text.fillna(""), sort=False)
-        scored = self.score_texts(list(uniques), workers=workers, meanwhile=meanwhile)
+        scored = self.score_texts(list(uniques), workers=workers, meanwhile=meanwhile, vader=vader)
+        if vader:
+            self.text_vader = pd.Series(
+                scored["vader"].to_numpy(dtype="float64"), index=pd.Index(uniques, dtype=object)
+            )
         is_focal = (df["target_side"] == Target.FOCAL.value).to_numpy(dtype=bool)
         stance = np.empty(len(df), dtype=object)
         score = np.zeros(len(df), dtype="float64")
@@ -1001,9 +1051,9 @@ class Classifier:
         # a like the export gives no time for (Mastodon's likes.json): in no window; its own
         # rule, so that metrics.json and the report count them (stance.by_rule)
         rule[like & df[I.CREATED_AT].isna().to_numpy(dtype=bool)] = RULE_LIKE_UNTIMED
-        df["stance"] = stance
+        df["stance"] = pd.Series(stance, index=df.index, dtype=object)
         df["score"] = score
-        df["rule"] = rule
+        df["rule"] = pd.Series(rule, index=df.index, dtype=object)
         return _sorted_stance(df)
 
 
@@ -1027,22 +1077,34 @@ def _quietly(work: Callable[[], object]) -> None:
         work()
 
 
-def _texts_by_post(posts: pd.DataFrame) -> pd.Series:
+def _texts_by_post(posts: pd.DataFrame, post_ids: pd.Series | None = None) -> pd.Series:
+    """Return the text of each post by post id (the first row of a repeated id); with
+    ``post_ids``, of those posts only (the same text for each of them, without converting
+    and indexing every post's)."""
     if posts is None or posts.empty:
         return pd.Series([], dtype=object)
-    p = posts[[PostCol.POST_ID, PostCol.TEXT]].drop_duplicates(PostCol.POST_ID, keep="first")
+    p = posts[[PostCol.POST_ID, PostCol.TEXT]]
+    if post_ids is not None:
+        p = p[p[PostCol.POST_ID].isin(post_ids).to_numpy(dtype=bool)]
+    p = p.drop_duplicates(PostCol.POST_ID, keep="first")
     return pd.Series(p[PostCol.TEXT].to_numpy(dtype=object), index=p[PostCol.POST_ID].to_numpy())
 
 
 def _sorted_stance(df: pd.DataFrame) -> pd.DataFrame:
     """Return the stance rows in a fixed order: created_at, post_id, side, kind, source, target."""
-    keys = []
-    for col in ("target", "source", "kind", "target_side", "post_id"):
-        codes, _ = pd.factorize(df[col], sort=True, use_na_sentinel=True)
-        keys.append(codes)  # missing first (-1), then in sorted order
     ts = pd.to_datetime(df["created_at"], utc=True)
     t = ts.astype("datetime64[ns, UTC]").array.asi8.copy() if len(df) else np.zeros(0, np.int64)
     t[ts.isna().to_numpy()] = np.iinfo(np.int64).min
+    # the other keys order only rows of the same time: ranked among those rows alone (the same
+    # relative order as ranks over every row, for a fraction of the string sorting)
+    tied = pd.Series(t).duplicated(keep=False).to_numpy(dtype=bool)
+    keys = []
+    for col in ("target", "source", "kind", "target_side", "post_id"):
+        codes = np.zeros(len(df), dtype=np.int64)
+        if tied.any():
+            values = df[col].iloc[np.flatnonzero(tied)]
+            codes[tied], _ = pd.factorize(values, sort=True, use_na_sentinel=True)
+        keys.append(codes)  # missing first (-1), then in sorted order
     keys.append(t)
     out = df[STANCE_COLUMNS].iloc[np.lexsort(keys)].reset_index(drop=True)
     for col in ("post_id", "source", "target", "kind", "target_side", "window", "stance", "rule"):

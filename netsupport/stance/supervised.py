@@ -29,6 +29,7 @@ from .model import (
     apply_model,
     describe,
     fit_stance_model,
+    import_model_libraries,
     labelled_rows,
     layout_for,
     load_model,
@@ -49,7 +50,7 @@ from .validation import (
     unit_rows,
 )
 
-__all__ = ["Supervised", "correct_validation", "supervise", "validation_json"]
+__all__ = ["ModelPrefetch", "Supervised", "correct_validation", "supervise", "validation_json"]
 
 UNVALIDATED = "no hand codes: stance figures are unvalidated"
 
@@ -85,6 +86,8 @@ def supervise(
     model_dir: str | Path | None = None,
     correct: bool = True,
     texts: pd.Series | None = None,
+    prefetched: ModelPrefetch | None = None,
+    vader_of: pd.Series | None = None,
 ) -> Supervised:
     """Return the study's stance from the rules' table ``auto`` and the hand codes ``labels``.
 
@@ -95,6 +98,8 @@ def supervise(
     cross-validation and, with ``correct``, corrects every share (needs ``windows``: the
     ``window`` column); :func:`correct_validation` does it later from ``Supervised.units``.
     ``texts``: the posts' texts by post id when the caller has them (else made from ``posts``).
+    ``prefetched``: the model in ``model_dir`` when the caller loaded it ahead of need;
+    ``vader_of``: VADER's compound by text where the caller has it (:func:`row_features`).
     """
     profile = rule_profile(auto)
     if labels is None or labels.empty or auto.empty:
@@ -116,9 +121,11 @@ def supervise(
 
     model: StanceModel | None = None
     if len(y) >= MIN_LABELS and len(np.unique(y)) >= 2:
-        x_all = row_features(auto, _texts_by_post(posts) if texts is None else texts)
+        x_all = row_features(
+            auto, _texts_by_post(posts) if texts is None else texts, vader_of=vader_of
+        )
         x_lab = x_all.iloc[rows[coded]]
-        model = _fitted(x_lab, y, seed, model_dir, layout_for(y, sides))
+        model = _fitted(x_lab, y, seed, model_dir, layout_for(y, sides), prefetched)
         full_pred, _ = model.predict(x_lab)
         oof = _cross_fitted(x_lab, y, estimate, model, seed, model_dir)
         cross = np.where(pd.isna(oof), full_pred, oof)
@@ -230,14 +237,42 @@ def rule_profile(auto: pd.DataFrame) -> dict[str, int]:
     }
 
 
+class ModelPrefetch:
+    """Loads the stance model saved in a model folder before its key is known (the key needs
+    the rules' decisions): called in a thread while the VADER workers score, it takes the load
+    off the step's path. :func:`supervise` uses the model only when its file is the one the key
+    names, and loads or fits as before otherwise."""
+
+    def __init__(self, model_dir: str | Path):
+        self.model_dir = Path(model_dir)
+        self.loaded: tuple[Path, StanceModel | None] | None = None
+
+    def __call__(self) -> None:
+        import_model_libraries()
+        found = sorted(self.model_dir.glob("stance-model-*.skops"))
+        if len(found) == 1:  # (a new model replaces the old one: there is at most one)
+            self.loaded = (found[0], load_model(found[0]))
+
+    def load(self, path: Path) -> StanceModel | None:
+        """Return :func:`load_model` ``(path)``, loaded already when it is the prefetched file."""
+        if self.loaded is not None and self.loaded[0] == path:
+            return self.loaded[1]
+        return load_model(path)
+
+
 def _fitted(
-    x: pd.DataFrame, y: np.ndarray, seed: int, model_dir: str | Path | None, shared: bool
+    x: pd.DataFrame,
+    y: np.ndarray,
+    seed: int,
+    model_dir: str | Path | None,
+    shared: bool,
+    prefetched: ModelPrefetch | None = None,
 ) -> StanceModel:
     """Return the model for these codes: loaded from ``model_dir`` when its key matches."""
     if model_dir is None:
         return fit_stance_model(x, y, seed=seed, shared=shared)
     path = Path(model_dir) / f"stance-model-{model_key(x, y, seed)[:24]}.skops"
-    model = load_model(path)
+    model = load_model(path) if prefetched is None else prefetched.load(path)
     if model is None:
         model = fit_stance_model(x, y, seed=seed, shared=shared)
         for old in Path(model_dir).glob("stance-model-*.skops"):

@@ -1,0 +1,197 @@
+"""Benchmark: the stance step alone, on a study that has already run, split into its parts.
+
+Reruns only the stance step of ``netsupport run`` (the pandas engine's ``compute_stance``)
+against the store and the stance model of an earlier run (``<output dir>.netsupport/``),
+whatever netsupport's code fingerprint says. As in a ``netsupport run --force`` after the import
+step, the tables are read from the store inside the step and the stance model is the one the
+earlier run saved (copied to a temporary folder with the step's other outputs, so nothing in
+the study's folders changes). It times the step and each of its parts in wall and CPU seconds
+(user + system of this process and of the child processes it waited for, e.g. the VADER
+workers; a part's figure includes the parts called inside it, and a part running in a thread
+beside others counts their CPU too), prints the load average, and the sha256 of the files the
+step wrote next to those of the earlier run (they must not change with the code's speed).
+
+Usage::
+
+    python bench/stance_step.py STUDY.toml                 # the step and its parts
+    python bench/stance_step.py STUDY.toml --profile P     # plus cProfile stats in P (text)
+                                                           # and P.prof (binary, for pstats)
+
+Run ``netsupport run STUDY.toml`` once first. Nothing is written to RESULTS.md: the figures
+depend on the case, which this script does not generate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import hashlib
+import os
+import resource
+import shutil
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+#: (module, attribute) of each part timed; nested parts are included in their callers' figures.
+#: Several modules import a function by name: each name it is called by is wrapped.
+PARTS = (
+    ("netsupport.study", "RunContext.tables"),
+    ("netsupport.stance.tables", "read_tables"),
+    ("netsupport.stance.tables", "object_strings"),
+    ("netsupport.stance.tables", "stance_interactions"),
+    ("netsupport.stance.tables", "_texts_by_post"),
+    ("netsupport.stance.rules", "Classifier.classify"),
+    ("netsupport.stance.rules", "Classifier.score_texts"),
+    ("netsupport.stance.rules", "Classifier.side_of"),
+    ("netsupport.stance.rules", "_sorted_stance"),
+    ("netsupport.stance.model", "import_model_libraries"),
+    ("netsupport.stance.tables", "read_labels"),
+    ("netsupport.stance.tables", "match_labels"),
+    ("netsupport.stance.tables", "_label_lookup"),
+    ("netsupport.stance.tables", "agreement"),
+    ("netsupport.stance.supervised", "supervise"),
+    ("netsupport.stance.supervised", "rule_profile"),
+    ("netsupport.stance.supervised", "unit_rows"),
+    ("netsupport.stance.supervised", "row_features"),
+    ("netsupport.stance.model", "_vader_scores"),
+    ("netsupport.stance.supervised", "_fitted"),
+    ("netsupport.stance.supervised", "model_key"),
+    ("netsupport.stance.supervised", "load_model"),
+    ("netsupport.stance.supervised", "_cross_fitted"),
+    ("netsupport.stance.supervised", "cv_key"),
+    ("netsupport.stance.supervised", "apply_model"),
+    ("netsupport.stance.model", "StanceModel.predict"),
+    ("netsupport.stance.supervised", "labelled_rows"),
+    ("netsupport.stance.supervised", "apply_labels"),
+    ("netsupport.stance.supervised", "error_figures"),
+    ("netsupport.stance.supervised", "corrected_shares"),
+    ("netsupport.engine", "write_parquet"),
+    ("netsupport.engine", "write_json"),
+)
+
+
+def _cpu() -> float:
+    """CPU seconds (user + system) of this process and of the children it waited for."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def _wrap(name: str, fn: Callable[..., Any], totals: dict[str, list[float]]) -> Callable:
+    @functools.wraps(fn)
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        w0, c0 = time.perf_counter(), _cpu()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            t = totals[name]
+            t[0] += time.perf_counter() - w0
+            t[1] += _cpu() - c0
+            t[2] += 1
+
+    return timed
+
+
+def _instrument(totals: dict[str, list[float]]) -> list[str]:
+    """Wrap every part this version of netsupport has; return their names."""
+    import importlib
+
+    names = []
+    for mod_name, attr in PARTS:
+        mod = importlib.import_module(mod_name)
+        owner: Any = mod
+        *path, last = attr.split(".")
+        for p in path:
+            owner = getattr(owner, p, None)
+        fn = None if owner is None else getattr(owner, last, None)
+        if fn is None or not callable(fn):
+            continue
+        setattr(owner, last, _wrap(attr, fn, totals))
+        if attr not in names:
+            names.append(attr)
+    return names
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "-"
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("study", type=Path)
+    parser.add_argument("--profile", type=Path, help="write cProfile stats of the step here")
+    args = parser.parse_args(argv)
+
+    import netsupport.ingest  # (the import step loads it in a run)
+    import netsupport.store  # noqa: F401
+    from netsupport import study as S
+    from netsupport.engine import get_engine
+    from netsupport.outdir import work_dir
+    from netsupport.studyfile import load_study
+
+    study = load_study(args.study)
+    out = Path(study.output_dir)
+    cache = work_dir(out)
+    if not (cache / "stance.parquet").is_file():
+        print(f"{cache}: no cached stance step; run `netsupport run {args.study}` first")
+        return 1
+    state = S._State(cache)
+    keys = S._keys(study, S.input_files(study, state.data.get("files", {})))
+    totals: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0])
+    names = _instrument(totals)
+    with tempfile.TemporaryDirectory(prefix="stance-step-") as tmp:
+        tmp_cache = Path(tmp)
+        if (cache / "models").is_dir():
+            shutil.copytree(cache / "models", tmp_cache / "models")
+        ctx = S.RunContext(
+            study, out, tmp_cache, state, keys, S._Quiet(), None, engine=get_engine("pandas")
+        )
+        profiler = None
+        if args.profile:
+            import cProfile
+
+            profiler = cProfile.Profile()
+        load_before = os.getloadavg()
+        w0, c0 = time.perf_counter(), _cpu()
+        if profiler is not None:
+            profiler.enable()
+        detail = ctx.engine.compute_stance(ctx)
+        if profiler is not None:
+            profiler.disable()
+        wall, cpu = time.perf_counter() - w0, _cpu() - c0
+        load_after = os.getloadavg()
+        files = sorted(p.relative_to(tmp_cache) for p in tmp_cache.rglob("*") if p.is_file())
+        same = {str(p): _sha(tmp_cache / p) == _sha(cache / p) for p in files}
+    print(f"stance step: {detail}")
+    print(
+        f"load average before {load_before[0]:.2f} {load_before[1]:.2f}, "
+        f"after {load_after[0]:.2f} {load_after[1]:.2f}"
+    )
+    print(f"{'part':<34} {'wall s':>8} {'CPU s':>8} {'calls':>6}")
+    print(f"{'stance step':<34} {wall:8.2f} {cpu:8.2f} {1:6d}")
+    for name in names:
+        if name in totals:
+            w, c, n = totals[name]
+            print(f"{name:<34} {w:8.2f} {c:8.2f} {int(n):6d}")
+    print("outputs as the earlier run's: " + ", ".join(f"{k} {v}" for k, v in same.items()))
+    if profiler is not None:
+        import io
+        import pstats
+
+        buf = io.StringIO()
+        stats = pstats.Stats(profiler, stream=buf)
+        stats.sort_stats("cumulative").print_stats(70)
+        stats.sort_stats("tottime").print_stats(40)
+        args.profile.write_text(buf.getvalue(), encoding="utf-8")
+        profiler.dump_stats(args.profile.with_name(args.profile.name + ".prof"))
+        print(f"profile: {args.profile} (and .prof)")
+    return 0 if all(same.values()) else 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
