@@ -73,21 +73,26 @@ class StanceResult:
     validation_units: pd.DataFrame | None = None  # units the corrected shares come from
 
 
-def object_strings(tables: Mapping[str, pd.DataFrame | None]) -> dict[str, pd.DataFrame]:
+def object_strings(
+    tables: Mapping[str, pd.DataFrame | None], keep: Mapping[str, Sequence[str]] | None = None
+) -> dict[str, pd.DataFrame]:
     """Return the tables with string columns as object dtype (None-safe, numpy-fast).
 
     pandas 3 reads strings as Arrow-backed ``str``; the metrics select, compare and ``isin`` on
     million-row string columns many times, which is much faster on object arrays. Converting once
-    at the entry points costs a fraction of a second per million rows.
+    at the entry points costs a fraction of a second per million rows. ``keep``: columns of a
+    table left as they are (``{"posts": ["text"]}``).
     """
     out: dict[str, pd.DataFrame] = {}
     for name, df in tables.items():
         if df is None:
             continue
+        kept = (keep or {}).get(name, ())
         cols = [
             c
             for c in df.columns
-            if isinstance(df[c].dtype, pd.StringDtype) or str(df[c].dtype) == "str"
+            if (isinstance(df[c].dtype, pd.StringDtype) or str(df[c].dtype) == "str")
+            and c not in kept
         ]
         if cols:
             df = df.copy(deep=False)
@@ -266,11 +271,13 @@ def stance_table(
         ``validation_units`` with the study's bootstrap parameters).
     """
     from .model import import_model_libraries
-    from .supervised import supervise
+    from .supervised import ModelPrefetch, supervise
 
     spec = StanceSpec.of(study)
     params = spec.params
-    tables = object_strings(tables)
+    # the posts' texts stay as given (Arrow strings from read_tables): only those of the posts
+    # aimed at a side are looked up, as objects (_texts_by_post), not a million of them
+    tables = object_strings(tables, keep={Table.POSTS: [PostCol.TEXT]})
     clf = Classifier(
         spec.focal,
         spec.institution,
@@ -283,10 +290,25 @@ def stance_table(
     posts = posts if posts is not None else pd.DataFrame(columns=[PostCol.POST_ID, PostCol.TEXT])
     inter = stance_interactions(tables, spec)
     # with hand codes, scikit-learn and skops are needed next (agreement, the model): imported
-    # while the VADER workers score, ~1.3 CPU-s that the main process would otherwise wait for
-    meanwhile = import_model_libraries if params.labels else None
-    texts = _texts_by_post(posts)  # (classify and the model both look texts up by post)
-    auto = clf.classify(inter, posts, spec.windows, workers, meanwhile=meanwhile, texts=texts)
+    # while the VADER workers score, ~1.3 CPU-s that the main process would otherwise wait for,
+    # and the saved model loaded (~0.5 s at 10^6) when there is one
+    prefetch = ModelPrefetch(model_dir) if params.labels and model_dir is not None else None
+    meanwhile = prefetch or (import_model_libraries if params.labels else None)
+    # classify and the model both look texts up by post, only for the interactions aimed at a
+    # side: the texts of those posts, not of every post
+    # (classify keeps only those interactions: given them alone, it finds them all kept)
+    aimed = inter[clf.targeted(inter)]
+    texts = _texts_by_post(posts, aimed[InteractionCol.POST_ID])
+    # with hand codes the model's VADER feature is computed by the scoring workers too
+    auto = clf.classify(
+        aimed,
+        posts,
+        spec.windows,
+        workers,
+        meanwhile=meanwhile,
+        texts=texts,
+        vader=bool(params.labels),
+    )
     sp = getattr(study, "support", None)
     how = {
         "labels_path": params.labels,
@@ -297,6 +319,8 @@ def stance_table(
         "model_dir": model_dir,
         "correct": correct,
         "texts": texts,
+        "prefetched": prefetch,
+        "vader_of": clf.text_vader,
     }
     if not params.labels:
         sup = supervise(auto, posts, None, **how)
