@@ -50,6 +50,7 @@ from typing import Any, ClassVar, Protocol
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from .errors import NetsupportError, ResourceLimit, StudyError
@@ -70,6 +71,7 @@ __all__ = [
     "memory_limit",
     "overlap_decision",
     "pandas_graph_measures",
+    "read_graph_interactions",
     "read_parquet",
     "write_graph_measures",
     "write_parquet",
@@ -274,14 +276,65 @@ def graph_measures_child(study: Any, interactions: str, files: GraphFiles) -> tu
     monotonic clock, so the parent can report the overlap honestly.
     """
     t0 = time.monotonic()
-    from .stance import object_strings
-
-    with pa.memory_map(interactions, "r") as source:
-        table = pa.ipc.open_file(source).read_all()
-    inter = object_strings({"i": table.to_pandas()})["i"]
-    del table
+    inter = read_graph_interactions(interactions, study.windows)
     write_graph_measures(files, *pandas_graph_measures(inter, study))
     return t0, time.monotonic()
+
+
+def read_graph_interactions(path: str | Path, windows: Any = None) -> pd.DataFrame:
+    """Read the interactions :func:`write_arrow` wrote, as the communities step needs them and
+    in little memory (the child runs beside the stance step: bench/RESULTS.md, "Branch mem2").
+
+    The file is memory-mapped and converted a column at a time. String columns become object
+    columns of Python strings (None for null), as :func:`netsupport.stance.object_strings`
+    makes them, but each distinct string is one shared object (a handle appears on many rows):
+    the values, and so the results, are the same. ``post_id`` becomes float codes (NaN for
+    null), equal exactly where the ids are equal: the step only compares post ids with each
+    other (:func:`netsupport.support.proxies.conversation_rows`), and a million distinct
+    strings would be ~0.15 GB.
+
+    ``windows`` (the study's :class:`netsupport.windows.Windows`): keep only the rows the step
+    reads, those from the baseline's start to the crisis's end and those with no timestamp
+    (:func:`pandas_graph_measures` reads the baseline and crisis windows only, and
+    :func:`netsupport.graph.window_interactions` keeps the selected rows in their order).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> df = pd.DataFrame({"source": ["a", "b", "a"], "post_id": ["9", None, "9"]})
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     back = read_graph_interactions(write_arrow(df, Path(d) / "i.arrow"))
+    >>> back["source"].tolist(), back["post_id"].tolist(), back["source"].dtype
+    (['a', 'b', 'a'], [0.0, nan, 0.0], dtype('O'))
+    """
+    pool = pa.default_memory_pool()
+    cols: dict[str, Any] = {}
+    with pa.memory_map(str(path), "r") as source:
+        table = pa.ipc.open_file(source).read_all()
+        if windows is not None and "created_at" in table.column_names:
+            ts = table.column("created_at")
+            start, _ = windows.bounds("baseline")
+            _, end = windows.bounds("crisis")
+            lo, hi = (pa.scalar(t.to_pydatetime()).cast(ts.type) for t in (start, end))
+            keep = pc.or_kleene(pc.is_null(ts), pc.and_(pc.greater_equal(ts, lo), pc.less(ts, hi)))
+            table = table.filter(keep)
+            del ts, keep
+        for name in table.column_names:
+            col = table.column(name)
+            if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
+                cols[name] = col.to_pandas()
+                continue
+            enc = col.combine_chunks().dictionary_encode()  # null stays null in the indices
+            if name == "post_id":
+                cols[name] = enc.indices.to_numpy(zero_copy_only=False).astype("float64")
+            else:
+                values = np.asarray([*enc.dictionary.to_pylist(), None], dtype=object)
+                codes = enc.indices.fill_null(len(values) - 1).to_numpy()
+                cols[name] = pd.Series(values[codes], dtype=object)
+            del enc
+            pool.release_unused()
+        del table
+    return pd.DataFrame(cols, copy=False)
 
 
 def write_arrow(df: pd.DataFrame, path: Path) -> Path:
