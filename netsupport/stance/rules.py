@@ -1027,11 +1027,18 @@ def _quietly(work: Callable[[], object]) -> None:
         work()
 
 
-def _texts_by_post(posts: pd.DataFrame) -> pd.Series:
+def _texts_by_post(posts: pd.DataFrame, *, shared: bool = False) -> pd.Series:
+    """Post text by post id (the first row of a post id). ``shared``: an object Series of the
+    posts' own string objects (no copy: the stance step's posts have object texts, and pandas
+    would otherwise copy a million of them into a new Arrow array, ~0.15 GB); the same values."""
     if posts is None or posts.empty:
         return pd.Series([], dtype=object)
     p = posts[[PostCol.POST_ID, PostCol.TEXT]].drop_duplicates(PostCol.POST_ID, keep="first")
-    return pd.Series(p[PostCol.TEXT].to_numpy(dtype=object), index=p[PostCol.POST_ID].to_numpy())
+    return pd.Series(
+        p[PostCol.TEXT].to_numpy(dtype=object),
+        index=p[PostCol.POST_ID].to_numpy(),
+        dtype=object if shared else None,
+    )
 
 
 def _sorted_stance(df: pd.DataFrame) -> pd.DataFrame:
