@@ -362,10 +362,13 @@ def release_arrow_memory() -> None:
 #: measured with bench/scale.py at 10^5 and 10^6 interactions (docs/scale.md).
 PANDAS_BYTES_PER_ROW = {"posts": 1200, "interactions": 700, "follows": 150, "accounts": 400}
 PANDAS_BASE_BYTES = 350 * 2**20
-#: The pandas engine's communities step in a child process (only the interactions and the
-#: graphs; estimated from the parent's per-row figure for interactions, not measured apart).
-CHILD_BYTES_PER_ROW = {"posts": 0, "interactions": 700, "follows": 0, "accounts": 0}
-CHILD_BASE_BYTES = 250 * 2**20
+#: The pandas engine's communities step in a child process (only the interactions up to the
+#: crisis end, handles shared, post ids as codes: :func:`read_graph_interactions`, and the
+#: graphs). Measured at 10^6 (bench/RESULTS.md, "Branch mem2"): ~0.19 GB after its imports,
+#: ~0.4 GB at its peak with 60% of the interactions' rows before the crisis end; per row
+#: rounded up as if all of them were.
+CHILD_BYTES_PER_ROW = {"posts": 0, "interactions": 300, "follows": 0, "accounts": 0}
+CHILD_BASE_BYTES = 200 * 2**20
 #: The Dask engine's driver holds aggregates: per account and per edge rather than per row
 #: (its peak at 10,556,327 interactions and 1,000,000 accounts: 4.4 GiB, bench/RESULTS.md).
 DASK_DRIVER_BYTES_PER_ROW = {"posts": 0, "interactions": 320, "follows": 150, "accounts": 600}
@@ -457,11 +460,14 @@ def overlap_decision(
     """Return why two independent steps must run one after the other, or None to overlap them.
 
     ``jobs``: processes the run may use at once (``--jobs``). By default (None) the steps run in
-    turn: measured on the 10^6 synthetic case on 2 cores (bench/RESULTS.md, "Scale"), the
-    overlap saved no wall time (the stance step already scores on both cores) and cost ~6
-    CPU-s (a second interpreter) and ~0.45 GB (the child's copy of the interactions). With
-    ``jobs >= 2`` they overlap when 2 CPUs are usable and the memory of the parent and of the
-    child (:func:`estimate_memory` ``"pandas"`` + ``"child"``) is under :func:`memory_limit`.
+    turn. Measured on the 10^6 synthetic case on 2 cores: with the child's full copy of the
+    interactions the overlap's process tree peaked at 2.2 GB (bench/RESULTS.md, "Branch ovl");
+    with its lean copy (:func:`read_graph_interactions`) at 1.82-1.87 GB, but on a host other
+    jobs kept busy (load 2-5) the overlap was slower than the steps in turn and cost ~3 CPU-s
+    more (a second interpreter), and it has not been timed on an idle host since ("Branch
+    mem2"). With ``jobs >= 2`` they overlap when 2 CPUs are usable and the memory of the parent
+    and of the child (:func:`estimate_memory` ``"pandas"`` + ``"child"``) is under
+    :func:`memory_limit`.
 
     Examples
     --------
