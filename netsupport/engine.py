@@ -50,6 +50,7 @@ from typing import Any, ClassVar, Protocol
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from .errors import NetsupportError, ResourceLimit, StudyError
@@ -70,7 +71,9 @@ __all__ = [
     "memory_limit",
     "overlap_decision",
     "pandas_graph_measures",
+    "read_graph_interactions",
     "read_parquet",
+    "release_arrow_memory",
     "write_graph_measures",
     "write_parquet",
 ]
@@ -274,14 +277,64 @@ def graph_measures_child(study: Any, interactions: str, files: GraphFiles) -> tu
     monotonic clock, so the parent can report the overlap honestly.
     """
     t0 = time.monotonic()
-    from .stance import object_strings
-
-    with pa.memory_map(interactions, "r") as source:
-        table = pa.ipc.open_file(source).read_all()
-    inter = object_strings({"i": table.to_pandas()})["i"]
-    del table
+    inter = read_graph_interactions(interactions, study.windows)
     write_graph_measures(files, *pandas_graph_measures(inter, study))
     return t0, time.monotonic()
+
+
+def read_graph_interactions(path: str | Path, windows: Any = None) -> pd.DataFrame:
+    """Read the interactions :func:`write_arrow` wrote, as the communities step needs them and
+    in little memory (the child runs beside the stance step: bench/RESULTS.md, "Branch mem2").
+
+    The file is memory-mapped and converted a column at a time. String columns become object
+    columns of Python strings (None for null), as :func:`netsupport.stance.object_strings`
+    makes them, but each distinct string is one shared object (a handle appears on many rows):
+    the values, and so the results, are the same. ``post_id`` becomes float codes (NaN for
+    null), equal exactly where the ids are equal: the step only compares post ids with each
+    other (:func:`netsupport.support.proxies.conversation_rows`), and a million distinct
+    strings would be ~0.15 GB.
+
+    ``windows`` (the study's :class:`netsupport.windows.Windows`): keep only the rows the step
+    reads, those from the baseline's start to the crisis's end and those with no timestamp
+    (:func:`pandas_graph_measures` reads the baseline and crisis windows only, and
+    :func:`netsupport.graph.window_interactions` keeps the selected rows in their order).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> df = pd.DataFrame({"source": ["a", "b", "a"], "post_id": ["9", None, "9"]})
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     back = read_graph_interactions(write_arrow(df, Path(d) / "i.arrow"))
+    >>> back["source"].tolist(), back["post_id"].tolist(), back["source"].dtype
+    (['a', 'b', 'a'], [0.0, nan, 0.0], dtype('O'))
+    """
+    cols: dict[str, Any] = {}
+    with pa.memory_map(str(path), "r") as source:
+        table = pa.ipc.open_file(source).read_all()
+        if windows is not None and "created_at" in table.column_names:
+            ts = table.column("created_at")
+            start, _ = windows.bounds("baseline")
+            _, end = windows.bounds("crisis")
+            lo, hi = (pa.scalar(t.to_pydatetime()).cast(ts.type) for t in (start, end))
+            keep = pc.or_kleene(pc.is_null(ts), pc.and_(pc.greater_equal(ts, lo), pc.less(ts, hi)))
+            table = table.filter(keep)
+            del ts, keep
+        for name in table.column_names:
+            col = table.column(name)
+            if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
+                cols[name] = col.to_pandas()
+                continue
+            enc = col.combine_chunks().dictionary_encode()  # null stays null in the indices
+            if name == "post_id":
+                cols[name] = enc.indices.to_numpy(zero_copy_only=False).astype("float64")
+            else:
+                values = np.asarray([*enc.dictionary.to_pylist(), None], dtype=object)
+                codes = enc.indices.fill_null(len(values) - 1).to_numpy()
+                cols[name] = pd.Series(values[codes], dtype=object)
+            del enc
+            release_arrow_memory()
+        del table
+    return pd.DataFrame(cols, copy=False)
 
 
 def write_arrow(df: pd.DataFrame, path: Path) -> Path:
@@ -293,16 +346,29 @@ def write_arrow(df: pd.DataFrame, path: Path) -> Path:
     return path
 
 
+def release_arrow_memory() -> None:
+    """Give the memory Arrow's allocator keeps after large temporary arrays back to the system.
+
+    Arrow's default pool (mimalloc) keeps freed pages mapped until it is asked: after reading
+    the 10^6 synthetic case's tables ~0.12 GB, after lower-casing its post texts ~0.06 GB,
+    memory the process holds while it computes with Python objects that cannot reuse it
+    (bench/RESULTS.md, "Branch mem2")."""
+    pa.default_memory_pool().release_unused()
+
+
 # ---- memory estimates ----------------------------------------------------------------------------
 
 #: Peak memory of a pandas-engine run per stored row (bytes), and a fixed base (the libraries),
 #: measured with bench/scale.py at 10^5 and 10^6 interactions (docs/scale.md).
 PANDAS_BYTES_PER_ROW = {"posts": 1200, "interactions": 700, "follows": 150, "accounts": 400}
 PANDAS_BASE_BYTES = 350 * 2**20
-#: The pandas engine's communities step in a child process (only the interactions and the
-#: graphs; estimated from the parent's per-row figure for interactions, not measured apart).
-CHILD_BYTES_PER_ROW = {"posts": 0, "interactions": 700, "follows": 0, "accounts": 0}
-CHILD_BASE_BYTES = 250 * 2**20
+#: The pandas engine's communities step in a child process (only the interactions up to the
+#: crisis end, handles shared, post ids as codes: :func:`read_graph_interactions`, and the
+#: graphs). Measured at 10^6 (bench/RESULTS.md, "Branch mem2"): ~0.19 GB after its imports,
+#: ~0.4 GB at its peak with 60% of the interactions' rows before the crisis end; per row
+#: rounded up as if all of them were.
+CHILD_BYTES_PER_ROW = {"posts": 0, "interactions": 300, "follows": 0, "accounts": 0}
+CHILD_BASE_BYTES = 200 * 2**20
 #: The Dask engine's driver holds aggregates: per account and per edge rather than per row
 #: (its peak at 10,556,327 interactions and 1,000,000 accounts: 4.4 GiB, bench/RESULTS.md).
 DASK_DRIVER_BYTES_PER_ROW = {"posts": 0, "interactions": 320, "follows": 150, "accounts": 600}
@@ -394,11 +460,14 @@ def overlap_decision(
     """Return why two independent steps must run one after the other, or None to overlap them.
 
     ``jobs``: processes the run may use at once (``--jobs``). By default (None) the steps run in
-    turn: measured on the 10^6 synthetic case on 2 cores (bench/RESULTS.md, "Scale"), the
-    overlap saved no wall time (the stance step already scores on both cores) and cost ~6
-    CPU-s (a second interpreter) and ~0.45 GB (the child's copy of the interactions). With
-    ``jobs >= 2`` they overlap when 2 CPUs are usable and the memory of the parent and of the
-    child (:func:`estimate_memory` ``"pandas"`` + ``"child"``) is under :func:`memory_limit`.
+    turn. Measured on the 10^6 synthetic case on 2 cores: with the child's full copy of the
+    interactions the overlap's process tree peaked at 2.2 GB (bench/RESULTS.md, "Branch ovl");
+    with its lean copy (:func:`read_graph_interactions`) at 1.82-1.87 GB, but on a host other
+    jobs kept busy (load 2-5) the overlap was slower than the steps in turn and cost ~3 CPU-s
+    more (a second interpreter), and it has not been timed on an idle host since ("Branch
+    mem2"). With ``jobs >= 2`` they overlap when 2 CPUs are usable and the memory of the parent
+    and of the child (:func:`estimate_memory` ``"pandas"`` + ``"child"``) is under
+    :func:`memory_limit`.
 
     Examples
     --------

@@ -65,6 +65,7 @@ from .engine import (
     overlap_decision,
     read_graph_measures,
     read_parquet,
+    release_arrow_memory,
     write_arrow,
     write_graph_measures,
     write_parquet,
@@ -656,6 +657,7 @@ def _run_steps(ctx: RunContext, progress: Any, force: bool, jobs: int | None) ->
             detail, note = detail + note, ""
         progress.step_end(step, status, t1 - t0, detail)
         results.append(StepResult(step, status, t1 - t0, detail, start=t0 - t_run))
+        release_arrow_memory()  # (the step's Parquet and Arrow buffers, freed but kept)
         if step == "import" and len(STEPS) > 1:
             ctx.check_resources()  # before the steps that hold the data in memory
         i += 1
@@ -693,6 +695,7 @@ def _overlapped(
             future.cancel()
             raise
         t1 = time.monotonic()
+        release_arrow_memory()
         progress.step_start(index + 2, total, "communities", _WHAT["communities"])
         (c_status, c_detail), (c0, c1) = ctx.finish_communities(future)
         t2 = time.monotonic()
@@ -948,6 +951,7 @@ class RunContext:
         step's files; :meth:`finish_communities` reads them."""
         path = write_arrow(self.interactions(), self.temp_dir / "interactions.arrow")
         self._interactions = None  # the stance step makes them again and keeps its own copy
+        release_arrow_memory()  # (the Arrow copy written)
         return pool.submit(graph_measures_child, self.study, str(path), self.graph_files)
 
     def finish_communities(self, future: Any) -> tuple[tuple[str, str], tuple[float, float]]:

@@ -163,6 +163,36 @@ def test_by_default_the_steps_run_in_turn_and_say_nothing_of_it(monkeypatch, tmp
     assert "overlap" not in steps["stance"].detail and "after it" not in steps["stance"].detail
 
 
+def test_the_child_reads_the_interactions_the_step_gives_the_same_results_from(tmp_path):
+    """What the child computes from its lean copy (shared handle strings, post ids as codes,
+    only the rows up to the crisis end: engine.read_graph_interactions) equals what the step
+    computes in the runner's process from the study's interactions."""
+    import pandas as pd
+
+    from netsupport.stance import read_tables, stance_interactions
+    from netsupport.studyfile import load_study
+
+    toml = _example_copy(tmp_path / "ex")
+    res = run_study(toml, jobs=1, clock=lambda: "2026-01-01T00:00:00Z")
+    study = load_study(toml)
+    inter = stance_interactions(read_tables(study.store_dir), study)
+    lean = engine.read_graph_interactions(
+        engine.write_arrow(inter, tmp_path / "i.arrow"), study.windows
+    )
+    assert 0 < len(lean) < len(inter)  # (the example has rows after the crisis)
+    assert lean["source"].dtype == object and lean["post_id"].dtype == "float64"
+    a = engine.pandas_graph_measures(inter, study)
+    b = engine.pandas_graph_measures(lean, study)
+    pd.testing.assert_series_equal(a[0], b[0])
+    pd.testing.assert_series_equal(a[2], b[2])
+    assert a[1] == b[1] and a[3] == b[3] and a[4].info == b[4].info
+    parts = [*a[4].partitions, a[4].consensus], [*b[4].partitions, b[4].consensus]
+    for pa_, pb in zip(*parts, strict=True):
+        pd.testing.assert_series_equal(pa_, pb)
+    pd.testing.assert_frame_equal(a[5], b[5])
+    assert res.steps  # (the run made the store)
+
+
 def test_steps_that_do_not_fit_together_run_in_turn(monkeypatch):
     counts = {"posts": 10**6, "interactions": 10**6}
     alone = engine.estimate_memory(counts, "pandas")

@@ -127,15 +127,18 @@ def read_tables(store_dir: str | Path) -> dict[str, pd.DataFrame]:
     NetsupportError
         When there is no store at ``store_dir``.
     """
+    from ..engine import release_arrow_memory
     from ..store import Store
 
     store = Store(store_dir)
     if not store.exists():
         raise NetsupportError(f"{store_dir}: no store here; import data first (netsupport import)")
-    return {
+    tables = {
         t.value: _object_frame(store.read_arrow(t, POST_COLUMNS if t is Table.POSTS else None))
         for t in (Table.POSTS, Table.INTERACTIONS, Table.FOLLOWS, Table.ACCOUNTS)
     }
+    release_arrow_memory()  # (the Parquet buffers read)
+    return tables
 
 
 def _object_frame(table: pa.Table) -> pd.DataFrame:
@@ -270,6 +273,7 @@ def stance_table(
         Compute the error-corrected shares now (False: the support measures compute them from
         ``validation_units`` with the study's bootstrap parameters).
     """
+    from ..engine import release_arrow_memory
     from .model import import_model_libraries
     from .supervised import ModelPrefetch, supervise
 
@@ -289,6 +293,7 @@ def stance_table(
     posts = tables.get(Table.POSTS)
     posts = posts if posts is not None else pd.DataFrame(columns=[PostCol.POST_ID, PostCol.TEXT])
     inter = stance_interactions(tables, spec)
+    release_arrow_memory()  # (the marker search's lower-cased texts)
     # with hand codes, scikit-learn and skops are needed next (agreement, the model): imported
     # while the VADER workers score, ~1.3 CPU-s that the main process would otherwise wait for,
     # and the saved model loaded (~0.5 s at 10^6) when there is one
