@@ -450,37 +450,31 @@ def usable_cpus() -> int:
         return os.cpu_count() or 1
 
 
-#: :func:`overlap_decision` without ``--jobs``: in turn, and nothing to say about it.
-DEFAULT_IN_TURN = "default"
-
-
 def overlap_decision(
     jobs: int | None, counts: Mapping[str, int], cpus: int | None = None
 ) -> str | None:
     """Return why two independent steps must run one after the other, or None to overlap them.
 
-    ``jobs``: processes the run may use at once (``--jobs``). By default (None) the steps run in
-    turn. Measured on the 10^6 synthetic case on 2 cores: with the child's full copy of the
-    interactions the overlap's process tree peaked at 2.2 GB (bench/RESULTS.md, "Branch ovl");
-    with its lean copy (:func:`read_graph_interactions`) at 1.82-1.87 GB, but on a host other
-    jobs kept busy (load 2-5) the overlap was slower than the steps in turn and cost ~3 CPU-s
-    more (a second interpreter), and it has not been timed on an idle host since ("Branch
-    mem2"). With ``jobs >= 2`` they overlap when 2 CPUs are usable and the memory of the parent
-    and of the child (:func:`estimate_memory` ``"pandas"`` + ``"child"``) is under
-    :func:`memory_limit`.
+    ``jobs``: processes the run may use at once (``--jobs``; None: not given). Unless ``jobs``
+    is 1 the steps overlap when 2 CPUs are usable and the memory of the parent and of the child
+    (:func:`estimate_memory` ``"pandas"`` + ``"child"``) is under :func:`memory_limit`.
+    Measured on the 10^6 synthetic case on 2 cores: the overlap saved wall time on an idle host
+    (bench/RESULTS.md, "Branch ovl": 27.6 against 30.3 s) but its process tree peaked at 2.2 GB
+    while the child held a full copy of the interactions as Python strings; with the child's
+    lean copy (:func:`read_graph_interactions`) the tree peaks at 1.82-1.87 GB ("Branch mem2";
+    on a host other jobs keep busy the overlap is slower, as no core is idle). The outputs are
+    the same bytes. ``--jobs 1`` runs them in turn.
 
     Examples
     --------
     >>> overlap_decision(1, {})
     '--jobs 1'
-    >>> overlap_decision(None, {"interactions": 10**6}, cpus=2)
-    'default'
+    >>> overlap_decision(None, {}, cpus=1)
+    '1 CPU available'
     >>> overlap_decision(2, {}, cpus=1)
     '1 CPU available'
     """
-    if jobs is None:
-        return DEFAULT_IN_TURN
-    if jobs < 2:
+    if jobs is not None and jobs < 2:
         return f"--jobs {jobs}"
     cpus = usable_cpus() if cpus is None else cpus
     if cpus < 2:

@@ -11,8 +11,8 @@
 
 The steps are wired here once, for every engine: :class:`RunContext` reuses a step whose key
 and files are current, else asks the engine (:mod:`netsupport.engine`: pandas, dask) to compute
-it, caches the result and records the key. With the pandas engine and ``jobs >= 2`` the stance
-and communities steps overlap, the communities step in a child process (see ``jobs`` of
+it, caches the result and records the key. With the pandas engine the stance and communities
+steps overlap, the communities step in a child process, unless ``jobs`` is 1 (see ``jobs`` of
 :func:`run_study`).
 
 Each step has a *key*: the sha256 of everything it depends on (the inputs' sha256, the
@@ -55,7 +55,6 @@ import pyarrow.compute as pc
 
 from . import __version__
 from .engine import (
-    DEFAULT_IN_TURN,
     Engine,
     GraphFiles,
     PandasEngine,
@@ -524,11 +523,10 @@ def run_study(
         Stable salted pseudonyms for every handle in every output, post texts withheld (as
         ``[output] pseudonymise = true``; :mod:`netsupport.pseudonym`).
     jobs : int, optional
-        Steps run at the same time at most. Default: one after the other (overlapping saved no
-        wall time at 10^6 on 2 cores, where the stance step already scores on both cores, and
-        cost CPU and memory: :func:`netsupport.engine.overlap_decision`). With ``jobs >= 2``
-        the engine's independent steps (pandas: stance and communities) overlap, the
-        communities step in a child process, when two CPUs are usable and both fit in memory.
+        Steps run at the same time at most. By default (and with ``jobs >= 2``) the engine's
+        independent steps (pandas: stance and communities) overlap, the communities step in a
+        child process, when two CPUs are usable and both fit in memory
+        (:func:`netsupport.engine.overlap_decision`); ``jobs=1`` runs them one after the other.
         The outputs are the same either way.
 
     Returns
@@ -647,7 +645,7 @@ def _run_steps(ctx: RunContext, progress: Any, force: bool, jobs: int | None) ->
                 results += _overlapped(ctx, progress, force, i, t_run)
                 i += 2
                 continue
-            if why not in ("reused", DEFAULT_IN_TURN):
+            if why != "reused":
                 note = f"; communities run after it ({why})"
         progress.step_start(i + 1, total, step, _WHAT[step])
         t0 = time.monotonic()

@@ -35,7 +35,8 @@ def _example_copy(dest: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def both_ways(tmp_path_factory):
-    """The example study run with the steps in turn (jobs=1) and overlapped (jobs=2)."""
+    """The example study run with the steps in turn (jobs=1) and overlapped (the default, no
+    jobs given: key 2)."""
     mp = pytest.MonkeyPatch()
     # the overlap needs 2 usable CPUs and room for the child: pin both, so the test takes the
     # parallel path on any machine (a 1-CPU runner still runs the child, just not faster)
@@ -44,9 +45,9 @@ def both_ways(tmp_path_factory):
     base = tmp_path_factory.mktemp("jobs")
     runs = {}
     try:
-        for jobs in (1, 2):
-            toml = _example_copy(base / f"jobs{jobs}")
-            runs[jobs] = run_study(toml, jobs=jobs, clock=lambda: "2026-01-01T00:00:00Z")
+        for key, jobs in ((1, 1), (2, None)):
+            toml = _example_copy(base / f"jobs{key}")
+            runs[key] = run_study(toml, jobs=jobs, clock=lambda: "2026-01-01T00:00:00Z")
     finally:
         mp.undo()
     return runs
@@ -64,7 +65,7 @@ def _files(out: Path) -> dict[str, bytes]:
 
 
 def test_overlapped_run_really_ran_communities_in_a_child(both_ways):
-    """Guard against a silent fallback: the jobs=2 run overlapped the two steps, jobs=1 not."""
+    """Guard against a silent fallback: the default run overlapped the two steps, jobs=1 not."""
     seq = {s.name: s for s in both_ways[1].steps}
     par = {s.name: s for s in both_ways[2].steps}
     assert par["stance"].overlaps == "communities" and par["communities"].overlaps == "stance"
@@ -152,15 +153,13 @@ def test_steps_overlap_on_two_cpus_when_asked_and_they_fit(monkeypatch):
     assert engine.overlap_decision(2, {"interactions": 10}, cpus=2) is None
 
 
-def test_by_default_the_steps_run_in_turn_and_say_nothing_of_it(monkeypatch, tmp_path):
+def test_by_default_the_steps_overlap_when_two_cpus_are_usable_and_they_fit(monkeypatch):
     monkeypatch.setenv(engine.MEMORY_LIMIT_ENV, "64G")
-    for n in (10, 10**6, 10**8):
-        assert engine.overlap_decision(None, {"interactions": n}, cpus=2) == "default"
-    toml = _example_copy(tmp_path / "default")
-    res = run_study(toml, clock=lambda: "2026-01-01T00:00:00Z")
-    steps = {s.name: s for s in res.steps}
-    assert not any(s.overlaps for s in steps.values())
-    assert "overlap" not in steps["stance"].detail and "after it" not in steps["stance"].detail
+    for n in (10, 10**6, 10**7):
+        assert engine.overlap_decision(None, {"interactions": n}, cpus=2) is None
+    assert engine.overlap_decision(None, {"interactions": 10**6}, cpus=1) == "1 CPU available"
+    why = engine.overlap_decision(None, {"interactions": 10**9}, cpus=2)
+    assert why is not None and "GiB" in why
 
 
 def test_the_child_reads_the_interactions_the_step_gives_the_same_results_from(tmp_path):
