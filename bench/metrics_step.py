@@ -25,17 +25,11 @@ import argparse
 import dataclasses
 import hashlib
 import os
-import resource
 import sys
 import time
 from pathlib import Path
 
-
-def _cpu() -> float:
-    """CPU seconds (user + system) of this process and of the children it waited for."""
-    own = resource.getrusage(resource.RUSAGE_SELF)
-    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+from _parts import cpu
 
 
 def main(argv: list[str]) -> int:
@@ -66,7 +60,7 @@ def main(argv: list[str]) -> int:
     import sklearn.metrics  # noqa: F401
 
     load_before = os.getloadavg()
-    w0, c0 = time.perf_counter(), _cpu()
+    w0, c0 = time.perf_counter(), cpu()
     if args.profile:
         import cProfile
 
@@ -75,11 +69,11 @@ def main(argv: list[str]) -> int:
         prof.dump_stats(args.profile)
     else:
         metrics, _, _ = ctx.engine.analyse(ctx)
-    wall, cpu = time.perf_counter() - w0, _cpu() - c0
+    wall, step_cpu = time.perf_counter() - w0, cpu() - c0
     text = dumps_json(S._with_graph_info(metrics, ctx.graph_info)) + "\n"  # as write_json
     sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
     print(
-        f"metrics step: {cpu:.2f} CPU s, {wall:.2f} wall s; load average {load_before[0]:.2f} "
+        f"metrics step: {step_cpu:.2f} CPU s, {wall:.2f} wall s; load average {load_before[0]:.2f} "
         f"before, {os.getloadavg()[0]:.2f} after; run-metrics.json sha256 {sha}"
     )
     return 0

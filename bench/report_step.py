@@ -19,15 +19,12 @@ depend on the case, which this script does not generate.
 from __future__ import annotations
 
 import argparse
-import functools
 import os
-import resource
 import sys
-import time
-from collections import defaultdict
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from _parts import Parts, write_profile
 
 #: (module, attribute) of each part timed; nested parts are included in their callers' figures.
 PARTS = (
@@ -64,43 +61,6 @@ PARTS = (
 )
 
 
-def _cpu() -> float:
-    """CPU seconds (user + system) of this process and of the children it waited for."""
-    own = resource.getrusage(resource.RUSAGE_SELF)
-    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
-
-
-def _wrap(name: str, fn: Callable[..., Any], totals: dict[str, list[float]]) -> Callable:
-    @functools.wraps(fn)
-    def timed(*args: Any, **kwargs: Any) -> Any:
-        w0, c0 = time.perf_counter(), _cpu()
-        try:
-            return fn(*args, **kwargs)
-        finally:
-            t = totals[name]
-            t[0] += time.perf_counter() - w0
-            t[1] += _cpu() - c0
-            t[2] += 1
-
-    return timed
-
-
-def _instrument(totals: dict[str, list[float]]) -> None:
-    import importlib
-
-    for mod_name, attr in PARTS:
-        mod = importlib.import_module(mod_name)
-        owner: Any = mod
-        *path, last = attr.split(".")
-        for p in path:
-            owner = getattr(owner, p, None)
-        fn = None if owner is None else getattr(owner, last, None)
-        if fn is None:  # a part this version of netsupport does not have
-            continue
-        setattr(owner, last, _wrap(attr, fn, totals))
-
-
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("study", type=Path)
@@ -109,8 +69,9 @@ def main(argv: list[str]) -> int:
 
     from netsupport import study as study_mod
 
-    totals: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0])
-    _instrument(totals)
+    parts = Parts()
+    parts.names.append("report step")
+    parts.instrument(PARTS)
     # reuse every cached step but the report, whatever the code fingerprint says
     original_fresh = study_mod._State.fresh
 
@@ -136,7 +97,7 @@ def main(argv: list[str]) -> int:
             if profiler is not None:
                 profiler.disable()
 
-    study_mod.RunContext.step_report = _wrap("report step", step_report, totals)  # type: ignore
+    study_mod.RunContext.step_report = parts.wrap("report step", step_report)  # type: ignore
     load_before = os.getloadavg()
     result = study_mod.run_study(args.study)
     load_after = os.getloadavg()
@@ -146,20 +107,9 @@ def main(argv: list[str]) -> int:
         f"load average before {load_before[0]:.2f} {load_before[1]:.2f}, "
         f"after {load_after[0]:.2f} {load_after[1]:.2f}"
     )
-    print(f"{'part':<28} {'wall s':>8} {'CPU s':>8} {'calls':>6}")
-    for name in ["report step", *(a for _, a in PARTS)]:
-        if name in totals:
-            w, c, n = totals[name]
-            print(f"{name:<28} {w:8.2f} {c:8.2f} {int(n):6d}")
+    parts.print(width=28)
     if profiler is not None:
-        import io
-        import pstats
-
-        buf = io.StringIO()
-        stats = pstats.Stats(profiler, stream=buf)
-        stats.sort_stats("cumulative").print_stats(60)
-        stats.sort_stats("tottime").print_stats(40)
-        args.profile.write_text(buf.getvalue(), encoding="utf-8")
+        write_profile(profiler, args.profile)
         print(f"profile: {args.profile}")
     return 0
 

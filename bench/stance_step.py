@@ -24,18 +24,15 @@ depend on the case, which this script does not generate.
 from __future__ import annotations
 
 import argparse
-import functools
 import hashlib
 import os
-import resource
 import shutil
 import sys
 import tempfile
 import time
-from collections import defaultdict
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+
+from _parts import Parts, cpu, write_profile
 
 #: (module, attribute) of each part timed; nested parts are included in their callers' figures.
 #: Several modules import a function by name: each name it is called by is wrapped.
@@ -75,48 +72,6 @@ PARTS = (
 )
 
 
-def _cpu() -> float:
-    """CPU seconds (user + system) of this process and of the children it waited for."""
-    own = resource.getrusage(resource.RUSAGE_SELF)
-    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
-
-
-def _wrap(name: str, fn: Callable[..., Any], totals: dict[str, list[float]]) -> Callable:
-    @functools.wraps(fn)
-    def timed(*args: Any, **kwargs: Any) -> Any:
-        w0, c0 = time.perf_counter(), _cpu()
-        try:
-            return fn(*args, **kwargs)
-        finally:
-            t = totals[name]
-            t[0] += time.perf_counter() - w0
-            t[1] += _cpu() - c0
-            t[2] += 1
-
-    return timed
-
-
-def _instrument(totals: dict[str, list[float]]) -> list[str]:
-    """Wrap every part this version of netsupport has; return their names."""
-    import importlib
-
-    names = []
-    for mod_name, attr in PARTS:
-        mod = importlib.import_module(mod_name)
-        owner: Any = mod
-        *path, last = attr.split(".")
-        for p in path:
-            owner = getattr(owner, p, None)
-        fn = None if owner is None else getattr(owner, last, None)
-        if fn is None or not callable(fn):
-            continue
-        setattr(owner, last, _wrap(attr, fn, totals))
-        if attr not in names:
-            names.append(attr)
-    return names
-
-
 def _sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "-"
 
@@ -142,8 +97,9 @@ def main(argv: list[str]) -> int:
         return 1
     state = S._State(cache)
     keys = S._keys(study, S.input_files(study, state.data.get("files", {})))
-    totals: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0])
-    names = _instrument(totals)
+    parts = Parts()
+    parts.names.append("stance step")
+    parts.instrument(PARTS)
     with tempfile.TemporaryDirectory(prefix="stance-step-") as tmp:
         tmp_cache = Path(tmp)
         if (cache / "models").is_dir():
@@ -157,13 +113,13 @@ def main(argv: list[str]) -> int:
 
             profiler = cProfile.Profile()
         load_before = os.getloadavg()
-        w0, c0 = time.perf_counter(), _cpu()
+        w0, c0 = time.perf_counter(), cpu()
         if profiler is not None:
             profiler.enable()
         detail = ctx.engine.compute_stance(ctx)
         if profiler is not None:
             profiler.disable()
-        wall, cpu = time.perf_counter() - w0, _cpu() - c0
+        wall, step_cpu = time.perf_counter() - w0, cpu() - c0
         load_after = os.getloadavg()
         files = sorted(p.relative_to(tmp_cache) for p in tmp_cache.rglob("*") if p.is_file())
         same = {str(p): _sha(tmp_cache / p) == _sha(cache / p) for p in files}
@@ -172,23 +128,11 @@ def main(argv: list[str]) -> int:
         f"load average before {load_before[0]:.2f} {load_before[1]:.2f}, "
         f"after {load_after[0]:.2f} {load_after[1]:.2f}"
     )
-    print(f"{'part':<34} {'wall s':>8} {'CPU s':>8} {'calls':>6}")
-    print(f"{'stance step':<34} {wall:8.2f} {cpu:8.2f} {1:6d}")
-    for name in names:
-        if name in totals:
-            w, c, n = totals[name]
-            print(f"{name:<34} {w:8.2f} {c:8.2f} {int(n):6d}")
+    parts.totals["stance step"] = [wall, step_cpu, 1]
+    parts.print()
     print("outputs as the earlier run's: " + ", ".join(f"{k} {v}" for k, v in same.items()))
     if profiler is not None:
-        import io
-        import pstats
-
-        buf = io.StringIO()
-        stats = pstats.Stats(profiler, stream=buf)
-        stats.sort_stats("cumulative").print_stats(70)
-        stats.sort_stats("tottime").print_stats(40)
-        args.profile.write_text(buf.getvalue(), encoding="utf-8")
-        profiler.dump_stats(args.profile.with_name(args.profile.name + ".prof"))
+        write_profile(profiler, args.profile, cumulative=70, binary=True)
         print(f"profile: {args.profile} (and .prof)")
     return 0 if all(same.values()) else 2
 
