@@ -81,3 +81,24 @@ def write_profile(profiler: Any, path: Path, cumulative: int = 60, binary: bool 
     path.write_text(buf.getvalue(), encoding="utf-8")
     if binary:
         profiler.dump_stats(path.with_name(path.name + ".prof"))
+
+
+def run_context(study_path: Path, work: Path | None = None) -> tuple[Any, Path]:
+    """Return (a pandas-engine RunContext over the study's earlier run, that run's work folder).
+
+    The context's keys are the earlier run's (its state.json); with ``work`` the context writes
+    there instead of into the earlier run's work folder."""
+    from netsupport import study as S
+    from netsupport.engine import get_engine
+    from netsupport.outdir import work_dir
+    from netsupport.studyfile import load_study
+
+    study = load_study(study_path)
+    out = Path(study.output_dir)
+    cache = work_dir(out)
+    state = S._State(cache)
+    keys = S._keys(study, S.input_files(study, state.data.get("files", {})))
+    ctx = S.RunContext(
+        study, out, work or cache, state, keys, S._Quiet(), None, engine=get_engine("pandas")
+    )
+    return ctx, cache

@@ -29,7 +29,7 @@ import sys
 import time
 from pathlib import Path
 
-from _parts import cpu
+from _parts import cpu, run_context
 
 
 def main(argv: list[str]) -> int:
@@ -39,19 +39,9 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
 
     from netsupport import study as S
-    from netsupport.engine import get_engine
-    from netsupport.outdir import work_dir
-    from netsupport.studyfile import load_study
     from netsupport.textsafe import dumps_json
 
-    study = load_study(args.study)
-    out = Path(study.output_dir)
-    cache = work_dir(out)
-    state = S._State(cache)
-    keys = S._keys(study, S.input_files(study, state.data.get("files", {})))
-    ctx = S.RunContext(
-        study, out, cache, state, keys, S._Quiet(), None, engine=get_engine("pandas")
-    )
+    ctx, _ = run_context(args.study)
     ctx.engine.load_stance(ctx)
     graph = S.read_graph_measures(ctx.graph_files)
     ctx.membership, ctx.pagerank, ctx.graph_info, ctx.community_runs, ctx.baseline_edges = graph

@@ -32,7 +32,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _parts import Parts, cpu, write_profile
+from _parts import Parts, cpu, run_context, write_profile
 
 #: (module, attribute) of each part timed; nested parts are included in their callers' figures.
 #: Several modules import a function by name: each name it is called by is wrapped.
@@ -84,29 +84,18 @@ def main(argv: list[str]) -> int:
 
     import netsupport.ingest  # (the import step loads it in a run)
     import netsupport.store  # noqa: F401
-    from netsupport import study as S
-    from netsupport.engine import get_engine
-    from netsupport.outdir import work_dir
-    from netsupport.studyfile import load_study
 
-    study = load_study(args.study)
-    out = Path(study.output_dir)
-    cache = work_dir(out)
-    if not (cache / "stance.parquet").is_file():
-        print(f"{cache}: no cached stance step; run `netsupport run {args.study}` first")
-        return 1
-    state = S._State(cache)
-    keys = S._keys(study, S.input_files(study, state.data.get("files", {})))
     parts = Parts()
     parts.names.append("stance step")
     parts.instrument(PARTS)
     with tempfile.TemporaryDirectory(prefix="stance-step-") as tmp:
         tmp_cache = Path(tmp)
+        ctx, cache = run_context(args.study, tmp_cache)
+        if not (cache / "stance.parquet").is_file():
+            print(f"{cache}: no cached stance step; run `netsupport run {args.study}` first")
+            return 1
         if (cache / "models").is_dir():
             shutil.copytree(cache / "models", tmp_cache / "models")
-        ctx = S.RunContext(
-            study, out, tmp_cache, state, keys, S._Quiet(), None, engine=get_engine("pandas")
-        )
         profiler = None
         if args.profile:
             import cProfile
