@@ -78,6 +78,13 @@ def _labels(truth, ids):
     )
 
 
+def _coded_case():
+    """(posts, rule decisions, planted stance by post, codes of 70 posts): the small case the
+    model's caching tests share."""
+    posts, inter, truth = _case(n_per_class=30)
+    return posts, _auto(posts, inter), truth, _labels(truth, sorted(truth)[10:80])
+
+
 def test_model_learns_where_the_rules_fail():
     posts, inter, truth = _case()
     auto = _auto(posts, inter)
@@ -105,9 +112,7 @@ def test_model_learns_where_the_rules_fail():
 
 
 def test_model_is_deterministic_for_a_seed():
-    posts, inter, truth = _case(n_per_class=30)
-    auto = _auto(posts, inter)
-    lab = _labels(truth, sorted(truth)[10:80])
+    posts, auto, _, lab = _coded_case()
     a = supervise(auto, posts, lab, windows=WINDOWS, seed=7, n_boot=50)
     b = supervise(auto, posts, lab, windows=WINDOWS, seed=7, n_boot=50)
     pd.testing.assert_frame_equal(a.table, b.table)
@@ -184,9 +189,7 @@ def test_a_prefetched_model_is_used_only_when_its_file_is_the_one_the_key_names(
 ):
     import netsupport.stance.supervised as sup
 
-    posts, inter, truth = _case(n_per_class=30)
-    auto = _auto(posts, inter)
-    lab = _labels(truth, sorted(truth)[10:80])
+    posts, auto, truth, lab = _coded_case()
     models = tmp_path / "models"
     a = supervise(auto, posts, lab, windows=WINDOWS, n_boot=20, model_dir=models)
     prefetch = sup.ModelPrefetch(models)
@@ -216,9 +219,7 @@ def test_cross_validation_is_kept_beside_the_model_and_redone_when_the_codes_cha
 ):
     import netsupport.stance.supervised as sup
 
-    posts, inter, truth = _case(n_per_class=30)
-    auto = _auto(posts, inter)
-    lab = _labels(truth, sorted(truth)[10:80])
+    posts, auto, truth, lab = _coded_case()
     models = tmp_path / "models"
     a = supervise(auto, posts, lab, windows=WINDOWS, n_boot=20, model_dir=models)
     assert len(list(models.glob("stance-cv-*.json"))) == 1
