@@ -37,9 +37,11 @@ Examples
 from __future__ import annotations
 
 import math
+import os
+import re
 import textwrap
 from collections.abc import Iterable, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -660,6 +662,7 @@ def _layout(
         path = Path(cache) / f"{_layout_key(nodes, edges, seed, anchors, k)}.json"
         cached = _read_layout(path, nodes)
         if cached is not None:
+            _touch(path)
             return cached
     h = nx.Graph()
     h.add_nodes_from(nodes)
@@ -679,11 +682,51 @@ def _layout(
 
         body = {str(n): [float(v) for v in out[n]] for n in nodes}
         atomic_write_bytes(path, json.dumps(body, sort_keys=True).encode("utf-8"))
+        prune_layouts(path.parent)
     return out
 
 
 #: Iterations of the network map's spring layout.
 LAYOUT_ITERATIONS = 150
+
+#: Layouts kept in a cache folder; the least recently used beyond this are removed.
+LAYOUT_CACHE_KEEP = 32
+
+_LAYOUT_FILE = re.compile(r"[0-9a-f]{64}\.json")
+
+
+def _touch(path: Path) -> None:
+    """Mark a cached layout as just used (its modification time), for :func:`prune_layouts`."""
+    with suppress(OSError):
+        os.utime(path)
+
+
+def prune_layouts(folder: Path, keep: int | None = None) -> list[Path]:
+    """Remove all but the ``keep`` (default :data:`LAYOUT_CACHE_KEEP`) most recently used
+    layouts in ``folder``; return the removed.
+
+    Only files named as :func:`_layout` names them (a sha256 and ``.json``) are counted or
+    removed, so nothing else a user put in the folder is touched. Recency is the modification
+    time (written, or read back through :func:`_touch`), ties broken by name.
+    """
+    keep = LAYOUT_CACHE_KEEP if keep is None else keep
+    try:
+        entries = [p for p in Path(folder).iterdir() if _LAYOUT_FILE.fullmatch(p.name)]
+    except OSError:
+        return []
+    dated = []
+    for p in entries:
+        try:
+            dated.append((p.stat().st_mtime_ns, p.name, p))
+        except OSError:
+            continue
+    dated.sort(reverse=True)
+    removed = []
+    for _, _, p in dated[keep:]:
+        with suppress(OSError):
+            p.unlink()
+            removed.append(p)
+    return removed
 
 
 def _layout_key(

@@ -339,3 +339,31 @@ def test_layout_cache_returns_the_computed_positions_bit_for_bit(tmp_path):
     files[0].write_text("{")
     again = charts._layout(nodes, edges, 7, anchors, cache=tmp_path)
     assert again["n3"].tolist() == fresh["n3"].tolist()
+
+
+def test_layout_cache_keeps_the_most_recently_used_layouts_and_nothing_else(tmp_path, monkeypatch):
+    """The cache is capped (LAYOUT_CACHE_KEEP): writing a layout removes the least recently
+    used beyond the cap (a layout read back counts as used); other files are never touched."""
+    import os
+
+    stranger = tmp_path / "notes.json"
+    stranger.write_text("{}")
+    nodes = ["a", "b", "c"]
+    edges = {("a", "b"): 1.0, ("b", "c"): 1.0}
+    keep = 3
+    paths = []
+    for seed in range(keep):
+        charts._layout(nodes, edges, seed, {}, cache=tmp_path)
+        (new,) = set(tmp_path.glob("????*.json")) - set(paths) - {stranger}
+        os.utime(new, ns=(10**18 + seed, 10**18 + seed))  # oldest first, deterministic
+        paths.append(new)
+    # reading seed 0 back makes it the most recent; the next write then drops seed 1
+    charts._layout(nodes, edges, 0, {}, cache=tmp_path)
+    assert paths[0].stat().st_mtime_ns > paths[2].stat().st_mtime_ns
+    monkeypatch.setattr(charts, "LAYOUT_CACHE_KEEP", keep)
+    charts._layout(nodes, edges, 99, {}, cache=tmp_path)
+    left = set(tmp_path.iterdir())
+    assert stranger in left and paths[0] in left and paths[2] in left
+    assert paths[1] not in left
+    assert len(left) == keep + 1
+    assert charts.prune_layouts(tmp_path, keep=0) and list(tmp_path.iterdir()) == [stranger]
