@@ -172,7 +172,7 @@ def synth(n: int) -> tuple[Path, dict[str, Any]]:
     cmd = synth_command(n, folder)
     stamp = folder / ".bench-command"
     # reused while the command line is the same (10^7 takes a quarter of an hour to generate);
-    # delete the folder to regenerate after changing netsupport/synth.py
+    # delete the folder to regenerate after changing netsupport/synth/
     key = json.dumps({"cmd": cmd[2:]})
     if stamp.is_file() and stamp.read_text() == key and (folder / "study.toml").is_file():
         print(f"  synth {size_label(n)}: reusing {folder}", flush=True)

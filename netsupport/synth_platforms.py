@@ -123,7 +123,7 @@ def _status(data: Any, acc: _Accounts, i: int, *, embed: bool = True) -> dict[st
     r = data.ref[i]
     k = data.kind[i]
     if r >= 0 and embed:
-        from .synth import _K_QUOTE, _K_REPLY, _K_REPOST
+        from .synth.config import _K_QUOTE, _K_REPLY, _K_REPOST
 
         ra = data.author[r]
         if k == _K_REPLY:
@@ -146,7 +146,7 @@ def _status(data: Any, acc: _Accounts, i: int, *, embed: bool = True) -> dict[st
 
 
 def _write_statuses(case: Any, acc: _Accounts, path: Path, keep: np.ndarray) -> None:
-    from .synth import _atomic, _TweetData
+    from .synth.twitter import _atomic, _TweetData
 
     data = _TweetData(case)
     order = np.flatnonzero(keep)
@@ -183,7 +183,8 @@ def _telegram_text(text: str, men: list, tags: list, acc: _Accounts) -> list:
 
 def _write_telegram(case: Any, acc: _Accounts, path: Path) -> dict[str, str]:
     """Write the chat; return {post id: telegram post id}."""
-    from .synth import _K_REPOST, _atomic, _TweetData
+    from .synth.config import _K_REPOST
+    from .synth.twitter import _atomic, _TweetData
 
     data = _TweetData(case)
     n = len(case.posts["id"])
@@ -257,7 +258,7 @@ def _indent(obj: dict[str, Any]) -> str:
 
 
 def _accounts_csv(src: Path, dst: Path, key: Callable[[int], str], index: dict[str, int]) -> None:
-    from .synth import _atomic
+    from .synth.twitter import _atomic
 
     rows = list(csv.reader(io.StringIO(src.read_text(encoding="utf-8"))))
     buf = io.StringIO()
@@ -289,7 +290,8 @@ def _study(
 
 def write_platforms(case: Any, out: Path, study_text: str) -> list[str]:
     """Write the Mastodon and Telegram files of ``case`` into ``out``; return their names."""
-    from .synth import FOCAL, INSTITUTION, _atomic, _JsonlPages, _TweetData
+    from .synth import FOCAL, INSTITUTION
+    from .synth.twitter import _atomic, _JsonlPages, _TweetData
     from .textsafe import write_csv
 
     acc = _Accounts(case)

@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 
 from netsupport import synth
 from netsupport.cli import app
+from netsupport.errors import NetsupportError
 from netsupport.schema import Role
 from netsupport.studyfile import load_study
 
@@ -89,7 +90,7 @@ def test_generation_draws_no_global_randomness():
 )
 def test_out_of_range_parameters_name_the_option(field, value, message):
     cfg = synth.SynthConfig(**{field: value})
-    with pytest.raises(synth.NetsupportError, match=message):
+    with pytest.raises(NetsupportError, match=message):
         synth.generate(cfg)
 
 
@@ -166,7 +167,9 @@ def test_entities_built_with_the_text_match_a_parse_of_the_text():
     """Entities are computed while texts are assembled; a regex parse must find the same ones."""
     case = synth.generate(synth.SynthConfig(seed=9, accounts=400, interactions=4000))
     built = case.posts["entities"]
-    parsed = synth._Entities.parse(case.posts["text"], {h: i for i, h in enumerate(case.handles)})
+    parsed = synth.texts._Entities.parse(
+        case.posts["text"], {h: i for i, h in enumerate(case.handles)}
+    )
     for name in ("offsets", "kind", "start", "end", "value"):
         assert np.array_equal(getattr(built, name), getattr(parsed, name)), name
     assert built.has_marker.sum() > 0
@@ -206,7 +209,7 @@ def test_archive_zip_holds_the_documented_files(case_dir, truth):
             "data/following.js",
             "data/account.js",
         } <= set(names)
-        assert all(i.date_time == synth._ZIP_TIME for i in zf.infolist())
+        assert all(i.date_time == synth.config._ZIP_TIME for i in zf.infolist())
         assert all(not n.startswith("/") and ".." not in n for n in names)
         part0 = _ytd(zf.read("data/tweets.js"), "window.YTD.tweets.part0")
         part1 = _ytd(zf.read("data/tweets-part1.js"), "window.YTD.tweets.part1")
@@ -390,7 +393,7 @@ def test_units_match_the_interactions_module():
     own = inter["source"].map({synth.FOCAL: 0, synth.INSTITUTION: 1})
     keep = side.notna() & (side != own)
     derived = set(zip(inter["post_id"][keep], side[keep].astype(int), strict=True))
-    units = synth._units(case)
+    units = synth.truth._units(case)
     mine = set(
         zip(
             case.posts["id"][units["post"]].astype(str),
