@@ -42,7 +42,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
@@ -74,6 +74,8 @@ __all__ = [
     "read_graph_interactions",
     "read_parquet",
     "release_arrow_memory",
+    "report_gexf_child",
+    "report_parts_child",
     "write_graph_measures",
     "write_parquet",
 ]
@@ -282,7 +284,71 @@ def graph_measures_child(study: Any, interactions: str, files: GraphFiles) -> tu
     return t0, time.monotonic()
 
 
-def read_graph_interactions(path: str | Path, windows: Any = None) -> pd.DataFrame:
+#: The columns of the study's interactions the report's child reads (graph.edge_columns).
+REPORT_CHILD_COLUMNS = ("source", "target", "kind", "created_at", "weight")
+#: What the report's child keeps between its two tasks (one worker runs both, in order).
+_REPORT_CHILD: dict[str, Any] = {}
+
+
+def report_parts_child(study: Any, interactions: str, stance: str | None, out_dir: str) -> Any:
+    """Make the report's parts that read no metric, in a child process beside the metrics step.
+
+    Reads the study's interactions from the Arrow IPC file ``interactions`` (its edge columns,
+    handles shared: :func:`read_graph_interactions`) and computes what
+    :func:`netsupport.report.write_report` computes first: the windows' edges of graph.gexf
+    and their scope, and the network map's crisis neighbourhood (on the study's windows);
+    writes ``tables/stance.csv`` in the report's folder ``out_dir`` from the stance step's
+    Parquet file ``stance`` (None: the report step writes it). Keeps the windows' edges for
+    :func:`report_gexf_child`, which graph.gexf waits for: its node attributes carry the
+    roles the metrics step finds. Returns a :class:`netsupport.report.EarlyParts`; nothing
+    but the study's parameters, paths and that small result crosses between the processes.
+    """
+    from . import gexfout
+    from .report import EarlyParts, crisis_map_of
+    from .textsafe import write_csv
+
+    t0, c0 = time.monotonic(), time.process_time()
+    _REPORT_CHILD.clear()
+    inter = read_graph_interactions(interactions, columns=REPORT_CHILD_COLUMNS)
+    coded = gexfout.CodedInteractions(inter)
+    edges = coded.window_edges(study.windows)
+    max_edges = getattr(study, "gexf_max_edges", gexfout.DEFAULT_GEXF_MAX_EDGES)
+    scope = gexfout.gexf_scope(edges, max_edges)
+    crisis = crisis_map_of(inter, study, study.windows, coded=coded)
+    del coded, inter
+    csv = None
+    if stance is not None:
+        csv = write_csv(read_parquet(Path(stance)), Path(out_dir) / "tables" / "stance.csv")
+    _REPORT_CHILD.update(edges=edges, scope=scope, windows=study.windows, out=Path(out_dir))
+    return EarlyParts(scope, crisis, csv, (t0, time.monotonic()), time.process_time() - c0)
+
+
+def report_gexf_child(node_attrs: str) -> tuple[str | None, tuple[float, float], float]:
+    """Write the report's graph.gexf in the child that ran :func:`report_parts_child`, with the
+    node attributes in the Parquet file ``node_attrs`` (:func:`netsupport.report.
+    write_report_gexf`). Returns its path (None: no window holds an edge, no file), the start
+    and end of the work on the monotonic clock, and its CPU seconds."""
+    from .report import write_report_gexf
+
+    t0, c0 = time.monotonic(), time.process_time()
+    if not _REPORT_CHILD:
+        raise NetsupportError("the report's child process has no edges: its first task did not run")
+    state = dict(_REPORT_CHILD)
+    _REPORT_CHILD.clear()
+    written = write_report_gexf(
+        state["edges"],
+        state["windows"],
+        state["out"],
+        read_parquet(Path(node_attrs)),
+        state["scope"],
+    )
+    path = str(written[0]) if written else None
+    return path, (t0, time.monotonic()), time.process_time() - c0
+
+
+def read_graph_interactions(
+    path: str | Path, windows: Any = None, columns: Sequence[str] | None = None
+) -> pd.DataFrame:
     """Read the interactions :func:`write_arrow` wrote, as the communities step needs them and
     in little memory (the child runs beside the stance step: bench/RESULTS.md, "Branch mem2").
 
@@ -298,6 +364,7 @@ def read_graph_interactions(path: str | Path, windows: Any = None) -> pd.DataFra
     reads, those from the baseline's start to the crisis's end and those with no timestamp
     (:func:`pandas_graph_measures` reads the baseline and crisis windows only, and
     :func:`netsupport.graph.window_interactions` keeps the selected rows in their order).
+    ``columns``: read only these (those in the file), in the file's order.
 
     Examples
     --------
@@ -311,6 +378,8 @@ def read_graph_interactions(path: str | Path, windows: Any = None) -> pd.DataFra
     cols: dict[str, Any] = {}
     with pa.memory_map(str(path), "r") as source:
         table = pa.ipc.open_file(source).read_all()
+        if columns is not None:
+            table = table.select([c for c in table.column_names if c in set(columns)])
         if windows is not None and "created_at" in table.column_names:
             ts = table.column("created_at")
             start, _ = windows.bounds("baseline")
@@ -369,6 +438,12 @@ PANDAS_BASE_BYTES = 350 * 2**20
 #: rounded up as if all of them were.
 CHILD_BYTES_PER_ROW = {"posts": 0, "interactions": 300, "follows": 0, "accounts": 0}
 CHILD_BASE_BYTES = 200 * 2**20
+#: The pandas engine's report child (:func:`netsupport.report.early_report_child`, beside the
+#: metrics step): the interactions' edge columns (handles shared), their codes, the windows'
+#: edges and the GEXF's text batches. Measured at 10^6 (bench/RESULTS.md, "Branch rep5"); per
+#: row rounded up.
+REPORT_CHILD_BYTES_PER_ROW = {"posts": 0, "interactions": 250, "follows": 0, "accounts": 0}
+REPORT_CHILD_BASE_BYTES = 250 * 2**20
 #: The Dask engine's driver holds aggregates: per account and per edge rather than per row
 #: (its peak at 10,556,327 interactions and 1,000,000 accounts: 4.4 GiB, bench/RESULTS.md).
 DASK_DRIVER_BYTES_PER_ROW = {"posts": 0, "interactions": 320, "follows": 150, "accounts": 600}
@@ -379,6 +454,7 @@ _PER_ROW = {
     "pandas": (PANDAS_BYTES_PER_ROW, PANDAS_BASE_BYTES),
     "dask": (DASK_DRIVER_BYTES_PER_ROW, DASK_BASE_BYTES),
     "child": (CHILD_BYTES_PER_ROW, CHILD_BASE_BYTES),
+    "report": (REPORT_CHILD_BYTES_PER_ROW, REPORT_CHILD_BASE_BYTES),
 }
 
 
@@ -386,7 +462,8 @@ def estimate_memory(counts: Mapping[str, int], engine: str = "pandas") -> int:
     """Return the estimated peak memory (bytes) of a run on a store with these row counts.
 
     For the Dask engine: the driver process only (each worker holds one partition at a time).
-    ``engine="child"``: the pandas engine's communities step in a child process.
+    ``engine="child"``: the pandas engine's communities step in a child process;
+    ``engine="report"``: the report's child process beside the metrics step.
 
     Examples
     --------
@@ -451,7 +528,7 @@ def usable_cpus() -> int:
 
 
 def overlap_decision(
-    jobs: int | None, counts: Mapping[str, int], cpus: int | None = None
+    jobs: int | None, counts: Mapping[str, int], cpus: int | None = None, child: str = "child"
 ) -> str | None:
     """Return why two independent steps must run one after the other, or None to overlap them.
 
@@ -464,6 +541,9 @@ def overlap_decision(
     lean copy (:func:`read_graph_interactions`) the tree peaks at 1.82-1.87 GB ("Branch mem2";
     on a host other jobs keep busy the overlap is slower, as no core is idle). The outputs are
     the same bytes. ``--jobs 1`` runs them in turn.
+
+    ``child``: the estimate of the child process (:func:`estimate_memory`): ``"child"`` for the
+    communities step, ``"report"`` for the report's child beside the metrics step.
 
     Examples
     --------
@@ -479,7 +559,7 @@ def overlap_decision(
     cpus = usable_cpus() if cpus is None else cpus
     if cpus < 2:
         return "1 CPU available"
-    need = estimate_memory(counts, "pandas") + estimate_memory(counts, "child")
+    need = estimate_memory(counts, "pandas") + estimate_memory(counts, child)
     limit = memory_limit()
     if need > limit:
         return (
@@ -502,6 +582,10 @@ class Engine(Protocol):
     concurrent: tuple[str, ...]
     #: Whether the engine can pseudonymise its outputs.
     pseudonyms: bool
+    #: Whether the report's parts that read no metric may be made in a child process while the
+    #: metrics step runs (:func:`netsupport.report.early_report_child`; they read the study's
+    #: interactions, which the pandas engine holds).
+    report_child: bool
 
     #: Added to the key of every step after the import (None: the keys as they are); an
     #: engine that caches other files than the default keys its steps apart.
@@ -569,6 +653,7 @@ class PandasEngine:
     name = "pandas"
     concurrent = ("stance", "communities")
     pseudonyms = True
+    report_child = True
     key_salt = None
 
     def check_memory(self, counts: Mapping[str, int]) -> int:
@@ -672,6 +757,7 @@ class DaskEngine:
     name = "dask"
     concurrent: tuple[str, ...] = ()  # communities read the aggregates the stance step made
     pseudonyms = False
+    report_child = False  # its report reads the aggregates, not the interactions
     # it caches other intermediates than pandas: its own keys
     key_salt: ClassVar[Mapping[str, str]] = {"engine": "dask"}
 

@@ -41,7 +41,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import jinja2
 import numpy as np
@@ -1005,6 +1005,15 @@ def crisis_graph(interactions: pd.DataFrame, windows: Windows, *, coded: Any = N
     return coded.graph(windows, Window.CRISIS, NETWORK_KINDS)
 
 
+def crisis_map_of(
+    interactions: pd.DataFrame, study: Any, windows: Windows, *, coded: Any = None
+) -> GraphArrays:
+    """Return the network map's graph: the crisis graph (:func:`crisis_graph`) within two
+    steps of the study's focal and institution accounts (:func:`neighbourhood`)."""
+    crisis = crisis_graph(interactions, windows, coded=coded)
+    return neighbourhood(crisis, (*study.focal, *study.institution))
+
+
 def neighbourhood(g: GraphLike, centre: Iterable[str], hops: int = 2) -> GraphArrays:
     """Return the subgraph within ``hops`` (ignoring direction) of the ``centre`` accounts.
 
@@ -1103,12 +1112,16 @@ def draw_charts(inp: ReportInputs) -> list[DrawnChart]:
     return chart_plan(inp)()
 
 
-def chart_plan(inp: ReportInputs, coded: Any = None) -> Callable[[], list[DrawnChart]]:
+def chart_plan(
+    inp: ReportInputs, coded: Any = None, crisis_map: GraphArrays | None = None
+) -> Callable[[], list[DrawnChart]]:
     """Compute the charts' data from the report's tables, and return a function that draws
     the charts from it (small frames: counts per bin, shares). Two data steps are left to the
     function: the supporters' prior ties (chart 4) and the crisis neighbourhood (the network
     map). ``coded``: the :class:`~netsupport.gexfout.CodedInteractions` of the interactions,
-    when the caller has them."""
+    when the caller has them. ``crisis_map``: the network map's crisis neighbourhood on the
+    study's windows (:func:`crisis_map_of`) when made already (by the report's child process);
+    used when the metrics did not cut the windows, else made here."""
     from . import evidence_report as _evidence
 
     study, m = inp.study, inp.metrics
@@ -1204,16 +1217,17 @@ def chart_plan(inp: ReportInputs, coded: Any = None) -> Callable[[], list[DrawnC
     )
 
     def g() -> GraphArrays:
-        if inp.edges is not None:  # aggregated by the Dask engine (the same kinds of edges)
-            from .graph import SOURCE, TARGET
+        if crisis_map is not None and w == study.windows:  # made by the report's child
+            return crisis_map
+        if inp.edges is None:
+            return crisis_map_of(inp.interactions, study, w, coded=coded)
+        # aggregated by the Dask engine (the same kinds of edges)
+        from .graph import SOURCE, TARGET
 
-            edges = inp.edges.get("amplifiers")
-            if edges is None:
-                edges = pd.DataFrame({SOURCE: pd.Series([], dtype=object), TARGET: []})
-            crisis = GraphArrays.from_edges(edges)
-        else:
-            crisis = crisis_graph(inp.interactions, w, coded=coded)
-        return neighbourhood(crisis, (*study.focal, *study.institution))
+        edges = inp.edges.get("amplifiers")
+        if edges is None:
+            edges = pd.DataFrame({SOURCE: pd.Series([], dtype=object), TARGET: []})
+        return neighbourhood(GraphArrays.from_edges(edges), (*study.focal, *study.institution))
 
     membership = {} if inp.membership is None else _int_dict(inp.membership)
     proxies_top = labelled_proxies(m)
@@ -1898,36 +1912,76 @@ def _gc_frozen() -> Iterator[None]:
         gc.unfreeze()
 
 
-def write_report(inp: ReportInputs, out_dir: str | Path) -> list[Path]:
+@dataclass(frozen=True)
+class EarlyParts:
+    """The report's parts that read no metric, made by a child process while the metrics step
+    ran (:func:`netsupport.engine.report_parts_child`, from the study's interactions and the
+    stance table): what the report step would otherwise make first."""
+
+    scope: Any  # the gexfout.GexfScope of the windows' edges
+    crisis_map: GraphArrays  # crisis_map_of on the study's windows
+    stance_csv: Path | None  # tables/stance.csv, written in the report's folder (or None)
+    span: tuple[float, float]  # the child's work, on the system-wide monotonic clock
+    cpu: float  # the CPU seconds of that work
+
+
+class EarlyReport(Protocol):
+    """What :func:`write_report` is given when a child process made part of the report."""
+
+    parts: EarlyParts
+
+    def start_gexf(self, node_attrs: pd.DataFrame) -> Callable[[], Path | None]:
+        """Have the child write graph.gexf with these node attributes; return a function that
+        waits for it and returns its path (None when no window holds an edge)."""
+        ...
+
+
+def write_report(
+    inp: ReportInputs, out_dir: str | Path, early: EarlyReport | None = None
+) -> list[Path]:
     """Write the report files into ``out_dir`` and return their paths (manifest excluded).
 
     Writes metrics.json, tables/*.csv, charts/*.png|svg, graph.gexf (dynamic: one spell per
     window), report.md and index.html, each atomically; files a previous run left in charts/ and
     tables/ that this run does not produce are removed.
+
+    ``early``: the parts a child process made while the metrics step ran (the GEXF's scope, the
+    network map's graph, tables/stance.csv); the child then writes graph.gexf while this
+    process draws the charts. The same files either way (tests/test_engine.py).
     """
     with _gc_frozen():
-        return _write_report(inp, out_dir)
+        return _write_report(inp, out_dir, early)
 
 
-def _write_report(inp: ReportInputs, out_dir: str | Path) -> list[Path]:
+def _write_report(
+    inp: ReportInputs, out_dir: str | Path, early: EarlyReport | None = None
+) -> list[Path]:
     from . import gexfout
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    # the account handles factorised once, for the GEXF's windows, its scope and the network map
-    coded = None if inp.edges is not None else gexfout.CodedInteractions(inp.interactions)
-    draw = chart_plan(inp, coded)
-    window_edges = (
-        inp.edges
-        if inp.edges is not None
-        else gexfout.window_edges_of(inp.interactions, inp.study.windows, coded=coded)
-    )
-    max_edges = getattr(inp.study, "gexf_max_edges", gexfout.DEFAULT_GEXF_MAX_EDGES)
-    scope = gexfout.gexf_scope(window_edges, max_edges)
+    coded = window_edges = None
+    if early is not None:
+        draw = chart_plan(inp, crisis_map=early.parts.crisis_map)
+        scope = early.parts.scope
+    else:
+        # the handles factorised once, for the GEXF's windows, its scope and the network map
+        coded = None if inp.edges is not None else gexfout.CodedInteractions(inp.interactions)
+        draw = chart_plan(inp, coded)
+        window_edges = (
+            inp.edges
+            if inp.edges is not None
+            else gexfout.window_edges_of(inp.interactions, inp.study.windows, coded=coded)
+        )
+        max_edges = getattr(inp.study, "gexf_max_edges", gexfout.DEFAULT_GEXF_MAX_EDGES)
+        scope = gexfout.gexf_scope(window_edges, max_edges)
     metrics = inp.metrics
     if scope.crisis_only:  # (only then: complete studies' metrics.json unchanged)
         metrics = {**inp.metrics, "gexf": scope.as_dict()}
     written: list[Path] = [write_json(metrics, out / "metrics.json")]
+    # the child writes graph.gexf while this process writes the rest
+    wait_gexf = early.start_gexf(_node_attrs(inp)) if early is not None else None
+    early_stance = early.parts.stance_csv if early is not None else None
 
     tables = report_tables(inp)
     if inp.pseudonymiser is not None:
@@ -1936,26 +1990,16 @@ def _write_report(inp: ReportInputs, out_dir: str | Path) -> list[Path]:
         tables["stance"] = pd.DataFrame()  # listed with the others; written by write_stance
     for name, df in sorted(tables.items()):
         path = out / "tables" / f"{name}.csv"
-        if name == "stance" and inp.write_stance is not None:
+        if name == "stance" and early_stance is not None:
+            written.append(early_stance)  # (written by the child)
+        elif name == "stance" and inp.write_stance is not None:
             written.append(inp.write_stance(path))
         else:
             written.append(write_csv(df, path))
     _clean(out / "tables", {f"{k}.csv" for k in tables}, (".csv",))
 
-    gexf = out / "graph.gexf"
-    try:
-        path, _ = gexfout.write_graph_gexf(
-            window_edges,
-            inp.study.windows,
-            gexf,
-            max_edges=scope.max_edges,
-            node_attrs=_node_attrs(inp),
-            scope=scope,
-        )
-        written.append(path)
-    except EmptyWindow:
-        if gexf.exists():
-            gexf.unlink()
+    if window_edges is not None:
+        written += write_report_gexf(window_edges, inp.study.windows, out, _node_attrs(inp), scope)
 
     chart_list = _make_charts(draw)
     for c in chart_list:
@@ -1976,7 +2020,39 @@ def _write_report(inp: ReportInputs, out_dir: str | Path) -> list[Path]:
     written.append(
         atomic_write_text(out / "index.html", render_html(inp, chart_list, tables, gexf_note=note))
     )
+    if wait_gexf is not None:
+        gexf = wait_gexf()
+        written += [gexf] if gexf is not None else []
     return written
+
+
+def write_report_gexf(
+    window_edges: Mapping[str, pd.DataFrame],
+    windows: Windows,
+    out_dir: Path,
+    node_attrs: pd.DataFrame,
+    scope: Any,
+) -> list[Path]:
+    """Write the report's graph.gexf in ``out_dir`` (:func:`netsupport.gexfout.
+    write_graph_gexf` of the windows' edges, cut to ``scope``); return ``[its path]``, or
+    ``[]`` (and no file) when no window holds an edge."""
+    from . import gexfout
+
+    gexf = out_dir / "graph.gexf"
+    try:
+        path, _ = gexfout.write_graph_gexf(
+            window_edges,
+            windows,
+            gexf,
+            max_edges=scope.max_edges,
+            node_attrs=node_attrs,
+            scope=scope,
+        )
+    except EmptyWindow:
+        if gexf.exists():
+            gexf.unlink()
+        return []
+    return [path]
 
 
 def _write_bytes(path: Path, data: bytes) -> Path:
