@@ -64,6 +64,7 @@ __all__ = [
     "GraphFiles",
     "GraphMeasures",
     "PandasEngine",
+    "ReportParts",
     "check_memory",
     "estimate_memory",
     "get_engine",
@@ -284,13 +285,30 @@ def graph_measures_child(study: Any, interactions: str, files: GraphFiles) -> tu
     return t0, time.monotonic()
 
 
+@dataclass(frozen=True)
+class ReportParts:
+    """The report's parts that read no metric, made by its child process while the metrics step
+    ran (:func:`report_parts_child`): what :func:`netsupport.report.write_report` would
+    otherwise make first."""
+
+    scope: Any  # the netsupport.gexfout.GexfScope of the windows' edges
+    crisis_map: Any  # the network map's graph (netsupport.graph.crisis_map_of), study windows
+    stance_csv: Path | None  # tables/stance.csv, written in the report's folder (or None)
+    span: tuple[float, float]  # the child's work, on the system-wide monotonic clock
+    cpu: float  # the CPU seconds of that work
+
+
 #: The columns of the study's interactions the report's child reads (graph.edge_columns).
 REPORT_CHILD_COLUMNS = ("source", "target", "kind", "created_at", "weight")
-#: What the report's child keeps between its two tasks (one worker runs both, in order).
-_REPORT_CHILD: dict[str, Any] = {}
 
 
-def report_parts_child(study: Any, interactions: str, stance: str | None, out_dir: str) -> Any:
+def _edges_file(folder: Path, window: Any) -> Path:
+    return folder / f"report-edges-{window.value}.arrow"
+
+
+def report_parts_child(
+    study: Any, interactions: str, stance: str | None, out_dir: str, work: str
+) -> ReportParts:
     """Make the report's parts that read no metric, in a child process beside the metrics step.
 
     Reads the study's interactions from the Arrow IPC file ``interactions`` (its edge columns,
@@ -298,50 +316,75 @@ def report_parts_child(study: Any, interactions: str, stance: str | None, out_di
     :func:`netsupport.report.write_report` computes first: the windows' edges of graph.gexf
     and their scope, and the network map's crisis neighbourhood (on the study's windows);
     writes ``tables/stance.csv`` in the report's folder ``out_dir`` from the stance step's
-    Parquet file ``stance`` (None: the report step writes it). Keeps the windows' edges for
-    :func:`report_gexf_child`, which graph.gexf waits for: its node attributes carry the
-    roles the metrics step finds. Returns a :class:`netsupport.report.EarlyParts`; nothing
-    but the study's parameters, paths and that small result crosses between the processes.
+    Parquet file ``stance`` (None: the report step writes it). The windows' edges go to Arrow
+    files in the folder ``work`` for :func:`report_gexf_child`: graph.gexf waits for the roles
+    the metrics step finds (its node attributes), and the child holds nothing meanwhile (it
+    waits beside the metrics step's peak memory). Returns a :class:`ReportParts`; nothing but
+    the study's parameters, paths and that small result crosses between the processes.
     """
     from . import gexfout
-    from .report import EarlyParts, crisis_map_of
+    from .graph import crisis_map_of
+    from .schema import Window
     from .textsafe import write_csv
 
     t0, c0 = time.monotonic(), time.process_time()
-    _REPORT_CHILD.clear()
     inter = read_graph_interactions(interactions, columns=REPORT_CHILD_COLUMNS)
     coded = gexfout.CodedInteractions(inter)
+    del inter  # (coded holds what the edges and the map need)
     edges = coded.window_edges(study.windows)
     max_edges = getattr(study, "gexf_max_edges", gexfout.DEFAULT_GEXF_MAX_EDGES)
     scope = gexfout.gexf_scope(edges, max_edges)
-    crisis = crisis_map_of(inter, study, study.windows, coded=coded)
-    del coded, inter
+    crisis = crisis_map_of(pd.DataFrame(), study, study.windows, coded=coded)
+    del coded
+    for w in Window:
+        path = _edges_file(Path(work), w)
+        if w.value in edges and not edges[w.value].empty:
+            write_arrow(edges[w.value], path)
+        elif path.exists():
+            path.unlink()
+    del edges
     csv = None
     if stance is not None:
         csv = write_csv(read_parquet(Path(stance)), Path(out_dir) / "tables" / "stance.csv")
-    _REPORT_CHILD.update(edges=edges, scope=scope, windows=study.windows, out=Path(out_dir))
-    return EarlyParts(scope, crisis, csv, (t0, time.monotonic()), time.process_time() - c0)
+    _trim_memory()
+    return ReportParts(scope, crisis, csv, (t0, time.monotonic()), time.process_time() - c0)
 
 
-def report_gexf_child(node_attrs: str) -> tuple[str | None, tuple[float, float], float]:
-    """Write the report's graph.gexf in the child that ran :func:`report_parts_child`, with the
-    node attributes in the Parquet file ``node_attrs`` (:func:`netsupport.report.
-    write_report_gexf`). Returns its path (None: no window holds an edge, no file), the start
-    and end of the work on the monotonic clock, and its CPU seconds."""
-    from .report import write_report_gexf
+def _trim_memory() -> None:
+    """Give the memory a child freed back to the system (a collection, Arrow's pool, glibc's
+    ``malloc_trim``): a child that waits, or has finished, otherwise holds its peak."""
+    import contextlib
+    import ctypes
+    import gc
+
+    gc.collect()
+    release_arrow_memory()
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
+def report_gexf_child(
+    study: Any, work: str, node_attrs: str, out_dir: str, scope: Any
+) -> tuple[str | None, tuple[float, float], float]:
+    """Write the report's graph.gexf in ``out_dir`` in a child process, from the windows' edges
+    :func:`report_parts_child` left in ``work`` and the node attributes in the Parquet file
+    ``node_attrs`` (:func:`netsupport.gexfout.write_report_gexf`, cut to ``scope``). Returns
+    its path (None: no window holds an edge, no file), the start and end of the work on the
+    monotonic clock, and its CPU seconds."""
+    from .gexfout import write_report_gexf
+    from .schema import Window
 
     t0, c0 = time.monotonic(), time.process_time()
-    if not _REPORT_CHILD:
-        raise NetsupportError("the report's child process has no edges: its first task did not run")
-    state = dict(_REPORT_CHILD)
-    _REPORT_CHILD.clear()
-    written = write_report_gexf(
-        state["edges"],
-        state["windows"],
-        state["out"],
-        read_parquet(Path(node_attrs)),
-        state["scope"],
-    )
+    # handles read back as shared Python strings: the same values the report step would hold
+    edges = {
+        w.value: read_graph_interactions(_edges_file(Path(work), w))
+        for w in Window
+        if _edges_file(Path(work), w).is_file()
+    }
+    attrs = read_parquet(Path(node_attrs))
+    written = write_report_gexf(edges, study.windows, Path(out_dir), attrs, scope)
+    del edges, attrs
+    _trim_memory()
     path = str(written[0]) if written else None
     return path, (t0, time.monotonic()), time.process_time() - c0
 
@@ -391,7 +434,7 @@ def read_graph_interactions(
         for name in table.column_names:
             col = table.column(name)
             if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
-                cols[name] = col.to_pandas()
+                cols[name] = col.to_pandas().copy()  # (not a view of the mapped file)
                 continue
             enc = col.combine_chunks().dictionary_encode()  # null stays null in the indices
             if name == "post_id":

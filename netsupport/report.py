@@ -49,8 +49,13 @@ import pandas as pd
 from markupsafe import Markup, escape
 
 from . import __version__, charts
-from .errors import EmptyWindow
-from .graph import GraphArrays, GraphLike
+from .graph import (  # (the network map's graph: made from the arrays, in graph.py)
+    NETWORK_KINDS,  # noqa: F401
+    GraphArrays,
+    crisis_graph,  # noqa: F401
+    crisis_map_of,
+    neighbourhood,
+)
 from .report_stance import (
     add_stance_chart,
     corrected_findings,
@@ -102,8 +107,6 @@ CHART_KEYS = (
     "attention_model",
     "sensitivity",
 )
-#: Kinds of the crisis graph drawn in the network map (the graph PageRank runs on).
-NETWORK_KINDS = (IKind.REPOST, IKind.QUOTE, IKind.MENTION)
 #: Packages whose versions the manifest records.
 MANIFEST_PACKAGES = (
     "numpy",
@@ -993,66 +996,6 @@ def labelled_proxies(metrics: Mapping[str, Any], n: int = 3, share: float = 0.1)
     return [r["handle"] for r in top[:n] if float(r["reach"]) >= floor]
 
 
-def crisis_graph(interactions: pd.DataFrame, windows: Windows, *, coded: Any = None) -> GraphArrays:
-    """Return the crisis repost/quote/mention graph (the kinds PageRank ranks amplifiers on)
-    as arrays (:class:`~netsupport.graph.GraphArrays`): the network map needs its edges and
-    a two-step neighbourhood, not a networkx graph of ~10^5 edges at 10^6 interactions.
-    ``coded``: the :class:`~netsupport.gexfout.CodedInteractions` of ``interactions`` when the
-    caller has them (the report shares them with the GEXF)."""
-    from .gexfout import CodedInteractions
-
-    coded = coded if coded is not None else CodedInteractions(interactions)
-    return coded.graph(windows, Window.CRISIS, NETWORK_KINDS)
-
-
-def crisis_map_of(
-    interactions: pd.DataFrame, study: Any, windows: Windows, *, coded: Any = None
-) -> GraphArrays:
-    """Return the network map's graph: the crisis graph (:func:`crisis_graph`) within two
-    steps of the study's focal and institution accounts (:func:`neighbourhood`)."""
-    crisis = crisis_graph(interactions, windows, coded=coded)
-    return neighbourhood(crisis, (*study.focal, *study.institution))
-
-
-def neighbourhood(g: GraphLike, centre: Iterable[str], hops: int = 2) -> GraphArrays:
-    """Return the subgraph within ``hops`` (ignoring direction) of the ``centre`` accounts.
-
-    The whole graph when none of the centre accounts is in it. Computed on the edge arrays:
-    one pass over the edges per step.
-
-    Examples
-    --------
-    >>> g = neighbourhood(pd.DataFrame({"source": ["a", "b", "c", "x"],
-    ...     "target": ["b", "c", "d", "y"], "weight": 1.0}), ["a"])
-    >>> g.nodes.tolist(), g.n_edges
-    (['a', 'b', 'c'], 2)
-    """
-    g = GraphArrays.coerce(g)
-    index = pd.Index(g.nodes, dtype=object)
-    seeds = index.get_indexer(pd.Index(sorted(set(centre)), dtype=object))
-    seeds = seeds[seeds >= 0]
-    if not len(seeds):
-        return g
-    keep = np.zeros(g.n_nodes, dtype=bool)
-    keep[seeds] = True
-    frontier = keep.copy()
-    for _ in range(hops):
-        nxt = np.zeros(g.n_nodes, dtype=bool)
-        nxt[g.dst[frontier[g.src]]] = True
-        nxt[g.src[frontier[g.dst]]] = True
-        frontier = nxt & ~keep
-        keep |= nxt
-    code = np.cumsum(keep) - 1  # old code -> new code, for the nodes kept
-    edge = keep[g.src] & keep[g.dst]
-    return GraphArrays(
-        g.nodes[keep],
-        code[g.src[edge]],
-        code[g.dst[edge]],
-        g.weight[edge],
-        g.directed,
-    )
-
-
 # ---- charts -------------------------------------------------------------------------------------
 
 
@@ -1912,23 +1855,12 @@ def _gc_frozen() -> Iterator[None]:
         gc.unfreeze()
 
 
-@dataclass(frozen=True)
-class EarlyParts:
-    """The report's parts that read no metric, made by a child process while the metrics step
-    ran (:func:`netsupport.engine.report_parts_child`, from the study's interactions and the
-    stance table): what the report step would otherwise make first."""
-
-    scope: Any  # the gexfout.GexfScope of the windows' edges
-    crisis_map: GraphArrays  # crisis_map_of on the study's windows
-    stance_csv: Path | None  # tables/stance.csv, written in the report's folder (or None)
-    span: tuple[float, float]  # the child's work, on the system-wide monotonic clock
-    cpu: float  # the CPU seconds of that work
-
-
 class EarlyReport(Protocol):
     """What :func:`write_report` is given when a child process made part of the report."""
 
-    parts: EarlyParts
+    #: the parts the child made beside the metrics step (:class:`netsupport.engine.
+    #: ReportParts`: the GEXF's scope, the network map's graph, tables/stance.csv or None)
+    parts: Any
 
     def start_gexf(self, node_attrs: pd.DataFrame) -> Callable[[], Path | None]:
         """Have the child write graph.gexf with these node attributes; return a function that
@@ -1999,7 +1931,9 @@ def _write_report(
     _clean(out / "tables", {f"{k}.csv" for k in tables}, (".csv",))
 
     if window_edges is not None:
-        written += write_report_gexf(window_edges, inp.study.windows, out, _node_attrs(inp), scope)
+        written += gexfout.write_report_gexf(
+            window_edges, inp.study.windows, out, _node_attrs(inp), scope
+        )
 
     chart_list = _make_charts(draw)
     for c in chart_list:
@@ -2024,35 +1958,6 @@ def _write_report(
         gexf = wait_gexf()
         written += [gexf] if gexf is not None else []
     return written
-
-
-def write_report_gexf(
-    window_edges: Mapping[str, pd.DataFrame],
-    windows: Windows,
-    out_dir: Path,
-    node_attrs: pd.DataFrame,
-    scope: Any,
-) -> list[Path]:
-    """Write the report's graph.gexf in ``out_dir`` (:func:`netsupport.gexfout.
-    write_graph_gexf` of the windows' edges, cut to ``scope``); return ``[its path]``, or
-    ``[]`` (and no file) when no window holds an edge."""
-    from . import gexfout
-
-    gexf = out_dir / "graph.gexf"
-    try:
-        path, _ = gexfout.write_graph_gexf(
-            window_edges,
-            windows,
-            gexf,
-            max_edges=scope.max_edges,
-            node_attrs=node_attrs,
-            scope=scope,
-        )
-    except EmptyWindow:
-        if gexf.exists():
-            gexf.unlink()
-        return []
-    return [path]
 
 
 def _write_bytes(path: Path, data: bytes) -> Path:

@@ -755,14 +755,16 @@ class _ReportChild:
 
     pool: Any
     future: Any
-    temp: Path
+    study: Study
+    temp: Path  # the run's temporary folder (the child's edges, the node attributes)
+    staging: Path  # the report's staging folder
     gexf_span: tuple[float, float] | None = None
     gexf_cpu: float = 0.0
     _parts: Any = None
 
     @property
     def parts(self) -> Any:
-        """The child's :class:`netsupport.report.EarlyParts` (waits for them)."""
+        """The child's :class:`netsupport.engine.ReportParts` (waits for them)."""
         if self._parts is None:
             self._parts = self.future.result()
         return self._parts
@@ -770,7 +772,14 @@ class _ReportChild:
     def start_gexf(self, node_attrs: pd.DataFrame) -> Callable[[], Path | None]:
         path = self.temp / "node-attrs.parquet"
         write_parquet(node_attrs, path)
-        future = self.pool.submit(report_gexf_child, str(path))
+        future = self.pool.submit(
+            report_gexf_child,
+            self.study,
+            str(self.temp),
+            str(path),
+            str(self.staging),
+            self.parts.scope,
+        )
 
         def wait() -> Path | None:
             out, self.gexf_span, self.gexf_cpu = future.result()
@@ -1088,8 +1097,9 @@ class RunContext:
             str(path),
             None if stance is None else str(stance),
             str(staging),
+            str(self.temp_dir),
         )
-        return _ReportChild(pool, future, self.temp_dir)
+        return _ReportChild(pool, future, self.study, self.temp_dir, staging)
 
     def finish_communities(self, future: Any) -> tuple[tuple[str, str], tuple[float, float]]:
         """Wait for :meth:`start_communities`' child; return the step's (status, detail) and
