@@ -28,6 +28,15 @@ membership and PageRank (:class:`GraphFiles`), so that work overlaps the stance 
 the Dask engine the communities step reads the aggregates the stance step made, so nothing
 overlaps.
 
+The pandas engine's report, too, has parts that read no metric (:attr:`Engine.report_child`):
+graph.gexf's windows' edges and scope, the network map's crisis graph and tables/stance.csv.
+When the metrics and report steps both run, a child process (:func:`report_parts_child`) makes
+them from the same Arrow file of interactions while the metrics step runs, writing the stance
+table's CSV into the report's staging folder; once the metrics step has found the accounts'
+roles (graph.gexf's node attributes) the same child writes graph.gexf there
+(:func:`report_gexf_child`) while the report step draws the charts. The same decision
+(:func:`overlap_decision`, with the child's own estimate) says when it runs in turn instead.
+
 The memory estimates (:func:`estimate_memory`, :func:`check_memory`) are per engine and live
 here too.
 
@@ -483,8 +492,8 @@ CHILD_BYTES_PER_ROW = {"posts": 0, "interactions": 300, "follows": 0, "accounts"
 CHILD_BASE_BYTES = 200 * 2**20
 #: The pandas engine's report child (:func:`netsupport.report.early_report_child`, beside the
 #: metrics step): the interactions' edge columns (handles shared), their codes, the windows'
-#: edges and the GEXF's text batches. Measured at 10^6 (bench/RESULTS.md, "Branch rep5"); per
-#: row rounded up.
+#: edges and the GEXF's text batches. Measured at 10^6 (bench/RESULTS.md, "Branch rep5"):
+#: ~0.11 GB after its imports, 0.34-0.43 GB at its peak (PSS); per row rounded up.
 REPORT_CHILD_BYTES_PER_ROW = {"posts": 0, "interactions": 250, "follows": 0, "accounts": 0}
 REPORT_CHILD_BASE_BYTES = 250 * 2**20
 #: The Dask engine's driver holds aggregates: per account and per edge rather than per row

@@ -12,8 +12,9 @@
 The steps are wired here once, for every engine: :class:`RunContext` reuses a step whose key
 and files are current, else asks the engine (:mod:`netsupport.engine`: pandas, dask) to compute
 it, caches the result and records the key. With the pandas engine the stance and communities
-steps overlap, the communities step in a child process, unless ``jobs`` is 1 (see ``jobs`` of
-:func:`run_study`).
+steps overlap, the communities step in a child process, and so do the metrics step and the
+report's parts that read no metric (in a child process that writes into the report's staging
+folder), unless ``jobs`` is 1 (see ``jobs`` of :func:`run_study`).
 
 Each step has a *key*: the sha256 of everything it depends on (the inputs' sha256, the
 parameters that concern it, the keys of the steps before it, and a fingerprint of netsupport's own
@@ -528,7 +529,9 @@ def run_study(
         Steps run at the same time at most. By default (and with ``jobs >= 2``) the engine's
         independent steps (pandas: stance and communities) overlap, the communities step in a
         child process, when two CPUs are usable and both fit in memory
-        (:func:`netsupport.engine.overlap_decision`); ``jobs=1`` runs them one after the other.
+        (:func:`netsupport.engine.overlap_decision`); so do the metrics step and the report's
+        parts that read no metric (:func:`netsupport.engine.report_parts_child`: graph.gexf,
+        the network map's graph, tables/stance.csv); ``jobs=1`` runs them one after the other.
         The outputs are the same either way.
 
     Returns
