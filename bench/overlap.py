@@ -1,16 +1,20 @@
-"""Benchmark: the stance and communities steps in turn against overlapped, alternating run by run.
+"""Benchmark: steps in turn against overlapped, or this code against another checkout's,
+alternating run by run.
 
 Runs ``netsupport run STUDY --force --jobs 1`` then ``--jobs 2`` on a study folder, ``ROUNDS``
 times, each in a fresh process measured as bench/scale.py measures the user's command (wall, CPU
 of the process and its children, the process tree's peak PSS, load average before and after),
-and prints every run and the medians. Nothing is written to RESULTS.md.
+and prints every run and the medians. With ``--against DIR`` (e.g. a ``git archive`` of main
+unpacked there) each round runs DIR's code, then this checkout's, both with ``--jobs JOBS``
+(default 2). Nothing is written to RESULTS.md.
 
-Usage: ``python bench/overlap.py CASE [ROUNDS]`` where CASE holds a study.toml, e.g. the 10^6
-case of ``python bench/scale.py`` (bench/out/scale/case-1000000).
+Usage: ``python bench/overlap.py CASE [ROUNDS] [--against DIR] [--jobs JOBS]`` where CASE holds
+a study.toml, e.g. the 10^6 case of ``python bench/scale.py`` (bench/out/scale/case-1000000).
 """
 
 from __future__ import annotations
 
+import argparse
 import statistics
 import sys
 from pathlib import Path
@@ -21,24 +25,37 @@ import scale
 
 
 def main(argv: list[str]) -> int:
-    case, rounds = Path(argv[0]).resolve(), int(argv[1]) if len(argv) > 1 else 3
-    runs: dict[str, list[dict]] = {"1": [], "2": []}
-    for r in range(rounds):
-        for jobs in runs:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("case", type=Path)
+    parser.add_argument("rounds", type=int, nargs="?", default=3)
+    parser.add_argument("--against", type=Path, help="another checkout, run alternately")
+    parser.add_argument("--jobs", default="2", help="--jobs of both runs with --against")
+    args = parser.parse_args(argv)
+    case = args.case.resolve()
+    if args.against is not None:
+        # label -> (--jobs, the folder the command runs in: whose netsupport it imports)
+        ways = {"against": (args.jobs, args.against.resolve()), "this": (args.jobs, None)}
+    else:
+        ways = {"jobs 1": ("1", None), "jobs 2": ("2", None)}
+    runs: dict[str, list[dict]] = {k: [] for k in ways}
+    for r in range(args.rounds):
+        for label, (jobs, cwd) in ways.items():
             cmd = [*scale.NETSUPPORT, "run", str(case / "study.toml"), "--force", "--jobs", jobs]
-            m = scale.measure(cmd)
+            m = scale.measure(cmd, cwd=cwd)
             steps = scale.step_table(m.pop("stderr"))
-            runs[jobs].append(m)
+            runs[label].append(m)
             print(
-                f"round {r + 1} --jobs {jobs}: {m['seconds']:.1f} s wall, {m['cpu_s']:.1f} s CPU, "
-                f"{m['tree_pss_mb']:,.0f} MB tree PSS, load {m['load_before']} -> "
-                f"{m['load_after']}; steps "
+                f"round {r + 1} {label} (--jobs {jobs}): {m['seconds']:.1f} s wall, "
+                f"{m['cpu_s']:.1f} s CPU, {m['tree_pss_mb']:,.0f} MB tree PSS, load "
+                f"{m['load_before']} -> {m['load_after']}; steps "
                 + ", ".join(f"{k} {v['seconds']}" for k, v in steps.items()),
                 flush=True,
             )
-    for jobs, ms in runs.items():
+            if "report" in steps:
+                print(f"  report: {steps['report']['detail']}", flush=True)
+    for label, ms in runs.items():
         print(
-            f"--jobs {jobs}: median {statistics.median(m['seconds'] for m in ms):.1f} s wall, "
+            f"{label}: median {statistics.median(m['seconds'] for m in ms):.1f} s wall, "
             f"{statistics.median(m['cpu_s'] for m in ms):.1f} s CPU, "
             f"{statistics.median(m['tree_pss_mb'] for m in ms):,.0f} MB tree PSS"
         )

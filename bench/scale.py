@@ -102,8 +102,11 @@ def tree_memory(proc: Any) -> tuple[int, int]:
     return pss, rss
 
 
-def measure(cmd: list[str], log: Path | None = None) -> dict[str, Any]:
-    """Run ``cmd`` in a fresh process; return wall, CPU, tree memory, load averages, output."""
+def measure(cmd: list[str], log: Path | None = None, cwd: Path | None = None) -> dict[str, Any]:
+    """Run ``cmd`` in a fresh process; return wall, CPU, tree memory, load averages, output.
+
+    ``cwd``: where to run it (default: this checkout; ``python -m netsupport`` imports the
+    netsupport found there, so another checkout's folder runs its code)."""
     peak = {"pss": 0, "rss": 0}
 
     def sample(ps: Any) -> None:
@@ -113,7 +116,7 @@ def measure(cmd: list[str], log: Path | None = None) -> dict[str, Any]:
 
     env = {**os.environ, "COLUMNS": COLUMNS}
     load_before = os.getloadavg()[0]
-    w = watch(cmd, sample, 0.1, cwd=ROOT, env=env)
+    w = watch(cmd, sample, 0.1, cwd=cwd or ROOT, env=env)
     load_after = os.getloadavg()[0]
     if log is not None:
         log.parent.mkdir(parents=True, exist_ok=True)

@@ -1176,8 +1176,10 @@ JobsOpt = Annotated[
         "--jobs",
         min=1,
         help="Steps run at the same time at most. By default (or 2) with --engine pandas the "
-        "stance and communities steps overlap (communities in a child process) when 2 CPUs are "
-        "usable and both fit in memory; 1: one after the other. Same outputs either way.",
+        "stance and communities steps overlap (communities in a child process), and so do the "
+        "metrics step and the report's graph.gexf, network map graph and stance table (in a "
+        "child process), when 2 CPUs are usable and both fit in memory; 1: one after the "
+        "other. Same outputs either way.",
     ),
 ]
 SchedulerOpt = Annotated[
@@ -1209,8 +1211,9 @@ def run_command(
     the study's output folder and prints the headline findings. The report is built beside the
     folder and swapped in whole; a folder holding files no run wrote is refused (exit 2). Steps
     whose inputs and parameters did not change since the last run are reused; --force runs them
-    all again. The stance and communities steps overlap on two CPUs (--jobs 1: one after the
-    other); the step lines say for how long they overlapped.
+    all again. The stance and communities steps overlap on two CPUs, and so do the metrics step
+    and the report's parts that read no metric (--jobs 1: one after the other); the step lines
+    say for how long they overlapped.
     With --engine dask the steps after the import run on a Dask cluster (a local one, or the
     one at --scheduler ADDRESS); the results are the same.
     """

@@ -28,6 +28,15 @@ membership and PageRank (:class:`GraphFiles`), so that work overlaps the stance 
 the Dask engine the communities step reads the aggregates the stance step made, so nothing
 overlaps.
 
+The pandas engine's report, too, has parts that read no metric (:attr:`Engine.report_child`):
+graph.gexf's windows' edges and scope, the network map's crisis graph and tables/stance.csv.
+When the metrics and report steps both run, a child process (:func:`report_parts_child`) makes
+them from the same Arrow file of interactions while the metrics step runs, writing the stance
+table's CSV into the report's staging folder; once the metrics step has found the accounts'
+roles (graph.gexf's node attributes) the same child writes graph.gexf there
+(:func:`report_gexf_child`) while the report step draws the charts. The same decision
+(:func:`overlap_decision`, with the child's own estimate) says when it runs in turn instead.
+
 The memory estimates (:func:`estimate_memory`, :func:`check_memory`) are per engine and live
 here too.
 
@@ -42,7 +51,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
@@ -64,6 +73,7 @@ __all__ = [
     "GraphFiles",
     "GraphMeasures",
     "PandasEngine",
+    "ReportParts",
     "check_memory",
     "estimate_memory",
     "get_engine",
@@ -74,6 +84,8 @@ __all__ = [
     "read_graph_interactions",
     "read_parquet",
     "release_arrow_memory",
+    "report_gexf_child",
+    "report_parts_child",
     "write_graph_measures",
     "write_parquet",
 ]
@@ -282,7 +294,113 @@ def graph_measures_child(study: Any, interactions: str, files: GraphFiles) -> tu
     return t0, time.monotonic()
 
 
-def read_graph_interactions(path: str | Path, windows: Any = None) -> pd.DataFrame:
+@dataclass(frozen=True)
+class ReportParts:
+    """The report's parts that read no metric, made by its child process while the metrics step
+    ran (:func:`report_parts_child`): what :func:`netsupport.report.write_report` would
+    otherwise make first."""
+
+    scope: Any  # the netsupport.gexfout.GexfScope of the windows' edges
+    crisis_map: Any  # the network map's graph (netsupport.graph.crisis_map_of), study windows
+    stance_csv: Path | None  # tables/stance.csv, written in the report's folder (or None)
+    span: tuple[float, float]  # the child's work, on the system-wide monotonic clock
+    cpu: float  # the CPU seconds of that work
+
+
+#: The columns of the study's interactions the report's child reads (graph.edge_columns).
+REPORT_CHILD_COLUMNS = ("source", "target", "kind", "created_at", "weight")
+
+
+def _edges_file(folder: Path, window: Any) -> Path:
+    return folder / f"report-edges-{window.value}.arrow"
+
+
+def report_parts_child(
+    study: Any, interactions: str, stance: str | None, out_dir: str, work: str
+) -> ReportParts:
+    """Make the report's parts that read no metric, in a child process beside the metrics step.
+
+    Reads the study's interactions from the Arrow IPC file ``interactions`` (its edge columns,
+    handles shared: :func:`read_graph_interactions`) and computes what
+    :func:`netsupport.report.write_report` computes first: the windows' edges of graph.gexf
+    and their scope, and the network map's crisis neighbourhood (on the study's windows);
+    writes ``tables/stance.csv`` in the report's folder ``out_dir`` from the stance step's
+    Parquet file ``stance`` (None: the report step writes it). The windows' edges go to Arrow
+    files in the folder ``work`` for :func:`report_gexf_child`: graph.gexf waits for the roles
+    the metrics step finds (its node attributes), and the child holds nothing meanwhile (it
+    waits beside the metrics step's peak memory). Returns a :class:`ReportParts`; nothing but
+    the study's parameters, paths and that small result crosses between the processes.
+    """
+    from . import gexfout
+    from .graph import crisis_map_of
+    from .schema import Window
+    from .textsafe import write_csv
+
+    t0, c0 = time.monotonic(), time.process_time()
+    inter = read_graph_interactions(interactions, columns=REPORT_CHILD_COLUMNS)
+    coded = gexfout.CodedInteractions(inter)
+    del inter  # (coded holds what the edges and the map need)
+    edges = coded.window_edges(study.windows)
+    max_edges = getattr(study, "gexf_max_edges", gexfout.DEFAULT_GEXF_MAX_EDGES)
+    scope = gexfout.gexf_scope(edges, max_edges)
+    crisis = crisis_map_of(pd.DataFrame(), study, study.windows, coded=coded)
+    del coded
+    for w in Window:
+        path = _edges_file(Path(work), w)
+        if w.value in edges and not edges[w.value].empty:
+            write_arrow(edges[w.value], path)
+        elif path.exists():
+            path.unlink()
+    del edges
+    csv = None
+    if stance is not None:
+        csv = write_csv(read_parquet(Path(stance)), Path(out_dir) / "tables" / "stance.csv")
+    _trim_memory()
+    return ReportParts(scope, crisis, csv, (t0, time.monotonic()), time.process_time() - c0)
+
+
+def _trim_memory() -> None:
+    """Give the memory a child freed back to the system (a collection, Arrow's pool, glibc's
+    ``malloc_trim``): a child that waits, or has finished, otherwise holds its peak."""
+    import contextlib
+    import ctypes
+    import gc
+
+    gc.collect()
+    release_arrow_memory()
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
+def report_gexf_child(
+    study: Any, work: str, node_attrs: str, out_dir: str, scope: Any
+) -> tuple[str | None, tuple[float, float], float]:
+    """Write the report's graph.gexf in ``out_dir`` in a child process, from the windows' edges
+    :func:`report_parts_child` left in ``work`` and the node attributes in the Parquet file
+    ``node_attrs`` (:func:`netsupport.gexfout.write_report_gexf`, cut to ``scope``). Returns
+    its path (None: no window holds an edge, no file), the start and end of the work on the
+    monotonic clock, and its CPU seconds."""
+    from .gexfout import write_report_gexf
+    from .schema import Window
+
+    t0, c0 = time.monotonic(), time.process_time()
+    # handles read back as shared Python strings: the same values the report step would hold
+    edges = {
+        w.value: read_graph_interactions(_edges_file(Path(work), w))
+        for w in Window
+        if _edges_file(Path(work), w).is_file()
+    }
+    attrs = read_parquet(Path(node_attrs))
+    written = write_report_gexf(edges, study.windows, Path(out_dir), attrs, scope)
+    del edges, attrs
+    _trim_memory()
+    path = str(written[0]) if written else None
+    return path, (t0, time.monotonic()), time.process_time() - c0
+
+
+def read_graph_interactions(
+    path: str | Path, windows: Any = None, columns: Sequence[str] | None = None
+) -> pd.DataFrame:
     """Read the interactions :func:`write_arrow` wrote, as the communities step needs them and
     in little memory (the child runs beside the stance step: bench/RESULTS.md, "Branch mem2").
 
@@ -298,6 +416,7 @@ def read_graph_interactions(path: str | Path, windows: Any = None) -> pd.DataFra
     reads, those from the baseline's start to the crisis's end and those with no timestamp
     (:func:`pandas_graph_measures` reads the baseline and crisis windows only, and
     :func:`netsupport.graph.window_interactions` keeps the selected rows in their order).
+    ``columns``: read only these (those in the file), in the file's order.
 
     Examples
     --------
@@ -311,6 +430,8 @@ def read_graph_interactions(path: str | Path, windows: Any = None) -> pd.DataFra
     cols: dict[str, Any] = {}
     with pa.memory_map(str(path), "r") as source:
         table = pa.ipc.open_file(source).read_all()
+        if columns is not None:
+            table = table.select([c for c in table.column_names if c in set(columns)])
         if windows is not None and "created_at" in table.column_names:
             ts = table.column("created_at")
             start, _ = windows.bounds("baseline")
@@ -322,7 +443,7 @@ def read_graph_interactions(path: str | Path, windows: Any = None) -> pd.DataFra
         for name in table.column_names:
             col = table.column(name)
             if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
-                cols[name] = col.to_pandas()
+                cols[name] = col.to_pandas().copy()  # (not a view of the mapped file)
                 continue
             enc = col.combine_chunks().dictionary_encode()  # null stays null in the indices
             if name == "post_id":
@@ -369,6 +490,12 @@ PANDAS_BASE_BYTES = 350 * 2**20
 #: rounded up as if all of them were.
 CHILD_BYTES_PER_ROW = {"posts": 0, "interactions": 300, "follows": 0, "accounts": 0}
 CHILD_BASE_BYTES = 200 * 2**20
+#: The pandas engine's report child (:func:`netsupport.report.early_report_child`, beside the
+#: metrics step): the interactions' edge columns (handles shared), their codes, the windows'
+#: edges and the GEXF's text batches. Measured at 10^6 (bench/RESULTS.md, "Branch rep5"):
+#: ~0.11 GB after its imports, 0.34-0.43 GB at its peak (PSS); per row rounded up.
+REPORT_CHILD_BYTES_PER_ROW = {"posts": 0, "interactions": 250, "follows": 0, "accounts": 0}
+REPORT_CHILD_BASE_BYTES = 250 * 2**20
 #: The Dask engine's driver holds aggregates: per account and per edge rather than per row
 #: (its peak at 10,556,327 interactions and 1,000,000 accounts: 4.4 GiB, bench/RESULTS.md).
 DASK_DRIVER_BYTES_PER_ROW = {"posts": 0, "interactions": 320, "follows": 150, "accounts": 600}
@@ -379,6 +506,7 @@ _PER_ROW = {
     "pandas": (PANDAS_BYTES_PER_ROW, PANDAS_BASE_BYTES),
     "dask": (DASK_DRIVER_BYTES_PER_ROW, DASK_BASE_BYTES),
     "child": (CHILD_BYTES_PER_ROW, CHILD_BASE_BYTES),
+    "report": (REPORT_CHILD_BYTES_PER_ROW, REPORT_CHILD_BASE_BYTES),
 }
 
 
@@ -386,7 +514,8 @@ def estimate_memory(counts: Mapping[str, int], engine: str = "pandas") -> int:
     """Return the estimated peak memory (bytes) of a run on a store with these row counts.
 
     For the Dask engine: the driver process only (each worker holds one partition at a time).
-    ``engine="child"``: the pandas engine's communities step in a child process.
+    ``engine="child"``: the pandas engine's communities step in a child process;
+    ``engine="report"``: the report's child process beside the metrics step.
 
     Examples
     --------
@@ -451,7 +580,7 @@ def usable_cpus() -> int:
 
 
 def overlap_decision(
-    jobs: int | None, counts: Mapping[str, int], cpus: int | None = None
+    jobs: int | None, counts: Mapping[str, int], cpus: int | None = None, child: str = "child"
 ) -> str | None:
     """Return why two independent steps must run one after the other, or None to overlap them.
 
@@ -464,6 +593,9 @@ def overlap_decision(
     lean copy (:func:`read_graph_interactions`) the tree peaks at 1.82-1.87 GB ("Branch mem2";
     on a host other jobs keep busy the overlap is slower, as no core is idle). The outputs are
     the same bytes. ``--jobs 1`` runs them in turn.
+
+    ``child``: the estimate of the child process (:func:`estimate_memory`): ``"child"`` for the
+    communities step, ``"report"`` for the report's child beside the metrics step.
 
     Examples
     --------
@@ -479,7 +611,7 @@ def overlap_decision(
     cpus = usable_cpus() if cpus is None else cpus
     if cpus < 2:
         return "1 CPU available"
-    need = estimate_memory(counts, "pandas") + estimate_memory(counts, "child")
+    need = estimate_memory(counts, "pandas") + estimate_memory(counts, child)
     limit = memory_limit()
     if need > limit:
         return (
@@ -502,6 +634,10 @@ class Engine(Protocol):
     concurrent: tuple[str, ...]
     #: Whether the engine can pseudonymise its outputs.
     pseudonyms: bool
+    #: Whether the report's parts that read no metric may be made in a child process while the
+    #: metrics step runs (:func:`netsupport.report.early_report_child`; they read the study's
+    #: interactions, which the pandas engine holds).
+    report_child: bool
 
     #: Added to the key of every step after the import (None: the keys as they are); an
     #: engine that caches other files than the default keys its steps apart.
@@ -569,6 +705,7 @@ class PandasEngine:
     name = "pandas"
     concurrent = ("stance", "communities")
     pseudonyms = True
+    report_child = True
     key_salt = None
 
     def check_memory(self, counts: Mapping[str, int]) -> int:
@@ -672,6 +809,7 @@ class DaskEngine:
     name = "dask"
     concurrent: tuple[str, ...] = ()  # communities read the aggregates the stance step made
     pseudonyms = False
+    report_child = False  # its report reads the aggregates, not the interactions
     # it caches other intermediates than pandas: its own keys
     key_salt: ClassVar[Mapping[str, str]] = {"engine": "dask"}
 

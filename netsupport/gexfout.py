@@ -39,6 +39,7 @@ __all__ = [
     "gexf_scope",
     "window_edges_of",
     "write_graph_gexf",
+    "write_report_gexf",
 ]
 
 #: Default limit on the edges (source-target pairs over the three windows) of the dynamic GEXF
@@ -320,3 +321,32 @@ def write_graph_gexf(
         note=scope.note(),
     )
     return out, scope
+
+
+def write_report_gexf(
+    window_edges: Mapping[str, pd.DataFrame],
+    windows: Windows,
+    out_dir: Path,
+    node_attrs: pd.DataFrame,
+    scope: GexfScope,
+) -> list[Path]:
+    """Write the report's graph.gexf in ``out_dir`` (:func:`write_graph_gexf` of the windows'
+    edges, cut to ``scope``); return ``[its path]``, or ``[]`` (and no file) when no window
+    holds an edge."""
+    from .errors import EmptyWindow
+
+    gexf = Path(out_dir) / "graph.gexf"
+    try:
+        path, _ = write_graph_gexf(
+            window_edges,
+            windows,
+            gexf,
+            max_edges=scope.max_edges,
+            node_attrs=node_attrs,
+            scope=scope,
+        )
+    except EmptyWindow:
+        if gexf.exists():
+            gexf.unlink()
+        return []
+    return [path]

@@ -41,7 +41,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import jinja2
 import numpy as np
@@ -49,8 +49,13 @@ import pandas as pd
 from markupsafe import Markup, escape
 
 from . import __version__, charts
-from .errors import EmptyWindow
-from .graph import GraphArrays, GraphLike
+from .graph import (  # (the network map's graph: made from the arrays, in graph.py)
+    NETWORK_KINDS,  # noqa: F401
+    GraphArrays,
+    crisis_graph,  # noqa: F401
+    crisis_map_of,
+    neighbourhood,
+)
 from .report_stance import (
     add_stance_chart,
     corrected_findings,
@@ -102,8 +107,6 @@ CHART_KEYS = (
     "attention_model",
     "sensitivity",
 )
-#: Kinds of the crisis graph drawn in the network map (the graph PageRank runs on).
-NETWORK_KINDS = (IKind.REPOST, IKind.QUOTE, IKind.MENTION)
 #: Packages whose versions the manifest records.
 MANIFEST_PACKAGES = (
     "numpy",
@@ -993,57 +996,6 @@ def labelled_proxies(metrics: Mapping[str, Any], n: int = 3, share: float = 0.1)
     return [r["handle"] for r in top[:n] if float(r["reach"]) >= floor]
 
 
-def crisis_graph(interactions: pd.DataFrame, windows: Windows, *, coded: Any = None) -> GraphArrays:
-    """Return the crisis repost/quote/mention graph (the kinds PageRank ranks amplifiers on)
-    as arrays (:class:`~netsupport.graph.GraphArrays`): the network map needs its edges and
-    a two-step neighbourhood, not a networkx graph of ~10^5 edges at 10^6 interactions.
-    ``coded``: the :class:`~netsupport.gexfout.CodedInteractions` of ``interactions`` when the
-    caller has them (the report shares them with the GEXF)."""
-    from .gexfout import CodedInteractions
-
-    coded = coded if coded is not None else CodedInteractions(interactions)
-    return coded.graph(windows, Window.CRISIS, NETWORK_KINDS)
-
-
-def neighbourhood(g: GraphLike, centre: Iterable[str], hops: int = 2) -> GraphArrays:
-    """Return the subgraph within ``hops`` (ignoring direction) of the ``centre`` accounts.
-
-    The whole graph when none of the centre accounts is in it. Computed on the edge arrays:
-    one pass over the edges per step.
-
-    Examples
-    --------
-    >>> g = neighbourhood(pd.DataFrame({"source": ["a", "b", "c", "x"],
-    ...     "target": ["b", "c", "d", "y"], "weight": 1.0}), ["a"])
-    >>> g.nodes.tolist(), g.n_edges
-    (['a', 'b', 'c'], 2)
-    """
-    g = GraphArrays.coerce(g)
-    index = pd.Index(g.nodes, dtype=object)
-    seeds = index.get_indexer(pd.Index(sorted(set(centre)), dtype=object))
-    seeds = seeds[seeds >= 0]
-    if not len(seeds):
-        return g
-    keep = np.zeros(g.n_nodes, dtype=bool)
-    keep[seeds] = True
-    frontier = keep.copy()
-    for _ in range(hops):
-        nxt = np.zeros(g.n_nodes, dtype=bool)
-        nxt[g.dst[frontier[g.src]]] = True
-        nxt[g.src[frontier[g.dst]]] = True
-        frontier = nxt & ~keep
-        keep |= nxt
-    code = np.cumsum(keep) - 1  # old code -> new code, for the nodes kept
-    edge = keep[g.src] & keep[g.dst]
-    return GraphArrays(
-        g.nodes[keep],
-        code[g.src[edge]],
-        code[g.dst[edge]],
-        g.weight[edge],
-        g.directed,
-    )
-
-
 # ---- charts -------------------------------------------------------------------------------------
 
 
@@ -1103,12 +1055,16 @@ def draw_charts(inp: ReportInputs) -> list[DrawnChart]:
     return chart_plan(inp)()
 
 
-def chart_plan(inp: ReportInputs, coded: Any = None) -> Callable[[], list[DrawnChart]]:
+def chart_plan(
+    inp: ReportInputs, coded: Any = None, crisis_map: GraphArrays | None = None
+) -> Callable[[], list[DrawnChart]]:
     """Compute the charts' data from the report's tables, and return a function that draws
     the charts from it (small frames: counts per bin, shares). Two data steps are left to the
     function: the supporters' prior ties (chart 4) and the crisis neighbourhood (the network
     map). ``coded``: the :class:`~netsupport.gexfout.CodedInteractions` of the interactions,
-    when the caller has them."""
+    when the caller has them. ``crisis_map``: the network map's crisis neighbourhood on the
+    study's windows (:func:`crisis_map_of`) when made already (by the report's child process);
+    used when the metrics did not cut the windows, else made here."""
     from . import evidence_report as _evidence
 
     study, m = inp.study, inp.metrics
@@ -1204,16 +1160,17 @@ def chart_plan(inp: ReportInputs, coded: Any = None) -> Callable[[], list[DrawnC
     )
 
     def g() -> GraphArrays:
-        if inp.edges is not None:  # aggregated by the Dask engine (the same kinds of edges)
-            from .graph import SOURCE, TARGET
+        if crisis_map is not None and w == study.windows:  # made by the report's child
+            return crisis_map
+        if inp.edges is None:
+            return crisis_map_of(inp.interactions, study, w, coded=coded)
+        # aggregated by the Dask engine (the same kinds of edges)
+        from .graph import SOURCE, TARGET
 
-            edges = inp.edges.get("amplifiers")
-            if edges is None:
-                edges = pd.DataFrame({SOURCE: pd.Series([], dtype=object), TARGET: []})
-            crisis = GraphArrays.from_edges(edges)
-        else:
-            crisis = crisis_graph(inp.interactions, w, coded=coded)
-        return neighbourhood(crisis, (*study.focal, *study.institution))
+        edges = inp.edges.get("amplifiers")
+        if edges is None:
+            edges = pd.DataFrame({SOURCE: pd.Series([], dtype=object), TARGET: []})
+        return neighbourhood(GraphArrays.from_edges(edges), (*study.focal, *study.institution))
 
     membership = {} if inp.membership is None else _int_dict(inp.membership)
     proxies_top = labelled_proxies(m)
@@ -1898,36 +1855,65 @@ def _gc_frozen() -> Iterator[None]:
         gc.unfreeze()
 
 
-def write_report(inp: ReportInputs, out_dir: str | Path) -> list[Path]:
+class EarlyReport(Protocol):
+    """What :func:`write_report` is given when a child process made part of the report."""
+
+    #: the parts the child made beside the metrics step (:class:`netsupport.engine.
+    #: ReportParts`: the GEXF's scope, the network map's graph, tables/stance.csv or None)
+    parts: Any
+
+    def start_gexf(self, node_attrs: pd.DataFrame) -> Callable[[], Path | None]:
+        """Have the child write graph.gexf with these node attributes; return a function that
+        waits for it and returns its path (None when no window holds an edge)."""
+        ...
+
+
+def write_report(
+    inp: ReportInputs, out_dir: str | Path, early: EarlyReport | None = None
+) -> list[Path]:
     """Write the report files into ``out_dir`` and return their paths (manifest excluded).
 
     Writes metrics.json, tables/*.csv, charts/*.png|svg, graph.gexf (dynamic: one spell per
     window), report.md and index.html, each atomically; files a previous run left in charts/ and
     tables/ that this run does not produce are removed.
+
+    ``early``: the parts a child process made while the metrics step ran (the GEXF's scope, the
+    network map's graph, tables/stance.csv); the child then writes graph.gexf while this
+    process draws the charts. The same files either way (tests/test_engine.py).
     """
     with _gc_frozen():
-        return _write_report(inp, out_dir)
+        return _write_report(inp, out_dir, early)
 
 
-def _write_report(inp: ReportInputs, out_dir: str | Path) -> list[Path]:
+def _write_report(
+    inp: ReportInputs, out_dir: str | Path, early: EarlyReport | None = None
+) -> list[Path]:
     from . import gexfout
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    # the account handles factorised once, for the GEXF's windows, its scope and the network map
-    coded = None if inp.edges is not None else gexfout.CodedInteractions(inp.interactions)
-    draw = chart_plan(inp, coded)
-    window_edges = (
-        inp.edges
-        if inp.edges is not None
-        else gexfout.window_edges_of(inp.interactions, inp.study.windows, coded=coded)
-    )
-    max_edges = getattr(inp.study, "gexf_max_edges", gexfout.DEFAULT_GEXF_MAX_EDGES)
-    scope = gexfout.gexf_scope(window_edges, max_edges)
+    coded = window_edges = None
+    if early is not None:
+        draw = chart_plan(inp, crisis_map=early.parts.crisis_map)
+        scope = early.parts.scope
+    else:
+        # the handles factorised once, for the GEXF's windows, its scope and the network map
+        coded = None if inp.edges is not None else gexfout.CodedInteractions(inp.interactions)
+        draw = chart_plan(inp, coded)
+        window_edges = (
+            inp.edges
+            if inp.edges is not None
+            else gexfout.window_edges_of(inp.interactions, inp.study.windows, coded=coded)
+        )
+        max_edges = getattr(inp.study, "gexf_max_edges", gexfout.DEFAULT_GEXF_MAX_EDGES)
+        scope = gexfout.gexf_scope(window_edges, max_edges)
     metrics = inp.metrics
     if scope.crisis_only:  # (only then: complete studies' metrics.json unchanged)
         metrics = {**inp.metrics, "gexf": scope.as_dict()}
     written: list[Path] = [write_json(metrics, out / "metrics.json")]
+    # the child writes graph.gexf while this process writes the rest
+    wait_gexf = early.start_gexf(_node_attrs(inp)) if early is not None else None
+    early_stance = early.parts.stance_csv if early is not None else None
 
     tables = report_tables(inp)
     if inp.pseudonymiser is not None:
@@ -1936,26 +1922,18 @@ def _write_report(inp: ReportInputs, out_dir: str | Path) -> list[Path]:
         tables["stance"] = pd.DataFrame()  # listed with the others; written by write_stance
     for name, df in sorted(tables.items()):
         path = out / "tables" / f"{name}.csv"
-        if name == "stance" and inp.write_stance is not None:
+        if name == "stance" and early_stance is not None:
+            written.append(early_stance)  # (written by the child)
+        elif name == "stance" and inp.write_stance is not None:
             written.append(inp.write_stance(path))
         else:
             written.append(write_csv(df, path))
     _clean(out / "tables", {f"{k}.csv" for k in tables}, (".csv",))
 
-    gexf = out / "graph.gexf"
-    try:
-        path, _ = gexfout.write_graph_gexf(
-            window_edges,
-            inp.study.windows,
-            gexf,
-            max_edges=scope.max_edges,
-            node_attrs=_node_attrs(inp),
-            scope=scope,
+    if window_edges is not None:
+        written += gexfout.write_report_gexf(
+            window_edges, inp.study.windows, out, _node_attrs(inp), scope
         )
-        written.append(path)
-    except EmptyWindow:
-        if gexf.exists():
-            gexf.unlink()
 
     chart_list = _make_charts(draw)
     for c in chart_list:
@@ -1976,6 +1954,9 @@ def _write_report(inp: ReportInputs, out_dir: str | Path) -> list[Path]:
     written.append(
         atomic_write_text(out / "index.html", render_html(inp, chart_list, tables, gexf_note=note))
     )
+    if wait_gexf is not None:
+        gexf = wait_gexf()
+        written += [gexf] if gexf is not None else []
     return written
 
 

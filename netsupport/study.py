@@ -12,8 +12,9 @@
 The steps are wired here once, for every engine: :class:`RunContext` reuses a step whose key
 and files are current, else asks the engine (:mod:`netsupport.engine`: pandas, dask) to compute
 it, caches the result and records the key. With the pandas engine the stance and communities
-steps overlap, the communities step in a child process, unless ``jobs`` is 1 (see ``jobs`` of
-:func:`run_study`).
+steps overlap, the communities step in a child process, and so do the metrics step and the
+report's parts that read no metric (in a child process that writes into the report's staging
+folder), unless ``jobs`` is 1 (see ``jobs`` of :func:`run_study`).
 
 Each step has a *key*: the sha256 of everything it depends on (the inputs' sha256, the
 parameters that concern it, the keys of the steps before it, and a fingerprint of netsupport's own
@@ -65,6 +66,8 @@ from .engine import (
     read_graph_measures,
     read_parquet,
     release_arrow_memory,
+    report_gexf_child,
+    report_parts_child,
     write_arrow,
     write_graph_measures,
     write_parquet,
@@ -526,7 +529,9 @@ def run_study(
         Steps run at the same time at most. By default (and with ``jobs >= 2``) the engine's
         independent steps (pandas: stance and communities) overlap, the communities step in a
         child process, when two CPUs are usable and both fit in memory
-        (:func:`netsupport.engine.overlap_decision`); ``jobs=1`` runs them one after the other.
+        (:func:`netsupport.engine.overlap_decision`); so do the metrics step and the report's
+        parts that read no metric (:func:`netsupport.engine.report_parts_child`: graph.gexf,
+        the network map's graph, tables/stance.csv); ``jobs=1`` runs them one after the other.
         The outputs are the same either way.
 
     Returns
@@ -647,11 +652,19 @@ def _run_steps(ctx: RunContext, progress: Any, force: bool, jobs: int | None) ->
                 continue
             if why != "reused":
                 note = f"; communities run after it ({why})"
+        if step == "metrics" and ctx.engine.report_child:
+            why = _report_sequential_reason(ctx, jobs)
+            if why is None:
+                results += _report_overlapped(ctx, progress, force, i, t_run)
+                i += 2
+                continue
+            if why != "reused":
+                note = f"; the report's graph parts made after it ({why})"
         progress.step_start(i + 1, total, step, _WHAT[step])
         t0 = time.monotonic()
         status, detail = getattr(ctx, f"step_{step}")(force)
         t1 = time.monotonic()
-        if step == "stance":
+        if step in ("stance", "metrics"):
             detail, note = detail + note, ""
         progress.step_end(step, status, t1 - t0, detail)
         results.append(StepResult(step, status, t1 - t0, detail, start=t0 - t_run))
@@ -668,6 +681,114 @@ def _sequential_reason(ctx: RunContext, jobs: int | None) -> str | None:
     if ctx.stance_fresh() or ctx.communities_fresh():
         return "reused"
     return overlap_decision(jobs, ctx.store.counts())
+
+
+def _report_sequential_reason(ctx: RunContext, jobs: int | None) -> str | None:
+    """Why the report's graph parts are made after the metrics step, not beside it in a child
+    process (None: beside it; ``"reused"``: the metrics or the report are reused)."""
+    if ctx.metrics_fresh() or ctx.report_fresh():
+        return "reused"
+    return overlap_decision(jobs, ctx.store.counts(), child="report")
+
+
+def _report_overlapped(
+    ctx: RunContext, progress: Any, force: bool, index: int, t_run: float
+) -> list[StepResult]:
+    """Run the metrics step here while a child process makes the report's parts that read no
+    metric (:func:`netsupport.engine.report_parts_child`: the GEXF's edges and scope, the
+    network map's graph, tables/stance.csv, into the report's staging folder), then the report
+    step, whose graph.gexf the child writes while this process writes the rest.
+
+    The step table stays honest: the metrics and report steps' seconds are their wall time in
+    this process (the report's: what remains after the metrics, waiting for the child
+    included); the report's line says when the child worked and for how long it overlapped
+    each step. On any error the staging folder is removed: no half report is left.
+    """
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    total = len(STEPS)
+    what = f"{_WHAT['metrics']} (and the report's graph parts, in a child process)"
+    progress.step_start(index + 1, total, "metrics", what)
+    try:
+        with ProcessPoolExecutor(1, mp_context=mp.get_context("spawn")) as pool:
+            t0 = time.monotonic()
+            ctx.report_child = child = ctx.start_report_child(pool)
+            try:
+                status, detail = ctx.step_metrics(force)
+                t1 = time.monotonic()
+                release_arrow_memory()
+                progress.step_start(index + 2, total, "report", _WHAT["report"])
+                r_status, r_detail = ctx.step_report(force)
+                t2 = time.monotonic()
+            except BaseException:
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
+            finally:
+                ctx.report_child = None
+    except BaseException:
+        shutil.rmtree(staging_dir(ctx.out), ignore_errors=True)
+        raise
+    c0, c1 = child.parts.span
+    overlap = max(0.0, min(t1, c1) - max(t0, c0))
+    m_detail = f"{detail}; overlapped with the report's child process for {overlap:.1f} s"
+    r_detail += (
+        f"; graph parts in a child process {c0 - t_run:.1f}-{c1 - t_run:.1f} s into the run "
+        f"({child.parts.cpu:.1f} s CPU, overlapped with metrics for {overlap:.1f} s)"
+    )
+    if child.gexf_span is not None:
+        g0, g1 = child.gexf_span
+        r_detail += (
+            f", its graph.gexf {g0 - t_run:.1f}-{g1 - t_run:.1f} s ({child.gexf_cpu:.1f} s CPU, "
+            "beside this step)"
+        )
+    progress.step_end("metrics", status, t1 - t0, m_detail)
+    progress.step_end("report", r_status, t2 - t1, r_detail)
+    return [
+        StepResult("metrics", status, t1 - t0, m_detail, start=t0 - t_run, overlaps="report"),
+        StepResult("report", r_status, t2 - t1, r_detail, start=t1 - t_run, overlaps="metrics"),
+    ]
+
+
+@dataclass
+class _ReportChild:
+    """The report's child process (:meth:`RunContext.start_report_child`), as
+    :func:`netsupport.report.write_report` uses it (``report.EarlyReport``): the parts it made
+    beside the metrics step, and graph.gexf written beside the rest of the report."""
+
+    pool: Any
+    future: Any
+    study: Study
+    temp: Path  # the run's temporary folder (the child's edges, the node attributes)
+    staging: Path  # the report's staging folder
+    gexf_span: tuple[float, float] | None = None
+    gexf_cpu: float = 0.0
+    _parts: Any = None
+
+    @property
+    def parts(self) -> Any:
+        """The child's :class:`netsupport.engine.ReportParts` (waits for them)."""
+        if self._parts is None:
+            self._parts = self.future.result()
+        return self._parts
+
+    def start_gexf(self, node_attrs: pd.DataFrame) -> Callable[[], Path | None]:
+        path = self.temp / "node-attrs.parquet"
+        write_parquet(node_attrs, path)
+        future = self.pool.submit(
+            report_gexf_child,
+            self.study,
+            str(self.temp),
+            str(path),
+            str(self.staging),
+            self.parts.scope,
+        )
+
+        def wait() -> Path | None:
+            out, self.gexf_span, self.gexf_cpu = future.result()
+            return Path(out) if out is not None else None
+
+        return wait
 
 
 def _overlapped(
@@ -779,6 +900,8 @@ class RunContext:
     analysis_tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     report_files: list[Path] = field(default_factory=list)
     staged: Path | None = None  # the folder holding a new report, once the report step built one
+    report_child: Any = None  # _ReportChild, while the metrics and report steps overlap
+    interactions_arrow: Path | None = None  # the interactions as written for a child this run
     # with pseudonymised outputs: the study as written (its handles find the data in the
     # store) and the pseudonymiser; `study` then holds pseudonyms
     source_study: Study | None = None
@@ -799,9 +922,9 @@ class RunContext:
         from . import report
 
         staging = staging_dir(self.out)
-        if staging.exists():  # left by a run that was stopped
+        if staging.exists() and self.report_child is None:  # left by a run that was stopped
             shutil.rmtree(staging)
-        files = report.write_report(inp, staging)
+        files = report.write_report(inp, staging, early=self.report_child)
         rel = sorted(p.relative_to(staging) for p in files)
         self.report_files = [self.out / p for p in rel]
         write_json([p.as_posix() for p in rel], self.cache / "report-files.json")
@@ -947,10 +1070,39 @@ class RunContext:
         """Start the communities step in ``pool``'s child process (pandas engine); return its
         future. The child reads the study's interactions from an Arrow file and writes the
         step's files; :meth:`finish_communities` reads them."""
-        path = write_arrow(self.interactions(), self.temp_dir / "interactions.arrow")
+        path = self.write_interactions_arrow()
         self._interactions = None  # the stance step makes them again and keeps its own copy
         release_arrow_memory()  # (the Arrow copy written)
         return pool.submit(graph_measures_child, self.study, str(path), self.graph_files)
+
+    def write_interactions_arrow(self) -> Path:
+        """Write the study's interactions as an Arrow file for a child process, once per run
+        (the communities child's file serves the report's child too)."""
+        if self.interactions_arrow is None:
+            self.interactions_arrow = write_arrow(
+                self.interactions(), self.temp_dir / "interactions.arrow"
+            )
+        return self.interactions_arrow
+
+    def start_report_child(self, pool: Any) -> _ReportChild:
+        """Start the report's child in ``pool`` (pandas engine): it makes the report's parts
+        that read no metric into the staging folder while the metrics step runs."""
+        staging = staging_dir(self.out)
+        if staging.exists():
+            shutil.rmtree(staging)
+        path = self.write_interactions_arrow()
+        release_arrow_memory()  # (the Arrow copy written)
+        # the stance table's CSV as the report writes it; pseudonymised tables: in the report
+        stance = self.engine.stance_outputs(self)[0] if self.pseudonymiser is None else None
+        future = pool.submit(
+            report_parts_child,
+            self.study,
+            str(path),
+            None if stance is None else str(stance),
+            str(staging),
+            str(self.temp_dir),
+        )
+        return _ReportChild(pool, future, self.study, self.temp_dir, staging)
 
     def finish_communities(self, future: Any) -> tuple[tuple[str, str], tuple[float, float]]:
         """Wait for :meth:`start_communities`' child; return the step's (status, detail) and
@@ -960,13 +1112,22 @@ class RunContext:
         self.state.record("communities", self.keys["communities"])
         return self._communities_detail("ran"), span
 
-    def step_metrics(self, force: bool) -> tuple[str, str]:
+    def _metrics_files(self) -> tuple[Path, Path, Path, Path]:
         # not metrics.json: `netsupport support --study` writes that into this folder
-        metrics_p = self.cache / "run-metrics.json"
-        units_p = self.cache / "units.parquet"
-        tables_dir = self.cache / "tables"
-        index_p = self.cache / "tables.json"
-        if self.fresh("metrics", [metrics_p, units_p, index_p]):
+        return (
+            self.cache / "run-metrics.json",
+            self.cache / "units.parquet",
+            self.cache / "tables",
+            self.cache / "tables.json",
+        )
+
+    def metrics_fresh(self) -> bool:
+        metrics_p, units_p, _, index_p = self._metrics_files()
+        return self.fresh("metrics", [metrics_p, units_p, index_p])
+
+    def step_metrics(self, force: bool) -> tuple[str, str]:
+        metrics_p, units_p, tables_dir, index_p = self._metrics_files()
+        if self.metrics_fresh():
             self.metrics = json.loads(metrics_p.read_text(encoding="utf-8"))
             self.units = read_parquet(units_p)
             names = json.loads(index_p.read_text(encoding="utf-8"))
@@ -983,14 +1144,21 @@ class RunContext:
         self.state.record("metrics", self.keys["metrics"])
         return "ran", f"{sum(1 for _ in _measured_leaves(self.metrics)):,} numbers"
 
-    def step_report(self, force: bool) -> tuple[str, str]:
+    def _previous_report(self) -> list[Path]:
+        """The files the previous run's report wrote (as its listing says), if any."""
         listing = self.cache / "report-files.json"
-        if listing.is_file():
-            previous = [self.out / p for p in json.loads(listing.read_text(encoding="utf-8"))]
-        else:
-            previous = []
-        if previous and self.fresh("report", [listing, *previous]):
-            self.report_files = previous
+        if not listing.is_file():
+            return []
+        return [self.out / p for p in json.loads(listing.read_text(encoding="utf-8"))]
+
+    def report_fresh(self) -> bool:
+        previous = self._previous_report()
+        listing = self.cache / "report-files.json"
+        return bool(previous) and self.fresh("report", [listing, *previous])
+
+    def step_report(self, force: bool) -> tuple[str, str]:
+        if self.report_fresh():
+            self.report_files = self._previous_report()
             return "reused", "metrics unchanged"
         counts = self.store.counts()
         inputs = [

@@ -75,6 +75,20 @@ def test_overlapped_run_really_ran_communities_in_a_child(both_ways):
     assert [s.status for s in both_ways[2].steps] == ["ran"] * 5
 
 
+def test_overlapped_run_really_made_the_report_graph_parts_in_a_child(both_ways):
+    """Guard against a silent fallback: the default run made graph.gexf, the network map's
+    graph and tables/stance.csv in the report's child beside the metrics step; jobs=1 not."""
+    seq = {s.name: s for s in both_ways[1].steps}
+    par = {s.name: s for s in both_ways[2].steps}
+    assert par["metrics"].overlaps == "report" and par["report"].overlaps == "metrics"
+    assert "overlapped with the report's child process for" in par["metrics"].detail
+    assert "graph parts in a child process" in par["report"].detail
+    assert "its graph.gexf" in par["report"].detail  # (the example has edges: a file)
+    assert "the report's graph parts made after it (--jobs 1)" in seq["metrics"].detail
+    # the report step's seconds are its own, after the metrics step's (not both together)
+    assert par["report"].start >= par["metrics"].start + par["metrics"].seconds
+
+
 def test_overlapped_run_gives_byte_identical_metrics_and_report(both_ways):
     a = _files(both_ways[1].out_dir)
     b = _files(both_ways[2].out_dir)
@@ -133,6 +147,37 @@ def test_cli_jobs_1_runs_the_steps_in_turn(tmp_path):
     text = " ".join(res.output.split())  # (the step lines wrap at the console's width)
     assert "communities run after it (--jobs 1)" in text
     assert "in a child process" not in text
+
+
+def test_an_error_in_the_report_child_is_one_line_and_leaves_the_old_report(tmp_path, monkeypatch):
+    """The report's child fails (here: its interactions file is gone): the run stops with the
+    usual one-line error and exit 2, the report of the previous run is left as it was, and no
+    half-built report stays in the staging folder."""
+    from netsupport import study as study_mod
+    from netsupport.outdir import staging_dir
+
+    toml = _example_copy(tmp_path / "ex")
+    monkeypatch.setattr(engine, "usable_cpus", lambda: 2)
+    monkeypatch.setenv(engine.MEMORY_LIMIT_ENV, "64G")
+    first = run_study(toml, jobs=1, clock=lambda: "2026-01-01T00:00:00Z")
+    before = _files(first.out_dir)
+    start = study_mod.RunContext.start_report_child
+
+    def start_without_interactions(self, pool):
+        self.interactions_arrow = self.temp_dir / "gone.arrow"  # (never written)
+        return start(self, pool)
+
+    monkeypatch.setattr(study_mod.RunContext, "start_report_child", start_without_interactions)
+    res = CliRunner().invoke(app, ["run", str(toml), "--force", "--jobs", "1"])
+    assert res.exit_code == 0, res.output  # (in turn: no child, nothing to fail)
+    res = CliRunner().invoke(app, ["run", str(toml), "--force", "--jobs", "2"])
+    assert res.exit_code == 2, res.output
+    last = res.output.strip().splitlines()[-1]
+    assert last.startswith("error: ") and "gone.arrow" in last
+    assert "Traceback" not in res.output
+    assert _files(first.out_dir) == before
+    assert not staging_dir(first.out_dir).exists()
+    assert not (work_dir(first.out_dir) / "tmp").exists()
 
 
 # ---- when not to overlap -------------------------------------------------------------------------
@@ -201,10 +246,34 @@ def test_steps_that_do_not_fit_together_run_in_turn(monkeypatch):
     assert why is not None and "GiB" in why
 
 
+def test_the_report_child_waits_when_it_does_not_fit_and_says_so(tmp_path, monkeypatch):
+    """Room for the run but not for the report's child beside the metrics step: the report's
+    graph parts are made after it, in this process, and the step line says why."""
+    from netsupport.store import Store
+    from netsupport.studyfile import load_study
+
+    toml = _example_copy(tmp_path / "ex")
+    monkeypatch.setattr(engine, "usable_cpus", lambda: 2)
+    run_study(toml, jobs=1)  # (the store, for its counts)
+    counts = Store(load_study(toml).store_dir).counts()
+    alone = engine.estimate_memory(counts, "pandas")
+    assert engine.estimate_memory(counts, "report") > 2**20
+    monkeypatch.setenv(engine.MEMORY_LIMIT_ENV, str(alone + 2**20))  # the run fits, not both
+    why = engine.overlap_decision(2, counts, cpus=2, child="report")
+    assert why is not None and "GiB" in why
+    res = CliRunner().invoke(app, ["run", str(toml), "--force", "--jobs", "2"])
+    assert res.exit_code == 0, res.output
+    text = " ".join(res.output.split())
+    assert f"the report's graph parts made after it ({why})" in text
+    assert "graph parts in a child process" not in text
+
+
 def test_the_dask_engine_overlaps_nothing():
     # its communities step reads the aggregates its stance step made
     assert engine.get_engine("dask").concurrent == ()
     assert engine.get_engine("pandas").concurrent == ("stance", "communities")
+    assert not engine.get_engine("dask").report_child
+    assert engine.get_engine("pandas").report_child
 
 
 # ---- one interface -------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import networkx as nx
 import numpy as np
@@ -432,3 +433,62 @@ def test_attr_texts_are_attr_of_each_value():
     mixed = ["a", 3, 2.5, "b&"]  # not all strings: each through _attr
     assert _attr_texts(mixed).tolist() == [_attr(v) for v in mixed]
     assert _attr_texts([]).tolist() == []
+
+
+def test_the_report_child_writes_the_gexf_the_report_step_writes(tmp_path):
+    """The report's child (engine.report_parts_child, then engine.report_gexf_child; run here in
+    this process) keeps the windows' edges in Arrow files between its two tasks: the round trip
+    changes no byte of graph.gexf against writing it from the edges in memory, its scope and
+    network map's graph are the report step's, and a study with no edge gets no file."""
+    from netsupport import engine
+    from netsupport.gexfout import (
+        DEFAULT_GEXF_MAX_EDGES,
+        CodedInteractions,
+        gexf_scope,
+        write_report_gexf,
+    )
+    from netsupport.graph import crisis_map_of
+    from netsupport.windows import Windows
+
+    df = _random_interactions()
+    w = Windows.from_crisis("2014-02-14T00:00:00Z", "2014-02-16T00:00:00Z", 3, 2)
+    study = dataclasses.replace(_mini_study(tmp_path, ("u01",), ("u02",)), windows=w)
+    handles = sorted({h for h in (*df["source"], *df["target"]) if isinstance(h, str)})
+    attrs = pd.DataFrame(
+        {
+            "handle": handles,
+            "community": pd.array([i % 3 for i in range(len(handles))], dtype="Int64"),
+            "role": ["citizen"] * len(handles),
+            "crisis_pagerank": np.linspace(0.0, 1.0, len(handles)),
+        }
+    )
+    coded = CodedInteractions(df)
+    edges = coded.window_edges(w)
+    scope = gexf_scope(edges, DEFAULT_GEXF_MAX_EDGES)  # (the mini study sets no limit)
+    (tmp_path / "direct").mkdir()
+    [want] = write_report_gexf(edges, w, tmp_path / "direct", attrs, scope)
+
+    work, out = tmp_path / "work", tmp_path / "out"
+    work.mkdir()
+    inter = engine.write_arrow(df, work / "interactions.arrow")
+    parts = engine.report_parts_child(study, str(inter), None, str(out), str(work))
+    assert parts.scope == scope and parts.stance_csv is None
+    g = crisis_map_of(df, study, w, coded=coded)
+    assert parts.crisis_map.nodes.tolist() == g.nodes.tolist()
+    for a in ("src", "dst", "weight"):
+        np.testing.assert_array_equal(getattr(parts.crisis_map, a), getattr(g, a))
+    engine.write_parquet(attrs, work / "node-attrs.parquet")
+    path, _, _ = engine.report_gexf_child(
+        study, str(work), str(work / "node-attrs.parquet"), str(out), parts.scope
+    )
+    assert path is not None and Path(path).read_bytes() == want.read_bytes()
+
+    none = df.assign(created_at=pd.Timestamp("2013-01-01T00:00Z"))  # before every window
+    engine.write_arrow(none, work / "none.arrow")
+    parts = engine.report_parts_child(study, str(work / "none.arrow"), None, str(out), str(work))
+    assert not list(work.glob("report-edges-*.arrow"))
+    (out / "graph.gexf").unlink()
+    path, _, _ = engine.report_gexf_child(
+        study, str(work), str(work / "node-attrs.parquet"), str(out), parts.scope
+    )
+    assert path is None and not (out / "graph.gexf").exists()
