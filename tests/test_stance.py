@@ -22,6 +22,7 @@ from netsupport.stance import (
     coding_sheet,
     load_labels,
     load_lexicon,
+    stance_interactions,
     stance_table,
 )
 from netsupport.stance import rules as stance_rules
@@ -343,6 +344,18 @@ def test_agreement_kappa_undefined_with_one_class():
     a = agreement(["neutral"] * 3, ["neutral"] * 3)
     assert a["accuracy"] == 1.0 and a["kappa"] is None
     assert agreement([], [])["status"] == "not measured"
+
+
+def test_stance_table_takes_the_interactions_a_run_made_already():
+    # a run computes the interactions for its communities step before the stance step: given
+    # them, the stance step must decide exactly as when it makes them itself (and keep them)
+    tables, study = load_support_fixture(), support_fixture_study()
+    inter = stance_interactions(tables, study)
+    given = stance_table(tables, study, interactions=inter)
+    made = stance_table(tables, study)
+    pd.testing.assert_frame_equal(given.table, made.table)
+    pd.testing.assert_frame_equal(given.interactions, made.interactions)
+    assert given.agreement == made.agreement and given.model == made.model
 
 
 def test_coding_sheet_is_stratified_blind_and_seeded():

@@ -250,6 +250,7 @@ def stance_table(
     *,
     model_dir: str | Path | None = None,
     correct: bool = True,
+    interactions: pd.DataFrame | None = None,
 ) -> StanceResult:
     """Classify every interaction of a study towards the focal account and the institution.
 
@@ -272,6 +273,9 @@ def stance_table(
     correct : bool
         Compute the error-corrected shares now (False: the support measures compute them from
         ``validation_units`` with the study's bootstrap parameters).
+    interactions : DataFrame, optional
+        :func:`stance_interactions` of ``tables`` and ``study`` when the caller has them already
+        (a run computes them for its communities step first): not computed again.
     """
     from ..engine import release_arrow_memory
     from .model import import_model_libraries
@@ -292,8 +296,11 @@ def stance_table(
     )
     posts = tables.get(Table.POSTS)
     posts = posts if posts is not None else pd.DataFrame(columns=[PostCol.POST_ID, PostCol.TEXT])
-    inter = stance_interactions(tables, spec)
-    release_arrow_memory()  # (the marker search's lower-cased texts)
+    if interactions is None:
+        inter = stance_interactions(tables, spec)
+        release_arrow_memory()  # (the marker search's lower-cased texts)
+    else:  # (as object columns, like the tables': a no-op for read_tables' frames)
+        inter = object_strings({Table.INTERACTIONS: interactions})[Table.INTERACTIONS]
     # with hand codes, scikit-learn and skops are needed next (agreement, the model): imported
     # while the VADER workers score, ~1.3 CPU-s that the main process would otherwise wait for,
     # and the saved model loaded (~0.5 s at 10^6) when there is one
