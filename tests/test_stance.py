@@ -259,6 +259,14 @@ def test_classify_interactions_rules_and_filters():
     assert set(t["window"]) == {"crisis"}
 
 
+def test_side_of_names_the_side_of_each_handle_focal_first():
+    # (an account listed on both sides is focal, as the rules treat it)
+    c = Classifier(["Lane", "both"], ["force", "both"])
+    got = c.side_of(pd.Series(["lane", "force", "both", "other", None], index=[5, 4, 3, 2, 1]))
+    assert str(got.dtype) == "string" and list(got.index) == [5, 4, 3, 2, 1]
+    assert got.tolist() == ["focal", "institution", "focal", pd.NA, pd.NA]
+
+
 def test_parallel_scoring_equals_serial(monkeypatch):
     texts = [
         f"@lane thank you number {i}" if i % 3 else f"@force shame on you {i}" for i in range(60)

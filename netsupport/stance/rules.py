@@ -946,9 +946,15 @@ class Classifier:
 
     def side_of(self, handles: pd.Series) -> pd.Series:
         """Return "focal", "institution" or <NA> for each handle."""
-        mapping = {h: Target.INSTITUTION.value for h in self.institution}
-        mapping.update({h: Target.FOCAL.value for h in self.focal})
-        return handles.map(mapping).astype("string")
+        return pd.Series(self._sides(handles), index=handles.index, dtype="string")
+
+    def _sides(self, handles: pd.Series) -> np.ndarray:
+        """:meth:`side_of` as an object array, None for no side (a focal handle that is an
+        institution's too is focal)."""
+        out = np.full(len(handles), None, dtype=object)
+        out[handles.isin(self.institution).to_numpy(dtype=bool)] = Target.INSTITUTION.value
+        out[handles.isin(self.focal).to_numpy(dtype=bool)] = Target.FOCAL.value
+        return out
 
     def targeted(self, interactions: pd.DataFrame) -> np.ndarray:
         """Return which interactions target a focal or institution handle: the only rows
@@ -1003,14 +1009,12 @@ class Classifier:
         df = df[df[I.KIND].astype("string") != IKind.FOLLOW.value]
         if not self.likes_count:  # ([stance] likes_count = false: likes are not stances)
             df = df[df[I.KIND].astype("string") != IKind.LIKE.value]
-        side = self.side_of(df[I.TARGET])
-        src_side = self.side_of(df[I.SOURCE])
-        keep = side.notna() & (src_side.isna() | (src_side != side)).fillna(True)
-        df = df[keep.to_numpy(dtype=bool)].copy()
+        side = self._sides(df[I.TARGET])
+        src_side = self._sides(df[I.SOURCE])
+        keep = pd.notna(side) & (pd.isna(src_side) | (src_side != side))
+        df = df[keep].copy()
         # (object columns, as the table is returned: not inferred as Arrow strings and back)
-        df["target_side"] = pd.Series(
-            side[keep.to_numpy(dtype=bool)].to_numpy(dtype=object), index=df.index, dtype=object
-        )
+        df["target_side"] = pd.Series(side[keep], index=df.index, dtype=object)
         df[I.CREATED_AT] = pd.to_datetime(df[I.CREATED_AT], utc=True)
         if windows is not None and len(df):
             df["window"] = assign_windows(df[I.CREATED_AT], windows).to_numpy()
@@ -1108,5 +1112,10 @@ def _sorted_stance(df: pd.DataFrame) -> pd.DataFrame:
     keys.append(t)
     out = df[STANCE_COLUMNS].iloc[np.lexsort(keys)].reset_index(drop=True)
     for col in ("post_id", "source", "target", "kind", "target_side", "window", "stance", "rule"):
-        out[col] = pd.Series(out[col].to_numpy(dtype=object, na_value=None), dtype=object)
+        values = out[col].to_numpy(dtype=object)  # (no copy of an object column)
+        missing = pd.isna(values)
+        if missing.any():  # None for every missing value, as to_numpy(na_value=None) gives
+            values = values.copy()
+            values[missing] = None
+        out[col] = pd.Series(values, dtype=object)
     return out
