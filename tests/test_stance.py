@@ -308,6 +308,31 @@ def test_meanwhile_runs_in_a_thread_while_the_workers_score(monkeypatch):
     pd.testing.assert_frame_equal(c.score_texts(texts, workers=2, meanwhile=fails), serial)
 
 
+def test_meanwhile_work_keeps_a_core_when_the_texts_are_few(monkeypatch):
+    """With ``meanwhile`` work (the model's imports) and fewer than MEANWHILE_MAX_TEXTS texts,
+    one worker fewer scores, in a process still; the scores do not change."""
+    import concurrent.futures
+
+    texts = [f"@lane thank you number {i}" for i in range(40)]
+    c = Classifier(["lane"], ["force"])
+    serial = c.score_texts(texts, workers=1)
+    monkeypatch.setattr(stance_rules, "PARALLEL_MIN_TEXTS", 10)
+    sizes: list[int] = []
+    real = concurrent.futures.ProcessPoolExecutor
+
+    def pool(max_workers, **kw):
+        sizes.append(max_workers)
+        return real(max_workers=max_workers, **kw)
+
+    monkeypatch.setattr(stance_rules, "ProcessPoolExecutor", pool)
+    got = [c.score_texts(texts, workers=2, meanwhile=lambda: None), c.score_texts(texts, workers=2)]
+    monkeypatch.setattr(stance_rules, "MEANWHILE_MAX_TEXTS", 20)
+    got.append(c.score_texts(texts, workers=2, meanwhile=lambda: None))
+    assert sizes == [1, 2, 2]
+    for g in got:
+        pd.testing.assert_frame_equal(g, serial)
+
+
 # ---- labels, agreement, coding sheet -------------------------------------------------------------
 
 

@@ -834,6 +834,10 @@ def _flatten(res: Mapping[str, tuple[str, float, str]]) -> tuple:
 
 #: Below this many distinct texts, scoring stays in the calling process (no pool start-up cost).
 PARALLEL_MIN_TEXTS = 4000
+#: Below this many distinct texts, scoring with ``meanwhile`` work leaves it a core: the workers
+#: score in less time than it takes (the stance model's imports and load, ~1.3 CPU-s, against ~0.1
+#: CPU-s per 1,000 texts), and a worker beside them would only slow it down.
+MEANWHILE_MAX_TEXTS = 10_000
 
 
 class Classifier:
@@ -906,7 +910,8 @@ class Classifier:
         """Score distinct texts towards both sides; one row per text, in the order given.
 
         Uses up to ``workers`` processes (default: all cores) when there are at least
-        :data:`PARALLEL_MIN_TEXTS` texts; results do not depend on the number of workers.
+        :data:`PARALLEL_MIN_TEXTS` texts, one fewer with ``meanwhile`` work and fewer than
+        :data:`MEANWHILE_MAX_TEXTS` texts; results do not depend on the number of workers.
         ``meanwhile``: work for this process while the workers score (run in a thread once
         every worker has started, and joined before returning: no process is forked while it
         runs); not called when the texts are scored here. ``vader``: add a ``vader`` column,
@@ -922,10 +927,13 @@ class Classifier:
         texts = list(texts)
         workers = workers if workers is not None else (os.cpu_count() or 1)
         if workers > 1 and len(texts) >= PARALLEL_MIN_TEXTS:
-            size = math.ceil(len(texts) / (workers * 4))
+            procs = workers
+            if meanwhile is not None and len(texts) < MEANWHILE_MAX_TEXTS:
+                procs = workers - 1  # (the meanwhile thread keeps this process's core busy)
+            size = math.ceil(len(texts) / (procs * 4))
             chunks = [texts[i : i + size] for i in range(0, len(texts), size)]
             with ProcessPoolExecutor(
-                max_workers=workers, initializer=_init_worker, initargs=(self._args,)
+                max_workers=procs, initializer=_init_worker, initargs=(self._args,)
             ) as pool:
                 chunk_fn = _score_chunk_vader if vader else _score_chunk
                 parts = pool.map(chunk_fn, chunks)  # (forks every worker: fork context)
