@@ -651,6 +651,28 @@ def test_repeated_interaction_rows_are_dropped_as_drop_duplicates_drops_them():
     pd.testing.assert_frame_equal(_drop_repeated_rows(df.iloc[:0], key), df.iloc[:0])
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_repeated_rows_narrowed_column_by_column_are_those_drop_duplicates_drops(seed):
+    # the key is compared one column at a time on the rows still tied: rows equal on every
+    # column but one, and full repeats, in either key order
+    from netsupport.stance.tables import _drop_repeated_rows
+
+    rng = np.random.default_rng(seed)
+    n = 2000
+    df = pd.DataFrame(
+        {
+            "post_id": rng.integers(0, 300, n).astype(str).astype(object),
+            "source": rng.choice(["a", "b"], n).astype(object),
+            "target": rng.choice(["lane", "force", "x"], n).astype(object),
+            "kind": rng.choice(["reply", "mention"], n).astype(object),
+        }
+    )
+    for key in (list(df.columns), ["post_id", "target", "source", "kind"]):
+        got = _drop_repeated_rows(df, key)
+        pd.testing.assert_frame_equal(got, df.drop_duplicates(key))
+        assert len(got) < n
+
+
 def test_repeated_rows_with_mixed_missing_values_are_dropped_as_drop_duplicates_drops_them():
     from netsupport.stance.tables import _drop_repeated_rows
 
