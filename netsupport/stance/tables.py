@@ -223,8 +223,8 @@ def _drop_repeated_rows(df: pd.DataFrame, key: Sequence[str]) -> pd.DataFrame:
     others are narrowed one key column at a time, in the order given, on integer codes of that
     column among them alone. pandas factorises every key column of every row, four object
     columns of 10^6 rows here, for ~0.7 CPU s; after the post ids (~0.12 s) the 10^6 case has
-    a quarter of the rows left, after their targets 5% (a marker edge beside a mention of the
-    same post), and none after the sources.
+    a quarter of the rows left, after their targets 5% (a marker edge beside a mention or quote
+    of the same post; rows without a post id), and none after the sources.
     """
     rows = np.flatnonzero(df[key[0]].duplicated(keep=False).to_numpy(dtype=bool))
     group = np.zeros(len(rows), dtype=np.int64)  # equal key so far: equal group
