@@ -41,6 +41,7 @@ PARTS = (
     ("netsupport.stance.tables", "read_tables"),
     ("netsupport.stance.tables", "object_strings"),
     ("netsupport.stance.tables", "stance_interactions"),
+    ("netsupport.stance", "stance_interactions"),  # (RunContext.interactions calls this one)
     ("netsupport.stance.tables", "_texts_by_post"),
     ("netsupport.stance.rules", "Classifier.classify"),
     ("netsupport.stance.rules", "Classifier.score_texts"),

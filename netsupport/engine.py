@@ -740,6 +740,9 @@ class PandasEngine:
             workers=ctx.workers,
             model_dir=ctx.cache / "models",
             correct=False,  # the metrics step corrects the shares with [support] bootstrap
+            # the run's interactions, made once: for the communities child when it runs beside
+            # this step (else here)
+            interactions=ctx.interactions(),
         )
         ctx.release_raw_interactions()
         write_parquet(stance.table, table_p)

@@ -983,6 +983,7 @@ class RunContext:
             return self.stance.interactions
         if self._interactions is None:
             self._interactions = stance_interactions(self.tables(), self.study)
+            release_arrow_memory()  # (the marker search's lower-cased texts)
         return self._interactions
 
     def check_resources(self) -> None:
@@ -1071,7 +1072,7 @@ class RunContext:
         future. The child reads the study's interactions from an Arrow file and writes the
         step's files; :meth:`finish_communities` reads them."""
         path = self.write_interactions_arrow()
-        self._interactions = None  # the stance step makes them again and keeps its own copy
+        # (kept: the stance step classifies these and keeps them as its own, one copy)
         release_arrow_memory()  # (the Arrow copy written)
         return pool.submit(graph_measures_child, self.study, str(path), self.graph_files)
 

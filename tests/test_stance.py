@@ -22,6 +22,7 @@ from netsupport.stance import (
     coding_sheet,
     load_labels,
     load_lexicon,
+    stance_interactions,
     stance_table,
 )
 from netsupport.stance import rules as stance_rules
@@ -258,6 +259,14 @@ def test_classify_interactions_rules_and_filters():
     assert set(t["window"]) == {"crisis"}
 
 
+def test_side_of_names_the_side_of_each_handle_focal_first():
+    # (an account listed on both sides is focal, as the rules treat it)
+    c = Classifier(["Lane", "both"], ["force", "both"])
+    got = c.side_of(pd.Series(["lane", "force", "both", "other", None], index=[5, 4, 3, 2, 1]))
+    assert str(got.dtype) == "string" and list(got.index) == [5, 4, 3, 2, 1]
+    assert got.tolist() == ["focal", "institution", "focal", pd.NA, pd.NA]
+
+
 def test_parallel_scoring_equals_serial(monkeypatch):
     texts = [
         f"@lane thank you number {i}" if i % 3 else f"@force shame on you {i}" for i in range(60)
@@ -297,6 +306,31 @@ def test_meanwhile_runs_in_a_thread_while_the_workers_score(monkeypatch):
         raise RuntimeError("left to the caller")
 
     pd.testing.assert_frame_equal(c.score_texts(texts, workers=2, meanwhile=fails), serial)
+
+
+def test_meanwhile_work_keeps_a_core_when_the_texts_are_few(monkeypatch):
+    """With ``meanwhile`` work (the model's imports) and fewer than MEANWHILE_MAX_TEXTS texts,
+    one worker fewer scores, in a process still; the scores do not change."""
+    import concurrent.futures
+
+    texts = [f"@lane thank you number {i}" for i in range(40)]
+    c = Classifier(["lane"], ["force"])
+    serial = c.score_texts(texts, workers=1)
+    monkeypatch.setattr(stance_rules, "PARALLEL_MIN_TEXTS", 10)
+    sizes: list[int] = []
+    real = concurrent.futures.ProcessPoolExecutor
+
+    def pool(max_workers, **kw):
+        sizes.append(max_workers)
+        return real(max_workers=max_workers, **kw)
+
+    monkeypatch.setattr(stance_rules, "ProcessPoolExecutor", pool)
+    got = [c.score_texts(texts, workers=2, meanwhile=lambda: None), c.score_texts(texts, workers=2)]
+    monkeypatch.setattr(stance_rules, "MEANWHILE_MAX_TEXTS", 20)
+    got.append(c.score_texts(texts, workers=2, meanwhile=lambda: None))
+    assert sizes == [1, 2, 2]
+    for g in got:
+        pd.testing.assert_frame_equal(g, serial)
 
 
 # ---- labels, agreement, coding sheet -------------------------------------------------------------
@@ -343,6 +377,18 @@ def test_agreement_kappa_undefined_with_one_class():
     a = agreement(["neutral"] * 3, ["neutral"] * 3)
     assert a["accuracy"] == 1.0 and a["kappa"] is None
     assert agreement([], [])["status"] == "not measured"
+
+
+def test_stance_table_takes_the_interactions_a_run_made_already():
+    # a run computes the interactions for its communities step before the stance step: given
+    # them, the stance step must decide exactly as when it makes them itself (and keep them)
+    tables, study = load_support_fixture(), support_fixture_study()
+    inter = stance_interactions(tables, study)
+    given = stance_table(tables, study, interactions=inter)
+    made = stance_table(tables, study)
+    pd.testing.assert_frame_equal(given.table, made.table)
+    pd.testing.assert_frame_equal(given.interactions, made.interactions)
+    assert given.agreement == made.agreement and given.model == made.model
 
 
 def test_coding_sheet_is_stratified_blind_and_seeded():
@@ -603,6 +649,28 @@ def test_repeated_interaction_rows_are_dropped_as_drop_duplicates_drops_them():
     key = ["post_id", "source", "target", "kind"]
     pd.testing.assert_frame_equal(_drop_repeated_rows(df, key), df.drop_duplicates(key))
     pd.testing.assert_frame_equal(_drop_repeated_rows(df.iloc[:0], key), df.iloc[:0])
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_repeated_rows_narrowed_column_by_column_are_those_drop_duplicates_drops(seed):
+    # the key is compared one column at a time on the rows still tied: rows equal on every
+    # column but one, and full repeats, in either key order
+    from netsupport.stance.tables import _drop_repeated_rows
+
+    rng = np.random.default_rng(seed)
+    n = 2000
+    df = pd.DataFrame(
+        {
+            "post_id": rng.integers(0, 300, n).astype(str).astype(object),
+            "source": rng.choice(["a", "b"], n).astype(object),
+            "target": rng.choice(["lane", "force", "x"], n).astype(object),
+            "kind": rng.choice(["reply", "mention"], n).astype(object),
+        }
+    )
+    for key in (list(df.columns), ["post_id", "target", "source", "kind"]):
+        got = _drop_repeated_rows(df, key)
+        pd.testing.assert_frame_equal(got, df.drop_duplicates(key))
+        assert len(got) < n
 
 
 def test_repeated_rows_with_mixed_missing_values_are_dropped_as_drop_duplicates_drops_them():

@@ -141,6 +141,24 @@ def test_no_codes_means_unvalidated():
     assert sup.model["status"] == "rules" and "unvalidated" in sup.model["reason"]
 
 
+def test_model_cache_loads_types_of_the_trusted_libraries_only(tmp_path):
+    # load_model audits a file once with skops' default trusted types and, only when it holds
+    # others, lists them: scikit-learn's are accepted, any other library's refused
+    import fractions
+
+    import skops.io as sio
+    from sklearn.utils import Bunch
+
+    def saved(name, extra):
+        path = tmp_path / name
+        sio.dump({"pipelines": {"*": extra}, "shared": True, "n_labels": 50}, path)
+        return path
+
+    got = load_model(saved("sklearn.skops", Bunch(c=1)))
+    assert got is not None and got.pipelines["*"]["c"] == 1 and got.n_labels == 50
+    assert load_model(saved("other.skops", fractions.Fraction(1, 3))) is None
+
+
 def test_model_cache_round_trips_with_skops_and_refuses_junk(tmp_path):
     posts, inter, truth = _case(n_per_class=30)
     auto = _auto(posts, inter)

@@ -411,15 +411,19 @@ def load_model(path: str | Path) -> StanceModel | None:
     """Load a model saved by :func:`save_model`; None when missing, unreadable or holding types
     other than scikit-learn's, numpy's and scipy's (then the caller retrains)."""
     import skops.io as sio
+    from skops.io.exceptions import UntrustedTypesFoundException
 
     path = Path(path)
     if not path.is_file():
         return None
     try:
-        untrusted = sio.get_untrusted_types(file=path)
-        if any(not t.startswith(_TRUSTED_PREFIXES) for t in untrusted):
-            return None
-        data = sio.load(path, trusted=untrusted)
+        try:  # skops' own trusted types only (every file save_model writes): audited once
+            data = sio.load(path)
+        except UntrustedTypesFoundException:  # others: loaded when all are of those libraries
+            untrusted = sio.get_untrusted_types(file=path)
+            if any(not t.startswith(_TRUSTED_PREFIXES) for t in untrusted):
+                return None
+            data = sio.load(path, trusted=untrusted)
         return StanceModel(dict(data["pipelines"]), bool(data["shared"]), int(data["n_labels"]))
     except Exception:  # a damaged cache file: retrain rather than fail the run
         return None

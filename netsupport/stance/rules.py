@@ -834,6 +834,10 @@ def _flatten(res: Mapping[str, tuple[str, float, str]]) -> tuple:
 
 #: Below this many distinct texts, scoring stays in the calling process (no pool start-up cost).
 PARALLEL_MIN_TEXTS = 4000
+#: Below this many distinct texts, scoring with ``meanwhile`` work leaves it a core: the workers
+#: score in less time than it takes (the stance model's imports and load, ~1.3 CPU-s, against ~0.1
+#: CPU-s per 1,000 texts), and a worker beside them would only slow it down.
+MEANWHILE_MAX_TEXTS = 10_000
 
 
 class Classifier:
@@ -906,7 +910,8 @@ class Classifier:
         """Score distinct texts towards both sides; one row per text, in the order given.
 
         Uses up to ``workers`` processes (default: all cores) when there are at least
-        :data:`PARALLEL_MIN_TEXTS` texts; results do not depend on the number of workers.
+        :data:`PARALLEL_MIN_TEXTS` texts, one fewer with ``meanwhile`` work and fewer than
+        :data:`MEANWHILE_MAX_TEXTS` texts; results do not depend on the number of workers.
         ``meanwhile``: work for this process while the workers score (run in a thread once
         every worker has started, and joined before returning: no process is forked while it
         runs); not called when the texts are scored here. ``vader``: add a ``vader`` column,
@@ -922,10 +927,13 @@ class Classifier:
         texts = list(texts)
         workers = workers if workers is not None else (os.cpu_count() or 1)
         if workers > 1 and len(texts) >= PARALLEL_MIN_TEXTS:
-            size = math.ceil(len(texts) / (workers * 4))
+            procs = workers
+            if meanwhile is not None and len(texts) < MEANWHILE_MAX_TEXTS:
+                procs = workers - 1  # (the meanwhile thread keeps this process's core busy)
+            size = math.ceil(len(texts) / (procs * 4))
             chunks = [texts[i : i + size] for i in range(0, len(texts), size)]
             with ProcessPoolExecutor(
-                max_workers=workers, initializer=_init_worker, initargs=(self._args,)
+                max_workers=procs, initializer=_init_worker, initargs=(self._args,)
             ) as pool:
                 chunk_fn = _score_chunk_vader if vader else _score_chunk
                 parts = pool.map(chunk_fn, chunks)  # (forks every worker: fork context)
@@ -946,9 +954,15 @@ class Classifier:
 
     def side_of(self, handles: pd.Series) -> pd.Series:
         """Return "focal", "institution" or <NA> for each handle."""
-        mapping = {h: Target.INSTITUTION.value for h in self.institution}
-        mapping.update({h: Target.FOCAL.value for h in self.focal})
-        return handles.map(mapping).astype("string")
+        return pd.Series(self._sides(handles), index=handles.index, dtype="string")
+
+    def _sides(self, handles: pd.Series) -> np.ndarray:
+        """:meth:`side_of` as an object array, None for no side (a focal handle that is an
+        institution's too is focal)."""
+        out = np.full(len(handles), None, dtype=object)
+        out[handles.isin(self.institution).to_numpy(dtype=bool)] = Target.INSTITUTION.value
+        out[handles.isin(self.focal).to_numpy(dtype=bool)] = Target.FOCAL.value
+        return out
 
     def targeted(self, interactions: pd.DataFrame) -> np.ndarray:
         """Return which interactions target a focal or institution handle: the only rows
@@ -1003,14 +1017,12 @@ class Classifier:
         df = df[df[I.KIND].astype("string") != IKind.FOLLOW.value]
         if not self.likes_count:  # ([stance] likes_count = false: likes are not stances)
             df = df[df[I.KIND].astype("string") != IKind.LIKE.value]
-        side = self.side_of(df[I.TARGET])
-        src_side = self.side_of(df[I.SOURCE])
-        keep = side.notna() & (src_side.isna() | (src_side != side)).fillna(True)
-        df = df[keep.to_numpy(dtype=bool)].copy()
+        side = self._sides(df[I.TARGET])
+        src_side = self._sides(df[I.SOURCE])
+        keep = pd.notna(side) & (pd.isna(src_side) | (src_side != side))
+        df = df[keep].copy()
         # (object columns, as the table is returned: not inferred as Arrow strings and back)
-        df["target_side"] = pd.Series(
-            side[keep.to_numpy(dtype=bool)].to_numpy(dtype=object), index=df.index, dtype=object
-        )
+        df["target_side"] = pd.Series(side[keep], index=df.index, dtype=object)
         df[I.CREATED_AT] = pd.to_datetime(df[I.CREATED_AT], utc=True)
         if windows is not None and len(df):
             df["window"] = assign_windows(df[I.CREATED_AT], windows).to_numpy()
@@ -1108,5 +1120,10 @@ def _sorted_stance(df: pd.DataFrame) -> pd.DataFrame:
     keys.append(t)
     out = df[STANCE_COLUMNS].iloc[np.lexsort(keys)].reset_index(drop=True)
     for col in ("post_id", "source", "target", "kind", "target_side", "window", "stance", "rule"):
-        out[col] = pd.Series(out[col].to_numpy(dtype=object, na_value=None), dtype=object)
+        values = out[col].to_numpy(dtype=object)  # (no copy of an object column)
+        missing = pd.isna(values)
+        if missing.any():  # None for every missing value, as to_numpy(na_value=None) gives
+            values = values.copy()
+            values[missing] = None
+        out[col] = pd.Series(values, dtype=object)
     return out
