@@ -114,6 +114,10 @@ def test_pretty_and_minified_give_the_same_messages(data_dir):
                 raws, decoded = value
                 assert [json.loads(bytes(r)) for r in raws] == decoded
                 out.extend(decoded)
+            elif what == "typed":  # (msgspec structs of the fields read: the raw text is whole)
+                raws, decoded = value
+                assert [json.loads(bytes(r))["id"] for r in raws] == [m.id for m in decoded]
+                out.extend(json.loads(bytes(r)) for r in raws)
             elif what == "message":
                 out.append(json.loads(value))
         return out
