@@ -77,11 +77,18 @@ _RUN_BYTES = 64 * 1024  # messages decoded per call (about 100 as Telegram write
 
 
 class _Entity(msgspec.Struct, gc=False):
-    """An entity of ``text`` or ``text_entities``, typed as Telegram writes it (the fields read)."""
+    """An entity of ``text_entities``, typed as Telegram writes it (the fields read)."""
 
     type: str | None = None
     text: str | None = None
     user_id: int | str | None = None
+
+
+class _Piece(msgspec.Struct, gc=False):
+    """An entity in a list-valued ``text``: only its text is read (its type is in
+    ``text_entities``)."""
+
+    text: str | None = None
 
 
 class _Message(msgspec.Struct, gc=False):
@@ -90,16 +97,18 @@ class _Message(msgspec.Struct, gc=False):
     A run of messages decodes into these (:data:`_DECODE_RUN`) when every one of them fits: other
     fields are skipped without building them, and a value of another type than these fails the
     whole run, which is then decoded with orjson into dicts (:meth:`TelegramParser.message`).
-    A field that is absent decodes as ``None``, as ``dict.get`` gives it.
+    A field that is absent decodes as ``None``, as ``dict.get`` gives it. A message without
+    ``date_unixtime``, or with a list-valued ``text`` and no ``text_entities``, is decoded again
+    with orjson on its own (:meth:`TelegramParser.typed`): its ``date`` or its text's entities
+    are read then.
     """
 
     id: int | str | None = None
     type: str | None = None
     date_unixtime: str | int | None = None
-    date: str | None = None
     from_: str | None = msgspec.field(name="from", default=None)
     from_id: str | None = None
-    text: str | list[str | _Entity] | None = None
+    text: str | list[str | _Piece] | None = None
     text_entities: list[_Entity] | None = None
     reply_to_message_id: int | str | None = None
     reply_to_peer_id: int | str | None = None
@@ -152,6 +161,8 @@ class TelegramParser:
         self.chat_key = "0"
         self.senders: dict[object, str] = {}
         self.keys: dict[str, str] = {}  # from_id / mention text -> store key (qualify, cached)
+        self.named: dict[str, str] = {}  # mention text -> store key, "" if it names no one
+        self.hashtags: dict[str, str] = {}  # hashtag entity text -> hashtag, "" if empty
 
     def _key(self, name: str) -> str:
         key = self.keys.get(name)
@@ -160,6 +171,21 @@ class TelegramParser:
                 self.keys.clear()
             key = self.keys[name] = qualify(_P, name)
         return key
+
+    def _mention(self, text: str) -> str:
+        """The store key a ``mention`` entity's text names ("" if none), cached."""
+        if len(self.named) > 500_000:
+            self.named.clear()
+        key = self.named[text] = qualify(_P, text) if text.strip().lstrip("@") else ""
+        return key
+
+    def _hashtag(self, text: str) -> str:
+        """The hashtag of a ``hashtag`` entity's text ("" if none), cached."""
+        if len(self.hashtags) > 500_000:
+            self.hashtags.clear()
+        tag = text.strip().lstrip("#")
+        tag = self.hashtags[text] = tag.lower() if tag else ""
+        return tag
 
     def _resolve_replies(self) -> None:
         """Give replies to a message that came later in the export (still in this batch) its
@@ -290,6 +316,7 @@ class TelegramParser:
         decoded into dicts (the types of :class:`_Message` are the ones it takes as they are).
         """
         keys, senders, accounts = self.keys, self.senders, self.accounts
+        named, hashtag_of = self.named, self.hashtags
         complete = accounts.complete
         rows = self.posts.rows
         add_row = rows.append
@@ -310,6 +337,14 @@ class TelegramParser:
                         n + i, f"message of unknown type {str(kind)[:30]!r}", raws[i - 1]
                     )
                 continue
+            text = m.text
+            ents = m.text_entities
+            created = m.date_unixtime
+            if created is None or (ents is None and type(text) is list):
+                self.records -= 1  # (counted again by message)
+                if self._decode_one(raws[i - 1], n + i) and len(rows) >= limit:
+                    break
+                continue
             mid = m.id
             if type(mid) is not int and not (type(mid) is str and mid.isdecimal()):
                 self.rejects.add(n + i, "message without a numeric id", raws[i - 1])
@@ -327,11 +362,8 @@ class TelegramParser:
                 if name is not None:
                     complete.add(author)
             senders[mid if type(mid) is int else int(mid)] = author
-            created = m.date_unixtime
             if type(created) is str and created.isdecimal():
                 created = int(created)
-            elif created is None:
-                created = m.date  # local time without a zone: refused with the reason
             kind_out, target, target_author = _POST, None, None
             reply_to = m.reply_to_message_id
             if type(reply_to) is int or (type(reply_to) is str and reply_to.isdecimal()):
@@ -352,35 +384,45 @@ class TelegramParser:
                         target_author = qualify(_P, fid)
                     elif forwarded is not None and forwarded.strip():
                         target_author = qualify(_P, forwarded)
-            text = m.text
-            ents = m.text_entities
             if type(text) is list:
-                if ents is None:
-                    ents = [p for p in text if type(p) is not str]
                 text = "".join([p if type(p) is str else (p.text or "") for p in text])
-            mentions: dict[str, None] = {}
-            hashtags: dict[str, None] = {}
+            mentions = hashtags = None
             if ents:
+                found: list[str] = []
+                tags: list[str] = []
                 for ent in ents:
                     etype = ent.type
                     if etype == "plain":
                         continue
                     if etype == "mention":
                         t = ent.text
-                        if t is not None and t.strip().lstrip("@"):
-                            key = keys.get(t)
-                            mentions[key if key is not None else self._key(t)] = None
+                        if t is not None:
+                            key = named.get(t)
+                            if key is None:
+                                key = self._mention(t)
+                            if key:
+                                found.append(key)
                     elif etype == "mention_name":
                         uid = as_id(ent.user_id)
                         if uid is not None:
-                            mentions[qualify(_P, f"user{uid}")] = None
+                            found.append(qualify(_P, f"user{uid}"))
                     elif etype == "hashtag":
                         t = ent.text
                         if t is not None:
-                            t = t.strip().lstrip("#")
-                            if t:
-                                hashtags[t.lower()] = None
-                mentions.pop(author, None)
+                            tag = hashtag_of.get(t)
+                            if tag is None:
+                                tag = self._hashtag(t)
+                            if tag:
+                                tags.append(tag)
+                if found:
+                    if len(found) == 1:
+                        mentions = found[0] if found[0] != author else None
+                    else:
+                        distinct = dict.fromkeys(found)
+                        distinct.pop(author, None)
+                        mentions = " ".join(distinct) or None
+                if tags:
+                    hashtags = tags[0] if len(tags) == 1 else " ".join(dict.fromkeys(tags))
             add_row(
                 (
                     _P,
@@ -392,8 +434,8 @@ class TelegramParser:
                     kind_out,
                     target,
                     target_author,
-                    " ".join(mentions) or None,
-                    " ".join(hashtags) or None,
+                    mentions,
+                    hashtags,
                     None,
                     n + i,
                     raws[i - 1],
@@ -402,6 +444,19 @@ class TelegramParser:
             if len(rows) >= limit:
                 break
         return i
+
+    def _decode_one(self, raw: bytes, n: int) -> bool:
+        """Decode one message with orjson and parse it as :meth:`message` does; return whether
+        that added a row."""
+        before = len(self.posts.rows)
+        try:
+            msg = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:  # (as one by one: see _read_buffer)
+            self.records += 1
+            self.rejects.add(n, f"malformed message: {exc}", raw)
+            return False
+        self.message(msg, n, raw)
+        return len(self.posts.rows) > before
 
     def take(self) -> Batch:
         """Return the rows collected so far as a batch, and reset."""
@@ -565,13 +620,13 @@ def _run(buf, start: int) -> tuple[str, list, list, int] | int:
     sep = closer + b"," + lead + b"{"  # between two messages as Telegram writes them
     cut = buf.rfind(sep, start, start + _RUN_BYTES + len(sep))
     if cut > start:
-        # the messages cut at each ``sep`` in one call: the same slices as the loop below
-        # finds if no slice holds another ``closer`` (the only ones are those of the seps and
-        # the last message's)
+        # the messages cut at each ``sep`` in one call; as below, the run decodes into as many
+        # messages as slices only if each slice is one message (a ``sep`` inside a message
+        # would need an object in an array at the message's own indentation and a miscount)
         end = cut + len(closer)
         run = buf[start:end]
         parts = run.split(sep)
-        if len(parts) > 1 and run.count(closer) == len(parts):
+        if len(parts) > 1:
             raws = [b"{" + part + closer for part in parts]
             raws[0] = parts[0] + closer
             raws[-1] = b"{" + parts[-1]
