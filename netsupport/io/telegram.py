@@ -160,6 +160,7 @@ class TelegramParser:
         self.service = 0
         self.chat_key = "0"
         self.senders: dict[object, str] = {}
+        self.pending: list[int] = []  # rows of this batch: replies whose target author is unknown
         self.keys: dict[str, str] = {}  # from_id / mention text -> store key (qualify, cached)
         self.named: dict[str, str] = {}  # mention text -> store key, "" if it names no one
         self.hashtags: dict[str, str] = {}  # hashtag entity text -> hashtag, "" if empty
@@ -192,11 +193,16 @@ class TelegramParser:
         sender."""
         rows = self.posts.rows
         prefix = self.chat_key + "/"
-        for i, r in enumerate(rows):
-            if r[6] == _REPLY and r[8] is None and r[7].startswith(prefix):
+        unknown = []
+        for i in self.pending:
+            r = rows[i]
+            if r[7].startswith(prefix):
                 sender = self.senders.get(int(r[7][len(prefix) :]))
                 if sender is not None:
                     rows[i] = (*r[:8], sender, *r[9:])
+                    continue
+            unknown.append(i)
+        self.pending = unknown
 
     def chat(self, chat_id: object, index: int = 0) -> None:
         """Start a new chat (message ids restart)."""
@@ -288,6 +294,8 @@ class TelegramParser:
                 if type(t) is str and t.strip().lstrip("#"):
                     hashtags[t.strip().lstrip("#").lower()] = None
         mentions.pop(author, None)
+        if kind_out == _REPLY and target_author is None:
+            self.pending.append(len(self.posts.rows))
         self.posts.rows.append(
             (
                 _P,
@@ -315,66 +323,73 @@ class TelegramParser:
         The rows, rejects and counts are those :meth:`message` makes of the same messages
         decoded into dicts (the types of :class:`_Message` are the ones it takes as they are).
         """
-        keys, senders, accounts = self.keys, self.senders, self.accounts
-        named, hashtag_of = self.named, self.hashtags
-        complete = accounts.complete
-        rows = self.posts.rows
+        keys, senders, named, hashtag_of = self.keys, self.senders, self.named, self.hashtags
+        by_handle, complete = self.accounts.by_handle, self.accounts.complete
+        rows, pending = self.posts.rows, self.pending
         add_row = rows.append
-        chat_key = self.chat_key
-        prefix = chat_key + "/"
-        own_peer = chat_key.lstrip("-")
-        count = len(msgs)
-        while i < count:
-            m = msgs[i]
-            i += 1
-            self.records += 1
+        prefix = self.chat_key + "/"
+        own_peer = self.chat_key.lstrip("-")
+        first = i
+        number = n + i
+        for m in msgs[i:] if i else msgs:
+            number += 1
             kind = m.type
             if kind != "message":
                 if kind == "service":
                     self.service += 1
                 else:
-                    self.rejects.add(
-                        n + i, f"message of unknown type {str(kind)[:30]!r}", raws[i - 1]
-                    )
+                    reason = f"message of unknown type {str(kind)[:30]!r}"
+                    self.rejects.add(number, reason, raws[number - n - 1])
                 continue
             text = m.text
             ents = m.text_entities
             created = m.date_unixtime
             if created is None or (ents is None and type(text) is list):
-                self.records -= 1  # (counted again by message)
-                if self._decode_one(raws[i - 1], n + i) and len(rows) >= limit:
+                self.records -= 1  # (counted by message)
+                if self._decode_one(raws[number - n - 1], number) and len(rows) >= limit:
                     break
                 continue
             mid = m.id
             if type(mid) is not int and not (type(mid) is str and mid.isdecimal()):
-                self.rejects.add(n + i, "message without a numeric id", raws[i - 1])
+                self.rejects.add(number, "message without a numeric id", raws[number - n - 1])
                 continue
             from_id = m.from_id
             if from_id is None or not from_id.strip():
-                self.rejects.add(n + i, "message without from_id", raws[i - 1])
+                self.rejects.add(number, "message without from_id", raws[number - n - 1])
                 continue
             author = keys.get(from_id)
             if author is None:
                 author = self._key(from_id)
-            if author not in complete:
+            if author not in complete:  # (AccountRows.add: the first value given wins)
                 name = m.from_
-                accounts.add(author, from_id, name)
+                rec = by_handle.get(author)
+                if rec is None:
+                    by_handle[author] = [author, from_id, name, None, None, None]
+                else:
+                    if rec[1] is None:
+                        rec[1] = from_id
+                    if rec[2] is None:
+                        rec[2] = name
                 if name is not None:
                     complete.add(author)
             senders[mid if type(mid) is int else int(mid)] = author
             if type(created) is str and created.isdecimal():
                 created = int(created)
-            kind_out, target, target_author = _POST, None, None
+            kind_out = _POST
+            target = target_author = None
             reply_to = m.reply_to_message_id
-            if type(reply_to) is int or (type(reply_to) is str and reply_to.isdecimal()):
+            if reply_to is not None and (type(reply_to) is int or reply_to.isdecimal()):
                 reply_to = int(reply_to)
                 peer = as_id(m.reply_to_peer_id)
                 peer = peer.lstrip("abcdefghijklmnopqrstuvwxyz") if peer is not None else None
+                kind_out = _REPLY
                 if peer and peer != own_peer:
-                    kind_out, target = _REPLY, f"{peer}/{reply_to}"
+                    target = f"{peer}/{reply_to}"
                 else:
-                    kind_out, target = _REPLY, f"{prefix}{reply_to}"
+                    target = f"{prefix}{reply_to}"
                     target_author = senders.get(reply_to)
+                if target_author is None:
+                    pending.append(len(rows))
             else:
                 forwarded = m.forwarded_from
                 fid = m.forwarded_from_id
@@ -402,10 +417,6 @@ class TelegramParser:
                                 key = self._mention(t)
                             if key:
                                 found.append(key)
-                    elif etype == "mention_name":
-                        uid = as_id(ent.user_id)
-                        if uid is not None:
-                            found.append(qualify(_P, f"user{uid}"))
                     elif etype == "hashtag":
                         t = ent.text
                         if t is not None:
@@ -414,6 +425,10 @@ class TelegramParser:
                                 tag = self._hashtag(t)
                             if tag:
                                 tags.append(tag)
+                    elif etype == "mention_name":
+                        uid = as_id(ent.user_id)
+                        if uid is not None:
+                            found.append(qualify(_P, f"user{uid}"))
                 if found:
                     if len(found) == 1:
                         mentions = found[0] if found[0] != author else None
@@ -437,13 +452,17 @@ class TelegramParser:
                     mentions,
                     hashtags,
                     None,
-                    n + i,
-                    raws[i - 1],
+                    number,
+                    raws[number - n - 1],
                 )
             )
             if len(rows) >= limit:
                 break
-        return i
+        else:
+            self.records += len(msgs) - first
+            return len(msgs)
+        self.records += number - n - first
+        return number - n
 
     def _decode_one(self, raw: bytes, n: int) -> bool:
         """Decode one message with orjson and parse it as :meth:`message` does; return whether
@@ -461,6 +480,7 @@ class TelegramParser:
     def take(self) -> Batch:
         """Return the rows collected so far as a batch, and reset."""
         self._resolve_replies()
+        self.pending = []
         posts, rejects = self.posts.take()
         batch = Batch(posts=posts, accounts=self.accounts.take(), rejects=rejects)
         batch.rows_read, self.records = self.records, 0
