@@ -416,3 +416,17 @@ def test_typed_runs_are_taken_for_telegram_shaped_messages():
     text = json.dumps({"name": "c", "type": "x", "id": 1, "messages": msgs}, indent=1)
     # (the last message of a chat, after which no message follows, is decoded on its own)
     assert [what for what, _ in iter_chats(text.encode())] == ["chat", "typed", "parsed"]
+
+
+@pytest.mark.parametrize("others", [[], ["soon"], ["2014-02-14T10:00:00Z"], [None]])
+def test_safe_seconds_are_kept_as_seconds_by_every_timestamp_path(others):
+    # a typed row whose date_unixtime is in _SAFE_SECONDS carries no raw text: parse_column
+    # must never refuse those values, whatever else is in the batch (ints alone, or mixed)
+    from netsupport.io.telegram import _SAFE_SECONDS
+    from netsupport.io.timestamps import parse_column
+
+    ends = [_SAFE_SECONDS.start, 1392372000, _SAFE_SECONDS.stop - 1]
+    stamps, bad = parse_column([*ends, *others])
+    assert not set(bad) & {0, 1, 2}
+    got = stamps.cast(pa.int64()).to_pylist()[:3]
+    assert got == [s * 1_000_000 for s in ends]

@@ -60,6 +60,7 @@ from ..schema import PostKind
 from .base import AccountRows, Batch, PostRows, ReadOptions, RejectRows, as_id
 from .compressed import compression_of, open_input
 from .platforms import PLATFORM_TELEGRAM, qualify
+from .timestamps import EARLIEST, LATEST
 
 __all__ = ["TelegramParser", "message_text", "read"]
 
@@ -117,6 +118,10 @@ class _Message(msgspec.Struct, gc=False):
 
 
 _DECODE_RUN = msgspec.json.Decoder(list[_Message]).decode
+#: Epoch seconds that :func:`~netsupport.io.timestamps.parse_column` reads as seconds and keeps
+#: (EARLIEST to LATEST, far below the milliseconds threshold): the row of a message with one of
+#: these needs no raw text (kept only for the reject of a timestamp refused).
+_SAFE_SECONDS = range(int(EARLIEST.timestamp()), int(LATEST.timestamp()))
 
 
 def message_text(text: object) -> str | None:
@@ -453,7 +458,9 @@ class TelegramParser:
                     hashtags,
                     None,
                     number,
-                    raws[number - n - 1],
+                    None
+                    if type(created) is int and created in _SAFE_SECONDS
+                    else raws[number - n - 1],
                 )
             )
             if len(rows) >= limit:
@@ -640,17 +647,21 @@ def _run(buf, start: int) -> tuple[str, list, list, int] | int:
     sep = closer + b"," + lead + b"{"  # between two messages as Telegram writes them
     cut = buf.rfind(sep, start, start + _RUN_BYTES + len(sep))
     if cut > start:
-        # the messages cut at each ``sep`` in one call; as below, the run decodes into as many
-        # messages as slices only if each slice is one message (a ``sep`` inside a message
-        # would need an object in an array at the message's own indentation and a miscount)
+        # the run ends with a message (the one before the last ``sep`` in reach); if it decodes,
+        # it is whole messages (a cut inside one would leave it open), each raw text found only
+        # if asked for (_Raws); if it decodes only into dicts, the messages are cut at each
+        # ``sep`` and, as below, each slice is one if there are as many messages as slices
         end = cut + len(closer)
-        run = buf[start:end]
-        parts = run.split(sep)
+        chunk = b"[" + buf[start:end] + b"]"
+        typed = _decode_typed(chunk)
+        if typed is not None:
+            return "typed", _Raws(chunk, len(typed)), typed, end
+        parts = chunk[1:-1].split(sep)
         if len(parts) > 1:
             raws = [b"{" + part + closer for part in parts]
             raws[0] = parts[0] + closer
             raws[-1] = b"{" + parts[-1]
-            return _decode_run(raws, b"[" + run + b"]", end)
+            return _decode_dicts(raws, chunk, end)
     bounds = []
     find, skip, limit = buf.find, _SKIP.match, start + _RUN_BYTES
     s = start
@@ -666,19 +677,56 @@ def _run(buf, start: int) -> tuple[str, list, list, int] | int:
     if len(bounds) < 2:
         return 1
     end = bounds[-1][1]
-    return _decode_run([buf[a:b] for a, b in bounds], b"[" + buf[start:end] + b"]", end)
+    raws = [buf[a:b] for a, b in bounds]
+    chunk = b"[" + buf[start:end] + b"]"
+    typed = _decode_typed(chunk)
+    if typed is not None and len(typed) == len(raws):
+        return "typed", raws, typed, end
+    return _decode_dicts(raws, chunk, end)
 
 
-def _decode_run(raws: list, chunk: bytes, end: int) -> tuple[str, list, list, int] | int:
-    """Decode ``chunk`` (``[`` + the run's messages + ``]``): see :func:`_run`."""
-    if _utf8(chunk):
-        try:
-            typed = _DECODE_RUN(chunk)
-        except (msgspec.DecodeError, RecursionError):
-            pass  # (a field of another type, or malformed: orjson says which)
-        else:
-            if len(typed) == len(raws):
-                return "typed", raws, typed, end
+def _decode_typed(chunk: bytes) -> list[_Message] | None:
+    """The messages of ``chunk`` (``[`` + a run + ``]``) as structs, or None if they do not all
+    fit :class:`_Message` (or the run is malformed: orjson says how)."""
+    if not _utf8(chunk):
+        return None
+    try:
+        return _DECODE_RUN(chunk)
+    except (msgspec.DecodeError, RecursionError):
+        return None
+
+
+class _Raws:
+    """The raw text of each message of a decoded run, found when first asked for: by an exact
+    scan of the run's tokens, as one by one (most runs are never asked)."""
+
+    __slots__ = ("chunk", "count", "slices")
+
+    def __init__(self, chunk: bytes, count: int):
+        self.chunk = chunk
+        self.count = count
+        self.slices: list[bytes] | None = None
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __getitem__(self, k: int) -> bytes:
+        if self.slices is None:
+            self.slices = []
+            pos = 1
+            for _ in range(self.count):
+                pos = _SKIP.match(self.chunk, pos).end()  # type: ignore[union-attr]
+                end = _object_end(self.chunk, pos)
+                self.slices.append(self.chunk[pos:end])
+                pos = end
+        return self.slices[k]
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter([self[k] for k in range(self.count)])
+
+
+def _decode_dicts(raws: list, chunk: bytes, end: int) -> tuple[str, list, list, int] | int:
+    """Decode ``chunk`` into dicts, one per raw slice: see :func:`_run`."""
     try:
         messages = orjson.loads(chunk)
     except orjson.JSONDecodeError:
