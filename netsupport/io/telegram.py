@@ -401,9 +401,9 @@ class TelegramParser:
                 if forwarded is not None or fid is not None:
                     kind_out = _REPOST
                     if fid is not None and fid.strip():
-                        target_author = qualify(_P, fid)
+                        target_author = keys.get(fid) or self._key(fid)
                     elif forwarded is not None and forwarded.strip():
-                        target_author = qualify(_P, forwarded)
+                        target_author = keys.get(forwarded) or self._key(forwarded)
             if type(text) is list:
                 text = "".join([p if type(p) is str else (p.text or "") for p in text])
             mentions = hashtags = None
