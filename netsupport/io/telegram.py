@@ -24,14 +24,14 @@ Streaming: the file is memory-mapped and scanned for the ``messages`` arrays; th
 decoded a run of about 64 KB at a time, so memory stays flat in the size of the export (a
 per-chat table of message id -> sender, for replies, is the only thing that grows).
 
-Decoding: a run is decoded with msgspec into typed structs that hold only the fields read
-(:class:`_Message`): the other fields (``date``'s siblings, media, reactions...) are skipped in
-C without building Python objects, and the types are checked in C too, which is most of what
-the per-message Python did with dicts (issue 16: 100,000 messages per CPU-second). A run in which
-any message does not fit those types (or that is malformed) is decoded with orjson into dicts,
-and one by one if that fails, for the same rows, rejects and reasons. One difference remains: a
-number beyond the range of a double (``1e400``) in a field not read is skipped by msgspec where
-orjson refuses the message as malformed.
+Decoding: msgspec (a maintained, fast JSON library) decodes a run into typed structs that hold
+only the fields read (:class:`_Message`); the other fields (``date``, media, reactions...) are
+skipped in C without building Python objects, and the types are checked in C, which is most of
+what the per-message Python did with dicts: this is what brings the import to 100,000 messages
+per CPU-second (issue 16). A run in which any message does not fit those types (or that is
+malformed) is decoded with orjson into dicts, and one by one if that fails, for the same rows,
+rejects and reasons. One difference remains: a number beyond the range of a double (``1e400``)
+in a field not read is skipped by msgspec where orjson refuses the message as malformed.
 
 References
 ----------
@@ -635,9 +635,10 @@ def _run(buf, start: int) -> tuple[str, list, list, int] | int:
     separator other than one comma, another indentation, a malformed message) is a miss.
 
     ``what`` is ``"typed"`` when the run decodes into :class:`_Message` structs (msgspec: every
-    message an object whose fields read have the types Telegram writes) and ``"run"`` when it
-    decodes only into dicts (orjson). msgspec does not check the UTF-8 of the strings it skips:
-    the run's bytes are checked first (orjson refuses invalid UTF-8 anywhere).
+    message an object whose fields read have the types Telegram writes; the raw slices are then a
+    :class:`_Raws`, found only if asked for) and ``"run"`` when it decodes only into dicts
+    (orjson). msgspec does not check the UTF-8 of the strings it skips: the run's bytes are
+    checked first (orjson refuses invalid UTF-8 anywhere).
     """
     line_start = buf.rfind(b"\n", 0, start) + 1
     lead = bytes(buf[line_start - 1 : start]) if line_start else b""
