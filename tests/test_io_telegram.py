@@ -430,3 +430,17 @@ def test_safe_seconds_are_kept_as_seconds_by_every_timestamp_path(others):
     assert not set(bad) & {0, 1, 2}
     got = stamps.cast(pa.int64()).to_pylist()[:3]
     assert got == [s * 1_000_000 for s in ends]
+
+
+def test_an_account_is_given_once_not_in_every_batch(tmp_path):
+    # a sender's row (id and name) is given in the first batch it appears in; a later batch adds
+    # it again only if the row could change the merge (another id for the same key)
+    msgs = [_good(i) for i in range(4)] + [{**_good(9), "from_id": "USER9", "from": None}]
+    path = tmp_path / "result.json"
+    path.write_text(json.dumps({"name": "c", "type": "x", "id": 1, "messages": msgs}, indent=1))
+    batches = list(reader_for("telegram")(path, str(path), ReadOptions(batch_rows=1)))
+    given = [r for b in batches if b.accounts is not None for r in b.accounts.to_pylist()]
+    assert [(r["handle"], r["account_id"], r["name"]) for r in given] == [
+        ("telegram:user9", "user9", "G"),
+        ("telegram:user9", "USER9", None),
+    ]

@@ -166,6 +166,10 @@ class TelegramParser:
         self.chat_key = "0"
         self.senders: dict[object, str] = {}
         self.pending: list[int] = []  # rows of this batch: replies whose target author is unknown
+        #: account key -> the account id its row in an earlier batch gave, with a name: a row
+        #: with the same id adds nothing to the merge (first non-null value per field, and a
+        #: Telegram row has no other field), so it is not given again in every batch
+        self.given: dict[str, str] = {}
         self.keys: dict[str, str] = {}  # from_id / mention text -> store key (qualify, cached)
         self.named: dict[str, str] = {}  # mention text -> store key, "" if it names no one
         self.hashtags: dict[str, str] = {}  # hashtag entity text -> hashtag, "" if empty
@@ -243,10 +247,13 @@ class TelegramParser:
         if author is None:
             author = self._key(from_id)
         if author not in self.accounts.complete:
-            name = get("from")
-            self.accounts.add(author, from_id, name)
-            if type(name) is str:
+            if self.given.get(author) == from_id:  # (its row is given: a new one adds nothing)
                 self.accounts.complete.add(author)
+            else:
+                name = get("from")
+                self.accounts.add(author, from_id, name)
+                if type(name) is str:
+                    self.accounts.complete.add(author)
         self.senders[mid if type(mid) is int else int(mid)] = author
         created = get("date_unixtime")
         if type(created) is str and created.isdecimal():
@@ -329,7 +336,7 @@ class TelegramParser:
         decoded into dicts (the types of :class:`_Message` are the ones it takes as they are).
         """
         keys, senders, named, hashtag_of = self.keys, self.senders, self.named, self.hashtags
-        by_handle, complete = self.accounts.by_handle, self.accounts.complete
+        by_handle, complete, given = self.accounts.by_handle, self.accounts.complete, self.given
         rows, pending = self.posts.rows, self.pending
         add_row = rows.append
         prefix = self.chat_key + "/"
@@ -368,7 +375,9 @@ class TelegramParser:
             if author not in complete:  # (AccountRows.add: the first value given wins)
                 name = m.from_
                 rec = by_handle.get(author)
-                if rec is None:
+                if rec is None and given.get(author) == from_id:
+                    complete.add(author)  # (its row is given: a new one adds nothing)
+                elif rec is None:
                     by_handle[author] = [author, from_id, name, None, None, None]
                 else:
                     if rec[1] is None:
@@ -489,7 +498,11 @@ class TelegramParser:
         self._resolve_replies()
         self.pending = []
         posts, rejects = self.posts.take()
+        for handle, rec in self.accounts.by_handle.items():
+            if rec[1] is not None and rec[2] is not None and handle not in self.given:
+                self.given[handle] = rec[1]
         batch = Batch(posts=posts, accounts=self.accounts.take(), rejects=rejects)
+        self.accounts.complete = set()  # (also when no row was given: see self.given)
         batch.rows_read, self.records = self.records, 0
         return batch
 
