@@ -114,6 +114,10 @@ def test_pretty_and_minified_give_the_same_messages(data_dir):
                 raws, decoded = value
                 assert [json.loads(bytes(r)) for r in raws] == decoded
                 out.extend(decoded)
+            elif what == "typed":  # (msgspec structs of the fields read: the raw text is whole)
+                raws, decoded = value
+                assert [json.loads(bytes(r))["id"] for r in raws] == [m.id for m in decoded]
+                out.extend(json.loads(bytes(r)) for r in raws)
             elif what == "message":
                 out.append(json.loads(value))
         return out
@@ -328,3 +332,115 @@ def test_runs_give_the_rows_and_rejects_of_one_by_one_decoding(
         mp.setattr(tg, "_run", lambda buf, start: 1)  # one by one
         want = _read_or_error(path)
     assert got == want
+
+
+_names = st.sampled_from(["@amy", "Amy", " @Bob ", "@", "", "#Tag", "#", " #x ", "plain words"])
+_entity = st.fixed_dictionaries(
+    {},
+    optional={
+        "type": st.sampled_from(["plain", "mention", "hashtag", "mention_name", "bold", None]),
+        "text": _names | st.none(),
+        "user_id": st.integers(0, 9) | st.sampled_from(["7", ""]),
+    },
+)
+_message = st.fixed_dictionaries(
+    {},
+    optional={
+        "id": st.integers(1, 40) | st.sampled_from(["5", "x", None]),
+        "type": st.sampled_from(["message"] * 6 + ["service", "other"]),
+        "date_unixtime": st.sampled_from(["1392372000", "1392375600", 1392379200, "soon"]),
+        "date": st.sampled_from(["2014-02-14T10:00:00", None]),
+        "from": st.sampled_from(["Amy", "Bob", None]),
+        "from_id": st.sampled_from(["user1", "user2", "channel3", "", " ", None]),
+        "text": st.text(max_size=5)
+        | st.none()
+        | st.lists(st.text(max_size=3) | _entity, max_size=4),
+        "text_entities": st.none() | st.lists(_entity, max_size=4),
+        "reply_to_message_id": st.integers(1, 40) | st.sampled_from(["3", "x"]),
+        "reply_to_peer_id": st.sampled_from(["channel777", "user5", 9, "1"]),
+        "forwarded_from": st.sampled_from(["Northshire Police", "", None]),
+        "forwarded_from_id": st.sampled_from(["user3", "", " "]),
+        "photo": st.just({"w": [1, 2.5, None], "s": "é"}),
+    },
+)
+
+
+def _batches(path: Path, batch_rows: int):
+    out = []
+    for b in reader_for("telegram")(path, str(path), ReadOptions(batch_rows=batch_rows)):
+        out.append(
+            (
+                b.rows_read,
+                b.notes,
+                *(t.to_pylist() if t is not None else None for t in (b.posts, b.accounts)),
+                b.rejects.to_pylist() if b.rejects is not None else None,
+            )
+        )
+    return out
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    msgs=st.lists(_message, max_size=40),
+    odd=st.none() | st.tuples(st.integers(0, 39), st.sampled_from([True, 1.5, [1], {"a": 1}])),
+    batch_rows=st.sampled_from([1, 3, 50_000]),
+)
+def test_typed_runs_give_the_rows_of_orjson_dicts(tmp_path_factory, msgs, odd, batch_rows):
+    # msgspec decodes a run into structs of the fields read, and TelegramParser.typed parses
+    # those: the batches (rows, accounts, rejects with raw text and numbers, counts, notes) must
+    # be those of the same runs decoded into dicts and parsed by TelegramParser.message; a value
+    # of another type (odd) sends its whole run to the dicts
+    import msgspec
+
+    import netsupport.io.telegram as tg
+
+    if odd is not None and msgs:
+        msgs[odd[0] % len(msgs)]["from_id"] = odd[1]
+    text = json.dumps({"name": "c", "type": "x", "id": 1, "messages": msgs}, indent=1)
+    path = tmp_path_factory.mktemp("t") / "result.json"
+    path.write_text(text)
+
+    def refuse(chunk):
+        raise msgspec.DecodeError("refused")
+
+    with pytest.MonkeyPatch.context() as mp:
+        got = _batches(path, batch_rows)
+        mp.setattr(tg, "_DECODE_RUN", refuse)
+        assert not any(what == "typed" for what, _ in iter_chats(path.read_bytes()))
+        want = _batches(path, batch_rows)
+    assert got == want
+
+
+def test_typed_runs_are_taken_for_telegram_shaped_messages():
+    msgs = [_good(i) for i in range(5)]
+    text = json.dumps({"name": "c", "type": "x", "id": 1, "messages": msgs}, indent=1)
+    # (the last message of a chat, after which no message follows, is decoded on its own)
+    assert [what for what, _ in iter_chats(text.encode())] == ["chat", "typed", "parsed"]
+
+
+@pytest.mark.parametrize("others", [[], ["soon"], ["2014-02-14T10:00:00Z"], [None]])
+def test_safe_seconds_are_kept_as_seconds_by_every_timestamp_path(others):
+    # a typed row whose date_unixtime is in _SAFE_SECONDS carries no raw text: parse_column
+    # must never refuse those values, whatever else is in the batch (ints alone, or mixed)
+    from netsupport.io.telegram import _SAFE_SECONDS
+    from netsupport.io.timestamps import parse_column
+
+    ends = [_SAFE_SECONDS.start, 1392372000, _SAFE_SECONDS.stop - 1]
+    stamps, bad = parse_column([*ends, *others])
+    assert not set(bad) & {0, 1, 2}
+    got = stamps.cast(pa.int64()).to_pylist()[:3]
+    assert got == [s * 1_000_000 for s in ends]
+
+
+def test_an_account_is_given_once_not_in_every_batch(tmp_path):
+    # a sender's row (id and name) is given in the first batch it appears in; a later batch adds
+    # it again only if the row could change the merge (another id for the same key)
+    msgs = [_good(i) for i in range(4)] + [{**_good(9), "from_id": "USER9", "from": None}]
+    path = tmp_path / "result.json"
+    path.write_text(json.dumps({"name": "c", "type": "x", "id": 1, "messages": msgs}, indent=1))
+    batches = list(reader_for("telegram")(path, str(path), ReadOptions(batch_rows=1)))
+    given = [r for b in batches if b.accounts is not None for r in b.accounts.to_pylist()]
+    assert [(r["handle"], r["account_id"], r["name"]) for r in given] == [
+        ("telegram:user9", "user9", "G"),
+        ("telegram:user9", "USER9", None),
+    ]
