@@ -35,8 +35,10 @@ is local to the instance: its host comes from the account's ``url``, else from `
 Post ids: in the archive a status's URI (``https://host/users/NAME/statuses/ID``; an Announce's
 activity URI); in the API the ``id`` as the collecting instance numbers it (the targets of replies,
 reblogs and quotes are in the same numbering). The two are different id spaces: import one form
-per collection. HTML ``content`` becomes plain text with lxml's HTML parser (``<br>`` and
-paragraph ends become line breaks).
+per collection. HTML ``content`` becomes plain text with an HTML parser (``<br>`` and
+paragraph ends become line breaks): lexbor's HTML5 parser (selectolax, a run-time dependency for
+that: about three times faster than lxml on status markup) where its text is that of libxml2's
+HTML parser (lxml), which reads the rest (:func:`_lexbor_safe`).
 
 Safety: the archive is read without extracting it. A zip or tar member whose path is absolute or
 contains ``..``, or that is a link, makes the whole archive refused
@@ -83,6 +85,7 @@ from urllib.parse import urlsplit
 import lxml.etree
 import orjson
 import pyarrow as pa
+from selectolax.lexbor import LexborHTMLParser
 
 from ..errors import InputFileError, UnsafeArchive
 from ..schema import SCHEMAS, IKind, PostKind, Table
@@ -149,6 +152,19 @@ _RAW_TAGS = (
     lxml.etree.Comment,
     lxml.etree.ProcessingInstruction,
 )
+#: Elements whose text an HTML5 parser (lexbor) and libxml2's HTML parser read alike (the
+#: markup Mastodon's sanitizer lets through, less ``<pre>``: HTML5 drops a line break right after
+#: it, libxml2 keeps it). See :func:`_lexbor_safe`.
+_LEXBOR_TAGS = frozenset(
+    {
+        *("a", "abbr", "b", "blockquote", "br", "cite", "code", "del", "div", "em", "h1", "h2"),
+        *("h3", "h4", "h5", "h6", "i", "ins", "li", "ol", "p", "q", "s", "small", "span"),
+        *("strong", "sub", "sup", "u", "ul"),
+    }
+)
+#: Where a tag starts (its name as the HTML5 tokenizer reads it: up to whitespace, / or >), or
+#: ``<!`` ``<?`` ``</`` not followed by a letter (comments, doctypes, bogus comments).
+_TAG_START_RE = re.compile(r"<(?:/?([A-Za-z][^\t\n\x0c\r />]*)|[!?/])")
 _DOCUMENT_MAX_BYTES = 1024**3
 _NO_IDS: dict[str, str] = {}  # (read only: the mentioned ids of a status that lists none)
 
@@ -280,10 +296,43 @@ def html_to_text_many(contents: list) -> list:
     return out
 
 
+def _lexbor_safe(doc: str) -> bool:
+    """Whether lexbor's text of ``doc`` is libxml2's: every tag in :data:`_LEXBOR_TAGS`, no
+    comment, doctype or processing instruction, no NUL and no byte-order mark.
+
+    This picks the parser; it reads no text. Elsewhere the two parsers differ (measured against
+    each other on generated markup): a NUL (libxml2 keeps U+FFFD, HTML5 drops it), a leading
+    byte-order mark (libxml2 drops it), a line break right after ``<pre>`` or ``<textarea>``
+    (HTML5 drops it), ``<frameset>``, ``<svg>``/``<math>`` content, tables (HTML5 moves stray
+    text before the table), raw-text elements. A tag name inside an attribute value counts too
+    (the check errs towards lxml).
+
+    Examples
+    --------
+    >>> _lexbor_safe('<p><span class="h-card"><a href="x">@a</a></span> b<br>c</p>')
+    True
+    >>> _lexbor_safe("<p>a</p><pre>b</pre>"), _lexbor_safe("a <!-- b -->"), _lexbor_safe("a\\x00")
+    (False, False, False)
+    """
+    if "\x00" in doc or "\ufeff" in doc:
+        return False
+    for m in _TAG_START_RE.finditer(doc):
+        name = m.group(1)
+        if name is None or not name.isascii() or name.lower() not in _LEXBOR_TAGS:
+            return False
+    return True
+
+
 def _parse_group(contents: list, group: list[int], out: list) -> None:
     # (one pass over the group: a break or paragraph match cannot take in a separator without
     # the pieces then falling short, which sends the group member by member)
     doc = _BR_RE.sub("\n", _SEP.join([contents[i] for i in group]))
+    if _lexbor_safe(doc):  # lexbor: the same text, about three times faster than libxml2
+        pieces = LexborHTMLParser(doc).text(deep=True).split(_SEP)
+        if len(pieces) == len(group):
+            for i, piece in zip(group, pieces, strict=True):
+                out[i] = piece.strip()
+            return
     try:
         root = lxml.etree.fromstring(doc, _HTML_PARSER)
         pieces = []
