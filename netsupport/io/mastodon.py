@@ -170,9 +170,15 @@ _LEXBOR_TAGS = frozenset(
         *("strong", "sub", "sup", "u", "ul"),
     }
 )
-#: Where a tag starts (its name as the HTML5 tokenizer reads it: up to whitespace, / or >), or
-#: ``<!`` ``<?`` ``</`` not followed by a letter (comments, doctypes, bogus comments).
-_TAG_START_RE = re.compile(r"<(?:/?([A-Za-z][^\t\n\x0c\r />]*)|[!?/])")
+#: A tag whose name (as the HTML5 tokenizer reads it: up to whitespace, / or >; ASCII letters
+#: in any case) is not one of those, or ``<!`` ``<?`` ``</`` not followed by a letter (comments,
+#: doctypes, bogus comments). (A ``<`` before anything else is text.)
+_NOT_LEXBOR_RE = re.compile(
+    r"<(?=[A-Za-z!?/])(?!/?(?:"
+    + "|".join(["p", "span", "a", "br", *sorted(_LEXBOR_TAGS - {"p", "span", "a", "br"})])
+    + r")(?:[\t\n\x0c\r />]|\Z))",
+    re.IGNORECASE | re.ASCII,
+)
 _DOCUMENT_MAX_BYTES = 1024**3
 _NO_IDS: dict[str, str] = {}  # (read only: the mentioned ids of a status that lists none)
 
@@ -322,13 +328,7 @@ def _lexbor_safe(doc: str) -> bool:
     >>> _lexbor_safe("<p>a</p><pre>b</pre>"), _lexbor_safe("a <!-- b -->"), _lexbor_safe("a\\x00")
     (False, False, False)
     """
-    if "\x00" in doc or "\ufeff" in doc:
-        return False
-    for m in _TAG_START_RE.finditer(doc):
-        name = m.group(1)
-        if name is None or not name.isascii() or name.lower() not in _LEXBOR_TAGS:
-            return False
-    return True
+    return "\x00" not in doc and "\ufeff" not in doc and _NOT_LEXBOR_RE.search(doc) is None
 
 
 def _parse_group(contents: list, group: list[int], out: list) -> None:
