@@ -670,7 +670,8 @@ def test_malformed_outbox_after_many_items_names_the_position(tmp_path):
     assert "\n" not in message
 
 
-_ODD = st.sampled_from(["", "7", "@x", "https://a.social/@x", 0, 7, 2**70, -1, True, None, [], {}])
+_ODD = st.sampled_from(["", "7", "@x", "https://a.social/@x", 0, 7, 2**70, -1, True, None])
+_ODD |= st.builds(list) | st.builds(dict)  # (new ones: a status may be changed further)
 
 
 def _odd(good):
@@ -723,7 +724,7 @@ _STATUS = st.fixed_dictionaries(
     optional={
         "in_reply_to_id": st.sampled_from(["5", "6", ""]),
         "in_reply_to_account_id": st.sampled_from(["1", "2", "3", ""]),
-        "quote": st.just({"quoted_status": {"id": "9", "account": {"acct": "q@q.q"}}}),
+        "quote": st.builds(lambda: {"quoted_status": {"id": "9", "account": {"acct": "q@q.q"}}}),
         "content": st.sampled_from(["<p>a &amp; b</p>", "plain", ""]),
         "language": st.just("en"),
         "mentions": _MENTIONS,

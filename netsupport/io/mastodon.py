@@ -1196,43 +1196,76 @@ class StatusParser(JsonLinesParser):
         return by_id
 
     def _fast(self, s: _SStatus, n: int, raw: bytes) -> bool:
-        """:meth:`status` of a decoded status; False (nothing done) for one it would reject."""
+        """:meth:`status` of a decoded status; False (nothing done) for one it would reject.
+
+        (A hot loop: the account's look-ups, and the mentions and tags of a status that is not
+        a boost, are inlined from :meth:`_fast_account` and :meth:`_fast_entities`.)
+        """
         post_id = s.id
         if not post_id:
             return False
         account = s.account
-        author = self._fast_account(account)  # (no effect if None)
+        handles = self.handles
+        try:
+            author = handles[(account.acct, account.url)]
+        except KeyError:
+            author = self._acct(account.acct, account.url)
         if author is None:
             return False
+        aid = account.id
+        if (aid is not None and aid not in self.by_account_id) or (
+            author not in self.accounts.complete
+        ):
+            self._fast_account(account)
         self.records += 1
         mentions: dict[str, None] = {}
         hashtags: dict[str, None] = {}
-        by_id = (
-            self._fast_entities(s, author, mentions, hashtags) if s.mentions or s.tags else _NO_IDS
-        )
-        kind, target, target_author, text = _POST, None, None, s.content
+        by_id = _NO_IDS
+        listed = s.mentions
+        if listed:
+            by_id = {}
+            for m in listed:
+                try:
+                    h = handles[(m.acct, m.url)]
+                except KeyError:
+                    h = self._acct(m.acct, m.url)
+                if h is not None:
+                    if m.id:
+                        by_id[m.id] = h
+                    if h != author:
+                        mentions[h] = None
+        listed = s.tags
+        if listed:
+            for t in listed:
+                name = t.name
+                if name is not None:
+                    name = name.strip().lstrip("#")
+                    if name:
+                        hashtags[name.lower()] = None
         reblog = s.reblog
-        reply_to = s.in_reply_to_id
         if reblog is not None:
+            # a boost carries the boosted status's text, mentions and hashtags (see status())
             kind, target = _REPOST, reblog.id or None
             target_author = self._fast_account(reblog.account)
             text = reblog.content
             if not mentions and not hashtags:
                 self._fast_entities(reblog, author, mentions, hashtags)
-        elif reply_to:
-            kind, target = _REPLY, reply_to
+        elif s.in_reply_to_id:
+            kind, target, target_author, text = _REPLY, s.in_reply_to_id, None, s.content
             to_account = s.in_reply_to_account_id
             if to_account:
-                if to_account == account.id:
+                if to_account == aid:
                     target_author = author
                 else:  # a mentioned account, else one seen as an author in this file
                     target_author = by_id.get(to_account) or self.by_account_id.get(to_account)
+        else:
+            kind, target, target_author, text = _POST, None, None, s.content
         self.posts.rows.append(
             (
                 _P,
                 post_id,
                 author,
-                account.id or None,
+                aid or None,
                 s.created_at,
                 text,
                 kind,
