@@ -190,10 +190,21 @@ def handle_of_url(url: object) -> str | None:
     """Return ``mastodon:name@host`` for an actor or status URL, or None if it names no account."""
     if type(url) is not str:
         return None
+    try:  # (an account's URL: an archive repeats its owner's, and mentioned accounts recur)
+        return _ACCOUNT_URLS[url]
+    except KeyError:
+        pass
     status = _STATUS_URL_RE.fullmatch(url)
     if status is not None:  # (each status URL is new: its account's URL is in the cache)
         return _handle_of_url(status.group(1))
-    return _handle_of_url(url)
+    handle = _handle_of_url(url)
+    if len(_ACCOUNT_URLS) >= 1 << 16:
+        _ACCOUNT_URLS.clear()
+    _ACCOUNT_URLS[url] = handle
+    return handle
+
+
+_ACCOUNT_URLS: dict[str, str | None] = {}  # URL (not a status's) -> handle_of_url
 
 
 @lru_cache(maxsize=1 << 16)  # (an archive repeats its owner's URL in every activity)
