@@ -644,27 +644,20 @@ def _run_steps(ctx: RunContext, progress: Any, force: bool, jobs: int | None) ->
     note = ""
     while i < total:
         step = STEPS[i]
-        if step == "stance" and "communities" in ctx.engine.concurrent:
-            why = _sequential_reason(ctx, jobs)
+        pair = _OVERLAPS.get(step)
+        if pair is not None and pair.offered(ctx.engine):
+            why = pair.sequential_reason(ctx, jobs)
             if why is None:
-                results += _overlapped(ctx, progress, force, i, t_run)
+                results += pair.run(ctx, progress, force, i, t_run)
                 i += 2
                 continue
             if why != "reused":
-                note = f"; communities run after it ({why})"
-        if step == "metrics" and ctx.engine.report_child:
-            why = _report_sequential_reason(ctx, jobs)
-            if why is None:
-                results += _report_overlapped(ctx, progress, force, i, t_run)
-                i += 2
-                continue
-            if why != "reused":
-                note = f"; the report's graph parts made after it ({why})"
+                note = f"; {pair.after} ({why})"
         progress.step_start(i + 1, total, step, _WHAT[step])
         t0 = time.monotonic()
         status, detail = getattr(ctx, f"step_{step}")(force)
         t1 = time.monotonic()
-        if step in ("stance", "metrics"):
+        if step in _OVERLAPS:
             detail, note = detail + note, ""
         progress.step_end(step, status, t1 - t0, detail)
         results.append(StepResult(step, status, t1 - t0, detail, start=t0 - t_run))
@@ -675,20 +668,29 @@ def _run_steps(ctx: RunContext, progress: Any, force: bool, jobs: int | None) ->
     return results
 
 
-def _sequential_reason(ctx: RunContext, jobs: int | None) -> str | None:
-    """Why the stance and communities steps run one after the other (None: they overlap;
-    ``"reused"``: one of them is reused, so there is nothing to overlap)."""
-    if ctx.stance_fresh() or ctx.communities_fresh():
-        return "reused"
-    return overlap_decision(jobs, ctx.store.counts())
+@dataclass(frozen=True)
+class _Overlap:
+    """A step that can run beside the work of a child process, with the step after it.
 
+    ``first`` and ``second`` name the two steps; ``offered`` says whether the engine can
+    overlap them; ``run`` runs both (returning their two results); ``child`` is the child's
+    name for :func:`netsupport.engine.overlap_decision`; ``after`` is what the first step's
+    line says when the two run in turn.
+    """
 
-def _report_sequential_reason(ctx: RunContext, jobs: int | None) -> str | None:
-    """Why the report's graph parts are made after the metrics step, not beside it in a child
-    process (None: beside it; ``"reused"``: the metrics or the report are reused)."""
-    if ctx.metrics_fresh() or ctx.report_fresh():
-        return "reused"
-    return overlap_decision(jobs, ctx.store.counts(), child="report")
+    first: str
+    second: str
+    offered: Callable[[Any], bool]
+    run: Callable[..., list[StepResult]]
+    child: str
+    after: str
+
+    def sequential_reason(self, ctx: RunContext, jobs: int | None) -> str | None:
+        """Why the two steps run one after the other (None: they overlap; ``"reused"``: one
+        of them is reused, so there is nothing to overlap)."""
+        if getattr(ctx, f"{self.first}_fresh")() or getattr(ctx, f"{self.second}_fresh")():
+            return "reused"
+        return overlap_decision(jobs, ctx.store.counts(), child=self.child)
 
 
 def _report_overlapped(
@@ -831,6 +833,30 @@ def _overlapped(
         StepResult("stance", status, t1 - t0, s_detail, start=t0 - t_run, overlaps="communities"),
         StepResult("communities", c_status, c1 - c0, c_detail, start=c0 - t_run, overlaps="stance"),
     ]
+
+
+#: The step pairs a run may overlap, by their first step.
+_OVERLAPS = {
+    o.first: o
+    for o in (
+        _Overlap(
+            "stance",
+            "communities",
+            lambda engine: "communities" in engine.concurrent,
+            _overlapped,
+            "child",
+            "communities run after it",
+        ),
+        _Overlap(
+            "metrics",
+            "report",
+            lambda engine: bool(engine.report_child),
+            _report_overlapped,
+            "report",
+            "the report's graph parts made after it",
+        ),
+    )
+}
 
 
 def report_study(
