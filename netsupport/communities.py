@@ -57,14 +57,13 @@ import pandas as pd
 from sklearn.metrics import normalized_mutual_info_score
 
 from .errors import EmptyWindow, NetsupportError, ResourceLimit
-from .gexfout import DEFAULT_GEXF_MAX_EDGES, window_edges_of, write_graph_gexf
+from .gexfout import DEFAULT_GEXF_MAX_EDGES, export_graph, window_edges_of, write_graph_gexf
 from .graph import (
     HANDLE,
     EmptyGraph,
     GraphArrays,
     GraphLike,
     aggregate_edges,
-    export_graph,
     node_table,
     pagerank,
     parse_kinds,

@@ -291,7 +291,8 @@ ODD = ["a<b", "x&y", 'say"hi', "it's", 'both"\'', "tab\there", "new\nline", "caf
 def _reference_gexf(window_edges, windows, node_attrs=None, kind_counts=True, note=None) -> str:
     """The dynamic GEXF written element by element with plain loops (what the vectorised
     writer must reproduce byte for byte)."""
-    from netsupport import graph as g
+    from netsupport import gexfout as g
+    from netsupport.graph import count_column
     from netsupport.schema import IKind, Window
 
     rows: dict[tuple[str, str], list[tuple[int, dict]]] = {}
@@ -305,7 +306,7 @@ def _reference_gexf(window_edges, windows, node_attrs=None, kind_counts=True, no
             rows.setdefault((r["source"], r["target"]), []).append((i, r))
     pairs = sorted(rows)
     nodes = sorted({x for p in pairs for x in p})
-    counts = [c for c in (g.count_column(k) for k in IKind) if any(c in e for e in frames)]
+    counts = [c for c in (count_column(k) for k in IKind) if any(c in e for e in frames)]
     total = pd.DataFrame(
         {c: [sum(int(r.get(c, 0)) for _, r in rows[p]) for p in pairs] for c in counts}
     )
@@ -399,7 +400,7 @@ def _odd_window_edges(seed: int = 3) -> dict[str, pd.DataFrame]:
 def test_dynamic_gexf_matches_a_reference_writer_with_odd_handles(
     tmp_path, graph_windows, monkeypatch, batch, kind_counts
 ):
-    from netsupport import graph as g
+    from netsupport import gexfout as g
 
     monkeypatch.setattr(g, "_GEXF_BATCH", batch)  # several batches: elements split anywhere
     edges = _odd_window_edges()
@@ -426,7 +427,7 @@ def test_dynamic_gexf_matches_a_reference_writer_with_odd_handles(
 
 
 def test_attr_texts_are_attr_of_each_value():
-    from netsupport.graph import _attr, _attr_texts
+    from netsupport.gexfout import _attr, _attr_texts
 
     values = [*ODD, "", "\ufffe", "x" * 50 + "&"]
     assert _attr_texts(values).tolist() == [_attr(v) for v in values]

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from netsupport import graph as ngraph
 from netsupport.errors import EmptyWindow, NetsupportError
+from netsupport.gexfout import export_graph, write_dynamic_gexf, write_gexf, write_graphml
 from netsupport.graph import (
     EmptyGraph,
     GraphArrays,
@@ -22,7 +23,6 @@ from netsupport.graph import (
     build_graph,
     dominant_kind,
     edges_from_graph,
-    export_graph,
     node_table,
     pagerank,
     parse_kinds,
@@ -30,9 +30,6 @@ from netsupport.graph import (
     undirected,
     undirected_edges,
     window_interactions,
-    write_dynamic_gexf,
-    write_gexf,
-    write_graphml,
 )
 from netsupport.schema import IKind, Window
 

@@ -451,7 +451,8 @@ def test_item20_bidi_controls_are_neutralised_in_every_output(out_study):
 
 
 def test_item20_graph_exports_neutralise_bidi(graph_interactions, tmp_path):
-    from netsupport.graph import aggregate_edges, build_graph, export_graph
+    from netsupport.gexfout import export_graph
+    from netsupport.graph import aggregate_edges, build_graph
 
     df = graph_interactions.dropna(subset=["source"]).copy()
     df["source"] = df["source"].str.replace("amy", "a\u202emy", regex=False)
@@ -558,7 +559,7 @@ def test_item14_pagerank_and_the_gexf_are_bit_identical_above_the_fast_threshold
 
     import numpy as np
 
-    from netsupport import graph
+    from netsupport import gexfout, graph
 
     rng = np.random.default_rng(14)
     m = graph.PAGERANK_SPARSE_MIN_EDGES + 5_000
@@ -580,7 +581,7 @@ def test_item14_pagerank_and_the_gexf_are_bit_identical_above_the_fast_threshold
     def write(frame: pd.DataFrame, name: str) -> bytes:
         pr = graph.pagerank(graph.aggregate_edges(frame))
         attrs = pd.DataFrame({"handle": pr.index, "crisis_pagerank": pr.to_numpy()})
-        return graph.write_dynamic_gexf(frame, w, tmp_path / name, node_attrs=attrs).read_bytes()
+        return gexfout.write_dynamic_gexf(frame, w, tmp_path / name, node_attrs=attrs).read_bytes()
 
     a = write(inter, "a.gexf")
     b = write(inter.sample(frac=1.0, random_state=7), "b.gexf")  # another order, another call
