@@ -1,7 +1,7 @@
 """The six charts of a netsupport report: matplotlib (Agg), one style, colour-blind-safe colours.
 
 Every chart is a pure function from small, documented data frames (built by
-:mod:`netsupport.report` from the metrics and tables) to a :class:`matplotlib.figure.Figure`;
+:mod:`netsupport.report_charts` from the metrics and tables) to a :class:`matplotlib.figure.Figure`;
 :func:`save_figure` writes it as PNG and SVG with pinned metadata (no date, fixed SVG id salt),
 so the same data give the same bytes.
 

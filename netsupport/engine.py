@@ -842,7 +842,7 @@ class DaskEngine:
         return f"{self.aggregates(ctx).rows:,} interactions"
 
     def compute_stance(self, ctx: Any) -> str:
-        from .report import time_bin
+        from .report_charts import time_bin
         from .scale import aggregate_study, dask_client, load_aggregates, save_aggregates
         from .timebins import TimeBins
 

@@ -14,7 +14,7 @@ import pandas as pd
 
 from . import evidence_charts as ech
 from .charts import figure_png_svg
-from .report import (
+from .report_format import (
     Chart,
     Sentence,
     _ci,
@@ -475,7 +475,7 @@ def evidence_charts(inp: Any) -> list[Chart]:
 
 def evidence_figures(inp: Any) -> list[tuple[str, Any, str, Sentence, str]]:
     """Return the coverage and time-series figures, not yet rendered, as
-    ``(key, figure, title, caption, alt)`` (:func:`netsupport.report.draw_charts`)."""
+    ``(key, figure, title, caption, alt)`` (:func:`netsupport.report_charts.draw_charts`)."""
     study, m = inp.study, inp.metrics
     w = used_windows(study, m)
     labels = _labels(study)

@@ -1,6 +1,6 @@
 """Report parts for the evidence checks of issue 15: the sensitivity grid (chart, table, the
-clause each headline sentence gets) and role timing. Kept apart from report.py, which includes
-them with one line each (templates ``sensitivity.*.j2``)."""
+clause each headline sentence gets) and role timing. Kept apart from report.py and
+report_findings.py, which include them with one line each (templates ``sensitivity.*.j2``)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from . import charts
-from .report import (
+from .report_format import (
     Sentence,
     _is_nm,
     fmt_count,
+    fmt_hours,
+    fmt_pct,
     fmt_points,
     fmt_ratio,
 )
@@ -245,8 +247,6 @@ _PLURAL = {
 def role_timing_sentence(metrics: Mapping[str, Any], focal: str) -> Sentence | None:
     """Return the sentence on who addressed the focal account first, saying what the
     permutation test supports (METHODS.md, "Role timing"); None when not measured."""
-    from .report import fmt_hours, fmt_pct
-
     rt = metrics.get("role_timing", {})
     rt = rt.get(_FOCAL) if isinstance(rt, Mapping) else None
     if not isinstance(rt, Mapping) or _is_nm(rt) or not rt.get("roles"):

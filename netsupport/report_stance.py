@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from . import charts
+from .report_format import Sentence, handles
 
 __all__ = [
     "CONFUSION_CHART",
@@ -84,8 +85,6 @@ def without_text_relabelled(metrics: Mapping[str, Any], sentences: list[Any]) ->
 def corrected_findings(metrics: Mapping[str, Any]) -> list[Any]:
     """Return the finding that gives net support in the crisis, and its change on the period
     before, corrected for the stance decisions' measured error (none without hand codes)."""
-    from .report import Sentence, handles
-
     v = metrics.get("stance_validation")
     if not _measured(v):
         return []
@@ -140,8 +139,6 @@ def corrected_findings(metrics: Mapping[str, Any]) -> list[Any]:
 def add_stance_chart(metrics: Mapping[str, Any], add: Callable[..., None]) -> None:
     """Draw the cross-validated confusion matrix with the report's ``add(key, fig, title,
     caption, alt)`` when the stance was validated against hand codes."""
-    from .report import Sentence
-
     v = metrics.get("stance_validation")
     if not _measured(v) or not v.get("cross_validated"):
         return

@@ -877,7 +877,7 @@ class StudyAggregates:
     any_references: bool
     proxy_units: pd.DataFrame
     proxy_reach: pd.Series
-    top_posts: dict[str, pd.DataFrame]  # side -> report.top_posts table
+    top_posts: dict[str, pd.DataFrame]  # side -> report_tables.top_posts table
     info: dict[str, Any] = field(default_factory=dict)
     stance_profile: dict[str, int] = field(default_factory=dict)  # _unit_profile of all units
 
@@ -1137,10 +1137,11 @@ def _by_seq(df: pd.DataFrame, table: Table, columns: Sequence[str]) -> pd.DataFr
 def _top_posts(
     study: Any, candidates: pd.DataFrame, pairs: pd.DataFrame, plan: Plan
 ) -> dict[str, pd.DataFrame]:
-    """The report's most-answered crisis posts per side (report.top_posts on reduced inputs)."""
+    """The report's most-answered crisis posts per side (report_tables.top_posts on reduced
+    inputs)."""
     import dask
 
-    from .report import top_posts
+    from .report_tables import top_posts
 
     sides = [_FOCAL] + ([_INST] if study.institution else [])
     reach_ids = set(pairs[PostCol.TARGET_POST_ID]) if len(pairs) else set()

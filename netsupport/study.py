@@ -592,7 +592,9 @@ def run_study(
     finally:
         shutil.rmtree(ctx.temp_dir, ignore_errors=True)
 
-    from .report import findings, showing, shown_handles, write_manifest
+    from .report import write_manifest
+    from .report_findings import findings
+    from .report_format import showing, shown_handles
 
     manifest_inputs = [
         {

@@ -10,7 +10,7 @@ from netsupport.accountmap import apply_account_map, load_account_map
 from netsupport.cli import app
 from netsupport.errors import InputFileError, StudyKeyError
 from netsupport.io.platforms import in_text, platform_of, qualify
-from netsupport.report import handle
+from netsupport.report_format import handle
 from netsupport.support.platforms import platform_counts
 
 

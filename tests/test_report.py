@@ -1,4 +1,5 @@
-"""Tests for netsupport.report: findings, chart data, escaping, CSV safety, stability, browser.
+"""Tests for netsupport.report and its parts (report_format, report_findings, report_charts,
+report_tables): findings, chart data, escaping, CSV safety, stability, browser.
 
 The mini case (tests/data/report/posts.csv) is 20 hand-written posts around a crisis from
 2014-02-14T09:00Z to 2014-02-19T18:00Z; its most-shared crisis post (c1, reposted by three
@@ -20,7 +21,15 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from netsupport import report, stance, support
+from netsupport import (
+    report,
+    report_charts,
+    report_findings,
+    report_format,
+    report_tables,
+    stance,
+    support,
+)
 from netsupport.interactions import interactions_from_posts
 from netsupport.schema import Table
 from netsupport.studyfile import Study, SupportParams
@@ -175,7 +184,7 @@ def _metrics() -> dict:
 
 
 def test_findings_are_plain_sentences_with_the_numbers_worked_by_hand():
-    f = report.findings(_metrics())
+    f = report_findings.findings(_metrics())
     text = [s.text() for s in f.sentences]
     assert text == [
         "Attention to @lane rose 7.4× in the crisis (95% CI 6.1–9.0×): 52.3 posts a day "
@@ -211,7 +220,7 @@ def test_findings_are_plain_sentences_with_the_numbers_worked_by_hand():
 def test_findings_add_the_account_bootstrap_interval_when_it_is_wider():
     m = _metrics()
     m["attention"]["focal"]["lift"]["account_bootstrap"] = {"low": 4.9, "high": 11.6}
-    first = report.findings(m).sentences[0].text()
+    first = report_findings.findings(m).sentences[0].text()
     assert first.startswith(
         "Attention to @lane rose 7.4× in the crisis (95% CI 6.1–9.0×; 4.9–12× resampling "
         "accounts): "
@@ -233,7 +242,7 @@ def test_findings_list_what_is_not_measured_instead_of_zeros():
         "roles": {"focal": nm},
         "persistence": {"focal": nm},
     }
-    f = report.findings(m)
+    f = report_findings.findings(m)
     assert f.sentences == []
     assert [w for w, _ in f.not_measured] == [
         "Attention lift for @lane",
@@ -259,7 +268,7 @@ def test_mobilisation_frame_uses_exact_intervals_on_the_counts():
             ]
         }
     }
-    df = report.mobilisation_frame(m)
+    df = report_charts.mobilisation_frame(m)
     assert df["community"].tolist() == [0, 1]  # ordered by id (= size rank)
     ci = support.proportion_ci(3, 10)
     row = df.iloc[1]
@@ -273,7 +282,7 @@ def test_mobilisation_frame_uses_exact_intervals_on_the_counts():
 
 
 def test_net_support_frame_skips_not_measured_windows():
-    df = report.net_support_frame(_metrics())
+    df = report_charts.net_support_frame(_metrics())
     assert df[["window", "target", "net"]].values.tolist() == [
         ["baseline", "focal", 0.3],
         ["crisis", "focal", 0.62],
@@ -299,7 +308,7 @@ def test_roles_counts_bins_by_day_and_unknown_role():
         }
     )
     roles = pd.Series({"a": "media", "b": "media"})
-    out = report.roles_counts(units, roles, W)
+    out = report_charts.roles_counts(units, roles, W)
     # days counted from the crisis start (09:00), not calendar days (issue 14 item 24)
     assert out.assign(time=out["time"].astype(str)).values.tolist() == [
         ["2014-02-14 09:00:00+00:00", "media", 2],
@@ -308,9 +317,9 @@ def test_roles_counts_bins_by_day_and_unknown_role():
 
 
 def test_time_bin_is_hourly_for_short_studies():
-    assert report.time_bin(W) == "D"
+    assert report_charts.time_bin(W) == "D"
     short = Windows.from_crisis("2014-02-14T09:00Z", "2014-02-14T18:00Z", 1, 1)
-    assert report.time_bin(short) == "h"
+    assert report_charts.time_bin(short) == "h"
 
 
 # ---- escaping and CSV safety --------------------------------------------------------------------
@@ -348,7 +357,7 @@ def test_report_md_renders_to_safe_html(mini):
     assert "<img src=x" not in html and '<img src="x"' not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt; {{ 7*7 }}" in html
     imgs = re.findall(r'<img src="([^"]+)"', html)
-    assert imgs == [f"charts/{k}.png" for k in report.CHART_KEYS]
+    assert imgs == [f"charts/{k}.png" for k in report_charts.CHART_KEYS]
     assert html.count("<table>") >= 4  # headline, windows, inputs, parameters at least
     assert "@inspector" not in html and "@lane" in html
 
@@ -378,7 +387,7 @@ def test_index_html_is_self_contained(mini):
         for _attr, value in re.findall(r'\s(src|href|srcset|action|data)="([^"]*)"', tag):
             assert not re.match(r"\s*(https?:)?//", value), tag[:120]
     srcs = re.findall(r'<img src="([^"]{0,40})', html)
-    assert len(srcs) == len(report.CHART_KEYS) and all(
+    assert len(srcs) == len(report_charts.CHART_KEYS) and all(
         s.startswith("data:image/png;base64,") for s in srcs
     )
     assert "url(" not in html  # no CSS fetches either
@@ -388,7 +397,7 @@ def test_index_html_is_self_contained(mini):
 def test_report_md_links_every_chart_relatively(mini):
     md = (mini / "report.md").read_text(encoding="utf-8")
     links = re.findall(r"!\[[^\]]*\]\((charts/[a-z_]+\.png)\)", md)
-    assert links == [f"charts/{k}.png" for k in report.CHART_KEYS]
+    assert links == [f"charts/{k}.png" for k in report_charts.CHART_KEYS]
     assert all((mini / p).is_file() and (mini / p).with_suffix(".svg").is_file() for p in links)
 
 
@@ -454,7 +463,7 @@ def test_report_without_an_institution(tmp_path):
     html = (tmp_path / "index.html").read_text(encoding="utf-8")
     assert "@force" not in re.search(r'<table class="headline">.*?</table>', html, re.S).group(0)
     assert not (tmp_path / "tables" / "top_posts_institution.csv").exists()
-    assert len(re.findall(r'<img src="data:image/png', html)) == len(report.CHART_KEYS)
+    assert len(re.findall(r'<img src="data:image/png', html)) == len(report_charts.CHART_KEYS)
 
 
 def test_report_when_the_focal_account_never_appears(tmp_path):
@@ -465,7 +474,7 @@ def test_report_when_the_focal_account_never_appears(tmp_path):
     assert "Attention lift for @nobody" in nm and "never appear in the data" in nm
     assert "Attention to @nobody rose" not in html
     assert len(re.findall(r'<img src="data:image/png', html)) == len(
-        report.CHART_KEYS
+        report_charts.CHART_KEYS
     )  # charts say "No ..."
 
 
@@ -585,9 +594,9 @@ def test_index_html_loads_every_chart_in_chromium_without_network(mini, tmp_path
     assert "script-src &#39;none&#39;" in html
     attrs, requests = _probe(html, tmp_path)
     assert attrs.get("data-probe") == "done", attrs
-    assert attrs["data-images"] == str(len(report.CHART_KEYS))
+    assert attrs["data-images"] == str(len(report_charts.CHART_KEYS))
     assert attrs["data-loaded"] == str(
-        len(report.CHART_KEYS)
+        len(report_charts.CHART_KEYS)
     )  # every chart decoded, with a real width
     assert all(int(w) >= 1000 for w in attrs["data-widths"].split(","))
     assert json.loads(attrs["data-resources"]) == []
@@ -603,7 +612,7 @@ def test_browser_probe_detects_a_request_leaving_the_page(mini, tmp_path):
     html = (mini / "index.html").read_text(encoding="utf-8")
     leaky = html.replace("</main>", '<img src="http://127.0.0.1:9/leak.png"></main>')
     attrs, _ = _probe(leaky, tmp_path / "csp")
-    n = len(report.CHART_KEYS)
+    n = len(report_charts.CHART_KEYS)
     assert attrs["data-images"] == str(n + 1) and attrs["data-loaded"] == str(n)
     assert "http://127.0.0.1:9/leak.png" in attrs["data-blocked"]
     no_csp = re.sub(r'<meta http-equiv="Content-Security-Policy"[^>]*>', "", leaky)
@@ -654,7 +663,7 @@ def test_bluesky_dids_are_shown_with_their_handles(tmp_path):
 def test_neighbourhood_on_arrays_equals_the_networkx_two_step_subgraph(seed):
     import networkx as nx
 
-    from netsupport.report import neighbourhood
+    from netsupport.graph import neighbourhood
 
     g = nx.gnm_random_graph(400, 500, seed=seed, directed=True)
     g = nx.relabel_nodes(g, {n: f"h{n}" for n in g})
@@ -684,7 +693,7 @@ def test_neighbourhood_on_arrays_equals_the_networkx_two_step_subgraph(seed):
 
 
 def _drawn_charts():
-    from netsupport import charts, report
+    from netsupport import charts
 
     net = pd.DataFrame(
         {
@@ -696,12 +705,12 @@ def _drawn_charts():
         }
     )
     comp = pd.DataFrame({"window": ["crisis", "after"], "prior_tie": [7, 3], "newcomer": [2, 4]})
-    cap = report.Sentence("A chart of {who}.", {"who": "@lane"})
+    cap = report_format.Sentence("A chart of {who}.", {"who": "@lane"})
     return [
-        report.DrawnChart(
+        report_format.DrawnChart(
             "net_support", "Net", cap, "alt", charts.net_support_chart(net, focal_label="@l")
         ),
-        report.DrawnChart(
+        report_format.DrawnChart(
             "composition", "Ties", cap, "alt", charts.supporter_composition(comp, focal_label="@l")
         ),
     ]
@@ -710,9 +719,7 @@ def _drawn_charts():
 def test_charts_render_to_the_same_bytes_every_time():
     """Guards byte-stable charts (svg.hashsalt, no dates): two renders of freshly drawn
     figures give the same PNG and SVG bytes."""
-    from netsupport import report
-
-    want, got = report._make_charts(_drawn_charts), report._make_charts(_drawn_charts)
+    want, got = report_charts._make_charts(_drawn_charts), report_charts._make_charts(_drawn_charts)
     assert [c.key for c in got] == ["net_support", "composition"]
     assert [(c.png, c.svg) for c in got] == [(c.png, c.svg) for c in want]
     assert got[0].png.startswith(b"\x89PNG") and b"<svg" in got[0].svg
@@ -741,9 +748,9 @@ def test_top_posts_of_both_sides_read_together_equal_each_side_alone():
             "text": ["=one", "two", "three", "", "", "", ""],
         }
     )
-    both = report.top_posts_of_sides(units, posts, ["focal", "institution"])
+    both = report_tables.top_posts_of_sides(units, posts, ["focal", "institution"])
     for side in ("focal", "institution"):
-        pd.testing.assert_frame_equal(both[side], report.top_posts(units, posts, side))
+        pd.testing.assert_frame_equal(both[side], report_tables.top_posts(units, posts, side))
     assert both["focal"]["post_id"].tolist() == ["p1", "p3"]
     assert both["focal"]["reach"].tolist() == [2, 1]
     assert both["institution"]["text"].tolist() == ["two"]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from test_report import _write_mini
 
-from netsupport.report import headline_display
 from netsupport.report_stance import headline_label, stance_context
+from netsupport.report_tables import headline_display
 from netsupport.support.corrected import corrected_headline, stance_warnings
 
 
@@ -129,7 +129,7 @@ def test_stance_context_rows_name_the_sides_and_format_points():
 
 
 def test_findings_do_not_call_a_repost_share_net_support():
-    from netsupport.report import Sentence
+    from netsupport.report_format import Sentence
     from netsupport.report_stance import without_text_relabelled
 
     s = [Sentence("In the crisis: net support {net} points.", {"net": "+40"})]

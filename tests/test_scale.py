@@ -143,7 +143,7 @@ def _break_up_posts(store: Store) -> None:
 
 
 def test_posts_spread_over_partitions_give_the_pandas_results(example_runs, client, tmp_path):
-    from netsupport.report import time_bin
+    from netsupport.report_charts import time_bin
     from netsupport.stance import read_tables, stance_table
     from netsupport.textsafe import write_csv
 
@@ -332,7 +332,7 @@ def test_schema_columns_read_by_partitions_exist():
 def test_edges_summed_in_many_buckets_equal_the_pandas_edges(example_runs, client, monkeypatch):
     # buckets split the edges by source; their sums are concatenated and sorted in Arrow
     from netsupport import graph
-    from netsupport.report import time_bin
+    from netsupport.report_charts import time_bin
     from netsupport.schema import Window
     from netsupport.stance import read_tables, stance_table
 

@@ -302,7 +302,7 @@ def test_grid_defaults_and_overrides(tmp_path):
 
 
 def test_headline_sentences_say_whether_the_direction_holds(fixture):
-    from netsupport.report import findings
+    from netsupport.report_findings import findings
 
     tables, study, st = fixture
     metrics = analyse(tables, study, stance=st).metrics

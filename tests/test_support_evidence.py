@@ -6,7 +6,9 @@ import pandas as pd
 from conftest import load_support_fixture, support_fixture_study
 
 from netsupport.graph import baseline_edges
-from netsupport.report import _community_label, findings, mobilisation_frame
+from netsupport.report import _community_label
+from netsupport.report_charts import mobilisation_frame
+from netsupport.report_findings import findings
 from netsupport.stance import object_strings, stance_table
 from netsupport.support import analyse
 from netsupport.support.metrics import analyse_inputs, metric_inputs

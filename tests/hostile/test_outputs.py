@@ -499,7 +499,7 @@ def test_item24_every_bin_lies_in_one_window(start, end, days, freq):
 def test_item24_posts_either_side_of_the_crisis_start_fall_in_different_bars():
     # the crisis starts at 09:00: posts at 08:00 (baseline) and 10:00 (crisis) shared one
     # calendar-day bar; so did 17:00 (crisis) and 19:00 (after) on the last day
-    from netsupport.report import attention_counts
+    from netsupport.report_charts import attention_counts
 
     w = _windows_at("2014-02-14T09:00Z", "2014-02-19T18:00Z")
     times = ["2014-02-14T08:00Z", "2014-02-14T10:00Z", "2014-02-19T17:00Z", "2014-02-19T19:00Z"]
@@ -525,7 +525,7 @@ def test_item24_no_bar_of_the_attention_chart_crosses_a_window_boundary():
     from matplotlib.patches import Rectangle
 
     from netsupport import charts
-    from netsupport.report import attention_counts
+    from netsupport.report_charts import attention_counts
 
     w = _windows_at("2014-02-14T09:00Z", "2014-02-19T18:00Z")
     hours = pd.date_range(w.baseline_start, w.after_end, freq="3h", inclusive="left")

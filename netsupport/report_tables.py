@@ -1,0 +1,279 @@
+"""The report's tables: the headline measures (tables/headline.csv, and the headline table
+the report shows), the most-answered posts per side, and the CSV tables the report writes
+(:func:`report_tables`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from .report_format import (
+    _ci,
+    _get,
+    _is_nm,
+    _num,
+    _reason,
+    fmt_count,
+    fmt_pct,
+    fmt_points,
+    fmt_ratio,
+    handle,
+)
+from .report_stance import headline_label
+from .schema import IKind, PostCol, Target, Window
+
+if TYPE_CHECKING:
+    from .report import ReportInputs
+
+__all__ = [
+    "POST_TEXT_LIMIT",
+    "headline_display",
+    "headline_table",
+    "report_tables",
+    "top_posts",
+    "top_posts_of_sides",
+]
+
+_FOCAL, _INST = Target.FOCAL.value, Target.INSTITUTION.value
+_C = Window.CRISIS.value
+
+#: Characters of a post's text shown in the report.
+POST_TEXT_LIMIT = 280
+
+
+def top_posts(
+    units: pd.DataFrame,
+    posts: pd.DataFrame | None,
+    side: str,
+    window: str = _C,
+    n: int = 5,
+) -> pd.DataFrame:
+    """Return the posts addressing ``side`` in ``window`` that most accounts replied to, reposted
+    or quoted (reach), with their text (untrusted: escaped by the templates).
+    """
+    return top_posts_of_sides(units, posts, [side], window, n)[side]
+
+
+def top_posts_of_sides(
+    units: pd.DataFrame,
+    posts: pd.DataFrame | None,
+    sides: Sequence[str],
+    window: str = _C,
+    n: int = 5,
+) -> dict[str, pd.DataFrame]:
+    """Return :func:`top_posts` of each of ``sides`` (side -> table), reading the posts once:
+    a post's reach and text do not depend on the side asking for it."""
+    cols = ["post_id", "author", "created_at", "stance", "reach", "text"]
+    empty = {side: pd.DataFrame(columns=cols) for side in sides}
+    if posts is None or posts.empty or units.empty:
+        return empty
+    sel = units[
+        np.isin(units["target_side"].astype(object).to_numpy(), list(sides))
+        & (units["window"].astype(object).to_numpy() == window)
+        & (units["kind"].astype(object).to_numpy() != IKind.REPOST.value)
+    ]
+    # reach of these posts only: the answers to them, not a groupby over every stored post
+    answers = posts[PostCol.TARGET_POST_ID].isin(sel["post_id"]).to_numpy(dtype=bool)
+    ref = posts.loc[answers, [PostCol.AUTHOR, PostCol.TARGET_POST_ID]].dropna()
+    reach = ref.groupby(PostCol.TARGET_POST_ID)[PostCol.AUTHOR].nunique()
+    side_of = sel["target_side"].astype(object).to_numpy()
+    top: dict[str, pd.DataFrame] = {}
+    for side in sides:
+        u = sel[side_of == side]
+        u = u.assign(reach=u["post_id"].map(reach).fillna(0).astype(np.int64))
+        u = u[u["reach"] > 0]
+        if not u.empty:
+            top[side] = u.sort_values(
+                ["reach", "created_at", "post_id"], ascending=[False, True, True], kind="mergesort"
+            ).head(n)
+    if not top:
+        return empty
+    wanted = pd.concat([u["post_id"] for u in top.values()], ignore_index=True)
+    shown = posts.loc[posts[PostCol.POST_ID].isin(wanted).to_numpy(dtype=bool)]
+    # the first stored row of each post id, as drop_duplicates over all posts would keep
+    text = shown.drop_duplicates(PostCol.POST_ID).set_index(PostCol.POST_ID)[PostCol.TEXT]
+    out = dict(empty)
+    for side, u in top.items():
+        t = pd.DataFrame(
+            {
+                "post_id": u["post_id"].to_numpy(dtype=object),
+                "author": u["source"].to_numpy(dtype=object),
+                "created_at": pd.to_datetime(u["created_at"], utc=True).to_numpy(),
+                "stance": u["stance"].to_numpy(dtype=object),
+                "reach": u["reach"].to_numpy(),
+                "text": [_clip(x) for x in u["post_id"].map(text).to_numpy(dtype=object)],
+            }
+        )
+        t["created_at"] = pd.to_datetime(t["created_at"], utc=True)
+        out[side] = t
+    return out
+
+
+def _clip(text: Any) -> str:
+    if text is None or (isinstance(text, float) and math.isnan(text)):
+        return ""
+    s = " ".join(str(text).split())
+    return s if len(s) <= POST_TEXT_LIMIT else s[: POST_TEXT_LIMIT - 1] + "…"
+
+
+_HEADLINE = (
+    # (key, measure, path under a side or None, formatter)
+    ("attention_lift", "Attention, crisis / before", ("attention", "{side}", "lift"), fmt_ratio),
+    (
+        "net_support_crisis",
+        "Net support in the crisis, points",
+        ("headline", "net_support_crisis", "{side}"),  # error-corrected when hand codes exist
+        fmt_points,
+    ),
+    (
+        "reputational_change",
+        "Change in net support, crisis − before",
+        ("headline", "reputational_change", "{side}"),  # error-corrected when hand codes exist
+        fmt_points,
+    ),
+    (
+        "persistence_attention",
+        "Attention, after / before",
+        ("persistence", "{side}", "attention_ratio"),
+        fmt_ratio,
+    ),
+    (
+        "persistence_net_support",
+        "Change in net support, after − before",
+        ("headline", "persistence_net_support", "{side}"),  # error-corrected with hand codes
+        fmt_points,
+    ),
+)
+
+
+def headline_table(metrics: Mapping[str, Any]) -> pd.DataFrame:
+    """Return the headline measures as numbers: one row per measure and side (headline.csv).
+
+    Columns ``measure, side, value, low, high, status`` (status ``measured`` or the reason it
+    is not measured).
+    """
+    rows = []
+    sides = [_FOCAL] + ([_INST] if metrics.get("study", {}).get("institution") else [])
+    for key, _, path, _ in _HEADLINE:
+        for side in sides:
+            rows.append(
+                _headline_row(key, side, _get(metrics, *(p.format(side=side) for p in path)))
+            )
+    rows.append(
+        _headline_row("prior_tie_share", _FOCAL, _get(metrics, "composition", "prior_tie_share"))
+    )
+    br = metrics.get("breadth")
+    rows.append(
+        _headline_row(
+            "communities_with_k_supporters",
+            _FOCAL,
+            br if _is_nm(br) or br is None else {"value": br["communities_with_k_supporters"]},
+        )
+    )
+    return pd.DataFrame(rows, columns=["measure", "side", "value", "low", "high", "status"])
+
+
+def _headline_row(key: str, side: str, block: Any) -> dict[str, Any]:
+    if _is_nm(block) or block is None:
+        return {
+            "measure": key,
+            "side": side,
+            "value": np.nan,
+            "low": np.nan,
+            "high": np.nan,
+            "status": _reason(block),
+        }
+    return {
+        "measure": key,
+        "side": side,
+        "value": _num(block.get("value")),
+        "low": _num(block.get("low")),
+        "high": _num(block.get("high")),
+        "status": "measured",
+    }
+
+
+def headline_display(metrics: Mapping[str, Any]) -> list[list[str]]:
+    """Return the headline measures as formatted text rows (measure, focal[, institution])."""
+    sides = [_FOCAL] + ([_INST] if metrics.get("study", {}).get("institution") else [])
+
+    def show(block: Any, fmt: Any) -> str:
+        if _is_nm(block) or block is None:
+            return "not measured"
+        ci = _ci(block, fmt)
+        return f"{fmt(block.get('value'))} ({ci})" if ci else fmt(block.get("value"))
+
+    rows = []
+    for key, label, path, fmt in _HEADLINE:
+        rows.append(
+            [headline_label(metrics, key, label)]
+            + [show(_get(metrics, *(p.format(side=side) for p in path)), fmt) for side in sides]
+        )
+    blank = [""] * (len(sides) - 1)
+    rows.append(
+        [
+            "Supporters with a prior tie",
+            show(_get(metrics, "composition", "prior_tie_share"), fmt_pct),
+            *blank,
+        ]
+    )
+    br = metrics.get("breadth")
+    rows.append(
+        [
+            "Communities with enough supporters",
+            "not measured"
+            if _is_nm(br) or br is None
+            else f"{br['communities_with_k_supporters']} with ≥ {br['k']} "
+            f"(evenness {br['normalised_entropy']:.2f})",
+            *blank,
+        ]
+    )
+    px = _get(metrics, "proxies", "top")
+    rows.append(
+        [
+            "Top proxy during the silence",
+            f"{handle(px[0]['handle'])} (reached {fmt_count(px[0]['reach'])})"
+            if isinstance(px, list) and px
+            else "not measured",
+            *blank,
+        ]
+    )
+    return rows
+
+
+def report_tables(inp: ReportInputs) -> dict[str, pd.DataFrame]:
+    """Return the CSV tables of the report (file stem -> table)."""
+    out: dict[str, pd.DataFrame] = {"headline": headline_table(inp.metrics)}
+    if inp.write_stance is None:
+        stance_cols = [c for c in inp.stance.columns]
+        out["stance"] = inp.stance[stance_cols]
+    for name in ("supporters", "communities", "amplifiers", "proxies", "roles"):
+        t = inp.tables.get(name)
+        if t is not None:
+            out[name] = t
+    if inp.top is not None:  # computed by the Dask engine with top_posts
+        out["top_posts_focal"] = inp.top[_FOCAL]
+        if inp.study.institution:
+            out["top_posts_institution"] = inp.top[_INST]
+        return out
+    sides = [_FOCAL, _INST] if inp.study.institution else [_FOCAL]
+    top = top_posts_of_sides(inp.units, inp.posts, sides)
+    out["top_posts_focal"] = top[_FOCAL]
+    if inp.study.institution:
+        out["top_posts_institution"] = top[_INST]
+    out.update(_platform_table(inp))
+    return out
+
+
+def _platform_table(inp: ReportInputs) -> dict[str, pd.DataFrame]:
+    """``{"platforms": counts per platform}`` when any post is not from Twitter, else empty."""
+    from .support.platforms import platform_counts
+
+    w = inp.study.windows
+    t = platform_counts(inp.posts, inp.interactions, inp.study.focal, w.crisis_start, w.crisis_end)
+    return {} if t is None else {"platforms": t}
