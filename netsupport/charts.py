@@ -66,6 +66,7 @@ from matplotlib.ticker import (
 )
 
 from .graph import GraphArrays, GraphLike
+from .report_format import fmt_hours
 from .schema import Role, Stance, Target, Window
 from .textsafe import atomic_write_bytes
 from .timebins import TimeBins
@@ -1282,7 +1283,7 @@ def roles_timeline(
                 ax2.plot([0, h], [y, y], color=ROLE_COLOURS[r], lw=2, zorder=2)
                 ax2.plot([h], [y], marker=ROLE_MARKERS[r], ms=8, color=ROLE_COLOURS[r], zorder=3)
                 ax2.annotate(
-                    _hours_text(h),
+                    fmt_hours(h),
                     (h, y),
                     xytext=(8, 0),
                     textcoords="offset points",
@@ -1311,22 +1312,6 @@ def _signed(v: float) -> str:
     """
     r = round(v)
     return "0" if r == 0 else f"+{r}" if r > 0 else f"−{-r}"
-
-
-def _hours_text(h: float) -> str:
-    """Return a duration in hours as plain words.
-
-    Examples
-    --------
-    >>> _hours_text(0.25), _hours_text(5.04), _hours_text(30), _hours_text(47.9)
-    ('15 min', '5.0 h', '1 d 6 h', '2 d')
-    """
-    if h < 1:
-        return f"{h * 60:.0f} min"
-    if h < 24:
-        return f"{h:.1f} h"
-    days, hours = divmod(round(h), 24)
-    return f"{days} d {hours} h" if hours else f"{days} d"
 
 
 # ---- sensitivity: specification curves ---------------------------------------------------------
