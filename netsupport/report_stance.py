@@ -8,11 +8,12 @@ cross-validated figures, a confusion-matrix figure and naive vs error-corrected 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from . import charts
 from .report_format import Sentence, handles
+from .schema import Stance
 
 __all__ = [
     "CONFUSION_CHART",
@@ -27,6 +28,22 @@ __all__ = [
 CONFUSION_CHART = "stance_confusion"
 _SIDE_LABEL = {"focal": "focal", "institution": "institution"}
 _WINDOW_LABEL = {"baseline": "Before", "crisis": "Crisis", "after": "After"}
+
+
+def _in_order(d: dict[str, Any], order: Iterable[str]) -> list[tuple[str, Any]]:
+    """Return ``d``'s items with the keys of ``order`` first, in that order, then the rest as given.
+
+    metrics.json is written with sorted keys, so a report built from it (``netsupport report
+    --study``) would otherwise list stances and windows alphabetically, unlike ``netsupport run``.
+
+    Examples
+    --------
+    >>> _in_order({"after": 1, "baseline": 2, "other": 3}, ("baseline", "crisis", "after"))
+    [('baseline', 2), ('after', 1), ('other', 3)]
+    """
+    order = list(order)
+    first = [(k, d[k]) for k in order if k in d]
+    return first + [(k, x) for k, x in d.items() if k not in order]
 
 
 def _measured(x: Any) -> bool:
@@ -233,9 +250,9 @@ def stance_context(
                     _two(pc["recall"]),
                     _two(pc["f1"]),
                 )
-                for s, pc in cv["per_class"].items()
+                for s, pc in _in_order(cv["per_class"], (str(x) for x in Stance))
             ]
-        for w, b in (v.get("cross_validated_by_window") or {}).items():
+        for w, b in _in_order(v.get("cross_validated_by_window") or {}, _WINDOW_LABEL):
             if _measured(b):
                 q["by_window"].append(
                     (

@@ -137,3 +137,28 @@ def test_findings_do_not_call_a_repost_share_net_support():
     m = {"stance_warnings": [{"kind": "no_text", "text": "..."}]}
     out = without_text_relabelled(m, s)[0].text()
     assert "not net support" in out and "reposted" in out and "+40" in out
+
+
+def test_stance_context_orders_classes_and_windows_as_run_does_from_sorted_metrics_json():
+    """metrics.json is written with sorted keys; a report rebuilt from it (``netsupport report
+    --study``) must list stances and windows in the same order as ``netsupport run``."""
+    pc = {"codes": 10, "precision": 0.5, "recall": 0.5, "f1": 0.5}
+    win = {"labels": 40, "codes": 40, "accuracy": 0.8, "macro_f1": 0.7, "kappa": 0.6}
+    v = {
+        "labels": 120,
+        "design": {"estimation_codes": 120, "active_codes": 0},
+        "cross_validated": {
+            "accuracy": 0.8,
+            "macro_f1": 0.7,
+            "kappa": 0.6,
+            # alphabetical, as json.dumps(sort_keys=True) writes them
+            "per_class": {"critical": pc, "neutral": pc, "supportive": pc},
+        },
+        "cross_validated_by_window": {"after": win, "baseline": win, "crisis": win},
+        "shares": [],
+        "net_support": [],
+        "changes": [],
+    }
+    q = stance_context({"stance_validation": v}, [])["stance_quality"]
+    assert [r[0] for r in q["per_class"]] == ["Supportive", "Critical", "Neutral"]
+    assert [r[0] for r in q["by_window"]] == ["Before", "Crisis", "After"]
