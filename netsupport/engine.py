@@ -490,7 +490,7 @@ PANDAS_BASE_BYTES = 350 * 2**20
 #: rounded up as if all of them were.
 CHILD_BYTES_PER_ROW = {"posts": 0, "interactions": 300, "follows": 0, "accounts": 0}
 CHILD_BASE_BYTES = 200 * 2**20
-#: The pandas engine's report child (:func:`netsupport.report.early_report_child`, beside the
+#: The pandas engine's report child (:func:`report_parts_child`, beside the
 #: metrics step): the interactions' edge columns (handles shared), their codes, the windows'
 #: edges and the GEXF's text batches. Measured at 10^6 (bench/RESULTS.md, "Branch rep5"):
 #: ~0.11 GB after its imports, 0.34-0.43 GB at its peak (PSS); per row rounded up.
@@ -635,7 +635,7 @@ class Engine(Protocol):
     #: Whether the engine can pseudonymise its outputs.
     pseudonyms: bool
     #: Whether the report's parts that read no metric may be made in a child process while the
-    #: metrics step runs (:func:`netsupport.report.early_report_child`; they read the study's
+    #: metrics step runs (:func:`report_parts_child`; they read the study's
     #: interactions, which the pandas engine holds).
     report_child: bool
 
