@@ -21,8 +21,10 @@ from netsupport.io import mastodon, reader_for
 from netsupport.io.base import ReadOptions
 from netsupport.io.detect import detect_format
 from netsupport.io.mastodon import handle_of_url, html_to_text, html_to_text_many
-from netsupport.schema import Table
-from netsupport.store import Store
+from netsupport.schema import SCHEMAS, Table
+from netsupport.store import Store, merge_accounts
+
+ACCOUNTS = SCHEMAS[Table.ACCOUNTS]
 
 LANE = "mastodon:lane@police.social"
 AMY = "mastodon:amy@town.example"
@@ -469,6 +471,12 @@ def test_large_statuses_file_parsed_by_workers_gives_the_same_rows(tmp_path, dat
     for table in ("posts", "rejects"):
         assert parallel[table] == serial[table]
     assert len(serial["posts"]) == 6 * 40 and len(serial["rejects"]) == 3 * 40
+    # (a worker gives an account's complete row once per read: the merged accounts are the same)
+    merged = [
+        merge_accounts([pa.Table.from_pylist(r["accounts"], schema=ACCOUNTS)]).to_pylist()
+        for r in (serial, parallel)
+    ]
+    assert merged[0] == merged[1] and merged[0]
 
 
 def test_following_csv_with_a_carriage_return_in_a_field_is_a_reject_not_a_traceback(tmp_path):
@@ -781,3 +789,35 @@ def test_a_huge_number_in_a_field_not_read_leaves_the_status_readable():
     b = p.take()
     assert b.posts.column("post_id").to_pylist() == ["101"]
     assert b.rejects.column("source_line").to_pylist() == [2]
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    statuses=st.lists(_statuses(), min_size=1, max_size=12),
+    cuts=st.lists(st.integers(0, 12), max_size=4),
+)
+def test_accounts_given_once_per_read_merge_as_rows_given_in_every_batch(statuses, cuts):
+    # StatusParser.take keeps an account whose row was complete out of the later batches; the
+    # reference gives every batch its rows again (as before). Merged in batch order, as the store
+    # does, the accounts are the same, and so are the posts and rejects.
+    lines = [json.dumps(s).encode() for s in statuses]
+    once, every = mastodon.StatusParser("s.jsonl"), mastodon.StatusParser("s.jsonl")
+    got: dict[str, list] = {"once": [], "every": []}
+    for n, line in enumerate(lines, 1):
+        once.line(line, n)
+        every.line(line, n)
+        if n in cuts:
+            for name, parser in (("once", once), ("every", every)):
+                got[name].append(parser.take())
+            every.accounts.complete = set()
+    got["once"].append(once.take())
+    got["every"].append(every.take())
+
+    def merged(batches, name):
+        tables = [getattr(b, name) for b in batches if getattr(b, name) is not None]
+        if name == "accounts":
+            return merge_accounts(tables).to_pylist() if tables else []
+        return [r for t in tables for r in t.to_pylist()]
+
+    for name in ("posts", "accounts", "rejects"):
+        assert merged(got["once"], name) == merged(got["every"], name), name

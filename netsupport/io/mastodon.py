@@ -82,6 +82,7 @@ import csv
 import lzma
 import re
 import tarfile
+import uuid
 import zlib
 from collections import Counter, deque
 from collections.abc import Iterator
@@ -1224,9 +1225,11 @@ class StatusParser(JsonLinesParser):
         if author is None:
             return False
         aid = account.id
-        if (aid is not None and aid not in self.by_account_id) or (
-            author not in self.accounts.complete
-        ):
+        if aid is not None and aid not in self.by_account_id:
+            if len(self.by_account_id) > 500_000:
+                self.by_account_id.clear()
+            self.by_account_id[aid] = author
+        if author not in self.accounts.complete:  # (else its row is given: see take())
             self._fast_account(account)
         self.records += 1
         mentions: dict[str, None] = {}
@@ -1292,11 +1295,20 @@ class StatusParser(JsonLinesParser):
         return True
 
     def take(self) -> Batch:
-        """Return the rows collected so far as a batch, and reset."""
+        """Return the rows collected so far as a batch, and reset.
+
+        An account whose row was complete (id, name, bio and followers known) is not given again
+        in a later batch of the same read: the store keeps each field's first non-null value, in
+        batch order, so a later row of it could change nothing.
+        """
         posts, rejects = _take_posts(self.posts)
+        complete = self.accounts.complete
+        accounts = self.accounts.take()
+        if len(complete) <= 500_000:
+            self.accounts.complete = complete  # (its rows given: kept out of the next batches)
         batch = Batch(
             posts=posts,
-            accounts=self.accounts.take(),
+            accounts=accounts,
             rejects=rejects,
             quotes=quotes_table(self.quotes),
         )
@@ -1358,12 +1370,20 @@ def read_statuses(path: Path, source: str, options: ReadOptions) -> Iterator[Bat
 
 #: Per worker process and instance: the (acct, url) -> key and bio HTML -> text caches.
 _WORKER_CACHES: dict[str | None, tuple[dict, dict]] = {}
+#: Per worker process: the read (its id) whose chunks it parses, and the accounts whose rows it
+#: gave complete in an earlier chunk of that read (StatusParser.take: not given again)
+_WORKER_GIVEN: list = [None, set()]
 
 
-def _parse_range(path: str, start: int, end: int, source: str, instance: str | None):
+def _parse_range(
+    path: str, start: int, end: int, source: str, instance: str | None, read_id: str = ""
+):
     """Parse the lines in bytes ``start:end`` of a statuses file (in a worker process).
 
-    Returns the batch (line numbers from 1 within the range) and the number of lines.
+    Returns the batch (line numbers from 1 within the range) and the number of lines. A worker
+    takes a read's chunks in file order, so an account whose row it gave complete for an earlier
+    chunk of read ``read_id`` comes before this chunk's in the store's merge: its row is left
+    out (the store is the same).
     """
     with open(path, "rb") as fh:
         fh.seek(start)
@@ -1375,13 +1395,18 @@ def _parse_range(path: str, start: int, end: int, source: str, instance: str | N
     # (a worker parses chunk after chunk: the look-ups that depend on nothing but their input
     # are kept from one to the next; what depends on the file's order, by_account_id, is not)
     parser.handles, parser.notes = _WORKER_CACHES.setdefault(parser.instance, ({}, {}))
+    if not read_id or _WORKER_GIVEN[0] != read_id:
+        _WORKER_GIVEN[:] = [read_id, set()]
+    parser.accounts.complete = _WORKER_GIVEN[1]
     with gc_paused():
         for n, line in enumerate(lines, 1):
             if n == 1 and start == 0:
                 line = line.removeprefix(b"\xef\xbb\xbf")
             if line.strip():
                 parser.line(line, n)
-        return parser.take(), len(lines)
+        batch = parser.take()
+        _WORKER_GIVEN[1] = parser.accounts.complete  # (a new set if it grew too large)
+        return batch, len(lines)
 
 
 def _read_parallel(
@@ -1406,8 +1431,11 @@ def _read_parallel(
             offset += nlines
             return batch
 
+        read_id = uuid.uuid4().hex  # (a worker's accounts given: per read, see _parse_range)
         for start, end in _chunks(path, size, CHUNK_BYTES):
-            job = pool.submit(_parse_range, str(path), start, end, source, options.instance)
+            job = pool.submit(
+                _parse_range, str(path), start, end, source, options.instance, read_id
+            )
             pending.append((end - start, job))
             if len(pending) > 2 * pool.workers:
                 yield collect()
