@@ -821,3 +821,28 @@ def test_accounts_given_once_per_read_merge_as_rows_given_in_every_batch(statuse
 
     for name in ("posts", "accounts", "rejects"):
         assert merged(got["once"], name) == merged(got["every"], name), name
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    statuses=st.lists(_statuses(), min_size=1, max_size=8),
+    junk=st.lists(st.sampled_from([b"", b"  ", b"\r", b"{", b"[]", b"7", b"\xff"]), max_size=4),
+)
+def test_a_worker_s_line_loop_reads_as_line_by_line(statuses, junk):
+    # StatusParser.lines (the workers' loop) against the loop it replaces: blank lines skipped,
+    # every other line handed to StatusParser.line
+    lines = [json.dumps(s).encode() for s in statuses]
+    for k, j in enumerate(junk):
+        lines.insert((3 * k) % (len(lines) + 1), j)
+    loop, ref = mastodon.StatusParser("s.jsonl"), mastodon.StatusParser("s.jsonl")
+    loop.lines(lines, 5)
+    for n, line in enumerate(lines, 5):
+        if line.strip():
+            ref.line(line, n)
+    a, b = loop.take(), ref.take()
+    for name in ("posts", "accounts", "rejects", "quotes"):
+        ta, tb = getattr(a, name), getattr(b, name)
+        assert (ta is None) == (tb is None), name
+        if ta is not None:
+            assert ta.to_pylist() == tb.to_pylist(), name
+    assert a.rows_read == b.rows_read

@@ -971,6 +971,7 @@ class StatusParser(JsonLinesParser):
         self.by_account_id: dict[str, str] = {}  # account id -> store key, of accounts seen
         self.quotes: list[tuple] = []  # of replies that also quote (QUOTES_SCHEMA rows)
         self.notes: dict[str, str] = {}  # bio HTML -> text (an account recurs in every batch)
+        self.tag_keys: dict[str, str] = {}  # a tag's name -> its key (:meth:`_tag_key`)
 
     def _note(self, note: object) -> str | None:
         if type(note) is not str:
@@ -1207,11 +1208,31 @@ class StatusParser(JsonLinesParser):
                     hashtags[name.lower()] = None
         return by_id
 
+    def lines(self, lines: list[bytes], first: int = 1) -> None:
+        """:meth:`line` of each line that is not blank, numbered from ``first`` (a worker's
+        loop: the decoding and :meth:`_fast` inlined; a line is found blank only when it does
+        not decode, as a blank one does not)."""
+        fast, decode, error = self._fast, _DECODE_STATUS, msgspec.MsgspecError
+        n = first - 1
+        for line in lines:
+            n += 1
+            if line.isascii() or _is_utf8(line):
+                try:
+                    s = decode(line)
+                except error:
+                    pass
+                else:
+                    if fast(s, n, line):
+                        continue
+            if line.strip():
+                JsonLinesParser.line(self, line, n)
+
     def _fast(self, s: _SStatus, n: int, raw: bytes) -> bool:
         """:meth:`status` of a decoded status; False (nothing done) for one it would reject.
 
         (A hot loop: the account's look-ups, and the mentions and tags of a status that is not
-        a boost, are inlined from :meth:`_fast_account` and :meth:`_fast_entities`.)
+        a boost, are inlined from :meth:`_fast_account` and :meth:`_fast_entities`; a tag name's
+        key is cached.)
         """
         post_id = s.id
         if not post_id:
@@ -1225,19 +1246,21 @@ class StatusParser(JsonLinesParser):
         if author is None:
             return False
         aid = account.id
-        if aid is not None and aid not in self.by_account_id:
-            if len(self.by_account_id) > 500_000:
-                self.by_account_id.clear()
-            self.by_account_id[aid] = author
+        if aid is not None:
+            by_account_id = self.by_account_id
+            if aid not in by_account_id:
+                if len(by_account_id) > 500_000:
+                    by_account_id.clear()
+                by_account_id[aid] = author
         if author not in self.accounts.complete:  # (else its row is given: see take())
             self._fast_account(account)
         self.records += 1
-        mentions: dict[str, None] = {}
-        hashtags: dict[str, None] = {}
+        mentioned = None
         by_id = _NO_IDS
         listed = s.mentions
         if listed:
             by_id = {}
+            mentions: dict[str, None] = {}
             for m in listed:
                 try:
                     h = handles[(m.acct, m.url)]
@@ -1248,22 +1271,34 @@ class StatusParser(JsonLinesParser):
                         by_id[m.id] = h
                     if h != author:
                         mentions[h] = None
+            if mentions:
+                mentioned = " ".join(mentions)
+        tagged = None
         listed = s.tags
         if listed:
+            keys = self.tag_keys
+            hashtags: dict[str, None] = {}
             for t in listed:
                 name = t.name
                 if name is not None:
-                    name = name.strip().lstrip("#")
-                    if name:
-                        hashtags[name.lower()] = None
+                    key = keys.get(name)
+                    if key is None:
+                        key = self._tag_key(name)
+                    if key:
+                        hashtags[key] = None
+            if hashtags:
+                tagged = " ".join(hashtags)
         reblog = s.reblog
         if reblog is not None:
             # a boost carries the boosted status's text, mentions and hashtags (see status())
             kind, target = _REPOST, reblog.id or None
             target_author = self._fast_account(reblog.account)
             text = reblog.content
-            if not mentions and not hashtags:
+            if mentioned is None and tagged is None:
+                mentions, hashtags = {}, {}
                 self._fast_entities(reblog, author, mentions, hashtags)
+                mentioned = " ".join(mentions) or None
+                tagged = " ".join(hashtags) or None
         elif s.in_reply_to_id:
             kind, target, target_author, text = _REPLY, s.in_reply_to_id, None, s.content
             to_account = s.in_reply_to_account_id
@@ -1285,14 +1320,22 @@ class StatusParser(JsonLinesParser):
                 kind,
                 target,
                 target_author,
-                " ".join(mentions) or None,
-                " ".join(hashtags) or None,
+                mentioned,
+                tagged,
                 s.language,
                 n,
                 raw,
             )
         )
         return True
+
+    def _tag_key(self, name: str) -> str:
+        """A tag's name as stored (no ``#``, lower case; "" for none), cached."""
+        key = name.strip().lstrip("#").lower()
+        if len(self.tag_keys) > 100_000:
+            self.tag_keys.clear()
+        self.tag_keys[name] = key
+        return key
 
     def take(self) -> Batch:
         """Return the rows collected so far as a batch, and reset.
@@ -1398,12 +1441,10 @@ def _parse_range(
     if not read_id or _WORKER_GIVEN[0] != read_id:
         _WORKER_GIVEN[:] = [read_id, set()]
     parser.accounts.complete = _WORKER_GIVEN[1]
+    if lines and start == 0:
+        lines[0] = lines[0].removeprefix(b"\xef\xbb\xbf")
     with gc_paused():
-        for n, line in enumerate(lines, 1):
-            if n == 1 and start == 0:
-                line = line.removeprefix(b"\xef\xbb\xbf")
-            if line.strip():
-                parser.line(line, n)
+        parser.lines(lines)
         batch = parser.take()
         _WORKER_GIVEN[1] = parser.accounts.complete  # (a new set if it grew too large)
         return batch, len(lines)
