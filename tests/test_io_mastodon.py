@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from netsupport.errors import InputFileError, NetsupportError, UnsafeArchive
@@ -846,3 +846,139 @@ def test_a_worker_s_line_loop_reads_as_line_by_line(statuses, junk):
         if ta is not None:
             assert ta.to_pylist() == tb.to_pylist(), name
     assert a.rows_read == b.rows_read
+
+
+class _ReferenceOutbox(mastodon._OutboxParser):
+    """The outbox parser's create() before it was trimmed (the reference of the test below)."""
+
+    def create(self, item: dict, n: int) -> None:
+        _id_of, handle_of = mastodon._id_of, mastodon.handle_of_url
+        note = item.get("object")
+        if type(note) is not dict:
+            self.rejects.add(n, "Create without an embedded object", item)
+            return
+        if note.get("type") not in mastodon._NOTE_TYPES:
+            self.ignored[f"Create of {str(note.get('type'))[:30]}"] += 1
+            return
+        post_id = _id_of(note)
+        if post_id is None:
+            self.rejects.add(n, "Note without an id", item)
+            return
+        author = self._author(note.get("attributedTo"), item.get("actor"))
+        if author is None:
+            self.rejects.add(n, "Note whose attributedTo names no account", item)
+            return
+        content = note.get("content")
+        lang = None
+        cmap = note.get("contentMap")
+        if type(cmap) is dict and cmap:
+            lang = next(iter(cmap))
+            if type(content) is not str:
+                content = cmap[lang]
+            lang = lang if type(lang) is str else None
+        mentions, hashtags = mastodon._mentions_and_tags(note.get("tag"), author)
+        kind, target, target_author = "post", None, None
+        reply_to = _id_of(note.get("inReplyTo"))
+        quoted = None
+        for k in mastodon._QUOTE_KEYS:
+            v = note.get(k)
+            if v is not None:
+                quoted = _id_of(v)
+                if quoted:
+                    break
+        if reply_to is not None:
+            kind, target = "reply", reply_to
+            if quoted is not None:
+                self.quotes.append((post_id, n, quoted, handle_of(quoted)))
+        elif quoted is not None:
+            kind, target = "quote", quoted
+        if target is not None:
+            target_author = handle_of(target)
+        created = note.get("published") or item.get("published")
+        self.posts.add(
+            (
+                "mastodon",
+                post_id,
+                author,
+                None,
+                created,
+                content if type(content) is str else None,
+                kind,
+                target,
+                target_author,
+                mentions,
+                hashtags,
+                lang,
+                n,
+                item,
+            )
+        )
+
+
+_URLS = st.sampled_from(
+    [
+        "https://a.social/users/amy",
+        "https://a.social/users/amy/statuses/5",
+        "https://b.x/@bo/7",
+        "nourl",
+        "",
+        "https://[x",
+    ]
+)
+_LINK = _odd(_URLS | st.fixed_dictionaries({}, optional={"id": _odd(_URLS)}))
+_NOTE = st.fixed_dictionaries(
+    {"id": _odd(_URLS), "type": st.sampled_from(["Note", "Note", "Question", "Image", 3])},
+    optional={
+        "attributedTo": _LINK,
+        "content": _odd(st.sampled_from(["<p>a &amp; b</p>", "plain"])),
+        "contentMap": _odd(st.fixed_dictionaries({}, optional={"en": _odd(st.just("<p>x</p>"))})),
+        "tag": _odd(
+            st.lists(
+                st.fixed_dictionaries(
+                    {"type": st.sampled_from(["Mention", "Hashtag", "Emoji"])},
+                    optional={"href": _odd(_URLS), "name": _odd(st.sampled_from(["@c@d.e", "#T"]))},
+                ),
+                max_size=3,
+            )
+        ),
+        "inReplyTo": _LINK,
+        "quoteUrl": _LINK,
+        "_misskey_quote": _LINK,
+        "published": _odd(st.just("2014-02-14T10:00:00Z")),
+    },
+)
+_CREATE = st.fixed_dictionaries(
+    {"type": st.just("Create"), "object": _odd(_NOTE)},
+    optional={"actor": _LINK, "published": _odd(st.just("2014-02-15"))},
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(items=st.lists(_CREATE, min_size=1, max_size=8), owner=st.sampled_from([None, LANE]))
+@example(  # (a self-mention, and an author known from the actor only)
+    items=[
+        {
+            "type": "Create",
+            "actor": "https://b.x/@bo/7",
+            "object": {
+                "id": "https://a.social/users/amy/statuses/5",
+                "type": "Note",
+                "attributedTo": {"id": "nourl"},
+                "tag": [{"type": "Mention", "href": "https://b.x/@bo"}],
+            },
+        }
+    ],
+    owner=None,
+)
+def test_outbox_creates_read_as_the_reference_reads_them(items, owner):
+    # the trimmed _OutboxParser.create against its earlier form: same rows, rejects, quotes
+    new, ref = mastodon._OutboxParser("o", owner), _ReferenceOutbox("o", owner)
+    for n, item in enumerate(items, 1):
+        new.activity(item, n)
+        ref.activity(item, n)
+    assert new.posts.rows == ref.posts.rows
+    assert new.ignored == ref.ignored and new.quotes == ref.quotes
+    a, b = new.rejects.take(), ref.rejects.take()
+    assert (a is None) == (b is None)
+    if a is not None:
+        assert a.to_pylist() == b.to_pylist()

@@ -613,35 +613,43 @@ class _OutboxParser:
         return self.owner
 
     def create(self, item: dict, n: int) -> None:
+        # (a hot loop: _id_of, _author and the posts' add inlined where they repeat)
         note = item.get("object")
         if type(note) is not dict:
             self.rejects.add(n, "Create without an embedded object", item)
             return
-        if note.get("type") not in _NOTE_TYPES:
+        get = note.get
+        if get("type") not in _NOTE_TYPES:
             self.ignored[f"Create of {str(note.get('type'))[:30]}"] += 1
             return
-        post_id = _id_of(note)
-        if post_id is None:
+        post_id = get("id")
+        if type(post_id) is not str or not post_id:
             self.rejects.add(n, "Note without an id", item)
             return
-        author = self._author(note.get("attributedTo"), item.get("actor"))
-        if author is None:
-            self.rejects.add(n, "Note whose attributedTo names no account", item)
-            return
-        content = note.get("content")
+        url = get("attributedTo")
+        author = handle_of_url(url if type(url) is str else _id_of(url))
+        if not author:
+            author = self._author(item.get("actor"))
+            if author is None:
+                self.rejects.add(n, "Note whose attributedTo names no account", item)
+                return
+        content = get("content")
         lang = None
-        cmap = note.get("contentMap")
+        cmap = get("contentMap")
         if type(cmap) is dict and cmap:
             lang = next(iter(cmap))
             if type(content) is not str:
                 content = cmap[lang]
             lang = lang if type(lang) is str else None
-        mentions, hashtags = _mentions_and_tags(note.get("tag"), author)
+        tags = get("tag")
+        mentions, hashtags = _mentions_and_tags(tags, author) if tags else (None, None)
         kind, target, target_author = _POST, None, None
-        reply_to = _id_of(note.get("inReplyTo"))
+        reply_to = get("inReplyTo")
+        if reply_to is not None:
+            reply_to = _id_of(reply_to)
         quoted = None
         for k in _QUOTE_KEYS:
-            v = note.get(k)
+            v = get(k)
             if v is not None:
                 quoted = _id_of(v)
                 if quoted:
@@ -654,14 +662,13 @@ class _OutboxParser:
             kind, target = _QUOTE, quoted
         if target is not None:
             target_author = handle_of_url(target)
-        created = note.get("published") or item.get("published")
-        self.posts.add(
+        self.posts.rows.append(
             (
                 _P,
                 post_id,
                 author,
                 None,
-                created,
+                get("published") or item.get("published"),
                 content if type(content) is str else None,  # HTML: text at take()
                 kind,
                 target,
