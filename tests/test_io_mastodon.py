@@ -479,6 +479,34 @@ def test_large_statuses_file_parsed_by_workers_gives_the_same_rows(tmp_path, dat
     assert merged[0] == merged[1] and merged[0]
 
 
+def test_statuses_left_by_workers_in_the_spool_give_the_store_of_one_process(
+    tmp_path, data_dir, monkeypatch
+):
+    # an import with a pool: the workers leave their batches as files in the transaction's
+    # scratch folder (options.spool), which the main process maps; the store is the same
+    import netsupport.ingest as ingest
+    import netsupport.io.mastodon as m
+
+    lines = (data_dir / "io" / "mastodon_statuses.jsonl").read_bytes().splitlines(keepends=True)
+    path = tmp_path / "big.jsonl"
+    path.write_bytes(b"".join(lines * 40))
+    one = Store(tmp_path / "one")
+    import_paths(one, [path], workers=1)
+    monkeypatch.setattr(ingest, "PARALLEL_MIN_BYTES", 1000)
+    monkeypatch.setattr(m, "PARALLEL_MIN_BYTES", 1000)
+    monkeypatch.setattr(m, "CHUNK_BYTES", 3000)
+    spooled = []
+    load = m._load_file
+    monkeypatch.setattr(m, "_load_file", lambda *a: spooled.append(a) or load(*a))
+    pooled = Store(tmp_path / "pooled")
+    import_paths(pooled, [path], workers=2)
+    assert len(spooled) > 3
+    for table in Table:
+        a, b = one.read_arrow(table), pooled.read_arrow(table)
+        assert sorted(map(str, a.to_pylist())) == sorted(map(str, b.to_pylist())), table
+    assert not list((tmp_path / "pooled").rglob("*.arrow"))
+
+
 def test_following_csv_with_a_carriage_return_in_a_field_is_a_reject_not_a_traceback(tmp_path):
     # (found by the property test: csv.Error "new-line character seen in unquoted field")
     d = tmp_path / "archive"

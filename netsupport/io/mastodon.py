@@ -80,6 +80,7 @@ from __future__ import annotations
 
 import csv
 import lzma
+import os
 import re
 import tarfile
 import uuid
@@ -114,7 +115,14 @@ from .compressed import compression_of, open_input
 from .json_items import SecondKey, Unstreamable, iter_items
 from .platforms import PLATFORM_MASTODON, qualify
 from .pool import WorkerPool, worker_count
-from .twitter_json import CHUNK_BYTES, PARALLEL_MIN_BYTES, _chunks, quotes_table
+from .twitter_json import (
+    CHUNK_BYTES,
+    PARALLEL_MIN_BYTES,
+    _chunks,
+    _dump,
+    _load_file,
+    quotes_table,
+)
 
 __all__ = [
     "handle_of_url",
@@ -1426,11 +1434,20 @@ _WORKER_GIVEN: list = [None, set()]
 
 
 def _parse_range(
-    path: str, start: int, end: int, source: str, instance: str | None, read_id: str = ""
+    path: str,
+    start: int,
+    end: int,
+    source: str,
+    instance: str | None,
+    read_id: str = "",
+    spool: str | None = None,
 ):
     """Parse the lines in bytes ``start:end`` of a statuses file (in a worker process).
 
-    Returns the batch (line numbers from 1 within the range) and the number of lines. A worker
+    Returns the batch (line numbers from 1 within the range) and the number of lines. With
+    ``spool`` (a folder), the batch is left there as a file (Arrow IPC, as the Twitter reader's
+    workers leave theirs) and its path and rows read are returned instead: a file in the page
+    cache, memory-mapped by the main process, moves it with less copying than a pipe. A worker
     takes a read's chunks in file order, so an account whose row it gave complete for an earlier
     chunk of read ``read_id`` comes before this chunk's in the store's merge: its row is left
     out (the store is the same).
@@ -1454,7 +1471,17 @@ def _parse_range(
         parser.lines(lines)
         batch = parser.take()
         _WORKER_GIVEN[1] = parser.accounts.complete  # (a new set if it grew too large)
-        return batch, len(lines)
+        if (
+            spool is None
+            or batch.notes
+            or batch.interactions is not None
+            or batch.follows is not None
+        ):
+            return batch, len(lines)
+        out = os.path.join(spool, f"mastodon-{read_id}-{start:014d}.arrow")
+        with pa.OSFile(out, "wb") as sink:
+            _dump(batch, sink)
+        return (out, batch.rows_read), len(lines)
 
 
 def _read_parallel(
@@ -1472,6 +1499,8 @@ def _read_parallel(
             nonlocal offset
             nbytes, job = pending.popleft()
             batch, nlines = job.result()
+            if type(batch) is tuple:  # (left in the spool folder)
+                batch = _load_file(*batch)
             options.advance(nbytes)
             batch.posts = shift_lines(batch.posts, offset)
             batch.rejects = shift_lines(batch.rejects, offset)
@@ -1482,7 +1511,14 @@ def _read_parallel(
         read_id = uuid.uuid4().hex  # (a worker's accounts given: per read, see _parse_range)
         for start, end in _chunks(path, size, CHUNK_BYTES):
             job = pool.submit(
-                _parse_range, str(path), start, end, source, options.instance, read_id
+                _parse_range,
+                str(path),
+                start,
+                end,
+                source,
+                options.instance,
+                read_id,
+                options.spool,
             )
             pending.append((end - start, job))
             if len(pending) > 2 * pool.workers:
