@@ -10,6 +10,7 @@ import tarfile
 import zipfile
 from pathlib import Path
 
+import orjson
 import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, example, given, settings
@@ -876,6 +877,29 @@ def test_a_worker_s_line_loop_reads_as_line_by_line(statuses, junk):
     assert a.rows_read == b.rows_read
 
 
+def _reference_mentions_and_tags(tags, author):
+    # (mastodon._mentions_and_tags before its cache look-up was inlined)
+    mentions: dict[str, None] = {}
+    hashtags: dict[str, None] = {}
+    if type(tags) is dict:
+        tags = [tags]
+    for tag in tags if type(tags) is list else ():
+        if type(tag) is not dict:
+            continue
+        kind = tag.get("type")
+        if kind == "Mention":
+            h = mastodon.handle_of_url(tag.get("href")) or mastodon._handle_of_mention_name(
+                tag.get("name")
+            )
+            if h and h != author:
+                mentions[h] = None
+        elif kind == "Hashtag":
+            name = tag.get("name")
+            if type(name) is str and name.strip().lstrip("#"):
+                hashtags[name.strip().lstrip("#").lower()] = None
+    return (" ".join(mentions) or None, " ".join(hashtags) or None)
+
+
 class _ReferenceOutbox(mastodon._OutboxParser):
     """The outbox parser's create() before it was trimmed (the reference of the test below)."""
 
@@ -904,7 +928,7 @@ class _ReferenceOutbox(mastodon._OutboxParser):
             if type(content) is not str:
                 content = cmap[lang]
             lang = lang if type(lang) is str else None
-        mentions, hashtags = mastodon._mentions_and_tags(note.get("tag"), author)
+        mentions, hashtags = _reference_mentions_and_tags(note.get("tag"), author)
         kind, target, target_author = "post", None, None
         reply_to = _id_of(note.get("inReplyTo"))
         quoted = None
@@ -976,8 +1000,8 @@ _NOTE = st.fixed_dictionaries(
     },
 )
 _CREATE = st.fixed_dictionaries(
-    {"type": st.just("Create"), "object": _odd(_NOTE)},
-    optional={"actor": _LINK, "published": _odd(st.just("2014-02-15"))},
+    {"type": st.just("Create"), "object": _odd(_NOTE), "published": _odd(st.just("2014-02-15"))},
+    optional={"actor": _LINK},
 )
 
 
@@ -1010,3 +1034,30 @@ def test_outbox_creates_read_as_the_reference_reads_them(items, owner):
     assert (a is None) == (b is None)
     if a is not None:
         assert a.to_pylist() == b.to_pylist()
+
+
+_ANNOUNCE = st.fixed_dictionaries(
+    {"type": st.just("Announce"), "published": _odd(st.just("2014-02-15T10:00:00Z"))},
+    optional={"id": _odd(_URLS), "object": _LINK, "actor": _LINK},
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    items=st.lists(_CREATE | _ANNOUNCE | _ODD | st.just({"type": "Like"}), max_size=10),
+    batch_rows=st.integers(1, 4),
+)
+def test_outbox_read_in_batches_as_the_reference_reads_each_activity(
+    tmp_path_factory, items, batch_rows
+):
+    # _read_outbox's loop (the dispatch and the rows' count inlined) against the reference
+    # parser's activity() on each item, all in one batch
+    doc = json.dumps({"type": "OrderedCollection", "orderedItems": items}).encode()
+    path = _archive_zip(tmp_path_factory.mktemp("o") / "a.zip", doc)
+    got, _ = _read(path, batch_rows=batch_rows)
+    ref = _ReferenceOutbox(f"{path}!outbox.json", "mastodon:o@a.b")
+    for n, item in enumerate(orjson.loads(doc)["orderedItems"], 1):  # (as the reader decodes)
+        ref.activity(item, n)
+    posts, rejects = mastodon._take_posts(ref.posts)
+    assert got["posts"] == (posts.to_pylist() if posts is not None else [])
+    assert got["rejects"] == (rejects.to_pylist() if rejects is not None else [])

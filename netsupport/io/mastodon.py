@@ -214,6 +214,7 @@ def handle_of_url(url: object) -> str | None:
 
 
 _ACCOUNT_URLS: dict[str, str | None] = {}  # URL (not a status's) -> handle_of_url
+_UNSEEN = object()
 
 
 @lru_cache(maxsize=1 << 16)  # (an archive repeats its owner's URL in every activity)
@@ -426,7 +427,11 @@ def _mentions_and_tags(tags: object, author: str | None) -> tuple[str | None, st
             continue
         kind = tag.get("type")
         if kind == "Mention":
-            h = handle_of_url(tag.get("href")) or _handle_of_mention_name(tag.get("name"))
+            href = tag.get("href")
+            h = _ACCOUNT_URLS.get(href, _UNSEEN) if type(href) is str else None
+            if h is _UNSEEN:  # (handle_of_url's cache, looked up inline)
+                h = handle_of_url(href)
+            h = h or _handle_of_mention_name(tag.get("name"))
             if h and h != author:
                 mentions[h] = None
         elif kind == "Hashtag":
@@ -773,12 +778,22 @@ def _read_outbox(
     parser = _OutboxParser(label, owner)
     done = 0  # activities counted in the batches yielded so far
     i = 0
+    # (a hot loop: activity()'s dispatch of the two kinds read, and the rows' count, inlined)
+    create, announce, activity = parser.create, parser.announce, parser.activity
+    rows, batch_rows = parser.posts.rows, options.batch_rows
     for run in _item_runs(members, name, label):
         for item in run:
             i += 1
-            parser.activity(item, i)
-            if len(parser.posts) >= options.batch_rows:
+            kind = item.get("type") if type(item) is dict else None
+            if kind == "Create":
+                create(item, i)
+            elif kind == "Announce":
+                announce(item, i)
+            else:
+                activity(item, i)
+            if len(rows) >= batch_rows:
                 posts, rejects = _take_posts(parser.posts)
+                rows = parser.posts.rows
                 yield Batch(
                     posts=posts, rejects=rejects, rows_read=i - done, quotes=parser.take_quotes()
                 )
