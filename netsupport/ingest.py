@@ -442,6 +442,34 @@ def import_inputs(
     files = [
         (spec, path, explicit) for spec in specs for path, explicit in _expand(Path(spec.path))
     ]
+    # Formats are told first, so that the worker processes, forked next, inherit the readers'
+    # modules instead of each importing them again.
+    base = {
+        id(spec): ReadOptions(
+            mapping=tuple(spec.mapping),
+            header=spec.header and not spec.columns,
+            columns=tuple(spec.columns),
+            account=spec.account,
+            direction=spec.direction,
+            instance=spec.instance,
+            workers=workers,
+            max_archive_bytes=max_archive_bytes,
+            max_compression_ratio=max_compression_ratio,
+        )
+        for spec in specs
+    }
+    formats: list[str | UnknownFormat] = []
+    for spec, path, explicit in files:
+        try:
+            auto = spec.format == "auto"
+            formats.append(detect_format(path, base[id(spec)]) if auto else spec.format)
+        except UnknownFormat as exc:
+            if explicit:
+                raise
+            formats.append(exc)
+    for fmt in set(formats):
+        if type(fmt) is str and fmt != "empty":
+            reader_for(fmt)
     # Worker processes start now, before this process has any other thread (see io.pool).
     n_workers = worker_count(workers)
     big = any(p.is_file() and p.stat().st_size >= PARALLEL_MIN_BYTES for _, p, _ in files)
@@ -449,29 +477,17 @@ def import_inputs(
     try:
         with store.transaction() as tx:
             linked = LinkSpool(tx.scratch)
-            for spec, path, explicit in files:
-                options = ReadOptions(
-                    mapping=tuple(spec.mapping),
-                    header=spec.header and not spec.columns,
-                    columns=tuple(spec.columns),
-                    account=spec.account,
-                    direction=spec.direction,
-                    instance=spec.instance,
-                    workers=workers,
-                    max_archive_bytes=max_archive_bytes,
-                    max_compression_ratio=max_compression_ratio,
+            for (spec, path, _), fmt in zip(files, formats, strict=True):
+                options = replace(
+                    base[id(spec)],
                     pool=pool,
                     # (workers leave results as files; not on Windows, which cannot delete
                     # a file that is memory-mapped)
                     spool=str(tx.scratch()) if pool is not None and os.name != "nt" else None,
                 )
-                try:
-                    fmt = detect_format(path, options) if spec.format == "auto" else spec.format
-                except UnknownFormat as exc:
-                    if explicit:
-                        raise
+                if isinstance(fmt, UnknownFormat):
                     summary.files.append(
-                        FileSummary(str(path), "unknown", status="skipped", reason=exc.reason)
+                        FileSummary(str(path), "unknown", status="skipped", reason=fmt.reason)
                     )
                     continue
                 summary.files.append(_import_one(tx, path, fmt, options, progress, pool, linked))

@@ -10,9 +10,10 @@ import tarfile
 import zipfile
 from pathlib import Path
 
+import orjson
 import pyarrow as pa
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from netsupport.errors import InputFileError, NetsupportError, UnsafeArchive
@@ -21,8 +22,10 @@ from netsupport.io import mastodon, reader_for
 from netsupport.io.base import ReadOptions
 from netsupport.io.detect import detect_format
 from netsupport.io.mastodon import handle_of_url, html_to_text, html_to_text_many
-from netsupport.schema import Table
-from netsupport.store import Store
+from netsupport.schema import SCHEMAS, Table
+from netsupport.store import Store, merge_accounts
+
+ACCOUNTS = SCHEMAS[Table.ACCOUNTS]
 
 LANE = "mastodon:lane@police.social"
 AMY = "mastodon:amy@town.example"
@@ -469,6 +472,40 @@ def test_large_statuses_file_parsed_by_workers_gives_the_same_rows(tmp_path, dat
     for table in ("posts", "rejects"):
         assert parallel[table] == serial[table]
     assert len(serial["posts"]) == 6 * 40 and len(serial["rejects"]) == 3 * 40
+    # (a worker gives an account's complete row once per read: the merged accounts are the same)
+    merged = [
+        merge_accounts([pa.Table.from_pylist(r["accounts"], schema=ACCOUNTS)]).to_pylist()
+        for r in (serial, parallel)
+    ]
+    assert merged[0] == merged[1] and merged[0]
+
+
+def test_statuses_left_by_workers_in_the_spool_give_the_store_of_one_process(
+    tmp_path, data_dir, monkeypatch
+):
+    # an import with a pool: the workers leave their batches as files in the transaction's
+    # scratch folder (options.spool), which the main process maps; the store is the same
+    import netsupport.ingest as ingest
+    import netsupport.io.mastodon as m
+
+    lines = (data_dir / "io" / "mastodon_statuses.jsonl").read_bytes().splitlines(keepends=True)
+    path = tmp_path / "big.jsonl"
+    path.write_bytes(b"".join(lines * 40))
+    one = Store(tmp_path / "one")
+    import_paths(one, [path], workers=1)
+    monkeypatch.setattr(ingest, "PARALLEL_MIN_BYTES", 1000)
+    monkeypatch.setattr(m, "PARALLEL_MIN_BYTES", 1000)
+    monkeypatch.setattr(m, "CHUNK_BYTES", 3000)
+    spooled = []
+    load = m._load_file
+    monkeypatch.setattr(m, "_load_file", lambda *a: spooled.append(a) or load(*a))
+    pooled = Store(tmp_path / "pooled")
+    import_paths(pooled, [path], workers=2)
+    assert len(spooled) > 3
+    for table in Table:
+        a, b = one.read_arrow(table), pooled.read_arrow(table)
+        assert sorted(map(str, a.to_pylist())) == sorted(map(str, b.to_pylist())), table
+    assert not list((tmp_path / "pooled").rglob("*.arrow"))
 
 
 def test_following_csv_with_a_carriage_return_in_a_field_is_a_reject_not_a_traceback(tmp_path):
@@ -781,3 +818,246 @@ def test_a_huge_number_in_a_field_not_read_leaves_the_status_readable():
     b = p.take()
     assert b.posts.column("post_id").to_pylist() == ["101"]
     assert b.rejects.column("source_line").to_pylist() == [2]
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    statuses=st.lists(_statuses(), min_size=1, max_size=12),
+    cuts=st.lists(st.integers(0, 12), max_size=4),
+)
+def test_accounts_given_once_per_read_merge_as_rows_given_in_every_batch(statuses, cuts):
+    # StatusParser.take keeps an account whose row was complete out of the later batches; the
+    # reference gives every batch its rows again (as before). Merged in batch order, as the store
+    # does, the accounts are the same, and so are the posts and rejects.
+    lines = [json.dumps(s).encode() for s in statuses]
+    once, every = mastodon.StatusParser("s.jsonl"), mastodon.StatusParser("s.jsonl")
+    got: dict[str, list] = {"once": [], "every": []}
+    for n, line in enumerate(lines, 1):
+        once.line(line, n)
+        every.line(line, n)
+        if n in cuts:
+            for name, parser in (("once", once), ("every", every)):
+                got[name].append(parser.take())
+            every.accounts.complete = set()
+    got["once"].append(once.take())
+    got["every"].append(every.take())
+
+    def merged(batches, name):
+        tables = [getattr(b, name) for b in batches if getattr(b, name) is not None]
+        if name == "accounts":
+            return merge_accounts(tables).to_pylist() if tables else []
+        return [r for t in tables for r in t.to_pylist()]
+
+    for name in ("posts", "accounts", "rejects"):
+        assert merged(got["once"], name) == merged(got["every"], name), name
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    statuses=st.lists(_statuses(), min_size=1, max_size=8),
+    junk=st.lists(st.sampled_from([b"", b"  ", b"\r", b"{", b"[]", b"7", b"\xff"]), max_size=4),
+)
+def test_a_worker_s_line_loop_reads_as_line_by_line(statuses, junk):
+    # StatusParser.lines (the workers' loop) against the loop it replaces: blank lines skipped,
+    # every other line handed to StatusParser.line
+    lines = [json.dumps(s).encode() for s in statuses]
+    for k, j in enumerate(junk):
+        lines.insert((3 * k) % (len(lines) + 1), j)
+    loop, ref = mastodon.StatusParser("s.jsonl"), mastodon.StatusParser("s.jsonl")
+    loop.lines(lines, 5)
+    for n, line in enumerate(lines, 5):
+        if line.strip():
+            ref.line(line, n)
+    a, b = loop.take(), ref.take()
+    for name in ("posts", "accounts", "rejects", "quotes"):
+        ta, tb = getattr(a, name), getattr(b, name)
+        assert (ta is None) == (tb is None), name
+        if ta is not None:
+            assert ta.to_pylist() == tb.to_pylist(), name
+    assert a.rows_read == b.rows_read
+
+
+def _reference_mentions_and_tags(tags, author):
+    # (mastodon._mentions_and_tags before its cache look-up was inlined)
+    mentions: dict[str, None] = {}
+    hashtags: dict[str, None] = {}
+    if type(tags) is dict:
+        tags = [tags]
+    for tag in tags if type(tags) is list else ():
+        if type(tag) is not dict:
+            continue
+        kind = tag.get("type")
+        if kind == "Mention":
+            h = mastodon.handle_of_url(tag.get("href")) or mastodon._handle_of_mention_name(
+                tag.get("name")
+            )
+            if h and h != author:
+                mentions[h] = None
+        elif kind == "Hashtag":
+            name = tag.get("name")
+            if type(name) is str and name.strip().lstrip("#"):
+                hashtags[name.strip().lstrip("#").lower()] = None
+    return (" ".join(mentions) or None, " ".join(hashtags) or None)
+
+
+class _ReferenceOutbox(mastodon._OutboxParser):
+    """The outbox parser's create() before it was trimmed (the reference of the test below)."""
+
+    def create(self, item: dict, n: int) -> None:
+        _id_of, handle_of = mastodon._id_of, mastodon.handle_of_url
+        note = item.get("object")
+        if type(note) is not dict:
+            self.rejects.add(n, "Create without an embedded object", item)
+            return
+        if note.get("type") not in mastodon._NOTE_TYPES:
+            self.ignored[f"Create of {str(note.get('type'))[:30]}"] += 1
+            return
+        post_id = _id_of(note)
+        if post_id is None:
+            self.rejects.add(n, "Note without an id", item)
+            return
+        author = self._author(note.get("attributedTo"), item.get("actor"))
+        if author is None:
+            self.rejects.add(n, "Note whose attributedTo names no account", item)
+            return
+        content = note.get("content")
+        lang = None
+        cmap = note.get("contentMap")
+        if type(cmap) is dict and cmap:
+            lang = next(iter(cmap))
+            if type(content) is not str:
+                content = cmap[lang]
+            lang = lang if type(lang) is str else None
+        mentions, hashtags = _reference_mentions_and_tags(note.get("tag"), author)
+        kind, target, target_author = "post", None, None
+        reply_to = _id_of(note.get("inReplyTo"))
+        quoted = None
+        for k in mastodon._QUOTE_KEYS:
+            v = note.get(k)
+            if v is not None:
+                quoted = _id_of(v)
+                if quoted:
+                    break
+        if reply_to is not None:
+            kind, target = "reply", reply_to
+            if quoted is not None:
+                self.quotes.append((post_id, n, quoted, handle_of(quoted)))
+        elif quoted is not None:
+            kind, target = "quote", quoted
+        if target is not None:
+            target_author = handle_of(target)
+        created = note.get("published") or item.get("published")
+        self.posts.add(
+            (
+                "mastodon",
+                post_id,
+                author,
+                None,
+                created,
+                content if type(content) is str else None,
+                kind,
+                target,
+                target_author,
+                mentions,
+                hashtags,
+                lang,
+                n,
+                item,
+            )
+        )
+
+
+_URLS = st.sampled_from(
+    [
+        "https://a.social/users/amy",
+        "https://a.social/users/amy/statuses/5",
+        "https://b.x/@bo/7",
+        "nourl",
+        "",
+        "https://[x",
+    ]
+)
+_LINK = _odd(_URLS | st.fixed_dictionaries({}, optional={"id": _odd(_URLS)}))
+_NOTE = st.fixed_dictionaries(
+    {"id": _odd(_URLS), "type": st.sampled_from(["Note", "Note", "Question", "Image", 3])},
+    optional={
+        "attributedTo": _LINK,
+        "content": _odd(st.sampled_from(["<p>a &amp; b</p>", "plain"])),
+        "contentMap": _odd(st.fixed_dictionaries({}, optional={"en": _odd(st.just("<p>x</p>"))})),
+        "tag": _odd(
+            st.lists(
+                st.fixed_dictionaries(
+                    {"type": st.sampled_from(["Mention", "Hashtag", "Emoji"])},
+                    optional={"href": _odd(_URLS), "name": _odd(st.sampled_from(["@c@d.e", "#T"]))},
+                ),
+                max_size=3,
+            )
+        ),
+        "inReplyTo": _LINK,
+        "quoteUrl": _LINK,
+        "_misskey_quote": _LINK,
+        "published": _odd(st.just("2014-02-14T10:00:00Z")),
+    },
+)
+_CREATE = st.fixed_dictionaries(
+    {"type": st.just("Create"), "object": _odd(_NOTE), "published": _odd(st.just("2014-02-15"))},
+    optional={"actor": _LINK},
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(items=st.lists(_CREATE, min_size=1, max_size=8), owner=st.sampled_from([None, LANE]))
+@example(  # (a self-mention, and an author known from the actor only)
+    items=[
+        {
+            "type": "Create",
+            "actor": "https://b.x/@bo/7",
+            "object": {
+                "id": "https://a.social/users/amy/statuses/5",
+                "type": "Note",
+                "attributedTo": {"id": "nourl"},
+                "tag": [{"type": "Mention", "href": "https://b.x/@bo"}],
+            },
+        }
+    ],
+    owner=None,
+)
+def test_outbox_creates_read_as_the_reference_reads_them(items, owner):
+    # the trimmed _OutboxParser.create against its earlier form: same rows, rejects, quotes
+    new, ref = mastodon._OutboxParser("o", owner), _ReferenceOutbox("o", owner)
+    for n, item in enumerate(items, 1):
+        new.activity(item, n)
+        ref.activity(item, n)
+    assert new.posts.rows == ref.posts.rows
+    assert new.ignored == ref.ignored and new.quotes == ref.quotes
+    a, b = new.rejects.take(), ref.rejects.take()
+    assert (a is None) == (b is None)
+    if a is not None:
+        assert a.to_pylist() == b.to_pylist()
+
+
+_ANNOUNCE = st.fixed_dictionaries(
+    {"type": st.just("Announce"), "published": _odd(st.just("2014-02-15T10:00:00Z"))},
+    optional={"id": _odd(_URLS), "object": _LINK, "actor": _LINK},
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    items=st.lists(_CREATE | _ANNOUNCE | _ODD | st.just({"type": "Like"}), max_size=10),
+    batch_rows=st.integers(1, 4),
+)
+def test_outbox_read_in_batches_as_the_reference_reads_each_activity(
+    tmp_path_factory, items, batch_rows
+):
+    # _read_outbox's loop (the dispatch and the rows' count inlined) against the reference
+    # parser's activity() on each item, all in one batch
+    doc = json.dumps({"type": "OrderedCollection", "orderedItems": items}).encode()
+    path = _archive_zip(tmp_path_factory.mktemp("o") / "a.zip", doc)
+    got, _ = _read(path, batch_rows=batch_rows)
+    ref = _ReferenceOutbox(f"{path}!outbox.json", "mastodon:o@a.b")
+    for n, item in enumerate(orjson.loads(doc)["orderedItems"], 1):  # (as the reader decodes)
+        ref.activity(item, n)
+    posts, rejects = mastodon._take_posts(ref.posts)
+    assert got["posts"] == (posts.to_pylist() if posts is not None else [])
+    assert got["rejects"] == (rejects.to_pylist() if rejects is not None else [])

@@ -80,8 +80,10 @@ from __future__ import annotations
 
 import csv
 import lzma
+import os
 import re
 import tarfile
+import uuid
 import zlib
 from collections import Counter, deque
 from collections.abc import Iterator
@@ -113,7 +115,14 @@ from .compressed import compression_of, open_input
 from .json_items import SecondKey, Unstreamable, iter_items
 from .platforms import PLATFORM_MASTODON, qualify
 from .pool import WorkerPool, worker_count
-from .twitter_json import CHUNK_BYTES, PARALLEL_MIN_BYTES, _chunks, quotes_table
+from .twitter_json import (
+    CHUNK_BYTES,
+    PARALLEL_MIN_BYTES,
+    _chunks,
+    _dump,
+    _load_file,
+    quotes_table,
+)
 
 __all__ = [
     "handle_of_url",
@@ -205,6 +214,7 @@ def handle_of_url(url: object) -> str | None:
 
 
 _ACCOUNT_URLS: dict[str, str | None] = {}  # URL (not a status's) -> handle_of_url
+_UNSEEN = object()
 
 
 @lru_cache(maxsize=1 << 16)  # (an archive repeats its owner's URL in every activity)
@@ -417,7 +427,11 @@ def _mentions_and_tags(tags: object, author: str | None) -> tuple[str | None, st
             continue
         kind = tag.get("type")
         if kind == "Mention":
-            h = handle_of_url(tag.get("href")) or _handle_of_mention_name(tag.get("name"))
+            href = tag.get("href")
+            h = _ACCOUNT_URLS.get(href, _UNSEEN) if type(href) is str else None
+            if h is _UNSEEN:  # (handle_of_url's cache, looked up inline)
+                h = handle_of_url(href)
+            h = h or _handle_of_mention_name(tag.get("name"))
             if h and h != author:
                 mentions[h] = None
         elif kind == "Hashtag":
@@ -612,35 +626,43 @@ class _OutboxParser:
         return self.owner
 
     def create(self, item: dict, n: int) -> None:
+        # (a hot loop: _id_of, _author and the posts' add inlined where they repeat)
         note = item.get("object")
         if type(note) is not dict:
             self.rejects.add(n, "Create without an embedded object", item)
             return
-        if note.get("type") not in _NOTE_TYPES:
+        get = note.get
+        if get("type") not in _NOTE_TYPES:
             self.ignored[f"Create of {str(note.get('type'))[:30]}"] += 1
             return
-        post_id = _id_of(note)
-        if post_id is None:
+        post_id = get("id")
+        if type(post_id) is not str or not post_id:
             self.rejects.add(n, "Note without an id", item)
             return
-        author = self._author(note.get("attributedTo"), item.get("actor"))
-        if author is None:
-            self.rejects.add(n, "Note whose attributedTo names no account", item)
-            return
-        content = note.get("content")
+        url = get("attributedTo")
+        author = handle_of_url(url if type(url) is str else _id_of(url))
+        if not author:
+            author = self._author(item.get("actor"))
+            if author is None:
+                self.rejects.add(n, "Note whose attributedTo names no account", item)
+                return
+        content = get("content")
         lang = None
-        cmap = note.get("contentMap")
+        cmap = get("contentMap")
         if type(cmap) is dict and cmap:
             lang = next(iter(cmap))
             if type(content) is not str:
                 content = cmap[lang]
             lang = lang if type(lang) is str else None
-        mentions, hashtags = _mentions_and_tags(note.get("tag"), author)
+        tags = get("tag")
+        mentions, hashtags = _mentions_and_tags(tags, author) if tags else (None, None)
         kind, target, target_author = _POST, None, None
-        reply_to = _id_of(note.get("inReplyTo"))
+        reply_to = get("inReplyTo")
+        if reply_to is not None:
+            reply_to = _id_of(reply_to)
         quoted = None
         for k in _QUOTE_KEYS:
-            v = note.get(k)
+            v = get(k)
             if v is not None:
                 quoted = _id_of(v)
                 if quoted:
@@ -653,14 +675,13 @@ class _OutboxParser:
             kind, target = _QUOTE, quoted
         if target is not None:
             target_author = handle_of_url(target)
-        created = note.get("published") or item.get("published")
-        self.posts.add(
+        self.posts.rows.append(
             (
                 _P,
                 post_id,
                 author,
                 None,
-                created,
+                get("published") or item.get("published"),
                 content if type(content) is str else None,  # HTML: text at take()
                 kind,
                 target,
@@ -757,12 +778,22 @@ def _read_outbox(
     parser = _OutboxParser(label, owner)
     done = 0  # activities counted in the batches yielded so far
     i = 0
+    # (a hot loop: activity()'s dispatch of the two kinds read, and the rows' count, inlined)
+    create, announce, activity = parser.create, parser.announce, parser.activity
+    rows, batch_rows = parser.posts.rows, options.batch_rows
     for run in _item_runs(members, name, label):
         for item in run:
             i += 1
-            parser.activity(item, i)
-            if len(parser.posts) >= options.batch_rows:
+            kind = item.get("type") if type(item) is dict else None
+            if kind == "Create":
+                create(item, i)
+            elif kind == "Announce":
+                announce(item, i)
+            else:
+                activity(item, i)
+            if len(rows) >= batch_rows:
                 posts, rejects = _take_posts(parser.posts)
+                rows = parser.posts.rows
                 yield Batch(
                     posts=posts, rejects=rejects, rows_read=i - done, quotes=parser.take_quotes()
                 )
@@ -970,6 +1001,7 @@ class StatusParser(JsonLinesParser):
         self.by_account_id: dict[str, str] = {}  # account id -> store key, of accounts seen
         self.quotes: list[tuple] = []  # of replies that also quote (QUOTES_SCHEMA rows)
         self.notes: dict[str, str] = {}  # bio HTML -> text (an account recurs in every batch)
+        self.tag_keys: dict[str, str] = {}  # a tag's name -> its key (:meth:`_tag_key`)
 
     def _note(self, note: object) -> str | None:
         if type(note) is not str:
@@ -1206,11 +1238,31 @@ class StatusParser(JsonLinesParser):
                     hashtags[name.lower()] = None
         return by_id
 
+    def lines(self, lines: list[bytes], first: int = 1) -> None:
+        """:meth:`line` of each line that is not blank, numbered from ``first`` (a worker's
+        loop: the decoding and :meth:`_fast` inlined; a line is found blank only when it does
+        not decode, as a blank one does not)."""
+        fast, decode, error = self._fast, _DECODE_STATUS, msgspec.MsgspecError
+        n = first - 1
+        for line in lines:
+            n += 1
+            if line.isascii() or _is_utf8(line):
+                try:
+                    s = decode(line)
+                except error:
+                    pass
+                else:
+                    if fast(s, n, line):
+                        continue
+            if line.strip():
+                JsonLinesParser.line(self, line, n)
+
     def _fast(self, s: _SStatus, n: int, raw: bytes) -> bool:
         """:meth:`status` of a decoded status; False (nothing done) for one it would reject.
 
         (A hot loop: the account's look-ups, and the mentions and tags of a status that is not
-        a boost, are inlined from :meth:`_fast_account` and :meth:`_fast_entities`.)
+        a boost, are inlined from :meth:`_fast_account` and :meth:`_fast_entities`; a tag name's
+        key is cached.)
         """
         post_id = s.id
         if not post_id:
@@ -1224,17 +1276,21 @@ class StatusParser(JsonLinesParser):
         if author is None:
             return False
         aid = account.id
-        if (aid is not None and aid not in self.by_account_id) or (
-            author not in self.accounts.complete
-        ):
+        if aid is not None:
+            by_account_id = self.by_account_id
+            if aid not in by_account_id:
+                if len(by_account_id) > 500_000:
+                    by_account_id.clear()
+                by_account_id[aid] = author
+        if author not in self.accounts.complete:  # (else its row is given: see take())
             self._fast_account(account)
         self.records += 1
-        mentions: dict[str, None] = {}
-        hashtags: dict[str, None] = {}
+        mentioned = None
         by_id = _NO_IDS
         listed = s.mentions
         if listed:
             by_id = {}
+            mentions: dict[str, None] = {}
             for m in listed:
                 try:
                     h = handles[(m.acct, m.url)]
@@ -1245,22 +1301,34 @@ class StatusParser(JsonLinesParser):
                         by_id[m.id] = h
                     if h != author:
                         mentions[h] = None
+            if mentions:
+                mentioned = " ".join(mentions)
+        tagged = None
         listed = s.tags
         if listed:
+            keys = self.tag_keys
+            hashtags: dict[str, None] = {}
             for t in listed:
                 name = t.name
                 if name is not None:
-                    name = name.strip().lstrip("#")
-                    if name:
-                        hashtags[name.lower()] = None
+                    key = keys.get(name)
+                    if key is None:
+                        key = self._tag_key(name)
+                    if key:
+                        hashtags[key] = None
+            if hashtags:
+                tagged = " ".join(hashtags)
         reblog = s.reblog
         if reblog is not None:
             # a boost carries the boosted status's text, mentions and hashtags (see status())
             kind, target = _REPOST, reblog.id or None
             target_author = self._fast_account(reblog.account)
             text = reblog.content
-            if not mentions and not hashtags:
+            if mentioned is None and tagged is None:
+                mentions, hashtags = {}, {}
                 self._fast_entities(reblog, author, mentions, hashtags)
+                mentioned = " ".join(mentions) or None
+                tagged = " ".join(hashtags) or None
         elif s.in_reply_to_id:
             kind, target, target_author, text = _REPLY, s.in_reply_to_id, None, s.content
             to_account = s.in_reply_to_account_id
@@ -1282,8 +1350,8 @@ class StatusParser(JsonLinesParser):
                 kind,
                 target,
                 target_author,
-                " ".join(mentions) or None,
-                " ".join(hashtags) or None,
+                mentioned,
+                tagged,
                 s.language,
                 n,
                 raw,
@@ -1291,12 +1359,29 @@ class StatusParser(JsonLinesParser):
         )
         return True
 
+    def _tag_key(self, name: str) -> str:
+        """A tag's name as stored (no ``#``, lower case; "" for none), cached."""
+        key = name.strip().lstrip("#").lower()
+        if len(self.tag_keys) > 100_000:
+            self.tag_keys.clear()
+        self.tag_keys[name] = key
+        return key
+
     def take(self) -> Batch:
-        """Return the rows collected so far as a batch, and reset."""
+        """Return the rows collected so far as a batch, and reset.
+
+        An account whose row was complete (id, name, bio and followers known) is not given again
+        in a later batch of the same read: the store keeps each field's first non-null value, in
+        batch order, so a later row of it could change nothing.
+        """
         posts, rejects = _take_posts(self.posts)
+        complete = self.accounts.complete
+        accounts = self.accounts.take()
+        if len(complete) <= 500_000:
+            self.accounts.complete = complete  # (its rows given: kept out of the next batches)
         batch = Batch(
             posts=posts,
-            accounts=self.accounts.take(),
+            accounts=accounts,
             rejects=rejects,
             quotes=quotes_table(self.quotes),
         )
@@ -1358,12 +1443,29 @@ def read_statuses(path: Path, source: str, options: ReadOptions) -> Iterator[Bat
 
 #: Per worker process and instance: the (acct, url) -> key and bio HTML -> text caches.
 _WORKER_CACHES: dict[str | None, tuple[dict, dict]] = {}
+#: Per worker process: the read (its id) whose chunks it parses, and the accounts whose rows it
+#: gave complete in an earlier chunk of that read (StatusParser.take: not given again)
+_WORKER_GIVEN: list = [None, set()]
 
 
-def _parse_range(path: str, start: int, end: int, source: str, instance: str | None):
+def _parse_range(
+    path: str,
+    start: int,
+    end: int,
+    source: str,
+    instance: str | None,
+    read_id: str = "",
+    spool: str | None = None,
+):
     """Parse the lines in bytes ``start:end`` of a statuses file (in a worker process).
 
-    Returns the batch (line numbers from 1 within the range) and the number of lines.
+    Returns the batch (line numbers from 1 within the range) and the number of lines. With
+    ``spool`` (a folder), the batch is left there as a file (Arrow IPC, as the Twitter reader's
+    workers leave theirs) and its path and rows read are returned instead: a file in the page
+    cache, memory-mapped by the main process, moves it with less copying than a pipe. A worker
+    takes a read's chunks in file order, so an account whose row it gave complete for an earlier
+    chunk of read ``read_id`` comes before this chunk's in the store's merge: its row is left
+    out (the store is the same).
     """
     with open(path, "rb") as fh:
         fh.seek(start)
@@ -1375,13 +1477,26 @@ def _parse_range(path: str, start: int, end: int, source: str, instance: str | N
     # (a worker parses chunk after chunk: the look-ups that depend on nothing but their input
     # are kept from one to the next; what depends on the file's order, by_account_id, is not)
     parser.handles, parser.notes = _WORKER_CACHES.setdefault(parser.instance, ({}, {}))
+    if not read_id or _WORKER_GIVEN[0] != read_id:
+        _WORKER_GIVEN[:] = [read_id, set()]
+    parser.accounts.complete = _WORKER_GIVEN[1]
+    if lines and start == 0:
+        lines[0] = lines[0].removeprefix(b"\xef\xbb\xbf")
     with gc_paused():
-        for n, line in enumerate(lines, 1):
-            if n == 1 and start == 0:
-                line = line.removeprefix(b"\xef\xbb\xbf")
-            if line.strip():
-                parser.line(line, n)
-        return parser.take(), len(lines)
+        parser.lines(lines)
+        batch = parser.take()
+        _WORKER_GIVEN[1] = parser.accounts.complete  # (a new set if it grew too large)
+        if (
+            spool is None
+            or batch.notes
+            or batch.interactions is not None
+            or batch.follows is not None
+        ):
+            return batch, len(lines)
+        out = os.path.join(spool, f"mastodon-{read_id}-{start:014d}.arrow")
+        with pa.OSFile(out, "wb") as sink:
+            _dump(batch, sink)
+        return (out, batch.rows_read), len(lines)
 
 
 def _read_parallel(
@@ -1399,6 +1514,8 @@ def _read_parallel(
             nonlocal offset
             nbytes, job = pending.popleft()
             batch, nlines = job.result()
+            if type(batch) is tuple:  # (left in the spool folder)
+                batch = _load_file(*batch)
             options.advance(nbytes)
             batch.posts = shift_lines(batch.posts, offset)
             batch.rejects = shift_lines(batch.rejects, offset)
@@ -1406,8 +1523,18 @@ def _read_parallel(
             offset += nlines
             return batch
 
+        read_id = uuid.uuid4().hex  # (a worker's accounts given: per read, see _parse_range)
         for start, end in _chunks(path, size, CHUNK_BYTES):
-            job = pool.submit(_parse_range, str(path), start, end, source, options.instance)
+            job = pool.submit(
+                _parse_range,
+                str(path),
+                start,
+                end,
+                source,
+                options.instance,
+                read_id,
+                options.spool,
+            )
             pending.append((end - start, job))
             if len(pending) > 2 * pool.workers:
                 yield collect()
