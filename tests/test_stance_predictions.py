@@ -276,3 +276,73 @@ def test_kept_figures_are_read_back_and_computed_again_when_anything_changes(tmp
     files = sorted(tmp_path.iterdir())
     P.kept_figures(None, "cv", figures, true, pred, weight)
     assert len(calls) == 10 and sorted(tmp_path.iterdir()) == files
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_rule_scores_are_read_back_and_scored_again_when_anything_changes(
+    tmp_path, monkeypatch, workers
+):
+    import dataclasses
+
+    from test_stance_model import _case
+
+    import netsupport.stance.rules as rules
+    from netsupport.stance import Classifier
+
+    monkeypatch.setattr(rules, "PARALLEL_MIN_TEXTS", 10)  # (workers=2: the pool's path)
+    posts, inter, _ = _case(n_per_class=10)
+    keep = tmp_path / "models"
+
+    def classify(clf=None, posts=posts, vader=True, keep=keep):
+        clf = clf or Classifier(["lane"], ["force"])
+        table = clf.classify(inter, posts, WINDOWS, workers=workers, vader=vader, keep_dir=keep)
+        return table, clf.text_vader
+
+    want, want_vader = classify(keep=None)
+    assert not keep.exists()  # nothing kept without a folder
+    first, first_vader = classify()
+    pd.testing.assert_frame_equal(first, want)
+    pd.testing.assert_series_equal(first_vader, want_vader)
+    assert len(list(keep.glob("stance-rules-*.npz"))) == 1
+    with monkeypatch.context() as m:  # a hit: nothing scored, the same table and VADER
+        m.setattr(rules._Analyser, "score", lambda self, t: pytest.fail("scored on a hit"))
+        m.setattr(rules, "ProcessPoolExecutor", None)
+        again, again_vader = classify()
+    pd.testing.assert_frame_equal(again, want)
+    pd.testing.assert_series_equal(again_vader, want_vader)
+    writes = []
+    real = P.write_rule_rows
+    monkeypatch.setattr(P, "write_rule_rows", lambda *a: writes.append(1) or real(*a))
+    # each change misses, and scores what a run without the folder scores
+    posts2 = posts.copy()
+    posts2.loc[posts2.index[3], "text"] = "@lane shame on you"
+    base = Classifier(["lane"], ["force"])
+    lex = dataclasses.replace(base.lexicon, support=(*base.lexicon.support, "gleebish"))
+    changes = [
+        {"posts": posts2},
+        {"vader": False},
+        {"clf": Classifier(["lane"], ["force"], positive_threshold=0.3)},
+        {"clf": Classifier(["lane"], ["force"], lexicon=lex)},
+    ]
+    for n, change in enumerate(changes, start=1):
+        got, _ = classify(**change)
+        change = {
+            k: (
+                Classifier(v.focal, v.institution, v.lexicon, v.positive_threshold)
+                if k == "clf"
+                else v
+            )
+            for k, v in change.items()
+        }
+        plain, _ = classify(keep=None, **change)
+        pd.testing.assert_frame_equal(got, plain)
+        assert len(writes) == n and len(list(keep.glob("stance-rules-*.npz"))) == 1
+    assert (got["rule"] == "lexicon:gleebish").any()  # (the lexicon change did change rows)
+    monkeypatch.setattr(P, "_CODE_HASH", "0" * 64)  # an edit of the code
+    classify()
+    assert len(writes) == 5
+    (kept,) = keep.glob("stance-rules-*.npz")
+    kept.write_bytes(b"PK junk")  # a damaged file: scored again
+    damaged, _ = classify()
+    assert len(writes) == 6
+    pd.testing.assert_frame_equal(damaged, want)

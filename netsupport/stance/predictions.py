@@ -1,18 +1,21 @@
-"""The stance model's predictions and the validation's figures, kept beside the model.
+"""The stance model's predictions, the validation's figures and the rules' scores of the
+distinct texts, kept beside the model.
 
 A rerun with the same saved model and the same feature rows (``netsupport run --force`` on
 unchanged data) reads the model's decisions back from a small file instead of importing
 scikit-learn and skops (~1.4 CPU-s: skops lists every estimator), loading the model and scoring;
-and the agreement and error figures (sklearn.metrics, ~0.7 CPU-s to import) from theirs.
+the agreement and error figures (sklearn.metrics, ~0.7 CPU-s to import) from theirs; and the
+rules' and VADER's scores of the distinct texts from theirs (no scoring workers).
 
 Each file is keyed by the sha256 of everything its content depends on: the predictions by the
 model file's bytes and the distinct feature rows in the order they are predicted (texts, side,
-rule stance and family, VADER); the figures by their inputs; both by the versions of the
-libraries that compute them, a version constant and the source of this package
+rule stance and family, VADER); the figures by their inputs; the rules' scores by the texts in
+order and the classifier's lexicon, handles and thresholds; all by the versions of the libraries
+that compute them, a version constant and the source of this package and of the schema
 (:func:`code_hash`), so a change to any of them misses and the result is computed again.
 Files are written atomically into the model folder only, each replacing the one it supersedes:
-``stance-predictions-<key>.npz`` (read with ``allow_pickle=False``) and
-``stance-figures-<slot>.<key>.json``.
+``stance-predictions-<key>.npz`` and ``stance-rules-<key>.npz`` (read with
+``allow_pickle=False``), ``stance-figures-<slot>.<key>.json``.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from ..textsafe import atomic_write_bytes
 __all__ = [
     "FIGURES_VERSION",
     "PREDICTIONS_VERSION",
+    "RULES_VERSION",
     "ModelInfo",
     "Predictions",
     "code_hash",
@@ -44,27 +48,35 @@ __all__ = [
     "predictions_key",
     "predictions_model_sha",
     "read_predictions",
+    "read_rule_rows",
+    "rule_rows_key",
     "write_predictions",
+    "write_rule_rows",
 ]
 
 #: Version of what the kept predictions mean (part of their key, with :func:`code_hash`).
 PREDICTIONS_VERSION = 1
 #: Version of what the kept figures mean (part of their key, with :func:`code_hash`).
 FIGURES_VERSION = 1
+#: Version of what the kept rule scores mean (part of their key, with :func:`code_hash`).
+RULES_VERSION = 1
 _PREFIX = "stance-predictions-"
 _FIGURES = "stance-figures-"
+_RULES = "stance-rules-"
 #: Libraries whose versions are part of the keys: the ones that score and measure.
 _LIBRARIES = ("scikit-learn", "numpy", "scipy")
 _CODE_HASH: str | None = None
 
 
 def code_hash() -> str:
-    """Return the sha256 of this package's source files (netsupport/stance/*.py): the code that
-    makes the features, predicts and measures; part of every key here."""
+    """Return the sha256 of this package's source files (netsupport/stance/*.py: the code that
+    scores, makes the features, predicts and measures) and of netsupport/schema.py (the stance
+    and side names); part of every key here."""
     global _CODE_HASH
     if _CODE_HASH is None:
+        here = Path(__file__).resolve().parent
         h = hashlib.sha256()
-        for p in sorted(Path(__file__).resolve().parent.glob("*.py")):
+        for p in [*sorted(here.glob("*.py")), here.parent / "schema.py"]:
             h.update(p.name.encode() + b"\0" + hashlib.sha256(p.read_bytes()).digest())
         _CODE_HASH = h.hexdigest()
     return _CODE_HASH
@@ -267,3 +279,70 @@ def kept_figures(
         old.unlink()
     atomic_write_bytes(path, text.encode())
     return value
+
+
+def rule_rows_key(analyser: str, vader: bool, texts: Sequence[str]) -> str:
+    """Return the sha256 of everything the rules' scores of ``texts`` depend on: the texts in
+    order, the classifier (``analyser``: the repr of its lexicon, handles and thresholds),
+    whether VADER's compound is added, VADER's version and the code."""
+    head = {
+        "rules": RULES_VERSION,
+        "code": code_hash(),
+        "vaderSentiment": library_version("vaderSentiment"),
+        "analyser": analyser,
+        "vader": bool(vader),
+        "texts": len(texts),
+    }
+    h = hashlib.sha256(json.dumps(head, sort_keys=True).encode() + b"\n")
+    h.update(json.dumps(list(texts)).encode())
+    return h.hexdigest()
+
+
+def read_rule_rows(folder: str | Path, key: str, columns: Sequence[str]) -> list[tuple] | None:
+    """Return the rule rows (one tuple per text, ``columns`` in order) kept under ``key`` in
+    ``folder``; None when there are none, or the file is damaged or not the key's."""
+    path = Path(folder) / f"{_RULES}{key[:24]}.npz"
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            if str(z["key"]) != key or json.loads(str(z["columns"])) != list(columns):
+                return None
+            cols = []
+            for i in range(len(columns)):
+                if f"f{i}" in z.files:
+                    cols.append(z[f"f{i}"].astype("float64").tolist())
+                else:
+                    cols.append(json.loads(str(z[f"s{i}"])))
+        if len({len(c) for c in cols}) > 1:
+            return None
+        return list(zip(*cols, strict=True)) if cols and cols[0] else []
+    except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile):
+        return None  # a damaged file: scored again
+
+
+def write_rule_rows(
+    folder: str | Path, key: str, columns: Sequence[str], rows: Sequence[tuple]
+) -> Path | None:
+    """Keep the rule rows under ``key`` in ``folder`` (atomic), replacing earlier ones: columns
+    whose values are all numbers as float64, the others as JSON text (None kept)."""
+    arrays: dict[str, np.ndarray] = {
+        "key": np.array(key),
+        "columns": np.array(json.dumps(list(columns))),
+    }
+    for i in range(len(columns)):
+        values = [r[i] for r in rows]
+        if values and all(isinstance(v, float | int) and not isinstance(v, bool) for v in values):
+            arrays[f"f{i}"] = np.asarray(values, dtype="float64")
+        else:
+            try:
+                arrays[f"s{i}"] = np.array(json.dumps(values))
+            except (TypeError, ValueError):  # (not JSON values: not kept)
+                return None
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)  # type: ignore[arg-type]
+    path = Path(folder) / f"{_RULES}{key[:24]}.npz"
+    for old in Path(folder).glob(f"{_RULES}*.npz"):
+        if old != path:
+            old.unlink()
+    return atomic_write_bytes(path, buf.getvalue())

@@ -341,6 +341,7 @@ def stance_table(
         meanwhile=meanwhile,
         texts=texts,
         vader=bool(params.labels),
+        keep_dir=model_dir,  # (the scores of the distinct texts, kept beside the model)
     )
     sp = getattr(study, "support", None)
     how = {
