@@ -5,7 +5,9 @@ against the store and the stance model of an earlier run (``<output dir>.netsupp
 whatever netsupport's code fingerprint says. As in a ``netsupport run --force`` after the import
 step, the tables are read from the store inside the step and the stance model is the one the
 earlier run saved (copied to a temporary folder with the step's other outputs, so nothing in
-the study's folders changes). It times the step and each of its parts in wall and CPU seconds
+the study's folders changes), with its predictions and figures when the run kept them (then
+read back: ``netsupport.stance.predictions``; remove them from the work folder to time a
+miss). It times the step and each of its parts in wall and CPU seconds
 (user + system of this process and of the child processes it waited for, e.g. the VADER
 workers; a part's figure includes the parts called inside it, and a part running in a thread
 beside others counts their CPU too), prints the load average, and the sha256 of the files the
@@ -57,6 +59,10 @@ PARTS = (
     ("netsupport.stance.supervised", "unit_rows"),
     ("netsupport.stance.supervised", "row_features"),
     ("netsupport.stance.model", "_vader_scores"),
+    ("netsupport.stance.supervised", "_predicted"),
+    ("netsupport.stance.supervised", "read_predictions"),
+    ("netsupport.stance.supervised", "kept_figures"),
+    ("netsupport.stance.tables", "kept_figures"),
     ("netsupport.stance.supervised", "_fitted"),
     ("netsupport.stance.supervised", "model_key"),
     ("netsupport.stance.supervised", "load_model"),

@@ -31,6 +31,7 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from ..errors import NetsupportError
+from .predictions import ModelInfo, distinct_rows, library_version
 from .rules import _HANDLE_RE, _SIDES, _URL_RE, RULE_REPOST, RULE_VADER, STANCE_ORDER
 
 __all__ = [
@@ -244,19 +245,19 @@ class StanceModel:
         prob = np.zeros(len(x), dtype="float64")
         if not len(x):
             return stance, prob
-        codes = np.zeros(len(x), dtype=np.int64)
-        for col in FEATURE_COLUMNS:  # one integer key per distinct feature tuple
-            c, u = pd.factorize(x[col], sort=False)
-            codes = codes * (len(u) + 1) + (c + 1)
-            codes = pd.factorize(codes, sort=False)[0].astype(np.int64)
-        first = pd.Series(np.arange(len(x))).groupby(codes, sort=True).first().to_numpy()
-        distinct = x.iloc[first]
+        codes, first = distinct_rows(x, FEATURE_COLUMNS)
+        d_stance, d_prob = self.predict_distinct(x.iloc[first])
+        return d_stance[codes], d_prob[codes]
+
+    def predict_distinct(self, distinct: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """Return (stance, probability of that stance) for each row of ``distinct`` (each row
+        is decided on its own: the same row gets the same result in any batch)."""
         d_stance = np.empty(len(distinct), dtype=object)
         d_prob = np.zeros(len(distinct), dtype="float64")
         sides = distinct["side"].to_numpy(dtype=object)
         with threadpool_limits(1):
             self._predict_distinct(distinct, sides, d_stance, d_prob)
-        return d_stance[codes], d_prob[codes]
+        return d_stance, d_prob
 
     def _predict_distinct(
         self, distinct: pd.DataFrame, sides: np.ndarray, d_stance: np.ndarray, d_prob: np.ndarray
@@ -367,10 +368,9 @@ def _fit_model(
 
 def model_key(x: pd.DataFrame, y: Sequence[str], seed: int) -> str:
     """Return the sha256 of everything a fitted model depends on (codes, features, seed, code)."""
-    import sklearn
-
     h = hashlib.sha256()
-    h.update(f"v{MODEL_VERSION}|sklearn {sklearn.__version__}|seed {seed}\n".encode())
+    sklearn_version = library_version("scikit-learn")  # (not imported: a cache hit needs none)
+    h.update(f"v{MODEL_VERSION}|sklearn {sklearn_version}|seed {seed}\n".encode())
     frame = x[FEATURE_COLUMNS].astype(str).assign(label=[str(v) for v in y])
     for row in sorted(map(tuple, frame.to_numpy(dtype=object).tolist())):
         h.update(("\x1f".join(row) + "\x1e").encode("utf-8"))
@@ -454,10 +454,20 @@ def apply_model(
 ) -> pd.DataFrame:
     """Return ``table`` with the model's decision on every row not hand-coded (``labelled``
     False): stance, ``score`` = the model's probability of it, rule ``model``."""
+    todo = ~labelled
+    if not todo.any():
+        return table.copy()
+    return apply_predictions(table, labelled, *model.predict(features[todo]))
+
+
+def apply_predictions(
+    table: pd.DataFrame, labelled: np.ndarray, stance: np.ndarray, prob: np.ndarray
+) -> pd.DataFrame:
+    """Return ``table`` with the model's ``stance`` and ``prob`` (one each per row not
+    hand-coded, in order) on those rows, rule ``model`` (:func:`apply_model`)."""
     out = table.copy()
     todo = ~labelled
     if todo.any():
-        stance, prob = model.predict(features[todo])
         out.loc[todo, "stance"] = stance
         out.loc[todo, "score"] = prob
         out.loc[todo, "rule"] = RULE_MODEL
@@ -471,11 +481,12 @@ def labelled_rows(table: pd.DataFrame, labels: pd.DataFrame) -> np.ndarray:
     return _label_lookup(table, labels).notna().to_numpy(dtype=bool)
 
 
-def describe(model: StanceModel | None, reason: str | None = None) -> dict[str, Any]:
-    """Return how the stance was decided, for metrics.json and the report."""
+def describe(model: StanceModel | ModelInfo | None, reason: str | None = None) -> dict[str, Any]:
+    """Return how the stance was decided, for metrics.json and the report (``model``: the
+    fitted model, or the info kept with its predictions)."""
     if model is None:
         return {"status": "rules", "reason": reason or "no hand codes"}
-    cs = {side: float(pipe.named_steps["clf"].C) for side, pipe in sorted(model.pipelines.items())}
+    cs = dict(sorted(model.c.items()))
     return {
         "status": "model",
         "layout": model.layout,

@@ -906,6 +906,7 @@ class Classifier:
         *,
         meanwhile: Callable[[], object] | None = None,
         vader: bool = False,
+        keep_dir: str | Path | None = None,
     ) -> pd.DataFrame:
         """Score distinct texts towards both sides; one row per text, in the order given.
 
@@ -916,7 +917,10 @@ class Classifier:
         every worker has started, and joined before returning: no process is forked while it
         runs); not called when the texts are scored here. ``vader``: add a ``vader`` column,
         VADER's compound of each whole text (the stance model's feature), computed by the
-        workers too.
+        workers too. ``keep_dir``: a folder where the scores are kept, and read back when the same
+        texts are scored with the same lexicon, handles, thresholds and code
+        (:func:`netsupport.stance.predictions.rule_rows_key`; then nothing is scored here or in
+        workers, and ``meanwhile`` is not called).
 
         Returns
         -------
@@ -925,6 +929,16 @@ class Classifier:
             institution_score, institution_rule`` (and ``vader``).
         """
         texts = list(texts)
+        cols = [f"{side}_{what}" for side in _SIDES for what in ("stance", "score", "rule")]
+        cols += ["vader"] if vader else []
+        key = None
+        if keep_dir is not None and texts:
+            from .predictions import read_rule_rows, rule_rows_key, write_rule_rows
+
+            key = rule_rows_key(repr(self._args), vader, texts)
+            kept = read_rule_rows(keep_dir, key, cols)
+            if kept is not None:
+                return self._scored_frame(kept, cols, vader)
         workers = workers if workers is not None else (os.cpu_count() or 1)
         if workers > 1 and len(texts) >= PARALLEL_MIN_TEXTS:
             procs = workers
@@ -943,8 +957,13 @@ class Classifier:
             rows = [_score_with_vader(self._local, t) for t in texts]
         else:
             rows = [_flatten(self._local.score(t)) for t in texts]
-        cols = [f"{side}_{what}" for side in _SIDES for what in ("stance", "score", "rule")]
-        cols += ["vader"] if vader else []
+        if key is not None:
+            write_rule_rows(keep_dir, key, cols, rows)
+        return self._scored_frame(rows, cols, vader)
+
+    @staticmethod
+    def _scored_frame(rows: Sequence[tuple], cols: list[str], vader: bool) -> pd.DataFrame:
+        """:meth:`score_texts`' frame of its rows."""
         out = pd.DataFrame(rows, columns=cols) if rows else pd.DataFrame(columns=cols)
         for side in _SIDES:
             out[f"{side}_score"] = out[f"{side}_score"].astype("float64")
@@ -980,6 +999,7 @@ class Classifier:
         meanwhile: Callable[[], object] | None = None,
         texts: pd.Series | None = None,
         vader: bool = False,
+        keep_dir: str | Path | None = None,
     ) -> pd.DataFrame:
         """Return the stance of every interaction towards the focal account or the institution.
 
@@ -995,7 +1015,7 @@ class Classifier:
             Canonical posts; ``text`` is looked up by ``post_id``.
         windows : Windows, optional
             Fills the ``window`` column (<NA> outside the windows, or everywhere if not given).
-        workers, meanwhile
+        workers, meanwhile, keep_dir
             As :meth:`score_texts` takes them.
         texts : Series, optional
             ``_texts_by_post(posts)`` when the caller has it (else made here).
@@ -1033,7 +1053,9 @@ class Classifier:
         text = _texts_by_post(posts) if texts is None else texts
         post_text = df[I.POST_ID].map(text) if len(df) else pd.Series([], dtype=object)
         codes, uniques = pd.factorize(post_text.fillna(""), sort=False)
-        scored = self.score_texts(list(uniques), workers=workers, meanwhile=meanwhile, vader=vader)
+        scored = self.score_texts(
+            list(uniques), workers=workers, meanwhile=meanwhile, vader=vader, keep_dir=keep_dir
+        )
         if vader:
             self.text_vader = pd.Series(
                 scored["vader"].to_numpy(dtype="float64"), index=pd.Index(uniques, dtype=object)

@@ -26,7 +26,7 @@ from .model import (
     MIN_LABELS,
     MODEL_VERSION,
     StanceModel,
-    apply_model,
+    apply_predictions,
     describe,
     fit_stance_model,
     import_model_libraries,
@@ -36,6 +36,18 @@ from .model import (
     model_key,
     row_features,
     save_model,
+)
+from .predictions import (
+    ModelInfo,
+    Predictions,
+    distinct_rows,
+    file_sha256,
+    kept_figures,
+    library_version,
+    predictions_key,
+    predictions_model_sha,
+    read_predictions,
+    write_predictions,
 )
 from .rules import _texts_by_post
 from .validation import (
@@ -119,17 +131,18 @@ def supervise(
     weight[np.flatnonzero(coded)[estimate]] = design_weights(prob[coded][estimate], len(units))
     sides = units["target_side"].astype(object).to_numpy()[coded]
 
-    model: StanceModel | None = None
     if len(y) >= MIN_LABELS and len(np.unique(y)) >= 2:
         x_all = row_features(
             auto, _texts_by_post(posts) if texts is None else texts, vader_of=vader_of
         )
         x_lab = x_all.iloc[rows[coded]]
-        model = _fitted(x_lab, y, seed, model_dir, layout_for(y, sides), prefetched)
-        full_pred, _ = model.predict(x_lab)
+        labelled = labelled_rows(auto, design)
+        model, (full_pred, _), todo_pred = _predicted(
+            x_lab, y, x_all[~labelled], seed, model_dir, layout_for(y, sides), prefetched
+        )
         oof = _cross_fitted(x_lab, y, estimate, model, seed, model_dir)
         cross = np.where(pd.isna(oof), full_pred, oof)
-        table = apply_model(auto, x_all, model, labelled_rows(auto, design))
+        table = apply_predictions(auto, labelled, *todo_pred)
         pred = table["stance"].astype(object).to_numpy()[rows].copy()
         pred[coded] = full_pred
         info = describe(model)
@@ -149,16 +162,20 @@ def supervise(
     final = table["stance"].astype(object).to_numpy()[rows]
 
     w_est = weight[coded][estimate]
-    cv = error_figures(y[estimate], cross[estimate], w_est) if estimate.any() else None
+    cv = None
+    if estimate.any():  # (sklearn.metrics' figures, kept beside the model: :func:`kept_figures`)
+        cv = kept_figures(
+            model_dir, "cross_validated", error_figures, y[estimate], cross[estimate], w_est
+        )
     by_window: dict[str, Any] = {}
     win = units["window"].astype(object).to_numpy()[coded]
     for w in ("baseline", "crisis", "after"):
         m = estimate & (win == w)
         if m.sum() >= MIN_WINDOW_CODES:
-            by_window[w] = {
-                "codes": int(m.sum()),
-                **error_figures(y[m], cross[m], weight[coded][m]),
-            }
+            figures = kept_figures(
+                model_dir, f"cross_validated_{w}", error_figures, y[m], cross[m], weight[coded][m]
+            )
+            by_window[w] = {"codes": int(m.sum()), **figures}
         else:
             by_window[w] = {
                 "status": "not measured",
@@ -253,11 +270,70 @@ class ModelPrefetch:
         if len(found) == 1:  # (a new model replaces the old one: there is at most one)
             self.loaded = (found[0], load_model(found[0]))
 
+    def predictions_kept(self) -> bool:
+        """Return True when the folder keeps the predictions of the model file in it: then a
+        rerun on the same rows reads them back (:func:`_predicted`), and needs neither the
+        model nor its libraries (no prefetch)."""
+        found = sorted(self.model_dir.glob("stance-model-*.skops"))
+        return len(found) == 1 and predictions_model_sha(self.model_dir) == file_sha256(found[0])
+
     def load(self, path: Path) -> StanceModel | None:
         """Return :func:`load_model` ``(path)``, loaded already when it is the prefetched file."""
         if self.loaded is not None and self.loaded[0] == path:
             return self.loaded[1]
         return load_model(path)
+
+
+def _predicted(
+    x_lab: pd.DataFrame,
+    y: np.ndarray,
+    x_todo: pd.DataFrame,
+    seed: int,
+    model_dir: str | Path | None,
+    shared: bool,
+    prefetched: ModelPrefetch | None = None,
+) -> tuple[StanceModel | ModelInfo, tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """Return (the model, or its kept info; its (stance, probability) for the coded rows
+    ``x_lab``; the same for the rows it decides, ``x_todo``).
+
+    The model is the one for these codes (:func:`_fitted`). With ``model_dir``, its
+    predictions of the distinct rows of both are kept there beside it
+    (:mod:`netsupport.stance.predictions`) and read back while the model file and the rows
+    are the same: then no model is loaded (nor scikit-learn and skops imported).
+    """
+    both = pd.concat([x_lab[FEATURE_COLUMNS], x_todo[FEATURE_COLUMNS]], ignore_index=True)
+    codes, first = distinct_rows(both, FEATURE_COLUMNS)
+    distinct = both.iloc[first]
+    model: StanceModel | ModelInfo
+    if model_dir is None:
+        model = fit_stance_model(x_lab, y, seed=seed, shared=shared)
+        d_stance, d_prob = model.predict_distinct(distinct)
+    else:
+        path = _model_path(model_dir, x_lab, y, seed)
+        got = None
+        if path.is_file():
+            key = predictions_key(file_sha256(path), distinct, MODEL_VERSION)
+            got = read_predictions(model_dir, key)
+        if got is not None:
+            model, d_stance, d_prob = got.info, got.stance, got.prob
+        else:
+            model = _fitted(x_lab, y, seed, model_dir, shared, prefetched)
+            d_stance, d_prob = model.predict_distinct(distinct)
+            sha = file_sha256(path)
+            write_predictions(
+                model_dir,
+                predictions_key(sha, distinct, MODEL_VERSION),
+                sha,
+                Predictions(d_stance, d_prob, ModelInfo.of(model)),
+            )
+    stance, prob = d_stance[codes], d_prob[codes]
+    n = len(x_lab)
+    return model, (stance[:n], prob[:n]), (stance[n:], prob[n:])
+
+
+def _model_path(model_dir: str | Path, x: pd.DataFrame, y: np.ndarray, seed: int) -> Path:
+    """Return the file of the model for these codes and features (:func:`model_key`)."""
+    return Path(model_dir) / f"stance-model-{model_key(x, y, seed)[:24]}.skops"
 
 
 def _fitted(
@@ -271,7 +347,7 @@ def _fitted(
     """Return the model for these codes: loaded from ``model_dir`` when its key matches."""
     if model_dir is None:
         return fit_stance_model(x, y, seed=seed, shared=shared)
-    path = Path(model_dir) / f"stance-model-{model_key(x, y, seed)[:24]}.skops"
+    path = _model_path(model_dir, x, y, seed)
     model = load_model(path) if prefetched is None else prefetched.load(path)
     if model is None:
         model = fit_stance_model(x, y, seed=seed, shared=shared)
@@ -285,7 +361,7 @@ def _cross_fitted(
     x: pd.DataFrame,
     y: np.ndarray,
     estimate: np.ndarray,
-    model: StanceModel,
+    model: StanceModel | ModelInfo,
     seed: int,
     model_dir: str | Path | None,
 ) -> np.ndarray:
@@ -314,15 +390,17 @@ def _cross_fitted(
 
 
 def cv_key(
-    x: pd.DataFrame, y: np.ndarray, estimate: np.ndarray, model: StanceModel, seed: int
+    x: pd.DataFrame,
+    y: np.ndarray,
+    estimate: np.ndarray,
+    model: StanceModel | ModelInfo,
+    seed: int,
 ) -> str:
     """Return the sha256 of everything :func:`cross_validate`'s predictions depend on."""
-    import sklearn
-
     h = hashlib.sha256()
     head = {
         "version": MODEL_VERSION,
-        "sklearn": sklearn.__version__,
+        "sklearn": library_version("scikit-learn"),
         "seed": seed,
         "folds": CV_FOLDS,
         "shared": model.shared,

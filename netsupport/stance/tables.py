@@ -28,6 +28,7 @@ from .labels import (
     match_labels,
     read_labels,
 )
+from .predictions import kept_figures
 from .rules import _SIDES, STANCE_ORDER, Classifier, _texts_by_post, load_lexicon
 
 # ---- study-level entry points --------------------------------------------------------------------
@@ -322,6 +323,10 @@ def stance_table(
     # and the saved model loaded (~0.5 s at 10^6) when there is one
     prefetch = ModelPrefetch(model_dir) if params.labels and model_dir is not None else None
     meanwhile = prefetch or (import_model_libraries if params.labels else None)
+    if prefetch is not None and prefetch.predictions_kept():
+        # a rerun with the same model: its predictions and the validation's figures are read
+        # back (stance.predictions), so nothing to import or load; every worker scores
+        meanwhile = None
     # classify and the model both look texts up by post, only for the interactions aimed at a
     # side: the texts of those posts, not of every post
     # (classify keeps only those interactions: given them alone, it finds them all kept)
@@ -336,6 +341,7 @@ def stance_table(
         meanwhile=meanwhile,
         texts=texts,
         vader=bool(params.labels),
+        keep_dir=model_dir,  # (the scores of the distinct texts, kept beside the model)
     )
     sp = getattr(study, "support", None)
     how = {
@@ -362,7 +368,9 @@ def stance_table(
     matched = match_labels(labels, units, params.labels)
     lab = _label_lookup(units, labels)
     have = lab.notna().to_numpy(dtype=bool)
-    agree = agreement(units["stance"][have].tolist(), lab[have].tolist())
+    agree = kept_figures(
+        model_dir, "agreement", agreement, units["stance"][have].tolist(), lab[have].tolist()
+    )
     agree["labels_matched"] = matched
     if lab_file.coders is not None:
         agree["coders"] = lab_file.coders
