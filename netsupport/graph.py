@@ -484,15 +484,22 @@ class GraphArrays:
         return G
 
     def to_igraph(self):  # -> igraph.Graph (optional dependency)
-        """Return an igraph Graph (vertex i = ``nodes[i]``, edge attribute ``weight``)."""
-        import igraph as ig
+        """Return an igraph Graph (vertex i = ``nodes[i]``, edge attribute ``weight``).
 
-        g = ig.Graph(
-            n=self.n_nodes,
-            edges=list(zip(self.src.tolist(), self.dst.tolist(), strict=True)),
-            directed=self.directed,
-        )
-        g.es[WEIGHT] = self.weight.tolist()
+        Built once per GraphArrays and kept (the arrays are frozen): the seeds of a stability
+        or sensitivity grid detect on the same Graph. Callers must not change it (igraph's
+        community detections and PageRank do not)."""
+        g = self.__dict__.get("_igraph")
+        if g is None:
+            import igraph as ig
+
+            g = ig.Graph(
+                n=self.n_nodes,
+                edges=list(zip(self.src.tolist(), self.dst.tolist(), strict=True)),
+                directed=self.directed,
+            )
+            g.es[WEIGHT] = self.weight.tolist()
+            object.__setattr__(self, "_igraph", g)  # (a frozen dataclass: a cache, not a field)
         return g
 
 
