@@ -31,6 +31,7 @@ from netsupport.graph_measures import (
     consensus_partition,
     graph_arrays,
     graph_measures,
+    nmi,
 )
 from netsupport.schema import IKind, Window
 from netsupport.support import communities_from_edges, crisis_pagerank
@@ -291,3 +292,38 @@ def test_the_child_imports_igraph_without_matplotlib():
     env = {**os.environ, "PYTHONPATH": str(Path(netsupport.__file__).resolve().parents[1])}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert done.returncode == 0, done.stderr
+
+
+@st.composite
+def labellings(draw):
+    n = draw(st.integers(0, 300))
+    k1, k2 = draw(st.integers(1, 40)), draw(st.integers(1, 40))
+    a = draw(st.lists(st.integers(0, k1), min_size=n, max_size=n))
+    b = draw(st.lists(st.integers(-3, k2), min_size=n, max_size=n))
+    return np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64)
+
+
+@settings(max_examples=300, deadline=None)
+@given(labellings())
+def test_nmi_is_sklearns_to_the_bit(case):
+    from sklearn.metrics import normalized_mutual_info_score
+
+    a, b = case
+    for x, y in ((a, b), (b, a), (a, a), (pd.Series(a), pd.Series(b))):
+        ours, theirs = nmi(x, y), normalized_mutual_info_score(x, y)
+        assert type(ours) is float and ours == theirs  # (==: the same bits, not approximately)
+
+
+def test_nmi_of_big_partitions_is_sklearns_to_the_bit():
+    from sklearn.metrics import normalized_mutual_info_score
+
+    rng = np.random.default_rng(5)
+    a = rng.integers(0, 120, 100_000)
+    b = np.where(rng.random(100_000) < 0.9, a, rng.integers(0, 130, 100_000))
+    assert nmi(a, b) == normalized_mutual_info_score(a, b)
+    assert 0.5 < nmi(a, b) < 1
+
+
+def test_nmi_refuses_missing_labels_as_sklearn_does():
+    with pytest.raises(ValueError):
+        nmi(pd.Series([0, 1, None]), pd.Series([0, 1, 1]))
