@@ -327,3 +327,41 @@ def test_nmi_of_big_partitions_is_sklearns_to_the_bit():
 def test_nmi_refuses_missing_labels_as_sklearn_does():
     with pytest.raises(ValueError):
         nmi(pd.Series([0, 1, None]), pd.Series([0, 1, 1]))
+
+
+@st.composite
+def directed_graphs(draw):
+    n = draw(st.integers(1, 30))
+    nodes = [f"n{i:02d}" for i in range(n)]
+    m = draw(st.integers(0, 80))
+    pairs = {(draw(st.sampled_from(nodes)), draw(st.sampled_from(nodes))) for _ in range(m)}
+    weights = [draw(st.sampled_from([1.0, 2.0, 0.5, 3.25, 1e-3])) for _ in pairs]
+    edges = pd.DataFrame(sorted(pairs), columns=["source", "target"]).assign(weight=weights)
+    extra = nodes if draw(st.booleans()) or not pairs else []  # isolated (dangling) nodes too
+    return GraphArrays.from_edges(edges, nodes=extra)
+
+
+@settings(max_examples=200, deadline=None)
+@given(directed_graphs(), st.sampled_from([0.85, 0.5]))
+def test_pagerank_on_the_arrays_is_networkxs_to_the_bit(arrays, alpha):
+    import networkx as nx
+
+    from netsupport.graph import _one_edge_per_pair, _pagerank_networkx_arrays
+
+    assert _one_edge_per_pair(arrays)
+    pr = nx.pagerank(arrays.to_networkx(), alpha=alpha, weight="weight", tol=1e-12, max_iter=10**4)
+    ref = np.asarray([pr[n] for n in arrays.nodes.tolist()], dtype=float)
+    got = _pagerank_networkx_arrays(arrays, alpha=alpha, tol=1e-12)
+    assert got.dtype == ref.dtype and np.array_equal(got, ref)  # (the same bits)
+    via = graph.pagerank(arrays, alpha=alpha, engine="networkx")
+    assert via.to_numpy().tolist() == ref.tolist()
+
+
+def test_pagerank_of_repeated_pairs_is_left_to_networkx():
+    """A frame with one pair twice (not aggregated) is not the DiGraph networkx builds (there,
+    the last weight wins): networkx computes it."""
+    from netsupport.graph import _one_edge_per_pair
+
+    edges = pd.DataFrame({"source": ["a", "a", "b"], "target": ["b", "b", "a"], "weight": 1.0})
+    assert not _one_edge_per_pair(GraphArrays.from_edges(edges))
+    assert graph.pagerank(edges).sum() == pytest.approx(1.0)
