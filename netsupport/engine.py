@@ -421,8 +421,10 @@ def report_gexf_child(
 def read_graph_interactions(
     path: str | Path, windows: Any = None, columns: Sequence[str] | None = None
 ) -> pd.DataFrame:
-    """Read the interactions :func:`write_arrow` wrote, as the communities step needs them and
-    in little memory (the child runs beside the stance step: bench/RESULTS.md, "Branch mem2").
+    """Read the interactions :func:`write_arrow` wrote, as a frame, in little memory (the
+    report's child runs beside the metrics step: bench/RESULTS.md, "Branch mem2"). The
+    communities step's child reads the same file as integer codes instead
+    (:meth:`netsupport.graph_measures.InteractionCodes.from_arrow`).
 
     The file is memory-mapped and converted a column at a time. String columns become object
     columns of Python strings (None for null), as :func:`netsupport.stance.object_strings`
