@@ -91,7 +91,9 @@ def _child(
 
     parts = Parts()
     if with_parts:  # (imports the parts' modules first: their import time is not in the step)
-        parts.instrument(PARTS)
+        import importlib.util
+
+        parts.instrument([p for p in PARTS if importlib.util.find_spec(p[0]) is not None])
 
     def cpu() -> float:
         r = resource.getrusage(resource.RUSAGE_SELF)
