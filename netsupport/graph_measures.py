@@ -99,13 +99,14 @@ class InteractionCodes:
 
     @classmethod
     def from_frame(cls, inter: pd.DataFrame) -> InteractionCodes:
-        """Encode a frame of canonical interactions (source, target, kind, created_at; optional
-        weight and post_id)."""
+        """Encode a frame of canonical interactions (source, target, kind; optional
+        created_at, weight and post_id: with no created_at no row is in a window)."""
         n = len(inter)
         both = pd.concat([inter[SOURCE], inter[TARGET]], ignore_index=True)
         codes, uniq = pd.factorize(both, sort=True)
         k_codes, k_uniq = pd.factorize(inter[KIND])
-        ts = pd.to_datetime(inter[CREATED_AT], utc=True)
+        stamps = inter[CREATED_AT] if CREATED_AT in inter.columns else pd.Series([None] * n)
+        ts = pd.to_datetime(stamps, utc=True)
         has_time = ts.notna().to_numpy(dtype=bool)
         time = (
             ts.dt.tz_localize(None).astype("datetime64[ns]").to_numpy().view(np.int64)
