@@ -493,11 +493,10 @@ class GraphArrays:
         if g is None:
             import igraph as ig
 
-            g = ig.Graph(
-                n=self.n_nodes,
-                edges=list(zip(self.src.tolist(), self.dst.tolist(), strict=True)),
-                directed=self.directed,
-            )
+            g = ig.Graph(n=self.n_nodes, directed=self.directed)
+            # (the edges in their order from one (m, 2) array: a third faster than a list of
+            # pairs, the same Graph)
+            g.add_edges(np.column_stack([self.src, self.dst]))
             g.es[WEIGHT] = self.weight.tolist()
             object.__setattr__(self, "_igraph", g)  # (a frozen dataclass: a cache, not a field)
         return g

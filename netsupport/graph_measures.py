@@ -296,11 +296,14 @@ def _aggregate(
             out[count_column(k)] = table[:, j].astype("int64")
     # pandas' groupby sum over each edge's rows in row order, as aggregate_edges sums them
     out[WEIGHT] = pd.Series(w).groupby(edge, sort=True).sum().to_numpy(dtype=np.float64)
-    # the nodes: the handles of the edges, sorted (codes are in sorted order); each end's index
-    ends, at = np.unique(np.concatenate([pairs // n, pairs % n]), return_inverse=True)
-    m = len(pairs)
+    # the nodes: the handles of the edges, sorted (codes are in sorted order), numbered in that
+    # order; the pairs stay sorted by (source, target), as GraphArrays keeps them
+    s, t = pairs // n, pairs % n
+    used = np.zeros(len(codes.handles), dtype=bool)
+    used[s] = used[t] = True
+    at = np.cumsum(used, dtype=np.int64) - 1
     weight = out[WEIGHT].to_numpy(dtype=float)
-    return out, GraphArrays._make(codes.handles[ends], at[:m], at[m:], weight, True)
+    return out, GraphArrays(codes.handles[used], at[s], at[t], weight, directed=True)
 
 
 def graph_arrays(edges: pd.DataFrame, directed: GraphArrays | None = None) -> GraphArrays:
