@@ -54,7 +54,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import normalized_mutual_info_score
 
 from .errors import EmptyWindow, NetsupportError, ResourceLimit
 from .gexfout import DEFAULT_GEXF_MAX_EDGES, export_graph, window_edges_of, write_graph_gexf
@@ -546,6 +545,8 @@ def _matched_same(ref: np.ndarray, other: np.ndarray) -> np.ndarray:
 
 
 def _stability_from_labels(runs: Sequence[np.ndarray]) -> tuple[list[float], np.ndarray]:
+    from sklearn.metrics import normalized_mutual_info_score  # (a slow import: when needed)
+
     nmis = [float(normalized_mutual_info_score(a, b)) for a, b in itertools.combinations(runs, 2)]
     stable = np.ones(len(runs[0]), dtype=bool)
     for other in runs[1:]:

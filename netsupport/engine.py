@@ -171,21 +171,15 @@ GraphState = tuple[pd.Series, pd.Series, dict[str, Any], Any, Any]
 def pandas_graph_measures(inter: pd.DataFrame, study: Any) -> GraphMeasures:
     """The pandas engine's communities step on the study's interactions, in the runner's process
     or in a child (:func:`graph_measures_child`): the baseline communities and the crisis
-    PageRank (the functions support.analyse itself uses when given none, so ``netsupport run``
-    gives the same metrics as ``netsupport support``), and the sensitivity grid's community
-    detections on the same baseline edges (:func:`netsupport.support.sensitivity.
+    PageRank (the same values as the functions support.analyse itself uses when given none, so
+    ``netsupport run`` gives the same metrics as ``netsupport support``), and the sensitivity
+    grid's community detections on the same baseline edges (:func:`netsupport.graph_measures.
     community_runs`: they read no stance, so the metrics step need not wait for them), and
-    those edges (the metrics step's tie comparison reads them too)."""
-    from . import graph, support
-    from .support.sensitivity import community_runs
+    those edges (the metrics step's tie comparison reads them too). Computed on integer codes
+    (:func:`netsupport.graph_measures.graph_measures`)."""
+    from .graph_measures import InteractionCodes, graph_measures
 
-    # the edges support.baseline_communities aggregates (graph.baseline_edges: the same edges,
-    # windowing only the edge columns), kept for the grid
-    edges = graph.baseline_edges(inter, study.windows)
-    membership, m_info = support.communities_from_edges(edges, study)
-    pagerank, p_info = support.crisis_pagerank(inter, study)
-    runs = community_runs(edges, study, membership)
-    return membership, m_info, pagerank, p_info, runs, edges
+    return graph_measures(InteractionCodes.from_frame(inter), study)
 
 
 def write_graph_measures(
@@ -284,14 +278,40 @@ def graph_measures_child(study: Any, interactions: str, files: GraphFiles) -> tu
     """Compute the pandas engine's communities step in a child process.
 
     Reads the study's interactions from the Arrow IPC file ``interactions`` (written by the
-    parent), computes :func:`pandas_graph_measures` exactly as the sequential step does, and
+    parent) as integer codes (:meth:`netsupport.graph_measures.InteractionCodes.from_arrow`),
+    computes what :func:`pandas_graph_measures` computes in the sequential step, and
     writes them to ``files``. Returns the start and end of the work on the system-wide
     monotonic clock, so the parent can report the overlap honestly.
     """
-    t0 = time.monotonic()
-    inter = read_graph_interactions(interactions, study.windows)
-    write_graph_measures(files, *pandas_graph_measures(inter, study))
+    t0 = time.monotonic()  # (the step's imports are part of its time)
+    _import_igraph_without_plotting()
+    from .graph_measures import InteractionCodes, graph_measures
+
+    codes = InteractionCodes.from_arrow(interactions, study.windows)
+    write_graph_measures(files, *graph_measures(codes, study))
     return t0, time.monotonic()
+
+
+def _import_igraph_without_plotting() -> None:
+    """Import igraph in the communities step's child without matplotlib.
+
+    igraph imports ``matplotlib.pyplot`` when it is imported, for its plotting functions
+    (``igraph.drawing``), ~0.3 CPU-s of the child's ~0.33 s of importing igraph; the child only
+    detects communities. With ``matplotlib`` unimportable for the moment of the import igraph
+    falls back to its stub (plotting with matplotlib then raises, in this process only); a later
+    ``import matplotlib`` here works as usual. Nothing is done when igraph or matplotlib is
+    imported already, or when igraph is not installed (the step says so itself)."""
+    import sys
+
+    if "igraph" in sys.modules or "matplotlib" in sys.modules:
+        return
+    sys.modules["matplotlib"] = None  # type: ignore[assignment]  # (import raises ImportError)
+    try:
+        import igraph  # noqa: F401
+    except ImportError:
+        pass
+    finally:
+        del sys.modules["matplotlib"]
 
 
 @dataclass(frozen=True)
@@ -401,8 +421,10 @@ def report_gexf_child(
 def read_graph_interactions(
     path: str | Path, windows: Any = None, columns: Sequence[str] | None = None
 ) -> pd.DataFrame:
-    """Read the interactions :func:`write_arrow` wrote, as the communities step needs them and
-    in little memory (the child runs beside the stance step: bench/RESULTS.md, "Branch mem2").
+    """Read the interactions :func:`write_arrow` wrote, as a frame, in little memory (the
+    report's child runs beside the metrics step: bench/RESULTS.md, "Branch mem2"). The
+    communities step's child reads the same file as integer codes instead
+    (:meth:`netsupport.graph_measures.InteractionCodes.from_arrow`).
 
     The file is memory-mapped and converted a column at a time. String columns become object
     columns of Python strings (None for null), as :func:`netsupport.stance.object_strings`

@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ..graph_measures import AMPLIFIER_KINDS as AMPLIFIER_KINDS  # (the communities step's)
 from ..schema import (
-    IKind,
     Target,
     Window,
 )
@@ -28,8 +28,6 @@ _FOCAL, _INST = Target.FOCAL.value, Target.INSTITUTION.value
 _SIDES = (_FOCAL, _INST)
 _WINDOWS = (Window.BASELINE.value, Window.CRISIS.value, Window.AFTER.value)
 _B, _C, _A = _WINDOWS
-#: Kinds of the crisis graph PageRank runs on (amplifiers).
-AMPLIFIER_KINDS = (IKind.REPOST, IKind.QUOTE, IKind.MENTION)
 RATE_RATIO_METHOD = "exact conditional binomial (Clopper-Pearson), Poisson rate ratio"
 PROPORTION_METHOD = "Clopper-Pearson exact binomial"
 BOOTSTRAP_METHOD = "percentile bootstrap over accounts"

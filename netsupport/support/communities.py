@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..graph_measures import communities_from_edges as communities_from_edges  # (re-exported)
 from ..schema import (
     Window,
 )
@@ -119,34 +120,3 @@ def baseline_communities(
 
     base = graph.window_interactions(inter, study.windows, Window.BASELINE)
     return communities_from_edges(graph.aggregate_edges(base), study)
-
-
-def communities_from_edges(
-    edges: pd.DataFrame, study: Any
-) -> tuple[pd.Series | None, dict[str, Any]]:
-    """Detect communities on the aggregated baseline edges (:func:`graph.aggregate_edges`)."""
-    from .. import communities as comm
-
-    info: dict[str, Any] = {
-        "algorithm": study.communities.algorithm,
-        "resolution": study.communities.resolution,
-        "seed": study.communities.seed,
-    }
-    if edges.empty:
-        return None, info
-    part = comm.detect(
-        edges,
-        algorithm=study.communities.algorithm,
-        resolution=study.communities.resolution,
-        seed=study.communities.seed,
-    )
-    membership = part.membership
-    info.update(
-        {
-            "engine": part.algorithm,
-            "modularity": part.modularity,
-            "nodes": len(membership),
-            "edges": len(edges),
-        }
-    )
-    return membership, info

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..graph_measures import pagerank_from_edges as pagerank_from_edges  # (re-exported)
 from ..schema import (
     PostCol,
     Role,
@@ -256,19 +257,3 @@ def crisis_pagerank(inter: pd.DataFrame, study: Any) -> tuple[pd.Series | None, 
     crisis = graph.window_interactions(inter, study.windows, Window.CRISIS)
     edges = graph.aggregate_edges(conversation_rows(crisis, study), kinds=AMPLIFIER_KINDS)
     return pagerank_from_edges(edges)
-
-
-def pagerank_from_edges(edges: pd.DataFrame) -> tuple[pd.Series | None, dict[str, Any]]:
-    """PageRank on the aggregated crisis repost/quote/mention edges (amplifiers)."""
-    from .. import graph
-
-    info = {
-        "kinds": [k.value for k in AMPLIFIER_KINDS],
-        "edges": len(edges),
-        "scope": "posts addressing the focal account or the institution",
-    }
-    if edges.empty:
-        return None, info
-    pr = graph.pagerank(edges)
-    info["nodes"] = len(pr)
-    return pr, info
