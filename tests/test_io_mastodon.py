@@ -788,6 +788,16 @@ def _statuses(draw):
     return s
 
 
+def _assert_same_batch(a, b):
+    # two parsers' batches: the same posts, accounts, rejects, quotes and rows read
+    for name in ("posts", "accounts", "rejects", "quotes"):
+        ta, tb = getattr(a, name), getattr(b, name)
+        assert (ta is None) == (tb is None), name
+        if ta is not None:
+            assert ta.to_pylist() == tb.to_pylist(), name
+    assert a.rows_read == b.rows_read
+
+
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(statuses=st.lists(_statuses(), min_size=1, max_size=8), junk=st.binary(max_size=20))
 def test_statuses_decoded_into_structs_read_as_dicts_are(statuses, junk):
@@ -800,13 +810,7 @@ def test_statuses_decoded_into_structs_read_as_dicts_are(statuses, junk):
     for n, line in enumerate(lines, 1):
         fast.line(line, n)
         mastodon.JsonLinesParser.line(slow, line, n)
-    a, b = fast.take(), slow.take()
-    for name in ("posts", "accounts", "rejects", "quotes"):
-        ta, tb = getattr(a, name), getattr(b, name)
-        assert (ta is None) == (tb is None), name
-        if ta is not None:
-            assert ta.to_pylist() == tb.to_pylist(), name
-    assert a.rows_read == b.rows_read
+    _assert_same_batch(fast.take(), slow.take())
     assert fast.by_account_id == slow.by_account_id
 
 
@@ -868,13 +872,7 @@ def test_a_worker_s_line_loop_reads_as_line_by_line(statuses, junk):
     for n, line in enumerate(lines, 5):
         if line.strip():
             ref.line(line, n)
-    a, b = loop.take(), ref.take()
-    for name in ("posts", "accounts", "rejects", "quotes"):
-        ta, tb = getattr(a, name), getattr(b, name)
-        assert (ta is None) == (tb is None), name
-        if ta is not None:
-            assert ta.to_pylist() == tb.to_pylist(), name
-    assert a.rows_read == b.rows_read
+    _assert_same_batch(loop.take(), ref.take())
 
 
 def _reference_mentions_and_tags(tags, author):
