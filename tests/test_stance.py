@@ -687,3 +687,108 @@ def test_repeated_rows_with_mixed_missing_values_are_dropped_as_drop_duplicates_
     key = ["post_id", "source", "target", "kind"]
     pd.testing.assert_frame_equal(_drop_repeated_rows(df, key), df.drop_duplicates(key))
     pd.testing.assert_frame_equal(_drop_repeated_rows(df.iloc[:1], key), df.iloc[:1])
+
+
+def _object_frame_reference(table):
+    """_object_frame as it was (main at c74f8cd): each column made alone, then stacked."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from netsupport.schema import PostCol
+    from netsupport.store import to_pandas
+
+    out = {}
+    for name in table.column_names:
+        col = table.column(name)
+        if not pa.types.is_string(col.type) or name == PostCol.TEXT:
+            out[name] = to_pandas(pa.table({name: col}))[name]
+            continue
+        probe = col.slice(0, 10_000)
+        if len(pc.unique(probe)) > len(probe) // 2:
+            values = col.to_numpy(zero_copy_only=False)
+        else:
+            enc = pc.dictionary_encode(col).combine_chunks()
+            uniques = np.asarray([*enc.dictionary.to_pylist(), None], dtype=object)
+            values = uniques[enc.indices.fill_null(len(uniques) - 1).to_numpy()]
+        out[name] = pd.Series(values, dtype=object, name=name)
+    return pd.DataFrame(out, columns=table.column_names)
+
+
+def _blocks(df):
+    # (the blocks' order in the manager changes nothing the steps see)
+    return sorted((str(b.dtype), [int(i) for i in b.mgr_locs.as_array]) for b in df._mgr.blocks)
+
+
+def test_object_frame_is_the_frame_the_column_by_column_build_gave():
+    """_object_frame writes its object columns straight into one block: the same frame (values,
+    dtypes, missing values, the blocks and their columns) as building each column and stacking
+    them, for tables of the store's column types in any order, chunked, with and without
+    strings, empty."""
+    import itertools
+
+    import pyarrow as pa
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from netsupport.stance.tables import _object_frame
+
+    words = st.one_of(st.none(), st.sampled_from(["", "a", "b", "é", "lane", "x y"]))
+    distinct = st.one_of(st.none(), st.text(max_size=6))
+    kinds = ["repeated", "distinct", "text", "time", "float", "int"]
+
+    @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(
+        layout=st.lists(st.sampled_from(kinds), max_size=7),
+        n=st.integers(0, 40),
+        chunks=st.integers(1, 3),
+        data=st.data(),
+    )
+    def check(layout, n, chunks, data):
+        # at most one column of each type but string, as in the store's tables (two float
+        # columns, say, would be two blocks instead of one: the same frame, not the same blocks)
+        single = {"text", "time", "float", "int"}
+        layout = [k for i, k in enumerate(layout) if k not in single or k not in layout[:i]]
+        cols = {}
+        for i, kind in enumerate(layout):
+            name = "text" if kind == "text" else f"c{i}"
+            if kind in ("repeated", "distinct", "text"):
+                values = data.draw(
+                    st.lists(words if kind == "repeated" else distinct, min_size=n, max_size=n)
+                )
+                arr = pa.array(values, pa.string())
+            elif kind == "time":
+                arr = pa.array(
+                    data.draw(
+                        st.lists(
+                            st.one_of(st.none(), st.integers(0, 10**12)), min_size=n, max_size=n
+                        )
+                    ),
+                    pa.timestamp("us", tz="UTC"),
+                )
+            elif kind == "float":
+                arr = pa.array(
+                    data.draw(st.lists(st.floats(allow_nan=False), min_size=n, max_size=n)),
+                    pa.float64(),  # (the store's types: each column typed, as read)
+                )
+            else:
+                arr = pa.array(
+                    data.draw(
+                        st.lists(st.one_of(st.none(), st.integers(-9, 9)), min_size=n, max_size=n)
+                    ),
+                    pa.int64(),
+                )
+            cut = sorted({0, n, *(n * k // chunks for k in range(chunks))})
+            cols[name] = pa.chunked_array(
+                [arr.slice(a, b - a) for a, b in itertools.pairwise(cut)] or [arr], arr.type
+            )
+        table = pa.table(cols) if cols else pa.table({}).slice(0, 0)
+        want = _object_frame_reference(table)
+        got = _object_frame(table)
+        pd.testing.assert_frame_equal(got, want, check_exact=True)
+        assert list(got.columns) == list(want.columns)
+        assert _blocks(got) == _blocks(want)
+        for name in got.columns:
+            if got[name].dtype == object:  # None for missing, as before (not NaN)
+                assert [v is None for v in got[name]] == [v is None for v in want[name]]
+
+    check()

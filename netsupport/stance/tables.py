@@ -148,23 +148,27 @@ def _object_frame(table: pa.Table) -> pd.DataFrame:
     (handles, kinds, hashtags: a third of the memory of one object per cell)."""
     from ..store import to_pandas
 
-    out = {}
-    for name in table.column_names:
+    names = table.column_names
+    strings = [n for n in names if pa.types.is_string(table.column(n).type) and n != PostCol.TEXT]
+    # the object columns are written straight into the frame's one object block (rows of a 2-D
+    # array, as pandas would stack them), not made as arrays that pandas copies twice more
+    block = np.empty((len(strings), table.num_rows), dtype=object)
+    for row, name in zip(block, strings, strict=True):
         col = table.column(name)
-        if not pa.types.is_string(col.type) or name == PostCol.TEXT:
-            # texts stay Arrow strings (half the memory): only the stance step reads them all,
-            # and it converts what it needs
-            out[name] = to_pandas(pa.table({name: col}))[name]
-            continue
         probe = col.slice(0, 10_000)
         if len(pc.unique(probe)) > len(probe) // 2:  # mostly distinct (ids, texts): one each
-            values = col.to_numpy(zero_copy_only=False)
+            row[:] = col.to_numpy(zero_copy_only=False)
         else:
             enc = pc.dictionary_encode(col).combine_chunks()
             uniques = np.asarray([*enc.dictionary.to_pylist(), None], dtype=object)
-            values = uniques[enc.indices.fill_null(len(uniques) - 1).to_numpy()]
-        out[name] = pd.Series(values, dtype=object, name=name)
-    return pd.DataFrame(out, columns=table.column_names)
+            np.take(uniques, enc.indices.fill_null(len(uniques) - 1).to_numpy(), out=row)
+    out = pd.DataFrame(block.T, columns=strings, dtype=object, copy=False)
+    for at, name in enumerate(names):
+        if name not in out.columns:
+            # texts stay Arrow strings (half the memory): only the stance step reads them all,
+            # and it converts what it needs
+            out.insert(at, name, to_pandas(pa.table({name: table.column(name)}))[name])
+    return out
 
 
 def stance_interactions(
