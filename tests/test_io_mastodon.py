@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from netsupport.errors import InputFileError, NetsupportError, UnsafeArchive
 from netsupport.ingest import format_summary, import_paths
-from netsupport.io import mastodon, reader_for
+from netsupport.io import html_text, mastodon, reader_for
 from netsupport.io.base import ReadOptions
 from netsupport.io.detect import detect_format
 from netsupport.io.mastodon import handle_of_url, html_to_text, html_to_text_many
@@ -329,19 +329,19 @@ _MARKUP = st.lists(
 def test_status_html_text_is_lxml_s_text(contents):
     # lexbor reads a group only where its text is libxml2's: the same text as lxml alone
     got = html_to_text_many(contents)
-    original = mastodon._lexbor_safe
-    mastodon._lexbor_safe = lambda doc: False
+    original = html_text._lexbor_safe
+    html_text._lexbor_safe = lambda doc: False
     try:
         want = html_to_text_many(contents)
     finally:
-        mastodon._lexbor_safe = original
+        html_text._lexbor_safe = original
     assert got == want
 
 
 def test_status_html_outside_the_safe_markup_goes_to_lxml():
-    assert mastodon._lexbor_safe('<p><a href="https://x/@a">@<span>a</span></a> b<br>c</p>')
+    assert html_text._lexbor_safe('<p><a href="https://x/@a">@<span>a</span></a> b<br>c</p>')
     for doc in ["<pre>\nx</pre>", "a\x00b", "\ufeffa", "<frameset>x", "<svg>x", "<!-- x", "</ x>"]:
-        assert not mastodon._lexbor_safe(doc), doc
+        assert not html_text._lexbor_safe(doc), doc
     # where lexbor and libxml2 differ, the text is lxml's
     assert html_to_text_many(["a<pre><br>x</pre>", "<p>a</p>"]) == ["a\nx", "a"]
     assert html_to_text_many(["<p>a\x00b"]) == ["a\ufffdb"]
