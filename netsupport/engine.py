@@ -480,10 +480,11 @@ def read_graph_interactions(
     return pd.DataFrame(cols, copy=False)
 
 
-def write_arrow(df: pd.DataFrame, path: Path) -> Path:
-    """Write ``df`` as an uncompressed Arrow IPC file (read back memory-mapped)."""
+def write_arrow(df: pd.DataFrame | pa.Table, path: Path) -> Path:
+    """Write ``df`` (or an Arrow table) as an uncompressed Arrow IPC file (read back
+    memory-mapped)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    table = pa.Table.from_pandas(df, preserve_index=False)
+    table = df if isinstance(df, pa.Table) else pa.Table.from_pandas(df, preserve_index=False)
     with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
         writer.write_table(table)
     return path

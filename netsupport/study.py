@@ -917,6 +917,10 @@ class RunContext:
     engine: Engine = field(default_factory=PandasEngine)
     _tables: dict[str, pd.DataFrame] | None = None
     _interactions: pd.DataFrame | None = None
+    # the stored interactions as read (Arrow) and where the study's interactions' rows come
+    # from, until the Arrow file for the child processes is written from them
+    _stored_arrow: pa.Table | None = None
+    _interaction_rows: Any = None  # stance.tables.StudyRows
     stance: Any = None  # StanceResult
     membership: pd.Series | None = None
     pagerank: pd.Series | None = None
@@ -973,13 +977,22 @@ class RunContext:
         """Files passed between the processes of one run (removed at its end)."""
         return self.cache / "tmp"
 
-    def tables(self) -> dict[str, pd.DataFrame]:
+    def tables(self, *, keep_arrow: bool = False) -> dict[str, pd.DataFrame]:
+        """The store's tables (:func:`netsupport.stance.read_tables`), read once per run.
+        ``keep_arrow``: when this call reads them, keep the stored interactions as read (Arrow)
+        for :meth:`write_interactions_arrow`, which asks for them."""
         if self._tables is None:
             from .stance import read_tables
 
             # read once, only the columns used, strings as (shared) Python objects once: the
             # steps would each convert them again (1M posts cost ~0.5 GB per copy)
-            self._tables = {Table(k): v for k, v in read_tables(self.study.store_dir).items()}
+            arrow: dict[str, pa.Table] | None = None
+            if keep_arrow and self.study.account_map is None and self.pseudonymiser is None:
+                arrow = {}  # (the stored interactions are the run's as they are)
+            self._tables = {
+                Table(k): v for k, v in read_tables(self.study.store_dir, arrow).items()
+            }
+            self._stored_arrow = (arrow or {}).get(Table.INTERACTIONS.value)
             if self.study.account_map is not None:
                 from .accountmap import apply_account_map, load_account_map
 
@@ -998,6 +1011,7 @@ class RunContext:
             # every stored row: the raw table is one more copy (~0.2 GB per 1M rows)
             self._tables[Table.INTERACTIONS] = self._tables[Table.INTERACTIONS].iloc[:0]
             self._interactions = None  # (computed for a communities step in a child)
+            self._stored_arrow = self._interaction_rows = None
 
     def fresh(self, step: str, outputs: Iterable[Path]) -> bool:
         return self.state.fresh(step, self.keys[step], outputs)
@@ -1005,12 +1019,13 @@ class RunContext:
     def interactions(self) -> pd.DataFrame:
         """The study's interactions (markers included), computed once per run: the stance
         step's when it ran, else from the tables."""
-        from .stance import stance_interactions
+        from .stance.tables import study_interactions
 
         if self.stance is not None and self.stance.interactions is not None:
             return self.stance.interactions
         if self._interactions is None:
-            self._interactions = stance_interactions(self.tables(), self.study)
+            tables = self.tables()
+            self._interactions, self._interaction_rows = study_interactions(tables, self.study)
             release_arrow_memory()  # (the marker search's lower-cased texts)
         return self._interactions
 
@@ -1108,8 +1123,17 @@ class RunContext:
         """Write the study's interactions as an Arrow file for a child process, once per run
         (the communities child's file serves the report's child too)."""
         if self.interactions_arrow is None:
+            from .stance.tables import interactions_arrow
+
+            self.tables(keep_arrow=True)  # (when they are read now, the first time)
+            frame = self.interactions()
+            table = None
+            if self._stored_arrow is not None and self._interaction_rows is not None:
+                # from the Arrow table read, not the frame's million Python strings again
+                table = interactions_arrow(frame, self._interaction_rows, self._stored_arrow)
+            self._stored_arrow = self._interaction_rows = None  # (needed for this file only)
             self.interactions_arrow = write_arrow(
-                self.interactions(), self.temp_dir / "interactions.arrow"
+                frame if table is None else table, self.temp_dir / "interactions.arrow"
             )
         return self.interactions_arrow
 

@@ -792,3 +792,69 @@ def test_object_frame_is_the_frame_the_column_by_column_build_gave():
                 assert [v is None for v in got[name]] == [v is None for v in want[name]]
 
     check()
+
+
+def test_interactions_arrow_is_the_frame_as_from_pandas_converts_it():
+    """The Arrow file of a run's child processes is made from the stored interactions as read
+    plus the marker edges (stance.tables.interactions_arrow): the same table as converting
+    the study's interactions (stance_interactions) back from pandas, whichever rows repeat
+    (stored rows, marker edges of stored marker rows) and are dropped."""
+    import pyarrow as pa
+    from hypothesis import HealthCheck, example, given, settings
+    from hypothesis import strategies as st
+
+    from netsupport.schema import SCHEMAS, Table
+    from netsupport.stance import StanceSpec
+    from netsupport.stance.tables import (
+        POST_COLUMNS,
+        _object_frame,
+        interactions_arrow,
+        stance_interactions,
+        study_interactions,
+    )
+
+    handles = st.one_of(st.none(), st.sampled_from(["lane", "a", "b", "force"]))
+    pids = st.one_of(st.none(), st.sampled_from(["1", "2", "3", "4"]))
+    kinds = st.one_of(st.none(), st.sampled_from(["reply", "mention", "marker", "repost"]))
+    times = st.one_of(st.none(), st.integers(0, 5))
+    edge = st.tuples(handles, handles, kinds, pids, times, st.floats(0, 3))
+    post = st.tuples(pids, handles, st.sampled_from(["", "tag", "tag other", "other"]), times)
+
+    @settings(max_examples=120, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(edges=st.lists(edge, max_size=30), posts=st.lists(post, max_size=12))
+    @example(  # a stored row repeated, and the marker edge of a post stored already
+        edges=[("a", "lane", "marker", "1", 0, 1.0)] * 2 + [("b", "lane", "reply", "2", 1, 1.0)],
+        posts=[("1", "a", "tag", 0), ("3", "b", "other tag", 2)],
+    )
+    def check(edges, posts):
+        schema = SCHEMAS[Table.INTERACTIONS]
+        stored = pa.table(
+            [pa.array([e[i] for e in edges], f.type) for i, f in enumerate(schema)], schema=schema
+        )
+        p_schema = pa.schema([SCHEMAS[Table.POSTS].field(str(c)) for c in POST_COLUMNS])
+        p_cols = {f.name: pa.nulls(len(posts), f.type) for f in p_schema}
+        p_cols["post_id"] = pa.array([p[0] for p in posts], pa.string())
+        p_cols["author"] = pa.array([p[1] for p in posts], pa.string())
+        p_cols["hashtags"] = pa.array([p[2] for p in posts], pa.string())
+        p_cols["created_at"] = pa.array([p[3] for p in posts], p_schema.field("created_at").type)
+        p_cols["text"] = pa.array(["x"] * len(posts), pa.string())
+        posts_t = pa.table([p_cols[f.name] for f in p_schema], schema=p_schema)
+        tables = {"posts": _object_frame(posts_t), "interactions": _object_frame(stored)}
+        spec = StanceSpec(("lane",), markers=("#tag",))
+        frame, rows = study_interactions(tables, spec)
+        pd.testing.assert_frame_equal(frame, stance_interactions(tables, spec))
+        if rows is None:  # (derived from the posts: no stored rows)
+            assert not len(edges)
+            return
+        table = interactions_arrow(frame, rows, stored)
+        want = pa.Table.from_pandas(frame, preserve_index=False)
+        seen.add((rows.markers is not None, rows.positions is not None))
+        if table is None:  # (only where pandas types a column of no string as null: converted)
+            assert any(pa.types.is_null(t) for t in want.schema.types)
+            return
+        assert table.schema.equals(want.schema, check_metadata=False)
+        assert table.equals(want)
+
+    seen: set[tuple[bool, bool]] = set()
+    check()
+    assert (True, True) in seen  # (marker edges, and rows dropped, at least once)

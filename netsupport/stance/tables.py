@@ -118,10 +118,16 @@ POST_COLUMNS = [
 ]
 
 
-def read_tables(store_dir: str | Path) -> dict[str, pd.DataFrame]:
+def read_tables(
+    store_dir: str | Path, arrow: dict[str, pa.Table] | None = None
+) -> dict[str, pd.DataFrame]:
     """Return the posts, interactions, follows and accounts tables of a store, as the steps
     read them: posts with :data:`POST_COLUMNS` only, strings as object columns whose repeated
     values share one Python object, post texts as Arrow-backed strings.
+
+    ``arrow``: a dict that receives the interactions as Arrow, as read (``{"interactions":
+    table}``), for :func:`interactions_arrow` (the Arrow file of a run's child processes is then
+    made from them, not converted back from the Python strings).
 
     Raises
     ------
@@ -134,10 +140,13 @@ def read_tables(store_dir: str | Path) -> dict[str, pd.DataFrame]:
     store = Store(store_dir)
     if not store.exists():
         raise NetsupportError(f"{store_dir}: no store here; import data first (netsupport import)")
-    tables = {
-        t.value: _object_frame(store.read_arrow(t, POST_COLUMNS if t is Table.POSTS else None))
-        for t in (Table.POSTS, Table.INTERACTIONS, Table.FOLLOWS, Table.ACCOUNTS)
-    }
+    tables = {}
+    for t in (Table.POSTS, Table.INTERACTIONS, Table.FOLLOWS, Table.ACCOUNTS):
+        table = store.read_arrow(t, POST_COLUMNS if t is Table.POSTS else None)
+        tables[t.value] = _object_frame(table)
+        if arrow is not None and t is Table.INTERACTIONS:
+            arrow[t.value] = table
+        del table
     release_arrow_memory()  # (the Parquet buffers read)
     return tables
 
@@ -188,6 +197,30 @@ def stance_interactions(
     ``tables`` alone: a caller handling one partition of a larger store passes the decisions
     taken for the whole store (:mod:`netsupport.scale`).
     """
+    return study_interactions(tables, study, derive=derive, dedup=dedup)[0]
+
+
+@dataclass(frozen=True)
+class StudyRows:
+    """Where the rows of :func:`study_interactions`' frame come from: the stored interactions
+    (``stored`` rows, in the store's order; 0 when they are derived from the posts), then the
+    ``markers`` edges; ``positions`` are the rows kept of the two in turn (increasing), None
+    when every row is kept."""
+
+    stored: int
+    markers: pd.DataFrame | None
+    positions: np.ndarray | None
+
+
+def study_interactions(
+    tables: Mapping[str, pd.DataFrame],
+    study: Any,
+    *,
+    derive: bool | None = None,
+    dedup: bool | None = None,
+) -> tuple[pd.DataFrame, StudyRows | None]:
+    """Return :func:`stance_interactions` and where its rows come from (None when they are
+    not rows of the stored interactions and marker edges: derived from the posts)."""
     from ..interactions import interactions_from_posts, marker_interactions
     from ..schema import empty_frame
 
@@ -196,29 +229,83 @@ def stance_interactions(
     inter = tables.get(Table.INTERACTIONS)
     if derive is None:
         derive = inter is None or inter.empty
+    derived = False
     if derive and posts is not None and not posts.empty:
         inter = interactions_from_posts(posts)
+        derived = True
     frames = [inter] if inter is not None and not inter.empty else []
+    markers = None
     if posts is not None and not posts.empty and spec.markers and spec.focal:
         cand = _marker_candidates(posts, spec.markers)
         markers = marker_interactions(posts[cand], spec.markers, spec.focal)
         if not markers.empty:
             frames.append(markers)
+        else:
+            markers = None
+    stored = len(inter) if frames and frames[0] is inter else 0
     if not frames:
-        return empty_frame(Table.INTERACTIONS)
+        return empty_frame(Table.INTERACTIONS), None
     if dedup is None:
         dedup = len(frames) > 1
     out = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-    if not dedup:
-        return out.reset_index(drop=True)
-    key = [  # (the target before the source: a post's rows differ by target, and are told
-        # apart sooner; the order does not change which rows repeat)
-        InteractionCol.POST_ID,
-        InteractionCol.TARGET,
-        InteractionCol.SOURCE,
-        InteractionCol.KIND,
-    ]
-    return _drop_repeated_rows(out, key).reset_index(drop=True)
+    positions = None
+    if dedup:
+        key = [  # (the target before the source: a post's rows differ by target, and are told
+            # apart sooner; the order does not change which rows repeat)
+            InteractionCol.POST_ID,
+            InteractionCol.TARGET,
+            InteractionCol.SOURCE,
+            InteractionCol.KIND,
+        ]
+        out = out.reset_index(drop=True)  # (positions in the index)
+        kept = _drop_repeated_rows(out, key)
+        if len(kept) < len(out):
+            positions = kept.index.to_numpy(dtype=np.int64)
+        out = kept
+    rows = None if derived else StudyRows(stored, markers, positions)
+    return out.reset_index(drop=True), rows
+
+
+def interactions_arrow(frame: pd.DataFrame, rows: StudyRows, stored: pa.Table) -> pa.Table | None:
+    """Return :func:`study_interactions`' ``frame`` as Arrow, as ``pa.Table.from_pandas(frame,
+    preserve_index=False)`` gives it (pandas' metadata aside), made from ``stored``, the
+    interactions as :func:`read_tables` read them (``arrow``), and the few marker edges: the
+    million Python strings of the frame are not converted back. None when the two do not
+    match (other columns or types, another row count): the caller converts the frame.
+    """
+    if stored.num_rows != rows.stored or stored.column_names != list(frame.columns):
+        return None
+    fields = []
+    for name in frame.columns:
+        if frame[name].dtype == object:
+            if stored.schema.field(name).type != pa.string():
+                return None
+            fields.append(pa.field(name, pa.string()))
+        else:
+            fields.append(
+                pa.Schema.from_pandas(frame[[name]].iloc[:0], preserve_index=False).field(name)
+            )
+    schema = pa.schema(fields)
+    try:
+        parts = [stored.cast(schema)]
+        if rows.markers is not None:
+            parts.append(pa.Table.from_pandas(rows.markers, schema=schema, preserve_index=False))
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        return None
+    if rows.positions is not None:  # (increasing: the stored rows kept, then the markers')
+        at = np.searchsorted(rows.positions, rows.stored)
+        parts = [
+            parts[0].take(pa.array(rows.positions[:at])),
+            *(p.take(pa.array(rows.positions[at:] - rows.stored)) for p in parts[1:]),
+        ]
+    table = pa.concat_tables(parts) if len(parts) > 1 else parts[0]
+    if table.num_rows != len(frame) or any(
+        # (pandas gives a column of no string the null type)
+        frame[name].dtype == object and table.column(name).null_count == table.num_rows
+        for name in frame.columns
+    ):
+        return None
+    return table
 
 
 def _drop_repeated_rows(df: pd.DataFrame, key: Sequence[str]) -> pd.DataFrame:
