@@ -18,6 +18,14 @@ Usage::
     python bench/stance_step.py STUDY.toml                 # the step and its parts
     python bench/stance_step.py STUDY.toml --profile P     # plus cProfile stats in P (text)
                                                            # and P.prof (binary, for pstats)
+    python bench/stance_step.py STUDY.toml --child-file    # first the Arrow file of the
+                                                           # communities child, as in a run
+
+With ``--child-file`` the step starts as it does in a run whose stance and communities steps
+overlap (the step table's stance line): ``RunContext.start_communities`` reads the tables, makes
+the study's interactions and writes their Arrow file for the child
+(``RunContext.write_interactions_arrow``, into the temporary folder) before ``compute_stance``;
+no child is started.
 
 Run ``netsupport run STUDY.toml`` once first. Nothing is written to RESULTS.md: the figures
 depend on the case, which this script does not generate.
@@ -39,7 +47,10 @@ from _parts import Parts, cpu, run_context, write_profile
 #: (module, attribute) of each part timed; nested parts are included in their callers' figures.
 #: Several modules import a function by name: each name it is called by is wrapped.
 PARTS = (
+    ("netsupport.study", "RunContext.write_interactions_arrow"),
     ("netsupport.study", "RunContext.tables"),
+    ("netsupport.stance.tables", "interactions_arrow"),
+    ("netsupport.study", "write_arrow"),
     ("netsupport.stance.tables", "read_tables"),
     ("netsupport.stance.tables", "object_strings"),
     ("netsupport.stance.tables", "stance_interactions"),
@@ -87,6 +98,9 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("study", type=Path)
     parser.add_argument("--profile", type=Path, help="write cProfile stats of the step here")
+    parser.add_argument(
+        "--child-file", action="store_true", help="write the communities child's file first"
+    )
     args = parser.parse_args(argv)
 
     import netsupport.ingest  # (the import step loads it in a run)
@@ -112,12 +126,18 @@ def main(argv: list[str]) -> int:
         w0, c0 = time.perf_counter(), cpu()
         if profiler is not None:
             profiler.enable()
+        if args.child_file:
+            ctx.write_interactions_arrow()
         detail = ctx.engine.compute_stance(ctx)
         if profiler is not None:
             profiler.disable()
         wall, step_cpu = time.perf_counter() - w0, cpu() - c0
         load_after = os.getloadavg()
-        files = sorted(p.relative_to(tmp_cache) for p in tmp_cache.rglob("*") if p.is_file())
+        files = sorted(
+            p.relative_to(tmp_cache)
+            for p in tmp_cache.rglob("*")
+            if p.is_file() and p.parent != ctx.temp_dir  # (not the child's file)
+        )
         same = {str(p): _sha(tmp_cache / p) == _sha(cache / p) for p in files}
     print(f"stance step: {detail}")
     print(
