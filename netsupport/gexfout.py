@@ -27,7 +27,7 @@ from __future__ import annotations
 import io
 import math
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -769,42 +769,55 @@ def write_dynamic_gexf_edges(
     wcodes, wtext = dyn_codes(total_weight.to_numpy())
     batch = _GEXF_BATCH
 
+    def elements(
+        count: int,
+        rows: np.ndarray,
+        opening: Callable[[int, int], list[Any]],
+        static: _AttvalueColumns,
+        dyn: tuple[_AttrSpec, np.ndarray, np.ndarray, np.ndarray],
+        close: str,
+    ) -> Iterator[str]:
+        """The text of ``count`` nodes or edges, a batch at a time: element i's ``opening``
+        pieces, its ``static`` attvalues, its rows ``rows[i]:rows[i+1]`` (one per window it is
+        in) of the dynamic attribute ``dyn`` (spec, value texts, their codes, the windows), its
+        spells and ``close``."""
+        spec, texts, codes, wins = dyn
+        for a in range(0, count, batch):
+            b = min(a + batch, count)
+            lo, hi = rows[a], rows[b]
+            yield _join_elements(
+                opening(a, b),
+                static.pieces(a, b),
+                [f'<attvalue for="{spec.id}" value="', texts[codes[lo:hi]], tail[wins[lo:hi]]],
+                spell[wins[lo:hi]],
+                np.diff(rows[a : b + 1]),
+                close,
+            )
+
+    def node_opening(a: int, b: int) -> list[Any]:
+        return ["<node id=", ids[a:b], " label=", ids[a:b], ">\n<attvalues>\n"]
+
+    def edge_opening(a: int, b: int) -> list[Any]:
+        return [
+            '<edge id="',
+            np.arange(a, b).astype(str).astype(object),
+            '" source=',
+            ids[src_code[a:b]],
+            " target=",
+            ids[dst_code[a:b]],
+            ' weight="',
+            wtext[wcodes[a:b]],
+            '">\n<attvalues>\n',
+        ]
+
     def chunks() -> Iterator[str]:
         yield "\n".join(head) + "\n"
         yield "<nodes>\n"
-        for a in range(0, len(nodes), batch):
-            b = min(a + batch, len(nodes))
-            lo, hi = bounds_n[a], bounds_n[b]
-            yield _join_elements(
-                ["<node id=", ids[a:b], " label=", ids[a:b], ">\n<attvalues>\n"],
-                n_static.pieces(a, b),
-                [f'<attvalue for="{ndyn.id}" value="', s_text[s_codes[lo:hi]], tail[s_wins[lo:hi]]],
-                spell[s_wins[lo:hi]],
-                np.diff(bounds_n[a : b + 1]),
-                "</node>\n",
-            )
+        node_dyn = (ndyn, s_text, s_codes, s_wins)
+        yield from elements(len(nodes), bounds_n, node_opening, n_static, node_dyn, "</node>\n")
         yield "</nodes>\n<edges>\n"
-        for a in range(0, n_edges, batch):
-            b = min(a + batch, n_edges)
-            lo, hi = offsets[a], offsets[b]
-            yield _join_elements(
-                [
-                    '<edge id="',
-                    np.arange(a, b).astype(str).astype(object),
-                    '" source=',
-                    ids[src_code[a:b]],
-                    " target=",
-                    ids[dst_code[a:b]],
-                    ' weight="',
-                    wtext[wcodes[a:b]],
-                    '">\n<attvalues>\n',
-                ],
-                e_static.pieces(a, b),
-                [f'<attvalue for="{edyn.id}" value="', w_text[w_codes[lo:hi]], tail[w_arr[lo:hi]]],
-                spell[w_arr[lo:hi]],
-                np.diff(offsets[a : b + 1]),
-                "</edge>\n",
-            )
+        edge_dyn = (edyn, w_text, w_codes, w_arr)
+        yield from elements(n_edges, offsets, edge_opening, e_static, edge_dyn, "</edge>\n")
         yield "</edges>\n  </graph>\n</gexf>\n"
 
     return atomic_write_chunks(path, chunks())

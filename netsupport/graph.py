@@ -1,7 +1,8 @@
 """Interaction graphs: aggregate interactions into weighted edges, build graphs, rank them.
 
-Interactions are first aggregated in pandas (one row per ``source -> target`` pair with a count
-per kind and a total weight); graphs are built from those aggregated edges with nodes and edges
+Interactions are first aggregated (one row per ``source -> target`` pair with a count per kind
+and a total weight; :func:`aggregate_coded` on the rows as integer codes, the one implementation
+every caller's edges come from); graphs are built from those aggregated edges with nodes and edges
 inserted in sorted order, so the same interactions in any row order give the same graph, the same
 iteration order and therefore the same results downstream.
 

@@ -12,9 +12,9 @@ the same values, to the bit, as the table functions the metrics step falls back 
 tests/test_graph_measures.py):
 
 * the windows' rows are masks over the codes, not copied frames;
-* edges are aggregated from the codes (:func:`aggregate_codes`: the same pairs in the same
-  order as :func:`netsupport.graph.aggregate_edges`, whose handle codes are the sorted order too,
-  and the weights summed by the same pandas groupby in the same row order);
+* edges are aggregated from the codes (:func:`aggregate_codes`) by
+  :func:`netsupport.graph.aggregate_coded`, the one implementation
+  :func:`netsupport.graph.aggregate_edges` calls too (on the frame's rows encoded);
 * one undirected graph (:class:`netsupport.graph.GraphArrays`, its igraph Graph built once) serves
   the study's detection and every seed of the grid (:func:`community_runs`).
 
@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -108,11 +108,7 @@ class InteractionCodes(CodedRows):
             else np.zeros(0, dtype=np.int64)
         )
         return cls(
-            handles=rows.handles,
-            source=rows.source,
-            target=rows.target,
-            kind=rows.kind,
-            weight=rows.weight,
+            **{f.name: getattr(rows, f.name) for f in fields(CodedRows)},
             time=np.where(has_time, time, 0),
             has_time=has_time,
             post_ids=inter[POST_ID] if POST_ID in inter.columns else None,
