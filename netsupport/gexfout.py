@@ -27,7 +27,7 @@ from __future__ import annotations
 import io
 import math
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -158,25 +158,11 @@ class CodedInteractions:
     """
 
     def __init__(self, interactions: pd.DataFrame):
-        from .graph import SOURCE, TARGET, WEIGHT
+        from .graph import CodedRows
 
         rows = edge_columns(interactions)
-        m = len(rows)
-        codes, uniq = pd.factorize(
-            pd.concat([rows[SOURCE], rows[TARGET]], ignore_index=True), sort=True
-        )
-        self.handles = np.asarray(uniq, dtype=object)
-        self.src, self.dst = codes[:m].astype(np.int64), codes[m:].astype(np.int64)
-        kinds_all = pd.Index([k.value for k in IKind], dtype=object)
-        self.kind = kinds_all.get_indexer(rows[InteractionCol.KIND].astype(object))
+        self.codes = CodedRows.from_frame(rows)
         self.created_at = pd.to_datetime(rows[InteractionCol.CREATED_AT], utc=True)
-        self.row_weight = (
-            pd.to_numeric(rows[WEIGHT], errors="coerce").fillna(1.0).to_numpy(float)
-            if WEIGHT in rows.columns
-            else np.ones(m)
-        )
-        # rows aggregate_edges keeps whatever the kinds: both accounts known, no self-loop
-        self.valid = (self.src >= 0) & (self.dst >= 0) & (self.src != self.dst)
 
     def _in_window(self, windows: Windows, window: Window) -> np.ndarray:
         """:func:`~netsupport.graph.window_interactions`' row selection."""
@@ -185,35 +171,21 @@ class CodedInteractions:
         inside = ((ts >= start) & (ts < end)).fillna(False).to_numpy(dtype=bool)
         if window is Window.BASELINE:
             follow = [k.value for k in IKind].index(IKind.FOLLOW.value)
-            inside = inside | (ts.isna().to_numpy() & (self.kind == follow))
+            inside = inside | (ts.isna().to_numpy() & (self.codes.kind == follow))
         return inside
 
     def _aggregate(
         self,
-        keep: np.ndarray,
+        windows: Windows,
+        window: Window | str,
         kinds: Iterable[IKind | str] | None,
-        kind_weights: Mapping[str, float] | None,
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Return (pair keys src*n+dst sorted, per-kind count table, weights) of the rows in
-        ``keep``, as :func:`~netsupport.graph.aggregate_edges` computes them, and the kinds."""
-        from .graph import _kind_weight_map, parse_kinds
+        kind_weights: Mapping[str, float] | None = None,
+    ) -> Any:
+        """Return :func:`~netsupport.graph.aggregate_coded` of one window's rows."""
+        from .graph import aggregate_coded
 
-        wanted = parse_kinds(kinds) or tuple(IKind)
-        kinds_all = [k.value for k in IKind]
-        kind_ok = np.zeros(len(kinds_all) + 1, dtype=bool)  # (last: -1, an unknown kind)
-        kind_ok[[kinds_all.index(k.value) for k in wanted]] = True
-        keep = keep & self.valid & kind_ok[self.kind]
-        weights = _kind_weight_map(kind_weights)
-        k_code = self.kind[keep]
-        w = self.row_weight[keep] * np.asarray([weights.get(k, 0.0) for k in kinds_all])[k_code]
-        n = np.int64(max(len(self.handles), 1))
-        key = self.src[keep] * n + self.dst[keep]
-        pairs, edge = np.unique(key, return_inverse=True)
-        n_k = len(kinds_all)
-        table = np.bincount(edge * n_k + k_code, minlength=len(pairs) * n_k).reshape(-1, n_k)
-        # pandas' groupby sum over each edge's rows in row order (as aggregate_edges)
-        total = pd.Series(w).groupby(edge, sort=True).sum().to_numpy(dtype=np.float64)
-        return pairs, table, total, np.asarray(kinds_all, dtype=object)
+        keep = self._in_window(windows, Window(window))
+        return aggregate_coded(self.codes, keep, kinds, kind_weights)
 
     def edges(
         self,
@@ -224,31 +196,8 @@ class CodedInteractions:
     ) -> tuple[pd.DataFrame, np.ndarray]:
         """Return ``aggregate_edges(window_interactions(rows, windows, window), kinds,
         kind_weights)`` and the edges' pair keys (``source code * n + target code``)."""
-        from .graph import SOURCE, TARGET, WEIGHT, count_column
-
-        keep = self._in_window(windows, Window(window))
-        pairs, table, total, kinds_all = self._aggregate(keep, kinds, kind_weights)
-        if not len(pairs):
-            empty = pd.DataFrame(
-                {
-                    SOURCE: pd.Series([], dtype=object),
-                    TARGET: pd.Series([], dtype=object),
-                    WEIGHT: pd.Series([], dtype="float64"),
-                }
-            )
-            return empty, pairs
-        n = np.int64(max(len(self.handles), 1))
-        out = pd.DataFrame(
-            {
-                SOURCE: pd.Series(self.handles[pairs // n], dtype=object),
-                TARGET: pd.Series(self.handles[pairs % n], dtype=object),
-            }
-        )
-        for j, k in enumerate(kinds_all):
-            if table[:, j].any():
-                out[count_column(k)] = table[:, j].astype("int64")
-        out[WEIGHT] = total
-        return out, pairs
+        edges = self._aggregate(windows, window, kinds, kind_weights)
+        return edges.frame(), edges.pairs
 
     def window_edges(
         self,
@@ -268,15 +217,7 @@ class CodedInteractions:
         self, windows: Windows, window: Window | str, kinds: Iterable[IKind | str] | None = None
     ) -> Any:
         """Return ``GraphArrays.from_edges(aggregate_edges(...))`` of one window's rows."""
-        from .graph import GraphArrays
-
-        keep = self._in_window(windows, Window(window))
-        pairs, _, total, _ = self._aggregate(keep, kinds, None)
-        n = np.int64(max(len(self.handles), 1))
-        src, dst = pairs // n, pairs % n
-        used, codes = np.unique(np.concatenate([src, dst]), return_inverse=True)
-        m = len(pairs)
-        return GraphArrays._make(self.handles[used], codes[:m], codes[m:], total, True)
+        return self._aggregate(windows, window, kinds).arrays()
 
 
 def _count_distinct(keys: np.ndarray) -> int:
@@ -828,42 +769,55 @@ def write_dynamic_gexf_edges(
     wcodes, wtext = dyn_codes(total_weight.to_numpy())
     batch = _GEXF_BATCH
 
+    def elements(
+        count: int,
+        rows: np.ndarray,
+        opening: Callable[[int, int], list[Any]],
+        static: _AttvalueColumns,
+        dyn: tuple[_AttrSpec, np.ndarray, np.ndarray, np.ndarray],
+        close: str,
+    ) -> Iterator[str]:
+        """The text of ``count`` nodes or edges, a batch at a time: element i's ``opening``
+        pieces, its ``static`` attvalues, its rows ``rows[i]:rows[i+1]`` (one per window it is
+        in) of the dynamic attribute ``dyn`` (spec, value texts, their codes, the windows), its
+        spells and ``close``."""
+        spec, texts, codes, wins = dyn
+        for a in range(0, count, batch):
+            b = min(a + batch, count)
+            lo, hi = rows[a], rows[b]
+            yield _join_elements(
+                opening(a, b),
+                static.pieces(a, b),
+                [f'<attvalue for="{spec.id}" value="', texts[codes[lo:hi]], tail[wins[lo:hi]]],
+                spell[wins[lo:hi]],
+                np.diff(rows[a : b + 1]),
+                close,
+            )
+
+    def node_opening(a: int, b: int) -> list[Any]:
+        return ["<node id=", ids[a:b], " label=", ids[a:b], ">\n<attvalues>\n"]
+
+    def edge_opening(a: int, b: int) -> list[Any]:
+        return [
+            '<edge id="',
+            np.arange(a, b).astype(str).astype(object),
+            '" source=',
+            ids[src_code[a:b]],
+            " target=",
+            ids[dst_code[a:b]],
+            ' weight="',
+            wtext[wcodes[a:b]],
+            '">\n<attvalues>\n',
+        ]
+
     def chunks() -> Iterator[str]:
         yield "\n".join(head) + "\n"
         yield "<nodes>\n"
-        for a in range(0, len(nodes), batch):
-            b = min(a + batch, len(nodes))
-            lo, hi = bounds_n[a], bounds_n[b]
-            yield _join_elements(
-                ["<node id=", ids[a:b], " label=", ids[a:b], ">\n<attvalues>\n"],
-                n_static.pieces(a, b),
-                [f'<attvalue for="{ndyn.id}" value="', s_text[s_codes[lo:hi]], tail[s_wins[lo:hi]]],
-                spell[s_wins[lo:hi]],
-                np.diff(bounds_n[a : b + 1]),
-                "</node>\n",
-            )
+        node_dyn = (ndyn, s_text, s_codes, s_wins)
+        yield from elements(len(nodes), bounds_n, node_opening, n_static, node_dyn, "</node>\n")
         yield "</nodes>\n<edges>\n"
-        for a in range(0, n_edges, batch):
-            b = min(a + batch, n_edges)
-            lo, hi = offsets[a], offsets[b]
-            yield _join_elements(
-                [
-                    '<edge id="',
-                    np.arange(a, b).astype(str).astype(object),
-                    '" source=',
-                    ids[src_code[a:b]],
-                    " target=",
-                    ids[dst_code[a:b]],
-                    ' weight="',
-                    wtext[wcodes[a:b]],
-                    '">\n<attvalues>\n',
-                ],
-                e_static.pieces(a, b),
-                [f'<attvalue for="{edyn.id}" value="', w_text[w_codes[lo:hi]], tail[w_arr[lo:hi]]],
-                spell[w_arr[lo:hi]],
-                np.diff(offsets[a : b + 1]),
-                "</edge>\n",
-            )
+        edge_dyn = (edyn, w_text, w_codes, w_arr)
+        yield from elements(n_edges, offsets, edge_opening, e_static, edge_dyn, "</edge>\n")
         yield "</edges>\n  </graph>\n</gexf>\n"
 
     return atomic_write_chunks(path, chunks())

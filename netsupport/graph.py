@@ -1,7 +1,8 @@
 """Interaction graphs: aggregate interactions into weighted edges, build graphs, rank them.
 
-Interactions are first aggregated in pandas (one row per ``source -> target`` pair with a count
-per kind and a total weight); graphs are built from those aggregated edges with nodes and edges
+Interactions are first aggregated (one row per ``source -> target`` pair with a count per kind
+and a total weight; :func:`aggregate_coded` on the rows as integer codes, the one implementation
+every caller's edges come from); graphs are built from those aggregated edges with nodes and edges
 inserted in sorted order, so the same interactions in any row order give the same graph, the same
 iteration order and therefore the same results downstream.
 
@@ -39,11 +40,15 @@ from .windows import Windows
 
 __all__ = [
     "COUNT_PREFIX",
+    "KIND_CODES",
     "NETWORK_KINDS",
+    "CodedEdges",
+    "CodedRows",
     "EmptyGraph",
     "GraphArrays",
     "GraphLike",
     "UnknownKind",
+    "aggregate_coded",
     "aggregate_edges",
     "baseline_edges",
     "build_graph",
@@ -54,10 +59,13 @@ __all__ = [
     "dominant_kind",
     "edge_columns",
     "edges_from_graph",
+    "kind_codes",
+    "kind_index",
     "neighbourhood",
     "node_table",
     "pagerank",
     "parse_kinds",
+    "row_weights",
     "select_edges",
     "undirected",
     "undirected_edges",
@@ -254,8 +262,10 @@ def aggregate_edges(
 ) -> pd.DataFrame:
     """Return one row per ``source -> target`` pair with a count per kind and a total weight.
 
-    Vectorised (one pandas groupby). Rows with a missing source or target, rows of kinds not
-    asked for and (unless ``self_loops``) rows from an account to itself are left out.
+    Vectorised: the rows are encoded as integers (:meth:`CodedRows.from_frame`) and aggregated
+    by :func:`aggregate_coded`, the one implementation every edge table is made by. Rows with a
+    missing source or target, rows of kinds not asked for and (unless ``self_loops``) rows from
+    an account to itself are left out.
 
     Parameters
     ----------
@@ -284,53 +294,175 @@ def aggregate_edges(
     >>> aggregate_edges(df).values.tolist()
     [['a', 'b', 2, 0, 2.0], ['b', 'a', 0, 1, 1.0]]
     """
-    wanted = parse_kinds(kinds) or tuple(IKind)
+    wanted = parse_kinds(kinds)  # (unknown kinds and bad weights raise before any work)
     weights = _kind_weight_map(kind_weights)
-    src = interactions[SOURCE]
-    dst = interactions[TARGET]
-    kind = interactions[InteractionCol.KIND]
-    keep = src.notna() & dst.notna() & kind.isin([k.value for k in wanted])
-    if not self_loops:
-        keep &= src != dst
-    keep = keep.to_numpy(dtype=bool)
-    if not keep.any():
-        return pd.DataFrame(
+    rows = CodedRows.from_frame(interactions)
+    return aggregate_coded(rows, None, wanted, weights, self_loops=self_loops).frame()
+
+
+#: the kinds in :class:`IKind` order: a kind's code is its index here (-1: null or another)
+KIND_CODES = tuple(k.value for k in IKind)
+
+
+@dataclass(frozen=True, eq=False)
+class CodedRows:
+    """Interaction rows as integers, the form :func:`aggregate_coded` aggregates.
+
+    ``handles`` holds every source and target handle, sorted (Python's str order), as an
+    object array; ``source``/``target`` (int64) index into it (-1: null). ``kind`` is the
+    kind's index in :class:`IKind` (:data:`KIND_CODES`; -1: null or not a kind), ``weight``
+    the row weight (float64; null or not a number: 1).
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"source": ["b", None], "target": ["a", "b"],
+    ...                    "kind": ["mention", "likes"]})
+    >>> rows = CodedRows.from_frame(df)
+    >>> rows.handles.tolist(), rows.source.tolist(), rows.target.tolist(), rows.kind.tolist()
+    (['a', 'b'], [1, -1], [0, 1], [1, -1])
+    """
+
+    handles: np.ndarray
+    source: np.ndarray
+    target: np.ndarray
+    kind: np.ndarray
+    weight: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.source)
+
+    @classmethod
+    def from_frame(cls, interactions: pd.DataFrame) -> CodedRows:
+        """Encode a frame of interactions (source, target, kind; an optional weight)."""
+        n = len(interactions)
+        both = pd.concat([interactions[SOURCE], interactions[TARGET]], ignore_index=True)
+        codes, uniq = pd.factorize(both, sort=True)
+        weight = interactions[WEIGHT] if WEIGHT in interactions.columns else None
+        return cls(
+            handles=np.asarray(uniq, dtype=object),
+            source=codes[:n].astype(np.int64),
+            target=codes[n:].astype(np.int64),
+            kind=kind_codes(interactions[InteractionCol.KIND]),
+            weight=row_weights(weight, n),
+        )
+
+
+def kind_codes(kind: pd.Series | np.ndarray) -> np.ndarray:
+    """Return each value's index in :data:`KIND_CODES` (int64; -1: null or not a kind)."""
+    codes, uniq = pd.factorize(kind)
+    return kind_index(codes, uniq)
+
+
+def kind_index(codes: np.ndarray, uniq: Iterable[Any]) -> np.ndarray:
+    """Map factorized kinds (codes into ``uniq``, -1: null) to their :data:`KIND_CODES`
+    index (-1: null or not a kind)."""
+    table = [KIND_CODES.index(str(k)) if str(k) in KIND_CODES else -1 for k in uniq]
+    table = np.asarray([*table, -1], dtype=np.int64)
+    codes = np.asarray(codes)
+    return table[np.where(codes < 0, len(table) - 1, codes)]
+
+
+def row_weights(weight: pd.Series | None, n: int) -> np.ndarray:
+    """Return the rows' weights as float64: a missing column, a null or a value that is not a
+    number counts 1."""
+    if weight is None:
+        return np.ones(n)
+    return pd.to_numeric(weight, errors="coerce").fillna(1.0).to_numpy(float)
+
+
+@dataclass(frozen=True, eq=False)
+class CodedEdges:
+    """Aggregated edges as integers (:func:`aggregate_coded`): ``pairs`` are the keys
+    ``source code * n + target code`` (``n``: the number of handles, at least 1), sorted,
+    hence in ``(source, target)`` order; ``counts`` one row per pair and one column per kind
+    (:data:`KIND_CODES` order); ``weight`` the summed weights (float64)."""
+
+    handles: np.ndarray
+    pairs: np.ndarray
+    counts: np.ndarray
+    weight: np.ndarray
+
+    @property
+    def n(self) -> np.int64:
+        """The base of the pair keys."""
+        return np.int64(max(len(self.handles), 1))
+
+    def frame(self) -> pd.DataFrame:
+        """Return the edges as :func:`aggregate_edges` returns them."""
+        if not len(self.pairs):
+            return pd.DataFrame(
+                {
+                    SOURCE: pd.Series([], dtype=object),
+                    TARGET: pd.Series([], dtype=object),
+                    WEIGHT: pd.Series([], dtype="float64"),
+                }
+            )
+        out = pd.DataFrame(
             {
-                SOURCE: pd.Series([], dtype=object),
-                TARGET: pd.Series([], dtype=object),
-                WEIGHT: pd.Series([], dtype="float64"),
+                SOURCE: pd.Series(self.handles[self.pairs // self.n], dtype=object),
+                TARGET: pd.Series(self.handles[self.pairs % self.n], dtype=object),
             }
         )
-    if WEIGHT in interactions.columns:
-        row_w = pd.to_numeric(interactions[WEIGHT], errors="coerce").fillna(1.0).to_numpy(float)
-    else:
-        row_w = np.ones(len(interactions))
-    kinds_all = [k.value for k in IKind]
-    k_codes, k_uniq = pd.factorize(kind[keep])
-    k_code = np.asarray([kinds_all.index(str(k)) for k in k_uniq], dtype=np.int64)[k_codes]
-    w = row_w[keep] * np.asarray([weights.get(k, 0.0) for k in kinds_all], dtype=float)[k_code]
-    # handles as codes in sorted order (Python's str order), one integer key per (source,
-    # target): the key's order is the (source, target) order, and groups are found by np.unique
-    s_keep, t_keep = src[keep], dst[keep]
-    codes, uniq = pd.factorize(pd.concat([s_keep, t_keep], ignore_index=True), sort=True)
-    m, n = len(s_keep), len(uniq)
-    key = codes[:m].astype(np.int64) * n + codes[m:]
-    pairs, edge = np.unique(key, return_inverse=True)
-    n_k = len(kinds_all)
-    table = np.bincount(edge * n_k + k_code, minlength=len(pairs) * n_k).reshape(-1, n_k)
-    handles = np.asarray(uniq, dtype=object)
-    out = pd.DataFrame(
-        {
-            SOURCE: pd.Series(handles[pairs // n], dtype=object),
-            TARGET: pd.Series(handles[pairs % n], dtype=object),
-        }
+        for j, k in enumerate(KIND_CODES):
+            if self.counts[:, j].any():
+                out[count_column(k)] = self.counts[:, j].astype("int64")
+        out[WEIGHT] = self.weight
+        return out
+
+    def arrays(self) -> GraphArrays:
+        """Return the edges as the directed :class:`GraphArrays` ``GraphArrays.from_edges``
+        makes of :meth:`frame` (no nodes and no edges when there are none)."""
+        # the nodes: the handles of the edges, sorted (codes are in sorted order), numbered in
+        # that order; the pairs stay sorted by (source, target), as GraphArrays keeps them
+        s, t = self.pairs // self.n, self.pairs % self.n
+        used = np.zeros(len(self.handles), dtype=bool)
+        used[s] = used[t] = True
+        at = np.cumsum(used, dtype=np.int64) - 1
+        weight = np.asarray(self.weight, dtype=float)
+        return GraphArrays(self.handles[used], at[s], at[t], weight, directed=True)
+
+
+def aggregate_coded(
+    rows: CodedRows,
+    keep: np.ndarray | None = None,
+    kinds: Iterable[IKind | str] | None = None,
+    kind_weights: Mapping[str, float] | None = None,
+    *,
+    self_loops: bool = False,
+) -> CodedEdges:
+    """Aggregate the ``rows`` in ``keep`` (a mask; default all) into edges: what
+    :func:`aggregate_edges` computes (its parameters), on codes.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"source": ["b", "a", "a"], "target": ["a", "b", "b"],
+    ...                    "kind": ["mention", "reply", "reply"]})
+    >>> e = aggregate_coded(CodedRows.from_frame(df), np.array([True, True, False]))
+    >>> e.pairs.tolist(), e.counts[:, :2].tolist(), e.weight.tolist()
+    ([1, 2], [[1, 0], [0, 1]], [1.0, 1.0])
+    """
+    wanted = parse_kinds(kinds) or tuple(IKind)
+    weights = _kind_weight_map(kind_weights)
+    kind_ok = np.zeros(len(KIND_CODES) + 1, dtype=bool)  # (the last: -1, not a kind)
+    kind_ok[[KIND_CODES.index(k.value) for k in wanted]] = True
+    mask = (rows.source >= 0) & (rows.target >= 0) & kind_ok[rows.kind]
+    if not self_loops:
+        mask &= rows.source != rows.target
+    if keep is not None:
+        mask &= keep
+    k_code = rows.kind[mask]
+    w = rows.weight[mask] * np.asarray([weights[k] for k in KIND_CODES], dtype=float)[k_code]
+    n = np.int64(max(len(rows.handles), 1))
+    pairs, edge = np.unique(rows.source[mask] * n + rows.target[mask], return_inverse=True)
+    n_k = len(KIND_CODES)
+    counts = np.bincount(edge * n_k + k_code, minlength=len(pairs) * n_k).reshape(-1, n_k)
+    # pandas' groupby sum over each edge's rows in row order (the bits grouping by names gave)
+    total = (
+        pd.Series(w).groupby(edge, sort=True).sum().to_numpy(dtype=np.float64)
+        if len(pairs)
+        else np.zeros(0)
     )
-    for j, k in enumerate(kinds_all):
-        if table[:, j].any():
-            out[count_column(k)] = table[:, j].astype("int64")
-    # pandas' groupby sum over each edge's rows in row order (same bits as grouping by names)
-    out[WEIGHT] = pd.Series(w).groupby(edge, sort=True).sum().to_numpy(dtype=np.float64)
-    return out
+    return CodedEdges(rows.handles, pairs, counts, total)
 
 
 def select_edges(

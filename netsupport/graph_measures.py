@@ -12,9 +12,9 @@ the same values, to the bit, as the table functions the metrics step falls back 
 tests/test_graph_measures.py):
 
 * the windows' rows are masks over the codes, not copied frames;
-* edges are aggregated from the codes (:func:`aggregate_codes`: the same pairs in the same
-  order as :func:`netsupport.graph.aggregate_edges`, whose handle codes are the sorted order too,
-  and the weights summed by the same pandas groupby in the same row order);
+* edges are aggregated from the codes (:func:`aggregate_codes`) by
+  :func:`netsupport.graph.aggregate_coded`, the one implementation
+  :func:`netsupport.graph.aggregate_edges` calls too (on the frame's rows encoded);
 * one undirected graph (:class:`netsupport.graph.GraphArrays`, its igraph Graph built once) serves
   the study's detection and every seed of the grid (:func:`community_runs`).
 
@@ -33,14 +33,21 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .graph import GraphArrays, count_column, parse_kinds
+from .graph import (
+    KIND_CODES,
+    CodedRows,
+    GraphArrays,
+    aggregate_coded,
+    kind_index,
+    row_weights,
+)
 from .schema import IKind, InteractionCol, Window
 from .windows import Windows
 
@@ -63,8 +70,6 @@ AMPLIFIER_KINDS = (IKind.REPOST, IKind.QUOTE, IKind.MENTION)
 
 SOURCE, TARGET, KIND = InteractionCol.SOURCE.value, InteractionCol.TARGET.value, "kind"
 CREATED_AT, WEIGHT, POST_ID = "created_at", "weight", "post_id"
-#: the kinds in :class:`IKind` order: a kind's code is its index here (-1: null or another)
-_KINDS = [k.value for k in IKind]
 _NS = {"s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}
 
 
@@ -72,39 +77,28 @@ _NS = {"s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}
 
 
 @dataclass(frozen=True, eq=False)
-class InteractionCodes:
+class InteractionCodes(CodedRows):
     """The study's interactions as the communities step reads them: one integer (or float) per
     row and column.
 
-    ``handles`` holds every source and target handle, sorted (Python's str order);
-    ``source``/``target`` index into it (-1: null). ``kind`` is the index in :class:`IKind`
-    (-1: null or unknown), ``time`` nanoseconds since the epoch (UTC) where ``has_time``,
-    ``weight`` the row weight (null or not a number: 1, as :func:`netsupport.graph.
-    aggregate_edges` reads it). ``post_ids`` holds the post ids as read (a pyarrow
-    ChunkedArray, a pandas Series or None): only the crisis rows' are compared
+    The :class:`netsupport.graph.CodedRows` edges are aggregated from (``handles`` sorted,
+    ``source``/``target`` indices into them, ``kind`` the index in :class:`IKind`, ``weight``
+    the row weight, as :func:`netsupport.graph.aggregate_edges` reads them), and ``time``
+    nanoseconds since the epoch (UTC) where ``has_time``. ``post_ids`` holds the post ids as
+    read (a pyarrow ChunkedArray, a pandas Series or None): only the crisis rows' are compared
     (:meth:`conversation`), so they are encoded then, for those rows alone.
     """
 
-    handles: np.ndarray
-    source: np.ndarray
-    target: np.ndarray
-    kind: np.ndarray
     time: np.ndarray
     has_time: np.ndarray
-    weight: np.ndarray
     post_ids: Any
-
-    def __len__(self) -> int:
-        return len(self.source)
 
     @classmethod
     def from_frame(cls, inter: pd.DataFrame) -> InteractionCodes:
         """Encode a frame of canonical interactions (source, target, kind; optional
         created_at, weight and post_id: with no created_at no row is in a window)."""
         n = len(inter)
-        both = pd.concat([inter[SOURCE], inter[TARGET]], ignore_index=True)
-        codes, uniq = pd.factorize(both, sort=True)
-        k_codes, k_uniq = pd.factorize(inter[KIND])
+        rows = CodedRows.from_frame(inter)
         stamps = inter[CREATED_AT] if CREATED_AT in inter.columns else pd.Series([None] * n)
         ts = pd.to_datetime(stamps, utc=True)
         has_time = ts.notna().to_numpy(dtype=bool)
@@ -114,14 +108,10 @@ class InteractionCodes:
             else np.zeros(0, dtype=np.int64)
         )
         return cls(
-            np.asarray(uniq, dtype=object),
-            codes[:n].astype(np.int64),
-            codes[n:].astype(np.int64),
-            _kind_index(k_codes, k_uniq),
-            np.where(has_time, time, 0),
-            has_time,
-            _row_weights(inter[WEIGHT] if WEIGHT in inter.columns else None, n),
-            inter[POST_ID] if POST_ID in inter.columns else None,
+            **{f.name: getattr(rows, f.name) for f in fields(CodedRows)},
+            time=np.where(has_time, time, 0),
+            has_time=has_time,
+            post_ids=inter[POST_ID] if POST_ID in inter.columns else None,
         )
 
     @classmethod
@@ -173,14 +163,14 @@ class InteractionCodes:
             time = ts.cast(pa.int64()).fill_null(0).to_numpy() * _NS[ts.type.unit]
             weight = table.column(WEIGHT).to_pandas() if WEIGHT in table.column_names else None
             out = cls(
-                handles,
-                codes[:n],
-                codes[n:],
-                _kind_index(k_codes, kinds.dictionary.to_pylist()),
-                time.astype(np.int64),
-                has_time,
-                _row_weights(weight, n),
-                table.column(POST_ID) if POST_ID in table.column_names else None,
+                handles=handles,
+                source=codes[:n],
+                target=codes[n:],
+                kind=kind_index(k_codes, kinds.dictionary.to_pylist()),
+                weight=row_weights(weight, n),
+                time=time.astype(np.int64),
+                has_time=has_time,
+                post_ids=table.column(POST_ID) if POST_ID in table.column_names else None,
             )
             del table, ts, ends, enc, idx, kinds, s_col, t_col
         return out
@@ -193,7 +183,7 @@ class InteractionCodes:
         start, end = (_ns(t) for t in windows.bounds(window))
         inside = self.has_time & (self.time >= start) & (self.time < end)
         if window is Window.BASELINE:
-            inside |= ~self.has_time & (self.kind == _KINDS.index(IKind.FOLLOW.value))
+            inside |= ~self.has_time & (self.kind == KIND_CODES.index(IKind.FOLLOW.value))
         return inside
 
     def conversation(self, rows: np.ndarray, sides: Iterable[str]) -> np.ndarray:
@@ -230,18 +220,6 @@ def _ns(t: pd.Timestamp) -> int:
     return int(pd.Timestamp(t).as_unit("ns").value)
 
 
-def _kind_index(codes: np.ndarray, uniq: Sequence[Any]) -> np.ndarray:
-    """Map factorized kinds to their index in :class:`IKind` (-1: null or not a kind)."""
-    table = np.asarray([_KINDS.index(str(k)) if str(k) in _KINDS else -1 for k in uniq] + [-1])
-    return table[np.where(np.asarray(codes) < 0, len(table) - 1, codes)].astype(np.int64)
-
-
-def _row_weights(weight: pd.Series | None, n: int) -> np.ndarray:
-    if weight is None:
-        return np.ones(n)
-    return pd.to_numeric(weight, errors="coerce").fillna(1.0).to_numpy(float)
-
-
 def aggregate_codes(
     codes: InteractionCodes,
     rows: np.ndarray | None = None,
@@ -249,7 +227,7 @@ def aggregate_codes(
 ) -> pd.DataFrame:
     """Return the edges of the ``rows`` (a mask; default all) of the kinds asked (default all):
     :func:`netsupport.graph.aggregate_edges` of those rows (no self-loops, unit kind weights),
-    the same frame to the bit."""
+    the same frame to the bit (both are :func:`netsupport.graph.aggregate_coded`)."""
     return _aggregate(codes, rows, kinds)[0]
 
 
@@ -260,50 +238,8 @@ def _aggregate(
 ) -> tuple[pd.DataFrame, GraphArrays | None]:
     """:func:`aggregate_codes`, and the edges as the directed GraphArrays
     ``GraphArrays.from_edges`` makes of them (None when there are none), from their codes."""
-    wanted = parse_kinds(kinds) or tuple(IKind)
-    keep = (
-        (codes.source >= 0)
-        & (codes.target >= 0)
-        & np.isin(codes.kind, [_KINDS.index(k.value) for k in wanted])
-        & (codes.source != codes.target)
-    )
-    if rows is not None:
-        keep &= rows
-    if not keep.any():
-        empty = pd.DataFrame(
-            {
-                SOURCE: pd.Series([], dtype=object),
-                TARGET: pd.Series([], dtype=object),
-                WEIGHT: pd.Series([], dtype="float64"),
-            }
-        )
-        return empty, None
-    k_code = codes.kind[keep]
-    w = codes.weight[keep] * 1.0  # (aggregate_edges' unit kind weights: the same values)
-    n = np.int64(max(len(codes.handles), 1))
-    key = codes.source[keep] * n + codes.target[keep]
-    pairs, edge = np.unique(key, return_inverse=True)
-    n_k = len(_KINDS)
-    table = np.bincount(edge * n_k + k_code, minlength=len(pairs) * n_k).reshape(-1, n_k)
-    out = pd.DataFrame(
-        {
-            SOURCE: pd.Series(codes.handles[pairs // n], dtype=object),
-            TARGET: pd.Series(codes.handles[pairs % n], dtype=object),
-        }
-    )
-    for j, k in enumerate(_KINDS):
-        if table[:, j].any():
-            out[count_column(k)] = table[:, j].astype("int64")
-    # pandas' groupby sum over each edge's rows in row order, as aggregate_edges sums them
-    out[WEIGHT] = pd.Series(w).groupby(edge, sort=True).sum().to_numpy(dtype=np.float64)
-    # the nodes: the handles of the edges, sorted (codes are in sorted order), numbered in that
-    # order; the pairs stay sorted by (source, target), as GraphArrays keeps them
-    s, t = pairs // n, pairs % n
-    used = np.zeros(len(codes.handles), dtype=bool)
-    used[s] = used[t] = True
-    at = np.cumsum(used, dtype=np.int64) - 1
-    weight = out[WEIGHT].to_numpy(dtype=float)
-    return out, GraphArrays(codes.handles[used], at[s], at[t], weight, directed=True)
+    edges = aggregate_coded(codes, rows, kinds)
+    return edges.frame(), (edges.arrays() if len(edges.pairs) else None)
 
 
 def graph_arrays(edges: pd.DataFrame, directed: GraphArrays | None = None) -> GraphArrays:
