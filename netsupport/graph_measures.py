@@ -155,7 +155,8 @@ class InteractionCodes(CodedRows):
             idx = enc.indices
             valid = idx.is_valid().to_numpy(zero_copy_only=False)
             raw = idx.fill_null(0).to_numpy().astype(np.int64)
-            codes = np.where(valid, rank[raw], -1)
+            # (no handle at all when every end is null: then every code is -1)
+            codes = np.where(valid, rank[raw], -1) if len(rank) else np.full(len(raw), -1)
             handles = np.asarray(enc.dictionary.take(pa.array(order)).to_pylist(), dtype=object)
             kinds = table.column(KIND).combine_chunks().dictionary_encode()
             k_codes = kinds.indices.fill_null(-1).to_numpy().astype(np.int64)

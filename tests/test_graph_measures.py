@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import support_fixture_study
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from netsupport import communities as comm
@@ -120,6 +120,20 @@ def test_conversation_selects_the_rows_conversation_rows_selects(df):
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(interactions(), st.sampled_from(WINDOWS), st.sampled_from(KIND_SETS))
+@example(  # every end null: no handle at all (this once raised an IndexError)
+    pd.DataFrame(
+        {
+            "source": pd.Series([None], dtype=object),
+            "target": pd.Series([None], dtype=object),
+            "kind": ["reply"],
+            "post_id": ["1"],
+            "created_at": pd.to_datetime(["2014-02-09"], utc=True),
+            "weight": [1.0],
+        }
+    ),
+    None,
+    None,
+)
 def test_codes_read_from_the_arrow_file_give_the_same_edges(df, window, kinds):
     """from_arrow (Arrow's dictionaries, sorted by UTF-8 bytes; only the rows up to the crisis
     end) gives the edges from_frame (pandas' sorted factorize) gives, and the conversation."""
