@@ -1059,3 +1059,21 @@ def test_outbox_read_in_batches_as_the_reference_reads_each_activity(
     posts, rejects = mastodon._take_posts(ref.posts)
     assert got["posts"] == (posts.to_pylist() if posts is not None else [])
     assert got["rejects"] == (rejects.to_pylist() if rejects is not None else [])
+
+
+@pytest.mark.parametrize("odd_type", [["Note", "Thing"], {"name": "Note"}, 7, None])
+def test_create_of_an_object_whose_type_is_not_a_string_is_ignored_not_a_traceback(
+    tmp_path, odd_type
+):
+    odd = _good_note(1)
+    odd["object"]["type"] = odd_type
+    d = tmp_path / "o"
+    d.mkdir()
+    items = [odd, _good_note(2)]
+    (d / "outbox.json").write_text(json.dumps({"type": "OrderedCollection", "orderedItems": items}))
+    (d / "actor.json").write_text(
+        json.dumps({"type": "Person", "id": "https://a.b/users/o", "preferredUsername": "o"})
+    )
+    rows, _ = _read(d)
+    assert [p["post_id"] for p in rows["posts"]] == [_good_note(2)["object"]["id"]]
+    assert rows["rejects"] == []

@@ -486,8 +486,9 @@ class _OutboxParser:
             self.rejects.add(n, "Create without an embedded object", item)
             return
         get = note.get
-        if get("type") not in _NOTE_TYPES:
-            self.ignored[f"Create of {str(note.get('type'))[:30]}"] += 1
+        kind = get("type")
+        if type(kind) is not str or kind not in _NOTE_TYPES:  # (a list or object: unhashable)
+            self.ignored[f"Create of {str(kind)[:30]}"] += 1
             return
         post_id = get("id")
         if type(post_id) is not str or not post_id:
