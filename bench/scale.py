@@ -25,7 +25,8 @@ started ``--runs`` times, each in a fresh process, on the study file exactly as 
 
 The table reports the median of the runs (and every run). Results go to
 bench/out/scale/results.json (merged over invocations: a long 10^7 Dask measurement can be
-added later) and the "Scale" section of bench/RESULTS.md.
+added later) and the generated part of bench/RESULTS.md's "Scale" section (the rows of earlier
+hosts and the readings kept by hand around it stay: ``_common.update_section``).
 
 Usage::
 
