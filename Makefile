@@ -15,13 +15,13 @@ PYTEST_ARGS ?=
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-10s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,fast,scale]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,fast,scale]'
 	@touch $(STAMP)
 
-setup: $(STAMP) ## Create .venv and install netsupport with dev, fast and scale extras (only when pyproject.toml changed)
+setup: $(STAMP) ## Create .venv and install netsupport with dev, fast and scale extras at the versions of constraints.txt (only when pyproject.toml or constraints.txt changed)
 
 test: $(STAMP) ## Run the test suite (unit, property, CLI, recovery and browser tests)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
