@@ -150,13 +150,11 @@ class InteractionCodes(CodedRows):
             # sorted handles: Arrow orders strings by their UTF-8 bytes, which is the order of
             # their code points, Python's str order
             order = pc.array_sort_indices(enc.dictionary).to_numpy()
-            rank = np.empty(len(order), dtype=np.int64)
+            # a handle's code is its rank; a null end takes the last entry, -1 (so an empty
+            # dictionary, every end null, needs no case of its own)
+            rank = np.full(len(order) + 1, -1, dtype=np.int64)
             rank[order] = np.arange(len(order), dtype=np.int64)
-            idx = enc.indices
-            valid = idx.is_valid().to_numpy(zero_copy_only=False)
-            raw = idx.fill_null(0).to_numpy().astype(np.int64)
-            # (no handle at all when every end is null: then every code is -1)
-            codes = np.where(valid, rank[raw], -1) if len(rank) else np.full(len(raw), -1)
+            codes = rank[enc.indices.fill_null(len(order)).to_numpy().astype(np.int64)]
             handles = np.asarray(enc.dictionary.take(pa.array(order)).to_pylist(), dtype=object)
             kinds = table.column(KIND).combine_chunks().dictionary_encode()
             k_codes = kinds.indices.fill_null(-1).to_numpy().astype(np.int64)
@@ -173,7 +171,7 @@ class InteractionCodes(CodedRows):
                 has_time=has_time,
                 post_ids=table.column(POST_ID) if POST_ID in table.column_names else None,
             )
-            del table, ts, ends, enc, idx, kinds, s_col, t_col
+            del table, ts, ends, enc, kinds, s_col, t_col
         return out
 
     def window(self, windows: Windows, window: Window | str) -> np.ndarray:
