@@ -8,8 +8,9 @@ and prints every run and the medians. With ``--against DIR`` (e.g. a ``git archi
 unpacked there) each round runs DIR's code, then this checkout's, both with ``--jobs JOBS``
 (default 2). Nothing is written to RESULTS.md.
 
-Usage: ``python bench/overlap.py CASE [ROUNDS] [--against DIR] [--jobs JOBS]`` where CASE holds
-a study.toml, e.g. the 10^6 case of ``python bench/scale.py`` (bench/out/scale/case-1000000).
+Usage: ``python bench/overlap.py CASE [ROUNDS] [--against DIR] [--jobs JOBS] [--engine dask]``
+where CASE holds a study.toml, e.g. the 10^6 case of ``python bench/scale.py``
+(bench/out/scale/case-1000000), or its 10^7 case with ``--engine dask``.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("rounds", type=int, nargs="?", default=3)
     parser.add_argument("--against", type=Path, help="another checkout, run alternately")
     parser.add_argument("--jobs", default="2", help="--jobs of both runs with --against")
+    parser.add_argument("--engine", help="--engine of every run (default: the study's)")
     args = parser.parse_args(argv)
     case = args.case.resolve()
     if args.against is not None:
@@ -41,6 +43,8 @@ def main(argv: list[str]) -> int:
     for r in range(args.rounds):
         for label, (jobs, cwd) in ways.items():
             cmd = [*scale.NETSUPPORT, "run", str(case / "study.toml"), "--force", "--jobs", jobs]
+            if args.engine:
+                cmd += ["--engine", args.engine]
             m = scale.measure(cmd, cwd=cwd)
             steps = scale.step_table(m.pop("stderr"))
             runs[label].append(m)
