@@ -46,6 +46,7 @@ def _scored(clf: Classifier, name: str) -> pd.DataFrame:
     pred = [clf.score_text(t)[s] for t, s in zip(df["text"], df["target_side"], strict=True)]
     return df.assign(
         pred=[p[0] for p in pred],
+        score=[p[1] for p in pred],
         rule=[p[2] for p in pred],
         ok=[p[0] == e for p, e in zip(pred, df["expected"], strict=True)],
     )
@@ -74,6 +75,66 @@ def test_heldout_phrasings_accuracy(clf):
     df = _scored(clf, "stance_phrasings_heldout.csv")
     assert len(df) >= 40
     assert df["ok"].mean() >= 0.70
+
+
+def _figures(df: pd.DataFrame) -> str:
+    a = agreement(df["pred"].tolist(), df["expected"].tolist())
+    shares = df.groupby(df["error_class"] == "crisis_sympathy")["pred"].value_counts(normalize=True)
+    return (
+        f"accuracy {a['accuracy']:.3f}, macro-F1 {a['macro_f1']:.3f}, kappa {a['kappa']:.3f}; "
+        f"sympathy supportive {shares.get((True, 'supportive'), 0):.2f}, critical "
+        f"{shares.get((True, 'critical'), 0):.2f}; others supportive "
+        f"{shares.get((False, 'supportive'), 0):.2f}"
+    )
+
+
+def test_crisis_phrasings_rules_measured_not_tuned(clf, capsys):
+    """Crisis posts of other kinds (advice, donations, infrastructure, affected people) and
+    sympathy in new forms. Both sets were written before any rule was tried on them and no rule
+    was changed for them (a trial word list raised the first set to 0.83 and left the second at
+    0.61, so it was not kept: METHODS.md). Floors are the measured figures less one sentence."""
+    first = _scored(clf, "stance_phrasings_crisis.csv")
+    second = _scored(clf, "stance_phrasings_crisis_heldout.csv")
+    assert (len(first), len(second)) == (54, 36)
+    with capsys.disabled():
+        print(f"\ncrisis (54): {_figures(first)}\ncrisis, second set (36): {_figures(second)}")
+    assert first["ok"].mean() >= 36 / 54  # measured 37/54 = 0.685
+    assert second["ok"].mean() >= 21 / 36  # measured 22/36 = 0.611
+    for df in (first, second):  # sympathy is not read as critique; the rest rarely as support
+        sym = df[df["error_class"] == "crisis_sympathy"]["pred"]
+        rest = df[df["error_class"] != "crisis_sympathy"]["pred"]
+        assert (sym == "supportive").mean() >= 0.6 and (sym == "critical").mean() <= 0.25
+        assert (rest == "supportive").mean() <= 0.2
+
+
+def test_the_model_learns_the_crisis_class_from_hand_codes(clf, capsys):
+    """What the rules miss, 54 hand codes of the user's kind of posts teach: the model trained on
+    the first crisis set (seed 1) against the rules on the second, never seen in training."""
+    from netsupport.stance.model import fit_stance_model, row_features
+
+    def features(df: pd.DataFrame) -> pd.DataFrame:
+        table = pd.DataFrame(
+            {
+                "post_id": [f"p{i}" for i in range(len(df))],
+                "target_side": df["target_side"],
+                "stance": df["pred"],
+                "score": df["score"],
+                "rule": df["rule"],
+            }
+        )
+        return row_features(table, pd.Series(df["text"].to_numpy(), index=table["post_id"]))
+
+    train = _scored(clf, "stance_phrasings_crisis.csv")
+    test = _scored(clf, "stance_phrasings_crisis_heldout.csv")
+    model = fit_stance_model(features(train), train["expected"].tolist(), seed=1)
+    pred = model.predict(features(test))[0]
+    learned = test.assign(pred=pred)
+    with capsys.disabled():
+        print(f"\ncrisis second set, rules: {_figures(test)}\n  model: {_figures(learned)}")
+    assert (pred == test["expected"]).mean() >= 30 / 36  # measured 31/36 = 0.861
+    assert test["ok"].mean() <= 23 / 36  # the rules: 22/36
+    again = fit_stance_model(features(train), train["expected"].tolist(), seed=1)
+    assert (again.predict(features(test))[0] == pred).all()  # deterministic for a seed
 
 
 # ---- the rules behind each class -----------------------------------------------------------------
