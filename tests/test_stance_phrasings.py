@@ -132,7 +132,6 @@ def test_the_model_learns_the_crisis_class_from_hand_codes(clf, capsys):
     with capsys.disabled():
         print(f"\ncrisis second set, rules: {_figures(test)}\n  model: {_figures(learned)}")
     assert (pred == test["expected"]).mean() >= 30 / 36  # measured 31/36 = 0.861
-    assert test["ok"].mean() <= 23 / 36  # the rules: 22/36
     again = fit_stance_model(features(train), train["expected"].tolist(), seed=1)
     assert (again.predict(features(test))[0] == pred).all()  # deterministic for a seed
 
