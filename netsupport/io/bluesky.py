@@ -18,7 +18,8 @@ Records (lexicons at https://atproto.com/ and github.com/bluesky-social/atproto/
   ``at://DID/app.bsky.feed.post/RKEY`` URI) makes it a ``reply`` to the parent's author; an
   ``embed`` of type ``app.bsky.embed.record`` (``embed.record.uri``) or
   ``app.bsky.embed.recordWithMedia`` (``embed.record.record.uri``) quoting a post makes it a
-  ``quote`` (a reply that also quotes is a reply, as for tweets); ``facets`` features
+  ``quote`` (a reply that also quotes is a reply, and its quote a second edge, as for tweets:
+  :attr:`~netsupport.io.base.Batch.quotes`); ``facets`` features
   ``app.bsky.richtext.facet#mention`` (``did``) are mentions, ``#tag`` (``tag``) hashtags.
 * ``app.bsky.feed.repost``: a ``repost`` post of ``subject.uri``.
 * ``app.bsky.feed.like``: a ``like`` interaction liker -> the liked post's author, its id the
@@ -71,6 +72,7 @@ from ..schema import SCHEMAS, IKind, PostKind, Table
 from .base import AccountRows, Batch, ReadOptions, RejectRows
 from .columns import MAX_MICROS, MIN_MICROS, PostColumns, interaction_table
 from .compressed import open_input
+from .twitter_json import quotes_table
 
 __all__ = [
     "PLATFORM_BLUESKY",
@@ -173,6 +175,7 @@ class Parser:
         self.posts = PostColumns(source, PLATFORM_BLUESKY)
         self.likes: list[tuple[str, str, str, str | None, int | None]] = []
         self.follows: list[tuple[str, str, int | None]] = []
+        self.quotes: list[tuple] = []  # of replies that also quote (QUOTES_SCHEMA rows)
         self.accounts = AccountRows()
         self.rejects = RejectRows(source)
         self.rows = 0
@@ -269,6 +272,9 @@ class Parser:
                 self.rejects.add(line, "reply without a readable reply.parent.uri", raw)
                 return
             kind, (target_id, target) = PostKind.REPLY.value, found
+            quoted = _quoted(record.get("embed"))
+            if quoted is not None:  # it also quotes: a second edge (Batch.quotes)
+                self.quotes.append((f"at://{did}/{POST}/{rkey}", line, *quoted))
         else:
             quoted = _quoted(record.get("embed"))
             if quoted is not None:
@@ -334,6 +340,7 @@ class Parser:
             rows_read=self.rows,
         )
         batch.interactions = likes
+        batch.quotes, self.quotes = quotes_table(self.quotes), []
         self.rows = 0
         return batch
 
