@@ -133,6 +133,7 @@ __all__ = [
 ]
 
 _P = PLATFORM_MASTODON
+_N = len(_P) + 1  # (where the name starts in a store key)
 _POST = PostKind.POST.value
 _REPLY = PostKind.REPLY.value
 _REPOST = PostKind.REPOST.value
@@ -285,7 +286,14 @@ def _mentions_and_tags(tags: object, author: str | None) -> tuple[str | None, st
             h = _ACCOUNT_URLS.get(href, _UNSEEN) if type(href) is str else None
             if h is _UNSEEN:  # (handle_of_url's cache, looked up inline)
                 h = handle_of_url(href)
-            h = h or _handle_of_mention_name(tag.get("name"))
+            name = tag.get("name")
+            if not h:
+                h = _handle_of_mention_name(name)
+            elif (
+                type(name) is str
+                and h[_N : h.index("@")] != name.lstrip("@").partition("@")[0].lower()
+            ):
+                h = _handle_of_mention_name(name) or h  # (Misskey's /users/<id>: the name's)
             if h and h != author:
                 mentions[h] = None
         elif kind == "Hashtag":
