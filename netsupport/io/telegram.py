@@ -116,7 +116,7 @@ class _Message(msgspec.Struct, gc=False):
     text_entities: list[_Entity] | None = None
     reply_to_message_id: int | str | None = None
     reply_to_peer_id: int | str | None = None
-    forwarded_from: str | None | msgspec.UnsetType = msgspec.UNSET  # (null: still a forward)
+    forwarded_from: str | msgspec.UnsetType | None = msgspec.UNSET  # (null: still a forward)
     forwarded_from_id: str | None = None
 
 
