@@ -153,6 +153,32 @@ def test_jetstream_wild_counts_match_the_spec(tmp_path):
     assert edges == Counter(reply=2, quote=2, mention=2, like=2, repost=1, follow=1)
 
 
+def test_first_jetstream_shape_reads_as_the_current_one(tmp_path):
+    # the first Jetstream (ericvolp12/jetstream, pkg/models/models.go) wrote "type": com/acc/id
+    # for "kind" and commit "type": c/u/d for "operation": the same events give the same rows
+    from netsupport.io.detect import detect_format
+
+    kinds = {"commit": "com", "account": "acc", "identity": "id"}
+    ops = {"create": "c", "update": "u", "delete": "d"}
+    old = tmp_path / "jetstream-2024.ndjson"
+    with old.open("w") as out:
+        for line in (WILD / "bluesky_jetstream_wild.ndjson").read_text().splitlines():
+            ev = json.loads(line)
+            ev["type"] = kinds[ev.pop("kind")]
+            if "commit" in ev:
+                ev["commit"]["type"] = ops[ev["commit"].pop("operation")]
+            out.write(json.dumps(ev) + "\n")
+    assert detect_format(old) == "bluesky"
+    a, b = Store(tmp_path / "a"), Store(tmp_path / "b")
+    import_paths(a, [WILD / "bluesky_jetstream_wild.ndjson"])
+    import_paths(b, [old])
+    for table in ("posts", "interactions", "follows", "accounts"):
+        rows_a = a.read_arrow(table)
+        rows_b = b.read_arrow(table)
+        keep = [c for c in rows_a.column_names if c not in ("source_file", "source_line")]
+        assert rows_a.select(keep).to_pylist() == rows_b.select(keep).to_pylist(), table
+
+
 # ---- Mastodon archive ----------------------------------------------------------------------------
 
 _ACCOUNT_URL = re.compile(r"https://([^/]+)/(?:users/([^/]+)(?:/statuses/[^/]+)?|@([^/]+)/[^/]+)$")

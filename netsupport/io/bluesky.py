@@ -5,7 +5,10 @@ Two shapes researchers hold:
 * **Jetstream NDJSON** (https://github.com/bluesky-social/jetstream, README "Example events"): one
   event per line, ``{"did", "time_us", "kind", ...}``. ``kind`` ``commit`` carries ``commit``
   ``{"operation": "create"|"update"|"delete", "collection", "rkey", "record"}``; ``identity``
-  carries ``identity`` ``{"did", "handle"}``; ``account`` carries the account's status.
+  carries ``identity`` ``{"did", "handle"}``; ``account`` carries the account's status. The
+  first Jetstream (github.com/ericvolp12/jetstream, ``pkg/models/models.go``, 2024) wrote
+  ``"type": "com"|"acc"|"id"`` for ``kind`` and ``commit.type`` ``"c"|"u"|"d"`` for the
+  operation: files saved from it read the same.
 * **Repository exports**: the CAR file ``com.atproto.sync.getRepo`` returns
   (https://atproto.com/specs/repository): the signed commit (``did``, ``data``: the root of the
   Merkle search tree) and every record, keyed ``collection/rkey``. Read with libipld
@@ -97,6 +100,9 @@ _DID = re.compile(r"did:[a-z]+:[A-Za-z0-9._:%-]{1,2048}")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _BOM = b"\xef\xbb\xbf"
 _CAR_MAX_BYTES = 2 * 1024**3
+#: The first Jetstream's names (``type``; ``commit.type``) of the event kinds and operations.
+_OLD_KINDS = {"com": "commit", "acc": "account", "id": "identity"}
+_OLD_OPERATIONS = {"c": "create", "u": "update", "d": "delete"}
 _FOLLOW_SCHEMA = SCHEMAS[Table.FOLLOWS]
 
 
@@ -157,13 +163,22 @@ def _time(record: dict, time_us: object) -> int | None:
     return micros
 
 
+def _old(names: dict[str, str], value: object) -> str | None:
+    """The current name of a first-Jetstream kind or operation (None for anything else)."""
+    return names.get(value) if type(value) is str else None
+
+
 def looks_like_jetstream(obj: object) -> bool:
-    """Return True for a Jetstream event (``did``, ``time_us``, ``kind``)."""
+    """Return True for a Jetstream event (``did``, ``time_us``, ``kind``; or the first
+    Jetstream's ``type``)."""
     return (
         type(obj) is dict
         and type(obj.get("did")) is str
         and "time_us" in obj
-        and obj.get("kind") in ("commit", "identity", "account")
+        and (
+            obj.get("kind") in ("commit", "identity", "account")
+            or ("kind" not in obj and _old(_OLD_KINDS, obj.get("type")) is not None)
+        )
     )
 
 
@@ -193,6 +208,8 @@ class Parser:
             self.rejects.add(line, "not a Jetstream event (a JSON object)", raw)
             return
         kind = obj.get("kind")
+        if kind is None and "kind" not in obj:  # (the first Jetstream: "type": "com"...)
+            kind = _old(_OLD_KINDS, obj.get("type"))
         author = bluesky_account(obj.get("did"))
         if author is None:
             self.rejects.add(line, f"event without a valid did (got {obj.get('did')!r:.60})", raw)
@@ -213,6 +230,8 @@ class Parser:
             self.rejects.add(line, "commit event without a commit object", raw)
             return
         operation = commit.get("operation")
+        if operation is None and "operation" not in commit:  # (the first Jetstream: "type": "c")
+            operation = _old(_OLD_OPERATIONS, commit.get("type"))
         collection = commit.get("collection")
         if operation == "delete":
             self.deletes += 1
