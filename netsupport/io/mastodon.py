@@ -36,8 +36,10 @@ refused the whole line as malformed.
 
 Accounts are ``name@host``, stored as ``mastodon:name@host`` (:mod:`netsupport.io.platforms`). In
 the archive, an account comes from an actor or status URL (``https://host/users/NAME``,
-``/users/NAME/statuses/ID``, ``/@NAME`` or ``/@NAME/ID``). In the API an ``acct`` without a host
-is local to the instance: its host comes from the account's ``url``, else from ``--instance``.
+``/users/NAME/statuses/ID``, ``/@NAME`` or ``/@NAME/ID``); a ``Mention`` whose ``href`` names
+another user than its ``name`` (``@user@host``; Misskey's ``/users/<id>``) is its name's. In
+the API an ``acct`` without a host is local to the instance: its host comes from the account's
+``url``, else from ``--instance``.
 
 Post ids: in the archive a status's URI (``https://host/users/NAME/statuses/ID``; an Announce's
 activity URI); in the API the ``id`` as the collecting instance numbers it (the targets of replies,
