@@ -121,6 +121,7 @@ class _Message(msgspec.Struct, gc=False):
 
 
 _DECODE_RUN = msgspec.json.Decoder(list[_Message]).decode
+_UNSET = msgspec.UNSET
 #: Epoch seconds that :func:`~netsupport.io.timestamps.parse_column` reads as seconds and keeps
 #: (EARLIEST to LATEST, far below the milliseconds threshold): the row of a message with one of
 #: these needs no raw text (kept only for the reject of a timestamp refused).
@@ -411,7 +412,7 @@ class TelegramParser:
             else:
                 forwarded = m.forwarded_from
                 fid = m.forwarded_from_id
-                if forwarded is not msgspec.UNSET or fid is not None:
+                if forwarded is not _UNSET or fid is not None:
                     kind_out = _REPOST
                     if fid is not None and fid.strip():
                         target_author = keys.get(fid) or self._key(fid)
