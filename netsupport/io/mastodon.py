@@ -293,6 +293,7 @@ def _mentions_and_tags(tags: object, author: str | None) -> tuple[str | None, st
                 h = _handle_of_mention_name(name)
             elif (
                 type(name) is str
+                and h[_N:] != name[1:]  # (@user@host as the href gives it: most)
                 and h[_N : h.index("@")] != name.lstrip("@").partition("@")[0].lower()
             ):
                 h = _handle_of_mention_name(name) or h  # (Misskey's /users/<id>: the name's)
