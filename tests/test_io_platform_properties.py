@@ -27,7 +27,7 @@ SETTINGS = settings(
 KEYS = [
     "did", "time_us", "kind", "commit", "operation", "collection", "rkey", "record", "text",
     "createdAt", "reply", "parent", "uri", "subject", "embed", "facets", "identity", "handle",
-    "id", "author", "body", "created_utc", "parent_id", "title", "selftext", "$type",
+    "id", "author", "body", "created_utc", "parent_id", "title", "selftext", "$type", "type",
 ]  # fmt: skip
 scalars = (
     st.none()
@@ -38,7 +38,7 @@ scalars = (
     | st.sampled_from(
         ["commit", "create", "delete", "app.bsky.feed.post", "app.bsky.feed.like",
          "did:plc:abc", "at://did:plc:x/app.bsky.feed.post/1", "t1_ab", "t3_cd", "[deleted]",
-         "2014-02-14T10:00:00Z", "1392372000"]
+         "2014-02-14T10:00:00Z", "1392372000", "com", "c", "id"]
     )
 )  # fmt: skip
 names = st.sampled_from(KEYS) | st.text(max_size=5)

@@ -5,7 +5,10 @@ Two shapes researchers hold:
 * **Jetstream NDJSON** (https://github.com/bluesky-social/jetstream, README "Example events"): one
   event per line, ``{"did", "time_us", "kind", ...}``. ``kind`` ``commit`` carries ``commit``
   ``{"operation": "create"|"update"|"delete", "collection", "rkey", "record"}``; ``identity``
-  carries ``identity`` ``{"did", "handle"}``; ``account`` carries the account's status.
+  carries ``identity`` ``{"did", "handle"}``; ``account`` carries the account's status. The
+  first Jetstream (github.com/ericvolp12/jetstream, ``pkg/models/models.go``, 2024) wrote
+  ``"type": "com"|"acc"|"id"`` for ``kind`` and ``commit.type`` ``"c"|"u"|"d"`` for the
+  operation: files saved from it read the same.
 * **Repository exports**: the CAR file ``com.atproto.sync.getRepo`` returns
   (https://atproto.com/specs/repository): the signed commit (``did``, ``data``: the root of the
   Merkle search tree) and every record, keyed ``collection/rkey``. Read with libipld
@@ -18,7 +21,8 @@ Records (lexicons at https://atproto.com/ and github.com/bluesky-social/atproto/
   ``at://DID/app.bsky.feed.post/RKEY`` URI) makes it a ``reply`` to the parent's author; an
   ``embed`` of type ``app.bsky.embed.record`` (``embed.record.uri``) or
   ``app.bsky.embed.recordWithMedia`` (``embed.record.record.uri``) quoting a post makes it a
-  ``quote`` (a reply that also quotes is a reply, as for tweets); ``facets`` features
+  ``quote`` (a reply that also quotes is a reply, and its quote a second edge, as for tweets:
+  :attr:`~netsupport.io.base.Batch.quotes`); ``facets`` features
   ``app.bsky.richtext.facet#mention`` (``did``) are mentions, ``#tag`` (``tag``) hashtags.
 * ``app.bsky.feed.repost``: a ``repost`` post of ``subject.uri``.
 * ``app.bsky.feed.like``: a ``like`` interaction liker -> the liked post's author, its id the
@@ -71,6 +75,7 @@ from ..schema import SCHEMAS, IKind, PostKind, Table
 from .base import AccountRows, Batch, ReadOptions, RejectRows
 from .columns import MAX_MICROS, MIN_MICROS, PostColumns, interaction_table
 from .compressed import open_input
+from .twitter_json import quotes_table
 
 __all__ = [
     "PLATFORM_BLUESKY",
@@ -95,6 +100,9 @@ _DID = re.compile(r"did:[a-z]+:[A-Za-z0-9._:%-]{1,2048}")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _BOM = b"\xef\xbb\xbf"
 _CAR_MAX_BYTES = 2 * 1024**3
+#: The first Jetstream's names (``type``; ``commit.type``) of the event kinds and operations.
+_OLD_KINDS = {"com": "commit", "acc": "account", "id": "identity"}
+_OLD_OPERATIONS = {"c": "create", "u": "update", "d": "delete"}
 _FOLLOW_SCHEMA = SCHEMAS[Table.FOLLOWS]
 
 
@@ -155,13 +163,22 @@ def _time(record: dict, time_us: object) -> int | None:
     return micros
 
 
+def _old(names: dict[str, str], value: object) -> str | None:
+    """The current name of a first-Jetstream kind or operation (None for anything else)."""
+    return names.get(value) if type(value) is str else None
+
+
 def looks_like_jetstream(obj: object) -> bool:
-    """Return True for a Jetstream event (``did``, ``time_us``, ``kind``)."""
+    """Return True for a Jetstream event (``did``, ``time_us``, ``kind``; or the first
+    Jetstream's ``type``)."""
     return (
         type(obj) is dict
         and type(obj.get("did")) is str
         and "time_us" in obj
-        and obj.get("kind") in ("commit", "identity", "account")
+        and (
+            obj.get("kind") in ("commit", "identity", "account")
+            or ("kind" not in obj and _old(_OLD_KINDS, obj.get("type")) is not None)
+        )
     )
 
 
@@ -173,6 +190,7 @@ class Parser:
         self.posts = PostColumns(source, PLATFORM_BLUESKY)
         self.likes: list[tuple[str, str, str, str | None, int | None]] = []
         self.follows: list[tuple[str, str, int | None]] = []
+        self.quotes: list[tuple] = []  # of replies that also quote (QUOTES_SCHEMA rows)
         self.accounts = AccountRows()
         self.rejects = RejectRows(source)
         self.rows = 0
@@ -190,6 +208,8 @@ class Parser:
             self.rejects.add(line, "not a Jetstream event (a JSON object)", raw)
             return
         kind = obj.get("kind")
+        if kind is None and "kind" not in obj:  # (the first Jetstream: "type": "com"...)
+            kind = _old(_OLD_KINDS, obj.get("type"))
         author = bluesky_account(obj.get("did"))
         if author is None:
             self.rejects.add(line, f"event without a valid did (got {obj.get('did')!r:.60})", raw)
@@ -210,6 +230,8 @@ class Parser:
             self.rejects.add(line, "commit event without a commit object", raw)
             return
         operation = commit.get("operation")
+        if operation is None and "operation" not in commit:  # (the first Jetstream: "type": "c")
+            operation = _old(_OLD_OPERATIONS, commit.get("type"))
         collection = commit.get("collection")
         if operation == "delete":
             self.deletes += 1
@@ -269,6 +291,9 @@ class Parser:
                 self.rejects.add(line, "reply without a readable reply.parent.uri", raw)
                 return
             kind, (target_id, target) = PostKind.REPLY.value, found
+            quoted = _quoted(record.get("embed"))
+            if quoted is not None:  # it also quotes: a second edge (Batch.quotes)
+                self.quotes.append((f"at://{did}/{POST}/{rkey}", line, *quoted))
         else:
             quoted = _quoted(record.get("embed"))
             if quoted is not None:
@@ -334,6 +359,7 @@ class Parser:
             rows_read=self.rows,
         )
         batch.interactions = likes
+        batch.quotes, self.quotes = quotes_table(self.quotes), []
         self.rows = 0
         return batch
 

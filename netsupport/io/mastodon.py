@@ -36,8 +36,10 @@ refused the whole line as malformed.
 
 Accounts are ``name@host``, stored as ``mastodon:name@host`` (:mod:`netsupport.io.platforms`). In
 the archive, an account comes from an actor or status URL (``https://host/users/NAME``,
-``/users/NAME/statuses/ID``, ``/@NAME`` or ``/@NAME/ID``). In the API an ``acct`` without a host
-is local to the instance: its host comes from the account's ``url``, else from ``--instance``.
+``/users/NAME/statuses/ID``, ``/@NAME`` or ``/@NAME/ID``); a ``Mention`` whose ``href`` names
+another user than its ``name`` (``@user@host``; Misskey's ``/users/<id>``) is its name's. In
+the API an ``acct`` without a host is local to the instance: its host comes from the account's
+``url``, else from ``--instance``.
 
 Post ids: in the archive a status's URI (``https://host/users/NAME/statuses/ID``; an Announce's
 activity URI); in the API the ``id`` as the collecting instance numbers it (the targets of replies,
@@ -133,6 +135,7 @@ __all__ = [
 ]
 
 _P = PLATFORM_MASTODON
+_N = len(_P) + 1  # (where the name starts in a store key)
 _POST = PostKind.POST.value
 _REPLY = PostKind.REPLY.value
 _REPOST = PostKind.REPOST.value
@@ -285,7 +288,15 @@ def _mentions_and_tags(tags: object, author: str | None) -> tuple[str | None, st
             h = _ACCOUNT_URLS.get(href, _UNSEEN) if type(href) is str else None
             if h is _UNSEEN:  # (handle_of_url's cache, looked up inline)
                 h = handle_of_url(href)
-            h = h or _handle_of_mention_name(tag.get("name"))
+            name = tag.get("name")
+            if not h:
+                h = _handle_of_mention_name(name)
+            elif (
+                type(name) is str
+                and h[_N:] != name[1:]  # (@user@host as the href gives it: most)
+                and h[_N : h.index("@")] != name.lstrip("@").partition("@")[0].lower()
+            ):
+                h = _handle_of_mention_name(name) or h  # (Misskey's /users/<id>: the name's)
             if h and h != author:
                 mentions[h] = None
         elif kind == "Hashtag":

@@ -14,8 +14,10 @@ Rows: a ``message`` is a post by ``telegram:<from_id>``; its id is ``<chat id>/<
 (message ids are per chat). A reply is a reply to the sender of that message in the same chat
 when the export holds it (else the target account is unknown); a forwarded message is a
 ``repost`` of its source (``telegram:<forwarded_from_id>`` when the export gives one, else the
-source's name as written). Mentions: ``@username`` becomes ``telegram:username``; a
-``mention_name`` (a user without a username) becomes ``telegram:user<user_id>``. Telegram exports
+source's name as written; a ``forwarded_from`` of null, which Telegram Desktop writes for a
+source whose name it does not have, is a repost of an unknown account). Mentions: ``@username``
+becomes ``telegram:username``; a ``mention_name`` (a user without a username) becomes
+``telegram:user<user_id>``. Telegram exports
 do not give the usernames of senders, so a sender's ``telegram:user...`` and the same person's
 ``telegram:username`` are two keys: link them with an account map. Service messages (joins,
 pins, calls) are not posts: counted in the import summary.
@@ -98,7 +100,8 @@ class _Message(msgspec.Struct, gc=False):
     A run of messages decodes into these (:data:`_DECODE_RUN`) when every one of them fits: other
     fields are skipped without building them, and a value of another type than these fails the
     whole run, which is then decoded with orjson into dicts (:meth:`TelegramParser.message`).
-    A field that is absent decodes as ``None``, as ``dict.get`` gives it. A message without
+    A field that is absent decodes as ``None``, as ``dict.get`` gives it (``forwarded_from``:
+    as UNSET, since a null one still marks a forward). A message without
     ``date_unixtime``, or with a list-valued ``text`` and no ``text_entities``, is decoded again
     with orjson on its own (:meth:`TelegramParser.typed`): its ``date`` or its text's entities
     are read then.
@@ -113,11 +116,12 @@ class _Message(msgspec.Struct, gc=False):
     text_entities: list[_Entity] | None = None
     reply_to_message_id: int | str | None = None
     reply_to_peer_id: int | str | None = None
-    forwarded_from: str | None = None
+    forwarded_from: str | msgspec.UnsetType | None = msgspec.UNSET  # (null: still a forward)
     forwarded_from_id: str | None = None
 
 
 _DECODE_RUN = msgspec.json.Decoder(list[_Message]).decode
+_UNSET = msgspec.UNSET
 #: Epoch seconds that :func:`~netsupport.io.timestamps.parse_column` reads as seconds and keeps
 #: (EARLIEST to LATEST, far below the milliseconds threshold): the row of a message with one of
 #: these needs no raw text (kept only for the reject of a timestamp refused).
@@ -274,7 +278,8 @@ class TelegramParser:
         else:
             forwarded = get("forwarded_from")
             fid = get("forwarded_from_id")
-            if forwarded is not None or fid is not None:
+            # (the key marks a forward: Telegram writes null for a source without a name)
+            if "forwarded_from" in msg or fid is not None:
                 kind_out = _REPOST
                 if type(fid) is str and fid.strip():
                     target_author = qualify(_P, fid)
@@ -407,11 +412,11 @@ class TelegramParser:
             else:
                 forwarded = m.forwarded_from
                 fid = m.forwarded_from_id
-                if forwarded is not None or fid is not None:
+                if forwarded is not _UNSET or fid is not None:
                     kind_out = _REPOST
                     if fid is not None and fid.strip():
                         target_author = keys.get(fid) or self._key(fid)
-                    elif forwarded is not None and forwarded.strip():
+                    elif type(forwarded) is str and forwarded.strip():
                         target_author = keys.get(forwarded) or self._key(forwarded)
             if type(text) is list:
                 text = "".join([p if type(p) is str else (p.text or "") for p in text])
