@@ -107,6 +107,7 @@ from .base import (
     RejectRows,
     as_id,
     gc_paused,
+    loads,
     shift_lines,
 )
 from .compressed import compression_of, open_input
@@ -426,7 +427,7 @@ def _member(members: _Members, base: str) -> str | None:
 
 def _load_json(members: _Members, name: str, label: str) -> object:
     try:
-        return orjson.loads(members.read(name))
+        return loads(members.read(name))
     except orjson.JSONDecodeError as exc:
         raise InputFileError(label, f"malformed JSON ({exc}); truncated?") from None
 
@@ -1269,7 +1270,7 @@ def read_statuses(path: Path, source: str, options: ReadOptions) -> Iterator[Bat
                 raise InputFileError(path, "a JSON document over 1 GB: write it as JSON lines")
             data = fh.read()
             try:
-                doc = orjson.loads(data.removeprefix(b"\xef\xbb\xbf"))
+                doc = loads(data.removeprefix(b"\xef\xbb\xbf"))
             except orjson.JSONDecodeError as exc:
                 raise InputFileError(path, f"malformed JSON document ({exc})") from None
             for i, item in enumerate(doc if type(doc) is list else [doc], 1):
@@ -1411,7 +1412,7 @@ def _is_document(path: Path) -> bool:
     with open_input(path) as fh:
         first = fh.readline(1 << 24)
     try:
-        orjson.loads(first)
+        loads(first)
     except orjson.JSONDecodeError:
         return True
     return False
