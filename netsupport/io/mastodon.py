@@ -426,8 +426,8 @@ def _member(members: _Members, base: str) -> str | None:
 
 
 def _load_json(members: _Members, name: str, label: str) -> object:
-    try:
-        return loads(members.read(name))
+    try:  # (a byte order mark, left by an editor, is skipped as the other readers skip it)
+        return loads(members.read(name).removeprefix(b"\xef\xbb\xbf"))
     except orjson.JSONDecodeError as exc:
         raise InputFileError(label, f"malformed JSON ({exc}); truncated?") from None
 
@@ -597,6 +597,14 @@ def _items(doc: object, label: str, key: str = "orderedItems") -> list:
     return doc[key]
 
 
+def _without_bom(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    """``chunks`` with a byte order mark at the start of the first one left out."""
+    first = True
+    for chunk in chunks:
+        yield chunk.removeprefix(b"\xef\xbb\xbf") if first else chunk
+        first = False
+
+
 def _item_runs(
     members: _Members, name: str, label: str, key: str = "orderedItems"
 ) -> Iterator[list]:
@@ -610,7 +618,7 @@ def _item_runs(
     used = members.used
     handed = False
     try:
-        for run in iter_items(members.chunks(name), key):
+        for run in iter_items(_without_bom(members.chunks(name)), key):
             handed = True
             yield run
         return

@@ -126,3 +126,36 @@ def _cleaned(value):
 def test_loads_keeps_orjson_s_error_for_what_else_is_wrong(doc):
     with pytest.raises(orjson.JSONDecodeError, match="surrogate"):
         loads(doc)
+
+
+# ---- a byte order mark at the start of a Mastodon archive's JSON files -----------------------
+# (a file opened and saved again in an editor on Windows). The Twitter archive, Telegram's
+# result.json and every JSON lines reader skip it; the Mastodon archive refused itself whole
+# ("malformed JSON (UTF-8 byte order mark (BOM) is not supported)").
+
+
+@pytest.mark.parametrize(
+    "member", ["outbox.json", "actor.json", "likes.json", "following_accounts.csv", "*"]
+)
+@pytest.mark.parametrize("packed", ["folder", "zip"])
+def test_mastodon_archive_member_with_a_bom_is_read(tmp_path, data_dir, member, packed):
+    import zipfile
+
+    src = data_dir / "io" / "mastodon-archive"
+    copy = tmp_path / "archive"
+    shutil.copytree(src, copy)
+    for p in copy.iterdir():
+        if member in (p.name, "*"):
+            p.write_bytes(b"\xef\xbb\xbf" + p.read_bytes())
+    if packed == "zip":
+        with zipfile.ZipFile(tmp_path / "archive.zip", "w") as zf:
+            for p in sorted(copy.iterdir()):
+                zf.write(p, p.name)
+        copy = tmp_path / "archive.zip"
+    assert _import(src, "mastodon", tmp_path / "before").exit_code == 0
+    result = _import(copy, "auto", tmp_path / "after")
+    assert result.exit_code == 0, result.output
+    for table in ("posts", "follows", "accounts", "rejects"):
+        want = Store(tmp_path / "before").read(table).drop(columns=["source_file"], errors="ignore")
+        got = Store(tmp_path / "after").read(table).drop(columns=["source_file"], errors="ignore")
+        assert len(got) == len(want), table
