@@ -1418,7 +1418,7 @@ def _is_document(path: Path) -> bool:
     """A file starting with ``{`` is a document (one pretty-printed status) if its first line is
     not a whole JSON value."""
     with open_input(path) as fh:
-        first = fh.readline(1 << 24)
+        first = fh.readline(1 << 24).removeprefix(b"\xef\xbb\xbf")
     try:
         loads(first)
     except orjson.JSONDecodeError:

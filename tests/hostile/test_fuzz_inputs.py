@@ -159,3 +159,33 @@ def test_mastodon_archive_member_with_a_bom_is_read(tmp_path, data_dir, member, 
         want = Store(tmp_path / "before").read(table).drop(columns=["source_file"], errors="ignore")
         got = Store(tmp_path / "after").read(table).drop(columns=["source_file"], errors="ignore")
         assert len(got) == len(want), table
+
+
+BOM_CASES = [
+    "twarc2_page.jsonl",
+    "v1_tweets.jsonl",
+    "mastodon_statuses.jsonl",
+    "bluesky_jetstream.ndjson",
+    "reddit_comments.ndjson",
+    "reddit_submissions.ndjson",
+    "nodexl_edges.csv",
+    "telegram/result_chat.json",
+    "telegram/result_full.json",
+]
+
+
+@pytest.mark.parametrize("fixture", BOM_CASES)
+def test_a_byte_order_mark_changes_no_row(tmp_path, data_dir, fixture):
+    # (fz1: Mastodon API statuses as JSON lines with a BOM were taken for one JSON document
+    # and refused whole: "malformed JSON document (unexpected content after document)")
+    src = data_dir / "io" / fixture
+    copy = tmp_path / "in" / src.name
+    copy.parent.mkdir()
+    copy.write_bytes(b"\xef\xbb\xbf" + src.read_bytes())
+    assert _import(src, "auto", tmp_path / "before").exit_code == 0
+    result = _import(copy, "auto", tmp_path / "after")
+    assert result.exit_code == 0, result.output
+    for table in ("posts", "follows", "accounts", "rejects"):
+        want = Store(tmp_path / "before").read(table)
+        got = Store(tmp_path / "after").read(table)
+        assert len(got) == len(want), table
