@@ -475,7 +475,7 @@ def load_study(path: str | Path) -> Study:
     """
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # (a byte order mark, as Notepad writes)
     except FileNotFoundError:
         raise StudyError(f"{path}: study file not found") from None
     except (OSError, UnicodeDecodeError) as exc:
