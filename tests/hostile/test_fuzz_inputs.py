@@ -189,3 +189,47 @@ def test_a_byte_order_mark_changes_no_row(tmp_path, data_dir, fixture):
         want = Store(tmp_path / "before").read(table)
         got = Store(tmp_path / "after").read(table)
         assert len(got) == len(want), table
+
+
+# ---- auto-detection decided by the first record alone ------------------------------------------
+# A first status whose ``account`` was not an object (or a first Jetstream event or Reddit
+# comment missing a key) sent the whole file to the Twitter reader: every line a reject
+# ("missing author handle"), every good record lost. The first few records decide now.
+
+FIRST_BROKEN = [
+    ("mastodon_statuses.jsonl", "mastodon", lambda o: {**o, "account": []}),
+    (
+        "mastodon_statuses.jsonl",
+        "mastodon",
+        lambda o: {k: v for k, v in o.items() if k != "account"},
+    ),
+    ("bluesky_jetstream.ndjson", "bluesky", lambda o: {**o, "kind": ["commit"]}),
+    ("bluesky_jetstream.ndjson", "bluesky", lambda o: {k: v for k, v in o.items() if k != "did"}),
+    ("reddit_comments.ndjson", "reddit", lambda o: {k: v for k, v in o.items() if k != "id"}),
+    ("reddit_submissions.ndjson", "reddit", lambda o: {**o, "created_utc": None} | {"id": None}),
+]
+
+
+@pytest.mark.parametrize(
+    ("fixture", "fmt", "damage"),
+    FIRST_BROKEN,
+    ids=[f"{f}-{i}" for i, (f, _, _) in enumerate(FIRST_BROKEN)],
+)
+def test_a_broken_first_record_does_not_decide_the_format(tmp_path, data_dir, fixture, fmt, damage):
+    src = data_dir / "io" / fixture
+    lines = src.read_bytes().splitlines()
+    lines[0] = json.dumps(damage(json.loads(lines[0]))).encode()
+    copy = tmp_path / "in" / src.name
+    copy.parent.mkdir()
+    copy.write_bytes(b"\n".join(lines) + b"\n")
+    assert _import(copy, fmt, tmp_path / "named").exit_code == 0
+    result = _import(copy, "auto", tmp_path / "auto")
+    assert result.exit_code == 0, result.output
+    named, auto = _store_counts(tmp_path / "named"), _store_counts(tmp_path / "auto")
+    assert auto[:2] == named[:2]
+    assert named[0] >= _store_counts_of(src, fmt, tmp_path / "orig") - 1  # (only line 1 lost)
+
+
+def _store_counts_of(src: Path, fmt: str, store: Path) -> int:
+    assert _import(src, fmt, store).exit_code == 0
+    return _store_counts(store)[0]
