@@ -1416,13 +1416,18 @@ def _is_utf8(data: bytes) -> bool:
 
 def _is_document(path: Path) -> bool:
     """A file starting with ``{`` is a document (one pretty-printed status) if its first line is
-    not a whole JSON value."""
+    not a whole JSON value, unless the next line is a whole status (JSON lines whose first line
+    was cut: no line of a pretty-printed status is a status)."""
     with open_input(path) as fh:
         first = fh.readline(1 << 24).removeprefix(b"\xef\xbb\xbf")
+        second = fh.readline(1 << 24)
     try:
         loads(first)
     except orjson.JSONDecodeError:
-        return True
+        try:
+            return not looks_like_status(loads(second))
+        except orjson.JSONDecodeError:
+            return True
     return False
 
 

@@ -233,3 +233,18 @@ def test_a_broken_first_record_does_not_decide_the_format(tmp_path, data_dir, fi
 def _store_counts_of(src: Path, fmt: str, store: Path) -> int:
     assert _import(src, fmt, store).exit_code == 0
     return _store_counts(store)[0]
+
+
+@pytest.mark.parametrize("fmt", ["mastodon", "auto"])
+def test_statuses_whose_first_line_was_cut_keep_every_other_status(tmp_path, data_dir, fmt):
+    # (fz1: a first line cut short, '{"id": "1", "acc', made the file one malformed JSON
+    # document, refused whole even with --format mastodon)
+    src = data_dir / "io" / "mastodon_statuses.jsonl"
+    copy = tmp_path / "in" / src.name
+    copy.parent.mkdir()
+    copy.write_bytes(b'{"id": "1", "acc\n' + src.read_bytes())
+    assert _import(src, "mastodon", tmp_path / "before").exit_code == 0
+    result = _import(copy, fmt, tmp_path / "after")
+    assert result.exit_code == 0, result.output
+    before, after = _store_counts(tmp_path / "before"), _store_counts(tmp_path / "after")
+    assert after[:2] == (before[0], before[1] + 1)  # every status kept, the cut line a reject
