@@ -1043,6 +1043,7 @@ def synth_command(
         name=name,
         report_dir=report_dir,
     )
+    config.check()  # (before the line saying what it generates)
     typer.echo(f"generating {interactions:,} posts by {accounts:,} accounts ...", err=True)
     result = synthesize(out, config, platforms=platforms)
     for file, size in result.files:

@@ -387,7 +387,16 @@ def _handles(values: list, dotted: str, path: Path, text: str) -> tuple[str, ...
     return tuple(dict.fromkeys(out))
 
 
-def _resolve(base: Path, value: str, dotted: str, must_exist: bool = True) -> Path:
+def _resolve(
+    base: Path,
+    value: str,
+    dotted: str,
+    must_exist: bool = True,
+    where: tuple[Path, str] | None = None,
+) -> Path:
+    if "\0" in value:  # (a TOML string may hold one; no operating system takes it in a path)
+        at = _where(*where, dotted) if where else dotted
+        raise StudyKeyError(f"{at}: '{dotted}' holds a NUL character (\\u0000); not a path")
     p = (base / value).resolve() if not Path(value).is_absolute() else Path(value)
     if must_exist and not p.exists():
         raise StudyError(f"{dotted}: file not found: {p}")
@@ -466,7 +475,7 @@ def load_study(path: str | Path) -> Study:
     """
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # (a byte order mark, as Notepad writes)
     except FileNotFoundError:
         raise StudyError(f"{path}: study file not found") from None
     except (OSError, UnicodeDecodeError) as exc:
@@ -550,7 +559,7 @@ def load_study(path: str | Path) -> Study:
             )
         inputs.append(
             InputSpec(
-                path=_resolve(base, item["path"], f"{dotted}.path"),
+                path=_resolve(base, item["path"], f"{dotted}.path", where=(path, text)),
                 format=fmt,
                 mapping=mapping,
                 account=normalise_handle(item["account"]) if "account" in item else None,
@@ -576,8 +585,12 @@ def load_study(path: str | Path) -> Study:
     )
     s = data.get("stance", {})
     stance = StanceParams(
-        lexicon=_resolve(base, s["lexicon"], "stance.lexicon") if "lexicon" in s else None,
-        labels=_resolve(base, s["labels"], "stance.labels") if "labels" in s else None,
+        lexicon=_resolve(base, s["lexicon"], "stance.lexicon", where=(path, text))
+        if "lexicon" in s
+        else None,
+        labels=_resolve(base, s["labels"], "stance.labels", where=(path, text))
+        if "labels" in s
+        else None,
         positive_threshold=float(s.get("positive_threshold", 0.05)),
         negative_threshold=float(s.get("negative_threshold", -0.05)),
         likes_count=s.get("likes_count", True),
@@ -591,9 +604,11 @@ def load_study(path: str | Path) -> Study:
         confidence=float(sp.get("confidence", 0.95)),
     )
     o = data.get("output", {})
-    out_dir = _resolve(base, o.get("dir", f"reports/{name}"), "output.dir", must_exist=False)
+    out_dir = _resolve(
+        base, o.get("dir", f"reports/{name}"), "output.dir", must_exist=False, where=(path, text)
+    )
     store_dir = (
-        _resolve(base, o["store"], "output.store", False)
+        _resolve(base, o["store"], "output.store", False, where=(path, text))
         if "store" in o
         else default_store(out_dir)
     )
@@ -607,9 +622,15 @@ def load_study(path: str | Path) -> Study:
             f"{_where(path, text, 'output.gexf_max_edges')}: output.gexf_max_edges must be a "
             f"positive integer (edges of graph.gexf), got {gexf_max_edges!r}"
         )
-    accounts = _resolve(base, st["accounts"], "study.accounts") if "accounts" in st else None
+    accounts = (
+        _resolve(base, st["accounts"], "study.accounts", where=(path, text))
+        if "accounts" in st
+        else None
+    )
     account_map = (
-        _resolve(base, st["account_map"], "study.account_map") if "account_map" in st else None
+        _resolve(base, st["account_map"], "study.account_map", where=(path, text))
+        if "account_map" in st
+        else None
     )
     study = Study(
         name=name,
@@ -683,7 +704,11 @@ def _with_evidence_keys(study: Study, data: dict, base: Path, path: Path, text: 
         notes=pv.get("notes"),
     )
     o = data.get("output", {})
-    salt_file = _resolve(base, o["salt_file"], "output.salt_file") if "salt_file" in o else None
+    salt_file = (
+        _resolve(base, o["salt_file"], "output.salt_file", where=(path, text))
+        if "salt_file" in o
+        else None
+    )
     return replace(
         study,
         uncovered=uncovered,

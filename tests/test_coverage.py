@@ -141,3 +141,38 @@ def test_a_bad_uncovered_value_is_one_line_naming_the_key_and_line(tmp_path):
     pattern = r"study\.toml:\d+: 'windows\.uncovered' must be cut or refuse"
     with pytest.raises(StudyKeyError, match=pattern):
         load_study(study)
+
+
+@pytest.mark.parametrize("policy", ["cut", "refuse"])
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [
+        ("2020-02-14T09:00:00Z", "2020-02-19T18:00:00Z"),  # after the data
+        ("2010-02-14T09:00:00Z", "2010-02-19T18:00:00Z"),  # before them
+        ("2014-03-05T17:58:00Z", "2014-03-05T17:59:00Z"),  # after the last row, in its hour
+    ],
+)
+def test_a_crisis_window_outside_the_data_names_the_keys_and_the_span(start, end, policy):
+    # (branch fz1) `support` without a study cut it to nothing and stopped on the Windows
+    # invariant ("expected baseline_start <= crisis_start < crisis_end <= after_end, got" four
+    # times the data's end), naming no key; `run` says this (study.check_data_range)
+    spans = [InputSpan("t.jsonl", "twitter-v2", T("2014-01-31T09:00:51Z"), T("2014-03-05T17:55Z"))]
+    windows = Windows.from_crisis(start, end, 14, 14)
+    with pytest.raises(
+        StudyError,
+        match=r"^s.toml: windows\.crisis_start\.\.windows\.crisis_end: the crisis window .* lies "
+        r"outside the data, which run from 2014-01-31T09:00:51Z to 2014-03-05T17:55:00Z",
+    ):
+        coverage_check(spans, windows, policy, study_path="s.toml")
+
+
+def test_support_with_a_crisis_after_the_data_is_one_line(tmp_path):
+    store = tmp_path / "store"
+    import_paths(Store(store), [EXAMPLE / "tweets.jsonl"])
+    args = ["support", "--store", str(store), "--focal", "inspector_lane", "--crisis"]
+    args += ["2030-02-14T00:00:00Z", "2030-02-19T00:00:00Z", "--out", str(tmp_path / "m.json")]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert "the crisis window 2030-02-14T00:00:00Z to 2030-02-19T00:00:00Z lies outside" in (
+        result.output
+    )

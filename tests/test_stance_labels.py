@@ -349,10 +349,29 @@ def _one_line_error(r) -> str:
             "none of its 2 labels names a classified interaction",
         ),
         ("id,stance\n1,supportive\n", "needs columns post_id and stance"),
+        # a column named twice (fz1: AttributeError 'DataFrame' object has no attribute 'str')
+        (
+            "post_id,stance_a,stance_a\nC10,supportive,supportive\nC01,neutral,neutral\n",
+            "labels.csv:line 1: column 'stance_a' appears twice in the header",
+        ),
+        (
+            "post_id,Stance,stance\nC10,supportive,supportive\nC01,neutral,neutral\n",
+            "labels.csv:line 1: column 'stance' appears twice in the header",
+        ),
+        (
+            "post_id,post_id,stance\nC10,C10,supportive\nC01,C01,neutral\n",
+            "labels.csv:line 1: column 'post_id' appears twice in the header",
+        ),
     ],
 )
 def test_cli_bad_label_files_are_one_line(tmp_path, text, expect):
     assert expect in _one_line_error(_stance_cli(tmp_path, text))
+
+
+def test_cli_empty_header_cells_are_still_fine(tmp_path):
+    # (a sheet saved from a spreadsheet may end each row in empty cells: not a column twice)
+    r = _stance_cli(tmp_path, "post_id,stance,,\nC10,supportive,,\nC01,neutral,,\n")
+    assert r.exit_code == 0, r.output
 
 
 def test_cli_duplicates_that_agree_are_fine(tmp_path):

@@ -1,5 +1,6 @@
 """Study file validation: unknown keys, wrong types and missing files name the key/path and line."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -184,4 +185,25 @@ def test_parameters_out_of_range_name_key_and_line(tmp_path, old, new, match):
 def test_impossible_windows_name_the_study_file(tmp_path, old, new, match):
     p = _write(tmp_path, GOOD.replace(old, new, 1))
     with pytest.raises(StudyError, match=rf"study.toml: .*{match}"):
+        load_study(p)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "key"),
+    [
+        ('path = "tweets.jsonl"', 'path = "tweets\\u0000.jsonl"', "inputs[0].path"),
+        ('dir = "out"', 'dir = "o\\u0000ut"', "output.dir"),
+        ('dir = "out"', 'dir = "out"\nstore = "s\\u0000"', "output.store"),
+        ('dir = "out"', 'dir = "out"\nsalt_file = "s\\u0000"', "output.salt_file"),
+        ("[communities]", '[stance]\nlabels = "l\\u0000.csv"\n[communities]', "stance.labels"),
+        ("[communities]", '[stance]\nlexicon = "l\\u0000.toml"\n[communities]', "stance.lexicon"),
+        ('markers = ["#StandWithLane"]', 'accounts = "a\\u0000.csv"', "study.accounts"),
+        ('markers = ["#StandWithLane"]', 'account_map = "m\\u0000.csv"', "study.account_map"),
+    ],
+)
+def test_a_nul_character_in_a_path_is_an_error_naming_the_key(tmp_path, old, new, key):
+    # A TOML string may hold "\u0000"; the operating system takes no path with a NUL byte
+    # (os.path.realpath raised ValueError: embedded null byte, a traceback).
+    p = _write(tmp_path, GOOD.replace(old, new, 1))
+    with pytest.raises(StudyKeyError, match=rf"study.toml.*'{re.escape(key)}'.*NUL"):
         load_study(p)

@@ -36,7 +36,7 @@ import pyarrow as pa
 
 from ..errors import InputFileError, UnsafeArchive
 from ..schema import SCHEMAS, Table, normalise_handle
-from .base import AccountRows, Batch, ReadOptions, RejectRows, as_id
+from .base import AccountRows, Batch, ReadOptions, RejectRows, as_id, loads
 from .compressed import compression_of, open_input
 from .twitter_json import TweetParser
 
@@ -98,7 +98,7 @@ def parse_ytd(data: bytes, name: str, *, prefix: bytes = b"window.YTD.") -> list
         )
     body = data[eq + 1 :].strip().rstrip(b";")
     try:
-        value = orjson.loads(body)
+        value = loads(body)
     except orjson.JSONDecodeError as exc:
         raise InputFileError(name, f"malformed JSON after '=' ({exc}); truncated?") from None
     if isinstance(value, dict) and prefix != b"window.YTD.":

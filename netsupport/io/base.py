@@ -27,6 +27,8 @@ Examples
 from __future__ import annotations
 
 import gc
+import json
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -52,7 +54,9 @@ __all__ = [
     "RejectRows",
     "as_id",
     "gc_paused",
+    "loads",
     "raw_text",
+    "reread",
     "shift_lines",
 ]
 
@@ -248,6 +252,71 @@ class RejectRows:
         return table
 
 
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+_INT64_MIN, _UINT64_MAX = -(2**63), 2**64 - 1
+
+
+def _orjson_int(text: str) -> int | float:
+    """An integer as orjson reads it: a float beyond the 64-bit range, an error beyond a double."""
+    value = int(text)
+    return value if _INT64_MIN <= value <= _UINT64_MAX else _orjson_float(text)
+
+
+def _orjson_float(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise ValueError(f"number is infinity when parsed as double: {text[:20]}")
+    return value
+
+
+def _no_constant(name: str) -> object:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _without_surrogates(value: object) -> object:
+    if type(value) is str:
+        return _LONE_SURROGATE.sub("\ufffd", value)
+    if type(value) is list:
+        return [_without_surrogates(v) for v in value]
+    if type(value) is dict:
+        return {_without_surrogates(k): _without_surrogates(v) for k, v in value.items()}
+    return value
+
+
+def loads(data: bytes | str) -> Any:
+    """``orjson.loads``, except that a string holding half a surrogate pair as an escape
+    (``"\\ud83d"``: valid JSON, left where a text was cut inside an emoji) is read, each
+    half replaced by U+FFFD (see :func:`reread`).
+
+    Examples
+    --------
+    >>> loads(b'{"text": "cut \\\\ud83d", "n": 1}')
+    {'text': 'cut \ufffd', 'n': 1}
+    """
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        return reread(data, exc)
+
+
+def reread(data: bytes | str, exc: orjson.JSONDecodeError) -> Any:
+    """``data``, which orjson refused with ``exc``, read again if half a surrogate pair
+    written as an escape was the reason (orjson refuses it; one such text would lose its whole
+    line, page of tweets or archive); else raise ``exc``. Numbers are read as orjson reads
+    them; a surrogate written as raw bytes (not UTF-8) is still orjson's error. (Readers call
+    this after orjson fails, so a line that decodes costs nothing more.)"""
+    if "surrogate" not in str(exc):
+        raise exc
+    try:
+        text = data if isinstance(data, str) else bytes(data).decode("utf-8")
+        value = json.loads(
+            text, parse_int=_orjson_int, parse_float=_orjson_float, parse_constant=_no_constant
+        )
+    except (ValueError, RecursionError):  # (UnicodeDecodeError, JSONDecodeError included)
+        raise exc from None
+    return _without_surrogates(value)
+
+
 class JsonLinesParser:
     """A parser of JSON lines: decodes each line and hands the value to ``value(obj, n, raw)``.
 
@@ -266,9 +335,12 @@ class JsonLinesParser:
         try:
             obj = orjson.loads(line)
         except orjson.JSONDecodeError as exc:
-            self.records += 1
-            self.rejects.add(n, f"malformed JSON: {exc}", line)
-            return
+            try:
+                obj = reread(line, exc)
+            except orjson.JSONDecodeError:
+                self.records += 1
+                self.rejects.add(n, f"malformed JSON: {exc}", line)
+                return
         self.value(obj, n, line)
 
 

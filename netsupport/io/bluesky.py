@@ -72,7 +72,7 @@ import pyarrow as pa
 
 from ..errors import InputFileError
 from ..schema import SCHEMAS, IKind, PostKind, Table
-from .base import AccountRows, Batch, ReadOptions, RejectRows
+from .base import AccountRows, Batch, ReadOptions, RejectRows, reread
 from .columns import MAX_MICROS, MIN_MICROS, PostColumns, interaction_table
 from .compressed import open_input
 from .twitter_json import quotes_table
@@ -456,9 +456,12 @@ def _read_jetstream(fh, source: str, options: ReadOptions) -> Iterator[Batch]:
         parser.rows += 1
         try:
             obj = loads(line)
-        except JSONError:
-            parser.rejects.add(n, "malformed JSON", line)
-            continue
+        except JSONError as exc:
+            try:
+                obj = reread(line, exc)
+            except JSONError:
+                parser.rejects.add(n, "malformed JSON", line)
+                continue
         parser.event(obj, n, line)
         if not n & 1023 and len(parser) >= options.batch_rows:
             yield parser.take()

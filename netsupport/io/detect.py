@@ -163,17 +163,37 @@ def _platform_format(head: bytes) -> str | None:
         return "bluesky"
     if stripped[:1] != b"{":
         return None
-    for line in stripped.split(b"\n")[:5]:
-        try:
-            obj = orjson.loads(line)
-        except orjson.JSONDecodeError:
-            continue
+    for obj in _first_objects(stripped, skip_first=True):  # (one broken record does not decide)
         if looks_like_jetstream(obj):
             return "bluesky"
         if looks_like_reddit(obj):
             return "reddit"
-        return None
     return None
+
+
+#: JSON lines whose records decide a file's platform: the first of them that looks like one of
+#: the platform's records does (a first record broken in export does not send the whole file to
+#: another reader, whose rejects every line would then be).
+SNIFF_RECORDS = 5
+
+
+def _first_objects(head: bytes, skip_first: bool = False) -> list[object]:
+    """The first :data:`SNIFF_RECORDS` lines of ``head`` that are JSON values (others skipped;
+    none if its first non-blank line is not one, a pretty-printed document, unless
+    ``skip_first``)."""
+    out: list[object] = []
+    for line in head.split(b"\n")[: 4 * SNIFF_RECORDS]:
+        if not line.strip():
+            continue
+        try:
+            out.append(orjson.loads(line))
+        except orjson.JSONDecodeError:
+            if not out and not skip_first:
+                break
+            continue
+        if len(out) == SNIFF_RECORDS:
+            break
+    return out
 
 
 _TELEGRAM_RE = re.compile(rb'"messages"\s*:\s*\[|"chats"\s*:\s*\{\s*"(about|list)"')
@@ -191,14 +211,11 @@ def _other_platform_json(head: bytes) -> str | None:
 
     if _TELEGRAM_RE.search(head) and _TELEGRAM_HINT_RE.search(head):
         return "telegram"
-    for line in head.split(b"\n")[:5]:
-        if not line.strip():
-            continue
-        try:
-            obj = orjson.loads(line)
-        except orjson.JSONDecodeError:
-            break
-        return "mastodon" if looks_like_status(obj) or looks_like_outbox(obj) else None
+    first = _first_objects(head)
+    if first:  # JSON lines (or a one-line document): the first status-like record decides
+        return (
+            "mastodon" if any(looks_like_status(o) or looks_like_outbox(o) for o in first) else None
+        )
     if _AS_RE.search(head) and _AS_HINT_RE.search(head):
         return "mastodon"
     if _STATUS_RE.search(head) and _STATUS_HINT_RE.search(head):

@@ -34,6 +34,8 @@ from collections.abc import Callable, Iterable, Iterator
 
 import orjson
 
+from .base import loads
+
 __all__ = ["SecondKey", "Unstreamable", "iter_items"]
 
 #: A string (closed, or open up to the end of the buffer) or a bracket.
@@ -164,7 +166,7 @@ def _item_end(s: _Stream, start: int) -> int:
 def _check_rest(prefix: bytes, suffix: bytes, key: bytes) -> None:
     """Check what lies outside the array: well formed, and no second top-level ``key``."""
     try:
-        orjson.loads(prefix + b"[]" + suffix)
+        loads(prefix + b"[]" + suffix)
     except orjson.JSONDecodeError:
         raise Unstreamable("malformed outside the array") from None
     for tok, pos, depth in _tokens(lambda p: _TOKEN.search(suffix, p), 0, 1):
@@ -217,7 +219,7 @@ def iter_items(chunks: Iterable[bytes], key: str, run_bytes: int = 1 << 20) -> I
         else:
             end = _item_end(s, pos)
             try:
-                item = orjson.loads(s.buf[pos:end])
+                item = loads(s.buf[pos:end])  # (half a surrogate pair read as whole)
             except orjson.JSONDecodeError:
                 raise Unstreamable("a malformed item") from None
             yield [item]

@@ -109,6 +109,7 @@ from .base import (
     RejectRows,
     as_id,
     gc_paused,
+    loads,
     shift_lines,
 )
 from .compressed import compression_of, open_input
@@ -436,8 +437,8 @@ def _member(members: _Members, base: str) -> str | None:
 
 
 def _load_json(members: _Members, name: str, label: str) -> object:
-    try:
-        return orjson.loads(members.read(name))
+    try:  # (a byte order mark, left by an editor, is skipped as the other readers skip it)
+        return loads(members.read(name).removeprefix(b"\xef\xbb\xbf"))
     except orjson.JSONDecodeError as exc:
         raise InputFileError(label, f"malformed JSON ({exc}); truncated?") from None
 
@@ -607,6 +608,14 @@ def _items(doc: object, label: str, key: str = "orderedItems") -> list:
     return doc[key]
 
 
+def _without_bom(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    """``chunks`` with a byte order mark at the start of the first one left out."""
+    first = True
+    for chunk in chunks:
+        yield chunk.removeprefix(b"\xef\xbb\xbf") if first else chunk
+        first = False
+
+
 def _item_runs(
     members: _Members, name: str, label: str, key: str = "orderedItems"
 ) -> Iterator[list]:
@@ -620,7 +629,7 @@ def _item_runs(
     used = members.used
     handed = False
     try:
-        for run in iter_items(members.chunks(name), key):
+        for run in iter_items(_without_bom(members.chunks(name)), key):
             handed = True
             yield run
         return
@@ -1280,7 +1289,7 @@ def read_statuses(path: Path, source: str, options: ReadOptions) -> Iterator[Bat
                 raise InputFileError(path, "a JSON document over 1 GB: write it as JSON lines")
             data = fh.read()
             try:
-                doc = orjson.loads(data.removeprefix(b"\xef\xbb\xbf"))
+                doc = loads(data.removeprefix(b"\xef\xbb\xbf"))
             except orjson.JSONDecodeError as exc:
                 raise InputFileError(path, f"malformed JSON document ({exc})") from None
             for i, item in enumerate(doc if type(doc) is list else [doc], 1):
@@ -1418,13 +1427,18 @@ def _is_utf8(data: bytes) -> bool:
 
 def _is_document(path: Path) -> bool:
     """A file starting with ``{`` is a document (one pretty-printed status) if its first line is
-    not a whole JSON value."""
+    not a whole JSON value, unless the next line is a whole status (JSON lines whose first line
+    was cut: no line of a pretty-printed status is a status)."""
     with open_input(path) as fh:
-        first = fh.readline(1 << 24)
+        first = fh.readline(1 << 24).removeprefix(b"\xef\xbb\xbf")
+        second = fh.readline(1 << 24)
     try:
-        orjson.loads(first)
+        loads(first)
     except orjson.JSONDecodeError:
-        return True
+        try:
+            return not looks_like_status(loads(second))
+        except orjson.JSONDecodeError:
+            return True
     return False
 
 

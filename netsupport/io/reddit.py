@@ -46,7 +46,7 @@ from pathlib import Path
 import orjson
 
 from ..schema import PostKind
-from .base import AccountRows, Batch, ReadOptions, RejectRows
+from .base import AccountRows, Batch, ReadOptions, RejectRows, reread
 from .columns import MAX_MICROS, MIN_MICROS, PostColumns
 from .compressed import open_input
 
@@ -211,9 +211,12 @@ def read(path: Path, source: str, options: ReadOptions) -> Iterator[Batch]:
             rows += 1
             try:
                 obj = loads(line)
-            except JSONError:
-                rejects.add(n, "malformed JSON", line)
-                continue
+            except JSONError as exc:
+                try:
+                    obj = reread(line, exc)
+                except JSONError:
+                    rejects.add(n, "malformed JSON", line)
+                    continue
             if type(obj) is not dict:
                 rejects.add(n, "not a Reddit comment or submission (a JSON object)", line)
                 continue

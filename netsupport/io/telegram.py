@@ -59,7 +59,7 @@ import orjson
 
 from ..errors import InputFileError
 from ..schema import PostKind
-from .base import AccountRows, Batch, PostRows, ReadOptions, RejectRows, as_id
+from .base import AccountRows, Batch, PostRows, ReadOptions, RejectRows, as_id, loads
 from .compressed import compression_of, open_input
 from .platforms import PLATFORM_TELEGRAM, qualify
 from .timestamps import EARLIEST, LATEST
@@ -490,7 +490,7 @@ class TelegramParser:
         that added a row."""
         before = len(self.posts.rows)
         try:
-            msg = orjson.loads(raw)
+            msg = loads(raw)
         except orjson.JSONDecodeError as exc:  # (as one by one: see _read_buffer)
             self.records += 1
             self.rejects.add(n, f"malformed message: {exc}", raw)
@@ -858,7 +858,7 @@ def _read_buffer(buf, path: Path, parser: TelegramParser, options: ReadOptions) 
             else:
                 raw = value
                 try:
-                    msg = orjson.loads(raw)  # type: ignore[arg-type]
+                    msg = loads(raw)  # type: ignore[arg-type]
                 except orjson.JSONDecodeError as exc:
                     parser.records += 1
                     parser.rejects.add(n, f"malformed message: {exc}", raw)

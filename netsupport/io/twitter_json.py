@@ -68,6 +68,7 @@ from .base import (
     ReadOptions,
     RejectRows,
     as_id,
+    loads,
     shift_lines,
 )
 from .compressed import compression_of, iter_blocks, open_input
@@ -905,7 +906,7 @@ def _parses_as_record(line: bytes) -> bool:
     """True if ``line`` is one JSON object or array (a bare number or string is not: a
     pretty-printed array has lines like ``  12``)."""
     try:
-        return type(orjson.loads(line)) in (dict, list)
+        return type(loads(line)) in (dict, list)
     except orjson.JSONDecodeError:
         return False
 
@@ -962,7 +963,7 @@ def _document(path: Path) -> tuple[object, Exception | None]:
     """The file parsed as one JSON document, or (None, the parse error)."""
     data = path.read_bytes()
     try:
-        return orjson.loads(data[3:] if data.startswith(_BOM) else data), None
+        return loads(data[3:] if data.startswith(_BOM) else data), None
     except orjson.JSONDecodeError as exc:
         return None, exc
 
@@ -1016,7 +1017,7 @@ def _read_compressed(path: Path, source: str, options: ReadOptions) -> Iterator[
             if len(head) < LAYOUT_BYTES:
                 whole, error = head[3:] if head.startswith(_BOM) else head, None
                 try:
-                    doc = orjson.loads(whole)
+                    doc = loads(whole)
                 except orjson.JSONDecodeError as exc:
                     error = exc
                 if error is None:
@@ -1043,7 +1044,7 @@ def _read_compressed(path: Path, source: str, options: ReadOptions) -> Iterator[
                 "write it as JSON lines (one tweet or page per line), e.g. with jq -c '.[]'",
             )
     try:
-        doc = orjson.loads(data[3:] if data.startswith(_BOM) else data)
+        doc = loads(data[3:] if data.startswith(_BOM) else data)
     except orjson.JSONDecodeError as exc:
         raise InputFileError(path, f"not valid JSON ({exc}); truncated?") from None
     yield from _document_batches(doc, source, options, path)

@@ -31,7 +31,7 @@ import pyarrow.compute as pc
 import pyarrow.json as pj
 
 from ..schema import SCHEMAS, PostKind, Table
-from .base import PLATFORM_TWITTER, QUOTES_SCHEMA, Batch, RejectRows
+from .base import PLATFORM_TWITTER, QUOTES_SCHEMA, Batch, RejectRows, loads
 from .timestamps import all_in_range, parse_column
 
 __all__ = ["parse_v2_block"]
@@ -264,7 +264,7 @@ def _valid_utf8(data: bytes) -> bool:
 def _is_page(line: bytes) -> bool | None:
     """True if the line is a v2 response page, False if not, None if it is not a JSON object."""
     try:
-        obj = orjson.loads(line)
+        obj = loads(line)
     except orjson.JSONDecodeError:
         return None
     if type(obj) is not dict:

@@ -51,7 +51,7 @@ def _read_csv(path: Path) -> pd.DataFrame:
                 raise InputFileError(path, "labels CSV is empty (no header row)")
             rows: list[list[str]] = []
             lines: list[int] = []
-            prev = reader.line_num
+            prev = header_line = reader.line_num
             for rec in reader:
                 first, prev = prev + 1, reader.line_num
                 if not any(c.strip() for c in rec):
@@ -70,6 +70,13 @@ def _read_csv(path: Path) -> pd.DataFrame:
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise InputFileError(path, f"cannot read labels CSV ({exc})") from None
     cols = [str(c).strip().lower().lstrip("'") for c in header]
+    twice = [c for c, k in Counter(cols).items() if c and k > 1]
+    if twice:
+        raise InputFileError(
+            path,
+            f"column {twice[0]!r} appears twice in the header: which one is meant?",
+            f"line {header_line}",
+        )
     raw = pd.DataFrame(rows, columns=cols, dtype=object) if rows else pd.DataFrame(columns=cols)
     raw = raw.astype(object).apply(lambda col: col.astype(str).str.strip().str.lstrip("'"))
     raw = raw.reset_index(drop=True)

@@ -287,7 +287,9 @@ def _read_toml(path: Path) -> tuple[dict[str, Any], str]:
     """Return the lexicon file's TOML and the SHA-256 of its bytes (read once)."""
     try:
         raw = path.read_bytes()
-        text = raw.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")  # (as read_text)
+        text = (
+            raw.decode("utf-8-sig").replace("\r\n", "\n").replace("\r", "\n")
+        )  # (read_text; a BOM)
         return tomllib.loads(text), hashlib.sha256(raw).hexdigest()
     except FileNotFoundError:
         raise InputFileError(path, "lexicon file not found") from None

@@ -242,8 +242,9 @@ def coverage_check(
     Raises
     ------
     StudyError
-        With ``policy="refuse"``, when the data do not span a window; the message names the
-        window's study key and the data's span.
+        With ``policy="refuse"``, when the data do not span a window; with either policy, when
+        the crisis window lies wholly outside the data. The message names the window's study
+        key and the data's span.
     """
     if policy not in UNCOVERED_POLICIES:
         raise StudyError(f"windows.uncovered: expected cut or refuse, got {policy!r}")
@@ -275,6 +276,14 @@ def coverage_check(
     first = min(s.first for s in timed)  # type: ignore[type-var]
     last = max(s.last for s in timed)  # type: ignore[type-var]
     record["data"] = {"first": first.strftime(_ISO), "last": last.strftime(_ISO)}
+    cs, ce = windows.crisis_start, windows.crisis_end
+    if last < cs or first >= ce:  # (as study.check_data_range: nothing to cut the crisis to)
+        where = f"{study_path}: " if study_path else ""
+        raise StudyError(
+            f"{where}windows.crisis_start..windows.crisis_end: the crisis window "
+            f"{cs.strftime(_ISO)} to {ce.strftime(_ISO)} lies outside the data, which run from "
+            f"{record['data']['first']} to {record['data']['last']}"
+        )
     rate_of = {
         w: window_slack(int((rows or {}).get(w, {}).get("rows", 0)), windows.days(Window(w)))
         for w in _WINDOWS

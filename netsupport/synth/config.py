@@ -114,6 +114,8 @@ class SynthConfig:
 
     def check(self) -> None:
         """Raise NetsupportError naming the first parameter that is out of range."""
+        if self.seed < 0:  # (numpy's generators take no negative seed)
+            raise NetsupportError(f"synth: --seed must be an integer >= 0, got {self.seed}")
         if self.accounts < 300:
             raise NetsupportError(f"synth: --accounts must be at least 300, got {self.accounts}")
         if self.interactions < 1000:
