@@ -334,6 +334,50 @@ def partition_frames(
     )
 
 
+def _on_partition(
+    fn: Callable[..., Any],
+    part: Partition,
+    posts: Sequence[str] | None,
+    inter: Sequence[str] | None,
+    seq: bool,
+    *args: Any,
+) -> Any:
+    """Run ``fn(posts, inter, *args)`` (or ``fn(posts, *args)`` without ``inter``) on the rows
+    of one partition, read here: one task per partition, so the worker that reads a partition's
+    rows is the one that uses them (no frame is moved between workers), and the memory they
+    take is handed back once the task is done."""
+    try:
+        frames = [read_partition(part, Table.POSTS, posts, seq)] if posts is not None else []
+        if inter is not None:
+            frames.append(read_partition(part, Table.INTERACTIONS, inter, seq))
+        return fn(*frames, *args)
+    finally:
+        _release_memory()
+
+
+def partition_tasks(
+    plan: Plan,
+    fn: Callable[..., Any],
+    posts: Sequence[str] | None,
+    inter: Sequence[str] | None,
+    *args: Any,
+    seq: bool = False,
+    named: bool = False,
+) -> list[Any]:
+    """One delayed ``fn`` per partition of ``plan`` (see :func:`_on_partition`); ``named``:
+    the partition's name (``00007``) is passed last."""
+    import dask
+
+    pc_ = [str(c) for c in posts] if posts is not None else None
+    ic_ = [str(c) for c in inter] if inter is not None else None
+    return [
+        dask.delayed(_on_partition, pure=True)(
+            fn, part, pc_, ic_, seq, *args, *([f"{k:05d}"] if named else [])
+        )
+        for k, part in enumerate(plan.partitions)
+    ]
+
+
 # ---- hashing -----------------------------------------------------------------------------------
 
 
@@ -390,9 +434,42 @@ class _Ctx:
 
 _CLASSIFIERS: dict[tuple, Any] = {}
 
+#: Distinct texts whose scores a worker keeps between its partitions (then it forgets them all).
+SCORE_MEMO_TEXTS = 200_000
+
+
+def _memo_classifier(*args: Any, **kwargs: Any) -> Any:
+    """A :class:`netsupport.stance.Classifier` that keeps the scores of the texts it scored, so
+    a worker scores a text once however many of its partitions hold it (a text's scores depend
+    on the text and the classifier alone: the same rows as scoring it again)."""
+    from .stance import Classifier
+
+    class MemoClassifier(Classifier):
+        def __init__(self, *a: Any, **k: Any) -> None:
+            super().__init__(*a, **k)
+            self.memo: dict[str, tuple] = {}
+            self.columns: list[str] | None = None
+
+        def score_texts(self, texts: Sequence[str], workers: int | None = None, **kw: Any) -> Any:
+            if kw.get("vader") or kw.get("keep_dir") is not None or kw.get("meanwhile"):
+                return super().score_texts(texts, workers, **kw)
+            texts = list(texts)
+            missing = [t for t in dict.fromkeys(texts) if t not in self.memo]
+            if self.columns is None or missing:
+                scored = super().score_texts(missing, workers=1)
+                self.columns = list(scored.columns)
+                if len(self.memo) + len(missing) > SCORE_MEMO_TEXTS:
+                    self.memo.clear()
+                self.memo.update(
+                    zip(missing, scored.itertuples(index=False, name=None), strict=True)
+                )
+            return self._scored_frame([self.memo[t] for t in texts], self.columns, False)
+
+    return MemoClassifier(*args, **kwargs)
+
 
 def _classifier(ctx: _Ctx) -> Any:
-    from .stance import Classifier, load_lexicon
+    from .stance import load_lexicon
 
     p = ctx.stance
     key = (
@@ -405,7 +482,7 @@ def _classifier(ctx: _Ctx) -> Any:
     )
     clf = _CLASSIFIERS.get(key)
     if clf is None:
-        clf = _CLASSIFIERS[key] = Classifier(
+        clf = _CLASSIFIERS[key] = _memo_classifier(
             ctx.focal,
             ctx.institution,
             load_lexicon(p.lexicon),
@@ -968,15 +1045,8 @@ def aggregate_study(
 
     # pass 0: scan
     say(f"scanning {len(plan.partitions)} partitions")
-    p0 = partition_frames(plan, Table.POSTS, posts_cols).to_delayed()
-    i0 = partition_frames(plan, Table.INTERACTIONS, inter_cols).to_delayed()
     cdel = dask.delayed(ctx, pure=True)
-    scans = dask.compute(
-        *[
-            dask.delayed(_released(_scan), pure=True)(p, i, cdel)
-            for p, i in zip(p0, i0, strict=True)
-        ]
-    )
+    scans = dask.compute(*partition_tasks(plan, _scan, posts_cols, inter_cols, cdel))
     scan = _combine_scan(scans) if scans else _combine_scan([_scan_empty()])
     conflict_posts = _conflicts([s["ids"] for s in scans])
     conflict_keys = _conflicts([s["null_keys"] for s in scans])
@@ -1009,10 +1079,6 @@ def aggregate_study(
 
     # pass 1: aggregate
     say(f"classifying and aggregating {len(plan.partitions)} partitions")
-    p1 = partition_frames(plan, Table.POSTS, _POST_COLUMNS, seq=True).to_delayed()
-    i1 = partition_frames(
-        plan, Table.INTERACTIONS, list(SCHEMAS[Table.INTERACTIONS].names), seq=True
-    ).to_delayed()
     tmp_root = None if scratch_dir else tempfile.mkdtemp(prefix="netsupport-")
     edges_dir = Path(scratch_dir or tmp_root) / "edges"
     shutil.rmtree(edges_dir, ignore_errors=True)
@@ -1021,10 +1087,8 @@ def aggregate_study(
     n_buckets = min(64, max(1, n_rows // ROWS_PER_EDGE_BUCKET))
     ctx = replace(ctx, edges_dir=str(edges_dir), n_buckets=n_buckets)
     cdel = dask.delayed(ctx, pure=True)
-    tasks = [
-        dask.delayed(_released(_aggregate), pure=True)(p, i, cdel, f"{k:05d}")
-        for k, (p, i) in enumerate(zip(p1, i1, strict=True))
-    ]
+    all_inter = list(SCHEMAS[Table.INTERACTIONS].names)
+    tasks = partition_tasks(plan, _aggregate, _POST_COLUMNS, all_inter, cdel, seq=True, named=True)
     edge_sums: dict[str, pd.DataFrame] = {}
     if tasks:
         # The partitions write their edges (the biggest result) to disk in buckets by source;
@@ -1054,12 +1118,10 @@ def aggregate_study(
     pairs = pd.DataFrame({PostCol.TARGET_POST_ID: [], PostCol.AUTHOR: []}, dtype=object)
     if len(ids):
         say("measuring the reach of candidate posts")
-        p2 = partition_frames(
-            plan, Table.POSTS, [PostCol.AUTHOR, PostCol.CREATED_AT, PostCol.TARGET_POST_ID]
-        ).to_delayed()
+        cols = [PostCol.AUTHOR, PostCol.CREATED_AT, PostCol.TARGET_POST_ID]
         idel = dask.delayed(ids, pure=True)
         (pairs,) = dask.compute(
-            _tree([dask.delayed(_released(_pairs), pure=True)(p, idel) for p in p2], _combine_pairs)
+            _tree(partition_tasks(plan, _pairs, cols, None, idel), _combine_pairs)
         )
     proxy_reach = reach_of(pairs, proxy_units)
     top = _top_posts(study, candidates, pairs, plan)
@@ -1157,12 +1219,10 @@ def _top_posts(
     texts = pd.DataFrame({PostCol.POST_ID: [], PostCol.TEXT: []}, dtype=object)
     if need:
         ids = np.unique(_hash(pd.Series(sorted(need), dtype=object)))
-        p3 = partition_frames(
-            plan, Table.POSTS, [PostCol.POST_ID, PostCol.TEXT], seq=True
-        ).to_delayed()
+        cols = [PostCol.POST_ID, PostCol.TEXT]
         idel = dask.delayed(ids, pure=True)
         (texts,) = dask.compute(
-            _tree([dask.delayed(_released(_texts))(p, idel) for p in p3], _concat)
+            _tree(partition_tasks(plan, _texts, cols, None, idel, seq=True), _concat)
         )
         texts = texts.sort_values(_SEQ, kind="mergesort").drop_duplicates(PostCol.POST_ID)
         texts = texts.drop(columns=_SEQ)  # the first of a post id in store order, as pandas does
