@@ -434,7 +434,8 @@ class _Ctx:
 
 _CLASSIFIERS: dict[tuple, Any] = {}
 
-#: Distinct texts whose scores a worker keeps between its partitions (then it forgets them all).
+#: Distinct texts whose scores a worker keeps between its partitions (past it, it forgets all but
+#: the texts of the partition at hand).
 SCORE_MEMO_TEXTS = 200_000
 
 
@@ -454,12 +455,13 @@ def _memo_classifier(*args: Any, **kwargs: Any) -> Any:
             if kw.get("vader") or kw.get("keep_dir") is not None or kw.get("meanwhile"):
                 return super().score_texts(texts, workers, **kw)
             texts = list(texts)
-            missing = [t for t in dict.fromkeys(texts) if t not in self.memo]
+            distinct = list(dict.fromkeys(texts))
+            missing = [t for t in distinct if t not in self.memo]
             if self.columns is None or missing:
                 scored = super().score_texts(missing, workers=1)
                 self.columns = list(scored.columns)
-                if len(self.memo) + len(missing) > SCORE_MEMO_TEXTS:
-                    self.memo.clear()
+                if len(self.memo) + len(missing) > SCORE_MEMO_TEXTS:  # keep this call's only
+                    self.memo = {t: self.memo[t] for t in distinct if t in self.memo}
                 self.memo.update(
                     zip(missing, scored.itertuples(index=False, name=None), strict=True)
                 )
