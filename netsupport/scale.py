@@ -10,11 +10,12 @@ byte). The run reaches this module only through :class:`netsupport.engine.DaskEn
 computes the steps the runner (:mod:`netsupport.study`) wires; this module knows nothing of the
 steps or their cache. docs/scale.md explains the design; in short:
 
-1. **Plan** (:func:`plan_partitions`). The posts and interactions part files are read as two Dask
-   DataFrames with one partition per UTC day of ``created_at`` (busy days are cut into equal
-   parts of a day, rows with no time form one partition of their own). Each partition reads only
-   the Parquet row groups whose statistics overlap its interval and keeps the rows inside it, so
-   a post and the interactions it gave (which carry its time) meet in the same partition.
+1. **Plan** (:func:`plan_partitions`). The posts and interactions part files are cut into one
+   partition per UTC day of ``created_at`` (busy days are cut into equal parts of a day, rows
+   with no time form one partition of their own). Each pass is one task per partition
+   (:func:`partition_tasks`), which reads only the Parquet row groups whose statistics overlap
+   its interval, keeps the rows inside it and works on them, so no rows move between workers; a
+   post and the interactions it gave (which carry its time) meet in the same partition.
 2. **Scan** (pass 0). Per partition: hashes of the post ids seen, marker hits, the focal and
    institution accounts' own posts, posts per window. The driver finds the *conflicts*: post ids
    (and, for rows without a post id, interaction keys) that occur in more than one partition, as
@@ -24,14 +25,14 @@ steps or their cache. docs/scale.md explains the design; in short:
    the pandas engine does. Usually there are none.
 3. **Aggregate** (pass 1). Per partition, with the very functions the pandas engine uses: the
    study's interactions (:func:`netsupport.stance.stance_interactions`, marker edges included),
-   their stance (:meth:`netsupport.stance.Classifier.classify`: each distinct text of the
-   partition scored once), hand labels, one unit per post and side
-   (:func:`netsupport.support.post_units`), then the reductions: units counted per account, side,
-   window, stance and time bin (:func:`netsupport.support.compress_units`), edges per window
-   (:func:`netsupport.graph.aggregate_edges`), rows per window, the ties with the focal account,
-   rule counts, and the few post-level rows some measures need (supportive posts in the focal
-   account's silence, crisis posts that may be the most answered). Partition results are merged
-   in a tree of sums (counts add up; first times take the minimum).
+   their stance (:meth:`netsupport.stance.Classifier.classify`: each distinct text scored once
+   per worker, which keeps the scores between its partitions), hand labels, one unit per post
+   and side (:func:`netsupport.support.post_units`), then the reductions: units counted per
+   account, side, window, stance and time bin (:func:`netsupport.support.compress_units`), edges
+   per window (:func:`netsupport.graph.aggregate_edges`), rows per window, the ties with the
+   focal account, rule counts, and the few post-level rows some measures need (supportive posts
+   in the focal account's silence, crisis posts that may be the most answered). Partition
+   results are merged in a tree of sums (counts add up; first times take the minimum).
 4. **Reach** (pass 2). Which accounts answered, reposted or quoted the candidate posts: distinct
    (post, account) pairs, for the proxies and the report's most-answered posts.
 
@@ -313,25 +314,6 @@ def read_partition(
     if seq:
         out[_SEQ] = t.column(_SEQ).to_numpy()
     return out
-
-
-def partition_frames(
-    plan: Plan, table: Table | str, columns: Sequence[str], seq: bool = False
-) -> Any:
-    """Return a table as a Dask DataFrame with one partition per :class:`Partition` of ``plan``."""
-    import dask.dataframe as dd
-
-    meta = read_partition(Partition(0, 0, (), ()), table, columns, seq)
-    return dd.from_map(
-        read_partition,
-        list(plan.partitions),
-        table=Table(table).value,
-        columns=list(map(str, columns)),
-        seq=seq,
-        meta=meta,
-        enforce_metadata=False,
-        label=f"read-{Table(table).value}",
-    )
 
 
 def _on_partition(
