@@ -10,11 +10,12 @@ byte). The run reaches this module only through :class:`netsupport.engine.DaskEn
 computes the steps the runner (:mod:`netsupport.study`) wires; this module knows nothing of the
 steps or their cache. docs/scale.md explains the design; in short:
 
-1. **Plan** (:func:`plan_partitions`). The posts and interactions part files are read as two Dask
-   DataFrames with one partition per UTC day of ``created_at`` (busy days are cut into equal
-   parts of a day, rows with no time form one partition of their own). Each partition reads only
-   the Parquet row groups whose statistics overlap its interval and keeps the rows inside it, so
-   a post and the interactions it gave (which carry its time) meet in the same partition.
+1. **Plan** (:func:`plan_partitions`). The posts and interactions part files are cut into one
+   partition per UTC day of ``created_at`` (busy days are cut into equal parts of a day, rows
+   with no time form one partition of their own). Each pass is one task per partition
+   (:func:`partition_tasks`), which reads only the Parquet row groups whose statistics overlap
+   its interval, keeps the rows inside it and works on them, so no rows move between workers; a
+   post and the interactions it gave (which carry its time) meet in the same partition.
 2. **Scan** (pass 0). Per partition: hashes of the post ids seen, marker hits, the focal and
    institution accounts' own posts, posts per window. The driver finds the *conflicts*: post ids
    (and, for rows without a post id, interaction keys) that occur in more than one partition, as
@@ -24,14 +25,14 @@ steps or their cache. docs/scale.md explains the design; in short:
    the pandas engine does. Usually there are none.
 3. **Aggregate** (pass 1). Per partition, with the very functions the pandas engine uses: the
    study's interactions (:func:`netsupport.stance.stance_interactions`, marker edges included),
-   their stance (:meth:`netsupport.stance.Classifier.classify`: each distinct text of the
-   partition scored once), hand labels, one unit per post and side
-   (:func:`netsupport.support.post_units`), then the reductions: units counted per account, side,
-   window, stance and time bin (:func:`netsupport.support.compress_units`), edges per window
-   (:func:`netsupport.graph.aggregate_edges`), rows per window, the ties with the focal account,
-   rule counts, and the few post-level rows some measures need (supportive posts in the focal
-   account's silence, crisis posts that may be the most answered). Partition results are merged
-   in a tree of sums (counts add up; first times take the minimum).
+   their stance (:meth:`netsupport.stance.Classifier.classify`: each distinct text scored once
+   per worker, which keeps the scores between its partitions), hand labels, one unit per post
+   and side (:func:`netsupport.support.post_units`), then the reductions: units counted per
+   account, side, window, stance and time bin (:func:`netsupport.support.compress_units`), edges
+   per window (:func:`netsupport.graph.aggregate_edges`), rows per window, the ties with the
+   focal account, rule counts, and the few post-level rows some measures need (supportive posts
+   in the focal account's silence, crisis posts that may be the most answered). Partition
+   results are merged in a tree of sums (counts add up; first times take the minimum).
 4. **Reach** (pass 2). Which accounts answered, reposted or quoted the candidate posts: distinct
    (post, account) pairs, for the proxies and the report's most-answered posts.
 
@@ -315,23 +316,48 @@ def read_partition(
     return out
 
 
-def partition_frames(
-    plan: Plan, table: Table | str, columns: Sequence[str], seq: bool = False
+def _on_partition(
+    fn: Callable[..., Any],
+    part: Partition,
+    posts: Sequence[str] | None,
+    inter: Sequence[str] | None,
+    seq: bool,
+    *args: Any,
 ) -> Any:
-    """Return a table as a Dask DataFrame with one partition per :class:`Partition` of ``plan``."""
-    import dask.dataframe as dd
+    """Run ``fn(posts, inter, *args)`` (or ``fn(posts, *args)`` without ``inter``) on the rows
+    of one partition, read here: one task per partition, so the worker that reads a partition's
+    rows is the one that uses them (no frame is moved between workers), and the memory they
+    take is handed back once the task is done."""
+    try:
+        frames = [read_partition(part, Table.POSTS, posts, seq)] if posts is not None else []
+        if inter is not None:
+            frames.append(read_partition(part, Table.INTERACTIONS, inter, seq))
+        return fn(*frames, *args)
+    finally:
+        _release_memory()
 
-    meta = read_partition(Partition(0, 0, (), ()), table, columns, seq)
-    return dd.from_map(
-        read_partition,
-        list(plan.partitions),
-        table=Table(table).value,
-        columns=list(map(str, columns)),
-        seq=seq,
-        meta=meta,
-        enforce_metadata=False,
-        label=f"read-{Table(table).value}",
-    )
+
+def partition_tasks(
+    plan: Plan,
+    fn: Callable[..., Any],
+    posts: Sequence[str] | None,
+    inter: Sequence[str] | None,
+    *args: Any,
+    seq: bool = False,
+    named: bool = False,
+) -> list[Any]:
+    """One delayed ``fn`` per partition of ``plan`` (see :func:`_on_partition`); ``named``:
+    the partition's name (``00007``) is passed last."""
+    import dask
+
+    pc_ = [str(c) for c in posts] if posts is not None else None
+    ic_ = [str(c) for c in inter] if inter is not None else None
+    return [
+        dask.delayed(_on_partition, pure=True)(
+            fn, part, pc_, ic_, seq, *args, *([f"{k:05d}"] if named else [])
+        )
+        for k, part in enumerate(plan.partitions)
+    ]
 
 
 # ---- hashing -----------------------------------------------------------------------------------
@@ -390,9 +416,44 @@ class _Ctx:
 
 _CLASSIFIERS: dict[tuple, Any] = {}
 
+#: Distinct texts whose scores a worker keeps between its partitions (past it, it forgets all but
+#: the texts of the partition at hand).
+SCORE_MEMO_TEXTS = 200_000
+
+
+def _memo_classifier(*args: Any, **kwargs: Any) -> Any:
+    """A :class:`netsupport.stance.Classifier` that keeps the scores of the texts it scored, so
+    a worker scores a text once however many of its partitions hold it (a text's scores depend
+    on the text and the classifier alone: the same rows as scoring it again)."""
+    from .stance import Classifier
+
+    class MemoClassifier(Classifier):
+        def __init__(self, *a: Any, **k: Any) -> None:
+            super().__init__(*a, **k)
+            self.memo: dict[str, tuple] = {}
+            self.columns: list[str] | None = None
+
+        def score_texts(self, texts: Sequence[str], workers: int | None = None, **kw: Any) -> Any:
+            if kw.get("vader") or kw.get("keep_dir") is not None or kw.get("meanwhile"):
+                return super().score_texts(texts, workers, **kw)
+            texts = list(texts)
+            distinct = list(dict.fromkeys(texts))
+            missing = [t for t in distinct if t not in self.memo]
+            if self.columns is None or missing:
+                scored = super().score_texts(missing, workers=1)
+                self.columns = list(scored.columns)
+                if len(self.memo) + len(missing) > SCORE_MEMO_TEXTS:  # keep this call's only
+                    self.memo = {t: self.memo[t] for t in distinct if t in self.memo}
+                self.memo.update(
+                    zip(missing, scored.itertuples(index=False, name=None), strict=True)
+                )
+            return self._scored_frame([self.memo[t] for t in texts], self.columns, False)
+
+    return MemoClassifier(*args, **kwargs)
+
 
 def _classifier(ctx: _Ctx) -> Any:
-    from .stance import Classifier, load_lexicon
+    from .stance import load_lexicon
 
     p = ctx.stance
     key = (
@@ -405,7 +466,7 @@ def _classifier(ctx: _Ctx) -> Any:
     )
     clf = _CLASSIFIERS.get(key)
     if clf is None:
-        clf = _CLASSIFIERS[key] = Classifier(
+        clf = _CLASSIFIERS[key] = _memo_classifier(
             ctx.focal,
             ctx.institution,
             load_lexicon(p.lexicon),
@@ -968,15 +1029,8 @@ def aggregate_study(
 
     # pass 0: scan
     say(f"scanning {len(plan.partitions)} partitions")
-    p0 = partition_frames(plan, Table.POSTS, posts_cols).to_delayed()
-    i0 = partition_frames(plan, Table.INTERACTIONS, inter_cols).to_delayed()
     cdel = dask.delayed(ctx, pure=True)
-    scans = dask.compute(
-        *[
-            dask.delayed(_released(_scan), pure=True)(p, i, cdel)
-            for p, i in zip(p0, i0, strict=True)
-        ]
-    )
+    scans = dask.compute(*partition_tasks(plan, _scan, posts_cols, inter_cols, cdel))
     scan = _combine_scan(scans) if scans else _combine_scan([_scan_empty()])
     conflict_posts = _conflicts([s["ids"] for s in scans])
     conflict_keys = _conflicts([s["null_keys"] for s in scans])
@@ -1009,10 +1063,6 @@ def aggregate_study(
 
     # pass 1: aggregate
     say(f"classifying and aggregating {len(plan.partitions)} partitions")
-    p1 = partition_frames(plan, Table.POSTS, _POST_COLUMNS, seq=True).to_delayed()
-    i1 = partition_frames(
-        plan, Table.INTERACTIONS, list(SCHEMAS[Table.INTERACTIONS].names), seq=True
-    ).to_delayed()
     tmp_root = None if scratch_dir else tempfile.mkdtemp(prefix="netsupport-")
     edges_dir = Path(scratch_dir or tmp_root) / "edges"
     shutil.rmtree(edges_dir, ignore_errors=True)
@@ -1021,10 +1071,8 @@ def aggregate_study(
     n_buckets = min(64, max(1, n_rows // ROWS_PER_EDGE_BUCKET))
     ctx = replace(ctx, edges_dir=str(edges_dir), n_buckets=n_buckets)
     cdel = dask.delayed(ctx, pure=True)
-    tasks = [
-        dask.delayed(_released(_aggregate), pure=True)(p, i, cdel, f"{k:05d}")
-        for k, (p, i) in enumerate(zip(p1, i1, strict=True))
-    ]
+    all_inter = list(SCHEMAS[Table.INTERACTIONS].names)
+    tasks = partition_tasks(plan, _aggregate, _POST_COLUMNS, all_inter, cdel, seq=True, named=True)
     edge_sums: dict[str, pd.DataFrame] = {}
     if tasks:
         # The partitions write their edges (the biggest result) to disk in buckets by source;
@@ -1054,12 +1102,10 @@ def aggregate_study(
     pairs = pd.DataFrame({PostCol.TARGET_POST_ID: [], PostCol.AUTHOR: []}, dtype=object)
     if len(ids):
         say("measuring the reach of candidate posts")
-        p2 = partition_frames(
-            plan, Table.POSTS, [PostCol.AUTHOR, PostCol.CREATED_AT, PostCol.TARGET_POST_ID]
-        ).to_delayed()
+        cols = [PostCol.AUTHOR, PostCol.CREATED_AT, PostCol.TARGET_POST_ID]
         idel = dask.delayed(ids, pure=True)
         (pairs,) = dask.compute(
-            _tree([dask.delayed(_released(_pairs), pure=True)(p, idel) for p in p2], _combine_pairs)
+            _tree(partition_tasks(plan, _pairs, cols, None, idel), _combine_pairs)
         )
     proxy_reach = reach_of(pairs, proxy_units)
     top = _top_posts(study, candidates, pairs, plan)
@@ -1157,12 +1203,10 @@ def _top_posts(
     texts = pd.DataFrame({PostCol.POST_ID: [], PostCol.TEXT: []}, dtype=object)
     if need:
         ids = np.unique(_hash(pd.Series(sorted(need), dtype=object)))
-        p3 = partition_frames(
-            plan, Table.POSTS, [PostCol.POST_ID, PostCol.TEXT], seq=True
-        ).to_delayed()
+        cols = [PostCol.POST_ID, PostCol.TEXT]
         idel = dask.delayed(ids, pure=True)
         (texts,) = dask.compute(
-            _tree([dask.delayed(_released(_texts))(p, idel) for p in p3], _concat)
+            _tree(partition_tasks(plan, _texts, cols, None, idel, seq=True), _concat)
         )
         texts = texts.sort_values(_SEQ, kind="mergesort").drop_duplicates(PostCol.POST_ID)
         texts = texts.drop(columns=_SEQ)  # the first of a post id in store order, as pandas does

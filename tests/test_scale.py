@@ -17,6 +17,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from netsupport import scale, support
@@ -357,3 +359,57 @@ def test_dask_with_labels_says_it_does_not_train_the_stance_model():
     out = stance_validation_metrics(model, None)
     assert out["stance_validation"]["status"] == "not measured"
     assert "pandas engine" in out["stance_validation"]["reason"]
+
+
+_WORDS = [
+    "@inspector_lane",
+    "@northshire_police",
+    "thank",
+    "you",
+    "disgrace",
+    "not",
+    "great",
+    "suspended",
+    "shame",
+    "support",
+    "!",
+    "#standwithlane",
+    "awful",
+    "brave",
+    "",
+    "é",
+]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    calls=st.lists(
+        st.lists(st.lists(st.sampled_from(_WORDS), max_size=6).map(" ".join), max_size=12),
+        min_size=1,
+        max_size=5,
+    ),
+    cap=st.integers(1, 20),
+)
+def test_a_worker_scoring_each_text_once_gives_the_rows_of_scoring_them_again(calls, cap):
+    # a worker's classifier keeps the scores of the texts it scored across its partitions
+    # (forgetting all but a call's own past SCORE_MEMO_TEXTS): the frames are the plain classifier's
+    from netsupport.stance import Classifier, load_lexicon
+
+    lexicon = load_lexicon(None)
+    args = (("inspector_lane",), ("northshire_police",), lexicon, 0.05, -0.05)
+    plain = Classifier(*args, likes_count=True)
+    memo = scale._memo_classifier(*args, likes_count=True)
+    old = scale.SCORE_MEMO_TEXTS
+    scale.SCORE_MEMO_TEXTS = cap
+    most = 0
+    try:
+        for texts in calls:
+            unique = list(dict.fromkeys(texts))  # as classify hands them over
+            got = memo.score_texts(unique, workers=1)
+            pd.testing.assert_frame_equal(
+                got, plain.score_texts(unique, workers=1), check_exact=True
+            )
+            most = max(most, len(unique))
+            assert len(memo.memo) <= max(cap, most)
+    finally:
+        scale.SCORE_MEMO_TEXTS = old
