@@ -44,6 +44,7 @@ import tarfile
 import zipfile
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -61,6 +62,13 @@ def _stored(store: Store) -> tuple[Counter, Counter, int]:
     posts = Counter(r["kind"] for r in store.read_arrow("posts").to_pylist())
     edges = Counter(r["kind"] for r in store.read_arrow("interactions").to_pylist())
     return posts, edges, store.read_arrow("rejects").num_rows
+
+
+def _imported(tmp_path: Path, paths: list[Path]) -> tuple[Any, Store, tuple[Counter, Counter, int]]:
+    """Import ``paths`` into a new store: the import summary, the store, :func:`_stored` of it."""
+    store = Store(tmp_path / "s")
+    summary = import_paths(store, paths)
+    return summary, store, _stored(store)
 
 
 def _drop_zero(c: Counter) -> Counter:
@@ -137,9 +145,7 @@ def _count_jetstream(path: Path) -> tuple[Counter, Counter, dict]:
 def test_jetstream_wild_counts_match_the_spec(tmp_path):
     path = WILD / "bluesky_jetstream_wild.ndjson"
     posts, edges, other = _count_jetstream(path)
-    store = Store(tmp_path / "s")
-    s = import_paths(store, [path])
-    got_posts, got_edges, rejects = _stored(store)
+    s, _, (got_posts, got_edges, rejects) = _imported(tmp_path, [path])
     assert (got_posts, got_edges, rejects) == (_drop_zero(posts), _drop_zero(edges), 0)
     f = s.files[0]
     assert (f.duplicates, f.follows) == (other["duplicate"], edges["follow"])
@@ -250,9 +256,8 @@ def test_mastodon_archive_wild_counts_match_the_spec(tmp_path, shape):
             for f in sorted(folder.iterdir()):
                 t.add(f, f.name)
     posts, edges, unnamed = _count_archive(folder)
-    store = Store(tmp_path / "s")
-    import_paths(store, [path])
-    assert _stored(store) == (_drop_zero(posts), _drop_zero(edges), unnamed)
+    _, store, stored = _imported(tmp_path, [path])
+    assert stored == (_drop_zero(posts), _drop_zero(edges), unnamed)
     # (hand check: 12 activities = 2 boosts (one of a URI, one a self-boost with the status
     # inline) + 10 notes: 3 replies (remote, a Misskey note, oneself), 1 quote, a Tombstone
     # quote, a poll, a direct message and 3 more posts; 4 liked URIs, 2 of Mastodon statuses)
@@ -300,9 +305,8 @@ def _count_telegram(path: Path) -> tuple[Counter, Counter, Counter]:
 def test_telegram_full_export_wild_counts_match_the_spec(tmp_path):
     path = WILD / "telegram_full_wild.json"
     posts, edges, other = _count_telegram(path)
-    store = Store(tmp_path / "s")
-    s = import_paths(store, [path])
-    assert _stored(store) == (_drop_zero(posts), _drop_zero(edges), other["unsupported"])
+    s, store, stored = _imported(tmp_path, [path])
+    assert stored == (_drop_zero(posts), _drop_zero(edges), other["unsupported"])
     assert f"skipped: {other['service']}" in " ".join(s.files[0].notes)
     # (hand check: 3 chats (a group, Saved Messages, a left channel); 14 messages = 1 service,
     # 1 unsupported, 2 replies (one to another chat), 2 forwards (one of a null source), 7 posts)
@@ -357,9 +361,7 @@ def test_reddit_zst_wild_counts_match_the_spec_and_stance_runs(tmp_path):
         )
         packed.append(out)
     posts, edges = _count_reddit(plain)
-    store = Store(tmp_path / "s")
-    import_paths(store, packed)
-    assert _stored(store) == (_drop_zero(posts), _drop_zero(edges), 0)
+    assert _imported(tmp_path, packed)[2] == (_drop_zero(posts), _drop_zero(edges), 0)
     # (hand check: 9 comments (one by [deleted], one [removed] body, created_utc as int, float
     # and strings, one without link_id, one replying to a comment not in the dump) and 4
     # submissions (one by [deleted], one [removed], one crosspost)
