@@ -28,6 +28,7 @@ from __future__ import annotations
 import re
 import stat
 import zipfile
+from codecs import BOM_UTF8 as _BOM
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 
@@ -88,7 +89,7 @@ def parse_ytd(data: bytes, name: str, *, prefix: bytes = b"window.YTD.") -> list
     InputFileError
         If the file is not ``window.YTD.<name>.partN = <JSON array>``.
     """
-    if data.startswith(b"\xef\xbb\xbf"):
+    if data.startswith(_BOM):
         data = data[3:]
     head = data.lstrip()[: len(prefix)]
     eq = data.find(b"=")

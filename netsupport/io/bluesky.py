@@ -62,6 +62,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from codecs import BOM_UTF8 as _BOM
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -98,7 +99,6 @@ _MENTION = "app.bsky.richtext.facet#mention"
 _TAG = "app.bsky.richtext.facet#tag"
 _DID = re.compile(r"did:[a-z]+:[A-Za-z0-9._:%-]{1,2048}")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_BOM = b"\xef\xbb\xbf"
 _CAR_MAX_BYTES = 2 * 1024**3
 #: The first Jetstream's names (``type``; ``commit.type``) of the event kinds and operations.
 _OLD_KINDS = {"com": "commit", "acc": "account", "id": "identity"}

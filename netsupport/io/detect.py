@@ -38,6 +38,7 @@ import csv
 import hashlib
 import io
 import re
+from codecs import BOM_UTF8 as _BOM
 from pathlib import Path
 
 import orjson
@@ -304,7 +305,7 @@ def detect_format(path: Path, options: ReadOptions | None = None) -> str:
         return "mastodon"
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise UnknownFormat(path, "UTF-16 text; save it as UTF-8 and import again")
-    if head.startswith(b"\xef\xbb\xbf"):
+    if head.startswith(_BOM):
         head = head[3:]
     stripped = head.lstrip()
     if not stripped:

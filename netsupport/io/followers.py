@@ -20,6 +20,7 @@ Examples
 
 from __future__ import annotations
 
+from codecs import BOM_UTF8 as _BOM
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -96,7 +97,7 @@ def _read_text(
     read_rows = 0
     with open_input(path) as fh:
         for n, raw in enumerate(fh, 1):
-            if n == 1 and raw.startswith(b"\xef\xbb\xbf"):
+            if n == 1 and raw.startswith(_BOM):
                 raw = raw[3:]
             if not raw.strip():
                 continue

@@ -87,6 +87,7 @@ import re
 import tarfile
 import uuid
 import zlib
+from codecs import BOM_UTF8 as _BOM
 from collections import Counter, deque
 from collections.abc import Iterator
 from functools import lru_cache
@@ -438,7 +439,7 @@ def _member(members: _Members, base: str) -> str | None:
 
 def _load_json(members: _Members, name: str, label: str) -> object:
     try:  # (a byte order mark, left by an editor, is skipped as the other readers skip it)
-        return loads(members.read(name).removeprefix(b"\xef\xbb\xbf"))
+        return loads(members.read(name).removeprefix(_BOM))
     except orjson.JSONDecodeError as exc:
         raise InputFileError(label, f"malformed JSON ({exc}); truncated?") from None
 
@@ -612,7 +613,7 @@ def _without_bom(chunks: Iterator[bytes]) -> Iterator[bytes]:
     """``chunks`` with a byte order mark at the start of the first one left out."""
     first = True
     for chunk in chunks:
-        yield chunk.removeprefix(b"\xef\xbb\xbf") if first else chunk
+        yield chunk.removeprefix(_BOM) if first else chunk
         first = False
 
 
@@ -1282,14 +1283,14 @@ def read_statuses(path: Path, source: str, options: ReadOptions) -> Iterator[Bat
     with fh:
         with open_input(path) as probe:
             head = probe.read(1 << 16)
-        first = head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
+        first = head.lstrip(_BOM + b" \t\r\n")[:1]
         if first == b"[" or (first == b"{" and _is_document(path)):
             size = path.stat().st_size
             if size > _DOCUMENT_MAX_BYTES:
                 raise InputFileError(path, "a JSON document over 1 GB: write it as JSON lines")
             data = fh.read()
             try:
-                doc = loads(data.removeprefix(b"\xef\xbb\xbf"))
+                doc = loads(data.removeprefix(_BOM))
             except orjson.JSONDecodeError as exc:
                 raise InputFileError(path, f"malformed JSON document ({exc})") from None
             for i, item in enumerate(doc if type(doc) is list else [doc], 1):
@@ -1307,7 +1308,7 @@ def read_statuses(path: Path, source: str, options: ReadOptions) -> Iterator[Bat
         for n, line in enumerate(fh, 1):
             options.advance(len(line))
             if n == 1:
-                line = line.removeprefix(b"\xef\xbb\xbf")
+                line = line.removeprefix(_BOM)
             if not line.strip():
                 continue
             parser.line(line, n)
@@ -1356,7 +1357,7 @@ def _parse_range(
         _WORKER_GIVEN[:] = [read_id, set()]
     parser.accounts.complete = _WORKER_GIVEN[1]
     if lines and start == 0:
-        lines[0] = lines[0].removeprefix(b"\xef\xbb\xbf")
+        lines[0] = lines[0].removeprefix(_BOM)
     with gc_paused():
         parser.lines(lines)
         batch = parser.take()
@@ -1430,7 +1431,7 @@ def _is_document(path: Path) -> bool:
     not a whole JSON value, unless the next line is a whole status (JSON lines whose first line
     was cut: no line of a pretty-printed status is a status)."""
     with open_input(path) as fh:
-        first = fh.readline(1 << 24).removeprefix(b"\xef\xbb\xbf")
+        first = fh.readline(1 << 24).removeprefix(_BOM)
         second = fh.readline(1 << 24)
     try:
         loads(first)

@@ -40,6 +40,7 @@ Examples
 from __future__ import annotations
 
 import re
+from codecs import BOM_UTF8 as _BOM
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -61,7 +62,6 @@ _FULLNAME = re.compile(r"t[13]_[0-9a-z]{1,13}")
 _DIGITS = re.compile(r"\d{1,12}(\.\d*)?")
 _REPLY = PostKind.REPLY.value
 _POST = PostKind.POST.value
-_BOM = b"\xef\xbb\xbf"
 _MIN_S, _MAX_S = MIN_MICROS // 1_000_000, MAX_MICROS // 1_000_000
 _ACCOUNTS: dict[str, str] = {}  # user name -> account key, for the names seen most recently
 

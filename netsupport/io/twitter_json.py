@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import os
 import re
+from codecs import BOM_UTF8 as _BOM
 from collections import deque
 from collections.abc import Iterator
 from itertools import compress, repeat
@@ -94,7 +95,6 @@ _RT_RE = re.compile(r"RT @(\w{1,50}):")
 _STATUS_URL_RE = re.compile(
     r"https?://(?:www\.|mobile\.)?(?:twitter|x)\.com/(\w{1,50})/status(?:es)?/(\d+)"
 )
-_BOM = b"\xef\xbb\xbf"
 
 
 def _handle(value: object) -> str | None:
