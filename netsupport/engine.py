@@ -63,7 +63,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from .errors import NetsupportError, ResourceLimit, StudyError
-from .schema import Table
+from .schema import DeletionCol, Table
 from .textsafe import atomic_write_text, jsonable, write_json
 
 __all__ = [
@@ -823,6 +823,9 @@ class PandasEngine:
             counts=counts,
             interactions=ctx.interactions(),
         )
+        if ctx.store.counts()[Table.DELETIONS]:  # (Bluesky deletes mark records: see platforms)
+            ids = ctx.store.read_arrow(Table.DELETIONS, [DeletionCol.RECORD_ID]).column(0)
+            inp = replace(inp, deleted=frozenset(ids.to_pylist()))
         if ctx.pseudonymiser is not None:
             inp = replace(inp, pseudonymiser=ctx.pseudonymiser)
         return inp

@@ -347,6 +347,8 @@ def _add_batch(
         summary.follows += kept.num_rows
         summary.follow_duplicates += dups
         summary.interactions += tx.append(Table.INTERACTIONS, follow_interactions(kept))
+    if batch.deletions is not None:  # (marks: the deleted records stay)
+        tx.add_deletions(batch.deletions)
     if batch.rejects is not None:
         kept, _ = tx.add_rejects(batch.rejects)  # (a re-imported file's old bad lines: once)
         summary.rejects += kept.num_rows
@@ -665,7 +667,11 @@ def format_summary(summary: ImportSummary) -> str:
             "or the store (Reddit comments name only their parent's id)"
         )
     if summary.store_counts:
-        counts = ", ".join(f"{k} {v}" for k, v in summary.store_counts.items())
+        counts = ", ".join(
+            f"{k} {v}"
+            for k, v in summary.store_counts.items()
+            if v or k != Table.DELETIONS  # (deletions only where a platform has them)
+        )
         lines.append(f"store now holds: {counts}")
     return "\n".join(lines)
 
@@ -677,13 +683,24 @@ def _status(f: FileSummary) -> str:
 def format_info(info: dict[str, Any]) -> str:
     """Return :meth:`netsupport.store.Store.summary` as plain text."""
     lines = [f"store: {info['root']}", "rows per table:"]
-    lines += [f"  {name:<13}{count:>12}" for name, count in info["counts"].items()]
+    lines += [
+        f"  {name:<13}{count:>12}"
+        for name, count in info["counts"].items()
+        if count or name != Table.DELETIONS  # (as in the import summary)
+    ]
     span = info["time_span"]
     if span["first"] is not None:
         lines.append(f"posts from {span['first']} to {span['last']}")
     if info["top_authors"]:
         lines.append("top authors (posts):")
         lines += [f"  {a['author']:<24}{a['posts']:>10}" for a in info["top_authors"]]
+    if info.get("deletions"):
+        lines.append("delete events (the records stay; see docs):")
+        lines += [
+            f"  {d['collection']:<24}{d['deletes']:>8} deleted, {d['kept_records']} of them "
+            "in the store"
+            for d in info["deletions"]
+        ]
     if info["reject_reasons"]:
         lines.append("reject reasons:")
         lines += [f"  {r['count']:>8}  {r['reason']}" for r in info["reject_reasons"]]

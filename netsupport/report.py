@@ -132,6 +132,8 @@ class ReportInputs:
     pseudonymiser: Any = None
     # store key -> handle shown beside it (Bluesky DIDs: shown_handles); none when pseudonymised
     shown: Mapping[str, str] = field(default_factory=dict)
+    # ids of the records that delete events name (the store's deletions table; Bluesky)
+    deleted: frozenset[str] = frozenset()
 
     def shown_handles(self) -> Mapping[str, str]:
         """The handles to show beside account keys (none in pseudonymised outputs)."""
@@ -340,6 +342,11 @@ def _context(inp: ReportInputs, charts_: Sequence[Chart], tables: Mapping[str, p
                 ("likes", "Likes", fmt_count),
                 ("with_focal", f"Interactions with {handles(study.focal)}", fmt_count),
                 ("with_focal_crisis", "of them in the crisis", fmt_count),
+                *(
+                    [("deleted_later", "Deleted later (kept)", fmt_count)]
+                    if "deleted_later" in tables.get("platforms", ())
+                    else []
+                ),
             ],
         ),
         "headline": {

@@ -275,5 +275,7 @@ def _platform_table(inp: ReportInputs) -> dict[str, pd.DataFrame]:
     from .support.platforms import platform_counts
 
     w = inp.study.windows
-    t = platform_counts(inp.posts, inp.interactions, inp.study.focal, w.crisis_start, w.crisis_end)
+    t = platform_counts(
+        inp.posts, inp.interactions, inp.study.focal, w.crisis_start, w.crisis_end, inp.deleted
+    )
     return {} if t is None else {"platforms": t}

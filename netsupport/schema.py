@@ -26,6 +26,7 @@ __all__ = [
     "REJECT_COLUMNS",
     "SCHEMAS",
     "AccountCol",
+    "DeletionCol",
     "FollowCol",
     "IKind",
     "InteractionCol",
@@ -51,6 +52,7 @@ class Table(StrEnum):
     FOLLOWS = "follows"
     ACCOUNTS = "accounts"
     REJECTS = "rejects"
+    DELETIONS = "deletions"
 
 
 class PostKind(StrEnum):
@@ -157,6 +159,20 @@ class RejectCol(StrEnum):
     RAW = "raw"
 
 
+class DeletionCol(StrEnum):
+    """A delete event as an export records it (Bluesky's ``operation = "delete"``): the record
+    it deletes, by its id (a post's, like's or repost's ``at://`` URI, as the posts and
+    interactions tables key them), whose record it was, and when the relay saw the delete."""
+
+    PLATFORM = "platform"
+    RECORD_ID = "record_id"
+    COLLECTION = "collection"
+    AUTHOR = "author"
+    DELETED_AT = "deleted_at"
+    SOURCE_FILE = "source_file"
+    SOURCE_LINE = "source_line"
+
+
 _TS = pa.timestamp("us", tz="UTC")
 
 SCHEMAS: dict[Table, pa.Schema] = {
@@ -211,6 +227,17 @@ SCHEMAS: dict[Table, pa.Schema] = {
             (RejectCol.SOURCE_LINE, pa.int64()),
             (RejectCol.REASON, pa.string()),
             (RejectCol.RAW, pa.string()),
+        ]
+    ),
+    Table.DELETIONS: pa.schema(
+        [
+            (DeletionCol.PLATFORM, pa.string()),
+            (DeletionCol.RECORD_ID, pa.string()),
+            (DeletionCol.COLLECTION, pa.string()),
+            (DeletionCol.AUTHOR, pa.string()),
+            (DeletionCol.DELETED_AT, _TS),
+            (DeletionCol.SOURCE_FILE, pa.string()),
+            (DeletionCol.SOURCE_LINE, pa.int64()),
         ]
     ),
 }

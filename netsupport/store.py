@@ -71,6 +71,7 @@ from .errors import NetsupportError
 from .schema import (
     SCHEMAS,
     AccountCol,
+    DeletionCol,
     FollowCol,
     InteractionCol,
     PostCol,
@@ -118,6 +119,7 @@ _DICTIONARY = {
     Table.FOLLOWS: [FollowCol.FOLLOWER, FollowCol.FOLLOWEE],
     Table.ACCOUNTS: [AccountCol.ROLE],
     Table.REJECTS: [RejectCol.SOURCE_FILE, RejectCol.REASON],
+    Table.DELETIONS: [DeletionCol.PLATFORM, DeletionCol.COLLECTION, DeletionCol.SOURCE_FILE],
 }
 
 
@@ -128,6 +130,7 @@ _STATISTICS = {
     Table.FOLLOWS: [FollowCol.OBSERVED_AT],
     Table.ACCOUNTS: [],
     Table.REJECTS: [RejectCol.SOURCE_LINE],
+    Table.DELETIONS: [DeletionCol.DELETED_AT],
 }
 
 
@@ -619,7 +622,52 @@ class Store:
                 "count",
             ),
             "imports": self.imported_files(),
+            "deletions": self.deleted(),
         }
+
+    def deleted(self) -> list[dict[str, Any]]:
+        """Return, per collection, the delete events the store holds and how many of them name a
+        record the store keeps (a post, or a like's interaction): the records they mark.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> Store(tempfile.mkdtemp()).deleted()
+        []
+        """
+        rows = self.read_arrow(
+            Table.DELETIONS, [DeletionCol.PLATFORM, DeletionCol.RECORD_ID, DeletionCol.COLLECTION]
+        )
+        if not rows.num_rows:
+            return []
+        kept = pa.chunked_array(
+            [
+                *self.read_arrow(Table.POSTS, [PostCol.POST_ID]).column(0).chunks,
+                *self.read_arrow(Table.INTERACTIONS, [InteractionCol.POST_ID]).column(0).chunks,
+            ],
+            pa.string(),
+        )
+        # (record ids are at:// URIs naming their platform's author: one platform's ids
+        # never equal another's, so no platform key is needed for the match)
+        found = pc.is_in(rows.column(DeletionCol.RECORD_ID), value_set=kept.unique())
+        table = (
+            pa.table(
+                {
+                    "collection": rows.column(DeletionCol.COLLECTION),
+                    "found": pc.cast(found, pa.int64()),
+                }
+            )
+            .group_by("collection")
+            .aggregate([("found", "count"), ("found", "sum")])
+        )
+        out = [
+            {"collection": c, "deletes": int(n), "kept_records": int(k)}
+            for c, n, k in zip(
+                *(table.column(i).to_pylist() for i in ("collection", "found_count", "found_sum")),
+                strict=True,
+            )
+        ]
+        return sorted(out, key=lambda r: r["collection"])
 
     # -- writing ----------------------------------------------------------------------------------
     def transaction(self) -> Transaction:
@@ -762,6 +810,7 @@ class Transaction:
         #: After commit: file tag -> duplicates whose author or text differs from the kept post.
         self.changed_duplicates: dict[str, int] = {}
         self._stored_rejects: dict[tuple[str, str, str], int] | None = None
+        self._seen_deletions: set[tuple[str, str]] | None = None
         self._seen_rejects: dict[tuple[str, str, str], int] = {}
         self._scratch: Path | None = None
         self._open = False
@@ -923,6 +972,32 @@ class Transaction:
             rejects = rejects.filter(pa.array(keep))
         self._writer(Table.REJECTS).write(rejects)
         return rejects, duplicates
+
+    def add_deletions(self, rows: pa.Table | None) -> tuple[pa.Table, int]:
+        """Append delete events not seen before (by platform and the deleted record's id);
+        return ``(kept, duplicates)``. The deleted records stay where they are: the table marks
+        them (a re-imported file's deletes are kept once)."""
+        if rows is None or rows.num_rows == 0:
+            return SCHEMAS[Table.DELETIONS].empty_table(), 0
+        rows = conform_arrow(rows, Table.DELETIONS)
+        if self._seen_deletions is None:
+            old = self.store.read_arrow(
+                Table.DELETIONS, [DeletionCol.PLATFORM, DeletionCol.RECORD_ID]
+            )
+            self._seen_deletions = set(zip(*(c.to_pylist() for c in old.columns), strict=True))
+        seen = self._seen_deletions
+        add = seen.add
+        keys = zip(
+            rows.column(DeletionCol.PLATFORM).to_pylist(),
+            rows.column(DeletionCol.RECORD_ID).to_pylist(),
+            strict=True,
+        )
+        keep = [not (k in seen or add(k)) for k in keys]
+        duplicates = len(keep) - sum(keep)
+        if duplicates:
+            rows = rows.filter(pa.array(keep))
+        self._writer(Table.DELETIONS).write(rows)
+        return rows, duplicates
 
     def _follow_keys(self) -> set[tuple[str, str]]:
         if self._seen_follows is None:
@@ -1166,8 +1241,8 @@ class Transaction:
                 if table is Table.ACCOUNTS and accounts is not None:
                     replaced += [p["path"] for p in manifest["tables"][table.value]]
                     manifest["tables"][table.value] = parts
-                else:
-                    manifest["tables"][table.value] += parts
+                else:  # (a store written before a table existed lacks its key)
+                    manifest["tables"].setdefault(table.value, []).extend(parts)
             manifest["imports"] = manifest["imports"] + self._imports
             manifest["next_part"] = seq
             body = orjson.dumps(manifest, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)

@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BLUESKY_FILES",
+    "DELETE_EVERY",
     "REDDIT_FILES",
     "bluesky_did",
     "bluesky_post_uri",
@@ -61,6 +62,9 @@ REDDIT_FILES = (
 )
 _K_POST, _K_REPLY, _K_REPOST, _K_QUOTE = 0, 1, 2, 3
 _CHUNK = 50_000
+#: Every post whose synthetic id is a multiple of this is deleted by its author a day after it
+#: was posted: a delete event at the end of the Jetstream file (they mark, they do not remove).
+DELETE_EVERY = 97
 _AT_HANDLE = re.compile(r"(?<![\w@])@(\w{1,50})")
 
 
@@ -190,6 +194,7 @@ def _write_jetstream(case: Case, path: Path) -> None:
                     )
                     + b"\n"
                 )
+        deletes: list[tuple[str, int, str, str]] = []
         for rows, _ in _posts(case):
             lines = []
             for i in rows:
@@ -228,7 +233,14 @@ def _write_jetstream(case: Case, path: Path) -> None:
                         rec["facets"] = facets
                     collection = "app.bsky.feed.post"
                 lines.append(orjson.dumps(_commit(did, int(ts[i]), collection, rkey, rec)) + b"\n")
+                if int(ids[i]) % DELETE_EVERY == 0:
+                    deletes.append((did, int(ts[i]) + 86400, collection, rkey))
             fh.write(b"".join(lines))
+        for did, t, collection, rkey in deletes:
+            event = _commit(did, t, collection, rkey, {})
+            del event["commit"]["record"], event["commit"]["cid"]
+            event["commit"]["operation"] = "delete"
+            fh.write(orjson.dumps(event) + b"\n")
     tmp.replace(path)
 
 

@@ -161,6 +161,7 @@ def test_empty_file(tmp_path):
         "follows": 0,
         "accounts": 0,
         "rejects": 0,
+        "deletions": 0,
     }
     result = _import(tmp_path / "empty.csv", "--store", tmp_path / "s2", "--format", "csv")
     assert result.exit_code == 0

@@ -96,7 +96,15 @@ def test_jetstream_counts_match_the_file(tmp_path, jetstream):
     assert lane["name"] == "@inspector-lane.bsky.social"
     assert lane["description"] == "Police inspector, Northshire"
     text = format_summary(s)
-    assert "1 delete events counted, not applied" in text
+    assert "1 delete events read into the store's deletions table" in text
+    # the delete marks the post it names (line 9: bob deletes 3kgone at time_us 1392375000 s);
+    # nothing is removed
+    (gone,) = store.read_arrow("deletions").to_pylist()
+    assert gone["record_id"] == "at://did:plc:bobdef/app.bsky.feed.post/3kgone"
+    assert (gone["platform"], gone["collection"]) == ("bluesky", "app.bsky.feed.post")
+    assert gone["author"] == "bluesky:did:plc:bobdef" and gone["source_line"] == 9
+    assert gone["deleted_at"].isoformat() == "2014-02-14T10:50:00+00:00"
+    assert gone["source_file"] == str(jetstream)
     assert "1 records of other collections ignored: 1 app.bsky.graph.block" in text
 
 
@@ -109,6 +117,79 @@ def test_overlapping_captures_store_each_like_and_post_once(tmp_path, jetstream)
     s = import_paths(store, [copy])
     assert s.files[0].status == "imported" and s.total("posts") == 0
     assert _edges(store) == before
+
+
+def _event(did: str, op: str, collection: str, rkey: str, t: int, record=None) -> bytes:
+    import json
+
+    commit = {"operation": op, "collection": collection, "rkey": rkey}
+    if record is not None:
+        commit["record"] = record
+    ev = {"did": did, "time_us": t, "kind": "commit", "commit": commit}
+    return json.dumps(ev).encode() + b"\n"
+
+
+def test_deletes_mark_the_records_they_name_and_remove_nothing(tmp_path):
+    # Jetstream: a delete is a commit with operation "delete" and no record. Here amy's post
+    # and like are deleted (the post's delete comes in an earlier file than the post), one
+    # delete names a record never seen, one has no rkey (a reject), and a later capture
+    # repeats a delete: the store holds each delete once and keeps every record.
+    amy, t0 = "did:plc:amy", 1_392_372_000_000_000
+    post = {"text": "hang in there", "createdAt": "2014-02-14T10:00:00Z"}
+    like = {"subject": {"uri": POST1, "cid": "x"}, "createdAt": "2014-02-14T10:01:00Z"}
+    first = tmp_path / "first.ndjson"
+    first.write_bytes(_event(amy, "delete", "app.bsky.feed.post", "3p", t0 + 7_000_000))
+    second = tmp_path / "second.ndjson"
+    second.write_bytes(
+        _event(amy, "create", "app.bsky.feed.post", "3p", t0, post)
+        + _event(amy, "create", "app.bsky.feed.like", "3l", t0 + 1, like)
+        + _event(amy, "delete", "app.bsky.feed.like", "3l", t0 + 5_000_000)
+        + _event(amy, "delete", "app.bsky.feed.repost", "3never", t0 + 6_000_000)
+        + b'{"did": "did:plc:amy", "time_us": 1, "kind": "commit", '
+        b'"commit": {"operation": "delete", "collection": "app.bsky.feed.post"}}\n'
+    )
+    third = tmp_path / "third.ndjson"  # an overlapping capture: the like's delete again
+    third.write_bytes(_event(amy, "delete", "app.bsky.feed.like", "3l", t0 + 5_000_000))
+    store = Store(tmp_path / "s")
+    s = import_paths(store, [first, second, third])
+    assert [f.rejects for f in s.files] == [0, 1, 0]
+    assert store.read_arrow("rejects").column("reason").to_pylist() == [
+        "delete without collection and rkey"
+    ]
+    assert store.counts()["posts"] == 1 and store.counts()["interactions"] == 1  # all kept
+    rows = sorted(
+        (r["record_id"], r["source_line"], r["deleted_at"].isoformat())
+        for r in store.read_arrow("deletions").to_pylist()
+    )
+    assert rows == [
+        ("at://did:plc:amy/app.bsky.feed.like/3l", 3, "2014-02-14T10:00:05+00:00"),
+        ("at://did:plc:amy/app.bsky.feed.post/3p", 1, "2014-02-14T10:00:07+00:00"),
+        ("at://did:plc:amy/app.bsky.feed.repost/3never", 4, "2014-02-14T10:00:06+00:00"),
+    ]
+    # per collection: deletes, and how many name a record the store keeps (the marks)
+    assert store.deleted() == [
+        {"collection": "app.bsky.feed.like", "deletes": 1, "kept_records": 1},
+        {"collection": "app.bsky.feed.post", "deletes": 1, "kept_records": 1},
+        {"collection": "app.bsky.feed.repost", "deletes": 1, "kept_records": 0},
+    ]
+    out = runner.invoke(app, ["info", "--store", str(tmp_path / "s")]).output
+    assert "app.bsky.feed.post" in out and "1 deleted, 1 of them in the store" in out
+    assert "deletions" in format_summary(s)  # (named in the store counts once it holds some)
+
+
+def test_a_store_from_before_the_deletions_table_takes_deletes(tmp_path, jetstream):
+    import json
+
+    store = Store(tmp_path / "s")
+    (tmp_path / "a.ndjson").write_bytes(jetstream.read_bytes().splitlines(keepends=True)[1])
+    import_paths(store, [tmp_path / "a.ndjson"])
+    manifest = tmp_path / "s" / "manifest.json"
+    data = json.loads(manifest.read_text())
+    del data["tables"]["deletions"]  # (as the stores written before it)
+    manifest.write_text(json.dumps(data))
+    assert store.counts()["deletions"] == 0 and store.deleted() == []
+    import_paths(store, [jetstream])
+    assert store.counts()["deletions"] == 1
 
 
 def test_compressed_jetstream_reads_the_same(tmp_path, jetstream):

@@ -22,6 +22,7 @@ from sklearn.metrics import normalized_mutual_info_score
 from netsupport import synth
 from netsupport.interactions import interactions_from_posts
 from netsupport.synth_bsky_reddit import (
+    DELETE_EVERY,
     bluesky_did,
     bluesky_post_uri,
     reddit_post_id,
@@ -126,6 +127,35 @@ def test_bluesky_report_shows_the_handles_beside_the_dids(bluesky_run):
     said = [s for s in bluesky_run.findings if "bluesky:did:plc:" in s]
     assert said
     assert all(".bsky.social (bluesky:did:plc:" in s for s in said)
+
+
+def test_bluesky_deletes_mark_the_planted_posts_and_remove_none(case, bluesky_run):
+    # the generator deletes every post whose id is a multiple of DELETE_EVERY a day later; the
+    # store keeps every post (test_bluesky_graph_is_the_planted_one) and marks those, and the
+    # report's platforms table counts them
+    from netsupport.store import Store
+
+    generated, _ = case
+    p = generated.posts
+    did = [bluesky_did(i) for i in generated.account_ids.tolist()]
+    planted = sorted(
+        bluesky_post_uri(did[int(p["author"][i])], int(p["id"][i]), int(p["kind"][i]))
+        for i in np.flatnonzero(p["id"] % DELETE_EVERY == 0)
+    )
+    assert 50 < len(planted) < len(p["id"]) / 50
+    store = Store(bluesky_run.study.store_dir)
+    rows = store.read_arrow("deletions").to_pylist()
+    assert sorted(r["record_id"] for r in rows) == planted
+    posted = {u: t for u, t in zip(*_post_times(store), strict=True)}
+    assert all((r["deleted_at"] - posted[r["record_id"]]).total_seconds() == 86400 for r in rows)
+    table = pd.read_csv(bluesky_run.out_dir / "tables" / "platforms.csv")
+    assert table["deleted_later"].tolist() == [len(planted)]
+    assert "Deleted later (kept)" in (bluesky_run.out_dir / "index.html").read_text()
+
+
+def _post_times(store):
+    posts = store.read_arrow("posts", ["post_id", "created_at"]).to_pylist()
+    return [r["post_id"] for r in posts], [r["created_at"] for r in posts]
 
 
 def test_reddit_reply_graph_is_the_planted_one(case, tmp_path):

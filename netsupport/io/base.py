@@ -147,9 +147,11 @@ class Batch:
     rows_read: int = 0
     # interactions that come from no post (likes); created_at may be null
     interactions: pa.Table | None = None
-    # said once in the import summary (e.g. likes without a time, deletes not applied)
+    # said once in the import summary (e.g. likes without a time, deletes read)
     notes: tuple[str, ...] = ()
     quotes: pa.Table | None = None  # QUOTES_SCHEMA: quotes of posts that also reply
+    # delete events (Bluesky): rows of the deletions table, marking records that stay
+    deletions: pa.Table | None = None
 
 
 class Reader(Protocol):

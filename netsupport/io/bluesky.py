@@ -38,11 +38,12 @@ names Bluesky accounts by key (``focal = ["bluesky:did:plc:..."]``).
 
 A post's id is its ``at://`` URI. Its time is the record's ``createdAt``; where that is missing or
 unreadable, the event's ``time_us`` (when the relay saw it). **Deletes** (``operation`` =
-``delete``) are counted, not applied: what was posted in a crisis was seen while it stood, and the
-store only grows; the import summary says how many. An ``update`` (a profile edit) is read like
-a create. Records of other collections (blocks, lists, threadgates...) are ignored and counted
-per collection. Bad events are rejects with the line (or the record's position in a CAR) and
-the reason.
+``delete``) mark, they do not remove: what was posted in a crisis was seen while it stood. Each
+is a row of the store's ``deletions`` table (the deleted record's ``at://`` URI, its collection,
+author and the event's ``time_us``); the record stays, and the import summary says how many.
+An ``update`` (a profile edit) is read like a create. Records of other collections (blocks, lists,
+threadgates...) are ignored and counted per collection. Bad events are rejects with the line (or the
+record's position in a CAR) and the reason.
 
 Examples
 --------
@@ -72,7 +73,7 @@ import orjson
 import pyarrow as pa
 
 from ..errors import InputFileError
-from ..schema import SCHEMAS, IKind, PostKind, Table
+from ..schema import SCHEMAS, DeletionCol, IKind, PostKind, Table
 from .base import AccountRows, Batch, ReadOptions, RejectRows, reread
 from .columns import MAX_MICROS, MIN_MICROS, PostColumns, interaction_table
 from .compressed import open_input
@@ -104,6 +105,8 @@ _CAR_MAX_BYTES = 2 * 1024**3
 _OLD_KINDS = {"com": "commit", "acc": "account", "id": "identity"}
 _OLD_OPERATIONS = {"c": "create", "u": "update", "d": "delete"}
 _FOLLOW_SCHEMA = SCHEMAS[Table.FOLLOWS]
+_DELETION_SCHEMA = SCHEMAS[Table.DELETIONS]
+_DELETED_AT = _DELETION_SCHEMA.field(DeletionCol.DELETED_AT).type
 
 
 def bluesky_account(did: object) -> str | None:
@@ -194,11 +197,12 @@ class Parser:
         self.accounts = AccountRows()
         self.rejects = RejectRows(source)
         self.rows = 0
-        self.deletes = 0
+        self.deletions: list[tuple[str, str, str, int | None, int]] = []
+        self.deletes = 0  # (delete events read, for the summary)
         self.ignored: Counter[str] = Counter()
 
     def __len__(self) -> int:
-        return len(self.posts) + len(self.likes) + len(self.follows)
+        return len(self.posts) + len(self.likes) + len(self.follows) + len(self.deletions)
 
     # -- Jetstream ---------------------------------------------------------------------------
     def event(self, obj: object, line: int, raw: object = None) -> None:
@@ -234,7 +238,14 @@ class Parser:
             operation = _old(_OLD_OPERATIONS, commit.get("type"))
         collection = commit.get("collection")
         if operation == "delete":
-            self.deletes += 1
+            rkey = commit.get("rkey")
+            if type(collection) is not str or type(rkey) is not str or not collection or not rkey:
+                self.rejects.add(line, "delete without collection and rkey", raw)
+                return
+            time_us = obj.get("time_us")
+            when = time_us if type(time_us) is int and MIN_MICROS <= time_us < MAX_MICROS else None
+            uri = f"at://{obj['did']}/{collection}/{rkey}"
+            self.deletions.append((uri, collection[:80], author, when, line))
             return
         if operation not in ("create", "update"):
             self.rejects.add(line, f"unknown commit operation {operation!r:.40}", raw)
@@ -360,14 +371,37 @@ class Parser:
         )
         batch.interactions = likes
         batch.quotes, self.quotes = quotes_table(self.quotes), []
+        if self.deletions:
+            batch.deletions = self._deletions_table()
+            self.deletes += len(self.deletions)
+            self.deletions = []
         self.rows = 0
         return batch
+
+    def _deletions_table(self) -> pa.Table:
+        uri, collection, author, when, line = zip(*self.deletions, strict=True)
+        n = len(uri)
+        return pa.Table.from_arrays(
+            [
+                pa.array([PLATFORM_BLUESKY] * n, pa.string()),
+                pa.array(uri, pa.string()),
+                pa.array(collection, pa.string()),
+                pa.array(author, pa.string()),
+                pa.array(when, pa.int64()).cast(_DELETED_AT),
+                pa.array([self.source] * n, pa.string()),
+                pa.array(line, pa.int64()),
+            ],
+            schema=_DELETION_SCHEMA,
+        )
 
     def notes(self) -> tuple[str, ...]:
         """What the import summary says about this source (deletes, ignored collections)."""
         out = []
         if self.deletes:
-            out.append(f"{self.deletes} delete events counted, not applied (see docs)")
+            out.append(
+                f"{self.deletes} delete events read into the store's deletions table; the "
+                "deleted posts, likes and reposts stay in the analysis (see docs)"
+            )
         if self.ignored:
             parts = ", ".join(f"{n} {c}" for c, n in sorted(self.ignored.items()))
             out.append(

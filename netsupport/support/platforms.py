@@ -18,11 +18,15 @@ Examples
 ...                     pd.Timestamp("2014-02-19T18:00Z"))
 >>> t[["platform", "posts", "accounts", "likes", "with_focal", "with_focal_crisis"]].values.tolist()
 [['mastodon', 2, 2, 1, 1, 0], ['twitter', 1, 1, 0, 1, 1]]
+>>> t = platform_counts(posts, inter, ["lane"], pd.Timestamp("2014-02-14T09:00Z"),
+...                     pd.Timestamp("2014-02-19T18:00Z"), deleted={"1", "https://a/users/c/statuses/3"})
+>>> t["deleted_later"].tolist()  # twitter's post 1, mastodon's repost 3 (the like's id is post 2's)
+[1, 1]
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
 import numpy as np
 import pandas as pd
@@ -30,7 +34,7 @@ import pandas as pd
 from ..io.platforms import PLATFORM_TWITTER, platform_of
 from ..schema import IKind, InteractionCol, PostCol, PostKind
 
-__all__ = ["PLATFORM_COLUMNS", "platform_counts"]
+__all__ = ["DELETED_COLUMN", "PLATFORM_COLUMNS", "platform_counts"]
 
 #: Columns of the table, in order.
 PLATFORM_COLUMNS = [
@@ -44,6 +48,8 @@ PLATFORM_COLUMNS = [
     "with_focal",
     "with_focal_crisis",
 ]
+#: The column added when delete events mark some records.
+DELETED_COLUMN = "deleted_later"
 
 
 def platform_counts(
@@ -52,6 +58,7 @@ def platform_counts(
     focal: Iterable[str],
     crisis_start: pd.Timestamp,
     crisis_end: pd.Timestamp,
+    deleted: Collection[str] = (),
 ) -> pd.DataFrame | None:
     """Return one row per platform, or None when every post is from Twitter (the table would
     say nothing, and Twitter-only reports stay as they were).
@@ -62,6 +69,10 @@ def platform_counts(
     [crisis_start, crisis_end): likes without a time are not). An interaction's platform is its
     post's (by post id), else its source account's prefix (follows, likes of posts not
     imported). Rows sorted by platform name.
+
+    ``deleted``: the ids of records a delete event names (the store's ``deletions`` table).
+    When any is given, a column ``deleted_later`` counts the platform's posts and likes among
+    them: records kept in every count, whose authors deleted them later.
     """
     if posts is None or not len(posts) or PostCol.PLATFORM not in posts:
         return None
@@ -110,7 +121,25 @@ def platform_counts(
     out = out.reset_index(names="platform")
     for col in PLATFORM_COLUMNS[1:]:
         out[col] = out[col].astype("int64")
-    return out[PLATFORM_COLUMNS]
+    if not deleted:
+        return out[PLATFORM_COLUMNS]
+    gone = pd.Index(list(deleted))
+    marked = pd.concat(
+        [
+            pd.Series(platform.to_numpy()[posts[PostCol.POST_ID].isin(gone).to_numpy()]),
+            pd.Series(inter_platform[_likes_in(interactions, gone)]),
+        ]
+    ).value_counts()
+    out[DELETED_COLUMN] = [int(marked.get(pl, 0)) for pl in out["platform"]]
+    return out[[*PLATFORM_COLUMNS, DELETED_COLUMN]]
+
+
+def _likes_in(interactions: pd.DataFrame | None, ids: pd.Index) -> np.ndarray:
+    """Which interactions are likes whose id is in ``ids`` (a like's id is its record's)."""
+    if interactions is None or not len(interactions):
+        return np.zeros(0, dtype=bool)
+    kind = interactions[InteractionCol.KIND].to_numpy(dtype=object)
+    return (kind == IKind.LIKE.value) & interactions[InteractionCol.POST_ID].isin(ids).to_numpy()
 
 
 def _interaction_platforms(
