@@ -30,7 +30,12 @@ from .report_format import (
     handle,
     handles,
 )
-from .report_stance import corrected_findings, without_text_relabelled
+from .report_stance import (
+    corrected_findings,
+    corrected_persistence,
+    uncorrected_note,
+    without_text_relabelled,
+)
 from .schema import Role, Stance, Target, Window
 
 __all__ = ["Findings", "findings"]
@@ -114,6 +119,7 @@ def findings(metrics: Mapping[str, Any]) -> Findings:
             values["rci"] = _ci(rep_f, fmt_points)
         elif _is_nm(rep_f):
             nm.append((f"Reputational change of {focal}", _reason(rep_f)))
+        text += uncorrected_note(metrics, "the next finding includes it")
         text += "." + _grid_text(values, metrics, "net_support_crisis", "Net support's direction")
         if "change" in values:
             text += _grid_text(values, metrics, "reputational_change", "The change's direction")
@@ -147,6 +153,7 @@ def findings(metrics: Mapping[str, Any]) -> Findings:
                 text += "; the two sides moved {gap} points apart ({conf} CI {gci})"
                 values["gap"] = fmt_points(abs(gap["value"]), signed=False)
                 values["gci"] = _ci(gap, fmt_points)
+            text += uncorrected_note(metrics, "corrected above")
             text += "." + _grid_text(values, metrics, "reputational_change", side=_INST)
             out.append(Sentence(text, values, ("change",)))
 
@@ -284,7 +291,8 @@ def findings(metrics: Mapping[str, Any]) -> Findings:
             "({conf} CI {ci}{boot})"
         )
         if not _is_nm(pn) and pn is not None:
-            text += " and net support at {n} points on the period before ({conf} CI {nci})"
+            text += " and net support at {n} points on the period before ({conf} CI {nci}"
+            text += corrected_persistence(metrics, _FOCAL) + ")"
             values.update({"n": fmt_points(pn["value"]), "nci": _ci(pn, fmt_points)})
         text += "." + _grid_text(values, metrics, "persistence_attention")
         out.append(Sentence(text, values, ("x",)))

@@ -19,8 +19,10 @@ __all__ = [
     "CONFUSION_CHART",
     "add_stance_chart",
     "corrected_findings",
+    "corrected_persistence",
     "headline_label",
     "stance_context",
+    "uncorrected_note",
     "without_text_relabelled",
 ]
 
@@ -151,6 +153,32 @@ def corrected_findings(metrics: Mapping[str, Any]) -> list[Any]:
             tuple(k for k in values if k.startswith("net_")),
         )
     ]
+
+
+def uncorrected_note(metrics: Mapping[str, Any], where: str) -> str:
+    """Return "; uncorrected: ..." for a finding that counts the stance decisions as made, when
+    the report also gives it corrected for the decisions' measured error ("" otherwise).
+
+    Its intervals resample accounts only: they leave out the decisions' error, which the
+    corrected figures (:func:`corrected_findings`) include; ``where`` says where those are.
+    """
+    if not corrected_findings(metrics):
+        return ""
+    return f"; uncorrected: the intervals leave out the stance decisions' error ({where})"
+
+
+def corrected_persistence(metrics: Mapping[str, Any], side: str) -> str:
+    """Return "; corrected for ...: +N (95% CI ...)" for the change in net support after the
+    crisis on the period before, when the hand codes corrected it ("" otherwise)."""
+    if not corrected_findings(metrics):
+        return ""
+    x = (metrics.get("headline") or {}).get("persistence_net_support", {}).get(side)
+    if not _measured(x) or x is None or "naive" not in x or x.get("value") is None:
+        return ""
+    return (
+        f"; uncorrected; corrected for the stance decisions' error: {_pts(x['value'])}, 95% CI "
+        f"{_pts(x['low'])} to {_pts(x['high'])}"
+    )
 
 
 def add_stance_chart(metrics: Mapping[str, Any], add: Callable[..., None]) -> None:

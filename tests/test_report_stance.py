@@ -162,3 +162,42 @@ def test_stance_context_orders_classes_and_windows_as_run_does_from_sorted_metri
     q = stance_context({"stance_validation": v}, [])["stance_quality"]
     assert [r[0] for r in q["per_class"]] == ["Supportive", "Critical", "Neutral"]
     assert [r[0] for r in q["by_window"]] == ["Before", "Crisis", "After"]
+
+
+def test_naive_findings_say_their_intervals_leave_out_the_stance_error():
+    """With hand codes, the findings that count the stance decisions as made (account
+    bootstrap, no classifier error) say so, and the change after the crisis gives its corrected
+    value beside them: on the example the naive change crisis − before, +19 (95% CI +4 to +33),
+    excludes 0 while the corrected one, +11 (−19 to +41), does not."""
+    from test_report import _metrics
+
+    from netsupport.report_findings import findings
+
+    row = {"target_side": "focal", "unit": "account", "naive": 0.5, "corrected": 0.4}
+    v = {
+        "labels": 420,
+        "net_support": [{**row, "window": "crisis", "ci_low": 0.2, "ci_high": 0.6}],
+        "changes": [{**row, "change": "crisis - baseline", "ci_low": -0.19, "ci_high": 0.41}],
+    }
+    m = _metrics()
+    plain = [s.text() for s in findings(m).sentences]
+    assert not any("uncorrected" in t for t in plain)  # no codes: nothing corrected to point to
+    m["stance_validation"] = v
+    # after − before: naive +16 [−1, +32]; corrected by hand-made codes +28 [+3, +55]
+    after = {"value": 0.28, "low": 0.03, "high": 0.55, "naive": 0.16}
+    m["headline"] = {**m.get("headline", {}), "persistence_net_support": {"focal": after}}
+    m["persistence"]["focal"] = {
+        "attention_ratio": {"value": 1.55, "low": 1.24, "high": 1.95},
+        "net_support_change": {"account_level": {"value": 0.16, "low": -0.01, "high": 0.32}},
+    }
+    text = [s.text() for s in findings(m).sentences]
+    focal = next(t for t in text if t.startswith("In the crisis"))
+    assert "; uncorrected: the intervals leave out the stance decisions' error" in focal
+    assert any(t.startswith("Corrected for the stance decisions' measured error") for t in text)
+    inst = next(t for t in text if t.startswith("Net support for @force"))
+    assert "uncorrected: the intervals leave out the stance decisions' error (corrected" in inst
+    persist = next(t for t in text if t.startswith("After the crisis"))
+    assert persist.endswith(
+        "net support at +16 points on the period before (95% CI −1 to +32; uncorrected; "
+        "corrected for the stance decisions' error: +28, 95% CI +3 to +55)."
+    )
