@@ -166,8 +166,11 @@ def test_net_change_split_by_hand():
 # ---- interrupted time series --------------------------------------------------------------------
 
 
-def _planted_timeline(level: float, slope: float, seed: int, days: tuple[int, int, int]):
-    """Daily counts from log mu = log 20 + level C + slope C t (+ a return after), NB noise."""
+def _planted_timeline(
+    level: float, slope: float, seed: int, days: tuple[int, int, int], after: float = 0.0
+):
+    """Daily counts from log mu = log 20 + level C + slope C t + after A, NB noise (``after``
+    = 0: a return to the baseline's level)."""
     b, c, a = days
     w = Windows.from_crisis("2014-03-01T00:00Z", f"2014-03-{1 + c:02d}T00:00Z", b, a)
     rng = np.random.default_rng(seed)
@@ -178,6 +181,8 @@ def _planted_timeline(level: float, slope: float, seed: int, days: tuple[int, in
             mu = 20.0
             if window == "crisis":
                 mu *= math.exp(level + slope * t)
+            elif window == "after":
+                mu *= math.exp(after)
             y = rng.negative_binomial(10, 10 / (10 + mu))  # overdispersed, mean mu
             rows.append(("focal", window, w.crisis_start + pd.Timedelta(days=start + k), y))
     tl = pd.DataFrame(rows, columns=["target_side", "window", "bin", "n"])
@@ -194,6 +199,22 @@ def test_segmented_regression_recovers_planted_level_and_slope_change():
         hits += r["level_change"]["low"] < 5 < r["level_change"]["high"]
         assert r["half_life_days"] == pytest.approx(math.log(2) / 0.3, rel=0.5)
     assert hits >= 8  # a 95% interval: 8 of 10 or more
+
+
+def test_segmented_regression_recovers_the_planted_level_after_the_crisis():
+    """The report's "Level after / baseline trend" (exp(b4)): planted 2 (the after window at
+    twice the baseline's flat rate, flat itself) and 1 (a return to the baseline's level), with
+    the crisis decaying as in the test above; the half-life is ln 2 / -(b1 + b3), the crisis
+    trend's own daily multiplier read back."""
+    for planted in (2.0, 1.0):
+        hits = 0
+        for seed in range(10):
+            tl, w = _planted_timeline(math.log(5), -0.3, seed, (28, 10, 14), math.log(planted))
+            r = its_lift(tl, "focal", w, "D")
+            hits += r["after_level"]["low"] < planted < r["after_level"]["high"]
+            hl = math.log(2) / -math.log(r["crisis_trend"]["value"])
+            assert r["half_life_days"] == pytest.approx(hl, rel=1e-12)
+        assert hits >= 8  # a 95% interval: 8 of 10 or more
 
 
 def test_segmented_regression_needs_enough_bins_and_baseline_posts():
