@@ -279,6 +279,29 @@ def test_primary_measures_are_picked_from_the_headline_and_the_rest_counted():
     assert p["exploratory_intervals"] == 2  # the lift and the one in "other"
 
 
+def test_exploratory_count_includes_bootstrap_ends_and_corrected_intervals():
+    """Every interval metrics.json holds counts, whatever its keys: by hand, the lift (1) and
+    its account bootstrap's ends (1), two error-corrected shares with ends (2; a third without
+    codes has none: 0), one not-measured block (0) and a mapping with a value alone (0) = 4;
+    the declared lift is the headline's, taken off: 4 - 1 = 3. (The count used to see only
+    {value, low, high}: 1 here, 113 on the example where 173 intervals are shown.)"""
+    lift = {"value": 2.0, "low": 1.0, "high": 3.0}
+    m = {
+        "headline": {"attention_lift": {"focal": lift}},
+        "attention": {"focal": {"lift": {**lift, "account_bootstrap": {"low": 1.1, "high": 2.9}}}},
+        "stance_validation": {
+            "shares": [
+                {"naive": 0.5, "corrected": 0.4, "ci_low": 0.3, "ci_high": 0.5},
+                {"naive": 0.2, "corrected": 0.25, "ci_low": 0.1, "ci_high": 0.4},
+                {"naive": 0.3, "corrected": None, "ci_low": None, "ci_high": None},
+            ]
+        },
+        "other": [{"status": NM, "reason": "x", "low": 0, "high": 1}, {"value": 1}],
+    }
+    p = primary_measures(m, ["attention_lift.focal"])
+    assert p["exploratory_intervals"] == 3
+
+
 STUDY = """\
 [study]
 name = "t"
