@@ -163,22 +163,38 @@ def findings(metrics: Mapping[str, Any]) -> Findings:
         nm.append((f"Supporters' prior ties to {focal}", _reason(comp)))
     else:
         share = comp["prior_tie_share"]
-        out.append(
-            Sentence(
-                "{pct} of the {n} accounts that supported {who} in the crisis had a prior tie "
-                "({conf} CI {ci}): they followed the account or had interacted with it before; "
-                "{new} were newcomers.",
-                {
-                    "pct": fmt_pct(share["value"]),
-                    "n": fmt_count(comp["supporters"]),
-                    "who": focal,
-                    "conf": conf,
-                    "ci": _ci(share, fmt_pct),
-                    "new": fmt_count(comp["newcomers"]),
-                },
-                ("pct",),
-            )
+        values = {
+            "pct": fmt_pct(share["value"]),
+            "n": fmt_count(comp["supporters"]),
+            "who": focal,
+            "conf": conf,
+            "ci": _ci(share, fmt_pct),
+            "new": fmt_count(comp["newcomers"]),
+        }
+        text = (
+            "{pct} of the {n} accounts that supported {who} in the crisis had a prior tie "
+            "({conf} CI {ci}): they followed the account or had interacted with it before; "
+            "{new} were newcomers."
         )
+        dated = _get(metrics, "comparisons", "prior_ties", "variants", "dated_ties", "groups")
+        dated = _get(dated, _SUP)
+        d_share = dated.get("share") if isinstance(dated, Mapping) else None
+        if isinstance(d_share, Mapping) and not _is_nm(d_share) and "prior_tie" in dated:
+            undated = int(comp["prior_tie"]) - int(dated["prior_tie"])
+            if undated > 0:  # the share rests on follows whose date nobody knows: say so
+                text += (
+                    " {undated} of these {ties} rest only on a follow without a date, taken to "
+                    "predate the crisis; counting dated ties only, {dpct} ({conf} CI {dci})."
+                )
+                values.update(
+                    {
+                        "undated": fmt_count(undated),
+                        "ties": fmt_count(comp["prior_tie"]),
+                        "dpct": fmt_pct(dated["share"]["value"]),
+                        "dci": _ci(dated["share"], fmt_pct),
+                    }
+                )
+        out.append(Sentence(text, values, ("pct",)))
         out += _evidence_tie_contrast(metrics, focal, conf)  # the test of it (issue 15)
 
     # 5. breadth and the most mobilised community
