@@ -101,6 +101,21 @@ def without_text_relabelled(metrics: Mapping[str, Any], sentences: list[Any]) ->
     ]
 
 
+def _rectifier_base(net: Mapping[str, Any]) -> str:
+    """ "; the error measured on the N of M accounts ..." for an account-level corrected net
+    support whose row says how many accounts were wholly coded ("" when it does not)."""
+    if net.get("coded_accounts") is None or net.get("accounts") is None:
+        return ""
+    k, one = int(net["coded_accounts"]), int(net.get("coded_accounts_one_post") or 0)
+    how = (
+        "" if k == 0 else ", each with one post" if one == k else f", {one:,} of them with one post"
+    )
+    return (
+        f"; the error measured on the {k:,} of {int(net['accounts']):,} accounts whose posts "
+        f"were all coded{how}"
+    )
+
+
 def corrected_findings(metrics: Mapping[str, Any]) -> list[Any]:
     """Return the finding that gives net support in the crisis, and its change on the period
     before, corrected for the stance decisions' measured error (none without hand codes)."""
@@ -130,7 +145,8 @@ def corrected_findings(metrics: Mapping[str, Any]) -> list[Any]:
             ),
             None,
         )
-        text = f"{{net_{side}}} points for {{who_{side}}} (95% CI {{ci_{side}}})"
+        text = f"{{net_{side}}} points for {{who_{side}}} (95% CI {{ci_{side}}}{{base_{side}}})"
+        values[f"base_{side}"] = _rectifier_base(net)
         values.update(
             {
                 f"who_{side}": handles(who),
