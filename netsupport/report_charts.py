@@ -26,7 +26,7 @@ from .report_format import (
     fmt_time,
     handles,
 )
-from .report_stance import add_stance_chart
+from .report_stance import add_stance_chart, corrected_findings
 from .schema import Role, Target, Window
 from .timebins import TimeBins
 from .windows import Windows
@@ -368,7 +368,13 @@ def chart_plan(
             "Net support is the share of accounts whose posts were mostly supportive minus the "
             "share mostly critical, in percentage points, for each window"
             + (" and for both sides" if inst else "")
-            + ". Vertical lines are {conf} bootstrap intervals over accounts.",
+            + ". Vertical lines are {conf} bootstrap intervals over accounts"
+            + (
+                ", counting the stance decisions as made: they leave out the decisions' error "
+                '(the error-corrected values are in "How good is the stance?").'
+                if corrected_findings(m)
+                else "."
+            ),
             {"conf": f"{conf * 100:.0f}%"},
         ),
         "Dot plot of net support per window"

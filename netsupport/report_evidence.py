@@ -214,8 +214,8 @@ def sensitivity_context(metrics: Mapping[str, Any], institution: bool) -> dict[s
             + f"Breadth counts communities with at least {c['k']} supporters. Seed stability "
             f"({st['algorithm']}, resolution {st['resolution']:g}, {cons['runs']} seeds): mean "
             f"pairwise NMI {st['mean_pairwise_nmi']:.2f}, lowest {st['min_pairwise_nmi']:.2f}. "
-            f"Consensus partition (account pairs joined in at least "
-            f"{cons['threshold']:.0%} of those runs): {cons['communities']} communities, "
+            + _consensus_how(cons)
+            + f": {cons['communities']} communities, "
             + (
                 f"{cons['breadth']} with at least {c['k']} supporters "
                 f"(evenness {cons['evenness']:.2f})."
@@ -303,3 +303,18 @@ def role_timing_sentence(metrics: Mapping[str, Any], focal: str) -> Sentence | N
         text += " By the crisis end {ratios} had addressed the account."
         values["ratios"] = ", ".join(ratios)
     return Sentence(text, values, ())
+
+
+def _consensus_how(cons: Mapping[str, Any]) -> str:
+    """How the consensus partition was made, for the sensitivity note."""
+    if "rounds" not in cons:  # (metrics.json of the one-step consensus, before its rounds)
+        thr = f"{cons['threshold']:.0%}"
+        return f"Consensus partition (account pairs joined in at least {thr} of those runs)"
+    rounds = int(cons["rounds"])
+    return (
+        f"Consensus partition (Lancichinetti and Fortunato: the edges whose ends at least "
+        f"{cons['threshold']:.0%} of those runs join, weighted by that share and partitioned "
+        f"again until every run agrees; {rounds} round{'' if rounds == 1 else 's'}"
+        + ("" if cons.get("converged", True) else ", not converged: edges all runs join")
+        + ")"
+    )

@@ -30,7 +30,12 @@ from .report_format import (
     handle,
     handles,
 )
-from .report_stance import corrected_findings, without_text_relabelled
+from .report_stance import (
+    corrected_findings,
+    corrected_persistence,
+    uncorrected_note,
+    without_text_relabelled,
+)
 from .schema import Role, Stance, Target, Window
 
 __all__ = ["Findings", "findings"]
@@ -114,6 +119,7 @@ def findings(metrics: Mapping[str, Any]) -> Findings:
             values["rci"] = _ci(rep_f, fmt_points)
         elif _is_nm(rep_f):
             nm.append((f"Reputational change of {focal}", _reason(rep_f)))
+        text += uncorrected_note(metrics, "the next finding includes it")
         text += "." + _grid_text(values, metrics, "net_support_crisis", "Net support's direction")
         if "change" in values:
             text += _grid_text(values, metrics, "reputational_change", "The change's direction")
@@ -147,6 +153,7 @@ def findings(metrics: Mapping[str, Any]) -> Findings:
                 text += "; the two sides moved {gap} points apart ({conf} CI {gci})"
                 values["gap"] = fmt_points(abs(gap["value"]), signed=False)
                 values["gci"] = _ci(gap, fmt_points)
+            text += uncorrected_note(metrics, "corrected above")
             text += "." + _grid_text(values, metrics, "reputational_change", side=_INST)
             out.append(Sentence(text, values, ("change",)))
 
@@ -156,22 +163,38 @@ def findings(metrics: Mapping[str, Any]) -> Findings:
         nm.append((f"Supporters' prior ties to {focal}", _reason(comp)))
     else:
         share = comp["prior_tie_share"]
-        out.append(
-            Sentence(
-                "{pct} of the {n} accounts that supported {who} in the crisis had a prior tie "
-                "({conf} CI {ci}): they followed the account or had interacted with it before; "
-                "{new} were newcomers.",
-                {
-                    "pct": fmt_pct(share["value"]),
-                    "n": fmt_count(comp["supporters"]),
-                    "who": focal,
-                    "conf": conf,
-                    "ci": _ci(share, fmt_pct),
-                    "new": fmt_count(comp["newcomers"]),
-                },
-                ("pct",),
-            )
+        values = {
+            "pct": fmt_pct(share["value"]),
+            "n": fmt_count(comp["supporters"]),
+            "who": focal,
+            "conf": conf,
+            "ci": _ci(share, fmt_pct),
+            "new": fmt_count(comp["newcomers"]),
+        }
+        text = (
+            "{pct} of the {n} accounts that supported {who} in the crisis had a prior tie "
+            "({conf} CI {ci}): they followed the account or had interacted with it before; "
+            "{new} were newcomers."
         )
+        dated = _get(metrics, "comparisons", "prior_ties", "variants", "dated_ties", "groups")
+        dated = _get(dated, _SUP)
+        d_share = dated.get("share") if isinstance(dated, Mapping) else None
+        if isinstance(d_share, Mapping) and not _is_nm(d_share) and "prior_tie" in dated:
+            undated = int(comp["prior_tie"]) - int(dated["prior_tie"])
+            if undated > 0:  # the share rests on follows whose date nobody knows: say so
+                text += (
+                    " {undated} of these {ties} rest only on a follow without a date, taken to "
+                    "predate the crisis; counting dated ties only, {dpct} ({conf} CI {dci})."
+                )
+                values.update(
+                    {
+                        "undated": fmt_count(undated),
+                        "ties": fmt_count(comp["prior_tie"]),
+                        "dpct": fmt_pct(dated["share"]["value"]),
+                        "dci": _ci(dated["share"], fmt_pct),
+                    }
+                )
+        out.append(Sentence(text, values, ("pct",)))
         out += _evidence_tie_contrast(metrics, focal, conf)  # the test of it (issue 15)
 
     # 5. breadth and the most mobilised community
@@ -284,7 +307,8 @@ def findings(metrics: Mapping[str, Any]) -> Findings:
             "({conf} CI {ci}{boot})"
         )
         if not _is_nm(pn) and pn is not None:
-            text += " and net support at {n} points on the period before ({conf} CI {nci})"
+            text += " and net support at {n} points on the period before ({conf} CI {nci}"
+            text += corrected_persistence(metrics, _FOCAL) + ")"
             values.update({"n": fmt_points(pn["value"]), "nci": _ci(pn, fmt_points)})
         text += "." + _grid_text(values, metrics, "persistence_attention")
         out.append(Sentence(text, values, ("x",)))

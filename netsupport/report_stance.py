@@ -19,8 +19,10 @@ __all__ = [
     "CONFUSION_CHART",
     "add_stance_chart",
     "corrected_findings",
+    "corrected_persistence",
     "headline_label",
     "stance_context",
+    "uncorrected_note",
     "without_text_relabelled",
 ]
 
@@ -99,6 +101,21 @@ def without_text_relabelled(metrics: Mapping[str, Any], sentences: list[Any]) ->
     ]
 
 
+def _rectifier_base(net: Mapping[str, Any]) -> str:
+    """ "; the error measured on the N of M accounts ..." for an account-level corrected net
+    support whose row says how many accounts were wholly coded ("" when it does not)."""
+    if net.get("coded_accounts") is None or net.get("accounts") is None:
+        return ""
+    k, one = int(net["coded_accounts"]), int(net.get("coded_accounts_one_post") or 0)
+    how = (
+        "" if k == 0 else ", each with one post" if one == k else f", {one:,} of them with one post"
+    )
+    return (
+        f"; the error measured on the {k:,} of {int(net['accounts']):,} accounts whose posts "
+        f"were all coded{how}"
+    )
+
+
 def corrected_findings(metrics: Mapping[str, Any]) -> list[Any]:
     """Return the finding that gives net support in the crisis, and its change on the period
     before, corrected for the stance decisions' measured error (none without hand codes)."""
@@ -128,7 +145,8 @@ def corrected_findings(metrics: Mapping[str, Any]) -> list[Any]:
             ),
             None,
         )
-        text = f"{{net_{side}}} points for {{who_{side}}} (95% CI {{ci_{side}}})"
+        text = f"{{net_{side}}} points for {{who_{side}}} (95% CI {{ci_{side}}}{{base_{side}}})"
+        values[f"base_{side}"] = _rectifier_base(net)
         values.update(
             {
                 f"who_{side}": handles(who),
@@ -151,6 +169,32 @@ def corrected_findings(metrics: Mapping[str, Any]) -> list[Any]:
             tuple(k for k in values if k.startswith("net_")),
         )
     ]
+
+
+def uncorrected_note(metrics: Mapping[str, Any], where: str) -> str:
+    """Return "; uncorrected: ..." for a finding that counts the stance decisions as made, when
+    the report also gives it corrected for the decisions' measured error ("" otherwise).
+
+    Its intervals resample accounts only: they leave out the decisions' error, which the
+    corrected figures (:func:`corrected_findings`) include; ``where`` says where those are.
+    """
+    if not corrected_findings(metrics):
+        return ""
+    return f"; uncorrected: the intervals leave out the stance decisions' error ({where})"
+
+
+def corrected_persistence(metrics: Mapping[str, Any], side: str) -> str:
+    """Return "; corrected for ...: +N (95% CI ...)" for the change in net support after the
+    crisis on the period before, when the hand codes corrected it ("" otherwise)."""
+    if not corrected_findings(metrics):
+        return ""
+    x = (metrics.get("headline") or {}).get("persistence_net_support", {}).get(side)
+    if not _measured(x) or x is None or "naive" not in x or x.get("value") is None:
+        return ""
+    return (
+        f"; uncorrected; corrected for the stance decisions' error: {_pts(x['value'])}, 95% CI "
+        f"{_pts(x['low'])} to {_pts(x['high'])}"
+    )
 
 
 def add_stance_chart(metrics: Mapping[str, Any], add: Callable[..., None]) -> None:

@@ -162,3 +162,69 @@ def test_stance_context_orders_classes_and_windows_as_run_does_from_sorted_metri
     q = stance_context({"stance_validation": v}, [])["stance_quality"]
     assert [r[0] for r in q["per_class"]] == ["Supportive", "Critical", "Neutral"]
     assert [r[0] for r in q["by_window"]] == ["Before", "Crisis", "After"]
+
+
+def test_naive_findings_say_their_intervals_leave_out_the_stance_error():
+    """With hand codes, the findings that count the stance decisions as made (account
+    bootstrap, no classifier error) say so, and the change after the crisis gives its corrected
+    value beside them: on the example the naive change crisis − before, +19 (95% CI +4 to +33),
+    excludes 0 while the corrected one, +11 (−19 to +41), does not."""
+    from test_report import _metrics
+
+    from netsupport.report_findings import findings
+
+    row = {"target_side": "focal", "unit": "account", "naive": 0.5, "corrected": 0.4}
+    v = {
+        "labels": 420,
+        "net_support": [{**row, "window": "crisis", "ci_low": 0.2, "ci_high": 0.6}],
+        "changes": [{**row, "change": "crisis - baseline", "ci_low": -0.19, "ci_high": 0.41}],
+    }
+    m = _metrics()
+    plain = [s.text() for s in findings(m).sentences]
+    assert not any("uncorrected" in t for t in plain)  # no codes: nothing corrected to point to
+    m["stance_validation"] = v
+    # after − before: naive +16 [−1, +32]; corrected by hand-made codes +28 [+3, +55]
+    after = {"value": 0.28, "low": 0.03, "high": 0.55, "naive": 0.16}
+    m["headline"] = {**m.get("headline", {}), "persistence_net_support": {"focal": after}}
+    m["persistence"]["focal"] = {
+        "attention_ratio": {"value": 1.55, "low": 1.24, "high": 1.95},
+        "net_support_change": {"account_level": {"value": 0.16, "low": -0.01, "high": 0.32}},
+    }
+    text = [s.text() for s in findings(m).sentences]
+    focal = next(t for t in text if t.startswith("In the crisis"))
+    assert "; uncorrected: the intervals leave out the stance decisions' error" in focal
+    assert any(t.startswith("Corrected for the stance decisions' measured error") for t in text)
+    inst = next(t for t in text if t.startswith("Net support for @force"))
+    assert "uncorrected: the intervals leave out the stance decisions' error (corrected" in inst
+    persist = next(t for t in text if t.startswith("After the crisis"))
+    assert persist.endswith(
+        "net support at +16 points on the period before (95% CI −1 to +32; uncorrected; "
+        "corrected for the stance decisions' error: +28, 95% CI +3 to +55)."
+    )
+
+
+def test_the_prior_tie_finding_says_how_many_ties_rest_on_an_undated_follow():
+    """The share of supporters with a prior tie counts follows without a date as prior; the
+    finding says how many of the ties rest on that alone and gives the share without them. By
+    hand: 180 tied of 265 supporters, 120 of them by a dated follow or a baseline interaction,
+    so 180 - 120 = 60 rest on an undated follow; dated only, 120 / 265 = 45%."""
+    from test_report import _metrics
+
+    from netsupport.report_findings import findings
+
+    m = _metrics()
+    before = next(s.text() for s in findings(m).sentences if "had a prior tie" in s.text())
+    assert "without a date" not in before  # no dated variant measured: nothing to say
+    share = {"value": 0.4528, "low": 0.39, "high": 0.51}
+    dated = {"groups": {"supportive": {"accounts": 265, "prior_tie": 120, "share": share}}}
+    other = {"accounts": 10, "prior_tie": 1, "share": {"value": 0.1, "low": 0.0, "high": 0.4}}
+    every = {
+        "groups": {"critical": other, "neutral": other},
+        "odds_ratio": {"status": "not measured", "reason": "x"},
+    }
+    m["comparisons"] = {"prior_ties": {"variants": {"all_ties": every, "dated_ties": dated}}}
+    text = next(s.text() for s in findings(m).sentences if "had a prior tie" in s.text())
+    assert text.endswith(
+        "85 were newcomers. 60 of these 180 rest only on a follow without a date, taken to "
+        "predate the crisis; counting dated ties only, 45% (95% CI 39–51%)."
+    )

@@ -10,6 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import load_support_fixture, support_fixture_study
+from hypothesis import given, settings
+from hypothesis import strategies as hst
 
 from netsupport.errors import StudyKeyError
 from netsupport.stance import stance_table
@@ -149,6 +151,62 @@ def _two_cliques() -> pd.DataFrame:
     rows = [(p, q) for grp in (left, right) for i, p in enumerate(grp) for q in grp[i + 1 :]]
     rows.append(("a", "u"))
     return pd.DataFrame(rows, columns=["source", "target"]).assign(weight=1.0)
+
+
+def _leiden(g, seed):
+    from netsupport.graph_measures import _detect
+
+    return _detect(g, "leiden", 1.0, seed).membership.to_numpy()
+
+
+def test_consensus_clustering_does_not_chain_two_cliques_that_no_run_joins():
+    """Two 6-cliques L = a..f and R = u..z joined by the edge a-u; three runs, each moving at
+    most one bridge end across: r1 = (L + u, R - u), r2 = (L - a, R + a), r3 = (L, R).
+    By hand, the share of runs joining each edge's ends: a-u: r1 yes, r2 yes, r3 no = 2/3;
+    a-(b..f): r2 splits them = 2/3; u-(v..z): r1 splits them = 2/3; every other edge 3/3.
+    At threshold 0.5 one step keeps every edge, so its components chain L and R into one
+    community of 12, though every run separates b from v. Lancichinetti & Fortunato detect
+    again on the weighted graph (cliques of weight 1 and 2/3, the bridge 2/3): every seed
+    finds L and R, every edge's share is then 0 or 1 (1 round), and the consensus is L, R."""
+    e = _two_cliques()
+    left, right = list("abcdef"), list("uvwxyz")
+    r1 = pd.Series({**{x: 0 for x in [*left, "u"]}, **{x: 1 for x in right[1:]}})
+    r2 = pd.Series({**{x: 0 for x in left[1:]}, **{x: 1 for x in [*right, "a"]}})
+    r3 = pd.Series({**{x: 0 for x in left}, **{x: 1 for x in right}})
+    runs = [r.sort_index() for r in (r1, r2, r3)]
+    assert set(consensus_partition(e, runs, 0.5).tolist()) == {0}  # one step: chained
+    info: dict = {}
+    got = consensus_partition(e, runs, 0.5, detect=_leiden, seeds=(1, 2, 3), report=info)
+    # numbered by size (6 and 6), then smallest member: a (L) before u (R)
+    assert got.to_dict() == {**{x: 0 for x in left}, **{x: 1 for x in right}}
+    assert info == {"rounds": 1, "converged": True}
+
+
+@settings(max_examples=60, deadline=None)
+@given(hst.lists(hst.integers(0, 3), min_size=2, max_size=12), hst.integers(1, 4))
+def test_runs_that_agree_are_their_own_consensus_without_detecting_again(labels, k):
+    """When every run is the same partition, each edge's share is 0 or 1 already: no round is
+    run, and the consensus is that partition split into its connected pieces (by hand: the
+    edges of a path 0-1-2-... whose ends share a label)."""
+    nodes = [f"n{i:02d}" for i in range(len(labels))]
+    e = pd.DataFrame({"source": nodes[:-1], "target": nodes[1:]})
+    run = pd.Series(labels, index=nodes)
+
+    def never(g, seed):
+        raise AssertionError("no round should run")
+
+    info: dict = {}
+    got = consensus_partition(e, [run] * k, 0.5, detect=never, seeds=(1,), report=info)
+    assert info == {"rounds": 0, "converged": True}
+    pieces, piece = [], 0
+    for i in range(len(labels)):
+        piece += i > 0 and labels[i] != labels[i - 1]
+        pieces.append(piece)
+    # the same grouping (numbering aside)
+    pairs = {(a, b) for a in range(len(nodes)) for b in range(len(nodes))}
+    assert {p for p in pairs if pieces[p[0]] == pieces[p[1]]} == {
+        p for p in pairs if got.iloc[p[0]] == got.iloc[p[1]]
+    }
 
 
 def test_community_grid_on_planted_cliques_is_stable():

@@ -101,6 +101,37 @@ def test_corrected_account_shares_need_wholly_coded_accounts():
     assert _row(out, "account", C)["naive"] == pytest.approx(3 / 8)
 
 
+def test_account_level_rows_say_which_accounts_the_rectifier_rests_on():
+    """By hand, on the fixture above: 8 accounts; a1 (two posts, both coded) and a5 (one post,
+    coded) are wholly coded, so the account-level rectifier rests on 2 accounts, 1 with one
+    post. A partly coded account (b1: one of two posts coded) is not among them."""
+    from netsupport.report_stance import _rectifier_base
+
+    rows = [
+        ("a1", S, C, 2.0),
+        ("a1", S, C, 2.0),
+        ("a2", S, None, 0.0),
+        ("a3", N, None, 0.0),
+        ("a4", C, None, 0.0),
+        ("a5", S, S, 4.0),
+        ("a6", N, None, 0.0),
+        ("a7", S, None, 0.0),
+        ("a8", C, None, 0.0),
+        ("b1", S, S, 2.0),
+        ("b1", N, None, 0.0),
+    ]
+    out = corrected_shares(_units(rows), n_boot=50, seed=1)
+    net = next(r for r in out["net_support"] if r["unit"] == "account")
+    assert (net["accounts"], net["coded_accounts"], net["coded_accounts_one_post"]) == (9, 2, 1)
+    assert "coded_accounts" not in next(r for r in out["net_support"] if r["unit"] == "post")
+    assert _rectifier_base(net) == (
+        "; the error measured on the 2 of 9 accounts whose posts were all coded, 1 of them "
+        "with one post"
+    )
+    assert _rectifier_base({**net, "coded_accounts_one_post": 2}).endswith("each with one post")
+    assert _rectifier_base({"corrected": 0.1}) == ""  # an older metrics.json: nothing to say
+
+
 def test_a_partly_coded_account_is_not_an_account_level_code():
     rows = [("a1", S, C, 2.0), ("a1", S, None, 0.0), ("a2", S, None, 0.0)]
     out = corrected_shares(_units(rows), n_boot=50, seed=1)

@@ -402,6 +402,19 @@ def _share(x: float) -> float | None:
     return None if not math.isfinite(x) else float(min(1.0, max(0.0, x)))
 
 
+def _coded_accounts(m: np.ndarray, b: int) -> dict[str, int]:
+    """The accounts of one window's block of :func:`_account_matrix`: ``accounts`` (active),
+    ``coded_accounts`` (wholly coded: the account-level rectifier's sample) and
+    ``coded_accounts_one_post`` (those of them with one post in the cell)."""
+    active = m[:, b + 11] > 0
+    whole = active & (m[:, b + 15] > 0)
+    return {
+        "accounts": int(active.sum()),
+        "coded_accounts": int(whole.sum()),
+        "coded_accounts_one_post": int((whole & (m[:, b + 3] == 1)).sum()),
+    }
+
+
 def corrected_shares(
     units: pd.DataFrame,
     *,
@@ -497,18 +510,19 @@ def corrected_shares(
                     )
                 net_b = bc[:, 0] - bc[:, 1]
                 lo, hi = _ci(net_b, confidence) if has else (None, None)
-                nets.append(
-                    {
-                        "target_side": side,
-                        "window": w,
-                        "unit": unit,
-                        "naive": float(naive[0] - naive[1]),
-                        "corrected": float(corr[0] - corr[1]) if has else None,
-                        "ci_low": lo,
-                        "ci_high": hi,
-                        "method": PPI_METHOD if has else NAIVE_ONLY,
-                    }
-                )
+                row = {
+                    "target_side": side,
+                    "window": w,
+                    "unit": unit,
+                    "naive": float(naive[0] - naive[1]),
+                    "corrected": float(corr[0] - corr[1]) if has else None,
+                    "ci_low": lo,
+                    "ci_high": hi,
+                    "method": PPI_METHOD if has else NAIVE_ONLY,
+                }
+                if unit == "account":  # what the account-level rectifier rests on
+                    row.update(_coded_accounts(m, _WINDOWS.index(w) * _BLOCK))
+                nets.append(row)
             for later in (Window.CRISIS.value, Window.AFTER.value):
                 base = Window.BASELINE.value
                 if point[f"{unit}|{base}|n"][0] <= 0 or point[f"{unit}|{later}|n"][0] <= 0:

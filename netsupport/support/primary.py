@@ -32,10 +32,22 @@ def headline_value(metrics: Mapping[str, Any], name: str, side: str | None) -> A
     return block
 
 
+def _is_interval(obj: Mapping[str, Any]) -> bool:
+    """Whether a metrics mapping is one measured interval: both ends given, as ``low`` and
+    ``high`` (a CI, or an account bootstrap's ends beside its lift) or as ``ci_low`` and
+    ``ci_high`` (an error-corrected share, net support or change of ``stance_validation``)."""
+    if not _measured(obj):
+        return False
+    return any(
+        lo in obj and hi in obj and obj[lo] is not None and obj[hi] is not None
+        for lo, hi in (("low", "high"), ("ci_low", "ci_high"))
+    )
+
+
 def _intervals(obj: Any) -> int:
-    """Count the measured intervals ({value, low, high}) in a metrics subtree."""
+    """Count the measured intervals in a metrics subtree (:func:`_is_interval`)."""
     if isinstance(obj, Mapping):
-        here = int({"value", "low", "high"} <= set(obj) and _measured(obj))
+        here = int(_is_interval(obj))
         return here + sum(_intervals(v) for v in obj.values())
     if isinstance(obj, list):
         return sum(_intervals(v) for v in obj)
