@@ -307,6 +307,11 @@ def role_timing_sentence(metrics: Mapping[str, Any], focal: str) -> Sentence | N
 
 def _consensus_how(cons: Mapping[str, Any]) -> str:
     """How the consensus partition was made, for the sensitivity note."""
+    if "rounds" not in cons and cons["threshold"] >= 1:  # (a graph too big for the rounds)
+        return (
+            "Consensus partition (account pairs that every one of those runs joins; no "
+            "re-detection rounds above sensitivity.community_max_edges)"
+        )
     if "rounds" not in cons:  # (metrics.json of the one-step consensus, before its rounds)
         thr = f"{cons['threshold']:.0%}"
         return f"Consensus partition (account pairs joined in at least {thr} of those runs)"

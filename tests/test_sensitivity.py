@@ -244,6 +244,39 @@ def test_a_graph_above_the_limit_gets_the_reduced_grid_and_says_so():
         assert "reduced" not in whole and len(whole["runs"]) == 16
 
 
+def test_above_the_limit_the_consensus_is_the_pairs_every_run_joins(monkeypatch):
+    """Above community_max_edges the consensus runs no re-detection round (each would cost a
+    detection per seed on a big graph): it is the components of the edges whose ends every
+    run joins, which cannot chain (runs that all join a-b and b-c all join a-c). On the
+    chaining example of the test above, by hand: the edges every run joins are b..f among
+    themselves and v..z among themselves (a-b..f and u-v..z are split by r2 and r1, a-u by
+    r3), so the consensus is {b..f}, {v..z}, and a and u alone."""
+    from netsupport import graph_measures as gm
+
+    e = _two_cliques()
+    left, right = list("abcdef"), list("uvwxyz")
+    r1 = pd.Series({**{x: 0 for x in [*left, "u"]}, **{x: 1 for x in right[1:]}})
+    r2 = pd.Series({**{x: 0 for x in left[1:]}, **{x: 1 for x in [*right, "a"]}})
+    r3 = pd.Series({**{x: 0 for x in left}, **{x: 1 for x in right}})
+    got = consensus_partition(e, [r.sort_index() for r in (r1, r2, r3)], 1.0)
+    groups = sorted(sorted(g.index) for _, g in got.groupby(got))
+    assert groups == [["a"], [*left[1:]], ["u"], [*right[1:]]]
+    # in the grid: three detections only, and the method says what was done
+    calls = []
+    real = gm._detect
+    monkeypatch.setattr(gm, "_detect", lambda *a, **k: calls.append(a[3]) or real(*a, **k))
+    params = SensitivityParams(resolutions=(1.0,), seeds=3, community_max_edges=10)
+    study = support_fixture_study(sensitivity=params)
+    out = community_grid(e, study, pd.Index(["a", "b", "c", "u", "v"]))
+    assert "reduced" in out and len(calls) == 3
+    cons = out["consensus"]
+    assert cons["threshold"] == 1.0 and "rounds" not in cons
+    assert cons["method"] == gm.CONSENSUS_STRICT and cons["communities"] == 2
+    from netsupport.report_evidence import _consensus_how
+
+    assert "every one of those runs" in _consensus_how(cons)
+
+
 def test_the_communities_steps_partition_is_reused_not_recomputed(monkeypatch):
     from netsupport import communities as comm
 
