@@ -113,7 +113,7 @@ from .base import (
     loads,
     shift_lines,
 )
-from .compressed import compression_of, open_input
+from .compressed import compression_of, cr_only, iter_lines, open_input
 from .html_text import html_to_text, html_to_text_many
 from .json_items import SecondKey, Unstreamable, iter_items
 from .platforms import PLATFORM_MASTODON, qualify
@@ -1284,7 +1284,7 @@ def read_statuses(path: Path, source: str, options: ReadOptions) -> Iterator[Bat
         with open_input(path) as probe:
             head = probe.read(1 << 16)
         first = head.lstrip(_BOM + b" \t\r\n")[:1]
-        if first == b"[" or (first == b"{" and _is_document(path)):
+        if first in (b"[", b"{") and _is_document(path):
             size = path.stat().st_size
             if size > _DOCUMENT_MAX_BYTES:
                 raise InputFileError(path, "a JSON document over 1 GB: write it as JSON lines")
@@ -1302,10 +1302,11 @@ def read_statuses(path: Path, source: str, options: ReadOptions) -> Iterator[Bat
             return
         size = path.stat().st_size
         workers = worker_count(options.workers)
-        if compression_of(path) is None and workers > 1 and size >= PARALLEL_MIN_BYTES:
+        parallel = compression_of(path) is None and not cr_only(head)
+        if parallel and workers > 1 and size >= PARALLEL_MIN_BYTES:
             yield from _read_parallel(path, size, source, options, workers)
             return
-        for n, line in enumerate(fh, 1):
+        for n, line in enumerate(iter_lines(fh), 1):  # (lines ended by CR alone too)
             options.advance(len(line))
             if n == 1:
                 line = line.removeprefix(_BOM)
@@ -1427,20 +1428,45 @@ def _is_utf8(data: bytes) -> bool:
 
 
 def _is_document(path: Path) -> bool:
-    """A file starting with ``{`` is a document (one pretty-printed status) if its first line is
-    not a whole JSON value, unless the next line is a whole status (JSON lines whose first line
+    """A file starting with ``{`` or ``[`` is a document (one pretty-printed status, or an array
+    of statuses) unless its lines are JSON lines: a first non-blank line that is a whole JSON
+    value (for ``[``: with another whole value on a later line, as ``[]`` then statuses), or
+    for ``{`` one that is not whose next line is a whole status (JSON lines whose first line
     was cut: no line of a pretty-printed status is a status)."""
+    lines: list[bytes] = []
     with open_input(path) as fh:
-        first = fh.readline(1 << 24).removeprefix(_BOM)
-        second = fh.readline(1 << 24)
+        for n, line in enumerate(iter_lines(fh)):
+            if n == 0:
+                line = line.removeprefix(_BOM)
+            if n == _LAYOUT_LINES:
+                break
+            if line.strip():
+                lines.append(line)
+                if len(lines) == 2:
+                    break
+    if not lines:
+        return True
+    first, second = lines[0], lines[1] if len(lines) > 1 else b""
     try:
         loads(first)
     except orjson.JSONDecodeError:
+        if first.lstrip()[:1] == b"[":
+            return True  # (an array, pretty-printed)
         try:
             return not looks_like_status(loads(second))
         except orjson.JSONDecodeError:
             return True
+    if first.lstrip()[:1] != b"[":
+        return False
+    try:
+        loads(second)
+    except orjson.JSONDecodeError:
+        return True
     return False
+
+
+#: Lines :func:`_is_document` reads at most to find a file's first two non-blank ones.
+_LAYOUT_LINES = 64
 
 
 def read(path: Path, source: str, options: ReadOptions) -> Iterator[Batch]:
