@@ -46,6 +46,7 @@ from ..errors import InputFileError
 
 __all__ = [
     "CODECS",
+    "LINE_END_PROBE",
     "ZSTD_MAX_WINDOW",
     "Decompressed",
     "compression_of",

@@ -72,10 +72,10 @@ def test_a_first_line_that_is_not_an_object_does_not_decide(
 # ---- lines ended by CR alone ---------------------------------------------------------------
 # A Reddit or Bluesky file saved with classic Mac OS line ends was one malformed line: with
 # --format X, no post and one reject of the whole file; under auto, refused. Mastodon statuses
-# were refused whole ("malformed JSON document"). (A Twitter file so saved is refused whole
-# with its position, exit 2, as before: no record is lost silently.)
+# and Twitter JSON lines were refused whole ("malformed JSON document", "not valid JSON").
+# Every JSON lines reader now splits such a file at CR (CSV files: the csv module always did).
 
-CR_CASES = [c for c in JSON_LINES if c[1] != "twitter-v2"]
+CR_CASES = JSON_LINES
 
 
 @pytest.mark.parametrize("fmt_used", ["named", "auto"])
