@@ -109,3 +109,54 @@ def test_iter_lines_splits_cr_only_text_as_lf_text(lines, block):
 def test_iter_lines_leaves_crlf_and_lf_files_alone():
     data = b'{"a": 1}\r\n{"a": 2}\n\r\n'
     assert list(iter_lines(io.BytesIO(data))) == list(io.BytesIO(data))
+
+
+# ---- messages that named the wrong thing ---------------------------------------------------
+# `import --max-archive-bytes -1` was taken (and an archive then refused as "more than -1
+# bytes"); `graph --out /dev/null/x.gexf` said "/dev/null: File exists"; an --out where no file
+# can be made (/proc) named the temp file ("/proc/.x.gexf.p7mog5e8.tmp: No such file ...").
+
+
+@pytest.fixture(scope="module")
+def tiny_store(tmp_path_factory, data_dir_module) -> Path:
+    store = tmp_path_factory.mktemp("tiny") / "store"
+    assert _import(data_dir_module / "io" / "twarc2_page.jsonl", "auto", store).exit_code == 0
+    return store
+
+
+@pytest.fixture(scope="module")
+def data_dir_module() -> Path:
+    return Path(__file__).parent.parent / "data"
+
+
+def _one_line_error(result) -> str:
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    lines = [ln for ln in result.output.splitlines() if ln.startswith("error:")]
+    assert len(lines) == 1, result.output
+    return lines[0]
+
+
+@pytest.mark.parametrize("value", ["0", "-1"])
+def test_max_archive_bytes_below_one_is_refused(tmp_path, data_dir, value):
+    src = data_dir / "io" / "twarc2_page.jsonl"
+    result = runner.invoke(
+        app, ["import", str(src), "--store", str(tmp_path / "s"), "--max-archive-bytes", value]
+    )
+    assert result.exit_code == 2
+    assert "--max-archive-bytes" in result.output
+    assert not (tmp_path / "s").exists()
+
+
+@pytest.mark.parametrize("command", ["graph", "communities"])
+def test_an_out_under_a_device_says_it_is_not_a_folder(tiny_store, command):
+    out = "/dev/null/x.gexf" if command == "graph" else "/dev/null/x"
+    result = runner.invoke(app, [command, "--store", str(tiny_store), "--out", out])
+    line = _one_line_error(result)
+    assert "/dev/null" in line and "not a folder" in line and "File exists" not in line
+
+
+def test_an_out_where_no_file_can_be_made_names_the_out(tiny_store):
+    result = runner.invoke(app, ["graph", "--store", str(tiny_store), "--out", "/proc/x.gexf"])
+    line = _one_line_error(result)
+    assert "/proc/x.gexf" in line and ".tmp" not in line
