@@ -73,6 +73,7 @@ from .engine import (
     write_parquet,
 )
 from .errors import StudyError
+from .io.pool import exit_with_parent
 from .outdir import (
     RUN_STORE_MARKER,
     check_output_dir,
@@ -716,7 +717,9 @@ def _report_overlapped(
     what = f"{_WHAT['metrics']} (and the report's graph parts, in a child process)"
     progress.step_start(index + 1, total, "metrics", what)
     try:
-        with ProcessPoolExecutor(1, mp_context=mp.get_context("spawn")) as pool:
+        with ProcessPoolExecutor(
+            1, mp_context=mp.get_context("spawn"), initializer=exit_with_parent
+        ) as pool:
             t0 = time.monotonic()
             ctx.report_child = child = ctx.start_report_child(pool)
             try:
@@ -810,7 +813,9 @@ def _overlapped(
     total = len(STEPS)
     what = f"{_WHAT['stance']} (and communities, in a child process)"
     progress.step_start(index + 1, total, "stance", what)
-    with ProcessPoolExecutor(1, mp_context=mp.get_context("spawn")) as pool:
+    with ProcessPoolExecutor(
+        1, mp_context=mp.get_context("spawn"), initializer=exit_with_parent
+    ) as pool:
         t0 = time.monotonic()
         future = ctx.start_communities(pool)
         try:

@@ -62,7 +62,7 @@ def digests(folder: Path) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def kill_case(tmp_path_factory) -> Path:
     d = tmp_path_factory.mktemp("kill_case")
-    synthesize(d, SynthConfig(seed=5, accounts=300, interactions=1500, days=7, name="t"))
+    synthesize(d, SynthConfig(seed=5, accounts=300, interactions=1000, days=7, name="t"))
     return d
 
 
@@ -85,7 +85,7 @@ def _run(study: Path, *args: str, kill: str | None = None) -> subprocess.Complet
         env=env,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=180,
     )
 
 
@@ -93,8 +93,9 @@ def _store_posts(study: Path) -> int:
     return len(Store(work_dir(study / "out") / "store").read("posts"))
 
 
-@pytest.mark.parametrize("point", ["rows-written", "before-manifest"])
-@pytest.mark.parametrize("again", [("--force",), ()])
+@pytest.mark.parametrize(
+    ("point", "again"), [("rows-written", ("--force",)), ("before-manifest", ())]
+)
 def test_a_run_killed_in_its_first_import_is_finished_by_the_next(kill_study, point, again):
     # (before the fix: the store a killed first run left had no ownership marker, and every
     # later `run --force` refused it: "was not created by netsupport run ... remove it yourself")
@@ -129,3 +130,35 @@ def test_an_empty_store_folder_is_used(kill_study):
     done = _run(kill_study, "--force")
     assert done.returncode == 0, done.stderr
     assert (store / RUN_STORE_MARKER).is_file()
+
+
+@pytest.fixture(scope="module")
+def kill_ran(kill_case, tmp_path_factory) -> Path:
+    d = tmp_path_factory.mktemp("kill_ran")
+    for name in INPUTS:
+        shutil.copyfile(kill_case / name, d / name)
+    (d / "study.toml").write_text(STUDY, encoding="utf-8")
+    first = _run(d)
+    assert first.returncode == 0, first.stderr
+    return d
+
+
+@pytest.mark.parametrize("point", ["step-stance", "before-swap"])
+def test_a_run_killed_after_its_import_leaves_the_old_report_whole(kill_ran, tmp_path, point):
+    # (step-stance: the communities step's child process, started beside the stance step,
+    # outlived the killed run, waiting for work for ever and holding its stdout and stderr
+    # open: this test timed out)
+    study = tmp_path / "study"
+    shutil.copytree(kill_ran, study)
+    before = digests(study / "out")
+    n = _store_posts(study)
+    killed = _run(study, "--force", kill=point)
+    assert killed.returncode == -signal.SIGKILL
+    assert digests(study / "out") == before  # the old report, whole
+    done = _run(study, "--force")
+    assert done.returncode == 0, done.stderr
+    assert _store_posts(study) == n
+    after = digests(study / "out")
+    assert {k: v for k, v in after.items() if k != "manifest.json"} == {
+        k: v for k, v in before.items() if k != "manifest.json"
+    }
