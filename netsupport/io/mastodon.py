@@ -1055,7 +1055,7 @@ class StatusParser(JsonLinesParser):
         if line.isascii() or _is_utf8(line):
             try:
                 s = _DECODE_STATUS(line)
-            except msgspec.MsgspecError:
+            except (msgspec.MsgspecError, RecursionError):  # (deep nesting: the slow way)
                 pass
             else:
                 if self._fast(s, n, line):
@@ -1118,7 +1118,7 @@ class StatusParser(JsonLinesParser):
         """:meth:`line` of each line that is not blank, numbered from ``first`` (a worker's
         loop: the decoding and :meth:`_fast` inlined; a line is found blank only when it does
         not decode, as a blank one does not)."""
-        fast, decode, error = self._fast, _DECODE_STATUS, msgspec.MsgspecError
+        fast, decode, error = self._fast, _DECODE_STATUS, (msgspec.MsgspecError, RecursionError)
         n = first - 1
         for line in lines:
             n += 1
