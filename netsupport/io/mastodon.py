@@ -81,6 +81,7 @@ Examples
 from __future__ import annotations
 
 import csv
+import itertools
 import lzma
 import os
 import re
@@ -1433,17 +1434,9 @@ def _is_document(path: Path) -> bool:
     value (for ``[``: with another whole value on a later line, as ``[]`` then statuses), or
     for ``{`` one that is not whose next line is a whole status (JSON lines whose first line
     was cut: no line of a pretty-printed status is a status)."""
-    lines: list[bytes] = []
     with open_input(path) as fh:
-        for n, line in enumerate(iter_lines(fh)):
-            if n == 0:
-                line = line.removeprefix(_BOM)
-            if n == _LAYOUT_LINES:
-                break
-            if line.strip():
-                lines.append(line)
-                if len(lines) == 2:
-                    break
+        head = (ln.removeprefix(_BOM) for ln in itertools.islice(iter_lines(fh), 64))
+        lines = [ln for ln in head if ln.strip()][:2]  # (the first two non-blank lines)
     if not lines:
         return True
     first, second = lines[0], lines[1] if len(lines) > 1 else b""
@@ -1456,17 +1449,12 @@ def _is_document(path: Path) -> bool:
             return not looks_like_status(loads(second))
         except orjson.JSONDecodeError:
             return True
-    if first.lstrip()[:1] != b"[":
-        return False
-    try:
-        loads(second)
-    except orjson.JSONDecodeError:
-        return True
+    if first.lstrip()[:1] == b"[":
+        try:
+            loads(second)
+        except orjson.JSONDecodeError:
+            return True
     return False
-
-
-#: Lines :func:`_is_document` reads at most to find a file's first two non-blank ones.
-_LAYOUT_LINES = 64
 
 
 def read(path: Path, source: str, options: ReadOptions) -> Iterator[Batch]:
