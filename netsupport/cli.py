@@ -26,9 +26,14 @@ def _os_error_message(exc: OSError) -> str:
     path = Path(exc.filename)
     reason = exc.strerror or str(exc)
     if isinstance(exc, FileExistsError | NotADirectoryError):
-        blocker = next((p for p in (path, *path.parents) if p.is_file()), None)
+        # (what stands where a folder must: a file, or a device such as /dev/null)
+        blocker = next((p for p in (path, *path.parents) if p.exists() and not p.is_dir()), None)
         if blocker is not None:
-            reason = "a file, not a folder" if blocker == path else f"{blocker} is a file"
+            what = "a file" if blocker.is_file() else "not a folder"
+            if blocker == path:
+                reason = "a file, not a folder" if blocker.is_file() else "not a folder"
+            else:
+                reason = f"{blocker} is {what}"
     return f"{path}: {reason}"
 
 
@@ -293,7 +298,9 @@ def import_command(
     ] = None,
     max_archive_bytes: Annotated[
         int,
-        typer.Option("--max-archive-bytes", help="Cap on bytes decompressed from one archive."),
+        typer.Option(
+            "--max-archive-bytes", min=1, help="Cap on bytes decompressed from one archive."
+        ),
     ] = 2 * 1024**3,
     max_compression_ratio: Annotated[
         float,

@@ -1309,8 +1309,9 @@ def _test_point(name: str, tx: Transaction | None = None) -> None:
     """Crash-test hook: ``NETSUPPORT_TEST_KILL=<name>`` kills this process with SIGKILL there.
 
     Points: ``rows-written`` (after the first rows reach a temporary part file on disk) and
-    ``before-manifest`` (every part renamed to its final name, manifest not yet replaced). The
-    recovery tests use it to interrupt an import at the worst moments; it costs one dict lookup.
+    ``before-manifest`` (every part renamed to its final name, manifest not yet replaced); a run
+    adds its own (:func:`netsupport.study._test_point`). The recovery tests use it to interrupt
+    an import or a run at the worst moments; it costs one dict lookup.
     """
     if os.environ.get("NETSUPPORT_TEST_KILL") != name:
         return

@@ -73,6 +73,7 @@ from .engine import (
     write_parquet,
 )
 from .errors import StudyError
+from .io.pool import exit_with_parent
 from .outdir import (
     RUN_STORE_MARKER,
     check_output_dir,
@@ -617,6 +618,7 @@ def run_study(
     )
     if staged:
         check_output_dir(out)  # again: a file may have been put there while the run ran
+        _test_point("before-swap")
         swap_in(report_dir, out)
     f = findings(ctx.metrics)
     if ctx.pseudonymiser is None and any("bluesky:did:" in s.text() for s in f.sentences):
@@ -715,7 +717,9 @@ def _report_overlapped(
     what = f"{_WHAT['metrics']} (and the report's graph parts, in a child process)"
     progress.step_start(index + 1, total, "metrics", what)
     try:
-        with ProcessPoolExecutor(1, mp_context=mp.get_context("spawn")) as pool:
+        with ProcessPoolExecutor(
+            1, mp_context=mp.get_context("spawn"), initializer=exit_with_parent
+        ) as pool:
             t0 = time.monotonic()
             ctx.report_child = child = ctx.start_report_child(pool)
             try:
@@ -809,7 +813,9 @@ def _overlapped(
     total = len(STEPS)
     what = f"{_WHAT['stance']} (and communities, in a child process)"
     progress.step_start(index + 1, total, "stance", what)
-    with ProcessPoolExecutor(1, mp_context=mp.get_context("spawn")) as pool:
+    with ProcessPoolExecutor(
+        1, mp_context=mp.get_context("spawn"), initializer=exit_with_parent
+    ) as pool:
         t0 = time.monotonic()
         future = ctx.start_communities(pool)
         try:
@@ -1045,22 +1051,24 @@ class RunContext:
         else:
             if store_dir.exists() and (force or "import" in self.state.data["steps"]):
                 if marker.exists():  # ours: rebuild from scratch so removed inputs leave too
-                    shutil.rmtree(store_dir)
-                elif force:
+                    _empty_run_store(store_dir)
+                elif force and any(store_dir.iterdir()):
                     raise StudyError(
                         f"output.store: {store_dir} was not created by netsupport run; "
                         "--force would have to delete it: remove it yourself or point "
                         "output.store elsewhere"
                     )
-            fresh_store = not store_dir.exists()
+            if not store_dir.exists() or not any(store_dir.iterdir()):
+                # claim the store before its first write, so that a run killed during the
+                # import leaves a store the next run knows as its own (and may rebuild)
+                store_dir.mkdir(parents=True, exist_ok=True)
+                atomic_write_bytes(marker, b"")
             summary = import_inputs(
                 self.store,
                 _input_specs(self.source_study or self.study),
                 workers=self.workers or 0,
                 progress=self.progress,
             )
-            if fresh_store:
-                atomic_write_bytes(marker, b"")
             counts = summary.store_counts
             status = "ran"
             detail = (
@@ -1078,6 +1086,7 @@ class RunContext:
         return self.fresh("stance", self.engine.stance_outputs(self))
 
     def step_stance(self, force: bool) -> tuple[str, str]:
+        _test_point("step-stance")
         if self.stance_fresh():
             return "reused", self.engine.load_stance(self)
         detail = self.engine.compute_stance(self)
@@ -1222,6 +1231,7 @@ class RunContext:
             self, inputs, {t.value: int(counts.get(t.value, 0)) for t in _TABLES}
         )
         self.write_report(inp)
+        _test_point("report-written")
         self.state.record("report", self.keys["report"])
         return "ran", f"{len(self.report_files)} files"
 
@@ -1231,6 +1241,27 @@ class RunContext:
             f["path"]: {"format": f["format"], "bytes": f["bytes"], "sha256": f["sha256"]}
             for f in files
         }
+
+
+def _test_point(name: str) -> None:
+    """The crash-test hook of :func:`netsupport.store._test_point`, at the steps of a run:
+    ``step-stance`` (the stance step starts), ``report-written`` (the report built in its
+    staging folder, not yet recorded), ``before-swap`` (not yet swapped in)."""
+    from .store import _test_point as kill_here
+
+    kill_here(name)
+
+
+def _empty_run_store(store_dir: Path) -> None:
+    """Delete everything in a store ``netsupport run`` created except its marker, which stays:
+    a run killed while deleting leaves a store still marked as the run's own."""
+    for entry in store_dir.iterdir():
+        if entry.name == RUN_STORE_MARKER:
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
 
 
 def _with_graph_info(metrics: dict[str, Any], info: Mapping[str, Any]) -> dict[str, Any]:

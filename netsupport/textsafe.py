@@ -126,7 +126,10 @@ def _atomic_write(
     over ``path``; on any error the temp file is removed and ``path`` is untouched."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:  # (name the file asked for, not the temp file: /proc/x refuses both)
+        raise OSError(exc.errno, f"cannot write a file here ({exc.strerror})", str(path)) from None
     try:
         mode = {"mode": "wb"} if binary else {"mode": "w", "encoding": "utf-8", "newline": ""}
         with os.fdopen(fd, **mode) as fh:

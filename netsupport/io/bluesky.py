@@ -76,7 +76,7 @@ from ..errors import InputFileError
 from ..schema import SCHEMAS, DeletionCol, IKind, PostKind, Table
 from .base import AccountRows, Batch, ReadOptions, RejectRows, reread
 from .columns import MAX_MICROS, MIN_MICROS, PostColumns, interaction_table
-from .compressed import open_input
+from .compressed import iter_lines, open_input
 from .twitter_json import quotes_table
 
 __all__ = [
@@ -482,7 +482,7 @@ def read(path: Path, source: str, options: ReadOptions) -> Iterator[Batch]:
 def _read_jetstream(fh, source: str, options: ReadOptions) -> Iterator[Batch]:
     parser = Parser(source)
     loads, JSONError = orjson.loads, orjson.JSONDecodeError
-    for n, line in enumerate(fh, 1):
+    for n, line in enumerate(iter_lines(fh), 1):  # (lines ended by CR alone too)
         if n == 1 and line.startswith(_BOM):
             line = line[3:]
         if not line.strip():

@@ -31,10 +31,13 @@ b'source,target\\namy,lane\\n'
 from __future__ import annotations
 
 import bz2
+import functools
 import io
+import itertools
 import lzma
 import os
 import zlib
+from collections.abc import Iterator
 from typing import BinaryIO
 
 import zstandard
@@ -43,10 +46,13 @@ from ..errors import InputFileError
 
 __all__ = [
     "CODECS",
+    "LINE_END_PROBE",
     "ZSTD_MAX_WINDOW",
     "Decompressed",
     "compression_of",
+    "cr_only",
     "iter_blocks",
+    "iter_lines",
     "magic_codec",
     "open_input",
     "open_text",
@@ -282,3 +288,48 @@ def iter_blocks(fh: BinaryIO, block_bytes: int, head: bytes = b""):
             continue
         rest = data[cut:]
         yield data[:cut]
+
+
+#: Bytes :func:`iter_lines` reads to tell how a file's lines end.
+LINE_END_PROBE = 1 << 16
+
+
+def cr_only(head: bytes) -> bool:
+    """True when ``head`` (a file's first bytes) ends its lines with CR alone (classic Mac OS):
+    a CR and no LF.
+
+    Examples
+    --------
+    >>> cr_only(b'{"a": 1}\\r{"a": 2}\\r'), cr_only(b'{"a": 1}\\r\\n'), cr_only(b"x")
+    (True, False, False)
+    """
+    return b"\r" in head and b"\n" not in head
+
+
+def iter_lines(fh: BinaryIO, block_bytes: int = 1 << 20) -> Iterator[bytes]:
+    """Iterate the lines of ``fh`` (ends kept) as ``for line in fh`` does, and those of a file
+    whose lines end with CR alone (:func:`cr_only` on its first bytes) too, each then ending
+    with LF. A CR inside a JSON line can only be whitespace between tokens (a string holds it
+    escaped), so splitting there loses nothing.
+
+    Examples
+    --------
+    >>> list(iter_lines(io.BytesIO(b"a\\r\\nb\\n"))), list(iter_lines(io.BytesIO(b"a\\rb\\r\\rc")))
+    ([b'a\\r\\n', b'b\\n'], [b'a\\n', b'b\\n', b'\\n', b'c'])
+    """
+    head = fh.read(LINE_END_PROBE)
+    if not cr_only(head):
+        return itertools.chain(io.BytesIO(head + fh.readline()), fh)
+    return _cr_lines(fh, head, block_bytes)
+
+
+def _cr_lines(fh: BinaryIO, rest: bytes, block_bytes: int) -> Iterator[bytes]:
+    for more in iter(functools.partial(fh.read, block_bytes), b""):
+        *lines, rest = (rest + more).split(b"\r")
+        for line in lines:
+            yield line + b"\n"
+    *lines, rest = rest.split(b"\r")
+    for line in lines:
+        yield line + b"\n"
+    if rest:
+        yield rest

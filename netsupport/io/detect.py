@@ -138,7 +138,7 @@ def _looks_like_tweets(head: bytes) -> bool:
             value = orjson.loads(line)
         except orjson.JSONDecodeError:
             continue
-        if type(value) in (dict, list):
+        if type(value) is dict or (type(value) is list and value):  # ([] or 1: skipped)
             return looks_like_tweet(value)
     # a pretty-printed document: look for tweet keys
     return bool(
@@ -162,8 +162,6 @@ def _platform_format(head: bytes) -> str | None:
     stripped = head.lstrip()
     if stripped.lower().startswith(b"did,handle"):
         return "bluesky"
-    if stripped[:1] != b"{":
-        return None
     for obj in _first_objects(stripped, skip_first=True):  # (one broken record does not decide)
         if looks_like_jetstream(obj):
             return "bluesky"
@@ -179,19 +177,24 @@ SNIFF_RECORDS = 5
 
 
 def _first_objects(head: bytes, skip_first: bool = False) -> list[object]:
-    """The first :data:`SNIFF_RECORDS` lines of ``head`` that are JSON values (others skipped;
-    none if its first non-blank line is not one, a pretty-printed document, unless
-    ``skip_first``)."""
+    """The first :data:`SNIFF_RECORDS` lines of ``head`` that are JSON objects (or non-empty
+    arrays); blank lines and other JSON values (``[]``, ``1``, ``null``) are skipped, and so
+    are lines that are not JSON, except that none are returned if the first non-blank line is
+    not JSON (a pretty-printed document), unless ``skip_first``."""
     out: list[object] = []
+    seen = 0
     for line in head.split(b"\n")[: 4 * SNIFF_RECORDS]:
         if not line.strip():
             continue
+        seen += 1
         try:
-            out.append(orjson.loads(line))
+            value = orjson.loads(line)
         except orjson.JSONDecodeError:
-            if not out and not skip_first:
+            if seen == 1 and not skip_first:
                 break
             continue
+        if type(value) is dict or (type(value) is list and value):
+            out.append(value)
         if len(out) == SNIFF_RECORDS:
             break
     return out
@@ -307,6 +310,8 @@ def detect_format(path: Path, options: ReadOptions | None = None) -> str:
         raise UnknownFormat(path, "UTF-16 text; save it as UTF-8 and import again")
     if head.startswith(_BOM):
         head = head[3:]
+    if b"\r" in head and b"\n" not in head:  # lines ended by CR alone (classic Mac OS)
+        head = head.replace(b"\r", b"\n")
     stripped = head.lstrip()
     if not stripped:
         return "empty"
@@ -320,7 +325,8 @@ def detect_format(path: Path, options: ReadOptions | None = None) -> str:
         stripped = head.lstrip()
     if stripped.startswith(b"window.YTD."):
         return "twitter-archive"
-    if stripped[:1] in (b"{", b"["):
+    if stripped[:1] in (b"{", b"[") or _first_objects(stripped, skip_first=True):
+        # (JSON lines whose first line is not an object, [] or 1 or a broken line, too)
         other = _other_platform_json(stripped)
         if other is not None:
             return other

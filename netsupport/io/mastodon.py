@@ -81,6 +81,7 @@ Examples
 from __future__ import annotations
 
 import csv
+import itertools
 import lzma
 import os
 import re
@@ -113,7 +114,7 @@ from .base import (
     loads,
     shift_lines,
 )
-from .compressed import compression_of, open_input
+from .compressed import compression_of, cr_only, iter_lines, open_input
 from .html_text import html_to_text, html_to_text_many
 from .json_items import SecondKey, Unstreamable, iter_items
 from .platforms import PLATFORM_MASTODON, qualify
@@ -1055,7 +1056,7 @@ class StatusParser(JsonLinesParser):
         if line.isascii() or _is_utf8(line):
             try:
                 s = _DECODE_STATUS(line)
-            except msgspec.MsgspecError:
+            except (msgspec.MsgspecError, RecursionError):  # (deep nesting: the slow way)
                 pass
             else:
                 if self._fast(s, n, line):
@@ -1118,7 +1119,7 @@ class StatusParser(JsonLinesParser):
         """:meth:`line` of each line that is not blank, numbered from ``first`` (a worker's
         loop: the decoding and :meth:`_fast` inlined; a line is found blank only when it does
         not decode, as a blank one does not)."""
-        fast, decode, error = self._fast, _DECODE_STATUS, msgspec.MsgspecError
+        fast, decode, error = self._fast, _DECODE_STATUS, (msgspec.MsgspecError, RecursionError)
         n = first - 1
         for line in lines:
             n += 1
@@ -1284,7 +1285,7 @@ def read_statuses(path: Path, source: str, options: ReadOptions) -> Iterator[Bat
         with open_input(path) as probe:
             head = probe.read(1 << 16)
         first = head.lstrip(_BOM + b" \t\r\n")[:1]
-        if first == b"[" or (first == b"{" and _is_document(path)):
+        if first in (b"[", b"{") and _is_document(path):
             size = path.stat().st_size
             if size > _DOCUMENT_MAX_BYTES:
                 raise InputFileError(path, "a JSON document over 1 GB: write it as JSON lines")
@@ -1302,10 +1303,11 @@ def read_statuses(path: Path, source: str, options: ReadOptions) -> Iterator[Bat
             return
         size = path.stat().st_size
         workers = worker_count(options.workers)
-        if compression_of(path) is None and workers > 1 and size >= PARALLEL_MIN_BYTES:
+        parallel = compression_of(path) is None and not cr_only(head)
+        if parallel and workers > 1 and size >= PARALLEL_MIN_BYTES:
             yield from _read_parallel(path, size, source, options, workers)
             return
-        for n, line in enumerate(fh, 1):
+        for n, line in enumerate(iter_lines(fh), 1):  # (lines ended by CR alone too)
             options.advance(len(line))
             if n == 1:
                 line = line.removeprefix(_BOM)
@@ -1427,17 +1429,29 @@ def _is_utf8(data: bytes) -> bool:
 
 
 def _is_document(path: Path) -> bool:
-    """A file starting with ``{`` is a document (one pretty-printed status) if its first line is
-    not a whole JSON value, unless the next line is a whole status (JSON lines whose first line
+    """A file starting with ``{`` or ``[`` is a document (one pretty-printed status, or an array
+    of statuses) unless its lines are JSON lines: a first non-blank line that is a whole JSON
+    value (for ``[``: with another whole value on a later line, as ``[]`` then statuses), or
+    for ``{`` one that is not whose next line is a whole status (JSON lines whose first line
     was cut: no line of a pretty-printed status is a status)."""
     with open_input(path) as fh:
-        first = fh.readline(1 << 24).removeprefix(_BOM)
-        second = fh.readline(1 << 24)
+        head = (ln.removeprefix(_BOM) for ln in itertools.islice(iter_lines(fh), 64))
+        lines = [ln for ln in head if ln.strip()][:2]  # (the first two non-blank lines)
+    if not lines:
+        return True
+    first, second = lines[0], lines[1] if len(lines) > 1 else b""
     try:
         loads(first)
     except orjson.JSONDecodeError:
+        if first.lstrip()[:1] == b"[":
+            return True  # (an array, pretty-printed)
         try:
             return not looks_like_status(loads(second))
+        except orjson.JSONDecodeError:
+            return True
+    if first.lstrip()[:1] == b"[":
+        try:
+            loads(second)
         except orjson.JSONDecodeError:
             return True
     return False

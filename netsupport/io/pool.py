@@ -14,7 +14,7 @@ import threading
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
 
-__all__ = ["WorkerPool", "worker_count"]
+__all__ = ["WorkerPool", "exit_with_parent", "worker_count"]
 
 
 def worker_count(requested: int = 0) -> int:
@@ -28,6 +28,29 @@ def _start_method() -> str:
     if sys.platform == "linux" and threading.active_count() == 1:
         return "fork"
     return "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
+
+
+def exit_with_parent() -> None:
+    """Make this worker process exit when the process that started it dies.
+
+    A pool's initializer. A worker of ``concurrent.futures.ProcessPoolExecutor`` waits for its
+    next task on a pipe it holds both ends of, so when the run that started it is killed
+    (SIGKILL, out of memory) it waits for ever, an orphan holding its memory and the run's
+    stdout and stderr. A daemon thread waits on the parent's sentinel
+    (``multiprocessing.parent_process().sentinel``, a pipe the parent holds open, at its end
+    when the parent dies, even before the worker got here) and ends the process.
+    """
+    parent = mp.parent_process()
+    if parent is None or parent.sentinel is None:
+        return
+    threading.Thread(target=_exit_when_ready, args=(parent.sentinel,), daemon=True).start()
+
+
+def _exit_when_ready(sentinel: int) -> None:
+    from multiprocessing.connection import wait
+
+    wait([sentinel])
+    os._exit(1)
 
 
 def _ready() -> int:
@@ -49,7 +72,7 @@ class WorkerPool:
         ctx = mp.get_context(_start_method())
         if ctx.get_start_method() == "forkserver":
             ctx.set_forkserver_preload(["netsupport.io.twitter_json"])
-        self._pool = ProcessPoolExecutor(workers, mp_context=ctx)
+        self._pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=exit_with_parent)
         # with fork, the first submit forks every worker before the pool's own thread starts
         for f in [self._pool.submit(_ready) for _ in range(workers)]:
             f.result()

@@ -49,7 +49,7 @@ import orjson
 from ..schema import PostKind
 from .base import AccountRows, Batch, ReadOptions, RejectRows, reread
 from .columns import MAX_MICROS, MIN_MICROS, PostColumns
-from .compressed import open_input
+from .compressed import iter_lines, open_input
 
 __all__ = ["PLATFORM_REDDIT", "looks_like_reddit", "parse_record", "read", "reddit_account"]
 
@@ -203,7 +203,7 @@ def read(path: Path, source: str, options: ReadOptions) -> Iterator[Batch]:
     loads, JSONError = orjson.loads, orjson.JSONDecodeError
     rows = 0
     with open_input(path) as fh:
-        for n, line in enumerate(fh, 1):
+        for n, line in enumerate(iter_lines(fh), 1):  # (lines ended by CR alone too)
             if n == 1 and line.startswith(_BOM):
                 line = line[3:]
             if not line.strip():

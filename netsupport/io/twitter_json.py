@@ -44,6 +44,7 @@ Examples
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 from codecs import BOM_UTF8 as _BOM
@@ -72,7 +73,14 @@ from .base import (
     loads,
     shift_lines,
 )
-from .compressed import compression_of, iter_blocks, open_input
+from .compressed import (
+    LINE_END_PROBE,
+    compression_of,
+    cr_only,
+    iter_blocks,
+    iter_lines,
+    open_input,
+)
 from .pool import WorkerPool, worker_count
 from .timestamps import twitter_time_to_iso
 from .v2_arrow import parse_v2_block
@@ -976,6 +984,9 @@ def read(path: Path, source: str, options: ReadOptions) -> Iterator[Batch]:
     Batch
         Posts, accounts and rejects.
     """
+    if _cr_lines(path):
+        yield from _read_cr_lines(path, source, options)
+        return
     if compression_of(path) is not None:
         yield from _read_compressed(path, source, options)
         return
@@ -991,6 +1002,33 @@ def read(path: Path, source: str, options: ReadOptions) -> Iterator[Batch]:
             yield parser.take()
     options.advance(path.stat().st_size)
     yield parser.take()
+
+
+def _cr_lines(path: Path) -> bool:
+    """True for JSON lines ended by CR alone (classic Mac OS) whose first line is a record (a
+    pretty-printed document so saved is read as a document)."""
+    with open_input(path) as fh:
+        head = fh.read(LINE_END_PROBE)
+    if not cr_only(head):
+        return False
+    first = head.removeprefix(_BOM).lstrip(b" \t\r").split(b"\r", 1)[0]
+    return _parses_as_record(first)
+
+
+def _read_cr_lines(path: Path, source: str, options: ReadOptions) -> Iterator[Batch]:
+    """Read JSON lines ended by CR alone as the same lines ended by LF (one process)."""
+    offset, block, size = 0, [], 0
+    with open_input(path) as fh:
+        for line in itertools.chain(iter_lines(fh), [None]):  # (None: the end)
+            if line is not None:
+                block.append(line)
+                size += len(line)
+            if block and (line is None or size >= CHUNK_BYTES):
+                batch, nlines = parse_lines(b"".join(block), source, strip_bom=offset == 0)
+                yield _shift(batch, offset)
+                offset += nlines
+                block, size = [], 0
+    options.advance(path.stat().st_size)
 
 
 def _read_compressed(path: Path, source: str, options: ReadOptions) -> Iterator[Batch]:

@@ -78,9 +78,11 @@ def _vader_scores(texts: Sequence[str]) -> np.ndarray:
     if workers > 1 and len(texts) >= PARALLEL_MIN_TEXTS:
         from concurrent.futures import ProcessPoolExecutor
 
+        from ..io.pool import exit_with_parent
+
         size = -(-len(texts) // workers)
         chunks = [list(texts[i : i + size]) for i in range(0, len(texts), size)]
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        with ProcessPoolExecutor(max_workers=workers, initializer=exit_with_parent) as pool:
             return np.concatenate(list(pool.map(_vader_chunk, chunks)))
     return _vader_chunk(texts)
 

@@ -53,6 +53,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputFileError, NetsupportError
+from ..io.pool import exit_with_parent
 from ..schema import (
     IKind,
     InteractionCol,
@@ -806,6 +807,7 @@ _WORKER: _Analyser | None = None
 
 def _init_worker(args: tuple) -> None:
     global _WORKER
+    exit_with_parent()
     _WORKER = _Analyser(*args)
 
 
