@@ -327,15 +327,14 @@ _MARKUP = st.lists(
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(contents=st.lists(_MARKUP | st.none(), min_size=1, max_size=40))
 def test_status_html_text_is_lxml_s_text(contents):
-    # lexbor reads a group only where its text is libxml2's (and the text of simple markup is
-    # lexbor's without a parse): the same text as lxml alone
+    # lexbor reads a group only where its text is libxml2's: the same text as lxml alone
     got = html_to_text_many(contents)
-    original = html_text._lexbor_safe, html_text._simple_text
-    html_text._lexbor_safe, html_text._simple_text = (lambda doc: False), (lambda doc: None)
+    original = html_text._lexbor_safe
+    html_text._lexbor_safe = lambda doc: False
     try:
         want = html_to_text_many(contents)
     finally:
-        html_text._lexbor_safe, html_text._simple_text = original
+        html_text._lexbor_safe = original
     assert got == want
 
 
