@@ -647,7 +647,7 @@ def test_outbox_batches_count_each_activity_once(tmp_path):
 def test_status_url_shortcut_agrees_with_the_full_parse(url):
     # handle_of_url reads https://host/users/NAME/statuses/ID as its account's URL (cached);
     # the answer must be what parsing the whole URL gives
-    from netsupport.io.mastodon import _handle_of_url
+    from netsupport.io.mastodon_handles import _handle_of_url
 
     assert handle_of_url(url) == _handle_of_url.__wrapped__(url)
 
