@@ -71,23 +71,27 @@ def test_corrected_post_shares_by_hand():
     assert 0.0 <= lo <= hi <= 1.0
 
 
+#: (account, predicted stance, hand code or None, weight): the hand-worked fixture below
+_EIGHT_ACCOUNTS = [
+    ("a1", S, C, 2.0),
+    ("a1", S, C, 2.0),
+    ("a2", S, None, 0.0),
+    ("a3", N, None, 0.0),
+    ("a4", C, None, 0.0),
+    ("a5", S, S, 4.0),
+    ("a6", N, None, 0.0),
+    ("a7", S, None, 0.0),
+    ("a8", C, None, 0.0),
+]
+
+
 def test_corrected_account_shares_need_wholly_coded_accounts():
     # a1 has two posts, both coded critical (pred S), weights 2 and 2 -> account weight 4;
     # a5 has one post coded S (pred S), weight 4. Accounts' predicted majority over a1..a8:
     # S S N C S N S C -> f = (4/8, 2/8, 2/8); account rectifier (4*(e_C - e_S) + 4*0) / 8
     # = (-1/2, +1/2, 0). Post level over 9 posts: f = (5/9, 2/9, 2/9); rectifier over the
     # three coded posts (weights 2, 2, 4): supportive -4/8, critical +4/8.
-    rows = [
-        ("a1", S, C, 2.0),
-        ("a1", S, C, 2.0),
-        ("a2", S, None, 0.0),
-        ("a3", N, None, 0.0),
-        ("a4", C, None, 0.0),
-        ("a5", S, S, 4.0),
-        ("a6", N, None, 0.0),
-        ("a7", S, None, 0.0),
-        ("a8", C, None, 0.0),
-    ]
+    rows = _EIGHT_ACCOUNTS
     out = corrected_shares(_units(rows), n_boot=200, seed=1)
     assert _row(out, "account", S)["corrected"] == pytest.approx(0.0)
     assert _row(out, "account", C)["corrected"] == pytest.approx(0.75)
@@ -107,19 +111,7 @@ def test_account_level_rows_say_which_accounts_the_rectifier_rests_on():
     post. A partly coded account (b1: one of two posts coded) is not among them."""
     from netsupport.report_stance import _rectifier_base
 
-    rows = [
-        ("a1", S, C, 2.0),
-        ("a1", S, C, 2.0),
-        ("a2", S, None, 0.0),
-        ("a3", N, None, 0.0),
-        ("a4", C, None, 0.0),
-        ("a5", S, S, 4.0),
-        ("a6", N, None, 0.0),
-        ("a7", S, None, 0.0),
-        ("a8", C, None, 0.0),
-        ("b1", S, S, 2.0),
-        ("b1", N, None, 0.0),
-    ]
+    rows = [*_EIGHT_ACCOUNTS, ("b1", S, S, 2.0), ("b1", N, None, 0.0)]
     out = corrected_shares(_units(rows), n_boot=50, seed=1)
     net = next(r for r in out["net_support"] if r["unit"] == "account")
     assert (net["accounts"], net["coded_accounts"], net["coded_accounts_one_post"]) == (9, 2, 1)
