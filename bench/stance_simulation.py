@@ -13,6 +13,11 @@ appends/replaces its section of bench/RESULTS.md: the coverage over the first ``
 (the acceptance figure), and over ``--check-seeds`` seeds with its binomial interval, because a
 coverage counted on 200 seeds has a standard error of about 1.5 points. ``simulate`` is imported
 by tests/test_stance_validation.py (fewer seeds).
+
+``--posts several`` runs the ``multi`` design instead, in its own section: 2,000 accounts of
+1 + Poisson(1.2) posts (the rev1 audit's 2.2 posts per account), 300 post codes stratified by
+predicted class, and the coverage of the *account-level* corrected shares, whose rectifier uses
+only the accounts whose every post is coded.
 """
 
 from __future__ import annotations
@@ -46,9 +51,84 @@ _PLANTED_Q = {
 }
 
 
+#: Mean posts per account of the ``multi`` design (1 + Poisson(1.2)): the rev1 audit's seed-7
+#: case had 2.2 posts per account in the focal crisis cell.
+MEAN_POSTS = 2.2
+
+
+def _one_multi(seed: int, *, n_acc: int, n_lab: int, n_boot: int) -> dict[str, Any]:
+    """One seed of the ``multi`` design: ``n_acc`` accounts of 1 + Poisson(MEAN_POSTS - 1)
+    posts; an account's planted stance is drawn from PLANTED and all its posts have it (so its
+    majority stance is the planted one, and the account-level truth is PLANTED); the
+    classifier errs on each post independently (CONFUSION); ``n_lab`` posts are drawn
+    stratified by predicted class, equally allocated, as ``netsupport stance --sample`` draws
+    them (one window: strata = predicted stance). Quantities are the account-level rows."""
+    from netsupport.stance.validation import corrected_shares
+
+    rng = np.random.default_rng([seed, 2023, 2])
+    acc_true = rng.choice(3, size=n_acc, p=PLANTED)
+    n_posts = 1 + rng.poisson(MEAN_POSTS - 1, size=n_acc)
+    owner = np.repeat(np.arange(n_acc), n_posts)
+    true = acc_true[owner]
+    n_pop = len(true)
+    u = rng.random(n_pop)
+    cum = CONFUSION.cumsum(axis=1)[true]
+    pred = (u[:, None] > cum).sum(axis=1)
+    weight = np.zeros(n_pop)
+    per = n_lab // 3
+    for k in range(3):
+        stratum = np.flatnonzero(pred == k)
+        take = min(per, len(stratum))
+        picked = rng.choice(stratum, size=take, replace=False)
+        weight[picked] = len(stratum) / take
+    coded = weight > 0
+    names = np.array(STANCES, dtype=object)
+    units = pd.DataFrame(
+        {
+            "side": "focal",
+            "window": "crisis",
+            "account": [f"a{i:06d}" for i in owner],
+            "pred": names[pred],
+            "final": names[np.where(coded, true, pred)],
+            "label": np.where(coded, names[true], None),
+            "cross": names[pred],
+            "weight": weight,
+        }
+    )
+    out = corrected_shares(units, n_boot=n_boot, seed=seed)
+    rows = {r["stance"]: r for r in out["shares"] if r["unit"] == "account"}
+    net = next(r for r in out["net_support"] if r["unit"] == "account")
+    res: dict[str, Any] = {
+        "coded_accounts": net["coded_accounts"],
+        "coded_accounts_one_post": net["coded_accounts_one_post"],
+    }
+    for k, s in enumerate(STANCES[:2]):
+        r = rows[s]
+        naive = r["naive"]
+        se = np.sqrt(naive * (1 - naive) / n_acc)
+        res[s] = {
+            "naive": float(naive),
+            "naive_covers": abs(naive - PLANTED[k]) <= 1.96 * se,
+            "corrected": r["corrected"],
+            "covers": r["ci_low"] <= PLANTED[k] <= r["ci_high"],
+            "width": r["ci_high"] - r["ci_low"],
+        }
+    planted_net = PLANTED[0] - PLANTED[1]
+    res["net_support"] = {
+        "naive": float(net["naive"]),
+        "naive_covers": None,
+        "corrected": net["corrected"],
+        "covers": net["ci_low"] <= planted_net <= net["ci_high"],
+        "width": net["ci_high"] - net["ci_low"],
+    }
+    return res
+
+
 def _one(seed: int, *, n_pop: int, n_lab: int, design: str, n_boot: int) -> dict[str, Any]:
     from netsupport.stance.validation import corrected_shares
 
+    if design == "multi":  # n_pop is the number of accounts
+        return _one_multi(seed, n_acc=n_pop, n_lab=n_lab, n_boot=n_boot)
     rng = np.random.default_rng([seed, 2023])
     true = rng.choice(3, size=n_pop, p=PLANTED)
     u = rng.random(n_pop)
@@ -201,6 +281,25 @@ _DESIGNS = (
     ("srs", "simple random sample of 300 codes"),
     ("stratified", "300 codes stratified by predicted class (100 each; unequal pi)"),
 )
+#: ``--posts several``: accounts of several posts, account-level figures (its own section).
+_DESIGNS_MULTI = (
+    (
+        "multi",
+        "2,000 accounts, 1 + Poisson(1.2) posts each; 300 post codes stratified by predicted "
+        "class (100 each); account level",
+    ),
+)
+_TITLE = "Stance error correction (simulation)"
+_TITLE_MULTI = "Stance error correction (simulation): several posts per account"
+_N_ACC = 2000
+
+
+def _cpu() -> float:
+    """CPU seconds of this process and its finished children (the pool's workers)."""
+    import resource
+
+    me, kids = (resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def main(argv: list[str]) -> int:
@@ -220,14 +319,34 @@ def main(argv: list[str]) -> int:
         help="seeds of the check column (0 .. M-1, the main seeds included; 0: none)",
     )
     ap.add_argument("--workers", type=int, default=1, help="processes (results do not change)")
+    ap.add_argument(
+        "--posts",
+        choices=("one", "several"),
+        default="one",
+        help="one post per account (srs and stratified designs, post level) or several "
+        "(the multi design, account level; its own section of RESULTS.md)",
+    )
     ap.add_argument("--no-write", action="store_true", help="print, do not update RESULTS.md")
     args = ap.parse_args(argv)
     n_all = max(args.seeds, args.check_seeds)
     lines = []
+    multi = args.posts == "several"
     load = os.getloadavg()[0]
     t0 = time.perf_counter()
-    for design, label in _DESIGNS:
-        every = runs(range(n_all), design=design, workers=args.workers)
+    c0 = _cpu()
+    coded: list[str] = []
+    for design, label in _DESIGNS_MULTI if multi else _DESIGNS:
+        if multi:
+            every = runs(range(n_all), n_pop=_N_ACC, design=design, workers=args.workers)
+            ca = np.array([r["coded_accounts"] for r in every[: args.seeds]])
+            one = np.array([r["coded_accounts_one_post"] for r in every[: args.seeds]])
+            coded.append(
+                f"Wholly coded accounts (the account-level rectifier's sample), seeds 0-"
+                f"{args.seeds - 1}: mean {ca.mean():.1f} of {_N_ACC} (range {ca.min()}-"
+                f"{ca.max()}), {one.mean():.1f} of them with one post."
+            )
+        else:
+            every = runs(range(n_all), design=design, workers=args.workers)
         main_res = summarise(every[: args.seeds])
         check = summarise(every) if args.check_seeds > args.seeds else None
         for q, r in main_res.items():
@@ -254,6 +373,8 @@ def main(argv: list[str]) -> int:
             cells.append(f"{r['width']:.3f}")
             lines.append("| " + " | ".join(cells) + " |")
     secs = time.perf_counter() - t0
+    cpu = _cpu() - c0
+    load_after = os.getloadavg()[0]
     head = [
         "design",
         "quantity",
@@ -280,8 +401,27 @@ def main(argv: list[str]) -> int:
         if n_all > args.seeds
         else ""
     )
-    body = "\n".join(
-        [
+    if multi:
+        cmd = (
+            f"Machine: {machine()}. Command: `python bench/stance_simulation.py --posts several "
+            f"--seeds {args.seeds} --check-seeds {args.check_seeds} --workers {args.workers}` "
+            f"({n_all} seeds, {secs:.0f} s wall, {cpu:.0f} CPU-s with the workers', 1-minute "
+            f"load average {load:.1f} before, {load_after:.1f} after). "
+            f"Population: {_N_ACC:,} accounts, each with 1 + Poisson(1.2) posts (mean "
+            f"{MEAN_POSTS}, as in the rev1 audit's seed-7 case), one window. Each account's "
+            f"planted stance is drawn from supportive {PLANTED[0]}, critical {PLANTED[1]}, "
+            f"neutral {PLANTED[2]} and all its posts have it, so its majority stance is the "
+            "planted one and the account-level truth is the planted shares. The same noisy "
+            f"classifier (confusion {CONFUSION.tolist()}) predicts each post independently; "
+            "300 posts are hand-coded, drawn stratified by predicted class (100 each, "
+            "pi = 100 / posts of the class) as `netsupport stance --sample` draws them; "
+            "`corrected_shares` gets one row per post, as the pipeline gives it, and the "
+            "figures are its account-level rows (account = majority of its posts, ties "
+            "neutral; coded = every post coded, weight the product of its posts' 1/pi). "
+            "Naive = the account-level share of the classifier's majorities."
+        )
+    else:
+        cmd = (
             f"Machine: {machine()}. Command: `python bench/stance_simulation.py --seeds "
             f"{args.seeds} --check-seeds {args.check_seeds} --workers {args.workers}` ("
             f"{n_all} seeds per design, {secs:.0f} s wall at load average {load:.1f}). "
@@ -293,17 +433,22 @@ def main(argv: list[str]) -> int:
             "inference, Horvitz-Thompson weights, 1,000 bootstrap resamples over accounts) gives "
             "the corrected share and its 95% interval. Naive = the classifier's share (its "
             "coverage: a binomial 95% interval around it). The binomial p is the two-sided exact "
-            "test of the main seeds' coverage against 95%." + check_text,
+            "test of the main seeds' coverage against 95%."
+        )
+    body = "\n".join(
+        [
+            cmd + check_text,
             "",
             "| " + " | ".join(head) + " |",
             "|" + "---|" * 2 + "---:|" * (len(head) - 2),
             *lines,
             "",
+            *([" ".join(coded), ""] if coded else []),
             _READING,
         ]
     )
     if not args.no_write:
-        update_section("Stance error correction (simulation)", body)
+        update_section(_TITLE_MULTI if multi else _TITLE, body)
     print(body)
     return 0
 
