@@ -376,7 +376,8 @@ def test_the_corrected_finding_says_when_accounts_posted_several_times():
     (s,) = corrected_findings(metrics(120))
     text = s.text()
     assert "(80 of 200 for @inspector_lane)" in text and "northshire_police)" not in text
-    assert f"true net support in {MULTI_POST_COVERAGE} of cases, not 95%" in text
+    net_cov, crit_cov = MULTI_POST_COVERAGE
+    assert f"net support in {net_cov} of cases and the true critical share in {crit_cov}" in text
     (s,) = corrected_findings(metrics(200))
     assert "more than once" not in s.text()
     # an older metrics.json without the count: nothing said
