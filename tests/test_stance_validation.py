@@ -115,6 +115,7 @@ def test_account_level_rows_say_which_accounts_the_rectifier_rests_on():
     out = corrected_shares(_units(rows), n_boot=50, seed=1)
     net = next(r for r in out["net_support"] if r["unit"] == "account")
     assert (net["accounts"], net["coded_accounts"], net["coded_accounts_one_post"]) == (9, 2, 1)
+    assert net["accounts_one_post"] == 7  # a2..a8 (a1 and b1 posted twice)
     assert "coded_accounts" not in next(r for r in out["net_support"] if r["unit"] == "post")
     assert _rectifier_base(net) == (
         "; the error measured on the 2 of 9 accounts whose posts were all coded, 1 of them "
@@ -362,3 +363,45 @@ def test_simulation_several_posts_per_account_runs_and_centres_on_the_planted_sh
     assert abs(res["supportive"]["corrected_bias"]) < 0.1
     assert abs(res["critical"]["corrected_bias"]) < 0.1
     assert abs(res["net_support"]["corrected_bias"]) < 0.15
+
+
+def test_the_corrected_finding_says_when_accounts_posted_several_times():
+    """By hand: the focal side's 200 accounts include 80 with several posts in the crisis, the
+    institution's 168 none: the finding names the focal side's 80 and the simulated coverage,
+    and says nothing of the kind when every account posted once."""
+    from netsupport.report_stance import MULTI_POST_COVERAGE, corrected_findings
+
+    def net(side, accounts, one):
+        return {
+            "target_side": side,
+            "window": "crisis",
+            "unit": "account",
+            "naive": 0.5,
+            "corrected": 0.4,
+            "ci_low": 0.2,
+            "ci_high": 0.6,
+            "accounts": accounts,
+            "accounts_one_post": one,
+            "coded_accounts": 20,
+            "coded_accounts_one_post": 20,
+        }
+
+    def metrics(focal_one):
+        rows = [net("focal", 200, focal_one), net("institution", 168, 168)]
+        return {
+            "study": {"focal": ["inspector_lane"], "institution": ["northshire_police"]},
+            "stance_validation": {"labels": 420, "net_support": rows, "changes": []},
+        }
+
+    (s,) = corrected_findings(metrics(120))
+    text = s.text()
+    assert "(80 of 200 for @inspector_lane)" in text and "northshire_police)" not in text
+    net_cov, crit_cov = MULTI_POST_COVERAGE
+    assert f"net support in {net_cov} of cases and the true critical share in {crit_cov}" in text
+    (s,) = corrected_findings(metrics(200))
+    assert "more than once" not in s.text()
+    # an older metrics.json without the count: nothing said
+    old = metrics(120)
+    for r in old["stance_validation"]["net_support"]:
+        del r["accounts_one_post"]
+    assert "more than once" not in corrected_findings(old)[0].text()

@@ -405,11 +405,13 @@ def _share(x: float) -> float | None:
 def _coded_accounts(m: np.ndarray, b: int) -> dict[str, int]:
     """The accounts of one window's block of :func:`_account_matrix`: ``accounts`` (active),
     ``coded_accounts`` (wholly coded: the account-level rectifier's sample) and
-    ``coded_accounts_one_post`` (those of them with one post in the cell)."""
+    ``coded_accounts_one_post`` (those of them with one post in the cell); ``accounts_one_post``
+    (the active accounts with one post in the cell)."""
     active = m[:, b + 11] > 0
     whole = active & (m[:, b + 15] > 0)
     return {
         "accounts": int(active.sum()),
+        "accounts_one_post": int((active & (m[:, b + 3] == 1)).sum()),
         "coded_accounts": int(whole.sum()),
         "coded_accounts_one_post": int((whole & (m[:, b + 3] == 1)).sum()),
     }
