@@ -56,6 +56,30 @@ _PLANTED_Q = {
 MEAN_POSTS = 2.2
 
 
+def _classified_and_sampled(
+    rng: np.random.Generator, true: np.ndarray, n_lab: int, design: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """The noisy classifier's prediction of each post (CONFUSION) and the hand-coded sample's
+    weights (1 / pi, 0 = not coded): a simple random sample of ``n_lab`` posts (``srs``), or
+    ``n_lab`` stratified by the predicted class, equally allocated (unequal probabilities)."""
+    n_pop = len(true)
+    u = rng.random(n_pop)
+    cum = CONFUSION.cumsum(axis=1)[true]
+    pred = (u[:, None] > cum).sum(axis=1)
+    weight = np.zeros(n_pop)
+    if design == "srs":
+        picked = rng.choice(n_pop, size=n_lab, replace=False)
+        weight[picked] = n_pop / n_lab
+    else:
+        per = n_lab // 3
+        for k in range(3):
+            stratum = np.flatnonzero(pred == k)
+            take = min(per, len(stratum))
+            picked = rng.choice(stratum, size=take, replace=False)
+            weight[picked] = len(stratum) / take
+    return pred, weight
+
+
 def _one_multi(seed: int, *, n_acc: int, n_lab: int, n_boot: int) -> dict[str, Any]:
     """One seed of the ``multi`` design: ``n_acc`` accounts of 1 + Poisson(MEAN_POSTS - 1)
     posts; an account's planted stance is drawn from PLANTED and all its posts have it (so its
@@ -70,17 +94,7 @@ def _one_multi(seed: int, *, n_acc: int, n_lab: int, n_boot: int) -> dict[str, A
     n_posts = 1 + rng.poisson(MEAN_POSTS - 1, size=n_acc)
     owner = np.repeat(np.arange(n_acc), n_posts)
     true = acc_true[owner]
-    n_pop = len(true)
-    u = rng.random(n_pop)
-    cum = CONFUSION.cumsum(axis=1)[true]
-    pred = (u[:, None] > cum).sum(axis=1)
-    weight = np.zeros(n_pop)
-    per = n_lab // 3
-    for k in range(3):
-        stratum = np.flatnonzero(pred == k)
-        take = min(per, len(stratum))
-        picked = rng.choice(stratum, size=take, replace=False)
-        weight[picked] = len(stratum) / take
+    pred, weight = _classified_and_sampled(rng, true, n_lab, "stratified")
     coded = weight > 0
     names = np.array(STANCES, dtype=object)
     units = pd.DataFrame(
@@ -131,20 +145,7 @@ def _one(seed: int, *, n_pop: int, n_lab: int, design: str, n_boot: int) -> dict
         return _one_multi(seed, n_acc=n_pop, n_lab=n_lab, n_boot=n_boot)
     rng = np.random.default_rng([seed, 2023])
     true = rng.choice(3, size=n_pop, p=PLANTED)
-    u = rng.random(n_pop)
-    cum = CONFUSION.cumsum(axis=1)[true]
-    pred = (u[:, None] > cum).sum(axis=1)
-    weight = np.zeros(n_pop)
-    if design == "srs":
-        picked = rng.choice(n_pop, size=n_lab, replace=False)
-        weight[picked] = n_pop / n_lab
-    else:  # stratified by the predicted class, equal allocation (unequal probabilities)
-        per = n_lab // 3
-        for k in range(3):
-            stratum = np.flatnonzero(pred == k)
-            take = min(per, len(stratum))
-            picked = rng.choice(stratum, size=take, replace=False)
-            weight[picked] = len(stratum) / take
+    pred, weight = _classified_and_sampled(rng, true, n_lab, design)
     coded = weight > 0
     names = np.array(STANCES, dtype=object)
     final = np.where(coded, true, pred)
