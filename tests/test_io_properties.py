@@ -17,7 +17,7 @@ from pathlib import Path
 
 import orjson
 import pyarrow as pa
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from netsupport.errors import NetsupportError
@@ -190,20 +190,26 @@ def _interleave(goods, junks, positions):
     n_good=st.integers(1, 6),
     positions=st.lists(st.integers(0, 100), min_size=6, max_size=6),
 )
+# (a twarc2 user line with a blank username named no account and was silently dropped)
+@example(junk=[{"username": ""}], n_good=1, positions=[0] * 6)
 def test_twitter_json_never_loses_a_good_line(junk, n_good, positions):
     goods = [good_tweet(i) for i in range(n_good)]
     lines = _interleave(goods, junk, positions)
     path = _tmpdir() / "t.jsonl"
     path.write_text("".join(json.dumps(v) + "\n" for v in lines), encoding="utf-8")
-    posts, _, _, rejects = _read_all("twitter-v2", path)
+    posts, _, accounts, rejects = _read_all("twitter-v2", path)
+    handles = {a["handle"] for a in accounts}
     for line, value in enumerate(lines, 1):
         if value in goods:
             match = [p for p in posts if p["source_line"] == line and p["post_id"] == value["id"]]
             assert match and match[0]["author"] == "good_amy" and match[0]["kind"] == "reply"
         elif isinstance(value, dict) and not ({"data", "includes"} & value.keys()):
-            # a record: it is a post or a reject, never silently dropped
-            assert any(p["source_line"] == line for p in posts) or any(
-                r["source_line"] == line for r in rejects
+            # a record: a post, a reject or (a twarc2 user line) an account, never dropped
+            user = value.get("username")
+            assert (
+                any(p["source_line"] == line for p in posts)
+                or any(r["source_line"] == line for r in rejects)
+                or (isinstance(user, str) and user.lower() in handles)
             )
 
 

@@ -173,8 +173,8 @@ class TweetParser(JsonLinesParser):
                 self.v1(obj["tweet"], n, raw)
             elif get("user") is not None or get("id_str") is not None or self.owner is not None:
                 self.v1(obj, n, raw)
-            elif _is_user(obj):
-                self.accounts.add_user_v2(obj)  # a twarc2 users line: one user object
+            elif _is_user(obj):  # a twarc2 users line: one user object
+                self._user(obj, n, raw)
             elif "id" in obj:
                 self.v2(obj, n, raw, _EMPTY, _EMPTY)
             else:
@@ -214,11 +214,19 @@ class TweetParser(JsonLinesParser):
             self.records += 1
             if type(t) is dict:
                 if _is_user(t):  # a page of twarc2 users (user lookups): accounts
-                    self.accounts.add_user_v2(t)
+                    self._user(t, n, t)
                 else:
                     self.v2(t, n, t, users, tweets)
             else:
                 self.rejects.add(n, "not a tweet in data", t)
+
+    def _user(self, user: dict, n: int, raw: object) -> None:
+        """A twarc2 user object: an account, or a reject when its username is blank (it would
+        name no account, and the line would be lost)."""
+        if user["username"].strip():
+            self.accounts.add_user_v2(user)
+        else:
+            self.rejects.add(n, "user without a username", raw)
 
     # -- v2 ---------------------------------------------------------------------------------------
     def v2(self, t: dict, n: int, raw: object, users: dict, tweets: dict) -> None:
