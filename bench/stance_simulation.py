@@ -80,6 +80,27 @@ def _classified_and_sampled(
     return pred, weight
 
 
+def _units(
+    owner: np.ndarray, true: np.ndarray, pred: np.ndarray, weight: np.ndarray
+) -> pd.DataFrame:
+    """The units frame ``corrected_shares`` gets, one row per post of account ``owner``: the
+    classifier's stance, the planted one where the post is coded (``weight`` > 0)."""
+    coded = weight > 0
+    names = np.array(STANCES, dtype=object)
+    return pd.DataFrame(
+        {
+            "side": "focal",
+            "window": "crisis",
+            "account": [f"a{i:06d}" for i in owner],
+            "pred": names[pred],
+            "final": names[np.where(coded, true, pred)],
+            "label": np.where(coded, names[true], None),
+            "cross": names[pred],
+            "weight": weight,
+        }
+    )
+
+
 def _one_multi(seed: int, *, n_acc: int, n_lab: int, n_boot: int) -> dict[str, Any]:
     """One seed of the ``multi`` design: ``n_acc`` accounts of 1 + Poisson(MEAN_POSTS - 1)
     posts; an account's planted stance is drawn from PLANTED and all its posts have it (so its
@@ -95,21 +116,7 @@ def _one_multi(seed: int, *, n_acc: int, n_lab: int, n_boot: int) -> dict[str, A
     owner = np.repeat(np.arange(n_acc), n_posts)
     true = acc_true[owner]
     pred, weight = _classified_and_sampled(rng, true, n_lab, "stratified")
-    coded = weight > 0
-    names = np.array(STANCES, dtype=object)
-    units = pd.DataFrame(
-        {
-            "side": "focal",
-            "window": "crisis",
-            "account": [f"a{i:06d}" for i in owner],
-            "pred": names[pred],
-            "final": names[np.where(coded, true, pred)],
-            "label": np.where(coded, names[true], None),
-            "cross": names[pred],
-            "weight": weight,
-        }
-    )
-    out = corrected_shares(units, n_boot=n_boot, seed=seed)
+    out = corrected_shares(_units(owner, true, pred, weight), n_boot=n_boot, seed=seed)
     rows = {r["stance"]: r for r in out["shares"] if r["unit"] == "account"}
     net = next(r for r in out["net_support"] if r["unit"] == "account")
     res: dict[str, Any] = {
@@ -146,22 +153,7 @@ def _one(seed: int, *, n_pop: int, n_lab: int, design: str, n_boot: int) -> dict
     rng = np.random.default_rng([seed, 2023])
     true = rng.choice(3, size=n_pop, p=PLANTED)
     pred, weight = _classified_and_sampled(rng, true, n_lab, design)
-    coded = weight > 0
-    names = np.array(STANCES, dtype=object)
-    final = np.where(coded, true, pred)
-    units = pd.DataFrame(
-        {
-            "side": "focal",
-            "window": "crisis",
-            "account": [f"a{i:06d}" for i in range(n_pop)],
-            "pred": names[pred],
-            "final": names[final],
-            "label": np.where(coded, names[true], None),
-            "cross": names[pred],
-            "weight": weight,
-        }
-    )
-    out = corrected_shares(units, n_boot=n_boot, seed=seed)
+    out = corrected_shares(_units(np.arange(n_pop), true, pred, weight), n_boot=n_boot, seed=seed)
     rows = {r["stance"]: r for r in out["shares"] if r["unit"] == "post"}
     net = next(r for r in out["net_support"] if r["unit"] == "post")
     naive_pred = np.bincount(pred, minlength=3) / n_pop
