@@ -70,10 +70,8 @@ References
 
 Examples
 --------
->>> handle_of_url("https://police.social/users/Lane/statuses/1099")
-'mastodon:lane@police.social'
->>> handle_of_url("https://mastodon.social/@bob@other.host/42")
-'mastodon:bob@other.host'
+(Account keys from URLs: :mod:`netsupport.io.mastodon_handles`.)
+
 >>> html_to_text('<p>Stand with <span class="h-card">@lane</span> &amp; co</p><p>2nd</p>')
 'Stand with @lane & co\\n2nd'
 """
