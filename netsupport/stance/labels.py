@@ -117,8 +117,9 @@ def read_labels(path: str | Path) -> LabelsFile:
     r"""Read and check a labels CSV: one resolved stance per (post, side), and coder agreement.
 
     Columns: ``post_id``; ``stance`` and/or two or more coder columns ``stance_<coder>``;
-    optionally ``target_side`` (focal|institution; empty = both sides), ``inclusion_probability``
-    and ``sample`` (probability|active, as the coding sheet writes them). With coder columns the
+    optionally ``target_side`` (focal|institution; empty = both sides), ``inclusion_probability``,
+    ``sample`` (probability|active) and ``sample_unit`` (post|account), as the coding sheet
+    writes them. With coder columns the
     resolved stance is the ``stance`` column where filled (adjudication), else the coders'
     majority; a tie without adjudication leaves the unit unresolved (not used as a label, listed
     in the disagreements). Rows with no stance at all are skipped (a partly coded sheet).
@@ -126,8 +127,8 @@ def read_labels(path: str | Path) -> LabelsFile:
     Raises
     ------
     InputFileError
-        Naming the file and line: an unknown stance word, a bad target_side, sample or
-        inclusion_probability, the same (post, side) labelled twice with different stances, no
+        Naming the file and line: an unknown stance word, a bad target_side, sample,
+        sample_unit or inclusion_probability, the same (post, side) labelled twice with different stances, no
         coded row, or only one stance among the labels (nothing to tell apart or learn from).
 
     Examples
@@ -194,7 +195,8 @@ def read_labels(path: str | Path) -> LabelsFile:
 
 
 def _design_columns(path: Path, raw: pd.DataFrame) -> dict[str, Any]:
-    """Return the sampling-design columns (inclusion_probability, sample) if the file has them."""
+    """Return the sampling-design columns (inclusion_probability, sample, sample_unit) that the
+    file has."""
     out: dict[str, Any] = {}
     if "inclusion_probability" in raw.columns:
         values = pd.to_numeric(raw["inclusion_probability"].replace("", None), errors="coerce")
