@@ -128,8 +128,9 @@ def read_labels(path: str | Path) -> LabelsFile:
     ------
     InputFileError
         Naming the file and line: an unknown stance word, a bad target_side, sample,
-        sample_unit or inclusion_probability, the same (post, side) labelled twice with different stances, no
-        coded row, or only one stance among the labels (nothing to tell apart or learn from).
+        sample_unit or inclusion_probability, the same (post, side) labelled twice with
+        different stances, no coded row, or only one stance among the labels (nothing to tell
+        apart or learn from).
 
     Examples
     --------
