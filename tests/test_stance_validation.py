@@ -492,9 +492,9 @@ def test_the_corrected_finding_names_accounts_drawn_by_account_and_the_remedy():
     text = corrected_findings(metrics(30, 0))[0].text()
     assert "the 30 of 200 accounts drawn for coding by account, every post of each coded" in text
     assert "(80 of 200 for @northshire_police)" in text  # the institution's codes were by post
-    cov, worst = ACCOUNT_DRAW_COVERAGE
+    cov, crit = ACCOUNT_DRAW_COVERAGE
     assert "--sample N --sample-by account" in text
-    assert f"true net support in {cov} and every stance share in at least {worst}" in text
+    assert f"true net support in {cov} of cases and the true critical share in {crit}." in text
     text = corrected_findings(metrics(30, 30))[0].text()
     assert "more than once" not in text  # every side drawn by account: no caveat
     text = corrected_findings(metrics(0, 5))[0].text()
