@@ -14,10 +14,12 @@ appends/replaces its section of bench/RESULTS.md: the coverage over the first ``
 coverage counted on 200 seeds has a standard error of about 1.5 points. ``simulate`` is imported
 by tests/test_stance_validation.py (fewer seeds).
 
-``--posts several`` runs the ``multi`` design instead, in its own section: 2,000 accounts of
-1 + Poisson(1.2) posts (the rev1 audit's 2.2 posts per account), 300 post codes stratified by
-predicted class, and the coverage of the *account-level* corrected shares, whose rectifier uses
-only the accounts whose every post is coded.
+``--posts several`` runs the ``multi`` designs instead, in their own section: 2,000 accounts
+of 1 + Poisson(1.2) posts (the rev1 audit's 2.2 posts per account) and the coverage of the
+*account-level* corrected shares, whose rectifier uses only the accounts whose every post is
+coded: ``multi`` codes 300 posts stratified by predicted class (``--sample 300``);
+``multi-account`` codes every post of 136 accounts (about 300 posts) drawn by
+``netsupport.stance.coding_sheet(by="account")`` (``--sample 136 --sample-by account``).
 """
 
 from __future__ import annotations
@@ -56,6 +58,17 @@ _PLANTED_Q = {
 MEAN_POSTS = 2.2
 
 
+#: Accounts the ``multi-account`` design draws: about 300 posts at MEAN_POSTS posts each.
+N_LAB_ACCOUNTS = 136
+
+
+def _classified(rng: np.random.Generator, true: np.ndarray) -> np.ndarray:
+    """The noisy classifier's prediction of each post (CONFUSION), independently per post."""
+    u = rng.random(len(true))
+    cum = CONFUSION.cumsum(axis=1)[true]
+    return (u[:, None] > cum).sum(axis=1)
+
+
 def _classified_and_sampled(
     rng: np.random.Generator, true: np.ndarray, n_lab: int, design: str
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -63,9 +76,7 @@ def _classified_and_sampled(
     weights (1 / pi, 0 = not coded): a simple random sample of ``n_lab`` posts (``srs``), or
     ``n_lab`` stratified by the predicted class, equally allocated (unequal probabilities)."""
     n_pop = len(true)
-    u = rng.random(n_pop)
-    cum = CONFUSION.cumsum(axis=1)[true]
-    pred = (u[:, None] > cum).sum(axis=1)
+    pred = _classified(rng, true)
     weight = np.zeros(n_pop)
     if design == "srs":
         picked = rng.choice(n_pop, size=n_lab, replace=False)
@@ -81,10 +92,15 @@ def _classified_and_sampled(
 
 
 def _units(
-    owner: np.ndarray, true: np.ndarray, pred: np.ndarray, weight: np.ndarray
+    owner: np.ndarray,
+    true: np.ndarray,
+    pred: np.ndarray,
+    weight: np.ndarray,
+    by_account: bool = False,
 ) -> pd.DataFrame:
     """The units frame ``corrected_shares`` gets, one row per post of account ``owner``: the
-    classifier's stance, the planted one where the post is coded (``weight`` > 0)."""
+    classifier's stance, the planted one where the post is coded (``weight`` > 0);
+    ``by_account``: the codes were drawn with their accounts (a sheet ``--sample-by account``)."""
     coded = weight > 0
     names = np.array(STANCES, dtype=object)
     return pd.DataFrame(
@@ -97,17 +113,52 @@ def _units(
             "label": np.where(coded, names[true], None),
             "cross": names[pred],
             "weight": weight,
+            "by_account": coded & by_account,
         }
     )
 
 
-def _one_multi(seed: int, *, n_acc: int, n_lab: int, n_boot: int) -> dict[str, Any]:
-    """One seed of the ``multi`` design: ``n_acc`` accounts of 1 + Poisson(MEAN_POSTS - 1)
+def _drawn_by_account(
+    owner: np.ndarray, pred: np.ndarray, n_accounts: int, seed: int
+) -> np.ndarray:
+    """The weights (1 / pi, 0 = not coded) of a coding sheet drawn by account with netsupport's
+    own :func:`~netsupport.stance.coding_sheet` (``by="account"``): ``n_accounts`` accounts,
+    stratified by the majority of their predicted stances, every post of each coded."""
+    from netsupport.stance import coding_sheet
+
+    names = np.array(STANCES, dtype=object)
+    ids = np.array([f"p{i:07d}" for i in range(len(owner))], dtype=object)
+    table = pd.DataFrame(
+        {
+            "post_id": ids,
+            "source": [f"a{i:06d}" for i in owner],
+            "target": "focal",
+            "kind": "reply",
+            "created_at": pd.Timestamp("2014-02-14", tz="UTC"),
+            "window": "crisis",
+            "target_side": "focal",
+            "stance": names[pred],
+            "score": 0.0,
+            "rule": "vader",
+        }
+    )
+    posts = pd.DataFrame({"post_id": ids, "text": "t"})
+    sheet = coding_sheet(table, posts, n_accounts, seed, by="account")
+    pi = pd.Series(sheet["inclusion_probability"].astype(float).to_numpy(), index=sheet["post_id"])
+    return 1.0 / pd.Series(ids).map(pi).fillna(np.inf).to_numpy()
+
+
+def _one_multi(
+    seed: int, *, n_acc: int, n_lab: int, n_boot: int, by: str = "post"
+) -> dict[str, Any]:
+    """One seed of a ``multi`` design: ``n_acc`` accounts of 1 + Poisson(MEAN_POSTS - 1)
     posts; an account's planted stance is drawn from PLANTED and all its posts have it (so its
     majority stance is the planted one, and the account-level truth is PLANTED); the
-    classifier errs on each post independently (CONFUSION); ``n_lab`` posts are drawn
-    stratified by predicted class, equally allocated, as ``netsupport stance --sample`` draws
-    them (one window: strata = predicted stance). Quantities are the account-level rows."""
+    classifier errs on each post independently (CONFUSION). ``by`` = ``post``: ``n_lab`` posts
+    are drawn stratified by predicted class, equally allocated, as ``netsupport stance
+    --sample`` draws them (one window: strata = predicted stance); ``account``: every post of
+    :data:`N_LAB_ACCOUNTS` accounts drawn as ``--sample-by account`` draws them. Quantities
+    are the account-level rows."""
     from netsupport.stance.validation import corrected_shares
 
     rng = np.random.default_rng([seed, 2023, 2])
@@ -115,13 +166,20 @@ def _one_multi(seed: int, *, n_acc: int, n_lab: int, n_boot: int) -> dict[str, A
     n_posts = 1 + rng.poisson(MEAN_POSTS - 1, size=n_acc)
     owner = np.repeat(np.arange(n_acc), n_posts)
     true = acc_true[owner]
-    pred, weight = _classified_and_sampled(rng, true, n_lab, "stratified")
-    out = corrected_shares(_units(owner, true, pred, weight), n_boot=n_boot, seed=seed)
+    if by == "account":
+        pred = _classified(rng, true)
+        weight = _drawn_by_account(owner, pred, N_LAB_ACCOUNTS, int(rng.integers(2**31)))
+    else:
+        pred, weight = _classified_and_sampled(rng, true, n_lab, "stratified")
+    units = _units(owner, true, pred, weight, by_account=by == "account")
+    out = corrected_shares(units, n_boot=n_boot, seed=seed)
     rows = {r["stance"]: r for r in out["shares"] if r["unit"] == "account"}
     net = next(r for r in out["net_support"] if r["unit"] == "account")
     res: dict[str, Any] = {
         "coded_accounts": net["coded_accounts"],
         "coded_accounts_one_post": net["coded_accounts_one_post"],
+        "coded_accounts_drawn": net["coded_accounts_drawn"],
+        "codes": int((weight > 0).sum()),
     }
     for k, s in enumerate(STANCES[:2]):
         r = rows[s]
@@ -148,8 +206,9 @@ def _one_multi(seed: int, *, n_acc: int, n_lab: int, n_boot: int) -> dict[str, A
 def _one(seed: int, *, n_pop: int, n_lab: int, design: str, n_boot: int) -> dict[str, Any]:
     from netsupport.stance.validation import corrected_shares
 
-    if design == "multi":  # n_pop is the number of accounts
-        return _one_multi(seed, n_acc=n_pop, n_lab=n_lab, n_boot=n_boot)
+    if design in ("multi", "multi-account"):  # n_pop is the number of accounts
+        by = "account" if design == "multi-account" else "post"
+        return _one_multi(seed, n_acc=n_pop, n_lab=n_lab, n_boot=n_boot, by=by)
     rng = np.random.default_rng([seed, 2023])
     true = rng.choice(3, size=n_pop, p=PLANTED)
     pred, weight = _classified_and_sampled(rng, true, n_lab, design)
@@ -281,6 +340,11 @@ _DESIGNS_MULTI = (
         "2,000 accounts, 1 + Poisson(1.2) posts each; 300 post codes stratified by predicted "
         "class (100 each); account level",
     ),
+    (
+        "multi-account",
+        f"the same accounts; every post of {N_LAB_ACCOUNTS} accounts drawn by account "
+        "(`--sample-by account`), stratified by majority predicted class; account level",
+    ),
 )
 _TITLE = "Stance error correction (simulation)"
 _TITLE_MULTI = "Stance error correction (simulation): several posts per account"
@@ -333,10 +397,12 @@ def main(argv: list[str]) -> int:
             every = runs(range(n_all), n_pop=_N_ACC, design=design, workers=args.workers)
             ca = np.array([r["coded_accounts"] for r in every[: args.seeds]])
             one = np.array([r["coded_accounts_one_post"] for r in every[: args.seeds]])
+            n_codes = np.array([r["codes"] for r in every[: args.seeds]])
             coded.append(
-                f"Wholly coded accounts (the account-level rectifier's sample), seeds 0-"
-                f"{args.seeds - 1}: mean {ca.mean():.1f} of {_N_ACC} (range {ca.min()}-"
-                f"{ca.max()}), {one.mean():.1f} of them with one post."
+                f"Design {design}: wholly coded accounts (the account-level rectifier's "
+                f"sample), seeds 0-{args.seeds - 1}: mean {ca.mean():.1f} of {_N_ACC} (range "
+                f"{ca.min()}-{ca.max()}), {one.mean():.1f} of them with one post; hand codes "
+                f"per seed: mean {n_codes.mean():.1f} (range {n_codes.min()}-{n_codes.max()})."
             )
         else:
             every = runs(range(n_all), design=design, workers=args.workers)
@@ -406,12 +472,17 @@ def main(argv: list[str]) -> int:
             f"neutral {PLANTED[2]} and all its posts have it, so its majority stance is the "
             "planted one and the account-level truth is the planted shares. The same noisy "
             f"classifier (confusion {CONFUSION.tolist()}) predicts each post independently; "
-            "300 posts are hand-coded, drawn stratified by predicted class (100 each, "
-            "pi = 100 / posts of the class) as `netsupport stance --sample` draws them; "
-            "`corrected_shares` gets one row per post, as the pipeline gives it, and the "
-            "figures are its account-level rows (account = majority of its posts, ties "
-            "neutral; coded = every post coded, weight the product of its posts' 1/pi). "
-            "Naive = the account-level share of the classifier's majorities."
+            "in design multi 300 posts are hand-coded, drawn stratified by predicted class "
+            "(100 each, pi = 100 / posts of the class) as `netsupport stance --sample 300` "
+            f"draws them; in design multi-account every post of {N_LAB_ACCOUNTS} accounts, "
+            'drawn by netsupport\'s own `coding_sheet(by="account")` (`netsupport stance '
+            f"--sample {N_LAB_ACCOUNTS} --sample-by account`: strata = the majority of the "
+            "account's predicted stances, allocated equally, pi = accounts drawn / accounts "
+            "of the stratum). `corrected_shares` gets one row per post, as the pipeline gives "
+            "it, and the figures are its account-level rows (account = majority of its posts, "
+            "ties neutral; coded = every post coded, weight the product of its posts' 1/pi, "
+            "or the draw's 1/pi for an account drawn whole). Naive = the account-level share "
+            "of the classifier's majorities."
         )
     else:
         cmd = (

@@ -198,6 +198,13 @@ class FollowDirection(StrEnum):
     FOLLOWING = "following"
 
 
+class SampleBy(StrEnum):
+    """What the coding sheet's probability sample draws: posts, or accounts with all their posts."""
+
+    POST = "post"
+    ACCOUNT = "account"
+
+
 def _parse_map(items: list[str] | None) -> list[tuple[str, str]]:
     pairs = []
     for item in items or []:
@@ -802,10 +809,20 @@ def stance_command(
         typer.Option(
             "--sample",
             min=1,
-            help="Also write a blank coding sheet: a probability sample of N posts, stratified "
-            "by window x stance, with each row's inclusion probability.",
+            help="Also write a blank coding sheet: a probability sample of N posts (N accounts "
+            "with --sample-by account), stratified by window x stance, with each row's "
+            "inclusion probability.",
         ),
     ] = None,
+    sample_by: Annotated[
+        SampleBy,
+        typer.Option(
+            "--sample-by",
+            help="What --sample draws: posts, or accounts with every post they addressed to "
+            "one side in one window (coded whole, so the account-level correction rests on "
+            "every drawn account).",
+        ),
+    ] = SampleBy.POST,
     active: Annotated[
         int,
         typer.Option(
@@ -830,7 +847,8 @@ def stance_command(
     score, rule) so each decision can be audited; rule says what decided it: label, repost,
     lexicon:<phrase>, marker:<tag>, victim:<word>, two-target:<phrase>, aimed-elsewhere,
     neutral:<phrase>, sympathy:<phrase>, event:<word>, question, vader or no-text. With
-    --sample N, also writes a blank coding sheet; fill its stance column (or one stance_<coder>
+    --sample N, also writes a blank coding sheet (N posts, or with --sample-by account N
+    accounts with all their posts); fill its stance column (or one stance_<coder>
     column per coder) and give it back as the study's labels CSV (or --labels) to override and
     to measure the classifier's agreement (accuracy, macro-F1, Cohen's kappa) and the coders'
     (Krippendorff's alpha; disagreements to <out>.disagreements.csv). With 50 or more hand
@@ -866,11 +884,17 @@ def stance_command(
         sample_out=sample_out,
         workers=workers,
         active=active,
+        sample_by=sample_by.value,
     )
     typer.echo(f"wrote {summary['interactions']} interactions to {summary['out']}", err=True)
     if "sample_out" in summary:
+        drawn = (
+            f" (every post of {summary['sample_accounts']} accounts drawn)"
+            if sample_by is SampleBy.ACCOUNT
+            else ""
+        )
         typer.echo(
-            f"wrote a coding sheet of {summary['sample']} posts to {summary['sample_out']}",
+            f"wrote a coding sheet of {summary['sample']} posts{drawn} to {summary['sample_out']}",
             err=True,
         )
     _echo_validation(summary)

@@ -408,7 +408,9 @@ def test_coding_sheet_is_stratified_blind_and_seeded():
         "note",
         "sample",
         "inclusion_probability",
+        "sample_unit",
     ]
+    assert (sheet["sample_unit"] == "post").all()
     assert (sheet["stance"] == "").all()  # blind: the classifier's stance is not shown
     units = res.table.drop_duplicates(["post_id", "target_side"])
     strata = units.assign(k=units["stance"] + "|" + units["window"].fillna("none"))

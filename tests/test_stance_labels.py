@@ -467,3 +467,107 @@ def test_cli_support_warns_about_unmatched_labels_too(tmp_path):
     )
     assert r.exit_code == 0, r.output
     assert "warning: 1 of 3 labels name no classified interaction" in r.stderr
+
+
+# ---- the sheet drawn by account (--sample-by account) --------------------------------------------
+
+
+def _accounts_table() -> pd.DataFrame:
+    """Clusters (account, side, window) with their posts' predicted stances; by hand, their
+    strata (window x majority, ties neutral): crisis S {a1 focal, a4 focal, a2 institution},
+    crisis C {a2 focal}, crisis N {a3 (S, C tie), a5 (N, S, C tie)}, baseline C {a1},
+    baseline N {a6}."""
+    spec = [
+        ("a1", "focal", "crisis", ["supportive", "supportive", "critical"]),
+        ("a2", "focal", "crisis", ["critical", "critical"]),
+        ("a2", "institution", "crisis", ["supportive"]),
+        ("a3", "focal", "crisis", ["supportive", "critical"]),
+        ("a4", "focal", "crisis", ["supportive"]),
+        ("a5", "focal", "crisis", ["neutral", "supportive", "critical"]),
+        ("a1", "focal", "baseline", ["critical"]),
+        ("a6", "focal", "baseline", ["neutral", "neutral"]),
+    ]
+    rows = []
+    for source, side, window, stances in spec:
+        for stance in stances:
+            rows.append(
+                {
+                    "post_id": f"p{len(rows):02d}",
+                    "source": source,
+                    "target": "lane" if side == "focal" else "force",
+                    "kind": "mention",
+                    "created_at": pd.Timestamp("2014-02-14", tz="UTC"),
+                    "window": window,
+                    "target_side": side,
+                    "stance": stance,
+                    "score": 0.5,
+                    "rule": "vader",
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def test_sheet_by_account_draws_whole_clusters_with_their_cluster_probability():
+    table = _accounts_table()
+    key = table["source"] + "|" + table["target_side"] + "|" + table["window"]
+    want_pi = {  # 5 clusters over 5 strata: one each; pi = 1 / clusters of the stratum
+        "a1|focal|crisis": 1 / 3,
+        "a4|focal|crisis": 1 / 3,
+        "a2|institution|crisis": 1 / 3,
+        "a2|focal|crisis": 1.0,
+        "a3|focal|crisis": 1 / 2,
+        "a5|focal|crisis": 1 / 2,
+        "a1|focal|baseline": 1.0,
+        "a6|focal|baseline": 1.0,
+    }
+    for seed in range(6):
+        sheet = coding_sheet(table, _posts(table), 5, seed=seed, by="account")
+        assert (sheet["sample_unit"] == "account").all()
+        got = sheet["source"] + "|" + sheet["target_side"] + "|" + sheet["window"]
+        assert got.nunique() == 5  # one cluster per stratum
+        for cluster in got.unique():  # every post of a drawn cluster, with its probability
+            assert set(sheet.loc[got == cluster, "post_id"]) == set(
+                table["post_id"][key == cluster]
+            )
+            pis = sheet.loc[got == cluster, "inclusion_probability"].astype(float)
+            assert pis.tolist() == [pytest.approx(want_pi[cluster])] * len(pis)
+        strata = {"a1|focal|crisis", "a4|focal|crisis", "a2|institution|crisis"}
+        assert len(strata & set(got)) == 1
+        assert len({"a3|focal|crisis", "a5|focal|crisis"} & set(got)) == 1
+        again = coding_sheet(table, _posts(table), 5, seed=seed, by="account")
+        pd.testing.assert_frame_equal(sheet, again)
+
+
+def test_cli_sheet_by_account_and_a_bad_sample_by(tmp_path):
+    _store_from_fixture(tmp_path / "store")
+    out = tmp_path / "stance.csv"
+    args = [
+        "stance",
+        "--store",
+        str(tmp_path / "store"),
+        "--focal",
+        "lane",
+        "--institution",
+        "force",
+        "--crisis",
+        "2014-02-14T00:00:00Z",
+        "2014-02-16T00:00:00Z",
+        "--out",
+        str(out),
+        "--sample",
+        "4",
+    ]
+    r = CliRunner().invoke(app, [*args, "--sample-by", "account"])
+    assert r.exit_code == 0, r.output
+    assert "every post of 4 accounts drawn" in r.output
+    sheet = pd.read_csv(tmp_path / "stance.coding.csv", dtype=str, keep_default_na=False)
+    stance = pd.read_csv(out, dtype=str, keep_default_na=False)
+    stance = stance.drop_duplicates(["post_id", "target_side"])
+    key = stance["source"] + "|" + stance["target_side"] + "|" + stance["window"]
+    got = sheet["source"] + "|" + sheet["target_side"] + "|" + sheet["window"]
+    assert got.nunique() == 4
+    for cluster in got.unique():
+        assert set(sheet.loc[got == cluster, "post_id"]) == set(stance["post_id"][key == cluster])
+    r = CliRunner().invoke(app, [*args, "--sample-by", "accounts"])
+    assert r.exit_code == 2 and "Traceback" not in r.output
+    assert "'accounts' is not one of" in r.output

@@ -405,3 +405,131 @@ def test_the_corrected_finding_says_when_accounts_posted_several_times():
     for r in old["stance_validation"]["net_support"]:
         del r["accounts_one_post"]
     assert "more than once" not in corrected_findings(old)[0].text()
+
+
+# ---- a coding sheet drawn by account (--sample-by account) ------------------------------------
+
+
+def _accounts_units(by_account):
+    """Six accounts in the crisis, focal: A (posts S, S) and B (C) coded whole with weight 2 each
+    (A's codes C, C; B's C), C (N, N), D, E, F (S each) not coded. ``by_account``: which coded
+    posts were drawn with their account."""
+    rows = [
+        ("A", S, C, 2.0),
+        ("A", S, C, 2.0),
+        ("B", C, C, 2.0),
+        ("C", N, None, 0.0),
+        ("C", N, None, 0.0),
+        ("D", S, None, 0.0),
+        ("E", S, None, 0.0),
+        ("F", S, None, 0.0),
+    ]
+    return _units(rows).assign(by_account=by_account)
+
+
+def _account_net(out):
+    return next(r for r in out["net_support"] if r["unit"] == "account" and r["window"] == "crisis")
+
+
+def test_an_account_drawn_whole_weighs_its_draws_one_over_pi_not_the_product():
+    # Account predictions (majority of posts): A S, B C, C N, D S, E S, F S: mean f = (4/6, 1/6,
+    # 1/6). A's codes C, C against its predicted S: Y_a - f~_a = e_C - e_S; B's agree (0).
+    # Drawn by account, w_A = w_B = 2 (their draw's 1/pi): rectifier = 2 (e_C - e_S) / 4, so
+    # supportive 4/6 - 1/2 = 1/6, critical 1/6 + 1/2 = 2/3, neutral 1/6; net -1/2.
+    # The bug this guards: w_A = 2 x 2 = 4 (the product of its posts' weights, as if they were
+    # drawn independently), which gives supportive 0 and critical 5/6.
+    out = corrected_shares(_accounts_units([True, True, True] + [False] * 5), n_boot=200, seed=1)
+    got = {s: _row(out, "account", s)["corrected"] for s in (S, C, N)}
+    assert got == pytest.approx({S: 1 / 6, C: 2 / 3, N: 1 / 6})
+    net = _account_net(out)
+    assert net["corrected"] == pytest.approx(-1 / 2)
+    assert (net["coded_accounts"], net["coded_accounts_drawn"]) == (2, 2)
+
+
+def test_an_account_coded_partly_by_account_and_partly_by_post_keeps_the_product():
+    # Only A's first post was drawn with its account (a sheet by account and one by post mixed):
+    # A is not an account drawn whole, so w_A = 2 x 2 = 4 and B's (drawn) w_B = 2: rectifier
+    # 4 (e_C - e_S) / 6: supportive 4/6 - 4/6 = 0, critical 1/6 + 4/6 = 5/6, neutral 1/6.
+    out = corrected_shares(_accounts_units([True, False, True] + [False] * 5), n_boot=200, seed=1)
+    got = {s: _row(out, "account", s)["corrected"] for s in (S, C, N)}
+    assert got == pytest.approx({S: 0.0, C: 5 / 6, N: 1 / 6})
+    assert _account_net(out)["coded_accounts_drawn"] == 1
+    # without the column (an older caller): the product, as before
+    old = corrected_shares(_accounts_units([False] * 8).drop(columns="by_account"), n_boot=200)
+    assert _row(old, "account", C)["corrected"] == pytest.approx(5 / 6)
+    assert _account_net(old)["coded_accounts_drawn"] == 0
+
+
+def test_the_corrected_finding_names_accounts_drawn_by_account_and_the_remedy():
+    """A side whose coded accounts were all drawn by account: the finding says so and gives no
+    several-posts caveat for it; a side coded by post keeps the caveat, which now names the
+    remedy (--sample-by account) and its simulated coverage."""
+    from netsupport.report_stance import ACCOUNT_DRAW_COVERAGE, corrected_findings
+
+    def net(side, drawn):
+        return {
+            "target_side": side,
+            "window": "crisis",
+            "unit": "account",
+            "naive": 0.5,
+            "corrected": 0.4,
+            "ci_low": 0.2,
+            "ci_high": 0.6,
+            "accounts": 200,
+            "accounts_one_post": 120,
+            "coded_accounts": 30,
+            "coded_accounts_one_post": 12,
+            "coded_accounts_drawn": drawn,
+        }
+
+    def metrics(focal_drawn, inst_drawn):
+        rows = [net("focal", focal_drawn), net("institution", inst_drawn)]
+        return {
+            "study": {"focal": ["inspector_lane"], "institution": ["northshire_police"]},
+            "stance_validation": {"labels": 420, "net_support": rows, "changes": []},
+        }
+
+    text = corrected_findings(metrics(30, 0))[0].text()
+    assert "the 30 of 200 accounts drawn for coding by account, every post of each coded" in text
+    assert "(80 of 200 for @northshire_police)" in text  # the institution's codes were by post
+    cov, crit = ACCOUNT_DRAW_COVERAGE
+    assert "--sample N --sample-by account" in text
+    assert f"true net support in {cov} of cases and the true critical share in {crit}." in text
+    text = corrected_findings(metrics(30, 30))[0].text()
+    assert "more than once" not in text  # every side drawn by account: no caveat
+    text = corrected_findings(metrics(0, 5))[0].text()
+    assert "accounts whose posts were all coded, 12 of them with one post, 5 of them drawn" in text
+
+
+def test_design_columns_read_sample_unit_from_the_labels_file(tmp_path):
+    p = tmp_path / "labels.csv"
+    p.write_text(
+        "post_id,stance,sample,inclusion_probability,sample_unit\n"
+        "1,supportive,probability,0.5,account\n2,critical,probability,0.25,post\n"
+        "3,neutral,active,,\n"
+    )
+    from netsupport.stance import load_labels
+
+    d = design_columns(load_labels(p), p)
+    assert d["sample_unit"].tolist() == ["account", "post", ""]
+    p.write_text("post_id,stance,sample_unit\n1,supportive,accounts\n2,critical,post\n")
+    with pytest.raises(InputFileError, match=r"sample_unit 'accounts' is not post or account"):
+        load_labels(p)
+
+
+def test_simulation_drawn_by_account_recovers_the_planted_shares():
+    # the bench's multi-account design: 2,000 accounts of 1 + Poisson(1.2) posts, a sheet of 136
+    # accounts drawn by netsupport's coding_sheet(by="account"). Truth = the generator's PLANTED
+    # shares. Every drawn account is wholly coded (and counted as drawn); the estimates centre
+    # on the planted shares, and the spread of net support is a fraction of the post design's.
+    sim = _simulation()
+    every = sim.runs(range(20), n_pop=2000, design="multi-account", n_boot=200)
+    assert all(r["coded_accounts"] == r["coded_accounts_drawn"] == 136 for r in every)
+    assert 250 < np.mean([r["codes"] for r in every]) < 350  # about 136 x 2.2 posts
+    res = sim.summarise(every)
+    for k, q in enumerate((S, C)):
+        assert abs(res[q]["corrected_mean"] - sim.PLANTED[k]) < 0.03
+    assert abs(res["net_support"]["corrected_bias"]) < 0.04
+    assert res["net_support"]["coverage"] >= 0.85
+    by_post = sim.summarise(sim.runs(range(20), n_pop=2000, design="multi", n_boot=200))
+    assert res["net_support"]["corrected_sd"] < 0.5 * by_post["net_support"]["corrected_sd"]

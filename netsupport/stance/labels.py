@@ -22,6 +22,11 @@ from .rules import _CRI, _NEU, _SIDES, _SUP, RULE_LABEL, STANCE_ORDER, _texts_by
 #: Values of the coding sheet's ``sample`` column.
 SAMPLE_PROBABILITY = "probability"
 SAMPLE_ACTIVE = "active"
+#: Values of the coding sheet's ``sample_unit`` column: what the probability sample drew, a
+#: (post, side) unit or an account with all its posts towards one side in one window.
+SAMPLE_BY_POST = "post"
+SAMPLE_BY_ACCOUNT = "account"
+SAMPLE_UNITS = (SAMPLE_BY_POST, SAMPLE_BY_ACCOUNT)
 #: Coder columns of a labels CSV: ``stance_<coder>`` (``stance_coder1``, ``stance_ana``).
 CODER_PREFIX = "stance_"
 
@@ -112,8 +117,9 @@ def read_labels(path: str | Path) -> LabelsFile:
     r"""Read and check a labels CSV: one resolved stance per (post, side), and coder agreement.
 
     Columns: ``post_id``; ``stance`` and/or two or more coder columns ``stance_<coder>``;
-    optionally ``target_side`` (focal|institution; empty = both sides), ``inclusion_probability``
-    and ``sample`` (probability|active, as the coding sheet writes them). With coder columns the
+    optionally ``target_side`` (focal|institution; empty = both sides), ``inclusion_probability``,
+    ``sample`` (probability|active) and ``sample_unit`` (post|account), as the coding sheet
+    writes them. With coder columns the
     resolved stance is the ``stance`` column where filled (adjudication), else the coders'
     majority; a tie without adjudication leaves the unit unresolved (not used as a label, listed
     in the disagreements). Rows with no stance at all are skipped (a partly coded sheet).
@@ -121,9 +127,10 @@ def read_labels(path: str | Path) -> LabelsFile:
     Raises
     ------
     InputFileError
-        Naming the file and line: an unknown stance word, a bad target_side, sample or
-        inclusion_probability, the same (post, side) labelled twice with different stances, no
-        coded row, or only one stance among the labels (nothing to tell apart or learn from).
+        Naming the file and line: an unknown stance word, a bad target_side, sample,
+        sample_unit or inclusion_probability, the same (post, side) labelled twice with
+        different stances, no coded row, or only one stance among the labels (nothing to tell
+        apart or learn from).
 
     Examples
     --------
@@ -189,7 +196,8 @@ def read_labels(path: str | Path) -> LabelsFile:
 
 
 def _design_columns(path: Path, raw: pd.DataFrame) -> dict[str, Any]:
-    """Return the sampling-design columns (inclusion_probability, sample) if the file has them."""
+    """Return the sampling-design columns (inclusion_probability, sample, sample_unit) that the
+    file has."""
     out: dict[str, Any] = {}
     if "inclusion_probability" in raw.columns:
         values = pd.to_numeric(raw["inclusion_probability"].replace("", None), errors="coerce")
@@ -214,6 +222,18 @@ def _design_columns(path: Path, raw: pd.DataFrame) -> dict[str, Any]:
                 f"line {raw.attrs['lines'][i]}",
             )
         out["sample"] = vals.replace("", None).to_numpy(dtype=object)
+    if "sample_unit" in raw.columns:
+        vals = raw["sample_unit"].str.strip().str.lower()
+        bad = (vals != "") & ~vals.isin(SAMPLE_UNITS)
+        if bad.any():
+            i = int(bad.to_numpy().nonzero()[0][0])
+            raise InputFileError(
+                path,
+                f"sample_unit {raw['sample_unit'].iloc[i]!r} is not "
+                f"{SAMPLE_BY_POST} or {SAMPLE_BY_ACCOUNT}",
+                f"line {raw.attrs['lines'][i]}",
+            )
+        out["sample_unit"] = vals.to_numpy(dtype=object)
     return out
 
 
@@ -451,7 +471,11 @@ def agreement(predicted: Sequence[str], labelled: Sequence[str]) -> dict[str, An
     }
 
 
-def _check_sample(n: int, seed: int, active: int = 0) -> None:
+def _check_sample(n: int, seed: int, active: int = 0, by: str = SAMPLE_BY_POST) -> None:
+    if by not in SAMPLE_UNITS:
+        raise NetsupportError(
+            f"--sample-by must be {SAMPLE_BY_POST} or {SAMPLE_BY_ACCOUNT}, got {by!r}"
+        )
     if n < 0 or active < 0 or n + active < 1:
         raise NetsupportError(
             f"--sample must be at least 1 (or --active K given), got --sample {n} --active {active}"
@@ -473,22 +497,37 @@ SHEET_COLUMNS = [
     "note",
     "sample",
     "inclusion_probability",
+    "sample_unit",
 ]
 
 
 def coding_sheet(
-    table: pd.DataFrame, posts: pd.DataFrame, n: int, seed: int, active: int = 0
+    table: pd.DataFrame,
+    posts: pd.DataFrame,
+    n: int,
+    seed: int,
+    active: int = 0,
+    by: str = SAMPLE_BY_POST,
 ) -> pd.DataFrame:
     """Return a blank coding sheet: a stratified probability sample, plus uncertain items.
 
-    Units are (post, target side). The probability sample (``sample`` = ``probability``) is a
-    stratified simple random sample without replacement: strata are the window crossed with the
-    predicted stance, and ``n`` is spread equally over the strata (a stratum smaller than its
-    share gives its remainder to the others, in a fixed order), so rare stances are checked
-    too. Each row carries its inclusion probability ``n_h / N_h`` (sampled / units of its
-    stratum), so estimates from the coded rows can be weighted back to all units (Horvitz &
-    Thompson 1952). ``active`` adds that many more units the classifier is least sure of
-    (smallest ``|score|``; ties in a seeded random order), with text, not already drawn, marked
+    Units are (post, target side). With ``by`` = ``post`` the probability sample (``sample`` =
+    ``probability``) is a stratified simple random sample of ``n`` units without replacement:
+    strata are the window crossed with the predicted stance, and ``n`` is spread equally over
+    the strata (a stratum smaller than its share gives its remainder to the others, in a fixed
+    order), so rare stances are checked too. Each row carries its inclusion probability
+    ``n_h / N_h`` (sampled / units of its stratum), so estimates from the coded rows can be
+    weighted back to all units (Horvitz & Thompson 1952).
+
+    With ``by`` = ``account`` the sample is a stratified cluster sample of ``n`` clusters: a
+    cluster is one account's posts towards one side in one window, its stratum the window
+    crossed with the majority of its predicted stances (ties neutral), and every post of a
+    drawn cluster is on the sheet with the cluster's probability ``n_h / N_h`` (clusters). An
+    account drawn this way is coded whole by design, which the account-level correction needs
+    (METHODS.md, "Error-corrected shares"). ``sample_unit`` says which design drew the row.
+
+    ``active`` adds that many more units the classifier is least sure of (smallest
+    ``|score|``; ties in a seeded random order), with text, not already drawn, marked
     ``sample`` = ``active`` and no inclusion probability: they are for training only, not for
     estimation. Rows are in a seeded random order. The sheet does not show the classifier's
     stance (blind coding); fill the ``stance`` column and pass the file as the study's labels.
@@ -503,8 +542,9 @@ def coding_sheet(
     Four supportive and two critical units: one drawn from each stratum, plus the least certain
     of the rest (post 5, score -0.2):
 
-    >>> t = pd.DataFrame({"post_id": list("012345"), "source": "a", "target": "lane",
-    ...     "kind": "reply", "created_at": pd.Timestamp("2014-02-14", tz="UTC"),
+    >>> t = pd.DataFrame({"post_id": list("012345"), "source": list("aabbcd"),
+    ...     "target": "lane", "kind": "reply",
+    ...     "created_at": pd.Timestamp("2014-02-14", tz="UTC"),
     ...     "window": "crisis", "target_side": "focal",
     ...     "stance": ["supportive"] * 4 + ["critical"] * 2,
     ...     "score": [0.9, 0.8, 0.1, 0.7, -0.9, -0.2], "rule": "vader"})
@@ -512,30 +552,30 @@ def coding_sheet(
     >>> sheet = coding_sheet(t, posts, 2, seed=1, active=1)
     >>> sheet[["post_id", "sample", "inclusion_probability"]].values.tolist()
     [['2', 'probability', '0.25'], ['4', 'probability', '0.5'], ['5', 'active', '']]
+
+    By account: accounts a and b are mostly supportive, c and d critical; one of each stratum is
+    drawn whole, each with probability 1/2:
+
+    >>> sheet = coding_sheet(t, posts, 2, seed=1, by="account")
+    >>> sorted(sheet[["source", "post_id", "inclusion_probability"]].values.tolist())
+    [['b', '2', '0.5'], ['b', '3', '0.5'], ['c', '4', '0.5']]
     """
-    _check_sample(n, seed, active)
+    _check_sample(n, seed, active, by)
     units = table.drop_duplicates(["post_id", "target_side"], keep="first").copy()
-    units["stratum"] = (
-        units["stance"].astype(str) + "|" + units["window"].fillna("none").astype(str)
-    )
     units = units.sort_values(["post_id", "target_side"], kind="stable")
-    strata = sorted(units["stratum"].unique())
-    sizes = units.groupby("stratum").size().reindex(strata).to_numpy()
-    take = _allocate(int(n), sizes) if len(strata) else []
     rng = np.random.default_rng(seed)
-    picked = []
-    for stratum, k, size in zip(strata, take, sizes, strict=True):
-        rows = units[units["stratum"] == stratum]
-        if k:
-            chosen = rows.iloc[np.sort(rng.choice(len(rows), size=k, replace=False))].copy()
-            chosen["sample"] = SAMPLE_PROBABILITY
-            chosen["pi"] = format(k / int(size), ".10g")
-            picked.append(chosen)
-    sample = pd.concat(picked) if picked else units.iloc[:0].assign(sample="", pi="")
+    if by == SAMPLE_BY_ACCOUNT:
+        sample = _draw_accounts(units, int(n), rng)
+    else:
+        units["stratum"] = (
+            units["stance"].astype(str) + "|" + units["window"].fillna("none").astype(str)
+        )
+        sample = _draw_stratified(units, int(n), rng)
+    sample = sample.assign(sample_unit=by) if len(sample) else sample.assign(sample_unit="")
     text = _texts_by_post(posts)
     if active:
         extra = _most_uncertain(units, sample, text, active, rng)
-        sample = pd.concat([sample, extra]) if len(extra) else sample
+        sample = pd.concat([sample, extra.assign(sample_unit="")]) if len(extra) else sample
     sample = sample.iloc[rng.permutation(len(sample))]
     return pd.DataFrame(
         {
@@ -550,9 +590,56 @@ def coding_sheet(
             "note": "",
             "sample": sample["sample"].to_numpy(),
             "inclusion_probability": sample["pi"].to_numpy(),
+            "sample_unit": sample["sample_unit"].to_numpy(),
         },
         columns=SHEET_COLUMNS,
     ).reset_index(drop=True)
+
+
+def _draw_stratified(items: pd.DataFrame, n: int, rng: np.random.Generator) -> pd.DataFrame:
+    """Return a stratified simple random sample of ``n`` of ``items`` (by their ``stratum``,
+    :func:`_allocate`), with ``sample`` = probability and ``pi`` = ``n_h / N_h`` as text."""
+    strata = sorted(items["stratum"].unique())
+    sizes = items.groupby("stratum").size().reindex(strata).to_numpy()
+    take = _allocate(n, sizes) if len(strata) else []
+    picked = []
+    for stratum, k, size in zip(strata, take, sizes, strict=True):
+        rows = items[items["stratum"] == stratum]
+        if k:
+            chosen = rows.iloc[np.sort(rng.choice(len(rows), size=k, replace=False))].copy()
+            chosen["sample"] = SAMPLE_PROBABILITY
+            chosen["pi"] = format(k / int(size), ".10g")
+            picked.append(chosen)
+    return pd.concat(picked) if picked else items.iloc[:0].assign(sample="", pi="")
+
+
+def _draw_accounts(units: pd.DataFrame, n: int, rng: np.random.Generator) -> pd.DataFrame:
+    """Return every unit of ``n`` clusters (source x side x window) drawn by
+    :func:`_draw_stratified`, stratified by window x the cluster's majority predicted stance."""
+    from .validation import _majority
+
+    window = units["window"].astype(object).where(units["window"].notna(), "none").astype(str)
+    key = units["source"].astype(str) + "\x00" + units["target_side"].astype(str) + "\x00" + window
+    codes = pd.Categorical(units["stance"].astype(object), categories=list(STANCE_ORDER)).codes
+    counts = pd.crosstab(key, pd.Series(codes, index=units.index)).reindex(
+        columns=range(len(STANCE_ORDER)), fill_value=0
+    )  # clusters (sorted keys) x stance counts
+    first = window.groupby(key).first().reindex(counts.index)
+    clusters = pd.DataFrame(
+        {
+            "cluster": counts.index,
+            "stratum": [
+                f"{STANCE_ORDER[m] if m >= 0 else 'none'}|{w}"
+                for m, w in zip(_majority(counts.to_numpy()), first, strict=True)
+            ],
+        }
+    )
+    drawn = _draw_stratified(clusters, n, rng).set_index("cluster")
+    keep = key.isin(drawn.index).to_numpy()
+    out = units[keep].copy()
+    out["sample"] = SAMPLE_PROBABILITY
+    out["pi"] = key[keep].map(drawn["pi"]).to_numpy()
+    return out
 
 
 def _most_uncertain(

@@ -20,7 +20,7 @@ import pandas as pd
 
 from ..textsafe import atomic_write_bytes
 from ..windows import Windows
-from .labels import _label_lookup, apply_labels
+from .labels import SAMPLE_BY_ACCOUNT, SAMPLE_BY_POST, _label_lookup, apply_labels
 from .model import (
     FEATURE_COLUMNS,
     MIN_LABELS,
@@ -77,12 +77,28 @@ class Supervised:
     units: pd.DataFrame | None = None  # what the corrected shares are computed from
 
 
-def _design_lookup(units: pd.DataFrame, design: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Return (inclusion probability, sample) of each unit's hand code (side-specific first)."""
+def _design_lookup(
+    units: pd.DataFrame, design: pd.DataFrame
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return (inclusion probability, sample, sample_unit) of each unit's hand code
+    (side-specific first)."""
     pi = _label_lookup(units, design.assign(stance=design["inclusion_probability"].astype(str)))
-    sample = _label_lookup(units, design.assign(stance=design["sample"].astype(str)))
     prob = pd.to_numeric(pi.astype(object).replace("nan", np.nan), errors="coerce")
-    return prob.to_numpy(dtype="float64"), sample.fillna("").astype(str).to_numpy(dtype=object)
+    sample, unit = (
+        _label_lookup(units, design.assign(stance=design[c].astype(str)))
+        .fillna("")
+        .astype(str)
+        .to_numpy(dtype=object)
+        for c in ("sample", "sample_unit")
+    )
+    return prob.to_numpy(dtype="float64"), sample, unit
+
+
+def _sample_unit(units: np.ndarray) -> str:
+    """Return what the estimation codes were drawn as: ``post``, ``account`` or ``account and
+    post`` (a sheet drawn by account and one by post, or codes without a design)."""
+    kinds = {SAMPLE_BY_ACCOUNT if u == SAMPLE_BY_ACCOUNT else SAMPLE_BY_POST for u in units}
+    return " and ".join(sorted(kinds)) or SAMPLE_BY_POST
 
 
 def supervise(
@@ -124,7 +140,7 @@ def supervise(
     if not coded.any():
         reason = "no hand code matches a classified interaction: stance figures are unvalidated"
         return Supervised(apply_labels(auto, design), {**describe(None, reason), **profile}, None)
-    prob, sample = _design_lookup(units, design)
+    prob, sample, sample_unit = _design_lookup(units, design)
     y = lab[coded].astype(str).to_numpy(dtype=object)
     estimate = sample[coded] != SAMPLE_ACTIVE
     weight = np.zeros(len(units))
@@ -195,6 +211,7 @@ def supervise(
             "label": label_all,
             "cross": np.where(coded, cross_all, pred),
             "weight": weight,
+            "by_account": coded & (sample_unit == SAMPLE_BY_ACCOUNT) & (weight > 0),
         }
     )
     validation = {
@@ -210,6 +227,7 @@ def supervise(
             "active_codes": int((~estimate).sum()),
             "units": len(units),
             "inclusion_probabilities": bool(np.isfinite(prob[coded]).any()),
+            "sample_unit": _sample_unit(sample_unit[coded][estimate]),
             "weights": "Horvitz-Thompson 1/inclusion_probability (simple random sample where "
             "the labels give none)",
         },

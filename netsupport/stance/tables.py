@@ -21,6 +21,8 @@ from ..schema import (
 from ..studyfile import StanceParams
 from ..windows import Windows
 from .labels import (
+    SAMPLE_BY_ACCOUNT,
+    SAMPLE_BY_POST,
     _check_sample,
     _label_lookup,
     agreement,
@@ -516,19 +518,22 @@ def run_stance(
     sample_out: str | Path | None = None,
     workers: int | None = None,
     active: int = 0,
+    sample_by: str = SAMPLE_BY_POST,
 ) -> dict[str, Any]:
     """Classify, write the audit table (and optionally a coding sheet), return a summary.
 
     ``out`` gets one row per interaction (:data:`STANCE_COLUMNS`), formula-safe CSV. With
-    ``sample``, a blank coding sheet of that many (post, side) units, a probability sample
-    stratified by window x stance, plus ``active`` uncertain units (:func:`coding_sheet`), goes
-    to ``sample_out`` (default: ``<out stem>.coding.csv``). When the labels have two or more
-    coder columns, their disagreements go to ``<out stem>.disagreements.csv``.
+    ``sample``, a blank coding sheet goes to ``sample_out`` (default: ``<out
+    stem>.coding.csv``): a probability sample stratified by window x stance of that many (post,
+    side) units, or with ``sample_by`` = ``account`` of that many accounts (all their posts
+    towards one side in one window), plus ``active`` uncertain units (:func:`coding_sheet`).
+    When the labels have two or more coder columns, their disagreements go to ``<out
+    stem>.disagreements.csv``.
     """
     from ..textsafe import write_csv, write_json
 
     if sample is not None or active:
-        _check_sample(sample or 0, seed, active)  # before anything is written
+        _check_sample(sample or 0, seed, active, sample_by)  # before anything is written
     result = stance_table(tables, study, workers=workers)
     summary = stance_summary(result)
     summary["out"] = write_csv(result.table, out)
@@ -550,10 +555,13 @@ def run_stance(
         posts = (
             posts if posts is not None else pd.DataFrame(columns=[PostCol.POST_ID, PostCol.TEXT])
         )
-        sheet = coding_sheet(result.table, posts, sample or 0, seed, active)
+        sheet = coding_sheet(result.table, posts, sample or 0, seed, active, sample_by)
         target = Path(sample_out) if sample_out else Path(out).with_suffix(".coding.csv")
         summary["sample_out"] = write_csv(sheet, target)
         summary["sample"] = len(sheet)
+        drawn = sheet[sheet["sample_unit"] == SAMPLE_BY_ACCOUNT]
+        clusters = drawn[["source", "target_side", "window"]].astype(str).drop_duplicates()
+        summary["sample_accounts"] = len(clusters)  # account x side x window, as drawn
     return summary
 
 

@@ -61,10 +61,12 @@ SAMPLE_ACTIVE = "active"
 
 
 def design_columns(labels: pd.DataFrame, path: str | Path | None) -> pd.DataFrame:
-    """Return ``labels`` with ``inclusion_probability`` (float, NaN = not given) and ``sample``.
+    """Return ``labels`` with ``inclusion_probability`` (float, NaN = not given), ``sample``
+    and ``sample_unit`` (``account`` where the coding sheet drew the row with its account).
 
     Takes them from ``labels`` when :func:`netsupport.stance.load_labels` carries them, else
-    reads them from the labels CSV (``path``). Missing columns mean a simple random sample.
+    reads them from the labels CSV (``path``). Missing columns mean a simple random sample of
+    posts.
     """
     out = labels.copy()
     have = {"inclusion_probability", "sample"} <= set(out.columns)
@@ -80,24 +82,19 @@ def design_columns(labels: pd.DataFrame, path: str | Path | None) -> pd.DataFram
                 "target_side": side.str.strip().str.lower().replace("", pd.NA),
                 "inclusion_probability": raw.get("inclusion_probability", pd.Series("", raw.index)),
                 "sample": raw.get("sample", pd.Series("", raw.index)),
+                "sample_unit": raw.get("sample_unit", pd.Series("", raw.index)),
             }
         ).drop_duplicates(["post_id", "target_side"], keep="last")
         key_l = out["post_id"].astype(str) + "|" + out["target_side"].astype(str)
         key_e = extra["post_id"].astype(str) + "|" + extra["target_side"].astype(str)
-        m = dict(
-            zip(
-                key_e,
-                zip(extra["inclusion_probability"], extra["sample"], strict=True),
-                strict=True,
-            )
-        )
-        pairs = [m.get(k, ("", "")) for k in key_l]
-        out["inclusion_probability"] = [p for p, _ in pairs]
-        out["sample"] = [s for _, s in pairs]
-    if "inclusion_probability" not in out.columns:
-        out["inclusion_probability"] = ""
-    if "sample" not in out.columns:
-        out["sample"] = ""
+        cols = ["inclusion_probability", "sample", "sample_unit"]
+        m = dict(zip(key_e, zip(*(extra[c] for c in cols), strict=True), strict=True))
+        found = [m.get(k, ("", "", "")) for k in key_l]
+        for i, c in enumerate(cols):
+            out[c] = [f[i] for f in found]
+    for c in ("inclusion_probability", "sample", "sample_unit"):
+        if c not in out.columns:
+            out[c] = ""
     given = out["inclusion_probability"]
     text = given.astype(object).where(given.notna(), "").astype(str).str.strip()
     prob = pd.to_numeric(text.replace("", np.nan), errors="coerce")
@@ -111,7 +108,8 @@ def design_columns(labels: pd.DataFrame, path: str | Path | None) -> pd.DataFram
             f"{out['inclusion_probability'].iloc[i]!r} for post {out['post_id'].iloc[i]}",
         )
     out["inclusion_probability"] = prob.astype("float64")
-    out["sample"] = out["sample"].fillna("").astype(str).str.strip().str.lower()
+    for c in ("sample", "sample_unit"):
+        out[c] = out[c].fillna("").astype(str).str.strip().str.lower()
     return out
 
 
@@ -268,7 +266,7 @@ def _majority(counts: np.ndarray) -> np.ndarray:
     return np.where(counts.sum(axis=1) > 0, out, -1)
 
 
-_BLOCK = 22  # columns per window in the per-account matrix (see _account_matrix)
+_BLOCK = 23  # columns per window in the per-account matrix (see _account_matrix)
 
 
 def _account_matrix(u: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -276,7 +274,12 @@ def _account_matrix(u: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
 
     Per window: predicted post counts (3), posts (1), sum of w * (Y - f~) over coded posts (3),
     sum of w (1), account prediction one-hot (3), active (1), w_a * (Y_a - f~_a) of a wholly
-    coded account (3), w_a (1), final post counts (3), final account one-hot (3).
+    coded account (3), w_a (1), final post counts (3), final account one-hot (3), drawn as an
+    account (1).
+
+    ``w_a`` of a wholly coded account is ``1 / pi`` of its draw when the coding sheet drew the
+    account (``by_account``: every code of the account in the cell), else the product of its
+    posts' weights (their draws taken as independent).
     """
     acc, accounts = pd.factorize(u["account"], sort=True)
     n_acc = len(accounts)
@@ -288,6 +291,7 @@ def _account_matrix(u: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     cross = u["cross"].to_numpy(dtype=np.int64)
     w = u["weight"].to_numpy(dtype="float64")
     coded = lab >= 0
+    by_acc = u["by_account"].to_numpy(dtype=bool) if "by_account" in u else np.zeros(len(u), bool)
     eye = np.eye(3)
     if coded.any():  # design group: the largest weight of the account's codes (0: none)
         np.maximum.at(m[:, 3 * _BLOCK], acc[coded], w[coded])
@@ -328,6 +332,13 @@ def _account_matrix(u: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
             logw = np.zeros(n_acc)
             np.add.at(logw, acc[c], np.log(w[c]))
             wa = np.exp(logw)
+            n_drawn = np.bincount(acc[c & by_acc], minlength=n_acc)
+            drawn = whole & (n_drawn == n_coded)  # the sheet drew the account: its own weight
+            if drawn.any():
+                w_draw = np.zeros(n_acc)
+                np.maximum.at(w_draw, acc[c], w[c])
+                wa = np.where(drawn, w_draw, wa)
+                m[drawn, b + 22] = 1.0
             my, mx = _majority(yc), _majority(xc)
             rows = np.flatnonzero(whole)
             da = eye[my[rows]] - eye[mx[rows]]
@@ -340,7 +351,7 @@ def _unique_rows(m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Return ``np.unique(m, axis=0, return_counts=True)`` of a float matrix without NaN.
 
     The same rows in the same (lexicographic) order and their counts: np.unique compares rows
-    as records of 67 fields, ~0.45 s for the ~20,000 accounts of a side at 10^6 interactions;
+    as records of 70 fields, ~0.45 s for the ~20,000 accounts of a side at 10^6 interactions;
     one stable sort per column is a tenth of that.
     """
     if len(m) == 0:
@@ -405,7 +416,8 @@ def _share(x: float) -> float | None:
 def _coded_accounts(m: np.ndarray, b: int) -> dict[str, int]:
     """The accounts of one window's block of :func:`_account_matrix`: ``accounts`` (active),
     ``coded_accounts`` (wholly coded: the account-level rectifier's sample) and
-    ``coded_accounts_one_post`` (those of them with one post in the cell); ``accounts_one_post``
+    ``coded_accounts_one_post`` (those of them with one post in the cell);
+    ``coded_accounts_drawn`` (those the coding sheet drew as accounts); ``accounts_one_post``
     (the active accounts with one post in the cell)."""
     active = m[:, b + 11] > 0
     whole = active & (m[:, b + 15] > 0)
@@ -413,6 +425,7 @@ def _coded_accounts(m: np.ndarray, b: int) -> dict[str, int]:
         "accounts": int(active.sum()),
         "accounts_one_post": int((active & (m[:, b + 3] == 1)).sum()),
         "coded_accounts": int(whole.sum()),
+        "coded_accounts_drawn": int((whole & (m[:, b + 22] > 0)).sum()),
         "coded_accounts_one_post": int((whole & (m[:, b + 3] == 1)).sum()),
     }
 
@@ -434,7 +447,8 @@ def corrected_shares(
         support measures use: hand codes applied), ``label`` (hand code or None), ``cross``
         (the cross-fitted prediction of a coded unit; ``pred`` where there is no model) and
         ``weight`` (``1 / pi`` of a code of the probability sample; 0 = not coded or an active
-        code, which is never used for estimation).
+        code, which is never used for estimation); optionally ``by_account`` (True where the
+        code's unit was drawn with its account: a coding sheet ``--sample-by account``).
     n_boot, seed, confidence : bootstrap resamples, seed and interval level.
 
     Returns
@@ -451,7 +465,8 @@ def corrected_shares(
     cross-fitted one, the estimate is ``mean_N f_k + sum_S w (Y_k - f~_k) / sum_S w`` over
     the coded units S with weights ``w = 1/pi``. At account level the unit is the account (its
     majority stance, ties neutral); an account is coded when all its posts in the cell are, with
-    ``pi_a`` the product of its posts' probabilities. Shares and interval ends are clipped to
+    ``pi_a`` its draw's probability when the sheet drew it as an account, else the product of
+    its posts' probabilities. Shares and interval ends are clipped to
     [0, 1]. METHODS.md, "Error-corrected shares".
     """
 
@@ -468,6 +483,9 @@ def corrected_shares(
             "final": codes("final"),
             "cross": codes("cross"),
             "weight": units["weight"].to_numpy(dtype="float64"),
+            "by_account": units["by_account"].to_numpy(dtype=bool)
+            if "by_account" in units
+            else np.zeros(len(units), dtype=bool),
         }
     )
     lab = codes("label")
