@@ -23,6 +23,7 @@ from .report_format import (
     fmt_points,
     fmt_ratio,
     handle,
+    undated_ties,
 )
 from .report_stance import headline_label
 from .schema import IKind, PostCol, Target, Window
@@ -215,13 +216,11 @@ def headline_display(metrics: Mapping[str, Any]) -> list[list[str]]:
             + [show(_get(metrics, *(p.format(side=side) for p in path)), fmt) for side in sides]
         )
     blank = [""] * (len(sides) - 1)
-    rows.append(
-        [
-            "Supporters with a prior tie",
-            show(_get(metrics, "composition", "prior_tie_share"), fmt_pct),
-            *blank,
-        ]
-    )
+    ties = show(_get(metrics, "composition", "prior_tie_share"), fmt_pct)
+    undated = undated_ties(metrics)
+    if undated is not None:  # the share rests partly on undated follows (as the finding says)
+        ties += f"; {show(undated.dated_share, fmt_pct)} counting dated ties only"
+    rows.append(["Supporters with a prior tie", ties, *blank])
     br = metrics.get("breadth")
     rows.append(
         [

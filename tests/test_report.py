@@ -256,6 +256,46 @@ def test_findings_list_what_is_not_measured_instead_of_zeros():
     assert all(r == nm["reason"] for _, r in f.not_measured)
 
 
+def _with_dated_ties(m: dict, prior_tie: int, share: dict) -> dict:
+    """Return ``m`` with the tie comparison: ``prior_tie`` of the 265 supporters of
+    :func:`_metrics` (180 with a prior tie) have a dated one, giving ``share``."""
+    dated = {"groups": {"supportive": {"accounts": 265, "prior_tie": prior_tie, "share": share}}}
+    other = {"accounts": 10, "prior_tie": 1, "share": {"value": 0.1, "low": 0.0, "high": 0.4}}
+    every = {
+        "groups": {"critical": other, "neutral": other},
+        "odds_ratio": {"status": "not measured", "reason": "x"},
+    }
+    m["comparisons"] = {"prior_ties": {"variants": {"all_ties": every, "dated_ties": dated}}}
+    return m
+
+
+def test_the_headline_prior_tie_row_carries_the_undated_follow_caveat():
+    """Guards issue 13: the finding said that some supporters' prior ties rest only on a follow
+    without a date, but the headline table showed the share without a hint.
+    By hand: 180 ties of 265 supporters, 120 of them dated, so 60 rest on an undated follow;
+    counting dated ties only 120 / 265 = 45% (interval 39–51%, given)."""
+    m = _with_dated_ties(_metrics(), 120, {"value": 0.4528, "low": 0.39, "high": 0.51})
+    rows = {r[0]: r[1:] for r in report_tables.headline_display(m)}
+    assert rows["Supporters with a prior tie"] == [
+        "68% (62–74%); 45% (39–51%) counting dated ties only",
+        "",  # the institution's column
+    ]
+    # the finding says it from the same test: 60 of these 180
+    text = [s.text() for s in report_findings.findings(m).sentences]
+    assert any("60 of these 180 rest only on a follow without a date" in t for t in text)
+
+
+def test_the_headline_prior_tie_row_is_unchanged_when_every_tie_is_dated():
+    """180 of 180 ties dated (and no tie comparison at all): the row and the finding are as
+    they were before the caveat existed."""
+    plain = _metrics()
+    rows = {r[0]: r[1:] for r in report_tables.headline_display(plain)}
+    assert rows["Supporters with a prior tie"] == ["68% (62–74%)", ""]
+    m = _with_dated_ties(_metrics(), 180, {"value": 0.679, "low": 0.62, "high": 0.735})
+    assert report_tables.headline_display(m) == report_tables.headline_display(plain)
+    assert not any("without a date" in s.text() for s in report_findings.findings(m).sentences)
+
+
 # ---- chart data ---------------------------------------------------------------------------------
 
 

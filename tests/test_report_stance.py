@@ -208,21 +208,14 @@ def test_the_prior_tie_finding_says_how_many_ties_rest_on_an_undated_follow():
     finding says how many of the ties rest on that alone and gives the share without them. By
     hand: 180 tied of 265 supporters, 120 of them by a dated follow or a baseline interaction,
     so 180 - 120 = 60 rest on an undated follow; dated only, 120 / 265 = 45%."""
-    from test_report import _metrics
+    from test_report import _metrics, _with_dated_ties
 
     from netsupport.report_findings import findings
 
     m = _metrics()
     before = next(s.text() for s in findings(m).sentences if "had a prior tie" in s.text())
     assert "without a date" not in before  # no dated variant measured: nothing to say
-    share = {"value": 0.4528, "low": 0.39, "high": 0.51}
-    dated = {"groups": {"supportive": {"accounts": 265, "prior_tie": 120, "share": share}}}
-    other = {"accounts": 10, "prior_tie": 1, "share": {"value": 0.1, "low": 0.0, "high": 0.4}}
-    every = {
-        "groups": {"critical": other, "neutral": other},
-        "odds_ratio": {"status": "not measured", "reason": "x"},
-    }
-    m["comparisons"] = {"prior_ties": {"variants": {"all_ties": every, "dated_ties": dated}}}
+    _with_dated_ties(m, 120, {"value": 0.4528, "low": 0.39, "high": 0.51})
     text = next(s.text() for s in findings(m).sentences if "had a prior tie" in s.text())
     assert text.endswith(
         "85 were newcomers. 60 of these 180 rest only on a follow without a date, taken to "
