@@ -156,7 +156,9 @@ def headline_table(metrics: Mapping[str, Any]) -> pd.DataFrame:
     """Return the headline measures as numbers: one row per measure and side (headline.csv).
 
     Columns ``measure, side, value, low, high, status`` (status ``measured`` or the reason it
-    is not measured).
+    is not measured). When some supporters' prior tie rests only on a follow without a date
+    (:func:`~netsupport.report_format.undated_ties`), ``prior_tie_share`` is followed by
+    ``prior_tie_share_dated_ties``, the share counting dated ties only.
     """
     rows = []
     sides = [_FOCAL] + ([_INST] if metrics.get("study", {}).get("institution") else [])
@@ -168,6 +170,9 @@ def headline_table(metrics: Mapping[str, Any]) -> pd.DataFrame:
     rows.append(
         _headline_row("prior_tie_share", _FOCAL, _get(metrics, "composition", "prior_tie_share"))
     )
+    undated = undated_ties(metrics)
+    if undated is not None:  # the share rests partly on undated follows: the share without them
+        rows.append(_headline_row("prior_tie_share_dated_ties", _FOCAL, undated.dated_share))
     br = metrics.get("breadth")
     rows.append(
         _headline_row(

@@ -271,7 +271,7 @@ def _with_dated_ties(m: dict, prior_tie: int, share: dict) -> dict:
 
 def test_the_headline_prior_tie_row_carries_the_undated_follow_caveat():
     """Guards issue 13: the finding said that some supporters' prior ties rest only on a follow
-    without a date, but the headline table showed the share without a hint.
+    without a date, but the headline table (and headline.csv) showed the share without a hint.
     By hand: 180 ties of 265 supporters, 120 of them dated, so 60 rest on an undated follow;
     counting dated ties only 120 / 265 = 45% (interval 39–51%, given)."""
     m = _with_dated_ties(_metrics(), 120, {"value": 0.4528, "low": 0.39, "high": 0.51})
@@ -280,19 +280,33 @@ def test_the_headline_prior_tie_row_carries_the_undated_follow_caveat():
         "68% (62–74%); 45% (39–51%) counting dated ties only",
         "",  # the institution's column
     ]
+    csv = report_tables.headline_table(m)
+    measures = list(csv["measure"])
+    at = measures.index("prior_tie_share_dated_ties")
+    assert measures[at - 1] == "prior_tie_share"  # right below the share it qualifies
+    assert csv.iloc[at][["side", "value", "low", "high", "status"]].tolist() == [
+        "focal",
+        0.4528,
+        0.39,
+        0.51,
+        "measured",
+    ]
     # the finding says it from the same test: 60 of these 180
     text = [s.text() for s in report_findings.findings(m).sentences]
     assert any("60 of these 180 rest only on a follow without a date" in t for t in text)
 
 
 def test_the_headline_prior_tie_row_is_unchanged_when_every_tie_is_dated():
-    """180 of 180 ties dated (and no tie comparison at all): the row and the finding are as
-    they were before the caveat existed."""
+    """180 of 180 ties dated (and no tie comparison at all): the row, headline.csv and the
+    finding are as they were before the caveat existed."""
     plain = _metrics()
     rows = {r[0]: r[1:] for r in report_tables.headline_display(plain)}
     assert rows["Supporters with a prior tie"] == ["68% (62–74%)", ""]
+    before = report_tables.headline_table(plain)
+    assert "prior_tie_share_dated_ties" not in set(before["measure"])
     m = _with_dated_ties(_metrics(), 180, {"value": 0.679, "low": 0.62, "high": 0.735})
     assert report_tables.headline_display(m) == report_tables.headline_display(plain)
+    pd.testing.assert_frame_equal(report_tables.headline_table(m), before)
     assert not any("without a date" in s.text() for s in report_findings.findings(m).sentences)
 
 
