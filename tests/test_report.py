@@ -455,6 +455,20 @@ def test_report_md_links_every_chart_relatively(mini):
     assert all((mini / p).is_file() and (mini / p).with_suffix(".svg").is_file() for p in links)
 
 
+def test_the_report_shows_the_rule_counts_sentence(mini):
+    """The mini case's stance table has 24 rows (interactions with @lane or @force): lexicon
+    18, vader 5, victim 1 (metrics.json stance.by_rule and stance.interactions)."""
+    m = json.loads((mini / "metrics.json").read_text(encoding="utf-8"))
+    assert m["stance"]["interactions"] == 24
+    assert m["stance"]["by_rule"] == {"lexicon": 18, "vader": 5, "victim": 1}
+    start = (
+        "Rules that decided the stance of the 24 interactions with @lane or @force: lexicon 18 "
+        "(75%), vader 5 (21%), victim 1 (4%). Lexicon: a phrase of the study"
+    )
+    for name in ("report.md", "index.html"):
+        assert start in (mini / name).read_text(encoding="utf-8")
+
+
 def test_findings_come_first_in_the_page(mini):
     html = (mini / "index.html").read_text(encoding="utf-8")
     assert html.index('id="findings"') < html.index('id="charts"') < html.index('id="methods"')
