@@ -315,8 +315,8 @@ def rule_counts_sentence(metrics: Mapping[str, Any], sides: Sequence[str]) -> Se
     what each rule means, or None when ``stance.by_rule`` is empty.
 
     ``stance.by_rule`` counts the rows of the stance table: the interactions (replies, mentions,
-    quotes, reposts, likes) with an account of ``sides`` (the focal and institution handles),
-    one per interaction, whatever its window.
+    quotes, reposts, likes, posts carrying a study marker) with an account of ``sides`` (the
+    focal and institution handles), one per interaction, whatever its window.
 
     Examples
     --------

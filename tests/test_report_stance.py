@@ -227,8 +227,8 @@ def test_the_prior_tie_finding_says_how_many_ties_rest_on_an_undated_follow():
 def test_the_rule_counts_say_what_they_count_and_what_the_rules_mean():
     """Guards issue 13: "Rules that decided the stance: label 447, model 1,039" did not say what
     was counted (interactions: the rows of the stance table, one per reply, mention, quote,
-    repost or like with a side's account) nor what "label" and "model" are. By hand: 3 + 18 +
-    5 + 1 = 27 interactions; 3/27 = 11%, 18/27 = 67%, 5/27 = 19%, 1/27 = 4%."""
+    repost, like or marker post with a side's account) nor what "label" and "model" are. By
+    hand: 3 + 18 + 5 + 1 = 27 interactions; 3/27 = 11%, 18/27 = 67%, 5/27 = 19%, 1/27 = 4%."""
     from netsupport.report_stance import rule_counts_sentence
 
     m = {"stance": {"by_rule": {"vader": 5, "label": 3, "victim": 1, "lexicon": 18}}}
