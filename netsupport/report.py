@@ -63,7 +63,7 @@ from .report_format import (
     showing,
     shown_handles,
 )
-from .report_stance import stance_context
+from .report_stance import rule_counts_sentence, stance_context
 from .report_tables import _clip, headline_display, report_tables
 from .schema import Role, Table, Window
 from .textsafe import atomic_write_text, jsonable, neutralise_bidi, write_csv, write_json
@@ -392,7 +392,7 @@ def _context(inp: ReportInputs, charts_: Sequence[Chart], tables: Mapping[str, p
         "parameters": _flat_parameters(params),
         "agreement": agree,
         "agreement_reason": _reason(agreement) if _is_nm(agreement) else "",
-        "stance_rules": sorted((_get(m, "stance", "by_rule") or {}).items()),
+        "stance_rules": rule_counts_sentence(m, [*study.focal, *(study.institution or ())]),
         "conf": conf,
         "version": __version__,
         "csp": CSP,

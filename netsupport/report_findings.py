@@ -29,6 +29,7 @@ from .report_format import (
     fmt_time,
     handle,
     handles,
+    undated_ties,
 )
 from .report_stance import (
     corrected_findings,
@@ -176,24 +177,20 @@ def findings(metrics: Mapping[str, Any]) -> Findings:
             "({conf} CI {ci}): they followed the account or had interacted with it before; "
             "{new} were newcomers."
         )
-        dated = _get(metrics, "comparisons", "prior_ties", "variants", "dated_ties", "groups")
-        dated = _get(dated, _SUP)
-        d_share = dated.get("share") if isinstance(dated, Mapping) else None
-        if isinstance(d_share, Mapping) and not _is_nm(d_share) and "prior_tie" in dated:
-            undated = int(comp["prior_tie"]) - int(dated["prior_tie"])
-            if undated > 0:  # the share rests on follows whose date nobody knows: say so
-                text += (
-                    " {undated} of these {ties} rest only on a follow without a date, taken to "
-                    "predate the crisis; counting dated ties only, {dpct} ({conf} CI {dci})."
-                )
-                values.update(
-                    {
-                        "undated": fmt_count(undated),
-                        "ties": fmt_count(comp["prior_tie"]),
-                        "dpct": fmt_pct(dated["share"]["value"]),
-                        "dci": _ci(dated["share"], fmt_pct),
-                    }
-                )
+        undated = undated_ties(metrics)
+        if undated is not None:  # the share rests on follows whose date nobody knows: say so
+            text += (
+                " {undated} of these {ties} rest only on a follow without a date, taken to "
+                "predate the crisis; counting dated ties only, {dpct} ({conf} CI {dci})."
+            )
+            values.update(
+                {
+                    "undated": fmt_count(undated.undated),
+                    "ties": fmt_count(undated.ties),
+                    "dpct": fmt_pct(undated.dated_share["value"]),
+                    "dci": _ci(undated.dated_share, fmt_pct),
+                }
+            )
         out.append(Sentence(text, values, ("pct",)))
         out += _evidence_tie_contrast(metrics, focal, conf)  # the test of it (issue 15)
 

@@ -8,11 +8,11 @@ cross-validated figures, a confusion-matrix figure and naive vs error-corrected 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from . import charts
-from .report_format import Sentence, handles
+from .report_format import Sentence, fmt_count, handle, handles
 from .schema import Stance
 
 __all__ = [
@@ -21,6 +21,7 @@ __all__ = [
     "corrected_findings",
     "corrected_persistence",
     "headline_label",
+    "rule_counts_sentence",
     "stance_context",
     "uncorrected_note",
     "without_text_relabelled",
@@ -297,6 +298,78 @@ def _how(model: Mapping[str, Any] | None) -> str:
             "post that was not hand-coded; hand-coded posts keep their code."
         )
     return f"The stance rules decided every post that was not hand-coded: {model.get('reason')}."
+
+
+def _rule_meanings() -> dict[str, str]:
+    """Return what each rule family of ``stance.by_rule`` means, briefly (METHODS.md, "Stance").
+
+    Built on call: the report imports the stance package only when it shows its rules.
+    """
+    from .stance import rules as r
+    from .stance.model import RULE_MODEL
+
+    return {
+        r.RULE_LABEL: "a hand label",
+        RULE_MODEL: "the stance model trained on the hand labels",
+        r.RULE_REPOST: "a repost of the account's post (support)",
+        r.RULE_LIKE: "a like of the account's post (support)",
+        r.RULE_LIKE_UNTIMED: "a like with no time (support, in no window)",
+        r.RULE_LEXICON: "a phrase of the study's lexicon",
+        r.RULE_MARKER: "a marker hashtag",
+        r.RULE_SYMPATHY: "a phrase of sympathy (support)",
+        r.RULE_VICTIM: "the account as the victim of what the post criticises (support)",
+        r.RULE_TWO_TARGET: "a critique of the institution (support for the focal account)",
+        r.RULE_ELSEWHERE: "VADER on the words left when every phrase aims at another account",
+        r.RULE_NEUTRAL: "reporting language (neutral)",
+        r.RULE_QUESTION: "a question without a stance phrase (neutral)",
+        r.RULE_EVENT: "news of an event (neutral)",
+        r.RULE_VADER: "VADER's sentiment of the text",
+        r.RULE_NO_TEXT: "no text (neutral)",
+    }
+
+
+def _share(k: int, n: int) -> str:
+    """Return ``k / n`` as a whole percentage, "<1%" for a share that would round to 0."""
+    v = k / n
+    return "<1%" if 0 < v < 0.005 else f"{v * 100:.0f}%"
+
+
+def rule_counts_sentence(metrics: Mapping[str, Any], sides: Sequence[str]) -> Sentence | None:
+    """Return the sentence saying which rules decided the stance of how many interactions, and
+    what each rule means, or None when ``stance.by_rule`` is empty.
+
+    ``stance.by_rule`` counts the rows of the stance table: the interactions (replies, mentions,
+    quotes, reposts, likes, posts carrying a study marker) with an account of ``sides`` (the
+    focal and institution handles), one per interaction, whatever its window.
+
+    Examples
+    --------
+    >>> s = rule_counts_sentence({"stance": {"by_rule": {"label": 1, "model": 3}}}, ["a", "b"])
+    >>> print(s.text())
+    Rules that decided the stance of the 4 interactions with @a or @b: label 1 (25%), model 3
+    (75%). Label: a hand label; model: the stance model trained on the hand labels.
+    """
+    by_rule = (metrics.get("stance") or {}).get("by_rule") or {}
+    counts = sorted((str(k), int(n)) for k, n in by_rule.items() if int(n) > 0)
+    total = sum(n for _, n in counts)
+    if not total:
+        return None
+    shown = [handle(h) for h in sides]
+    who = ", ".join(shown[:-1]) + " or " + shown[-1] if len(shown) > 1 else "".join(shown)
+    values: dict[str, Any] = {"n": fmt_count(total), "who": who}
+    parts = []
+    for i, (rule, n) in enumerate(counts):
+        parts.append(f"{{r{i}}} {{c{i}}} ({{p{i}}})")
+        values.update({f"r{i}": rule, f"c{i}": fmt_count(n), f"p{i}": _share(n, total)})
+    meanings = _rule_meanings()
+    glossary = []
+    for i, (rule, _) in enumerate(c for c in counts if c[0] in meanings):
+        name = rule[:1].upper() + rule[1:] if i == 0 else rule
+        glossary.append(f"{{g{i}}}: {{m{i}}}")
+        values.update({f"g{i}": name, f"m{i}": meanings[rule]})
+    text = "Rules that decided the stance of the {n} interactions with {who}: " + ", ".join(parts)
+    text += "." + (" " + "; ".join(glossary) + "." if glossary else "")
+    return Sentence(text, values)
 
 
 def stance_context(

@@ -23,6 +23,7 @@ from .report_format import (
     fmt_points,
     fmt_ratio,
     handle,
+    undated_ties,
 )
 from .report_stance import headline_label
 from .schema import IKind, PostCol, Target, Window
@@ -155,7 +156,9 @@ def headline_table(metrics: Mapping[str, Any]) -> pd.DataFrame:
     """Return the headline measures as numbers: one row per measure and side (headline.csv).
 
     Columns ``measure, side, value, low, high, status`` (status ``measured`` or the reason it
-    is not measured).
+    is not measured). When some supporters' prior tie rests only on a follow without a date
+    (:func:`~netsupport.report_format.undated_ties`), ``prior_tie_share`` is followed by
+    ``prior_tie_share_dated_ties``, the share counting dated ties only.
     """
     rows = []
     sides = [_FOCAL] + ([_INST] if metrics.get("study", {}).get("institution") else [])
@@ -167,6 +170,9 @@ def headline_table(metrics: Mapping[str, Any]) -> pd.DataFrame:
     rows.append(
         _headline_row("prior_tie_share", _FOCAL, _get(metrics, "composition", "prior_tie_share"))
     )
+    undated = undated_ties(metrics)
+    if undated is not None:  # the share rests partly on undated follows: the share without them
+        rows.append(_headline_row("prior_tie_share_dated_ties", _FOCAL, undated.dated_share))
     br = metrics.get("breadth")
     rows.append(
         _headline_row(
@@ -215,13 +221,11 @@ def headline_display(metrics: Mapping[str, Any]) -> list[list[str]]:
             + [show(_get(metrics, *(p.format(side=side) for p in path)), fmt) for side in sides]
         )
     blank = [""] * (len(sides) - 1)
-    rows.append(
-        [
-            "Supporters with a prior tie",
-            show(_get(metrics, "composition", "prior_tie_share"), fmt_pct),
-            *blank,
-        ]
-    )
+    ties = show(_get(metrics, "composition", "prior_tie_share"), fmt_pct)
+    undated = undated_ties(metrics)
+    if undated is not None:  # the share rests partly on undated follows (as the finding says)
+        ties += f"; {show(undated.dated_share, fmt_pct)} counting dated ties only"
+    rows.append(["Supporters with a prior tie", ties, *blank])
     br = metrics.get("breadth")
     rows.append(
         [

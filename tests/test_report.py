@@ -256,6 +256,60 @@ def test_findings_list_what_is_not_measured_instead_of_zeros():
     assert all(r == nm["reason"] for _, r in f.not_measured)
 
 
+def _with_dated_ties(m: dict, prior_tie: int, share: dict) -> dict:
+    """Return ``m`` with the tie comparison: ``prior_tie`` of the 265 supporters of
+    :func:`_metrics` (180 with a prior tie) have a dated one, giving ``share``."""
+    dated = {"groups": {"supportive": {"accounts": 265, "prior_tie": prior_tie, "share": share}}}
+    other = {"accounts": 10, "prior_tie": 1, "share": {"value": 0.1, "low": 0.0, "high": 0.4}}
+    every = {
+        "groups": {"critical": other, "neutral": other},
+        "odds_ratio": {"status": "not measured", "reason": "x"},
+    }
+    m["comparisons"] = {"prior_ties": {"variants": {"all_ties": every, "dated_ties": dated}}}
+    return m
+
+
+def test_the_headline_prior_tie_row_carries_the_undated_follow_caveat():
+    """Guards issue 13: the finding said that some supporters' prior ties rest only on a follow
+    without a date, but the headline table (and headline.csv) showed the share without a hint.
+    By hand: 180 ties of 265 supporters, 120 of them dated, so 60 rest on an undated follow;
+    counting dated ties only 120 / 265 = 45% (interval 39–51%, given)."""
+    m = _with_dated_ties(_metrics(), 120, {"value": 0.4528, "low": 0.39, "high": 0.51})
+    rows = {r[0]: r[1:] for r in report_tables.headline_display(m)}
+    assert rows["Supporters with a prior tie"] == [
+        "68% (62–74%); 45% (39–51%) counting dated ties only",
+        "",  # the institution's column
+    ]
+    csv = report_tables.headline_table(m)
+    measures = list(csv["measure"])
+    at = measures.index("prior_tie_share_dated_ties")
+    assert measures[at - 1] == "prior_tie_share"  # right below the share it qualifies
+    assert csv.iloc[at][["side", "value", "low", "high", "status"]].tolist() == [
+        "focal",
+        0.4528,
+        0.39,
+        0.51,
+        "measured",
+    ]
+    # the finding says it from the same test: 60 of these 180
+    text = [s.text() for s in report_findings.findings(m).sentences]
+    assert any("60 of these 180 rest only on a follow without a date" in t for t in text)
+
+
+def test_the_headline_prior_tie_row_is_unchanged_when_every_tie_is_dated():
+    """180 of 180 ties dated (and no tie comparison at all): the row, headline.csv and the
+    finding are as they were before the caveat existed."""
+    plain = _metrics()
+    rows = {r[0]: r[1:] for r in report_tables.headline_display(plain)}
+    assert rows["Supporters with a prior tie"] == ["68% (62–74%)", ""]
+    before = report_tables.headline_table(plain)
+    assert "prior_tie_share_dated_ties" not in set(before["measure"])
+    m = _with_dated_ties(_metrics(), 180, {"value": 0.679, "low": 0.62, "high": 0.735})
+    assert report_tables.headline_display(m) == report_tables.headline_display(plain)
+    pd.testing.assert_frame_equal(report_tables.headline_table(m), before)
+    assert not any("without a date" in s.text() for s in report_findings.findings(m).sentences)
+
+
 # ---- chart data ---------------------------------------------------------------------------------
 
 
@@ -399,6 +453,20 @@ def test_report_md_links_every_chart_relatively(mini):
     links = re.findall(r"!\[[^\]]*\]\((charts/[a-z_]+\.png)\)", md)
     assert links == [f"charts/{k}.png" for k in report_charts.CHART_KEYS]
     assert all((mini / p).is_file() and (mini / p).with_suffix(".svg").is_file() for p in links)
+
+
+def test_the_report_shows_the_rule_counts_sentence(mini):
+    """The mini case's stance table has 24 rows (interactions with @lane or @force): lexicon
+    18, vader 5, victim 1 (metrics.json stance.by_rule and stance.interactions)."""
+    m = json.loads((mini / "metrics.json").read_text(encoding="utf-8"))
+    assert m["stance"]["interactions"] == 24
+    assert m["stance"]["by_rule"] == {"lexicon": 18, "vader": 5, "victim": 1}
+    start = (
+        "Rules that decided the stance of the 24 interactions with @lane or @force: lexicon 18 "
+        "(75%), vader 5 (21%), victim 1 (4%). Lexicon: a phrase of the study"
+    )
+    for name in ("report.md", "index.html"):
+        assert start in (mini / name).read_text(encoding="utf-8")
 
 
 def test_findings_come_first_in_the_page(mini):

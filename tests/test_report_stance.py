@@ -1,4 +1,5 @@
-"""The report's "How good is the stance?" section and warning boxes (report_stance.py)."""
+"""The report's "How good is the stance?" section, warning boxes and rule counts
+(report_stance.py)."""
 
 from __future__ import annotations
 
@@ -208,23 +209,45 @@ def test_the_prior_tie_finding_says_how_many_ties_rest_on_an_undated_follow():
     finding says how many of the ties rest on that alone and gives the share without them. By
     hand: 180 tied of 265 supporters, 120 of them by a dated follow or a baseline interaction,
     so 180 - 120 = 60 rest on an undated follow; dated only, 120 / 265 = 45%."""
-    from test_report import _metrics
+    from test_report import _metrics, _with_dated_ties
 
     from netsupport.report_findings import findings
 
     m = _metrics()
     before = next(s.text() for s in findings(m).sentences if "had a prior tie" in s.text())
     assert "without a date" not in before  # no dated variant measured: nothing to say
-    share = {"value": 0.4528, "low": 0.39, "high": 0.51}
-    dated = {"groups": {"supportive": {"accounts": 265, "prior_tie": 120, "share": share}}}
-    other = {"accounts": 10, "prior_tie": 1, "share": {"value": 0.1, "low": 0.0, "high": 0.4}}
-    every = {
-        "groups": {"critical": other, "neutral": other},
-        "odds_ratio": {"status": "not measured", "reason": "x"},
-    }
-    m["comparisons"] = {"prior_ties": {"variants": {"all_ties": every, "dated_ties": dated}}}
+    _with_dated_ties(m, 120, {"value": 0.4528, "low": 0.39, "high": 0.51})
     text = next(s.text() for s in findings(m).sentences if "had a prior tie" in s.text())
     assert text.endswith(
         "85 were newcomers. 60 of these 180 rest only on a follow without a date, taken to "
         "predate the crisis; counting dated ties only, 45% (95% CI 39–51%)."
+    )
+
+
+def test_the_rule_counts_say_what_they_count_and_what_the_rules_mean():
+    """Guards issue 13: "Rules that decided the stance: label 447, model 1,039" did not say what
+    was counted (interactions: the rows of the stance table, one per reply, mention, quote,
+    repost, like or marker post with a side's account) nor what "label" and "model" are. By
+    hand: 3 + 18 + 5 + 1 = 27 interactions; 3/27 = 11%, 18/27 = 67%, 5/27 = 19%, 1/27 = 4%."""
+    from netsupport.report_stance import rule_counts_sentence
+
+    m = {"stance": {"by_rule": {"vader": 5, "label": 3, "victim": 1, "lexicon": 18}}}
+    s = rule_counts_sentence(m, ["inspector_lane", "force", "force_hq"])
+    assert s.text() == (
+        "Rules that decided the stance of the 27 interactions with @inspector_lane, @force or "
+        "@force_hq: label 3 (11%), lexicon 18 (67%), vader 5 (19%), victim 1 (4%). "
+        "Label: a hand label; lexicon: a phrase of the study's lexicon; vader: VADER's "
+        "sentiment of the text; victim: the account as the victim of what the post criticises "
+        "(support)."
+    )
+    assert "@inspector\\_lane" in s.markdown()  # handles are escaped for each format
+    # a share that rounds to 0 is not shown as 0%; a rule without a meaning is listed, unglossed
+    s = rule_counts_sentence({"stance": {"by_rule": {"model": 999, "new": 1}}}, ["lane"])
+    assert s.text() == (
+        "Rules that decided the stance of the 1,000 interactions with @lane: model 999 (100%), "
+        "new 1 (<1%). Model: the stance model trained on the hand labels."
+    )
+    assert rule_counts_sentence({"stance": {"by_rule": {}}}, ["lane"]) is None
+    assert "&lt;b&gt; 1" in str(
+        rule_counts_sentence({"stance": {"by_rule": {"<b>": 1}}}, ["lane"]).html()
     )
