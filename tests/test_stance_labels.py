@@ -128,34 +128,18 @@ def test_active_skips_units_without_text():
     assert len(sheet) == 3 and set(sheet["post_id"]) == set(table["post_id"][3:])
 
 
-def test_cli_sheet_with_active_is_formula_safe(tmp_path):
+def _sheet_cli(tmp_path, *extra: str):
+    """Run ``netsupport stance`` on the support fixture's store (made in ``tmp_path``), writing
+    ``tmp_path / stance.csv``, with the ``extra`` options."""
     _store_from_fixture(tmp_path / "store")
-    out = tmp_path / "stance.csv"
-    r = CliRunner().invoke(
-        app,
-        [
-            "stance",
-            "--store",
-            str(tmp_path / "store"),
-            "--focal",
-            "lane",
-            "--institution",
-            "force",
-            "--crisis",
-            "2014-02-14T00:00:00Z",
-            "2014-02-16T00:00:00Z",
-            "--baseline-days",
-            "4",
-            "--after-days",
-            "4",
-            "--out",
-            str(out),
-            "--sample",
-            "6",
-            "--active",
-            "3",
-        ],
-    )
+    args = ["stance", "--store", str(tmp_path / "store"), "--focal", "lane"]
+    args += ["--institution", "force", "--crisis", "2014-02-14T00:00:00Z", "2014-02-16T00:00:00Z"]
+    args += ["--baseline-days", "4", "--after-days", "4", "--out", str(tmp_path / "stance.csv")]
+    return CliRunner().invoke(app, [*args, *extra])
+
+
+def test_cli_sheet_with_active_is_formula_safe(tmp_path):
+    r = _sheet_cli(tmp_path, "--sample", "6", "--active", "3")
     assert r.exit_code == 0, r.output
     sheet = pd.read_csv(tmp_path / "stance.coding.csv", dtype=str, keep_default_na=False)
     assert list(sheet.columns) == SHEET_COLUMNS
@@ -539,25 +523,8 @@ def test_sheet_by_account_draws_whole_clusters_with_their_cluster_probability():
 
 
 def test_cli_sheet_by_account_and_a_bad_sample_by(tmp_path):
-    _store_from_fixture(tmp_path / "store")
     out = tmp_path / "stance.csv"
-    args = [
-        "stance",
-        "--store",
-        str(tmp_path / "store"),
-        "--focal",
-        "lane",
-        "--institution",
-        "force",
-        "--crisis",
-        "2014-02-14T00:00:00Z",
-        "2014-02-16T00:00:00Z",
-        "--out",
-        str(out),
-        "--sample",
-        "4",
-    ]
-    r = CliRunner().invoke(app, [*args, "--sample-by", "account"])
+    r = _sheet_cli(tmp_path, "--sample", "4", "--sample-by", "account")
     assert r.exit_code == 0, r.output
     assert "every post of 4 accounts drawn" in r.output
     sheet = pd.read_csv(tmp_path / "stance.coding.csv", dtype=str, keep_default_na=False)
@@ -568,6 +535,6 @@ def test_cli_sheet_by_account_and_a_bad_sample_by(tmp_path):
     assert got.nunique() == 4
     for cluster in got.unique():
         assert set(sheet.loc[got == cluster, "post_id"]) == set(stance["post_id"][key == cluster])
-    r = CliRunner().invoke(app, [*args, "--sample-by", "accounts"])
+    r = _sheet_cli(tmp_path, "--sample", "4", "--sample-by", "accounts")
     assert r.exit_code == 2 and "Traceback" not in r.output
     assert "'accounts' is not one of" in r.output

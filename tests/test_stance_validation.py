@@ -365,33 +365,45 @@ def test_simulation_several_posts_per_account_runs_and_centres_on_the_planted_sh
     assert abs(res["net_support"]["corrected_bias"]) < 0.15
 
 
+def _net_row(side, **counts):
+    """An account-level crisis net-support row of stance_validation, with the given counts of
+    accounts (the corrected finding's inputs; the figures themselves are fixed)."""
+    base = {"coded_accounts": 20, "coded_accounts_one_post": 20}
+    return {
+        "target_side": side,
+        "window": "crisis",
+        "unit": "account",
+        "naive": 0.5,
+        "corrected": 0.4,
+        "ci_low": 0.2,
+        "ci_high": 0.6,
+        **base,
+        **counts,
+    }
+
+
+def _finding_metrics(focal_row, institution_row):
+    return {
+        "study": {"focal": ["inspector_lane"], "institution": ["northshire_police"]},
+        "stance_validation": {
+            "labels": 420,
+            "net_support": [focal_row, institution_row],
+            "changes": [],
+        },
+    }
+
+
 def test_the_corrected_finding_says_when_accounts_posted_several_times():
     """By hand: the focal side's 200 accounts include 80 with several posts in the crisis, the
     institution's 168 none: the finding names the focal side's 80 and the simulated coverage,
     and says nothing of the kind when every account posted once."""
     from netsupport.report_stance import MULTI_POST_COVERAGE, corrected_findings
 
-    def net(side, accounts, one):
-        return {
-            "target_side": side,
-            "window": "crisis",
-            "unit": "account",
-            "naive": 0.5,
-            "corrected": 0.4,
-            "ci_low": 0.2,
-            "ci_high": 0.6,
-            "accounts": accounts,
-            "accounts_one_post": one,
-            "coded_accounts": 20,
-            "coded_accounts_one_post": 20,
-        }
-
     def metrics(focal_one):
-        rows = [net("focal", 200, focal_one), net("institution", 168, 168)]
-        return {
-            "study": {"focal": ["inspector_lane"], "institution": ["northshire_police"]},
-            "stance_validation": {"labels": 420, "net_support": rows, "changes": []},
-        }
+        return _finding_metrics(
+            _net_row("focal", accounts=200, accounts_one_post=focal_one),
+            _net_row("institution", accounts=168, accounts_one_post=168),
+        )
 
     (s,) = corrected_findings(metrics(120))
     text = s.text()
@@ -466,28 +478,13 @@ def test_the_corrected_finding_names_accounts_drawn_by_account_and_the_remedy():
     remedy (--sample-by account) and its simulated coverage."""
     from netsupport.report_stance import ACCOUNT_DRAW_COVERAGE, corrected_findings
 
-    def net(side, drawn):
-        return {
-            "target_side": side,
-            "window": "crisis",
-            "unit": "account",
-            "naive": 0.5,
-            "corrected": 0.4,
-            "ci_low": 0.2,
-            "ci_high": 0.6,
-            "accounts": 200,
-            "accounts_one_post": 120,
-            "coded_accounts": 30,
-            "coded_accounts_one_post": 12,
-            "coded_accounts_drawn": drawn,
-        }
-
     def metrics(focal_drawn, inst_drawn):
-        rows = [net("focal", focal_drawn), net("institution", inst_drawn)]
-        return {
-            "study": {"focal": ["inspector_lane"], "institution": ["northshire_police"]},
-            "stance_validation": {"labels": 420, "net_support": rows, "changes": []},
-        }
+        counts = {"accounts": 200, "accounts_one_post": 120, "coded_accounts": 30}
+        counts["coded_accounts_one_post"] = 12
+        return _finding_metrics(
+            _net_row("focal", **counts, coded_accounts_drawn=focal_drawn),
+            _net_row("institution", **counts, coded_accounts_drawn=inst_drawn),
+        )
 
     text = corrected_findings(metrics(30, 0))[0].text()
     assert "the 30 of 200 accounts drawn for coding by account, every post of each coded" in text
