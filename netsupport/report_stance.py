@@ -155,6 +155,11 @@ def _several_posts(nets: Mapping[str, Mapping[str, Any]], who: Mapping[str, str]
     return ", ".join(out)
 
 
+def _get_design(v: Mapping[str, Any]) -> Mapping[str, Any]:
+    design = v.get("design")
+    return design if isinstance(design, Mapping) else {}
+
+
 def corrected_findings(metrics: Mapping[str, Any]) -> list[Any]:
     """Return the finding that gives net support in the crisis, and its change on the period
     before, corrected for the stance decisions' measured error (none without hand codes)."""
@@ -206,6 +211,14 @@ def corrected_findings(metrics: Mapping[str, Any]) -> list[Any]:
         "Corrected for the stance decisions' measured error ({n} hand codes; intervals "
         "include that error), net support in the crisis is " + "; ".join(parts) + "."
     )
+    skipped = int(_get_design(v).get("drawn_accounts_not_wholly_coded") or 0)
+    if skipped:  # item non-response in a sheet drawn by account
+        text += (
+            " {skipped} drawn for coding by account came back with a post uncoded and "
+            "are left out of the account-level correction; if coders skipped posts of one "
+            "stance more than another, that biases it."
+        )
+        values["skipped"] = f"{skipped:,} account{'s' if skipped != 1 else ''}"
     several = _several_posts(nets, whos)
     if several:  # (the interval's coverage falls short when accounts post several times)
         text += (

@@ -538,3 +538,29 @@ def test_cli_sheet_by_account_and_a_bad_sample_by(tmp_path):
     r = _sheet_cli(tmp_path, "--sample", "4", "--sample-by", "accounts")
     assert r.exit_code == 2 and "Traceback" not in r.output
     assert "'accounts' is not one of" in r.output
+
+
+def test_a_sheet_drawn_by_account_filled_in_and_given_back(tmp_path):
+    """End to end on the fixture: draw 4 accounts, code every post (alternating stances) but
+    leave one post of one drawn account blank; given back as labels, the validation says the
+    codes were drawn by account, counts the 1 account not wholly coded, and its account-level
+    rows count as drawn only accounts whose every post was coded."""
+    from netsupport.textsafe import write_csv
+
+    tables, s = load_support_fixture(), support_fixture_study()
+    res = stance_table(tables, s)
+    sheet = coding_sheet(res.table, tables["posts"], 4, seed=2, by="account")
+    key = sheet["source"] + "|" + sheet["target_side"] + "|" + sheet["window"].fillna("")
+    sheet["stance"] = [("supportive", "critical", "neutral")[i % 3] for i in range(len(sheet))]
+    big = key.value_counts().index[0]  # the cluster with the most posts loses one code
+    sheet.loc[key[key == big].index[0], "stance"] = ""
+    path = tmp_path / "coded.csv"
+    write_csv(sheet, path)
+    study = support_fixture_study(stance=s.stance.__class__(labels=path))
+    v = stance_table(tables, study).validation
+    assert v["design"]["sample_unit"] == "account"
+    assert v["design"]["drawn_accounts_not_wholly_coded"] == 1
+    drawn = sum(
+        r.get("coded_accounts_drawn", 0) for r in v["net_support"] if r["unit"] == "account"
+    )
+    assert drawn == key.nunique() - 1

@@ -530,3 +530,32 @@ def test_simulation_drawn_by_account_recovers_the_planted_shares():
     assert res["net_support"]["coverage"] >= 0.85
     by_post = sim.summarise(sim.runs(range(20), n_pop=2000, design="multi", n_boot=200))
     assert res["net_support"]["corrected_sd"] < 0.5 * by_post["net_support"]["corrected_sd"]
+
+
+def test_accounts_drawn_but_not_wholly_coded_are_counted_and_reported(tmp_path):
+    """A sheet drawn by account, filled in: cluster (a, focal, crisis) has a post left blank,
+    (b, focal, crisis) a two-coder tie nobody adjudicated, (c, institution, crisis) is whole,
+    and a blank row drawn by post does not count: 2 accounts not wholly coded."""
+    from netsupport.report_stance import corrected_findings
+    from netsupport.stance import read_labels
+
+    p = tmp_path / "coded.csv"
+    p.write_text(
+        "post_id,target_side,window,source,sample,sample_unit,inclusion_probability,"
+        "stance_x,stance_y\n"
+        "1,focal,crisis,a,probability,account,0.5,supportive,supportive\n"
+        "2,focal,crisis,a,probability,account,0.5,,\n"
+        "3,focal,crisis,b,probability,account,0.5,critical,supportive\n"
+        "4,institution,crisis,c,probability,account,0.25,critical,critical\n"
+        "5,focal,crisis,d,probability,post,0.1,,\n"
+        "6,focal,crisis,e,probability,post,0.1,neutral,neutral\n"
+    )
+    assert read_labels(p).drawn_not_whole == 2
+    m = _finding_metrics(_net_row("focal"), _net_row("institution"))
+    m["stance_validation"]["design"] = {"drawn_accounts_not_wholly_coded": 2}
+    text = corrected_findings(m)[0].text()
+    assert "2 accounts drawn for coding by account came back with a post uncoded" in text
+    m["stance_validation"]["design"] = {"drawn_accounts_not_wholly_coded": 1}
+    assert "1 account drawn for coding" in corrected_findings(m)[0].text()
+    m["stance_validation"]["design"] = {"drawn_accounts_not_wholly_coded": 0}
+    assert "came back" not in corrected_findings(m)[0].text()

@@ -43,6 +43,10 @@ class LabelsFile:
     path: str
     labels: pd.DataFrame
     coders: dict[str, Any] | None = None
+    #: Accounts a coding sheet drew whole (``sample_unit`` = account, one per source x side x
+    #: window) with a post left without a resolved stance: item non-response, which keeps the
+    #: account out of the account-level correction (0 when the sheet has no such rows).
+    drawn_not_whole: int = 0
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
@@ -178,6 +182,7 @@ def read_labels(path: str | Path) -> LabelsFile:
     extra = _design_columns(path, raw)
     for col, values in extra.items():
         out[col] = values
+    not_whole = _drawn_not_whole(raw, out["stance"])
     agreement_ = coder_agreement(out, raw, coders) if len(coders) >= 2 else None
     out = out[(out["stance"] != "") & (out["post_id"] != "")]
     out = _no_conflicts(path, out)
@@ -192,7 +197,21 @@ def read_labels(path: str | Path) -> LabelsFile:
         )
     out["target_side"] = out["target_side"].replace("", pd.NA).astype("string")
     cols = ["post_id", "target_side", "stance", *extra, "line"]
-    return LabelsFile(str(path), out[cols].reset_index(drop=True), agreement_)
+    return LabelsFile(str(path), out[cols].reset_index(drop=True), agreement_, not_whole)
+
+
+def _drawn_not_whole(raw: pd.DataFrame, resolved: pd.Series) -> int:
+    """Return how many clusters (source x side x window) drawn by account in the probability
+    sample have a row without a resolved stance (a post the coders left blank or tied on)."""
+    need = {"sample_unit", "sample", "source", "target_side", "window"}
+    if not need <= set(raw.columns):
+        return 0
+    drawn = (raw["sample_unit"].str.lower() == SAMPLE_BY_ACCOUNT) & (
+        raw["sample"].str.lower() == SAMPLE_PROBABILITY
+    )
+    key = raw["source"] + "\x00" + raw["target_side"].str.lower() + "\x00" + raw["window"]
+    blank = drawn.to_numpy() & (resolved.to_numpy() == "")
+    return int(key[blank].nunique())
 
 
 def _design_columns(path: Path, raw: pd.DataFrame) -> dict[str, Any]:

@@ -101,6 +101,13 @@ def _sample_unit(units: np.ndarray) -> str:
     return " and ".join(sorted(kinds)) or SAMPLE_BY_POST
 
 
+def _non_response(units: np.ndarray, drawn_not_whole: int) -> dict[str, int]:
+    """``drawn_accounts_not_wholly_coded`` for codes drawn by account (nothing otherwise)."""
+    if not (units == SAMPLE_BY_ACCOUNT).any():
+        return {}
+    return {"drawn_accounts_not_wholly_coded": int(drawn_not_whole)}
+
+
 def supervise(
     auto: pd.DataFrame,
     posts: pd.DataFrame,
@@ -116,6 +123,7 @@ def supervise(
     texts: pd.Series | None = None,
     prefetched: ModelPrefetch | None = None,
     vader_of: pd.Series | None = None,
+    drawn_not_whole: int = 0,
 ) -> Supervised:
     """Return the study's stance from the rules' table ``auto`` and the hand codes ``labels``.
 
@@ -128,6 +136,9 @@ def supervise(
     ``texts``: the posts' texts by post id when the caller has them (else made from ``posts``).
     ``prefetched``: the model in ``model_dir`` when the caller loaded it ahead of need;
     ``vader_of``: VADER's compound by text where the caller has it (:func:`row_features`).
+    ``drawn_not_whole``: accounts the coding sheet drew whole that came back with a post
+    uncoded (:attr:`~netsupport.stance.labels.LabelsFile.drawn_not_whole`), reported in the
+    design when the codes were drawn by account.
     """
     profile = rule_profile(auto)
     if labels is None or labels.empty or auto.empty:
@@ -228,6 +239,7 @@ def supervise(
             "units": len(units),
             "inclusion_probabilities": bool(np.isfinite(prob[coded]).any()),
             "sample_unit": _sample_unit(sample_unit[coded][estimate]),
+            **_non_response(sample_unit[coded][estimate], drawn_not_whole),
             "weights": "Horvitz-Thompson 1/inclusion_probability (simple random sample where "
             "the labels give none)",
         },

@@ -467,7 +467,7 @@ def stance_table(
     agree["labels_matched"] = matched
     if lab_file.coders is not None:
         agree["coders"] = lab_file.coders
-    sup = supervise(auto, posts, labels, **how)
+    sup = supervise(auto, posts, labels, **how, drawn_not_whole=lab_file.drawn_not_whole)
     return StanceResult(
         sup.table, agree, clf.lexicon.describe(), inter, sup.model, sup.validation, sup.units
     )
