@@ -406,6 +406,7 @@ class _Ctx:
     parts_dir: str | None = None
     edges_dir: str | None = None  # partitions write their edges here, in buckets by source
     n_buckets: int = 1
+    deleted: frozenset[str] = frozenset()  # ids delete events name (the counts per platform)
 
     @property
     def spec(self) -> Any:
@@ -640,9 +641,11 @@ def _aggregates_of(
     from . import graph
     from .stance import apply_labels, object_strings, rule_counts, stance_interactions
     from .support import AMPLIFIER_KINDS, compress_units, post_units
+    from .support.platforms import platform_parts
     from .support.proxies import conversation_rows
 
     tables = object_strings({Table.POSTS.value: posts, Table.INTERACTIONS.value: inter})
+    crisis = (ctx.windows.crisis_start, ctx.windows.crisis_end, ctx.deleted)
     sint = stance_interactions(tables, ctx.spec, derive=ctx.derive, dedup=ctx.dedup)
     clf = _classifier(ctx)
     auto = clf.classify(sint, tables[Table.POSTS.value], ctx.windows, workers=1)
@@ -677,6 +680,7 @@ def _aggregates_of(
         "edges": edges,
         "inter_windows": _window_counts(sint[InteractionCol.CREATED_AT], ctx.windows),
         "ties": tie_rows(sint, ctx.focal, ctx.windows),
+        "platforms": platform_parts(tables[Table.POSTS.value], sint, ctx.focal, *crisis),
         "conflict_posts": None,
         "conflict_inter": None,
     }
@@ -860,6 +864,7 @@ def finish_edges(edges: pd.DataFrame) -> pd.DataFrame:
 def _combine(results: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """Merge pass-1 results (associative: used at every level of the reduction tree)."""
     from .support import compress_units
+    from .support.platforms import combine_platform_parts
 
     results = [r for r in results if r is not None]
     if len(results) == 1:
@@ -878,6 +883,7 @@ def _combine(results: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "edges": {k: _sum_edges([r["edges"].get(k) for r in results]) for k in sorted(keys)},
         "inter_windows": _add_counts([r["inter_windows"] for r in results]),
         "ties": _reduce_ties(_concat([r["ties"] for r in results])),
+        "platforms": combine_platform_parts([r["platforms"] for r in results]),
         "conflict_posts": _concat([r.get("conflict_posts") for r in results]),
         "conflict_inter": _concat([r.get("conflict_inter") for r in results]),
     }
@@ -939,6 +945,7 @@ class StudyAggregates:
     proxy_units: pd.DataFrame
     proxy_reach: pd.Series
     top_posts: dict[str, pd.DataFrame]  # side -> report_tables.top_posts table
+    platforms: pd.DataFrame | None = None  # support.platforms.platform_counts' table
     info: dict[str, Any] = field(default_factory=dict)
     stance_profile: dict[str, int] = field(default_factory=dict)  # _unit_profile of all units
 
@@ -1038,6 +1045,7 @@ def aggregate_study(
 
     from .support import focal_silence
     from .support import proxy_reach as reach_of
+    from .support.platforms import deleted_ids, platform_table
 
     own = scan["own_posts"]
     silence = focal_silence(own if len(own) else None, ctx.focal, ctx.windows)
@@ -1053,6 +1061,7 @@ def aggregate_study(
         conflict_posts=conflict_posts,
         conflict_keys=conflict_keys,
         parts_dir=str(parts_dir) if parts_dir is not None else None,
+        deleted=deleted_ids(store),
     )
     if parts_dir is not None:
         Path(parts_dir).mkdir(parents=True, exist_ok=True)
@@ -1141,6 +1150,7 @@ def aggregate_study(
         proxy_units=proxy_units,
         proxy_reach=proxy_reach,
         top_posts=top,
+        platforms=platform_table(res["platforms"], deleted=bool(ctx.deleted)),
         info={
             "partitions": len(plan.partitions),
             "overread": round(plan.overread, 3),
@@ -1409,6 +1419,7 @@ def save_aggregates(agg: StudyAggregates, folder: str | os.PathLike[str]) -> Pat
         "proxy_reach": agg.proxy_reach.rename("reach").rename_axis("source").reset_index(),
         **{f"edges-{k}": v for k, v in agg.edges.items()},
         **{f"top-{k}": v for k, v in agg.top_posts.items()},
+        **({"platforms": agg.platforms} if agg.platforms is not None else {}),
     }
     for name, df in frames.items():
         _write(df, folder / f"{name}.parquet")
@@ -1478,6 +1489,7 @@ def load_aggregates(folder: str | os.PathLike[str]) -> StudyAggregates:
             name=PostCol.AUTHOR.value,
         ),
         top_posts={k: read(f"top-{k}") for k in meta["top"]},
+        platforms=read("platforms") if (folder / "platforms.parquet").is_file() else None,
         info=meta.get("info", {}),
         stance_profile=dict(meta.get("stance_profile", {})),
     )
