@@ -71,6 +71,7 @@ from .errors import NetsupportError
 from .schema import SCHEMAS, IKind, InteractionCol, PostCol, Table, Target, Window
 from .stance import POST_COLUMNS
 from .store import Store, to_pandas
+from .support.platforms import combine_platform_parts, deleted_ids, platform_parts, platform_table
 from .windows import Windows
 
 __all__ = [
@@ -407,6 +408,7 @@ class _Ctx:
     edges_dir: str | None = None  # partitions write their edges here, in buckets by source
     n_buckets: int = 1
     deleted: frozenset[str] = frozenset()  # ids delete events name (the counts per platform)
+    handles: tuple[tuple[str, str], ...] = ()  # the sides' Bluesky DIDs' handles (texts show)
 
     @property
     def spec(self) -> Any:
@@ -464,6 +466,7 @@ def _classifier(ctx: _Ctx) -> Any:
         p.positive_threshold,
         p.negative_threshold,
         p.likes_count,
+        ctx.handles,
     )
     clf = _CLASSIFIERS.get(key)
     if clf is None:
@@ -474,6 +477,7 @@ def _classifier(ctx: _Ctx) -> Any:
             p.positive_threshold,
             p.negative_threshold,
             likes_count=p.likes_count,
+            handles=dict(ctx.handles),
         )
     return clf
 
@@ -641,11 +645,9 @@ def _aggregates_of(
     from . import graph
     from .stance import apply_labels, object_strings, rule_counts, stance_interactions
     from .support import AMPLIFIER_KINDS, compress_units, post_units
-    from .support.platforms import platform_parts
     from .support.proxies import conversation_rows
 
     tables = object_strings({Table.POSTS.value: posts, Table.INTERACTIONS.value: inter})
-    crisis = (ctx.windows.crisis_start, ctx.windows.crisis_end, ctx.deleted)
     sint = stance_interactions(tables, ctx.spec, derive=ctx.derive, dedup=ctx.dedup)
     clf = _classifier(ctx)
     auto = clf.classify(sint, tables[Table.POSTS.value], ctx.windows, workers=1)
@@ -680,7 +682,9 @@ def _aggregates_of(
         "edges": edges,
         "inter_windows": _window_counts(sint[InteractionCol.CREATED_AT], ctx.windows),
         "ties": tie_rows(sint, ctx.focal, ctx.windows),
-        "platforms": platform_parts(tables[Table.POSTS.value], sint, ctx.focal, *crisis),
+        "platforms": platform_parts(
+            posts, sint, ctx.focal, ctx.windows.bounds(Window.CRISIS), ctx.deleted
+        ),
         "conflict_posts": None,
         "conflict_inter": None,
     }
@@ -864,7 +868,6 @@ def finish_edges(edges: pd.DataFrame) -> pd.DataFrame:
 def _combine(results: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """Merge pass-1 results (associative: used at every level of the reduction tree)."""
     from .support import compress_units
-    from .support.platforms import combine_platform_parts
 
     results = [r for r in results if r is not None]
     if len(results) == 1:
@@ -1043,11 +1046,11 @@ def aggregate_study(
     conflict_keys = _conflicts([s["null_keys"] for s in scans])
     del scans
 
+    from .io.platforms import bluesky_handles
     from .support import focal_silence
     from .support import proxy_reach as reach_of
-    from .support.platforms import deleted_ids, platform_table
 
-    own = scan["own_posts"]
+    sides, own = ctx.focal + ctx.institution, scan["own_posts"]
     silence = focal_silence(own if len(own) else None, ctx.focal, ctx.windows)
     if isinstance(silence, Mapping) and "start" in silence:
         span = (pd.Timestamp(silence["start"]).value, pd.Timestamp(silence["end"]).value)
@@ -1062,6 +1065,7 @@ def aggregate_study(
         conflict_keys=conflict_keys,
         parts_dir=str(parts_dir) if parts_dir is not None else None,
         deleted=deleted_ids(store),
+        handles=tuple(bluesky_handles(store.read(Table.ACCOUNTS), sides).items()),
     )
     if parts_dir is not None:
         Path(parts_dir).mkdir(parents=True, exist_ok=True)

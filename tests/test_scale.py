@@ -423,6 +423,7 @@ def test_platform_counts_of_the_partitions_equal_the_pandas_table(client, tmp_pa
     Dask engine's table, summed over partitions of half a day (accounts as distinct pairs),
     is the pandas engine's frame. Was: no table at all with ``--engine dask``."""
     from netsupport.ingest import import_paths
+    from netsupport.stance import rule_counts, stance_table
     from netsupport.stance.tables import read_tables, study_interactions
     from netsupport.support.platforms import deleted_ids, platform_counts
 
@@ -431,6 +432,7 @@ def test_platform_counts_of_the_partitions_equal_the_pandas_table(client, tmp_pa
     res = CliRunner().invoke(app, [*synth_args, "--platforms"])
     assert res.exit_code == 0, res.output
     study = load_study(case / "study-bluesky.toml")
+    study = dataclasses.replace(study, stance=dataclasses.replace(study.stance, labels=None))
     import_paths(
         Store(study.store_dir),
         [case / "bluesky-jetstream.ndjson", case / "mastodon-statuses.jsonl"],
@@ -449,6 +451,9 @@ def test_platform_counts_of_the_partitions_equal_the_pandas_table(client, tmp_pa
     agg = scale.aggregate_study(study, client, max_rows=100)
     assert agg.info["partitions"] > 40  # many partitions, so the sums are really sums
     pd.testing.assert_frame_equal(agg.platforms, expected)
+    # the stance rules found the DID keyed sides in texts by their handles, as with pandas
+    rules = stance_table(tables, study).table["rule"]
+    assert agg.by_rule == rule_counts(rules) and agg.by_rule.get("victim", 0) > 0
     scale.save_aggregates(agg, tmp_path / "agg")
     pd.testing.assert_frame_equal(scale.load_aggregates(tmp_path / "agg").platforms, expected)
 

@@ -89,7 +89,7 @@ def platform_counts(
     The table is :func:`platform_table` of :func:`platform_parts`: the Dask engine computes the
     parts per partition of the store and adds them up (:func:`combine_platform_parts`).
     """
-    parts = platform_parts(posts, interactions, focal, crisis_start, crisis_end, deleted)
+    parts = platform_parts(posts, interactions, focal, (crisis_start, crisis_end), deleted)
     return platform_table(parts, deleted=bool(deleted))
 
 
@@ -114,13 +114,13 @@ def platform_parts(
     posts: pd.DataFrame | None,
     interactions: pd.DataFrame | None,
     focal: Iterable[str],
-    crisis_start: pd.Timestamp,
-    crisis_end: pd.Timestamp,
+    crisis: tuple[pd.Timestamp, pd.Timestamp],
     deleted: Collection[str] = (),
 ) -> PlatformParts:
     """Return the :class:`PlatformParts` of some posts and the interactions they gave (see
-    :func:`platform_counts` for the arguments). An interaction whose post is not among
-    ``posts`` takes its source account's platform."""
+    :func:`platform_counts` for the arguments; ``crisis``: its start and end). An interaction
+    whose post is not among ``posts`` takes its source account's platform."""
+    crisis_start, crisis_end = crisis
     if posts is None or PostCol.PLATFORM not in posts:
         posts = pd.DataFrame({c: pd.Series([], dtype=object) for c in _POST_USED})
     platform = posts[PostCol.PLATFORM].fillna(PLATFORM_TWITTER).astype(object)
