@@ -182,6 +182,17 @@ def test_posts_spread_over_partitions_give_the_pandas_results(example_runs, clie
     b = scale.stance_writer(parts)(tmp_path / "dask.csv").read_bytes()
     assert a == b
 
+    # the counts per platform (the twin post is Mastodon's), its rows among the conflicts
+    from netsupport.support.platforms import platform_counts
+
+    w = study.windows
+    expected = platform_counts(
+        tables[Table.POSTS], st.interactions, study.focal, w.crisis_start, w.crisis_end
+    )
+    assert expected["platform"].tolist() == ["mastodon", "twitter"]
+    assert expected["posts"].iloc[0] == 1
+    pd.testing.assert_frame_equal(agg.platforms, expected)
+
 
 def test_local_cluster_starts_two_worker_processes_and_closes():
     with scale.dask_client() as c:
