@@ -63,7 +63,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from .errors import NetsupportError, ResourceLimit, StudyError
-from .schema import DeletionCol, Table
+from .schema import Table
 from .textsafe import atomic_write_text, jsonable, write_json
 
 __all__ = [
@@ -811,6 +811,7 @@ class PandasEngine:
     def report_inputs(self, ctx: Any, inputs: list[dict[str, Any]], counts: dict[str, int]) -> Any:
         from . import report
         from .support import Analysis
+        from .support.platforms import deleted_ids
 
         analysis = Analysis(ctx.metrics, ctx.stance.table, ctx.units, ctx.analysis_tables)
         inp = report.build_inputs(
@@ -823,9 +824,8 @@ class PandasEngine:
             counts=counts,
             interactions=ctx.interactions(),
         )
-        if ctx.store.counts()[Table.DELETIONS]:  # (Bluesky deletes mark records: see platforms)
-            ids = ctx.store.read_arrow(Table.DELETIONS, [DeletionCol.RECORD_ID]).column(0)
-            inp = replace(inp, deleted=frozenset(ids.to_pylist()))
+        # (Bluesky deletes mark records: see support.platforms)
+        inp = replace(inp, deleted=deleted_ids(ctx.store))
         if ctx.pseudonymiser is not None:
             inp = replace(inp, pseudonymiser=ctx.pseudonymiser)
         return inp
@@ -950,5 +950,6 @@ class DaskEngine:
             counts=counts,
             edges=agg.edges,
             top=agg.top_posts,
+            platforms=agg.platforms,
             write_stance=stance_writer(self.folder(ctx) / "stance-parts"),
         )

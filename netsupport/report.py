@@ -123,9 +123,11 @@ class ReportInputs:
     # Given by the Dask engine (netsupport.scale), which never holds the rows in one process:
     # edges aggregated per window (baseline/crisis/after, all kinds) and "amplifiers" (crisis
     # repost/quote/mention), used instead of `interactions`; the most-answered posts per side
-    # (top_posts); and a writer of tables/stance.csv used instead of `stance`.
+    # (top_posts); the counts per platform, summed over partitions; and a writer of
+    # tables/stance.csv used instead of `stance`.
     edges: Mapping[str, pd.DataFrame] | None = None
     top: Mapping[str, pd.DataFrame] | None = None
+    platforms: pd.DataFrame | None = None  # the counts per platform (support.platforms)
     write_stance: Callable[[Path], Path] | None = None
     # With pseudonymised outputs (netsupport.pseudonym): post ids in the tables are replaced
     # and texts withheld (handles are pseudonyms in the data already)

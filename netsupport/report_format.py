@@ -251,19 +251,9 @@ def shown_handles(accounts: pd.DataFrame | None) -> dict[str, str]:
     ...     "name": ["@alice.bsky.social", None, "@amy"]}))
     {'bluesky:did:plc:a1': '@alice.bsky.social'}
     """
-    if accounts is None or accounts.empty or "name" not in accounts:
-        return {}
-    out = {}
-    for key, name in zip(accounts["handle"], accounts["name"], strict=True):
-        if (
-            isinstance(key, str)
-            and key.startswith("bluesky:did:")
-            and isinstance(name, str)
-            and name.startswith("@")
-            and len(name) > 1
-        ):
-            out[key] = name
-    return out
+    from .io.platforms import bluesky_handles
+
+    return bluesky_handles(accounts)
 
 
 @contextmanager

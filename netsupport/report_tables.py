@@ -264,6 +264,8 @@ def report_tables(inp: ReportInputs) -> dict[str, pd.DataFrame]:
         out["top_posts_focal"] = inp.top[_FOCAL]
         if inp.study.institution:
             out["top_posts_institution"] = inp.top[_INST]
+        if inp.platforms is not None:  # (summed over the store's partitions)
+            out["platforms"] = inp.platforms
         return out
     sides = [_FOCAL, _INST] if inp.study.institution else [_FOCAL]
     top = top_posts_of_sides(inp.units, inp.posts, sides)

@@ -71,6 +71,7 @@ from .errors import NetsupportError
 from .schema import SCHEMAS, IKind, InteractionCol, PostCol, Table, Target, Window
 from .stance import POST_COLUMNS
 from .store import Store, to_pandas
+from .support.platforms import combine_platform_parts, deleted_ids, platform_parts, platform_table
 from .windows import Windows
 
 __all__ = [
@@ -406,6 +407,8 @@ class _Ctx:
     parts_dir: str | None = None
     edges_dir: str | None = None  # partitions write their edges here, in buckets by source
     n_buckets: int = 1
+    deleted: frozenset[str] = frozenset()  # ids delete events name (the counts per platform)
+    handles: tuple[tuple[str, str], ...] = ()  # the sides' Bluesky DIDs' handles (texts show)
 
     @property
     def spec(self) -> Any:
@@ -463,6 +466,7 @@ def _classifier(ctx: _Ctx) -> Any:
         p.positive_threshold,
         p.negative_threshold,
         p.likes_count,
+        ctx.handles,
     )
     clf = _CLASSIFIERS.get(key)
     if clf is None:
@@ -473,6 +477,7 @@ def _classifier(ctx: _Ctx) -> Any:
             p.positive_threshold,
             p.negative_threshold,
             likes_count=p.likes_count,
+            handles=dict(ctx.handles),
         )
     return clf
 
@@ -677,6 +682,9 @@ def _aggregates_of(
         "edges": edges,
         "inter_windows": _window_counts(sint[InteractionCol.CREATED_AT], ctx.windows),
         "ties": tie_rows(sint, ctx.focal, ctx.windows),
+        "platforms": platform_parts(
+            posts, sint, ctx.focal, ctx.windows.bounds(Window.CRISIS), ctx.deleted
+        ),
         "conflict_posts": None,
         "conflict_inter": None,
     }
@@ -878,6 +886,7 @@ def _combine(results: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "edges": {k: _sum_edges([r["edges"].get(k) for r in results]) for k in sorted(keys)},
         "inter_windows": _add_counts([r["inter_windows"] for r in results]),
         "ties": _reduce_ties(_concat([r["ties"] for r in results])),
+        "platforms": combine_platform_parts([r["platforms"] for r in results]),
         "conflict_posts": _concat([r.get("conflict_posts") for r in results]),
         "conflict_inter": _concat([r.get("conflict_inter") for r in results]),
     }
@@ -939,6 +948,7 @@ class StudyAggregates:
     proxy_units: pd.DataFrame
     proxy_reach: pd.Series
     top_posts: dict[str, pd.DataFrame]  # side -> report_tables.top_posts table
+    platforms: pd.DataFrame | None = None  # support.platforms.platform_counts' table
     info: dict[str, Any] = field(default_factory=dict)
     stance_profile: dict[str, int] = field(default_factory=dict)  # _unit_profile of all units
 
@@ -1036,10 +1046,11 @@ def aggregate_study(
     conflict_keys = _conflicts([s["null_keys"] for s in scans])
     del scans
 
+    from .io.platforms import bluesky_handles
     from .support import focal_silence
     from .support import proxy_reach as reach_of
 
-    own = scan["own_posts"]
+    sides, own = ctx.focal + ctx.institution, scan["own_posts"]
     silence = focal_silence(own if len(own) else None, ctx.focal, ctx.windows)
     if isinstance(silence, Mapping) and "start" in silence:
         span = (pd.Timestamp(silence["start"]).value, pd.Timestamp(silence["end"]).value)
@@ -1053,6 +1064,8 @@ def aggregate_study(
         conflict_posts=conflict_posts,
         conflict_keys=conflict_keys,
         parts_dir=str(parts_dir) if parts_dir is not None else None,
+        deleted=deleted_ids(store),
+        handles=tuple(bluesky_handles(store.read(Table.ACCOUNTS), sides).items()),
     )
     if parts_dir is not None:
         Path(parts_dir).mkdir(parents=True, exist_ok=True)
@@ -1141,6 +1154,7 @@ def aggregate_study(
         proxy_units=proxy_units,
         proxy_reach=proxy_reach,
         top_posts=top,
+        platforms=platform_table(res["platforms"], deleted=bool(ctx.deleted)),
         info={
             "partitions": len(plan.partitions),
             "overread": round(plan.overread, 3),
@@ -1409,6 +1423,7 @@ def save_aggregates(agg: StudyAggregates, folder: str | os.PathLike[str]) -> Pat
         "proxy_reach": agg.proxy_reach.rename("reach").rename_axis("source").reset_index(),
         **{f"edges-{k}": v for k, v in agg.edges.items()},
         **{f"top-{k}": v for k, v in agg.top_posts.items()},
+        **({"platforms": agg.platforms} if agg.platforms is not None else {}),
     }
     for name, df in frames.items():
         _write(df, folder / f"{name}.parquet")
@@ -1478,6 +1493,7 @@ def load_aggregates(folder: str | os.PathLike[str]) -> StudyAggregates:
             name=PostCol.AUTHOR.value,
         ),
         top_posts={k: read(f"top-{k}") for k in meta["top"]},
+        platforms=read("platforms") if (folder / "platforms.parquet").is_file() else None,
         info=meta.get("info", {}),
         stance_profile=dict(meta.get("stance_profile", {})),
     )

@@ -138,6 +138,23 @@ class StoreError(NetsupportError):
     """The store folder is not a netsupport store, or its manifest is damaged."""
 
 
+def _why(root: Path, exc: OSError) -> str:
+    """What stops a store folder being made or written, in words: ``/tmp/f is a file``,
+    ``permission denied``, ``read-only file system``, ``/proc does not accept new folders``."""
+    if isinstance(exc, FileExistsError | NotADirectoryError):
+        blocker = next((p for p in (root, *root.parents) if p.exists() and not p.is_dir()), None)
+        if blocker == root:
+            return "it is a file, not a folder" if root.is_file() else "it is not a folder"
+        if blocker is not None:
+            return f"{blocker} is a file" if blocker.is_file() else f"{blocker} is not a folder"
+    if isinstance(exc, FileNotFoundError):  # /proc/x: the folder above takes no new folders
+        above = next((p for p in root.parents if p.is_dir()), None)
+        if above is not None:
+            return f"{above} does not accept new folders"
+    reason = exc.strerror or type(exc).__name__
+    return reason[:1].lower() + reason[1:]
+
+
 def conform_arrow(table: pa.Table, name: Table) -> pa.Table:
     """Return ``table`` with exactly the canonical columns of ``name`` (missing ones null).
 
@@ -830,9 +847,16 @@ class Transaction:
         """Take the store lock, read the manifest and remove files no manifest lists."""
         try:
             self.root.mkdir(parents=True, exist_ok=True)
-        except (FileExistsError, NotADirectoryError):
-            raise StoreError(f"{self.root}: not a folder") from None
-        self._lock_fd = os.open(self.root / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:  # a file in the way, a read-only folder, /proc
+            raise StoreError(
+                f"cannot create the store {self.root}: {_why(self.root, exc)}"
+            ) from None
+        try:
+            self._lock_fd = os.open(self.root / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:  # a store folder the user may read but not write
+            raise StoreError(
+                f"cannot write to the store {self.root}: {_why(self.root, exc)}"
+            ) from None
         if not _lock(self._lock_fd):
             os.close(self._lock_fd)
             self._lock_fd = None

@@ -19,8 +19,12 @@ Telegram ones of :mod:`netsupport.synth_platforms`), the same case as
   ``reddit-accounts.csv``, ``labels-reddit.csv`` and ``study-reddit.toml``.
 
 Account keys: ``bluesky:did:plc:<base32 of the account id>`` and ``reddit:<handle>``. The study
-files name the focal account and the institution by key and by their handle as the synthetic
-texts write it (aliases), so the stance rules find them in the texts too.
+files name the focal account and the institution by key alone, one account each: the stance
+rules find a Reddit key in texts by its name, a Bluesky DID by the handle its ``identity`` event
+gives (``inspector_lane.bsky.social``, written ``@inspector_lane`` in the synthetic texts, which
+the rules read as that handle's first label; :func:`netsupport.io.platforms.in_text`). They
+named each side twice before, by key and by ``inspector_lane``: a Twitter key, which the report
+showed as a second account.
 """
 
 from __future__ import annotations
@@ -373,19 +377,19 @@ def _write_labels(case: Case, twitter: Path, path: Path, platform: str) -> None:
 def _study_toml(
     case: Case, platform: str, focal: str, inst: str, inputs: list[tuple[str, str]]
 ) -> str:
-    from .synth import FOCAL, INSTITUTION, MARKER
+    from .synth import MARKER
 
     cfg = case.config
     w = case.windows.as_dict()
     report_dir = (cfg.report_dir or f"reports/{cfg.name}") + f"-{platform}"
     lines = [
         f"# The synthetic case as {platform.capitalize()} files (netsupport synth; fictional).",
-        "# Accounts by key, and by the handle the texts write (aliases of the same account).",
+        "# Accounts by key: the stance rules find them in texts by the handle the store gives.",
         "",
         "[study]",
         f'name = "{cfg.name}-{platform}"',
-        f'focal = ["{focal}", "{FOCAL}"]',
-        f'institution = ["{inst}", "{INSTITUTION}"]',
+        f'focal = ["{focal}"]',
+        f'institution = ["{inst}"]',
         f'markers = ["#{MARKER}"]',
         f'accounts = "{platform}-accounts.csv"',
         "",

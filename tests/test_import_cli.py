@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import os
+from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from netsupport.cli import app
@@ -138,3 +142,68 @@ def test_a_pipe_or_device_is_one_error_line_not_a_hang(tmp_path):
             "save it to a file first\n"
         )
     assert not store.exists() or Store(store).counts()["posts"] == 0
+
+
+# ---- a store folder that cannot be made or written (issue 16 leftovers) -------------------------
+
+
+def _store_error(store: Path | str, data_dir: Path) -> str:
+    result = _import(data_dir / "io" / "v1_tweets.jsonl", "--store", store)
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    return result.stderr
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux /proc")
+def test_a_store_under_proc_says_it_cannot_be_created(data_dir):
+    """/proc takes no new folders (mkdir: ENOENT): was 'error: /proc/x: No such file or
+    directory', which did not say the store was the problem, nor that /proc exists."""
+    err = _store_error("/proc/netsupport-x", data_dir)
+    assert (
+        err
+        == "error: cannot create the store /proc/netsupport-x: /proc does not accept new folders\n"
+    )
+
+
+def test_a_store_under_a_read_only_folder_says_permission_denied(tmp_path, data_dir, monkeypatch):
+    """mkdir refused (EACCES; simulated, as root may write a chmod 555 folder): was
+    'error: PATH: Permission denied', not saying what netsupport was trying to do."""
+    store = tmp_path / "ro" / "store"
+    real_mkdir = Path.mkdir
+
+    def mkdir(self, *args, **kwargs):
+        if self == store:
+            raise PermissionError(errno.EACCES, "Permission denied", str(self))
+        return real_mkdir(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "mkdir", mkdir)
+    err = _store_error(store, data_dir)
+    assert err == f"error: cannot create the store {store}: permission denied\n"
+
+
+def test_a_store_folder_that_cannot_be_written_says_so(tmp_path, data_dir, monkeypatch):
+    """The folder exists but its lock file cannot be made (a read-only store)."""
+    store = tmp_path / "store"
+    store.mkdir()
+    real_open = os.open
+
+    def refuse(path, *args, **kwargs):
+        if Path(path) == store / ".lock":
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", refuse)
+    err = _store_error(store, data_dir)
+    assert err == f"error: cannot write to the store {store}: permission denied\n"
+
+
+def test_a_store_path_that_is_a_file_or_under_a_file_is_one_line(tmp_path, data_dir):
+    """An existing file as --store, and a store path under a file (was 'PATH: not a folder',
+    not naming the file in the way)."""
+    f = tmp_path / "notes.txt"
+    f.write_text("x", encoding="utf-8")
+    assert _store_error(f, data_dir) == f"error: {f}: --store needs a folder, not a file\n"
+    under = f / "store"
+    assert _store_error(under, data_dir) == (
+        f"error: cannot create the store {under}: {f} is a file\n"
+    )

@@ -182,6 +182,17 @@ def test_posts_spread_over_partitions_give_the_pandas_results(example_runs, clie
     b = scale.stance_writer(parts)(tmp_path / "dask.csv").read_bytes()
     assert a == b
 
+    # the counts per platform (the twin post is Mastodon's), its rows among the conflicts
+    from netsupport.support.platforms import platform_counts
+
+    w = study.windows
+    expected = platform_counts(
+        tables[Table.POSTS], st.interactions, study.focal, w.crisis_start, w.crisis_end
+    )
+    assert expected["platform"].tolist() == ["mastodon", "twitter"]
+    assert expected["posts"].iloc[0] == 1
+    pd.testing.assert_frame_equal(agg.platforms, expected)
+
 
 def test_local_cluster_starts_two_worker_processes_and_closes():
     with scale.dask_client() as c:
@@ -413,3 +424,52 @@ def test_a_worker_scoring_each_text_once_gives_the_rows_of_scoring_them_again(ca
             assert len(memo.memo) <= max(cap, most)
     finally:
         scale.SCORE_MEMO_TEXTS = old
+
+
+# ---- counts per platform (issue 16 leftovers: the Dask report had no platforms table) -----------
+
+
+def test_platform_counts_of_the_partitions_equal_the_pandas_table(client, tmp_path):
+    """A Bluesky + Mastodon store (synthetic, small; Bluesky deletes mark some records): the
+    Dask engine's table, summed over partitions of half a day (accounts as distinct pairs),
+    is the pandas engine's frame. Was: no table at all with ``--engine dask``."""
+    from netsupport.ingest import import_paths
+    from netsupport.stance import rule_counts, stance_table
+    from netsupport.stance.tables import read_tables, study_interactions
+    from netsupport.support.platforms import deleted_ids, platform_counts
+
+    case = tmp_path / "case"
+    synth_args = ["synth", "--out", str(case), "--accounts", "300", "--interactions", "3000"]
+    res = CliRunner().invoke(app, [*synth_args, "--platforms"])
+    assert res.exit_code == 0, res.output
+    study = load_study(case / "study-bluesky.toml")
+    study = dataclasses.replace(study, stance=dataclasses.replace(study.stance, labels=None))
+    import_paths(
+        Store(study.store_dir),
+        [case / "bluesky-jetstream.ndjson", case / "mastodon-statuses.jsonl"],
+    )
+    store = Store(study.store_dir)
+    tables = read_tables(study.store_dir)
+    inter, _ = study_interactions(tables, study)
+    w = study.windows
+    expected = platform_counts(
+        tables[Table.POSTS], inter, study.focal, w.crisis_start, w.crisis_end, deleted_ids(store)
+    )
+    assert expected["platform"].tolist() == ["bluesky", "mastodon"]
+    assert expected["posts"].tolist() == [3000, 3000]  # each platform holds every synthetic post
+    assert expected["deleted_later"].iloc[0] > 0 and expected["deleted_later"].iloc[1] == 0
+
+    agg = scale.aggregate_study(study, client, max_rows=100)
+    assert agg.info["partitions"] > 40  # many partitions, so the sums are really sums
+    pd.testing.assert_frame_equal(agg.platforms, expected)
+    # the stance rules found the DID keyed sides in texts by their handles, as with pandas
+    rules = stance_table(tables, study).table["rule"]
+    assert agg.by_rule == rule_counts(rules) and agg.by_rule.get("victim", 0) > 0
+    scale.save_aggregates(agg, tmp_path / "agg")
+    pd.testing.assert_frame_equal(scale.load_aggregates(tmp_path / "agg").platforms, expected)
+
+
+def test_a_twitter_only_store_has_no_platform_table_with_dask(example_runs):
+    """As with the pandas engine: a Twitter-only study's report is unchanged."""
+    agg = scale.load_aggregates(work_dir(Path(example_runs["dask"].output_dir)) / "dask")
+    assert agg.platforms is None

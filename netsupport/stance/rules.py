@@ -855,6 +855,11 @@ class Classifier:
         Defaults to :func:`load_lexicon` ``()``.
     positive_threshold, negative_threshold : float
         VADER compound at or above / at or below which a text is supportive / critical.
+    likes_count : bool
+        Whether a like counts as endorsement, as a repost does.
+    handles : mapping, optional
+        ``{Bluesky key: "@handle"}`` for the sides' accounts keyed by DID, so the rules find
+        them in texts, which name handles (:func:`netsupport.io.platforms.in_text`).
 
     Examples
     --------
@@ -874,6 +879,7 @@ class Classifier:
         negative_threshold: float = -0.05,
         *,
         likes_count: bool = True,
+        handles: Mapping[str, str] | None = None,
     ):
         if not negative_threshold < positive_threshold:
             raise NetsupportError(
@@ -890,8 +896,8 @@ class Classifier:
 
         self._args = (
             self.lexicon,
-            in_text(self.focal),
-            in_text(self.institution),
+            in_text(self.focal, handles),
+            in_text(self.institution, handles),
             self.positive_threshold,
             self.negative_threshold,
         )

@@ -388,6 +388,7 @@ def stance_table(
         (a run computes them for its communities step first): not computed again.
     """
     from ..engine import release_arrow_memory
+    from ..io.platforms import bluesky_handles
     from .model import import_model_libraries
     from .supervised import ModelPrefetch, supervise
 
@@ -403,6 +404,7 @@ def stance_table(
         params.positive_threshold,
         params.negative_threshold,
         likes_count=params.likes_count,
+        handles=bluesky_handles(tables.get(Table.ACCOUNTS), spec.focal + spec.institution),
     )
     posts = tables.get(Table.POSTS)
     posts = posts if posts is not None else pd.DataFrame(columns=[PostCol.POST_ID, PostCol.TEXT])

@@ -26,15 +26,26 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from ..io.platforms import PLATFORM_TWITTER, platform_of
-from ..schema import IKind, InteractionCol, PostCol, PostKind
+from ..schema import DeletionCol, IKind, InteractionCol, PostCol, PostKind, Table
+from ..store import Store
 
-__all__ = ["DELETED_COLUMN", "PLATFORM_COLUMNS", "platform_counts"]
+__all__ = [
+    "DELETED_COLUMN",
+    "PLATFORM_COLUMNS",
+    "PlatformParts",
+    "combine_platform_parts",
+    "deleted_ids",
+    "platform_counts",
+    "platform_parts",
+    "platform_table",
+]
 
 #: Columns of the table, in order.
 PLATFORM_COLUMNS = [
@@ -50,6 +61,7 @@ PLATFORM_COLUMNS = [
 ]
 #: The column added when delete events mark some records.
 DELETED_COLUMN = "deleted_later"
+_POST_USED = [PostCol.PLATFORM, PostCol.POST_ID, PostCol.AUTHOR, PostCol.KIND]
 
 
 def platform_counts(
@@ -73,65 +85,123 @@ def platform_counts(
     ``deleted``: the ids of records a delete event names (the store's ``deletions`` table).
     When any is given, a column ``deleted_later`` counts the platform's posts and likes among
     them: records kept in every count, whose authors deleted them later.
+
+    The table is :func:`platform_table` of :func:`platform_parts`: the Dask engine computes the
+    parts per partition of the store and adds them up (:func:`combine_platform_parts`).
     """
-    if posts is None or not len(posts) or PostCol.PLATFORM not in posts:
-        return None
+    parts = platform_parts(posts, interactions, focal, (crisis_start, crisis_end), deleted)
+    return platform_table(parts, deleted=bool(deleted))
+
+
+@dataclass
+class PlatformParts:
+    """What :func:`platform_table` is made of, for some of the rows: sums that add up over
+    rows, and the distinct accounts posting (which do not).
+
+    ``sums``: indexed by platform, the columns of the table but ``accounts``, plus
+    ``interactions`` (rows per platform: a platform with interactions but no posts still gets a
+    row); ``authors``: the distinct (platform, author) pairs of the posts.
+    """
+
+    sums: pd.DataFrame
+    authors: pd.DataFrame
+
+
+_SUMS = [c for c in PLATFORM_COLUMNS[1:] if c != "accounts"] + ["interactions", DELETED_COLUMN]
+
+
+def platform_parts(
+    posts: pd.DataFrame | None,
+    interactions: pd.DataFrame | None,
+    focal: Iterable[str],
+    crisis: tuple[pd.Timestamp, pd.Timestamp],
+    deleted: Collection[str] = (),
+) -> PlatformParts:
+    """Return the :class:`PlatformParts` of some posts and the interactions they gave (see
+    :func:`platform_counts` for the arguments; ``crisis``: its start and end). An interaction
+    whose post is not among ``posts`` takes its source account's platform."""
+    crisis_start, crisis_end = crisis
+    if posts is None or PostCol.PLATFORM not in posts:
+        posts = pd.DataFrame({c: pd.Series([], dtype=object) for c in _POST_USED})
     platform = posts[PostCol.PLATFORM].fillna(PLATFORM_TWITTER).astype(object)
-    if (platform == PLATFORM_TWITTER).all():
-        return None
     p = pd.DataFrame(
         {
-            "platform": platform.to_numpy(),
+            "platform": platform.to_numpy(dtype=object),
             "author": posts[PostCol.AUTHOR].to_numpy(dtype=object),
             "kind": posts[PostCol.KIND].to_numpy(dtype=object),
         }
     )
-    g = p.groupby("platform", sort=True)
-    out = pd.DataFrame(
+    sums = pd.DataFrame(
         {
-            "posts": g.size(),
-            "accounts": g["author"].nunique(),
-            "replies": g["kind"].apply(lambda k: int((k == PostKind.REPLY.value).sum())),
-            "reposts": g["kind"].apply(lambda k: int((k == PostKind.REPOST.value).sum())),
-            "quotes": g["kind"].apply(lambda k: int((k == PostKind.QUOTE.value).sum())),
+            "posts": 1,
+            "replies": p["kind"] == PostKind.REPLY.value,
+            "reposts": p["kind"] == PostKind.REPOST.value,
+            "quotes": p["kind"] == PostKind.QUOTE.value,
+            "interactions": 0,
+            "platform": p["platform"],
         }
     )
-    inter_platform = _interaction_platforms(posts, platform, interactions)
-    extra = {"likes": {}, "with_focal": {}, "with_focal_crisis": {}}
+    gone = pd.Index(list(deleted))
+    sums[DELETED_COLUMN] = posts[PostCol.POST_ID].isin(gone).to_numpy(dtype=bool)
+    frames = [sums]
     if interactions is not None and len(interactions):
         kind = interactions[InteractionCol.KIND].to_numpy(dtype=object)
         target = interactions[InteractionCol.TARGET].to_numpy(dtype=object)
         created = pd.to_datetime(interactions[InteractionCol.CREATED_AT], utc=True)
         at_focal = np.isin(target, list(focal))
         in_crisis = ((created >= crisis_start) & (created < crisis_end)).to_numpy(dtype=bool)
-        frame = pd.DataFrame(
-            {
-                "platform": inter_platform,
-                "likes": kind == IKind.LIKE.value,
-                "with_focal": at_focal,
-                "with_focal_crisis": at_focal & in_crisis,
-            }
+        frames.append(
+            pd.DataFrame(
+                {
+                    "platform": _interaction_platforms(posts, platform, interactions),
+                    "interactions": 1,
+                    "likes": kind == IKind.LIKE.value,
+                    "with_focal": at_focal,
+                    "with_focal_crisis": at_focal & in_crisis,
+                    DELETED_COLUMN: _likes_in(interactions, gone),
+                }
+            )
         )
-        sums = frame.groupby("platform", sort=True).sum()
-        extra = {c: sums[c].to_dict() for c in extra}
-    index = sorted(set(out.index) | set(extra["likes"]))
-    out = out.reindex(index, fill_value=0)
-    for col, values in extra.items():
-        out[col] = [int(values.get(pl, 0)) for pl in index]
-    out = out.reset_index(names="platform")
+    rows = pd.concat(frames, ignore_index=True).reindex(columns=["platform", *_SUMS])
+    rows[_SUMS] = rows[_SUMS].fillna(0).astype("int64")
+    authors = p.loc[p["author"].notna(), ["platform", "author"]].drop_duplicates()
+    return PlatformParts(
+        rows.groupby("platform", sort=True)[_SUMS].sum(), authors.reset_index(drop=True)
+    )
+
+
+def combine_platform_parts(parts: Sequence[PlatformParts]) -> PlatformParts:
+    """Add up the parts of disjoint sets of rows (each post, each interaction in one of them)."""
+    sums = pd.concat([p.sums for p in parts]).groupby(level=0, sort=True).sum()
+    authors = pd.concat([p.authors for p in parts], ignore_index=True).drop_duplicates()
+    return PlatformParts(sums.astype("int64"), authors.reset_index(drop=True))
+
+
+def platform_table(parts: PlatformParts, deleted: bool = False) -> pd.DataFrame | None:
+    """Return the table of :func:`platform_counts` from its parts (``deleted``: whether the
+    store holds delete events, which adds the column ``deleted_later``)."""
+    sums = parts.sums
+    with_posts = sums.index[sums["posts"].to_numpy() > 0]
+    if not len(with_posts) or set(with_posts) == {PLATFORM_TWITTER}:
+        return None
+    sums = sums[(sums["posts"].to_numpy() > 0) | (sums["interactions"].to_numpy() > 0)]
+    out = sums.copy()
+    out["accounts"] = parts.authors.groupby("platform").size().reindex(out.index, fill_value=0)
+    out = out.rename_axis("platform").reset_index()
+    out["platform"] = out["platform"].astype(object)
     for col in PLATFORM_COLUMNS[1:]:
         out[col] = out[col].astype("int64")
-    if not deleted:
-        return out[PLATFORM_COLUMNS]
-    gone = pd.Index(list(deleted))
-    marked = pd.concat(
-        [
-            pd.Series(platform.to_numpy()[posts[PostCol.POST_ID].isin(gone).to_numpy()]),
-            pd.Series(inter_platform[_likes_in(interactions, gone)]),
-        ]
-    ).value_counts()
-    out[DELETED_COLUMN] = [int(marked.get(pl, 0)) for pl in out["platform"]]
-    return out[[*PLATFORM_COLUMNS, DELETED_COLUMN]]
+    columns = [*PLATFORM_COLUMNS, DELETED_COLUMN] if deleted else PLATFORM_COLUMNS
+    return out[columns].reset_index(drop=True)
+
+
+def deleted_ids(store: Store) -> frozenset[str]:
+    """Return the ids of the records delete events name (the store's ``deletions`` table,
+    Bluesky): the ``deleted`` of :func:`platform_counts`."""
+    if not store.counts().get(Table.DELETIONS.value):
+        return frozenset()
+    ids = store.read_arrow(Table.DELETIONS, [DeletionCol.RECORD_ID]).column(0)
+    return frozenset(ids.to_pylist())
 
 
 def _likes_in(interactions: pd.DataFrame | None, ids: pd.Index) -> np.ndarray:
