@@ -1,8 +1,8 @@
 """Formatting for the report: numbers, intervals, handles and Markdown escaping, and the
 pieces every report module builds: a :class:`Sentence` (our wording, with untrusted or numeric
 values escaped for each output format) and a chart drawn (:class:`DrawnChart`) or rendered
-(:class:`Chart`); and readings of the metrics that more than one part shows
-(:func:`undated_ties`).
+(:class:`Chart`). It re-exports :func:`~netsupport.support.ties.undated_ties`, a reading of the
+metrics that more than one part shows (and ``netsupport support`` too).
 
 It imports no other report module, so :mod:`netsupport.report` and the modules of its parts
 (:mod:`~netsupport.report_findings`, :mod:`~netsupport.report_charts`,
@@ -34,7 +34,7 @@ from typing import Any
 import pandas as pd
 from markupsafe import Markup, escape
 
-from .schema import Stance
+from .support.ties import UndatedTies, undated_ties
 from .textsafe import neutralise_bidi
 
 __all__ = [
@@ -302,57 +302,6 @@ def handles(hs: Iterable[str]) -> str:
     if len(hs) <= 1:
         return "".join(hs)
     return ", ".join(hs[:-1]) + " and " + hs[-1]
-
-
-# ---- readings of the metrics shown in more than one place ---------------------------------------
-
-
-@dataclass(frozen=True)
-class UndatedTies:
-    """Crisis supporters whose prior tie rests only on a follow without a date.
-
-    ``undated`` of the ``ties`` supporters with a prior tie (composition) have no tie but a
-    follow whose date nobody knows, taken to predate the crisis; ``dated_share`` is the share of
-    supporters with a prior tie counting dated ties only (``{value, low, high}``).
-    """
-
-    undated: int
-    ties: int
-    dated_share: Mapping[str, Any]
-
-
-def undated_ties(metrics: Mapping[str, Any]) -> UndatedTies | None:
-    """Return the supporters' ties that rest only on an undated follow, or None when there are
-    none (or the share counting dated ties only is not measured).
-
-    The finding on prior ties and the headline table's row both carry this caveat when it is
-    not None, so the two cannot disagree on when to show it.
-
-    Examples
-    --------
-    >>> share = {"value": 0.39, "low": 0.31, "high": 0.48}
-    >>> dated = {"supportive": {"accounts": 133, "prior_tie": 52, "share": share}}
-    >>> m = {"composition": {"supporters": 133, "prior_tie": 89},
-    ...      "comparisons": {"prior_ties": {"variants": {"dated_ties": {"groups": dated}}}}}
-    >>> u = undated_ties(m)
-    >>> u.undated, u.ties, u.dated_share["value"]
-    (37, 89, 0.39)
-    >>> dated["supportive"]["prior_tie"] = 89  # every tie dated: nothing to say
-    >>> undated_ties(m) is None
-    True
-    """
-    comp = metrics.get("composition")
-    if _is_nm(comp) or not isinstance(comp, Mapping) or "prior_tie" not in comp:
-        return None
-    dated = _get(metrics, "comparisons", "prior_ties", "variants", "dated_ties", "groups")
-    dated = _get(dated, Stance.SUPPORTIVE.value)
-    if not isinstance(dated, Mapping) or _is_nm(dated) or "prior_tie" not in dated:
-        return None
-    share = dated.get("share")
-    if not isinstance(share, Mapping) or _is_nm(share):
-        return None
-    undated = int(comp["prior_tie"]) - int(dated["prior_tie"])
-    return UndatedTies(undated, int(comp["prior_tie"]), share) if undated > 0 else None
 
 
 # ---- escaping -----------------------------------------------------------------------------------
