@@ -12,6 +12,7 @@ from .report_format import (
     Sentence,
     _is_nm,
     fmt_count,
+    fmt_counted,
     fmt_hours,
     fmt_pct,
     fmt_points,
@@ -63,11 +64,12 @@ def grid_clause(
     if s["holds"]:
         return (
             f"{subject} holds over the sensitivity grid: {where} {null} in all "
-            f"{fmt_count(s['specs'])} specifications ({span})."
+            f"{fmt_counted(s['specs'], 'specification', 'specifications')} ({span})."
         )
     return (
         f"{subject} does not hold over the sensitivity grid: {where} {null} in "
-        f"{fmt_count(s['same_sign'])} of {fmt_count(s['specs'])} specifications ({span})."
+        f"{fmt_count(s['same_sign'])} of "
+        f"{fmt_counted(s['specs'], 'specification', 'specifications')} ({span})."
     )
 
 
@@ -87,8 +89,9 @@ def breadth_clause(metrics: Mapping[str, Any]) -> str:
         else "algorithms, resolutions and seeds"
     )
     text = (
-        f"Over {len(c['runs'])} community runs ({what}) breadth "
-        f"ranged from {lo} to {hi} communities with at least {c['k']} supporters, evenness "
+        f"Over {fmt_counted(len(c['runs']), 'community run', 'community runs')} ({what}) breadth "
+        f"ranged from {lo} to {hi} communities with at least "
+        f"{fmt_counted(c['k'], 'supporter', 'supporters')}, evenness "
         f"{c['evenness_range'][0]:.2f} to {c['evenness_range'][1]:.2f}; runs with other seeds "
         f"agreed with NMI {st['mean_pairwise_nmi']:.2f} on average"
     )

@@ -44,6 +44,7 @@ __all__ = [
     "Sentence",
     "UndatedTies",
     "fmt_count",
+    "fmt_counted",
     "fmt_day",
     "fmt_hours",
     "fmt_pct",
@@ -53,6 +54,7 @@ __all__ = [
     "fmt_time",
     "handle",
     "handles",
+    "is_one",
     "md_escape",
     "showing",
     "shown_handles",
@@ -139,6 +141,40 @@ def fmt_count(x: Any) -> str:
     """
     v = _num(x)
     return "n/a" if v is None else f"{round(v):,}"
+
+
+def is_one(x: Any) -> bool:
+    """True when ``x`` is a count that shows as exactly 1 (so its noun and verb are singular).
+
+    Examples
+    --------
+    >>> is_one(1), is_one(1.0), is_one(2), is_one(0), is_one(None)
+    (True, True, False, False, False)
+    """
+    v = _num(x)
+    return v is not None and round(v) == 1
+
+
+def fmt_counted(x: Any, one: str, many: str) -> str:
+    """Return a count with its noun in the number it agrees with: ``1 account``, ``2 accounts``.
+
+    ``one`` and ``many`` are the singular and plural wording after the number (a noun, or a noun
+    and its verb: ``"account has"``, ``"accounts have"``). ``x`` may be a number or a count
+    :func:`fmt_count` formatted (templates get those); a missing count shows as ``n/a`` followed
+    by the plural.
+
+    Examples
+    --------
+    >>> fmt_counted(1, "account", "accounts"), fmt_counted(1234, "account", "accounts")
+    ('1 account', '1,234 accounts')
+    >>> fmt_counted(0, "critic", "critics"), fmt_counted(1, "was a newcomer", "were newcomers")
+    ('0 critics', '1 was a newcomer')
+    >>> fmt_counted("1,234", "post", "posts")  # a count fmt_count already formatted
+    '1,234 posts'
+    """
+    if isinstance(x, str):
+        x = x.replace(",", "")
+    return f"{fmt_count(x)} {one if is_one(x) else many}"
 
 
 def fmt_rate(x: Any) -> str:
