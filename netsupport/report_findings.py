@@ -183,12 +183,7 @@ def findings(metrics: Mapping[str, Any]) -> Findings:
         undated = undated_ties(metrics)
         if undated is not None:  # the share rests on follows whose date nobody knows: say so
             text += (
-                (
-                    " It rests"  # the one tie there is
-                    if undated.ties == 1
-                    else " {undated} of these {ties} "
-                    + ("rests" if undated.undated == 1 else "rest")
-                )
+                _undated_subject(undated.undated, undated.ties)
                 + " only on a follow without a date, taken to predate the crisis; counting dated "
                 "ties only, {dpct} ({conf} CI {dci})."
             )
@@ -321,6 +316,19 @@ def findings(metrics: Mapping[str, Any]) -> Findings:
         text += "." + _grid_text(values, metrics, "persistence_attention")
         out.append(Sentence(text, values, ("x",)))
     return Findings(without_text_relabelled(metrics, out), nm)
+
+
+def _undated_subject(undated: int, ties: int) -> str:
+    """The subject and verb of the undated-follow clause, agreeing with the counts.
+
+    Examples
+    --------
+    >>> _undated_subject(37, 89), _undated_subject(1, 2), _undated_subject(1, 1)
+    (' {undated} of these {ties} rest', ' {undated} of these {ties} rests', ' The one tie rests')
+    """
+    if ties == 1:  # (then undated is 1 too: "1 of these 1" says nothing)
+        return " The one tie rests"
+    return " {undated} of these {ties} " + ("rests" if undated == 1 else "rest")
 
 
 def _evidence_tie_contrast(metrics: Mapping[str, Any], focal: str, conf: str) -> list[Sentence]:
