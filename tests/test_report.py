@@ -26,6 +26,7 @@ from netsupport import (
     evidence_report,
     report,
     report_charts,
+    report_evidence,
     report_findings,
     report_format,
     report_stance,
@@ -1027,3 +1028,33 @@ def test_the_counted_filter_takes_the_formatted_counts_of_the_templates(markdown
     t = env.from_string('{{ a|counted("post", "posts") }}; {{ b|counted("code", "codes") }}')
     assert t.render(a="1", b="1,234") == "1 post; 1,234 codes"
     assert t.render(a=1, b="n/a") == "1 post; n/a codes"
+
+
+@pytest.mark.parametrize(
+    ("n", "runs", "supporters", "specs"),
+    [
+        (1, "1 community run", "1 supporter", "1 specification"),
+        (2, "2 community runs", "2 supporters", "2 specifications"),
+    ],
+)
+def test_the_grid_clauses_agree_with_their_counts(n, runs, supporters, specs):
+    """The sensitivity sentences of a grid of n runs and specifications, breadth k = n."""
+    lift = {"null": 1.0, "study": 3.0, "min": 2.0, "max": 4.0, "specs": n, "same_sign": n}
+    comm = {
+        "breadth_range": [1, 2],
+        "k": n,
+        "runs": [{}] * n,
+        "stability": {"mean_pairwise_nmi": 1.0},
+        "consensus": {},
+        "evenness_range": [0.0, 0.5],
+    }
+    m = {"sensitivity": {"summary": {"attention_lift": {"focal": {**lift, "holds": True}}}}}
+    m["sensitivity"]["communities"] = comm
+    assert report_evidence.grid_clause(m, "attention_lift") == (
+        f"The direction holds over the sensitivity grid: above 1 in all {specs} (2.0× to 4.0×)."
+    )
+    assert report_evidence.breadth_clause(m) == (
+        f"Over {runs} (algorithms, resolutions and seeds) breadth ranged from 1 to 2 communities "
+        f"with at least {supporters}, evenness 0.00 to 0.50; runs with other seeds agreed with "
+        "NMI 1.00 on average."
+    )
