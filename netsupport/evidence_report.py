@@ -22,11 +22,13 @@ from .report_format import (
     _is_nm,
     _reason,
     fmt_count,
+    fmt_counted,
     fmt_pct,
     fmt_points,
     fmt_ratio,
     fmt_time,
     handles,
+    is_one,
 )
 
 __all__ = [
@@ -180,8 +182,9 @@ def _split(m: Mapping[str, Any], labels: Mapping[str, str]) -> list[list[str]]:
             [
                 who,
                 _show(rep if not _is_nm(rep) and rep is not None else s["change"], fmt_points),
-                f"{_show(s['within'], fmt_points)}: {fmt_count(s['stayers']['accounts'])} "
-                f"accounts in both windows, net {fmt_points(s['stayers']['net_earlier'])} → "
+                f"{_show(s['within'], fmt_points)}: "
+                f"{fmt_counted(s['stayers']['accounts'], 'account', 'accounts')} "
+                f"in both windows, net {fmt_points(s['stayers']['net_earlier'])} → "
                 f"{fmt_points(s['stayers']['net_later'])}",
                 f"{_show(s['turnover'], fmt_points)}: {fmt_count(s['joiners']['accounts'])} "
                 f"joined (net {fmt_points(s['joiners']['net'])}), "
@@ -208,7 +211,8 @@ def _model(m: Mapping[str, Any], labels: Mapping[str, str]) -> dict[str, Any]:
                 _show(t["crisis_trend"], fmt_ratio),
                 f"{hl:.1f} days" if isinstance(hl, (int, float)) else "no decay",
                 _show(t["after_level"], fmt_ratio) if "after_level" in t else "not fitted",
-                f"{t['bins']} {'days' if t['freq'] == 'D' else 'hours'}, HAC lag {t['hac_lags']}",
+                f"{t['bins']} {'day' if t['freq'] == 'D' else 'hour'}"
+                f"{'' if t['bins'] == 1 else 's'}, HAC lag {t['hac_lags']}",
             ]
         )
     return {
@@ -235,7 +239,11 @@ def _blocks(m: Mapping[str, Any], labels: Mapping[str, str]) -> list[list[str]]:
                 who,
                 _show(acc, fmt_points),
                 _show(blk if _is_nm(blk) else blk["net_support"], fmt_points)
-                + ("" if _is_nm(blk) else f" ({blk['blocks']} blocks)"),
+                + (
+                    ""
+                    if _is_nm(blk)
+                    else f" ({blk['blocks']} block{'' if blk['blocks'] == 1 else 's'})"
+                ),
             ]
         )
     return rows
@@ -277,14 +285,11 @@ def tie_contrast(metrics: Mapping[str, Any], focal: str, conf: str) -> list[Sent
 
     values = {
         "crit": share("critical"),
-        "nc": fmt_count(g["critical"]["accounts"]),
+        "nc": fmt_counted(g["critical"]["accounts"], "critic", "critics"),
         "neu": share("neutral"),
-        "nn": fmt_count(g["neutral"]["accounts"]),
+        "nn": fmt_counted(g["neutral"]["accounts"], "neutral account", "neutral accounts"),
     }
-    text = (
-        "Of the {nc} critics of {who} in the crisis, {crit} had such a tie; of the {nn} neutral "
-        "accounts, {neu}"
-    )
+    text = "Of the {nc} of {who} in the crisis, {crit} had such a tie; of the {nn}, {neu}"
     values["who"] = focal
     o = v["odds_ratio"]
     if _is_nm(o):
@@ -335,6 +340,8 @@ def _sensitivity_text(summary: Any) -> str:
     if not n:
         return "see the sensitivity section"
     if not fails:
+        if n == 1:
+            return "the direction of the one headline figure holds across the grid"
         return f"the direction of all {n} headline figures holds across the grid"
     return "the direction does not hold across the grid for " + "; ".join(fails)
 
@@ -354,7 +361,7 @@ def limitations(m: Mapping[str, Any], study: Any) -> list[str]:
     if isinstance(sv, Mapping) and not _is_nm(sv):
         state = sv.get("state") or sv.get("status") or sv.get("summary")
         if not state and sv.get("labels"):
-            state = f"{fmt_count(sv['labels'])} hand labels" + (
+            state = fmt_counted(sv["labels"], "hand label", "hand labels") + (
                 f", {sv['cross_validation']}; the error-corrected shares are in metrics.json "
                 "(stance_validation)"
                 if sv.get("cross_validation")
@@ -368,7 +375,7 @@ def limitations(m: Mapping[str, Any], study: Any) -> list[str]:
     else:
         ag = _get(m, "stance", "agreement")
         extra = (
-            f" (the classifier agrees with {fmt_count(ag['n'])} hand labels "
+            f" (the classifier agrees with {fmt_counted(ag['n'], 'hand label', 'hand labels')} "
             f"{fmt_pct(ag['accuracy'])} of the time; a validation needs labels coded blind on "
             "a random sample)"
             if isinstance(ag, Mapping) and not _is_nm(ag) and "n" in ag
@@ -389,10 +396,12 @@ def limitations(m: Mapping[str, Any], study: Any) -> list[str]:
         )
     pt = _get(m, "comparisons", "prior_ties")
     if not _is_nm(pt) and pt.get("undated_follow_only"):
+        one = is_one(pt["undated_follow_only"])
         out.append(
-            f"Prior ties: {fmt_count(pt['undated_follow_only'])} of the crisis accounts have a "
-            "prior tie only through a follow without a date, taken to predate the crisis; the "
-            "comparison is shown without them too."
+            f"Prior ties: {fmt_count(pt['undated_follow_only'])} of the crisis accounts "
+            f"{'has' if one else 'have'} a prior tie only through a follow without a date, "
+            "taken to predate the crisis; the comparison is shown without "
+            f"{'it' if one else 'them'} too."
         )
     out.append(
         "Time-series intervals: with daily bins and strongly autocorrelated counts they are "
@@ -404,7 +413,12 @@ def limitations(m: Mapping[str, Any], study: Any) -> list[str]:
         "What cannot be concluded: the data are observational, so a lift or a change is not "
         "the effect of the crisis on anyone's views; a collection by keyword or mention "
         "over-represents the conversation about the case; and the "
-        f"{fmt_count(n_expl)} exploratory intervals are not adjusted for multiple comparisons."
+        + fmt_counted(
+            n_expl,
+            "exploratory interval is not adjusted",
+            "exploratory intervals are not adjusted",
+        )
+        + " for multiple comparisons."
     )
     if getattr(getattr(study, "provenance", None), "synthetic", False):
         out.append(

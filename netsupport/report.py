@@ -52,6 +52,7 @@ from .report_format import (
     _num,
     _reason,
     fmt_count,
+    fmt_counted,
     fmt_hours,
     fmt_pct,
     fmt_points,
@@ -228,6 +229,7 @@ def _env(markdown: bool) -> jinja2.Environment:
     env.filters.update(
         {
             "count": fmt_count,
+            "counted": fmt_counted,  # {{ n|counted("account", "accounts") }}
             "pct": fmt_pct,
             "points": fmt_points,
             "ratio": fmt_ratio,

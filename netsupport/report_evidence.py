@@ -12,6 +12,7 @@ from .report_format import (
     Sentence,
     _is_nm,
     fmt_count,
+    fmt_counted,
     fmt_hours,
     fmt_pct,
     fmt_points,
@@ -63,12 +64,17 @@ def grid_clause(
     if s["holds"]:
         return (
             f"{subject} holds over the sensitivity grid: {where} {null} in all "
-            f"{fmt_count(s['specs'])} specifications ({span})."
+            f"{fmt_counted(s['specs'], 'specification', 'specifications')} ({span})."
         )
     return (
         f"{subject} does not hold over the sensitivity grid: {where} {null} in "
-        f"{fmt_count(s['same_sign'])} of {fmt_count(s['specs'])} specifications ({span})."
+        f"{fmt_count(s['same_sign'])} of "
+        f"{fmt_counted(s['specs'], 'specification', 'specifications')} ({span})."
     )
+
+
+def _supporters(k: Any) -> str:
+    return fmt_counted(k, "supporter", "supporters")
 
 
 def breadth_clause(metrics: Mapping[str, Any]) -> str:
@@ -87,8 +93,8 @@ def breadth_clause(metrics: Mapping[str, Any]) -> str:
         else "algorithms, resolutions and seeds"
     )
     text = (
-        f"Over {len(c['runs'])} community runs ({what}) breadth "
-        f"ranged from {lo} to {hi} communities with at least {c['k']} supporters, evenness "
+        f"Over {fmt_counted(len(c['runs']), 'community run', 'community runs')} ({what}) breadth "
+        f"ranged from {lo} to {hi} communities with at least {_supporters(c['k'])}, evenness "
         f"{c['evenness_range'][0]:.2f} to {c['evenness_range'][1]:.2f}; runs with other seeds "
         f"agreed with NMI {st['mean_pairwise_nmi']:.2f} on average"
     )
@@ -192,7 +198,7 @@ def sensitivity_context(metrics: Mapping[str, Any], institution: bool) -> dict[s
         + " and ".join(g["algorithms"])
         + " at resolution "
         + ", ".join(f"{r:g}" for r in g["resolutions"])
-        + f" with {g['seeds']} seeds each"
+        + f" with {fmt_counted(g['seeds'], 'seed', 'seeds')} each"
     )
     comm_rows = []
     c = sens.get("communities")
@@ -211,13 +217,14 @@ def sensitivity_context(metrics: Mapping[str, Any], institution: bool) -> dict[s
         red = c.get("reduced")
         comm_note = (
             (f"Reduced grid: {red['note']}. " if isinstance(red, Mapping) else "")
-            + f"Breadth counts communities with at least {c['k']} supporters. Seed stability "
-            f"({st['algorithm']}, resolution {st['resolution']:g}, {cons['runs']} seeds): mean "
+            + f"Breadth counts communities with at least {_supporters(c['k'])}. Seed stability "
+            f"({st['algorithm']}, resolution {st['resolution']:g}, "
+            f"{fmt_counted(cons['runs'], 'seed', 'seeds')}): mean "
             f"pairwise NMI {st['mean_pairwise_nmi']:.2f}, lowest {st['min_pairwise_nmi']:.2f}. "
             + _consensus_how(cons)
-            + f": {cons['communities']} communities, "
+            + f": {fmt_counted(cons['communities'], 'community', 'communities')}, "
             + (
-                f"{cons['breadth']} with at least {c['k']} supporters "
+                f"{cons['breadth']} with at least {_supporters(c['k'])} "
                 f"(evenness {cons['evenness']:.2f})."
                 if cons.get("breadth") is not None
                 else "no supporter in them."
@@ -227,7 +234,7 @@ def sensitivity_context(metrics: Mapping[str, Any], institution: bool) -> dict[s
     return {
         "grid": grid,
         "n_specs": len(sens["specs"]),
-        "uncovered": f"{unc.get('baseline', 0)} reach before the data, "
+        "uncovered": fmt_counted(unc.get("baseline", 0), "reaches", "reach") + " before the data, "
         f"{unc.get('after', 0)} after them",
         "rows": rows,
         "communities": comm_rows,

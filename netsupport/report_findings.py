@@ -21,6 +21,7 @@ from .report_format import (
     _is_nm,
     _reason,
     fmt_count,
+    fmt_counted,
     fmt_hours,
     fmt_pct,
     fmt_points,
@@ -29,6 +30,7 @@ from .report_format import (
     fmt_time,
     handle,
     handles,
+    is_one,
     undated_ties,
 )
 from .report_stance import (
@@ -102,7 +104,7 @@ def findings(metrics: Mapping[str, Any]) -> Findings:
         nm.append((f"Stance towards {focal} in the crisis", _reason(sh)))
     else:
         values = {
-            "n": fmt_count(sh.get("n")),
+            "n": fmt_counted(sh.get("n"), "account", "accounts"),
             "who": focal,
             "sup": fmt_pct(_get(sh, _SUP, "value")),
             "cri": fmt_pct(_get(sh, _CRI, "value")),
@@ -111,8 +113,9 @@ def findings(metrics: Mapping[str, Any]) -> Findings:
             "ci": _ci(sh["net_support"], fmt_points),
         }
         text = (
-            "In the crisis, {sup} of the {n} accounts that addressed {who} were supportive and "
-            "{cri} critical: net support {net} points ({conf} CI {ci})"
+            "In the crisis, {sup} of the {n} that addressed {who} "
+            + ("was" if is_one(sh.get("n")) else "were")
+            + " supportive and {cri} critical: net support {net} points ({conf} CI {ci})"
         )
         if not _is_nm(rep_f) and rep_f is not None and not _is_nm(base_net):
             text += ", {change} points on the period before ({conf} CI {rci})"
@@ -166,22 +169,23 @@ def findings(metrics: Mapping[str, Any]) -> Findings:
         share = comp["prior_tie_share"]
         values = {
             "pct": fmt_pct(share["value"]),
-            "n": fmt_count(comp["supporters"]),
+            "n": fmt_counted(comp["supporters"], "account", "accounts"),
             "who": focal,
             "conf": conf,
             "ci": _ci(share, fmt_pct),
-            "new": fmt_count(comp["newcomers"]),
+            "new": fmt_counted(comp["newcomers"], "was a newcomer", "were newcomers"),
         }
         text = (
-            "{pct} of the {n} accounts that supported {who} in the crisis had a prior tie "
+            "{pct} of the {n} that supported {who} in the crisis had a prior tie "
             "({conf} CI {ci}): they followed the account or had interacted with it before; "
-            "{new} were newcomers."
+            "{new}."
         )
         undated = undated_ties(metrics)
         if undated is not None:  # the share rests on follows whose date nobody knows: say so
             text += (
-                " {undated} of these {ties} rest only on a follow without a date, taken to "
-                "predate the crisis; counting dated ties only, {dpct} ({conf} CI {dci})."
+                _undated_subject(undated.undated, undated.ties)
+                + " only on a follow without a date, taken to predate the crisis; counting dated "
+                "ties only, {dpct} ({conf} CI {dci})."
             )
             values.update(
                 {
@@ -203,25 +207,27 @@ def findings(metrics: Mapping[str, Any]) -> Findings:
         values = {
             "k": fmt_count(br["communities_with_k_supporters"]),
             "of": fmt_count(_get(mob, "n_communities")),
-            "min": fmt_count(br["k"]),
+            "min": fmt_counted(br["k"], "supporter", "supporters"),
             "even": f"{br['normalised_entropy']:.2f}",
         }
         text = (
-            "Support came from {k} communities with at least {min} supporters each (of the {of} "
-            "found before the crisis; evenness {even} on a 0–1 scale)"
+            "Support came from {k} "
+            + ("community" if is_one(br["communities_with_k_supporters"]) else "communities")
+            + " with at least {min} each (of the {of} found before the crisis; evenness {even} "
+            "on a 0–1 scale)"
         )
         best = _most_supporters(mob)
         if best is not None:
             text += (
                 "; the most supporters, {s}, came from community {c}, where {pct} of the {m} "
-                "members addressed {who}"
+                "addressed {who}"
             )
             values.update(
                 {
                     "s": fmt_count(best["supporters"]),
                     "c": str(int(best["community"])),
                     "pct": fmt_pct(best["share_active"]),
-                    "m": fmt_count(best["members"]),
+                    "m": fmt_counted(best["members"], "member", "members"),
                     "who": focal,
                 }
             )
@@ -251,11 +257,11 @@ def findings(metrics: Mapping[str, Any]) -> Findings:
             "end": fmt_time(sil["end"]),
             "hours": fmt_hours(sil["hours"]),
             "p1": handle(top[0]["handle"]),
-            "r1": fmt_count(top[0]["reach"]),
+            "r1": fmt_counted(top[0]["reach"], "account", "accounts"),
         }
         text = (
             "While {who} was silent ({start} to {end}, {hours}), {p1} carried the most support: "
-            "its supportive posts reached {r1} accounts"
+            "its supportive posts reached {r1}"
         )
         if len(top) > 1:
             text += ", followed by {p2} ({r2})"
@@ -310,6 +316,19 @@ def findings(metrics: Mapping[str, Any]) -> Findings:
         text += "." + _grid_text(values, metrics, "persistence_attention")
         out.append(Sentence(text, values, ("x",)))
     return Findings(without_text_relabelled(metrics, out), nm)
+
+
+def _undated_subject(undated: int, ties: int) -> str:
+    """The subject and verb of the undated-follow clause, agreeing with the counts.
+
+    Examples
+    --------
+    >>> _undated_subject(37, 89), _undated_subject(1, 2), _undated_subject(1, 1)
+    (' {undated} of these {ties} rest', ' {undated} of these {ties} rests', ' The one tie rests')
+    """
+    if ties == 1:  # (then undated is 1 too: "1 of these 1" says nothing)
+        return " The one tie rests"
+    return " {undated} of these {ties} " + ("rests" if undated == 1 else "rest")
 
 
 def _evidence_tie_contrast(metrics: Mapping[str, Any], focal: str, conf: str) -> list[Sentence]:

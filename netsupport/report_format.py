@@ -1,8 +1,8 @@
 """Formatting for the report: numbers, intervals, handles and Markdown escaping, and the
 pieces every report module builds: a :class:`Sentence` (our wording, with untrusted or numeric
 values escaped for each output format) and a chart drawn (:class:`DrawnChart`) or rendered
-(:class:`Chart`); and readings of the metrics that more than one part shows
-(:func:`undated_ties`).
+(:class:`Chart`). It re-exports :func:`~netsupport.support.ties.undated_ties`, a reading of the
+metrics that more than one part shows (and ``netsupport support`` too).
 
 It imports no other report module, so :mod:`netsupport.report` and the modules of its parts
 (:mod:`~netsupport.report_findings`, :mod:`~netsupport.report_charts`,
@@ -34,7 +34,7 @@ from typing import Any
 import pandas as pd
 from markupsafe import Markup, escape
 
-from .schema import Stance
+from .support.ties import UndatedTies, undated_ties
 from .textsafe import neutralise_bidi
 
 __all__ = [
@@ -44,6 +44,7 @@ __all__ = [
     "Sentence",
     "UndatedTies",
     "fmt_count",
+    "fmt_counted",
     "fmt_day",
     "fmt_hours",
     "fmt_pct",
@@ -53,6 +54,7 @@ __all__ = [
     "fmt_time",
     "handle",
     "handles",
+    "is_one",
     "md_escape",
     "showing",
     "shown_handles",
@@ -139,6 +141,40 @@ def fmt_count(x: Any) -> str:
     """
     v = _num(x)
     return "n/a" if v is None else f"{round(v):,}"
+
+
+def is_one(x: Any) -> bool:
+    """True when ``x`` is a count that shows as exactly 1 (so its noun and verb are singular).
+
+    Examples
+    --------
+    >>> is_one(1), is_one(1.0), is_one(2), is_one(0), is_one(None)
+    (True, True, False, False, False)
+    """
+    v = _num(x)
+    return v is not None and round(v) == 1
+
+
+def fmt_counted(x: Any, one: str, many: str) -> str:
+    """Return a count with its noun in the number it agrees with: ``1 account``, ``2 accounts``.
+
+    ``one`` and ``many`` are the singular and plural wording after the number (a noun, or a noun
+    and its verb: ``"account has"``, ``"accounts have"``). ``x`` may be a number or a count
+    :func:`fmt_count` formatted (templates get those); a missing count shows as ``n/a`` followed
+    by the plural.
+
+    Examples
+    --------
+    >>> fmt_counted(1, "account", "accounts"), fmt_counted(1234, "account", "accounts")
+    ('1 account', '1,234 accounts')
+    >>> fmt_counted(0, "critic", "critics"), fmt_counted(1, "was a newcomer", "were newcomers")
+    ('0 critics', '1 was a newcomer')
+    >>> fmt_counted("1,234", "post", "posts")  # a count fmt_count already formatted
+    '1,234 posts'
+    """
+    if isinstance(x, str):
+        x = x.replace(",", "")
+    return f"{fmt_count(x)} {one if is_one(x) else many}"
 
 
 def fmt_rate(x: Any) -> str:
@@ -292,57 +328,6 @@ def handles(hs: Iterable[str]) -> str:
     if len(hs) <= 1:
         return "".join(hs)
     return ", ".join(hs[:-1]) + " and " + hs[-1]
-
-
-# ---- readings of the metrics shown in more than one place ---------------------------------------
-
-
-@dataclass(frozen=True)
-class UndatedTies:
-    """Crisis supporters whose prior tie rests only on a follow without a date.
-
-    ``undated`` of the ``ties`` supporters with a prior tie (composition) have no tie but a
-    follow whose date nobody knows, taken to predate the crisis; ``dated_share`` is the share of
-    supporters with a prior tie counting dated ties only (``{value, low, high}``).
-    """
-
-    undated: int
-    ties: int
-    dated_share: Mapping[str, Any]
-
-
-def undated_ties(metrics: Mapping[str, Any]) -> UndatedTies | None:
-    """Return the supporters' ties that rest only on an undated follow, or None when there are
-    none (or the share counting dated ties only is not measured).
-
-    The finding on prior ties and the headline table's row both carry this caveat when it is
-    not None, so the two cannot disagree on when to show it.
-
-    Examples
-    --------
-    >>> share = {"value": 0.39, "low": 0.31, "high": 0.48}
-    >>> dated = {"supportive": {"accounts": 133, "prior_tie": 52, "share": share}}
-    >>> m = {"composition": {"supporters": 133, "prior_tie": 89},
-    ...      "comparisons": {"prior_ties": {"variants": {"dated_ties": {"groups": dated}}}}}
-    >>> u = undated_ties(m)
-    >>> u.undated, u.ties, u.dated_share["value"]
-    (37, 89, 0.39)
-    >>> dated["supportive"]["prior_tie"] = 89  # every tie dated: nothing to say
-    >>> undated_ties(m) is None
-    True
-    """
-    comp = metrics.get("composition")
-    if _is_nm(comp) or not isinstance(comp, Mapping) or "prior_tie" not in comp:
-        return None
-    dated = _get(metrics, "comparisons", "prior_ties", "variants", "dated_ties", "groups")
-    dated = _get(dated, Stance.SUPPORTIVE.value)
-    if not isinstance(dated, Mapping) or _is_nm(dated) or "prior_tie" not in dated:
-        return None
-    share = dated.get("share")
-    if not isinstance(share, Mapping) or _is_nm(share):
-        return None
-    undated = int(comp["prior_tie"]) - int(dated["prior_tie"])
-    return UndatedTies(undated, int(comp["prior_tie"]), share) if undated > 0 else None
 
 
 # ---- escaping -----------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from . import charts
-from .report_format import Sentence, fmt_count, handle, handles
+from .report_format import Sentence, fmt_count, fmt_counted, handle, handles
 from .schema import Stance
 
 __all__ = [
@@ -110,7 +110,7 @@ def _rectifier_base(net: Mapping[str, Any]) -> str:
     k, one = int(net["coded_accounts"]), int(net.get("coded_accounts_one_post") or 0)
     if _drawn_by_account(net):
         return (
-            f"; the error measured on the {k:,} of {int(net['accounts']):,} accounts drawn for "
+            f"; the error measured on the {k:,} of {_accounts(net['accounts'])} drawn for "
             "coding by account, every post of each coded"
         )
     drawn = int(net.get("coded_accounts_drawn") or 0)
@@ -119,9 +119,13 @@ def _rectifier_base(net: Mapping[str, Any]) -> str:
     )
     how += f", {drawn:,} of them drawn by account" if drawn else ""
     return (
-        f"; the error measured on the {k:,} of {int(net['accounts']):,} accounts whose posts "
+        f"; the error measured on the {k:,} of {_accounts(net['accounts'])} whose posts "
         f"were all coded{how}"
     )
+
+
+def _accounts(n: Any) -> str:
+    return fmt_counted(int(n), "account", "accounts")
 
 
 def _drawn_by_account(net: Mapping[str, Any]) -> bool:
@@ -160,6 +164,11 @@ def _get_design(v: Mapping[str, Any]) -> Mapping[str, Any]:
     return design if isinstance(design, Mapping) else {}
 
 
+def _codes(n: Any) -> str:
+    """ "1 hand code", "1,234 hand codes"."""
+    return fmt_counted(int(n), "hand code", "hand codes")
+
+
 def corrected_findings(metrics: Mapping[str, Any]) -> list[Any]:
     """Return the finding that gives net support in the crisis, and its change on the period
     before, corrected for the stance decisions' measured error (none without hand codes)."""
@@ -167,7 +176,7 @@ def corrected_findings(metrics: Mapping[str, Any]) -> list[Any]:
     if not _measured(v):
         return []
     st = metrics.get("study", {})
-    parts, values = [], {"n": f"{int(v['labels']):,}"}
+    parts, values = [], {"n": _codes(v["labels"])}
     nets, whos = {}, {}
     for side, who in (("focal", st.get("focal", [])), ("institution", st.get("institution", []))):
         net = next(
@@ -208,17 +217,17 @@ def corrected_findings(metrics: Mapping[str, Any]) -> list[Any]:
     if not parts:
         return []
     text = (
-        "Corrected for the stance decisions' measured error ({n} hand codes; intervals "
+        "Corrected for the stance decisions' measured error ({n}; intervals "
         "include that error), net support in the crisis is " + "; ".join(parts) + "."
     )
     skipped = int(_get_design(v).get("drawn_accounts_not_wholly_coded") or 0)
     if skipped:  # item non-response in a sheet drawn by account
         text += (
             " {skipped} drawn for coding by account came back with a post uncoded and "
-            "are left out of the account-level correction; if coders skipped posts of one "
-            "stance more than another, that biases it."
+            f"{'is' if skipped == 1 else 'are'} left out of the account-level correction; if "
+            "coders skipped posts of one stance more than another, that biases it."
         )
-        values["skipped"] = f"{skipped:,} account{'s' if skipped != 1 else ''}"
+        values["skipped"] = fmt_counted(skipped, "account", "accounts")
     several = _several_posts(nets, whos)
     if several:  # (the interval's coverage falls short when accounts post several times)
         text += (
@@ -283,7 +292,7 @@ def add_stance_chart(metrics: Mapping[str, Any], add: Callable[..., None]) -> No
     fig = charts.confusion_matrix_chart(
         conf["matrix"],
         conf["labels"],
-        subtitle=f"{n:,} hand codes; each decided by a model that did not see it.",
+        subtitle=f"{_codes(n)}; each decided by a model that did not see it.",
     )
     add(
         CONFUSION_CHART,
@@ -306,7 +315,7 @@ def _how(model: Mapping[str, Any] | None) -> str:
         return "The stance rules decided every post."
     if model.get("status") == "model":
         return (
-            f"A stance model trained on this study's {int(model['labels']):,} hand codes "
+            f"A stance model trained on this study's {_codes(model['labels'])} "
             f"({model['layout']}; {model['features']}; {model['classifier']}) decided every "
             "post that was not hand-coded; hand-coded posts keep their code."
         )
@@ -369,7 +378,7 @@ def rule_counts_sentence(metrics: Mapping[str, Any], sides: Sequence[str]) -> Se
         return None
     shown = [handle(h) for h in sides]
     who = ", ".join(shown[:-1]) + " or " + shown[-1] if len(shown) > 1 else "".join(shown)
-    values: dict[str, Any] = {"n": fmt_count(total), "who": who}
+    values: dict[str, Any] = {"n": fmt_counted(total, "interaction", "interactions"), "who": who}
     parts = []
     for i, (rule, n) in enumerate(counts):
         parts.append(f"{{r{i}}} {{c{i}}} ({{p{i}}})")
@@ -380,7 +389,7 @@ def rule_counts_sentence(metrics: Mapping[str, Any], sides: Sequence[str]) -> Se
         name = rule[:1].upper() + rule[1:] if i == 0 else rule
         glossary.append(f"{{g{i}}}: {{m{i}}}")
         values.update({f"g{i}": name, f"m{i}": meanings[rule]})
-    text = "Rules that decided the stance of the {n} interactions with {who}: " + ", ".join(parts)
+    text = "Rules that decided the stance of the {n} with {who}: " + ", ".join(parts)
     text += "." + (" " + "; ".join(glossary) + "." if glossary else "")
     return Sentence(text, values)
 
@@ -411,9 +420,16 @@ def stance_context(
         q["codes"] = f"{int(v['labels']):,}"
         d = v.get("design") or {}
         q["design"] = (
-            f"{int(d.get('estimation_codes', 0)):,} codes serve estimation"
+            fmt_counted(int(d.get("estimation_codes", 0)), "code serves", "codes serve")
+            + " estimation"
             + (
-                f" and {int(d['active_codes']):,} actively chosen codes serve training only"
+                " and "
+                + fmt_counted(
+                    int(d["active_codes"]),
+                    "actively chosen code serves",
+                    "actively chosen codes serve",
+                )
+                + " training only"
                 if d.get("active_codes")
                 else ""
             )

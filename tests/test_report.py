@@ -17,15 +17,19 @@ import shutil
 import subprocess
 from dataclasses import replace
 from pathlib import Path
+from types import SimpleNamespace
 
 import pandas as pd
 import pytest
 
 from netsupport import (
+    evidence_report,
     report,
     report_charts,
+    report_evidence,
     report_findings,
     report_format,
+    report_stance,
     report_tables,
     stance,
     support,
@@ -822,3 +826,235 @@ def test_top_posts_of_both_sides_read_together_equal_each_side_alone():
     assert both["focal"]["post_id"].tolist() == ["p1", "p3"]
     assert both["focal"]["reach"].tolist() == [2, 1]
     assert both["institution"]["text"].tolist() == ["two"]
+
+
+# ---- counts of one ------------------------------------------------------------------------------
+
+
+def _small(n: int) -> dict:
+    """A small study's metrics where each count a sentence names is ``n`` (1 or 2): ``n``
+    accounts addressed @lane; of 2n+1 supporters, n+1 had a prior tie, n were newcomers and n of
+    the ties rest only on an undated follow (1 dated); n critics, n neutral accounts; n
+    communities with at least n supporters (one of n members gave them all); the proxy reached
+    n accounts; n interactions decided by a hand label; n exploratory intervals."""
+    ci = lambda v, lo, hi: {"value": v, "low": lo, "high": hi}  # noqa: E731
+    zero = {"accounts": n, "prior_tie": 0, "share": ci(0.0, 0.0, 0.84)}
+    nm_or = {"status": "not measured", "reason": "too few accounts"}
+    groups = {"critical": zero, "neutral": zero}
+    sup, ties = 2 * n + 1, n + 1
+    return {
+        "study": {"name": "x", "focal": ["lane"], "institution": []},
+        "parameters": {"confidence": 0.95},
+        "stance": {"by_rule": {"label": n}},
+        "stance_shares": {
+            "focal": {
+                "crisis": {
+                    "account_level": {
+                        "n": n,
+                        "supportive": ci(1.0, 1.0, 1.0),
+                        "critical": ci(0.0, 0.0, 0.0),
+                        "net_support": ci(1.0, 1.0, 1.0),
+                    }
+                }
+            }
+        },
+        "composition": {
+            "supporters": sup,
+            "prior_tie": ties,
+            "newcomers": n,
+            "prior_tie_share": ci(ties / sup, 0.09, 0.99),
+        },
+        "comparisons": {
+            "prior_ties": {
+                "accounts": sup + 2 * n,
+                "undated_follow_only": n,
+                "variants": {
+                    key: {
+                        "groups": {
+                            **groups,
+                            "supportive": {
+                                "accounts": sup,
+                                "prior_tie": ties if key == "all_ties" else 1,
+                                "share": ci((ties if key == "all_ties" else 1) / sup, 0.01, 0.9),
+                            },
+                        },
+                        "odds_ratio": nm_or,
+                        "odds_ratio_unadjusted": nm_or,
+                    }
+                    for key in ("all_ties", "dated_ties")
+                },
+            }
+        },
+        "breadth": {"k": n, "communities_with_k_supporters": n, "normalised_entropy": 0.0},
+        "mobilisation": {
+            "n_communities": n,
+            "communities": [
+                {"community": 0, "members": n, "active": n, "supporters": n, "share_active": 1.0}
+            ],
+        },
+        "silence": {"start": "2014-02-14T08:00:00Z", "end": "2014-02-15T08:00:00Z", "hours": 24.0},
+        "proxies": {"top": [{"rank": 1, "handle": "sgt_ana", "reach": n}]},
+        "primary": {"declared": False, "exploratory_intervals": n, "adjustment": "unadjusted"},
+        "coverage_check": {"inputs": [], "warnings": []},
+    }
+
+
+def _small_study():
+    return SimpleNamespace(focal=("lane",), institution=(), provenance=None, pseudonymise=False)
+
+
+def _small_texts(n: int) -> list[str]:
+    """The findings, the limitations and the evidence partials' lines that carry a count."""
+    m = _small(n)
+    text = [s.text() for s in report_findings.findings(m).sentences]
+    text.append(report_stance.rule_counts_sentence(m, ["lane"]).text())
+    text += [
+        t
+        for t in evidence_report.limitations(m, _small_study())
+        if t.startswith(("Prior ties", "What cannot"))
+    ]
+    ctx = {**evidence_report.evidence_context(m, _small_study()), "focal": "@lane"}
+    for name in ("_evidence.md.j2", "_evidence_primary.md.j2"):
+        md = report._env(True).get_template(name).render(**ctx)
+        text += [
+            line
+            for line in md.splitlines()
+            if line.startswith(("Of the", str(n), "No primary measure"))
+        ]
+    return text
+
+
+def test_counts_of_one_read_in_the_singular():
+    """Guards the plural after a count of one: a small study's report said "1 accounts have a
+    prior tie only through a follow without a date", "Of the 1 critics of @lane", "1 were
+    newcomers", "1 of these 2 rest only on a follow"."""
+    assert _small_texts(1) == [
+        "In the crisis, 100% of the 1 account that addressed @lane was supportive and 0% "
+        "critical: net support +100 points (95% CI +100 to +100).",
+        # 2 of 3 supporters had a tie, 1 of those 2 only an undated follow; 1 / 3 dated
+        "67% of the 3 accounts that supported @lane in the crisis had a prior tie (95% CI "
+        "9–99%): they followed the account or had interacted with it before; 1 was a newcomer. "
+        "1 of these 2 rests only on a follow without a date, taken to predate the crisis; "
+        "counting dated ties only, 33% (95% CI 1–90%).",
+        "Of the 1 critic of @lane in the crisis, 0% had such a tie; of the 1 neutral account, "
+        "0%; the odds ratio is not measured (too few accounts).",
+        "Support came from 1 community with at least 1 supporter each (of the 1 found before "
+        "the crisis; evenness 0.00 on a 0–1 scale); the most supporters, 1, came from "
+        "community 0, where 100% of the 1 member addressed @lane.",
+        "While @lane was silent (14 Feb 2014 08:00 UTC to 15 Feb 2014 08:00 UTC, 1 d), @sgt_ana "
+        "carried the most support: its supportive posts reached 1 account.",
+        "Rules that decided the stance of the 1 interaction with @lane: label 1 (100%). Label: "
+        "a hand label.",
+        "Prior ties: 1 of the crisis accounts has a prior tie only through a follow without a "
+        "date, taken to predate the crisis; the comparison is shown without it too.",
+        "What cannot be concluded: the data are observational, so a lift or a change is not "
+        "the effect of the crisis on anyone's views; a collection by keyword or mention "
+        "over-represents the conversation about the case; and the 1 exploratory interval is "
+        "not adjusted for multiple comparisons.",
+        # 3 supporters + 1 critic + 1 neutral account addressed @lane
+        "Of the 5 accounts that addressed @lane in the crisis, a prior tie (a follow, or an "
+        "interaction in the baseline) is compared between supporters and the others. Odds ratio "
+        "of a prior tie, supporters vs others, from a logistic regression controlling for each "
+        "account's baseline activity, with its 95% interval.",
+        "1 account has a prior tie only through a follow without a date (assumed to predate the "
+        "crisis in the first table, left out in the second).",
+        "No primary measure is declared ([study] primary): every figure in this report is "
+        "exploratory: 1 interval, unadjusted.",
+    ]
+
+
+def test_counts_of_two_keep_the_plural():
+    """The same sentences with every count 2 read as before the singular existed (the example
+    report, every count above 1, is byte-identical)."""
+    assert _small_texts(2) == [
+        "In the crisis, 100% of the 2 accounts that addressed @lane were supportive and 0% "
+        "critical: net support +100 points (95% CI +100 to +100).",
+        # 3 of 5 supporters had a tie, 2 of those 3 only an undated follow; 1 / 5 dated
+        "60% of the 5 accounts that supported @lane in the crisis had a prior tie (95% CI "
+        "9–99%): they followed the account or had interacted with it before; 2 were newcomers. "
+        "2 of these 3 rest only on a follow without a date, taken to predate the crisis; "
+        "counting dated ties only, 20% (95% CI 1–90%).",
+        "Of the 2 critics of @lane in the crisis, 0% had such a tie; of the 2 neutral accounts, "
+        "0%; the odds ratio is not measured (too few accounts).",
+        "Support came from 2 communities with at least 2 supporters each (of the 2 found before "
+        "the crisis; evenness 0.00 on a 0–1 scale); the most supporters, 2, came from "
+        "community 0, where 100% of the 2 members addressed @lane.",
+        "While @lane was silent (14 Feb 2014 08:00 UTC to 15 Feb 2014 08:00 UTC, 1 d), @sgt_ana "
+        "carried the most support: its supportive posts reached 2 accounts.",
+        "Rules that decided the stance of the 2 interactions with @lane: label 2 (100%). Label: "
+        "a hand label.",
+        "Prior ties: 2 of the crisis accounts have a prior tie only through a follow without a "
+        "date, taken to predate the crisis; the comparison is shown without them too.",
+        "What cannot be concluded: the data are observational, so a lift or a change is not "
+        "the effect of the crisis on anyone's views; a collection by keyword or mention "
+        "over-represents the conversation about the case; and the 2 exploratory intervals are "
+        "not adjusted for multiple comparisons.",
+        "Of the 9 accounts that addressed @lane in the crisis, a prior tie (a follow, or an "
+        "interaction in the baseline) is compared between supporters and the others. Odds ratio "
+        "of a prior tie, supporters vs others, from a logistic regression controlling for each "
+        "account's baseline activity, with its 95% interval.",
+        "2 accounts have a prior tie only through a follow without a date (assumed to predate "
+        "the crisis in the first table, left out in the second).",
+        "No primary measure is declared ([study] primary): every figure in this report is "
+        "exploratory: 2 intervals, unadjusted.",
+    ]
+
+
+def test_a_single_prior_tie_on_an_undated_follow_is_not_1_of_these_1():
+    """One supporter, with one tie, an undated follow: "The one tie rests", not "1 of these 1
+    rest"; and one account addressing @lane in the evidence section."""
+    m = _small(1)
+    m["composition"].update({"supporters": 1, "prior_tie": 1, "newcomers": 0})
+    m["composition"]["prior_tie_share"] = {"value": 1.0, "low": 0.03, "high": 1.0}
+    dated = m["comparisons"]["prior_ties"]["variants"]["dated_ties"]["groups"]["supportive"]
+    dated.update({"accounts": 1, "prior_tie": 0, "share": {"value": 0.0, "low": 0.0, "high": 0.97}})
+    text = next(s.text() for s in report_findings.findings(m).sentences if "prior tie" in s.text())
+    assert text.endswith(
+        "before; 0 were newcomers. The one tie rests only on a follow without a date, taken to "
+        "predate the crisis; counting dated ties only, 0% (95% CI 0–97%)."
+    )
+    assert text.startswith("100% of the 1 account that supported @lane in the crisis")
+    m["comparisons"]["prior_ties"]["accounts"] = 1
+    ctx = {**evidence_report.evidence_context(m, _small_study()), "focal": "@lane"}
+    md = report._env(True).get_template("_evidence.md.j2").render(**ctx)
+    assert "Of the 1 account that addressed @lane in the crisis, a prior tie" in md
+
+
+@pytest.mark.parametrize("markdown", [True, False])
+def test_the_counted_filter_takes_the_formatted_counts_of_the_templates(markdown):
+    """The templates' counts arrive formatted ("1,234"); |counted reads them, and a missing one
+    stays "n/a" with the plural (the data line, the stance codes, the grid's size)."""
+    env = report._env(markdown)
+    t = env.from_string('{{ a|counted("post", "posts") }}; {{ b|counted("code", "codes") }}')
+    assert t.render(a="1", b="1,234") == "1 post; 1,234 codes"
+    assert t.render(a=1, b="n/a") == "1 post; n/a codes"
+
+
+@pytest.mark.parametrize(
+    ("n", "runs", "supporters", "specs"),
+    [
+        (1, "1 community run", "1 supporter", "1 specification"),
+        (2, "2 community runs", "2 supporters", "2 specifications"),
+    ],
+)
+def test_the_grid_clauses_agree_with_their_counts(n, runs, supporters, specs):
+    """The sensitivity sentences of a grid of n runs and specifications, breadth k = n."""
+    lift = {"null": 1.0, "study": 3.0, "min": 2.0, "max": 4.0, "specs": n, "same_sign": n}
+    comm = {
+        "breadth_range": [1, 2],
+        "k": n,
+        "runs": [{}] * n,
+        "stability": {"mean_pairwise_nmi": 1.0},
+        "consensus": {},
+        "evenness_range": [0.0, 0.5],
+    }
+    m = {"sensitivity": {"summary": {"attention_lift": {"focal": {**lift, "holds": True}}}}}
+    m["sensitivity"]["communities"] = comm
+    assert report_evidence.grid_clause(m, "attention_lift") == (
+        f"The direction holds over the sensitivity grid: above 1 in all {specs} (2.0× to 4.0×)."
+    )
+    assert report_evidence.breadth_clause(m) == (
+        f"Over {runs} (algorithms, resolutions and seeds) breadth ranged from 1 to 2 communities "
+        f"with at least {supporters}, evenness 0.00 to 0.50; runs with other seeds agreed with "
+        "NMI 1.00 on average."
+    )

@@ -556,6 +556,7 @@ def test_accounts_drawn_but_not_wholly_coded_are_counted_and_reported(tmp_path):
     text = corrected_findings(m)[0].text()
     assert "2 accounts drawn for coding by account came back with a post uncoded" in text
     m["stance_validation"]["design"] = {"drawn_accounts_not_wholly_coded": 1}
-    assert "1 account drawn for coding" in corrected_findings(m)[0].text()
+    one = "1 account drawn for coding by account came back with a post uncoded and is left out"
+    assert one in corrected_findings(m)[0].text()
     m["stance_validation"]["design"] = {"drawn_accounts_not_wholly_coded": 0}
     assert "came back" not in corrected_findings(m)[0].text()

@@ -427,6 +427,34 @@ def test_headline_and_rows(m):
     assert any(r[0] == "Top proxy during the silence" and "@a" in r[1] for r in rows)
 
 
+def _tie_metrics(dated_prior_tie: int) -> dict:
+    """Hand metrics: 58 of 87 supporters with a prior tie (67%), ``dated_prior_tie`` dated."""
+    share = {"value": 58 / 87, "low": 0.58, "high": 0.75}
+    dated = {"value": 34 / 87, "low": 0.31, "high": 0.48}
+    groups = {"supportive": {"accounts": 87, "prior_tie": dated_prior_tie, "share": dated}}
+    return {
+        "headline": {"prior_tie_share": share},
+        "composition": {"supporters": 87, "prior_tie": 58, "prior_tie_share": share},
+        "comparisons": {"prior_ties": {"variants": {"dated_ties": {"groups": groups}}}},
+    }
+
+
+def test_headline_rows_prior_tie_carries_the_undated_follow_caveat():
+    # 24 of the 58 ties rest only on a follow without a date: `netsupport support` printed
+    # "67% [58%, 75%]" alone while the report's headline said 39% counting dated ties only
+    rows = dict((r[0], r[1:]) for r in headline_rows(_tie_metrics(34)))
+    assert rows["Supporters with a prior tie"] == (
+        "67% [58%, 75%]; 39% [31%, 48%] counting dated ties only",
+        "",
+    )
+
+
+def test_headline_rows_prior_tie_without_undated_ties_is_unchanged():
+    # every tie dated (58 of 58): no caveat, the row as before
+    rows = dict((r[0], r[1:]) for r in headline_rows(_tie_metrics(58)))
+    assert rows["Supporters with a prior tie"] == ("67% [58%, 75%]", "")
+
+
 def test_metrics_are_deterministic_and_json_stable():
     t, s = load_support_fixture(), support_fixture_study()
     one = compute_metrics(t, s, membership=MEMBERSHIP, pagerank=PAGERANK)

@@ -64,7 +64,7 @@ from .shares import (
     reputational_change,
     stance_shares,
 )
-from .ties import prior_ties, supporter_composition, supporters, touching
+from .ties import prior_ties, supporter_composition, supporters, touching, undated_ties
 from .timeseries import block_shares, its_lift, timeline_counts, timeline_freq
 
 # ---- orchestration -------------------------------------------------------------------------------
@@ -821,6 +821,10 @@ def headline_rows(metrics: Mapping[str, Any]) -> list[tuple[str, str, str]]:
     ...     "low": 2.0, "high": 4.5}, "institution": not_measured("x")}}})
     >>> rows[0]
     ('Attention lift, crisis / baseline', '3.00 [2.00, 4.50]', 'not measured')
+
+    When some supporters' prior tie rests only on a follow without a date
+    (:func:`~netsupport.support.ties.undated_ties`), the prior-tie row also gives the share
+    counting dated ties only, as the report's headline table does.
     """
     h = metrics.get("headline", {})
     rows: list[tuple[str, str, str]] = []
@@ -836,7 +840,11 @@ def headline_rows(metrics: Mapping[str, Any]) -> list[tuple[str, str, str]]:
             side = h[key]
             rows.append((label, _fmt(side.get(_FOCAL), pct=pct), _fmt(side.get(_INST), pct=pct)))
     if "prior_tie_share" in h:
-        rows.append(("Supporters with a prior tie", _fmt(h["prior_tie_share"], pct=True), ""))
+        ties = _fmt(h["prior_tie_share"], pct=True)
+        undated = undated_ties(metrics)
+        if undated is not None:  # the share rests partly on undated follows (as the report says)
+            ties += f"; {_fmt(undated.dated_share, pct=True)} counting dated ties only"
+        rows.append(("Supporters with a prior tie", ties, ""))
     if "breadth" in h:
         b = h["breadth"]
         text = (

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -13,7 +14,7 @@ from ..schema import (
     InteractionCol,
 )
 from ..windows import Windows
-from .common import _C, _FOCAL, _SUP, _obj, not_measured, proportion_ci
+from .common import _C, _FOCAL, _SUP, _measured, _obj, not_measured, proportion_ci
 from .shares import _cell, account_stance_counts, majority_stance
 
 # ---- supporters and prior ties -------------------------------------------------------------------
@@ -117,3 +118,64 @@ def supporter_composition(ties: pd.DataFrame, confidence: float = 0.95) -> dict[
         },
         "follow_observed_later": int(ties["follow_later"].sum()),
     }
+
+
+# ---- prior ties resting only on an undated follow ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UndatedTies:
+    """Crisis supporters whose prior tie rests only on a follow without a date.
+
+    ``undated`` of the ``ties`` supporters with a prior tie (composition) have no tie but a
+    follow whose date nobody knows, taken to predate the crisis; ``dated_share`` is the share of
+    supporters with a prior tie counting dated ties only (``{value, low, high}``).
+    """
+
+    undated: int
+    ties: int
+    dated_share: Mapping[str, Any]
+
+
+def _block(d: Any, *path: str) -> Any:
+    """Return the measured mapping at ``path`` in ``d``, or None (missing or not measured)."""
+    for p in path:
+        if not isinstance(d, Mapping) or not _measured(d):
+            return None
+        d = d.get(p)
+    return d if isinstance(d, Mapping) and _measured(d) else None
+
+
+def undated_ties(metrics: Mapping[str, Any]) -> UndatedTies | None:
+    """Return the supporters' ties that rest only on an undated follow, or None when there are
+    none (or the share counting dated ties only is not measured).
+
+    The report's finding on prior ties, the report's headline table and the headline rows of
+    ``netsupport support`` (:func:`~netsupport.support.headline_rows`) all carry this caveat
+    when it is not None, so they cannot disagree on when to show it.
+
+    Examples
+    --------
+    >>> share = {"value": 0.39, "low": 0.31, "high": 0.48}
+    >>> dated = {"supportive": {"accounts": 133, "prior_tie": 52, "share": share}}
+    >>> m = {"composition": {"supporters": 133, "prior_tie": 89},
+    ...      "comparisons": {"prior_ties": {"variants": {"dated_ties": {"groups": dated}}}}}
+    >>> u = undated_ties(m)
+    >>> u.undated, u.ties, u.dated_share["value"]
+    (37, 89, 0.39)
+    >>> dated["supportive"]["prior_tie"] = 89  # every tie dated: nothing to say
+    >>> undated_ties(m) is None
+    True
+    """
+    comp = _block(metrics, "composition")
+    if comp is None or "prior_tie" not in comp:
+        return None
+    path = ("comparisons", "prior_ties", "variants", "dated_ties", "groups", _SUP)
+    dated = _block(metrics, *path)
+    if dated is None or "prior_tie" not in dated:
+        return None
+    share = _block(dated, "share")
+    if share is None:
+        return None
+    undated = int(comp["prior_tie"]) - int(dated["prior_tie"])
+    return UndatedTies(undated, int(comp["prior_tie"]), share) if undated > 0 else None
