@@ -860,3 +860,38 @@ def test_interactions_arrow_is_the_frame_as_from_pandas_converts_it():
     seen: set[tuple[bool, bool]] = set()
     check()
     assert (True, True) in seen  # (marker edges, and rows dropped, at least once)
+
+
+# ---- handles with dots: Bluesky and Mastodon texts ----------------------------------------------
+
+
+def test_a_bluesky_or_mastodon_handle_in_a_text_is_one_handle_not_a_sentence_end():
+    # The bug: the rules read a handle as "@" and word characters, so "@lane.bsky.social" was
+    # "@lane", a sentence stop, and the words "bsky" and "social"; a critique after the handle
+    # fell into a sentence without it. Each text below names the two sides in one sentence only
+    # through the dotted handles; the decision must be the same as with the plain handles.
+    plain = Classifier(["lane"], ["force"])
+    bsky = Classifier(["lane.bsky.social"], ["force.police.uk"])
+    masto = Classifier(["lane"], ["force"])
+    cases = [
+        ("@{f} @{i} you are both a disgrace", "critical", "critical"),
+        ("shame on @{i} for silencing @{f}", "supportive", "critical"),
+        ("I stand with @{f} against @{i}", "supportive", "critical"),
+    ]
+    forms = {
+        "plain": (plain, "lane", "force"),
+        "bluesky": (bsky, "lane.bsky.social", "force.police.uk"),
+        "mastodon": (masto, "lane@police.social", "force@police.social"),
+    }
+    for text, want_f, want_i in cases:
+        for name, (c, f, i) in forms.items():
+            t = text.format(f=f, i=i)
+            got = (side(c, t, "focal")[0], side(c, t, "institution")[0])
+            assert got == (want_f, want_i), (name, t, got)
+    # a dot with no word after it still ends the sentence; a handle's dotted form is kept whole
+    toks = stance_rules._tokenize("thanks @lane. the force @force.police.uk is a disgrace")
+    handles = [v for v, k in zip(toks.values, toks.kinds, strict=True) if k == stance_rules._H]
+    assert handles == ["lane", "force.police.uk"]
+    assert toks.sentence[0] != toks.sentence[-1]
+    # the model's and VADER's text without handles keeps no domain labels
+    assert stance_rules._HANDLE_RE.sub(" ", "@lane.bsky.social great").split() == ["great"]

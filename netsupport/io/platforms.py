@@ -76,7 +76,8 @@ def in_text(keys: tuple[str, ...], handles: Mapping[str, str] | None = None) -> 
     A Bluesky key is a DID, which no text shows: texts write the account's handle
     (``@lane.bsky.social``), which ``handles`` gives (``{key: "@handle"}``, the store's accounts
     table: :func:`bluesky_handles`). Its forms are the handle and its first label (``lane``:
-    the stance rules read a handle as ``@`` and word characters, up to the first dot).
+    the stance rules read ``@lane.bsky.social`` whole and name a side by the handle as written,
+    else by its name before the first dot, as a Twitter-style ``@lane`` writes it).
 
     Examples
     --------

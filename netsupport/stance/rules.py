@@ -337,15 +337,21 @@ def load_lexicon(path: str | Path | None = None) -> Lexicon:
 
 # ---- text analysis -------------------------------------------------------------------------------
 
+#: A handle as texts write it: ``@name``, and with the domain labels of a Bluesky handle
+#: (``@lane.bsky.social``) or the host of a Mastodon one (``@lane@police.social``), so that
+#: their dots are not read as sentence ends nor their labels as words. A dot only joins when a
+#: word character follows it ("@lane." ends a sentence).
+_HANDLE = r"(?<![\w@])@\w{1,50}(?:[.@]\w[\w-]*)*"
 _TOKEN_RE = re.compile(
     r"(?P<url>(?:https?://|www\.)\S+)"
-    r"|(?P<handle>(?<![\w@])@\w{1,50})"
+    rf"|(?P<handle>{_HANDLE})"
     r"|(?P<tag>#\w+)"
     r"|(?P<word>[^\W_]+(?:'[^\W_]+)*|&)"
     r"|(?P<stop>[.!?;]+|\n)"
 )
 _URL_RE = re.compile(r"(?:https?://|www\.)\S+")
-_HANDLE_RE = re.compile(r"(?<![\w@])@\w{1,50}")
+_HANDLE_RE = re.compile(_HANDLE)
+_HANDLE_SHORT = re.compile(r"[.@]")
 
 _W, _H, _T, _S = 0, 1, 2, 3  # token kinds: word, handle, hashtag, sentence stop
 
@@ -572,6 +578,15 @@ class _Analyser:
             j += 1
         return False
 
+    def _side(self, handle: str) -> str | None:
+        """Return the side a handle written in a text names, or None: the handle as written
+        (``lane.bsky.social``), else its name before the first dot or ``@`` (``lane``), the form
+        a Twitter key or a Mastodon account's local name takes."""
+        side = self.side_of.get(handle)
+        if side is None and ("." in handle or "@" in handle):
+            side = self.side_of.get(_HANDLE_SHORT.split(handle, 1)[0])
+        return side
+
     def _victim_handles(self, t: _Tokens) -> dict[int, str]:
         """Return {handle token: victim word} for handles right after a victim word."""
         out: dict[int, str] = {}
@@ -666,7 +681,7 @@ class _Analyser:
             if m.aim is None and m.polarity:
                 handles = self._aim(m, t, covered, victims)
                 if handles:
-                    m.aim = frozenset(self.side_of.get(h, "other") for h in handles)
+                    m.aim = frozenset(self._side(h) or "other" for h in handles)
         # an unaimed phrase takes the aim of the nearest aimed phrase of the same polarity
         aimed = [m for m in found if m.aim is not None]
         for m in found:
@@ -676,7 +691,7 @@ class _Analyser:
                     m.aim = min(same, key=lambda a: (abs(a.start - m.start), a.start)).aim
         victim_word: dict[str, str] = {}
         for k in sorted(victims):
-            side = self.side_of.get(t.values[k])
+            side = self._side(t.values[k])
             if side is not None:
                 victim_word.setdefault(side, victims[k])
         has_words = any(k in (_W, _T) for k in t.kinds)
