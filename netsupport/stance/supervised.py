@@ -56,6 +56,7 @@ from .validation import (
     SAMPLE_ACTIVE,
     corrected_shares,
     cross_validate,
+    cv_groups,
     design_columns,
     design_weights,
     error_figures,
@@ -167,13 +168,19 @@ def supervise(
         model, (full_pred, _), todo_pred = _predicted(
             x_lab, y, x_all[~labelled], seed, model_dir, layout_for(y, sides), prefetched
         )
-        oof = _cross_fitted(x_lab, y, estimate, model, seed, model_dir)
+        groups = cv_groups(
+            units["source"].astype(str).to_numpy()[coded],
+            (sample_unit[coded] == SAMPLE_BY_ACCOUNT) & estimate,
+        )
+        oof = _cross_fitted(x_lab, y, estimate, model, seed, model_dir, groups)
         cross = np.where(pd.isna(oof), full_pred, oof)
         table = apply_predictions(auto, labelled, *todo_pred)
         pred = table["stance"].astype(object).to_numpy()[rows].copy()
         pred[coded] = full_pred
         info = describe(model)
         how = f"{CV_FOLDS}-fold stratified cross-validation of the model (seed {seed})"
+        if groups is not None:
+            how += ", an account drawn for coding never split between training and test"
     else:
         table = auto
         pred = auto["stance"].astype(object).to_numpy()[rows].copy()
@@ -394,6 +401,7 @@ def _cross_fitted(
     model: StanceModel | ModelInfo,
     seed: int,
     model_dir: str | Path | None,
+    groups: np.ndarray | None = None,
 ) -> np.ndarray:
     """Return :func:`cross_validate`'s predictions, kept in ``model_dir`` beside the model.
 
@@ -403,16 +411,19 @@ def _cross_fitted(
     """
     if model_dir is None:
         return cross_validate(
-            x, y, estimate=estimate, layout_shared=model.shared, seed=seed, c=model.c
+            x, y, estimate=estimate, layout_shared=model.shared, seed=seed, c=model.c, groups=groups
         )
-    path = Path(model_dir) / f"stance-cv-{cv_key(x, y, estimate, model, seed)[:24]}.json"
+    key = cv_key(x, y, estimate, model, seed, groups)
+    path = Path(model_dir) / f"stance-cv-{key[:24]}.json"
     try:
         got = json.loads(path.read_text(encoding="utf-8"))
         if isinstance(got, list) and len(got) == len(y):
             return np.array(got, dtype=object)
     except (OSError, ValueError):
         pass  # none yet, or a damaged file: compute again
-    out = cross_validate(x, y, estimate=estimate, layout_shared=model.shared, seed=seed, c=model.c)
+    out = cross_validate(
+        x, y, estimate=estimate, layout_shared=model.shared, seed=seed, c=model.c, groups=groups
+    )
     for old in Path(model_dir).glob("stance-cv-*.json"):
         old.unlink()
     atomic_write_bytes(path, json.dumps([None if v is None else str(v) for v in out]).encode())
@@ -425,9 +436,12 @@ def cv_key(
     estimate: np.ndarray,
     model: StanceModel | ModelInfo,
     seed: int,
+    groups: np.ndarray | None = None,
 ) -> str:
     """Return the sha256 of everything :func:`cross_validate`'s predictions depend on."""
     h = hashlib.sha256()
+    if groups is not None:  # (the folds follow them; a design by post hashes as before)
+        h.update(("groups\x1f" + "\x1f".join(map(str, groups)) + "\x1e").encode("utf-8"))
     head = {
         "version": MODEL_VERSION,
         "sklearn": library_version("scikit-learn"),

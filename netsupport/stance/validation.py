@@ -39,6 +39,7 @@ __all__ = [
     "PPI_METHOD",
     "corrected_shares",
     "cross_validate",
+    "cv_groups",
     "design_weights",
     "error_figures",
     "validation_file",
@@ -205,6 +206,7 @@ def cross_validate(
     seed: int = 42,
     folds: int = CV_FOLDS,
     c: Mapping[str, float] | None = None,
+    groups: np.ndarray | None = None,
 ) -> np.ndarray:
     """Return the cross-fitted prediction of every coded unit used for estimation.
 
@@ -212,8 +214,11 @@ def cross_validate(
     predicted (their entry is None). Folds are stratified by side and code, shuffled with
     ``seed``; each fold's model is fitted as the study's model is (same layout), with the
     regularisation ``c`` the study's model chose (or its own inner search when not given).
+    ``groups`` (one label per unit): units of one group are never split between a fold's
+    training and test rows (sklearn's StratifiedGroupKFold), so a coded account's posts are
+    not predicted by a model trained on its other posts (:func:`cv_groups`).
     """
-    from sklearn.model_selection import StratifiedKFold
+    from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
     from .model import fit_stance_model
 
@@ -221,22 +226,54 @@ def cross_validate(
     out = np.full(len(y), None, dtype=object)
     idx = np.flatnonzero(estimate)
     strata = (x["side"].astype(str).to_numpy()[idx] + "|" + y[idx].astype(str)).astype(object)
+    n_groups = len(np.unique(groups[idx].astype(str))) if groups is not None else len(idx)
     _, counts = np.unique(strata, return_counts=True)
-    k = int(min(folds, counts.min())) if len(counts) else 0
+    k = int(min(folds, counts.min(), n_groups)) if len(counts) else 0
     if k < 2:  # a stratum with one code: stratify by code only
         strata = y[idx].astype(str).astype(object)
         _, counts = np.unique(strata, return_counts=True)
-        k = int(min(folds, counts.min()))
+        k = int(min(folds, counts.min(), n_groups))
     if k < 2:
         return out
     always = np.flatnonzero(~estimate)
-    skf = StratifiedKFold(k, shuffle=True, random_state=seed)
-    for train, test in skf.split(np.zeros(len(idx)), strata):
+    if groups is None:
+        splits = StratifiedKFold(k, shuffle=True, random_state=seed).split(
+            np.zeros(len(idx)), strata
+        )
+    else:
+        sgk = StratifiedGroupKFold(k, shuffle=True, random_state=seed)
+        splits = sgk.split(np.zeros(len(idx)), strata, groups[idx].astype(str))
+    for train, test in splits:
         tr = np.concatenate([idx[train], always])
         model = fit_stance_model(x.iloc[tr], y[tr], seed=seed, shared=layout_shared, c=c)
         pred, _ = model.predict(x.iloc[idx[test]])
         out[idx[test]] = pred
     return out
+
+
+def cv_groups(accounts: np.ndarray, by_account: np.ndarray) -> np.ndarray | None:
+    """Return the cross-validation groups of coded units: a unit drawn with its account
+    (a coding sheet ``--sample-by account``) is grouped with that account's others, every other
+    unit is a group of its own; None when no unit was drawn by account (plain stratified folds,
+    as before the sheet could draw accounts).
+
+    Examples
+    --------
+    >>> cv_groups(np.array(["a", "a", "b"]), np.array([True, True, False])).tolist()
+    ['account:a', 'account:a', 'unit:2']
+    >>> cv_groups(np.array(["a", "a"]), np.array([False, False])) is None
+    True
+    """
+    by_account = np.asarray(by_account, dtype=bool)
+    if not by_account.any():
+        return None
+    return np.array(
+        [
+            f"account:{a}" if drawn else f"unit:{i}"
+            for i, (a, drawn) in enumerate(zip(accounts, by_account, strict=True))
+        ],
+        dtype=object,
+    )
 
 
 # ---- error-corrected shares ---------------------------------------------------------------------
