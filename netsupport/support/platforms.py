@@ -124,7 +124,6 @@ def platform_parts(
     """Return the :class:`PlatformParts` of some posts and the interactions they gave (see
     :func:`platform_counts` for the arguments; ``crisis``: its start and end). An interaction
     whose post is not among ``posts`` takes its source account's platform."""
-    crisis_start, crisis_end = crisis
     if posts is None or PostCol.PLATFORM not in posts:
         posts = pd.DataFrame({c: pd.Series([], dtype=object) for c in _POST_USED})
     platform = posts[PostCol.PLATFORM].fillna(PLATFORM_TWITTER).astype(object)
@@ -151,11 +150,7 @@ def platform_parts(
     sums[DELETED_COLUMN] = posts[PostCol.POST_ID].isin(gone).to_numpy(dtype=bool)
     frames = [sums]
     if interactions is not None and len(interactions):
-        kind = interactions[InteractionCol.KIND].to_numpy(dtype=object)
-        target = interactions[InteractionCol.TARGET].to_numpy(dtype=object)
-        created = pd.to_datetime(interactions[InteractionCol.CREATED_AT], utc=True)
-        at_focal = np.isin(target, list(focal))
-        in_crisis = ((created >= crisis_start) & (created < crisis_end)).to_numpy(dtype=bool)
+        kind, at_focal, in_crisis = _interaction_flags(interactions, focal, crisis)
         frames.append(
             pd.DataFrame(
                 {
@@ -174,6 +169,19 @@ def platform_parts(
     return PlatformParts(
         rows.groupby("platform", sort=True)[_SUMS].sum(), authors.reset_index(drop=True)
     )
+
+
+def _interaction_flags(
+    interactions: pd.DataFrame, focal: Iterable[str], crisis: tuple[pd.Timestamp, pd.Timestamp]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each interaction's kind, whether it is towards a focal handle, and whether it is timed
+    within the crisis [start, end) (an interaction without a time is not)."""
+    kind = interactions[InteractionCol.KIND].to_numpy(dtype=object)
+    target = interactions[InteractionCol.TARGET].to_numpy(dtype=object)
+    created = pd.to_datetime(interactions[InteractionCol.CREATED_AT], utc=True)
+    at_focal = np.isin(target, list(focal))
+    in_crisis = ((created >= crisis[0]) & (created < crisis[1])).to_numpy(dtype=bool)
+    return kind, at_focal, in_crisis
 
 
 def _twitter_only(platform: pd.Series, interactions: pd.DataFrame | None) -> bool:
@@ -212,11 +220,7 @@ def _twitter_parts(
         DELETED_COLUMN: int(posts[PostCol.POST_ID].isin(gone).sum()) if len(gone) else 0,
     }
     if interactions is not None and len(interactions):
-        ikind = interactions[InteractionCol.KIND].to_numpy(dtype=object)
-        target = interactions[InteractionCol.TARGET].to_numpy(dtype=object)
-        created = pd.to_datetime(interactions[InteractionCol.CREATED_AT], utc=True)
-        at_focal = np.isin(target, list(focal))
-        in_crisis = ((created >= crisis[0]) & (created < crisis[1])).to_numpy(dtype=bool)
+        ikind, at_focal, in_crisis = _interaction_flags(interactions, focal, crisis)
         row["interactions"] = len(interactions)
         row["likes"] = int((ikind == IKind.LIKE.value).sum())
         row["with_focal"] = int(at_focal.sum())
