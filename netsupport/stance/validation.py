@@ -327,8 +327,8 @@ def _account_matrix(u: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     account (1).
 
     ``w_a`` of a wholly coded account is ``1 / pi`` of its draw when the coding sheet drew the
-    account (``by_account``: every code of the account in the cell), else the product of its
-    posts' weights (their draws taken as independent).
+    account (``by_account``: a code of the account in the cell drawn with it), else the product
+    of its posts' weights (their draws taken as independent).
     """
     acc, accounts = pd.factorize(u["account"], sort=True)
     n_acc = len(accounts)
@@ -382,10 +382,10 @@ def _account_matrix(u: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
             np.add.at(logw, acc[c], np.log(w[c]))
             wa = np.exp(logw)
             n_drawn = np.bincount(acc[c & by_acc], minlength=n_acc)
-            drawn = whole & (n_drawn == n_coded)  # the sheet drew the account: its own weight
-            if drawn.any():
+            drawn = whole & (n_drawn > 0)  # the sheet drew the account: its draw's weight
+            if drawn.any():  # (a post of it also coded by post does not make it rarer)
                 w_draw = np.zeros(n_acc)
-                np.maximum.at(w_draw, acc[c], w[c])
+                np.maximum.at(w_draw, acc[c & by_acc], w[c & by_acc])
                 wa = np.where(drawn, w_draw, wa)
                 m[drawn, b + 22] = 1.0
             my, mx = _majority(yc), _majority(xc)
