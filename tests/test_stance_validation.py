@@ -555,9 +555,9 @@ def test_accounts_drawn_but_not_wholly_coded_are_counted_and_reported(tmp_path):
     m = _finding_metrics(_net_row("focal"), _net_row("institution"))
     m["stance_validation"]["design"] = {"drawn_accounts_not_wholly_coded": 2}
     text = corrected_findings(m)[0].text()
-    assert "2 accounts drawn for coding by account came back with a post uncoded" in text
+    assert "2 accounts drawn for coding by account came back with a post left uncoded: they" in text
     m["stance_validation"]["design"] = {"drawn_accounts_not_wholly_coded": 1}
-    one = "1 account drawn for coding by account came back with a post uncoded and is left out"
+    one = "1 account drawn for coding by account came back with a post left uncoded: it is left"
     assert one in corrected_findings(m)[0].text()
     m["stance_validation"]["design"] = {"drawn_accounts_not_wholly_coded": 0}
     assert "came back" not in corrected_findings(m)[0].text()
