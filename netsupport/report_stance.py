@@ -223,9 +223,11 @@ def corrected_findings(metrics: Mapping[str, Any]) -> list[Any]:
     skipped = int(_get_design(v).get("drawn_accounts_not_wholly_coded") or 0)
     if skipped:  # item non-response in a sheet drawn by account
         text += (
-            " {skipped} drawn for coding by account came back with a post uncoded and "
-            f"{'is' if skipped == 1 else 'are'} left out of the account-level correction; if "
-            "coders skipped posts of one stance more than another, that biases it."
+            " {skipped} drawn for coding by account came back with a post left uncoded: "
+            f"{'it is' if skipped == 1 else 'they are'} left out of the account-level "
+            "correction of a window where not all of "
+            f"{'its' if skipped == 1 else 'their'} posts were coded; if coders skipped posts of "
+            "one stance more than another, that biases it."
         )
         values["skipped"] = fmt_counted(skipped, "account", "accounts")
     several = _several_posts(nets, whos)

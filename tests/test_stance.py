@@ -895,3 +895,18 @@ def test_a_bluesky_or_mastodon_handle_in_a_text_is_one_handle_not_a_sentence_end
     assert toks.sentence[0] != toks.sentence[-1]
     # the model's and VADER's text without handles keeps no domain labels
     assert stance_rules._HANDLE_RE.sub(" ", "@lane.bsky.social great").split() == ["great"]
+
+
+def test_a_twitter_text_with_a_missing_space_after_a_handle_reads_as_before():
+    # The reviewer's cases against the first dotted-handle pattern, which joined any ".word"
+    # to the handle: "@lane.thanks so much" lost its "thanks" (neutral, was supportive). A
+    # single label is joined only when it is a common top-level domain; another domain's first
+    # label names no side.
+    c = Classifier(["lane"], ["force"])
+    assert side(c, "@lane.thanks so much", "focal") == ("supportive", "lexicon:thanks")
+    assert side(c, "@lane.disgraceful behaviour", "focal")[0] == "critical"
+    handles = stance_rules._tokenize("@lane.community and @lane.com and @lane.Great.").values
+    assert handles[0] == "lane" and "lane.com" in handles
+    b = Classifier(["lane.bsky.social"], ["police.gov.uk"])
+    assert side(b, "@lane.nytimes.com is a disgrace", "focal") == ("neutral", "aimed-elsewhere")
+    assert side(b, "@police.fans.org you are a disgrace", "institution")[0] == "neutral"

@@ -564,3 +564,21 @@ def test_a_sheet_drawn_by_account_filled_in_and_given_back(tmp_path):
         r.get("coded_accounts_drawn", 0) for r in v["net_support"] if r["unit"] == "account"
     )
     assert drawn == key.nunique() - 1
+
+
+def test_sheet_by_account_writes_in_the_rule_of_a_like_or_a_repost():
+    # The review's t9: a drawn account's like has no text, coders leave it blank, and the account
+    # (mostly a supporter) drops out of the account-level correction. Its stance is the study's
+    # rule: the sheet writes it in, with a note, and leaves texts blank for the coders.
+    table = _accounts_table()
+    table.loc[table["post_id"] == "p01", ["rule", "kind"]] = ["repost", "repost"]
+    table.loc[table["post_id"] == "p04", ["rule", "kind"]] = ["like", "like"]
+    for seed in range(4):
+        sheet = coding_sheet(table, _posts(table), 8, seed=seed, by="account").set_index("post_id")
+        assert len(sheet) == len(table)  # 8 clusters: all of them
+        assert sheet.loc["p01", "stance"] == "supportive" and "repost" in sheet.loc["p01", "note"]
+        assert sheet.loc["p04", "stance"] == "critical"  # the table's decision, as written
+        others = sheet.drop(index=["p01", "p04"])
+        assert (others["stance"] == "").all() and (others["note"] == "").all()
+    by_post = coding_sheet(table, _posts(table), 12, seed=0)
+    assert (by_post["stance"] == "").all()  # the design by post is unchanged

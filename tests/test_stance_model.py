@@ -334,3 +334,36 @@ def test_cross_validation_keeps_an_account_drawn_for_coding_in_one_fold(monkeypa
     cross_validate(x, y, estimate=estimate, layout_shared=True, seed=4, c={"*": 3.0})
     test0 = np.setdiff1d(np.arange(len(y)), seen[0])
     assert set(accounts[seen[0]][drawn[seen[0]]]) & set(accounts[test0][drawn[test0]])
+
+
+def test_cross_validation_of_a_study_with_just_over_fifty_codes_does_not_stop():
+    # The bug (the reviewer's t12): 57 codes train a model, but each 5-fold training set holds
+    # ~45, and the fold models refused fewer than 50, so the stance step stopped with an error.
+    from netsupport.stance.validation import cross_validate
+
+    posts, inter, truth = _case(n_per_class=19)
+    auto = _auto(posts, inter)
+    x = row_features(auto, _texts_by_post(posts)).reset_index(drop=True)
+    y = auto["post_id"].map(truth).to_numpy(dtype=object)
+    assert 50 <= len(y) < 63
+    oof = cross_validate(x, y, estimate=np.ones(len(y), bool), layout_shared=True, seed=4)
+    assert all(p is not None for p in oof)
+
+
+def test_grouped_folds_with_a_class_from_one_drawn_account_do_not_stop():
+    # The reviewer's t3: every critical code comes from one account drawn for coding, so no
+    # grouped fold can hold critical codes on both sides; the fold count follows the fewest
+    # groups of a stratum (here: stratify by code, then 2 folds is impossible), and no fit
+    # raises: the codes keep no cross-fitted decision rather than stopping the stance step.
+    from netsupport.stance.validation import cross_validate, cv_groups
+
+    posts, inter, truth = _case(n_per_class=24)
+    auto = _auto(posts, inter)
+    x = row_features(auto, _texts_by_post(posts)).reset_index(drop=True)
+    y = auto["post_id"].map(truth).to_numpy(dtype=object)
+    crit = y == "critical"
+    groups = cv_groups(np.where(crit, "one", np.arange(len(y)).astype(str)), crit)
+    oof = cross_validate(
+        x, y, estimate=np.ones(len(y), bool), layout_shared=True, seed=4, groups=groups
+    )
+    assert len(oof) == len(y)  # no exception; with one critical group there is no fold split

@@ -458,15 +458,16 @@ def test_an_account_drawn_whole_weighs_its_draws_one_over_pi_not_the_product():
     assert (net["coded_accounts"], net["coded_accounts_drawn"]) == (2, 2)
 
 
-def test_an_account_coded_partly_by_account_and_partly_by_post_keeps_the_product():
-    # Only A's first post was drawn with its account (a sheet by account and one by post mixed):
-    # A is not an account drawn whole, so w_A = 2 x 2 = 4 and B's (drawn) w_B = 2: rectifier
-    # 4 (e_C - e_S) / 6: supportive 4/6 - 4/6 = 0, critical 1/6 + 4/6 = 5/6, neutral 1/6.
+def test_an_account_drawn_whole_keeps_its_draws_weight_when_a_post_was_also_coded_by_post():
+    # Only A's first code carries sample_unit=account (its second came from a sheet by post, or
+    # a merged file kept that row): A was still drawn whole, so w_A = 2, its draw's weight. The
+    # bug this guards (the review's t8): the product 2 x 2 = 4 for such an account, which moved
+    # the corrected figure by the whole of its error (supportive 0, critical 5/6 here).
     out = corrected_shares(_accounts_units([True, False, True] + [False] * 5), n_boot=200, seed=1)
     got = {s: _row(out, "account", s)["corrected"] for s in (S, C, N)}
-    assert got == pytest.approx({S: 0.0, C: 5 / 6, N: 1 / 6})
-    assert _account_net(out)["coded_accounts_drawn"] == 1
-    # without the column (an older caller): the product, as before
+    assert got == pytest.approx({S: 1 / 6, C: 2 / 3, N: 1 / 6})
+    assert _account_net(out)["coded_accounts_drawn"] == 2
+    # no code drawn by account (or an older caller without the column): the product
     old = corrected_shares(_accounts_units([False] * 8).drop(columns="by_account"), n_boot=200)
     assert _row(old, "account", C)["corrected"] == pytest.approx(5 / 6)
     assert _account_net(old)["coded_accounts_drawn"] == 0
@@ -554,9 +555,9 @@ def test_accounts_drawn_but_not_wholly_coded_are_counted_and_reported(tmp_path):
     m = _finding_metrics(_net_row("focal"), _net_row("institution"))
     m["stance_validation"]["design"] = {"drawn_accounts_not_wholly_coded": 2}
     text = corrected_findings(m)[0].text()
-    assert "2 accounts drawn for coding by account came back with a post uncoded" in text
+    assert "2 accounts drawn for coding by account came back with a post left uncoded: they" in text
     m["stance_validation"]["design"] = {"drawn_accounts_not_wholly_coded": 1}
-    one = "1 account drawn for coding by account came back with a post uncoded and is left out"
+    one = "1 account drawn for coding by account came back with a post left uncoded: it is left"
     assert one in corrected_findings(m)[0].text()
     m["stance_validation"]["design"] = {"drawn_accounts_not_wholly_coded": 0}
     assert "came back" not in corrected_findings(m)[0].text()

@@ -14,7 +14,19 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputFileError, NetsupportError
-from .rules import _CRI, _NEU, _SIDES, _SUP, RULE_LABEL, STANCE_ORDER, _texts_by_post
+from .rules import (
+    _CRI,
+    _NEU,
+    _SIDES,
+    _SUP,
+    RULE_LABEL,
+    RULE_LIKE,
+    RULE_LIKE_UNTIMED,
+    RULE_NO_TEXT,
+    RULE_REPOST,
+    STANCE_ORDER,
+    _texts_by_post,
+)
 
 # ---- hand labels, agreement, coding sheet --------------------------------------------------------
 
@@ -605,8 +617,8 @@ def coding_sheet(
             "created_at": sample["created_at"].to_numpy(),
             "source": sample["source"].to_numpy(),
             "text": sample["post_id"].map(text).to_numpy(),
-            "stance": "",
-            "note": "",
+            "stance": sample["prefill"].fillna("").to_numpy() if "prefill" in sample else "",
+            "note": sample["prefill_note"].fillna("").to_numpy() if "prefill" in sample else "",
             "sample": sample["sample"].to_numpy(),
             "inclusion_probability": sample["pi"].to_numpy(),
             "sample_unit": sample["sample_unit"].to_numpy(),
@@ -632,13 +644,22 @@ def _draw_stratified(items: pd.DataFrame, n: int, rng: np.random.Generator) -> p
     return pd.concat(picked) if picked else items.iloc[:0].assign(sample="", pi="")
 
 
+#: Rules whose decision needs no text: a repost or a like endorses, an interaction without text
+#: is neutral (rules.py); the sheet drawn by account writes them in.
+_FIXED_RULES = (RULE_REPOST, RULE_LIKE, RULE_LIKE_UNTIMED, RULE_NO_TEXT)
+
+
 def _draw_accounts(units: pd.DataFrame, n: int, rng: np.random.Generator) -> pd.DataFrame:
     """Return every unit of ``n`` clusters (source x side x window) drawn by
-    :func:`_draw_stratified`, stratified by window x the cluster's majority predicted stance."""
+    :func:`_draw_stratified`, stratified by window x the cluster's majority predicted stance.
+    Units in no window are left out when any unit is in one: no figure uses them."""
     from .validation import _majority
 
+    if units["window"].notna().any():
+        units = units[units["window"].notna().to_numpy()]
     window = units["window"].astype(object).where(units["window"].notna(), "none").astype(str)
-    key = units["source"].astype(str) + "\x00" + units["target_side"].astype(str) + "\x00" + window
+    source = units["source"].astype(object).fillna("").astype(str)
+    key = source + "\x00" + units["target_side"].astype(str) + "\x00" + window
     codes = pd.Categorical(units["stance"].astype(object), categories=list(STANCE_ORDER)).codes
     counts = pd.crosstab(key, pd.Series(codes, index=units.index)).reindex(
         columns=range(len(STANCE_ORDER)), fill_value=0
@@ -658,6 +679,14 @@ def _draw_accounts(units: pd.DataFrame, n: int, rng: np.random.Generator) -> pd.
     out = units[keep].copy()
     out["sample"] = SAMPLE_PROBABILITY
     out["pi"] = key[keep].map(drawn["pi"]).to_numpy()
+    # a like, a repost or an interaction without text has no text to judge: its stance is the
+    # study's rule, written in (a coder may change it); left blank, it would leave its account
+    # out of the account-level correction, which needs every unit of a drawn account
+    fixed = out["rule"].astype(str).isin(_FIXED_RULES).to_numpy()
+    out["prefill"] = np.where(fixed, out["stance"].astype(str), "")
+    out["prefill_note"] = np.where(
+        fixed, "the study's rule (" + out["rule"].astype(str) + "), not a coder's: check it", ""
+    )
     return out
 
 

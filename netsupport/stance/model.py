@@ -317,6 +317,7 @@ def fit_stance_model(
     seed: int = 42,
     shared: bool | None = None,
     c: Mapping[str, float] | None = None,
+    min_codes: int = MIN_LABELS,
 ) -> StanceModel:
     """Fit the study's stance model on hand-coded feature rows.
 
@@ -334,14 +335,17 @@ def fit_stance_model(
     c : mapping, optional
         The regularisation of each pipeline (``"*"`` or the side) instead of the inner search
         (the cross-validation's fold models use the study model's choice: 1 fit, not 10).
+    min_codes : int
+        The fewest codes to fit on: :data:`MIN_LABELS` for the study's model; a
+        cross-validation fold's model, trained on (K-1)/K of them, takes fewer.
 
     Raises
     ------
     NetsupportError
-        With fewer than :data:`MIN_LABELS` codes or one class only.
+        With fewer than ``min_codes`` codes or one class only (of a side, per side).
     """
     with threadpool_limits(1):  # BLAS threads on a few hundred rows: 60x slower, not faster
-        return _fit_model(x, y, seed=seed, shared=shared, c=c)
+        return _fit_model(x, y, seed=seed, shared=shared, c=c, min_codes=min_codes)
 
 
 def _fit_model(
@@ -351,11 +355,12 @@ def _fit_model(
     seed: int,
     shared: bool | None,
     c: Mapping[str, float] | None,
+    min_codes: int = MIN_LABELS,
 ) -> StanceModel:
     y = np.asarray(list(y), dtype=object)
-    if len(y) < MIN_LABELS or len(np.unique(y)) < 2:
+    if len(y) < min_codes or len(np.unique(y)) < 2:
         raise NetsupportError(
-            f"a stance model needs at least {MIN_LABELS} hand codes of two or more classes, "
+            f"a stance model needs at least {min_codes} hand codes of two or more classes, "
             f"got {len(y)} of {len(np.unique(y))}"
         )
     sides = x["side"].to_numpy(dtype=object)

@@ -337,11 +337,16 @@ def load_lexicon(path: str | Path | None = None) -> Lexicon:
 
 # ---- text analysis -------------------------------------------------------------------------------
 
-#: A handle as texts write it: ``@name``, and with the domain labels of a Bluesky handle
-#: (``@lane.bsky.social``) or the host of a Mastodon one (``@lane@police.social``), so that
-#: their dots are not read as sentence ends nor their labels as words. A dot only joins when a
-#: word character follows it ("@lane." ends a sentence).
-_HANDLE = r"(?<![\w@])@\w{1,50}(?:[.@]\w[\w-]*)*"
+#: A handle as texts write it: ``@name``; a Bluesky handle with its domain labels
+#: (``@lane.bsky.social``: two or more labels, or one that is a common top-level domain, as in
+#: ``@lane.com``) and a Mastodon one with its host (``@lane@police.social``), so that their dots
+#: are not read as sentence ends nor their labels as words. A single other label is not joined:
+#: a Twitter text's "@lane.thanks so much" is a handle and the words after a missing space.
+_TLDS = "com|org|net|edu|gov|uk|social|app|dev|io|xyz|online|news|blue|page|fr|nl|ie|au|ca"
+_HANDLE = (
+    r"(?<![\w@])@\w{1,50}"
+    rf"(?:(?:\.\w[\w-]*){{2,}}|\.(?:{_TLDS})\b(?!\.\w)|@\w[\w-]*(?:\.\w[\w-]*)+)?"
+)
 _TOKEN_RE = re.compile(
     r"(?P<url>(?:https?://|www\.)\S+)"
     rf"|(?P<handle>{_HANDLE})"
@@ -580,10 +585,12 @@ class _Analyser:
 
     def _side(self, handle: str) -> str | None:
         """Return the side a handle written in a text names, or None: the handle as written
-        (``lane.bsky.social``), else its name before the first dot or ``@`` (``lane``), the form
-        a Twitter key or a Mastodon account's local name takes."""
+        (``lane.bsky.social``), else, for a Mastodon handle (``lane@police.social``) or a
+        default Bluesky one (``lane.bsky.social``), its name (``lane``), the form a Mastodon
+        account's local name or a Twitter-style key takes. Another domain's first label names
+        no side (``lane.nytimes.com`` is not ``lane``)."""
         side = self.side_of.get(handle)
-        if side is None and ("." in handle or "@" in handle):
+        if side is None and ("@" in handle or handle.endswith(".bsky.social")):
             side = self.side_of.get(_HANDLE_SHORT.split(handle, 1)[0])
         return side
 

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import InputFileError
+from ..errors import InputFileError, NetsupportError
 from ..schema import Window
 from .rules import _SIDES, RULE_REPOST, STANCE_ORDER
 
@@ -226,13 +226,11 @@ def cross_validate(
     out = np.full(len(y), None, dtype=object)
     idx = np.flatnonzero(estimate)
     strata = (x["side"].astype(str).to_numpy()[idx] + "|" + y[idx].astype(str)).astype(object)
-    n_groups = len(np.unique(groups[idx].astype(str))) if groups is not None else len(idx)
-    _, counts = np.unique(strata, return_counts=True)
-    k = int(min(folds, counts.min(), n_groups)) if len(counts) else 0
-    if k < 2:  # a stratum with one code: stratify by code only
+    units = groups[idx].astype(str) if groups is not None else idx.astype(str)
+    k = _fold_count(strata, units, folds)
+    if k < 2:  # a stratum with one code (or one group): stratify by code only
         strata = y[idx].astype(str).astype(object)
-        _, counts = np.unique(strata, return_counts=True)
-        k = int(min(folds, counts.min(), n_groups))
+        k = _fold_count(strata, units, folds)
     if k < 2:
         return out
     always = np.flatnonzero(~estimate)
@@ -245,10 +243,24 @@ def cross_validate(
         splits = sgk.split(np.zeros(len(idx)), strata, groups[idx].astype(str))
     for train, test in splits:
         tr = np.concatenate([idx[train], always])
-        model = fit_stance_model(x.iloc[tr], y[tr], seed=seed, shared=layout_shared, c=c)
+        try:  # a fold's model on (K-1)/K of the codes: fewer than the study model needs
+            model = fit_stance_model(
+                x.iloc[tr], y[tr], seed=seed, shared=layout_shared, c=c, min_codes=2
+            )
+        except NetsupportError:  # a side with one class in this fold: no cross-fit for it
+            continue  # (the caller keeps the full model's decision for these codes)
         pred, _ = model.predict(x.iloc[idx[test]])
         out[idx[test]] = pred
     return out
+
+
+def _fold_count(strata: np.ndarray, groups: np.ndarray, folds: int) -> int:
+    """The folds a (grouped) stratified K-fold can make: at most ``folds``, and at most the
+    fewest distinct groups of any stratum (each stratum needs a group in every fold)."""
+    if not len(strata):
+        return 0
+    per = pd.DataFrame({"s": strata, "g": groups}).groupby("s")["g"].nunique()
+    return int(min(folds, per.min()))
 
 
 def cv_groups(accounts: np.ndarray, by_account: np.ndarray) -> np.ndarray | None:
@@ -315,8 +327,8 @@ def _account_matrix(u: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     account (1).
 
     ``w_a`` of a wholly coded account is ``1 / pi`` of its draw when the coding sheet drew the
-    account (``by_account``: every code of the account in the cell), else the product of its
-    posts' weights (their draws taken as independent).
+    account (``by_account``: a code of the account in the cell drawn with it), else the product
+    of its posts' weights (their draws taken as independent).
     """
     acc, accounts = pd.factorize(u["account"], sort=True)
     n_acc = len(accounts)
@@ -370,10 +382,10 @@ def _account_matrix(u: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
             np.add.at(logw, acc[c], np.log(w[c]))
             wa = np.exp(logw)
             n_drawn = np.bincount(acc[c & by_acc], minlength=n_acc)
-            drawn = whole & (n_drawn == n_coded)  # the sheet drew the account: its own weight
-            if drawn.any():
+            drawn = whole & (n_drawn > 0)  # the sheet drew the account: its draw's weight
+            if drawn.any():  # (a post of it also coded by post does not make it rarer)
                 w_draw = np.zeros(n_acc)
-                np.maximum.at(w_draw, acc[c], w[c])
+                np.maximum.at(w_draw, acc[c & by_acc], w[c & by_acc])
                 wa = np.where(drawn, w_draw, wa)
                 m[drawn, b + 22] = 1.0
             my, mx = _majority(yc), _majority(xc)
