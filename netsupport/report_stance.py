@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from . import charts
-from .report_format import Sentence, fmt_count, fmt_counted, handle, handles
+from .report_format import Sentence, fmt_count, fmt_counted, fmt_pct, handle, handles
 from .schema import Stance
 
 __all__ = [
@@ -355,7 +355,7 @@ def _rule_meanings() -> dict[str, str]:
 def _share(k: int, n: int) -> str:
     """Return ``k / n`` as a whole percentage, "<1%" for a share that would round to 0."""
     v = k / n
-    return "<1%" if 0 < v < 0.005 else f"{v * 100:.0f}%"
+    return "<1%" if 0 < v < 0.005 else fmt_pct(v)
 
 
 def rule_counts_sentence(metrics: Mapping[str, Any], sides: Sequence[str]) -> Sentence | None:

@@ -212,6 +212,13 @@ def read_labels(path: str | Path) -> LabelsFile:
     return LabelsFile(str(path), out[cols].reset_index(drop=True), agreement_, not_whole)
 
 
+def cluster_keys(source: pd.Series, side: pd.Series, window: pd.Series) -> pd.Series:
+    """Return the cluster of each unit of a sheet drawn by account, one string per (source,
+    target side, window); a missing source is an account of its own ("")."""
+    source, side, window = (c.astype(object).fillna("").astype(str) for c in (source, side, window))
+    return source + "\x00" + side + "\x00" + window
+
+
 def _drawn_not_whole(raw: pd.DataFrame, resolved: pd.Series) -> int:
     """Return how many clusters (source x side x window) drawn by account in the probability
     sample have a row without a resolved stance (a post the coders left blank or tied on)."""
@@ -221,7 +228,7 @@ def _drawn_not_whole(raw: pd.DataFrame, resolved: pd.Series) -> int:
     drawn = (raw["sample_unit"].str.lower() == SAMPLE_BY_ACCOUNT) & (
         raw["sample"].str.lower() == SAMPLE_PROBABILITY
     )
-    key = raw["source"] + "\x00" + raw["target_side"].str.lower() + "\x00" + raw["window"]
+    key = cluster_keys(raw["source"], raw["target_side"].str.lower(), raw["window"])
     blank = drawn.to_numpy() & (resolved.to_numpy() == "")
     return int(key[blank].nunique())
 
@@ -658,8 +665,7 @@ def _draw_accounts(units: pd.DataFrame, n: int, rng: np.random.Generator) -> pd.
     if units["window"].notna().any():
         units = units[units["window"].notna().to_numpy()]
     window = units["window"].astype(object).where(units["window"].notna(), "none").astype(str)
-    source = units["source"].astype(object).fillna("").astype(str)
-    key = source + "\x00" + units["target_side"].astype(str) + "\x00" + window
+    key = cluster_keys(units["source"], units["target_side"], window)
     codes = pd.Categorical(units["stance"].astype(object), categories=list(STANCE_ORDER)).codes
     counts = pd.crosstab(key, pd.Series(codes, index=units.index)).reindex(
         columns=range(len(STANCE_ORDER)), fill_value=0

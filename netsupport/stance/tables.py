@@ -26,6 +26,7 @@ from .labels import (
     _check_sample,
     _label_lookup,
     agreement,
+    cluster_keys,
     coding_sheet,
     match_labels,
     read_labels,
@@ -562,8 +563,8 @@ def run_stance(
         summary["sample_out"] = write_csv(sheet, target)
         summary["sample"] = len(sheet)
         drawn = sheet[sheet["sample_unit"] == SAMPLE_BY_ACCOUNT]
-        clusters = drawn[["source", "target_side", "window"]].astype(str).drop_duplicates()
-        summary["sample_accounts"] = len(clusters)  # account x side x window, as drawn
+        keys = cluster_keys(drawn["source"], drawn["target_side"], drawn["window"])
+        summary["sample_accounts"] = keys.nunique()  # account x side x window, as drawn
     return summary
 
 

@@ -240,7 +240,7 @@ def cross_validate(
         )
     else:
         sgk = StratifiedGroupKFold(k, shuffle=True, random_state=seed)
-        splits = sgk.split(np.zeros(len(idx)), strata, groups[idx].astype(str))
+        splits = sgk.split(np.zeros(len(idx)), strata, units)
     for train, test in splits:
         tr = np.concatenate([idx[train], always])
         try:  # a fold's model on (K-1)/K of the codes: fewer than the study model needs
