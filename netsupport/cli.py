@@ -17,6 +17,7 @@ from typer.core import TyperGroup
 
 from . import __version__
 from .errors import NetsupportError
+from .wording import counted, unmatched_labels
 
 
 def _os_error_message(exc: OSError) -> str:
@@ -566,10 +567,14 @@ def graph_command(
     extra = ""
     if result.partition is not None:
         extra = (
-            f", {result.partition.n_communities:,} communities "
+            f", {counted(result.partition.n_communities, 'community', 'communities')} "
             f"({result.partition.algorithm}, modularity {result.partition.modularity:.3f})"
         )
-    typer.echo(f"graph: {result.n_nodes:,} nodes, {result.n_edges:,} edges{extra}", err=True)
+    typer.echo(
+        f"graph: {counted(result.n_nodes, 'node', 'nodes')}, "
+        f"{counted(result.n_edges, 'edge', 'edges')}{extra}",
+        err=True,
+    )
     for path in result.paths:
         typer.echo(str(path))
 
@@ -638,15 +643,17 @@ def communities_command(
         typer.echo(note, err=True)
     part = analysis.partition
     typer.echo(
-        f"{part.algorithm}: {part.n_communities:,} communities, modularity "
-        f"{part.modularity:.4f} ({analysis.info['n_nodes']:,} accounts, "
-        f"{analysis.info['n_edges']:,} edges)",
+        f"{part.algorithm}: {counted(part.n_communities, 'community', 'communities')}, "
+        f"modularity {part.modularity:.4f} "
+        f"({counted(analysis.info['n_nodes'], 'account', 'accounts')}, "
+        f"{counted(analysis.info['n_edges'], 'edge', 'edges')})",
         err=True,
     )
     if analysis.stability is not None:
         s = analysis.stability
         typer.echo(
-            f"stability over {s['runs']} seeds: mean pairwise NMI {s['mean_pairwise_nmi']:.3f}, "
+            f"stability over {counted(s['runs'], 'seed', 'seeds')}: mean pairwise NMI "
+            f"{s['mean_pairwise_nmi']:.3f}, "
             f"{s['share_stable_nodes']:.1%} of accounts in the same community every run",
             err=True,
         )
@@ -886,15 +893,20 @@ def stance_command(
         active=active,
         sample_by=sample_by.value,
     )
-    typer.echo(f"wrote {summary['interactions']} interactions to {summary['out']}", err=True)
+    typer.echo(
+        f"wrote {counted(summary['interactions'], 'interaction', 'interactions')} "
+        f"to {summary['out']}",
+        err=True,
+    )
     if "sample_out" in summary:
         drawn = (
-            f" (every post of {summary['sample_accounts']} accounts drawn)"
+            f" (every post of {counted(summary['sample_accounts'], 'account', 'accounts')} drawn)"
             if sample_by is SampleBy.ACCOUNT
             else ""
         )
         typer.echo(
-            f"wrote a coding sheet of {summary['sample']} posts{drawn} to {summary['sample_out']}",
+            f"wrote a coding sheet of {counted(summary['sample'], 'post', 'posts')}{drawn} "
+            f"to {summary['sample_out']}",
             err=True,
         )
     _echo_validation(summary)
@@ -907,7 +919,7 @@ def stance_command(
     if "accuracy" in agree:
         kappa = "undefined" if agree["kappa"] is None else f"{agree['kappa']:.3f}"
         typer.echo(
-            f"the rules' agreement with {agree['n']} hand labels: "
+            f"the rules' agreement with {counted(agree['n'], 'hand label', 'hand labels')}: "
             f"accuracy {agree['accuracy']:.3f}, macro-F1 {agree['macro_f1']:.3f}, "
             f"Cohen's kappa {kappa}"
         )
@@ -919,8 +931,9 @@ def _echo_label_checks(agree: dict, disagreements_out: Path | None) -> None:
     matched = agree.get("labels_matched") or {}
     if matched.get("unmatched"):
         typer.echo(
-            f"warning: {matched['unmatched']} of {matched['labels']} labels name no classified "
-            f"interaction and are not used (e.g. post {', '.join(matched['unmatched_ids'][:3])})",
+            "warning: "
+            + unmatched_labels(matched["unmatched"], matched["labels"])
+            + f" (e.g. post {', '.join(matched['unmatched_ids'][:3])})",
             err=True,
         )
     coders = agree.get("coders")
@@ -928,8 +941,9 @@ def _echo_label_checks(agree: dict, disagreements_out: Path | None) -> None:
         alpha = "undefined" if coders["alpha"] is None else f"{coders['alpha']:.3f}"
         typer.echo(
             f"coders {', '.join(coders['coders'])}: Krippendorff's alpha {alpha} on "
-            f"{coders['items']} items, {len(coders['disagreements'])} disagreements "
-            f"({coders['unresolved']} unresolved ties, not used)"
+            f"{counted(coders['items'], 'item', 'items')}, "
+            f"{counted(len(coders['disagreements']), 'disagreement', 'disagreements')} "
+            f"({counted(coders['unresolved'], 'unresolved tie', 'unresolved ties')}, not used)"
             + (f"; listed in {disagreements_out}" if disagreements_out else "")
         )
 
@@ -939,7 +953,9 @@ def _echo_validation(summary: dict) -> None:
     model = summary.get("model") or {}
     if model.get("status") == "model":
         typer.echo(
-            f"stance model trained on {model['labels']} hand codes ({model['layout']})", err=True
+            f"stance model trained on {counted(model['labels'], 'hand code', 'hand codes')} "
+            f"({model['layout']})",
+            err=True,
         )
     elif model.get("reason"):
         typer.echo(f"stance: {model['reason']}", err=True)
@@ -948,8 +964,9 @@ def _echo_validation(summary: dict) -> None:
         cv = v.get("cross_validated") or {}
         figures = f"accuracy {cv['accuracy']:.3f}, macro-F1 {cv['macro_f1']:.3f}; " if cv else ""
         typer.echo(
-            f"wrote the validation ({v['labels']} codes, cross-validated {figures}"
-            f"{len(v['shares'])} corrected shares) to {summary['validation_out']}",
+            f"wrote the validation ({counted(v['labels'], 'code', 'codes')}, cross-validated "
+            f"{figures}{counted(len(v['shares']), 'corrected share', 'corrected shares')}) "
+            f"to {summary['validation_out']}",
             err=True,
         )
         if v.get("shares_status"):
@@ -1075,7 +1092,11 @@ def synth_command(
         report_dir=report_dir,
     )
     config.check()  # (before the line saying what it generates)
-    typer.echo(f"generating {interactions:,} posts by {accounts:,} accounts ...", err=True)
+    typer.echo(
+        f"generating {counted(interactions, 'post', 'posts')} by "
+        f"{counted(accounts, 'account', 'accounts')} ...",
+        err=True,
+    )
     result = synthesize(out, config, platforms=platforms)
     for file, size in result.files:
         typer.echo(f"{size:>12,}  {out / file}")

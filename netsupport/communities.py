@@ -72,6 +72,7 @@ from .graph import (
 from .schema import AccountCol, IKind, PostCol, Role, Window
 from .textsafe import write_csv, write_json
 from .windows import Windows
+from .wording import counted
 
 __all__ = [
     "AUTO_MAX_EDGES",
@@ -286,7 +287,7 @@ def _choose_engine(algorithm: str, n_nodes: int, n_edges: int) -> tuple[str, str
     if algo is not Algorithm.AUTO:
         return algo.value, None
     big = n_edges > AUTO_MAX_EDGES or n_nodes > AUTO_MAX_NODES
-    size = f"{n_nodes:,} nodes, {n_edges:,} edges"
+    size = f"{counted(n_nodes, 'node', 'nodes')}, {counted(n_edges, 'edge', 'edges')}"
     if big and has_igraph:
         return Algorithm.MULTILEVEL.value, (
             f"auto: {size} is above the python-louvain threshold ({AUTO_MAX_NODES:,} nodes or "

@@ -65,6 +65,7 @@ import pyarrow.parquet as pq
 from .errors import NetsupportError, ResourceLimit, StudyError
 from .schema import Table
 from .textsafe import atomic_write_text, jsonable, write_json
+from .wording import counted, unmatched_labels
 
 __all__ = [
     "ENGINES",
@@ -578,8 +579,8 @@ def check_memory(counts: Mapping[str, int], engine: str = "pandas") -> int:
     if need <= limit:
         return need
     size = (
-        f"{int(counts.get('posts', 0)):,} posts and {int(counts.get('interactions', 0)):,} "
-        "interactions"
+        f"{counted(int(counts.get('posts', 0)), 'post', 'posts')} and "
+        f"{counted(int(counts.get('interactions', 0)), 'interaction', 'interactions')}"
     )
     gib = f"about {need / 2**30:.1f} GiB, more than the {limit / 2**30:.1f} GiB available"
     if engine == "pandas":
@@ -716,10 +717,7 @@ def _labels_note(stance: Any) -> str:
     matched = (stance.agreement or {}).get("labels_matched") or {}
     if not matched.get("unmatched"):
         return ""
-    return (
-        f"; warning: {matched['unmatched']} of {matched['labels']} labels name no classified "
-        "interaction and are not used"
-    )
+    return "; warning: " + unmatched_labels(matched["unmatched"], matched["labels"])
 
 
 class PandasEngine:

@@ -335,7 +335,8 @@ def _sensitivity_text(summary: Any) -> str:
             if not r["holds"]:
                 fails.append(
                     f"{_MEASURE_LABELS.get(measure, measure).lower()} ({side}: the same direction "
-                    f"in {r.get('same_sign', '?')} of {r.get('specs', '?')} specifications)"
+                    f"in {r.get('same_sign', '?')} of "
+                    f"{fmt_counted(r.get('specs'), 'specification', 'specifications')})"
                 )
     if not n:
         return "see the sensitivity section"

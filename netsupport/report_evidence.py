@@ -13,10 +13,13 @@ from .report_format import (
     _is_nm,
     fmt_count,
     fmt_counted,
+    fmt_counted_range,
     fmt_hours,
     fmt_pct,
     fmt_points,
     fmt_ratio,
+    fmt_span,
+    is_one,
 )
 
 __all__ = ["grid_clause", "sensitivity_chart", "sensitivity_context"]
@@ -60,8 +63,15 @@ def grid_clause(
     _label, fmt, ratio = _MEASURES[key]
     null = "1" if ratio else "0"
     where = "above" if s["study"] > s["null"] else "below"
-    span = f"{fmt(s['min'])} to {fmt(s['max'])}"
+    lo, hi = fmt(s["min"]), fmt(s["max"])
+    if is_one(s["specs"]):  # a grid of one: "in all 1 specification" says nothing
+        return (
+            f"{subject} {'holds' if s['holds'] else 'does not hold'} over the sensitivity "
+            f"grid: {'' if s['holds'] else 'not '}{where} {null} in its only specification "
+            f"({fmt_span(lo, hi)})."
+        )
     if s["holds"]:
+        span = f"{lo} to {hi}" if lo != hi else f"{lo} in each"
         return (
             f"{subject} holds over the sensitivity grid: {where} {null} in all "
             f"{fmt_counted(s['specs'], 'specification', 'specifications')} ({span})."
@@ -69,7 +79,7 @@ def grid_clause(
     return (
         f"{subject} does not hold over the sensitivity grid: {where} {null} in "
         f"{fmt_count(s['same_sign'])} of "
-        f"{fmt_counted(s['specs'], 'specification', 'specifications')} ({span})."
+        f"{fmt_counted(s['specs'], 'specification', 'specifications')} ({fmt_span(lo, hi)})."
     )
 
 
@@ -92,17 +102,32 @@ def breadth_clause(metrics: Mapping[str, Any]) -> str:
         if c.get("reduced")
         else "algorithms, resolutions and seeds"
     )
+    runs = len(c["runs"])
+    breadth = fmt_counted_range(lo, hi, "community", "communities")
+    if fmt_count(lo) == fmt_count(hi):  # "ranged from 5 to 5" says it was the same each time
+        breadth = f"was {breadth} with at least {_supporters(c['k'])}" + (
+            " in every run" if runs > 1 else ""
+        )
+    else:
+        breadth = f"ranged from {breadth} with at least {_supporters(c['k'])}"
+    even = fmt_span(f"{c['evenness_range'][0]:.2f}", f"{c['evenness_range'][1]:.2f}")
     text = (
-        f"Over {fmt_counted(len(c['runs']), 'community run', 'community runs')} ({what}) breadth "
-        f"ranged from {lo} to {hi} communities with at least {_supporters(c['k'])}, evenness "
-        f"{c['evenness_range'][0]:.2f} to {c['evenness_range'][1]:.2f}; runs with other seeds "
+        f"Over {fmt_counted(runs, 'community run', 'community runs')} ({what}) breadth "
+        f"{breadth}, evenness {even}; runs with other seeds "
         f"agreed with NMI {st['mean_pairwise_nmi']:.2f} on average"
     )
     if cons.get("breadth") is not None:
-        text += (
-            f", and their consensus partition gives {cons['breadth']} of "
-            f"{cons['communities']} communities"
-        )
+        if is_one(cons["communities"]):
+            text += ", and their consensus partition has a single community" + (
+                f" with at least {_supporters(c['k'])}"
+                if is_one(cons["breadth"])
+                else f" with fewer than {_supporters(c['k'])}"
+            )
+        else:
+            text += (
+                f", and their consensus partition gives {cons['breadth']} of "
+                f"{cons['communities']} communities"
+            )
     return text + "."
 
 
@@ -152,11 +177,11 @@ def sensitivity_chart(
         fig,
         "Sensitivity of the headline to the study's choices",
         Sentence(
-            "Each dot is one specification of the grid ({n} in all: crisis start and end each "
+            "Each dot is one specification of the grid ({n}: crisis start and end each "
             "moved, baseline length, stance cut-offs), sorted by its estimate; the ringed dot is "
             "the study's own. The dashed line is no change (1× for ratios, 0 for net support). "
             "Specifications whose windows reach beyond the data are left out.",
-            {"n": fmt_count(n)},
+            {"n": "its only one" if n == 1 else f"{fmt_count(n)} in all"},
         ),
         "Specification curves: sorted point estimates of four headline measures over the "
         "sensitivity grid, with the study's own specification ringed.",
@@ -181,7 +206,7 @@ def sensitivity_context(metrics: Mapping[str, Any], institution: bool) -> dict[s
                     label,
                     side,
                     fmt(s["study"]),
-                    f"{fmt(s['min'])} to {fmt(s['max'])}",
+                    fmt_span(fmt(s["min"]), fmt(s["max"])),
                     f"{s['same_sign']} of {s['specs']}",
                     "yes" if s["holds"] else "no",
                 ]
@@ -208,9 +233,9 @@ def sensitivity_context(metrics: Mapping[str, Any], institution: bool) -> dict[s
             comm_rows.append(
                 [
                     res,
-                    f"{v['communities'][0]} to {v['communities'][1]}",
-                    f"{v['breadth'][0]} to {v['breadth'][1]}",
-                    f"{v['evenness'][0]:.2f} to {v['evenness'][1]:.2f}",
+                    fmt_span(str(v["communities"][0]), str(v["communities"][1])),
+                    fmt_span(str(v["breadth"][0]), str(v["breadth"][1])),
+                    fmt_span(f"{v['evenness'][0]:.2f}", f"{v['evenness'][1]:.2f}"),
                 ]
             )
         st, cons = c["stability"], c["consensus"]

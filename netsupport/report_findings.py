@@ -31,6 +31,7 @@ from .report_format import (
     handle,
     handles,
     is_one,
+    points_noun,
     undated_ties,
 )
 from .report_stance import (
@@ -115,10 +116,13 @@ def findings(metrics: Mapping[str, Any]) -> Findings:
         text = (
             "In the crisis, {sup} of the {n} that addressed {who} "
             + ("was" if is_one(sh.get("n")) else "were")
-            + " supportive and {cri} critical: net support {net} points ({conf} CI {ci})"
+            + " supportive and {cri} critical: net support {net} "
+            + points_noun(_get(sh, "net_support", "value"))
+            + " ({conf} CI {ci})"
         )
         if not _is_nm(rep_f) and rep_f is not None and not _is_nm(base_net):
-            text += ", {change} points on the period before ({conf} CI {rci})"
+            text += ", {change} " + points_noun(rep_f["value"])
+            text += " on the period before ({conf} CI {rci})"
             values["change"] = fmt_points(rep_f["value"])
             values["rci"] = _ci(rep_f, fmt_points)
         elif _is_nm(rep_f):
@@ -149,12 +153,14 @@ def findings(metrics: Mapping[str, Any]) -> Findings:
                 "c": fmt_points(_get(sh_i, "value")),
             }
             text = (
-                "Net support for {who} {verb} by {change} points ({conf} CI {ci}), from {b} "
-                "before the crisis to {c} during it"
+                "Net support for {who} {verb} by {change} "
+                + points_noun(rep_i["value"])
+                + " ({conf} CI {ci}), from {b} before the crisis to {c} during it"
             )
             gap = _get(metrics, "reputation", "gap", "account_level")
             if not _is_nm(gap) and gap is not None and not _is_nm(rep_f) and rep_f is not None:
-                text += "; the two sides moved {gap} points apart ({conf} CI {gci})"
+                text += "; the two sides moved {gap} " + points_noun(gap["value"])
+                text += " apart ({conf} CI {gci})"
                 values["gap"] = fmt_points(abs(gap["value"]), signed=False)
                 values["gci"] = _ci(gap, fmt_points)
             text += uncorrected_note(metrics, "corrected above")
@@ -310,7 +316,8 @@ def findings(metrics: Mapping[str, Any]) -> Findings:
             "({conf} CI {ci}{boot})"
         )
         if not _is_nm(pn) and pn is not None:
-            text += " and net support at {n} points on the period before ({conf} CI {nci}"
+            text += " and net support at {n} " + points_noun(pn["value"])
+            text += " on the period before ({conf} CI {nci}"
             text += corrected_persistence(metrics, _FOCAL) + ")"
             values.update({"n": fmt_points(pn["value"]), "nci": _ci(pn, fmt_points)})
         text += "." + _grid_text(values, metrics, "persistence_attention")

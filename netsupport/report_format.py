@@ -45,17 +45,20 @@ __all__ = [
     "UndatedTies",
     "fmt_count",
     "fmt_counted",
+    "fmt_counted_range",
     "fmt_day",
     "fmt_hours",
     "fmt_pct",
     "fmt_points",
     "fmt_rate",
     "fmt_ratio",
+    "fmt_span",
     "fmt_time",
     "handle",
     "handles",
     "is_one",
     "md_escape",
+    "points_noun",
     "showing",
     "shown_handles",
     "undated_ties",
@@ -125,6 +128,18 @@ def fmt_points(x: Any, signed: bool = True) -> str:
     return f"+{r}" if signed else f"{r}"
 
 
+def points_noun(x: Any) -> str:
+    """Return ``point`` or ``points``, agreeing with :func:`fmt_points` of ``x`` ("+1 point").
+
+    Examples
+    --------
+    >>> points_noun(0.01), points_noun(-0.012), points_noun(0.25), points_noun(None)
+    ('point', 'point', 'points', 'points')
+    """
+    v = _num(x)
+    return "point" if v is not None and abs(round(v * 100)) == 1 else "points"
+
+
 def fmt_pct(x: Any) -> str:
     """Return a share (0..1) as a whole percentage."""
     v = _num(x)
@@ -175,6 +190,36 @@ def fmt_counted(x: Any, one: str, many: str) -> str:
     if isinstance(x, str):
         x = x.replace(",", "")
     return f"{fmt_count(x)} {one if is_one(x) else many}"
+
+
+def fmt_counted_range(lo: Any, hi: Any, one: str, many: str) -> str:
+    """Return a range of counts with its noun: ``1 to 3 communities``; one count when the ends
+    are equal (``5 communities``, ``1 community``), so no sentence reads "from 5 to 5".
+
+    Examples
+    --------
+    >>> fmt_counted_range(1, 3, "community", "communities")
+    '1 to 3 communities'
+    >>> fmt_counted_range(1, 1, "community", "communities")
+    '1 community'
+    >>> fmt_counted_range(5, 5, "community", "communities")
+    '5 communities'
+    """
+    if fmt_count(lo) == fmt_count(hi):
+        return fmt_counted(hi, one, many)
+    return f"{fmt_count(lo)} to {fmt_counted(hi, one, many)}"
+
+
+def fmt_span(lo: str, hi: str) -> str:
+    """Return the range between two formatted values, ``lo to hi``, or the one value when both
+    read the same (``0.90× to 0.90×`` says nothing a reader needs twice).
+
+    Examples
+    --------
+    >>> fmt_span("0.90×", "4.0×"), fmt_span("0.50", "0.50")
+    ('0.90× to 4.0×', '0.50')
+    """
+    return lo if lo == hi else f"{lo} to {hi}"
 
 
 def fmt_rate(x: Any) -> str:

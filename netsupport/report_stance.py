@@ -12,7 +12,15 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from . import charts
-from .report_format import Sentence, fmt_count, fmt_counted, fmt_pct, handle, handles
+from .report_format import (
+    Sentence,
+    fmt_count,
+    fmt_counted,
+    fmt_pct,
+    handle,
+    handles,
+    points_noun,
+)
 from .schema import Stance
 
 __all__ = [
@@ -199,7 +207,10 @@ def corrected_findings(metrics: Mapping[str, Any]) -> list[Any]:
             ),
             None,
         )
-        text = f"{{net_{side}}} points for {{who_{side}}} (95% CI {{ci_{side}}}{{base_{side}}})"
+        text = (
+            f"{{net_{side}}} {points_noun(net['corrected'])} for {{who_{side}}} "
+            f"(95% CI {{ci_{side}}}{{base_{side}}})"
+        )
         values[f"base_{side}"] = _rectifier_base(net)
         nets[side], whos[side] = net, handles(who)
         values.update(

@@ -1078,29 +1078,33 @@ def aggregate_study(
     say(f"classifying and aggregating {len(plan.partitions)} partitions")
     tmp_root = None if scratch_dir else tempfile.mkdtemp(prefix="netsupport-")
     edges_dir = Path(scratch_dir or tmp_root) / "edges"
-    shutil.rmtree(edges_dir, ignore_errors=True)
-    edges_dir.mkdir(parents=True)
-    n_rows = max(plan.rows.values(), default=0)
-    n_buckets = min(64, max(1, n_rows // ROWS_PER_EDGE_BUCKET))
-    ctx = replace(ctx, edges_dir=str(edges_dir), n_buckets=n_buckets)
-    cdel = dask.delayed(ctx, pure=True)
-    all_inter = list(SCHEMAS[Table.INTERACTIONS].names)
-    tasks = partition_tasks(plan, _aggregate, _POST_COLUMNS, all_inter, cdel, seq=True, named=True)
-    edge_sums: dict[str, pd.DataFrame] = {}
-    if tasks:
-        # The partitions write their edges (the biggest result) to disk in buckets by source;
-        # then each bucket is summed by one task. The rest is summed in a tree. Workers so hold
-        # one partition, or one bucket, at a time.
-        (res,) = dask.compute(_tree(tasks, _released(_combine)))
-        folders = sorted(str(d) for d in edges_dir.glob("*/*") if d.is_dir())
-        sums = dask.compute(*[dask.delayed(_released(_sum_bucket))(d) for d in folders])
-        by_key: dict[str, list[str]] = {}
-        for folder, path in zip(folders, sums, strict=True):
-            by_key.setdefault(Path(folder).parent.name, []).append(path)
-        edge_sums = {k: _read_sums(v) for k, v in sorted(by_key.items())}
+    try:  # the edges on disk go at the end, also when a task fails or there is none
+        shutil.rmtree(edges_dir, ignore_errors=True)
+        edges_dir.mkdir(parents=True)
+        n_rows = max(plan.rows.values(), default=0)
+        n_buckets = min(64, max(1, n_rows // ROWS_PER_EDGE_BUCKET))
+        ctx = replace(ctx, edges_dir=str(edges_dir), n_buckets=n_buckets)
+        cdel = dask.delayed(ctx, pure=True)
+        all_inter = list(SCHEMAS[Table.INTERACTIONS].names)
+        tasks = partition_tasks(
+            plan, _aggregate, _POST_COLUMNS, all_inter, cdel, seq=True, named=True
+        )
+        edge_sums: dict[str, pd.DataFrame] = {}
+        if tasks:
+            # The partitions write their edges (the biggest result) to disk in buckets by source;
+            # then each bucket is summed by one task. The rest is summed in a tree. Workers so hold
+            # one partition, or one bucket, at a time.
+            (res,) = dask.compute(_tree(tasks, _released(_combine)))
+            folders = sorted(str(d) for d in edges_dir.glob("*/*") if d.is_dir())
+            sums = dask.compute(*[dask.delayed(_released(_sum_bucket))(d) for d in folders])
+            by_key: dict[str, list[str]] = {}
+            for folder, path in zip(folders, sums, strict=True):
+                by_key.setdefault(Path(folder).parent.name, []).append(path)
+            edge_sums = {k: _read_sums(v) for k, v in sorted(by_key.items())}
+        else:
+            res = _aggregates_of(_empty(Table.POSTS), _empty(Table.INTERACTIONS), ctx, "empty")
+    finally:
         shutil.rmtree(tmp_root or edges_dir, ignore_errors=True)
-    else:
-        res = _aggregates_of(_empty(Table.POSTS), _empty(Table.INTERACTIONS), ctx, "empty")
     cposts, cinter = res.pop("conflict_posts"), res.pop("conflict_inter")
     if len(cposts) or len(cinter):  # rows of posts seen in several partitions, in store order
         say(f"resolving {len(cposts) + len(cinter):,} rows of posts spread over partitions")

@@ -85,6 +85,7 @@ from .outdir import (
 from .schema import AccountCol, FollowCol, InteractionCol, PostCol, Table
 from .studyfile import InputSpec, Study, load_study
 from .textsafe import atomic_write_bytes, dumps_json, jsonable, write_json
+from .wording import counted
 
 __all__ = [
     "RUN_STORE_MARKER",
@@ -1072,8 +1073,9 @@ class RunContext:
             counts = summary.store_counts
             status = "ran"
             detail = (
-                f"{counts.get('posts', 0):,} posts, {counts.get('interactions', 0):,} "
-                f"interactions, {summary.total('rejects'):,} rejected rows"
+                f"{counted(counts.get('posts', 0), 'post', 'posts')}, "
+                f"{counted(counts.get('interactions', 0), 'interaction', 'interactions')}, "
+                f"{counted(summary.total('rejects'), 'rejected row', 'rejected rows')}"
             )
             self.state.forget(*STEPS)
         first, last = self.store.time_span()
@@ -1233,7 +1235,7 @@ class RunContext:
         self.write_report(inp)
         _test_point("report-written")
         self.state.record("report", self.keys["report"])
-        return "ran", f"{len(self.report_files)} files"
+        return "ran", counted(len(self.report_files), "file", "files")
 
     def _input_records(self) -> dict[str, dict[str, Any]]:
         files = input_files(self.study, self.state.data.get("files", {}))

@@ -477,7 +477,9 @@ def test_cli_communities_prints_table_and_writes_outputs(tmp_path, graph_store):
     assert r.exit_code == 0, r.output
     header = r.stdout.splitlines()[0].split()
     assert header[:3] == ["community", "size", "internal_weight"]
-    assert "louvain: 1 communities" in r.stderr and "stability over 3 seeds" in r.stderr
+    # (it read "louvain: 1 communities, ..."; counts on the command line agree with their noun)
+    assert "louvain: 1 community, modularity" in r.stderr and "stability over 3 seeds" in r.stderr
+    assert "(3 accounts, 3 edges)" in r.stderr
     nodes = pd.read_csv(out / "nodes.csv")
     assert nodes["handle"].tolist() == ["amy", "bob", "lane"]
     assert nodes["role"].tolist() == ["citizen", "unknown", "professional"]

@@ -1033,8 +1033,8 @@ def test_the_counted_filter_takes_the_formatted_counts_of_the_templates(markdown
 @pytest.mark.parametrize(
     ("n", "runs", "supporters", "specs"),
     [
-        (1, "1 community run", "1 supporter", "1 specification"),
-        (2, "2 community runs", "2 supporters", "2 specifications"),
+        (1, "1 community run", "1 supporter", "its only specification"),
+        (2, "2 community runs", "2 supporters", "all 2 specifications"),
     ],
 )
 def test_the_grid_clauses_agree_with_their_counts(n, runs, supporters, specs):
@@ -1051,10 +1051,136 @@ def test_the_grid_clauses_agree_with_their_counts(n, runs, supporters, specs):
     m = {"sensitivity": {"summary": {"attention_lift": {"focal": {**lift, "holds": True}}}}}
     m["sensitivity"]["communities"] = comm
     assert report_evidence.grid_clause(m, "attention_lift") == (
-        f"The direction holds over the sensitivity grid: above 1 in all {specs} (2.0× to 4.0×)."
+        f"The direction holds over the sensitivity grid: above 1 in {specs} (2.0× to 4.0×)."
     )
     assert report_evidence.breadth_clause(m) == (
         f"Over {runs} (algorithms, resolutions and seeds) breadth ranged from 1 to 2 communities "
         f"with at least {supporters}, evenness 0.00 to 0.50; runs with other seeds agreed with "
         "NMI 1.00 on average."
     )
+
+
+def _breadth_metrics(lo: int, hi: int, k: int, runs: int, even: list[float]) -> dict:
+    comm = {
+        "breadth_range": [lo, hi],
+        "k": k,
+        "runs": [{}] * runs,
+        "stability": {"mean_pairwise_nmi": 0.9},
+        "consensus": {},
+        "evenness_range": even,
+    }
+    return {"sensitivity": {"summary": {}, "communities": comm}}
+
+
+@pytest.mark.parametrize(
+    ("lo", "even", "breadth"),
+    [
+        (
+            5,
+            [0.94, 0.94],
+            "was 5 communities with at least 3 supporters in every run, evenness 0.94",
+        ),
+        (
+            1,
+            [0.5, 0.7],
+            "was 1 community with at least 3 supporters in every run, evenness 0.50 to 0.70",
+        ),
+    ],
+)
+def test_an_equal_breadth_range_reads_as_one_count_not_from_5_to_5(lo, even, breadth):
+    """Every community run gave the same breadth: the sentence read "breadth ranged from 5 to 5
+    communities" and "from 1 to 1 communities", and an equal evenness "0.94 to 0.94"."""
+    m = _breadth_metrics(lo, lo, 3, 30, even)
+    assert report_evidence.breadth_clause(m) == (
+        f"Over 30 community runs (algorithms, resolutions and seeds) breadth {breadth}; runs "
+        "with other seeds agreed with NMI 0.90 on average."
+    )
+
+
+def test_a_consensus_partition_of_one_community_is_not_1_of_1_communities():
+    """The consensus partition of the seed runs has one community: it read "gives 1 of 1
+    communities"."""
+    m = _breadth_metrics(1, 2, 3, 10, [0.0, 0.5])
+    m["sensitivity"]["communities"]["consensus"] = {"breadth": 1, "communities": 1}
+    assert report_evidence.breadth_clause(m).endswith(
+        "on average, and their consensus partition has a single community with at least 3 "
+        "supporters."
+    )
+    m["sensitivity"]["communities"]["consensus"] = {"breadth": 0, "communities": 1}
+    assert report_evidence.breadth_clause(m).endswith(
+        "their consensus partition has a single community with fewer than 3 supporters."
+    )
+
+
+def test_a_grid_clause_over_equal_estimates_gives_the_value_once():
+    """Every specification gave the same lift: the clause read "(1.4× to 1.4×)"; a grid of
+    one specification read "in all 1 specification"."""
+    s = {"null": 1.0, "study": 1.4, "min": 1.4, "max": 1.4, "specs": 6, "same_sign": 6}
+    m = {"sensitivity": {"summary": {"attention_lift": {"focal": {**s, "holds": True}}}}}
+    assert report_evidence.grid_clause(m, "attention_lift") == (
+        "The direction holds over the sensitivity grid: above 1 in all 6 specifications "
+        "(1.4× in each)."
+    )
+    m["sensitivity"]["summary"]["attention_lift"]["focal"].update(specs=1, same_sign=1)
+    assert report_evidence.grid_clause(m, "attention_lift") == (
+        "The direction holds over the sensitivity grid: above 1 in its only specification (1.4×)."
+    )
+
+
+def test_the_sensitivity_table_gives_an_equal_range_once():
+    """The table's range cells read "1.4× to 1.4×" and "3 to 3" when both ends were equal."""
+    s = {"null": 1.0, "study": 1.4, "min": 1.4, "max": 1.4, "specs": 6, "same_sign": 6}
+    m = _breadth_metrics(3, 3, 2, 4, [0.5, 0.5])
+    m["sensitivity"]["summary"] = {"attention_lift": {"focal": {**s, "holds": True}}}
+    c = m["sensitivity"]["communities"]
+    c["by_resolution"] = {"1.0": {"communities": [3, 3], "breadth": [2, 3], "evenness": [0.5, 0.5]}}
+    c["stability"].update(algorithm="louvain", resolution=1.0, min_pairwise_nmi=0.8)
+    c["consensus"] = {"runs": 4, "threshold": 1, "communities": 3, "breadth": 2, "evenness": 0.5}
+    m["sensitivity"].update(
+        specs=[{}] * 6,
+        grid={
+            "window_shift_days": [0],
+            "baseline_days": [14],
+            "thresholds": [0.05],
+            "algorithms": ["louvain"],
+            "resolutions": [1.0],
+            "seeds": 1,
+        },
+    )
+    ctx = report_evidence.sensitivity_context(m, institution=False)
+    assert ctx["rows"][0] == [
+        "Attention lift, crisis / baseline",
+        "focal",
+        "1.4×",
+        "1.4×",
+        "6 of 6",
+        "yes",
+    ]
+    assert ctx["communities"] == [["1.0", "3", "2 to 3", "0.50"]]
+    assert ctx["grid"].endswith("at resolution 1 with 1 seed each")
+
+
+def test_net_support_of_one_point_is_one_point():
+    """A net support of +1 (and a change of −1) read "+1 points"."""
+    m = _small(2)
+    sh = m["stance_shares"]["focal"]["crisis"]["account_level"]
+    sh["net_support"] = {"value": 0.01, "low": -0.2, "high": 0.2}
+    text = next(
+        s.text() for s in report_findings.findings(m).sentences if "net support" in s.text()
+    )
+    assert "net support +1 point (95% CI −20 to +20)" in text
+
+
+@pytest.mark.parametrize("markdown", [True, False])
+def test_a_baseline_of_one_day_is_one_day(markdown):
+    """The opening line read "compared with the 1 days before" for a one-day baseline."""
+    t = report._env(markdown).from_string(
+        '{{ baseline_days|counted("day", "days") }}, {{ after_days|counted("day", "days") }}'
+    )
+    assert t.render(baseline_days="1", after_days="14") == "1 day, 14 days"
+    src = (
+        Path(report.__file__).parent
+        / "templates"
+        / ("report.md.j2" if markdown else "report.html.j2")
+    ).read_text()
+    assert 'the {{ baseline_days|counted("day", "days") }} before' in src

@@ -473,3 +473,26 @@ def test_a_twitter_only_store_has_no_platform_table_with_dask(example_runs):
     """As with the pandas engine: a Twitter-only study's report is unchanged."""
     agg = scale.load_aggregates(work_dir(Path(example_runs["dask"].output_dir)) / "dask")
     assert agg.platforms is None
+
+
+def test_the_edges_scratch_folder_is_removed_when_a_run_fails_or_succeeds(
+    example_runs, client, monkeypatch, tmp_path
+):
+    """Without a scratch dir the partitions' edges go to a ``netsupport-*`` folder of the temp
+    dir: it stayed there when reading the summed buckets (or any task) raised, and when the store
+    gave no partition."""
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    study = example_runs["pandas"]
+
+    def broken(paths):
+        raise OSError("disk gone")
+
+    with monkeypatch.context() as m:
+        m.setattr(scale, "_read_sums", broken)
+        with pytest.raises(OSError, match="disk gone"):
+            scale.aggregate_study(study, client)
+    assert list(tmp_path.iterdir()) == []
+    scale.aggregate_study(study, client)
+    assert list(tmp_path.iterdir()) == []

@@ -268,7 +268,7 @@ def test_coder_agreement_reaches_the_stance_summary_and_disagreements_csv(tmp_pa
         ],
     )
     assert r.exit_code == 0, r.output
-    assert "Krippendorff's alpha" in r.stdout and "1 disagreements (1 unresolved" in r.stdout
+    assert "Krippendorff's alpha" in r.stdout and "1 disagreement (1 unresolved tie," in r.stdout
     dis = pd.read_csv(tmp_path / "stance.disagreements.csv", dtype=str, keep_default_na=False)
     assert dis.values.tolist() == [["C10", "focal", "2", "supportive", "critical", ""]]
 
@@ -367,7 +367,8 @@ def test_cli_duplicates_that_agree_are_fine(tmp_path):
 def test_cli_some_labels_not_in_the_store_warn_and_are_counted(tmp_path):
     r = _stance_cli(tmp_path, "post_id,stance\nC10,supportive\nC01,neutral\nX9,critical\n")
     assert r.exit_code == 0, r.output
-    assert "warning: 1 of 3 labels name no classified interaction" in r.stderr
+    # (it read "1 of 3 labels name no classified interaction and are not used")
+    assert "warning: 1 of 3 labels names no classified interaction and is not used" in r.stderr
     assert "X9" in r.stderr
 
 
@@ -415,7 +416,11 @@ def test_run_stance_line_warns_about_unmatched_labels():
     agree = {"labels_matched": {"labels": 3, "matched": 2, "unmatched": 1, "unmatched_ids": ["X"]}}
     res = StanceResult(pd.DataFrame(), agree, {})
     assert _labels_note(res) == (
-        "; warning: 1 of 3 labels name no classified interaction and are not used"
+        "; warning: 1 of 3 labels names no classified interaction and is not used"
+    )
+    agree["labels_matched"].update(matched=1, unmatched=2)
+    assert _labels_note(res) == (
+        "; warning: 2 of 3 labels name no classified interaction and are not used"
     )
     agree["labels_matched"]["unmatched"] = 0
     assert _labels_note(res) == ""
@@ -450,7 +455,8 @@ def test_cli_support_warns_about_unmatched_labels_too(tmp_path):
         ],
     )
     assert r.exit_code == 0, r.output
-    assert "warning: 1 of 3 labels name no classified interaction" in r.stderr
+    # (it read "1 of 3 labels name no classified interaction and are not used")
+    assert "warning: 1 of 3 labels names no classified interaction and is not used" in r.stderr
 
 
 # ---- the sheet drawn by account (--sample-by account) --------------------------------------------

@@ -741,3 +741,13 @@ def test_posts_alone_are_enough():
     # without the follows table, a and e lose their follow ties: a keeps its baseline reply
     assert m["composition"]["prior_tie"] == 2  # a and b
     assert set(m["roles"]["focal"]) == {"unknown"}
+
+
+def test_headline_rows_breadth_of_one_community_and_one_supporter():
+    """`netsupport support` printed "1 communities with >= 1 supporters" for a breadth of one."""
+    b = {"communities_with_k_supporters": 1, "k": 1, "normalised_entropy": 0.0}
+    rows = dict((r[0], r[1:]) for r in headline_rows({"headline": {"breadth": b}}))
+    assert rows["Breadth"] == ("1 community with >= 1 supporter, evenness 0.00", "")
+    b.update(communities_with_k_supporters=4, k=3, normalised_entropy=0.94)
+    rows = dict((r[0], r[1:]) for r in headline_rows({"headline": {"breadth": b}}))
+    assert rows["Breadth"] == ("4 communities with >= 3 supporters, evenness 0.94", "")

@@ -30,6 +30,7 @@ from ..stance import (
 from ..stance.supervised import correct_validation
 from ..textsafe import jsonable
 from ..windows import Windows
+from ..wording import counted
 from .attention import attention, lift, persistence
 from .common import (
     _A,
@@ -848,7 +849,8 @@ def headline_rows(metrics: Mapping[str, Any]) -> list[tuple[str, str, str]]:
     if "breadth" in h:
         b = h["breadth"]
         text = (
-            f"{b['communities_with_k_supporters']} communities with >= {b['k']} supporters, "
+            f"{counted(b['communities_with_k_supporters'], 'community', 'communities')} with "
+            f">= {counted(b['k'], 'supporter', 'supporters')}, "
             f"evenness {b['normalised_entropy']:.2f}"
             if _measured(b)
             else "not measured"
