@@ -123,10 +123,30 @@ def findings(metrics: Mapping[str, Any]) -> Findings:
             values["rci"] = _ci(rep_f, fmt_points)
         elif _is_nm(rep_f):
             nm.append((f"Reputational change of {focal}", _reason(rep_f)))
-        text += uncorrected_note(metrics, "the next finding includes it")
-        text += "." + _grid_text(values, metrics, "net_support_crisis", "Net support's direction")
+        prim_net = _primary_corrected(metrics, "net_support_crisis", _FOCAL)
+        prim_chg = (
+            _primary_corrected(metrics, "reputational_change", _FOCAL)
+            if "change" in values
+            else None
+        )
+        text += uncorrected_note(
+            metrics, "the next finding includes it" + _primary_note(prim_net, prim_chg)
+        )
+        text += "." + _grid_text(
+            values,
+            metrics,
+            "net_support_crisis",
+            "Net support's direction",
+            suffix=_rerun(prim_net),
+        )
         if "change" in values:
-            text += _grid_text(values, metrics, "reputational_change", "The change's direction")
+            text += _grid_text(
+                values,
+                metrics,
+                "reputational_change",
+                "The change's direction",
+                suffix=_rerun(prim_chg),
+            )
         out.append(Sentence(text, values, ("sup", "net")))
     out.extend(corrected_findings(metrics))  # the same, corrected for the stance's error
 
@@ -157,8 +177,11 @@ def findings(metrics: Mapping[str, Any]) -> Findings:
                 text += "; the two sides moved {gap} points apart ({conf} CI {gci})"
                 values["gap"] = fmt_points(abs(gap["value"]), signed=False)
                 values["gci"] = _ci(gap, fmt_points)
-            text += uncorrected_note(metrics, "corrected above")
-            text += "." + _grid_text(values, metrics, "reputational_change", side=_INST)
+            prim = _primary_corrected(metrics, "reputational_change", _INST)
+            text += uncorrected_note(metrics, "corrected above" + _primary_note(None, prim))
+            text += "." + _grid_text(
+                values, metrics, "reputational_change", side=_INST, suffix=_rerun(prim)
+            )
             out.append(Sentence(text, values, ("change",)))
 
     # 4. prior ties
@@ -360,11 +383,64 @@ def _grid_text(
     key: str,
     subject: str = "The direction",
     side: str = _FOCAL,
+    suffix: str = "",
 ) -> str:
-    """Put the grid sentence of ``key`` in ``values`` and return its placeholder."""
+    """Put the grid sentence of ``key`` in ``values`` and return its placeholder (``suffix``:
+    a clause added before its full stop)."""
     name = f"grid_{key}_{side}"
-    values[name] = _grid_clause(metrics, key, side, subject=subject)
+    clause = _grid_clause(metrics, key, side, subject=subject)
+    values[name] = clause[:-1] + suffix + "." if clause and suffix else clause
     return "{" + name + "}"
+
+
+def _primary_corrected(metrics: Mapping[str, Any], key: str, side: str) -> Mapping[str, Any] | None:
+    """Return the declared primary result of ``key`` for ``side`` when it is error-corrected
+    (it carries the uncorrected figure as ``naive``), else None."""
+    p = metrics.get("primary")
+    if not isinstance(p, Mapping):
+        return None
+    for r in p.get("measures") or ():
+        res = r.get("result")
+        if (
+            r.get("measure") == key
+            and (r.get("side") or _FOCAL) == side
+            and isinstance(res, Mapping)
+            and not _is_nm(res)
+            and "naive" in res
+            and res.get("value") is not None
+        ):
+            return res
+    return None
+
+
+def _primary_note(net: Mapping[str, Any] | None, change: Mapping[str, Any] | None) -> str:
+    """ "; the primary figure ... is the error-corrected one, +N" for a finding that gives the
+    uncorrected figure of a declared primary measure that the hand codes corrected.
+
+    Examples
+    --------
+    >>> _primary_note(None, {"value": 0.11, "naive": 0.19})
+    '; the primary figure of the change is the error-corrected one, +11'
+    >>> _primary_note({"value": 0.43, "naive": 0.56}, None)
+    '; the primary figure of net support is the error-corrected one, +43'
+    """
+    parts = [
+        f"the primary figure of {what} is the error-corrected one, {fmt_points(r['value'])}"
+        for what, r in (("net support", net), ("the change", change))
+        if r is not None
+    ]
+    return "; " + "; ".join(parts) if parts else ""
+
+
+def _rerun(primary: Mapping[str, Any] | None) -> str:
+    """ "; the grid re-runs the uncorrected figure, ..." when the measure's primary figure is
+    error-corrected: the sensitivity grid recomputes only the figure as the stance decided it."""
+    if primary is None:
+        return ""
+    return (
+        "; the grid re-runs the uncorrected figure, not the primary error-corrected "
+        + fmt_points(primary["value"])
+    )
 
 
 def _most_supporters(mob: Any) -> Mapping[str, Any] | None:

@@ -22,6 +22,7 @@ __all__ = [
     "corrected_persistence",
     "headline_label",
     "rule_counts_sentence",
+    "several_posts",
     "stance_context",
     "uncorrected_note",
     "without_text_relabelled",
@@ -254,6 +255,14 @@ def corrected_findings(metrics: Mapping[str, Any]) -> list[Any]:
             }
         )
     return [Sentence(text, values, tuple(k for k in values if k.startswith("net_")))]
+
+
+def several_posts(metrics: Mapping[str, Any]) -> str:
+    """Return "N of M for @a, ..." when the error-corrected finding warns that its account-level
+    intervals are too narrow (accounts that posted more than once in the crisis), else ""."""
+    if not corrected_findings(metrics):
+        return ""
+    return str(corrected_findings(metrics)[0].values.get("several", ""))
 
 
 def uncorrected_note(metrics: Mapping[str, Any], where: str) -> str:
