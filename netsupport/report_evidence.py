@@ -297,19 +297,46 @@ def role_timing_sentence(metrics: Mapping[str, Any], focal: str) -> Sentence | N
     ratios = []
     for r in sorted(roles, key=lambda r: -roles[r]["size"]):
         last = roles[r]["curve"][-1] if roles[r]["curve"] else None
-        if last is None:
+        if last is None or (last.get("ratio") is None and not last["share"] > 0):
             continue
+        part = _role_share(r, int(roles[r]["size"]), float(last["share"]))
+        if not ratios:
+            part += " in the conversation"
         if last.get("ratio") is not None:
-            ratios.append(
-                f"{fmt_pct(last['share'])} of {_PLURAL.get(r, r)} ({fmt_ratio(last['ratio'])} "
-                "their baseline rate)"
-            )
-        elif last["share"] > 0:
-            ratios.append(f"{fmt_pct(last['share'])} of {_PLURAL.get(r, r)} (none in the baseline)")
+            part += f" ({fmt_ratio(last['ratio'])} their baseline rate)"
+        else:
+            part += " (none in the baseline)"
+        ratios.append(part)
     if ratios:
-        text += " By the crisis end {ratios} had addressed the account."
+        text += (
+            " By the crisis end {ratios} had addressed the account; the conversation is the "
+            "accounts that addressed either side in any window or took part in the crisis "
+            'graph (METHODS.md, "Role timing").'
+        )
         values["ratios"] = ", ".join(ratios)
     return Sentence(text, values, ())
+
+
+#: Below this many accounts a role's share is given as a count ("2 of 6 institutions").
+SMALL_ROLE = 10
+_SINGULAR = {"media": "media account"}
+
+
+def _role_share(role: str, size: int, share: float) -> str:
+    """ "34% of the 229 citizens", or for a role of fewer than :data:`SMALL_ROLE` accounts the
+    count itself, "2 of 6 institutions": a percentage of six accounts hides how few they are.
+
+    Examples
+    --------
+    >>> _role_share("citizen", 229, 77 / 229), _role_share("institution", 6, 2 / 6)
+    ('34% of the 229 citizens', '2 of 6 institutions')
+    >>> _role_share("media", 1, 1.0)
+    '1 of 1 media account'
+    """
+    name = _PLURAL.get(role, role) if size != 1 else _SINGULAR.get(role, role)
+    if size < SMALL_ROLE:
+        return f"{round(share * size)} of {size} {name}"
+    return f"{fmt_pct(share)} of the {fmt_count(size)} {name}"
 
 
 def _consensus_how(cons: Mapping[str, Any]) -> str:
