@@ -281,18 +281,17 @@ def role_timing_sentence(metrics: Mapping[str, Any], focal: str) -> Sentence | N
         values["order"] = ", ".join(parts)
         surviving = rt.get("surviving") or []
         values["perm"] = fmt_count(rt["permutations"])
+        values["few"] = _few_accounts(rt)
         if surviving:
             text += (
                 "A permutation test ({perm} shuffles of the roles, Holm-adjusted) supports only "
-                "{pairs}; the rest of this order is within chance."
+                "{pairs}; the rest of this order is within chance{few}."
             )
-            values["pairs"] = "; ".join(
-                f"{_PLURAL.get(a, a)} before {_PLURAL.get(b, b)}" for a, b in surviving
-            )
+            values["pairs"] = _orderings(surviving)
         else:
             text += (
                 "A permutation test ({perm} shuffles of the roles, Holm-adjusted) finds no "
-                "difference in timing between roles beyond chance."
+                "difference in timing between roles beyond chance{few}."
             )
     ratios = []
     for r in sorted(roles, key=lambda r: -roles[r]["size"]):
@@ -315,6 +314,59 @@ def role_timing_sentence(metrics: Mapping[str, Any], focal: str) -> Sentence | N
         )
         values["ratios"] = ", ".join(ratios)
     return Sentence(text, values, ())
+
+
+_NUMBER_WORDS = ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+
+
+def _orderings(pairs: list[list[str]]) -> str:
+    """ "one ordering: a before b", "two orderings: a before b, and c before d".
+
+    Examples
+    --------
+    >>> _orderings([["professional", "journalist"], ["citizen", "journalist"]])
+    'two orderings: professionals before journalists, and citizens before journalists'
+    >>> _orderings([["a", "b"], ["c", "d"], ["e", "f"]])
+    'three orderings: a before b, c before d, and e before f'
+    >>> _orderings([["media", "citizen"]])
+    'one ordering: media accounts before citizens'
+    """
+    n = len(pairs)
+    count = _NUMBER_WORDS[n - 1] if n <= len(_NUMBER_WORDS) else fmt_count(n)
+    each = [f"{_PLURAL.get(a, a)} before {_PLURAL.get(b, b)}" for a, b in pairs]
+    listed = each[0] if n == 1 else ", ".join(each[:-1]) + ", and " + each[-1]
+    return f"{count} ordering{'' if n == 1 else 's'}: {listed}"
+
+
+#: A tested role with fewer new accounts than this is named as too few to confirm an order.
+FEW_NEW_ACCOUNTS = 20
+
+
+def _few_accounts(rt: Mapping[str, Any]) -> str:
+    """ " (media accounts: 12 new accounts, too few to confirm an order)" for each role of a
+    pair the test does not confirm that has fewer than :data:`FEW_NEW_ACCOUNTS` new accounts:
+    with so few the test has little power, so "within chance" is not "no order"."""
+    roles = rt.get("roles") or {}
+    unconfirmed = {
+        r
+        for p in rt.get("pairs") or ()
+        if not p.get("survives")
+        for r in (p["earlier"], p["later"])
+    }
+    order = list(rt.get("order") or ())
+    few = [
+        f"{_PLURAL.get(r, r)}: "
+        + fmt_counted(int(roles[r]["new_accounts"]), "new account", "new accounts")
+        for r in [*order, *sorted(unconfirmed - set(order))]
+        if r in unconfirmed
+        and isinstance(roles.get(r), Mapping)
+        and roles[r].get("new_accounts") is not None
+        and int(roles[r]["new_accounts"]) < FEW_NEW_ACCOUNTS
+    ]
+    if not few:
+        return ""
+    each = "each too few" if len(few) > 1 else "too few"
+    return " (" + "; ".join(few) + f", {each} to confirm an order)"
 
 
 #: Below this many accounts a role's share is given as a count ("2 of 6 institutions").

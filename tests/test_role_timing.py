@@ -182,3 +182,31 @@ def test_the_share_of_a_role_names_its_denominator_and_small_roles_are_counts():
         "the conversation is the accounts that addressed either side in any window or took "
         'part in the crisis graph (METHODS.md, "Role timing").'
     )
+
+
+def test_the_test_names_its_orderings_in_a_sentence_and_roles_too_small_to_confirm_one():
+    """Guards review t5 #7: "supports only professionals before journalists; citizens before
+    journalists" was ungrammatical, and "the rest of this order is within chance" hid that
+    the planted "media a day after citizens" (29.6 h, Holm p = 0.08) rested on 12 new media
+    accounts: with fewer than 20 the test cannot confirm an order. Journalists (24) and the
+    untested institutions are not named."""
+    rt = _example_timing()
+    text = role_timing_sentence({"role_timing": {"focal": rt}}, "@x").text()
+    assert (
+        "A permutation test (2,000 shuffles of the roles, Holm-adjusted) supports only two "
+        "orderings: professionals before journalists, and citizens before journalists; the "
+        "rest of this order is within chance (media accounts: 12 new accounts, too few to "
+        "confirm an order). By the crisis end" in text
+    )
+    rt["roles"]["journalist"]["new_accounts"] = 1  # two small roles, no pair surviving
+    rt["surviving"] = []
+    for p in rt["pairs"]:
+        p["survives"] = False
+    text = role_timing_sentence({"role_timing": {"focal": rt}}, "@x").text()
+    assert (
+        "finds no difference in timing between roles beyond chance (journalists: 1 new "
+        "account; media accounts: 12 new accounts, each too few to confirm an order)." in text
+    )
+    rt["roles"]["journalist"]["new_accounts"] = rt["roles"]["media"]["new_accounts"] = 20
+    text = role_timing_sentence({"role_timing": {"focal": rt}}, "@x").text()
+    assert "too few" not in text
