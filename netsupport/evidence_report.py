@@ -239,14 +239,35 @@ def _blocks(m: Mapping[str, Any], labels: Mapping[str, str]) -> list[list[str]]:
                 who,
                 _show(acc, fmt_points),
                 _show(blk if _is_nm(blk) else blk["net_support"], fmt_points)
-                + (
-                    ""
-                    if _is_nm(blk)
-                    else f" ({blk['blocks']} block{'' if blk['blocks'] == 1 else 's'})"
-                ),
+                + ("" if _is_nm(blk) else f" ({_blocks_note(int(blk['blocks']))})"),
             ]
         )
     return rows
+
+
+#: Fewer day (or hour) blocks than this give a percentile interval too narrow by construction.
+FEW_BLOCKS = 20
+
+
+def _blocks_note(n: int) -> str:
+    """What a block-bootstrap interval of ``n`` blocks is: with few blocks its percentile
+    interval is discrete and short (METHODS.md, "Intervals that respect cascades").
+
+    Examples
+    --------
+    >>> _blocks_note(6)
+    '6 blocks: this interval is too narrow by construction; it is a check, not an estimate'
+    >>> _blocks_note(1)
+    '1 block: this interval is too narrow by construction; it is a check, not an estimate'
+    >>> _blocks_note(48)
+    '48 blocks: a check, not an estimate'
+    """
+    what = fmt_counted(n, "block", "blocks")
+    if n < FEW_BLOCKS:
+        return (
+            f"{what}: this interval is too narrow by construction; it is a check, not an estimate"
+        )
+    return f"{what}: a check, not an estimate"
 
 
 def _primary(m: Mapping[str, Any], labels: Mapping[str, str]) -> dict[str, Any]:

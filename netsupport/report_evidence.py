@@ -17,6 +17,7 @@ from .report_format import (
     fmt_pct,
     fmt_points,
     fmt_ratio,
+    is_one,
 )
 
 __all__ = ["grid_clause", "sensitivity_chart", "sensitivity_context"]
@@ -100,8 +101,9 @@ def breadth_clause(metrics: Mapping[str, Any]) -> str:
     )
     if cons.get("breadth") is not None:
         text += (
-            f", and their consensus partition gives {cons['breadth']} of "
-            f"{cons['communities']} communities"
+            f", and in their consensus partition {cons['breadth']} of its "
+            f"{fmt_counted(cons['communities'], 'community', 'communities')} "
+            f"{'has' if is_one(cons['breadth']) else 'have'} at least {_supporters(c['k'])}"
         )
     return text + "."
 
@@ -189,12 +191,12 @@ def sensitivity_context(metrics: Mapping[str, Any], institution: bool) -> dict[s
     g = sens["grid"]
     grid = (
         "crisis start and end each moved by "
-        + ", ".join(f"{d:+g}" if d else "0" for d in g["window_shift_days"])
+        + ", ".join(f"{d:+g}".replace("-", "−") if d else "0" for d in g["window_shift_days"])
         + " days; baseline "
         + ", ".join(f"{d:g}" for d in g["baseline_days"])
         + " days; VADER cut-offs ±"
         + ", ±".join(f"{t:g}" for t in g["thresholds"])
-        + "; communities "
+        + "; apart from these, the communities were found again by "
         + " and ".join(g["algorithms"])
         + " at resolution "
         + ", ".join(f"{r:g}" for r in g["resolutions"])

@@ -118,7 +118,7 @@ def findings(metrics: Mapping[str, Any]) -> Findings:
             + " supportive and {cri} critical: net support {net} points ({conf} CI {ci})"
         )
         if not _is_nm(rep_f) and rep_f is not None and not _is_nm(base_net):
-            text += ", {change} points on the period before ({conf} CI {rci})"
+            text += ", {change} points compared with the period before ({conf} CI {rci})"
             values["change"] = fmt_points(rep_f["value"])
             values["rci"] = _ci(rep_f, fmt_points)
         elif _is_nm(rep_f):
@@ -158,18 +158,16 @@ def findings(metrics: Mapping[str, Any]) -> Findings:
         if _is_nm(rep_i) or rep_i is None:
             nm.append((f"Reputational change of {inst}", _reason(rep_i)))
         else:
-            verb = "fell" if rep_i["value"] < 0 else "rose"
             values = {
                 "who": inst,
-                "verb": verb,
-                "change": fmt_points(abs(rep_i["value"]), signed=False),
+                "change": fmt_points(rep_i["value"]),
                 "conf": conf,
                 "ci": _ci(rep_i, fmt_points),
                 "b": fmt_points(_get(sh_ib, "value")),
                 "c": fmt_points(_get(sh_i, "value")),
             }
             text = (
-                "Net support for {who} {verb} by {change} points ({conf} CI {ci}), from {b} "
+                "Net support for {who} changed by {change} points ({conf} CI {ci}), from {b} "
                 "before the crisis to {c} during it"
             )
             gap = _get(metrics, "reputation", "gap", "account_level")
@@ -231,13 +229,12 @@ def findings(metrics: Mapping[str, Any]) -> Findings:
             "k": fmt_count(br["communities_with_k_supporters"]),
             "of": fmt_count(_get(mob, "n_communities")),
             "min": fmt_counted(br["k"], "supporter", "supporters"),
-            "even": f"{br['normalised_entropy']:.2f}",
+            "even": evenness_text(br),
         }
         text = (
             "Support came from {k} "
             + ("community" if is_one(br["communities_with_k_supporters"]) else "communities")
-            + " with at least {min} each (of the {of} found before the crisis; evenness {even} "
-            "on a 0–1 scale)"
+            + " with at least {min} each (of the {of} found before the crisis; {even})"
         )
         best = _most_supporters(mob)
         if best is not None:
@@ -333,12 +330,39 @@ def findings(metrics: Mapping[str, Any]) -> Findings:
             "({conf} CI {ci}{boot})"
         )
         if not _is_nm(pn) and pn is not None:
-            text += " and net support at {n} points on the period before ({conf} CI {nci}"
+            text += (
+                " and net support at {n} points compared with the period before ({conf} CI {nci}"
+            )
             text += corrected_persistence(metrics, _FOCAL) + ")"
             values.update({"n": fmt_points(pn["value"]), "nci": _ci(pn, fmt_points)})
         text += "." + _grid_text(values, metrics, "persistence_attention")
         out.append(Sentence(text, values, ("x",)))
     return Findings(without_text_relabelled(metrics, out), nm)
+
+
+def evenness_text(br: Mapping[str, Any]) -> str:
+    """ "evenness 0.72 over the 18 communities with any supporter, on a 0–1 scale": the
+    normalised entropy is taken over every community holding a supporter, not only those with
+    at least k (METHODS.md, "Breadth").
+
+    Examples
+    --------
+    >>> evenness_text({"normalised_entropy": 0.722775, "communities_with_supporters": 18})
+    'evenness 0.72 over the 18 communities with any supporter, on a 0–1 scale'
+    >>> evenness_text({"normalised_entropy": 0.0, "communities_with_supporters": 1})
+    'every supporter in one community, so no evenness'
+    >>> evenness_text({"normalised_entropy": 0.5})
+    'evenness 0.50 on a 0–1 scale'
+    """
+    c = br.get("communities_with_supporters")
+    even = f"evenness {float(br['normalised_entropy']):.2f}"
+    if c is None:  # (a metrics.json from before the count was written)
+        return even + " on a 0–1 scale"
+    if int(c) == 0:
+        return "no supporter in any community, so no evenness"
+    if int(c) == 1:
+        return "every supporter in one community, so no evenness"
+    return f"{even} over the {fmt_count(c)} communities with any supporter, on a 0–1 scale"
 
 
 def _undated_subject(undated: int, ties: int) -> str:

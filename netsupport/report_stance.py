@@ -211,7 +211,7 @@ def corrected_findings(metrics: Mapping[str, Any]) -> list[Any]:
             }
         )
         if chg is not None and chg.get("corrected") is not None:
-            text += f", {{chg_{side}}} on the period before (95% CI {{cci_{side}}})"
+            text += f", {{chg_{side}}} compared with the period before (95% CI {{cci_{side}}})"
             values[f"chg_{side}"] = _pts(chg["corrected"])
             values[f"cci_{side}"] = f"{_pts(chg['ci_low'])} to {_pts(chg['ci_high'])}"
         parts.append(text)
@@ -429,28 +429,7 @@ def stance_context(
     }
     if _measured(v):
         q["codes"] = f"{int(v['labels']):,}"
-        d = v.get("design") or {}
-        q["design"] = (
-            fmt_counted(int(d.get("estimation_codes", 0)), "code serves", "codes serve")
-            + " estimation"
-            + (
-                " and "
-                + fmt_counted(
-                    int(d["active_codes"]),
-                    "actively chosen code serves",
-                    "actively chosen codes serve",
-                )
-                + " training only"
-                if d.get("active_codes")
-                else ""
-            )
-            + "; they are weighted by 1 / inclusion probability"
-            + (
-                " (given in the labels file)"
-                if d.get("inclusion_probabilities")
-                else " (none given: treated as a simple random sample)"
-            )
-        )
+        q["design"] = design_text(int(v["labels"]), v.get("design") or {})
         cv = v.get("cross_validated")
         if cv:
             q["cv"] = {
@@ -500,6 +479,49 @@ def stance_context(
                     _share_row({**r, "window": r["change"]}, "Change in net support", _pts, names)
                 )
     return {"stance_quality": q, "stance_warnings": warnings}
+
+
+def design_text(labels: int, d: Mapping[str, Any]) -> str:
+    """What the hand codes are used for, after "N hand codes; " (``d``: the validation's
+    ``design``): the codes drawn by the sampling design measure the decisions' error and
+    correct the shares, weighted by 1 / inclusion probability; actively chosen codes only train.
+
+    Examples
+    --------
+    >>> print(design_text(420, {"estimation_codes": 420, "inclusion_probabilities": True}))
+    all 420 measure the stance decisions' error and correct the shares, each weighted by 1 / its
+    inclusion probability (given in the labels file)
+    >>> print(design_text(50, {"estimation_codes": 40, "active_codes": 10}))
+    40 of them, drawn at random, measure the stance decisions' error and correct the shares, and
+    10 actively chosen codes only train the model; the random ones are each weighted by 1 / its
+    inclusion probability (none given: treated as a simple random sample)
+    """
+    est, act = int(d.get("estimation_codes", 0)), int(d.get("active_codes") or 0)
+    if est == labels and labels > 1:
+        text = f"all {fmt_count(est)} measure"
+    elif est == 1:
+        text = "the one code measures" if labels == 1 else "1 of them, drawn at random, measures"
+    else:
+        text = f"{fmt_count(est)} of them, drawn at random, measure"
+    text += " the stance decisions' error and correct the shares"
+    if act:
+        text += (
+            ", and "
+            + fmt_counted(
+                act, "actively chosen code only trains", "actively chosen codes only train"
+            )
+            + " the model"
+        )
+    return (
+        text
+        + (", each" if act == 0 else "; the random ones are each")
+        + " weighted by 1 / its inclusion probability"
+        + (
+            " (given in the labels file)"
+            if d.get("inclusion_probabilities")
+            else " (none given: treated as a simple random sample)"
+        )
+    )
 
 
 def _share_row(

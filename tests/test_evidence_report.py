@@ -159,3 +159,28 @@ def test_the_findings_name_the_corrected_figure_primary_and_the_grid_the_uncorre
     )
     del m["primary"]  # nothing declared: no pointer to a primary figure
     assert not any("primary" in s.text() for s in findings(m).sentences)
+
+
+def test_the_day_block_interval_says_it_is_a_check_too_narrow_with_few_blocks():
+    """Guards review t5 #13: "+67 (+62 to +73) (6 blocks)" sat beside the account interval
+    with nothing saying that percentile intervals from 6 day-blocks are too narrow by
+    construction (METHODS.md), so it read as the more precise estimate."""
+    blk = {"blocks": 6, "net_support": _ci(0.672, 0.618, 0.729)}
+    m = {
+        "stance_shares": {
+            "focal": {"crisis": {"post_level": {"net_support": _ci(0.67, 0.57, 0.76)}}}
+        },
+        "block_bootstrap": {"focal": {"crisis": blk}},
+    }
+    assert evidence_report._blocks(m, {"focal": "@lane"}) == [
+        [
+            "@lane",
+            "+67 (+57 to +76)",
+            "+67 (+62 to +73) (6 blocks: this interval is too narrow by construction; it is a "
+            "check, not an estimate)",
+        ]
+    ]
+    blk["blocks"] = 20
+    assert evidence_report._blocks(m, {"focal": "@lane"})[0][2].endswith(
+        "(20 blocks: a check, not an estimate)"
+    )

@@ -199,7 +199,7 @@ def test_naive_findings_say_their_intervals_leave_out_the_stance_error():
     assert "uncorrected: the intervals leave out the stance decisions' error (corrected" in inst
     persist = next(t for t in text if t.startswith("After the crisis"))
     assert persist.endswith(
-        "net support at +16 points on the period before (95% CI −1 to +32; uncorrected; "
+        "net support at +16 points compared with the period before (95% CI −1 to +32; uncorrected; "
         "corrected for the stance decisions' error: +28, 95% CI +3 to +55)."
     )
 
@@ -250,4 +250,17 @@ def test_the_rule_counts_say_what_they_count_and_what_the_rules_mean():
     assert rule_counts_sentence({"stance": {"by_rule": {}}}, ["lane"]) is None
     assert "&lt;b&gt; 1" in str(
         rule_counts_sentence({"stance": {"by_rule": {"<b>": 1}}}, ["lane"]).html()
+    )
+
+
+def test_the_hand_codes_say_what_they_are_used_for_without_jargon():
+    """Guards review t5 #18: "420 hand codes; 420 codes serve estimation" repeated itself and
+    "serve estimation" said nothing to a reader."""
+    from netsupport.report_stance import stance_context
+
+    v = {"labels": 420, "design": {"estimation_codes": 420, "inclusion_probabilities": True}}
+    q = stance_context({"stance_validation": v}, [])["stance_quality"]
+    assert q["design"] == (
+        "all 420 measure the stance decisions' error and correct the shares, each weighted by "
+        "1 / its inclusion probability (given in the labels file)"
     )
