@@ -535,9 +535,13 @@ def limitations(m: Mapping[str, Any], study: Any) -> list[str]:
                 if sv.get("cross_validation")
                 else ""
             )
+        from .report_stance import coders_text
+
         out.append(
             "Stance validation: "
             + (str(state) if state else "see metrics.json, stance_validation")
+            + "; "
+            + coders_text(m)
             + "."
         )
     else:

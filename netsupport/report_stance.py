@@ -406,10 +406,14 @@ def rule_counts_sentence(metrics: Mapping[str, Any], sides: Sequence[str]) -> Se
 
 
 def stance_context(
-    metrics: Mapping[str, Any], charts_: Any, names: Mapping[str, str] | None = None
+    metrics: Mapping[str, Any],
+    charts_: Any,
+    names: Mapping[str, str] | None = None,
+    synthetic: bool = False,
 ) -> dict[str, Any]:
     """Return the ``stance_quality`` and ``stance_warnings`` entries of the template context
-    (``names``: how to show each side, e.g. ``{"focal": "@inspector_lane"}``)."""
+    (``names``: how to show each side, e.g. ``{"focal": "@inspector_lane"}``; ``synthetic``:
+    the study declares its data generated, ``[provenance] synthetic``)."""
     names = dict(names or {})
     model = metrics.get("stance_model")
     v = metrics.get("stance_validation")
@@ -426,10 +430,12 @@ def stance_context(
         "by_window": [],
         "rows": [],
         "design": "",
+        "coders": "",
     }
     if _measured(v):
         q["codes"] = f"{int(v['labels']):,}"
         q["design"] = design_text(int(v["labels"]), v.get("design") or {})
+        q["coders"] = coders_text(metrics, synthetic)
         cv = v.get("cross_validated")
         if cv:
             q["cv"] = {
@@ -479,6 +485,34 @@ def stance_context(
                     _share_row({**r, "window": r["change"]}, "Change in net support", _pts, names)
                 )
     return {"stance_quality": q, "stance_warnings": warnings}
+
+
+def coders_text(metrics: Mapping[str, Any], synthetic: bool = False) -> str:
+    """Say how far the coders agreed, after the hand codes' design: Krippendorff's alpha when
+    the labels file has two or more coder columns (``stance.agreement.coders``,
+    :func:`netsupport.stance.labels.coder_agreement`), else that it was not measured; with one
+    coder on a synthetic study, that the codes came with the data.
+
+    Examples
+    --------
+    >>> coders_text({"stance": {"agreement": {"n": 420}}})
+    'coder agreement: not measured (one coder)'
+    >>> a = {"alpha": 0.8123, "coders": ["ann", "bo"], "items": 120, "disagreements": [1, 2]}
+    >>> coders_text({"stance": {"agreement": {"coders": a}}})
+    "coder agreement: Krippendorff's alpha 0.81 (coders ann, bo, on 120 codes by two or more)"
+    """
+    c = ((metrics.get("stance") or {}).get("agreement") or {}).get("coders")
+    if isinstance(c, Mapping) and c.get("coders"):
+        alpha = "undefined" if c.get("alpha") is None else f"{float(c['alpha']):.2f}"
+        return (
+            f"coder agreement: Krippendorff's alpha {alpha} (coders "
+            f"{', '.join(str(x) for x in c['coders'])}, on "
+            f"{fmt_counted(int(c.get('items') or 0), 'code', 'codes')} by two or more)"
+        )
+    text = "coder agreement: not measured (one coder)"
+    if synthetic:
+        text += ". The codes come with the synthetic data, not from independent coders"
+    return text
 
 
 def design_text(labels: int, d: Mapping[str, Any]) -> str:
