@@ -239,14 +239,35 @@ def _blocks(m: Mapping[str, Any], labels: Mapping[str, str]) -> list[list[str]]:
                 who,
                 _show(acc, fmt_points),
                 _show(blk if _is_nm(blk) else blk["net_support"], fmt_points)
-                + (
-                    ""
-                    if _is_nm(blk)
-                    else f" ({blk['blocks']} block{'' if blk['blocks'] == 1 else 's'})"
-                ),
+                + ("" if _is_nm(blk) else f" ({_blocks_note(int(blk['blocks']))})"),
             ]
         )
     return rows
+
+
+#: Fewer day (or hour) blocks than this give a percentile interval too narrow by construction.
+FEW_BLOCKS = 20
+
+
+def _blocks_note(n: int) -> str:
+    """What a block-bootstrap interval of ``n`` blocks is: with few blocks its percentile
+    interval is discrete and short (METHODS.md, "Intervals that respect cascades").
+
+    Examples
+    --------
+    >>> _blocks_note(6)
+    '6 blocks: this interval is too narrow by construction; it is a check, not an estimate'
+    >>> _blocks_note(1)
+    '1 block: this interval is too narrow by construction; it is a check, not an estimate'
+    >>> _blocks_note(48)
+    '48 blocks: a check, not an estimate'
+    """
+    what = fmt_counted(n, "block", "blocks")
+    if n < FEW_BLOCKS:
+        return (
+            f"{what}: this interval is too narrow by construction; it is a check, not an estimate"
+        )
+    return f"{what}: a check, not an estimate"
 
 
 def _primary(m: Mapping[str, Any], labels: Mapping[str, str]) -> dict[str, Any]:
@@ -264,9 +285,156 @@ def _primary(m: Mapping[str, Any], labels: Mapping[str, str]) -> dict[str, Any]:
     return {
         "declared": bool(p.get("declared")),
         "rows": rows,
+        "statements": primary_statements(m, labels),
         "exploratory": fmt_count(p.get("exploratory_intervals", 0)),
         "adjustment": p.get("adjustment", ""),
     }
+
+
+#: What each primary measure is about, for its plain statement: (subject, what "no change" is).
+_SUBJECTS = {
+    "attention_lift": ("attention to {who} in the crisis, against its level before", "1×"),
+    "persistence_attention": (
+        "attention to {who} after the crisis, against its level before",
+        "1×",
+    ),
+    "net_support_crisis": ("net support for {who} in the crisis", "0"),
+    "prior_tie_share": ("the share of {who}'s supporters with a prior tie", ""),
+}
+
+
+def _excludes(block: Mapping[str, Any], null: float) -> bool | None:
+    """Whether ``block``'s interval lies wholly on one side of ``null`` (None: no interval)."""
+    lo, hi = block.get("low"), block.get("high")
+    if not isinstance(lo, (int, float)) or not isinstance(hi, (int, float)):
+        return None
+    return lo > null or hi < null
+
+
+def _statement(name: str, block: Any, who: str, conf: str) -> str:
+    """One primary measure in words: the estimate, its interval, whether it excludes no change."""
+    if not isinstance(block, Mapping) or _is_nm(block) or block.get("value") is None:
+        return ""
+    v = block["value"]
+    if name == "reputational_change":
+        est = f"{fmt_points(v)} points, {conf} CI {_ci(block, fmt_points)}"
+        if _excludes(block, 0.0) is False:
+            return f"{who}'s net support did not change detectably: {est}."
+        if _excludes(block, 0.0) is None:
+            return f"{who}'s net support changed by {fmt_points(v)} points (no interval)."
+        return (
+            f"{who}'s net support changed by {fmt_points(v)} points ({conf} CI "
+            f"{_ci(block, fmt_points)}): the interval excludes no change."
+        )
+    if name == "attention_level_change":
+        ci = _ci(block, fmt_ratio)
+        ex = _excludes(block, 1.0)
+        if ex is False:
+            return (
+                f"Attention to {who} at the crisis start did not change detectably: "
+                f"{fmt_ratio(v)} the baseline trend, {conf} CI {ci}."
+            )
+        return (
+            f"Attention to {who} at the crisis start {'rose' if v >= 1 else 'fell'} to "
+            f"{fmt_ratio(v)} the baseline trend"
+            + (f" ({conf} CI {ci}): the interval excludes no change." if ex else " (no interval).")
+        )
+    if name == "prior_tie_odds_ratio":
+        est = f"{_odds(v)}, {conf} CI {_ci(block, _odds)}"
+        ex = _excludes(block, 1.0)
+        if ex is False:
+            return (
+                "Supporters' odds of a prior tie did not differ detectably from the other "
+                f"accounts' (odds ratio {est})."
+            )
+        return (
+            f"Supporters had {_odds(v)} times the other accounts' odds of a prior tie "
+            f"({conf} CI {_ci(block, _odds)})"
+            + (": the interval excludes no difference." if ex else ".")
+        )
+    if name in _SUBJECTS:
+        subject, null = _SUBJECTS[name]
+        subject = subject.format(who=who)
+        fmt = fmt_ratio if name in _RATIOS else fmt_points if name in _POINTS else fmt_pct
+        text = f"{subject[:1].upper()}{subject[1:]}: {fmt(v)}" + (
+            " points" if name in _POINTS else ""
+        )
+        ci = _ci(block, fmt)
+        text += f" ({conf} CI {ci})" if ci else " (no interval)"
+        if null and ci:
+            ex = _excludes(block, 1.0 if null == "1×" else 0.0)
+            text += (
+                f": the interval excludes {null}" if ex else f": not distinguishable from {null}"
+            )
+        return text + "."
+    return ""  # (breadth, the top proxy: no interval; the table gives them)
+
+
+def _level_against_lift(m: Mapping[str, Any], side: str, who: str) -> str:
+    """Say what the model's level change at the crisis start is, beside the window-average lift
+    of the findings (METHODS.md, "Attention as a time series")."""
+    t = _get(m, "attention_model", side)
+    lift = _get(m, "attention", side, "lift")
+    if _is_nm(t) or not isinstance(t, Mapping) or _is_nm(t.get("level_change")):
+        return ""
+    trend = t.get("crisis_trend")
+    text = (
+        f"The {fmt_ratio(t['level_change']['value'])} is the time-series model's rate at the "
+        f"moment the crisis began, relative to the baseline trend carried on"
+    )
+    if isinstance(trend, Mapping) and not _is_nm(trend) and trend.get("value") is not None:
+        hl = t.get("half_life_days")
+        text += f"; in the crisis it was multiplied by {fmt_ratio(trend['value'])} a day" + (
+            f" (half-life {hl:.1f} days)"
+            if isinstance(hl, (int, float)) and trend["value"] < 1
+            else ""
+        )
+    if isinstance(lift, Mapping) and not _is_nm(lift) and lift.get("value") is not None:
+        text += (
+            f". The {fmt_ratio(lift['value'])} of the findings above is the average over the "
+            f"whole crisis window: posts a day addressing {who} in the crisis against the days "
+            "before"
+        )
+    return text + "."
+
+
+def primary_statements(m: Mapping[str, Any], labels: Mapping[str, str]) -> list[str]:
+    """Return each declared primary measure in plain words (METHODS.md, "Primary and exploratory
+    measures"): the estimate, its interval and whether the interval excludes no change; for the
+    attention level change, what it is beside the window-average lift; and, when the
+    error-corrected account-level intervals are too narrow (accounts of several posts), a
+    pointer to that caveat.
+
+    Examples
+    --------
+    >>> m = {"primary": {"measures": [{"measure": "reputational_change", "side": "focal",
+    ...     "result": {"value": 0.11, "low": -0.19, "high": 0.41, "naive": 0.19}}]}}
+    >>> primary_statements(m, {"focal": "@lane"})
+    ["@lane's net support did not change detectably: +11 points, 95% CI −19 to +41."]
+    """
+    from .report_stance import several_posts
+
+    p = m.get("primary")
+    if not isinstance(p, Mapping):
+        return []
+    conf = f"{float(_get(m, 'parameters', 'confidence') or 0.95):.0%}"
+    out, corrected = [], False
+    for r in p.get("measures", []):
+        side = r.get("side")
+        who = labels.get(side or "focal", "")
+        text = _statement(r["measure"], r["result"], who, conf)
+        if r["measure"] == "attention_level_change" and text:
+            text += " " + _level_against_lift(m, side or "focal", who)
+        if text:
+            out.append(text.strip())
+        res = r["result"]
+        corrected |= isinstance(res, Mapping) and not _is_nm(res) and "naive" in res
+    if corrected and several_posts(m):
+        out.append(
+            "The error-corrected intervals here are too narrow: some accounts posted more than "
+            "once in the crisis (the error-corrected finding above says by how much)."
+        )
+    return out
 
 
 def tie_contrast(metrics: Mapping[str, Any], focal: str, conf: str) -> list[Sentence]:
@@ -368,9 +536,13 @@ def limitations(m: Mapping[str, Any], study: Any) -> list[str]:
                 if sv.get("cross_validation")
                 else ""
             )
+        from .report_stance import coders_text
+
         out.append(
             "Stance validation: "
             + (str(state) if state else "see metrics.json, stance_validation")
+            + "; "
+            + coders_text(m)
             + "."
         )
     else:

@@ -403,7 +403,12 @@ def _context(inp: ReportInputs, charts_: Sequence[Chart], tables: Mapping[str, p
         "table_files": sorted(f"tables/{k}.csv" for k in tables),
         **evidence_context(m, study),  # the evidence partials' values (issue 15)
         "sensitivity": _sensitivity_context(m, bool(study.institution)),
-        **stance_context(m, charts_, {"focal": handles(study.focal), "institution": inst}),
+        **stance_context(
+            m,
+            charts_,
+            {"focal": handles(study.focal), "institution": inst},
+            synthetic=bool(getattr(getattr(study, "provenance", None), "synthetic", False)),
+        ),
     }
 
 

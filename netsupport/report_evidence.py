@@ -125,8 +125,9 @@ def breadth_clause(metrics: Mapping[str, Any]) -> str:
             )
         else:
             text += (
-                f", and their consensus partition gives {cons['breadth']} of "
-                f"{cons['communities']} communities"
+                f", and in their consensus partition {cons['breadth']} of its "
+                f"{fmt_counted(cons['communities'], 'community', 'communities')} "
+                f"{'has' if is_one(cons['breadth']) else 'have'} at least {_supporters(c['k'])}"
             )
     return text + "."
 
@@ -214,12 +215,12 @@ def sensitivity_context(metrics: Mapping[str, Any], institution: bool) -> dict[s
     g = sens["grid"]
     grid = (
         "crisis start and end each moved by "
-        + ", ".join(f"{d:+g}" if d else "0" for d in g["window_shift_days"])
+        + ", ".join(f"{d:+g}".replace("-", "−") if d else "0" for d in g["window_shift_days"])
         + " days; baseline "
         + ", ".join(f"{d:g}" for d in g["baseline_days"])
         + " days; VADER cut-offs ±"
         + ", ±".join(f"{t:g}" for t in g["thresholds"])
-        + "; communities "
+        + "; apart from these, the communities were found again by "
         + " and ".join(g["algorithms"])
         + " at resolution "
         + ", ".join(f"{r:g}" for r in g["resolutions"])
@@ -306,35 +307,114 @@ def role_timing_sentence(metrics: Mapping[str, Any], focal: str) -> Sentence | N
         values["order"] = ", ".join(parts)
         surviving = rt.get("surviving") or []
         values["perm"] = fmt_count(rt["permutations"])
+        values["few"] = _few_accounts(rt)
         if surviving:
             text += (
                 "A permutation test ({perm} shuffles of the roles, Holm-adjusted) supports only "
-                "{pairs}; the rest of this order is within chance."
+                "{pairs}; the rest of this order is within chance{few}."
             )
-            values["pairs"] = "; ".join(
-                f"{_PLURAL.get(a, a)} before {_PLURAL.get(b, b)}" for a, b in surviving
-            )
+            values["pairs"] = _orderings(surviving)
         else:
             text += (
                 "A permutation test ({perm} shuffles of the roles, Holm-adjusted) finds no "
-                "difference in timing between roles beyond chance."
+                "difference in timing between roles beyond chance{few}."
             )
     ratios = []
     for r in sorted(roles, key=lambda r: -roles[r]["size"]):
         last = roles[r]["curve"][-1] if roles[r]["curve"] else None
-        if last is None:
+        if last is None or (last.get("ratio") is None and not last["share"] > 0):
             continue
+        part = _role_share(r, int(roles[r]["size"]), float(last["share"]))
+        if not ratios:
+            part += " in the conversation"
         if last.get("ratio") is not None:
-            ratios.append(
-                f"{fmt_pct(last['share'])} of {_PLURAL.get(r, r)} ({fmt_ratio(last['ratio'])} "
-                "their baseline rate)"
-            )
-        elif last["share"] > 0:
-            ratios.append(f"{fmt_pct(last['share'])} of {_PLURAL.get(r, r)} (none in the baseline)")
+            part += f" ({fmt_ratio(last['ratio'])} their baseline rate)"
+        else:
+            part += " (none in the baseline)"
+        ratios.append(part)
     if ratios:
-        text += " By the crisis end {ratios} had addressed the account."
+        text += (
+            " By the crisis end {ratios} had addressed the account; the conversation is the "
+            "accounts that addressed either side in any window or took part in the crisis "
+            'graph (METHODS.md, "Role timing").'
+        )
         values["ratios"] = ", ".join(ratios)
     return Sentence(text, values, ())
+
+
+_NUMBER_WORDS = ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+
+
+def _orderings(pairs: list[list[str]]) -> str:
+    """ "one ordering: a before b", "two orderings: a before b, and c before d".
+
+    Examples
+    --------
+    >>> _orderings([["professional", "journalist"], ["citizen", "journalist"]])
+    'two orderings: professionals before journalists, and citizens before journalists'
+    >>> _orderings([["a", "b"], ["c", "d"], ["e", "f"]])
+    'three orderings: a before b, c before d, and e before f'
+    >>> _orderings([["media", "citizen"]])
+    'one ordering: media accounts before citizens'
+    """
+    n = len(pairs)
+    count = _NUMBER_WORDS[n - 1] if n <= len(_NUMBER_WORDS) else fmt_count(n)
+    each = [f"{_PLURAL.get(a, a)} before {_PLURAL.get(b, b)}" for a, b in pairs]
+    listed = each[0] if n == 1 else ", ".join(each[:-1]) + ", and " + each[-1]
+    return f"{count} ordering{'' if n == 1 else 's'}: {listed}"
+
+
+#: A tested role with fewer new accounts than this is named as too few to confirm an order.
+FEW_NEW_ACCOUNTS = 20
+
+
+def _few_accounts(rt: Mapping[str, Any]) -> str:
+    """ " (media accounts: 12 new accounts, too few to confirm an order)" for each role of a
+    pair the test does not confirm that has fewer than :data:`FEW_NEW_ACCOUNTS` new accounts:
+    with so few the test has little power, so "within chance" is not "no order"."""
+    roles = rt.get("roles") or {}
+    unconfirmed = {
+        r
+        for p in rt.get("pairs") or ()
+        if not p.get("survives")
+        for r in (p["earlier"], p["later"])
+    }
+    order = list(rt.get("order") or ())
+    few = [
+        f"{_PLURAL.get(r, r)}: "
+        + fmt_counted(int(roles[r]["new_accounts"]), "new account", "new accounts")
+        for r in [*order, *sorted(unconfirmed - set(order))]
+        if r in unconfirmed
+        and isinstance(roles.get(r), Mapping)
+        and roles[r].get("new_accounts") is not None
+        and int(roles[r]["new_accounts"]) < FEW_NEW_ACCOUNTS
+    ]
+    if not few:
+        return ""
+    each = "each too few" if len(few) > 1 else "too few"
+    return " (" + "; ".join(few) + f", {each} to confirm an order)"
+
+
+#: Below this many accounts a role's share is given as a count ("2 of 6 institutions").
+SMALL_ROLE = 10
+_SINGULAR = {"media": "media account"}
+
+
+def _role_share(role: str, size: int, share: float) -> str:
+    """ "34% of the 229 citizens", or for a role of fewer than :data:`SMALL_ROLE` accounts the
+    count itself, "2 of 6 institutions": a percentage of six accounts hides how few they are.
+
+    Examples
+    --------
+    >>> _role_share("citizen", 229, 77 / 229), _role_share("institution", 6, 2 / 6)
+    ('34% of the 229 citizens', '2 of 6 institutions')
+    >>> _role_share("media", 1, 1.0)
+    '1 of 1 media account'
+    """
+    name = _PLURAL.get(role, role) if size != 1 else _SINGULAR.get(role, role)
+    if size < SMALL_ROLE:
+        return f"{round(share * size)} of {size} {name}"
+    return f"{fmt_pct(share)} of the {fmt_count(size)} {name}"
 
 
 def _consensus_how(cons: Mapping[str, Any]) -> str:

@@ -122,15 +122,35 @@ def findings(metrics: Mapping[str, Any]) -> Findings:
         )
         if not _is_nm(rep_f) and rep_f is not None and not _is_nm(base_net):
             text += ", {change} " + points_noun(rep_f["value"])
-            text += " on the period before ({conf} CI {rci})"
+            text += " compared with the period before ({conf} CI {rci})"
             values["change"] = fmt_points(rep_f["value"])
             values["rci"] = _ci(rep_f, fmt_points)
         elif _is_nm(rep_f):
             nm.append((f"Reputational change of {focal}", _reason(rep_f)))
-        text += uncorrected_note(metrics, "the next finding includes it")
-        text += "." + _grid_text(values, metrics, "net_support_crisis", "Net support's direction")
+        prim_net = _primary_corrected(metrics, "net_support_crisis", _FOCAL)
+        prim_chg = (
+            _primary_corrected(metrics, "reputational_change", _FOCAL)
+            if "change" in values
+            else None
+        )
+        text += uncorrected_note(
+            metrics, "the next finding includes it" + _primary_note(prim_net, prim_chg)
+        )
+        text += "." + _grid_text(
+            values,
+            metrics,
+            "net_support_crisis",
+            "Net support's direction",
+            suffix=_rerun(prim_net),
+        )
         if "change" in values:
-            text += _grid_text(values, metrics, "reputational_change", "The change's direction")
+            text += _grid_text(
+                values,
+                metrics,
+                "reputational_change",
+                "The change's direction",
+                suffix=_rerun(prim_chg),
+            )
         out.append(Sentence(text, values, ("sup", "net")))
     out.extend(corrected_findings(metrics))  # the same, corrected for the stance's error
 
@@ -142,18 +162,16 @@ def findings(metrics: Mapping[str, Any]) -> Findings:
         if _is_nm(rep_i) or rep_i is None:
             nm.append((f"Reputational change of {inst}", _reason(rep_i)))
         else:
-            verb = "fell" if rep_i["value"] < 0 else "rose"
             values = {
                 "who": inst,
-                "verb": verb,
-                "change": fmt_points(abs(rep_i["value"]), signed=False),
+                "change": fmt_points(rep_i["value"]),
                 "conf": conf,
                 "ci": _ci(rep_i, fmt_points),
                 "b": fmt_points(_get(sh_ib, "value")),
                 "c": fmt_points(_get(sh_i, "value")),
             }
             text = (
-                "Net support for {who} {verb} by {change} "
+                "Net support for {who} changed by {change} "
                 + points_noun(rep_i["value"])
                 + " ({conf} CI {ci}), from {b} before the crisis to {c} during it"
             )
@@ -163,8 +181,11 @@ def findings(metrics: Mapping[str, Any]) -> Findings:
                 text += " apart ({conf} CI {gci})"
                 values["gap"] = fmt_points(abs(gap["value"]), signed=False)
                 values["gci"] = _ci(gap, fmt_points)
-            text += uncorrected_note(metrics, "corrected above")
-            text += "." + _grid_text(values, metrics, "reputational_change", side=_INST)
+            prim = _primary_corrected(metrics, "reputational_change", _INST)
+            text += uncorrected_note(metrics, "corrected above" + _primary_note(None, prim))
+            text += "." + _grid_text(
+                values, metrics, "reputational_change", side=_INST, suffix=_rerun(prim)
+            )
             out.append(Sentence(text, values, ("change",)))
 
     # 4. prior ties
@@ -214,13 +235,12 @@ def findings(metrics: Mapping[str, Any]) -> Findings:
             "k": fmt_count(br["communities_with_k_supporters"]),
             "of": fmt_count(_get(mob, "n_communities")),
             "min": fmt_counted(br["k"], "supporter", "supporters"),
-            "even": f"{br['normalised_entropy']:.2f}",
+            "even": evenness_text(br),
         }
         text = (
             "Support came from {k} "
             + ("community" if is_one(br["communities_with_k_supporters"]) else "communities")
-            + " with at least {min} each (of the {of} found before the crisis; evenness {even} "
-            "on a 0–1 scale)"
+            + " with at least {min} each (of the {of} found before the crisis; {even})"
         )
         best = _most_supporters(mob)
         if best is not None:
@@ -317,12 +337,37 @@ def findings(metrics: Mapping[str, Any]) -> Findings:
         )
         if not _is_nm(pn) and pn is not None:
             text += " and net support at {n} " + points_noun(pn["value"])
-            text += " on the period before ({conf} CI {nci}"
+            text += " compared with the period before ({conf} CI {nci}"
             text += corrected_persistence(metrics, _FOCAL) + ")"
             values.update({"n": fmt_points(pn["value"]), "nci": _ci(pn, fmt_points)})
         text += "." + _grid_text(values, metrics, "persistence_attention")
         out.append(Sentence(text, values, ("x",)))
     return Findings(without_text_relabelled(metrics, out), nm)
+
+
+def evenness_text(br: Mapping[str, Any]) -> str:
+    """ "evenness 0.72 over the 18 communities with any supporter, on a 0–1 scale": the
+    normalised entropy is taken over every community holding a supporter, not only those with
+    at least k (METHODS.md, "Breadth").
+
+    Examples
+    --------
+    >>> evenness_text({"normalised_entropy": 0.722775, "communities_with_supporters": 18})
+    'evenness 0.72 over the 18 communities with any supporter, on a 0–1 scale'
+    >>> evenness_text({"normalised_entropy": 0.0, "communities_with_supporters": 1})
+    'every supporter in one community, so no evenness'
+    >>> evenness_text({"normalised_entropy": 0.5})
+    'evenness 0.50 on a 0–1 scale'
+    """
+    c = br.get("communities_with_supporters")
+    even = f"evenness {float(br['normalised_entropy']):.2f}"
+    if c is None:  # (a metrics.json from before the count was written)
+        return even + " on a 0–1 scale"
+    if int(c) == 0:
+        return "no supporter in any community, so no evenness"
+    if int(c) == 1:
+        return "every supporter in one community, so no evenness"
+    return f"{even} over the {fmt_count(c)} communities with any supporter, on a 0–1 scale"
 
 
 def _undated_subject(undated: int, ties: int) -> str:
@@ -367,11 +412,64 @@ def _grid_text(
     key: str,
     subject: str = "The direction",
     side: str = _FOCAL,
+    suffix: str = "",
 ) -> str:
-    """Put the grid sentence of ``key`` in ``values`` and return its placeholder."""
+    """Put the grid sentence of ``key`` in ``values`` and return its placeholder (``suffix``:
+    a clause added before its full stop)."""
     name = f"grid_{key}_{side}"
-    values[name] = _grid_clause(metrics, key, side, subject=subject)
+    clause = _grid_clause(metrics, key, side, subject=subject)
+    values[name] = clause[:-1] + suffix + "." if clause and suffix else clause
     return "{" + name + "}"
+
+
+def _primary_corrected(metrics: Mapping[str, Any], key: str, side: str) -> Mapping[str, Any] | None:
+    """Return the declared primary result of ``key`` for ``side`` when it is error-corrected
+    (it carries the uncorrected figure as ``naive``), else None."""
+    p = metrics.get("primary")
+    if not isinstance(p, Mapping):
+        return None
+    for r in p.get("measures") or ():
+        res = r.get("result")
+        if (
+            r.get("measure") == key
+            and (r.get("side") or _FOCAL) == side
+            and isinstance(res, Mapping)
+            and not _is_nm(res)
+            and "naive" in res
+            and res.get("value") is not None
+        ):
+            return res
+    return None
+
+
+def _primary_note(net: Mapping[str, Any] | None, change: Mapping[str, Any] | None) -> str:
+    """ "; the primary figure ... is the error-corrected one, +N" for a finding that gives the
+    uncorrected figure of a declared primary measure that the hand codes corrected.
+
+    Examples
+    --------
+    >>> _primary_note(None, {"value": 0.11, "naive": 0.19})
+    '; the primary figure of the change is the error-corrected one, +11'
+    >>> _primary_note({"value": 0.43, "naive": 0.56}, None)
+    '; the primary figure of net support is the error-corrected one, +43'
+    """
+    parts = [
+        f"the primary figure of {what} is the error-corrected one, {fmt_points(r['value'])}"
+        for what, r in (("net support", net), ("the change", change))
+        if r is not None
+    ]
+    return "; " + "; ".join(parts) if parts else ""
+
+
+def _rerun(primary: Mapping[str, Any] | None) -> str:
+    """ "; the grid re-runs the uncorrected figure, ..." when the measure's primary figure is
+    error-corrected: the sensitivity grid recomputes only the figure as the stance decided it."""
+    if primary is None:
+        return ""
+    return (
+        "; the grid re-runs the uncorrected figure, not the primary error-corrected "
+        + fmt_points(primary["value"])
+    )
 
 
 def _most_supporters(mob: Any) -> Mapping[str, Any] | None:

@@ -30,6 +30,7 @@ __all__ = [
     "corrected_persistence",
     "headline_label",
     "rule_counts_sentence",
+    "several_posts",
     "stance_context",
     "uncorrected_note",
     "without_text_relabelled",
@@ -221,7 +222,7 @@ def corrected_findings(metrics: Mapping[str, Any]) -> list[Any]:
             }
         )
         if chg is not None and chg.get("corrected") is not None:
-            text += f", {{chg_{side}}} on the period before (95% CI {{cci_{side}}})"
+            text += f", {{chg_{side}}} compared with the period before (95% CI {{cci_{side}}})"
             values[f"chg_{side}"] = _pts(chg["corrected"])
             values[f"cci_{side}"] = f"{_pts(chg['ci_low'])} to {_pts(chg['ci_high'])}"
         parts.append(text)
@@ -265,6 +266,14 @@ def corrected_findings(metrics: Mapping[str, Any]) -> list[Any]:
             }
         )
     return [Sentence(text, values, tuple(k for k in values if k.startswith("net_")))]
+
+
+def several_posts(metrics: Mapping[str, Any]) -> str:
+    """Return "N of M for @a, ..." when the error-corrected finding warns that its account-level
+    intervals are too narrow (accounts that posted more than once in the crisis), else ""."""
+    if not corrected_findings(metrics):
+        return ""
+    return str(corrected_findings(metrics)[0].values.get("several", ""))
 
 
 def uncorrected_note(metrics: Mapping[str, Any], where: str) -> str:
@@ -408,10 +417,14 @@ def rule_counts_sentence(metrics: Mapping[str, Any], sides: Sequence[str]) -> Se
 
 
 def stance_context(
-    metrics: Mapping[str, Any], charts_: Any, names: Mapping[str, str] | None = None
+    metrics: Mapping[str, Any],
+    charts_: Any,
+    names: Mapping[str, str] | None = None,
+    synthetic: bool = False,
 ) -> dict[str, Any]:
     """Return the ``stance_quality`` and ``stance_warnings`` entries of the template context
-    (``names``: how to show each side, e.g. ``{"focal": "@inspector_lane"}``)."""
+    (``names``: how to show each side, e.g. ``{"focal": "@inspector_lane"}``; ``synthetic``:
+    the study declares its data generated, ``[provenance] synthetic``)."""
     names = dict(names or {})
     model = metrics.get("stance_model")
     v = metrics.get("stance_validation")
@@ -428,31 +441,12 @@ def stance_context(
         "by_window": [],
         "rows": [],
         "design": "",
+        "coders": "",
     }
     if _measured(v):
         q["codes"] = f"{int(v['labels']):,}"
-        d = v.get("design") or {}
-        q["design"] = (
-            fmt_counted(int(d.get("estimation_codes", 0)), "code serves", "codes serve")
-            + " estimation"
-            + (
-                " and "
-                + fmt_counted(
-                    int(d["active_codes"]),
-                    "actively chosen code serves",
-                    "actively chosen codes serve",
-                )
-                + " training only"
-                if d.get("active_codes")
-                else ""
-            )
-            + "; they are weighted by 1 / inclusion probability"
-            + (
-                " (given in the labels file)"
-                if d.get("inclusion_probabilities")
-                else " (none given: treated as a simple random sample)"
-            )
-        )
+        q["design"] = design_text(int(v["labels"]), v.get("design") or {})
+        q["coders"] = coders_text(metrics, synthetic)
         cv = v.get("cross_validated")
         if cv:
             q["cv"] = {
@@ -502,6 +496,77 @@ def stance_context(
                     _share_row({**r, "window": r["change"]}, "Change in net support", _pts, names)
                 )
     return {"stance_quality": q, "stance_warnings": warnings}
+
+
+def coders_text(metrics: Mapping[str, Any], synthetic: bool = False) -> str:
+    """Say how far the coders agreed, after the hand codes' design: Krippendorff's alpha when
+    the labels file has two or more coder columns (``stance.agreement.coders``,
+    :func:`netsupport.stance.labels.coder_agreement`), else that it was not measured; with one
+    coder on a synthetic study, that the codes came with the data.
+
+    Examples
+    --------
+    >>> coders_text({"stance": {"agreement": {"n": 420}}})
+    'coder agreement: not measured (one coder)'
+    >>> a = {"alpha": 0.8123, "coders": ["ann", "bo"], "items": 120, "disagreements": [1, 2]}
+    >>> coders_text({"stance": {"agreement": {"coders": a}}})
+    "coder agreement: Krippendorff's alpha 0.81 (coders ann, bo, on 120 codes by two or more)"
+    """
+    c = ((metrics.get("stance") or {}).get("agreement") or {}).get("coders")
+    if isinstance(c, Mapping) and c.get("coders"):
+        alpha = "undefined" if c.get("alpha") is None else f"{float(c['alpha']):.2f}"
+        return (
+            f"coder agreement: Krippendorff's alpha {alpha} (coders "
+            f"{', '.join(str(x) for x in c['coders'])}, on "
+            f"{fmt_counted(int(c.get('items') or 0), 'code', 'codes')} by two or more)"
+        )
+    text = "coder agreement: not measured (one coder)"
+    if synthetic:
+        text += ". The codes come with the synthetic data, not from independent coders"
+    return text
+
+
+def design_text(labels: int, d: Mapping[str, Any]) -> str:
+    """What the hand codes are used for, after "N hand codes; " (``d``: the validation's
+    ``design``): the codes drawn by the sampling design measure the decisions' error and
+    correct the shares, weighted by 1 / inclusion probability; actively chosen codes only train.
+
+    Examples
+    --------
+    >>> print(design_text(420, {"estimation_codes": 420, "inclusion_probabilities": True}))
+    all 420 measure the stance decisions' error and correct the shares, each weighted by 1 / its
+    inclusion probability (given in the labels file)
+    >>> print(design_text(50, {"estimation_codes": 40, "active_codes": 10}))
+    40 of them, drawn at random, measure the stance decisions' error and correct the shares, and
+    10 actively chosen codes only train the model; the random ones are each weighted by 1 / its
+    inclusion probability (none given: treated as a simple random sample)
+    """
+    est, act = int(d.get("estimation_codes", 0)), int(d.get("active_codes") or 0)
+    if est == labels and labels > 1:
+        text = f"all {fmt_count(est)} measure"
+    elif est == 1:
+        text = "the one code measures" if labels == 1 else "1 of them, drawn at random, measures"
+    else:
+        text = f"{fmt_count(est)} of them, drawn at random, measure"
+    text += " the stance decisions' error and correct the shares"
+    if act:
+        text += (
+            ", and "
+            + fmt_counted(
+                act, "actively chosen code only trains", "actively chosen codes only train"
+            )
+            + " the model"
+        )
+    return (
+        text
+        + (", each" if act == 0 else "; the random ones are each")
+        + " weighted by 1 / its inclusion probability"
+        + (
+            " (given in the labels file)"
+            if d.get("inclusion_probabilities")
+            else " (none given: treated as a simple random sample)"
+        )
+    )
 
 
 def _share_row(

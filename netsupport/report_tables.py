@@ -204,6 +204,25 @@ def _headline_row(key: str, side: str, block: Any) -> dict[str, Any]:
     }
 
 
+def _evenness(br: Mapping[str, Any]) -> str:
+    """The headline cell's evenness, saying over which communities it is taken.
+
+    Examples
+    --------
+    >>> _evenness({"normalised_entropy": 0.7228, "communities_with_supporters": 18})
+    'evenness 0.72 over the 18 with any supporter'
+    >>> _evenness({"normalised_entropy": 0.0, "communities_with_supporters": 1})
+    'every supporter in one community'
+    """
+    c = br.get("communities_with_supporters")
+    even = f"evenness {float(br['normalised_entropy']):.2f}"
+    if c is None:
+        return even
+    if int(c) <= 1:
+        return "every supporter in one community" if int(c) == 1 else "no supporter in a community"
+    return f"{even} over the {fmt_count(c)} with any supporter"
+
+
 def headline_display(metrics: Mapping[str, Any]) -> list[list[str]]:
     """Return the headline measures as formatted text rows (measure, focal[, institution])."""
     sides = [_FOCAL] + ([_INST] if metrics.get("study", {}).get("institution") else [])
@@ -232,8 +251,7 @@ def headline_display(metrics: Mapping[str, Any]) -> list[list[str]]:
             "Communities with enough supporters",
             "not measured"
             if _is_nm(br) or br is None
-            else f"{br['communities_with_k_supporters']} with ≥ {br['k']} "
-            f"(evenness {br['normalised_entropy']:.2f})",
+            else f"{br['communities_with_k_supporters']} with ≥ {br['k']} ({_evenness(br)})",
             *blank,
         ]
     )

@@ -173,7 +173,10 @@ def test_limitations_read_validation_and_sensitivity_when_present():
         "sensitivity": {"summary": "the sign of every headline holds across 24 settings"},
     }
     items = limitations(m, S)
-    assert "Stance validation: 120 hand codes, kappa 0.71." in items
+    assert (
+        "Stance validation: 120 hand codes, kappa 0.71; coder agreement: not measured (one "
+        "coder)." in items
+    )
     assert "Sensitivity: the sign of every headline holds across 24 settings." in items
     m["sensitivity"] = {
         "summary": {

@@ -194,10 +194,10 @@ def test_findings_are_plain_sentences_with_the_numbers_worked_by_hand():
         "Attention to @lane rose 7.4× in the crisis (95% CI 6.1–9.0×): 52.3 posts a day "
         "addressed the account, against 7.1 a day before.",
         "In the crisis, 71% of the 412 accounts that addressed @lane were supportive and 9% "
-        "critical: net support +62 points (95% CI +57 to +67), +32 points on the period before "
-        "(95% CI +20 to +44).",
+        "critical: net support +62 points (95% CI +57 to +67), +32 points compared with the "
+        "period before (95% CI +20 to +44).",
         # -0.603 -> 60 points; baseline +5 -> crisis -55 (typographic minus)
-        "Net support for @force fell by 60 points (95% CI −70 to −50), from +5 before the "
+        "Net support for @force changed by −60 points (95% CI −70 to −50), from +5 before the "
         "crisis to −55 during it; the two sides moved 92 points apart (95% CI +80 to +105).",
         "68% of the 265 accounts that supported @lane in the crisis had a prior tie (95% CI "
         "62–74%): they followed the account or had interacted with it before; 85 were "
@@ -1184,3 +1184,85 @@ def test_a_baseline_of_one_day_is_one_day(markdown):
         / ("report.md.j2" if markdown else "report.html.j2")
     ).read_text()
     assert 'the {{ baseline_days|counted("day", "days") }} before' in src
+
+
+def test_the_headline_table_says_what_each_measure_counts(mini):
+    """Guards review t5 #9: the headline table was labelled "(account level)", but its
+    attention rows are posts a day (lift = crisis posts a day / baseline posts a day)."""
+    label = (
+        "The headline measures with their 95% intervals (net support and prior ties counted "
+        "over accounts; attention as posts per day)"
+    )
+    md = (mini / "report.md").read_text(encoding="utf-8")
+    html = (mini / "index.html").read_text(encoding="utf-8")
+    assert label + ":" in md and f"<caption>{label}</caption>" in html
+    assert "(account level):" not in md
+
+
+def test_review_t5_wording_of_evenness_the_institution_change_and_the_consensus():
+    """Guards review t5 #16 and #18: "evenness 0.72" was over the 18 communities with any
+    supporter, not the 10 named; "fell by 52 points (95% CI −68 to −35)" gave a magnitude with a
+    signed interval; "their consensus partition gives 9 of 45 communities" did not say what the 9
+    are. By hand: the entropy of 5/2/1 supporters over 3 communities, normalised, is 0.86."""
+    m = _metrics()
+    m["breadth"]["communities_with_supporters"] = 3
+    m["breadth"]["normalised_entropy"] = 0.8587
+    text = [s.text() for s in report_findings.findings(m).sentences]
+    assert any(
+        "(of the 7 found before the crisis; evenness 0.86 over the 3 communities with any "
+        "supporter, on a 0–1 scale)" in t
+        for t in text
+    )
+    assert any(t.startswith("Net support for @force changed by −60 points (95% CI") for t in text)
+    m["breadth"]["communities_with_supporters"] = 1
+    text = [s.text() for s in report_findings.findings(m).sentences]
+    assert any(
+        "(of the 7 found before the crisis; every supporter in one community" in t for t in text
+    )
+    assert (
+        report_tables.headline_display(m)[-2][1] == "5 with ≥ 3 (every supporter in one community)"
+    )
+    m["breadth"]["communities_with_supporters"] = 18
+    assert report_tables.headline_display(m)[-2][1] == (
+        "5 with ≥ 3 (evenness 0.86 over the 18 with any supporter)"
+    )
+    runs = [{"breadth": 5}] * 30
+    m["sensitivity"] = {
+        "communities": {
+            "breadth_range": [5, 15],
+            "evenness_range": [0.49, 0.82],
+            "k": 3,
+            "runs": runs,
+            "stability": {"mean_pairwise_nmi": 0.84},
+            "consensus": {"breadth": 9, "communities": 45},
+        }
+    }
+    assert report_evidence.breadth_clause(m).endswith(
+        "and in their consensus partition 9 of its 45 communities have at least 3 supporters."
+    )
+    m["sensitivity"]["communities"]["consensus"] = {"breadth": 1, "communities": 1}
+    assert report_evidence.breadth_clause(m).endswith(
+        "and their consensus partition has a single community with at least 3 supporters."
+    )
+
+
+def test_the_grid_uses_a_minus_sign_and_keeps_the_community_runs_apart():
+    """Guards review t5 #18: the grid read "moved by -1, 0, +1 days" (a hyphen) and listed the
+    30 community runs among the 81 specifications (3 × 3 × 3 × 3: start, end, baseline,
+    cut-offs), which they are not part of."""
+    grid = {
+        "window_shift_days": [-1.0, 0.0, 1.0],
+        "baseline_days": [7.0, 14.0, 28.0],
+        "thresholds": [0.05, 0.1, 0.25],
+        "algorithms": ["louvain", "leiden"],
+        "resolutions": [0.5, 1.0, 2.0],
+        "seeds": 5,
+    }
+    ctx = report_evidence.sensitivity_context(
+        {"sensitivity": {"grid": grid, "specs": [], "summary": {}}}, True
+    )
+    assert ctx["grid"] == (
+        "crisis start and end each moved by −1, 0, +1 days; baseline 7, 14, 28 days; VADER "
+        "cut-offs ±0.05, ±0.1, ±0.25; apart from these, the communities were found again by "
+        "louvain and leiden at resolution 0.5, 1, 2 with 5 seeds each"
+    )

@@ -199,7 +199,7 @@ def test_naive_findings_say_their_intervals_leave_out_the_stance_error():
     assert "uncorrected: the intervals leave out the stance decisions' error (corrected" in inst
     persist = next(t for t in text if t.startswith("After the crisis"))
     assert persist.endswith(
-        "net support at +16 points on the period before (95% CI −1 to +32; uncorrected; "
+        "net support at +16 points compared with the period before (95% CI −1 to +32; uncorrected; "
         "corrected for the stance decisions' error: +28, 95% CI +3 to +55)."
     )
 
@@ -251,3 +251,46 @@ def test_the_rule_counts_say_what_they_count_and_what_the_rules_mean():
     assert "&lt;b&gt; 1" in str(
         rule_counts_sentence({"stance": {"by_rule": {"<b>": 1}}}, ["lane"]).html()
     )
+
+
+def test_the_hand_codes_say_what_they_are_used_for_without_jargon():
+    """Guards review t5 #18: "420 hand codes; 420 codes serve estimation" repeated itself and
+    "serve estimation" said nothing to a reader."""
+    from netsupport.report_stance import stance_context
+
+    v = {"labels": 420, "design": {"estimation_codes": 420, "inclusion_probabilities": True}}
+    q = stance_context({"stance_validation": v}, [])["stance_quality"]
+    assert q["design"] == (
+        "all 420 measure the stance decisions' error and correct the shares, each weighted by "
+        "1 / its inclusion probability (given in the labels file)"
+    )
+
+
+def test_the_stance_section_says_whether_coder_agreement_was_measured():
+    """Guards review t5 #5: with one stance column in the labels file the report gave no coder
+    agreement and did not say so, and on the synthetic example it did not say that the codes
+    came with the generated data. Two coder columns: Krippendorff's alpha (0.8123 -> 0.81) on
+    the 120 posts coded by both."""
+    v = {"labels": 420, "design": {"estimation_codes": 420, "inclusion_probabilities": True}}
+    m = {"stance_validation": v, "stance": {"agreement": {"n": 420, "accuracy": 0.92}}}
+    assert stance_context(m, [])["stance_quality"]["coders"] == (
+        "coder agreement: not measured (one coder)"
+    )
+    assert stance_context(m, [], synthetic=True)["stance_quality"]["coders"] == (
+        "coder agreement: not measured (one coder). The codes come with the synthetic data, "
+        "not from independent coders"
+    )
+    m["stance"]["agreement"]["coders"] = {
+        "alpha": 0.8123,
+        "coders": ["ann", "bo"],
+        "items": 120,
+        "disagreements": [],
+        "unresolved": 0,
+    }
+    q = stance_context(m, [], synthetic=True)["stance_quality"]
+    assert q["coders"] == (
+        "coder agreement: Krippendorff's alpha 0.81 (coders ann, bo, on 120 codes by two or more)"
+    )
+    m["stance"]["agreement"]["coders"]["alpha"] = None
+    q = stance_context(m, [])["stance_quality"]
+    assert q["coders"].startswith("coder agreement: Krippendorff's alpha undefined (coders")

@@ -124,3 +124,89 @@ def test_permuted_medians_equal_the_median_of_each_shuffle(n, k):
     fast = _permuted_medians(hours, codes, k, b, 50)
     np.testing.assert_array_equal(fast, loop)  # the same shuffles, the same floats
     assert a.random() == b.random()  # and the generator is left in the same state
+
+
+def _example_timing() -> dict:
+    """The example's role_timing.focal as metrics.json gives it (sizes N_r, crisis accounts,
+    the last point of each curve, the pairs and what survives Holm)."""
+
+    def role(size, crisis, new, median, ratio):
+        last = {"hours": 129.0, "share": crisis / size, "ratio": ratio}
+        return {
+            "size": size,
+            "crisis_accounts": crisis,
+            "new_accounts": new,
+            "median_first_hours_new": median,
+            "curve": [last],
+        }
+
+    def pair(a, b, d, p, holm):
+        keys = ("earlier", "later", "difference_hours", "p", "p_holm", "survives")
+        return dict(zip(keys, (a, b, d, p, holm, holm < 0.05), strict=True))
+
+    return {
+        "order": ["professional", "citizen", "journalist", "media"],
+        "permutations": 2000,
+        "alpha": 0.05,
+        "roles": {
+            "citizen": role(229, 77, 52, 24.57, 6.437067),
+            "professional": role(156, 85, 43, 22.02, 4.705929),
+            "journalist": role(36, 24, 24, 52.43, None),
+            "media": role(27, 12, 12, 54.2, None),
+            "institution": role(6, 2, 2, 1.38, 5.377746),
+        },
+        "pairs": [
+            pair("professional", "journalist", 30.41, 0.0025, 0.015),
+            pair("citizen", "journalist", 27.86, 0.004, 0.02),
+            pair("professional", "media", 32.18, 0.018, 0.072),
+            pair("citizen", "media", 29.63, 0.027, 0.081),
+            pair("journalist", "media", 1.77, 0.84, 1.0),
+            pair("professional", "citizen", 2.56, 0.64, 1.0),
+        ],
+        "surviving": [["professional", "journalist"], ["citizen", "journalist"]],
+        "test": {"method": "permutation"},
+    }
+
+
+def test_the_share_of_a_role_names_its_denominator_and_small_roles_are_counts():
+    """Guards review t5 #3: "By the crisis end 34% of citizens" read as a share of all 729
+    citizens of accounts.csv, while N_r is the 229 citizens the analysis knows; "33% of
+    institutions" hid that it was 2 of 6. By hand: 77/229 = 34%, 85/156 = 54%, 24/36 = 67%,
+    12/27 = 44%; institutions 6 < 10 accounts, so the count 2 of 6."""
+    text = role_timing_sentence({"role_timing": {"focal": _example_timing()}}, "@x").text()
+    assert text.endswith(
+        "By the crisis end 34% of the 229 citizens in the conversation (6.4× their baseline "
+        "rate), 54% of the 156 professionals (4.7× their baseline rate), 67% of the 36 "
+        "journalists (none in the baseline), 44% of the 27 media accounts (none in the "
+        "baseline), 2 of 6 institutions (5.4× their baseline rate) had addressed the account; "
+        "the conversation is the accounts that addressed either side in any window or took "
+        'part in the crisis graph (METHODS.md, "Role timing").'
+    )
+
+
+def test_the_test_names_its_orderings_in_a_sentence_and_roles_too_small_to_confirm_one():
+    """Guards review t5 #7: "supports only professionals before journalists; citizens before
+    journalists" was ungrammatical, and "the rest of this order is within chance" hid that
+    the planted "media a day after citizens" (29.6 h, Holm p = 0.08) rested on 12 new media
+    accounts: with fewer than 20 the test cannot confirm an order. Journalists (24) and the
+    untested institutions are not named."""
+    rt = _example_timing()
+    text = role_timing_sentence({"role_timing": {"focal": rt}}, "@x").text()
+    assert (
+        "A permutation test (2,000 shuffles of the roles, Holm-adjusted) supports only two "
+        "orderings: professionals before journalists, and citizens before journalists; the "
+        "rest of this order is within chance (media accounts: 12 new accounts, too few to "
+        "confirm an order). By the crisis end" in text
+    )
+    rt["roles"]["journalist"]["new_accounts"] = 1  # two small roles, no pair surviving
+    rt["surviving"] = []
+    for p in rt["pairs"]:
+        p["survives"] = False
+    text = role_timing_sentence({"role_timing": {"focal": rt}}, "@x").text()
+    assert (
+        "finds no difference in timing between roles beyond chance (journalists: 1 new "
+        "account; media accounts: 12 new accounts, each too few to confirm an order)." in text
+    )
+    rt["roles"]["journalist"]["new_accounts"] = rt["roles"]["media"]["new_accounts"] = 20
+    text = role_timing_sentence({"role_timing": {"focal": rt}}, "@x").text()
+    assert "too few" not in text

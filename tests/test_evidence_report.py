@@ -1,0 +1,186 @@
+"""Tests for netsupport.evidence_report: the evidence sections' words (primary measures)."""
+
+from __future__ import annotations
+
+from netsupport import evidence_report
+from netsupport.report_findings import findings
+
+LABELS = {"focal": "@lane", "institution": "@force"}
+
+
+def _ci(v, lo, hi, **kw):
+    return {"value": v, "low": lo, "high": hi, **kw}
+
+
+def _primary(*rows):
+    return {
+        "primary": {
+            "declared": [f"{m}.{s}" if s else m for m, s, _ in rows],
+            "measures": [{"measure": m, "side": s, "result": r} for m, s, r in rows],
+            "exploratory_intervals": 3,
+            "adjustment": "unadjusted",
+        },
+        "parameters": {"confidence": 0.95},
+    }
+
+
+def test_each_primary_measure_is_said_in_words_with_whether_it_excludes_no_change():
+    """Guards review t5 #1: the primary table gave "+11 (−19 to +41)" for the focal account's
+    change and no sentence said it was indistinguishable from no change, while the findings
+    led with the uncorrected +19 whose interval excludes 0. By hand: −0.19 < 0 < 0.41 (no
+    detectable change); −0.73 < −0.35 < 0 (a change); odds ratio 2.9 > 1 (a difference),
+    0.8 < 1 < 1.3 (none); net support in the crisis +43 with 0.2 > 0."""
+    m = _primary(
+        ("reputational_change", "focal", _ci(0.112706, -0.187123, 0.411336, naive=0.1865)),
+        ("reputational_change", "institution", _ci(-0.536, -0.7305, -0.347, naive=-0.519)),
+        ("prior_tie_odds_ratio", None, _ci(5.6354, 2.8998, 10.95)),
+        ("net_support_crisis", "focal", _ci(0.43, 0.2, 0.61)),
+        ("attention_lift", "institution", _ci(1.1, 0.8, 1.5)),
+        ("breadth", None, {"communities_with_k_supporters": 4, "k": 3, "normalised_entropy": 1}),
+    )
+    assert evidence_report.primary_statements(m, LABELS) == [
+        "@lane's net support did not change detectably: +11 points, 95% CI −19 to +41.",
+        "@force's net support changed by −54 points (95% CI −73 to −35): the interval "
+        "excludes no change.",
+        "Supporters had 5.6 times the other accounts' odds of a prior tie (95% CI 2.9–11): "
+        "the interval excludes no difference.",
+        "Net support for @lane in the crisis: +43 points (95% CI +20 to +61): the interval "
+        "excludes 0.",
+        "Attention to @force in the crisis, against its level before: 1.1× (95% CI "
+        "0.80–1.5×): not distinguishable from 1×.",
+    ]  # breadth has no interval: the table gives it, no sentence
+    m = _primary(("prior_tie_odds_ratio", None, _ci(1.02, 0.8, 1.3)))
+    assert evidence_report.primary_statements(m, LABELS) == [
+        "Supporters' odds of a prior tie did not differ detectably from the other accounts' "
+        "(odds ratio 1.0, 95% CI 0.80–1.3)."
+    ]
+
+
+def test_the_level_change_at_the_crisis_start_is_set_against_the_window_average_lift():
+    """Guards review t5 #2: the primary "26× (18–38×)" stood beside the findings' "rose 8.2×"
+    with nothing saying that one is the model's rate at the crisis start against the baseline
+    trend, decaying by the crisis trend each day, and the other the average over the window.
+    Figures of the example's metrics.json: 26.29 [18.0, 38.4], 0.588 a day, half-life 1.30
+    days (ln 0.5 / ln 0.588), lift 8.19."""
+    m = _primary(("attention_level_change", "focal", _ci(26.288911, 18.003914, 38.386478)))
+    m["attention_model"] = {
+        "focal": {
+            "level_change": _ci(26.288911, 18.003914, 38.386478),
+            "crisis_trend": _ci(0.587815, 0.545068, 0.633916),
+            "half_life_days": 1.304521,
+        }
+    }
+    m["attention"] = {"focal": {"lift": _ci(8.188865, 6.716659, 10.03781)}}
+    assert evidence_report.primary_statements(m, LABELS) == [
+        "Attention to @lane at the crisis start rose to 26× the baseline trend (95% CI "
+        "18–38×): the interval excludes no change. The 26× is the time-series model's rate at "
+        "the moment the crisis began, relative to the baseline trend carried on; in the "
+        "crisis it was multiplied by 0.59× a day (half-life 1.3 days). The 8.2× of the "
+        "findings above is the average over the whole crisis window: posts a day addressing "
+        "@lane in the crisis against the days before."
+    ]
+    m["primary"]["measures"][0]["result"] = _ci(1.2, 0.9, 1.6)
+    assert evidence_report.primary_statements(m, LABELS)[0].startswith(
+        "Attention to @lane at the crisis start did not change detectably: 1.2× the baseline "
+        "trend, 95% CI 0.90–1.6×. The 26× is"
+    )
+
+
+def _validation(accounts: int, one_post: int) -> dict:
+    row = {"target_side": "focal", "unit": "account", "naive": 0.56, "corrected": 0.43}
+    return {
+        "labels": 420,
+        "net_support": [
+            {**row, "window": "crisis", "ci_low": 0.2, "ci_high": 0.61, "accounts": accounts}
+            | {"accounts_one_post": one_post, "coded_accounts": 23}
+        ],
+        "changes": [{**row, "change": "crisis - baseline", "ci_low": -0.19, "ci_high": 0.41}],
+    }
+
+
+def test_the_primary_table_points_to_the_several_posts_caveat_of_the_corrected_figures():
+    """Guards review t5 #1: the findings said the corrected account-level intervals are too
+    narrow when accounts post more than once (coverage 91%, not 95%), but the primary table
+    showed them as nominal 95% intervals. 79 of 200 accounts posted more than once: the
+    caveat; every account one post: none."""
+    m = _primary(("reputational_change", "focal", _ci(0.11, -0.19, 0.41, naive=0.19)))
+    m["study"] = {"focal": ["lane"]}
+    m["stance_validation"] = _validation(200, 121)
+    caveat = (
+        "The error-corrected intervals here are too narrow: some accounts posted more than "
+        "once in the crisis (the error-corrected finding above says by how much)."
+    )
+    assert evidence_report.primary_statements(m, LABELS)[-1] == caveat
+    m["stance_validation"] = _validation(200, 200)
+    assert caveat not in evidence_report.primary_statements(m, LABELS)
+    ctx = evidence_report._primary(m, LABELS)
+    assert ctx["statements"] == evidence_report.primary_statements(m, LABELS)
+
+
+def test_the_findings_name_the_corrected_figure_primary_and_the_grid_the_uncorrected_one():
+    """Guards review t5 #1: "+19 points on the period before (95% CI +4 to +33)" and "the
+    change's direction holds over the sensitivity grid" read as the declared result, yet the
+    primary figure is the error-corrected +11 and the grid re-runs only the uncorrected +19."""
+    from test_report import _metrics
+
+    m = _metrics()
+    m["stance_validation"] = _validation(412, 412)
+    m["primary"] = _primary(
+        ("reputational_change", "focal", _ci(0.112706, -0.187, 0.411, naive=0.32)),
+        ("reputational_change", "institution", _ci(-0.536, -0.73, -0.347, naive=-0.603)),
+    )["primary"]
+    grid = {"null": 0.0, "min": 0.07, "max": 0.2, "specs": 45, "same_sign": 45, "holds": True}
+    m["sensitivity"] = {
+        "summary": {
+            "reputational_change": {
+                "focal": {**grid, "study": 0.32},
+                "institution": {**grid, "study": -0.603, "min": -0.6, "max": -0.1},
+            }
+        }
+    }
+    text = [s.text() for s in findings(m).sentences]
+    focal = next(t for t in text if t.startswith("In the crisis"))
+    assert (
+        "(the next finding includes it; the primary figure of the change is the "
+        "error-corrected one, +11)." in focal
+    )
+    assert focal.endswith(
+        "The change's direction holds over the sensitivity grid: above 0 in all 45 "
+        "specifications (+7 to +20); the grid re-runs the uncorrected figure, not the primary "
+        "error-corrected +11."
+    )
+    inst = next(t for t in text if t.startswith("Net support for @force"))
+    assert (
+        "(corrected above; the primary figure of the change is the error-corrected one, −54)"
+        in inst
+    )
+    assert inst.endswith(
+        "the grid re-runs the uncorrected figure, not the primary error-corrected −54."
+    )
+    del m["primary"]  # nothing declared: no pointer to a primary figure
+    assert not any("primary" in s.text() for s in findings(m).sentences)
+
+
+def test_the_day_block_interval_says_it_is_a_check_too_narrow_with_few_blocks():
+    """Guards review t5 #13: "+67 (+62 to +73) (6 blocks)" sat beside the account interval
+    with nothing saying that percentile intervals from 6 day-blocks are too narrow by
+    construction (METHODS.md), so it read as the more precise estimate."""
+    blk = {"blocks": 6, "net_support": _ci(0.672, 0.618, 0.729)}
+    m = {
+        "stance_shares": {
+            "focal": {"crisis": {"post_level": {"net_support": _ci(0.67, 0.57, 0.76)}}}
+        },
+        "block_bootstrap": {"focal": {"crisis": blk}},
+    }
+    assert evidence_report._blocks(m, {"focal": "@lane"}) == [
+        [
+            "@lane",
+            "+67 (+57 to +76)",
+            "+67 (+62 to +73) (6 blocks: this interval is too narrow by construction; it is a "
+            "check, not an estimate)",
+        ]
+    ]
+    blk["blocks"] = 20
+    assert evidence_report._blocks(m, {"focal": "@lane"})[0][2].endswith(
+        "(20 blocks: a check, not an estimate)"
+    )
