@@ -75,9 +75,9 @@ def _mini_study(
     )
 
 
-def _write_mini(out: Path, **kw) -> list[Path]:
+def _write_mini(out: Path, tables: dict | None = None, **kw) -> list[Path]:
     study = _mini_study(out, **kw)
-    tables = _mini_tables()
+    tables = _mini_tables() if tables is None else tables
     st = stance.stance_table(tables, study, workers=1)
     inter = stance.stance_interactions(tables, study)
     membership, _ = support.baseline_communities(inter, study)
@@ -548,6 +548,81 @@ def test_report_when_the_focal_account_never_appears(tmp_path):
     assert len(re.findall(r'<img src="data:image/png', html)) == len(
         report_charts.CHART_KEYS
     )  # charts say "No ..."
+
+
+def _with_chatter() -> dict:
+    """The mini case plus @ned's baseline post to @ola (neither side addressed: both are in the
+    graph but outside the conversation about the sides) and @pip, an accounts row with no post."""
+    tables = _mini_tables()
+    posts = tables[Table.POSTS]
+    extra = posts.iloc[:1].copy()
+    extra[["post_id", "author", "mentions", "text"]] = ["x1", "ned", "ola", "@ola match tonight?"]
+    extra["created_at"] = pd.Timestamp("2014-02-03T10:00:00Z")
+    posts = pd.concat([posts, extra], ignore_index=True)
+    more = pd.DataFrame(
+        {
+            "handle": ["ned", "ola", "pip"],
+            "role": ["citizen", "media", "citizen"],
+            "description": ["Plumber", "Radio Northshire", "Walker"],
+        }
+    )
+    tables[Table.POSTS] = posts
+    tables[Table.INTERACTIONS] = interactions_from_posts(posts)
+    tables[Table.ACCOUNTS] = pd.concat([tables[Table.ACCOUNTS], more], ignore_index=True)
+    return tables
+
+
+def _gexf_roles(path: Path) -> dict[str, str]:
+    import xml.etree.ElementTree as ET
+
+    ns = {"g": "http://gexf.net/1.3"}
+    root = ET.parse(path).getroot()
+    role_id = next(
+        a.get("id")
+        for a in root.iterfind(".//g:attributes/g:attribute", ns)
+        if a.get("title") == "role"
+    )
+    return {
+        n.get("id"): next(
+            v.get("value") for v in n.iterfind(".//g:attvalue", ns) if v.get("for") == role_id
+        )
+        for n in root.iterfind(".//g:nodes/g:node", ns)
+    }
+
+
+def test_every_graph_account_carries_its_accounts_table_role(tmp_path, mini):
+    # review t5 #3: graph.gexf gave 594 accounts of the example the role "unknown" and
+    # tables/roles.csv had 454 of its 1,200 accounts: roles were only looked up for the
+    # accounts that addressed a side or were in the crisis graph (role timing's N_r)
+    _write_mini(tmp_path, tables=_with_chatter())
+    gexf = _gexf_roles(tmp_path / "graph.gexf")
+    assert gexf["ned"] == "citizen" and gexf["ola"] == "media"
+    assert gexf["lane"] == "professional" and "pip" not in gexf  # (no edge: no node)
+    roles = pd.read_csv(tmp_path / "tables" / "roles.csv")
+    assert list(roles.columns) == ["handle", "role", "in_conversation"]
+    assert len(roles) == 14  # the 11 accounts of the mini case, ned, ola and pip
+    by = roles.set_index("handle")
+    assert by.loc["pip", "role"] == "citizen" and not by.loc["pip", "in_conversation"]
+    assert not by.loc["ned", "in_conversation"] and by.loc["amy", "in_conversation"]
+    # role timing keeps its population (accounts in the conversation): as without the chatter
+    m = json.loads((tmp_path / "metrics.json").read_text(encoding="utf-8"))
+    m0 = json.loads((mini / "metrics.json").read_text(encoding="utf-8"))
+    sizes = {r: v["size"] for r, v in m["role_timing"]["focal"]["roles"].items()}
+    assert sizes == {r: v["size"] for r, v in m0["role_timing"]["focal"]["roles"].items()}
+    assert sizes["citizen"] == 5 and sizes["media"] == 1  # amy cat fay gus ida; dan
+
+
+def test_without_an_accounts_table_every_role_is_unknown_but_the_institution(tmp_path):
+    tables = _mini_tables()
+    tables[Table.ACCOUNTS] = None
+    _write_mini(tmp_path, tables=tables)
+    gexf = _gexf_roles(tmp_path / "graph.gexf")
+    assert gexf["force"] == "institution"
+    assert {r for h, r in gexf.items() if h != "force"} == {"unknown"}
+    roles = pd.read_csv(tmp_path / "tables" / "roles.csv").set_index("handle")
+    assert set(roles["role"]) == {"unknown", "institution"} and roles["in_conversation"].all()
+    m = json.loads((tmp_path / "metrics.json").read_text(encoding="utf-8"))
+    assert set(m["role_timing"]["focal"]["roles"]) <= {"institution"}
 
 
 # ---- in a real browser --------------------------------------------------------------------------
