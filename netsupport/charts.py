@@ -1126,13 +1126,15 @@ def net_support_chart(
     institution_label: str | None = None,
     confidence: float = 0.95,
 ) -> Figure:
-    """Draw net support (supportive minus critical share) per window for both sides.
+    """Draw account-level net support (the share of accounts mostly supportive minus the share
+    mostly critical) per window for both sides.
 
     Parameters
     ----------
     net : DataFrame
         Columns ``window``, ``target`` (:class:`Target`), ``net``, ``lo``, ``hi`` (in -1..1; NaN
-        when not measured).
+        when not measured): account-level values
+        (:func:`netsupport.report_charts.net_support_frame`).
     """
     labels = {Target.FOCAL: focal_label, Target.INSTITUTION: institution_label}
     title = f"Net support for {focal_label}" + (
@@ -1188,14 +1190,14 @@ def net_support_chart(
         ax.set_xlim(-0.5, len(windows) - 0.5)
         ax.set_ylim(-1.05, 1.05)
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: _signed(v * 100)))
-        ax.set_ylabel("Net support, points\n(supportive minus critical share)")
+        ax.set_ylabel("Net support, points\n(supportive minus critical, % of accounts)")
         ax.legend(loc="upper left", ncols=2)
         note = (
-            "Above zero: more supportive than critical interactions. "
-            f"{_interval_note(confidence)} (bootstrap over accounts)."
+            "Above zero: more accounts mostly supportive than mostly critical (each account "
+            f"counts once). {_interval_note(confidence)} (bootstrap over accounts)."
         )
         if missing:
-            note += " A missing point: not measured (no interactions)."
+            note += " A missing point: not measured (no account addressed the side)."
         _titles(fig, f"{title}, before, during and after the crisis", note, ax)
     return fig
 

@@ -367,3 +367,16 @@ def test_layout_cache_keeps_the_most_recently_used_layouts_and_nothing_else(tmp_
     assert paths[1] not in left
     assert len(left) == keep + 1
     assert charts.prune_layouts(tmp_path, keep=0) and list(tmp_path.iterdir()) == [stranger]
+
+
+def test_net_support_subtitle_says_accounts_as_plotted():
+    # review t5 #10: the chart plots account-level net support (report_charts.net_support_frame)
+    # but its subtitle said "more supportive than critical interactions" (posts)
+    net = pd.DataFrame(
+        {"window": ["baseline", "crisis"], "target": ["focal"] * 2, "net": [0.1, 0.5]}
+    ).assign(lo=np.nan, hi=np.nan)
+    ax = charts.net_support_chart(net, focal_label="@l").axes[0]
+    sub = ax.get_title(loc="left")
+    assert sub.startswith("Above zero: more accounts mostly supportive than mostly critical")
+    assert "interactions" not in sub and "% of accounts" in ax.get_ylabel()
+    assert sub.endswith("A missing point: not measured (no account addressed the side).")
