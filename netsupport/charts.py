@@ -1211,6 +1211,8 @@ def roles_timeline(
     *,
     focal_label: str,
     first_mentions: Mapping[str, Any] | None = None,
+    medians: Mapping[str, tuple[float, int]] | None = None,
+    too_few: Mapping[str, int] | None = None,
     freq: str = "D",
 ) -> Figure:
     """Draw attention towards the focal account by the sender's role over time.
@@ -1219,24 +1221,29 @@ def roles_timeline(
     ----------
     counts : DataFrame
         Columns ``time`` (bin start, UTC), ``role`` (:class:`Role`), ``count``.
+    medians : mapping role -> (hours, accounts), optional
+        Role timing's median hours from the crisis start to the first post of the role's
+        accounts new to the conversation, and their number (METHODS.md, "Role timing"): drawn in
+        a second panel, so the reader sees who carried the story first. ``too_few``: the roles
+        left out of the order test, with their numbers of new accounts (named under the panel).
     first_mentions : mapping role -> instant, optional
-        Each role's first interaction with the focal account in the crisis; drawn in a second
-        panel as hours after the crisis began, so the reader sees who carried the story first.
+        Each role's first interaction with the focal account in the crisis, drawn in the second
+        panel when there are no ``medians`` (the Dask engine does not measure role timing), as
+        the earliest single post: an order statistic that comes sooner the bigger the role.
     """
     unit = "day" if freq == "D" else "hour"
-    first = (
-        {
-            Role(r): _utc(t)
+    if medians:
+        lower = {Role(r): (float(h), n) for r, (h, n) in medians.items()}
+    else:
+        lower = {
+            Role(r): ((_utc(t) - _utc(windows.crisis_start)).total_seconds() / 3600, None)
             for r, t in (first_mentions or {}).items()
             if t is not None and not pd.isna(t) and r in Role.__members__.values()
         }
-        if first_mentions
-        else {}
-    )
     title = f"Who carried the story: interactions with {focal_label} by role"
     with _style():
-        fig = _figure((10.0, 6.4 if first else 4.8))
-        if first:
+        fig = _figure((10.0, 6.6 if lower else 4.8))
+        if lower:
             ax, ax2 = fig.subplots(2, 1, height_ratios=[3, 1.35])
         else:
             ax, ax2 = fig.add_subplot(), None
@@ -1273,35 +1280,51 @@ def roles_timeline(
         _date_axis(ax)
         ax.set_xlabel("Date (UTC)")
         ax.set_ylabel(f"Interactions per {unit}")
-        ax.legend(loc="upper left", ncols=4)
+        # beside the axes, not over the lines (the peak of a role can be anywhere)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), ncols=1)
         _titles(fig, title, "Accounts' roles from the accounts file or their profile text.", ax)
         if ax2 is not None:
-            ordered = sorted(first, key=lambda r: (first[r], list(Role).index(r)))
-            hours = [
-                (first[r] - _utc(windows.crisis_start)).total_seconds() / 3600 for r in ordered
-            ]
-            ys = np.arange(len(ordered))[::-1]
-            for y, h, r in zip(ys, hours, ordered, strict=True):
-                ax2.plot([0, h], [y, y], color=ROLE_COLOURS[r], lw=2, zorder=2)
-                ax2.plot([h], [y], marker=ROLE_MARKERS[r], ms=8, color=ROLE_COLOURS[r], zorder=3)
-                ax2.annotate(
-                    fmt_hours(h),
-                    (h, y),
-                    xytext=(8, 0),
-                    textcoords="offset points",
-                    va="center",
-                    fontsize=9.5,
-                    color="#333333",
-                )
-            ax2.set_yticks(ys)
-            ax2.set_yticklabels([r.value.capitalize() for r in ordered])
-            ax2.set_xlim(0, max(max(hours, default=1.0) * 1.18, 1.0))
-            ax2.set_ylim(-0.6, len(ordered) - 0.4)
-            ax2.set_xlabel("Hours after the crisis began")
-            ax2.set_title("First interaction of each role in the crisis", fontsize=10.5)
-            ax2.grid(axis="y", visible=False)
-            ax2.grid(axis="x", color="#E6E6E6")
+            _role_times(ax2, lower, medians=bool(medians), too_few=too_few or {})
     return fig
+
+
+def _role_times(
+    ax: Any, times: Mapping[Role, tuple[float, int | None]], *, medians: bool, too_few: Mapping
+) -> None:
+    """Draw one bar per role from the crisis start to ``times[role]`` hours: role timing's
+    median of new accounts (``medians``, with their number) or the earliest single post."""
+    ordered = sorted(times, key=lambda r: (times[r][0], list(Role).index(r)))
+    ys = np.arange(len(ordered))[::-1]
+    for y, r in zip(ys, ordered, strict=True):
+        h, n = times[r]
+        ax.plot([0, h], [y, y], color=ROLE_COLOURS[r], lw=2, zorder=2)
+        ax.plot([h], [y], marker=ROLE_MARKERS[r], ms=8, color=ROLE_COLOURS[r], zorder=3)
+        ax.annotate(
+            fmt_hours(h) + ("" if n is None else f" ({n:,} new account{'s' * (n != 1)})"),
+            (h, y),
+            xytext=(8, 0),
+            textcoords="offset points",
+            va="center",
+            fontsize=9.5,
+            color="#333333",
+        )
+    hours = [times[r][0] for r in ordered]
+    ax.set_yticks(ys)
+    ax.set_yticklabels([r.value.capitalize() for r in ordered])
+    # room on the right for the label of the longest bar
+    ax.set_xlim(0, max(max(hours, default=1.0) * (1.45 if medians else 1.18), 1.0))
+    ax.set_ylim(-0.6, len(ordered) - 0.4)
+    ax.set_xlabel("Hours after the crisis began")
+    if medians:
+        head = "Median time to the first post, accounts new to the conversation"
+        if too_few:
+            left = "; ".join(f"{r}, {n:,} new account{'s' * (n != 1)}" for r, n in too_few.items())
+            head += f" (left out: {left})"
+    else:
+        head = "Earliest single post of each role (comes sooner the bigger the role)"
+    ax.set_title(head, fontsize=10.5)
+    ax.grid(axis="y", visible=False)
+    ax.grid(axis="x", color="#E6E6E6")
 
 
 def _signed(v: float) -> str:

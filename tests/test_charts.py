@@ -380,3 +380,57 @@ def test_net_support_subtitle_says_accounts_as_plotted():
     assert sub.startswith("Above zero: more accounts mostly supportive than mostly critical")
     assert "interactions" not in sub and "% of accounts" in ax.get_ylabel()
     assert sub.endswith("A missing point: not measured (no account addressed the side).")
+
+
+def _role_counts() -> pd.DataFrame:
+    days = pd.date_range("2014-02-13", "2014-02-18", freq="D", tz="UTC") + pd.Timedelta(hours=9)
+    return pd.DataFrame(
+        [
+            (d, r, 80 if (r == "professional" and i == 2) else 5)
+            for i, d in enumerate(days)
+            for r in ("professional", "citizen", "media")
+        ],
+        columns=["time", "role", "count"],
+    )
+
+
+def test_roles_lower_panel_plots_new_accounts_medians_not_the_first_post():
+    # review t5 #11: the panel showed each role's first crisis post (professionals 1 min, an
+    # order statistic METHODS.md rejects) under text giving medians of new accounts (22.0 h)
+    first = {"professional": "2014-02-14T09:01:00Z", "media": "2014-02-15T10:00:00Z"}
+    fig = charts.roles_timeline(
+        _role_counts(),
+        W,
+        focal_label="@l",
+        first_mentions=first,
+        medians={"professional": (22.016389, 43), "media": (54.200278, 12)},
+        too_few={"institution": 2},
+    )
+    low = fig.axes[1]
+    assert low.get_title(loc="left") == (
+        "Median time to the first post, accounts new to the conversation "
+        "(left out: institution, 2 new accounts)"
+    )
+    assert [t.get_text() for t in low.texts] == [
+        "22.0 h (43 new accounts)",
+        "2 d 6 h (12 new accounts)",
+    ]
+    assert [t.get_text() for t in low.get_yticklabels()] == ["Professional", "Media"]
+
+
+def test_roles_lower_panel_without_medians_says_it_is_the_earliest_single_post():
+    first = {"professional": "2014-02-14T09:01:00Z", "media": "2014-02-15T10:00:00Z"}
+    fig = charts.roles_timeline(_role_counts(), W, focal_label="@l", first_mentions=first)
+    low = fig.axes[1]
+    assert low.get_title(loc="left").startswith("Earliest single post of each role")
+    assert [t.get_text() for t in low.texts] == ["1 min", "1 d 1 h"]
+
+
+def test_roles_legend_is_beside_the_lines_not_over_them():
+    # review t5 #11/#17: the legend, inside the axes at the upper left, hid the professional
+    # line's peak (80 a day)
+    fig = charts.roles_timeline(_role_counts(), W, focal_label="@l")
+    charts.figure_png_svg(fig)  # laid out as in the report
+    ax = fig.axes[0]
+    legend = ax.get_legend().get_window_extent(fig.canvas.get_renderer())
+    assert legend.x0 >= ax.bbox.x1 and legend.x1 <= fig.bbox.x1

@@ -374,6 +374,22 @@ def test_roles_counts_bins_by_day_and_unknown_role():
     ]
 
 
+def test_timing_medians_are_the_tested_roles_of_role_timing_in_its_order():
+    # review t5 #11: Figure 6 plots these (the text's medians), not roles.*.first_mention
+    roles = {
+        "citizen": {"median_first_hours_new": 24.57, "new_accounts": 52},
+        "institution": {"median_first_hours_new": 1.38, "new_accounts": 2},
+        "professional": {"median_first_hours_new": 22.02, "new_accounts": 43},
+        "media": {"median_first_hours_new": None, "new_accounts": 0},
+    }
+    m = {"role_timing": {"focal": {"roles": roles, "order": ["professional", "citizen"]}}}
+    medians, too_few = report_charts.timing_medians(m)
+    assert list(medians.items()) == [("professional", (22.02, 43)), ("citizen", (24.57, 52))]
+    assert too_few == {"institution": 2}
+    nm = {"role_timing": {"focal": {"status": "not measured", "reason": "Dask"}}}
+    assert report_charts.timing_medians(nm) == ({}, {})
+
+
 def test_time_bin_is_hourly_for_short_studies():
     assert report_charts.time_bin(W) == "D"
     short = Windows.from_crisis("2014-02-14T09:00Z", "2014-02-14T18:00Z", 1, 1)
