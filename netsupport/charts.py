@@ -292,23 +292,35 @@ def _naive(ts: Any) -> np.datetime64:
     return _utc(ts).tz_localize(None).to_datetime64()
 
 
-def _titles(fig: Figure, title: str, subtitle: str | None = None, ax: Any = None) -> None:
-    """Put the bold title at the top left of the figure and a grey subtitle above ``ax``."""
+def _titles(
+    fig: Figure, title: str, subtitle: str | None = None, ax: Any = None, width: int = 120
+) -> None:
+    """Put the bold title at the top left of the figure and a grey subtitle above ``ax``,
+    wrapped at ``width`` characters (less where long tick labels push the axes right)."""
     fig.suptitle(title, x=0.01, ha="left", fontsize=13.5, fontweight="bold")
     if subtitle and ax is not None:
+        # wrap=True: wrapped again at the canvas' right edge if a line still reaches it (the
+        # coverage chart's file names pushed its subtitle off the canvas, review t5 #17)
         ax.set_title(
-            textwrap.fill(subtitle, 120),
+            textwrap.fill(subtitle, width),
             fontsize=9.5,
             fontweight="normal",
             color="#555555",
             loc="left",
+            wrap=True,
         )
 
 
 def _date_axis(ax) -> None:
+    """Concise date ticks; the year is on the first tick of each month ("Mar 2014"), not in an
+    offset label under the axis, which repeated the last tick's month ("2014-Mar", review t5
+    #17)."""
     locator = mdates.AutoDateLocator(minticks=4, maxticks=10)
     ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, show_offset=True))
+    zero = ["", "%Y", "%b %Y", "%d %b", "%H:%M", "%H:%M"]
+    ax.xaxis.set_major_formatter(
+        mdates.ConciseDateFormatter(locator, zero_formats=zero, show_offset=False)
+    )
 
 
 def _shade_crisis(ax, windows: Any, label: bool = True) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 
+import matplotlib
 import matplotlib.image as mpimg
 import networkx as nx
 import numpy as np
@@ -434,3 +435,89 @@ def test_roles_legend_is_beside_the_lines_not_over_them():
     ax = fig.axes[0]
     legend = ax.get_legend().get_window_extent(fig.canvas.get_renderer())
     assert legend.x0 >= ax.bbox.x1 and legend.x1 <= fig.bbox.x1
+
+
+def test_date_axes_carry_the_year_on_the_month_tick_not_in_an_offset_label():
+    # review t5 #17: Figures 1, 6 and 8 showed a redundant "2014-Mar" offset under the axis
+    fig = charts.roles_timeline(_role_counts(), W, focal_label="@l")
+    charts.figure_png_svg(fig)
+    ax = fig.axes[0]
+    assert ax.xaxis.get_offset_text().get_text() == ""
+    labels = [t.get_text() for t in ax.get_xticklabels()]
+    assert "Feb 2014" in labels and "Mar 2014" in labels and "2014-Mar" not in labels
+
+
+# ---- the example's charts: nothing drawn outside the canvas (review t5 #17) --------------------
+
+
+def _outside(fig) -> list[str]:
+    """Texts of ``fig`` (laid out and drawn) whose extent crosses the canvas' edge, by more
+    than one pixel: what a reader of the PNG sees cut."""
+    from matplotlib.text import Text
+
+    renderer = fig.canvas.get_renderer()
+    hidden = set()  # the labels of ticks outside the view: not drawn
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            lo, hi = sorted(axis.get_view_interval())
+            for tick in (*axis.get_major_ticks(), *axis.get_minor_ticks()):
+                inside = lo - 1e-9 * abs(hi - lo) <= tick.get_loc() <= hi + 1e-9 * abs(hi - lo)
+                if not (inside and ax.axison):
+                    hidden |= {id(tick.label1), id(tick.label2)}
+    box, out = fig.bbox, []
+    for t in fig.findobj(Text):
+        if id(t) in hidden or not t.get_visible() or not t.get_text().strip():
+            continue
+        e = t.get_window_extent(renderer)
+        if e.x0 < box.x0 - 1 or e.x1 > box.x1 + 1 or e.y0 < box.y0 - 1 or e.y1 > box.y1 + 1:
+            out.append(f"{t.get_text()[:60]!r} {tuple(round(v) for v in e.extents)}")
+    return out
+
+
+@pytest.fixture(scope="module")
+def example_charts(tmp_path_factory):
+    """The figures of the example report, as rendered (laid out) by the report step."""
+    import shutil
+    from pathlib import Path
+
+    from netsupport import report_charts
+    from netsupport.study import run_study
+
+    example = Path(__file__).parent.parent / "data" / "example"
+    if not (example / "study.toml").is_file():
+        pytest.skip("data/example is not there")
+    dest = tmp_path_factory.mktemp("ex") / "ex"
+    shutil.copytree(example, dest)
+    toml = dest / "study.toml"
+    toml.write_text(
+        toml.read_text(encoding="utf-8").replace('dir = "../../reports/example"', 'dir = "out"'),
+        "utf-8",
+    )
+    seen = {}
+    render = charts.figure_png_svg
+
+    def keep(fig, title=None):
+        png, svg = render(fig, title)
+        engine, dpi = fig.get_layout_engine(), fig.dpi
+        with charts._style():  # drawn again as the PNG was: its dpi, its positions
+            fig.set_layout_engine(None)
+            fig.dpi = matplotlib.rcParams["savefig.dpi"]
+            fig.canvas.draw()
+            seen[title] = _outside(fig)
+            fig.dpi = dpi
+            fig.set_layout_engine(engine)
+        return png, svg
+
+    mp = pytest.MonkeyPatch()
+    mp.setattr(charts, "figure_png_svg", keep)
+    try:
+        run_study(toml, jobs=1, clock=lambda: "2026-01-01T00:00:00Z")
+    finally:
+        mp.undo()
+    assert len(seen) >= len(report_charts.CHART_KEYS)
+    return seen
+
+
+def test_no_text_of_the_example_charts_is_cut_at_the_canvas_edge(example_charts):
+    # the coverage chart's subtitle ran off the right edge ("hatched: (" ... cut)
+    assert {title: cut for title, cut in example_charts.items() if cut} == {}

@@ -489,6 +489,15 @@ def test_the_report_shows_the_rule_counts_sentence(mini):
         assert start in (mini / name).read_text(encoding="utf-8")
 
 
+def test_parameter_names_wrap_at_dots_and_underscores_not_mid_word(mini):
+    # review t5 #17: "td code, th code { word-break: break-all }" broke the parameters table's
+    # names anywhere ("sensitivity.window_shift_d | ays")
+    html = (mini / "index.html").read_text(encoding="utf-8")
+    params = re.search(r'<table class="params">.*?</table>', html, re.S).group(0)
+    assert "<code>support.<wbr>breadth_<wbr>min_<wbr>supporters</code>" in params
+    assert "table.params th code { word-break: normal; }" in html
+
+
 def test_findings_come_first_in_the_page(mini):
     html = (mini / "index.html").read_text(encoding="utf-8")
     assert html.index('id="findings"') < html.index('id="charts"') < html.index('id="methods"')
