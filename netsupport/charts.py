@@ -292,23 +292,35 @@ def _naive(ts: Any) -> np.datetime64:
     return _utc(ts).tz_localize(None).to_datetime64()
 
 
-def _titles(fig: Figure, title: str, subtitle: str | None = None, ax: Any = None) -> None:
-    """Put the bold title at the top left of the figure and a grey subtitle above ``ax``."""
+def _titles(
+    fig: Figure, title: str, subtitle: str | None = None, ax: Any = None, width: int = 120
+) -> None:
+    """Put the bold title at the top left of the figure and a grey subtitle above ``ax``,
+    wrapped at ``width`` characters (less where long tick labels push the axes right)."""
     fig.suptitle(title, x=0.01, ha="left", fontsize=13.5, fontweight="bold")
     if subtitle and ax is not None:
+        # wrap=True: wrapped again at the canvas' right edge if a line still reaches it (the
+        # coverage chart's file names pushed its subtitle off the canvas, review t5 #17)
         ax.set_title(
-            textwrap.fill(subtitle, 120),
+            textwrap.fill(subtitle, width),
             fontsize=9.5,
             fontweight="normal",
             color="#555555",
             loc="left",
+            wrap=True,
         )
 
 
 def _date_axis(ax) -> None:
+    """Concise date ticks; the year is on the first tick of each month ("Mar 2014"), not in an
+    offset label under the axis, which repeated the last tick's month ("2014-Mar", review t5
+    #17)."""
     locator = mdates.AutoDateLocator(minticks=4, maxticks=10)
     ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, show_offset=True))
+    zero = ["", "%Y", "%b %Y", "%d %b", "%H:%M", "%H:%M"]
+    ax.xaxis.set_major_formatter(
+        mdates.ConciseDateFormatter(locator, zero_formats=zero, show_offset=False)
+    )
 
 
 def _shade_crisis(ax, windows: Any, label: bool = True) -> None:
@@ -1126,13 +1138,15 @@ def net_support_chart(
     institution_label: str | None = None,
     confidence: float = 0.95,
 ) -> Figure:
-    """Draw net support (supportive minus critical share) per window for both sides.
+    """Draw account-level net support (the share of accounts mostly supportive minus the share
+    mostly critical) per window for both sides.
 
     Parameters
     ----------
     net : DataFrame
         Columns ``window``, ``target`` (:class:`Target`), ``net``, ``lo``, ``hi`` (in -1..1; NaN
-        when not measured).
+        when not measured): account-level values
+        (:func:`netsupport.report_charts.net_support_frame`).
     """
     labels = {Target.FOCAL: focal_label, Target.INSTITUTION: institution_label}
     title = f"Net support for {focal_label}" + (
@@ -1188,14 +1202,14 @@ def net_support_chart(
         ax.set_xlim(-0.5, len(windows) - 0.5)
         ax.set_ylim(-1.05, 1.05)
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: _signed(v * 100)))
-        ax.set_ylabel("Net support, points\n(supportive minus critical share)")
+        ax.set_ylabel("Net support, points\n(supportive minus critical, % of accounts)")
         ax.legend(loc="upper left", ncols=2)
         note = (
-            "Above zero: more supportive than critical interactions. "
-            f"{_interval_note(confidence)} (bootstrap over accounts)."
+            "Above zero: more accounts mostly supportive than mostly critical (each account "
+            f"counts once). {_interval_note(confidence)} (bootstrap over accounts)."
         )
         if missing:
-            note += " A missing point: not measured (no interactions)."
+            note += " A missing point: not measured (no account addressed the side)."
         _titles(fig, f"{title}, before, during and after the crisis", note, ax)
     return fig
 
@@ -1209,6 +1223,8 @@ def roles_timeline(
     *,
     focal_label: str,
     first_mentions: Mapping[str, Any] | None = None,
+    medians: Mapping[str, tuple[float, int]] | None = None,
+    too_few: Mapping[str, int] | None = None,
     freq: str = "D",
 ) -> Figure:
     """Draw attention towards the focal account by the sender's role over time.
@@ -1217,24 +1233,29 @@ def roles_timeline(
     ----------
     counts : DataFrame
         Columns ``time`` (bin start, UTC), ``role`` (:class:`Role`), ``count``.
+    medians : mapping role -> (hours, accounts), optional
+        Role timing's median hours from the crisis start to the first post of the role's
+        accounts new to the conversation, and their number (METHODS.md, "Role timing"): drawn in
+        a second panel, so the reader sees who carried the story first. ``too_few``: the roles
+        left out of the order test, with their numbers of new accounts (named under the panel).
     first_mentions : mapping role -> instant, optional
-        Each role's first interaction with the focal account in the crisis; drawn in a second
-        panel as hours after the crisis began, so the reader sees who carried the story first.
+        Each role's first interaction with the focal account in the crisis, drawn in the second
+        panel when there are no ``medians`` (the Dask engine does not measure role timing), as
+        the earliest single post: an order statistic that comes sooner the bigger the role.
     """
     unit = "day" if freq == "D" else "hour"
-    first = (
-        {
-            Role(r): _utc(t)
+    if medians:
+        lower = {Role(r): (float(h), n) for r, (h, n) in medians.items()}
+    else:
+        lower = {
+            Role(r): ((_utc(t) - _utc(windows.crisis_start)).total_seconds() / 3600, None)
             for r, t in (first_mentions or {}).items()
             if t is not None and not pd.isna(t) and r in Role.__members__.values()
         }
-        if first_mentions
-        else {}
-    )
     title = f"Who carried the story: interactions with {focal_label} by role"
     with _style():
-        fig = _figure((10.0, 6.4 if first else 4.8))
-        if first:
+        fig = _figure((10.0, 6.6 if lower else 4.8))
+        if lower:
             ax, ax2 = fig.subplots(2, 1, height_ratios=[3, 1.35])
         else:
             ax, ax2 = fig.add_subplot(), None
@@ -1271,35 +1292,51 @@ def roles_timeline(
         _date_axis(ax)
         ax.set_xlabel("Date (UTC)")
         ax.set_ylabel(f"Interactions per {unit}")
-        ax.legend(loc="upper left", ncols=4)
+        # beside the axes, not over the lines (the peak of a role can be anywhere)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), ncols=1)
         _titles(fig, title, "Accounts' roles from the accounts file or their profile text.", ax)
         if ax2 is not None:
-            ordered = sorted(first, key=lambda r: (first[r], list(Role).index(r)))
-            hours = [
-                (first[r] - _utc(windows.crisis_start)).total_seconds() / 3600 for r in ordered
-            ]
-            ys = np.arange(len(ordered))[::-1]
-            for y, h, r in zip(ys, hours, ordered, strict=True):
-                ax2.plot([0, h], [y, y], color=ROLE_COLOURS[r], lw=2, zorder=2)
-                ax2.plot([h], [y], marker=ROLE_MARKERS[r], ms=8, color=ROLE_COLOURS[r], zorder=3)
-                ax2.annotate(
-                    fmt_hours(h),
-                    (h, y),
-                    xytext=(8, 0),
-                    textcoords="offset points",
-                    va="center",
-                    fontsize=9.5,
-                    color="#333333",
-                )
-            ax2.set_yticks(ys)
-            ax2.set_yticklabels([r.value.capitalize() for r in ordered])
-            ax2.set_xlim(0, max(max(hours, default=1.0) * 1.18, 1.0))
-            ax2.set_ylim(-0.6, len(ordered) - 0.4)
-            ax2.set_xlabel("Hours after the crisis began")
-            ax2.set_title("First interaction of each role in the crisis", fontsize=10.5)
-            ax2.grid(axis="y", visible=False)
-            ax2.grid(axis="x", color="#E6E6E6")
+            _role_times(ax2, lower, medians=bool(medians), too_few=too_few or {})
     return fig
+
+
+def _role_times(
+    ax: Any, times: Mapping[Role, tuple[float, int | None]], *, medians: bool, too_few: Mapping
+) -> None:
+    """Draw one bar per role from the crisis start to ``times[role]`` hours: role timing's
+    median of new accounts (``medians``, with their number) or the earliest single post."""
+    ordered = sorted(times, key=lambda r: (times[r][0], list(Role).index(r)))
+    ys = np.arange(len(ordered))[::-1]
+    for y, r in zip(ys, ordered, strict=True):
+        h, n = times[r]
+        ax.plot([0, h], [y, y], color=ROLE_COLOURS[r], lw=2, zorder=2)
+        ax.plot([h], [y], marker=ROLE_MARKERS[r], ms=8, color=ROLE_COLOURS[r], zorder=3)
+        ax.annotate(
+            fmt_hours(h) + ("" if n is None else f" ({n:,} new account{'s' * (n != 1)})"),
+            (h, y),
+            xytext=(8, 0),
+            textcoords="offset points",
+            va="center",
+            fontsize=9.5,
+            color="#333333",
+        )
+    hours = [times[r][0] for r in ordered]
+    ax.set_yticks(ys)
+    ax.set_yticklabels([r.value.capitalize() for r in ordered])
+    # room on the right for the label of the longest bar
+    ax.set_xlim(0, max(max(hours, default=1.0) * (1.45 if medians else 1.18), 1.0))
+    ax.set_ylim(-0.6, len(ordered) - 0.4)
+    ax.set_xlabel("Hours after the crisis began")
+    if medians:
+        head = "Median time to the first post, accounts new to the conversation"
+        if too_few:
+            left = "; ".join(f"{r}, {n:,} new account{'s' * (n != 1)}" for r, n in too_few.items())
+            head += f" (left out: {left})"
+    else:
+        head = "Earliest single post of each role (comes sooner the bigger the role)"
+    ax.set_title(head, fontsize=10.5)
+    ax.grid(axis="y", visible=False)
+    ax.grid(axis="x", color="#E6E6E6")
 
 
 def _signed(v: float) -> str:

@@ -43,12 +43,15 @@ def coverage_timeline(record: Mapping[str, Any], windows: Any) -> Figure:
     with _style():
         fig = _figure((10.0, 1.6 + 0.45 * max(1, len(inputs))))
         ax = fig.add_subplot()
+        # the file names left of the axes take room from the subtitle above them
+        longest = max((len(str(r.get("file") or "")) for r in inputs), default=0)
         _titles(
             fig,
             "What the inputs cover",
             "Bars: first to last row of each input (orange: part of a window only). Shading: "
             "the windows measured; hatched: declared, not covered.",
             ax,
+            width=max(50, 120 - round(1.1 * longest)),
         )
         if not inputs:
             _no_data(ax, "No input files recorded")

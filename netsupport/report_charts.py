@@ -47,6 +47,7 @@ __all__ = [
     "net_support_frame",
     "roles_counts",
     "time_bin",
+    "timing_medians",
 ]
 
 _FOCAL, _INST = Target.FOCAL.value, Target.INSTITUTION.value
@@ -164,6 +165,29 @@ def first_mentions(metrics: Mapping[str, Any]) -> dict[str, pd.Timestamp]:
         if fm is not None and not _is_nm(fm) and r is not Role.UNKNOWN:
             out[r.value] = pd.Timestamp(fm["at"])
     return out
+
+
+def timing_medians(
+    metrics: Mapping[str, Any],
+) -> tuple[dict[str, tuple[float, int]], dict[str, int]]:
+    """Return role timing's median hours to the first post of accounts new to the conversation,
+    with their number, for the roles the order test takes (``role_timing.focal.order``, the
+    roles the report's sentence names), and the roles left out of it with their numbers of new
+    accounts; two empty dicts when role timing is not measured (METHODS.md, "Role timing")."""
+    rt = _get(metrics, "role_timing", _FOCAL)
+    if _is_nm(rt) or not isinstance(rt, Mapping) or not rt.get("roles"):
+        return {}, {}
+    roles = rt["roles"]
+    tested = [
+        r for r in rt.get("order") or [] if roles[r].get("median_first_hours_new") is not None
+    ]
+    medians = {r: (roles[r]["median_first_hours_new"], roles[r]["new_accounts"]) for r in tested}
+    too_few = {
+        r.value: roles[r.value]["new_accounts"]
+        for r in Role
+        if r.value in roles and r.value not in medians and roles[r.value]["new_accounts"]
+    }
+    return medians, too_few
 
 
 def mobilisation_frame(
@@ -454,19 +478,36 @@ def chart_plan(
     )
 
     rc = roles_counts(inp.units, inp.roles, w, freq)
+    medians, too_few = timing_medians(m)
+    below = (
+        "Below: among each role's accounts new to the conversation (none of their posts "
+        "addressed {who} before the crisis), the median time from the crisis start to their "
+        "first post addressing it, as in the text; roles with too few such accounts to test "
+        "their order are left out."
+        if medians
+        else "Below: the earliest single post of each role addressing {who} in the crisis. It "
+        "depends on the role's size (the more accounts, the sooner the first), so it is not an "
+        "order of the roles."
+    )
     add(
         "roles",
         lambda: charts.roles_timeline(
-            rc, w, focal_label=focal, first_mentions=first_mentions(m), freq=freq
+            rc,
+            w,
+            focal_label=focal,
+            first_mentions=first_mentions(m),
+            medians=medians,
+            too_few=too_few,
+            freq=freq,
         ),
         "Who carried the story",
         Sentence(
             "Posts addressing {who} per {unit} by the sender's role (from the accounts file, or "
-            "keywords in the profile), {unit}s counted from the crisis start. Below: how long "
-            "after the crisis began each role first addressed the account.",
+            "keywords in the profile), {unit}s counted from the crisis start. " + below,
             {"who": focal, "unit": unit},
         ),
-        f"Line chart of posts addressing {focal} by role over time, and first mention per role.",
+        f"Line chart of posts addressing {focal} by role over time, and "
+        + ("the median time to a first post per role." if medians else "first post per role."),
     )
 
     def evidence() -> list[DrawnChart]:  # coverage, time-series model (issue 15): metrics only

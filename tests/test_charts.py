@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 
+import matplotlib
 import matplotlib.image as mpimg
 import networkx as nx
 import numpy as np
@@ -367,3 +368,156 @@ def test_layout_cache_keeps_the_most_recently_used_layouts_and_nothing_else(tmp_
     assert paths[1] not in left
     assert len(left) == keep + 1
     assert charts.prune_layouts(tmp_path, keep=0) and list(tmp_path.iterdir()) == [stranger]
+
+
+def test_net_support_subtitle_says_accounts_as_plotted():
+    # review t5 #10: the chart plots account-level net support (report_charts.net_support_frame)
+    # but its subtitle said "more supportive than critical interactions" (posts)
+    net = pd.DataFrame(
+        {"window": ["baseline", "crisis"], "target": ["focal"] * 2, "net": [0.1, 0.5]}
+    ).assign(lo=np.nan, hi=np.nan)
+    ax = charts.net_support_chart(net, focal_label="@l").axes[0]
+    sub = ax.get_title(loc="left")
+    assert sub.startswith("Above zero: more accounts mostly supportive than mostly critical")
+    assert "interactions" not in sub and "% of accounts" in ax.get_ylabel()
+    assert sub.endswith("A missing point: not measured (no account addressed the side).")
+
+
+def _role_counts() -> pd.DataFrame:
+    days = pd.date_range("2014-02-13", "2014-02-18", freq="D", tz="UTC") + pd.Timedelta(hours=9)
+    return pd.DataFrame(
+        [
+            (d, r, 80 if (r == "professional" and i == 2) else 5)
+            for i, d in enumerate(days)
+            for r in ("professional", "citizen", "media")
+        ],
+        columns=["time", "role", "count"],
+    )
+
+
+def test_roles_lower_panel_plots_new_accounts_medians_not_the_first_post():
+    # review t5 #11: the panel showed each role's first crisis post (professionals 1 min, an
+    # order statistic METHODS.md rejects) under text giving medians of new accounts (22.0 h)
+    first = {"professional": "2014-02-14T09:01:00Z", "media": "2014-02-15T10:00:00Z"}
+    fig = charts.roles_timeline(
+        _role_counts(),
+        W,
+        focal_label="@l",
+        first_mentions=first,
+        medians={"professional": (22.016389, 43), "media": (54.200278, 12)},
+        too_few={"institution": 2},
+    )
+    low = fig.axes[1]
+    assert low.get_title(loc="left") == (
+        "Median time to the first post, accounts new to the conversation "
+        "(left out: institution, 2 new accounts)"
+    )
+    assert [t.get_text() for t in low.texts] == [
+        "22.0 h (43 new accounts)",
+        "2 d 6 h (12 new accounts)",
+    ]
+    assert [t.get_text() for t in low.get_yticklabels()] == ["Professional", "Media"]
+
+
+def test_roles_lower_panel_without_medians_says_it_is_the_earliest_single_post():
+    first = {"professional": "2014-02-14T09:01:00Z", "media": "2014-02-15T10:00:00Z"}
+    fig = charts.roles_timeline(_role_counts(), W, focal_label="@l", first_mentions=first)
+    low = fig.axes[1]
+    assert low.get_title(loc="left").startswith("Earliest single post of each role")
+    assert [t.get_text() for t in low.texts] == ["1 min", "1 d 1 h"]
+
+
+def test_roles_legend_is_beside_the_lines_not_over_them():
+    # review t5 #11/#17: the legend, inside the axes at the upper left, hid the professional
+    # line's peak (80 a day)
+    fig = charts.roles_timeline(_role_counts(), W, focal_label="@l")
+    charts.figure_png_svg(fig)  # laid out as in the report
+    ax = fig.axes[0]
+    legend = ax.get_legend().get_window_extent(fig.canvas.get_renderer())
+    assert legend.x0 >= ax.bbox.x1 and legend.x1 <= fig.bbox.x1
+
+
+def test_date_axes_carry_the_year_on_the_month_tick_not_in_an_offset_label():
+    # review t5 #17: Figures 1, 6 and 8 showed a redundant "2014-Mar" offset under the axis
+    fig = charts.roles_timeline(_role_counts(), W, focal_label="@l")
+    charts.figure_png_svg(fig)
+    ax = fig.axes[0]
+    assert ax.xaxis.get_offset_text().get_text() == ""
+    labels = [t.get_text() for t in ax.get_xticklabels()]
+    assert "Feb 2014" in labels and "Mar 2014" in labels and "2014-Mar" not in labels
+
+
+# ---- the example's charts: nothing drawn outside the canvas (review t5 #17) --------------------
+
+
+def _outside(fig) -> list[str]:
+    """Texts of ``fig`` (laid out and drawn) whose extent crosses the canvas' edge, by more
+    than one pixel: what a reader of the PNG sees cut."""
+    from matplotlib.text import Text
+
+    renderer = fig.canvas.get_renderer()
+    hidden = set()  # the labels of ticks outside the view: not drawn
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            lo, hi = sorted(axis.get_view_interval())
+            for tick in (*axis.get_major_ticks(), *axis.get_minor_ticks()):
+                inside = lo - 1e-9 * abs(hi - lo) <= tick.get_loc() <= hi + 1e-9 * abs(hi - lo)
+                if not (inside and ax.axison):
+                    hidden |= {id(tick.label1), id(tick.label2)}
+    box, out = fig.bbox, []
+    for t in fig.findobj(Text):
+        if id(t) in hidden or not t.get_visible() or not t.get_text().strip():
+            continue
+        e = t.get_window_extent(renderer)
+        if e.x0 < box.x0 - 1 or e.x1 > box.x1 + 1 or e.y0 < box.y0 - 1 or e.y1 > box.y1 + 1:
+            out.append(f"{t.get_text()[:60]!r} {tuple(round(v) for v in e.extents)}")
+    return out
+
+
+@pytest.fixture(scope="module")
+def example_charts(tmp_path_factory):
+    """The figures of the example report, as rendered (laid out) by the report step."""
+    import shutil
+    from pathlib import Path
+
+    from netsupport import report_charts
+    from netsupport.study import run_study
+
+    example = Path(__file__).parent.parent / "data" / "example"
+    if not (example / "study.toml").is_file():
+        pytest.skip("data/example is not there")
+    dest = tmp_path_factory.mktemp("ex") / "ex"
+    shutil.copytree(example, dest)
+    toml = dest / "study.toml"
+    toml.write_text(
+        toml.read_text(encoding="utf-8").replace('dir = "../../reports/example"', 'dir = "out"'),
+        "utf-8",
+    )
+    seen = {}
+    render = charts.figure_png_svg
+
+    def keep(fig, title=None):
+        png, svg = render(fig, title)
+        engine, dpi = fig.get_layout_engine(), fig.dpi
+        with charts._style():  # drawn again as the PNG was: its dpi, its positions
+            fig.set_layout_engine(None)
+            fig.dpi = matplotlib.rcParams["savefig.dpi"]
+            fig.canvas.draw()
+            seen[title] = _outside(fig)
+            fig.dpi = dpi
+            fig.set_layout_engine(engine)
+        return png, svg
+
+    mp = pytest.MonkeyPatch()
+    mp.setattr(charts, "figure_png_svg", keep)
+    try:
+        run_study(toml, jobs=1, clock=lambda: "2026-01-01T00:00:00Z")
+    finally:
+        mp.undo()
+    assert len(seen) >= len(report_charts.CHART_KEYS)
+    return seen
+
+
+def test_no_text_of_the_example_charts_is_cut_at_the_canvas_edge(example_charts):
+    # the coverage chart's subtitle ran off the right edge ("hatched: (" ... cut)
+    assert {title: cut for title, cut in example_charts.items() if cut} == {}

@@ -75,9 +75,9 @@ def _mini_study(
     )
 
 
-def _write_mini(out: Path, **kw) -> list[Path]:
+def _write_mini(out: Path, tables: dict | None = None, **kw) -> list[Path]:
     study = _mini_study(out, **kw)
-    tables = _mini_tables()
+    tables = _mini_tables() if tables is None else tables
     st = stance.stance_table(tables, study, workers=1)
     inter = stance.stance_interactions(tables, study)
     membership, _ = support.baseline_communities(inter, study)
@@ -374,6 +374,22 @@ def test_roles_counts_bins_by_day_and_unknown_role():
     ]
 
 
+def test_timing_medians_are_the_tested_roles_of_role_timing_in_its_order():
+    # review t5 #11: Figure 6 plots these (the text's medians), not roles.*.first_mention
+    roles = {
+        "citizen": {"median_first_hours_new": 24.57, "new_accounts": 52},
+        "institution": {"median_first_hours_new": 1.38, "new_accounts": 2},
+        "professional": {"median_first_hours_new": 22.02, "new_accounts": 43},
+        "media": {"median_first_hours_new": None, "new_accounts": 0},
+    }
+    m = {"role_timing": {"focal": {"roles": roles, "order": ["professional", "citizen"]}}}
+    medians, too_few = report_charts.timing_medians(m)
+    assert list(medians.items()) == [("professional", (22.02, 43)), ("citizen", (24.57, 52))]
+    assert too_few == {"institution": 2}
+    nm = {"role_timing": {"focal": {"status": "not measured", "reason": "Dask"}}}
+    assert report_charts.timing_medians(nm) == ({}, {})
+
+
 def test_time_bin_is_hourly_for_short_studies():
     assert report_charts.time_bin(W) == "D"
     short = Windows.from_crisis("2014-02-14T09:00Z", "2014-02-14T18:00Z", 1, 1)
@@ -473,6 +489,15 @@ def test_the_report_shows_the_rule_counts_sentence(mini):
         assert start in (mini / name).read_text(encoding="utf-8")
 
 
+def test_parameter_names_wrap_at_dots_and_underscores_not_mid_word(mini):
+    # review t5 #17: "td code, th code { word-break: break-all }" broke the parameters table's
+    # names anywhere ("sensitivity.window_shift_d | ays")
+    html = (mini / "index.html").read_text(encoding="utf-8")
+    params = re.search(r'<table class="params">.*?</table>', html, re.S).group(0)
+    assert "<code>support.<wbr>breadth_<wbr>min_<wbr>supporters</code>" in params
+    assert "table.params th code { word-break: normal; }" in html
+
+
 def test_findings_come_first_in_the_page(mini):
     html = (mini / "index.html").read_text(encoding="utf-8")
     assert html.index('id="findings"') < html.index('id="charts"') < html.index('id="methods"')
@@ -548,6 +573,81 @@ def test_report_when_the_focal_account_never_appears(tmp_path):
     assert len(re.findall(r'<img src="data:image/png', html)) == len(
         report_charts.CHART_KEYS
     )  # charts say "No ..."
+
+
+def _with_chatter() -> dict:
+    """The mini case plus @ned's baseline post to @ola (neither side addressed: both are in the
+    graph but outside the conversation about the sides) and @pip, an accounts row with no post."""
+    tables = _mini_tables()
+    posts = tables[Table.POSTS]
+    extra = posts.iloc[:1].copy()
+    extra[["post_id", "author", "mentions", "text"]] = ["x1", "ned", "ola", "@ola match tonight?"]
+    extra["created_at"] = pd.Timestamp("2014-02-03T10:00:00Z")
+    posts = pd.concat([posts, extra], ignore_index=True)
+    more = pd.DataFrame(
+        {
+            "handle": ["ned", "ola", "pip"],
+            "role": ["citizen", "media", "citizen"],
+            "description": ["Plumber", "Radio Northshire", "Walker"],
+        }
+    )
+    tables[Table.POSTS] = posts
+    tables[Table.INTERACTIONS] = interactions_from_posts(posts)
+    tables[Table.ACCOUNTS] = pd.concat([tables[Table.ACCOUNTS], more], ignore_index=True)
+    return tables
+
+
+def _gexf_roles(path: Path) -> dict[str, str]:
+    import xml.etree.ElementTree as ET
+
+    ns = {"g": "http://gexf.net/1.3"}
+    root = ET.parse(path).getroot()
+    role_id = next(
+        a.get("id")
+        for a in root.iterfind(".//g:attributes/g:attribute", ns)
+        if a.get("title") == "role"
+    )
+    return {
+        n.get("id"): next(
+            v.get("value") for v in n.iterfind(".//g:attvalue", ns) if v.get("for") == role_id
+        )
+        for n in root.iterfind(".//g:nodes/g:node", ns)
+    }
+
+
+def test_every_graph_account_carries_its_accounts_table_role(tmp_path, mini):
+    # review t5 #3: graph.gexf gave 594 accounts of the example the role "unknown" and
+    # tables/roles.csv had 454 of its 1,200 accounts: roles were only looked up for the
+    # accounts that addressed a side or were in the crisis graph (role timing's N_r)
+    _write_mini(tmp_path, tables=_with_chatter())
+    gexf = _gexf_roles(tmp_path / "graph.gexf")
+    assert gexf["ned"] == "citizen" and gexf["ola"] == "media"
+    assert gexf["lane"] == "professional" and "pip" not in gexf  # (no edge: no node)
+    roles = pd.read_csv(tmp_path / "tables" / "roles.csv")
+    assert list(roles.columns) == ["handle", "role", "in_conversation"]
+    assert len(roles) == 14  # the 11 accounts of the mini case, ned, ola and pip
+    by = roles.set_index("handle")
+    assert by.loc["pip", "role"] == "citizen" and not by.loc["pip", "in_conversation"]
+    assert not by.loc["ned", "in_conversation"] and by.loc["amy", "in_conversation"]
+    # role timing keeps its population (accounts in the conversation): as without the chatter
+    m = json.loads((tmp_path / "metrics.json").read_text(encoding="utf-8"))
+    m0 = json.loads((mini / "metrics.json").read_text(encoding="utf-8"))
+    sizes = {r: v["size"] for r, v in m["role_timing"]["focal"]["roles"].items()}
+    assert sizes == {r: v["size"] for r, v in m0["role_timing"]["focal"]["roles"].items()}
+    assert sizes["citizen"] == 5 and sizes["media"] == 1  # amy cat fay gus ida; dan
+
+
+def test_without_an_accounts_table_every_role_is_unknown_but_the_institution(tmp_path):
+    tables = _mini_tables()
+    tables[Table.ACCOUNTS] = None
+    _write_mini(tmp_path, tables=tables)
+    gexf = _gexf_roles(tmp_path / "graph.gexf")
+    assert gexf["force"] == "institution"
+    assert {r for h, r in gexf.items() if h != "force"} == {"unknown"}
+    roles = pd.read_csv(tmp_path / "tables" / "roles.csv").set_index("handle")
+    assert set(roles["role"]) == {"unknown", "institution"} and roles["in_conversation"].all()
+    m = json.loads((tmp_path / "metrics.json").read_text(encoding="utf-8"))
+    assert set(m["role_timing"]["focal"]["roles"]) <= {"institution"}
 
 
 # ---- in a real browser --------------------------------------------------------------------------

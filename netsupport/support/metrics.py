@@ -13,7 +13,6 @@ import pandas as pd
 
 from .. import graph
 from ..schema import (
-    AccountCol,
     InteractionCol,
     PostCol,
     Table,
@@ -480,8 +479,9 @@ def analyse_inputs(
     pr_info: dict[str, Any] = {"kinds": [k.value for k in AMPLIFIER_KINDS]}
     if not focal_why and pagerank is None and inputs.interactions is not None:
         pagerank, pr_info = crisis_pagerank(inputs.interactions, study)
+    roles_table = _roles(inputs, study, pagerank) if roles is None else None
     if roles is None:
-        roles = _roles(inputs, study, pagerank)
+        roles = roles_table.set_index("handle")["role"]
     if focal_why:
         m["amplifiers"] = not_measured(focal_why)
     else:
@@ -534,28 +534,41 @@ def analyse_inputs(
         )
         for side in _SIDES
     }
-    out_tables["roles"] = roles.reset_index()
+    if roles_table is None:  # roles given: every one is in the conversation
+        roles_table = roles.rename_axis("handle").rename("role").reset_index()
+        roles_table["in_conversation"] = True
+    out_tables["roles"] = roles_table
     m["headline"] = _headline(m)
     m["primary"] = primary_measures(m, getattr(study, "primary", ()))
     return jsonable(m), out_tables
 
 
-def _roles(inputs: MetricInputs, study: Any, pagerank: pd.Series | None) -> pd.Series:
-    """Return the role of every account the measures may name (:func:`account_roles`)."""
-    # roles are needed for the accounts that addressed a side and for every account the
-    # amplifiers may list (the crisis graph's): not only the first, or an amplifier the
-    # accounts file describes showed "unknown"
-    needed = pd.Index(inputs.units["source"].unique())
+def _roles(inputs: MetricInputs, study: Any, pagerank: pd.Series | None) -> pd.DataFrame:
+    """Return ``handle, role, in_conversation`` for every account the accounts table describes
+    and every account the measures may name (:func:`account_roles`).
+
+    ``in_conversation``: the account addressed either side in some window or is in the crisis
+    conversation graph (``pagerank``): role timing's population (METHODS.md, "Role timing").
+    """
+    # the amplifiers name the crisis graph's accounts: not only the senders, or an amplifier the
+    # accounts file describes showed "unknown"; and graph.gexf gives every account of the
+    # interaction graph the role the accounts table gives it: not only those in the conversation,
+    # or 594 of the example's accounts showed "unknown" (review t5 #3)
+    conversation = pd.Index(inputs.units["source"].unique())
     if pagerank is not None:
-        needed = needed.union(pd.Index(pagerank.index.astype(object)))
-    accounts = inputs.accounts
-    if accounts is not None and not accounts.empty:
-        accounts = accounts[accounts[AccountCol.HANDLE].isin(needed)]
-    return account_roles(
-        accounts,
+        conversation = conversation.union(pd.Index(pagerank.index.astype(object)))
+    roles = account_roles(
+        inputs.accounts,
         load_lexicon(study.stance.lexicon),
-        needed,
+        conversation.union(pd.Index(list(study.institution), dtype=object)),
         study.institution,
+    )
+    return pd.DataFrame(
+        {
+            "handle": roles.index.to_numpy(dtype=object),
+            "role": roles.to_numpy(dtype=object),
+            "in_conversation": roles.index.isin(conversation),
+        }
     )
 
 

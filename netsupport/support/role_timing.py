@@ -226,6 +226,8 @@ def timing_by_side(units: pd.DataFrame, tables: dict[str, pd.DataFrame], study: 
     from .common import _SIDES
 
     rt = tables.get("roles")
+    if rt is not None and "in_conversation" in rt:  # N_r: accounts in the conversation only
+        rt = rt[rt["in_conversation"].to_numpy(dtype=bool)]
     if rt is None or rt.empty:
         return {s: not_measured("no account has a role") for s in _SIDES}
     roles = pd.Series(rt["role"].to_numpy(dtype=object), index=rt["handle"].to_numpy(dtype=object))
