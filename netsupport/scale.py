@@ -409,6 +409,7 @@ class _Ctx:
     n_buckets: int = 1
     deleted: frozenset[str] = frozenset()  # ids delete events name (the counts per platform)
     handles: tuple[tuple[str, str], ...] = ()  # the sides' Bluesky DIDs' handles (texts show)
+    model_path: str | None = None  # the study's stance model (skops), when it has one
 
     @property
     def spec(self) -> Any:
@@ -435,22 +436,26 @@ def _memo_classifier(*args: Any, **kwargs: Any) -> Any:
             super().__init__(*a, **k)
             self.memo: dict[str, tuple] = {}
             self.columns: list[str] | None = None
+            self.vader = False  # whether the memo's rows carry VADER's compound (the model's)
 
         def score_texts(self, texts: Sequence[str], workers: int | None = None, **kw: Any) -> Any:
-            if kw.get("vader") or kw.get("keep_dir") is not None or kw.get("meanwhile"):
+            if kw.get("keep_dir") is not None or kw.get("meanwhile"):
                 return super().score_texts(texts, workers, **kw)
+            vader = bool(kw.get("vader"))
+            if vader != self.vader:  # (rows of the other kind: forgotten)
+                self.memo, self.columns, self.vader = {}, None, vader
             texts = list(texts)
             distinct = list(dict.fromkeys(texts))
             missing = [t for t in distinct if t not in self.memo]
             if self.columns is None or missing:
-                scored = super().score_texts(missing, workers=1)
+                scored = super().score_texts(missing, workers=1, vader=vader)
                 self.columns = list(scored.columns)
                 if len(self.memo) + len(missing) > SCORE_MEMO_TEXTS:  # keep this call's only
                     self.memo = {t: self.memo[t] for t in distinct if t in self.memo}
                 self.memo.update(
                     zip(missing, scored.itertuples(index=False, name=None), strict=True)
                 )
-            return self._scored_frame([self.memo[t] for t in texts], self.columns, False)
+            return self._scored_frame([self.memo[t] for t in texts], self.columns, vader)
 
     return MemoClassifier(*args, **kwargs)
 
@@ -482,6 +487,29 @@ def _classifier(ctx: _Ctx) -> Any:
     return clf
 
 
+_MODELS: dict[str, Any] = {}
+
+
+def _stance_model(path: str | None) -> Any:
+    """The study's stance model (:class:`netsupport.stance.model.StanceModel`) from its skops
+    file, loaded once per worker process and kept for its partitions; None without one."""
+    if path is None:
+        return None
+    model = _MODELS.get(path)
+    if model is None:
+        from .stance.model import load_model
+
+        model = load_model(path)
+        if model is None:
+            raise NetsupportError(
+                f"{path}: the study's stance model cannot be read here (the workers of a "
+                "cluster must see the run's folder: a shared file system)"
+            )
+        _MODELS.clear()  # (one study's model at a time)
+        _MODELS[path] = model
+    return model
+
+
 # ---- pass 0: scan --------------------------------------------------------------------------------
 
 
@@ -509,7 +537,13 @@ def _scan(posts: pd.DataFrame, inter: pd.DataFrame, ctx: _Ctx) -> dict[str, Any]
         cand = _marker_candidates(p, ctx.markers)
         markers = len(marker_interactions(p[cand], ctx.markers, ctx.focal))
     own = posts[posts[PostCol.AUTHOR].isin([*ctx.focal, *ctx.institution]).to_numpy(dtype=bool)]
+    coded: dict[str, pd.DataFrame] = {}
+    if ctx.labels is not None:  # every row of the hand-coded posts: the model is trained on them
+        labelled = ctx.labels["post_id"]
+        coded["coded_posts"] = posts[pid.isin(labelled).to_numpy(dtype=bool)]
+        coded["coded_inter"] = inter[iid.isin(labelled).to_numpy(dtype=bool)]
     return {
+        **coded,
         "ids": ids,
         "null_keys": null_keys,
         "markers": markers,
@@ -530,6 +564,9 @@ def _combine_scan(results: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "posts": sum(r["posts"] for r in results),
         "interactions": sum(r["interactions"] for r in results),
     }
+    for key in ("coded_posts", "coded_inter"):
+        if key in results[0]:
+            out[key] = _concat([r[key] for r in results])
     return out
 
 
@@ -643,21 +680,19 @@ def _aggregates_of(
 ) -> dict[str, Any]:
     """The aggregates of one set of rows (a partition, or the conflicts): see the module doc."""
     from . import graph
-    from .stance import apply_labels, object_strings, rule_counts, stance_interactions
+    from .stance import object_strings, rule_counts, stance_interactions
+    from .stance.supervised import rule_profile
     from .support import AMPLIFIER_KINDS, compress_units, post_units
     from .support.proxies import conversation_rows
 
     tables = object_strings({Table.POSTS.value: posts, Table.INTERACTIONS.value: inter})
     sint = stance_interactions(tables, ctx.spec, derive=ctx.derive, dedup=ctx.dedup)
-    clf = _classifier(ctx)
-    auto = clf.classify(sint, tables[Table.POSTS.value], ctx.windows, workers=1)
-    label_rows = auto.iloc[:0]
-    table = auto
-    if ctx.labels is not None and not ctx.labels.empty:
-        label_rows = auto[auto["post_id"].isin(ctx.labels["post_id"]).to_numpy(dtype=bool)]
-        table = apply_labels(auto, ctx.labels)
+    auto, texts, vader_of = _rules_table(
+        sint, tables[Table.POSTS.value], ctx, features=ctx.model_path is not None
+    )
+    profile = rule_profile(auto)  # (of the rules' decisions, as the pandas engine counts them)
+    table = _decided(auto, texts, vader_of, ctx)
     units = post_units(table)
-    profile = _unit_profile(units)
     proxy_units, candidates = _unit_frames(units, ctx)
     edges = {}
     for w in Window:
@@ -676,7 +711,6 @@ def _aggregates_of(
         "rows": len(table),
         "by_rule": rule_counts(table["rule"]) if len(table) else {},
         "profile": profile,
-        "label_rows": label_rows,
         "proxy_units": proxy_units,
         "candidates": candidates,
         "edges": edges,
@@ -690,15 +724,41 @@ def _aggregates_of(
     }
 
 
-def _unit_profile(units: pd.DataFrame) -> dict[str, int]:
-    """(post, side) units, and those decided by VADER alone or without text of their own, as
-    :func:`netsupport.stance.supervised.rule_profile` counts them (the report's warnings)."""
-    fam = np.array([str(r).split(":", 1)[0] for r in units["rule"]], dtype=object)
-    return {
-        "units": len(units),
-        "vader_units": int((fam == "vader").sum()),
-        "no_text_units": int(np.isin(fam, ["no-text", "repost"]).sum()),
-    }
+def _rules_table(
+    sint: pd.DataFrame, posts: pd.DataFrame, ctx: _Ctx, features: bool
+) -> tuple[pd.DataFrame, pd.Series | None, pd.Series | None]:
+    """The rules' stance table of the study's interactions ``sint``
+    (:meth:`netsupport.stance.Classifier.classify`, the worker's classifier); with
+    ``features``, also the texts by post id and VADER's compound of each text, for the stance
+    model's features (scored with the texts, as the pandas engine does); else None, None."""
+    from .stance.rules import _texts_by_post
+
+    clf = _classifier(ctx)
+    if not features:
+        return clf.classify(sint, posts, ctx.windows, workers=1), None, None
+    aimed = sint[clf.targeted(sint)]
+    texts = _texts_by_post(posts, aimed[InteractionCol.POST_ID])
+    auto = clf.classify(sint, posts, ctx.windows, workers=1, texts=texts, vader=True)
+    return auto, texts, clf.text_vader
+
+
+def _decided(
+    auto: pd.DataFrame, texts: pd.Series | None, vader_of: pd.Series | None, ctx: _Ctx
+) -> pd.DataFrame:
+    """The study's stance table from the rules' ``auto``: the study's stance model decides every
+    row no hand code decides (rule ``model``, its probability as ``score``), then the hand codes
+    decide theirs: what :func:`netsupport.stance.supervised.supervise` makes of the same rows,
+    with the same functions."""
+    from .stance import apply_labels
+    from .stance.model import apply_model, labelled_rows, row_features
+
+    labels = ctx.labels if ctx.labels is not None and not ctx.labels.empty else None
+    model = _stance_model(ctx.model_path)
+    if model is not None and len(auto):
+        labelled = labelled_rows(auto, labels) if labels is not None else np.zeros(len(auto), bool)
+        features = row_features(auto, texts, vader_of=vader_of)
+        auto = apply_model(auto, features, model, labelled, parallel=False)
+    return apply_labels(auto, labels)
 
 
 def _release_memory() -> None:
@@ -880,7 +940,6 @@ def _combine(results: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "rows": sum(r["rows"] for r in results),
         "by_rule": _add_counts([r["by_rule"] for r in results]),
         "profile": _add_counts([r["profile"] for r in results]),
-        "label_rows": _concat([r["label_rows"] for r in results]),
         "proxy_units": _concat([r["proxy_units"] for r in results]),
         "candidates": _concat([r["candidates"] for r in results]),
         "edges": {k: _sum_edges([r["edges"].get(k) for r in results]) for k in sorted(keys)},
@@ -950,7 +1009,9 @@ class StudyAggregates:
     top_posts: dict[str, pd.DataFrame]  # side -> report_tables.top_posts table
     platforms: pd.DataFrame | None = None  # support.platforms.platform_counts' table
     info: dict[str, Any] = field(default_factory=dict)
-    stance_profile: dict[str, int] = field(default_factory=dict)  # _unit_profile of all units
+    stance_profile: dict[str, int] = field(default_factory=dict)  # rule_profile of all rows
+    # how stance was decided (StudyModel.info: the model, or why the rules decide)
+    stance_model: dict[str, Any] = field(default_factory=dict)
 
 
 def _study_ctx(study: Any, freq: str | None) -> _Ctx:
@@ -972,7 +1033,7 @@ def _study_ctx(study: Any, freq: str | None) -> _Ctx:
 
 def _agreement(label_rows: pd.DataFrame, labels_file: Any) -> dict[str, Any]:
     """The classifier's agreement with the hand labels, as :func:`stance_table` measures it
-    (``label_rows``: every classified row of a labelled post, from all partitions)."""
+    (``label_rows``: the rules' rows of every labelled post, :func:`_coded_rules`)."""
     from .stance import RULE_LABEL, agreement, apply_labels, match_labels
 
     if labels_file is None:
@@ -1004,6 +1065,7 @@ def aggregate_study(
     max_rows: int = DEFAULT_PARTITION_ROWS,
     progress: Callable[[str], None] | None = None,
     scratch_dir: str | os.PathLike[str] | None = None,
+    model_dir: str | os.PathLike[str] | None = None,
 ) -> StudyAggregates:
     """Compute a study's aggregates on a Dask cluster (``client``) from its store.
 
@@ -1022,6 +1084,10 @@ def aggregate_study(
     scratch_dir : path, optional
         Where the partitions write their edges for the summing tasks (a temporary folder by
         default; with a remote cluster it must be on a file system the workers share).
+    model_dir : path, optional
+        Where the study's stance model is kept (skops), as the pandas engine keeps it
+        (:func:`netsupport.stance.supervised.study_model`): the workers load it from there
+        (default: a folder in ``scratch_dir``, or a temporary one).
     """
     import dask
 
@@ -1036,17 +1102,23 @@ def aggregate_study(
     if ctx.markers:
         posts_cols += [PostCol.HASHTAGS, PostCol.TEXT]
     inter_cols = [*_KEY, InteractionCol.CREATED_AT]
+    all_inter = list(SCHEMAS[Table.INTERACTIONS].names)
+    coded = ctx.labels is not None
+    if coded:  # the scan also collects the hand-coded posts' rows, whole and in store order
+        posts_cols, inter_cols = _POST_COLUMNS, all_inter
 
     # pass 0: scan
     say(f"scanning {len(plan.partitions)} partitions")
     cdel = dask.delayed(ctx, pure=True)
-    scans = dask.compute(*partition_tasks(plan, _scan, posts_cols, inter_cols, cdel))
-    scan = _combine_scan(scans) if scans else _combine_scan([_scan_empty()])
+    scans = dask.compute(*partition_tasks(plan, _scan, posts_cols, inter_cols, cdel, seq=coded))
+    scan = _combine_scan(scans) if scans else _combine_scan([_scan_empty(coded)])
     conflict_posts = _conflicts([s["ids"] for s in scans])
     conflict_keys = _conflicts([s["null_keys"] for s in scans])
     del scans
 
     from .io.platforms import bluesky_handles
+    from .stance.model import describe
+    from .stance.supervised import UNVALIDATED
     from .support import focal_silence
     from .support import proxy_reach as reach_of
 
@@ -1067,6 +1139,15 @@ def aggregate_study(
         deleted=deleted_ids(store),
         handles=tuple(bluesky_handles(store.read(Table.ACCOUNTS), sides).items()),
     )
+    tmp_root = None if scratch_dir else tempfile.mkdtemp(prefix="netsupport-")
+    scratch = Path(scratch_dir or tmp_root)
+    stance_model: dict[str, Any] = describe(None, UNVALIDATED)
+    label_rows = None
+    if coded:  # the study's stance model, trained here once; the workers load its file
+        say("the stance model: classifying the hand-coded posts")
+        label_rows, found = _coded_rules(scan, ctx, study, model_dir or scratch / "models", say)
+        stance_model = found.info
+        ctx = replace(ctx, model_path=str(found.path) if found.path is not None else None)
     if parts_dir is not None:
         Path(parts_dir).mkdir(parents=True, exist_ok=True)
         for old in Path(parts_dir).glob("part-*.parquet"):
@@ -1076,15 +1157,13 @@ def aggregate_study(
 
     # pass 1: aggregate
     say(f"classifying and aggregating {len(plan.partitions)} partitions")
-    tmp_root = None if scratch_dir else tempfile.mkdtemp(prefix="netsupport-")
-    edges_dir = Path(scratch_dir or tmp_root) / "edges"
+    edges_dir = scratch / "edges"
     shutil.rmtree(edges_dir, ignore_errors=True)
     edges_dir.mkdir(parents=True)
     n_rows = max(plan.rows.values(), default=0)
     n_buckets = min(64, max(1, n_rows // ROWS_PER_EDGE_BUCKET))
     ctx = replace(ctx, edges_dir=str(edges_dir), n_buckets=n_buckets)
     cdel = dask.delayed(ctx, pure=True)
-    all_inter = list(SCHEMAS[Table.INTERACTIONS].names)
     tasks = partition_tasks(plan, _aggregate, _POST_COLUMNS, all_inter, cdel, seq=True, named=True)
     edge_sums: dict[str, pd.DataFrame] = {}
     if tasks:
@@ -1098,7 +1177,7 @@ def aggregate_study(
         for folder, path in zip(folders, sums, strict=True):
             by_key.setdefault(Path(folder).parent.name, []).append(path)
         edge_sums = {k: _read_sums(v) for k, v in sorted(by_key.items())}
-        shutil.rmtree(tmp_root or edges_dir, ignore_errors=True)
+        shutil.rmtree(edges_dir, ignore_errors=True)
     else:
         res = _aggregates_of(_empty(Table.POSTS), _empty(Table.INTERACTIONS), ctx, "empty")
     cposts, cinter = res.pop("conflict_posts"), res.pop("conflict_inter")
@@ -1107,6 +1186,8 @@ def aggregate_study(
         cposts = _by_seq(cposts, Table.POSTS, _POST_COLUMNS)
         cinter = _by_seq(cinter, Table.INTERACTIONS, list(SCHEMAS[Table.INTERACTIONS].names))
         res = _combine([res, _aggregates_of(cposts, cinter, ctx, "conflicts")])
+    if tmp_root is not None:
+        shutil.rmtree(tmp_root, ignore_errors=True)
 
     # pass 2: reach of the candidate posts
     proxy_units, candidates = res["proxy_units"], res["candidates"]
@@ -1143,7 +1224,7 @@ def aggregate_study(
         units=compress_units(res["units"], freq),
         rows=int(res["rows"]),
         by_rule=dict(res["by_rule"]),
-        agreement=_agreement(res["label_rows"], ctx.labels_file),
+        agreement=_agreement(label_rows, ctx.labels_file),
         lexicon=load_lexicon(study.stance.lexicon).describe(),
         edges=edges,
         coverage=coverage,
@@ -1163,11 +1244,51 @@ def aggregate_study(
             "markers": bool(ctx.dedup),
         },
         stance_profile=dict(res["profile"]),
+        stance_model=stance_model,
     )
 
 
-def _scan_empty() -> dict[str, Any]:
+def _coded_rules(
+    scan: Mapping[str, Any],
+    ctx: _Ctx,
+    study: Any,
+    model_dir: str | os.PathLike[str],
+    say: Callable[[str], None],
+) -> tuple[pd.DataFrame, Any]:
+    """The rules' stance table of the hand-coded posts' rows (collected by the scan) and the
+    study's stance model trained on them here, on the driver, as the pandas engine trains it
+    (:func:`netsupport.stance.supervised.study_model`: the same features, codes and seed, the
+    same file in ``model_dir``)."""
+    from .stance import object_strings, stance_interactions
+    from .stance.supervised import study_model
+
+    posts = _by_seq(scan["coded_posts"], Table.POSTS, _POST_COLUMNS)
+    all_inter = list(SCHEMAS[Table.INTERACTIONS].names)
+    inter = _by_seq(scan["coded_inter"], Table.INTERACTIONS, all_inter)
+    tables = object_strings({Table.POSTS.value: posts, Table.INTERACTIONS.value: inter})
+    sint = stance_interactions(tables, ctx.spec, derive=ctx.derive, dedup=ctx.dedup)
+    auto, texts, vader_of = _rules_table(sint, tables[Table.POSTS.value], ctx, features=True)
+    sp = getattr(study, "support", None)
+    found = study_model(
+        auto,
+        texts,
+        ctx.labels,
+        labels_path=ctx.labels_file.path,
+        seed=int(getattr(sp, "seed", 42)),
+        model_dir=model_dir,
+        vader_of=vader_of,
+    )
+    return auto, found
+
+
+def _scan_empty(coded: bool = False) -> dict[str, Any]:
+    rows = (
+        {"coded_posts": _empty(Table.POSTS), "coded_inter": _empty(Table.INTERACTIONS)}
+        if coded
+        else {}
+    )
     return {
+        **rows,
         "markers": 0,
         "own_posts": pd.DataFrame(
             {
@@ -1340,23 +1461,27 @@ def metric_inputs_of(agg: StudyAggregates, study: Any) -> Any:
         timeline=timeline_counts(agg.units, freq := timeline_freq(study.windows)),
         timeline_freq=freq,
         baseline_edges=agg.edges.get("baseline"),
-        stance_model={**_dask_stance_model(study), **agg.stance_profile},
+        stance_model={**agg.stance_model, **agg.stance_profile},
+        validation=_dask_validation(agg.stance_model),
     )
 
 
-def _dask_stance_model(study: Any) -> dict[str, Any]:
-    """How this engine decided stance: the rules, and the hand labels where they exist (the
-    stance model and the error-corrected shares need the pandas engine)."""
-    from .stance.model import describe
-    from .stance.supervised import UNVALIDATED
+#: Why metrics.json's ``stance_validation`` is not measured by the Dask engine.
+DASK_VALIDATION = (
+    "the Dask engine decides stance as the pandas engine does (the stance model, trained on "
+    "the hand codes, and the codes themselves), but does not measure the decisions' "
+    "cross-validated error nor correct the shares for it: run with the pandas engine for them"
+)
 
-    if not study.stance.labels:
-        return describe(None, UNVALIDATED)
-    return describe(
-        None,
-        "the Dask engine applies the rules and the hand labels only; the stance model, its "
-        "cross-validated error and the error-corrected shares need the pandas engine",
-    )
+
+def _dask_validation(stance_model: Mapping[str, Any]) -> dict[str, Any] | None:
+    """metrics.json's ``stance_validation`` of the Dask engine: not measured, saying why, when
+    the hand codes would give it (None otherwise: the stance model's reason stands)."""
+    from .support import not_measured
+
+    if "validated" not in stance_model:  # (no hand code matches a classified interaction)
+        return None
+    return not_measured(DASK_VALIDATION)
 
 
 # ---- the stance audit table, from the partitions' parts -----------------------------------------
@@ -1439,6 +1564,7 @@ def save_aggregates(agg: StudyAggregates, folder: str | os.PathLike[str]) -> Pat
         "edges": sorted(agg.edges),
         "top": sorted(agg.top_posts),
         "stance_profile": agg.stance_profile,
+        "stance_model": agg.stance_model,
     }
     return write_json(meta, folder / "aggregates.json")
 
@@ -1496,4 +1622,5 @@ def load_aggregates(folder: str | os.PathLike[str]) -> StudyAggregates:
         platforms=read("platforms") if (folder / "platforms.parquet").is_file() else None,
         info=meta.get("info", {}),
         stance_profile=dict(meta.get("stance_profile", {})),
+        stance_model=dict(meta.get("stance_model", {})),
     )

@@ -63,7 +63,17 @@ from .validation import (
     unit_rows,
 )
 
-__all__ = ["ModelPrefetch", "Supervised", "correct_validation", "supervise", "validation_json"]
+__all__ = [
+    "CodedUnits",
+    "ModelPrefetch",
+    "StudyModel",
+    "Supervised",
+    "coded_units",
+    "correct_validation",
+    "study_model",
+    "supervise",
+    "validation_json",
+]
 
 UNVALIDATED = "no hand codes: stance figures are unvalidated"
 
@@ -144,29 +154,22 @@ def supervise(
     profile = rule_profile(auto)
     if labels is None or labels.empty or auto.empty:
         return Supervised(auto, {**describe(None, UNVALIDATED), **profile}, None)
-    design = design_columns(labels, labels_path)
-    rows = unit_rows(auto)
-    units = auto.iloc[rows]
-    lab = _label_lookup(units, design)
-    coded = lab.notna().to_numpy(dtype=bool)
+    c = coded_units(auto, labels, labels_path)
+    design, rows, units, coded, y = c.design, c.rows, c.units, c.coded, c.y
     if not coded.any():
-        reason = "no hand code matches a classified interaction: stance figures are unvalidated"
-        return Supervised(apply_labels(auto, design), {**describe(None, reason), **profile}, None)
-    prob, sample, sample_unit = _design_lookup(units, design)
-    y = lab[coded].astype(str).to_numpy(dtype=object)
-    estimate = sample[coded] != SAMPLE_ACTIVE
+        return Supervised(apply_labels(auto, design), {**describe(None, NO_MATCH), **profile}, None)
+    prob, sample_unit, estimate = c.prob, c.sample_unit, c.estimate
     weight = np.zeros(len(units))
     weight[np.flatnonzero(coded)[estimate]] = design_weights(prob[coded][estimate], len(units))
-    sides = units["target_side"].astype(object).to_numpy()[coded]
 
-    if len(y) >= MIN_LABELS and len(np.unique(y)) >= 2:
+    if c.model_reason() is None:
         x_all = row_features(
             auto, _texts_by_post(posts) if texts is None else texts, vader_of=vader_of
         )
         x_lab = x_all.iloc[rows[coded]]
         labelled = labelled_rows(auto, design)
         model, (full_pred, _), todo_pred = _predicted(
-            x_lab, y, x_all[~labelled], seed, model_dir, layout_for(y, sides), prefetched
+            x_lab, y, x_all[~labelled], seed, model_dir, c.layout(), prefetched
         )
         groups = cv_groups(
             units["source"].astype(str).to_numpy()[coded],
@@ -185,11 +188,7 @@ def supervise(
         table = auto
         pred = auto["stance"].astype(object).to_numpy()[rows].copy()
         cross = pred[coded]
-        info = describe(
-            None,
-            f"only {len(y)} hand codes of {len(np.unique(y))} class(es) (a model needs "
-            f"{MIN_LABELS} of two or more): the rules decide",
-        )
+        info = describe(None, c.model_reason())
         how = "the rules against the hand codes (no model trained, nothing to cross-fit)"
     info = {**info, **profile, "validated": bool(estimate.any())}
     table = apply_labels(table, design)
@@ -259,6 +258,104 @@ def supervise(
     elif correct:
         validation = correct_validation(validation, frame, n_boot, seed, confidence)
     return Supervised(table, info, validation, frame)
+
+
+#: Why the rules decide when the hand codes name no classified (post, side) unit.
+NO_MATCH = "no hand code matches a classified interaction: stance figures are unvalidated"
+
+
+@dataclass(frozen=True)
+class CodedUnits:
+    """The (post, side) units of a rules' stance table and their hand codes
+    (:func:`coded_units`)."""
+
+    design: pd.DataFrame  # the labels with their design columns (design_columns)
+    rows: np.ndarray  # positions in the table of one row per (post, side) (unit_rows)
+    units: pd.DataFrame  # those rows
+    coded: np.ndarray  # which units carry a hand code
+    y: np.ndarray  # the codes of the coded units, in table order
+    prob: np.ndarray  # each unit's inclusion probability (NaN: none given)
+    sample_unit: np.ndarray  # what each unit's code was drawn as (post, account, '')
+    estimate: np.ndarray  # which codes estimate (not drawn as active-learning codes)
+
+    @property
+    def sides(self) -> np.ndarray:
+        """The target side of each coded unit."""
+        return self.units["target_side"].astype(object).to_numpy()[self.coded]
+
+    def model_reason(self) -> str | None:
+        """Why no model is trained on these codes (None: enough codes of two or more classes)."""
+        if len(self.y) >= MIN_LABELS and len(np.unique(self.y)) >= 2:
+            return None
+        return (
+            f"only {len(self.y)} hand codes of {len(np.unique(self.y))} class(es) (a model "
+            f"needs {MIN_LABELS} of two or more): the rules decide"
+        )
+
+    def layout(self) -> bool:
+        """True when one shared model serves both sides (:func:`layout_for`)."""
+        return layout_for(self.y, self.sides)
+
+
+def coded_units(
+    auto: pd.DataFrame, labels: pd.DataFrame, labels_path: str | Path | None = None
+) -> CodedUnits:
+    """Return the units of the rules' table ``auto`` and which of them the ``labels`` code.
+
+    The units, codes and design of the coded ones are those of the rows of the coded posts
+    alone: ``auto`` may hold every row (the pandas engine) or just those posts' rows (the Dask
+    engine's driver); the coded units come out the same, in the same order.
+    """
+    design = design_columns(labels, labels_path)
+    rows = unit_rows(auto)
+    units = auto.iloc[rows]
+    lab = _label_lookup(units, design)
+    coded = lab.notna().to_numpy(dtype=bool)
+    y = lab[coded].astype(str).to_numpy(dtype=object)
+    prob, sample, sample_unit = _design_lookup(units, design)
+    return CodedUnits(
+        design, rows, units, coded, y, prob, sample_unit, sample[coded] != SAMPLE_ACTIVE
+    )
+
+
+@dataclass(frozen=True)
+class StudyModel:
+    """The study's stance model (:func:`study_model`): how stance is decided, and where the
+    fitted model is kept."""
+
+    model: StanceModel | None  # None: the rules decide
+    path: Path | None  # its skops file (with a model folder)
+    info: dict[str, Any]  # Supervised.model without the rules' profile
+
+
+def study_model(
+    auto: pd.DataFrame,
+    texts: pd.Series,
+    labels: pd.DataFrame,
+    *,
+    labels_path: str | Path | None = None,
+    seed: int = 42,
+    model_dir: str | Path | None = None,
+    vader_of: pd.Series | None = None,
+) -> StudyModel:
+    """Return the stance model :func:`supervise` trains on the same codes: the same features of
+    the same coded rows, the same seed and layout, the same file in ``model_dir`` (loaded when
+    it is there, else fitted and saved).
+
+    ``auto``: the rules' stance table of (at least) every row of the hand-coded posts: the model
+    depends on nothing else, so the Dask engine trains it on its driver from those rows alone
+    and ships the file to its workers. ``texts``, ``vader_of``: as :func:`supervise` takes them.
+    """
+    c = coded_units(auto, labels, labels_path)
+    if not c.coded.any():
+        return StudyModel(None, None, describe(None, NO_MATCH))
+    reason = c.model_reason()
+    model = path = None
+    if reason is None:
+        x_lab = row_features(auto.iloc[c.rows[c.coded]], texts, vader_of=vader_of)
+        model = _fitted(x_lab, c.y, seed, model_dir, c.layout())
+        path = _model_path(model_dir, x_lab, c.y, seed) if model_dir is not None else None
+    return StudyModel(model, path, {**describe(model, reason), "validated": bool(c.estimate.any())})
 
 
 def correct_validation(
