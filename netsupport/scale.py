@@ -5,10 +5,13 @@ default (pandas) engine, with the heavy steps moved to a Dask cluster: a local o
 processes) when no scheduler is given, an existing one with ``--scheduler``. The cluster reads
 the store and returns only aggregates, which are small (per account, per edge, per window); the
 single-machine code takes them from there (communities, PageRank, the metrics, the report). The
-results equal the pandas engine's exactly (tests/test_scale.py compares metrics.json byte for
-byte). The run reaches this module only through :class:`netsupport.engine.DaskEngine`, which
-computes the steps the runner (:mod:`netsupport.study`) wires; this module knows nothing of the
-steps or their cache. docs/scale.md explains the design; in short:
+stance decisions equal the pandas engine's exactly, the study's stance model included
+(tests/test_scale.py compares the stance table byte for byte, and the metrics); the stance
+validation's cross-validated error and corrected shares, the sensitivity grid and role timing
+are left to the pandas engine (metrics.json says so). The run reaches this module only
+through :class:`netsupport.engine.DaskEngine`, which computes the steps the runner
+(:mod:`netsupport.study`) wires; this module knows nothing of the steps or their cache.
+docs/scale.md explains the design; in short:
 
 1. **Plan** (:func:`plan_partitions`). The posts and interactions part files are cut into one
    partition per UTC day of ``created_at`` (busy days are cut into equal parts of a day, rows
@@ -22,11 +25,16 @@ steps or their cache. docs/scale.md explains the design; in short:
    when an edge list gives a post another time than the post itself. Their rows are not
    aggregated in the partitions but collected and processed together on the driver, so
    de-duplication, the text lookup and the one-unit-per-post rule see all of a post's rows, as
-   the pandas engine does. Usually there are none.
+   the pandas engine does. Usually there are none. With hand codes the scan also collects every
+   row of the coded posts: the driver classifies them and trains the study's stance model on
+   them (:func:`netsupport.stance.supervised.study_model`, as the pandas engine trains it; its
+   skops file in the run's ``models/`` folder), which each worker loads once.
 3. **Aggregate** (pass 1). Per partition, with the very functions the pandas engine uses: the
    study's interactions (:func:`netsupport.stance.stance_interactions`, marker edges included),
    their stance (:meth:`netsupport.stance.Classifier.classify`: each distinct text scored once
-   per worker, which keeps the scores between its partitions), hand labels, one unit per post
+   per worker, which keeps the scores between its partitions; then the stance model's decision
+   on every row not hand-coded, :func:`netsupport.stance.model.apply_model`), hand labels, one
+   unit per post
    and side (:func:`netsupport.support.post_units`), then the reductions: units counted per
    account, side, window, stance and time bin (:func:`netsupport.support.compress_units`), edges
    per window (:func:`netsupport.graph.aggregate_edges`), rows per window, the ties with the
