@@ -410,6 +410,9 @@ def stance_context(
         "how": _how(model),
         "validated": _measured(v),
         "reason": "" if _measured(v) else str((v or {}).get("reason", "no hand codes")),
+        # advice to code a sample, unless hand codes matched (stance_model says whether they
+        # estimate: the Dask engine's, which does not measure the error, then says why not)
+        "advise": not _measured(v) and "validated" not in (model or {}),
         "chart": chart,
         "codes": 0,
         "cv": None,

@@ -21,6 +21,24 @@ def test_a_report_without_hand_codes_warns_that_stance_is_unvalidated(tmp_path):
     assert html.index('class="warn"') < html.index('id="findings"')  # seen before the findings
 
 
+def test_with_hand_codes_the_unvalidated_box_does_not_ask_for_them():
+    """The Dask engine does not measure the error of stance decisions a study's hand codes
+    would validate: the report says why, and does not tell the user to code a sample (it did:
+    'Code a sample of posts by hand ... give the filled sheet as the study's labels')."""
+    from netsupport.scale import DASK_VALIDATION
+    from netsupport.stance.model import describe
+    from netsupport.stance.supervised import UNVALIDATED
+    from netsupport.support import not_measured
+
+    coded = {"stance_model": {**describe(None, "x"), "validated": True}}
+    q = stance_context({**coded, "stance_validation": not_measured(DASK_VALIDATION)}, [])
+    q = q["stance_quality"]
+    assert not q["validated"] and not q["advise"] and q["reason"] == DASK_VALIDATION
+    uncoded = {"stance_model": describe(None, UNVALIDATED)}
+    q = stance_context({**uncoded, "stance_validation": not_measured(UNVALIDATED)}, [])
+    assert q["stance_quality"]["advise"]
+
+
 def test_warnings_for_vader_and_for_posts_without_text():
     rules = {"status": "rules", "reason": "x", "units": 10, "vader_units": 6, "no_text_units": 0}
     assert [w["kind"] for w in stance_warnings(rules)] == ["unvalidated", "vader"]

@@ -413,6 +413,8 @@ def test_dask_with_hand_codes_decides_stance_with_the_study_model(labelled_runs)
     v = md["stance_validation"]
     assert v == {"status": "not measured", "reason": scale.DASK_VALIDATION}
     assert "pandas engine" in v["reason"]
+    report = (d / "report.md").read_text(encoding="utf-8")
+    assert scale.DASK_VALIDATION in report and "Code a sample of posts" not in report
 
 
 _WORDS = [
