@@ -1020,6 +1020,8 @@ class StudyAggregates:
     stance_profile: dict[str, int] = field(default_factory=dict)  # rule_profile of all rows
     # how stance was decided (StudyModel.info: the model, or why the rules decide)
     stance_model: dict[str, Any] = field(default_factory=dict)
+    # the decisions' cross-validated error (stance.supervised.study_validation), no shares
+    validation: dict[str, Any] | None = None
 
 
 def _study_ctx(study: Any, freq: str | None) -> _Ctx:
@@ -1150,10 +1152,11 @@ def aggregate_study(
     tmp_root = None if scratch_dir else tempfile.mkdtemp(prefix="netsupport-")
     scratch = Path(scratch_dir or tmp_root)
     stance_model: dict[str, Any] = describe(None, UNVALIDATED)
-    label_rows = None
+    label_rows = found = None
+    models = model_dir or scratch / "models"
     if coded:  # the study's stance model, trained here once; the workers load its file
         say("the stance model: classifying the hand-coded posts")
-        label_rows, found = _coded_rules(scan, ctx, study, model_dir or scratch / "models", say)
+        label_rows, found = _coded_rules(scan, ctx, study, models, say)
         stance_model = found.info
         ctx = replace(ctx, model_path=str(found.path) if found.path is not None else None)
     if parts_dir is not None:
@@ -1194,6 +1197,9 @@ def aggregate_study(
         cposts = _by_seq(cposts, Table.POSTS, _POST_COLUMNS)
         cinter = _by_seq(cinter, Table.INTERACTIONS, list(SCHEMAS[Table.INTERACTIONS].names))
         res = _combine([res, _aggregates_of(cposts, cinter, ctx, "conflicts")])
+    validation = None
+    if found is not None:  # the decisions' error, measured on the codes as the pandas engine does
+        validation = _validation(found, dict(res["profile"]), study, ctx, models)
     if tmp_root is not None:
         shutil.rmtree(tmp_root, ignore_errors=True)
 
@@ -1253,6 +1259,7 @@ def aggregate_study(
         },
         stance_profile=dict(res["profile"]),
         stance_model=stance_model,
+        validation=validation,
     )
 
 
@@ -1276,17 +1283,41 @@ def _coded_rules(
     tables = object_strings({Table.POSTS.value: posts, Table.INTERACTIONS.value: inter})
     sint = stance_interactions(tables, ctx.spec, derive=ctx.derive, dedup=ctx.dedup)
     auto, texts, vader_of = _rules_table(sint, tables[Table.POSTS.value], ctx, features=True)
-    sp = getattr(study, "support", None)
     found = study_model(
         auto,
         texts,
         ctx.labels,
         labels_path=ctx.labels_file.path,
-        seed=int(getattr(sp, "seed", 42)),
+        seed=_seed(study),
         model_dir=model_dir,
         vader_of=vader_of,
     )
     return auto, found
+
+
+def _seed(study: Any) -> int:
+    return int(getattr(getattr(study, "support", None), "seed", 42))
+
+
+def _validation(
+    found: Any, profile: dict[str, int], study: Any, ctx: _Ctx, model_dir: str | os.PathLike[str]
+) -> dict[str, Any] | None:
+    """The validation of the stance decisions against the hand codes, as the pandas engine
+    measures it (:func:`netsupport.stance.supervised.study_validation`), saying that the shares
+    are not corrected here (:data:`DASK_SHARES`)."""
+    from .stance.supervised import study_validation
+
+    validation = study_validation(
+        found,
+        int(profile.get("units", 0)),
+        profile,
+        seed=_seed(study),
+        model_dir=model_dir,
+        drawn_not_whole=ctx.labels_file.drawn_not_whole,
+    )
+    if validation is not None:
+        validation["shares_status"] = DASK_SHARES
+    return validation
 
 
 def _scan_empty(coded: bool = False) -> dict[str, Any]:
@@ -1470,26 +1501,16 @@ def metric_inputs_of(agg: StudyAggregates, study: Any) -> Any:
         timeline_freq=freq,
         baseline_edges=agg.edges.get("baseline"),
         stance_model={**agg.stance_model, **agg.stance_profile},
-        validation=_dask_validation(agg.stance_model),
+        validation=agg.validation,
     )
 
 
-#: Why metrics.json's ``stance_validation`` is not measured by the Dask engine.
-DASK_VALIDATION = (
-    "the Dask engine decides stance as the pandas engine does (the stance model, trained on "
-    "the hand codes, and the codes themselves), but does not measure the decisions' "
-    "cross-validated error nor correct the shares for it: run with the pandas engine for them"
+#: What the Dask engine's ``stance_validation`` says of the shares it leaves uncorrected.
+DASK_SHARES = (
+    "the Dask engine measures the stance decisions' error but does not correct the shares for "
+    "it (that needs every post's decision in one place): run with the pandas engine for the "
+    "error-corrected shares and net support"
 )
-
-
-def _dask_validation(stance_model: Mapping[str, Any]) -> dict[str, Any] | None:
-    """metrics.json's ``stance_validation`` of the Dask engine: not measured, saying why, when
-    the hand codes would give it (None otherwise: the stance model's reason stands)."""
-    from .support import not_measured
-
-    if "validated" not in stance_model:  # (no hand code matches a classified interaction)
-        return None
-    return not_measured(DASK_VALIDATION)
 
 
 # ---- the stance audit table, from the partitions' parts -----------------------------------------
@@ -1573,6 +1594,7 @@ def save_aggregates(agg: StudyAggregates, folder: str | os.PathLike[str]) -> Pat
         "top": sorted(agg.top_posts),
         "stance_profile": agg.stance_profile,
         "stance_model": agg.stance_model,
+        "validation": agg.validation,
     }
     return write_json(meta, folder / "aggregates.json")
 
@@ -1631,4 +1653,5 @@ def load_aggregates(folder: str | os.PathLike[str]) -> StudyAggregates:
         info=meta.get("info", {}),
         stance_profile=dict(meta.get("stance_profile", {})),
         stance_model=dict(meta.get("stance_model", {})),
+        validation=meta.get("validation"),
     )

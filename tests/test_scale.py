@@ -409,12 +409,18 @@ def test_dask_with_hand_codes_decides_stance_with_the_study_model(labelled_runs)
     # the one model file, trained once, the pandas engine's (skops): the same key
     models = [sorted(p.parent.glob(f"{x.name}.netsupport/models/*.skops")) for x in (p, d)]
     assert [m.name for m in models[0]] == [m.name for m in models[1]] and len(models[0]) == 1
-    # what the Dask engine still leaves to the pandas engine, said in one sentence
-    v = md["stance_validation"]
-    assert v == {"status": "not measured", "reason": scale.DASK_VALIDATION}
-    assert "pandas engine" in v["reason"]
+    # the decisions' cross-validated error, measured on the driver as the pandas engine does
+    v, vp = md["stance_validation"], mp["stance_validation"]
+    for key in ("labels", "cross_validated", "cross_validated_by_window", "design", "model"):
+        assert v[key] == vp[key], key
+    assert v["cross_validation"] == vp["cross_validation"] and v["seed"] == vp["seed"]
+    assert 0.5 < v["cross_validated"]["accuracy"] < 1 and v["design"]["units"] == 1286
+    # what it still leaves to the pandas engine, said in one sentence
+    assert v["shares"] == v["net_support"] == v["changes"] == [] and vp["net_support"]
+    assert v["shares_status"] == scale.DASK_SHARES and "pandas engine" in v["shares_status"]
     report = (d / "report.md").read_text(encoding="utf-8")
-    assert scale.DASK_VALIDATION in report and "Code a sample of posts" not in report
+    assert scale.DASK_SHARES[1:] in report and "Code a sample of posts" not in report
+    assert "How good is the stance?" in report and "stance figures are unvalidated" not in report
 
 
 _WORDS = [

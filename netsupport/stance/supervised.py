@@ -71,6 +71,7 @@ __all__ = [
     "coded_units",
     "correct_validation",
     "study_model",
+    "study_validation",
     "supervise",
     "validation_json",
 ]
@@ -158,9 +159,7 @@ def supervise(
     design, rows, units, coded, y = c.design, c.rows, c.units, c.coded, c.y
     if not coded.any():
         return Supervised(apply_labels(auto, design), {**describe(None, NO_MATCH), **profile}, None)
-    prob, sample_unit, estimate = c.prob, c.sample_unit, c.estimate
-    weight = np.zeros(len(units))
-    weight[np.flatnonzero(coded)[estimate]] = design_weights(prob[coded][estimate], len(units))
+    sample_unit = c.sample_unit
 
     if c.model_reason() is None:
         x_all = row_features(
@@ -171,49 +170,25 @@ def supervise(
         model, (full_pred, _), todo_pred = _predicted(
             x_lab, y, x_all[~labelled], seed, model_dir, c.layout(), prefetched
         )
-        groups = cv_groups(
-            units["source"].astype(str).to_numpy()[coded],
-            (sample_unit[coded] == SAMPLE_BY_ACCOUNT) & estimate,
-        )
-        oof = _cross_fitted(x_lab, y, estimate, model, seed, model_dir, groups)
-        cross = np.where(pd.isna(oof), full_pred, oof)
+        cross, how = _model_cross(c, x_lab, full_pred, model, seed, model_dir)
         table = apply_predictions(auto, labelled, *todo_pred)
         pred = table["stance"].astype(object).to_numpy()[rows].copy()
         pred[coded] = full_pred
         info = describe(model)
-        how = f"{CV_FOLDS}-fold stratified cross-validation of the model (seed {seed})"
-        if groups is not None:
-            how += ", an account drawn for coding never split between training and test"
     else:
         table = auto
         pred = auto["stance"].astype(object).to_numpy()[rows].copy()
-        cross = pred[coded]
+        cross, how = pred[coded], RULES_CROSS
         info = describe(None, c.model_reason())
-        how = "the rules against the hand codes (no model trained, nothing to cross-fit)"
-    info = {**info, **profile, "validated": bool(estimate.any())}
+    info = {**info, **profile, "validated": bool(c.estimate.any())}
     table = apply_labels(table, design)
     final = table["stance"].astype(object).to_numpy()[rows]
-
-    w_est = weight[coded][estimate]
-    cv = None
-    if estimate.any():  # (sklearn.metrics' figures, kept beside the model: :func:`kept_figures`)
-        cv = kept_figures(
-            model_dir, "cross_validated", error_figures, y[estimate], cross[estimate], w_est
-        )
-    by_window: dict[str, Any] = {}
-    win = units["window"].astype(object).to_numpy()[coded]
-    for w in ("baseline", "crisis", "after"):
-        m = estimate & (win == w)
-        if m.sum() >= MIN_WINDOW_CODES:
-            figures = kept_figures(
-                model_dir, f"cross_validated_{w}", error_figures, y[m], cross[m], weight[coded][m]
-            )
-            by_window[w] = {"codes": int(m.sum()), **figures}
-        else:
-            by_window[w] = {
-                "status": "not measured",
-                "reason": f"{int(m.sum())} codes in the {w} window (fewer than {MIN_WINDOW_CODES})",
-            }
+    validation, w_coded = measured_error(
+        c, cross, how, len(units), seed=seed, model_dir=model_dir, info=info,
+        drawn_not_whole=drawn_not_whole,
+    )  # fmt: skip
+    weight = np.zeros(len(units))
+    weight[coded] = w_coded
     cross_all = np.full(len(units), None, dtype=object)
     cross_all[coded] = cross
     label_all = np.full(len(units), None, dtype=object)
@@ -231,6 +206,80 @@ def supervise(
             "by_account": coded & (sample_unit == SAMPLE_BY_ACCOUNT) & (weight > 0),
         }
     )
+    if windows is None:
+        validation["shares_status"] = "no windows given (--crisis or --study): no shares"
+    elif correct:
+        validation = correct_validation(validation, frame, n_boot, seed, confidence)
+    return Supervised(table, info, validation, frame)
+
+
+#: How the error is measured without a model: the rules' decisions against the codes.
+RULES_CROSS = "the rules against the hand codes (no model trained, nothing to cross-fit)"
+
+
+def _model_cross(
+    c: CodedUnits,
+    x_lab: pd.DataFrame,
+    full_pred: np.ndarray,
+    model: StanceModel | ModelInfo,
+    seed: int,
+    model_dir: str | Path | None,
+) -> tuple[np.ndarray, str]:
+    """Return the cross-fitted decision on each coded unit (the model's own where a fold keeps
+    none) and how it was cross-fitted (:func:`_cross_fitted`)."""
+    groups = cv_groups(
+        c.units["source"].astype(str).to_numpy()[c.coded],
+        (c.sample_unit[c.coded] == SAMPLE_BY_ACCOUNT) & c.estimate,
+    )
+    oof = _cross_fitted(x_lab, c.y, c.estimate, model, seed, model_dir, groups)
+    how = f"{CV_FOLDS}-fold stratified cross-validation of the model (seed {seed})"
+    if groups is not None:
+        how += ", an account drawn for coding never split between training and test"
+    return np.where(pd.isna(oof), full_pred, oof), how
+
+
+def measured_error(
+    c: CodedUnits,
+    cross: np.ndarray,
+    how: str,
+    n_units: int,
+    *,
+    seed: int,
+    model_dir: str | Path | None,
+    info: dict[str, Any],
+    drawn_not_whole: int = 0,
+) -> tuple[dict[str, Any], np.ndarray]:
+    """Return the validation of the decisions against the codes (cross-validated error overall
+    and per window, the design; no shares yet: :func:`correct_validation`) and the weight of
+    each coded unit (Horvitz-Thompson; 0 for active codes).
+
+    ``cross``: the cross-fitted decision on each coded unit; ``how``: how it was made;
+    ``n_units``: the (post, side) units of the whole study (a simple random sample's weights
+    are n / N); ``info``: how stance was decided (:attr:`Supervised.model`).
+    """
+    coded, y, estimate, prob, sample_unit = c.coded, c.y, c.estimate, c.prob, c.sample_unit
+    weight = np.zeros(len(y))
+    weight[estimate] = design_weights(prob[coded][estimate], n_units)
+    cv = None
+    if estimate.any():  # (sklearn.metrics' figures, kept beside the model: :func:`kept_figures`)
+        cv = kept_figures(
+            model_dir, "cross_validated", error_figures, y[estimate], cross[estimate],
+            weight[estimate],
+        )  # fmt: skip
+    by_window: dict[str, Any] = {}
+    win = c.units["window"].astype(object).to_numpy()[coded]
+    for w in ("baseline", "crisis", "after"):
+        m = estimate & (win == w)
+        if m.sum() >= MIN_WINDOW_CODES:
+            figures = kept_figures(
+                model_dir, f"cross_validated_{w}", error_figures, y[m], cross[m], weight[m]
+            )
+            by_window[w] = {"codes": int(m.sum()), **figures}
+        else:
+            by_window[w] = {
+                "status": "not measured",
+                "reason": f"{int(m.sum())} codes in the {w} window (fewer than {MIN_WINDOW_CODES})",
+            }
     validation = {
         "labels": int(coded.sum()),
         "cross_validated": cv,
@@ -242,7 +291,7 @@ def supervise(
             "codes": int(coded.sum()),
             "estimation_codes": int(estimate.sum()),
             "active_codes": int((~estimate).sum()),
-            "units": len(units),
+            "units": int(n_units),
             "inclusion_probabilities": bool(np.isfinite(prob[coded]).any()),
             "sample_unit": _sample_unit(sample_unit[coded][estimate]),
             **_non_response(sample_unit[coded][estimate], drawn_not_whole),
@@ -253,11 +302,7 @@ def supervise(
         "seed": seed,
         "model": info,
     }
-    if windows is None:
-        validation["shares_status"] = "no windows given (--crisis or --study): no shares"
-    elif correct:
-        validation = correct_validation(validation, frame, n_boot, seed, confidence)
-    return Supervised(table, info, validation, frame)
+    return validation, weight
 
 
 #: Why the rules decide when the hand codes name no classified (post, side) unit.
@@ -326,6 +371,8 @@ class StudyModel:
     model: StanceModel | None  # None: the rules decide
     path: Path | None  # its skops file (with a model folder)
     info: dict[str, Any]  # Supervised.model without the rules' profile
+    coded: CodedUnits | None = None  # the codes it was trained on (or the rules measured by)
+    x_lab: pd.DataFrame | None = None  # the features of the coded units (with a model)
 
 
 def study_model(
@@ -350,12 +397,45 @@ def study_model(
     if not c.coded.any():
         return StudyModel(None, None, describe(None, NO_MATCH))
     reason = c.model_reason()
-    model = path = None
+    model = path = x_lab = None
     if reason is None:
         x_lab = row_features(auto.iloc[c.rows[c.coded]], texts, vader_of=vader_of)
         model = _fitted(x_lab, c.y, seed, model_dir, c.layout())
         path = _model_path(model_dir, x_lab, c.y, seed) if model_dir is not None else None
-    return StudyModel(model, path, {**describe(model, reason), "validated": bool(c.estimate.any())})
+    info = {**describe(model, reason), "validated": bool(c.estimate.any())}
+    return StudyModel(model, path, info, c, x_lab)
+
+
+def study_validation(
+    found: StudyModel,
+    n_units: int,
+    profile: dict[str, int],
+    *,
+    seed: int = 42,
+    model_dir: str | Path | None = None,
+    drawn_not_whole: int = 0,
+) -> dict[str, Any] | None:
+    """Return the validation :func:`supervise` makes of the same codes, before the shares are
+    corrected (:func:`measured_error`: the cross-validated error overall and per window, the
+    design), for a model from :func:`study_model`; None when no code matched a unit.
+
+    ``n_units``: the (post, side) units of the whole study; ``profile``: :func:`rule_profile`
+    of all its rows (both known once every row is classified).
+    """
+    c = found.coded
+    if c is None or not c.coded.any():
+        return None
+    if found.model is not None:
+        full_pred, _ = found.model.predict(found.x_lab)
+        cross, how = _model_cross(c, found.x_lab, full_pred, found.model, seed, model_dir)
+    else:
+        cross, how = c.units["stance"].astype(object).to_numpy()[c.coded], RULES_CROSS
+    info = {**found.info, **profile}
+    validation, _ = measured_error(
+        c, cross, how, n_units, seed=seed, model_dir=model_dir, info=info,
+        drawn_not_whole=drawn_not_whole,
+    )  # fmt: skip
+    return validation
 
 
 def correct_validation(
