@@ -1192,7 +1192,7 @@ EngineOpt = Annotated[
         help="pandas: one process (default). dask: a Dask cluster reads the store in "
         "partitions by day and hands back aggregates, for stores too big for one process: the "
         "same stance decisions (rules, stance model, hand codes) and shares, without the "
-        "stance error's cross-validation and corrected shares, the sensitivity grid and role "
+        "error-corrected stance shares, the sensitivity grid and role "
         "timing (metrics.json and the report say so).",
     ),
 ]
@@ -1250,9 +1250,9 @@ def run_command(
     say for how long they overlapped.
     With --engine dask the steps after the import run on a Dask cluster (a local one, or the
     one at --scheduler ADDRESS); the stance decisions (the stance model included) and the
-    stance shares are the same, but the stance error's cross-validation and corrected shares,
-    the sensitivity grid and role timing need the pandas engine (metrics.json and the report
-    say so).
+    stance shares are the same, and so is the decisions' cross-validated error, but the
+    error-corrected shares, the sensitivity grid and role timing need the pandas engine
+    (metrics.json and the report say so).
     """
     from .study import run_study
 

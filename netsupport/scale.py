@@ -6,12 +6,12 @@ processes) when no scheduler is given, an existing one with ``--scheduler``. The
 the store and returns only aggregates, which are small (per account, per edge, per window); the
 single-machine code takes them from there (communities, PageRank, the metrics, the report). The
 stance decisions equal the pandas engine's exactly, the study's stance model included
-(tests/test_scale.py compares the stance table byte for byte, and the metrics); the stance
-validation's cross-validated error and corrected shares, the sensitivity grid and role timing
-are left to the pandas engine (metrics.json says so). The run reaches this module only
-through :class:`netsupport.engine.DaskEngine`, which computes the steps the runner
-(:mod:`netsupport.study`) wires; this module knows nothing of the steps or their cache.
-docs/scale.md explains the design; in short:
+(tests/test_scale.py compares the stance table byte for byte, and the metrics), and so is the
+decisions' cross-validated error (measured on the driver); the error-corrected shares, the
+sensitivity grid and role timing are left to the pandas engine (metrics.json says so). The run
+reaches this module only through :class:`netsupport.engine.DaskEngine`, which computes the
+steps the runner (:mod:`netsupport.study`) wires; this module knows nothing of the steps or
+their cache. docs/scale.md explains the design; in short:
 
 1. **Plan** (:func:`plan_partitions`). The posts and interactions part files are cut into one
    partition per UTC day of ``created_at`` (busy days are cut into equal parts of a day, rows

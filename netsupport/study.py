@@ -520,7 +520,7 @@ def run_study(
     engine : {"pandas", "dask"}
         ``dask``: the steps after the import run on a Dask cluster that reads the store in
         partitions by day and returns aggregates (:mod:`netsupport.scale`): the same stance
-        decisions and shares, without the stance error's cross-validation and corrected shares,
+        decisions, shares and measured stance error, without the error-corrected shares,
         the sensitivity grid and role timing.
     scheduler : str, optional
         With ``engine="dask"``: the address of an existing Dask scheduler (default: a local
