@@ -1211,8 +1211,10 @@ EngineOpt = Annotated[
     typer.Option(
         "--engine",
         help="pandas: one process (default). dask: a Dask cluster reads the store in "
-        "partitions by day and hands back aggregates; same results, for stores too big for "
-        "one process.",
+        "partitions by day and hands back aggregates, for stores too big for one process: the "
+        "same stance decisions (rules, stance model, hand codes) and shares, without the "
+        "error-corrected stance shares, the sensitivity grid and role "
+        "timing (metrics.json and the report say so).",
     ),
 ]
 PseudonymiseOpt = Annotated[
@@ -1268,7 +1270,10 @@ def run_command(
     and the report's parts that read no metric (--jobs 1: one after the other); the step lines
     say for how long they overlapped.
     With --engine dask the steps after the import run on a Dask cluster (a local one, or the
-    one at --scheduler ADDRESS); the results are the same.
+    one at --scheduler ADDRESS); the stance decisions (the stance model included) and the
+    stance shares are the same, and so is the decisions' cross-validated error, but the
+    error-corrected shares, the sensitivity grid and role timing need the pandas engine
+    (metrics.json and the report say so).
     """
     from .study import run_study
 

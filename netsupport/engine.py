@@ -878,6 +878,7 @@ class DaskEngine:
                 freq=TimeBins(ctx.study.windows, time_bin(ctx.study.windows)),
                 parts_dir=d / "stance-parts",
                 scratch_dir=d,
+                model_dir=ctx.cache / "models",  # (the pandas engine's: one model file for both)
             )
         save_aggregates(self.agg, d)
         # read back: the same values, repeated handles sharing one object (the frames from

@@ -62,6 +62,12 @@ def _measured(x: Any) -> bool:
     return isinstance(x, Mapping) and x.get("status") != "not measured"
 
 
+def _sentence(text: Any) -> str:
+    """``text`` with a capital first letter ("" for none)."""
+    text = str(text or "")
+    return text[:1].upper() + text[1:]
+
+
 def _pct(x: Any) -> str:
     return "n/a" if x is None else f"{100 * float(x):.0f}%"
 
@@ -434,6 +440,11 @@ def stance_context(
         "how": _how(model),
         "validated": _measured(v),
         "reason": "" if _measured(v) else str((v or {}).get("reason", "no hand codes")),
+        # advice to code a sample, unless hand codes matched (stance_model says whether they
+        # estimate: the Dask engine's, which does not measure the error, then says why not)
+        "advise": not _measured(v) and "validated" not in (model or {}),
+        # why the shares are not corrected (the Dask engine's), as a sentence
+        "shares_status": _sentence((v or {}).get("shares_status")) if _measured(v) else "",
         "chart": chart,
         "codes": 0,
         "cv": None,

@@ -5,10 +5,13 @@ default (pandas) engine, with the heavy steps moved to a Dask cluster: a local o
 processes) when no scheduler is given, an existing one with ``--scheduler``. The cluster reads
 the store and returns only aggregates, which are small (per account, per edge, per window); the
 single-machine code takes them from there (communities, PageRank, the metrics, the report). The
-results equal the pandas engine's exactly (tests/test_scale.py compares metrics.json byte for
-byte). The run reaches this module only through :class:`netsupport.engine.DaskEngine`, which
-computes the steps the runner (:mod:`netsupport.study`) wires; this module knows nothing of the
-steps or their cache. docs/scale.md explains the design; in short:
+stance decisions equal the pandas engine's exactly, the study's stance model included
+(tests/test_scale.py compares the stance table byte for byte, and the metrics), and so is the
+decisions' cross-validated error (measured on the driver); the error-corrected shares, the
+sensitivity grid and role timing are left to the pandas engine (metrics.json says so). The run
+reaches this module only through :class:`netsupport.engine.DaskEngine`, which computes the
+steps the runner (:mod:`netsupport.study`) wires; this module knows nothing of the steps or
+their cache. docs/scale.md explains the design; in short:
 
 1. **Plan** (:func:`plan_partitions`). The posts and interactions part files are cut into one
    partition per UTC day of ``created_at`` (busy days are cut into equal parts of a day, rows
@@ -22,11 +25,16 @@ steps or their cache. docs/scale.md explains the design; in short:
    when an edge list gives a post another time than the post itself. Their rows are not
    aggregated in the partitions but collected and processed together on the driver, so
    de-duplication, the text lookup and the one-unit-per-post rule see all of a post's rows, as
-   the pandas engine does. Usually there are none.
+   the pandas engine does. Usually there are none. With hand codes the scan also collects every
+   row of the coded posts: the driver classifies them and trains the study's stance model on
+   them (:func:`netsupport.stance.supervised.study_model`, as the pandas engine trains it; its
+   skops file in the run's ``models/`` folder), which each worker loads once.
 3. **Aggregate** (pass 1). Per partition, with the very functions the pandas engine uses: the
    study's interactions (:func:`netsupport.stance.stance_interactions`, marker edges included),
    their stance (:meth:`netsupport.stance.Classifier.classify`: each distinct text scored once
-   per worker, which keeps the scores between its partitions), hand labels, one unit per post
+   per worker, which keeps the scores between its partitions; then the stance model's decision
+   on every row not hand-coded, :func:`netsupport.stance.model.apply_model`), hand labels, one
+   unit per post
    and side (:func:`netsupport.support.post_units`), then the reductions: units counted per
    account, side, window, stance and time bin (:func:`netsupport.support.compress_units`), edges
    per window (:func:`netsupport.graph.aggregate_edges`), rows per window, the ties with the
@@ -409,6 +417,7 @@ class _Ctx:
     n_buckets: int = 1
     deleted: frozenset[str] = frozenset()  # ids delete events name (the counts per platform)
     handles: tuple[tuple[str, str], ...] = ()  # the sides' Bluesky DIDs' handles (texts show)
+    model_path: str | None = None  # the study's stance model (skops), when it has one
 
     @property
     def spec(self) -> Any:
@@ -435,22 +444,26 @@ def _memo_classifier(*args: Any, **kwargs: Any) -> Any:
             super().__init__(*a, **k)
             self.memo: dict[str, tuple] = {}
             self.columns: list[str] | None = None
+            self.vader = False  # whether the memo's rows carry VADER's compound (the model's)
 
         def score_texts(self, texts: Sequence[str], workers: int | None = None, **kw: Any) -> Any:
-            if kw.get("vader") or kw.get("keep_dir") is not None or kw.get("meanwhile"):
+            if kw.get("keep_dir") is not None or kw.get("meanwhile"):
                 return super().score_texts(texts, workers, **kw)
+            vader = bool(kw.get("vader"))
+            if vader != self.vader:  # (rows of the other kind: forgotten)
+                self.memo, self.columns, self.vader = {}, None, vader
             texts = list(texts)
             distinct = list(dict.fromkeys(texts))
             missing = [t for t in distinct if t not in self.memo]
             if self.columns is None or missing:
-                scored = super().score_texts(missing, workers=1)
+                scored = super().score_texts(missing, workers=1, vader=vader)
                 self.columns = list(scored.columns)
                 if len(self.memo) + len(missing) > SCORE_MEMO_TEXTS:  # keep this call's only
                     self.memo = {t: self.memo[t] for t in distinct if t in self.memo}
                 self.memo.update(
                     zip(missing, scored.itertuples(index=False, name=None), strict=True)
                 )
-            return self._scored_frame([self.memo[t] for t in texts], self.columns, False)
+            return self._scored_frame([self.memo[t] for t in texts], self.columns, vader)
 
     return MemoClassifier(*args, **kwargs)
 
@@ -482,6 +495,29 @@ def _classifier(ctx: _Ctx) -> Any:
     return clf
 
 
+_MODELS: dict[str, Any] = {}
+
+
+def _stance_model(path: str | None) -> Any:
+    """The study's stance model (:class:`netsupport.stance.model.StanceModel`) from its skops
+    file, loaded once per worker process and kept for its partitions; None without one."""
+    if path is None:
+        return None
+    model = _MODELS.get(path)
+    if model is None:
+        from .stance.model import load_model
+
+        model = load_model(path)
+        if model is None:
+            raise NetsupportError(
+                f"{path}: the study's stance model cannot be read here (the workers of a "
+                "cluster must see the run's folder: a shared file system)"
+            )
+        _MODELS.clear()  # (one study's model at a time)
+        _MODELS[path] = model
+    return model
+
+
 # ---- pass 0: scan --------------------------------------------------------------------------------
 
 
@@ -509,7 +545,13 @@ def _scan(posts: pd.DataFrame, inter: pd.DataFrame, ctx: _Ctx) -> dict[str, Any]
         cand = _marker_candidates(p, ctx.markers)
         markers = len(marker_interactions(p[cand], ctx.markers, ctx.focal))
     own = posts[posts[PostCol.AUTHOR].isin([*ctx.focal, *ctx.institution]).to_numpy(dtype=bool)]
+    coded: dict[str, pd.DataFrame] = {}
+    if ctx.labels is not None:  # every row of the hand-coded posts: the model is trained on them
+        labelled = ctx.labels["post_id"]
+        coded["coded_posts"] = posts[pid.isin(labelled).to_numpy(dtype=bool)]
+        coded["coded_inter"] = inter[iid.isin(labelled).to_numpy(dtype=bool)]
     return {
+        **coded,
         "ids": ids,
         "null_keys": null_keys,
         "markers": markers,
@@ -530,6 +572,9 @@ def _combine_scan(results: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "posts": sum(r["posts"] for r in results),
         "interactions": sum(r["interactions"] for r in results),
     }
+    for key in ("coded_posts", "coded_inter"):
+        if key in results[0]:
+            out[key] = _concat([r[key] for r in results])
     return out
 
 
@@ -643,21 +688,19 @@ def _aggregates_of(
 ) -> dict[str, Any]:
     """The aggregates of one set of rows (a partition, or the conflicts): see the module doc."""
     from . import graph
-    from .stance import apply_labels, object_strings, rule_counts, stance_interactions
+    from .stance import object_strings, rule_counts, stance_interactions
+    from .stance.supervised import rule_profile
     from .support import AMPLIFIER_KINDS, compress_units, post_units
     from .support.proxies import conversation_rows
 
     tables = object_strings({Table.POSTS.value: posts, Table.INTERACTIONS.value: inter})
     sint = stance_interactions(tables, ctx.spec, derive=ctx.derive, dedup=ctx.dedup)
-    clf = _classifier(ctx)
-    auto = clf.classify(sint, tables[Table.POSTS.value], ctx.windows, workers=1)
-    label_rows = auto.iloc[:0]
-    table = auto
-    if ctx.labels is not None and not ctx.labels.empty:
-        label_rows = auto[auto["post_id"].isin(ctx.labels["post_id"]).to_numpy(dtype=bool)]
-        table = apply_labels(auto, ctx.labels)
+    auto, texts, vader_of = _rules_table(
+        sint, tables[Table.POSTS.value], ctx, features=ctx.model_path is not None
+    )
+    profile = rule_profile(auto)  # (of the rules' decisions, as the pandas engine counts them)
+    table = _decided(auto, texts, vader_of, ctx)
     units = post_units(table)
-    profile = _unit_profile(units)
     proxy_units, candidates = _unit_frames(units, ctx)
     edges = {}
     for w in Window:
@@ -676,7 +719,6 @@ def _aggregates_of(
         "rows": len(table),
         "by_rule": rule_counts(table["rule"]) if len(table) else {},
         "profile": profile,
-        "label_rows": label_rows,
         "proxy_units": proxy_units,
         "candidates": candidates,
         "edges": edges,
@@ -690,15 +732,41 @@ def _aggregates_of(
     }
 
 
-def _unit_profile(units: pd.DataFrame) -> dict[str, int]:
-    """(post, side) units, and those decided by VADER alone or without text of their own, as
-    :func:`netsupport.stance.supervised.rule_profile` counts them (the report's warnings)."""
-    fam = np.array([str(r).split(":", 1)[0] for r in units["rule"]], dtype=object)
-    return {
-        "units": len(units),
-        "vader_units": int((fam == "vader").sum()),
-        "no_text_units": int(np.isin(fam, ["no-text", "repost"]).sum()),
-    }
+def _rules_table(
+    sint: pd.DataFrame, posts: pd.DataFrame, ctx: _Ctx, features: bool
+) -> tuple[pd.DataFrame, pd.Series | None, pd.Series | None]:
+    """The rules' stance table of the study's interactions ``sint``
+    (:meth:`netsupport.stance.Classifier.classify`, the worker's classifier); with
+    ``features``, also the texts by post id and VADER's compound of each text, for the stance
+    model's features (scored with the texts, as the pandas engine does); else None, None."""
+    from .stance.rules import _texts_by_post
+
+    clf = _classifier(ctx)
+    if not features:
+        return clf.classify(sint, posts, ctx.windows, workers=1), None, None
+    aimed = sint[clf.targeted(sint)]
+    texts = _texts_by_post(posts, aimed[InteractionCol.POST_ID])
+    auto = clf.classify(sint, posts, ctx.windows, workers=1, texts=texts, vader=True)
+    return auto, texts, clf.text_vader
+
+
+def _decided(
+    auto: pd.DataFrame, texts: pd.Series | None, vader_of: pd.Series | None, ctx: _Ctx
+) -> pd.DataFrame:
+    """The study's stance table from the rules' ``auto``: the study's stance model decides every
+    row no hand code decides (rule ``model``, its probability as ``score``), then the hand codes
+    decide theirs: what :func:`netsupport.stance.supervised.supervise` makes of the same rows,
+    with the same functions."""
+    from .stance import apply_labels
+    from .stance.model import apply_model, labelled_rows, row_features
+
+    labels = ctx.labels if ctx.labels is not None and not ctx.labels.empty else None
+    model = _stance_model(ctx.model_path)
+    if model is not None and len(auto):
+        labelled = labelled_rows(auto, labels) if labels is not None else np.zeros(len(auto), bool)
+        features = row_features(auto, texts, vader_of=vader_of)
+        auto = apply_model(auto, features, model, labelled, parallel=False)
+    return apply_labels(auto, labels)
 
 
 def _release_memory() -> None:
@@ -880,7 +948,6 @@ def _combine(results: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "rows": sum(r["rows"] for r in results),
         "by_rule": _add_counts([r["by_rule"] for r in results]),
         "profile": _add_counts([r["profile"] for r in results]),
-        "label_rows": _concat([r["label_rows"] for r in results]),
         "proxy_units": _concat([r["proxy_units"] for r in results]),
         "candidates": _concat([r["candidates"] for r in results]),
         "edges": {k: _sum_edges([r["edges"].get(k) for r in results]) for k in sorted(keys)},
@@ -950,7 +1017,11 @@ class StudyAggregates:
     top_posts: dict[str, pd.DataFrame]  # side -> report_tables.top_posts table
     platforms: pd.DataFrame | None = None  # support.platforms.platform_counts' table
     info: dict[str, Any] = field(default_factory=dict)
-    stance_profile: dict[str, int] = field(default_factory=dict)  # _unit_profile of all units
+    stance_profile: dict[str, int] = field(default_factory=dict)  # rule_profile of all rows
+    # how stance was decided (StudyModel.info: the model, or why the rules decide)
+    stance_model: dict[str, Any] = field(default_factory=dict)
+    # the decisions' cross-validated error (stance.supervised.study_validation), no shares
+    validation: dict[str, Any] | None = None
 
 
 def _study_ctx(study: Any, freq: str | None) -> _Ctx:
@@ -972,7 +1043,7 @@ def _study_ctx(study: Any, freq: str | None) -> _Ctx:
 
 def _agreement(label_rows: pd.DataFrame, labels_file: Any) -> dict[str, Any]:
     """The classifier's agreement with the hand labels, as :func:`stance_table` measures it
-    (``label_rows``: every classified row of a labelled post, from all partitions)."""
+    (``label_rows``: the rules' rows of every labelled post, :func:`_coded_rules`)."""
     from .stance import RULE_LABEL, agreement, apply_labels, match_labels
 
     if labels_file is None:
@@ -1004,6 +1075,7 @@ def aggregate_study(
     max_rows: int = DEFAULT_PARTITION_ROWS,
     progress: Callable[[str], None] | None = None,
     scratch_dir: str | os.PathLike[str] | None = None,
+    model_dir: str | os.PathLike[str] | None = None,
 ) -> StudyAggregates:
     """Compute a study's aggregates on a Dask cluster (``client``) from its store.
 
@@ -1022,6 +1094,10 @@ def aggregate_study(
     scratch_dir : path, optional
         Where the partitions write their edges for the summing tasks (a temporary folder by
         default; with a remote cluster it must be on a file system the workers share).
+    model_dir : path, optional
+        Where the study's stance model is kept (skops), as the pandas engine keeps it
+        (:func:`netsupport.stance.supervised.study_model`): the workers load it from there
+        (default: a folder in ``scratch_dir``, or a temporary one).
     """
     import dask
 
@@ -1036,17 +1112,23 @@ def aggregate_study(
     if ctx.markers:
         posts_cols += [PostCol.HASHTAGS, PostCol.TEXT]
     inter_cols = [*_KEY, InteractionCol.CREATED_AT]
+    all_inter = list(SCHEMAS[Table.INTERACTIONS].names)
+    coded = ctx.labels is not None
+    if coded:  # the scan also collects the hand-coded posts' rows, whole and in store order
+        posts_cols, inter_cols = _POST_COLUMNS, all_inter
 
     # pass 0: scan
     say(f"scanning {len(plan.partitions)} partitions")
     cdel = dask.delayed(ctx, pure=True)
-    scans = dask.compute(*partition_tasks(plan, _scan, posts_cols, inter_cols, cdel))
-    scan = _combine_scan(scans) if scans else _combine_scan([_scan_empty()])
+    scans = dask.compute(*partition_tasks(plan, _scan, posts_cols, inter_cols, cdel, seq=coded))
+    scan = _combine_scan(scans) if scans else _combine_scan([_scan_empty(coded)])
     conflict_posts = _conflicts([s["ids"] for s in scans])
     conflict_keys = _conflicts([s["null_keys"] for s in scans])
     del scans
 
     from .io.platforms import bluesky_handles
+    from .stance.model import describe
+    from .stance.supervised import UNVALIDATED
     from .support import focal_silence
     from .support import proxy_reach as reach_of
 
@@ -1067,50 +1149,66 @@ def aggregate_study(
         deleted=deleted_ids(store),
         handles=tuple(bluesky_handles(store.read(Table.ACCOUNTS), sides).items()),
     )
-    if parts_dir is not None:
-        Path(parts_dir).mkdir(parents=True, exist_ok=True)
-        for old in Path(parts_dir).glob("part-*.parquet"):
-            old.unlink()
-        index = [[f"{k:05d}", p.start, p.end] for k, p in enumerate(plan.partitions)]
-        (Path(parts_dir) / "index.json").write_text(json.dumps(index), encoding="utf-8")
-
-    # pass 1: aggregate
-    say(f"classifying and aggregating {len(plan.partitions)} partitions")
     tmp_root = None if scratch_dir else tempfile.mkdtemp(prefix="netsupport-")
-    edges_dir = Path(scratch_dir or tmp_root) / "edges"
-    try:  # the edges on disk go at the end, also when a task fails or there is none
-        shutil.rmtree(edges_dir, ignore_errors=True)
-        edges_dir.mkdir(parents=True)
-        n_rows = max(plan.rows.values(), default=0)
-        n_buckets = min(64, max(1, n_rows // ROWS_PER_EDGE_BUCKET))
-        ctx = replace(ctx, edges_dir=str(edges_dir), n_buckets=n_buckets)
-        cdel = dask.delayed(ctx, pure=True)
-        all_inter = list(SCHEMAS[Table.INTERACTIONS].names)
-        tasks = partition_tasks(
-            plan, _aggregate, _POST_COLUMNS, all_inter, cdel, seq=True, named=True
-        )
-        edge_sums: dict[str, pd.DataFrame] = {}
-        if tasks:
-            # The partitions write their edges (the biggest result) to disk in buckets by source;
-            # then each bucket is summed by one task. The rest is summed in a tree. Workers so hold
-            # one partition, or one bucket, at a time.
-            (res,) = dask.compute(_tree(tasks, _released(_combine)))
-            folders = sorted(str(d) for d in edges_dir.glob("*/*") if d.is_dir())
-            sums = dask.compute(*[dask.delayed(_released(_sum_bucket))(d) for d in folders])
-            by_key: dict[str, list[str]] = {}
-            for folder, path in zip(folders, sums, strict=True):
-                by_key.setdefault(Path(folder).parent.name, []).append(path)
-            edge_sums = {k: _read_sums(v) for k, v in sorted(by_key.items())}
-        else:
-            res = _aggregates_of(_empty(Table.POSTS), _empty(Table.INTERACTIONS), ctx, "empty")
+    try:  # (the temporary folder goes at the end, also when a step fails)
+        scratch = Path(scratch_dir or tmp_root)
+        stance_model: dict[str, Any] = describe(None, UNVALIDATED)
+        label_rows = found = None
+        models = model_dir or scratch / "models"
+        if coded:  # the study's stance model, trained here once; the workers load its file
+            say("the stance model: classifying the hand-coded posts")
+            label_rows, found = _coded_rules(scan, ctx, study, models, say)
+            stance_model = found.info
+            ctx = replace(ctx, model_path=str(found.path) if found.path is not None else None)
+        if parts_dir is not None:
+            Path(parts_dir).mkdir(parents=True, exist_ok=True)
+            for old in Path(parts_dir).glob("part-*.parquet"):
+                old.unlink()
+            index = [[f"{k:05d}", p.start, p.end] for k, p in enumerate(plan.partitions)]
+            (Path(parts_dir) / "index.json").write_text(json.dumps(index), encoding="utf-8")
+
+        # pass 1: aggregate
+        say(f"classifying and aggregating {len(plan.partitions)} partitions")
+        edges_dir = scratch / "edges"
+        try:  # the edges on disk go at the end, also when a task fails or there is none
+            shutil.rmtree(edges_dir, ignore_errors=True)
+            edges_dir.mkdir(parents=True)
+            n_rows = max(plan.rows.values(), default=0)
+            n_buckets = min(64, max(1, n_rows // ROWS_PER_EDGE_BUCKET))
+            ctx = replace(ctx, edges_dir=str(edges_dir), n_buckets=n_buckets)
+            cdel = dask.delayed(ctx, pure=True)
+            tasks = partition_tasks(
+                plan, _aggregate, _POST_COLUMNS, all_inter, cdel, seq=True, named=True
+            )
+            edge_sums: dict[str, pd.DataFrame] = {}
+            if tasks:
+                # The partitions write their edges (the biggest result) to disk in buckets by
+                # source; then each bucket is summed by one task. The rest is summed in a tree.
+                # Workers so hold one partition, or one bucket, at a time.
+                (res,) = dask.compute(_tree(tasks, _released(_combine)))
+                folders = sorted(str(d) for d in edges_dir.glob("*/*") if d.is_dir())
+                sums = dask.compute(*[dask.delayed(_released(_sum_bucket))(d) for d in folders])
+                by_key: dict[str, list[str]] = {}
+                for folder, path in zip(folders, sums, strict=True):
+                    by_key.setdefault(Path(folder).parent.name, []).append(path)
+                edge_sums = {k: _read_sums(v) for k, v in sorted(by_key.items())}
+            else:
+                res = _aggregates_of(_empty(Table.POSTS), _empty(Table.INTERACTIONS), ctx, "empty")
+        finally:
+            shutil.rmtree(edges_dir, ignore_errors=True)
+        cposts, cinter = res.pop("conflict_posts"), res.pop("conflict_inter")
+        if len(cposts) or len(cinter):  # rows of posts seen in several partitions, in store order
+            say(f"resolving {len(cposts) + len(cinter):,} rows of posts spread over partitions")
+            cposts = _by_seq(cposts, Table.POSTS, _POST_COLUMNS)
+            cinter = _by_seq(cinter, Table.INTERACTIONS, list(SCHEMAS[Table.INTERACTIONS].names))
+            res = _combine([res, _aggregates_of(cposts, cinter, ctx, "conflicts")])
+        validation = None
+        # the decisions' error, measured on the codes as the pandas engine does
+        if found is not None:
+            validation = _validation(found, dict(res["profile"]), study, ctx, models)
     finally:
-        shutil.rmtree(tmp_root or edges_dir, ignore_errors=True)
-    cposts, cinter = res.pop("conflict_posts"), res.pop("conflict_inter")
-    if len(cposts) or len(cinter):  # rows of posts seen in several partitions, in store order
-        say(f"resolving {len(cposts) + len(cinter):,} rows of posts spread over partitions")
-        cposts = _by_seq(cposts, Table.POSTS, _POST_COLUMNS)
-        cinter = _by_seq(cinter, Table.INTERACTIONS, list(SCHEMAS[Table.INTERACTIONS].names))
-        res = _combine([res, _aggregates_of(cposts, cinter, ctx, "conflicts")])
+        if tmp_root is not None:
+            shutil.rmtree(tmp_root, ignore_errors=True)
 
     # pass 2: reach of the candidate posts
     proxy_units, candidates = res["proxy_units"], res["candidates"]
@@ -1147,7 +1245,7 @@ def aggregate_study(
         units=compress_units(res["units"], freq),
         rows=int(res["rows"]),
         by_rule=dict(res["by_rule"]),
-        agreement=_agreement(res["label_rows"], ctx.labels_file),
+        agreement=_agreement(label_rows, ctx.labels_file),
         lexicon=load_lexicon(study.stance.lexicon).describe(),
         edges=edges,
         coverage=coverage,
@@ -1167,11 +1265,76 @@ def aggregate_study(
             "markers": bool(ctx.dedup),
         },
         stance_profile=dict(res["profile"]),
+        stance_model=stance_model,
+        validation=validation,
     )
 
 
-def _scan_empty() -> dict[str, Any]:
+def _coded_rules(
+    scan: Mapping[str, Any],
+    ctx: _Ctx,
+    study: Any,
+    model_dir: str | os.PathLike[str],
+    say: Callable[[str], None],
+) -> tuple[pd.DataFrame, Any]:
+    """The rules' stance table of the hand-coded posts' rows (collected by the scan) and the
+    study's stance model trained on them here, on the driver, as the pandas engine trains it
+    (:func:`netsupport.stance.supervised.study_model`: the same features, codes and seed, the
+    same file in ``model_dir``)."""
+    from .stance import object_strings, stance_interactions
+    from .stance.supervised import study_model
+
+    posts = _by_seq(scan["coded_posts"], Table.POSTS, _POST_COLUMNS)
+    all_inter = list(SCHEMAS[Table.INTERACTIONS].names)
+    inter = _by_seq(scan["coded_inter"], Table.INTERACTIONS, all_inter)
+    tables = object_strings({Table.POSTS.value: posts, Table.INTERACTIONS.value: inter})
+    sint = stance_interactions(tables, ctx.spec, derive=ctx.derive, dedup=ctx.dedup)
+    auto, texts, vader_of = _rules_table(sint, tables[Table.POSTS.value], ctx, features=True)
+    found = study_model(
+        auto,
+        texts,
+        ctx.labels,
+        labels_path=ctx.labels_file.path,
+        seed=_seed(study),
+        model_dir=model_dir,
+        vader_of=vader_of,
+    )
+    return auto, found
+
+
+def _seed(study: Any) -> int:
+    return int(getattr(getattr(study, "support", None), "seed", 42))
+
+
+def _validation(
+    found: Any, profile: dict[str, int], study: Any, ctx: _Ctx, model_dir: str | os.PathLike[str]
+) -> dict[str, Any] | None:
+    """The validation of the stance decisions against the hand codes, as the pandas engine
+    measures it (:func:`netsupport.stance.supervised.study_validation`), saying that the shares
+    are not corrected here (:data:`DASK_SHARES`)."""
+    from .stance.supervised import study_validation
+
+    validation = study_validation(
+        found,
+        int(profile.get("units", 0)),
+        profile,
+        seed=_seed(study),
+        model_dir=model_dir,
+        drawn_not_whole=ctx.labels_file.drawn_not_whole,
+    )
+    if validation is not None:
+        validation["shares_status"] = DASK_SHARES
+    return validation
+
+
+def _scan_empty(coded: bool = False) -> dict[str, Any]:
+    rows = (
+        {"coded_posts": _empty(Table.POSTS), "coded_inter": _empty(Table.INTERACTIONS)}
+        if coded
+        else {}
+    )
     return {
+        **rows,
         "markers": 0,
         "own_posts": pd.DataFrame(
             {
@@ -1344,23 +1507,17 @@ def metric_inputs_of(agg: StudyAggregates, study: Any) -> Any:
         timeline=timeline_counts(agg.units, freq := timeline_freq(study.windows)),
         timeline_freq=freq,
         baseline_edges=agg.edges.get("baseline"),
-        stance_model={**_dask_stance_model(study), **agg.stance_profile},
+        stance_model={**agg.stance_model, **agg.stance_profile},
+        validation=agg.validation,
     )
 
 
-def _dask_stance_model(study: Any) -> dict[str, Any]:
-    """How this engine decided stance: the rules, and the hand labels where they exist (the
-    stance model and the error-corrected shares need the pandas engine)."""
-    from .stance.model import describe
-    from .stance.supervised import UNVALIDATED
-
-    if not study.stance.labels:
-        return describe(None, UNVALIDATED)
-    return describe(
-        None,
-        "the Dask engine applies the rules and the hand labels only; the stance model, its "
-        "cross-validated error and the error-corrected shares need the pandas engine",
-    )
+#: What the Dask engine's ``stance_validation`` says of the shares it leaves uncorrected.
+DASK_SHARES = (
+    "the Dask engine measures the stance decisions' error but does not correct the shares for "
+    "it (that needs every post's decision in one place): run with the pandas engine for the "
+    "error-corrected shares and net support"
+)
 
 
 # ---- the stance audit table, from the partitions' parts -----------------------------------------
@@ -1443,6 +1600,8 @@ def save_aggregates(agg: StudyAggregates, folder: str | os.PathLike[str]) -> Pat
         "edges": sorted(agg.edges),
         "top": sorted(agg.top_posts),
         "stance_profile": agg.stance_profile,
+        "stance_model": agg.stance_model,
+        "validation": agg.validation,
     }
     return write_json(meta, folder / "aggregates.json")
 
@@ -1500,4 +1659,6 @@ def load_aggregates(folder: str | os.PathLike[str]) -> StudyAggregates:
         platforms=read("platforms") if (folder / "platforms.parquet").is_file() else None,
         info=meta.get("info", {}),
         stance_profile=dict(meta.get("stance_profile", {})),
+        stance_model=dict(meta.get("stance_model", {})),
+        validation=meta.get("validation"),
     )

@@ -520,7 +520,9 @@ def run_study(
         Returns the manifest's timestamp (tests pin it); default: now, UTC.
     engine : {"pandas", "dask"}
         ``dask``: the steps after the import run on a Dask cluster that reads the store in
-        partitions by day and returns aggregates (:mod:`netsupport.scale`); same results.
+        partitions by day and returns aggregates (:mod:`netsupport.scale`): the same stance
+        decisions, shares and measured stance error, without the error-corrected shares,
+        the sensitivity grid and role timing.
     scheduler : str, optional
         With ``engine="dask"``: the address of an existing Dask scheduler (default: a local
         cluster, started and closed by the run).

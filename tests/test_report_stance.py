@@ -21,6 +21,39 @@ def test_a_report_without_hand_codes_warns_that_stance_is_unvalidated(tmp_path):
     assert html.index('class="warn"') < html.index('id="findings"')  # seen before the findings
 
 
+def test_with_hand_codes_the_unvalidated_box_does_not_ask_for_them():
+    """When the error of stance decisions a study's hand codes would validate is not measured
+    (the Dask engine before it measured it), the report says why and does not tell the user to
+    code a sample (it did: 'Code a sample of posts by hand ... give the filled sheet as the
+    study's labels')."""
+    from netsupport.stance.model import describe
+    from netsupport.stance.supervised import UNVALIDATED
+    from netsupport.support import not_measured
+
+    reason = "the Dask engine does not measure the error"
+    coded = {"stance_model": {**describe(None, "x"), "validated": True}}
+    q = stance_context({**coded, "stance_validation": not_measured(reason)}, [])
+    q = q["stance_quality"]
+    assert not q["validated"] and not q["advise"] and q["reason"] == reason
+    uncoded = {"stance_model": describe(None, UNVALIDATED)}
+    q = stance_context({**uncoded, "stance_validation": not_measured(UNVALIDATED)}, [])
+    assert q["stance_quality"]["advise"]
+
+
+def test_a_validation_without_corrected_shares_says_why_in_the_report():
+    """The Dask engine measures the cross-validated error but does not correct the shares: the
+    section says so in one sentence (the headline then gives the naive net support)."""
+    from netsupport.scale import DASK_SHARES
+
+    v = {"labels": 420, "design": {}, "shares_status": DASK_SHARES}
+    q = stance_context({"stance_validation": v}, [])["stance_quality"]
+    assert q["validated"] and q["shares_status"] == "T" + DASK_SHARES[1:]
+    assert (
+        stance_context({"stance_validation": {"labels": 1}}, [])["stance_quality"]["shares_status"]
+        == ""
+    )
+
+
 def test_warnings_for_vader_and_for_posts_without_text():
     rules = {"status": "rules", "reason": "x", "units": 10, "vader_units": 6, "no_text_units": 0}
     assert [w["kind"] for w in stance_warnings(rules)] == ["unvalidated", "vader"]

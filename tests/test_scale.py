@@ -360,16 +360,67 @@ def test_edges_summed_in_many_buckets_equal_the_pandas_edges(example_runs, clien
         pd.testing.assert_frame_equal(agg.edges[w.value], expected)
 
 
-def test_dask_with_labels_says_it_does_not_train_the_stance_model():
-    from netsupport.studyfile import load_study
-    from netsupport.support.corrected import stance_validation_metrics
+# ---- with hand codes: the study's stance model decides on both engines (issue 13 x 17) -------
 
-    study = load_study(EXAMPLE / "study.toml")  # it has hand codes
-    model = scale._dask_stance_model(study)
-    assert model["status"] == "rules" and "pandas engine" in model["reason"]
-    out = stance_validation_metrics(model, None)
-    assert out["stance_validation"]["status"] == "not measured"
-    assert "pandas engine" in out["stance_validation"]["reason"]
+
+@pytest.fixture(scope="module")
+def labelled_runs(tmp_path_factory, cluster):
+    """The example study as it is (420 hand codes: the pandas engine trains its stance model),
+    run with each engine into its own folder."""
+    if not (EXAMPLE / "study.toml").is_file():
+        pytest.skip("data/example is not there")
+    base = tmp_path_factory.mktemp("labelled")
+    out = {}
+    for engine in ("pandas", "dask"):
+        d = base / engine / "x" / "y"  # (its output, ../../reports/example, of its own)
+        shutil.copytree(EXAMPLE, d)
+        args = ["run", str(d / "study.toml")]
+        if engine == "dask":
+            args += ["--engine", "dask", "--scheduler", cluster]
+        res = CliRunner().invoke(app, args)
+        assert res.exit_code == 0, res.output
+        out[engine] = Path(load_study(d / "study.toml").output_dir)
+    assert out["pandas"] != out["dask"]
+    return out
+
+
+def test_dask_with_hand_codes_decides_stance_with_the_study_model(labelled_runs):
+    """Was: the Dask engine applied the rules and the hand codes only, so every interaction
+    the model decides with the pandas engine kept the rules' stance (on the 10^4 synthetic case
+    63% supportive and net +49 in the crisis with pandas, 65% and +54 with Dask)."""
+    import json
+
+    p, d = labelled_runs["pandas"], labelled_runs["dask"]
+    stance_p = (p / "tables" / "stance.csv").read_bytes()
+    assert stance_p == (d / "tables" / "stance.csv").read_bytes()
+    rules = pd.read_csv(p / "tables" / "stance.csv", usecols=["rule"])["rule"]
+    assert (rules == "model").sum() > 1000 and (rules == "label").sum() > 0
+    mp = json.loads((p / "metrics.json").read_text(encoding="utf-8"))
+    md = json.loads((d / "metrics.json").read_text(encoding="utf-8"))
+    assert md["stance_model"] == mp["stance_model"]
+    assert md["stance_model"]["status"] == "model" and md["stance_model"]["labels"] == 420
+    assert md["stance"] == mp["stance"]  # counts by side and stance, by rule, the agreement
+    for side in ("focal", "institution"):
+        for key in ("net_support_crisis", "reputational_change"):
+            row = mp["headline"][key][side]  # (the pandas engine's corrected, beside its naive)
+            assert md["headline"][key][side]["value"] == row.get("naive", row["value"])
+        assert "naive" in mp["headline"]["net_support_crisis"][side]
+        assert md["stance_shares"][side] == mp["stance_shares"][side]
+    # the one model file, trained once, the pandas engine's (skops): the same key
+    models = [sorted(p.parent.glob(f"{x.name}.netsupport/models/*.skops")) for x in (p, d)]
+    assert [m.name for m in models[0]] == [m.name for m in models[1]] and len(models[0]) == 1
+    # the decisions' cross-validated error, measured on the driver as the pandas engine does
+    v, vp = md["stance_validation"], mp["stance_validation"]
+    for key in ("labels", "cross_validated", "cross_validated_by_window", "design", "model"):
+        assert v[key] == vp[key], key
+    assert v["cross_validation"] == vp["cross_validation"] and v["seed"] == vp["seed"]
+    assert 0.5 < v["cross_validated"]["accuracy"] < 1 and v["design"]["units"] == 1286
+    # what it still leaves to the pandas engine, said in one sentence
+    assert v["shares"] == v["net_support"] == v["changes"] == [] and vp["net_support"]
+    assert v["shares_status"] == scale.DASK_SHARES and "pandas engine" in v["shares_status"]
+    report = (d / "report.md").read_text(encoding="utf-8")
+    assert scale.DASK_SHARES[1:] in report and "Code a sample of posts" not in report
+    assert "How good is the stance?" in report and "stance figures are unvalidated" not in report
 
 
 _WORDS = [

@@ -237,39 +237,49 @@ class StanceModel:
     def layout(self) -> str:
         return "shared" if self.shared else "per side"
 
-    def predict(self, x: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    def predict(self, x: pd.DataFrame, parallel: bool = True) -> tuple[np.ndarray, np.ndarray]:
         """Return (stance, probability of that stance) for feature rows ``x``.
 
         Rows are reduced to distinct feature tuples first; ties go to the first class in
-        :data:`STANCE_ORDER`.
+        :data:`STANCE_ORDER`. ``parallel``: as :meth:`predict_distinct` takes it.
         """
         stance = np.empty(len(x), dtype=object)
         prob = np.zeros(len(x), dtype="float64")
         if not len(x):
             return stance, prob
         codes, first = distinct_rows(x, FEATURE_COLUMNS)
-        d_stance, d_prob = self.predict_distinct(x.iloc[first])
+        d_stance, d_prob = self.predict_distinct(x.iloc[first], parallel)
         return d_stance[codes], d_prob[codes]
 
-    def predict_distinct(self, distinct: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    def predict_distinct(
+        self, distinct: pd.DataFrame, parallel: bool = True
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Return (stance, probability of that stance) for each row of ``distinct`` (each row
-        is decided on its own: the same row gets the same result in any batch)."""
+        is decided on its own: the same row gets the same result in any batch).
+
+        ``parallel``: from :data:`PARALLEL_MIN_ROWS` rows, run the two text vectorisers in two
+        processes (False: in this one, as a Dask worker does; the same results)."""
         d_stance = np.empty(len(distinct), dtype=object)
         d_prob = np.zeros(len(distinct), dtype="float64")
         sides = distinct["side"].to_numpy(dtype=object)
         with threadpool_limits(1):
-            self._predict_distinct(distinct, sides, d_stance, d_prob)
+            self._predict_distinct(distinct, sides, d_stance, d_prob, parallel)
         return d_stance, d_prob
 
     def _predict_distinct(
-        self, distinct: pd.DataFrame, sides: np.ndarray, d_stance: np.ndarray, d_prob: np.ndarray
+        self,
+        distinct: pd.DataFrame,
+        sides: np.ndarray,
+        d_stance: np.ndarray,
+        d_prob: np.ndarray,
+        parallel: bool,
     ) -> None:
         for name, pipe in self.pipelines.items():
             mask = np.ones(len(distinct), dtype=bool) if self.shared else sides == name
             if not mask.any():
                 continue
             rows = distinct[mask]
-            if len(rows) >= PARALLEL_MIN_ROWS:  # the two text vectorisers in two processes
+            if parallel and len(rows) >= PARALLEL_MIN_ROWS:  # the two text vectorisers, 2 procs
                 pipe = clone_with_jobs(pipe, 2)
             p = pipe.predict_proba(rows)
             classes = list(pipe.classes_)
@@ -457,14 +467,19 @@ def label_units(table: pd.DataFrame, labels: pd.DataFrame) -> pd.DataFrame:
 
 
 def apply_model(
-    table: pd.DataFrame, features: pd.DataFrame, model: StanceModel, labelled: np.ndarray
+    table: pd.DataFrame,
+    features: pd.DataFrame,
+    model: StanceModel,
+    labelled: np.ndarray,
+    parallel: bool = True,
 ) -> pd.DataFrame:
     """Return ``table`` with the model's decision on every row not hand-coded (``labelled``
-    False): stance, ``score`` = the model's probability of it, rule ``model``."""
+    False): stance, ``score`` = the model's probability of it, rule ``model``. ``features``:
+    :func:`row_features` of ``table``; ``parallel``: as :meth:`StanceModel.predict` takes it."""
     todo = ~labelled
     if not todo.any():
         return table.copy()
-    return apply_predictions(table, labelled, *model.predict(features[todo]))
+    return apply_predictions(table, labelled, *model.predict(features[todo], parallel))
 
 
 def apply_predictions(

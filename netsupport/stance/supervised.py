@@ -63,7 +63,18 @@ from .validation import (
     unit_rows,
 )
 
-__all__ = ["ModelPrefetch", "Supervised", "correct_validation", "supervise", "validation_json"]
+__all__ = [
+    "CodedUnits",
+    "ModelPrefetch",
+    "StudyModel",
+    "Supervised",
+    "coded_units",
+    "correct_validation",
+    "study_model",
+    "study_validation",
+    "supervise",
+    "validation_json",
+]
 
 UNVALIDATED = "no hand codes: stance figures are unvalidated"
 
@@ -144,77 +155,40 @@ def supervise(
     profile = rule_profile(auto)
     if labels is None or labels.empty or auto.empty:
         return Supervised(auto, {**describe(None, UNVALIDATED), **profile}, None)
-    design = design_columns(labels, labels_path)
-    rows = unit_rows(auto)
-    units = auto.iloc[rows]
-    lab = _label_lookup(units, design)
-    coded = lab.notna().to_numpy(dtype=bool)
+    c = coded_units(auto, labels, labels_path)
+    design, rows, units, coded, y = c.design, c.rows, c.units, c.coded, c.y
     if not coded.any():
-        reason = "no hand code matches a classified interaction: stance figures are unvalidated"
-        return Supervised(apply_labels(auto, design), {**describe(None, reason), **profile}, None)
-    prob, sample, sample_unit = _design_lookup(units, design)
-    y = lab[coded].astype(str).to_numpy(dtype=object)
-    estimate = sample[coded] != SAMPLE_ACTIVE
-    weight = np.zeros(len(units))
-    weight[np.flatnonzero(coded)[estimate]] = design_weights(prob[coded][estimate], len(units))
-    sides = units["target_side"].astype(object).to_numpy()[coded]
+        return Supervised(apply_labels(auto, design), {**describe(None, NO_MATCH), **profile}, None)
+    sample_unit = c.sample_unit
 
-    if len(y) >= MIN_LABELS and len(np.unique(y)) >= 2:
+    if c.model_reason() is None:
         x_all = row_features(
             auto, _texts_by_post(posts) if texts is None else texts, vader_of=vader_of
         )
         x_lab = x_all.iloc[rows[coded]]
         labelled = labelled_rows(auto, design)
         model, (full_pred, _), todo_pred = _predicted(
-            x_lab, y, x_all[~labelled], seed, model_dir, layout_for(y, sides), prefetched
+            x_lab, y, x_all[~labelled], seed, model_dir, c.layout(), prefetched
         )
-        groups = cv_groups(
-            units["source"].astype(str).to_numpy()[coded],
-            (sample_unit[coded] == SAMPLE_BY_ACCOUNT) & estimate,
-        )
-        oof = _cross_fitted(x_lab, y, estimate, model, seed, model_dir, groups)
-        cross = np.where(pd.isna(oof), full_pred, oof)
+        cross, how = _model_cross(c, x_lab, full_pred, model, seed, model_dir)
         table = apply_predictions(auto, labelled, *todo_pred)
         pred = table["stance"].astype(object).to_numpy()[rows].copy()
         pred[coded] = full_pred
         info = describe(model)
-        how = f"{CV_FOLDS}-fold stratified cross-validation of the model (seed {seed})"
-        if groups is not None:
-            how += ", an account drawn for coding never split between training and test"
     else:
         table = auto
         pred = auto["stance"].astype(object).to_numpy()[rows].copy()
-        cross = pred[coded]
-        info = describe(
-            None,
-            f"only {len(y)} hand codes of {len(np.unique(y))} class(es) (a model needs "
-            f"{MIN_LABELS} of two or more): the rules decide",
-        )
-        how = "the rules against the hand codes (no model trained, nothing to cross-fit)"
-    info = {**info, **profile, "validated": bool(estimate.any())}
+        cross, how = pred[coded], RULES_CROSS
+        info = describe(None, c.model_reason())
+    info = {**info, **profile, "validated": bool(c.estimate.any())}
     table = apply_labels(table, design)
     final = table["stance"].astype(object).to_numpy()[rows]
-
-    w_est = weight[coded][estimate]
-    cv = None
-    if estimate.any():  # (sklearn.metrics' figures, kept beside the model: :func:`kept_figures`)
-        cv = kept_figures(
-            model_dir, "cross_validated", error_figures, y[estimate], cross[estimate], w_est
-        )
-    by_window: dict[str, Any] = {}
-    win = units["window"].astype(object).to_numpy()[coded]
-    for w in ("baseline", "crisis", "after"):
-        m = estimate & (win == w)
-        if m.sum() >= MIN_WINDOW_CODES:
-            figures = kept_figures(
-                model_dir, f"cross_validated_{w}", error_figures, y[m], cross[m], weight[coded][m]
-            )
-            by_window[w] = {"codes": int(m.sum()), **figures}
-        else:
-            by_window[w] = {
-                "status": "not measured",
-                "reason": f"{int(m.sum())} codes in the {w} window (fewer than {MIN_WINDOW_CODES})",
-            }
+    validation, w_coded = measured_error(
+        c, cross, how, len(units), seed=seed, model_dir=model_dir, info=info,
+        drawn_not_whole=drawn_not_whole,
+    )  # fmt: skip
+    weight = np.zeros(len(units))
+    weight[coded] = w_coded
     cross_all = np.full(len(units), None, dtype=object)
     cross_all[coded] = cross
     label_all = np.full(len(units), None, dtype=object)
@@ -232,6 +206,80 @@ def supervise(
             "by_account": coded & (sample_unit == SAMPLE_BY_ACCOUNT) & (weight > 0),
         }
     )
+    if windows is None:
+        validation["shares_status"] = "no windows given (--crisis or --study): no shares"
+    elif correct:
+        validation = correct_validation(validation, frame, n_boot, seed, confidence)
+    return Supervised(table, info, validation, frame)
+
+
+#: How the error is measured without a model: the rules' decisions against the codes.
+RULES_CROSS = "the rules against the hand codes (no model trained, nothing to cross-fit)"
+
+
+def _model_cross(
+    c: CodedUnits,
+    x_lab: pd.DataFrame,
+    full_pred: np.ndarray,
+    model: StanceModel | ModelInfo,
+    seed: int,
+    model_dir: str | Path | None,
+) -> tuple[np.ndarray, str]:
+    """Return the cross-fitted decision on each coded unit (the model's own where a fold keeps
+    none) and how it was cross-fitted (:func:`_cross_fitted`)."""
+    groups = cv_groups(
+        c.units["source"].astype(str).to_numpy()[c.coded],
+        (c.sample_unit[c.coded] == SAMPLE_BY_ACCOUNT) & c.estimate,
+    )
+    oof = _cross_fitted(x_lab, c.y, c.estimate, model, seed, model_dir, groups)
+    how = f"{CV_FOLDS}-fold stratified cross-validation of the model (seed {seed})"
+    if groups is not None:
+        how += ", an account drawn for coding never split between training and test"
+    return np.where(pd.isna(oof), full_pred, oof), how
+
+
+def measured_error(
+    c: CodedUnits,
+    cross: np.ndarray,
+    how: str,
+    n_units: int,
+    *,
+    seed: int,
+    model_dir: str | Path | None,
+    info: dict[str, Any],
+    drawn_not_whole: int = 0,
+) -> tuple[dict[str, Any], np.ndarray]:
+    """Return the validation of the decisions against the codes (cross-validated error overall
+    and per window, the design; no shares yet: :func:`correct_validation`) and the weight of
+    each coded unit (Horvitz-Thompson; 0 for active codes).
+
+    ``cross``: the cross-fitted decision on each coded unit; ``how``: how it was made;
+    ``n_units``: the (post, side) units of the whole study (a simple random sample's weights
+    are n / N); ``info``: how stance was decided (:attr:`Supervised.model`).
+    """
+    coded, y, estimate, prob, sample_unit = c.coded, c.y, c.estimate, c.prob, c.sample_unit
+    weight = np.zeros(len(y))
+    weight[estimate] = design_weights(prob[coded][estimate], n_units)
+    cv = None
+    if estimate.any():  # (sklearn.metrics' figures, kept beside the model: :func:`kept_figures`)
+        cv = kept_figures(
+            model_dir, "cross_validated", error_figures, y[estimate], cross[estimate],
+            weight[estimate],
+        )  # fmt: skip
+    by_window: dict[str, Any] = {}
+    win = c.units["window"].astype(object).to_numpy()[coded]
+    for w in ("baseline", "crisis", "after"):
+        m = estimate & (win == w)
+        if m.sum() >= MIN_WINDOW_CODES:
+            figures = kept_figures(
+                model_dir, f"cross_validated_{w}", error_figures, y[m], cross[m], weight[m]
+            )
+            by_window[w] = {"codes": int(m.sum()), **figures}
+        else:
+            by_window[w] = {
+                "status": "not measured",
+                "reason": f"{int(m.sum())} codes in the {w} window (fewer than {MIN_WINDOW_CODES})",
+            }
     validation = {
         "labels": int(coded.sum()),
         "cross_validated": cv,
@@ -243,7 +291,7 @@ def supervise(
             "codes": int(coded.sum()),
             "estimation_codes": int(estimate.sum()),
             "active_codes": int((~estimate).sum()),
-            "units": len(units),
+            "units": int(n_units),
             "inclusion_probabilities": bool(np.isfinite(prob[coded]).any()),
             "sample_unit": _sample_unit(sample_unit[coded][estimate]),
             **_non_response(sample_unit[coded][estimate], drawn_not_whole),
@@ -254,11 +302,140 @@ def supervise(
         "seed": seed,
         "model": info,
     }
-    if windows is None:
-        validation["shares_status"] = "no windows given (--crisis or --study): no shares"
-    elif correct:
-        validation = correct_validation(validation, frame, n_boot, seed, confidence)
-    return Supervised(table, info, validation, frame)
+    return validation, weight
+
+
+#: Why the rules decide when the hand codes name no classified (post, side) unit.
+NO_MATCH = "no hand code matches a classified interaction: stance figures are unvalidated"
+
+
+@dataclass(frozen=True)
+class CodedUnits:
+    """The (post, side) units of a rules' stance table and their hand codes
+    (:func:`coded_units`)."""
+
+    design: pd.DataFrame  # the labels with their design columns (design_columns)
+    rows: np.ndarray  # positions in the table of one row per (post, side) (unit_rows)
+    units: pd.DataFrame  # those rows
+    coded: np.ndarray  # which units carry a hand code
+    y: np.ndarray  # the codes of the coded units, in table order
+    prob: np.ndarray  # each unit's inclusion probability (NaN: none given)
+    sample_unit: np.ndarray  # what each unit's code was drawn as (post, account, '')
+    estimate: np.ndarray  # which codes estimate (not drawn as active-learning codes)
+
+    @property
+    def sides(self) -> np.ndarray:
+        """The target side of each coded unit."""
+        return self.units["target_side"].astype(object).to_numpy()[self.coded]
+
+    def model_reason(self) -> str | None:
+        """Why no model is trained on these codes (None: enough codes of two or more classes)."""
+        if len(self.y) >= MIN_LABELS and len(np.unique(self.y)) >= 2:
+            return None
+        return (
+            f"only {len(self.y)} hand codes of {len(np.unique(self.y))} class(es) (a model "
+            f"needs {MIN_LABELS} of two or more): the rules decide"
+        )
+
+    def layout(self) -> bool:
+        """True when one shared model serves both sides (:func:`layout_for`)."""
+        return layout_for(self.y, self.sides)
+
+
+def coded_units(
+    auto: pd.DataFrame, labels: pd.DataFrame, labels_path: str | Path | None = None
+) -> CodedUnits:
+    """Return the units of the rules' table ``auto`` and which of them the ``labels`` code.
+
+    The units, codes and design of the coded ones are those of the rows of the coded posts
+    alone: ``auto`` may hold every row (the pandas engine) or just those posts' rows (the Dask
+    engine's driver); the coded units come out the same, in the same order.
+    """
+    design = design_columns(labels, labels_path)
+    rows = unit_rows(auto)
+    units = auto.iloc[rows]
+    lab = _label_lookup(units, design)
+    coded = lab.notna().to_numpy(dtype=bool)
+    y = lab[coded].astype(str).to_numpy(dtype=object)
+    prob, sample, sample_unit = _design_lookup(units, design)
+    return CodedUnits(
+        design, rows, units, coded, y, prob, sample_unit, sample[coded] != SAMPLE_ACTIVE
+    )
+
+
+@dataclass(frozen=True)
+class StudyModel:
+    """The study's stance model (:func:`study_model`): how stance is decided, and where the
+    fitted model is kept."""
+
+    model: StanceModel | None  # None: the rules decide
+    path: Path | None  # its skops file (with a model folder)
+    info: dict[str, Any]  # Supervised.model without the rules' profile
+    coded: CodedUnits | None = None  # the codes it was trained on (or the rules measured by)
+    x_lab: pd.DataFrame | None = None  # the features of the coded units (with a model)
+
+
+def study_model(
+    auto: pd.DataFrame,
+    texts: pd.Series,
+    labels: pd.DataFrame,
+    *,
+    labels_path: str | Path | None = None,
+    seed: int = 42,
+    model_dir: str | Path | None = None,
+    vader_of: pd.Series | None = None,
+) -> StudyModel:
+    """Return the stance model :func:`supervise` trains on the same codes: the same features of
+    the same coded rows, the same seed and layout, the same file in ``model_dir`` (loaded when
+    it is there, else fitted and saved).
+
+    ``auto``: the rules' stance table of (at least) every row of the hand-coded posts: the model
+    depends on nothing else, so the Dask engine trains it on its driver from those rows alone
+    and ships the file to its workers. ``texts``, ``vader_of``: as :func:`supervise` takes them.
+    """
+    c = coded_units(auto, labels, labels_path)
+    if not c.coded.any():
+        return StudyModel(None, None, describe(None, NO_MATCH))
+    reason = c.model_reason()
+    model = path = x_lab = None
+    if reason is None:
+        x_lab = row_features(auto.iloc[c.rows[c.coded]], texts, vader_of=vader_of)
+        model = _fitted(x_lab, c.y, seed, model_dir, c.layout())
+        path = _model_path(model_dir, x_lab, c.y, seed) if model_dir is not None else None
+    info = {**describe(model, reason), "validated": bool(c.estimate.any())}
+    return StudyModel(model, path, info, c, x_lab)
+
+
+def study_validation(
+    found: StudyModel,
+    n_units: int,
+    profile: dict[str, int],
+    *,
+    seed: int = 42,
+    model_dir: str | Path | None = None,
+    drawn_not_whole: int = 0,
+) -> dict[str, Any] | None:
+    """Return the validation :func:`supervise` makes of the same codes, before the shares are
+    corrected (:func:`measured_error`: the cross-validated error overall and per window, the
+    design), for a model from :func:`study_model`; None when no code matched a unit.
+
+    ``n_units``: the (post, side) units of the whole study; ``profile``: :func:`rule_profile`
+    of all its rows (both known once every row is classified).
+    """
+    c = found.coded
+    if c is None or not c.coded.any():
+        return None
+    if found.model is not None:
+        full_pred, _ = found.model.predict(found.x_lab)
+        cross, how = _model_cross(c, found.x_lab, full_pred, found.model, seed, model_dir)
+    else:
+        cross, how = c.units["stance"].astype(object).to_numpy()[c.coded], RULES_CROSS
+    info = {**found.info, **profile}
+    validation, _ = measured_error(
+        c, cross, how, n_units, seed=seed, model_dir=model_dir, info=info,
+        drawn_not_whole=drawn_not_whole,
+    )  # fmt: skip
+    return validation
 
 
 def correct_validation(

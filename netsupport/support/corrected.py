@@ -69,11 +69,8 @@ def stance_validation_metrics(
 ) -> dict[str, Any]:
     """Return the ``stance_model``, ``stance_validation`` and ``stance_warnings`` blocks."""
     out: dict[str, Any] = {"stance_model": dict(model) if model else None}
-    if model is None:  # the Dask engine (netsupport.scale) classifies by the rules only
-        out["stance_validation"] = not_measured(
-            "not computed by this engine: it applies the rules and the hand labels only; the "
-            "stance model and the error-corrected shares need the pandas engine"
-        )
+    if model is None:  # (no caller gives none: both engines say how stance was decided)
+        out["stance_validation"] = not_measured("how stance was decided was not recorded")
     elif validation is None:
         reason = model.get("reason") or "no hand codes: stance figures are unvalidated"
         out["stance_validation"] = not_measured(str(reason))
