@@ -13,15 +13,14 @@ from scipy import stats
 from netsupport.errors import StudyKeyError
 from netsupport.studyfile import load_study
 from netsupport.support.comparisons import (
-    _split,
-    _split_draws,
+    _within,
     baseline_activity,
     net_change_split,
     tie_comparison,
     tie_odds_ratio,
 )
 from netsupport.support.primary import primary_measures
-from netsupport.support.shares import post_units
+from netsupport.support.shares import change_draws, post_units, reputational_change
 from netsupport.support.timeseries import block_shares, its_lift, timeline_counts
 from netsupport.windows import Windows
 
@@ -354,16 +353,50 @@ def test_short_studies_are_modelled_per_hour():
     assert r["level_change"]["low"] < 4 < r["level_change"]["high"]
 
 
-@pytest.mark.parametrize("case", range(40))
-def test_split_draws_are_the_row_by_row_split_of_the_same_resamples(case):
-    # the counted bootstrap of net_change_split must give the very floats of the loop it
-    # replaced (_split of each row of one (n_boot, n) draw), NaN-heavy and tiny cases included
-    g = np.random.default_rng(case)
-    n, n_boot = int(g.integers(1, 300)), int(g.integers(1, 150))
-    values = np.array([np.nan, -1.0, 0.0, 1.0])
-    va = g.choice(values, n, p=g.dirichlet(np.full(4, 0.5)))
-    vb = g.choice(values, n, p=g.dirichlet(np.full(4, 0.5)))
-    idx = np.random.default_rng([case, 1]).integers(0, n, size=(n_boot, n))
-    loop = np.array([_split(va[i], vb[i]) for i in idx])
-    counted = _split_draws(va, vb, np.random.default_rng([case, 1]), n_boot)
-    assert np.array_equal(loop, counted, equal_nan=True)
+def _random_units(seed: int, n: int):
+    """Units of ``n`` accounts, each active towards the focal side in the baseline, the crisis or
+    both, with 1-3 posts of random stances in each window it is active in."""
+    g = np.random.default_rng(seed)
+    rows, k = [], 0
+    for a in range(n):
+        where = [("baseline",), ("crisis",), ("baseline", "crisis")][int(g.integers(0, 3))]
+        for window in where:
+            day = "11" if window == "baseline" else "14"
+            for _ in range(int(g.integers(1, 4))):
+                stance = g.choice(["supportive", "critical", "neutral"])
+                rows.append((str(k), "focal", f"u{a}", f"2014-02-{day}T01:00Z", window, stance))
+                k += 1
+    return _units(rows)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_split_change_interval_is_the_reputations(seed):
+    # bug (methods review #8): the decomposition drew its own bootstrap of the change, so
+    # metrics.json gave comparisons.net_support_change.<side>.change one interval and
+    # reputation.<side>.account_level another for the same estimate; now the very same floats
+    u = _random_units(seed, 60)
+    r = net_change_split(u, "focal", n_boot=300, seed=7)
+    rep = reputational_change(u, "focal", n_boot=300, seed=7)["account_level"]
+    assert r["change"] == rep
+    assert "reputation.focal" in r["method"]
+
+
+@pytest.mark.parametrize("case", range(20))
+def test_split_within_is_the_formula_on_each_resample_of_the_reputation(case):
+    # each resample of the reputation's bootstrap (weights over the distinct accounts) is
+    # expanded to its list of accounts and split by the formula, account by account
+    u = _random_units(100 + case, int(np.random.default_rng(case).integers(1, 40)))
+    d = change_draws(u, "focal", n_boot=50, seed=case)
+    va, vb, freq = d.profile_values()
+    within = _within(d.weights, va, vb)
+    for row, w in enumerate(d.weights):
+        idx = np.repeat(np.arange(len(freq)), w.astype(int))
+        a, b = va[idx], vb[idx]
+        in_a, in_b = ~np.isnan(a), ~np.isnan(b)
+        if not in_a.any() or not in_b.any():
+            assert np.isnan(within[row]) and np.isnan(d.draws[row])
+            continue
+        stay = in_a & in_b
+        want = stay.sum() / in_b.sum() * (b[stay].mean() - a[stay].mean()) if stay.any() else 0
+        assert within[row] == pytest.approx(want, abs=1e-12)
+        assert d.draws[row] == pytest.approx(b[in_b].mean() - a[in_a].mean(), abs=1e-12)
