@@ -216,6 +216,85 @@ def test_segmented_regression_recovers_the_planted_level_after_the_crisis():
         assert hits >= 8  # a 95% interval: 8 of 10 or more
 
 
+#: The example's posts per day addressing each side (attention_model.<side>.fitted[].observed):
+#: 15 baseline, 6 crisis and 15 after bins, the first and last of each window partial.
+_EXAMPLE_DAYS = {
+    "focal": [4, 12, 15, 6, 9, 14, 10, 4, 7, 7, 9, 9, 10, 13, 3, 132, 125, 67, 54, 22, 15, 13,
+              22, 14, 14, 13, 16, 9, 17, 21, 11, 12, 13, 14, 12, 4],
+    "institution": [11, 6, 10, 9, 10, 11, 11, 11, 10, 5, 10, 8, 11, 6, 1, 76, 44, 34, 32, 11,
+                    4, 8, 23, 27, 19, 16, 7, 11, 13, 9, 12, 12, 9, 16, 9, 12],
+}  # fmt: skip
+_EXAMPLE_W = Windows.from_crisis("2014-02-14T09:00Z", "2014-02-19T18:00Z", 14, 14)
+
+
+def _example_timeline(side: str) -> pd.DataFrame:
+    from netsupport.support.timeseries import _bins
+
+    b = _bins(_EXAMPLE_W, "D")
+    return pd.DataFrame(
+        {"target_side": side, "window": b["window"], "bin": b["bin"], "stance": "neutral",
+         "n": _EXAMPLE_DAYS[side]}
+    )  # fmt: skip
+
+
+def test_a_poisson_fit_with_overdispersed_counts_scales_its_errors_by_the_pearson_dispersion():
+    # bug (methods review #12): on the example the negative-binomial alpha's ML estimate sits on
+    # its boundary (a Poisson fit) while Pearson's chi-square / df is 1.46, and the intervals
+    # ignored that extra variance. Worked out here without its_lift: the Poisson GLM of the same
+    # design, phi = sum (y - mu)^2 / mu / (n - 6), each interval exp(b +- z max(sqrt(phi) se,
+    # se_hac)) (the wider of the quasi-Poisson and the HAC one)
+    from statsmodels.genmod import families
+    from statsmodels.genmod.generalized_linear_model import GLM
+
+    from netsupport.support.timeseries import _bins
+
+    r = its_lift(_example_timeline("focal"), "focal", _EXAMPLE_W, "D")
+    assert r["nb_alpha"] < 1e-6 and r["scale"] == "pearson"
+    assert "quasi-Poisson" in r["method"]
+    b = _bins(_EXAMPLE_W, "D")
+    t = ((b["mid"] - _EXAMPLE_W.crisis_start) / pd.Timedelta(days=1)).to_numpy()
+    c = (b["window"] == "crisis").to_numpy(dtype=float)
+    a = (b["window"] == "after").to_numpy(dtype=float)
+    d_c = 5.375  # 14 Feb 09:00 to 19 Feb 18:00
+    x = np.column_stack([np.ones(36), t, c, c * t, a, a * (t - d_c)])
+    y = np.array(_EXAMPLE_DAYS["focal"], dtype=float)
+    offset = np.log(b["exposure"].to_numpy())
+    model = GLM(y, x, family=families.Poisson(), offset=offset)
+    fit = model.fit()
+    mu = fit.mu
+    phi = np.sum((y - mu) ** 2 / mu) / (36 - 6)
+    assert r["dispersion"] == pytest.approx(phi, rel=1e-6)
+    assert phi == pytest.approx(1.459, abs=5e-4)
+    hac = model.fit(cov_type="HAC", cov_kwds={"maxlags": 3})
+    z = stats.norm.ppf(0.975)
+    for i, key in ((2, "level_change"), (3, "slope_change"), (1, "baseline_trend")):
+        se = max(math.sqrt(phi) * fit.bse[i], hac.bse[i])
+        want = (math.exp(fit.params[i] - z * se), math.exp(fit.params[i] + z * se))
+        assert (r[key]["low"], r[key]["high"]) == pytest.approx(want, rel=1e-5), key
+    # the primary 26x: the quasi-Poisson interval is the wider one here, [17, 42] not [18, 38]
+    assert (r["level_change"]["low"], r["level_change"]["high"]) == pytest.approx(
+        (16.64, 41.53), abs=0.01
+    )
+    unscaled = its_lift(_example_timeline("focal"), "focal", _EXAMPLE_W, "D", quasi_poisson=False)
+    assert unscaled["scale"] == "none"
+    assert unscaled["level_change"]["high"] == pytest.approx(38.39, abs=0.01)
+
+
+def test_the_errors_are_not_scaled_when_alpha_is_estimated_or_the_counts_are_not_overdispersed():
+    # the institution's counts give alpha = 0.023 > 0: the negative binomial carries the extra
+    # variance itself; counts equal to a smooth trend have Pearson dispersion < 1: never narrowed
+    r = its_lift(_example_timeline("institution"), "institution", _EXAMPLE_W, "D")
+    assert r["nb_alpha"] == pytest.approx(0.0234, abs=1e-4) and r["dispersion"] > 1
+    assert r["scale"] == "none" and "quasi" not in r["method"]
+    tl = _example_timeline("focal")
+    fitted = its_lift(tl, "focal", _EXAMPLE_W, "D")["fitted"]
+    tl["n"] = [round(f["fitted"]) for f in fitted]
+    smooth = its_lift(tl, "focal", _EXAMPLE_W, "D")
+    assert smooth["dispersion"] < 1 and smooth["scale"] == "none"
+    same = its_lift(tl, "focal", _EXAMPLE_W, "D", quasi_poisson=False)
+    assert smooth["level_change"] == same["level_change"]
+
+
 def test_segmented_regression_needs_enough_bins_and_baseline_posts():
     tl, w = _planted_timeline(0.0, 0.0, 1, (2, 10, 14))
     assert "fewer than 3 bins" in its_lift(tl, "focal", w, "D")["reason"]
