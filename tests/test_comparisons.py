@@ -136,6 +136,75 @@ def test_tie_comparison_by_hand_with_and_without_undated_follows():
     assert r["variants"]["all_ties"]["odds_ratio"]["status"] == NM
 
 
+def test_baseline_activity_can_leave_out_the_focal_accounts():
+    e = pd.DataFrame(
+        {
+            "source": ["a", "a", "a", "b"],
+            "target": ["lane", "c", "lane2", "lane"],
+            "n_reply": [2, 1, 4, 1],
+            "n_follow": [1, 0, 0, 0],
+            "weight": [3.0, 1.0, 4.0, 1.0],
+        }
+    )
+    idx = pd.Index(["a", "b"])
+    assert baseline_activity(idx, e).tolist() == [7, 1]
+    assert baseline_activity(idx, e, exclude=("lane", "lane2")).tolist() == [1, 0]
+
+
+def test_the_adjusted_odds_ratio_leaves_the_ties_own_interactions_out_of_the_covariate():
+    # bug (methods review #6): a baseline interaction with the focal account is a prior tie,
+    # and the covariate counted it too (the adjustment conditioned on part of the outcome).
+    # Supporters s1-s5, others o1-o5; (replies to lane, replies to other accounts) before the
+    # crisis; s4's tie is a follow.
+    baseline = {
+        "s1": (2, 1), "s2": (1, 0), "s3": (3, 2), "s4": (0, 4), "s5": (0, 1),
+        "o1": (1, 0), "o2": (0, 2), "o3": (0, 0), "o4": (0, 3), "o5": (0, 1),
+    }  # fmt: skip
+    rows = []
+    for i, a in enumerate(baseline):
+        stance = "supportive" if a[0] == "s" else ("critical" if a in ("o1", "o2") else "neutral")
+        rows.append((str(i), "focal", a, "2014-02-14T10:00Z", "crisis", stance))
+    units = _units(rows)
+    edges = [(a, "lane", k) for a, (k, _) in baseline.items() if k]
+    edges += [(a, "x", k) for a, (_, k) in baseline.items() if k]
+    baseline_edges = pd.DataFrame(edges, columns=["source", "target", "n_reply"])
+    baseline_edges["n_follow"] = 0
+    baseline_edges["weight"] = baseline_edges["n_reply"].astype(float)
+    inter = pd.DataFrame(
+        {
+            "source": [a for a, _, _ in edges],
+            "target": [t for _, t, _ in edges],
+            "kind": "reply",
+            "post_id": [str(100 + i) for i in range(len(edges))],
+            "created_at": pd.to_datetime(["2014-02-12T00:00Z"] * len(edges), utc=True),
+            "weight": 1.0,
+        }
+    )
+    follows = pd.DataFrame(
+        {
+            "follower": ["s4"],
+            "followee": ["lane"],
+            "observed_at": pd.to_datetime(["2014-02-01T00:00Z"], utc=True),
+        }
+    )
+    r = tie_comparison(units, ("lane",), follows, inter, W, baseline_edges=baseline_edges)
+    got = r["variants"]["all_ties"]["odds_ratio"]
+    order = sorted(baseline)  # the accounts compared, by handle: o1..o5, s1..s5
+    tie = np.array([a in ("s1", "s2", "s3", "s4", "o1") for a in order], dtype=float)
+    sup = np.array([a[0] == "s" for a in order], dtype=float)
+    without_lane = np.array([baseline[a][1] for a in order])  # o: 0 2 0 3 1; s: 1 0 2 4 1
+    with_lane = np.array([sum(baseline[a]) for a in order])  # the covariate before
+    assert without_lane.tolist() == [0, 2, 0, 3, 1, 1, 0, 2, 4, 1]
+    want = tie_odds_ratio(tie, sup, without_lane)
+    before = tie_odds_ratio(tie, sup, with_lane)
+    assert got["value"] == pytest.approx(want["value"], rel=1e-9)
+    b = got["coefficients"]["log1p_baseline_activity"]
+    assert b["estimate"] == pytest.approx(
+        want["coefficients"]["log1p_baseline_activity"]["estimate"], rel=1e-9
+    )
+    assert abs(got["value"] - before["value"]) > 0.1 * before["value"]
+
+
 # ---- net support change split -------------------------------------------------------------------
 
 

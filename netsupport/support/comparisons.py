@@ -30,7 +30,8 @@ __all__ = [
 
 LOGIT_METHOD = (
     "logistic regression (statsmodels Logit, maximum likelihood): prior tie ~ supporter + "
-    "log(1 + baseline activity); Wald interval of the supporter coefficient, exponentiated"
+    "log(1 + baseline activity with accounts other than the focal ones); Wald interval of the "
+    "supporter coefficient, exponentiated"
 )
 #: A fitted |coefficient| above this (odds ratio beyond e^15) is taken as (quasi-)separation:
 #: the likelihood has no finite maximum and the estimate is the optimiser's stopping point.
@@ -43,11 +44,17 @@ def crisis_stances(units: pd.DataFrame, side: str, window: str = _C) -> pd.Serie
     return majority_stance(counts).sort_index()
 
 
-def baseline_activity(accounts: pd.Index, baseline_edges: pd.DataFrame | None) -> pd.Series | None:
+def baseline_activity(
+    accounts: pd.Index, baseline_edges: pd.DataFrame | None, exclude: tuple[str, ...] = ()
+) -> pd.Series | None:
     """Return each account's baseline activity: its interactions other than follows, with any
-    account but itself, in the baseline window (from the aggregated baseline edges).
+    account but itself and those of ``exclude``, in the baseline window (from the aggregated
+    baseline edges).
 
-    None when the edges are not available.
+    ``exclude`` is the focal side's accounts when the activity adjusts the odds of a prior tie
+    with them: a baseline interaction with a focal account *is* a prior tie, and counting it in
+    the covariate too would adjust the tie for part of itself. None when the edges are not
+    available.
 
     Examples
     --------
@@ -55,12 +62,17 @@ def baseline_activity(accounts: pd.Index, baseline_edges: pd.DataFrame | None) -
     ...     "n_reply": [2, 0, 1], "n_follow": [1, 1, 0], "weight": [3.0, 1.0, 1.0]})
     >>> baseline_activity(pd.Index(["a", "b", "z"]), e).tolist()
     [2, 1, 0]
+    >>> baseline_activity(pd.Index(["a", "b", "z"]), e, exclude=("b",)).tolist()
+    [0, 1, 0]
     """
     if baseline_edges is None:
         return None
     cols = [c for c in count_columns(baseline_edges) if c != count_column(IKind.FOLLOW)]
     if baseline_edges.empty or not cols:
         return pd.Series(0, index=accounts, dtype=np.int64)
+    if exclude:
+        keep = ~pd.Index(_obj(baseline_edges["target"]), dtype=object).isin(list(exclude))
+        baseline_edges = baseline_edges[keep]
     per = baseline_edges[cols].sum(axis=1).groupby(baseline_edges["source"].to_numpy()).sum()
     return per.reindex(accounts, fill_value=0).astype(np.int64)
 
@@ -195,7 +207,8 @@ def tie_comparison(
     measure) and ``dated_ties`` (only follows observed before the crisis, and baseline
     interactions). Each variant gives shares per group (Clopper-Pearson) and the supporter vs
     others odds ratio from :func:`tie_odds_ratio`, adjusted for baseline activity
-    (:func:`baseline_activity` of ``baseline_edges``) and unadjusted.
+    (:func:`baseline_activity` of ``baseline_edges``, leaving out interactions with the focal
+    accounts, which are ties themselves) and unadjusted.
 
     Returns
     -------
@@ -208,7 +221,7 @@ def tie_comparison(
     if stance.empty:
         return not_measured("nobody addressed the focal account in the crisis")
     accounts = pd.Index(stance.index, name="handle")
-    activity = baseline_activity(accounts, baseline_edges)
+    activity = baseline_activity(accounts, baseline_edges, exclude=tuple(focal))
     sup = (stance == _SUP).to_numpy(dtype=float)
     variants: dict[str, Any] = {}
     interactions = touching(interactions, focal)  # once, not in each prior_ties
