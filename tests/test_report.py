@@ -1058,3 +1058,24 @@ def test_the_grid_clauses_agree_with_their_counts(n, runs, supporters, specs):
         f"with at least {supporters}, evenness 0.00 to 0.50; runs with other seeds agreed with "
         "NMI 1.00 on average."
     )
+
+
+def test_metrics_json_holds_the_data_lines_counts(mini):
+    # bug (methods review #15): the Data line's counts (posts, interactions, follow ties,
+    # profiles, input files) were nowhere in metrics.json, which the report says holds every
+    # number. The mini case: 20 posts (tests/data/report/posts.csv), the interactions
+    # interactions_from_posts makes of them, 2 follows, 11 profiles, 1 input file
+    m = json.loads((mini / "metrics.json").read_text(encoding="utf-8"))
+    n_inter = len(_mini_tables()[Table.INTERACTIONS])
+    assert m["data"] == {
+        "posts": 20,
+        "interactions": n_inter,
+        "follows": 2,
+        "accounts": 11,
+        "input_files": 1,
+    }
+    line = (
+        f"Data: 20 posts, {n_inter} interactions, 2 follow ties and 11 account profiles from 1 "
+        "input file."
+    )
+    assert line in (mini / "report.md").read_text(encoding="utf-8")
