@@ -196,13 +196,22 @@ def _split(m: Mapping[str, Any], labels: Mapping[str, str]) -> list[list[str]]:
 
 
 def _model(m: Mapping[str, Any], labels: Mapping[str, str]) -> dict[str, Any]:
-    rows, method = [], ""
+    from .support.timeseries import QUASI_POISSON_METHOD
+
+    rows, method, scaled = [], "", []
     for side, who in labels.items():
         t = _get(m, "attention_model", side)
         if _is_nm(t):
             rows.append([who, _show(t, fmt_ratio), "", "", "", ""])
             continue
-        method = t["method"][:1].upper() + t["method"][1:]
+        base = t["method"].removesuffix(QUASI_POISSON_METHOD)  # said per side, below
+        method = base[:1].upper() + base[1:]
+        if t.get("scale") == "pearson":
+            scaled.append(
+                f"For {who} the dispersion's maximum-likelihood estimate is 0 (a Poisson fit) "
+                f"while the Pearson dispersion is {t['dispersion']:.2f}: its model-based "
+                f"standard errors are scaled by √{t['dispersion']:.2f} (quasi-Poisson)"
+            )
         hl = t["half_life_days"]
         rows.append(
             [
@@ -225,7 +234,7 @@ def _model(m: Mapping[str, Any], labels: Mapping[str, str]) -> dict[str, Any]:
             "Level after / baseline trend",
             "Bins",
         ],
-        "method": method,
+        "method": ". ".join([method, *scaled]),
     }
 
 

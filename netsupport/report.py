@@ -394,7 +394,8 @@ def _context(inp: ReportInputs, charts_: Sequence[Chart], tables: Mapping[str, p
         "crisis_days": f"{w.days(Window.CRISIS):.1f}",
         "baseline_days": f"{w.days(Window.BASELINE):.0f}",
         "after_days": f"{w.days(Window.AFTER):.0f}",
-        "counts": {k: fmt_count(v) for k, v in inp.counts.items()},
+        # the Data line: the counts metrics.json's ``data`` holds (one source for both)
+        "counts": {k: fmt_count(v) for k, v in data_counts(inp).items()},
         "n_inputs": len(inp.inputs),
         "findings": f.sentences,
         "not_measured": f.not_measured,
@@ -507,6 +508,25 @@ class EarlyReport(Protocol):
         ...
 
 
+#: The store tables whose rows the report's Data line counts (metrics.json ``data``).
+DATA_TABLES = ("posts", "interactions", "follows", "accounts")
+
+
+def data_counts(inp: ReportInputs) -> dict[str, int]:
+    """Return what the report's Data line counts: rows per store table and input files.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> inp = SimpleNamespace(counts={"posts": 4600, "follows": 304}, inputs=[{}, {}])
+    >>> data_counts(inp)
+    {'posts': 4600, 'interactions': 0, 'follows': 304, 'accounts': 0, 'input_files': 2}
+    """
+    out = {t: int(inp.counts.get(t, 0)) for t in DATA_TABLES}
+    out["input_files"] = len(inp.inputs)
+    return out
+
+
 def write_report(
     inp: ReportInputs, out_dir: str | Path, early: EarlyReport | None = None
 ) -> list[Path]:
@@ -546,9 +566,11 @@ def _write_report(
         )
         max_edges = getattr(inp.study, "gexf_max_edges", gexfout.DEFAULT_GEXF_MAX_EDGES)
         scope = gexfout.gexf_scope(window_edges, max_edges)
-    metrics = inp.metrics
+    # the Data line's counts (the store's rows per table, the input files): metrics.json holds
+    # every number the report prints
+    metrics = {**inp.metrics, "data": data_counts(inp)}
     if scope.crisis_only:  # (only then: complete studies' metrics.json unchanged)
-        metrics = {**inp.metrics, "gexf": scope.as_dict()}
+        metrics["gexf"] = scope.as_dict()
     written: list[Path] = [write_json(metrics, out / "metrics.json")]
     # the child writes graph.gexf while this process writes the rest
     wait_gexf = early.start_gexf(_node_attrs(inp)) if early is not None else None

@@ -13,15 +13,14 @@ from scipy import stats
 from netsupport.errors import StudyKeyError
 from netsupport.studyfile import load_study
 from netsupport.support.comparisons import (
-    _split,
-    _split_draws,
+    _within,
     baseline_activity,
     net_change_split,
     tie_comparison,
     tie_odds_ratio,
 )
 from netsupport.support.primary import primary_measures
-from netsupport.support.shares import post_units
+from netsupport.support.shares import change_draws, post_units, reputational_change
 from netsupport.support.timeseries import block_shares, its_lift, timeline_counts
 from netsupport.windows import Windows
 
@@ -137,6 +136,75 @@ def test_tie_comparison_by_hand_with_and_without_undated_follows():
     assert r["variants"]["all_ties"]["odds_ratio"]["status"] == NM
 
 
+def test_baseline_activity_can_leave_out_the_focal_accounts():
+    e = pd.DataFrame(
+        {
+            "source": ["a", "a", "a", "b"],
+            "target": ["lane", "c", "lane2", "lane"],
+            "n_reply": [2, 1, 4, 1],
+            "n_follow": [1, 0, 0, 0],
+            "weight": [3.0, 1.0, 4.0, 1.0],
+        }
+    )
+    idx = pd.Index(["a", "b"])
+    assert baseline_activity(idx, e).tolist() == [7, 1]
+    assert baseline_activity(idx, e, exclude=("lane", "lane2")).tolist() == [1, 0]
+
+
+def test_the_adjusted_odds_ratio_leaves_the_ties_own_interactions_out_of_the_covariate():
+    # bug (methods review #6): a baseline interaction with the focal account is a prior tie,
+    # and the covariate counted it too (the adjustment conditioned on part of the outcome).
+    # Supporters s1-s5, others o1-o5; (replies to lane, replies to other accounts) before the
+    # crisis; s4's tie is a follow.
+    baseline = {
+        "s1": (2, 1), "s2": (1, 0), "s3": (3, 2), "s4": (0, 4), "s5": (0, 1),
+        "o1": (1, 0), "o2": (0, 2), "o3": (0, 0), "o4": (0, 3), "o5": (0, 1),
+    }  # fmt: skip
+    rows = []
+    for i, a in enumerate(baseline):
+        stance = "supportive" if a[0] == "s" else ("critical" if a in ("o1", "o2") else "neutral")
+        rows.append((str(i), "focal", a, "2014-02-14T10:00Z", "crisis", stance))
+    units = _units(rows)
+    edges = [(a, "lane", k) for a, (k, _) in baseline.items() if k]
+    edges += [(a, "x", k) for a, (_, k) in baseline.items() if k]
+    baseline_edges = pd.DataFrame(edges, columns=["source", "target", "n_reply"])
+    baseline_edges["n_follow"] = 0
+    baseline_edges["weight"] = baseline_edges["n_reply"].astype(float)
+    inter = pd.DataFrame(
+        {
+            "source": [a for a, _, _ in edges],
+            "target": [t for _, t, _ in edges],
+            "kind": "reply",
+            "post_id": [str(100 + i) for i in range(len(edges))],
+            "created_at": pd.to_datetime(["2014-02-12T00:00Z"] * len(edges), utc=True),
+            "weight": 1.0,
+        }
+    )
+    follows = pd.DataFrame(
+        {
+            "follower": ["s4"],
+            "followee": ["lane"],
+            "observed_at": pd.to_datetime(["2014-02-01T00:00Z"], utc=True),
+        }
+    )
+    r = tie_comparison(units, ("lane",), follows, inter, W, baseline_edges=baseline_edges)
+    got = r["variants"]["all_ties"]["odds_ratio"]
+    order = sorted(baseline)  # the accounts compared, by handle: o1..o5, s1..s5
+    tie = np.array([a in ("s1", "s2", "s3", "s4", "o1") for a in order], dtype=float)
+    sup = np.array([a[0] == "s" for a in order], dtype=float)
+    without_lane = np.array([baseline[a][1] for a in order])  # o: 0 2 0 3 1; s: 1 0 2 4 1
+    with_lane = np.array([sum(baseline[a]) for a in order])  # the covariate before
+    assert without_lane.tolist() == [0, 2, 0, 3, 1, 1, 0, 2, 4, 1]
+    want = tie_odds_ratio(tie, sup, without_lane)
+    before = tie_odds_ratio(tie, sup, with_lane)
+    assert got["value"] == pytest.approx(want["value"], rel=1e-9)
+    b = got["coefficients"]["log1p_baseline_activity"]
+    assert b["estimate"] == pytest.approx(
+        want["coefficients"]["log1p_baseline_activity"]["estimate"], rel=1e-9
+    )
+    assert abs(got["value"] - before["value"]) > 0.1 * before["value"]
+
+
 # ---- net support change split -------------------------------------------------------------------
 
 
@@ -215,6 +283,85 @@ def test_segmented_regression_recovers_the_planted_level_after_the_crisis():
             hl = math.log(2) / -math.log(r["crisis_trend"]["value"])
             assert r["half_life_days"] == pytest.approx(hl, rel=1e-12)
         assert hits >= 8  # a 95% interval: 8 of 10 or more
+
+
+#: The example's posts per day addressing each side (attention_model.<side>.fitted[].observed):
+#: 15 baseline, 6 crisis and 15 after bins, the first and last of each window partial.
+_EXAMPLE_DAYS = {
+    "focal": [4, 12, 15, 6, 9, 14, 10, 4, 7, 7, 9, 9, 10, 13, 3, 132, 125, 67, 54, 22, 15, 13,
+              22, 14, 14, 13, 16, 9, 17, 21, 11, 12, 13, 14, 12, 4],
+    "institution": [11, 6, 10, 9, 10, 11, 11, 11, 10, 5, 10, 8, 11, 6, 1, 76, 44, 34, 32, 11,
+                    4, 8, 23, 27, 19, 16, 7, 11, 13, 9, 12, 12, 9, 16, 9, 12],
+}  # fmt: skip
+_EXAMPLE_W = Windows.from_crisis("2014-02-14T09:00Z", "2014-02-19T18:00Z", 14, 14)
+
+
+def _example_timeline(side: str) -> pd.DataFrame:
+    from netsupport.support.timeseries import _bins
+
+    b = _bins(_EXAMPLE_W, "D")
+    return pd.DataFrame(
+        {"target_side": side, "window": b["window"], "bin": b["bin"], "stance": "neutral",
+         "n": _EXAMPLE_DAYS[side]}
+    )  # fmt: skip
+
+
+def test_a_poisson_fit_with_overdispersed_counts_scales_its_errors_by_the_pearson_dispersion():
+    # bug (methods review #12): on the example the negative-binomial alpha's ML estimate sits on
+    # its boundary (a Poisson fit) while Pearson's chi-square / df is 1.46, and the intervals
+    # ignored that extra variance. Worked out here without its_lift: the Poisson GLM of the same
+    # design, phi = sum (y - mu)^2 / mu / (n - 6), each interval exp(b +- z max(sqrt(phi) se,
+    # se_hac)) (the wider of the quasi-Poisson and the HAC one)
+    from statsmodels.genmod import families
+    from statsmodels.genmod.generalized_linear_model import GLM
+
+    from netsupport.support.timeseries import _bins
+
+    r = its_lift(_example_timeline("focal"), "focal", _EXAMPLE_W, "D")
+    assert r["nb_alpha"] < 1e-6 and r["scale"] == "pearson"
+    assert "quasi-Poisson" in r["method"]
+    b = _bins(_EXAMPLE_W, "D")
+    t = ((b["mid"] - _EXAMPLE_W.crisis_start) / pd.Timedelta(days=1)).to_numpy()
+    c = (b["window"] == "crisis").to_numpy(dtype=float)
+    a = (b["window"] == "after").to_numpy(dtype=float)
+    d_c = 5.375  # 14 Feb 09:00 to 19 Feb 18:00
+    x = np.column_stack([np.ones(36), t, c, c * t, a, a * (t - d_c)])
+    y = np.array(_EXAMPLE_DAYS["focal"], dtype=float)
+    offset = np.log(b["exposure"].to_numpy())
+    model = GLM(y, x, family=families.Poisson(), offset=offset)
+    fit = model.fit()
+    mu = fit.mu
+    phi = np.sum((y - mu) ** 2 / mu) / (36 - 6)
+    assert r["dispersion"] == pytest.approx(phi, rel=1e-6)
+    assert phi == pytest.approx(1.459, abs=5e-4)
+    hac = model.fit(cov_type="HAC", cov_kwds={"maxlags": 3})
+    z = stats.norm.ppf(0.975)
+    for i, key in ((2, "level_change"), (3, "slope_change"), (1, "baseline_trend")):
+        se = max(math.sqrt(phi) * fit.bse[i], hac.bse[i])
+        want = (math.exp(fit.params[i] - z * se), math.exp(fit.params[i] + z * se))
+        assert (r[key]["low"], r[key]["high"]) == pytest.approx(want, rel=1e-5), key
+    # the primary 26x: the quasi-Poisson interval is the wider one here, [17, 42] not [18, 38]
+    assert (r["level_change"]["low"], r["level_change"]["high"]) == pytest.approx(
+        (16.64, 41.53), abs=0.01
+    )
+    unscaled = its_lift(_example_timeline("focal"), "focal", _EXAMPLE_W, "D", quasi_poisson=False)
+    assert unscaled["scale"] == "none"
+    assert unscaled["level_change"]["high"] == pytest.approx(38.39, abs=0.01)
+
+
+def test_the_errors_are_not_scaled_when_alpha_is_estimated_or_the_counts_are_not_overdispersed():
+    # the institution's counts give alpha = 0.023 > 0: the negative binomial carries the extra
+    # variance itself; counts equal to a smooth trend have Pearson dispersion < 1: never narrowed
+    r = its_lift(_example_timeline("institution"), "institution", _EXAMPLE_W, "D")
+    assert r["nb_alpha"] == pytest.approx(0.0234, abs=1e-4) and r["dispersion"] > 1
+    assert r["scale"] == "none" and "quasi" not in r["method"]
+    tl = _example_timeline("focal")
+    fitted = its_lift(tl, "focal", _EXAMPLE_W, "D")["fitted"]
+    tl["n"] = [round(f["fitted"]) for f in fitted]
+    smooth = its_lift(tl, "focal", _EXAMPLE_W, "D")
+    assert smooth["dispersion"] < 1 and smooth["scale"] == "none"
+    same = its_lift(tl, "focal", _EXAMPLE_W, "D", quasi_poisson=False)
+    assert smooth["level_change"] == same["level_change"]
 
 
 def test_segmented_regression_needs_enough_bins_and_baseline_posts():
@@ -354,16 +501,50 @@ def test_short_studies_are_modelled_per_hour():
     assert r["level_change"]["low"] < 4 < r["level_change"]["high"]
 
 
-@pytest.mark.parametrize("case", range(40))
-def test_split_draws_are_the_row_by_row_split_of_the_same_resamples(case):
-    # the counted bootstrap of net_change_split must give the very floats of the loop it
-    # replaced (_split of each row of one (n_boot, n) draw), NaN-heavy and tiny cases included
-    g = np.random.default_rng(case)
-    n, n_boot = int(g.integers(1, 300)), int(g.integers(1, 150))
-    values = np.array([np.nan, -1.0, 0.0, 1.0])
-    va = g.choice(values, n, p=g.dirichlet(np.full(4, 0.5)))
-    vb = g.choice(values, n, p=g.dirichlet(np.full(4, 0.5)))
-    idx = np.random.default_rng([case, 1]).integers(0, n, size=(n_boot, n))
-    loop = np.array([_split(va[i], vb[i]) for i in idx])
-    counted = _split_draws(va, vb, np.random.default_rng([case, 1]), n_boot)
-    assert np.array_equal(loop, counted, equal_nan=True)
+def _random_units(seed: int, n: int):
+    """Units of ``n`` accounts, each active towards the focal side in the baseline, the crisis or
+    both, with 1-3 posts of random stances in each window it is active in."""
+    g = np.random.default_rng(seed)
+    rows, k = [], 0
+    for a in range(n):
+        where = [("baseline",), ("crisis",), ("baseline", "crisis")][int(g.integers(0, 3))]
+        for window in where:
+            day = "11" if window == "baseline" else "14"
+            for _ in range(int(g.integers(1, 4))):
+                stance = g.choice(["supportive", "critical", "neutral"])
+                rows.append((str(k), "focal", f"u{a}", f"2014-02-{day}T01:00Z", window, stance))
+                k += 1
+    return _units(rows)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_split_change_interval_is_the_reputations(seed):
+    # bug (methods review #8): the decomposition drew its own bootstrap of the change, so
+    # metrics.json gave comparisons.net_support_change.<side>.change one interval and
+    # reputation.<side>.account_level another for the same estimate; now the very same floats
+    u = _random_units(seed, 60)
+    r = net_change_split(u, "focal", n_boot=300, seed=7)
+    rep = reputational_change(u, "focal", n_boot=300, seed=7)["account_level"]
+    assert r["change"] == rep
+    assert "reputation.focal" in r["method"]
+
+
+@pytest.mark.parametrize("case", range(20))
+def test_split_within_is_the_formula_on_each_resample_of_the_reputation(case):
+    # each resample of the reputation's bootstrap (weights over the distinct accounts) is
+    # expanded to its list of accounts and split by the formula, account by account
+    u = _random_units(100 + case, int(np.random.default_rng(case).integers(1, 40)))
+    d = change_draws(u, "focal", n_boot=50, seed=case)
+    va, vb, freq = d.profile_values()
+    within = _within(d.weights, va, vb)
+    for row, w in enumerate(d.weights):
+        idx = np.repeat(np.arange(len(freq)), w.astype(int))
+        a, b = va[idx], vb[idx]
+        in_a, in_b = ~np.isnan(a), ~np.isnan(b)
+        if not in_a.any() or not in_b.any():
+            assert np.isnan(within[row]) and np.isnan(d.draws[row])
+            continue
+        stay = in_a & in_b
+        want = stay.sum() / in_b.sum() * (b[stay].mean() - a[stay].mean()) if stay.any() else 0
+        assert within[row] == pytest.approx(want, abs=1e-12)
+        assert d.draws[row] == pytest.approx(b[in_b].mean() - a[in_a].mean(), abs=1e-12)

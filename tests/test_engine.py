@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from netsupport import engine
+from netsupport import engine, report
 from netsupport.cli import app
 from netsupport.errors import NetsupportError, ResourceLimit, StudyError
 from netsupport.outdir import work_dir
@@ -120,7 +120,16 @@ def test_overlapped_run_gives_the_metrics_computed_from_scratch(both_ways):
     }
     expected = compute_metrics(tables, study, spans=input_spans(store.imported_files()))
     assert expected["sensitivity"]["communities"]["runs"]  # (the grid was measured)
-    assert json.loads((out / "metrics.json").read_text(encoding="utf-8")) == expected
+    written = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
+    # the report adds the Data line's counts: the store's rows (methods review #15)
+    data = written.pop("data")
+    # the example's Data line: 4,600 posts, 4,847 interactions, 304 follow ties, 1,200 profiles
+    # from 6 input files (the 5 [[inputs]] and accounts.csv)
+    want = {"posts": 4600, "interactions": 4847, "follows": 304, "accounts": 1200}
+    assert data == {**want, "input_files": 6}
+    assert {Table(t).value: len(v) for t, v in tables.items()} == want
+    assert set(want) == set(report.DATA_TABLES)
+    assert written == expected
 
 
 def test_overlapped_run_leaves_no_temporary_files(both_ways):

@@ -1366,3 +1366,24 @@ def test_the_grid_uses_a_minus_sign_and_keeps_the_community_runs_apart():
         "cut-offs ±0.05, ±0.1, ±0.25; apart from these, the communities were found again by "
         "louvain and leiden at resolution 0.5, 1, 2 with 5 seeds each"
     )
+
+
+def test_metrics_json_holds_the_data_lines_counts(mini):
+    # bug (methods review #15): the Data line's counts (posts, interactions, follow ties,
+    # profiles, input files) were nowhere in metrics.json, which the report says holds every
+    # number. The mini case: 20 posts (tests/data/report/posts.csv), the interactions
+    # interactions_from_posts makes of them, 2 follows, 11 profiles, 1 input file
+    m = json.loads((mini / "metrics.json").read_text(encoding="utf-8"))
+    n_inter = len(_mini_tables()[Table.INTERACTIONS])
+    assert m["data"] == {
+        "posts": 20,
+        "interactions": n_inter,
+        "follows": 2,
+        "accounts": 11,
+        "input_files": 1,
+    }
+    line = (
+        f"Data: 20 posts, {n_inter} interactions, 2 follow ties and 11 account profiles from 1 "
+        "input file."
+    )
+    assert line in (mini / "report.md").read_text(encoding="utf-8")

@@ -16,8 +16,8 @@ import pandas as pd
 from ..graph import count_column, count_columns
 from ..schema import FollowCol, IKind, InteractionCol
 from ..windows import Windows
-from .common import _B, _C, _CRI, _NEU, _SUP, _interval, _obj, _rng, not_measured, proportion_ci
-from .shares import _cell, account_stance_counts, majority_stance
+from .common import _B, _C, _CRI, _NEU, _SUP, _interval, _obj, not_measured, proportion_ci
+from .shares import _cell, account_stance_counts, change_draws, majority_stance
 from .ties import prior_ties, touching
 
 __all__ = [
@@ -30,7 +30,8 @@ __all__ = [
 
 LOGIT_METHOD = (
     "logistic regression (statsmodels Logit, maximum likelihood): prior tie ~ supporter + "
-    "log(1 + baseline activity); Wald interval of the supporter coefficient, exponentiated"
+    "log(1 + baseline activity with accounts other than the focal ones); Wald interval of the "
+    "supporter coefficient, exponentiated"
 )
 #: A fitted |coefficient| above this (odds ratio beyond e^15) is taken as (quasi-)separation:
 #: the likelihood has no finite maximum and the estimate is the optimiser's stopping point.
@@ -43,11 +44,17 @@ def crisis_stances(units: pd.DataFrame, side: str, window: str = _C) -> pd.Serie
     return majority_stance(counts).sort_index()
 
 
-def baseline_activity(accounts: pd.Index, baseline_edges: pd.DataFrame | None) -> pd.Series | None:
+def baseline_activity(
+    accounts: pd.Index, baseline_edges: pd.DataFrame | None, exclude: tuple[str, ...] = ()
+) -> pd.Series | None:
     """Return each account's baseline activity: its interactions other than follows, with any
-    account but itself, in the baseline window (from the aggregated baseline edges).
+    account but itself and those of ``exclude``, in the baseline window (from the aggregated
+    baseline edges).
 
-    None when the edges are not available.
+    ``exclude`` is the focal side's accounts when the activity adjusts the odds of a prior tie
+    with them: a baseline interaction with a focal account *is* a prior tie, and counting it in
+    the covariate too would adjust the tie for part of itself. None when the edges are not
+    available.
 
     Examples
     --------
@@ -55,12 +62,17 @@ def baseline_activity(accounts: pd.Index, baseline_edges: pd.DataFrame | None) -
     ...     "n_reply": [2, 0, 1], "n_follow": [1, 1, 0], "weight": [3.0, 1.0, 1.0]})
     >>> baseline_activity(pd.Index(["a", "b", "z"]), e).tolist()
     [2, 1, 0]
+    >>> baseline_activity(pd.Index(["a", "b", "z"]), e, exclude=("b",)).tolist()
+    [0, 1, 0]
     """
     if baseline_edges is None:
         return None
     cols = [c for c in count_columns(baseline_edges) if c != count_column(IKind.FOLLOW)]
     if baseline_edges.empty or not cols:
         return pd.Series(0, index=accounts, dtype=np.int64)
+    if exclude:
+        keep = ~pd.Index(_obj(baseline_edges["target"]), dtype=object).isin(list(exclude))
+        baseline_edges = baseline_edges[keep]
     per = baseline_edges[cols].sum(axis=1).groupby(baseline_edges["source"].to_numpy()).sum()
     return per.reindex(accounts, fill_value=0).astype(np.int64)
 
@@ -195,7 +207,8 @@ def tie_comparison(
     measure) and ``dated_ties`` (only follows observed before the crisis, and baseline
     interactions). Each variant gives shares per group (Clopper-Pearson) and the supporter vs
     others odds ratio from :func:`tie_odds_ratio`, adjusted for baseline activity
-    (:func:`baseline_activity` of ``baseline_edges``) and unadjusted.
+    (:func:`baseline_activity` of ``baseline_edges``, leaving out interactions with the focal
+    accounts, which are ties themselves) and unadjusted.
 
     Returns
     -------
@@ -208,7 +221,7 @@ def tie_comparison(
     if stance.empty:
         return not_measured("nobody addressed the focal account in the crisis")
     accounts = pd.Index(stance.index, name="handle")
-    activity = baseline_activity(accounts, baseline_edges)
+    activity = baseline_activity(accounts, baseline_edges, exclude=tuple(focal))
     sup = (stance == _SUP).to_numpy(dtype=float)
     variants: dict[str, Any] = {}
     interactions = touching(interactions, focal)  # once, not in each prior_ties
@@ -260,7 +273,10 @@ def net_change_split(
     ``within + turnover`` with ``within = |S| / (|S| + |J|) * (mean_S v_later - mean_S
     v_earlier)`` (stayers changing their minds, weighted by their share of the later window)
     and ``turnover`` the rest (who joined and who left). Intervals: percentile bootstrap over
-    the union of accounts (each keeps its pair of stances).
+    the union of accounts (each keeps its pair of stances), on the very resamples of
+    :func:`netsupport.support.shares.reputational_change` (same seed key): ``change`` is its
+    ``account_level`` interval to the bit, so metrics.json gives one interval for one quantity,
+    and ``within`` and ``turnover`` split each of those resamples.
 
     Returns
     -------
@@ -268,101 +284,55 @@ def net_change_split(
         ``{change: CI, within: CI, turnover: CI, stayers: {accounts, net_earlier, net_later},
         joiners: {accounts, net}, leavers: {accounts, net}, confidence, method, bootstrap}``.
     """
-    a = crisis_stances(units, side, earlier)
-    b = crisis_stances(units, side, later)
-    if a.empty or b.empty:
-        return not_measured(f"nobody addressed the {side} side in the {earlier} or {later} window")
-    union = pd.Index(sorted(set(a.index) | set(b.index)))
-    va = a.map(_VALUE).reindex(union).to_numpy(dtype=float)  # NaN: not active earlier
-    vb = b.map(_VALUE).reindex(union).to_numpy(dtype=float)
-    # accounts with the same pair of stances are interchangeable: order them by that pair, not
-    # by handle, so the resamples do not depend on the names (pseudonyms give the same interval)
-    order = np.lexsort((np.nan_to_num(vb, nan=9.0), np.nan_to_num(va, nan=9.0)))
-    va, vb = va[order], vb[order]
-    point = _split(va, vb)
-    rng = _rng(seed, f"net_change_split/{side}/{later}/{earlier}")
-    draws = _split_draws(va, vb, rng, n_boot)  # (n_boot, 3)
+    for w in (earlier, later):
+        if _cell(units, side, w).empty:
+            why = f"nobody addressed the {side} side in the {earlier} or {later} window"
+            return not_measured(why)
+    draws = change_draws(units, side, earlier=earlier, later=later, n_boot=n_boot, seed=seed)
+    va, vb, freq = draws.profile_values()  # one row per distinct profile of counts
+    point_w = draws.cells.point_weights()
+    point_within = _within(point_w, va, vb)[0]
+    boot_within = _within(draws.weights, va, vb)
     stay = ~np.isnan(va) & ~np.isnan(vb)
     join = np.isnan(va) & ~np.isnan(vb)
     leave = ~np.isnan(va) & np.isnan(vb)
 
-    def mean(x: np.ndarray) -> float | None:
-        return float(x.mean()) if len(x) else None
+    def mean(v: np.ndarray, sel: np.ndarray) -> float | None:
+        k = int(freq[sel].sum())
+        return float((freq[sel] * v[sel]).sum() / k) if k else None
 
-    out: dict[str, Any] = {}
-    for i, key in enumerate(("change", "within", "turnover")):
-        out[key] = _interval(point[i], draws[:, i], confidence)
-    out.update(
-        {
-            "stayers": {
-                "accounts": int(stay.sum()),
-                "net_earlier": mean(va[stay]),
-                "net_later": mean(vb[stay]),
-            },
-            "joiners": {"accounts": int(join.sum()), "net": mean(vb[join])},
-            "leavers": {"accounts": int(leave.sum()), "net": mean(va[leave])},
-            "windows": [earlier, later],
-            "confidence": confidence,
-            "method": "percentile bootstrap over accounts (union of both windows)",
-            "bootstrap": n_boot,
-        }
-    )
+    out: dict[str, Any] = {
+        "change": _interval(draws.point, draws.draws, confidence),
+        "within": _interval(point_within, boot_within, confidence),
+        "turnover": _interval(draws.point - point_within, draws.draws - boot_within, confidence),
+        "stayers": {
+            "accounts": int(freq[stay].sum()),
+            "net_earlier": mean(va, stay),
+            "net_later": mean(vb, stay),
+        },
+        "joiners": {"accounts": int(freq[join].sum()), "net": mean(vb, join)},
+        "leavers": {"accounts": int(freq[leave].sum()), "net": mean(va, leave)},
+        "windows": [earlier, later],
+        "confidence": confidence,
+        "method": (
+            "percentile bootstrap over accounts (union of both windows), on the resamples of "
+            f"reputation.{side}: change is its account_level interval"
+        ),
+        "bootstrap": n_boot,
+    }
     return out
 
 
-#: Rows of resampled indices drawn at a time by :func:`_split_draws` (bounds its memory).
-_DRAW_ROWS = 64
-
-
-def _split_draws(
-    va: np.ndarray, vb: np.ndarray, rng: np.random.Generator, n_boot: int
-) -> np.ndarray:
-    """Return :func:`_split` of ``n_boot`` resamples of the accounts (one row each).
-
-    The same resamples as ``rng.integers(0, n, size=(n_boot, n))`` (drawn in blocks of rows:
-    the generator gives the same numbers) and the same floats as ``_split(va[i], vb[i])`` row
-    by row. An account's pair of values is one of 16 (each of -1, 0, 1 or NaN), so a resample
-    is its count of each pair: every sum :func:`_split` takes is an integer count, exact in
-    float64, and the means are those sums over those counts, divided here as there.
-    """
-    n = len(va)
-    # pair code per account: 4 * code(va) + code(vb), code 0 = NaN, 1/2/3 = -1/0/+1
-    ca = np.where(np.isnan(va), 0, np.nan_to_num(va) + 2).astype(np.int64)
-    cb = np.where(np.isnan(vb), 0, np.nan_to_num(vb) + 2).astype(np.int64)
-    pair = (4 * ca + cb).astype(np.int8)
-    counts = np.empty((n_boot, 16), dtype=np.int64)
-    for lo in range(0, n_boot, _DRAW_ROWS):
-        idx = rng.integers(0, n, size=(min(_DRAW_ROWS, n_boot - lo), n))
-        for j, row in enumerate(idx):
-            counts[lo + j] = np.bincount(pair[row], minlength=16)
-    codes = np.arange(16)
-    a_code, b_code = codes // 4, codes % 4
-    value = np.array([0, -1, 0, 1], dtype=np.int64)  # value of a code (NaN: not counted)
-    in_a, in_b = a_code > 0, b_code > 0
-    stay = in_a & in_b
-    n_a = counts[:, in_a].sum(axis=1).astype(float)
-    n_b = counts[:, in_b].sum(axis=1).astype(float)
-    n_s = counts[:, stay].sum(axis=1).astype(float)
-    sum_a = (counts @ (value[a_code] * in_a)).astype(float)
-    sum_b = (counts @ (value[b_code] * in_b)).astype(float)
-    sum_sa = (counts @ (value[a_code] * stay)).astype(float)
-    sum_sb = (counts @ (value[b_code] * stay)).astype(float)
+def _within(weights: np.ndarray, va: np.ndarray, vb: np.ndarray) -> np.ndarray:
+    """Return ``within`` for each row of account ``weights`` over profiles valued ``va``/``vb``
+    (NaN: not active in that window); NaN where a resample has nobody in the later window."""
+    stay = ~np.isnan(va) & ~np.isnan(vb)
+    in_b = ~np.isnan(vb)
+    n_b = weights @ in_b.astype(float)
+    n_s = weights @ stay.astype(float)
+    sum_sa = weights @ np.where(stay, va, 0.0)
+    sum_sb = weights @ np.where(stay, vb, 0.0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        change = sum_b / n_b - sum_a / n_a
         within = np.where(n_s > 0, n_s / n_b * (sum_sb / n_s - sum_sa / n_s), 0.0)
-        out = np.column_stack([change, within, change - within])
-    out[(n_a == 0) | (n_b == 0)] = np.nan
-    return out
-
-
-def _split(va: np.ndarray, vb: np.ndarray) -> tuple[float, float, float]:
-    """(change, within, turnover) of account values (NaN = not active in that window)."""
-    in_a, in_b = ~np.isnan(va), ~np.isnan(vb)
-    if not in_a.any() or not in_b.any():
-        return (np.nan, np.nan, np.nan)
-    stay = in_a & in_b
-    net_a = va[in_a].mean()
-    net_b = vb[in_b].mean()
-    within = stay.sum() / in_b.sum() * (vb[stay].mean() - va[stay].mean()) if stay.any() else 0.0
-    change = net_b - net_a
-    return (float(change), float(within), float(change - within))
+    within[(n_b == 0) | (weights @ (~np.isnan(va)).astype(float) == 0)] = np.nan
+    return within

@@ -401,6 +401,65 @@ def _net_change(
     return out
 
 
+def _change_key(side: str, earlier: str, later: str) -> str:
+    """The seed key of the resamples of a side's change (:func:`reputational_change`)."""
+    return f"change/{side}/{earlier}/{later}"
+
+
+@dataclass(frozen=True)
+class ChangeDraws:
+    """The account-level change in net support of one side and the resamples behind its interval.
+
+    ``weights`` are the bootstrap's account weights over the distinct profiles of ``cells``
+    (earlier window first), ``point`` and ``draws`` the change and its value in each resample:
+    the very floats of :func:`reputational_change`'s ``account_level``.
+    """
+
+    cells: _Cells
+    weights: np.ndarray
+    point: float
+    draws: np.ndarray
+
+    def profile_values(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Return per distinct profile the earlier and later value of its majority stance
+        (+1 supportive, -1 critical, 0 neutral, NaN not active) and how many accounts have it."""
+        value = np.array([1.0, -1.0, 0.0])  # STANCE_ORDER: supportive, critical, neutral
+        out = []
+        for i in (0, 1):
+            c = self.cells.counts(i)
+            v = value[_majority_codes(c)] if len(c) else np.zeros(0)
+            out.append(np.where(c.sum(axis=1) > 0, v, np.nan))
+        return out[0], out[1], self.cells.freq
+
+
+def change_draws(
+    units: pd.DataFrame,
+    side: str,
+    *,
+    earlier: str = _B,
+    later: str = _C,
+    n_boot: int = 1000,
+    seed: int = 42,
+) -> ChangeDraws:
+    """Return the account-level change of :func:`reputational_change` with its resamples.
+
+    The same cells, seed key and arithmetic, so a measure that splits the change (the
+    comparisons' :func:`netsupport.support.comparisons.net_change_split`) reports the
+    reputation's interval, not a second bootstrap of the same estimate.
+    """
+    cells = _Cells.build(units, [(side, earlier), (side, later)])
+    weights = cells.replicate_weights(n_boot, _rng(seed, _change_key(side, earlier, later)))
+    point_w = cells.point_weights()
+    level = "account_level"
+    point = 0.0 + 1.0 * float(
+        _net(cells.stats(point_w, 1), level)[0] - _net(cells.stats(point_w, 0), level)[0]
+    )
+    draws = np.zeros(n_boot) + 1.0 * (
+        _net(cells.stats(weights, 1), level) - _net(cells.stats(weights, 0), level)
+    )
+    return ChangeDraws(cells, weights, point, draws)
+
+
 def reputational_change(
     units: pd.DataFrame,
     side: str,
@@ -428,7 +487,7 @@ def reputational_change(
     out = _net_change(
         units,
         [((side, earlier), (side, later))],
-        f"change/{side}/{earlier}/{later}",
+        _change_key(side, earlier, later),
         n_boot=n_boot,
         seed=seed,
         confidence=confidence,
