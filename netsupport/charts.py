@@ -574,11 +574,15 @@ def _pagerank_array(g: GraphArrays, pagerank: Mapping[str, float] | pd.Series) -
     return np.array([float(pagerank.get(n, 0.0)) for n in g.nodes.tolist()], dtype=float)
 
 
+#: Most accounts the network map draws (the named ones, then by PageRank); its caption says so.
+NETWORK_MAX_NODES = 250
+
+
 def sample_nodes(
     graph: GraphLike,
     pagerank: Mapping[str, float] | pd.Series,
     keep: Iterable[str] = (),
-    max_nodes: int = 250,
+    max_nodes: int = NETWORK_MAX_NODES,
 ) -> list[str]:
     """Return up to ``max_nodes`` connected nodes grown from ``keep`` by PageRank, sorted.
 
@@ -799,7 +803,7 @@ def network_map(
     institution: Sequence[str] = (),
     proxies: Sequence[str] = (),
     seed: int = 42,
-    max_nodes: int = 250,
+    max_nodes: int = NETWORK_MAX_NODES,
     community_names: Mapping[int, str] | None = None,
     layout_cache: str | Path | None = None,
 ) -> Figure:

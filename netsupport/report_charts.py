@@ -468,7 +468,9 @@ def chart_plan(
         ),
         "Who talked to whom during the crisis",
         Sentence(
-            "Reposts, quotes and mentions in the crisis among accounts within two steps of {who}. "
+            "Reposts, quotes and mentions in the crisis among accounts within two steps of {who}; "
+            "of a bigger graph, the named accounts and those of highest PageRank are drawn, up to "
+            f"{charts.NETWORK_MAX_NODES} (the chart's subtitle says how many of how many). "
             "Node size is PageRank on this graph; colour is the community the account belonged "
             "to before the crisis; labelled proxies are the accounts whose supportive posts "
             "reached most others while {who} was silent. Layout: spring layout, seed {seed}.",

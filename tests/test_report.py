@@ -1387,3 +1387,27 @@ def test_metrics_json_holds_the_data_lines_counts(mini):
         "input file."
     )
     assert line in (mini / "report.md").read_text(encoding="utf-8")
+
+
+def test_the_network_caption_says_a_big_graph_is_drawn_in_part(mini):
+    """Guards review t5 #17: the caption said the map shows the accounts within two steps of the
+    focal account, while the chart drew at most 250 of them, grown from the named accounts by
+    PageRank (its subtitle said so): caption and subtitle described two selections."""
+    from netsupport import charts
+
+    md = (mini / "report.md").read_text(encoding="utf-8")
+    cap = next(line for line in md.splitlines() if "within two steps of" in line)
+    assert (
+        f"those of highest PageRank are drawn, up to {charts.NETWORK_MAX_NODES} (the chart's "
+        "subtitle says how many of how many)" in cap
+    )
+
+
+def test_the_tie_regression_says_its_covariate_leaves_out_the_focal_account(mini):
+    """Guards review t5 #6: the covariate no longer counts baseline interactions with the focal
+    accounts (one is a prior tie); the text still said only "baseline activity"."""
+    md = (mini / "report.md").read_text(encoding="utf-8")
+    assert (
+        "controlling for each account's baseline activity (its interactions in the baseline with "
+        "accounts other than @lane: one with @lane is a prior tie)" in md
+    )
