@@ -217,7 +217,6 @@ def _break_up_posts(store: Store) -> None:
 
 
 def test_posts_spread_over_partitions_give_the_pandas_results(example_runs, client, tmp_path):
-    from netsupport.report_charts import time_bin
     from netsupport.stance import read_tables, stance_table
     from netsupport.textsafe import write_csv
 
@@ -234,7 +233,7 @@ def test_posts_spread_over_partitions_give_the_pandas_results(example_runs, clie
     expected = support.analyse(tables, study, stance=st, membership=mem, pagerank=pr)
 
     parts = tmp_path / "parts"
-    agg = scale.aggregate_study(study, client, freq=time_bin(study.windows), parts_dir=parts)
+    agg = scale.aggregate_study(study, client, freq=scale.unit_bins(study.windows), parts_dir=parts)
     assert agg.info["conflict_post_ids"] >= 4 and agg.info["conflict_keys"] >= 1
     mem2, _ = support.communities_from_edges(agg.edges["baseline"], study)
     pr2, _ = support.pagerank_from_edges(agg.edges["amplifiers"])
@@ -407,6 +406,42 @@ def test_every_measure_is_the_same_on_compressed_units():
     assert sup.equals(support.supporters(c))
     a = support.community_mobilisation(mem, c, sup, w)
     pd.testing.assert_frame_equal(a, support.community_mobilisation(mem, units, sup, w))
+
+
+def test_units_compressed_with_the_engine_bins_keep_the_model_and_chart_counts():
+    """Was: the Dask engine compressed units in chart bins alone (days from a 09:00 crisis
+    start), whose earliest time put 00:00-09:00 of a day into the calendar day before, so the
+    attention model and the day-block bootstrap counted other days than the pandas engine's."""
+    from netsupport.report_charts import attention_counts
+    from netsupport.support.timeseries import timeline_counts
+    from netsupport.windows import Windows, assign_windows
+
+    w = Windows.from_crisis("2014-02-14T09:00Z", "2014-02-16T09:00Z", 5, 5)
+    units = pd.DataFrame(
+        {
+            "post_id": ["1", "2", "3"],
+            "target_side": "focal",
+            "source": "a",
+            # 10:00 and, the next calendar day, 08:00: one chart bin (09:00 to 09:00), two days
+            "created_at": pd.to_datetime(
+                ["2014-02-14T10:00Z", "2014-02-15T08:00Z", "2014-02-15T10:00Z"], utc=True
+            ),
+            "stance": "supportive",
+            "kind": "mention",
+            "rule": "vader",
+        }
+    )
+    units["window"] = assign_windows(units["created_at"], w).astype(object).to_numpy()
+    bins, freq = scale.unit_bins(w)
+    assert freq == "D"
+    days = {str(b.date()): n for b, n in timeline_counts(units, "D")[["bin", "n"]].values}
+    assert days == {"2014-02-14": 1, "2014-02-15": 2}
+    old = support.compress_units(units, bins)  # the chart bins alone: 2 units on the 14th
+    assert timeline_counts(old, "D")["n"].tolist() == [2, 1]
+    c = support.compress_units(units, scale.unit_bins(w))
+    assert c[support.UNIT_WEIGHT].tolist() == [1, 1, 1]
+    pd.testing.assert_frame_equal(timeline_counts(c, "D"), timeline_counts(units, "D"))
+    pd.testing.assert_frame_equal(attention_counts(c, w, "D"), attention_counts(units, w, "D"))
 
 
 def test_schema_columns_read_by_partitions_exist():
