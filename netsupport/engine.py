@@ -866,16 +866,14 @@ class DaskEngine:
         return f"{self.aggregates(ctx).rows:,} interactions"
 
     def compute_stance(self, ctx: Any) -> str:
-        from .report_charts import time_bin
-        from .scale import aggregate_study, dask_client, load_aggregates, save_aggregates
-        from .timebins import TimeBins
+        from .scale import aggregate_study, dask_client, load_aggregates, save_aggregates, unit_bins
 
         d = self.folder(ctx)
         with dask_client(self.scheduler) as client:
             self.agg = aggregate_study(
                 ctx.study,
                 client,
-                freq=TimeBins(ctx.study.windows, time_bin(ctx.study.windows)),
+                freq=unit_bins(ctx.study.windows),
                 parts_dir=d / "stance-parts",
                 scratch_dir=d,
                 model_dir=ctx.cache / "models",  # (the pandas engine's: one model file for both)

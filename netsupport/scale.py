@@ -36,9 +36,10 @@ their cache. docs/scale.md explains the design; in short:
    on every row not hand-coded, :func:`netsupport.stance.model.apply_model`), hand labels, one
    unit per post
    and side (:func:`netsupport.support.post_units`), then the reductions: units counted per
-   account, side, window, stance and time bin (:func:`netsupport.support.compress_units`), edges
-   per window (:func:`netsupport.graph.aggregate_edges`), rows per window, the ties with the
-   focal account, rule counts, and the few post-level rows some measures need (supportive posts
+   account, side, window, stance and time bins (:func:`unit_bins`,
+   :func:`netsupport.support.compress_units`), edges per window
+   (:func:`netsupport.graph.aggregate_edges`), rows per window, the ties with the focal
+   account, rule counts, and the few post-level rows some measures need (supportive posts
    in the focal account's silence, crisis posts that may be the most answered). Partition
    results are merged in a tree of sums (counts add up; first times take the minimum).
 4. **Reach** (pass 2). Which accounts answered, reposted or quoted the candidate posts: distinct
@@ -404,7 +405,7 @@ class _Ctx:
     markers: tuple[str, ...]
     windows: Windows
     stance: Any  # StanceParams
-    freq: str | None = None
+    freq: Any = None  # the time bins of compress_units (unit_bins)
     derive: bool = False
     dedup: bool = False
     labels: pd.DataFrame | None = None
@@ -1024,7 +1025,31 @@ class StudyAggregates:
     validation: dict[str, Any] | None = None
 
 
-def _study_ctx(study: Any, freq: str | None) -> _Ctx:
+def unit_bins(windows: Windows) -> tuple[Any, str]:
+    """Return the time bins the Dask engine compresses units with: the report's chart bins
+    (:class:`~netsupport.timebins.TimeBins`, aligned to the crisis start) and the time-series
+    model's calendar bins (:func:`netsupport.support.timeseries.timeline_freq`, floored UTC).
+
+    Each compressed unit then lies in one bin of each, so the charts' counts and those of the
+    attention model and the day-block bootstrap are the pandas engine's. Was: the chart bins
+    alone, whose earliest time put a crisis day's hours before the crisis start's hour of day
+    in the calendar day before (26x the baseline trend on the example became 27x).
+
+    Examples
+    --------
+    >>> w = Windows.from_crisis("2014-02-14T09:00Z", "2014-02-16T09:00Z", 3, 3)
+    >>> bins, freq = unit_bins(w)
+    >>> bins.freq, bins.edges[0].hour, freq
+    ('D', 9, 'D')
+    """
+    from .report_charts import time_bin
+    from .support.timeseries import timeline_freq
+    from .timebins import TimeBins
+
+    return (TimeBins(windows, time_bin(windows)), timeline_freq(windows))
+
+
+def _study_ctx(study: Any, freq: Any) -> _Ctx:
     from .stance import read_labels
 
     labels_file = read_labels(study.stance.labels) if study.stance.labels else None
@@ -1070,7 +1095,7 @@ def aggregate_study(
     study: Any,
     client: Any,
     *,
-    freq: str | None = None,
+    freq: Any = None,
     parts_dir: str | os.PathLike[str] | None = None,
     max_rows: int = DEFAULT_PARTITION_ROWS,
     progress: Callable[[str], None] | None = None,
@@ -1083,8 +1108,9 @@ def aggregate_study(
     ----------
     study : Study
     client : distributed.Client
-    freq : str, optional
-        Time bin of the compressed units (the report's chart bins: ``"D"`` or ``"h"``).
+    freq : str, TimeBins or tuple of them, optional
+        Time bins of the compressed units (:func:`netsupport.support.compress_units`); the
+        engine's are :func:`unit_bins`.
     parts_dir : path, optional
         Folder where each partition writes its rows of the stance audit table (Parquet).
     max_rows : int
@@ -1502,8 +1528,8 @@ def metric_inputs_of(agg: StudyAggregates, study: Any) -> Any:
         any_references=agg.any_references,
         proxy_units=agg.proxy_units,
         proxy_reach=agg.proxy_reach,
-        # the units are compressed with time bins of the study's bin width (time_bin), so
-        # the counts per bin are exact; the baseline edges give each account's activity
+        # the units are compressed with the model's calendar bins too (unit_bins), so the
+        # counts per bin are exact; the baseline edges give each account's activity
         timeline=timeline_counts(agg.units, freq := timeline_freq(study.windows)),
         timeline_freq=freq,
         baseline_edges=agg.edges.get("baseline"),

@@ -143,8 +143,12 @@ def compress_units(units: pd.DataFrame, freq: Any = None) -> pd.DataFrame:
 
     Every measure computed from units gives the same result on the compressed table: a row
     stands for :data:`UNIT_WEIGHT` units, and ``created_at`` is the earliest of them (the bin of
-    ``freq``, e.g. ``"D"``, keeps the report's timelines exact). Compressing compressed units
-    again (their concatenation, say) adds the weights. The Dask engine (:mod:`netsupport.scale`)
+    ``freq``, e.g. ``"D"``, keeps the counts per bin of that width exact). ``freq`` may be a
+    tuple of bins (pandas frequencies or :class:`~netsupport.timebins.TimeBins`): a row then
+    lies in one bin of each, so the counts in bins of any of them are exact (the Dask engine
+    keeps the report's chart bins, aligned to the crisis start, and the time-series model's
+    calendar days: :func:`netsupport.scale.unit_bins`). Compressing compressed units again
+    (their concatenation, say) adds the weights. The Dask engine (:mod:`netsupport.scale`)
     computes it per partition; :func:`analyse` computes the measures from it.
 
     Examples
@@ -168,10 +172,11 @@ def compress_units(units: pd.DataFrame, freq: Any = None) -> pd.DataFrame:
     w = _weight(units)
     frame[UNIT_WEIGHT] = np.ones(len(units), dtype=np.int64) if w is None else w
     keys = list(_UNIT_KEY)
-    if freq is not None:  # a pandas frequency, or the report's TimeBins (netsupport.timebins)
-        starts = freq.starts(ts) if hasattr(freq, "starts") else ts.dt.floor(freq)
-        frame["_bin"] = starts.to_numpy()
-        keys.append("_bin")
+    bins = () if freq is None else freq if isinstance(freq, tuple) else (freq,)
+    for i, f in enumerate(bins):  # pandas frequencies, or the report's TimeBins (timebins)
+        starts = f.starts(ts) if hasattr(f, "starts") else ts.dt.floor(f)
+        frame[f"_bin{i}"] = starts.to_numpy()
+        keys.append(f"_bin{i}")
     g = frame.groupby(keys, sort=True, dropna=False)
     out = g.agg(created_at=("created_at", "min"), **{UNIT_WEIGHT: (UNIT_WEIGHT, "sum")})
     out = out.reset_index()[cols]
