@@ -669,6 +669,13 @@ def evidence_charts(inp: Any) -> list[Chart]:
     ]
 
 
+def _model_bins(models: Mapping[str, Any]) -> str:
+    """ "calendar days" or "clock hours": the time-series model's bins (its ``freq``, the same
+    for both sides), for the chart's caption."""
+    freqs = {str(t.get("freq")) for t in models.values() if isinstance(t, Mapping) and "freq" in t}
+    return "clock hours" if freqs == {"h"} else "calendar days"
+
+
 def evidence_figures(inp: Any) -> list[tuple[str, Any, str, Sentence, str]]:
     """Return the coverage and time-series figures, not yet rendered, as
     ``(key, figure, title, caption, alt)`` (:func:`netsupport.report_charts.draw_charts`)."""
@@ -705,10 +712,18 @@ def evidence_figures(inp: Any) -> list[tuple[str, Any, str, Sentence, str]]:
                 "Posts addressing {who} per day of exposure, the fitted segmented "
                 "negative-binomial regression (level and slope change at the crisis start, "
                 "and again after it) and the baseline trend carried on. The crisis is shaded "
-                "({crisis}).",
+                "({crisis}). The model's bins are {bins} (UTC), cut at the windows' bounds, "
+                "each count divided by the part of its bin inside its window (exposure)"
+                + (
+                    ": the attention chart's bars count days from the crisis start instead, so "
+                    "the two charts' peaks differ."
+                    if _model_bins(m.get("attention_model") or {}) == "calendar days"
+                    else "."
+                ),
                 {
                     "who": " and ".join(labels.values()),
                     "crisis": f"{fmt_time(w.crisis_start)} to {fmt_time(w.crisis_end)}",
+                    "bins": _model_bins(m.get("attention_model") or {}),
                 },
             ),
             "Dot and line chart of posts per day with the fitted segmented regression and the "

@@ -329,8 +329,9 @@ def add_stance_chart(metrics: Mapping[str, Any], add: Callable[..., None]) -> No
         Sentence(
             "Rows: the hand code; columns: netsupport's decision for the same post, made "
             "without that code (cross-validation). Each cell gives the codes and their share "
-            "of the row; the diagonal holds the recall of each stance. Weighted to the data, "
-            "accuracy is {acc} and macro-F1 {f1}.",
+            "of the row, as coded (unweighted): the diagonal holds each stance's recall among "
+            "the codes. Weighted to the data, as in the table above, accuracy is {acc} and "
+            "macro-F1 {f1}; a recall there can differ from the diagonal's.",
             {"acc": _pct(cv["accuracy"]), "f1": _two(cv["macro_f1"])},
         ),
         "Confusion matrix of hand codes (rows) against cross-validated stance decisions "

@@ -184,3 +184,13 @@ def test_the_day_block_interval_says_it_is_a_check_too_narrow_with_few_blocks():
     assert evidence_report._blocks(m, {"focal": "@lane"})[0][2].endswith(
         "(20 blocks: a check, not an estimate)"
     )
+
+
+def test_the_time_series_caption_says_its_bins_and_why_its_peak_differs():
+    """Guards review t5 #17: the time-series chart (calendar days cut at the windows' bounds,
+    counts divided by exposure) and the attention chart (days from the crisis start) showed
+    different "per day" peaks (about 211 against 146 on the example) and neither said why."""
+    days = {"focal": {"freq": "D"}, "institution": {"freq": "D"}}
+    assert evidence_report._model_bins(days) == "calendar days"
+    assert evidence_report._model_bins({"focal": {"freq": "h"}}) == "clock hours"
+    assert evidence_report._model_bins({}) == "calendar days"  # (not measured: no freq)

@@ -1055,7 +1055,8 @@ def test_counts_of_one_read_in_the_singular():
         "Of the 5 accounts that addressed @lane in the crisis, a prior tie (a follow, or an "
         "interaction in the baseline) is compared between supporters and the others. Odds ratio "
         "of a prior tie, supporters vs others, from a logistic regression controlling for each "
-        "account's baseline activity, with its 95% interval.",
+        "account's baseline activity (its interactions in the baseline with accounts other than "
+        "@lane: one with @lane is a prior tie), with its 95% interval.",
         "1 account has a prior tie only through a follow without a date (assumed to predate the "
         "crisis in the first table, left out in the second).",
         "No primary measure is declared ([study] primary): every figure in this report is "
@@ -1092,7 +1093,8 @@ def test_counts_of_two_keep_the_plural():
         "Of the 9 accounts that addressed @lane in the crisis, a prior tie (a follow, or an "
         "interaction in the baseline) is compared between supporters and the others. Odds ratio "
         "of a prior tie, supporters vs others, from a logistic regression controlling for each "
-        "account's baseline activity, with its 95% interval.",
+        "account's baseline activity (its interactions in the baseline with accounts other than "
+        "@lane: one with @lane is a prior tie), with its 95% interval.",
         "2 accounts have a prior tie only through a follow without a date (assumed to predate "
         "the crisis in the first table, left out in the second).",
         "No primary measure is declared ([study] primary): every figure in this report is "

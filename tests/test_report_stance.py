@@ -327,3 +327,29 @@ def test_the_stance_section_says_whether_coder_agreement_was_measured():
     m["stance"]["agreement"]["coders"]["alpha"] = None
     q = stance_context(m, [])["stance_quality"]
     assert q["coders"].startswith("coder agreement: Krippendorff's alpha undefined (coders")
+
+
+def test_the_confusion_caption_says_its_cells_are_unweighted():
+    """Guards review t5 #17: the cells are shares of the codes as drawn (critical recall 84/93 =
+    90% on the example), the table above weights them to the data (0.89); the caption called the
+    diagonal "the recall of each stance" without saying which."""
+    from netsupport import report_stance
+
+    conf = {
+        "labels": ["supportive", "critical", "neutral"],
+        "matrix": [[8, 1, 1], [1, 8, 1], [0, 1, 9]],
+    }
+    metrics = {
+        "stance_validation": {
+            "labels": 30,
+            "cross_validated": {"accuracy": 0.8, "macro_f1": 0.79, "confusion": conf},
+        }
+    }
+    got = []
+    report_stance.add_stance_chart(metrics, lambda *a: got.append(a))
+    (key, _fig, _title, caption, _alt) = got[0]
+    assert key == report_stance.CONFUSION_CHART
+    assert "share of the row, as coded (unweighted): the diagonal holds each stance's recall " in (
+        caption.text()
+    )
+    assert "a recall there can differ from the diagonal's." in caption.text()
