@@ -382,19 +382,10 @@ def _net_change(
     cells = _Cells.build(units, cells_list)
     weights = cells.replicate_weights(n_boot, _rng(seed, key))
     point_w = cells.point_weights()
+    index = [(cells_list.index(a), cells_list.index(b)) for a, b in pairs]
     out: dict[str, Any] = {}
     for level in ("post_level", "account_level"):
-        p_total = 0.0
-        b_total = np.zeros(n_boot)
-        for sign, (a, b) in zip((1.0, -1.0), pairs, strict=False):
-            ia, ib = cells_list.index(a), cells_list.index(b)
-            p_total += sign * float(
-                _net(cells.stats(point_w, ib), level)[0] - _net(cells.stats(point_w, ia), level)[0]
-            )
-            b_total = b_total + sign * (
-                _net(cells.stats(weights, ib), level) - _net(cells.stats(weights, ia), level)
-            )
-        out[level] = _interval(p_total, b_total, confidence)
+        out[level] = _interval(*_summed_change(cells, point_w, weights, index, level), confidence)
     out.update(
         {
             "confidence": confidence,
@@ -404,6 +395,27 @@ def _net_change(
         }
     )
     return out
+
+
+def _summed_change(
+    cells: _Cells,
+    point_w: np.ndarray,
+    weights: np.ndarray,
+    index: Sequence[tuple[int, int]],
+    level: str,
+) -> tuple[float, np.ndarray]:
+    """Return the point and the resamples of the sum of +-(net(later) - net(earlier)) over the
+    ``(earlier, later)`` cell ``index`` pairs (+ for the first, - for the second) at ``level``."""
+    p_total = 0.0
+    b_total = np.zeros(len(weights))
+    for sign, (ia, ib) in zip((1.0, -1.0), index, strict=False):
+        p_total += sign * float(
+            _net(cells.stats(point_w, ib), level)[0] - _net(cells.stats(point_w, ia), level)[0]
+        )
+        b_total = b_total + sign * (
+            _net(cells.stats(weights, ib), level) - _net(cells.stats(weights, ia), level)
+        )
+    return p_total, b_total
 
 
 def _change_key(side: str, earlier: str, later: str) -> str:
@@ -454,14 +466,7 @@ def change_draws(
     """
     cells = _Cells.build(units, [(side, earlier), (side, later)])
     weights = cells.replicate_weights(n_boot, _rng(seed, _change_key(side, earlier, later)))
-    point_w = cells.point_weights()
-    level = "account_level"
-    point = 0.0 + 1.0 * float(
-        _net(cells.stats(point_w, 1), level)[0] - _net(cells.stats(point_w, 0), level)[0]
-    )
-    draws = np.zeros(n_boot) + 1.0 * (
-        _net(cells.stats(weights, 1), level) - _net(cells.stats(weights, 0), level)
-    )
+    point, draws = _summed_change(cells, cells.point_weights(), weights, [(0, 1)], "account_level")
     return ChangeDraws(cells, weights, point, draws)
 
 
