@@ -438,10 +438,11 @@ def primary_statements(m: Mapping[str, Any], labels: Mapping[str, str]) -> list[
             out.append(text.strip())
         res = r["result"]
         corrected |= isinstance(res, Mapping) and not _is_nm(res) and "naive" in res
-    if corrected and several_posts(m):
+    where = several_posts(m) if corrected else ""
+    if where:
         out.append(
             "The error-corrected intervals here are too narrow: some accounts posted more than "
-            "once in the crisis (the error-corrected finding above says by how much)."
+            f"once {where} (the error-corrected finding above says by how much)."
         )
     return out
 

@@ -192,16 +192,9 @@ def corrected_findings(metrics: Mapping[str, Any]) -> list[Any]:
         return []
     st = metrics.get("study", {})
     parts, values = [], {"n": _codes(v["labels"])}
-    nets, whos = {}, {}
+    nets, befores, whos = {}, {}, {}
     for side, who in (("focal", st.get("focal", [])), ("institution", st.get("institution", []))):
-        net = next(
-            (
-                r
-                for r in v.get("net_support") or ()
-                if r["target_side"] == side and r["window"] == "crisis" and r["unit"] == "account"
-            ),
-            None,
-        )
+        net = _account_row(v, side, "crisis")
         if not who or net is None or net.get("corrected") is None:
             continue
         chg = next(
@@ -229,6 +222,9 @@ def corrected_findings(metrics: Mapping[str, Any]) -> list[Any]:
         )
         if chg is not None and chg.get("corrected") is not None:
             text += f", {{chg_{side}}} compared with the period before (95% CI {{cci_{side}}})"
+            before = _account_row(v, side, "baseline")
+            if before is not None:  # the change rests on the period before's accounts too
+                befores[side] = before
             values[f"chg_{side}"] = _pts(chg["corrected"])
             values[f"cci_{side}"] = f"{_pts(chg['ci_low'])} to {_pts(chg['ci_high'])}"
         parts.append(text)
@@ -249,9 +245,12 @@ def corrected_findings(metrics: Mapping[str, Any]) -> list[Any]:
         )
         values["skipped"] = fmt_counted(skipped, "account", "accounts")
     several = _several_posts(nets, whos)
-    if several:  # (the interval's coverage falls short when accounts post several times)
+    several_before = _several_posts(befores, whos)
+    if several or several_before:  # (the coverage falls short when accounts post several times)
         text += (
-            " Some accounts posted more than once in the crisis ({several}): then the "
+            " Some accounts posted more than once "
+            + _several_where(bool(several), bool(several_before), "({several})", "({before})")
+            + ": then the "
             "account-level correction is unstable (only accounts whose every post was coded "
             "enter it) and its intervals are too narrow: in a simulation with about two posts "
             "per account "
@@ -264,7 +263,8 @@ def corrected_findings(metrics: Mapping[str, Any]) -> list[Any]:
         )
         values.update(
             {
-                "several": several,
+                **({"several": several} if several else {}),
+                **({"before": several_before} if several_before else {}),
                 "coverage": MULTI_POST_COVERAGE[0],
                 "coverage_critical": MULTI_POST_COVERAGE[1],
                 "coverage_drawn": ACCOUNT_DRAW_COVERAGE[0],
@@ -275,11 +275,47 @@ def corrected_findings(metrics: Mapping[str, Any]) -> list[Any]:
 
 
 def several_posts(metrics: Mapping[str, Any]) -> str:
-    """Return "N of M for @a, ..." when the error-corrected finding warns that its account-level
-    intervals are too narrow (accounts that posted more than once in the crisis), else ""."""
-    if not corrected_findings(metrics):
+    """Return where the error-corrected finding says accounts posted more than once, so that
+    its account-level intervals are too narrow ("in the crisis", "in the period before the
+    crisis", or both), else "".
+
+    The crisis level rests on the crisis window's accounts, the change on the period before's
+    too, so accounts of several posts in either window make the caveat.
+    """
+    found = corrected_findings(metrics)
+    if not found:
         return ""
-    return str(corrected_findings(metrics)[0].values.get("several", ""))
+    values = found[0].values
+    return _several_where("several" in values, "before" in values)
+
+
+def _account_row(v: Mapping[str, Any], side: str, window: str) -> Mapping[str, Any] | None:
+    """The account-level error-corrected net support row of ``side`` in ``window``, if any."""
+    return next(
+        (
+            r
+            for r in v.get("net_support") or ()
+            if r["target_side"] == side and r["window"] == window and r["unit"] == "account"
+        ),
+        None,
+    )
+
+
+def _several_where(crisis: bool, before: bool, in_crisis: str = "", in_before: str = "") -> str:
+    """ "in the crisis", "in the period before the crisis" or "in the crisis and in the period
+    before", each followed by its ``in_*`` detail (e.g. "(N of M for @a)"); "" for neither.
+
+    >>> _several_where(True, True, "(3 of 9 for @a)", "(1 of 4 for @a)")
+    'in the crisis (3 of 9 for @a) and in the period before (1 of 4 for @a)'
+    >>> _several_where(False, True)
+    'in the period before the crisis'
+    """
+    a = f"in the crisis {in_crisis}".strip()
+    if crisis and before:
+        return f"{a} and {f'in the period before {in_before}'.strip()}"
+    if before:
+        return f"in the period before the crisis {in_before}".strip()
+    return a if crisis else ""
 
 
 def uncorrected_note(metrics: Mapping[str, Any], where: str) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from netsupport import evidence_report
+from netsupport import evidence_report, report_stance
 from netsupport.report_findings import findings
 
 LABELS = {"focal": "@lane", "institution": "@force"}
@@ -115,6 +115,36 @@ def test_the_primary_table_points_to_the_several_posts_caveat_of_the_corrected_f
     assert caveat not in evidence_report.primary_statements(m, LABELS)
     ctx = evidence_report._primary(m, LABELS)
     assert ctx["statements"] == evidence_report.primary_statements(m, LABELS)
+
+
+def test_the_several_posts_caveat_counts_the_period_before_on_which_the_change_rests():
+    """Guards the caveat reading the crisis row only: the primary change (crisis - baseline)
+    rests on the baseline's accounts too, so 30 of 83 accounts of several posts there make its
+    interval too narrow even when every crisis account posted once (the example: 79 of 200 in
+    the crisis, 30 of 83 before)."""
+    m = _primary(("reputational_change", "focal", _ci(0.11, -0.19, 0.41, naive=0.19)))
+    m["study"] = {"focal": ["lane"]}
+    v = _validation(200, 200)
+    before = dict(v["net_support"][0], window="baseline", accounts=83, accounts_one_post=53)
+    v["net_support"].append(before)
+    m["stance_validation"] = v
+    assert evidence_report.primary_statements(m, LABELS)[-1] == (
+        "The error-corrected intervals here are too narrow: some accounts posted more than "
+        "once in the period before the crisis (the error-corrected finding above says by how "
+        "much)."
+    )
+    text = report_stance.corrected_findings(m)[0].text()
+    assert " Some accounts posted more than once in the period before the crisis (30 of 83 " in text
+    v["net_support"][0].update(accounts_one_post=121)
+    assert (
+        "once in the crisis and in the period before ("
+        in evidence_report.primary_statements(m, LABELS)[-1]
+    )
+    text = report_stance.corrected_findings(m)[0].text()
+    assert "once in the crisis (79 of 200 for @lane) and in the period before (30 of 83 for" in text
+    v["changes"] = []  # no change given: the period before does not matter
+    v["net_support"][0].update(accounts_one_post=200)
+    assert "posted more than once" not in " ".join(evidence_report.primary_statements(m, LABELS))
 
 
 def test_the_findings_name_the_corrected_figure_primary_and_the_grid_the_uncorrected_one():
