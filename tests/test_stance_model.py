@@ -367,3 +367,48 @@ def test_grouped_folds_with_a_class_from_one_drawn_account_do_not_stop():
         x, y, estimate=np.ones(len(y), bool), layout_shared=True, seed=4, groups=groups
     )
     assert len(oof) == len(y)  # no exception; with one critical group there is no fold split
+
+
+def test_the_correction_uses_each_coded_units_cross_fitted_decision_in_its_first_term():
+    """Guards review t6 #2: a coded unit entered the first term with the final model's in-sample
+    decision, which mostly repeats its code, so the rectifier (built from cross-fitted
+    decisions) corrected the coded units a second time: the example's corrected after - before
+    read +28 where METHODS.md's formula gives +25. Codes here are noisy (every fifth flipped),
+    so the model's in-sample and cross-fitted decisions differ on some coded units; the
+    post-level corrected share must equal the formula computed by hand from the units:
+    mean_N 1[f_i = k] (f~_i for coded units) + sum_S w (1[Y = k] - 1[f~ = k]) / sum_S w."""
+    posts, inter, truth = _case(n_per_class=40, seed=5)
+    auto = _auto(posts, inter)
+    ids = sorted(truth)[::2]
+    flip = {"supportive": "critical", "critical": "neutral", "neutral": "supportive"}
+    noisy = {p: (flip[truth[p]] if i % 5 == 0 else truth[p]) for i, p in enumerate(ids)}
+    sup = supervise(auto, posts, _labels(noisy, ids), windows=WINDOWS, n_boot=20, seed=3)
+    assert sup.model["status"] == "model"
+    u = sup.units
+    coded = u["weight"].to_numpy() > 0
+    assert (u["pred"][coded] == u["cross"][coded]).all()
+    # the test can fail: the final model's own decision differs from the cross-fitted one
+    t = sup.table.set_index("post_id")
+    assert (t.loc[ids, "rule"] == "label").all()
+    from netsupport.stance.supervised import study_model
+
+    found = study_model(auto, _texts_by_post(posts), _labels(noisy, ids), seed=3)
+    in_sample = found.model.predict(found.x_lab)[0]
+    assert (np.asarray(in_sample, dtype=object) != u["cross"][coded].to_numpy()).any()
+    for window in ("baseline", "crisis", "after"):
+        cell = u[(u["side"] == "focal") & (u["window"] == window)]
+        s = cell["weight"].to_numpy() > 0
+        w = cell["weight"].to_numpy()[s]
+        for k in ("supportive", "critical"):
+            first = float((cell["pred"] == k).mean())
+            y_k = (cell["label"][s] == k).to_numpy(dtype=float)
+            f_k = (cell["cross"][s] == k).to_numpy(dtype=float)
+            rect = float((w * (y_k - f_k)).sum())
+            expected = min(max(first + rect / w.sum(), 0.0), 1.0)
+            row = next(
+                r
+                for r in sup.validation["shares"]
+                if (r["target_side"], r["window"], r["unit"], r["stance"])
+                == ("focal", window, "post", k)
+            )
+            assert row["corrected"] == pytest.approx(expected, abs=1e-6), (window, k)

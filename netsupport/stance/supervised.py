@@ -173,7 +173,10 @@ def supervise(
         cross, how = _model_cross(c, x_lab, full_pred, model, seed, model_dir)
         table = apply_predictions(auto, labelled, *todo_pred)
         pred = table["stance"].astype(object).to_numpy()[rows].copy()
-        pred[coded] = full_pred
+        # A coded unit enters the first term of the correction with its cross-fitted decision,
+        # as METHODS.md defines it: the final model saw its code (its in-sample decision mostly
+        # repeats the code), so that decision would correct the coded units a second time.
+        pred[coded] = cross
         info = describe(model)
     else:
         table = auto

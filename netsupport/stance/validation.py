@@ -492,7 +492,8 @@ def corrected_shares(
     ----------
     units : DataFrame
         One row per (post, side) unit: ``side``, ``window``, ``account`` (the source),
-        ``pred`` (the model's or rules' stance, without hand codes), ``final`` (the stance the
+        ``pred`` (the model's or rules' stance, without hand codes; for a coded unit its
+        cross-fitted decision, from a model that did not see its code), ``final`` (the stance the
         support measures use: hand codes applied), ``label`` (hand code or None), ``cross``
         (the cross-fitted prediction of a coded unit; ``pred`` where there is no model) and
         ``weight`` (``1 / pi`` of a code of the probability sample; 0 = not coded or an active
