@@ -648,8 +648,9 @@ def format_summary(summary: ImportSummary) -> str:
         totals.append("")
     lines = _table_text(header, [*rows, totals])
     lines += [
-        f"{f.path}: {f.changed_duplicates} duplicate posts differ from the version already kept "
-        "(author or text); the first version is kept"
+        f"{f.path}: {f.changed_duplicates} duplicate "
+        + ("post differs" if f.changed_duplicates == 1 else "posts differ")
+        + " from the version already kept (author or text); the first version is kept"
         for f in summary.files
         if f.changed_duplicates
     ]
