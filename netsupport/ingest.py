@@ -441,9 +441,12 @@ def import_inputs(
     summary = ImportSummary()
     for spec in specs:
         _check_format(spec.format)
-    files = [
-        (spec, path, explicit) for spec in specs for path, explicit in _expand(Path(spec.path))
-    ]
+    files = []
+    for spec in specs:
+        found = _expand(Path(spec.path))
+        if not found:  # (a mistyped or not yet filled folder: say so rather than import nothing)
+            raise InputFileError(Path(spec.path), "an empty folder: no files to import")
+        files += [(spec, path, explicit) for path, explicit in found]
     # Formats are told first, so that the worker processes, forked next, inherit the readers'
     # modules instead of each importing them again.
     base = {
