@@ -53,6 +53,7 @@ from .schema import (
 from .store import Store, Transaction
 from .studyfile import InputSpec
 from .threads import LINKED_COLUMNS, LinkSpool, link_replies
+from .wording import counted
 
 __all__ = [
     "FileSummary",
@@ -651,8 +652,8 @@ def format_summary(summary: ImportSummary) -> str:
         totals.append("")
     lines = _table_text(header, [*rows, totals])
     lines += [
-        f"{f.path}: {f.changed_duplicates} duplicate "
-        + ("post differs" if f.changed_duplicates == 1 else "posts differ")
+        f"{f.path}: "
+        + counted(f.changed_duplicates, "duplicate post differs", "duplicate posts differ")
         + " from the version already kept (author or text); the first version is kept"
         for f in summary.files
         if f.changed_duplicates
