@@ -413,7 +413,7 @@ _GcKindsOpt = Annotated[
     str | None,
     typer.Option(
         "--kinds",
-        help="Comma-separated kinds: reply,mention,repost,quote,follow,marker. Default: all "
+        help="Comma-separated kinds: reply,mention,repost,quote,follow,marker,like. Default: all "
         "(graph), all but marker (communities).",
     ),
 ]

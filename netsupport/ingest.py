@@ -53,6 +53,7 @@ from .schema import (
 from .store import Store, Transaction
 from .studyfile import InputSpec
 from .threads import LINKED_COLUMNS, LinkSpool, link_replies
+from .wording import counted
 
 __all__ = [
     "FileSummary",
@@ -441,9 +442,12 @@ def import_inputs(
     summary = ImportSummary()
     for spec in specs:
         _check_format(spec.format)
-    files = [
-        (spec, path, explicit) for spec in specs for path, explicit in _expand(Path(spec.path))
-    ]
+    files = []
+    for spec in specs:
+        found = _expand(Path(spec.path))
+        if not found:  # (a mistyped or not yet filled folder: say so rather than import nothing)
+            raise InputFileError(Path(spec.path), "an empty folder: no files to import")
+        files += [(spec, path, explicit) for path, explicit in found]
     # Formats are told first, so that the worker processes, forked next, inherit the readers'
     # modules instead of each importing them again.
     base = {
@@ -648,8 +652,9 @@ def format_summary(summary: ImportSummary) -> str:
         totals.append("")
     lines = _table_text(header, [*rows, totals])
     lines += [
-        f"{f.path}: {f.changed_duplicates} duplicate posts differ from the version already kept "
-        "(author or text); the first version is kept"
+        f"{f.path}: "
+        + counted(f.changed_duplicates, "duplicate post differs", "duplicate posts differ")
+        + " from the version already kept (author or text); the first version is kept"
         for f in summary.files
         if f.changed_duplicates
     ]

@@ -81,6 +81,11 @@ class Windows:
         """Build windows from the crisis instants and the baseline/after lengths in days."""
         cs = parse_instant(crisis_start, "crisis_start")
         ce = parse_instant(crisis_end, "crisis_end")
+        if ce <= cs:  # (said with the two instants the user wrote, not the four derived ones)
+            raise StudyError(
+                f"windows: crisis_end {ce.isoformat()} is not after crisis_start "
+                f"{cs.isoformat()} (expected crisis_start < crisis_end)"
+            )
         if not all(math.isfinite(d) and d >= 0 for d in (baseline_days, after_days)):
             raise StudyError(
                 "windows: baseline_days and after_days must be finite numbers >= 0, got "

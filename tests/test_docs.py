@@ -29,6 +29,18 @@ def test_command_has_help_and_is_in_readme(name):
     assert re.search(rf"netsupport {name}\b", README), f"README does not show `netsupport {name}`"
 
 
+@pytest.mark.parametrize("name", ["graph", "communities"])
+def test_kinds_help_lists_every_kind_the_option_accepts(name):
+    """The --kinds help listed reply,mention,repost,quote,follow,marker, while `like` (Bluesky
+    and Mastodon likes) was accepted too, and named only in the error for a wrong kind. (The
+    help spells the kinds out: cli.py does not import schema.py, which loads pandas.)"""
+    from netsupport.schema import IKind
+
+    cmd = typer.main.get_command(app).commands[name]
+    (kinds,) = [p for p in cmd.params if p.name == "kinds"]
+    assert f"kinds: {','.join(IKind)}." in kinds.help
+
+
 def test_version():
     result = CliRunner().invoke(app, ["--version"])
     assert result.exit_code == 0 and result.output.startswith("netsupport ")

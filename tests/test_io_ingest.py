@@ -149,6 +149,29 @@ def test_summary_counts_duplicates_across_files_and_accounts_once(tmp_path, data
     assert "total" in text and "store now holds: posts 4" in text
 
 
+def test_one_changed_duplicate_is_counted_in_the_singular(tmp_path, data_dir):
+    """The Mastodon statuses fixture repeats one status's id with another text: the summary
+    said "1 duplicate posts differ" (docs/platform-mastodon.md shows this summary)."""
+    statuses = data_dir / "io" / "mastodon_statuses.jsonl"
+    text = format_summary(import_paths(Store(tmp_path / "s"), [statuses], instance="town.example"))
+    assert (
+        f"{statuses}: 1 duplicate post differs from the version already kept (author or text); "
+        "the first version is kept"
+    ) in text.splitlines()
+
+
+def test_an_empty_folder_is_an_error_not_an_empty_import(tmp_path):
+    """`netsupport import adir --store s` with nothing in adir printed a summary of 0 rows and
+    exited 0, as if a mistyped folder were a successful import."""
+    from netsupport.errors import InputFileError
+
+    (tmp_path / "adir" / ".hidden").mkdir(parents=True)
+    with pytest.raises(InputFileError) as err:
+        import_paths(Store(tmp_path / "s"), [tmp_path / "adir"])
+    assert str(err.value) == f"{tmp_path / 'adir'}: an empty folder: no files to import"
+    assert not (tmp_path / "s").exists()  # the store is left as it was: not even created
+
+
 def test_unknown_format_name_is_an_error(tmp_path, data_dir):
     from netsupport.errors import UnknownFormat
 

@@ -322,7 +322,12 @@ def _one_line_error(r) -> str:
             "post_id,target_side,stance\nC10,focal,supportive\nC01,focal,neutral\n"
             "C10,focal,critical\n",
             "post C10 (focal) is labelled twice with different stances: supportive on line 2, "
-            "critical on line 4",
+            "critical on line 4 (1 post disagrees in all); keep one",  # (said "1 posts disagree")
+        ),
+        (
+            "post_id,target_side,stance\nC10,focal,supportive\nC01,focal,neutral\n"
+            "C10,focal,critical\nC01,focal,supportive\n",
+            "critical on line 4 (2 posts disagree in all); keep one",
         ),
         # one stance only, or none coded
         ("post_id,stance\nC10,supportive\nC01,supportive\n", "only 'supportive' among 2"),

@@ -179,7 +179,11 @@ def test_parameters_out_of_range_name_key_and_line(tmp_path, old, new, match):
         ("baseline_days = 14", "baseline_days = nan", "must be finite numbers >= 0"),
         ("baseline_days = 14", "baseline_days = 1000000000", "beyond the dates supported"),
         ("2014-02-19T18:00:00+00:00", "3000-01-01T00:00:00Z", "outside the dates supported"),
-        ("2014-02-19T18:00:00+00:00", "2014-02-10T00:00:00Z", "expected baseline_start <="),
+        (
+            "2014-02-19T18:00:00+00:00",
+            "2014-02-10T00:00:00Z",
+            "crisis_end 2014-02-10T00:00:00\\+00:00 is not after crisis_start",
+        ),
     ],
 )
 def test_impossible_windows_name_the_study_file(tmp_path, old, new, match):

@@ -39,6 +39,19 @@ def test_crisis_end_before_start_is_an_error():
         Windows.from_crisis("2014-02-19T09:00:00Z", "2014-02-14T18:00:00Z", 14, 14)
 
 
+def test_crisis_end_before_start_names_the_two_instants_given():
+    """--crisis 2014-02-19T18:00Z 2014-02-14T09:00Z used to print four instants, two of them
+    derived from --baseline-days/--after-days, instead of the two the user typed."""
+    with pytest.raises(StudyError) as err:
+        Windows.from_crisis("2014-02-19T18:00Z", "2014-02-14T09:00Z", 14, 14)
+    assert str(err.value) == (
+        "windows: crisis_end 2014-02-14T09:00:00+00:00 is not after crisis_start "
+        "2014-02-19T18:00:00+00:00 (expected crisis_start < crisis_end)"
+    )
+    with pytest.raises(StudyError, match="crisis_end .* is not after crisis_start"):
+        Windows.from_crisis("2014-02-14T09:00Z", "2014-02-14T09:00Z", 14, 14)  # empty crisis
+
+
 def test_assign_windows_half_open_edges_and_outside():
     w = Windows.from_crisis("2014-02-14T00:00:00Z", "2014-02-15T00:00:00Z", 1, 1)
     s = pd.Series(

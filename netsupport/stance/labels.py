@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputFileError, NetsupportError
+from ..wording import counted
 from .rules import (
     _CRI,
     _NEU,
@@ -290,7 +291,9 @@ def _no_conflicts(path: Path, out: pd.DataFrame) -> pd.DataFrame:
         raise InputFileError(
             path,
             f"post {first}{f' ({side})' if side else ''} is labelled twice with different "
-            f"stances: {where} ({clash['post_id'].nunique()} posts disagree in all); keep one",
+            f"stances: {where} "
+            f"({counted(clash['post_id'].nunique(), 'post disagrees', 'posts disagree')} in all); "
+            "keep one",
         )
     return out[~key.duplicated(keep="first")]
 
