@@ -296,9 +296,10 @@ def pool_sheets(path: str | Path, rows: pd.DataFrame) -> pd.DataFrame:
     counting in each), and a unit's inclusion probability becomes
     ``1 / sum_k lam_k / pi_ik`` over the sheets that drew it, so its Horvitz-Thompson weight is
     the pooled ``sum_k lam_k / pi_ik``; the per-sheet columns (:data:`WAVE_PI` ...:
-    probability, share, unit, sheet id) are added for the account level. Every row of a unit then carries the pooled design, and rows that
-    estimate come before active ones (the one :func:`read_labels` keeps). With one sheet (or
-    no ``sheet`` column) only that order changes.
+    probability, share, unit, sheet id) are added for the account level. Every row of a unit
+    then carries the pooled design, and rows that estimate come before active ones (the one
+    :func:`read_labels` keeps). With one sheet (or no ``sheet`` column) only that order
+    changes.
 
     Raises
     ------
