@@ -208,7 +208,11 @@ def read_labels(path: str | Path) -> LabelsFile:
             "trained stance need at least two stances; code more rows",
         )
     out["target_side"] = out["target_side"].replace("", pd.NA).astype("string")
-    waves = [c for c in out.columns if c.startswith((WAVE_PI, WAVE_LAMBDA, WAVE_UNIT, WAVE_NAME))]
+    waves = [
+        c
+        for c in out.columns
+        if c.startswith((WAVE_PI, WAVE_LAMBDA, WAVE_UNIT, WAVE_NAME, POOLED_WEIGHT))
+    ]
     cols = ["post_id", "target_side", "stance", *extra, *waves, "line"]
     return LabelsFile(str(path), out[cols].reset_index(drop=True), agreement_, not_whole)
 
@@ -283,6 +287,8 @@ def _design_columns(path: Path, raw: pd.DataFrame) -> dict[str, Any]:
 #: drawn by it), ``lam@k`` (the sheet's share of the estimation codes) and ``unit@k`` (what the
 #: sheet drew: post or account).
 WAVE_PI, WAVE_LAMBDA, WAVE_UNIT, WAVE_NAME = "pi@", "lam@", "unit@", "sheet@"
+#: The pooled Horvitz-Thompson weight ``sum_k lam_k / pi_ik`` of a unit's code (NaN: active).
+POOLED_WEIGHT = "pooled_weight"
 
 
 def pool_sheets(path: str | Path, rows: pd.DataFrame) -> pd.DataFrame:
@@ -293,9 +299,9 @@ def pool_sheets(path: str | Path, rows: pd.DataFrame) -> pd.DataFrame:
     ``inclusion_probability`` where the file has them). Rows that estimate (``sample`` not
     ``active``) from more than one sheet are pooled: sheet k gets the share ``lam_k = n_k / n``
     of the estimation codes (units coded by it over all such units, a unit on two sheets
-    counting in each), and a unit's inclusion probability becomes
-    ``1 / sum_k lam_k / pi_ik`` over the sheets that drew it, so its Horvitz-Thompson weight is
-    the pooled ``sum_k lam_k / pi_ik``; the per-sheet columns (:data:`WAVE_PI` ...:
+    counting in each), and a unit's Horvitz-Thompson weight is the pooled
+    ``sum_k lam_k / pi_ik`` over the sheets that drew it (column :data:`POOLED_WEIGHT`; its
+    ``inclusion_probability`` stays its row's own); the per-sheet columns (:data:`WAVE_PI` ...:
     probability, share, unit, sheet id) are added for the account level. Every row of a unit
     then carries the pooled design, and rows that estimate come before active ones (the one
     :func:`read_labels` keeps). With one sheet (or no ``sheet`` column) only that order
@@ -316,7 +322,7 @@ def pool_sheets(path: str | Path, rows: pd.DataFrame) -> pd.DataFrame:
     ...     "stance": "neutral", "line": [2, 3, 4, 5], "sample": "probability",
     ...     "inclusion_probability": [0.5, 0.25, 0.2, 0.1], "sheet": ["a", "a", "b", "b"]})
     >>> out = pool_sheets("labels.csv", rows)
-    >>> (1 / out["inclusion_probability"]).round(6).tolist()
+    >>> out["pooled_weight"].round(6).tolist()
     [1.0, 4.5, 4.5, 5.0]
     >>> out["pi@1"].tolist(), float(out["lam@0"].iloc[0])
     ([nan, 0.2, 0.2, 0.1], 0.5)
@@ -345,10 +351,7 @@ def pool_sheets(path: str | Path, rows: pd.DataFrame) -> pd.DataFrame:
     counts = drawn.groupby("sheet").size().reindex(sheets)
     lam = counts / counts.sum()
     weight = (drawn["sheet"].map(lam) / drawn["pi"]).groupby(drawn["key"]).sum()
-    has = key.isin(weight.index).to_numpy()
-    pooled = rows["inclusion_probability"].to_numpy(dtype="float64").copy()
-    pooled[has] = 1.0 / key[has].map(weight).to_numpy(dtype="float64")
-    rows = rows.assign(inclusion_probability=pooled)
+    rows = rows.assign(**{POOLED_WEIGHT: key.map(weight).to_numpy(dtype="float64")})
     if "sample_unit" in rows.columns:
         unit_of = (
             rows[est]

@@ -21,6 +21,7 @@ import pandas as pd
 from ..textsafe import atomic_write_bytes
 from ..windows import Windows
 from .labels import (
+    POOLED_WEIGHT,
     SAMPLE_BY_ACCOUNT,
     SAMPLE_BY_POST,
     WAVE_LAMBDA,
@@ -444,9 +445,13 @@ def coded_units(
     coded = lab.notna().to_numpy(dtype=bool)
     y = lab[coded].astype(str).to_numpy(dtype=object)
     prob, sample, sample_unit = _design_lookup(units, design)
+    sheets = _sheet_lookup(units, design)
+    if sheets:  # the pooled weight sum_k lam_k / pi_ik, as a "probability" 1 / weight
+        pooled = _label_lookup(units, design.assign(stance=design[POOLED_WEIGHT].astype(str)))
+        weight = pd.to_numeric(pooled.astype(object).replace("nan", np.nan), errors="coerce")
+        prob = 1.0 / weight.to_numpy(dtype="float64")
     return CodedUnits(
-        design, rows, units, coded, y, prob, sample_unit, sample[coded] != SAMPLE_ACTIVE,
-        _sheet_lookup(units, design),
+        design, rows, units, coded, y, prob, sample_unit, sample[coded] != SAMPLE_ACTIVE, sheets
     )  # fmt: skip
 
 
