@@ -590,7 +590,7 @@ def test_sheet_by_account_writes_in_the_rule_of_a_like_or_a_repost():
     assert (by_post["stance"] == "").all()  # the design by post is unchanged
 
 
-# ---- a second coding sheet ------------------------------------------------------------------------
+# ---- a second coding sheet ---------------------------------------------------------------------
 
 _TWO_SHEETS = (
     "post_id,stance,sample,inclusion_probability,sample_unit,sheet\n"
