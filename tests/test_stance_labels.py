@@ -639,6 +639,10 @@ def test_a_pooled_row_without_probability_is_refused_in_one_line(tmp_path):
     with pytest.raises(InputFileError, match=r"line 8: estimation codes from 3 coding sheets, but "
                        r"this row of sheet 'c' has no inclusion_probability"):  # fmt: skip
         read_labels(p)
+    r = _sheet_cli(tmp_path, "--labels", str(p))
+    assert r.exit_code == 2 and "Traceback" not in r.output
+    assert len(r.output.strip().splitlines()) == 1
+    assert "labels.csv:line 8: estimation codes from 3 coding sheets" in r.output
 
 
 def test_a_second_sheet_writes_in_the_codes_it_draws_again():
@@ -662,3 +666,29 @@ def test_a_second_sheet_writes_in_the_codes_it_draws_again():
     assert (second.loc[~again, "stance"] == "").all()
     assert second["sheet"].nunique() == 1 and second["sheet"].iloc[0] != first["sheet"].iloc[0]
     assert coding_sheet(table, _posts(table), 8, seed=4)["sheet"].equals(second["sheet"])
+
+
+def test_two_sheets_filled_in_joined_and_given_back(tmp_path):
+    """End to end on the fixture: code a first sheet, draw a second from the stance decided with
+    those codes, join the two filled sheets into one labels file: the validation pools the two
+    draws (each sheet's share of the estimation codes) and the corrected shares are computed."""
+    from netsupport.textsafe import write_csv
+
+    tables, s = load_support_fixture(), support_fixture_study()
+    first = coding_sheet(stance_table(tables, s).table, tables["posts"], 6, seed=2)
+    first["stance"] = [("supportive", "critical", "neutral")[i % 3] for i in range(len(first))]
+    write_csv(first, tmp_path / "first.csv")
+    study = support_fixture_study(stance=s.stance.__class__(labels=tmp_path / "first.csv"))
+    second = coding_sheet(stance_table(tables, study).table, tables["posts"], 8, seed=5)
+    blank = second["stance"] == ""
+    second.loc[blank, "stance"] = [("critical", "supportive")[i % 2] for i in range(blank.sum())]
+    write_csv(pd.concat([first, second]), tmp_path / "joined.csv")
+    study = support_fixture_study(stance=s.stance.__class__(labels=tmp_path / "joined.csv"))
+    v = stance_table(tables, study).validation
+    sheets = v["design"]["sheets"]
+    n1, n2 = len(first), len(second)
+    assert [r["sheet"] for r in sheets] == sorted({first["sheet"][0], second["sheet"][0]})
+    by_id = {r["sheet"]: r["share"] for r in sheets}
+    assert by_id[first["sheet"][0]] == pytest.approx(n1 / (n1 + n2))
+    assert v["design"]["estimation_codes"] == len(set(first["post_id"]) | set(second["post_id"]))
+    assert any(r["corrected"] is not None for r in v["shares"])
