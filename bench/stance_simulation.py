@@ -203,9 +203,168 @@ def _one_multi(
     return res
 
 
+#: The second sheet's classifier: the model retrained on the first sheet's codes, better than
+#: CONFUSION, so the second draw's strata (its predicted classes) differ from the first's.
+CONFUSION_2 = np.array(
+    [
+        [0.80, 0.05, 0.15],
+        [0.15, 0.70, 0.15],
+        [0.20, 0.05, 0.75],
+    ]
+)
+#: Codes of the two sheets of the ``sheets`` designs (stratified by predicted class each).
+N_SHEET_1, N_SHEET_2 = 300, 150
+#: Accounts of the two sheets of ``sheets-several`` (drawn by account; ~300 and ~150 posts).
+N_SHEET_ACCOUNTS = (136, 68)
+
+
+def _stance_table(ids: np.ndarray, owner: np.ndarray, pred: np.ndarray) -> pd.DataFrame:
+    """A rules' stance table of one window and side: post ``ids`` of accounts ``owner``, the
+    classifier's stance ``pred``."""
+    names = np.array(STANCES, dtype=object)
+    return pd.DataFrame(
+        {
+            "post_id": ids,
+            "source": [f"a{i:06d}" for i in owner],
+            "target": "focal",
+            "kind": "reply",
+            "created_at": pd.Timestamp("2014-02-14", tz="UTC"),
+            "window": "crisis",
+            "target_side": "focal",
+            "stance": names[pred],
+            "score": 0.0,
+            "rule": "vader",
+        }
+    )
+
+
+def _two_sheets(
+    rng: np.random.Generator,
+    owner: np.ndarray,
+    true: np.ndarray,
+    pooled: bool,
+    tmp: Path,
+    by: str = "post",
+) -> pd.DataFrame:
+    """Two coding sheets as a researcher draws them, joined into one labels file and read back:
+    sheet 1 (:data:`N_SHEET_1` units) stratified by the first classifier's predictions
+    (CONFUSION); the model retrained on its codes predicts anew (CONFUSION_2, the coded units
+    keeping their code, as ``netsupport stance --labels sheet1.csv --sample 150`` sees them);
+    sheet 2 (:data:`N_SHEET_2`) stratified by those new predictions. Both are netsupport's own
+    ``coding_sheet``; the coder fills in the planted stance (a unit on both sheets comes with
+    its code written in). ``by`` = ``account``: both sheets drawn by account
+    (:data:`N_SHEET_ACCOUNTS` accounts each, every post of a drawn account on the sheet).
+    Returns the units frame ``corrected_shares`` gets, built as ``supervise`` builds it
+    (``pooled``: the sheets pooled, as now; False: every row read as one design, as before
+    the ``sheet`` column, by dropping it).
+    """
+    from netsupport.stance import coding_sheet, read_labels
+    from netsupport.stance.supervised import coded_units, sheet_columns
+    from netsupport.stance.validation import design_weights
+
+    names = np.array(STANCES, dtype=object)
+    ids = np.array([f"p{i:07d}" for i in range(len(owner))], dtype=object)
+    posts = pd.DataFrame({"post_id": ids, "text": "t"})
+    truth = pd.Series(names[true], index=ids)
+    first = _classified_with(rng, true, CONFUSION)
+    n1, n2 = N_SHEET_ACCOUNTS if by == "account" else (N_SHEET_1, N_SHEET_2)
+    table = _stance_table(ids, owner, first)
+    s1 = coding_sheet(table, posts, n1, int(rng.integers(2**31)), by=by)
+    s1["stance"] = s1["post_id"].map(truth)
+    pred = _classified_with(rng, true, CONFUSION_2)
+    again = _stance_table(ids, owner, pred)
+    coded1 = again["post_id"].isin(s1["post_id"]).to_numpy()
+    again.loc[coded1, "stance"] = again.loc[coded1, "post_id"].map(truth)
+    again.loc[coded1, "rule"] = "label"
+    s2 = coding_sheet(again, posts, n2, int(rng.integers(2**31)), by=by)
+    s2["stance"] = np.where(s2["stance"] != "", s2["stance"], s2["post_id"].map(truth))
+    joined = pd.concat([s1, s2] if pooled else [s1.drop(columns="sheet"), s2.drop(columns="sheet")])
+    path = tmp / f"labels_{os.getpid()}.csv"
+    joined.to_csv(path, index=False)
+    labels = read_labels(path).labels
+    path.unlink()
+    c = coded_units(_stance_table(ids, owner, pred), labels)
+    weight = np.zeros(len(ids))
+    w = np.zeros(int(c.coded.sum()))
+    w[c.estimate] = design_weights(c.prob[c.coded][c.estimate], len(ids))
+    weight[c.coded] = w
+    frame = _units(owner, true, pred, np.zeros(len(ids)))
+    label = np.full(len(ids), None, dtype=object)
+    label[c.coded] = c.y
+    frame["label"] = label
+    frame["final"] = np.where(c.coded, label, frame["pred"])
+    frame["weight"] = weight
+    frame["by_account"] = c.coded & (c.sample_unit == "account") & (weight > 0)
+    for col, v in sheet_columns(c).items():
+        frame[col] = v
+    return frame
+
+
+def _classified_with(
+    rng: np.random.Generator, true: np.ndarray, confusion: np.ndarray
+) -> np.ndarray:
+    """A noisy classifier's prediction of each post (``confusion``), independently per post."""
+    u = rng.random(len(true))
+    cum = confusion.cumsum(axis=1)[true]
+    return (u[:, None] > cum).sum(axis=1)
+
+
+def _one_sheets(
+    seed: int, *, n_pop: int, n_boot: int, pooled: bool, several: bool
+) -> dict[str, Any]:
+    """One seed of a ``sheets`` design: two coding sheets (:func:`_two_sheets`); ``several``:
+    2,000 accounts of 1 + Poisson(1.2) posts, account-level figures (as ``multi``); else
+    ``n_pop`` posts, one per account, post-level figures."""
+    import tempfile
+
+    from netsupport.stance.validation import corrected_shares
+
+    rng = np.random.default_rng([seed, 2023, 3])
+    if several:
+        acc_true = rng.choice(3, size=n_pop, p=PLANTED)
+        owner = np.repeat(np.arange(n_pop), 1 + rng.poisson(MEAN_POSTS - 1, size=n_pop))
+        true = acc_true[owner]
+        unit = "account"
+    else:
+        true = rng.choice(3, size=n_pop, p=PLANTED)
+        owner = np.arange(n_pop)
+        unit = "post"
+    with tempfile.TemporaryDirectory(prefix="smp_sheets_") as tmp:
+        frame = _two_sheets(rng, owner, true, pooled, Path(tmp), by=unit)
+    out = corrected_shares(frame, n_boot=n_boot, seed=seed)
+    rows = {r["stance"]: r for r in out["shares"] if r["unit"] == unit}
+    net = next(r for r in out["net_support"] if r["unit"] == unit)
+    res: dict[str, Any] = {"codes": int((frame["weight"] > 0).sum())}
+    for k, s in enumerate(STANCES[:2]):
+        r = rows[s]
+        res[s] = {
+            "naive": float(r["naive"]),
+            "naive_covers": None,
+            "corrected": r["corrected"],
+            "covers": r["ci_low"] <= PLANTED[k] <= r["ci_high"],
+            "width": r["ci_high"] - r["ci_low"],
+        }
+    res["net_support"] = {
+        "naive": float(net["naive"]),
+        "naive_covers": None,
+        "corrected": net["corrected"],
+        "covers": net["ci_low"] <= PLANTED[0] - PLANTED[1] <= net["ci_high"],
+        "width": net["ci_high"] - net["ci_low"],
+    }
+    return res
+
+
 def _one(seed: int, *, n_pop: int, n_lab: int, design: str, n_boot: int) -> dict[str, Any]:
     from netsupport.stance.validation import corrected_shares
 
+    if design.startswith("sheets"):
+        return _one_sheets(
+            seed,
+            n_pop=n_pop,
+            n_boot=n_boot,
+            pooled="as-one" not in design,
+            several="several" in design,
+        )
     if design in ("multi", "multi-account"):  # n_pop is the number of accounts
         by = "account" if design == "multi-account" else "post"
         return _one_multi(seed, n_acc=n_pop, n_lab=n_lab, n_boot=n_boot, by=by)
@@ -346,6 +505,27 @@ _DESIGNS_MULTI = (
         "(`--sample-by account`), stratified by majority predicted class; account level",
     ),
 )
+#: ``--posts sheets``: two coding sheets joined into one labels file (its own section).
+_DESIGNS_SHEETS = (
+    (
+        "sheets",
+        f"5,000 posts; sheets of {N_SHEET_1} and {N_SHEET_2} posts, pooled; post level",
+    ),
+    (
+        "sheets-as-one",
+        "the same, read as one design (as before); post level",
+    ),
+    (
+        "sheets-several",
+        f"2,000 accounts of 1 + Poisson(1.2) posts; sheets of {N_SHEET_ACCOUNTS[0]} and "
+        f"{N_SHEET_ACCOUNTS[1]} accounts drawn by account, pooled; account level",
+    ),
+    (
+        "sheets-several-as-one",
+        "the same, read as one design (as before); account level",
+    ),
+)
+_TITLE_SHEETS = "Stance error correction (simulation): two coding sheets"
 _TITLE = "Stance error correction (simulation)"
 _TITLE_MULTI = "Stance error correction (simulation): several posts per account"
 _N_ACC = 2000
@@ -378,22 +558,34 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--workers", type=int, default=1, help="processes (results do not change)")
     ap.add_argument(
         "--posts",
-        choices=("one", "several"),
+        choices=("one", "several", "sheets"),
         default="one",
         help="one post per account (srs and stratified designs, post level) or several "
-        "(the multi design, account level; its own section of RESULTS.md)",
+        "(the multi design, account level; its own section of RESULTS.md), or two coding "
+        "sheets joined into one labels file (the sheets designs; their own section)",
     )
     ap.add_argument("--no-write", action="store_true", help="print, do not update RESULTS.md")
     args = ap.parse_args(argv)
     n_all = max(args.seeds, args.check_seeds)
     lines = []
     multi = args.posts == "several"
+    sheets = args.posts == "sheets"
     load = os.getloadavg()[0]
     t0 = time.perf_counter()
     c0 = _cpu()
     coded: list[str] = []
-    for design, label in _DESIGNS_MULTI if multi else _DESIGNS:
-        if multi:
+    designs = _DESIGNS_MULTI if multi else _DESIGNS_SHEETS if sheets else _DESIGNS
+    for design, label in designs:
+        if sheets:
+            n_pop = _N_ACC if "several" in design else 5000
+            every = runs(range(n_all), n_pop=n_pop, design=design, workers=args.workers)
+            n_codes = np.array([r["codes"] for r in every[: args.seeds]])
+            coded.append(
+                f"Design {design}: estimation codes per seed (a unit on both sheets once), "
+                f"seeds 0-{args.seeds - 1}: mean {n_codes.mean():.1f} (range "
+                f"{n_codes.min()}-{n_codes.max()})."
+            )
+        elif multi:
             every = runs(range(n_all), n_pop=_N_ACC, design=design, workers=args.workers)
             ca = np.array([r["coded_accounts"] for r in every[: args.seeds]])
             one = np.array([r["coded_accounts_one_post"] for r in every[: args.seeds]])
@@ -460,7 +652,29 @@ def main(argv: list[str]) -> int:
         if n_all > args.seeds
         else ""
     )
-    if multi:
+    if sheets:
+        cmd = (
+            f"Machine: {machine()}. Command: `python bench/stance_simulation.py --posts sheets "
+            f"--seeds {args.seeds} --check-seeds {args.check_seeds} --workers {args.workers}` "
+            f"({n_all} seeds per design, {secs:.0f} s wall, {cpu:.0f} CPU-s, 1-minute load "
+            f"average {load:.1f} before, {load_after:.1f} after). Truth: the generator's planted "
+            f"shares, supportive {PLANTED[0]}, critical {PLANTED[1]}, neutral {PLANTED[2]} (per "
+            "post, or per account with all its posts sharing the account's stance). A researcher "
+            f"codes sheet 1, {N_SHEET_1} units drawn by netsupport's `coding_sheet` stratified "
+            f"by a noisy classifier's classes (confusion {CONFUSION.tolist()}); the model "
+            "retrained on those codes predicts anew (confusion "
+            f"{CONFUSION_2.tolist()}; coded units in the stratum of their code), and sheet 2, "
+            f"{N_SHEET_2} units, is drawn stratified by those new classes, from all units (a "
+            "unit sheet 1 coded comes with its code written in). The two filled sheets are "
+            "joined into one CSV and read by `read_labels`; the units frame is built as "
+            "`supervise` builds it and `corrected_shares` (1,000 bootstrap resamples) gives "
+            "the corrected figure of the retrained model's predictions. Pooled: the sheets' "
+            "`sheet` column pools them (weights sum_k share_k / pi_ik; METHODS.md, 'Several "
+            "coding sheets'). As one: the same rows without the `sheet` column, every row with "
+            "its own sheet's pi as if one draw made them all, and a unit on both sheets keeping "
+            "its first row only (what happened before). Naive = the retrained model's share."
+        )
+    elif multi:
         cmd = (
             f"Machine: {machine()}. Command: `python bench/stance_simulation.py --posts several "
             f"--seeds {args.seeds} --check-seeds {args.check_seeds} --workers {args.workers}` "
@@ -512,7 +726,7 @@ def main(argv: list[str]) -> int:
         ]
     )
     if not args.no_write:
-        update_section(_TITLE_MULTI if multi else _TITLE, body)
+        update_section(_TITLE_MULTI if multi else _TITLE_SHEETS if sheets else _TITLE, body)
     print(body)
     return 0
 

@@ -409,6 +409,7 @@ def test_coding_sheet_is_stratified_blind_and_seeded():
         "sample",
         "inclusion_probability",
         "sample_unit",
+        "sheet",
     ]
     assert (sheet["sample_unit"] == "post").all()
     assert (sheet["stance"] == "").all()  # blind: the classifier's stance is not shown

@@ -593,3 +593,107 @@ def test_sheet_by_account_writes_in_the_rule_of_a_like_or_a_repost():
         assert (others["stance"] == "").all() and (others["note"] == "").all()
     by_post = coding_sheet(table, _posts(table), 12, seed=0)
     assert (by_post["stance"] == "").all()  # the design by post is unchanged
+
+
+# ---- a second coding sheet ---------------------------------------------------------------------
+
+_TWO_SHEETS = (
+    "post_id,stance,sample,inclusion_probability,sample_unit,sheet\n"
+    "1,supportive,probability,0.5,post,a\n"
+    "2,critical,probability,0.25,post,a\n"
+    "9,neutral,active,,,a\n"
+    "2,critical,probability,0.2,post,b\n"
+    "3,neutral,probability,0.1,post,b\n"
+    "9,neutral,probability,0.5,post,b\n"
+)
+
+
+def test_two_sheets_pool_their_weights_by_hand(tmp_path):
+    # Estimation codes: sheet a {1, 2}, sheet b {2, 3, 9} (9's row on a is active): shares
+    # 2/5 and 3/5. Weights sum_k share_k / pi_ik: post 1 0.4 / 0.5 = 0.8; post 2 (on both)
+    # 0.4 / 0.25 + 0.6 / 0.2 = 4.6; post 3 0.6 / 0.1 = 6; post 9 0.6 / 0.5 = 1.2. The bugs this
+    # guards: every row its own sheet's pi as if one draw made them all (post 2 weighing 4,
+    # its first row's 1/pi), and post 9 kept as its active row (no weight at all).
+    p = tmp_path / "labels.csv"
+    p.write_text(_TWO_SHEETS)
+    got = read_labels(p).labels.set_index("post_id")
+    assert got.index.tolist() == ["1", "2", "3", "9"]  # the rows kept, in file order
+    assert got["pooled_weight"].to_dict() == pytest.approx({"1": 0.8, "2": 4.6, "9": 1.2, "3": 6})
+    assert got.loc["9", "sample"] == "probability"
+    assert got["pi@0"].fillna(-1).tolist() == [0.5, 0.25, -1, -1]
+    assert got["pi@1"].fillna(-1).tolist() == [-1, 0.2, 0.1, 0.5]
+    assert (got["lam@0"].iloc[0], got["lam@1"].iloc[0]) == pytest.approx((0.4, 0.6))
+    assert (got["sheet@0"].iloc[0], got["sheet@1"].iloc[0]) == ("a", "b")
+
+
+def test_one_sheet_or_no_sheet_column_reads_as_before(tmp_path):
+    """Old sheets (no ``sheet`` column) and a single sheet keep their own probabilities and get
+    no pooled columns: tests/data labels files and the example read as they did."""
+    p = tmp_path / "labels.csv"
+    one = "".join(line for line in _TWO_SHEETS.splitlines(True) if not line.endswith(",b\n"))
+    for text in (one, "\n".join(",".join(r.split(",")[:-1]) for r in one.splitlines()) + "\n"):
+        p.write_text(text)
+        got = read_labels(p).labels
+        assert got["inclusion_probability"].fillna(-1).tolist() == [0.5, 0.25, -1]
+        assert not [c for c in got.columns if "@" in c or c == "pooled_weight"]
+
+
+def test_a_pooled_row_without_probability_is_refused_in_one_line(tmp_path):
+    p = tmp_path / "labels.csv"
+    p.write_text(_TWO_SHEETS + "7,neutral,,,,c\n")
+    with pytest.raises(InputFileError, match=r"line 8: estimation codes from 3 coding sheets, but "
+                       r"this row of sheet 'c' has no inclusion_probability"):  # fmt: skip
+        read_labels(p)
+    r = _sheet_cli(tmp_path, "--labels", str(p))
+    assert r.exit_code == 2 and "Traceback" not in r.output
+    assert len(r.output.strip().splitlines()) == 1
+    assert "labels.csv:line 8: estimation codes from 3 coding sheets" in r.output
+
+
+def test_a_second_sheet_writes_in_the_codes_it_draws_again():
+    """A sheet drawn with labels (rule ``label``) from all units: a unit the first sheet coded
+    comes with its code and a note, so the coder does not code it again; each sheet has its own
+    id on every row."""
+    from netsupport.stance.labels import REUSED_NOTE
+
+    sizes = {("supportive", "crisis"): 6, ("critical", "crisis"): 2}
+    table = _units_table(sizes)
+    first = coding_sheet(table, _posts(table), 4, seed=3)
+    assert first["sheet"].nunique() == 1 and len(first["sheet"].iloc[0]) == 10
+    coded = table["post_id"].isin(first["post_id"])
+    table.loc[coded, "rule"] = "label"
+    table.loc[coded, "stance"] = "neutral"  # the codes
+    second = coding_sheet(table, _posts(table), 8, seed=4)  # every unit: the coded ones again
+    again = second["post_id"].isin(first["post_id"])
+    assert again.sum() == 4
+    assert (second.loc[again, "stance"] == "neutral").all()
+    assert (second.loc[again, "note"] == REUSED_NOTE).all()
+    assert (second.loc[~again, "stance"] == "").all()
+    assert second["sheet"].nunique() == 1 and second["sheet"].iloc[0] != first["sheet"].iloc[0]
+    assert coding_sheet(table, _posts(table), 8, seed=4)["sheet"].equals(second["sheet"])
+
+
+def test_two_sheets_filled_in_joined_and_given_back(tmp_path):
+    """End to end on the fixture: code a first sheet, draw a second from the stance decided with
+    those codes, join the two filled sheets into one labels file: the validation pools the two
+    draws (each sheet's share of the estimation codes) and the corrected shares are computed."""
+    from netsupport.textsafe import write_csv
+
+    tables, s = load_support_fixture(), support_fixture_study()
+    first = coding_sheet(stance_table(tables, s).table, tables["posts"], 6, seed=2)
+    first["stance"] = [("supportive", "critical", "neutral")[i % 3] for i in range(len(first))]
+    write_csv(first, tmp_path / "first.csv")
+    study = support_fixture_study(stance=s.stance.__class__(labels=tmp_path / "first.csv"))
+    second = coding_sheet(stance_table(tables, study).table, tables["posts"], 8, seed=5)
+    blank = second["stance"] == ""
+    second.loc[blank, "stance"] = [("critical", "supportive")[i % 2] for i in range(blank.sum())]
+    write_csv(pd.concat([first, second]), tmp_path / "joined.csv")
+    study = support_fixture_study(stance=s.stance.__class__(labels=tmp_path / "joined.csv"))
+    v = stance_table(tables, study).validation
+    sheets = v["design"]["sheets"]
+    n1, n2 = len(first), len(second)
+    assert [r["sheet"] for r in sheets] == sorted({first["sheet"][0], second["sheet"][0]})
+    by_id = {r["sheet"]: r["share"] for r in sheets}
+    assert by_id[first["sheet"][0]] == pytest.approx(n1 / (n1 + n2))
+    assert v["design"]["estimation_codes"] == len(set(first["post_id"]) | set(second["post_id"]))
+    assert any(r["corrected"] is not None for r in v["shares"])

@@ -198,7 +198,7 @@ def read_labels(path: str | Path) -> LabelsFile:
     not_whole = _drawn_not_whole(raw, out["stance"])
     agreement_ = coder_agreement(out, raw, coders) if len(coders) >= 2 else None
     out = out[(out["stance"] != "") & (out["post_id"] != "")]
-    out = _no_conflicts(path, out)
+    out = _no_conflicts(path, pool_sheets(path, out))
     present = sorted(set(out["stance"]), key=STANCE_ORDER.index)
     if len(present) < 2:
         if not present:
@@ -209,7 +209,12 @@ def read_labels(path: str | Path) -> LabelsFile:
             "trained stance need at least two stances; code more rows",
         )
     out["target_side"] = out["target_side"].replace("", pd.NA).astype("string")
-    cols = ["post_id", "target_side", "stance", *extra, "line"]
+    waves = [
+        c
+        for c in out.columns
+        if c.startswith((WAVE_PI, WAVE_LAMBDA, WAVE_UNIT, WAVE_NAME, POOLED_WEIGHT))
+    ]
+    cols = ["post_id", "target_side", "stance", *extra, *waves, "line"]
     return LabelsFile(str(path), out[cols].reset_index(drop=True), agreement_, not_whole)
 
 
@@ -273,18 +278,116 @@ def _design_columns(path: Path, raw: pd.DataFrame) -> dict[str, Any]:
                 f"line {raw.attrs['lines'][i]}",
             )
         out["sample_unit"] = vals.to_numpy(dtype=object)
+    if "sheet" in raw.columns:
+        out["sheet"] = raw["sheet"].str.strip().to_numpy(dtype=object)
     return out
+
+
+#: Prefix of the per-sheet design columns of a labels table pooled from several coding sheets
+#: (:func:`pool_sheets`): ``pi@k`` (the unit's inclusion probability in sheet k, NaN = not
+#: drawn by it), ``lam@k`` (the sheet's share of the estimation codes) and ``unit@k`` (what the
+#: sheet drew: post or account).
+WAVE_PI, WAVE_LAMBDA, WAVE_UNIT, WAVE_NAME = "pi@", "lam@", "unit@", "sheet@"
+#: The pooled Horvitz-Thompson weight ``sum_k lam_k / pi_ik`` of a unit's code (NaN: active).
+POOLED_WEIGHT = "pooled_weight"
+
+
+def pool_sheets(path: str | Path, rows: pd.DataFrame) -> pd.DataFrame:
+    """Return the coded rows of a labels file with one design per (post, side), pooled over the
+    coding sheets that drew it (METHODS.md, "Several coding sheets").
+
+    ``rows``: the coded rows as :func:`read_labels` has them (``sheet``, ``sample``,
+    ``inclusion_probability`` where the file has them). Rows that estimate (``sample`` not
+    ``active``) from more than one sheet are pooled: sheet k gets the share ``lam_k = n_k / n``
+    of the estimation codes (units coded by it over all such units, a unit on two sheets
+    counting in each), and a unit's Horvitz-Thompson weight is the pooled
+    ``sum_k lam_k / pi_ik`` over the sheets that drew it (column :data:`POOLED_WEIGHT`; its
+    ``inclusion_probability`` stays its row's own); the per-sheet columns (:data:`WAVE_PI` ...:
+    probability, share, unit, sheet id) are added for the account level. Every row of a unit
+    then carries the pooled design, and rows that estimate come before active ones (the one
+    :func:`read_labels` keeps). With one sheet (or no ``sheet`` column) only that order
+    changes.
+
+    Raises
+    ------
+    InputFileError
+        When rows of several sheets estimate and one of them has no inclusion probability
+        (a hand-made or old labels row: its draw is unknown, so it cannot be pooled).
+
+    Examples
+    --------
+    Sheet a drew posts 1 and 2 (pi 0.5, 0.25), sheet b posts 2 and 3 (pi 0.2, 0.1): four
+    estimation codes, lam = 1/2 each; post 2's weight is 0.5 / 0.25 + 0.5 / 0.2 = 4.5:
+
+    >>> rows = pd.DataFrame({"post_id": ["1", "2", "2", "3"], "target_side": "",
+    ...     "stance": "neutral", "line": [2, 3, 4, 5], "sample": "probability",
+    ...     "inclusion_probability": [0.5, 0.25, 0.2, 0.1], "sheet": ["a", "a", "b", "b"]})
+    >>> out = pool_sheets("labels.csv", rows)
+    >>> out["pooled_weight"].round(6).tolist()
+    [1.0, 4.5, 4.5, 5.0]
+    >>> out["pi@1"].tolist(), float(out["lam@0"].iloc[0])
+    ([nan, 0.2, 0.2, 0.1], 0.5)
+    """
+    est = _estimates(rows)
+    out = pd.concat([rows[est], rows[~est]]) if (~est).any() else rows
+    if "sheet" not in rows.columns:
+        return out
+    sheets = sorted(set(rows.loc[est, "sheet"]))
+    if len(sheets) <= 1:
+        return out
+    pi = rows.get("inclusion_probability", None)
+    if pi is None or pi[est].isna().any():
+        at = rows[est] if pi is None else rows[est & pi.isna()]
+        raise InputFileError(
+            path,
+            f"estimation codes from {len(sheets)} coding sheets, but this row of sheet "
+            f"{at['sheet'].iloc[0]!r} has no inclusion_probability, so its draw cannot be "
+            "pooled with the others; give it its sheet's probability, or mark it sample = "
+            "active (training only)",
+            f"line {int(at['line'].iloc[0])}",
+        )
+    key = rows["post_id"] + "\x00" + rows["target_side"].fillna("").astype(str)
+    drawn = pd.DataFrame({"key": key, "sheet": rows["sheet"], "pi": pi})[est.to_numpy()]
+    drawn = drawn.drop_duplicates(["key", "sheet"], keep="first")
+    counts = drawn.groupby("sheet").size().reindex(sheets)
+    lam = counts / counts.sum()
+    weight = (drawn["sheet"].map(lam) / drawn["pi"]).groupby(drawn["key"]).sum()
+    rows = rows.assign(**{POOLED_WEIGHT: key.map(weight).to_numpy(dtype="float64")})
+    if "sample_unit" in rows.columns:
+        unit_of = (
+            rows[est]
+            .groupby("sheet")["sample_unit"]
+            .agg(lambda u: SAMPLE_BY_ACCOUNT if (u == SAMPLE_BY_ACCOUNT).any() else SAMPLE_BY_POST)
+        )
+    else:
+        unit_of = pd.Series(SAMPLE_BY_POST, index=sheets)
+    for k, sheet in enumerate(sheets):
+        mine = drawn[drawn["sheet"] == sheet].set_index("key")["pi"]
+        rows[f"{WAVE_PI}{k}"] = key.map(mine).to_numpy(dtype="float64")
+        rows[f"{WAVE_LAMBDA}{k}"] = float(lam[sheet])
+        rows[f"{WAVE_UNIT}{k}"] = str(unit_of[sheet])
+        rows[f"{WAVE_NAME}{k}"] = str(sheet)
+    est = _estimates(rows)
+    return pd.concat([rows[est], rows[~est]]) if (~est).any() else rows
+
+
+def _estimates(rows: pd.DataFrame) -> pd.Series:
+    """True for the rows that estimate (not drawn as ``active``)."""
+    if "sample" not in rows.columns:
+        return pd.Series(True, index=rows.index)
+    return rows["sample"].fillna("").astype(str) != SAMPLE_ACTIVE
 
 
 def _no_conflicts(path: Path, out: pd.DataFrame) -> pd.DataFrame:
     """Drop repeated labels of one (post, side); raise if two of them disagree."""
     key = out["post_id"] + "\x00" + out["target_side"]
     n_stances = out.groupby(key)["stance"].transform("nunique")
-    clash = out[n_stances > 1]
+    clash = out[n_stances > 1].sort_values("line", kind="stable")
     if len(clash):
         first = clash["post_id"].iloc[0]
         side = clash["target_side"].iloc[0]
         rows = clash[(clash["post_id"] == first) & (clash["target_side"] == side)]
+        rows = rows.sort_values("line", kind="stable")
         where = ", ".join(
             f"{s} on line {ln}" for s, ln in zip(rows["stance"], rows["line"], strict=True)
         )
@@ -295,7 +398,7 @@ def _no_conflicts(path: Path, out: pd.DataFrame) -> pd.DataFrame:
             f"({counted(clash['post_id'].nunique(), 'post disagrees', 'posts disagree')} in all); "
             "keep one",
         )
-    return out[~key.duplicated(keep="first")]
+    return out[~key.duplicated(keep="first")].sort_values("line", kind="stable")
 
 
 def coder_agreement(
@@ -539,6 +642,7 @@ SHEET_COLUMNS = [
     "sample",
     "inclusion_probability",
     "sample_unit",
+    "sheet",
 ]
 
 
@@ -618,6 +722,7 @@ def coding_sheet(
         extra = _most_uncertain(units, sample, text, active, rng)
         sample = pd.concat([sample, extra.assign(sample_unit="")]) if len(extra) else sample
     sample = sample.iloc[rng.permutation(len(sample))]
+    sample = _reused_codes(sample)
     return pd.DataFrame(
         {
             "post_id": sample["post_id"].to_numpy(),
@@ -632,9 +737,68 @@ def coding_sheet(
             "sample": sample["sample"].to_numpy(),
             "inclusion_probability": sample["pi"].to_numpy(),
             "sample_unit": sample["sample_unit"].to_numpy(),
+            "sheet": sheet_id(sample, seed),
         },
         columns=SHEET_COLUMNS,
     ).reset_index(drop=True)
+
+
+#: The note on a row of a later sheet whose unit an earlier sheet's code already covers.
+REUSED_NOTE = (
+    "already coded on an earlier sheet: that code is written in and reused, no need to code it "
+    "again"
+)
+
+
+def _reused_codes(sample: pd.DataFrame) -> pd.DataFrame:
+    """Return ``sample`` with the hand code written in (and :data:`REUSED_NOTE`) on every unit
+    that already carries one (rule ``label``: the stance table was made with ``--labels``).
+
+    A later sheet draws from all units, so it may draw a unit an earlier sheet coded: the unit
+    belongs to both draws (each sheet is its own sample of all units), but its code is the same,
+    so the coder need not code it again and the two rows cannot disagree.
+    """
+    coded = (sample["rule"].astype(str) == RULE_LABEL).to_numpy(dtype=bool)
+    if not coded.any():
+        return sample
+    out = sample.copy()
+    stance = out["stance"].astype(str).to_numpy(dtype=object)
+    prefill = out["prefill"].fillna("").to_numpy(dtype=object) if "prefill" in out else None
+    note = out["prefill_note"].fillna("").to_numpy(dtype=object) if "prefill" in out else None
+    if prefill is None:
+        prefill = np.full(len(out), "", dtype=object)
+        note = np.full(len(out), "", dtype=object)
+    prefill[coded] = stance[coded]
+    note[coded] = REUSED_NOTE
+    out["prefill"], out["prefill_note"] = prefill, note
+    return out
+
+
+def sheet_id(sample: pd.DataFrame, seed: int) -> str:
+    """Return the id of one coding sheet's draw: the first 10 hex digits of the SHA-256 of its
+    seed and its rows (post_id, target_side, sample, inclusion probability), in a fixed order.
+
+    Every row of a sheet carries it (column ``sheet``): a labels file joined from several sheets
+    says which draw each code came from (METHODS.md, "Several coding sheets"). The same draw
+    gives the same id; two draws (another seed, or other predictions) give two.
+
+    Examples
+    --------
+    >>> s = pd.DataFrame({"post_id": ["2", "1"], "target_side": "focal",
+    ...                   "sample": "probability", "pi": ["0.5", "0.25"]})
+    >>> sheet_id(s, 1) == sheet_id(s.iloc[::-1], 1), sheet_id(s, 1) == sheet_id(s, 2)
+    (True, False)
+    """
+    import hashlib
+
+    rows = sorted(
+        "\x00".join(str(v) for v in r)
+        for r in zip(
+            sample["post_id"], sample["target_side"], sample["sample"], sample["pi"], strict=True
+        )
+    )
+    digest = hashlib.sha256("\x01".join([f"seed={int(seed)}", *rows]).encode("utf-8"))
+    return digest.hexdigest()[:10]
 
 
 def _draw_stratified(items: pd.DataFrame, n: int, rng: np.random.Generator) -> pd.DataFrame:

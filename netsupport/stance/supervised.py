@@ -20,7 +20,17 @@ import pandas as pd
 
 from ..textsafe import atomic_write_bytes
 from ..windows import Windows
-from .labels import SAMPLE_BY_ACCOUNT, SAMPLE_BY_POST, _label_lookup, apply_labels
+from .labels import (
+    POOLED_WEIGHT,
+    SAMPLE_BY_ACCOUNT,
+    SAMPLE_BY_POST,
+    WAVE_LAMBDA,
+    WAVE_NAME,
+    WAVE_PI,
+    WAVE_UNIT,
+    _label_lookup,
+    apply_labels,
+)
 from .model import (
     FEATURE_COLUMNS,
     MIN_LABELS,
@@ -104,6 +114,73 @@ def _design_lookup(
         for c in ("sample", "sample_unit")
     )
     return prob.to_numpy(dtype="float64"), sample, unit
+
+
+@dataclass(frozen=True)
+class Sheet:
+    """One coding sheet of a labels file pooled from several (:func:`~netsupport.stance.labels.
+    pool_sheets`): each unit's inclusion probability in it (NaN: not drawn by it), its share of
+    the estimation codes, and whether it drew accounts."""
+
+    pi: np.ndarray
+    lam: float
+    by_account: bool
+    name: str = ""
+
+
+def _sheet_lookup(units: pd.DataFrame, design: pd.DataFrame) -> tuple[Sheet, ...]:
+    """Return the sheets of a pooled labels table, each unit's probability in each (side-specific
+    first); () for a labels file of one sheet."""
+    out = []
+    k = 0
+    while f"{WAVE_PI}{k}" in design.columns:
+        pi = _label_lookup(units, design.assign(stance=design[f"{WAVE_PI}{k}"].astype(str)))
+        prob = pd.to_numeric(pi.astype(object).replace("nan", np.nan), errors="coerce")
+        lam = float(design[f"{WAVE_LAMBDA}{k}"].iloc[0])
+        by = str(design[f"{WAVE_UNIT}{k}"].iloc[0]) == SAMPLE_BY_ACCOUNT
+        name = str(design[f"{WAVE_NAME}{k}"].iloc[0])
+        out.append(Sheet(prob.to_numpy(dtype="float64"), lam, by, name))
+        k += 1
+    return tuple(out)
+
+
+def sheet_columns(c: CodedUnits) -> dict[str, Any]:
+    """Return the per-sheet columns of the units frame :func:`corrected_shares` takes, for a
+    labels file pooled from several sheets (none for one sheet): ``wave_weight_k`` (``lam_k /
+    pi_ik`` of an estimation code drawn by sheet k, else 0), ``wave_lambda_k`` and
+    ``wave_by_account_k``."""
+    out: dict[str, Any] = {}
+    for k, sheet in enumerate(c.sheets):
+        ok = c.coded & c.estimate_all & np.isfinite(sheet.pi)
+        w = np.zeros(len(sheet.pi))
+        w[ok] = sheet.lam / sheet.pi[ok]
+        out[f"wave_weight_{k}"] = w
+        out[f"wave_lambda_{k}"] = sheet.lam
+        out[f"wave_by_account_{k}"] = sheet.by_account
+    return out
+
+
+def _sheets(c: CodedUnits) -> dict[str, Any]:
+    """``sheets`` of the design for codes pooled from several coding sheets (nothing for one):
+    each sheet's id, share of the estimation codes, estimation codes and what it drew."""
+    if not c.sheets:
+        return {}
+    rows = []
+    for s in c.sheets:
+        drawn = c.coded & c.estimate_all & np.isfinite(s.pi)
+        rows.append(
+            {
+                "sheet": s.name,
+                "share": s.lam,
+                "estimation_codes": int(drawn.sum()),
+                "sample_unit": SAMPLE_BY_ACCOUNT if s.by_account else SAMPLE_BY_POST,
+            }
+        )
+    return {
+        "sheets": rows,
+        "pooling": "each sheet a probability sample of all units; weights sum_k share_k / pi_ik "
+        "over the sheets that drew a unit (METHODS.md, 'Several coding sheets')",
+    }
 
 
 def _sample_unit(units: np.ndarray) -> str:
@@ -207,6 +284,7 @@ def supervise(
             "cross": np.where(coded, cross_all, pred),
             "weight": weight,
             "by_account": coded & (sample_unit == SAMPLE_BY_ACCOUNT) & (weight > 0),
+            **sheet_columns(c),
         }
     )
     if windows is None:
@@ -300,6 +378,7 @@ def measured_error(
             **_non_response(sample_unit[coded][estimate], drawn_not_whole),
             "weights": "Horvitz-Thompson 1/inclusion_probability (simple random sample where "
             "the labels give none)",
+            **_sheets(c),
         },
         "cross_validation": how,
         "seed": seed,
@@ -325,6 +404,14 @@ class CodedUnits:
     prob: np.ndarray  # each unit's inclusion probability (NaN: none given)
     sample_unit: np.ndarray  # what each unit's code was drawn as (post, account, '')
     estimate: np.ndarray  # which codes estimate (not drawn as active-learning codes)
+    sheets: tuple[Sheet, ...] = ()  # the coding sheets pooled (none: one sheet)
+
+    @property
+    def estimate_all(self) -> np.ndarray:
+        """:attr:`estimate` over all units (False where not coded)."""
+        out = np.zeros(len(self.coded), dtype=bool)
+        out[self.coded] = self.estimate
+        return out
 
     @property
     def sides(self) -> np.ndarray:
@@ -361,9 +448,14 @@ def coded_units(
     coded = lab.notna().to_numpy(dtype=bool)
     y = lab[coded].astype(str).to_numpy(dtype=object)
     prob, sample, sample_unit = _design_lookup(units, design)
+    sheets = _sheet_lookup(units, design)
+    if sheets:  # the pooled weight sum_k lam_k / pi_ik, as a "probability" 1 / weight
+        pooled = _label_lookup(units, design.assign(stance=design[POOLED_WEIGHT].astype(str)))
+        weight = pd.to_numeric(pooled.astype(object).replace("nan", np.nan), errors="coerce")
+        prob = 1.0 / weight.to_numpy(dtype="float64")
     return CodedUnits(
-        design, rows, units, coded, y, prob, sample_unit, sample[coded] != SAMPLE_ACTIVE
-    )
+        design, rows, units, coded, y, prob, sample_unit, sample[coded] != SAMPLE_ACTIVE, sheets
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -342,6 +342,7 @@ def _account_matrix(u: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     coded = lab >= 0
     by_acc = u["by_account"].to_numpy(dtype=bool) if "by_account" in u else np.zeros(len(u), bool)
     eye = np.eye(3)
+    sheets = _sheet_columns(u)
     if coded.any():  # design group: the largest weight of the account's codes (0: none)
         np.maximum.at(m[:, 3 * _BLOCK], acc[coded], w[coded])
     for j, wname in enumerate(_WINDOWS):
@@ -378,22 +379,81 @@ def _account_matrix(u: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
             np.add.at(yc, acc[c], eye[lab[c]])
             xc = np.zeros((n_acc, 3))
             np.add.at(xc, acc[c], eye[cross[c]])
-            logw = np.zeros(n_acc)
-            np.add.at(logw, acc[c], np.log(w[c]))
-            wa = np.exp(logw)
-            n_drawn = np.bincount(acc[c & by_acc], minlength=n_acc)
-            drawn = whole & (n_drawn > 0)  # the sheet drew the account: its draw's weight
-            if drawn.any():  # (a post of it also coded by post does not make it rarer)
-                w_draw = np.zeros(n_acc)
-                np.maximum.at(w_draw, acc[c & by_acc], w[c & by_acc])
-                wa = np.where(drawn, w_draw, wa)
-                m[drawn, b + 22] = 1.0
+            if sheets:  # codes pooled from several sheets: per sheet, then summed
+                wa, drawn = _pooled_account_weights(sheets, c, acc, a, whole, n_acc)
+                whole = whole & (wa > 0)  # wholly coded by no one sheet: not in any sample
+                m[drawn & whole, b + 22] = 1.0
+            else:
+                logw = np.zeros(n_acc)
+                np.add.at(logw, acc[c], np.log(w[c]))
+                wa = np.exp(logw)
+                n_drawn = np.bincount(acc[c & by_acc], minlength=n_acc)
+                drawn = whole & (n_drawn > 0)  # the sheet drew the account: its draw's weight
+                if drawn.any():  # (a post of it also coded by post does not make it rarer)
+                    w_draw = np.zeros(n_acc)
+                    np.maximum.at(w_draw, acc[c & by_acc], w[c & by_acc])
+                    wa = np.where(drawn, w_draw, wa)
+                    m[drawn, b + 22] = 1.0
             my, mx = _majority(yc), _majority(xc)
             rows = np.flatnonzero(whole)
             da = eye[my[rows]] - eye[mx[rows]]
             m[rows, b + 12 : b + 15] = wa[rows, None] * da
             m[rows, b + 15] = wa[rows]
     return m, acc
+
+
+def _sheet_columns(u: pd.DataFrame) -> list[tuple[np.ndarray, float, bool]]:
+    """The coding sheets of pooled codes: per sheet k, each unit's ``wave_weight_k`` (``lam_k /
+    pi_ik``, 0 = not drawn by it), ``lam_k`` and whether it drew accounts; [] for one sheet."""
+    out = []
+    k = 0
+    while f"wave_weight_{k}" in u.columns:
+        out.append(
+            (
+                u[f"wave_weight_{k}"].to_numpy(dtype="float64"),
+                float(u[f"wave_lambda_{k}"].iloc[0]),
+                bool(u[f"wave_by_account_{k}"].iloc[0]),
+            )
+        )
+        k += 1
+    return out
+
+
+def _pooled_account_weights(
+    sheets: list[tuple[np.ndarray, float, bool]],
+    c: np.ndarray,
+    acc: np.ndarray,
+    a: np.ndarray,
+    whole: np.ndarray,
+    n_acc: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return the account-level weight ``w_a = sum_k lam_k w_ak`` of each wholly coded account
+    of one cell, and which accounts a sheet drew by account.
+
+    Sheet k counts an account when it drew every one of its units of the cell (``c``: the
+    cell's coded units; ``a``: the account of each unit of the cell): ``w_ak`` is its draw's
+    ``1 / pi_c`` for a sheet drawn by account, else the product of its posts' ``1 / pi_ik``
+    (``lam_k w_ak = prod(lam_k / pi_ik) / lam_k^(m - 1)`` for m posts). An account wholly coded
+    only by several sheets together is in no sheet's sample and gets 0.
+    """
+    n_units = np.bincount(a, minlength=n_acc)
+    wa = np.zeros(n_acc)
+    drawn = np.zeros(n_acc, dtype=bool)
+    for v, lam, by_account in sheets:
+        mine = c & (v > 0)
+        if not mine.any():
+            continue
+        whole_k = whole & (np.bincount(acc[mine], minlength=n_acc) == n_units)
+        if by_account:
+            wk = np.zeros(n_acc)
+            np.maximum.at(wk, acc[mine], v[mine])
+            drawn |= whole_k
+        else:
+            logv = np.zeros(n_acc)
+            np.add.at(logv, acc[mine], np.log(v[mine]))
+            wk = np.exp(logv - np.maximum(n_units - 1, 0) * math.log(lam))
+        wa += np.where(whole_k, wk, 0.0)
+    return wa, drawn
 
 
 def _unique_rows(m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -498,7 +558,10 @@ def corrected_shares(
         (the cross-fitted prediction of a coded unit; ``pred`` where there is no model) and
         ``weight`` (``1 / pi`` of a code of the probability sample; 0 = not coded or an active
         code, which is never used for estimation); optionally ``by_account`` (True where the
-        code's unit was drawn with its account: a coding sheet ``--sample-by account``).
+        code's unit was drawn with its account: a coding sheet ``--sample-by account``);
+        for codes pooled from several coding sheets, per sheet k ``wave_weight_k`` (``lam_k /
+        pi_ik``, 0 = not drawn by it; ``weight`` is their sum), ``wave_lambda_k`` and
+        ``wave_by_account_k`` (:func:`netsupport.stance.supervised.sheet_columns`).
     n_boot, seed, confidence : bootstrap resamples, seed and interval level.
 
     Returns
@@ -536,6 +599,7 @@ def corrected_shares(
             "by_account": units["by_account"].to_numpy(dtype=bool)
             if "by_account" in units
             else np.zeros(len(units), dtype=bool),
+            **{c: units[c].to_numpy() for c in units.columns if c.startswith("wave_")},
         }
     )
     lab = codes("label")
