@@ -445,7 +445,7 @@ def test_units_compressed_with_the_engine_bins_keep_the_model_and_chart_counts()
 
 
 def test_schema_columns_read_by_partitions_exist():
-    for c in scale._POST_COLUMNS:
+    for c in scale.plan._POST_COLUMNS:
         assert c in SCHEMAS[Table.POSTS].names
 
 
@@ -458,7 +458,7 @@ def test_edges_summed_in_many_buckets_equal_the_pandas_edges(example_runs, clien
 
     study = example_runs["pandas"]
     st = stance_table(read_tables(study.store_dir), study)
-    monkeypatch.setattr(scale, "ROWS_PER_EDGE_BUCKET", 50)
+    monkeypatch.setattr(scale.driver, "ROWS_PER_EDGE_BUCKET", 50)
     agg = scale.aggregate_study(study, client, freq=time_bin(study.windows))
     for w in Window:
         expected = graph.aggregate_edges(
@@ -567,9 +567,9 @@ def test_a_worker_scoring_each_text_once_gives_the_rows_of_scoring_them_again(ca
     lexicon = load_lexicon(None)
     args = (("inspector_lane",), ("northshire_police",), lexicon, 0.05, -0.05)
     plain = Classifier(*args, likes_count=True)
-    memo = scale._memo_classifier(*args, likes_count=True)
-    old = scale.SCORE_MEMO_TEXTS
-    scale.SCORE_MEMO_TEXTS = cap
+    memo = scale.stance_model._memo_classifier(*args, likes_count=True)
+    old = scale.stance_model.SCORE_MEMO_TEXTS
+    scale.stance_model.SCORE_MEMO_TEXTS = cap
     most = 0
     try:
         for texts in calls:
@@ -581,7 +581,7 @@ def test_a_worker_scoring_each_text_once_gives_the_rows_of_scoring_them_again(ca
             most = max(most, len(unique))
             assert len(memo.memo) <= max(cap, most)
     finally:
-        scale.SCORE_MEMO_TEXTS = old
+        scale.stance_model.SCORE_MEMO_TEXTS = old
 
 
 # ---- counts per platform (issue 16 leftovers: the Dask report had no platforms table) -----------
