@@ -648,7 +648,7 @@ def test_the_edges_scratch_folder_is_removed_when_a_run_fails_or_succeeds(
         raise OSError("disk gone")
 
     with monkeypatch.context() as m:
-        m.setattr(scale, "_read_sums", broken)
+        m.setattr(scale.driver, "_read_sums", broken)
         with pytest.raises(OSError, match="disk gone"):
             scale.aggregate_study(study, client)
     assert list(tmp_path.iterdir()) == []
