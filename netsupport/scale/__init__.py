@@ -18,7 +18,9 @@ their cache. docs/scale.md explains the design; in short:
    with no time form one partition of their own). Each pass is one task per partition
    (:func:`partition_tasks`), which reads only the Parquet row groups whose statistics overlap
    its interval, keeps the rows inside it and works on them, so no rows move between workers; a
-   post and the interactions it gave (which carry its time) meet in the same partition.
+   post and the interactions it gave (which carry its time) meet in the same partition. The
+   study's account map (:mod:`netsupport.accountmap`) is applied to the rows as they are read,
+   as the pandas engine applies it to its tables.
 2. **Scan** (pass 0). Per partition: hashes of the post ids seen, marker hits, the focal and
    institution accounts' own posts, posts per window. The driver finds the *conflicts*: post ids
    (and, for rows without a post id, interaction keys) that occur in more than one partition, as

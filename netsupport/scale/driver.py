@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..accountmap import apply_account_map, study_account_map
 from ..errors import NetsupportError
 from ..schema import SCHEMAS, InteractionCol, PostCol, Table
 from ..store import Store
@@ -179,7 +180,8 @@ def aggregate_study(
         raise NetsupportError(f"{study.store_dir}: no store here; import the inputs first")
     plan = plan_partitions(store, max_rows)
     ctx = _study_ctx(study, freq)
-    counts = store.counts()
+    # the study's account map, applied to every row read, as the pandas engine applies it
+    account_map = study_account_map(study)
     posts_cols = [PostCol.POST_ID, PostCol.AUTHOR, PostCol.CREATED_AT, PostCol.TARGET_POST_ID]
     if ctx.markers:
         posts_cols += [PostCol.HASHTAGS, PostCol.TEXT]
@@ -192,7 +194,11 @@ def aggregate_study(
     # pass 0: scan
     say(f"scanning {len(plan.partitions)} partitions")
     cdel = dask.delayed(ctx, pure=True)
-    scans = dask.compute(*partition_tasks(plan, _scan, posts_cols, inter_cols, cdel, seq=coded))
+    scans = dask.compute(
+        *partition_tasks(
+            plan, _scan, posts_cols, inter_cols, cdel, seq=coded, account_map=account_map
+        )
+    )
     scan = _combine_scan(scans) if scans else _combine_scan([_scan_empty(coded)])
     conflict_posts = _conflicts([s["ids"] for s in scans])
     conflict_keys = _conflicts([s["null_keys"] for s in scans])
@@ -205,6 +211,8 @@ def aggregate_study(
     from ..support import proxy_reach as reach_of
 
     sides, own = ctx.focal + ctx.institution, scan["own_posts"]
+    accounts = apply_account_map({Table.ACCOUNTS: store.read(Table.ACCOUNTS)}, account_map)
+    accounts = accounts[Table.ACCOUNTS]
     silence = focal_silence(own if len(own) else None, ctx.focal, ctx.windows)
     if isinstance(silence, Mapping) and "start" in silence:
         span = (pd.Timestamp(silence["start"]).value, pd.Timestamp(silence["end"]).value)
@@ -212,14 +220,15 @@ def aggregate_study(
         span = None
     ctx = replace(
         ctx,
-        derive=counts.get(Table.INTERACTIONS.value, 0) == 0 and scan["posts"] > 0,
+        # (the interactions the map leaves: the pandas engine looks at its mapped table)
+        derive=scan["interactions"] == 0 and scan["posts"] > 0,
         dedup=scan["markers"] > 0,
         silence=span,
         conflict_posts=conflict_posts,
         conflict_keys=conflict_keys,
         parts_dir=str(parts_dir) if parts_dir is not None else None,
         deleted=deleted_ids(store),
-        handles=tuple(bluesky_handles(store.read(Table.ACCOUNTS), sides).items()),
+        handles=tuple(bluesky_handles(accounts, sides).items()),
     )
     tmp_root = None if scratch_dir else tempfile.mkdtemp(prefix="netsupport-")
     try:  # (the temporary folder goes at the end, also when a step fails)
@@ -250,7 +259,14 @@ def aggregate_study(
             ctx = replace(ctx, edges_dir=str(edges_dir), n_buckets=n_buckets)
             cdel = dask.delayed(ctx, pure=True)
             tasks = partition_tasks(
-                plan, _aggregate, _POST_COLUMNS, all_inter, cdel, seq=True, named=True
+                plan,
+                _aggregate,
+                _POST_COLUMNS,
+                all_inter,
+                cdel,
+                seq=True,
+                named=True,
+                account_map=account_map,
             )
             edge_sums: dict[str, pd.DataFrame] = {}
             if tasks:
@@ -292,7 +308,10 @@ def aggregate_study(
         cols = [PostCol.AUTHOR, PostCol.CREATED_AT, PostCol.TARGET_POST_ID]
         idel = dask.delayed(ids, pure=True)
         (pairs,) = dask.compute(
-            _tree(partition_tasks(plan, _pairs, cols, None, idel), _combine_pairs)
+            _tree(
+                partition_tasks(plan, _pairs, cols, None, idel, account_map=account_map),
+                _combine_pairs,
+            )
         )
     proxy_reach = reach_of(pairs, proxy_units)
     top = _top_posts(study, candidates, pairs, plan)

@@ -21,7 +21,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -267,16 +267,26 @@ def _on_partition(
     posts: Sequence[str] | None,
     inter: Sequence[str] | None,
     seq: bool,
+    account_map: Mapping[str, str] | None,
     *args: Any,
 ) -> Any:
     """Run ``fn(posts, inter, *args)`` (or ``fn(posts, *args)`` without ``inter``) on the rows
     of one partition, read here: one task per partition, so the worker that reads a partition's
     rows is the one that uses them (no frame is moved between workers), and the memory they
-    take is handed back once the task is done."""
+    take is handed back once the task is done. With an ``account_map`` (the study's), the rows
+    are first mapped as the pandas engine maps its tables
+    (:func:`netsupport.accountmap.apply_account_map`)."""
     try:
+        tables = [Table.POSTS] if posts is not None else []
         frames = [read_partition(part, Table.POSTS, posts, seq)] if posts is not None else []
         if inter is not None:
+            tables.append(Table.INTERACTIONS)
             frames.append(read_partition(part, Table.INTERACTIONS, inter, seq))
+        if account_map:
+            from ..accountmap import apply_account_map
+
+            mapped = apply_account_map(dict(zip(tables, frames, strict=True)), account_map)
+            frames = [mapped[t] for t in tables]
         return fn(*frames, *args)
     finally:
         _release_memory()
@@ -290,16 +300,19 @@ def partition_tasks(
     *args: Any,
     seq: bool = False,
     named: bool = False,
+    account_map: Mapping[str, str] | None = None,
 ) -> list[Any]:
     """One delayed ``fn`` per partition of ``plan`` (see :func:`_on_partition`); ``named``:
-    the partition's name (``00007``) is passed last."""
+    the partition's name (``00007``) is passed last; ``account_map``: the study's, applied to
+    the rows read (shipped to the cluster once)."""
     import dask
 
     pc_ = [str(c) for c in posts] if posts is not None else None
     ic_ = [str(c) for c in inter] if inter is not None else None
+    amap = dask.delayed(dict(account_map), pure=True) if account_map else None
     return [
         dask.delayed(_on_partition, pure=True)(
-            fn, part, pc_, ic_, seq, *args, *([f"{k:05d}"] if named else [])
+            fn, part, pc_, ic_, seq, amap, *args, *([f"{k:05d}"] if named else [])
         )
         for k, part in enumerate(plan.partitions)
     ]

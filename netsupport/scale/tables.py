@@ -27,6 +27,7 @@ from .frames import _concat, _objects, _sort_stance, _write
 
 def metric_inputs_of(agg: StudyAggregates, study: Any) -> Any:
     """Return the :class:`netsupport.support.MetricInputs` of a study's Dask aggregates."""
+    from ..accountmap import apply_account_map, study_account_map
     from ..stance import object_strings
     from ..support import MetricInputs
     from ..support.timeseries import timeline_counts, timeline_freq
@@ -38,6 +39,7 @@ def metric_inputs_of(agg: StudyAggregates, study: Any) -> Any:
             Table.ACCOUNTS.value: store.read(Table.ACCOUNTS),
         }
     )
+    tables = apply_account_map(tables, study_account_map(study))  # (as the pandas engine's)
     return MetricInputs(
         units=agg.units,
         stance_rows=agg.rows,
