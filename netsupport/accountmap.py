@@ -31,6 +31,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -39,7 +40,7 @@ from .errors import InputFileError
 from .io.platforms import PLATFORMS, qualify
 from .schema import AccountCol, FollowCol, InteractionCol, PostCol, Table
 
-__all__ = ["apply_account_map", "load_account_map"]
+__all__ = ["apply_account_map", "load_account_map", "study_account_map"]
 
 _COLUMNS = ("platform", "handle", "person")
 
@@ -93,6 +94,13 @@ def load_account_map(path: str | Path) -> dict[str, str]:
         if key != canonical:
             out[key] = canonical
     return out
+
+
+def study_account_map(study: Any) -> dict[str, str]:
+    """Return :func:`load_account_map` of a study's ``account_map``, ``{}`` when it has none
+    (a :class:`netsupport.stance.StanceSpec` of command-line options has none either)."""
+    path = getattr(study, "account_map", None)
+    return load_account_map(path) if path is not None else {}
 
 
 def _map_column(values: pd.Series, mapping: Mapping[str, str]) -> pd.Series:

@@ -920,6 +920,7 @@ class DaskEngine:
 
     def report_inputs(self, ctx: Any, inputs: list[dict[str, Any]], counts: dict[str, int]) -> Any:
         from . import report
+        from .accountmap import apply_account_map, study_account_map
         from .scale import stance_writer
         from .stance import object_strings
 
@@ -930,7 +931,8 @@ class DaskEngine:
             if roles_t is not None and not roles_t.empty
             else pd.Series(dtype=object)
         )
-        follows = object_strings({"f": ctx.store.read(Table.FOLLOWS)})["f"]
+        follows = object_strings({Table.FOLLOWS: ctx.store.read(Table.FOLLOWS)})
+        follows = apply_account_map(follows, study_account_map(ctx.study))[Table.FOLLOWS]
         return report.ReportInputs(
             study=ctx.study,
             metrics=ctx.metrics,

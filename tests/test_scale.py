@@ -445,7 +445,7 @@ def test_units_compressed_with_the_engine_bins_keep_the_model_and_chart_counts()
 
 
 def test_schema_columns_read_by_partitions_exist():
-    for c in scale._POST_COLUMNS:
+    for c in scale.plan._POST_COLUMNS:
         assert c in SCHEMAS[Table.POSTS].names
 
 
@@ -458,7 +458,7 @@ def test_edges_summed_in_many_buckets_equal_the_pandas_edges(example_runs, clien
 
     study = example_runs["pandas"]
     st = stance_table(read_tables(study.store_dir), study)
-    monkeypatch.setattr(scale, "ROWS_PER_EDGE_BUCKET", 50)
+    monkeypatch.setattr(scale.driver, "ROWS_PER_EDGE_BUCKET", 50)
     agg = scale.aggregate_study(study, client, freq=time_bin(study.windows))
     for w in Window:
         expected = graph.aggregate_edges(
@@ -567,9 +567,9 @@ def test_a_worker_scoring_each_text_once_gives_the_rows_of_scoring_them_again(ca
     lexicon = load_lexicon(None)
     args = (("inspector_lane",), ("northshire_police",), lexicon, 0.05, -0.05)
     plain = Classifier(*args, likes_count=True)
-    memo = scale._memo_classifier(*args, likes_count=True)
-    old = scale.SCORE_MEMO_TEXTS
-    scale.SCORE_MEMO_TEXTS = cap
+    memo = scale.stance_model._memo_classifier(*args, likes_count=True)
+    old = scale.stance_model.SCORE_MEMO_TEXTS
+    scale.stance_model.SCORE_MEMO_TEXTS = cap
     most = 0
     try:
         for texts in calls:
@@ -581,7 +581,7 @@ def test_a_worker_scoring_each_text_once_gives_the_rows_of_scoring_them_again(ca
             most = max(most, len(unique))
             assert len(memo.memo) <= max(cap, most)
     finally:
-        scale.SCORE_MEMO_TEXTS = old
+        scale.stance_model.SCORE_MEMO_TEXTS = old
 
 
 # ---- counts per platform (issue 16 leftovers: the Dask report had no platforms table) -----------
@@ -648,9 +648,89 @@ def test_the_edges_scratch_folder_is_removed_when_a_run_fails_or_succeeds(
         raise OSError("disk gone")
 
     with monkeypatch.context() as m:
-        m.setattr(scale, "_read_sums", broken)
+        m.setattr(scale.driver, "_read_sums", broken)
         with pytest.raises(OSError, match="disk gone"):
             scale.aggregate_study(study, client)
     assert list(tmp_path.iterdir()) == []
     scale.aggregate_study(study, client)
     assert list(tmp_path.iterdir()) == []
+
+
+# ---- a cross-platform study: the account map (issue 16 x 17) ------------------------------------
+
+
+@pytest.fixture(scope="module")
+def cross_runs(tmp_path_factory, cluster):
+    """The synthetic cross-platform study (each post on Twitter or Mastodon, every person's two
+    accounts linked by the account map) run with each engine into its own folder.
+
+    Without hand codes (as example_runs). The map is turned round, each person's Mastodon row
+    first, so the map renames every account the case names, including the follower lists' and
+    the accounts CSV's (the Twitter handles): its own order makes those the persons' keys,
+    which the map leaves as they are. The sides are named by their Mastodon keys.
+    """
+    from netsupport import synth
+
+    config = synth.SynthConfig(seed=5, accounts=300, interactions=2000, name="cross")
+    case = synth.synthesize(tmp_path_factory.mktemp("cross") / "case", config, platforms=True)
+    folder = case.out_dir
+    lines = (folder / "account-map.csv").read_text(encoding="utf-8").splitlines()
+    head, rows = lines[0], lines[1:]
+    pairs = [rows[i : i + 2] for i in range(0, len(rows), 2)]
+    assert all(t.startswith("twitter,") and m.startswith("mastodon,") for t, m in pairs)
+    turned = [head, *(row for t, m in pairs for row in (m, t))]
+    (folder / "account-map.csv").write_text("\n".join(turned) + "\n", encoding="utf-8")
+    keys = [r.split(",")[1] for r in rows if r.startswith("mastodon,")]
+    focal = next(k for k in keys if k.startswith("inspector_lane@"))
+    institution = next(k for k in keys if k.startswith("northshire_police@"))
+    text = (folder / "study-cross.toml").read_text(encoding="utf-8")
+    text = text.replace('labels = "labels.csv"\n', "")
+    text = text.replace('focal = ["inspector_lane"]', f'focal = ["mastodon:{focal}"]')
+    text = text.replace(
+        'institution = ["northshire_police"]', f'institution = ["mastodon:{institution}"]'
+    )
+    followers = "".join(
+        f'\n[[inputs]]\npath = "followers-{h}.txt"\nformat = "followers"\naccount = "{h}"\n'
+        'direction = "followers"\n'
+        for h in ("inspector_lane", "northshire_police")
+    )
+    text = text.replace("\n[communities]", followers + "\n[communities]", 1)
+    out = {}
+    for engine in ("pandas", "dask"):
+        toml = folder / f"study-{engine}.toml"
+        toml.write_text(text.replace('dir = "reports/cross-cross"', f'dir = "reports/{engine}"'))
+        args = ["run", str(toml)]
+        if engine == "dask":
+            args += ["--engine", "dask", "--scheduler", cluster]
+        res = CliRunner().invoke(app, args)
+        assert res.exit_code == 0, res.output
+        out[engine] = load_study(toml)
+    return out
+
+
+def test_cross_platform_study_merges_accounts_by_the_map_with_dask_too(cross_runs):
+    """Issue 16: the Dask engine applies the study's account_map as the pandas engine does.
+    Was: it read the store as imported, so each person stayed two accounts (the focal
+    account's Twitter half, its posts and followers, were another account's) and every figure
+    of the focal account differed from the pandas engine's."""
+    p, d = _metrics(cross_runs["pandas"]), _metrics(cross_runs["dask"])
+    # figures that count the focal account's two halves as one (its posts, the accounts that
+    # addressed it, its followers: the follower lists name its Twitter half), and the roles the
+    # accounts CSV gives the Twitter halves
+    for path in (
+        ("attention", "focal", "lift"),
+        ("stance_shares", "focal", "crisis", "account_level"),
+        ("composition", "prior_tie"),
+        ("roles", "focal"),
+    ):
+        a, b = p, d
+        for k in path:
+            a, b = a[k], b[k]
+        assert dumps_json(b) == dumps_json(a), path
+    assert p["attention"]["focal"]["lift"]["value"] > 1  # (the planted lift: not an empty case)
+    assert sorted(p) == sorted(d)
+    for key in sorted(set(p) - NOT_MEASURED_BY_DASK):
+        assert dumps_json(d[key]) == dumps_json(p[key]), key
+    for name in ("tables/stance.csv", "tables/platforms.csv"):
+        a = Path(cross_runs["pandas"].output_dir) / name
+        assert a.read_bytes() == (Path(cross_runs["dask"].output_dir) / name).read_bytes(), name
