@@ -277,6 +277,28 @@ def test_local_cluster_starts_two_worker_processes_and_closes():
     assert c.status == "closed"
 
 
+def test_a_local_cluster_says_nothing_when_another_holds_its_http_port():
+    """Guards the "UserWarning: Port 8787 is already in use ... Hosting the HTTP server on port
+    40525 instead" that `netsupport run --engine dask` printed when another cluster ran."""
+    import socket
+    import warnings
+
+    held = socket.socket()
+    try:
+        held.bind(("", 8787))
+        held.listen()
+    except OSError:
+        pass  # another process holds it already: the same case
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            with scale.dask_client() as c:
+                assert len(c.scheduler_info()["workers"]) == 2
+        assert not [w for w in caught if "already in use" in str(w.message)]
+    finally:
+        held.close()
+
+
 def test_unreachable_scheduler_is_one_clear_error():
     from netsupport.errors import NetsupportError
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import warnings
 from collections.abc import Iterator
 from typing import Any
 
@@ -50,14 +51,21 @@ def dask_client(
         return
     n = workers or LOCAL_WORKERS
     limit = min(LOCAL_WORKER_MEMORY, _total_memory() // 4)
-    with _quiet_dask():
+    with _quiet_dask(), warnings.catch_warnings():
+        # The scheduler's HTTP server starts even without a dashboard; when another cluster
+        # holds its port, distributed warns and takes another one: nothing for our user to do.
+        warnings.filterwarnings(
+            "ignore", message=r"Port \d+ is already in use", category=UserWarning
+        )
         cluster = LocalCluster(
             n_workers=n,
             threads_per_worker=1,
             processes=True,
             memory_limit=limit,
             dashboard_address=None,
-            silence_logs=logging.ERROR,
+            # (a worker's heartbeat failing while the cluster shuts down under load logs a
+            # traceback at ERROR; a real failure reaches us as the task's exception)
+            silence_logs=logging.CRITICAL,
         )
         client = Client(cluster)
         try:
