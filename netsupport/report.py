@@ -278,9 +278,14 @@ def _cell(v: Any) -> str:
     return str(v)
 
 
+def _any_true(df: pd.DataFrame | None, col: str) -> bool:
+    """Whether any row of ``df`` has a true ``col`` (False without the table or column)."""
+    return df is not None and col in df.columns and bool(df[col].fillna(False).astype(bool).any())
+
+
 def _community_label(v: Any) -> str:
-    n = _num(v)
-    return "" if n is None else f"Community {int(n)}"
+    n = _num(v)  # (none: the account was not in the graph before the crisis)
+    return "none before" if n is None else f"Community {int(n)}"
 
 
 def _context(inp: ReportInputs, charts_: Sequence[Chart], tables: Mapping[str, pd.DataFrame]):
@@ -328,7 +333,11 @@ def _context(inp: ReportInputs, charts_: Sequence[Chart], tables: Mapping[str, p
                 ("handle", "Account", handle),
                 ("reach", "Accounts reached", fmt_count),
                 ("supportive_posts", "Supportive posts", fmt_count),
-                ("declared", "Named in the study", lambda v: "yes" if v else ""),
+                *(
+                    [("declared", "Named in the study", lambda v: "yes" if v else "")]
+                    if _any_true(tables.get("proxies"), "declared")
+                    else []  # (a column blank in every row says nothing)
+                ),
             ],
         ),
         "top_focal": _table_rows(

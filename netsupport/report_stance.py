@@ -126,7 +126,7 @@ def _rectifier_base(net: Mapping[str, Any]) -> str:
     if _drawn_by_account(net):
         return (
             f"; the error measured on the {k:,} of {_accounts(net['accounts'])} drawn for "
-            "coding by account, every post of each coded"
+            f"coding by account, every post of each coded{_disagree(net)}"
         )
     drawn = int(net.get("coded_accounts_drawn") or 0)
     how = (
@@ -135,8 +135,19 @@ def _rectifier_base(net: Mapping[str, Any]) -> str:
     how += f", {drawn:,} of them drawn by account" if drawn else ""
     return (
         f"; the error measured on the {k:,} of {_accounts(net['accounts'])} whose posts "
-        f"were all coded{how}"
+        f"were all coded{how}{_disagree(net)}"
     )
+
+
+def _disagree(net: Mapping[str, Any]) -> str:
+    """ ": the decisions and the codes disagree on N of them" (what moves the account-level
+    correction; "" when the row does not say)."""
+    n = net.get("coded_accounts_disagree")
+    if n is None or not net.get("coded_accounts"):
+        return ""
+    if int(n) == 0:
+        return ": the decisions and the codes agree on every one of them"
+    return f": the decisions and the codes disagree on {int(n):,} of them"
 
 
 def _accounts(n: Any) -> str:

@@ -1413,3 +1413,20 @@ def test_the_tie_regression_says_its_covariate_leaves_out_the_focal_account(mini
         "controlling for each account's baseline activity (its interactions in the baseline with "
         "accounts other than @lane: one with @lane is a prior tie)" in md
     )
+
+
+def test_report_cells_say_what_a_blank_meant():
+    """Guards review t6 #7 (t5 #18 items left): the proxies' "Named in the study" column was
+    blank in every row of a study that names no proxy, and an amplifier absent from the graph
+    before the crisis had a blank "Community before" cell with no note."""
+    from netsupport.report import _any_true, _community_label
+
+    assert _community_label(None) == "none before"
+    assert _community_label(float("nan")) == "none before"
+    assert _community_label(3.0) == "Community 3"
+    named = pd.DataFrame({"handle": ["a", "b"], "declared": [False, True]})
+    assert _any_true(named, "declared")
+    assert not _any_true(named.assign(declared=False), "declared")
+    assert not _any_true(named.assign(declared=[None, None]), "declared")
+    assert not _any_true(named.drop(columns="declared"), "declared")
+    assert not _any_true(None, "declared")

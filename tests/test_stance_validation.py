@@ -108,7 +108,9 @@ def test_corrected_account_shares_need_wholly_coded_accounts():
 def test_account_level_rows_say_which_accounts_the_rectifier_rests_on():
     """By hand, on the fixture above: 8 accounts; a1 (two posts, both coded) and a5 (one post,
     coded) are wholly coded, so the account-level rectifier rests on 2 accounts, 1 with one
-    post. A partly coded account (b1: one of two posts coded) is not among them."""
+    post. A partly coded account (b1: one of two posts coded) is not among them. Of the two,
+    a1 (coded critical, decided supportive) disagrees and a5 agrees: only a1 moves the
+    rectifier (review t6 #3: the report did not say how few codes move the correction)."""
     from netsupport.report_stance import _rectifier_base
 
     rows = [*_EIGHT_ACCOUNTS, ("b1", S, S, 2.0), ("b1", N, None, 0.0)]
@@ -117,11 +119,17 @@ def test_account_level_rows_say_which_accounts_the_rectifier_rests_on():
     assert (net["accounts"], net["coded_accounts"], net["coded_accounts_one_post"]) == (9, 2, 1)
     assert net["accounts_one_post"] == 7  # a2..a8 (a1 and b1 posted twice)
     assert "coded_accounts" not in next(r for r in out["net_support"] if r["unit"] == "post")
+    assert net["coded_accounts_disagree"] == 1
     assert _rectifier_base(net) == (
         "; the error measured on the 2 of 9 accounts whose posts were all coded, 1 of them "
-        "with one post"
+        "with one post: the decisions and the codes disagree on 1 of them"
     )
-    assert _rectifier_base({**net, "coded_accounts_one_post": 2}).endswith("each with one post")
+    assert _rectifier_base({**net, "coded_accounts_one_post": 2}).endswith(
+        "each with one post: the decisions and the codes disagree on 1 of them"
+    )
+    assert _rectifier_base({**net, "coded_accounts_disagree": 0}).endswith(
+        "agree on every one of them"
+    )
     assert _rectifier_base({"corrected": 0.1}) == ""  # an older metrics.json: nothing to say
 
 

@@ -313,7 +313,10 @@ def _model_cross(
         (c.sample_unit[c.coded] == SAMPLE_BY_ACCOUNT) & c.estimate,
     )
     oof = _cross_fitted(x_lab, c.y, c.estimate, model, seed, model_dir, groups)
-    how = f"{CV_FOLDS}-fold stratified cross-validation of the model (seed {seed})"
+    how = (
+        f"{CV_FOLDS}-fold stratified cross-validation of the model (seed {seed}; each fold "
+        "keeps the regularisation the model chose on all the codes: not nested)"
+    )
     if groups is not None:
         how += ", an account drawn for coding never split between training and test"
     return np.where(pd.isna(oof), full_pred, oof), how

@@ -527,15 +527,19 @@ def _coded_accounts(m: np.ndarray, b: int) -> dict[str, int]:
     ``coded_accounts`` (wholly coded: the account-level rectifier's sample) and
     ``coded_accounts_one_post`` (those of them with one post in the cell);
     ``coded_accounts_drawn`` (those the coding sheet drew as accounts); ``accounts_one_post``
-    (the active accounts with one post in the cell)."""
+    (the active accounts with one post in the cell); ``coded_accounts_disagree`` (the wholly
+    coded accounts whose majority code differs from the majority of their cross-fitted
+    decisions: the only ones that move the account-level rectifier)."""
     active = m[:, b + 11] > 0
     whole = active & (m[:, b + 15] > 0)
+    disagree = whole & (np.abs(m[:, b + 12 : b + 15]).sum(axis=1) > 0)
     return {
         "accounts": int(active.sum()),
         "accounts_one_post": int((active & (m[:, b + 3] == 1)).sum()),
         "coded_accounts": int(whole.sum()),
         "coded_accounts_drawn": int((whole & (m[:, b + 22] > 0)).sum()),
         "coded_accounts_one_post": int((whole & (m[:, b + 3] == 1)).sum()),
+        "coded_accounts_disagree": int(disagree.sum()),
     }
 
 
