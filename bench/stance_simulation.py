@@ -126,22 +126,8 @@ def _drawn_by_account(
     stratified by the majority of their predicted stances, every post of each coded."""
     from netsupport.stance import coding_sheet
 
-    names = np.array(STANCES, dtype=object)
     ids = np.array([f"p{i:07d}" for i in range(len(owner))], dtype=object)
-    table = pd.DataFrame(
-        {
-            "post_id": ids,
-            "source": [f"a{i:06d}" for i in owner],
-            "target": "focal",
-            "kind": "reply",
-            "created_at": pd.Timestamp("2014-02-14", tz="UTC"),
-            "window": "crisis",
-            "target_side": "focal",
-            "stance": names[pred],
-            "score": 0.0,
-            "rule": "vader",
-        }
-    )
+    table = _stance_table(ids, owner, pred)
     posts = pd.DataFrame({"post_id": ids, "text": "t"})
     sheet = coding_sheet(table, posts, n_accounts, seed, by="account")
     pi = pd.Series(sheet["inclusion_probability"].astype(float).to_numpy(), index=sheet["post_id"])
