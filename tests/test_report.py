@@ -481,9 +481,12 @@ def test_the_report_shows_the_rule_counts_sentence(mini):
     m = json.loads((mini / "metrics.json").read_text(encoding="utf-8"))
     assert m["stance"]["interactions"] == 24
     assert m["stance"]["by_rule"] == {"lexicon": 18, "vader": 5, "victim": 1}
+    assert m["stance"]["units"] == 20  # (the 24 rows come from 20 posts addressing a side)
     start = (
-        "Rules that decided the stance of the 24 interactions with @lane or @force: lexicon 18 "
-        "(75%), vader 5 (21%), victim 1 (4%). Lexicon: a phrase of the study"
+        "Rules that decided the stance of the 24 interaction rows with @lane or @force (20 "
+        "posts addressing either; a post that replies to and mentions an account is one post "
+        "and two rows): lexicon 18 (75%), vader 5 (21%), victim 1 (4%). Lexicon: a phrase of "
+        "the study"
     )
     for name in ("report.md", "index.html"):
         assert start in (mini / name).read_text(encoding="utf-8")
