@@ -89,27 +89,23 @@ def _supporters(k: Any) -> str:
 
 def breadth_range_text(metrics: Mapping[str, Any]) -> str:
     """Return breadth's range over the grid's community runs, for the breadth sentence's
-    parenthesis ("5 to 15 across the algorithms, resolutions and seeds tried"), or "".
+    parenthesis ("5 to 15 across the 30 community runs of the sensitivity grid"), or "".
 
     Examples
     --------
     >>> m = {"sensitivity": {"communities": {"breadth_range": [5, 15], "runs": [{}] * 30}}}
     >>> breadth_range_text(m)
-    '5 to 15 across the 30 runs of algorithms, resolutions and seeds tried'
+    '5 to 15 across the 30 community runs of the sensitivity grid'
     """
     c = _communities_grid(metrics)
     if c is None:
         return ""
     lo, hi = c["breadth_range"]
-    runs = len(c.get("runs") or ())
-    what = (
-        "seeds of the study's own setting"
-        if c.get("reduced")
-        else "algorithms, resolutions and seeds"
-    )
+    runs = fmt_counted(len(c.get("runs") or ()), "community run", "community runs")
+    what = "of the study's own setting" if c.get("reduced") else "of the sensitivity grid"
     if fmt_count(lo) == fmt_count(hi):
-        return f"the same in all {runs} runs of {what} tried"
-    return f"{fmt_count(lo)} to {fmt_count(hi)} across the {runs} runs of {what} tried"
+        return f"the same in the {runs} {what}"
+    return f"{fmt_count(lo)} to {fmt_count(hi)} across the {runs} {what}"
 
 
 def _communities_grid(metrics: Mapping[str, Any]) -> Mapping[str, Any] | None:
@@ -134,7 +130,7 @@ def sparse_caveat(metrics: Mapping[str, Any]) -> str:
     --------
     >>> m = {"mobilisation": {"nodes": 1026, "mean_degree": 3.2}}
     >>> sparse_caveat(m)[:80]
-    'The graph before the crisis is sparse (1,026 accounts, each interacting with 3.2 '
+    'The graph before the crisis is sparse (1,026 accounts, each interacting with 3.2'
     >>> sparse_caveat({"mobilisation": {"nodes": 1026, "mean_degree": 7.0}})
     ''
     """
@@ -193,10 +189,12 @@ def breadth_clause(metrics: Mapping[str, Any], with_breadth: bool = True) -> str
         breadth = f"ranged from {breadth} with at least {_supporters(c['k'])}"
     even = fmt_span(f"{c['evenness_range'][0]:.2f}", f"{c['evenness_range'][1]:.2f}")
     text = (
-        f"Over {fmt_counted(runs, 'community run', 'community runs')} ({what}) "
-        + (f"breadth {breadth}, evenness {even}" if with_breadth else f"evenness ranged {even}")
-        + f"; runs with other seeds agreed with NMI {st['mean_pairwise_nmi']:.2f} on average"
-    )
+        f"Over {fmt_counted(runs, 'community run', 'community runs')} ({what}) breadth "
+        f"{breadth}, evenness {even}"
+        if with_breadth
+        else f"Over these {fmt_counted(runs, 'community run', 'community runs')} ({what}) "
+        f"evenness ranged {even}"
+    ) + f"; runs with other seeds agreed with NMI {st['mean_pairwise_nmi']:.2f} on average"
     if cons.get("breadth") is not None:
         if is_one(cons["communities"]):
             text += ", and their consensus partition has a single community" + (

@@ -1439,10 +1439,10 @@ def test_breadth_gives_its_range_over_the_grid_and_a_sparse_graph_caveat():
     }
     m["sensitivity"] = {"summary": {}, "communities": comm}
     assert _breadth_sentence(m) == (
-        "Support came from 5 communities (2 to 9 across the 20 runs of algorithms, resolutions "
-        "and seeds tried) with at least 3 supporters each (of the 7 found before the crisis; "
+        "Support came from 5 communities (2 to 9 across the 20 community runs of the "
+        "sensitivity grid) with at least 3 supporters each (of the 7 found before the crisis; "
         "evenness 0.82 on a 0–1 scale); the most supporters, 92, came from community 0, where "
-        "60% of the 300 members addressed @lane. Over 20 community runs (algorithms, "
+        "60% of the 300 members addressed @lane. Over these 20 community runs (algorithms, "
         "resolutions and seeds) evenness ranged 0.40 to 0.90; runs with other seeds agreed with "
         "NMI 0.90 on average. The graph before the crisis is sparse (400 accounts, each "
         "interacting with 2.5 others on average, below ln 400 = 6.0, where a random graph of "
