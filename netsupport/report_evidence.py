@@ -157,7 +157,7 @@ def sparse_caveat(metrics: Mapping[str, Any]) -> str:
         lo, hi = min(x[0] for x in counts), max(x[1] for x in counts)
         res = sorted(by_res, key=float)
         text += (
-            f" ({fmt_count(lo)} to {fmt_count(hi)} communities at resolutions "
+            f" (the sensitivity grid found {fmt_count(lo)} to {fmt_count(hi)} at resolutions "
             f"{res[0]} to {res[-1]})"
         )
     return text + ", so breadth is a rough count, not a finding on its own."

@@ -1447,8 +1447,8 @@ def test_breadth_gives_its_range_over_the_grid_and_a_sparse_graph_caveat():
         "NMI 0.90 on average. The graph before the crisis is sparse (400 accounts, each "
         "interacting with 2.5 others on average, below ln 400 = 6.0, where a random graph of "
         "that size falls apart into pieces): on such a graph the number of communities depends "
-        "on the resolution (5 to 21 communities at resolutions 0.5 to 2), so breadth is a rough "
-        "count, not a finding on its own."
+        "on the resolution (the sensitivity grid found 5 to 21 at resolutions 0.5 to 2), so "
+        "breadth is a rough count, not a finding on its own."
     )
     # mean degree 6.0 is above ln 400 = 5.99: no caveat; the breadth range stays
     m["mobilisation"]["mean_degree"] = 6.0
