@@ -11,7 +11,7 @@ neutral, never red against green. Titles and axis labels are plain words. Nothin
 
 Charts
 ------
-1. :func:`attention_timeline` - interactions towards the focal account and the institution
+1. :func:`attention_timeline` - posts addressing the focal account and the institution
    per day (or hour), stacked by stance, crisis shaded, the focal account's silence marked.
 2. :func:`network_map` - the crisis graph around the focal account, coloured by baseline community,
    sized by PageRank, proxies labelled (spring layout with a fixed seed; a sample when large).
@@ -383,7 +383,7 @@ def attention_timeline(
     silence: tuple[Any, Any] | None = None,
     freq: str = "D",
 ) -> Figure:
-    """Draw interactions towards the focal account (and the institution) over time, by stance.
+    """Draw posts addressing the focal account (and the institution) over time, by stance.
 
     Parameters
     ----------
@@ -422,7 +422,7 @@ def attention_timeline(
                 else pd.DataFrame()
             )
             if table.empty or float(table.to_numpy().sum()) == 0:
-                _no_data(ax, f"No interactions towards {labels[target]} in the data")
+                _no_data(ax, f"No posts addressing {labels[target]} in the data")
             else:
                 # bins from TimeBins: a bin cut short by a window boundary is drawn narrower,
                 # its count scaled to a full bin (the axis is a rate per day or hour)
@@ -471,7 +471,8 @@ def attention_timeline(
                 )
             ax.set_xlim(x0, x1)
             ax.set_title(f"Towards {labels[target]}")
-            ax.set_ylabel(f"Interactions per {unit}")
+            # (units: posts addressing the side, not interaction rows; review t5 #15)
+            ax.set_ylabel(f"Posts addressing it per {unit}")
         handles, names = axes[0].get_legend_handles_labels()
         order = sorted(range(len(names)), key=lambda j: (_legend_rank(names[j]), names[j]))
         fig.legend(
@@ -1256,7 +1257,7 @@ def roles_timeline(
             for r, t in (first_mentions or {}).items()
             if t is not None and not pd.isna(t) and r in Role.__members__.values()
         }
-    title = f"Who carried the story: interactions with {focal_label} by role"
+    title = f"Who carried the story: posts addressing {focal_label} by role"
     with _style():
         fig = _figure((10.0, 6.6 if lower else 4.8))
         if lower:
@@ -1267,7 +1268,7 @@ def roles_timeline(
         present = set(counts["role"].astype(str)) if len(counts) else set()
         roles = [r for r in Role if r.value in present]
         if not roles:
-            _no_data(ax, "No interactions with the focal account")
+            _no_data(ax, "No posts addressing the focal account")
         bins = TimeBins(windows, freq)  # aligned to the crisis start (issue 14 item 24)
         full = bins.edges[:-1]
         factor = bins.scale(pd.Series(full))
@@ -1295,7 +1296,7 @@ def roles_timeline(
         ax.yaxis.set_major_locator(MaxNLocator(nbins=5, integer=True))
         _date_axis(ax)
         ax.set_xlabel("Date (UTC)")
-        ax.set_ylabel(f"Interactions per {unit}")
+        ax.set_ylabel(f"Posts addressing it per {unit}")  # (units, not interaction rows)
         # beside the axes, not over the lines (the peak of a role can be anywhere)
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), ncols=1)
         _titles(fig, title, "Accounts' roles from the accounts file or their profile text.", ax)

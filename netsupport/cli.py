@@ -1188,6 +1188,8 @@ def _print_run(result) -> None:
     coverage = (result.metrics or {}).get("coverage_check") or {}
     for warning in coverage.get("warnings") or []:  # also in the report's warning box
         typer.echo(f"warning: {warning}", err=True)
+    for note in coverage.get("notes") or []:  # also under the report's coverage table
+        typer.echo(f"note: {note}", err=True)
     typer.echo(f"report: {result.index_html}", err=True)
 
 

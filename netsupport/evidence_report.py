@@ -97,10 +97,15 @@ def _measure_text(name: str, block: Any) -> str:
 def _coverage(m: Mapping[str, Any]) -> dict[str, Any]:
     rec = m.get("coverage_check")
     if not isinstance(rec, Mapping):
-        return {"warnings": [], "rows": [], "cut": []}
+        return {"warnings": [], "notes": [], "rows": [], "cut": []}
     rows = []
     for i in rec.get("inputs") or []:
         fr = i.get("windows")
+        only = (
+            f"{fmt_count(i['posts_only_here'])} of {fmt_count(i['posts'])}"
+            if i.get("posts") and i.get("posts_only_here") is not None
+            else ""
+        )
         rows.append(
             [
                 i["file"],
@@ -112,13 +117,24 @@ def _coverage(m: Mapping[str, Any]) -> dict[str, Any]:
                     if fr
                     else ["", "", ""]
                 ),
+                only,
             ]
         )
     cut = [[c["key"], fmt_time(c["declared"]), fmt_time(c["used"])] for c in rec.get("cut") or []]
     return {
         "warnings": list(rec.get("warnings") or []),
+        "notes": list(rec.get("notes") or []),
         "rows": rows,
-        "head": ["Input", "Format", "First row", "Last row", "Baseline", "Crisis", "After"],
+        "head": [
+            "Input",
+            "Format",
+            "First row",
+            "Last row",
+            "Baseline",
+            "Crisis",
+            "After",
+            "Posts only in it",
+        ],
         "cut": cut,
         "policy": rec.get("policy", "cut"),
         "data": rec.get("data"),
@@ -549,8 +565,9 @@ def limitations(m: Mapping[str, Any], study: Any) -> list[str]:
     out: list[str] = []
     cov = m.get("coverage_check")
     warnings = list(cov.get("warnings") or []) if isinstance(cov, Mapping) else []
-    if warnings:
-        out += [f"Coverage: {w}." for w in warnings]
+    notes = list(cov.get("notes") or []) if isinstance(cov, Mapping) else []
+    if warnings or notes:
+        out += [f"Coverage: {w}." for w in warnings + notes]
     else:
         out.append("Coverage: the data span every window, and every timed input covers each.")
     sv = m.get("stance_validation")

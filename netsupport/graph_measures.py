@@ -279,11 +279,9 @@ def communities_from_edges(
     }
     if edges.empty:
         return None, info
+    ug = graph if graph is not None else graph_arrays(edges)
     part = _detect(
-        graph if graph is not None else graph_arrays(edges),
-        study.communities.algorithm,
-        study.communities.resolution,
-        study.communities.seed,
+        ug, study.communities.algorithm, study.communities.resolution, study.communities.seed
     )
     membership = part.membership
     info.update(
@@ -292,6 +290,9 @@ def communities_from_edges(
             "modularity": part.modularity,
             "nodes": len(membership),
             "edges": len(edges),
+            # distinct accounts each account interacted with, either way (2 E / N of the
+            # undirected graph communities are found on): the report's sparse-graph caveat
+            "mean_degree": 2 * int(ug.n_edges) / max(int(ug.n_nodes), 1),
         }
     )
     return membership, info

@@ -87,8 +87,85 @@ def _supporters(k: Any) -> str:
     return fmt_counted(k, "supporter", "supporters")
 
 
-def breadth_clause(metrics: Mapping[str, Any]) -> str:
-    """Return the sentence giving breadth over community settings and seeds, with stability."""
+def breadth_range_text(metrics: Mapping[str, Any]) -> str:
+    """Return breadth's range over the grid's community runs, for the breadth sentence's
+    parenthesis ("5 to 15 across the 30 community runs of the sensitivity grid"), or "".
+
+    Examples
+    --------
+    >>> m = {"sensitivity": {"communities": {"breadth_range": [5, 15], "runs": [{}] * 30}}}
+    >>> breadth_range_text(m)
+    '5 to 15 across the 30 community runs of the sensitivity grid'
+    """
+    c = _communities_grid(metrics)
+    if c is None:
+        return ""
+    lo, hi = c["breadth_range"]
+    runs = fmt_counted(len(c.get("runs") or ()), "community run", "community runs")
+    what = "of the study's own setting" if c.get("reduced") else "of the sensitivity grid"
+    if fmt_count(lo) == fmt_count(hi):
+        return f"the same in the {runs} {what}"
+    return f"{fmt_count(lo)} to {fmt_count(hi)} across the {runs} {what}"
+
+
+def _communities_grid(metrics: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    sens = metrics.get("sensitivity")
+    if not isinstance(sens, Mapping) or _is_nm(sens):
+        return None
+    c = sens.get("communities")
+    if not isinstance(c, Mapping) or _is_nm(c) or "breadth_range" not in c:
+        return None
+    return c
+
+
+def sparse_caveat(metrics: Mapping[str, Any]) -> str:
+    """Return the caveat for a sparse baseline graph, or "" (METHODS.md, "Breadth").
+
+    Sparse: the mean degree (``mobilisation.mean_degree``, distinct accounts each account
+    interacted with) is below ``ln N`` (``N`` accounts), the mean degree below which a random
+    graph of that size falls apart into pieces (Erdős and Rényi): communities found on it are
+    partly those pieces, and how many there are depends on the resolution.
+
+    Examples
+    --------
+    >>> m = {"mobilisation": {"nodes": 1026, "mean_degree": 3.2}}
+    >>> sparse_caveat(m)[:80]
+    'The graph before the crisis is sparse (1,026 accounts, each interacting with 3.2'
+    >>> sparse_caveat({"mobilisation": {"nodes": 1026, "mean_degree": 7.0}})
+    ''
+    """
+    import math
+
+    mob = metrics.get("mobilisation")
+    if not isinstance(mob, Mapping) or _is_nm(mob):
+        return ""
+    n, d = mob.get("nodes"), mob.get("mean_degree")
+    if not isinstance(n, int) or n < 2 or not isinstance(d, int | float):
+        return ""
+    if d >= math.log(n):
+        return ""
+    text = (
+        f"The graph before the crisis is sparse ({fmt_count(n)} accounts, each interacting with "
+        f"{d:.1f} others on average, below ln {fmt_count(n)} = {math.log(n):.1f}, where a random "
+        "graph of that size falls apart into pieces): on such a graph the number of communities "
+        "depends on the resolution"
+    )
+    c = _communities_grid(metrics)
+    by_res = (c or {}).get("by_resolution") or {}
+    counts = [v["communities"] for v in by_res.values() if isinstance(v, Mapping)]
+    if len(by_res) > 1 and counts:
+        lo, hi = min(x[0] for x in counts), max(x[1] for x in counts)
+        res = sorted(by_res, key=float)
+        text += (
+            f" (the sensitivity grid found {fmt_count(lo)} to {fmt_count(hi)} at resolutions "
+            f"{res[0]} to {res[-1]})"
+        )
+    return text + ", so breadth is a rough count, not a finding on its own."
+
+
+def breadth_clause(metrics: Mapping[str, Any], with_breadth: bool = True) -> str:
+    """Return the sentence giving breadth over community settings and seeds, with stability
+    (``with_breadth=False``: without breadth's range, which the breadth sentence gives)."""
     sens = metrics.get("sensitivity")
     if not isinstance(sens, Mapping) or _is_nm(sens):
         return ""
@@ -113,9 +190,11 @@ def breadth_clause(metrics: Mapping[str, Any]) -> str:
     even = fmt_span(f"{c['evenness_range'][0]:.2f}", f"{c['evenness_range'][1]:.2f}")
     text = (
         f"Over {fmt_counted(runs, 'community run', 'community runs')} ({what}) breadth "
-        f"{breadth}, evenness {even}; runs with other seeds "
-        f"agreed with NMI {st['mean_pairwise_nmi']:.2f} on average"
-    )
+        f"{breadth}, evenness {even}"
+        if with_breadth
+        else f"Over these {fmt_counted(runs, 'community run', 'community runs')} ({what}) "
+        f"evenness ranged {even}"
+    ) + f"; runs with other seeds agreed with NMI {st['mean_pairwise_nmi']:.2f} on average"
     if cons.get("breadth") is not None:
         if is_one(cons["communities"]):
             text += ", and their consensus partition has a single community" + (

@@ -237,9 +237,14 @@ def findings(metrics: Mapping[str, Any]) -> Findings:
             "min": fmt_counted(br["k"], "supporter", "supporters"),
             "even": evenness_text(br),
         }
+        from .report_evidence import breadth_range_text, sparse_caveat
+
+        # its uncertainty over the grid's community runs, in the same sentence (review t5 #4)
+        values["range"] = breadth_range_text(metrics)
         text = (
             "Support came from {k} "
             + ("community" if is_one(br["communities_with_k_supporters"]) else "communities")
+            + (" ({range})" if values["range"] else "")
             + " with at least {min} each (of the {of} found before the crisis; {even})"
         )
         best = _most_supporters(mob)
@@ -257,8 +262,10 @@ def findings(metrics: Mapping[str, Any]) -> Findings:
                     "who": focal,
                 }
             )
-        values["grid"] = _grid_clause(metrics, "breadth")
-        out.append(Sentence(text + ".{grid}", values, ("k",)))
+        values["grid"] = _grid_clause(metrics, "breadth", with_breadth=not values["range"])
+        values["sparse"] = sparse_caveat(metrics)
+        values["sparse"] = " " + values["sparse"] if values["sparse"] else ""
+        out.append(Sentence(text + ".{grid}{sparse}", values, ("k",)))
 
     # 6. proxies during the silence
     sil = metrics.get("silence")
@@ -400,7 +407,7 @@ def _grid_clause(metrics: Mapping[str, Any], key: str, side: str = _FOCAL, **kw:
     from . import report_evidence
 
     if key == "breadth":
-        text = report_evidence.breadth_clause(metrics)
+        text = report_evidence.breadth_clause(metrics, **kw)
     else:
         text = report_evidence.grid_clause(metrics, key, side, **kw)
     return " " + text if text else ""

@@ -433,19 +433,30 @@ def _share(k: int, n: int) -> str:
 
 
 def rule_counts_sentence(metrics: Mapping[str, Any], sides: Sequence[str]) -> Sentence | None:
-    """Return the sentence saying which rules decided the stance of how many interactions, and
-    what each rule means, or None when ``stance.by_rule`` is empty.
+    """Return the sentence saying which rules decided the stance of how many interaction rows,
+    and what each rule means, or None when ``stance.by_rule`` is empty.
 
-    ``stance.by_rule`` counts the rows of the stance table: the interactions (replies, mentions,
-    quotes, reposts, likes, posts carrying a study marker) with an account of ``sides`` (the
-    focal and institution handles), one per interaction, whatever its window.
+    ``stance.by_rule`` counts the rows of the stance table: the interaction rows (replies,
+    mentions, quotes, reposts, likes, posts carrying a study marker) with an account of
+    ``sides`` (the focal and institution handles), one per row, whatever its window. A post
+    that both replies to and mentions an account is two rows and one post addressing it (one
+    unit, ``stance.units``; one hand code), so the rows a hand label decided can outnumber the
+    codes (``stance.agreement.labels_matched.matched``): the sentence gives both (review t5
+    #15: "label 447" beside "420 hand codes").
 
     Examples
     --------
     >>> s = rule_counts_sentence({"stance": {"by_rule": {"label": 1, "model": 3}}}, ["a", "b"])
     >>> print(s.text())
-    Rules that decided the stance of the 4 interactions with @a or @b: label 1 (25%), model 3
-    (75%). Label: a hand label; model: the stance model trained on the hand labels.
+    Rules that decided the stance of the 4 interaction rows with @a or @b: label 1 (25%), model
+    3 (75%). Label: a hand label; model: the stance model trained on the hand labels.
+    >>> m = {"stance": {"by_rule": {"label": 3, "model": 3}, "units": 5,
+    ...     "agreement": {"labels_matched": {"matched": 2}}}}
+    >>> print(rule_counts_sentence(m, ["a"]).text())
+    Rules that decided the stance of the 6 interaction rows with @a (5 posts addressing it; a
+    post that replies to and mentions an account is one post and two rows): label 3 rows (50%; 2
+    of those posts hand-coded), model 3 (50%). Label: a hand label; model: the stance model
+    trained on the hand labels.
     """
     by_rule = (metrics.get("stance") or {}).get("by_rule") or {}
     counts = sorted((str(k), int(n)) for k, n in by_rule.items() if int(n) > 0)
@@ -454,10 +465,28 @@ def rule_counts_sentence(metrics: Mapping[str, Any], sides: Sequence[str]) -> Se
         return None
     shown = [handle(h) for h in sides]
     who = ", ".join(shown[:-1]) + " or " + shown[-1] if len(shown) > 1 else "".join(shown)
-    values: dict[str, Any] = {"n": fmt_counted(total, "interaction", "interactions"), "who": who}
+    values: dict[str, Any] = {
+        "n": fmt_counted(total, "interaction row", "interaction rows"),
+        "who": who,
+    }
+    stance = metrics.get("stance") or {}
+    units = stance.get("units")
+    coded = ((stance.get("agreement") or {}).get("labels_matched") or {}).get("matched")
+    units_text = ""
+    if isinstance(units, int) and units > 0:
+        values["units"] = fmt_counted(units, "post", "posts")
+        values["it"] = "it" if len(shown) == 1 else "either"
+        units_text = (
+            " ({units} addressing {it}; a post that replies to and mentions an account is one "
+            "post and two rows)"
+        )
     parts = []
     for i, (rule, n) in enumerate(counts):
-        parts.append(f"{{r{i}}} {{c{i}}} ({{p{i}}})")
+        if rule == "label" and isinstance(coded, int) and coded > 0 and units_text:
+            parts.append(f"{{r{i}}} {{c{i}}} rows ({{p{i}}}; {{coded}} of those posts hand-coded)")
+            values["coded"] = fmt_count(coded)
+        else:
+            parts.append(f"{{r{i}}} {{c{i}}} ({{p{i}}})")
         values.update({f"r{i}": rule, f"c{i}": fmt_count(n), f"p{i}": _share(n, total)})
     meanings = _rule_meanings()
     glossary = []
@@ -465,7 +494,8 @@ def rule_counts_sentence(metrics: Mapping[str, Any], sides: Sequence[str]) -> Se
         name = rule[:1].upper() + rule[1:] if i == 0 else rule
         glossary.append(f"{{g{i}}}: {{m{i}}}")
         values.update({f"g{i}": name, f"m{i}": meanings[rule]})
-    text = "Rules that decided the stance of the {n} with {who}: " + ", ".join(parts)
+    text = "Rules that decided the stance of the {n} with {who}" + units_text + ": "
+    text += ", ".join(parts)
     text += "." + (" " + "; ".join(glossary) + "." if glossary else "")
     return Sentence(text, values)
 

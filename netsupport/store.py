@@ -1185,16 +1185,21 @@ class Transaction:
         texts (the store's parts and this transaction's), at commit.
         """
         if not self._dups:
+            self._count_shared_posts(None, None)
             return
         dups = pa.concat_tables(self._dups).combine_chunks()
         self._dups = []
         keys = dups["key"].chunk(0)
         paths = self.store.part_paths(Table.POSTS) + self._new_parts(Table.POSTS)
-        found = [_duplicate_rows(part, "") for part in _posts_with_keys(paths, keys)]
+        parts = list(_posts_with_keys(paths, keys))
+        found = [_duplicate_rows(part, "") for part in parts]
         if not found:  # (cannot happen: a duplicate's first version is stored)
+            self._count_shared_posts(None, None)
             return
         first = pa.concat_tables(found).combine_chunks()  # (one row per key, as stored)
         at = pc.index_in(keys, value_set=first["key"].combine_chunks())
+        sources = pa.chunked_array([p.column(PostCol.SOURCE_FILE) for p in parts], pa.string())
+        self._count_shared_posts(dups.select(["key", "tag"]), sources.take(at))
         author_changed = pc.fill_null(
             pc.not_equal(dups[PostCol.AUTHOR], first[PostCol.AUTHOR].take(at)), True
         )
@@ -1211,6 +1216,47 @@ class Transaction:
                 t.filter(pc.invert(pc.fill_null(pc.is_in(t[AccountCol.HANDLE], value_set), False)))
                 for t in self._new_accounts
             ]
+
+    def _count_shared_posts(
+        self, dups: pa.Table | None, first_sources: pa.ChunkedArray | None
+    ) -> None:
+        """Record, in this transaction's import records, each file's distinct posts and how many
+        of them no other imported file holds (``posts: {distinct, only_here}``).
+
+        ``dups`` holds the key and file tag of each duplicate post row of this transaction,
+        ``first_sources`` the ``source_file`` of the stored (first) version of each. A post is
+        in another file when a file other than its own holds it: its first version came from
+        another file, or another file repeated it. Counted against the files imported before
+        and with this one: a file imported in an earlier transaction keeps its own counts (a
+        later file repeating its posts does not lower them). No read of the data beyond the one
+        that :meth:`_compare_duplicates` makes of the duplicates' first versions.
+        """
+        posts = [r for r in self._imports if "rows" in r]
+        if not posts:
+            return
+        tags = {str(r["path"]) for r in self.manifest.get("imports", [])} | {
+            str(r["path"]) for r in posts
+        }
+        also: dict[str, int] = {}  # file -> its distinct posts first stored from another file
+        repeated: dict[str, int] = {}  # file -> its first-stored posts another file repeats
+        if dups is not None and first_sources is not None and dups.num_rows:
+            frame = pd.DataFrame(
+                {
+                    "key": dups["key"].to_pylist(),
+                    "file": dups["tag"].to_pylist(),
+                    "first": [_file_of(s, tags) for s in first_sources.to_pylist()],
+                }
+            ).drop_duplicates(["key", "file"])
+            other = frame[frame["file"] != frame["first"]]
+            also = other.groupby("file")["key"].nunique().to_dict()
+            repeated = other.groupby("first")["key"].nunique().to_dict()
+        for r in posts:
+            tag = str(r["path"])
+            kept = int(r["rows"].get("posts", 0))
+            r["posts"] = {
+                "distinct": kept + int(also.get(tag, 0)),
+                "only_here": kept - int(repeated.get(tag, 0)),
+            }
 
     def _new_parts(self, table: Table) -> list[Path]:
         """This transaction's (temporary) part files of ``table``, closed so they can be read."""
@@ -1303,6 +1349,22 @@ def _duplicate_rows(posts: pa.Table, tag: str) -> pa.Table:
     )
 
 
+def _file_of(source: str | None, files: set[str]) -> str | None:
+    """The imported file a post's ``source_file`` names: itself, or the archive before a ``!``.
+
+    Examples
+    --------
+    >>> _file_of("/d/a.zip!data/tweets.js", {"/d/a.zip", "/d/b.csv"})
+    '/d/a.zip'
+    """
+    if source is None or source in files:
+        return source
+    for i, c in enumerate(source):
+        if c == "!" and source[:i] in files:
+            return source[:i]
+    return source
+
+
 def _read_parts(paths: list[Path], table: Table, columns: list[str]) -> Iterator[pa.Table]:
     schema = pa.schema([SCHEMAS[table].field(str(c)) for c in columns])
     for path in paths:
@@ -1310,10 +1372,10 @@ def _read_parts(paths: list[Path], table: Table, columns: list[str]) -> Iterator
 
 
 def _posts_with_keys(paths: list[Path], keys: pa.Array) -> Iterator[pa.Table]:
-    """The posts (platform, post_id, author, text) of the part files whose key is in ``keys``;
-    texts are read only from the row groups that hold one."""
+    """The posts (platform, post_id, author, text, source_file) of the part files whose key is
+    in ``keys``; texts are read only from the row groups that hold one."""
     ids = [PostCol.PLATFORM.value, PostCol.POST_ID.value]
-    cols = [*ids, PostCol.AUTHOR.value, PostCol.TEXT.value]
+    cols = [*ids, PostCol.AUTHOR.value, PostCol.TEXT.value, PostCol.SOURCE_FILE.value]
     for path in paths:
         try:
             pf = pq.ParquetFile(path)

@@ -251,12 +251,14 @@ def test_hourly_bins_for_a_short_study():
         {"time": hours, "target": "focal", "stance": "supportive", "count": range(len(hours))}
     )
     fig = charts.attention_timeline(counts, w, focal_label="@x", freq="h")
-    assert fig.axes[0].get_ylabel() == "Interactions per hour"
+    # the bars count posts addressing the side, not interaction rows (review t5 #15)
+    assert fig.axes[0].get_ylabel() == "Posts addressing it per hour"
     roles = pd.DataFrame({"time": hours, "role": "citizen", "count": 1})
     fig2 = charts.roles_timeline(
         roles, w, focal_label="@x", first_mentions={"citizen": w.crisis_start}, freq="h"
     )
-    assert fig2.axes[0].get_ylabel() == "Interactions per hour"
+    assert fig2.axes[0].get_ylabel() == "Posts addressing it per hour"
+    assert fig2.get_suptitle() == "Who carried the story: posts addressing @x by role"
     for f in (fig, fig2):
         assert charts.figure_bytes(f, "png").startswith(b"\x89PNG")
 

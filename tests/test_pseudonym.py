@@ -142,8 +142,7 @@ def test_the_example_report_shows_the_evidence_sections(plain_run):
     html = (plain_run / "index.html").read_text(encoding="utf-8")
     for needle in (
         "Synthetic data.",
-        "Coverage warnings",
-        "nodexl-standwithlane.csv",
+        "Coverage note: nodexl-standwithlane.csv",  # (a note: tweets.jsonl holds its posts)
         "Primary measures (declared in the study before the analysis)",
         "Did reputation pay off? Prior ties of supporters, critics and neutrals",
         "Odds ratio (adjusted)",
@@ -309,3 +308,14 @@ def test_the_prior_tie_finding_is_followed_by_its_test():
         .endswith("the odds ratio is not measured (every one of the 3 supporters had a prior tie).")
     )
     assert tie_contrast({}, "@lane", "95%") == []
+
+
+def test_limitations_give_a_coverage_note_not_that_every_input_covers_each_window():
+    # a partial file whose posts the other inputs hold is a note (review t5 #14), but the
+    # limitations must not then claim that every timed input covers each window
+    class S:
+        class provenance:
+            synthetic = False
+
+    m = {"coverage_check": {"warnings": [], "notes": ["n.csv covers only 74% of the crisis"]}}
+    assert limitations(m, S)[0] == "Coverage: n.csv covers only 74% of the crisis."

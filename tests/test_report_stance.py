@@ -267,7 +267,7 @@ def test_the_rule_counts_say_what_they_count_and_what_the_rules_mean():
     m = {"stance": {"by_rule": {"vader": 5, "label": 3, "victim": 1, "lexicon": 18}}}
     s = rule_counts_sentence(m, ["inspector_lane", "force", "force_hq"])
     assert s.text() == (
-        "Rules that decided the stance of the 27 interactions with @inspector_lane, @force or "
+        "Rules that decided the stance of the 27 interaction rows with @inspector_lane, @force or "
         "@force_hq: label 3 (11%), lexicon 18 (67%), vader 5 (19%), victim 1 (4%). "
         "Label: a hand label; lexicon: a phrase of the study's lexicon; vader: VADER's "
         "sentiment of the text; victim: the account as the victim of what the post criticises "
@@ -277,10 +277,27 @@ def test_the_rule_counts_say_what_they_count_and_what_the_rules_mean():
     # a share that rounds to 0 is not shown as 0%; a rule without a meaning is listed, unglossed
     s = rule_counts_sentence({"stance": {"by_rule": {"model": 999, "new": 1}}}, ["lane"])
     assert s.text() == (
-        "Rules that decided the stance of the 1,000 interactions with @lane: model 999 (100%), "
-        "new 1 (<1%). Model: the stance model trained on the hand labels."
+        "Rules that decided the stance of the 1,000 interaction rows with @lane: model 999 "
+        "(100%), new 1 (<1%). Model: the stance model trained on the hand labels."
     )
     assert rule_counts_sentence({"stance": {"by_rule": {}}}, ["lane"]) is None
+    # review t5 #15: "the 1,486 interactions ...: label 447" beside "420 hand codes" called rows
+    # interactions and never said why 447 > 420: the example's counts (stance.interactions,
+    # stance.units, labels matched) worked by hand, 447 / 1,486 = 30%, 1,039 / 1,486 = 70%
+    m = {
+        "stance": {
+            "by_rule": {"label": 447, "model": 1039},
+            "units": 1286,
+            "agreement": {"labels_matched": {"matched": 420}},
+        }
+    }
+    assert rule_counts_sentence(m, ["inspector_lane", "northshire_police"]).text() == (
+        "Rules that decided the stance of the 1,486 interaction rows with @inspector_lane or "
+        "@northshire_police (1,286 posts addressing either; a post that replies to and mentions "
+        "an account is one post and two rows): label 447 rows (30%; 420 of those posts "
+        "hand-coded), model 1,039 (70%). Label: a hand label; model: the stance model trained "
+        "on the hand labels."
+    )
     assert "&lt;b&gt; 1" in str(
         rule_counts_sentence({"stance": {"by_rule": {"<b>": 1}}}, ["lane"]).html()
     )

@@ -157,6 +157,9 @@ def _report_sentences(path: Path) -> list[str]:
         text = head + rest[rest.index("\n## ") :]
     out = []
     for line in text.splitlines():
+        # a parenthesis giving a figure's range over the grid (breadth's, review t5 #4)
+        line = re.sub(r" \([^()]*community runs of the sensitivity grid\)", "", line)
+        line = re.sub(r" \(the sensitivity grid found [^()]*\)", "", line)
         kept = [s for s in re.split(r"(?<=\.) ", line) if not any(m in s for m in _BY_DESIGN)]
         if kept and " ".join(kept).strip():
             out.append(" ".join(kept))

@@ -494,3 +494,27 @@ def test_distinct_ids_are_distinct_keys(batches):
             oracle.add(x)
         assert keep.tolist() == expected
     assert len(seen) == len(oracle)
+
+
+# ---- posts shared between files ---------------------------------------------------------------
+
+
+def test_each_file_records_its_posts_and_those_no_other_file_holds(tmp_path):
+    """Guards review t5 #14: the coverage warning needs, per file, how many of its posts are only
+    in it. Hand count: a = ids 0-5; b = ids 4-7 plus 4 again (a repeat within b); c = ids 5, 9.
+    a: 6 posts, 4 and 5 also elsewhere -> only 0-3 = 4. b: 4 distinct (4, 5, 6, 7), 4 and 5 in
+    a -> 2 only. c: 2 distinct, 5 elsewhere -> 1 only (9). Post 5 is in three files: a counts it
+    once."""
+    from netsupport.ingest import import_paths
+
+    files = {"a.jsonl": [0, 1, 2, 3, 4, 5], "b.jsonl": [4, 5, 6, 7, 4], "c.jsonl": [5, 9]}
+    for name, ids in files.items():
+        (tmp_path / name).write_text("".join(next(_tweet_lines(1, i)) for i in ids))
+    store = Store(tmp_path / "s")
+    import_paths(store, [tmp_path / n for n in files], format="twitter-v2")
+    got = {r["path"].rsplit("/", 1)[-1]: r["posts"] for r in store.imported_files()}
+    assert got == {
+        "a.jsonl": {"distinct": 6, "only_here": 4},
+        "b.jsonl": {"distinct": 4, "only_here": 2},
+        "c.jsonl": {"distinct": 2, "only_here": 1},
+    }

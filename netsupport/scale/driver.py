@@ -322,6 +322,8 @@ def aggregate_study(
     for w in _WINDOWS:
         n = int(scan["post_windows"].get(w, 0)) + int(res["inter_windows"].get(w, 0))
         coverage[w] = {"rows": n, "covered": n > 0}
+    # posts per window, popped by analyse_inputs (a partial file's posts are weighed by them)
+    coverage["_posts"] = {w: int(scan["post_windows"].get(w, 0)) for w in _WINDOWS}
     from ..stance import load_lexicon
 
     edges = {}

@@ -46,6 +46,10 @@ _ISO = "%Y-%m-%dT%H:%M:%SZ"
 #: Poisson process at the data's own rate would leave a gap that long empty with probability
 #: below this: sparse data (one account's archive) start some hours inside the period collected.
 GAP_PROBABILITY = 0.001
+#: A file covering part of a window is only noted, not warned about, when the posts no other input
+#: holds are under this share of the study's posts in each window it reaches: they move that
+#: window's counts by under 1%, far inside any interval the report gives a count or a rate.
+NEGLIGIBLE_SHARE = 0.01
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,8 @@ class InputSpan:
     first: pd.Timestamp | None
     last: pd.Timestamp | None
     rows: int = 0  # rows read from the file (its rate sets the tolerated gap)
+    posts: int | None = None  # its distinct posts (None: the store did not count them)
+    only_here: int | None = None  # of those, the posts no other imported file holds
 
     def slack(self) -> pd.Timedelta:
         """Return the longest gap at the span's edges that the file's rate makes unsurprising.
@@ -102,6 +108,7 @@ def input_spans(imports: Iterable[Mapping[str, Any]]) -> list[InputSpan]:
     out = []
     for rec in imports:
         span = rec.get("span") or {}
+        posts = rec.get("posts") or {}
         out.append(
             InputSpan(
                 Path(str(rec.get("path", ""))).name,
@@ -109,9 +116,15 @@ def input_spans(imports: Iterable[Mapping[str, Any]]) -> list[InputSpan]:
                 _ts(span.get("first")),
                 _ts(span.get("last")),
                 int(span.get("rows", (rec.get("rows") or {}).get("rows_read", 0)) or 0),
+                _count(posts.get("distinct")),
+                _count(posts.get("only_here")),
             )
         )
     return out
+
+
+def _count(x: Any) -> int | None:
+    return None if x is None else int(x)
 
 
 def spans_from_posts(posts: pd.DataFrame | None) -> list[InputSpan]:
@@ -210,6 +223,7 @@ def coverage_check(
     *,
     rows: Mapping[str, Any] | None = None,
     study_path: str | Path | None = None,
+    posts: Mapping[str, int] | None = None,
 ) -> tuple[Windows, dict[str, Any]]:
     """Return the windows to measure with, and the coverage record for metrics.json.
 
@@ -228,16 +242,24 @@ def coverage_check(
         tolerated up to :func:`window_slack` of that window's rate (none without ``rows``).
     study_path : path, optional
         Named at the start of a refusal.
+    posts : mapping, optional
+        The study's posts per declared window (``{window: n}``): a file covering part of a
+        window whose posts found in no other input are under :data:`NEGLIGIBLE_SHARE` of each
+        window it reaches gets a note instead of a warning (without ``posts``: only when none
+        of its posts is only in it).
 
     Returns
     -------
     (Windows, dict)
         The windows cut to the data (unchanged when the data span them, or when no input has
         times), and ``{policy, data: {first, last} | None, inputs: [{file, format, first,
-        last, windows: {window: fraction}}], declared: {bound: time}, cut: [{bound, key,
-        declared, used}], windows: {window: {declared_days, used_days, spanned}},
-        warnings: [str]}``. Fractions are the share of each declared window an input's span
-        covers (0 to 1).
+        last, windows: {window: fraction}, posts, posts_only_here}], declared: {bound: time},
+        cut: [{bound, key, declared, used}], windows: {window: {declared_days, used_days,
+        spanned}}, warnings: [str], notes: [str]}``. Fractions are the share of each window
+        (as measured) an input's span covers, the span counted in whole hours (from the hour
+        of its first row to the end of the hour of its last: 0 to 1). ``posts`` and
+        ``posts_only_here`` (its distinct posts, and those no other input holds) are there when
+        the store counted them (:func:`input_spans`).
 
     Raises
     ------
@@ -258,6 +280,7 @@ def coverage_check(
         "cut": [],
         "windows": {},
         "warnings": [],
+        "notes": [],
     }
     win_bounds = {w: windows.bounds(Window(w)) for w in _WINDOWS}
     if not timed:
@@ -304,6 +327,8 @@ def coverage_check(
             "first": s.first.strftime(_ISO) if s.first is not None else None,
             "last": s.last.strftime(_ISO) if s.last is not None else None,
         }
+        if s.posts is not None and s.only_here is not None:
+            row["posts"], row["posts_only_here"] = s.posts, s.only_here
         if s.first is not None and s.last is not None:
             span = _outward(s.first, s.last)
             row["windows"] = {w: _fraction(span, *b) for w, b in used_bounds.items()}
@@ -362,20 +387,68 @@ def coverage_check(
         if not partial and not missing:
             continue
         parts = [
-            f"{100 * fr[w]:.0f}% of the {w} window "
-            f"({fr[w] * record['windows'][w]['used_days']:.1f} of "
-            f"{record['windows'][w]['used_days']:.1f} days)"
-            for w in partial
+            f"{100 * fr[w]:.0f}% of the {w} window ("
+            + _hours(24 * fr[w] * record["windows"][w]["used_days"])
+            + f" of its {_hours(24 * record['windows'][w]['used_days'])} hours"
+            + (", the span rounded out to whole hours" if i == 0 else "")
+            + ")"
+            for i, w in enumerate(partial)
         ]
         if missing:
             plural = "s" * (len(missing) > 1)
             parts.append("none of the " + " or ".join(missing) + " window" + plural)
-        record["warnings"].append(
-            f"{row['file']} ({row['first']} to {row['last']}) covers only "
-            + ", ".join(parts)
-            + ": counts from it are not comparable across windows"
-        )
+        head = f"{row['file']} ({row['first']} to {row['last']}) covers only " + ", ".join(parts)
+        reached = [w for w in _WINDOWS if fr[w] > 0]
+        kind, text = _partial_text(row.get("posts"), row.get("posts_only_here"), reached, posts)
+        record[kind].append(head + text)
     return used, record
+
+
+def _hours(h: float) -> str:
+    """Hours as a whole number when they are one (a window of 129 h), else to 0.1 h."""
+    return f"{h:.0f}" if abs(h - round(h)) < 0.05 else f"{h:.1f}"
+
+
+def _partial_text(
+    n_posts: int | None,
+    only: int | None,
+    reached: Sequence[str],
+    posts: Mapping[str, int] | None,
+) -> tuple[str, str]:
+    """Return ``("warnings" | "notes", the end of the sentence)`` for a file covering part of a
+    window, from its posts that no other input holds (``only`` of ``n_posts``).
+
+    A note when none is only in this file, or when they are under :data:`NEGLIGIBLE_SHARE` of
+    the study's posts in each window the file reaches (``posts``); else a warning with the count
+    (without counts, the warning as before).
+
+    Examples
+    --------
+    >>> _partial_text(195, 1, ["crisis"], {"crisis": 1000})[0]
+    'notes'
+    >>> _partial_text(195, 40, ["crisis"], {"crisis": 1000})[1]
+    '; 40 of its 195 posts are only in this file: counts from it are not comparable across windows'
+    """
+    plain = ": counts from it are not comparable across windows"
+    if n_posts is None or only is None:
+        return "warnings", plain
+    of = f"{only:,} of its {n_posts:,} posts"
+    if only == 0:
+        return "notes", (
+            f"; none of its {n_posts:,} posts is only in this file: the other inputs hold them, "
+            "so its partial span does not change counts across windows"
+        )
+    counts = {w: int(posts[w]) for w in reached if posts and w in posts}
+    where = min(counts, key=lambda w: counts[w], default=None)
+    if where is not None and only < NEGLIGIBLE_SHARE * counts[where]:
+        return "notes", (
+            f"; {of} {'is' if only == 1 else 'are'} only in this file, under "
+            f"{100 * NEGLIGIBLE_SHARE:.0f}% of the {counts[where]:,} posts of the {where} "
+            "window: the other inputs hold the rest, so its partial span barely changes counts "
+            "across windows"
+        )
+    verb = "is" if only == 1 else "are"
+    return "warnings", f"; {of} {verb} only in this file" + plain
 
 
 def _window_bounds(w: str) -> tuple[str, ...]:

@@ -93,10 +93,16 @@ def _coverage(tables: Mapping[str, pd.DataFrame], inter: pd.DataFrame, windows: 
         else pd.Series([], dtype="datetime64[us, UTC]")
     )
     out: dict[str, Any] = {}
+    post_ts = stamps[0] if posts is not None and not posts.empty else ts.iloc[:0]
     for w in _WINDOWS:
         s, e = windows.bounds(Window(w))
         n = int(((ts >= s) & (ts < e)).sum())
         out[w] = {"rows": n, "covered": n > 0}
+    # posts per window, popped by analyse_inputs (a partial file's posts are weighed by them)
+    out["_posts"] = {
+        w: int(((post_ts >= s) & (post_ts < e)).sum())
+        for w, (s, e) in ((w, windows.bounds(Window(w))) for w in _WINDOWS)
+    }
     if len(ts) and ts.notna().any():
         out["_span"] = (ts.min(), ts.max())  # popped by analyse_inputs (coverage check)
     return out
@@ -325,7 +331,9 @@ def analyse_inputs(
     """
     coverage = dict(inputs.coverage)
     declared: Windows = study.windows
-    study, coverage_record = _checked_windows(study, inputs, coverage.pop("_span", None))
+    study, coverage_record = _checked_windows(
+        study, inputs, coverage.pop("_span", None), coverage.pop("_posts", None)
+    )
     sp = study.support
     windows: Windows = study.windows
     units = inputs.units
@@ -625,11 +633,17 @@ def _evidence(
     return {"comparisons": comparisons, "attention_model": model, "block_bootstrap": blocks}
 
 
-def _checked_windows(study: Any, inputs: MetricInputs, span: Any) -> tuple[Any, dict[str, Any]]:
+def _checked_windows(
+    study: Any, inputs: MetricInputs, span: Any, posts: Any = None
+) -> tuple[Any, dict[str, Any]]:
     """Return the study with its windows cut to the data (or raise), and the coverage record."""
     spans = list(inputs.spans) if inputs.spans is not None else []
     if not any(s.first is not None for s in spans) and span is not None:
-        rows = sum(int(c["rows"]) for c in inputs.coverage.values() if isinstance(c, Mapping))
+        rows = sum(
+            int(c["rows"])
+            for w, c in inputs.coverage.items()
+            if isinstance(c, Mapping) and not str(w).startswith("_")
+        )
         spans.append(InputSpan("all inputs", "", span[0], span[1], rows))
     used, record = coverage_check(
         spans,
@@ -637,6 +651,7 @@ def _checked_windows(study: Any, inputs: MetricInputs, span: Any) -> tuple[Any, 
         getattr(study, "uncovered", "cut"),
         rows=inputs.coverage,
         study_path=getattr(study, "path", None),
+        posts=posts,
     )
     if used != study.windows and is_dataclass(study) and not isinstance(study, type):
         study = replace(study, windows=used)
