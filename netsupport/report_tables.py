@@ -159,7 +159,8 @@ def headline_table(metrics: Mapping[str, Any]) -> pd.DataFrame:
     the reason it is not measured; ``method`` says which figure ``value`` is (:data:`METHODS`):
     ``error-corrected`` (for the stance decisions' measured error: ``naive`` holds the
     uncorrected figure beside it), ``uncorrected`` (it counts the stance decisions as made) or
-    ``no stance`` (it counts posts whatever their stance); empty when not measured. When some supporters' prior tie rests only on a follow without a date
+    ``no stance`` (it counts posts whatever their stance); empty when not measured. When some
+    supporters' prior tie rests only on a follow without a date
     (:func:`~netsupport.report_format.undated_ties`), ``prior_tie_share`` is followed by
     ``prior_tie_share_dated_ties``, the share counting dated ties only.
     """

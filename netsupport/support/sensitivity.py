@@ -86,14 +86,10 @@ def restance(stance: pd.DataFrame, positive: float, negative: float) -> pd.DataF
     return out
 
 
-def _relabelled(
-    stance: pd.DataFrame, positive: float, negative: float, by_score: np.ndarray | None = None
-) -> np.ndarray:
-    """Return the ``stance`` column :func:`restance` gives, as an object array (``by_score``:
-    the rows whose rule is ``vader`` or ``aimed-elsewhere``, when known)."""
-    if by_score is None:
-        rule = stance["rule"].to_numpy(dtype=object)
-        by_score = (rule == RULE_VADER) | (rule == RULE_ELSEWHERE)
+def _relabelled(stance: pd.DataFrame, positive: float, negative: float) -> np.ndarray:
+    """Return the ``stance`` column :func:`restance` gives, as an object array."""
+    rule = stance["rule"].to_numpy(dtype=object)
+    by_score = (rule == RULE_VADER) | (rule == RULE_ELSEWHERE)
     score = stance["score"].to_numpy(dtype=float)
     sup, cri, neu = STANCE_ORDER
     relabel = np.where(score >= positive, sup, np.where(score <= negative, cri, neu))
@@ -292,10 +288,17 @@ def stance_cutoffs(stance: pd.DataFrame, study: Any) -> tuple[list[tuple[float, 
     rules = stance["rule"].to_numpy(dtype=object) if len(stance) else np.zeros(0, dtype=object)
     by_score = (rules == RULE_VADER) | (rules == RULE_ELSEWHERE)
     if by_score.any() and len(declared) > 1:
+        # only the units' VADER-decided rows can differ between cut-offs: their stance codes
+        # (as _relabelled gives them) are compared, as small integers
         rows = unit_rows(stance)
-        seen = [_relabelled(stance, *own, by_score)[rows]]
+        score = stance["score"].to_numpy(dtype=float)[rows[by_score[rows]]]
+
+        def codes(pos: float, neg: float) -> np.ndarray:
+            return np.where(score >= pos, 0, np.where(score <= neg, 1, 2)).astype(np.int8)
+
+        seen = [codes(*own)]
         for cut in declared[1:]:
-            labels = _relabelled(stance, *cut, by_score)[rows]
+            labels = codes(*cut)
             if not any(np.array_equal(labels, x) for x in seen):
                 kept.append(cut)
                 seen.append(labels)
