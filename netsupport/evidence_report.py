@@ -30,6 +30,7 @@ from .report_format import (
     handles,
     is_one,
 )
+from .report_stance import corrected_findings
 
 __all__ = [
     "EVIDENCE_CHART_KEYS",
@@ -686,6 +687,8 @@ def evidence_context(m: Mapping[str, Any], study: Any) -> dict[str, Any]:
             "split": _split(m, labels),
             "model": _model(m, labels),
             "blocks": _blocks(m, labels),
+            # the posts' net support as the stance decided it, beside error-corrected figures
+            "blocks_uncorrected": bool(corrected_findings(m)),
             "primary": _primary(m, labels),
             "limitations": limitations(m, study),
             "provenance": list(prov.fields()) if prov is not None else [],

@@ -34,6 +34,36 @@ _MEASURES = {
 }
 
 
+#: Label suffix of a grid measure whose headline figure is error-corrected (the grid's is not).
+UNCORRECTED = " (uncorrected)"
+
+
+def uncorrected_measures(metrics: Mapping[str, Any]) -> set[str]:
+    """Return the grid measures the report gives error-corrected elsewhere: the grid re-runs
+    them as the stance decided them (its summary says ``basis: uncorrected``, or the headline
+    value carries the ``naive`` one beside it), so the section labels them "(uncorrected)".
+
+    Examples
+    --------
+    >>> m = {"headline": {"net_support_crisis": {"focal": {"value": 0.43, "naive": 0.56}},
+    ...                   "reputational_change": {"focal": {"value": 0.19}}}}
+    >>> sorted(uncorrected_measures(m))
+    ['net_support_crisis']
+    """
+    out = set()
+    headline = metrics.get("headline") or {}
+    sens = metrics.get("sensitivity")
+    summary = sens.get("summary", {}) if isinstance(sens, Mapping) else {}
+    for key in _MEASURES:
+        entries = (summary.get(key) or {}).values() if isinstance(summary, Mapping) else ()
+        sides = (headline.get(key) or {}).values()
+        if any(isinstance(e, Mapping) and e.get("basis") == "uncorrected" for e in entries) or any(
+            isinstance(h, Mapping) and "naive" in h for h in sides
+        ):
+            out.add(key)
+    return out
+
+
 def _summary(metrics: Mapping[str, Any], key: str, side: str) -> Mapping[str, Any] | None:
     sens = metrics.get("sensitivity")
     if not isinstance(sens, Mapping) or _is_nm(sens):
@@ -212,26 +242,24 @@ def breadth_clause(metrics: Mapping[str, Any], with_breadth: bool = True) -> str
 
 
 def _panels(metrics: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The chart's panels: per measure, one dot per distinct specification it counts
+    (:func:`~netsupport.support.sensitivity.distinct_specs`: the specifications that differ only
+    in a choice the measure does not read give the same value, drawn once)."""
+    from .support.sensitivity import distinct_specs
+
     sens = metrics["sensitivity"]
-    needs = {
-        "attention_lift": ("baseline",),
-        "net_support_crisis": (),
-        "reputational_change": ("baseline",),
-        "persistence_attention": ("baseline", "after"),
-    }
+    uncorrected = uncorrected_measures(metrics)
     panels = []
     for key, (label, _fmt, ratio) in _MEASURES.items():
         values: dict[str, list[tuple[float, bool]]] = {_FOCAL: [], _INST: []}
-        for r in sens["specs"]:
-            if not all(r["covered"].get(w, True) for w in needs[key]):
-                continue
+        for r in distinct_specs(sens["specs"], key):
             for side in values:
                 v = r["values"].get(key, {}).get(side)
                 if v is not None and (not ratio or v > 0):
                     values[side].append((float(v), bool(r["study"])))
         panels.append(
             {
-                "title": label,
+                "title": label + (UNCORRECTED if key in uncorrected else ""),
                 "null": 1.0 if ratio else 0.0,
                 "log": ratio,
                 "pct": not ratio,
@@ -252,16 +280,30 @@ def sensitivity_chart(
         _panels(metrics), focal_label=focal, institution_label=institution
     )
     n = len(sens["specs"])
+    cut = _cutoffs(sens)
+    text = (
+        "Each dot is one specification of the grid ({n}: crisis start and end each moved, "
+        "baseline length{cut}), sorted by its estimate; the ringed dot is the study's own. "
+        "Specifications that differ only in a choice a measure does not read are one dot "
+        "(net support in the crisis does not read the baseline length{attention}). The dashed "
+        "line is no change (1× for ratios, 0 for net support). Specifications whose windows "
+        "reach beyond the data are left out."
+    )
+    if uncorrected_measures(metrics):
+        text += (
+            " Net support is the uncorrected figure: the grid does not re-run the error correction."
+        )
     return (
         "sensitivity",
         fig,
         "Sensitivity of the headline to the study's choices",
         Sentence(
-            "Each dot is one specification of the grid ({n}: crisis start and end each "
-            "moved, baseline length, stance cut-offs), sorted by its estimate; the ringed dot is "
-            "the study's own. The dashed line is no change (1× for ratios, 0 for net support). "
-            "Specifications whose windows reach beyond the data are left out.",
-            {"n": "its only one" if n == 1 else f"{fmt_count(n)} in all"},
+            text,
+            {
+                "n": "its only one" if n == 1 else f"{fmt_count(n)} in all",
+                "cut": ", stance cut-offs" if cut["varies"] else "; stance cut-offs not varied",
+                "attention": ", attention not the stance" if cut["varies"] else "",
+            },
         ),
         "Specification curves: sorted point estimates of four headline measures over the "
         "sensitivity grid, with the study's own specification ringed.",
@@ -274,8 +316,10 @@ def sensitivity_context(metrics: Mapping[str, Any], institution: bool) -> dict[s
     if not isinstance(sens, Mapping) or _is_nm(sens):
         return None
     sides = [_FOCAL] + ([_INST] if institution else [])
+    uncorrected = uncorrected_measures(metrics)
     rows = []
     for key, (label, fmt, _ratio) in _MEASURES.items():
+        label += UNCORRECTED if key in uncorrected else ""
         for side in sides:
             s = _summary(metrics, key, side)
             if s is None:
@@ -297,8 +341,8 @@ def sensitivity_context(metrics: Mapping[str, Any], institution: bool) -> dict[s
         + ", ".join(f"{d:+g}".replace("-", "−") if d else "0" for d in g["window_shift_days"])
         + " days; baseline "
         + ", ".join(f"{d:g}" for d in g["baseline_days"])
-        + " days; VADER cut-offs ±"
-        + ", ±".join(f"{t:g}" for t in g["thresholds"])
+        + " days"
+        + _cutoff_text(_cutoffs(sens))
         + "; apart from these, the communities were found again by "
         + " and ".join(g["algorithms"])
         + " at resolution "
@@ -336,8 +380,15 @@ def sensitivity_context(metrics: Mapping[str, Any], institution: bool) -> dict[s
             )
         )
     unc = sens.get("uncovered_specs", {})
+    cut = _cutoffs(sens)
     return {
         "grid": grid,
+        "uncorrected": bool(uncorrected),
+        "distinct": (
+            "Each measure counts its distinct specifications: net support in the crisis does "
+            "not depend on the baseline length"
+            + (", nor the attention ratios on the stance cut-offs." if cut["varies"] else ".")
+        ),
         "n_specs": len(sens["specs"]),
         "uncovered": fmt_counted(unc.get("baseline", 0), "reaches", "reach") + " before the data, "
         f"{unc.get('after', 0)} after them",
@@ -345,6 +396,38 @@ def sensitivity_context(metrics: Mapping[str, Any], institution: bool) -> dict[s
         "communities": comm_rows,
         "communities_note": comm_note,
     }
+
+
+def _cutoffs(sens: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The grid's ``cutoffs`` block (a metrics.json without it varied every declared one)."""
+    declared = [[t, -t] for t in sens["grid"]["thresholds"]]
+    return sens.get("cutoffs") or {"declared": declared, "varied": declared, "varies": True}
+
+
+def _cutoff_text(cut: Mapping[str, Any]) -> str:
+    """ "; VADER cut-offs ±0.05, ±0.1" (with those left out and why), or the reason they are
+    not varied at all.
+
+    Examples
+    --------
+    >>> _cutoff_text({"declared": [[0.05, -0.05], [0.1, -0.1]], "varied": [[0.05, -0.05]],
+    ...     "varies": False, "reason": "a hand code decides every post"})
+    ' (the stance cut-offs are not varied: a hand code decides every post)'
+    >>> _cutoff_text({"declared": [[0.05, -0.05], [0.1, -0.1], [0.25, -0.25]],
+    ...     "varied": [[0.05, -0.05], [0.25, -0.25]], "varies": True, "reason": "x"})
+    '; VADER cut-offs ±0.05, ±0.25 (±0.1 left out: it gives the stances of another)'
+    """
+    if not cut["varies"]:
+        return f" (the stance cut-offs are not varied: {cut.get('reason', '')})"
+    varied = sorted(t for t, _ in cut["varied"])
+    left = [t for t, _ in cut["declared"] if t not in varied]
+    text = "; VADER cut-offs ±" + ", ±".join(f"{t:g}" for t in varied)
+    if left:
+        it = "it gives" if len(left) == 1 else "each gives"
+        text += (
+            " (±" + ", ±".join(f"{t:g}" for t in left) + f" left out: {it} the stances of another)"
+        )
+    return text
 
 
 _PLURAL = {

@@ -155,8 +155,12 @@ _HEADLINE = (
 def headline_table(metrics: Mapping[str, Any]) -> pd.DataFrame:
     """Return the headline measures as numbers: one row per measure and side (headline.csv).
 
-    Columns ``measure, side, value, low, high, status`` (status ``measured`` or the reason it
-    is not measured). When some supporters' prior tie rests only on a follow without a date
+    Columns ``measure, side, value, low, high, status, method, naive``: status ``measured`` or
+    the reason it is not measured; ``method`` says which figure ``value`` is (:data:`METHODS`):
+    ``error-corrected`` (for the stance decisions' measured error: ``naive`` holds the
+    uncorrected figure beside it), ``uncorrected`` (it counts the stance decisions as made) or
+    ``no stance`` (it counts posts whatever their stance); empty when not measured. When some
+    supporters' prior tie rests only on a follow without a date
     (:func:`~netsupport.report_format.undated_ties`), ``prior_tie_share`` is followed by
     ``prior_tie_share_dated_ties``, the share counting dated ties only.
     """
@@ -181,7 +185,15 @@ def headline_table(metrics: Mapping[str, Any]) -> pd.DataFrame:
             br if _is_nm(br) or br is None else {"value": br["communities_with_k_supporters"]},
         )
     )
-    return pd.DataFrame(rows, columns=["measure", "side", "value", "low", "high", "status"])
+    return pd.DataFrame(
+        rows, columns=["measure", "side", "value", "low", "high", "status", "method", "naive"]
+    )
+
+
+#: headline.csv ``method``: which figure a row's value is.
+METHODS = ("error-corrected", "uncorrected", "no stance")
+#: The headline rows that count posts or accounts whatever their stance.
+_NO_STANCE = ("attention_lift", "persistence_attention")
 
 
 def _headline_row(key: str, side: str, block: Any) -> dict[str, Any]:
@@ -193,7 +205,10 @@ def _headline_row(key: str, side: str, block: Any) -> dict[str, Any]:
             "low": np.nan,
             "high": np.nan,
             "status": _reason(block),
+            "method": "",
+            "naive": np.nan,
         }
+    corrected = "naive" in block
     return {
         "measure": key,
         "side": side,
@@ -201,6 +216,8 @@ def _headline_row(key: str, side: str, block: Any) -> dict[str, Any]:
         "low": _num(block.get("low")),
         "high": _num(block.get("high")),
         "status": "measured",
+        "method": METHODS[0] if corrected else METHODS[2] if key in _NO_STANCE else METHODS[1],
+        "naive": _num(block.get("naive")) if corrected else np.nan,
     }
 
 

@@ -230,3 +230,26 @@ def test_the_time_series_caption_says_its_bins_and_why_its_peak_differs():
     assert evidence_report._model_bins(days) == "calendar days"
     assert evidence_report._model_bins({"focal": {"freq": "h"}}) == "clock hours"
     assert evidence_report._model_bins({}) == "calendar days"  # (not measured: no freq)
+
+
+def test_the_posts_net_support_table_is_marked_uncorrected_beside_corrected_figures():
+    """Guards review t6 #4: "Net support in the crisis (posts)" (+67, the stance decisions as
+    made) sat in a report whose headline gives net support error-corrected, unmarked."""
+    from types import SimpleNamespace
+
+    from test_report import _metrics
+
+    study = SimpleNamespace(
+        focal=("lane",), institution=("force",), provenance=None, pseudonymise=False
+    )
+    m = _metrics()
+    assert evidence_report.evidence_context(m, study)["evidence"]["blocks_uncorrected"] is False
+    m["stance_validation"] = _validation(412, 412)
+    assert evidence_report.evidence_context(m, study)["evidence"]["blocks_uncorrected"] is True
+    for name in ("_evidence.md.j2", "_evidence.html.j2"):
+        text = (evidence_report.__file__.rsplit("/", 1)[0] + "/templates/" + name).strip()
+        with open(text, encoding="utf-8") as f:
+            assert (
+                "Net support in the crisis (posts{% if ev.blocks_uncorrected %}, uncorrected"
+                "{% endif %}):" in f.read()
+            )

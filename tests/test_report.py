@@ -314,6 +314,39 @@ def test_the_headline_prior_tie_row_is_unchanged_when_every_tie_is_dated():
     assert not any("without a date" in s.text() for s in report_findings.findings(m).sentences)
 
 
+def test_headline_csv_says_which_figure_each_row_holds():
+    """Review t6 #4: headline.csv's net_support_crisis held the error-corrected value with no
+    naive figure or method, so a user of the CSV could not tell which figure it was."""
+    m = _metrics()
+    m["headline"] = {
+        "net_support_crisis": {
+            "focal": {"value": 0.43, "low": 0.2, "high": 0.61, "naive": 0.56, "method": "ppi"},
+            "institution": NM,
+        },
+        "reputational_change": {"focal": {"value": 0.19, "low": 0.04, "high": 0.33}},
+    }
+    t = report_tables.headline_table(m)
+    assert list(t.columns) == [
+        "measure",
+        "side",
+        "value",
+        "low",
+        "high",
+        "status",
+        "method",
+        "naive",
+    ]
+    rows = {(r.measure, r.side): r for r in t.itertuples()}
+    net = rows[("net_support_crisis", "focal")]
+    assert (net.value, net.method, net.naive) == (0.43, "error-corrected", 0.56)
+    change = rows[("reputational_change", "focal")]
+    assert (change.value, change.method) == (0.19, "uncorrected") and pd.isna(change.naive)
+    lift = rows[("attention_lift", "focal")]
+    assert (lift.value, lift.method) == (7.44, "no stance") and pd.isna(lift.naive)
+    assert rows[("prior_tie_share", "focal")].method == "uncorrected"
+    assert rows[("net_support_crisis", "institution")].method == ""  # not measured
+
+
 # ---- chart data ---------------------------------------------------------------------------------
 
 

@@ -23,9 +23,11 @@ from netsupport.support.sensitivity import (
     community_grid,
     community_runs,
     consensus_partition,
+    mark_uncorrected,
     restance,
     sensitivity,
     spec_measures,
+    stance_cutoffs,
     summarise_grid,
     variant_windows,
     window_grid,
@@ -409,11 +411,13 @@ def test_headline_sentences_say_whether_the_direction_holds(fixture):
         **metrics["sensitivity"],
         "summary": {
             **metrics["sensitivity"]["summary"],
-            "attention_lift": {"focal": {**s, "holds": False, "same_sign": s["specs"] - 1}},
+            # (the fixture's grid has one distinct covered specification of the lift: its
+            # VADER cut-offs decide no post and only its own 4-day baseline lies in the data)
+            "attention_lift": {"focal": {**s, "holds": False, "same_sign": 9, "specs": 10}},
         },
     }
     text = findings(flipped).sentences[0].text()
-    assert f"does not hold over the sensitivity grid: above 1 in {s['specs'] - 1} of" in text
+    assert "does not hold over the sensitivity grid: above 1 in 9 of 10 specifications" in text
 
 
 def test_specification_curve_is_byte_stable(fixture):
@@ -473,3 +477,155 @@ def test_window_grid_records_equal_units_made_afresh_at_every_cut_off(fixture):
         assert rec["values"] == spec_measures(post_units(relabelled), w)
     own_windows = [r for r in records if (r["start_shift_days"], r["end_shift_days"]) == (0, 0)]
     assert len({str(r["values"]["net_support_crisis"]) for r in own_windows}) > 1
+
+
+def _own_and_declared(study) -> tuple[tuple[float, float], list[list[float]]]:
+    own = (study.stance.positive_threshold, study.stance.negative_threshold)
+    declared = [list(own)] + [[t, -t] for t in study.sensitivity.thresholds if (t, -t) != own]
+    return own, declared
+
+
+def _window_choices(records) -> set:
+    return {(r["start_shift_days"], r["end_shift_days"], r["baseline_days"]) for r in records}
+
+
+def test_a_stance_a_model_and_the_codes_decide_leaves_the_cut_off_axis_out(fixture):
+    """Review t6 #1: the cut-offs re-threshold only VADER-decided rows; on the example a model
+    or a hand code decided every post, so each window choice was counted three times ("all 81
+    specifications" were 27 choices, 9 for net support in the crisis)."""
+    _, study, st = fixture
+    table = st.table.copy()
+    table["rule"] = np.where(table["rule"].eq("label"), "label", "model")
+    own, declared = _own_and_declared(study)
+    recs = window_grid(table, study)
+    assert {(r["positive_threshold"], r["negative_threshold"]) for r in recs} == {own}
+    assert len(recs) == len(_window_choices(recs))  # each window choice once
+    block = sensitivity(table, study)["cutoffs"]
+    assert block == {
+        "declared": declared,
+        "varied": [list(own)],
+        "varies": False,
+        "reason": "a stance model decides every post that has no hand code",
+    }
+    table["rule"] = "label"
+    assert stance_cutoffs(table, study)[1]["reason"] == "a hand code decides every post"
+
+
+def test_a_stance_the_vader_score_decides_keeps_every_cut_off_that_moves_it(fixture):
+    _, study, st = fixture
+    table = st.table.copy()
+    scored = ~table["rule"].isin(["label", "repost"]).to_numpy()
+    table.loc[scored, "rule"] = "vader"
+    table.loc[scored, "score"] = np.linspace(-0.3, 0.3, int(scored.sum()))
+    own, declared = _own_and_declared(study)
+    recs = window_grid(table, study)
+    cuts = [(r["positive_threshold"], r["negative_threshold"]) for r in recs]
+    assert sorted(set(cuts)) == sorted(tuple(c) for c in declared)
+    assert len(recs) == len(_window_choices(recs)) * len(declared)
+    assert stance_cutoffs(table, study)[1] == {
+        "declared": declared,
+        "varied": declared,
+        "varies": True,
+    }
+    # scores beyond every cut-off: the VADER rows keep their stance at each, one cut-off left
+    table.loc[scored, "score"] = np.where(np.arange(int(scored.sum())) % 2, 0.9, -0.9)
+    kept, block = stance_cutoffs(table, study)
+    assert kept == [own] and block["reason"] == "moving them changes no post's stance"
+
+
+def test_the_summary_counts_a_measure_once_per_choice_it_reads():
+    """Net support in the crisis reads no baseline and the attention ratios no stance: the
+    specifications that differ only there give the same value and were counted each time."""
+    recs = [
+        {
+            "study": (b, t) == (14, 0.05),
+            "covered": True,
+            "start_shift_days": 0.0,
+            "end_shift_days": 0.0,
+            "baseline_days": b,
+            "positive_threshold": t,
+            "negative_threshold": -t,
+            "values": {
+                "net_support_crisis": {"focal": 0.5 + t},
+                "attention_lift": {"focal": b / 7},
+                "reputational_change": {"focal": b / 100 + t},
+                "persistence_attention": {"focal": 2.0},
+            },
+        }
+        for t in (0.05, 0.1)
+        for b in (14, 7, 28)
+    ]
+    s = summarise_grid(recs)
+    specs = {k: s[k]["focal"]["specs"] for k in s}
+    assert specs == {
+        "attention_lift": 3,
+        "net_support_crisis": 2,
+        "reputational_change": 6,
+        "persistence_attention": 3,
+    }
+    assert (s["net_support_crisis"]["focal"]["min"], s["net_support_crisis"]["focal"]["max"]) == (
+        0.55,
+        0.6,
+    )
+
+
+def _corrected_grid_metrics(fixture) -> dict:
+    """The grid of the fixture's stance as a model and codes decide it, beside a headline whose
+    net support in the crisis is error-corrected (it carries the naive figure)."""
+    _, study, st = fixture
+    table = st.table.copy()
+    table["rule"] = np.where(table["rule"].eq("label"), "label", "model")
+    m = {
+        "sensitivity": sensitivity(table, study),
+        "headline": {
+            "net_support_crisis": {"focal": {"value": 0.3, "naive": 0.44}},
+            "reputational_change": {"focal": {"value": 0.1, "low": 0.0, "high": 0.2}},
+        },
+    }
+    mark_uncorrected(m)
+    return m
+
+
+def test_the_grid_says_it_re_runs_the_uncorrected_net_support(fixture):
+    """Review t6 #4: the section and Figure 9 tested the uncorrected net support under the name
+    of the headline, which gives the error-corrected one."""
+    from netsupport.report_evidence import _panels, sensitivity_chart, sensitivity_context
+
+    m = _corrected_grid_metrics(fixture)
+    summary = m["sensitivity"]["summary"]
+    assert summary["net_support_crisis"]["focal"]["basis"] == "uncorrected"
+    assert "basis" not in summary["reputational_change"]["focal"]  # not corrected: nothing to say
+    assert "basis" not in summary["attention_lift"]["focal"]
+    ctx = sensitivity_context(m, institution=True)
+    assert ctx["uncorrected"] is True
+    labels = {row[0] for row in ctx["rows"]}
+    assert "Net support in the crisis (uncorrected)" in labels
+    assert "Attention lift, crisis / baseline" in labels
+    assert "Change in net support, crisis − baseline" in labels
+    assert ctx["grid"].endswith(
+        "days (the stance cut-offs are not varied: a stance model decides every post that has "
+        "no hand code); apart from these, the communities were found again by louvain and leiden "
+        "at resolution 0.5, 1, 2 with 5 seeds each"
+    )
+    titles = [p["title"] for p in _panels(m)]
+    assert titles[1] == "Net support in the crisis (uncorrected)"
+    caption = sensitivity_chart(m, "@lane", "@force")[3].text()
+    assert "stance cut-offs not varied" in caption
+    assert caption.endswith(
+        "Net support is the uncorrected figure: the grid does not re-run the error correction."
+    )
+
+
+def test_figure_9_draws_each_distinct_specification_once(fixture):
+    from netsupport.report_evidence import _panels
+
+    m = _corrected_grid_metrics(fixture)
+    specs = m["sensitivity"]["specs"]
+    measured = [r for r in specs if r["values"]["net_support_crisis"]["focal"] is not None]
+    crisis_choices = {(r["start_shift_days"], r["end_shift_days"]) for r in measured}
+    panels = {p["title"]: p for p in _panels(m)}
+    net = panels["Net support in the crisis (uncorrected)"]["values"]["focal"]
+    # one dot per crisis start and end (6 with a focal post), not one per baseline length too
+    # (the own 4 days, and 7, 14, 28: 6 x 3 + 1 specifications)
+    assert (len(net), len(crisis_choices), len(measured)) == (6, 6, 19)
+    assert sum(1 for _, own in net if own) == 1

@@ -53,7 +53,7 @@ from .primary import primary_measures
 from .proxies import amplifiers, crisis_pagerank, focal_silence, proxies
 from .role_timing import timing_by_side
 from .roles import account_roles, roles_attention
-from .sensitivity import CommunityRuns, grid_sensitivity
+from .sensitivity import CommunityRuns, grid_sensitivity, mark_uncorrected
 from .shares import (
     _count,
     _net_change,
@@ -197,6 +197,7 @@ def analyse(
     metrics["sensitivity"] = jsonable(
         grid_sensitivity(tables, study, stance, inputs, membership, runs=community_runs)
     )
+    mark_uncorrected(metrics)  # the grid re-runs the stance as decided, not the correction
     metrics["role_timing"] = jsonable(timing_by_side(inputs.proxy_units, out_tables, study))
     return Analysis(metrics, stance.table, units, out_tables)
 

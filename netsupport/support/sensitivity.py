@@ -3,7 +3,12 @@
 The headline measures are re-computed, as point estimates, for every specification of a declared
 grid (``[sensitivity]`` in study.toml): the crisis start and end each moved by a few days, the
 baseline length, the VADER cut-offs of the stance rules. The stance table is re-thresholded (only
-rows the VADER score decided change) and re-windowed; nothing is re-imported or re-scored. The
+rows the VADER score decided change) and re-windowed; nothing is re-imported or re-scored. A
+cut-off that gives the post units the stances of a cut-off already in the grid is left out (when a
+stance model or the hand codes decide every post, every cut-off but the study's): it would repeat
+its specifications. Each measure's summary counts its distinct specifications, those that differ
+in a choice the measure reads (net support in the crisis does not read the baseline length, the
+attention ratios not the stance). The
 community measures (breadth, evenness) are re-computed over community algorithms x resolutions x
 seeds on the baseline graph, with the stability (NMI) of the partitions and a consensus partition.
 
@@ -23,13 +28,15 @@ import pandas as pd
 
 from ..graph_measures import CommunityRuns, community_runs, consensus_partition
 from ..schema import Window
-from ..stance.rules import RULE_ELSEWHERE, RULE_VADER, STANCE_ORDER
+from ..stance.model import RULE_MODEL
+from ..stance.rules import RULE_ELSEWHERE, RULE_LABEL, RULE_VADER, STANCE_ORDER
 from ..windows import Windows
 from .common import _INST, _SIDES, not_measured
 from .shares import post_units, unit_rows
 
 __all__ = [
     "MEASURES",
+    "READS",
     "CommunityRuns",
     "community_grid",
     "community_runs",
@@ -37,9 +44,11 @@ __all__ = [
     "grid_communities",
     "grid_graph",
     "grid_sensitivity",
+    "mark_uncorrected",
     "restance",
     "sensitivity",
     "spec_measures",
+    "stance_cutoffs",
     "summarise_grid",
     "window_grid",
 ]
@@ -229,10 +238,85 @@ def _counts(record: Mapping[str, Any], key: str) -> bool:
     return all(cov.get(w, True) for w in NEEDS.get(key, ()))
 
 
+def _why_fixed(rules: np.ndarray) -> str:
+    """Why moving the VADER cut-offs changes no post unit's stance, from the rows' rules."""
+    present = set(rules.tolist())
+    if present and present <= {RULE_MODEL, RULE_LABEL}:
+        return (
+            "a stance model decides every post that has no hand code"
+            if RULE_MODEL in present
+            else "a hand code decides every post"
+        )
+    if not present & {RULE_VADER, RULE_ELSEWHERE}:
+        return "no post's stance rests on its VADER score"
+    return "moving them changes no post's stance"
+
+
+def stance_cutoffs(stance: pd.DataFrame, study: Any) -> tuple[list[tuple[float, float]], dict]:
+    """Return the VADER cut-offs the grid varies, and the ``cutoffs`` block of the grid.
+
+    The study's own cut-off comes first; another declared cut-off is left out when it gives the
+    post units the same stances as one already kept (its specifications would repeat those of
+    that cut-off, value for value): with no row decided by the VADER score (a stance model or
+    the hand codes decide every post) only the study's own is kept, and the block's ``reason``
+    says why. Block: ``declared`` and ``varied`` (``[positive, negative]`` pairs), ``varies``
+    (more than one kept), ``reason`` (when some were left out). Cheap: one comparison of the
+    units' stance codes per declared cut-off, and none without a VADER-decided row.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as NS
+    >>> study = NS(stance=NS(positive_threshold=0.05, negative_threshold=-0.05),
+    ...     sensitivity=NS(thresholds=(0.05, 0.1, 0.25)))
+    >>> st = pd.DataFrame({"post_id": ["1", "2"], "target_side": ["focal", "focal"],
+    ...     "stance": ["supportive", "neutral"], "score": [0.5, 0.0], "rule": ["model", "label"],
+    ...     "source": ["a", "b"], "kind": ["reply", "reply"],
+    ...     "created_at": pd.to_datetime(["2014-01-01", "2014-01-02"], utc=True)})
+    >>> kept, block = stance_cutoffs(st, study)
+    >>> kept, block["reason"]
+    ([(0.05, -0.05)], 'a stance model decides every post that has no hand code')
+    >>> st["rule"] = "vader"  # 0.5 is supportive at every cut-off, 0.0 neutral: still one
+    >>> stance_cutoffs(st, study)[1]["reason"]
+    "moving them changes no post's stance"
+    >>> st["score"] = [0.07, -0.2]  # supportive at 0.05 only; critical at 0.05 and 0.1
+    >>> stance_cutoffs(st, study)[0]
+    [(0.05, -0.05), (0.1, -0.1), (0.25, -0.25)]
+    """
+    own = (study.stance.positive_threshold, study.stance.negative_threshold)
+    declared = [own] + [(t, -t) for t in study.sensitivity.thresholds if (t, -t) != own]
+    kept = [own]
+    rules = stance["rule"].to_numpy(dtype=object) if len(stance) else np.zeros(0, dtype=object)
+    by_score = (rules == RULE_VADER) | (rules == RULE_ELSEWHERE)
+    if by_score.any() and len(declared) > 1:
+        # only the units' VADER-decided rows can differ between cut-offs: their stance codes
+        # (as _relabelled gives them) are compared, as small integers
+        rows = unit_rows(stance)
+        score = stance["score"].to_numpy(dtype=float)[rows[by_score[rows]]]
+
+        def codes(pos: float, neg: float) -> np.ndarray:
+            return np.where(score >= pos, 0, np.where(score <= neg, 1, 2)).astype(np.int8)
+
+        seen = [codes(*own)]
+        for cut in declared[1:]:
+            labels = codes(*cut)
+            if not any(np.array_equal(labels, x) for x in seen):
+                kept.append(cut)
+                seen.append(labels)
+    block: dict[str, Any] = {
+        "declared": [list(c) for c in declared],
+        "varied": [list(c) for c in kept],
+        "varies": len(kept) > 1,
+    }
+    if len(kept) < len(declared):
+        block["reason"] = _why_fixed(np.unique(rules.astype(str)))
+    return kept, block
+
+
 def window_grid(
     stance: pd.DataFrame,
     study: Any,
     span: tuple[pd.Timestamp, pd.Timestamp] | None = None,
+    cutoffs: Sequence[tuple[float, float]] | None = None,
 ) -> list[dict[str, Any]]:
     """Return one record per window/threshold specification with its headline point estimates.
 
@@ -240,13 +324,15 @@ def window_grid(
     ``positive_threshold``, ``negative_threshold``, ``study`` (the study's own specification),
     ``covered`` (``{baseline, after}``: whether the data reach the start of the baseline and the
     end of the after window), ``windows`` and ``values`` (:func:`spec_measures`).
-    The study's own specification is always included, first.
+    The study's own specification is always included, first. ``cutoffs``: the VADER cut-offs
+    to vary, the study's own first (default: those :func:`stance_cutoffs` keeps).
     """
     g = study.sensitivity
     base = study.windows
     own_baseline = base.days(Window.BASELINE)
     own_t = (study.stance.positive_threshold, study.stance.negative_threshold)
-    cutoffs = [own_t] + [(t, -t) for t in g.thresholds if (t, -t) != own_t]
+    if cutoffs is None:
+        cutoffs = stance_cutoffs(stance, study)[0]
     windows_specs = [(0.0, 0.0, own_baseline)] + [
         (s, e, b)
         for s, e, b in itertools.product(g.window_shift_days, g.window_shift_days, g.baseline_days)
@@ -284,12 +370,51 @@ def window_grid(
     return records
 
 
+#: The choices of a specification each measure reads: specifications that agree on these give
+#: the measure the same value, and count once (the attention ratios count posts whatever their
+#: stance; net support in the crisis has no baseline).
+_WINDOW = ("start_shift_days", "end_shift_days")
+_CUTOFF = ("positive_threshold", "negative_threshold")
+READS: dict[str, tuple[str, ...]] = {
+    "attention_lift": (*_WINDOW, "baseline_days"),
+    "net_support_crisis": (*_WINDOW, *_CUTOFF),
+    "reputational_change": (*_WINDOW, "baseline_days", *_CUTOFF),
+    "persistence_attention": (*_WINDOW, "baseline_days"),
+}
+
+
+def distinct_specs(records: Sequence[Mapping[str, Any]], key: str) -> list[Mapping[str, Any]]:
+    """Return the records that count for measure ``key``: covered where it needs
+    (:data:`NEEDS`), one per distinct combination of the choices it reads (:data:`READS`; the
+    first of each, so the study's own stays); a record without those choices counts alone.
+
+    Examples
+    --------
+    >>> recs = [{"start_shift_days": 0, "end_shift_days": 0, "baseline_days": b,
+    ...          "positive_threshold": 0.05, "negative_threshold": -0.05, "covered": True}
+    ...         for b in (7, 14, 28)]
+    >>> len(distinct_specs(recs, "net_support_crisis")), len(distinct_specs(recs, "attention_lift"))
+    (1, 3)
+    """
+    axes = READS.get(key, ())
+    out, seen = [], set()
+    for i, r in enumerate(records):
+        if not _counts(r, key):
+            continue
+        ident = tuple(r[a] for a in axes) if axes and all(a in r for a in axes) else ("#", i)
+        if ident not in seen:
+            seen.add(ident)
+            out.append(r)
+    return out
+
+
 def summarise_grid(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """Return per measure and side: the study's value, the range over covered specifications,
     and whether the sign (side of the null value: 1 for ratios, 0 for net support) holds.
 
     A specification counts for a measure when the data cover the windows the measure needs
-    (:data:`NEEDS`).
+    (:data:`NEEDS`), and once among those that agree on the choices it reads
+    (:func:`distinct_specs`): ``specs`` counts distinct specifications.
 
     Examples
     --------
@@ -307,8 +432,8 @@ def summarise_grid(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         for side in _SIDES:
             vals = [
                 r["values"].get(key, {}).get(side)
-                for r in records
-                if _counts(r, key) and r["values"].get(key, {}).get(side) is not None
+                for r in distinct_specs(records, key)
+                if r["values"].get(key, {}).get(side) is not None
             ]
             v0 = own["values"].get(key, {}).get(side) if own else None
             if v0 is None or not vals:
@@ -419,9 +544,11 @@ def sensitivity(
     """
     if stance is None or stance.empty:
         return not_measured("no interaction addressed either side")
-    records = window_grid(stance, study, span)
+    cutoffs, cut_block = stance_cutoffs(stance, study)
+    records = window_grid(stance, study, span, cutoffs)
     out: dict[str, Any] = {
         "grid": study.sensitivity.as_dict(),
+        "cutoffs": cut_block,
         "specs": records,
         "uncovered_specs": {
             w: int(sum(1 for r in records if not r["covered"][w])) for w in ("baseline", "after")
@@ -432,6 +559,35 @@ def sensitivity(
         communities = _community_block(baseline_edges, study, supporters_idx, membership)
     out["communities"] = communities
     return out
+
+
+#: The grid's measures that read the stance: their headline may be error-corrected.
+_STANCE_MEASURES = ("net_support_crisis", "reputational_change")
+
+
+def mark_uncorrected(metrics: dict[str, Any]) -> None:
+    """Add ``basis: "uncorrected"`` to each ``sensitivity.summary`` entry whose headline value
+    (``headline.<measure>.<side>``) is the error-corrected one (it carries ``naive``): the grid
+    re-runs the stance decisions as made, not the error correction, so its ``study`` value is
+    the headline's ``naive``, not its ``value``.
+
+    Examples
+    --------
+    >>> m = {"headline": {"net_support_crisis": {"focal": {"value": 0.43, "naive": 0.56}}},
+    ...      "sensitivity": {"summary": {"net_support_crisis": {"focal": {"study": 0.56}}}}}
+    >>> mark_uncorrected(m)
+    >>> m["sensitivity"]["summary"]["net_support_crisis"]["focal"]["basis"]
+    'uncorrected'
+    """
+    summary = (metrics.get("sensitivity") or {}).get("summary")
+    headline = metrics.get("headline") or {}
+    if not isinstance(summary, Mapping):
+        return
+    for key in _STANCE_MEASURES:
+        for side, entry in (summary.get(key) or {}).items():
+            h = (headline.get(key) or {}).get(side)
+            if isinstance(h, Mapping) and "naive" in h and "study" in entry:
+                entry["basis"] = "uncorrected"
 
 
 def _community_block(
