@@ -8,7 +8,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.installed-bench
 STUDY ?= data/example/study.toml
-PYTEST_ARGS ?=
+# the suite on two worker processes, each test file on one of them (its module fixtures run once)
+PYTEST_ARGS ?= -n 2 --dist loadfile
 
 .PHONY: help setup test report bench lint format clean
 
