@@ -561,8 +561,9 @@ def sensitivity(
     return out
 
 
-#: The grid's measures that read the stance: their headline may be error-corrected.
-_STANCE_MEASURES = ("net_support_crisis", "reputational_change")
+#: The grid's measures that read the stance (the cut-offs, :data:`READS`): their headline may be
+#: error-corrected.
+_STANCE_MEASURES = tuple(k for k, axes in READS.items() if set(_CUTOFF) <= set(axes))
 
 
 def mark_uncorrected(metrics: dict[str, Any]) -> None:
