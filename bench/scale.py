@@ -36,7 +36,12 @@ Usage::
     python bench/scale.py --sizes 1e5 --runs 1 --no-write  # a quick check, RESULTS.md untouched
     python bench/scale.py --sizes 1e6 --runs 3 --jobs 1    # steps in turn, kept beside the default
 
-Measure on an idle machine: the load average beside each figure says whether it was.
+Measure on an idle machine: the load average beside each figure says whether it was. On 2 cores a
+run's own work keeps the 1-minute load above 0.5 for a minute or two after it ends, so the next run
+would start on a "busy" machine: ``--settle S`` waits up to S seconds before each run (and after the
+synth) until the load average is at most ``IDLE_LOAD`` (the wait is printed and kept with the run)::
+
+    python bench/scale.py --sizes 1e6 --runs 3 --settle 300   # the issue-17 figure, idle runs
 """
 
 from __future__ import annotations
@@ -52,6 +57,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -200,8 +206,23 @@ def store_counts(folder: Path) -> dict[str, int]:
     return Store(load_study(folder / "study.toml").store_dir).counts()
 
 
-def run_size(n: int, engine: str, runs: int, jobs: int | None) -> dict[str, Any]:
-    """Measure ``netsupport run X/study.toml --force`` ``runs`` times at size ``n``."""
+def settle(limit: float) -> float:
+    """Wait up to ``limit`` seconds until the 1-minute load average is at most ``IDLE_LOAD``.
+
+    Return the seconds waited (0 when ``limit`` is 0 or the machine is already idle)."""
+    t0 = time.perf_counter()
+    while limit > 0 and os.getloadavg()[0] > IDLE_LOAD and time.perf_counter() - t0 < limit:
+        time.sleep(5)
+    return round(time.perf_counter() - t0, 1)
+
+
+def run_size(
+    n: int, engine: str, runs: int, jobs: int | None, settle_s: float = 0.0
+) -> dict[str, Any]:
+    """Measure ``netsupport run X/study.toml --force`` ``runs`` times at size ``n``.
+
+    ``settle_s``: before each run, wait up to this long for the load average to fall to
+    ``IDLE_LOAD`` (``settle``)."""
     folder, synth_t = synth(n)
     cmd = [*NETSUPPORT, "run", str(folder / "study.toml"), "--force"]
     if engine != "pandas":
@@ -211,8 +232,13 @@ def run_size(n: int, engine: str, runs: int, jobs: int | None) -> dict[str, Any]
     rows = []
     for k in range(runs):
         tag = f"{engine}-jobs{jobs}" if jobs is not None else engine
+        waited = settle(settle_s)
+        if settle_s:
+            print(f"  waited {waited:.0f} s for the load average to settle", flush=True)
         m = measure(cmd, log=SCALE_OUT / "logs" / f"run-{tag}-{n}-{k + 1}.log")
         m["steps"] = step_table(m.pop("stderr"))
+        if settle_s:
+            m["settled_s"] = waited
         rows.append(m)
         print(
             f"  {size_label(n):>6} {engine:<6} run {k + 1}/{runs}: {m['seconds']:7.1f} s wall, "
@@ -248,8 +274,13 @@ IDLE_LOAD = 0.5
 
 
 def _idle(rows: list[dict[str, Any]]) -> str:
-    worst = max(max(r["load_before"], r["load_after"]) for r in rows)
-    return "yes" if worst <= IDLE_LOAD else f"**no** (load up to {worst:.1f})"
+    """Whether every run started on an otherwise idle machine (the load average before it).
+
+    The load after a run is not the test: on 2 cores the run's own work raises the 1-minute
+    average by about its mean number of busy cores times 1 - exp(-wall/60), ~0.5 for a 25 s
+    run on 1.4 cores, so it says little about other jobs."""
+    worst = max(r["load_before"] for r in rows)
+    return "yes" if worst <= IDLE_LOAD else f"**no** (load up to {worst:.1f} before a run)"
 
 
 def render(results: dict[str, Any]) -> str:
@@ -273,8 +304,10 @@ def render(results: dict[str, Any]) -> str:
         "peak over the whole process tree (the CLI and every process it starts), sampled every "
         "0.1 s, as summed PSS (summed RSS, an upper bound, in brackets) and the largest single "
         "process's RSS. Load: 1-minute load average just before and just after each run; a "
-        "figure measured while other jobs ran (load above 0.5 on these 2 cores) is not an "
-        "idle figure, and the idle? column says so. Median of the runs; every run below it.",
+        "run started while other jobs ran (load above 0.5 before it, on these 2 cores) is not an "
+        "idle figure, and the idle? column says so; the load after a run includes the run's own "
+        "work (`--settle` waits for it to fall before the next run). Median of the runs; every "
+        "run below it.",
         "",
         "Re-run: `python bench/scale.py --sizes 1e6 --runs 3` (`make bench` runs 10^5 and "
         "10^6); 10^7 on Dask: `python bench/scale.py --sizes '' --dask-sizes 1e7 --runs 1`.",
@@ -382,6 +415,13 @@ def main(argv: list[str]) -> int:
     )
     ap.add_argument("--fresh", action="store_true", help="forget results of earlier invocations")
     ap.add_argument(
+        "--settle",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help=f"before each run wait up to S seconds for the load average to fall to {IDLE_LOAD}",
+    )
+    ap.add_argument(
         "--no-write", action="store_true", help="print the section; leave RESULTS.md as it is"
     )
     args = ap.parse_args(argv)
@@ -392,7 +432,7 @@ def main(argv: list[str]) -> int:
     plan += [("dask", n) for n in _sizes(args.dask_sizes)]
     for engine, n in plan:
         print(f"== {size_label(n)} interactions, {engine} engine, {args.runs} runs", flush=True)
-        res = {**run_size(n, engine, args.runs, args.jobs), **stamp}
+        res = {**run_size(n, engine, args.runs, args.jobs, args.settle), **stamp}
         # `--jobs 1` (steps in turn) is kept beside the default run, not in its place
         label = engine if args.jobs is None else f"{engine} --jobs {args.jobs}"
         results.setdefault("runs", {}).setdefault(label, {})[str(n)] = res
