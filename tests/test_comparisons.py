@@ -3,7 +3,10 @@ on tiny cases, and recovery of planted parameters."""
 
 from __future__ import annotations
 
+import json
 import math
+import os
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -548,3 +551,68 @@ def test_split_within_is_the_formula_on_each_resample_of_the_reputation(case):
         want = stay.sum() / in_b.sum() * (b[stay].mean() - a[stay].mean()) if stay.any() else 0
         assert within[row] == pytest.approx(want, abs=1e-12)
         assert d.draws[row] == pytest.approx(b[in_b].mean() - a[in_a].mean(), abs=1e-12)
+
+
+def test_the_segmented_regression_runs_to_its_fixed_point():
+    # bug: stopped at statsmodels' default deviance tolerance, the fit's last digits depended on
+    # the host's floating-point kernels (an AVX-512 and an AVX2 host differed in the 7th-8th
+    # significant digit of the example's intervals, so metrics.json's bytes). The parameters now
+    # equal a fit run to a change below 1e-13 in the parameters, and alpha on its boundary is
+    # the floor exactly, not wherever the optimiser stopped near 0 (3.1e-8 before, on this fit)
+    from statsmodels.genmod import families
+    from statsmodels.genmod.generalized_linear_model import GLM
+
+    from netsupport.support.timeseries import ALPHA_FLOOR, _bins
+
+    r = its_lift(_example_timeline("focal"), "focal", _EXAMPLE_W, "D")
+    assert r["nb_alpha"] == ALPHA_FLOOR
+    b = _bins(_EXAMPLE_W, "D")
+    t = ((b["mid"] - _EXAMPLE_W.crisis_start) / pd.Timedelta(days=1)).to_numpy()
+    c = (b["window"] == "crisis").to_numpy(dtype=float)
+    a = (b["window"] == "after").to_numpy(dtype=float)
+    x = np.column_stack([np.ones(36), t, c, c * t, a, a * (t - 5.375)])
+    y = np.array(_EXAMPLE_DAYS["focal"], dtype=float)
+    model = GLM(y, x, family=families.NegativeBinomial(alpha=ALPHA_FLOOR),
+                offset=np.log(b["exposure"].to_numpy()))  # fmt: skip
+    exact = model.fit(tol=1e-15, tol_criterion="params", maxiter=1000)
+    assert r["level_change"]["value"] == pytest.approx(math.exp(exact.params[2]), rel=1e-12)
+    inst = its_lift(_example_timeline("institution"), "institution", _EXAMPLE_W, "D")
+    # the polished alpha is the likelihood's maximum: its score there is zero
+    from statsmodels.discrete.discrete_model import NegativeBinomial
+
+    nb = NegativeBinomial(np.array(_EXAMPLE_DAYS["institution"], dtype=float), x,
+                          offset=np.log(b["exposure"].to_numpy()))  # fmt: skip
+    fit = nb.fit(disp=0, maxiter=200)
+    polished = nb.fit(start_params=fit.params, method="newton", tol=1e-14, maxiter=100, disp=0)
+    assert inst["nb_alpha"] == float(polished.params[-1])
+    assert np.max(np.abs(nb.score(polished.params))) < 1e-6
+
+
+def test_the_segmented_regression_gives_the_same_digits_on_avx2_code_paths():
+    # the same fits with numpy's AVX-512 kernels switched off and OpenBLAS's Haswell kernel (an
+    # AVX2 host's code paths; on a host without AVX-512 both runs take those paths anyway)
+    import subprocess
+    import sys
+
+    code = (
+        "import json, sys; sys.path.insert(0, 'tests'); import test_comparisons as t; "
+        "from netsupport.support.timeseries import its_lift; "
+        "print(json.dumps([its_lift(t._example_timeline(s), s, t._EXAMPLE_W, 'D') "
+        "for s in ('focal', 'institution')], default=str))"
+    )
+    root = Path(__file__).resolve().parents[1]
+    runs = []
+    for extra in ({}, {"NPY_DISABLE_CPU_FEATURES": "X86_V4 AVX512_ICL AVX512_SPR",
+                       "OPENBLAS_CORETYPE": "Haswell"}):  # fmt: skip
+        env = {**os.environ, "PYTHONPATH": str(root), **extra}
+        out = subprocess.run([sys.executable, "-c", code], cwd=root, env=env,
+                             capture_output=True, text=True, check=True)  # fmt: skip
+        runs.append(json.loads(out.stdout))
+    for a, b in zip(*runs, strict=True):
+        assert a["nb_alpha"] == pytest.approx(b["nb_alpha"], rel=1e-12)
+        for key in ("level_change", "slope_change", "after_level", "baseline_trend"):
+            for end in ("value", "low", "high"):
+                assert round(a[key][end], 6) == round(b[key][end], 6), key
+        assert [round(f["fitted"], 6) for f in a["fitted"]] == [
+            round(f["fitted"], 6) for f in b["fitted"]
+        ]

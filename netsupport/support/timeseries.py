@@ -210,14 +210,14 @@ def its_lift(
             warnings.simplefilter("ignore", RuntimeWarning)
             nb_alpha = _nb_alpha(y, x, offset)
             model = GLM(y, x, family=families.NegativeBinomial(alpha=nb_alpha), offset=offset)
-            fit = model.fit()
-            hac = model.fit(cov_type="HAC", cov_kwds={"maxlags": lags})
+            fit = model.fit(**_TIGHT)
+            hac = model.fit(cov_type="HAC", cov_kwds={"maxlags": lags}, **_TIGHT)
             # Pearson chi2 / residual df under the Poisson variance: how overdispersed (1 =
             # Poisson); it decides the quasi-Poisson scale when alpha sits on its boundary
             dispersion = _pearson_dispersion(y, np.asarray(fit.mu, dtype=float), len(fit.params))
             scaled = quasi_poisson and nb_alpha < ALPHA_BOUNDARY and dispersion > 1
             if scaled:  # the same estimates; model-based covariance times phi
-                fit = model.fit(scale=dispersion)
+                fit = model.fit(scale=dispersion, **_TIGHT)
     except (ConvergenceWarning, PerfectSeparationWarning, np.linalg.LinAlgError, ValueError) as e:
         return not_measured(f"the segmented regression did not converge ({type(e).__name__})")
     b = np.asarray(fit.params, dtype=float)
@@ -279,6 +279,14 @@ def its_lift(
     return out
 
 
+#: IRLS run to the fixed point's last digits rather than to statsmodels' default deviance
+#: tolerance (1e-8): stopped early, the last iterate depends on the host's floating-point kernels
+#: (numpy's SIMD and OpenBLAS's per-CPU code paths), and the fitted values and intervals differed
+#: between an AVX-512 and an AVX2 host in their 7th-8th significant digit, enough to change
+#: metrics.json's bytes. At the fixed point the hosts agree to rounding error.
+_TIGHT: dict[str, Any] = {"tol": 1e-13, "tol_criterion": "params", "maxiter": 500}
+
+
 def _pearson_dispersion(y: np.ndarray, mu: np.ndarray, n_params: int) -> float:
     """Return Pearson's chi-square under the Poisson variance over the residual df.
 
@@ -293,17 +301,31 @@ def _pearson_dispersion(y: np.ndarray, mu: np.ndarray, n_params: int) -> float:
 def _nb_alpha(y: np.ndarray, x: np.ndarray, offset: np.ndarray) -> float:
     """Return the negative-binomial dispersion (var = mu + alpha mu^2) by maximum likelihood
     (statsmodels NegativeBinomial), or a Poisson-like :data:`ALPHA_FLOOR` when the estimate is
-    on its boundary (the counts are not overdispersed in that form) or the fit fails."""
+    on its boundary (below :data:`ALPHA_BOUNDARY`: the counts are not overdispersed in that
+    form) or the fit fails.
+
+    The BFGS estimate is polished by Newton's method to the optimum's last digits: BFGS stops
+    at a gradient tolerance, where the estimate still depends on the host's floating-point
+    kernels (see :data:`_TIGHT`). On the boundary the optimiser drifts towards 0 and stops
+    anywhere near it (3.1e-8 on one host, 1.6e-8 on another for the example), so the floor is
+    returned there: the same value on every host."""
     from statsmodels.discrete.discrete_model import NegativeBinomial
 
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            res = NegativeBinomial(y, x, offset=offset).fit(disp=0, maxiter=200)
-        alpha = float(np.asarray(res.params)[-1])
+            nb = NegativeBinomial(y, x, offset=offset)
+            res = nb.fit(disp=0, maxiter=200)
+            alpha = float(np.asarray(res.params)[-1])
+            if not (math.isfinite(alpha) and alpha >= ALPHA_BOUNDARY):
+                return ALPHA_FLOOR
+            polished = nb.fit(
+                start_params=res.params, method="newton", tol=1e-14, maxiter=100, disp=0
+            )
+        better = float(np.asarray(polished.params)[-1])
     except (np.linalg.LinAlgError, ValueError):
         return ALPHA_FLOOR
-    return alpha if math.isfinite(alpha) and alpha > ALPHA_FLOOR else ALPHA_FLOOR
+    return better if math.isfinite(better) and better >= ALPHA_BOUNDARY else alpha
 
 
 def _se_sum(fit: Any, i: int, j: int) -> float:
