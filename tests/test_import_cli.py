@@ -69,6 +69,21 @@ def test_reimport_is_a_no_op(tmp_path, data_dir):
     assert Store(store).counts()["posts"] == 4
 
 
+def test_reimport_in_another_format_reads_the_file_again(tmp_path, data_dir):
+    # usr7: a file imported with the wrong --format (every row a reject) was "already
+    # imported" when imported again with the right one: its posts could never get in
+    store = tmp_path / "store"
+    page = data_dir / "io" / "twarc2_page.jsonl"
+    wrong = _import(page, "--format", "reddit", "--store", store)
+    assert wrong.exit_code == 0 and Store(store).counts()["posts"] == 0
+    right = _import(page, "--store", store)
+    assert right.exit_code == 0, right.output
+    assert "already imported" not in right.stdout
+    assert Store(store).counts()["posts"] == 4
+    again = _import(page, "--format", "twitter-v2", "--store", store)
+    assert again.stdout.count("already imported") == 1
+
+
 def test_unreadable_file_is_one_error_line_exit_2_and_nothing_written(tmp_path, data_dir):
     store = tmp_path / "store"
     assert _import(data_dir / "io" / "v1_tweets.jsonl", "--store", store).exit_code == 0
