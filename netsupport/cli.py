@@ -1331,3 +1331,6 @@ def main() -> None:
     except NetsupportError as exc:  # raised outside a command (e.g. option callbacks)
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(2)
+    except KeyboardInterrupt:  # (outside a command: while click parses, say)
+        print("error: interrupted", file=sys.stderr)
+        sys.exit(130)

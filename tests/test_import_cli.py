@@ -222,3 +222,24 @@ def test_a_store_path_that_is_a_file_or_under_a_file_is_one_line(tmp_path, data_
     assert _store_error(under, data_dir) == (
         f"error: cannot create the store {under}: {f} is a file\n"
     )
+
+
+def test_ctrl_c_while_the_cli_is_loading_is_one_line_exit_130():
+    # usr7: SIGINT in the first ~0.3 s of `python -m netsupport ...` (the imports) printed a
+    # KeyboardInterrupt traceback; later it is "error: interrupted", exit 130
+    import subprocess
+    import sys
+
+    code = (
+        "import builtins, runpy, sys\n"
+        "real = builtins.__import__\n"
+        "def imp(name, *a, **k):\n"
+        "    if name == 'typer':\n"
+        "        raise KeyboardInterrupt\n"
+        "    return real(name, *a, **k)\n"
+        "builtins.__import__ = imp\n"
+        "sys.argv = ['netsupport', 'info', '--help']\n"
+        "runpy.run_module('netsupport', run_name='__main__')\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert (r.returncode, r.stderr) == (130, "error: interrupted\n")
