@@ -737,7 +737,7 @@ def _ss_study(
     from .outdir import work_dir
     from .schema import normalise_handle
     from .stance import StanceSpec
-    from .studyfile import StanceParams, Study, load_study
+    from .studyfile import StanceParams, Study, both_sides, load_study
 
     if study is not None:
         if focal or institution or crisis:
@@ -757,6 +757,8 @@ def _ss_study(
     if not handles:
         raise NetsupportError("--focal is required without --study (the account at the centre)")
     inst = tuple(h for h in (normalise_handle(x) for x in institution or []) if h)
+    if clash := both_sides(handles, inst):
+        raise NetsupportError(f"--focal, --institution: {clash}")
     windows = _crisis_windows(crisis, baseline_days, after_days)
     if need_windows and windows is None:
         raise NetsupportError("--crisis START END is required without --study")
@@ -1329,3 +1331,6 @@ def main() -> None:
     except NetsupportError as exc:  # raised outside a command (e.g. option callbacks)
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(2)
+    except KeyboardInterrupt:  # (outside a command: while click parses, say)
+        print("error: interrupted", file=sys.stderr)
+        sys.exit(130)

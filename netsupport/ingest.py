@@ -244,7 +244,7 @@ def _import_one(
             summary.sha256 = _sha256(path)
         else:
             hasher = _Hasher(path, pool)  # cannot be a re-import: no file of this size
-    if summary.sha256 is not None and tx.has_file(summary.sha256):
+    if summary.sha256 is not None and tx.has_file(summary.sha256, fmt):
         summary.status = "already imported"
         return summary
 

@@ -32,7 +32,7 @@ Semantics of a transaction:
   (so re-importing a file that grew adds only the rejects of its new lines, even if lines
   moved; two identical bad lines stay two rejects);
 * interactions are appended as given;
-* a file whose sha256 the manifest records is not imported again.
+* a file whose sha256 the manifest records (read in the same format) is not imported again.
 
 Examples
 --------
@@ -1164,9 +1164,14 @@ class Transaction:
         return accounts.num_rows
 
     # -- imported files ---------------------------------------------------------------------------
-    def has_file(self, sha256: str) -> bool:
-        """Return True if a file with this sha256 is in the store or in this transaction."""
-        return any(r["sha256"] == sha256 for r in self.manifest["imports"] + self._imports)
+    def has_file(self, sha256: str, fmt: str | None = None) -> bool:
+        """Return True if a file with this sha256 (read as format ``fmt``, if given) is in the
+        store or in this transaction: a file read in another format (a wrong ``--format``, its
+        rows all rejects) is not the same import."""
+        return any(
+            r["sha256"] == sha256 and fmt in (None, r["format"])
+            for r in self.manifest["imports"] + self._imports
+        )
 
     def has_size(self, size: int) -> bool:
         """Return True if a file of this byte size was imported (only then can a hash match)."""

@@ -573,6 +573,41 @@ def run_study(
     remove_old_layout(out)
     cache = work_dir(out)
     cache.mkdir(parents=True, exist_ok=True)
+    lock = _hold_run_lock(cache, study)
+    try:
+        return _run_locked(study, out, cache, force, progress, workers, clock, eng, pseudo, jobs)
+    finally:
+        os.close(lock)  # (releases the lock)
+
+
+def _hold_run_lock(cache: Path, study: Study) -> int:
+    """Take the exclusive lock of a study's work folder (``.run.lock``) for one run, or refuse:
+    two runs at once would each remove the other's staging folder and temporary files."""
+    from .store import _lock
+
+    fd = os.open(cache / ".run.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    if not _lock(fd):
+        os.close(fd)
+        raise StudyError(
+            f"{study.path or study.name}: another netsupport run of this study is running "
+            f"(its work folder {cache} is locked); wait for it to end"
+        )
+    return fd
+
+
+def _run_locked(
+    study: Study,
+    out: Path,
+    cache: Path,
+    force: bool,
+    progress: RunProgress,
+    workers: int | None,
+    clock: Callable[[], str] | None,
+    eng: Any,
+    pseudo: Any,
+    jobs: int | None,
+) -> RunResult:
+    """:func:`run_study` once its work folder is locked."""
     if staging_dir(out).exists():  # a report a stopped run built, or the old one it swapped out
         shutil.rmtree(staging_dir(out))
     state = _State(cache)

@@ -387,6 +387,18 @@ def _handles(values: list, dotted: str, path: Path, text: str) -> tuple[str, ...
     return tuple(dict.fromkeys(out))
 
 
+def both_sides(focal: tuple[str, ...], institution: tuple[str, ...]) -> str | None:
+    """Say which handle is named both focal and institution (a study needs two sides), or None.
+
+    >>> both_sides(("lane",), ("force", "lane"))
+    '@lane is named both focal and institution: name each account on one side only'
+    """
+    common = [h for h in institution if h in focal]
+    if not common:
+        return None
+    return f"@{common[0]} is named both focal and institution: name each account on one side only"
+
+
 def _resolve(
     base: Path,
     value: str,
@@ -499,6 +511,8 @@ def load_study(path: str | Path) -> Study:
             f"{_where(path, text, 'focal')}: 'study.focal' must name at least one handle"
         )
     institution = _handles(st.get("institution", []), "institution", path, text)
+    if clash := both_sides(focal, institution):
+        raise StudyKeyError(f"{_where(path, text, 'institution')}: {clash}")
     proxies = _handles(st.get("proxies", []), "proxies", path, text)
     for m in st.get("markers", []):
         if not isinstance(m, str):

@@ -69,6 +69,21 @@ def test_reimport_is_a_no_op(tmp_path, data_dir):
     assert Store(store).counts()["posts"] == 4
 
 
+def test_reimport_in_another_format_reads_the_file_again(tmp_path, data_dir):
+    # usr7: a file imported with the wrong --format (every row a reject) was "already
+    # imported" when imported again with the right one: its posts could never get in
+    store = tmp_path / "store"
+    page = data_dir / "io" / "twarc2_page.jsonl"
+    wrong = _import(page, "--format", "reddit", "--store", store)
+    assert wrong.exit_code == 0 and Store(store).counts()["posts"] == 0
+    right = _import(page, "--store", store)
+    assert right.exit_code == 0, right.output
+    assert "already imported" not in right.stdout
+    assert Store(store).counts()["posts"] == 4
+    again = _import(page, "--format", "twitter-v2", "--store", store)
+    assert again.stdout.count("already imported") == 1
+
+
 def test_unreadable_file_is_one_error_line_exit_2_and_nothing_written(tmp_path, data_dir):
     store = tmp_path / "store"
     assert _import(data_dir / "io" / "v1_tweets.jsonl", "--store", store).exit_code == 0
@@ -207,3 +222,24 @@ def test_a_store_path_that_is_a_file_or_under_a_file_is_one_line(tmp_path, data_
     assert _store_error(under, data_dir) == (
         f"error: cannot create the store {under}: {f} is a file\n"
     )
+
+
+def test_ctrl_c_while_the_cli_is_loading_is_one_line_exit_130():
+    # usr7: SIGINT in the first ~0.3 s of `python -m netsupport ...` (the imports) printed a
+    # KeyboardInterrupt traceback; later it is "error: interrupted", exit 130
+    import subprocess
+    import sys
+
+    code = (
+        "import builtins, runpy, sys\n"
+        "real = builtins.__import__\n"
+        "def imp(name, *a, **k):\n"
+        "    if name == 'typer':\n"
+        "        raise KeyboardInterrupt\n"
+        "    return real(name, *a, **k)\n"
+        "builtins.__import__ = imp\n"
+        "sys.argv = ['netsupport', 'info', '--help']\n"
+        "runpy.run_module('netsupport', run_name='__main__')\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert (r.returncode, r.stderr) == (130, "error: interrupted\n")

@@ -1077,3 +1077,21 @@ def test_create_of_an_object_whose_type_is_not_a_string_is_ignored_not_a_traceba
     rows, _ = _read(d)
     assert [p["post_id"] for p in rows["posts"]] == [_good_note(2)["object"]["id"]]
     assert rows["rejects"] == []
+
+
+def test_statuses_saved_as_latin1_are_rejected_line_by_line(tmp_path, data_dir):
+    # usr7: JSON lines whose first two lines held latin-1 bytes were taken for one JSON
+    # document and the whole file refused as "malformed JSON document (str is not valid
+    # UTF-8: surrogates not allowed: line 1 column 1 (char 0))"; a Twitter file with the same
+    # lines gives each to the rejects with its line, and the good lines are read
+    lines = (data_dir / "io" / "mastodon_statuses.jsonl").read_bytes().splitlines()
+    good, _ = _read(data_dir / "io" / "mastodon_statuses.jsonl")
+    bad = [ln.replace(b'"content": "', b'"content": "caf\xe9 ', 1) for ln in lines[:2]]
+    assert all(b"\xe9" in ln for ln in bad)
+    path = tmp_path / "statuses.jsonl"
+    path.write_bytes(b"\n".join(bad + lines[2:]) + b"\n")
+    rows, _ = _read(path)
+    utf8 = [r["source_line"] for r in rows["rejects"] if "not valid UTF-8" in r["reason"]]
+    assert utf8 == [1, 2]
+    assert len(rows["rejects"]) == len(good["rejects"]) + 2
+    assert len(rows["posts"]) >= len(good["posts"]) - 2 > 0

@@ -444,3 +444,18 @@ def test_an_account_is_given_once_not_in_every_batch(tmp_path):
         ("telegram:user9", "user9", "G"),
         ("telegram:user9", "USER9", None),
     ]
+
+
+def test_truncated_export_error_says_where_it_stops(tmp_path, data_dir):
+    # usr7: an export cut inside a message said only "not a well-formed Telegram export
+    # (unclosed)": no position, and no word of truncation
+    src = (data_dir / "io" / "telegram" / "result_chat.json").read_bytes()
+    cut = src.rindex(b'"id"')  # inside the last message
+    path = tmp_path / "result.json"
+    path.write_bytes(src[:cut])
+    with pytest.raises(InputFileError) as err:
+        _read(path)
+    start = src.rindex(b"{", 0, cut)
+    line = src.count(b"\n", 0, start) + 1
+    assert f"the message opened at line {line} (byte {start}) does not close" in str(err.value)
+    assert "truncated?" in str(err.value)

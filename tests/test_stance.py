@@ -911,3 +911,18 @@ def test_a_twitter_text_with_a_missing_space_after_a_handle_reads_as_before():
     b = Classifier(["lane.bsky.social"], ["police.gov.uk"])
     assert side(b, "@lane.nytimes.com is a disgrace", "focal") == ("neutral", "aimed-elsewhere")
     assert side(b, "@police.fans.org you are a disgrace", "institution")[0] == "neutral"
+
+
+def test_cli_stance_refuses_an_account_on_both_sides(tmp_path):
+    # usr7: --focal lane --institution lane classified every post towards one account twice
+    _store_from_fixture(tmp_path / "store")
+    r = CliRunner().invoke(
+        app,
+        [
+            *("stance", "--store", str(tmp_path / "store"), "--focal", "@Lane"),
+            *("--institution", "lane", "--out", str(tmp_path / "stance.csv")),
+        ],
+    )
+    assert r.exit_code == 2, r.output
+    assert "@lane is named both focal and institution" in r.output
+    assert not (tmp_path / "stance.csv").exists()

@@ -315,3 +315,23 @@ def test_an_output_folder_under_a_file_is_one_line_naming_the_file(study_dir, co
     args = ["run", str(path)] if command == "run" else ["report", "--study", str(path)]
     line = _error_line(CliRunner().invoke(app, args))
     assert "blocker is a file" in line, line
+
+
+def test_a_second_run_of_the_same_study_at_once_is_refused(ran_copy):
+    # usr7: two `netsupport run` of one study at the same time (two terminals) both exited 0
+    # and left a report folder holding only index.html and manifest.json: each removed the
+    # other's staging folder and temporary files
+    import fcntl
+
+    from netsupport.outdir import work_dir
+    from netsupport.studyfile import load_study
+
+    out = load_study(ran_copy / "study.toml").output_dir
+    before = _digests(out)
+    lock = work_dir(out) / ".run.lock"
+    with open(lock, "a+b") as held:  # (another run holds it)
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        line = _error_line(CliRunner().invoke(app, ["run", str(ran_copy / "study.toml")]))
+    assert "another netsupport run of this study is running" in line
+    assert _digests(out) == before
+    assert CliRunner().invoke(app, ["run", str(ran_copy / "study.toml")]).exit_code == 0

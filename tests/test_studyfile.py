@@ -211,3 +211,16 @@ def test_a_nul_character_in_a_path_is_an_error_naming_the_key(tmp_path, old, new
     p = _write(tmp_path, GOOD.replace(old, new, 1))
     with pytest.raises(StudyKeyError, match=rf"study.toml.*'{re.escape(key)}'.*NUL"):
         load_study(p)
+
+
+def test_account_both_focal_and_institution_is_refused(tmp_path):
+    # usr7: focal = institution ran to the end and reported "reputational change of
+    # @inspector_lane: not measured (no posts addressed the institution side)", the study's
+    # typo never named
+    both = '["northshire_police", "@Inspector_Lane"]'
+    p = _write(tmp_path, GOOD.replace('["Northshire_Police"]', both))
+    with pytest.raises(
+        StudyKeyError,
+        match=r"study.toml:4: @inspector_lane is named both focal and institution",
+    ):
+        load_study(p)

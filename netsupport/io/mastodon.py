@@ -1321,20 +1321,31 @@ def _is_document(path: Path) -> bool:
         return True
     first, second = lines[0], lines[1] if len(lines) > 1 else b""
     try:
-        loads(first)
+        _loads_shape(first)
     except orjson.JSONDecodeError:
         if first.lstrip()[:1] == b"[":
             return True  # (an array, pretty-printed)
         try:
-            return not looks_like_status(loads(second))
+            return not looks_like_status(_loads_shape(second))
         except orjson.JSONDecodeError:
             return True
     if first.lstrip()[:1] == b"[":
         try:
-            loads(second)
+            _loads_shape(second)
         except orjson.JSONDecodeError:
             return True
     return False
+
+
+def _loads_shape(line: bytes) -> object:
+    """Decode a line to judge its shape: bytes that are not UTF-8 (a line saved as latin-1) do
+    not make a whole JSON value a fragment (the line is a reject later, saying why)."""
+    try:
+        return loads(line)
+    except orjson.JSONDecodeError:
+        if line.isascii():
+            raise
+        return loads(line.decode("utf-8", "replace"))
 
 
 def read(path: Path, source: str, options: ReadOptions) -> Iterator[Batch]:

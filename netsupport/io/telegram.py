@@ -637,9 +637,22 @@ def _messages(buf, pos: int) -> Iterator[tuple[str, object]]:
             end, obj = fast
             yield "parsed", (buf[pos:end], obj)
         else:
-            end = _object_end(buf, pos)
+            try:
+                end = _object_end(buf, pos)
+            except ValueError:
+                raise ValueError(
+                    f"the message opened at line {_line_at(buf, pos)} (byte {pos}) does not "
+                    "close: truncated?"
+                ) from None
             yield "message", bytes(buf[pos:end])
         pos = end
+
+
+def _line_at(buf, pos: int) -> int:
+    """The line number (from 1) of byte ``pos`` of ``buf`` (bytes or a memory map, counted in
+    slices: a map has no ``count``)."""
+    step = 1 << 24
+    return 1 + sum(bytes(buf[i : min(i + step, pos)]).count(b"\n") for i in range(0, pos, step))
 
 
 def _run(buf, start: int) -> tuple[str, list, list, int] | int:
