@@ -243,3 +243,20 @@ def test_ctrl_c_while_the_cli_is_loading_is_one_line_exit_130():
     )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert (r.returncode, r.stderr) == (130, "error: interrupted\n")
+
+
+def test_the_installed_command_is_the_guarded_entry_point():
+    # the console script pointed at cli:app: the installed `netsupport` command skipped both
+    # cli.main (errors raised outside a command as one line, exit 2) and the Ctrl-C guard of
+    # `python -m netsupport`; it now runs the same function
+    import importlib
+    import tomllib
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    scripts = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["project"][
+        "scripts"
+    ]
+    module, func = scripts["netsupport"].split(":")
+    assert (module, func) == ("netsupport.__main__", "run")
+    assert callable(getattr(importlib.import_module(module), func))
