@@ -31,6 +31,7 @@ __all__ = [
     "headline_label",
     "rule_counts_sentence",
     "several_posts",
+    "several_posts_windows",
     "stance_context",
     "uncorrected_note",
     "without_text_relabelled",
@@ -203,21 +204,12 @@ def corrected_findings(metrics: Mapping[str, Any]) -> list[Any]:
         return []
     st = metrics.get("study", {})
     parts, values = [], {"n": _codes(v["labels"])}
-    nets, befores, whos = {}, {}, {}
+    nets, befores, afters, whos = {}, {}, {}, {}
     for side, who in (("focal", st.get("focal", [])), ("institution", st.get("institution", []))):
         net = _account_row(v, side, "crisis")
         if not who or net is None or net.get("corrected") is None:
             continue
-        chg = next(
-            (
-                r
-                for r in v.get("changes") or ()
-                if r["target_side"] == side
-                and r["change"] == "crisis - baseline"
-                and r["unit"] == "account"
-            ),
-            None,
-        )
+        chg = _change_row(v, side, "crisis - baseline")
         text = (
             f"{{net_{side}}} {points_noun(net['corrected'])} for {{who_{side}}} "
             f"(95% CI {{ci_{side}}}{{base_{side}}})"
@@ -231,13 +223,19 @@ def corrected_findings(metrics: Mapping[str, Any]) -> list[Any]:
                 f"ci_{side}": f"{_pts(net['ci_low'])} to {_pts(net['ci_high'])}",
             }
         )
-        if chg is not None and chg.get("corrected") is not None:
+        if chg is not None:
             text += f", {{chg_{side}}} compared with the period before (95% CI {{cci_{side}}})"
             before = _account_row(v, side, "baseline")
             if before is not None:  # the change rests on the period before's accounts too
                 befores[side] = before
             values[f"chg_{side}"] = _pts(chg["corrected"])
             values[f"cci_{side}"] = f"{_pts(chg['ci_low'])} to {_pts(chg['ci_high'])}"
+        if _change_row(v, side, "after - baseline") is not None:  # the last finding gives it
+            after, before = _account_row(v, side, "after"), _account_row(v, side, "baseline")
+            if after is not None:
+                afters[side] = after
+            if before is not None:
+                befores[side] = before
         parts.append(text)
     if not parts:
         return []
@@ -255,12 +253,22 @@ def corrected_findings(metrics: Mapping[str, Any]) -> list[Any]:
             "one stance more than another, that biases it."
         )
         values["skipped"] = fmt_counted(skipped, "account", "accounts")
-    several = _several_posts(nets, whos)
-    several_before = _several_posts(befores, whos)
-    if several or several_before:  # (the coverage falls short when accounts post several times)
+    several = {
+        "crisis": _several_posts(nets, whos),
+        "baseline": _several_posts(befores, whos),
+        "after": _several_posts(afters, whos),
+    }
+    if any(several.values()):  # (the coverage falls short when accounts post several times)
         text += (
             " Some accounts posted more than once "
-            + _several_where(bool(several), bool(several_before), "({several})", "({before})")
+            + _several_where(
+                bool(several["crisis"]),
+                bool(several["baseline"]),
+                "({several})",
+                "({before})",
+                bool(several["after"]),
+                "({after})",
+            )
             + ": then the "
             "account-level correction is unstable (only accounts whose every post was coded "
             "enter it) and its intervals are too narrow: in a simulation with about two posts "
@@ -274,8 +282,9 @@ def corrected_findings(metrics: Mapping[str, Any]) -> list[Any]:
         )
         values.update(
             {
-                **({"several": several} if several else {}),
-                **({"before": several_before} if several_before else {}),
+                **({"several": several["crisis"]} if several["crisis"] else {}),
+                **({"before": several["baseline"]} if several["baseline"] else {}),
+                **({"after": several["after"]} if several["after"] else {}),
                 "coverage": MULTI_POST_COVERAGE[0],
                 "coverage_critical": MULTI_POST_COVERAGE[1],
                 "coverage_drawn": ACCOUNT_DRAW_COVERAGE[0],
@@ -285,19 +294,53 @@ def corrected_findings(metrics: Mapping[str, Any]) -> list[Any]:
     return [Sentence(text, values, tuple(k for k in values if k.startswith("net_")))]
 
 
-def several_posts(metrics: Mapping[str, Any]) -> str:
-    """Return where the error-corrected finding says accounts posted more than once, so that
-    its account-level intervals are too narrow ("in the crisis", "in the period before the
-    crisis", or both), else "".
+#: The windows each error-corrected headline measure reads (its caveat: accounts of several
+#: posts in any of them make its account-level interval too narrow).
+CORRECTED_WINDOWS = {
+    "net_support_crisis": ("crisis",),
+    "reputational_change": ("crisis", "baseline"),
+    "persistence_net_support": ("after", "baseline"),
+}
 
-    The crisis level rests on the crisis window's accounts, the change on the period before's
-    too, so accounts of several posts in either window make the caveat.
-    """
+
+def several_posts_windows(metrics: Mapping[str, Any]) -> frozenset[str]:
+    """Return the windows ("crisis", "baseline", "after") in which the error-corrected finding
+    says accounts posted more than once, so that the account-level intervals of the corrected
+    figures that read them are too narrow (empty when none, or nothing is corrected)."""
     found = corrected_findings(metrics)
     if not found:
-        return ""
+        return frozenset()
     values = found[0].values
-    return _several_where("several" in values, "before" in values)
+    keys = {"several": "crisis", "before": "baseline", "after": "after"}
+    return frozenset(w for k, w in keys.items() if k in values)
+
+
+def several_posts(
+    metrics: Mapping[str, Any], windows: Iterable[str] = ("crisis", "baseline")
+) -> str:
+    """Return where the error-corrected finding says accounts posted more than once, among
+    ``windows`` (by default those of the change crisis - baseline: the crisis level rests on the
+    crisis window's accounts, the change on the period before's too), so that the account-level
+    intervals are too narrow ("in the crisis", "in the period before the crisis", ...), else "".
+    """
+    on = several_posts_windows(metrics) & set(windows)
+    return _several_where("crisis" in on, "baseline" in on, after="after" in on)
+
+
+def _change_row(v: Mapping[str, Any], side: str, change: str) -> Mapping[str, Any] | None:
+    """The account-level error-corrected change row of ``side`` (``change``: "crisis -
+    baseline" or "after - baseline"), if the hand codes corrected it."""
+    return next(
+        (
+            r
+            for r in v.get("changes") or ()
+            if r["target_side"] == side
+            and r["change"] == change
+            and r["unit"] == "account"
+            and r.get("corrected") is not None
+        ),
+        None,
+    )
 
 
 def _account_row(v: Mapping[str, Any], side: str, window: str) -> Mapping[str, Any] | None:
@@ -312,21 +355,42 @@ def _account_row(v: Mapping[str, Any], side: str, window: str) -> Mapping[str, A
     )
 
 
-def _several_where(crisis: bool, before: bool, in_crisis: str = "", in_before: str = "") -> str:
-    """ "in the crisis", "in the period before the crisis" or "in the crisis and in the period
-    before", each followed by its ``in_*`` detail (e.g. "(N of M for @a)"); "" for neither.
+def _several_where(
+    crisis: bool,
+    before: bool,
+    in_crisis: str = "",
+    in_before: str = "",
+    after: bool = False,
+    in_after: str = "",
+) -> str:
+    """ "in the crisis", "in the period before the crisis", "in the period after the crisis",
+    or a list of them ("in the crisis, in the period before and in the period after"), each
+    followed by its ``in_*`` detail (e.g. "(N of M for @a)"); "" for none.
 
     >>> _several_where(True, True, "(3 of 9 for @a)", "(1 of 4 for @a)")
     'in the crisis (3 of 9 for @a) and in the period before (1 of 4 for @a)'
     >>> _several_where(False, True)
     'in the period before the crisis'
+    >>> _several_where(True, True, after=True)
+    'in the crisis, in the period before and in the period after'
+    >>> _several_where(False, False, after=True, in_after="(2 of 5 for @a)")
+    'in the period after the crisis (2 of 5 for @a)'
     """
-    a = f"in the crisis {in_crisis}".strip()
-    if crisis and before:
-        return f"{a} and {f'in the period before {in_before}'.strip()}"
-    if before:
-        return f"in the period before the crisis {in_before}".strip()
-    return a if crisis else ""
+    on = [
+        (where, detail)
+        for where, detail, shown in (
+            ("in the crisis", in_crisis, crisis),
+            ("in the period before", in_before, before),
+            ("in the period after", in_after, after),
+        )
+        if shown
+    ]
+    if len(on) == 1:  # alone, a period says which crisis it is before or after
+        where, detail = on[0]
+        where += "" if where == "in the crisis" else " the crisis"
+        return f"{where} {detail}".strip()
+    texts = [f"{where} {detail}".strip() for where, detail in on]
+    return ", ".join(texts[:-1]) + " and " + texts[-1] if texts else ""
 
 
 def uncorrected_note(metrics: Mapping[str, Any], where: str) -> str:
@@ -349,9 +413,17 @@ def corrected_persistence(metrics: Mapping[str, Any], side: str) -> str:
     x = (metrics.get("headline") or {}).get("persistence_net_support", {}).get(side)
     if not _measured(x) or x is None or "naive" not in x or x.get("value") is None:
         return ""
+    narrow = several_posts_windows(metrics) & set(CORRECTED_WINDOWS["persistence_net_support"])
     return (
         f"; uncorrected; corrected for the stance decisions' error: {_pts(x['value'])}, 95% CI "
         f"{_pts(x['low'])} to {_pts(x['high'])}"
+        + (
+            ", an interval too narrow: some accounts posted more than once "
+            + several_posts(metrics, CORRECTED_WINDOWS["persistence_net_support"])
+            + ", as the error-corrected finding says"
+            if narrow
+            else ""
+        )
     )
 
 

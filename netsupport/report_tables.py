@@ -25,7 +25,12 @@ from .report_format import (
     handle,
     undated_ties,
 )
-from .report_stance import headline_label
+from .report_stance import (
+    CORRECTED_WINDOWS,
+    headline_label,
+    several_posts,
+    several_posts_windows,
+)
 from .schema import IKind, PostCol, Target, Window
 
 if TYPE_CHECKING:
@@ -34,6 +39,7 @@ if TYPE_CHECKING:
 __all__ = [
     "POST_TEXT_LIMIT",
     "headline_display",
+    "headline_note",
     "headline_table",
     "report_tables",
     "top_posts",
@@ -251,9 +257,10 @@ def headline_display(metrics: Mapping[str, Any]) -> list[list[str]]:
         return f"{fmt(block.get('value'))} ({ci})" if ci else fmt(block.get("value"))
 
     rows = []
+    narrow = _too_narrow(metrics)
     for key, label, path, fmt in _HEADLINE:
         rows.append(
-            [headline_label(metrics, key, label)]
+            [headline_label(metrics, key, label) + (f" {NARROW_MARK}" if key in narrow else "")]
             + [show(_get(metrics, *(p.format(side=side) for p in path)), fmt) for side in sides]
         )
     blank = [""] * (len(sides) - 1)
@@ -283,6 +290,35 @@ def headline_display(metrics: Mapping[str, Any]) -> list[list[str]]:
         ]
     )
     return rows
+
+
+#: The mark of a headline row whose error-corrected interval is too narrow (accounts of several
+#: posts in a window it reads); :func:`headline_note` says why.
+NARROW_MARK = "†"
+
+
+def _too_narrow(metrics: Mapping[str, Any]) -> list[str]:
+    """The headline measures whose error-corrected account-level intervals are too narrow:
+    accounts posted more than once in a window they read (:data:`CORRECTED_WINDOWS`)."""
+    windows = several_posts_windows(metrics)
+    out = []
+    for key, read in CORRECTED_WINDOWS.items():
+        side = (metrics.get("headline") or {}).get(key) or {}
+        corrected = any(isinstance(v, Mapping) and "naive" in v for v in side.values())
+        if corrected and windows & set(read):
+            out.append(key)
+    return out
+
+
+def headline_note(metrics: Mapping[str, Any]) -> str:
+    """Return the note under the headline table for the rows :data:`NARROW_MARK` marks, or ""."""
+    if not _too_narrow(metrics):
+        return ""
+    where = several_posts(metrics, ("crisis", "baseline", "after"))
+    return (
+        f"{NARROW_MARK} Error-corrected at account level, with intervals too narrow: some "
+        f"accounts posted more than once {where} (the error-corrected finding says by how much)."
+    )
 
 
 def report_tables(inp: ReportInputs) -> dict[str, pd.DataFrame]:

@@ -153,6 +153,83 @@ def test_the_several_posts_caveat_counts_the_period_before_on_which_the_change_r
     assert "posted more than once" not in " ".join(evidence_report.primary_statements(m, LABELS))
 
 
+def test_the_several_posts_caveat_covers_the_after_window_and_marks_the_headline_rows():
+    """Guards review t7 M1: the caveat named the crisis and the period before only, yet the
+    corrected change after - baseline (+25, CI +3 to +49, the only version of it whose interval
+    excludes 0) rests on the after window, where 38 of 134 accounts posted more than once; the
+    headline rows carried no mark, and the last finding's "the direction does not hold" read
+    as if it were about that change (the grid re-runs attention after the crisis only)."""
+    from netsupport import report_tables
+
+    m = _primary(("reputational_change", "focal", _ci(0.10, -0.17, 0.35, naive=0.19)))
+    m["study"] = {"focal": ["lane"], "institution": []}
+    v = _validation(200, 121)
+    base = v["net_support"][0]
+    v["net_support"] += [
+        dict(base, window="baseline", accounts=83, accounts_one_post=83),
+        dict(base, window="after", accounts=134, accounts_one_post=96),
+    ]
+    after = dict(v["changes"][0], change="after - baseline", ci_low=0.03, ci_high=0.49)
+    v["changes"].append(after)
+    m["stance_validation"] = v
+    m["headline"] = {
+        "net_support_crisis": {"focal": _ci(0.43, 0.2, 0.61, naive=0.56)},
+        "reputational_change": {"focal": _ci(0.10, -0.17, 0.35, naive=0.19)},
+        "persistence_net_support": {"focal": _ci(0.25, 0.03, 0.49, naive=0.16)},
+    }
+    text = report_stance.corrected_findings(m)[0].text()
+    assert (
+        " Some accounts posted more than once in the crisis (79 of 200 for @lane) and in the "
+        "period after (38 of 134 for @lane): then" in text
+    )
+    # the primary block reads crisis - baseline only: the after window is not its caveat
+    assert evidence_report.primary_statements(m, LABELS)[-1] == (
+        "The error-corrected intervals here are too narrow: some accounts posted more than "
+        "once in the crisis (the error-corrected finding above says by how much)."
+    )
+    rows = {r[0]: r for r in report_tables.headline_display(m)}
+    assert "Net support in the crisis, points, error-corrected †" in rows
+    assert "Change in net support, after − before, error-corrected †" in rows
+    assert report_tables.headline_note(m) == (
+        "† Error-corrected at account level, with intervals too narrow: some accounts posted "
+        "more than once in the crisis and in the period after (the error-corrected finding "
+        "says by how much)."
+    )
+    assert report_stance.corrected_persistence(m, "focal").endswith(
+        "+25, 95% CI +3 to +49, an interval too narrow: some accounts posted more than once in "
+        "the period after the crisis, as the error-corrected finding says"
+    )
+    # every account one post: no caveat, no mark, no note
+    for r in v["net_support"]:
+        r["accounts_one_post"] = r["accounts"]
+    assert "posted more than once" not in report_stance.corrected_findings(m)[0].text()
+    assert not any("†" in r[0] for r in report_tables.headline_display(m))
+    assert report_tables.headline_note(m) == ""
+
+
+def test_the_last_finding_says_the_grid_tests_attention_after_the_crisis_not_net_support():
+    """Guards review t7 M1: "The direction does not hold over the sensitivity grid" followed
+    the corrected net support after the crisis, but the grid re-runs only attention after /
+    baseline; the sentence now names attention and says the grid does not re-run net support."""
+    from test_report import _metrics
+
+    m = _metrics()
+    m["persistence"] = {
+        "focal": {
+            "attention_ratio": _ci(1.6, 1.2, 1.9),
+            "net_support_change": {"account_level": _ci(0.16, -0.01, 0.32)},
+        }
+    }
+    s = {"null": 1.0, "study": 1.6, "min": 0.5, "max": 1.9, "specs": 10, "same_sign": 6}
+    m["sensitivity"] = {"summary": {"persistence_attention": {"focal": {**s, "holds": False}}}}
+    text = next(t.text() for t in findings(m).sentences if t.text().startswith("After the"))
+    assert text.endswith(
+        ". The sensitivity grid does not re-run net support after the crisis. Attention's "
+        "direction does not hold over the sensitivity grid: above 1 in 6 of 10 specifications "
+        "(0.50× to 1.9×)."
+    )
+
+
 def test_the_findings_name_the_corrected_figure_primary_and_the_grid_the_uncorrected_one():
     """Guards review t5 #1: "+19 points on the period before (95% CI +4 to +33)" and "the
     change's direction holds over the sensitivity grid" read as the declared result, yet the
