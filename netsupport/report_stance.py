@@ -140,6 +140,37 @@ def _rectifier_base(net: Mapping[str, Any]) -> str:
     )
 
 
+def _one_out(row: Mapping[str, Any], which: str) -> str:
+    """ "; leaving {which} out moves it to +N" for an account-level corrected figure resting on
+    few disagreeing wholly coded accounts (its ``leave_one_out``: the figure whose shift is
+    largest; METHODS.md, "Error-corrected shares"), else ""."""
+    loo = row.get("leave_one_out")
+    if not isinstance(loo, Mapping) or loo.get("value") is None:
+        return ""
+    if int(loo.get("accounts") or 0) == 1:
+        which = "it" if which == "one of them" else "the one disagreeing account"
+    return f"; leaving {which} out moves it to {_pts(loo['value'])}"
+
+
+def _post_change(v: Mapping[str, Any], side: str, change: str) -> str:
+    """ "; at post level, where every code enters, +N (95% CI ...)": the same change counted
+    over posts (review t7 M2), "" when it is not corrected."""
+    r = next(
+        (
+            r
+            for r in v.get("changes") or ()
+            if r["target_side"] == side and r["change"] == change and r["unit"] == "post"
+        ),
+        None,
+    )
+    if r is None or r.get("corrected") is None or r.get("ci_low") is None:
+        return ""
+    return (
+        f"; at post level, where every code enters, {_pts(r['corrected'])}, 95% CI "
+        f"{_pts(r['ci_low'])} to {_pts(r['ci_high'])}"
+    )
+
+
 def _disagree(net: Mapping[str, Any]) -> str:
     """ ": the decisions and the codes disagree on N of them" (what moves the account-level
     correction; "" when the row does not say)."""
@@ -214,7 +245,7 @@ def corrected_findings(metrics: Mapping[str, Any]) -> list[Any]:
             f"{{net_{side}}} {points_noun(net['corrected'])} for {{who_{side}}} "
             f"(95% CI {{ci_{side}}}{{base_{side}}})"
         )
-        values[f"base_{side}"] = _rectifier_base(net)
+        values[f"base_{side}"] = _rectifier_base(net) + _one_out(net, "one of them")
         nets[side], whos[side] = net, handles(who)
         values.update(
             {
@@ -224,7 +255,13 @@ def corrected_findings(metrics: Mapping[str, Any]) -> list[Any]:
             }
         )
         if chg is not None:
-            text += f", {{chg_{side}}} compared with the period before (95% CI {{cci_{side}}})"
+            text += (
+                f", {{chg_{side}}} compared with the period before (95% CI {{cci_{side}}}"
+                f"{{chg_more_{side}}})"
+            )
+            values[f"chg_more_{side}"] = _one_out(
+                chg, "one disagreeing account of either period"
+            ) + _post_change(v, side, "crisis - baseline")
             before = _account_row(v, side, "baseline")
             if before is not None:  # the change rests on the period before's accounts too
                 befores[side] = before
@@ -639,22 +676,32 @@ def stance_context(
                 )
             else:
                 q["by_window"].append((_WINDOW_LABEL.get(w, w), b.get("reason", ""), "", "", ""))
-        nets = {
-            (r["target_side"], r["window"]): r
-            for r in v.get("net_support") or ()
-            if r["unit"] == "account"
+        nets = {(r["unit"], r["target_side"], r["window"]): r for r in v.get("net_support") or ()}
+        shares = {
+            (r["unit"], r["target_side"], r["window"], r["stance"]): r
+            for r in v.get("shares") or ()
         }
         for r in v.get("shares") or ():
             if r["unit"] != "account" or r["stance"] == "neutral":
                 continue
-            q["rows"].append(_share_row(r, r["stance"].capitalize(), _pct, names))
-            if r["stance"] == "critical" and (r["target_side"], r["window"]) in nets:
-                net = nets[(r["target_side"], r["window"])]
-                q["rows"].append(_share_row(net, "Net support", _pts, names))
+            post = shares.get(("post", r["target_side"], r["window"], r["stance"]))
+            q["rows"].append(_share_row(r, r["stance"].capitalize(), _pct, names, post))
+            if r["stance"] == "critical" and ("account", r["target_side"], r["window"]) in nets:
+                net = nets[("account", r["target_side"], r["window"])]
+                post = nets.get(("post", r["target_side"], r["window"]))
+                q["rows"].append(_share_row(net, "Net support", _pts, names, post))
+        changes = {(r["unit"], r["target_side"], r["change"]): r for r in v.get("changes") or ()}
         for r in v.get("changes") or ():
             if r["unit"] == "account":
+                post = changes.get(("post", r["target_side"], r["change"]))
                 q["rows"].append(
-                    _share_row({**r, "window": r["change"]}, "Change in net support", _pts, names)
+                    _share_row(
+                        {**r, "window": r["change"]},
+                        "Change in net support",
+                        _pts,
+                        names,
+                        None if post is None else {**post, "window": post["change"]},
+                    )
                 )
     return {"stance_quality": q, "stance_warnings": warnings}
 
@@ -730,15 +777,28 @@ def design_text(labels: int, d: Mapping[str, Any]) -> str:
     )
 
 
-def _share_row(
-    r: Mapping[str, Any], measure: str, fmt: Callable[[Any], str], names: Mapping[str, str]
-) -> tuple:
+def _corrected_cells(r: Mapping[str, Any] | None, fmt: Callable[[Any], str]) -> tuple:
+    """(naive, corrected, interval) of one validation row, as shown; blanks for no row."""
+    if r is None:
+        return ("", "", "")
     corrected = r.get("corrected")
     interval = (
         f"{fmt(r['ci_low'])} to {fmt(r['ci_high'])}"
         if corrected is not None and r.get("ci_low") is not None
         else "no codes in this cell"
     )
+    return (fmt(r.get("naive")), fmt(corrected) if corrected is not None else "n/a", interval)
+
+
+def _share_row(
+    r: Mapping[str, Any],
+    measure: str,
+    fmt: Callable[[Any], str],
+    names: Mapping[str, str],
+    post: Mapping[str, Any] | None = None,
+) -> tuple:
+    """One row of the naive vs corrected table: the account-level figures of ``r``, then the
+    post-level ones of ``post`` (the same cell counted over posts; blank when none)."""
     window = str(r["window"])
     for key, label in _WINDOW_LABEL.items():
         window = window.replace(key, label)
@@ -747,7 +807,6 @@ def _share_row(
         names.get(r["target_side"], _SIDE_LABEL.get(r["target_side"], r["target_side"])),
         window,
         measure,
-        fmt(r.get("naive")),
-        fmt(corrected) if corrected is not None else "n/a",
-        interval,
+        *_corrected_cells(r, fmt),
+        *_corrected_cells(post, fmt),
     )
