@@ -372,6 +372,31 @@ def test_mobilisation_frame_uses_exact_intervals_on_the_counts():
     assert pd.isna(df.iloc[0]["supportive_share"])  # nobody active: not measured, not 0
 
 
+def test_the_mobilisation_caption_says_when_it_draws_the_largest_communities_only():
+    """Guards review t7 X7: Figure 4 drew the 12 largest of 39 communities and did not say so
+    (community 14, one of the 10 of breadth, was not drawn)."""
+    row = {"members": 10, "active": 3, "supporters": 1, "share_active": 0.3}
+    m = {"mobilisation": {"communities": [dict(row, community=i) for i in range(39)]}}
+    mob = report_charts.mobilisation_frame(m)
+    assert len(mob) == 12
+    assert report_charts._drawn(m, mob) == (
+        " Drawn: the 12 largest of the 39 communities (all in tables/communities.csv)."
+    )
+    m["mobilisation"]["communities"] = m["mobilisation"]["communities"][:12]
+    assert report_charts._drawn(m, report_charts.mobilisation_frame(m)) == ""
+
+
+def test_the_prior_tie_tables_and_figures_say_they_count_the_stance_decisions_as_made(mini):
+    """Guards review t7 M7: supporters, critics and neutrals of the prior-tie tables and of
+    Figures 3 and 4 are stance decisions as made; nothing said their intervals leave out the
+    decisions' error, beside a primary figure that is error-corrected."""
+    text = (mini / "report.md").read_text(encoding="utf-8")
+    assert "Supporters by their stance decisions as made: the decisions' error is not in" in text
+    assert "share who were mostly supportive (stance decisions as made)" in text
+    if "Odds ratio (adjusted)" in text:
+        assert "by their stance decisions as made (their error is not in these intervals)" in text
+
+
 def test_net_support_frame_skips_not_measured_windows():
     df = report_charts.net_support_frame(_metrics())
     assert df[["window", "target", "net"]].values.tolist() == [
