@@ -194,7 +194,10 @@ def _drawn(metrics: Mapping[str, Any], mob: pd.DataFrame) -> str:
     """ " Drawn: the N largest of the M communities (all in tables/communities.csv)." when the
     mobilisation chart leaves communities out (:func:`mobilisation_frame`'s ``top``), else ""."""
     block = metrics.get("mobilisation")
-    total = len(block.get("communities") or ()) if isinstance(block, Mapping) else 0
+    if not isinstance(block, Mapping):
+        return ""
+    # n_communities: all found (metrics.json lists the largest 20 of them)
+    total = int(block.get("n_communities") or len(block.get("communities") or ()))
     if len(mob) >= total:
         return ""
     return (
