@@ -385,7 +385,7 @@ def test_the_mobilisation_caption_says_when_it_draws_the_largest_communities_onl
     m["mobilisation"]["communities"] = m["mobilisation"]["communities"][:20]  # as metrics.json
     m["mobilisation"]["n_communities"] = 39
     assert "the 12 largest of the 39 communities" in report_charts._drawn(m, mob)
-    m["mobilisation"]["communities"] = m["mobilisation"]["communities"][:12]
+    m["mobilisation"].update(communities=m["mobilisation"]["communities"][:12], n_communities=12)
     assert report_charts._drawn(m, report_charts.mobilisation_frame(m)) == ""
 
 
