@@ -165,7 +165,10 @@ def headline_table(metrics: Mapping[str, Any]) -> pd.DataFrame:
     the reason it is not measured; ``method`` says which figure ``value`` is (:data:`METHODS`):
     ``error-corrected`` (for the stance decisions' measured error: ``naive`` holds the
     uncorrected figure beside it), ``uncorrected`` (it counts the stance decisions as made) or
-    ``no stance`` (it counts posts whatever their stance); empty when not measured. When some
+    ``no stance`` (it counts posts whatever their stance); empty when not measured; ``primary``
+    says whether the study declared the row a primary measure (``[study] primary``): the
+    primaries that are not headline rows (the attention level change, the prior-tie odds ratio)
+    follow the others. When some
     supporters' prior tie rests only on a follow without a date
     (:func:`~netsupport.report_format.undated_ties`), ``prior_tie_share`` is followed by
     ``prior_tie_share_dated_ties``, the share counting dated ties only.
@@ -191,15 +194,39 @@ def headline_table(metrics: Mapping[str, Any]) -> pd.DataFrame:
             br if _is_nm(br) or br is None else {"value": br["communities_with_k_supporters"]},
         )
     )
+    # the primary measures that are not headline rows above (review t7 X3)
+    head = metrics.get("headline") or {}
+    if "attention_level_change" in head:
+        for side in sides:
+            rows.append(
+                _headline_row(
+                    "attention_level_change",
+                    side,
+                    _get(metrics, "headline", "attention_level_change", side),
+                )
+            )
+    if "prior_tie_odds_ratio" in head:
+        rows.append(_headline_row("prior_tie_odds_ratio", _FOCAL, head["prior_tie_odds_ratio"]))
+    declared = _declared(metrics)
+    for r in rows:
+        r["primary"] = (r["measure"], r["side"]) in declared
     return pd.DataFrame(
-        rows, columns=["measure", "side", "value", "low", "high", "status", "method", "naive"]
+        rows,
+        columns=["measure", "side", "value", "low", "high", "status", "method", "naive", "primary"],
     )
+
+
+def _declared(metrics: Mapping[str, Any]) -> set[tuple[str, str]]:
+    """(measure, side) of each declared primary measure (a measure without sides: focal)."""
+    p = metrics.get("primary")
+    rows = p.get("measures") if isinstance(p, Mapping) else None
+    return {(str(r.get("measure")), str(r.get("side") or _FOCAL)) for r in rows or ()}
 
 
 #: headline.csv ``method``: which figure a row's value is.
 METHODS = ("error-corrected", "uncorrected", "no stance")
 #: The headline rows that count posts or accounts whatever their stance.
-_NO_STANCE = ("attention_lift", "persistence_attention")
+_NO_STANCE = ("attention_lift", "persistence_attention", "attention_level_change")
 
 
 def _headline_row(key: str, side: str, block: Any) -> dict[str, Any]:

@@ -335,6 +335,7 @@ def test_headline_csv_says_which_figure_each_row_holds():
         "status",
         "method",
         "naive",
+        "primary",
     ]
     rows = {(r.measure, r.side): r for r in t.itertuples()}
     net = rows[("net_support_crisis", "focal")]
@@ -345,6 +346,46 @@ def test_headline_csv_says_which_figure_each_row_holds():
     assert (lift.value, lift.method) == (7.44, "no stance") and pd.isna(lift.naive)
     assert rows[("prior_tie_share", "focal")].method == "uncorrected"
     assert rows[("net_support_crisis", "institution")].method == ""  # not measured
+    assert not t["primary"].any()  # no [study] primary
+
+
+def test_headline_csv_holds_every_primary_measure_and_marks_them():
+    """Guards review t7 X3: headline.csv had no row for the attention level change or the
+    prior-tie odds ratio, two of the example's four primary measures."""
+    m = _metrics()
+    level = {"value": 26.29, "low": 16.64, "high": 41.53}
+    odds = {"value": 5.0, "low": 2.62, "high": 9.52, "n": 200, "method": "logit"}
+    m["headline"] = {
+        "attention_level_change": {"focal": level, "institution": NM},
+        "prior_tie_odds_ratio": odds,
+        "reputational_change": {"focal": {"value": 0.19, "low": 0.04, "high": 0.33}},
+    }
+    m["primary"] = {
+        "measures": [
+            {"measure": "attention_level_change", "side": "focal"},
+            {"measure": "reputational_change", "side": "focal"},
+            {"measure": "prior_tie_odds_ratio", "side": None},
+        ]
+    }
+    t = report_tables.headline_table(m)
+    rows = {(r.measure, r.side): r for r in t.itertuples()}
+    lc = rows[("attention_level_change", "focal")]
+    assert (lc.value, lc.low, lc.high, lc.method, lc.primary) == (
+        26.29,
+        16.64,
+        41.53,
+        "no stance",
+        True,
+    )
+    assert rows[("attention_level_change", "institution")].primary == False  # noqa: E712
+    o = rows[("prior_tie_odds_ratio", "focal")]
+    assert (o.value, o.method, o.primary) == (5.0, "uncorrected", True)
+    assert rows[("reputational_change", "focal")].primary
+    assert set(t.loc[t["primary"], "measure"]) == {
+        "attention_level_change",
+        "reputational_change",
+        "prior_tie_odds_ratio",
+    }
 
 
 # ---- chart data ---------------------------------------------------------------------------------
