@@ -293,8 +293,8 @@ def findings(metrics: Mapping[str, Any]) -> Findings:
             "r1": fmt_counted(top[0]["reach"], "account", "accounts"),
         }
         text = (
-            "While {who} was silent ({start} to {end}, {hours}), {p1} carried the most support: "
-            "its supportive posts reached {r1}"
+            "While {who} was silent ({start} to {end}, {hours}), {p1} was the most-reached "
+            "supportive voice: its supportive posts drew replies, reposts or quotes from {r1}"
         )
         if len(top) > 1:
             text += ", followed by {p2} ({r2})"

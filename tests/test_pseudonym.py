@@ -143,8 +143,9 @@ def test_the_example_report_shows_the_evidence_sections(plain_run):
     for needle in (
         "Synthetic data.",
         "Coverage note: nodexl-standwithlane.csv",  # (a note: tweets.jsonl holds its posts)
-        "Primary measures (declared in the study before the analysis)",
-        "Did reputation pay off? Prior ties of supporters, critics and neutrals",
+        "Primary measures (declared as primary in the study file, which names no preregistration)",
+        "Were supporters already tied to the account? Prior ties of supporters, critics and "
+        "neutrals",
         "Odds ratio (adjusted)",
         "Attention as a time series",
         "Provenance and limitations",

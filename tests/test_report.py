@@ -208,8 +208,8 @@ def test_findings_are_plain_sentences_with_the_numbers_worked_by_hand():
         "the crisis; evenness 0.82 on a 0–1 scale); the most supporters, 92, came from "
         "community 0, where 60% of the 300 members addressed @lane.",
         "While @lane was silent (14 Feb 2014 08:00 UTC to 19 Feb 2014 21:00 UTC, 5 d 13 h), "
-        "@sgt_ana carried the most support: its supportive posts reached 312 accounts, followed "
-        "by @rmn_tess (201).",
+        "@sgt_ana was the most-reached supportive voice: its supportive posts drew replies, "
+        "reposts or quotes from 312 accounts, followed by @rmn_tess (201).",
         # unknown role is not a role; journalists were not measured
         "First to address @lane after the crisis began: citizens (1.0 h), then media accounts "
         "(1 d 2 h).",
@@ -1147,7 +1147,8 @@ def test_counts_of_one_read_in_the_singular():
         "the crisis; evenness 0.00 on a 0–1 scale); the most supporters, 1, came from "
         "community 0, where 100% of the 1 member addressed @lane.",
         "While @lane was silent (14 Feb 2014 08:00 UTC to 15 Feb 2014 08:00 UTC, 1 d), @sgt_ana "
-        "carried the most support: its supportive posts reached 1 account.",
+        "was the most-reached supportive voice: its supportive posts drew replies, reposts or "
+        "quotes from 1 account.",
         "Rules that decided the stance of the 1 interaction row with @lane: label 1 (100%). Label: "
         "a hand label.",
         "Prior ties: 1 of the crisis accounts has a prior tie only through a follow without a "
@@ -1186,7 +1187,8 @@ def test_counts_of_two_keep_the_plural():
         "the crisis; evenness 0.00 on a 0–1 scale); the most supporters, 2, came from "
         "community 0, where 100% of the 2 members addressed @lane.",
         "While @lane was silent (14 Feb 2014 08:00 UTC to 15 Feb 2014 08:00 UTC, 1 d), @sgt_ana "
-        "carried the most support: its supportive posts reached 2 accounts.",
+        "was the most-reached supportive voice: its supportive posts drew replies, reposts or "
+        "quotes from 2 accounts.",
         "Rules that decided the stance of the 2 interaction rows with @lane: label 2 (100%). "
         "Label: "
         "a hand label.",
