@@ -130,7 +130,7 @@ def _clip(text: Any) -> str:
 
 _HEADLINE = (
     # (key, measure, path under a side or None, formatter)
-    ("attention_lift", "Attention, crisis / before", ("attention", "{side}", "lift"), fmt_ratio),
+    ("attention_lift", "Attention, crisis / baseline", ("attention", "{side}", "lift"), fmt_ratio),
     (
         "net_support_crisis",
         "Net support in the crisis, points",
@@ -139,19 +139,19 @@ _HEADLINE = (
     ),
     (
         "reputational_change",
-        "Change in net support, crisis − before",
+        "Change in net support, crisis − baseline",
         ("headline", "reputational_change", "{side}"),  # error-corrected when hand codes exist
         fmt_points,
     ),
     (
         "persistence_attention",
-        "Attention, after / before",
+        "Attention, after / baseline",
         ("persistence", "{side}", "attention_ratio"),
         fmt_ratio,
     ),
     (
         "persistence_net_support",
-        "Change in net support, after − before",
+        "Change in net support, after − baseline",
         ("headline", "persistence_net_support", "{side}"),  # error-corrected with hand codes
         fmt_points,
     ),

@@ -191,7 +191,7 @@ def test_the_several_posts_caveat_covers_the_after_window_and_marks_the_headline
     )
     rows = {r[0]: r for r in report_tables.headline_display(m)}
     assert "Net support in the crisis, points, error-corrected †" in rows
-    assert "Change in net support, after − before, error-corrected †" in rows
+    assert "Change in net support, after − baseline, error-corrected †" in rows
     assert report_tables.headline_note(m) == (
         "† Error-corrected at account level, with intervals too narrow: some accounts posted "
         "more than once in the crisis and in the period after (the error-corrected finding "
