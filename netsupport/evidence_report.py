@@ -296,25 +296,94 @@ def _blocks_note(n: int) -> str:
     return f"{what}: a check, not an estimate"
 
 
-def _primary(m: Mapping[str, Any], labels: Mapping[str, str]) -> dict[str, Any]:
+def _primary(
+    m: Mapping[str, Any], labels: Mapping[str, str], prereg: str | None = None
+) -> dict[str, Any]:
     p = m.get("primary")
     if not isinstance(p, Mapping):
-        return {"declared": False, "rows": [], "exploratory": "", "adjustment": ""}
+        return {
+            "declared": False,
+            "rows": [],
+            "head": [],
+            "exploratory": "",
+            "exploratory_text": "",
+            "adjustment": "",
+            "declared_where": "",
+        }
+    adj = p.get("bonferroni") if isinstance(p.get("bonferroni"), Mapping) else None
+    by_row = {int(x["row"]): x for x in (adj or {}).get("measures", ())}
     rows = []
-    for r in p.get("measures", []):
+    for i, r in enumerate(p.get("measures", [])):
         label = _MEASURE_LABELS.get(r["measure"], r["measure"])
         side = r.get("side")
         who = labels.get(side, "") if side else ""
-        rows.append(
-            [label + (f" — {who}" if who else ""), _measure_text(r["measure"], r["result"])]
-        )
+        row = [label + (f" — {who}" if who else ""), _measure_text(r["measure"], r["result"])]
+        if adj is not None:
+            b = by_row.get(i)
+            fmt = _odds if r["measure"] == "prior_tie_odds_ratio" else _fmt_of(r["measure"])
+            row.append(_ci(b, fmt) if b is not None else "")
+        rows.append(row)
     return {
         "declared": bool(p.get("declared")),
         "rows": rows,
-        "statements": primary_statements(m, labels),
+        "head": ["Measure", "Value"]
+        + ([f"Bonferroni, {_pct_level(adj['confidence'])} interval"] if adj else []),
+        "statements": primary_statements(m, labels) + _bonferroni_statement(m, adj),
         "exploratory": fmt_count(p.get("exploratory_intervals", 0)),
+        "exploratory_text": _exploratory_text(m, p),
         "adjustment": p.get("adjustment", ""),
+        "declared_where": "declared as primary in the study file"
+        + (f"; preregistration: {prereg}" if prereg else ", which names no preregistration"),
     }
+
+
+def _fmt_of(name: str) -> Any:
+    return fmt_ratio if name in _RATIOS else fmt_points if name in _POINTS else fmt_pct
+
+
+def _pct_level(x: float) -> str:
+    """ "98.75%" for 0.9875, "97.5%" for 0.975, "95%" for 0.95."""
+    return f"{100 * float(x):.2f}".rstrip("0").rstrip(".") + "%"
+
+
+def _bonferroni_statement(m: Mapping[str, Any], adj: Mapping[str, Any] | None) -> list[str]:
+    """The sentence under the primary table on the Bonferroni column ([] without one)."""
+    if not adj:
+        return []
+    conf = float(_get(m, "parameters", "confidence") or 0.95)
+    k = int(adj["k"])
+    rows = adj.get("measures") or []
+    n = sum(1 for x in rows if x.get("excludes_null"))
+    n0 = sum(1 for x in rows if x.get("unadjusted_excludes_null"))
+    each = _pct_level((1 - conf) / k)
+    same = "the same" if n == n0 else f"{n0} unadjusted, against"
+    return [
+        f"The intervals above are unadjusted for the {k} primary measures; the last column "
+        f"adjusts them (Bonferroni: each tested at {_pct_level(1 - conf)} / {k} = {each}, "
+        f"{_pct_level(adj['confidence'])} intervals, approximated as normal from the "
+        f"{_pct_level(conf)} ones, on the log scale for ratios): {same} {n} of {k} do not "
+        "include the no-change value."
+    ]
+
+
+def _exploratory_text(m: Mapping[str, Any], p: Mapping[str, Any]) -> str:
+    """What the exploratory intervals are: how many compare (and how many of those would leave
+    out the no-change value by chance if no difference were real) and how many are levels."""
+    comp, lev = p.get("exploratory_comparisons"), p.get("exploratory_levels")
+    if comp is None or lev is None:  # (a metrics.json from before they were counted)
+        return ""
+    conf = float(_get(m, "parameters", "confidence") or 0.95)
+    expected = (1 - conf) * int(comp)
+    about = f"about {expected:.0f}" if expected >= 0.5 else "fewer than one"
+    return (
+        f"{fmt_counted(int(comp), 'interval compares', 'intervals compare')} windows, groups or "
+        f"sides (if none of those differences were real, {about} of them would leave out the "
+        "no-change value by chance; fewer if some are real), and "
+        f"{fmt_counted(int(lev), 'interval is of a level', 'intervals are of levels')} (a share "
+        "or net support in one window or group): "
+        + ("it tests" if is_one(lev) else "they test")
+        + " no change"
+    )
 
 
 #: What each primary measure is about, for its plain statement: (subject, what "no change" is).
@@ -338,7 +407,8 @@ def _excludes(block: Mapping[str, Any], null: float) -> bool | None:
 
 
 def _statement(name: str, block: Any, who: str, conf: str) -> str:
-    """One primary measure in words: the estimate, its interval, whether it excludes no change."""
+    """One primary measure in words: the estimate, its interval, whether it includes the
+    no-change value."""
     if not isinstance(block, Mapping) or _is_nm(block) or block.get("value") is None:
         return ""
     v = block["value"]
@@ -350,7 +420,7 @@ def _statement(name: str, block: Any, who: str, conf: str) -> str:
             return f"{who}'s net support changed by {fmt_points(v)} points (no interval)."
         return (
             f"{who}'s net support changed by {fmt_points(v)} points ({conf} CI "
-            f"{_ci(block, fmt_points)}): the interval excludes no change."
+            f"{_ci(block, fmt_points)}): the interval does not include 0 (no change)."
         )
     if name == "attention_level_change":
         ci = _ci(block, fmt_ratio)
@@ -363,7 +433,11 @@ def _statement(name: str, block: Any, who: str, conf: str) -> str:
         return (
             f"Attention to {who} at the crisis start {'rose' if v >= 1 else 'fell'} to "
             f"{fmt_ratio(v)} the baseline trend"
-            + (f" ({conf} CI {ci}): the interval excludes no change." if ex else " (no interval).")
+            + (
+                f" ({conf} CI {ci}): the interval does not include 1× (no change)."
+                if ex
+                else " (no interval)."
+            )
         )
     if name == "prior_tie_odds_ratio":
         est = f"{_odds(v)}, {conf} CI {_ci(block, _odds)}"
@@ -376,7 +450,7 @@ def _statement(name: str, block: Any, who: str, conf: str) -> str:
         return (
             f"Supporters had {_odds(v)} times the other accounts' odds of a prior tie "
             f"({conf} CI {_ci(block, _odds)})"
-            + (": the interval excludes no difference." if ex else ".")
+            + (": the interval does not include 1 (no difference)." if ex else ".")
         )
     if name in _SUBJECTS:
         subject, null = _SUBJECTS[name]
@@ -390,7 +464,9 @@ def _statement(name: str, block: Any, who: str, conf: str) -> str:
         if null and ci:
             ex = _excludes(block, 1.0 if null == "1×" else 0.0)
             text += (
-                f": the interval excludes {null}" if ex else f": not distinguishable from {null}"
+                f": the interval does not include {null} (no change)"
+                if ex
+                else f": not distinguishable from {null}"
             )
         return text + "."
     return ""  # (breadth, the top proxy: no interval; the table gives them)
@@ -441,7 +517,8 @@ def _level_against_lift(m: Mapping[str, Any], side: str, who: str) -> str:
 
 def primary_statements(m: Mapping[str, Any], labels: Mapping[str, str]) -> list[str]:
     """Return each declared primary measure in plain words (METHODS.md, "Primary and exploratory
-    measures"): the estimate, its interval and whether the interval excludes no change; for the
+    measures"): the estimate, its interval and whether the interval includes the no-change
+    value; for the
     attention level change, what it is beside the window-average lift; and, when the
     error-corrected account-level intervals are too narrow (accounts of several posts), a
     pointer to that caveat.
@@ -627,16 +704,17 @@ def limitations(m: Mapping[str, Any], study: Any) -> list[str]:
     )
     p = m.get("primary")
     n_expl = p.get("exploratory_intervals", 0) if isinstance(p, Mapping) else 0
+    n_comp = p.get("exploratory_comparisons") if isinstance(p, Mapping) else None
+    of_them = f" ({fmt_count(n_comp)} of them comparisons)" if n_comp is not None else ""
+    one = is_one(n_expl)
     out.append(
         "What cannot be concluded: the data are observational, so a lift or a change is not "
         "the effect of the crisis on anyone's views; a collection by keyword or mention "
         "over-represents the conversation about the case; and the "
-        + fmt_counted(
-            n_expl,
-            "exploratory interval is not adjusted",
-            "exploratory intervals are not adjusted",
-        )
-        + " for multiple comparisons."
+        + fmt_counted(n_expl, "exploratory interval", "exploratory intervals")
+        + of_them
+        + (" is" if one else " are")
+        + " not adjusted for multiple comparisons."
     )
     if getattr(getattr(study, "provenance", None), "synthetic", False):
         out.append(
@@ -689,7 +767,7 @@ def evidence_context(m: Mapping[str, Any], study: Any) -> dict[str, Any]:
             "blocks": _blocks(m, labels),
             # the posts' net support as the stance decided it, beside error-corrected figures
             "blocks_uncorrected": bool(corrected_findings(m)),
-            "primary": _primary(m, labels),
+            "primary": _primary(m, labels, getattr(prov, "preregistration", None)),
             "limitations": limitations(m, study),
             "provenance": list(prov.fields()) if prov is not None else [],
             "synthetic": bool(getattr(prov, "synthetic", False)),

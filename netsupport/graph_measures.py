@@ -289,7 +289,8 @@ def communities_from_edges(
             "engine": part.algorithm,
             "modularity": part.modularity,
             "nodes": len(membership),
-            "edges": len(edges),
+            "edges": len(edges),  # directed (source, target) pairs
+            "undirected_edges": int(ug.n_edges),  # the E of mean_degree
             # distinct accounts each account interacted with, either way (2 E / N of the
             # undirected graph communities are found on): the report's sparse-graph caveat
             "mean_degree": 2 * int(ug.n_edges) / max(int(ug.n_nodes), 1),

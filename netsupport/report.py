@@ -67,7 +67,7 @@ from .report_format import (
     shown_handles,
 )
 from .report_stance import rule_counts_sentence, stance_context
-from .report_tables import _clip, headline_display, report_tables
+from .report_tables import _clip, headline_display, headline_note, report_tables
 from .schema import Role, Table, Window
 from .textsafe import atomic_write_text, jsonable, neutralise_bidi, write_csv, write_json
 
@@ -383,6 +383,7 @@ def _context(inp: ReportInputs, charts_: Sequence[Chart], tables: Mapping[str, p
             "head": ["Measure", handles(study.focal)]
             + ([handles(study.institution)] if study.institution else []),
             "rows": headline_display(m),
+            "note": headline_note(m),
         },
     }
     agree = None

@@ -190,6 +190,22 @@ def timing_medians(
     return medians, too_few
 
 
+def _drawn(metrics: Mapping[str, Any], mob: pd.DataFrame) -> str:
+    """ " Drawn: the N largest of the M communities (all in tables/communities.csv)." when the
+    mobilisation chart leaves communities out (:func:`mobilisation_frame`'s ``top``), else ""."""
+    block = metrics.get("mobilisation")
+    if not isinstance(block, Mapping):
+        return ""
+    # n_communities: all found (metrics.json lists the largest 20 of them)
+    total = int(block.get("n_communities") or len(block.get("communities") or ()))
+    if len(mob) >= total:
+        return ""
+    return (
+        f" Drawn: the {len(mob):,} largest of the {total:,} communities (all in "
+        "tables/communities.csv)."
+    )
+
+
 def mobilisation_frame(
     metrics: Mapping[str, Any], confidence: float = 0.95, top: int = 12
 ) -> pd.DataFrame:
@@ -416,7 +432,8 @@ def chart_plan(
         Sentence(
             "Accounts whose posts about {who} were mostly supportive, split by whether they had "
             "a tie to the account before the crisis began (they followed it, or interacted with "
-            "it in the baseline window) or were newcomers.",
+            "it in the baseline window) or were newcomers. Supporters by their stance decisions "
+            "as made: the decisions' error is not in these counts.",
             {"who": focal},
         ),
         f"Stacked bars of supporters of {focal} with and without a prior tie, per window.",
@@ -430,7 +447,8 @@ def chart_plan(
         Sentence(
             "Communities are found on the interaction graph before the crisis. Left: the share of "
             "each community's members who addressed {who} in the crisis. Right: of those, the "
-            "share who were mostly supportive. Lines are {conf} exact binomial intervals.",
+            "share who were mostly supportive (stance decisions as made). Lines are {conf} exact "
+            "binomial intervals: the stance decisions' error is not in them." + _drawn(m, mob),
             {"who": focal, "conf": f"{conf * 100:.0f}%"},
         ),
         f"Dot plot per community of the share of members addressing {focal} and the share "

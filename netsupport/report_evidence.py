@@ -14,7 +14,6 @@ from .report_format import (
     fmt_count,
     fmt_counted,
     fmt_counted_range,
-    fmt_hours,
     fmt_pct,
     fmt_points,
     fmt_ratio,
@@ -448,8 +447,8 @@ def role_timing_sentence(metrics: Mapping[str, Any], focal: str) -> Sentence | N
         return None
     roles = rt["roles"]
     order = rt.get("order") or []
-    parts = [
-        f"{_PLURAL.get(r, r)} {fmt_hours(roles[r]['median_first_hours_new'])}"
+    parts = [  # every median in hours, one unit to compare them by (review t7 S3)
+        f"{_PLURAL.get(r, r)} {float(roles[r]['median_first_hours_new']):.1f} h"
         for r in order
         if roles[r].get("median_first_hours_new") is not None
     ]
@@ -489,8 +488,9 @@ def role_timing_sentence(metrics: Mapping[str, Any], focal: str) -> Sentence | N
         part = _role_share(r, int(roles[r]["size"]), float(last["share"]))
         if not ratios:
             part += " in the conversation"
-        if last.get("ratio") is not None:
-            part += f" ({fmt_ratio(last['ratio'])} their baseline rate)"
+        if last.get("ratio") is not None:  # observed share / the share the rate predicts
+            days = f" for {float(last['hours']) / 24:.1f} days" if last.get("hours") else ""
+            part += f" ({fmt_ratio(last['ratio'])} the share their baseline rate predicts{days})"
         else:
             part += " (none in the baseline)"
         ratios.append(part)

@@ -293,8 +293,8 @@ def findings(metrics: Mapping[str, Any]) -> Findings:
             "r1": fmt_counted(top[0]["reach"], "account", "accounts"),
         }
         text = (
-            "While {who} was silent ({start} to {end}, {hours}), {p1} carried the most support: "
-            "its supportive posts reached {r1}"
+            "While {who} was silent ({start} to {end}, {hours}), {p1} was the most-reached "
+            "supportive voice: its supportive posts drew replies, reposts or quotes from {r1}"
         )
         if len(top) > 1:
             text += ", followed by {p2} ({r2})"
@@ -347,7 +347,14 @@ def findings(metrics: Mapping[str, Any]) -> Findings:
             text += " compared with the period before ({conf} CI {nci}"
             text += corrected_persistence(metrics, _FOCAL) + ")"
             values.update({"n": fmt_points(pn["value"]), "nci": _ci(pn, fmt_points)})
-        text += "." + _grid_text(values, metrics, "persistence_attention")
+        text += "."
+        if "n" in values and _grid_clause(metrics, "persistence_attention"):
+            # the grid re-runs attention after the crisis, not net support: say which it tests
+            if not _grid_clause(metrics, "persistence_net_support"):
+                text += " The sensitivity grid does not re-run net support after the crisis."
+            text += _grid_text(values, metrics, "persistence_attention", "Attention's direction")
+        else:
+            text += _grid_text(values, metrics, "persistence_attention")
         out.append(Sentence(text, values, ("x",)))
     return Findings(without_text_relabelled(metrics, out), nm)
 

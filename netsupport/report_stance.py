@@ -31,6 +31,7 @@ __all__ = [
     "headline_label",
     "rule_counts_sentence",
     "several_posts",
+    "several_posts_windows",
     "stance_context",
     "uncorrected_note",
     "without_text_relabelled",
@@ -139,6 +140,37 @@ def _rectifier_base(net: Mapping[str, Any]) -> str:
     )
 
 
+def _one_out(row: Mapping[str, Any], which: str) -> str:
+    """ "; leaving {which} out moves it to +N" for an account-level corrected figure resting on
+    few disagreeing wholly coded accounts (its ``leave_one_out``: the figure whose shift is
+    largest; METHODS.md, "Error-corrected shares"), else ""."""
+    loo = row.get("leave_one_out")
+    if not isinstance(loo, Mapping) or loo.get("value") is None:
+        return ""
+    if int(loo.get("accounts") or 0) == 1:
+        which = "it" if which == "one of them" else "the one disagreeing account"
+    return f"; leaving {which} out moves it to {_pts(loo['value'])}"
+
+
+def _post_change(v: Mapping[str, Any], side: str, change: str) -> str:
+    """ "; at post level, where every code enters, +N (95% CI ...)": the same change counted
+    over posts (review t7 M2), "" when it is not corrected."""
+    r = next(
+        (
+            r
+            for r in v.get("changes") or ()
+            if r["target_side"] == side and r["change"] == change and r["unit"] == "post"
+        ),
+        None,
+    )
+    if r is None or r.get("corrected") is None or r.get("ci_low") is None:
+        return ""
+    return (
+        f"; at post level, where every code enters, {_pts(r['corrected'])}, 95% CI "
+        f"{_pts(r['ci_low'])} to {_pts(r['ci_high'])}"
+    )
+
+
 def _disagree(net: Mapping[str, Any]) -> str:
     """ ": the decisions and the codes disagree on N of them" (what moves the account-level
     correction; "" when the row does not say)."""
@@ -203,26 +235,17 @@ def corrected_findings(metrics: Mapping[str, Any]) -> list[Any]:
         return []
     st = metrics.get("study", {})
     parts, values = [], {"n": _codes(v["labels"])}
-    nets, befores, whos = {}, {}, {}
+    nets, befores, afters, whos = {}, {}, {}, {}
     for side, who in (("focal", st.get("focal", [])), ("institution", st.get("institution", []))):
         net = _account_row(v, side, "crisis")
         if not who or net is None or net.get("corrected") is None:
             continue
-        chg = next(
-            (
-                r
-                for r in v.get("changes") or ()
-                if r["target_side"] == side
-                and r["change"] == "crisis - baseline"
-                and r["unit"] == "account"
-            ),
-            None,
-        )
+        chg = _change_row(v, side, "crisis - baseline")
         text = (
             f"{{net_{side}}} {points_noun(net['corrected'])} for {{who_{side}}} "
             f"(95% CI {{ci_{side}}}{{base_{side}}})"
         )
-        values[f"base_{side}"] = _rectifier_base(net)
+        values[f"base_{side}"] = _rectifier_base(net) + _one_out(net, "one of them")
         nets[side], whos[side] = net, handles(who)
         values.update(
             {
@@ -231,13 +254,25 @@ def corrected_findings(metrics: Mapping[str, Any]) -> list[Any]:
                 f"ci_{side}": f"{_pts(net['ci_low'])} to {_pts(net['ci_high'])}",
             }
         )
-        if chg is not None and chg.get("corrected") is not None:
-            text += f", {{chg_{side}}} compared with the period before (95% CI {{cci_{side}}})"
+        if chg is not None:
+            text += (
+                f", {{chg_{side}}} compared with the period before (95% CI {{cci_{side}}}"
+                f"{{chg_more_{side}}})"
+            )
+            values[f"chg_more_{side}"] = _one_out(
+                chg, "one disagreeing account of either period"
+            ) + _post_change(v, side, "crisis - baseline")
             before = _account_row(v, side, "baseline")
             if before is not None:  # the change rests on the period before's accounts too
                 befores[side] = before
             values[f"chg_{side}"] = _pts(chg["corrected"])
             values[f"cci_{side}"] = f"{_pts(chg['ci_low'])} to {_pts(chg['ci_high'])}"
+        if _change_row(v, side, "after - baseline") is not None:  # the last finding gives it
+            after, before = _account_row(v, side, "after"), _account_row(v, side, "baseline")
+            if after is not None:
+                afters[side] = after
+            if before is not None:
+                befores[side] = before
         parts.append(text)
     if not parts:
         return []
@@ -255,12 +290,22 @@ def corrected_findings(metrics: Mapping[str, Any]) -> list[Any]:
             "one stance more than another, that biases it."
         )
         values["skipped"] = fmt_counted(skipped, "account", "accounts")
-    several = _several_posts(nets, whos)
-    several_before = _several_posts(befores, whos)
-    if several or several_before:  # (the coverage falls short when accounts post several times)
+    several = {
+        "crisis": _several_posts(nets, whos),
+        "baseline": _several_posts(befores, whos),
+        "after": _several_posts(afters, whos),
+    }
+    if any(several.values()):  # (the coverage falls short when accounts post several times)
         text += (
             " Some accounts posted more than once "
-            + _several_where(bool(several), bool(several_before), "({several})", "({before})")
+            + _several_where(
+                bool(several["crisis"]),
+                bool(several["baseline"]),
+                "({several})",
+                "({before})",
+                bool(several["after"]),
+                "({after})",
+            )
             + ": then the "
             "account-level correction is unstable (only accounts whose every post was coded "
             "enter it) and its intervals are too narrow: in a simulation with about two posts "
@@ -274,8 +319,9 @@ def corrected_findings(metrics: Mapping[str, Any]) -> list[Any]:
         )
         values.update(
             {
-                **({"several": several} if several else {}),
-                **({"before": several_before} if several_before else {}),
+                **({"several": several["crisis"]} if several["crisis"] else {}),
+                **({"before": several["baseline"]} if several["baseline"] else {}),
+                **({"after": several["after"]} if several["after"] else {}),
                 "coverage": MULTI_POST_COVERAGE[0],
                 "coverage_critical": MULTI_POST_COVERAGE[1],
                 "coverage_drawn": ACCOUNT_DRAW_COVERAGE[0],
@@ -285,19 +331,53 @@ def corrected_findings(metrics: Mapping[str, Any]) -> list[Any]:
     return [Sentence(text, values, tuple(k for k in values if k.startswith("net_")))]
 
 
-def several_posts(metrics: Mapping[str, Any]) -> str:
-    """Return where the error-corrected finding says accounts posted more than once, so that
-    its account-level intervals are too narrow ("in the crisis", "in the period before the
-    crisis", or both), else "".
+#: The windows each error-corrected headline measure reads (its caveat: accounts of several
+#: posts in any of them make its account-level interval too narrow).
+CORRECTED_WINDOWS = {
+    "net_support_crisis": ("crisis",),
+    "reputational_change": ("crisis", "baseline"),
+    "persistence_net_support": ("after", "baseline"),
+}
 
-    The crisis level rests on the crisis window's accounts, the change on the period before's
-    too, so accounts of several posts in either window make the caveat.
-    """
+
+def several_posts_windows(metrics: Mapping[str, Any]) -> frozenset[str]:
+    """Return the windows ("crisis", "baseline", "after") in which the error-corrected finding
+    says accounts posted more than once, so that the account-level intervals of the corrected
+    figures that read them are too narrow (empty when none, or nothing is corrected)."""
     found = corrected_findings(metrics)
     if not found:
-        return ""
+        return frozenset()
     values = found[0].values
-    return _several_where("several" in values, "before" in values)
+    keys = {"several": "crisis", "before": "baseline", "after": "after"}
+    return frozenset(w for k, w in keys.items() if k in values)
+
+
+def several_posts(
+    metrics: Mapping[str, Any], windows: Iterable[str] = ("crisis", "baseline")
+) -> str:
+    """Return where the error-corrected finding says accounts posted more than once, among
+    ``windows`` (by default those of the change crisis - baseline: the crisis level rests on the
+    crisis window's accounts, the change on the period before's too), so that the account-level
+    intervals are too narrow ("in the crisis", "in the period before the crisis", ...), else "".
+    """
+    on = several_posts_windows(metrics) & set(windows)
+    return _several_where("crisis" in on, "baseline" in on, after="after" in on)
+
+
+def _change_row(v: Mapping[str, Any], side: str, change: str) -> Mapping[str, Any] | None:
+    """The account-level error-corrected change row of ``side`` (``change``: "crisis -
+    baseline" or "after - baseline"), if the hand codes corrected it."""
+    return next(
+        (
+            r
+            for r in v.get("changes") or ()
+            if r["target_side"] == side
+            and r["change"] == change
+            and r["unit"] == "account"
+            and r.get("corrected") is not None
+        ),
+        None,
+    )
 
 
 def _account_row(v: Mapping[str, Any], side: str, window: str) -> Mapping[str, Any] | None:
@@ -312,21 +392,42 @@ def _account_row(v: Mapping[str, Any], side: str, window: str) -> Mapping[str, A
     )
 
 
-def _several_where(crisis: bool, before: bool, in_crisis: str = "", in_before: str = "") -> str:
-    """ "in the crisis", "in the period before the crisis" or "in the crisis and in the period
-    before", each followed by its ``in_*`` detail (e.g. "(N of M for @a)"); "" for neither.
+def _several_where(
+    crisis: bool,
+    before: bool,
+    in_crisis: str = "",
+    in_before: str = "",
+    after: bool = False,
+    in_after: str = "",
+) -> str:
+    """ "in the crisis", "in the period before the crisis", "in the period after the crisis",
+    or a list of them ("in the crisis, in the period before and in the period after"), each
+    followed by its ``in_*`` detail (e.g. "(N of M for @a)"); "" for none.
 
     >>> _several_where(True, True, "(3 of 9 for @a)", "(1 of 4 for @a)")
     'in the crisis (3 of 9 for @a) and in the period before (1 of 4 for @a)'
     >>> _several_where(False, True)
     'in the period before the crisis'
+    >>> _several_where(True, True, after=True)
+    'in the crisis, in the period before and in the period after'
+    >>> _several_where(False, False, after=True, in_after="(2 of 5 for @a)")
+    'in the period after the crisis (2 of 5 for @a)'
     """
-    a = f"in the crisis {in_crisis}".strip()
-    if crisis and before:
-        return f"{a} and {f'in the period before {in_before}'.strip()}"
-    if before:
-        return f"in the period before the crisis {in_before}".strip()
-    return a if crisis else ""
+    on = [
+        (where, detail)
+        for where, detail, shown in (
+            ("in the crisis", in_crisis, crisis),
+            ("in the period before", in_before, before),
+            ("in the period after", in_after, after),
+        )
+        if shown
+    ]
+    if len(on) == 1:  # alone, a period says which crisis it is before or after
+        where, detail = on[0]
+        where += "" if where == "in the crisis" else " the crisis"
+        return f"{where} {detail}".strip()
+    texts = [f"{where} {detail}".strip() for where, detail in on]
+    return ", ".join(texts[:-1]) + " and " + texts[-1] if texts else ""
 
 
 def uncorrected_note(metrics: Mapping[str, Any], where: str) -> str:
@@ -349,9 +450,17 @@ def corrected_persistence(metrics: Mapping[str, Any], side: str) -> str:
     x = (metrics.get("headline") or {}).get("persistence_net_support", {}).get(side)
     if not _measured(x) or x is None or "naive" not in x or x.get("value") is None:
         return ""
+    narrow = several_posts_windows(metrics) & set(CORRECTED_WINDOWS["persistence_net_support"])
     return (
         f"; uncorrected; corrected for the stance decisions' error: {_pts(x['value'])}, 95% CI "
         f"{_pts(x['low'])} to {_pts(x['high'])}"
+        + (
+            ", an interval too narrow: some accounts posted more than once "
+            + several_posts(metrics, CORRECTED_WINDOWS["persistence_net_support"])
+            + ", as the error-corrected finding says"
+            if narrow
+            else ""
+        )
     )
 
 
@@ -567,22 +676,32 @@ def stance_context(
                 )
             else:
                 q["by_window"].append((_WINDOW_LABEL.get(w, w), b.get("reason", ""), "", "", ""))
-        nets = {
-            (r["target_side"], r["window"]): r
-            for r in v.get("net_support") or ()
-            if r["unit"] == "account"
+        nets = {(r["unit"], r["target_side"], r["window"]): r for r in v.get("net_support") or ()}
+        shares = {
+            (r["unit"], r["target_side"], r["window"], r["stance"]): r
+            for r in v.get("shares") or ()
         }
         for r in v.get("shares") or ():
             if r["unit"] != "account" or r["stance"] == "neutral":
                 continue
-            q["rows"].append(_share_row(r, r["stance"].capitalize(), _pct, names))
-            if r["stance"] == "critical" and (r["target_side"], r["window"]) in nets:
-                net = nets[(r["target_side"], r["window"])]
-                q["rows"].append(_share_row(net, "Net support", _pts, names))
+            post = shares.get(("post", r["target_side"], r["window"], r["stance"]))
+            q["rows"].append(_share_row(r, r["stance"].capitalize(), _pct, names, post))
+            if r["stance"] == "critical" and ("account", r["target_side"], r["window"]) in nets:
+                net = nets[("account", r["target_side"], r["window"])]
+                post = nets.get(("post", r["target_side"], r["window"]))
+                q["rows"].append(_share_row(net, "Net support", _pts, names, post))
+        changes = {(r["unit"], r["target_side"], r["change"]): r for r in v.get("changes") or ()}
         for r in v.get("changes") or ():
             if r["unit"] == "account":
+                post = changes.get(("post", r["target_side"], r["change"]))
                 q["rows"].append(
-                    _share_row({**r, "window": r["change"]}, "Change in net support", _pts, names)
+                    _share_row(
+                        {**r, "window": r["change"]},
+                        "Change in net support",
+                        _pts,
+                        names,
+                        None if post is None else {**post, "window": post["change"]},
+                    )
                 )
     return {"stance_quality": q, "stance_warnings": warnings}
 
@@ -658,15 +777,28 @@ def design_text(labels: int, d: Mapping[str, Any]) -> str:
     )
 
 
-def _share_row(
-    r: Mapping[str, Any], measure: str, fmt: Callable[[Any], str], names: Mapping[str, str]
-) -> tuple:
+def _corrected_cells(r: Mapping[str, Any] | None, fmt: Callable[[Any], str]) -> tuple:
+    """(naive, corrected, interval) of one validation row, as shown; blanks for no row."""
+    if r is None:
+        return ("", "", "")
     corrected = r.get("corrected")
     interval = (
         f"{fmt(r['ci_low'])} to {fmt(r['ci_high'])}"
         if corrected is not None and r.get("ci_low") is not None
         else "no codes in this cell"
     )
+    return (fmt(r.get("naive")), fmt(corrected) if corrected is not None else "n/a", interval)
+
+
+def _share_row(
+    r: Mapping[str, Any],
+    measure: str,
+    fmt: Callable[[Any], str],
+    names: Mapping[str, str],
+    post: Mapping[str, Any] | None = None,
+) -> tuple:
+    """One row of the naive vs corrected table: the account-level figures of ``r``, then the
+    post-level ones of ``post`` (the same cell counted over posts; blank when none)."""
     window = str(r["window"])
     for key, label in _WINDOW_LABEL.items():
         window = window.replace(key, label)
@@ -675,7 +807,6 @@ def _share_row(
         names.get(r["target_side"], _SIDE_LABEL.get(r["target_side"], r["target_side"])),
         window,
         measure,
-        fmt(r.get("naive")),
-        fmt(corrected) if corrected is not None else "n/a",
-        interval,
+        *_corrected_cells(r, fmt),
+        *_corrected_cells(post, fmt),
     )

@@ -25,7 +25,12 @@ from .report_format import (
     handle,
     undated_ties,
 )
-from .report_stance import headline_label
+from .report_stance import (
+    CORRECTED_WINDOWS,
+    headline_label,
+    several_posts,
+    several_posts_windows,
+)
 from .schema import IKind, PostCol, Target, Window
 
 if TYPE_CHECKING:
@@ -34,6 +39,7 @@ if TYPE_CHECKING:
 __all__ = [
     "POST_TEXT_LIMIT",
     "headline_display",
+    "headline_note",
     "headline_table",
     "report_tables",
     "top_posts",
@@ -124,7 +130,7 @@ def _clip(text: Any) -> str:
 
 _HEADLINE = (
     # (key, measure, path under a side or None, formatter)
-    ("attention_lift", "Attention, crisis / before", ("attention", "{side}", "lift"), fmt_ratio),
+    ("attention_lift", "Attention, crisis / baseline", ("attention", "{side}", "lift"), fmt_ratio),
     (
         "net_support_crisis",
         "Net support in the crisis, points",
@@ -133,19 +139,19 @@ _HEADLINE = (
     ),
     (
         "reputational_change",
-        "Change in net support, crisis − before",
+        "Change in net support, crisis − baseline",
         ("headline", "reputational_change", "{side}"),  # error-corrected when hand codes exist
         fmt_points,
     ),
     (
         "persistence_attention",
-        "Attention, after / before",
+        "Attention, after / baseline",
         ("persistence", "{side}", "attention_ratio"),
         fmt_ratio,
     ),
     (
         "persistence_net_support",
-        "Change in net support, after − before",
+        "Change in net support, after − baseline",
         ("headline", "persistence_net_support", "{side}"),  # error-corrected with hand codes
         fmt_points,
     ),
@@ -159,7 +165,10 @@ def headline_table(metrics: Mapping[str, Any]) -> pd.DataFrame:
     the reason it is not measured; ``method`` says which figure ``value`` is (:data:`METHODS`):
     ``error-corrected`` (for the stance decisions' measured error: ``naive`` holds the
     uncorrected figure beside it), ``uncorrected`` (it counts the stance decisions as made) or
-    ``no stance`` (it counts posts whatever their stance); empty when not measured. When some
+    ``no stance`` (it counts posts whatever their stance); empty when not measured; ``primary``
+    says whether the study declared the row a primary measure (``[study] primary``): the
+    primaries that are not headline rows (the attention level change, the prior-tie odds ratio)
+    follow the others. When some
     supporters' prior tie rests only on a follow without a date
     (:func:`~netsupport.report_format.undated_ties`), ``prior_tie_share`` is followed by
     ``prior_tie_share_dated_ties``, the share counting dated ties only.
@@ -185,15 +194,39 @@ def headline_table(metrics: Mapping[str, Any]) -> pd.DataFrame:
             br if _is_nm(br) or br is None else {"value": br["communities_with_k_supporters"]},
         )
     )
+    # the primary measures that are not headline rows above (review t7 X3)
+    head = metrics.get("headline") or {}
+    if "attention_level_change" in head:
+        for side in sides:
+            rows.append(
+                _headline_row(
+                    "attention_level_change",
+                    side,
+                    _get(metrics, "headline", "attention_level_change", side),
+                )
+            )
+    if "prior_tie_odds_ratio" in head:
+        rows.append(_headline_row("prior_tie_odds_ratio", _FOCAL, head["prior_tie_odds_ratio"]))
+    declared = _declared(metrics)
+    for r in rows:
+        r["primary"] = (r["measure"], r["side"]) in declared
     return pd.DataFrame(
-        rows, columns=["measure", "side", "value", "low", "high", "status", "method", "naive"]
+        rows,
+        columns=["measure", "side", "value", "low", "high", "status", "method", "naive", "primary"],
     )
+
+
+def _declared(metrics: Mapping[str, Any]) -> set[tuple[str, str]]:
+    """(measure, side) of each declared primary measure (a measure without sides: focal)."""
+    p = metrics.get("primary")
+    rows = p.get("measures") if isinstance(p, Mapping) else None
+    return {(str(r.get("measure")), str(r.get("side") or _FOCAL)) for r in rows or ()}
 
 
 #: headline.csv ``method``: which figure a row's value is.
 METHODS = ("error-corrected", "uncorrected", "no stance")
 #: The headline rows that count posts or accounts whatever their stance.
-_NO_STANCE = ("attention_lift", "persistence_attention")
+_NO_STANCE = ("attention_lift", "persistence_attention", "attention_level_change")
 
 
 def _headline_row(key: str, side: str, block: Any) -> dict[str, Any]:
@@ -251,9 +284,10 @@ def headline_display(metrics: Mapping[str, Any]) -> list[list[str]]:
         return f"{fmt(block.get('value'))} ({ci})" if ci else fmt(block.get("value"))
 
     rows = []
+    narrow = _too_narrow(metrics)
     for key, label, path, fmt in _HEADLINE:
         rows.append(
-            [headline_label(metrics, key, label)]
+            [headline_label(metrics, key, label) + (f" {NARROW_MARK}" if key in narrow else "")]
             + [show(_get(metrics, *(p.format(side=side) for p in path)), fmt) for side in sides]
         )
     blank = [""] * (len(sides) - 1)
@@ -283,6 +317,35 @@ def headline_display(metrics: Mapping[str, Any]) -> list[list[str]]:
         ]
     )
     return rows
+
+
+#: The mark of a headline row whose error-corrected interval is too narrow (accounts of several
+#: posts in a window it reads); :func:`headline_note` says why.
+NARROW_MARK = "†"
+
+
+def _too_narrow(metrics: Mapping[str, Any]) -> list[str]:
+    """The headline measures whose error-corrected account-level intervals are too narrow:
+    accounts posted more than once in a window they read (:data:`CORRECTED_WINDOWS`)."""
+    windows = several_posts_windows(metrics)
+    out = []
+    for key, read in CORRECTED_WINDOWS.items():
+        side = (metrics.get("headline") or {}).get(key) or {}
+        corrected = any(isinstance(v, Mapping) and "naive" in v for v in side.values())
+        if corrected and windows & set(read):
+            out.append(key)
+    return out
+
+
+def headline_note(metrics: Mapping[str, Any]) -> str:
+    """Return the note under the headline table for the rows :data:`NARROW_MARK` marks, or ""."""
+    if not _too_narrow(metrics):
+        return ""
+    where = several_posts(metrics, ("crisis", "baseline", "after"))
+    return (
+        f"{NARROW_MARK} Error-corrected at account level, with intervals too narrow: some "
+        f"accounts posted more than once {where} (the error-corrected finding says by how much)."
+    )
 
 
 def report_tables(inp: ReportInputs) -> dict[str, pd.DataFrame]:

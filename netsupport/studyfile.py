@@ -115,6 +115,7 @@ class Provenance:
     collected_to: str | None = None
     coders: tuple[str, ...] = ()  # who hand-coded stance
     ethics: str | None = None  # ethics approval (body and reference) or why none was needed
+    preregistration: str | None = None  # where and when the analysis plan was registered
     synthetic: bool = False  # the data are generated, not collected
     notes: str | None = None
 
@@ -127,6 +128,7 @@ class Provenance:
             ("Collected to", self.collected_to),
             ("Stance coders", ", ".join(self.coders) if self.coders else None),
             ("Ethics approval", self.ethics),
+            ("Preregistration", self.preregistration),
             ("Notes", self.notes),
         ]
         return [(k, v) for k, v in rows if v]
@@ -302,6 +304,7 @@ _SPEC: dict[str, Any] = {
         "collected_to": (str, object),
         "coders": list,
         "ethics": str,
+        "preregistration": str,
         "synthetic": bool,
         "notes": str,
     },
@@ -714,6 +717,7 @@ def _with_evidence_keys(study: Study, data: dict, base: Path, path: Path, text: 
         collected_to=when("collected_to"),
         coders=tuple(c.strip() for c in coders),
         ethics=pv.get("ethics"),
+        preregistration=pv.get("preregistration"),
         synthetic=bool(pv.get("synthetic", False)),
         notes=pv.get("notes"),
     )

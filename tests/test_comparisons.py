@@ -452,6 +452,86 @@ def test_exploratory_count_includes_bootstrap_ends_and_corrected_intervals():
     assert p["exploratory_intervals"] == 3
 
 
+def test_exploratory_intervals_are_counted_as_comparisons_and_levels():
+    """Guards review t7 W1: the 0.05 k sentence was said of every interval, but a share in one
+    window has no no-change value to leave out. By hand: comparisons are the lift and its
+    account bootstrap (2), the odds ratio (1), a corrected change (1), the reputational change
+    (1) = 5, less the declared lift (the headline's, also at attention.focal.lift) = 4; levels
+    are the stance share (1), the block bootstrap's net support (1), the corrected share (1)
+    and corrected net support (1), a prior-tie group share (1) and the composition share (1)
+    = 6. The four classes of level are named in primary.py, everything else compares."""
+    from netsupport.support.primary import interval_kinds
+
+    lift = {"value": 2.0, "low": 1.0, "high": 3.0}
+    ci = {"value": 0.5, "low": 0.4, "high": 0.6}
+    cc = {"corrected": 0.4, "ci_low": 0.3, "ci_high": 0.5}
+    m = {
+        "headline": {"attention_lift": {"focal": lift}},
+        "attention": {"focal": {"lift": {**lift, "account_bootstrap": {"low": 1.1, "high": 2.9}}}},
+        "stance_shares": {"focal": {"crisis": {"account_level": {"supportive": ci}}}},
+        "block_bootstrap": {"focal": {"crisis": {"net_support": ci}}},
+        "stance_validation": {"shares": [cc], "net_support": [cc], "changes": [cc]},
+        "comparisons": {
+            "prior_ties": {
+                "variants": {
+                    "all_ties": {
+                        "odds_ratio": lift,
+                        "groups": {"supportive": {"share": ci}},
+                    }
+                }
+            }
+        },
+        "composition": {"prior_tie_share": ci},
+        "reputation": {"focal": {"account_level": ci}},
+    }
+    rest = {k: v for k, v in m.items() if k != "headline"}
+    assert interval_kinds(rest) == {"comparison": 5, "level": 6}
+    p = primary_measures(m, ["attention_lift.focal"])
+    assert (p["exploratory_comparisons"], p["exploratory_levels"]) == (4, 6)
+    assert p["exploratory_intervals"] == 10
+    assert "bonferroni" not in p  # one primary: nothing to adjust for
+
+
+def test_bonferroni_adjusts_each_primary_for_their_number():
+    """Guards review t7 X2: four primaries, no statement on their multiplicity. By hand, k = 3
+    of the four have a no-change value (a share has none): level 1 - 0.05 / 3 = 98.33%, z_3 =
+    2.394; the change +0.10 (-0.17, 0.35): se 0.52 / 3.92 = 0.1327, -0.218 to 0.418 (includes
+    0); the ratio 26 (17, 42) on the log scale: se ln(42 / 17) / 3.92 = 0.2307, 26 x/ e^0.552 =
+    15.0, 45.1 (excludes 1)."""
+    from netsupport.support.primary import bonferroni
+
+    rows = [
+        {
+            "name": "c",
+            "measure": "reputational_change",
+            "result": {"value": 0.1, "low": -0.17, "high": 0.35},
+        },
+        {
+            "name": "s",
+            "measure": "prior_tie_share",
+            "result": {"value": 0.6, "low": 0.5, "high": 0.7},
+        },
+        {
+            "name": "l",
+            "measure": "attention_level_change",
+            "result": {"value": 26.0, "low": 17.0, "high": 42.0},
+        },
+        {
+            "name": "o",
+            "measure": "prior_tie_odds_ratio",
+            "result": {"value": 5.0, "low": 2.6, "high": 9.5},
+        },
+    ]
+    b = bonferroni(rows)
+    assert b["k"] == 3 and b["confidence"] == pytest.approx(1 - 0.05 / 3)
+    got = {x["name"]: x for x in b["measures"]}
+    assert set(got) == {"c", "l", "o"} and got["l"]["row"] == 2
+    assert (got["c"]["low"], got["c"]["high"]) == pytest.approx((-0.2177, 0.4177), abs=1e-3)
+    assert (got["l"]["low"], got["l"]["high"]) == pytest.approx((15.0, 45.1), abs=0.1)
+    assert not got["c"]["excludes_null"] and got["l"]["excludes_null"]
+    assert got["o"]["excludes_null"] and got["o"]["unadjusted_excludes_null"]
+
+
 STUDY = """\
 [study]
 name = "t"

@@ -73,3 +73,41 @@ def test_methods_defines_every_metric_in_design():
         "kappa",
     ]:
         assert term in methods, f"METHODS.md does not define {term!r}"
+
+
+def test_the_case_study_quotes_the_example_builds_findings_and_step_counts(tmp_path):
+    """docs/case-study.md section 2 says the build prints its findings "exactly as below": each
+    finding, note and warning line must be the build's, in order, and the metrics step's count
+    of numbers too (review t7 W2: it said 3,652 numbers while the build printed 2,923; the
+    step times vary with the machine and are not compared)."""
+    import shutil
+    import subprocess
+    import sys
+
+    example = REPO / "data" / "example"
+    if not (example / "study.toml").is_file():
+        pytest.skip("data/example is not there")
+    study = tmp_path / "x" / "y" / "ex"
+    shutil.copytree(example, study)
+    out = subprocess.run(
+        [sys.executable, "-m", "netsupport", "run", str(study / "study.toml"), "--force"],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=REPO,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    printed = (out.stdout + "\n" + out.stderr).splitlines()
+    doc = (REPO / "docs" / "case-study.md").read_text(encoding="utf-8").splitlines()
+    finding = re.compile(r"^(- |note:|warning:)")
+    start = next(i for i, line in enumerate(doc) if line.startswith("report       ran")) + 1
+    quoted = []
+    for line in doc[start:]:
+        if not finding.match(line):
+            break
+        quoted.append(line)
+    assert quoted == [line for line in printed if finding.match(line)]
+    numbers = re.compile(r"metrics\s+ran\s+[\d.]+ s\s+([\d,]+) numbers")
+    said = numbers.search("\n".join(doc))
+    got = numbers.search(" ".join(printed))  # (the step lines wrap at 80 columns)
+    assert said and got and said.group(1) == got.group(1)

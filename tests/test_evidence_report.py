@@ -24,7 +24,7 @@ def _primary(*rows):
     }
 
 
-def test_each_primary_measure_is_said_in_words_with_whether_it_excludes_no_change():
+def test_each_primary_measure_is_said_in_words_with_whether_it_includes_no_change():
     """Guards review t5 #1 and t6 #5 (the odds ratio counts supporters as decided, its
     interval leaving out the decisions' error, unsaid): the primary table gave "+11 (−19 to
     +41)" for the focal account's change and no sentence said it was indistinguishable from
@@ -42,13 +42,14 @@ def test_each_primary_measure_is_said_in_words_with_whether_it_excludes_no_chang
     assert evidence_report.primary_statements(m, LABELS) == [
         "@lane's net support did not change detectably: +11 points, 95% CI −19 to +41.",
         "@force's net support changed by −54 points (95% CI −73 to −35): the interval "
-        "excludes no change.",
+        "does not include 0 (no change).",
         "Supporters had 5.6 times the other accounts' odds of a prior tie (95% CI 2.9–11): "
-        "the interval excludes no difference. Supporters here are the accounts whose stance "
+        "the interval does not include 1 (no difference). Supporters here are the accounts "
+        "whose stance "
         "decisions (hand codes where coded, the model or the rules elsewhere) are mostly "
         "supportive: the interval leaves out the decisions' error.",
         "Net support for @lane in the crisis: +43 points (95% CI +20 to +61): the interval "
-        "excludes 0.",
+        "does not include 0 (no change).",
         "Attention to @force in the crisis, against its level before: 1.1× (95% CI "
         "0.80–1.5×): not distinguishable from 1×.",
     ]  # breadth has no interval: the table gives it, no sentence
@@ -76,7 +77,8 @@ def test_the_level_change_at_the_crisis_start_is_set_against_the_window_average_
     m["attention"] = {"focal": {"lift": _ci(8.188865, 6.716659, 10.03781)}}
     assert evidence_report.primary_statements(m, LABELS) == [
         "Attention to @lane at the crisis start rose to 26× the baseline trend (95% CI "
-        "18–38×): the interval excludes no change. The 26× is the time-series model's rate at "
+        "18–38×): the interval does not include 1× (no change). The 26× is the time-series "
+        "model's rate at "
         "the moment the crisis began, relative to the baseline trend carried on; in the "
         "crisis it was multiplied by 0.59× a day (half-life 1.3 days). The 8.2× of the "
         "findings above is the average over the whole crisis window: posts a day addressing "
@@ -151,6 +153,83 @@ def test_the_several_posts_caveat_counts_the_period_before_on_which_the_change_r
     v["changes"] = []  # no change given: the period before does not matter
     v["net_support"][0].update(accounts_one_post=200)
     assert "posted more than once" not in " ".join(evidence_report.primary_statements(m, LABELS))
+
+
+def test_the_several_posts_caveat_covers_the_after_window_and_marks_the_headline_rows():
+    """Guards review t7 M1: the caveat named the crisis and the period before only, yet the
+    corrected change after - baseline (+25, CI +3 to +49, the only version of it whose interval
+    excludes 0) rests on the after window, where 38 of 134 accounts posted more than once; the
+    headline rows carried no mark, and the last finding's "the direction does not hold" read
+    as if it were about that change (the grid re-runs attention after the crisis only)."""
+    from netsupport import report_tables
+
+    m = _primary(("reputational_change", "focal", _ci(0.10, -0.17, 0.35, naive=0.19)))
+    m["study"] = {"focal": ["lane"], "institution": []}
+    v = _validation(200, 121)
+    base = v["net_support"][0]
+    v["net_support"] += [
+        dict(base, window="baseline", accounts=83, accounts_one_post=83),
+        dict(base, window="after", accounts=134, accounts_one_post=96),
+    ]
+    after = dict(v["changes"][0], change="after - baseline", ci_low=0.03, ci_high=0.49)
+    v["changes"].append(after)
+    m["stance_validation"] = v
+    m["headline"] = {
+        "net_support_crisis": {"focal": _ci(0.43, 0.2, 0.61, naive=0.56)},
+        "reputational_change": {"focal": _ci(0.10, -0.17, 0.35, naive=0.19)},
+        "persistence_net_support": {"focal": _ci(0.25, 0.03, 0.49, naive=0.16)},
+    }
+    text = report_stance.corrected_findings(m)[0].text()
+    assert (
+        " Some accounts posted more than once in the crisis (79 of 200 for @lane) and in the "
+        "period after (38 of 134 for @lane): then" in text
+    )
+    # the primary block reads crisis - baseline only: the after window is not its caveat
+    assert evidence_report.primary_statements(m, LABELS)[-1] == (
+        "The error-corrected intervals here are too narrow: some accounts posted more than "
+        "once in the crisis (the error-corrected finding above says by how much)."
+    )
+    rows = {r[0]: r for r in report_tables.headline_display(m)}
+    assert "Net support in the crisis, points, error-corrected †" in rows
+    assert "Change in net support, after − baseline, error-corrected †" in rows
+    assert report_tables.headline_note(m) == (
+        "† Error-corrected at account level, with intervals too narrow: some accounts posted "
+        "more than once in the crisis and in the period after (the error-corrected finding "
+        "says by how much)."
+    )
+    assert report_stance.corrected_persistence(m, "focal").endswith(
+        "+25, 95% CI +3 to +49, an interval too narrow: some accounts posted more than once in "
+        "the period after the crisis, as the error-corrected finding says"
+    )
+    # every account one post: no caveat, no mark, no note
+    for r in v["net_support"]:
+        r["accounts_one_post"] = r["accounts"]
+    assert "posted more than once" not in report_stance.corrected_findings(m)[0].text()
+    assert not any("†" in r[0] for r in report_tables.headline_display(m))
+    assert report_tables.headline_note(m) == ""
+
+
+def test_the_last_finding_says_the_grid_tests_attention_after_the_crisis_not_net_support():
+    """Guards review t7 M1: "The direction does not hold over the sensitivity grid" followed
+    the corrected net support after the crisis, but the grid re-runs only attention after /
+    baseline; the sentence now names attention and says the grid does not re-run net support."""
+    from test_report import _metrics
+
+    m = _metrics()
+    m["persistence"] = {
+        "focal": {
+            "attention_ratio": _ci(1.6, 1.2, 1.9),
+            "net_support_change": {"account_level": _ci(0.16, -0.01, 0.32)},
+        }
+    }
+    s = {"null": 1.0, "study": 1.6, "min": 0.5, "max": 1.9, "specs": 10, "same_sign": 6}
+    m["sensitivity"] = {"summary": {"persistence_attention": {"focal": {**s, "holds": False}}}}
+    text = next(t.text() for t in findings(m).sentences if t.text().startswith("After the"))
+    assert text.endswith(
+        ". The sensitivity grid does not re-run net support after the crisis. Attention's "
+        "direction does not hold over the sensitivity grid: above 1 in 6 of 10 specifications "
+        "(0.50× to 1.9×)."
+    )
 
 
 def test_the_findings_name_the_corrected_figure_primary_and_the_grid_the_uncorrected_one():
@@ -253,3 +332,63 @@ def test_the_posts_net_support_table_is_marked_uncorrected_beside_corrected_figu
                 "Net support in the crisis (posts{% if ev.blocks_uncorrected %}, uncorrected"
                 "{% endif %}):" in f.read()
             )
+
+
+def test_the_primary_block_counts_comparisons_apart_from_levels_and_adjusts_the_primaries():
+    """Guards review t7 W1, X2, M5, M6: "of k such 95% intervals, about 0.05 k exclude no change"
+    was said of 173 intervals, 119 of them levels (a share has no no-change value); no
+    Bonferroni statement for the four primaries; "declared in the study before the analysis",
+    which the software cannot know; "excludes no change", a double negative. By hand: 54
+    comparisons x 5% = 2.7, about 3; two primaries, 95% -> 97.5% intervals (Bonferroni)."""
+    from netsupport.support.primary import bonferroni
+
+    rows = [
+        {
+            "name": "reputational_change.focal",
+            "measure": "reputational_change",
+            "side": "focal",
+            "result": _ci(0.10, -0.17, 0.35, naive=0.19),
+        },
+        {
+            "name": "prior_tie_odds_ratio",
+            "measure": "prior_tie_odds_ratio",
+            "side": None,
+            "result": _ci(5.0, 2.6, 9.5),
+        },
+    ]
+    m = {
+        "primary": {
+            "declared": [r["name"] for r in rows],
+            "measures": rows,
+            "exploratory_intervals": 173,
+            "exploratory_comparisons": 54,
+            "exploratory_levels": 119,
+            "adjustment": "unadjusted",
+            "bonferroni": bonferroni(rows),
+        },
+        "parameters": {"confidence": 0.95},
+    }
+    ctx = evidence_report._primary(m, LABELS)
+    assert ctx["head"] == ["Measure", "Value", "Bonferroni, 97.5% interval"]
+    # z = 1.960, z_2 = 2.241: se (0.35 + 0.17) / 3.92 = 0.1327, 0.10 -+ 0.297 = -0.197, 0.397;
+    # log scale: se ln(9.5 / 2.6) / 3.92 = 0.3306, 5.0 x/ e^0.741 = 2.38, 10.5
+    assert [r[2] for r in ctx["rows"]] == ["−20 to +40", "2.4–10"]
+    assert ctx["statements"][-1] == (
+        "The intervals above are unadjusted for the 2 primary measures; the last column adjusts "
+        "them (Bonferroni: each tested at 5% / 2 = 2.5%, 97.5% intervals, approximated as "
+        "normal from the 95% ones, on the log scale for ratios): the same 1 of 2 do not "
+        "include the no-change value."
+    )
+    assert ctx["exploratory_text"] == (
+        "54 intervals compare windows, groups or sides (if none of those differences were "
+        "real, about 3 of them would leave out the no-change value by chance; fewer if some "
+        "are real), and 119 intervals are of levels (a share or net support in one window or "
+        "group): they test no change"
+    )
+    assert ctx["declared_where"] == (
+        "declared as primary in the study file, which names no preregistration"
+    )
+    assert (
+        evidence_report._primary(m, LABELS, "OSF 10.17605/x, 2014-02-20")["declared_where"]
+        == "declared as primary in the study file; preregistration: OSF 10.17605/x, 2014-02-20"
+    )

@@ -379,3 +379,19 @@ def test_pagerank_of_repeated_pairs_is_left_to_networkx():
     edges = pd.DataFrame({"source": ["a", "a", "b"], "target": ["b", "b", "a"], "weight": 1.0})
     assert not _one_edge_per_pair(GraphArrays.from_edges(edges))
     assert graph.pagerank(edges).sum() == pytest.approx(1.0)
+
+
+def test_mobilisation_records_the_undirected_edges_its_mean_degree_counts():
+    """Guards review t7 W3: mobilisation.edges (1,643 on the example) counts directed (source,
+    target) pairs, while mean_degree = 2 E / N uses the 1,629 undirected edges: a -> b and
+    b -> a are one edge of the graph communities are found on. By hand: pairs ab, ba, ac, cd
+    = 4 directed, 3 undirected, 4 accounts: mean degree 2 * 3 / 4 = 1.5."""
+    from types import SimpleNamespace
+
+    edges = pd.DataFrame({"source": list("abac"), "target": list("bacd"), "weight": 1.0})
+    study = SimpleNamespace(
+        communities=SimpleNamespace(algorithm="leiden", resolution=1.0, seed=42)
+    )
+    _, info = communities_from_edges(edges, study)
+    assert (info["edges"], info["undirected_edges"], info["nodes"]) == (4, 3, 4)
+    assert info["mean_degree"] == 2 * info["undirected_edges"] / info["nodes"] == 1.5

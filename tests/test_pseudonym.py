@@ -143,8 +143,9 @@ def test_the_example_report_shows_the_evidence_sections(plain_run):
     for needle in (
         "Synthetic data.",
         "Coverage note: nodexl-standwithlane.csv",  # (a note: tweets.jsonl holds its posts)
-        "Primary measures (declared in the study before the analysis)",
-        "Did reputation pay off? Prior ties of supporters, critics and neutrals",
+        "Primary measures (declared as primary in the study file, which names no preregistration)",
+        "Were supporters already tied to the account? Prior ties of supporters, critics and "
+        "neutrals",
         "Odds ratio (adjusted)",
         "Attention as a time series",
         "Provenance and limitations",
@@ -212,7 +213,8 @@ def test_provenance_is_read_and_bad_values_are_one_line_errors(tmp_path):
     p.write_text(
         PROV.format(
             prov='method = "twarc2 search"\ncollected_from = 2014-02-01\n'
-            'coders = ["A. Coder", "B. Coder"]\nethics = "IRB 2014-17"\nsynthetic = false'
+            'coders = ["A. Coder", "B. Coder"]\nethics = "IRB 2014-17"\nsynthetic = false\n'
+            'preregistration = "OSF x, 2014-02-20"'
         )
     )
     s = load_study(p)
@@ -221,7 +223,9 @@ def test_provenance_is_read_and_bad_values_are_one_line_errors(tmp_path):
         ("Collected from", "2014-02-01"),
         ("Stance coders", "A. Coder, B. Coder"),
         ("Ethics approval", "IRB 2014-17"),
+        ("Preregistration", "OSF x, 2014-02-20"),  # review t7 M5: printed when given
     ]
+    assert s.provenance.preregistration == "OSF x, 2014-02-20"
     p.write_text(PROV.format(prov='synthetic = "yes"'))
     with pytest.raises(
         StudyKeyError, match=r"study\.toml:\d+: 'provenance\.synthetic' must be bool"

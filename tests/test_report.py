@@ -208,8 +208,8 @@ def test_findings_are_plain_sentences_with_the_numbers_worked_by_hand():
         "the crisis; evenness 0.82 on a 0–1 scale); the most supporters, 92, came from "
         "community 0, where 60% of the 300 members addressed @lane.",
         "While @lane was silent (14 Feb 2014 08:00 UTC to 19 Feb 2014 21:00 UTC, 5 d 13 h), "
-        "@sgt_ana carried the most support: its supportive posts reached 312 accounts, followed "
-        "by @rmn_tess (201).",
+        "@sgt_ana was the most-reached supportive voice: its supportive posts drew replies, "
+        "reposts or quotes from 312 accounts, followed by @rmn_tess (201).",
         # unknown role is not a role; journalists were not measured
         "First to address @lane after the crisis began: citizens (1.0 h), then media accounts "
         "(1 d 2 h).",
@@ -335,6 +335,7 @@ def test_headline_csv_says_which_figure_each_row_holds():
         "status",
         "method",
         "naive",
+        "primary",
     ]
     rows = {(r.measure, r.side): r for r in t.itertuples()}
     net = rows[("net_support_crisis", "focal")]
@@ -345,6 +346,46 @@ def test_headline_csv_says_which_figure_each_row_holds():
     assert (lift.value, lift.method) == (7.44, "no stance") and pd.isna(lift.naive)
     assert rows[("prior_tie_share", "focal")].method == "uncorrected"
     assert rows[("net_support_crisis", "institution")].method == ""  # not measured
+    assert not t["primary"].any()  # no [study] primary
+
+
+def test_headline_csv_holds_every_primary_measure_and_marks_them():
+    """Guards review t7 X3: headline.csv had no row for the attention level change or the
+    prior-tie odds ratio, two of the example's four primary measures."""
+    m = _metrics()
+    level = {"value": 26.29, "low": 16.64, "high": 41.53}
+    odds = {"value": 5.0, "low": 2.62, "high": 9.52, "n": 200, "method": "logit"}
+    m["headline"] = {
+        "attention_level_change": {"focal": level, "institution": NM},
+        "prior_tie_odds_ratio": odds,
+        "reputational_change": {"focal": {"value": 0.19, "low": 0.04, "high": 0.33}},
+    }
+    m["primary"] = {
+        "measures": [
+            {"measure": "attention_level_change", "side": "focal"},
+            {"measure": "reputational_change", "side": "focal"},
+            {"measure": "prior_tie_odds_ratio", "side": None},
+        ]
+    }
+    t = report_tables.headline_table(m)
+    rows = {(r.measure, r.side): r for r in t.itertuples()}
+    lc = rows[("attention_level_change", "focal")]
+    assert (lc.value, lc.low, lc.high, lc.method, lc.primary) == (
+        26.29,
+        16.64,
+        41.53,
+        "no stance",
+        True,
+    )
+    assert rows[("attention_level_change", "institution")].primary == False  # noqa: E712
+    o = rows[("prior_tie_odds_ratio", "focal")]
+    assert (o.value, o.method, o.primary) == (5.0, "uncorrected", True)
+    assert rows[("reputational_change", "focal")].primary
+    assert set(t.loc[t["primary"], "measure"]) == {
+        "attention_level_change",
+        "reputational_change",
+        "prior_tie_odds_ratio",
+    }
 
 
 # ---- chart data ---------------------------------------------------------------------------------
@@ -370,6 +411,34 @@ def test_mobilisation_frame_uses_exact_intervals_on_the_counts():
     )
     assert row["supportive_share"] == 0.0  # 0 of 3 active were supporters
     assert pd.isna(df.iloc[0]["supportive_share"])  # nobody active: not measured, not 0
+
+
+def test_the_mobilisation_caption_says_when_it_draws_the_largest_communities_only():
+    """Guards review t7 X7: Figure 4 drew the 12 largest of 39 communities and did not say so
+    (community 14, one of the 10 of breadth, was not drawn)."""
+    row = {"members": 10, "active": 3, "supporters": 1, "share_active": 0.3}
+    m = {"mobilisation": {"communities": [dict(row, community=i) for i in range(39)]}}
+    mob = report_charts.mobilisation_frame(m)
+    assert len(mob) == 12
+    assert report_charts._drawn(m, mob) == (
+        " Drawn: the 12 largest of the 39 communities (all in tables/communities.csv)."
+    )
+    m["mobilisation"]["communities"] = m["mobilisation"]["communities"][:20]  # as metrics.json
+    m["mobilisation"]["n_communities"] = 39
+    assert "the 12 largest of the 39 communities" in report_charts._drawn(m, mob)
+    m["mobilisation"].update(communities=m["mobilisation"]["communities"][:12], n_communities=12)
+    assert report_charts._drawn(m, report_charts.mobilisation_frame(m)) == ""
+
+
+def test_the_prior_tie_tables_and_figures_say_they_count_the_stance_decisions_as_made(mini):
+    """Guards review t7 M7: supporters, critics and neutrals of the prior-tie tables and of
+    Figures 3 and 4 are stance decisions as made; nothing said their intervals leave out the
+    decisions' error, beside a primary figure that is error-corrected."""
+    text = (mini / "report.md").read_text(encoding="utf-8")
+    assert "Supporters by their stance decisions as made: the decisions' error is not in" in text
+    assert "share who were mostly supportive (stance decisions as made)" in text
+    if "Odds ratio (adjusted)" in text:
+        assert "by their stance decisions as made (their error is not in these intervals)" in text
 
 
 def test_net_support_frame_skips_not_measured_windows():
@@ -1078,7 +1147,8 @@ def test_counts_of_one_read_in_the_singular():
         "the crisis; evenness 0.00 on a 0–1 scale); the most supporters, 1, came from "
         "community 0, where 100% of the 1 member addressed @lane.",
         "While @lane was silent (14 Feb 2014 08:00 UTC to 15 Feb 2014 08:00 UTC, 1 d), @sgt_ana "
-        "carried the most support: its supportive posts reached 1 account.",
+        "was the most-reached supportive voice: its supportive posts drew replies, reposts or "
+        "quotes from 1 account.",
         "Rules that decided the stance of the 1 interaction row with @lane: label 1 (100%). Label: "
         "a hand label.",
         "Prior ties: 1 of the crisis accounts has a prior tie only through a follow without a "
@@ -1117,7 +1187,8 @@ def test_counts_of_two_keep_the_plural():
         "the crisis; evenness 0.00 on a 0–1 scale); the most supporters, 2, came from "
         "community 0, where 100% of the 2 members addressed @lane.",
         "While @lane was silent (14 Feb 2014 08:00 UTC to 15 Feb 2014 08:00 UTC, 1 d), @sgt_ana "
-        "carried the most support: its supportive posts reached 2 accounts.",
+        "was the most-reached supportive voice: its supportive posts drew replies, reposts or "
+        "quotes from 2 accounts.",
         "Rules that decided the stance of the 2 interaction rows with @lane: label 2 (100%). "
         "Label: "
         "a hand label.",

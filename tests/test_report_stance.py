@@ -151,7 +151,16 @@ def test_stance_context_rows_name_the_sides_and_format_points():
     }
     ctx = stance_context({"stance_validation": v}, [], {"focal": "@lane"})
     rows = ctx["stance_quality"]["rows"]
-    assert rows[0] == ("@lane", "Crisis", "Supportive", "50%", "n/a", "no codes in this cell")
+    blank = ("", "", "")  # no post-level row given
+    assert rows[0] == (
+        "@lane",
+        "Crisis",
+        "Supportive",
+        "50%",
+        "n/a",
+        "no codes in this cell",
+        *blank,
+    )
     assert rows[-1] == (
         "@lane",
         "Crisis − Before",
@@ -159,7 +168,56 @@ def test_stance_context_rows_name_the_sides_and_format_points():
         "−25",
         "−20",
         "−30 to −10",
+        *blank,
     )
+    # review t7 M2: the post-level figures beside the account-level ones, in the same row
+    post = dict(v["changes"][0], unit="post", naive=0.21, corrected=0.188, ci_low=-0.017)
+    v["changes"].append(dict(post, ci_high=0.396))
+    v["shares"].append(dict(v["shares"][0], unit="post", naive=0.76, corrected=0.73))
+    v["shares"][-1].update(ci_low=0.65, ci_high=0.8)
+    rows = stance_context({"stance_validation": v}, [], {"focal": "@lane"})["stance_quality"]
+    assert rows["rows"][0][-3:] == ("76%", "73%", "65% to 80%")
+    assert rows["rows"][-1][-3:] == ("+21", "+19", "−2 to +40")
+    assert len(rows["rows"]) == 3  # post rows are columns, not rows of their own
+
+
+def test_the_corrected_finding_gives_one_codes_pull_and_the_post_level_change():
+    """Guards review t7 M2: the primary focal change (+10) rested on 2 disagreeing wholly coded
+    accounts of the crisis and 1 of the period before; leaving one out moves it to +19, and the
+    post-level change (all 70 codes of the cell) is +19 (95% CI -2 to +40). Neither was said.
+    Figures of the example's metrics.json."""
+    from netsupport.report_stance import corrected_findings
+
+    row = {"target_side": "focal", "unit": "account", "accounts": 200, "accounts_one_post": 200}
+    net = dict(row, window="crisis", naive=0.56, corrected=0.444565, ci_low=0.223, ci_high=0.615)
+    net.update(coded_accounts=23, coded_accounts_one_post=23, coded_accounts_disagree=2)
+    net["leave_one_out"] = {"accounts": 2, "value": 0.529545, "largest_shift": 0.08498}
+    change = {"target_side": "focal", "change": "crisis - baseline", "unit": "account"}
+    change.update(naive=0.1865, corrected=0.103609, ci_low=-0.16601, ci_high=0.347676)
+    change["leave_one_out"] = {"accounts": 3, "value": 0.188589, "largest_shift": 0.08498}
+    post = dict(change, unit="post", naive=0.21, corrected=0.18796)
+    post.update(ci_low=-0.017291, ci_high=0.396196, leave_one_out=None)
+    m = {
+        "study": {"focal": ["lane"], "institution": []},
+        "stance_validation": {
+            "labels": 420,
+            "net_support": [net],
+            "changes": [change, post],
+        },
+    }
+    text = corrected_findings(m)[0].text()
+    assert (
+        "the decisions and the codes disagree on 2 of them; leaving one of them out moves it "
+        "to +53), +10 compared with the period before (95% CI −17 to +35; leaving one "
+        "disagreeing account of either period out moves it to +19; at post level, where every "
+        "code enters, +19, 95% CI −2 to +40)." in text
+    )
+    net["leave_one_out"]["accounts"] = 1
+    assert "disagree on 2 of them; leaving it out moves it to +53" in (
+        corrected_findings(m)[0].text()
+    )
+    del net["leave_one_out"], change["leave_one_out"]  # many disagreements: no such figure
+    assert "leaving" not in corrected_findings(m)[0].text()
 
 
 def test_findings_do_not_call_a_repost_share_net_support():

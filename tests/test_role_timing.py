@@ -174,11 +174,19 @@ def test_the_share_of_a_role_names_its_denominator_and_small_roles_are_counts():
     institutions" hid that it was 2 of 6. By hand: 77/229 = 34%, 85/156 = 54%, 24/36 = 67%,
     12/27 = 44%; institutions 6 < 10 accounts, so the count 2 of 6."""
     text = role_timing_sentence({"role_timing": {"focal": _example_timing()}}, "@x").text()
+    # review t7 M12: the ratio is the observed share over the share the baseline rate
+    # predicts for the crisis (129 h = 5.4 days), not a ratio of rates; S3: medians in hours
+    assert text.startswith(
+        "Among accounts new to the conversation, the median time from the crisis start to the "
+        "first post addressing @x was: professionals 22.0 h, citizens 24.6 h, journalists "
+        "52.4 h, media accounts 54.2 h."
+    )
     assert text.endswith(
-        "By the crisis end 34% of the 229 citizens in the conversation (6.4× their baseline "
-        "rate), 54% of the 156 professionals (4.7× their baseline rate), 67% of the 36 "
-        "journalists (none in the baseline), 44% of the 27 media accounts (none in the "
-        "baseline), 2 of 6 institutions (5.4× their baseline rate) had addressed the account; "
+        "By the crisis end 34% of the 229 citizens in the conversation (6.4× the share their "
+        "baseline rate predicts for 5.4 days), 54% of the 156 professionals (4.7× the share "
+        "their baseline rate predicts for 5.4 days), 67% of the 36 journalists (none in the "
+        "baseline), 44% of the 27 media accounts (none in the baseline), 2 of 6 institutions "
+        "(5.4× the share their baseline rate predicts for 5.4 days) had addressed the account; "
         "the conversation is the accounts that addressed either side in any window or took "
         'part in the crisis graph (METHODS.md, "Role timing").'
     )

@@ -657,3 +657,67 @@ def test_simulation_two_sheets_centre_on_the_planted_shares():
     for k, q in enumerate((S, C)):
         assert abs(res[q]["corrected_mean"] - sim.PLANTED[k]) < 0.015
     assert res[S]["naive_bias"] > 0.015
+
+
+def test_leave_one_out_says_how_far_one_disagreeing_account_moves_the_correction():
+    """Guards review t7 M2: the example's primary focal change (+10) rested on 2 disagreeing
+    wholly coded accounts; leaving one out moved it to +19, and nothing said so. By hand, every
+    account one post, weight 1, the decision = the cross-fitted one:
+
+    crisis: a, b, e supportive by decision, d neutral, c supportive but coded critical; e not
+    coded. First term (S - C) / 5 = 4/5; rectifier over a, b, c, d: c's code minus decision
+    (S -1, C +1) = -2 / 4; corrected 0.8 - 0.5 = 0.3. Without c: 0.8 (shift +0.5).
+    baseline: a S = S, f C = C, g decided neutral, coded S: first term 0, rectifier +1/3;
+    corrected 1/3; without g: 0 (shift -1/3).
+    change crisis - baseline = 0.3 - 1/3; without c: 0.8 - 1/3 (+0.5), without g: 0.3 - 0
+    (+1/3): the largest +0.5, over 2 accounts.
+    after: 4 accounts decided supportive, all coded critical: 4 disagreements, more than
+    LEAVE_ONE_OUT_MAX_DISAGREE: no figure for the cell; after - baseline: only g (+1/3)."""
+    from netsupport.stance.validation import LEAVE_ONE_OUT_MAX_DISAGREE
+
+    assert LEAVE_ONE_OUT_MAX_DISAGREE == 3
+    rows = [  # (window, account, decision, code)
+        ("crisis", "a", "supportive", "supportive"),
+        ("crisis", "b", "supportive", "supportive"),
+        ("crisis", "c", "supportive", "critical"),
+        ("crisis", "d", "neutral", "neutral"),
+        ("crisis", "e", "supportive", None),
+        ("baseline", "a", "supportive", "supportive"),
+        ("baseline", "f", "critical", "critical"),
+        ("baseline", "g", "neutral", "supportive"),
+        *[("after", x, "supportive", "critical") for x in "hijk"],
+    ]
+    u = pd.DataFrame(
+        {
+            "side": "focal",
+            "window": [r[0] for r in rows],
+            "account": [r[1] for r in rows],
+            "pred": [r[2] for r in rows],
+            "final": [r[3] or r[2] for r in rows],
+            "label": [r[3] for r in rows],
+            "cross": [r[2] for r in rows],
+            "weight": [1.0 if r[3] else 0.0 for r in rows],
+        }
+    )
+    out = corrected_shares(u, n_boot=20, seed=1)
+    net = {r["window"]: r for r in out["net_support"] if r["unit"] == "account"}
+    chg = {r["change"]: r for r in out["changes"] if r["unit"] == "account"}
+    assert net["crisis"]["corrected"] == pytest.approx(0.3)
+    assert net["crisis"]["leave_one_out"] == pytest.approx(
+        {"accounts": 1, "value": 0.8, "largest_shift": 0.5}
+    )
+    assert net["baseline"]["corrected"] == pytest.approx(1 / 3)
+    assert net["baseline"]["leave_one_out"] == pytest.approx(
+        {"accounts": 1, "value": 0.0, "largest_shift": -1 / 3}
+    )
+    assert net["after"]["coded_accounts_disagree"] == 4
+    assert "leave_one_out" not in net["after"]
+    assert chg["crisis - baseline"]["corrected"] == pytest.approx(0.3 - 1 / 3)
+    assert chg["crisis - baseline"]["leave_one_out"] == pytest.approx(
+        {"accounts": 2, "value": 0.8 - 1 / 3, "largest_shift": 0.5}
+    )
+    after = chg["after - baseline"]
+    assert after["leave_one_out"] == pytest.approx(
+        {"accounts": 1, "value": after["corrected"] + 1 / 3, "largest_shift": 1 / 3}
+    )
+    assert not any("leave_one_out" in r for r in out["changes"] if r["unit"] == "post")

@@ -35,6 +35,7 @@ from .rules import _SIDES, RULE_REPOST, STANCE_ORDER
 
 __all__ = [
     "CV_FOLDS",
+    "LEAVE_ONE_OUT_MAX_DISAGREE",
     "MIN_WINDOW_CODES",
     "PPI_METHOD",
     "corrected_shares",
@@ -42,6 +43,7 @@ __all__ = [
     "cv_groups",
     "design_weights",
     "error_figures",
+    "leave_one_out",
     "validation_file",
 ]
 
@@ -543,6 +545,58 @@ def _coded_accounts(m: np.ndarray, b: int) -> dict[str, int]:
     }
 
 
+#: An account-level cell whose correction rests on at most this many disagreeing wholly coded
+#: accounts gets a leave-one-out figure: how far one account's codes move it (METHODS.md,
+#: "Error-corrected shares"). A fixed rule, not tuned to any study.
+LEAVE_ONE_OUT_MAX_DISAGREE = 3
+
+
+def _disagreeing(m: np.ndarray, b: int) -> np.ndarray:
+    """Rows of the wholly coded accounts of one window's block whose majority code differs from
+    the majority of their cross-fitted decisions (the only ones that move the rectifier)."""
+    whole = (m[:, b + 11] > 0) & (m[:, b + 15] > 0)
+    return np.flatnonzero(whole & (np.abs(m[:, b + 12 : b + 15]).sum(axis=1) > 0))
+
+
+def _net(stats: dict[str, np.ndarray], w: str) -> float:
+    c = stats[f"account|{w}|corrected"][0]
+    return float(c[0] - c[1])
+
+
+def leave_one_out(m: np.ndarray, windows: tuple[str, ...], sign: tuple[int, ...]) -> dict | None:
+    """Return how far one disagreeing wholly coded account moves an account-level corrected
+    figure: ``sum_j sign_j * net(windows_j)`` (a window's net support: ``(w,), (1,)``; a change
+    later - baseline: ``(later, baseline), (1, -1)``).
+
+    Each disagreeing account of a window whose cell has 1 to :data:`LEAVE_ONE_OUT_MAX_DISAGREE`
+    of them is left out of that window's rectifier in turn (its codes and weight; it stays in
+    the first term with its decision), and the figure recomputed. Returns ``{accounts, value,
+    largest_shift}``: how many were left out, and the figure whose shift from the estimate is
+    largest in size, with that shift; None when no cell qualifies.
+    """
+    t = m.sum(axis=0)
+    full = sum(s * _net(_stats(t[None, :]), w) for w, s in zip(windows, sign, strict=True))
+    shifts = []
+    for w in windows:
+        b = _WINDOWS.index(w) * _BLOCK
+        rows = _disagreeing(m, b)
+        if not 1 <= len(rows) <= LEAVE_ONE_OUT_MAX_DISAGREE:
+            continue
+        for r in rows:
+            t2 = t.copy()
+            t2[b + 12 : b + 16] -= m[r, b + 12 : b + 16]
+            if t2[b + 15] <= 0:  # the only coded account: nothing left to correct with
+                continue
+            value = sum(
+                s * _net(_stats(t2[None, :]), x) for x, s in zip(windows, sign, strict=True)
+            )
+            shifts.append((value - full, value))
+    if not shifts:
+        return None
+    shift, value = max(shifts, key=lambda x: (abs(x[0]), x[0]))
+    return {"accounts": len(shifts), "value": float(value), "largest_shift": float(shift)}
+
+
 def corrected_shares(
     units: pd.DataFrame,
     *,
@@ -660,6 +714,9 @@ def corrected_shares(
                 }
                 if unit == "account":  # what the account-level rectifier rests on
                     row.update(_coded_accounts(m, _WINDOWS.index(w) * _BLOCK))
+                    loo = leave_one_out(m, (w,), (1,)) if has else None
+                    if loo is not None:
+                        row["leave_one_out"] = loo
                 nets.append(row)
             for later in (Window.CRISIS.value, Window.AFTER.value):
                 base = Window.BASELINE.value
@@ -670,18 +727,22 @@ def corrected_shares(
                 has = point[f"{unit}|{later}|coded"][0] > 0 and point[f"{unit}|{base}|coded"][0] > 0
                 d = boot[f"{unit}|{later}|corrected"] - boot[f"{unit}|{base}|corrected"]
                 lo, hi = _ci(d[:, 0] - d[:, 1], confidence) if has else (None, None)
-                changes.append(
-                    {
-                        "target_side": side,
-                        "change": f"{later} - {base}",
-                        "unit": unit,
-                        "naive": float(nv[0] - nv[1]),
-                        "corrected": float(cv[0] - cv[1]) if has else None,
-                        "ci_low": lo,
-                        "ci_high": hi,
-                        "method": PPI_METHOD if has else NAIVE_ONLY,
-                    }
+                crow = {
+                    "target_side": side,
+                    "change": f"{later} - {base}",
+                    "unit": unit,
+                    "naive": float(nv[0] - nv[1]),
+                    "corrected": float(cv[0] - cv[1]) if has else None,
+                    "ci_low": lo,
+                    "ci_high": hi,
+                    "method": PPI_METHOD if has else NAIVE_ONLY,
+                }
+                loo = (
+                    leave_one_out(m, (later, base), (1, -1)) if has and unit == "account" else None
                 )
+                if loo is not None:
+                    crow["leave_one_out"] = loo
+                changes.append(crow)
     return {"shares": shares, "net_support": nets, "changes": changes}
 
 
