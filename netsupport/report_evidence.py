@@ -449,10 +449,12 @@ def role_timing_sentence(metrics: Mapping[str, Any], focal: str) -> Sentence | N
     roles = rt["roles"]
     order = rt.get("order") or []
     parts = [
-        f"{_PLURAL.get(r, r)} {fmt_hours(roles[r]['median_first_hours_new'])}"
+        _role_median(r, roles[r])
         for r in order
         if roles[r].get("median_first_hours_new") is not None
+        or roles[r].get("median_reached") is False
     ]
+    censored = sum(int(roles[r].get("censored_new_accounts") or 0) for r in order)
     values: dict[str, Any] = {"who": focal}
     if _is_nm(rt.get("test")) or len(parts) < 2:
         text = (
@@ -466,6 +468,12 @@ def role_timing_sentence(metrics: Mapping[str, Any], focal: str) -> Sentence | N
             "Among accounts new to the conversation, the median time from the crisis start to "
             "the first post addressing {who} was: {order}. "
         )
+        if censored:
+            text = (
+                "Among accounts new to the conversation, the median time from the crisis start "
+                "to the first post addressing {who} (Kaplan–Meier: an account whose first post "
+                "came only after the crisis counts as not yet posted at its end) was: {order}. "
+            )
         values["order"] = ", ".join(parts)
         surviving = rt.get("surviving") or []
         values["perm"] = fmt_count(rt["permutations"])
@@ -502,6 +510,34 @@ def role_timing_sentence(metrics: Mapping[str, Any], focal: str) -> Sentence | N
         )
         values["ratios"] = ", ".join(ratios)
     return Sentence(text, values, ())
+
+
+def _role_median(role: str, entry: Mapping[str, Any]) -> str:
+    """ "citizens 1 d 23 h (24 of 76 only after the crisis)": a role's Kaplan-Meier median of new
+    accounts and how many of them were censored at the crisis end; "not reached" when fewer than
+    half had posted by then.
+
+    Examples
+    --------
+    >>> _role_median("media", {"median_first_hours_new": 81.1, "new_accounts": 17,
+    ...     "censored_new_accounts": 5})
+    'media accounts 3 d 9 h (5 of 17 only after the crisis)'
+    >>> _role_median("media", {"median_first_hours_new": None, "median_reached": False,
+    ...     "new_accounts": 9, "censored_new_accounts": 5})
+    'media accounts not reached by the crisis end (5 of 9 only after the crisis)'
+    >>> _role_median("citizen", {"median_first_hours_new": 24.6, "new_accounts": 52})
+    'citizens 1 d 1 h'
+    """
+    m = entry.get("median_first_hours_new")
+    head = f"{_PLURAL.get(role, role)} " + (
+        "not reached by the crisis end" if m is None else fmt_hours(m)
+    )
+    late = int(entry.get("censored_new_accounts") or 0)
+    if late:
+        head += (
+            f" ({fmt_count(late)} of {fmt_count(int(entry['new_accounts']))} only after the crisis)"
+        )
+    return head
 
 
 _NUMBER_WORDS = ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
