@@ -448,12 +448,11 @@ def role_timing_sentence(metrics: Mapping[str, Any], focal: str) -> Sentence | N
         return None
     roles = rt["roles"]
     order = rt.get("order") or []
-    parts = [
-        _role_median(r, roles[r])
-        for r in order
-        if roles[r].get("median_first_hours_new") is not None
-        or roles[r].get("median_reached") is False
-    ]
+    parts: list[str] = []
+    for r in order:
+        if roles[r].get("median_first_hours_new") is None and not _not_reached(roles[r]):
+            continue
+        parts.append(_role_median(r, roles[r], first=not any("only after" in p for p in parts)))
     censored = sum(int(roles[r].get("censored_new_accounts") or 0) for r in order)
     values: dict[str, Any] = {"who": focal}
     if _is_nm(rt.get("test")) or len(parts) < 2:
@@ -512,10 +511,14 @@ def role_timing_sentence(metrics: Mapping[str, Any], focal: str) -> Sentence | N
     return Sentence(text, values, ())
 
 
-def _role_median(role: str, entry: Mapping[str, Any]) -> str:
+def _not_reached(entry: Mapping[str, Any]) -> bool:
+    return entry.get("median_reached") is False
+
+
+def _role_median(role: str, entry: Mapping[str, Any], first: bool = True) -> str:
     """ "citizens 1 d 23 h (24 of 76 only after the crisis)": a role's Kaplan-Meier median of new
-    accounts and how many of them were censored at the crisis end; "not reached" when fewer than
-    half had posted by then.
+    accounts and how many of them were censored at the crisis end ("(24 of 76)" when not
+    ``first``: the sentence says it once); "not reached" when fewer than half had posted by then.
 
     Examples
     --------
@@ -527,6 +530,9 @@ def _role_median(role: str, entry: Mapping[str, Any]) -> str:
     'media accounts not reached by the crisis end (5 of 9 only after the crisis)'
     >>> _role_median("citizen", {"median_first_hours_new": 24.6, "new_accounts": 52})
     'citizens 1 d 1 h'
+    >>> _role_median("citizen", {"median_first_hours_new": 47.0, "new_accounts": 76,
+    ...     "censored_new_accounts": 24}, first=False)
+    'citizens 1 d 23 h (24 of 76)'
     """
     m = entry.get("median_first_hours_new")
     head = f"{_PLURAL.get(role, role)} " + (
@@ -534,9 +540,8 @@ def _role_median(role: str, entry: Mapping[str, Any]) -> str:
     )
     late = int(entry.get("censored_new_accounts") or 0)
     if late:
-        head += (
-            f" ({fmt_count(late)} of {fmt_count(int(entry['new_accounts']))} only after the crisis)"
-        )
+        head += f" ({fmt_count(late)} of {fmt_count(int(entry['new_accounts']))}"
+        head += " only after the crisis)" if first else ")"
     return head
 
 

@@ -256,7 +256,7 @@ def test_first_posts_after_the_crisis_are_censored_at_its_end():
     assert "(Kaplan–Meier: an account whose first post came only after the crisis" in text
     assert (
         "citizens 10.0 h (2 of 5 only after the crisis), media accounts not reached by the "
-        "crisis end (2 of 3 only after the crisis)." in text
+        "crisis end (2 of 3)." in text
     )
 
 
