@@ -127,8 +127,11 @@ def test_permuted_medians_equal_the_median_of_each_shuffle(n, k):
 
 
 def _example_timing() -> dict:
-    """The example's role_timing.focal as metrics.json gives it (sizes N_r, crisis accounts,
-    the last point of each curve, the pairs and what survives Holm)."""
+    """The example's role_timing.focal as metrics.json gave it before the medians were
+    censored at the crisis end (da931a5; sizes N_r, crisis accounts, the last point of each
+    curve, the pairs and what survives Holm): a fixture of the sentence's wording, with no
+    censored accounts (since review t7 X4 the example's medians are Kaplan-Meier ones and no
+    pair survives; test_first_posts_after_the_crisis_are_censored_at_its_end)."""
 
     def role(size, crisis, new, median, ratio):
         last = {"hours": 129.0, "share": crisis / size, "ratio": ratio}
