@@ -182,12 +182,20 @@ def timing_medians(
         r for r in rt.get("order") or [] if roles[r].get("median_first_hours_new") is not None
     ]
     medians = {r: (roles[r]["median_first_hours_new"], roles[r]["new_accounts"]) for r in tested}
+    not_reached = {  # tested, but fewer than half had posted by the crisis end: no bar to draw
+        f"{r} (median not reached)": roles[r]["new_accounts"]
+        for r in rt.get("order") or []
+        if r not in medians and roles[r].get("median_reached") is False
+    }
     too_few = {
         r.value: roles[r.value]["new_accounts"]
         for r in Role
-        if r.value in roles and r.value not in medians and roles[r.value]["new_accounts"]
+        if r.value in roles
+        and r.value not in medians
+        and r.value not in (rt.get("order") or [])
+        and roles[r.value]["new_accounts"]
     }
-    return medians, too_few
+    return medians, {**not_reached, **too_few}
 
 
 def _drawn(metrics: Mapping[str, Any], mob: pd.DataFrame) -> str:

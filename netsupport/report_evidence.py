@@ -447,11 +447,12 @@ def role_timing_sentence(metrics: Mapping[str, Any], focal: str) -> Sentence | N
         return None
     roles = rt["roles"]
     order = rt.get("order") or []
-    parts = [  # every median in hours, one unit to compare them by (review t7 S3)
-        f"{_PLURAL.get(r, r)} {float(roles[r]['median_first_hours_new']):.1f} h"
-        for r in order
-        if roles[r].get("median_first_hours_new") is not None
-    ]
+    parts: list[str] = []
+    for r in order:
+        if roles[r].get("median_first_hours_new") is None and not _not_reached(roles[r]):
+            continue
+        parts.append(_role_median(r, roles[r], first=not any("only after" in p for p in parts)))
+    censored = sum(int(roles[r].get("censored_new_accounts") or 0) for r in order)
     values: dict[str, Any] = {"who": focal}
     if _is_nm(rt.get("test")) or len(parts) < 2:
         text = (
@@ -465,6 +466,12 @@ def role_timing_sentence(metrics: Mapping[str, Any], focal: str) -> Sentence | N
             "Among accounts new to the conversation, the median time from the crisis start to "
             "the first post addressing {who} was: {order}. "
         )
+        if censored:
+            text = (
+                "Among accounts new to the conversation, the median time from the crisis start "
+                "to the first post addressing {who} (Kaplan–Meier: an account whose first post "
+                "came only after the crisis counts as not yet posted at its end) was: {order}. "
+            )
         values["order"] = ", ".join(parts)
         surviving = rt.get("surviving") or []
         values["perm"] = fmt_count(rt["permutations"])
@@ -502,6 +509,40 @@ def role_timing_sentence(metrics: Mapping[str, Any], focal: str) -> Sentence | N
         )
         values["ratios"] = ", ".join(ratios)
     return Sentence(text, values, ())
+
+
+def _not_reached(entry: Mapping[str, Any]) -> bool:
+    return entry.get("median_reached") is False
+
+
+def _role_median(role: str, entry: Mapping[str, Any], first: bool = True) -> str:
+    """ "citizens 47.0 h (24 of 76 only after the crisis)": a role's Kaplan-Meier median of new
+    accounts and how many of them were censored at the crisis end ("(24 of 76)" when not
+    ``first``: the sentence says it once); "not reached" when fewer than half had posted by then.
+
+    Examples
+    --------
+    >>> _role_median("media", {"median_first_hours_new": 81.1, "new_accounts": 17,
+    ...     "censored_new_accounts": 5})
+    'media accounts 81.1 h (5 of 17 only after the crisis)'
+    >>> _role_median("media", {"median_first_hours_new": None, "median_reached": False,
+    ...     "new_accounts": 9, "censored_new_accounts": 5})
+    'media accounts not reached by the crisis end (5 of 9 only after the crisis)'
+    >>> _role_median("citizen", {"median_first_hours_new": 24.6, "new_accounts": 52})
+    'citizens 24.6 h'
+    >>> _role_median("citizen", {"median_first_hours_new": 47.0, "new_accounts": 76,
+    ...     "censored_new_accounts": 24}, first=False)
+    'citizens 47.0 h (24 of 76)'
+    """
+    m = entry.get("median_first_hours_new")
+    head = f"{_PLURAL.get(role, role)} " + (
+        "not reached by the crisis end" if m is None else f"{float(m):.1f} h"
+    )
+    late = int(entry.get("censored_new_accounts") or 0)
+    if late:
+        head += f" ({fmt_count(late)} of {fmt_count(int(entry['new_accounts']))}"
+        head += " only after the crisis)" if first else ")"
+    return head
 
 
 _NUMBER_WORDS = ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")

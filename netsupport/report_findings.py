@@ -31,6 +31,8 @@ from .report_format import (
     handle,
     handles,
     is_one,
+    marker_only_clause,
+    overdispersed_ci,
     points_noun,
     undated_ties,
 )
@@ -57,6 +59,12 @@ class Findings:
     not_measured: list[tuple[str, str]]  # (measure, reason)
 
 
+def _od_clause(lift: Mapping[str, Any]) -> str:
+    """ "; a–b× allowing for day-to-day overdispersion" (:func:`overdispersed_ci`), or ""."""
+    od = overdispersed_ci(lift)
+    return f"; {od} allowing for day-to-day overdispersion" if od else ""
+
+
 def findings(metrics: Mapping[str, Any]) -> Findings:
     """Return the headline findings as plain sentences generated from ``metrics``.
 
@@ -80,8 +88,8 @@ def findings(metrics: Mapping[str, Any]) -> Findings:
         verb = "rose" if lift_f["value"] >= 1 else "fell"
         out.append(
             Sentence(
-                "Attention to {who} {verb} {x} in the crisis ({conf} CI {ci}{boot}): {c} posts "
-                "a day addressed the account, against {b} a day before.{grid}",
+                "Attention to {who} {verb} {x} in the crisis ({conf} CI {ci}{boot}{od}): {c} "
+                "posts a day addressed the account, against {b} a day before{marker}.{grid}",
                 {
                     "who": focal,
                     "verb": verb,
@@ -89,6 +97,8 @@ def findings(metrics: Mapping[str, Any]) -> Findings:
                     "conf": conf,
                     "ci": _ci(lift_f, fmt_ratio),
                     "boot": _boot_ci(lift_f),
+                    "od": _od_clause(lift_f),
+                    "marker": marker_only_clause(lift_f, conf),
                     "c": fmt_rate(per_c),
                     "b": fmt_rate(per_b),
                     "grid": _grid_clause(metrics, "attention_lift"),
@@ -337,10 +347,11 @@ def findings(metrics: Mapping[str, Any]) -> Findings:
             "conf": conf,
             "ci": _ci(pa, fmt_ratio),
             "boot": _boot_ci(pa),
+            "od": _od_clause(pa),
         }
         text = (
             "After the crisis, attention to {who} stood at {x} its level before "
-            "({conf} CI {ci}{boot})"
+            "({conf} CI {ci}{boot}{od})"
         )
         if not _is_nm(pn) and pn is not None:
             text += " and net support at {n} " + points_noun(pn["value"])

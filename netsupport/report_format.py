@@ -309,6 +309,55 @@ def _boot_ci(lift: Mapping[str, Any]) -> str:
     return f"; {_ci(b, fmt_ratio)} resampling accounts"
 
 
+def overdispersed_ci(lift: Mapping[str, Any]) -> str:
+    """Return the lift's quasi-Poisson interval ("a–b×") when it is measured and wider than the
+    exact one at the precision shown, else "" (METHODS.md, "Attention and lift").
+
+    Examples
+    --------
+    >>> overdispersed_ci({"low": 6.72, "high": 10.04,
+    ...     "overdispersed": {"low": 6.46, "high": 10.37}})
+    '6.5–10×'
+    >>> overdispersed_ci({"low": 6.72, "high": 10.04,
+    ...     "overdispersed": {"low": 6.72, "high": 10.04}})
+    ''
+    """
+    od = lift.get("overdispersed")
+    if not isinstance(od, Mapping) or _is_nm(od):
+        return ""
+    shown = _ci(od, fmt_ratio)
+    return "" if not shown or shown == _ci(lift, fmt_ratio) else shown
+
+
+def marker_only_clause(lift: Mapping[str, Any], conf: str) -> str:
+    """Return "; without the 23 crisis posts (6%) that count only through a campaign marker
+    (none before the crisis), 7.7× (95% CI 6.3–9.4×)" when the crisis had marker-only posts
+    and the period before none, else "" (METHODS.md, "Attention and lift").
+
+    Examples
+    --------
+    >>> c = marker_only_clause({"numerator": 415, "without_marker_only": {"value": 7.74,
+    ...     "low": 6.33, "high": 9.5, "marker_only_units": {"crisis": 23, "baseline": 0}}}, "95%")
+    >>> c.startswith("; without the 23 crisis posts (6%) that count only through a campaign")
+    True
+    >>> c.endswith(" marker (none before the crisis), 7.7× (95% CI 6.3–9.5×)")
+    True
+    """
+    w = lift.get("without_marker_only")
+    if not isinstance(w, Mapping) or _is_nm(w):
+        return ""
+    counts = w.get("marker_only_units") or {}
+    m1, m0, n1 = int(counts.get("crisis", 0)), int(counts.get("baseline", 0)), lift.get("numerator")
+    if m1 <= 0 or m0 > 0 or not n1:
+        return ""
+    posts = fmt_counted(m1, "crisis post", "crisis posts")
+    verb = "counts" if m1 == 1 else "count"
+    return (
+        f"; without the {posts} ({fmt_pct(m1 / n1)}) that {verb} only through a campaign marker "
+        f"(none before the crisis), {fmt_ratio(w['value'])} ({conf} CI {_ci(w, fmt_ratio)})"
+    )
+
+
 def _conf(metrics: Mapping[str, Any]) -> str:
     c = _num(metrics.get("parameters", {}).get("confidence")) or 0.95
     return f"{c * 100:.0f}%"

@@ -23,6 +23,7 @@ from .report_format import (
     fmt_points,
     fmt_ratio,
     handle,
+    overdispersed_ci,
     undated_ties,
 )
 from .report_stance import (
@@ -283,12 +284,18 @@ def headline_display(metrics: Mapping[str, Any]) -> list[list[str]]:
         ci = _ci(block, fmt)
         return f"{fmt(block.get('value'))} ({ci})" if ci else fmt(block.get("value"))
 
+    def show_ratio(block: Any, fmt: Any) -> str:  # the lifts: the overdispersed interval too
+        text = show(block, fmt)
+        od = overdispersed_ci(block) if isinstance(block, Mapping) else ""
+        return text[:-1] + f"; {od} overdispersed)" if od and text.endswith(")") else text
+
     rows = []
     narrow = _too_narrow(metrics)
     for key, label, path, fmt in _HEADLINE:
+        cell = show_ratio if key in _NO_STANCE else show
         rows.append(
             [headline_label(metrics, key, label) + (f" {NARROW_MARK}" if key in narrow else "")]
-            + [show(_get(metrics, *(p.format(side=side) for p in path)), fmt) for side in sides]
+            + [cell(_get(metrics, *(p.format(side=side) for p in path)), fmt) for side in sides]
         )
     blank = [""] * (len(sides) - 1)
     ties = show(_get(metrics, "composition", "prior_tie_share"), fmt_pct)

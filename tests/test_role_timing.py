@@ -127,8 +127,11 @@ def test_permuted_medians_equal_the_median_of_each_shuffle(n, k):
 
 
 def _example_timing() -> dict:
-    """The example's role_timing.focal as metrics.json gives it (sizes N_r, crisis accounts,
-    the last point of each curve, the pairs and what survives Holm)."""
+    """The example's role_timing.focal as metrics.json gave it before the medians were
+    censored at the crisis end (da931a5; sizes N_r, crisis accounts, the last point of each
+    curve, the pairs and what survives Holm): a fixture of the sentence's wording, with no
+    censored accounts (since review t7 X4 the example's medians are Kaplan-Meier ones and no
+    pair survives; test_first_posts_after_the_crisis_are_censored_at_its_end)."""
 
     def role(size, crisis, new, median, ratio):
         last = {"hours": 129.0, "share": crisis / size, "ratio": ratio}
@@ -218,3 +221,83 @@ def test_the_test_names_its_orderings_in_a_sentence_and_roles_too_small_to_confi
     rt["roles"]["journalist"]["new_accounts"] = rt["roles"]["media"]["new_accounts"] = 20
     text = role_timing_sentence({"role_timing": {"focal": rt}}, "@x").text()
     assert "too few" not in text
+
+
+# ---- censoring at the crisis end (review t7 X4) -------------------------------------------------
+
+
+def test_km_median_by_hand():
+    from netsupport.support.role_timing import km_median
+
+    # 1, 2+, 3, 4, 5+ (+: censored): S(1) = 4/5, S(3) = 4/5 * 2/3 = 0.533, S(4) = 0.267
+    t = np.array([1.0, 2.0, 3.0, 4.0, 5.0])
+    assert km_median(t, np.array([1, 0, 1, 1, 0], bool)) == pytest.approx(4.0)
+    # nothing censored: the ordinary median (S = 1/2 from 2 to 3: the midpoint)
+    assert km_median(t[:4], np.ones(4, bool)) == pytest.approx(2.5)
+    assert km_median(t, np.ones(5, bool)) == pytest.approx(3.0)
+    # S = 1/2 at the last event, censored after it: not reached
+    assert km_median(np.array([1.0, 2.0, 9.0, 9.0]), np.array([1, 1, 0, 0], bool)) is None
+    assert km_median(np.array([9.0]), np.array([False])) is None
+
+
+def test_first_posts_after_the_crisis_are_censored_at_its_end():
+    """Guards review t7 X4: the medians used only accounts whose first post came in the crisis,
+    so a role whose accounts came late had its median pulled early. By hand (crisis 240 h):
+    citizens c1 2 h, c5 5 h, c2 10 h, c3 and c4 only in the after window (censored at 240 h):
+    KM S(2) = 4/5, S(5) = 3/5, S(10) = 2/5, median 10 h (the crisis-only median was 5 h);
+    media m1 30 h, m2 and m3 only after: S(30) = 2/3, the median is not reached."""
+    rows = [("c1", "crisis", 2), ("c5", "crisis", 5), ("c2", "crisis", 10)]
+    rows += [("c3", "after", 250), ("c4", "after", 300), ("c4", "after", 301)]
+    rows += [("m1", "crisis", 30), ("m2", "after", 241), ("m3", "after", 400)]
+    rows += [("b1", "baseline", -5), ("b1", "after", 260)]  # not new: not in the median
+    roles = pd.Series({h: "citizen" for h in ("c1", "c2", "c3", "c4", "c5", "b1")})
+    roles = pd.concat([roles, pd.Series({h: "media" for h in ("m1", "m2", "m3")})])
+    out = role_timing(_units(rows), roles, "focal", W, permutations=99, seed=1)
+    c, m = out["roles"]["citizen"], out["roles"]["media"]
+    assert (c["new_accounts"], c["censored_new_accounts"]) == (5, 2)
+    assert c["median_first_hours_new"] == pytest.approx(10.0) and c["median_reached"]
+    assert (m["new_accounts"], m["censored_new_accounts"]) == (3, 2)
+    assert m["median_first_hours_new"] is None and m["median_reached"] is False
+    assert out["censored_at_hours"] == pytest.approx(240.0)
+    # both roles tested (censored accounts count); a median not reached sorts last and enters
+    # the test as the crisis end: the difference is 240 - 10 h
+    assert out["order"] == ["citizen", "media"]
+    assert out["pairs"][0]["difference_hours"] == pytest.approx(230.0)
+    text = role_timing_sentence({"role_timing": {"focal": out}}, "@x").text()
+    assert "(Kaplan–Meier: an account whose first post came only after the crisis" in text
+    assert (
+        "citizens 10.0 h (2 of 5 only after the crisis), media accounts not reached by the "
+        "crisis end (2 of 3)." in text
+    )
+
+
+def test_the_test_statistic_is_the_km_median_cut_at_the_crisis_end():
+    """The permutation test fills censored times with +inf and takes ordinary medians: with one
+    censoring time for all that is the Kaplan-Meier median (inf: not reached)."""
+    from netsupport.support.role_timing import _median_gaps, km_median
+
+    gen = np.random.default_rng(7)
+    for n in (5, 6, 31, 200):
+        t = np.round(gen.exponential(100.0, n), 1)
+        seen = t < 120.0
+        filled = np.where(seen, t, np.inf)
+        fast = float(_median_gaps(filled, np.zeros(n, int), 1)[0])
+        km = km_median(np.where(seen, t, 120.0), seen)
+        assert (km is None and fast == np.inf) or fast == pytest.approx(km)
+
+
+def test_a_planted_late_role_is_recovered_with_censoring():
+    """Planted: first-mention times exponential, mean 150 h (median 150 ln 2 = 104 h), 400 new
+    accounts, a crisis of 240 h; those later than the crisis end post in the after window (20%
+    of them). The KM median recovers the planted median; the median of those in the crisis
+    alone (the old statistic) is biased early by about 20 h."""
+    rng = np.random.default_rng(11)
+    t = rng.exponential(150.0, 400)
+    rows = [(f"m{i}", "crisis" if h < 240 else "after", float(h)) for i, h in enumerate(t)]
+    roles = pd.Series({f"m{i}": "media" for i in range(400)})
+    out = role_timing(_units(rows), roles, "focal", W, permutations=9)
+    media = out["roles"]["media"]
+    planted = 150.0 * np.log(2)
+    assert media["censored_new_accounts"] == int((t >= 240).sum())
+    assert abs(media["median_first_hours_new"] - planted) < 12
+    assert float(np.median(t[t < 240])) < planted - 12  # what the crisis-only median gave

@@ -751,3 +751,97 @@ def test_headline_rows_breadth_of_one_community_and_one_supporter():
     b.update(communities_with_k_supporters=4, k=3, normalised_entropy=0.94)
     rows = dict((r[0], r[1:]) for r in headline_rows({"headline": {"breadth": b}}))
     assert rows["Breadth"] == ("4 communities with >= 3 supporters, evenness 0.94", "")
+
+
+# ---- the lift's overdispersed interval and the lift without marker-only posts (review t7) ------
+
+
+def test_overdispersed_lift_interval_by_hand():
+    """X6: the exact interval ignores day-to-day overdispersion. By hand for the fixture's lift
+    (11 crisis posts in 2 days, 4 baseline posts in 4 days, 5.5x) with phi = 2:
+    SE = sqrt(2 (1/11 + 1/4)) = 0.825723, z = 1.959964, exp(ln 5.5 -+ z SE) = [1.090200,
+    27.747204]; phi below 1 is floored: SE = sqrt(1/11 + 1/4) = 0.583874, [1.751330, 17.272584]."""
+    from netsupport.support.attention import overdispersed_interval
+
+    rr = {"value": 5.5, "numerator": 11, "denominator": 4}
+    od = overdispersed_interval(rr, 2.0)
+    assert od["se_log"] == pytest.approx(0.825723, abs=1e-6)
+    assert (od["low"], od["high"]) == (
+        pytest.approx(1.090200, abs=1e-6),
+        pytest.approx(27.747204, abs=1e-6),
+    )
+    od = overdispersed_interval(rr, 0.5)
+    assert od["phi"] == 0.5 and od["phi_used"] == 1.0
+    assert (od["low"], od["high"]) == (
+        pytest.approx(1.751330, abs=1e-6),
+        pytest.approx(17.272584, abs=1e-6),
+    )
+    assert overdispersed_interval(rr, None)["status"] == NM
+
+
+def test_metrics_carry_the_overdispersed_interval_with_the_model_dispersion(m):
+    for side in ("focal", "institution"):
+        lift = m["attention"][side]["lift"]
+        model = m["attention_model"][side]
+        if model.get("status") == NM:
+            assert lift["overdispersed"]["status"] == NM
+            continue
+        phi = max(model["dispersion"], 1.0)
+        se = math.sqrt(phi * (1 / lift["numerator"] + 1 / lift["denominator"]))
+        assert lift["overdispersed"]["low"] == pytest.approx(
+            lift["value"] * math.exp(-1.959964 * se), rel=1e-5
+        )
+
+
+def test_marker_only_units_and_the_lift_without_them():
+    """M11: a post that names the focal account only through the campaign marker cannot occur
+    before the campaign. Fixture: post 1 mentions and carries the marker (not marker-only),
+    posts 2-4 carry only the marker (crisis), post 5 replies (baseline), post 6 carries the
+    marker towards the focal side and mentions the institution (marker-only for the focal side
+    only). By hand: 11 crisis posts in 2 days, 4 baseline posts in 4 days, 3 marker-only in the
+    crisis: (8/2)/(4/4) = 4.0; exact interval with pL = Beta(0.025; 8, 5), pU = Beta(0.975; 9, 4),
+    RR = 2p/(1-p): [1.071609, 18.151927]."""
+    from netsupport.support.attention import without_marker_only
+    from netsupport.support.shares import marker_only_counts
+    from netsupport.windows import Windows
+
+    st = pd.DataFrame(
+        {
+            "post_id": ["1", "1", "2", "3", "4", "5", "6", "6"],
+            "target_side": ["focal"] * 7 + ["institution"],
+            "window": ["crisis"] * 5 + ["baseline", "crisis", "crisis"],
+            "kind": ["mention", *["marker"] * 4, "reply", "marker", "mention"],
+        }
+    )
+    assert marker_only_counts(st) == {"focal/crisis": 4}
+    assert marker_only_counts(st.iloc[:6]) == {"focal/crisis": 3}
+    w = Windows.from_crisis("2014-02-14T00:00Z", "2014-02-16T00:00Z", 4, 4)
+    out = without_marker_only({"numerator": 11, "denominator": 4}, {"focal/crisis": 3}, "focal", w)
+    assert out["value"] == pytest.approx(4.0)
+    assert out["marker_only_units"] == {"crisis": 3, "baseline": 0}
+    assert out["low"] == pytest.approx(1.071609, abs=1e-6)
+    assert out["high"] == pytest.approx(18.151927, abs=1e-6)
+    pl, pu = beta.ppf(0.025, 8, 5), beta.ppf(0.975, 9, 4)
+    assert out["low"] == pytest.approx(2 * pl / (1 - pl), abs=1e-9)
+    assert out["high"] == pytest.approx(2 * pu / (1 - pu), abs=1e-9)
+    assert without_marker_only({"numerator": 1, "denominator": 1}, None, "focal", w)["status"] == NM
+
+
+def test_the_lift_finding_says_how_many_crisis_posts_stand_only_on_the_marker():
+    from netsupport.report_format import marker_only_clause
+
+    lift = {
+        "numerator": 415,
+        "without_marker_only": {
+            "value": 7.735,
+            "low": 6.3347,
+            "high": 9.4946,
+            "marker_only_units": {"crisis": 23, "baseline": 0},
+        },
+    }
+    assert marker_only_clause(lift, "95%") == (
+        "; without the 23 crisis posts (6%) that count only through a campaign marker (none "
+        "before the crisis), 7.7× (95% CI 6.3–9.5×)"
+    )
+    lift["without_marker_only"]["marker_only_units"]["baseline"] = 2  # in both: no clause
+    assert marker_only_clause(lift, "95%") == ""

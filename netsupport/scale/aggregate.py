@@ -249,6 +249,7 @@ def _aggregates_of(
     from ..stance.supervised import rule_profile
     from ..support import AMPLIFIER_KINDS, compress_units, post_units
     from ..support.proxies import conversation_rows
+    from ..support.shares import marker_only_counts
 
     tables = object_strings({Table.POSTS.value: posts, Table.INTERACTIONS.value: inter})
     sint = stance_interactions(tables, ctx.spec, derive=ctx.derive, dedup=ctx.dedup)
@@ -286,6 +287,7 @@ def _aggregates_of(
         ),
         "conflict_posts": None,
         "conflict_inter": None,
+        "marker_only": marker_only_counts(table),
     }
 
 
@@ -450,6 +452,7 @@ def _combine(results: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "platforms": combine_platform_parts([r["platforms"] for r in results]),
         "conflict_posts": _concat([r.get("conflict_posts") for r in results]),
         "conflict_inter": _concat([r.get("conflict_inter") for r in results]),
+        "marker_only": _add_counts([r.get("marker_only") or {} for r in results]),
     }
 
 

@@ -95,6 +95,8 @@ class StudyAggregates:
     stance_model: dict[str, Any] = field(default_factory=dict)
     # the decisions' cross-validated error (stance.supervised.study_validation), no shares
     validation: dict[str, Any] | None = None
+    # post units standing only on a study marker, per "side/window" (marker_only_counts)
+    marker_only: dict[str, int] | None = None
 
 
 def unit_bins(windows: Windows) -> tuple[Any, str]:
@@ -360,6 +362,7 @@ def aggregate_study(
         stance_profile=dict(res["profile"]),
         stance_model=stance_model,
         validation=validation,
+        marker_only=dict(res.get("marker_only") or {}),
     )
 
 

@@ -62,6 +62,7 @@ def metric_inputs_of(agg: StudyAggregates, study: Any) -> Any:
         baseline_edges=agg.edges.get("baseline"),
         stance_model={**agg.stance_model, **agg.stance_profile},
         validation=agg.validation,
+        marker_only=agg.marker_only,
     )
 
 
@@ -141,6 +142,7 @@ def save_aggregates(agg: StudyAggregates, folder: str | os.PathLike[str]) -> Pat
         "stance_profile": agg.stance_profile,
         "stance_model": agg.stance_model,
         "validation": agg.validation,
+        "marker_only": agg.marker_only,
     }
     return write_json(meta, folder / "aggregates.json")
 
@@ -178,4 +180,5 @@ def load_aggregates(folder: str | os.PathLike[str]) -> StudyAggregates:
         stance_profile=dict(meta.get("stance_profile", {})),
         stance_model=dict(meta.get("stance_model", {})),
         validation=meta.get("validation"),
+        marker_only=meta.get("marker_only"),
     )

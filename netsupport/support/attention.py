@@ -148,3 +148,86 @@ def persistence(
             units, side, later=_A, earlier=_B, n_boot=n_boot, seed=seed, confidence=confidence
         ),
     }
+
+
+# ---- the lift's intervals beside the exact one ---------------------------------------------------
+
+
+def overdispersed_interval(
+    rr: dict[str, Any], phi: float | None, confidence: float = 0.95
+) -> dict[str, Any]:
+    """Return the rate ratio's quasi-Poisson interval: the log ratio's standard error scaled by
+    ``sqrt(phi)`` (METHODS.md, "Attention and lift").
+
+    The two windows' counts as a Poisson log-linear model with exposure, ``log E[n_w] = log d_w
+    + b0 + b1 [w = numerator]``, give ``b1 = log RR`` with ``SE = sqrt(1/n1 + 1/n0)``; with
+    day-to-day variance ``phi`` times the Poisson one (quasi-Poisson), the SE is multiplied by
+    ``sqrt(phi)``, ``phi`` floored at 1 (never narrower than Poisson): ``exp(log RR +- z sqrt(phi)
+    SE)``. ``phi`` is the Pearson dispersion of the attention time-series fit on the same
+    daily counts (``attention_model.<side>.dispersion``).
+
+    Examples
+    --------
+    >>> r = overdispersed_interval({"value": 8.188865, "numerator": 415, "denominator": 132},
+    ...     1.459093)
+    >>> round(r["low"], 4), round(r["high"], 4), r["phi"]
+    (6.4637, 10.3745, 1.459093)
+    """
+    n1, n0, value = rr.get("numerator"), rr.get("denominator"), rr.get("value")
+    if phi is None or not np.isfinite(phi):
+        return not_measured("the attention time-series fit gives no dispersion")
+    if not n1 or not n0 or not value:
+        return not_measured("no posts in a window: the log ratio has no standard error")
+    from scipy.stats import norm
+
+    used = max(float(phi), 1.0)
+    se = float(np.sqrt(used * (1.0 / n1 + 1.0 / n0)))
+    z = float(norm.ppf(0.5 + confidence / 2.0))
+    log_rr = float(np.log(value))
+    return {
+        "low": float(np.exp(log_rr - z * se)),
+        "high": float(np.exp(log_rr + z * se)),
+        "phi": float(phi),
+        "phi_used": used,
+        "se_log": se,
+        "method": (
+            "quasi-Poisson: the log rate ratio's standard error sqrt(1/n1 + 1/n0) times "
+            "sqrt(phi), phi the Pearson dispersion of the attention time-series fit, floored at 1"
+        ),
+    }
+
+
+def without_marker_only(
+    rr: dict[str, Any],
+    marker_only: dict[str, int] | None,
+    side: str,
+    windows: Windows,
+    *,
+    numerator: str = _C,
+    denominator: str = _B,
+    confidence: float = 0.95,
+) -> dict[str, Any]:
+    """Return the rate ratio without the posts that count only through a study marker
+    (:func:`netsupport.support.shares.marker_only_counts`): the campaign hashtag cannot occur
+    before the campaign, so counting it makes the windows' measures unequal (METHODS.md,
+    "Attention and lift"). ``marker_only_units``: those posts per window.
+
+    Examples
+    --------
+    >>> from netsupport.windows import Windows
+    >>> w = Windows.from_crisis("2014-02-14T00:00Z", "2014-02-16T00:00Z", 4, 4)
+    >>> r = without_marker_only({"numerator": 11, "denominator": 4}, {"focal/crisis": 3},
+    ...     "focal", w)
+    >>> r["value"], r["marker_only_units"]
+    (4.0, {'crisis': 3, 'baseline': 0})
+    """
+    if marker_only is None:
+        return not_measured("marker-only posts were not counted")
+    m1 = int(marker_only.get(f"{side}/{numerator}", 0))
+    m0 = int(marker_only.get(f"{side}/{denominator}", 0))
+    n1, n0 = int(rr["numerator"]), int(rr["denominator"])
+    t1, t0 = windows.days(Window(numerator)), windows.days(Window(denominator))
+    out = rate_ratio(n1 - m1, t1, n0 - m0, t0, confidence)
+    if _measured(out):
+        out["marker_only_units"] = {numerator: m1, denominator: m0}
+    return out

@@ -30,7 +30,13 @@ from ..stance.supervised import correct_validation
 from ..textsafe import jsonable
 from ..windows import Windows
 from ..wording import counted
-from .attention import attention, lift, persistence
+from .attention import (
+    attention,
+    lift,
+    overdispersed_interval,
+    persistence,
+    without_marker_only,
+)
 from .common import (
     _A,
     _B,
@@ -60,6 +66,7 @@ from .shares import (
     _side_rows,
     _weight,
     compress_units,
+    marker_only_counts,
     post_units,
     reputational_change,
     stance_shares,
@@ -273,6 +280,8 @@ class MetricInputs:
     stance_model: dict[str, Any] | None = None  # how stance was decided (StanceResult.model)
     validation: dict[str, Any] | None = None  # cross-validated error, corrected shares
     validation_units: pd.DataFrame | None = None  # units the corrected shares come from
+    # post units standing only on a study marker, per "side/window" (shares.marker_only_counts)
+    marker_only: dict[str, int] | None = None
 
 
 def metric_inputs(
@@ -312,6 +321,7 @@ def metric_inputs(
         stance_model=stance.model,
         validation=stance.validation,
         validation_units=stance.validation_units,
+        marker_only=marker_only_counts(stance.table),
     )
     return inputs, units
 
@@ -534,6 +544,7 @@ def analyse_inputs(
             out_tables["proxies"] = pd.DataFrame(m["proxies"]["top"])
 
     m.update(_evidence(inputs, study, units, absent, window_ok, tie_rows))
+    _lift_intervals(m, inputs.marker_only, windows, sp.confidence)
 
     m["roles"] = {
         side: (
@@ -550,6 +561,34 @@ def analyse_inputs(
     m["headline"] = _headline(m)
     m["primary"] = primary_measures(m, getattr(study, "primary", ()))
     return jsonable(m), out_tables
+
+
+def _lift_intervals(
+    m: dict[str, Any], marker_only: dict[str, int] | None, windows: Windows, confidence: float
+) -> None:
+    """Add to each measured lift (crisis / baseline, and after / baseline) its quasi-Poisson
+    interval (``overdispersed``, with the attention time-series fit's dispersion) and the lift
+    without marker-only posts (``without_marker_only``, the focal side) (METHODS.md, "Attention
+    and lift")."""
+    for side in _SIDES:
+        model = (m.get("attention_model") or {}).get(side)
+        phi = model.get("dispersion") if isinstance(model, dict) and _measured(model) else None
+        ratios = [(_C, (m["attention"].get(side) or {}).get("lift"))]
+        pers = m["persistence"].get(side)
+        if isinstance(pers, dict) and _measured(pers):
+            ratios.append((_A, pers.get("attention_ratio")))
+        for window, rr in ratios:
+            if not isinstance(rr, dict) or not _measured(rr):
+                continue
+            rr["overdispersed"] = (
+                overdispersed_interval(rr, phi, confidence)
+                if phi is not None
+                else not_measured("the attention time-series model is not measured")
+            )
+            if side == _FOCAL:
+                rr["without_marker_only"] = without_marker_only(
+                    rr, marker_only, side, windows, numerator=window, confidence=confidence
+                )
 
 
 def _roles(inputs: MetricInputs, study: Any, pagerank: pd.Series | None) -> pd.DataFrame:

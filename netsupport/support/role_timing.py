@@ -7,11 +7,15 @@ accounts talked about the focal account anyway, the sooner it comes. Here, per r
   crisis post addressing the side came within h hours of the crisis start;
 - the same curve **expected from the role's baseline rate** (accounts of the role that addressed the
   side in the baseline, per account and day): ``1 - exp(-rate * h / 24)``, and the ratio of the two;
-- a **permutation test of the order**: among accounts new to the conversation (none of their posts
-  addressed the side in the baseline), the difference in median first-mention time of every pair
-  of roles, against the same difference with the roles shuffled over those accounts (seeded), with
-  Holm-adjusted p-values. The order that survives: the pairs whose adjusted p is below
-  1 - confidence.
+- the **median first-mention time of accounts new to the conversation** (none of their posts
+  addressed the side in the baseline), a Kaplan-Meier median: a new account whose first post
+  addressing the side came only after the crisis end is censored at the crisis end, not left out
+  (leaving it out would pull a late role's median early); "not reached" when fewer than half of
+  a role's new accounts posted by the crisis end;
+- a **permutation test of the order**: among those new accounts (censored ones included), the
+  difference in Kaplan-Meier median of every pair of roles, against the same difference with the
+  roles shuffled over those accounts (seeded), with Holm-adjusted p-values. The order that
+  survives: the pairs whose adjusted p is below 1 - confidence.
 """
 
 from __future__ import annotations
@@ -25,10 +29,10 @@ import pandas as pd
 
 from ..schema import Role, Window
 from ..windows import Windows
-from .common import _B, _C, _isin, _rng, not_measured
+from .common import _A, _B, _C, _isin, _rng, not_measured
 from .shares import _side_rows
 
-__all__ = ["CURVE_HOURS", "role_timing"]
+__all__ = ["CURVE_HOURS", "km_median", "role_timing"]
 
 #: Hours after the crisis start at which the curves are read (cut at the crisis end).
 CURVE_HOURS = (1, 3, 6, 12, 24, 48, 72, 96, 120, 168, 240, 336)
@@ -42,6 +46,41 @@ def _first_hours(cell: pd.DataFrame, start: pd.Timestamp) -> pd.Series:
     t = pd.to_datetime(cell["created_at"], utc=True)
     first = t.groupby(cell["source"].to_numpy(dtype=object)).min()
     return ((first - start).dt.total_seconds() / 3600.0).sort_index()
+
+
+def km_median(hours: np.ndarray, observed: np.ndarray) -> float | None:
+    """Return the Kaplan-Meier median of right-censored times; None when it is not reached.
+
+    ``observed`` is False for a censored time. The product-limit curve is statsmodels'
+    ``SurvfuncRight``; the median is the first time the curve is at or below one half, and where
+    the curve is exactly one half up to the next event time, the midpoint of the two (so with
+    nothing censored it is the ordinary median; statsmodels' ``quantile`` takes the later time
+    there). A curve that stays at or above one half to its last event time is "not reached".
+
+    Examples
+    --------
+    >>> km_median(np.array([1.0, 2.0, 3.0, 4.0]), np.array([True] * 4))
+    2.5
+    >>> km_median(np.array([1.0, 2.0, 5.0, 5.0]), np.array([True, True, False, False])) is None
+    True
+    """
+    from statsmodels.duration.survfunc import SurvfuncRight
+
+    hours = np.asarray(hours, dtype=float)
+    observed = np.asarray(observed, dtype=bool)
+    if not observed.any():
+        return None
+    sf = SurvfuncRight(hours, observed.astype(float))
+    times, surv = np.asarray(sf.surv_times), np.asarray(sf.surv_prob)
+    at = np.flatnonzero(surv <= 0.5 + 1e-9)
+    if not len(at):
+        return None
+    i = int(at[0])
+    if abs(surv[i] - 0.5) > 1e-9:
+        return float(times[i])
+    if i + 1 < len(times):  # flat at one half until the next event
+        return float((times[i] + times[i + 1]) / 2.0)
+    return None  # one half to the end of the follow-up
 
 
 def _median_gaps(hours: np.ndarray, codes: np.ndarray, k: int) -> np.ndarray:
@@ -108,10 +147,14 @@ def role_timing(
     -------
     dict
         ``roles: {role: {size, crisis_accounts, baseline_accounts, baseline_rate_per_day,
-        new_accounts, median_first_hours_new, curve: [{hours, share, expected, ratio}]}}``,
-        ``order`` (roles by median first-mention hour of new accounts), ``pairs: [{earlier,
-        later, difference_hours, p, p_holm, survives}]``, ``permutations``, ``seed``,
-        ``alpha``, ``surviving``: pairs that survive, as [earlier, later].
+        new_accounts, censored_new_accounts, median_first_hours_new, median_reached,
+        curve: [{hours, share, expected, ratio}]}}`` (``new_accounts``: accounts new to the
+        conversation whose first post addressing the side came in the crisis or after it, the
+        ``censored_new_accounts`` of them only after it; ``median_first_hours_new``: their
+        Kaplan-Meier median, None when not reached), ``order`` (roles by that median, those
+        not reached last), ``pairs: [{earlier, later, difference_hours, p, p_holm,
+        survives}]``, ``permutations``, ``seed``, ``alpha``, ``censored_at_hours`` (the crisis
+        end), ``surviving``: pairs that survive, as [earlier, later].
     """
     from statsmodels.stats.multitest import multipletests
 
@@ -129,6 +172,13 @@ def role_timing(
     role_of = known.reindex(first.index)
     d_b = windows.days(Window.BASELINE)
     d_c_hours = windows.days(Window.CRISIS) * 24.0
+    # new accounts whose first post addressing the side came only after the crisis: censored
+    # at the crisis end (their first post, if any, in the crisis never came)
+    after = cell[win == _A]["source"].unique()
+    late = pd.Index(
+        sorted(set(after.tolist()) - set(first.index) - set(base_handles.tolist())), dtype=object
+    )
+    late_role = known.reindex(late)
     hours = [h for h in CURVE_HOURS if h < d_c_hours] + [round(d_c_hours, 6)]
     out_roles: dict[str, Any] = {}
     for r in _ROLES:
@@ -140,6 +190,11 @@ def role_timing(
         b_n = int(_isin(known.index[(known == r).to_numpy(dtype=bool)], base_handles).sum())
         rate = b_n / (n * d_b) if d_b > 0 else float("nan")
         new = first.index[in_r][~_isin(first.index[in_r], base_handles)]
+        n_late = int((late_role == r).sum())
+        median = km_median(
+            np.concatenate([first.reindex(new).to_numpy(dtype=float), np.full(n_late, d_c_hours)]),
+            np.concatenate([np.ones(len(new), bool), np.zeros(n_late, bool)]),
+        )
         curve = []
         for h in hours:
             share = float((fh <= h).sum()) / n
@@ -157,8 +212,10 @@ def role_timing(
             "crisis_accounts": int(in_r.sum()),
             "baseline_accounts": b_n,
             "baseline_rate_per_day": rate,
-            "new_accounts": len(new),
-            "median_first_hours_new": float(np.median(first.reindex(new))) if len(new) else None,
+            "new_accounts": len(new) + n_late,
+            "censored_new_accounts": n_late,
+            "median_first_hours_new": median,
+            "median_reached": median is not None,
             "curve": curve,
         }
     # the permutation test: new accounts of roles with enough of them
@@ -171,6 +228,7 @@ def role_timing(
         "alpha": alpha,
         "min_accounts": int(min_accounts),
         "tested_roles": tested,
+        "censored_at_hours": d_c_hours,
     }
     if len(tested) < 2:
         result["pairs"] = []
@@ -182,13 +240,20 @@ def role_timing(
         return result
     new_mask = ~_isin(first.index, base_handles)
     pool = first[new_mask & role_of.isin(tested).to_numpy(dtype=bool)]
-    codes = role_of.reindex(pool.index).map({r: i for i, r in enumerate(tested)}).to_numpy(int)
+    # censored accounts enter with an infinite time: with one censoring time for all (the
+    # crisis end, after every first post in the crisis) the ordinary median of the times so
+    # completed is the Kaplan-Meier median (infinite: not reached); the test compares the
+    # medians cut at the crisis end, so a median not reached counts as the crisis end
+    cens = late_role[late_role.isin(tested).to_numpy(dtype=bool)]
+    pool = pd.concat([pool, pd.Series(np.inf, index=cens.index)])
+    role_all = pd.concat([role_of, cens])
+    codes = role_all.reindex(pool.index).map({r: i for i, r in enumerate(tested)}).to_numpy(int)
     h = pool.to_numpy(dtype=float)
     k = len(tested)
-    obs = _median_gaps(h, codes, k)
+    obs = np.minimum(_median_gaps(h, codes, k), d_c_hours)
     rng = _rng(seed, f"role-order-{side}")
     pairs = list(itertools.combinations(range(k), 2))
-    med = _permuted_medians(h, codes, k, rng, permutations)
+    med = np.minimum(_permuted_medians(h, codes, k, rng, permutations), d_c_hours)
     exceed = np.array(
         [
             float(np.sum(np.abs(med[:, a] - med[:, b]) >= abs(obs[a] - obs[b]) - 1e-12))
@@ -212,13 +277,22 @@ def role_timing(
         )
     rows.sort(key=lambda r: (r["p_holm"], r["earlier"], r["later"]))
     result["pairs"] = rows
-    result["order"] = sorted(tested, key=lambda r: (out_roles[r]["median_first_hours_new"], r))
+    result["order"] = sorted(tested, key=lambda r: (_median_key(out_roles[r]), r))
     result["surviving"] = [[r["earlier"], r["later"]] for r in rows if r["survives"]]
     result["test"] = {
-        "statistic": "difference in median first-mention hour, accounts new to the conversation",
+        "statistic": (
+            "difference in Kaplan-Meier median first-mention hour, accounts new to the "
+            "conversation, censored at the crisis end (a median not reached counts as the "
+            "crisis end)"
+        ),
         "method": "permutation of role labels, two-sided, Holm-adjusted over pairs",
     }
     return result
+
+
+def _median_key(entry: dict[str, Any]) -> float:
+    m = entry["median_first_hours_new"]
+    return math.inf if m is None else float(m)
 
 
 def timing_by_side(units: pd.DataFrame, tables: dict[str, pd.DataFrame], study: Any) -> dict:

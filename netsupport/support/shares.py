@@ -80,6 +80,44 @@ def unit_rows(stance: pd.DataFrame) -> np.ndarray:
     return np.sort(order[first])
 
 
+def marker_only_counts(stance: pd.DataFrame) -> dict[str, int]:
+    """Return how many post units (:func:`post_units`) stand only on a study marker, per side and
+    window: ``{"focal/crisis": n, ...}`` (only counts above 0).
+
+    A unit is *marker-only* when every interaction row of its post towards the side is a
+    ``marker`` edge (a campaign hashtag or phrase, no reply, mention, repost or quote of the
+    side's handles). Such posts cannot occur before the campaign began (METHODS.md, "Attention
+    and lift": the lift without them). Counts of disjoint sets of posts add up.
+
+    Examples
+    --------
+    >>> st = pd.DataFrame({"post_id": ["1", "1", "2", "3"], "target_side": ["focal"] * 4,
+    ...     "window": ["crisis"] * 3 + ["baseline"], "kind": ["marker", "mention", "marker",
+    ...     "reply"]})
+    >>> marker_only_counts(st)
+    {'focal/crisis': 1}
+    """
+    from ..schema import IKind
+
+    if stance.empty:
+        return {}
+    post_code, _ = pd.factorize(stance["post_id"], sort=False)
+    side_code = (_obj(stance["target_side"]) == _INST).astype(np.int64)
+    key = (post_code.astype(np.int64) + 1) * 2 + side_code  # (a missing id: code -1 -> 0)
+    other = _obj(stance["kind"]) != IKind.MARKER.value
+    others = np.bincount(key, weights=other.astype(np.float64))
+    keys, first = np.unique(key, return_index=True)
+    only = first[others[keys] == 0]
+    if not len(only):
+        return {}
+    cells = pd.Series(
+        _obj(stance["target_side"])[only].astype(str)
+        + "/"
+        + pd.Series(_obj(stance["window"])[only]).fillna("none").astype(str).to_numpy()
+    )
+    return {str(k): int(v) for k, v in sorted(cells.value_counts().items())}
+
+
 _SIDE_CODE = {_FOCAL: 0, _INST: 1}
 _WINDOW_CODE = {w: i for i, w in enumerate(_WINDOWS)}
 _STANCE_CODE = {s: i for i, s in enumerate(STANCE_ORDER)}
