@@ -27,6 +27,7 @@ from netsupport.support.sensitivity import (
     restance,
     sensitivity,
     spec_measures,
+    stance_classifiers,
     stance_cutoffs,
     summarise_grid,
     variant_windows,
@@ -628,4 +629,106 @@ def test_figure_9_draws_each_distinct_specification_once(fixture):
     # one dot per crisis start and end (6 with a focal post), not one per baseline length too
     # (the own 4 days, and 7, 14, 28: 6 x 3 + 1 specifications)
     assert (len(net), len(crisis_choices), len(measured)) == (6, 6, 19)
-    assert sum(1 for _, own in net if own) == 1
+    assert sum(1 for _, own, _rules in net if own) == 1
+
+
+def _disagreeing_table() -> tuple[pd.DataFrame, np.ndarray]:
+    """Seven post units in the fixture study's windows (baseline 10-14 Feb, crisis 14-16 Feb):
+    the model and the rules disagree on p1, p4, p6 and p7; p3 is hand-coded (the rules' code
+    beside it, supportive, must be ignored)."""
+    sup, cri, neu = "supportive", "critical", "neutral"
+    rows = [  # post, account, side, day, study's stance, rule, the rules' stance
+        ("p1", "a", "focal", 14, sup, "model", cri),
+        ("p2", "b", "focal", 14, sup, "model", sup),
+        ("p3", "c", "focal", 15, cri, "label", sup),
+        ("p4", "d", "focal", 15, neu, "model", sup),
+        ("p5", "a", "focal", 12, cri, "model", cri),
+        ("p6", "b", "focal", 12, neu, "model", sup),
+        ("p7", "e", "institution", 14, cri, "model", neu),
+    ]
+    table = pd.DataFrame(
+        {
+            "post_id": [r[0] for r in rows],
+            "source": [r[1] for r in rows],
+            "target": ["lane" if r[2] == "focal" else "force" for r in rows],
+            "kind": ["reply"] * len(rows),
+            "created_at": pd.to_datetime([f"2014-02-{r[3]}T12:00Z" for r in rows], utc=True),
+            "window": ["crisis" if r[3] >= 14 else "baseline" for r in rows],
+            "target_side": [r[2] for r in rows],
+            "stance": [r[4] for r in rows],
+            "score": [0.9] * len(rows),
+            "rule": [r[5] for r in rows],
+        }
+    )
+    order = ("supportive", "critical", "neutral")
+    return table, np.array([order.index(r[6]) for r in rows], dtype=np.int8)
+
+
+def test_the_classifier_axis_gives_the_rules_decisions_on_the_model_decided_rows(fixture):
+    """Issue 13 (sen2): the grid re-runs the stance measures with the rules' own decisions where
+    the model decided, hand codes kept. By hand, focal side, study's own windows:
+    model: crisis a sup, b sup, c cri (code), d neu: net 2/4 - 1/4 = +0.25; baseline a cri,
+    b neu: -1/2; change +0.75. Rules: crisis a cri, b sup, c cri (code), d sup: 2/4 - 2/4 = 0;
+    baseline a cri, b sup: 0; change 0. Institution, crisis: e cri (-1) against neu (0)."""
+    _, study, _ = fixture
+    grid = dataclasses.replace(study.sensitivity, window_shift_days=(0.0,), baseline_days=(4.0,))
+    study = dataclasses.replace(study, sensitivity=grid)
+    table, rules = _disagreeing_table()
+    codes, block = stance_classifiers(table, rules)
+    assert block == {"varied": ["study", "rules"], "varies": True, "model_units": 6,
+                     "changed_units": 4}  # fmt: skip
+    assert codes.tolist() == [1, 0, 1, 0, 1, 0, 2]  # p3 keeps its code (critical)
+    sens = sensitivity(table, study, rules=rules)
+    assert sens["classifiers"] == block
+    recs = sens["specs"]
+    assert [(r["classifier"], r["study"]) for r in recs] == [("study", True), ("rules", False)]
+    study_v, rules_v = recs[0]["values"], recs[1]["values"]
+    assert study_v["net_support_crisis"] == {"focal": 0.25, "institution": -1.0}
+    assert rules_v["net_support_crisis"] == {"focal": 0.0, "institution": 0.0}
+    assert study_v["reputational_change"]["focal"] == pytest.approx(0.75)
+    assert rules_v["reputational_change"]["focal"] == pytest.approx(0.0)
+    assert study_v["attention_lift"] == rules_v["attention_lift"]  # attention reads no stance
+    s = sens["summary"]
+    net = s["net_support_crisis"]["focal"]
+    assert (net["specs"], net["same_sign"], net["holds"], net["min"], net["max"]) == (
+        2, 1, False, 0.0, 0.25,
+    )  # fmt: skip
+    assert net["by_classifier"] == {
+        "study": {"min": 0.25, "max": 0.25, "specs": 1, "same_sign": 1},
+        "rules": {"min": 0.0, "max": 0.0, "specs": 1, "same_sign": 0},
+    }
+    assert (
+        s["attention_lift"]["focal"]["specs"] == 1
+        and "by_classifier" not in (s["attention_lift"]["focal"])
+    )
+    # the report names each classifier's range, the rules' on rows of their own
+    from netsupport.report_evidence import grid_clause, sensitivity_context
+
+    m = {"sensitivity": sens}
+    assert grid_clause(m, "net_support_crisis").endswith(
+        "above 0 in 1 of 2 specifications (+25 in the 1 with the stance model; 0 in the 1 with "
+        "the rules alone, 0 of them in the same direction)."
+    )
+    ctx = sensitivity_context(m, institution=True)
+    rows = {(r[0], r[1]): r[2:] for r in ctx["rows"]}
+    assert rows[("Net support in the crisis, with the rules alone", "focal")] == [
+        "", "0", "0 of 1", "no",
+    ]  # fmt: skip
+    assert "in 2 of the specifications" not in ctx["classifiers"]
+    assert "in 1 of the specifications each of the 6 posts" in ctx["classifiers"]
+
+
+def test_a_study_without_a_model_gets_no_classifier_axis(fixture):
+    _, study, st = fixture
+    sens = sensitivity(st.table, study)  # the fixture's rules, no model, no hand code
+    assert "classifiers" not in sens
+    assert not any("classifier" in r for r in sens["specs"])
+    assert not any("by_classifier" in e for v in sens["summary"].values() for e in v.values())
+    table = _disagreeing_table()[0]
+    table["rule"] = np.where(table["rule"].eq("label"), "label", "vader")
+    _, block = stance_classifiers(table, None)
+    assert block == {
+        "varied": ["study"],
+        "varies": False,
+        "reason": "no stance model decided any post: the rules and the hand codes decide them",
+    }

@@ -6,11 +6,13 @@ baseline length, the VADER cut-offs of the stance rules. The stance table is re-
 rows the VADER score decided change) and re-windowed; nothing is re-imported or re-scored. A
 cut-off that gives the post units the stances of a cut-off already in the grid is left out (when a
 stance model or the hand codes decide every post, every cut-off but the study's): it would repeat
-its specifications. Each measure's summary counts its distinct specifications, those that differ
-in a choice the measure reads (net support in the crisis does not read the baseline length, the
-attention ratios not the stance). The
-community measures (breadth, evenness) are re-computed over community algorithms x resolutions x
-seeds on the baseline graph, with the stability (NMI) of the partitions and a consensus partition.
+its specifications. When a stance model decided some rows, a classifier axis re-runs the
+stance measures with the rules' own decisions on those rows (kept by the stance step, not
+re-scored), hand codes kept. Each measure's summary counts its distinct specifications, those
+that differ in a choice the measure reads (net support in the crisis does not read the baseline
+length, the attention ratios not the stance). The community measures (breadth, evenness) are
+re-computed over community algorithms x resolutions x seeds on the baseline graph, with the
+stability (NMI) of the partitions and a consensus partition.
 
 A specification whose windows reach outside the data's time span is listed but left out of the
 sign check: a window the data do not cover would give a number about nothing.
@@ -48,6 +50,7 @@ __all__ = [
     "restance",
     "sensitivity",
     "spec_measures",
+    "stance_classifiers",
     "stance_cutoffs",
     "summarise_grid",
     "window_grid",
@@ -312,20 +315,86 @@ def stance_cutoffs(stance: pd.DataFrame, study: Any) -> tuple[list[tuple[float, 
     return kept, block
 
 
+#: The grid's classifiers: the study's decisions, and the rules' own on the model-decided rows.
+CLASSIFIER_STUDY, CLASSIFIER_RULES = "study", "rules"
+
+
+def stance_classifiers(
+    stance: pd.DataFrame, rules: np.ndarray | None
+) -> tuple[np.ndarray | None, dict[str, Any] | None]:
+    """Return the rules' stance codes of the units (None: no classifier axis) and the grid's
+    ``classifiers`` block (None when no hand code and no model: then the rules are the only
+    classifier and there is nothing to compare).
+
+    ``rules``: the rules' own stance code (position in STANCE_ORDER) of every row of ``stance``,
+    kept by the stance step when a model decided some rows
+    (:attr:`netsupport.stance.StanceResult.rules`). The "rules" classifier gives each unit whose
+    row the model decided the rules' decision for that row; hand-coded units keep their codes.
+    The units are those of the study's table (:func:`unit_rows`), so the two classifiers differ
+    only in the stance of the model-decided ones. The axis is left out (with a ``reason``) when
+    no unit was decided by the model, or when the rules give every one the model's stance.
+    Block: ``varied`` (names), ``varies``, ``model_units`` (units the model decided),
+    ``changed_units`` (of those, the ones whose stance the rules change), ``reason``.
+
+    Examples
+    --------
+    >>> st = pd.DataFrame({"post_id": ["1", "2", "3"], "target_side": ["focal"] * 3,
+    ...     "stance": ["supportive", "critical", "neutral"], "rule": ["model", "model", "label"]})
+    >>> codes, block = stance_classifiers(st, np.array([0, 2, 0], dtype=np.int8))
+    >>> codes.tolist(), block["varied"], block["changed_units"]
+    ([0, 2, 2], ['study', 'rules'], 1)
+    >>> stance_classifiers(st.assign(rule="vader"), None)
+    (None, None)
+    """
+    rule = stance["rule"].to_numpy(dtype=object) if len(stance) else np.zeros(0, dtype=object)
+    if rules is None and not (rule == RULE_LABEL).any():
+        return None, None
+    block: dict[str, Any] = {"varied": [CLASSIFIER_STUDY], "varies": False}
+    by_model_rows = rule == RULE_MODEL
+    if not by_model_rows.any():
+        block["reason"] = (
+            "no stance model decided any post: the rules and the hand codes decide them"
+            if rules is None
+            else "the hand codes decide every post"
+        )
+        return None, block
+    if rules is None or len(rules) != len(stance):
+        block["reason"] = "the rules' decisions of the posts the model decided were not kept"
+        return None, block
+    rows = unit_rows(stance)
+    codes = _stance_codes(stance["stance"].iloc[rows])
+    by_model = rule[rows] == RULE_MODEL
+    alt = codes.copy()
+    alt[by_model] = np.asarray(rules, dtype=np.int64)[rows][by_model]
+    changed = int(np.count_nonzero(alt != codes))
+    block["model_units"] = int(np.count_nonzero(by_model))
+    block["changed_units"] = changed
+    if not changed:
+        block["reason"] = "the rules give every post the model decided the model's stance"
+        return None, block
+    block["varied"].append(CLASSIFIER_RULES)
+    block["varies"] = True
+    return alt, block
+
+
 def window_grid(
     stance: pd.DataFrame,
     study: Any,
     span: tuple[pd.Timestamp, pd.Timestamp] | None = None,
     cutoffs: Sequence[tuple[float, float]] | None = None,
+    rules_units: np.ndarray | None = None,
 ) -> list[dict[str, Any]]:
     """Return one record per window/threshold specification with its headline point estimates.
 
     Records: ``spec`` (id), ``start_shift_days``, ``end_shift_days``, ``baseline_days``,
-    ``positive_threshold``, ``negative_threshold``, ``study`` (the study's own specification),
+    ``positive_threshold``, ``negative_threshold``, ``classifier`` (only with ``rules_units``:
+    ``study`` or ``rules``), ``study`` (the study's own specification),
     ``covered`` (``{baseline, after}``: whether the data reach the start of the baseline and the
     end of the after window), ``windows`` and ``values`` (:func:`spec_measures`).
     The study's own specification is always included, first. ``cutoffs``: the VADER cut-offs
     to vary, the study's own first (default: those :func:`stance_cutoffs` keeps).
+    ``rules_units``: the units' stance codes under the rules (:func:`stance_classifiers`): the
+    window specifications are then run again with them, at the study's own cut-offs.
     """
     g = study.sensitivity
     base = study.windows
@@ -343,30 +412,45 @@ def window_grid(
     # with other stances: made once, then only their stance codes change
     rows = unit_rows(stance) if len(stance) else None
     first: _Units | None = None
-    for pos, neg in cutoffs:
+    runs: list[tuple[str | None, float, float]] = [
+        (None if rules_units is None else CLASSIFIER_STUDY, pos, neg) for pos, neg in cutoffs
+    ]
+    if rules_units is not None:
+        runs.append((CLASSIFIER_RULES, *own_t))
+    for clf, pos, neg in runs:
         if first is None or rows is None:
             u = first = _Units.of(post_units(restance(stance, pos, neg)))
+        elif clf == CLASSIFIER_RULES and rules_units is not None:
+            u = replace(first, stance=np.asarray(rules_units, dtype=np.int64))
         else:
             labels = pd.Series(_relabelled(stance, pos, neg)[rows], dtype=object)
             u = replace(first, stance=_stance_codes(labels))
+        own_clf = clf != CLASSIFIER_RULES
         for s, e, b in windows_specs:
             w = variant_windows(base, s, e, b)
             if w is None:
                 continue
-            records.append(
+            rec: dict[str, Any] = {
+                "spec": len(records),
+                "start_shift_days": s,
+                "end_shift_days": e,
+                "baseline_days": b,
+                "positive_threshold": pos,
+                "negative_threshold": neg,
+            }
+            if clf is not None:
+                rec["classifier"] = clf
+            rec.update(
                 {
-                    "spec": len(records),
-                    "start_shift_days": s,
-                    "end_shift_days": e,
-                    "baseline_days": b,
-                    "positive_threshold": pos,
-                    "negative_threshold": neg,
-                    "study": (pos, neg) == own_t and (s, e, b) == (0.0, 0.0, own_baseline),
+                    "study": own_clf
+                    and (pos, neg) == own_t
+                    and (s, e, b) == (0.0, 0.0, own_baseline),
                     "covered": _covered(w, span, base),
                     "windows": w.as_dict(),
                     "values": spec_measures(u, w),
                 }
             )
+            records.append(rec)
     return records
 
 
@@ -375,10 +459,12 @@ def window_grid(
 #: stance; net support in the crisis has no baseline).
 _WINDOW = ("start_shift_days", "end_shift_days")
 _CUTOFF = ("positive_threshold", "negative_threshold")
+#: (A record without a ``classifier`` is the study's: a grid without the classifier axis.)
+_CLASSIFIER = "classifier"
 READS: dict[str, tuple[str, ...]] = {
     "attention_lift": (*_WINDOW, "baseline_days"),
-    "net_support_crisis": (*_WINDOW, *_CUTOFF),
-    "reputational_change": (*_WINDOW, "baseline_days", *_CUTOFF),
+    "net_support_crisis": (*_WINDOW, *_CUTOFF, _CLASSIFIER),
+    "reputational_change": (*_WINDOW, "baseline_days", *_CUTOFF, _CLASSIFIER),
     "persistence_attention": (*_WINDOW, "baseline_days"),
 }
 
@@ -401,7 +487,8 @@ def distinct_specs(records: Sequence[Mapping[str, Any]], key: str) -> list[Mappi
     for i, r in enumerate(records):
         if not _counts(r, key):
             continue
-        ident = tuple(r[a] for a in axes) if axes and all(a in r for a in axes) else ("#", i)
+        has = axes and all(a in r for a in axes if a != _CLASSIFIER)
+        ident = tuple(r.get(a, CLASSIFIER_STUDY) for a in axes) if has else ("#", i)
         if ident not in seen:
             seen.add(ident)
             out.append(r)
@@ -450,6 +537,27 @@ def summarise_grid(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
                 "same_sign": same,
                 "holds": bool(same == len(vals)),
             }
+            if _CLASSIFIER in READS.get(key, ()) and any(_CLASSIFIER in r for r in records):
+                out[key][side]["by_classifier"] = _by_classifier(records, key, side, null, sign)
+    return out
+
+
+def _by_classifier(
+    records: Sequence[Mapping[str, Any]], key: str, side: str, null: float, sign: float
+) -> dict[str, Any]:
+    """Per classifier: the range, the distinct specifications and those in the study's
+    direction (``sign``), of measure ``key`` for ``side``."""
+    out: dict[str, Any] = {}
+    for r in distinct_specs(records, key):
+        v = r["values"].get(key, {}).get(side)
+        if v is None:
+            continue
+        e = out.setdefault(
+            r.get(_CLASSIFIER, CLASSIFIER_STUDY), {"min": v, "max": v, "specs": 0, "same_sign": 0}
+        )
+        e["min"], e["max"] = float(min(e["min"], v)), float(max(e["max"], v))
+        e["specs"] += 1
+        e["same_sign"] += int(np.sign(v - null) == sign and sign != 0)
     return out
 
 
@@ -536,19 +644,23 @@ def sensitivity(
     supporters_idx: pd.Index | None = None,
     membership: pd.Series | None = None,
     communities: dict[str, Any] | None = None,
+    rules: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """Return the ``sensitivity`` block of metrics.json: the grid, its specs and summaries.
 
     ``communities``: the block's :func:`community_grid` part when computed already (then
-    ``baseline_edges``, ``supporters_idx`` and ``membership`` are not read).
+    ``baseline_edges``, ``supporters_idx`` and ``membership`` are not read). ``rules``: the
+    rules' stance codes of the rows a model decided (:func:`stance_classifiers`).
     """
     if stance is None or stance.empty:
         return not_measured("no interaction addressed either side")
     cutoffs, cut_block = stance_cutoffs(stance, study)
-    records = window_grid(stance, study, span, cutoffs)
+    rules_units, clf_block = stance_classifiers(stance, rules)
+    records = window_grid(stance, study, span, cutoffs, rules_units)
     out: dict[str, Any] = {
         "grid": study.sensitivity.as_dict(),
         "cutoffs": cut_block,
+        **({} if clf_block is None else {"classifiers": clf_block}),
         "specs": records,
         "uncovered_specs": {
             w: int(sum(1 for r in records if not r["covered"][w])) for w in ("baseline", "after")
@@ -675,4 +787,5 @@ def grid_sensitivity(
         # stance step has derived them (and they add the marker rows)
         span=data_span({"posts": tables.get("posts"), "interactions": inputs.interactions}),
         communities=communities,
+        rules=getattr(stance, "rules", None),
     )
