@@ -732,3 +732,33 @@ def test_a_study_without_a_model_gets_no_classifier_axis(fixture):
         "varies": False,
         "reason": "no stance model decided any post: the rules and the hand codes decide them",
     }
+
+
+def test_a_later_crisis_start_keeps_declared_crisis_time_out_of_the_baseline():
+    """Review t7 M3: with the start moved a day later the baseline was the d days before the
+    moved start, so it held the crisis's first (peak) day and attention after / before fell
+    below 1 mechanically. The baseline now ends at the declared start; the day between is in
+    no window. By hand: declared crisis 3-5 Jan, baseline 2 days; posts on 1, 2 (baseline),
+    3 x3 (declared first crisis day), 4 and 5 Jan (moved crisis 4-6 Jan)."""
+    from netsupport.windows import Windows
+
+    days = [1, 2, 3, 3, 3, 4, 5]
+    u = pd.DataFrame(
+        {
+            "target_side": ["focal"] * len(days),
+            "source": [f"a{i}" for i in range(len(days))],
+            "stance": ["supportive"] * len(days),
+            "created_at": pd.to_datetime([f"2014-01-0{d}T12:00Z" for d in days], utc=True),
+        }
+    )
+    w = Windows.from_crisis("2014-01-03T00:00Z", "2014-01-05T00:00Z", 2, 2)
+    later = variant_windows(w, 1.0, 1.0, 2.0)
+    assert (later.baseline_start, later.baseline_end) == (w.baseline_start, w.crisis_start)
+    assert later.days("baseline") == 2.0
+    m = spec_measures(u, later)
+    # baseline 1-2 Jan: 2 posts / 2 days; crisis 4-6 Jan: 2 posts / 2 days (3 Jan in neither)
+    assert m["attention_lift"]["focal"] == pytest.approx(1.0)
+    # the old baseline (2-3 Jan) held 4 posts: the lift read 0.5
+    assert later.as_dict()["baseline_end"] == "2014-01-03T00:00:00Z"
+    earlier = variant_windows(w, -1.0, 0.0, 2.0)  # moved earlier: the baseline ends at its start
+    assert earlier.baseline_end is None and earlier.days("baseline") == 2.0

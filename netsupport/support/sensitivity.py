@@ -101,20 +101,53 @@ def _relabelled(stance: pd.DataFrame, positive: float, negative: float) -> np.nd
     return st
 
 
+@dataclass(frozen=True)
+class SpecWindows(Windows):
+    """The windows of a grid specification: the baseline may end before the (moved) crisis
+    starts (``baseline_end``; None: at the crisis start), the days between in no window."""
+
+    baseline_end: pd.Timestamp | None = None
+
+    def bounds(self, window: Window) -> tuple[pd.Timestamp, pd.Timestamp]:
+        if Window(window) is Window.BASELINE and self.baseline_end is not None:
+            return (self.baseline_start, self.baseline_end)
+        return super().bounds(window)
+
+    def as_dict(self) -> dict[str, str]:
+        out = super().as_dict()
+        if self.baseline_end is not None:
+            out["baseline_end"] = pd.Timestamp(self.baseline_end).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return out
+
+
 def variant_windows(
     windows: Windows, start_shift: float, end_shift: float, baseline_days: float
-) -> Windows | None:
+) -> SpecWindows | None:
     """Return the study windows with the crisis bounds moved and another baseline length.
 
-    The baseline is the ``baseline_days`` before the (moved) crisis start; the after window
-    keeps its length after the (moved) crisis end. None when the moved crisis is empty.
+    The baseline is the ``baseline_days`` before the (moved) crisis start, or before the
+    declared crisis start when the start is moved later: declared crisis time is never counted
+    as baseline (the days from the declared to the moved start are then in no window). The after
+    window keeps its length after the (moved) crisis end. None when the moved crisis is empty.
+
+    Examples
+    --------
+    >>> w = Windows.from_crisis("2014-01-10T00:00Z", "2014-01-12T00:00Z", 7, 4)
+    >>> later = variant_windows(w, 1.0, 0.0, 7.0)
+    >>> later.as_dict()["baseline_end"], later.as_dict()["crisis_start"], later.days("baseline")
+    ('2014-01-10T00:00:00Z', '2014-01-11T00:00:00Z', 7.0)
+    >>> "baseline_end" in variant_windows(w, -1.0, 0.0, 7.0).as_dict()
+    False
     """
     cs = windows.crisis_start + start_shift * _DAY
     ce = windows.crisis_end + end_shift * _DAY
     if ce <= cs:
         return None
     after = windows.after_end - windows.crisis_end
-    return Windows(cs - baseline_days * _DAY, cs, ce, ce + after)
+    be = min(cs, windows.crisis_start)
+    return SpecWindows(
+        be - baseline_days * _DAY, cs, ce, ce + after, baseline_end=be if be < cs else None
+    )
 
 
 @dataclass(frozen=True)
@@ -144,13 +177,16 @@ def _stance_codes(stance: pd.Series) -> np.ndarray:
 
 
 def _window_codes(u: _Units, w: Windows) -> np.ndarray:
+    """Return each unit's window: 0 baseline, 1 crisis, 2 after, -1 none (before, after, or
+    between a baseline that ends early and the crisis: :class:`SpecWindows`)."""
+    b_end = w.bounds(Window.BASELINE)[1]
     edges = np.array(
-        [pd.Timestamp(x).value for x in (w.baseline_start, w.crisis_start, w.crisis_end)]
+        [pd.Timestamp(x).value for x in (w.baseline_start, b_end, w.crisis_start, w.crisis_end)]
         + [pd.Timestamp(w.after_end).value],
         dtype=np.int64,
     )
     idx = np.searchsorted(edges, u.time, side="right") - 1
-    return np.where((idx >= 0) & (idx <= 2), idx, -1)
+    return np.array([-1, 0, -1, 1, 2, -1], dtype=np.int64)[idx + 1]  # (idx -1 to 4)
 
 
 def _net(u: _Units, mask: np.ndarray) -> float | None:
