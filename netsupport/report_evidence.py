@@ -31,7 +31,14 @@ _MEASURES = {
     "net_support_crisis": ("Net support in the crisis", fmt_points, False),
     "reputational_change": ("Change in net support, crisis − baseline", fmt_points, False),
     "persistence_attention": ("Attention after / baseline", fmt_ratio, True),
+    "attention_level_change": (
+        "Attention level change at the crisis start (time-series model)",
+        fmt_ratio,
+        True,
+    ),
 }
+#: Measures the table gives but Figure 9 (four panels) does not draw.
+_TABLE_ONLY = ("attention_level_change",)
 
 
 #: Label suffix of a grid measure whose headline figure is error-corrected (the grid's is not).
@@ -288,6 +295,8 @@ def _panels(metrics: Mapping[str, Any]) -> list[dict[str, Any]]:
     uncorrected = uncorrected_measures(metrics)
     panels = []
     for key, (label, _fmt, ratio) in _MEASURES.items():
+        if key in _TABLE_ONLY:
+            continue
         values: dict[str, list[tuple[float, bool, bool]]] = {_FOCAL: [], _INST: []}
         for r in distinct_specs(sens["specs"], key):
             for side in values:
@@ -453,6 +462,7 @@ def sensitivity_context(metrics: Mapping[str, Any], institution: bool) -> dict[s
         "distinct": (
             "Each measure counts its distinct specifications: net support in the crisis does "
             "not depend on the baseline length"
+            + (", the attention measures not on the classifier" if _rules_specs(sens) else "")
             + (", nor the attention ratios on the stance cut-offs." if cut["varies"] else ".")
         ),
         "n_specs": len(sens["specs"]),

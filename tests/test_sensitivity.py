@@ -557,7 +557,7 @@ def test_the_summary_counts_a_measure_once_per_choice_it_reads():
         for b in (14, 7, 28)
     ]
     s = summarise_grid(recs)
-    specs = {k: s[k]["focal"]["specs"] for k in s}
+    specs = {k: s[k]["focal"]["specs"] for k in s if "specs" in s[k]["focal"]}  # (no level)
     assert specs == {
         "attention_lift": 3,
         "net_support_crisis": 2,
@@ -762,3 +762,37 @@ def test_a_later_crisis_start_keeps_declared_crisis_time_out_of_the_baseline():
     assert later.as_dict()["baseline_end"] == "2014-01-03T00:00:00Z"
     earlier = variant_windows(w, -1.0, 0.0, 2.0)  # moved earlier: the baseline ends at its start
     assert earlier.baseline_end is None and earlier.days("baseline") == 2.0
+
+
+def test_the_grid_re_runs_the_time_series_level_change_as_the_headline_fits_it():
+    """Review t7 X1: the grid's level change of a specification is the time-series model of
+    the headline (its_lift on timeline_counts of the units in those windows), from array
+    counts; the study's own specification gives the headline's value."""
+    from netsupport.support.timeseries import its_lift, timeline_counts
+    from netsupport.windows import Windows, assign_windows
+
+    g = np.random.default_rng(5)
+    w = Windows.from_crisis("2014-02-14T09:00Z", "2014-02-19T09:00Z", 14, 10)
+    t0, t1 = pd.Timestamp("2014-01-31T09:00Z").value, pd.Timestamp("2014-03-01T09:00Z").value
+    t = np.sort(g.integers(t0, t1, 3000))
+    peak = g.integers(w.crisis_start.value, w.crisis_end.value, 1500)
+    times = pd.to_datetime(np.concatenate([t, peak]), utc=True)
+    u = pd.DataFrame(
+        {
+            "target_side": np.where(g.random(len(times)) < 0.6, "focal", "institution"),
+            "source": [f"a{i % 400}" for i in range(len(times))],
+            "stance": "neutral",
+            "created_at": times,
+        }
+    )
+    for spec in [(0.0, 0.0, 14.0), (1.0, -1.0, 7.0), (-1.0, 1.0, 14.0)]:
+        sw = variant_windows(w, *spec)
+        got = spec_measures(u, sw, "D")["attention_level_change"]
+        units = u.assign(window=assign_windows(u["created_at"], sw).astype(object))
+        if sw.baseline_end is not None:  # the time between the baseline and the crisis
+            gap = (u["created_at"] >= sw.baseline_end) & (u["created_at"] < sw.crisis_start)
+            units.loc[gap.to_numpy(), "window"] = None
+        tl = timeline_counts(units, "D")
+        for side in ("focal", "institution"):
+            want = its_lift(tl, side, sw, "D")["level_change"]["value"]
+            assert got[side] == pytest.approx(want, rel=1e-9), (spec, side)

@@ -65,7 +65,12 @@ MEASURES: tuple[tuple[str, float, str], ...] = (
     ("net_support_crisis", 0.0, "Net support in the crisis (accounts)"),
     ("reputational_change", 0.0, "Reputational change, crisis - baseline"),
     ("persistence_attention", 1.0, "Attention after / baseline"),
+    ("attention_level_change", 1.0, "Attention level change at the crisis start"),
 )
+
+#: Measures :func:`spec_measures` gives only with the time bins (``freq``): the time-series
+#: model's level change, a point estimate per specification (METHODS.md, "Sensitivity").
+_MODELLED = ("attention_level_change",)
 
 
 def restance(stance: pd.DataFrame, positive: float, negative: float) -> pd.DataFrame:
@@ -205,12 +210,52 @@ def _net(u: _Units, mask: np.ndarray) -> float | None:
     return float(n_sup / n - n_cri / n)  # (the same floats as the means of 0/1 arrays)
 
 
-def spec_measures(units: pd.DataFrame | _Units, windows: Windows) -> dict[str, dict[str, Any]]:
+def _level_changes(u: _Units, windows: Windows, wc: np.ndarray, freq: str) -> dict[str, Any]:
+    """Return the time-series model's level change at the crisis start per side
+    (:func:`netsupport.support.timeseries.its_lift`, point estimate) for one specification:
+    the units binned by ``freq`` (UTC day or hour) within the specification's windows, with
+    array counts (no per-unit frame), then the model fitted on the few hundred bins."""
+    from .timeseries import its_lift
+
+    step = 86_400 * 10**9 if freq == "D" else 3_600 * 10**9
+    keep = wc >= 0
+    if not keep.any():
+        return {side: None for side in _SIDES}
+    t, side, win = u.time[keep], u.side[keep], wc[keep]
+    b = t - np.mod(t, step)
+    key = np.stack([side, win, b])
+    uniq, counts = np.unique(key, axis=1, return_counts=True)
+    names = np.array([Window.BASELINE.value, Window.CRISIS.value, Window.AFTER.value], dtype=object)
+    timeline = pd.DataFrame(
+        {
+            "target_side": np.array(_SIDES, dtype=object)[uniq[0]],
+            "window": names[uniq[1]],
+            "bin": pd.to_datetime(uniq[2], utc=True),
+            "stance": "any",
+            "n": counts.astype(np.int64),
+        }
+    )
+    out: dict[str, Any] = {}
+    for side_name in _SIDES:
+        try:
+            r = its_lift(timeline, side_name, windows, freq)
+        except OverflowError:  # a degenerate fit (exp of a huge interval bound): no estimate
+            r = None
+        lc = r.get("level_change") if isinstance(r, Mapping) else None
+        out[side_name] = lc.get("value") if isinstance(lc, Mapping) else None
+    return out
+
+
+def spec_measures(
+    units: pd.DataFrame | _Units, windows: Windows, freq: str | None = None
+) -> dict[str, dict[str, Any]]:
     """Return the headline point estimates of one specification: ``{measure: {side: value}}``.
 
     ``attention_lift`` and ``persistence_attention`` are rate ratios (posts a day, crisis or
     after / baseline); ``net_support_crisis`` is the account-level net support in the crisis;
     ``reputational_change`` its change on the baseline. None where a denominator is empty.
+    With ``freq`` (the study's time bins), also ``attention_level_change``
+    (:func:`_level_changes`).
 
     Examples
     --------
@@ -222,10 +267,26 @@ def spec_measures(units: pd.DataFrame | _Units, windows: Windows) -> dict[str, d
     >>> m["attention_lift"]["focal"], round(m["reputational_change"]["focal"], 4)
     (2.0, -1.0)
     """
+    return _spec_measures(units, windows, freq)[0]
+
+
+def _spec_measures(
+    units: pd.DataFrame | _Units,
+    windows: Windows,
+    freq: str | None = None,
+    other_stances: Sequence[np.ndarray] = (),
+) -> list[dict[str, dict[str, Any]]]:
+    """:func:`spec_measures`, and for each of ``other_stances`` (the units' stance codes under
+    another classifier) the same measures with those stances: the windows and cells are made
+    once (attention reads no stance: its values are the first's)."""
     u = units if isinstance(units, _Units) else _Units.of(units)
     wc = _window_codes(u, windows)
     days = [windows.days(Window(x)) for x in (Window.BASELINE, Window.CRISIS, Window.AFTER)]
-    out: dict[str, dict[str, Any]] = {k: {} for k, _, _ in MEASURES}
+    out: dict[str, dict[str, Any]] = {k: {} for k, _, _ in MEASURES if k not in _MODELLED}
+    others = [replace(u, stance=np.asarray(c, dtype=np.int64)) for c in other_stances]
+    alt: list[dict[str, dict[str, Any]]] = [
+        {"net_support_crisis": {}, "reputational_change": {}} for _ in others
+    ]
     for s, side in enumerate(_SIDES):
         cells = [(u.side == s) & (wc == i) for i in range(3)]
         n = [int(c.sum()) for c in cells]
@@ -235,12 +296,15 @@ def spec_measures(units: pd.DataFrame | _Units, windows: Windows) -> dict[str, d
         out["persistence_attention"][side] = (
             rate[2] / rate[0] if base_ok and rate[2] is not None else None
         )
-        net_b, net_c = _net(u, cells[0]), _net(u, cells[1])
-        out["net_support_crisis"][side] = net_c
-        out["reputational_change"][side] = (
-            net_c - net_b if net_c is not None and net_b is not None else None
-        )
-    return out
+        for uu, o in zip([u, *others], [out, *alt], strict=True):
+            net_b, net_c = _net(uu, cells[0]), _net(uu, cells[1])
+            o["net_support_crisis"][side] = net_c
+            o["reputational_change"][side] = (
+                net_c - net_b if net_c is not None and net_b is not None else None
+            )
+    if freq is not None:
+        out["attention_level_change"] = _level_changes(u, windows, wc, freq)
+    return [out] + [{**out, **o} for o in alt]
 
 
 def _covered(
@@ -267,6 +331,7 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "net_support_crisis": (),
     "reputational_change": ("baseline",),
     "persistence_attention": ("baseline", "after"),
+    "attention_level_change": ("baseline", "after"),
 }
 
 
@@ -419,6 +484,7 @@ def window_grid(
     span: tuple[pd.Timestamp, pd.Timestamp] | None = None,
     cutoffs: Sequence[tuple[float, float]] | None = None,
     rules_units: np.ndarray | None = None,
+    freq: str | None = None,
 ) -> list[dict[str, Any]]:
     """Return one record per window/threshold specification with its headline point estimates.
 
@@ -431,6 +497,8 @@ def window_grid(
     to vary, the study's own first (default: those :func:`stance_cutoffs` keeps).
     ``rules_units``: the units' stance codes under the rules (:func:`stance_classifiers`): the
     window specifications are then run again with them, at the study's own cut-offs.
+    ``freq``: the study's time bins; the time-series level change (which reads no stance) is
+    then computed for each window specification of the first run (the study's own stance).
     """
     g = study.sensitivity
     base = study.windows
@@ -448,45 +516,54 @@ def window_grid(
     # with other stances: made once, then only their stance codes change
     rows = unit_rows(stance) if len(stance) else None
     first: _Units | None = None
-    runs: list[tuple[str | None, float, float]] = [
-        (None if rules_units is None else CLASSIFIER_STUDY, pos, neg) for pos, neg in cutoffs
-    ]
-    if rules_units is not None:
-        runs.append((CLASSIFIER_RULES, *own_t))
-    for clf, pos, neg in runs:
+    clf = None if rules_units is None else CLASSIFIER_STUDY
+    # the rules' specifications (own cut-off) are computed with the study's first run, sharing
+    # its windows and cells, and listed after every study specification
+    later: list[dict[str, Any]] = []
+    for n_run, (pos, neg) in enumerate(cutoffs):
         if first is None or rows is None:
             u = first = _Units.of(post_units(restance(stance, pos, neg)))
-        elif clf == CLASSIFIER_RULES and rules_units is not None:
-            u = replace(first, stance=np.asarray(rules_units, dtype=np.int64))
         else:
             labels = pd.Series(_relabelled(stance, pos, neg)[rows], dtype=object)
             u = replace(first, stance=_stance_codes(labels))
-        own_clf = clf != CLASSIFIER_RULES
+        with_rules = n_run == 0 and rules_units is not None
         for s, e, b in windows_specs:
             w = variant_windows(base, s, e, b)
             if w is None:
                 continue
-            rec: dict[str, Any] = {
-                "spec": len(records),
-                "start_shift_days": s,
-                "end_shift_days": e,
-                "baseline_days": b,
-                "positive_threshold": pos,
-                "negative_threshold": neg,
-            }
-            if clf is not None:
-                rec["classifier"] = clf
-            rec.update(
-                {
-                    "study": own_clf
-                    and (pos, neg) == own_t
-                    and (s, e, b) == (0.0, 0.0, own_baseline),
-                    "covered": _covered(w, span, base),
-                    "windows": w.as_dict(),
-                    "values": spec_measures(u, w),
-                }
+            vals = _spec_measures(
+                u,
+                w,
+                freq if n_run == 0 else None,
+                [rules_units] if with_rules and rules_units is not None else (),
             )
-            records.append(rec)
+
+            def record(
+                classifier: str | None, values: dict[str, Any], *, p=pos, n=neg, w=w, x=(s, e, b)
+            ) -> dict[str, Any]:
+                rec: dict[str, Any] = {
+                    "spec": 0,
+                    "start_shift_days": x[0],
+                    "end_shift_days": x[1],
+                    "baseline_days": x[2],
+                    "positive_threshold": p,
+                    "negative_threshold": n,
+                }
+                if classifier is not None:
+                    rec["classifier"] = classifier
+                own = (p, n) == own_t and x == (0.0, 0.0, own_baseline)
+                rec["study"] = own and classifier != CLASSIFIER_RULES
+                rec["covered"] = _covered(w, span, base)
+                rec["windows"] = w.as_dict()
+                rec["values"] = values
+                return rec
+
+            records.append(record(clf, vals[0]))
+            if with_rules:
+                later.append(record(CLASSIFIER_RULES, vals[1]))
+    records += later
+    for i, r in enumerate(records):
+        r["spec"] = i
     return records
 
 
@@ -502,6 +579,7 @@ READS: dict[str, tuple[str, ...]] = {
     "net_support_crisis": (*_WINDOW, *_CUTOFF, _CLASSIFIER),
     "reputational_change": (*_WINDOW, "baseline_days", *_CUTOFF, _CLASSIFIER),
     "persistence_attention": (*_WINDOW, "baseline_days"),
+    "attention_level_change": (*_WINDOW, "baseline_days"),
 }
 
 
@@ -692,7 +770,9 @@ def sensitivity(
         return not_measured("no interaction addressed either side")
     cutoffs, cut_block = stance_cutoffs(stance, study)
     rules_units, clf_block = stance_classifiers(stance, rules)
-    records = window_grid(stance, study, span, cutoffs, rules_units)
+    from .timeseries import timeline_freq
+
+    records = window_grid(stance, study, span, cutoffs, rules_units, timeline_freq(study.windows))
     out: dict[str, Any] = {
         "grid": study.sensitivity.as_dict(),
         "cutoffs": cut_block,
