@@ -4,19 +4,27 @@ A seeded stance table of N post units (default 1,000,000; 30% hand-labelled) ove
 study, decided either by a stance model (``--rules model``: no row the VADER cut-offs act on, so
 the grid keeps only the study's own cut-off) or by the VADER score (``--rules vader``: every
 declared cut-off moves some stance and is kept). Prints the specifications made and the CPU and
-wall seconds of ``window_grid`` (with the cut-off check of ``stance_cutoffs``).
+wall seconds of ``window_grid`` (with the cut-off check of ``stance_cutoffs``). With ``--rules
+model`` the grid also has the classifier axis (``stance_classifiers``: the rules' own stance of
+each row, seeded, kept as the stance step keeps it; ``--no-classifier`` leaves it out), and the
+peak memory the grid allocates (tracemalloc) and the peak resident memory before and after it are
+printed. The time-series level change is
+refitted per window choice unless ``--no-level``.
 
 Usage::
 
     python bench/sensitivity_grid.py --rules model
+    python bench/sensitivity_grid.py --rules model --no-classifier
     python bench/sensitivity_grid.py --rules vader --n 200000
 """
 
 from __future__ import annotations
 
 import argparse
+import resource
 import sys
 import time
+import tracemalloc
 
 import numpy as np
 import pandas as pd
@@ -58,17 +66,38 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=1_000_000)
     parser.add_argument("--rules", choices=("model", "vader"), default="model")
+    parser.add_argument("--no-classifier", action="store_true")
+    parser.add_argument("--no-level", action="store_true", help="leave the level change out")
+    parser.add_argument(
+        "--trace-memory", action="store_true", help="the grid's peak allocation (tracemalloc: slow)"
+    )
     args = parser.parse_args(argv)
-    from netsupport.support.sensitivity import window_grid
+    from netsupport.support.sensitivity import stance_classifiers, window_grid
+    from netsupport.support.timeseries import timeline_freq
 
     table, study = _table(args.n, args.rules), _study()
+    rules = None
+    if args.rules == "model" and not args.no_classifier:
+        rules = np.random.default_rng(1).integers(0, 3, len(table)).astype(np.int8)
+    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    if args.trace_memory:
+        tracemalloc.start()  # (numpy's allocations are traced too; the CPU time is then not)
     c0, w0 = time.process_time(), time.perf_counter()
-    records = window_grid(table, study)
+    units, _block = stance_classifiers(table, rules)
+    freq = None if args.no_level else timeline_freq(study.windows)
+    records = window_grid(table, study, rules_units=units, freq=freq)
     cpu, wall = time.process_time() - c0, time.perf_counter() - w0
+    peak = tracemalloc.get_traced_memory()[1] / 2**20 if args.trace_memory else float("nan")
+    tracemalloc.stop()
+    rss1 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     cuts = len({(r["positive_threshold"], r["negative_threshold"]) for r in records})
+    n_rules = sum(1 for r in records if r.get("classifier") == "rules")
     print(
-        f"window_grid, {args.n:,} units ({args.rules}): {len(records)} specifications, "
-        f"{cuts} cut-off(s); {cpu:.1f} CPU s, {wall:.1f} wall s"
+        f"window_grid, {args.n:,} units ({args.rules}): {len(records)} specifications "
+        f"({n_rules} with the rules' stance), {cuts} cut-off(s), level change "
+        f"{'no' if freq is None else 'yes'}; {cpu:.1f} CPU s, "
+        f"{wall:.1f} wall s; grid's peak allocation {peak:,.0f} MB (tracemalloc); peak RSS "
+        f"{rss0:,.0f} MB before the grid, {rss1:,.0f} MB after"
     )
     return 0
 

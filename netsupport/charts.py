@@ -1372,8 +1372,9 @@ def specification_curve(
     panels : sequence of dict
         ``title``, ``null`` (the value of no effect: 1 for ratios, 0 for net support), ``log``
         (ratio axis), ``pct`` (points axis) and ``values``: ``{side: [(value, is_study), ...]}``
-        over the specifications the data cover. Each side's values are drawn sorted, the study's
-        own specification ringed.
+        over the specifications the data cover; a third item, True, marks a specification run
+        with the rules' stance instead of the stance model's (drawn as a cross). Each side's
+        values are drawn sorted, the study's own specification ringed.
     """
     labels = {Target.FOCAL: focal_label, Target.INSTITUTION: institution_label}
     with _style():
@@ -1390,7 +1391,12 @@ def specification_curve(
                 ys = np.array([p[0] for p in pts], dtype=float)
                 xs = np.linspace(0, 1, len(ys)) if len(ys) > 1 else np.array([0.5])
                 colour = TARGET_COLOURS[target]
-                ax.plot(xs, ys, "o", ms=3.2, color=colour, zorder=3, label=labels[target])
+                rules = np.array([len(p) > 2 and bool(p[2]) for p in pts], dtype=bool)
+                ax.plot(xs[~rules], ys[~rules], "o", ms=3.2, color=colour, zorder=3,
+                        label=labels[target])  # fmt: skip
+                if rules.any():
+                    ax.plot(xs[rules], ys[rules], "x", ms=4.5, mew=1.2, color=colour, zorder=3,
+                            label=f"{labels[target]}, rules alone")  # fmt: skip
                 own = [i for i, p in enumerate(pts) if p[1]]
                 if own:
                     i = own[0]
@@ -1398,7 +1404,18 @@ def specification_curve(
                 drawn = True
             if panel.get("log"):
                 ax.set_yscale("log")
-                ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+                ys_all = [p[0] for v in panel["values"].values() for p in v or () if p[0] > 0]
+                ys_all.append(float(panel["null"]))  # (the no-change line is drawn too)
+                # within a decade, 1, 2 and 5 leave one or two ticks: denser steps read it
+                span = max(ys_all) / min(ys_all)
+                subs = (
+                    (1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0)
+                    if span < 3
+                    else (1.0, 1.5, 2.0, 3.0, 5.0, 7.0)
+                    if span < 10
+                    else (1.0, 2.0, 5.0)
+                )
+                ax.yaxis.set_major_locator(LogLocator(base=10, subs=subs))
                 ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}×"))
                 ax.yaxis.set_minor_formatter(NullFormatter())
             if panel.get("pct"):
@@ -1410,8 +1427,12 @@ def specification_curve(
                 _no_data(ax, "not measured")
         for ax in axes[len(panels) :]:
             ax.set_visible(False)
-        if axes[0].get_legend_handles_labels()[0]:
-            axes[0].legend(loc="best", fontsize=8.5)
+        handles: dict[str, Any] = {}
+        for ax in axes:  # (the rules' crosses appear only in the stance panels)
+            for h, label in zip(*ax.get_legend_handles_labels(), strict=True):
+                handles.setdefault(label, h)
+        if handles:
+            axes[0].legend(list(handles.values()), list(handles), loc="best", fontsize=8.5)
         fig.suptitle(
             "How the headline moves over the sensitivity grid",
             x=0.01,

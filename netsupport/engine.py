@@ -111,6 +111,23 @@ def read_parquet(path: Path) -> pd.DataFrame:
     return pq.read_table(path).to_pandas()
 
 
+#: The stance step's cached rules' decisions (StanceResult.rules), beside its table.
+_RULES_FILE = "stance-rules.parquet"
+
+
+def _write_rules(rules: np.ndarray | None, path: Path) -> None:
+    """Keep the rules' stance codes of the model-decided table (none: remove a stale file)."""
+    if rules is None:
+        if path.exists():
+            path.unlink()
+        return
+    write_parquet(pd.DataFrame({"rules": np.asarray(rules, dtype=np.int8)}), path)
+
+
+def _read_rules(path: Path) -> np.ndarray | None:
+    return read_parquet(path)["rules"].to_numpy(dtype=np.int8) if path.is_file() else None
+
+
 def _series(df: pd.DataFrame, index: str, value: str) -> pd.Series:
     s = df.set_index(index)[value]
     s.index.name = index
@@ -748,6 +765,7 @@ class PandasEngine:
             model=meta.get("model"),
             validation=meta.get("validation"),
             validation_units=read_parquet(units_p) if units_p.is_file() else None,
+            rules=_read_rules(ctx.cache / _RULES_FILE),
         )
         return f"{len(ctx.stance.table):,} interactions" + _labels_note(ctx.stance)
 
@@ -772,6 +790,7 @@ class PandasEngine:
             write_parquet(stance.validation_units, units_p)
         elif units_p.exists():
             units_p.unlink()
+        _write_rules(stance.rules, ctx.cache / _RULES_FILE)
         write_json(
             {
                 "agreement": stance.agreement,

@@ -549,6 +549,9 @@ def primary_statements(m: Mapping[str, Any], labels: Mapping[str, str]) -> list[
             out.append(text.strip())
         res = r["result"]
         corrected |= isinstance(res, Mapping) and not _is_nm(res) and "naive" in res
+    grid = grid_coverage(m, labels)
+    if grid:
+        out.append(grid)
     where = several_posts(m) if corrected else ""
     if where:
         out.append(
@@ -556,6 +559,59 @@ def primary_statements(m: Mapping[str, Any], labels: Mapping[str, str]) -> list[
             f"once {where} (the error-corrected finding above says by how much)."
         )
     return out
+
+
+def grid_coverage(m: Mapping[str, Any], labels: Mapping[str, str]) -> str:
+    """Return which declared primary measures the sensitivity grid re-runs (review t7 X1): as
+    declared, only uncorrected (the primary is the error-corrected figure; the grid re-runs the
+    decisions as made), or not at all; "" without a grid or a primary.
+
+    Examples
+    --------
+    >>> m = {"sensitivity": {"specs": []}, "primary": {"measures": [
+    ...     {"measure": "reputational_change", "side": "focal", "result": {"naive": 0.2}},
+    ...     {"measure": "prior_tie_odds_ratio", "result": {"value": 5.0}}]}}
+    >>> print(grid_coverage(m, {"focal": "@lane"}))  # doctest: +NORMALIZE_WHITESPACE
+    Of these, the sensitivity grid re-runs none as declared: reputational change (@lane) only
+    uncorrected, without the error correction; odds ratio of a prior tie not at all.
+    """
+    from .support.sensitivity import MEASURES
+
+    sens, p = m.get("sensitivity"), m.get("primary")
+    if not isinstance(sens, Mapping) or _is_nm(sens) or not isinstance(p, Mapping):
+        return ""
+    in_grid = {k for k, _, _ in MEASURES}
+    groups: dict[str, dict[str, list[str]]] = {"declared": {}, "uncorrected": {}, "none": {}}
+    for r in p.get("measures", []):
+        name, res = r["measure"], r.get("result")
+        corrected = isinstance(res, Mapping) and "naive" in res
+        how = "none" if name not in in_grid else "uncorrected" if corrected else "declared"
+        label = _MEASURE_LABELS.get(name, name).split(",")[0].split(" (")[0]
+        label = label[0].lower() + label[1:]
+        who = labels.get(r["side"], "") if r.get("side") else ""
+        groups[how].setdefault(label, [])
+        if who:
+            groups[how][label].append(who)
+
+    def named(g: dict[str, list[str]]) -> str:
+        return ", ".join(k + (f" ({' and '.join(v)})" if v else "") for k, v in g.items())
+
+    if not any(groups.values()):
+        return ""
+    parts = []
+    if groups["uncorrected"]:
+        parts.append(
+            named(groups["uncorrected"]) + " only uncorrected, without the error correction"
+        )
+    if groups["none"]:
+        parts.append(named(groups["none"]) + " not at all")
+    head = (
+        f"the sensitivity grid re-runs {named(groups['declared'])} as declared"
+        if groups["declared"]
+        else "the sensitivity grid re-runs none as declared"
+    )
+    sep = ": " if not groups["declared"] else "; "
+    return "Of these, " + head + (sep + "; ".join(parts) if parts else "") + "."
 
 
 def tie_contrast(metrics: Mapping[str, Any], focal: str, conf: str) -> list[Sentence]:

@@ -421,7 +421,7 @@ def _context(inp: ReportInputs, charts_: Sequence[Chart], tables: Mapping[str, p
             }
             for i in inp.inputs
         ],
-        "parameters": _flat_parameters(params),
+        "parameters": _noted_parameters(_flat_parameters(params), m),
         "agreement": agree,
         "agreement_reason": _reason(agreement) if _is_nm(agreement) else "",
         "stance_rules": rule_counts_sentence(m, [*study.focal, *(study.institution or ())]),
@@ -444,6 +444,24 @@ def _sensitivity_context(m: Mapping[str, Any], institution: bool) -> Any:
     from . import report_evidence
 
     return report_evidence.sensitivity_context(m, institution)
+
+
+def _noted_parameters(rows: list[tuple[str, str]], m: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Return the parameter rows with the declared stance cut-offs marked "not varied" (and
+    why) when the sensitivity grid left them all out (``sensitivity.cutoffs``).
+
+    Examples
+    --------
+    >>> m = {"sensitivity": {"cutoffs": {"varies": False, "reason": "a stance model decides"}}}
+    >>> _noted_parameters([("sensitivity.thresholds", "0.05, 0.1")], m)
+    [('sensitivity.thresholds', '0.05, 0.1 (not varied: a stance model decides)')]
+    """
+    sens = m.get("sensitivity")
+    cut = sens.get("cutoffs") if isinstance(sens, Mapping) else None
+    if not isinstance(cut, Mapping) or cut.get("varies", True) or not cut.get("reason"):
+        return rows
+    note = f" (not varied: {cut['reason']})"
+    return [(k, v + note if k == "sensitivity.thresholds" else v) for k, v in rows]
 
 
 def _flat_parameters(params: Mapping[str, Any], prefix: str = "") -> list[tuple[str, str]]:

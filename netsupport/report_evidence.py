@@ -30,7 +30,14 @@ _MEASURES = {
     "net_support_crisis": ("Net support in the crisis", fmt_points, False),
     "reputational_change": ("Change in net support, crisis − baseline", fmt_points, False),
     "persistence_attention": ("Attention after / baseline", fmt_ratio, True),
+    "attention_level_change": (
+        "Attention level change at the crisis start (time-series model)",
+        fmt_ratio,
+        True,
+    ),
 }
+#: Measures the table gives but Figure 9 (four panels) does not draw.
+_TABLE_ONLY = ("attention_level_change",)
 
 
 #: Label suffix of a grid measure whose headline figure is error-corrected (the grid's is not).
@@ -99,17 +106,54 @@ def grid_clause(
             f"grid: {'' if s['holds'] else 'not '}{where} {null} in its only specification "
             f"({fmt_span(lo, hi)})."
         )
+    by = classifier_ranges(s, fmt)
     if s["holds"]:
         span = f"{lo} to {hi}" if lo != hi else f"{lo} in each"
         return (
             f"{subject} holds over the sensitivity grid: {where} {null} in all "
-            f"{fmt_counted(s['specs'], 'specification', 'specifications')} ({span})."
+            f"{fmt_counted(s['specs'], 'specification', 'specifications')} ({by or span})."
         )
     return (
         f"{subject} does not hold over the sensitivity grid: {where} {null} in "
         f"{fmt_count(s['same_sign'])} of "
-        f"{fmt_counted(s['specs'], 'specification', 'specifications')} ({fmt_span(lo, hi)})."
+        f"{fmt_counted(s['specs'], 'specification', 'specifications')} "
+        f"({by or fmt_span(lo, hi)})."
     )
+
+
+#: How the report names the grid's classifiers (``sensitivity.classifiers``).
+_CLASSIFIER_WORDS = {"study": "the stance model", "rules": "the rules alone"}
+
+
+def classifier_ranges(s: Mapping[str, Any], fmt: Any) -> str:
+    """Return the ranges of a grid summary entry per classifier, when the grid varied it:
+    "+55 to +60 with the stance model; +58 to +66 in the 9 with the rules alone" (the rules'
+    figure is the uncorrected zero-shot one the model replaced), or "".
+
+    Examples
+    --------
+    >>> s = {"specs": 4, "same_sign": 3, "by_classifier": {
+    ...     "study": {"min": 0.5, "max": 0.6, "specs": 2, "same_sign": 2},
+    ...     "rules": {"min": -0.1, "max": 0.3, "specs": 2, "same_sign": 1}}}
+    >>> for part in classifier_ranges(s, lambda v: f"{v:+.1f}").split("; "):
+    ...     print(part)
+    +0.5 to +0.6 in the 2 with the stance model
+    -0.1 to +0.3 in the 2 with the rules alone, 1 of them in the same direction
+    """
+    by = s.get("by_classifier")
+    if not isinstance(by, Mapping) or len(by) < 2:
+        return ""
+    parts = []
+    for name in ("study", "rules"):
+        e = by.get(name)
+        if not isinstance(e, Mapping):
+            continue
+        lo, hi = fmt(e["min"]), fmt(e["max"])
+        text = f"{fmt_span(lo, hi)} in the {fmt_count(e['specs'])} with {_CLASSIFIER_WORDS[name]}"
+        if e["same_sign"] != e["specs"]:
+            text += f", {fmt_count(e['same_sign'])} of them in the same direction"
+        parts.append(text)
+    return "; ".join(parts)
 
 
 def _supporters(k: Any) -> str:
@@ -250,12 +294,15 @@ def _panels(metrics: Mapping[str, Any]) -> list[dict[str, Any]]:
     uncorrected = uncorrected_measures(metrics)
     panels = []
     for key, (label, _fmt, ratio) in _MEASURES.items():
-        values: dict[str, list[tuple[float, bool]]] = {_FOCAL: [], _INST: []}
+        if key in _TABLE_ONLY:
+            continue
+        values: dict[str, list[tuple[float, bool, bool]]] = {_FOCAL: [], _INST: []}
         for r in distinct_specs(sens["specs"], key):
             for side in values:
                 v = r["values"].get(key, {}).get(side)
                 if v is not None and (not ratio or v > 0):
-                    values[side].append((float(v), bool(r["study"])))
+                    rules = r.get("classifier") == "rules"
+                    values[side].append((float(v), bool(r["study"]), rules))
         panels.append(
             {
                 "title": label + (UNCORRECTED if key in uncorrected else ""),
@@ -282,7 +329,7 @@ def sensitivity_chart(
     cut = _cutoffs(sens)
     text = (
         "Each dot is one specification of the grid ({n}: crisis start and end each moved, "
-        "baseline length{cut}), sorted by its estimate; the ringed dot is the study's own. "
+        "baseline length{cut}{clf}), sorted by its estimate; the ringed dot is the study's own. "
         "Specifications that differ only in a choice a measure does not read are one dot "
         "(net support in the crisis does not read the baseline length{attention}). The dashed "
         "line is no change (1× for ratios, 0 for net support). Specifications whose windows "
@@ -291,6 +338,12 @@ def sensitivity_chart(
     if uncorrected_measures(metrics):
         text += (
             " Net support is the uncorrected figure: the grid does not re-run the error correction."
+        )
+    n_rules = _rules_specs(sens)
+    if n_rules:
+        text += (
+            " Crosses: the {n_rules} specifications of net support and its change that use the"
+            " rules' own decisions (lexicon and VADER) on the posts the stance model decided."
         )
     return (
         "sensitivity",
@@ -302,6 +355,8 @@ def sensitivity_chart(
                 "n": "its only one" if n == 1 else f"{fmt_count(n)} in all",
                 "cut": ", stance cut-offs" if cut["varies"] else "; stance cut-offs not varied",
                 "attention": ", attention not the stance" if cut["varies"] else "",
+                "n_rules": fmt_count(n_rules),
+                "clf": "; the stance model's decisions or the rules'" if n_rules else "",
             },
         ),
         "Specification curves: sorted point estimates of four headline measures over the "
@@ -324,6 +379,24 @@ def sensitivity_context(metrics: Mapping[str, Any], institution: bool) -> dict[s
             if s is None:
                 rows.append([label, side, "not measured", "", "", ""])
                 continue
+            by = s.get("by_classifier")
+            if isinstance(by, Mapping) and len(by) > 1:
+                # one row per classifier: the rules' range beside the model's, never merged
+                for name in ("study", "rules"):
+                    e = by.get(name)
+                    if not isinstance(e, Mapping):
+                        continue
+                    rows.append(
+                        [
+                            f"{label}, with {_CLASSIFIER_WORDS[name]}",
+                            side,
+                            fmt(s["study"]) if name == "study" else "",
+                            fmt_span(fmt(e["min"]), fmt(e["max"])),
+                            f"{e['same_sign']} of {e['specs']}",
+                            "yes" if e["same_sign"] == e["specs"] else "no",
+                        ]
+                    )
+                continue
             rows.append(
                 [
                     label,
@@ -342,6 +415,7 @@ def sensitivity_context(metrics: Mapping[str, Any], institution: bool) -> dict[s
         + ", ".join(f"{d:g}" for d in g["baseline_days"])
         + " days"
         + _cutoff_text(_cutoffs(sens))
+        + ("; the stance model's decisions or the rules' alone" if _rules_specs(sens) else "")
         + "; apart from these, the communities were found again by "
         + " and ".join(g["algorithms"])
         + " at resolution "
@@ -382,10 +456,12 @@ def sensitivity_context(metrics: Mapping[str, Any], institution: bool) -> dict[s
     cut = _cutoffs(sens)
     return {
         "grid": grid,
+        "classifiers": _classifier_text(sens),
         "uncorrected": bool(uncorrected),
         "distinct": (
             "Each measure counts its distinct specifications: net support in the crisis does "
             "not depend on the baseline length"
+            + (", the attention measures not on the classifier" if _rules_specs(sens) else "")
             + (", nor the attention ratios on the stance cut-offs." if cut["varies"] else ".")
         ),
         "n_specs": len(sens["specs"]),
@@ -395,6 +471,40 @@ def sensitivity_context(metrics: Mapping[str, Any], institution: bool) -> dict[s
         "communities": comm_rows,
         "communities_note": comm_note,
     }
+
+
+def _rules_specs(sens: Mapping[str, Any]) -> int:
+    """The grid's specifications run with the rules' stance (the classifier axis), or 0."""
+    return sum(1 for r in sens.get("specs") or () if r.get("classifier") == "rules")
+
+
+def _classifier_text(sens: Mapping[str, Any]) -> str:
+    """The sentence on the grid's classifier axis (``sensitivity.classifiers``), or "" when the
+    study has neither hand codes nor a stance model.
+
+    Examples
+    --------
+    >>> _classifier_text({"classifiers": {"varied": ["study", "rules"], "varies": True,
+    ...     "model_units": 866, "changed_units": 45}, "specs": [{"classifier": "rules"}] * 9})[:72]
+    'The stance measures were run again with the rules alone: in 9 of the spe'
+    >>> _classifier_text({"classifiers": {"varied": ["study"], "varies": False,
+    ...     "reason": "the hand codes decide every post"}})
+    'The classifier is not varied: the hand codes decide every post.'
+    """
+    c = sens.get("classifiers")
+    if not isinstance(c, Mapping):
+        return ""
+    if not c.get("varies"):
+        return f"The classifier is not varied: {c.get('reason', '')}."
+    n = _rules_specs(sens)
+    return (
+        f"The stance measures were run again with the rules alone: in {fmt_count(n)} of the "
+        f"specifications each of the {fmt_count(c['model_units'])} posts the stance model "
+        "decided takes instead the decision of the lexicon and VADER rules, the one the model "
+        f"replaced ({fmt_count(c['changed_units'])} of them change stance; hand-coded posts keep "
+        "their codes). Those figures are what the zero-shot rules would have said: uncorrected, "
+        "never the study's decisions; the table gives their ranges on rows of their own."
+    )
 
 
 def _cutoffs(sens: Mapping[str, Any]) -> Mapping[str, Any]:

@@ -27,6 +27,7 @@ from netsupport.support.sensitivity import (
     restance,
     sensitivity,
     spec_measures,
+    stance_classifiers,
     stance_cutoffs,
     summarise_grid,
     variant_windows,
@@ -556,7 +557,7 @@ def test_the_summary_counts_a_measure_once_per_choice_it_reads():
         for b in (14, 7, 28)
     ]
     s = summarise_grid(recs)
-    specs = {k: s[k]["focal"]["specs"] for k in s}
+    specs = {k: s[k]["focal"]["specs"] for k in s if "specs" in s[k]["focal"]}  # (no level)
     assert specs == {
         "attention_lift": 3,
         "net_support_crisis": 2,
@@ -628,4 +629,170 @@ def test_figure_9_draws_each_distinct_specification_once(fixture):
     # one dot per crisis start and end (6 with a focal post), not one per baseline length too
     # (the own 4 days, and 7, 14, 28: 6 x 3 + 1 specifications)
     assert (len(net), len(crisis_choices), len(measured)) == (6, 6, 19)
-    assert sum(1 for _, own in net if own) == 1
+    assert sum(1 for _, own, _rules in net if own) == 1
+
+
+def _disagreeing_table() -> tuple[pd.DataFrame, np.ndarray]:
+    """Seven post units in the fixture study's windows (baseline 10-14 Feb, crisis 14-16 Feb):
+    the model and the rules disagree on p1, p4, p6 and p7; p3 is hand-coded (the rules' code
+    beside it, supportive, must be ignored)."""
+    sup, cri, neu = "supportive", "critical", "neutral"
+    rows = [  # post, account, side, day, study's stance, rule, the rules' stance
+        ("p1", "a", "focal", 14, sup, "model", cri),
+        ("p2", "b", "focal", 14, sup, "model", sup),
+        ("p3", "c", "focal", 15, cri, "label", sup),
+        ("p4", "d", "focal", 15, neu, "model", sup),
+        ("p5", "a", "focal", 12, cri, "model", cri),
+        ("p6", "b", "focal", 12, neu, "model", sup),
+        ("p7", "e", "institution", 14, cri, "model", neu),
+    ]
+    table = pd.DataFrame(
+        {
+            "post_id": [r[0] for r in rows],
+            "source": [r[1] for r in rows],
+            "target": ["lane" if r[2] == "focal" else "force" for r in rows],
+            "kind": ["reply"] * len(rows),
+            "created_at": pd.to_datetime([f"2014-02-{r[3]}T12:00Z" for r in rows], utc=True),
+            "window": ["crisis" if r[3] >= 14 else "baseline" for r in rows],
+            "target_side": [r[2] for r in rows],
+            "stance": [r[4] for r in rows],
+            "score": [0.9] * len(rows),
+            "rule": [r[5] for r in rows],
+        }
+    )
+    order = ("supportive", "critical", "neutral")
+    return table, np.array([order.index(r[6]) for r in rows], dtype=np.int8)
+
+
+def test_the_classifier_axis_gives_the_rules_decisions_on_the_model_decided_rows(fixture):
+    """Issue 13 (sen2): the grid re-runs the stance measures with the rules' own decisions where
+    the model decided, hand codes kept. By hand, focal side, study's own windows:
+    model: crisis a sup, b sup, c cri (code), d neu: net 2/4 - 1/4 = +0.25; baseline a cri,
+    b neu: -1/2; change +0.75. Rules: crisis a cri, b sup, c cri (code), d sup: 2/4 - 2/4 = 0;
+    baseline a cri, b sup: 0; change 0. Institution, crisis: e cri (-1) against neu (0)."""
+    _, study, _ = fixture
+    grid = dataclasses.replace(study.sensitivity, window_shift_days=(0.0,), baseline_days=(4.0,))
+    study = dataclasses.replace(study, sensitivity=grid)
+    table, rules = _disagreeing_table()
+    codes, block = stance_classifiers(table, rules)
+    assert block == {"varied": ["study", "rules"], "varies": True, "model_units": 6,
+                     "changed_units": 4}  # fmt: skip
+    assert codes.tolist() == [1, 0, 1, 0, 1, 0, 2]  # p3 keeps its code (critical)
+    sens = sensitivity(table, study, rules=rules)
+    assert sens["classifiers"] == block
+    recs = sens["specs"]
+    assert [(r["classifier"], r["study"]) for r in recs] == [("study", True), ("rules", False)]
+    study_v, rules_v = recs[0]["values"], recs[1]["values"]
+    assert study_v["net_support_crisis"] == {"focal": 0.25, "institution": -1.0}
+    assert rules_v["net_support_crisis"] == {"focal": 0.0, "institution": 0.0}
+    assert study_v["reputational_change"]["focal"] == pytest.approx(0.75)
+    assert rules_v["reputational_change"]["focal"] == pytest.approx(0.0)
+    assert study_v["attention_lift"] == rules_v["attention_lift"]  # attention reads no stance
+    s = sens["summary"]
+    net = s["net_support_crisis"]["focal"]
+    assert (net["specs"], net["same_sign"], net["holds"], net["min"], net["max"]) == (
+        2, 1, False, 0.0, 0.25,
+    )  # fmt: skip
+    assert net["by_classifier"] == {
+        "study": {"min": 0.25, "max": 0.25, "specs": 1, "same_sign": 1},
+        "rules": {"min": 0.0, "max": 0.0, "specs": 1, "same_sign": 0},
+    }
+    assert (
+        s["attention_lift"]["focal"]["specs"] == 1
+        and "by_classifier" not in (s["attention_lift"]["focal"])
+    )
+    # the report names each classifier's range, the rules' on rows of their own
+    from netsupport.report_evidence import grid_clause, sensitivity_context
+
+    m = {"sensitivity": sens}
+    assert grid_clause(m, "net_support_crisis").endswith(
+        "above 0 in 1 of 2 specifications (+25 in the 1 with the stance model; 0 in the 1 with "
+        "the rules alone, 0 of them in the same direction)."
+    )
+    ctx = sensitivity_context(m, institution=True)
+    rows = {(r[0], r[1]): r[2:] for r in ctx["rows"]}
+    assert rows[("Net support in the crisis, with the rules alone", "focal")] == [
+        "", "0", "0 of 1", "no",
+    ]  # fmt: skip
+    assert "in 2 of the specifications" not in ctx["classifiers"]
+    assert "in 1 of the specifications each of the 6 posts" in ctx["classifiers"]
+
+
+def test_a_study_without_a_model_gets_no_classifier_axis(fixture):
+    _, study, st = fixture
+    sens = sensitivity(st.table, study)  # the fixture's rules, no model, no hand code
+    assert "classifiers" not in sens
+    assert not any("classifier" in r for r in sens["specs"])
+    assert not any("by_classifier" in e for v in sens["summary"].values() for e in v.values())
+    table = _disagreeing_table()[0]
+    table["rule"] = np.where(table["rule"].eq("label"), "label", "vader")
+    _, block = stance_classifiers(table, None)
+    assert block == {
+        "varied": ["study"],
+        "varies": False,
+        "reason": "no stance model decided any post: the rules and the hand codes decide them",
+    }
+
+
+def test_a_later_crisis_start_keeps_declared_crisis_time_out_of_the_baseline():
+    """Review t7 M3: with the start moved a day later the baseline was the d days before the
+    moved start, so it held the crisis's first (peak) day and attention after / before fell
+    below 1 mechanically. The baseline now ends at the declared start; the day between is in
+    no window. By hand: declared crisis 3-5 Jan, baseline 2 days; posts on 1, 2 (baseline),
+    3 x3 (declared first crisis day), 4 and 5 Jan (moved crisis 4-6 Jan)."""
+    from netsupport.windows import Windows
+
+    days = [1, 2, 3, 3, 3, 4, 5]
+    u = pd.DataFrame(
+        {
+            "target_side": ["focal"] * len(days),
+            "source": [f"a{i}" for i in range(len(days))],
+            "stance": ["supportive"] * len(days),
+            "created_at": pd.to_datetime([f"2014-01-0{d}T12:00Z" for d in days], utc=True),
+        }
+    )
+    w = Windows.from_crisis("2014-01-03T00:00Z", "2014-01-05T00:00Z", 2, 2)
+    later = variant_windows(w, 1.0, 1.0, 2.0)
+    assert (later.baseline_start, later.baseline_end) == (w.baseline_start, w.crisis_start)
+    assert later.days("baseline") == 2.0
+    m = spec_measures(u, later)
+    # baseline 1-2 Jan: 2 posts / 2 days; crisis 4-6 Jan: 2 posts / 2 days (3 Jan in neither)
+    assert m["attention_lift"]["focal"] == pytest.approx(1.0)
+    # the old baseline (2-3 Jan) held 4 posts: the lift read 0.5
+    assert later.as_dict()["baseline_end"] == "2014-01-03T00:00:00Z"
+    earlier = variant_windows(w, -1.0, 0.0, 2.0)  # moved earlier: the baseline ends at its start
+    assert earlier.baseline_end is None and earlier.days("baseline") == 2.0
+
+
+def test_the_grid_re_runs_the_time_series_level_change_as_the_headline_fits_it():
+    """Review t7 X1: the grid's level change of a specification is the time-series model of
+    the headline (its_lift on timeline_counts of the units in those windows), from array
+    counts; the study's own specification gives the headline's value."""
+    from netsupport.support.timeseries import its_lift, timeline_counts
+    from netsupport.windows import Windows, assign_windows
+
+    g = np.random.default_rng(5)
+    w = Windows.from_crisis("2014-02-14T09:00Z", "2014-02-19T09:00Z", 14, 10)
+    t0, t1 = pd.Timestamp("2014-01-31T09:00Z").value, pd.Timestamp("2014-03-01T09:00Z").value
+    t = np.sort(g.integers(t0, t1, 3000))
+    peak = g.integers(w.crisis_start.value, w.crisis_end.value, 1500)
+    times = pd.to_datetime(np.concatenate([t, peak]), utc=True)
+    u = pd.DataFrame(
+        {
+            "target_side": np.where(g.random(len(times)) < 0.6, "focal", "institution"),
+            "source": [f"a{i % 400}" for i in range(len(times))],
+            "stance": "neutral",
+            "created_at": times,
+        }
+    )
+    for spec in [(0.0, 0.0, 14.0), (1.0, -1.0, 7.0), (-1.0, 1.0, 14.0)]:
+        sw = variant_windows(w, *spec)
+        got = spec_measures(u, sw, "D")["attention_level_change"]
+        units = u.assign(window=assign_windows(u["created_at"], sw).astype(object))
+        if sw.baseline_end is not None:  # the time between the baseline and the crisis
+            gap = (u["created_at"] >= sw.baseline_end) & (u["created_at"] < sw.crisis_start)
+            units.loc[gap.to_numpy(), "window"] = None
+        tl = timeline_counts(units, "D")
+        for side in ("focal", "institution"):
+            want = its_lift(tl, side, sw, "D")["level_change"]["value"]
+            assert got[side] == pytest.approx(want, rel=1e-9), (spec, side)

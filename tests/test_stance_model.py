@@ -17,7 +17,7 @@ from netsupport.stance.model import (
     row_features,
     save_model,
 )
-from netsupport.stance.rules import _texts_by_post
+from netsupport.stance.rules import STANCE_ORDER, _texts_by_post
 from netsupport.stance.supervised import supervise
 from netsupport.windows import Windows
 
@@ -106,6 +106,10 @@ def test_model_learns_where_the_rules_fail():
     coded = sorted(train)
     assert set(t.loc[coded, "rule"]) == {"label"}
     assert (t.loc[coded, "stance"] == [truth[p] for p in coded]).all()
+    # the rules' own decision of every row is kept beside the model's (the sensitivity grid's
+    # "rules" classifier): exactly the stance the rules' table gave each row
+    assert sup.rules is not None and sup.rules.dtype == np.int8
+    assert [STANCE_ORDER[c] for c in sup.rules] == auto["stance"].tolist()
     # cross-validated figures are measured on held-out folds, and high here
     assert sup.validation["labels"] == 120
     assert sup.validation["cross_validated"]["macro_f1"] >= 0.85
@@ -128,6 +132,7 @@ def test_too_few_codes_keep_the_rules_and_say_so():
     assert sup.model["status"] == "rules"
     assert str(MIN_LABELS) in sup.model["reason"] and "the rules decide" in sup.model["reason"]
     assert RULE_MODEL not in set(sup.table["rule"])
+    assert sup.rules is None  # no model decided a row: nothing to keep
     # the validation is then the rules' agreement with the codes, uncorrected by any training
     assert "no model trained" in sup.validation["cross_validation"]
     with pytest.raises(Exception, match="at least 50 hand codes"):

@@ -59,7 +59,7 @@ from .predictions import (
     read_predictions,
     write_predictions,
 )
-from .rules import _texts_by_post
+from .rules import STANCE_ORDER, _texts_by_post
 from .validation import (
     CV_FOLDS,
     MIN_WINDOW_CODES,
@@ -97,6 +97,10 @@ class Supervised:
     model: dict[str, Any]
     validation: dict[str, Any] | None
     units: pd.DataFrame | None = None  # what the corrected shares are computed from
+    #: the rules' own stance of every row (codes: positions in STANCE_ORDER, int8) when a model
+    #: decided some rows: what those rows were before the model replaced them (the grid's
+    #: "rules" classifier, :func:`netsupport.support.sensitivity.window_grid`)
+    rules: np.ndarray | None = None
 
 
 def _design_lookup(
@@ -248,6 +252,7 @@ def supervise(
             x_lab, y, x_all[~labelled], seed, model_dir, c.layout(), prefetched
         )
         cross, how = _model_cross(c, x_lab, full_pred, model, seed, model_dir)
+        rules = rule_codes(auto["stance"]) if (~labelled).any() else None
         table = apply_predictions(auto, labelled, *todo_pred)
         pred = table["stance"].astype(object).to_numpy()[rows].copy()
         # A coded unit enters the first term of the correction with its cross-fitted decision,
@@ -256,7 +261,7 @@ def supervise(
         pred[coded] = cross
         info = describe(model)
     else:
-        table = auto
+        table, rules = auto, None
         pred = auto["stance"].astype(object).to_numpy()[rows].copy()
         cross, how = pred[coded], RULES_CROSS
         info = describe(None, c.model_reason())
@@ -291,7 +296,23 @@ def supervise(
         validation["shares_status"] = "no windows given (--crisis or --study): no shares"
     elif correct:
         validation = correct_validation(validation, frame, n_boot, seed, confidence)
-    return Supervised(table, info, validation, frame)
+    return Supervised(table, info, validation, frame, rules)
+
+
+def rule_codes(stance: pd.Series) -> np.ndarray:
+    """Return each row's stance as its position in STANCE_ORDER (int8; -1 for another value):
+    the rules' decisions kept compactly (a byte a row) beside the model's.
+
+    Examples
+    --------
+    >>> rule_codes(pd.Series(["critical", "neutral", "supportive", None])).tolist()
+    [1, 2, 0, -1]
+    """
+    st = stance.astype(object).to_numpy()
+    out = np.full(len(st), -1, dtype=np.int8)
+    for i, s in enumerate(STANCE_ORDER):
+        out[st == s] = i
+    return out
 
 
 #: How the error is measured without a model: the rules' decisions against the codes.

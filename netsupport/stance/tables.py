@@ -75,6 +75,9 @@ class StanceResult:
     model: dict[str, Any] | None = None  # how stance was decided (model or rules; stance.model)
     validation: dict[str, Any] | None = None  # cross-validated error, corrected shares
     validation_units: pd.DataFrame | None = None  # units the corrected shares come from
+    #: the rules' own stance code of every row of ``table`` when a model decided some rows
+    #: (:attr:`netsupport.stance.supervised.Supervised.rules`), else None
+    rules: np.ndarray | None = None
 
 
 def object_strings(
@@ -456,8 +459,9 @@ def stance_table(
         sup = supervise(auto, posts, None, **how)
         agree: dict[str, Any] = {"status": "not measured", "reason": "no labels CSV in the study"}
         return StanceResult(
-            sup.table, agree, clf.lexicon.describe(), inter, sup.model, sup.validation, sup.units
-        )
+            sup.table, agree, clf.lexicon.describe(), inter, sup.model, sup.validation, sup.units,
+            sup.rules,
+        )  # fmt: skip
     lab_file = read_labels(params.labels)
     labels = lab_file.labels
     units = auto.drop_duplicates(["post_id", "target_side"])
@@ -472,8 +476,9 @@ def stance_table(
         agree["coders"] = lab_file.coders
     sup = supervise(auto, posts, labels, **how, drawn_not_whole=lab_file.drawn_not_whole)
     return StanceResult(
-        sup.table, agree, clf.lexicon.describe(), inter, sup.model, sup.validation, sup.units
-    )
+        sup.table, agree, clf.lexicon.describe(), inter, sup.model, sup.validation, sup.units,
+        sup.rules,
+    )  # fmt: skip
 
 
 def rule_counts(rules: pd.Series) -> dict[str, int]:

@@ -6,11 +6,13 @@ baseline length, the VADER cut-offs of the stance rules. The stance table is re-
 rows the VADER score decided change) and re-windowed; nothing is re-imported or re-scored. A
 cut-off that gives the post units the stances of a cut-off already in the grid is left out (when a
 stance model or the hand codes decide every post, every cut-off but the study's): it would repeat
-its specifications. Each measure's summary counts its distinct specifications, those that differ
-in a choice the measure reads (net support in the crisis does not read the baseline length, the
-attention ratios not the stance). The
-community measures (breadth, evenness) are re-computed over community algorithms x resolutions x
-seeds on the baseline graph, with the stability (NMI) of the partitions and a consensus partition.
+its specifications. When a stance model decided some rows, a classifier axis re-runs the
+stance measures with the rules' own decisions on those rows (kept by the stance step, not
+re-scored), hand codes kept. Each measure's summary counts its distinct specifications, those
+that differ in a choice the measure reads (net support in the crisis does not read the baseline
+length, the attention ratios not the stance). The community measures (breadth, evenness) are
+re-computed over community algorithms x resolutions x seeds on the baseline graph, with the
+stability (NMI) of the partitions and a consensus partition.
 
 A specification whose windows reach outside the data's time span is listed but left out of the
 sign check: a window the data do not cover would give a number about nothing.
@@ -48,6 +50,7 @@ __all__ = [
     "restance",
     "sensitivity",
     "spec_measures",
+    "stance_classifiers",
     "stance_cutoffs",
     "summarise_grid",
     "window_grid",
@@ -62,7 +65,12 @@ MEASURES: tuple[tuple[str, float, str], ...] = (
     ("net_support_crisis", 0.0, "Net support in the crisis (accounts)"),
     ("reputational_change", 0.0, "Reputational change, crisis - baseline"),
     ("persistence_attention", 1.0, "Attention after / baseline"),
+    ("attention_level_change", 1.0, "Attention level change at the crisis start"),
 )
+
+#: Measures :func:`spec_measures` gives only with the time bins (``freq``): the time-series
+#: model's level change, a point estimate per specification (METHODS.md, "Sensitivity").
+_MODELLED = ("attention_level_change",)
 
 
 def restance(stance: pd.DataFrame, positive: float, negative: float) -> pd.DataFrame:
@@ -98,20 +106,53 @@ def _relabelled(stance: pd.DataFrame, positive: float, negative: float) -> np.nd
     return st
 
 
+@dataclass(frozen=True)
+class SpecWindows(Windows):
+    """The windows of a grid specification: the baseline may end before the (moved) crisis
+    starts (``baseline_end``; None: at the crisis start), the days between in no window."""
+
+    baseline_end: pd.Timestamp | None = None
+
+    def bounds(self, window: Window) -> tuple[pd.Timestamp, pd.Timestamp]:
+        if Window(window) is Window.BASELINE and self.baseline_end is not None:
+            return (self.baseline_start, self.baseline_end)
+        return super().bounds(window)
+
+    def as_dict(self) -> dict[str, str]:
+        out = super().as_dict()
+        if self.baseline_end is not None:
+            out["baseline_end"] = pd.Timestamp(self.baseline_end).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return out
+
+
 def variant_windows(
     windows: Windows, start_shift: float, end_shift: float, baseline_days: float
-) -> Windows | None:
+) -> SpecWindows | None:
     """Return the study windows with the crisis bounds moved and another baseline length.
 
-    The baseline is the ``baseline_days`` before the (moved) crisis start; the after window
-    keeps its length after the (moved) crisis end. None when the moved crisis is empty.
+    The baseline is the ``baseline_days`` before the (moved) crisis start, or before the
+    declared crisis start when the start is moved later: declared crisis time is never counted
+    as baseline (the days from the declared to the moved start are then in no window). The after
+    window keeps its length after the (moved) crisis end. None when the moved crisis is empty.
+
+    Examples
+    --------
+    >>> w = Windows.from_crisis("2014-01-10T00:00Z", "2014-01-12T00:00Z", 7, 4)
+    >>> later = variant_windows(w, 1.0, 0.0, 7.0)
+    >>> later.as_dict()["baseline_end"], later.as_dict()["crisis_start"], later.days("baseline")
+    ('2014-01-10T00:00:00Z', '2014-01-11T00:00:00Z', 7.0)
+    >>> "baseline_end" in variant_windows(w, -1.0, 0.0, 7.0).as_dict()
+    False
     """
     cs = windows.crisis_start + start_shift * _DAY
     ce = windows.crisis_end + end_shift * _DAY
     if ce <= cs:
         return None
     after = windows.after_end - windows.crisis_end
-    return Windows(cs - baseline_days * _DAY, cs, ce, ce + after)
+    be = min(cs, windows.crisis_start)
+    return SpecWindows(
+        be - baseline_days * _DAY, cs, ce, ce + after, baseline_end=be if be < cs else None
+    )
 
 
 @dataclass(frozen=True)
@@ -141,13 +182,16 @@ def _stance_codes(stance: pd.Series) -> np.ndarray:
 
 
 def _window_codes(u: _Units, w: Windows) -> np.ndarray:
+    """Return each unit's window: 0 baseline, 1 crisis, 2 after, -1 none (before, after, or
+    between a baseline that ends early and the crisis: :class:`SpecWindows`)."""
+    b_end = w.bounds(Window.BASELINE)[1]
     edges = np.array(
-        [pd.Timestamp(x).value for x in (w.baseline_start, w.crisis_start, w.crisis_end)]
+        [pd.Timestamp(x).value for x in (w.baseline_start, b_end, w.crisis_start, w.crisis_end)]
         + [pd.Timestamp(w.after_end).value],
         dtype=np.int64,
     )
     idx = np.searchsorted(edges, u.time, side="right") - 1
-    return np.where((idx >= 0) & (idx <= 2), idx, -1)
+    return np.array([-1, 0, -1, 1, 2, -1], dtype=np.int64)[idx + 1]  # (idx -1 to 4)
 
 
 def _net(u: _Units, mask: np.ndarray) -> float | None:
@@ -166,12 +210,57 @@ def _net(u: _Units, mask: np.ndarray) -> float | None:
     return float(n_sup / n - n_cri / n)  # (the same floats as the means of 0/1 arrays)
 
 
-def spec_measures(units: pd.DataFrame | _Units, windows: Windows) -> dict[str, dict[str, Any]]:
+def _level_changes(u: _Units, windows: Windows, wc: np.ndarray, freq: str) -> dict[str, Any]:
+    """Return the time-series model's level change at the crisis start per side
+    (:func:`netsupport.support.timeseries.its_lift`, point estimate) for one specification:
+    the units binned by ``freq`` (UTC day or hour) within the specification's windows, with
+    array counts (no per-unit frame), then the model fitted on the few hundred bins."""
+    from .timeseries import its_lift
+
+    step = 86_400 * 10**9 if freq == "D" else 3_600 * 10**9
+    keep = wc >= 0
+    if not keep.any():
+        return {side: None for side in _SIDES}
+    t = u.time[keep]
+    b = t - np.mod(t, step)  # the bin's start (UTC day or hour), as timeline_counts floors
+    b0 = int(b.min())
+    n_bins = int((int(b.max()) - b0) // step) + 1
+    # one integer per (side, window, bin), counted: no sort of a million keys per specification
+    key = (u.side[keep] * 3 + wc[keep]) * n_bins + (b - b0) // step
+    counts = np.bincount(key, minlength=6 * n_bins)
+    cell = np.flatnonzero(counts)
+    side, win, bin_ = cell // (3 * n_bins), (cell // n_bins) % 3, cell % n_bins
+    names = np.array([Window.BASELINE.value, Window.CRISIS.value, Window.AFTER.value], dtype=object)
+    timeline = pd.DataFrame(
+        {
+            "target_side": np.array(_SIDES, dtype=object)[side],
+            "window": names[win],
+            "bin": pd.to_datetime(b0 + bin_ * step, utc=True),
+            "stance": "any",
+            "n": counts[cell].astype(np.int64),
+        }
+    )
+    out: dict[str, Any] = {}
+    for side_name in _SIDES:
+        try:
+            r = its_lift(timeline, side_name, windows, freq)
+        except OverflowError:  # a degenerate fit (exp of a huge interval bound): no estimate
+            r = None
+        lc = r.get("level_change") if isinstance(r, Mapping) else None
+        out[side_name] = lc.get("value") if isinstance(lc, Mapping) else None
+    return out
+
+
+def spec_measures(
+    units: pd.DataFrame | _Units, windows: Windows, freq: str | None = None
+) -> dict[str, dict[str, Any]]:
     """Return the headline point estimates of one specification: ``{measure: {side: value}}``.
 
     ``attention_lift`` and ``persistence_attention`` are rate ratios (posts a day, crisis or
     after / baseline); ``net_support_crisis`` is the account-level net support in the crisis;
     ``reputational_change`` its change on the baseline. None where a denominator is empty.
+    With ``freq`` (the study's time bins), also ``attention_level_change``
+    (:func:`_level_changes`).
 
     Examples
     --------
@@ -183,10 +272,26 @@ def spec_measures(units: pd.DataFrame | _Units, windows: Windows) -> dict[str, d
     >>> m["attention_lift"]["focal"], round(m["reputational_change"]["focal"], 4)
     (2.0, -1.0)
     """
+    return _spec_measures(units, windows, freq)[0]
+
+
+def _spec_measures(
+    units: pd.DataFrame | _Units,
+    windows: Windows,
+    freq: str | None = None,
+    other_stances: Sequence[np.ndarray] = (),
+) -> list[dict[str, dict[str, Any]]]:
+    """:func:`spec_measures`, and for each of ``other_stances`` (the units' stance codes under
+    another classifier) the same measures with those stances: the windows and cells are made
+    once (attention reads no stance: its values are the first's)."""
     u = units if isinstance(units, _Units) else _Units.of(units)
     wc = _window_codes(u, windows)
     days = [windows.days(Window(x)) for x in (Window.BASELINE, Window.CRISIS, Window.AFTER)]
-    out: dict[str, dict[str, Any]] = {k: {} for k, _, _ in MEASURES}
+    out: dict[str, dict[str, Any]] = {k: {} for k, _, _ in MEASURES if k not in _MODELLED}
+    others = [replace(u, stance=np.asarray(c, dtype=np.int64)) for c in other_stances]
+    alt: list[dict[str, dict[str, Any]]] = [
+        {"net_support_crisis": {}, "reputational_change": {}} for _ in others
+    ]
     for s, side in enumerate(_SIDES):
         cells = [(u.side == s) & (wc == i) for i in range(3)]
         n = [int(c.sum()) for c in cells]
@@ -196,12 +301,15 @@ def spec_measures(units: pd.DataFrame | _Units, windows: Windows) -> dict[str, d
         out["persistence_attention"][side] = (
             rate[2] / rate[0] if base_ok and rate[2] is not None else None
         )
-        net_b, net_c = _net(u, cells[0]), _net(u, cells[1])
-        out["net_support_crisis"][side] = net_c
-        out["reputational_change"][side] = (
-            net_c - net_b if net_c is not None and net_b is not None else None
-        )
-    return out
+        for uu, o in zip([u, *others], [out, *alt], strict=True):
+            net_b, net_c = _net(uu, cells[0]), _net(uu, cells[1])
+            o["net_support_crisis"][side] = net_c
+            o["reputational_change"][side] = (
+                net_c - net_b if net_c is not None and net_b is not None else None
+            )
+    if freq is not None:
+        out["attention_level_change"] = _level_changes(u, windows, wc, freq)
+    return [out] + [{**out, **o} for o in alt]
 
 
 def _covered(
@@ -228,6 +336,7 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "net_support_crisis": (),
     "reputational_change": ("baseline",),
     "persistence_attention": ("baseline", "after"),
+    "attention_level_change": ("baseline", "after"),
 }
 
 
@@ -312,20 +421,89 @@ def stance_cutoffs(stance: pd.DataFrame, study: Any) -> tuple[list[tuple[float, 
     return kept, block
 
 
+#: The grid's classifiers: the study's decisions, and the rules' own on the model-decided rows.
+CLASSIFIER_STUDY, CLASSIFIER_RULES = "study", "rules"
+
+
+def stance_classifiers(
+    stance: pd.DataFrame, rules: np.ndarray | None
+) -> tuple[np.ndarray | None, dict[str, Any] | None]:
+    """Return the rules' stance codes of the units (None: no classifier axis) and the grid's
+    ``classifiers`` block (None when no hand code and no model: then the rules are the only
+    classifier and there is nothing to compare).
+
+    ``rules``: the rules' own stance code (position in STANCE_ORDER) of every row of ``stance``,
+    kept by the stance step when a model decided some rows
+    (:attr:`netsupport.stance.StanceResult.rules`). The "rules" classifier gives each unit whose
+    row the model decided the rules' decision for that row; hand-coded units keep their codes.
+    The units are those of the study's table (:func:`unit_rows`), so the two classifiers differ
+    only in the stance of the model-decided ones. The axis is left out (with a ``reason``) when
+    no unit was decided by the model, or when the rules give every one the model's stance.
+    Block: ``varied`` (names), ``varies``, ``model_units`` (units the model decided),
+    ``changed_units`` (of those, the ones whose stance the rules change), ``reason``.
+
+    Examples
+    --------
+    >>> st = pd.DataFrame({"post_id": ["1", "2", "3"], "target_side": ["focal"] * 3,
+    ...     "stance": ["supportive", "critical", "neutral"], "rule": ["model", "model", "label"]})
+    >>> codes, block = stance_classifiers(st, np.array([0, 2, 0], dtype=np.int8))
+    >>> codes.tolist(), block["varied"], block["changed_units"]
+    ([0, 2, 2], ['study', 'rules'], 1)
+    >>> stance_classifiers(st.assign(rule="vader"), None)
+    (None, None)
+    """
+    rule = stance["rule"].to_numpy(dtype=object) if len(stance) else np.zeros(0, dtype=object)
+    if rules is None and not (rule == RULE_LABEL).any():
+        return None, None
+    block: dict[str, Any] = {"varied": [CLASSIFIER_STUDY], "varies": False}
+    by_model_rows = rule == RULE_MODEL
+    if not by_model_rows.any():
+        block["reason"] = (
+            "no stance model decided any post: the rules and the hand codes decide them"
+            if rules is None
+            else "the hand codes decide every post"
+        )
+        return None, block
+    if rules is None or len(rules) != len(stance):
+        block["reason"] = "the rules' decisions of the posts the model decided were not kept"
+        return None, block
+    rows = unit_rows(stance)
+    codes = _stance_codes(stance["stance"].iloc[rows])
+    by_model = rule[rows] == RULE_MODEL
+    alt = codes.copy()
+    alt[by_model] = np.asarray(rules, dtype=np.int64)[rows][by_model]
+    changed = int(np.count_nonzero(alt != codes))
+    block["model_units"] = int(np.count_nonzero(by_model))
+    block["changed_units"] = changed
+    if not changed:
+        block["reason"] = "the rules give every post the model decided the model's stance"
+        return None, block
+    block["varied"].append(CLASSIFIER_RULES)
+    block["varies"] = True
+    return alt, block
+
+
 def window_grid(
     stance: pd.DataFrame,
     study: Any,
     span: tuple[pd.Timestamp, pd.Timestamp] | None = None,
     cutoffs: Sequence[tuple[float, float]] | None = None,
+    rules_units: np.ndarray | None = None,
+    freq: str | None = None,
 ) -> list[dict[str, Any]]:
     """Return one record per window/threshold specification with its headline point estimates.
 
     Records: ``spec`` (id), ``start_shift_days``, ``end_shift_days``, ``baseline_days``,
-    ``positive_threshold``, ``negative_threshold``, ``study`` (the study's own specification),
+    ``positive_threshold``, ``negative_threshold``, ``classifier`` (only with ``rules_units``:
+    ``study`` or ``rules``), ``study`` (the study's own specification),
     ``covered`` (``{baseline, after}``: whether the data reach the start of the baseline and the
     end of the after window), ``windows`` and ``values`` (:func:`spec_measures`).
     The study's own specification is always included, first. ``cutoffs``: the VADER cut-offs
     to vary, the study's own first (default: those :func:`stance_cutoffs` keeps).
+    ``rules_units``: the units' stance codes under the rules (:func:`stance_classifiers`): the
+    window specifications are then run again with them, at the study's own cut-offs.
+    ``freq``: the study's time bins; the time-series level change (which reads no stance) is
+    then computed for each window specification of the first run (the study's own stance).
     """
     g = study.sensitivity
     base = study.windows
@@ -343,30 +521,54 @@ def window_grid(
     # with other stances: made once, then only their stance codes change
     rows = unit_rows(stance) if len(stance) else None
     first: _Units | None = None
-    for pos, neg in cutoffs:
+    clf = None if rules_units is None else CLASSIFIER_STUDY
+    # the rules' specifications (own cut-off) are computed with the study's first run, sharing
+    # its windows and cells, and listed after every study specification
+    later: list[dict[str, Any]] = []
+    for n_run, (pos, neg) in enumerate(cutoffs):
         if first is None or rows is None:
             u = first = _Units.of(post_units(restance(stance, pos, neg)))
         else:
             labels = pd.Series(_relabelled(stance, pos, neg)[rows], dtype=object)
             u = replace(first, stance=_stance_codes(labels))
+        with_rules = n_run == 0 and rules_units is not None
         for s, e, b in windows_specs:
             w = variant_windows(base, s, e, b)
             if w is None:
                 continue
-            records.append(
-                {
-                    "spec": len(records),
-                    "start_shift_days": s,
-                    "end_shift_days": e,
-                    "baseline_days": b,
-                    "positive_threshold": pos,
-                    "negative_threshold": neg,
-                    "study": (pos, neg) == own_t and (s, e, b) == (0.0, 0.0, own_baseline),
-                    "covered": _covered(w, span, base),
-                    "windows": w.as_dict(),
-                    "values": spec_measures(u, w),
-                }
+            vals = _spec_measures(
+                u,
+                w,
+                freq if n_run == 0 else None,
+                [rules_units] if with_rules and rules_units is not None else (),
             )
+
+            def record(
+                classifier: str | None, values: dict[str, Any], *, p=pos, n=neg, w=w, x=(s, e, b)
+            ) -> dict[str, Any]:
+                rec: dict[str, Any] = {
+                    "spec": 0,
+                    "start_shift_days": x[0],
+                    "end_shift_days": x[1],
+                    "baseline_days": x[2],
+                    "positive_threshold": p,
+                    "negative_threshold": n,
+                }
+                if classifier is not None:
+                    rec["classifier"] = classifier
+                own = (p, n) == own_t and x == (0.0, 0.0, own_baseline)
+                rec["study"] = own and classifier != CLASSIFIER_RULES
+                rec["covered"] = _covered(w, span, base)
+                rec["windows"] = w.as_dict()
+                rec["values"] = values
+                return rec
+
+            records.append(record(clf, vals[0]))
+            if with_rules:
+                later.append(record(CLASSIFIER_RULES, vals[1]))
+    records += later
+    for i, r in enumerate(records):
+        r["spec"] = i
     return records
 
 
@@ -375,11 +577,14 @@ def window_grid(
 #: stance; net support in the crisis has no baseline).
 _WINDOW = ("start_shift_days", "end_shift_days")
 _CUTOFF = ("positive_threshold", "negative_threshold")
+#: (A record without a ``classifier`` is the study's: a grid without the classifier axis.)
+_CLASSIFIER = "classifier"
 READS: dict[str, tuple[str, ...]] = {
     "attention_lift": (*_WINDOW, "baseline_days"),
-    "net_support_crisis": (*_WINDOW, *_CUTOFF),
-    "reputational_change": (*_WINDOW, "baseline_days", *_CUTOFF),
+    "net_support_crisis": (*_WINDOW, *_CUTOFF, _CLASSIFIER),
+    "reputational_change": (*_WINDOW, "baseline_days", *_CUTOFF, _CLASSIFIER),
     "persistence_attention": (*_WINDOW, "baseline_days"),
+    "attention_level_change": (*_WINDOW, "baseline_days"),
 }
 
 
@@ -401,7 +606,8 @@ def distinct_specs(records: Sequence[Mapping[str, Any]], key: str) -> list[Mappi
     for i, r in enumerate(records):
         if not _counts(r, key):
             continue
-        ident = tuple(r[a] for a in axes) if axes and all(a in r for a in axes) else ("#", i)
+        has = axes and all(a in r for a in axes if a != _CLASSIFIER)
+        ident = tuple(r.get(a, CLASSIFIER_STUDY) for a in axes) if has else ("#", i)
         if ident not in seen:
             seen.add(ident)
             out.append(r)
@@ -450,6 +656,27 @@ def summarise_grid(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
                 "same_sign": same,
                 "holds": bool(same == len(vals)),
             }
+            if _CLASSIFIER in READS.get(key, ()) and any(_CLASSIFIER in r for r in records):
+                out[key][side]["by_classifier"] = _by_classifier(records, key, side, null, sign)
+    return out
+
+
+def _by_classifier(
+    records: Sequence[Mapping[str, Any]], key: str, side: str, null: float, sign: float
+) -> dict[str, Any]:
+    """Per classifier: the range, the distinct specifications and those in the study's
+    direction (``sign``), of measure ``key`` for ``side``."""
+    out: dict[str, Any] = {}
+    for r in distinct_specs(records, key):
+        v = r["values"].get(key, {}).get(side)
+        if v is None:
+            continue
+        e = out.setdefault(
+            r.get(_CLASSIFIER, CLASSIFIER_STUDY), {"min": v, "max": v, "specs": 0, "same_sign": 0}
+        )
+        e["min"], e["max"] = float(min(e["min"], v)), float(max(e["max"], v))
+        e["specs"] += 1
+        e["same_sign"] += int(np.sign(v - null) == sign and sign != 0)
     return out
 
 
@@ -536,19 +763,25 @@ def sensitivity(
     supporters_idx: pd.Index | None = None,
     membership: pd.Series | None = None,
     communities: dict[str, Any] | None = None,
+    rules: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """Return the ``sensitivity`` block of metrics.json: the grid, its specs and summaries.
 
     ``communities``: the block's :func:`community_grid` part when computed already (then
-    ``baseline_edges``, ``supporters_idx`` and ``membership`` are not read).
+    ``baseline_edges``, ``supporters_idx`` and ``membership`` are not read). ``rules``: the
+    rules' stance codes of the rows a model decided (:func:`stance_classifiers`).
     """
     if stance is None or stance.empty:
         return not_measured("no interaction addressed either side")
     cutoffs, cut_block = stance_cutoffs(stance, study)
-    records = window_grid(stance, study, span, cutoffs)
+    rules_units, clf_block = stance_classifiers(stance, rules)
+    from .timeseries import timeline_freq
+
+    records = window_grid(stance, study, span, cutoffs, rules_units, timeline_freq(study.windows))
     out: dict[str, Any] = {
         "grid": study.sensitivity.as_dict(),
         "cutoffs": cut_block,
+        **({} if clf_block is None else {"classifiers": clf_block}),
         "specs": records,
         "uncovered_specs": {
             w: int(sum(1 for r in records if not r["covered"][w])) for w in ("baseline", "after")
@@ -675,4 +908,5 @@ def grid_sensitivity(
         # stance step has derived them (and they add the marker rows)
         span=data_span({"posts": tables.get("posts"), "interactions": inputs.interactions}),
         communities=communities,
+        rules=getattr(stance, "rules", None),
     )
