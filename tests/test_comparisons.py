@@ -696,3 +696,17 @@ def test_the_segmented_regression_gives_the_same_digits_on_avx2_code_paths():
         assert [round(f["fitted"], 6) for f in a["fitted"]] == [
             round(f["fitted"], 6) for f in b["fitted"]
         ]
+
+
+def test_a_degenerate_segmented_regression_is_not_measured_instead_of_an_overflow():
+    # sen2: a fit whose coefficient or interval bound is huge raised OverflowError from math.exp
+    # (the sensitivity grid caught it; the headline's own call did not): a crisis of one spike
+    # after a baseline of one post and an after window of none
+    from netsupport.support.timeseries import _bins
+
+    b = _bins(_EXAMPLE_W, "D")
+    y = [0] * 13 + [1] + [0] + [0, 0, 0, 0, 0, 900] + [0] * 15
+    tl = pd.DataFrame({"target_side": "focal", "window": b["window"], "bin": b["bin"],
+                       "stance": "neutral", "n": y})  # fmt: skip
+    r = its_lift(tl, "focal", _EXAMPLE_W, "D")
+    assert "no finite estimate" in r["reason"]

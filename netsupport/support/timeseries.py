@@ -228,6 +228,31 @@ def its_lift(
     )
     if not (np.all(np.isfinite(b)) and np.all(np.isfinite(ci))):
         return not_measured("the segmented regression gave no finite estimate")
+    try:
+        return _its_out(b, ci, fit, hac, confidence, names, x, offset, y, bins, freq, lags,
+                        nb_alpha, dispersion, scaled)  # fmt: skip
+    except OverflowError:  # a degenerate fit: exp of a huge coefficient or interval bound
+        return not_measured("the segmented regression gave no finite estimate (overflow)")
+
+
+def _its_out(
+    b: np.ndarray,
+    ci: np.ndarray,
+    fit: Any,
+    hac: Any,
+    confidence: float,
+    names: list[str],
+    x: np.ndarray,
+    offset: np.ndarray,
+    y: np.ndarray,
+    bins: pd.DataFrame,
+    freq: str,
+    lags: int,
+    nb_alpha: float,
+    dispersion: float,
+    scaled: bool,
+) -> dict[str, Any]:
+    """The ratios, trend, half-life and fitted series of :func:`its_lift`'s fit."""
 
     def ratio(i: int) -> dict[str, Any]:
         return {"value": math.exp(b[i]), "low": math.exp(ci[i, 0]), "high": math.exp(ci[i, 1])}
@@ -251,6 +276,8 @@ def its_lift(
     )
     cf = np.exp(offset + x[:, :2] @ b[:2])  # the baseline trend carried on: no crisis
     fitted = np.exp(offset + x @ b)
+    if not (np.all(np.isfinite(cf)) and np.all(np.isfinite(fitted))):
+        raise OverflowError("fitted values out of range")
     out.update(
         {
             "bins": len(y),
