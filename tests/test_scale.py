@@ -761,3 +761,69 @@ def test_cross_platform_study_merges_accounts_by_the_map_with_dask_too(cross_run
     for name in ("tables/stance.csv", "tables/platforms.csv"):
         a = Path(cross_runs["pandas"].output_dir) / name
         assert a.read_bytes() == (Path(cross_runs["dask"].output_dir) / name).read_bytes(), name
+
+
+def _compress_units_with_timestamp_keys(units: pd.DataFrame, freq: object) -> pd.DataFrame:
+    """compress_units as it was before dsk3: the time bins grouped as object arrays of
+    Timestamps (the oracle of the datetime64 keys)."""
+    from netsupport.support.common import _obj
+    from netsupport.support.shares import _UNIT_KEY, _with_codes
+
+    cols = [*_UNIT_KEY, "created_at", support.UNIT_WEIGHT]
+    ts = pd.to_datetime(units["created_at"], utc=True)
+    frame = pd.DataFrame({c: _obj(units[c]) for c in _UNIT_KEY})
+    frame["created_at"] = ts.array
+    frame[support.UNIT_WEIGHT] = np.ones(len(units), dtype=np.int64)
+    keys = list(_UNIT_KEY)
+    for i, f in enumerate(freq if isinstance(freq, tuple) else (freq,)):
+        starts = f.starts(ts) if hasattr(f, "starts") else ts.dt.floor(f)
+        frame[f"_bin{i}"] = starts.to_numpy()
+        keys.append(f"_bin{i}")
+    g = frame.groupby(keys, sort=True, dropna=False)
+    out = g.agg(
+        created_at=("created_at", "min"), **{support.UNIT_WEIGHT: (support.UNIT_WEIGHT, "sum")}
+    )
+    out = out.reset_index()[cols]
+    for c in _UNIT_KEY:
+        out[c] = _obj(out[c])
+    out[support.UNIT_WEIGHT] = out[support.UNIT_WEIGHT].astype(np.int64)
+    return _with_codes(out)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["a", "b", "c", None]),
+            st.sampled_from(["focal", "institution"]),
+            st.sampled_from(["supportive", "critical", "neutral", None]),
+            # hours from the baseline start; None: no time; some outside the study period
+            st.one_of(st.none(), st.integers(-30, 24 * 12)),
+        ),
+        max_size=40,
+    ),
+    st.sampled_from(["engine", "D", "h"]),
+)
+def test_compressed_units_with_datetime64_bin_keys_equal_timestamp_keys(rows, which):
+    from netsupport.windows import Windows, assign_windows
+
+    w = Windows.from_crisis("2014-02-14T09:00Z", "2014-02-16T09:00Z", 3, 3)
+    start = w.baseline_start
+    ts = [
+        None if h is None else start + pd.Timedelta(hours=h, minutes=7 * h % 60) for *_, h in rows
+    ]
+    units = pd.DataFrame(
+        {
+            "source": pd.Series([r[0] for r in rows], dtype=object),
+            "target_side": pd.Series([r[1] for r in rows], dtype=object),
+            "stance": pd.Series([r[2] for r in rows], dtype=object),
+            "created_at": pd.to_datetime(pd.Series(ts, dtype=object), utc=True),
+        }
+    )
+    units["window"] = (
+        assign_windows(units["created_at"], w).astype(object).to_numpy() if len(units) else []
+    )
+    freq = scale.unit_bins(w) if which == "engine" else which
+    new = support.compress_units(units, freq)
+    old = _compress_units_with_timestamp_keys(units, freq) if len(units) else new
+    pd.testing.assert_frame_equal(new, old)
