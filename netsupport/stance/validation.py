@@ -563,6 +563,31 @@ def _net(stats: dict[str, np.ndarray], w: str) -> float:
     return float(c[0] - c[1])
 
 
+def _net_row(
+    side: str,
+    where: tuple[str, str],
+    unit: str,
+    naive: Any,
+    corrected: Any,
+    has: bool,
+    ci: tuple[Any, Any],
+) -> dict[str, Any]:
+    """One net-support row of the validation (a window's, ``where = ("window", w)``, or a
+    change's, ``("change", "crisis - baseline")``): naive and corrected as supportive minus
+    critical share (``naive[0] - naive[1]``), the corrected figure and its interval only when
+    the cell has codes (``has``)."""
+    return {
+        "target_side": side,
+        where[0]: where[1],
+        "unit": unit,
+        "naive": float(naive[0] - naive[1]),
+        "corrected": float(corrected[0] - corrected[1]) if has else None,
+        "ci_low": ci[0],
+        "ci_high": ci[1],
+        "method": PPI_METHOD if has else NAIVE_ONLY,
+    }
+
+
 def leave_one_out(m: np.ndarray, windows: tuple[str, ...], sign: tuple[int, ...]) -> dict | None:
     """Return how far one disagreeing wholly coded account moves an account-level corrected
     figure: ``sum_j sign_j * net(windows_j)`` (a window's net support: ``(w,), (1,)``; a change
@@ -702,16 +727,7 @@ def corrected_shares(
                     )
                 net_b = bc[:, 0] - bc[:, 1]
                 lo, hi = _ci(net_b, confidence) if has else (None, None)
-                row = {
-                    "target_side": side,
-                    "window": w,
-                    "unit": unit,
-                    "naive": float(naive[0] - naive[1]),
-                    "corrected": float(corr[0] - corr[1]) if has else None,
-                    "ci_low": lo,
-                    "ci_high": hi,
-                    "method": PPI_METHOD if has else NAIVE_ONLY,
-                }
+                row = _net_row(side, ("window", w), unit, naive, corr, has, (lo, hi))
                 if unit == "account":  # what the account-level rectifier rests on
                     row.update(_coded_accounts(m, _WINDOWS.index(w) * _BLOCK))
                     loo = leave_one_out(m, (w,), (1,)) if has else None
@@ -727,16 +743,7 @@ def corrected_shares(
                 has = point[f"{unit}|{later}|coded"][0] > 0 and point[f"{unit}|{base}|coded"][0] > 0
                 d = boot[f"{unit}|{later}|corrected"] - boot[f"{unit}|{base}|corrected"]
                 lo, hi = _ci(d[:, 0] - d[:, 1], confidence) if has else (None, None)
-                crow = {
-                    "target_side": side,
-                    "change": f"{later} - {base}",
-                    "unit": unit,
-                    "naive": float(nv[0] - nv[1]),
-                    "corrected": float(cv[0] - cv[1]) if has else None,
-                    "ci_low": lo,
-                    "ci_high": hi,
-                    "method": PPI_METHOD if has else NAIVE_ONLY,
-                }
+                crow = _net_row(side, ("change", f"{later} - {base}"), unit, nv, cv, has, (lo, hi))
                 loo = (
                     leave_one_out(m, (later, base), (1, -1)) if has and unit == "account" else None
                 )
