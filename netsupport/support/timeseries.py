@@ -211,13 +211,17 @@ def its_lift(
             nb_alpha = _nb_alpha(y, x, offset)
             model = GLM(y, x, family=families.NegativeBinomial(alpha=nb_alpha), offset=offset)
             fit = model.fit(**_TIGHT)
-            hac = model.fit(cov_type="HAC", cov_kwds={"maxlags": lags}, **_TIGHT)
+            # the same estimates with other covariances: IRLS started at the fixed point (one
+            # iteration to confirm it) instead of from scratch
+            hac = model.fit(
+                start_params=fit.params, cov_type="HAC", cov_kwds={"maxlags": lags}, **_TIGHT
+            )
             # Pearson chi2 / residual df under the Poisson variance: how overdispersed (1 =
             # Poisson); it decides the quasi-Poisson scale when alpha sits on its boundary
             dispersion = _pearson_dispersion(y, np.asarray(fit.mu, dtype=float), len(fit.params))
             scaled = quasi_poisson and nb_alpha < ALPHA_BOUNDARY and dispersion > 1
             if scaled:  # the same estimates; model-based covariance times phi
-                fit = model.fit(scale=dispersion, **_TIGHT)
+                fit = model.fit(start_params=fit.params, scale=dispersion, **_TIGHT)
     except (ConvergenceWarning, PerfectSeparationWarning, np.linalg.LinAlgError, ValueError) as e:
         return not_measured(f"the segmented regression did not converge ({type(e).__name__})")
     b = np.asarray(fit.params, dtype=float)
