@@ -242,10 +242,7 @@ def _level_changes(u: _Units, windows: Windows, wc: np.ndarray, freq: str) -> di
     )
     out: dict[str, Any] = {}
     for side_name in _SIDES:
-        try:
-            r = its_lift(timeline, side_name, windows, freq)
-        except OverflowError:  # a degenerate fit (exp of a huge interval bound): no estimate
-            r = None
+        r = its_lift(timeline, side_name, windows, freq)  # a degenerate fit: not measured
         lc = r.get("level_change") if isinstance(r, Mapping) else None
         out[side_name] = lc.get("value") if isinstance(lc, Mapping) else None
     return out

@@ -11,6 +11,7 @@ bins of a study (measured in tests/test_comparisons.py and METHODS.md).
 from __future__ import annotations
 
 import math
+import sys
 import warnings
 from typing import Any
 
@@ -232,31 +233,17 @@ def its_lift(
     )
     if not (np.all(np.isfinite(b)) and np.all(np.isfinite(ci))):
         return not_measured("the segmented regression gave no finite estimate")
-    try:
-        return _its_out(b, ci, fit, hac, confidence, names, x, offset, y, bins, freq, lags,
-                        nb_alpha, dispersion, scaled)  # fmt: skip
-    except OverflowError:  # a degenerate fit: exp of a huge coefficient or interval bound
+    crisis_slope = b[1] + b[3]
+    se_cs = max(_se_sum(fit, 1, 3), _se_sum(hac, 1, 3))
+    z = float(_z(confidence))
+    with np.errstate(over="ignore"):
+        cf = np.exp(offset + x[:, :2] @ b[:2])  # the baseline trend carried on: no crisis
+        fitted = np.exp(offset + x @ b)
+    # a degenerate fit: exp of a huge coefficient (its interval encloses it; the intercept's is
+    # never taken), interval bound or fitted value would overflow
+    widest = max(float(np.max(np.abs(ci[1:]))), abs(crisis_slope) + z * se_cs)
+    if widest > _LOG_MAX or not (np.all(np.isfinite(cf)) and np.all(np.isfinite(fitted))):
         return not_measured("the segmented regression gave no finite estimate (overflow)")
-
-
-def _its_out(
-    b: np.ndarray,
-    ci: np.ndarray,
-    fit: Any,
-    hac: Any,
-    confidence: float,
-    names: list[str],
-    x: np.ndarray,
-    offset: np.ndarray,
-    y: np.ndarray,
-    bins: pd.DataFrame,
-    freq: str,
-    lags: int,
-    nb_alpha: float,
-    dispersion: float,
-    scaled: bool,
-) -> dict[str, Any]:
-    """The ratios, trend, half-life and fitted series of :func:`its_lift`'s fit."""
 
     def ratio(i: int) -> dict[str, Any]:
         return {"value": math.exp(b[i]), "low": math.exp(ci[i, 0]), "high": math.exp(ci[i, 1])}
@@ -265,9 +252,6 @@ def _its_out(
     for i, nm in enumerate(names):
         if nm != "intercept":
             out[nm] = ratio(i)
-    crisis_slope = b[1] + b[3]
-    se_cs = max(_se_sum(fit, 1, 3), _se_sum(hac, 1, 3))
-    z = float(_z(confidence))
     out["crisis_trend"] = {
         "value": math.exp(crisis_slope),
         "low": math.exp(crisis_slope - z * se_cs),
@@ -278,10 +262,6 @@ def _its_out(
         if crisis_slope < 0
         else not_measured("attention did not fall during the crisis: no decay")
     )
-    cf = np.exp(offset + x[:, :2] @ b[:2])  # the baseline trend carried on: no crisis
-    fitted = np.exp(offset + x @ b)
-    if not (np.all(np.isfinite(cf)) and np.all(np.isfinite(fitted))):
-        raise OverflowError("fitted values out of range")
     out.update(
         {
             "bins": len(y),
@@ -309,6 +289,9 @@ def _its_out(
     )
     return out
 
+
+#: The largest x whose exp(x) is a finite double (math.exp raises OverflowError above it).
+_LOG_MAX = math.log(sys.float_info.max)
 
 #: IRLS run to the fixed point's last digits rather than to statsmodels' default deviance
 #: tolerance (1e-8): stopped early, the last iterate depends on the host's floating-point kernels
