@@ -199,23 +199,25 @@ def its_fit(
     from statsmodels.genmod.generalized_linear_model import GLM
     from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationWarning
 
-    n_by = bins.groupby("window").size()
+    # (arrays, not pandas operations, on the few dozen bins: the grid fits ~50 of these)
+    win = bins["window"].to_numpy(dtype=object)
+    n_by = {w: int(np.count_nonzero(win == w)) for w in (_B, _C, _A)}
     for w in (_B, _C):
-        if int(n_by.get(w, 0)) < MIN_BINS:
+        if n_by[w] < MIN_BINS:
             return not_measured(
                 f"the {w} window has fewer than {MIN_BINS} bins of one {_unit(freq)}: no trend "
                 "to fit"
             )
-    if bins.loc[bins["window"] == _B, "y"].sum() == 0:
+    if bins["y"].to_numpy()[win == _B].sum() == 0:
         return not_measured(f"nobody addressed the {side} side in the baseline window")
     day = pd.Timedelta(days=1)
     t = ((bins["mid"] - windows.crisis_start) / day).to_numpy(dtype=float)
     d_c = (windows.crisis_end - windows.crisis_start) / day
-    c = (bins["window"] == _C).to_numpy(dtype=float)
-    a = (bins["window"] == _A).to_numpy(dtype=float)
+    c = (win == _C).astype(float)
+    a = (win == _A).astype(float)
     cols = [np.ones(len(bins)), t, c, c * t]
     names = ["intercept", "baseline_trend", "level_change", "slope_change"]
-    has_after = int(n_by.get(_A, 0)) >= MIN_BINS
+    has_after = n_by[_A] >= MIN_BINS
     if has_after:
         cols += [a, a * (t - d_c)]
         names += ["after_level", "after_slope"]
