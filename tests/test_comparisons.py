@@ -668,6 +668,33 @@ def test_the_segmented_regression_runs_to_its_fixed_point():
     assert np.max(np.abs(nb.score(polished.params))) < 1e-6
 
 
+def test_the_segmented_regression_starts_at_the_negative_binomial_fixed_point():
+    # spd8: IRLS starts at the negative binomial's maximum-likelihood coefficients, the GLM's
+    # fixed point for that alpha (one iteration; from scratch it took 15-125 on the grid's fits
+    # at 10^6): the estimates are those of a fit from scratch run to a change below 1e-15
+    from statsmodels.genmod import families
+    from statsmodels.genmod.generalized_linear_model import GLM
+
+    from netsupport.support.timeseries import _TIGHT, _bins, _nb_alpha
+
+    b = _bins(_EXAMPLE_W, "D")
+    t = ((b["mid"] - _EXAMPLE_W.crisis_start) / pd.Timedelta(days=1)).to_numpy()
+    c = (b["window"] == "crisis").to_numpy(dtype=float)
+    a = (b["window"] == "after").to_numpy(dtype=float)
+    x = np.column_stack([np.ones(36), t, c, c * t, a, a * (t - 5.375)])
+    y = np.array(_EXAMPLE_DAYS["institution"], dtype=float)
+    offset = np.log(b["exposure"].to_numpy())
+    alpha, start = _nb_alpha(y, x, offset)
+    assert start is not None and alpha > 1e-6  # (the focal side's alpha is the floor: no start)
+    model = GLM(y, x, family=families.NegativeBinomial(alpha=alpha), offset=offset)
+    warm = model.fit(start_params=start, **_TIGHT)
+    cold = model.fit(tol=1e-15, tol_criterion="params", maxiter=1000)
+    assert warm.fit_history["iteration"] <= 2 < cold.fit_history["iteration"]
+    np.testing.assert_allclose(warm.params, cold.params, rtol=1e-12, atol=1e-12)
+    r = its_lift(_example_timeline("institution"), "institution", _EXAMPLE_W, "D")
+    assert r["level_change"]["value"] == pytest.approx(math.exp(cold.params[2]), rel=1e-12)
+
+
 def test_the_segmented_regression_gives_the_same_digits_on_avx2_code_paths():
     # the same fits with numpy's AVX-512 kernels switched off and OpenBLAS's Haswell kernel (an
     # AVX2 host's code paths; on a host without AVX-512 both runs take those paths anyway)

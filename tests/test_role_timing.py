@@ -301,3 +301,17 @@ def test_a_planted_late_role_is_recovered_with_censoring():
     assert media["censored_new_accounts"] == int((t >= 240).sum())
     assert abs(media["median_first_hours_new"] - planted) < 12
     assert float(np.median(t[t < 240])) < planted - 12  # what the crisis-only median gave
+
+
+@pytest.mark.parametrize("n", [1, 2, 6, 15])
+def test_holm_gives_the_floats_of_statsmodels(n):
+    # spd8: role_timing's own Holm (statsmodels' runs gc.collect() on every call); ties and
+    # adjusted values above 1 included
+    from statsmodels.stats.multitest import multipletests
+
+    from netsupport.support.role_timing import _holm
+
+    gen = np.random.default_rng(n)
+    for _ in range(50):
+        p = np.round(gen.uniform(0, 1, n) ** 3, 2) + 1 / 2001  # rounded: ties
+        np.testing.assert_array_equal(_holm(p), multipletests(p, method="holm")[1])

@@ -103,6 +103,9 @@ def _permuted_medians(
     is the mean of the ``(m - 1) // 2``-th and ``m // 2``-th hours (in ascending order) of the
     accounts the shuffle gave the role; a stable sort of the shuffled codes, in the order of
     the hours, lists those accounts in that order (O(n) per shuffle: no median to partition).
+    The shuffles are of pointer-sized integers, which numpy moves without a memcpy per swap
+    (the same swaps as of int8: ~20% fewer CPU-s); the shuffled codes are sorted as int8
+    (numpy's stable sort of 8-bit integers is a radix sort).
     """
     order = np.argsort(hours, kind="stable")
     hs = hours[order]
@@ -110,12 +113,32 @@ def _permuted_medians(
     start = np.concatenate(([0], np.cumsum(m)[:-1]))
     lo = start + np.maximum(m - 1, 0) // 2
     hi = start + m // 2
-    small = codes.astype(np.int8) if k < 127 else codes
+    wide = codes.astype(np.intp)
+    small = np.int8 if k < 127 else np.intp
     out = np.full((permutations, k), np.nan)
     present = m > 0
     for i in range(permutations):
-        idx = np.argsort(rng.permutation(small)[order], kind="stable")
+        idx = np.argsort(rng.permutation(wide)[order].astype(small), kind="stable")
         out[i, present] = (hs[idx[lo[present]]] + hs[idx[hi[present]]]) / 2.0
+    return out
+
+
+def _holm(p: np.ndarray) -> np.ndarray:
+    """Return Holm's step-down adjusted p-values, the floats of statsmodels'
+    ``multipletests(p, method="holm")[1]``.
+
+    Written here because statsmodels' Holm branch runs ``gc.collect()`` on every call: a full
+    collection of the process's heap, ~0.1 s a call in the metrics step at 10^6 interactions.
+
+    Examples
+    --------
+    >>> _holm(np.array([0.01, 0.04, 0.03, 0.5])).tolist()
+    [0.04, 0.09, 0.09, 0.5]
+    """
+    order = np.argsort(p, kind="stable")
+    adjusted = np.maximum.accumulate(p[order] * np.arange(len(p), 0, -1))
+    out = np.empty_like(adjusted)
+    out[order] = np.minimum(adjusted, 1.0)
     return out
 
 
@@ -156,9 +179,8 @@ def role_timing(
         survives}]``, ``permutations``, ``seed``, ``alpha``, ``censored_at_hours`` (the crisis
         end), ``surviving``: pairs that survive, as [earlier, later].
     """
-    from statsmodels.stats.multitest import multipletests
-
-    cell = _side_rows(units, side)
+    # the columns read here only: each selection below copies every column it keeps
+    cell = _side_rows(units, side)[["source", "window", "created_at"]]
     if cell.empty:
         return not_measured(f"no posts addressed the {side} side")
     known = roles[roles.isin(_ROLES)]
@@ -261,7 +283,7 @@ def role_timing(
         ]
     )
     p = (exceed + 1.0) / (permutations + 1.0)  # Phipson & Smyth 2010: never exactly 0
-    p_holm = multipletests(p, method="holm")[1]
+    p_holm = _holm(p)
     rows = []
     for j, (a, b) in enumerate(pairs):
         early, late = (a, b) if obs[a] <= obs[b] else (b, a)

@@ -214,8 +214,9 @@ def _level_changes(u: _Units, windows: Windows, wc: np.ndarray, freq: str) -> di
     """Return the time-series model's level change at the crisis start per side
     (:func:`netsupport.support.timeseries.its_lift`, point estimate) for one specification:
     the units binned by ``freq`` (UTC day or hour) within the specification's windows, with
-    array counts (no per-unit frame), then the model fitted on the few hundred bins."""
-    from .timeseries import its_lift
+    array counts (no per-unit frame, no timeline table), then the model fitted on the few
+    hundred bins."""
+    from .timeseries import _bins, its_fit
 
     step = 86_400 * 10**9 if freq == "D" else 3_600 * 10**9
     keep = wc >= 0
@@ -227,22 +228,18 @@ def _level_changes(u: _Units, windows: Windows, wc: np.ndarray, freq: str) -> di
     n_bins = int((int(b.max()) - b0) // step) + 1
     # one integer per (side, window, bin), counted: no sort of a million keys per specification
     key = (u.side[keep] * 3 + wc[keep]) * n_bins + (b - b0) // step
-    counts = np.bincount(key, minlength=6 * n_bins)
-    cell = np.flatnonzero(counts)
-    side, win, bin_ = cell // (3 * n_bins), (cell // n_bins) % 3, cell % n_bins
-    names = np.array([Window.BASELINE.value, Window.CRISIS.value, Window.AFTER.value], dtype=object)
-    timeline = pd.DataFrame(
-        {
-            "target_side": np.array(_SIDES, dtype=object)[side],
-            "window": names[win],
-            "bin": pd.to_datetime(b0 + bin_ * step, utc=True),
-            "stance": "any",
-            "n": counts[cell].astype(np.int64),
-        }
-    )
+    counts = np.bincount(key, minlength=6 * n_bins).reshape(len(_SIDES), 3, n_bins)
+    # the model's bins (both sides'), each with its window's count of that bin: 0 outside the
+    # bins counted
+    bins = _bins(windows, freq)
+    names = [Window.BASELINE.value, Window.CRISIS.value, Window.AFTER.value]
+    win = bins["window"].map({w: i for i, w in enumerate(names)}).to_numpy(dtype=np.int64)
+    at = (pd.DatetimeIndex(bins["bin"]).as_unit("ns").asi8 - b0) // step
+    inside = (at >= 0) & (at < n_bins)
     out: dict[str, Any] = {}
-    for side_name in _SIDES:
-        r = its_lift(timeline, side_name, windows, freq)  # a degenerate fit: not measured
+    for s, side_name in enumerate(_SIDES):
+        y = np.where(inside, counts[s, win, np.clip(at, 0, n_bins - 1)], 0)
+        r = its_fit(bins.assign(y=y), side_name, windows, freq)  # degenerate: not measured
         lc = r.get("level_change") if isinstance(r, Mapping) else None
         out[side_name] = lc.get("value") if isinstance(lc, Mapping) else None
     return out

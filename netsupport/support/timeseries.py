@@ -23,7 +23,14 @@ from ..windows import Windows
 from .common import _A, _B, _C, _FOCAL, _INST, _WINDOWS, not_measured
 from .shares import UNIT_WEIGHT
 
-__all__ = ["ITS_METHOD", "block_shares", "its_lift", "timeline_counts", "timeline_freq"]
+__all__ = [
+    "ITS_METHOD",
+    "block_shares",
+    "its_fit",
+    "its_lift",
+    "timeline_counts",
+    "timeline_freq",
+]
 
 ITS_METHOD = (
     "segmented negative-binomial regression (statsmodels GLM, log link, exposure offset, "
@@ -165,33 +172,52 @@ def its_lift(
         nb_alpha, fitted: [{bin, window, observed, fitted, counterfactual, exposure}]}`` or
         not measured.
     """
-    # the modules, not statsmodels.api (which imports all of statsmodels: ~0.3 s)
-    from statsmodels.genmod import families
-    from statsmodels.genmod.generalized_linear_model import GLM
-    from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationWarning
-
     bins = _bins(windows, freq)
     own = timeline[(timeline["target_side"] == side).to_numpy(dtype=bool)]
     counts = own.groupby(["window", "bin"], sort=True)["n"].sum()
     keys = zip(bins["window"], bins["bin"], strict=True)
     bins["y"] = [int(counts.get(k, 0)) for k in keys]
-    n_by = bins.groupby("window").size()
+    return its_fit(bins, side, windows, freq, confidence, quasi_poisson=quasi_poisson)
+
+
+def its_fit(
+    bins: pd.DataFrame,
+    side: str,
+    windows: Windows,
+    freq: str,
+    confidence: float = 0.95,
+    *,
+    quasi_poisson: bool = True,
+) -> dict[str, Any]:
+    """Return :func:`its_lift`'s model of the counts ``y`` of the bins of :func:`_bins`.
+
+    ``bins``: ``_bins(windows, freq)`` with a column ``y``, the posts addressing ``side`` per
+    bin (the sensitivity grid counts them from arrays, without a timeline table).
+    """
+    # the modules, not statsmodels.api (which imports all of statsmodels: ~0.3 s)
+    from statsmodels.genmod import families
+    from statsmodels.genmod.generalized_linear_model import GLM
+    from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationWarning
+
+    # (arrays, not pandas operations, on the few dozen bins: the grid fits ~50 of these)
+    win = bins["window"].to_numpy(dtype=object)
+    n_by = {w: int(np.count_nonzero(win == w)) for w in (_B, _C, _A)}
     for w in (_B, _C):
-        if int(n_by.get(w, 0)) < MIN_BINS:
+        if n_by[w] < MIN_BINS:
             return not_measured(
                 f"the {w} window has fewer than {MIN_BINS} bins of one {_unit(freq)}: no trend "
                 "to fit"
             )
-    if bins.loc[bins["window"] == _B, "y"].sum() == 0:
+    if bins["y"].to_numpy()[win == _B].sum() == 0:
         return not_measured(f"nobody addressed the {side} side in the baseline window")
     day = pd.Timedelta(days=1)
     t = ((bins["mid"] - windows.crisis_start) / day).to_numpy(dtype=float)
     d_c = (windows.crisis_end - windows.crisis_start) / day
-    c = (bins["window"] == _C).to_numpy(dtype=float)
-    a = (bins["window"] == _A).to_numpy(dtype=float)
+    c = (win == _C).astype(float)
+    a = (win == _A).astype(float)
     cols = [np.ones(len(bins)), t, c, c * t]
     names = ["intercept", "baseline_trend", "level_change", "slope_change"]
-    has_after = int(n_by.get(_A, 0)) >= MIN_BINS
+    has_after = n_by[_A] >= MIN_BINS
     if has_after:
         cols += [a, a * (t - d_c)]
         names += ["after_level", "after_slope"]
@@ -209,9 +235,12 @@ def its_lift(
             warnings.simplefilter("error", ConvergenceWarning)
             warnings.simplefilter("error", PerfectSeparationWarning)
             warnings.simplefilter("ignore", RuntimeWarning)
-            nb_alpha = _nb_alpha(y, x, offset)
+            nb_alpha, start = _nb_alpha(y, x, offset)
             model = GLM(y, x, family=families.NegativeBinomial(alpha=nb_alpha), offset=offset)
-            fit = model.fit(**_TIGHT)
+            # IRLS started at the negative binomial's maximum-likelihood coefficients, the
+            # fixed point for that alpha (one or two iterations to confirm it; from scratch it
+            # took 15-125 to a change below 1e-13); from scratch when alpha is the floor
+            fit = model.fit(start_params=start, **_TIGHT)
             # the same estimates with other covariances: IRLS started at the fixed point (one
             # iteration to confirm it) instead of from scratch
             hac = model.fit(
@@ -312,11 +341,11 @@ def _pearson_dispersion(y: np.ndarray, mu: np.ndarray, n_params: int) -> float:
     return float(np.sum((y - mu) ** 2 / mu) / max(1, len(y) - n_params))
 
 
-def _nb_alpha(y: np.ndarray, x: np.ndarray, offset: np.ndarray) -> float:
+def _nb_alpha(y: np.ndarray, x: np.ndarray, offset: np.ndarray) -> tuple[float, np.ndarray | None]:
     """Return the negative-binomial dispersion (var = mu + alpha mu^2) by maximum likelihood
     (statsmodels NegativeBinomial), or a Poisson-like :data:`ALPHA_FLOOR` when the estimate is
     on its boundary (below :data:`ALPHA_BOUNDARY`: the counts are not overdispersed in that
-    form) or the fit fails.
+    form) or the fit fails; and the coefficients fitted with that alpha (None with the floor).
 
     The BFGS estimate is polished by Newton's method to the optimum's last digits: BFGS stops
     at a gradient tolerance, where the estimate still depends on the host's floating-point
@@ -332,14 +361,18 @@ def _nb_alpha(y: np.ndarray, x: np.ndarray, offset: np.ndarray) -> float:
             res = nb.fit(disp=0, maxiter=200)
             alpha = float(np.asarray(res.params)[-1])
             if not (math.isfinite(alpha) and alpha >= ALPHA_BOUNDARY):
-                return ALPHA_FLOOR
+                return ALPHA_FLOOR, None
             polished = nb.fit(
                 start_params=res.params, method="newton", tol=1e-14, maxiter=100, disp=0
             )
         better = float(np.asarray(polished.params)[-1])
     except (np.linalg.LinAlgError, ValueError):
-        return ALPHA_FLOOR
-    return better if math.isfinite(better) and better >= ALPHA_BOUNDARY else alpha
+        return ALPHA_FLOOR, None
+    if math.isfinite(better) and better >= ALPHA_BOUNDARY:
+        alpha, params = better, np.asarray(polished.params, dtype=float)
+    else:
+        params = np.asarray(res.params, dtype=float)
+    return alpha, params[:-1] if np.all(np.isfinite(params)) else None
 
 
 def _se_sum(fit: Any, i: int, j: int) -> float:
