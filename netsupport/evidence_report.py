@@ -570,10 +570,15 @@ def grid_coverage(m: Mapping[str, Any], labels: Mapping[str, str]) -> str:
     --------
     >>> m = {"sensitivity": {"specs": []}, "primary": {"measures": [
     ...     {"measure": "reputational_change", "side": "focal", "result": {"naive": 0.2}},
-    ...     {"measure": "prior_tie_odds_ratio", "result": {"value": 5.0}}]}}
+    ...     {"measure": "breadth", "result": {"value": 10}}]}}
     >>> print(grid_coverage(m, {"focal": "@lane"}))  # doctest: +NORMALIZE_WHITESPACE
     Of these, the sensitivity grid re-runs none as declared: reputational change (@lane) only
-    uncorrected, without the error correction; odds ratio of a prior tie not at all.
+    uncorrected, without the error correction; communities with enough supporters not at all.
+    >>> m["primary"]["measures"].append({"measure": "prior_tie_odds_ratio", "result": {"value": 5}})
+    >>> print(grid_coverage(m, {"focal": "@lane"}))  # doctest: +NORMALIZE_WHITESPACE
+    Of these, the sensitivity grid re-runs odds ratio of a prior tie as declared; reputational
+    change (@lane) only uncorrected, without the error correction; communities with enough
+    supporters not at all.
     """
     from .support.sensitivity import MEASURES
 
