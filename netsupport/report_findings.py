@@ -232,6 +232,11 @@ def findings(metrics: Mapping[str, Any]) -> Findings:
                     "dci": _ci(undated.dated_share, fmt_pct),
                 }
             )
+            # when the lists were taken decides whether those follows can predate the crisis
+            from .evidence_report import follows_date_note
+
+            text += "{fdate}"
+            values["fdate"] = follows_date_note(metrics, short=True)
         out.append(Sentence(text, values, ("pct",)))
         out += _evidence_tie_contrast(metrics, focal, conf)  # the test of it (issue 15)
 
