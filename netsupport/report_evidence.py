@@ -14,6 +14,7 @@ from .report_format import (
     fmt_count,
     fmt_counted,
     fmt_counted_range,
+    fmt_hours_1,
     fmt_pct,
     fmt_points,
     fmt_ratio,
@@ -666,7 +667,7 @@ def _role_median(role: str, entry: Mapping[str, Any], first: bool = True) -> str
     """
     m = entry.get("median_first_hours_new")
     head = f"{_PLURAL.get(role, role)} " + (
-        "not reached by the crisis end" if m is None else f"{float(m):.1f} h"
+        "not reached by the crisis end" if m is None else fmt_hours_1(m)
     )
     late = int(entry.get("censored_new_accounts") or 0)
     if late:

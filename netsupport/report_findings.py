@@ -23,6 +23,7 @@ from .report_format import (
     fmt_count,
     fmt_counted,
     fmt_hours,
+    fmt_hours_1,
     fmt_pct,
     fmt_points,
     fmt_rate,
@@ -331,7 +332,7 @@ def findings(metrics: Mapping[str, Any]) -> Findings:
         )
         nm.append(("First mentions by role", why))
     else:
-        parts = [f"{_role_plural(r)} ({fmt_hours(h)})" for r, h in firsts]
+        parts = [f"{_role_plural(r)} ({fmt_hours_1(h)})" for r, h in firsts]
         out.append(
             Sentence(
                 "First to address {who} after the crisis began: {order}.",
