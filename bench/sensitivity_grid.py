@@ -9,13 +9,16 @@ model`` the grid also has the classifier axis (``stance_classifiers``: the rules
 each row, seeded, kept as the stance step keeps it; ``--no-classifier`` leaves it out), and the
 peak memory the grid allocates (tracemalloc) and the peak resident memory before and after it are
 printed. The time-series level change is
-refitted per window choice unless ``--no-level``.
+refitted per window choice unless ``--no-level``. ``--ties`` adds the prior-tie measures (share
+of supporters with a prior tie, adjusted odds ratio) with a seeded follower list (a tenth of the
+accounts follow @lane, 40% of them undated) and as many interactions as units (30% with @lane).
 
 Usage::
 
     python bench/sensitivity_grid.py --rules model
     python bench/sensitivity_grid.py --rules model --no-classifier
     python bench/sensitivity_grid.py --rules vader --n 200000
+    python bench/sensitivity_grid.py --rules model --ties
 """
 
 from __future__ import annotations
@@ -62,12 +65,38 @@ def _table(n: int, rules: str, seed: int = 0) -> pd.DataFrame:
     )
 
 
+def _tie_tables(n: int, seed: int = 2) -> dict[str, pd.DataFrame]:
+    """A follower list and n interactions among the bench table's accounts (``_table``)."""
+    g = np.random.default_rng(seed)
+    t0, t1 = (pd.Timestamp(x).value for x in ("2014-02-10T00:00Z", "2014-02-20T00:00Z"))
+    n_acc = n // 5 + 1
+    fw = g.choice(n_acc, n_acc // 10, replace=False).astype(str)
+    obs = pd.Series(pd.to_datetime(g.integers(t0, t1, len(fw)), utc=True))
+    obs[g.random(len(fw)) < 0.4] = pd.NaT
+    src = g.integers(0, n_acc, n).astype(str)
+    dst = np.where(g.random(n) < 0.3, "lane", g.integers(0, n_acc, n).astype(str))
+    inter = pd.DataFrame(
+        {
+            "source": src,
+            "target": dst,
+            "kind": g.choice(["reply", "mention", "repost", "follow"], n, p=[0.4, 0.3, 0.2, 0.1]),
+            "created_at": pd.to_datetime(g.integers(t0, t1, n), utc=True),
+        }
+    )
+    return {
+        "follows": pd.DataFrame({"follower": fw, "followee": "lane", "observed_at": obs}),
+        "tie_interactions": inter,
+        "interactions": inter,
+    }
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=1_000_000)
     parser.add_argument("--rules", choices=("model", "vader"), default="model")
     parser.add_argument("--no-classifier", action="store_true")
     parser.add_argument("--no-level", action="store_true", help="leave the level change out")
+    parser.add_argument("--ties", action="store_true", help="add the prior-tie measures")
     parser.add_argument(
         "--trace-memory", action="store_true", help="the grid's peak allocation (tracemalloc: slow)"
     )
@@ -76,6 +105,7 @@ def main(argv: list[str]) -> int:
     from netsupport.support.timeseries import timeline_freq
 
     table, study = _table(args.n, args.rules), _study()
+    tie_tables = _tie_tables(args.n) if args.ties else None
     rules = None
     if args.rules == "model" and not args.no_classifier:
         rules = np.random.default_rng(1).integers(0, 3, len(table)).astype(np.int8)
@@ -85,7 +115,7 @@ def main(argv: list[str]) -> int:
     c0, w0 = time.process_time(), time.perf_counter()
     units, _block = stance_classifiers(table, rules)
     freq = None if args.no_level else timeline_freq(study.windows)
-    records = window_grid(table, study, rules_units=units, freq=freq)
+    records = window_grid(table, study, rules_units=units, freq=freq, tie_tables=tie_tables)
     cpu, wall = time.process_time() - c0, time.perf_counter() - w0
     peak = tracemalloc.get_traced_memory()[1] / 2**20 if args.trace_memory else float("nan")
     tracemalloc.stop()
@@ -95,7 +125,8 @@ def main(argv: list[str]) -> int:
     print(
         f"window_grid, {args.n:,} units ({args.rules}): {len(records)} specifications "
         f"({n_rules} with the rules' stance), {cuts} cut-off(s), level change "
-        f"{'no' if freq is None else 'yes'}; {cpu:.1f} CPU s, "
+        f"{'no' if freq is None else 'yes'}, prior ties {'yes' if args.ties else 'no'}; "
+        f"{cpu:.1f} CPU s, "
         f"{wall:.1f} wall s; grid's peak allocation {peak:,.0f} MB (tracemalloc); peak RSS "
         f"{rss0:,.0f} MB before the grid, {rss1:,.0f} MB after"
     )

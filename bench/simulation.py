@@ -339,6 +339,7 @@ def main(argv: list[str] | None = None) -> int:
     results, seconds = run(a.seeds, a.workers)
     rows = summarise(results)
     body = (
+        f"Run {time.strftime('%Y-%m-%d', time.gmtime())} (UTC). "
         f"Machine: {machine()}. Command: `python bench/simulation.py --seeds {a.seeds} "
         f"--workers {a.workers}` ({seconds:.0f} s wall). Each replicate: `netsupport.synth` "
         f"generates a case ({BASE['accounts']} accounts, {BASE['interactions']} posts, "

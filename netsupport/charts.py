@@ -66,7 +66,7 @@ from matplotlib.ticker import (
 )
 
 from .graph import GraphArrays, GraphLike
-from .report_format import fmt_hours
+from .report_format import fmt_hours_1
 from .schema import Role, Stance, Target, Window
 from .textsafe import atomic_write_bytes
 from .timebins import TimeBins
@@ -1317,7 +1317,7 @@ def _role_times(
         ax.plot([0, h], [y, y], color=ROLE_COLOURS[r], lw=2, zorder=2)
         ax.plot([h], [y], marker=ROLE_MARKERS[r], ms=8, color=ROLE_COLOURS[r], zorder=3)
         ax.annotate(
-            fmt_hours(h) + ("" if n is None else f" ({n:,} new account{'s' * (n != 1)})"),
+            fmt_hours_1(h) + ("" if n is None else f" ({n:,} new account{'s' * (n != 1)})"),
             (h, y),
             xytext=(8, 0),
             textcoords="offset points",

@@ -23,6 +23,7 @@ from .report_format import (
     _reason,
     fmt_count,
     fmt_counted,
+    fmt_day,
     fmt_pct,
     fmt_points,
     fmt_ratio,
@@ -37,6 +38,7 @@ __all__ = [
     "evidence_charts",
     "evidence_context",
     "evidence_figures",
+    "follows_date_note",
     "limitations",
     "tie_contrast",
     "used_windows",
@@ -142,6 +144,64 @@ def _coverage(m: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+# ---- when the follower lists were collected ------------------------------------------------------
+
+
+def _collected_on(collected: str) -> str:
+    return fmt_day(collected) if len(collected) == 10 else fmt_time(collected)
+
+
+def follows_date_note(m: Mapping[str, Any], short: bool = False) -> str:
+    """Return what the follower lists' collection date (``follow_lists`` in metrics.json) means
+    for the prior ties, or "" when no follow of the focal account lacks a date (then the date
+    changes nothing). ``short``: the clause the prior-tie finding adds.
+
+    Examples
+    --------
+    >>> m = {"follow_lists": {"collected": None, "relative_to_crisis": None, "undated_follows": 3}}
+    >>> follows_date_note(m, short=True)[:62]
+    " The follower lists' collection date is not given: if they wer"
+    >>> m["follow_lists"].update(collected="2014-02-01", relative_to_crisis="before")
+    >>> follows_date_note(m)
+    'The follower lists were collected on 1 Feb 2014, before the crisis: their follows predate it.'
+    >>> m["follow_lists"]["undated_follows"] = 0
+    >>> follows_date_note(m)
+    ''
+    """
+    fl = m.get("follow_lists")
+    if not isinstance(fl, Mapping) or not fl.get("undated_follows"):
+        return ""
+    where, collected = fl.get("relative_to_crisis"), fl.get("collected")
+    if collected is None or where is None:
+        if short:
+            return (
+                " The follower lists' collection date is not given: if they were taken after "
+                "the crisis began, these follows may include ties made during or after it."
+            )
+        return (
+            "The follower lists' collection date is not given ([provenance] follows_collected): "
+            "if they were collected after the crisis began, a follow without a date may be a tie "
+            "made during or after it, and the figures that count such follows as prior may "
+            "overstate prior ties (the dated-ties figures do not rest on them)."
+        )
+    on = _collected_on(collected)
+    if where == "before":
+        text = f"The follower lists were collected on {on}, before the crisis: "
+        text += "their follows predate it."
+        return " " + text if short else text
+    made = "in the crisis" if where == "during" else "during or after the crisis"
+    if short:
+        return (
+            f" The follower lists were collected on {on}, {where} the crisis: these follows "
+            f"may include ties made {made}."
+        )
+    return (
+        f"The follower lists were collected on {on}, {where} the crisis: a follow without a date "
+        f"may be a tie made {made}, and the figures that count such follows as prior may "
+        "overstate prior ties (the dated-ties figures do not rest on them)."
+    )
+
+
 # ---- comparisons ---------------------------------------------------------------------------------
 
 
@@ -182,6 +242,7 @@ def _ties(m: Mapping[str, Any], conf: str) -> dict[str, Any]:
         "measured": True,
         "accounts": fmt_count(pt["accounts"]),
         "undated": fmt_count(pt["undated_follow_only"]),
+        "follows_note": follows_date_note(m),
         "variants": variants,
         "head": ["Accounts in the crisis", "Accounts", "With a prior tie", f"Share ({conf} CI)"],
     }
@@ -570,10 +631,15 @@ def grid_coverage(m: Mapping[str, Any], labels: Mapping[str, str]) -> str:
     --------
     >>> m = {"sensitivity": {"specs": []}, "primary": {"measures": [
     ...     {"measure": "reputational_change", "side": "focal", "result": {"naive": 0.2}},
-    ...     {"measure": "prior_tie_odds_ratio", "result": {"value": 5.0}}]}}
+    ...     {"measure": "breadth", "result": {"value": 10}}]}}
     >>> print(grid_coverage(m, {"focal": "@lane"}))  # doctest: +NORMALIZE_WHITESPACE
     Of these, the sensitivity grid re-runs none as declared: reputational change (@lane) only
-    uncorrected, without the error correction; odds ratio of a prior tie not at all.
+    uncorrected, without the error correction; communities with enough supporters not at all.
+    >>> m["primary"]["measures"].append({"measure": "prior_tie_odds_ratio", "result": {"value": 5}})
+    >>> print(grid_coverage(m, {"focal": "@lane"}))  # doctest: +NORMALIZE_WHITESPACE
+    Of these, the sensitivity grid re-runs odds ratio of a prior tie as declared; reputational
+    change (@lane) only uncorrected, without the error correction; communities with enough
+    supporters not at all.
     """
     from .support.sensitivity import MEASURES
 
@@ -746,14 +812,19 @@ def limitations(m: Mapping[str, Any], study: Any) -> list[str]:
             "and community settings."
         )
     pt = _get(m, "comparisons", "prior_ties")
+    ties_text = []
     if not _is_nm(pt) and pt.get("undated_follow_only"):
         one = is_one(pt["undated_follow_only"])
-        out.append(
-            f"Prior ties: {fmt_count(pt['undated_follow_only'])} of the crisis accounts "
+        ties_text.append(
+            f"{fmt_count(pt['undated_follow_only'])} of the crisis accounts "
             f"{'has' if one else 'have'} a prior tie only through a follow without a date, "
             "taken to predate the crisis; the comparison is shown without "
             f"{'it' if one else 'them'} too."
         )
+    if follows_date_note(m):  # (the date matters only for follows without one)
+        ties_text.append(follows_date_note(m))
+    if ties_text:
+        out.append("Prior ties: " + " ".join(ties_text))
     out.append(
         "Time-series intervals: with daily bins and strongly autocorrelated counts they are "
         "too narrow (METHODS.md measures their coverage)."

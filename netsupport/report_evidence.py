@@ -14,6 +14,7 @@ from .report_format import (
     fmt_count,
     fmt_counted,
     fmt_counted_range,
+    fmt_hours_1,
     fmt_pct,
     fmt_points,
     fmt_ratio,
@@ -24,7 +25,7 @@ from .report_format import (
 __all__ = ["grid_clause", "sensitivity_chart", "sensitivity_context"]
 
 _FOCAL, _INST = "focal", "institution"
-#: measure key -> (label, formatter, is a ratio)
+#: measure key -> (label, formatter, is a ratio; None: a level, a share with no "no change")
 _MEASURES = {
     "attention_lift": ("Attention lift, crisis / baseline", fmt_ratio, True),
     "net_support_crisis": ("Net support in the crisis", fmt_points, False),
@@ -35,9 +36,19 @@ _MEASURES = {
         fmt_ratio,
         True,
     ),
+    "prior_tie_share": ("Supporters with a prior tie", fmt_pct, None),
+    "prior_tie_odds_ratio": (
+        "Odds ratio of a prior tie, supporters vs others (adjusted)",
+        lambda x: fmt_ratio(x).replace("×", ""),
+        True,
+    ),
 }
 #: Measures the table gives but Figure 9 (four panels) does not draw.
-_TABLE_ONLY = ("attention_level_change",)
+_TABLE_ONLY = ("attention_level_change", "prior_tie_share", "prior_tie_odds_ratio")
+#: Measures of the focal side only (ties to the focal account): no institution row.
+_FOCAL_ONLY = ("prior_tie_share", "prior_tie_odds_ratio")
+#: Measures with no "no change" value (a share): the table gives no direction for them.
+_LEVELS = tuple(k for k, (_l, _f, ratio) in _MEASURES.items() if ratio is None)
 
 
 #: Label suffix of a grid measure whose headline figure is error-corrected (the grid's is not).
@@ -374,10 +385,11 @@ def sensitivity_context(metrics: Mapping[str, Any], institution: bool) -> dict[s
     rows = []
     for key, (label, fmt, _ratio) in _MEASURES.items():
         label += UNCORRECTED if key in uncorrected else ""
-        for side in sides:
+        for side in [x for x in sides if x == _FOCAL or key not in _FOCAL_ONLY]:
             s = _summary(metrics, key, side)
             if s is None:
-                rows.append([label, side, "not measured", "", "", ""])
+                if key not in _FOCAL_ONLY:  # (a grid from before they were in it: no row)
+                    rows.append([label, side, "not measured", "", "", ""])
                 continue
             by = s.get("by_classifier")
             if isinstance(by, Mapping) and len(by) > 1:
@@ -392,8 +404,14 @@ def sensitivity_context(metrics: Mapping[str, Any], institution: bool) -> dict[s
                             side,
                             fmt(s["study"]) if name == "study" else "",
                             fmt_span(fmt(e["min"]), fmt(e["max"])),
-                            f"{e['same_sign']} of {e['specs']}",
-                            "yes" if e["same_sign"] == e["specs"] else "no",
+                            *(
+                                (f"{e['specs']} specifications", "—")
+                                if key in _LEVELS
+                                else (
+                                    f"{e['same_sign']} of {e['specs']}",
+                                    "yes" if e["same_sign"] == e["specs"] else "no",
+                                )
+                            ),
                         ]
                     )
                 continue
@@ -403,8 +421,11 @@ def sensitivity_context(metrics: Mapping[str, Any], institution: bool) -> dict[s
                     side,
                     fmt(s["study"]),
                     fmt_span(fmt(s["min"]), fmt(s["max"])),
-                    f"{s['same_sign']} of {s['specs']}",
-                    "yes" if s["holds"] else "no",
+                    *(
+                        (f"{s['specs']} specifications", "—")
+                        if key in _LEVELS
+                        else (f"{s['same_sign']} of {s['specs']}", "yes" if s["holds"] else "no")
+                    ),
                 ]
             )
     g = sens["grid"]
@@ -646,7 +667,7 @@ def _role_median(role: str, entry: Mapping[str, Any], first: bool = True) -> str
     """
     m = entry.get("median_first_hours_new")
     head = f"{_PLURAL.get(role, role)} " + (
-        "not reached by the crisis end" if m is None else f"{float(m):.1f} h"
+        "not reached by the crisis end" if m is None else fmt_hours_1(m)
     )
     late = int(entry.get("censored_new_accounts") or 0)
     if late:

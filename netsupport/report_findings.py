@@ -23,6 +23,7 @@ from .report_format import (
     fmt_count,
     fmt_counted,
     fmt_hours,
+    fmt_hours_1,
     fmt_pct,
     fmt_points,
     fmt_rate,
@@ -232,6 +233,11 @@ def findings(metrics: Mapping[str, Any]) -> Findings:
                     "dci": _ci(undated.dated_share, fmt_pct),
                 }
             )
+            # when the lists were taken decides whether those follows can predate the crisis
+            from .evidence_report import follows_date_note
+
+            text += "{fdate}"
+            values["fdate"] = follows_date_note(metrics, short=True)
         out.append(Sentence(text, values, ("pct",)))
         out += _evidence_tie_contrast(metrics, focal, conf)  # the test of it (issue 15)
 
@@ -326,7 +332,7 @@ def findings(metrics: Mapping[str, Any]) -> Findings:
         )
         nm.append(("First mentions by role", why))
     else:
-        parts = [f"{_role_plural(r)} ({fmt_hours(h)})" for r, h in firsts]
+        parts = [f"{_role_plural(r)} ({fmt_hours_1(h)})" for r, h in firsts]
         out.append(
             Sentence(
                 "First to address {who} after the crisis began: {order}.",

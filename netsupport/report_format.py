@@ -48,6 +48,7 @@ __all__ = [
     "fmt_counted_range",
     "fmt_day",
     "fmt_hours",
+    "fmt_hours_1",
     "fmt_pct",
     "fmt_points",
     "fmt_rate",
@@ -269,6 +270,21 @@ def fmt_hours(h: Any) -> str:
         return f"{v:.1f} h"
     days, hours = divmod(round(v), 24)
     return f"{days} d {hours} h" if hours else f"{days} d"
+
+
+def fmt_hours_1(h: Any) -> str:
+    """Return a duration in hours with one decimal, the unit of a chart axis or a sentence that
+    compares durations (role timing): ``33.2 h``, never days and hours mixed.
+
+    Examples
+    --------
+    >>> fmt_hours_1(22.02), fmt_hours_1(81.13), fmt_hours_1(0.25), fmt_hours_1(0.01)
+    ('22.0 h', '81.1 h', '0.2 h', '<0.1 h')
+    """
+    v = _num(h)
+    if v is None:
+        return "n/a"
+    return "<0.1 h" if 0 < v < 0.05 else f"{v:.1f} h"
 
 
 def _ci(block: Any, fmt: Any, sep: str = "–") -> str:

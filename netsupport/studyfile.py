@@ -116,6 +116,9 @@ class Provenance:
     coders: tuple[str, ...] = ()  # who hand-coded stance
     ethics: str | None = None  # ethics approval (body and reference) or why none was needed
     preregistration: str | None = None  # where and when the analysis plan was registered
+    #: when the follower lists were collected (ISO date, or date-time in UTC): their follows
+    #: carry no time, and a list taken after the crisis may hold ties the crisis made
+    follows_collected: str | None = None
     synthetic: bool = False  # the data are generated, not collected
     notes: str | None = None
 
@@ -126,6 +129,7 @@ class Provenance:
             ("Query", self.query),
             ("Collected from", self.collected_from),
             ("Collected to", self.collected_to),
+            ("Follower lists collected", self.follows_collected),
             ("Stance coders", ", ".join(self.coders) if self.coders else None),
             ("Ethics approval", self.ethics),
             ("Preregistration", self.preregistration),
@@ -302,6 +306,7 @@ _SPEC: dict[str, Any] = {
         "query": str,
         "collected_from": (str, object),
         "collected_to": (str, object),
+        "follows_collected": (str, object),
         "coders": list,
         "ethics": str,
         "preregistration": str,
@@ -710,6 +715,15 @@ def _with_evidence_keys(study: Study, data: dict, base: Path, path: Path, text: 
         v = pv.get(key)
         return None if v is None else (v.isoformat() if hasattr(v, "isoformat") else str(v))
 
+    follows_collected = _collection_date(pv.get("follows_collected"))
+    _check_value(
+        "follows_collected" not in pv or follows_collected is not None,
+        pv.get("follows_collected"),
+        "provenance.follows_collected",
+        "a date (YYYY-MM-DD, or a date and time such as 2014-03-05T12:00:00Z)",
+        path,
+        text,
+    )
     provenance = Provenance(
         method=pv.get("method"),
         query=pv.get("query"),
@@ -718,6 +732,7 @@ def _with_evidence_keys(study: Study, data: dict, base: Path, path: Path, text: 
         coders=tuple(c.strip() for c in coders),
         ethics=pv.get("ethics"),
         preregistration=pv.get("preregistration"),
+        follows_collected=follows_collected,
         synthetic=bool(pv.get("synthetic", False)),
         notes=pv.get("notes"),
     )
@@ -735,6 +750,43 @@ def _with_evidence_keys(study: Study, data: dict, base: Path, path: Path, text: 
         pseudonymise=bool(o.get("pseudonymise", False)),
         salt_file=salt_file,
     )
+
+
+def _collection_date(value: Any) -> str | None:
+    """Return a collection date as ISO text: ``YYYY-MM-DD`` for a date, ``YYYY-MM-DDTHH:MM:SSZ``
+    (UTC; a time without an offset is taken as UTC) for a date and time; None when ``value`` is
+    neither (a TOML date or date-time, or a string holding one).
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> _collection_date(dt.date(2014, 3, 5)), _collection_date("2014-03-05")
+    ('2014-03-05', '2014-03-05')
+    >>> _collection_date("2014-03-05T13:00:00+01:00")
+    '2014-03-05T12:00:00Z'
+    >>> _collection_date("last spring"), _collection_date("2014-02-30"), _collection_date(5)
+    (None, None, None)
+    """
+    import datetime as dt
+
+    if isinstance(value, dt.datetime):
+        ts = value
+    elif isinstance(value, dt.date):
+        return value.isoformat()
+    elif isinstance(value, str) and value.strip():
+        text = value.strip()
+        try:
+            return dt.date.fromisoformat(text).isoformat()
+        except ValueError:
+            pass
+        try:
+            ts = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    else:
+        return None
+    ts = ts.replace(tzinfo=dt.UTC) if ts.tzinfo is None else ts.astimezone(dt.UTC)
+    return ts.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 _MAX_SHIFT_DAYS = 14  # a crisis moved by more is another study, not a sensitivity check

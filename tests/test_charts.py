@@ -416,8 +416,9 @@ def test_roles_lower_panel_plots_new_accounts_medians_not_the_first_post():
     )
     assert [t.get_text() for t in low.texts] == [
         "22.0 h (43 new accounts)",
-        "2 d 6 h (12 new accounts)",
+        "54.2 h (12 new accounts)",  # t13 #3: hours with one decimal, as the axis, not "2 d 6 h"
     ]
+    assert low.get_xlabel() == "Hours after the crisis began"
     assert [t.get_text() for t in low.get_yticklabels()] == ["Professional", "Media"]
 
 
@@ -426,7 +427,7 @@ def test_roles_lower_panel_without_medians_says_it_is_the_earliest_single_post()
     fig = charts.roles_timeline(_role_counts(), W, focal_label="@l", first_mentions=first)
     low = fig.axes[1]
     assert low.get_title(loc="left").startswith("Earliest single post of each role")
-    assert [t.get_text() for t in low.texts] == ["1 min", "1 d 1 h"]
+    assert [t.get_text() for t in low.texts] == ["<0.1 h", "25.0 h"]  # (the axis's unit)
 
 
 def test_roles_legend_is_beside_the_lines_not_over_them():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pandas as pd
+
 from netsupport import evidence_report, report_stance
 from netsupport.report_findings import findings
 
@@ -392,3 +394,79 @@ def test_the_primary_block_counts_comparisons_apart_from_levels_and_adjusts_the_
         evidence_report._primary(m, LABELS, "OSF 10.17605/x, 2014-02-20")["declared_where"]
         == "declared as primary in the study file; preregistration: OSF 10.17605/x, 2014-02-20"
     )
+
+
+def _tie_metrics(collected, where, undated=41):
+    return {
+        "follow_lists": {
+            "collected": collected,
+            "relative_to_crisis": where,
+            "undated_follows": undated,
+        },
+        "comparisons": {"prior_ties": {"accounts": 200, "undated_follow_only": 12}},
+    }
+
+
+def test_the_follower_lists_date_is_said_where_prior_ties_are_shown():
+    """t13 #2: the follower lists' collection date (or that none is given) in Limitations and
+    under the prior-tie tables; nothing when every follow has a date."""
+    unknown = _tie_metrics(None, None)
+    note = evidence_report.follows_date_note(unknown)
+    assert note.startswith("The follower lists' collection date is not given")
+    assert "may be a tie made during or after it" in note
+    lim = [x for x in evidence_report.limitations(unknown, None) if x.startswith("Prior ties:")]
+    assert len(lim) == 1 and lim[0].endswith(note)
+    after = evidence_report.follows_date_note(_tie_metrics("2014-03-05", "after"))
+    assert after.startswith("The follower lists were collected on 5 Mar 2014, after the crisis")
+    assert "during or after the crisis" in after
+    during = evidence_report.follows_date_note(_tie_metrics("2014-02-15T10:00:00Z", "during"))
+    assert "15 Feb 2014 10:00 UTC, during the crisis" in during and "made in the crisis" in during
+    before = evidence_report.follows_date_note(_tie_metrics("2014-02-01", "before"))
+    assert before == (
+        "The follower lists were collected on 1 Feb 2014, before the crisis: their follows "
+        "predate it."
+    )
+    assert evidence_report.follows_date_note(_tie_metrics("2014-03-05", "after", 0)) == ""
+    no_undated = _tie_metrics(None, None, 0)
+    no_undated["comparisons"]["prior_ties"]["undated_follow_only"] = 0
+    lim = evidence_report.limitations(no_undated, None)
+    assert not [x for x in lim if x.startswith("Prior ties")]
+
+
+def test_follow_lists_in_the_metrics_places_the_date_against_the_crisis():
+    from netsupport.support.ties import follow_lists
+    from netsupport.windows import Windows
+
+    w = Windows.from_crisis("2014-02-14T09:00Z", "2014-02-19T18:00Z", 14, 14)
+    f = pd.DataFrame(
+        {
+            "follower": ["a", "b", "c", "a"],
+            "followee": ["lane", "lane", "x", "lane"],
+            "observed_at": pd.to_datetime([None, "2014-02-01", None, None], utc=True),
+        }
+    )
+    inter = pd.DataFrame(
+        {
+            "source": ["d", "e"],
+            "target": ["lane", "lane"],
+            "kind": ["follow", "reply"],
+            "created_at": pd.to_datetime([None, None], utc=True),
+        }
+    )
+    got = {
+        day: follow_lists(day, ["lane"], f, inter, w)["relative_to_crisis"]
+        for day in ("2014-02-13", "2014-02-14", "2014-02-19", "2014-02-20", "2014-02-14T08:00:00Z")
+    }
+    assert got == {
+        "2014-02-13": "before",
+        "2014-02-14": "during",  # the day the crisis began: it may have been taken after 09:00
+        "2014-02-19": "during",
+        "2014-02-20": "after",
+        "2014-02-14T08:00:00Z": "before",
+    }
+    # a (twice), d: undated follows of @lane; b has a date, c follows another account
+    assert follow_lists(None, ["lane"], f, inter, w) == {
+        "collected": None,
+        "relative_to_crisis": None,
+        "undated_follows": 2,
+    }

@@ -323,3 +323,28 @@ def test_limitations_give_a_coverage_note_not_that_every_input_covers_each_windo
 
     m = {"coverage_check": {"warnings": [], "notes": ["n.csv covers only 74% of the crisis"]}}
     assert limitations(m, S)[0] == "Coverage: n.csv covers only 74% of the crisis."
+
+
+def test_the_follower_lists_collection_date_is_a_checked_provenance_key(tmp_path):
+    """t13 #2: `[provenance] follows_collected` is a date (TOML date or date-time, or a string
+    holding one), printed with the provenance; anything else is a one-line error."""
+    (tmp_path / "t.jsonl").write_text("")
+    p = tmp_path / "study.toml"
+    for written, kept in (
+        ("2014-03-05", "2014-03-05"),
+        ('"2014-03-05"', "2014-03-05"),
+        ("2014-03-05T12:00:00Z", "2014-03-05T12:00:00Z"),
+        ('"2014-03-05T13:00:00+01:00"', "2014-03-05T12:00:00Z"),
+    ):
+        p.write_text(PROV.format(prov=f"follows_collected = {written}"))
+        s = load_study(p)
+        assert s.provenance.follows_collected == kept
+        assert ("Follower lists collected", kept) in s.provenance.fields()
+    for bad in ('"last spring"', '"2014-02-30"', "5", "[2014-03-05]"):
+        p.write_text(PROV.format(prov=f"follows_collected = {bad}"))
+        with pytest.raises(StudyKeyError) as err:
+            load_study(p)
+        msg = str(err.value)
+        assert "\n" not in msg and "'provenance.follows_collected' must be a date" in msg, msg
+    p.write_text(PROV.format(prov='method = "x"'))
+    assert load_study(p).provenance.follows_collected is None

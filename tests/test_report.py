@@ -212,7 +212,7 @@ def test_findings_are_plain_sentences_with_the_numbers_worked_by_hand():
         "reposts or quotes from 312 accounts, followed by @rmn_tess (201).",
         # unknown role is not a role; journalists were not measured
         "First to address @lane after the crisis began: citizens (1.0 h), then media accounts "
-        "(1 d 2 h).",
+        "(26.0 h).",  # t13 #3: hours with one decimal, as Figure 6 gives them
     ]
     assert f.not_measured == [("Persistence of attention to @lane", "no posts in the after window")]
     # numbers are emphasised in HTML and Markdown

@@ -71,6 +71,11 @@ def test_study_spec_equals_the_headline(fixture):
             assert own["values"]["reputational_change"][side] == pytest.approx(
                 rep["value"], abs=1e-6
             )
+    for key in ("prior_tie_share", "prior_tie_odds_ratio"):  # (t13: the focal side only)
+        block = h.get(key)
+        block = block.get("focal", block) if isinstance(block, dict) else None
+        if isinstance(block, dict) and "value" in block:
+            assert own["values"][key]["focal"] == pytest.approx(block["value"], abs=1e-6)
 
 
 def test_moving_the_crisis_start_moves_posts_between_windows():
@@ -796,3 +801,124 @@ def test_the_grid_re_runs_the_time_series_level_change_as_the_headline_fits_it()
         for side in ("focal", "institution"):
             want = its_lift(tl, side, sw, "D")["level_change"]["value"]
             assert got[side] == pytest.approx(want, rel=1e-9), (spec, side)
+
+
+def _tie_world(seed: int):
+    """Random units addressing @lane, follows (dated, undated) and interactions (ties with
+    @lane, activity with others) around a crisis of 14-19 Feb with a 14-day baseline."""
+    from netsupport.windows import Windows
+
+    g = np.random.default_rng(seed)
+    w = Windows.from_crisis("2014-02-14T09:00Z", "2014-02-19T09:00Z", 14, 10)
+    t0, t1 = pd.Timestamp("2014-01-25T09:00Z").value, pd.Timestamp("2014-03-01T09:00Z").value
+    accounts = [f"a{i:03d}" for i in range(160)]
+    n = 900
+    units = pd.DataFrame(
+        {
+            "target_side": np.where(g.random(n) < 0.8, "focal", "institution"),
+            "source": g.choice(accounts, n),
+            "stance": g.choice(["supportive", "critical", "neutral"], n, p=[0.5, 0.2, 0.3]),
+            "created_at": pd.to_datetime(np.sort(g.integers(t0, t1, n)), utc=True),
+        }
+    )
+    fw = g.choice(accounts, 70, replace=False)
+    obs = pd.to_datetime(g.integers(t0, t1, len(fw)), utc=True).to_series().reset_index(drop=True)
+    obs[g.random(len(fw)) < 0.4] = pd.NaT  # a follower list without dates
+    follows = pd.DataFrame({"follower": fw, "followee": "lane", "observed_at": obs})
+    m = 1500
+    src = g.choice([*accounts, "lane"], m)
+    dst = np.where(g.random(m) < 0.3, "lane", g.choice([*accounts, "x1", "x2"], m))
+    dst = np.where(src == "lane", g.choice(accounts, m), dst)
+    inter = pd.DataFrame(
+        {
+            "source": src,
+            "target": dst,
+            "kind": g.choice(["reply", "mention", "repost", "follow"], m, p=[0.4, 0.3, 0.2, 0.1]),
+            "created_at": pd.to_datetime(g.integers(t0, t1, m), utc=True),
+        }
+    )
+    return units, follows, inter, w
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_the_grid_re_runs_the_prior_tie_share_and_odds_ratio_as_the_headline(seed):
+    """t13: the grid's prior-tie share and adjusted odds ratio of a specification are the
+    headline's (supporters + prior_ties, tie_comparison with the baseline graph's activity),
+    from arrays made once; for window choices whose baseline ends at their crisis start."""
+    from netsupport import graph
+    from netsupport.support import prior_ties, supporters
+    from netsupport.support.comparisons import tie_comparison
+    from netsupport.support.sensitivity import TieInputs, _spec_measures
+    from netsupport.windows import assign_windows
+
+    units, follows, inter, w = _tie_world(seed)
+    u = _Units.of(units)
+    ties = TieInputs.of(u.handles, ("lane",), follows, inter, inter)
+    for spec in [(0.0, 0.0, 14.0), (-1.0, 1.0, 7.0), (-1.0, -1.0, 28.0), (0.0, 1.0, 7.0)]:
+        sw = variant_windows(w, *spec)
+        assert sw.baseline_end is None
+        got = _spec_measures(u, sw, None, (), ties)[0]
+        wu = units.assign(window=assign_windows(units["created_at"], sw).astype(object))
+        sup = supporters(wu)
+        share = prior_ties(sup, ("lane",), follows, inter, sw)["prior_tie"].mean()
+        assert got["prior_tie_share"]["focal"] == pytest.approx(share, rel=1e-12), spec
+        tc = tie_comparison(
+            wu, ("lane",), follows, inter, sw, baseline_edges=graph.baseline_edges(inter, sw)
+        )
+        odds = tc["variants"]["all_ties"]["odds_ratio"]["value"]
+        assert got["prior_tie_odds_ratio"]["focal"] == pytest.approx(odds, rel=1e-9), spec
+        assert "prior_tie_share" not in got or "institution" not in got["prior_tie_share"]
+
+
+def test_a_tie_made_between_the_declared_and_a_later_crisis_start_is_not_prior():
+    """With the crisis start moved later the baseline ends at the declared start: a follow or
+    a reply in the day between is no prior tie (it was made in the declared crisis). By hand:
+    supporters s1 s2 s3 (crisis 15-20 Feb); s1 followed on 10 Feb, s2 replied to @lane on
+    14 Feb 12:00 (declared crisis), s3 follows with no date."""
+    from netsupport.support.sensitivity import TieInputs, _spec_measures
+    from netsupport.windows import Windows
+
+    w = Windows.from_crisis("2014-02-14T09:00Z", "2014-02-19T09:00Z", 14, 10)
+    units = pd.DataFrame(
+        {
+            "target_side": "focal",
+            "source": ["s1", "s2", "s3", "c1"],
+            "stance": ["supportive", "supportive", "supportive", "critical"],
+            "created_at": pd.to_datetime(["2014-02-16T00:00Z"] * 4, utc=True),
+        }
+    )
+    follows = pd.DataFrame(
+        {
+            "follower": ["s1", "s3"],
+            "followee": "lane",
+            "observed_at": pd.to_datetime(["2014-02-10T00:00Z", None], utc=True),
+        }
+    )
+    inter = pd.DataFrame(
+        {
+            "source": ["s2"],
+            "target": ["lane"],
+            "kind": ["reply"],
+            "created_at": pd.to_datetime(["2014-02-14T12:00Z"], utc=True),
+        }
+    )
+    u = _Units.of(units)
+    ties = TieInputs.of(u.handles, ("lane",), follows, inter, inter)
+    own = _spec_measures(u, w, None, (), ties)[0]["prior_tie_share"]["focal"]
+    later = _spec_measures(u, variant_windows(w, 1.0, 1.0, 14.0), None, (), ties)[0]
+    assert own == pytest.approx(2 / 3)  # s1 (follow), s3 (undated follow); s2's reply is crisis
+    assert later["prior_tie_share"]["focal"] == pytest.approx(2 / 3)  # the same: not 3 / 3
+    inter.loc[0, "created_at"] = pd.Timestamp("2014-02-13T12:00Z")  # in the baseline now
+    ties = TieInputs.of(u.handles, ("lane",), follows, inter, inter)
+    later = _spec_measures(u, variant_windows(w, 1.0, 1.0, 14.0), None, (), ties)[0]
+    assert later["prior_tie_share"]["focal"] == pytest.approx(1.0)
+
+
+def test_the_prior_tie_share_is_a_level_the_summary_gives_no_direction():
+    recs = [
+        {"study": True, "covered": True, "values": {"prior_tie_share": {"focal": 0.6}}},
+        {"study": False, "covered": True, "values": {"prior_tie_share": {"focal": 0.4}}},
+    ]
+    s = summarise_grid(recs)["prior_tie_share"]
+    assert s["focal"] == {"null": None, "study": 0.6, "min": 0.4, "max": 0.6, "specs": 2}
+    assert "institution" not in s

@@ -71,7 +71,14 @@ from .shares import (
     reputational_change,
     stance_shares,
 )
-from .ties import prior_ties, supporter_composition, supporters, touching, undated_ties
+from .ties import (
+    follow_lists,
+    prior_ties,
+    supporter_composition,
+    supporters,
+    touching,
+    undated_ties,
+)
 from .timeseries import block_shares, its_lift, timeline_counts, timeline_freq
 
 # ---- orchestration -------------------------------------------------------------------------------
@@ -458,6 +465,10 @@ def analyse_inputs(
         ties = prior_ties(sup_idx, study.focal, inputs.follows, tie_rows, windows)
         out_tables["supporters"] = ties.reset_index()
         m["composition"] = supporter_composition(ties, sp.confidence)
+    prov = getattr(study, "provenance", None)
+    m["follow_lists"] = follow_lists(
+        getattr(prov, "follows_collected", None), study.focal, inputs.follows, tie_rows, windows
+    )
 
     if focal_why:
         m["mobilisation"] = m["breadth"] = not_measured(focal_why)

@@ -37,9 +37,11 @@ from .common import _INST, _SIDES, not_measured
 from .shares import post_units, unit_rows
 
 __all__ = [
+    "FOCAL_ONLY",
     "MEASURES",
     "READS",
     "CommunityRuns",
+    "TieInputs",
     "community_grid",
     "community_runs",
     "consensus_partition",
@@ -59,14 +61,20 @@ __all__ = [
 _DAY = pd.Timedelta(days=1)
 _SUP_CODE, _CRI_CODE, _NEU_CODE = 0, 1, 2
 
-#: Headline measures the window/threshold grid re-computes: (key, null value, label).
-MEASURES: tuple[tuple[str, float, str], ...] = (
+#: Headline measures the window/threshold grid re-computes: (key, null value, label). A null
+#: of None: a level with no "no change" value (a share), whose summary gives no sign check.
+MEASURES: tuple[tuple[str, float | None, str], ...] = (
     ("attention_lift", 1.0, "Attention lift, crisis / baseline"),
     ("net_support_crisis", 0.0, "Net support in the crisis (accounts)"),
     ("reputational_change", 0.0, "Reputational change, crisis - baseline"),
     ("persistence_attention", 1.0, "Attention after / baseline"),
     ("attention_level_change", 1.0, "Attention level change at the crisis start"),
+    ("prior_tie_share", None, "Supporters with a prior tie (focal)"),
+    ("prior_tie_odds_ratio", 1.0, "Odds ratio of a prior tie, supporters vs others (adjusted)"),
 )
+
+#: Measures of the focal side only (the prior ties are ties to the focal account).
+FOCAL_ONLY = ("prior_tie_share", "prior_tie_odds_ratio")
 
 #: Measures :func:`spec_measures` gives only with the time bins (``freq``): the time-series
 #: model's level change, a point estimate per specification (METHODS.md, "Sensitivity").
@@ -164,6 +172,7 @@ class _Units:
     account: np.ndarray
     n_accounts: int
     time: np.ndarray  # int64 ns UTC
+    handles: np.ndarray | None = None  # the account codes' handles (sorted)
 
     @classmethod
     def of(cls, units: pd.DataFrame) -> _Units:
@@ -172,7 +181,7 @@ class _Units:
         account, uniq = pd.factorize(units["source"].to_numpy(dtype=object), sort=True)
         t = pd.to_datetime(units["created_at"], utc=True)
         time = t.astype("datetime64[ns, UTC]").array.asi8 if len(t) else np.zeros(0, np.int64)
-        return cls(side, stance, account.astype(np.int64), len(uniq), time)
+        return cls(side, stance, account.astype(np.int64), len(uniq), time, np.asarray(uniq))
 
 
 def _stance_codes(stance: pd.Series) -> np.ndarray:
@@ -194,13 +203,18 @@ def _window_codes(u: _Units, w: Windows) -> np.ndarray:
     return np.array([-1, 0, -1, 1, 2, -1], dtype=np.int64)[idx + 1]  # (idx -1 to 4)
 
 
+def _account_counts(u: _Units, mask: np.ndarray) -> np.ndarray:
+    """Return the units in ``mask`` counted per account and stance (n_accounts x 3)."""
+    ok = mask & (u.stance >= 0)
+    cell = u.account[ok] * 3 + u.stance[ok]
+    return np.bincount(cell, minlength=u.n_accounts * 3).reshape(u.n_accounts, 3)
+
+
 def _net(u: _Units, mask: np.ndarray) -> float | None:
     """Account-level net support of the units in ``mask``: majority supportive - critical."""
-    ok = mask & (u.stance >= 0)
-    if not ok.any():
+    if not (mask & (u.stance >= 0)).any():
         return None
-    cell = u.account[ok] * 3 + u.stance[ok]
-    counts = np.bincount(cell, minlength=u.n_accounts * 3).reshape(u.n_accounts, 3)
+    counts = _account_counts(u, mask)
     sup, cri, neu = counts[:, _SUP_CODE], counts[:, _CRI_CODE], counts[:, _NEU_CODE]
     # the accounts in the mask, and those whose majority (_majority_codes: the only maximum;
     # a tie is neutral) is supportive or critical: counted, not selected and argmax-ed
@@ -245,6 +259,143 @@ def _level_changes(u: _Units, windows: Windows, wc: np.ndarray, freq: str) -> di
     return out
 
 
+_NEVER, _UNDATED = np.iinfo(np.int64).max, np.iinfo(np.int64).min
+
+
+@dataclass(frozen=True)
+class TieInputs:
+    """What the prior-tie measures read, as arrays over the grid's account codes
+    (:class:`_Units`; -1: an account that addressed neither side, never counted).
+
+    ``follow_time``: per account, the earliest time (int64 ns) it was seen following a focal
+    handle (follows table or ``follow`` interaction); an undated follow is the smallest int64
+    (it counts as prior, as in :func:`netsupport.support.prior_ties`), no follow the largest.
+    ``tie_account``/``tie_time``: the non-follow interactions between an account and a focal
+    handle, either direction. ``act_account``/``act_time``: the non-follow interactions an
+    account sent to another account that is not a focal handle (the odds ratio's covariate,
+    :func:`netsupport.support.comparisons.baseline_activity`). ``activity``: False when the
+    interactions are not available (the odds ratio is then not measured, as in the headline).
+    """
+
+    follow_time: np.ndarray
+    tie_account: np.ndarray
+    tie_time: np.ndarray
+    act_account: np.ndarray
+    act_time: np.ndarray
+    activity: bool = True
+
+    @classmethod
+    def of(
+        cls,
+        handles: np.ndarray,
+        focal: Sequence[str],
+        follows: pd.DataFrame | None,
+        tie_interactions: pd.DataFrame | None,
+        interactions: pd.DataFrame | None,
+    ) -> TieInputs:
+        """Return the tie arrays of the accounts ``handles`` (the grid's account codes)."""
+        from ..schema import FollowCol, IKind, InteractionCol
+        from .common import _obj
+        from .ties import touching
+
+        index = pd.Index(np.asarray(handles, dtype=object), dtype=object)
+        focal_set = set(focal)
+
+        def code(values: pd.Series) -> np.ndarray:
+            return index.get_indexer(pd.Index(_obj(values), dtype=object)).astype(np.int64)
+
+        def times(values: pd.Series) -> np.ndarray:
+            t = pd.to_datetime(values, utc=True).astype("datetime64[ns, UTC]")
+            return np.where(t.isna().to_numpy(), _UNDATED, t.array.asi8)
+
+        follow_time = np.full(len(index), _NEVER, dtype=np.int64)
+
+        def add_follows(acc: np.ndarray, t: np.ndarray) -> None:
+            ok = acc >= 0
+            np.minimum.at(follow_time, acc[ok], t[ok])
+
+        if follows is not None and not follows.empty:
+            f = follows[pd.Series(_obj(follows[FollowCol.FOLLOWEE])).isin(focal_set).to_numpy()]
+            add_follows(code(f[FollowCol.FOLLOWER]), times(f[FollowCol.OBSERVED_AT]))
+        empty = np.zeros(0, dtype=np.int64)
+        tie_acc, tie_t = [empty], [empty]
+        ti = touching(tie_interactions, focal_set)
+        if ti is not None and not ti.empty:
+            kind = _obj(ti[InteractionCol.KIND])
+            src, dst = ti[InteractionCol.SOURCE], ti[InteractionCol.TARGET]
+            to_focal = pd.Series(_obj(dst), dtype=object).isin(focal_set).to_numpy()
+            from_focal = pd.Series(_obj(src), dtype=object).isin(focal_set).to_numpy()
+            t = times(ti[InteractionCol.CREATED_AT])
+            is_follow = kind == IKind.FOLLOW.value
+            fr = is_follow & to_focal
+            add_follows(code(src)[fr], t[fr])
+            dated = t != _UNDATED
+            for mask, who in ((to_focal, src), (from_focal, dst)):
+                sel = ~is_follow & mask & dated
+                tie_acc.append(code(who)[sel])
+                tie_t.append(t[sel])
+        act_acc, act_t = [empty], [empty]
+        has_activity = interactions is not None
+        if interactions is not None and not interactions.empty:
+            src = _obj(interactions[InteractionCol.SOURCE])
+            dst = _obj(interactions[InteractionCol.TARGET])
+            kind = _obj(interactions[InteractionCol.KIND])
+            keep = (kind != IKind.FOLLOW.value) & (src != None) & (dst != None)  # noqa: E711
+            keep &= src != dst
+            keep &= ~pd.Series(dst, dtype=object).isin(focal_set).to_numpy()
+            t = times(interactions[InteractionCol.CREATED_AT])
+            keep &= t != _UNDATED
+            act_acc.append(code(interactions[InteractionCol.SOURCE])[keep])
+            act_t.append(t[keep])
+
+        def cat(parts: list[np.ndarray]) -> np.ndarray:
+            return np.concatenate(parts).astype(np.int64)
+
+        ta, tt, aa, at = cat(tie_acc), cat(tie_t), cat(act_acc), cat(act_t)
+        return cls(
+            follow_time,
+            ta[ta >= 0],
+            tt[ta >= 0],
+            aa[aa >= 0],
+            at[aa >= 0],
+            activity=has_activity,
+        )
+
+
+def _tie_measures(
+    u: _Units, crisis_focal: np.ndarray, windows: Windows, ties: TieInputs
+) -> tuple[float | None, float | None]:
+    """Return the prior-tie share of the focal account's crisis supporters and the adjusted
+    odds ratio of a prior tie (supporters vs the other accounts that addressed it in the
+    crisis), point estimates, for one specification (``crisis_focal``: its focal crisis units).
+
+    The definitions are the headline's (:func:`netsupport.support.prior_ties`,
+    :func:`netsupport.support.comparisons.tie_comparison`, variant ``all_ties``), with the
+    specification's windows: a tie is prior when it was made before the specification's
+    baseline ends (its crisis start, or the declared one when the start is moved later), an
+    interaction tie and the activity count within its baseline.
+    """
+    from .comparisons import tie_odds_ratio
+
+    counts = _account_counts(u, crisis_focal)
+    sup_n, cri_n, neu_n = counts[:, _SUP_CODE], counts[:, _CRI_CODE], counts[:, _NEU_CODE]
+    active = (sup_n + cri_n + neu_n) > 0
+    sup = (sup_n > cri_n) & (sup_n > neu_n)
+    if not sup.any():
+        return None, None
+    b0, b1 = (pd.Timestamp(x).value for x in windows.bounds(Window.BASELINE))
+    tie = ties.follow_time < b1
+    inside = (ties.tie_time >= b0) & (ties.tie_time < b1)
+    tie[ties.tie_account[inside]] = True
+    share = float(np.count_nonzero(tie & sup) / np.count_nonzero(sup))
+    if not ties.activity:
+        return share, None
+    busy = (ties.act_time >= b0) & (ties.act_time < b1)
+    activity = np.bincount(ties.act_account[busy], minlength=u.n_accounts)
+    r = tie_odds_ratio(tie[active], sup[active], activity[active])
+    return share, r.get("value") if isinstance(r, Mapping) else None
+
+
 def spec_measures(
     units: pd.DataFrame | _Units, windows: Windows, freq: str | None = None
 ) -> dict[str, dict[str, Any]]:
@@ -274,18 +425,22 @@ def _spec_measures(
     windows: Windows,
     freq: str | None = None,
     other_stances: Sequence[np.ndarray] = (),
+    ties: TieInputs | None = None,
 ) -> list[dict[str, dict[str, Any]]]:
     """:func:`spec_measures`, and for each of ``other_stances`` (the units' stance codes under
     another classifier) the same measures with those stances: the windows and cells are made
-    once (attention reads no stance: its values are the first's)."""
+    once (attention reads no stance: its values are the first's). With ``ties``, also the
+    focal side's ``prior_tie_share`` and ``prior_tie_odds_ratio`` (:func:`_tie_measures`)."""
     u = units if isinstance(units, _Units) else _Units.of(units)
     wc = _window_codes(u, windows)
     days = [windows.days(Window(x)) for x in (Window.BASELINE, Window.CRISIS, Window.AFTER)]
-    out: dict[str, dict[str, Any]] = {k: {} for k, _, _ in MEASURES if k not in _MODELLED}
+    skip = _MODELLED + (() if ties is not None else FOCAL_ONLY)
+    out: dict[str, dict[str, Any]] = {k: {} for k, _, _ in MEASURES if k not in skip}
     others = [replace(u, stance=np.asarray(c, dtype=np.int64)) for c in other_stances]
-    alt: list[dict[str, dict[str, Any]]] = [
-        {"net_support_crisis": {}, "reputational_change": {}} for _ in others
-    ]
+    stance_keys = ("net_support_crisis", "reputational_change") + (
+        FOCAL_ONLY if ties is not None else ()
+    )
+    alt: list[dict[str, dict[str, Any]]] = [{k: {} for k in stance_keys} for _ in others]
     for s, side in enumerate(_SIDES):
         cells = [(u.side == s) & (wc == i) for i in range(3)]
         n = [int(c.sum()) for c in cells]
@@ -301,6 +456,9 @@ def _spec_measures(
             o["reputational_change"][side] = (
                 net_c - net_b if net_c is not None and net_b is not None else None
             )
+            if ties is not None and side != _INST:
+                share, odds = _tie_measures(uu, cells[1], windows, ties)
+                o["prior_tie_share"][side], o["prior_tie_odds_ratio"][side] = share, odds
     if freq is not None:
         out["attention_level_change"] = _level_changes(u, windows, wc, freq)
     return [out] + [{**out, **o} for o in alt]
@@ -331,6 +489,8 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "reputational_change": ("baseline",),
     "persistence_attention": ("baseline", "after"),
     "attention_level_change": ("baseline", "after"),
+    "prior_tie_share": ("baseline",),
+    "prior_tie_odds_ratio": ("baseline",),
 }
 
 
@@ -484,6 +644,7 @@ def window_grid(
     cutoffs: Sequence[tuple[float, float]] | None = None,
     rules_units: np.ndarray | None = None,
     freq: str | None = None,
+    tie_tables: Mapping[str, pd.DataFrame | None] | None = None,
 ) -> list[dict[str, Any]]:
     """Return one record per window/threshold specification with its headline point estimates.
 
@@ -498,6 +659,9 @@ def window_grid(
     window specifications are then run again with them, at the study's own cut-offs.
     ``freq``: the study's time bins; the time-series level change (which reads no stance) is
     then computed for each window specification of the first run (the study's own stance).
+    ``tie_tables``: ``follows``, ``tie_interactions`` (those touching the focal account, at
+    least) and ``interactions`` (all, for the baseline activity; None: not available): the
+    prior-tie measures (:func:`_tie_measures`) are then computed for every specification.
     """
     g = study.sensitivity
     base = study.windows
@@ -519,9 +683,18 @@ def window_grid(
     # the rules' specifications (own cut-off) are computed with the study's first run, sharing
     # its windows and cells, and listed after every study specification
     later: list[dict[str, Any]] = []
+    ties: TieInputs | None = None
     for n_run, (pos, neg) in enumerate(cutoffs):
         if first is None or rows is None:
             u = first = _Units.of(post_units(restance(stance, pos, neg)))
+            if tie_tables is not None and u.handles is not None:
+                ties = TieInputs.of(
+                    u.handles,
+                    tuple(study.focal),
+                    tie_tables.get("follows"),
+                    tie_tables.get("tie_interactions"),
+                    tie_tables.get("interactions"),
+                )
         else:
             labels = pd.Series(_relabelled(stance, pos, neg)[rows], dtype=object)
             u = replace(first, stance=_stance_codes(labels))
@@ -535,6 +708,7 @@ def window_grid(
                 w,
                 freq if n_run == 0 else None,
                 [rules_units] if with_rules and rules_units is not None else (),
+                ties,
             )
 
             def record(
@@ -579,6 +753,10 @@ READS: dict[str, tuple[str, ...]] = {
     "reputational_change": (*_WINDOW, "baseline_days", *_CUTOFF, _CLASSIFIER),
     "persistence_attention": (*_WINDOW, "baseline_days"),
     "attention_level_change": (*_WINDOW, "baseline_days"),
+    # who supported in the crisis (its bounds, the stance) and which ties were made before it
+    # (the baseline's end and length)
+    "prior_tie_share": (*_WINDOW, "baseline_days", *_CUTOFF, _CLASSIFIER),
+    "prior_tie_odds_ratio": (*_WINDOW, "baseline_days", *_CUTOFF, _CLASSIFIER),
 }
 
 
@@ -610,7 +788,8 @@ def distinct_specs(records: Sequence[Mapping[str, Any]], key: str) -> list[Mappi
 
 def summarise_grid(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """Return per measure and side: the study's value, the range over covered specifications,
-    and whether the sign (side of the null value: 1 for ratios, 0 for net support) holds.
+    and whether the sign (side of the null value: 1 for ratios, 0 for net support) holds (a
+    level, whose null is None, gives no ``null`` side: no ``same_sign``, no ``holds``).
 
     A specification counts for a measure when the data cover the windows the measure needs
     (:data:`NEEDS`), and once among those that agree on the choices it reads
@@ -630,6 +809,8 @@ def summarise_grid(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     for key, null, _label in MEASURES:
         out[key] = {}
         for side in _SIDES:
+            if key in FOCAL_ONLY and side == _INST:
+                continue
             vals = [
                 r["values"].get(key, {}).get(side)
                 for r in distinct_specs(records, key)
@@ -638,6 +819,17 @@ def summarise_grid(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
             v0 = own["values"].get(key, {}).get(side) if own else None
             if v0 is None or not vals:
                 out[key][side] = not_measured("not measured in the study's own specification")
+                continue
+            if null is None:  # a level (a share): its range, no sign to hold
+                out[key][side] = {
+                    "null": None,
+                    "study": v0,
+                    "min": float(min(vals)),
+                    "max": float(max(vals)),
+                    "specs": len(vals),
+                }
+                if _CLASSIFIER in READS.get(key, ()) and any(_CLASSIFIER in r for r in records):
+                    out[key][side]["by_classifier"] = _by_classifier(records, key, side, None, 0)
                 continue
             sign = np.sign(v0 - null)
             same = int(sum(1 for v in vals if np.sign(v - null) == sign and sign != 0))
@@ -656,21 +848,24 @@ def summarise_grid(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
 
 
 def _by_classifier(
-    records: Sequence[Mapping[str, Any]], key: str, side: str, null: float, sign: float
+    records: Sequence[Mapping[str, Any]], key: str, side: str, null: float | None, sign: float
 ) -> dict[str, Any]:
     """Per classifier: the range, the distinct specifications and those in the study's
-    direction (``sign``), of measure ``key`` for ``side``."""
+    direction (``sign``; none for a level, whose ``null`` is None), of measure ``key`` for
+    ``side``."""
     out: dict[str, Any] = {}
     for r in distinct_specs(records, key):
         v = r["values"].get(key, {}).get(side)
         if v is None:
             continue
         e = out.setdefault(
-            r.get(_CLASSIFIER, CLASSIFIER_STUDY), {"min": v, "max": v, "specs": 0, "same_sign": 0}
+            r.get(_CLASSIFIER, CLASSIFIER_STUDY),
+            {"min": v, "max": v, "specs": 0, **({} if null is None else {"same_sign": 0})},
         )
         e["min"], e["max"] = float(min(e["min"], v)), float(max(e["max"], v))
         e["specs"] += 1
-        e["same_sign"] += int(np.sign(v - null) == sign and sign != 0)
+        if null is not None:
+            e["same_sign"] += int(np.sign(v - null) == sign and sign != 0)
     return out
 
 
@@ -758,12 +953,15 @@ def sensitivity(
     membership: pd.Series | None = None,
     communities: dict[str, Any] | None = None,
     rules: np.ndarray | None = None,
+    tie_tables: Mapping[str, pd.DataFrame | None] | None = None,
 ) -> dict[str, Any]:
     """Return the ``sensitivity`` block of metrics.json: the grid, its specs and summaries.
 
     ``communities``: the block's :func:`community_grid` part when computed already (then
     ``baseline_edges``, ``supporters_idx`` and ``membership`` are not read). ``rules``: the
     rules' stance codes of the rows a model decided (:func:`stance_classifiers`).
+    ``tie_tables``: the tables the prior-tie measures read (:func:`window_grid`); without them
+    the grid has no prior-tie measure.
     """
     if stance is None or stance.empty:
         return not_measured("no interaction addressed either side")
@@ -771,7 +969,9 @@ def sensitivity(
     rules_units, clf_block = stance_classifiers(stance, rules)
     from .timeseries import timeline_freq
 
-    records = window_grid(stance, study, span, cutoffs, rules_units, timeline_freq(study.windows))
+    records = window_grid(
+        stance, study, span, cutoffs, rules_units, timeline_freq(study.windows), tie_tables
+    )
     out: dict[str, Any] = {
         "grid": study.sensitivity.as_dict(),
         "cutoffs": cut_block,
@@ -903,4 +1103,9 @@ def grid_sensitivity(
         span=data_span({"posts": tables.get("posts"), "interactions": inputs.interactions}),
         communities=communities,
         rules=getattr(stance, "rules", None),
+        tie_tables={
+            "follows": inputs.follows,
+            "tie_interactions": inputs.tie_interactions,
+            "interactions": inputs.interactions,
+        },
     )

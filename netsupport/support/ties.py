@@ -120,6 +120,65 @@ def supporter_composition(ties: pd.DataFrame, confidence: float = 0.95) -> dict[
     }
 
 
+# ---- when the follower lists were collected ------------------------------------------------------
+
+
+def follow_lists(
+    collected: str | None,
+    focal: Iterable[str],
+    follows: pd.DataFrame | None,
+    interactions: pd.DataFrame | None,
+    windows: Windows,
+) -> dict[str, Any]:
+    """Return the ``follow_lists`` block of metrics.json: when the follower lists were collected
+    (``[provenance] follows_collected``, ISO text, or None) and how that date stands to the
+    crisis, with the number of accounts whose follow of a focal handle has no date.
+
+    A follow from a follower list carries no time: it is taken to predate the crisis
+    (:func:`prior_ties`). Whether it can is a matter of when the list was taken:
+    ``relative_to_crisis`` is ``before`` when the collection ended before the crisis started
+    (a date alone is the whole of that day), ``after`` when it started at or after the crisis
+    end, ``during`` otherwise, None when the date is not given.
+
+    Examples
+    --------
+    >>> w = Windows.from_crisis("2014-02-14T09:00Z", "2014-02-19T18:00Z", 14, 14)
+    >>> f = pd.DataFrame({"follower": ["a", "b", "c"], "followee": ["lane", "lane", "x"],
+    ...     "observed_at": pd.to_datetime([None, "2014-02-01", None], utc=True)})
+    >>> follow_lists("2014-03-05", ["lane"], f, None, w)
+    {'collected': '2014-03-05', 'relative_to_crisis': 'after', 'undated_follows': 1}
+    >>> follow_lists("2014-02-14", ["lane"], f, None, w)["relative_to_crisis"]
+    'during'
+    >>> follow_lists(None, ["lane"], f, None, w)["relative_to_crisis"] is None
+    True
+    """
+    focal = set(focal)
+    undated: set[str] = set()
+    if follows is not None and not follows.empty:
+        to_focal = pd.Series(_obj(follows[FollowCol.FOLLOWEE]), dtype=object).isin(focal)
+        no_time = follows[FollowCol.OBSERVED_AT].isna().to_numpy(dtype=bool)
+        undated.update(x for x in _obj(follows[FollowCol.FOLLOWER])[to_focal.to_numpy() & no_time])
+    if interactions is not None and not interactions.empty:
+        kind = _obj(interactions[InteractionCol.KIND])
+        dst = pd.Series(_obj(interactions[InteractionCol.TARGET]), dtype=object)
+        no_time = interactions[InteractionCol.CREATED_AT].isna().to_numpy(dtype=bool)
+        sel = (kind == IKind.FOLLOW.value) & dst.isin(focal).to_numpy() & no_time
+        undated.update(x for x in _obj(interactions[InteractionCol.SOURCE])[sel])
+    undated.discard(None)
+    where = None
+    if collected is not None:
+        ts = pd.Timestamp(collected)
+        ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+        end = ts + pd.Timedelta(days=1) if len(collected) == 10 else ts  # a date: its whole day
+        if end <= windows.crisis_start:
+            where = "before"
+        elif ts >= windows.crisis_end:
+            where = "after"
+        else:
+            where = "during"
+    return {"collected": collected, "relative_to_crisis": where, "undated_follows": len(undated)}
+
+
 # ---- prior ties resting only on an undated follow ------------------------------------------------
 
 
