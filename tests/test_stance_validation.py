@@ -704,21 +704,35 @@ def test_leave_one_out_says_how_far_one_disagreeing_account_moves_the_correction
     chg = {r["change"]: r for r in out["changes"] if r["unit"] == "account"}
     assert net["crisis"]["corrected"] == pytest.approx(0.3)
     assert net["crisis"]["leave_one_out"] == pytest.approx(
-        {"accounts": 1, "value": 0.8, "largest_shift": 0.5}
+        {"accounts": 1, "value": 0.8, "largest_shift": 0.5, "smallest": 0.8, "largest": 0.8}
     )
     assert net["baseline"]["corrected"] == pytest.approx(1 / 3)
     assert net["baseline"]["leave_one_out"] == pytest.approx(
-        {"accounts": 1, "value": 0.0, "largest_shift": -1 / 3}
+        {"accounts": 1, "value": 0.0, "largest_shift": -1 / 3, "smallest": 0.0, "largest": 0.0}
     )
     assert net["after"]["coded_accounts_disagree"] == 4
     assert "leave_one_out" not in net["after"]
     assert chg["crisis - baseline"]["corrected"] == pytest.approx(0.3 - 1 / 3)
+    # both ways (review t8 M3): without c the change rises to 0.8 - 1/3, without g (the
+    # period before's only disagreeing account) it is 0.3 - 0
     assert chg["crisis - baseline"]["leave_one_out"] == pytest.approx(
-        {"accounts": 2, "value": 0.8 - 1 / 3, "largest_shift": 0.5}
+        {
+            "accounts": 2,
+            "value": 0.8 - 1 / 3,
+            "largest_shift": 0.5,
+            "smallest": 0.3,
+            "largest": 0.8 - 1 / 3,
+        }
     )
     after = chg["after - baseline"]
     assert after["leave_one_out"] == pytest.approx(
-        {"accounts": 1, "value": after["corrected"] + 1 / 3, "largest_shift": 1 / 3}
+        {
+            "accounts": 1,
+            "value": after["corrected"] + 1 / 3,
+            "largest_shift": 1 / 3,
+            "smallest": after["corrected"] + 1 / 3,
+            "largest": after["corrected"] + 1 / 3,
+        }
     )
     assert not any("leave_one_out" in r for r in out["changes"] if r["unit"] == "post")
 

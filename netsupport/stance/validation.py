@@ -598,8 +598,9 @@ def leave_one_out(m: np.ndarray, windows: tuple[str, ...], sign: tuple[int, ...]
     Each disagreeing account of a window whose cell has 1 to :data:`LEAVE_ONE_OUT_MAX_DISAGREE`
     of them is left out of that window's rectifier in turn (its codes and weight; it stays in
     the first term with its decision), and the figure recomputed. Returns ``{accounts, value,
-    largest_shift}``: how many were left out, and the figure whose shift from the estimate is
-    largest in size, with that shift; None when no cell qualifies.
+    largest_shift, smallest, largest}``: how many were left out, the figure whose shift from the
+    estimate is largest in size, with that shift, and the smallest and largest of the figures
+    recomputed (one account can move it either way: review t8 M3); None when no cell qualifies.
     """
     t = m.sum(axis=0)
     full = sum(s * _net(_stats(t[None, :]), w) for w, s in zip(windows, sign, strict=True))
@@ -621,7 +622,13 @@ def leave_one_out(m: np.ndarray, windows: tuple[str, ...], sign: tuple[int, ...]
     if not shifts:
         return None
     shift, value = max(shifts, key=lambda x: (abs(x[0]), x[0]))
-    return {"accounts": len(shifts), "value": float(value), "largest_shift": float(shift)}
+    return {
+        "accounts": len(shifts),
+        "value": float(value),
+        "largest_shift": float(shift),
+        "smallest": float(min(v for _, v in shifts)),
+        "largest": float(max(v for _, v in shifts)),
+    }
 
 
 def _coded_frame(units: pd.DataFrame) -> pd.DataFrame:
