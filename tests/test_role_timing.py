@@ -42,11 +42,16 @@ def test_curves_by_hand():
         1,
         1,
     )
-    assert c["baseline_rate_per_day"] == pytest.approx(1 / (4 * 10))
+    # the hazard under which 1 of 4 accounts is active in the 10 baseline days (review t8 m6):
+    # 1 - exp(-10 rate) = 1/4, rate = ln(4/3) / 10 = 0.02877, not 1 / (4 * 10) = 0.025
+    rate = np.log(4 / 3) / 10
+    assert c["baseline_rate_per_day"] == pytest.approx(rate)
     at3 = next(p for p in c["curve"] if p["hours"] == 3)
     # first mentions: c2 at 1.5 h, c1 at 2 h -> 2 of 4 by 3 h
     assert at3["share"] == pytest.approx(0.5)
-    assert at3["expected"] == pytest.approx(1 - np.exp(-(1 / 40) * 3 / 24))
+    assert at3["expected"] == pytest.approx(1 - np.exp(-rate * 3 / 24))
+    # the curve read at the baseline's own length predicts the baseline's share again
+    assert 1 - np.exp(-rate * 10) == pytest.approx(1 / 4)
     assert at3["ratio"] == pytest.approx(0.5 / at3["expected"])
     j = out["roles"]["journalist"]
     assert j["curve"][-1]["share"] == pytest.approx(0.5) and j["curve"][-1]["ratio"] is None
