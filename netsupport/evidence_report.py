@@ -720,7 +720,15 @@ def tie_contrast(metrics: Mapping[str, Any], focal: str, conf: str) -> list[Sent
 
 def _sensitivity_text(summary: Any) -> str:
     """Say which headline directions do not hold over the sensitivity grid (``summary``:
-    ``{measure: {side: {holds, same_sign, specs}}}``, or a sentence)."""
+    ``{measure: {side: {holds, same_sign, specs}}}``, or a sentence), and what it does not
+    re-run.
+
+    >>> _sensitivity_text({"attention_lift": {"focal": {"holds": True}}})
+    ... # doctest: +NORMALIZE_WHITESPACE
+    'the direction of the one figure the grid re-runs holds across it (the grid re-runs the
+    stance figures uncorrected; it does not re-run the error-corrected figures or the prior-tie
+    odds ratio)'
+    """
     if isinstance(summary, str):
         return summary
     if not isinstance(summary, Mapping) or not summary:
@@ -743,11 +751,17 @@ def _sensitivity_text(summary: Any) -> str:
                 )
     if not n:
         return "see the sensitivity section"
+    # the grid re-runs its own measures, not the error-corrected figures or the prior-tie odds
+    # ratio: "all 10 headline figures" read as the primaries too (review t8 m4)
+    rerun = (
+        " (the grid re-runs the stance figures uncorrected; it does not re-run the "
+        "error-corrected figures or the prior-tie odds ratio)"
+    )
     if not fails:
         if n == 1:
-            return "the direction of the one headline figure holds across the grid"
-        return f"the direction of all {n} headline figures holds across the grid"
-    return "the direction does not hold across the grid for " + "; ".join(fails)
+            return "the direction of the one figure the grid re-runs holds across it" + rerun
+        return f"the direction of all {n} figures the grid re-runs holds across it" + rerun
+    return "the direction does not hold across the grid for " + "; ".join(fails) + rerun
 
 
 def limitations(m: Mapping[str, Any], study: Any) -> list[str]:
