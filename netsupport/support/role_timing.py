@@ -172,6 +172,7 @@ def role_timing(
     role_of = known.reindex(first.index)
     d_b = windows.days(Window.BASELINE)
     d_c_hours = windows.days(Window.CRISIS) * 24.0
+    d_a = windows.days(Window.AFTER)
     # new accounts whose first post addressing the side came only after the crisis: censored
     # at the crisis end (their first post, if any, in the crisis never came)
     after = cell[win == _A]["source"].unique()
@@ -217,6 +218,14 @@ def role_timing(
             "baseline_rate_per_day": rate if math.isfinite(rate) else None,
             "new_accounts": len(new) + n_late,
             "censored_new_accounts": n_late,
+            # how many newcomers of the after window the baseline rate alone predicts (review t8
+            # M2): the role's accounts still at risk at the crisis end (neither in the baseline
+            # nor new in the crisis) times 1 - exp(-rate d_after)
+            "censored_background_expected": (
+                (n - b_n - len(new)) * (1.0 - math.exp(-rate * d_a))
+                if d_a > 0 and rate == rate
+                else None
+            ),
             "median_first_hours_new": median,
             "median_reached": median is not None,
             "curve": curve,
