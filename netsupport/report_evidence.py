@@ -364,6 +364,35 @@ def sensitivity_chart(
     )
 
 
+def _rules_study(sens: Mapping[str, Any], key: str, side: str, fmt: Any) -> str:
+    """The study's own specification (no shift, its baseline and cut-offs) with the rules'
+    decisions: the Study cell of a rules row of the grid table (review t8 m5), "" when the grid
+    has no such specification or it did not measure ``key``.
+
+    >>> sens = {"specs": [
+    ...     {"study": True, "classifier": "study", "start_shift_days": 0.0, "end_shift_days": 0.0,
+    ...      "baseline_days": 14.0, "positive_threshold": 0.05, "negative_threshold": -0.05,
+    ...      "values": {"net_support_crisis": {"focal": 0.56}}},
+    ...     {"study": False, "classifier": "rules", "start_shift_days": 0.0, "end_shift_days": 0.0,
+    ...      "baseline_days": 14.0, "positive_threshold": 0.05, "negative_threshold": -0.05,
+    ...      "values": {"net_support_crisis": {"focal": 0.59}}}]}
+    >>> _rules_study(sens, "net_support_crisis", "focal", lambda v: f"{v:+.2f}")
+    '+0.59'
+    """
+    specs = [x for x in sens.get("specs") or () if isinstance(x, Mapping)]
+    own = next((x for x in specs if x.get("study")), None)
+    if own is None:
+        return ""
+    same = ("start_shift_days", "end_shift_days", "baseline_days")
+    same += ("positive_threshold", "negative_threshold")
+    for x in specs:
+        if x.get("classifier") == "rules" and all(x.get(k) == own.get(k) for k in same):
+            v = (x.get("values") or {}).get(key)
+            v = v.get(side) if isinstance(v, Mapping) else None
+            return fmt(v) if isinstance(v, (int, float)) else ""
+    return ""
+
+
 def sensitivity_context(metrics: Mapping[str, Any], institution: bool) -> dict[str, Any] | None:
     """Return what the sensitivity partial shows: the grid, a row per measure, communities."""
     sens = metrics.get("sensitivity")
@@ -390,7 +419,9 @@ def sensitivity_context(metrics: Mapping[str, Any], institution: bool) -> dict[s
                         [
                             f"{label}, with {_CLASSIFIER_WORDS[name]}",
                             side,
-                            fmt(s["study"]) if name == "study" else "",
+                            fmt(s["study"])
+                            if name == "study"
+                            else _rules_study(sens, key, side, fmt),
                             fmt_span(fmt(e["min"]), fmt(e["max"])),
                             f"{e['same_sign']} of {e['specs']}",
                             "yes" if e["same_sign"] == e["specs"] else "no",
