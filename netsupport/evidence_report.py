@@ -540,6 +540,58 @@ _SUPPORTERS_AS_DECIDED = (
     "model or the rules elsewhere) are mostly supportive: the interval leaves out the "
     "decisions' error."
 )
+
+
+def corrected_ties(m: Mapping[str, Any], name: str, conf: str) -> str:
+    """Return the error-corrected prior-tie figure (``name``: ``prior_tie_odds_ratio`` or
+    ``prior_tie_share``) in one sentence, "" when metrics.json has none (no hand codes, the Dask
+    engine; METHODS.md, "Supporter composition").
+
+    Examples
+    --------
+    >>> ec = {"value": 2.3, "low": 0.8, "high": 7.7, "coded_accounts": 23,
+    ...     "coded_accounts_disagree": 2, "leave_one_out": {"smallest": 3.3, "largest": 3.3},
+    ...     "prior_tie_share": {"value": 0.62, "low": 0.5, "high": 0.72}}
+    >>> m = {"comparisons": {"prior_ties": {"variants": {"all_ties": {"error_corrected": ec}}}}}
+    >>> print(corrected_ties(m, "prior_tie_odds_ratio", "95%"))  # doctest: +NORMALIZE_WHITESPACE
+    With the stance decisions' error carried in (error-corrected with the hand codes, not
+    adjusted for baseline activity): 2.3 (95% CI 0.80–7.7), an interval that includes 1 (no
+    difference); the correction rests on the 2 of the 23 wholly coded accounts whose codes and
+    decisions disagree (leaving one of them out: 3.3).
+    """
+    ec = _get(m, "comparisons", "prior_ties", "variants", "all_ties", "error_corrected")
+    if not isinstance(ec, Mapping) or _is_nm(ec) or ec.get("value") is None:
+        return ""
+    head = "With the stance decisions' error carried in (error-corrected with the hand codes" + (
+        ", not adjusted for baseline activity): " if name == "prior_tie_odds_ratio" else "): "
+    )
+    if name == "prior_tie_share":
+        sh = ec.get("prior_tie_share") or {}
+        if sh.get("value") is None:
+            return ""
+        return head + f"{fmt_pct(sh['value'])} ({conf} CI {_ci(sh, fmt_pct)})."
+    text = head + f"{_odds(ec['value'])} ({conf} CI {_ci(ec, _odds)})"
+    ex = _excludes(ec, 1.0)
+    if ex is not None:
+        text += (
+            ", an interval that does not include 1 (no difference)"
+            if ex
+            else ", an interval that includes 1 (no difference)"
+        )
+    loo = ec.get("leave_one_out")
+    dis, coded = ec.get("coded_accounts_disagree"), ec.get("coded_accounts")
+    if isinstance(dis, int) and isinstance(coded, int):
+        text += (
+            f"; the correction rests on the {fmt_count(dis)} of the {fmt_count(coded)} wholly "
+            "coded accounts whose codes and decisions disagree"
+        )
+        if isinstance(loo, Mapping):
+            lo, hi = _odds(loo["smallest"]), _odds(loo["largest"])
+            one = "leaving one of them out: " + (lo if lo == hi else f"{lo} to {hi}")
+            text += f" ({one})"
+    return text + "."
+
+
 #: The time-series interval's measured coverage (METHODS.md, "Attention as a time series").
 _TS_COVERAGE = (
     "Its interval is the time-series model's: on planted overdispersed series its 95% "
@@ -606,6 +658,8 @@ def primary_statements(m: Mapping[str, Any], labels: Mapping[str, str]) -> list[
             text += " " + _level_against_lift(m, side or "focal", who) + " " + _TS_COVERAGE
         if r["measure"] in _BY_SUPPORTERS and text:
             text += " " + _SUPPORTERS_AS_DECIDED
+            corr = corrected_ties(m, r["measure"], conf)
+            text += " " + corr if corr else ""
         if text:
             out.append(text.strip())
         res = r["result"]
@@ -720,6 +774,10 @@ def tie_contrast(metrics: Mapping[str, Any], focal: str, conf: str) -> list[Sent
             "dci": _ci(d["odds_ratio"], _odds) if not _is_nm(d["odds_ratio"]) else "n/a",
         }
     )
+    corr = corrected_ties(metrics, "prior_tie_odds_ratio", conf)
+    if corr:  # the stance decisions' error carried in (review t8 B1)
+        text += "{corr}"
+        values["corr"] = " " + corr
     return [Sentence(text, values, ("odds",))]
 
 
@@ -728,7 +786,15 @@ def tie_contrast(metrics: Mapping[str, Any], focal: str, conf: str) -> list[Sent
 
 def _sensitivity_text(summary: Any) -> str:
     """Say which headline directions do not hold over the sensitivity grid (``summary``:
-    ``{measure: {side: {holds, same_sign, specs}}}``, or a sentence)."""
+    ``{measure: {side: {holds, same_sign, specs}}}``, or a sentence), and what it does not
+    re-run.
+
+    >>> _sensitivity_text({"attention_lift": {"focal": {"holds": True}}})
+    ... # doctest: +NORMALIZE_WHITESPACE
+    'the direction of the one figure the grid re-runs holds across it (the grid re-runs the
+    stance figures uncorrected; it does not re-run the error-corrected figures or the prior-tie
+    odds ratio)'
+    """
     if isinstance(summary, str):
         return summary
     if not isinstance(summary, Mapping) or not summary:
@@ -751,11 +817,17 @@ def _sensitivity_text(summary: Any) -> str:
                 )
     if not n:
         return "see the sensitivity section"
+    # the grid re-runs its own measures, not the error-corrected figures or the prior-tie odds
+    # ratio: "all 10 headline figures" read as the primaries too (review t8 m4)
+    rerun = (
+        " (the grid re-runs the stance figures uncorrected; it does not re-run the "
+        "error-corrected figures or the prior-tie odds ratio)"
+    )
     if not fails:
         if n == 1:
-            return "the direction of the one headline figure holds across the grid"
-        return f"the direction of all {n} headline figures holds across the grid"
-    return "the direction does not hold across the grid for " + "; ".join(fails)
+            return "the direction of the one figure the grid re-runs holds across it" + rerun
+        return f"the direction of all {n} figures the grid re-runs holds across it" + rerun
+    return "the direction does not hold across the grid for " + "; ".join(fails) + rerun
 
 
 def limitations(m: Mapping[str, Any], study: Any) -> list[str]:

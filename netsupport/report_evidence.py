@@ -375,6 +375,35 @@ def sensitivity_chart(
     )
 
 
+def _rules_study(sens: Mapping[str, Any], key: str, side: str, fmt: Any) -> str:
+    """The study's own specification (no shift, its baseline and cut-offs) with the rules'
+    decisions: the Study cell of a rules row of the grid table (review t8 m5), "" when the grid
+    has no such specification or it did not measure ``key``.
+
+    >>> sens = {"specs": [
+    ...     {"study": True, "classifier": "study", "start_shift_days": 0.0, "end_shift_days": 0.0,
+    ...      "baseline_days": 14.0, "positive_threshold": 0.05, "negative_threshold": -0.05,
+    ...      "values": {"net_support_crisis": {"focal": 0.56}}},
+    ...     {"study": False, "classifier": "rules", "start_shift_days": 0.0, "end_shift_days": 0.0,
+    ...      "baseline_days": 14.0, "positive_threshold": 0.05, "negative_threshold": -0.05,
+    ...      "values": {"net_support_crisis": {"focal": 0.59}}}]}
+    >>> _rules_study(sens, "net_support_crisis", "focal", lambda v: f"{v:+.2f}")
+    '+0.59'
+    """
+    specs = [x for x in sens.get("specs") or () if isinstance(x, Mapping)]
+    own = next((x for x in specs if x.get("study")), None)
+    if own is None:
+        return ""
+    same = ("start_shift_days", "end_shift_days", "baseline_days")
+    same += ("positive_threshold", "negative_threshold")
+    for x in specs:
+        if x.get("classifier") == "rules" and all(x.get(k) == own.get(k) for k in same):
+            v = (x.get("values") or {}).get(key)
+            v = v.get(side) if isinstance(v, Mapping) else None
+            return fmt(v) if isinstance(v, (int, float)) else ""
+    return ""
+
+
 def sensitivity_context(metrics: Mapping[str, Any], institution: bool) -> dict[str, Any] | None:
     """Return what the sensitivity partial shows: the grid, a row per measure, communities."""
     sens = metrics.get("sensitivity")
@@ -402,7 +431,9 @@ def sensitivity_context(metrics: Mapping[str, Any], institution: bool) -> dict[s
                         [
                             f"{label}, with {_CLASSIFIER_WORDS[name]}",
                             side,
-                            fmt(s["study"]) if name == "study" else "",
+                            fmt(s["study"])
+                            if name == "study"
+                            else _rules_study(sens, key, side, fmt),
                             fmt_span(fmt(e["min"]), fmt(e["max"])),
                             *(
                                 (f"{e['specs']} specifications", "—")
@@ -604,6 +635,10 @@ def role_timing_sentence(metrics: Mapping[str, Any], focal: str) -> Sentence | N
                 "came only after the crisis counts as not yet posted at its end) was: {order}. "
             )
         values["order"] = ", ".join(parts)
+        background = _background(roles, order) if censored else ""
+        if background:  # review t8 M2: the censored may be ordinary chatter, not late reactions
+            text += "{background} "
+            values["background"] = background
         surviving = rt.get("surviving") or []
         values["perm"] = fmt_count(rt["permutations"])
         values["few"] = _few_accounts(rt)
@@ -644,6 +679,41 @@ def role_timing_sentence(metrics: Mapping[str, Any], focal: str) -> Sentence | N
 
 def _not_reached(entry: Mapping[str, Any]) -> bool:
     return entry.get("median_reached") is False
+
+
+def _background(roles: Mapping[str, Any], order: list[str]) -> str:
+    """Say how many of the newcomers counted as posting only after the crisis the baseline rate
+    alone predicts (``censored_background_expected``, METHODS.md, "Role timing"): those may be
+    ordinary chatter, not late reactions, and then the Kaplan-Meier medians are late; "" when no
+    role with censored accounts has the figure.
+
+    Examples
+    --------
+    >>> r = {"professional": {"censored_new_accounts": 18, "censored_background_expected": 20.2},
+    ...     "media": {"censored_new_accounts": 5, "censored_background_expected": 0.0}}
+    >>> print(_background(r, ["professional", "media"]))  # doctest: +NORMALIZE_WHITESPACE
+    The baseline rate alone, with no crisis, predicts about 20 professionals and no media
+    accounts among these newcomers after the crisis: where it predicts most of them, they may be
+    ordinary chatter, not late reactions, and the median is a late bound.
+    """
+    parts = []
+    for r in order:
+        e = roles.get(r) or {}
+        exp = e.get("censored_background_expected")
+        if not e.get("censored_new_accounts") or not isinstance(exp, (int, float)):
+            continue
+        n = round(float(exp))
+        plural = _PLURAL.get(r, r)
+        one = "media account" if r == "media" else r
+        parts.append(f"about {fmt_count(n)} {one if n == 1 else plural}" if n else f"no {plural}")
+    if not parts:
+        return ""
+    listed = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    return (
+        f"The baseline rate alone, with no crisis, predicts {listed} among these newcomers "
+        "after the crisis: where it predicts most of them, they may be ordinary chatter, not "
+        "late reactions, and the median is a late bound."
+    )
 
 
 def _role_median(role: str, entry: Mapping[str, Any], first: bool = True) -> str:

@@ -238,6 +238,10 @@ def findings(metrics: Mapping[str, Any]) -> Findings:
 
             text += "{fdate}"
             values["fdate"] = follows_date_note(metrics, short=True)
+        corr = _corrected_ties(metrics, "prior_tie_share", conf)
+        if corr:  # the stance decisions' error carried in (review t8 B1)
+            text += "{corr}"
+            values["corr"] = " " + corr
         out.append(Sentence(text, values, ("pct",)))
         out += _evidence_tie_contrast(metrics, focal, conf)  # the test of it (issue 15)
 
@@ -412,6 +416,12 @@ def _undated_subject(undated: int, ties: int) -> str:
     if ties == 1:  # (then undated is 1 too: "1 of these 1" says nothing)
         return " The one tie rests"
     return " {undated} of these {ties} " + ("rests" if undated == 1 else "rest")
+
+
+def _corrected_ties(metrics: Mapping[str, Any], name: str, conf: str) -> str:
+    from .evidence_report import corrected_ties
+
+    return corrected_ties(metrics, name, conf)
 
 
 def _evidence_tie_contrast(metrics: Mapping[str, Any], focal: str, conf: str) -> list[Sentence]:

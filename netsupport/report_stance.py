@@ -141,14 +141,18 @@ def _rectifier_base(net: Mapping[str, Any]) -> str:
 
 
 def _one_out(row: Mapping[str, Any], which: str) -> str:
-    """ "; leaving {which} out moves it to +N" for an account-level corrected figure resting on
-    few disagreeing wholly coded accounts (its ``leave_one_out``: the figure whose shift is
-    largest; METHODS.md, "Error-corrected shares"), else ""."""
+    """ "; leaving {which} out moves it to +N" (or "between +M and +N" when the accounts left
+    out one at a time move it to figures that differ as shown: review t8 M3) for an
+    account-level corrected figure resting on few disagreeing wholly coded accounts (its
+    ``leave_one_out``; METHODS.md, "Error-corrected shares"), else ""."""
     loo = row.get("leave_one_out")
     if not isinstance(loo, Mapping) or loo.get("value") is None:
         return ""
     if int(loo.get("accounts") or 0) == 1:
         which = "it" if which == "one of them" else "the one disagreeing account"
+    lo, hi = loo.get("smallest"), loo.get("largest")
+    if lo is not None and hi is not None and _pts(lo) != _pts(hi):
+        return f"; leaving {which} out moves it between {_pts(lo)} and {_pts(hi)}"
     return f"; leaving {which} out moves it to {_pts(loo['value'])}"
 
 

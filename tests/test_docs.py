@@ -111,3 +111,16 @@ def test_the_case_study_quotes_the_example_builds_findings_and_step_counts(tmp_p
     said = numbers.search("\n".join(doc))
     got = numbers.search(" ".join(printed))  # (the step lines wrap at 80 columns)
     assert said and got and said.group(1) == got.group(1)
+    # METHODS.md's example counts of the exploratory intervals (review t8 m3: it said 173
+    # intervals, 54 comparisons, while the build gave 179 and 60)
+    import json
+
+    report = tmp_path / "x" / "reports" / "example" / "metrics.json"
+    primary = json.loads(report.read_text(encoding="utf-8"))["primary"]
+    methods = " ".join((REPO / "METHODS.md").read_text(encoding="utf-8").split())
+    total = re.search(r"less the declared ones: ([\d,]+) on the example", methods)
+    kinds = re.search(r"On the example ([\d,]+) comparisons and ([\d,]+) levels", methods)
+    assert total and kinds
+    assert int(total.group(1).replace(",", "")) == primary["exploratory_intervals"]
+    assert int(kinds.group(1).replace(",", "")) == primary["exploratory_comparisons"]
+    assert int(kinds.group(2).replace(",", "")) == primary["exploratory_levels"]

@@ -184,9 +184,18 @@ def test_limitations_read_validation_and_sensitivity_when_present():
             "persistence_attention": {"focal": {"holds": False, "same_sign": 18, "specs": 30}},
         }
     }
+    rerun = (
+        " (the grid re-runs the stance figures uncorrected; it does not re-run the "
+        "error-corrected figures or the prior-tie odds ratio)."
+    )
     assert (
         "Sensitivity: the direction does not hold across the grid for attention after / "
-        "baseline (focal: the same direction in 18 of 30 specifications)."
+        "baseline (focal: the same direction in 18 of 30 specifications)" + rerun
+    ) in limitations(m, S)
+    # review t8 m4: "all 10 headline figures" read as if the primaries were re-run too
+    m["sensitivity"]["summary"]["persistence_attention"]["focal"]["holds"] = True
+    assert (
+        "Sensitivity: the direction of all 2 figures the grid re-runs holds across it" + rerun
     ) in limitations(m, S)
 
 

@@ -220,6 +220,42 @@ def test_the_corrected_finding_gives_one_codes_pull_and_the_post_level_change():
     assert "leaving" not in corrected_findings(m)[0].text()
 
 
+def test_leave_one_out_says_both_ways_when_the_accounts_move_it_apart():
+    """Guards review t8 M3: the example's focal change, +10, moves to +19 without one
+    disagreeing account of the crisis and to +5 without the period before's only one; the
+    report said only "+19". Figures of the example's metrics.json."""
+    from netsupport.report_stance import corrected_findings
+
+    row = {"target_side": "focal", "unit": "account", "accounts": 200, "accounts_one_post": 200}
+    net = dict(row, window="crisis", naive=0.56, corrected=0.444565, ci_low=0.223, ci_high=0.615)
+    net.update(coded_accounts=23, coded_accounts_one_post=23, coded_accounts_disagree=2)
+    net["leave_one_out"] = {
+        "accounts": 2,
+        "value": 0.529545,
+        "largest_shift": 0.08498,
+        "smallest": 0.484091,
+        "largest": 0.529545,
+    }
+    change = {"target_side": "focal", "change": "crisis - baseline", "unit": "account"}
+    change.update(naive=0.1865, corrected=0.103609, ci_low=-0.16601, ci_high=0.347676)
+    change["leave_one_out"] = {
+        "accounts": 3,
+        "value": 0.188589,
+        "largest_shift": 0.08498,
+        "smallest": 0.046975,
+        "largest": 0.188589,
+    }
+    m = {
+        "study": {"focal": ["lane"], "institution": []},
+        "stance_validation": {"labels": 420, "net_support": [net], "changes": [change]},
+    }
+    text = corrected_findings(m)[0].text()
+    assert "leaving one of them out moves it between +48 and +53" in text
+    assert "of either period out moves it between +5 and +19" in text
+    change["leave_one_out"]["smallest"] = 0.19  # the same as shown: one figure
+    assert "of either period out moves it to +19" in corrected_findings(m)[0].text()
+
+
 def test_findings_do_not_call_a_repost_share_net_support():
     from netsupport.report_format import Sentence
     from netsupport.report_stance import without_text_relabelled

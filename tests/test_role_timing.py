@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from netsupport.report_evidence import role_timing_sentence
+from netsupport.schema import Window
 from netsupport.support.role_timing import role_timing
 from netsupport.windows import Windows
 
@@ -42,11 +43,20 @@ def test_curves_by_hand():
         1,
         1,
     )
-    assert c["baseline_rate_per_day"] == pytest.approx(1 / (4 * 10))
+    # the hazard under which 1 of 4 accounts is active in the 10 baseline days (review t8 m6):
+    # 1 - exp(-10 rate) = 1/4, rate = ln(4/3) / 10 = 0.02877, not 1 / (4 * 10) = 0.025
+    rate = np.log(4 / 3) / 10
+    assert c["baseline_rate_per_day"] == pytest.approx(rate)
     at3 = next(p for p in c["curve"] if p["hours"] == 3)
     # first mentions: c2 at 1.5 h, c1 at 2 h -> 2 of 4 by 3 h
     assert at3["share"] == pytest.approx(0.5)
-    assert at3["expected"] == pytest.approx(1 - np.exp(-(1 / 40) * 3 / 24))
+    assert at3["expected"] == pytest.approx(1 - np.exp(-rate * 3 / 24))
+    # the curve read at the baseline's own length predicts the baseline's share again
+    assert 1 - np.exp(-rate * 10) == pytest.approx(1 / 4)
+    # newcomers after the crisis the baseline rate alone predicts (review t8 M2): c3 and c4
+    # are still at risk at the crisis end (c1 posted in the baseline, c2 in the crisis)
+    d_a = W.days(Window.AFTER)
+    assert c["censored_background_expected"] == pytest.approx(2 * (1 - np.exp(-rate * d_a)))
     assert at3["ratio"] == pytest.approx(0.5 / at3["expected"])
     j = out["roles"]["journalist"]
     assert j["curve"][-1]["share"] == pytest.approx(0.5) and j["curve"][-1]["ratio"] is None
@@ -315,3 +325,28 @@ def test_holm_gives_the_floats_of_statsmodels(n):
     for _ in range(50):
         p = np.round(gen.uniform(0, 1, n) ** 3, 2) + 1 / 2001  # rounded: ties
         np.testing.assert_array_equal(_holm(p), multipletests(p, method="holm")[1])
+
+
+def test_the_sentence_says_how_many_late_newcomers_the_baseline_rate_predicts():
+    """Guards review t8 M2: the Kaplan-Meier medians count every newcomer of the after window
+    as a late reaction, but at the example's baseline rates about as many professionals and
+    citizens would have come with no crisis at all (18 censored, about 20 predicted; 24 and
+    about 20). The sentence says so; journalists and media accounts, with no baseline posts,
+    are predicted none."""
+    rt = _example_timing()
+    rt["surviving"] = []
+    for r, (late, exp) in {
+        "professional": (18, 20.2),
+        "citizen": (24, 20.3),
+        "journalist": (2, 0.0),
+        "media": (5, 0.0),
+    }.items():
+        rt["roles"][r].update(censored_new_accounts=late, censored_background_expected=exp)
+        rt["roles"][r]["new_accounts"] += late
+    text = role_timing_sentence({"role_timing": {"focal": rt}}, "@x").text()
+    assert (
+        "The baseline rate alone, with no crisis, predicts about 20 professionals, about 20 "
+        "citizens, no journalists and no media accounts among these newcomers after the crisis: "
+        "where it predicts most of them, they may be ordinary chatter, not late reactions, and "
+        "the median is a late bound." in text
+    )

@@ -140,6 +140,7 @@ _BY_DESIGN = (
     "earliest single post",
     "role's size",
     "shuffles of the roles",  # role timing: its permutation test, the share of each role
+    "newcomers after the crisis",  # role timing: what the baseline rate predicts (review t8 M2)
     "in the conversation",
     "Figure 9.",
     "dashed line is no change",  # Figure 9's caption

@@ -119,6 +119,30 @@ def test_crisis_phrasings_rules_measured_not_tuned(clf, capsys):
         assert (rest == "supportive").mean() <= 0.2
 
 
+def test_sympathy_then_blame_measured_an_open_error_class(clf, capsys):
+    """Review t8 M1: a post that offers sympathy to a third party and blames the addressee
+    ("Sorry for your loss but @force failed him") is read as support for the addressee: the
+    sympathy phrase decides unless a lexicon critique phrase cancels it. 25 sentences written by
+    the reviewer for this class (18 that blame, 7 that support the addressee beside the
+    sympathy), measured once on the rules as they stand: 7 of the 18 read critical, 10
+    supportive, 1 neutral; all 7 supportive read supportive. A trial rule (a clause whose subject
+    is the handle decides when VADER reads it critical) fixed 2 of the 11 and was not kept
+    (METHODS.md, "Stance error classes"). Floors are the measured figures, so a fix shows."""
+    df = _scored(clf, "stance_phrasings_mixed.csv")
+    assert len(df) == 25
+    blame = df[df["error_class"] == "sympathy_then_blame"]
+    support = df[df["error_class"] == "sympathy_with_support"]
+    with capsys.disabled():
+        print(
+            f"\nsympathy then blame (25): accuracy {df['ok'].mean():.3f}; blame read "
+            f"supportive {(blame['pred'] == 'supportive').sum()} of {len(blame)}"
+        )
+    assert (len(blame), len(support)) == (18, 7)
+    assert (blame["pred"] == "critical").sum() >= 7  # measured 7 of 18
+    assert (blame["pred"] == "supportive").sum() <= 10  # measured 10 of 18: the open error
+    assert (support["pred"] == "supportive").all()  # a fix must keep these
+
+
 def test_the_model_learns_the_crisis_class_from_hand_codes(clf, capsys):
     """What the rules miss, 54 hand codes of the user's kind of posts teach: the model trained on
     the first crisis set (seed 1) against the rules on the second, never seen in training."""

@@ -704,20 +704,112 @@ def test_leave_one_out_says_how_far_one_disagreeing_account_moves_the_correction
     chg = {r["change"]: r for r in out["changes"] if r["unit"] == "account"}
     assert net["crisis"]["corrected"] == pytest.approx(0.3)
     assert net["crisis"]["leave_one_out"] == pytest.approx(
-        {"accounts": 1, "value": 0.8, "largest_shift": 0.5}
+        {"accounts": 1, "value": 0.8, "largest_shift": 0.5, "smallest": 0.8, "largest": 0.8}
     )
     assert net["baseline"]["corrected"] == pytest.approx(1 / 3)
     assert net["baseline"]["leave_one_out"] == pytest.approx(
-        {"accounts": 1, "value": 0.0, "largest_shift": -1 / 3}
+        {"accounts": 1, "value": 0.0, "largest_shift": -1 / 3, "smallest": 0.0, "largest": 0.0}
     )
     assert net["after"]["coded_accounts_disagree"] == 4
     assert "leave_one_out" not in net["after"]
     assert chg["crisis - baseline"]["corrected"] == pytest.approx(0.3 - 1 / 3)
+    # both ways (review t8 M3): without c the change rises to 0.8 - 1/3, without g (the
+    # period before's only disagreeing account) it is 0.3 - 0
     assert chg["crisis - baseline"]["leave_one_out"] == pytest.approx(
-        {"accounts": 2, "value": 0.8 - 1 / 3, "largest_shift": 0.5}
+        {
+            "accounts": 2,
+            "value": 0.8 - 1 / 3,
+            "largest_shift": 0.5,
+            "smallest": 0.3,
+            "largest": 0.8 - 1 / 3,
+        }
     )
     after = chg["after - baseline"]
     assert after["leave_one_out"] == pytest.approx(
-        {"accounts": 1, "value": after["corrected"] + 1 / 3, "largest_shift": 1 / 3}
+        {
+            "accounts": 1,
+            "value": after["corrected"] + 1 / 3,
+            "largest_shift": 1 / 3,
+            "smallest": after["corrected"] + 1 / 3,
+            "largest": after["corrected"] + 1 / 3,
+        }
     )
     assert not any("leave_one_out" in r for r in out["changes"] if r["unit"] == "post")
+
+
+def _tie_units():
+    """Crisis units towards the focal side, one post an account (decision = cross-fitted one):
+    with a prior tie a1 (S, coded S, w 2), a2 (S, coded C, w 2), a3 (S), a4 (N); without one
+    b1 (S, coded S, w 2), b2 (N), b3 (C); and one baseline unit that must not count."""
+    rows = [  # (window, account, decision, code)
+        ("crisis", "a1", "supportive", "supportive"),
+        ("crisis", "a2", "supportive", "critical"),
+        ("crisis", "a3", "supportive", None),
+        ("crisis", "a4", "neutral", None),
+        ("crisis", "b1", "supportive", "supportive"),
+        ("crisis", "b2", "neutral", None),
+        ("crisis", "b3", "critical", None),
+        ("baseline", "a1", "critical", None),
+    ]
+    u = pd.DataFrame(
+        {
+            "side": "focal",
+            "window": [r[0] for r in rows],
+            "account": [r[1] for r in rows],
+            "pred": [r[2] for r in rows],
+            "final": [r[3] or r[2] for r in rows],
+            "label": [r[3] for r in rows],
+            "cross": [r[2] for r in rows],
+            "weight": [2.0 if r[3] else 0.0 for r in rows],
+        }
+    )
+    tie = pd.Series({"a1": True, "a2": True, "a3": True, "a4": True, "b1": False, "b2": False})
+    return u, tie  # b3 is not in ``tie``: no tie
+
+
+def test_prior_tie_odds_ratio_carries_the_stance_error_by_hand():
+    """Guards review t8 B1: the primary prior-tie odds ratio counted supporters by the stance
+    decisions as made. By hand: with a tie, supportive decisions 3 of 4, rectifier
+    (2 * 0 + 2 * (C - S: -1)) / 4 = -1/2, theta_1 = 1/4; without, 1 of 3, rectifier 0,
+    theta_0 = 1/3. OR = (1/4 / 3/4) / (1/3 / 2/3) = 2/3 (naive, codes applied: 2 of 4 and
+    1 of 3, OR 2). Prior-tie share of supporters: (1/4 * 4) / (1/4 * 4 + 1/3 * 3) = 1/2 (naive
+    2/3). Leaving a2 out: theta_1 = 3/4, OR 6."""
+    from netsupport.stance.validation import corrected_odds_ratio
+
+    u, tie = _tie_units()
+    r = corrected_odds_ratio(u, tie, n_boot=200, seed=3)
+    assert r["value"] == pytest.approx(2 / 3)
+    assert r["naive"] == pytest.approx(2.0)
+    assert r["prior_tie_share"]["value"] == pytest.approx(0.5)
+    assert r["prior_tie_share"]["naive"] == pytest.approx(2 / 3)
+    assert (r["tie_accounts"], r["no_tie_accounts"]) == (4, 3)
+    assert (r["coded_accounts"], r["coded_accounts_disagree"]) == (3, 1)
+    assert r["leave_one_out"] == pytest.approx({"accounts": 1, "smallest": 6.0, "largest": 6.0})
+    assert r["low"] <= r["value"] <= r["high"] or r["undefined_resamples"] > 0
+    # seeded: the same interval again
+    again = corrected_odds_ratio(u, tie, n_boot=200, seed=3)
+    assert (again["low"], again["high"]) == (r["low"], r["high"])
+    # a group without a wholly coded account: nothing to correct it with
+    assert corrected_odds_ratio(u[u["account"] != "b1"], tie) is None
+
+
+def test_the_prior_tie_comparison_gives_the_corrected_odds_ratio_and_the_report_says_it():
+    """The comparison block carries it per variant and the finding and the primary statement
+    say it, with whether its interval includes 1."""
+    from netsupport.evidence_report import corrected_ties
+
+    ec = {
+        "value": 2.28,
+        "low": 0.82,
+        "high": 7.7,
+        "coded_accounts": 23,
+        "coded_accounts_disagree": 2,
+        "leave_one_out": {"accounts": 2, "smallest": 3.3, "largest": 3.3},
+        "prior_tie_share": {"value": 0.624, "low": 0.5, "high": 0.722},
+    }
+    m = {"comparisons": {"prior_ties": {"variants": {"all_ties": {"error_corrected": ec}}}}}
+    text = corrected_ties(m, "prior_tie_odds_ratio", "95%")
+    assert "2.3 (95% CI 0.82–7.7), an interval that includes 1 (no difference)" in text
+    assert "2 of the 23 wholly coded accounts" in text
+    assert corrected_ties(m, "prior_tie_share", "95%").endswith("62% (95% CI 50–72%).")
+    assert corrected_ties({}, "prior_tie_odds_ratio", "95%") == ""

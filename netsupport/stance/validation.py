@@ -37,7 +37,9 @@ __all__ = [
     "CV_FOLDS",
     "LEAVE_ONE_OUT_MAX_DISAGREE",
     "MIN_WINDOW_CODES",
+    "ODDS_RATIO_METHOD",
     "PPI_METHOD",
+    "corrected_odds_ratio",
     "corrected_shares",
     "cross_validate",
     "cv_groups",
@@ -596,8 +598,9 @@ def leave_one_out(m: np.ndarray, windows: tuple[str, ...], sign: tuple[int, ...]
     Each disagreeing account of a window whose cell has 1 to :data:`LEAVE_ONE_OUT_MAX_DISAGREE`
     of them is left out of that window's rectifier in turn (its codes and weight; it stays in
     the first term with its decision), and the figure recomputed. Returns ``{accounts, value,
-    largest_shift}``: how many were left out, and the figure whose shift from the estimate is
-    largest in size, with that shift; None when no cell qualifies.
+    largest_shift, smallest, largest}``: how many were left out, the figure whose shift from the
+    estimate is largest in size, with that shift, and the smallest and largest of the figures
+    recomputed (one account can move it either way: review t8 M3); None when no cell qualifies.
     """
     t = m.sum(axis=0)
     full = sum(s * _net(_stats(t[None, :]), w) for w, s in zip(windows, sign, strict=True))
@@ -619,7 +622,43 @@ def leave_one_out(m: np.ndarray, windows: tuple[str, ...], sign: tuple[int, ...]
     if not shifts:
         return None
     shift, value = max(shifts, key=lambda x: (abs(x[0]), x[0]))
-    return {"accounts": len(shifts), "value": float(value), "largest_shift": float(shift)}
+    return {
+        "accounts": len(shifts),
+        "value": float(value),
+        "largest_shift": float(shift),
+        "smallest": float(min(v for _, v in shifts)),
+        "largest": float(max(v for _, v in shifts)),
+    }
+
+
+def _coded_frame(units: pd.DataFrame) -> pd.DataFrame:
+    """Return :func:`corrected_shares`' units with the stances as codes (position in
+    STANCE_ORDER), codes that do not estimate (active or uncoded) as -1, and only the rows of a
+    study window with a decision."""
+
+    def codes(col: str) -> np.ndarray:  # position in STANCE_ORDER; -1 for anything else
+        values = units[col].astype(object).to_numpy()
+        return pd.Categorical(values, categories=list(STANCE_ORDER)).codes.astype(np.int64)
+
+    frame = pd.DataFrame(
+        {
+            "side": units["side"].astype(object).to_numpy(),
+            "window": units["window"].astype(object).to_numpy(),
+            "account": units["account"].astype(object).to_numpy(),
+            "pred": codes("pred"),
+            "final": codes("final"),
+            "cross": codes("cross"),
+            "weight": units["weight"].to_numpy(dtype="float64"),
+            "by_account": units["by_account"].to_numpy(dtype=bool)
+            if "by_account" in units
+            else np.zeros(len(units), dtype=bool),
+            **{c: units[c].to_numpy() for c in units.columns if c.startswith("wave_")},
+        }
+    )
+    lab = codes("label")
+    lab[frame["weight"].to_numpy() <= 0] = -1  # active or uncoded: not for estimation
+    frame["label"] = lab
+    return frame[frame["window"].isin(_WINDOWS) & (frame["pred"] >= 0) & (frame["final"] >= 0)]
 
 
 def corrected_shares(
@@ -666,29 +705,7 @@ def corrected_shares(
     [0, 1]. METHODS.md, "Error-corrected shares".
     """
 
-    def codes(col: str) -> np.ndarray:  # position in STANCE_ORDER; -1 for anything else
-        values = units[col].astype(object).to_numpy()
-        return pd.Categorical(values, categories=list(STANCE_ORDER)).codes.astype(np.int64)
-
-    frame = pd.DataFrame(
-        {
-            "side": units["side"].astype(object).to_numpy(),
-            "window": units["window"].astype(object).to_numpy(),
-            "account": units["account"].astype(object).to_numpy(),
-            "pred": codes("pred"),
-            "final": codes("final"),
-            "cross": codes("cross"),
-            "weight": units["weight"].to_numpy(dtype="float64"),
-            "by_account": units["by_account"].to_numpy(dtype=bool)
-            if "by_account" in units
-            else np.zeros(len(units), dtype=bool),
-            **{c: units[c].to_numpy() for c in units.columns if c.startswith("wave_")},
-        }
-    )
-    lab = codes("label")
-    lab[frame["weight"].to_numpy() <= 0] = -1  # active or uncoded: not for estimation
-    frame["label"] = lab
-    frame = frame[frame["window"].isin(_WINDOWS) & (frame["pred"] >= 0) & (frame["final"] >= 0)]
+    frame = _coded_frame(units)
     shares: list[dict[str, Any]] = []
     nets: list[dict[str, Any]] = []
     changes: list[dict[str, Any]] = []
@@ -751,6 +768,117 @@ def corrected_shares(
                     crow["leave_one_out"] = loo
                 changes.append(crow)
     return {"shares": shares, "net_support": nets, "changes": changes}
+
+
+#: What :func:`corrected_odds_ratio` computes, in metrics.json beside its figures.
+ODDS_RATIO_METHOD = (
+    "error-corrected (prediction-powered inference): the supportive share of the accounts with "
+    "a prior tie and of those without, each corrected at account level with the hand codes of "
+    "its own accounts; odds ratio of the two (unadjusted); percentile bootstrap over accounts"
+)
+
+
+def corrected_odds_ratio(
+    units: pd.DataFrame,
+    tie: pd.Series,
+    *,
+    side: str = "focal",
+    window: str = Window.CRISIS.value,
+    n_boot: int = 1000,
+    seed: int = 42,
+    confidence: float = 0.95,
+) -> dict[str, Any] | None:
+    """Return the prior-tie odds ratio of supporters vs the others and the prior-tie share of
+    supporters, both with the stance decisions' error carried in; None when either group of
+    accounts has no wholly coded account (nothing to correct it with).
+
+    ``units``: as for :func:`corrected_shares`; ``tie``: True for an account (index: handle) with
+    a prior tie, observed without error. The odds ratio is symmetric, OR(tie | supporter) =
+    OR(supporter | tie), so it is the odds ratio of two corrected supportive shares: theta_1 among
+    the accounts of the cell with a prior tie and theta_0 among those without, each the
+    account-level estimate of :func:`corrected_shares` restricted to its group (first term: the
+    group's account decisions; rectifier: the group's wholly coded accounts, Hajek-weighted).
+    ``OR = theta_1 (1 - theta_0) / (theta_0 (1 - theta_1))``; the prior-tie share of supporters is
+    ``theta_1 n_1 / (theta_1 n_1 + theta_0 n_0)`` (n_g accounts in group g). The interval:
+    the accounts of the cell resampled within their design group, both groups' terms recomputed
+    on each resample (percentile; resamples where the ratio is undefined are dropped and
+    counted). ``leave_one_out``: the smallest and largest odds ratio with one disagreeing wholly
+    coded account left out of its group's rectifier (:func:`leave_one_out`), when the cell has 1
+    to :data:`LEAVE_ONE_OUT_MAX_DISAGREE` of them. METHODS.md, "Supporter composition".
+    """
+    frame = _coded_frame(units)
+    u = frame[(frame["side"] == side) & (frame["window"] == window)]
+    if u.empty:
+        return None
+    m, _ = _account_matrix(u)
+    accounts = pd.factorize(u["account"], sort=True)[1]
+    t = pd.Series(tie, dtype=bool).reindex(accounts, fill_value=False).to_numpy(dtype="float64")
+    b = _WINDOWS.index(window) * _BLOCK
+    key = f"account|{window}"
+
+    def figures(tot1: np.ndarray, tot0: np.ndarray, kind: str) -> tuple[np.ndarray, np.ndarray]:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            s1 = np.clip(_stats(tot1)[f"{key}|{kind}"][:, 0], 0.0, 1.0)
+            s0 = np.clip(_stats(tot0)[f"{key}|{kind}"][:, 0], 0.0, 1.0)
+            n1, n0 = tot1[:, b + 11], tot0[:, b + 11]
+            odds = (s1 * (1 - s0)) / (s0 * (1 - s1))
+            share = s1 * n1 / (s1 * n1 + s0 * n0)
+        return odds, share
+
+    tot1, tot0 = (t @ m)[None, :], ((1 - t) @ m)[None, :]
+    if tot1[0, b + 15] <= 0 or tot0[0, b + 15] <= 0 or tot1[0, b + 11] <= 0:
+        return None
+    odds, share = figures(tot1, tot0, "corrected")
+    naive_odds, naive_share = figures(tot1, tot0, "naive")
+    prof, freq = _unique_rows(np.column_stack([m, t]))
+    p, tp = prof[:, :-1], prof[:, -1]
+    rng = np.random.default_rng([int(seed), zlib.crc32(f"prior_tie_odds_ratio/{side}".encode())])
+    draws = _stratified_draws(prof[:, 3 * _BLOCK], freq, n_boot, rng)
+    b_tie, b_none = draws @ (p * tp[:, None]), draws @ (p * (1 - tp)[:, None])
+    b_odds, b_share = figures(b_tie, b_none, "corrected")
+    lo, hi = _ci(b_odds, confidence)
+    s_lo, s_hi = _ci(b_share, confidence)
+
+    def finite(x: float) -> float | None:
+        return float(x) if math.isfinite(x) else None
+
+    out: dict[str, Any] = {
+        "value": finite(odds[0]),
+        "low": lo,
+        "high": hi,
+        "naive": finite(naive_odds[0]),
+        "confidence": confidence,
+        "prior_tie_share": {
+            "value": finite(share[0]),
+            "low": s_lo,
+            "high": s_hi,
+            "naive": finite(naive_share[0]),
+        },
+        "tie_accounts": int(tot1[0, b + 11]),
+        "no_tie_accounts": int(tot0[0, b + 11]),
+        **_coded_accounts(m, b),
+        "undefined_resamples": int((~np.isfinite(b_odds)).sum()),
+        "method": ODDS_RATIO_METHOD,
+    }
+    rows = _disagreeing(m, b)
+    if 1 <= len(rows) <= LEAVE_ONE_OUT_MAX_DISAGREE:
+        values = []
+        for r in rows:
+            g1, g0 = tot1.copy(), tot0.copy()
+            g = g1 if t[r] > 0 else g0
+            g[0, b + 12 : b + 16] -= m[r, b + 12 : b + 16]
+            if g[0, b + 15] <= 0:  # its group's only coded account: nothing left to correct
+                continue
+            v = figures(g1, g0, "corrected")[0][0]
+            if math.isfinite(v):
+                values.append(float(v))
+        if values:
+            out["leave_one_out"] = {
+                "accounts": len(values),
+                "smallest": min(values),
+                "largest": max(values),
+            }
+    return out
 
 
 def validation_file(stance_csv: str | Path) -> Path:

@@ -15,6 +15,7 @@ import pandas as pd
 
 from ..graph import count_column, count_columns
 from ..schema import FollowCol, IKind, InteractionCol
+from ..stance.validation import corrected_odds_ratio
 from ..windows import Windows
 from .common import _B, _C, _CRI, _NEU, _SUP, _interval, _obj, not_measured, proportion_ci
 from .shares import _cell, account_stance_counts, change_draws, majority_stance
@@ -198,6 +199,9 @@ def tie_comparison(
     *,
     baseline_edges: pd.DataFrame | None = None,
     confidence: float = 0.95,
+    validation_units: pd.DataFrame | None = None,
+    n_boot: int = 1000,
+    seed: int = 42,
 ) -> dict[str, Any]:
     """Return prior-tie shares of crisis supporters, critics and neutrals, and the odds ratio.
 
@@ -208,14 +212,18 @@ def tie_comparison(
     interactions). Each variant gives shares per group (Clopper-Pearson) and the supporter vs
     others odds ratio from :func:`tie_odds_ratio`, adjusted for baseline activity
     (:func:`baseline_activity` of ``baseline_edges``, leaving out interactions with the focal
-    accounts, which are ties themselves) and unadjusted.
+    accounts, which are ties themselves) and unadjusted. With ``validation_units`` (the units
+    the error-corrected shares come from, :func:`netsupport.stance.validation.corrected_shares`)
+    each variant also gives ``error_corrected``: the unadjusted odds ratio and the supporters'
+    prior-tie share with the stance decisions' error carried in
+    (:func:`netsupport.stance.validation.corrected_odds_ratio`; ``n_boot`` resamples, ``seed``).
 
     Returns
     -------
     dict
         ``{accounts, undated_follow_only, variants: {all_ties|dated_ties: {groups:
-        {stance: {accounts, prior_tie, share}}, odds_ratio, odds_ratio_unadjusted}}}`` or
-        not measured.
+        {stance: {accounts, prior_tie, share}}, odds_ratio, odds_ratio_unadjusted[,
+        error_corrected]}}}`` or not measured.
     """
     stance = crisis_stances(units, "focal")
     if stance.empty:
@@ -240,6 +248,18 @@ def tie_comparison(
             else not_measured("baseline activity is not available with this engine"),
             "odds_ratio_unadjusted": tie_odds_ratio(t, sup, None, confidence),
         }
+        if validation_units is not None:
+            ec = corrected_odds_ratio(
+                validation_units, tie, n_boot=n_boot, seed=seed, confidence=confidence
+            )
+            variants[name]["error_corrected"] = (
+                ec
+                if ec is not None
+                else not_measured(
+                    "no wholly coded account among the accounts with a prior tie or among "
+                    "those without: nothing to correct the stance decisions with"
+                )
+            )
     undated_only = ties_all["prior_tie"] & ~ties_dated["prior_tie"]
     return {
         "accounts": len(accounts),

@@ -662,6 +662,9 @@ def _evidence(
             windows,
             baseline_edges=edges,
             confidence=sp.confidence,
+            validation_units=inputs.validation_units,
+            n_boot=sp.bootstrap,
+            seed=sp.seed,
         ),
     }
     split, model, blocks = {}, {}, {}

@@ -194,6 +194,7 @@ def role_timing(
     role_of = known.reindex(first.index)
     d_b = windows.days(Window.BASELINE)
     d_c_hours = windows.days(Window.CRISIS) * 24.0
+    d_a = windows.days(Window.AFTER)
     # new accounts whose first post addressing the side came only after the crisis: censored
     # at the crisis end (their first post, if any, in the crisis never came)
     after = cell[win == _A]["source"].unique()
@@ -210,7 +211,10 @@ def role_timing(
         in_r = (role_of == r).to_numpy(dtype=bool)
         fh = first.to_numpy()[in_r]
         b_n = int(_isin(known.index[(known == r).to_numpy(dtype=bool)], base_handles).sum())
-        rate = b_n / (n * d_b) if d_b > 0 else float("nan")
+        # the per-account daily hazard under which b_n of n accounts are active in d_b days:
+        # 1 - exp(-rate d_b) = b_n / n (not b_n / (n d_b), its first-order term, which
+        # underestimates it as b_n / n grows and inflates the ratio; review t8 m6)
+        rate = (-math.log1p(-b_n / n) / d_b if b_n < n else math.inf) if d_b > 0 else float("nan")
         new = first.index[in_r][~_isin(first.index[in_r], base_handles)]
         n_late = int((late_role == r).sum())
         median = km_median(
@@ -233,9 +237,17 @@ def role_timing(
             "size": n,
             "crisis_accounts": int(in_r.sum()),
             "baseline_accounts": b_n,
-            "baseline_rate_per_day": rate,
+            "baseline_rate_per_day": rate if math.isfinite(rate) else None,
             "new_accounts": len(new) + n_late,
             "censored_new_accounts": n_late,
+            # how many newcomers of the after window the baseline rate alone predicts (review t8
+            # M2): the role's accounts still at risk at the crisis end (neither in the baseline
+            # nor new in the crisis) times 1 - exp(-rate d_after)
+            "censored_background_expected": (
+                (n - b_n - len(new)) * (1.0 - math.exp(-rate * d_a))
+                if d_a > 0 and rate == rate
+                else None
+            ),
             "median_first_hours_new": median,
             "median_reached": median is not None,
             "curve": curve,
