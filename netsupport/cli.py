@@ -348,7 +348,8 @@ def import_command(
     (Pushshift/Arctic Shift dumps); any of them gzip, zstd, bzip2 or xz compressed. Bad rows go
     to the store's rejects table; a file that cannot be read at all stops the import and leaves
     the store unchanged.
-    Re-importing a file already imported does nothing.
+    Re-importing a file already imported does nothing; the same file with another --map,
+    --account, --direction or --instance is refused (its rows are in the store already).
     """
     from .ingest import format_summary, import_paths
     from .store import Store

@@ -1173,6 +1173,15 @@ class Transaction:
             for r in self.manifest["imports"] + self._imports
         )
 
+    def file_imports(self, sha256: str, fmt: str) -> list[dict[str, Any]]:
+        """Return the records of the imports of a file with this sha256 read as format ``fmt``,
+        in the store and in this transaction (their ``options``, where recorded, and ``rows``)."""
+        return [
+            r
+            for r in self.manifest["imports"] + self._imports
+            if r["sha256"] == sha256 and r["format"] == fmt
+        ]
+
     def has_size(self, size: int) -> bool:
         """Return True if a file of this byte size was imported (only then can a hash match)."""
         return any(r.get("size") == size for r in self.manifest["imports"] + self._imports)
