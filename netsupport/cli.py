@@ -10,13 +10,13 @@ import re
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from typer.core import TyperGroup
 
 from . import __version__
-from .errors import NetsupportError
+from .errors import NetsupportError, Terminated
 from .wording import counted, unmatched_labels
 
 
@@ -97,9 +97,18 @@ class _Group(TyperGroup):
         except OSError as exc:  # a path that cannot be read or written: not a folder, disk full
             typer.echo(f"error: {_os_error_message(exc)}", err=True)
             raise typer.Exit(2) from None
-        except KeyboardInterrupt:
-            typer.echo("error: interrupted", err=True)
-            raise typer.Exit(130) from None
+        except KeyboardInterrupt as exc:
+            _say_stopped(exc)
+
+
+def _say_stopped(exc: KeyboardInterrupt) -> NoReturn:
+    """One line and the shell's exit code for Ctrl-C (130) or SIGTERM (143, see
+    :func:`netsupport.__main__.stop_on_sigterm`)."""
+    if isinstance(exc, Terminated):
+        typer.echo("error: terminated", err=True)
+        raise typer.Exit(143) from None
+    typer.echo("error: interrupted", err=True)
+    raise typer.Exit(130) from None
 
 
 app = typer.Typer(
@@ -1332,6 +1341,9 @@ def main() -> None:
     except NetsupportError as exc:  # raised outside a command (e.g. option callbacks)
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(2)
+    except Terminated:
+        print("error: terminated", file=sys.stderr)
+        sys.exit(143)
     except KeyboardInterrupt:  # (outside a command: while click parses, say)
         print("error: interrupted", file=sys.stderr)
         sys.exit(130)

@@ -581,6 +581,10 @@ def import_inputs(
                 summary.linked_replies += tx.append(Table.INTERACTIONS, edges)
         for f in summary.files:  # (known at commit)
             f.changed_duplicates = tx.changed_duplicates.get(f.path, 0)
+    except KeyboardInterrupt:  # (Ctrl-C or SIGTERM: the workers' parsing is not waited for)
+        if pool is not None:
+            pool.stop()
+        raise
     finally:
         if pool is not None:
             pool.close()
