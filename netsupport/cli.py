@@ -82,6 +82,14 @@ class _Group(TyperGroup):
                 if isinstance(getattr(param, "help", None), str):
                     param.help = _literal_help(param.help)
 
+    def make_context(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        # (typer turns a Ctrl-C while it parses the command line, before invoke, into exit
+        # 130 with nothing said, and a SIGTERM into the same)
+        try:
+            return super().make_context(*args, **kwargs)
+        except KeyboardInterrupt as exc:
+            _say_stopped(exc)
+
     def invoke(self, ctx):  # type: ignore[override]
         try:
             return super().invoke(ctx)

@@ -297,3 +297,24 @@ def test_reimport_with_other_row_options_is_refused_or_read(tmp_path):
     result = _import(edges, "--format", "csv", *right, "--store", fresh)
     assert result.exit_code == 0, result.output
     assert Store(fresh).counts()["interactions"] == 2
+
+
+@pytest.mark.parametrize(
+    ("stop", "line", "code"),
+    [(KeyboardInterrupt, "error: interrupted\n", 130), (None, "error: terminated\n", 143)],
+)
+def test_ctrl_c_or_sigterm_while_the_command_line_is_parsed_is_one_line(
+    monkeypatch, stop, line, code
+):
+    # usr8: Ctrl-C ~0.5 s into `netsupport run ...` (typer parsing the command line, before
+    # the command) exited 130 with nothing said: typer turns it into a silent Exit(130)
+    from typer.core import TyperGroup
+
+    from netsupport.errors import Terminated
+
+    def interrupted(*args, **kwargs):
+        raise (stop or Terminated)()
+
+    monkeypatch.setattr(TyperGroup, "make_context", interrupted)
+    result = runner.invoke(app, ["info", "--help"])
+    assert (result.exit_code, result.stderr) == (code, line)
