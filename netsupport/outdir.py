@@ -139,11 +139,12 @@ def _old_layout_entry(out: Path, rel: Path) -> bool:
     return False
 
 
-def check_output_dir(out_dir: Path) -> None:
+def check_output_dir(out_dir: Path, at: str = "") -> None:
     """Refuse to write a report into ``out_dir`` unless every file in it is a run's own.
 
     ``out_dir`` may be missing, empty (folders without files count as empty) or a report
-    folder whose manifest.json lists every file in it.
+    folder whose manifest.json lists every file in it. ``at`` begins the message (the study
+    file, ``"study.toml: "``).
 
     Raises
     ------
@@ -155,7 +156,7 @@ def check_output_dir(out_dir: Path) -> None:
     if not out.exists():
         return
     if not out.is_dir():
-        raise StudyError(f"output.dir: {out} is a file, not a folder")
+        raise StudyError(f"{at}output.dir: {out} is a file, not a folder")
     files = sorted(p.relative_to(out) for p in out.rglob("*") if not p.is_dir())
     if not files:
         return
@@ -175,7 +176,8 @@ def check_output_dir(out_dir: Path) -> None:
         else "the folder is not empty and no netsupport run made it (no manifest.json)"
     )
     raise StudyError(
-        f"output.dir: {out} holds {foreign[0].as_posix()}{others}, which a run would replace: "
+        f"{at}output.dir: {out} holds {foreign[0].as_posix()}{others}, which a run would "
+        "replace: "
         f"{why}; point output.dir at a new or empty folder"
     )
 

@@ -235,7 +235,7 @@ def input_files(study: Study, known: Mapping[str, Any] | None = None) -> list[di
     for i, spec in enumerate(_input_specs(study)):
         key = f"inputs[{i}].path" if i < len(study.inputs) else "study.accounts"
         if not spec.path.exists():
-            raise StudyError(f"{key}: file not found: {spec.path}")
+            raise StudyError(f"{_at(study)}{key}: file not found: {spec.path}")
         for p in _expand(spec.path):
             st = p.stat()
             out.append(
@@ -569,7 +569,7 @@ def run_study(
         pseudo = Pseudonymiser(load_salt(study))
     progress = progress or _Quiet()
     out = Path(study.output_dir)
-    check_output_dir(out)  # before any work: a folder with the user's files is refused
+    check_output_dir(out, _at(study))  # before any work: a folder with the user's files is refused
     remove_old_layout(out)
     cache = work_dir(out)
     cache.mkdir(parents=True, exist_ok=True)
@@ -656,7 +656,7 @@ def _run_locked(
             created_at=clock() if clock else None,
         )
         if staged:
-            check_output_dir(out)  # again: a file may have been put there while the run ran
+            check_output_dir(out, _at(study))  # again: a file may have been put there meanwhile
             _test_point("before-swap")
     except BaseException:  # (Ctrl-C, SIGTERM, a refused folder: no staged report left behind)
         if staged:

@@ -697,3 +697,27 @@ def test_two_sheets_filled_in_joined_and_given_back(tmp_path):
     assert by_id[first["sheet"][0]] == pytest.approx(n1 / (n1 + n2))
     assert v["design"]["estimation_codes"] == len(set(first["post_id"]) | set(second["post_id"]))
     assert any(r["corrected"] is not None for r in v["shares"])
+
+
+@pytest.mark.parametrize(
+    ("data", "expect"),
+    [
+        (
+            "post_id,stance\nC10,supportive\nC01,neutral\n".encode("utf-16"),
+            "labels.csv: labels CSV is UTF-16 text; save it as CSV UTF-8",
+        ),
+        (
+            "post_id,stance,note\nC10,supportive,ok\nC01,neutral,café\n".encode("latin-1"),
+            "labels.csv:line 3: labels CSV is not UTF-8 (byte 0xe9: latin-1 or Windows-1252?)",
+        ),
+    ],
+    ids=["utf-16", "latin-1"],
+)
+def test_labels_not_in_utf8_say_how_to_save_them_and_where(tmp_path, data, expect):
+    # usr7/usr8: "cannot read labels CSV ('utf-8' codec can't decode byte 0xff in position 0:
+    # invalid start byte)": no line, no hint (the importers say "save it as UTF-8")
+    path = tmp_path / "labels.csv"
+    path.write_bytes(data)
+    with pytest.raises(InputFileError) as info:
+        read_labels(path)
+    assert str(info.value).endswith(expect) or expect in str(info.value), str(info.value)
