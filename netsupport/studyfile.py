@@ -722,7 +722,7 @@ def _with_evidence_keys(study: Study, data: dict, base: Path, path: Path, text: 
         collected_to=when("collected_to"),
         coders=tuple(c.strip() for c in coders),
         ethics=pv.get("ethics"),
-        preregistration=pv.get("preregistration"),
+        preregistration=(pv.get("preregistration") or "").strip() or None,  # (blank: none)
         synthetic=bool(pv.get("synthetic", False)),
         notes=pv.get("notes"),
     )

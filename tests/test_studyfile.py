@@ -256,3 +256,13 @@ def test_output_dir_refused_names_the_study_file(tmp_path, blocker):
     r = CliRunner().invoke(app, ["run", str(p)])
     assert r.exit_code == 2
     assert r.stderr.startswith(f"error: {p}: output.dir: {tmp_path / 'out'} "), r.stderr
+
+
+@pytest.mark.parametrize("value", ['""', '"   "', '" \\t\\n "'])
+def test_a_blank_preregistration_is_none(tmp_path, value):
+    # usr8: preregistration = "   " gave the report "declared as primary in the study file;
+    # preregistration:)": a preregistration claimed, none named
+    text = GOOD.replace("[output]", f"[provenance]\npreregistration = {value}\n\n[output]")
+    assert load_study(_write(tmp_path, text)).provenance.preregistration is None
+    text = GOOD.replace("[output]", '[provenance]\npreregistration = " OSF x "\n\n[output]')
+    assert load_study(_write(tmp_path, text)).provenance.preregistration == "OSF x"
