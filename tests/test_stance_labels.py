@@ -721,3 +721,45 @@ def test_labels_not_in_utf8_say_how_to_save_them_and_where(tmp_path, data, expec
     with pytest.raises(InputFileError) as info:
         read_labels(path)
     assert str(info.value).endswith(expect) or expect in str(info.value), str(info.value)
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        ["--out", "{labels}"],
+        ["--out", "{dir}/labels.stance.csv", "--sample", "2", "--sample-out", "{labels}"],
+        ["--out", "{dir}/labels.disagreements.csv"],  # (beside the labels: allowed)
+    ],
+)
+def test_stance_never_writes_over_the_labels_it_reads(tmp_path, extra):
+    # usr8: `netsupport stance --study study.toml --out labels.csv` replaced the study's hand
+    # labels with the stance table (exit 0): the coders' work gone
+    _store_from_fixture(tmp_path / "store")
+    labels = tmp_path / "labels.csv"
+    text = "post_id,stance\nC10,supportive\nC01,neutral\n"
+    labels.write_text(text)
+    args = [a.format(labels=labels, dir=tmp_path) for a in extra]
+    r = CliRunner().invoke(
+        app,
+        [
+            "stance",
+            "--store",
+            str(tmp_path / "store"),
+            "--focal",
+            "lane",
+            "--institution",
+            "force",
+            "--labels",
+            str(labels),
+            *args,
+        ],
+    )
+    if "disagreements" in extra[1]:
+        assert r.exit_code == 0, r.output  # (a name beside the labels is fine)
+    else:
+        assert r.exit_code == 2, r.output
+        assert r.stderr == (
+            f"error: {labels}: is the study's [stance] labels, which this command reads: "
+            "write the stance elsewhere\n"
+        )
+    assert labels.read_text() == text
