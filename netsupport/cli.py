@@ -567,6 +567,11 @@ def graph_command(
         gexf_max_edges = (
             load_study(study).gexf_max_edges if study is not None else DEFAULT_GEXF_MAX_EDGES
         )
+    if study is not None:
+        from .outdir import check_not_read_by
+        from .studyfile import load_study
+
+        check_not_read_by(load_study(study), [out, out.with_name(f"{out.stem}.nodes.csv")])
     result = export_window_graph(
         st.read(Table.INTERACTIONS),
         out,
@@ -1045,6 +1050,9 @@ def support_command(
     )
     _check_handles(spec, store_dir, from_study=study is not None)
     target = out if out is not None else Path(out_dir) / "metrics.json"
+    from .outdir import check_not_read_by
+
+    check_not_read_by(spec, [target])
     spans = input_spans(Store(store_dir).imported_files())  # each input's time span
     tables, spec, spans = pseudonymised(read_tables(store_dir), spec, spans)
     metrics = run_support(tables, spec, target, workers=workers, spans=spans)

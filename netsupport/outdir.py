@@ -36,9 +36,11 @@ import errno
 import json
 import os
 import shutil
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
-from .errors import StudyError
+from .errors import InputFileError, StudyError
 
 __all__ = [
     "RUN_STORE_MARKER",
@@ -237,3 +239,30 @@ def swap_in(staging: Path, out_dir: Path) -> None:
     out.rename(old)
     staging.rename(out)
     shutil.rmtree(old)
+
+
+def check_not_read_by(study: Any, outs: Iterable[str | Path]) -> None:
+    """Refuse an output path that names a file the study reads: its hand labels, lexicon, an
+    input, the accounts CSV or account map (``stance --out labels.csv`` replaced the coders'
+    work with the stance table, ``graph`` and ``support`` the same, without a word).
+
+    Raises
+    ------
+    InputFileError
+        Naming the output and the study key of the file it would replace.
+    """
+    from .stance.tables import StanceSpec
+
+    spec = StanceSpec.of(study)
+    reads = {"[stance] labels": spec.params.labels, "[stance] lexicon": spec.params.lexicon}
+    for i, item in enumerate(getattr(study, "inputs", None) or ()):
+        reads[f"inputs[{i}]"] = getattr(item, "path", None)
+    for key in ("accounts", "account_map"):
+        reads[f"study.{key}"] = getattr(study, key, None)
+    read = {Path(p).resolve(): key for key, p in reads.items() if p is not None}
+    for o in outs:
+        key = read.get(Path(o).resolve())
+        if key is not None:
+            raise InputFileError(
+                o, f"is the study's {key}, which this command reads: write the output elsewhere"
+            )

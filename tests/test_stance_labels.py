@@ -760,6 +760,37 @@ def test_stance_never_writes_over_the_labels_it_reads(tmp_path, extra):
         assert r.exit_code == 2, r.output
         assert r.stderr == (
             f"error: {labels}: is the study's [stance] labels, which this command reads: "
-            "write the stance elsewhere\n"
+            "write the output elsewhere\n"
         )
+    assert labels.read_text() == text
+
+
+def test_support_never_writes_over_the_labels_it_reads(tmp_path):
+    # usr8: `netsupport support --study study.toml --out labels.csv` (and `graph`) replaced the
+    # hand labels too
+    _store_from_fixture(tmp_path / "store")
+    labels = tmp_path / "labels.csv"
+    text = "post_id,stance\nC10,supportive\nC01,neutral\n"
+    labels.write_text(text)
+    r = CliRunner().invoke(
+        app,
+        [
+            "support",
+            "--store",
+            str(tmp_path / "store"),
+            "--focal",
+            "lane",
+            "--institution",
+            "force",
+            "--crisis",
+            "2014-02-14T09:00Z",
+            "2014-02-19T18:00Z",
+            "--labels",
+            str(labels),
+            "--out",
+            str(labels),
+        ],
+    )
+    assert r.exit_code == 2, r.output
+    assert "is the study's [stance] labels, which this command reads" in r.stderr
     assert labels.read_text() == text

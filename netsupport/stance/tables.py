@@ -12,7 +12,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..errors import InputFileError, NetsupportError
+from ..errors import NetsupportError
 from ..schema import (
     InteractionCol,
     PostCol,
@@ -516,30 +516,6 @@ def stance_summary(result: StanceResult) -> dict[str, Any]:
     }
 
 
-def _check_not_an_input(study: Any, out: str | Path, sheet: Path | None) -> None:
-    """Refuse an output path (the stance CSV, its validation, disagreements or coding sheet) that
-    names a file the study reads: the hand labels, the lexicon, an input (``--out labels.csv``
-    replaced the coders' work with the stance table, without a word)."""
-    from .validation import validation_file
-
-    spec = StanceSpec.of(study)
-    reads = {"[stance] labels": spec.params.labels, "[stance] lexicon": spec.params.lexicon}
-    for i, item in enumerate(getattr(study, "inputs", None) or ()):
-        reads[f"inputs[{i}]"] = getattr(item, "path", None)
-    for key in ("accounts", "account_map"):
-        reads[f"study.{key}"] = getattr(study, key, None)
-    read = {Path(p).resolve(): key for key, p in reads.items() if p is not None}
-    outs = [Path(out), validation_file(out), Path(out).with_suffix(".disagreements.csv")]
-    if sheet is not None:
-        outs.append(sheet)
-    for o in outs:
-        key = read.get(o.resolve())
-        if key is not None:
-            raise InputFileError(
-                o, f"is the study's {key}, which this command reads: write the stance elsewhere"
-            )
-
-
 def run_stance(
     tables: Mapping[str, pd.DataFrame],
     study: Any,
@@ -569,7 +545,11 @@ def run_stance(
     sheet = None
     if sample is not None or active:
         sheet = Path(sample_out) if sample_out else Path(out).with_suffix(".coding.csv")
-    _check_not_an_input(study, out, sheet)
+    from ..outdir import check_not_read_by
+    from .validation import validation_file
+
+    outs = [Path(out), validation_file(out), Path(out).with_suffix(".disagreements.csv")]
+    check_not_read_by(study, [*outs, *([sheet] if sheet is not None else [])])
     result = stance_table(tables, study, workers=workers)
     summary = stance_summary(result)
     summary["out"] = write_csv(result.table, out)
