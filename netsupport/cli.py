@@ -10,13 +10,13 @@ import re
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from typer.core import TyperGroup
 
 from . import __version__
-from .errors import NetsupportError
+from .errors import NetsupportError, Terminated
 from .wording import counted, unmatched_labels
 
 
@@ -82,6 +82,14 @@ class _Group(TyperGroup):
                 if isinstance(getattr(param, "help", None), str):
                     param.help = _literal_help(param.help)
 
+    def make_context(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        # (typer turns a Ctrl-C while it parses the command line, before invoke, into exit
+        # 130 with nothing said, and a SIGTERM into the same)
+        try:
+            return super().make_context(*args, **kwargs)
+        except KeyboardInterrupt as exc:
+            _say_stopped(exc)
+
     def invoke(self, ctx):  # type: ignore[override]
         try:
             return super().invoke(ctx)
@@ -97,9 +105,18 @@ class _Group(TyperGroup):
         except OSError as exc:  # a path that cannot be read or written: not a folder, disk full
             typer.echo(f"error: {_os_error_message(exc)}", err=True)
             raise typer.Exit(2) from None
-        except KeyboardInterrupt:
-            typer.echo("error: interrupted", err=True)
-            raise typer.Exit(130) from None
+        except KeyboardInterrupt as exc:
+            _say_stopped(exc)
+
+
+def _say_stopped(exc: KeyboardInterrupt) -> NoReturn:
+    """One line and the shell's exit code for Ctrl-C (130) or SIGTERM (143, see
+    :func:`netsupport.__main__.stop_on_sigterm`)."""
+    if isinstance(exc, Terminated):
+        typer.echo("error: terminated", err=True)
+        raise typer.Exit(143) from None
+    typer.echo("error: interrupted", err=True)
+    raise typer.Exit(130) from None
 
 
 app = typer.Typer(
@@ -348,7 +365,8 @@ def import_command(
     (Pushshift/Arctic Shift dumps); any of them gzip, zstd, bzip2 or xz compressed. Bad rows go
     to the store's rejects table; a file that cannot be read at all stops the import and leaves
     the store unchanged.
-    Re-importing a file already imported does nothing.
+    Re-importing a file already imported does nothing; the same file with another --map,
+    --account, --direction or --instance is refused (its rows are in the store already).
     """
     from .ingest import format_summary, import_paths
     from .store import Store
@@ -549,6 +567,11 @@ def graph_command(
         gexf_max_edges = (
             load_study(study).gexf_max_edges if study is not None else DEFAULT_GEXF_MAX_EDGES
         )
+    if study is not None:
+        from .outdir import check_not_read_by
+        from .studyfile import load_study
+
+        check_not_read_by(load_study(study), [out, out.with_name(f"{out.stem}.nodes.csv")])
     result = export_window_graph(
         st.read(Table.INTERACTIONS),
         out,
@@ -1027,6 +1050,9 @@ def support_command(
     )
     _check_handles(spec, store_dir, from_study=study is not None)
     target = out if out is not None else Path(out_dir) / "metrics.json"
+    from .outdir import check_not_read_by
+
+    check_not_read_by(spec, [target])
     spans = input_spans(Store(store_dir).imported_files())  # each input's time span
     tables, spec, spans = pseudonymised(read_tables(store_dir), spec, spans)
     metrics = run_support(tables, spec, target, workers=workers, spans=spans)
@@ -1331,6 +1357,9 @@ def main() -> None:
     except NetsupportError as exc:  # raised outside a command (e.g. option callbacks)
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(2)
+    except Terminated:
+        print("error: terminated", file=sys.stderr)
+        sys.exit(143)
     except KeyboardInterrupt:  # (outside a command: while click parses, say)
         print("error: interrupted", file=sys.stderr)
         sys.exit(130)

@@ -10,6 +10,7 @@ __all__ = [
     "ResourceLimit",
     "StudyError",
     "StudyKeyError",
+    "Terminated",
     "UnknownFormat",
     "UnsafeArchive",
 ]
@@ -61,3 +62,13 @@ class NotMeasured(NetsupportError):
 
 class ResourceLimit(NetsupportError):
     """A step would exceed memory or another limit; the message says what to use instead."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM arrived (``kill PID``, a service manager, ``timeout``): raised in the main thread
+    by the handler :func:`netsupport.__main__.stop_on_sigterm` installs, so that the command
+    stops as on Ctrl-C (a KeyboardInterrupt: every clean-up that runs on Ctrl-C runs: the
+    staging folder removed,
+    the store's transaction rolled back, the worker pools' processes ended with
+    :func:`netsupport.io.pool.stop_workers`, not waited for), then the CLI says
+    ``error: terminated`` and exits 143 (128 + 15, as the shell reports a SIGTERM)."""

@@ -223,6 +223,80 @@ class _Hasher:
         return self.future.result() if self.future is not None else self.value  # type: ignore[return-value]
 
 
+def row_options(fmt: str, options: ReadOptions) -> dict[str, Any]:
+    """Return the options that change the rows a file of format ``fmt`` gives (recorded with
+    its import: the same file read with other ones is not the same import).
+
+    Examples
+    --------
+    >>> row_options("followers", ReadOptions(account="@Lane"))
+    {'account': 'lane', 'direction': 'followers'}
+    >>> row_options("csv", ReadOptions(mapping=(("a", "source"),)))
+    {'map': [['a', 'source']], 'header': True, 'columns': []}
+    >>> row_options("twitter-v2", ReadOptions(account="lane"))
+    {}
+    """
+    if fmt == "csv":
+        mapping = [list(pair) for pair in options.mapping]
+        return {"map": mapping, "header": options.header, "columns": list(options.columns)}
+    if fmt == "followers":
+        from .schema import normalise_handle
+
+        account = normalise_handle(options.account) if options.account else options.account
+        return {"account": account, "direction": options.direction}
+    if fmt == "mastodon" and options.instance:
+        return {"instance": options.instance}
+    return {}
+
+
+def _as_flags(opts: dict[str, Any]) -> str:
+    """The command-line options of recorded row options (``--account lane --direction ...``)."""
+    flags = [f"--map {col}={fld}" for col, fld in opts.get("map", ())]
+    if opts.get("columns"):
+        flags.append(f"--columns {','.join(opts['columns'])}")
+    elif opts.get("header") is False:
+        flags.append("--no-header")
+    if "map" in opts and not flags:
+        flags.append("no --map")
+    for key in ("account", "direction", "instance"):
+        if opts.get(key) is not None:
+            flags.append(f"--{key} {opts[key]}")
+    return " ".join(flags) or "no --instance"
+
+
+_KEPT = ("posts", "interactions", "follows", "accounts")
+
+
+def _already_imported(
+    tx: Transaction, path: Path, sha256: str, fmt: str, options: ReadOptions
+) -> bool:
+    """Return True if this file was imported in this format with the same row options (or
+    before the store recorded options); raise if it was imported with others and kept rows.
+
+    A file read again with other options (another ``--account``, ``--map``...) would add its
+    rows a second time beside the first reading's, which the store cannot take back; unless that
+    reading kept nothing (every row a reject), when it is read again.
+    """
+    wanted = row_options(fmt, options)
+    earlier = tx.file_imports(sha256, fmt)
+    # (a record without options is from before they were recorded: the same import, as then)
+    if any(r.get("options", wanted) == wanted for r in earlier):
+        return True
+    kept = [r for r in earlier if any(r.get("rows", {}).get(k) for k in _KEPT)]
+    if not kept:
+        return False
+    had, now = _as_flags(kept[0].get("options", {})), _as_flags(wanted)
+    if kept[0] in tx.manifest["imports"]:
+        reason = (
+            f"already imported into this store with {had}; read with {now} its rows would be "
+            "added beside those: to read it with these options, import it into another --store "
+            "(or a new one with all your files)"
+        )
+    else:
+        reason = f"named twice, with {had} and with {now}: its rows would be counted twice"
+    raise InputFileError(path, reason)
+
+
 def _import_one(
     tx: Transaction,
     path: Path,
@@ -244,7 +318,7 @@ def _import_one(
             summary.sha256 = _sha256(path)
         else:
             hasher = _Hasher(path, pool)  # cannot be a re-import: no file of this size
-    if summary.sha256 is not None and tx.has_file(summary.sha256, fmt):
+    if summary.sha256 is not None and _already_imported(tx, path, summary.sha256, fmt, options):
         summary.status = "already imported"
         return summary
 
@@ -271,6 +345,7 @@ def _import_one(
             "sha256": summary.sha256,
             "format": summary.format,
             "size": summary.size,
+            "options": row_options(fmt, options),
             "rows": summary.counts(),
             **({"span": summary.span()} if summary.span() else {}),
         }
@@ -506,6 +581,10 @@ def import_inputs(
                 summary.linked_replies += tx.append(Table.INTERACTIONS, edges)
         for f in summary.files:  # (known at commit)
             f.changed_duplicates = tx.changed_duplicates.get(f.path, 0)
+    except KeyboardInterrupt:  # (Ctrl-C or SIGTERM: the workers' parsing is not waited for)
+        if pool is not None:
+            pool.stop()
+        raise
     finally:
         if pool is not None:
             pool.close()

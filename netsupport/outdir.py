@@ -36,9 +36,11 @@ import errno
 import json
 import os
 import shutil
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
-from .errors import StudyError
+from .errors import InputFileError, StudyError
 
 __all__ = [
     "RUN_STORE_MARKER",
@@ -139,11 +141,12 @@ def _old_layout_entry(out: Path, rel: Path) -> bool:
     return False
 
 
-def check_output_dir(out_dir: Path) -> None:
+def check_output_dir(out_dir: Path, at: str = "") -> None:
     """Refuse to write a report into ``out_dir`` unless every file in it is a run's own.
 
     ``out_dir`` may be missing, empty (folders without files count as empty) or a report
-    folder whose manifest.json lists every file in it.
+    folder whose manifest.json lists every file in it. ``at`` begins the message (the study
+    file, ``"study.toml: "``).
 
     Raises
     ------
@@ -155,7 +158,7 @@ def check_output_dir(out_dir: Path) -> None:
     if not out.exists():
         return
     if not out.is_dir():
-        raise StudyError(f"output.dir: {out} is a file, not a folder")
+        raise StudyError(f"{at}output.dir: {out} is a file, not a folder")
     files = sorted(p.relative_to(out) for p in out.rglob("*") if not p.is_dir())
     if not files:
         return
@@ -175,7 +178,8 @@ def check_output_dir(out_dir: Path) -> None:
         else "the folder is not empty and no netsupport run made it (no manifest.json)"
     )
     raise StudyError(
-        f"output.dir: {out} holds {foreign[0].as_posix()}{others}, which a run would replace: "
+        f"{at}output.dir: {out} holds {foreign[0].as_posix()}{others}, which a run would "
+        "replace: "
         f"{why}; point output.dir at a new or empty folder"
     )
 
@@ -235,3 +239,30 @@ def swap_in(staging: Path, out_dir: Path) -> None:
     out.rename(old)
     staging.rename(out)
     shutil.rmtree(old)
+
+
+def check_not_read_by(study: Any, outs: Iterable[str | Path]) -> None:
+    """Refuse an output path that names a file the study reads: its hand labels, lexicon, an
+    input, the accounts CSV or account map (``stance --out labels.csv`` replaced the coders'
+    work with the stance table, ``graph`` and ``support`` the same, without a word).
+
+    Raises
+    ------
+    InputFileError
+        Naming the output and the study key of the file it would replace.
+    """
+    from .stance.tables import StanceSpec
+
+    spec = StanceSpec.of(study)
+    reads = {"[stance] labels": spec.params.labels, "[stance] lexicon": spec.params.lexicon}
+    for i, item in enumerate(getattr(study, "inputs", None) or ()):
+        reads[f"inputs[{i}]"] = getattr(item, "path", None)
+    for key in ("accounts", "account_map"):
+        reads[f"study.{key}"] = getattr(study, key, None)
+    read = {Path(p).resolve(): key for key, p in reads.items() if p is not None}
+    for o in outs:
+        key = read.get(Path(o).resolve())
+        if key is not None:
+            raise InputFileError(
+                o, f"is the study's {key}, which this command reads: write the output elsewhere"
+            )

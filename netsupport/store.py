@@ -1173,6 +1173,15 @@ class Transaction:
             for r in self.manifest["imports"] + self._imports
         )
 
+    def file_imports(self, sha256: str, fmt: str) -> list[dict[str, Any]]:
+        """Return the records of the imports of a file with this sha256 read as format ``fmt``,
+        in the store and in this transaction (their ``options``, where recorded, and ``rows``)."""
+        return [
+            r
+            for r in self.manifest["imports"] + self._imports
+            if r["sha256"] == sha256 and r["format"] == fmt
+        ]
+
     def has_size(self, size: int) -> bool:
         """Return True if a file of this byte size was imported (only then can a hash match)."""
         return any(r.get("size") == size for r in self.manifest["imports"] + self._imports)
@@ -1397,14 +1406,19 @@ def _handles(accounts: pa.Table) -> list[str]:
 
 
 def _test_point(name: str, tx: Transaction | None = None) -> None:
-    """Crash-test hook: ``NETSUPPORT_TEST_KILL=<name>`` kills this process with SIGKILL there.
+    """Crash-test hook: ``NETSUPPORT_TEST_KILL=<name>`` kills this process with SIGKILL there
+    (``<name>:TERM``: sends it SIGTERM, as ``kill PID`` or a service manager would).
 
     Points: ``rows-written`` (after the first rows reach a temporary part file on disk) and
     ``before-manifest`` (every part renamed to its final name, manifest not yet replaced); a run
     adds its own (:func:`netsupport.study._test_point`). The recovery tests use it to interrupt
     an import or a run at the worst moments; it costs one dict lookup.
     """
-    if os.environ.get("NETSUPPORT_TEST_KILL") != name:
+    point, _, how = os.environ.get("NETSUPPORT_TEST_KILL", "").partition(":")
+    if point != name:
+        return
+    if how == "TERM":
+        os.kill(os.getpid(), signal.SIGTERM)
         return
     if tx is not None:
         for writer in tx._writers.values():

@@ -73,7 +73,7 @@ from .engine import (
     write_parquet,
 )
 from .errors import StudyError
-from .io.pool import exit_with_parent
+from .io.pool import exit_with_parent, stop_workers
 from .outdir import (
     RUN_STORE_MARKER,
     check_output_dir,
@@ -235,7 +235,7 @@ def input_files(study: Study, known: Mapping[str, Any] | None = None) -> list[di
     for i, spec in enumerate(_input_specs(study)):
         key = f"inputs[{i}].path" if i < len(study.inputs) else "study.accounts"
         if not spec.path.exists():
-            raise StudyError(f"{key}: file not found: {spec.path}")
+            raise StudyError(f"{_at(study)}{key}: file not found: {spec.path}")
         for p in _expand(spec.path):
             st = p.stat()
             out.append(
@@ -569,7 +569,7 @@ def run_study(
         pseudo = Pseudonymiser(load_salt(study))
     progress = progress or _Quiet()
     out = Path(study.output_dir)
-    check_output_dir(out)  # before any work: a folder with the user's files is refused
+    check_output_dir(out, _at(study))  # before any work: a folder with the user's files is refused
     remove_old_layout(out)
     cache = work_dir(out)
     cache.mkdir(parents=True, exist_ok=True)
@@ -646,17 +646,23 @@ def _run_locked(
     ]
     staged = ctx.staged is not None
     report_dir = ctx.staged if staged else out
-    write_manifest(
-        report_dir,
-        ctx.study,  # (pseudonymised handles when the outputs are)
-        manifest_inputs,
-        steps={r.name: {"status": r.status, "seconds": round(r.seconds, 3)} for r in results},
-        files=[report_dir / p.relative_to(out) for p in ctx.report_files],
-        created_at=clock() if clock else None,
-    )
+    try:
+        write_manifest(
+            report_dir,
+            ctx.study,  # (pseudonymised handles when the outputs are)
+            manifest_inputs,
+            steps={r.name: {"status": r.status, "seconds": round(r.seconds, 3)} for r in results},
+            files=[report_dir / p.relative_to(out) for p in ctx.report_files],
+            created_at=clock() if clock else None,
+        )
+        if staged:
+            check_output_dir(out, _at(study))  # again: a file may have been put there meanwhile
+            _test_point("before-swap")
+    except BaseException:  # (Ctrl-C, SIGTERM, a refused folder: no staged report left behind)
+        if staged:
+            shutil.rmtree(report_dir, ignore_errors=True)
+        raise
     if staged:
-        check_output_dir(out)  # again: a file may have been put there while the run ran
-        _test_point("before-swap")
         swap_in(report_dir, out)
     f = findings(ctx.metrics)
     if ctx.pseudonymiser is None and any("bluesky:did:" in s.text() for s in f.sentences):
@@ -767,6 +773,9 @@ def _report_overlapped(
                 progress.step_start(index + 2, total, "report", _WHAT["report"])
                 r_status, r_detail = ctx.step_report(force)
                 t2 = time.monotonic()
+            except KeyboardInterrupt:  # (Ctrl-C, SIGTERM: the child's work is not waited for)
+                stop_workers(pool)
+                raise
             except BaseException:
                 pool.shutdown(wait=False, cancel_futures=True)
                 raise
@@ -857,14 +866,18 @@ def _overlapped(
         t0 = time.monotonic()
         future = ctx.start_communities(pool)
         try:
-            status, detail = ctx.step_stance(force)
-        except BaseException:
-            future.cancel()
+            try:
+                status, detail = ctx.step_stance(force)
+            except BaseException:
+                future.cancel()
+                raise
+            t1 = time.monotonic()
+            release_arrow_memory()
+            progress.step_start(index + 2, total, "communities", _WHAT["communities"])
+            (c_status, c_detail), (c0, c1) = ctx.finish_communities(future)
+        except KeyboardInterrupt:  # (Ctrl-C, SIGTERM: the child's work is not waited for)
+            stop_workers(pool)
             raise
-        t1 = time.monotonic()
-        release_arrow_memory()
-        progress.step_start(index + 2, total, "communities", _WHAT["communities"])
-        (c_status, c_detail), (c0, c1) = ctx.finish_communities(future)
         t2 = time.monotonic()
     both = max(t1, t2) - t0
     overlap = max(0.0, min(t1, c1) - max(t0, c0))

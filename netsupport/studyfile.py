@@ -335,6 +335,10 @@ def _line_of(text: str, key: str, start: int = 0) -> int | None:
 def _where(path: Path, text: str, key: str) -> str:
     section, _, name = key.rpartition(".")
     header = re.search(rf"^\s*\[\s*{re.escape(section)}\s*\]", text, re.M) if section else None
+    item = re.fullmatch(r"(\w+)\[(\d+)\]", section)
+    if item is not None:  # the N-th [[inputs]] table: its key, not the first table's
+        tables = list(re.finditer(rf"^\s*\[\[\s*{item[1]}\s*\]\]", text, re.M))
+        header = tables[int(item[2])] if int(item[2]) < len(tables) else None
     line = _line_of(text, name.split("[")[0], header.end() if header else 0)
     return f"{path}:{line}" if line else str(path)
 
@@ -419,7 +423,8 @@ def _resolve(
         raise StudyKeyError(f"{at}: '{dotted}' holds a NUL character (\\u0000); not a path")
     p = (base / value).resolve() if not Path(value).is_absolute() else Path(value)
     if must_exist and not p.exists():
-        raise StudyError(f"{dotted}: file not found: {p}")
+        at = _where(*where, dotted) if where else None
+        raise StudyError(f"{at + ': ' if at else ''}{dotted}: file not found: {p}")
     return p
 
 
@@ -731,7 +736,7 @@ def _with_evidence_keys(study: Study, data: dict, base: Path, path: Path, text: 
         collected_to=when("collected_to"),
         coders=tuple(c.strip() for c in coders),
         ethics=pv.get("ethics"),
-        preregistration=pv.get("preregistration"),
+        preregistration=(pv.get("preregistration") or "").strip() or None,  # (blank: none)
         follows_collected=follows_collected,
         synthetic=bool(pv.get("synthetic", False)),
         notes=pv.get("notes"),

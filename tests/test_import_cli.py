@@ -260,3 +260,61 @@ def test_the_installed_command_is_the_guarded_entry_point():
     module, func = scripts["netsupport"].split(":")
     assert (module, func) == ("netsupport.__main__", "run")
     assert callable(getattr(importlib.import_module(module), func))
+
+
+def test_reimport_with_other_row_options_is_refused_or_read(tmp_path):
+    # usr7/usr8: the same file imported again with another --account / --direction / --map was
+    # "already imported", exit 0: the new options silently did nothing (the user believes the
+    # store now holds the lists of boss, or the corrected edges)
+    listing = tmp_path / "f.txt"
+    listing.write_text("amy\nben\ncat\n")
+    store = tmp_path / "store"
+    opts = ("--format", "followers", "--store", store)
+    assert _import(listing, *opts, "--account", "lane").exit_code == 0
+    manifest = (store / "manifest.json").read_bytes()
+    again = _import(listing, *opts, "--account", "lane", "--direction", "followers")
+    assert again.exit_code == 0 and again.stdout.count("already imported") == 1
+    for other in (("--account", "boss"), ("--account", "lane", "--direction", "following")):
+        result = _import(listing, *opts, *other)
+        assert result.exit_code == 2, result.output
+        line = result.stderr.strip()
+        assert len(line.splitlines()) == 1 and line.startswith(f"error: {listing}: ")
+        assert "already imported into this store with --account lane --direction followers" in line
+        assert "another --store" in line and "Traceback" not in result.output
+        assert (store / "manifest.json").read_bytes() == manifest
+    edges = tmp_path / "e.csv"
+    edges.write_text("a,b,when\namy,lane,2014-02-14T10:00:00Z\nben,lane,2014-02-14T11:00:00Z\n")
+    swapped = ("--map", "a=target", "--map", "b=source", "--map", "when=created_at")
+    assert _import(edges, "--format", "csv", *swapped, "--store", store).exit_code == 0
+    right = ("--map", "a=source", "--map", "b=target", "--map", "when=created_at")
+    result = _import(edges, "--format", "csv", *right, "--store", store)
+    assert result.exit_code == 2 and "--map a=target --map b=source" in result.stderr
+    # a first reading that kept nothing (every row a reject) is read again with the new options
+    fresh = tmp_path / "store2"
+    wrong = ("--map", "a=source", "--map", "b=target", "--map", "b=created_at")
+    first = _import(edges, "--format", "csv", *wrong, "--store", fresh)
+    assert first.exit_code == 0 and Store(fresh).counts()["interactions"] == 0, first.output
+    result = _import(edges, "--format", "csv", *right, "--store", fresh)
+    assert result.exit_code == 0, result.output
+    assert Store(fresh).counts()["interactions"] == 2
+
+
+@pytest.mark.parametrize(
+    ("stop", "line", "code"),
+    [(KeyboardInterrupt, "error: interrupted\n", 130), (None, "error: terminated\n", 143)],
+)
+def test_ctrl_c_or_sigterm_while_the_command_line_is_parsed_is_one_line(
+    monkeypatch, stop, line, code
+):
+    # usr8: Ctrl-C ~0.5 s into `netsupport run ...` (typer parsing the command line, before
+    # the command) exited 130 with nothing said: typer turns it into a silent Exit(130)
+    from typer.core import TyperGroup
+
+    from netsupport.errors import Terminated
+
+    def interrupted(*args, **kwargs):
+        raise (stop or Terminated)()
+
+    monkeypatch.setattr(TyperGroup, "make_context", interrupted)
+    result = runner.invoke(app, ["info", "--help"])
+    assert (result.exit_code, result.stderr) == (code, line)

@@ -226,3 +226,26 @@ def test_a_bad_file_in_a_directory_stops_the_whole_import(tmp_path):
     assert result.exit_code == 2
     assert result.stderr.startswith(f"error: {d / 'b.zip'}: not a readable zip archive")
     assert not Store(tmp_path / "s").exists()
+
+
+def test_auto_detection_on_a_first_line_longer_than_its_head_says_so(tmp_path):
+    # usr7/usr8: Mastodon statuses whose first line (a long post, a whole page) is longer than
+    # the bytes auto-detection reads were "JSON, but not tweets or Twitter API pages": true of
+    # the head, misleading about the file; --format mastodon reads it
+    import json
+
+    import pytest
+
+    from netsupport.errors import UnknownFormat
+    from netsupport.io.detect import HEAD_BYTES, detect_format
+
+    status = {
+        "id": "1",
+        "account": {"acct": "a@b.example", "username": "a"},
+        "content": "<p>" + "x" * HEAD_BYTES + "</p>",
+        "created_at": "2014-02-14T10:00:00Z",
+    }
+    path = tmp_path / "statuses.jsonl"
+    path.write_text(json.dumps(status) + "\n")
+    with pytest.raises(UnknownFormat, match="first line is longer than the 64 KiB .* --format"):
+        detect_format(path)

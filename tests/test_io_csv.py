@@ -345,3 +345,37 @@ def test_nodexl_without_header_is_an_error(tmp_path):
     path = _csv(tmp_path, "a,b\n1,2\n")
     with pytest.raises(InputFileError, match="no NodeXL header"):
         list(read_nodexl(path, "n", ReadOptions()))
+
+
+@pytest.mark.parametrize("fmt", ["csv", "nodexl", "accounts"])
+def test_a_last_row_cut_short_without_a_line_end_is_a_reject(tmp_path, data_dir, fmt):
+    # usr7/usr8: a truncated copy (last row cut mid-row, no final newline) was imported
+    # silently: an account "liamloraridge42" that may be a cut handle, an edge without its text
+    if fmt == "nodexl":
+        whole = (data_dir.parent.parent / "data/example/nodexl-standwithlane.csv").read_text()
+        text = "\n".join(whole.splitlines()[:4]) + "\nsgt_x,inspector_lane,,,,,,,Mentions,201"
+        good, width = 3, 22
+    elif fmt == "accounts":
+        text = (
+            "handle,account_id,name,description,followers_count,role\n"
+            "amy,1,Amy,desc,10,citizen\nliamloraridge42,2,Li"
+        )
+        good, width = 1, 6
+    else:
+        text = (
+            "source,target,kind,created_at,text\namy,lane,mention,2014-02-14T10:00:00Z,hi\nben,la"
+        )
+        good, width = 1, 5
+    cut = _csv(tmp_path, text, "cut.csv")
+    summary = import_paths(Store(tmp_path / "store"), [cut], format=fmt)
+    (f,) = summary.files
+    assert f.rejects == 1 and (f.posts or f.accounts) == good
+    path, line, reason = f.reject_samples[0]
+    assert path == str(cut) and line == text.count("\n") + 1
+    assert f"of the header's {width} cells" in reason and "without a line end" in reason
+    # the same rows with a final line end, or a last row of full width without one: no reject
+    for i, whole in enumerate((text + "\n", text.rsplit("\n", 1)[0])):
+        ok = _csv(tmp_path, whole, f"ok{i}.csv")
+        (f,) = import_paths(Store(tmp_path / f"s{i}"), [ok], format=fmt).files
+        assert not [r for r in f.reject_samples if "line end" in r[2]]
+        assert i == 0 or f.rejects == 0

@@ -354,3 +354,30 @@ def test_known_fast_path_leniency_in_a_field_not_read(odd):
     assert slow.posts.column("post_id").to_pylist() == ["1", "3"]
     assert slow.rejects.column("source_line").to_pylist() == [2]
     assert slow.rejects.column("reason")[0].as_py().startswith("malformed JSON")
+
+
+def test_lines_of_other_platforms_say_what_they_look_like(tmp_path):
+    # usr7/usr8: a Mastodon status in a Twitter file was "missing author handle and author_id
+    # (no author.username...)": true, but not what to do about it
+    from netsupport.ingest import import_paths
+    from netsupport.store import Store
+
+    lines = [
+        '{"id": "1", "text": "hi @lane", "created_at": "2014-02-14T10:00:00Z", '
+        '"author": {"username": "amy"}}',
+        '{"id": "2", "account": {"acct": "ben@town.example"}, "content": "<p>hi</p>", '
+        '"created_at": "2014-02-14T10:00:00Z"}',
+        '{"did": "did:plc:x", "time_us": 1, "kind": "commit", "commit": {}}',
+        '{"id": "3", "author": "cat", "subreddit": "northshire", "body": "hi", '
+        '"created_utc": 1392372000}',
+    ]
+    path = tmp_path / "mixed.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    (f,) = import_paths(Store(tmp_path / "store"), [path], format="twitter-v2").files
+    assert f.posts == 1
+    reasons = {line: reason for _, line, reason in f.reject_samples}
+    assert reasons[2].endswith("it looks like a Mastodon status (--format mastodon reads those)")
+    assert reasons[3].endswith("it looks like a Bluesky event (--format bluesky reads those)")
+    assert reasons[4].endswith(
+        "it looks like a Reddit comment or submission (--format reddit reads those)"
+    )

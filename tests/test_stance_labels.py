@@ -697,3 +697,100 @@ def test_two_sheets_filled_in_joined_and_given_back(tmp_path):
     assert by_id[first["sheet"][0]] == pytest.approx(n1 / (n1 + n2))
     assert v["design"]["estimation_codes"] == len(set(first["post_id"]) | set(second["post_id"]))
     assert any(r["corrected"] is not None for r in v["shares"])
+
+
+@pytest.mark.parametrize(
+    ("data", "expect"),
+    [
+        (
+            "post_id,stance\nC10,supportive\nC01,neutral\n".encode("utf-16"),
+            "labels.csv: labels CSV is UTF-16 text; save it as CSV UTF-8",
+        ),
+        (
+            "post_id,stance,note\nC10,supportive,ok\nC01,neutral,café\n".encode("latin-1"),
+            "labels.csv:line 3: labels CSV is not UTF-8 (byte 0xe9: latin-1 or Windows-1252?)",
+        ),
+    ],
+    ids=["utf-16", "latin-1"],
+)
+def test_labels_not_in_utf8_say_how_to_save_them_and_where(tmp_path, data, expect):
+    # usr7/usr8: "cannot read labels CSV ('utf-8' codec can't decode byte 0xff in position 0:
+    # invalid start byte)": no line, no hint (the importers say "save it as UTF-8")
+    path = tmp_path / "labels.csv"
+    path.write_bytes(data)
+    with pytest.raises(InputFileError) as info:
+        read_labels(path)
+    assert str(info.value).endswith(expect) or expect in str(info.value), str(info.value)
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        ["--out", "{labels}"],
+        ["--out", "{dir}/labels.stance.csv", "--sample", "2", "--sample-out", "{labels}"],
+        ["--out", "{dir}/labels.disagreements.csv"],  # (beside the labels: allowed)
+    ],
+)
+def test_stance_never_writes_over_the_labels_it_reads(tmp_path, extra):
+    # usr8: `netsupport stance --study study.toml --out labels.csv` replaced the study's hand
+    # labels with the stance table (exit 0): the coders' work gone
+    _store_from_fixture(tmp_path / "store")
+    labels = tmp_path / "labels.csv"
+    text = "post_id,stance\nC10,supportive\nC01,neutral\n"
+    labels.write_text(text)
+    args = [a.format(labels=labels, dir=tmp_path) for a in extra]
+    r = CliRunner().invoke(
+        app,
+        [
+            "stance",
+            "--store",
+            str(tmp_path / "store"),
+            "--focal",
+            "lane",
+            "--institution",
+            "force",
+            "--labels",
+            str(labels),
+            *args,
+        ],
+    )
+    if "disagreements" in extra[1]:
+        assert r.exit_code == 0, r.output  # (a name beside the labels is fine)
+    else:
+        assert r.exit_code == 2, r.output
+        assert r.stderr == (
+            f"error: {labels}: is the study's [stance] labels, which this command reads: "
+            "write the output elsewhere\n"
+        )
+    assert labels.read_text() == text
+
+
+def test_support_never_writes_over_the_labels_it_reads(tmp_path):
+    # usr8: `netsupport support --study study.toml --out labels.csv` (and `graph`) replaced the
+    # hand labels too
+    _store_from_fixture(tmp_path / "store")
+    labels = tmp_path / "labels.csv"
+    text = "post_id,stance\nC10,supportive\nC01,neutral\n"
+    labels.write_text(text)
+    r = CliRunner().invoke(
+        app,
+        [
+            "support",
+            "--store",
+            str(tmp_path / "store"),
+            "--focal",
+            "lane",
+            "--institution",
+            "force",
+            "--crisis",
+            "2014-02-14T09:00Z",
+            "2014-02-19T18:00Z",
+            "--labels",
+            str(labels),
+            "--out",
+            str(labels),
+        ],
+    )
+    assert r.exit_code == 2, r.output
+    assert "is the study's [stance] labels, which this command reads" in r.stderr
+    assert labels.read_text() == text

@@ -88,8 +88,13 @@ def test_wrong_type_names_key(tmp_path):
 def test_missing_input_file_names_path(tmp_path):
     p = _write(tmp_path, GOOD)
     (tmp_path / "tweets.jsonl").unlink()
-    with pytest.raises(StudyError, match=r"inputs\[0\].path: file not found: .*tweets.jsonl"):
+    # (usr7/usr8: the message named the key but not the study file, unlike the others)
+    with pytest.raises(StudyError) as info:
         load_study(p)
+    assert re.fullmatch(
+        rf"{re.escape(str(p))}:\d+: inputs\[0\].path: file not found: .*tweets.jsonl",
+        str(info.value),
+    )
 
 
 def test_missing_required_key(tmp_path):
@@ -224,3 +229,40 @@ def test_account_both_focal_and_institution_is_refused(tmp_path):
         match=r"study.toml:4: @inspector_lane is named both focal and institution",
     ):
         load_study(p)
+
+
+def test_missing_second_input_names_its_own_line(tmp_path):
+    p = _write(tmp_path, GOOD)
+    (tmp_path / "followers.txt").unlink()
+    with pytest.raises(StudyError) as info:
+        load_study(p)
+    line = GOOD.splitlines().index('path = "followers.txt"') + 1  # (not the first input's)
+    assert str(info.value).startswith(f"{p}:{line}: inputs[1].path: file not found: ")
+
+
+@pytest.mark.parametrize("blocker", ["file", "folder"])
+def test_output_dir_refused_names_the_study_file(tmp_path, blocker):
+    # usr7/usr8: "output.dir: ... is a file, not a folder" named the key but not the study
+    from typer.testing import CliRunner
+
+    from netsupport.cli import app
+
+    p = _write(tmp_path, GOOD)
+    if blocker == "file":
+        (tmp_path / "out").write_text("x")
+    else:
+        (tmp_path / "out").mkdir()
+        (tmp_path / "out" / "mine.txt").write_text("keep me")
+    r = CliRunner().invoke(app, ["run", str(p)])
+    assert r.exit_code == 2
+    assert r.stderr.startswith(f"error: {p}: output.dir: {tmp_path / 'out'} "), r.stderr
+
+
+@pytest.mark.parametrize("value", ['""', '"   "', '" \\t\\n "'])
+def test_a_blank_preregistration_is_none(tmp_path, value):
+    # usr8: preregistration = "   " gave the report "declared as primary in the study file;
+    # preregistration:)": a preregistration claimed, none named
+    text = GOOD.replace("[output]", f"[provenance]\npreregistration = {value}\n\n[output]")
+    assert load_study(_write(tmp_path, text)).provenance.preregistration is None
+    text = GOOD.replace("[output]", '[provenance]\npreregistration = " OSF x "\n\n[output]')
+    assert load_study(_write(tmp_path, text)).provenance.preregistration == "OSF x"

@@ -44,7 +44,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from itertools import chain
 from pathlib import Path
 
@@ -160,7 +160,8 @@ class _CsvRows:
         except OSError as exc:
             raise InputFileError(path, f"cannot open ({exc.strerror or exc})") from None
         self.dialect = _strict(sniff_dialect(sample))
-        self.reader = csv.reader(self.fh, self.dialect)
+        self.tail = "\n"  # the last line the reader took (its end tells a cut last row)
+        self.reader = csv.reader(self._tracked(self.fh), self.dialect)
         self.base = 0  # lines before the current reader's first line
         self.width: int | None = None  # the header's cell count, once the caller knows it
         self.last_line = 0
@@ -181,12 +182,27 @@ class _CsvRows:
         self._counted = self.count
         return n
 
+    def _tracked(self, lines: Iterable[str]) -> Iterator[str]:
+        """Yield ``lines``, keeping the last one in ``self.tail``."""
+        for self.tail in lines:
+            yield self.tail
+
+    def _cut_short(self, cells: list[str]) -> bool:
+        """True if ``cells`` is a row with fewer cells than the header on the file's last line,
+        which has no line end: a file cut in the middle of its last row (a truncated copy or
+        download), not a short row written so."""
+        return (
+            self.width is not None
+            and 0 < len(cells) < self.width
+            and not self.tail.endswith(("\n", "\r"))
+        )
+
     def _read_again(self, first: int) -> None:
         """Read the lines from ``first`` (swallowed by a bad row) again, then the rest."""
         if self._again is None:
             self._again = _LinesAgain(self.path)
         lines = self._again.get(first, self.pulled)  # (the lines taken from self.fh so far)
-        self.reader = csv.reader(chain(lines, self.fh), self.dialect)
+        self.reader = csv.reader(self._tracked(chain(lines, self.fh)), self.dialect)
         self.base = first - 1
         self.last_line = first - 1
 
@@ -259,6 +275,14 @@ class _CsvRows:
                 continue
             if "\x00" in joined:
                 self.rejects.add(start, "NUL byte in a cell", joined.replace("\x1f", ","))
+                continue
+            if self._cut_short(cells):
+                self.rejects.add(
+                    start,
+                    f"the file ends in this row, without a line end, {len(cells)} of the "
+                    f"header's {self.width} cells read: cut short (a truncated copy?)",
+                    joined.replace("\x1f", ","),
+                )
                 continue
             yield start, cells
 

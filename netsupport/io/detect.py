@@ -332,6 +332,12 @@ def detect_format(path: Path, options: ReadOptions | None = None) -> str:
             return other
         if _looks_like_tweets(stripped):
             return "twitter-v2"
+        if len(head) == HEAD_BYTES and b"\n" not in stripped.rstrip(b"\n"):
+            raise UnknownFormat(  # (one object, a page or a whole array, longer than the head)
+                path,
+                f"JSON whose first line is longer than the {HEAD_BYTES // 1024} KiB read to "
+                "detect the format, too long to tell it by: name the format with --format",
+            )
         raise UnknownFormat(path, "JSON, but not tweets or Twitter API pages")
     if not options.header or options.columns:
         return "csv"  # (only CSV is read without a header row)

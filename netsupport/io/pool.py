@@ -14,7 +14,7 @@ import threading
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
 
-__all__ = ["WorkerPool", "exit_with_parent", "worker_count"]
+__all__ = ["WorkerPool", "exit_with_parent", "stop_workers", "worker_count"]
 
 
 def worker_count(requested: int = 0) -> int:
@@ -40,10 +40,26 @@ def exit_with_parent() -> None:
     (``multiprocessing.parent_process().sentinel``, a pipe the parent holds open, at its end
     when the parent dies, even before the worker got here) and ends the process.
     """
+    import signal
+
+    # (a forked worker inherits the CLI's SIGTERM handler, which is for the main process: the
+    # worker stops at once when its parent terminates it)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     parent = mp.parent_process()
     if parent is None or parent.sentinel is None:
         return
     threading.Thread(target=_exit_when_ready, args=(parent.sentinel,), daemon=True).start()
+
+
+def stop_workers(executor: ProcessPoolExecutor) -> None:
+    """End a process pool's workers now (SIGTERM), its running tasks with them, and shut it
+    down without waiting: for a command that stops (Ctrl-C, SIGTERM) while a worker still
+    computes what nobody will read. Ctrl-C reaches the workers by itself (the terminal signals
+    the whole process group); SIGTERM from ``kill PID`` does not."""
+    for proc in list((getattr(executor, "_processes", None) or {}).values()):
+        if proc.is_alive():
+            proc.terminate()
+    executor.shutdown(wait=False, cancel_futures=True)
 
 
 def _exit_when_ready(sentinel: int) -> None:
@@ -84,6 +100,10 @@ class WorkerPool:
     def close(self) -> None:
         """Stop the workers (waits for running tasks)."""
         self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def stop(self) -> None:
+        """End the workers now, their running tasks with them (:func:`stop_workers`)."""
+        stop_workers(self._pool)
 
     def __enter__(self) -> WorkerPool:
         return self

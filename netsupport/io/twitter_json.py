@@ -139,6 +139,33 @@ def looks_like_tweet(obj: object) -> bool:
     )
 
 
+def other_platform(t: dict) -> tuple[str, str] | None:
+    """Return (what, format) when a JSON object read as a tweet is another platform's record:
+    a Mastodon status, a Bluesky Jetstream event, a Reddit comment or submission, a Telegram
+    message; None otherwise (only asked of a line that is rejected).
+
+    Examples
+    --------
+    >>> other_platform({"id": "1", "account": {"acct": "a"}, "content": "<p>hi</p>"})
+    ('a Mastodon status', 'mastodon')
+    >>> other_platform({"did": "did:plc:x", "kind": "commit"})
+    ('a Bluesky event', 'bluesky')
+    >>> other_platform({"id": "1", "author": "amy", "subreddit": "x"})
+    ('a Reddit comment or submission', 'reddit')
+    >>> other_platform({"id": "1", "text": "hi"}) is None
+    True
+    """
+    if isinstance(t.get("account"), dict) and "content" in t:
+        return "a Mastodon status", "mastodon"
+    if isinstance(t.get("did"), str) and ("kind" in t or "commit" in t):
+        return "a Bluesky event", "bluesky"
+    if "subreddit" in t:
+        return "a Reddit comment or submission", "reddit"
+    if "from_id" in t and "date" in t:
+        return "a Telegram message", "telegram"
+    return None
+
+
 class TweetParser(JsonLinesParser):
     """Turn decoded tweets into post rows, account rows and rejects for one source.
 
@@ -179,7 +206,7 @@ class TweetParser(JsonLinesParser):
                 self.v2(obj, n, raw, _EMPTY, _EMPTY)
             else:
                 keys = ", ".join(sorted(str(k) for k in obj)[:8])
-                self.rejects.add(n, f"not a tweet (keys: {keys})", raw)
+                self.v2_reject(n, f"not a tweet (keys: {keys})", obj, raw)
         elif type(obj) is list:
             for item in obj:
                 self.value(item, n, item)
@@ -229,6 +256,13 @@ class TweetParser(JsonLinesParser):
             self.rejects.add(n, "user without a username", raw)
 
     # -- v2 ---------------------------------------------------------------------------------------
+    def v2_reject(self, n: int, reason: str, t: dict, raw: object) -> None:
+        """Reject a line, saying which other platform's record it looks like, if any."""
+        other = other_platform(t)
+        if other is not None:
+            reason += f"; it looks like {other[0]} (--format {other[1]} reads those)"
+        self.rejects.add(n, reason, raw)
+
     def v2(self, t: dict, n: int, raw: object, users: dict, tweets: dict) -> None:
         """Parse one v2 tweet (bare, flattened, or from a page with ``users``/``tweets`` maps)."""
         try:
@@ -237,7 +271,7 @@ class TweetParser(JsonLinesParser):
             if type(pid) is not str or not pid:
                 pid = as_id(pid)
                 if pid is None:
-                    self.rejects.add(n, "missing id", raw)
+                    self.v2_reject(n, "missing id", t, raw)
                     return
             au = g("author")
             aid = g("author_id")
@@ -248,10 +282,11 @@ class TweetParser(JsonLinesParser):
                 # (a suspended author is missing from includes.users: known by id, as follows)
                 by_id = aid if aid is not None or au is None else au.get("id")
                 if type(by_id) is not str or not by_id:
-                    self.rejects.add(
+                    self.v2_reject(
                         n,
                         "missing author handle and author_id (no author.username, "
                         "none in includes.users)",
+                        t,
                         raw,
                     )
                     return

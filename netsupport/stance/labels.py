@@ -62,6 +62,26 @@ class LabelsFile:
     drawn_not_whole: int = 0
 
 
+def _not_utf8(path: Path) -> InputFileError:
+    """The error for a labels CSV that is not UTF-8 text: UTF-16 (Excel's "Unicode text"), or
+    the line of the first byte that is not UTF-8 (a sheet saved as latin-1 / Windows-1252)."""
+    data = path.read_bytes()
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return InputFileError(path, "labels CSV is UTF-16 text; save it as CSV UTF-8")
+    for n, line in enumerate(data.splitlines(), 1):
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            byte = line[exc.start]
+            return InputFileError(
+                path,
+                f"labels CSV is not UTF-8 (byte 0x{byte:02x}: latin-1 or Windows-1252?); "
+                "save it as CSV UTF-8",
+                f"line {n}",
+            )
+    return InputFileError(path, "labels CSV is not UTF-8 text; save it as CSV UTF-8")
+
+
 def _read_csv(path: Path) -> pd.DataFrame:
     """Return the labels CSV as stripped strings, with ``attrs["lines"]``: each row's first line
     in the file (quoted cells may span lines; blank lines are skipped)."""
@@ -89,7 +109,9 @@ def _read_csv(path: Path) -> pd.DataFrame:
                 lines.append(first)
     except FileNotFoundError:
         raise InputFileError(path, "labels file not found") from None
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+    except UnicodeDecodeError:
+        raise _not_utf8(path) from None
+    except (OSError, csv.Error) as exc:
         raise InputFileError(path, f"cannot read labels CSV ({exc})") from None
     cols = [str(c).strip().lower().lstrip("'") for c in header]
     twice = [c for c, k in Counter(cols).items() if c and k > 1]

@@ -542,6 +542,14 @@ def run_stance(
 
     if sample is not None or active:
         _check_sample(sample or 0, seed, active, sample_by)  # before anything is written
+    sheet = None
+    if sample is not None or active:
+        sheet = Path(sample_out) if sample_out else Path(out).with_suffix(".coding.csv")
+    from ..outdir import check_not_read_by
+    from .validation import validation_file
+
+    outs = [Path(out), validation_file(out), Path(out).with_suffix(".disagreements.csv")]
+    check_not_read_by(study, [*outs, *([sheet] if sheet is not None else [])])
     result = stance_table(tables, study, workers=workers)
     summary = stance_summary(result)
     summary["out"] = write_csv(result.table, out)
@@ -563,11 +571,10 @@ def run_stance(
         posts = (
             posts if posts is not None else pd.DataFrame(columns=[PostCol.POST_ID, PostCol.TEXT])
         )
-        sheet = coding_sheet(result.table, posts, sample or 0, seed, active, sample_by)
-        target = Path(sample_out) if sample_out else Path(out).with_suffix(".coding.csv")
-        summary["sample_out"] = write_csv(sheet, target)
-        summary["sample"] = len(sheet)
-        drawn = sheet[sheet["sample_unit"] == SAMPLE_BY_ACCOUNT]
+        drawn_sheet = coding_sheet(result.table, posts, sample or 0, seed, active, sample_by)
+        summary["sample_out"] = write_csv(drawn_sheet, sheet)
+        summary["sample"] = len(drawn_sheet)
+        drawn = drawn_sheet[drawn_sheet["sample_unit"] == SAMPLE_BY_ACCOUNT]
         keys = cluster_keys(drawn["source"], drawn["target_side"], drawn["window"])
         summary["sample_accounts"] = keys.nunique()  # account x side x window, as drawn
     return summary

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from netsupport.outdir import RUN_STORE_MARKER, work_dir
+from netsupport.outdir import RUN_STORE_MARKER, staging_dir, work_dir
 from netsupport.store import Store
 from netsupport.synth import SynthConfig, synthesize
 
@@ -158,6 +158,34 @@ def test_a_run_killed_after_its_import_leaves_the_old_report_whole(kill_ran, tmp
     done = _run(study, "--force")
     assert done.returncode == 0, done.stderr
     assert _store_posts(study) == n
+    after = digests(study / "out")
+    assert {k: v for k, v in after.items() if k != "manifest.json"} == {
+        k: v for k, v in before.items() if k != "manifest.json"
+    }
+
+
+@pytest.mark.parametrize("point", ["rows-written", "step-stance", "report-written", "before-swap"])
+def test_a_run_stopped_with_sigterm_says_one_line_and_leaves_the_old_report_whole(
+    kill_ran, tmp_path, point
+):
+    # usr7/usr8: SIGTERM (`kill PID`, a service manager, `timeout`) mid-run: exit 143, but the
+    # multiprocessing resource tracker printed "There appear to be 5 leaked semaphore objects"
+    # (a warning and its source line) on the user's terminal; the run's own clean-up (staging
+    # folder, worker processes) did not run
+    study = tmp_path / "study"
+    shutil.copytree(kill_ran, study)
+    before = digests(study / "out")
+    stopped = _run(study, "--force", kill=f"{point}:TERM")
+    assert stopped.returncode == 143, stopped.stderr
+    assert stopped.stderr.endswith("\nerror: terminated\n") or stopped.stderr == (
+        "error: terminated\n"
+    )
+    assert "Traceback" not in stopped.stderr and "leaked" not in stopped.stderr
+    assert "Warning" not in stopped.stderr, stopped.stderr
+    assert digests(study / "out") == before  # the old report, whole
+    assert not staging_dir(study / "out").exists()  # (removed on the way out)
+    done = _run(study, "--force")
+    assert done.returncode == 0, done.stderr
     after = digests(study / "out")
     assert {k: v for k, v in after.items() if k != "manifest.json"} == {
         k: v for k, v in before.items() if k != "manifest.json"
