@@ -890,7 +890,7 @@ def community_grid(
     ``runs``: :func:`community_runs` of the same edges, study and ``membership``, when computed
     already (by the communities step); else computed here.
     """
-    from .communities import breadth
+    from .communities import breadth_at, supporter_positions
 
     k = study.support.breadth_min_supporters
     if runs is None and not edges.empty:
@@ -898,9 +898,22 @@ def community_grid(
     if edges.empty or runs is None:
         return not_measured("the baseline graph is empty: no communities to compare")
     info = runs.info
+    # the supporters' positions in a partition's accounts, made once per distinct index (the
+    # partitions of one graph share their accounts): no hash table per run
+    found: list[tuple[pd.Index, np.ndarray]] = []
+
+    def breadth(p: pd.Series) -> dict[str, Any]:
+        if len(supporters_idx) == 0:
+            return not_measured("no account was supportive of the focal account in the crisis")
+        for index, pos in found:
+            if p.index is index or p.index.equals(index):
+                return breadth_at(p, pos, k)
+        found.append((p.index, supporter_positions(p.index, supporters_idx)))
+        return breadth_at(p, found[-1][1], k)
+
     records: list[dict[str, Any]] = []
     for r in info["runs"]:
-        b = breadth(runs.partitions[r["partition"]], supporters_idx, k)
+        b = breadth(runs.partitions[r["partition"]])
         records.append(
             {
                 "algorithm": r["algorithm"],
@@ -920,7 +933,7 @@ def community_grid(
     if vals:
         out["breadth_range"] = [int(min(vals)), int(max(vals))]
         out["evenness_range"] = [float(min(even)), float(max(even))]
-    cb = breadth(runs.consensus, supporters_idx, k)
+    cb = breadth(runs.consensus)
     out["stability"] = dict(info["stability"])
     out["consensus"] = {
         **info["consensus"],
