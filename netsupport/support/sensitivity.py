@@ -363,7 +363,11 @@ class TieInputs:
 
 
 def _tie_measures(
-    u: _Units, crisis_focal: np.ndarray, windows: Windows, ties: TieInputs
+    u: _Units,
+    crisis_focal: np.ndarray,
+    windows: Windows,
+    ties: TieInputs,
+    cache: dict[tuple[int, int], tuple[np.ndarray, np.ndarray | None]] | None = None,
 ) -> tuple[float | None, float | None]:
     """Return the prior-tie share of the focal account's crisis supporters and the adjusted
     odds ratio of a prior tie (supporters vs the other accounts that addressed it in the
@@ -374,6 +378,10 @@ def _tie_measures(
     specification's windows: a tie is prior when it was made before the specification's
     baseline ends (its crisis start, or the declared one when the start is moved later), an
     interaction tie and the activity count within its baseline.
+
+    ``cache``: the prior ties and baseline activity per account by the baseline's bounds, which
+    they alone read (the grid's specifications share a few baselines over their crisis ends
+    and cut-offs): made once per baseline, not once per specification. Read-only arrays.
     """
     from .comparisons import tie_odds_ratio
 
@@ -384,14 +392,22 @@ def _tie_measures(
     if not sup.any():
         return None, None
     b0, b1 = (pd.Timestamp(x).value for x in windows.bounds(Window.BASELINE))
-    tie = ties.follow_time < b1
-    inside = (ties.tie_time >= b0) & (ties.tie_time < b1)
-    tie[ties.tie_account[inside]] = True
+    made = None if cache is None else cache.get((b0, b1))
+    if made is None:
+        tie = ties.follow_time < b1
+        inside = (ties.tie_time >= b0) & (ties.tie_time < b1)
+        tie[ties.tie_account[inside]] = True
+        activity = None
+        if ties.activity:
+            busy = (ties.act_time >= b0) & (ties.act_time < b1)
+            activity = np.bincount(ties.act_account[busy], minlength=u.n_accounts)
+        made = (tie, activity)
+        if cache is not None:
+            cache[(b0, b1)] = made
+    tie, activity = made
     share = float(np.count_nonzero(tie & sup) / np.count_nonzero(sup))
-    if not ties.activity:
+    if activity is None:
         return share, None
-    busy = (ties.act_time >= b0) & (ties.act_time < b1)
-    activity = np.bincount(ties.act_account[busy], minlength=u.n_accounts)
     r = tie_odds_ratio(tie[active], sup[active], activity[active])
     return share, r.get("value") if isinstance(r, Mapping) else None
 
@@ -426,11 +442,13 @@ def _spec_measures(
     freq: str | None = None,
     other_stances: Sequence[np.ndarray] = (),
     ties: TieInputs | None = None,
+    tie_cache: dict[tuple[int, int], tuple[np.ndarray, np.ndarray | None]] | None = None,
 ) -> list[dict[str, dict[str, Any]]]:
     """:func:`spec_measures`, and for each of ``other_stances`` (the units' stance codes under
     another classifier) the same measures with those stances: the windows and cells are made
     once (attention reads no stance: its values are the first's). With ``ties``, also the
-    focal side's ``prior_tie_share`` and ``prior_tie_odds_ratio`` (:func:`_tie_measures`)."""
+    focal side's ``prior_tie_share`` and ``prior_tie_odds_ratio`` (:func:`_tie_measures`, with
+    ``tie_cache``)."""
     u = units if isinstance(units, _Units) else _Units.of(units)
     wc = _window_codes(u, windows)
     days = [windows.days(Window(x)) for x in (Window.BASELINE, Window.CRISIS, Window.AFTER)]
@@ -457,7 +475,7 @@ def _spec_measures(
                 net_c - net_b if net_c is not None and net_b is not None else None
             )
             if ties is not None and side != _INST:
-                share, odds = _tie_measures(uu, cells[1], windows, ties)
+                share, odds = _tie_measures(uu, cells[1], windows, ties, tie_cache)
                 o["prior_tie_share"][side], o["prior_tie_odds_ratio"][side] = share, odds
     if freq is not None:
         out["attention_level_change"] = _level_changes(u, windows, wc, freq)
@@ -684,6 +702,7 @@ def window_grid(
     # its windows and cells, and listed after every study specification
     later: list[dict[str, Any]] = []
     ties: TieInputs | None = None
+    tie_cache: dict[tuple[int, int], tuple[np.ndarray, np.ndarray | None]] = {}
     for n_run, (pos, neg) in enumerate(cutoffs):
         if first is None or rows is None:
             u = first = _Units.of(post_units(restance(stance, pos, neg)))
@@ -709,6 +728,7 @@ def window_grid(
                 freq if n_run == 0 else None,
                 [rules_units] if with_rules and rules_units is not None else (),
                 ties,
+                tie_cache,
             )
 
             def record(
