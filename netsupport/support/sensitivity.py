@@ -301,8 +301,10 @@ class TieInputs:
         index = pd.Index(np.asarray(handles, dtype=object), dtype=object)
         focal_set = set(focal)
 
-        def code(values: pd.Series) -> np.ndarray:
-            return index.get_indexer(pd.Index(_obj(values), dtype=object)).astype(np.int64)
+        def code(values: pd.Series | np.ndarray) -> np.ndarray:
+            # (a column converted to objects already is not converted again)
+            obj = values if isinstance(values, np.ndarray) else _obj(values)
+            return index.get_indexer(pd.Index(obj, dtype=object)).astype(np.int64)
 
         def times(values: pd.Series) -> np.ndarray:
             t = pd.to_datetime(values, utc=True).astype("datetime64[ns, UTC]")
@@ -322,18 +324,21 @@ class TieInputs:
         ti = touching(tie_interactions, focal_set)
         if ti is not None and not ti.empty:
             kind = _obj(ti[InteractionCol.KIND])
-            src, dst = ti[InteractionCol.SOURCE], ti[InteractionCol.TARGET]
-            to_focal = pd.Series(_obj(dst), dtype=object).isin(focal_set).to_numpy()
-            from_focal = pd.Series(_obj(src), dtype=object).isin(focal_set).to_numpy()
+            src, dst = _obj(ti[InteractionCol.SOURCE]), _obj(ti[InteractionCol.TARGET])
+            to_focal = pd.Series(dst, dtype=object).isin(focal_set).to_numpy()
+            from_focal = pd.Series(src, dtype=object).isin(focal_set).to_numpy()
             t = times(ti[InteractionCol.CREATED_AT])
             is_follow = kind == IKind.FOLLOW.value
+            src_code = code(src)
             fr = is_follow & to_focal
-            add_follows(code(src)[fr], t[fr])
-            dated = t != _UNDATED
-            for mask, who in ((to_focal, src), (from_focal, dst)):
-                sel = ~is_follow & mask & dated
-                tie_acc.append(code(who)[sel])
-                tie_t.append(t[sel])
+            add_follows(src_code[fr], t[fr])
+            tie_rows = ~is_follow & (t != _UNDATED)
+            sel = tie_rows & to_focal
+            tie_acc.append(src_code[sel])
+            tie_t.append(t[sel])
+            sel = tie_rows & from_focal
+            tie_acc.append(code(dst[sel]))
+            tie_t.append(t[sel])
         act_acc, act_t = [empty], [empty]
         has_activity = interactions is not None
         if interactions is not None and not interactions.empty:
@@ -345,7 +350,7 @@ class TieInputs:
             keep &= ~pd.Series(dst, dtype=object).isin(focal_set).to_numpy()
             t = times(interactions[InteractionCol.CREATED_AT])
             keep &= t != _UNDATED
-            act_acc.append(code(interactions[InteractionCol.SOURCE])[keep])
+            act_acc.append(code(src[keep]))
             act_t.append(t[keep])
 
         def cat(parts: list[np.ndarray]) -> np.ndarray:
