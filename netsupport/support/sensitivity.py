@@ -210,15 +210,31 @@ def _account_counts(u: _Units, mask: np.ndarray) -> np.ndarray:
     return np.bincount(cell, minlength=u.n_accounts * 3).reshape(u.n_accounts, 3)
 
 
+def _cell_counts(u: _Units, wc: np.ndarray) -> np.ndarray:
+    """Return the units counted per side, window (baseline, crisis), account and stance
+    (2 x 2 x n_accounts x 3): :func:`_account_counts` of the four cells, in one pass."""
+    ok = (wc >= 0) & (wc <= 1) & (u.stance >= 0)
+    key = ((u.side[ok] * 2 + wc[ok]) * u.n_accounts + u.account[ok]) * 3 + u.stance[ok]
+    n = u.n_accounts
+    return np.bincount(key, minlength=4 * n * 3).reshape(2, 2, n, 3)
+
+
 def _net(u: _Units, mask: np.ndarray) -> float | None:
     """Account-level net support of the units in ``mask``: majority supportive - critical."""
     if not (mask & (u.stance >= 0)).any():
         return None
-    counts = _account_counts(u, mask)
+    return _net_of(_account_counts(u, mask))
+
+
+def _net_of(counts: np.ndarray) -> float | None:
+    """:func:`_net` of the units counted per account and stance (:func:`_account_counts`);
+    None when there are none."""
     sup, cri, neu = counts[:, _SUP_CODE], counts[:, _CRI_CODE], counts[:, _NEU_CODE]
     # the accounts in the mask, and those whose majority (_majority_codes: the only maximum;
     # a tie is neutral) is supportive or critical: counted, not selected and argmax-ed
     n = np.count_nonzero(sup + cri + neu)
+    if n == 0:
+        return None
     n_sup = np.count_nonzero((sup > cri) & (sup > neu))
     n_cri = np.count_nonzero((cri > sup) & (cri > neu))
     return float(n_sup / n - n_cri / n)  # (the same floats as the means of 0/1 arrays)
@@ -369,14 +385,15 @@ class TieInputs:
 
 def _tie_measures(
     u: _Units,
-    crisis_focal: np.ndarray,
+    counts: np.ndarray,
     windows: Windows,
     ties: TieInputs,
     cache: dict[tuple[int, int], tuple[np.ndarray, np.ndarray | None]] | None = None,
 ) -> tuple[float | None, float | None]:
     """Return the prior-tie share of the focal account's crisis supporters and the adjusted
     odds ratio of a prior tie (supporters vs the other accounts that addressed it in the
-    crisis), point estimates, for one specification (``crisis_focal``: its focal crisis units).
+    crisis), point estimates, for one specification (``counts``: its focal crisis units
+    counted per account and stance, :func:`_account_counts`).
 
     The definitions are the headline's (:func:`netsupport.support.prior_ties`,
     :func:`netsupport.support.comparisons.tie_comparison`, variant ``all_ties``), with the
@@ -390,7 +407,6 @@ def _tie_measures(
     """
     from .comparisons import tie_odds_ratio
 
-    counts = _account_counts(u, crisis_focal)
     sup_n, cri_n, neu_n = counts[:, _SUP_CODE], counts[:, _CRI_CODE], counts[:, _NEU_CODE]
     active = (sup_n + cri_n + neu_n) > 0
     sup = (sup_n > cri_n) & (sup_n > neu_n)
@@ -464,23 +480,27 @@ def _spec_measures(
         FOCAL_ONLY if ties is not None else ()
     )
     alt: list[dict[str, dict[str, Any]]] = [{k: {} for k in stance_keys} for _ in others]
+    # the units per side and window, and per side, window, account and stance (one count of
+    # the units each, not a mask per cell)
+    inw = wc >= 0
+    n_cells = np.bincount(u.side[inw] * 3 + wc[inw], minlength=6)
+    counts = [_cell_counts(uu, wc) for uu in [u, *others]]
     for s, side in enumerate(_SIDES):
-        cells = [(u.side == s) & (wc == i) for i in range(3)]
-        n = [int(c.sum()) for c in cells]
+        n = [int(n_cells[s * 3 + i]) for i in range(3)]
         rate = [n[i] / days[i] if days[i] > 0 else None for i in range(3)]
         base_ok = rate[0] is not None and n[0] > 0
         out["attention_lift"][side] = rate[1] / rate[0] if base_ok and rate[1] is not None else None
         out["persistence_attention"][side] = (
             rate[2] / rate[0] if base_ok and rate[2] is not None else None
         )
-        for uu, o in zip([u, *others], [out, *alt], strict=True):
-            net_b, net_c = _net(uu, cells[0]), _net(uu, cells[1])
+        for uu, o, c in zip([u, *others], [out, *alt], counts, strict=True):
+            net_b, net_c = _net_of(c[s, 0]), _net_of(c[s, 1])
             o["net_support_crisis"][side] = net_c
             o["reputational_change"][side] = (
                 net_c - net_b if net_c is not None and net_b is not None else None
             )
             if ties is not None and side != _INST:
-                share, odds = _tie_measures(uu, cells[1], windows, ties, tie_cache)
+                share, odds = _tie_measures(uu, c[s, 1], windows, ties, tie_cache)
                 o["prior_tie_share"][side], o["prior_tie_odds_ratio"][side] = share, odds
     if freq is not None:
         out["attention_level_change"] = _level_changes(u, windows, wc, freq)
