@@ -568,7 +568,9 @@ def _why_fixed(rules: np.ndarray) -> str:
     return "moving them changes no post's stance"
 
 
-def stance_cutoffs(stance: pd.DataFrame, study: Any) -> tuple[list[tuple[float, float]], dict]:
+def stance_cutoffs(
+    stance: pd.DataFrame, study: Any, rows: np.ndarray | None = None
+) -> tuple[list[tuple[float, float]], dict]:
     """Return the VADER cut-offs the grid varies, and the ``cutoffs`` block of the grid.
 
     The study's own cut-off comes first; another declared cut-off is left out when it gives the
@@ -577,7 +579,8 @@ def stance_cutoffs(stance: pd.DataFrame, study: Any) -> tuple[list[tuple[float, 
     the hand codes decide every post) only the study's own is kept, and the block's ``reason``
     says why. Block: ``declared`` and ``varied`` (``[positive, negative]`` pairs), ``varies``
     (more than one kept), ``reason`` (when some were left out). Cheap: one comparison of the
-    units' stance codes per declared cut-off, and none without a VADER-decided row.
+    units' stance codes per declared cut-off, and none without a VADER-decided row. ``rows``:
+    :func:`unit_rows` of ``stance``, when found already.
 
     Examples
     --------
@@ -606,7 +609,8 @@ def stance_cutoffs(stance: pd.DataFrame, study: Any) -> tuple[list[tuple[float, 
     if by_score.any() and len(declared) > 1:
         # only the units' VADER-decided rows can differ between cut-offs: their stance codes
         # (as _relabelled gives them) are compared, as small integers
-        rows = unit_rows(stance)
+        if rows is None:
+            rows = unit_rows(stance)
         score = stance["score"].to_numpy(dtype=float)[rows[by_score[rows]]]
 
         def codes(pos: float, neg: float) -> np.ndarray:
@@ -633,7 +637,7 @@ CLASSIFIER_STUDY, CLASSIFIER_RULES = "study", "rules"
 
 
 def stance_classifiers(
-    stance: pd.DataFrame, rules: np.ndarray | None
+    stance: pd.DataFrame, rules: np.ndarray | None, rows: np.ndarray | None = None
 ) -> tuple[np.ndarray | None, dict[str, Any] | None]:
     """Return the rules' stance codes of the units (None: no classifier axis) and the grid's
     ``classifiers`` block (None when no hand code and no model: then the rules are the only
@@ -648,6 +652,7 @@ def stance_classifiers(
     no unit was decided by the model, or when the rules give every one the model's stance.
     Block: ``varied`` (names), ``varies``, ``model_units`` (units the model decided),
     ``changed_units`` (of those, the ones whose stance the rules change), ``reason``.
+    ``rows``: :func:`unit_rows` of ``stance``, when found already.
 
     Examples
     --------
@@ -674,7 +679,8 @@ def stance_classifiers(
     if rules is None or len(rules) != len(stance):
         block["reason"] = "the rules' decisions of the posts the model decided were not kept"
         return None, block
-    rows = unit_rows(stance)
+    if rows is None:
+        rows = unit_rows(stance)
     codes = _stance_codes(stance["stance"].iloc[rows])
     by_model = rule[rows] == RULE_MODEL
     alt = codes.copy()
@@ -698,6 +704,7 @@ def window_grid(
     rules_units: np.ndarray | None = None,
     freq: str | None = None,
     tie_tables: Mapping[str, pd.DataFrame | None] | None = None,
+    rows: np.ndarray | None = None,
 ) -> list[dict[str, Any]]:
     """Return one record per window/threshold specification with its headline point estimates.
 
@@ -715,6 +722,7 @@ def window_grid(
     ``tie_tables``: ``follows``, ``tie_interactions`` (those touching the focal account, at
     least) and ``interactions`` (all, for the baseline activity; None: not available): the
     prior-tie measures (:func:`_tie_measures`) are then computed for every specification.
+    ``rows``: :func:`unit_rows` of ``stance``, when found already.
     """
     g = study.sensitivity
     base = study.windows
@@ -730,7 +738,8 @@ def window_grid(
     records = []
     # the units of every cut-off are the same rows (post_units picks them by post, side and rule)
     # with other stances: made once, then only their stance codes change
-    rows = unit_rows(stance) if len(stance) else None
+    if rows is None and len(stance):
+        rows = unit_rows(stance)
     first: _Units | None = None
     clf = None if rules_units is None else CLASSIFIER_STUDY
     # the rules' specifications (own cut-off) are computed with the study's first run, sharing
@@ -740,7 +749,7 @@ def window_grid(
     tie_cache: dict[tuple[int, int], tuple[np.ndarray, np.ndarray | None]] = {}
     for n_run, (pos, neg) in enumerate(cutoffs):
         if first is None or rows is None:
-            u = first = _Units.of(post_units(restance(stance, pos, neg)))
+            u = first = _Units.of(post_units(restance(stance, pos, neg), rows))
             if tie_tables is not None and u.handles is not None:
                 ties = TieInputs.of(
                     u.handles,
@@ -1033,12 +1042,21 @@ def sensitivity(
     """
     if stance is None or stance.empty:
         return not_measured("no interaction addressed either side")
-    cutoffs, cut_block = stance_cutoffs(stance, study)
-    rules_units, clf_block = stance_classifiers(stance, rules)
+    # the rows of the post units, found once for the cut-offs, the classifiers and the grid
+    rows = unit_rows(stance)
+    cutoffs, cut_block = stance_cutoffs(stance, study, rows)
+    rules_units, clf_block = stance_classifiers(stance, rules, rows)
     from .timeseries import timeline_freq
 
     records = window_grid(
-        stance, study, span, cutoffs, rules_units, timeline_freq(study.windows), tie_tables
+        stance,
+        study,
+        span,
+        cutoffs,
+        rules_units,
+        timeline_freq(study.windows),
+        tie_tables,
+        rows,
     )
     out: dict[str, Any] = {
         "grid": study.sensitivity.as_dict(),
