@@ -93,12 +93,26 @@ def breadth(membership: pd.Series, supporters_idx: pd.Index, k: int = 3) -> dict
     """
     if len(supporters_idx) == 0:
         return not_measured("no account was supportive of the focal account in the crisis")
-    comm = pd.Series(supporters_idx.to_numpy(dtype=object)).map(membership.dropna())
-    inside = comm.dropna()
-    counts = inside.value_counts().sort_index()
-    if counts.empty:
+    return breadth_at(membership, supporter_positions(membership.index, supporters_idx), k)
+
+
+def supporter_positions(index: pd.Index, supporters_idx: pd.Index) -> np.ndarray:
+    """Return each supporter's position in a partition's ``index`` (-1: not in it), for
+    :func:`breadth_at`: made once for partitions of the same accounts (the hash table of the
+    supporters is built once, not once per partition)."""
+    return index.get_indexer(pd.Index(supporters_idx.to_numpy(dtype=object), dtype=object))
+
+
+def breadth_at(membership: pd.Series, positions: np.ndarray, k: int = 3) -> dict[str, Any]:
+    """:func:`breadth` with the supporters given by their :func:`supporter_positions` in
+    ``membership.index`` (at least one supporter)."""
+    labels = membership.to_numpy()[positions[positions >= 0]]
+    missing = pd.isna(labels)
+    _, counts = np.unique(labels[~missing], return_counts=True)
+    if not len(counts):
         return not_measured("no crisis supporter belongs to a baseline community")
-    p = counts.to_numpy(dtype=float) / counts.sum()
+    total = int(counts.sum())
+    p = counts.astype(float) / total
     h = float(-(p * np.log(p)).sum())
     c = len(counts)
     return {
@@ -107,8 +121,8 @@ def breadth(membership: pd.Series, supporters_idx: pd.Index, k: int = 3) -> dict
         "communities_with_supporters": c,
         "entropy": h,
         "normalised_entropy": h / math.log(c) if c > 1 else 0.0,
-        "supporters_in_communities": int(counts.sum()),
-        "supporters_outside": int(comm.isna().sum()),
+        "supporters_in_communities": total,
+        "supporters_outside": int(len(positions) - total),
     }
 
 

@@ -185,9 +185,19 @@ class _Units:
 
 
 def _stance_codes(stance: pd.Series) -> np.ndarray:
-    """Return the position of each stance in STANCE_ORDER (-1: missing or another value)."""
+    """Return the position of each stance in STANCE_ORDER (-1: missing or another value).
+
+    Factorised: the positions are looked up once per distinct value, not once per row.
+
+    Examples
+    --------
+    >>> _stance_codes(pd.Series(["critical", None, "neutral", "other", "supportive"])).tolist()
+    [1, -1, 2, -1, 0]
+    """
     code = {s: i for i, s in enumerate(STANCE_ORDER)}
-    return stance.map(code).fillna(-1).to_numpy(dtype=np.int64)
+    at, uniques = pd.factorize(stance)
+    lookup = np.array([code.get(v, -1) for v in uniques] + [-1], dtype=np.int64)
+    return lookup[at]  # (-1, a missing value, takes the last: -1)
 
 
 def _window_codes(u: _Units, w: Windows) -> np.ndarray:
@@ -210,15 +220,31 @@ def _account_counts(u: _Units, mask: np.ndarray) -> np.ndarray:
     return np.bincount(cell, minlength=u.n_accounts * 3).reshape(u.n_accounts, 3)
 
 
+def _cell_counts(u: _Units, wc: np.ndarray) -> np.ndarray:
+    """Return the units counted per side, window (baseline, crisis), account and stance
+    (2 x 2 x n_accounts x 3): :func:`_account_counts` of the four cells, in one pass."""
+    ok = (wc >= 0) & (wc <= 1) & (u.stance >= 0)
+    key = ((u.side[ok] * 2 + wc[ok]) * u.n_accounts + u.account[ok]) * 3 + u.stance[ok]
+    n = u.n_accounts
+    return np.bincount(key, minlength=4 * n * 3).reshape(2, 2, n, 3)
+
+
 def _net(u: _Units, mask: np.ndarray) -> float | None:
     """Account-level net support of the units in ``mask``: majority supportive - critical."""
     if not (mask & (u.stance >= 0)).any():
         return None
-    counts = _account_counts(u, mask)
+    return _net_of(_account_counts(u, mask))
+
+
+def _net_of(counts: np.ndarray) -> float | None:
+    """:func:`_net` of the units counted per account and stance (:func:`_account_counts`);
+    None when there are none."""
     sup, cri, neu = counts[:, _SUP_CODE], counts[:, _CRI_CODE], counts[:, _NEU_CODE]
     # the accounts in the mask, and those whose majority (_majority_codes: the only maximum;
     # a tie is neutral) is supportive or critical: counted, not selected and argmax-ed
     n = np.count_nonzero(sup + cri + neu)
+    if n == 0:
+        return None
     n_sup = np.count_nonzero((sup > cri) & (sup > neu))
     n_cri = np.count_nonzero((cri > sup) & (cri > neu))
     return float(n_sup / n - n_cri / n)  # (the same floats as the means of 0/1 arrays)
@@ -301,8 +327,10 @@ class TieInputs:
         index = pd.Index(np.asarray(handles, dtype=object), dtype=object)
         focal_set = set(focal)
 
-        def code(values: pd.Series) -> np.ndarray:
-            return index.get_indexer(pd.Index(_obj(values), dtype=object)).astype(np.int64)
+        def code(values: pd.Series | np.ndarray) -> np.ndarray:
+            # (a column converted to objects already is not converted again)
+            obj = values if isinstance(values, np.ndarray) else _obj(values)
+            return index.get_indexer(pd.Index(obj, dtype=object)).astype(np.int64)
 
         def times(values: pd.Series) -> np.ndarray:
             t = pd.to_datetime(values, utc=True).astype("datetime64[ns, UTC]")
@@ -322,18 +350,21 @@ class TieInputs:
         ti = touching(tie_interactions, focal_set)
         if ti is not None and not ti.empty:
             kind = _obj(ti[InteractionCol.KIND])
-            src, dst = ti[InteractionCol.SOURCE], ti[InteractionCol.TARGET]
-            to_focal = pd.Series(_obj(dst), dtype=object).isin(focal_set).to_numpy()
-            from_focal = pd.Series(_obj(src), dtype=object).isin(focal_set).to_numpy()
+            src, dst = _obj(ti[InteractionCol.SOURCE]), _obj(ti[InteractionCol.TARGET])
+            to_focal = pd.Series(dst, dtype=object).isin(focal_set).to_numpy()
+            from_focal = pd.Series(src, dtype=object).isin(focal_set).to_numpy()
             t = times(ti[InteractionCol.CREATED_AT])
             is_follow = kind == IKind.FOLLOW.value
+            src_code = code(src)
             fr = is_follow & to_focal
-            add_follows(code(src)[fr], t[fr])
-            dated = t != _UNDATED
-            for mask, who in ((to_focal, src), (from_focal, dst)):
-                sel = ~is_follow & mask & dated
-                tie_acc.append(code(who)[sel])
-                tie_t.append(t[sel])
+            add_follows(src_code[fr], t[fr])
+            tie_rows = ~is_follow & (t != _UNDATED)
+            sel = tie_rows & to_focal
+            tie_acc.append(src_code[sel])
+            tie_t.append(t[sel])
+            sel = tie_rows & from_focal
+            tie_acc.append(code(dst[sel]))
+            tie_t.append(t[sel])
         act_acc, act_t = [empty], [empty]
         has_activity = interactions is not None
         if interactions is not None and not interactions.empty:
@@ -345,7 +376,7 @@ class TieInputs:
             keep &= ~pd.Series(dst, dtype=object).isin(focal_set).to_numpy()
             t = times(interactions[InteractionCol.CREATED_AT])
             keep &= t != _UNDATED
-            act_acc.append(code(interactions[InteractionCol.SOURCE])[keep])
+            act_acc.append(code(src[keep]))
             act_t.append(t[keep])
 
         def cat(parts: list[np.ndarray]) -> np.ndarray:
@@ -363,35 +394,51 @@ class TieInputs:
 
 
 def _tie_measures(
-    u: _Units, crisis_focal: np.ndarray, windows: Windows, ties: TieInputs
+    u: _Units,
+    counts: np.ndarray,
+    windows: Windows,
+    ties: TieInputs,
+    cache: dict[tuple[int, int], tuple[np.ndarray, np.ndarray | None]] | None = None,
 ) -> tuple[float | None, float | None]:
     """Return the prior-tie share of the focal account's crisis supporters and the adjusted
     odds ratio of a prior tie (supporters vs the other accounts that addressed it in the
-    crisis), point estimates, for one specification (``crisis_focal``: its focal crisis units).
+    crisis), point estimates, for one specification (``counts``: its focal crisis units
+    counted per account and stance, :func:`_account_counts`).
 
     The definitions are the headline's (:func:`netsupport.support.prior_ties`,
     :func:`netsupport.support.comparisons.tie_comparison`, variant ``all_ties``), with the
     specification's windows: a tie is prior when it was made before the specification's
     baseline ends (its crisis start, or the declared one when the start is moved later), an
     interaction tie and the activity count within its baseline.
+
+    ``cache``: the prior ties and baseline activity per account by the baseline's bounds, which
+    they alone read (the grid's specifications share a few baselines over their crisis ends
+    and cut-offs): made once per baseline, not once per specification. Read-only arrays.
     """
     from .comparisons import tie_odds_ratio
 
-    counts = _account_counts(u, crisis_focal)
     sup_n, cri_n, neu_n = counts[:, _SUP_CODE], counts[:, _CRI_CODE], counts[:, _NEU_CODE]
     active = (sup_n + cri_n + neu_n) > 0
     sup = (sup_n > cri_n) & (sup_n > neu_n)
     if not sup.any():
         return None, None
     b0, b1 = (pd.Timestamp(x).value for x in windows.bounds(Window.BASELINE))
-    tie = ties.follow_time < b1
-    inside = (ties.tie_time >= b0) & (ties.tie_time < b1)
-    tie[ties.tie_account[inside]] = True
+    made = None if cache is None else cache.get((b0, b1))
+    if made is None:
+        tie = ties.follow_time < b1
+        inside = (ties.tie_time >= b0) & (ties.tie_time < b1)
+        tie[ties.tie_account[inside]] = True
+        activity = None
+        if ties.activity:
+            busy = (ties.act_time >= b0) & (ties.act_time < b1)
+            activity = np.bincount(ties.act_account[busy], minlength=u.n_accounts)
+        made = (tie, activity)
+        if cache is not None:
+            cache[(b0, b1)] = made
+    tie, activity = made
     share = float(np.count_nonzero(tie & sup) / np.count_nonzero(sup))
-    if not ties.activity:
+    if activity is None:
         return share, None
-    busy = (ties.act_time >= b0) & (ties.act_time < b1)
-    activity = np.bincount(ties.act_account[busy], minlength=u.n_accounts)
     r = tie_odds_ratio(tie[active], sup[active], activity[active])
     return share, r.get("value") if isinstance(r, Mapping) else None
 
@@ -426,11 +473,13 @@ def _spec_measures(
     freq: str | None = None,
     other_stances: Sequence[np.ndarray] = (),
     ties: TieInputs | None = None,
+    tie_cache: dict[tuple[int, int], tuple[np.ndarray, np.ndarray | None]] | None = None,
 ) -> list[dict[str, dict[str, Any]]]:
     """:func:`spec_measures`, and for each of ``other_stances`` (the units' stance codes under
     another classifier) the same measures with those stances: the windows and cells are made
     once (attention reads no stance: its values are the first's). With ``ties``, also the
-    focal side's ``prior_tie_share`` and ``prior_tie_odds_ratio`` (:func:`_tie_measures`)."""
+    focal side's ``prior_tie_share`` and ``prior_tie_odds_ratio`` (:func:`_tie_measures`, with
+    ``tie_cache``)."""
     u = units if isinstance(units, _Units) else _Units.of(units)
     wc = _window_codes(u, windows)
     days = [windows.days(Window(x)) for x in (Window.BASELINE, Window.CRISIS, Window.AFTER)]
@@ -441,23 +490,27 @@ def _spec_measures(
         FOCAL_ONLY if ties is not None else ()
     )
     alt: list[dict[str, dict[str, Any]]] = [{k: {} for k in stance_keys} for _ in others]
+    # the units per side and window, and per side, window, account and stance (one count of
+    # the units each, not a mask per cell)
+    inw = wc >= 0
+    n_cells = np.bincount(u.side[inw] * 3 + wc[inw], minlength=6)
+    counts = [_cell_counts(uu, wc) for uu in [u, *others]]
     for s, side in enumerate(_SIDES):
-        cells = [(u.side == s) & (wc == i) for i in range(3)]
-        n = [int(c.sum()) for c in cells]
+        n = [int(n_cells[s * 3 + i]) for i in range(3)]
         rate = [n[i] / days[i] if days[i] > 0 else None for i in range(3)]
         base_ok = rate[0] is not None and n[0] > 0
         out["attention_lift"][side] = rate[1] / rate[0] if base_ok and rate[1] is not None else None
         out["persistence_attention"][side] = (
             rate[2] / rate[0] if base_ok and rate[2] is not None else None
         )
-        for uu, o in zip([u, *others], [out, *alt], strict=True):
-            net_b, net_c = _net(uu, cells[0]), _net(uu, cells[1])
+        for uu, o, c in zip([u, *others], [out, *alt], counts, strict=True):
+            net_b, net_c = _net_of(c[s, 0]), _net_of(c[s, 1])
             o["net_support_crisis"][side] = net_c
             o["reputational_change"][side] = (
                 net_c - net_b if net_c is not None and net_b is not None else None
             )
             if ties is not None and side != _INST:
-                share, odds = _tie_measures(uu, cells[1], windows, ties)
+                share, odds = _tie_measures(uu, c[s, 1], windows, ties, tie_cache)
                 o["prior_tie_share"][side], o["prior_tie_odds_ratio"][side] = share, odds
     if freq is not None:
         out["attention_level_change"] = _level_changes(u, windows, wc, freq)
@@ -515,7 +568,9 @@ def _why_fixed(rules: np.ndarray) -> str:
     return "moving them changes no post's stance"
 
 
-def stance_cutoffs(stance: pd.DataFrame, study: Any) -> tuple[list[tuple[float, float]], dict]:
+def stance_cutoffs(
+    stance: pd.DataFrame, study: Any, rows: np.ndarray | None = None
+) -> tuple[list[tuple[float, float]], dict]:
     """Return the VADER cut-offs the grid varies, and the ``cutoffs`` block of the grid.
 
     The study's own cut-off comes first; another declared cut-off is left out when it gives the
@@ -524,7 +579,8 @@ def stance_cutoffs(stance: pd.DataFrame, study: Any) -> tuple[list[tuple[float, 
     the hand codes decide every post) only the study's own is kept, and the block's ``reason``
     says why. Block: ``declared`` and ``varied`` (``[positive, negative]`` pairs), ``varies``
     (more than one kept), ``reason`` (when some were left out). Cheap: one comparison of the
-    units' stance codes per declared cut-off, and none without a VADER-decided row.
+    units' stance codes per declared cut-off, and none without a VADER-decided row. ``rows``:
+    :func:`unit_rows` of ``stance``, when found already.
 
     Examples
     --------
@@ -553,7 +609,8 @@ def stance_cutoffs(stance: pd.DataFrame, study: Any) -> tuple[list[tuple[float, 
     if by_score.any() and len(declared) > 1:
         # only the units' VADER-decided rows can differ between cut-offs: their stance codes
         # (as _relabelled gives them) are compared, as small integers
-        rows = unit_rows(stance)
+        if rows is None:
+            rows = unit_rows(stance)
         score = stance["score"].to_numpy(dtype=float)[rows[by_score[rows]]]
 
         def codes(pos: float, neg: float) -> np.ndarray:
@@ -580,7 +637,7 @@ CLASSIFIER_STUDY, CLASSIFIER_RULES = "study", "rules"
 
 
 def stance_classifiers(
-    stance: pd.DataFrame, rules: np.ndarray | None
+    stance: pd.DataFrame, rules: np.ndarray | None, rows: np.ndarray | None = None
 ) -> tuple[np.ndarray | None, dict[str, Any] | None]:
     """Return the rules' stance codes of the units (None: no classifier axis) and the grid's
     ``classifiers`` block (None when no hand code and no model: then the rules are the only
@@ -595,6 +652,7 @@ def stance_classifiers(
     no unit was decided by the model, or when the rules give every one the model's stance.
     Block: ``varied`` (names), ``varies``, ``model_units`` (units the model decided),
     ``changed_units`` (of those, the ones whose stance the rules change), ``reason``.
+    ``rows``: :func:`unit_rows` of ``stance``, when found already.
 
     Examples
     --------
@@ -621,7 +679,8 @@ def stance_classifiers(
     if rules is None or len(rules) != len(stance):
         block["reason"] = "the rules' decisions of the posts the model decided were not kept"
         return None, block
-    rows = unit_rows(stance)
+    if rows is None:
+        rows = unit_rows(stance)
     codes = _stance_codes(stance["stance"].iloc[rows])
     by_model = rule[rows] == RULE_MODEL
     alt = codes.copy()
@@ -645,6 +704,7 @@ def window_grid(
     rules_units: np.ndarray | None = None,
     freq: str | None = None,
     tie_tables: Mapping[str, pd.DataFrame | None] | None = None,
+    rows: np.ndarray | None = None,
 ) -> list[dict[str, Any]]:
     """Return one record per window/threshold specification with its headline point estimates.
 
@@ -662,6 +722,7 @@ def window_grid(
     ``tie_tables``: ``follows``, ``tie_interactions`` (those touching the focal account, at
     least) and ``interactions`` (all, for the baseline activity; None: not available): the
     prior-tie measures (:func:`_tie_measures`) are then computed for every specification.
+    ``rows``: :func:`unit_rows` of ``stance``, when found already.
     """
     g = study.sensitivity
     base = study.windows
@@ -677,16 +738,18 @@ def window_grid(
     records = []
     # the units of every cut-off are the same rows (post_units picks them by post, side and rule)
     # with other stances: made once, then only their stance codes change
-    rows = unit_rows(stance) if len(stance) else None
+    if rows is None and len(stance):
+        rows = unit_rows(stance)
     first: _Units | None = None
     clf = None if rules_units is None else CLASSIFIER_STUDY
     # the rules' specifications (own cut-off) are computed with the study's first run, sharing
     # its windows and cells, and listed after every study specification
     later: list[dict[str, Any]] = []
     ties: TieInputs | None = None
+    tie_cache: dict[tuple[int, int], tuple[np.ndarray, np.ndarray | None]] = {}
     for n_run, (pos, neg) in enumerate(cutoffs):
         if first is None or rows is None:
-            u = first = _Units.of(post_units(restance(stance, pos, neg)))
+            u = first = _Units.of(post_units(restance(stance, pos, neg), rows))
             if tie_tables is not None and u.handles is not None:
                 ties = TieInputs.of(
                     u.handles,
@@ -709,6 +772,7 @@ def window_grid(
                 freq if n_run == 0 else None,
                 [rules_units] if with_rules and rules_units is not None else (),
                 ties,
+                tie_cache,
             )
 
             def record(
@@ -890,7 +954,7 @@ def community_grid(
     ``runs``: :func:`community_runs` of the same edges, study and ``membership``, when computed
     already (by the communities step); else computed here.
     """
-    from .communities import breadth
+    from .communities import breadth_at, supporter_positions
 
     k = study.support.breadth_min_supporters
     if runs is None and not edges.empty:
@@ -898,9 +962,22 @@ def community_grid(
     if edges.empty or runs is None:
         return not_measured("the baseline graph is empty: no communities to compare")
     info = runs.info
+    # the supporters' positions in a partition's accounts, made once per distinct index (the
+    # partitions of one graph share their accounts): no hash table per run
+    found: list[tuple[pd.Index, np.ndarray]] = []
+
+    def breadth(p: pd.Series) -> dict[str, Any]:
+        if len(supporters_idx) == 0:
+            return not_measured("no account was supportive of the focal account in the crisis")
+        for index, pos in found:
+            if p.index is index or p.index.equals(index):
+                return breadth_at(p, pos, k)
+        found.append((p.index, supporter_positions(p.index, supporters_idx)))
+        return breadth_at(p, found[-1][1], k)
+
     records: list[dict[str, Any]] = []
     for r in info["runs"]:
-        b = breadth(runs.partitions[r["partition"]], supporters_idx, k)
+        b = breadth(runs.partitions[r["partition"]])
         records.append(
             {
                 "algorithm": r["algorithm"],
@@ -920,7 +997,7 @@ def community_grid(
     if vals:
         out["breadth_range"] = [int(min(vals)), int(max(vals))]
         out["evenness_range"] = [float(min(even)), float(max(even))]
-    cb = breadth(runs.consensus, supporters_idx, k)
+    cb = breadth(runs.consensus)
     out["stability"] = dict(info["stability"])
     out["consensus"] = {
         **info["consensus"],
@@ -965,12 +1042,21 @@ def sensitivity(
     """
     if stance is None or stance.empty:
         return not_measured("no interaction addressed either side")
-    cutoffs, cut_block = stance_cutoffs(stance, study)
-    rules_units, clf_block = stance_classifiers(stance, rules)
+    # the rows of the post units, found once for the cut-offs, the classifiers and the grid
+    rows = unit_rows(stance)
+    cutoffs, cut_block = stance_cutoffs(stance, study, rows)
+    rules_units, clf_block = stance_classifiers(stance, rules, rows)
     from .timeseries import timeline_freq
 
     records = window_grid(
-        stance, study, span, cutoffs, rules_units, timeline_freq(study.windows), tie_tables
+        stance,
+        study,
+        span,
+        cutoffs,
+        rules_units,
+        timeline_freq(study.windows),
+        tie_tables,
+        rows,
     )
     out: dict[str, Any] = {
         "grid": study.sensitivity.as_dict(),

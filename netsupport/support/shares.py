@@ -39,8 +39,11 @@ UNIT_COLUMNS = [
 ]
 
 
-def post_units(stance: pd.DataFrame) -> pd.DataFrame:
+def post_units(stance: pd.DataFrame, rows: np.ndarray | None = None) -> pd.DataFrame:
     """Return one row per (post, side) from the per-interaction stance table.
+
+    ``rows``: :func:`unit_rows` of the table (or of one with the same posts, sides and rules),
+    when found already.
 
     Where one post gives several interactions towards the same side (a reply that also mentions
     the account; a repost that names it), the row that decides is a hand label, else a repost,
@@ -59,7 +62,7 @@ def post_units(stance: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame({c: pd.Series([], dtype=object) for c in UNIT_COLUMNS}).assign(
             created_at=pd.Series([], dtype="datetime64[us, UTC]")
         )
-    units = stance.iloc[unit_rows(stance)]
+    units = stance.iloc[unit_rows(stance) if rows is None else rows]
     return _with_codes(units[UNIT_COLUMNS].reset_index(drop=True))
 
 
