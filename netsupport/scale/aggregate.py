@@ -11,7 +11,8 @@ needs of the study by a :class:`_Ctx`:
   others aggregated (:func:`_aggregates_of`: stance, units, edges per window, ties, platform
   counts). Edges go to disk in buckets by source (:func:`_write_buckets`), each bucket summed by
   one task (:func:`_sum_bucket`) and read back sorted (:func:`_read_sums`); the rest is merged in
-  a tree by :func:`_combine` (counts add up, first times take the minimum).
+  a tree by :func:`_combine` (counts add up, frames are concatenated) and reduced once by
+  :func:`_finish` (units compressed, first times the minimum).
 * **Pass 2, reach** (:func:`_pairs`, :func:`_texts`): the distinct accounts that answered,
   reposted or quoted the candidate posts, and the texts of the report's most-answered posts.
 
@@ -430,17 +431,19 @@ def finish_edges(edges: pd.DataFrame) -> pd.DataFrame:
 
 
 def _combine(results: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """Merge pass-1 results (associative: used at every level of the reduction tree)."""
-    from ..support import compress_units
+    """Merge pass-1 results (associative: used at every level of the reduction tree).
 
+    Units and ties are concatenated, not reduced: partitions are days, so the units of two
+    partitions hardly ever share a key, and compressing them again at every level of the tree
+    sorted all of them each time for nothing. :func:`_finish` reduces them once, at the end.
+    """
     results = [r for r in results if r is not None]
     if len(results) == 1:
         return results[0]
     keys = {k for r in results for k in r["edges"]}
-    freq = results[0]["freq"]  # the same in every result; bins survive (created_at is their min)
     return {
-        "freq": freq,
-        "units": compress_units(_concat([r["units"] for r in results]), freq),
+        "freq": results[0]["freq"],  # the same in every result
+        "units": _concat([r["units"] for r in results]),
         "rows": sum(r["rows"] for r in results),
         "by_rule": _add_counts([r["by_rule"] for r in results]),
         "profile": _add_counts([r["profile"] for r in results]),
@@ -448,11 +451,24 @@ def _combine(results: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "candidates": _concat([r["candidates"] for r in results]),
         "edges": {k: _sum_edges([r["edges"].get(k) for r in results]) for k in sorted(keys)},
         "inter_windows": _add_counts([r["inter_windows"] for r in results]),
-        "ties": _reduce_ties(_concat([r["ties"] for r in results])),
+        "ties": _concat([r["ties"] for r in results]),
         "platforms": combine_platform_parts([r["platforms"] for r in results]),
         "conflict_posts": _concat([r.get("conflict_posts") for r in results]),
         "conflict_inter": _concat([r.get("conflict_inter") for r in results]),
         "marker_only": _add_counts([r.get("marker_only") or {} for r in results]),
+    }
+
+
+def _finish(res: dict[str, Any]) -> dict[str, Any]:
+    """The merged pass-1 result with its units compressed and its ties reduced, once: the same
+    frames as reducing them at every level of the tree (compressed units compressed again add
+    their weights and keep the earliest time, whose bins are theirs; ties keep the earliest)."""
+    from ..support import compress_units
+
+    return {
+        **res,
+        "units": compress_units(res["units"], res["freq"]),
+        "ties": _reduce_ties(res["ties"]),
     }
 
 

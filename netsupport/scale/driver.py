@@ -41,6 +41,7 @@ from .aggregate import (
     _conflicts,
     _Ctx,
     _empty_edges,
+    _finish,
     _pairs,
     _read_sums,
     _scan,
@@ -292,6 +293,7 @@ def aggregate_study(
             cposts = _by_seq(cposts, Table.POSTS, _POST_COLUMNS)
             cinter = _by_seq(cinter, Table.INTERACTIONS, list(SCHEMAS[Table.INTERACTIONS].names))
             res = _combine([res, _aggregates_of(cposts, cinter, ctx, "conflicts")])
+        res = _finish(res)  # the units compressed and the ties reduced, once
         validation = None
         # the decisions' error, measured on the codes as the pandas engine does
         if found is not None:
@@ -318,8 +320,6 @@ def aggregate_study(
     proxy_reach = reach_of(pairs, proxy_units)
     top = _top_posts(study, candidates, pairs, plan)
 
-    from ..support import compress_units
-
     coverage = {}
     for w in _WINDOWS:
         n = int(scan["post_windows"].get(w, 0)) + int(res["inter_windows"].get(w, 0))
@@ -337,7 +337,7 @@ def aggregate_study(
     for w in (*_WINDOWS, "amplifiers"):
         edges.setdefault(w, _empty_edges())
     return StudyAggregates(
-        units=compress_units(res["units"], freq),
+        units=res["units"],
         rows=int(res["rows"]),
         by_rule=dict(res["by_rule"]),
         agreement=_agreement(label_rows, ctx.labels_file),
