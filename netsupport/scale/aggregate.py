@@ -67,6 +67,9 @@ class _Ctx:
     deleted: frozenset[str] = frozenset()  # ids delete events name (the counts per platform)
     handles: tuple[tuple[str, str], ...] = ()  # the sides' Bluesky DIDs' handles (texts show)
     model_path: str | None = None  # the study's stance model (skops), when it has one
+    # whether the partitions collect their posts' distinct authors (the accounts per platform):
+    # not when every post is Twitter's (the scan), which leaves the study no platform table
+    platform_authors: bool = True
 
     @property
     def spec(self) -> Any:
@@ -111,15 +114,28 @@ def _scan(posts: pd.DataFrame, inter: pd.DataFrame, ctx: _Ctx) -> dict[str, Any]
         "markers": markers,
         "own_posts": own[[PostCol.POST_ID, PostCol.AUTHOR, PostCol.CREATED_AT]],
         "post_windows": _window_counts(posts[PostCol.CREATED_AT], ctx.windows),
+        "platforms": _post_platforms(posts),
         "references": int(posts[PostCol.TARGET_POST_ID].notna().sum()),
         "posts": len(posts),
         "interactions": len(inter),
     }
 
 
+def _post_platforms(posts: pd.DataFrame) -> frozenset[str]:
+    """The platforms of these posts (a missing one is Twitter's, as :mod:`..support.platforms`
+    counts it)."""
+    from ..io.platforms import PLATFORM_TWITTER
+
+    if not len(posts):
+        return frozenset()
+    platform = posts[PostCol.PLATFORM].astype(object).fillna(PLATFORM_TWITTER)
+    return frozenset(str(p) for p in platform.unique())
+
+
 def _combine_scan(results: Sequence[dict[str, Any]]) -> dict[str, Any]:
     out = {
         "markers": sum(r["markers"] for r in results),
+        "platforms": frozenset().union(*(r["platforms"] for r in results)),
         "own_posts": _concat([r["own_posts"] for r in results]),
         "post_windows": _add_counts([r["post_windows"] for r in results]),
         "references": sum(r["references"] for r in results),
@@ -158,6 +174,7 @@ def _scan_empty(coded: bool = False) -> dict[str, Any]:
             }
         ),
         "post_windows": {},
+        "platforms": frozenset(),
         "references": 0,
         "posts": 0,
         "interactions": 0,
@@ -284,7 +301,12 @@ def _aggregates_of(
         "inter_windows": _window_counts(sint[InteractionCol.CREATED_AT], ctx.windows),
         "ties": tie_rows(sint, ctx.focal, ctx.windows),
         "platforms": platform_parts(
-            posts, sint, ctx.focal, ctx.windows.bounds(Window.CRISIS), ctx.deleted
+            posts,
+            sint,
+            ctx.focal,
+            ctx.windows.bounds(Window.CRISIS),
+            ctx.deleted,
+            authors=ctx.platform_authors,
         ),
         "conflict_posts": None,
         "conflict_inter": None,

@@ -185,7 +185,13 @@ def aggregate_study(
     ctx = _study_ctx(study, freq)
     # the study's account map, applied to every row read, as the pandas engine applies it
     account_map = study_account_map(study)
-    posts_cols = [PostCol.POST_ID, PostCol.AUTHOR, PostCol.CREATED_AT, PostCol.TARGET_POST_ID]
+    posts_cols = [
+        PostCol.POST_ID,
+        PostCol.AUTHOR,
+        PostCol.CREATED_AT,
+        PostCol.TARGET_POST_ID,
+        PostCol.PLATFORM,
+    ]
     if ctx.markers:
         posts_cols += [PostCol.HASHTAGS, PostCol.TEXT]
     inter_cols = [*_KEY, InteractionCol.CREATED_AT]
@@ -207,7 +213,7 @@ def aggregate_study(
     conflict_keys = _conflicts([s["null_keys"] for s in scans])
     del scans
 
-    from ..io.platforms import bluesky_handles
+    from ..io.platforms import PLATFORM_TWITTER, bluesky_handles
     from ..stance.model import describe
     from ..stance.supervised import UNVALIDATED
     from ..support import focal_silence
@@ -232,6 +238,8 @@ def aggregate_study(
         parts_dir=str(parts_dir) if parts_dir is not None else None,
         deleted=deleted_ids(store),
         handles=tuple(bluesky_handles(accounts, sides).items()),
+        # (a study whose posts are all Twitter's has no platform table: no authors to count)
+        platform_authors=bool(scan["platforms"] - {PLATFORM_TWITTER}),
     )
     tmp_root = None if scratch_dir else tempfile.mkdtemp(prefix="netsupport-")
     try:  # (the temporary folder goes at the end, also when a step fails)
