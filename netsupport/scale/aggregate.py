@@ -10,9 +10,9 @@ needs of the study by a :class:`_Ctx`:
 * **Pass 1, aggregate** (:func:`_aggregate`): the conflict rows are set aside for the driver, the
   others aggregated (:func:`_aggregates_of`: stance, units, edges per window, ties, platform
   counts). Edges go to disk in buckets by source (:func:`_write_buckets`), each bucket summed by
-  one task (:func:`_sum_bucket`) and read back sorted (:func:`_read_sums`); the rest is merged in
-  a tree by :func:`_combine` (counts add up, frames are concatenated) and reduced once by
-  :func:`_finish` (units compressed, first times the minimum).
+  one task (:func:`_sum_bucket`) and read back sorted (:func:`_read_sums`); the rest goes to
+  the driver, merged by :func:`_combine` (counts add up, frames are concatenated) and reduced
+  once by :func:`_finish` (units compressed, first times the minimum).
 * **Pass 2, reach** (:func:`_pairs`, :func:`_texts`): the distinct accounts that answered,
   reposted or quoted the candidate posts, and the texts of the report's most-answered posts.
 
@@ -334,7 +334,7 @@ def _aggregate(posts: pd.DataFrame, inter: pd.DataFrame, ctx: _Ctx, name: str) -
     )
     res["conflict_posts"] = posts.loc[cp]
     res["conflict_inter"] = inter.loc[ci]
-    if ctx.edges_dir is not None:  # the edges go to disk, in buckets; the rest to the tree
+    if ctx.edges_dir is not None:  # the edges go to disk, in buckets; the rest to the driver
         _write_buckets(res.pop("edges"), Path(ctx.edges_dir), ctx.n_buckets, name)
         res["edges"] = {}
     return res
@@ -453,11 +453,12 @@ def finish_edges(edges: pd.DataFrame) -> pd.DataFrame:
 
 
 def _combine(results: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """Merge pass-1 results (associative: used at every level of the reduction tree).
+    """Merge pass-1 results (associative: the partitions' results, then the conflicts').
 
     Units and ties are concatenated, not reduced: partitions are days, so the units of two
-    partitions hardly ever share a key, and compressing them again at every level of the tree
-    sorted all of them each time for nothing. :func:`_finish` reduces them once, at the end.
+    partitions hardly ever share a key. :func:`_finish` reduces them once, at the end (was: a
+    tree of these merges compressed all units again at each of its levels, and the driver once
+    more).
     """
     results = [r for r in results if r is not None]
     if len(results) == 1:
@@ -483,8 +484,8 @@ def _combine(results: Sequence[dict[str, Any]]) -> dict[str, Any]:
 
 def _finish(res: dict[str, Any]) -> dict[str, Any]:
     """The merged pass-1 result with its units compressed and its ties reduced, once: the same
-    frames as reducing them at every level of the tree (compressed units compressed again add
-    their weights and keep the earliest time, whose bins are theirs; ties keep the earliest)."""
+    frames as reducing them at every merge (compressed units compressed again add their
+    weights and keep the earliest time, whose bins are theirs; ties keep the earliest)."""
     from ..support import compress_units
 
     return {

@@ -3,7 +3,7 @@ study's :class:`StudyAggregates`.
 
 It plans the partitions (:mod:`netsupport.scale.plan`), runs the scan, finds the conflicts,
 trains the study's stance model on the hand codes (:mod:`netsupport.scale.stance_model`), runs
-the aggregate pass (edges summed in buckets, the rest in a tree), processes the rows of posts
+the aggregate pass (edges summed in buckets, the rest merged here), processes the rows of posts
 spread over partitions together, measures the decisions' error, runs the reach pass and picks
 the report's most-answered posts (:func:`_top_posts`); :func:`unit_bins` gives the time bins the
 units are compressed with. The passes themselves are in :mod:`netsupport.scale.aggregate`.
@@ -282,9 +282,12 @@ def aggregate_study(
             edge_sums: dict[str, pd.DataFrame] = {}
             if tasks:
                 # The partitions write their edges (the biggest result) to disk in buckets by
-                # source; then each bucket is summed by one task. The rest is summed in a tree.
-                # Workers so hold one partition, or one bucket, at a time.
-                (res,) = dask.compute(_tree(tasks, _released(_combine)))
+                # source; then each bucket is summed by one task. Workers so hold one
+                # partition, or one bucket, at a time. The rest comes here, each partition's
+                # result once, concatenated (_combine) and reduced once (_finish). Was: a tree
+                # of merge tasks, whose top one, on one worker while the other idled, merged
+                # every partition's units again after the levels below it had.
+                res = _combine(dask.compute(*tasks))
                 folders = sorted(str(d) for d in edges_dir.glob("*/*") if d.is_dir())
                 sums = dask.compute(*[dask.delayed(_released(_sum_bucket))(d) for d in folders])
                 by_key: dict[str, list[str]] = {}
