@@ -20,9 +20,7 @@ from typing import Any
 import dask
 
 from netsupport import scale
-from netsupport.report_charts import time_bin
 from netsupport.studyfile import load_study
-from netsupport.timebins import TimeBins
 
 
 def cpu() -> float:
@@ -53,7 +51,7 @@ def main(argv: list[str]) -> int:
             scale.aggregate_study(
                 study,
                 client,
-                freq=TimeBins(study.windows, time_bin(study.windows)),
+                freq=scale.unit_bins(study.windows),  # (the engine's bins, as the run's)
                 parts_dir=tempfile.mkdtemp() + "/parts",
                 scratch_dir=tempfile.mkdtemp(),
                 progress=lambda m: rows.append((m, time.perf_counter(), None, None, None)),

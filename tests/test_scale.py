@@ -828,3 +828,81 @@ def test_compressed_units_with_datetime64_bin_keys_equal_timestamp_keys(rows, wh
     new = support.compress_units(units, freq)
     old = _compress_units_with_timestamp_keys(units, freq) if len(units) else new
     pd.testing.assert_frame_equal(new, old)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["a", "b", "c", None]),
+            st.sampled_from(["focal", "institution"]),
+            st.sampled_from(["supportive", "critical", "neutral", None]),
+            st.one_of(st.none(), st.integers(-30, 24 * 12)),
+            st.sampled_from(["lane", "x", "police"]),  # the target of a tie row
+        ),
+        max_size=40,
+    ),
+    st.lists(st.integers(0, 40), max_size=6),
+)
+def test_partition_results_merged_by_concatenation_equal_reducing_everything_at_once(rows, cuts):
+    """The aggregate pass's tree concatenates units and ties (:func:`_combine`) and reduces them
+    once (:func:`_finish`): the frames of compressing all units, and of the ties of all
+    interactions, at once. Was: compressed at every level of the tree."""
+    import itertools
+
+    from netsupport.scale.aggregate import _combine, _finish, tie_rows
+    from netsupport.schema import Window
+    from netsupport.support.platforms import platform_parts
+    from netsupport.windows import Windows, assign_windows
+
+    w = Windows.from_crisis("2014-02-14T09:00Z", "2014-02-16T09:00Z", 3, 3)
+    freq = scale.unit_bins(w)
+    ts = [None if r[3] is None else w.baseline_start + pd.Timedelta(hours=r[3]) for r in rows]
+    units = pd.DataFrame(
+        {
+            "source": pd.Series([r[0] for r in rows], dtype=object),
+            "target_side": pd.Series([r[1] for r in rows], dtype=object),
+            "stance": pd.Series([r[2] for r in rows], dtype=object),
+            "created_at": pd.to_datetime(pd.Series(ts, dtype=object), utc=True),
+        }
+    )
+    units["window"] = (
+        assign_windows(units["created_at"], w).astype(object).to_numpy() if len(units) else []
+    )
+    inter = pd.DataFrame(
+        {
+            "source": units["source"],
+            "target": pd.Series([r[4] for r in rows], dtype=object),
+            "kind": "mention",
+            "created_at": units["created_at"],
+        }
+    )
+    bounds = sorted({0, len(rows), *(min(c, len(rows)) for c in cuts)}) if rows else [0, 0]
+    parts = []
+    for lo, hi in itertools.pairwise(bounds):
+        u, i = units.iloc[lo:hi].reset_index(drop=True), inter.iloc[lo:hi].reset_index(drop=True)
+        parts.append(
+            {
+                "freq": freq,
+                "units": support.compress_units(u, freq),
+                "rows": hi - lo,
+                "by_rule": {},
+                "profile": {},
+                "proxy_units": u,
+                "candidates": u,
+                "edges": {},
+                "inter_windows": {},
+                "ties": tie_rows(i, ["lane"], w),
+                "platforms": platform_parts(None, None, ["lane"], w.bounds(Window.CRISIS)),
+                "conflict_posts": None,
+                "conflict_inter": None,
+                "marker_only": {},
+            }
+        )
+    level = parts
+    while len(level) > 1:  # a tree of fan-in 2, as the engine's of fan-in 8
+        level = [_combine(level[k : k + 2]) for k in range(0, len(level), 2)]
+    res = _finish(level[0])
+    pd.testing.assert_frame_equal(res["units"], support.compress_units(units, freq))
+    pd.testing.assert_frame_equal(res["ties"], tie_rows(inter, ["lane"], w))
+    assert res["rows"] == len(rows)

@@ -76,3 +76,17 @@ def test_an_interaction_from_another_platform_takes_the_general_path():
     assert parts.sums.loc["bluesky", "likes"] == 1
     # every post is Twitter's: the pandas engine's table is None without making the parts
     assert plat.platform_counts(posts, inter, ["lane"], *CRISIS) is None
+
+
+@pytest.mark.parametrize("source_c", ["carol", "bluesky:did:plc:c1"])
+def test_parts_without_authors_have_the_same_sums_and_no_authors(source_c):
+    # (the Dask engine's partitions of a study whose posts are all Twitter's: its table is
+    # None whatever the authors, so they are not collected and merged)
+    posts, inter = _rows(source_c)
+    full = plat.platform_parts(posts, inter, ["lane"], CRISIS)
+    bare = plat.platform_parts(posts, inter, ["lane"], CRISIS, authors=False)
+    pd.testing.assert_frame_equal(bare.sums, full.sums)
+    assert len(full.authors) == 2 and len(bare.authors) == 0
+    assert list(bare.authors.columns) == ["platform", "author"]
+    merged = plat.combine_platform_parts([bare, bare])
+    assert plat.platform_table(merged) is None and len(merged.authors) == 0

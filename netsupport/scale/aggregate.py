@@ -10,8 +10,9 @@ needs of the study by a :class:`_Ctx`:
 * **Pass 1, aggregate** (:func:`_aggregate`): the conflict rows are set aside for the driver, the
   others aggregated (:func:`_aggregates_of`: stance, units, edges per window, ties, platform
   counts). Edges go to disk in buckets by source (:func:`_write_buckets`), each bucket summed by
-  one task (:func:`_sum_bucket`) and read back sorted (:func:`_read_sums`); the rest is merged in
-  a tree by :func:`_combine` (counts add up, first times take the minimum).
+  one task (:func:`_sum_bucket`) and read back sorted (:func:`_read_sums`); the rest goes to
+  the driver, merged by :func:`_combine` (counts add up, frames are concatenated) and reduced
+  once by :func:`_finish` (units compressed, first times the minimum).
 * **Pass 2, reach** (:func:`_pairs`, :func:`_texts`): the distinct accounts that answered,
   reposted or quoted the candidate posts, and the texts of the report's most-answered posts.
 
@@ -66,6 +67,9 @@ class _Ctx:
     deleted: frozenset[str] = frozenset()  # ids delete events name (the counts per platform)
     handles: tuple[tuple[str, str], ...] = ()  # the sides' Bluesky DIDs' handles (texts show)
     model_path: str | None = None  # the study's stance model (skops), when it has one
+    # whether the partitions collect their posts' distinct authors (the accounts per platform):
+    # not when every post is Twitter's (the scan), which leaves the study no platform table
+    platform_authors: bool = True
 
     @property
     def spec(self) -> Any:
@@ -110,15 +114,28 @@ def _scan(posts: pd.DataFrame, inter: pd.DataFrame, ctx: _Ctx) -> dict[str, Any]
         "markers": markers,
         "own_posts": own[[PostCol.POST_ID, PostCol.AUTHOR, PostCol.CREATED_AT]],
         "post_windows": _window_counts(posts[PostCol.CREATED_AT], ctx.windows),
+        "platforms": _post_platforms(posts),
         "references": int(posts[PostCol.TARGET_POST_ID].notna().sum()),
         "posts": len(posts),
         "interactions": len(inter),
     }
 
 
+def _post_platforms(posts: pd.DataFrame) -> frozenset[str]:
+    """The platforms of these posts (a missing one is Twitter's, as :mod:`..support.platforms`
+    counts it)."""
+    from ..io.platforms import PLATFORM_TWITTER
+
+    if not len(posts):
+        return frozenset()
+    platform = posts[PostCol.PLATFORM].astype(object).fillna(PLATFORM_TWITTER)
+    return frozenset(str(p) for p in platform.unique())
+
+
 def _combine_scan(results: Sequence[dict[str, Any]]) -> dict[str, Any]:
     out = {
         "markers": sum(r["markers"] for r in results),
+        "platforms": frozenset().union(*(r["platforms"] for r in results)),
         "own_posts": _concat([r["own_posts"] for r in results]),
         "post_windows": _add_counts([r["post_windows"] for r in results]),
         "references": sum(r["references"] for r in results),
@@ -157,6 +174,7 @@ def _scan_empty(coded: bool = False) -> dict[str, Any]:
             }
         ),
         "post_windows": {},
+        "platforms": frozenset(),
         "references": 0,
         "posts": 0,
         "interactions": 0,
@@ -283,7 +301,12 @@ def _aggregates_of(
         "inter_windows": _window_counts(sint[InteractionCol.CREATED_AT], ctx.windows),
         "ties": tie_rows(sint, ctx.focal, ctx.windows),
         "platforms": platform_parts(
-            posts, sint, ctx.focal, ctx.windows.bounds(Window.CRISIS), ctx.deleted
+            posts,
+            sint,
+            ctx.focal,
+            ctx.windows.bounds(Window.CRISIS),
+            ctx.deleted,
+            authors=ctx.platform_authors,
         ),
         "conflict_posts": None,
         "conflict_inter": None,
@@ -311,7 +334,7 @@ def _aggregate(posts: pd.DataFrame, inter: pd.DataFrame, ctx: _Ctx, name: str) -
     )
     res["conflict_posts"] = posts.loc[cp]
     res["conflict_inter"] = inter.loc[ci]
-    if ctx.edges_dir is not None:  # the edges go to disk, in buckets; the rest to the tree
+    if ctx.edges_dir is not None:  # the edges go to disk, in buckets; the rest to the driver
         _write_buckets(res.pop("edges"), Path(ctx.edges_dir), ctx.n_buckets, name)
         res["edges"] = {}
     return res
@@ -430,17 +453,20 @@ def finish_edges(edges: pd.DataFrame) -> pd.DataFrame:
 
 
 def _combine(results: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """Merge pass-1 results (associative: used at every level of the reduction tree)."""
-    from ..support import compress_units
+    """Merge pass-1 results (associative: the partitions' results, then the conflicts').
 
+    Units and ties are concatenated, not reduced: partitions are days, so the units of two
+    partitions hardly ever share a key. :func:`_finish` reduces them once, at the end (was: a
+    tree of these merges compressed all units again at each of its levels, and the driver once
+    more).
+    """
     results = [r for r in results if r is not None]
     if len(results) == 1:
         return results[0]
     keys = {k for r in results for k in r["edges"]}
-    freq = results[0]["freq"]  # the same in every result; bins survive (created_at is their min)
     return {
-        "freq": freq,
-        "units": compress_units(_concat([r["units"] for r in results]), freq),
+        "freq": results[0]["freq"],  # the same in every result
+        "units": _concat([r["units"] for r in results]),
         "rows": sum(r["rows"] for r in results),
         "by_rule": _add_counts([r["by_rule"] for r in results]),
         "profile": _add_counts([r["profile"] for r in results]),
@@ -448,11 +474,24 @@ def _combine(results: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "candidates": _concat([r["candidates"] for r in results]),
         "edges": {k: _sum_edges([r["edges"].get(k) for r in results]) for k in sorted(keys)},
         "inter_windows": _add_counts([r["inter_windows"] for r in results]),
-        "ties": _reduce_ties(_concat([r["ties"] for r in results])),
+        "ties": _concat([r["ties"] for r in results]),
         "platforms": combine_platform_parts([r["platforms"] for r in results]),
         "conflict_posts": _concat([r.get("conflict_posts") for r in results]),
         "conflict_inter": _concat([r.get("conflict_inter") for r in results]),
         "marker_only": _add_counts([r.get("marker_only") or {} for r in results]),
+    }
+
+
+def _finish(res: dict[str, Any]) -> dict[str, Any]:
+    """The merged pass-1 result with its units compressed and its ties reduced, once: the same
+    frames as reducing them at every merge (compressed units compressed again add their
+    weights and keep the earliest time, whose bins are theirs; ties keep the earliest)."""
+    from ..support import compress_units
+
+    return {
+        **res,
+        "units": compress_units(res["units"], res["freq"]),
+        "ties": _reduce_ties(res["ties"]),
     }
 
 

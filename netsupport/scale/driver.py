@@ -3,7 +3,7 @@ study's :class:`StudyAggregates`.
 
 It plans the partitions (:mod:`netsupport.scale.plan`), runs the scan, finds the conflicts,
 trains the study's stance model on the hand codes (:mod:`netsupport.scale.stance_model`), runs
-the aggregate pass (edges summed in buckets, the rest in a tree), processes the rows of posts
+the aggregate pass (edges summed in buckets, the rest merged here), processes the rows of posts
 spread over partitions together, measures the decisions' error, runs the reach pass and picks
 the report's most-answered posts (:func:`_top_posts`); :func:`unit_bins` gives the time bins the
 units are compressed with. The passes themselves are in :mod:`netsupport.scale.aggregate`.
@@ -41,6 +41,7 @@ from .aggregate import (
     _conflicts,
     _Ctx,
     _empty_edges,
+    _finish,
     _pairs,
     _read_sums,
     _scan,
@@ -184,7 +185,13 @@ def aggregate_study(
     ctx = _study_ctx(study, freq)
     # the study's account map, applied to every row read, as the pandas engine applies it
     account_map = study_account_map(study)
-    posts_cols = [PostCol.POST_ID, PostCol.AUTHOR, PostCol.CREATED_AT, PostCol.TARGET_POST_ID]
+    posts_cols = [
+        PostCol.POST_ID,
+        PostCol.AUTHOR,
+        PostCol.CREATED_AT,
+        PostCol.TARGET_POST_ID,
+        PostCol.PLATFORM,
+    ]
     if ctx.markers:
         posts_cols += [PostCol.HASHTAGS, PostCol.TEXT]
     inter_cols = [*_KEY, InteractionCol.CREATED_AT]
@@ -206,7 +213,7 @@ def aggregate_study(
     conflict_keys = _conflicts([s["null_keys"] for s in scans])
     del scans
 
-    from ..io.platforms import bluesky_handles
+    from ..io.platforms import PLATFORM_TWITTER, bluesky_handles
     from ..stance.model import describe
     from ..stance.supervised import UNVALIDATED
     from ..support import focal_silence
@@ -231,6 +238,8 @@ def aggregate_study(
         parts_dir=str(parts_dir) if parts_dir is not None else None,
         deleted=deleted_ids(store),
         handles=tuple(bluesky_handles(accounts, sides).items()),
+        # (a study whose posts are all Twitter's has no platform table: no authors to count)
+        platform_authors=bool(scan["platforms"] - {PLATFORM_TWITTER}),
     )
     tmp_root = None if scratch_dir else tempfile.mkdtemp(prefix="netsupport-")
     try:  # (the temporary folder goes at the end, also when a step fails)
@@ -273,9 +282,12 @@ def aggregate_study(
             edge_sums: dict[str, pd.DataFrame] = {}
             if tasks:
                 # The partitions write their edges (the biggest result) to disk in buckets by
-                # source; then each bucket is summed by one task. The rest is summed in a tree.
-                # Workers so hold one partition, or one bucket, at a time.
-                (res,) = dask.compute(_tree(tasks, _released(_combine)))
+                # source; then each bucket is summed by one task. Workers so hold one
+                # partition, or one bucket, at a time. The rest comes here, each partition's
+                # result once, concatenated (_combine) and reduced once (_finish). Was: a tree
+                # of merge tasks, whose top one, on one worker while the other idled, merged
+                # every partition's units again after the levels below it had.
+                res = _combine(dask.compute(*tasks))
                 folders = sorted(str(d) for d in edges_dir.glob("*/*") if d.is_dir())
                 sums = dask.compute(*[dask.delayed(_released(_sum_bucket))(d) for d in folders])
                 by_key: dict[str, list[str]] = {}
@@ -292,6 +304,7 @@ def aggregate_study(
             cposts = _by_seq(cposts, Table.POSTS, _POST_COLUMNS)
             cinter = _by_seq(cinter, Table.INTERACTIONS, list(SCHEMAS[Table.INTERACTIONS].names))
             res = _combine([res, _aggregates_of(cposts, cinter, ctx, "conflicts")])
+        res = _finish(res)  # the units compressed and the ties reduced, once
         validation = None
         # the decisions' error, measured on the codes as the pandas engine does
         if found is not None:
@@ -318,8 +331,6 @@ def aggregate_study(
     proxy_reach = reach_of(pairs, proxy_units)
     top = _top_posts(study, candidates, pairs, plan)
 
-    from ..support import compress_units
-
     coverage = {}
     for w in _WINDOWS:
         n = int(scan["post_windows"].get(w, 0)) + int(res["inter_windows"].get(w, 0))
@@ -337,7 +348,7 @@ def aggregate_study(
     for w in (*_WINDOWS, "amplifiers"):
         edges.setdefault(w, _empty_edges())
     return StudyAggregates(
-        units=compress_units(res["units"], freq),
+        units=res["units"],
         rows=int(res["rows"]),
         by_rule=dict(res["by_rule"]),
         agreement=_agreement(label_rows, ctx.labels_file),
