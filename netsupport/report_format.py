@@ -34,7 +34,7 @@ from typing import Any
 import pandas as pd
 from markupsafe import Markup, escape
 
-from .support.ties import UndatedTies, undated_ties
+from .support.ties import UndatedTies, corrected_tie_share, undated_ties
 from .textsafe import neutralise_bidi
 
 __all__ = [
@@ -43,6 +43,7 @@ __all__ = [
     "MdSafe",
     "Sentence",
     "UndatedTies",
+    "corrected_tie_share",
     "fmt_count",
     "fmt_counted",
     "fmt_counted_range",

@@ -18,6 +18,7 @@ from .report_format import (
     _is_nm,
     _num,
     _reason,
+    corrected_tie_share,
     fmt_count,
     fmt_pct,
     fmt_points,
@@ -172,7 +173,10 @@ def headline_table(metrics: Mapping[str, Any]) -> pd.DataFrame:
     follow the others. When some
     supporters' prior tie rests only on a follow without a date
     (:func:`~netsupport.report_format.undated_ties`), ``prior_tie_share`` is followed by
-    ``prior_tie_share_dated_ties``, the share counting dated ties only.
+    ``prior_tie_share_dated_ties``, the share counting dated ties only; with hand codes
+    (:func:`~netsupport.report_format.corrected_tie_share`) then by
+    ``prior_tie_share_error_corrected``, the share with the stance decisions' error carried in
+    (``naive``: the share of the decisions as made).
     """
     rows = []
     sides = [_FOCAL] + ([_INST] if metrics.get("study", {}).get("institution") else [])
@@ -187,6 +191,11 @@ def headline_table(metrics: Mapping[str, Any]) -> pd.DataFrame:
     undated = undated_ties(metrics)
     if undated is not None:  # the share rests partly on undated follows: the share without them
         rows.append(_headline_row("prior_tie_share_dated_ties", _FOCAL, undated.dated_share))
+    corrected = corrected_tie_share(metrics)
+    if corrected is not None:  # the stance decisions' error carried in; naive: as made
+        naive = _get(metrics, "composition", "prior_tie_share", "value")
+        block = {**corrected, "naive": naive}
+        rows.append(_headline_row("prior_tie_share_error_corrected", _FOCAL, block))
     br = metrics.get("breadth")
     rows.append(
         _headline_row(
@@ -302,6 +311,9 @@ def headline_display(metrics: Mapping[str, Any]) -> list[list[str]]:
     undated = undated_ties(metrics)
     if undated is not None:  # the share rests partly on undated follows (as the finding says)
         ties += f"; {show(undated.dated_share, fmt_pct)} counting dated ties only"
+    corrected = corrected_tie_share(metrics)
+    if corrected is not None:  # the stance decisions' error carried in, as the finding says
+        ties += f"; {show(corrected, fmt_pct)} error-corrected"
     rows.append(["Supporters with a prior tie", ties, *blank])
     br = metrics.get("breadth")
     rows.append(

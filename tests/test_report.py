@@ -1575,3 +1575,29 @@ def test_breadth_gives_its_range_over_the_grid_and_a_sparse_graph_caveat():
     m["mobilisation"]["mean_degree"] = 6.0
     text = _breadth_sentence(m)
     assert "sparse" not in text and text.startswith("Support came from 5 communities (2 to 9 ")
+
+
+def test_the_headline_prior_tie_row_gives_the_error_corrected_share():
+    """Guards review t8 B1 in the headline: the finding gives the prior-tie share with the
+    stance decisions' error carried in (62% against 68% as made), so the headline table, its
+    Markdown twin (`netsupport support`) and headline.csv give it too, beside the naive one."""
+    from netsupport.support import headline_rows
+
+    m = _metrics()
+    ec = {"value": 2.3, "low": 0.8, "high": 7.7}
+    ec["prior_tie_share"] = {"value": 0.62, "low": 0.5, "high": 0.72}
+    m["comparisons"] = {"prior_ties": {"variants": {"all_ties": {"error_corrected": ec}}}}
+    rows = {r[0]: r[1:] for r in report_tables.headline_display(m)}
+    assert rows["Supporters with a prior tie"] == ["68% (62–74%); 62% (50–72%) error-corrected", ""]
+    m.setdefault("headline", {})["prior_tie_share"] = m["composition"]["prior_tie_share"]
+    md = {r[0]: r[1:] for r in headline_rows(m)}
+    assert md["Supporters with a prior tie"][0].endswith("; 62% [50%, 72%] error-corrected")
+    csv = report_tables.headline_table(m)
+    row = csv[csv["measure"] == "prior_tie_share_error_corrected"].iloc[0]
+    assert (row["value"], row["low"], row["high"], row["method"]) == (
+        0.62,
+        0.5,
+        0.72,
+        "error-corrected",
+    )
+    assert row["naive"] == m["composition"]["prior_tie_share"]["value"]

@@ -72,6 +72,7 @@ from .shares import (
     stance_shares,
 )
 from .ties import (
+    corrected_tie_share,
     follow_lists,
     prior_ties,
     supporter_composition,
@@ -927,6 +928,9 @@ def headline_rows(metrics: Mapping[str, Any]) -> list[tuple[str, str, str]]:
         undated = undated_ties(metrics)
         if undated is not None:  # the share rests partly on undated follows (as the report says)
             ties += f"; {_fmt(undated.dated_share, pct=True)} counting dated ties only"
+        corrected = corrected_tie_share(metrics)
+        if corrected is not None:  # the stance decisions' error carried in (review t8 B1)
+            ties += f"; {_fmt(corrected, pct=True)} error-corrected"
         rows.append(("Supporters with a prior tie", ties, ""))
     if "breadth" in h:
         b = h["breadth"]

@@ -205,6 +205,28 @@ def _block(d: Any, *path: str) -> Any:
     return d if isinstance(d, Mapping) and _measured(d) else None
 
 
+def corrected_tie_share(metrics: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """Return the error-corrected prior-tie share of supporters (``{value, low, high}``), or
+    None when metrics.json has none (no hand codes, the Dask engine; METHODS.md, "Supporter
+    composition").
+
+    The report's headline table and the headline rows of ``netsupport support`` both give it
+    beside the share of the decisions as made, as the finding does (review t8 B1).
+
+    Examples
+    --------
+    >>> ec = {"value": 2.3, "prior_tie_share": {"value": 0.62, "low": 0.5, "high": 0.72}}
+    >>> m = {"comparisons": {"prior_ties": {"variants": {"all_ties": {"error_corrected": ec}}}}}
+    >>> corrected_tie_share(m)["value"]
+    0.62
+    >>> corrected_tie_share({"comparisons": {}}) is None
+    True
+    """
+    path = ("comparisons", "prior_ties", "variants", "all_ties", "error_corrected")
+    share = _block(_block(metrics, *path), "prior_tie_share")
+    return share if share is not None and share.get("value") is not None else None
+
+
 def undated_ties(metrics: Mapping[str, Any]) -> UndatedTies | None:
     """Return the supporters' ties that rest only on an undated follow, or None when there are
     none (or the share counting dated ties only is not measured).
