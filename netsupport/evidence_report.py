@@ -21,6 +21,7 @@ from .report_format import (
     _get,
     _is_nm,
     _reason,
+    corrected_tie_share,
     fmt_count,
     fmt_counted,
     fmt_day,
@@ -566,10 +567,10 @@ def corrected_ties(m: Mapping[str, Any], name: str, conf: str) -> str:
         ", not adjusted for baseline activity): " if name == "prior_tie_odds_ratio" else "): "
     )
     if name == "prior_tie_share":
-        sh = ec.get("prior_tie_share") or {}
-        if sh.get("value") is None:
-            return ""
-        return head + f"{fmt_pct(sh['value'])} ({conf} CI {_ci(sh, fmt_pct)})."
+        sh = corrected_tie_share(m)
+        return (
+            "" if sh is None else head + f"{fmt_pct(sh['value'])} ({conf} CI {_ci(sh, fmt_pct)})."
+        )
     text = head + f"{_odds(ec['value'])} ({conf} CI {_ci(ec, _odds)})"
     ex = _excludes(ec, 1.0)
     if ex is not None:

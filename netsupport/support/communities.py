@@ -91,8 +91,6 @@ def breadth(membership: pd.Series, supporters_idx: pd.Index, k: int = 3) -> dict
     >>> b["communities_with_k_supporters"], round(b["normalised_entropy"], 4)
     (1, 0.9183)
     """
-    if len(supporters_idx) == 0:
-        return not_measured("no account was supportive of the focal account in the crisis")
     return breadth_at(membership, supporter_positions(membership.index, supporters_idx), k)
 
 
@@ -105,7 +103,9 @@ def supporter_positions(index: pd.Index, supporters_idx: pd.Index) -> np.ndarray
 
 def breadth_at(membership: pd.Series, positions: np.ndarray, k: int = 3) -> dict[str, Any]:
     """:func:`breadth` with the supporters given by their :func:`supporter_positions` in
-    ``membership.index`` (at least one supporter)."""
+    ``membership.index`` (not measured without a supporter)."""
+    if len(positions) == 0:
+        return not_measured("no account was supportive of the focal account in the crisis")
     labels = membership.to_numpy()[positions[positions >= 0]]
     missing = pd.isna(labels)
     _, counts = np.unique(labels[~missing], return_counts=True)

@@ -967,8 +967,6 @@ def community_grid(
     found: list[tuple[pd.Index, np.ndarray]] = []
 
     def breadth(p: pd.Series) -> dict[str, Any]:
-        if len(supporters_idx) == 0:
-            return not_measured("no account was supportive of the focal account in the crisis")
         for index, pos in found:
             if p.index is index or p.index.equals(index):
                 return breadth_at(p, pos, k)
